@@ -1,0 +1,224 @@
+/*
+ * ckpt image format, version 1: the single contract between the preloaded
+ * library that writes an image, the restore stub that reads it, and the
+ * TypeScript reader (src/image.ts mirrors every struct below field by field;
+ * change both in the same commit and bump CKPT_VERSION).
+ *
+ * Layout of an image file (all integers little-endian, all offsets in bytes
+ * from the start of the file):
+ *
+ *   [0, CKPT_HEADER_SIZE)        struct ckpt_header, zero-padded
+ *   [tables_offset, +tables_size) the tables, each 8-byte aligned:
+ *        threads  nthreads  x struct ckpt_thread
+ *        regions  nregions  x struct ckpt_region   (sorted by start)
+ *        extents  nextents  x struct ckpt_extent   (grouped by region, sorted)
+ *        fds      nfds      x struct ckpt_fd       (sorted by fd)
+ *        strings  strings_size bytes of NUL-terminated strings; offset 0 is ""
+ *   [data_offset, file_size)     page-aligned data of DATA extents, then pipe
+ *                                contents, each item starting on a page
+ *
+ * Integrity: header_crc covers the header with header_crc itself zero;
+ * tables_crc covers the tables; every DATA extent and every pipe buffer
+ * carries the CRC32C of its bytes. A reader checks the header, then the
+ * tables, then data as it loads it: nothing from an unchecked byte is used.
+ */
+#ifndef CKPT_FORMAT_H
+#define CKPT_FORMAT_H
+
+#include <stdint.h>
+
+#define CKPT_MAGIC "CKPTIMG\0"
+#define CKPT_VERSION 1
+#define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
+#define CKPT_PAGE_SIZE 4096
+#define CKPT_HEADER_SIZE 4096
+#define CKPT_MAX_SIGNALS 64
+#define CKPT_MAX_RLIMITS 16
+#define CKPT_MAX_AUXV 64 /* u64 words; the kernel's saved_auxv holds 52 */
+#define CKPT_PATH_MAX 4096
+
+/* The exit status of a program that stopped after a successful checkpoint.
+ * Not 0-2, 126, 127 or 128+n, so scripts and Slurm's RequeueExit can tell
+ * "checkpointed and stopped" from every normal end. Never change it. */
+#define CKPT_EXIT_CHECKPOINTED 85
+
+/* The address of the restart-info block libckpt exports; the stub fills it
+ * in after memory is back so the resumed handler learns what happened. */
+#define CKPT_RESTART_INFO_MAGIC 0x4f464e4954525352ull /* "RSRTINFO" */
+
+/* Layout of [vvar] [vvar_vclock] [vdso]: the kernel's special mappings. They
+ * are never stored; only their place is, so the stub can move its own copies
+ * there (glibc cached pointers into the vDSO at startup). */
+enum ckpt_special { CKPT_SPECIAL_VVAR, CKPT_SPECIAL_VVAR_VCLOCK, CKPT_SPECIAL_VDSO, CKPT_NSPECIAL };
+
+enum ckpt_region_kind {
+	CKPT_REGION_ANON = 1,         /* private anonymous memory, incl. [heap] */
+	CKPT_REGION_STACK = 2,        /* the main [stack]: remapped MAP_GROWSDOWN */
+	CKPT_REGION_FILE_PRIVATE = 3, /* private file mapping: file + COW'd pages */
+	CKPT_REGION_FILE_SHARED = 4,  /* shared file mapping: mapped from its file */
+	CKPT_REGION_SHARED_ANON = 5,  /* shared anonymous memory (sharing is lost) */
+};
+
+enum ckpt_region_flags {
+	CKPT_REGION_HEAP = 1 << 0,    /* was [heap]: the program break lives here */
+	CKPT_REGION_UNREAD = 1 << 1,  /* no read permission: recorded, not read */
+};
+
+enum ckpt_extent_kind {
+	CKPT_EXTENT_DATA = 1, /* bytes stored in the image at data_offset */
+	CKPT_EXTENT_HOLE = 2, /* never touched: fresh zero pages */
+	CKPT_EXTENT_FILE = 3, /* the region's file at the matching offset */
+};
+
+enum ckpt_fd_kind {
+	CKPT_FD_FILE = 1,       /* reopened by path at its offset */
+	CKPT_FD_PIPE_READ = 2,  /* read end of a pipe whose both ends we held */
+	CKPT_FD_PIPE_WRITE = 3, /* its write end */
+	CKPT_FD_INHERIT = 4,    /* 0-2 terminal/pipe/socket: taken from restart */
+};
+
+/* prctl(PR_SET_MM_MAP) fields, as read from /proc/self/stat and brk(0). */
+struct ckpt_mm {
+	uint64_t start_code, end_code, start_data, end_data;
+	uint64_t start_brk, brk, start_stack;
+	uint64_t arg_start, arg_end, env_start, env_end;
+};
+
+/* The kernel's struct sigaction for rt_sigaction (not glibc's). */
+struct ckpt_sigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+
+struct ckpt_timeval { int64_t sec, usec; };
+struct ckpt_itimer { struct ckpt_timeval interval, value; };
+struct ckpt_rlimit { uint64_t cur, max; };
+
+/* The kernel's struct termios (TCGETS), for fds 0-2 that were terminals. */
+struct ckpt_termios {
+	uint32_t iflag, oflag, cflag, lflag;
+	uint8_t line, cc[19];
+	uint8_t valid, pad[3];
+};
+
+struct ckpt_header {
+	char magic[8];
+	uint32_t version;
+	uint32_t header_size;        /* sizeof(struct ckpt_header) */
+	uint32_t arch;
+	uint32_t page_size;
+	uint64_t file_size;
+	uint64_t created_ns;         /* CLOCK_REALTIME when capture began */
+	uint64_t capture_ns;         /* how long capture and writing took */
+	int32_t pid;
+	uint32_t nthreads, nregions, nextents, nfds, strings_size;
+	uint64_t tables_offset, tables_size;
+	uint64_t data_offset;
+	uint64_t threads_off, regions_off, extents_off, fds_off, strings_off; /* within tables */
+	uint32_t tables_crc;
+	uint32_t flags;              /* reserved, 0 */
+
+	/* identity: where and on what it was taken */
+	char hostname[72];
+	char kernel_release[72];
+	uint64_t xcr0;               /* XSAVE feature mask: register state layout */
+	uint32_t xsave_size;         /* CPUID(0xd,0).ebx */
+	uint32_t exit_status_on_stop; /* CKPT_EXIT_CHECKPOINTED */
+
+	/* process-wide state; strings are offsets into the string table */
+	uint32_t exe_str, cwd_str, argv_str, argv_len; /* argv: NUL-separated */
+	char comm[16];
+	struct ckpt_mm mm;
+	uint64_t auxv[CKPT_MAX_AUXV];
+	uint32_t auxv_words;
+	uint32_t trigger_signal;
+	uint64_t special_start[CKPT_NSPECIAL]; /* 0 when absent */
+	uint64_t special_end[CKPT_NSPECIAL];
+	uint32_t vdso_crc;
+	uint32_t pad0;
+	struct ckpt_sigaction sigactions[CKPT_MAX_SIGNALS]; /* [n-1] is signal n */
+	struct ckpt_itimer itimers[3];                      /* REAL, VIRTUAL, PROF */
+	struct ckpt_rlimit rlimits[CKPT_MAX_RLIMITS];
+	struct ckpt_termios termios[3];
+	uint64_t restart_info_addr;  /* libckpt's struct ckpt_restart_info */
+	uint32_t pad1;
+	uint32_t header_crc;         /* last: CRC32C of the header with this 0 */
+};
+
+/* Registers a resumed thread needs: the callee-saved state of the point in
+ * the signal handler where capture happened (like setjmp). Everything else,
+ * including SSE/AVX state of the interrupted code, is in the kernel's signal
+ * frame on the thread's stack and comes back with rt_sigreturn. */
+struct ckpt_resume_ctx {
+	uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;
+	uint32_t mxcsr;
+	uint16_t fpu_cw;
+	uint16_t pad;
+};
+
+struct ckpt_thread {
+	int32_t tid;
+	uint32_t flags;
+	uint64_t fs_base;
+	uint64_t clear_child_tid;   /* PR_GET_TID_ADDRESS: glibc's pd->tid */
+	uint64_t robust_list, robust_len;
+	uint64_t rseq_addr;         /* 0: none registered */
+	uint32_t rseq_len, rseq_sig;
+	uint64_t handler_sigmask;   /* mask while in the handler */
+	uint64_t altstack_sp, altstack_size;
+	int32_t altstack_flags;
+	uint32_t pad;
+	uint64_t user_rip, user_rsp; /* the interrupted code, for `ckpt info` */
+	struct ckpt_resume_ctx resume;
+};
+
+struct ckpt_region {
+	uint64_t start, end;
+	uint32_t kind;               /* enum ckpt_region_kind */
+	uint32_t prot;               /* PROT_* */
+	uint32_t flags;              /* enum ckpt_region_flags */
+	uint32_t path_str;           /* file regions: path */
+	uint64_t file_offset;        /* offset in the file of start */
+	uint64_t dev, ino, file_size;
+	int64_t mtime_sec, mtime_nsec;
+	uint32_t first_extent, nextents;
+};
+
+struct ckpt_extent {
+	uint64_t start, len;
+	uint32_t kind;               /* enum ckpt_extent_kind */
+	uint32_t crc;                /* DATA: CRC32C of the bytes */
+	uint64_t data_offset;        /* DATA: where in the image */
+};
+
+struct ckpt_fd {
+	int32_t fd;
+	uint32_t kind;               /* enum ckpt_fd_kind */
+	uint32_t open_flags;         /* F_GETFL */
+	uint32_t fd_flags;           /* F_GETFD */
+	uint64_t offset, size;
+	uint32_t path_str;
+	uint32_t pipe_len;           /* bytes unread in the pipe (read end) */
+	uint64_t pipe_id;            /* pipe inode: pairs the two ends */
+	uint64_t pipe_data_offset;
+	uint32_t pipe_crc;
+	uint32_t pad;
+};
+
+/* Lives in libckpt's memory; the stub writes it after memory is restored. */
+struct ckpt_restart_info {
+	uint64_t magic;              /* CKPT_RESTART_INFO_MAGIC once filled in */
+	uint64_t arena_start, arena_len; /* the stub's memory, for libckpt to unmap */
+	int32_t new_pid;
+	uint32_t pad;
+	char image_path[CKPT_PATH_MAX]; /* where the next checkpoint goes */
+};
+
+_Static_assert(sizeof(struct ckpt_header) <= CKPT_HEADER_SIZE, "header fits its page");
+_Static_assert(sizeof(struct ckpt_header) % 8 == 0, "header is 8-byte sized");
+_Static_assert(sizeof(struct ckpt_thread) == 176, "thread record size is part of the format");
+_Static_assert(sizeof(struct ckpt_region) == 88, "region record size is part of the format");
+_Static_assert(sizeof(struct ckpt_extent) == 32, "extent record size is part of the format");
+_Static_assert(sizeof(struct ckpt_fd) == 64, "fd record size is part of the format");
+_Static_assert(sizeof(struct ckpt_termios) == 40, "termios record size");
+
+#endif

@@ -1,0 +1,220 @@
+/*
+ * Open descriptors. What can be brought back: files, directories and
+ * devices reopened by path (at their offset), pipes whose both ends the
+ * process holds (with their unread bytes), and fds 0-2 that are terminals,
+ * pipes or sockets, which a restart takes from the shell that runs it.
+ * Anything else is dropped with a warning if it was already open at launch
+ * (stray descriptors from job runners and IDEs are common), or else fails
+ * the checkpoint by name, unless the user chose --drop-unsupported-fds.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <termios.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include "ckpt_lib.h"
+#include "../sys.h"
+
+struct dirent64_raw {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+static int inherited_at_launch(int fd)
+{
+	return fd < 4096 && (ckpt_config.inherited_fds[fd / 64] >> (fd % 64) & 1);
+}
+
+static void fd_path(int fd, char *out, size_t cap)
+{
+	struct line p = {.len = 0};
+	line_str(&p, "/proc/self/fd/");
+	line_u64(&p, (uint64_t)fd);
+	long n = sys_readlinkat(AT_FDCWD, p.buf, out, cap - 1);
+	out[n > 0 ? n : 0] = 0;
+}
+
+/* Returns 1 if the fd is kept (record filled), 0 if dropped, -1 to fail. */
+static int drop_or_fail(struct capture *c, int fd, const char *target)
+{
+	struct line l = {.len = 0};
+	int drop = inherited_at_launch(fd) || ckpt_config.drop_unsupported_fds;
+	line_str(&l, drop ? "ckpt: warning: fd " : "fd ");
+	line_u64(&l, (uint64_t)fd);
+	line_str(&l, " (");
+	line_str(&l, target);
+	line_str(&l, drop ? ") cannot be restored; it will be closed after a restart"
+			  : ") was opened by the program and cannot be restored; "
+			    "--drop-unsupported-fds closes such fds at restart instead");
+	if (!drop) {
+		c->error = l;
+		return -1;
+	}
+	say(&l);
+	return 0;
+}
+
+static int is_tty(int fd)
+{
+	struct termios t;
+	return sys_ioctl(fd, TCGETS, &t) == 0;
+}
+
+static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *target)
+{
+	struct stat st;
+	long err = sys_fstat(fd, &st);
+	if (err < 0)
+		return capture_fail(c, "cannot inspect an open descriptor", err);
+	r->fd = fd;
+	r->open_flags = (uint32_t)sys_fcntl(fd, F_GETFL, 0);
+	r->fd_flags = (uint32_t)sys_fcntl(fd, F_GETFD, 0);
+	int reopenable = target[0] == '/' && !str_ends(target, " (deleted)");
+	if (fd <= 2 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+		r->kind = CKPT_FD_INHERIT;
+		return 1;
+	}
+	if (reopenable && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || (S_ISCHR(st.st_mode) && !is_tty(fd)))) {
+		r->kind = CKPT_FD_FILE;
+		long off = sys_lseek(fd, 0, SEEK_CUR);
+		r->offset = off > 0 ? (uint64_t)off : 0;
+		r->size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+		r->path_str = capture_string(c, target, str_len(target));
+		return 1;
+	}
+	if (S_ISFIFO(st.st_mode) && str_starts(target, "pipe:")) {
+		r->kind = (r->open_flags & O_ACCMODE) == O_RDONLY ? CKPT_FD_PIPE_READ : CKPT_FD_PIPE_WRITE;
+		r->pipe_id = st.st_ino;
+		r->size = (uint64_t)sys_fcntl(fd, F_GETPIPE_SZ, 0);
+		return 1;
+	}
+	return drop_or_fail(c, fd, target);
+}
+
+static int pipe_has_other_end(struct capture *c, const struct ckpt_fd *r)
+{
+	for (uint32_t i = 0; i < c->nfds; i++)
+		if (c->fds[i].pipe_id == r->pipe_id && c->fds[i].kind != r->kind &&
+		    (c->fds[i].kind == CKPT_FD_PIPE_READ || c->fds[i].kind == CKPT_FD_PIPE_WRITE))
+			return 1;
+	return 0;
+}
+
+/* Copies the unread bytes of a pipe without consuming them: tee() into a
+ * scratch pipe at least as large, then read that. */
+static int capture_pipe_bytes(struct capture *c, struct ckpt_fd *r)
+{
+	if (c->pipe_scratch[0] < 0) {
+		long err = sys_pipe2(c->pipe_scratch, O_CLOEXEC | O_NONBLOCK);
+		if (err < 0)
+			return capture_fail(c, "cannot create a pipe to copy pipe contents", err);
+	}
+	sys_fcntl(c->pipe_scratch[1], F_SETPIPE_SZ, (long)r->size);
+	long n = sys_tee(r->fd, c->pipe_scratch[1], r->size, 2 /* SPLICE_F_NONBLOCK */);
+	if (n <= 0)
+		return 0; /* empty (EAGAIN) */
+	if (c->pipe_data_size + (uint64_t)n > c->pipe_data_cap)
+		return capture_fail(c, "too much unread data in pipes", 0);
+	r->pipe_data_offset = c->pipe_data_size; /* relative; the writer makes it absolute */
+	for (long got = 0; got < n;) {
+		long k = sys_read(c->pipe_scratch[0], c->pipe_data + c->pipe_data_size + got, (size_t)(n - got));
+		if (k <= 0)
+			return capture_fail(c, "cannot copy pipe contents", k);
+		got += k;
+	}
+	r->pipe_len = (uint32_t)n;
+	c->pipe_data_size += ((uint64_t)n + 4095) & ~4095ull;
+	return 0;
+}
+
+static int resolve_pipes(struct capture *c)
+{
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < c->nfds; i++) {
+		struct ckpt_fd *r = &c->fds[i];
+		int is_pipe = r->kind == CKPT_FD_PIPE_READ || r->kind == CKPT_FD_PIPE_WRITE;
+		if (is_pipe && !pipe_has_other_end(c, r)) {
+			struct line t = {.len = 0};
+			line_str(&t, "a pipe to another process");
+			int k = drop_or_fail(c, r->fd, t.buf);
+			if (k < 0)
+				return -1;
+			continue;
+		}
+		c->fds[kept++] = *r;
+	}
+	c->nfds = kept;
+	for (uint32_t i = 0; i < c->nfds; i++) {
+		struct ckpt_fd *r = &c->fds[i];
+		int first_reader = r->kind == CKPT_FD_PIPE_READ;
+		for (uint32_t j = 0; j < i && first_reader; j++)
+			first_reader = !(c->fds[j].kind == CKPT_FD_PIPE_READ && c->fds[j].pipe_id == r->pipe_id);
+		if (first_reader && capture_pipe_bytes(c, r))
+			return -1;
+	}
+	return 0;
+}
+
+static int add_fd(struct capture *c, int fd)
+{
+	char target[CKPT_PATH_MAX];
+	if (c->nfds >= c->max_fds)
+		return capture_fail(c, "too many open descriptors", 0);
+	struct ckpt_fd *r = &c->fds[c->nfds];
+	*r = (struct ckpt_fd){0};
+	fd_path(fd, target, sizeof target);
+	int k = classify(c, fd, r, target);
+	if (k > 0)
+		c->nfds++;
+	return k < 0 ? -1 : 0;
+}
+
+/* Sorted by fd: getdents of /proc/self/fd lists them in order already, but
+ * the format promises it, so make sure. */
+static void sort_fds(struct capture *c)
+{
+	for (uint32_t i = 1; i < c->nfds; i++)
+		for (uint32_t j = i; j > 0 && c->fds[j - 1].fd > c->fds[j].fd; j--) {
+			struct ckpt_fd t = c->fds[j];
+			c->fds[j] = c->fds[j - 1];
+			c->fds[j - 1] = t;
+		}
+}
+
+int capture_fds(struct capture *c)
+{
+	long dir = sys_openat(AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dir < 0)
+		return capture_fail(c, "cannot list open descriptors", dir);
+	int rc = 0;
+	for (;;) {
+		long n = sys_getdents64((int)dir, c->text, 65536);
+		if (n <= 0) {
+			if (n < 0)
+				rc = capture_fail(c, "cannot list open descriptors", n);
+			break;
+		}
+		for (long at = 0; at < n && !rc;) {
+			struct dirent64_raw *d = (struct dirent64_raw *)(c->text + at);
+			at += d->reclen;
+			if (d->name[0] < '0' || d->name[0] > '9')
+				continue;
+			int fd = 0;
+			for (const char *p = d->name; *p; p++)
+				fd = fd * 10 + (*p - '0');
+			if (fd == dir)
+				continue;
+			rc = add_fd(c, fd);
+		}
+		if (rc)
+			break;
+	}
+	sys_close((int)dir);
+	if (rc)
+		return -1;
+	sort_fds(c);
+	return resolve_pipes(c);
+}

@@ -1,0 +1,171 @@
+/*
+ * The memory map, as regions (one per line of /proc/self/maps) split into
+ * extents by how each page must come back:
+ *   DATA  bytes the program wrote: anonymous pages that are present or
+ *         swapped, and private file pages that were copied on write;
+ *   HOLE  anonymous pages never touched: fresh zero pages at restart;
+ *   FILE  pages still identical to their file: mapped again from it.
+ * /proc/self/pagemap tells them apart per page (bit 63 present, 62 swapped,
+ * 61 file page or shared anonymous); its flags are readable without
+ * privileges even where frame numbers are hidden.
+ */
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include "ckpt_lib.h"
+#include "../crc32c.h"
+#include "../maps.h"
+#include "../sys.h"
+
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAPPED (1ull << 62)
+#define PM_FILE (1ull << 61)
+#define PAGEMAP_CHUNK 65536 /* entries per read: 256 MiB of address space */
+
+struct region_scan {
+	struct capture *c;
+	long pagemap_fd;
+	uint64_t *pm;             /* PAGEMAP_CHUNK entries */
+};
+
+static int add_extent(struct capture *c, uint64_t start, uint64_t end, uint32_t kind)
+{
+	struct ckpt_region *r = &c->regions[c->nregions];
+	if (r->nextents) {
+		struct ckpt_extent *last = &c->extents[c->nextents - 1];
+		if (last->kind == kind && last->start + last->len == start) {
+			last->len += end - start;
+			return 0;
+		}
+	}
+	if (c->nextents >= c->max_extents)
+		return capture_fail(c, "memory is too fragmented for the extent table", 0);
+	c->extents[c->nextents++] = (struct ckpt_extent){.start = start, .len = end - start, .kind = kind};
+	r->nextents++;
+	return 0;
+}
+
+/* Per-page kinds from pagemap, for anonymous and private file regions. */
+static int scan_pages(struct region_scan *s, struct ckpt_region *r)
+{
+	int file = r->kind == CKPT_REGION_FILE_PRIVATE;
+	for (uint64_t at = r->start; at < r->end;) {
+		uint64_t pages = (r->end - at) / CKPT_PAGE_SIZE;
+		if (pages > PAGEMAP_CHUNK)
+			pages = PAGEMAP_CHUNK;
+		long n = sys_pread((int)s->pagemap_fd, s->pm, pages * 8, (long)(at / CKPT_PAGE_SIZE * 8));
+		if (n != (long)(pages * 8))
+			return capture_fail(s->c, "cannot read /proc/self/pagemap", n < 0 ? n : 0);
+		for (uint64_t i = 0; i < pages; i++, at += CKPT_PAGE_SIZE) {
+			uint64_t e = s->pm[i];
+			int written = (e & (PM_PRESENT | PM_SWAPPED)) && !(file && (e & PM_FILE));
+			uint32_t kind = written ? CKPT_EXTENT_DATA : file ? CKPT_EXTENT_FILE : CKPT_EXTENT_HOLE;
+			if (add_extent(s->c, at, at + CKPT_PAGE_SIZE, kind))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int split_extents(struct region_scan *s, struct ckpt_region *r)
+{
+	r->first_extent = s->c->nextents;
+	int file = r->kind == CKPT_REGION_FILE_PRIVATE || r->kind == CKPT_REGION_FILE_SHARED;
+	if (r->flags & CKPT_REGION_UNREAD)
+		return add_extent(s->c, r->start, r->end, file ? CKPT_EXTENT_FILE : CKPT_EXTENT_HOLE);
+	if (r->kind == CKPT_REGION_FILE_SHARED)
+		return add_extent(s->c, r->start, r->end, CKPT_EXTENT_FILE);
+	int copy_of_deleted_file = r->kind == CKPT_REGION_ANON && r->path_str;
+	if (r->kind == CKPT_REGION_SHARED_ANON || copy_of_deleted_file)
+		return add_extent(s->c, r->start, r->end, CKPT_EXTENT_DATA);
+	return scan_pages(s, r);
+}
+
+static int same_file(const struct maps_entry *e, const struct stat *st)
+{
+	uint64_t d = st->st_dev;
+	uint32_t major = (uint32_t)(((d >> 8) & 0xfff) | ((d >> 32) & ~0xfffull));
+	uint32_t minor = (uint32_t)((d & 0xff) | ((d >> 12) & ~0xffull));
+	return st->st_ino == e->inode && major == e->dev_major && minor == e->dev_minor;
+}
+
+/* Private mappings of files that were deleted or replaced keep their pages
+ * as data in an anonymous region; shared ones become shared anonymous
+ * memory (memfd, SysV shm and /dev/zero mappings look like this too). */
+static void classify(struct capture *c, const struct maps_entry *e, struct ckpt_region *r)
+{
+	char path[CKPT_PATH_MAX];
+	struct stat st;
+	int is_file = e->path_len > 0 && e->path[0] == '/' && e->path_len < CKPT_PATH_MAX;
+	r->kind = e->shared ? CKPT_REGION_SHARED_ANON : CKPT_REGION_ANON;
+	if (maps_is(e, "[stack]"))
+		r->kind = CKPT_REGION_STACK;
+	if (maps_is(e, "[heap]"))
+		r->flags |= CKPT_REGION_HEAP;
+	if (!is_file)
+		return;
+	for (int i = 0; i < e->path_len; i++)
+		path[i] = e->path[i];
+	path[e->path_len] = 0;
+	if (!e->deleted && sys_fstatat(AT_FDCWD, path, &st, 0) == 0 && same_file(e, &st)) {
+		r->kind = e->shared ? CKPT_REGION_FILE_SHARED : CKPT_REGION_FILE_PRIVATE;
+		r->file_offset = e->offset;
+		r->dev = st.st_dev, r->ino = st.st_ino, r->file_size = (uint64_t)st.st_size;
+		r->mtime_sec = st.st_mtim.tv_sec, r->mtime_nsec = st.st_mtim.tv_nsec;
+	}
+	r->path_str = capture_string(c, path, (size_t)e->path_len);
+}
+
+static int record_special(struct capture *c, const struct maps_entry *e)
+{
+	static const char names[CKPT_NSPECIAL][16] = {"[vvar]", "[vvar_vclock]", "[vdso]"};
+	for (int k = 0; k < CKPT_NSPECIAL; k++)
+		if (maps_is(e, names[k])) {
+			c->hdr->special_start[k] = e->start;
+			c->hdr->special_end[k] = e->end;
+			if (k == CKPT_SPECIAL_VDSO)
+				c->hdr->vdso_crc = crc32c_update(0, (const void *)e->start, e->end - e->start);
+			return 1;
+		}
+	return maps_is(e, "[vsyscall]");
+}
+
+static int add_region(struct region_scan *s, const struct maps_entry *e)
+{
+	struct capture *c = s->c;
+	uint64_t sc = (uint64_t)c->scratch;
+	if (record_special(c, e) || (e->start < sc + c->scratch_len && e->end > sc))
+		return 0;
+	if (c->nregions >= c->max_regions)
+		return capture_fail(c, "too many memory regions", 0);
+	struct ckpt_region *r = &c->regions[c->nregions];
+	*r = (struct ckpt_region){.start = e->start, .end = e->end, .prot = (uint32_t)e->prot};
+	if (!(e->prot & PROT_READ))
+		r->flags |= CKPT_REGION_UNREAD;
+	classify(c, e, r);
+	if (split_extents(s, r))
+		return -1;
+	c->nregions++;
+	return 0;
+}
+
+int capture_regions(struct capture *c)
+{
+	long len = read_proc_file(c, "/proc/self/maps");
+	if (len <= 0)
+		return capture_fail(c, "cannot read /proc/self/maps", len);
+	uint64_t pm_at = ((uint64_t)len + 4096) & ~4095ull;
+	if (pm_at + PAGEMAP_CHUNK * 8 > c->text_cap)
+		return capture_fail(c, "the memory map is too large", 0);
+	struct region_scan s = {.c = c, .pm = (uint64_t *)(c->text + pm_at)};
+	s.pagemap_fd = sys_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
+	if (s.pagemap_fd < 0)
+		return capture_fail(c, "cannot open /proc/self/pagemap", s.pagemap_fd);
+	const char *cur = c->text, *end = c->text + len;
+	struct maps_entry e;
+	int k, rc = 0;
+	while (!rc && (k = maps_next(&cur, end, &e)) != 0)
+		rc = k < 0 ? capture_fail(c, "cannot parse /proc/self/maps", 0) : add_region(&s, &e);
+	sys_close((int)s.pagemap_fd);
+	return rc;
+}

@@ -1,0 +1,74 @@
+/* libckpt's internals: the pieces of a checkpoint, shared between the files
+ * that each capture one part of the process. */
+#ifndef CKPT_LIB_H
+#define CKPT_LIB_H
+
+#include "../ckpt_format.h"
+#include "../str.h"
+
+/* Set once by the constructor (and by the stub after a restart); read by
+ * the signal handler. */
+struct ckpt_config {
+	char image_path[CKPT_PATH_MAX];
+	int signal;
+	int keep_running;         /* --continue */
+	int drop_unsupported_fds; /* --drop-unsupported-fds */
+	uint64_t inherited_fds[64]; /* bitmap of fds 0..4095 open at launch */
+	uint64_t stderr_dev, stderr_ino; /* fd 2 as launched, so we never write elsewhere */
+	uint64_t sigs_pending_at_entry; /* so we only consume signals we caused */
+};
+
+extern struct ckpt_config ckpt_config;
+extern struct ckpt_restart_info ckpt_restart_info;
+
+/* A capture in progress: the tables of the image being built, in a private
+ * scratch mapping (never malloc: we may have interrupted malloc itself). */
+struct capture {
+	struct ckpt_header *hdr;
+	struct ckpt_thread *threads;
+	struct ckpt_region *regions;
+	struct ckpt_extent *extents;
+	struct ckpt_fd *fds;
+	char *strings;
+	uint32_t nthreads, nregions, nextents, nfds, strings_size;
+	uint32_t max_regions, max_extents, max_fds, strings_cap;
+	char *pipe_data;          /* unread bytes of captured pipes */
+	uint64_t pipe_data_size, pipe_data_cap;
+	char *bounce;             /* a copy of the writer's own stack pages */
+	uint64_t bounce_cap;
+	char *text;               /* a buffer for /proc files and pagemap */
+	uint64_t text_cap;
+	void *scratch;            /* the whole scratch mapping, excluded from the image */
+	uint64_t scratch_len;
+	int pipe_scratch[2];      /* for tee-ing pipe contents; excluded */
+	struct line error;        /* why the capture failed, if it did */
+};
+
+/* Each returns 0, or -1 after describing the failure in c->error. */
+int scratch_open(struct capture *c);
+void scratch_close(struct capture *c);
+uint32_t capture_string(struct capture *c, const char *s, size_t len);
+int capture_fail(struct capture *c, const char *what, long err);
+
+void capture_thread(struct capture *c, struct ckpt_thread *t, const void *ucontext);
+int capture_process(struct capture *c);
+int capture_fds(struct capture *c);
+int capture_regions(struct capture *c);
+int image_write(struct capture *c, uint64_t *size);
+
+/* Reads a whole /proc file into c->text; returns its length or -errno. */
+long read_proc_file(struct capture *c, const char *path);
+
+/* Setjmp-like: returns 0 when saving, 1 when the stub resumes here after a
+ * restart (see c/stub/resume.S). */
+int ckpt_save_context(struct ckpt_resume_ctx *ctx);
+
+void record_stderr_identity(uint64_t *dev, uint64_t *ino);
+
+/* One line to the launch-time stderr, never harming the program. */
+void say(const struct line *l);
+
+/* Swallows a SIGPIPE/SIGXFSZ our own write raised (see say.c). */
+void consume_own_signal(int sig);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * The checkpoint signal handler.
+ *
+ * Algorithm:
+ *   1. Coordinator: the thread that got the signal takes the time and maps
+ *      a scratch area (the program may have been inside malloc, so no libc).
+ *   2. Per-thread capture: the kernel-held state of this thread (fs base,
+ *      tid address, robust list, rseq, altstack, mask). Its registers are
+ *      already safe in the signal frame on its stack.
+ *   3. Process capture: descriptors (first, so an unsupported one fails the
+ *      checkpoint before any heavy work), dispositions, timers, limits, the
+ *      mm layout, then the memory map split into extents.
+ *   4. ckpt_save_context() marks the point a restart resumes at. It returns
+ *      0 now, and 1 in the restored process, where we skip to step 7.
+ *   5. Writer: the image goes to disk atomically (image_writer.c).
+ *   6. Stop (exit with CKPT_EXIT_CHECKPOINTED, never flushing stdio: data
+ *      buffered in the program is in the image and must appear only once,
+ *      after restart) or, with --continue, return to the program.
+ *   7. After a restart: unmap the stub's leftovers, take the new image path
+ *      and return, so rt_sigreturn resumes the interrupted code with all of
+ *      its registers from the frame.
+ * Every signal is blocked while this runs (sa_mask), so nothing in the
+ * program changes memory under the capture, and a second request waits.
+ */
+#include <signal.h>
+#include "ckpt_lib.h"
+#include "../sys.h"
+
+struct ckpt_restart_info ckpt_restart_info __attribute__((visibility("hidden")));
+
+static uint64_t now_ns(int clock)
+{
+	struct { int64_t sec, nsec; } ts = {0, 0};
+	sys_clock_gettime(clock, &ts);
+	return (uint64_t)(ts.sec * 1000000000 + ts.nsec);
+}
+
+static void after_restart(void)
+{
+	struct ckpt_restart_info *ri = &ckpt_restart_info;
+	if (ri->arena_len)
+		sys_munmap((void *)ri->arena_start, ri->arena_len);
+	str_copy(ckpt_config.image_path, sizeof ckpt_config.image_path, ri->image_path);
+	/* Only 0-2 came from outside this time; everything else is the program's. */
+	for (int i = 0; i < 64; i++)
+		ckpt_config.inherited_fds[i] = 0;
+	ckpt_config.inherited_fds[0] = 7;
+	struct { uint64_t dev, ino; } id = {0, 0};
+	record_stderr_identity(&id.dev, &id.ino);
+	ckpt_config.stderr_dev = id.dev, ckpt_config.stderr_ino = id.ino;
+	ri->magic = 0;
+}
+
+static void report(const struct capture *c, int ok, uint64_t size, uint64_t ns)
+{
+	struct line l = {.len = 0};
+	if (!ok) {
+		line_str(&l, "ckpt: checkpoint failed: ");
+		line_str(&l, c->error.buf);
+		line_str(&l, "; the program continues");
+	} else {
+		line_str(&l, "ckpt: checkpoint written to ");
+		line_str(&l, ckpt_config.image_path);
+		line_str(&l, " (");
+		line_size(&l, size);
+		line_str(&l, " in ");
+		line_ms(&l, ns);
+		line_str(&l, ckpt_config.keep_running ? "); continuing" : "); stopping with exit status ");
+		if (!ckpt_config.keep_running)
+			line_u64(&l, CKPT_EXIT_CHECKPOINTED);
+	}
+	say(&l);
+}
+
+/* Steps 2-5; returns 1 after a restart, 0 when written, -1 on failure. */
+static int capture_and_write(struct capture *c, const void *uc, uint64_t *size)
+{
+	if (scratch_open(c))
+		return -1;
+	c->hdr->created_ns = now_ns(0 /* CLOCK_REALTIME */);
+	c->nthreads = 1;
+	capture_thread(c, &c->threads[0], uc);
+	if (capture_fds(c) || capture_process(c) || capture_regions(c))
+		return -1;
+	if (ckpt_save_context(&c->threads[0].resume))
+		return 1;
+	return image_write(c, size);
+}
+
+static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
+{
+	(void)sig, (void)info;
+	struct capture c = {0};
+	uint64_t size = 0, started = now_ns(1 /* CLOCK_MONOTONIC */);
+	sys_rt_sigpending(&ckpt_config.sigs_pending_at_entry);
+	int rc = capture_and_write(&c, uc, &size);
+	if (rc == 1) {
+		after_restart();
+		return;
+	}
+	scratch_close(&c);
+	report(&c, rc == 0, size, now_ns(1) - started);
+	if (rc == 0 && !ckpt_config.keep_running)
+		sys_exit_group(CKPT_EXIT_CHECKPOINTED);
+}
+
+int install_checkpoint_handler(void)
+{
+	struct sigaction sa = {0};
+	sa.sa_sigaction = checkpoint_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	return sigaction(ckpt_config.signal, &sa, 0);
+}

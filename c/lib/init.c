@@ -1,0 +1,104 @@
+/*
+ * The library's only constructor: read the launcher's settings, hide them
+ * from the program's children, note which descriptors were inherited, and
+ * install the checkpoint handler. Nothing else runs at startup: no threads,
+ * no allocation, no descriptor left open.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdlib.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include "ckpt_lib.h"
+#include "../sys.h"
+
+struct ckpt_config ckpt_config __attribute__((visibility("hidden")));
+
+int install_checkpoint_handler(void);
+
+void record_stderr_identity(uint64_t *dev, uint64_t *ino)
+{
+	struct stat st;
+	if (sys_fstat(2, &st) == 0)
+		*dev = st.st_dev, *ino = st.st_ino;
+}
+
+static void record_inherited_fds(void)
+{
+	char buf[4096];
+	long dir = sys_openat(AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dir < 0)
+		return;
+	long n;
+	while ((n = sys_getdents64((int)dir, buf, sizeof buf)) > 0)
+		for (long at = 0; at < n;) {
+			const char *name = buf + at + 19; /* struct linux_dirent64: d_name */
+			at += *(unsigned short *)(buf + at + 16);
+			int fd = 0, digits = 0;
+			for (; *name >= '0' && *name <= '9'; name++, digits++)
+				fd = fd * 10 + (*name - '0');
+			if (digits && fd != dir && fd < 4096)
+				ckpt_config.inherited_fds[fd / 64] |= 1ull << (fd % 64);
+		}
+	sys_close((int)dir);
+}
+
+/* Removes our own entry, the first, from LD_PRELOAD in place, so programs
+ * this one starts run without us (and can never write its image). */
+static void drop_self_from_preload(void)
+{
+	char *v = getenv("LD_PRELOAD");
+	if (!v)
+		return;
+	char *rest = v;
+	while (*rest && *rest != ':' && *rest != ' ')
+		rest++;
+	if (!str_ends_n(v, (size_t)(rest - v), "libckpt.so"))
+		return;
+	while (*rest == ':' || *rest == ' ')
+		rest++;
+	if (!*rest) {
+		unsetenv("LD_PRELOAD");
+		return;
+	}
+	size_t i = 0;
+	do
+		v[i] = rest[i];
+	while (rest[i++]);
+}
+
+/* The settings leave the environment array (children do not inherit them)
+ * but their text stays in the initial environment block, where `ckpt
+ * checkpoint PID` reads them through /proc/PID/environ. */
+static int read_settings(void)
+{
+	const char *image = getenv("CKPT_IMAGE"), *sig = getenv("CKPT_SIGNAL");
+	if (!image || image[0] != '/')
+		return -1;
+	str_copy(ckpt_config.image_path, sizeof ckpt_config.image_path, image);
+	ckpt_config.signal = SIGUSR2;
+	if (sig && sig[0]) {
+		int n = 0;
+		for (; *sig >= '0' && *sig <= '9'; sig++)
+			n = n * 10 + (*sig - '0');
+		if (n > 0 && n < 65)
+			ckpt_config.signal = n;
+	}
+	ckpt_config.keep_running = getenv("CKPT_CONTINUE") != 0;
+	ckpt_config.drop_unsupported_fds = getenv("CKPT_DROP_FDS") != 0;
+	unsetenv("CKPT_IMAGE");
+	unsetenv("CKPT_SIGNAL");
+	unsetenv("CKPT_CONTINUE");
+	unsetenv("CKPT_DROP_FDS");
+	return 0;
+}
+
+__attribute__((constructor)) static void ckpt_init(void)
+{
+	if (read_settings())
+		return; /* not launched by ckpt: stay inert */
+	drop_self_from_preload();
+	record_inherited_fds();
+	record_stderr_identity(&ckpt_config.stderr_dev, &ckpt_config.stderr_ino);
+	install_checkpoint_handler();
+}

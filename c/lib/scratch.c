@@ -1,0 +1,107 @@
+/*
+ * The scratch mapping: one private anonymous reservation per checkpoint that
+ * holds the tables being built. MAP_NORESERVE and lazily touched, so its
+ * size is an upper bound, not a cost. It is left out of the image by
+ * address, and unmapped when the checkpoint ends.
+ */
+#include <fcntl.h>
+#include <sys/mman.h>
+#include "ckpt_lib.h"
+#include "../sys.h"
+
+#define MiB (1ull << 20)
+
+static char *carve(char **p, uint64_t bytes)
+{
+	char *r = *p;
+	*p += (bytes + 4095) & ~4095ull;
+	return r;
+}
+
+int scratch_open(struct capture *c)
+{
+	const uint64_t header = CKPT_HEADER_SIZE, threads = 1 * MiB, regions = 8 * MiB,
+		       extents = 64 * MiB, fds = 1 * MiB, strings = 8 * MiB, pipes = 8 * MiB,
+		       text = 16 * MiB, bounce = 256 * MiB;
+	uint64_t total = header + threads + regions + extents + fds + strings + pipes + text + bounce;
+	long m = sys_mmap(0, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m < 0)
+		return capture_fail(c, "cannot map scratch memory", m);
+	char *p = (char *)m;
+	c->scratch = p;
+	c->scratch_len = total;
+	c->hdr = (struct ckpt_header *)carve(&p, header);
+	c->threads = (struct ckpt_thread *)carve(&p, threads);
+	c->regions = (struct ckpt_region *)carve(&p, regions);
+	c->max_regions = regions / sizeof(struct ckpt_region);
+	c->extents = (struct ckpt_extent *)carve(&p, extents);
+	c->max_extents = extents / sizeof(struct ckpt_extent);
+	c->fds = (struct ckpt_fd *)carve(&p, fds);
+	c->max_fds = fds / sizeof(struct ckpt_fd);
+	c->strings = carve(&p, strings);
+	c->strings_cap = strings;
+	c->strings_size = 1; /* offset 0 is the empty string */
+	c->pipe_data = carve(&p, pipes);
+	c->pipe_data_cap = pipes;
+	c->text = carve(&p, text);
+	c->bounce = carve(&p, bounce);
+	c->bounce_cap = bounce;
+	c->text_cap = text;
+	c->pipe_scratch[0] = c->pipe_scratch[1] = -1;
+	return 0;
+}
+
+void scratch_close(struct capture *c)
+{
+	if (c->pipe_scratch[0] >= 0)
+		sys_close(c->pipe_scratch[0]), sys_close(c->pipe_scratch[1]);
+	if (c->scratch)
+		sys_munmap(c->scratch, c->scratch_len);
+	c->scratch = 0;
+}
+
+uint32_t capture_string(struct capture *c, const char *s, size_t len)
+{
+	if (c->strings_size + len + 1 > c->strings_cap)
+		return 0; /* degrade to "" rather than fail: strings are for display and paths */
+	uint32_t at = c->strings_size;
+	for (size_t i = 0; i < len; i++)
+		c->strings[at + i] = s[i];
+	c->strings[at + len] = 0;
+	c->strings_size += (uint32_t)len + 1;
+	return at;
+}
+
+int capture_fail(struct capture *c, const char *what, long err)
+{
+	c->error.len = 0;
+	line_str(&c->error, what);
+	if (err) {
+		line_str(&c->error, ": ");
+		line_str(&c->error, errno_text(err));
+	}
+	return -1;
+}
+
+long read_proc_file(struct capture *c, const char *path)
+{
+	long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	uint64_t len = 0;
+	for (;;) {
+		long n = sys_read((int)fd, c->text + len, c->text_cap - 1 - len);
+		if (n < 0) {
+			sys_close((int)fd);
+			return n;
+		}
+		if (n == 0 || len + (uint64_t)n >= c->text_cap - 1) {
+			len += (uint64_t)(n > 0 ? n : 0);
+			break;
+		}
+		len += (uint64_t)n;
+	}
+	sys_close((int)fd);
+	c->text[len] = 0;
+	return (long)len;
+}

@@ -1,0 +1,25 @@
+/* Parsing /proc/self/maps lines: pure code, no syscalls, unit-tested
+ * against libc in test/c/. */
+#ifndef CKPT_MAPS_H
+#define CKPT_MAPS_H
+#include <stdint.h>
+
+struct maps_entry {
+	uint64_t start, end, offset, inode;
+	uint32_t dev_major, dev_minor;
+	int prot;          /* PROT_READ | PROT_WRITE | PROT_EXEC */
+	int shared;        /* 's' rather than 'p' */
+	const char *path;  /* points into the line; "" for anonymous */
+	int path_len;      /* without a trailing " (deleted)" */
+	int deleted;       /* the file was unlinked (or replaced) */
+};
+
+/* Parses the line at *cursor (ending at `end`), advances *cursor past its
+ * newline. Returns 1 on success, 0 at the end of the buffer, -1 on a line
+ * that does not parse (the cursor still advances past it). */
+int maps_next(const char **cursor, const char *end, struct maps_entry *e);
+
+/* 1 if e->path is exactly `name` (e.g. "[vdso]"). */
+int maps_is(const struct maps_entry *e, const char *name);
+
+#endif

@@ -1,0 +1,114 @@
+#define _GNU_SOURCE
+/*
+ * Descriptors, restored in phase 1 so a missing file is a clean error. Each
+ * is opened at a high number first and then dup3'ed to its place, so the
+ * order of the table never matters; everything the restart command passed
+ * in beyond fds 0-2 is closed, as the program never had it.
+ */
+#include <fcntl.h>
+#include "stub.h"
+#include "../crc32c.h"
+#include "../sys.h"
+
+static int high_base;
+
+static int to_high(long fd, const char *what, const char *path)
+{
+	if (fd < 0)
+		die_path(what, path, fd);
+	long hi = sys_fcntl((int)fd, F_DUPFD_CLOEXEC, high_base);
+	if (hi < 0)
+		die_path(what, path, hi);
+	sys_close((int)fd);
+	return (int)hi;
+}
+
+static void place(int from, const struct ckpt_fd *f)
+{
+	long err = sys_dup3(from, f->fd, (f->fd_flags & FD_CLOEXEC) ? O_CLOEXEC : 0);
+	if (err < 0)
+		die("cannot place a restored descriptor", err);
+}
+
+int move_image_fd_high(int fd, const struct ckpt_fd *fds, uint32_t n)
+{
+	int max = 2;
+	for (uint32_t i = 0; i < n; i++)
+		if (fds[i].fd > max)
+			max = fds[i].fd;
+	long hi = sys_fcntl(fd, F_DUPFD_CLOEXEC, max + 1);
+	if (hi < 0)
+		die("cannot move the image descriptor", hi);
+	sys_close(fd);
+	high_base = (int)hi + 1;
+	sys_close_range(3, (unsigned)hi - 1);
+	sys_close_range((unsigned)hi + 1, ~0u);
+	return (int)hi;
+}
+
+static void restore_file(const struct ckpt_fd *f, const char *path)
+{
+	int flags = (int)(f->open_flags & ~(unsigned)(O_CREAT | O_EXCL | O_TRUNC)) | O_NOCTTY | O_CLOEXEC;
+	int fd = to_high(sys_openat(AT_FDCWD, path, flags, 0), "cannot reopen", path);
+	if (f->offset && sys_lseek(fd, (long)f->offset, SEEK_SET) < 0)
+		die_path("cannot seek in", path, 0);
+	place(fd, f);
+	sys_close(fd);
+}
+
+/* A pipe whose both ends the program held: one new pipe per pipe_id, its
+ * unread bytes written back, each end dup'ed to every fd that had it. */
+static void restore_pipe(const struct ckpt_fd *fds, uint32_t n, uint32_t first, int image_fd)
+{
+	const struct ckpt_fd *f = &fds[first];
+	int p[2];
+	long err = sys_pipe2(p, O_CLOEXEC);
+	if (err < 0)
+		die("cannot create a pipe", err);
+	int rd = to_high(p[0], "cannot create a pipe", 0), wr = to_high(p[1], "cannot create a pipe", 0);
+	if (f->size)
+		sys_fcntl(wr, F_SETPIPE_SZ, (long)f->size);
+	for (uint32_t i = first; i < n; i++) {
+		if (fds[i].pipe_id != f->pipe_id || !fds[i].pipe_len)
+			continue;
+		char buf[65536];
+		uint32_t crc = 0;
+		for (uint32_t done = 0; done < fds[i].pipe_len;) {
+			uint32_t k = fds[i].pipe_len - done > sizeof buf ? sizeof buf : fds[i].pipe_len - done;
+			if (sys_pread(image_fd, buf, k, (long)(fds[i].pipe_data_offset + done)) != k)
+				die("cannot read pipe contents from the image", 0);
+			crc = crc32c_update(crc, buf, k);
+			if (sys_write(wr, buf, k) != k)
+				die("cannot refill a pipe", 0);
+			done += k;
+		}
+		if (crc != fds[i].pipe_crc)
+			die("pipe contents checksum mismatch (corrupt image)", 0);
+	}
+	for (uint32_t i = first; i < n; i++)
+		if (fds[i].pipe_id == f->pipe_id) {
+			place(fds[i].kind == CKPT_FD_PIPE_READ ? rd : wr, &fds[i]);
+			sys_fcntl(fds[i].fd, F_SETFL, fds[i].open_flags & (O_NONBLOCK | O_APPEND));
+		}
+	sys_close(rd);
+	sys_close(wr);
+}
+
+static int pipe_seen(const struct ckpt_fd *fds, uint32_t i)
+{
+	for (uint32_t j = 0; j < i; j++)
+		if ((fds[j].kind == CKPT_FD_PIPE_READ || fds[j].kind == CKPT_FD_PIPE_WRITE) && fds[j].pipe_id == fds[i].pipe_id)
+			return 1;
+	return 0;
+}
+
+void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int image_fd)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const struct ckpt_fd *f = &fds[i];
+		if (f->kind == CKPT_FD_FILE)
+			restore_file(f, string_at(strings, f->path_str));
+		else if ((f->kind == CKPT_FD_PIPE_READ || f->kind == CKPT_FD_PIPE_WRITE) && !pipe_seen(fds, i))
+			restore_pipe(fds, n, i, image_fd);
+	}
+}

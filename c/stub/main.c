@@ -1,0 +1,94 @@
+/*
+ * ckpt-restore: turns itself into the checkpointed process.
+ *
+ * Algorithm:
+ *   Phase 1, nothing torn down yet, every failure a clean one-line exit:
+ *     1. Block all signals; read and check the header and tables (their
+ *        checksums, and that every region, extent and fd record is sane).
+ *     2. Check the machine: same XSAVE layout, same vDSO contents.
+ *     3. Restore descriptors at their numbers (files reopened by path at
+ *        their offsets, pipes refilled); close everything else.
+ *     4. Pick a gap no saved region uses and build the arena there: a copy
+ *        of this program, the tables, a window for the vDSO to hop through,
+ *        and a stack. Jump into the copy.
+ *   Phase 2, running from the arena (memory.c, process.c, resume):
+ *     5. Unmap everything else; move the kernel's [vvar], [vvar_vclock] and
+ *        [vdso] to their saved addresses, via the hop window.
+ *     6. Map every region back and load its data, checking each extent's
+ *        checksum: a mismatch ends the restore before the program runs.
+ *     7. Restore the mm layout and break, name, dispositions, limits, cwd,
+ *        terminal settings, thread state (fs base, tid address, robust list,
+ *        rseq) and timers; tell libckpt where the arena is.
+ *     8. Jump to the saved resume point in libckpt's handler, which unmaps
+ *        the arena and returns from the signal: rt_sigreturn brings back
+ *        every register of the interrupted code from its signal frame.
+ */
+#include <fcntl.h>
+#include <sys/mman.h>
+#include "stub.h"
+#include "../sys.h"
+
+struct stub_args g;
+
+static const char prefix[] = "ckpt: cannot restart: ";
+
+__attribute__((noreturn)) void die_path(const char *what, const char *path, long err)
+{
+	struct line l = {.len = 0};
+	line_str(&l, prefix);
+	line_str(&l, what);
+	if (path) {
+		line_str(&l, " ");
+		line_str(&l, path);
+	}
+	if (err) {
+		line_str(&l, ": ");
+		line_str(&l, errno_text(err));
+	}
+	line_str(&l, "\n");
+	sys_write(2, l.buf, l.len);
+	sys_exit_group(1);
+}
+
+__attribute__((noreturn)) void die(const char *what, long err)
+{
+	die_path(what, 0, err);
+}
+
+const char *string_at(const char *strings, uint32_t off)
+{
+	return strings + off; /* offsets were checked against the table */
+}
+
+static uint64_t find_vdso(char **envp)
+{
+	while (*envp)
+		envp++;
+	for (uint64_t *aux = (uint64_t *)(envp + 1); aux[0]; aux += 2)
+		if (aux[0] == 33 /* AT_SYSINFO_EHDR */)
+			return aux[1];
+	return 0;
+}
+
+__attribute__((noreturn)) void stub_main(uint64_t *sp)
+{
+	int argc = (int)sp[0];
+	char **argv = (char **)(sp + 1);
+	uint64_t all = ~0ull;
+	sys_rt_sigprocmask(2 /* SIG_SETMASK */, &all, 0);
+	if (argc != 3)
+		die("usage: ckpt-restore IMAGE NEXT-IMAGE (run it through `ckpt restart`)", 0);
+	static struct ckpt_header hdr;
+	char *tables;
+	load_and_validate(argv[1], &hdr, &tables);
+	uint64_t vdso = find_vdso(argv + argc + 1);
+	check_machine(&hdr, vdso);
+	str_copy(g.next_image, sizeof g.next_image, argv[2]);
+	const struct ckpt_fd *fds = (const void *)(tables + hdr.fds_off);
+	int fd = move_image_fd_high(g.image_fd, fds, hdr.nfds);
+	g.image_fd = fd;
+	restore_fds(fds, hdr.nfds, tables + hdr.strings_off, fd);
+	g.hdr = &hdr;
+	build_arena(tables, vdso);
+	__builtin_unreachable();
+}

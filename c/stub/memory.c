@@ -1,0 +1,140 @@
+#define _GNU_SOURCE
+/*
+ * Phase 2, memory: from here on the stub runs only from the arena, and a
+ * failure ends the process (the image on disk is untouched).
+ */
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include "stub.h"
+#include "../crc32c.h"
+#include "../sys.h"
+
+#define USER_TOP 0x7ffffffff000ull
+
+static uint64_t vdso_block_start(void)
+{
+	for (int k = 0; k < CKPT_NSPECIAL; k++)
+		if (g.vdso_now[k])
+			return g.vdso_now[k];
+	return 0;
+}
+
+static uint64_t special_len(int k)
+{
+	return g.hdr->special_end[k] - g.hdr->special_start[k];
+}
+
+static void unmap_range(uint64_t from, uint64_t to)
+{
+	if (to > from)
+		sys_munmap((void *)from, to - from);
+}
+
+/* Everything but the arena and (when the image wants one) the kernel's
+ * vDSO block goes: the old stub, its stack, its first tables. */
+void unmap_all_but_arena_and_vdso(void)
+{
+	uint64_t keep[2][2] = {{g.arena_start, g.arena_start + g.arena_len}, {0, 0}};
+	uint64_t v = vdso_block_start();
+	if (v)
+		keep[1][0] = v, keep[1][1] = g.vdso_now[CKPT_SPECIAL_VDSO] + special_len(CKPT_SPECIAL_VDSO);
+	if (keep[1][0] && keep[1][0] < keep[0][0]) {
+		uint64_t a = keep[0][0], b = keep[0][1];
+		keep[0][0] = keep[1][0], keep[0][1] = keep[1][1];
+		keep[1][0] = a, keep[1][1] = b;
+	}
+	uint64_t at = CKPT_PAGE_SIZE;
+	for (int i = 0; i < 2; i++) {
+		if (!keep[i][1])
+			continue;
+		unmap_range(at, keep[i][0]);
+		at = keep[i][1];
+	}
+	unmap_range(at, USER_TOP);
+}
+
+/* [vvar], [vvar_vclock] and [vdso] move only together, at the same offsets
+ * from each other (the vDSO code finds its data by relative address). Each
+ * goes first into the arena's hop window, then to its saved place, so the
+ * old and new blocks may overlap. */
+void move_vdso(void)
+{
+	const struct ckpt_header *h = g.hdr;
+	uint64_t base = vdso_block_start(), saved_base = 0;
+	if (!base)
+		return;
+	for (int k = 0; k < CKPT_NSPECIAL && !saved_base; k++)
+		saved_base = h->special_start[k];
+	for (int pass = 0; pass < 2; pass++)
+		for (int k = 0; k < CKPT_NSPECIAL; k++) {
+			if (!g.vdso_now[k])
+				continue;
+			uint64_t len = special_len(k), rel = h->special_start[k] - saved_base;
+			uint64_t from = pass ? g.hop_start + rel : g.vdso_now[k];
+			uint64_t to = pass ? h->special_start[k] : g.hop_start + rel;
+			long r = sys_mremap((void *)from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)to);
+			if (r < 0)
+				die("cannot move the vDSO to its saved address", r);
+		}
+}
+
+static void load_extent(const struct ckpt_extent *e)
+{
+	for (uint64_t done = 0; done < e->len;) {
+		uint64_t chunk = e->len - done > (1u << 30) ? (1u << 30) : e->len - done;
+		long n = sys_pread(g.image_fd, (void *)(e->start + done), chunk, (long)(e->data_offset + done));
+		if (n <= 0)
+			die("cannot read memory contents from the image", n < 0 ? n : -5);
+		done += (uint64_t)n;
+	}
+	if (crc32c_update(0, (const void *)e->start, e->len) != e->crc)
+		die("memory contents checksum mismatch (corrupt image)", 0);
+}
+
+static long map_file(const struct ckpt_region *r, int flags, int prot)
+{
+	const char *path = string_at(g.strings, r->path_str);
+	int shared_rw = r->kind == CKPT_REGION_FILE_SHARED && (r->prot & PROT_WRITE);
+	long fd = sys_openat(AT_FDCWD, path, (shared_rw ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+	if (fd < 0)
+		die_path("cannot open mapped file", path, fd);
+	struct stat st;
+	if (sys_fstat((int)fd, &st) < 0 || st.st_ino != r->ino || (uint64_t)st.st_size != r->file_size ||
+	    st.st_mtim.tv_sec != r->mtime_sec || st.st_mtim.tv_nsec != r->mtime_nsec)
+		die_path("mapped file changed since the checkpoint:", path, 0);
+	long m = sys_mmap((void *)r->start, r->end - r->start, prot, flags, (int)fd, (long)r->file_offset);
+	sys_close((int)fd);
+	return m;
+}
+
+static void map_region(const struct ckpt_region *r)
+{
+	int shared = r->kind == CKPT_REGION_FILE_SHARED || r->kind == CKPT_REGION_SHARED_ANON;
+	int flags = MAP_FIXED | (shared ? MAP_SHARED : MAP_PRIVATE);
+	/* Writable while loading; shared files never get our bytes, so they
+	 * get their final protection at once. */
+	int prot = r->kind == CKPT_REGION_FILE_SHARED ? (int)r->prot : PROT_READ | PROT_WRITE;
+	long m;
+	if (r->kind == CKPT_REGION_FILE_PRIVATE || r->kind == CKPT_REGION_FILE_SHARED)
+		m = map_file(r, flags, prot);
+	else
+		m = sys_mmap((void *)r->start, r->end - r->start, prot,
+			     flags | MAP_ANONYMOUS | (r->kind == CKPT_REGION_STACK ? MAP_GROWSDOWN : 0), -1, 0);
+	if (m < 0 || (uint64_t)m != r->start)
+		die("cannot map a memory region at its saved address", m < 0 ? m : 0);
+	for (uint32_t i = r->first_extent; i < r->first_extent + r->nextents; i++)
+		if (g.extents[i].kind == CKPT_EXTENT_DATA)
+			load_extent(&g.extents[i]);
+	if (prot != (int)r->prot) {
+		long err = sys_mprotect((void *)r->start, r->end - r->start, (int)r->prot);
+		if (err < 0)
+			die("cannot set a region's protection", err);
+	}
+}
+
+void map_regions(void)
+{
+	for (uint32_t i = 0; i < g.hdr->nregions; i++)
+		map_region(&g.regions[i]);
+}

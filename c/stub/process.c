@@ -1,0 +1,123 @@
+/*
+ * Phase 2, the rest of the process, then the jump back into the program.
+ */
+#include <signal.h>
+#include <sys/prctl.h>
+#include <asm/prctl.h>
+#include <linux/prctl.h>
+#include "stub.h"
+#include "../sys.h"
+
+static void restore_mm(void)
+{
+	const struct ckpt_header *h = g.hdr;
+	struct prctl_mm_map map = {
+		.start_code = h->mm.start_code, .end_code = h->mm.end_code,
+		.start_data = h->mm.start_data, .end_data = h->mm.end_data,
+		.start_brk = h->mm.start_brk, .brk = h->mm.brk, .start_stack = h->mm.start_stack,
+		.arg_start = h->mm.arg_start, .arg_end = h->mm.arg_end,
+		.env_start = h->mm.env_start, .env_end = h->mm.env_end,
+		.auxv = (__u64 *)h->auxv, .auxv_size = h->auxv_words * 8, .exe_fd = (uint32_t)-1,
+	};
+	long err = sys_prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&map, sizeof map, 0);
+	if (err < 0)
+		die("cannot restore the program break and memory layout (prctl PR_SET_MM_MAP)", err);
+	sys_prctl(PR_SET_NAME, (unsigned long)h->comm, 0, 0, 0);
+}
+
+static void restore_signals_and_limits(void)
+{
+	const struct ckpt_header *h = g.hdr;
+	for (int sig = 1; sig <= CKPT_MAX_SIGNALS; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sys_rt_sigaction(sig, &h->sigactions[sig - 1], 0);
+	/* Soft limits come back as they were, within what this session allows. */
+	for (int r = 0; r < CKPT_MAX_RLIMITS; r++) {
+		struct ckpt_rlimit now, want;
+		if (sys_prlimit(r, 0, &now) < 0)
+			continue;
+		want.max = now.max;
+		want.cur = h->rlimits[r].cur < now.max ? h->rlimits[r].cur : now.max;
+		sys_prlimit(r, &want, 0);
+	}
+}
+
+static void restore_terminals(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		const struct ckpt_termios *t = &g.hdr->termios[fd];
+		char now[64];
+		if (t->valid && sys_ioctl(fd, 0x5401 /* TCGETS */, now) == 0)
+			sys_ioctl(fd, 0x5402 /* TCSETS */, (void *)t);
+	}
+}
+
+void restore_process_state(void)
+{
+	restore_mm();
+	restore_signals_and_limits();
+	const char *cwd = string_at(g.strings, g.hdr->cwd_str);
+	long err = sys_chdir(cwd);
+	if (err < 0)
+		die_path("cannot change to the saved working directory", cwd, err);
+	restore_terminals();
+}
+
+/* Tells libckpt, in its restored memory, what just happened. */
+static void fill_restart_info(void)
+{
+	struct ckpt_restart_info *ri = (void *)g.hdr->restart_info_addr;
+	ri->arena_start = g.arena_start;
+	ri->arena_len = g.arena_len;
+	ri->new_pid = (int32_t)sys_getpid();
+	str_copy(ri->image_path, sizeof ri->image_path, g.next_image);
+	ri->magic = CKPT_RESTART_INFO_MAGIC;
+}
+
+/* glibc keeps the thread id in its thread descriptor, at the address it
+ * gave set_tid_address: writing the new id there keeps raise() and
+ * pthread_self()-based code consistent with the kernel. */
+static void restore_thread(const struct ckpt_thread *t)
+{
+	long tid = sys_gettid();
+	if (t->clear_child_tid) {
+		*(int32_t *)t->clear_child_tid = (int32_t)tid;
+		sys_set_tid_address((void *)t->clear_child_tid);
+	}
+	if (t->robust_list)
+		sys_set_robust_list((void *)t->robust_list, t->robust_len);
+	long err = sys_arch_prctl(ARCH_SET_FS, t->fs_base);
+	if (err < 0)
+		die("cannot restore the thread pointer (%fs base)", err);
+	if (t->rseq_addr) {
+		err = sys_rseq((void *)t->rseq_addr, t->rseq_len, 0, t->rseq_sig);
+		if (err < 0)
+			die("cannot register the thread's rseq area again", err);
+	}
+	if (t->altstack_sp) {
+		struct { uint64_t sp; int32_t flags; uint32_t pad; uint64_t size; } ss = {
+			t->altstack_sp, t->altstack_flags & ~1 /* SS_ONSTACK is state, not a flag */, 0, t->altstack_size};
+		sys_sigaltstack(&ss, 0);
+	}
+}
+
+__attribute__((noreturn)) void resume_thread(void)
+{
+	const struct ckpt_thread *t = &g.threads[0];
+	restore_thread(t);
+	fill_restart_info();
+	for (int which = 0; which < 3; which++)
+		sys_setitimer(which, &g.hdr->itimers[which], 0);
+	sys_close(g.image_fd);
+	sys_rt_sigprocmask(2 /* SIG_SETMASK */, &t->handler_sigmask, 0);
+	jump_to_resume_point(&t->resume);
+}
+
+__attribute__((noreturn)) void phase2(void)
+{
+	unmap_all_but_arena_and_vdso();
+	move_vdso();
+	map_regions();
+	restore_process_state();
+	resume_thread();
+}

@@ -1,0 +1,53 @@
+/* The restore stub's internals. The stub is a freestanding static-pie
+ * program (no libc): see restore.c for the algorithm. */
+#ifndef CKPT_STUB_H
+#define CKPT_STUB_H
+
+#include "../ckpt_format.h"
+#include "../str.h"
+
+/* Everything phase 2 needs, filled by phase 1 with addresses inside the
+ * arena, then copied there with the stub's own data: phase 2 never looks at
+ * memory outside the arena and the kernel's vDSO. */
+struct stub_args {
+	struct ckpt_header *hdr;
+	struct ckpt_thread *threads;
+	struct ckpt_region *regions;
+	struct ckpt_extent *extents;
+	struct ckpt_fd *fds;
+	const char *strings;
+	int image_fd;
+	uint64_t arena_start, arena_len;
+	uint64_t hop_start;              /* an arena window the vDSO hops through */
+	uint64_t vdso_now[CKPT_NSPECIAL]; /* where the kernel put ours */
+	char next_image[CKPT_PATH_MAX];
+};
+
+extern struct stub_args g;
+
+/* Ends the restore with "ckpt: cannot restart: <what>[: <errno text>]". */
+__attribute__((noreturn)) void die(const char *what, long err);
+__attribute__((noreturn)) void die_path(const char *what, const char *path, long err);
+
+/* Phase 1, before anything is torn down (validate.c, fds.c, arena.c). */
+void load_and_validate(const char *image_path, struct ckpt_header *hdr, char **tables);
+void check_machine(const struct ckpt_header *hdr, uint64_t vdso_ehdr);
+void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int image_fd);
+int move_image_fd_high(int fd, const struct ckpt_fd *fds, uint32_t n);
+void build_arena(const char *tables, uint64_t vdso_ehdr);
+
+/* Phase 2, in the arena (memory.c, process.c). */
+__attribute__((noreturn)) void phase2(void);
+void unmap_all_but_arena_and_vdso(void);
+void move_vdso(void);
+void map_regions(void);
+void restore_process_state(void);
+__attribute__((noreturn)) void resume_thread(void);
+
+/* start.S */
+__attribute__((noreturn)) void switch_stack_and_call(void (*fn)(void), uint64_t stack_top);
+__attribute__((noreturn)) void jump_to_resume_point(const struct ckpt_resume_ctx *ctx);
+
+const char *string_at(const char *strings, uint32_t off);
+
+#endif

@@ -1,0 +1,244 @@
+/*
+ * Phase 1 checks: nothing from an unchecked byte of the image is used. The
+ * header and tables are verified by checksum and then for sense, so a
+ * crafted image with valid checksums still cannot point the restore at the
+ * stub's own memory, outside the file, or at unmapped addresses.
+ */
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include "stub.h"
+#include "../crc32c.h"
+#include "../sys.h"
+
+#define USER_TOP 0x7ffffffff000ull
+#define USER_BOTTOM 0x1000ull
+#define MAX_TABLES (1ull << 30)
+
+static void bad(const char *why)
+{
+	die(why, 0);
+}
+
+static int page_aligned(uint64_t v) { return (v & (CKPT_PAGE_SIZE - 1)) == 0; }
+
+/* [off, off+len) lies within [0, limit), without overflow. */
+static int within(uint64_t off, uint64_t len, uint64_t limit)
+{
+	return off <= limit && len <= limit - off;
+}
+
+static void check_header(const struct ckpt_header *h, uint64_t file_size)
+{
+	struct ckpt_header copy = *h;
+	copy.header_crc = 0;
+	if (__builtin_memcmp(h->magic, CKPT_MAGIC, 8))
+		bad("not a ckpt image (bad magic)");
+	if (h->version != CKPT_VERSION)
+		bad("unsupported image format version");
+	if (h->arch != CKPT_ARCH_X86_64 || h->page_size != CKPT_PAGE_SIZE || h->header_size != sizeof *h)
+		bad("image is for another architecture or layout");
+	if (crc32c_update(0, &copy, sizeof copy) != h->header_crc)
+		bad("header checksum mismatch (corrupt image)");
+	if (h->file_size != file_size)
+		bad("image size does not match its header (truncated or extended)");
+	if (h->tables_offset != CKPT_HEADER_SIZE || h->tables_size > MAX_TABLES ||
+	    !within(h->tables_offset, h->tables_size, file_size) || !page_aligned(h->data_offset) ||
+	    h->data_offset < h->tables_offset + h->tables_size || h->data_offset > file_size)
+		bad("table placement is inconsistent (corrupt image)");
+	if (h->nthreads != 1)
+		bad("image has an unsupported number of threads");
+	if (h->auxv_words > CKPT_MAX_AUXV || h->strings_size == 0)
+		bad("header fields out of range (corrupt image)");
+}
+
+static void check_table_layout(const struct ckpt_header *h)
+{
+	struct { uint64_t off, len; } part[] = {
+		{h->threads_off, (uint64_t)h->nthreads * sizeof(struct ckpt_thread)},
+		{h->regions_off, (uint64_t)h->nregions * sizeof(struct ckpt_region)},
+		{h->extents_off, (uint64_t)h->nextents * sizeof(struct ckpt_extent)},
+		{h->fds_off, (uint64_t)h->nfds * sizeof(struct ckpt_fd)},
+		{h->strings_off, h->strings_size},
+	};
+	uint64_t at = 0;
+	for (unsigned i = 0; i < sizeof part / sizeof part[0]; i++) {
+		if (part[i].off < at || (part[i].off & 7) || !within(part[i].off, part[i].len, h->tables_size))
+			bad("table layout is inconsistent (corrupt image)");
+		at = part[i].off + part[i].len;
+	}
+}
+
+static int kind_is_file(uint32_t kind)
+{
+	return kind == CKPT_REGION_FILE_PRIVATE || kind == CKPT_REGION_FILE_SHARED;
+}
+
+static void check_extents(const struct ckpt_header *h, const struct ckpt_region *r,
+			  const struct ckpt_extent *e, uint32_t expected_first)
+{
+	if (r->first_extent != expected_first || !within(r->first_extent, r->nextents, h->nextents) || !r->nextents)
+		bad("region extents are inconsistent (corrupt image)");
+	uint64_t at = r->start;
+	for (uint32_t i = r->first_extent; i < r->first_extent + r->nextents; i++) {
+		const struct ckpt_extent *x = &e[i];
+		if (x->start != at || !x->len || !page_aligned(x->len) || x->len > r->end - at)
+			bad("extents do not tile their region (corrupt image)");
+		if (x->kind == CKPT_EXTENT_DATA) {
+			if (!page_aligned(x->data_offset) || x->data_offset < h->data_offset ||
+			    !within(x->data_offset, x->len, h->file_size))
+				bad("extent data lies outside the image (corrupt image)");
+		} else if (x->kind == CKPT_EXTENT_FILE) {
+			if (!kind_is_file(r->kind))
+				bad("file extent in a non-file region (corrupt image)");
+		} else if (x->kind != CKPT_EXTENT_HOLE) {
+			bad("unknown extent kind (corrupt image)");
+		}
+		at += x->len;
+	}
+	if (at != r->end)
+		bad("extents do not cover their region (corrupt image)");
+}
+
+static void check_specials(const struct ckpt_header *h)
+{
+	uint64_t prev = 0;
+	for (int k = 0; k < CKPT_NSPECIAL; k++) {
+		uint64_t s = h->special_start[k], e = h->special_end[k];
+		if (!s && !e)
+			continue;
+		if (s < prev || s >= e || !page_aligned(s) || !page_aligned(e) || e > USER_TOP)
+			bad("vDSO placement is inconsistent (corrupt image)");
+		prev = e;
+	}
+}
+
+static void check_regions(const struct ckpt_header *h, const char *t)
+{
+	const struct ckpt_region *r = (const void *)(t + h->regions_off);
+	const struct ckpt_extent *e = (const void *)(t + h->extents_off);
+	uint64_t prev_end = USER_BOTTOM;
+	uint32_t next_extent = 0;
+	for (uint32_t i = 0; i < h->nregions; i++) {
+		if (r[i].start < prev_end || r[i].start >= r[i].end || r[i].end > USER_TOP ||
+		    !page_aligned(r[i].start) || !page_aligned(r[i].end))
+			bad("memory regions overlap or are out of order (corrupt image)");
+		if (r[i].kind < CKPT_REGION_ANON || r[i].kind > CKPT_REGION_SHARED_ANON || r[i].path_str >= h->strings_size ||
+		    (kind_is_file(r[i].kind) && (!r[i].path_str || !page_aligned(r[i].file_offset))))
+			bad("memory region record is invalid (corrupt image)");
+		for (int k = 0; k < CKPT_NSPECIAL; k++)
+			if (h->special_start[k] < r[i].end && h->special_end[k] > r[i].start)
+				bad("a region overlaps the vDSO (corrupt image)");
+		check_extents(h, &r[i], e, next_extent);
+		next_extent += r[i].nextents;
+		prev_end = r[i].end;
+	}
+	if (next_extent != h->nextents)
+		bad("extent table has stray entries (corrupt image)");
+}
+
+static void check_fds(const struct ckpt_header *h, const char *t)
+{
+	const struct ckpt_fd *f = (const void *)(t + h->fds_off);
+	for (uint32_t i = 0; i < h->nfds; i++) {
+		if (f[i].fd < 0 || f[i].fd > 65535 || (i && f[i].fd <= f[i - 1].fd))
+			bad("descriptor table is out of order (corrupt image)");
+		if (f[i].kind < CKPT_FD_FILE || f[i].kind > CKPT_FD_INHERIT || f[i].path_str >= h->strings_size ||
+		    (f[i].kind == CKPT_FD_FILE && !f[i].path_str))
+			bad("descriptor record is invalid (corrupt image)");
+		if (f[i].pipe_len && (f[i].kind != CKPT_FD_PIPE_READ || f[i].pipe_len > f[i].size ||
+				      !within(f[i].pipe_data_offset, f[i].pipe_len, h->file_size) ||
+				      f[i].pipe_data_offset < h->data_offset))
+			bad("pipe contents lie outside the image (corrupt image)");
+	}
+}
+
+/* Whether [addr, addr+len) lies in restored memory with all of `prot`,
+ * possibly across adjacent regions (a .data page next to .bss). */
+static int region_with(const struct ckpt_header *h, const char *t, uint64_t addr, uint64_t len, uint32_t prot)
+{
+	const struct ckpt_region *r = (const void *)(t + h->regions_off);
+	uint64_t at = addr, end = addr + len;
+	if (end < addr)
+		return 0;
+	for (uint32_t i = 0; i < h->nregions && at < end; i++)
+		if (at >= r[i].start && at < r[i].end) {
+			if ((r[i].prot & prot) != prot)
+				return 0;
+			at = r[i].end;
+		}
+	return at >= end;
+}
+
+static void check_threads(const struct ckpt_header *h, const char *t)
+{
+	const struct ckpt_thread *th = (const void *)(t + h->threads_off);
+	for (uint32_t i = 0; i < h->nthreads; i++) {
+		if (!region_with(h, t, th[i].resume.rsp - 8, 8, PROT_READ | PROT_WRITE) ||
+		    !region_with(h, t, th[i].resume.rip, 1, PROT_EXEC))
+			bad("thread resume point is not in restored memory (corrupt image)");
+		if ((th[i].clear_child_tid && !region_with(h, t, th[i].clear_child_tid, 4, PROT_WRITE)) ||
+		    (th[i].rseq_addr && (!region_with(h, t, th[i].rseq_addr, th[i].rseq_len, PROT_WRITE) ||
+					 (th[i].rseq_addr & 31) || th[i].rseq_len < 32)))
+			bad("thread state points outside restored memory (corrupt image)");
+	}
+	if (!region_with(h, t, h->restart_info_addr, sizeof(struct ckpt_restart_info), PROT_WRITE))
+		bad("libckpt's restart block is not in restored memory (corrupt image)");
+}
+
+static void check_strings(const struct ckpt_header *h, const char *t)
+{
+	const char *s = t + h->strings_off;
+	if (s[0] || s[h->strings_size - 1] || h->exe_str >= h->strings_size || h->cwd_str >= h->strings_size ||
+	    h->argv_str >= h->strings_size)
+		bad("string table is invalid (corrupt image)");
+}
+
+void load_and_validate(const char *path, struct ckpt_header *hdr, char **tables)
+{
+	long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		die_path("cannot open", path, fd);
+	struct stat st;
+	if (sys_fstat((int)fd, &st) < 0 || !S_ISREG(st.st_mode))
+		die_path("not a regular file:", path, 0);
+	if (sys_pread((int)fd, hdr, sizeof *hdr, 0) != (long)sizeof *hdr)
+		bad("image is too short to hold a header (truncated)");
+	check_header(hdr, (uint64_t)st.st_size);
+	check_table_layout(hdr);
+	long m = sys_mmap(0, hdr->tables_size + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m < 0)
+		die("cannot allocate memory for the tables", m);
+	char *t = (char *)m;
+	for (uint64_t got = 0; got < hdr->tables_size;) {
+		long n = sys_pread((int)fd, t + got, hdr->tables_size - got, (long)(hdr->tables_offset + got));
+		if (n <= 0)
+			die("cannot read the image tables", n < 0 ? n : -5);
+		got += (uint64_t)n;
+	}
+	if (crc32c_update(0, t, hdr->tables_size) != hdr->tables_crc)
+		bad("table checksum mismatch (corrupt image)");
+	check_strings(hdr, t);
+	check_specials(hdr);
+	check_regions(hdr, t);
+	check_fds(hdr, t);
+	check_threads(hdr, t);
+	g.image_fd = (int)fd;
+	*tables = t;
+}
+
+void check_machine(const struct ckpt_header *h, uint64_t vdso_ehdr)
+{
+	uint32_t lo, hi, a = 0xd, b, c = 0, d;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	if (((uint64_t)hi << 32 | lo) != h->xcr0 || b != h->xsave_size)
+		bad("this CPU saves registers differently (XSAVE features differ from the checkpoint machine)");
+	uint64_t len = h->special_end[CKPT_SPECIAL_VDSO] - h->special_start[CKPT_SPECIAL_VDSO];
+	if (!len)
+		return;
+	if (!vdso_ehdr)
+		bad("this kernel provides no vDSO, but the checkpointed program used one");
+	if (crc32c_update(0, (const void *)vdso_ehdr, len) != h->vdso_crc)
+		bad("this kernel's vDSO differs from the checkpoint kernel's (restart on the same kernel)");
+}

@@ -1,0 +1,150 @@
+/*
+ * Raw Linux x86-64 system calls, for code that runs inside a signal handler
+ * of someone else's process (libckpt) or with no libc at all (the restore
+ * stub). Every wrapper returns the kernel's answer unchanged: a result >= 0,
+ * or -errno. There is no global errno: the interrupted program's errno must
+ * not change under it, and the stub has none.
+ *
+ * The x86-64 syscall ABI: number in rax; arguments in rdi, rsi, rdx, r10,
+ * r8, r9; result in rax; the instruction clobbers rcx (return rip) and r11
+ * (rflags). The "memory" clobber keeps the compiler from caching memory the
+ * kernel reads or writes across the call.
+ */
+#ifndef CKPT_SYS_H
+#define CKPT_SYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <asm/unistd.h>
+
+static inline long sys_call6(long n, long a, long b, long c, long d, long e, long f)
+{
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	long ret;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+#define SYS6(n, a, b, c, d, e, f) sys_call6(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+#define SYS5(n, a, b, c, d, e) SYS6(n, a, b, c, d, e, 0)
+#define SYS4(n, a, b, c, d) SYS6(n, a, b, c, d, 0, 0)
+#define SYS3(n, a, b, c) SYS6(n, a, b, c, 0, 0, 0)
+#define SYS2(n, a, b) SYS6(n, a, b, 0, 0, 0, 0)
+#define SYS1(n, a) SYS6(n, a, 0, 0, 0, 0, 0)
+#define SYS0(n) SYS6(n, 0, 0, 0, 0, 0, 0)
+
+/* ssize_t read(int fd, void *buf, size_t count); */
+static inline long sys_read(int fd, void *buf, size_t n) { return SYS3(__NR_read, fd, buf, n); }
+/* ssize_t write(int fd, const void *buf, size_t count); */
+static inline long sys_write(int fd, const void *buf, size_t n) { return SYS3(__NR_write, fd, buf, n); }
+/* ssize_t pread64(int fd, void *buf, size_t count, off_t offset); */
+static inline long sys_pread(int fd, void *buf, size_t n, long off) { return SYS4(__NR_pread64, fd, buf, n, off); }
+/* ssize_t pwrite64(int fd, const void *buf, size_t count, off_t offset); */
+static inline long sys_pwrite(int fd, const void *buf, size_t n, long off) { return SYS4(__NR_pwrite64, fd, buf, n, off); }
+/* ssize_t writev(int fd, const struct iovec *iov, int iovcnt); */
+static inline long sys_writev(int fd, const void *iov, int cnt) { return SYS3(__NR_writev, fd, iov, cnt); }
+/* int openat(int dirfd, const char *pathname, int flags, mode_t mode); */
+static inline long sys_openat(int dir, const char *path, int flags, int mode) { return SYS4(__NR_openat, dir, path, flags, mode); }
+/* int close(int fd); */
+static inline long sys_close(int fd) { return SYS1(__NR_close, fd); }
+/* int close_range(unsigned first, unsigned last, unsigned flags); */
+static inline long sys_close_range(unsigned first, unsigned last) { return SYS3(__NR_close_range, first, last, 0); }
+/* off_t lseek(int fd, off_t offset, int whence); */
+static inline long sys_lseek(int fd, long off, int whence) { return SYS3(__NR_lseek, fd, off, whence); }
+/* int ftruncate(int fd, off_t length); */
+static inline long sys_ftruncate(int fd, long len) { return SYS2(__NR_ftruncate, fd, len); }
+/* int fsync(int fd); */
+static inline long sys_fsync(int fd) { return SYS1(__NR_fsync, fd); }
+/* int fcntl(int fd, int cmd, long arg); */
+static inline long sys_fcntl(int fd, int cmd, long arg) { return SYS3(__NR_fcntl, fd, cmd, arg); }
+/* int dup3(int oldfd, int newfd, int flags); */
+static inline long sys_dup3(int from, int to, int flags) { return SYS3(__NR_dup3, from, to, flags); }
+/* int pipe2(int fds[2], int flags); */
+static inline long sys_pipe2(int *fds, int flags) { return SYS2(__NR_pipe2, fds, flags); }
+/* ssize_t tee(int in, int out, size_t len, unsigned flags); */
+static inline long sys_tee(int in, int out, size_t len, unsigned flags) { return SYS4(__NR_tee, in, out, len, flags); }
+/* int ioctl(int fd, unsigned long request, void *arg); */
+static inline long sys_ioctl(int fd, unsigned long req, void *arg) { return SYS3(__NR_ioctl, fd, req, arg); }
+/* int newfstatat(int dirfd, const char *path, struct stat *st, int flags); */
+static inline long sys_fstatat(int dir, const char *path, void *st, int flags) { return SYS4(__NR_newfstatat, dir, path, st, flags); }
+/* int fstat(int fd, struct stat *st); */
+static inline long sys_fstat(int fd, void *st) { return SYS2(__NR_fstat, fd, st); }
+/* ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size); */
+static inline long sys_readlinkat(int dir, const char *path, char *buf, size_t n) { return SYS4(__NR_readlinkat, dir, path, buf, n); }
+/* int linkat(int olddir, const char *old, int newdir, const char *new, int flags); */
+static inline long sys_linkat(int od, const char *o, int nd, const char *n, int fl) { return SYS5(__NR_linkat, od, o, nd, n, fl); }
+/* int renameat(int olddir, const char *old, int newdir, const char *new); */
+static inline long sys_renameat(int od, const char *o, int nd, const char *n) { return SYS4(__NR_renameat, od, o, nd, n); }
+/* int unlinkat(int dirfd, const char *path, int flags); */
+static inline long sys_unlinkat(int dir, const char *path, int flags) { return SYS3(__NR_unlinkat, dir, path, flags); }
+/* long getdents64(int fd, void *dirp, size_t count); */
+static inline long sys_getdents64(int fd, void *buf, size_t n) { return SYS3(__NR_getdents64, fd, buf, n); }
+/* long getcwd(char *buf, size_t size); */
+static inline long sys_getcwd(char *buf, size_t n) { return SYS2(__NR_getcwd, buf, n); }
+/* int chdir(const char *path); */
+static inline long sys_chdir(const char *path) { return SYS1(__NR_chdir, path); }
+
+/* void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off); */
+static inline long sys_mmap(void *addr, size_t len, int prot, int flags, int fd, long off) { return SYS6(__NR_mmap, addr, len, prot, flags, fd, off); }
+/* int munmap(void *addr, size_t len); */
+static inline long sys_munmap(void *addr, size_t len) { return SYS2(__NR_munmap, addr, len); }
+/* int mprotect(void *addr, size_t len, int prot); */
+static inline long sys_mprotect(void *addr, size_t len, int prot) { return SYS3(__NR_mprotect, addr, len, prot); }
+/* void *mremap(void *old, size_t old_len, size_t new_len, int flags, void *new); */
+static inline long sys_mremap(void *o, size_t ol, size_t nl, int flags, void *n) { return SYS5(__NR_mremap, o, ol, nl, flags, n); }
+/* int madvise(void *addr, size_t len, int advice); */
+static inline long sys_madvise(void *addr, size_t len, int advice) { return SYS3(__NR_madvise, addr, len, advice); }
+/* unsigned long brk(unsigned long addr): returns the (new) break, never -errno */
+static inline long sys_brk(unsigned long addr) { return SYS1(__NR_brk, addr); }
+
+/* int rt_sigaction(int sig, const struct k_sigaction *act, struct k_sigaction *old, size_t setsize); */
+static inline long sys_rt_sigaction(int sig, const void *act, void *old) { return SYS4(__NR_rt_sigaction, sig, act, old, 8); }
+/* int rt_sigprocmask(int how, const sigset_t *set, sigset_t *old, size_t setsize); */
+static inline long sys_rt_sigprocmask(int how, const uint64_t *set, uint64_t *old) { return SYS4(__NR_rt_sigprocmask, how, set, old, 8); }
+/* int rt_sigpending(sigset_t *set, size_t setsize); */
+static inline long sys_rt_sigpending(uint64_t *set) { return SYS2(__NR_rt_sigpending, set, 8); }
+/* int rt_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *timeout, size_t setsize); */
+static inline long sys_rt_sigtimedwait(const uint64_t *set, void *info, const void *ts) { return SYS4(__NR_rt_sigtimedwait, set, info, ts, 8); }
+/* int sigaltstack(const stack_t *ss, stack_t *old); */
+static inline long sys_sigaltstack(const void *ss, void *old) { return SYS2(__NR_sigaltstack, ss, old); }
+/* int getitimer(int which, struct itimerval *v); */
+static inline long sys_getitimer(int which, void *v) { return SYS2(__NR_getitimer, which, v); }
+/* int setitimer(int which, const struct itimerval *v, struct itimerval *old); */
+static inline long sys_setitimer(int which, const void *v, void *old) { return SYS3(__NR_setitimer, which, v, old); }
+/* int prlimit64(pid_t pid, int res, const struct rlimit64 *new, struct rlimit64 *old); */
+static inline long sys_prlimit(int res, const void *nw, void *old) { return SYS4(__NR_prlimit64, 0, res, nw, old); }
+
+/* int arch_prctl(int code, unsigned long addr); */
+static inline long sys_arch_prctl(int code, unsigned long addr) { return SYS2(__NR_arch_prctl, code, addr); }
+/* int prctl(int option, unsigned long a2, a3, a4, a5); */
+static inline long sys_prctl(int opt, unsigned long a, unsigned long b, unsigned long c, unsigned long d) { return SYS5(__NR_prctl, opt, a, b, c, d); }
+/* pid_t set_tid_address(int *tidptr); */
+static inline long sys_set_tid_address(void *p) { return SYS1(__NR_set_tid_address, p); }
+/* long set_robust_list(struct robust_list_head *head, size_t len); */
+static inline long sys_set_robust_list(void *head, size_t len) { return SYS2(__NR_set_robust_list, head, len); }
+/* long get_robust_list(int pid, struct robust_list_head **head, size_t *len); */
+static inline long sys_get_robust_list(void *head, size_t *len) { return SYS3(__NR_get_robust_list, 0, head, len); }
+/* int rseq(struct rseq *rseq, u32 len, int flags, u32 sig); */
+static inline long sys_rseq(void *area, uint32_t len, int flags, uint32_t sig) { return SYS4(__NR_rseq, area, len, flags, sig); }
+/* pid_t getpid(void); pid_t gettid(void); */
+static inline long sys_getpid(void) { return SYS0(__NR_getpid); }
+static inline long sys_gettid(void) { return SYS0(__NR_gettid); }
+/* uid_t getuid(void); */
+static inline long sys_getuid(void) { return SYS0(__NR_getuid); }
+/* int uname(struct utsname *buf); */
+static inline long sys_uname(void *buf) { return SYS1(__NR_uname, buf); }
+/* int clock_gettime(clockid_t clk, struct timespec *ts): the real syscall, not the vDSO */
+static inline long sys_clock_gettime(int clk, void *ts) { return SYS2(__NR_clock_gettime, clk, ts); }
+/* noreturn void exit_group(int status); */
+static inline __attribute__((noreturn)) void sys_exit_group(int status)
+{
+	for (;;)
+		SYS1(__NR_exit_group, status);
+}
+
+#endif

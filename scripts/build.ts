@@ -1,0 +1,99 @@
+// Builds everything: the C parts with the system compiler, the demos, then
+// one self-contained executable (dist/ckpt) that embeds the C parts.
+// All C flags live here, each explained once.
+import { $ } from "bun";
+import { mkdirSync, readdirSync, existsSync } from "node:fs";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..");
+const build = join(root, "build");
+const cc = process.env.CC ?? "cc";
+
+const common = [
+  "-O2", "-g",
+  "-std=gnu11", "-Wall", "-Wextra", "-Werror",
+  // Runs in a signal handler or with no libc: the canary lives in TLS,
+  // which the restore stub sets up only at its very end.
+  "-fno-stack-protector",
+  // No CET notes: the stub jumps into restored code by register.
+  "-fcf-protection=none",
+];
+
+const libFlags = [
+  "-shared", "-fPIC",
+  // Resolve every symbol at load time. Lazy binding would write the GOT and
+  // ld.so's data in the middle of a checkpoint, while those pages are being
+  // checksummed and written.
+  "-Wl,-z,now", "-Wl,-z,relro", "-fno-plt",
+  "-fvisibility=hidden",
+  "-Wl,-z,noexecstack",
+];
+
+const stubFlags = [
+  // A static-pie program with no libc and no startup files of its own.
+  "-static-pie", "-fpie", "-nostdlib", "-ffreestanding", "-Wl,--no-dynamic-linker",
+  // Globals are reached relative to the instruction pointer, never through
+  // a GOT entry: with zero relocations a byte copy runs at any address.
+  "-fvisibility=hidden",
+  // No tables of absolute addresses (switch jump tables, lookup tables of
+  // pointers) and no loops turned into calls of our own memcpy/memset.
+  "-fno-jump-tables", "-fno-tree-switch-conversion", "-fno-tree-loop-distribute-patterns",
+  "-fno-builtin",
+  "-Wl,-z,noexecstack",
+];
+
+const sources = (dir: string, exts: string[]) =>
+  readdirSync(join(root, dir))
+    .filter((f) => exts.some((e) => f.endsWith(e)))
+    .sort()
+    .map((f) => join(root, dir, f));
+
+const shared = ["c/crc32c.c", "c/maps.c"].map((f) => join(root, f));
+
+async function buildLib() {
+  const out = join(build, "libckpt.so");
+  await $`${cc} ${common} ${libFlags} -o ${out} ${sources("c/lib", [".c", ".S"])} ${shared}`;
+  return out;
+}
+
+async function buildStub() {
+  const out = join(build, "ckpt-restore");
+  await $`${cc} ${common} ${stubFlags} -o ${out} ${sources("c/stub", [".c", ".S"])} ${join(root, "c/crc32c.c")}`;
+  const relocs = await $`readelf -rW ${out}`.text();
+  if (!relocs.includes("There are no relocations")) {
+    throw new Error(`ckpt-restore has relocations; it must run unrelocated at any address:\n${relocs}`);
+  }
+  return out;
+}
+
+// Each demo four ways: PIE and non-PIE, with and without -rdynamic, since
+// all four place code and the dynamic symbol table differently.
+async function buildDemos() {
+  const out = join(build, "demos");
+  mkdirSync(out, { recursive: true });
+  const variants: [string, string[]][] = [
+    ["", ["-fpie", "-pie"]],
+    ["-nopie", ["-fno-pie", "-no-pie"]],
+    ["-rdynamic", ["-fpie", "-pie", "-rdynamic"]],
+    ["-nopie-rdynamic", ["-fno-pie", "-no-pie", "-rdynamic"]],
+  ];
+  await Promise.all(
+    sources("demos", [".c"]).flatMap((src) => {
+      const name = src.split("/").pop()!.replace(/\.c$/, "");
+      return variants.map(([suffix, flags]) =>
+        $`${cc} -O1 -g -Wall -pthread ${flags} -o ${join(out, name + suffix)} ${src} -lm`,
+      );
+    }),
+  );
+}
+
+async function compileCli() {
+  mkdirSync(join(root, "dist"), { recursive: true });
+  await $`${process.execPath} build --compile ${join(root, "src/cli.ts")} --outfile ${join(root, "dist/ckpt")}`.quiet();
+}
+
+mkdirSync(build, { recursive: true });
+await Promise.all([buildLib(), buildStub(), buildDemos()]);
+await compileCli();
+if (!existsSync(join(root, "dist/ckpt"))) throw new Error("dist/ckpt was not produced");
+console.log("built dist/ckpt, build/libckpt.so, build/ckpt-restore, build/demos/");
