@@ -24,6 +24,8 @@
 
 struct region_scan {
 	struct capture *c;
+	uint64_t own_inode;       /* libckpt.so's own file */
+	uint32_t own_major, own_minor;
 	long pagemap_fd;
 	uint64_t *pm;             /* PAGEMAP_CHUNK entries */
 };
@@ -75,8 +77,8 @@ static int split_extents(struct region_scan *s, struct ckpt_region *r)
 		return add_extent(s->c, r->start, r->end, file ? CKPT_EXTENT_FILE : CKPT_EXTENT_HOLE);
 	if (r->kind == CKPT_REGION_FILE_SHARED)
 		return add_extent(s->c, r->start, r->end, CKPT_EXTENT_FILE);
-	int copy_of_deleted_file = r->kind == CKPT_REGION_ANON && r->path_str;
-	if (r->kind == CKPT_REGION_SHARED_ANON || copy_of_deleted_file)
+	int copy_of_file = r->kind == CKPT_REGION_ANON && r->path_str; /* deleted file or libckpt */
+	if (r->kind == CKPT_REGION_SHARED_ANON || copy_of_file)
 		return add_extent(s->c, r->start, r->end, CKPT_EXTENT_DATA);
 	return scan_pages(s, r);
 }
@@ -89,11 +91,33 @@ static int same_file(const struct maps_entry *e, const struct stat *st)
 	return st->st_ino == e->inode && major == e->dev_major && minor == e->dev_minor;
 }
 
+/* This library's own pages are stored in full, like a deleted file's: a
+ * restart must not depend on the extracted copy in the user's cache, which
+ * may be cleaned or replaced by another version of ckpt. */
+static int is_own_library(const struct region_scan *s, const struct maps_entry *e)
+{
+	return e->inode == s->own_inode && e->dev_major == s->own_major && e->dev_minor == s->own_minor;
+}
+
+static void find_own_library(struct region_scan *s, const char *text, long len)
+{
+	const char *cur = text, *end = text + len;
+	uint64_t here = (uint64_t)&find_own_library;
+	struct maps_entry e;
+	int k;
+	while ((k = maps_next(&cur, end, &e)) != 0)
+		if (k > 0 && here >= e.start && here < e.end) {
+			s->own_inode = e.inode, s->own_major = e.dev_major, s->own_minor = e.dev_minor;
+			return;
+		}
+}
+
 /* Private mappings of files that were deleted or replaced keep their pages
  * as data in an anonymous region; shared ones become shared anonymous
  * memory (memfd, SysV shm and /dev/zero mappings look like this too). */
-static void classify(struct capture *c, const struct maps_entry *e, struct ckpt_region *r)
+static void classify(struct region_scan *s, const struct maps_entry *e, struct ckpt_region *r)
 {
+	struct capture *c = s->c;
 	char path[CKPT_PATH_MAX];
 	struct stat st;
 	int is_file = e->path_len > 0 && e->path[0] == '/' && e->path_len < CKPT_PATH_MAX;
@@ -107,7 +131,7 @@ static void classify(struct capture *c, const struct maps_entry *e, struct ckpt_
 	for (int i = 0; i < e->path_len; i++)
 		path[i] = e->path[i];
 	path[e->path_len] = 0;
-	if (!e->deleted && sys_fstatat(AT_FDCWD, path, &st, 0) == 0 && same_file(e, &st)) {
+	if (!e->deleted && !is_own_library(s, e) && sys_fstatat(AT_FDCWD, path, &st, 0) == 0 && same_file(e, &st)) {
 		r->kind = e->shared ? CKPT_REGION_FILE_SHARED : CKPT_REGION_FILE_PRIVATE;
 		r->file_offset = e->offset;
 		r->dev = st.st_dev, r->ino = st.st_ino, r->file_size = (uint64_t)st.st_size;
@@ -142,7 +166,7 @@ static int add_region(struct region_scan *s, const struct maps_entry *e)
 	*r = (struct ckpt_region){.start = e->start, .end = e->end, .prot = (uint32_t)e->prot};
 	if (!(e->prot & PROT_READ))
 		r->flags |= CKPT_REGION_UNREAD;
-	classify(c, e, r);
+	classify(s, e, r);
 	if (split_extents(s, r))
 		return -1;
 	c->nregions++;
@@ -161,6 +185,7 @@ int capture_regions(struct capture *c)
 	s.pagemap_fd = sys_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
 	if (s.pagemap_fd < 0)
 		return capture_fail(c, "cannot open /proc/self/pagemap", s.pagemap_fd);
+	find_own_library(&s, c->text, len);
 	const char *cur = c->text, *end = c->text + len;
 	struct maps_entry e;
 	int k, rc = 0;

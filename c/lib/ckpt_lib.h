@@ -13,6 +13,7 @@ struct ckpt_config {
 	int signal;
 	int keep_running;         /* --continue */
 	int drop_unsupported_fds; /* --drop-unsupported-fds */
+	int launcher_blocked_signal; /* the launcher blocked it around exec */
 	uint64_t inherited_fds[64]; /* bitmap of fds 0..4095 open at launch */
 	uint64_t stderr_dev, stderr_ino; /* fd 2 as launched, so we never write elsewhere */
 	uint64_t sigs_pending_at_entry; /* so we only consume signals we caused */

@@ -86,6 +86,8 @@ static int read_settings(void)
 	}
 	ckpt_config.keep_running = getenv("CKPT_CONTINUE") != 0;
 	ckpt_config.drop_unsupported_fds = getenv("CKPT_DROP_FDS") != 0;
+	ckpt_config.launcher_blocked_signal = getenv("CKPT_SIGNAL_BLOCKED") != 0;
+	unsetenv("CKPT_SIGNAL_BLOCKED");
 	unsetenv("CKPT_IMAGE");
 	unsetenv("CKPT_SIGNAL");
 	unsetenv("CKPT_CONTINUE");
@@ -100,5 +102,11 @@ __attribute__((constructor)) static void ckpt_init(void)
 	drop_self_from_preload();
 	record_inherited_fds();
 	record_stderr_identity(&ckpt_config.stderr_dev, &ckpt_config.stderr_ino);
-	install_checkpoint_handler();
+	/* The launcher execs with the signal blocked, so a request that comes
+	 * before this point waits instead of killing the program. Now that the
+	 * handler is in place, give the program the mask its parent gave. */
+	if (install_checkpoint_handler() == 0 && ckpt_config.launcher_blocked_signal) {
+		uint64_t bit = 1ull << (ckpt_config.signal - 1);
+		sys_rt_sigprocmask(SIG_UNBLOCK, &bit, 0);
+	}
 }

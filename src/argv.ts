@@ -1,0 +1,77 @@
+/**
+ * Splitting the command line before cac sees it. cac (like most parsers)
+ * takes options from anywhere, but `ckpt python3 -u x.py` must hand `-u` to
+ * python: everything from PROGRAM on belongs to the program, verbatim. So we
+ * find PROGRAM ourselves and give cac only what comes before it.
+ *
+ * We also keep the raw text of options that take a value, because cac
+ * turns number-like values into numbers (`--image 007` would become 7).
+ */
+
+/** Options of ours that take a value; needed to know where PROGRAM starts. */
+export const VALUE_OPTIONS: ReadonlySet<string> = new Set(["--image", "--signal"]);
+
+/** Subcommands recognised in place of PROGRAM (`ckpt run info` runs a program called info). */
+export const SUBCOMMANDS: ReadonlySet<string> = new Set(["run", "restart", "info"]);
+
+export interface Split {
+	/** "none": no arguments at all; "default": run without the word `run`. */
+	command: "none" | "default" | "run" | "restart" | "info";
+	/** What cac should parse. */
+	cacArgs: string[];
+	/** Raw values of VALUE_OPTIONS, by name without dashes; the last one wins. */
+	values: Record<string, string>;
+	/** run: PROGRAM exactly as typed, if given. */
+	program?: string;
+	/** run: PROGRAM's arguments, verbatim. */
+	programArgs: string[];
+}
+
+/**
+ * @example splitArgv(["--continue", "python3", "-u", "x.py"])
+ * // { command: "default", cacArgs: ["--continue"], program: "python3", programArgs: ["-u", "x.py"], values: {} }
+ */
+export function splitArgv(args: readonly string[]): Split {
+	const values: Record<string, string> = {};
+	if (args.length === 0) return { command: "none", cacArgs: [], values, programArgs: [] };
+
+	let i = skipOptions(args, 0, values);
+	const first = args[i];
+	if (first === "restart" || first === "info") {
+		// No pass-through here: cac parses everything, options may follow IMAGE.
+		for (let k = i + 1; k < args.length && args[k] !== "--"; ) {
+			const next = skipOptions(args, k, values);
+			k = next === k ? k + 1 : next; // args[k] is a positional: step over it
+		}
+		return { command: first, cacArgs: [...args], values, programArgs: [] };
+	}
+
+	let command: Split["command"] = "default";
+	let cacArgs = args.slice(0, i);
+	if (first === "run") {
+		command = "run";
+		const j = skipOptions(args, i + 1, values);
+		cacArgs = [...cacArgs, "run", ...args.slice(i + 1, j)];
+		i = j;
+	}
+	if (args[i] === "--") i++;
+	if (i >= args.length) return { command, cacArgs, values, programArgs: [] };
+	return { command, cacArgs, values, program: args[i]!, programArgs: args.slice(i + 1) };
+}
+
+/** Index of the first non-option argument (or `--`) at or after `from`, noting option values. */
+function skipOptions(args: readonly string[], from: number, values: Record<string, string>): number {
+	let k = from;
+	while (k < args.length) {
+		const a = args[k]!;
+		if (a === "--" || !a.startsWith("-") || a === "-") return k;
+		const eq = a.indexOf("=");
+		const name = eq < 0 ? a : a.slice(0, eq);
+		if (VALUE_OPTIONS.has(name)) {
+			if (eq >= 0) values[name.slice(2)] = a.slice(eq + 1);
+			else if (k + 1 < args.length) values[name.slice(2)] = args[++k]!;
+		}
+		k++;
+	}
+	return k;
+}

@@ -1,0 +1,158 @@
+/**
+ * Extracting the embedded libckpt.so and restore stub to real files, since
+ * the loader and execve need paths. They go to a per-user directory named by
+ * a hash of their contents, so different ckpt versions never share files:
+ *
+ *   $XDG_CACHE_HOME/ckpt/<hash>/  else  $HOME/.cache/ckpt/<hash>/
+ *   else (neither usable)  /tmp/ckpt-<uid>/<hash>/
+ *
+ * Our directories are mode 0700 and must be owned by us: anyone who could
+ * write there could make every program run under ckpt load their code. Each
+ * file is written to a temporary name, fsync'd, given its mode, then renamed
+ * into place, so a crash never leaves a half-written library. Before every
+ * use each file is hashed again against the embedded bytes; a missing,
+ * altered or wrongly-moded file is rewritten, never used.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import {
+	closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync,
+	writeSync, type Stats,
+} from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { RuntimeError } from "./errors.ts";
+
+export interface AssetSource {
+	name: string; // file name inside the cache directory
+	bytes: Uint8Array;
+	mode: number; // 0o755 for the stub, 0o644 for the library
+}
+
+export function sha256(bytes: Uint8Array): string {
+	return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** The cache subdirectory name: first 16 hex digits of a sha256 over all sources. */
+export function assetsHash(sources: readonly AssetSource[]): string {
+	const h = createHash("sha256");
+	for (const s of sources) h.update(`${s.name}\0${s.bytes.length}\0`).update(s.bytes);
+	return h.digest("hex").slice(0, 16);
+}
+
+/**
+ * Where the `ckpt` cache directory may go, best first.
+ *
+ * @example cacheRootCandidates({ HOME: "/home/a" }, 1000) // ["/home/a/.cache/ckpt", "/tmp/ckpt-1000"]
+ */
+export function cacheRootCandidates(env: Record<string, string | undefined>, uid: number): string[] {
+	const roots: string[] = [];
+	// The XDG spec says relative values are invalid and must be ignored.
+	if (env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME)) roots.push(join(env.XDG_CACHE_HOME, "ckpt"));
+	if (env.HOME && isAbsolute(env.HOME)) roots.push(join(env.HOME, ".cache", "ckpt"));
+	roots.push(`/tmp/ckpt-${uid}`);
+	return roots;
+}
+
+/** A directory we cannot even create or write: try the next candidate. */
+class Unusable extends Error {}
+
+/**
+ * Make sure every source exists, intact, under `<root>/<hash>/` and return
+ * name -> absolute path. `roots` defaults to cacheRootCandidates() of this
+ * process; the first usable one wins. Throws RuntimeError if a directory is
+ * not private to us, or none is usable.
+ */
+export function ensureAssets(
+	sources: readonly AssetSource[],
+	roots: readonly string[] = cacheRootCandidates(process.env, process.getuid!()),
+): Record<string, string> {
+	const tried: string[] = [];
+	for (const root of roots) {
+		try {
+			const dir = join(root, assetsHash(sources));
+			privateDir(root);
+			privateDir(dir);
+			const paths: Record<string, string> = {};
+			for (const s of sources) paths[s.name] = ensureFile(dir, s);
+			return paths;
+		} catch (e) {
+			if (!(e instanceof Unusable)) throw e;
+			tried.push(`${root}: ${e.message}`);
+		}
+	}
+	throw new RuntimeError(`no usable cache directory for ckpt's helper files (${tried.join("; ")})`);
+}
+
+/** Create `dir` (and missing parents) as 0700, or check an existing one is private to us. */
+function privateDir(dir: string): void {
+	let st = lstatOrNull(dir);
+	if (!st) {
+		try {
+			mkdirSync(dir, { recursive: true, mode: 0o700 });
+		} catch (e) {
+			throw new Unusable(errText(e));
+		}
+		st = lstatOrNull(dir);
+		if (!st) throw new Unusable("vanished after mkdir");
+	}
+	if (!st.isDirectory()) throw new RuntimeError(`cache path ${dir} is not a directory (remove it)`);
+	if (st.uid !== process.getuid!()) throw new RuntimeError(`cache directory ${dir} is owned by uid ${st.uid}, not by you; remove it`);
+	if ((st.mode & 0o077) !== 0) throw new RuntimeError(`cache directory ${dir} is accessible by group or others; run: chmod 700 ${dir}`);
+}
+
+/** `dir/name` with exactly `s.bytes` and `s.mode`, rewritten if it is anything else. */
+function ensureFile(dir: string, s: AssetSource): string {
+	const target = join(dir, s.name);
+	if (isIntact(target, s)) return target;
+	const tmp = join(dir, `.${s.name}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+	try {
+		const fd = openSync(tmp, "wx", 0o600);
+		try {
+			for (let done = 0; done < s.bytes.length; ) done += writeSync(fd, s.bytes, done);
+			fsyncSync(fd);
+			fchmodSync(fd, s.mode);
+		} finally {
+			closeSync(fd);
+		}
+		renameSync(tmp, target);
+		syncDir(dir);
+	} catch (e) {
+		rmSync(tmp, { force: true });
+		throw new Unusable(`cannot write ${target}: ${errText(e)}`);
+	}
+	if (!isIntact(target, s)) throw new RuntimeError(`${target} changed while being written`);
+	return target;
+}
+
+function isIntact(path: string, s: AssetSource): boolean {
+	const st = lstatOrNull(path);
+	if (!st || !st.isFile() || st.uid !== process.getuid!() || (st.mode & 0o7777) !== s.mode) return false;
+	if (st.size !== s.bytes.length) return false;
+	try {
+		return sha256(readFileSync(path)) === sha256(s.bytes);
+	} catch {
+		return false;
+	}
+}
+
+/** Make the rename itself durable. */
+function syncDir(dir: string): void {
+	const fd = openSync(dir, "r");
+	try {
+		fsyncSync(fd);
+	} finally {
+		closeSync(fd);
+	}
+}
+
+function lstatOrNull(path: string): Stats | null {
+	try {
+		return lstatSync(path);
+	} catch {
+		return null;
+	}
+}
+
+function errText(e: unknown): string {
+	const err = e as NodeJS.ErrnoException;
+	return err.code ?? err.message ?? String(e);
+}

@@ -1,0 +1,35 @@
+/**
+ * `ckpt restart [IMAGE] [--image PATH]`: check that IMAGE can be restored
+ * here, then become the restore stub (same pid), which rebuilds the process.
+ */
+import type { CAC } from "cac";
+import { readFileSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Split } from "../argv.ts";
+import { extractAssets } from "../assets.ts";
+import { execInPlace } from "../exec.ts";
+import { readImage } from "../image.ts";
+import { DEFAULT_IMAGE } from "../launch-env.ts";
+import { checkImageFile, checkMappedFiles, checkOpenFiles, checkVdsoLayout } from "../restore-checks.ts";
+
+export function defineRestart(cli: CAC, split: Split): void {
+	cli.command("restart [image]", "Resume a checkpointed program from IMAGE (default: $CKPT_IMAGE or ./myckpt.dat)")
+		.option("--image <path>", "Where later checkpoints go (default: IMAGE itself)")
+		.example("  $ ckpt restart                      # resume ./myckpt.dat")
+		.example("  $ ckpt restart run1.dat --image run2.dat")
+		.action((image?: string) => restart(image, split));
+}
+
+function restart(imageArg: string | undefined, split: Split): never {
+	const name = imageArg || process.env.CKPT_IMAGE || DEFAULT_IMAGE;
+	const image = readImage(name);
+	checkImageFile(name, statSync(name), process.getuid!());
+	checkMappedFiles(image);
+	checkOpenFiles(image);
+	checkVdsoLayout(image, readFileSync("/proc/self/maps", "utf8"));
+
+	const abs = resolve(name);
+	const next = resolve(split.values.image || name);
+	const { stub } = extractAssets();
+	return execInPlace(stub, [stub, abs, next], process.env);
+}

@@ -1,0 +1,61 @@
+/**
+ * `ckpt [run] [OPTIONS] PROGRAM [ARGS...]`: become PROGRAM (same pid, via
+ * execve) with libckpt preloaded, so a signal to that pid checkpoints it.
+ */
+import type { CAC } from "cac";
+import { existsSync, statSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Split } from "../argv.ts";
+import { extractAssets } from "../assets.ts";
+import { UsageError } from "../errors.ts";
+import { execInPlace } from "../exec.ts";
+import { imagePath, launchEnv } from "../launch-env.ts";
+import { checkProgram, resolveProgram } from "../program.ts";
+import { DEFAULT_SIGNAL, parseSignal } from "../signals.ts";
+
+interface RunOptions {
+	continue?: boolean;
+	dropUnsupportedFds?: boolean;
+}
+
+/** Register `run` and the default command (the same thing without the word `run`). */
+export function defineRun(cli: CAC, split: Split): void {
+	const action = (_: unknown, opts: RunOptions) => run(split, opts);
+	for (const name of ["[...program]", "run [...program]"]) {
+		cli.command(name, name === "run [...program]"
+			? "Same, for a PROGRAM named like a command (ckpt run info)"
+			: "Run PROGRAM with checkpointing enabled (the default command)")
+			.usage("[run] [OPTIONS] PROGRAM [ARGS...]   (options go before PROGRAM)")
+			.option("--image <path>", "Where checkpoints are written (default: $CKPT_IMAGE or ./myckpt.dat)")
+			.option("--continue", "Keep running after each checkpoint (default: exit with status 85)")
+			.option("--signal <sig>", "Signal that triggers a checkpoint, by name or number (default: USR2)")
+			.option("--drop-unsupported-fds", "Drop, with a warning, open files that cannot be restored instead of failing the checkpoint")
+			.example("  $ ckpt ./simulation --steps 1000 &")
+			.example("  $ kill -USR2 $!        # checkpoint; the program exits with status 85")
+			.example("  $ ckpt restart         # resume from ./myckpt.dat")
+			.action(action);
+	}
+}
+
+function run(split: Split, opts: RunOptions): never {
+	if (split.program === undefined) throw new UsageError("missing PROGRAM to run (see 'ckpt --help')");
+	const cwd = process.cwd();
+	const env = process.env;
+	const signal = split.values.signal === undefined ? DEFAULT_SIGNAL : parseSignal(split.values.signal);
+	const image = imagePath(split.values.image, env, cwd);
+	const dir = dirname(image);
+	if (!existsSync(dir) || !statSync(dir).isDirectory())
+		throw new UsageError(`image directory ${dir} does not exist`);
+
+	const file = resolveProgram(split.program, env.PATH, cwd);
+	checkProgram(file, split.program, env.PATH, cwd);
+	const { lib } = extractAssets();
+	const programEnv = launchEnv(env, {
+		lib,
+		image,
+		signal,
+		keepRunning: opts.continue === true,
+		dropUnsupportedFds: opts.dropUnsupportedFds === true,
+	});
+	return execInPlace(file, [split.program, ...split.programArgs], programEnv, signal);
+}

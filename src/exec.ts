@@ -1,0 +1,73 @@
+/**
+ * Replacing ckpt with another program in place (same pid), after undoing
+ * what the Bun runtime changed in its own process, so the program starts as
+ * if the shell had run it directly. Bun ignores SIGPIPE and SIGXFSZ (both
+ * dispositions survive execve) and raises the RLIMIT_NOFILE soft limit to
+ * the hard limit (inherited too). Its own fds are all close-on-exec and it
+ * blocks no signals on the main thread, so nothing else needs undoing.
+ * The one change we add on purpose is blocking the checkpoint signal (see
+ * execInPlace).
+ */
+import { readFileSync } from "node:fs";
+import { RuntimeError } from "./errors.ts";
+import {
+	blockSignal, execve, getrlimit, RLIM_INFINITY, RLIMIT_NOFILE, resetSignal, setrlimit, strerror, unblockSignal,
+} from "./libc.ts";
+
+const SIGPIPE = 13;
+const SIGXFSZ = 25;
+
+/**
+ * The soft "Max open files" limit from a /proc/<pid>/limits text, or null
+ * when the line is missing or malformed.
+ *
+ * @example parseMaxOpenFilesSoft("Max open files  1024  4096  files\n") // 1024n
+ */
+export function parseMaxOpenFilesSoft(limits: string): bigint | null {
+	const m = limits.match(/^Max open files\s+(\d+|unlimited)\s+/m);
+	if (!m) return null;
+	return m[1] === "unlimited" ? RLIM_INFINITY : BigInt(m[1]!);
+}
+
+/** Put back the process state Bun changed, as far as it is known. */
+export function undoRuntimeChanges(): void {
+	resetSignal(SIGPIPE);
+	resetSignal(SIGXFSZ);
+	let soft: bigint | null = null;
+	try {
+		soft = parseMaxOpenFilesSoft(readFileSync(`/proc/${process.ppid}/limits`, "utf8"));
+	} catch {
+		// The parent's limits are unreadable (gone, or another user's): leave ours.
+	}
+	if (soft === null) return;
+	const now = getrlimit(RLIMIT_NOFILE);
+	const cur = soft < now.max ? soft : now.max;
+	if (cur !== now.cur) setrlimit(RLIMIT_NOFILE, { cur, max: now.max });
+}
+
+/**
+ * Become `path` with `argv` and `env` (same pid). Throws RuntimeError with
+ * the system's reason if execve fails; never returns otherwise.
+ *
+ * `holdSignal`: exec with that signal blocked, so a checkpoint request that
+ * arrives before libckpt has installed its handler waits instead of killing
+ * the program. CKPT_SIGNAL_BLOCKED=1 tells libckpt to unblock it once the
+ * handler is in place; it is not set when the signal was already blocked
+ * by our parent, so the program keeps the mask it was given.
+ */
+export function execInPlace(
+	path: string,
+	argv: string[],
+	env: Record<string, string | undefined>,
+	holdSignal?: number,
+): never {
+	undoRuntimeChanges();
+	const finalEnv = { ...env };
+	delete finalEnv.CKPT_SIGNAL_BLOCKED;
+	const weBlocked = holdSignal !== undefined && !blockSignal(holdSignal);
+	if (weBlocked) finalEnv.CKPT_SIGNAL_BLOCKED = "1";
+	const envp = Object.entries(finalEnv).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+	const err = execve(path, argv, envp);
+	if (weBlocked) unblockSignal(holdSignal);
+	throw new RuntimeError(`cannot execute ${path}: ${strerror(err)}`);
+}

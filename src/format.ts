@@ -1,0 +1,238 @@
+/**
+ * The image format, mirrored from c/ckpt_format.h (the single source of
+ * truth): every constant, enum and struct, each field at its explicit byte
+ * offset. All integers are little-endian. test/unit/format-mirror.test.ts
+ * compiles the header and compares every offset and size printed by
+ * `offsetof`/`sizeof` with these tables, so the two cannot drift; when the C
+ * header changes, change this file in the same commit.
+ */
+
+export const CKPT_MAGIC = "CKPTIMG\0";
+export const CKPT_VERSION = 1;
+export const CKPT_ARCH_X86_64 = 62;
+export const CKPT_PAGE_SIZE = 4096;
+export const CKPT_HEADER_SIZE = 4096;
+export const CKPT_MAX_SIGNALS = 64;
+export const CKPT_MAX_RLIMITS = 16;
+export const CKPT_MAX_AUXV = 64;
+export const CKPT_PATH_MAX = 4096;
+export const CKPT_EXIT_CHECKPOINTED = 85;
+export const CKPT_RESTART_INFO_MAGIC = 0x4f464e4954525352n;
+
+export const CKPT_SPECIAL_VVAR = 0;
+export const CKPT_SPECIAL_VVAR_VCLOCK = 1;
+export const CKPT_SPECIAL_VDSO = 2;
+export const CKPT_NSPECIAL = 3;
+
+export const CKPT_REGION_ANON = 1;
+export const CKPT_REGION_STACK = 2;
+export const CKPT_REGION_FILE_PRIVATE = 3;
+export const CKPT_REGION_FILE_SHARED = 4;
+export const CKPT_REGION_SHARED_ANON = 5;
+
+export const CKPT_REGION_HEAP = 1 << 0;
+export const CKPT_REGION_UNREAD = 1 << 1;
+
+export const CKPT_EXTENT_DATA = 1;
+export const CKPT_EXTENT_HOLE = 2;
+export const CKPT_EXTENT_FILE = 3;
+
+export const CKPT_FD_FILE = 1;
+export const CKPT_FD_PIPE_READ = 2;
+export const CKPT_FD_PIPE_WRITE = 3;
+export const CKPT_FD_INHERIT = 4;
+
+/** Every #define and enum value above, by its C name, for the mirror test. */
+export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
+	CKPT_VERSION, CKPT_ARCH_X86_64, CKPT_PAGE_SIZE, CKPT_HEADER_SIZE,
+	CKPT_MAX_SIGNALS, CKPT_MAX_RLIMITS, CKPT_MAX_AUXV, CKPT_PATH_MAX,
+	CKPT_EXIT_CHECKPOINTED, CKPT_RESTART_INFO_MAGIC,
+	CKPT_SPECIAL_VVAR, CKPT_SPECIAL_VVAR_VCLOCK, CKPT_SPECIAL_VDSO, CKPT_NSPECIAL,
+	CKPT_REGION_ANON, CKPT_REGION_STACK, CKPT_REGION_FILE_PRIVATE,
+	CKPT_REGION_FILE_SHARED, CKPT_REGION_SHARED_ANON,
+	CKPT_REGION_HEAP, CKPT_REGION_UNREAD,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_HOLE, CKPT_EXTENT_FILE,
+	CKPT_FD_FILE, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_INHERIT,
+};
+
+export type Scalar = "u8" | "u16" | "u32" | "i32" | "u64" | "i64" | "char";
+
+/** One struct member: byte offset, total size, element type and count. */
+export interface Field {
+	readonly off: number;
+	readonly size: number;
+	readonly type: Scalar | Layout<string>;
+	readonly count: number; // 1 unless the C member is an array
+}
+
+export interface Layout<K extends string> {
+	readonly cName: string; // `struct <cName>` in ckpt_format.h
+	readonly size: number;
+	readonly fields: Readonly<Record<K, Field>>;
+}
+
+const SCALAR_SIZE: Record<Scalar, number> = { u8: 1, u16: 2, u32: 4, i32: 4, u64: 8, i64: 8, char: 1 };
+
+function f(off: number, type: Scalar | Layout<string>, count = 1): Field {
+	const elem = typeof type === "string" ? SCALAR_SIZE[type] : type.size;
+	return { off, size: elem * count, type, count };
+}
+
+function layout<K extends string>(cName: string, size: number, fields: Record<K, Field>): Layout<K> {
+	return { cName, size, fields };
+}
+
+export const MM = layout("ckpt_mm", 88, {
+	start_code: f(0, "u64"), end_code: f(8, "u64"), start_data: f(16, "u64"), end_data: f(24, "u64"),
+	start_brk: f(32, "u64"), brk: f(40, "u64"), start_stack: f(48, "u64"),
+	arg_start: f(56, "u64"), arg_end: f(64, "u64"), env_start: f(72, "u64"), env_end: f(80, "u64"),
+});
+
+export const SIGACTION = layout("ckpt_sigaction", 32, {
+	handler: f(0, "u64"), flags: f(8, "u64"), restorer: f(16, "u64"), mask: f(24, "u64"),
+});
+
+export const TIMEVAL = layout("ckpt_timeval", 16, { sec: f(0, "i64"), usec: f(8, "i64") });
+export const ITIMER = layout("ckpt_itimer", 32, { interval: f(0, TIMEVAL), value: f(16, TIMEVAL) });
+export const RLIMIT = layout("ckpt_rlimit", 16, { cur: f(0, "u64"), max: f(8, "u64") });
+
+export const TERMIOS = layout("ckpt_termios", 40, {
+	iflag: f(0, "u32"), oflag: f(4, "u32"), cflag: f(8, "u32"), lflag: f(12, "u32"),
+	line: f(16, "u8"), cc: f(17, "u8", 19), valid: f(36, "u8"), pad: f(37, "u8", 3),
+});
+
+/** sizeof(struct ckpt_header): the bytes header_crc covers. */
+export const HEADER_STRUCT_SIZE = 3536;
+
+export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
+	magic: f(0, "char", 8),
+	version: f(8, "u32"),
+	header_size: f(12, "u32"),
+	arch: f(16, "u32"),
+	page_size: f(20, "u32"),
+	file_size: f(24, "u64"),
+	created_ns: f(32, "u64"),
+	capture_ns: f(40, "u64"),
+	pid: f(48, "i32"),
+	nthreads: f(52, "u32"),
+	nregions: f(56, "u32"),
+	nextents: f(60, "u32"),
+	nfds: f(64, "u32"),
+	strings_size: f(68, "u32"),
+	tables_offset: f(72, "u64"),
+	tables_size: f(80, "u64"),
+	data_offset: f(88, "u64"),
+	threads_off: f(96, "u64"),
+	regions_off: f(104, "u64"),
+	extents_off: f(112, "u64"),
+	fds_off: f(120, "u64"),
+	strings_off: f(128, "u64"),
+	tables_crc: f(136, "u32"),
+	flags: f(140, "u32"),
+	hostname: f(144, "char", 72),
+	kernel_release: f(216, "char", 72),
+	xcr0: f(288, "u64"),
+	xsave_size: f(296, "u32"),
+	exit_status_on_stop: f(300, "u32"),
+	exe_str: f(304, "u32"),
+	cwd_str: f(308, "u32"),
+	argv_str: f(312, "u32"),
+	argv_len: f(316, "u32"),
+	comm: f(320, "char", 16),
+	mm: f(336, MM),
+	auxv: f(424, "u64", CKPT_MAX_AUXV),
+	auxv_words: f(936, "u32"),
+	trigger_signal: f(940, "u32"),
+	special_start: f(944, "u64", CKPT_NSPECIAL),
+	special_end: f(968, "u64", CKPT_NSPECIAL),
+	vdso_crc: f(992, "u32"),
+	pad0: f(996, "u32"),
+	sigactions: f(1000, SIGACTION, CKPT_MAX_SIGNALS),
+	itimers: f(3048, ITIMER, 3),
+	rlimits: f(3144, RLIMIT, CKPT_MAX_RLIMITS),
+	termios: f(3400, TERMIOS, 3),
+	restart_info_addr: f(3520, "u64"),
+	pad1: f(3528, "u32"),
+	header_crc: f(3532, "u32"),
+});
+
+export const RESUME_CTX = layout("ckpt_resume_ctx", 72, {
+	rbx: f(0, "u64"), rbp: f(8, "u64"), r12: f(16, "u64"), r13: f(24, "u64"),
+	r14: f(32, "u64"), r15: f(40, "u64"), rsp: f(48, "u64"), rip: f(56, "u64"),
+	mxcsr: f(64, "u32"), fpu_cw: f(68, "u16"), pad: f(70, "u16"),
+});
+
+export const THREAD = layout("ckpt_thread", 176, {
+	tid: f(0, "i32"),
+	flags: f(4, "u32"),
+	fs_base: f(8, "u64"),
+	clear_child_tid: f(16, "u64"),
+	robust_list: f(24, "u64"),
+	robust_len: f(32, "u64"),
+	rseq_addr: f(40, "u64"),
+	rseq_len: f(48, "u32"),
+	rseq_sig: f(52, "u32"),
+	handler_sigmask: f(56, "u64"),
+	altstack_sp: f(64, "u64"),
+	altstack_size: f(72, "u64"),
+	altstack_flags: f(80, "i32"),
+	pad: f(84, "u32"),
+	user_rip: f(88, "u64"),
+	user_rsp: f(96, "u64"),
+	resume: f(104, RESUME_CTX),
+});
+
+export const REGION = layout("ckpt_region", 88, {
+	start: f(0, "u64"),
+	end: f(8, "u64"),
+	kind: f(16, "u32"),
+	prot: f(20, "u32"),
+	flags: f(24, "u32"),
+	path_str: f(28, "u32"),
+	file_offset: f(32, "u64"),
+	dev: f(40, "u64"),
+	ino: f(48, "u64"),
+	file_size: f(56, "u64"),
+	mtime_sec: f(64, "i64"),
+	mtime_nsec: f(72, "i64"),
+	first_extent: f(80, "u32"),
+	nextents: f(84, "u32"),
+});
+
+export const EXTENT = layout("ckpt_extent", 32, {
+	start: f(0, "u64"),
+	len: f(8, "u64"),
+	kind: f(16, "u32"),
+	crc: f(20, "u32"),
+	data_offset: f(24, "u64"),
+});
+
+export const FD = layout("ckpt_fd", 64, {
+	fd: f(0, "i32"),
+	kind: f(4, "u32"),
+	open_flags: f(8, "u32"),
+	fd_flags: f(12, "u32"),
+	offset: f(16, "u64"),
+	size: f(24, "u64"),
+	path_str: f(32, "u32"),
+	pipe_len: f(36, "u32"),
+	pipe_id: f(40, "u64"),
+	pipe_data_offset: f(48, "u64"),
+	pipe_crc: f(56, "u32"),
+	pad: f(60, "u32"),
+});
+
+/** Not in image files: lives in libckpt's memory. Mirrored for completeness. */
+export const RESTART_INFO = layout("ckpt_restart_info", 4128, {
+	magic: f(0, "u64"),
+	arena_start: f(8, "u64"),
+	arena_len: f(16, "u64"),
+	new_pid: f(24, "i32"),
+	pad: f(28, "u32"),
+	image_path: f(32, "char", CKPT_PATH_MAX),
+});
+
+/** Every struct in ckpt_format.h, for the mirror test. */
+export const ALL_LAYOUTS: readonly Layout<string>[] = [
+	MM, SIGACTION, TIMEVAL, ITIMER, RLIMIT, TERMIOS, HEADER, RESUME_CTX, THREAD, REGION, EXTENT, FD, RESTART_INFO,
+];

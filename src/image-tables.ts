@@ -1,0 +1,190 @@
+/**
+ * Checking and decoding the tables (threads, regions, extents, fds, strings)
+ * once their checksum has matched. The checks are the promises the restore
+ * stub relies on without re-checking them: every record inside the tables,
+ * every string terminated, regions sorted and disjoint, each region tiled
+ * exactly by its extents, and all stored data inside the file.
+ */
+import { ImageError } from "./errors.ts";
+import { Fields } from "./fields.ts";
+import {
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_PAGE_SIZE,
+	CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
+	CKPT_REGION_SHARED_ANON, CKPT_REGION_UNREAD, EXTENT, FD, REGION, RESUME_CTX, THREAD,
+} from "./format.ts";
+import { USER_SPACE_END } from "./image-header.ts";
+import type { Extent, Fd, Header, Region, Thread } from "./image-types.ts";
+
+export interface Tables {
+	exe: string;
+	cwd: string;
+	argv: string[];
+	threads: Thread[];
+	regions: Region[];
+	fds: Fd[];
+}
+
+const PAGE = BigInt(CKPT_PAGE_SIZE);
+const hex = (v: bigint) => `0x${v.toString(16)}`;
+
+export function decodeTables(name: string, h: Header, tables: Uint8Array): Tables {
+	const fail = (why: string): never => {
+		throw new ImageError(`${name}: ${why}`);
+	};
+	const view = new DataView(tables.buffer, tables.byteOffset, tables.byteLength);
+
+	// Each table must sit inside the tables, 8-byte aligned, in the documented order.
+	const layout: [string, number, number, number][] = [
+		["thread", h.threadsOff, h.nthreads, THREAD.size],
+		["region", h.regionsOff, h.nregions, REGION.size],
+		["extent", h.extentsOff, h.nextents, EXTENT.size],
+		["fd", h.fdsOff, h.nfds, FD.size],
+		["string", h.stringsOff, h.stringsSize, 1],
+	];
+	let prevEnd = 0;
+	for (const [what, off, count, size] of layout) {
+		const end = off + count * size;
+		if (off % 8 !== 0 || off < prevEnd || end > h.tablesSize)
+			fail(`${what} table (${count} x ${size} bytes at ${off}) does not fit the tables (corrupt image)`);
+		prevEnd = end;
+	}
+	if (h.nthreads === 0) fail("image has no threads (corrupt image)");
+	if (h.nregions === 0) fail("image has no memory regions (corrupt image)");
+
+	const strings = tables.subarray(h.stringsOff, h.stringsOff + h.stringsSize);
+	if (strings.length === 0 || strings[0] !== 0 || strings[strings.length - 1] !== 0)
+		fail("string table is not NUL-terminated (corrupt image)");
+	const str = (off: number, what: string): string => {
+		if (off >= strings.length) fail(`${what}: string offset ${off} out of range (corrupt image)`);
+		return new TextDecoder().decode(strings.subarray(off, strings.indexOf(0, off)));
+	};
+
+	if (h.argvStr + h.argvLen > strings.length || (h.argvLen > 0 && strings[h.argvStr + h.argvLen - 1] !== 0))
+		fail("argv string out of range or not NUL-terminated (corrupt image)");
+	const argvBytes = strings.subarray(h.argvStr, h.argvStr + h.argvLen);
+	const argv = h.argvLen === 0 ? [] : new TextDecoder().decode(argvBytes.subarray(0, -1)).split("\0");
+
+	const threads = Array.from({ length: h.nthreads }, (_, i) =>
+		decodeThread(new Fields(view, h.threadsOff + i * THREAD.size, THREAD)));
+
+	const extentAt = (i: number) => new Fields(view, h.extentsOff + i * EXTENT.size, EXTENT);
+	const regions: Region[] = [];
+	let prevRegionEnd = 0n;
+	let nextExtent = 0;
+	for (let i = 0; i < h.nregions; i++) {
+		const r = new Fields(view, h.regionsOff + i * REGION.size, REGION);
+		const start = r.u64("start");
+		const end = r.u64("end");
+		const where = `region ${i} (${hex(start)}-${hex(end)})`;
+		const bad = (why: string): never => fail(`${where}: ${why} (corrupt image)`);
+		if (start % PAGE !== 0n || end % PAGE !== 0n) bad("not page aligned");
+		if (start >= end) bad("empty or inverted");
+		if (end > USER_SPACE_END) bad("beyond user space");
+		if (start < prevRegionEnd) bad("overlaps the previous region or is out of order");
+		const kind = r.u32("kind");
+		if (kind < CKPT_REGION_ANON || kind > CKPT_REGION_SHARED_ANON) bad(`unknown kind ${kind}`);
+		if ((r.u32("prot") & ~7) !== 0) bad(`unknown protection bits 0x${r.u32("prot").toString(16)}`);
+		if ((r.u32("flags") & ~(CKPT_REGION_HEAP | CKPT_REGION_UNREAD)) !== 0) bad("unknown flags");
+		const first = r.u32("first_extent");
+		const n = r.u32("nextents");
+		if (first !== nextExtent) bad(`extents not grouped in order (first ${first}, expected ${nextExtent})`);
+		if (n === 0 || first + n > h.nextents) bad(`${n} extents from ${first} do not fit the ${h.nextents} extents`);
+
+		const isFile = kind === CKPT_REGION_FILE_PRIVATE || kind === CKPT_REGION_FILE_SHARED;
+		const extents: Extent[] = [];
+		let cursor = start;
+		for (let j = 0; j < n; j++) {
+			const e = extentAt(first + j);
+			const eStart = e.u64("start");
+			const len = e.u64("len");
+			const eKind = e.u32("kind");
+			if (eStart !== cursor) bad(`extent ${j} starts at ${hex(eStart)}, expected ${hex(cursor)}`);
+			if (len === 0n || len % PAGE !== 0n || eStart + len > end) bad(`extent ${j} has bad length ${len}`);
+			if (eKind < CKPT_EXTENT_DATA || eKind > CKPT_EXTENT_FILE) bad(`extent ${j} has unknown kind ${eKind}`);
+			if (eKind === CKPT_EXTENT_FILE && !isFile) bad(`extent ${j} refers to a file in a non-file region`);
+			let dataOffset = 0;
+			if (eKind === CKPT_EXTENT_DATA) {
+				const off = e.u64("data_offset");
+				if (off % PAGE !== 0n || off < BigInt(h.dataOffset) || off + len > BigInt(h.fileSize))
+					bad(`extent ${j} data [${off}, +${len}) lies outside the data area`);
+				dataOffset = Number(off);
+			}
+			extents.push({ start: eStart, len: Number(len), kind: eKind, crc: e.u32("crc"), dataOffset });
+			cursor = eStart + len;
+		}
+		if (cursor !== end) bad(`extents end at ${hex(cursor)}, not at the region end`);
+		nextExtent += n;
+		prevRegionEnd = end;
+
+		regions.push({
+			start, end, kind,
+			prot: r.u32("prot"),
+			flags: r.u32("flags"),
+			path: str(r.u32("path_str"), where),
+			fileOffset: r.u64("file_offset"),
+			dev: r.u64("dev"),
+			ino: r.u64("ino"),
+			fileSize: r.u64("file_size"),
+			mtimeSec: r.i64("mtime_sec"),
+			mtimeNsec: r.i64("mtime_nsec"),
+			extents,
+		});
+	}
+	if (nextExtent !== h.nextents) fail(`${h.nextents - nextExtent} extents belong to no region (corrupt image)`);
+
+	const fds: Fd[] = [];
+	let prevFd = -1;
+	for (let i = 0; i < h.nfds; i++) {
+		const f = new Fields(view, h.fdsOff + i * FD.size, FD);
+		const fd = f.i32("fd");
+		const bad = (why: string): never => fail(`fd ${fd}: ${why} (corrupt image)`);
+		if (fd <= prevFd) bad("fds not sorted, duplicated or negative");
+		prevFd = fd;
+		const kind = f.u32("kind");
+		if (kind < CKPT_FD_FILE || kind > CKPT_FD_INHERIT) bad(`unknown kind ${kind}`);
+		const pipeLen = f.u32("pipe_len");
+		const pipeOff = f.u64("pipe_data_offset");
+		if (pipeLen > 0 && (pipeOff % PAGE !== 0n || pipeOff < BigInt(h.dataOffset) || pipeOff + BigInt(pipeLen) > BigInt(h.fileSize)))
+			bad(`pipe data [${pipeOff}, +${pipeLen}) lies outside the data area`);
+		fds.push({
+			fd, kind,
+			openFlags: f.u32("open_flags"),
+			fdFlags: f.u32("fd_flags"),
+			offset: f.u64("offset"),
+			size: f.u64("size"),
+			path: str(f.u32("path_str"), `fd ${fd}`),
+			pipeLen,
+			pipeId: f.u64("pipe_id"),
+			pipeDataOffset: pipeLen > 0 ? Number(pipeOff) : 0,
+			pipeCrc: f.u32("pipe_crc"),
+		});
+	}
+
+	return { exe: str(h.exeStr, "exe"), cwd: str(h.cwdStr, "cwd"), argv, threads, regions, fds };
+}
+
+function decodeThread(t: Fields<keyof typeof THREAD.fields>): Thread {
+	const r = t.struct("resume", RESUME_CTX);
+	return {
+		tid: t.i32("tid"),
+		flags: t.u32("flags"),
+		fsBase: t.u64("fs_base"),
+		clearChildTid: t.u64("clear_child_tid"),
+		robustList: t.u64("robust_list"),
+		robustLen: t.u64("robust_len"),
+		rseqAddr: t.u64("rseq_addr"),
+		rseqLen: t.u32("rseq_len"),
+		rseqSig: t.u32("rseq_sig"),
+		handlerSigmask: t.u64("handler_sigmask"),
+		altstackSp: t.u64("altstack_sp"),
+		altstackSize: t.u64("altstack_size"),
+		altstackFlags: t.i32("altstack_flags"),
+		userRip: t.u64("user_rip"),
+		userRsp: t.u64("user_rsp"),
+		resume: {
+			rbx: r.u64("rbx"), rbp: r.u64("rbp"), r12: r.u64("r12"), r13: r.u64("r13"),
+			r14: r.u64("r14"), r15: r.u64("r15"), rsp: r.u64("rsp"), rip: r.u64("rip"),
+			mxcsr: r.u32("mxcsr"), fpuCw: r.u16("fpu_cw"),
+		},
+	};
+}

@@ -1,0 +1,145 @@
+/**
+ * The decoded, validated contents of an image (see format.ts for the bytes).
+ * Addresses, inodes, times and kernel values are bigint, exactly as stored;
+ * offsets and lengths inside the image file are numbers (checked to be
+ * within the file, hence safe integers).
+ */
+
+export interface Mm {
+	startCode: bigint; endCode: bigint; startData: bigint; endData: bigint;
+	startBrk: bigint; brk: bigint; startStack: bigint;
+	argStart: bigint; argEnd: bigint; envStart: bigint; envEnd: bigint;
+}
+
+export interface Sigaction { handler: bigint; flags: bigint; restorer: bigint; mask: bigint }
+export interface Timeval { sec: bigint; usec: bigint }
+export interface Itimer { interval: Timeval; value: Timeval }
+export interface Rlimit { cur: bigint; max: bigint }
+export interface Termios {
+	iflag: number; oflag: number; cflag: number; lflag: number;
+	line: number; cc: number[]; valid: boolean;
+}
+
+/** Where one of the kernel's special mappings was; start = end = 0 if absent. */
+export interface Special { name: string; start: bigint; end: bigint }
+
+export interface Header {
+	version: number;
+	headerSize: number;
+	arch: number;
+	pageSize: number;
+	fileSize: number;
+	createdNs: bigint;
+	captureNs: bigint;
+	pid: number;
+	nthreads: number;
+	nregions: number;
+	nextents: number;
+	nfds: number;
+	stringsSize: number;
+	tablesOffset: number;
+	tablesSize: number;
+	dataOffset: number;
+	threadsOff: number;
+	regionsOff: number;
+	extentsOff: number;
+	fdsOff: number;
+	stringsOff: number;
+	tablesCrc: number;
+	flags: number;
+	hostname: string;
+	kernelRelease: string;
+	xcr0: bigint;
+	xsaveSize: number;
+	exitStatusOnStop: number;
+	exeStr: number;
+	cwdStr: number;
+	argvStr: number;
+	argvLen: number;
+	comm: string;
+	mm: Mm;
+	auxv: bigint[]; // the auxv_words words in use
+	triggerSignal: number;
+	specials: Special[]; // [vvar], [vvar_vclock], [vdso], in enum ckpt_special order
+	vdsoCrc: number;
+	sigactions: Sigaction[]; // [n-1] is signal n
+	itimers: Itimer[]; // REAL, VIRTUAL, PROF
+	rlimits: Rlimit[];
+	termios: Termios[]; // fds 0-2
+	restartInfoAddr: bigint;
+	headerCrc: number;
+}
+
+export interface ResumeCtx {
+	rbx: bigint; rbp: bigint; r12: bigint; r13: bigint; r14: bigint; r15: bigint;
+	rsp: bigint; rip: bigint; mxcsr: number; fpuCw: number;
+}
+
+export interface Thread {
+	tid: number;
+	flags: number;
+	fsBase: bigint;
+	clearChildTid: bigint;
+	robustList: bigint;
+	robustLen: bigint;
+	rseqAddr: bigint;
+	rseqLen: number;
+	rseqSig: number;
+	handlerSigmask: bigint;
+	altstackSp: bigint;
+	altstackSize: bigint;
+	altstackFlags: number;
+	userRip: bigint;
+	userRsp: bigint;
+	resume: ResumeCtx;
+}
+
+export interface Extent {
+	start: bigint;
+	len: number;
+	kind: number; // CKPT_EXTENT_*
+	crc: number;
+	dataOffset: number; // DATA only; 0 otherwise
+}
+
+export interface Region {
+	start: bigint;
+	end: bigint;
+	kind: number; // CKPT_REGION_*
+	prot: number; // PROT_* bits
+	flags: number; // CKPT_REGION_HEAP | CKPT_REGION_UNREAD
+	path: string; // "" when none
+	fileOffset: bigint;
+	dev: bigint;
+	ino: bigint;
+	fileSize: bigint;
+	mtimeSec: bigint;
+	mtimeNsec: bigint;
+	extents: Extent[]; // exactly tiling [start, end), in order
+}
+
+export interface Fd {
+	fd: number;
+	kind: number; // CKPT_FD_*
+	openFlags: number;
+	fdFlags: number;
+	offset: bigint;
+	size: bigint;
+	path: string;
+	pipeLen: number;
+	pipeId: bigint;
+	pipeDataOffset: number;
+	pipeCrc: number;
+}
+
+export interface Image {
+	path: string; // as given to readImage
+	fileSize: number;
+	header: Header;
+	exe: string;
+	cwd: string;
+	argv: string[];
+	threads: Thread[];
+	regions: Region[];
+	fds: Fd[];
+}

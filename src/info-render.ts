@@ -1,0 +1,129 @@
+/**
+ * The text of `ckpt info`: what was checkpointed, when and where, and how
+ * each part of memory is stored. Pure: image and clock in, text out.
+ */
+import { constants } from "node:os";
+import {
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ,
+	CKPT_FD_PIPE_WRITE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
+	CKPT_REGION_SHARED_ANON, CKPT_REGION_STACK, CKPT_REGION_UNREAD,
+} from "./format.ts";
+import type { Fd, Image, Region } from "./image-types.ts";
+import { age, bytes, duration, hex, localTime, shellQuote, table } from "./text.ts";
+
+const REGION_KINDS: Record<number, string> = {
+	[CKPT_REGION_ANON]: "anon",
+	[CKPT_REGION_STACK]: "stack",
+	[CKPT_REGION_FILE_PRIVATE]: "file",
+	[CKPT_REGION_FILE_SHARED]: "file shared",
+	[CKPT_REGION_SHARED_ANON]: "anon shared",
+};
+
+const FD_KINDS: Record<number, string> = {
+	[CKPT_FD_FILE]: "file",
+	[CKPT_FD_PIPE_READ]: "pipe read",
+	[CKPT_FD_PIPE_WRITE]: "pipe write",
+	[CKPT_FD_INHERIT]: "inherited",
+};
+
+export function perms(r: Region): string {
+	const shared = r.kind === CKPT_REGION_FILE_SHARED || r.kind === CKPT_REGION_SHARED_ANON;
+	return (r.prot & 1 ? "r" : "-") + (r.prot & 2 ? "w" : "-") + (r.prot & 4 ? "x" : "-") + (shared ? "s" : "p");
+}
+
+export function regionName(r: Region): string {
+	if (r.path) return r.path;
+	if (r.flags & CKPT_REGION_HEAP) return "[heap]";
+	if (r.kind === CKPT_REGION_STACK) return "[stack]";
+	return "";
+}
+
+/** Bytes of a region stored in the image, left as fresh zero pages, and re-read from its file. */
+export function storage(r: Region): { data: number; hole: number; file: number } {
+	const s = { data: 0, hole: 0, file: 0 };
+	for (const e of r.extents) {
+		if (e.kind === CKPT_EXTENT_DATA) s.data += e.len;
+		else if (e.kind === CKPT_EXTENT_HOLE) s.hole += e.len;
+		else if (e.kind === CKPT_EXTENT_FILE) s.file += e.len;
+	}
+	return s;
+}
+
+/** F_GETFL / F_GETFD bits as "O_WRONLY|O_APPEND|cloexec". */
+export function fdFlags(f: Fd): string {
+	const acc = ["O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE?"][f.openFlags & 3]!;
+	const names: [number, string][] = [
+		[0o2000, "O_APPEND"], [0o4000, "O_NONBLOCK"], [0o10000, "O_DSYNC"], [0o40000, "O_DIRECT"],
+		[0o1000000, "O_NOATIME"], [0o10000000, "O_PATH"], [0o4010000, "O_SYNC"],
+	];
+	const parts = [acc, ...names.filter(([bit]) => (f.openFlags & bit) === bit).map(([, n]) => n)];
+	if (f.fdFlags & 1) parts.push("cloexec");
+	return parts.join("|");
+}
+
+function signalName(n: number): string {
+	const name = Object.entries(constants.signals).find(([, v]) => v === n)?.[0];
+	return name ? `${name} (${n})` : `${n}`;
+}
+
+export function renderInfo(image: Image, nowMs: number): string {
+	const h = image.header;
+	const takenMs = Number(h.createdNs / 1_000_000n);
+	const out: string[] = [];
+	const dataBytes = image.regions.reduce((n, r) => n + storage(r).data, 0);
+	const pipeBytes = image.fds.reduce((n, f) => n + f.pipeLen, 0);
+	const memBytes = image.regions.reduce((n, r) => n + Number(r.end - r.start), 0);
+
+	out.push(table([
+		["image", `${image.path} (format version ${h.version})`],
+		["program", image.exe],
+		["arguments", image.argv.map(shellQuote).join(" ")],
+		["comm", h.comm],
+		["pid", String(h.pid)],
+		["taken", `${localTime(takenMs)} (${age(takenMs, nowMs)})`],
+		["capture", `${duration(h.captureNs)}, on signal ${signalName(h.triggerSignal)}`],
+		["host", h.hostname],
+		["kernel", h.kernelRelease],
+		["cwd", image.cwd],
+	], [], ""));
+
+	out.push("", `threads (${image.threads.length}):`);
+	out.push(table([
+		["TID", "RIP", "RSP", "FS_BASE"],
+		...image.threads.map((t) => [String(t.tid), hex(t.userRip), hex(t.userRsp), hex(t.fsBase)]),
+	], [0]));
+
+	out.push("", `memory (${image.regions.length} regions, ${bytes(memBytes)}):`);
+	out.push(table([
+		["START-END", "PERM", "SIZE", "KIND", "DATA", "HOLE", "FILE", "NAME"],
+		...image.regions.map((r) => {
+			const s = storage(r);
+			const name = regionName(r) + (r.flags & CKPT_REGION_UNREAD ? " (unreadable, not saved)" : "");
+			const size = (n: number) => (n === 0 ? "-" : bytes(n));
+			return [`${hex(r.start)}-${hex(r.end)}`, perms(r), bytes(r.end - r.start), REGION_KINDS[r.kind] ?? "?",
+				size(s.data), size(s.hole), size(s.file), name];
+		}),
+	], [2, 4, 5, 6]));
+
+	out.push("", "kernel mappings (placed, not stored):");
+	out.push(table(h.specials.map((s) =>
+		s.start === 0n && s.end === 0n ? [s.name, "absent", ""] : [s.name, `${hex(s.start)}-${hex(s.end)}`, bytes(s.end - s.start)]), [2]));
+
+	out.push("", `open files (${image.fds.length}):`);
+	if (image.fds.length > 0)
+		out.push(table([
+			["FD", "KIND", "FLAGS", "OFFSET", "PATH"],
+			...image.fds.map((f) => [
+				String(f.fd), FD_KINDS[f.kind] ?? "?", fdFlags(f),
+				f.kind === CKPT_FD_FILE ? String(f.offset) : "-",
+				f.kind === CKPT_FD_PIPE_READ ? `${f.path || "pipe"} (${bytes(f.pipeLen)} unread)` : f.path,
+			]),
+		], [0, 3]));
+
+	out.push("", table([
+		["image size", bytes(image.fileSize)],
+		["memory data", `${bytes(dataBytes)} stored of ${bytes(memBytes)} mapped`],
+		["pipe data", bytes(pipeBytes)],
+	], [], ""));
+	return out.join("\n");
+}

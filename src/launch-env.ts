@@ -1,0 +1,39 @@
+/**
+ * The environment a program runs with under ckpt: libckpt preloaded, and
+ * its settings passed as CKPT_* variables (the library reads them at load
+ * time; the program itself never has to know).
+ */
+import { resolve } from "node:path";
+
+export const DEFAULT_IMAGE = "myckpt.dat";
+
+export interface LaunchSettings {
+	lib: string; // absolute path of the extracted libckpt.so
+	image: string; // absolute image path
+	signal: number;
+	keepRunning: boolean; // --continue
+	dropUnsupportedFds: boolean;
+}
+
+/** --image, else $CKPT_IMAGE, else myckpt.dat; always absolute (relative to `cwd`). */
+export function imagePath(option: string | undefined, env: Record<string, string | undefined>, cwd: string): string {
+	return resolve(cwd, option || env.CKPT_IMAGE || DEFAULT_IMAGE);
+}
+
+/**
+ * `base` plus ckpt's variables. libckpt goes first in LD_PRELOAD: the
+ * first object in the loader's search order wins symbol lookups, so any
+ * function libckpt wraps is its version even if another preload wraps it too.
+ */
+export function launchEnv(base: Record<string, string | undefined>, s: LaunchSettings): Record<string, string | undefined> {
+	const env = { ...base };
+	env.LD_PRELOAD = base.LD_PRELOAD ? `${s.lib}:${base.LD_PRELOAD}` : s.lib;
+	env.CKPT_IMAGE = s.image;
+	env.CKPT_SIGNAL = String(s.signal);
+	// Flags are set or removed, never inherited from an outer ckpt's environment.
+	if (s.keepRunning) env.CKPT_CONTINUE = "1";
+	else delete env.CKPT_CONTINUE;
+	if (s.dropUnsupportedFds) env.CKPT_DROP_FDS = "1";
+	else delete env.CKPT_DROP_FDS;
+	return env;
+}

@@ -1,0 +1,129 @@
+/**
+ * The few libc calls ckpt needs that Bun does not offer, through bun:ffi:
+ * execve in place (so the program keeps ckpt's pid and anyone who started
+ * `ckpt ./a.out &` can signal `$!`), signal dispositions and mask, and
+ * RLIMIT_NOFILE. This is the only module that uses FFI.
+ *
+ * errno is read with __errno_location() right after the failing call, on
+ * the same (JS main) thread, before any other FFI call can change it.
+ */
+import { CString, dlopen, ptr, read, type Pointer } from "bun:ffi";
+
+let lib: ReturnType<typeof open> | undefined;
+
+function open() {
+	return dlopen("libc.so.6", {
+		execve: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
+		signal: { args: ["i32", "u64"], returns: "u64" },
+		sigprocmask: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+		getrlimit: { args: ["i32", "ptr"], returns: "i32" },
+		setrlimit: { args: ["i32", "ptr"], returns: "i32" },
+		__errno_location: { args: [], returns: "ptr" },
+		strerror: { args: ["i32"], returns: "ptr" },
+	}).symbols;
+}
+
+function libc() {
+	return (lib ??= open());
+}
+
+/** SIG_DFL and SIG_ERR from <signal.h>. */
+const SIG_DFL = 0n;
+const SIG_ERR = 0xffffffffffffffffn;
+
+/** RLIMIT_NOFILE from <sys/resource.h>. */
+export const RLIMIT_NOFILE = 7;
+
+/** RLIM_INFINITY: "no limit". */
+export const RLIM_INFINITY = 0xffffffffffffffffn;
+
+function errno(): number {
+	const p = libc().__errno_location();
+	return p === null ? 0 : read.i32(p);
+}
+
+/** strerror(3): "No such file or directory" for ENOENT. */
+export function strerror(err: number): string {
+	const p = libc().strerror(err);
+	return p === null ? `errno ${err}` : new CString(p).toString();
+}
+
+/**
+ * execve(2) replacing this process. Only returns on failure, with errno.
+ *
+ * int execve(const char *pathname, char *const argv[], char *const envp[]);
+ */
+export function execve(path: string, argv: string[], env: string[]): number {
+	// The C strings and pointer arrays must outlive the call: keep them referenced.
+	const keep: Uint8Array[] = [];
+	const cstr = (s: string): Pointer => {
+		const b = Buffer.from(`${s}\0`, "utf8");
+		keep.push(b);
+		return ptr(b);
+	};
+	const vector = (items: string[]): Pointer => {
+		const v = new BigUint64Array(items.length + 1);
+		items.forEach((s, i) => (v[i] = BigInt(cstr(s))));
+		keep.push(new Uint8Array(v.buffer));
+		return ptr(v);
+	};
+	const rc = libc().execve(cstr(path), vector(argv), vector(env));
+	const err = rc < 0 ? errno() : 0;
+	if (keep.length === 0) throw new Error("unreachable"); // holds `keep` alive to here
+	return err;
+}
+
+/**
+ * Reset a signal's disposition to SIG_DFL (ignored dispositions survive
+ * execve; caught ones become SIG_DFL anyway). Returns 0 or errno.
+ *
+ * sighandler_t signal(int signum, sighandler_t handler);
+ */
+export function resetSignal(sig: number): number {
+	return libc().signal(sig, SIG_DFL) === SIG_ERR ? errno() : 0;
+}
+
+/** how values for sigprocmask(2), and glibc's sigset_t size (1024 bits). */
+const SIG_BLOCK = 0;
+const SIG_UNBLOCK = 1;
+const SIGSET_BYTES = 128;
+
+function sigset(sig: number): Uint8Array {
+	const set = new Uint8Array(SIGSET_BYTES);
+	set[(sig - 1) >> 3] = 1 << ((sig - 1) & 7);
+	return set;
+}
+
+/**
+ * Block `sig` in the calling thread (the JS main thread, the one that
+ * execs: the mask survives execve). Returns whether it was blocked already.
+ *
+ * int sigprocmask(int how, const sigset_t *set, sigset_t *oldset);
+ */
+export function blockSignal(sig: number): boolean {
+	const old = new Uint8Array(SIGSET_BYTES);
+	if (libc().sigprocmask(SIG_BLOCK, ptr(sigset(sig)), ptr(old)) !== 0) throw new Error(`sigprocmask: ${strerror(errno())}`);
+	return (old[(sig - 1) >> 3]! & (1 << ((sig - 1) & 7))) !== 0;
+}
+
+export function unblockSignal(sig: number): void {
+	libc().sigprocmask(SIG_UNBLOCK, ptr(sigset(sig)), null);
+}
+
+export interface Rlimit {
+	cur: bigint;
+	max: bigint;
+}
+
+/** int getrlimit(int resource, struct rlimit *rlim); throws on failure. */
+export function getrlimit(resource: number): Rlimit {
+	const r = new BigUint64Array(2);
+	if (libc().getrlimit(resource, ptr(r)) !== 0) throw new Error(`getrlimit: ${strerror(errno())}`);
+	return { cur: r[0]!, max: r[1]! };
+}
+
+/** int setrlimit(int resource, const struct rlimit *rlim); returns 0 or errno. */
+export function setrlimit(resource: number, limit: Rlimit): number {
+	const r = BigUint64Array.of(limit.cur, limit.max);
+	return libc().setrlimit(resource, ptr(r)) === 0 ? 0 : errno();
+}

@@ -1,0 +1,144 @@
+/**
+ * Finding PROGRAM the way execvp(3) would, and refusing, before anything
+ * runs, programs that would start but could never be checkpointed: libckpt
+ * arrives through LD_PRELOAD, which only the dynamic loader honours, and
+ * which it ignores for setuid/setgid programs. Scripts are judged by their
+ * interpreter (followed through `#!/usr/bin/env NAME` too).
+ */
+import { accessSync, closeSync, constants, openSync, readSync, statSync, type Stats } from "node:fs";
+import { resolve } from "node:path";
+import {
+	envTarget, fileKind, isDynamic, parseElfHeader, parseProgramHeaders, parseShebang, programHeaderRange,
+} from "./elf.ts";
+import { NotFoundError, RefusedError } from "./errors.ts";
+
+/** glibc's execvp search path when PATH is unset. */
+const DEFAULT_PATH = "/bin:/usr/bin";
+
+/** Linux follows at most this many nested `#!` interpreters. */
+const MAX_INTERPRETER_DEPTH = 4;
+
+/**
+ * The file execvp would run for `name`: `name` itself (made absolute) when
+ * it contains a slash, otherwise the first executable regular file called
+ * `name` on PATH. Throws NotFoundError (exit 127) or RefusedError (126).
+ */
+export function resolveProgram(name: string, path: string | undefined, cwd: string): string {
+	if (name === "") throw new NotFoundError("'': no such file or directory");
+	if (name.includes("/")) return resolve(cwd, name);
+	let deniedAt: string | undefined;
+	for (const dir of (path ?? DEFAULT_PATH).split(":")) {
+		const candidate = resolve(cwd, dir === "" ? "." : dir, name);
+		const st = statOrNull(candidate);
+		if (!st || st.isDirectory()) continue;
+		if (st.isFile() && isExecutable(candidate)) return candidate;
+		deniedAt ??= candidate;
+	}
+	if (deniedAt) throw new RefusedError(`${name}: permission denied (${deniedAt} is not executable)`);
+	throw new NotFoundError(`${name}: command not found`);
+}
+
+/**
+ * Refuse `file` (the resolved path of what the user typed as `shown`) unless
+ * it can run under ckpt. Reads only the first bytes and program headers.
+ */
+export function checkProgram(file: string, shown: string, pathEnv: string | undefined, cwd: string): void {
+	const problem = programProblem(file, pathEnv, cwd, 0);
+	if (!problem) return;
+	if (problem.missing) throw new NotFoundError(`${shown}: ${problem.reason}`);
+	throw new RefusedError(`${shown}: ${problem.reason}`);
+}
+
+interface Problem {
+	reason: string;
+	missing?: boolean; // the program itself does not exist: exit 127
+}
+
+function programProblem(file: string, pathEnv: string | undefined, cwd: string, depth: number): Problem | null {
+	const st = statOrNull(file);
+	if (!st) return { reason: "no such file or directory", missing: true };
+	if (st.isDirectory()) return { reason: "is a directory" };
+	if (!st.isFile()) return { reason: "not a regular file" };
+	if (!isExecutable(file)) return { reason: "permission denied (not executable)" };
+
+	const head = readAt(file, 0, 4096);
+	if (!head) return { reason: "not readable, so ckpt cannot check what it is" };
+	switch (fileKind(head)) {
+		case "elf": return elfProblem(file, st, head);
+		case "script": return scriptProblem(head, pathEnv, cwd, depth);
+		case "other": return { reason: "not an ELF executable or a #! script" };
+	}
+}
+
+function elfProblem(file: string, st: Stats, head: Uint8Array): Problem | null {
+	// Only ELF files matter here: the kernel ignores set-id bits on scripts.
+	// S_ISGID without group-execute means mandatory locking, not setgid.
+	const setgid = (st.mode & 0o2010) === 0o2010;
+	if ((st.mode & 0o4000) !== 0 || setgid)
+		return { reason: `is ${setgid ? "setgid" : "setuid"}; the dynamic loader ignores LD_PRELOAD for such programs, so ckpt cannot work` };
+	const h = parseElfHeader(head);
+	if (typeof h === "string") return { reason: h };
+	const range = programHeaderRange(h);
+	if (range.length > 1 << 16) return { reason: "unusual ELF (too many program headers)" };
+	const fits = range.offset + range.length <= head.length;
+	const bytes = fits ? head.subarray(range.offset, range.offset + range.length) : readAt(file, range.offset, range.length);
+	if (!bytes) return { reason: "not readable, so ckpt cannot check what it is" };
+	if (!isDynamic(parseProgramHeaders(h, bytes)))
+		return { reason: "statically linked; ckpt loads itself through the dynamic loader (LD_PRELOAD), so it needs a dynamically linked program" };
+	return null;
+}
+
+function scriptProblem(head: Uint8Array, pathEnv: string | undefined, cwd: string, depth: number): Problem | null {
+	const shebang = parseShebang(head);
+	if (!shebang) return { reason: "empty #! line" };
+	if (depth + 1 >= MAX_INTERPRETER_DEPTH) return { reason: "too many levels of #! interpreters" };
+	const interp = resolve(cwd, shebang.interpreter);
+	const inner = programProblem(interp, pathEnv, cwd, depth + 1);
+	if (inner) return { reason: `bad interpreter ${shebang.interpreter}: ${inner.reason}` };
+
+	const target = envTarget(shebang);
+	if (!target) return null;
+	let found: string;
+	try {
+		found = resolveProgram(target, pathEnv, cwd);
+	} catch {
+		return { reason: `bad interpreter ${shebang.interpreter} ${target}: ${target} not found on PATH` };
+	}
+	const viaEnv = programProblem(found, pathEnv, cwd, depth + 1);
+	return viaEnv ? { reason: `bad interpreter ${target} (${found}): ${viaEnv.reason}` } : null;
+}
+
+function statOrNull(file: string): Stats | null {
+	try {
+		return statSync(file);
+	} catch {
+		return null;
+	}
+}
+
+function isExecutable(file: string): boolean {
+	try {
+		accessSync(file, constants.X_OK);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+/** Up to `len` bytes at `offset` (fewer at end of file); null if unreadable. */
+function readAt(file: string, offset: number, len: number): Uint8Array | null {
+	let fd: number;
+	try {
+		fd = openSync(file, "r");
+	} catch {
+		return null;
+	}
+	try {
+		const buf = new Uint8Array(len);
+		let done = 0;
+		for (let n = 1; done < len && n > 0; done += n) n = readSync(fd, buf, done, len - done, offset + done);
+		return buf.subarray(0, done);
+	} finally {
+		closeSync(fd);
+	}
+}

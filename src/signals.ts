@@ -1,0 +1,44 @@
+/**
+ * Parsing --signal: the signal that tells a running program to checkpoint.
+ * It must be one libckpt can catch and that nothing else relies on.
+ */
+import { constants } from "node:os";
+import { UsageError } from "./errors.ts";
+
+export const DEFAULT_SIGNAL = 12; // SIGUSR2
+
+/** glibc's SIGRTMIN: 32 and 33 are reserved for its own threads and set*id(). */
+const SIGRTMIN = 34;
+const SIGRTMAX = 64;
+
+/** Signals that cannot be caught, fault signals a program raises by itself, glibc-internal ones. */
+const UNUSABLE: Record<number, string> = {
+	9: "SIGKILL cannot be caught",
+	19: "SIGSTOP cannot be caught",
+	4: "SIGILL is raised by faults",
+	7: "SIGBUS is raised by faults",
+	8: "SIGFPE is raised by faults",
+	11: "SIGSEGV is raised by faults",
+	32: "signal 32 is reserved by glibc",
+	33: "signal 33 is reserved by glibc",
+};
+
+/**
+ * Signal number for "USR1", "SIGUSR1", "usr1", "10", "RTMIN+2".
+ * Throws UsageError for unknown or unusable signals.
+ *
+ * @example parseSignal("USR1") // 10
+ */
+export function parseSignal(text: string): number {
+	const s = text.trim().toUpperCase().replace(/^SIG/, "");
+	let n: number | undefined;
+	if (/^\d+$/.test(s)) n = Number(s);
+	else if (/^RTMIN(\+\d+)?$/.test(s)) n = SIGRTMIN + Number(s.slice(5) || 0);
+	else if (/^RTMAX(-\d+)?$/.test(s)) n = SIGRTMAX + Number(s.slice(5) || 0);
+	else n = (constants.signals as Record<string, number>)[`SIG${s}`];
+	if (n === undefined || !Number.isInteger(n) || n < 1 || n > SIGRTMAX)
+		throw new UsageError(`--signal: unknown signal '${text}' (try USR1, USR2, or a number 1-64)`);
+	const why = UNUSABLE[n];
+	if (why) throw new UsageError(`--signal: ${why}; pick another (the default is USR2)`);
+	return n;
+}

@@ -1,0 +1,232 @@
+/**
+ * Builds small, valid ckpt images in memory for the reader's tests, laid
+ * out as c/ckpt_format.h describes (header page, tables, page-aligned data),
+ * plus helpers to poke a field and re-seal the checksums so a test can break
+ * exactly one rule at a time.
+ */
+import { crc32c } from "../../src/crc32c.ts";
+import {
+	CKPT_ARCH_X86_64, CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT,
+	CKPT_FD_PIPE_READ, CKPT_HEADER_SIZE, CKPT_MAGIC, CKPT_PAGE_SIZE, CKPT_REGION_ANON,
+	CKPT_REGION_FILE_PRIVATE, CKPT_REGION_STACK, CKPT_VERSION, EXTENT, FD, HEADER, HEADER_STRUCT_SIZE,
+	type Layout, REGION, THREAD,
+} from "../../src/format.ts";
+
+export interface ExtentSpec { pages: number; kind: number; fill?: number }
+export interface RegionSpec {
+	start: bigint; kind: number; prot: number; flags?: number; path?: string;
+	ino?: bigint; fileSize?: bigint; mtimeSec?: bigint; mtimeNsec?: bigint;
+	extents: ExtentSpec[];
+}
+export interface FdSpec { fd: number; kind: number; path?: string; offset?: bigint; pipe?: Uint8Array }
+export interface ImageSpec {
+	exe: string; cwd: string; argv: string[];
+	tids: number[]; regions: RegionSpec[]; fds: FdSpec[];
+	specials: [bigint, bigint][]; // [start, end] for vvar, vvar_vclock, vdso
+}
+
+const PAGE = CKPT_PAGE_SIZE;
+const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
+
+export function defaultSpec(): ImageSpec {
+	return {
+		exe: "/usr/bin/demo",
+		cwd: "/home/user",
+		argv: ["demo", "--count", "3"],
+		tids: [4242],
+		regions: [
+			{ start: 0x400000n, kind: CKPT_REGION_FILE_PRIVATE, prot: 5, path: "/usr/bin/demo", ino: 77n,
+				fileSize: 8192n, mtimeSec: 1700000000n, mtimeNsec: 5n,
+				extents: [{ pages: 1, kind: CKPT_EXTENT_FILE }, { pages: 1, kind: CKPT_EXTENT_DATA, fill: 0xab }] },
+			{ start: 0x600000n, kind: CKPT_REGION_ANON, prot: 3, flags: 1,
+				extents: [{ pages: 2, kind: CKPT_EXTENT_DATA, fill: 1 }, { pages: 3, kind: CKPT_EXTENT_HOLE }] },
+			{ start: 0x7ffd00000000n, kind: CKPT_REGION_STACK, prot: 3,
+				extents: [{ pages: 2, kind: CKPT_EXTENT_DATA, fill: 7 }] },
+		],
+		fds: [
+			{ fd: 0, kind: CKPT_FD_INHERIT },
+			{ fd: 3, kind: CKPT_FD_FILE, path: "/tmp/out.txt", offset: 10n },
+			{ fd: 4, kind: CKPT_FD_PIPE_READ, pipe: new TextEncoder().encode("queued bytes") },
+		],
+		specials: [[0x7ffd10000000n, 0x7ffd10004000n], [0n, 0n], [0x7ffd10004000n, 0x7ffd10006000n]],
+	};
+}
+
+class Writer {
+	constructor(readonly view: DataView) {}
+	set(layout: Layout<string>, base: number, field: string, v: number | bigint, i = 0) {
+		const fl = layout.fields[field];
+		if (!fl) throw new Error(`no field ${field}`);
+		const at = base + fl.off + i * (fl.size / fl.count);
+		const elem = fl.size / fl.count;
+		if (elem === 8) this.view.setBigUint64(at, BigInt.asUintN(64, BigInt(v)), true);
+		else if (elem === 4) this.view.setUint32(at, Number(BigInt.asUintN(32, BigInt(v))), true);
+		else if (elem === 2) this.view.setUint16(at, Number(v), true);
+		else this.view.setUint8(at, Number(v));
+	}
+}
+
+export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
+	// Strings: offset 0 is "".
+	const strBytes: number[] = [0];
+	const addStr = (s: string) => {
+		if (s === "") return 0;
+		const off = strBytes.length;
+		strBytes.push(...new TextEncoder().encode(s), 0);
+		return off;
+	};
+	const exeStr = addStr(spec.exe);
+	const cwdStr = addStr(spec.cwd);
+	const argvStr = strBytes.length;
+	for (const a of spec.argv) strBytes.push(...new TextEncoder().encode(a), 0);
+	const argvLen = strBytes.length - argvStr;
+	const regionPaths = spec.regions.map((r) => addStr(r.path ?? ""));
+	const fdPaths = spec.fds.map((f) => addStr(f.path ?? ""));
+
+	const nextents = spec.regions.reduce((n, r) => n + r.extents.length, 0);
+	const threadsOff = 0;
+	const regionsOff = threadsOff + spec.tids.length * THREAD.size;
+	const extentsOff = regionsOff + spec.regions.length * REGION.size;
+	const fdsOff = extentsOff + nextents * EXTENT.size;
+	const stringsOff = fdsOff + spec.fds.length * FD.size;
+	const tablesSize = stringsOff + strBytes.length;
+	const tablesOffset = CKPT_HEADER_SIZE;
+	const dataOffset = alignUp(tablesOffset + tablesSize, PAGE);
+
+	// Data: every DATA extent, then every pipe buffer, each on its own page.
+	let dataEnd = dataOffset;
+	const dataPlan: { off: number; bytes: Uint8Array }[] = [];
+	const place = (bytes: Uint8Array) => {
+		const off = dataEnd;
+		dataPlan.push({ off, bytes });
+		dataEnd = alignUp(off + bytes.length, PAGE);
+		return off;
+	};
+	const extentData = spec.regions.map((r) => r.extents.map((e) =>
+		e.kind === CKPT_EXTENT_DATA ? place(new Uint8Array(e.pages * PAGE).fill(e.fill ?? 0)) : 0));
+	const pipeData = spec.fds.map((f) => (f.pipe ? place(f.pipe) : 0));
+	const fileSize = dataEnd;
+
+	const out = new Uint8Array(fileSize);
+	const w = new Writer(new DataView(out.buffer));
+	out.set(new TextEncoder().encode(CKPT_MAGIC), 0);
+	const H = (field: string, v: number | bigint, i = 0) => w.set(HEADER, 0, field, v, i);
+	H("version", CKPT_VERSION);
+	H("header_size", HEADER_STRUCT_SIZE);
+	H("arch", CKPT_ARCH_X86_64);
+	H("page_size", PAGE);
+	H("file_size", fileSize);
+	H("created_ns", 1_700_000_000_000_000_000n);
+	H("capture_ns", 12_345_678n);
+	H("pid", 4242);
+	H("nthreads", spec.tids.length);
+	H("nregions", spec.regions.length);
+	H("nextents", nextents);
+	H("nfds", spec.fds.length);
+	H("strings_size", strBytes.length);
+	H("tables_offset", tablesOffset);
+	H("tables_size", tablesSize);
+	H("data_offset", dataOffset);
+	H("threads_off", threadsOff);
+	H("regions_off", regionsOff);
+	H("extents_off", extentsOff);
+	H("fds_off", fdsOff);
+	H("strings_off", stringsOff);
+	out.set(new TextEncoder().encode("testhost"), HEADER.fields.hostname.off);
+	out.set(new TextEncoder().encode("6.1.0-test"), HEADER.fields.kernel_release.off);
+	out.set(new TextEncoder().encode("demo"), HEADER.fields.comm.off);
+	H("exit_status_on_stop", 85);
+	H("exe_str", exeStr);
+	H("cwd_str", cwdStr);
+	H("argv_str", argvStr);
+	H("argv_len", argvLen);
+	H("trigger_signal", 12);
+	spec.specials.forEach(([s, e], i) => {
+		H("special_start", s, i);
+		H("special_end", e, i);
+	});
+
+	const t0 = tablesOffset;
+	spec.tids.forEach((tid, i) => {
+		const b = t0 + threadsOff + i * THREAD.size;
+		w.set(THREAD, b, "tid", tid);
+		w.set(THREAD, b, "fs_base", 0x7f0000001000n + BigInt(i));
+		w.set(THREAD, b, "user_rip", 0x401000n);
+		w.set(THREAD, b, "user_rsp", 0x7ffd00001000n);
+	});
+	let ext = 0;
+	spec.regions.forEach((r, i) => {
+		const b = t0 + regionsOff + i * REGION.size;
+		const pages = r.extents.reduce((n, e) => n + e.pages, 0);
+		w.set(REGION, b, "start", r.start);
+		w.set(REGION, b, "end", r.start + BigInt(pages * PAGE));
+		w.set(REGION, b, "kind", r.kind);
+		w.set(REGION, b, "prot", r.prot);
+		w.set(REGION, b, "flags", r.flags ?? 0);
+		w.set(REGION, b, "path_str", regionPaths[i]!);
+		w.set(REGION, b, "ino", r.ino ?? 0n);
+		w.set(REGION, b, "file_size", r.fileSize ?? 0n);
+		w.set(REGION, b, "mtime_sec", r.mtimeSec ?? 0n);
+		w.set(REGION, b, "mtime_nsec", r.mtimeNsec ?? 0n);
+		w.set(REGION, b, "first_extent", ext);
+		w.set(REGION, b, "nextents", r.extents.length);
+		let addr = r.start;
+		r.extents.forEach((e, j) => {
+			const eb = t0 + extentsOff + ext * EXTENT.size;
+			const len = e.pages * PAGE;
+			w.set(EXTENT, eb, "start", addr);
+			w.set(EXTENT, eb, "len", len);
+			w.set(EXTENT, eb, "kind", e.kind);
+			if (e.kind === CKPT_EXTENT_DATA) {
+				const off = extentData[i]![j]!;
+				w.set(EXTENT, eb, "data_offset", off);
+				w.set(EXTENT, eb, "crc", crc32c(new Uint8Array(len).fill(e.fill ?? 0)));
+			}
+			addr += BigInt(len);
+			ext++;
+		});
+	});
+	spec.fds.forEach((f, i) => {
+		const b = t0 + fdsOff + i * FD.size;
+		w.set(FD, b, "fd", f.fd);
+		w.set(FD, b, "kind", f.kind);
+		w.set(FD, b, "offset", f.offset ?? 0n);
+		w.set(FD, b, "path_str", fdPaths[i]!);
+		if (f.pipe) {
+			w.set(FD, b, "pipe_len", f.pipe.length);
+			w.set(FD, b, "pipe_data_offset", pipeData[i]!);
+			w.set(FD, b, "pipe_crc", crc32c(f.pipe));
+		}
+	});
+	out.set(strBytes, t0 + stringsOff);
+	for (const d of dataPlan) out.set(d.bytes, d.off);
+	return seal(out);
+}
+
+/** Recompute tables_crc and header_crc after a test changed some bytes. */
+export function seal(img: Uint8Array): Uint8Array {
+	const v = new DataView(img.buffer, img.byteOffset, img.byteLength);
+	const tOff = Number(v.getBigUint64(HEADER.fields.tables_offset.off, true));
+	const tSize = Number(v.getBigUint64(HEADER.fields.tables_size.off, true));
+	if (tOff + tSize <= img.length)
+		v.setUint32(HEADER.fields.tables_crc.off, crc32c(img.subarray(tOff, tOff + tSize)), true);
+	v.setUint32(HEADER.fields.header_crc.off, 0, true);
+	v.setUint32(HEADER.fields.header_crc.off, crc32c(img.subarray(0, HEADER_STRUCT_SIZE)), true);
+	return img;
+}
+
+/** Set one field of one record (base = record's offset in the file), then re-seal. */
+export function poke(img: Uint8Array, layout: Layout<string>, base: number, field: string, v: number | bigint, i = 0) {
+	new Writer(new DataView(img.buffer, img.byteOffset, img.byteLength)).set(layout, base, field, v, i);
+	return seal(img);
+}
+
+/** File offset of record `i` of a table, for poke(). */
+export function recordOffset(img: Uint8Array, table: "threads" | "regions" | "extents" | "fds", i: number) {
+	const v = new DataView(img.buffer, img.byteOffset, img.byteLength);
+	const tOff = Number(v.getBigUint64(HEADER.fields.tables_offset.off, true));
+	const off = Number(v.getBigUint64(HEADER.fields[`${table}_off`].off, true));
+	const size = { threads: THREAD.size, regions: REGION.size, extents: EXTENT.size, fds: FD.size }[table];
+	return tOff + off + i * size;
+}
+

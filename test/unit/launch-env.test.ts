@@ -1,0 +1,43 @@
+import { expect, test } from "bun:test";
+import { parseMaxOpenFilesSoft } from "../../src/exec.ts";
+import { imagePath, launchEnv } from "../../src/launch-env.ts";
+
+test("image path: option, then $CKPT_IMAGE, then myckpt.dat; always absolute", () => {
+	expect(imagePath("x.dat", { CKPT_IMAGE: "/e.dat" }, "/w")).toBe("/w/x.dat");
+	expect(imagePath(undefined, { CKPT_IMAGE: "e.dat" }, "/w")).toBe("/w/e.dat");
+	expect(imagePath(undefined, { CKPT_IMAGE: "" }, "/w")).toBe("/w/myckpt.dat");
+	expect(imagePath(undefined, {}, "/w/sub")).toBe("/w/sub/myckpt.dat");
+	expect(imagePath("/abs.dat", {}, "/w")).toBe("/abs.dat");
+});
+
+const settings = { lib: "/c/libckpt.so", image: "/w/i.dat", signal: 10, keepRunning: false, dropUnsupportedFds: false };
+
+test("ckpt's variables are added, everything else kept", () => {
+	const env = launchEnv({ PATH: "/bin", HOME: "/h" }, settings);
+	expect(env).toEqual({ PATH: "/bin", HOME: "/h", LD_PRELOAD: "/c/libckpt.so", CKPT_IMAGE: "/w/i.dat", CKPT_SIGNAL: "10" });
+});
+
+test("libckpt is prepended to an existing LD_PRELOAD", () => {
+	expect(launchEnv({ LD_PRELOAD: "/x/a.so" }, settings).LD_PRELOAD).toBe("/c/libckpt.so:/x/a.so");
+});
+
+test("flags are set from options, never inherited", () => {
+	const inherited = launchEnv({ CKPT_CONTINUE: "1", CKPT_DROP_FDS: "1" }, settings);
+	expect("CKPT_CONTINUE" in inherited).toBe(false);
+	expect("CKPT_DROP_FDS" in inherited).toBe(false);
+	const on = launchEnv({}, { ...settings, keepRunning: true, dropUnsupportedFds: true });
+	expect(on.CKPT_CONTINUE).toBe("1");
+	expect(on.CKPT_DROP_FDS).toBe("1");
+});
+
+test("the soft open-files limit from /proc/PID/limits", () => {
+	const limits = [
+		"Limit                     Soft Limit           Hard Limit           Units",
+		"Max processes             63545                63545                processes",
+		"Max open files            1024                 524288               files",
+		"Max locked memory         8388608              8388608              bytes",
+	].join("\n");
+	expect(parseMaxOpenFilesSoft(limits)).toBe(1024n);
+	expect(parseMaxOpenFilesSoft("Max open files            unlimited            unlimited            files\n")).toBe(0xffffffffffffffffn);
+	expect(parseMaxOpenFilesSoft("garbage")).toBeNull();
+});
