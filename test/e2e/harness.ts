@@ -1,0 +1,103 @@
+// End-to-end helpers: spawn the real dist/ckpt against the demos in a fresh
+// temporary directory, with a deadline on everything so a hang fails the
+// test instead of blocking the run.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+
+export const ROOT = join(import.meta.dir, "..", "..");
+export const CKPT = join(ROOT, "dist", "ckpt");
+export const DEMOS = join(ROOT, "build", "demos");
+export const EXIT_CHECKPOINTED = 85;
+
+export function demo(name: string): string {
+  return join(DEMOS, name);
+}
+
+export function tempDir(label = "ckpt-e2e-"): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), label));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A running process whose stdout and stderr are collected as they arrive. */
+export class Running {
+  stdout = "";
+  stderr = "";
+  readonly done: Promise<number>;
+  constructor(readonly proc: Subprocess<"ignore" | "pipe" | "inherit", "pipe", "pipe">) {
+    const pump = async (stream: ReadableStream<Uint8Array>, into: "stdout" | "stderr") => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) this[into] += decoder.decode(chunk, { stream: true });
+    };
+    const streams = Promise.all([pump(proc.stdout, "stdout"), pump(proc.stderr, "stderr")]);
+    this.done = proc.exited.then(async (code) => {
+      await streams;
+      return code;
+    });
+  }
+
+  get pid(): number {
+    return this.proc.pid;
+  }
+
+  /** Resolves once stdout satisfies `ready`; rejects on exit or deadline. */
+  async waitFor(ready: (out: string) => boolean, ms = 20000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!ready(this.stdout)) {
+      if (this.proc.exitCode !== null) throw new Error(`exited (${this.proc.exitCode}) before ready; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`not ready after ${ms} ms; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+      await Bun.sleep(10);
+    }
+  }
+
+  /** Exit code, or a failure (after SIGKILL) if it takes longer than `ms`. */
+  async exit(ms = 30000): Promise<number> {
+    const timer = setTimeout(() => this.proc.kill("SIGKILL"), ms);
+    const code = await this.done;
+    clearTimeout(timer);
+    if (this.proc.signalCode === "SIGKILL") throw new Error(`killed after ${ms} ms; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+    return code;
+  }
+}
+
+export interface SpawnOptions {
+  cwd: string;
+  env?: Record<string, string | undefined>;
+  stdin?: "ignore" | "pipe" | "inherit";
+}
+
+export function spawn(cmd: string[], opts: SpawnOptions): Running {
+  const env = { ...process.env, ...opts.env };
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+  return new Running(
+    Bun.spawn(cmd, { cwd: opts.cwd, env: env as Record<string, string>, stdin: opts.stdin ?? "ignore", stdout: "pipe", stderr: "pipe" }),
+  );
+}
+
+export function ckpt(args: string[], opts: SpawnOptions): Running {
+  return spawn([CKPT, ...args], opts);
+}
+
+/** Runs to the end and returns what it printed and its exit code. */
+export async function runToEnd(cmd: string[], opts: SpawnOptions, ms = 60000) {
+  const r = spawn(cmd, opts);
+  const code = await r.exit(ms);
+  return { code, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function lines(out: string): number {
+  return out.split("\n").length - 1;
+}
+
+/**
+ * Launches `program` under ckpt, sends the checkpoint signal once it has
+ * printed `afterLines` lines, and waits for it to stop with status 85.
+ */
+export async function checkpointRun(program: string[], opts: SpawnOptions & { afterLines: number; ckptArgs?: string[] }) {
+  const run = ckpt([...(opts.ckptArgs ?? []), ...program], opts);
+  await run.waitFor((out) => lines(out) >= opts.afterLines);
+  process.kill(run.pid, "SIGUSR2");
+  const code = await run.exit();
+  return { code, stdout: run.stdout, stderr: run.stderr };
+}
