@@ -62,6 +62,7 @@ enum ckpt_region_kind {
 enum ckpt_region_flags {
 	CKPT_REGION_HEAP = 1 << 0,    /* was [heap]: the program break lives here */
 	CKPT_REGION_UNREAD = 1 << 1,  /* no read permission: recorded, not read */
+	CKPT_REGION_THREAD_STACK = 1 << 2, /* holds a thread's stack pointer */
 };
 
 enum ckpt_extent_kind {
@@ -155,9 +156,15 @@ struct ckpt_resume_ctx {
 	uint16_t pad;
 };
 
+enum ckpt_thread_flags {
+	CKPT_THREAD_COORDINATOR = 1 << 0, /* took the checkpoint request */
+};
+
+/* Thread 0 is the thread-group leader (tid == pid) when it is alive: the
+ * stub's own thread becomes it, the others are cloned. */
 struct ckpt_thread {
 	int32_t tid;
-	uint32_t flags;
+	uint32_t flags;              /* enum ckpt_thread_flags */
 	uint64_t fs_base;
 	uint64_t clear_child_tid;   /* PR_GET_TID_ADDRESS: glibc's pd->tid */
 	uint64_t robust_list, robust_len;
@@ -209,7 +216,7 @@ struct ckpt_restart_info {
 	uint64_t magic;              /* CKPT_RESTART_INFO_MAGIC once filled in */
 	uint64_t arena_start, arena_len; /* the stub's memory, for libckpt to unmap */
 	int32_t new_pid;
-	uint32_t pad;
+	int32_t threads_in_stub;     /* threads still to leave the arena (futex) */
 	char image_path[CKPT_PATH_MAX]; /* where the next checkpoint goes */
 };
 

@@ -131,6 +131,12 @@ static inline long sys_set_robust_list(void *head, size_t len) { return SYS2(__N
 static inline long sys_get_robust_list(void *head, size_t *len) { return SYS3(__NR_get_robust_list, 0, head, len); }
 /* int rseq(struct rseq *rseq, u32 len, int flags, u32 sig); */
 static inline long sys_rseq(void *area, uint32_t len, int flags, uint32_t sig) { return SYS4(__NR_rseq, area, len, flags, sig); }
+/* long futex(u32 *uaddr, int op, u32 val, const struct timespec *timeout, u32 *uaddr2, u32 val3); */
+static inline long sys_futex(void *addr, int op, uint32_t val, const void *timeout) { return SYS4(__NR_futex, addr, op, val, timeout); }
+/* int tgkill(pid_t tgid, pid_t tid, int sig); */
+static inline long sys_tgkill(int tgid, int tid, int sig) { return SYS3(__NR_tgkill, tgid, tid, sig); }
+/* int sched_yield(void); */
+static inline long sys_sched_yield(void) { return SYS0(__NR_sched_yield); }
 /* pid_t getpid(void); pid_t gettid(void); */
 static inline long sys_getpid(void) { return SYS0(__NR_getpid); }
 static inline long sys_gettid(void) { return SYS0(__NR_gettid); }

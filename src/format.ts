@@ -32,6 +32,7 @@ export const CKPT_REGION_SHARED_ANON = 5;
 
 export const CKPT_REGION_HEAP = 1 << 0;
 export const CKPT_REGION_UNREAD = 1 << 1;
+export const CKPT_REGION_THREAD_STACK = 1 << 2;
 
 export const CKPT_EXTENT_DATA = 1;
 export const CKPT_EXTENT_HOLE = 2;
@@ -50,7 +51,7 @@ export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_SPECIAL_VVAR, CKPT_SPECIAL_VVAR_VCLOCK, CKPT_SPECIAL_VDSO, CKPT_NSPECIAL,
 	CKPT_REGION_ANON, CKPT_REGION_STACK, CKPT_REGION_FILE_PRIVATE,
 	CKPT_REGION_FILE_SHARED, CKPT_REGION_SHARED_ANON,
-	CKPT_REGION_HEAP, CKPT_REGION_UNREAD,
+	CKPT_REGION_HEAP, CKPT_REGION_UNREAD, CKPT_REGION_THREAD_STACK,
 	CKPT_EXTENT_DATA, CKPT_EXTENT_HOLE, CKPT_EXTENT_FILE,
 	CKPT_FD_FILE, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_INHERIT,
 };
@@ -228,7 +229,7 @@ export const RESTART_INFO = layout("ckpt_restart_info", 4128, {
 	arena_start: f(8, "u64"),
 	arena_len: f(16, "u64"),
 	new_pid: f(24, "i32"),
-	pad: f(28, "u32"),
+	threads_in_stub: f(28, "i32"),
 	image_path: f(32, "char", CKPT_PATH_MAX),
 });
 

@@ -107,7 +107,7 @@ export interface Region {
 	end: bigint;
 	kind: number; // CKPT_REGION_*
 	prot: number; // PROT_* bits
-	flags: number; // CKPT_REGION_HEAP | CKPT_REGION_UNREAD
+	flags: number; // CKPT_REGION_HEAP | CKPT_REGION_UNREAD | CKPT_REGION_THREAD_STACK
 	path: string; // "" when none
 	fileOffset: bigint;
 	dev: bigint;

@@ -154,12 +154,9 @@ static int record_special(struct capture *c, const struct maps_entry *e)
 	return maps_is(e, "[vsyscall]");
 }
 
-static int add_region(struct region_scan *s, const struct maps_entry *e)
+static int add_piece(struct region_scan *s, const struct maps_entry *e)
 {
 	struct capture *c = s->c;
-	uint64_t sc = (uint64_t)c->scratch;
-	if (record_special(c, e) || (e->start < sc + c->scratch_len && e->end > sc))
-		return 0;
 	if (c->nregions >= c->max_regions)
 		return capture_fail(c, "too many memory regions", 0);
 	struct ckpt_region *r = &c->regions[c->nregions];
@@ -171,6 +168,25 @@ static int add_region(struct region_scan *s, const struct maps_entry *e)
 		return -1;
 	c->nregions++;
 	return 0;
+}
+
+/* The scratch mapping is left out, but it is anonymous memory like the
+ * program's, so the kernel may have merged it with a neighbour into one
+ * line of maps: keep what lies on either side of it. */
+static int add_region(struct region_scan *s, const struct maps_entry *e)
+{
+	uint64_t lo = (uint64_t)s->c->scratch, hi = lo + s->c->scratch_len;
+	if (record_special(s->c, e))
+		return 0;
+	if (e->end <= lo || e->start >= hi)
+		return add_piece(s, e);
+	struct maps_entry below = *e, above = *e;
+	below.end = lo;
+	above.start = hi;
+	above.offset += hi - e->start;
+	if (below.start < below.end && add_piece(s, &below))
+		return -1;
+	return above.start < above.end ? add_piece(s, &above) : 0;
 }
 
 int capture_regions(struct capture *c)

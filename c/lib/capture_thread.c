@@ -21,9 +21,8 @@ extern const unsigned int __rseq_size __attribute__((weak));
 #define GLIBC_RSEQ_LEN 32
 #define GLIBC_RSEQ_SIG 0x53053053
 
-void capture_thread(struct capture *c, struct ckpt_thread *t, const void *ucontext)
+void capture_thread(struct ckpt_thread *t, const void *ucontext)
 {
-	(void)c;
 	const ucontext_t *uc = ucontext;
 	unsigned long fs = 0, tid_addr = 0;
 	size_t robust_len = 0;

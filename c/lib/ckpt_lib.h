@@ -20,6 +20,21 @@ struct ckpt_config {
 };
 
 extern struct ckpt_config ckpt_config;
+
+/* The signal that stops the other threads (see threads.c for the choice). */
+#define CKPT_THREAD_SIGNAL 64
+
+/* Shared between the coordinator and the threads it stops; futex words. */
+struct thread_sync {
+	int32_t busy;             /* a checkpoint is under way */
+	int32_t arrived;          /* threads that captured themselves */
+	int32_t release;          /* bumped to let them go */
+	int32_t next_slot;        /* next free slot in `threads` */
+	int32_t restarts;         /* bumped after each restart */
+	struct ckpt_thread *threads;
+};
+
+extern struct thread_sync ckpt_sync;
 extern struct ckpt_restart_info ckpt_restart_info;
 
 /* A capture in progress: the tables of the image being built, in a private
@@ -32,7 +47,8 @@ struct capture {
 	struct ckpt_fd *fds;
 	char *strings;
 	uint32_t nthreads, nregions, nextents, nfds, strings_size;
-	uint32_t max_regions, max_extents, max_fds, strings_cap;
+	uint32_t max_regions, max_extents, max_fds, strings_cap, max_threads;
+	int32_t *tids;            /* threads signalled to stop */
 	char *pipe_data;          /* unread bytes of captured pipes */
 	uint64_t pipe_data_size, pipe_data_cap;
 	char *bounce;             /* a copy of the writer's own stack pages */
@@ -51,7 +67,15 @@ void scratch_close(struct capture *c);
 uint32_t capture_string(struct capture *c, const char *s, size_t len);
 int capture_fail(struct capture *c, const char *what, long err);
 
-void capture_thread(struct capture *c, struct ckpt_thread *t, const void *ucontext);
+void capture_thread(struct ckpt_thread *t, const void *ucontext);
+
+/* threads.c */
+int coordinator_begin(void);
+void coordinator_release(void);
+int stop_other_threads(struct capture *c, const void *ucontext);
+struct ckpt_thread *own_slot(struct capture *c);
+void wait_threads_out_of_stub(void);
+int install_thread_stop_handler(void);
 int capture_process(struct capture *c);
 int capture_fds(struct capture *c);
 int capture_regions(struct capture *c);

@@ -2,11 +2,13 @@
  * The checkpoint signal handler.
  *
  * Algorithm:
- *   1. Coordinator: the thread that got the signal takes the time and maps
- *      a scratch area (the program may have been inside malloc, so no libc).
- *   2. Per-thread capture: the kernel-held state of this thread (fs base,
- *      tid address, robust list, rseq, altstack, mask). Its registers are
- *      already safe in the signal frame on its stack.
+ *   1. Coordinator: the thread that got the signal takes the checkpoint
+ *      lock (a second request waits for the first to finish), maps a scratch
+ *      area (the program may have been inside malloc, so no libc).
+ *   2. Per-thread capture: every other thread is stopped in its own handler
+ *      (threads.c) and records its kernel-held state (fs base, tid address,
+ *      robust list, rseq, altstack, mask) and resume point; so does the
+ *      coordinator. Registers are already safe in each signal frame.
  *   3. Process capture: descriptors (first, so an unsupported one fails the
  *      checkpoint before any heavy work), dispositions, timers, limits, the
  *      mm layout, then the memory map split into extents.
@@ -15,10 +17,12 @@
  *   5. Writer: the image goes to disk atomically (image_writer.c).
  *   6. Stop (exit with CKPT_EXIT_CHECKPOINTED, never flushing stdio: data
  *      buffered in the program is in the image and must appear only once,
- *      after restart) or, with --continue, return to the program.
- *   7. After a restart: unmap the stub's leftovers, take the new image path
- *      and return, so rt_sigreturn resumes the interrupted code with all of
- *      its registers from the frame.
+ *      after restart) or, with --continue or on failure, release the other
+ *      threads and return to the program.
+ *   7. After a restart: wait until every thread has left the stub's arena,
+ *      unmap it, take the new image path, release the others and return, so
+ *      rt_sigreturn resumes the interrupted code with all of its registers
+ *      from the frame.
  * Every signal is blocked while this runs (sa_mask), so nothing in the
  * program changes memory under the capture, and a second request waits.
  */
@@ -38,6 +42,8 @@ static uint64_t now_ns(int clock)
 static void after_restart(void)
 {
 	struct ckpt_restart_info *ri = &ckpt_restart_info;
+	__atomic_sub_fetch(&ri->threads_in_stub, 1, __ATOMIC_RELEASE);
+	wait_threads_out_of_stub();
 	if (ri->arena_len)
 		sys_munmap((void *)ri->arena_start, ri->arena_len);
 	str_copy(ckpt_config.image_path, sizeof ckpt_config.image_path, ri->image_path);
@@ -45,10 +51,9 @@ static void after_restart(void)
 	for (int i = 0; i < 64; i++)
 		ckpt_config.inherited_fds[i] = 0;
 	ckpt_config.inherited_fds[0] = 7;
-	struct { uint64_t dev, ino; } id = {0, 0};
-	record_stderr_identity(&id.dev, &id.ino);
-	ckpt_config.stderr_dev = id.dev, ckpt_config.stderr_ino = id.ino;
+	record_stderr_identity(&ckpt_config.stderr_dev, &ckpt_config.stderr_ino);
 	ri->magic = 0;
+	coordinator_release();
 }
 
 static void report(const struct capture *c, int ok, uint64_t size, uint64_t ns)
@@ -72,17 +77,15 @@ static void report(const struct capture *c, int ok, uint64_t size, uint64_t ns)
 	say(&l);
 }
 
-/* Steps 2-5; returns 1 after a restart, 0 when written, -1 on failure. */
+/* Steps 1-5; returns 1 after a restart, 0 when written, -1 on failure. */
 static int capture_and_write(struct capture *c, const void *uc, uint64_t *size)
 {
 	if (scratch_open(c))
 		return -1;
 	c->hdr->created_ns = now_ns(0 /* CLOCK_REALTIME */);
-	c->nthreads = 1;
-	capture_thread(c, &c->threads[0], uc);
-	if (capture_fds(c) || capture_process(c) || capture_regions(c))
+	if (stop_other_threads(c, uc) || capture_fds(c) || capture_process(c) || capture_regions(c))
 		return -1;
-	if (ckpt_save_context(&c->threads[0].resume))
+	if (ckpt_save_context(&own_slot(c)->resume))
 		return 1;
 	return image_write(c, size);
 }
@@ -90,6 +93,10 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size)
 static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 {
 	(void)sig, (void)info;
+	if (coordinator_begin())
+		return;
+	uint64_t stop_signal = 1ull << (CKPT_THREAD_SIGNAL - 1);
+	sys_rt_sigprocmask(SIG_BLOCK, &stop_signal, 0);
 	struct capture c = {0};
 	uint64_t size = 0, started = now_ns(1 /* CLOCK_MONOTONIC */);
 	sys_rt_sigpending(&ckpt_config.sigs_pending_at_entry);
@@ -102,6 +109,7 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 	report(&c, rc == 0, size, now_ns(1) - started);
 	if (rc == 0 && !ckpt_config.keep_running)
 		sys_exit_group(CKPT_EXIT_CHECKPOINTED);
+	coordinator_release();
 }
 
 int install_checkpoint_handler(void)
@@ -109,6 +117,9 @@ int install_checkpoint_handler(void)
 	struct sigaction sa = {0};
 	sa.sa_sigaction = checkpoint_handler;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	/* Everything blocked but the stop signal: a thread whose request waits
+	 * for another checkpoint to finish can still be stopped by it. */
 	sigfillset(&sa.sa_mask);
+	sigdelset(&sa.sa_mask, CKPT_THREAD_SIGNAL);
 	return sigaction(ckpt_config.signal, &sa, 0);
 }

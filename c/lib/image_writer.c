@@ -133,46 +133,51 @@ static void layout(struct capture *c)
 	h->file_size = data + c->pipe_data_size;
 }
 
-/* The writer's own stack changes while it writes (its locals, the iovec
- * array), so extents of that region are copied first and written from the
- * copy: its checksum then matches what lands on disk. Those changes are all
- * below the resume point, dead after a restart. Every other page is still:
- * the program is stopped in this handler. */
-static int in_own_stack(const struct capture *c, const struct ckpt_extent *e, uint64_t sp)
+/* Stacks change while the image is written: the writer's own (its locals,
+ * the iovec array) and those of the stopped threads on their way to sleep.
+ * Regions holding a thread's resume point are marked, and their extents are
+ * copied first and written from the copy, so each checksum matches what
+ * lands on disk. Those changes are all below the resume points, dead after
+ * a restart. Every other page is still: the program is stopped. */
+static void mark_thread_stacks(struct capture *c)
 {
 	for (uint32_t i = 0; i < c->nregions; i++) {
-		const struct ckpt_region *r = &c->regions[i];
-		if (sp >= r->start && sp < r->end)
-			return e->start >= r->start && e->start < r->end;
+		struct ckpt_region *r = &c->regions[i];
+		for (uint32_t t = 0; t < c->nthreads; t++)
+			if (c->threads[t].resume.rsp > r->start && c->threads[t].resume.rsp <= r->end)
+				r->flags |= CKPT_REGION_THREAD_STACK;
 	}
-	return 0;
 }
 
 static long write_data(struct capture *c, int fd)
 {
 	struct iovec iov[IOV_BATCH];
 	int cnt = 0;
-	uint64_t sp = (uint64_t)__builtin_frame_address(0), bounced = 0;
+	uint64_t bounced = 0;
+	mark_thread_stacks(c);
 	if (sys_lseek(fd, (long)c->hdr->data_offset, SEEK_SET) < 0)
 		return -EIO;
-	for (uint32_t i = 0; i < c->nextents; i++) {
-		struct ckpt_extent *e = &c->extents[i];
-		if (e->kind != CKPT_EXTENT_DATA)
-			continue;
-		const void *from = (const void *)e->start;
-		if (in_own_stack(c, e, sp)) {
-			if (bounced + e->len > c->bounce_cap)
-				return -ENOMEM;
-			from = __builtin_memcpy(c->bounce + bounced, from, e->len);
-			bounced += e->len;
-		}
-		e->crc = crc32c_update(0, from, e->len);
-		iov[cnt++] = (struct iovec){(void *)from, e->len};
-		if (cnt == IOV_BATCH) {
-			long err = write_iov(fd, iov, cnt);
-			if (err)
-				return err;
-			cnt = 0;
+	for (uint32_t i = 0; i < c->nregions; i++) {
+		const struct ckpt_region *r = &c->regions[i];
+		for (uint32_t k = r->first_extent; k < r->first_extent + r->nextents; k++) {
+			struct ckpt_extent *e = &c->extents[k];
+			if (e->kind != CKPT_EXTENT_DATA)
+				continue;
+			const void *from = (const void *)e->start;
+			if (r->flags & CKPT_REGION_THREAD_STACK) {
+				if (bounced + e->len > c->bounce_cap)
+					return -ENOMEM;
+				from = __builtin_memcpy(c->bounce + bounced, from, e->len);
+				bounced += e->len;
+			}
+			e->crc = crc32c_update(0, from, e->len);
+			iov[cnt++] = (struct iovec){(void *)from, e->len};
+			if (cnt == IOV_BATCH) {
+				long err = write_iov(fd, iov, cnt);
+				if (err)
+					return err;
+				cnt = 0;
+			}
 		}
 	}
 	long err = write_iov(fd, iov, cnt);

@@ -20,10 +20,10 @@ static char *carve(char **p, uint64_t bytes)
 
 int scratch_open(struct capture *c)
 {
-	const uint64_t header = CKPT_HEADER_SIZE, threads = 1 * MiB, regions = 8 * MiB,
+	const uint64_t header = CKPT_HEADER_SIZE, threads = 1 * MiB, tids = 64 * 1024, regions = 8 * MiB,
 		       extents = 64 * MiB, fds = 1 * MiB, strings = 8 * MiB, pipes = 8 * MiB,
 		       text = 16 * MiB, bounce = 256 * MiB;
-	uint64_t total = header + threads + regions + extents + fds + strings + pipes + text + bounce;
+	uint64_t total = header + threads + tids + regions + extents + fds + strings + pipes + text + bounce;
 	long m = sys_mmap(0, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m < 0)
 		return capture_fail(c, "cannot map scratch memory", m);
@@ -32,6 +32,10 @@ int scratch_open(struct capture *c)
 	c->scratch_len = total;
 	c->hdr = (struct ckpt_header *)carve(&p, header);
 	c->threads = (struct ckpt_thread *)carve(&p, threads);
+	c->max_threads = threads / sizeof(struct ckpt_thread);
+	c->tids = (int32_t *)carve(&p, tids);
+	if (c->max_threads > tids / sizeof(int32_t))
+		c->max_threads = tids / sizeof(int32_t);
 	c->regions = (struct ckpt_region *)carve(&p, regions);
 	c->max_regions = regions / sizeof(struct ckpt_region);
 	c->extents = (struct ckpt_extent *)carve(&p, extents);

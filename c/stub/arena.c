@@ -1,7 +1,8 @@
 /*
  * The arena: one mapping, in a gap no saved region uses, that holds all the
  * stub needs once the old address space is gone:
- *   [ copy of this program | header + tables | vDSO hop window | stack ]
+ *   [ copy of this program | header + tables | vDSO hop window |
+ *     a small stack per thread to clone | the stub's stack ]
  * This program is static-pie with no relocations at all (the build checks),
  * so a byte copy of it runs at any address. Phase 1 fills `g` with addresses
  * inside the arena before the copy, so the copied `g` is already right.
@@ -75,7 +76,8 @@ void build_arena(const char *tables, uint64_t vdso_ehdr)
 							     : h->special_start[CKPT_SPECIAL_VDSO];
 	uint64_t hop = page_up(h->special_end[CKPT_SPECIAL_VDSO] - vvar);
 	g.regions = (void *)(tables + h->regions_off); /* for busy(), before the copy */
-	uint64_t len = code + tab + hop + STACK_SIZE;
+	uint64_t stacks = (uint64_t)h->nthreads * THREAD_STUB_STACK;
+	uint64_t len = code + tab + hop + stacks + STACK_SIZE;
 	uint64_t base = map_arena(len);
 
 	char *t = (char *)(base + code);
@@ -91,6 +93,7 @@ void build_arena(const char *tables, uint64_t vdso_ehdr)
 	g.arena_start = base;
 	g.arena_len = len;
 	g.hop_start = base + code + tab;
+	g.thread_stacks = g.hop_start + hop;
 	for (int k = 0; k < CKPT_NSPECIAL; k++)
 		if (h->special_start[k])
 			g.vdso_now[k] = vdso_ehdr - (h->special_start[CKPT_SPECIAL_VDSO] - h->special_start[k]);

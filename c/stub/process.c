@@ -1,6 +1,8 @@
 /*
  * Phase 2, the rest of the process, then the jump back into the program.
  */
+#define _GNU_SOURCE
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <asm/prctl.h>
@@ -70,46 +72,77 @@ static void fill_restart_info(void)
 	ri->arena_start = g.arena_start;
 	ri->arena_len = g.arena_len;
 	ri->new_pid = (int32_t)sys_getpid();
+	ri->threads_in_stub = (int32_t)g.hdr->nthreads;
 	str_copy(ri->image_path, sizeof ri->image_path, g.next_image);
 	ri->magic = CKPT_RESTART_INFO_MAGIC;
 }
 
-/* glibc keeps the thread id in its thread descriptor, at the address it
- * gave set_tid_address: writing the new id there keeps raise() and
- * pthread_self()-based code consistent with the kernel. */
-static void restore_thread(const struct ckpt_thread *t)
+/* State of one thread the kernel holds, set by the thread itself. The fs
+ * base and tid address of cloned threads come from clone() itself. */
+static void restore_thread_state(const struct ckpt_thread *t)
 {
-	long tid = sys_gettid();
-	if (t->clear_child_tid) {
-		*(int32_t *)t->clear_child_tid = (int32_t)tid;
-		sys_set_tid_address((void *)t->clear_child_tid);
-	}
 	if (t->robust_list)
 		sys_set_robust_list((void *)t->robust_list, t->robust_len);
-	long err = sys_arch_prctl(ARCH_SET_FS, t->fs_base);
-	if (err < 0)
-		die("cannot restore the thread pointer (%fs base)", err);
 	if (t->rseq_addr) {
-		err = sys_rseq((void *)t->rseq_addr, t->rseq_len, 0, t->rseq_sig);
+		long err = sys_rseq((void *)t->rseq_addr, t->rseq_len, 0, t->rseq_sig);
 		if (err < 0)
-			die("cannot register the thread's rseq area again", err);
+			die("cannot register a thread's rseq area again", err);
 	}
 	if (t->altstack_sp) {
 		struct { uint64_t sp; int32_t flags; uint32_t pad; uint64_t size; } ss = {
 			t->altstack_sp, t->altstack_flags & ~1 /* SS_ONSTACK is state, not a flag */, 0, t->altstack_size};
 		sys_sigaltstack(&ss, 0);
 	}
+	sys_rt_sigprocmask(2 /* SIG_SETMASK */, &t->handler_sigmask, 0);
 }
 
-__attribute__((noreturn)) void resume_thread(void)
+static void cloned_thread_start(void *arg)
+{
+	const struct ckpt_thread *t = arg;
+	restore_thread_state(t);
+	jump_to_resume_point(&t->resume);
+}
+
+/* glibc keeps each thread's id in its descriptor, at the address it gave
+ * set_tid_address (PR_GET_TID_ADDRESS at checkpoint). CLONE_PARENT_SETTID
+ * writes the new id there and CLONE_CHILD_CLEARTID keeps pthread_join
+ * working; the leader (this thread) does the same by hand. So raise(),
+ * pthread_kill() and gettid()-based code agree with the kernel. */
+static void clone_threads(void)
+{
+	const unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+				    CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
+	for (uint32_t i = 1; i < g.hdr->nthreads; i++) {
+		const struct ckpt_thread *t = &g.threads[i];
+		uint64_t stack = g.thread_stacks + (uint64_t)i * THREAD_STUB_STACK;
+		long tid = clone_thread(flags, stack, (void *)t->clear_child_tid, (void *)t->clear_child_tid,
+					t->fs_base, cloned_thread_start, (void *)t);
+		if (tid < 0)
+			die("cannot create a thread", tid);
+	}
+}
+
+static void become_leader(const struct ckpt_thread *t)
+{
+	if (t->clear_child_tid) {
+		*(int32_t *)t->clear_child_tid = (int32_t)sys_gettid();
+		sys_set_tid_address((void *)t->clear_child_tid);
+	}
+	long err = sys_arch_prctl(ARCH_SET_FS, t->fs_base);
+	if (err < 0)
+		die("cannot restore the thread pointer (%fs base)", err);
+}
+
+__attribute__((noreturn)) void resume_threads(void)
 {
 	const struct ckpt_thread *t = &g.threads[0];
-	restore_thread(t);
 	fill_restart_info();
 	for (int which = 0; which < 3; which++)
 		sys_setitimer(which, &g.hdr->itimers[which], 0);
 	sys_close(g.image_fd);
-	sys_rt_sigprocmask(2 /* SIG_SETMASK */, &t->handler_sigmask, 0);
+	clone_threads();
+	become_leader(t);
+	restore_thread_state(t);
 	jump_to_resume_point(&t->resume);
 }
 
@@ -119,5 +152,5 @@ __attribute__((noreturn)) void phase2(void)
 	move_vdso();
 	map_regions();
 	restore_process_state();
-	resume_thread();
+	resume_threads();
 }

@@ -22,6 +22,35 @@ switch_stack_and_call:
 	.size switch_stack_and_call, .-switch_stack_and_call
 
 /*
+ * long clone_thread(unsigned long flags, uint64_t stack_top, void *ptid,
+ *                   void *ctid, uint64_t tls, void (*fn)(void *), void *arg)
+ *
+ * The raw clone(2) for a new thread: fn and arg ride on the child's stack,
+ * since the child starts with nothing but that stack and its registers.
+ * The kernel's argument order is flags, stack, parent_tid, child_tid, tls.
+ */
+	.globl clone_thread
+	.hidden clone_thread
+	.type clone_thread, @function
+clone_thread:
+	mov 8(%rsp), %rax       /* arg, the 7th argument */
+	sub $16, %rsi
+	mov %r9, 0(%rsi)
+	mov %rax, 8(%rsi)
+	mov %rcx, %r10
+	mov $56, %eax           /* __NR_clone */
+	syscall
+	test %rax, %rax
+	jnz 1f
+	xor %ebp, %ebp          /* the child, on its own stack */
+	pop %rax
+	pop %rdi
+	call *%rax
+	hlt
+1:	ret
+	.size clone_thread, .-clone_thread
+
+/*
  * void jump_to_resume_point(const struct ckpt_resume_ctx *ctx)
  *
  * The other half of ckpt_save_context (c/lib/save_context.S): load the

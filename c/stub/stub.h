@@ -19,6 +19,7 @@ struct stub_args {
 	int image_fd;
 	uint64_t arena_start, arena_len;
 	uint64_t hop_start;              /* an arena window the vDSO hops through */
+	uint64_t thread_stacks;          /* one small stack per cloned thread */
 	uint64_t vdso_now[CKPT_NSPECIAL]; /* where the kernel put ours */
 	char next_image[CKPT_PATH_MAX];
 };
@@ -42,11 +43,15 @@ void unmap_all_but_arena_and_vdso(void);
 void move_vdso(void);
 void map_regions(void);
 void restore_process_state(void);
-__attribute__((noreturn)) void resume_thread(void);
+__attribute__((noreturn)) void resume_threads(void);
+
+#define THREAD_STUB_STACK (32 * 1024)
 
 /* start.S */
 __attribute__((noreturn)) void switch_stack_and_call(void (*fn)(void), uint64_t stack_top);
 __attribute__((noreturn)) void jump_to_resume_point(const struct ckpt_resume_ctx *ctx);
+long clone_thread(unsigned long flags, uint64_t stack_top, void *ptid, void *ctid, uint64_t tls,
+		  void (*fn)(void *), void *arg);
 
 const char *string_at(const char *strings, uint32_t off);
 

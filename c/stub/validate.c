@@ -46,8 +46,8 @@ static void check_header(const struct ckpt_header *h, uint64_t file_size)
 	    !within(h->tables_offset, h->tables_size, file_size) || !page_aligned(h->data_offset) ||
 	    h->data_offset < h->tables_offset + h->tables_size || h->data_offset > file_size)
 		bad("table placement is inconsistent (corrupt image)");
-	if (h->nthreads != 1)
-		bad("image has an unsupported number of threads");
+	if (h->nthreads < 1 || h->nthreads > 65536)
+		bad("image has an impossible number of threads");
 	if (h->auxv_words > CKPT_MAX_AUXV || h->strings_size == 0)
 		bad("header fields out of range (corrupt image)");
 }

@@ -1,0 +1,247 @@
+/*
+ * Stopping every thread for a checkpoint, and letting them go again.
+ *
+ * The thread that takes the checkpoint request (the coordinator) sends
+ * CKPT_THREAD_SIGNAL to every other thread listed in /proc/self/task. Each
+ * one captures its own kernel-held state into its slot of the thread table,
+ * marks its resume point, and sleeps on a futex until the coordinator bumps
+ * `release`. The coordinator lists the tasks again until no new thread
+ * appears, so threads created meanwhile are caught too; threads that exit
+ * instead of answering are noticed by polling and left out.
+ *
+ * The internal signal is SIGRTMAX (64): glibc keeps 32 and 33 for itself,
+ * programs allocate real-time signals from SIGRTMIN upwards, and libckpt
+ * keeps the program from blocking it (sigmask.c), so a thread that blocks
+ * the trigger signal still stops.
+ */
+#include <signal.h>
+#include <linux/futex.h>
+#include "ckpt_lib.h"
+#include "../sys.h"
+
+#define FUTEX_WAIT_P (FUTEX_WAIT | FUTEX_PRIVATE_FLAG)
+#define FUTEX_WAKE_P (FUTEX_WAKE | FUTEX_PRIVATE_FLAG)
+#define ANSWER_DEADLINE_NS (10ull * 1000000000ull)
+
+struct thread_sync ckpt_sync __attribute__((visibility("hidden")));
+
+static void wait_while_equal(volatile int32_t *word, int32_t value)
+{
+	while (__atomic_load_n(word, __ATOMIC_ACQUIRE) == value)
+		sys_futex((void *)word, FUTEX_WAIT_P, (uint32_t)value, 0);
+}
+
+static void wake_all(volatile int32_t *word)
+{
+	sys_futex((void *)word, FUTEX_WAKE_P, 0x7fffffff, 0);
+}
+
+/* The trigger handler of a thread that finds another checkpoint under way
+ * waits here; it can still be stopped by the internal signal meanwhile. */
+int coordinator_begin(void)
+{
+	for (;;) {
+		int32_t idle = 0;
+		if (__atomic_compare_exchange_n(&ckpt_sync.busy, &idle, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return 0;
+		int32_t epoch = __atomic_load_n(&ckpt_sync.restarts, __ATOMIC_ACQUIRE);
+		wait_while_equal(&ckpt_sync.busy, 1);
+		/* A restart while we waited means our request was taken with the
+		 * checkpoint that stopped the program: do not repeat it. */
+		if (__atomic_load_n(&ckpt_sync.restarts, __ATOMIC_ACQUIRE) != epoch)
+			return -1;
+	}
+}
+
+void coordinator_release(void)
+{
+	__atomic_add_fetch(&ckpt_sync.release, 1, __ATOMIC_RELEASE);
+	wake_all(&ckpt_sync.release);
+	__atomic_store_n(&ckpt_sync.busy, 0, __ATOMIC_RELEASE);
+	wake_all(&ckpt_sync.busy);
+}
+
+/* Kept out of line: everything it writes on the stack lies below the
+ * resume point of the handler that calls it, so it is dead after restart. */
+__attribute__((noinline)) static void arrive_and_wait(int32_t release)
+{
+	__atomic_add_fetch(&ckpt_sync.arrived, 1, __ATOMIC_RELEASE);
+	wake_all(&ckpt_sync.arrived);
+	wait_while_equal(&ckpt_sync.release, release);
+}
+
+__attribute__((noinline)) static void leave_stub_and_wait(int32_t release)
+{
+	__atomic_sub_fetch(&ckpt_restart_info.threads_in_stub, 1, __ATOMIC_RELEASE);
+	wake_all(&ckpt_restart_info.threads_in_stub);
+	wait_while_equal(&ckpt_sync.release, release);
+}
+
+static void thread_stop_handler(int sig, siginfo_t *info, void *uc)
+{
+	(void)sig;
+	if (!__atomic_load_n(&ckpt_sync.busy, __ATOMIC_ACQUIRE) || info->si_pid != sys_getpid())
+		return; /* not ours, or late: the checkpoint is over */
+	int32_t release = __atomic_load_n(&ckpt_sync.release, __ATOMIC_ACQUIRE);
+	int32_t slot = __atomic_fetch_add(&ckpt_sync.next_slot, 1, __ATOMIC_ACQ_REL);
+	struct ckpt_thread *t = &ckpt_sync.threads[slot];
+	capture_thread(t, uc);
+	if (ckpt_save_context(&t->resume))
+		leave_stub_and_wait(release);
+	else
+		arrive_and_wait(release);
+}
+
+int install_thread_stop_handler(void)
+{
+	struct sigaction sa = {0};
+	sa.sa_sigaction = thread_stop_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	return sigaction(CKPT_THREAD_SIGNAL, &sa, 0);
+}
+
+struct task_list {
+	int32_t *tids;
+	uint32_t n, cap;
+};
+
+static int zombie(struct capture *c, int tid)
+{
+	struct line p = {.len = 0};
+	line_str(&p, "/proc/self/task/");
+	line_u64(&p, (uint64_t)tid);
+	line_str(&p, "/stat");
+	long len = read_proc_file(c, p.buf);
+	if (len <= 0)
+		return 1; /* gone */
+	const char *s = c->text + len;
+	while (s > c->text && *s != ')')
+		s--;
+	return s[1] == ' ' && (s[2] == 'Z' || s[2] == 'X');
+}
+
+static int listed(const struct task_list *l, int tid)
+{
+	for (uint32_t i = 0; i < l->n; i++)
+		if (l->tids[i] == tid)
+			return 1;
+	return 0;
+}
+
+/* Signals every live thread not signalled yet; returns how many it added. */
+static int signal_new_threads(struct capture *c, struct task_list *sent, int pid, int self)
+{
+	char buf[4096];
+	long dir = sys_openat(-100 /* AT_FDCWD */, "/proc/self/task", 0200000 /* O_DIRECTORY */ | 02000000, 0);
+	if (dir < 0)
+		return capture_fail(c, "cannot list the program's threads", dir);
+	int added = 0;
+	long n;
+	while ((n = sys_getdents64((int)dir, buf, sizeof buf)) > 0)
+		for (long at = 0; at < n;) {
+			const char *name = buf + at + 19;
+			at += *(unsigned short *)(buf + at + 16);
+			int tid = 0;
+			for (; *name >= '0' && *name <= '9'; name++)
+				tid = tid * 10 + (*name - '0');
+			if (!tid || tid == self || listed(sent, tid) || zombie(c, tid))
+				continue;
+			if (sent->n >= sent->cap) {
+				sys_close((int)dir);
+				return capture_fail(c, "too many threads", 0);
+			}
+			if (sys_tgkill(pid, tid, CKPT_THREAD_SIGNAL) == 0)
+				sent->tids[sent->n++] = tid, added++;
+		}
+	sys_close((int)dir);
+	return added;
+}
+
+static int arrived(const struct task_list *sent, int tid)
+{
+	for (int32_t i = 1; i < __atomic_load_n(&ckpt_sync.next_slot, __ATOMIC_ACQUIRE); i++)
+		if (ckpt_sync.threads[i].tid == tid)
+			return 1;
+	(void)sent;
+	return 0;
+}
+
+/* Waits for every signalled thread that still exists; fails after a
+ * deadline if one never answers (it blocks the signal by raw syscall). */
+static int wait_for_threads(struct capture *c, struct task_list *sent, int pid)
+{
+	struct { long sec, nsec; } tick = {0, 10000000};
+	uint64_t waited = 0;
+	for (;;) {
+		int32_t got = __atomic_load_n(&ckpt_sync.arrived, __ATOMIC_ACQUIRE);
+		uint32_t gone = 0, missing_tid = 0;
+		for (uint32_t i = 0; i < sent->n; i++)
+			if (sys_tgkill(pid, sent->tids[i], 0) < 0 || (!arrived(sent, sent->tids[i]) && zombie(c, sent->tids[i])))
+				gone++;
+			else if (!arrived(sent, sent->tids[i]))
+				missing_tid = (uint32_t)sent->tids[i];
+		if ((uint32_t)got + gone >= sent->n && !missing_tid)
+			return 0;
+		if (waited > ANSWER_DEADLINE_NS) {
+			c->error.len = 0;
+			line_str(&c->error, "thread ");
+			line_u64(&c->error, missing_tid);
+			line_str(&c->error, " did not stop for the checkpoint (it blocks signal 64)");
+			return -1;
+		}
+		sys_futex(&ckpt_sync.arrived, FUTEX_WAIT_P, (uint32_t)got, &tick);
+		waited += 10000000;
+	}
+}
+
+/* Puts the thread-group leader in slot 0: the stub's own thread becomes it. */
+static void leader_first(struct capture *c, int pid)
+{
+	for (uint32_t i = 1; i < c->nthreads; i++)
+		if (c->threads[i].tid == pid) {
+			struct ckpt_thread t = c->threads[0];
+			c->threads[0] = c->threads[i];
+			c->threads[i] = t;
+		}
+}
+
+int stop_other_threads(struct capture *c, const void *uc)
+{
+	int pid = (int)sys_getpid(), self = (int)sys_gettid();
+	struct task_list sent = {.tids = c->tids, .cap = c->max_threads};
+	ckpt_sync.threads = c->threads;
+	ckpt_sync.arrived = 0;
+	ckpt_sync.next_slot = 1;
+	capture_thread(&c->threads[0], uc);
+	c->threads[0].flags |= CKPT_THREAD_COORDINATOR;
+	for (;;) {
+		int added = signal_new_threads(c, &sent, pid, self);
+		if (added < 0 || wait_for_threads(c, &sent, pid))
+			return -1;
+		if (added == 0)
+			break;
+	}
+	c->nthreads = (uint32_t)__atomic_load_n(&ckpt_sync.next_slot, __ATOMIC_ACQUIRE);
+	leader_first(c, pid);
+	return 0;
+}
+
+struct ckpt_thread *own_slot(struct capture *c)
+{
+	int self = (int)sys_gettid();
+	for (uint32_t i = 0; i < c->nthreads; i++)
+		if (c->threads[i].tid == self)
+			return &c->threads[i];
+	return &c->threads[0];
+}
+
+/* After a restart, in the coordinator: every thread has left the stub's
+ * arena once threads_in_stub reaches zero; then it can go. */
+void wait_threads_out_of_stub(void)
+{
+	int32_t n;
+	while ((n = __atomic_load_n(&ckpt_restart_info.threads_in_stub, __ATOMIC_ACQUIRE)) > 0)
+		sys_futex(&ckpt_restart_info.threads_in_stub, FUTEX_WAIT_P, (uint32_t)n, 0);
+	__atomic_add_fetch(&ckpt_sync.restarts, 1, __ATOMIC_RELEASE);
+}
