@@ -7,6 +7,12 @@ import { resolve } from "node:path";
 
 export const DEFAULT_IMAGE = "myckpt.dat";
 
+/**
+ * Room for libckpt's status line (c/lib/status.c), which other processes
+ * read through /proc/PID/environ: a path of PATH_MAX bytes and a message.
+ */
+export const CKPT_STATUS_LEN = 4608;
+
 export interface LaunchSettings {
 	lib: string; // absolute path of the extracted libckpt.so
 	image: string; // absolute image path
@@ -30,6 +36,7 @@ export function launchEnv(base: Record<string, string | undefined>, s: LaunchSet
 	env.LD_PRELOAD = base.LD_PRELOAD ? `${s.lib}:${base.LD_PRELOAD}` : s.lib;
 	env.CKPT_IMAGE = s.image;
 	env.CKPT_SIGNAL = String(s.signal);
+	env.CKPT_STATUS = " ".repeat(CKPT_STATUS_LEN);
 	// Flags are set or removed, never inherited from an outer ckpt's environment.
 	if (s.keepRunning) env.CKPT_CONTINUE = "1";
 	else delete env.CKPT_CONTINUE;

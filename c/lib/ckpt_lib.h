@@ -90,6 +90,10 @@ int ckpt_save_context(struct ckpt_resume_ctx *ctx);
 
 void record_stderr_identity(uint64_t *dev, uint64_t *ino);
 
+/* status.c: the line `ckpt checkpoint` reads through /proc/PID/environ. */
+void status_init(void);
+void status_set(const char *state, const char *message);
+
 /* One line to the launch-time stderr, never harming the program. */
 void say(const struct line *l);
 

@@ -53,6 +53,7 @@ static void after_restart(void)
 	ckpt_config.inherited_fds[0] = 7;
 	record_stderr_identity(&ckpt_config.stderr_dev, &ckpt_config.stderr_ino);
 	ri->magic = 0;
+	status_set("running", "");
 	coordinator_release();
 }
 
@@ -100,6 +101,7 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 	struct capture c = {0};
 	uint64_t size = 0, started = now_ns(1 /* CLOCK_MONOTONIC */);
 	sys_rt_sigpending(&ckpt_config.sigs_pending_at_entry);
+	status_set("writing", "");
 	int rc = capture_and_write(&c, uc, &size);
 	if (rc == 1) {
 		after_restart();
@@ -107,8 +109,11 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 	}
 	scratch_close(&c);
 	report(&c, rc == 0, size, now_ns(1) - started);
-	if (rc == 0 && !ckpt_config.keep_running)
+	if (rc == 0 && !ckpt_config.keep_running) {
+		status_set("stopped", "");
 		sys_exit_group(CKPT_EXIT_CHECKPOINTED);
+	}
+	status_set(rc == 0 ? "written" : "failed", rc == 0 ? "" : c.error.buf);
 	coordinator_release();
 }
 

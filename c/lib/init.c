@@ -100,6 +100,7 @@ __attribute__((constructor)) static void ckpt_init(void)
 	if (read_settings())
 		return; /* not launched by ckpt: stay inert */
 	drop_self_from_preload();
+	status_init();
 	record_inherited_fds();
 	record_stderr_identity(&ckpt_config.stderr_dev, &ckpt_config.stderr_ino);
 	/* The launcher execs with the signal blocked, so a request that comes
