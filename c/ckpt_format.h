@@ -42,6 +42,13 @@
  * "checkpointed and stopped" from every normal end. Never change it. */
 #define CKPT_EXIT_CHECKPOINTED 85
 
+/* `ckpt checkpoint PID` sends the trigger signal with sigqueue and one of
+ * these values: a request that reaches libckpt even when the program has
+ * its own handler for the signal, and, with the second, one that keeps the
+ * program running afterwards whatever it was launched with. */
+#define CKPT_REQUEST_SIGVAL 0x636b7074          /* "ckpt" */
+#define CKPT_REQUEST_CONTINUE_SIGVAL 0x636b7063 /* "ckpc" */
+
 /* The address of the restart-info block libckpt exports; the stub fills it
  * in after memory is back so the resumed handler learns what happened. */
 #define CKPT_RESTART_INFO_MAGIC 0x4f464e4954525352ull /* "RSRTINFO" */

@@ -5,6 +5,7 @@
 
 #include "../ckpt_format.h"
 #include "../str.h"
+#include <signal.h>
 
 /* Set once by the constructor (and by the stub after a restart); read by
  * the signal handler. */
@@ -89,6 +90,11 @@ long read_proc_file(struct capture *c, const char *path);
 int ckpt_save_context(struct ckpt_resume_ctx *ctx);
 
 void record_stderr_identity(uint64_t *dev, uint64_t *ino);
+
+/* sigaction.c: the program's own use of the trigger signal. */
+int trigger_request(const siginfo_t *info);
+void run_program_handler(int sig, siginfo_t *info, void *uc);
+void trigger_blocked_warning(void);
 
 /* status.c: the line `ckpt checkpoint` reads through /proc/PID/environ. */
 void status_init(void);

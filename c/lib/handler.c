@@ -57,7 +57,7 @@ static void after_restart(void)
 	coordinator_release();
 }
 
-static void report(const struct capture *c, int ok, uint64_t size, uint64_t ns)
+static void report(const struct capture *c, int ok, uint64_t size, uint64_t ns, int keep_running)
 {
 	struct line l = {.len = 0};
 	if (!ok) {
@@ -71,8 +71,8 @@ static void report(const struct capture *c, int ok, uint64_t size, uint64_t ns)
 		line_size(&l, size);
 		line_str(&l, " in ");
 		line_ms(&l, ns);
-		line_str(&l, ckpt_config.keep_running ? "); continuing" : "); stopping with exit status ");
-		if (!ckpt_config.keep_running)
+		line_str(&l, keep_running ? "); continuing" : "); stopping with exit status ");
+		if (!keep_running)
 			line_u64(&l, CKPT_EXIT_CHECKPOINTED);
 	}
 	say(&l);
@@ -93,9 +93,14 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size)
 
 static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 {
-	(void)sig, (void)info;
+	int request = trigger_request(info);
+	if (!request) {
+		run_program_handler(sig, info, uc);
+		return;
+	}
 	if (coordinator_begin())
 		return;
+	int keep_running = ckpt_config.keep_running || request == 2;
 	uint64_t stop_signal = 1ull << (CKPT_THREAD_SIGNAL - 1);
 	sys_rt_sigprocmask(SIG_BLOCK, &stop_signal, 0);
 	struct capture c = {0};
@@ -108,14 +113,16 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 		return;
 	}
 	scratch_close(&c);
-	report(&c, rc == 0, size, now_ns(1) - started);
-	if (rc == 0 && !ckpt_config.keep_running) {
+	report(&c, rc == 0, size, now_ns(1) - started, keep_running);
+	if (rc == 0 && !keep_running) {
 		status_set("stopped", "");
 		sys_exit_group(CKPT_EXIT_CHECKPOINTED);
 	}
 	status_set(rc == 0 ? "written" : "failed", rc == 0 ? "" : c.error.buf);
 	coordinator_release();
 }
+
+extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 
 int install_checkpoint_handler(void)
 {
@@ -126,5 +133,5 @@ int install_checkpoint_handler(void)
 	 * for another checkpoint to finish can still be stopped by it. */
 	sigfillset(&sa.sa_mask);
 	sigdelset(&sa.sa_mask, CKPT_THREAD_SIGNAL);
-	return sigaction(ckpt_config.signal, &sa, 0);
+	return __sigaction(ckpt_config.signal, &sa, 0);
 }

@@ -17,8 +17,11 @@ __attribute__((visibility("default"))) int pthread_sigmask(int how, const sigset
 	const uint64_t *ask = 0;
 	if (set) {
 		__builtin_memcpy(&want, set, sizeof want);
-		if (how == SIG_BLOCK || how == SIG_SETMASK)
+		if (how == SIG_BLOCK || how == SIG_SETMASK) {
 			want &= ~((1ull << 31) | (1ull << 32) | (ckpt_config.signal ? 1ull << (CKPT_THREAD_SIGNAL - 1) : 0));
+			if (ckpt_config.signal && (want >> (ckpt_config.signal - 1) & 1))
+				trigger_blocked_warning();
+		}
 		ask = &want;
 	}
 	uint64_t was = 0;

@@ -92,13 +92,15 @@ static void thread_stop_handler(int sig, siginfo_t *info, void *uc)
 		arrive_and_wait(release);
 }
 
+extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
 int install_thread_stop_handler(void)
 {
 	struct sigaction sa = {0};
 	sa.sa_sigaction = thread_stop_handler;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigfillset(&sa.sa_mask);
-	return sigaction(CKPT_THREAD_SIGNAL, &sa, 0);
+	return __sigaction(CKPT_THREAD_SIGNAL, &sa, 0);
 }
 
 struct task_list {
