@@ -1,0 +1,35 @@
+// The pure C parts (maps parser, CRC32C) compiled against libc and run: the
+// same sources libckpt and the stub use, tested outside a signal handler.
+import { expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..", "..");
+
+async function runCTest(name: string, sources: string[]) {
+  const dir = mkdtempSync(join(tmpdir(), "ckpt-ctest-"));
+  try {
+    const exe = join(dir, name);
+    const cc = Bun.spawnSync(["cc", "-O2", "-Wall", "-Werror", "-o", exe, ...sources.map((s) => join(root, s))]);
+    expect(cc.stderr.toString()).toBe("");
+    expect(cc.exitCode).toBe(0);
+    const run = Bun.spawnSync([exe]);
+    return { code: run.exitCode, out: run.stdout.toString() };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("maps parser agrees with sscanf on real and crafted lines, refuses bad ones", async () => {
+  const r = await runCTest("maps_test", ["test/c/maps_test.c", "c/maps.c"]);
+  expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
+  expect(Number(r.out.match(/^(\d+) passed/m)![1])).toBeGreaterThan(50); // real lines were read
+  expect(r.code).toBe(0);
+});
+
+test("CRC32C matches the check value and a bitwise reference at every alignment", async () => {
+  const r = await runCTest("crc32c_test", ["test/c/crc32c_test.c", "c/crc32c.c"]);
+  expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
+  expect(r.code).toBe(0);
+});
