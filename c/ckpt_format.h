@@ -215,7 +215,7 @@ struct ckpt_fd {
 	uint64_t pipe_id;            /* pipe inode: pairs the two ends */
 	uint64_t pipe_data_offset;
 	uint32_t pipe_crc;
-	uint32_t pad;
+	uint32_t shares_with;        /* 1 + a lower fd on the same open file, or 0 */
 };
 
 /* Lives in libckpt's memory; the stub writes it after memory is restored. */

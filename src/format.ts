@@ -220,7 +220,7 @@ export const FD = layout("ckpt_fd", 64, {
 	pipe_id: f(40, "u64"),
 	pipe_data_offset: f(48, "u64"),
 	pipe_crc: f(56, "u32"),
-	pad: f(60, "u32"),
+	shares_with: f(60, "u32"),
 });
 
 /** Not in image files: lives in libckpt's memory. Mirrored for completeness. */

@@ -158,6 +158,32 @@ static int resolve_pipes(struct capture *c)
 	return 0;
 }
 
+/* fds that share one open file (`2>&1`, dup) must come back shared, or
+ * their offsets would diverge and each overwrite the other's output. */
+static void find_shared_files(struct capture *c)
+{
+	int pid = (int)sys_getpid();
+	for (uint32_t i = 0; i < c->nfds; i++)
+		for (uint32_t j = 0; j < i && c->fds[i].kind == CKPT_FD_FILE; j++)
+			if (c->fds[j].kind == CKPT_FD_FILE && !c->fds[j].shares_with &&
+			    str_eq(c->strings + c->fds[i].path_str, c->strings + c->fds[j].path_str) &&
+			    sys_kcmp(pid, pid, 0 /* KCMP_FILE */, (unsigned long)c->fds[i].fd, (unsigned long)c->fds[j].fd) == 0) {
+				c->fds[i].shares_with = (uint32_t)c->fds[j].fd + 1;
+				break;
+			}
+}
+
+/* Offsets are read again right before memory is captured: whatever ckpt
+ * itself printed to a file on fd 1 or 2 (warnings) is then behind them. */
+void refresh_file_offsets(struct capture *c)
+{
+	for (uint32_t i = 0; i < c->nfds; i++)
+		if (c->fds[i].kind == CKPT_FD_FILE) {
+			long off = sys_lseek(c->fds[i].fd, 0, SEEK_CUR);
+			c->fds[i].offset = off > 0 ? (uint64_t)off : 0;
+		}
+}
+
 static int add_fd(struct capture *c, int fd)
 {
 	char target[CKPT_PATH_MAX];
@@ -216,5 +242,6 @@ int capture_fds(struct capture *c)
 	if (rc)
 		return -1;
 	sort_fds(c);
+	find_shared_files(c);
 	return resolve_pipes(c);
 }

@@ -79,6 +79,8 @@ void wait_threads_out_of_stub(void);
 int install_thread_stop_handler(void);
 int capture_process(struct capture *c);
 int capture_fds(struct capture *c);
+void refresh_file_offsets(struct capture *c);
+int stderr_is_regular_file(void);
 int capture_regions(struct capture *c);
 int image_write(struct capture *c, uint64_t *size);
 

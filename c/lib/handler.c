@@ -57,9 +57,25 @@ static void after_restart(void)
 	coordinator_release();
 }
 
+/* A line written to a file on fd 2 after the file's offset is captured
+ * would be overwritten, or left half-overwritten, by the program's own
+ * output after a restart. So when stderr is a regular file, the line comes
+ * before the capture, and only failures are reported after it. */
+static void announce_if_stderr_is_a_file(void)
+{
+	if (!stderr_is_regular_file())
+		return;
+	struct line l = {.len = 0};
+	line_str(&l, "ckpt: taking a checkpoint into ");
+	line_str(&l, ckpt_config.image_path);
+	say(&l);
+}
+
 static void report(const struct capture *c, int ok, uint64_t size, uint64_t ns, int keep_running)
 {
 	struct line l = {.len = 0};
+	if (ok && stderr_is_regular_file())
+		return;
 	if (!ok) {
 		line_str(&l, "ckpt: checkpoint failed: ");
 		line_str(&l, c->error.buf);
@@ -84,7 +100,11 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size)
 	if (scratch_open(c))
 		return -1;
 	c->hdr->created_ns = now_ns(0 /* CLOCK_REALTIME */);
-	if (stop_other_threads(c, uc) || capture_fds(c) || capture_process(c) || capture_regions(c))
+	if (stop_other_threads(c, uc) || capture_fds(c))
+		return -1;
+	announce_if_stderr_is_a_file();
+	refresh_file_offsets(c);
+	if (capture_process(c) || capture_regions(c))
 		return -1;
 	if (ckpt_save_context(&own_slot(c)->resume))
 		return 1;

@@ -22,6 +22,12 @@ void consume_own_signal(int sig)
 	sys_rt_sigtimedwait(&bit, 0, &zero);
 }
 
+int stderr_is_regular_file(void)
+{
+	struct stat st;
+	return sys_fstat(2, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 void say(const struct line *l)
 {
 	struct stat st;

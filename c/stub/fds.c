@@ -40,9 +40,13 @@ int move_image_fd_high(int fd, const struct ckpt_fd *fds, uint32_t n)
 	if (hi < 0)
 		die("cannot move the image descriptor", hi);
 	sys_close(fd);
-	high_base = (int)hi + 1;
 	sys_close_range(3, (unsigned)hi - 1);
 	sys_close_range((unsigned)hi + 1, ~0u);
+	/* Our own messages keep going to the restart's stderr even after the
+	 * program's fd 2 is put in place (it may be a file of the program's). */
+	long err = sys_fcntl(2, F_DUPFD_CLOEXEC, hi + 1);
+	g.err_fd = err >= 0 ? (int)err : -1;
+	high_base = (int)(err >= 0 ? err : hi) + 1;
 	return (int)hi;
 }
 
@@ -106,7 +110,9 @@ void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int
 {
 	for (uint32_t i = 0; i < n; i++) {
 		const struct ckpt_fd *f = &fds[i];
-		if (f->kind == CKPT_FD_FILE)
+		if (f->kind == CKPT_FD_FILE && f->shares_with)
+			place(f->shares_with - 1, f); /* one open file, as `2>&1` made it */
+		else if (f->kind == CKPT_FD_FILE)
 			restore_file(f, string_at(strings, f->path_str));
 		else if ((f->kind == CKPT_FD_PIPE_READ || f->kind == CKPT_FD_PIPE_WRITE) && !pipe_seen(fds, i))
 			restore_pipe(fds, n, i, image_fd);

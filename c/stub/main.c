@@ -46,7 +46,7 @@ __attribute__((noreturn)) void die_path(const char *what, const char *path, long
 		line_str(&l, errno_text(err));
 	}
 	line_str(&l, "\n");
-	sys_write(2, l.buf, l.len);
+	sys_write(g.err_fd, l.buf, l.len);
 	sys_exit_group(1);
 }
 
@@ -76,6 +76,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	char **argv = (char **)(sp + 1);
 	uint64_t all = ~0ull;
 	sys_rt_sigprocmask(2 /* SIG_SETMASK */, &all, 0);
+	g.err_fd = 2;
 	if (argc != 3)
 		die("usage: ckpt-restore IMAGE NEXT-IMAGE (run it through `ckpt restart`)", 0);
 	static struct ckpt_header hdr;

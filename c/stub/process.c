@@ -140,6 +140,8 @@ __attribute__((noreturn)) void resume_threads(void)
 	for (int which = 0; which < 3; which++)
 		sys_setitimer(which, &g.hdr->itimers[which], 0);
 	sys_close(g.image_fd);
+	if (g.err_fd > 2)
+		sys_close(g.err_fd);
 	clone_threads();
 	become_leader(t);
 	restore_thread_state(t);

@@ -17,6 +17,7 @@ struct stub_args {
 	struct ckpt_fd *fds;
 	const char *strings;
 	int image_fd;
+	int err_fd;                      /* the restart's stderr, for our own messages */
 	uint64_t arena_start, arena_len;
 	uint64_t hop_start;              /* an arena window the vDSO hops through */
 	uint64_t thread_stacks;          /* one small stack per cloned thread */

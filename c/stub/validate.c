@@ -143,6 +143,9 @@ static void check_fds(const struct ckpt_header *h, const char *t)
 	for (uint32_t i = 0; i < h->nfds; i++) {
 		if (f[i].fd < 0 || f[i].fd > 65535 || (i && f[i].fd <= f[i - 1].fd))
 			bad("descriptor table is out of order (corrupt image)");
+		if (f[i].shares_with && (f[i].kind != CKPT_FD_FILE || !i || (int32_t)f[i].shares_with - 1 >= f[i].fd ||
+					 (int32_t)f[i].shares_with - 1 < f[0].fd))
+			bad("descriptor sharing is inconsistent (corrupt image)");
 		if (f[i].kind < CKPT_FD_FILE || f[i].kind > CKPT_FD_INHERIT || f[i].path_str >= h->strings_size ||
 		    (f[i].kind == CKPT_FD_FILE && !f[i].path_str))
 			bad("descriptor record is invalid (corrupt image)");
@@ -202,6 +205,8 @@ void load_and_validate(const char *path, struct ckpt_header *hdr, char **tables)
 	struct stat st;
 	if (sys_fstat((int)fd, &st) < 0 || !S_ISREG(st.st_mode))
 		die_path("not a regular file:", path, 0);
+	if (st.st_uid != (unsigned)sys_getuid() || (st.st_mode & 022))
+		die_path("refusing an image that someone else could have altered (owner or group/other write):", path, 0);
 	if (sys_pread((int)fd, hdr, sizeof *hdr, 0) != (long)sizeof *hdr)
 		bad("image is too short to hold a header (truncated)");
 	check_header(hdr, (uint64_t)st.st_size);

@@ -1,0 +1,202 @@
+// Descriptor rules (ARCHITECTURE.md, "Capture descriptors"): files and the
+// program's own pipes come back with their offsets and unread bytes, at
+// their numbers; what cannot come back fails the checkpoint by name, or is
+// dropped with a warning when inherited or when --drop-unsupported-fds says
+// so; children never see ckpt's own environment.
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { closeSync, existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { checkpointRun, CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, Running, runToEnd, spawn, tempDir } from "./harness.ts";
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => ({ dir, cleanup } = tempDir()));
+afterEach(() => cleanup());
+
+const textLines = (out: string) => out.split("\n").slice(0, -1);
+const stderrLines = (err: string) => textLines(err);
+
+/** `cmd` with stdout and stderr collected and one more descriptor, 3, a socket to this test. */
+function spawnWithFd3(cmd: string[], cwd: string): Running {
+  const proc = Bun.spawn(cmd, { cwd, env: process.env, stdio: ["ignore", "pipe", "pipe", "pipe"] });
+  const ours = proc.stdio[3];
+  if (typeof ours === "number") void proc.exited.then(() => closeSync(ours));
+  return new Running(proc as never);
+}
+
+/** Polls until `ready`; throws with `what()` after `ms`. */
+async function until(ready: () => boolean, what: () => string, ms = 20000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what()}`);
+    await Bun.sleep(5);
+  }
+}
+
+const fileText = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "");
+
+test("the program's own pipe comes back with its unread bytes, and a file on fd 40 keeps writing at its offset", async () => {
+  const reference = await runToEnd([demo("pipe-self"), join(dir, "ref.log")], { cwd: dir });
+  expect(reference.stdout).toContain("pipe ok, log ok, 10 lines");
+  const first = await checkpointRun([demo("pipe-self"), join(dir, "run.log")], { cwd: dir, afterLines: 4 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  // The image holds both ends of the pipe and fd 40.
+  const info = await runToEnd([CKPT, "info"], { cwd: dir });
+  expect(info.stdout).toMatch(/^\s+3\s+pipe read\s.*\(\d+ B unread\)$/m);
+  expect(info.stdout).toMatch(/^\s+4\s+pipe write\s/m);
+  expect(info.stdout).toMatch(new RegExp(`^\\s+40\\s+file\\s.*${join(dir, "run.log")}$`, "m"));
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(rest.code).toBe(0);
+  expect(first.stdout + rest.stdout).toBe(reference.stdout);
+  expect(fileText(join(dir, "run.log"))).toBe(fileText(join(dir, "ref.log")));
+}, 60000);
+
+test("a socket the program opened itself: the checkpoint fails naming the fd and --drop-unsupported-fds; the program runs on", async () => {
+  const reference = await runToEnd([demo("socket-self")], { cwd: dir });
+  const run = ckpt([demo("socket-self")], { cwd: dir });
+  await run.waitFor((o) => lines(o) >= 3);
+  process.kill(run.pid, "SIGUSR2");
+  await until(() => run.stderr.includes("\n"), () => `no report; stderr ${JSON.stringify(run.stderr)}`);
+  expect(await run.exit()).toBe(0);
+  expect(run.stderr).toMatch(/^ckpt: checkpoint failed: fd 3 \(socket:\[\d+\]\) [^\n]*--drop-unsupported-fds[^\n]*\n$/);
+  expect(run.stdout).toBe(reference.stdout);
+  expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+}, 60000);
+
+test("with --drop-unsupported-fds the checkpoint succeeds, with a warning, and after restart the socket is closed (EBADF)", async () => {
+  const reference = await runToEnd([demo("socket-self")], { cwd: dir });
+  const first = await checkpointRun([demo("socket-self")], { cwd: dir, afterLines: 3, ckptArgs: ["--drop-unsupported-fds"] });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  const reports = stderrLines(first.stderr);
+  expect(reports).toHaveLength(3);
+  expect(reports[0]).toMatch(/^ckpt: warning: fd 3 \(socket:\[\d+\]\) .*closed after a restart/);
+  expect(reports[1]).toMatch(/^ckpt: warning: fd 4 \(socket:\[\d+\]\) .*closed after a restart/);
+  expect(reports[2]).toMatch(/^ckpt: checkpoint written to /);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(rest.code).toBe(0);
+  // Lines before the checkpoint as in the reference; every later send finds the fd closed.
+  const before = lines(first.stdout);
+  const expected = textLines(reference.stdout).map((l, i) => (i < before ? l : l.replace(/ ok$/, " Bad file descriptor")));
+  expect(textLines(first.stdout + rest.stdout)).toEqual(expected);
+  expect(rest.stdout).toContain("socket Bad file descriptor");
+}, 60000);
+
+test("an inherited socket on fd 3 is dropped with a one-line warning; the restarted program finds fd 3 closed", async () => {
+  const program = [demo("fd-probe"), "3"];
+  const run = spawnWithFd3([CKPT, ...program], dir);
+  await run.waitFor((o) => lines(o) >= 3);
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  const reports = stderrLines(run.stderr);
+  expect(reports).toHaveLength(2);
+  expect(reports[0]).toMatch(/^ckpt: warning: fd 3 \(socket:\[\d+\]\) cannot be restored; it will be closed after a restart$/);
+  expect(reports[1]).toMatch(/^ckpt: checkpoint written to /);
+  expect(run.stdout).toMatch(/^step 0 fd 3 open\n/);
+  expect(run.stdout).not.toContain("closed");
+  // The restart has an fd 3 of its own: the program must not get it.
+  const rest = spawnWithFd3([CKPT, "restart"], dir);
+  expect(await rest.exit()).toBe(0);
+  expect(rest.stderr).toBe("");
+  const after = textLines(rest.stdout);
+  expect(after.length).toBe(10 - lines(run.stdout));
+  for (const l of after) expect(l).toMatch(/^step \d fd 3 closed$/);
+}, 60000);
+
+test("an inherited pipe on fd 3 (its other end elsewhere) is dropped with a one-line warning", async () => {
+  // dash makes a here-document a pipe, written by the shell.
+  const launch = 'exec 3<<EOF\nsome input\nEOF\nexec "$0" "$@"';
+  const run = spawn(["/bin/sh", "-c", launch, CKPT, demo("fd-probe"), "3"], { cwd: dir });
+  await run.waitFor((o) => lines(o) >= 3);
+  expect(run.stdout).toMatch(/^step 0 fd 3 open\n/);
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  const reports = stderrLines(run.stderr);
+  expect(reports).toHaveLength(2);
+  expect(reports[0]).toMatch(/^ckpt: warning: fd 3 \(a pipe to another process\) cannot be restored; it will be closed after a restart$/);
+  expect(reports[1]).toMatch(/^ckpt: checkpoint written to /);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.code).toBe(0);
+  expect(rest.stderr).toBe("");
+  expect(rest.stdout).toMatch(/fd 3 closed\n$/);
+  expect(rest.stdout).not.toContain("open");
+}, 60000);
+
+/** A preloadable library that exists here, standing for the user's own LD_PRELOAD. */
+function userLibrary(): string {
+  for (const lib of ["/usr/lib/x86_64-linux-gnu/libm.so.6", "/lib/x86_64-linux-gnu/libm.so.6", "/lib64/libm.so.6"])
+    if (existsSync(lib)) return lib;
+  throw new Error("no libm.so.6 to preload");
+}
+
+/**
+ * `ckpt /bin/sh -c ...`: the shell (the program, with libckpt) reports
+ * whether libckpt is mapped in itself, then a child prints its environment
+ * and whether libckpt is mapped in the child.
+ */
+async function childView(env: Record<string, string | undefined>) {
+  const script = 'echo "self $(grep -c libckpt /proc/$$/maps)"; env; echo "child $(grep -c libckpt /proc/self/maps)"';
+  const r = await runToEnd([CKPT, "/bin/sh", "-c", script], { cwd: dir, env });
+  expect(r.code).toBe(0);
+  const out = textLines(r.stdout);
+  return {
+    self: Number(out[0]!.split(" ")[1]),
+    child: Number(out.at(-1)!.split(" ")[1]),
+    env: out.slice(1, -1),
+  };
+}
+
+test("children of the program run without libckpt and without CKPT_* variables; the user's LD_PRELOAD passes through", async () => {
+  const lib = userLibrary();
+  const view = await childView({ LD_PRELOAD: lib, CKPT_IMAGE: join(dir, "from-env.dat"), CKPT_CONTINUE: "1" });
+  expect(view.self).toBeGreaterThan(0); // the shell itself does run with libckpt
+  expect(view.child).toBe(0);
+  expect(view.env.filter((l) => l.startsWith("CKPT_"))).toEqual([]);
+  expect(view.env.filter((l) => l.startsWith("LD_PRELOAD="))).toEqual([`LD_PRELOAD=${lib}`]);
+}, 30000);
+
+test("children of the program get no LD_PRELOAD at all when the user had none", async () => {
+  const view = await childView({ LD_PRELOAD: undefined });
+  expect(view.self).toBeGreaterThan(0);
+  expect(view.child).toBe(0);
+  expect(view.env.filter((l) => l.startsWith("LD_PRELOAD=") || l.startsWith("CKPT_"))).toEqual([]);
+}, 30000);
+
+/** Launches `program` with stdout and stderr both on `log` (`> log 2>&1`). */
+function ckptToLog(program: string[], log: string): Running {
+  return spawn(["/bin/sh", "-c", 'log=$1; shift; exec "$@" > "$log" 2>&1', "sh", log, CKPT, ...program], { cwd: dir });
+}
+
+/** `program > log 2>&1` checkpointed once the log has `after` lines, then restarted; the log's lines. */
+async function logAcrossRestart(program: string[], after: number): Promise<string[]> {
+  const log = join(dir, "run.log");
+  const run = ckptToLog(program, log);
+  await until(() => lines(fileText(log)) >= after, () => `log: ${JSON.stringify(fileText(log))}`);
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  // With stderr on a file, ckpt reports before capturing (so the line lies
+  // behind the saved offset) and says nothing after it.
+  expect(fileText(log)).toContain("ckpt: taking a checkpoint into");
+  expect(fileText(log)).not.toContain("checkpoint written");
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect({ code: rest.code, stdout: rest.stdout, stderr: rest.stderr }).toEqual({ code: 0, stdout: "", stderr: "" });
+  return textLines(fileText(log));
+}
+
+test("stdout and stderr sharing one log file (> log 2>&1) still share it after restart: no line is lost", async () => {
+  const reference = await runToEnd(["/bin/sh", "-c", 'exec "$0" > ref.log 2>&1', demo("two-streams")], { cwd: dir });
+  expect(reference.code).toBe(0);
+  // Checkpoint early: what follows is far longer than ckpt's own report, so
+  // only lost lines (not a leftover fragment of the report) can fail this.
+  const got = await logAcrossRestart([demo("two-streams")], 4);
+  expect(got.filter((l) => !l.startsWith("ckpt: "))).toEqual(textLines(fileText(join(dir, "ref.log"))));
+}, 60000);
+
+test("a log file (> log 2>&1) holds no fragment of ckpt's report after the restarted program writes less than it", async () => {
+  const program = [demo("clock-loop")];
+  const reference = await runToEnd(program, { cwd: dir });
+  // Checkpoint near the end (10 lines, 200 ms apart): two short lines follow the report.
+  const got = await logAcrossRestart(program, 8);
+  expect(got.filter((l) => !l.startsWith("ckpt: "))).toEqual(textLines(reference.stdout));
+}, 60000);
