@@ -137,6 +137,10 @@ static inline long sys_futex(void *addr, int op, uint32_t val, const void *timeo
 static inline long sys_tgkill(int tgid, int tid, int sig) { return SYS3(__NR_tgkill, tgid, tid, sig); }
 /* int kcmp(pid_t pid1, pid_t pid2, int type, unsigned long idx1, unsigned long idx2); */
 static inline long sys_kcmp(int pid1, int pid2, int type, unsigned long a, unsigned long b) { return SYS5(__NR_kcmp, pid1, pid2, type, a, b); }
+/* int pidfd_open(pid_t pid, unsigned int flags); */
+static inline long sys_pidfd_open(int pid) { return SYS2(__NR_pidfd_open, pid, 0); }
+/* int poll(struct pollfd *fds, nfds_t n, int timeout); */
+static inline long sys_poll(void *fds, unsigned long n, int timeout) { return SYS3(__NR_poll, fds, n, timeout); }
 /* int sched_yield(void); */
 static inline long sys_sched_yield(void) { return SYS0(__NR_sched_yield); }
 /* pid_t getpid(void); pid_t gettid(void); */

@@ -12,11 +12,14 @@
 export const VALUE_OPTIONS: ReadonlySet<string> = new Set(["--image", "--signal"]);
 
 /** Subcommands recognised in place of PROGRAM (`ckpt run info` runs a program called info). */
-export const SUBCOMMANDS: ReadonlySet<string> = new Set(["run", "restart", "info"]);
+export const SUBCOMMANDS: ReadonlySet<string> = new Set(["run", "restart", "info", "checkpoint", "list"]);
+
+/** Subcommands that take no PROGRAM: cac parses all of their arguments. */
+const PLAIN_COMMANDS: ReadonlySet<string> = new Set(["restart", "info", "checkpoint", "list"]);
 
 export interface Split {
 	/** "none": no arguments at all; "default": run without the word `run`. */
-	command: "none" | "default" | "run" | "restart" | "info";
+	command: "none" | "default" | "run" | "restart" | "info" | "checkpoint" | "list";
 	/** What cac should parse. */
 	cacArgs: string[];
 	/** Raw values of VALUE_OPTIONS, by name without dashes; the last one wins. */
@@ -37,13 +40,13 @@ export function splitArgv(args: readonly string[]): Split {
 
 	let i = skipOptions(args, 0, values);
 	const first = args[i];
-	if (first === "restart" || first === "info") {
+	if (first !== undefined && PLAIN_COMMANDS.has(first)) {
 		// No pass-through here: cac parses everything, options may follow IMAGE.
 		for (let k = i + 1; k < args.length && args[k] !== "--"; ) {
 			const next = skipOptions(args, k, values);
 			k = next === k ? k + 1 : next; // args[k] is a positional: step over it
 		}
-		return { command: first, cacArgs: [...args], values, programArgs: [] };
+		return { command: first as Split["command"], cacArgs: [...args], values, programArgs: [] };
 	}
 
 	let command: Split["command"] = "default";

@@ -2,25 +2,36 @@
  * ckpt's entry point: split the command line (argv.ts), let cac parse our
  * part, run the matched command, and turn any failure into one line on
  * stderr and an exit code. This is the only place exit codes are decided.
+ * With no arguments at all, a terminal gets the interactive mode.
  */
 import cac from "cac";
+import { isatty } from "node:tty";
 import pkg from "../package.json" with { type: "json" };
 import { splitArgv } from "./argv.ts";
+import { defineCheckpoint } from "./commands/checkpoint.ts";
 import { defineInfo } from "./commands/info.ts";
+import { defineList } from "./commands/list.ts";
 import { defineRestart } from "./commands/restart.ts";
 import { defineRun } from "./commands/run.ts";
-import { NotFoundError, RefusedError, UsageError } from "./errors.ts";
-import { CKPT_EXIT_CHECKPOINTED } from "./format.ts";
+import { CancelledError, NotFoundError, RefusedError, ShownError, UsageError } from "./errors.ts";
+import { EXIT_CANCELLED, exitStatusHelp } from "./exit-status.ts";
+import { interactive } from "./interactive/index.ts";
 
-const EXIT_CODES = `  0    success (for run: the program's own exit status passes through)
-  1    runtime error: bad or unrestorable image, exec failure
-  2    usage error: bad options or arguments
-  ${CKPT_EXIT_CHECKPOINTED}   the program was checkpointed and stopped (without --continue)
-  126  PROGRAM cannot run under ckpt (not executable, a directory, static, setuid...)
-  127  PROGRAM not found`;
+const USAGE_TEXT = `  $ ckpt [run] [OPTIONS] PROGRAM [ARGS...]   (ckpt's options go before PROGRAM, or end them with --)
+  $ ckpt restart [IMAGE] [--image NEXT]
+  $ ckpt checkpoint PID [--continue]
+  $ ckpt info [IMAGE] [--json] [--verify]
+  $ ckpt list [DIR]
+  $ ckpt                                     (on a terminal: choose from a menu)`;
+
+const INTERACTIVE = `  On a terminal, \`ckpt\` with no arguments opens a menu: run a program, checkpoint a running
+  one, restart from an image or inspect one, each picked from a list. Without a terminal it
+  prints this help and exits with status 2.`;
 
 /** The single mapping from failure kind to exit status. */
 function exitCodeFor(e: unknown): number {
+	if (e instanceof ShownError) return exitCodeFor(e.cause);
+	if (e instanceof CancelledError) return EXIT_CANCELLED;
 	if (e instanceof UsageError) return 2;
 	if (e instanceof NotFoundError) return 127;
 	if (e instanceof RefusedError) return 126;
@@ -32,13 +43,21 @@ function buildCli(args: string[]) {
 	const cli = cac("ckpt");
 	defineRun(cli, split);
 	defineRestart(cli, split);
+	defineCheckpoint(cli);
 	defineInfo(cli);
-	cli.usage("[run] [OPTIONS] PROGRAM [ARGS...]  |  restart [IMAGE]  |  info [IMAGE]");
-	cli.help((sections) => [
-		// cac leaves a space after each option's description.
-		...sections.map((s) => ({ ...s, body: s.body.replace(/ +$/gm, "") })),
-		{ title: "Exit status", body: EXIT_CODES },
-	]);
+	defineList(cli);
+	cli.help((sections) => {
+		// Set before help is printed: the command asked about, none for the global help.
+		const command = cli.matchedCommandName;
+		const out = sections.map((s) => ({
+			...s,
+			// cac leaves a space after each option's description.
+			body: (s.title === "Usage" && command === undefined ? USAGE_TEXT : s.body).replace(/ +$/gm, ""),
+		}));
+		if (command === undefined) out.push({ title: "Interactive mode", body: INTERACTIVE });
+		out.push({ title: "Exit status", body: exitStatusHelp(command) });
+		return out;
+	});
 	cli.version(pkg.version);
 	cli.outputVersion = () => console.log(`ckpt ${pkg.version}`);
 	return { cli, split };
@@ -47,7 +66,11 @@ function buildCli(args: string[]) {
 async function main(args: string[]): Promise<number> {
 	const { cli, split } = buildCli(args);
 	if (split.command === "none") {
-		// Interactive mode (stdin a TTY) will live here; until then, explain and fail.
+		if (isatty(0) && isatty(1)) {
+			await interactive();
+			return 0;
+		}
+		// Never prompt where nobody can answer: explain and fail.
 		cli.parse(["ckpt", "ckpt", "--help"], { run: false });
 		return 2;
 	}
@@ -76,7 +99,8 @@ function oneLine(e: unknown): string {
 main(process.argv.slice(2)).then(
 	(code) => process.exit(code),
 	(e) => {
-		console.error(`ckpt: ${oneLine(e)}`);
+		// The interactive mode has already said it on screen.
+		if (!(e instanceof ShownError || e instanceof CancelledError)) console.error(`ckpt: ${oneLine(e)}`);
 		process.exit(exitCodeFor(e));
 	},
 );

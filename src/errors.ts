@@ -28,3 +28,16 @@ export class ImageError extends Error {
 export class RuntimeError extends Error {
 	override name = "RuntimeError";
 }
+
+/** The user cancelled an interactive prompt (Ctrl-C, Escape): exit 130, as a shell reports SIGINT. */
+export class CancelledError extends Error {
+	override name = "CancelledError";
+}
+
+/**
+ * A failure the interactive mode has already shown on screen: `cause`
+ * still decides the exit code, but nothing more is printed.
+ */
+export class ShownError extends Error {
+	override name = "ShownError";
+}

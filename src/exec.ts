@@ -3,15 +3,19 @@
  * what the Bun runtime changed in its own process, so the program starts as
  * if the shell had run it directly. Bun ignores SIGPIPE and SIGXFSZ (both
  * dispositions survive execve) and raises the RLIMIT_NOFILE soft limit to
- * the hard limit (inherited too). Its own fds are all close-on-exec and it
- * blocks no signals on the main thread, so nothing else needs undoing.
+ * the hard limit (inherited too). Bun also makes stdin/stdout/stderr
+ * non-blocking when it opens its stream for a pipe (which @clack/prompts
+ * does as soon as the executable loads); the flag lives in the shared open
+ * file description, so the program would inherit it and see EAGAIN on
+ * writes. Its own fds are all close-on-exec and it blocks no signals on the
+ * main thread, so nothing else needs undoing.
  * The one change we add on purpose is blocking the checkpoint signal (see
  * execInPlace).
  */
 import { readFileSync } from "node:fs";
 import { RuntimeError } from "./errors.ts";
 import {
-	blockSignal, execve, getrlimit, RLIM_INFINITY, RLIMIT_NOFILE, resetSignal, setrlimit, strerror, unblockSignal,
+	blockSignal, clearNonblocking, execve, getrlimit, RLIM_INFINITY, RLIMIT_NOFILE, resetSignal, setrlimit, strerror, unblockSignal,
 } from "./libc.ts";
 
 const SIGPIPE = 13;
@@ -33,6 +37,8 @@ export function parseMaxOpenFilesSoft(limits: string): bigint | null {
 export function undoRuntimeChanges(): void {
 	resetSignal(SIGPIPE);
 	resetSignal(SIGXFSZ);
+	// Programs expect blocking stdio; a parent that meant otherwise is vanishingly rare.
+	for (const fd of [0, 1, 2]) clearNonblocking(fd);
 	let soft: bigint | null = null;
 	try {
 		soft = parseMaxOpenFilesSoft(readFileSync(`/proc/${process.ppid}/limits`, "utf8"));

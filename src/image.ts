@@ -18,9 +18,15 @@ import { CKPT_EXTENT_DATA, CKPT_HEADER_SIZE } from "./format.ts";
 import { checkHeader } from "./image-header.ts";
 import { decodeTables } from "./image-tables.ts";
 import type { Image } from "./image-types.ts";
+import { DEFAULT_IMAGE } from "./launch-env.ts";
 
 export { ImageError } from "./errors.ts";
 export type * from "./image-types.ts";
+
+/** The image `info` and `restart` use when none is named: $CKPT_IMAGE, else ./myckpt.dat. */
+export function defaultImage(): string {
+	return process.env.CKPT_IMAGE || DEFAULT_IMAGE;
+}
 
 /**
  * Open, check and decode the image at `path`. Every failure is an

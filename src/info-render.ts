@@ -38,7 +38,7 @@ export function regionName(r: Region): string {
 	return "";
 }
 
-/** Bytes of a region stored in the image, left as fresh zero pages, and re-read from its file. */
+/** Bytes of a region stored in the image (DATA), left as fresh zero pages (HOLE, shown as ZERO), and mapped again from its file (FILE). */
 export function storage(r: Region): { data: number; hole: number; file: number } {
 	const s = { data: 0, hole: 0, file: 0 };
 	for (const e of r.extents) {
@@ -95,7 +95,7 @@ export function renderInfo(image: Image, nowMs: number): string {
 
 	out.push("", `memory (${image.regions.length} regions, ${bytes(memBytes)}):`);
 	out.push(table([
-		["START-END", "PERM", "SIZE", "KIND", "DATA", "HOLE", "FILE", "NAME"],
+		["START-END", "PERM", "SIZE", "KIND", "DATA", "ZERO", "FILE", "NAME"],
 		...image.regions.map((r) => {
 			const s = storage(r);
 			const name = regionName(r) + (r.flags & CKPT_REGION_UNREAD ? " (unreadable, not saved)" : "");

@@ -1,8 +1,9 @@
 /**
  * The few libc calls ckpt needs that Bun does not offer, through bun:ffi:
  * execve in place (so the program keeps ckpt's pid and anyone who started
- * `ckpt ./a.out &` can signal `$!`), signal dispositions and mask, and
- * RLIMIT_NOFILE. This is the only module that uses FFI.
+ * `ckpt ./a.out &` can signal `$!`), signal dispositions and mask, sigqueue
+ * (a signal carrying a value), file status flags, and RLIMIT_NOFILE. This
+ * is the only module that uses FFI.
  *
  * errno is read with __errno_location() right after the failing call, on
  * the same (JS main) thread, before any other FFI call can change it.
@@ -16,6 +17,8 @@ function open() {
 		execve: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
 		signal: { args: ["i32", "u64"], returns: "u64" },
 		sigprocmask: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+		sigqueue: { args: ["i32", "i32", "u64"], returns: "i32" },
+		fcntl: { args: ["i32", "i32", "i64"], returns: "i32" },
 		getrlimit: { args: ["i32", "ptr"], returns: "i32" },
 		setrlimit: { args: ["i32", "ptr"], returns: "i32" },
 		__errno_location: { args: [], returns: "ptr" },
@@ -108,6 +111,37 @@ export function blockSignal(sig: number): boolean {
 
 export function unblockSignal(sig: number): void {
 	libc().sigprocmask(SIG_UNBLOCK, ptr(sigset(sig)), null);
+}
+
+/**
+ * Send `sig` to `pid` with `value` as its si_value.sival_int (si_code
+ * SI_QUEUE). Returns 0 or errno (ESRCH, EPERM).
+ *
+ * int sigqueue(pid_t pid, int sig, const union sigval value);
+ * union sigval is 8 bytes passed by value in one integer register, so its
+ * int member is the low half of a u64.
+ */
+export function sigqueue(pid: number, sig: number, value: number): number {
+	return libc().sigqueue(pid, sig, BigInt(value >>> 0)) === 0 ? 0 : errno();
+}
+
+/** fcntl(2) commands and the flag we clear. */
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
+
+/**
+ * Make `fd`'s open file description blocking again if it is not. Returns
+ * whether it was non-blocking; a closed or invalid fd is left alone.
+ *
+ * int fcntl(int fd, int cmd, ... ); (variadic, but only integer arguments:
+ * the callee never reads vector registers, whatever %al says)
+ */
+export function clearNonblocking(fd: number): boolean {
+	const flags = libc().fcntl(fd, F_GETFL, 0n);
+	if (flags < 0 || (flags & O_NONBLOCK) === 0) return false;
+	libc().fcntl(fd, F_SETFL, BigInt(flags & ~O_NONBLOCK));
+	return true;
 }
 
 export interface Rlimit {

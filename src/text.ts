@@ -63,3 +63,12 @@ export function localTime(ms: number): string {
 export function shellQuote(arg: string): string {
 	return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
 }
+
+/** A running time as "42 s", "5 min", "2 h 5 min", "3 d 4 h". */
+export function uptime(seconds: number): string {
+	const s = Math.floor(seconds);
+	if (s < 60) return `${s} s`;
+	if (s < 3600) return `${Math.floor(s / 60)} min`;
+	if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+	return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
+}

@@ -52,8 +52,9 @@ struct capture {
 	int32_t *tids;            /* threads signalled to stop */
 	char *pipe_data;          /* unread bytes of captured pipes */
 	uint64_t pipe_data_size, pipe_data_cap;
-	char *bounce;             /* a copy of the writer's own stack pages */
-	uint64_t bounce_cap;
+	char *bounce;             /* copies of pages that change or vanish under the writer */
+	uint64_t bounce_cap, bounce_used;
+	uint64_t *extent_src;     /* per extent: where to write it from, if not its address */
 	char *text;               /* a buffer for /proc files and pagemap */
 	uint64_t text_cap;
 	void *scratch;            /* the whole scratch mapping, excluded from the image */
@@ -97,6 +98,13 @@ void record_stderr_identity(uint64_t *dev, uint64_t *ino);
 int trigger_request(const siginfo_t *info);
 void run_program_handler(int sig, siginfo_t *info, void *uc);
 void trigger_blocked_warning(void);
+
+/* background_writer.c and handler.c */
+int start_background_writer(struct capture *c, uint64_t started_ns);
+void wait_for_previous_writer(void);
+void forget_previous_writer(void);
+void report_background(const struct capture *c, int ok, uint64_t size, uint64_t pause_ns, uint64_t started_ns);
+uint64_t monotonic_ns(void);
 
 /* status.c: the line `ckpt checkpoint` reads through /proc/PID/environ. */
 void status_init(void);

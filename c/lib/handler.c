@@ -39,10 +39,16 @@ static uint64_t now_ns(int clock)
 	return (uint64_t)(ts.sec * 1000000000 + ts.nsec);
 }
 
+uint64_t monotonic_ns(void)
+{
+	return now_ns(1 /* CLOCK_MONOTONIC */);
+}
+
 static void after_restart(void)
 {
 	struct ckpt_restart_info *ri = &ckpt_restart_info;
 	__atomic_sub_fetch(&ri->threads_in_stub, 1, __ATOMIC_RELEASE);
+	forget_previous_writer(); /* that pid belongs to another process tree now */
 	wait_threads_out_of_stub();
 	if (ri->arena_len)
 		sys_munmap((void *)ri->arena_start, ri->arena_len);
@@ -94,8 +100,33 @@ static void report(const struct capture *c, int ok, uint64_t size, uint64_t ns, 
 	say(&l);
 }
 
-/* Steps 1-5; returns 1 after a restart, 0 when written, -1 on failure. */
-static int capture_and_write(struct capture *c, const void *uc, uint64_t *size)
+/* The background writer's line: how long the program was paused, and how
+ * long until the image was durable. */
+void report_background(const struct capture *c, int ok, uint64_t size, uint64_t pause_ns, uint64_t started_ns)
+{
+	struct line l = {.len = 0};
+	if (ok && stderr_is_regular_file())
+		return;
+	if (!ok) {
+		report(c, 0, 0, 0, 1);
+		return;
+	}
+	line_str(&l, "ckpt: checkpoint written to ");
+	line_str(&l, ckpt_config.image_path);
+	line_str(&l, " (");
+	line_size(&l, size);
+	line_str(&l, "; program paused ");
+	line_ms(&l, pause_ns);
+	line_str(&l, ", durable after ");
+	line_ms(&l, monotonic_ns() - started_ns);
+	line_str(&l, "); continuing");
+	say(&l);
+}
+
+/* Steps 1-5; returns 1 after a restart, 0 when written (or, with
+ * `background`, handed to a writer: *writer is its pid), -1 on failure. */
+static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, int background, int *writer,
+			     uint64_t started)
 {
 	if (scratch_open(c))
 		return -1;
@@ -108,6 +139,9 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size)
 		return -1;
 	if (ckpt_save_context(&own_slot(c)->resume))
 		return 1;
+	wait_for_previous_writer();
+	if (background && (*writer = start_background_writer(c, started)) > 0)
+		return 0;
 	return image_write(c, size);
 }
 
@@ -127,12 +161,21 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 	uint64_t size = 0, started = now_ns(1 /* CLOCK_MONOTONIC */);
 	sys_rt_sigpending(&ckpt_config.sigs_pending_at_entry);
 	status_set("writing", "");
-	int rc = capture_and_write(&c, uc, &size);
+	int writer = 0;
+	int rc = capture_and_write(&c, uc, &size, keep_running, &writer, started);
 	if (rc == 1) {
 		after_restart();
 		return;
 	}
 	scratch_close(&c);
+	if (rc == 0 && writer > 0) {
+		struct line w = {.len = 0};
+		line_str(&w, "writer ");
+		line_u64(&w, (uint64_t)writer);
+		status_set("writing", w.buf);
+		coordinator_release();
+		return;
+	}
 	report(&c, rc == 0, size, now_ns(1) - started, keep_running);
 	if (rc == 0 && !keep_running) {
 		status_set("stopped", "");

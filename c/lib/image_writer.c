@@ -153,7 +153,7 @@ static long write_data(struct capture *c, int fd)
 {
 	struct iovec iov[IOV_BATCH];
 	int cnt = 0;
-	uint64_t bounced = 0;
+	uint64_t bounced = c->bounce_used;
 	mark_thread_stacks(c);
 	if (sys_lseek(fd, (long)c->hdr->data_offset, SEEK_SET) < 0)
 		return -EIO;
@@ -164,7 +164,9 @@ static long write_data(struct capture *c, int fd)
 			if (e->kind != CKPT_EXTENT_DATA)
 				continue;
 			const void *from = (const void *)e->start;
-			if (r->flags & CKPT_REGION_THREAD_STACK) {
+			if (c->extent_src[k]) {
+				from = (const void *)c->extent_src[k];
+			} else if (r->flags & CKPT_REGION_THREAD_STACK) {
 				if (bounced + e->len > c->bounce_cap)
 					return -ENOMEM;
 				from = __builtin_memcpy(c->bounce + bounced, from, e->len);

@@ -1,21 +1,36 @@
-/** `ckpt info [IMAGE] [--verify]`: describe an image; optionally check all its data. */
+/** `ckpt info [IMAGE] [--json] [--verify]`: describe an image; optionally check all its data. */
 import type { CAC } from "cac";
-import { readImage, verifyData } from "../image.ts";
+import { defaultImage, readImage, verifyData } from "../image.ts";
+import { infoJson } from "../info-json.ts";
 import { renderInfo } from "../info-render.ts";
-import { DEFAULT_IMAGE } from "../launch-env.ts";
 import { bytes } from "../text.ts";
+
+interface InfoOptions {
+	verify?: boolean;
+	json?: boolean;
+}
 
 export function defineInfo(cli: CAC): void {
 	cli.command("info [image]", "Describe IMAGE (default: $CKPT_IMAGE or ./myckpt.dat)")
+		.option("--json", "Print JSON instead of tables (schema: docs/info-json.md)")
 		.option("--verify", "Also check every stored byte against its checksum")
-		.action((image: string | undefined, opts: { verify?: boolean }) => info(image, opts.verify === true));
+		.example("  $ ckpt info                         # what ./myckpt.dat holds")
+		.example("  $ ckpt info run1.dat --verify")
+		.example("  $ ckpt info --json | jq '.threads | length'")
+		.action((image: string | undefined, opts: InfoOptions) => info(image, opts));
 }
 
-function info(imageArg: string | undefined, verify: boolean): void {
-	const image = readImage(imageArg || process.env.CKPT_IMAGE || DEFAULT_IMAGE);
-	console.log(renderInfo(image, Date.now()));
-	if (verify) {
-		const r = verifyData(image);
-		console.log(`\nverified: ${r.items} stored items, ${bytes(r.bytes)}, all checksums match`);
+export function info(imageArg: string | undefined, opts: InfoOptions): void {
+	const image = readImage(imageArg || defaultImage());
+	if (opts.json) {
+		// All or nothing: a failed verification prints no half-document.
+		const verified = opts.verify ? verifyData(image) : undefined;
+		console.log(JSON.stringify({ ...infoJson(image), ...(verified && { verified }) }, null, 2));
+		return;
 	}
+	// The description first: it says what the failing data belonged to.
+	console.log(renderInfo(image, Date.now()));
+	if (!opts.verify) return;
+	const verified = verifyData(image);
+	console.log(`\nverified: ${verified.items} stored items, ${bytes(verified.bytes)}, all checksums match`);
 }

@@ -8,8 +8,7 @@ import { resolve } from "node:path";
 import type { Split } from "../argv.ts";
 import { extractAssets } from "../assets.ts";
 import { execInPlace } from "../exec.ts";
-import { readImage } from "../image.ts";
-import { DEFAULT_IMAGE } from "../launch-env.ts";
+import { defaultImage, readImage } from "../image.ts";
 import { checkImageFile, checkMappedFiles, checkOpenFiles, checkVdsoLayout } from "../restore-checks.ts";
 
 export function defineRestart(cli: CAC, split: Split): void {
@@ -17,11 +16,11 @@ export function defineRestart(cli: CAC, split: Split): void {
 		.option("--image <path>", "Where later checkpoints go (default: IMAGE itself)")
 		.example("  $ ckpt restart                      # resume ./myckpt.dat")
 		.example("  $ ckpt restart run1.dat --image run2.dat")
-		.action((image?: string) => restart(image, split));
+		.action((image?: string) => restart(image || defaultImage(), split.values.image));
 }
 
-function restart(imageArg: string | undefined, split: Split): never {
-	const name = imageArg || process.env.CKPT_IMAGE || DEFAULT_IMAGE;
+/** Restore image `name` in place of this process; later checkpoints go to `nextImage` (default: `name`). */
+export function restart(name: string, nextImage?: string): never {
 	const image = readImage(name);
 	checkImageFile(name, statSync(name), process.getuid!());
 	checkMappedFiles(image);
@@ -29,7 +28,7 @@ function restart(imageArg: string | undefined, split: Split): never {
 	checkVdsoLayout(image, readFileSync("/proc/self/maps", "utf8"));
 
 	const abs = resolve(name);
-	const next = resolve(split.values.image || name);
+	const next = resolve(nextImage || name);
 	const { stub } = extractAssets();
 	return execInPlace(stub, [stub, abs, next], process.env);
 }

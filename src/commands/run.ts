@@ -13,7 +13,7 @@ import { imagePath, launchEnv } from "../launch-env.ts";
 import { checkProgram, resolveProgram } from "../program.ts";
 import { DEFAULT_SIGNAL, parseSignal } from "../signals.ts";
 
-interface RunOptions {
+export interface RunOptions {
 	continue?: boolean;
 	dropUnsupportedFds?: boolean;
 }
@@ -37,7 +37,8 @@ export function defineRun(cli: CAC, split: Split): void {
 	}
 }
 
-function run(split: Split, opts: RunOptions): never {
+/** Become `split.program` with checkpointing enabled; also the interactive mode's way to run. */
+export function run(split: Split, opts: RunOptions): never {
 	if (split.program === undefined) throw new UsageError("missing PROGRAM to run (see 'ckpt --help')");
 	const cwd = process.cwd();
 	const env = process.env;

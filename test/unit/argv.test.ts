@@ -57,3 +57,12 @@ test("restart and info get every argument, with raw option values", () => {
 test("an unknown word is a program, not a command", () => {
 	expect(splitArgv(["infos"])).toMatchObject({ command: "default", program: "infos" });
 });
+
+test("checkpoint and list are commands; a program named like them runs with `run`", () => {
+	expect(splitArgv(["checkpoint", "--continue", "42"])).toEqual({
+		command: "checkpoint", cacArgs: ["checkpoint", "--continue", "42"], values: {}, programArgs: [],
+	});
+	expect(splitArgv(["list", "/tmp"])).toMatchObject({ command: "list", cacArgs: ["list", "/tmp"] });
+	expect(splitArgv(["run", "list", "-l"])).toMatchObject({ command: "run", program: "list", programArgs: ["-l"] });
+	expect(splitArgv(["--", "checkpoint"])).toMatchObject({ command: "default", program: "checkpoint" });
+});

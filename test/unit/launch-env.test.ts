@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { parseMaxOpenFilesSoft } from "../../src/exec.ts";
-import { imagePath, launchEnv } from "../../src/launch-env.ts";
+import { CKPT_STATUS_LEN, imagePath, launchEnv } from "../../src/launch-env.ts";
 
 test("image path: option, then $CKPT_IMAGE, then myckpt.dat; always absolute", () => {
 	expect(imagePath("x.dat", { CKPT_IMAGE: "/e.dat" }, "/w")).toBe("/w/x.dat");
@@ -14,7 +14,10 @@ const settings = { lib: "/c/libckpt.so", image: "/w/i.dat", signal: 10, keepRunn
 
 test("ckpt's variables are added, everything else kept", () => {
 	const env = launchEnv({ PATH: "/bin", HOME: "/h" }, settings);
-	expect(env).toEqual({ PATH: "/bin", HOME: "/h", LD_PRELOAD: "/c/libckpt.so", CKPT_IMAGE: "/w/i.dat", CKPT_SIGNAL: "10" });
+	expect(env).toEqual({
+		PATH: "/bin", HOME: "/h", LD_PRELOAD: "/c/libckpt.so", CKPT_IMAGE: "/w/i.dat", CKPT_SIGNAL: "10",
+		CKPT_STATUS: " ".repeat(CKPT_STATUS_LEN), // room for libckpt's status line
+	});
 });
 
 test("libckpt is prepended to an existing LD_PRELOAD", () => {

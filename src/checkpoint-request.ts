@@ -1,0 +1,151 @@
+/**
+ * Asking a running ckpt-managed process for a checkpoint and waiting until
+ * the image is complete, through its status line (status.ts).
+ *
+ * Algorithm:
+ *   1. The process must exist, be ours (kill(2) would refuse anyway, but
+ *      "another user" says more than EPERM) and carry a status line.
+ *   2. Note the count of completed checkpoints, then send the checkpoint
+ *      signal with sigqueue and a request value (see REQUEST_*).
+ *   3. Poll the status until the count grows (written, or stopped: success),
+ *      or it reports failed after our request (its message is the error),
+ *      or the process is gone: a stopping process exits right after its
+ *      image is complete, so then an image at the recorded path created
+ *      after our request means success. A --continue checkpoint may be
+ *      handed to a background writer (status.ts, backgroundWriter): when
+ *      that process is gone, a new image means success likewise.
+ *   4. A deadline turns anything else into an error instead of a hang.
+ */
+import { statSync } from "node:fs";
+import { RuntimeError } from "./errors.ts";
+import { CKPT_REQUEST_CONTINUE_SIGVAL, CKPT_REQUEST_SIGVAL } from "./format.ts";
+import { ImageError, readImage } from "./image.ts";
+import { sigqueue, strerror } from "./libc.ts";
+import { checkpointSignal, commandLine, hasEnded, processUid, readStatus, type StatusRead } from "./proc.ts";
+import { backgroundWriter } from "./status.ts";
+
+/**
+ * si_value of a request (c/ckpt_format.h, mirrored in format.ts). A request
+ * reaches libckpt even when the program has its own handler for the
+ * signal; the second also keeps the program running afterwards, whatever
+ * it was launched with.
+ */
+export const REQUEST_SIGVAL = CKPT_REQUEST_SIGVAL;
+export const REQUEST_CONTINUE_SIGVAL = CKPT_REQUEST_CONTINUE_SIGVAL;
+
+const ESRCH = 3;
+const EPERM = 1;
+
+export interface CheckpointOptions {
+	keepRunning: boolean;
+	timeoutMs: number;
+}
+
+export interface CheckpointResult {
+	pid: number;
+	image: string;
+	size: number | null; // null if the image is already gone again
+	ms: number; // from our request to seeing the image complete
+	stopped: boolean; // the program exits with status 85 (it was not told to continue)
+}
+
+/** How long a process launched by ckpt may take to get its checkpoint handler in place. */
+const STARTUP_MS = 10_000;
+
+/** `pid` as the user typed it, shown in every message. */
+function describe(pid: number): string {
+	const argv0 = commandLine(pid)[0];
+	return argv0 ? `process ${pid} (${argv0.split("/").pop()})` : `process ${pid}`;
+}
+
+/** Step 1: the status of a process we may checkpoint, or a one-line error. */
+export function checkTarget(pid: number, uid: number): Extract<StatusRead, { kind: "status" | "starting" }> {
+	const owner = processUid(pid);
+	if (owner === null) throw new RuntimeError(`no process with pid ${pid}`);
+	if (owner !== uid) throw new RuntimeError(`${describe(pid)} belongs to another user (uid ${owner}); only its owner can checkpoint it`);
+	let read: StatusRead;
+	try {
+		read = readStatus(pid);
+	} catch (e) {
+		throw new RuntimeError(`${describe(pid)}: cannot read its environment (${(e as Error).message})`);
+	}
+	if (read.kind === "gone") throw new RuntimeError(`no process with pid ${pid} (it has exited)`);
+	if (read.kind === "unmanaged")
+		throw new RuntimeError(`${describe(pid)} is not running under ckpt (start it with: ckpt PROGRAM...)`);
+	return read;
+}
+
+/**
+ * Checkpoint `pid` and wait for the image. Every failure is a RuntimeError
+ * with one line saying why.
+ */
+export async function requestCheckpoint(pid: number, opts: CheckpointOptions, uid = process.getuid!()): Promise<CheckpointResult> {
+	const before = checkTarget(pid, uid);
+	const count0 = before.kind === "status" ? before.status.count : 0;
+	const seq0 = before.kind === "status" ? before.status.seq : 0;
+	let image = before.kind === "status" ? before.status.image : "";
+
+	const signal = checkpointSignal(pid);
+	const sentAtMs = Date.now();
+	const started = performance.now();
+	const err = sigqueue(pid, signal, opts.keepRunning ? REQUEST_CONTINUE_SIGVAL : REQUEST_SIGVAL);
+	if (err === ESRCH) throw new RuntimeError(`no process with pid ${pid} (it has exited)`);
+	if (err === EPERM) throw new RuntimeError(`process ${pid} belongs to another user; only its owner can checkpoint it`);
+	if (err !== 0) throw new RuntimeError(`cannot signal process ${pid}: ${strerror(err)}`);
+
+	const done = (stopped: boolean): CheckpointResult => {
+		const ms = performance.now() - started;
+		let size: number | null = null;
+		try {
+			size = statSync(image).size;
+		} catch {
+			// Moved or replaced already: report what we know.
+		}
+		return { pid, image, size, ms, stopped };
+	};
+
+	const deadline = started + opts.timeoutMs;
+	for (let polls = 0; ; polls++) {
+		// Most checkpoints take milliseconds: look often at first, then every 10 ms.
+		await Bun.sleep(polls < 100 ? 1 : 10);
+		const read = readStatus(pid);
+		if (read.kind === "status") {
+			const s = read.status;
+			image = s.image || image;
+			if (s.count > count0 && (s.state === "written" || s.state === "stopped")) return done(s.state === "stopped");
+			if (s.state === "failed" && s.seq > seq0) throw new RuntimeError(`checkpoint of ${pid} failed: ${s.message || "no reason given"}; the program continues`);
+			// Ours completed and another one is under way already (a --continue program).
+			if (s.count > count0) return done(false);
+			const writer = s.seq > seq0 ? backgroundWriter(s) : null;
+			if (writer !== null && hasEnded(writer)) {
+				if (imageWrittenSince(image, sentAtMs)) return done(false);
+				throw new RuntimeError(`checkpoint of ${pid} failed: its background writer (process ${writer}) ended without completing the image (its stderr says why); the program continues`);
+			}
+		} else if (read.kind === "gone") {
+			if (imageWrittenSince(image, sentAtMs)) return done(true);
+			throw new RuntimeError(`process ${pid} exited before its checkpoint was complete`);
+		} else if (read.kind === "unmanaged") {
+			throw new RuntimeError(`process ${pid} is no longer running under ckpt (the pid was reused?)`);
+		}
+		const now = performance.now();
+		if (read.kind === "starting" && now - started > STARTUP_MS)
+			throw new RuntimeError(`process ${pid} was launched by ckpt but its checkpoint handler never started (libckpt not loaded?)`);
+		if (now > deadline) {
+			const seconds = Number((opts.timeoutMs / 1000).toFixed(1));
+			const why = read.kind === "status" && read.status.seq > seq0 ? `still ${read.status.state}` : "it has not begun (stopped or busy?)";
+			throw new RuntimeError(`no checkpoint from process ${pid} after ${seconds} s: ${why}; it may still complete`);
+		}
+	}
+}
+
+/** Whether a complete image at `path` was taken after `sinceMs` (by its own creation time). */
+function imageWrittenSince(path: string, sinceMs: number): boolean {
+	if (!path) return false;
+	try {
+		// The handler stamps creation as it starts, after our signal: allow for Date.now()'s truncation only.
+		return Number(readImage(path).header.createdNs / 1_000_000n) >= sinceMs - 1;
+	} catch (e) {
+		if (e instanceof ImageError) return false;
+		throw e;
+	}
+}

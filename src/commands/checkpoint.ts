@@ -1,0 +1,61 @@
+/**
+ * `ckpt checkpoint PID [--continue] [--timeout SECONDS]`: ask a running
+ * ckpt-managed process for a checkpoint, wait until its image is complete,
+ * and say where it is, how big, and how long it took.
+ */
+import type { CAC } from "cac";
+import { type CheckpointResult, requestCheckpoint } from "../checkpoint-request.ts";
+import { UsageError } from "../errors.ts";
+import { CKPT_EXIT_CHECKPOINTED } from "../format.ts";
+import { bytes, duration } from "../text.ts";
+
+const DEFAULT_TIMEOUT_S = 600;
+
+/** Linux's largest possible pid (PID_MAX_LIMIT on 64-bit). */
+const PID_MAX = 4194304;
+
+interface CheckpointOptions {
+	continue?: boolean;
+	timeout?: unknown;
+}
+
+export function defineCheckpoint(cli: CAC): void {
+	cli.command("checkpoint <pid>", "Checkpoint the running ckpt-managed process PID and wait until its image is complete")
+		.option("--continue", "Keep it running after this checkpoint, even if it was launched without --continue")
+		.option("--timeout <seconds>", `Give up waiting after this long (default: ${DEFAULT_TIMEOUT_S})`)
+		.example("  $ ckpt ./simulation &")
+		.example("  $ ckpt checkpoint $!              # image written; the program stops with status 85")
+		.example("  $ ckpt checkpoint --continue 4242 # image written; the program keeps running")
+		.action((pid: string, opts: CheckpointOptions) => checkpointCommand(String(pid), opts));
+}
+
+/** The pid argument, or a usage error. */
+export function parsePid(text: string): number {
+	if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > PID_MAX)
+		throw new UsageError(`checkpoint: '${text}' is not a process id (see 'ckpt checkpoint --help')`);
+	return Number(text);
+}
+
+function parseTimeout(value: unknown): number {
+	if (value === undefined) return DEFAULT_TIMEOUT_S * 1000;
+	const s = Number(value);
+	if (value === true || !Number.isFinite(s) || s <= 0)
+		throw new UsageError(`--timeout: '${String(value)}' is not a positive number of seconds`);
+	return s * 1000;
+}
+
+async function checkpointCommand(pidText: string, opts: CheckpointOptions): Promise<void> {
+	const pid = parsePid(pidText);
+	const timeoutMs = parseTimeout(opts.timeout);
+	console.log(describeResult(await requestCheckpoint(pid, { keepRunning: opts.continue === true, timeoutMs })));
+}
+
+/**
+ * @example describeResult({ pid: 42, image: "/x.dat", size: 2048, ms: 3.1, stopped: false })
+ * // "checkpoint of 42 written to /x.dat (2.0 KiB, 3.1 ms); it continues"
+ */
+export function describeResult(r: CheckpointResult): string {
+	const size = r.size === null ? "size unknown" : bytes(r.size);
+	const then = r.stopped ? `it stopped with exit status ${CKPT_EXIT_CHECKPOINTED}` : "it continues";
+	return `checkpoint of ${r.pid} written to ${r.image} (${size}, ${duration(BigInt(Math.round(r.ms * 1e6)))}); ${then}`;
+}

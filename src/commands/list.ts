@@ -1,0 +1,25 @@
+/** `ckpt list [DIR]`: the images in DIR (default: the current directory), newest first. */
+import type { CAC } from "cac";
+import { listImages, programLine } from "../image-list.ts";
+import { age, bytes, table } from "../text.ts";
+
+export function defineList(cli: CAC): void {
+	cli.command("list [dir]", "List the images in DIR (default: .) with program, age and size, newest first")
+		.example("  $ ckpt list")
+		.example("  $ ckpt list /scratch/checkpoints")
+		.action((dir?: string) => list(dir || "."));
+}
+
+function list(dir: string): void {
+	const images = listImages(dir);
+	if (images.length === 0) {
+		console.log(`no ckpt images in ${dir}`);
+		return;
+	}
+	const now = Date.now();
+	// The program goes last: an unusable image's reason can be long.
+	console.log(table([
+		["NAME", "AGE", "SIZE", "PROGRAM"],
+		...images.map((i) => [i.name, age(i.timeMs, now), bytes(i.size), i.image ? programLine(i.image) : `unusable: ${i.error}`]),
+	], [2], ""));
+}

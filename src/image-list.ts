@@ -1,0 +1,79 @@
+/**
+ * The images in a directory: every regular file that starts with the image
+ * magic, read (header and tables only) so each comes with its program, or
+ * with the one-line reason it is unusable. Newest first.
+ */
+import { closeSync, constants, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { ImageError } from "./errors.ts";
+import { CKPT_MAGIC } from "./format.ts";
+import { type Image, readImage } from "./image.ts";
+import { shellQuote } from "./text.ts";
+
+export interface ListedImage {
+	name: string; // file name inside the directory
+	path: string;
+	size: number;
+	/** When it was taken (from the image), else the file's mtime. */
+	timeMs: number;
+	image?: Image;
+	error?: string; // why it cannot be used, without the path
+}
+
+/** Whether `path` is (or links to) a regular file beginning with the image magic; never blocks on a FIFO. */
+export function hasImageMagic(path: string): boolean {
+	let fd: number;
+	try {
+		if (!statSync(path).isFile()) return false;
+		fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+	} catch {
+		return false;
+	}
+	try {
+		const head = Buffer.alloc(8);
+		return readSync(fd, head, 0, 8, 0) === 8 && head.toString("latin1") === CKPT_MAGIC;
+	} catch {
+		return false;
+	} finally {
+		closeSync(fd);
+	}
+}
+
+/** The images in `dir`, newest first. Throws ImageError if `dir` cannot be read. */
+export function listImages(dir: string): ListedImage[] {
+	let names: string[];
+	try {
+		names = readdirSync(dir);
+	} catch (e) {
+		const code = (e as NodeJS.ErrnoException).code;
+		throw new ImageError(`${dir}: ${code === "ENOENT" ? "no such directory" : code === "ENOTDIR" ? "not a directory" : (e as Error).message}`);
+	}
+	const found: ListedImage[] = [];
+	for (const name of names) {
+		const path = join(dir, name);
+		if (!hasImageMagic(path)) continue;
+		const st = statSync(path);
+		const entry: ListedImage = { name, path, size: st.size, timeMs: st.mtimeMs };
+		try {
+			entry.image = readImage(path);
+			entry.timeMs = Number(entry.image.header.createdNs / 1_000_000n);
+		} catch (e) {
+			if (!(e instanceof ImageError)) throw e;
+			entry.error = e.message.startsWith(`${path}: `) ? e.message.slice(path.length + 2) : e.message;
+		}
+		found.push(entry);
+	}
+	return found.sort((a, b) => b.timeMs - a.timeMs || a.name.localeCompare(b.name));
+}
+
+/**
+ * The program of an image as one short line: its name and arguments. The
+ * name comes from argv[0], since the executable of a program that was
+ * restarted once is recorded as the restore stub.
+ *
+ * @example programLine(image, 30) // "counting-test 10"
+ */
+export function programLine(image: Image, max = 50): string {
+	const text = [basename(image.argv[0] || image.exe), ...image.argv.slice(1).map(shellQuote)].join(" ");
+	return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

@@ -1,0 +1,29 @@
+/** Interactive "checkpoint": pick one of this user's ckpt-managed processes, then exactly `ckpt checkpoint`. */
+import { log, outro, select } from "@clack/prompts";
+import { requestCheckpoint } from "../checkpoint-request.ts";
+import { describeResult } from "../commands/checkpoint.ts";
+import { RuntimeError } from "../errors.ts";
+import { managedProcesses } from "../proc.ts";
+import { processChoices } from "./choices.ts";
+import { answer, type PromptIO } from "./io.ts";
+
+/** The same deadline as the command's default. */
+const TIMEOUT_MS = 600_000;
+
+export async function checkpointAction(io: PromptIO): Promise<void> {
+	const processes = managedProcesses(process.getuid!());
+	if (processes.length === 0) throw new RuntimeError("no running ckpt-managed processes of yours");
+	const pid = answer(await select({ message: "Process to checkpoint", options: processChoices(processes), ...io }), io);
+	// Only a program launched without --continue has a choice to make.
+	const keepRunning = processes.find((p) => p.pid === pid)!.keepsRunning || answer(await select({
+		message: "After the checkpoint",
+		options: [
+			{ value: false, label: "Stop it (exit status 85), to restart it later" },
+			{ value: true, label: "Keep it running" },
+		],
+		...io,
+	}), io);
+	log.step(`Waiting for process ${pid} to write its image...`, io);
+	const result = await requestCheckpoint(pid, { keepRunning, timeoutMs: TIMEOUT_MS });
+	outro(describeResult(result), io);
+}

@@ -1,0 +1,126 @@
+/**
+ * What /proc says about another process: whether it exists, whose it is,
+ * its command line and age, and the settings and status line ckpt left in
+ * its initial environment block. Only files the same user may read without
+ * ptrace rights are used.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { DEFAULT_SIGNAL } from "./signals.ts";
+import { envValue, NOT_STARTED, parseStatus, type Status } from "./status.ts";
+
+/** USER_HZ, the unit of /proc/PID/stat times: fixed at 100 on x86-64 whatever the kernel's HZ. */
+const USER_HZ = 100;
+
+/** Contents of /proc/PID/<file>, or null when the process is gone. */
+function procFile(pid: number, file: string): Buffer | null {
+	try {
+		return readFileSync(`/proc/${pid}/${file}`);
+	} catch (e) {
+		if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ESRCH") return null;
+		throw e;
+	}
+}
+
+/** Real uid of `pid` (the one kill(2) permission is judged by), or null if there is no such process. */
+export function processUid(pid: number): number | null {
+	const status = procFile(pid, "status")?.toString("latin1");
+	const m = status?.match(/^Uid:\s+(\d+)/m);
+	return m ? Number(m[1]) : null;
+}
+
+/** Whether `pid` has ended: gone, or a zombie waiting for its parent. */
+export function hasEnded(pid: number): boolean {
+	const stat = procFile(pid, "stat")?.toString("latin1");
+	return !stat || stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+}
+
+/** Its argv, as /proc/PID/cmdline shows it (a restarted program shows its own again). */
+export function commandLine(pid: number): string[] {
+	const raw = procFile(pid, "cmdline")?.toString("utf8") ?? "";
+	return raw === "" ? [] : raw.replace(/\0$/, "").split("\0");
+}
+
+/** Seconds since `pid` started (since its restart, for a restarted one), or null. */
+export function uptimeSeconds(pid: number): number | null {
+	const stat = procFile(pid, "stat")?.toString("latin1");
+	if (!stat) return null;
+	// Field 22, counted after the command name, which may itself contain spaces and parentheses.
+	const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+	const startTicks = Number(fields[19]);
+	const bootSeconds = Number(readFileSync("/proc/uptime", "latin1").split(" ")[0]);
+	return Number.isFinite(startTicks) ? Math.max(0, bootSeconds - startTicks / USER_HZ) : null;
+}
+
+export type StatusRead =
+	| { kind: "gone" } // no such process, or a zombie (its memory is gone)
+	| { kind: "unmanaged" } // no CKPT_STATUS: not launched by ckpt
+	| { kind: "starting" } // launched by ckpt, libckpt not initialised yet
+	| { kind: "status"; status: Status };
+
+/** Tries before a status that keeps changing under us is reported as not a status. */
+const TORN_RETRIES = 50;
+
+/**
+ * The status line of `pid`. A read that raced a rewrite is repeated; a
+ * CKPT_STATUS that never parses (someone else's variable) means unmanaged.
+ * Throws the system error when environ is unreadable (another user's process).
+ */
+export function readStatus(pid: number): StatusRead {
+	for (let i = 0; i < TORN_RETRIES; i++) {
+		const environ = procFile(pid, "environ");
+		if (!environ || environ.length === 0) return { kind: "gone" };
+		const block = envValue(environ, "CKPT_STATUS");
+		if (!block) return { kind: "unmanaged" };
+		const status = parseStatus(new TextDecoder().decode(block));
+		if (status === NOT_STARTED) return { kind: "starting" };
+		if (status) return { kind: "status", status };
+	}
+	return { kind: "unmanaged" };
+}
+
+/**
+ * The checkpoint signal of `pid`: the launcher's CKPT_SIGNAL, whose text
+ * stays in the environment block after libckpt removes the variable.
+ */
+export function checkpointSignal(pid: number): number {
+	const value = envValue(procFile(pid, "environ") ?? new Uint8Array(), "CKPT_SIGNAL");
+	const n = value ? Number(new TextDecoder().decode(value)) : Number.NaN;
+	return Number.isInteger(n) && n >= 1 && n <= 64 ? n : DEFAULT_SIGNAL;
+}
+
+/** Whether `pid` was launched with --continue (CKPT_CONTINUE=1 stays in its environment block too). */
+export function launchedToContinue(pid: number): boolean {
+	return envValue(procFile(pid, "environ") ?? new Uint8Array(), "CKPT_CONTINUE") !== undefined;
+}
+
+export interface ManagedProcess {
+	pid: number;
+	argv: string[];
+	uptime: number | null;
+	status: Status | null; // null while starting
+	keepsRunning: boolean; // launched with --continue
+}
+
+/** Every ckpt-managed process of user `uid`, lowest pid first. */
+export function managedProcesses(uid: number): ManagedProcess[] {
+	const found: ManagedProcess[] = [];
+	for (const name of readdirSync("/proc")) {
+		if (!/^\d+$/.test(name)) continue;
+		const pid = Number(name);
+		try {
+			if (processUid(pid) !== uid) continue;
+			const read = readStatus(pid);
+			if (read.kind !== "status" && read.kind !== "starting") continue;
+			found.push({
+				pid,
+				argv: commandLine(pid),
+				uptime: uptimeSeconds(pid),
+				status: read.kind === "status" ? read.status : null,
+				keepsRunning: launchedToContinue(pid),
+			});
+		} catch {
+			// Vanished or became unreadable while we looked: not a candidate.
+		}
+	}
+	return found.sort((a, b) => a.pid - b.pid);
+}

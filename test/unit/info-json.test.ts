@@ -1,0 +1,60 @@
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readImage } from "../../src/image.ts";
+import { infoJson, SCHEMA_VERSION } from "../../src/info-json.ts";
+import { buildImage } from "./image-builder.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "ckpt-json-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function json() {
+	const p = join(dir, "img.dat");
+	writeFileSync(p, buildImage());
+	// Through a JSON round trip, exactly as a script would see it.
+	return { p, doc: JSON.parse(JSON.stringify(infoJson(readImage(p)))) };
+}
+
+test("program, when and where", () => {
+	const { p, doc } = json();
+	expect(doc.schemaVersion).toBe(SCHEMA_VERSION);
+	expect(doc.image).toEqual({ path: p, formatVersion: 1, size: readFileSync(p).length });
+	expect(doc.program).toEqual({ exe: "/usr/bin/demo", argv: ["demo", "--count", "3"], comm: "demo", cwd: "/home/user" });
+	expect(doc.pid).toBe(4242);
+	expect(doc.taken).toMatchObject({ captureNs: 12_345_678, signal: 12, host: "testhost", kernel: "6.1.0-test" });
+	expect(doc.taken.time).toBe("2023-11-14T22:13:20.000Z");
+});
+
+test("threads, regions with their storage, kernel mappings, files, totals", () => {
+	const { doc } = json();
+	expect(doc.threads).toEqual([{ tid: 4242, rip: "0x401000", rsp: "0x7ffd00001000", fsBase: "0x7f0000001000" }]);
+	expect(doc.regions[0]).toEqual({
+		start: "0x400000", end: "0x402000", size: 8192, perms: "r-xp", kind: "file", name: "/usr/bin/demo", fileOffset: 0,
+		threadStack: false, unreadable: false, stored: { data: 4096, zero: 0, file: 4096 },
+		extents: [{ start: "0x400000", size: 4096, storage: "file" }, { start: "0x401000", size: 4096, storage: "data" }],
+	});
+	expect(doc.regions[1]).toMatchObject({ name: "[heap]", kind: "anon", fileOffset: null, stored: { data: 8192, zero: 12288, file: 0 } });
+	expect(doc.regions[2]).toMatchObject({ name: "[stack]", kind: "stack" });
+	expect(doc.kernelMappings).toEqual([
+		{ name: "[vvar]", start: "0x7ffd10000000", end: "0x7ffd10004000" },
+		{ name: "[vvar_vclock]", start: null, end: null },
+		{ name: "[vdso]", start: "0x7ffd10004000", end: "0x7ffd10006000" },
+	]);
+	expect(doc.files).toEqual([
+		{ fd: 0, kind: "inherited", flags: "O_RDONLY", path: "", offset: null, unreadBytes: null },
+		{ fd: 3, kind: "file", flags: "O_RDONLY", path: "/tmp/out.txt", offset: 10, unreadBytes: null },
+		{ fd: 4, kind: "pipe-read", flags: "O_RDONLY", path: "", offset: null, unreadBytes: 12 },
+	]);
+	expect(doc.totals).toEqual({ imageSize: doc.image.size, memoryMapped: 36864, memoryStored: 20480, pipeData: 12 });
+});
+
+test("every address is a 0x string, every size a number", () => {
+	const { doc } = json();
+	const addresses = [
+		...doc.threads.flatMap((t: Record<string, string>) => [t.rip, t.rsp, t.fsBase]),
+		...doc.regions.flatMap((r: { start: string; end: string }) => [r.start, r.end]),
+	];
+	for (const a of addresses) expect(a).toMatch(/^0x[0-9a-f]+$/);
+	for (const r of doc.regions) expect(typeof r.size).toBe("number");
+});

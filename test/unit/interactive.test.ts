@@ -1,0 +1,103 @@
+/**
+ * The interactive mode driven through injected streams (no terminal): keys
+ * go in, the screen text comes out. Paths that would exec (run, restart)
+ * are exercised up to their last prompt only; test/e2e/interactive.test.ts
+ * drives the real executable in a pseudo-terminal all the way.
+ */
+import { afterAll, afterEach, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough, Writable } from "node:stream";
+import { CancelledError, ImageError, ShownError } from "../../src/errors.ts";
+import { interactive } from "../../src/interactive/index.ts";
+import { programProblem } from "../../src/interactive/run.ts";
+import { buildImage } from "./image-builder.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "ckpt-interactive-"));
+const home = process.cwd();
+afterEach(() => process.chdir(home));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const KEY = { down: "\x1b[B", enter: "\r", ctrlC: "\x03" };
+
+/** A session on fake streams, with a way to wait for text on its screen. */
+function session() {
+	const input = new PassThrough();
+	let screen = "";
+	const output = new Writable({
+		write(chunk, _enc, done) {
+			screen += chunk.toString();
+			done();
+		},
+	});
+	const result = interactive({ input, output }).then(() => "done", (e: unknown) => e);
+	return {
+		result,
+		screen: () => screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ""),
+		async type(text: string, until?: string) {
+			input.write(text);
+			const deadline = Date.now() + 5000;
+			while (until !== undefined && !this.screen().includes(until)) {
+				if (Date.now() > deadline) throw new Error(`no '${until}' on screen:\n${this.screen()}`);
+				await Bun.sleep(5);
+			}
+		},
+	};
+}
+
+async function menu(s: ReturnType<typeof session>) {
+	await s.type("", "What do you want to do?");
+}
+
+test("Ctrl-C at the first prompt: Cancelled", async () => {
+	const s = session();
+	await menu(s);
+	await s.type(KEY.ctrlC);
+	expect(await s.result).toBeInstanceOf(CancelledError);
+	expect(s.screen()).toContain("Cancelled");
+});
+
+test("inspect: pick an image, see its description", async () => {
+	writeFileSync(join(dir, "demo.dat"), buildImage());
+	writeFileSync(join(dir, "other.txt"), "not an image");
+	process.chdir(dir);
+	const s = session();
+	await menu(s);
+	await s.type(KEY.down + KEY.down + KEY.down + KEY.enter, "Image to inspect");
+	expect(s.screen()).toMatch(/demo\.dat +demo --count 3 +\S.* +\d+\.\d KiB/);
+	expect(s.screen()).not.toContain("other.txt");
+	await s.type(KEY.enter);
+	expect(await s.result).toBe("done");
+	expect(s.screen()).toContain("program    /usr/bin/demo");
+	expect(s.screen()).toMatch(/threads \(1\):/);
+});
+
+test("restart with no image here: said in the frame, exit status of an image error", async () => {
+	const empty = mkdtempSync(join(dir, "empty-"));
+	process.chdir(empty);
+	const s = session();
+	await menu(s);
+	await s.type(KEY.down + KEY.down + KEY.enter);
+	const e = await s.result;
+	expect(e).toBeInstanceOf(ShownError);
+	expect((e as ShownError).cause).toBeInstanceOf(ImageError);
+	expect(s.screen()).toContain(`no usable ckpt images in ${empty}`);
+});
+
+test("run: a program that cannot run is refused at the prompt; Ctrl-C there cancels", async () => {
+	const s = session();
+	await menu(s);
+	await s.type(KEY.enter, "Program to run");
+	await s.type(`no-such-program-ckpt${KEY.enter}`, "no-such-program-ckpt: command not found");
+	await s.type(KEY.ctrlC);
+	expect(await s.result).toBeInstanceOf(CancelledError);
+});
+
+test("the run prompt's checks are ckpt run's", () => {
+	expect(programProblem("")).toMatch(/type a program/);
+	expect(programProblem("/bin/sh")).toBeUndefined();
+	expect(programProblem("sh")).toBeUndefined();
+	expect(programProblem("/")).toBe("/: is a directory");
+	expect(programProblem("./missing-here")).toBe("./missing-here: no such file or directory");
+});
