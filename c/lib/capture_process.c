@@ -81,9 +81,8 @@ static int capture_names(struct capture *c)
 			__builtin_memcpy(&h->auxv[i], c->text + 8 * i, 8);
 		h->auxv_words = words;
 	}
-	len = sys_readlinkat(AT_FDCWD, "/proc/self/exe", c->text, c->text_cap);
-	if (len > 0)
-		h->exe_str = capture_string(c, c->text, (size_t)len);
+	if (ckpt_config.exe_path[0])
+		h->exe_str = capture_string(c, ckpt_config.exe_path, str_len(ckpt_config.exe_path));
 	len = sys_getcwd(c->text, CKPT_PATH_MAX);
 	if (len < 0)
 		return capture_fail(c, "cannot read the working directory", len);

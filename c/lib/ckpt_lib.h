@@ -11,6 +11,8 @@
  * the signal handler. */
 struct ckpt_config {
 	char image_path[CKPT_PATH_MAX];
+	char exe_path[CKPT_PATH_MAX]; /* the program's, read at launch: after a
+				       * restart /proc/self/exe names the stub */
 	int signal;
 	int keep_running;         /* --continue */
 	int drop_unsupported_fds; /* --drop-unsupported-fds */

@@ -102,6 +102,8 @@ __attribute__((constructor)) static void ckpt_init(void)
 	drop_self_from_preload();
 	status_init();
 	record_inherited_fds();
+	long n = sys_readlinkat(AT_FDCWD, "/proc/self/exe", ckpt_config.exe_path, sizeof ckpt_config.exe_path - 1);
+	ckpt_config.exe_path[n > 0 ? n : 0] = 0;
 	record_stderr_identity(&ckpt_config.stderr_dev, &ckpt_config.stderr_ino);
 	/* The launcher execs with the signal blocked, so a request that comes
 	 * before this point waits instead of killing the program. Now that the

@@ -47,6 +47,9 @@ test("restart --image sends the next checkpoint elsewhere and leaves the first i
   expect(await second.exit()).toBe(EXIT_CHECKPOINTED);
   expect(second.stderr).toContain(join(dir, "gen2.dat"));
   expect(readFileSync(join(dir, "myckpt.dat")).equals(original)).toBe(true);
+  // The second generation still names the program, not the restore stub.
+  const info = await runToEnd([CKPT, "info", "gen2.dat"], { cwd: dir });
+  expect(info.stdout).toMatch(new RegExp(`^program +${demo("ticker")}$`, "m"));
   const third = await runToEnd([CKPT, "restart", "gen2.dat"], { cwd: dir });
   expect(third.code).toBe(0);
   const all = first.stdout + second.stdout + third.stdout;
