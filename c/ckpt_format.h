@@ -8,19 +8,23 @@
  * from the start of the file):
  *
  *   [0, CKPT_HEADER_SIZE)        struct ckpt_header, zero-padded
- *   [tables_offset, +tables_size) the tables, each 8-byte aligned:
+ *   [tables_offset, +tables_size) the tables, each 8-byte aligned, then zeros
+ *                                up to data_offset (= tables_offset + tables_size):
  *        threads  nthreads  x struct ckpt_thread
  *        regions  nregions  x struct ckpt_region   (sorted by start)
  *        extents  nextents  x struct ckpt_extent   (grouped by region, sorted)
  *        fds      nfds      x struct ckpt_fd       (sorted by fd)
  *        strings  strings_size bytes of NUL-terminated strings; offset 0 is ""
- *   [data_offset, file_size)     page-aligned data of DATA extents, then pipe
- *                                contents, each item starting on a page
+ *   [data_offset, file_size)     the bytes of every DATA extent, back to back
+ *                                (so each starts on a page), then the unread
+ *                                contents of pipes, back to back
  *
- * Integrity: header_crc covers the header with header_crc itself zero;
- * tables_crc covers the tables; every DATA extent and every pipe buffer
- * carries the CRC32C of its bytes. A reader checks the header, then the
- * tables, then data as it loads it: nothing from an unchecked byte is used.
+ * Integrity: every byte of the file is covered by exactly one checksum.
+ * header_crc covers the whole header page with header_crc itself zero;
+ * tables_crc covers [tables_offset, data_offset); every DATA extent and
+ * every pipe buffer carries the CRC32C of its bytes. A reader checks the
+ * header, then the tables, then data as it loads it: nothing from an
+ * unchecked byte is used, and no byte can change unnoticed.
  */
 #ifndef CKPT_FORMAT_H
 #define CKPT_FORMAT_H

@@ -12,14 +12,14 @@
 export const VALUE_OPTIONS: ReadonlySet<string> = new Set(["--image", "--signal"]);
 
 /** Subcommands recognised in place of PROGRAM (`ckpt run info` runs a program called info). */
-export const SUBCOMMANDS: ReadonlySet<string> = new Set(["run", "restart", "info", "checkpoint", "list"]);
+export const SUBCOMMANDS: ReadonlySet<string> = new Set(["run", "run-or-restart", "restart", "info", "checkpoint", "list"]);
 
 /** Subcommands that take no PROGRAM: cac parses all of their arguments. */
 const PLAIN_COMMANDS: ReadonlySet<string> = new Set(["restart", "info", "checkpoint", "list"]);
 
 export interface Split {
 	/** "none": no arguments at all; "default": run without the word `run`. */
-	command: "none" | "default" | "run" | "restart" | "info" | "checkpoint" | "list";
+	command: "none" | "default" | "run" | "run-or-restart" | "restart" | "info" | "checkpoint" | "list";
 	/** What cac should parse. */
 	cacArgs: string[];
 	/** Raw values of VALUE_OPTIONS, by name without dashes; the last one wins. */
@@ -51,10 +51,11 @@ export function splitArgv(args: readonly string[]): Split {
 
 	let command: Split["command"] = "default";
 	let cacArgs = args.slice(0, i);
-	if (first === "run") {
-		command = "run";
+	// run-or-restart takes PROGRAM [ARGS...] exactly as run does.
+	if (first === "run" || first === "run-or-restart") {
+		command = first;
 		const j = skipOptions(args, i + 1, values);
-		cacArgs = [...cacArgs, "run", ...args.slice(i + 1, j)];
+		cacArgs = [...cacArgs, first, ...args.slice(i + 1, j)];
 		i = j;
 	}
 	if (args[i] === "--") i++;

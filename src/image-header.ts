@@ -57,7 +57,8 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 			: `truncated (header says ${claimed} bytes, file has ${actualSize})`);
 	}
 
-	const covered = bytes.slice(0, HEADER_STRUCT_SIZE);
+	// The whole header page, padding included: every byte is covered.
+	const covered = bytes.slice(0, CKPT_HEADER_SIZE);
 	new DataView(covered.buffer).setUint32(HEADER.fields.header_crc.off, 0, true);
 	const h = new Fields(view, 0, HEADER);
 	if (crc32c(covered) !== h.u32("header_crc")) fail("header checksum mismatch (corrupt image)");
@@ -74,7 +75,7 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 	if (tablesOffset < BigInt(CKPT_HEADER_SIZE) || tablesOffset % 8n !== 0n || tablesEnd > fileSize)
 		fail(`tables [${tablesOffset}, +${tablesSize}) lie outside the file`);
 	if (tablesSize > BigInt(MAX_TABLES_SIZE)) fail(`tables too large (${tablesSize} bytes)`);
-	if (dataOffset % BigInt(CKPT_PAGE_SIZE) !== 0n || dataOffset < tablesEnd || dataOffset > fileSize)
+	if (dataOffset % BigInt(CKPT_PAGE_SIZE) !== 0n || dataOffset !== tablesEnd || dataOffset > fileSize)
 		fail(`data offset ${dataOffset} is misplaced (tables end at ${tablesEnd}, file has ${fileSize} bytes)`);
 
 	const auxvWords = h.u32("auxv_words");

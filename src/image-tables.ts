@@ -144,7 +144,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		if (kind < CKPT_FD_FILE || kind > CKPT_FD_INHERIT) bad(`unknown kind ${kind}`);
 		const pipeLen = f.u32("pipe_len");
 		const pipeOff = f.u64("pipe_data_offset");
-		if (pipeLen > 0 && (pipeOff % PAGE !== 0n || pipeOff < BigInt(h.dataOffset) || pipeOff + BigInt(pipeLen) > BigInt(h.fileSize)))
+		if (pipeLen > 0 && (pipeOff < BigInt(h.dataOffset) || pipeOff + BigInt(pipeLen) > BigInt(h.fileSize)))
 			bad(`pipe data [${pipeOff}, +${pipeLen}) lies outside the data area`);
 		fds.push({
 			fd, kind,

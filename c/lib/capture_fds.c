@@ -126,7 +126,7 @@ static int capture_pipe_bytes(struct capture *c, struct ckpt_fd *r)
 		got += k;
 	}
 	r->pipe_len = (uint32_t)n;
-	c->pipe_data_size += ((uint64_t)n + 4095) & ~4095ull;
+	c->pipe_data_size += (uint64_t)n;
 	return 0;
 }
 

@@ -121,8 +121,8 @@ static void layout(struct capture *c)
 	h->fds_off = at, at = align_up(at + c->nfds * sizeof(struct ckpt_fd), 8);
 	h->strings_off = at, at = align_up(at + c->strings_size, 8);
 	h->tables_offset = CKPT_HEADER_SIZE;
-	h->tables_size = at;
 	h->data_offset = align_up(CKPT_HEADER_SIZE + at, CKPT_PAGE_SIZE);
+	h->tables_size = h->data_offset - h->tables_offset; /* with its zero padding */
 	uint64_t data = h->data_offset;
 	for (uint32_t i = 0; i < c->nextents; i++)
 		if (c->extents[i].kind == CKPT_EXTENT_DATA)
@@ -208,7 +208,7 @@ static long write_tables(struct capture *c, int fd)
 		{c->fds, h->fds_off, c->nfds * sizeof(struct ckpt_fd)},
 		{c->strings, h->strings_off, c->strings_size},
 	};
-	static const char zeros[8];
+	static const char zeros[CKPT_PAGE_SIZE]; /* alignment and page padding */
 	uint32_t crc = 0;
 	uint64_t at = 0;
 	for (unsigned i = 0; i < sizeof parts / sizeof parts[0]; i++) {
@@ -238,10 +238,11 @@ static long write_header(struct capture *c, int fd)
 	struct { int64_t sec, nsec; } now;
 	sys_clock_gettime(0 /* CLOCK_REALTIME */, &now);
 	h->capture_ns = (uint64_t)(now.sec * 1000000000 + now.nsec) - h->created_ns;
+	/* The whole page, padding included: scratch gave it to us zeroed. */
 	h->header_crc = 0;
-	h->header_crc = crc32c_update(0, h, sizeof *h);
-	long n = sys_pwrite(fd, h, sizeof *h, 0);
-	return n == (long)sizeof *h ? 0 : n < 0 ? n : -EIO;
+	h->header_crc = crc32c_update(0, h, CKPT_HEADER_SIZE);
+	long n = sys_pwrite(fd, h, CKPT_HEADER_SIZE, 0);
+	return n == CKPT_HEADER_SIZE ? 0 : n < 0 ? n : -EIO;
 }
 
 static int commit(struct capture *c, struct target *t)

@@ -28,23 +28,24 @@ static int within(uint64_t off, uint64_t len, uint64_t limit)
 	return off <= limit && len <= limit - off;
 }
 
-static void check_header(const struct ckpt_header *h, uint64_t file_size)
+static void check_header(const struct ckpt_header *h, const char *page, uint64_t file_size)
 {
-	struct ckpt_header copy = *h;
-	copy.header_crc = 0;
+	uint32_t crc = crc32c_update(0, page, __builtin_offsetof(struct ckpt_header, header_crc));
+	crc = crc32c_update(crc, "\0\0\0\0", 4);
+	crc = crc32c_update(crc, page + sizeof *h, CKPT_HEADER_SIZE - sizeof *h);
 	if (__builtin_memcmp(h->magic, CKPT_MAGIC, 8))
 		bad("not a ckpt image (bad magic)");
 	if (h->version != CKPT_VERSION)
 		bad("unsupported image format version");
 	if (h->arch != CKPT_ARCH_X86_64 || h->page_size != CKPT_PAGE_SIZE || h->header_size != sizeof *h)
 		bad("image is for another architecture or layout");
-	if (crc32c_update(0, &copy, sizeof copy) != h->header_crc)
+	if (crc != h->header_crc)
 		bad("header checksum mismatch (corrupt image)");
 	if (h->file_size != file_size)
 		bad("image size does not match its header (truncated or extended)");
 	if (h->tables_offset != CKPT_HEADER_SIZE || h->tables_size > MAX_TABLES ||
 	    !within(h->tables_offset, h->tables_size, file_size) || !page_aligned(h->data_offset) ||
-	    h->data_offset < h->tables_offset + h->tables_size || h->data_offset > file_size)
+	    h->data_offset != h->tables_offset + h->tables_size || h->data_offset > file_size)
 		bad("table placement is inconsistent (corrupt image)");
 	if (h->nthreads < 1 || h->nthreads > 65536)
 		bad("image has an impossible number of threads");
@@ -207,9 +208,11 @@ void load_and_validate(const char *path, struct ckpt_header *hdr, char **tables)
 		die_path("not a regular file:", path, 0);
 	if (st.st_uid != (unsigned)sys_getuid() || (st.st_mode & 022))
 		die_path("refusing an image that someone else could have altered (owner or group/other write):", path, 0);
-	if (sys_pread((int)fd, hdr, sizeof *hdr, 0) != (long)sizeof *hdr)
+	static char page[CKPT_HEADER_SIZE];
+	if (sys_pread((int)fd, page, CKPT_HEADER_SIZE, 0) != CKPT_HEADER_SIZE)
 		bad("image is too short to hold a header (truncated)");
-	check_header(hdr, (uint64_t)st.st_size);
+	__builtin_memcpy(hdr, page, sizeof *hdr);
+	check_header(hdr, page, (uint64_t)st.st_size);
 	check_table_layout(hdr);
 	long m = sys_mmap(0, hdr->tables_size + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m < 0)

@@ -89,17 +89,17 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 	const extentsOff = regionsOff + spec.regions.length * REGION.size;
 	const fdsOff = extentsOff + nextents * EXTENT.size;
 	const stringsOff = fdsOff + spec.fds.length * FD.size;
-	const tablesSize = stringsOff + strBytes.length;
 	const tablesOffset = CKPT_HEADER_SIZE;
-	const dataOffset = alignUp(tablesOffset + tablesSize, PAGE);
+	const dataOffset = alignUp(tablesOffset + stringsOff + strBytes.length, PAGE);
+	const tablesSize = dataOffset - tablesOffset; // with its zero padding
 
-	// Data: every DATA extent, then every pipe buffer, each on its own page.
+	// Data: every DATA extent, then every pipe buffer, back to back.
 	let dataEnd = dataOffset;
 	const dataPlan: { off: number; bytes: Uint8Array }[] = [];
 	const place = (bytes: Uint8Array) => {
 		const off = dataEnd;
 		dataPlan.push({ off, bytes });
-		dataEnd = alignUp(off + bytes.length, PAGE);
+		dataEnd = off + bytes.length;
 		return off;
 	};
 	const extentData = spec.regions.map((r) => r.extents.map((e) =>
@@ -211,7 +211,7 @@ export function seal(img: Uint8Array): Uint8Array {
 	if (tOff + tSize <= img.length)
 		v.setUint32(HEADER.fields.tables_crc.off, crc32c(img.subarray(tOff, tOff + tSize)), true);
 	v.setUint32(HEADER.fields.header_crc.off, 0, true);
-	v.setUint32(HEADER.fields.header_crc.off, crc32c(img.subarray(0, HEADER_STRUCT_SIZE)), true);
+	v.setUint32(HEADER.fields.header_crc.off, crc32c(img.subarray(0, CKPT_HEADER_SIZE)), true);
 	return img;
 }
 
