@@ -12,6 +12,7 @@ import { defineCheckpoint } from "./commands/checkpoint.ts";
 import { defineInfo } from "./commands/info.ts";
 import { defineList } from "./commands/list.ts";
 import { defineRestart } from "./commands/restart.ts";
+import { defineRunOrRestart } from "./commands/run-or-restart.ts";
 import { defineRun } from "./commands/run.ts";
 import { CancelledError, NotFoundError, RefusedError, ShownError, UsageError } from "./errors.ts";
 import { EXIT_CANCELLED, exitStatusHelp } from "./exit-status.ts";
@@ -19,6 +20,7 @@ import { interactive } from "./interactive/index.ts";
 
 const USAGE_TEXT = `  $ ckpt [run] [OPTIONS] PROGRAM [ARGS...]   (ckpt's options go before PROGRAM, or end them with --)
   $ ckpt restart [IMAGE] [--image NEXT]
+  $ ckpt run-or-restart [OPTIONS] PROGRAM [ARGS...]   (restart if the image exists, else run: batch jobs)
   $ ckpt checkpoint PID [--continue]
   $ ckpt info [IMAGE] [--json] [--verify]
   $ ckpt list [DIR]
@@ -43,6 +45,7 @@ function buildCli(args: string[]) {
 	const cli = cac("ckpt");
 	defineRun(cli, split);
 	defineRestart(cli, split);
+	defineRunOrRestart(cli, split);
 	defineCheckpoint(cli);
 	defineInfo(cli);
 	defineList(cli);

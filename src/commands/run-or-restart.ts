@@ -1,0 +1,45 @@
+/**
+ * `ckpt run-or-restart [OPTIONS] PROGRAM [ARGS...]`: restart from the image
+ * if there is one, else run PROGRAM afresh. One line in a batch job script
+ * then covers the first run and every requeue (README.md, "Batch jobs").
+ *
+ * The image's existence alone decides: an image that is there but cannot
+ * be restored fails with exit 1, never a fresh start, which would silently
+ * throw the checkpointed work away and print the output again.
+ */
+import type { CAC } from "cac";
+import { lstatSync } from "node:fs";
+import type { Split } from "../argv.ts";
+import { ImageError, UsageError } from "../errors.ts";
+import { imagePath } from "../launch-env.ts";
+import { parseSignal } from "../signals.ts";
+import { restart } from "./restart.ts";
+import { run, type RunOptions } from "./run.ts";
+
+export function defineRunOrRestart(cli: CAC, split: Split): void {
+	cli.command("run-or-restart [...program]", "Restart from the image if it exists, else run PROGRAM with checkpointing (for batch jobs that are requeued)")
+		.usage("run-or-restart [OPTIONS] PROGRAM [ARGS...]   (options go before PROGRAM)")
+		.option("--image <path>", "The image to restart from if it exists, and where checkpoints go (default: $CKPT_IMAGE or ./myckpt.dat)")
+		.option("--continue", "Fresh start only: keep running after each checkpoint (a restart keeps the first run's settings)")
+		.option("--signal <sig>", "Fresh start only: the checkpoint signal (default: USR2)")
+		.option("--drop-unsupported-fds", "Fresh start only: drop, with a warning, open files that cannot be restored")
+		.example("  $ ckpt run-or-restart --image ckpt-$SLURM_JOB_ID.dat ./simulation --steps 1000")
+		.example("  # first run: starts ./simulation; after a checkpoint (exit 85) and a requeue: resumes it")
+		.action((_: unknown, opts: RunOptions) => runOrRestart(split, opts));
+}
+
+export function runOrRestart(split: Split, opts: RunOptions): never {
+	// PROGRAM is required even when restarting, so the job line is the same every time.
+	if (split.program === undefined) throw new UsageError("missing PROGRAM to run (see 'ckpt run-or-restart --help')");
+	// A typo in --signal must fail on the first run, not only once restarts are over.
+	if (split.values.signal !== undefined) parseSignal(split.values.signal);
+	const image = imagePath(split.values.image, process.env, process.cwd());
+	// lstat: a dangling symlink is an image that cannot be read, not a missing one.
+	if (!lstatSync(image, { throwIfNoEntry: false })) return run(split, opts);
+	try {
+		return restart(image);
+	} catch (e) {
+		if (!(e instanceof ImageError)) throw e;
+		throw new ImageError(`${e.message} (not starting ${split.program} afresh over an existing image: remove ${image} to start over)`);
+	}
+}

@@ -1,0 +1,39 @@
+// A program that installs its own handler for the checkpoint signal keeps
+// its use of the signal, and can still be checkpointed with
+// `ckpt checkpoint PID`; ckpt says once what happened and that --signal
+// avoids it.
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => ({ dir, cleanup } = tempDir()));
+afterEach(() => cleanup());
+
+test("plain SIGUSR2 reaches the program's handler; `ckpt checkpoint PID` still checkpoints; one warning", async () => {
+  const run = ckpt([demo("own-usr2")], { cwd: dir });
+  await run.waitFor((o) => lines(o) >= 3);
+  expect(run.stdout).toContain("handler installed: yes");
+  process.kill(run.pid, "SIGUSR2");
+  process.kill(run.pid, "SIGUSR2");
+  await run.waitFor((o) => /saw [12] SIGUSR2/.test(o));
+  const request = await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir });
+  expect(request.code).toBe(0);
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  const warnings = run.stderr.split("\n").filter((l) => l.startsWith("ckpt: warning:"));
+  expect(warnings).toHaveLength(1);
+  expect(warnings[0]).toMatch(/installed its own handler for signal 12, the checkpoint trigger.*--signal/);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.code).toBe(0);
+  expect(rest.stdout).toContain("step 11:");
+}, 60000);
+
+test("with --signal USR1 the program owns SIGUSR2 outright and USR1 checkpoints, no warning", async () => {
+  const run = ckpt(["--signal", "USR1", demo("own-usr2")], { cwd: dir });
+  await run.waitFor((o) => lines(o) >= 3);
+  process.kill(run.pid, "SIGUSR2");
+  await run.waitFor((o) => o.includes("saw 1 SIGUSR2"));
+  process.kill(run.pid, "SIGUSR1");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  expect(run.stderr).not.toContain("warning");
+}, 60000);
