@@ -89,7 +89,9 @@ async function buildDemos() {
 
 async function compileCli() {
   mkdirSync(join(root, "dist"), { recursive: true });
-  await $`${process.execPath} build --compile ${join(root, "src/cli.ts")} --outfile ${join(root, "dist/ckpt")}`.quiet();
+  // Bytecode and minification halve the executable's start-up time, which
+  // every `ckpt PROGRAM` adds to the program's own.
+  await $`${process.execPath} build --compile --bytecode --minify ${join(root, "src/cli.ts")} --outfile ${join(root, "dist/ckpt")}`.quiet();
 }
 
 mkdirSync(build, { recursive: true });

@@ -13,7 +13,6 @@
  * use each file is hashed again against the embedded bytes; a missing,
  * altered or wrongly-moded file is rewritten, never used.
  */
-import { createHash, randomBytes } from "node:crypto";
 import {
 	closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync,
 	writeSync, type Stats,
@@ -27,13 +26,15 @@ export interface AssetSource {
 	mode: number; // 0o755 for the stub, 0o644 for the library
 }
 
+// Bun's native hasher, not node:crypto: loading that module alone costs
+// several milliseconds of every ckpt start.
 export function sha256(bytes: Uint8Array): string {
-	return createHash("sha256").update(bytes).digest("hex");
+	return new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
 }
 
 /** The cache subdirectory name: first 16 hex digits of a sha256 over all sources. */
 export function assetsHash(sources: readonly AssetSource[]): string {
-	const h = createHash("sha256");
+	const h = new Bun.CryptoHasher("sha256");
 	for (const s of sources) h.update(`${s.name}\0${s.bytes.length}\0`).update(s.bytes);
 	return h.digest("hex").slice(0, 16);
 }
@@ -103,7 +104,7 @@ function privateDir(dir: string): void {
 function ensureFile(dir: string, s: AssetSource): string {
 	const target = join(dir, s.name);
 	if (isIntact(target, s)) return target;
-	const tmp = join(dir, `.${s.name}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+	const tmp = join(dir, `.${s.name}.${process.pid}.${crypto.getRandomValues(new Uint32Array(2)).join("")}.tmp`);
 	try {
 		const fd = openSync(tmp, "wx", 0o600);
 		try {

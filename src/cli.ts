@@ -16,7 +16,6 @@ import { defineRunOrRestart } from "./commands/run-or-restart.ts";
 import { defineRun } from "./commands/run.ts";
 import { CancelledError, NotFoundError, RefusedError, ShownError, UsageError } from "./errors.ts";
 import { EXIT_CANCELLED, exitStatusHelp } from "./exit-status.ts";
-import { interactive } from "./interactive/index.ts";
 
 const USAGE_TEXT = `  $ ckpt [run] [OPTIONS] PROGRAM [ARGS...]   (ckpt's options go before PROGRAM, or end them with --)
   $ ckpt restart [IMAGE] [--image NEXT]
@@ -70,6 +69,8 @@ async function main(args: string[]): Promise<number> {
 	const { cli, split } = buildCli(args);
 	if (split.command === "none") {
 		if (isatty(0) && isatty(1)) {
+			// Loaded only here: @clack/prompts costs startup time every other command would pay.
+			const { interactive } = await import("./interactive/index.ts");
 			await interactive();
 			return 0;
 		}
