@@ -1,8 +1,9 @@
 // `bun run bench`: checkpoint and restart speed and image size, measured
-// side by side in one run against what the machine's page cache allows:
+// side by side in one run against what this machine's page cache allows:
 // `dd` writing the same number of bytes with fsync, `cat` reading the
-// image, and a reference reader that reads it into fresh anonymous memory.
-// Prints a table and writes bench/results.json. Not a test: no thresholds.
+// image, and a reference reader (reference-reader.c) that reads it into
+// fresh anonymous memory with large reads and checksums it. Prints a table
+// and writes bench/results.json. Not a test: there are no thresholds here.
 import { $ } from "bun";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,82 +13,125 @@ const CKPT = join(root, "dist", "ckpt");
 const sizes = (process.env.BENCH_SIZES ?? "64,512,1024").split(",").map(Number);
 const work = mkdtempSync(join(process.env.BENCH_DIR ?? root, ".bench-"));
 const bin = (name: string) => join(work, name);
+const image = join(work, "myckpt.dat");
 
 await $`cc -O2 -o ${bin("workload")} ${join(import.meta.dir, "heap-workload.c")}`;
 await $`cc -O2 -o ${bin("reader")} ${join(import.meta.dir, "reference-reader.c")}`;
 
 const now = () => performance.now();
+const seconds = (ms: number) => ms / 1000;
 
-async function readLine(stream: ReadableStream<Uint8Array>, want: string) {
-  const reader = stream.getReader();
+/** Collects a stream as text; resolves `until(text)` waits as it grows. */
+function collect(stream: ReadableStream<Uint8Array>) {
   let text = "";
-  while (!text.includes(want)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`stream ended before "${want}": ${text}`);
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
+  const waiters: { want: string; resolve: () => void }[] = [];
+  (async () => {
+    for await (const chunk of stream) {
+      text += new TextDecoder().decode(chunk);
+      for (const w of waiters.splice(0)) if (text.includes(w.want)) w.resolve(); else waiters.push(w);
+    }
+  })();
+  return {
+    get text() { return text; },
+    until: (want: string) => new Promise<void>((resolve) => (text.includes(want) ? resolve() : waiters.push({ want, resolve }))),
+  };
 }
 
 async function timed(cmd: string[]): Promise<number> {
   const t = now();
   const p = Bun.spawn(cmd, { cwd: work, stdout: "ignore", stderr: "inherit" });
   if ((await p.exited) !== 0) throw new Error(`${cmd.join(" ")} failed`);
-  return (now() - t) / 1000;
+  return seconds(now() - t);
 }
 
-/** Launch under ckpt, wait for "ready", checkpoint: seconds until the image is durable (process gone). */
-async function checkpoint(mib: number, extra: string[] = []) {
-  const p = Bun.spawn([CKPT, ...extra, bin("workload"), String(mib)], { cwd: work, stdout: "pipe", stderr: "pipe" });
-  await readLine(p.stdout, "ready");
+const msIn = (text: string, re: RegExp) => Number(text.match(re)?.[1] ?? NaN) / 1000;
+
+/** Stop mode: ckpt's own signal-to-durable time, and signal-to-exit as seen from here. */
+async function checkpoint(args: string[]) {
+  const p = Bun.spawn([CKPT, bin("workload"), ...args], { cwd: work, stdout: "pipe", stderr: "pipe" });
+  const out = collect(p.stdout), err = collect(p.stderr);
+  await out.until("ready");
   const t = now();
   process.kill(p.pid, "SIGUSR2");
-  if (extra.includes("--continue")) {
-    await readLine(p.stderr, "checkpoint written");
-    const s = (now() - t) / 1000;
-    p.kill("SIGKILL");
-    await p.exited;
-    return s;
-  }
-  const code = await p.exited;
-  if (code !== 85) throw new Error(`workload exited ${code}`);
-  return (now() - t) / 1000;
+  if ((await p.exited) !== 85) throw new Error(`workload did not stop with 85: ${err.text}`);
+  const exit = seconds(now() - t);
+  await err.until("checkpoint written");
+  return { durable: msIn(err.text, / in ([\d.]+) ms\)/), exit };
 }
 
+/** --continue: how long the program was paused, and when the image was durable. */
+async function continued(args: string[]) {
+  const p = Bun.spawn([CKPT, "--continue", "--image", bin("cont.dat"), bin("workload"), ...args], { cwd: work, stdout: "pipe", stderr: "pipe" });
+  const out = collect(p.stdout), err = collect(p.stderr);
+  await out.until("ready");
+  process.kill(p.pid, "SIGUSR2");
+  await err.until("checkpoint written");
+  p.kill("SIGKILL");
+  await p.exited;
+  rmSync(bin("cont.dat"), { force: true });
+  return { pause: msIn(err.text, /paused ([\d.]+) ms/), durable: msIn(err.text, /durable after ([\d.]+) ms/) };
+}
+
+/** From `ckpt restart` to the program's first output. */
 async function restart() {
   const t = now();
   const p = Bun.spawn([CKPT, "restart"], { cwd: work, stdout: "pipe", stderr: "inherit" });
-  await readLine(p.stdout, "alive");
-  const s = (now() - t) / 1000;
+  await collect(p.stdout).until("alive");
+  const s = seconds(now() - t);
   p.kill("SIGKILL");
   await p.exited;
   return s;
 }
 
-const rows: Record<string, number | string>[] = [];
-for (const mib of sizes) {
-  rmSync(join(work, "myckpt.dat"), { force: true });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
+
+/** One measurement round; row() takes the median of REPEAT rounds, since disks here are noisy. */
+async function round(args: string[], mib: number) {
+  rmSync(image, { force: true });
   const dd = await timed(["dd", "if=/dev/zero", `of=${bin("dd.out")}`, "bs=1M", `count=${mib}`, "conv=fsync", "status=none"]);
   rmSync(bin("dd.out"), { force: true });
-  const ckpt = await checkpoint(mib);
-  const image = statSync(join(work, "myckpt.dat")).size;
-  const cat = await timed(["cat", join(work, "myckpt.dat")]);
-  const reference = await timed([bin("reader"), join(work, "myckpt.dat")]);
+  const ck = await checkpoint(args);
+  const size = statSync(image).size;
+  const cat = await timed(["cat", image]);
+  const reference = await timed([bin("reader"), image]);
   const rst = await restart();
-  const pause = await checkpoint(mib, ["--continue", "--image", bin("cont.dat")]);
-  rmSync(bin("cont.dat"), { force: true });
-  rows.push({
-    mib, checkpoint_s: ckpt, dd_s: dd, checkpoint_vs_dd: ckpt / dd,
-    continue_pause_s: pause,
-    restart_s: rst, reference_read_s: reference, cat_s: cat, restart_vs_reference: rst / reference,
-    image_mib: image / 2 ** 20, image_vs_memory: image / 2 ** 20 / mib,
-  });
+  const cont = await continued(args);
+  return { dd, durable: ck.durable, exit: ck.exit, size, cat, reference, rst, pause: cont.pause, contDurable: cont.durable };
 }
 
-const f = (v: number | string, d = 3) => (typeof v === "number" ? v.toFixed(d) : v);
-const cols = Object.keys(rows[0]!);
+async function row(label: string, args: string[], mib: number) {
+  const rounds = [];
+  for (let i = 0; i < REPEAT; i++) rounds.push(await round(args, mib));
+  const m = (k: keyof (typeof rounds)[0]) => median(rounds.map((r) => r[k]));
+  return {
+    workload: label, checkpoint_s: m("durable"), checkpoint_to_exit_s: m("exit"), dd_s: m("dd"),
+    checkpoint_vs_dd: m("durable") / m("dd"),
+    continue_pause_s: m("pause"), continue_durable_s: m("contDurable"),
+    restart_s: m("rst"), reference_read_s: m("reference"), cat_s: m("cat"), restart_vs_reference: m("rst") / m("reference"),
+    image_mib: m("size") / 2 ** 20, image_vs_touched: m("size") / 2 ** 20 / Number(args[1] ?? args[0]),
+  };
+}
+
+async function startupOverhead() {
+  const runs = 20;
+  let a = 0, b = 0;
+  for (let i = 0; i < runs; i++) a += await timed(["/bin/true"]);
+  for (let i = 0; i < runs; i++) b += await timed([CKPT, "/bin/true"]);
+  return { direct_s: a / runs, under_ckpt_s: b / runs, added_s: (b - a) / runs };
+}
+
+const rows = [];
+rows.push(await row("1 MiB heap", ["1"], 1));
+for (const mib of sizes) rows.push(await row(`${mib} MiB dirty`, [String(mib)], mib));
+rows.push(await row("1 GiB mapped, 8 MiB touched", ["1024", "8"], 8));
+const startup = await startupOverhead();
+
+const f = (v: number | string) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : v);
+const cols = Object.keys(rows[0]!) as (keyof (typeof rows)[0])[];
 console.log(cols.join("\t"));
-for (const r of rows) console.log(cols.map((c) => f(r[c]!)).join("\t"));
+for (const r of rows) console.log(cols.map((c) => f(r[c])).join("\t"));
+console.log(`\nckpt /bin/true: ${(startup.under_ckpt_s * 1000).toFixed(1)} ms, /bin/true: ${(startup.direct_s * 1000).toFixed(1)} ms, added ${(startup.added_s * 1000).toFixed(1)} ms`);
 const machine = { cpus: navigator.hardwareConcurrency, kernel: (await $`uname -r`.text()).trim(), date: new Date().toISOString() };
-writeFileSync(join(import.meta.dir, "results.json"), JSON.stringify({ machine, rows }, null, 2) + "\n");
+writeFileSync(join(import.meta.dir, "results.json"), JSON.stringify({ machine, rows, startup }, null, 2) + "\n");
 rmSync(work, { recursive: true, force: true });

@@ -1,5 +1,5 @@
-/* The benchmark's workload: N MiB of heap dirtied with a verifiable
- * pattern, then a loop that prints "alive" after every sleep, so a restart
+/* The benchmark's workload: N MiB of heap (argv[1]), of which T MiB
+ * (argv[2], default all) are dirtied with a verifiable pattern, then a loop that prints "alive" after every sleep, so a restart
  * shows its first output as soon as the program runs again (the sleep the
  * checkpoint interrupted returns at once). Exits 3 if the pattern is wrong. */
 #include <stdint.h>
@@ -10,8 +10,9 @@
 int main(int argc, char **argv)
 {
 	size_t mib = argc > 1 ? (size_t)atol(argv[1]) : 64;
-	size_t words = mib << 17;
-	uint64_t *heap = malloc(words * 8);
+	size_t touched = argc > 2 ? (size_t)atol(argv[2]) : mib;
+	size_t words = touched << 17;
+	uint64_t *heap = malloc(mib << 20);
 	if (!heap)
 		return 2;
 	for (size_t i = 0; i < words; i++)

@@ -21,6 +21,9 @@
 #define PM_SWAPPED (1ull << 62)
 #define PM_FILE (1ull << 61)
 #define PAGEMAP_CHUNK 65536 /* entries per read: 256 MiB of address space */
+/* Long runs of data are cut into extents of at most this size, so a restore
+ * can load one large region with several threads at once. */
+#define EXTENT_MAX (64ull << 20)
 
 struct region_scan {
 	struct capture *c;
@@ -35,7 +38,8 @@ static int add_extent(struct capture *c, uint64_t start, uint64_t end, uint32_t 
 	struct ckpt_region *r = &c->regions[c->nregions];
 	if (r->nextents) {
 		struct ckpt_extent *last = &c->extents[c->nextents - 1];
-		if (last->kind == kind && last->start + last->len == start) {
+		if (last->kind == kind && last->start + last->len == start &&
+		    (kind != CKPT_EXTENT_DATA || last->len + (end - start) <= EXTENT_MAX)) {
 			last->len += end - start;
 			return 0;
 		}

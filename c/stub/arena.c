@@ -76,8 +76,8 @@ void build_arena(const char *tables, uint64_t vdso_ehdr)
 							     : h->special_start[CKPT_SPECIAL_VDSO];
 	uint64_t hop = page_up(h->special_end[CKPT_SPECIAL_VDSO] - vvar);
 	g.regions = (void *)(tables + h->regions_off); /* for busy(), before the copy */
-	uint64_t stacks = (uint64_t)h->nthreads * THREAD_STUB_STACK;
-	uint64_t len = code + tab + hop + stacks + STACK_SIZE;
+	uint64_t stacks = (uint64_t)h->nthreads * THREAD_STUB_STACK, loaders = MAX_LOADERS * LOADER_STACK;
+	uint64_t len = code + tab + hop + stacks + loaders + STACK_SIZE;
 	uint64_t base = map_arena(len);
 
 	char *t = (char *)(base + code);
@@ -94,6 +94,7 @@ void build_arena(const char *tables, uint64_t vdso_ehdr)
 	g.arena_len = len;
 	g.hop_start = base + code + tab;
 	g.thread_stacks = g.hop_start + hop;
+	g.loader_stacks = g.thread_stacks + stacks;
 	for (int k = 0; k < CKPT_NSPECIAL; k++)
 		if (h->special_start[k])
 			g.vdso_now[k] = vdso_ehdr - (h->special_start[CKPT_SPECIAL_VDSO] - h->special_start[k]);

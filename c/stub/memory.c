@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <sched.h>
 /*
  * Phase 2, memory: from here on the stub runs only from the arena, and a
  * failure ends the process (the image on disk is untouched).
@@ -79,16 +80,25 @@ void move_vdso(void)
 		}
 }
 
+/* Reads an extent straight into place in chunks small enough to still be
+ * in cache when they are checksummed right after. */
 static void load_extent(const struct ckpt_extent *e)
 {
+	const uint64_t chunk = 2u << 20;
+	uint32_t crc = 0;
 	for (uint64_t done = 0; done < e->len;) {
-		uint64_t chunk = e->len - done > (1u << 30) ? (1u << 30) : e->len - done;
-		long n = sys_pread(g.image_fd, (void *)(e->start + done), chunk, (long)(e->data_offset + done));
-		if (n <= 0)
-			die("cannot read memory contents from the image", n < 0 ? n : -5);
-		done += (uint64_t)n;
+		uint64_t want = e->len - done > chunk ? chunk : e->len - done;
+		for (uint64_t got = 0; got < want;) {
+			long n = sys_pread(g.image_fd, (void *)(e->start + done + got), want - got,
+					   (long)(e->data_offset + done + got));
+			if (n <= 0)
+				die("cannot read memory contents from the image", n < 0 ? n : -5);
+			got += (uint64_t)n;
+		}
+		crc = crc32c_update(crc, (const void *)(e->start + done), want);
+		done += want;
 	}
-	if (crc32c_update(0, (const void *)e->start, e->len) != e->crc)
+	if (crc != e->crc)
 		die("memory contents checksum mismatch (corrupt image)", 0);
 }
 
@@ -108,28 +118,97 @@ static long map_file(const struct ckpt_region *r, int flags, int prot)
 	return m;
 }
 
+/* Shared files never get our bytes, so they get their final protection at
+ * once; everything else is writable while it loads. */
+static int loading_prot(const struct ckpt_region *r)
+{
+	return r->kind == CKPT_REGION_FILE_SHARED ? (int)r->prot : PROT_READ | PROT_WRITE;
+}
+
 static void map_region(const struct ckpt_region *r)
 {
 	int shared = r->kind == CKPT_REGION_FILE_SHARED || r->kind == CKPT_REGION_SHARED_ANON;
 	int flags = MAP_FIXED | (shared ? MAP_SHARED : MAP_PRIVATE);
-	/* Writable while loading; shared files never get our bytes, so they
-	 * get their final protection at once. */
-	int prot = r->kind == CKPT_REGION_FILE_SHARED ? (int)r->prot : PROT_READ | PROT_WRITE;
 	long m;
 	if (r->kind == CKPT_REGION_FILE_PRIVATE || r->kind == CKPT_REGION_FILE_SHARED)
-		m = map_file(r, flags, prot);
+		m = map_file(r, flags, loading_prot(r));
 	else
-		m = sys_mmap((void *)r->start, r->end - r->start, prot,
+		m = sys_mmap((void *)r->start, r->end - r->start, loading_prot(r),
 			     flags | MAP_ANONYMOUS | (r->kind == CKPT_REGION_STACK ? MAP_GROWSDOWN : 0), -1, 0);
 	if (m < 0 || (uint64_t)m != r->start)
 		die("cannot map a memory region at its saved address", m < 0 ? m : 0);
-	for (uint32_t i = r->first_extent; i < r->first_extent + r->nextents; i++)
-		if (g.extents[i].kind == CKPT_EXTENT_DATA)
-			load_extent(&g.extents[i]);
-	if (prot != (int)r->prot) {
-		long err = sys_mprotect((void *)r->start, r->end - r->start, (int)r->prot);
-		if (err < 0)
-			die("cannot set a region's protection", err);
+}
+
+static void protect_region(const struct ckpt_region *r)
+{
+	if (loading_prot(r) == (int)r->prot)
+		return;
+	long err = sys_mprotect((void *)r->start, r->end - r->start, (int)r->prot);
+	if (err < 0)
+		die("cannot set a region's protection", err);
+}
+
+/* Page faults, zeroing and copying dominate a restore, and they run in
+ * parallel on separate cores: every loader, this thread included, takes
+ * the next unloaded extent until none is left. */
+static void load_extents(void)
+{
+	for (;;) {
+		uint32_t k = __atomic_fetch_add(&g.next_extent, 1, __ATOMIC_RELAXED);
+		if (k >= g.hdr->nextents)
+			return;
+		if (g.extents[k].kind == CKPT_EXTENT_DATA)
+			load_extent(&g.extents[k]);
+	}
+}
+
+static void loader_start(void *arg)
+{
+	(void)arg;
+	load_extents();
+	SYS1(__NR_exit, 0); /* this thread only; the kernel then clears its tid word */
+}
+
+static int online_cpus(void)
+{
+	uint64_t mask[16] = {0};
+	long n = SYS3(__NR_sched_getaffinity, 0, sizeof mask, mask);
+	int cpus = 0;
+	for (long i = 0; i < n / 8; i++)
+		for (uint64_t m = mask[i]; m; m &= m - 1) /* no libgcc popcount here */
+			cpus++;
+	return cpus > 0 ? cpus : 1;
+}
+
+static uint64_t data_bytes(void)
+{
+	uint64_t total = 0;
+	for (uint32_t k = 0; k < g.hdr->nextents; k++)
+		if (g.extents[k].kind == CKPT_EXTENT_DATA)
+			total += g.extents[k].len;
+	return total;
+}
+
+static void load_in_parallel(void)
+{
+	int loaders = online_cpus() - 1;
+	if (loaders > MAX_LOADERS)
+		loaders = MAX_LOADERS;
+	if (data_bytes() < (16u << 20))
+		loaders = 0; /* not worth a thread */
+	const unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
+				    CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
+	for (int i = 0; i < loaders; i++) {
+		uint64_t stack = g.loader_stacks + (uint64_t)(i + 1) * LOADER_STACK;
+		if (clone_thread(flags, stack, &g.loader_tid[i], &g.loader_tid[i], 0, loader_start, 0) < 0)
+			g.loader_tid[i] = 0; /* fewer helpers is fine */
+	}
+	load_extents();
+	/* Wait until each loader has left the arena for good, as pthread_join does. */
+	for (int i = 0; i < loaders; i++) {
+		int32_t tid;
+		while ((tid = __atomic_load_n(&g.loader_tid[i], __ATOMIC_ACQUIRE)) != 0)
+			SYS4(__NR_futex, &g.loader_tid[i], 0 /* FUTEX_WAIT */, tid, 0);
 	}
 }
 
@@ -137,4 +216,7 @@ void map_regions(void)
 {
 	for (uint32_t i = 0; i < g.hdr->nregions; i++)
 		map_region(&g.regions[i]);
+	load_in_parallel();
+	for (uint32_t i = 0; i < g.hdr->nregions; i++)
+		protect_region(&g.regions[i]);
 }

@@ -6,6 +6,8 @@
 #include "../ckpt_format.h"
 #include "../str.h"
 
+#define MAX_LOADERS 8
+
 /* Everything phase 2 needs, filled by phase 1 with addresses inside the
  * arena, then copied there with the stub's own data: phase 2 never looks at
  * memory outside the arena and the kernel's vDSO. */
@@ -21,6 +23,9 @@ struct stub_args {
 	uint64_t arena_start, arena_len;
 	uint64_t hop_start;              /* an arena window the vDSO hops through */
 	uint64_t thread_stacks;          /* one small stack per cloned thread */
+	uint64_t loader_stacks;          /* and one per loader thread */
+	uint32_t next_extent;            /* loaders take extents in turn */
+	int32_t loader_tid[MAX_LOADERS]; /* cleared by the kernel when each exits */
 	uint64_t vdso_now[CKPT_NSPECIAL]; /* where the kernel put ours */
 	char next_image[CKPT_PATH_MAX];
 };
@@ -47,6 +52,7 @@ void restore_process_state(void);
 __attribute__((noreturn)) void resume_threads(void);
 
 #define THREAD_STUB_STACK (32 * 1024)
+#define LOADER_STACK (64 * 1024)
 
 /* start.S */
 __attribute__((noreturn)) void switch_stack_and_call(void (*fn)(void), uint64_t stack_top);
