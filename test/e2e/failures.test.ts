@@ -370,3 +370,31 @@ test("--continue saves MADV_DONTFORK and MADV_WIPEONFORK memory, which the backg
   expect(rest.stdout).toContain("step 9: dontfork ok, wipeonfork ok, plain ok");
   expect(rest.stdout).not.toContain("LOST");
 }, 60000);
+
+test("a storm of 100 requests with --continue: the program never corrupts itself, and the images taken along the way restart correctly", async () => {
+  // heap-pattern checks every word of its heap on every step and exits 4 on any change.
+  const program = [demo("heap-pattern"), "16", "25"];
+  const run = ckptMerged(["--continue", ...program], dir);
+  await run.waitFor((o) => o.includes("step 0"), 60000);
+  const kept: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    process.kill(run.pid, "SIGUSR2");
+    await Bun.sleep(5 + (i % 7) * 3);
+    // Every 25th, wait until an image is complete and keep a copy of it.
+    if (i % 25 === 24) {
+      const written = count(run.stdout, /checkpoint written/m);
+      await run.waitFor((o) => count(o, /checkpoint written/m) > written);
+      const copy = join(dir, `kept-${i}.dat`);
+      writeFileSync(copy, readFileSync(join(dir, "myckpt.dat")), { mode: 0o600 });
+      kept.push(copy);
+    }
+  }
+  expect(await run.exit(120000)).toBe(0);
+  expect(run.stdout).toContain("heap ok");
+  expect(run.stdout).not.toContain("checkpoint failed");
+  expect(count(run.stdout, /checkpoint written/m)).toBeGreaterThan(4);
+  for (const image of kept) {
+    const rest = await runToEnd([CKPT, "restart", image, "--image", join(dir, "after.dat")], { cwd: dir }, 120000);
+    expect({ image, code: rest.code, ok: rest.stdout.includes("heap ok") }).toEqual({ image, code: 0, ok: true });
+  }
+}, 240000);

@@ -79,6 +79,14 @@ test("threads blocked in read, poll and sleeps, and one that blocks every signal
   expect(r.out).not.toMatch(/BEHIND|STUCK/);
 }, 120000);
 
+test("a thread on a stack the program allocated, and one created from a signal handler", async () => {
+  const program = [demo("threads-custom")];
+  const r = await cycles(program, 4);
+  expect(r.code).toBe(0);
+  expect(r.out).toBe((await runToEnd(program, { cwd: dir })).stdout);
+  expect(r.out).toContain("custom 200, from handler 200");
+}, 120000);
+
 test("`ckpt info` lists every thread with its registers of interest", async () => {
   const run = ckpt([demo("threads-count"), "5", "40"], { cwd: dir });
   await run.waitFor((o) => lines(o) >= 2);
