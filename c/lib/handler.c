@@ -77,6 +77,15 @@ static void announce_if_stderr_is_a_file(void)
 	say(&l);
 }
 
+/* "ckpt: checkpoint written to PATH (SIZE", the start of both success lines. */
+static void written_to(struct line *l, uint64_t size)
+{
+	line_str(l, "ckpt: checkpoint written to ");
+	line_str(l, ckpt_config.image_path);
+	line_str(l, " (");
+	line_size(l, size);
+}
+
 static void report(const struct capture *c, int ok, uint64_t size, uint64_t ns, int keep_running)
 {
 	struct line l = {.len = 0};
@@ -87,10 +96,7 @@ static void report(const struct capture *c, int ok, uint64_t size, uint64_t ns, 
 		line_str(&l, c->error.buf);
 		line_str(&l, "; the program continues");
 	} else {
-		line_str(&l, "ckpt: checkpoint written to ");
-		line_str(&l, ckpt_config.image_path);
-		line_str(&l, " (");
-		line_size(&l, size);
+		written_to(&l, size);
 		line_str(&l, " in ");
 		line_ms(&l, ns);
 		line_str(&l, keep_running ? "); continuing" : "); stopping with exit status ");
@@ -111,10 +117,7 @@ void report_background(const struct capture *c, int ok, uint64_t size, uint64_t 
 		report(c, 0, 0, 0, 1);
 		return;
 	}
-	line_str(&l, "ckpt: checkpoint written to ");
-	line_str(&l, ckpt_config.image_path);
-	line_str(&l, " (");
-	line_size(&l, size);
+	written_to(&l, size);
 	line_str(&l, "; program paused ");
 	line_ms(&l, pause_ns);
 	line_str(&l, ", durable after ");

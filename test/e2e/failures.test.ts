@@ -146,9 +146,9 @@ function expectOneFailureLine(stderr: string, why: RegExp) {
   expect(stderr).toMatch(why);
 }
 
-test("image directory removed after launch: the checkpoint fails, the program runs to its normal end", async () => {
-  const program = [demo("ticker"), "100"];
-  const reference = runToEnd(program, { cwd: dir });
+/** Runs `program` with its image in DIR/images, removes that directory
+ * after ten lines, and requests a checkpoint, which must fail. */
+async function checkpointIntoVanishedDir(program: string[]) {
   const imageDir = join(dir, "images");
   mkdirSync(imageDir);
   const run = ckpt(["--image", join(imageDir, "img.dat"), ...program], { cwd: dir });
@@ -156,6 +156,13 @@ test("image directory removed after launch: the checkpoint fails, the program ru
   rmdirSync(imageDir);
   process.kill(run.pid, "SIGUSR2");
   await stderrShows(run, /checkpoint failed/);
+  return { run, imageDir };
+}
+
+test("image directory removed after launch: the checkpoint fails, the program runs to its normal end", async () => {
+  const program = [demo("ticker"), "100"];
+  const reference = runToEnd(program, { cwd: dir });
+  const { run } = await checkpointIntoVanishedDir(program);
   expect(await run.exit(60000)).toBe(0);
   expectOneFailureLine(run.stderr, /images.*No such file or directory/);
   expect(run.stdout).toBe((await reference).stdout);
@@ -165,13 +172,7 @@ test("image directory removed after launch: the checkpoint fails, the program ru
 test("after a failed checkpoint a later one succeeds, and the restart continues the output exactly", async () => {
   const program = [demo("ticker"), "120"];
   const reference = runToEnd(program, { cwd: dir });
-  const imageDir = join(dir, "images");
-  mkdirSync(imageDir);
-  const run = ckpt(["--image", join(imageDir, "img.dat"), ...program], { cwd: dir });
-  await run.waitFor((o) => lines(o) >= 10);
-  rmdirSync(imageDir);
-  process.kill(run.pid, "SIGUSR2");
-  await stderrShows(run, /checkpoint failed/);
+  const { run, imageDir } = await checkpointIntoVanishedDir(program);
   mkdirSync(imageDir);
   const seen = lines(run.stdout);
   await run.waitFor((o) => lines(o) >= seen + 10);
