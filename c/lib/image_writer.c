@@ -149,10 +149,48 @@ static void mark_thread_stacks(struct capture *c)
 	}
 }
 
+/* Data goes out in batches of about CHUNK bytes, each checksummed just
+ * before it is written: the kernel then copies bytes still in cache, and
+ * memory is read from RAM once, not twice. */
+#define CHUNK (2u << 20)
+
+struct batch {
+	struct iovec iov[IOV_BATCH];
+	int cnt;
+	uint64_t bytes;
+	int fd;
+};
+
+static long queue(struct batch *b, const void *p, uint64_t len)
+{
+	b->iov[b->cnt++] = (struct iovec){(void *)p, len};
+	b->bytes += len;
+	if (b->cnt < IOV_BATCH && b->bytes < CHUNK)
+		return 0;
+	long err = write_iov(b->fd, b->iov, b->cnt);
+	b->cnt = 0, b->bytes = 0;
+	return err;
+}
+
+/* Where extent k is written from: its own address, a copy made before a
+ * fork, or (stacks) a copy made now. */
+static const void *source(struct capture *c, const struct ckpt_region *r, uint32_t k, uint64_t *bounced)
+{
+	const struct ckpt_extent *e = &c->extents[k];
+	if (c->extent_src[k])
+		return (const void *)c->extent_src[k];
+	if (!(r->flags & CKPT_REGION_THREAD_STACK))
+		return (const void *)e->start;
+	if (*bounced + e->len > c->bounce_cap)
+		return 0;
+	void *copy = __builtin_memcpy(c->bounce + *bounced, (const void *)e->start, e->len);
+	*bounced += e->len;
+	return copy;
+}
+
 static long write_data(struct capture *c, int fd)
 {
-	struct iovec iov[IOV_BATCH];
-	int cnt = 0;
+	struct batch b = {.fd = fd};
 	uint64_t bounced = c->bounce_used;
 	mark_thread_stacks(c);
 	if (sys_lseek(fd, (long)c->hdr->data_offset, SEEK_SET) < 0)
@@ -163,26 +201,21 @@ static long write_data(struct capture *c, int fd)
 			struct ckpt_extent *e = &c->extents[k];
 			if (e->kind != CKPT_EXTENT_DATA)
 				continue;
-			const void *from = (const void *)e->start;
-			if (c->extent_src[k]) {
-				from = (const void *)c->extent_src[k];
-			} else if (r->flags & CKPT_REGION_THREAD_STACK) {
-				if (bounced + e->len > c->bounce_cap)
-					return -ENOMEM;
-				from = __builtin_memcpy(c->bounce + bounced, from, e->len);
-				bounced += e->len;
-			}
-			e->crc = crc32c_update(0, from, e->len);
-			iov[cnt++] = (struct iovec){(void *)from, e->len};
-			if (cnt == IOV_BATCH) {
-				long err = write_iov(fd, iov, cnt);
+			const char *from = source(c, r, k, &bounced);
+			if (!from)
+				return -ENOMEM;
+			uint32_t crc = 0;
+			for (uint64_t at = 0; at < e->len; at += CHUNK) {
+				uint64_t len = e->len - at < CHUNK ? e->len - at : CHUNK;
+				crc = crc32c_update(crc, from + at, len);
+				long err = queue(&b, from + at, len);
 				if (err)
 					return err;
-				cnt = 0;
 			}
+			e->crc = crc;
 		}
 	}
-	long err = write_iov(fd, iov, cnt);
+	long err = write_iov(fd, b.iov, b.cnt);
 	if (err)
 		return err;
 	for (uint32_t i = 0; i < c->nfds; i++) {
