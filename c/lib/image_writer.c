@@ -172,14 +172,25 @@ static long queue(struct batch *b, const void *p, uint64_t len)
 	return err;
 }
 
+/* The kernel itself writes a thread's rseq area (its cpu id) whenever the
+ * thread is scheduled onto another CPU, even while it sleeps in our
+ * handler: pages holding one change under the writer like stacks do. */
+static int holds_rseq(const struct capture *c, const struct ckpt_extent *e)
+{
+	for (uint32_t t = 0; t < c->nthreads; t++)
+		if (c->threads[t].rseq_addr >= e->start && c->threads[t].rseq_addr < e->start + e->len)
+			return 1;
+	return 0;
+}
+
 /* Where extent k is written from: its own address, a copy made before a
- * fork, or (stacks) a copy made now. */
+ * fork, or (pages that change while we write) a copy made now. */
 static const void *source(struct capture *c, const struct ckpt_region *r, uint32_t k, uint64_t *bounced)
 {
 	const struct ckpt_extent *e = &c->extents[k];
 	if (c->extent_src[k])
 		return (const void *)c->extent_src[k];
-	if (!(r->flags & CKPT_REGION_THREAD_STACK))
+	if (!(r->flags & CKPT_REGION_THREAD_STACK) && !holds_rseq(c, e))
 		return (const void *)e->start;
 	if (*bounced + e->len > c->bounce_cap)
 		return 0;
