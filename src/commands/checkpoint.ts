@@ -4,7 +4,7 @@
  * and say where it is, how big, and how long it took.
  */
 import type { CAC } from "cac";
-import { type CheckpointResult, requestCheckpoint } from "../checkpoint-request.ts";
+import type { CheckpointResult } from "../checkpoint-request.ts";
 import { UsageError } from "../errors.ts";
 import { CKPT_EXIT_CHECKPOINTED } from "../format.ts";
 import { bytes, duration } from "../text.ts";
@@ -47,6 +47,7 @@ function parseTimeout(value: unknown): number {
 async function checkpointCommand(pidText: string, opts: CheckpointOptions): Promise<void> {
 	const pid = parsePid(pidText);
 	const timeoutMs = parseTimeout(opts.timeout);
+	const { requestCheckpoint } = await import("../checkpoint-request.ts"); // loaded only when used
 	console.log(describeResult(await requestCheckpoint(pid, { keepRunning: opts.continue === true, timeoutMs })));
 }
 

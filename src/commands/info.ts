@@ -1,9 +1,9 @@
 /** `ckpt info [IMAGE] [--json] [--verify]`: describe an image; optionally check all its data. */
 import type { CAC } from "cac";
-import { defaultImage, readImage, verifyData } from "../image.ts";
-import { infoJson } from "../info-json.ts";
-import { renderInfo } from "../info-render.ts";
 import { bytes } from "../text.ts";
+
+// The image reader and renderers load only when this command runs: every
+// `ckpt PROGRAM` start would otherwise pay for evaluating them.
 
 interface InfoOptions {
 	verify?: boolean;
@@ -20,7 +20,10 @@ export function defineInfo(cli: CAC): void {
 		.action((image: string | undefined, opts: InfoOptions) => info(image, opts));
 }
 
-export function info(imageArg: string | undefined, opts: InfoOptions): void {
+export async function info(imageArg: string | undefined, opts: InfoOptions): Promise<void> {
+	const { defaultImage, readImage, verifyData } = await import("../image.ts");
+	const { infoJson } = await import("../info-json.ts");
+	const { renderInfo } = await import("../info-render.ts");
 	const image = readImage(imageArg || defaultImage());
 	if (opts.json) {
 		// All or nothing: a failed verification prints no half-document.

@@ -1,6 +1,5 @@
 /** `ckpt list [DIR]`: the images in DIR (default: the current directory), newest first. */
 import type { CAC } from "cac";
-import { listImages, programLine } from "../image-list.ts";
 import { age, bytes, table } from "../text.ts";
 
 export function defineList(cli: CAC): void {
@@ -10,7 +9,8 @@ export function defineList(cli: CAC): void {
 		.action((dir?: string) => list(dir || "."));
 }
 
-function list(dir: string): void {
+async function list(dir: string): Promise<void> {
+	const { listImages, programLine } = await import("../image-list.ts"); // loaded only when listing
 	const images = listImages(dir);
 	if (images.length === 0) {
 		console.log(`no ckpt images in ${dir}`);
