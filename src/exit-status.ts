@@ -36,6 +36,14 @@ const BY_COMMAND: Record<string, (readonly [number | string, string])[]> = {
 		[1, "the image cannot be restored here; one line on stderr says why, and nothing ran"],
 		USAGE,
 	],
+	"run-or-restart": [
+		["N", "the program's own exit status: it ran to its end"],
+		STOPPED,
+		[1, "an image exists but cannot be restored here (it is never replaced by a fresh start), or ckpt could not start the program"],
+		USAGE,
+		[126, "PROGRAM cannot run under ckpt (not executable, a directory, static, setuid...)"],
+		[127, "PROGRAM not found"],
+	],
 	checkpoint: [
 		[0, "the image is complete; its path, size and the time it took are on stdout"],
 		[1, "no checkpoint: no such process, not running under ckpt, another user's, the checkpoint\n" +

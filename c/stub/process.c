@@ -140,11 +140,13 @@ __attribute__((noreturn)) void resume_threads(void)
 	for (int which = 0; which < 3; which++)
 		sys_setitimer(which, &g.hdr->itimers[which], 0);
 	sys_close(g.image_fd);
-	if (g.err_fd > 2)
-		sys_close(g.err_fd);
 	clone_threads();
 	become_leader(t);
 	restore_thread_state(t);
+	/* The last thing that could fail has run (cloned threads could, in
+	 * theory, still fail to register rseq: they would exit silently). */
+	if (g.err_fd > 2)
+		sys_close(g.err_fd);
 	jump_to_resume_point(&t->resume);
 }
 

@@ -17,7 +17,8 @@ afterEach(() => cleanup());
 async function cycles(program: string[], count: number, opts: { minLines?: number; spread?: number } = {}) {
   let out = "";
   let run = ckpt(program, { cwd: dir });
-  for (let i = 0; i < count; i++) {
+  let done = 0;
+  for (let i = 0; i < count; i++, done++) {
     const seen = lines(out + run.stdout);
     const target = seen + (opts.minLines ?? 1) + Math.floor(Math.random() * (opts.spread ?? 3));
     try {
@@ -27,7 +28,12 @@ async function cycles(program: string[], count: number, opts: { minLines?: numbe
     }
     // A random moment between two lines, not always right after one.
     await Bun.sleep(Math.floor(Math.random() * 40));
-    process.kill(run.pid, "SIGUSR2");
+    if (run.proc.exitCode !== null) break; // it ended meanwhile
+    try {
+      process.kill(run.pid, "SIGUSR2");
+    } catch {
+      break; // ended between the check and the signal
+    }
     const code = await run.exit();
     out += run.stdout;
     if (code !== EXIT_CHECKPOINTED) return { out, code, stderr: run.stderr, cycles: i };
@@ -35,7 +41,7 @@ async function cycles(program: string[], count: number, opts: { minLines?: numbe
     run = ckpt(["restart"], { cwd: dir });
   }
   const code = await run.exit(60000);
-  return { out: out + run.stdout, code, stderr: run.stderr, cycles: count };
+  return { out: out + run.stdout, code, stderr: run.stderr, cycles: done };
 }
 
 test("20 checkpoint/restart cycles in a row of 8 counting threads with thread-local counters", async () => {
