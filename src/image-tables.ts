@@ -13,16 +13,8 @@ import {
 	CKPT_REGION_SHARED_ANON, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, EXTENT, FD, REGION, RESUME_CTX, THREAD,
 } from "./format.ts";
 import { USER_SPACE_END } from "./image-header.ts";
-import type { Extent, Fd, Header, Region, Thread } from "./image-types.ts";
+import type { Extent, Fd, Header, Region, Tables, Thread } from "./image-types.ts";
 
-export interface Tables {
-	exe: string;
-	cwd: string;
-	argv: string[];
-	threads: Thread[];
-	regions: Region[];
-	fds: Fd[];
-}
 
 const PAGE = BigInt(CKPT_PAGE_SIZE);
 const hex = (v: bigint) => `0x${v.toString(16)}`;

@@ -132,14 +132,18 @@ export interface Fd {
 	pipeCrc: number;
 }
 
-export interface Image {
-	path: string; // as given to readImage
-	fileSize: number;
-	header: Header;
+/** What the tables decode to. */
+export interface Tables {
 	exe: string;
 	cwd: string;
 	argv: string[];
 	threads: Thread[];
 	regions: Region[];
 	fds: Fd[];
+}
+
+export interface Image extends Tables {
+	path: string; // as given to readImage
+	fileSize: number;
+	header: Header;
 }

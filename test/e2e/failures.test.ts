@@ -307,16 +307,20 @@ function filesOpenIn(pid: number, inDir: string, except: string): string[] {
   return found;
 }
 
-test("SIGKILL of the program while it writes its image: the earlier image is unchanged and no temporary file remains", async () => {
+/** A real, small image at DIR/images/img.dat, as a later checkpoint's predecessor. */
+async function earlierRealImage() {
   const imageDir = join(dir, "images");
   mkdirSync(imageDir);
   const image = join(imageDir, "img.dat");
-  // A real earlier image at that path.
   const small = ckpt(["--image", image, demo("counting-test"), "1"], { cwd: dir });
   await small.waitFor((o) => lines(o) >= 1);
   process.kill(small.pid, "SIGUSR2");
   expect(await small.exit()).toBe(EXIT_CHECKPOINTED);
-  const before = readFileSync(image);
+  return { imageDir, image, before: readFileSync(image) };
+}
+
+test("SIGKILL of the program while it writes its image: the earlier image is unchanged and no temporary file remains", async () => {
+  const { imageDir, image, before } = await earlierRealImage();
 
   const big = ckpt(["--image", image, demo("heap-pattern"), "512", "3"], { cwd: dir });
   await big.waitFor((o) => o.includes("step 0"), 60000);
@@ -335,14 +339,7 @@ test("SIGKILL of the program while it writes its image: the earlier image is unc
 }, 60000);
 
 test("SIGKILL of a background writer mid-write: the earlier image is unchanged, no temporary file, the program runs on", async () => {
-  const imageDir = join(dir, "images");
-  mkdirSync(imageDir);
-  const image = join(imageDir, "img.dat");
-  const small = ckpt(["--image", image, demo("counting-test"), "1"], { cwd: dir });
-  await small.waitFor((o) => lines(o) >= 1);
-  process.kill(small.pid, "SIGUSR2");
-  expect(await small.exit()).toBe(EXIT_CHECKPOINTED);
-  const before = readFileSync(image);
+  const { imageDir, image, before } = await earlierRealImage();
 
   const program = [demo("heap-pattern"), "512", "3"];
   const big = ckpt(["--continue", "--image", image, ...program], { cwd: dir });
