@@ -37,7 +37,7 @@ function session() {
 		screen: () => screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ""),
 		async type(text: string, until?: string) {
 			input.write(text);
-			const deadline = Date.now() + 5000;
+			const deadline = Date.now() + 20000; // a hang guard only: generous for loaded machines
 			while (until !== undefined && !this.screen().includes(until)) {
 				if (Date.now() > deadline) throw new Error(`no '${until}' on screen:\n${this.screen()}`);
 				await Bun.sleep(5);
