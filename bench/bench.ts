@@ -51,6 +51,9 @@ async function checkpoint(args: string[]) {
   const p = Bun.spawn([CKPT, bin("workload"), ...args], { cwd: work, stdout: "pipe", stderr: "pipe" });
   const out = collect(p.stdout), err = collect(p.stderr);
   await out.until("ready");
+  // Let it enter its sleep: a checkpoint taken just before the call would
+  // (rightly) sleep the whole 30 s after the restart.
+  await Bun.sleep(100);
   const t = now();
   process.kill(p.pid, "SIGUSR2");
   if ((await p.exited) !== 85) throw new Error(`workload did not stop with 85: ${err.text}`);
