@@ -37,3 +37,20 @@ test("with --signal USR1 the program owns SIGUSR2 outright and USR1 checkpoints,
   expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
   expect(run.stderr).not.toContain("warning");
 }, 60000);
+
+test("a program that blocks the trigger: one warning, and a request sent meanwhile is served once it unblocks", async () => {
+  const run = ckpt([demo("blocks-usr2")], { cwd: dir });
+  await run.waitFor((o) => o.includes("step 1:"));
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  const warnings = run.stderr.split("\n").filter((l) => l.startsWith("ckpt: warning:"));
+  expect(warnings).toHaveLength(1);
+  expect(warnings[0]).toMatch(/blocks signal 12, the checkpoint trigger; a checkpoint waits until a thread unblocks it.*--signal/);
+  // The request waited through all six blocking steps and was served the
+  // moment the program unblocked the signal, before its next line.
+  expect(run.stdout.trim().split("\n").at(-1)).toBe("step 5: blocking SIGUSR2");
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.code).toBe(0);
+  expect(rest.stdout.split("\n")[0]).toBe("step 6: not blocking");
+  expect(rest.stdout).toContain("step 11:");
+}, 60000);
