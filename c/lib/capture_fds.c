@@ -15,14 +15,6 @@
 #include "ckpt_lib.h"
 #include "../sys.h"
 
-struct dirent64_raw {
-	uint64_t ino;
-	int64_t off;
-	unsigned short reclen;
-	unsigned char type;
-	char name[];
-};
-
 static int inherited_at_launch(int fd)
 {
 	return fd < 4096 && (ckpt_config.inherited_fds[fd / 64] >> (fd % 64) & 1);
@@ -210,35 +202,16 @@ static void sort_fds(struct capture *c)
 		}
 }
 
+static int add_listed_fd(int fd, void *c)
+{
+	return add_fd(c, fd) ? 1 : 0; /* 1: stop, c->error says why */
+}
+
 int capture_fds(struct capture *c)
 {
-	long dir = sys_openat(AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (dir < 0)
-		return capture_fail(c, "cannot list open descriptors", dir);
-	int rc = 0;
-	for (;;) {
-		long n = sys_getdents64((int)dir, c->text, 65536);
-		if (n <= 0) {
-			if (n < 0)
-				rc = capture_fail(c, "cannot list open descriptors", n);
-			break;
-		}
-		for (long at = 0; at < n && !rc;) {
-			struct dirent64_raw *d = (struct dirent64_raw *)(c->text + at);
-			at += d->reclen;
-			if (d->name[0] < '0' || d->name[0] > '9')
-				continue;
-			int fd = 0;
-			for (const char *p = d->name; *p; p++)
-				fd = fd * 10 + (*p - '0');
-			if (fd == dir)
-				continue;
-			rc = add_fd(c, fd);
-		}
-		if (rc)
-			break;
-	}
-	sys_close((int)dir);
+	int rc = for_each_numbered_entry("/proc/self/fd", add_listed_fd, c);
+	if (rc < 0)
+		return capture_fail(c, "cannot list open descriptors", rc);
 	if (rc)
 		return -1;
 	sort_fds(c);

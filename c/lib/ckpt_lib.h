@@ -87,6 +87,11 @@ int stderr_is_regular_file(void);
 int capture_regions(struct capture *c);
 int image_write(struct capture *c, uint64_t *size);
 
+/* proc_dir.c: calls each(n, ctx) for every numbered entry of a /proc
+ * directory (the walk's own fd left out of /proc/self/fd); stops at the
+ * first nonzero return and returns it, or -errno if the walk failed. */
+int for_each_numbered_entry(const char *path, int (*each)(int n, void *ctx), void *ctx);
+
 /* Reads a whole /proc file into c->text; returns its length or -errno. */
 long read_proc_file(struct capture *c, const char *path);
 
@@ -95,6 +100,11 @@ long read_proc_file(struct capture *c, const char *path);
 int ckpt_save_context(struct ckpt_resume_ctx *ctx);
 
 void record_stderr_identity(uint64_t *dev, uint64_t *ino);
+
+/* glibc's own sigaction, behind our interposed one (it supplies the
+ * sa_restorer a raw rt_sigaction would need). */
+extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+int install_handler(int sig, void (*fn)(int, siginfo_t *, void *), int but);
 
 /* sigaction.c: the program's own use of the trigger signal. */
 int trigger_request(const siginfo_t *info);

@@ -188,16 +188,22 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 	coordinator_release();
 }
 
-extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+/* Both of libckpt's handlers run with every signal blocked, so nothing in
+ * the program changes memory under a capture; `but` stays deliverable. */
+int install_handler(int sig, void (*fn)(int, siginfo_t *, void *), int but)
+{
+	struct sigaction sa = {0};
+	sa.sa_sigaction = fn;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	if (but)
+		sigdelset(&sa.sa_mask, but);
+	return __sigaction(sig, &sa, 0);
+}
 
 int install_checkpoint_handler(void)
 {
-	struct sigaction sa = {0};
-	sa.sa_sigaction = checkpoint_handler;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	/* Everything blocked but the stop signal: a thread whose request waits
-	 * for another checkpoint to finish can still be stopped by it. */
-	sigfillset(&sa.sa_mask);
-	sigdelset(&sa.sa_mask, CKPT_THREAD_SIGNAL);
-	return __sigaction(ckpt_config.signal, &sa, 0);
+	/* The stop signal stays deliverable: a thread whose request waits for
+	 * another checkpoint to finish can still be stopped by it. */
+	return install_handler(ckpt_config.signal, checkpoint_handler, CKPT_THREAD_SIGNAL);
 }

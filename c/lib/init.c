@@ -23,24 +23,17 @@ void record_stderr_identity(uint64_t *dev, uint64_t *ino)
 		*dev = st.st_dev, *ino = st.st_ino;
 }
 
+static int note_inherited(int fd, void *ctx)
+{
+	(void)ctx;
+	if (fd < 4096)
+		ckpt_config.inherited_fds[fd / 64] |= 1ull << (fd % 64);
+	return 0;
+}
+
 static void record_inherited_fds(void)
 {
-	char buf[4096];
-	long dir = sys_openat(AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (dir < 0)
-		return;
-	long n;
-	while ((n = sys_getdents64((int)dir, buf, sizeof buf)) > 0)
-		for (long at = 0; at < n;) {
-			const char *name = buf + at + 19; /* struct linux_dirent64: d_name */
-			at += *(unsigned short *)(buf + at + 16);
-			int fd = 0, digits = 0;
-			for (; *name >= '0' && *name <= '9'; name++, digits++)
-				fd = fd * 10 + (*name - '0');
-			if (digits && fd != dir && fd < 4096)
-				ckpt_config.inherited_fds[fd / 64] |= 1ull << (fd % 64);
-		}
-	sys_close((int)dir);
+	for_each_numbered_entry("/proc/self/fd", note_inherited, 0);
 }
 
 /* Removes our own entry, the first, from LD_PRELOAD in place, so programs

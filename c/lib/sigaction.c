@@ -15,8 +15,6 @@
 #include <signal.h>
 #include "ckpt_lib.h"
 
-extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
-
 static struct sigaction program_action; /* zero: SIG_DFL */
 static int program_has_action, warned;
 

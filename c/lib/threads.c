@@ -92,15 +92,9 @@ static void thread_stop_handler(int sig, siginfo_t *info, void *uc)
 		arrive_and_wait(release);
 }
 
-extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
-
 int install_thread_stop_handler(void)
 {
-	struct sigaction sa = {0};
-	sa.sa_sigaction = thread_stop_handler;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigfillset(&sa.sa_mask);
-	return __sigaction(CKPT_THREAD_SIGNAL, &sa, 0);
+	return install_handler(CKPT_THREAD_SIGNAL, thread_stop_handler, 0);
 }
 
 struct task_list {
@@ -131,33 +125,34 @@ static int listed(const struct task_list *l, int tid)
 	return 0;
 }
 
+struct signalling {
+	struct capture *c;
+	struct task_list *sent;
+	int pid, self, added;
+};
+
+static int signal_if_new(int tid, void *ctx)
+{
+	struct signalling *s = ctx;
+	if (tid == s->self || listed(s->sent, tid) || zombie(s->c, tid))
+		return 0;
+	if (s->sent->n >= s->sent->cap) {
+		capture_fail(s->c, "too many threads", 0);
+		return 1; /* stop; c->error says why */
+	}
+	if (sys_tgkill(s->pid, tid, CKPT_THREAD_SIGNAL) == 0)
+		s->sent->tids[s->sent->n++] = tid, s->added++;
+	return 0;
+}
+
 /* Signals every live thread not signalled yet; returns how many it added. */
 static int signal_new_threads(struct capture *c, struct task_list *sent, int pid, int self)
 {
-	char buf[4096];
-	long dir = sys_openat(-100 /* AT_FDCWD */, "/proc/self/task", 0200000 /* O_DIRECTORY */ | 02000000, 0);
-	if (dir < 0)
-		return capture_fail(c, "cannot list the program's threads", dir);
-	int added = 0;
-	long n;
-	while ((n = sys_getdents64((int)dir, buf, sizeof buf)) > 0)
-		for (long at = 0; at < n;) {
-			const char *name = buf + at + 19;
-			at += *(unsigned short *)(buf + at + 16);
-			int tid = 0;
-			for (; *name >= '0' && *name <= '9'; name++)
-				tid = tid * 10 + (*name - '0');
-			if (!tid || tid == self || listed(sent, tid) || zombie(c, tid))
-				continue;
-			if (sent->n >= sent->cap) {
-				sys_close((int)dir);
-				return capture_fail(c, "too many threads", 0);
-			}
-			if (sys_tgkill(pid, tid, CKPT_THREAD_SIGNAL) == 0)
-				sent->tids[sent->n++] = tid, added++;
-		}
-	sys_close((int)dir);
-	return added;
+	struct signalling s = {c, sent, pid, self, 0};
+	int rc = for_each_numbered_entry("/proc/self/task", signal_if_new, &s);
+	if (rc < 0)
+		return capture_fail(c, "cannot list the program's threads", rc);
+	return rc ? -1 : s.added;
 }
 
 static int arrived(const struct task_list *sent, int tid)
