@@ -155,12 +155,11 @@ static int signal_new_threads(struct capture *c, struct task_list *sent, int pid
 	return rc ? -1 : s.added;
 }
 
-static int arrived(const struct task_list *sent, int tid)
+static int arrived(int tid)
 {
 	for (int32_t i = 1; i < __atomic_load_n(&ckpt_sync.next_slot, __ATOMIC_ACQUIRE); i++)
 		if (ckpt_sync.threads[i].tid == tid)
 			return 1;
-	(void)sent;
 	return 0;
 }
 
@@ -174,9 +173,9 @@ static int wait_for_threads(struct capture *c, struct task_list *sent, int pid)
 		int32_t got = __atomic_load_n(&ckpt_sync.arrived, __ATOMIC_ACQUIRE);
 		uint32_t gone = 0, missing_tid = 0;
 		for (uint32_t i = 0; i < sent->n; i++)
-			if (sys_tgkill(pid, sent->tids[i], 0) < 0 || (!arrived(sent, sent->tids[i]) && zombie(c, sent->tids[i])))
+			if (sys_tgkill(pid, sent->tids[i], 0) < 0 || (!arrived(sent->tids[i]) && zombie(c, sent->tids[i])))
 				gone++;
-			else if (!arrived(sent, sent->tids[i]))
+			else if (!arrived(sent->tids[i]))
 				missing_tid = (uint32_t)sent->tids[i];
 		if ((uint32_t)got + gone >= sent->n && !missing_tid)
 			return 0;
