@@ -90,8 +90,11 @@ async function buildDemos() {
 async function compileCli() {
   mkdirSync(join(root, "dist"), { recursive: true });
   // Bytecode and minification halve the executable's start-up time, which
-  // every `ckpt PROGRAM` adds to the program's own.
-  await $`${process.execPath} build --compile --bytecode --minify ${join(root, "src/cli.ts")} --outfile ${join(root, "dist/ckpt")}`.quiet();
+  // every `ckpt PROGRAM` adds to the program's own. A compiled executable
+  // would also load .env and bunfig.toml from the working directory, into
+  // the environment the program inherits: never wanted.
+  const flags = ["--compile", "--bytecode", "--minify", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig"];
+  await $`${process.execPath} build ${flags} ${join(root, "src/cli.ts")} --outfile ${join(root, "dist/ckpt")}`.quiet();
 }
 
 mkdirSync(build, { recursive: true });

@@ -52,6 +52,17 @@ test("dispositions the shell set are kept (nohup's SIGHUP), Bun's own are undone
   expect({ hup: bit(1), pipe: bit(13), xfsz: bit(25) }).toEqual({ hup: 1n, pipe: 0n, xfsz: 0n });
 });
 
+// A compiled Bun executable would otherwise load .env and bunfig.toml from
+// the working directory into its own environment, which the program inherits.
+test("a .env or bunfig.toml in the working directory does not reach the program", async () => {
+  await Bun.write(join(dir, ".env"), "CKPT_TEST_DOTENV=leaked\n");
+  await Bun.write(join(dir, "bunfig.toml"), 'preload = ["./nothing.ts"]\n');
+  const r = await runToEnd([CKPT, "/usr/bin/env"], { cwd: dir });
+  expect(r.code).toBe(0);
+  expect(r.stdout).not.toContain("CKPT_TEST_DOTENV");
+  expect(r.stdout).toMatch(/^PATH=/m);
+});
+
 // Bun raises the soft limit before our code runs; the parent's limit is
 // what the program would have inherited (ARCHITECTURE.md notes the limit
 // of this when ckpt is exec'd by its parent).
