@@ -94,6 +94,11 @@ async function compileCli() {
   // would also load .env and bunfig.toml from the working directory, into
   // the environment the program inherits: never wanted.
   const flags = ["--compile", "--bytecode", "--minify", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig"];
+  // The cache directory name of the embedded files, so ckpt need not hash
+  // them at each start. Imported here: assets.ts needs the C parts built.
+  const { embeddedAssets } = await import("../src/assets.ts");
+  const { assetsHash } = await import("../src/cache.ts");
+  flags.push("--define", `CKPT_ASSETS_HASH=${JSON.stringify(assetsHash(embeddedAssets()))}`);
   await $`${process.execPath} build ${flags} ${join(root, "src/cli.ts")} --outfile ${join(root, "dist/ckpt")}`.quiet();
 }
 

@@ -11,6 +11,13 @@ import stubPath from "../build/ckpt-restore" with { type: "file" };
 import { readFileSync } from "node:fs";
 import { type AssetSource, ensureAssets } from "./cache.ts";
 
+/**
+ * assetsHash() of the embedded files, computed by scripts/build.ts and
+ * defined at compile time: hashing 400 KB on every start costs more than
+ * half a millisecond. Undefined when running from source (tests).
+ */
+declare const CKPT_ASSETS_HASH: string | undefined;
+
 export const LIB_NAME = "libckpt.so";
 export const STUB_NAME = "ckpt-restore";
 
@@ -22,8 +29,8 @@ export function embeddedAssets(): AssetSource[] {
 	];
 }
 
-/** Absolute paths of the extracted, freshly verified library and stub. */
-export function extractAssets(): { lib: string; stub: string } {
-	const paths = ensureAssets(embeddedAssets());
-	return { lib: paths[LIB_NAME]!, stub: paths[STUB_NAME]! };
+/** The absolute path of one extracted, freshly verified helper file. */
+export function extractAsset(name: typeof LIB_NAME | typeof STUB_NAME): string {
+	const hash = typeof CKPT_ASSETS_HASH === "string" ? CKPT_ASSETS_HASH : undefined;
+	return ensureAssets(embeddedAssets(), undefined, [name], hash)[name]!;
 }

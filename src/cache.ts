@@ -10,8 +10,8 @@
  * write there could make every program run under ckpt load their code. Each
  * file is written to a temporary name, fsync'd, given its mode, then renamed
  * into place, so a crash never leaves a half-written library. Before every
- * use each file is hashed again against the embedded bytes; a missing,
- * altered or wrongly-moded file is rewritten, never used.
+ * use each file a command needs is compared again with the embedded bytes; a
+ * missing, altered or wrongly-moded file is rewritten, never used.
  */
 import {
 	closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync,
@@ -26,13 +26,11 @@ export interface AssetSource {
 	mode: number; // 0o755 for the stub, 0o644 for the library
 }
 
-// Bun's native hasher, not node:crypto: loading that module alone costs
-// several milliseconds of every ckpt start.
-export function sha256(bytes: Uint8Array): string {
-	return new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
-}
-
-/** The cache subdirectory name: first 16 hex digits of a sha256 over all sources. */
+/**
+ * The cache subdirectory name: first 16 hex digits of a sha256 over all
+ * sources. Bun's native hasher, not node:crypto: loading that module alone
+ * costs several milliseconds of every ckpt start.
+ */
 export function assetsHash(sources: readonly AssetSource[]): string {
 	const h = new Bun.CryptoHasher("sha256");
 	for (const s of sources) h.update(`${s.name}\0${s.bytes.length}\0`).update(s.bytes);
@@ -57,23 +55,27 @@ export function cacheRootCandidates(env: Record<string, string | undefined>, uid
 class Unusable extends Error {}
 
 /**
- * Make sure every source exists, intact, under `<root>/<hash>/` and return
- * name -> absolute path. `roots` defaults to cacheRootCandidates() of this
- * process; the first usable one wins. Throws RuntimeError if a directory is
- * not private to us, or none is usable.
+ * Make sure the `wanted` sources (default: all) exist, intact, under
+ * `<root>/<hash>/` and return name -> absolute path. The hash covers every
+ * source, so a directory never mixes files of two builds; pass it when it
+ * is known already (the build computes it for the embedded files). `roots` defaults
+ * to cacheRootCandidates() of this process; the first usable one wins.
+ * Throws RuntimeError if a directory is not private to us, or none is usable.
  */
 export function ensureAssets(
 	sources: readonly AssetSource[],
 	roots: readonly string[] = cacheRootCandidates(process.env, process.getuid!()),
+	wanted: readonly string[] = sources.map((s) => s.name),
+	hash: string = assetsHash(sources),
 ): Record<string, string> {
 	const tried: string[] = [];
 	for (const root of roots) {
 		try {
-			const dir = join(root, assetsHash(sources));
+			const dir = join(root, hash);
 			privateDir(root);
 			privateDir(dir);
 			const paths: Record<string, string> = {};
-			for (const s of sources) paths[s.name] = ensureFile(dir, s);
+			for (const s of sources) if (wanted.includes(s.name)) paths[s.name] = ensureFile(dir, s);
 			return paths;
 		} catch (e) {
 			if (!(e instanceof Unusable)) throw e;
@@ -129,7 +131,9 @@ function isIntact(path: string, s: AssetSource): boolean {
 	if (!st || !st.isFile() || st.uid !== process.getuid!() || (st.mode & 0o7777) !== s.mode) return false;
 	if (st.size !== s.bytes.length) return false;
 	try {
-		return sha256(readFileSync(path)) === sha256(s.bytes);
+		// A byte comparison: the embedded bytes are the reference, and it is
+		// ten times cheaper than hashing both sides on every start.
+		return Buffer.from(s.bytes.buffer, s.bytes.byteOffset, s.bytes.length).equals(readFileSync(path));
 	} catch {
 		return false;
 	}

@@ -5,7 +5,6 @@
  * With no arguments at all, a terminal gets the interactive mode.
  */
 import cac from "cac";
-import { isatty } from "node:tty";
 import pkg from "../package.json" with { type: "json" };
 import { splitArgv } from "./argv.ts";
 import { defineCheckpoint } from "./commands/checkpoint.ts";
@@ -68,6 +67,8 @@ function buildCli(args: string[]) {
 async function main(args: string[]): Promise<number> {
 	const { cli, split } = buildCli(args);
 	if (split.command === "none") {
+		// node:tty alone costs ~3 ms of start-up: load it only on this path.
+		const { isatty } = await import("node:tty");
 		if (isatty(0) && isatty(1)) {
 			// Loaded only here: @clack/prompts costs startup time every other command would pay.
 			const { interactive } = await import("./interactive/index.ts");

@@ -6,7 +6,7 @@ import type { CAC } from "cac";
 import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Split } from "../argv.ts";
-import { extractAssets } from "../assets.ts";
+import { extractAsset, STUB_NAME } from "../assets.ts";
 import { execInPlace } from "../exec.ts";
 import { defaultImage, readImage } from "../image.ts";
 import { checkImageFile, checkMappedFiles, checkOpenFiles, checkVdsoLayout } from "../restore-checks.ts";
@@ -29,6 +29,6 @@ export function restart(name: string, nextImage?: string): never {
 
 	const abs = resolve(name);
 	const next = resolve(nextImage || name);
-	const { stub } = extractAssets();
+	const stub = extractAsset(STUB_NAME);
 	return execInPlace(stub, [stub, abs, next], process.env);
 }

@@ -6,7 +6,7 @@ import type { CAC } from "cac";
 import { existsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Split } from "../argv.ts";
-import { extractAssets } from "../assets.ts";
+import { extractAsset, LIB_NAME } from "../assets.ts";
 import { UsageError } from "../errors.ts";
 import { execInPlace } from "../exec.ts";
 import { imagePath, launchEnv } from "../launch-env.ts";
@@ -50,7 +50,7 @@ export function run(split: Split, opts: RunOptions): never {
 
 	const file = resolveProgram(split.program, env.PATH, cwd);
 	checkProgram(file, split.program, env.PATH, cwd);
-	const { lib } = extractAssets();
+	const lib = extractAsset(LIB_NAME);
 	const programEnv = launchEnv(env, {
 		lib,
 		image,

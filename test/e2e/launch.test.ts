@@ -2,8 +2,10 @@
 // arguments, same exit status, same signal dispositions and limits as the
 // shell gave, and a checkpoint signal reaches the program itself.
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { copyFileSync, existsSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { embeddedAssets } from "../../src/assets.ts";
+import { assetsHash } from "../../src/cache.ts";
 import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;
@@ -61,6 +63,18 @@ test("a .env or bunfig.toml in the working directory does not reach the program"
   expect(r.code).toBe(0);
   expect(r.stdout).not.toContain("CKPT_TEST_DOTENV");
   expect(r.stdout).toMatch(/^PATH=/m);
+});
+
+// The build computes the cache directory's name; a stale one would mix builds.
+test("the helper files are extracted, byte for byte, under the hash of the embedded set, as needed", async () => {
+  const cache = join(dir, "cache");
+  const r = await runToEnd([CKPT, "/bin/true"], { cwd: dir, env: { XDG_CACHE_HOME: cache } });
+  expect(r.code).toBe(0);
+  const assets = embeddedAssets();
+  const hashDir = join(cache, "ckpt", assetsHash(assets));
+  expect(readdirSync(join(cache, "ckpt"))).toEqual([assetsHash(assets)]);
+  expect(readdirSync(hashDir)).toEqual(["libckpt.so"]); // running needs no restore stub
+  expect(readFileSync(join(hashDir, "libckpt.so")).equals(assets[0]!.bytes)).toBe(true);
 });
 
 // Bun raises the soft limit before our code runs; the parent's limit is

@@ -77,6 +77,19 @@ test("a tampered, missing, re-moded or replaced file is rewritten before use", (
 	expect(statSync(lib).isFile()).toBe(true);
 });
 
+test("only the files a command wants are checked and written, in the directory of the whole set", () => {
+	const root = freshRoot();
+	const paths = ensureAssets(sources, [root], ["ckpt-restore"]);
+	const dir = join(root, assetsHash(sources));
+	expect(paths).toEqual({ "ckpt-restore": join(dir, "ckpt-restore") });
+	expect(readdirSync(dir)).toEqual(["ckpt-restore"]);
+	writeFileSync(paths["ckpt-restore"]!, "stub bytez");
+	ensureAssets(sources, [root], ["libckpt.so"]);
+	expect(readFileSync(paths["ckpt-restore"]!, "utf8")).toBe("stub bytez"); // not wanted: untouched
+	ensureAssets(sources, [root], ["ckpt-restore"]);
+	expect(readFileSync(paths["ckpt-restore"]!, "utf8")).toBe("stub bytes");
+});
+
 test("a directory others can access is refused, not used", () => {
 	const root = freshRoot();
 	mkdirSync(root, { recursive: true, mode: 0o755 });
