@@ -21,12 +21,20 @@ declare const CKPT_ASSETS_HASH: string | undefined;
 export const LIB_NAME = "libckpt.so";
 export const STUB_NAME = "ckpt-restore";
 
-/** The embedded bytes, as cache.ts sources. */
+/** The embedded bytes, as cache.ts sources; each is read only if used. */
 export function embeddedAssets(): AssetSource[] {
-	return [
-		{ name: LIB_NAME, bytes: readFileSync(libPath), mode: 0o644 },
-		{ name: STUB_NAME, bytes: readFileSync(stubPath), mode: 0o755 },
-	];
+	return [embedded(LIB_NAME, libPath, 0o644), embedded(STUB_NAME, stubPath, 0o755)];
+}
+
+function embedded(name: string, path: string, mode: number): AssetSource {
+	let bytes: Uint8Array | undefined;
+	return {
+		name,
+		mode,
+		get bytes() {
+			return (bytes ??= readFileSync(path));
+		},
+	};
 }
 
 /** The absolute path of one extracted, freshly verified helper file. */

@@ -14,7 +14,7 @@
  * missing, altered or wrongly-moded file is rewritten, never used.
  */
 import {
-	closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync,
+	closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync,
 	writeSync, type Stats,
 } from "node:fs";
 import { isAbsolute, join } from "node:path";
@@ -131,11 +131,33 @@ function isIntact(path: string, s: AssetSource): boolean {
 	if (!st || !st.isFile() || st.uid !== process.getuid!() || (st.mode & 0o7777) !== s.mode) return false;
 	if (st.size !== s.bytes.length) return false;
 	try {
-		// A byte comparison: the embedded bytes are the reference, and it is
-		// ten times cheaper than hashing both sides on every start.
-		return Buffer.from(s.bytes.buffer, s.bytes.byteOffset, s.bytes.length).equals(readFileSync(path));
+		return hasBytes(path, s.bytes);
 	} catch {
 		return false;
+	}
+}
+
+const COMPARE_CHUNK = 64 << 10;
+
+/**
+ * Whether the file at `path` holds exactly `expected`. A byte comparison
+ * (the embedded bytes are the reference) is ten times cheaper than hashing
+ * both sides, and reading through one small buffer saves the page faults
+ * of a whole-file one: this runs on every start.
+ */
+function hasBytes(path: string, expected: Uint8Array): boolean {
+	const want = Buffer.from(expected.buffer, expected.byteOffset, expected.length);
+	const chunk = Buffer.allocUnsafe(COMPARE_CHUNK);
+	const fd = openSync(path, "r");
+	try {
+		for (let at = 0; ; ) {
+			const n = readSync(fd, chunk, 0, COMPARE_CHUNK, at);
+			if (n === 0) return at === want.length;
+			if (at + n > want.length || !chunk.subarray(0, n).equals(want.subarray(at, at + n))) return false;
+			at += n;
+		}
+	} finally {
+		closeSync(fd);
 	}
 }
 

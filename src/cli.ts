@@ -4,15 +4,9 @@
  * stderr and an exit code. This is the only place exit codes are decided.
  * With no arguments at all, a terminal gets the interactive mode.
  */
-import cac from "cac";
+import cac, { type CAC } from "cac";
 import pkg from "../package.json" with { type: "json" };
-import { splitArgv } from "./argv.ts";
-import { defineCheckpoint } from "./commands/checkpoint.ts";
-import { defineInfo } from "./commands/info.ts";
-import { defineList } from "./commands/list.ts";
-import { defineRestart } from "./commands/restart.ts";
-import { defineRunOrRestart } from "./commands/run-or-restart.ts";
-import { defineRun } from "./commands/run.ts";
+import { type Split, splitArgv } from "./argv.ts";
 import { CancelledError, NotFoundError, RefusedError, ShownError, UsageError } from "./errors.ts";
 import { EXIT_CANCELLED, exitStatusHelp } from "./exit-status.ts";
 
@@ -38,15 +32,34 @@ function exitCodeFor(e: unknown): number {
 	return 1;
 }
 
-function buildCli(args: string[]) {
+type CommandModule = { define(cli: CAC, split: Split): void };
+
+/**
+ * Each command's module, in the order the global help lists them. They are
+ * loaded on demand: a start that runs one command does not evaluate the
+ * others' modules (the image reader, the checkpoint client...), which
+ * every `ckpt PROGRAM` would otherwise wait for.
+ */
+const COMMANDS: [Split["command"][], () => Promise<CommandModule>][] = [
+	[["default", "run"], () => import("./commands/run.ts")],
+	[["restart"], () => import("./commands/restart.ts")],
+	[["run-or-restart"], () => import("./commands/run-or-restart.ts")],
+	[["checkpoint"], () => import("./commands/checkpoint.ts")],
+	[["info"], () => import("./commands/info.ts")],
+	[["list"], () => import("./commands/list.ts")],
+];
+
+/** Help and version output describe every command; anything else needs only its own. */
+function needsAllCommands(split: Split): boolean {
+	return split.command === "none" || split.cacArgs.some((a) => /^(-h|--help|-v|--version)$/.test(a));
+}
+
+async function buildCli(args: string[]) {
 	const split = splitArgv(args);
 	const cli = cac("ckpt");
-	defineRun(cli, split);
-	defineRestart(cli, split);
-	defineRunOrRestart(cli, split);
-	defineCheckpoint(cli);
-	defineInfo(cli);
-	defineList(cli);
+	const all = needsAllCommands(split);
+	const wanted = COMMANDS.filter(([names]) => all || names.includes(split.command));
+	for (const module of await Promise.all(wanted.map(([, load]) => load()))) module.define(cli, split);
 	cli.help((sections) => {
 		// Set before help is printed: the command asked about, none for the global help.
 		const command = cli.matchedCommandName;
@@ -65,7 +78,7 @@ function buildCli(args: string[]) {
 }
 
 async function main(args: string[]): Promise<number> {
-	const { cli, split } = buildCli(args);
+	const { cli, split } = await buildCli(args);
 	if (split.command === "none") {
 		// node:tty alone costs ~3 ms of start-up: load it only on this path.
 		const { isatty } = await import("node:tty");

@@ -19,7 +19,7 @@ interface CheckpointOptions {
 	timeout?: unknown;
 }
 
-export function defineCheckpoint(cli: CAC): void {
+export function define(cli: CAC): void {
 	cli.command("checkpoint <pid>", "Checkpoint the running ckpt-managed process PID and wait until its image is complete")
 		.option("--continue", "Keep it running after this checkpoint, even if it was launched without --continue")
 		.option("--timeout <seconds>", `Give up waiting after this long (default: ${DEFAULT_TIMEOUT_S})`)

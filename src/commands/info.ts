@@ -10,7 +10,7 @@ interface InfoOptions {
 	json?: boolean;
 }
 
-export function defineInfo(cli: CAC): void {
+export function define(cli: CAC): void {
 	cli.command("info [image]", "Describe IMAGE (default: $CKPT_IMAGE or ./myckpt.dat)")
 		.option("--json", "Print JSON instead of tables (schema: docs/info-json.md)")
 		.option("--verify", "Also check every stored byte against its checksum")

@@ -2,7 +2,7 @@
 import type { CAC } from "cac";
 import { age, bytes, table } from "../text.ts";
 
-export function defineList(cli: CAC): void {
+export function define(cli: CAC): void {
 	cli.command("list [dir]", "List the images in DIR (default: .) with program, age and size, newest first")
 		.example("  $ ckpt list")
 		.example("  $ ckpt list /scratch/checkpoints")

@@ -11,7 +11,7 @@ import { execInPlace } from "../exec.ts";
 import { defaultImage, readImage } from "../image.ts";
 import { checkImageFile, checkMappedFiles, checkOpenFiles, checkVdsoLayout } from "../restore-checks.ts";
 
-export function defineRestart(cli: CAC, split: Split): void {
+export function define(cli: CAC, split: Split): void {
 	cli.command("restart [image]", "Resume a checkpointed program from IMAGE (default: $CKPT_IMAGE or ./myckpt.dat)")
 		.option("--image <path>", "Where later checkpoints go (default: IMAGE itself)")
 		.example("  $ ckpt restart                      # resume ./myckpt.dat")

@@ -16,7 +16,7 @@ import { parseSignal } from "../signals.ts";
 import { restart } from "./restart.ts";
 import { run, type RunOptions } from "./run.ts";
 
-export function defineRunOrRestart(cli: CAC, split: Split): void {
+export function define(cli: CAC, split: Split): void {
 	cli.command("run-or-restart [...program]", "Restart from the image if it exists, else run PROGRAM with checkpointing (for batch jobs that are requeued)")
 		.usage("run-or-restart [OPTIONS] PROGRAM [ARGS...]   (options go before PROGRAM)")
 		.option("--image <path>", "The image to restart from if it exists, and where checkpoints go (default: $CKPT_IMAGE or ./myckpt.dat)")

@@ -19,7 +19,7 @@ export interface RunOptions {
 }
 
 /** Register `run` and the default command (the same thing without the word `run`). */
-export function defineRun(cli: CAC, split: Split): void {
+export function define(cli: CAC, split: Split): void {
 	const action = (_: unknown, opts: RunOptions) => run(split, opts);
 	for (const name of ["[...program]", "run [...program]"]) {
 		cli.command(name, name === "run [...program]"
