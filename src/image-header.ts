@@ -83,6 +83,8 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 
 	// Safe: all three are at most fileSize, which is a real file's size.
 	const num = (v: bigint) => Number(v);
+	let mm: Header["mm"] | undefined, auxv: Header["auxv"] | undefined, sigactions: Header["sigactions"] | undefined;
+	let itimers: Header["itimers"] | undefined, rlimits: Header["rlimits"] | undefined, termios: Header["termios"] | undefined;
 	return {
 		version: h.u32("version"),
 		headerSize: h.u32("header_size"),
@@ -119,8 +121,6 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 		argvStr: h.u32("argv_str"),
 		argvLen: h.u32("argv_len"),
 		comm: h.chars("comm"),
-		mm: decodeMm(h.struct("mm", MM)),
-		auxv: Array.from({ length: auxvWords }, (_, i) => h.u64("auxv", i)),
 		triggerSignal: h.u32("trigger_signal"),
 		specials: Array.from({ length: CKPT_NSPECIAL }, (_, i) => ({
 			name: SPECIAL_NAMES[i]!,
@@ -128,18 +128,35 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 			end: h.u64("special_end", i),
 		})),
 		vdsoCrc: h.u32("vdso_crc"),
-		sigactions: Array.from({ length: CKPT_MAX_SIGNALS }, (_, i) => {
-			const s = h.struct("sigactions", SIGACTION, i);
-			return { handler: s.u64("handler"), flags: s.u64("flags"), restorer: s.u64("restorer"), mask: s.u64("mask") };
-		}),
-		itimers: Array.from({ length: 3 }, (_, i) => decodeItimer(h.struct("itimers", ITIMER, i))),
-		rlimits: Array.from({ length: CKPT_MAX_RLIMITS }, (_, i) => {
-			const r = h.struct("rlimits", RLIMIT, i);
-			return { cur: r.u64("cur"), max: r.u64("max") };
-		}),
-		termios: Array.from({ length: 3 }, (_, i) => decodeTermios(h.struct("termios", TERMIOS, i))),
 		restartInfoAddr: h.u64("restart_info_addr"),
 		headerCrc: h.u32("header_crc"),
+		// The process state the stub restores is decoded on first use: about
+		// a hundred structs that `ckpt restart` never looks at (only `info`
+		// shows them), and decoding them costs more than all its checks.
+		get mm() {
+			return (mm ??= decodeMm(h.struct("mm", MM)));
+		},
+		get auxv() {
+			return (auxv ??= Array.from({ length: auxvWords }, (_, i) => h.u64("auxv", i)));
+		},
+		get sigactions() {
+			return (sigactions ??= Array.from({ length: CKPT_MAX_SIGNALS }, (_, i) => {
+				const s = h.struct("sigactions", SIGACTION, i);
+				return { handler: s.u64("handler"), flags: s.u64("flags"), restorer: s.u64("restorer"), mask: s.u64("mask") };
+			}));
+		},
+		get itimers() {
+			return (itimers ??= Array.from({ length: 3 }, (_, i) => decodeItimer(h.struct("itimers", ITIMER, i))));
+		},
+		get rlimits() {
+			return (rlimits ??= Array.from({ length: CKPT_MAX_RLIMITS }, (_, i) => {
+				const r = h.struct("rlimits", RLIMIT, i);
+				return { cur: r.u64("cur"), max: r.u64("max") };
+			}));
+		},
+		get termios() {
+			return (termios ??= Array.from({ length: 3 }, (_, i) => decodeTermios(h.struct("termios", TERMIOS, i))));
+		},
 	};
 }
 

@@ -18,6 +18,7 @@ import type { Extent, Fd, Header, Region, Tables, Thread } from "./image-types.t
 
 const PAGE = BigInt(CKPT_PAGE_SIZE);
 const hex = (v: bigint) => `0x${v.toString(16)}`;
+const utf8 = new TextDecoder();
 
 export function decodeTables(name: string, h: Header, tables: Uint8Array): Tables {
 	const fail = (why: string): never => {
@@ -46,15 +47,15 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 	const strings = tables.subarray(h.stringsOff, h.stringsOff + h.stringsSize);
 	if (strings.length === 0 || strings[0] !== 0 || strings[strings.length - 1] !== 0)
 		fail("string table is not NUL-terminated (corrupt image)");
-	const str = (off: number, what: string): string => {
-		if (off >= strings.length) fail(`${what}: string offset ${off} out of range (corrupt image)`);
-		return new TextDecoder().decode(strings.subarray(off, strings.indexOf(0, off)));
+	const str = (off: number, what: () => string): string => {
+		if (off >= strings.length) fail(`${what()}: string offset ${off} out of range (corrupt image)`);
+		return utf8.decode(strings.subarray(off, strings.indexOf(0, off)));
 	};
 
 	if (h.argvStr + h.argvLen > strings.length || (h.argvLen > 0 && strings[h.argvStr + h.argvLen - 1] !== 0))
 		fail("argv string out of range or not NUL-terminated (corrupt image)");
 	const argvBytes = strings.subarray(h.argvStr, h.argvStr + h.argvLen);
-	const argv = h.argvLen === 0 ? [] : new TextDecoder().decode(argvBytes.subarray(0, -1)).split("\0");
+	const argv = h.argvLen === 0 ? [] : utf8.decode(argvBytes.subarray(0, -1)).split("\0");
 
 	const threads = Array.from({ length: h.nthreads }, (_, i) =>
 		decodeThread(new Fields(view, h.threadsOff + i * THREAD.size, THREAD)));
@@ -67,8 +68,9 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		const r = new Fields(view, h.regionsOff + i * REGION.size, REGION);
 		const start = r.u64("start");
 		const end = r.u64("end");
-		const where = `region ${i} (${hex(start)}-${hex(end)})`;
-		const bad = (why: string): never => fail(`${where}: ${why} (corrupt image)`);
+		// Built only when needed: formatting it for every region costs more than the checks.
+		const where = () => `region ${i} (${hex(start)}-${hex(end)})`;
+		const bad = (why: string): never => fail(`${where()}: ${why} (corrupt image)`);
 		if (start % PAGE !== 0n || end % PAGE !== 0n) bad("not page aligned");
 		if (start >= end) bad("empty or inverted");
 		if (end > USER_SPACE_END) bad("beyond user space");
@@ -144,7 +146,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			fdFlags: f.u32("fd_flags"),
 			offset: f.u64("offset"),
 			size: f.u64("size"),
-			path: str(f.u32("path_str"), `fd ${fd}`),
+			path: str(f.u32("path_str"), () => `fd ${fd}`),
 			pipeLen,
 			pipeId: f.u64("pipe_id"),
 			pipeDataOffset: pipeLen > 0 ? Number(pipeOff) : 0,
@@ -152,7 +154,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		});
 	}
 
-	return { exe: str(h.exeStr, "exe"), cwd: str(h.cwdStr, "cwd"), argv, threads, regions, fds };
+	return { exe: str(h.exeStr, () => "exe"), cwd: str(h.cwdStr, () => "cwd"), argv, threads, regions, fds };
 }
 
 function decodeThread(t: Fields<keyof typeof THREAD.fields>): Thread {

@@ -23,3 +23,22 @@ test("chaining over chunks equals one pass", () => {
 	for (let i = 0; i < all.length; i += 777) crc = crc32c(all.subarray(i, i + 777), crc);
 	expect(crc).toBe(crc32c(all));
 });
+
+/** The definition, one bit at a time: what the table-driven code must equal. */
+function crcBitwise(data: Uint8Array): number {
+	let c = 0xffffffff;
+	for (const b of data) {
+		c ^= b;
+		for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+	}
+	return ~c >>> 0;
+}
+
+test("every length and offset agrees with the bitwise definition", () => {
+	const all = Uint8Array.from({ length: 300 }, (_, i) => (i * 167 + 13) & 0xff);
+	for (let start = 0; start < 9; start++)
+		for (let len = 0; start + len <= all.length; len += 1 + (len >> 3)) {
+			const part = all.subarray(start, start + len);
+			expect(crc32c(part)).toBe(crcBitwise(part));
+		}
+});
