@@ -29,7 +29,10 @@ export class RuntimeError extends Error {
 	override name = "RuntimeError";
 }
 
-/** The user cancelled an interactive prompt (Ctrl-C, Escape): exit 130, as a shell reports SIGINT. */
+/** Ctrl-C at an interactive prompt: what a shell reports for a SIGINT death (128 + 2). */
+export const EXIT_CANCELLED = 130;
+
+/** The user cancelled an interactive prompt (Ctrl-C, Escape): exit EXIT_CANCELLED. */
 export class CancelledError extends Error {
 	override name = "CancelledError";
 }

@@ -2,10 +2,8 @@
  * The exit statuses ckpt documents, for `--help` (README.md has the same
  * table). Each command's help lists what that command can end with.
  */
+import { EXIT_CANCELLED } from "./errors.ts";
 import { CKPT_EXIT_CHECKPOINTED } from "./format.ts";
-
-/** Ctrl-C at an interactive prompt: what a shell reports for a SIGINT death (128 + 2). */
-export const EXIT_CANCELLED = 130;
 
 const STOPPED = [CKPT_EXIT_CHECKPOINTED, "the program was checkpointed and stopped (it was not launched with --continue)"] as const;
 const USAGE = [2, "usage error"] as const;
