@@ -139,6 +139,14 @@ static inline long sys_tgkill(int tgid, int tid, int sig) { return SYS3(__NR_tgk
 static inline long sys_kcmp(int pid1, int pid2, int type, unsigned long a, unsigned long b) { return SYS5(__NR_kcmp, pid1, pid2, type, a, b); }
 /* int pidfd_open(pid_t pid, unsigned int flags); */
 static inline long sys_pidfd_open(int pid) { return SYS2(__NR_pidfd_open, pid, 0); }
+/* int io_setup(unsigned nr_events, aio_context_t *ctx); */
+static inline long sys_io_setup(unsigned n, uint64_t *ctx) { return SYS2(__NR_io_setup, n, ctx); }
+/* int io_destroy(aio_context_t ctx); */
+static inline long sys_io_destroy(uint64_t ctx) { return SYS1(__NR_io_destroy, ctx); }
+/* int io_submit(aio_context_t ctx, long n, struct iocb **iocbs); */
+static inline long sys_io_submit(uint64_t ctx, long n, void *iocbs) { return SYS3(__NR_io_submit, ctx, n, iocbs); }
+/* int io_getevents(aio_context_t ctx, long min, long max, struct io_event *events, struct timespec *timeout); */
+static inline long sys_io_getevents(uint64_t ctx, long min, long max, void *events) { return SYS5(__NR_io_getevents, ctx, min, max, events, 0); }
 /* int poll(struct pollfd *fds, nfds_t n, int timeout); */
 static inline long sys_poll(void *fds, unsigned long n, int timeout) { return SYS3(__NR_poll, fds, n, timeout); }
 /* int sched_yield(void); */

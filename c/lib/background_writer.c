@@ -105,7 +105,7 @@ static void writer_main(struct capture *c, uint64_t pause_ns, uint64_t started_n
 {
 	sys_prctl(PR_SET_NAME, (unsigned long)"ckpt-writer", 0, 0, 0);
 	uint64_t size = 0;
-	int rc = image_write(c, &size);
+	int rc = image_write(c, &size, 1);
 	report_background(c, rc == 0, size, pause_ns, started_ns);
 	sys_exit_group(rc == 0 ? 0 : 1);
 }
@@ -116,7 +116,6 @@ int start_background_writer(struct capture *c, uint64_t started_ns)
 	uint64_t bounced = 0;
 	if (copy_unforkable(c, &bounced))
 		return -1;
-	c->bounce_used = bounced;
 	long page = sys_mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (page < 0)
 		return -1;

@@ -54,9 +54,10 @@ struct capture {
 	int32_t *tids;            /* threads signalled to stop */
 	char *pipe_data;          /* unread bytes of captured pipes */
 	uint64_t pipe_data_size, pipe_data_cap;
-	char *bounce;             /* copies of pages that change or vanish under the writer */
-	uint64_t bounce_cap, bounce_used;
+	char *bounce;             /* copies of pages a forked writer cannot see as they are */
+	uint64_t bounce_cap;
 	uint64_t *extent_src;     /* per extent: where to write it from, if not its address */
+	char *writer_area;        /* WRITER_AREA bytes: the writer's staging ring and its state */
 	char *text;               /* a buffer for /proc files and pagemap */
 	uint64_t text_cap;
 	void *scratch;            /* the whole scratch mapping, excluded from the image */
@@ -64,6 +65,12 @@ struct capture {
 	int pipe_scratch[2];      /* for tee-ing pipe contents; excluded */
 	struct line error;        /* why the capture failed, if it did */
 };
+
+/* The image writer's staging ring (image_writer.c): RING_SLOTS slots of
+ * RING_SLOT bytes in 2 MiB-aligned huge pages, after the writer's state. */
+#define RING_SLOT (4u << 20)
+#define RING_SLOTS 4
+#define WRITER_AREA ((64u << 10) + (2u << 20) + RING_SLOTS * RING_SLOT)
 
 /* Each returns 0, or -1 after describing the failure in c->error. */
 int scratch_open(struct capture *c);
@@ -85,7 +92,9 @@ int capture_fds(struct capture *c);
 void refresh_file_offsets(struct capture *c);
 int stderr_is_regular_file(void);
 int capture_regions(struct capture *c);
-int image_write(struct capture *c, uint64_t *size);
+/* Writes the image; `then_exit`: the caller exits right after a success,
+ * so what the exit releases anyway is left to it. */
+int image_write(struct capture *c, uint64_t *size, int then_exit);
 
 /* proc_dir.c: calls each(n, ctx) for every numbered entry of a /proc
  * directory (the walk's own fd left out of /proc/self/fd); stops at the

@@ -145,7 +145,7 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 	wait_for_previous_writer();
 	if (background && (*writer = start_background_writer(c, started)) > 0)
 		return 0;
-	return image_write(c, size);
+	return image_write(c, size, !background);
 }
 
 static void checkpoint_handler(int sig, siginfo_t *info, void *uc)

@@ -22,8 +22,9 @@ int scratch_open(struct capture *c)
 {
 	const uint64_t header = CKPT_HEADER_SIZE, threads = 1 * MiB, tids = 64 * 1024, regions = 8 * MiB,
 		       extents = 64 * MiB, fds = 1 * MiB, strings = 8 * MiB, pipes = 8 * MiB,
-		       text = 16 * MiB, bounce = 256 * MiB, srcs = 16 * MiB;
-	uint64_t total = header + threads + tids + regions + extents + fds + strings + pipes + text + bounce + srcs;
+		       text = 16 * MiB, bounce = 256 * MiB, srcs = 16 * MiB, writer = WRITER_AREA;
+	uint64_t total = header + threads + tids + regions + extents + fds + strings + pipes + text + bounce + srcs +
+			 writer;
 	long m = sys_mmap(0, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m < 0)
 		return capture_fail(c, "cannot map scratch memory", m);
@@ -53,6 +54,7 @@ int scratch_open(struct capture *c)
 	c->extent_src = (uint64_t *)carve(&p, srcs);
 	if (c->max_extents > srcs / sizeof(uint64_t))
 		c->max_extents = srcs / sizeof(uint64_t);
+	c->writer_area = carve(&p, writer);
 	c->text_cap = text;
 	c->pipe_scratch[0] = c->pipe_scratch[1] = -1;
 	return 0;
