@@ -3,10 +3,11 @@
  *
  * The file is created unnamed (O_TMPFILE, mode 0600) in the image's
  * directory, so a crash or SIGKILL mid-write leaves nothing behind. Data goes
- * to the device with O_DIRECT and AIO through a small staging ring, filled
- * and checksummed while earlier slots are written (below). Then tables and header,
- * fsync, a link under a fixed temporary name and a rename over the final
- * name: readers see the old image or the new one, never a part.
+ * to the device with O_DIRECT and AIO through a small staging ring, each
+ * slot filled and checksummed while earlier ones are written (below). Then
+ * tables and header, fsync, a link under a fixed temporary name and a
+ * rename over the final name: readers see the old image or the new one,
+ * never a part.
  * Filesystems without O_TMPFILE get a named temporary file instead; its
  * fixed name means a crash leaves at most one, replaced next time.
  */
@@ -163,20 +164,23 @@ static void mark_thread_stacks(struct capture *c)
  * the page cache with plain pwrite. Everything else in the file does
  * anyway, in page ranges of its own: header and tables below data_offset,
  * pipe contents from the page after the last extent. Without AIO
- * (io_setup refused, or a stream of AIO_MIN_SLOTS slots or fewer) slots
- * are written one at a time.
+ * (io_setup refused) slots are written one at a time.
  */
 #define PIECE (256u << 10)
-/* An AIO context costs an RCU grace period when it goes (at io_destroy or
- * at exit: 30-40 ms measured here), more than writing a few slots one at a
- * time loses. */
+/* A small stream (AIO_MIN_SLOTS slots or less) is written one slot at a
+ * time, through a single slot of SMALL_SLOT bytes in ordinary pages: an AIO
+ * context costs an RCU grace period when it goes (at io_destroy or at exit:
+ * 30-40 ms measured here), and a fresh huge page can cost more than
+ * writing a few MiB from scattered pages does. */
 #define AIO_MIN_SLOTS 4
+#define SMALL_SLOT (1u << 20)
 #define HUGE_PAGE (2ull << 20)
 
 struct stream {
 	struct capture *c;
 	char *ring;
 	uint64_t total;           /* bytes in the stream */
+	uint64_t slot_size;       /* RING_SLOT, or SMALL_SLOT for a small stream */
 	uint32_t nslots;          /* slots it takes */
 	uint32_t k;               /* filling: the extent, */
 	uint64_t at;              /* and the offset in it */
@@ -195,13 +199,14 @@ static const char *source(const struct capture *c, uint32_t k)
 
 static uint64_t slot_len(const struct stream *s, uint32_t n)
 {
-	uint64_t left = s->total - (uint64_t)n * RING_SLOT;
-	return left < RING_SLOT ? left : RING_SLOT;
+	uint64_t left = s->total - n * s->slot_size;
+	return left < s->slot_size ? left : s->slot_size;
 }
 
+/* Written one at a time, every slot can be the first: less fresh memory. */
 static char *slot(const struct stream *s, uint32_t n)
 {
-	return s->ring + (uint64_t)(n % RING_SLOTS) * RING_SLOT;
+	return s->ring + (s->aio ? (n % RING_SLOTS) * s->slot_size : 0);
 }
 
 /* Copies the next slot_len(n) bytes of the stream into slot n, each
@@ -281,7 +286,7 @@ static long reap(struct stream *s)
 static long write_slot(struct stream *s, uint32_t n)
 {
 	uint32_t k = n % RING_SLOTS;
-	uint64_t off = s->c->hdr->data_offset + (uint64_t)n * RING_SLOT;
+	uint64_t off = s->c->hdr->data_offset + n * s->slot_size;
 	if (!s->aio || !s->direct)
 		return write_all(s, slot(s, n), slot_len(s, n), off);
 	s->cb[k] = (struct iocb){.aio_data = k, .aio_lio_opcode = IOCB_CMD_PWRITE, .aio_fildes = (uint32_t)s->fd,
@@ -303,11 +308,13 @@ static long write_extents(struct capture *c, int fd, int *direct)
 	for (uint32_t k = 0; k < c->nextents; k++)
 		if (c->extents[k].kind == CKPT_EXTENT_DATA)
 			s->total += c->extents[k].len;
-	s->nslots = (uint32_t)((s->total + RING_SLOT - 1) / RING_SLOT);
-	sys_madvise(s->ring, RING_SLOTS * RING_SLOT, MADV_HUGEPAGE);
-	long err = 0;
-	if (s->direct && s->nslots > AIO_MIN_SLOTS && sys_io_setup(RING_SLOTS, &s->aio) < 0)
+	int large = s->total > AIO_MIN_SLOTS * RING_SLOT;
+	if (large && s->direct && sys_io_setup(RING_SLOTS, &s->aio) < 0)
 		s->aio = 0;
+	s->slot_size = large ? RING_SLOT : SMALL_SLOT;
+	s->nslots = (uint32_t)((s->total + s->slot_size - 1) / s->slot_size);
+	sys_madvise(s->ring, RING_SLOTS * RING_SLOT, large ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	long err = 0;
 	for (uint32_t n = 0; n < s->nslots && !err; n++) {
 		while (s->busy[n % RING_SLOTS] && !err)
 			err = reap(s);
