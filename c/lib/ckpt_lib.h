@@ -68,7 +68,7 @@ struct capture {
 
 /* The image writer's staging ring (image_writer.c): RING_SLOTS slots of
  * RING_SLOT bytes in 2 MiB-aligned huge pages, after the writer's state. */
-#define RING_SLOT (4u << 20)
+#define RING_SLOT (2u << 20)
 #define RING_SLOTS 4
 #define WRITER_AREA ((64u << 10) + (2u << 20) + RING_SLOTS * RING_SLOT)
 

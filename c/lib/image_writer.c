@@ -148,8 +148,8 @@ static void mark_thread_stacks(struct capture *c)
  *   its end first, because a write past the end of a file waits for the
  *   ones before it. So the device works while we copy and checksum, on
  *   one thread.
- * - The ring is made of transparent huge pages, so a slot is two physically
- *   contiguous blocks. A virtio disk takes a request as a list of segments,
+ * - The ring is made of transparent huge pages, a slot is one of them: one
+ *   physically contiguous block. A virtio disk takes a request as a list of segments,
  *   one per contiguous piece: straight from the program's scattered 4 KiB
  *   pages every request is hundreds of them, and measured here that costs
  *   a third to a half of what the disk writes per second. Without huge
@@ -157,7 +157,8 @@ static void mark_thread_stacks(struct capture *c)
  * - The ring is small because fresh memory is not free either: in a VM
  *   that hands free pages back to the host, the first touch of a huge page
  *   can cost milliseconds. Of the rings measured (2 to 32 MiB, slots of 1
- *   to 8 MiB), four slots of 4 MiB were the fastest.
+ *   to 8 MiB), four slots of 2 MiB were as fast as any and touch the least
+ *   fresh memory of those.
  *
  * A filesystem that cannot do O_DIRECT refuses it at fcntl (or, for an
  * alignment it needs, with EINVAL at a write): the slots then go through
@@ -167,12 +168,12 @@ static void mark_thread_stacks(struct capture *c)
  * (io_setup refused) slots are written one at a time.
  */
 #define PIECE (256u << 10)
-/* A small stream (AIO_MIN_SLOTS slots or less) is written one slot at a
+/* A small stream (SMALL_STREAM bytes or less) is written one slot at a
  * time, through a single slot of SMALL_SLOT bytes in ordinary pages: an AIO
  * context costs an RCU grace period when it goes (at io_destroy or at exit:
  * 30-40 ms measured here), and a fresh huge page can cost more than
  * writing a few MiB from scattered pages does. */
-#define AIO_MIN_SLOTS 4
+#define SMALL_STREAM (16u << 20)
 #define SMALL_SLOT (1u << 20)
 #define HUGE_PAGE (2ull << 20)
 
@@ -308,7 +309,7 @@ static long write_extents(struct capture *c, int fd, int *direct)
 	for (uint32_t k = 0; k < c->nextents; k++)
 		if (c->extents[k].kind == CKPT_EXTENT_DATA)
 			s->total += c->extents[k].len;
-	int large = s->total > AIO_MIN_SLOTS * RING_SLOT;
+	int large = s->total > SMALL_STREAM;
 	if (large && s->direct && sys_io_setup(RING_SLOTS, &s->aio) < 0)
 		s->aio = 0;
 	s->slot_size = large ? RING_SLOT : SMALL_SLOT;
