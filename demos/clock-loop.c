@@ -19,7 +19,9 @@ int main(void)
 		struct timeval tv;
 		gettimeofday(&tv, 0);
 		double r = now(CLOCK_REALTIME), m = now(CLOCK_MONOTONIC);
-		int ok = r >= real && m > 0 && tv.tv_sec >= (time_t)real - 1 && time(0) >= (time_t)real;
+		/* time() reads the coarse clock, up to a tick behind CLOCK_REALTIME:
+		 * right after a second boundary it may still name the one before. */
+		int ok = r >= real && m > 0 && tv.tv_sec >= (time_t)real - 1 && time(0) >= (time_t)real - 1;
 		printf("tick %d %s\n", i, ok ? "ok" : "CLOCK WENT WRONG");
 		fflush(stdout);
 		real = r;
