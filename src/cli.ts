@@ -4,7 +4,7 @@
  * stderr and an exit code. This is the only place exit codes are decided.
  * With no arguments at all, a terminal gets the interactive mode.
  */
-import cac, { type CAC } from "cac";
+import type { CAC } from "cac";
 import pkg from "../package.json" with { type: "json" };
 import { type Split, splitArgv } from "./argv.ts";
 import { CancelledError, EXIT_CANCELLED, NotFoundError, RefusedError, ShownError, UsageError } from "./errors.ts";
@@ -31,7 +31,11 @@ function exitCodeFor(e: unknown): number {
 	return 1;
 }
 
-type CommandModule = { define(cli: CAC, split: Split): void };
+type CommandModule = {
+	define(cli: CAC, split: Split): void;
+	/** The command typed with no option at all, which needs no option parser. */
+	withoutOptions?(split: Split): unknown;
+};
 
 /**
  * Each command's module, in the order the global help lists them. They are
@@ -53,8 +57,20 @@ function needsAllCommands(split: Split): boolean {
 	return split.command === "none" || split.cacArgs.some((a) => /^(-h|--help|-v|--version)$/.test(a));
 }
 
-async function buildCli(args: string[]) {
-	const split = splitArgv(args);
+/**
+ * `ckpt PROGRAM [ARGS...]` and `ckpt restart [IMAGE]`, as typed most often,
+ * give cac nothing to parse, and loading and building it is over a
+ * millisecond of every start: such a command runs without it.
+ */
+async function withoutOptions(split: Split): Promise<(() => unknown) | undefined> {
+	if (split.command === "none" || split.cacArgs.length > 2 || split.cacArgs.some((a) => a.startsWith("-"))) return undefined;
+	const load = COMMANDS.find(([names]) => names.includes(split.command))?.[1];
+	const module = load && (await load());
+	return module?.withoutOptions && (() => module.withoutOptions!(split));
+}
+
+async function buildCli(split: Split) {
+	const { default: cac } = await import("cac");
 	const cli = cac("ckpt");
 	const all = needsAllCommands(split);
 	const wanted = COMMANDS.filter(([names]) => all || names.includes(split.command));
@@ -75,11 +91,17 @@ async function buildCli(args: string[]) {
 	});
 	cli.version(pkg.version);
 	cli.outputVersion = () => console.log(`ckpt ${pkg.version}`);
-	return { cli, split };
+	return cli;
 }
 
 async function main(args: string[]): Promise<number> {
-	const { cli, split } = await buildCli(args);
+	const split = splitArgv(args);
+	const plain = await withoutOptions(split);
+	if (plain) {
+		await plain();
+		return 0;
+	}
+	const cli = await buildCli(split);
 	if (split.command === "none") {
 		// node:tty alone costs ~3 ms of start-up: load it only on this path.
 		const { isatty } = await import("node:tty");

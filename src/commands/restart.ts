@@ -19,6 +19,11 @@ export function define(cli: CAC, split: Split): void {
 		.action((image?: string) => restart(image || defaultImage(), split.values.image));
 }
 
+/** `ckpt restart [IMAGE]` with no option (cli.ts skips cac for it): cacArgs is ["restart", IMAGE?]. */
+export function withoutOptions(split: Split): never {
+	return restart(split.cacArgs[1] || defaultImage());
+}
+
 /** Restore image `name` in place of this process; later checkpoints go to `nextImage` (default: `name`). */
 export function restart(name: string, nextImage?: string): never {
 	const image = readImage(name);

@@ -37,6 +37,11 @@ export function define(cli: CAC, split: Split): void {
 	}
 }
 
+/** `ckpt PROGRAM [ARGS...]` with no ckpt option (cli.ts skips cac for it). */
+export function withoutOptions(split: Split): never {
+	return run(split, {});
+}
+
 /** Become `split.program` with checkpointing enabled; also the interactive mode's way to run. */
 export function run(split: Split, opts: RunOptions): never {
 	if (split.program === undefined) throw new UsageError("missing PROGRAM to run (see 'ckpt --help')");
