@@ -39,8 +39,9 @@ static int vmflag(const char *p, const char *end, const char *flag)
 }
 
 /* Copies DATA extents of regions the child will not see as they are. */
-static int copy_unforkable(struct capture *c, uint64_t *bounced)
+static int copy_unforkable(struct capture *c)
 {
+	uint64_t bounced = 0;
 	long len = read_proc_file(c, "/proc/self/smaps");
 	if (len <= 0)
 		return capture_fail(c, "cannot read /proc/self/smaps", len);
@@ -62,11 +63,11 @@ static int copy_unforkable(struct capture *c, uint64_t *bounced)
 						const struct ckpt_extent *x = &c->extents[k];
 						if (x->kind != CKPT_EXTENT_DATA)
 							continue;
-						if (*bounced + x->len > c->bounce_cap)
+						if (bounced + x->len > c->bounce_cap)
 							return capture_fail(c, "too much MADV_DONTFORK/WIPEONFORK memory to copy", 0);
-						__builtin_memcpy(c->bounce + *bounced, (const void *)x->start, x->len);
-						c->extent_src[k] = (uint64_t)(c->bounce + *bounced);
-						*bounced += x->len;
+						__builtin_memcpy(c->bounce + bounced, (const void *)x->start, x->len);
+						c->extent_src[k] = (uint64_t)(c->bounce + bounced);
+						bounced += x->len;
 					}
 				}
 		} else if (maps_next(&cur, eol, &e) == 1) {
@@ -113,8 +114,7 @@ static void writer_main(struct capture *c, uint64_t pause_ns, uint64_t started_n
 /* Returns the writer's pid, or -1 (with c->error set when it matters). */
 int start_background_writer(struct capture *c, uint64_t started_ns)
 {
-	uint64_t bounced = 0;
-	if (copy_unforkable(c, &bounced))
+	if (copy_unforkable(c))
 		return -1;
 	long page = sys_mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (page < 0)
