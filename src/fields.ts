@@ -6,6 +6,9 @@
  */
 import type { Layout, Scalar } from "./format.ts";
 
+/** The image's text (char[] members, the string table) is UTF-8; one decoder serves all of it. */
+export const utf8 = new TextDecoder();
+
 export class Fields<K extends string> {
 	constructor(
 		private readonly view: DataView,
@@ -36,7 +39,7 @@ export class Fields<K extends string> {
 		const start = this.at(k, "char", 0);
 		const bytes = new Uint8Array(this.view.buffer, this.view.byteOffset + start, this.layout.fields[k].count);
 		const nul = bytes.indexOf(0);
-		return new TextDecoder().decode(nul < 0 ? bytes : bytes.subarray(0, nul));
+		return utf8.decode(nul < 0 ? bytes : bytes.subarray(0, nul));
 	}
 
 	/** Element `i` of a struct-typed member (a nested struct or an array of them). */

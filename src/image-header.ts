@@ -6,7 +6,7 @@
  */
 import { crc32c } from "./crc32c.ts";
 import { ImageError } from "./errors.ts";
-import { Fields } from "./fields.ts";
+import { Fields, utf8 } from "./fields.ts";
 import {
 	CKPT_ARCH_X86_64, CKPT_HEADER_SIZE, CKPT_MAGIC, CKPT_MAX_AUXV, CKPT_MAX_RLIMITS, CKPT_MAX_SIGNALS,
 	CKPT_NSPECIAL, CKPT_PAGE_SIZE, CKPT_VERSION, HEADER, HEADER_STRUCT_SIZE, ITIMER, MM, RLIMIT,
@@ -31,7 +31,7 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 		throw new ImageError(`${name}: ${why}`);
 	};
 	if (actualSize === 0) fail("not a ckpt image (empty file)");
-	if (bytes.length < 8 || new TextDecoder().decode(bytes.subarray(0, 8)) !== CKPT_MAGIC)
+	if (bytes.length < 8 || utf8.decode(bytes.subarray(0, 8)) !== CKPT_MAGIC)
 		fail("not a ckpt image (bad magic)");
 
 	const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -6,7 +6,7 @@
  * exactly by its extents, and all stored data inside the file.
  */
 import { ImageError } from "./errors.ts";
-import { Fields } from "./fields.ts";
+import { Fields, utf8 } from "./fields.ts";
 import {
 	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_PAGE_SIZE,
 	CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
@@ -18,7 +18,6 @@ import type { Extent, Fd, Header, Region, Tables, Thread } from "./image-types.t
 
 const PAGE = BigInt(CKPT_PAGE_SIZE);
 const hex = (v: bigint) => `0x${v.toString(16)}`;
-const utf8 = new TextDecoder();
 
 export function decodeTables(name: string, h: Header, tables: Uint8Array): Tables {
 	const fail = (why: string): never => {
