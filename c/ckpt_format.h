@@ -61,6 +61,8 @@
  * are never stored; only their place is, so the stub can move its own copies
  * there (glibc cached pointers into the vDSO at startup). */
 enum ckpt_special { CKPT_SPECIAL_VVAR, CKPT_SPECIAL_VVAR_VCLOCK, CKPT_SPECIAL_VDSO, CKPT_NSPECIAL };
+/* Their names in /proc/PID/maps, in enum order. */
+static const char ckpt_special_names[CKPT_NSPECIAL][16] = {"[vvar]", "[vvar_vclock]", "[vdso]"};
 
 enum ckpt_region_kind {
 	CKPT_REGION_ANON = 1,         /* private anonymous memory, incl. [heap] */

@@ -58,7 +58,7 @@ async function buildLib() {
 
 async function buildStub() {
   const out = join(build, "ckpt-restore");
-  await $`${cc} ${common} ${stubFlags} -o ${out} ${sources("c/stub", [".c", ".S"])} ${join(root, "c/crc32c.c")}`;
+  await $`${cc} ${common} ${stubFlags} -o ${out} ${sources("c/stub", [".c", ".S"])} ${shared}`;
   const relocs = await $`readelf -rW ${out}`.text();
   if (!relocs.includes("There are no relocations")) {
     throw new Error(`ckpt-restore has relocations; it must run unrelocated at any address:\n${relocs}`);

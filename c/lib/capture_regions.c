@@ -146,9 +146,8 @@ static void classify(struct region_scan *s, const struct maps_entry *e, struct c
 
 static int record_special(struct capture *c, const struct maps_entry *e)
 {
-	static const char names[CKPT_NSPECIAL][16] = {"[vvar]", "[vvar_vclock]", "[vdso]"};
 	for (int k = 0; k < CKPT_NSPECIAL; k++)
-		if (maps_is(e, names[k])) {
+		if (maps_is(e, ckpt_special_names[k])) {
 			c->hdr->special_start[k] = e->start;
 			c->hdr->special_end[k] = e->end;
 			if (k == CKPT_SPECIAL_VDSO)

@@ -5,21 +5,23 @@
  *   Phase 1, nothing torn down yet, every failure a clean one-line exit:
  *     1. Block all signals; read and check the header and tables (their
  *        checksums, and that every region, extent and fd record is sane).
- *     2. Check the machine: same XSAVE layout, same vDSO contents.
- *     3. Restore descriptors at their numbers (files reopened by path at
+ *     2. Check the world still matches: mapped files unchanged, open files
+ *        there and long enough, this kernel's vDSO layout the same.
+ *     3. Check the machine: same XSAVE layout, same vDSO contents.
+ *     4. Restore descriptors at their numbers (files reopened by path at
  *        their offsets, pipes refilled); close everything else.
- *     4. Pick a gap no saved region uses and build the arena there: a copy
+ *     5. Pick a gap no saved region uses and build the arena there: a copy
  *        of this program, the tables, a window for the vDSO to hop through,
  *        and a stack. Jump into the copy.
  *   Phase 2, running from the arena (memory.c, process.c, resume):
- *     5. Unmap everything else; move the kernel's [vvar], [vvar_vclock] and
+ *     6. Unmap everything else; move the kernel's [vvar], [vvar_vclock] and
  *        [vdso] to their saved addresses, via the hop window.
- *     6. Map every region back and load its data, checking each extent's
+ *     7. Map every region back and load its data, checking each extent's
  *        checksum: a mismatch ends the restore before the program runs.
- *     7. Restore the mm layout and break, name, dispositions, limits, cwd,
+ *     8. Restore the mm layout and break, name, dispositions, limits, cwd,
  *        terminal settings, thread state (fs base, tid address, robust list,
  *        rseq) and timers; tell libckpt where the arena is.
- *     8. Jump to the saved resume point in libckpt's handler, which unmaps
+ *     9. Jump to the saved resume point in libckpt's handler, which unmaps
  *        the arena and returns from the signal: rt_sigreturn brings back
  *        every register of the interrupted code from its signal frame.
  */
@@ -30,12 +32,30 @@
 
 struct stub_args g;
 
-static const char prefix[] = "ckpt: cannot restart: ";
+/* Every refusal is one line naming the image: "ckpt: cannot restart IMAGE:
+ * <why>", then the caller's note (run-or-restart's "not starting afresh"),
+ * both kept in g so phase 2, running from the arena, says the same. */
+__attribute__((noreturn)) void die_line(const struct line *why)
+{
+	struct line l = {.len = 0};
+	line_str(&l, "ckpt: cannot restart");
+	line_str(&l, g.image[0] ? " " : "");
+	line_str(&l, g.image);
+	line_str(&l, ": ");
+	line_str(&l, why->buf);
+	if (g.note[0]) {
+		line_str(&l, " (");
+		line_str(&l, g.note);
+		line_str(&l, ")");
+	}
+	line_str(&l, "\n");
+	sys_write(g.err_fd, l.buf, l.len);
+	sys_exit_group(1);
+}
 
 __attribute__((noreturn)) void die_path(const char *what, const char *path, long err)
 {
 	struct line l = {.len = 0};
-	line_str(&l, prefix);
 	line_str(&l, what);
 	if (path) {
 		line_str(&l, " ");
@@ -45,9 +65,7 @@ __attribute__((noreturn)) void die_path(const char *what, const char *path, long
 		line_str(&l, ": ");
 		line_str(&l, errno_text(err));
 	}
-	line_str(&l, "\n");
-	sys_write(g.err_fd, l.buf, l.len);
-	sys_exit_group(1);
+	die_line(&l);
 }
 
 __attribute__((noreturn)) void die(const char *what, long err)
@@ -77,11 +95,15 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	uint64_t all = ~0ull;
 	sys_rt_sigprocmask(2 /* SIG_SETMASK */, &all, 0);
 	g.err_fd = 2;
-	if (argc != 3)
-		die("usage: ckpt-restore IMAGE NEXT-IMAGE (run it through `ckpt restart`)", 0);
+	if (argc != 3 && argc != 4)
+		die("usage: ckpt-restore IMAGE NEXT-IMAGE [NOTE] (run it through `ckpt restart`)", 0);
+	str_copy(g.image, sizeof g.image, argv[1]);
+	if (argc == 4)
+		str_copy(g.note, sizeof g.note, argv[3]);
 	static struct ckpt_header hdr;
 	char *tables;
 	load_and_validate(argv[1], &hdr, &tables);
+	check_world(&hdr, tables);
 	uint64_t vdso = find_vdso(argv + argc + 1);
 	check_machine(&hdr, vdso);
 	str_copy(g.next_image, sizeof g.next_image, argv[2]);

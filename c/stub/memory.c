@@ -109,10 +109,11 @@ static long map_file(const struct ckpt_region *r, int flags, int prot)
 	long fd = sys_openat(AT_FDCWD, path, (shared_rw ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
 	if (fd < 0)
 		die_path("cannot open mapped file", path, fd);
+	/* Checked in phase 1 already; this catches a change made since. */
 	struct stat st;
-	if (sys_fstat((int)fd, &st) < 0 || st.st_ino != r->ino || (uint64_t)st.st_size != r->file_size ||
-	    st.st_mtim.tv_sec != r->mtime_sec || st.st_mtim.tv_nsec != r->mtime_nsec)
-		die_path("mapped file changed since the checkpoint:", path, 0);
+	struct line why = {.len = 0};
+	if (sys_fstat((int)fd, &st) < 0 || file_changed(&why, &st, r))
+		die_path("mapped file changed during the restart:", path, 0);
 	long m = sys_mmap((void *)r->start, r->end - r->start, prot, flags, (int)fd, (long)r->file_offset);
 	sys_close((int)fd);
 	return m;

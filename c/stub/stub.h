@@ -27,18 +27,26 @@ struct stub_args {
 	uint32_t next_extent;            /* loaders take extents in turn */
 	int32_t loader_tid[MAX_LOADERS]; /* cleared by the kernel when each exits */
 	uint64_t vdso_now[CKPT_NSPECIAL]; /* where the kernel put ours */
+	char image[CKPT_PATH_MAX];        /* the one being restored, for messages */
 	char next_image[CKPT_PATH_MAX];
+	char note[1024];                 /* appended to every refusal */
 };
 
 extern struct stub_args g;
 
-/* Ends the restore with "ckpt: cannot restart: <what>[: <errno text>]". */
+/* End the restore with "ckpt: cannot restart IMAGE: <why> (<note>)", where
+ * why is <what>[ <path>][: <errno text>] or a composed line. */
 __attribute__((noreturn)) void die(const char *what, long err);
 __attribute__((noreturn)) void die_path(const char *what, const char *path, long err);
+__attribute__((noreturn)) void die_line(const struct line *why);
 
 /* Phase 1, before anything is torn down (validate.c, fds.c, arena.c). */
 void load_and_validate(const char *image_path, struct ckpt_header *hdr, char **tables);
+void check_world(const struct ckpt_header *hdr, const char *tables);
 void check_machine(const struct ckpt_header *hdr, uint64_t vdso_ehdr);
+struct stat;
+/* Why `st` is not the file region r mapped, appended to `why`; 0 if it is. */
+int file_changed(struct line *why, const struct stat *st, const struct ckpt_region *r);
 void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int image_fd);
 int move_image_fd_high(int fd, const struct ckpt_fd *fds, uint32_t n);
 void build_arena(const char *tables, uint64_t vdso_ehdr);

@@ -28,21 +28,56 @@ static int within(uint64_t off, uint64_t len, uint64_t limit)
 	return off <= limit && len <= limit - off;
 }
 
-static void check_header(const struct ckpt_header *h, const char *page, uint64_t file_size)
+/* A refusal with numbers: "<a><n><b>[<m><c>]". */
+static void bad_numbers(const char *a, uint64_t n, const char *b, const uint64_t *m, const char *c)
 {
+	struct line l = {.len = 0};
+	line_str(&l, a);
+	line_u64(&l, n);
+	line_str(&l, b);
+	if (m) {
+		line_u64(&l, *m);
+		line_str(&l, c);
+	}
+	die_line(&l);
+}
+
+/* Whether the `got` bytes read hold header field f. */
+#define HAS(f) (got >= __builtin_offsetof(struct ckpt_header, f) + sizeof h->f)
+
+/* The same checks, in the same order and words, as src/image-header.ts,
+ * on the `got` bytes of the header page a file of `file_size` bytes has. */
+static void check_header(const struct ckpt_header *h, const char *page, uint64_t got, uint64_t file_size)
+{
+	const uint64_t ours_version = CKPT_VERSION, ours_page = CKPT_PAGE_SIZE, ours_size = sizeof *h;
+	if (!file_size)
+		bad("not a ckpt image (empty file)");
+	if (!HAS(magic) || __builtin_memcmp(h->magic, CKPT_MAGIC, 8))
+		bad("not a ckpt image (bad magic)");
+	if (HAS(version) && h->version != CKPT_VERSION)
+		bad_numbers("unsupported image version ", h->version, " (this ckpt reads version ", &ours_version, ")");
+	if (HAS(arch) && h->arch != CKPT_ARCH_X86_64)
+		bad_numbers("image is for another machine (ELF machine ", h->arch, ", not x86-64)", 0, 0);
+	if (HAS(page_size) && h->page_size != CKPT_PAGE_SIZE)
+		bad_numbers("unsupported page size ", h->page_size, " (expected ", &ours_page, ")");
+	if (HAS(header_size) && h->header_size != sizeof *h)
+		bad_numbers("header size ", h->header_size, " differs from this ckpt's ", &ours_size, " (incompatible image)");
+	if (got < CKPT_HEADER_SIZE) {
+		if (!HAS(file_size))
+			bad_numbers("truncated (file has ", file_size, " bytes, less than a header)", 0, 0);
+		bad_numbers("truncated (header says ", h->file_size, " bytes, file has ", &file_size, ")");
+	}
 	uint32_t crc = crc32c_update(0, page, __builtin_offsetof(struct ckpt_header, header_crc));
 	crc = crc32c_update(crc, "\0\0\0\0", 4);
 	crc = crc32c_update(crc, page + sizeof *h, CKPT_HEADER_SIZE - sizeof *h);
-	if (__builtin_memcmp(h->magic, CKPT_MAGIC, 8))
-		bad("not a ckpt image (bad magic)");
-	if (h->version != CKPT_VERSION)
-		bad("unsupported image format version");
-	if (h->arch != CKPT_ARCH_X86_64 || h->page_size != CKPT_PAGE_SIZE || h->header_size != sizeof *h)
-		bad("image is for another architecture or layout");
 	if (crc != h->header_crc)
 		bad("header checksum mismatch (corrupt image)");
-	if (h->file_size != file_size)
-		bad("image size does not match its header (truncated or extended)");
+	if (h->file_size > file_size)
+		bad_numbers("truncated (header says ", h->file_size, " bytes, file has ", &file_size, ")");
+	if (h->file_size < file_size)
+		bad_numbers("extended (header says ", h->file_size, " bytes, file has ", &file_size, ")");
+	if (h->flags)
+		bad("unknown header flags (newer image?)");
 	if (h->tables_offset != CKPT_HEADER_SIZE || h->tables_size > MAX_TABLES ||
 	    !within(h->tables_offset, h->tables_size, file_size) || !page_aligned(h->data_offset) ||
 	    h->data_offset != h->tables_offset + h->tables_size || h->data_offset > file_size)
@@ -198,21 +233,52 @@ static void check_strings(const struct ckpt_header *h, const char *t)
 		bad("string table is invalid (corrupt image)");
 }
 
+/* Only the owner may have written the image: its bytes become code and
+ * data, so an image others could modify is code others could run. */
+static void check_image_file(const struct stat *st)
+{
+	struct line l = {.len = 0};
+	if (S_ISDIR(st->st_mode))
+		bad("is a directory, not an image");
+	if (!S_ISREG(st->st_mode))
+		bad("not a regular file");
+	uint64_t uid = (unsigned)sys_getuid();
+	if (st->st_uid != uid) {
+		line_str(&l, "owned by uid ");
+		line_u64(&l, st->st_uid);
+		line_str(&l, ", not by you (uid ");
+		line_u64(&l, uid);
+		line_str(&l, "); restart only images you created");
+		die_line(&l);
+	}
+	if (st->st_mode & 022) {
+		line_str(&l, "writable by group or others, so it could have been altered; run: chmod 600 ");
+		line_str(&l, g.image);
+		die_line(&l);
+	}
+}
+
 void load_and_validate(const char *path, struct ckpt_header *hdr, char **tables)
 {
 	long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
-		die_path("cannot open", path, fd);
+		die(errno_text(fd), 0);
 	struct stat st;
-	if (sys_fstat((int)fd, &st) < 0 || !S_ISREG(st.st_mode))
-		die_path("not a regular file:", path, 0);
-	if (st.st_uid != (unsigned)sys_getuid() || (st.st_mode & 022))
-		die_path("refusing an image that someone else could have altered (owner or group/other write):", path, 0);
+	long err = sys_fstat((int)fd, &st);
+	if (err < 0)
+		die(errno_text(err), 0);
+	check_image_file(&st);
 	static char page[CKPT_HEADER_SIZE];
-	if (sys_pread((int)fd, page, CKPT_HEADER_SIZE, 0) != CKPT_HEADER_SIZE)
-		bad("image is too short to hold a header (truncated)");
+	uint64_t head = 0;
+	for (long n; head < CKPT_HEADER_SIZE; head += (uint64_t)n) {
+		n = sys_pread((int)fd, page + head, CKPT_HEADER_SIZE - head, (long)head);
+		if (n < 0)
+			die("cannot read the header", n);
+		if (!n)
+			break;
+	}
 	__builtin_memcpy(hdr, page, sizeof *hdr);
-	check_header(hdr, page, (uint64_t)st.st_size);
+	check_header(hdr, page, head, (uint64_t)st.st_size);
 	check_table_layout(hdr);
 	long m = sys_mmap(0, hdr->tables_size + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m < 0)
@@ -225,7 +291,7 @@ void load_and_validate(const char *path, struct ckpt_header *hdr, char **tables)
 		got += (uint64_t)n;
 	}
 	if (crc32c_update(0, t, hdr->tables_size) != hdr->tables_crc)
-		bad("table checksum mismatch (corrupt image)");
+		bad("tables checksum mismatch (corrupt image)");
 	check_strings(hdr, t);
 	check_specials(hdr);
 	check_regions(hdr, t);

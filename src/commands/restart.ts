@@ -1,39 +1,43 @@
 /**
- * `ckpt restart [IMAGE] [--image PATH]`: check that IMAGE can be restored
- * here, then become the restore stub (same pid), which rebuilds the process.
+ * `ckpt restart [IMAGE] [--image PATH]`: become the restore stub (same
+ * pid), which checks that IMAGE can be restored here and rebuilds the
+ * process from it. Every check is the stub's (c/stub/validate.c and
+ * preconditions.c): it runs them before it tears anything down, so this
+ * command reads nothing of the image and a refusal still leaves nothing
+ * half done; its one-line message and exit status 1 are the command's.
  */
 import type { CAC } from "cac";
-import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Split } from "../argv.ts";
 import { extractAsset, STUB_NAME } from "../assets.ts";
 import { execInPlace } from "../exec.ts";
-import { defaultImage, readImage } from "../image.ts";
-import { checkImageFile, checkMappedFiles, checkOpenFiles, checkVdsoLayout } from "../restore-checks.ts";
+import { imagePath } from "../launch-env.ts";
 
 export function define(cli: CAC, split: Split): void {
 	cli.command("restart [image]", "Resume a checkpointed program from IMAGE (default: $CKPT_IMAGE or ./myckpt.dat)")
 		.option("--image <path>", "Where later checkpoints go (default: IMAGE itself)")
 		.example("  $ ckpt restart                      # resume ./myckpt.dat")
 		.example("  $ ckpt restart run1.dat --image run2.dat")
-		.action((image?: string) => restart(image || defaultImage(), split.values.image));
+		.action((image?: string) => restart(image, { nextImage: split.values.image }));
 }
 
 /** `ckpt restart [IMAGE]` with no option (cli.ts skips cac for it): cacArgs is ["restart", IMAGE?]. */
 export function withoutOptions(split: Split): never {
-	return restart(split.cacArgs[1] || defaultImage());
+	return restart(split.cacArgs[1]);
 }
 
-/** Restore image `name` in place of this process; later checkpoints go to `nextImage` (default: `name`). */
-export function restart(name: string, nextImage?: string): never {
-	const image = readImage(name);
-	checkImageFile(name, statSync(name), process.getuid!());
-	checkMappedFiles(image);
-	checkOpenFiles(image);
-	checkVdsoLayout(image, readFileSync("/proc/self/maps", "utf8"));
+export interface RestartOptions {
+	/** Where later checkpoints go (default: the image restored). */
+	nextImage?: string;
+	/** Added in parentheses to the stub's refusal, if it refuses. */
+	refusalNote?: string;
+}
 
-	const abs = resolve(name);
-	const next = resolve(nextImage || name);
+/** Restore image `name` (default: $CKPT_IMAGE, else ./myckpt.dat) in place of this process. */
+export function restart(name: string | undefined, opts: RestartOptions = {}): never {
+	const image = imagePath(name, process.env, process.cwd());
+	const next = opts.nextImage ? resolve(opts.nextImage) : image;
 	const stub = extractAsset(STUB_NAME);
-	return execInPlace(stub, [stub, abs, next], process.env);
+	const note = opts.refusalNote ? [opts.refusalNote] : [];
+	return execInPlace(stub, [stub, image, next, ...note], process.env);
 }

@@ -10,7 +10,7 @@
 import type { CAC } from "cac";
 import { lstatSync } from "node:fs";
 import type { Split } from "../argv.ts";
-import { ImageError, UsageError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import { imagePath } from "../launch-env.ts";
 import { parseSignal } from "../signals.ts";
 import { restart } from "./restart.ts";
@@ -36,10 +36,7 @@ export function runOrRestart(split: Split, opts: RunOptions): never {
 	const image = imagePath(split.values.image, process.env, process.cwd());
 	// lstat: a dangling symlink is an image that cannot be read, not a missing one.
 	if (!lstatSync(image, { throwIfNoEntry: false })) return run(split, opts);
-	try {
-		return restart(image);
-	} catch (e) {
-		if (!(e instanceof ImageError)) throw e;
-		throw new ImageError(`${e.message} (not starting ${split.program} afresh over an existing image: remove ${image} to start over)`);
-	}
+	return restart(image, {
+		refusalNote: `not starting ${split.program} afresh over an existing image: remove ${image} to start over`,
+	});
 }

@@ -4,11 +4,13 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import {
-  appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync,
-  writeFileSync,
+  appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync,
+  statSync, writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { checkpointRun, CKPT, demo, EXIT_CHECKPOINTED, lines, ROOT, runToEnd, spawn, tempDir } from "./harness.ts";
+import { HEADER } from "../../src/format.ts";
+import { reseal } from "../fuzz/mutate.ts";
+import { checkpointRun, CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, ROOT, runToEnd, spawn, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -92,7 +94,7 @@ function dataByte(img: Buffer): number {
 }
 
 const corrupt: [string, () => Buffer | null, RegExp][] = [
-  ["a missing image", () => null, /no such file/],
+  ["a missing image", () => null, /no such file/i],
   ["an empty file", () => Buffer.alloc(0), /empty/],
   ["random bytes", () => randomBytes(64 * 1024), /not a ckpt image/],
   ["a real image truncated by 1 byte", () => good.subarray(0, good.length - 1), /truncated/],
@@ -120,7 +122,7 @@ for (const [what, bytes, why] of corrupt) {
 test("restart of an image with a bit flipped in region data: the stub stops before the program runs", async () => {
   const image = writeImage("img.dat", flipBit(good, dataByte(good)));
   const r = await ckptRun(["restart", image]);
-  expect(r).toEqual({ code: 1, stdout: "", stderr: "ckpt: cannot restart: memory contents checksum mismatch (corrupt image)\n" });
+  expect(r).toEqual({ code: 1, stdout: "", stderr: `ckpt: cannot restart ${image}: memory contents checksum mismatch (corrupt image)\n` });
 }, 30000);
 
 test("info --verify finds a bit flipped in region data (plain info reads no data)", async () => {
@@ -144,7 +146,7 @@ test("the stub's refusal reaches the restart's stderr even when the program's ow
   const img = readFileSync(join(dir, "myckpt.dat"));
   writeImage("myckpt.dat", flipBit(img, dataByte(img)));
   const r = await ckptRun(["restart"]);
-  expect(r).toEqual({ code: 1, stdout: "", stderr: "ckpt: cannot restart: memory contents checksum mismatch (corrupt image)\n" });
+  expect(r).toEqual({ code: 1, stdout: "", stderr: `ckpt: cannot restart ${join(dir, "myckpt.dat")}: memory contents checksum mismatch (corrupt image)\n` });
   expect(readFileSync(join(dir, "prog-err.txt")).toString()).toBe(progErr.toString());
 }, 30000);
 
@@ -189,13 +191,81 @@ for (const [how, change, why] of exeChanges)
     expect(r.stderr).toContain(exe);
   }, 30000);
 
+test("restart refuses a program whose executable was removed, then restores it once it is back", async () => {
+  const exe = join(dir, "prog");
+  copyFileSync(demo("counting-test"), exe);
+  chmodSync(exe, 0o755);
+  expect((await checkpointRun([exe, "2"], { cwd: dir, afterLines: 1 })).code).toBe(EXIT_CHECKPOINTED);
+  renameSync(exe, `${exe}.away`);
+  const r = await ckptRun(["restart"]);
+  expect(r).toEqual({ code: 1, stdout: "", stderr: `ckpt: cannot restart ${join(dir, "myckpt.dat")}: mapped file ${exe} no longer exists since the checkpoint\n` });
+  renameSync(`${exe}.away`, exe); // same inode, size and mtime: the very file
+  const back = ckpt(["restart"], { cwd: dir });
+  await back.waitFor((o) => lines(o) >= 1);
+  back.proc.kill("SIGKILL");
+  await back.done;
+  expect({ stdout: back.stdout, stderr: back.stderr }).toEqual({ stdout: "3\n", stderr: "" });
+}, 30000);
+
+test("a modified executable's refusal gives both mtimes, to the nanosecond, in UTC", async () => {
+  const exe = join(dir, "prog");
+  copyFileSync(demo("counting-test"), exe);
+  chmodSync(exe, 0o755);
+  const utc = (ns: bigint) => `${new Date(Number(ns / 1_000_000n)).toISOString().slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, "0")}Z`;
+  const before = utc(statSync(exe, { bigint: true }).mtimeNs);
+  expect((await checkpointRun([exe, "2"], { cwd: dir, afterLines: 1 })).code).toBe(EXIT_CHECKPOINTED);
+  expect(Bun.spawnSync(["touch", "-d", "2001-02-03 04:05:06.123456789 UTC", exe]).exitCode).toBe(0);
+  const r = await ckptRun(["restart"]);
+  expectOneLineError(r, 1, /was modified/);
+  expect(r.stderr).toContain(`mapped file ${exe} was modified (mtime ${before}, now 2001-02-03T04:05:06.123456789Z) since the checkpoint`);
+}, 30000);
+
+test("restart refuses an image whose open file shrank below its offset or vanished, and restores it once it is back", async () => {
+  const log = join(dir, "run.log");
+  expect((await checkpointRun([demo("pipe-self"), log], { cwd: dir, afterLines: 4 })).code).toBe(EXIT_CHECKPOINTED);
+  const kept = readFileSync(log);
+  expect(kept.length).toBeGreaterThan(0);
+  const image = join(dir, "myckpt.dat");
+  writeFileSync(log, "");
+  expect((await ckptRun(["restart"])).stderr).toBe(
+    `ckpt: cannot restart ${image}: fd 40: ${log} is now 0 bytes, shorter than the saved offset ${kept.length}\n`);
+  rmSync(log);
+  expect(await ckptRun(["restart"])).toEqual({ code: 1, stdout: "", stderr: `ckpt: cannot restart ${image}: fd 40: ${log} no longer exists\n` });
+  writeFileSync(log, kept);
+  const back = await ckptRun(["restart"]);
+  expect({ code: back.code, stderr: back.stderr }).toEqual({ code: 0, stderr: "" });
+  expect(back.stdout).toContain("pipe ok, log ok");
+}, 30000);
+
+test("restart refuses an image taken under another vDSO layout, naming both sizes and kernels", async () => {
+  const img = new Uint8Array(good);
+  const view = new DataView(img.buffer);
+  const vdso = 2; // enum ckpt_special: [vvar], [vvar_vclock], [vdso]
+  const endAt = HEADER.fields.special_end.off + vdso * 8;
+  const start = view.getBigUint64(HEADER.fields.special_start.off + vdso * 8, true);
+  const end = view.getBigUint64(endAt, true);
+  expect(end).toBeGreaterThan(start);
+  view.setBigUint64(endAt, end - 4096n, true);
+  reseal(img);
+  const image = writeImage("img.dat", img);
+  const release = Bun.spawnSync(["uname", "-r"]).stdout.toString().trim();
+  const r = await ckptRun(["restart", image]);
+  expect(r).toEqual({
+    code: 1, stdout: "",
+    stderr: `ckpt: cannot restart ${image}: this kernel's vDSO layout differs from the image's ([vdso] is ${end - start} bytes here, ` +
+      `${end - start - 4096n} bytes in the image); restart on the kernel that took it (${release}, this is ${release})\n`,
+  });
+}, 30000);
+
 test("the restore stub run by hand with bad arguments: one line, exit 1", async () => {
   // The very bytes ckpt embeds and extracts (launch.test.ts checks that).
   const stub = (args: string[]) => runToEnd([join(ROOT, "build", "ckpt-restore"), ...args], { cwd: dir }, 20000);
-  const usage = /^ckpt: cannot restart: usage: ckpt-restore IMAGE NEXT-IMAGE/;
-  for (const args of [[], ["img.dat"], ["img.dat", "img.dat", "extra"]])
+  const usage = /^ckpt: cannot restart: usage: ckpt-restore IMAGE NEXT-IMAGE \[NOTE\]/;
+  for (const args of [[], ["img.dat"], ["img.dat", "img.dat", "a note", "extra"]])
     expectOneLineError(await stub(args), 1, usage);
-  expectOneLineError(await stub([join(dir, "missing.dat"), join(dir, "missing.dat")]), 1, /cannot open .*missing\.dat: No such file/);
+  const missing = join(dir, "missing.dat");
+  expect((await stub([missing, missing])).stderr).toBe(`ckpt: cannot restart ${missing}: No such file or directory\n`);
+  expect((await stub([missing, missing, "a note"])).stderr).toBe(`ckpt: cannot restart ${missing}: No such file or directory (a note)\n`);
   const junk = writeImage("junk.dat", randomBytes(8192));
   expectOneLineError(await stub([junk, junk]), 1, /not a ckpt image/);
 }, 30000);

@@ -67,7 +67,7 @@ test("a corrupt image is refused with exit 1 and one line; the program does not 
   writeFileSync(path, bytes);
   const r = await start(["--image", "c.dat", counting, "1"]);
   expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: "" });
-  expect(r.stderr).toMatch(/^ckpt: \S*c\.dat: [^\n]*checksum mismatch[^\n]*not starting \S*counting-test afresh over an existing image: remove \S*c\.dat to start over\)\n$/);
+  expect(r.stderr).toMatch(/^ckpt: cannot restart \S*c\.dat: [^\n]*checksum mismatch[^\n]*not starting \S*counting-test afresh over an existing image: remove \S*c\.dat to start over\)\n$/);
   expect(readFileSync(path).equals(bytes)).toBe(true);
 }, 60000);
 
