@@ -3,7 +3,7 @@
 // All C flags live here, each explained once.
 import { $ } from "bun";
 import { mkdirSync, readdirSync, existsSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 
 const root = join(import.meta.dir, "..");
 const build = join(root, "build");
@@ -50,15 +50,27 @@ const sources = (dir: string, exts: string[]) =>
 
 const shared = ["c/crc32c.c", "c/maps.c"].map((f) => join(root, f));
 
+/**
+ * Links `out` with debug information into build/debug/, then leaves a copy
+ * without it at `out`: that copy is what the executable embeds, extracts
+ * and compares byte for byte on every start, four times smaller. Debuggers
+ * find the symbols in build/debug/ (same code, same addresses).
+ */
+async function linkStripped(out: string, link: (to: string) => Promise<unknown>) {
+  const withDebug = join(build, "debug", basename(out));
+  await link(withDebug);
+  await $`objcopy --strip-debug ${withDebug} ${out}`;
+}
+
 async function buildLib() {
   const out = join(build, "libckpt.so");
-  await $`${cc} ${common} ${libFlags} -o ${out} ${sources("c/lib", [".c", ".S"])} ${shared}`;
+  await linkStripped(out, (to) => $`${cc} ${common} ${libFlags} -o ${to} ${sources("c/lib", [".c", ".S"])} ${shared}`);
   return out;
 }
 
 async function buildStub() {
   const out = join(build, "ckpt-restore");
-  await $`${cc} ${common} ${stubFlags} -o ${out} ${sources("c/stub", [".c", ".S"])} ${shared}`;
+  await linkStripped(out, (to) => $`${cc} ${common} ${stubFlags} -o ${to} ${sources("c/stub", [".c", ".S"])} ${shared}`);
   const relocs = await $`readelf -rW ${out}`.text();
   if (!relocs.includes("There are no relocations")) {
     throw new Error(`ckpt-restore has relocations; it must run unrelocated at any address:\n${relocs}`);
@@ -98,11 +110,11 @@ async function compileCli() {
   // them at each start. Imported here: assets.ts needs the C parts built.
   const { embeddedAssets } = await import("../src/assets.ts");
   const { assetsHash } = await import("../src/cache.ts");
-  flags.push("--define", `CKPT_ASSETS_HASH=${JSON.stringify(assetsHash(embeddedAssets()))}`);
+  flags.push("--define", `CKPT_ASSETS_HASH=${JSON.stringify(assetsHash(await embeddedAssets()))}`);
   await $`${process.execPath} build ${flags} ${join(root, "src/cli.ts")} --outfile ${join(root, "dist/ckpt")}`.quiet();
 }
 
-mkdirSync(build, { recursive: true });
+mkdirSync(join(build, "debug"), { recursive: true });
 await Promise.all([buildLib(), buildStub(), buildDemos()]);
 await compileCli();
 if (!existsSync(join(root, "dist/ckpt"))) throw new Error("dist/ckpt was not produced");
