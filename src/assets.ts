@@ -8,8 +8,7 @@
  */
 import libPath from "../build/libckpt.so" with { type: "file" };
 import stubPath from "../build/ckpt-restore" with { type: "file" };
-import { readFileSync } from "node:fs";
-import { type AssetSource, ensureAssets } from "./cache.ts";
+import { type AssetSource, assetsHash, ensureAssets } from "./cache.ts";
 
 /**
  * assetsHash() of the embedded files, computed by scripts/build.ts and
@@ -20,25 +19,23 @@ declare const CKPT_ASSETS_HASH: string | undefined;
 
 export const LIB_NAME = "libckpt.so";
 export const STUB_NAME = "ckpt-restore";
+type AssetName = typeof LIB_NAME | typeof STUB_NAME;
 
-/** The embedded bytes, as cache.ts sources; each is read only if used. */
-export function embeddedAssets(): AssetSource[] {
-	return [embedded(LIB_NAME, libPath, 0o644), embedded(STUB_NAME, stubPath, 0o755)];
-}
+const EMBEDDED: Record<AssetName, { path: string; mode: number }> = {
+	[LIB_NAME]: { path: libPath, mode: 0o644 },
+	[STUB_NAME]: { path: stubPath, mode: 0o755 },
+};
 
-function embedded(name: string, path: string, mode: number): AssetSource {
-	let bytes: Uint8Array | undefined;
-	return {
-		name,
-		mode,
-		get bytes() {
-			return (bytes ??= readFileSync(path));
-		},
-	};
+/**
+ * The embedded bytes of `names` (default: both), as cache.ts sources.
+ * Bun.file, not node:fs, whose first load costs about a millisecond.
+ */
+export async function embeddedAssets(names: AssetName[] = [LIB_NAME, STUB_NAME]): Promise<AssetSource[]> {
+	return Promise.all(names.map(async (name) => ({ name, mode: EMBEDDED[name].mode, bytes: await Bun.file(EMBEDDED[name].path).bytes() })));
 }
 
 /** The absolute path of one extracted, freshly verified helper file. */
-export function extractAsset(name: typeof LIB_NAME | typeof STUB_NAME): string {
-	const hash = typeof CKPT_ASSETS_HASH === "string" ? CKPT_ASSETS_HASH : undefined;
-	return ensureAssets(embeddedAssets(), undefined, [name], hash)[name]!;
+export async function extractAsset(name: AssetName): Promise<string> {
+	const hash = typeof CKPT_ASSETS_HASH === "string" ? CKPT_ASSETS_HASH : assetsHash(await embeddedAssets());
+	return ensureAssets(await embeddedAssets([name]), undefined, undefined, hash)[name]!;
 }

@@ -12,13 +12,16 @@
  * into place, so a crash never leaves a half-written library. Before every
  * use each file a command needs is compared again with the embedded bytes; a
  * missing, altered or wrongly-moded file is rewritten, never used.
+ *
+ * Every start goes through here, so the file calls are libc.ts's, not
+ * node:fs (see there).
  */
-import {
-	closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync,
-	writeSync, type Stats,
-} from "node:fs";
-import { isAbsolute, join } from "node:path";
 import { RuntimeError } from "./errors.ts";
+import {
+	closeFd, EEXIST, type FileStat, isDirectory, isRegular, makeDirectory, openRead, preadInto, removeFile, renamePath,
+	statPath, SysError, syncDirectory, writeNewFile,
+} from "./libc.ts";
+import { parentDir, resolvePath } from "./paths.ts";
 
 export interface AssetSource {
 	name: string; // file name inside the cache directory
@@ -45,8 +48,8 @@ export function assetsHash(sources: readonly AssetSource[]): string {
 export function cacheRootCandidates(env: Record<string, string | undefined>, uid: number): string[] {
 	const roots: string[] = [];
 	// The XDG spec says relative values are invalid and must be ignored.
-	if (env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME)) roots.push(join(env.XDG_CACHE_HOME, "ckpt"));
-	if (env.HOME && isAbsolute(env.HOME)) roots.push(join(env.HOME, ".cache", "ckpt"));
+	if (env.XDG_CACHE_HOME?.startsWith("/")) roots.push(resolvePath(env.XDG_CACHE_HOME, "ckpt"));
+	if (env.HOME?.startsWith("/")) roots.push(resolvePath(env.HOME, ".cache", "ckpt"));
 	roots.push(`/tmp/ckpt-${uid}`);
 	return roots;
 }
@@ -71,7 +74,7 @@ export function ensureAssets(
 	const tried: string[] = [];
 	for (const root of roots) {
 		try {
-			const dir = join(root, hash);
+			const dir = resolvePath(root, hash);
 			privateDir(root);
 			privateDir(dir);
 			const paths: Record<string, string> = {};
@@ -87,39 +90,43 @@ export function ensureAssets(
 
 /** Create `dir` (and missing parents) as 0700, or check an existing one is private to us. */
 function privateDir(dir: string): void {
-	let st = lstatOrNull(dir);
+	let st = statPath(dir, false);
 	if (!st) {
 		try {
-			mkdirSync(dir, { recursive: true, mode: 0o700 });
+			makeDirectories(dir);
 		} catch (e) {
 			throw new Unusable(errText(e));
 		}
-		st = lstatOrNull(dir);
+		st = statPath(dir, false);
 		if (!st) throw new Unusable("vanished after mkdir");
 	}
-	if (!st.isDirectory()) throw new RuntimeError(`cache path ${dir} is not a directory (remove it)`);
+	if (!isDirectory(st)) throw new RuntimeError(`cache path ${dir} is not a directory (remove it)`);
 	if (st.uid !== process.getuid!()) throw new RuntimeError(`cache directory ${dir} is owned by uid ${st.uid}, not by you; remove it`);
 	if ((st.mode & 0o077) !== 0) throw new RuntimeError(`cache directory ${dir} is accessible by group or others; run: chmod 700 ${dir}`);
 }
 
+/** mkdir -p with mode 0700 for each directory made. */
+function makeDirectories(dir: string): void {
+	if (statPath(dir)) return;
+	if (dir !== "/") makeDirectories(parentDir(dir));
+	try {
+		makeDirectory(dir, 0o700);
+	} catch (e) {
+		if (!(e instanceof SysError && e.errno === EEXIST)) throw e;
+	}
+}
+
 /** `dir/name` with exactly `s.bytes` and `s.mode`, rewritten if it is anything else. */
 function ensureFile(dir: string, s: AssetSource): string {
-	const target = join(dir, s.name);
+	const target = resolvePath(dir, s.name);
 	if (isIntact(target, s)) return target;
-	const tmp = join(dir, `.${s.name}.${process.pid}.${crypto.getRandomValues(new Uint32Array(2)).join("")}.tmp`);
+	const tmp = resolvePath(dir, `.${s.name}.${process.pid}.${crypto.getRandomValues(new Uint32Array(2)).join("")}.tmp`);
 	try {
-		const fd = openSync(tmp, "wx", 0o600);
-		try {
-			for (let done = 0; done < s.bytes.length; ) done += writeSync(fd, s.bytes, done);
-			fsyncSync(fd);
-			fchmodSync(fd, s.mode);
-		} finally {
-			closeSync(fd);
-		}
-		renameSync(tmp, target);
-		syncDir(dir);
+		writeNewFile(tmp, s.bytes, s.mode);
+		renamePath(tmp, target);
+		syncDirectory(dir);
 	} catch (e) {
-		rmSync(tmp, { force: true });
+		removeFile(tmp);
 		throw new Unusable(`cannot write ${target}: ${errText(e)}`);
 	}
 	if (!isIntact(target, s)) throw new RuntimeError(`${target} changed while being written`);
@@ -127,8 +134,8 @@ function ensureFile(dir: string, s: AssetSource): string {
 }
 
 function isIntact(path: string, s: AssetSource): boolean {
-	const st = lstatOrNull(path);
-	if (!st || !st.isFile() || st.uid !== process.getuid!() || (st.mode & 0o7777) !== s.mode) return false;
+	const st: FileStat | null = statPath(path, false);
+	if (!st || !isRegular(st) || st.uid !== process.getuid!() || (st.mode & 0o7777) !== s.mode) return false;
 	if (st.size !== s.bytes.length) return false;
 	try {
 		return hasBytes(path, s.bytes);
@@ -148,38 +155,19 @@ const COMPARE_CHUNK = 64 << 10;
 function hasBytes(path: string, expected: Uint8Array): boolean {
 	const want = Buffer.from(expected.buffer, expected.byteOffset, expected.length);
 	const chunk = Buffer.allocUnsafe(COMPARE_CHUNK);
-	const fd = openSync(path, "r");
+	const fd = openRead(path);
 	try {
 		for (let at = 0; ; ) {
-			const n = readSync(fd, chunk, 0, COMPARE_CHUNK, at);
+			const n = preadInto(fd, chunk, at);
 			if (n === 0) return at === want.length;
 			if (at + n > want.length || !chunk.subarray(0, n).equals(want.subarray(at, at + n))) return false;
 			at += n;
 		}
 	} finally {
-		closeSync(fd);
-	}
-}
-
-/** Make the rename itself durable. */
-function syncDir(dir: string): void {
-	const fd = openSync(dir, "r");
-	try {
-		fsyncSync(fd);
-	} finally {
-		closeSync(fd);
-	}
-}
-
-function lstatOrNull(path: string): Stats | null {
-	try {
-		return lstatSync(path);
-	} catch {
-		return null;
+		closeFd(fd);
 	}
 }
 
 function errText(e: unknown): string {
-	const err = e as NodeJS.ErrnoException;
-	return err.code ?? err.message ?? String(e);
+	return e instanceof Error ? e.message : String(e);
 }

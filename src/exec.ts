@@ -12,10 +12,10 @@
  * The one change we add on purpose is blocking the checkpoint signal (see
  * execInPlace).
  */
-import { readFileSync } from "node:fs";
 import { RuntimeError } from "./errors.ts";
 import {
-	blockSignal, clearNonblocking, execve, getrlimit, RLIM_INFINITY, RLIMIT_NOFILE, resetSignal, setrlimit, strerror, unblockSignal,
+	blockSignal, clearNonblocking, execve, getrlimit, readRange, RLIM_INFINITY, RLIMIT_NOFILE, resetSignal, setrlimit, strerror,
+	unblockSignal,
 } from "./libc.ts";
 
 const SIGPIPE = 13;
@@ -39,13 +39,10 @@ export function undoRuntimeChanges(): void {
 	resetSignal(SIGXFSZ);
 	// Programs expect blocking stdio; a parent that meant otherwise is vanishingly rare.
 	for (const fd of [0, 1, 2]) clearNonblocking(fd);
-	let soft: bigint | null = null;
-	try {
-		soft = parseMaxOpenFilesSoft(readFileSync(`/proc/${process.ppid}/limits`, "utf8"));
-	} catch {
-		// The parent's limits are unreadable (gone, or another user's): leave ours.
-	}
-	if (soft === null) return;
+	// Unreadable (the parent is gone) or unparsable: leave ours.
+	const limits = readRange(`/proc/${process.ppid}/limits`, 0, 16384);
+	const soft = limits && parseMaxOpenFilesSoft(new TextDecoder().decode(limits));
+	if (soft == null) return;
 	const now = getrlimit(RLIMIT_NOFILE);
 	const cur = soft < now.max ? soft : now.max;
 	if (cur !== now.cur) setrlimit(RLIMIT_NOFILE, { cur, max: now.max });
@@ -72,7 +69,9 @@ export function execInPlace(
 	delete finalEnv.CKPT_SIGNAL_BLOCKED;
 	const weBlocked = holdSignal !== undefined && !blockSignal(holdSignal);
 	if (weBlocked) finalEnv.CKPT_SIGNAL_BLOCKED = "1";
-	const envp = Object.entries(finalEnv).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+	// A plain loop: in the cold interpreter, entries/flatMap/templates cost 0.3 ms here.
+	const envp: string[] = [];
+	for (const k in finalEnv) if (finalEnv[k] !== undefined) envp.push(k + "=" + finalEnv[k]);
 	const err = execve(path, argv, envp);
 	if (weBlocked) unblockSignal(holdSignal);
 	throw new RuntimeError(`cannot execute ${path}: ${strerror(err)}`);

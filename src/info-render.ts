@@ -2,13 +2,13 @@
  * The text of `ckpt info`: what was checkpointed, when and where, and how
  * each part of memory is stored. Pure: image and clock in, text out.
  */
-import { constants } from "node:os";
 import {
 	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ,
 	CKPT_FD_PIPE_WRITE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
 	CKPT_REGION_SHARED_ANON, CKPT_REGION_STACK, CKPT_REGION_UNREAD,
 } from "./format.ts";
 import type { Fd, Image, Region } from "./image-types.ts";
+import { signalName } from "./signals.ts";
 import { age, bytes, duration, hex, localTime, shellQuote, table } from "./text.ts";
 
 const REGION_KINDS: Record<number, string> = {
@@ -59,11 +59,6 @@ export function fdFlags(f: Fd): string {
 	const parts = [acc, ...names.filter(([bit]) => (f.openFlags & bit) === bit).map(([, n]) => n)];
 	if (f.fdFlags & 1) parts.push("cloexec");
 	return parts.join("|");
-}
-
-function signalName(n: number): string {
-	const name = Object.entries(constants.signals).find(([, v]) => v === n)?.[0];
-	return name ? `${name} (${n})` : `${n}`;
 }
 
 export function renderInfo(image: Image, nowMs: number): string {

@@ -3,7 +3,7 @@
  * its settings passed as CKPT_* variables (the library reads them at load
  * time; the program itself never has to know).
  */
-import { resolve } from "node:path";
+import { resolvePath } from "./paths.ts";
 
 export const DEFAULT_IMAGE = "myckpt.dat";
 
@@ -23,7 +23,7 @@ export interface LaunchSettings {
 
 /** --image, else $CKPT_IMAGE, else myckpt.dat; always absolute (relative to `cwd`). */
 export function imagePath(option: string | undefined, env: Record<string, string | undefined>, cwd: string): string {
-	return resolve(cwd, option || env.CKPT_IMAGE || DEFAULT_IMAGE);
+	return resolvePath(cwd, option || env.CKPT_IMAGE || DEFAULT_IMAGE);
 }
 
 /**

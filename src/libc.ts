@@ -5,6 +5,11 @@
  * (a signal carrying a value), file status flags, and RLIMIT_NOFILE. This
  * is the only module that uses FFI.
  *
+ * It also carries the few file operations `ckpt PROGRAM` and `ckpt restart`
+ * make before their execve (stat, access, reading a header, the asset
+ * cache): the first use of node:fs costs about a millisecond of every
+ * start, while these calls go through the library this module opens anyway.
+ *
  * errno is read with __errno_location() right after the failing call, on
  * the same (JS main) thread, before any other FFI call can change it.
  */
@@ -23,6 +28,17 @@ function open() {
 		setrlimit: { args: ["i32", "ptr"], returns: "i32" },
 		__errno_location: { args: [], returns: "ptr" },
 		strerror: { args: ["i32"], returns: "ptr" },
+		open: { args: ["ptr", "i32", "u32"], returns: "i32" },
+		pread: { args: ["i32", "ptr", "u64", "i64"], returns: "i64" },
+		write: { args: ["i32", "ptr", "u64"], returns: "i64" },
+		close: { args: ["i32"], returns: "i32" },
+		fsync: { args: ["i32"], returns: "i32" },
+		fchmod: { args: ["i32", "u32"], returns: "i32" },
+		access: { args: ["ptr", "i32"], returns: "i32" },
+		mkdir: { args: ["ptr", "u32"], returns: "i32" },
+		rename: { args: ["ptr", "ptr"], returns: "i32" },
+		unlink: { args: ["ptr"], returns: "i32" },
+		syscall: { args: ["i64", "i32", "ptr", "ptr", "i32"], returns: "i64" },
 	}).symbols;
 }
 
@@ -161,3 +177,156 @@ export function setrlimit(resource: number, limit: Rlimit): number {
 	const r = BigUint64Array.of(limit.cur, limit.max);
 	return libc().setrlimit(resource, ptr(r)) === 0 ? 0 : errno();
 }
+
+/**
+ * A C string for one call. Held in a local for the call's duration (the
+ * frame keeps it alive: JavaScriptCore scans the stack conservatively).
+ */
+function cstr(s: string): Buffer {
+	return Buffer.from(`${s}\0`, "utf8");
+}
+
+/** What ckpt needs of a struct stat. */
+export interface FileStat {
+	mode: number; // type and permission bits
+	uid: number;
+	size: number;
+	ino: bigint;
+	mtimeNs: bigint;
+}
+
+export const S_IFMT = 0o170000;
+export const S_IFREG = 0o100000;
+export const S_IFDIR = 0o040000;
+export const isRegular = (st: FileStat) => (st.mode & S_IFMT) === S_IFREG;
+export const isDirectory = (st: FileStat) => (st.mode & S_IFMT) === S_IFDIR;
+
+const SYS_newfstatat = 262;
+const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+
+/**
+ * stat(2), or lstat(2) with `follow: false`; null if the path cannot be
+ * stat'ed. Through syscall(2): glibc exports stat/lstat as functions only
+ * since 2.33. syscall is variadic, but takes integers only, so the callee
+ * never reads vector registers whatever %al holds. Offsets are x86-64's
+ * struct stat: st_ino 8, st_mode 24, st_uid 28, st_size 48, st_mtim 88.
+ */
+export function statPath(path: string, follow = true): FileStat | null {
+	const raw = new Uint8Array(144);
+	const name = cstr(path);
+	if (Number(libc().syscall(BigInt(SYS_newfstatat), AT_FDCWD, ptr(name), ptr(raw), follow ? 0 : AT_SYMLINK_NOFOLLOW)) !== 0) return null;
+	const buf = new DataView(raw.buffer);
+	return {
+		ino: buf.getBigUint64(8, true),
+		mode: buf.getUint32(24, true),
+		uid: buf.getUint32(28, true),
+		size: Number(buf.getBigInt64(48, true)),
+		mtimeNs: buf.getBigInt64(88, true) * 1_000_000_000n + buf.getBigInt64(96, true),
+	};
+}
+
+export const X_OK = 1;
+
+/** access(2): whether the real user may `mode` the file. */
+export function accessible(path: string, mode: number): boolean {
+	const name = cstr(path);
+	return libc().access(ptr(name), mode) === 0;
+}
+
+const O_RDONLY = 0;
+const O_WRONLY = 1;
+const O_CREAT = 0o100;
+const O_EXCL = 0o200;
+const O_DIRECTORY = 0o200000;
+const O_CLOEXEC = 0o2000000;
+
+/** A failed call: the errno and its text, as `what: text`. */
+export class SysError extends Error {
+	constructor(readonly what: string, readonly errno: number) {
+		super(`${what}: ${strerror(errno)}`);
+	}
+}
+
+function check(rc: number | bigint, what: string): number {
+	if (Number(rc) < 0) throw new SysError(what, errno());
+	return Number(rc);
+}
+
+/** Opens `path` read-only (close-on-exec); throws SysError. */
+export function openRead(path: string, directory = false): number {
+	const name = cstr(path);
+	return check(libc().open(ptr(name), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0), 0), `open ${path}`);
+}
+
+/** pread(2) into `buf` at `offset`: bytes read, 0 at end of file; throws SysError. */
+export function preadInto(fd: number, buf: Uint8Array, offset: number): number {
+	return check(libc().pread(fd, ptr(buf), BigInt(buf.length), BigInt(offset)), "read");
+}
+
+export function closeFd(fd: number): void {
+	libc().close(fd);
+}
+
+/** Up to `len` bytes at `offset` of `path` (fewer at its end); null if unreadable. */
+export function readRange(path: string, offset: number, len: number): Uint8Array | null {
+	let fd: number;
+	try {
+		fd = openRead(path);
+	} catch {
+		return null;
+	}
+	try {
+		const buf = new Uint8Array(len);
+		let done = 0;
+		for (let n = 1; done < len && n > 0; done += n) n = preadInto(fd, buf.subarray(done), offset + done);
+		return buf.subarray(0, done);
+	} catch {
+		return null;
+	} finally {
+		closeFd(fd);
+	}
+}
+
+/** A new file holding `bytes`, made durable, then given `mode`; throws SysError (EEXIST if it exists). */
+export function writeNewFile(path: string, bytes: Uint8Array, mode: number): void {
+	const name = cstr(path);
+	const fd = check(libc().open(ptr(name), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600), `create ${path}`);
+	try {
+		for (let done = 0; done < bytes.length; )
+			done += check(libc().write(fd, ptr(bytes.subarray(done)), BigInt(bytes.length - done)), `write ${path}`);
+		check(libc().fsync(fd), `fsync ${path}`);
+		check(libc().fchmod(fd, mode), `chmod ${path}`);
+	} finally {
+		closeFd(fd);
+	}
+}
+
+/** fsync(2) a directory, so a rename in it is durable; throws SysError. */
+export function syncDirectory(path: string): void {
+	const fd = openRead(path, true);
+	try {
+		check(libc().fsync(fd), `fsync ${path}`);
+	} finally {
+		closeFd(fd);
+	}
+}
+
+/** mkdir(2); throws SysError (EEXIST included). */
+export function makeDirectory(path: string, mode: number): void {
+	const name = cstr(path);
+	check(libc().mkdir(ptr(name), mode), `mkdir ${path}`);
+}
+
+export function renamePath(from: string, to: string): void {
+	const [a, b] = [cstr(from), cstr(to)];
+	check(libc().rename(ptr(a), ptr(b)), `rename ${from}`);
+}
+
+/** unlink(2), ignoring failure (cleanup of our own temporary files). */
+export function removeFile(path: string): void {
+	const name = cstr(path);
+	libc().unlink(ptr(name));
+}
+
+export const EEXIST = 17;

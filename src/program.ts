@@ -5,12 +5,12 @@
  * which it ignores for setuid/setgid programs. Scripts are judged by their
  * interpreter (followed through `#!/usr/bin/env NAME` too).
  */
-import { accessSync, closeSync, constants, openSync, readSync, statSync, type Stats } from "node:fs";
-import { resolve } from "node:path";
 import {
 	envTarget, fileKind, isDynamic, parseElfHeader, parseProgramHeaders, parseShebang, programHeaderRange,
 } from "./elf.ts";
 import { NotFoundError, RefusedError } from "./errors.ts";
+import { accessible, type FileStat, isDirectory, isRegular, readRange, statPath, X_OK } from "./libc.ts";
+import { resolvePath } from "./paths.ts";
 
 /** glibc's execvp search path when PATH is unset. */
 const DEFAULT_PATH = "/bin:/usr/bin";
@@ -25,13 +25,13 @@ const MAX_INTERPRETER_DEPTH = 4;
  */
 export function resolveProgram(name: string, path: string | undefined, cwd: string): string {
 	if (name === "") throw new NotFoundError("'': no such file or directory");
-	if (name.includes("/")) return resolve(cwd, name);
+	if (name.includes("/")) return resolvePath(cwd, name);
 	let deniedAt: string | undefined;
 	for (const dir of (path ?? DEFAULT_PATH).split(":")) {
-		const candidate = resolve(cwd, dir === "" ? "." : dir, name);
-		const st = statOrNull(candidate);
-		if (!st || st.isDirectory()) continue;
-		if (st.isFile() && isExecutable(candidate)) return candidate;
+		const candidate = resolvePath(cwd, dir === "" ? "." : dir, name);
+		const st = statPath(candidate);
+		if (!st || isDirectory(st)) continue;
+		if (isRegular(st) && accessible(candidate, X_OK)) return candidate;
 		deniedAt ??= candidate;
 	}
 	if (deniedAt) throw new RefusedError(`${name}: permission denied (${deniedAt} is not executable)`);
@@ -55,13 +55,13 @@ interface Problem {
 }
 
 function programProblem(file: string, pathEnv: string | undefined, cwd: string, depth: number): Problem | null {
-	const st = statOrNull(file);
+	const st = statPath(file);
 	if (!st) return { reason: "no such file or directory", missing: true };
-	if (st.isDirectory()) return { reason: "is a directory" };
-	if (!st.isFile()) return { reason: "not a regular file" };
-	if (!isExecutable(file)) return { reason: "permission denied (not executable)" };
+	if (isDirectory(st)) return { reason: "is a directory" };
+	if (!isRegular(st)) return { reason: "not a regular file" };
+	if (!accessible(file, X_OK)) return { reason: "permission denied (not executable)" };
 
-	const head = readAt(file, 0, 4096);
+	const head = readRange(file, 0, 4096);
 	if (!head) return { reason: "not readable, so ckpt cannot check what it is" };
 	switch (fileKind(head)) {
 		case "elf": return elfProblem(file, st, head);
@@ -70,7 +70,7 @@ function programProblem(file: string, pathEnv: string | undefined, cwd: string, 
 	}
 }
 
-function elfProblem(file: string, st: Stats, head: Uint8Array): Problem | null {
+function elfProblem(file: string, st: FileStat, head: Uint8Array): Problem | null {
 	// Only ELF files matter here: the kernel ignores set-id bits on scripts.
 	// S_ISGID without group-execute means mandatory locking, not setgid.
 	const setgid = (st.mode & 0o2010) === 0o2010;
@@ -81,7 +81,7 @@ function elfProblem(file: string, st: Stats, head: Uint8Array): Problem | null {
 	const range = programHeaderRange(h);
 	if (range.length > 1 << 16) return { reason: "unusual ELF (too many program headers)" };
 	const fits = range.offset + range.length <= head.length;
-	const bytes = fits ? head.subarray(range.offset, range.offset + range.length) : readAt(file, range.offset, range.length);
+	const bytes = fits ? head.subarray(range.offset, range.offset + range.length) : readRange(file, range.offset, range.length);
 	if (!bytes) return { reason: "not readable, so ckpt cannot check what it is" };
 	if (!isDynamic(parseProgramHeaders(h, bytes)))
 		return { reason: "statically linked; ckpt loads itself through the dynamic loader (LD_PRELOAD), so it needs a dynamically linked program" };
@@ -92,7 +92,7 @@ function scriptProblem(head: Uint8Array, pathEnv: string | undefined, cwd: strin
 	const shebang = parseShebang(head);
 	if (!shebang) return { reason: "empty #! line" };
 	if (depth + 1 >= MAX_INTERPRETER_DEPTH) return { reason: "too many levels of #! interpreters" };
-	const interp = resolve(cwd, shebang.interpreter);
+	const interp = resolvePath(cwd, shebang.interpreter);
 	const inner = programProblem(interp, pathEnv, cwd, depth + 1);
 	if (inner) return { reason: `bad interpreter ${shebang.interpreter}: ${inner.reason}` };
 
@@ -106,39 +106,4 @@ function scriptProblem(head: Uint8Array, pathEnv: string | undefined, cwd: strin
 	}
 	const viaEnv = programProblem(found, pathEnv, cwd, depth + 1);
 	return viaEnv ? { reason: `bad interpreter ${target} (${found}): ${viaEnv.reason}` } : null;
-}
-
-function statOrNull(file: string): Stats | null {
-	try {
-		return statSync(file);
-	} catch {
-		return null;
-	}
-}
-
-function isExecutable(file: string): boolean {
-	try {
-		accessSync(file, constants.X_OK);
-		return true;
-	} catch {
-		return false;
-	}
-}
-
-/** Up to `len` bytes at `offset` (fewer at end of file); null if unreadable. */
-function readAt(file: string, offset: number, len: number): Uint8Array | null {
-	let fd: number;
-	try {
-		fd = openSync(file, "r");
-	} catch {
-		return null;
-	}
-	try {
-		const buf = new Uint8Array(len);
-		let done = 0;
-		for (let n = 1; done < len && n > 0; done += n) n = readSync(fd, buf, done, len - done, offset + done);
-		return buf.subarray(0, done);
-	} finally {
-		closeSync(fd);
-	}
 }

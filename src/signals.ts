@@ -2,10 +2,32 @@
  * Parsing --signal: the signal that tells a running program to checkpoint.
  * It must be one libckpt can catch and that nothing else relies on.
  */
-import { constants } from "node:os";
 import { UsageError } from "./errors.ts";
 
 export const DEFAULT_SIGNAL = 12; // SIGUSR2
+
+/**
+ * Linux's signal numbers on x86-64 (fixed by the ABI), canonical names
+ * first, then aliases. A table, not node:os's: loading that module would
+ * cost every start a part of a millisecond.
+ */
+const SIGNALS: Record<string, number> = {
+	SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9,
+	SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15, SIGSTKFLT: 16, SIGCHLD: 17,
+	SIGCONT: 18, SIGSTOP: 19, SIGTSTP: 20, SIGTTIN: 21, SIGTTOU: 22, SIGURG: 23, SIGXCPU: 24, SIGXFSZ: 25,
+	SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28, SIGIO: 29, SIGPWR: 30, SIGSYS: 31,
+	SIGIOT: 6, SIGPOLL: 29,
+};
+
+/**
+ * "SIGUSR2 (12)" for a signal with a name, else just the number.
+ *
+ * @example signalName(10) // "SIGUSR1 (10)"
+ */
+export function signalName(n: number): string {
+	const name = Object.keys(SIGNALS).find((k) => SIGNALS[k] === n);
+	return name ? `${name} (${n})` : `${n}`;
+}
 
 /** glibc's SIGRTMIN: 32 and 33 are reserved for its own threads and set*id(). */
 const SIGRTMIN = 34;
@@ -35,7 +57,7 @@ export function parseSignal(text: string): number {
 	if (/^\d+$/.test(s)) n = Number(s);
 	else if (/^RTMIN(\+\d+)?$/.test(s)) n = SIGRTMIN + Number(s.slice(5) || 0);
 	else if (/^RTMAX(-\d+)?$/.test(s)) n = SIGRTMAX + Number(s.slice(5) || 0);
-	else n = (constants.signals as Record<string, number>)[`SIG${s}`];
+	else n = Object.hasOwn(SIGNALS, `SIG${s}`) ? SIGNALS[`SIG${s}`] : undefined;
 	if (n === undefined || !Number.isInteger(n) || n < 1 || n > SIGRTMAX)
 		throw new UsageError(`--signal: unknown signal '${text}' (try USR1, USR2, or a number 1-64)`);
 	const why = UNUSABLE[n];

@@ -7,11 +7,11 @@
  * half done; its one-line message and exit status 1 are the command's.
  */
 import type { CAC } from "cac";
-import { resolve } from "node:path";
 import type { Split } from "../argv.ts";
 import { extractAsset, STUB_NAME } from "../assets.ts";
 import { execInPlace } from "../exec.ts";
 import { imagePath } from "../launch-env.ts";
+import { resolvePath } from "../paths.ts";
 
 export function define(cli: CAC, split: Split): void {
 	cli.command("restart [image]", "Resume a checkpointed program from IMAGE (default: $CKPT_IMAGE or ./myckpt.dat)")
@@ -22,7 +22,7 @@ export function define(cli: CAC, split: Split): void {
 }
 
 /** `ckpt restart [IMAGE]` with no option (cli.ts skips cac for it): cacArgs is ["restart", IMAGE?]. */
-export function withoutOptions(split: Split): never {
+export function withoutOptions(split: Split): Promise<never> {
 	return restart(split.cacArgs[1]);
 }
 
@@ -34,10 +34,10 @@ export interface RestartOptions {
 }
 
 /** Restore image `name` (default: $CKPT_IMAGE, else ./myckpt.dat) in place of this process. */
-export function restart(name: string | undefined, opts: RestartOptions = {}): never {
+export async function restart(name: string | undefined, opts: RestartOptions = {}): Promise<never> {
 	const image = imagePath(name, process.env, process.cwd());
-	const next = opts.nextImage ? resolve(opts.nextImage) : image;
-	const stub = extractAsset(STUB_NAME);
+	const next = opts.nextImage ? resolvePath(process.cwd(), opts.nextImage) : image;
+	const stub = await extractAsset(STUB_NAME);
 	const note = opts.refusalNote ? [opts.refusalNote] : [];
 	return execInPlace(stub, [stub, image, next, ...note], process.env);
 }

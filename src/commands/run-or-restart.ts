@@ -8,10 +8,10 @@
  * throw the checkpointed work away and print the output again.
  */
 import type { CAC } from "cac";
-import { lstatSync } from "node:fs";
 import type { Split } from "../argv.ts";
 import { UsageError } from "../errors.ts";
 import { imagePath } from "../launch-env.ts";
+import { statPath } from "../libc.ts";
 import { parseSignal } from "../signals.ts";
 import { restart } from "./restart.ts";
 import { run, type RunOptions } from "./run.ts";
@@ -28,14 +28,14 @@ export function define(cli: CAC, split: Split): void {
 		.action((_: unknown, opts: RunOptions) => runOrRestart(split, opts));
 }
 
-export function runOrRestart(split: Split, opts: RunOptions): never {
+export function runOrRestart(split: Split, opts: RunOptions): Promise<never> {
 	// PROGRAM is required even when restarting, so the job line is the same every time.
 	if (split.program === undefined) throw new UsageError("missing PROGRAM to run (see 'ckpt run-or-restart --help')");
 	// A typo in --signal must fail on the first run, not only once restarts are over.
 	if (split.values.signal !== undefined) parseSignal(split.values.signal);
 	const image = imagePath(split.values.image, process.env, process.cwd());
 	// lstat: a dangling symlink is an image that cannot be read, not a missing one.
-	if (!lstatSync(image, { throwIfNoEntry: false })) return run(split, opts);
+	if (!statPath(image, false)) return run(split, opts);
 	return restart(image, {
 		refusalNote: `not starting ${split.program} afresh over an existing image: remove ${image} to start over`,
 	});

@@ -3,13 +3,13 @@
  * execve) with libckpt preloaded, so a signal to that pid checkpoints it.
  */
 import type { CAC } from "cac";
-import { existsSync, statSync } from "node:fs";
-import { dirname } from "node:path";
 import type { Split } from "../argv.ts";
 import { extractAsset, LIB_NAME } from "../assets.ts";
 import { UsageError } from "../errors.ts";
 import { execInPlace } from "../exec.ts";
+import { isDirectory, statPath } from "../libc.ts";
 import { imagePath, launchEnv } from "../launch-env.ts";
+import { parentDir } from "../paths.ts";
 import { checkProgram, resolveProgram } from "../program.ts";
 import { DEFAULT_SIGNAL, parseSignal } from "../signals.ts";
 
@@ -38,24 +38,25 @@ export function define(cli: CAC, split: Split): void {
 }
 
 /** `ckpt PROGRAM [ARGS...]` with no ckpt option (cli.ts skips cac for it). */
-export function withoutOptions(split: Split): never {
+export function withoutOptions(split: Split): Promise<never> {
 	return run(split, {});
 }
 
 /** Become `split.program` with checkpointing enabled; also the interactive mode's way to run. */
-export function run(split: Split, opts: RunOptions): never {
+export async function run(split: Split, opts: RunOptions): Promise<never> {
 	if (split.program === undefined) throw new UsageError("missing PROGRAM to run (see 'ckpt --help')");
 	const cwd = process.cwd();
 	const env = process.env;
 	const signal = split.values.signal === undefined ? DEFAULT_SIGNAL : parseSignal(split.values.signal);
 	const image = imagePath(split.values.image, env, cwd);
-	const dir = dirname(image);
-	if (!existsSync(dir) || !statSync(dir).isDirectory())
+	const dir = parentDir(image);
+	const dirStat = statPath(dir);
+	if (!dirStat || !isDirectory(dirStat))
 		throw new UsageError(`image directory ${dir} does not exist`);
 
 	const file = resolveProgram(split.program, env.PATH, cwd);
 	checkProgram(file, split.program, env.PATH, cwd);
-	const lib = extractAsset(LIB_NAME);
+	const lib = await extractAsset(LIB_NAME);
 	const programEnv = launchEnv(env, {
 		lib,
 		image,

@@ -70,7 +70,7 @@ test("the helper files are extracted, byte for byte, under the hash of the embed
   const cache = join(dir, "cache");
   const r = await runToEnd([CKPT, "/bin/true"], { cwd: dir, env: { XDG_CACHE_HOME: cache } });
   expect(r.code).toBe(0);
-  const assets = embeddedAssets();
+  const assets = await embeddedAssets();
   const hashDir = join(cache, "ckpt", assetsHash(assets));
   expect(readdirSync(join(cache, "ckpt"))).toEqual([assetsHash(assets)]);
   expect(readdirSync(hashDir)).toEqual(["libckpt.so"]); // running needs no restore stub
