@@ -2,11 +2,14 @@
 // side by side in one run against what this machine's page cache allows:
 // `dd` writing the same number of bytes with fsync, `cat` reading the
 // image, and a reference reader (reference-reader.c) that reads it into
-// fresh anonymous memory with large reads and checksums it. Prints a table
-// and writes bench/results.json. Not a test: there are no thresholds here.
+// fresh anonymous memory with large reads and checksums it. CRIU and DMTCP,
+// where installed, run the same workloads in the same run (peers.ts).
+// Prints a table and writes bench/results.json. Not a test: there are no
+// thresholds here.
 import { $ } from "bun";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { installedPeers, type Peer, type PeerRound } from "./peers.ts";
 
 const root = join(import.meta.dir, "..");
 const CKPT = join(root, "dist", "ckpt");
@@ -86,6 +89,23 @@ async function restart() {
   return s;
 }
 
+const peers = installedPeers();
+/** Why a peer stopped being measured: its first failure ends its part of the run. */
+const peerFailures: Record<string, string> = {};
+
+/** Each still-working peer's round on the same workload, or nothing for it. */
+async function peerRounds(args: string[]): Promise<Record<string, PeerRound>> {
+  const out: Record<string, PeerRound> = {};
+  for (const peer of peers.filter((p: Peer) => !(p.name in peerFailures))) {
+    try {
+      out[peer.name] = await peer.round([bin("workload"), ...args], work);
+    } catch (e) {
+      peerFailures[peer.name] = (e as Error).message;
+    }
+  }
+  return out;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
 
@@ -100,19 +120,27 @@ async function round(args: string[], mib: number) {
   const reference = await timed([bin("reader"), image]);
   const rst = await restart();
   const cont = await continued(args);
-  return { dd, durable: ck.durable, exit: ck.exit, size, cat, reference, rst, pause: cont.pause, contDurable: cont.durable };
+  const peer = await peerRounds(args);
+  return { dd, durable: ck.durable, exit: ck.exit, size, cat, reference, rst, pause: cont.pause, contDurable: cont.durable, peer };
 }
 
 async function row(label: string, args: string[], mib: number) {
-  const rounds = [];
+  const rounds: Awaited<ReturnType<typeof round>>[] = [];
   for (let i = 0; i < REPEAT; i++) rounds.push(await round(args, mib));
-  const m = (k: keyof (typeof rounds)[0]) => median(rounds.map((r) => r[k]));
+  const m = (k: Exclude<keyof (typeof rounds)[0], "peer">) => median(rounds.map((r) => r[k]));
+  const peerColumns: Record<string, number> = {};
+  for (const peer of peers) {
+    const done = rounds.map((r) => r.peer[peer.name]).filter((r): r is PeerRound => r !== undefined);
+    if (done.length === 0) continue;
+    for (const k of Object.keys(done[0]!) as (keyof PeerRound)[]) peerColumns[`${peer.name}_${k}`] = median(done.map((r) => r[k]));
+  }
   return {
     workload: label, checkpoint_s: m("durable"), checkpoint_to_exit_s: m("exit"), dd_s: m("dd"),
     checkpoint_vs_dd: m("durable") / m("dd"),
     continue_pause_s: m("pause"), continue_durable_s: m("contDurable"),
     restart_s: m("rst"), reference_read_s: m("reference"), cat_s: m("cat"), restart_vs_reference: m("rst") / m("reference"),
     image_mib: m("size") / 2 ** 20, image_vs_touched: m("size") / 2 ** 20 / Number(args[1] ?? args[0]),
+    ...peerColumns,
   };
 }
 
@@ -142,12 +170,15 @@ rows.push(await row("1 GiB mapped, 8 MiB touched", ["1024", "8"], 8));
 const startup = await startupOverhead();
 
 const f = (v: number | string) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : v);
-const cols = Object.keys(rows[0]!) as (keyof (typeof rows)[0])[];
+const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))] as (keyof (typeof rows)[0])[];
 console.log(cols.join("\t"));
-for (const r of rows) console.log(cols.map((c) => f(r[c])).join("\t"));
+for (const r of rows) console.log(cols.map((c) => f(r[c] ?? "-")).join("\t"));
+for (const peer of peers) console.log(`${peer.name}: restart is ${peer.restartMeans}`);
+for (const [name, why] of Object.entries(peerFailures)) console.log(`${name}: not measured from here on: ${why}`);
+if (peers.length === 0) console.log("peers: neither criu (as root) nor dmtcp_launch is on the PATH");
 const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;
 console.log(`\nckpt /bin/true: ${ms(startup.under_ckpt_s)}, /bin/true: ${ms(startup.direct_s)}, added ${ms(startup.added_s)}` +
   ` (a compiled Bun hello world: ${ms(startup.bun_hello_s)}; medians of 31 interleaved runs)`);
 const machine = { cpus: navigator.hardwareConcurrency, kernel: (await $`uname -r`.text()).trim(), date: new Date().toISOString() };
-writeFileSync(join(import.meta.dir, "results.json"), JSON.stringify({ machine, rows, startup }, null, 2) + "\n");
+writeFileSync(join(import.meta.dir, "results.json"), JSON.stringify({ machine, rows, startup, peerFailures }, null, 2) + "\n");
 rmSync(work, { recursive: true, force: true });
