@@ -18,7 +18,7 @@
  */
 import { RuntimeError } from "./errors.ts";
 import {
-	closeFd, EEXIST, type FileStat, isDirectory, isRegular, makeDirectory, openRead, preadInto, removeFile, renamePath,
+	closeFd, EEXIST, isDirectory, isRegular, makeDirectory, openRead, preadInto, removeFile, renamePath,
 	statPath, SysError, syncDirectory, writeNewFile,
 } from "./libc.ts";
 import { parentDir, resolvePath } from "./paths.ts";
@@ -134,7 +134,7 @@ function ensureFile(dir: string, s: AssetSource): string {
 }
 
 function isIntact(path: string, s: AssetSource): boolean {
-	const st: FileStat | null = statPath(path, false);
+	const st = statPath(path, false);
 	if (!st || !isRegular(st) || st.uid !== process.getuid!() || (st.mode & 0o7777) !== s.mode) return false;
 	if (st.size !== s.bytes.length) return false;
 	try {
