@@ -53,7 +53,9 @@ for (let i = 0; i < stubCases; i++) {
   writeFileSync(path, m.image, { mode: 0o600 });
   const p = Bun.spawnSync([join(root, "build/ckpt-restore"), path, path], { timeout: 20000 });
   const err = p.stderr.toString();
-  if (p.exitCode === 1 && p.stdout.length === 0 && /^ckpt: cannot restart: [^\n]+\n$/.test(err)) bump(`stub: ${err.replace(/^ckpt: cannot restart: /, "").replace(/\/\S+/g, "PATH").trim()}`);
+  const prefix = `ckpt: cannot restart ${path}: `;
+  if (p.exitCode === 1 && p.stdout.length === 0 && err.startsWith(prefix) && err.indexOf("\n") === err.length - 1)
+    bump(`stub: ${err.slice(prefix.length).replace(/\/\S+/g, "PATH").replace(/(?<=[ (])\d+/g, "N").trim()}`);
   else failures++, console.log(`STUB: ${m.what}: exit ${p.exitCode} signal ${p.signalCode} stdout ${p.stdout.length} bytes, stderr ${JSON.stringify(err)}`);
 }
 
