@@ -68,6 +68,14 @@ export function strerror(err: number): string {
 }
 
 /**
+ * A C string for one call. Held in a local for the call's duration (the
+ * frame keeps it alive: JavaScriptCore scans the stack conservatively).
+ */
+function cstr(s: string): Buffer {
+	return Buffer.from(`${s}\0`, "utf8");
+}
+
+/**
  * execve(2) replacing this process. Only returns on failure, with errno.
  *
  * int execve(const char *pathname, char *const argv[], char *const envp[]);
@@ -75,18 +83,18 @@ export function strerror(err: number): string {
 export function execve(path: string, argv: string[], env: string[]): number {
 	// The C strings and pointer arrays must outlive the call: keep them referenced.
 	const keep: Uint8Array[] = [];
-	const cstr = (s: string): Pointer => {
-		const b = Buffer.from(`${s}\0`, "utf8");
+	const kept = (s: string): Pointer => {
+		const b = cstr(s);
 		keep.push(b);
 		return ptr(b);
 	};
 	const vector = (items: string[]): Pointer => {
 		const v = new BigUint64Array(items.length + 1);
-		items.forEach((s, i) => (v[i] = BigInt(cstr(s))));
+		items.forEach((s, i) => (v[i] = BigInt(kept(s))));
 		keep.push(new Uint8Array(v.buffer));
 		return ptr(v);
 	};
-	const rc = libc().execve(cstr(path), vector(argv), vector(env));
+	const rc = libc().execve(kept(path), vector(argv), vector(env));
 	const err = rc < 0 ? errno() : 0;
 	if (keep.length === 0) throw new Error("unreachable"); // holds `keep` alive to here
 	return err;
@@ -178,14 +186,6 @@ export function setrlimit(resource: number, limit: Rlimit): number {
 	return libc().setrlimit(resource, ptr(r)) === 0 ? 0 : errno();
 }
 
-/**
- * A C string for one call. Held in a local for the call's duration (the
- * frame keeps it alive: JavaScriptCore scans the stack conservatively).
- */
-function cstr(s: string): Buffer {
-	return Buffer.from(`${s}\0`, "utf8");
-}
-
 /** What ckpt needs of a struct stat. */
 export interface FileStat {
 	mode: number; // type and permission bits
@@ -195,9 +195,9 @@ export interface FileStat {
 	mtimeNs: bigint;
 }
 
-export const S_IFMT = 0o170000;
-export const S_IFREG = 0o100000;
-export const S_IFDIR = 0o040000;
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
 export const isRegular = (st: FileStat) => (st.mode & S_IFMT) === S_IFREG;
 export const isDirectory = (st: FileStat) => (st.mode & S_IFMT) === S_IFDIR;
 
