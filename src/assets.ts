@@ -36,6 +36,8 @@ export async function embeddedAssets(names: AssetName[] = [LIB_NAME, STUB_NAME])
 
 /** The absolute path of one extracted, freshly verified helper file. */
 export async function extractAsset(name: AssetName): Promise<string> {
-	const hash = typeof CKPT_ASSETS_HASH === "string" ? CKPT_ASSETS_HASH : assetsHash(await embeddedAssets());
-	return ensureAssets(await embeddedAssets([name]), undefined, undefined, hash)[name]!;
+	// From source the hash needs every embedded file; a build knows it and reads only `name`.
+	const built = typeof CKPT_ASSETS_HASH === "string";
+	const sources = await embeddedAssets(built ? [name] : undefined);
+	return ensureAssets(sources, undefined, [name], built ? CKPT_ASSETS_HASH : assetsHash(sources))[name]!;
 }
