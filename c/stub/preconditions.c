@@ -126,8 +126,13 @@ static void special_sizes(uint64_t size[CKPT_NSPECIAL])
 	if (fd < 0)
 		die("cannot read /proc/self/maps", fd);
 	long len = 0;
-	for (long n = 1; n > 0 && len < (long)sizeof buf; len += n > 0 ? n : 0)
+	for (long n; len < (long)sizeof buf; len += n) {
 		n = sys_read((int)fd, buf + len, sizeof buf - (uint64_t)len);
+		if (n < 0)
+			die("cannot read /proc/self/maps", n);
+		if (!n)
+			break;
+	}
 	sys_close((int)fd);
 	const char *at = buf;
 	struct maps_entry e;

@@ -28,17 +28,25 @@ static int within(uint64_t off, uint64_t len, uint64_t limit)
 	return off <= limit && len <= limit - off;
 }
 
-/* A refusal with numbers: "<a><n><b>[<m><c>]". */
-static void bad_numbers(const char *a, uint64_t n, const char *b, const uint64_t *m, const char *c)
+/* A refusal with a number in it: "<a><n><b>". */
+static void bad_number(const char *a, uint64_t n, const char *b)
 {
 	struct line l = {.len = 0};
 	line_str(&l, a);
 	line_u64(&l, n);
 	line_str(&l, b);
-	if (m) {
-		line_u64(&l, *m);
-		line_str(&l, c);
-	}
+	die_line(&l);
+}
+
+/* A refusal with two: "<a><n><b><m><c>". */
+static void bad_numbers(const char *a, uint64_t n, const char *b, uint64_t m, const char *c)
+{
+	struct line l = {.len = 0};
+	line_str(&l, a);
+	line_u64(&l, n);
+	line_str(&l, b);
+	line_u64(&l, m);
+	line_str(&l, c);
 	die_line(&l);
 }
 
@@ -49,23 +57,22 @@ static void bad_numbers(const char *a, uint64_t n, const char *b, const uint64_t
  * on the `got` bytes of the header page a file of `file_size` bytes has. */
 static void check_header(const struct ckpt_header *h, const char *page, uint64_t got, uint64_t file_size)
 {
-	const uint64_t ours_version = CKPT_VERSION, ours_page = CKPT_PAGE_SIZE, ours_size = sizeof *h;
 	if (!file_size)
 		bad("not a ckpt image (empty file)");
 	if (!HAS(magic) || __builtin_memcmp(h->magic, CKPT_MAGIC, 8))
 		bad("not a ckpt image (bad magic)");
 	if (HAS(version) && h->version != CKPT_VERSION)
-		bad_numbers("unsupported image version ", h->version, " (this ckpt reads version ", &ours_version, ")");
+		bad_numbers("unsupported image version ", h->version, " (this ckpt reads version ", CKPT_VERSION, ")");
 	if (HAS(arch) && h->arch != CKPT_ARCH_X86_64)
-		bad_numbers("image is for another machine (ELF machine ", h->arch, ", not x86-64)", 0, 0);
+		bad_number("image is for another machine (ELF machine ", h->arch, ", not x86-64)");
 	if (HAS(page_size) && h->page_size != CKPT_PAGE_SIZE)
-		bad_numbers("unsupported page size ", h->page_size, " (expected ", &ours_page, ")");
+		bad_numbers("unsupported page size ", h->page_size, " (expected ", CKPT_PAGE_SIZE, ")");
 	if (HAS(header_size) && h->header_size != sizeof *h)
-		bad_numbers("header size ", h->header_size, " differs from this ckpt's ", &ours_size, " (incompatible image)");
+		bad_numbers("header size ", h->header_size, " differs from this ckpt's ", sizeof *h, " (incompatible image)");
 	if (got < CKPT_HEADER_SIZE) {
 		if (!HAS(file_size))
-			bad_numbers("truncated (file has ", file_size, " bytes, less than a header)", 0, 0);
-		bad_numbers("truncated (header says ", h->file_size, " bytes, file has ", &file_size, ")");
+			bad_number("truncated (file has ", file_size, " bytes, less than a header)");
+		bad_numbers("truncated (header says ", h->file_size, " bytes, file has ", file_size, ")");
 	}
 	uint32_t crc = crc32c_update(0, page, __builtin_offsetof(struct ckpt_header, header_crc));
 	crc = crc32c_update(crc, "\0\0\0\0", 4);
@@ -73,9 +80,9 @@ static void check_header(const struct ckpt_header *h, const char *page, uint64_t
 	if (crc != h->header_crc)
 		bad("header checksum mismatch (corrupt image)");
 	if (h->file_size > file_size)
-		bad_numbers("truncated (header says ", h->file_size, " bytes, file has ", &file_size, ")");
+		bad_numbers("truncated (header says ", h->file_size, " bytes, file has ", file_size, ")");
 	if (h->file_size < file_size)
-		bad_numbers("extended (header says ", h->file_size, " bytes, file has ", &file_size, ")");
+		bad_numbers("extended (header says ", h->file_size, " bytes, file has ", file_size, ")");
 	if (h->flags)
 		bad("unknown header flags (newer image?)");
 	if (h->tables_offset != CKPT_HEADER_SIZE || h->tables_size > MAX_TABLES ||
