@@ -10,6 +10,7 @@ import { $ } from "bun";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { installedPeers, type Peer, type PeerRound } from "./peers.ts";
+import { now, seconds, timed } from "./timing.ts";
 
 const root = join(import.meta.dir, "..");
 const CKPT = join(root, "dist", "ckpt");
@@ -21,8 +22,6 @@ const image = join(work, "myckpt.dat");
 await $`cc -O2 -o ${bin("workload")} ${join(import.meta.dir, "heap-workload.c")}`;
 await $`cc -O2 -o ${bin("reader")} ${join(import.meta.dir, "reference-reader.c")}`;
 
-const now = () => performance.now();
-const seconds = (ms: number) => ms / 1000;
 
 /** Collects a stream as text; resolves `until(text)` waits as it grows. */
 function collect(stream: ReadableStream<Uint8Array>) {
@@ -38,13 +37,6 @@ function collect(stream: ReadableStream<Uint8Array>) {
     get text() { return text; },
     until: (want: string) => new Promise<void>((resolve) => (text.includes(want) ? resolve() : waiters.push({ want, resolve }))),
   };
-}
-
-async function timed(cmd: string[]): Promise<number> {
-  const t = now();
-  const p = Bun.spawn(cmd, { cwd: work, stdout: "ignore", stderr: "inherit" });
-  if ((await p.exited) !== 0) throw new Error(`${cmd.join(" ")} failed`);
-  return seconds(now() - t);
 }
 
 const msIn = (text: string, re: RegExp) => Number(text.match(re)?.[1] ?? NaN) / 1000;
@@ -112,12 +104,12 @@ const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
 /** One measurement round; row() takes the median of REPEAT rounds, since disks here are noisy. */
 async function round(args: string[], mib: number) {
   rmSync(image, { force: true });
-  const dd = await timed(["dd", "if=/dev/zero", `of=${bin("dd.out")}`, "bs=1M", `count=${mib}`, "conv=fsync", "status=none"]);
+  const dd = await timed(["dd", "if=/dev/zero", `of=${bin("dd.out")}`, "bs=1M", `count=${mib}`, "conv=fsync", "status=none"], { cwd: work });
   rmSync(bin("dd.out"), { force: true });
   const ck = await checkpoint(args);
   const size = statSync(image).size;
-  const cat = await timed(["cat", image]);
-  const reference = await timed([bin("reader"), image]);
+  const cat = await timed(["cat", image], { cwd: work });
+  const reference = await timed([bin("reader"), image], { cwd: work });
   const rst = await restart();
   const cont = await continued(args);
   const peer = await peerRounds(args);
@@ -155,9 +147,9 @@ async function startupOverhead() {
   const runs = 31;
   const direct: number[] = [], under: number[] = [], hello: number[] = [];
   for (let i = 0; i < runs; i++) {
-    direct.push(await timed(["/bin/true"]));
-    under.push(await timed([CKPT, "/bin/true"]));
-    hello.push(await timed([bin("bun-hello")]));
+    direct.push(await timed(["/bin/true"], { cwd: work }));
+    under.push(await timed([CKPT, "/bin/true"], { cwd: work }));
+    hello.push(await timed([bin("bun-hello")], { cwd: work }));
   }
   const [d, u, h] = [median(direct), median(under), median(hello)];
   return { direct_s: d, under_ckpt_s: u, added_s: u - d, bun_hello_s: h };

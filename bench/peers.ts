@@ -7,6 +7,7 @@
 import { $ } from "bun";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { now, seconds, timed } from "./timing.ts";
 
 export interface PeerRound {
   checkpoint_s: number; // until the tool reports the image written (and, for CRIU, the program gone)
@@ -22,30 +23,7 @@ export interface Peer {
   round(workload: string[], dir: string): Promise<PeerRound>;
 }
 
-const now = () => performance.now();
-const seconds = (ms: number) => ms / 1000;
 const onPath = (tool: string) => Bun.which(tool) !== null;
-
-async function timedOk(cmd: string[], what: string, log?: string): Promise<number> {
-  const t = now();
-  const p = Bun.spawn(cmd, { stdout: "ignore", stderr: "pipe" });
-  const err = await new Response(p.stderr).text();
-  if ((await p.exited) !== 0) throw new Error(`${what} failed: ${firstErrors(log && existsSync(log) ? readFileSync(log, "utf8") : err)}`);
-  return seconds(now() - t);
-}
-
-/**
- * What a tool's log says went wrong: its first two errors (CRIU logs the
- * cause first, then each caller giving up), else its last line.
- */
-function firstErrors(log: string): string {
-  const lines = log.trim().split("\n");
-  const errors = lines
-    .filter((l) => /error/i.test(l))
-    .map((l) => l.replace(/^.*?Error \([^)]*\):\s*/, "").trim())
-    .filter((l) => !/^exited, status=/.test(l)); // a helper's exit, not the cause
-  return errors.length ? errors.slice(0, 2).join("; ") : (lines.at(-1) ?? "no output").trim();
-}
 
 async function waitFor(ready: () => boolean, what: string, ms = 40000) {
   const deadline = Date.now() + ms;
@@ -85,17 +63,17 @@ const criu: Peer = {
     const stopped = join(dir, "criu-images");
     const p = await start(stopped);
     try {
-      const checkpoint = await timedOk(["criu", "dump", "-t", String(p.pid), "-D", stopped, "-o", "dump.log"], "criu dump", join(stopped, "dump.log"));
+      const checkpoint = await timed(["criu", "dump", "-t", String(p.pid), "-D", stopped, "-o", "dump.log"], { what: "criu dump", log: join(stopped, "dump.log") });
       await p.exited;
       const image_mib = dirMiB(stopped, (f) => f.endsWith(".img"));
       const pidfile = join(dir, "criu.pid");
       rmSync(pidfile, { force: true });
-      const restart = await timedOk(["criu", "restore", "-D", stopped, "-d", "--pidfile", pidfile, "-o", "restore.log"], "criu restore", join(stopped, "restore.log"));
+      const restart = await timed(["criu", "restore", "-D", stopped, "-d", "--pidfile", pidfile, "-o", "restore.log"], { what: "criu restore", log: join(stopped, "restore.log") });
       process.kill(Number(readFileSync(pidfile, "utf8")), "SIGKILL");
 
       const running = join(dir, "criu-images-running");
       const q = await start(running);
-      const pause = await timedOk(["criu", "dump", "-t", String(q.pid), "-D", running, "--leave-running", "-o", "dump.log"], "criu dump --leave-running", join(running, "dump.log"))
+      const pause = await timed(["criu", "dump", "-t", String(q.pid), "-D", running, "--leave-running", "-o", "dump.log"], { what: "criu dump --leave-running", log: join(running, "dump.log") })
         .finally(() => q.kill("SIGKILL"));
       return { checkpoint_s: checkpoint, pause_s: pause, restart_s: restart, image_mib };
     } finally {
@@ -128,7 +106,7 @@ const dmtcp: Peer = {
       await waitFor(() => fileHas(out, "ready") && existsSync(portFile), "the workload under dmtcp_launch");
       await Bun.sleep(100);
       const port = readFileSync(portFile, "utf8").trim();
-      const checkpoint = await timedOk(["dmtcp_command", "--coord-port", port, "--bcheckpoint"], "dmtcp_command --bcheckpoint");
+      const checkpoint = await timed(["dmtcp_command", "--coord-port", port, "--bcheckpoint"], { what: "dmtcp_command --bcheckpoint" });
       await $`dmtcp_command --coord-port ${port} --kill`.quiet().nothrow();
       await launch.exited;
       const images = readdirSync(ckptdir).filter((f) => f.endsWith(".dmtcp")).map((f) => join(ckptdir, f));
