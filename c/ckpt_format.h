@@ -1,5 +1,5 @@
 /*
- * ckpt image format, version 1: the single contract between the preloaded
+ * ckpt image format, version 2: the single contract between the preloaded
  * library that writes an image, the restore stub that reads it, and the
  * TypeScript reader (src/image.ts mirrors every struct below field by field;
  * change both in the same commit and bump CKPT_VERSION).
@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #define CKPT_MAGIC "CKPTIMG\0"
-#define CKPT_VERSION 1
+#define CKPT_VERSION 2
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -82,6 +82,8 @@ enum ckpt_extent_kind {
 	CKPT_EXTENT_DATA = 1, /* bytes stored in the image at data_offset */
 	CKPT_EXTENT_HOLE = 2, /* never touched: fresh zero pages */
 	CKPT_EXTENT_FILE = 3, /* the region's file at the matching offset */
+	CKPT_EXTENT_GUARD = 4, /* guard pages (MADV_GUARD_INSTALL): never read,
+	                        * installed again at restart */
 };
 
 enum ckpt_fd_kind {

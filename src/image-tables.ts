@@ -8,7 +8,7 @@
 import { ImageError } from "./errors.ts";
 import { Fields, utf8 } from "./fields.ts";
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_PAGE_SIZE,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_PAGE_SIZE,
 	CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
 	CKPT_REGION_SHARED_ANON, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, EXTENT, FD, REGION, RESUME_CTX, THREAD,
 } from "./format.ts";
@@ -93,7 +93,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			const eKind = e.u32("kind");
 			if (eStart !== cursor) bad(`extent ${j} starts at ${hex(eStart)}, expected ${hex(cursor)}`);
 			if (len === 0n || len % PAGE !== 0n || eStart + len > end) bad(`extent ${j} has bad length ${len}`);
-			if (eKind < CKPT_EXTENT_DATA || eKind > CKPT_EXTENT_FILE) bad(`extent ${j} has unknown kind ${eKind}`);
+			if (eKind < CKPT_EXTENT_DATA || eKind > CKPT_EXTENT_GUARD) bad(`extent ${j} has unknown kind ${eKind}`);
 			if (eKind === CKPT_EXTENT_FILE && !isFile) bad(`extent ${j} refers to a file in a non-file region`);
 			let dataOffset = 0;
 			if (eKind === CKPT_EXTENT_DATA) {

@@ -6,7 +6,7 @@
  * Pure: image in, plain object out.
  */
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ,
 	CKPT_FD_PIPE_WRITE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_SHARED_ANON,
 	CKPT_REGION_STACK, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD,
 } from "./format.ts";
@@ -28,6 +28,7 @@ const EXTENT_STORAGE: Record<number, string> = {
 	[CKPT_EXTENT_DATA]: "data",
 	[CKPT_EXTENT_HOLE]: "zero",
 	[CKPT_EXTENT_FILE]: "file",
+	[CKPT_EXTENT_GUARD]: "guard",
 };
 
 const FD_KINDS: Record<number, string> = {
@@ -51,7 +52,7 @@ export function infoJson(image: Image) {
 			fileOffset: r.path ? Number(r.fileOffset) : null,
 			threadStack: (r.flags & CKPT_REGION_THREAD_STACK) !== 0,
 			unreadable: (r.flags & CKPT_REGION_UNREAD) !== 0,
-			stored: { data: s.data, zero: s.hole, file: s.file },
+			stored: { data: s.data, zero: s.hole, file: s.file, guard: s.guard },
 			extents: r.extents.map((e) => ({ start: hex(e.start), size: e.len, storage: EXTENT_STORAGE[e.kind]! })),
 		};
 	});

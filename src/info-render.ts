@@ -3,7 +3,7 @@
  * each part of memory is stored. Pure: image and clock in, text out.
  */
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ,
 	CKPT_FD_PIPE_WRITE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
 	CKPT_REGION_SHARED_ANON, CKPT_REGION_STACK, CKPT_REGION_UNREAD,
 } from "./format.ts";
@@ -38,13 +38,14 @@ export function regionName(r: Region): string {
 	return "";
 }
 
-/** Bytes of a region stored in the image (DATA), left as fresh zero pages (HOLE, shown as ZERO), and mapped again from its file (FILE). */
-export function storage(r: Region): { data: number; hole: number; file: number } {
-	const s = { data: 0, hole: 0, file: 0 };
+/** Bytes of a region stored in the image (DATA), left as fresh zero pages (HOLE, shown as ZERO), mapped again from its file (FILE), and guard pages installed again (GUARD). */
+export function storage(r: Region): { data: number; hole: number; file: number; guard: number } {
+	const s = { data: 0, hole: 0, file: 0, guard: 0 };
 	for (const e of r.extents) {
 		if (e.kind === CKPT_EXTENT_DATA) s.data += e.len;
 		else if (e.kind === CKPT_EXTENT_HOLE) s.hole += e.len;
 		else if (e.kind === CKPT_EXTENT_FILE) s.file += e.len;
+		else if (e.kind === CKPT_EXTENT_GUARD) s.guard += e.len;
 	}
 	return s;
 }
@@ -93,7 +94,8 @@ export function renderInfo(image: Image, nowMs: number): string {
 		["START-END", "PERM", "SIZE", "KIND", "DATA", "ZERO", "FILE", "NAME"],
 		...image.regions.map((r) => {
 			const s = storage(r);
-			const name = regionName(r) + (r.flags & CKPT_REGION_UNREAD ? " (unreadable, not saved)" : "");
+			const name = regionName(r) + (r.flags & CKPT_REGION_UNREAD ? " (unreadable, not saved)" : "") +
+				(s.guard ? ` (guard pages: ${bytes(s.guard)})` : "");
 			const size = (n: number) => (n === 0 ? "-" : bytes(n));
 			return [`${hex(r.start)}-${hex(r.end)}`, perms(r), bytes(r.end - r.start), REGION_KINDS[r.kind] ?? "?",
 				size(s.data), size(s.hole), size(s.file), name];

@@ -4,10 +4,12 @@
  *   DATA  bytes the program wrote: anonymous pages that are present or
  *         swapped, and private file pages that were copied on write;
  *   HOLE  anonymous pages never touched: fresh zero pages at restart;
- *   FILE  pages still identical to their file: mapped again from it.
- * /proc/self/pagemap tells them apart per page (bit 63 present, 62 swapped,
- * 61 file page or shared anonymous); its flags are readable without
- * privileges even where frame numbers are hidden.
+ *   FILE  pages still identical to their file: mapped again from it;
+ *   GUARD guard pages (MADV_GUARD_INSTALL): never read, installed again.
+ * /proc/self/pagemap tells them apart per page (page_kind.c); its flags are
+ * readable without privileges even where frame numbers are hidden. Every
+ * region is scanned, even one stored or mapped whole, since any of them may
+ * hold guard pages and touching one would fault.
  */
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -16,10 +18,8 @@
 #include "../crc32c.h"
 #include "../maps.h"
 #include "../sys.h"
+#include "page_kind.h"
 
-#define PM_PRESENT (1ull << 63)
-#define PM_SWAPPED (1ull << 62)
-#define PM_FILE (1ull << 61)
 #define PAGEMAP_CHUNK 65536 /* entries per read: 256 MiB of address space */
 /* Long runs of data are cut into extents of at most this size, so a restore
  * can load one large region with several threads at once. */
@@ -51,10 +51,9 @@ static int add_extent(struct capture *c, uint64_t start, uint64_t end, uint32_t 
 	return 0;
 }
 
-/* Per-page kinds from pagemap, for anonymous and private file regions. */
-static int scan_pages(struct region_scan *s, struct ckpt_region *r)
+/* Per-page kinds from pagemap. */
+static int scan_pages(struct region_scan *s, struct ckpt_region *r, enum page_source source)
 {
-	int file = r->kind == CKPT_REGION_FILE_PRIVATE;
 	for (uint64_t at = r->start; at < r->end;) {
 		uint64_t pages = (r->end - at) / CKPT_PAGE_SIZE;
 		if (pages > PAGEMAP_CHUNK)
@@ -62,13 +61,9 @@ static int scan_pages(struct region_scan *s, struct ckpt_region *r)
 		long n = sys_pread((int)s->pagemap_fd, s->pm, pages * 8, (long)(at / CKPT_PAGE_SIZE * 8));
 		if (n != (long)(pages * 8))
 			return capture_fail(s->c, "cannot read /proc/self/pagemap", n < 0 ? n : 0);
-		for (uint64_t i = 0; i < pages; i++, at += CKPT_PAGE_SIZE) {
-			uint64_t e = s->pm[i];
-			int written = (e & (PM_PRESENT | PM_SWAPPED)) && !(file && (e & PM_FILE));
-			uint32_t kind = written ? CKPT_EXTENT_DATA : file ? CKPT_EXTENT_FILE : CKPT_EXTENT_HOLE;
-			if (add_extent(s->c, at, at + CKPT_PAGE_SIZE, kind))
+		for (uint64_t i = 0; i < pages; i++, at += CKPT_PAGE_SIZE)
+			if (add_extent(s->c, at, at + CKPT_PAGE_SIZE, page_kind(s->pm[i], source)))
 				return -1;
-		}
 	}
 	return 0;
 }
@@ -77,14 +72,15 @@ static int split_extents(struct region_scan *s, struct ckpt_region *r)
 {
 	r->first_extent = s->c->nextents;
 	int file = r->kind == CKPT_REGION_FILE_PRIVATE || r->kind == CKPT_REGION_FILE_SHARED;
-	if (r->flags & CKPT_REGION_UNREAD)
-		return add_extent(s->c, r->start, r->end, file ? CKPT_EXTENT_FILE : CKPT_EXTENT_HOLE);
-	if (r->kind == CKPT_REGION_FILE_SHARED)
-		return add_extent(s->c, r->start, r->end, CKPT_EXTENT_FILE);
 	int copy_of_file = r->kind == CKPT_REGION_ANON && r->path_str; /* deleted file or libckpt */
-	if (r->kind == CKPT_REGION_SHARED_ANON || copy_of_file)
-		return add_extent(s->c, r->start, r->end, CKPT_EXTENT_DATA);
-	return scan_pages(s, r);
+	enum page_source source = r->kind == CKPT_REGION_FILE_PRIVATE ? PAGES_FILE_PRIVATE : PAGES_ANON;
+	if (r->flags & CKPT_REGION_UNREAD)
+		source = file ? PAGES_ALL_FILE : PAGES_ALL_HOLE;
+	else if (r->kind == CKPT_REGION_FILE_SHARED)
+		source = PAGES_ALL_FILE;
+	else if (r->kind == CKPT_REGION_SHARED_ANON || copy_of_file)
+		source = PAGES_ALL_DATA;
+	return scan_pages(s, r, source);
 }
 
 static int same_file(const struct maps_entry *e, const struct stat *st)

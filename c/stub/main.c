@@ -7,7 +7,8 @@
  *        checksums, and that every region, extent and fd record is sane).
  *     2. Check the world still matches: mapped files unchanged, open files
  *        there and long enough, this kernel's vDSO layout the same.
- *     3. Check the machine: same XSAVE layout, same vDSO contents.
+ *     3. Check the machine: same XSAVE layout, same vDSO contents, guard
+ *        pages installable if the image has any.
  *     4. Restore descriptors at their numbers (files reopened by path at
  *        their offsets, pipes refilled); close everything else.
  *     5. Pick a gap no saved region uses and build the arena there: a copy
@@ -18,6 +19,7 @@
  *        [vdso] to their saved addresses, via the hop window.
  *     7. Map every region back and load its data, checking each extent's
  *        checksum: a mismatch ends the restore before the program runs.
+ *        Install its guard pages again.
  *     8. Restore the mm layout and break, name, dispositions, limits, cwd,
  *        terminal settings, thread state (fs base, tid address, robust list,
  *        rseq) and timers; tell libckpt where the arena is.
@@ -106,6 +108,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	check_world(&hdr, tables);
 	uint64_t vdso = find_vdso(argv + argc + 1);
 	check_machine(&hdr, vdso);
+	check_guard_support(&hdr, tables);
 	str_copy(g.next_image, sizeof g.next_image, argv[2]);
 	const struct ckpt_fd *fds = (const void *)(tables + hdr.fds_off);
 	int fd = move_image_fd_high(g.image_fd, fds, hdr.nfds);

@@ -220,4 +220,5 @@ void map_regions(void)
 	load_in_parallel();
 	for (uint32_t i = 0; i < g.hdr->nregions; i++)
 		protect_region(&g.regions[i]);
+	install_guards();
 }

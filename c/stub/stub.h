@@ -50,6 +50,9 @@ int file_changed(struct line *why, const struct stat *st, const struct ckpt_regi
 void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int image_fd);
 int move_image_fd_high(int fd, const struct ckpt_fd *fds, uint32_t n);
 void build_arena(const char *tables, uint64_t vdso_ehdr);
+/* guard.c: refuse guard pages this kernel cannot install (phase 1), install them (phase 2). */
+void check_guard_support(const struct ckpt_header *hdr, const char *tables);
+void install_guards(void);
 
 /* Phase 2, in the arena (memory.c, process.c). */
 __attribute__((noreturn)) void phase2(void);

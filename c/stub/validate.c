@@ -134,7 +134,7 @@ static void check_extents(const struct ckpt_header *h, const struct ckpt_region 
 		} else if (x->kind == CKPT_EXTENT_FILE) {
 			if (!kind_is_file(r->kind))
 				bad("file extent in a non-file region (corrupt image)");
-		} else if (x->kind != CKPT_EXTENT_HOLE) {
+		} else if (x->kind != CKPT_EXTENT_HOLE && x->kind != CKPT_EXTENT_GUARD) {
 			bad("unknown extent kind (corrupt image)");
 		}
 		at += x->len;

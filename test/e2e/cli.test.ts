@@ -163,7 +163,7 @@ describe("info --json", () => {
       const [start, end] = [BigInt(r.start), BigInt(r.end)];
       expect(start >= prevEnd && end > start).toBe(true);
       expect(r.size).toBe(Number(end - start));
-      expect(r.stored.data + r.stored.zero + r.stored.file).toBe(r.size);
+      expect(r.stored.data + r.stored.zero + r.stored.file + r.stored.guard).toBe(r.size);
       expect(human.stdout).toContain(`${r.start}-${r.end}  ${r.perms}`);
       prevEnd = end;
     }

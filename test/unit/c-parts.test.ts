@@ -1,4 +1,4 @@
-// The pure C parts (maps parser, CRC32C) compiled against libc and run: the
+// The pure C parts (maps parser, CRC32C, page classification) compiled against libc and run: the
 // same sources libckpt and the stub use, tested outside a signal handler.
 import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -30,6 +30,12 @@ test("maps parser agrees with sscanf on real and crafted lines, refuses bad ones
 
 test("CRC32C, one chain and three, matches the check value and a bitwise reference at every alignment", async () => {
   const r = await runCTest("crc32c_test", ["test/c/crc32c_test.c", "c/crc32c.c"]);
+  expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
+  expect(r.code).toBe(0);
+});
+
+test("page classification: swapped, present, file-backed, exclusive and guard pagemap words", async () => {
+  const r = await runCTest("page_kind_test", ["test/c/page_kind_test.c", "c/lib/page_kind.c"]);
   expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
   expect(r.code).toBe(0);
 });

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_FD_PIPE_READ, CKPT_HEADER_SIZE, CKPT_REGION_ANON, EXTENT, FD,
-	HEADER, REGION,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_PIPE_READ, CKPT_HEADER_SIZE,
+	CKPT_REGION_ANON, CKPT_VERSION, EXTENT, FD, HEADER, REGION,
 } from "../../src/format.ts";
 import { ImageError, readImage, verifyData } from "../../src/image.ts";
 import { buildImage, defaultSpec, poke, recordOffset, seal } from "./image-builder.ts";
@@ -38,7 +38,7 @@ describe("a valid image", () => {
 	const img = readImage(write(buildImage()));
 
 	test("decodes the header", () => {
-		expect(img.header.version).toBe(1);
+		expect(img.header.version).toBe(2);
 		expect(img.header.pid).toBe(4242);
 		expect(img.header.hostname).toBe("testhost");
 		expect(img.header.kernelRelease).toBe("6.1.0-test");
@@ -95,8 +95,8 @@ describe("readImage refuses", () => {
 
 	test("another version", () => {
 		const img = buildImage();
-		new DataView(img.buffer).setUint32(HEADER.fields.version.off, 2, true);
-		expect(failure(img)).toBe("unsupported image version 2 (this ckpt reads version 1)");
+		new DataView(img.buffer).setUint32(HEADER.fields.version.off, CKPT_VERSION + 1, true);
+		expect(failure(img)).toBe(`unsupported image version ${CKPT_VERSION + 1} (this ckpt reads version ${CKPT_VERSION})`);
 	});
 
 	test("another machine", () => {
@@ -180,6 +180,7 @@ describe("readImage refuses", () => {
 		expect(failure(poke(img.slice(), EXTENT, e2, "start", 0x601000n))).toMatch(/extent 0 starts at 0x601000, expected 0x600000/);
 		expect(failure(poke(img.slice(), EXTENT, e2, "len", 100))).toMatch(/extent 0 has bad length 100/);
 		expect(failure(poke(img.slice(), EXTENT, e2, "kind", 7))).toMatch(/unknown kind 7/);
+		expect(failure(poke(img.slice(), EXTENT, e2, "kind", CKPT_EXTENT_GUARD + 1))).toMatch(/unknown kind 5/);
 		expect(failure(poke(img.slice(), EXTENT, e2, "kind", CKPT_EXTENT_FILE))).toMatch(/refers to a file in a non-file region/);
 		expect(failure(poke(img.slice(), HEADER, 0, "nextents", 4))).toMatch(/do not fit the 4 extents/);
 	});
@@ -191,6 +192,16 @@ describe("readImage refuses", () => {
 		const last = recordOffset(img, "regions", 2);
 		poke(img, REGION, last, "nextents", 0);
 		expect(failure(img)).toMatch(/^region 2 .*: 0 extents/);
+	});
+
+	test("guard extents (format 2) are read in any region, without data", () => {
+		const spec = defaultSpec();
+		spec.regions[1]!.extents = [{ pages: 2, kind: CKPT_EXTENT_DATA, fill: 1 }, { pages: 1, kind: CKPT_EXTENT_GUARD },
+			{ pages: 2, kind: CKPT_EXTENT_HOLE }];
+		spec.regions[0]!.extents = [{ pages: 1, kind: CKPT_EXTENT_GUARD }, { pages: 1, kind: CKPT_EXTENT_FILE }];
+		const img = readImage(write(buildImage(spec)));
+		expect(img.regions[1]!.extents.map((e) => [e.kind, e.len])).toEqual([[1, 8192], [4, 4096], [2, 8192]]);
+		expect(img.regions[0]!.extents.map((e) => e.kind)).toEqual([CKPT_EXTENT_GUARD, CKPT_EXTENT_FILE]);
 	});
 
 	test("data outside the file", () => {

@@ -1,0 +1,28 @@
+/* How one page of a region comes back at restart, from its pagemap word.
+ * Pure (no syscalls, no libc): unit-tested against made-up words in
+ * test/c/page_kind_test.c. */
+#ifndef CKPT_PAGE_KIND_H
+#define CKPT_PAGE_KIND_H
+
+#include <stdint.h>
+
+/* /proc/PID/pagemap bits (Documentation/admin-guide/mm/pagemap.rst). */
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAPPED (1ull << 62)
+#define PM_FILE (1ull << 61)     /* file page or shared anonymous */
+#define PM_GUARD (1ull << 58)    /* guard region marker (Linux 6.15+ reports it) */
+#define PM_EXCLUSIVE (1ull << 56)
+
+/* What the region's pages are, apart from guard markers. */
+enum page_source {
+	PAGES_ANON,          /* private anonymous: written pages are data */
+	PAGES_FILE_PRIVATE,  /* private file: pages copied on write are data */
+	PAGES_ALL_DATA,      /* stored whole (shared anonymous, deleted file) */
+	PAGES_ALL_FILE,      /* mapped again whole (shared file, unreadable file) */
+	PAGES_ALL_HOLE,      /* not read (unreadable anonymous) */
+};
+
+/* enum ckpt_extent_kind for one page. */
+uint32_t page_kind(uint64_t pagemap_word, enum page_source source);
+
+#endif

@@ -1,0 +1,58 @@
+/* The per-page classification (c/lib/page_kind.c) against made-up pagemap
+ * words: swapped-only, present-only, file-backed, exclusive, guard markers,
+ * in every kind of region. A swapped page taken for a hole would come back
+ * as zeros with every checksum matching, and this machine may have no swap:
+ * these words are the guarantee. Prints "N passed, M failed". */
+#include <stdio.h>
+#include "../../c/ckpt_format.h"
+#include "../../c/lib/page_kind.h"
+
+static int passed, failed;
+
+static void expect(uint64_t word, enum page_source src, uint32_t want, const char *what)
+{
+	uint32_t got = page_kind(word, src);
+	if (got == want)
+		passed++;
+	else
+		failed++, printf("FAIL: %s: word %016llx source %d: kind %u, expected %u\n", what,
+				 (unsigned long long)word, (int)src, got, want);
+}
+
+int main(void)
+{
+	const uint64_t pfn = 0x1234, swap_entry = (7ull << 5) | 3; /* offset 7, type 3 */
+	const uint64_t never = 0, present = PM_PRESENT | pfn, swapped = PM_SWAPPED | swap_entry;
+	/* What the kernel reports for a guard marker: a swap-like entry with bit 58. */
+	const uint64_t guard = PM_SWAPPED | PM_GUARD;
+
+	expect(never, PAGES_ANON, CKPT_EXTENT_HOLE, "anon never touched");
+	expect(present, PAGES_ANON, CKPT_EXTENT_DATA, "anon present-only");
+	expect(PM_PRESENT, PAGES_ANON, CKPT_EXTENT_DATA, "anon present, frame hidden (unprivileged)");
+	expect(swapped, PAGES_ANON, CKPT_EXTENT_DATA, "anon swapped-only");
+	expect(PM_SWAPPED, PAGES_ANON, CKPT_EXTENT_DATA, "anon swapped, entry hidden");
+	expect(present | PM_EXCLUSIVE, PAGES_ANON, CKPT_EXTENT_DATA, "anon exclusive");
+	expect(swapped | PM_EXCLUSIVE, PAGES_ANON, CKPT_EXTENT_DATA, "anon swapped exclusive");
+	expect(PM_EXCLUSIVE, PAGES_ANON, CKPT_EXTENT_HOLE, "exclusive bit alone is no page");
+	expect(present | PM_FILE, PAGES_ANON, CKPT_EXTENT_DATA, "anon region, file bit (deleted file copy)");
+	expect((1ull << 55) | (1ull << 57), PAGES_ANON, CKPT_EXTENT_HOLE, "soft-dirty and uffd-wp alone");
+
+	expect(never, PAGES_FILE_PRIVATE, CKPT_EXTENT_FILE, "file page never touched");
+	expect(present | PM_FILE, PAGES_FILE_PRIVATE, CKPT_EXTENT_FILE, "file-backed, present");
+	expect(present | PM_FILE | PM_EXCLUSIVE, PAGES_FILE_PRIVATE, CKPT_EXTENT_FILE, "file-backed exclusive");
+	expect(present, PAGES_FILE_PRIVATE, CKPT_EXTENT_DATA, "private copy on write, present");
+	expect(present | PM_EXCLUSIVE, PAGES_FILE_PRIVATE, CKPT_EXTENT_DATA, "private copy, exclusive");
+	expect(swapped, PAGES_FILE_PRIVATE, CKPT_EXTENT_DATA, "private copy, swapped-only");
+	expect(PM_SWAPPED | PM_FILE, PAGES_FILE_PRIVATE, CKPT_EXTENT_FILE, "file page swapped (shmem)");
+
+	for (int src = PAGES_ANON; src <= PAGES_ALL_HOLE; src++) {
+		expect(guard, (enum page_source)src, CKPT_EXTENT_GUARD, "guard marker");
+		expect(PM_GUARD, (enum page_source)src, CKPT_EXTENT_GUARD, "guard bit alone");
+	}
+	expect(present, PAGES_ALL_DATA, CKPT_EXTENT_DATA, "stored whole");
+	expect(never, PAGES_ALL_DATA, CKPT_EXTENT_DATA, "stored whole, untouched");
+	expect(swapped, PAGES_ALL_FILE, CKPT_EXTENT_FILE, "mapped whole");
+	expect(present, PAGES_ALL_HOLE, CKPT_EXTENT_HOLE, "unreadable anon");
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed != 0;
+}
