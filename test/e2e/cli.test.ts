@@ -3,7 +3,7 @@
 // stopping, failing, stuck, not ours), `info --json` against the tables,
 // `list`, help, version, and `--` ending ckpt's options.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, type Running, runToEnd, spawn, tempDir } from "./harness.ts";
 
@@ -193,14 +193,26 @@ describe("list", () => {
     expect((await run(["checkpoint", String(p.pid)])).code).toBe(0);
     writeFileSync(join(dir, "broken.dat"), readFileSync(join(dir, "myckpt.dat")).subarray(0, 5000));
     writeFileSync(join(dir, "notes.txt"), "hello");
+    // A good image sorts by the time in its header, a broken one by its
+    // file's mtime. Set that mtime explicitly, a few seconds after or before
+    // the image's time: the kernel stamps files from a coarser clock than
+    // CLOCK_REALTIME, so "written just after" can read as earlier.
+    const taken = Date.parse(JSON.parse((await run(["info", "--json"])).stdout).taken.time);
+    const broken = /^broken\.dat +just now +4\.9 KiB +unusable: truncated \(header says \d+ bytes, file has 5000\)$/;
+    const good = /^myckpt\.dat +just now +\d+\.\d KiB +ticker 2000$/;
+    utimesSync(join(dir, "broken.dat"), new Date(taken + 3000), new Date(taken + 3000));
     const r = await run(["list"]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
     const rows = r.stdout.trimEnd().split("\n");
     expect(rows[0]).toMatch(/^NAME +AGE +SIZE +PROGRAM$/);
     expect(rows.length).toBe(3);
-    expect(rows[1]).toMatch(/^broken\.dat +just now +4\.9 KiB +unusable: truncated \(header says \d+ bytes, file has 5000\)$/);
-    expect(rows[2]).toMatch(/^myckpt\.dat +just now +\d+\.\d KiB +ticker 2000$/);
+    expect(rows[1]).toMatch(broken);
+    expect(rows[2]).toMatch(good);
     expect((await run(["list", dir])).stdout).toBe(r.stdout);
+    utimesSync(join(dir, "broken.dat"), new Date(taken - 3000), new Date(taken - 3000));
+    const older = (await run(["list"])).stdout.trimEnd().split("\n");
+    expect(older[1]).toMatch(good);
+    expect(older[2]).toMatch(broken);
   }, 60000);
 
   test("nothing to list, and a directory that is not there", async () => {
