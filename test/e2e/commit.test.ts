@@ -109,7 +109,6 @@ function expectDurableCommit(calls: Call[]) {
   expect(lastWrite).toBeGreaterThan(iOpen);
   const order = { lastWrite, iSync, iLink, iRename, iDirSync };
   expect(Object.values(order)).toEqual(Object.values(order).toSorted((a, b) => a - b));
-  expect(lastWrite < iSync && iSync < iLink && iLink < iRename && iRename < iDirSync).toBe(true);
   for (const i of [iSync, iLink, iRename, iDirSync]) expect({ call: calls[i]!.name, ret: calls[i]!.ret }).toEqual({ call: calls[i]!.name, ret: "0" });
 }
 
