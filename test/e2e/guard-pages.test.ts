@@ -10,8 +10,12 @@ import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, type Running, runToEnd, tempDir } 
 
 let dir: string;
 let cleanup: () => void;
+const started: Running[] = [];
 beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+afterEach(() => {
+  for (const r of started.splice(0)) if (r.proc.exitCode === null && r.proc.signalCode === null) r.proc.kill("SIGKILL");
+  cleanup();
+});
 
 const AREAS = [["private", 2, 14], ["shared", 1, 3], ["file", 1, 2]] as const;
 const report = (phase: string) =>
@@ -23,6 +27,7 @@ async function start(ckptArgs: string[]): Promise<Running | null> {
   copyFileSync(demo("guard-pages"), program);
   chmodSync(program, 0o755);
   const run = ckpt([...ckptArgs, program, join(dir, "go")], { cwd: dir });
+  started.push(run);
   await run.waitFor((out) => out.includes("ready\n") || out.includes("SKIP:"));
   if (run.stdout.includes("SKIP:")) {
     console.warn(`skipped: ${run.stdout.trim()}`);

@@ -9,7 +9,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, ROOT, runToEnd, tempDir } from "./harness.ts";
+import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, ROOT, type Running, runToEnd, tempDir } from "./harness.ts";
 
 const SWAP = join(ROOT, "build", `swap-test-${process.pid}.swap`); // build/ is on /work's disk, never tmpfs
 let enabled = false;
@@ -51,8 +51,10 @@ test("swapped-out pages are saved and come back exactly", async () => {
     return;
   }
   const { dir, cleanup } = tempDir();
+  let live: Running | undefined;
   try {
     const run = ckpt([demo("swapped-pages"), join(dir, "go")], { cwd: dir });
+    live = run;
     await run.waitFor((out) => out.includes("ready\n") || out.includes("SKIP:"));
     if (run.stdout.includes("SKIP:")) {
       console.warn(`skipped: ${run.stdout.trim()}`);
@@ -68,6 +70,7 @@ test("swapped-out pages are saved and come back exactly", async () => {
     const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
     expect(rest).toEqual({ code: 0, stdout: `after: PASS (${pages} pages intact)\n`, stderr: "" });
   } finally {
+    if (live && live.proc.exitCode === null && live.proc.signalCode === null) live.proc.kill("SIGKILL");
     cleanup();
   }
 }, 60000);
