@@ -7,7 +7,10 @@
  *        checksums, and that every region, extent and fd record is sane).
  *     2. Check the world still matches: mapped files unchanged, open files
  *        there and long enough, this kernel's vDSO layout the same.
- *     3. Check the machine: same XSAVE layout, same vDSO contents.
+ *     3. Check the machine: same XSAVE layout, same vDSO contents. Check
+ *        the login uid and groups still match; set umask, prctl flags,
+ *        oom_score_adj and membarrier registrations (a refused one is
+ *        a clean refusal still).
  *     4. Restore descriptors at their numbers (files reopened by path at
  *        their offsets, pipes refilled); close everything else.
  *     5. Pick a gap no saved region uses and build the arena there: a copy
@@ -106,6 +109,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	check_world(&hdr, tables);
 	uint64_t vdso = find_vdso(argv + argc + 1);
 	check_machine(&hdr, vdso);
+	restore_process_settings(&hdr, tables);
 	str_copy(g.next_image, sizeof g.next_image, argv[2]);
 	const struct ckpt_fd *fds = (const void *)(tables + hdr.fds_off);
 	int fd = move_image_fd_high(g.image_fd, fds, hdr.nfds);
