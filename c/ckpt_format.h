@@ -116,6 +116,27 @@ struct ckpt_termios {
 	uint8_t valid, pad[3];
 };
 
+/* A value the kernel would not tell (MEMBARRIER_CMD_GET_REGISTRATIONS is
+ * Linux 6.3; no login uid without audit support). */
+#define CKPT_UNKNOWN 0xffffffffu
+
+/* Process-wide settings the kernel keeps outside memory. The first six are
+ * restored (or the restart refused); loginuid and groups cannot be set
+ * without privileges, so the restart refuses if they differ; the cgroup is
+ * recorded for `ckpt info` only: the restarted program is in the restart's. */
+struct ckpt_process_state {
+	uint32_t umask;
+	uint32_t thp_disable;        /* PR_GET_THP_DISABLE: bit 0 set, bit 1 except-advised */
+	uint32_t no_new_privs;
+	uint32_t child_subreaper;
+	int32_t oom_score_adj;
+	uint32_t membarrier;         /* MEMBARRIER_CMD_REGISTER_* bits done, or CKPT_UNKNOWN */
+	uint32_t loginuid;           /* /proc/self/loginuid; CKPT_UNKNOWN when unset */
+	uint32_t ngroups;
+	uint32_t groups_str;         /* supplementary groups, "4,24,27" in kernel order */
+	uint32_t cgroup_str;         /* /proc/self/cgroup, verbatim */
+};
+
 struct ckpt_header {
 	char magic[8];
 	uint32_t version;
@@ -155,6 +176,7 @@ struct ckpt_header {
 	struct ckpt_itimer itimers[3];                      /* REAL, VIRTUAL, PROF */
 	struct ckpt_rlimit rlimits[CKPT_MAX_RLIMITS];
 	struct ckpt_termios termios[3];
+	struct ckpt_process_state process;
 	uint64_t restart_info_addr;  /* libckpt's struct ckpt_restart_info */
 	uint32_t pad1;
 	uint32_t header_crc;         /* last: CRC32C of the header with this 0 */
@@ -242,5 +264,6 @@ _Static_assert(sizeof(struct ckpt_region) == 88, "region record size is part of 
 _Static_assert(sizeof(struct ckpt_extent) == 32, "extent record size is part of the format");
 _Static_assert(sizeof(struct ckpt_fd) == 64, "fd record size is part of the format");
 _Static_assert(sizeof(struct ckpt_termios) == 40, "termios record size");
+_Static_assert(sizeof(struct ckpt_process_state) == 40, "process state record size");
 
 #endif

@@ -131,6 +131,12 @@ static inline long sys_set_robust_list(void *head, size_t len) { return SYS2(__N
 static inline long sys_get_robust_list(void *head, size_t *len) { return SYS3(__NR_get_robust_list, 0, head, len); }
 /* int rseq(struct rseq *rseq, u32 len, int flags, u32 sig); */
 static inline long sys_rseq(void *area, uint32_t len, int flags, uint32_t sig) { return SYS4(__NR_rseq, area, len, flags, sig); }
+/* int membarrier(int cmd, unsigned int flags, int cpu_id); */
+static inline long sys_membarrier(int cmd, unsigned flags) { return SYS3(__NR_membarrier, cmd, flags, 0); }
+/* mode_t umask(mode_t mask); never fails */
+static inline long sys_umask(unsigned mask) { return SYS1(__NR_umask, mask); }
+/* int getgroups(int size, gid_t list[]); */
+static inline long sys_getgroups(int size, uint32_t *list) { return SYS2(__NR_getgroups, size, list); }
 /* long futex(u32 *uaddr, int op, u32 val, const struct timespec *timeout, u32 *uaddr2, u32 val3); */
 static inline long sys_futex(void *addr, int op, uint32_t val, const void *timeout) { return SYS4(__NR_futex, addr, op, val, timeout); }
 /* int tgkill(pid_t tgid, pid_t tid, int sig); */

@@ -21,6 +21,8 @@ export const CKPT_RESTART_INFO_MAGIC = 0x4f464e4954525352n;
 export const CKPT_REQUEST_SIGVAL = 0x636b7074;
 export const CKPT_REQUEST_CONTINUE_SIGVAL = 0x636b7063;
 
+export const CKPT_UNKNOWN = 0xffffffff;
+
 export const CKPT_SPECIAL_VVAR = 0;
 export const CKPT_SPECIAL_VVAR_VCLOCK = 1;
 export const CKPT_SPECIAL_VDSO = 2;
@@ -53,6 +55,7 @@ export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_VERSION, CKPT_ARCH_X86_64, CKPT_PAGE_SIZE, CKPT_HEADER_SIZE,
 	CKPT_MAX_SIGNALS, CKPT_MAX_RLIMITS, CKPT_MAX_AUXV, CKPT_PATH_MAX,
 	CKPT_EXIT_CHECKPOINTED, CKPT_RESTART_INFO_MAGIC, CKPT_REQUEST_SIGVAL, CKPT_REQUEST_CONTINUE_SIGVAL,
+	CKPT_UNKNOWN,
 	CKPT_SPECIAL_VVAR, CKPT_SPECIAL_VVAR_VCLOCK, CKPT_SPECIAL_VDSO, CKPT_NSPECIAL,
 	CKPT_REGION_ANON, CKPT_REGION_STACK, CKPT_REGION_FILE_PRIVATE,
 	CKPT_REGION_FILE_SHARED, CKPT_REGION_SHARED_ANON,
@@ -108,8 +111,14 @@ export const TERMIOS = layout("ckpt_termios", 40, {
 	line: f(16, "u8"), cc: f(17, "u8", 19), valid: f(36, "u8"), pad: f(37, "u8", 3),
 });
 
+export const PROCESS_STATE = layout("ckpt_process_state", 40, {
+	umask: f(0, "u32"), thp_disable: f(4, "u32"), no_new_privs: f(8, "u32"), child_subreaper: f(12, "u32"),
+	oom_score_adj: f(16, "i32"), membarrier: f(20, "u32"), loginuid: f(24, "u32"), ngroups: f(28, "u32"),
+	groups_str: f(32, "u32"), cgroup_str: f(36, "u32"),
+});
+
 /** sizeof(struct ckpt_header): the bytes header_crc covers. */
-export const HEADER_STRUCT_SIZE = 3536;
+export const HEADER_STRUCT_SIZE = 3576;
 
 export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	magic: f(0, "char", 8),
@@ -158,9 +167,10 @@ export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	itimers: f(3048, ITIMER, 3),
 	rlimits: f(3144, RLIMIT, CKPT_MAX_RLIMITS),
 	termios: f(3400, TERMIOS, 3),
-	restart_info_addr: f(3520, "u64"),
-	pad1: f(3528, "u32"),
-	header_crc: f(3532, "u32"),
+	process: f(3520, PROCESS_STATE),
+	restart_info_addr: f(3560, "u64"),
+	pad1: f(3568, "u32"),
+	header_crc: f(3572, "u32"),
 });
 
 export const RESUME_CTX = layout("ckpt_resume_ctx", 72, {
@@ -241,5 +251,5 @@ export const RESTART_INFO = layout("ckpt_restart_info", 4128, {
 
 /** Every struct in ckpt_format.h, for the mirror test. */
 export const ALL_LAYOUTS: readonly Layout<string>[] = [
-	MM, SIGACTION, TIMEVAL, ITIMER, RLIMIT, TERMIOS, HEADER, RESUME_CTX, THREAD, REGION, EXTENT, FD, RESTART_INFO,
+	MM, SIGACTION, TIMEVAL, ITIMER, RLIMIT, TERMIOS, PROCESS_STATE, HEADER, RESUME_CTX, THREAD, REGION, EXTENT, FD, RESTART_INFO,
 ];

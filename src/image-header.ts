@@ -10,9 +10,9 @@ import { Fields, utf8 } from "./fields.ts";
 import {
 	CKPT_ARCH_X86_64, CKPT_HEADER_SIZE, CKPT_MAGIC, CKPT_MAX_AUXV, CKPT_MAX_RLIMITS, CKPT_MAX_SIGNALS,
 	CKPT_NSPECIAL, CKPT_PAGE_SIZE, CKPT_VERSION, HEADER, HEADER_STRUCT_SIZE, ITIMER, MM, RLIMIT,
-	SIGACTION, TERMIOS, TIMEVAL,
+	SIGACTION, TERMIOS, TIMEVAL, PROCESS_STATE, CKPT_UNKNOWN,
 } from "./format.ts";
-import type { Header, Itimer, Termios } from "./image-types.ts";
+import type { Header, Itimer, ProcessState, Termios } from "./image-types.ts";
 
 /** The largest tables we will read into memory: far above any real process. */
 export const MAX_TABLES_SIZE = 1 << 30;
@@ -128,6 +128,7 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 			end: h.u64("special_end", i),
 		})),
 		vdsoCrc: h.u32("vdso_crc"),
+		process: decodeProcessState(h.struct("process", PROCESS_STATE)),
 		restartInfoAddr: h.u64("restart_info_addr"),
 		headerCrc: h.u32("header_crc"),
 		// The process state the stub restores is decoded on first use: about
@@ -171,6 +172,16 @@ function decodeMm(m: Fields<keyof typeof MM.fields>) {
 		startBrk: m.u64("start_brk"), brk: m.u64("brk"), startStack: m.u64("start_stack"),
 		argStart: m.u64("arg_start"), argEnd: m.u64("arg_end"),
 		envStart: m.u64("env_start"), envEnd: m.u64("env_end"),
+	};
+}
+
+function decodeProcessState(p: Fields<keyof typeof PROCESS_STATE.fields>): ProcessState {
+	const known = (v: number) => (v === CKPT_UNKNOWN ? null : v);
+	return {
+		umask: p.u32("umask"), thpDisable: p.u32("thp_disable"),
+		noNewPrivs: p.u32("no_new_privs") !== 0, childSubreaper: p.u32("child_subreaper") !== 0,
+		oomScoreAdj: p.i32("oom_score_adj"), membarrier: known(p.u32("membarrier")), loginuid: known(p.u32("loginuid")),
+		ngroups: p.u32("ngroups"), groupsStr: p.u32("groups_str"), cgroupStr: p.u32("cgroup_str"),
 	};
 }
 

@@ -153,7 +153,12 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		});
 	}
 
-	return { exe: str(h.exeStr, () => "exe"), cwd: str(h.cwdStr, () => "cwd"), argv, threads, regions, fds };
+	const groupsText = str(h.process.groupsStr, () => "groups");
+	const groups = groupsText === "" ? [] : groupsText.split(",").map(Number);
+	if (groups.length !== h.process.ngroups || groups.some((g) => !Number.isInteger(g)))
+		fail(`supplementary groups "${groupsText}" do not match their count ${h.process.ngroups} (corrupt image)`);
+	const cgroup = str(h.process.cgroupStr, () => "cgroup");
+	return { exe: str(h.exeStr, () => "exe"), cwd: str(h.cwdStr, () => "cwd"), argv, groups, cgroup, threads, regions, fds };
 }
 
 function decodeThread(t: Fields<keyof typeof THREAD.fields>): Thread {

@@ -20,6 +20,20 @@ export interface Termios {
 	line: number; cc: number[]; valid: boolean;
 }
 
+/** Process-wide settings (struct ckpt_process_state); null where the kernel would not say. */
+export interface ProcessState {
+	umask: number;
+	thpDisable: number; // PR_GET_THP_DISABLE: bit 0 disabled, bit 1 except where advised
+	noNewPrivs: boolean;
+	childSubreaper: boolean;
+	oomScoreAdj: number;
+	membarrier: number | null; // MEMBARRIER_CMD_REGISTER_* bits
+	loginuid: number | null; // null: unset
+	ngroups: number;
+	groupsStr: number;
+	cgroupStr: number;
+}
+
 /** Where one of the kernel's special mappings was; start = end = 0 if absent. */
 export interface Special { name: string; start: bigint; end: bigint }
 
@@ -66,6 +80,7 @@ export interface Header {
 	itimers: Itimer[]; // REAL, VIRTUAL, PROF
 	rlimits: Rlimit[];
 	termios: Termios[]; // fds 0-2
+	process: ProcessState;
 	restartInfoAddr: bigint;
 	headerCrc: number;
 }
@@ -137,6 +152,8 @@ export interface Tables {
 	exe: string;
 	cwd: string;
 	argv: string[];
+	groups: number[]; // supplementary groups
+	cgroup: string; // /proc/PID/cgroup, verbatim
 	threads: Thread[];
 	regions: Region[];
 	fds: Fd[];

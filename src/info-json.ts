@@ -11,7 +11,7 @@ import {
 	CKPT_REGION_STACK, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD,
 } from "./format.ts";
 import type { Image } from "./image-types.ts";
-import { fdFlags, perms, regionName, storage } from "./info-render.ts";
+import { fdFlags, membarrierNames, perms, regionName, storage, umaskText } from "./info-render.ts";
 import { hex } from "./text.ts";
 
 export const SCHEMA_VERSION = 1;
@@ -69,6 +69,17 @@ export function infoJson(image: Image) {
 			signal: h.triggerSignal,
 			host: h.hostname,
 			kernel: h.kernelRelease,
+		},
+		process: {
+			umask: umaskText(h.process.umask),
+			thpDisable: h.process.thpDisable,
+			noNewPrivs: h.process.noNewPrivs,
+			childSubreaper: h.process.childSubreaper,
+			oomScoreAdj: h.process.oomScoreAdj,
+			membarrier: membarrierNames(h.process.membarrier),
+			loginUid: h.process.loginuid,
+			groups: image.groups,
+			cgroup: image.cgroup,
 		},
 		threads: image.threads.map((t) => ({ tid: t.tid, rip: hex(t.userRip), rsp: hex(t.userRsp), fsBase: hex(t.fsBase) })),
 		regions,

@@ -62,6 +62,44 @@ export function fdFlags(f: Fd): string {
 	return parts.join("|");
 }
 
+const MEMBARRIER_REGISTRATIONS: [number, string][] = [
+	[1 << 2, "global-expedited"], [1 << 4, "private-expedited"],
+	[1 << 6, "private-expedited-sync-core"], [1 << 8, "private-expedited-rseq"],
+];
+
+/** MEMBARRIER_CMD_REGISTER_* bits by name; null when the kernel could not say (before 6.3). */
+export function membarrierNames(bits: number | null): string[] | null {
+	if (bits === null) return null;
+	const known = MEMBARRIER_REGISTRATIONS.filter(([bit]) => bits & bit).map(([, n]) => n);
+	const rest = MEMBARRIER_REGISTRATIONS.reduce((b, [bit]) => b & ~bit, bits);
+	return rest ? [...known, `0x${rest.toString(16)}`] : known;
+}
+
+/** PR_GET_THP_DISABLE as words. */
+export function thpText(v: number): string {
+	return v & 1 ? (v & 2 ? "disabled except where madvised" : "disabled") : "allowed";
+}
+
+export function umaskText(v: number): string {
+	return v.toString(8).padStart(4, "0");
+}
+
+function processSettings(image: Image): string[][] {
+	const p = image.header.process;
+	const mb = membarrierNames(p.membarrier);
+	return [
+		["umask", umaskText(p.umask)],
+		["transparent huge pages", thpText(p.thpDisable)],
+		["no_new_privs", p.noNewPrivs ? "set" : "no"],
+		["child subreaper", p.childSubreaper ? "yes" : "no"],
+		["oom_score_adj", String(p.oomScoreAdj)],
+		["membarrier", mb === null ? "unknown (kernel before 6.3)" : mb.length ? mb.join(", ") : "none"],
+		["login uid", `${p.loginuid === null ? "unset" : p.loginuid} (must match at restart)`],
+		["groups", `${image.groups.length ? image.groups.join(",") : "none"} (must match at restart)`],
+		["cgroup", `${image.cgroup.trim().split("\n").join("; ") || "unknown"} (not carried: the restart's own applies)`],
+	];
+}
+
 export function renderInfo(image: Image, nowMs: number): string {
 	const h = image.header;
 	const takenMs = Number(h.createdNs / 1_000_000n);
@@ -82,6 +120,9 @@ export function renderInfo(image: Image, nowMs: number): string {
 		["kernel", h.kernelRelease],
 		["cwd", image.cwd],
 	], [], ""));
+
+	out.push("", "process settings:");
+	out.push(table(processSettings(image)));
 
 	out.push("", `threads (${image.threads.length}):`);
 	out.push(table([

@@ -16,10 +16,41 @@
 extern const long __rseq_offset __attribute__((weak));
 extern const unsigned int __rseq_size __attribute__((weak));
 
-/* glibc registers 32 bytes whatever __rseq_size says (20 on 2.36), and the
+/* glibc 2.36 registers 32 bytes whatever __rseq_size says (20), and the
  * kernel wants at least 32 and the same signature when we register again. */
 #define GLIBC_RSEQ_LEN 32
 #define GLIBC_RSEQ_SIG 0x53053053
+
+/* What the kernel holds is what counts, not what glibc meant to register:
+ * registering an area again is refused with EBUSY exactly when it is this
+ * thread's registration with this length and signature (EINVAL: another
+ * area or length; EPERM: another signature). A success means the thread
+ * had none (glibc.pthread.rseq=0, or no glibc rseq at all): it is undone.
+ * glibc 2.35-2.39 registers 32 bytes; later ones __rseq_size, if larger.
+ * `area` is 0 without glibc's: a probe on the stack then tells "none" from
+ * "the program registered its own", which cannot be read back unprivileged. */
+static void capture_rseq(struct ckpt_thread *t, uint64_t area)
+{
+	uint32_t size = &__rseq_size ? (__rseq_size + 31) & ~31u : 0;
+	uint32_t lens[2] = {GLIBC_RSEQ_LEN, size > GLIBC_RSEQ_LEN ? size : GLIBC_RSEQ_LEN};
+	struct { _Alignas(32) char bytes[32]; } probe = {{0}};
+	if (!area)
+		area = (uint64_t)&probe;
+	for (int i = 0; i < 2; i++) {
+		long rc = sys_rseq((void *)area, lens[i], 0, GLIBC_RSEQ_SIG);
+		if (rc == -16 /* EBUSY */ && area != (uint64_t)&probe) {
+			t->rseq_addr = area;
+			t->rseq_len = lens[i];
+			t->rseq_sig = GLIBC_RSEQ_SIG;
+			return;
+		}
+		if (rc == 0) {
+			sys_rseq((void *)area, lens[i], 1 /* RSEQ_FLAG_UNREGISTER */, GLIBC_RSEQ_SIG);
+			return;
+		}
+	}
+	t->rseq_len = CKPT_UNKNOWN; /* registered, but not as glibc does: refused by the coordinator */
+}
 
 void capture_thread(struct ckpt_thread *t, const void *ucontext)
 {
@@ -38,11 +69,7 @@ void capture_thread(struct ckpt_thread *t, const void *ucontext)
 		t->robust_list = (uint64_t)robust;
 		t->robust_len = robust_len;
 	}
-	if (&__rseq_size && __rseq_size > 0 && &__rseq_offset) {
-		t->rseq_addr = fs + (uint64_t)__rseq_offset;
-		t->rseq_len = GLIBC_RSEQ_LEN;
-		t->rseq_sig = GLIBC_RSEQ_SIG;
-	}
+	capture_rseq(t, &__rseq_offset ? fs + (uint64_t)__rseq_offset : 0);
 	sys_rt_sigprocmask(SIG_BLOCK, 0, &t->handler_sigmask);
 	sys_sigaltstack(0, &alt);
 	t->altstack_sp = (uint64_t)alt.ss_sp;

@@ -88,6 +88,8 @@ struct ckpt_thread *own_slot(struct capture *c);
 void wait_threads_out_of_stub(void);
 int install_thread_stop_handler(void);
 int capture_process(struct capture *c);
+int capture_process_state(struct capture *c);
+int refuse_unrestorable(struct capture *c);
 int capture_fds(struct capture *c);
 void refresh_file_offsets(struct capture *c);
 int stderr_is_regular_file(void);

@@ -8,7 +8,10 @@
  *     2. Check the world still matches: mapped files unchanged, open files
  *        there and long enough, this kernel's vDSO layout the same.
  *     3. Check the machine: same XSAVE layout, same vDSO contents, guard
- *        pages installable if the image has any.
+ *        pages installable if the image has any. Check the login uid
+ *        and groups still match; set umask, prctl flags, oom_score_adj
+ *        and membarrier registrations (a refused one is a clean refusal
+ *        still).
  *     4. Restore descriptors at their numbers (files reopened by path at
  *        their offsets, pipes refilled); close everything else.
  *     5. Pick a gap no saved region uses and build the arena there: a copy
@@ -109,6 +112,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	uint64_t vdso = find_vdso(argv + argc + 1);
 	check_machine(&hdr, vdso);
 	check_guard_support(&hdr, tables);
+	restore_process_settings(&hdr, tables);
 	str_copy(g.next_image, sizeof g.next_image, argv[2]);
 	const struct ckpt_fd *fds = (const void *)(tables + hdr.fds_off);
 	int fd = move_image_fd_high(g.image_fd, fds, hdr.nfds);

@@ -236,7 +236,8 @@ static void check_strings(const struct ckpt_header *h, const char *t)
 {
 	const char *s = t + h->strings_off;
 	if (s[0] || s[h->strings_size - 1] || h->exe_str >= h->strings_size || h->cwd_str >= h->strings_size ||
-	    h->argv_str >= h->strings_size)
+	    h->argv_str >= h->strings_size || h->process.groups_str >= h->strings_size ||
+	    h->process.cgroup_str >= h->strings_size)
 		bad("string table is invalid (corrupt image)");
 }
 

@@ -1,0 +1,113 @@
+/*
+ * Process-wide settings the kernel keeps outside memory (struct
+ * ckpt_process_state): each read without changing it, so a failed
+ * checkpoint leaves the program exactly as it was.
+ */
+#include <sys/prctl.h>
+#include "ckpt_lib.h"
+#include "../process_state.h"
+#include "../sys.h"
+
+#define MEMBARRIER_CMD_GET_REGISTRATIONS (1 << 9) /* Linux 6.3; not in older headers */
+
+/* A number from a /proc file: the whole file, or the line after `key`. */
+static int proc_number(struct capture *c, const char *path, const char *key, int base, int64_t *out)
+{
+	long len = read_proc_file(c, path);
+	if (len <= 0) {
+		capture_fail(c, "cannot read ", 0);
+		line_str(&c->error, path);
+		line_str(&c->error, len < 0 ? ": " : " (empty)");
+		line_str(&c->error, len < 0 ? errno_text(len) : "");
+		return -1;
+	}
+	c->text[len] = 0;
+	const char *at = c->text;
+	if (key) {
+		while (*at && !str_starts(at, key)) {
+			while (*at && *at != '\n')
+				at++;
+			at += *at == '\n';
+		}
+		at += *at ? str_len(key) : 0;
+		while (*at == ' ' || *at == '\t')
+			at++;
+	}
+	int ok = 0;
+	if (base == 8) {
+		int64_t v = 0;
+		for (ok = *at >= '0' && *at <= '7'; *at >= '0' && *at <= '7'; at++)
+			v = v * 8 + (*at - '0');
+		*out = v;
+	} else {
+		*out = decimal_at(at, &ok);
+	}
+	if (!ok) {
+		capture_fail(c, "cannot make sense of ", 0);
+		line_str(&c->error, path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Supplementary groups as "4,24,27": c->text holds the list, then its text. */
+static int capture_groups(struct capture *c, struct ckpt_process_state *p)
+{
+	uint32_t *list = (uint32_t *)c->text;
+	char *text = c->text + CKPT_MAX_GROUPS * sizeof *list;
+	long n = sys_getgroups(CKPT_MAX_GROUPS, list);
+	if (n < 0)
+		return capture_fail(c, "cannot read the supplementary groups", n);
+	size_t len = groups_text(text, list, n);
+	p->ngroups = (uint32_t)n;
+	p->groups_str = capture_string(c, text, len);
+	if (len && !p->groups_str)
+		return capture_fail(c, "the supplementary groups do not fit the string table", 0);
+	return 0;
+}
+
+/* capture_thread() marks a thread whose rseq registration is not glibc's. */
+static int refuse_foreign_rseq(struct capture *c)
+{
+	for (uint32_t i = 0; i < c->nthreads; i++) {
+		if (c->threads[i].rseq_len != CKPT_UNKNOWN)
+			continue;
+		capture_fail(c, "thread ", 0);
+		line_u64(&c->error, (uint64_t)c->threads[i].tid);
+		line_str(&c->error, " has an rseq area registered that is not glibc's, which ckpt cannot read back; "
+				    "leave rseq registration to glibc");
+		return -1;
+	}
+	return 0;
+}
+
+int capture_process_state(struct capture *c)
+{
+	if (refuse_foreign_rseq(c))
+		return -1;
+	struct ckpt_process_state *p = &c->hdr->process;
+	int64_t v;
+	if (proc_number(c, "/proc/self/status", "Umask:", 8, &v))
+		return -1;
+	p->umask = (uint32_t)v;
+	if (proc_number(c, "/proc/self/oom_score_adj", 0, 10, &v))
+		return -1;
+	p->oom_score_adj = (int32_t)v;
+	/* Absent without audit support: nothing to carry then. */
+	p->loginuid = proc_number(c, "/proc/self/loginuid", 0, 10, &v) ? CKPT_UNKNOWN : (uint32_t)v;
+	c->error.len = 0;
+	long thp = sys_prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
+	p->thp_disable = thp < 0 ? 0 : (uint32_t)thp; /* no such setting: nothing to carry */
+	p->no_new_privs = (uint32_t)sys_prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+	int subreaper = 0;
+	sys_prctl(PR_GET_CHILD_SUBREAPER, (unsigned long)&subreaper, 0, 0, 0);
+	p->child_subreaper = (uint32_t)subreaper;
+	long mb = sys_membarrier(MEMBARRIER_CMD_GET_REGISTRATIONS, 0);
+	p->membarrier = mb < 0 ? CKPT_UNKNOWN : (uint32_t)mb;
+	if (capture_groups(c, p))
+		return -1;
+	long len = read_proc_file(c, "/proc/self/cgroup");
+	if (len > 0)
+		p->cgroup_str = capture_string(c, c->text, (size_t)len);
+	return 0;
+}

@@ -1,0 +1,173 @@
+/*
+ * Phase 1: the process-wide settings of struct ckpt_process_state. What an
+ * unprivileged restart cannot set (login uid, supplementary groups, a
+ * no-new-privs flag it already has) must still match, or the restart is
+ * refused saying "was X, is now Y". The rest is set here, before teardown,
+ * so a setting the kernel refuses (oom_score_adj below the restart's
+ * floor) is a clean refusal too; whatever was set dies with this process
+ * if a later check refuses. The cgroup is not checked: a batch system puts
+ * every run in a cgroup of its own (shown by `ckpt info`, not carried).
+ */
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include "stub.h"
+#include "../process_state.h"
+#include "../sys.h"
+
+/* The one number in a small /proc file, or CKPT_UNKNOWN where there is none. */
+static int64_t proc_number(const char *path)
+{
+	char buf[32];
+	long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return CKPT_UNKNOWN;
+	long n = sys_read((int)fd, buf, sizeof buf - 1);
+	sys_close((int)fd);
+	int ok = 0;
+	buf[n > 0 ? n : 0] = 0;
+	int64_t v = decimal_at(buf, &ok);
+	return ok ? v : CKPT_UNKNOWN;
+}
+
+static void line_i64(struct line *l, int64_t v)
+{
+	if (v < 0)
+		line_str(l, "-");
+	line_u64(l, (uint64_t)(v < 0 ? -v : v));
+}
+
+/* "<what> was <before>, is now <now><how>" */
+static __attribute__((noreturn)) void refuse_changed(const char *what, const char *before, const char *now,
+						     const char *how)
+{
+	struct line why = {.len = 0};
+	line_str(&why, what);
+	line_str(&why, " was ");
+	line_str(&why, before);
+	line_str(&why, ", is now ");
+	line_str(&why, now);
+	line_str(&why, how);
+	die_line(&why);
+}
+
+static void text_of(struct line *l, int64_t v)
+{
+	l->len = 0;
+	if (v == CKPT_UNKNOWN)
+		line_str(l, "unset");
+	else
+		line_i64(l, v);
+}
+
+static void check_loginuid(const struct ckpt_process_state *p)
+{
+	int64_t now = proc_number("/proc/self/loginuid");
+	if (now == p->loginuid)
+		return;
+	struct line a, b;
+	text_of(&a, p->loginuid);
+	text_of(&b, now);
+	refuse_changed("the login uid (audit session)", a.buf, b.buf,
+		       "; only a privileged process can change it: restart from a session of the same login");
+}
+
+/* The buffers are mapped, not static: the stub's bss is copied into the
+ * arena at every restart. */
+static void check_groups(const struct ckpt_process_state *p, const char *strings)
+{
+	const uint64_t size = CKPT_MAX_GROUPS * sizeof(uint32_t) + CKPT_GROUPS_TEXT;
+	long mem = sys_mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem < 0)
+		die("cannot map memory to compare the supplementary groups", mem);
+	uint32_t *list = (uint32_t *)mem;
+	char *now = (char *)(list + CKPT_MAX_GROUPS);
+	long n = sys_getgroups(CKPT_MAX_GROUPS, list);
+	if (n < 0)
+		die("cannot read this process's supplementary groups", n);
+	groups_text(now, list, n);
+	const char *before = string_at(strings, p->groups_str);
+	if (str_eq(before, now)) {
+		sys_munmap((void *)mem, size);
+		return;
+	}
+	refuse_changed("the supplementary group list", before[0] ? before : "none", now[0] ? now : "none",
+		       "; they cannot be set without privileges: restart from a session with the same groups");
+}
+
+static void set_oom_score_adj(int32_t want)
+{
+	int64_t now = proc_number("/proc/self/oom_score_adj");
+	if (now == want)
+		return;
+	struct line text = {.len = 0};
+	line_i64(&text, want);
+	line_str(&text, "\n");
+	long fd = sys_openat(AT_FDCWD, "/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC, 0);
+	long rc = fd < 0 ? fd : sys_write((int)fd, text.buf, text.len);
+	if (fd >= 0)
+		sys_close((int)fd);
+	if (rc >= 0)
+		return;
+	struct line a, b;
+	text_of(&a, want);
+	text_of(&b, now);
+	line_str(&b, " and cannot be lowered by this restart (");
+	line_str(&b, errno_text(rc));
+	refuse_changed("oom_score_adj", a.buf, b.buf,
+		       "; lowering it needs CAP_SYS_RESOURCE): restart from a process whose oom_score_adj is not higher");
+}
+
+static void set_prctl_flags(const struct ckpt_process_state *p)
+{
+	long nnp = sys_prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+	if (nnp == 1 && !p->no_new_privs)
+		refuse_changed("no_new_privs", "0", "1",
+			       " (inherited from whoever runs the restart) and can never be cleared: restart from a process "
+			       "without it");
+	if (p->no_new_privs && nnp != 1) {
+		long err = sys_prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		if (err < 0)
+			die("cannot set no_new_privs again", err);
+	}
+	/* Bit 0: disabled; bit 1: except where madvise asks (Linux 6.18). */
+	long err = sys_prctl(PR_SET_THP_DISABLE, p->thp_disable & 1, p->thp_disable & 2, 0, 0);
+	if (err < 0 || sys_prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) != p->thp_disable)
+		die("cannot set the transparent huge page setting (PR_SET_THP_DISABLE) back", err);
+	err = sys_prctl(PR_SET_CHILD_SUBREAPER, p->child_subreaper, 0, 0, 0);
+	if (err < 0)
+		die("cannot set the child-subreaper flag back", err);
+}
+
+/* Registration is per process and cannot be undone, so each kind the
+ * program had is registered again: the program's membarrier() calls of
+ * that kind would fail with EPERM otherwise. */
+static void register_membarrier(uint32_t registrations)
+{
+	if (registrations == CKPT_UNKNOWN)
+		return; /* a kernel before 6.3 could not say; the README says so */
+	for (int bit = 0; bit < 31; bit++) {
+		if (!(registrations & (1u << bit)))
+			continue;
+		long err = sys_membarrier(1 << bit, 0);
+		if (err < 0) {
+			struct line why = {.len = 0};
+			line_str(&why, "cannot register membarrier command ");
+			line_u64(&why, 1u << bit);
+			line_str(&why, " again: ");
+			line_str(&why, errno_text(err));
+			die_line(&why);
+		}
+	}
+}
+
+void restore_process_settings(const struct ckpt_header *h, const char *tables)
+{
+	const struct ckpt_process_state *p = &h->process;
+	check_loginuid(p);
+	check_groups(p, tables + h->strings_off);
+	set_prctl_flags(p);
+	set_oom_score_adj(p->oom_score_adj);
+	register_membarrier(p->membarrier);
+	sys_umask(p->umask);
+}

@@ -1,0 +1,217 @@
+// Process-wide state (issue #20): restored exactly, or refused with the
+// program running on. demos/process-state.c sets each setting, prints it,
+// waits for a line on stdin across the checkpoint and restart, then checks
+// everything again from inside and prints "same X" / "DIFF X" and PASS/FAIL.
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { FileSink } from "bun";
+import { crc32c } from "../../src/crc32c.ts";
+import { CKPT_HEADER_SIZE, HEADER, PROCESS_STATE } from "../../src/format.ts";
+import { CKPT, demo, EXIT_CHECKPOINTED, type Running, spawn, tempDir } from "./harness.ts";
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => ({ dir, cleanup } = tempDir()));
+afterEach(() => cleanup());
+
+const PROGRAM = demo("process-state");
+
+function go(run: Running) {
+	const stdin = run.proc.stdin as FileSink;
+	stdin.write("go\n");
+	stdin.flush();
+}
+
+/** Launches `cmd` (which runs ckpt), waits for `ready` lines, then sends the checkpoint signal. */
+async function launchAndSignal(cmd: string[], ready: number) {
+	const run = spawn(cmd, { cwd: dir, stdin: "pipe" });
+	await run.waitFor((out) => (out.match(/ready\n/g) ?? []).length >= ready);
+	// ckpt execs the program in place, but a wrapper (setpriv, sh) may be in
+	// front: signal the program itself, which has the wrapper's pid too.
+	process.kill(run.pid, "SIGUSR2");
+	return run;
+}
+
+async function checkpoint(cmd: string[]) {
+	const run = await launchAndSignal(cmd, 2);
+	expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+	return run;
+}
+
+async function restart(prefix: string[] = []) {
+	const run = spawn([...prefix, CKPT, "restart"], { cwd: dir, stdin: "pipe" });
+	go(run);
+	const code = await run.exit();
+	return { code, stdout: run.stdout, stderr: run.stderr };
+}
+
+const settings = (out: string, when: string) => out.match(new RegExp(`^${when}: (.*)$`, "m"))?.[1];
+
+function hasCapability(bit: number): boolean {
+	const eff = readFileSync("/proc/self/status", "utf8").match(/^CapEff:\s*([0-9a-f]+)/m)?.[1] ?? "0";
+	return ((BigInt(`0x${eff}`) >> BigInt(bit)) & 1n) === 1n;
+}
+
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find(existsSync);
+
+test("umask, THP disable, no-new-privs, subreaper, oom_score_adj, membarrier, rseq and altstacks come back", async () => {
+	const first = await checkpoint([CKPT, PROGRAM]);
+	const before = settings(first.stdout, "before");
+	expect(before).toBe("umask=027 thp_disable=1 no_new_privs=1 child_subreaper=1 oom_score_adj=789 membarrier=0x10");
+	expect(first.stdout).toContain("main altstack: same area, SS_ONSTACK");
+	expect(first.stdout).toContain("thread altstack: same area, SS_ONSTACK");
+
+	const info = Bun.spawnSync([CKPT, "info", "--json"], { cwd: dir });
+	const p = JSON.parse(info.stdout.toString()).process;
+	expect(p).toMatchObject({ umask: "0027", thpDisable: 1, noNewPrivs: true, childSubreaper: true, oomScoreAdj: 789,
+		membarrier: ["private-expedited"] });
+
+	const second = await restart();
+	expect(second.stderr).toBe("");
+	expect(settings(second.stdout, "after")).toBe(before!);
+	for (const name of ["umask", "thp_disable", "no_new_privs", "child_subreaper", "oom_score_adj", "membarrier"])
+		expect(second.stdout).toContain(`same ${name}\n`);
+	// Registered again by the kernel, at the same area: cpu_id tracks this
+	// run's CPU and a second registration is refused as a duplicate.
+	expect(second.stdout).toContain("main rseq: cpu_id live, second registration EBUSY");
+	expect(second.stdout).toContain("thread rseq: cpu_id live, second registration EBUSY");
+	// Each thread was checkpointed inside a handler on its alternate stack.
+	expect(second.stdout).toContain("main altstack: same area, SS_ONSTACK\n");
+	expect(second.stdout).toContain("thread altstack: same area, SS_ONSTACK\n");
+	expect(second.stdout).toEndWith("PASS\n");
+	expect(second.code).toBe(0);
+}, 60000);
+
+test("settings the program never made do not leak in from the restart", async () => {
+	await checkpoint([CKPT, PROGRAM, "plain"]);
+	const restartWith = ["/bin/sh", "-c", 'umask 077; echo 444 > /proc/self/oom_score_adj; exec "$@"', "sh"];
+	const second = await restart(restartWith);
+	expect(second.stderr).toBe("");
+	expect(second.stdout).toContain("same umask\n");
+	expect(second.stdout).toContain("same oom_score_adj\n");
+	expect(second.stdout).toEndWith("PASS\n");
+}, 60000);
+
+test("an AIO context refuses the checkpoint by its ring address; the program runs on and can still use it", async () => {
+	const run = await launchAndSignal([CKPT, PROGRAM, "aio"], 1);
+	const ctx = run.stdout.match(/aio context (0x[0-9a-f]+)/)![1]!;
+	await waitForStderr(run, "checkpoint failed");
+	go(run);
+	expect(await run.exit()).toBe(0);
+	expect(run.stderr).toContain(
+		`ckpt: checkpoint failed: the program has Linux AIO contexts (io_setup), which cannot be restored: ring at ${ctx}; ` +
+			"checkpoint once they are destroyed (io_destroy); the program continues\n");
+	expect(run.stdout).toContain("io_submit after: ok");
+	expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+}, 60000);
+
+test("a POSIX timer refuses the checkpoint by its id; the program runs on with the timer armed", async () => {
+	const run = await launchAndSignal([CKPT, PROGRAM, "timer"], 1);
+	const id = run.stdout.match(/^timer (\d+)$/m)![1]!;
+	await waitForStderr(run, "checkpoint failed");
+	go(run);
+	expect(await run.exit()).toBe(0);
+	expect(run.stderr).toContain(
+		`ckpt: checkpoint failed: the program has POSIX timers (timer_create), which ckpt does not restore: id ${id}; `);
+	expect(run.stdout).toContain("timer after: armed");
+	expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+}, 60000);
+
+test("an rseq area the program registered itself refuses the checkpoint by thread; it stays registered", async () => {
+	const run = spawn([CKPT, PROGRAM, "own-rseq"], { cwd: dir, stdin: "pipe", env: { GLIBC_TUNABLES: "glibc.pthread.rseq=0" } });
+	await run.waitFor((out) => out.includes("ready\n"));
+	process.kill(run.pid, "SIGUSR2");
+	await waitForStderr(run, "checkpoint failed");
+	go(run);
+	expect(await run.exit()).toBe(0);
+	expect(run.stderr).toContain(`ckpt: checkpoint failed: thread ${run.pid} has an rseq area registered that is not ` +
+		"glibc's, which ckpt cannot read back; leave rseq registration to glibc; the program continues\n");
+	expect(run.stdout).toContain("own rseq after: still registered");
+	expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+}, 60000);
+
+test("different supplementary groups refuse the restart before teardown, naming both lists", async () => {
+	if (!SETPRIV || !hasCapability(6 /* CAP_SETGID */)) {
+		console.log("skipped: needs setpriv and CAP_SETGID to launch with other groups");
+		return;
+	}
+	await checkpoint([SETPRIV, "--groups", "4,24", CKPT, PROGRAM]);
+	const refused = await restart([SETPRIV, "--clear-groups"]);
+	expect(refused.code).toBe(1);
+	expect(refused.stderr).toBe(`ckpt: cannot restart ${join(dir, "myckpt.dat")}: the supplementary group list was 4,24, ` +
+		"is now none; they cannot be set without privileges: restart from a session with the same groups\n");
+	expect(refused.stdout).toBe("");
+	const info = Bun.spawnSync([CKPT, "info"], { cwd: dir }).stdout.toString();
+	expect(info).toMatch(/groups\s+4,24 \(must match at restart\)/);
+	const second = await restart([SETPRIV, "--groups", "4,24"]);
+	expect(second.stdout).toEndWith("PASS\n");
+}, 60000);
+
+test("a different login uid refuses the restart before teardown", async () => {
+	const now = readFileSync("/proc/self/loginuid", "utf8").trim();
+	if (now !== "4294967295" || !hasCapability(30 /* CAP_AUDIT_CONTROL */)) {
+		console.log("skipped: needs an unset login uid and CAP_AUDIT_CONTROL to launch with another");
+		return;
+	}
+	await checkpoint(["/bin/sh", "-c", 'echo 4321 > /proc/self/loginuid && exec "$@"', "sh", CKPT, PROGRAM]);
+	const refused = await restart();
+	expect(refused.code).toBe(1);
+	expect(refused.stderr).toContain("the login uid (audit session) was 4321, is now unset; only a privileged process");
+	const second = await restart(["/bin/sh", "-c", 'echo 4321 > /proc/self/loginuid && exec "$@"', "sh"]);
+	expect(second.stdout).toEndWith("PASS\n");
+}, 60000);
+
+test("no_new_privs set on the restart but not on the program refuses the restart", async () => {
+	if (!SETPRIV) {
+		console.log("skipped: needs setpriv to restart with no_new_privs");
+		return;
+	}
+	await checkpoint([CKPT, PROGRAM, "plain"]);
+	const refused = await restart([SETPRIV, "--no-new-privs"]);
+	expect(refused.code).toBe(1);
+	expect(refused.stderr).toContain("no_new_privs was 0, is now 1 (inherited from whoever runs the restart)");
+	const second = await restart();
+	expect(second.stdout).toEndWith("PASS\n");
+}, 60000);
+
+test("an oom_score_adj the restart may not lower refuses it before teardown, with both numbers", async () => {
+	await checkpoint([CKPT, PROGRAM, "300"]);
+	const image = join(dir, "myckpt.dat");
+	const saved = readFileSync(image);
+	let prefix: string[] = [];
+	let want = "300", now = "500";
+	if (hasCapability(24 /* CAP_SYS_RESOURCE */)) {
+		if (!SETPRIV) {
+			console.log("skipped: needs setpriv to drop CAP_SYS_RESOURCE for the restart");
+			return;
+		}
+		// A privileged write sets the floor; the restart then runs without the capability.
+		prefix = ["/bin/sh", "-c", 'echo 500 > /proc/self/oom_score_adj && exec "$@"', "sh",
+			SETPRIV, "--inh-caps=-sys_resource", "--bounding-set=-sys_resource"];
+	} else {
+		// Without the capability nothing can go below 0 here: ask the image for -500.
+		want = "-500";
+		now = "0";
+		const bytes = new Uint8Array(saved);
+		const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+		view.setInt32(HEADER.fields.process.off + PROCESS_STATE.fields.oom_score_adj.off, -500, true);
+		view.setUint32(HEADER.fields.header_crc.off, 0, true);
+		view.setUint32(HEADER.fields.header_crc.off, crc32c(bytes.subarray(0, CKPT_HEADER_SIZE)), true);
+		writeFileSync(image, bytes);
+	}
+	const refused = await restart(prefix);
+	expect(refused.code).toBe(1);
+	expect(refused.stdout).toBe("");
+	expect(refused.stderr).toBe(`ckpt: cannot restart ${image}: oom_score_adj was ${want}, is now ${now} and cannot be ` +
+		"lowered by this restart (Permission denied; lowering it needs CAP_SYS_RESOURCE): restart from a process whose " +
+		"oom_score_adj is not higher\n");
+	writeFileSync(image, saved);
+	const second = await restart();
+	expect(second.stdout).toContain("same oom_score_adj\n");
+	expect(second.stdout).toEndWith("PASS\n");
+}, 60000);
+
+async function waitForStderr(run: Running, text: string) {
+	for (let i = 0; i < 2000 && !run.stderr.includes(text); i++) await Bun.sleep(10);
+}

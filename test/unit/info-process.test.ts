@@ -1,0 +1,54 @@
+// The process settings of an image (struct ckpt_process_state) as `ckpt
+// info` and `--json` show them, and the reader's refusal of a group count
+// that does not match the group list.
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CKPT_UNKNOWN, HEADER, PROCESS_STATE } from "../../src/format.ts";
+import { readImage } from "../../src/image.ts";
+import { infoJson } from "../../src/info-json.ts";
+import { renderInfo } from "../../src/info-render.ts";
+import { buildImage, poke } from "./image-builder.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "ckpt-info-process-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function withProcess(fields: Record<string, number>) {
+	const img = buildImage();
+	for (const [k, v] of Object.entries(fields)) poke(img, PROCESS_STATE, HEADER.fields.process.off, k, v);
+	const p = join(dir, `img-${Math.random().toString(36).slice(2)}.dat`);
+	writeFileSync(p, img);
+	return p;
+}
+
+test("every setting is shown, with what must match and what is not carried", () => {
+	const image = readImage(withProcess({ umask: 0o27, thp_disable: 3, no_new_privs: 1, child_subreaper: 1,
+		oom_score_adj: -17, membarrier: (1 << 2) | (1 << 4), loginuid: CKPT_UNKNOWN }));
+	const text = renderInfo(image, 0);
+	expect(text).toContain([
+		"process settings:",
+		"  umask                   0027",
+		"  transparent huge pages  disabled except where madvised",
+		"  no_new_privs            set",
+		"  child subreaper         yes",
+		"  oom_score_adj           -17",
+		"  membarrier              global-expedited, private-expedited",
+		"  login uid               unset (must match at restart)",
+		"  groups                  none (must match at restart)",
+		"  cgroup                  unknown (not carried: the restart's own applies)",
+	].join("\n"));
+	expect(infoJson(image).process).toEqual({ umask: "0027", thpDisable: 3, noNewPrivs: true, childSubreaper: true,
+		oomScoreAdj: -17, membarrier: ["global-expedited", "private-expedited"], loginUid: null, groups: [], cgroup: "" });
+});
+
+test("membarrier registrations a kernel before 6.3 could not report are shown as unknown", () => {
+	const image = readImage(withProcess({ membarrier: CKPT_UNKNOWN, loginuid: 1000 }));
+	expect(renderInfo(image, 0)).toContain("  membarrier              unknown (kernel before 6.3)");
+	expect(renderInfo(image, 0)).toContain("  login uid               1000 (must match at restart)");
+	expect(infoJson(image).process.membarrier).toBeNull();
+});
+
+test("a group count that does not match the group list is a corrupt image", () => {
+	expect(() => readImage(withProcess({ ngroups: 2 }))).toThrow('supplementary groups "" do not match their count 2 (corrupt image)');
+});
