@@ -1,5 +1,5 @@
 /*
- * ckpt image format, version 1: the single contract between the preloaded
+ * ckpt image format, version 2: the single contract between the preloaded
  * library that writes an image, the restore stub that reads it, and the
  * TypeScript reader (src/image.ts mirrors every struct below field by field;
  * change both in the same commit and bump CKPT_VERSION).
@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #define CKPT_MAGIC "CKPTIMG\0"
-#define CKPT_VERSION 1
+#define CKPT_VERSION 2
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -82,6 +82,24 @@ enum ckpt_extent_kind {
 	CKPT_EXTENT_DATA = 1, /* bytes stored in the image at data_offset */
 	CKPT_EXTENT_HOLE = 2, /* never touched: fresh zero pages */
 	CKPT_EXTENT_FILE = 3, /* the region's file at the matching offset */
+};
+
+/* A region's VmFlags (/proc/PID/smaps) that the program set itself with
+ * madvise, mlock or mseal and that change how the memory behaves: the stub
+ * sets each again (c/stub/advice.c), and `ckpt info` shows them. */
+enum ckpt_vm_flags {
+	CKPT_VM_MAYWRITE = 1 << 0,    /* mw, shared file regions only: reopened O_RDWR */
+	CKPT_VM_LOCKED = 1 << 1,      /* lo: mlock */
+	CKPT_VM_LOCKONFAULT = 1 << 2, /* lf: mlock2(MLOCK_ONFAULT) */
+	CKPT_VM_DONTFORK = 1 << 3,    /* dc: MADV_DONTFORK */
+	CKPT_VM_WIPEONFORK = 1 << 4,  /* wf: MADV_WIPEONFORK */
+	CKPT_VM_DONTDUMP = 1 << 5,    /* dd: MADV_DONTDUMP */
+	CKPT_VM_HUGEPAGE = 1 << 6,    /* hg: MADV_HUGEPAGE */
+	CKPT_VM_NOHUGEPAGE = 1 << 7,  /* nh: MADV_NOHUGEPAGE */
+	CKPT_VM_MERGEABLE = 1 << 8,   /* mg: MADV_MERGEABLE (KSM) */
+	CKPT_VM_SEQUENTIAL = 1 << 9,  /* sr: MADV_SEQUENTIAL */
+	CKPT_VM_RANDOM = 1 << 10,     /* rr: MADV_RANDOM */
+	CKPT_VM_SEALED = 1 << 11,     /* sl: mseal */
 };
 
 enum ckpt_fd_kind {
@@ -201,6 +219,7 @@ struct ckpt_region {
 	uint64_t dev, ino, file_size;
 	int64_t mtime_sec, mtime_nsec;
 	uint32_t first_extent, nextents;
+	uint64_t vm_flags;           /* enum ckpt_vm_flags */
 };
 
 struct ckpt_extent {
@@ -236,7 +255,7 @@ struct ckpt_restart_info {
 _Static_assert(sizeof(struct ckpt_header) <= CKPT_HEADER_SIZE, "header fits its page");
 _Static_assert(sizeof(struct ckpt_header) % 8 == 0, "header is 8-byte sized");
 _Static_assert(sizeof(struct ckpt_thread) == 176, "thread record size is part of the format");
-_Static_assert(sizeof(struct ckpt_region) == 88, "region record size is part of the format");
+_Static_assert(sizeof(struct ckpt_region) == 96, "region record size is part of the format");
 _Static_assert(sizeof(struct ckpt_extent) == 32, "extent record size is part of the format");
 _Static_assert(sizeof(struct ckpt_fd) == 64, "fd record size is part of the format");
 _Static_assert(sizeof(struct ckpt_termios) == 40, "termios record size");

@@ -92,6 +92,8 @@ int capture_fds(struct capture *c);
 void refresh_file_offsets(struct capture *c);
 int stderr_is_regular_file(void);
 int capture_regions(struct capture *c);
+/* capture_vmflags.c: VmFlags of every region, after capture_regions. */
+int capture_vmflags(struct capture *c);
 /* Writes the image; `then_exit`: the caller exits right after a success,
  * so what the exit releases anyway is left to it. */
 int image_write(struct capture *c, uint64_t *size, int then_exit);

@@ -218,6 +218,8 @@ void map_regions(void)
 	for (uint32_t i = 0; i < g.hdr->nregions; i++)
 		map_region(&g.regions[i]);
 	load_in_parallel();
-	for (uint32_t i = 0; i < g.hdr->nregions; i++)
+	for (uint32_t i = 0; i < g.hdr->nregions; i++) {
 		protect_region(&g.regions[i]);
+		restore_advice(&g.regions[i]);
+	}
 }

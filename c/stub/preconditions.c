@@ -185,5 +185,6 @@ void check_world(const struct ckpt_header *h, const char *tables)
 {
 	check_vdso_layout(h);
 	check_mapped_files(h, tables);
+	check_locked_memory(h, tables);
 	check_open_files(h, tables);
 }

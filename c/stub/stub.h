@@ -44,6 +44,7 @@ __attribute__((noreturn)) void die_line(const struct line *why);
 void load_and_validate(const char *image_path, struct ckpt_header *hdr, char **tables);
 void check_world(const struct ckpt_header *hdr, const char *tables);
 void check_machine(const struct ckpt_header *hdr, uint64_t vdso_ehdr);
+void check_locked_memory(const struct ckpt_header *hdr, const char *tables);
 struct stat;
 /* Why `st` is not the file region r mapped, appended to `why`; 0 if it is. */
 int file_changed(struct line *why, const struct stat *st, const struct ckpt_region *r);
@@ -56,6 +57,7 @@ __attribute__((noreturn)) void phase2(void);
 void unmap_all_but_arena_and_vdso(void);
 void move_vdso(void);
 void map_regions(void);
+void restore_advice(const struct ckpt_region *r);
 void restore_process_state(void);
 __attribute__((noreturn)) void resume_threads(void);
 

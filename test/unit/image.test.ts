@@ -38,7 +38,7 @@ describe("a valid image", () => {
 	const img = readImage(write(buildImage()));
 
 	test("decodes the header", () => {
-		expect(img.header.version).toBe(1);
+		expect(img.header.version).toBe(2);
 		expect(img.header.pid).toBe(4242);
 		expect(img.header.hostname).toBe("testhost");
 		expect(img.header.kernelRelease).toBe("6.1.0-test");
@@ -95,8 +95,8 @@ describe("readImage refuses", () => {
 
 	test("another version", () => {
 		const img = buildImage();
-		new DataView(img.buffer).setUint32(HEADER.fields.version.off, 2, true);
-		expect(failure(img)).toBe("unsupported image version 2 (this ckpt reads version 1)");
+		new DataView(img.buffer).setUint32(HEADER.fields.version.off, 1, true);
+		expect(failure(img)).toBe("unsupported image version 1 (this ckpt reads version 2)");
 	});
 
 	test("another machine", () => {
@@ -144,7 +144,7 @@ describe("readImage refuses", () => {
 
 	test("counts that do not fit their tables", () => {
 		const img = buildImage();
-		expect(failure(poke(img.slice(), HEADER, 0, "nregions", 0xffffffff))).toMatch(/^region table \(4294967295 x 88 bytes/);
+		expect(failure(poke(img.slice(), HEADER, 0, "nregions", 0xffffffff))).toMatch(/^region table \(4294967295 x 96 bytes/);
 		expect(failure(poke(img.slice(), HEADER, 0, "fds_off", 3))).toMatch(/^fd table .* does not fit/);
 		expect(failure(poke(img.slice(), HEADER, 0, "regions_off", 0))).toMatch(/^region table/);
 		expect(failure(poke(img.slice(), HEADER, 0, "nthreads", 0))).toBe("image has no threads (corrupt image)");

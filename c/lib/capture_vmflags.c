@@ -1,0 +1,50 @@
+/*
+ * What a region's line of /proc/self/maps does not say: the VmFlags of
+ * /proc/self/smaps the program set with madvise, mlock or mseal (enum
+ * ckpt_vm_flags), which the stub sets again.
+ *
+ * The scratch mapping may have split a line of maps into two regions, so
+ * an smaps entry applies to every region inside it, not only to the one
+ * that starts where it starts.
+ */
+#include <fcntl.h>
+#include "ckpt_lib.h"
+#include "../maps.h"
+#include "../sys.h"
+
+static void apply(struct capture *c, uint32_t *next, uint64_t start, uint64_t end, uint64_t flags)
+{
+	uint32_t i = *next;
+	while (i < c->nregions && c->regions[i].end <= start)
+		i++;
+	for (; i < c->nregions && c->regions[i].start < end; i++) {
+		struct ckpt_region *r = &c->regions[i];
+		r->vm_flags = flags & ~(uint64_t)CKPT_VM_MAYWRITE;
+	}
+	*next = i;
+}
+
+int capture_vmflags(struct capture *c)
+{
+	long len = read_proc_file(c, "/proc/self/smaps");
+	if (len <= 0)
+		return capture_fail(c, "cannot read /proc/self/smaps", len);
+	if ((uint64_t)len >= c->text_cap - 1)
+		return capture_fail(c, "/proc/self/smaps is too large to read", 0);
+	const char *p = c->text, *end = c->text + len;
+	uint64_t start = 0, stop = 0;
+	uint32_t next = 0;
+	while (p < end) {
+		const char *eol = p;
+		while (eol < end && *eol != '\n')
+			eol++;
+		struct maps_entry e;
+		const char *cur = p;
+		if (str_starts(p, "VmFlags:"))
+			apply(c, &next, start, stop, maps_vmflags(p + 8, eol));
+		else if (maps_next(&cur, eol, &e) == 1)
+			start = e.start, stop = e.end;
+		p = eol + 1;
+	}
+	return 0;
+}

@@ -1,0 +1,171 @@
+/* Memory state a restart must give back exactly, checked from inside.
+ *
+ *   memory-state advice          madvise/mlock/mseal state (smaps VmFlags)
+ *
+ * Each sets its state and prints "ready"; then it waits until its pid
+ * changes, which only a restart does (a checkpoint with --continue keeps
+ * the original running under its own pid), and checks the state again,
+ * printing one "PASS ..." or "FAIL ..." line per check. Exit 0 when all
+ * passed. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PAGE 4096
+static int failures;
+
+static void check(int ok, const char *what)
+{
+	printf("%s %s\n", ok ? "PASS" : "FAIL", what);
+	failures += !ok;
+}
+
+/* on_continue: run when a --continue checkpoint interrupted the sleep. */
+static void wait_for_restart(void (*on_continue)(void))
+{
+	pid_t pid = getpid();
+	printf("ready\n");
+	fflush(stdout);
+	while (getpid() == pid)
+		if (usleep(10000) && errno == EINTR && getpid() == pid && on_continue)
+			on_continue();
+}
+
+static void pattern(unsigned char *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)(seed * 31 + i * 7 + (i >> 12));
+}
+
+static int has_pattern(const unsigned char *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != (unsigned char)(seed * 31 + i * 7 + (i >> 12)))
+			return 0;
+	return 1;
+}
+
+static int all_zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+static void *map_anon(size_t len)
+{
+	void *p = mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		perror("mmap"), exit(2);
+	return p;
+}
+
+/* The VmFlags line of the smaps entry holding addr, as " f1 f2 ... ". */
+static void vmflags(const void *addr, char *out, size_t cap)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	int here = 0;
+	out[0] = 0;
+	while (f && fgets(line, sizeof line, f)) {
+		unsigned long a, b;
+		if (sscanf(line, "%lx-%lx ", &a, &b) == 2 && strchr(line, '-') < strchr(line, ' '))
+			here = (unsigned long)addr >= a && (unsigned long)addr < b;
+		else if (here && !strncmp(line, "VmFlags:", 8)) {
+			snprintf(out, cap, "%s", line + 8);
+			out[strcspn(out, "\n")] = ' ';
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+static int has_flag(const char *flags, const char *flag)
+{
+	char word[8];
+	snprintf(word, sizeof word, " %s ", flag);
+	return strstr(flags, word) != 0;
+}
+
+struct advised {
+	const char *flag; /* VmFlags mnemonic */
+	unsigned char *p;
+	int set;          /* the kernel took it (KSM or mseal may be missing) */
+};
+
+static int advice(void)
+{
+	struct advised a[] = {
+		{"dc", 0, 0}, {"wf", 0, 0}, {"dd", 0, 0}, {"hg", 0, 0}, {"nh", 0, 0}, {"mg", 0, 0},
+		{"sr", 0, 0}, {"rr", 0, 0}, {"lo", 0, 0}, {"lf", 0, 0}, {"sl", 0, 0},
+	};
+	const int advices[] = {MADV_DONTFORK, MADV_WIPEONFORK, MADV_DONTDUMP, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
+			       MADV_MERGEABLE, MADV_SEQUENTIAL, MADV_RANDOM};
+	const int n = sizeof a / sizeof a[0];
+	for (int i = 0; i < n; i++) {
+		/* A page of gap between regions, so none merges with the next. */
+		unsigned char *p = map_anon(3 * PAGE);
+		munmap(p + 2 * PAGE, PAGE);
+		a[i].p = p;
+		pattern(p, 2 * PAGE, 10 + (unsigned)i);
+		int rc;
+		if (i < 8)
+			rc = madvise(p, 2 * PAGE, advices[i]);
+		else if (!strcmp(a[i].flag, "lo"))
+			rc = mlock(p, 2 * PAGE);
+		else if (!strcmp(a[i].flag, "lf"))
+			rc = (int)syscall(SYS_mlock2, p, 2 * PAGE, 1 /* MLOCK_ONFAULT */);
+		else
+			rc = (int)syscall(462 /* mseal */, p, 2 * PAGE, 0);
+		char flags[256];
+		vmflags(p, flags, sizeof flags);
+		a[i].set = rc == 0 && has_flag(flags, a[i].flag);
+		if (!a[i].set)
+			printf("skip %s: %s\n", a[i].flag, rc ? strerror(errno) : "not in VmFlags");
+	}
+	wait_for_restart(0);
+	for (int i = 0; i < n; i++) {
+		if (!a[i].set)
+			continue;
+		char flags[256], what[300];
+		vmflags(a[i].p, flags, sizeof flags);
+		snprintf(what, sizeof what, "%s in VmFlags after restart (VmFlags:%s)", a[i].flag, flags);
+		check(has_flag(flags, a[i].flag), what);
+		snprintf(what, sizeof what, "%s region data is back", a[i].flag);
+		check(has_pattern(a[i].p, 2 * PAGE, 10 + (unsigned)i), what);
+	}
+	/* Behaviour, not only the flag: what a child sees. */
+	unsigned char *wf = a[1].p, *dc = a[0].p;
+	pid_t child = fork();
+	if (child == 0)
+		_exit(all_zero(wf, 2 * PAGE) ? 0 : 1);
+	int status;
+	waitpid(child, &status, 0);
+	check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "a forked child sees the MADV_WIPEONFORK region as zeros");
+	child = fork();
+	if (child == 0)
+		_exit(dc[0] == 0xee); /* the page is not there: SIGSEGV */
+	waitpid(child, &status, 0);
+	check(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV, "a forked child has no MADV_DONTFORK region");
+	return failures;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, 0, _IOLBF, 0);
+	int rc = 2;
+	if (argc == 2 && !strcmp(argv[1], "advice"))
+		rc = advice();
+	else
+		fprintf(stderr, "usage: memory-state advice\n");
+	return rc ? 1 : 0;
+}

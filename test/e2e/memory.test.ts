@@ -1,0 +1,71 @@
+// Memory state beyond the bytes: per-region madvise/mlock/mseal state. demos/memory-state.c sets each, waits for a restart (its pid
+// changes) and checks it from inside, one PASS/FAIL line per check.
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => ({ dir, cleanup } = tempDir()));
+afterEach(() => cleanup());
+
+const READY = (o: string) => o.includes("ready\n");
+const program = (...args: string[]) => [demo("memory-state"), ...args];
+
+/** Launches, checkpoints once ready (stop mode), and returns the stopped run. */
+async function checkpointWhenReady(args: string[], ckptArgs: string[] = []) {
+  const run = ckpt([...ckptArgs, ...args], { cwd: dir });
+  await run.waitFor(READY);
+  process.kill(run.pid, "SIGUSR2");
+  expect({ code: await run.exit(), stderr: run.stderr }).toEqual({
+    code: EXIT_CHECKPOINTED,
+    stderr: expect.stringContaining("ckpt: checkpoint written to"),
+  });
+  return run;
+}
+
+function expectAllPass(out: string, atLeast: number) {
+  const results = out.split("\n").filter((l) => /^(PASS|FAIL) /.test(l));
+  expect(results.filter((l) => l.startsWith("FAIL"))).toEqual([]);
+  expect(results.length).toBeGreaterThanOrEqual(atLeast);
+}
+
+const ADVICE = [["dc", "dontfork"], ["wf", "wipeonfork"], ["dd", "dontdump"], ["hg", "hugepage"], ["nh", "nohugepage"],
+  ["mg", "mergeable"], ["sr", "sequential"], ["rr", "random"], ["lo", "mlock"], ["lf", "mlock onfault"], ["sl", "sealed"]];
+
+/** The advice the kernel here took (KSM and mseal may be missing), said when some was not. */
+function adviceTaken(out: string) {
+  const skipped = out.split("\n").filter((l) => l.startsWith("skip "));
+  for (const line of skipped) console.log(`memory-state advice: ${line} (not checked)`);
+  return ADVICE.filter(([flag]) => !skipped.some((l) => l.startsWith(`skip ${flag}:`)));
+}
+
+test("madvise, mlock and mseal state of each region comes back, and ckpt info shows it", async () => {
+  const first = await checkpointWhenReady(program("advice"));
+  const taken = adviceTaken(first.stdout);
+  const info = await runToEnd([CKPT, "info"], { cwd: dir });
+  for (const [, name] of taken) expect(info.stdout).toMatch(new RegExp(`anon .* \\[${name}\\]$`, "m"));
+  const json = JSON.parse((await runToEnd([CKPT, "info", "--json"], { cwd: dir })).stdout);
+  expect(json.regions.filter((r: { vmFlags: string[] }) => r.vmFlags.length > 0).length).toBe(taken.length);
+  const second = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(second.stderr).toBe("");
+  expectAllPass(second.stdout, 2 * taken.length + 2);
+  expect(second.code).toBe(0);
+}, 60000);
+
+test("a restart that could not lock the program's mlocked memory is refused before anything is torn down", async () => {
+  const probe = await runToEnd(["setpriv", "--bounding-set=-ipc_lock", "true"], { cwd: dir });
+  if (probe.code !== 0) {
+    console.log(`skipped: setpriv cannot drop CAP_IPC_LOCK here (${probe.stderr.trim()})`);
+    return;
+  }
+  await checkpointWhenReady(program("advice"));
+  const refused = await runToEnd(
+    ["prlimit", "--memlock=0:0", "setpriv", "--bounding-set=-ipc_lock", "--inh-caps=-ipc_lock", CKPT, "restart"], { cwd: dir });
+  expect(refused.code).toBe(1);
+  expect(refused.stdout).toBe("");
+  expect(refused.stderr).toMatch(/^ckpt: cannot restart .*myckpt\.dat: the program had \d+ bytes of memory locked \(mlock; region 0x[0-9a-f]+-0x[0-9a-f]+ among them\), more than this restart's RLIMIT_MEMLOCK of 0 bytes; raise it \(ulimit -l\) or restart with CAP_IPC_LOCK\n$/);
+  // The image is untouched and restarts where the limit allows.
+  const second = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expectAllPass(second.stdout, 4);
+  expect(second.code).toBe(0);
+}, 60000);
