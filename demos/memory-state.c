@@ -1,6 +1,9 @@
 /* Memory state a restart must give back exactly, checked from inside.
  *
  *   memory-state advice          madvise/mlock/mseal state (smaps VmFlags)
+ *   memory-state mlockall        mlockall(MCL_CURRENT | MCL_FUTURE), which a
+ *                                checkpoint refuses: prints "still running"
+ *                                after its sleep is interrupted
  *
  * Each sets its state and prints "ready"; then it waits until its pid
  * changes, which only a restart does (a checkpoint with --continue keeps
@@ -159,13 +162,28 @@ static int advice(void)
 	return failures;
 }
 
+static void still_running(void)
+{
+	printf("still running\n");
+}
+
+static int lock_all(void)
+{
+	if (mlockall(MCL_CURRENT | MCL_FUTURE))
+		perror("mlockall"), exit(2);
+	wait_for_restart(still_running);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, 0, _IOLBF, 0);
 	int rc = 2;
 	if (argc == 2 && !strcmp(argv[1], "advice"))
 		rc = advice();
+	else if (argc == 2 && !strcmp(argv[1], "mlockall"))
+		rc = lock_all();
 	else
-		fprintf(stderr, "usage: memory-state advice\n");
+		fprintf(stderr, "usage: memory-state advice | mlockall\n");
 	return rc ? 1 : 0;
 }

@@ -5,7 +5,11 @@
  *
  * The scratch mapping may have split a line of maps into two regions, so
  * an smaps entry applies to every region inside it, not only to the one
- * that starts where it starts.
+ * that starts where it starts. The scratch mapping's own flags tell one
+ * more thing: it is new, so it is locked only when mlockall(MCL_FUTURE) is
+ * in force, a setting of the whole process that no region records and
+ * the image has no place for: refused, since memory mapped after a
+ * restart would silently not be locked.
  */
 #include <fcntl.h>
 #include "ckpt_lib.h"
@@ -32,7 +36,7 @@ int capture_vmflags(struct capture *c)
 	if ((uint64_t)len >= c->text_cap - 1)
 		return capture_fail(c, "/proc/self/smaps is too large to read", 0);
 	const char *p = c->text, *end = c->text + len;
-	uint64_t start = 0, stop = 0;
+	uint64_t start = 0, stop = 0, scratch_flags = 0, scratch = (uint64_t)c->scratch;
 	uint32_t next = 0;
 	while (p < end) {
 		const char *eol = p;
@@ -40,11 +44,17 @@ int capture_vmflags(struct capture *c)
 			eol++;
 		struct maps_entry e;
 		const char *cur = p;
-		if (str_starts(p, "VmFlags:"))
-			apply(c, &next, start, stop, maps_vmflags(p + 8, eol));
-		else if (maps_next(&cur, eol, &e) == 1)
+		if (str_starts(p, "VmFlags:")) {
+			uint64_t flags = maps_vmflags(p + 8, eol);
+			apply(c, &next, start, stop, flags);
+			if (scratch >= start && scratch < stop)
+				scratch_flags = flags;
+		} else if (maps_next(&cur, eol, &e) == 1)
 			start = e.start, stop = e.end;
 		p = eol + 1;
 	}
+	if (scratch_flags & CKPT_VM_LOCKED)
+		return capture_fail(c, "mlockall(MCL_FUTURE) is in force, and a restart would not lock memory mapped after it; "
+				       "lock regions with mlock, or call mlockall(MCL_CURRENT) alone", 0);
 	return 0;
 }

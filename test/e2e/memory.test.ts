@@ -69,3 +69,14 @@ test("a restart that could not lock the program's mlocked memory is refused befo
   expectAllPass(second.stdout, 4);
   expect(second.code).toBe(0);
 }, 60000);
+
+test("a checkpoint while mlockall(MCL_FUTURE) is in force is refused, and the program runs on", async () => {
+  const run = ckpt(program("mlockall"), { cwd: dir });
+  await run.waitFor(READY);
+  process.kill(run.pid, "SIGUSR2");
+  await run.waitFor((o) => o.includes("still running"));
+  expect(run.stderr).toBe("ckpt: checkpoint failed: mlockall(MCL_FUTURE) is in force, and a restart would not lock memory mapped after it; lock regions with mlock, or call mlockall(MCL_CURRENT) alone; the program continues\n");
+  expect(run.proc.exitCode).toBe(null);
+  run.proc.kill("SIGKILL");
+  await run.done;
+}, 60000);
