@@ -74,7 +74,7 @@ enum ckpt_region_kind {
 
 enum ckpt_region_flags {
 	CKPT_REGION_HEAP = 1 << 0,    /* was [heap]: the program break lives here */
-	CKPT_REGION_UNREAD = 1 << 1,  /* no read permission: recorded, not read */
+	CKPT_REGION_UNREAD = 1 << 1,  /* no read permission (data read through /proc/self/mem) */
 	CKPT_REGION_THREAD_STACK = 1 << 2, /* holds a thread's stack pointer */
 };
 

@@ -1,5 +1,7 @@
 /* Memory state a restart must give back exactly, checked from inside.
  *
+ *   memory-state protnone FILE   data written, then protected PROT_NONE
+ *                                (anonymous, and a private copy of FILE)
  *   memory-state advice          madvise/mlock/mseal state (smaps VmFlags)
  *   memory-state mlockall        mlockall(MCL_CURRENT | MCL_FUTURE), which a
  *                                checkpoint refuses: prints "still running"
@@ -9,7 +11,12 @@
  * changes, which only a restart does (a checkpoint with --continue keeps
  * the original running under its own pid), and checks the state again,
  * printing one "PASS ..." or "FAIL ..." line per check. Exit 0 when all
- * passed. */
+ * passed.
+ *
+ * With --continue the original runs on while a background writer saves
+ * it; the checkpoint signal interrupts its sleep, and protnone then
+ * overwrites its protected data at once, as a program running on would:
+ * the image must hold the data as it was at the checkpoint. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -69,6 +76,52 @@ static void *map_anon(size_t len)
 	if (p == MAP_FAILED)
 		perror("mmap"), exit(2);
 	return p;
+}
+
+static unsigned char *anon, *file;
+
+static void overwrite_protected(void)
+{
+	mprotect(anon, 3 * PAGE, PROT_READ | PROT_WRITE);
+	mprotect(file, PAGE, PROT_READ | PROT_WRITE);
+	memset(anon, 0xaa, 3 * PAGE);
+	memset(file, 0xaa, PAGE);
+	mprotect(anon, 3 * PAGE, PROT_NONE);
+	mprotect(file, PAGE, PROT_NONE);
+	printf("overwrote the protected data after a --continue checkpoint\n");
+}
+
+/* Pages 0 and 2 written, page 1 never touched; then the whole region and
+ * a written private file page lose every permission. 32 MiB of data at
+ * lower addresses come first in the image, so a --continue writer reaches
+ * the protected pages well after the program overwrote its own. */
+static int protnone(const char *path)
+{
+	anon = map_anon(3 * PAGE);
+	pattern(anon, PAGE, 1);
+	pattern(anon + 2 * PAGE, PAGE, 2);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		perror(path), exit(2);
+	file = mmap(0, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (file == MAP_FAILED)
+		perror("mmap file"), exit(2);
+	close(fd);
+	pattern(file, PAGE, 3); /* copied on write; page 1 stays the file's */
+	if (mprotect(anon, 3 * PAGE, PROT_NONE) || mprotect(file, 2 * PAGE, PROT_NONE))
+		perror("mprotect"), exit(2);
+	unsigned char *before = map_anon(32 << 20);
+	memset(before, 1, 32 << 20);
+	wait_for_restart(overwrite_protected);
+	if (mprotect(anon, 3 * PAGE, PROT_READ) || mprotect(file, 2 * PAGE, PROT_READ))
+		perror("mprotect"), exit(2);
+	check(has_pattern(anon, PAGE, 1) && has_pattern(anon + 2 * PAGE, PAGE, 2), "PROT_NONE anonymous data is back");
+	check(all_zero(anon + PAGE, PAGE), "PROT_NONE untouched page is zero");
+	int file_page_ok = 1;
+	for (int i = 0; i < PAGE; i++)
+		file_page_ok &= file[PAGE + i] == (unsigned char)('a' + (PAGE + i) % 26);
+	check(has_pattern(file, PAGE, 3) && file_page_ok, "PROT_NONE private file copy and file page are back");
+	return failures;
 }
 
 /* The VmFlags line of the smaps entry holding addr, as " f1 f2 ... ". */
@@ -179,11 +232,13 @@ int main(int argc, char **argv)
 {
 	setvbuf(stdout, 0, _IOLBF, 0);
 	int rc = 2;
-	if (argc == 2 && !strcmp(argv[1], "advice"))
+	if (argc == 3 && !strcmp(argv[1], "protnone"))
+		rc = protnone(argv[2]);
+	else if (argc == 2 && !strcmp(argv[1], "advice"))
 		rc = advice();
 	else if (argc == 2 && !strcmp(argv[1], "mlockall"))
 		rc = lock_all();
 	else
-		fprintf(stderr, "usage: memory-state advice | mlockall\n");
+		fprintf(stderr, "usage: memory-state protnone FILE | advice | mlockall\n");
 	return rc ? 1 : 0;
 }

@@ -108,7 +108,7 @@ export function renderInfo(image: Image, nowMs: number): string {
 		...image.regions.map((r) => {
 			const s = storage(r);
 			const flags = vmFlagNames(r);
-			const name = [regionName(r), r.flags & CKPT_REGION_UNREAD ? "(unreadable, not saved)" : "",
+			const name = [regionName(r), r.flags & CKPT_REGION_UNREAD ? "(no read permission)" : "",
 				flags.length ? `[${flags.join(" ")}]` : ""].filter(Boolean).join(" ");
 			const size = (n: number) => (n === 0 ? "-" : bytes(n));
 			return [`${hex(r.start)}-${hex(r.end)}`, perms(r), bytes(r.end - r.start), REGION_KINDS[r.kind] ?? "?",

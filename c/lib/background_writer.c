@@ -11,7 +11,8 @@
  *
  * Pages of MADV_DONTFORK regions do not exist in a child, and those of
  * MADV_WIPEONFORK regions read as zeros there: their data is copied to
- * scratch (which the child does inherit) before the fork.
+ * scratch (which the child does inherit) before the fork. Pages without
+ * read permission the writer reads from its own copy (unreadable_memory.c).
  *
  * Memory cost: every page the program writes while the child is writing
  * is copied once by the kernel; at most the size of the image.
@@ -44,11 +45,16 @@ static int copy_unforkable(struct capture *c)
 				continue;
 			if (bounced + x->len > c->bounce_cap)
 				return capture_fail(c, "too much MADV_DONTFORK/WIPEONFORK memory to copy", 0);
-			__builtin_memcpy(c->bounce + bounced, (const void *)x->start, x->len);
+			if (!(r->flags & CKPT_REGION_UNREAD))
+				__builtin_memcpy(c->bounce + bounced, (const void *)x->start, x->len);
+			else if (read_unreadable(c, c->bounce + bounced, x->start, x->len))
+				return capture_fail(c, "cannot read MADV_DONTFORK memory with no read permission", 0);
 			c->extent_src[k] = (uint64_t)(c->bounce + bounced);
 			bounced += x->len;
 		}
 	}
+	/* The writer opens its own: this one would read the running program. */
+	close_unreadable(c);
 	return 0;
 }
 

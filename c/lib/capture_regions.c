@@ -76,12 +76,15 @@ static int scan_pages(struct region_scan *s, struct ckpt_region *r)
 static int split_extents(struct region_scan *s, struct ckpt_region *r)
 {
 	r->first_extent = s->c->nextents;
-	int file = r->kind == CKPT_REGION_FILE_PRIVATE || r->kind == CKPT_REGION_FILE_SHARED;
-	if (r->flags & CKPT_REGION_UNREAD)
-		return add_extent(s->c, r->start, r->end, file ? CKPT_EXTENT_FILE : CKPT_EXTENT_HOLE);
 	if (r->kind == CKPT_REGION_FILE_SHARED)
 		return add_extent(s->c, r->start, r->end, CKPT_EXTENT_FILE);
 	int copy_of_file = r->kind == CKPT_REGION_ANON && r->path_str; /* deleted file or libckpt */
+	/* A deleted file's protected gap between a library's segments can reach
+	 * past the end of the file, where no read succeeds: only its pages in
+	 * memory are kept, one never touched comes back as zeros (a limit the
+	 * ARCHITECTURE lists). */
+	if (copy_of_file && (r->flags & CKPT_REGION_UNREAD))
+		return scan_pages(s, r);
 	if (r->kind == CKPT_REGION_SHARED_ANON || copy_of_file)
 		return add_extent(s->c, r->start, r->end, CKPT_EXTENT_DATA);
 	return scan_pages(s, r);

@@ -1,6 +1,9 @@
-// Memory state beyond the bytes: per-region madvise/mlock/mseal state. demos/memory-state.c sets each, waits for a restart (its pid
+// Memory state beyond readable bytes: data behind PROT_NONE and per-region
+// madvise/mlock/mseal state. demos/memory-state.c sets each, waits for a restart (its pid
 // changes) and checks it from inside, one PASS/FAIL line per check.
 import { afterEach, beforeEach, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;
@@ -10,6 +13,10 @@ afterEach(() => cleanup());
 
 const READY = (o: string) => o.includes("ready\n");
 const program = (...args: string[]) => [demo("memory-state"), ...args];
+
+function letters(path: string, bytes = 8192) {
+  writeFileSync(path, Array.from({ length: bytes }, (_, i) => String.fromCharCode(97 + (i % 26))).join(""));
+}
 
 /** Launches, checkpoints once ready (stop mode), and returns the stopped run. */
 async function checkpointWhenReady(args: string[], ckptArgs: string[] = []) {
@@ -28,6 +35,34 @@ function expectAllPass(out: string, atLeast: number) {
   expect(results.filter((l) => l.startsWith("FAIL"))).toEqual([]);
   expect(results.length).toBeGreaterThanOrEqual(atLeast);
 }
+
+test("data written and then protected PROT_NONE comes back, anonymous and private file copy alike", async () => {
+  letters(join(dir, "f"));
+  await checkpointWhenReady(program("protnone", join(dir, "f")));
+  const info = await runToEnd([CKPT, "info"], { cwd: dir });
+  expect(info.stdout).toMatch(/---p +12\.0 KiB +anon +8\.0 KiB +4\.0 KiB +- +\(no read permission\)$/m);
+  const second = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(second.stderr).toBe("");
+  expectAllPass(second.stdout, 3);
+  expect(second.code).toBe(0);
+}, 60000);
+
+test("with --continue the background writer saves PROT_NONE data from its own copy", async () => {
+  letters(join(dir, "f"));
+  const run = ckpt(["--continue", ...program("protnone", join(dir, "f"))], { cwd: dir });
+  await run.waitFor(READY);
+  process.kill(run.pid, "SIGUSR2");
+  const deadline = Date.now() + 20000;
+  while (!run.stderr.includes("checkpoint written to") && Date.now() < deadline) await Bun.sleep(10);
+  expect(run.stderr).toContain("continuing");
+  await run.waitFor((o) => o.includes("overwrote the protected data"));
+  run.proc.kill("SIGKILL");
+  await run.done;
+  const second = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(second.stderr).toBe("");
+  expectAllPass(second.stdout, 3);
+  expect(second.code).toBe(0);
+}, 60000);
 
 const ADVICE = [["dc", "dontfork"], ["wf", "wipeonfork"], ["dd", "dontdump"], ["hg", "hugepage"], ["nh", "nohugepage"],
   ["mg", "mergeable"], ["sr", "sequential"], ["rr", "random"], ["lo", "mlock"], ["lf", "mlock onfault"], ["sl", "sealed"]];
