@@ -3,6 +3,8 @@
  *   memory-state protnone FILE   data written, then protected PROT_NONE
  *                                (anonymous, and a private copy of FILE)
  *   memory-state advice          madvise/mlock/mseal state (smaps VmFlags)
+ *   memory-state sharedfile FILE a read-only shared view of FILE opened
+ *                                O_RDWR, made writable after the restart
  *   memory-state mlockall        mlockall(MCL_CURRENT | MCL_FUTURE), which a
  *                                checkpoint refuses: prints "still running"
  *                                after its sleep is interrupted
@@ -215,6 +217,33 @@ static int advice(void)
 	return failures;
 }
 
+/* Opened O_RDWR, viewed read-only and shared: the view may be made
+ * writable later, and writes through it reach the file. */
+static int sharedfile(const char *path)
+{
+	int fd = open(path, O_RDWR);
+	if (fd < 0)
+		perror(path), exit(2);
+	char *p = mmap(0, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		perror("mmap"), exit(2);
+	close(fd);
+	wait_for_restart(0);
+	int rc = mprotect(p, PAGE, PROT_READ | PROT_WRITE);
+	char what[200];
+	snprintf(what, sizeof what, "the read-only shared view can be made writable (mprotect: %s)", rc ? strerror(errno) : "ok");
+	check(rc == 0, what);
+	if (rc == 0) {
+		memcpy(p, "CHANGED", 7);
+		msync(p, PAGE, MS_SYNC);
+		char buf[8] = {0};
+		fd = open(path, O_RDONLY);
+		check(fd >= 0 && pread(fd, buf, 7, 0) == 7 && !memcmp(buf, "CHANGED", 7), "a write through it reaches the file");
+		close(fd);
+	}
+	return failures;
+}
+
 static void still_running(void)
 {
 	printf("still running\n");
@@ -236,9 +265,11 @@ int main(int argc, char **argv)
 		rc = protnone(argv[2]);
 	else if (argc == 2 && !strcmp(argv[1], "advice"))
 		rc = advice();
+	else if (argc == 3 && !strcmp(argv[1], "sharedfile"))
+		rc = sharedfile(argv[2]);
 	else if (argc == 2 && !strcmp(argv[1], "mlockall"))
 		rc = lock_all();
 	else
-		fprintf(stderr, "usage: memory-state protnone FILE | advice | mlockall\n");
+		fprintf(stderr, "usage: memory-state protnone FILE | advice | sharedfile FILE | mlockall\n");
 	return rc ? 1 : 0;
 }

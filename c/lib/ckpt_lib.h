@@ -93,7 +93,8 @@ int capture_fds(struct capture *c);
 void refresh_file_offsets(struct capture *c);
 int stderr_is_regular_file(void);
 int capture_regions(struct capture *c);
-/* capture_vmflags.c: VmFlags of every region, after capture_regions. */
+/* capture_vmflags.c: VmFlags of every region, after capture_regions;
+ * refuses a shared writable mapping of a file not writable now. */
 int capture_vmflags(struct capture *c);
 /* unreadable_memory.c: pages without read permission, through /proc/self/mem. */
 int check_unreadable(struct capture *c);

@@ -105,7 +105,10 @@ static void load_extent(const struct ckpt_extent *e)
 static long map_file(const struct ckpt_region *r, int flags, int prot)
 {
 	const char *path = string_at(g.strings, r->path_str);
-	int shared_rw = r->kind == CKPT_REGION_FILE_SHARED && (r->prot & PROT_WRITE);
+	/* Opened with the rights the mapping had, not only those it uses now:
+	 * a read-only view of a file opened for writing may be mprotect'ed
+	 * writable later (checked possible in phase 1). */
+	int shared_rw = r->kind == CKPT_REGION_FILE_SHARED && (r->prot & PROT_WRITE || r->vm_flags & CKPT_VM_MAYWRITE);
 	long fd = sys_openat(AT_FDCWD, path, (shared_rw ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
 	if (fd < 0)
 		die_path("cannot open mapped file", path, fd);

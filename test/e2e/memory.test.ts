@@ -1,15 +1,19 @@
-// Memory state beyond readable bytes: data behind PROT_NONE and per-region
-// madvise/mlock/mseal state. demos/memory-state.c sets each, waits for a restart (its pid
+// Memory state beyond readable bytes: data behind PROT_NONE, per-region
+// madvise/mlock/mseal state, and shared file views that may be made
+// writable. demos/memory-state.c sets each, waits for a restart (its pid
 // changes) and checks it from inside, one PASS/FAIL line per check.
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
 beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+afterEach(async () => {
+  await runToEnd(["chattr", "-i", join(dir, "f")], { cwd: dir }).catch(() => {});
+  cleanup();
+});
 
 const READY = (o: string) => o.includes("ready\n");
 const program = (...args: string[]) => [demo("memory-state"), ...args];
@@ -105,6 +109,16 @@ test("a restart that could not lock the program's mlocked memory is refused befo
   expect(second.code).toBe(0);
 }, 60000);
 
+test("a read-only shared view of a file opened O_RDWR can be made writable after a restart", async () => {
+  letters(join(dir, "f"));
+  await checkpointWhenReady(program("sharedfile", join(dir, "f")));
+  expect((await runToEnd([CKPT, "info"], { cwd: dir })).stdout).toMatch(/r--s .*\/f \[maywrite\]$/m);
+  const second = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(second.stderr).toBe("");
+  expectAllPass(second.stdout, 2);
+  expect(readFileSync(join(dir, "f"), "utf8").slice(0, 7)).toBe("CHANGED");
+}, 60000);
+
 test("a checkpoint while mlockall(MCL_FUTURE) is in force is refused, and the program runs on", async () => {
   const run = ckpt(program("mlockall"), { cwd: dir });
   await run.waitFor(READY);
@@ -115,3 +129,40 @@ test("a checkpoint while mlockall(MCL_FUTURE) is in force is refused, and the pr
   run.proc.kill("SIGKILL");
   await run.done;
 }, 60000);
+
+/** chattr +i makes a file unwritable even for root; false where the filesystem has no such flag. */
+async function makeImmutable(path: string): Promise<boolean> {
+  const r = await runToEnd(["chattr", "+i", path], { cwd: dir }).catch(() => ({ code: 1, stderr: "chattr missing" }));
+  if (r.code !== 0) console.log(`skipped: chattr +i does not work here (${r.stderr.trim()})`);
+  return r.code === 0;
+}
+
+test("the checkpoint is refused, naming the file, when a shared view that may be made writable maps a file not writable now", async () => {
+  const f = join(dir, "f");
+  letters(f);
+  const run = ckpt(program("sharedfile", f), { cwd: dir });
+  await run.waitFor(READY);
+  if (!(await makeImmutable(f))) {
+    run.proc.kill("SIGKILL");
+    return;
+  }
+  process.kill(run.pid, "SIGUSR2");
+  const deadline = Date.now() + 20000;
+  while (!run.stderr.includes("\n") && Date.now() < deadline) await Bun.sleep(10);
+  expect(run.stderr).toMatch(new RegExp(`^ckpt: checkpoint failed: shared mapping 0x[0-9a-f]+-0x[0-9a-f]+ of ${f} may be made writable, but the file is not writable now \\((Permission denied|Operation not permitted)\\): a restart could not map it so; .*; the program continues\\n$`));
+  expect(run.proc.exitCode).toBe(null);
+  run.proc.kill("SIGKILL");
+  await run.done;
+}, 60000);
+
+test("a restart is refused before teardown when that file can no longer be opened for writing", async () => {
+  const f = join(dir, "f");
+  letters(f);
+  await checkpointWhenReady(program("sharedfile", f));
+  if (!(await makeImmutable(f))) return;
+  const refused = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(refused.code).toBe(1);
+  expect(refused.stdout).toBe("");
+  expect(refused.stderr).toMatch(new RegExp(`^ckpt: cannot restart .*myckpt\\.dat: mapped file ${f} cannot be opened for writing \\(Operation not permitted\\), and its shared mapping 0x[0-9a-f]+-0x[0-9a-f]+ may be made writable; make it writable by this user\\n$`));
+}, 60000);
+
