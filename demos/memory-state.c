@@ -80,21 +80,26 @@ static void *map_anon(size_t len)
 	return p;
 }
 
-static unsigned char *anon, *file;
+static unsigned char *anon, *file, *wiped;
 
 static void overwrite_protected(void)
 {
 	mprotect(anon, 3 * PAGE, PROT_READ | PROT_WRITE);
 	mprotect(file, PAGE, PROT_READ | PROT_WRITE);
 	memset(anon, 0xaa, 3 * PAGE);
+	mprotect(wiped, PAGE, PROT_READ | PROT_WRITE);
 	memset(file, 0xaa, PAGE);
+	memset(wiped, 0xaa, PAGE);
 	mprotect(anon, 3 * PAGE, PROT_NONE);
 	mprotect(file, PAGE, PROT_NONE);
+	mprotect(wiped, PAGE, PROT_NONE);
 	printf("overwrote the protected data after a --continue checkpoint\n");
 }
 
 /* Pages 0 and 2 written, page 1 never touched; then the whole region and
- * a written private file page lose every permission. 32 MiB of data at
+ * a written private file page lose every permission, and so does a page
+ * marked MADV_WIPEONFORK (a --continue writer is a forked copy, where it
+ * reads as zeros, so it is copied before the fork). 32 MiB of data at
  * lower addresses come first in the image, so a --continue writer reaches
  * the protected pages well after the program overwrote its own. */
 static int protnone(const char *path)
@@ -110,12 +115,16 @@ static int protnone(const char *path)
 		perror("mmap file"), exit(2);
 	close(fd);
 	pattern(file, PAGE, 3); /* copied on write; page 1 stays the file's */
-	if (mprotect(anon, 3 * PAGE, PROT_NONE) || mprotect(file, 2 * PAGE, PROT_NONE))
+	wiped = map_anon(PAGE);
+	pattern(wiped, PAGE, 4);
+	if (madvise(wiped, PAGE, MADV_WIPEONFORK))
+		perror("madvise"), exit(2);
+	if (mprotect(anon, 3 * PAGE, PROT_NONE) || mprotect(file, 2 * PAGE, PROT_NONE) || mprotect(wiped, PAGE, PROT_NONE))
 		perror("mprotect"), exit(2);
 	unsigned char *before = map_anon(32 << 20);
 	memset(before, 1, 32 << 20);
 	wait_for_restart(overwrite_protected);
-	if (mprotect(anon, 3 * PAGE, PROT_READ) || mprotect(file, 2 * PAGE, PROT_READ))
+	if (mprotect(anon, 3 * PAGE, PROT_READ) || mprotect(file, 2 * PAGE, PROT_READ) || mprotect(wiped, PAGE, PROT_READ))
 		perror("mprotect"), exit(2);
 	check(has_pattern(anon, PAGE, 1) && has_pattern(anon + 2 * PAGE, PAGE, 2), "PROT_NONE anonymous data is back");
 	check(all_zero(anon + PAGE, PAGE), "PROT_NONE untouched page is zero");
@@ -123,6 +132,7 @@ static int protnone(const char *path)
 	for (int i = 0; i < PAGE; i++)
 		file_page_ok &= file[PAGE + i] == (unsigned char)('a' + (PAGE + i) % 26);
 	check(has_pattern(file, PAGE, 3) && file_page_ok, "PROT_NONE private file copy and file page are back");
+	check(has_pattern(wiped, PAGE, 4), "PROT_NONE MADV_WIPEONFORK data is back");
 	return failures;
 }
 

@@ -45,10 +45,21 @@ static int copy_unforkable(struct capture *c)
 				continue;
 			if (bounced + x->len > c->bounce_cap)
 				return capture_fail(c, "too much MADV_DONTFORK/WIPEONFORK memory to copy", 0);
+			long err = 0;
 			if (!(r->flags & CKPT_REGION_UNREAD))
 				__builtin_memcpy(c->bounce + bounced, (const void *)x->start, x->len);
-			else if (read_unreadable(c, c->bounce + bounced, x->start, x->len))
-				return capture_fail(c, "cannot read MADV_DONTFORK memory with no read permission", 0);
+			else
+				err = read_unreadable(c, c->bounce + bounced, x->start, x->len);
+			if (err) {
+				c->error.len = 0;
+				line_str(&c->error, "cannot read region ");
+				line_hex(&c->error, r->start);
+				line_str(&c->error, "-");
+				line_hex(&c->error, r->end);
+				line_str(&c->error, " (MADV_DONTFORK or WIPEONFORK, no read permission) through /proc/self/mem: ");
+				line_str(&c->error, errno_text(err));
+				return -1;
+			}
 			c->extent_src[k] = (uint64_t)(c->bounce + bounced);
 			bounced += x->len;
 		}

@@ -47,7 +47,7 @@ test("data written and then protected PROT_NONE comes back, anonymous and privat
   expect(info.stdout).toMatch(/---p +12\.0 KiB +anon +8\.0 KiB +4\.0 KiB +- +\(no read permission\)$/m);
   const second = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(second.stderr).toBe("");
-  expectAllPass(second.stdout, 3);
+  expectAllPass(second.stdout, 4);
   expect(second.code).toBe(0);
 }, 60000);
 
@@ -64,7 +64,7 @@ test("with --continue the background writer saves PROT_NONE data from its own co
   await run.done;
   const second = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(second.stderr).toBe("");
-  expectAllPass(second.stdout, 3);
+  expectAllPass(second.stdout, 4);
   expect(second.code).toBe(0);
 }, 60000);
 
