@@ -86,7 +86,9 @@ enum ckpt_extent_kind {
 
 /* A region's VmFlags (/proc/PID/smaps) that the program set itself with
  * madvise, mlock or mseal and that change how the memory behaves: the stub
- * sets each again (c/stub/advice.c), and `ckpt info` shows them. */
+ * sets each again (c/stub/advice.c), and `ckpt info` shows them. The last
+ * two say how the kernel charges it to the commit limit, which the stub
+ * keeps as it was (c/stub/memory.c). */
 enum ckpt_vm_flags {
 	CKPT_VM_MAYWRITE = 1 << 0,    /* mw, shared file regions only: reopened O_RDWR */
 	CKPT_VM_LOCKED = 1 << 1,      /* lo: mlock */
@@ -100,6 +102,8 @@ enum ckpt_vm_flags {
 	CKPT_VM_SEQUENTIAL = 1 << 9,  /* sr: MADV_SEQUENTIAL */
 	CKPT_VM_RANDOM = 1 << 10,     /* rr: MADV_RANDOM */
 	CKPT_VM_SEALED = 1 << 11,     /* sl: mseal */
+	CKPT_VM_ACCOUNT = 1 << 12,    /* ac: charged (private, writable once) */
+	CKPT_VM_NORESERVE = 1 << 13,  /* nr: MAP_NORESERVE */
 };
 
 enum ckpt_fd_kind {

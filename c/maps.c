@@ -121,8 +121,8 @@ int maps_is(const struct maps_entry *e, const char *name)
 }
 
 /* Two-letter VmFlags mnemonics (fs/proc/task_mmu.c) in ckpt_vm_flags order. */
-static const char vm_mnemonics[][3] = {"mw", "lo", "lf", "dc", "wf", "dd", "hg", "nh", "mg", "sr", "rr", "sl"};
-_Static_assert(sizeof vm_mnemonics / sizeof vm_mnemonics[0] == 12 && CKPT_VM_SEALED == 1 << 11,
+static const char vm_mnemonics[][3] = {"mw", "lo", "lf", "dc", "wf", "dd", "hg", "nh", "mg", "sr", "rr", "sl", "ac", "nr"};
+_Static_assert(sizeof vm_mnemonics / sizeof vm_mnemonics[0] == 14 && CKPT_VM_NORESERVE == 1 << 13,
 	       "one mnemonic per enum ckpt_vm_flags bit, in order");
 
 uint64_t maps_vmflags(const char *p, const char *eol)

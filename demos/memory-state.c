@@ -5,6 +5,10 @@
  *   memory-state advice          madvise/mlock/mseal state (smaps VmFlags)
  *   memory-state sharedfile FILE a read-only shared view of FILE opened
  *                                O_RDWR, made writable after the restart
+ *   memory-state reserve         64 GiB reserved PROT_NONE, 64 GiB mapped
+ *                                MAP_NORESERVE, and a read-only page written
+ *                                through /proc/self/mem: none is charged to
+ *                                the commit limit, before or after
  *   memory-state mlockall        mlockall(MCL_CURRENT | MCL_FUTURE), which a
  *                                checkpoint refuses: prints "still running"
  *                                after its sleep is interrupted
@@ -254,6 +258,46 @@ static int sharedfile(const char *path)
 	return failures;
 }
 
+/* Larger than this machine's memory, as runtimes reserve address space:
+ * only uncharged mappings of that size are allowed at all. */
+#define HUGE_RESERVE (64ull << 30)
+
+static int reserve(void)
+{
+	unsigned char *none = mmap(0, HUGE_RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *nores = mmap(0, HUGE_RESERVE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	unsigned char *ro = mmap(0, 2 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (none == MAP_FAILED || nores == MAP_FAILED || ro == MAP_FAILED)
+		perror("mmap"), exit(2);
+	pattern(nores + HUGE_RESERVE / 2, PAGE, 5);
+	unsigned char page[PAGE];
+	pattern(page, PAGE, 6);
+	int mem = open("/proc/self/mem", O_RDWR);
+	if (mem < 0 || pwrite(mem, page, PAGE, (long)ro) != PAGE)
+		perror("/proc/self/mem"), exit(2);
+	close(mem);
+	char flags[3][256];
+	vmflags(none, flags[0], sizeof flags[0]);
+	vmflags(nores, flags[1], sizeof flags[1]);
+	vmflags(ro, flags[2], sizeof flags[2]);
+	printf("before: reserve%s| noreserve%s| read-only%s\n", flags[0], flags[1], flags[2]);
+	wait_for_restart(0);
+	char now[3][256], what[400];
+	vmflags(none, now[0], sizeof now[0]);
+	vmflags(nores, now[1], sizeof now[1]);
+	vmflags(ro, now[2], sizeof now[2]);
+	snprintf(what, sizeof what, "the PROT_NONE reservation is still uncharged (VmFlags:%s)", now[0]);
+	check(!has_flag(now[0], "ac") && !strcmp(now[0], flags[0]), what);
+	snprintf(what, sizeof what, "the MAP_NORESERVE mapping is still so (VmFlags:%s)", now[1]);
+	check(has_flag(now[1], "nr") && !strcmp(now[1], flags[1]), what);
+	snprintf(what, sizeof what, "the read-only page is still uncharged (VmFlags:%s)", now[2]);
+	check(!has_flag(now[2], "ac") && !strcmp(now[2], flags[2]), what);
+	check(has_pattern(nores + HUGE_RESERVE / 2, PAGE, 5), "MAP_NORESERVE data is back");
+	check(has_pattern(ro, PAGE, 6) && all_zero(ro + PAGE, PAGE), "data written into the read-only page is back");
+	check(mprotect(none, PAGE, PROT_READ | PROT_WRITE) == 0 && (none[0] = 7) == 7, "part of the reservation can be made writable");
+	return failures;
+}
+
 static void still_running(void)
 {
 	printf("still running\n");
@@ -277,9 +321,11 @@ int main(int argc, char **argv)
 		rc = advice();
 	else if (argc == 3 && !strcmp(argv[1], "sharedfile"))
 		rc = sharedfile(argv[2]);
+	else if (argc == 2 && !strcmp(argv[1], "reserve"))
+		rc = reserve();
 	else if (argc == 2 && !strcmp(argv[1], "mlockall"))
 		rc = lock_all();
 	else
-		fprintf(stderr, "usage: memory-state protnone FILE | advice | sharedfile FILE | mlockall\n");
+		fprintf(stderr, "usage: memory-state protnone FILE | advice | sharedfile FILE | reserve | mlockall\n");
 	return rc ? 1 : 0;
 }

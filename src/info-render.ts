@@ -6,7 +6,7 @@ import {
 	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ,
 	CKPT_FD_PIPE_WRITE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
 	CKPT_REGION_SHARED_ANON, CKPT_REGION_STACK, CKPT_REGION_UNREAD, CKPT_VM_DONTDUMP, CKPT_VM_DONTFORK,
-	CKPT_VM_HUGEPAGE, CKPT_VM_LOCKED, CKPT_VM_LOCKONFAULT, CKPT_VM_MAYWRITE, CKPT_VM_MERGEABLE, CKPT_VM_NOHUGEPAGE,
+	CKPT_VM_HUGEPAGE, CKPT_VM_LOCKED, CKPT_VM_LOCKONFAULT, CKPT_VM_MAYWRITE, CKPT_VM_MERGEABLE, CKPT_VM_NOHUGEPAGE, CKPT_VM_NORESERVE,
 	CKPT_VM_RANDOM, CKPT_VM_SEALED, CKPT_VM_SEQUENTIAL, CKPT_VM_WIPEONFORK,
 } from "./format.ts";
 import type { Fd, Image, Region } from "./image-types.ts";
@@ -45,9 +45,10 @@ const VM_FLAG_NAMES: [number, string][] = [
 	[CKPT_VM_DONTFORK, "dontfork"], [CKPT_VM_WIPEONFORK, "wipeonfork"], [CKPT_VM_DONTDUMP, "dontdump"],
 	[CKPT_VM_HUGEPAGE, "hugepage"], [CKPT_VM_NOHUGEPAGE, "nohugepage"], [CKPT_VM_MERGEABLE, "mergeable"],
 	[CKPT_VM_SEQUENTIAL, "sequential"], [CKPT_VM_RANDOM, "random"], [CKPT_VM_SEALED, "sealed"],
-];
+	[CKPT_VM_NORESERVE, "noreserve"],
+]; // CKPT_VM_ACCOUNT is not shown: every private region that was ever writable has it
 
-/** The madvise/mlock/mseal state a region gets back, and may-write of a shared file, by name. */
+/** The madvise/mlock/mseal state a region gets back, MAP_NORESERVE, and may-write of a shared file, by name. */
 export function vmFlagNames(r: Region): string[] {
 	return VM_FLAG_NAMES.filter(([bit]) => (r.vmFlags & bit) !== 0).map(([, name]) => name);
 }

@@ -122,17 +122,18 @@ static long map_file(const struct ckpt_region *r, int flags, int prot)
 	return m;
 }
 
-/* Shared files never get our bytes, so they get their final protection at
- * once; everything else is writable while it loads. */
+/* Shared files never get our bytes, and regions never charged must stay so
+ * (uncharged.c), so they get their final protection at once; everything
+ * else is writable while it loads. */
 static int loading_prot(const struct ckpt_region *r)
 {
-	return r->kind == CKPT_REGION_FILE_SHARED ? (int)r->prot : PROT_READ | PROT_WRITE;
+	return r->kind == CKPT_REGION_FILE_SHARED || uncharged(r) ? (int)r->prot : PROT_READ | PROT_WRITE;
 }
 
 static void map_region(const struct ckpt_region *r)
 {
 	int shared = r->kind == CKPT_REGION_FILE_SHARED || r->kind == CKPT_REGION_SHARED_ANON;
-	int flags = MAP_FIXED | (shared ? MAP_SHARED : MAP_PRIVATE);
+	int flags = MAP_FIXED | (shared ? MAP_SHARED : MAP_PRIVATE) | (r->vm_flags & CKPT_VM_NORESERVE ? MAP_NORESERVE : 0);
 	long m;
 	if (r->kind == CKPT_REGION_FILE_PRIVATE || r->kind == CKPT_REGION_FILE_SHARED)
 		m = map_file(r, flags, loading_prot(r));
@@ -161,7 +162,11 @@ static void load_extents(void)
 		uint32_t k = __atomic_fetch_add(&g.next_extent, 1, __ATOMIC_RELAXED);
 		if (k >= g.hdr->nextents)
 			return;
-		if (g.extents[k].kind == CKPT_EXTENT_DATA)
+		if (g.extents[k].kind != CKPT_EXTENT_DATA)
+			continue;
+		if (extent_is_uncharged(&g.extents[k]))
+			load_extent_forced(&g.extents[k]);
+		else
 			load_extent(&g.extents[k]);
 	}
 }
@@ -220,7 +225,9 @@ void map_regions(void)
 {
 	for (uint32_t i = 0; i < g.hdr->nregions; i++)
 		map_region(&g.regions[i]);
+	open_forced_writes();
 	load_in_parallel();
+	close_forced_writes();
 	for (uint32_t i = 0; i < g.hdr->nregions; i++) {
 		protect_region(&g.regions[i]);
 		restore_advice(&g.regions[i]);

@@ -20,6 +20,7 @@ struct stub_args {
 	const char *strings;
 	int image_fd;
 	int err_fd;                      /* the restart's stderr, for our own messages */
+	int mem_fd;                      /* /proc/self/mem while loading, or -1 (uncharged.c) */
 	uint64_t arena_start, arena_len;
 	uint64_t hop_start;              /* an arena window the vDSO hops through */
 	uint64_t thread_stacks;          /* one small stack per cloned thread */
@@ -58,6 +59,11 @@ void unmap_all_but_arena_and_vdso(void);
 void move_vdso(void);
 void map_regions(void);
 void restore_advice(const struct ckpt_region *r);
+int uncharged(const struct ckpt_region *r);
+int extent_is_uncharged(const struct ckpt_extent *e);
+void open_forced_writes(void);
+void close_forced_writes(void);
+void load_extent_forced(const struct ckpt_extent *e);
 void restore_process_state(void);
 __attribute__((noreturn)) void resume_threads(void);
 

@@ -119,6 +119,15 @@ test("a read-only shared view of a file opened O_RDWR can be made writable after
   expect(readFileSync(join(dir, "f"), "utf8").slice(0, 7)).toBe("CHANGED");
 }, 60000);
 
+test("a 64 GiB PROT_NONE reservation and a 64 GiB MAP_NORESERVE mapping come back uncharged, as does a read-only page written through /proc/PID/mem", async () => {
+  await checkpointWhenReady(program("reserve"));
+  expect((await runToEnd([CKPT, "info"], { cwd: dir })).stdout).toMatch(/rw-p +64\.0 GiB +anon .* \[noreserve\]$/m);
+  const second = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(second.stderr).toBe("");
+  expectAllPass(second.stdout, 6);
+  expect(second.code).toBe(0);
+}, 60000);
+
 test("a checkpoint while mlockall(MCL_FUTURE) is in force is refused, and the program runs on", async () => {
   const run = ckpt(program("mlockall"), { cwd: dir });
   await run.waitFor(READY);
