@@ -74,7 +74,7 @@ enum ckpt_region_kind {
 
 enum ckpt_region_flags {
 	CKPT_REGION_HEAP = 1 << 0,    /* was [heap]: the program break lives here */
-	CKPT_REGION_UNREAD = 1 << 1,  /* no read permission: recorded, not read */
+	CKPT_REGION_UNREAD = 1 << 1,  /* no read permission (data read through /proc/self/mem) */
 	CKPT_REGION_THREAD_STACK = 1 << 2, /* holds a thread's stack pointer */
 };
 
@@ -84,6 +84,28 @@ enum ckpt_extent_kind {
 	CKPT_EXTENT_FILE = 3, /* the region's file at the matching offset */
 	CKPT_EXTENT_GUARD = 4, /* guard pages (MADV_GUARD_INSTALL): never read,
 	                        * installed again at restart */
+};
+
+/* A region's VmFlags (/proc/PID/smaps) that the program set itself with
+ * madvise, mlock or mseal and that change how the memory behaves: the stub
+ * sets each again (c/stub/advice.c), and `ckpt info` shows them. The last
+ * two say how the kernel charges it to the commit limit, which the stub
+ * keeps as it was (c/stub/memory.c). */
+enum ckpt_vm_flags {
+	CKPT_VM_MAYWRITE = 1 << 0,    /* mw, shared file regions only: reopened O_RDWR */
+	CKPT_VM_LOCKED = 1 << 1,      /* lo: mlock */
+	CKPT_VM_LOCKONFAULT = 1 << 2, /* lf: mlock2(MLOCK_ONFAULT) */
+	CKPT_VM_DONTFORK = 1 << 3,    /* dc: MADV_DONTFORK */
+	CKPT_VM_WIPEONFORK = 1 << 4,  /* wf: MADV_WIPEONFORK */
+	CKPT_VM_DONTDUMP = 1 << 5,    /* dd: MADV_DONTDUMP */
+	CKPT_VM_HUGEPAGE = 1 << 6,    /* hg: MADV_HUGEPAGE */
+	CKPT_VM_NOHUGEPAGE = 1 << 7,  /* nh: MADV_NOHUGEPAGE */
+	CKPT_VM_MERGEABLE = 1 << 8,   /* mg: MADV_MERGEABLE (KSM) */
+	CKPT_VM_SEQUENTIAL = 1 << 9,  /* sr: MADV_SEQUENTIAL */
+	CKPT_VM_RANDOM = 1 << 10,     /* rr: MADV_RANDOM */
+	CKPT_VM_SEALED = 1 << 11,     /* sl: mseal */
+	CKPT_VM_ACCOUNT = 1 << 12,    /* ac: charged (private, writable once) */
+	CKPT_VM_NORESERVE = 1 << 13,  /* nr: MAP_NORESERVE */
 };
 
 enum ckpt_fd_kind {
@@ -225,6 +247,7 @@ struct ckpt_region {
 	uint64_t dev, ino, file_size;
 	int64_t mtime_sec, mtime_nsec;
 	uint32_t first_extent, nextents;
+	uint64_t vm_flags;           /* enum ckpt_vm_flags */
 };
 
 struct ckpt_extent {
@@ -260,7 +283,7 @@ struct ckpt_restart_info {
 _Static_assert(sizeof(struct ckpt_header) <= CKPT_HEADER_SIZE, "header fits its page");
 _Static_assert(sizeof(struct ckpt_header) % 8 == 0, "header is 8-byte sized");
 _Static_assert(sizeof(struct ckpt_thread) == 176, "thread record size is part of the format");
-_Static_assert(sizeof(struct ckpt_region) == 88, "region record size is part of the format");
+_Static_assert(sizeof(struct ckpt_region) == 96, "region record size is part of the format");
 _Static_assert(sizeof(struct ckpt_extent) == 32, "extent record size is part of the format");
 _Static_assert(sizeof(struct ckpt_fd) == 64, "fd record size is part of the format");
 _Static_assert(sizeof(struct ckpt_termios) == 40, "termios record size");

@@ -1,4 +1,5 @@
 #include "maps.h"
+#include "ckpt_format.h"
 
 #define PROT_R 1
 #define PROT_W 2
@@ -117,4 +118,27 @@ int maps_is(const struct maps_entry *e, const char *name)
 		if (name[i] != e->path[i])
 			return 0;
 	return name[i] == 0;
+}
+
+/* Two-letter VmFlags mnemonics (fs/proc/task_mmu.c) in ckpt_vm_flags order. */
+static const char vm_mnemonics[][3] = {"mw", "lo", "lf", "dc", "wf", "dd", "hg", "nh", "mg", "sr", "rr", "sl", "ac", "nr"};
+_Static_assert(sizeof vm_mnemonics / sizeof vm_mnemonics[0] == 14 && CKPT_VM_NORESERVE == 1 << 13,
+	       "one mnemonic per enum ckpt_vm_flags bit, in order");
+
+uint64_t maps_vmflags(const char *p, const char *eol)
+{
+	uint64_t flags = 0;
+	while (p < eol) {
+		while (p < eol && *p == ' ')
+			p++;
+		const char *word = p;
+		while (p < eol && *p != ' ')
+			p++;
+		if (p - word != 2)
+			continue;
+		for (unsigned i = 0; i < sizeof vm_mnemonics / sizeof vm_mnemonics[0]; i++)
+			if (word[0] == vm_mnemonics[i][0] && word[1] == vm_mnemonics[i][1])
+				flags |= 1ull << i;
+	}
+	return flags;
 }

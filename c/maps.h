@@ -22,4 +22,8 @@ int maps_next(const char **cursor, const char *end, struct maps_entry *e);
 /* 1 if e->path is exactly `name` (e.g. "[vdso]"). */
 int maps_is(const struct maps_entry *e, const char *name);
 
+/* The enum ckpt_vm_flags bits named in the text after "VmFlags:" of an
+ * smaps entry, up to eol; other mnemonics are ignored. */
+uint64_t maps_vmflags(const char *p, const char *eol);
+
 #endif

@@ -38,6 +38,21 @@ export const CKPT_REGION_HEAP = 1 << 0;
 export const CKPT_REGION_UNREAD = 1 << 1;
 export const CKPT_REGION_THREAD_STACK = 1 << 2;
 
+export const CKPT_VM_MAYWRITE = 1 << 0;
+export const CKPT_VM_LOCKED = 1 << 1;
+export const CKPT_VM_LOCKONFAULT = 1 << 2;
+export const CKPT_VM_DONTFORK = 1 << 3;
+export const CKPT_VM_WIPEONFORK = 1 << 4;
+export const CKPT_VM_DONTDUMP = 1 << 5;
+export const CKPT_VM_HUGEPAGE = 1 << 6;
+export const CKPT_VM_NOHUGEPAGE = 1 << 7;
+export const CKPT_VM_MERGEABLE = 1 << 8;
+export const CKPT_VM_SEQUENTIAL = 1 << 9;
+export const CKPT_VM_RANDOM = 1 << 10;
+export const CKPT_VM_SEALED = 1 << 11;
+export const CKPT_VM_ACCOUNT = 1 << 12;
+export const CKPT_VM_NORESERVE = 1 << 13;
+
 export const CKPT_EXTENT_DATA = 1;
 export const CKPT_EXTENT_HOLE = 2;
 export const CKPT_EXTENT_FILE = 3;
@@ -60,6 +75,9 @@ export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_REGION_ANON, CKPT_REGION_STACK, CKPT_REGION_FILE_PRIVATE,
 	CKPT_REGION_FILE_SHARED, CKPT_REGION_SHARED_ANON,
 	CKPT_REGION_HEAP, CKPT_REGION_UNREAD, CKPT_REGION_THREAD_STACK,
+	CKPT_VM_MAYWRITE, CKPT_VM_LOCKED, CKPT_VM_LOCKONFAULT, CKPT_VM_DONTFORK, CKPT_VM_WIPEONFORK,
+	CKPT_VM_DONTDUMP, CKPT_VM_HUGEPAGE, CKPT_VM_NOHUGEPAGE, CKPT_VM_MERGEABLE, CKPT_VM_SEQUENTIAL,
+	CKPT_VM_RANDOM, CKPT_VM_SEALED, CKPT_VM_ACCOUNT, CKPT_VM_NORESERVE,
 	CKPT_EXTENT_DATA, CKPT_EXTENT_HOLE, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD,
 	CKPT_FD_FILE, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_INHERIT,
 	CKPT_THREAD_COORDINATOR,
@@ -199,7 +217,7 @@ export const THREAD = layout("ckpt_thread", 176, {
 	resume: f(104, RESUME_CTX),
 });
 
-export const REGION = layout("ckpt_region", 88, {
+export const REGION = layout("ckpt_region", 96, {
 	start: f(0, "u64"),
 	end: f(8, "u64"),
 	kind: f(16, "u32"),
@@ -214,6 +232,7 @@ export const REGION = layout("ckpt_region", 88, {
 	mtime_nsec: f(72, "i64"),
 	first_extent: f(80, "u32"),
 	nextents: f(84, "u32"),
+	vm_flags: f(88, "u64"),
 });
 
 export const EXTENT = layout("ckpt_extent", 32, {

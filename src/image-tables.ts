@@ -10,7 +10,7 @@ import { Fields, utf8 } from "./fields.ts";
 import {
 	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_PAGE_SIZE,
 	CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
-	CKPT_REGION_SHARED_ANON, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, EXTENT, FD, REGION, RESUME_CTX, THREAD,
+	CKPT_REGION_SHARED_ANON, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_VM_NORESERVE, EXTENT, FD, REGION, RESUME_CTX, THREAD,
 } from "./format.ts";
 import { USER_SPACE_END } from "./image-header.ts";
 import type { Extent, Fd, Header, Region, Tables, Thread } from "./image-types.ts";
@@ -78,6 +78,8 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		if (kind < CKPT_REGION_ANON || kind > CKPT_REGION_SHARED_ANON) bad(`unknown kind ${kind}`);
 		if ((r.u32("prot") & ~7) !== 0) bad(`unknown protection bits 0x${r.u32("prot").toString(16)}`);
 		if ((r.u32("flags") & ~(CKPT_REGION_HEAP | CKPT_REGION_UNREAD | CKPT_REGION_THREAD_STACK)) !== 0) bad("unknown flags");
+		const vmFlags = r.u64("vm_flags");
+		if (vmFlags >= BigInt(CKPT_VM_NORESERVE) << 1n) bad(`unknown VM flags 0x${vmFlags.toString(16)}`);
 		const first = r.u32("first_extent");
 		const n = r.u32("nextents");
 		if (first !== nextExtent) bad(`extents not grouped in order (first ${first}, expected ${nextExtent})`);
@@ -121,6 +123,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			mtimeSec: r.i64("mtime_sec"),
 			mtimeNsec: r.i64("mtime_nsec"),
 			extents,
+			vmFlags: Number(vmFlags),
 		});
 	}
 	if (nextExtent !== h.nextents) fail(`${h.nextents - nextExtent} extents belong to no region (corrupt image)`);

@@ -131,6 +131,7 @@ export interface Region {
 	mtimeSec: bigint;
 	mtimeNsec: bigint;
 	extents: Extent[]; // exactly tiling [start, end), in order
+	vmFlags: number; // CKPT_VM_* bits: madvise/mlock/mseal state, may-write of shared files
 }
 
 export interface Fd {

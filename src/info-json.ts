@@ -11,7 +11,7 @@ import {
 	CKPT_REGION_STACK, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD,
 } from "./format.ts";
 import type { Image } from "./image-types.ts";
-import { fdFlags, membarrierNames, perms, regionName, storage, umaskText } from "./info-render.ts";
+import { fdFlags, membarrierNames, perms, regionName, storage, umaskText, vmFlagNames } from "./info-render.ts";
 import { hex } from "./text.ts";
 
 export const SCHEMA_VERSION = 1;
@@ -52,6 +52,7 @@ export function infoJson(image: Image) {
 			fileOffset: r.path ? Number(r.fileOffset) : null,
 			threadStack: (r.flags & CKPT_REGION_THREAD_STACK) !== 0,
 			unreadable: (r.flags & CKPT_REGION_UNREAD) !== 0,
+			vmFlags: vmFlagNames(r),
 			stored: { data: s.data, zero: s.hole, file: s.file, guard: s.guard },
 			extents: r.extents.map((e) => ({ start: hex(e.start), size: e.len, storage: EXTENT_STORAGE[e.kind]! })),
 		};

@@ -5,7 +5,9 @@
 import {
 	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ,
 	CKPT_FD_PIPE_WRITE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
-	CKPT_REGION_SHARED_ANON, CKPT_REGION_STACK, CKPT_REGION_UNREAD,
+	CKPT_REGION_SHARED_ANON, CKPT_REGION_STACK, CKPT_REGION_UNREAD, CKPT_VM_DONTDUMP, CKPT_VM_DONTFORK,
+	CKPT_VM_HUGEPAGE, CKPT_VM_LOCKED, CKPT_VM_LOCKONFAULT, CKPT_VM_MAYWRITE, CKPT_VM_MERGEABLE, CKPT_VM_NOHUGEPAGE, CKPT_VM_NORESERVE,
+	CKPT_VM_RANDOM, CKPT_VM_SEALED, CKPT_VM_SEQUENTIAL, CKPT_VM_WIPEONFORK,
 } from "./format.ts";
 import type { Fd, Image, Region } from "./image-types.ts";
 import { signalName } from "./signals.ts";
@@ -36,6 +38,19 @@ export function regionName(r: Region): string {
 	if (r.flags & CKPT_REGION_HEAP) return "[heap]";
 	if (r.kind === CKPT_REGION_STACK) return "[stack]";
 	return "";
+}
+
+const VM_FLAG_NAMES: [number, string][] = [
+	[CKPT_VM_MAYWRITE, "maywrite"], [CKPT_VM_LOCKED, "mlock"], [CKPT_VM_LOCKONFAULT, "onfault"],
+	[CKPT_VM_DONTFORK, "dontfork"], [CKPT_VM_WIPEONFORK, "wipeonfork"], [CKPT_VM_DONTDUMP, "dontdump"],
+	[CKPT_VM_HUGEPAGE, "hugepage"], [CKPT_VM_NOHUGEPAGE, "nohugepage"], [CKPT_VM_MERGEABLE, "mergeable"],
+	[CKPT_VM_SEQUENTIAL, "sequential"], [CKPT_VM_RANDOM, "random"], [CKPT_VM_SEALED, "sealed"],
+	[CKPT_VM_NORESERVE, "noreserve"],
+]; // CKPT_VM_ACCOUNT is not shown: every private region that was ever writable has it
+
+/** The madvise/mlock/mseal state a region gets back, MAP_NORESERVE, and may-write of a shared file, by name. */
+export function vmFlagNames(r: Region): string[] {
+	return VM_FLAG_NAMES.filter(([bit]) => (r.vmFlags & bit) !== 0).map(([, name]) => name);
 }
 
 /** Bytes of a region stored in the image (DATA), left as fresh zero pages (HOLE, shown as ZERO), mapped again from its file (FILE), and guard pages installed again (GUARD). */
@@ -135,8 +150,9 @@ export function renderInfo(image: Image, nowMs: number): string {
 		["START-END", "PERM", "SIZE", "KIND", "DATA", "ZERO", "FILE", "NAME"],
 		...image.regions.map((r) => {
 			const s = storage(r);
-			const name = regionName(r) + (r.flags & CKPT_REGION_UNREAD ? " (unreadable, not saved)" : "") +
-				(s.guard ? ` (guard pages: ${bytes(s.guard)})` : "");
+			const flags = vmFlagNames(r);
+			const name = [regionName(r), r.flags & CKPT_REGION_UNREAD ? "(no read permission)" : "",
+				s.guard ? `(guard pages: ${bytes(s.guard)})` : "", flags.length ? `[${flags.join(" ")}]` : ""].filter(Boolean).join(" ");
 			const size = (n: number) => (n === 0 ? "-" : bytes(n));
 			return [`${hex(r.start)}-${hex(r.end)}`, perms(r), bytes(r.end - r.start), REGION_KINDS[r.kind] ?? "?",
 				size(s.data), size(s.hole), size(s.file), name];

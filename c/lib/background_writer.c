@@ -11,7 +11,8 @@
  *
  * Pages of MADV_DONTFORK regions do not exist in a child, and those of
  * MADV_WIPEONFORK regions read as zeros there: their data is copied to
- * scratch (which the child does inherit) before the fork.
+ * scratch (which the child does inherit) before the fork. Pages without
+ * read permission the writer reads from its own copy (unreadable_memory.c).
  *
  * Memory cost: every page the program writes while the child is writing
  * is copied once by the kernel; at most the size of the image.
@@ -20,7 +21,6 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include "ckpt_lib.h"
-#include "../maps.h"
 #include "../sys.h"
 
 #define WCLONE 0x80000000
@@ -30,51 +30,42 @@ static long plain_clone(void)
 	return SYS5(__NR_clone, 0 /* no CLONE_* flags, exit signal 0 */, 0, 0, 0, 0);
 }
 
-static int vmflag(const char *p, const char *end, const char *flag)
-{
-	for (; p + 2 <= end; p++)
-		if (p[-1] == ' ' && p[0] == flag[0] && p[1] == flag[1] && (p + 2 == end || p[2] == ' ' || p[2] == '\n'))
-			return 1;
-	return 0;
-}
-
-/* Copies DATA extents of regions the child will not see as they are. */
+/* Copies DATA extents of regions the child will not see as they are
+ * (their VmFlags come from capture_vmflags.c). */
 static int copy_unforkable(struct capture *c)
 {
 	uint64_t bounced = 0;
-	long len = read_proc_file(c, "/proc/self/smaps");
-	if (len <= 0)
-		return capture_fail(c, "cannot read /proc/self/smaps", len);
-	const char *p = c->text, *end = c->text + len;
-	uint64_t start = 0;
-	while (p < end) {
-		const char *eol = p;
-		while (eol < end && *eol != '\n')
-			eol++;
-		struct maps_entry e;
-		const char *cur = p;
-		if (str_starts(p, "VmFlags:")) {
-			if (vmflag(p + 8, eol, "dc") || vmflag(p + 8, eol, "wf"))
-				for (uint32_t i = 0; i < c->nregions; i++) {
-					const struct ckpt_region *r = &c->regions[i];
-					if (r->start != start)
-						continue;
-					for (uint32_t k = r->first_extent; k < r->first_extent + r->nextents; k++) {
-						const struct ckpt_extent *x = &c->extents[k];
-						if (x->kind != CKPT_EXTENT_DATA)
-							continue;
-						if (bounced + x->len > c->bounce_cap)
-							return capture_fail(c, "too much MADV_DONTFORK/WIPEONFORK memory to copy", 0);
-						__builtin_memcpy(c->bounce + bounced, (const void *)x->start, x->len);
-						c->extent_src[k] = (uint64_t)(c->bounce + bounced);
-						bounced += x->len;
-					}
-				}
-		} else if (maps_next(&cur, eol, &e) == 1) {
-			start = e.start;
+	for (uint32_t i = 0; i < c->nregions; i++) {
+		const struct ckpt_region *r = &c->regions[i];
+		if (!(r->vm_flags & (CKPT_VM_DONTFORK | CKPT_VM_WIPEONFORK)))
+			continue;
+		for (uint32_t k = r->first_extent; k < r->first_extent + r->nextents; k++) {
+			const struct ckpt_extent *x = &c->extents[k];
+			if (x->kind != CKPT_EXTENT_DATA)
+				continue;
+			if (bounced + x->len > c->bounce_cap)
+				return capture_fail(c, "too much MADV_DONTFORK/WIPEONFORK memory to copy", 0);
+			long err = 0;
+			if (!(r->flags & CKPT_REGION_UNREAD))
+				__builtin_memcpy(c->bounce + bounced, (const void *)x->start, x->len);
+			else
+				err = read_unreadable(c, c->bounce + bounced, x->start, x->len);
+			if (err) {
+				c->error.len = 0;
+				line_str(&c->error, "cannot read region ");
+				line_hex(&c->error, r->start);
+				line_str(&c->error, "-");
+				line_hex(&c->error, r->end);
+				line_str(&c->error, " (MADV_DONTFORK or WIPEONFORK, no read permission) through /proc/self/mem: ");
+				line_str(&c->error, errno_text(err));
+				return -1;
+			}
+			c->extent_src[k] = (uint64_t)(c->bounce + bounced);
+			bounced += x->len;
 		}
-		p = eol + 1;
 	}
+	/* The writer opens its own: this one would read the running program. */
+	close_unreadable(c);
 	return 0;
 }
 

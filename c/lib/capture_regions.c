@@ -71,13 +71,16 @@ static int scan_pages(struct region_scan *s, struct ckpt_region *r, enum page_so
 static int split_extents(struct region_scan *s, struct ckpt_region *r)
 {
 	r->first_extent = s->c->nextents;
-	int file = r->kind == CKPT_REGION_FILE_PRIVATE || r->kind == CKPT_REGION_FILE_SHARED;
 	int copy_of_file = r->kind == CKPT_REGION_ANON && r->path_str; /* deleted file or libckpt */
 	enum page_source source = r->kind == CKPT_REGION_FILE_PRIVATE ? PAGES_FILE_PRIVATE : PAGES_ANON;
-	if (r->flags & CKPT_REGION_UNREAD)
-		source = file ? PAGES_ALL_FILE : PAGES_ALL_HOLE;
-	else if (r->kind == CKPT_REGION_FILE_SHARED)
+	if (r->kind == CKPT_REGION_FILE_SHARED)
 		source = PAGES_ALL_FILE;
+	/* A deleted file's protected gap between a library's segments can reach
+	 * past the end of the file, where no read succeeds: only its pages in
+	 * memory are kept, one never touched comes back as zeros (a limit the
+	 * ARCHITECTURE lists). */
+	else if (copy_of_file && (r->flags & CKPT_REGION_UNREAD))
+		source = PAGES_ANON;
 	else if (r->kind == CKPT_REGION_SHARED_ANON || copy_of_file)
 		source = PAGES_ALL_DATA;
 	return scan_pages(s, r, source);

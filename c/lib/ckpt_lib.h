@@ -63,6 +63,7 @@ struct capture {
 	void *scratch;            /* the whole scratch mapping, excluded from the image */
 	uint64_t scratch_len;
 	int pipe_scratch[2];      /* for tee-ing pipe contents; excluded */
+	long mem_fd;              /* 1 + an fd on /proc/self/mem, or 0 (unreadable_memory.c) */
 	struct line error;        /* why the capture failed, if it did */
 };
 
@@ -94,6 +95,13 @@ int capture_fds(struct capture *c);
 void refresh_file_offsets(struct capture *c);
 int stderr_is_regular_file(void);
 int capture_regions(struct capture *c);
+/* capture_vmflags.c: VmFlags of every region, after capture_regions;
+ * refuses a shared writable mapping of a file not writable now. */
+int capture_vmflags(struct capture *c);
+/* unreadable_memory.c: pages without read permission, through /proc/self/mem. */
+int check_unreadable(struct capture *c);
+long read_unreadable(struct capture *c, void *to, uint64_t addr, uint64_t len);
+void close_unreadable(struct capture *c);
 /* Writes the image; `then_exit`: the caller exits right after a success,
  * so what the exit releases anyway is left to it. */
 int image_write(struct capture *c, uint64_t *size, int then_exit);

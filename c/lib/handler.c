@@ -138,7 +138,7 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 		return -1;
 	announce_if_stderr_is_a_file();
 	refresh_file_offsets(c);
-	if (capture_process(c) || capture_regions(c))
+	if (capture_process(c) || capture_regions(c) || capture_vmflags(c) || check_unreadable(c))
 		return -1;
 	if (ckpt_save_context(&own_slot(c)->resume))
 		return 1;

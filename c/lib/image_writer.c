@@ -184,7 +184,8 @@ struct stream {
 	uint64_t slot_size;       /* RING_SLOT, or SMALL_SLOT for a small stream */
 	uint32_t nslots;          /* slots it takes */
 	uint32_t k;               /* filling: the extent, */
-	uint64_t at;              /* and the offset in it */
+	uint64_t at;              /* and the offset in it, */
+	uint32_t r;               /* and its region */
 	int fd, direct;
 	uint64_t aio;             /* AIO context, 0 without */
 	struct iocb cb[RING_SLOTS];
@@ -210,9 +211,32 @@ static char *slot(const struct stream *s, uint32_t n)
 	return s->ring + (s->aio ? (n % RING_SLOTS) * s->slot_size : 0);
 }
 
+/* Pages without read permission come through /proc/self/mem
+ * (unreadable_memory.c); a failure there is said as such. */
+static long copy_piece(struct stream *s, char *to, uint64_t piece)
+{
+	struct capture *c = s->c;
+	while (s->k >= c->regions[s->r].first_extent + c->regions[s->r].nextents)
+		s->r++;
+	if (c->extent_src[s->k] || !(c->regions[s->r].flags & CKPT_REGION_UNREAD)) {
+		__builtin_memcpy(to, source(c, s->k) + s->at, piece);
+		return 0;
+	}
+	uint64_t addr = c->extents[s->k].start + s->at;
+	long err = read_unreadable(c, to, addr, piece);
+	if (err) {
+		c->error.len = 0;
+		line_str(&c->error, "cannot read memory with no read permission at ");
+		line_hex(&c->error, addr);
+		line_str(&c->error, " through /proc/self/mem: ");
+		line_str(&c->error, errno_text(err));
+	}
+	return err;
+}
+
 /* Copies the next slot_len(n) bytes of the stream into slot n, each
  * extent's checksum taken over the copy as it goes. */
-static void fill(struct stream *s, uint32_t n)
+static long fill(struct stream *s, uint32_t n)
 {
 	struct capture *c = s->c;
 	char *to = slot(s, n);
@@ -227,12 +251,15 @@ static void fill(struct stream *s, uint32_t n)
 			piece = want - len;
 		if (piece > PIECE)
 			piece = PIECE;
-		__builtin_memcpy(to + len, source(c, s->k) + s->at, piece);
+		long err = copy_piece(s, to + len, piece);
+		if (err)
+			return err;
 		e->crc = crc32c_update(s->at ? e->crc : 0, to + len, piece);
 		len += piece, s->at += piece;
 		if (s->at == e->len)
 			s->k++, s->at = 0;
 	}
+	return 0;
 }
 
 static int set_direct(int fd, int on)
@@ -319,10 +346,10 @@ static long write_extents(struct capture *c, int fd, int *direct)
 	for (uint32_t n = 0; n < s->nslots && !err; n++) {
 		while (s->busy[n % RING_SLOTS] && !err)
 			err = reap(s);
-		if (!err) {
-			fill(s, n);
+		if (!err)
+			err = fill(s, n);
+		if (!err)
 			err = write_slot(s, n);
-		}
 	}
 	while (s->inflight) { /* always: the ring is scratch, which goes when we return */
 		long e = reap(s);
@@ -442,7 +469,8 @@ int image_write(struct capture *c, uint64_t *size, int then_exit)
 		err = sys_fsync((int)t.fd);
 	int rc = -1;
 	if (err) {
-		write_fail(c, err);
+		if (!c->error.len) /* a read failure has said why already */
+			write_fail(c, err);
 		abandon(&t);
 	} else {
 		rc = commit(c, &t);

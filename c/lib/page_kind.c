@@ -17,8 +17,6 @@ uint32_t page_kind(uint64_t e, enum page_source source)
 		return CKPT_EXTENT_DATA;
 	case PAGES_ALL_FILE:
 		return CKPT_EXTENT_FILE;
-	case PAGES_ALL_HOLE:
-		return CKPT_EXTENT_HOLE;
 	case PAGES_FILE_PRIVATE:
 		/* Bit 61 set: still the file's own page, not a private copy. */
 		return (e & (PM_PRESENT | PM_SWAPPED)) && !(e & PM_FILE) ? CKPT_EXTENT_DATA : CKPT_EXTENT_FILE;

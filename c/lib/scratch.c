@@ -62,6 +62,7 @@ int scratch_open(struct capture *c)
 
 void scratch_close(struct capture *c)
 {
+	close_unreadable(c);
 	if (c->pipe_scratch[0] >= 0)
 		sys_close(c->pipe_scratch[0]), sys_close(c->pipe_scratch[1]);
 	if (c->scratch)

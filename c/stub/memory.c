@@ -105,7 +105,10 @@ static void load_extent(const struct ckpt_extent *e)
 static long map_file(const struct ckpt_region *r, int flags, int prot)
 {
 	const char *path = string_at(g.strings, r->path_str);
-	int shared_rw = r->kind == CKPT_REGION_FILE_SHARED && (r->prot & PROT_WRITE);
+	/* Opened with the rights the mapping had, not only those it uses now:
+	 * a read-only view of a file opened for writing may be mprotect'ed
+	 * writable later (checked possible in phase 1). */
+	int shared_rw = r->kind == CKPT_REGION_FILE_SHARED && (r->prot & PROT_WRITE || r->vm_flags & CKPT_VM_MAYWRITE);
 	long fd = sys_openat(AT_FDCWD, path, (shared_rw ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
 	if (fd < 0)
 		die_path("cannot open mapped file", path, fd);
@@ -119,17 +122,18 @@ static long map_file(const struct ckpt_region *r, int flags, int prot)
 	return m;
 }
 
-/* Shared files never get our bytes, so they get their final protection at
- * once; everything else is writable while it loads. */
+/* Shared files never get our bytes, and regions never charged must stay so
+ * (uncharged.c), so they get their final protection at once; everything
+ * else is writable while it loads. */
 static int loading_prot(const struct ckpt_region *r)
 {
-	return r->kind == CKPT_REGION_FILE_SHARED ? (int)r->prot : PROT_READ | PROT_WRITE;
+	return r->kind == CKPT_REGION_FILE_SHARED || uncharged(r) ? (int)r->prot : PROT_READ | PROT_WRITE;
 }
 
 static void map_region(const struct ckpt_region *r)
 {
 	int shared = r->kind == CKPT_REGION_FILE_SHARED || r->kind == CKPT_REGION_SHARED_ANON;
-	int flags = MAP_FIXED | (shared ? MAP_SHARED : MAP_PRIVATE);
+	int flags = MAP_FIXED | (shared ? MAP_SHARED : MAP_PRIVATE) | (r->vm_flags & CKPT_VM_NORESERVE ? MAP_NORESERVE : 0);
 	long m;
 	if (r->kind == CKPT_REGION_FILE_PRIVATE || r->kind == CKPT_REGION_FILE_SHARED)
 		m = map_file(r, flags, loading_prot(r));
@@ -158,7 +162,11 @@ static void load_extents(void)
 		uint32_t k = __atomic_fetch_add(&g.next_extent, 1, __ATOMIC_RELAXED);
 		if (k >= g.hdr->nextents)
 			return;
-		if (g.extents[k].kind == CKPT_EXTENT_DATA)
+		if (g.extents[k].kind != CKPT_EXTENT_DATA)
+			continue;
+		if (extent_is_uncharged(&g.extents[k]))
+			load_extent_forced(&g.extents[k]);
+		else
 			load_extent(&g.extents[k]);
 	}
 }
@@ -217,8 +225,14 @@ void map_regions(void)
 {
 	for (uint32_t i = 0; i < g.hdr->nregions; i++)
 		map_region(&g.regions[i]);
+	open_forced_writes();
 	load_in_parallel();
-	for (uint32_t i = 0; i < g.hdr->nregions; i++)
-		protect_region(&g.regions[i]);
+	close_forced_writes();
+	/* Guards first: the kernel refuses to install them in a locked or
+	 * sealed region, and restore_advice() locks and seals. */
 	install_guards();
+	for (uint32_t i = 0; i < g.hdr->nregions; i++) {
+		protect_region(&g.regions[i]);
+		restore_advice(&g.regions[i]);
+	}
 }

@@ -90,6 +90,35 @@ static void check_mapped_files(const struct ckpt_header *h, const char *t)
 	}
 }
 
+/* A shared mapping that may be made writable is mapped from a file opened
+ * O_RDWR (memory.c): this user must still be able to open it so. */
+static void check_writable_mappings(const struct ckpt_header *h, const char *t)
+{
+	const struct ckpt_region *r = (const void *)(t + h->regions_off);
+	const char *strings = t + h->strings_off;
+	for (uint32_t i = 0; i < h->nregions; i++) {
+		if (r[i].kind != CKPT_REGION_FILE_SHARED || !(r[i].vm_flags & CKPT_VM_MAYWRITE))
+			continue;
+		const char *path = string_at(strings, r[i].path_str);
+		long fd = sys_openat(AT_FDCWD, path, O_RDWR | O_CLOEXEC, 0);
+		if (fd >= 0) {
+			sys_close((int)fd);
+			continue;
+		}
+		struct line why = {.len = 0};
+		line_str(&why, "mapped file ");
+		line_str(&why, path);
+		line_str(&why, " cannot be opened for writing (");
+		line_str(&why, errno_text(fd));
+		line_str(&why, "), and its shared mapping ");
+		line_hex(&why, r[i].start);
+		line_str(&why, "-");
+		line_hex(&why, r[i].end);
+		line_str(&why, " may be made writable; make it writable by this user");
+		die_line(&why);
+	}
+}
+
 static void check_open_files(const struct ckpt_header *h, const char *t)
 {
 	const struct ckpt_fd *f = (const void *)(t + h->fds_off);
@@ -185,5 +214,7 @@ void check_world(const struct ckpt_header *h, const char *tables)
 {
 	check_vdso_layout(h);
 	check_mapped_files(h, tables);
+	check_writable_mappings(h, tables);
+	check_locked_memory(h, tables);
 	check_open_files(h, tables);
 }

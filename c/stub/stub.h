@@ -20,6 +20,7 @@ struct stub_args {
 	const char *strings;
 	int image_fd;
 	int err_fd;                      /* the restart's stderr, for our own messages */
+	int mem_fd;                      /* /proc/self/mem while loading, or -1 (uncharged.c) */
 	uint64_t arena_start, arena_len;
 	uint64_t hop_start;              /* an arena window the vDSO hops through */
 	uint64_t thread_stacks;          /* one small stack per cloned thread */
@@ -45,6 +46,7 @@ void load_and_validate(const char *image_path, struct ckpt_header *hdr, char **t
 void check_world(const struct ckpt_header *hdr, const char *tables);
 void check_machine(const struct ckpt_header *hdr, uint64_t vdso_ehdr);
 void restore_process_settings(const struct ckpt_header *hdr, const char *tables);
+void check_locked_memory(const struct ckpt_header *hdr, const char *tables);
 struct stat;
 /* Why `st` is not the file region r mapped, appended to `why`; 0 if it is. */
 int file_changed(struct line *why, const struct stat *st, const struct ckpt_region *r);
@@ -60,6 +62,12 @@ __attribute__((noreturn)) void phase2(void);
 void unmap_all_but_arena_and_vdso(void);
 void move_vdso(void);
 void map_regions(void);
+void restore_advice(const struct ckpt_region *r);
+int uncharged(const struct ckpt_region *r);
+int extent_is_uncharged(const struct ckpt_extent *e);
+void open_forced_writes(void);
+void close_forced_writes(void);
+void load_extent_forced(const struct ckpt_extent *e);
 void restore_process_state(void);
 __attribute__((noreturn)) void resume_threads(void);
 

@@ -167,7 +167,8 @@ static void check_regions(const struct ckpt_header *h, const char *t)
 		    !page_aligned(r[i].start) || !page_aligned(r[i].end))
 			bad("memory regions overlap or are out of order (corrupt image)");
 		if (r[i].kind < CKPT_REGION_ANON || r[i].kind > CKPT_REGION_SHARED_ANON || r[i].path_str >= h->strings_size ||
-		    (kind_is_file(r[i].kind) && (!r[i].path_str || !page_aligned(r[i].file_offset))))
+		    (kind_is_file(r[i].kind) && (!r[i].path_str || !page_aligned(r[i].file_offset))) ||
+		    r[i].vm_flags >= (uint64_t)CKPT_VM_NORESERVE << 1)
 			bad("memory region record is invalid (corrupt image)");
 		for (int k = 0; k < CKPT_NSPECIAL; k++)
 			if (h->special_start[k] < r[i].end && h->special_end[k] > r[i].start)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "../../c/maps.h"
+#include "../../c/ckpt_format.h"
 
 static int passed, failed;
 
@@ -62,6 +63,13 @@ int main(void)
 	check(maps_next(&cur, two + strlen(two), &e) == 1 && maps_is(&e, "[vdso]") && !maps_is(&e, "[vds"), "maps_is", two);
 	check(maps_next(&cur, two + strlen(two), &e) == 1 && e.start == 0x3000 && e.path_len == 0, "second line", two);
 	check(maps_next(&cur, two + strlen(two), &e) == 0, "end of buffer", two);
+
+	const char *vm = " rd wr mr mw me lo lf dc wf dd hg nh mg sr rr sl ac nr sd mwx lox";
+	check(maps_vmflags(vm, vm + strlen(vm)) == (uint64_t)(CKPT_VM_NORESERVE << 1) - 1, "every known VmFlag", vm);
+	const char *none = " rd mr me sd um uw";
+	check(maps_vmflags(none, none + strlen(none)) == 0, "no flag of ours", none);
+	const char *cut = " dc wf";
+	check(maps_vmflags(cut, cut + 3) == CKPT_VM_DONTFORK, "stops at eol", cut);
 
 	refuses("2000-1000 r--p 0 0:0 0\n");   /* start after end */
 	refuses("zz-1000 r--p 0 0:0 0\n");

@@ -33,7 +33,7 @@ test("threads, regions with their storage, kernel mappings, files, totals", () =
 	expect(doc.threads).toEqual([{ tid: 4242, rip: "0x401000", rsp: "0x7ffd00001000", fsBase: "0x7f0000001000" }]);
 	expect(doc.regions[0]).toEqual({
 		start: "0x400000", end: "0x402000", size: 8192, perms: "r-xp", kind: "file", name: "/usr/bin/demo", fileOffset: 0,
-		threadStack: false, unreadable: false, stored: { data: 4096, zero: 0, file: 4096, guard: 0 },
+		threadStack: false, unreadable: false, vmFlags: [], stored: { data: 4096, zero: 0, file: 4096, guard: 0 },
 		extents: [{ start: "0x400000", size: 4096, storage: "file" }, { start: "0x401000", size: 4096, storage: "data" }],
 	});
 	expect(doc.regions[1]).toMatchObject({ name: "[heap]", kind: "anon", fileOffset: null, stored: { data: 8192, zero: 12288, file: 0 } });
