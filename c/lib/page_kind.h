@@ -18,7 +18,7 @@ enum page_source {
 	PAGES_ANON,          /* private anonymous: written pages are data */
 	PAGES_FILE_PRIVATE,  /* private file: pages copied on write are data */
 	PAGES_ALL_DATA,      /* stored whole (shared anonymous, deleted file) */
-	PAGES_ALL_FILE,      /* mapped again whole (shared file, unreadable file) */
+	PAGES_ALL_FILE,      /* mapped again whole (shared file) */
 };
 
 /* enum ckpt_extent_kind for one page. */
