@@ -8,7 +8,7 @@
  */
 
 export const CKPT_MAGIC = "CKPTIMG\0";
-export const CKPT_VERSION = 1;
+export const CKPT_VERSION = 2;
 export const CKPT_ARCH_X86_64 = 62;
 export const CKPT_PAGE_SIZE = 4096;
 export const CKPT_HEADER_SIZE = 4096;
@@ -44,6 +44,7 @@ export const CKPT_FD_FILE = 1;
 export const CKPT_FD_PIPE_READ = 2;
 export const CKPT_FD_PIPE_WRITE = 3;
 export const CKPT_FD_INHERIT = 4;
+export const CKPT_FD_TTY = 5;
 
 export const CKPT_THREAD_COORDINATOR = 1 << 0;
 
@@ -58,6 +59,7 @@ export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_REGION_HEAP, CKPT_REGION_UNREAD, CKPT_REGION_THREAD_STACK,
 	CKPT_EXTENT_DATA, CKPT_EXTENT_HOLE, CKPT_EXTENT_FILE,
 	CKPT_FD_FILE, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_INHERIT,
+	CKPT_FD_TTY,
 	CKPT_THREAD_COORDINATOR,
 };
 
@@ -213,7 +215,7 @@ export const EXTENT = layout("ckpt_extent", 32, {
 	data_offset: f(24, "u64"),
 });
 
-export const FD = layout("ckpt_fd", 64, {
+export const FD = layout("ckpt_fd", 104, {
 	fd: f(0, "i32"),
 	kind: f(4, "u32"),
 	open_flags: f(8, "u32"),
@@ -226,6 +228,8 @@ export const FD = layout("ckpt_fd", 64, {
 	pipe_data_offset: f(48, "u64"),
 	pipe_crc: f(56, "u32"),
 	shares_with: f(60, "u32"),
+	// tty
+	termios: f(64, TERMIOS),
 });
 
 /** Not in image files: lives in libckpt's memory. Mirrored for completeness. */

@@ -89,6 +89,10 @@ void wait_threads_out_of_stub(void);
 int install_thread_stop_handler(void);
 int capture_process(struct capture *c);
 int capture_fds(struct capture *c);
+/* capture_tty.c: fills `r` and returns 1 if `fd` is the controlling
+ * terminal, else 0. */
+int capture_tty(struct capture *c, int fd, struct ckpt_fd *r, const char *target);
+int is_controlling_terminal(int fd);
 void refresh_file_offsets(struct capture *c);
 int stderr_is_regular_file(void);
 int capture_regions(struct capture *c);

@@ -52,6 +52,9 @@ static void restore_terminals(void)
 		if (t->valid && sys_ioctl(fd, 0x5401 /* TCGETS */, now) == 0)
 			sys_ioctl(fd, 0x5402 /* TCSETS */, (void *)t);
 	}
+	for (uint32_t i = 0; i < g.hdr->nfds; i++)
+		if (g.fds[i].kind == CKPT_FD_TTY && g.fds[i].termios.valid)
+			sys_ioctl(g.fds[i].fd, 0x5402 /* TCSETS */, (void *)&g.fds[i].termios);
 }
 
 void restore_process_state(void)

@@ -5,7 +5,7 @@
 // working across the restart.
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, runToEnd, spawn, tempDir } from "./harness.ts";
+import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, spawn, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
