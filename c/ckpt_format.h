@@ -236,6 +236,9 @@ struct ckpt_restart_info {
 	int32_t new_pid;
 	int32_t threads_in_stub;     /* threads still to leave the arena (futex) */
 	char image_path[CKPT_PATH_MAX]; /* where the next checkpoint goes */
+	/* tty: the modes of fds 0-2 as the restart found them (the shell's),
+	 * put back when the program stops again; valid = 0 for non-terminals */
+	struct ckpt_termios shell_termios[3];
 };
 
 _Static_assert(sizeof(struct ckpt_header) <= CKPT_HEADER_SIZE, "header fits its page");

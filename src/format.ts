@@ -233,13 +233,15 @@ export const FD = layout("ckpt_fd", 104, {
 });
 
 /** Not in image files: lives in libckpt's memory. Mirrored for completeness. */
-export const RESTART_INFO = layout("ckpt_restart_info", 4128, {
+export const RESTART_INFO = layout("ckpt_restart_info", 4248, {
 	magic: f(0, "u64"),
 	arena_start: f(8, "u64"),
 	arena_len: f(16, "u64"),
 	new_pid: f(24, "i32"),
 	threads_in_stub: f(28, "i32"),
 	image_path: f(32, "char", CKPT_PATH_MAX),
+	// tty
+	shell_termios: f(4128, TERMIOS, 3),
 });
 
 /** Every struct in ckpt_format.h, for the mirror test. */

@@ -134,6 +134,13 @@ uint64_t monotonic_ns(void);
 /* status.c: the line `ckpt checkpoint` reads through /proc/PID/environ. */
 void status_init(void);
 void status_set(const char *state, const char *message);
+void status_note(const char *text);
+
+/* terminal_modes.c: the shell's terminal modes back at a stop; SIGWINCH
+ * after a restart. */
+void terminal_note_launch(void);
+void terminal_restore_launch(void);
+void terminal_after_restart(void);
 
 /* One line to the launch-time stderr, never harming the program. */
 void say(const struct line *l);
