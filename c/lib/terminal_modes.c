@@ -37,12 +37,21 @@ void terminal_note_launch(void)
 	note_devices();
 }
 
-/* Only on the terminal the modes came from: the program may have put a
- * file or another terminal on fds 0-2 since. */
+/* In the foreground only: a program in the background (`ckpt prog &`)
+ * shares the terminal with the shell, whose modes are the ones in force
+ * (our handler blocks SIGTTOU, so the kernel would let us change them).
+ * And only on the terminal the modes came from: the program may have put
+ * a file or another terminal on fds 0-2 since. */
+static int in_foreground(int fd)
+{
+	int pgrp;
+	return sys_ioctl(fd, 0x540F /* TIOCGPGRP */, &pgrp) == 0 && pgrp == (int)sys_getpgid(0);
+}
+
 void terminal_restore_launch(void)
 {
 	for (int fd = 0; fd < 3; fd++)
-		if (launch[fd].valid && launch_rdev[fd] && terminal_of(fd) == launch_rdev[fd])
+		if (launch[fd].valid && launch_rdev[fd] && terminal_of(fd) == launch_rdev[fd] && in_foreground(fd))
 			sys_ioctl(fd, 0x5402 /* TCSETS */, &launch[fd]);
 }
 

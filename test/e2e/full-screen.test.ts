@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ROOT, runToEnd, tempDir } from "./harness.ts";
+import { CKPT, demo, ROOT, runToEnd, tempDir } from "./harness.ts";
 
 const have = (tool: string) => Bun.which(tool) !== null;
 const PYTHON = "/usr/bin/python3"; // not a pyenv shim: a script wrapper would drop the preload
@@ -115,6 +115,27 @@ test.skipIf(!have("tmux") || !have(PYTHON))("a Python curses program: its screen
   expect(after).toContain("size: 24x80");
   expect(Number(/counter: (\d+)/.exec(after)![1])).toBeGreaterThanOrEqual(n);
   await pane.keys("q");
+}, 90000);
+
+test.skipIf(!have("tmux"))("a program stopping in the background leaves the shell's own modes alone", async () => {
+  pane = new Pane(dir);
+  await pane.open();
+  // Launched in the foreground (so its launch-time modes are the shell's
+  // cooked ones), then moved to the background with ^Z and bg.
+  await pane.type(`${CKPT} ${demo("ticker")} 100000 >/dev/null`);
+  await pane.program();
+  await pane.keys("C-z");
+  await pane.until((s) => /Stopped/.test(s), "the job stopped");
+  await pane.type("bg; echo backgrounded");
+  await pane.until((s) => /^backgrounded$/m.test(s) && /\$ *$/.test(s.trimEnd()), "the prompt again");
+  const tty = (await pane.tmux(["display", "-p", "-t", "t", "#{pane_tty}"])).stdout.trim();
+  const modes = async () => (await runToEnd(["stty", "-a", "-F", tty], { cwd: dir })).stdout;
+  // At its prompt bash's line editor has the terminal in its own modes.
+  expect(await modes()).toMatch(/(^|\s)-icanon(\s|$)/m);
+  const pid = await pane.program();
+  const request = await runToEnd([CKPT, "checkpoint", String(pid)], { cwd: dir });
+  expect(request.stdout).toContain("it stopped with exit status 85");
+  expect(await modes()).toMatch(/(^|\s)-icanon(\s|$)/m);
 }, 90000);
 
 /** A part another branch of this project restores is still missing here: say so and stop. */
