@@ -43,6 +43,8 @@ test("/dev/tty on fd 3 comes back as the restart's terminal, with the program's 
   process.kill(pid, "SIGUSR2");
   await first.exit();
   expect(readFileSync(out, "utf8")).toContain("taking a checkpoint into");
+  const info = JSON.parse((await runToEnd([CKPT, "info", "--json"], { cwd: dir })).stdout);
+  expect(info.files.find((f: { fd: number }) => f.fd === 3)).toMatchObject({ kind: "terminal", terminalModes: "icanon -echo isig opost" });
   const second = await runToEnd(onTerminal(`${CKPT} restart`), { cwd: dir });
   expect(second.code).toBe(0);
   const after = (await text("step 11")).split("taking a checkpoint into")[1]!;
