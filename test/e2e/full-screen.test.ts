@@ -76,7 +76,7 @@ let lastRequest: { stderr: string } | undefined;
  * the shell is back in sane modes, clear the screen and restart there.
  * Returns the restarted screen once `back` holds.
  */
-async function checkpointAndRestart(back: (screen: string) => boolean, what: string): Promise<string> {
+async function checkpointAndRestart(back: (screen: string) => boolean, what: string, beforeRestart?: () => Promise<void>): Promise<string> {
   const pid = await pane.program();
   const request = await runToEnd([CKPT, "checkpoint", String(pid)], { cwd: dir });
   expect(request.stdout).toContain("it stopped with exit status 85");
@@ -85,6 +85,7 @@ async function checkpointAndRestart(back: (screen: string) => boolean, what: str
   await pane.type("clear; printf 'mo%s: %s end\\n' des \"$(stty -a | tr ' ;' '\\n\\n' | grep -x -e '-*icanon' -e '-*echo' -e '-*opost' | tr '\\n' ' ')\"");
   const modes = /modes: (.*) end/.exec(await pane.until((s) => /modes: .* end/.test(s), "stty's answer"))![1]!;
   expect(modes.trim().split(" ").sort()).toEqual(["echo", "icanon", "opost"]);
+  await beforeRestart?.();
   await pane.type(`clear; ${CKPT} restart`);
   return pane.until(back, what);
 }
@@ -103,16 +104,23 @@ test.skipIf(!have("tmux") || !have("less"))("less on a long file: the same page 
   await pane.until((s) => /\$ *$/.test(s.trimEnd()), "the prompt after q");
 }, 90000);
 
-test.skipIf(!have("tmux") || !have(PYTHON))("a Python curses program: its screen and counter come back, redrawn on SIGWINCH", async () => {
+test.skipIf(!have("tmux") || !have(PYTHON))("a Python curses program: its screen and counter come back on a bigger terminal, redrawn on SIGWINCH", async () => {
   pane = new Pane(dir);
   await pane.open();
   await pane.type(`${CKPT} ${PYTHON} ${join(ROOT, "demos", "curses-counter.py")}`);
   const before = await pane.until((s) => /counter: [1-9]\d+/.test(s), "the counter");
   expect(before).toContain("resizes: 0");
   const n = Number(/counter: (\d+)/.exec(before)![1]);
-  const after = await checkpointAndRestart((s) => /resizes: 1/.test(s), "the redrawn screen");
+  // Restarted on a bigger terminal: the program must see the new size.
+  const bigger = async () => {
+    await pane.tmux(["resize-window", "-t", "t", "-x", "100", "-y", "30"]);
+    await pane.type("clear; stty size");
+    await pane.until((s) => /^30 100$/m.test(s), "the pane at 30x100");
+  };
+  const after = await checkpointAndRestart((s) => /resizes: 1/.test(s), "the redrawn screen", bigger);
   expect(after.split("\n")[0]).toBe("ckpt curses demo");
-  expect(after).toContain("size: 24x80");
+  expect(after).toContain("size: 30x100");
+  expect(after.split("\n")[29]).toBe("q quits");
   expect(Number(/counter: (\d+)/.exec(after)![1])).toBeGreaterThanOrEqual(n);
   await pane.keys("q");
 }, 90000);
