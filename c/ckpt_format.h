@@ -113,6 +113,8 @@ enum ckpt_fd_kind {
 	CKPT_FD_PIPE_READ = 2,  /* read end of a pipe whose both ends we held */
 	CKPT_FD_PIPE_WRITE = 3, /* its write end */
 	CKPT_FD_INHERIT = 4,    /* 0-2 terminal/pipe/socket: taken from restart */
+	CKPT_FD_TTY = 5,        /* the controlling terminal beyond 0-2 (/dev/tty):
+				 * the restart's controlling terminal, reopened */
 };
 
 /* prctl(PR_SET_MM_MAP) fields, as read from /proc/self/stat and brk(0). */
@@ -131,7 +133,8 @@ struct ckpt_timeval { int64_t sec, usec; };
 struct ckpt_itimer { struct ckpt_timeval interval, value; };
 struct ckpt_rlimit { uint64_t cur, max; };
 
-/* The kernel's struct termios (TCGETS), for fds 0-2 that were terminals. */
+/* The kernel's struct termios (TCGETS), for fds 0-2 that were terminals
+ * and for CKPT_FD_TTY descriptors. */
 struct ckpt_termios {
 	uint32_t iflag, oflag, cflag, lflag;
 	uint8_t line, cc[19];
@@ -269,6 +272,8 @@ struct ckpt_fd {
 	uint64_t pipe_data_offset;
 	uint32_t pipe_crc;
 	uint32_t shares_with;        /* 1 + a lower fd on the same open file, or 0 */
+	/* tty: CKPT_FD_TTY only, its modes (0-2 keep theirs in the header) */
+	struct ckpt_termios termios;
 };
 
 /* Lives in libckpt's memory; the stub writes it after memory is restored. */
@@ -278,6 +283,9 @@ struct ckpt_restart_info {
 	int32_t new_pid;
 	int32_t threads_in_stub;     /* threads still to leave the arena (futex) */
 	char image_path[CKPT_PATH_MAX]; /* where the next checkpoint goes */
+	/* tty: the modes of fds 0-2 as the restart found them (the shell's),
+	 * put back when the program stops again; valid = 0 for non-terminals */
+	struct ckpt_termios shell_termios[3];
 };
 
 _Static_assert(sizeof(struct ckpt_header) <= CKPT_HEADER_SIZE, "header fits its page");
@@ -285,7 +293,7 @@ _Static_assert(sizeof(struct ckpt_header) % 8 == 0, "header is 8-byte sized");
 _Static_assert(sizeof(struct ckpt_thread) == 176, "thread record size is part of the format");
 _Static_assert(sizeof(struct ckpt_region) == 96, "region record size is part of the format");
 _Static_assert(sizeof(struct ckpt_extent) == 32, "extent record size is part of the format");
-_Static_assert(sizeof(struct ckpt_fd) == 64, "fd record size is part of the format");
+_Static_assert(sizeof(struct ckpt_fd) == 104, "fd record size is part of the format");
 _Static_assert(sizeof(struct ckpt_termios) == 40, "termios record size");
 _Static_assert(sizeof(struct ckpt_process_state) == 40, "process state record size");
 

@@ -141,6 +141,12 @@ static inline long sys_getgroups(int size, uint32_t *list) { return SYS2(__NR_ge
 static inline long sys_futex(void *addr, int op, uint32_t val, const void *timeout) { return SYS4(__NR_futex, addr, op, val, timeout); }
 /* int tgkill(pid_t tgid, pid_t tid, int sig); */
 static inline long sys_tgkill(int tgid, int tid, int sig) { return SYS3(__NR_tgkill, tgid, tid, sig); }
+/* int rt_tgsigqueueinfo(pid_t tgid, pid_t tid, int sig, siginfo_t *info); */
+static inline long sys_rt_tgsigqueueinfo(int tgid, int tid, int sig, void *info) { return SYS4(__NR_rt_tgsigqueueinfo, tgid, tid, sig, info); }
+/* pid_t getpgid(pid_t pid); */
+static inline long sys_getpgid(int pid) { return SYS1(__NR_getpgid, pid); }
+/* int kill(pid_t pid, int sig); */
+static inline long sys_kill(int pid, int sig) { return SYS2(__NR_kill, pid, sig); }
 /* int kcmp(pid_t pid1, pid_t pid2, int type, unsigned long idx1, unsigned long idx2); */
 static inline long sys_kcmp(int pid1, int pid2, int type, unsigned long a, unsigned long b) { return SYS5(__NR_kcmp, pid1, pid2, type, a, b); }
 /* int pidfd_open(pid_t pid, unsigned int flags); */

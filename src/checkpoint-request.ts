@@ -5,8 +5,9 @@
  * Algorithm:
  *   1. The process must exist, be ours (kill(2) would refuse anyway, but
  *      "another user" says more than EPERM) and carry a status line.
- *   2. Note the count of completed checkpoints, then send the checkpoint
- *      signal with sigqueue and a request value (see REQUEST_*).
+ *   2. Note the count of completed checkpoints (and pass on a standing
+ *      warning from the status line), then send the checkpoint signal with
+ *      sigqueue and a request value (see REQUEST_*).
  *   3. Poll the status until the count grows (written, or stopped: success),
  *      or it reports failed after our request (its message is the error),
  *      or the process is gone: a stopping process exits right after its
@@ -39,6 +40,8 @@ const EPERM = 1;
 export interface CheckpointOptions {
 	keepRunning: boolean;
 	timeoutMs: number;
+	/** Told, before the request is sent, of a standing warning in the process's status line (it took the trigger signal for itself). */
+	warn?: (line: string) => void;
 }
 
 export interface CheckpointResult {
@@ -84,6 +87,8 @@ export async function requestCheckpoint(pid: number, opts: CheckpointOptions, ui
 	const count0 = before.kind === "status" ? before.status.count : 0;
 	const seq0 = before.kind === "status" ? before.status.seq : 0;
 	let image = before.kind === "status" ? before.status.image : "";
+	// A full-screen program hid this warning when libckpt printed it.
+	if (before.kind === "status" && before.status.message.startsWith("warning: ")) opts.warn?.(`ckpt: ${before.status.message}`);
 
 	const signal = checkpointSignal(pid);
 	const sentAtMs = Date.now();

@@ -62,6 +62,7 @@ export const CKPT_FD_FILE = 1;
 export const CKPT_FD_PIPE_READ = 2;
 export const CKPT_FD_PIPE_WRITE = 3;
 export const CKPT_FD_INHERIT = 4;
+export const CKPT_FD_TTY = 5;
 
 export const CKPT_THREAD_COORDINATOR = 1 << 0;
 
@@ -80,6 +81,7 @@ export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_VM_RANDOM, CKPT_VM_SEALED, CKPT_VM_ACCOUNT, CKPT_VM_NORESERVE,
 	CKPT_EXTENT_DATA, CKPT_EXTENT_HOLE, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD,
 	CKPT_FD_FILE, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_INHERIT,
+	CKPT_FD_TTY,
 	CKPT_THREAD_COORDINATOR,
 };
 
@@ -243,7 +245,7 @@ export const EXTENT = layout("ckpt_extent", 32, {
 	data_offset: f(24, "u64"),
 });
 
-export const FD = layout("ckpt_fd", 64, {
+export const FD = layout("ckpt_fd", 104, {
 	fd: f(0, "i32"),
 	kind: f(4, "u32"),
 	open_flags: f(8, "u32"),
@@ -256,16 +258,20 @@ export const FD = layout("ckpt_fd", 64, {
 	pipe_data_offset: f(48, "u64"),
 	pipe_crc: f(56, "u32"),
 	shares_with: f(60, "u32"),
+	// tty
+	termios: f(64, TERMIOS),
 });
 
 /** Not in image files: lives in libckpt's memory. Mirrored for completeness. */
-export const RESTART_INFO = layout("ckpt_restart_info", 4128, {
+export const RESTART_INFO = layout("ckpt_restart_info", 4248, {
 	magic: f(0, "u64"),
 	arena_start: f(8, "u64"),
 	arena_len: f(16, "u64"),
 	new_pid: f(24, "i32"),
 	threads_in_stub: f(28, "i32"),
 	image_path: f(32, "char", CKPT_PATH_MAX),
+	// tty
+	shell_termios: f(4128, TERMIOS, 3),
 });
 
 /** Every struct in ckpt_format.h, for the mirror test. */

@@ -193,7 +193,7 @@ function decodeItimer(t: Fields<keyof typeof ITIMER.fields>): Itimer {
 	return { interval: tv("interval"), value: tv("value") };
 }
 
-function decodeTermios(t: Fields<keyof typeof TERMIOS.fields>): Termios {
+export function decodeTermios(t: Fields<keyof typeof TERMIOS.fields>): Termios {
 	return {
 		iflag: t.u32("iflag"), oflag: t.u32("oflag"), cflag: t.u32("cflag"), lflag: t.u32("lflag"),
 		line: t.u8("line"),

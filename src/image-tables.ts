@@ -8,11 +8,12 @@
 import { ImageError } from "./errors.ts";
 import { Fields, utf8 } from "./fields.ts";
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_PAGE_SIZE,
-	CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
-	CKPT_REGION_SHARED_ANON, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_VM_NORESERVE, EXTENT, FD, REGION, RESUME_CTX, THREAD,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_FD_FILE, CKPT_FD_TTY,
+	CKPT_PAGE_SIZE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
+	CKPT_REGION_SHARED_ANON, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_VM_NORESERVE, EXTENT, FD,
+	REGION, RESUME_CTX, TERMIOS, THREAD,
 } from "./format.ts";
-import { USER_SPACE_END } from "./image-header.ts";
+import { decodeTermios, USER_SPACE_END } from "./image-header.ts";
 import type { Extent, Fd, Header, Region, Tables, Thread } from "./image-types.ts";
 
 
@@ -137,7 +138,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		if (fd <= prevFd) bad("fds not sorted, duplicated or negative");
 		prevFd = fd;
 		const kind = f.u32("kind");
-		if (kind < CKPT_FD_FILE || kind > CKPT_FD_INHERIT) bad(`unknown kind ${kind}`);
+		if (kind < CKPT_FD_FILE || kind > CKPT_FD_TTY) bad(`unknown kind ${kind}`);
 		const pipeLen = f.u32("pipe_len");
 		const pipeOff = f.u64("pipe_data_offset");
 		if (pipeLen > 0 && (pipeOff < BigInt(h.dataOffset) || pipeOff + BigInt(pipeLen) > BigInt(h.fileSize)))
@@ -153,6 +154,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			pipeId: f.u64("pipe_id"),
 			pipeDataOffset: pipeLen > 0 ? Number(pipeOff) : 0,
 			pipeCrc: f.u32("pipe_crc"),
+			termios: decodeTermios(f.struct("termios", TERMIOS)),
 		});
 	}
 

@@ -146,6 +146,7 @@ export interface Fd {
 	pipeId: bigint;
 	pipeDataOffset: number;
 	pipeCrc: number;
+	termios: Termios; // CKPT_FD_TTY: its modes (valid false otherwise)
 }
 
 /** What the tables decode to. */

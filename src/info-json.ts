@@ -6,12 +6,13 @@
  * Pure: image in, plain object out.
  */
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ,
-	CKPT_FD_PIPE_WRITE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_SHARED_ANON,
-	CKPT_REGION_STACK, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT,
+	CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_TTY, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE,
+	CKPT_REGION_FILE_SHARED, CKPT_REGION_SHARED_ANON, CKPT_REGION_STACK, CKPT_REGION_THREAD_STACK,
+	CKPT_REGION_UNREAD,
 } from "./format.ts";
 import type { Image } from "./image-types.ts";
-import { fdFlags, membarrierNames, perms, regionName, storage, umaskText, vmFlagNames } from "./info-render.ts";
+import { fdFlags, membarrierNames, perms, regionName, storage, terminalModes, umaskText, vmFlagNames } from "./info-render.ts";
 import { hex } from "./text.ts";
 
 export const SCHEMA_VERSION = 1;
@@ -36,6 +37,7 @@ const FD_KINDS: Record<number, string> = {
 	[CKPT_FD_PIPE_READ]: "pipe-read",
 	[CKPT_FD_PIPE_WRITE]: "pipe-write",
 	[CKPT_FD_INHERIT]: "inherited",
+	[CKPT_FD_TTY]: "terminal",
 };
 
 export function infoJson(image: Image) {
@@ -94,6 +96,7 @@ export function infoJson(image: Image) {
 			path: f.path,
 			offset: f.kind === CKPT_FD_FILE ? Number(f.offset) : null,
 			unreadBytes: f.kind === CKPT_FD_PIPE_READ ? f.pipeLen : null,
+			terminalModes: f.kind === CKPT_FD_TTY ? terminalModes(f.termios) : null,
 		})),
 		totals: {
 			imageSize: image.fileSize,

@@ -3,13 +3,14 @@
  * each part of memory is stored. Pure: image and clock in, text out.
  */
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ,
-	CKPT_FD_PIPE_WRITE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
-	CKPT_REGION_SHARED_ANON, CKPT_REGION_STACK, CKPT_REGION_UNREAD, CKPT_VM_DONTDUMP, CKPT_VM_DONTFORK,
-	CKPT_VM_HUGEPAGE, CKPT_VM_LOCKED, CKPT_VM_LOCKONFAULT, CKPT_VM_MAYWRITE, CKPT_VM_MERGEABLE, CKPT_VM_NOHUGEPAGE, CKPT_VM_NORESERVE,
-	CKPT_VM_RANDOM, CKPT_VM_SEALED, CKPT_VM_SEQUENTIAL, CKPT_VM_WIPEONFORK,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT,
+	CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_TTY, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE,
+	CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP, CKPT_REGION_SHARED_ANON, CKPT_REGION_STACK, CKPT_REGION_UNREAD,
+	CKPT_VM_DONTDUMP, CKPT_VM_DONTFORK, CKPT_VM_HUGEPAGE, CKPT_VM_LOCKED, CKPT_VM_LOCKONFAULT, CKPT_VM_MAYWRITE,
+	CKPT_VM_MERGEABLE, CKPT_VM_NOHUGEPAGE, CKPT_VM_NORESERVE, CKPT_VM_RANDOM, CKPT_VM_SEALED,
+	CKPT_VM_SEQUENTIAL, CKPT_VM_WIPEONFORK,
 } from "./format.ts";
-import type { Fd, Image, Region } from "./image-types.ts";
+import type { Fd, Image, Region, Termios } from "./image-types.ts";
 import { signalName } from "./signals.ts";
 import { age, bytes, duration, hex, localTime, shellQuote, table } from "./text.ts";
 
@@ -26,7 +27,14 @@ const FD_KINDS: Record<number, string> = {
 	[CKPT_FD_PIPE_READ]: "pipe read",
 	[CKPT_FD_PIPE_WRITE]: "pipe write",
 	[CKPT_FD_INHERIT]: "inherited",
+	[CKPT_FD_TTY]: "terminal",
 };
+
+/** The terminal modes a full-screen program changes, as stty names them: "-icanon -echo isig opost". */
+export function terminalModes(t: Termios): string {
+	const on = (v: number, bit: number, name: string) => (v & bit ? name : `-${name}`);
+	return [on(t.lflag, 0o2, "icanon"), on(t.lflag, 0o10, "echo"), on(t.lflag, 0o1, "isig"), on(t.oflag, 0o1, "opost")].join(" ");
+}
 
 export function perms(r: Region): string {
 	const shared = r.kind === CKPT_REGION_FILE_SHARED || r.kind === CKPT_REGION_SHARED_ANON;
@@ -170,7 +178,8 @@ export function renderInfo(image: Image, nowMs: number): string {
 			...image.fds.map((f) => [
 				String(f.fd), FD_KINDS[f.kind] ?? "?", fdFlags(f),
 				f.kind === CKPT_FD_FILE ? String(f.offset) : "-",
-				f.kind === CKPT_FD_PIPE_READ ? `${f.path || "pipe"} (${bytes(f.pipeLen)} unread)` : f.path,
+				f.kind === CKPT_FD_PIPE_READ ? `${f.path || "pipe"} (${bytes(f.pipeLen)} unread)`
+					: f.kind === CKPT_FD_TTY ? `${f.path} (reopened as /dev/tty; ${terminalModes(f.termios)})` : f.path,
 			]),
 		], [0, 3]));
 

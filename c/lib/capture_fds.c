@@ -1,8 +1,9 @@
 /*
  * Open descriptors. What can be brought back: files, directories and
  * devices reopened by path (at their offset), pipes whose both ends the
- * process holds (with their unread bytes), and fds 0-2 that are terminals,
- * pipes or sockets, which a restart takes from the shell that runs it.
+ * process holds (with their unread bytes), fds 0-2 that are terminals,
+ * pipes or sockets, which a restart takes from the shell that runs it, and
+ * the controlling terminal on other fds (capture_tty.c).
  * Anything else is dropped with a warning if it was already open at launch
  * (stray descriptors from job runners and IDEs are common), or else fails
  * the checkpoint by name, unless the user chose --drop-unsupported-fds.
@@ -68,6 +69,14 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 	if (fd <= 2 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
 		r->kind = CKPT_FD_INHERIT;
 		return 1;
+	}
+	if (S_ISCHR(st.st_mode) && is_tty(fd)) {
+		if (capture_tty(c, fd, r, target))
+			return 1;
+		struct line t = {.len = 0};
+		line_str(&t, target);
+		line_str(&t, ", a terminal that is not the program's controlling terminal");
+		return drop_or_fail(c, fd, t.buf);
 	}
 	if (reopenable && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || (S_ISCHR(st.st_mode) && !is_tty(fd)))) {
 		r->kind = CKPT_FD_FILE;

@@ -92,6 +92,10 @@ int capture_process(struct capture *c);
 int capture_process_state(struct capture *c);
 int refuse_unrestorable(struct capture *c);
 int capture_fds(struct capture *c);
+/* capture_tty.c: fills `r` and returns 1 if `fd` is the controlling
+ * terminal, else 0. */
+int capture_tty(struct capture *c, int fd, struct ckpt_fd *r, const char *target);
+int is_controlling_terminal(int fd);
 void refresh_file_offsets(struct capture *c);
 int stderr_is_regular_file(void);
 int capture_regions(struct capture *c);
@@ -140,6 +144,13 @@ uint64_t monotonic_ns(void);
 /* status.c: the line `ckpt checkpoint` reads through /proc/PID/environ. */
 void status_init(void);
 void status_set(const char *state, const char *message);
+void status_note(const char *text);
+
+/* terminal_modes.c: the shell's terminal modes back at a stop; SIGWINCH
+ * after a restart. */
+void terminal_note_launch(void);
+void terminal_restore_launch(void);
+void terminal_after_restart(void);
 
 /* One line to the launch-time stderr, never harming the program. */
 void say(const struct line *l);

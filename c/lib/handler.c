@@ -58,6 +58,7 @@ static void after_restart(void)
 		ckpt_config.inherited_fds[i] = 0;
 	ckpt_config.inherited_fds[0] = 7;
 	record_stderr_identity(&ckpt_config.stderr_dev, &ckpt_config.stderr_ino);
+	terminal_after_restart();
 	ri->magic = 0;
 	status_set("running", "");
 	coordinator_release();
@@ -179,6 +180,8 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 		coordinator_release();
 		return;
 	}
+	if (rc == 0 && !keep_running)
+		terminal_restore_launch(); /* first, so our own line is not printed raw */
 	report(&c, rc == 0, size, now_ns(1) - started, keep_running);
 	if (rc == 0 && !keep_running) {
 		status_set("stopped", "");

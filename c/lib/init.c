@@ -98,6 +98,7 @@ __attribute__((constructor)) static void ckpt_init(void)
 	long n = sys_readlinkat(AT_FDCWD, "/proc/self/exe", ckpt_config.exe_path, sizeof ckpt_config.exe_path - 1);
 	ckpt_config.exe_path[n > 0 ? n : 0] = 0;
 	record_stderr_identity(&ckpt_config.stderr_dev, &ckpt_config.stderr_ino);
+	terminal_note_launch();
 	/* The launcher execs with the signal blocked, so a request that comes
 	 * before this point waits instead of killing the program. Now that the
 	 * handler is in place, give the program the mask its parent gave. */

@@ -14,9 +14,10 @@
 #include <errno.h>
 #include <signal.h>
 #include "ckpt_lib.h"
+#include "../sys.h"
 
 static struct sigaction program_action; /* zero: SIG_DFL */
-static int program_has_action, warned;
+static int program_has_action, warned, warned_pid;
 
 static void warn_once(const char *what, const char *consequence)
 {
@@ -31,6 +32,25 @@ static void warn_once(const char *what, const char *consequence)
 	line_str(&l, ", the checkpoint trigger; ");
 	line_str(&l, consequence);
 	line_str(&l, " (relaunch with --signal to pick a free one)");
+	say(&l);
+	/* A full-screen program (vim) draws over that line at once: the status
+	 * line keeps it for `ckpt checkpoint`, and the exit repeats it. */
+	status_note(l.buf + 6 /* without "ckpt: " */);
+	warned_pid = (int)sys_getpid();
+}
+
+/* The last word once the program exits (not its forked children, which
+ * run this too): by then its screen is gone and the advice can be read. */
+__attribute__((destructor)) static void remind_at_exit(void)
+{
+	int pid = (int)sys_getpid();
+	if (!warned || (pid != warned_pid && pid != ckpt_restart_info.new_pid))
+		return;
+	struct line l = {.len = 0};
+	line_str(&l, "ckpt: note: this program took signal ");
+	line_u64(&l, (uint64_t)ckpt_config.signal);
+	line_str(&l, ", the checkpoint trigger, for itself: a plain signal reached the program, not ckpt; "
+		     "use `ckpt checkpoint PID`, or relaunch with --signal to pick a free one");
 	say(&l);
 }
 

@@ -11,7 +11,8 @@
  * text in place, always to the same length:
  *   "seq=N state=S count=C image=PATH\nmessage=TEXT\nend=N" padded with spaces
  * S is running, writing, written, stopped or failed; C counts completed
- * checkpoints. A reader that sees seq != end caught a rewrite midway and
+ * checkpoints. TEXT is the failure, the background writer, or else a
+ * standing "warning: ..." about the program's use of the trigger. A reader that sees seq != end caught a rewrite midway and
  * reads again.
  */
 #include <stdlib.h>
@@ -20,6 +21,19 @@
 static char *block;
 static size_t block_len;
 static uint64_t seq, count;
+/* A standing warning (the program took the trigger signal), shown as the
+ * message whenever there is no other: a full-screen program hides what we
+ * print on stderr, and `ckpt checkpoint` repeats what it reads here. */
+static char note[512];
+
+static char last_state[16], last_message[512];
+static void render(void);
+
+void status_note(const char *text)
+{
+	str_copy(note, sizeof note, text);
+	render();
+}
 
 void status_init(void)
 {
@@ -52,6 +66,16 @@ void status_set(const char *state, const char *message)
 		return;
 	if (str_eq(state, "written") || str_eq(state, "stopped"))
 		count++;
+	str_copy(last_state, sizeof last_state, state);
+	str_copy(last_message, sizeof last_message, message);
+	render();
+}
+
+static void render(void)
+{
+	if (!block)
+		return;
+	const char *state = last_state, *message = last_message;
 	seq++;
 	size_t at = put(0, "seq=");
 	at = put_u64(at, seq);
@@ -62,7 +86,7 @@ void status_set(const char *state, const char *message)
 	at = put(at, " image=");
 	at = put(at, ckpt_config.image_path);
 	at = put(at, "\nmessage=");
-	at = put(at, message);
+	at = put(at, message[0] ? message : note);
 	struct line end = {.len = 0};
 	line_str(&end, "\nend=");
 	line_u64(&end, seq);

@@ -60,6 +60,27 @@ static void restore_file(const struct ckpt_fd *f, const char *path)
 	sys_close(fd);
 }
 
+/* The program's controlling terminal beyond fds 0-2: this restart's own
+ * (its modes are set in phase 2, with those of 0-2, once nothing can fail
+ * that would leave the shell's terminal changed). */
+static void restore_tty(const struct ckpt_fd *f, const char *path)
+{
+	int flags = (int)(f->open_flags & ~(unsigned)(O_CREAT | O_EXCL | O_TRUNC)) | O_NOCTTY | O_CLOEXEC;
+	long fd = sys_openat(AT_FDCWD, "/dev/tty", flags, 0);
+	if (fd < 0) {
+		struct line l = {.len = 0};
+		line_str(&l, "fd ");
+		line_u64(&l, (uint64_t)f->fd);
+		line_str(&l, " was the program's terminal (");
+		line_str(&l, path);
+		line_str(&l, ") and this restart has no controlling terminal to give it; run ckpt restart in a terminal");
+		die_line(&l);
+	}
+	int hi = to_high(fd, "cannot reopen", "/dev/tty");
+	place(hi, f);
+	sys_close(hi);
+}
+
 /* A pipe whose both ends the program held: one new pipe per pipe_id, its
  * unread bytes written back, each end dup'ed to every fd that had it. */
 static void restore_pipe(const struct ckpt_fd *fds, uint32_t n, uint32_t first, int image_fd)
@@ -114,6 +135,8 @@ void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int
 			place(f->shares_with - 1, f); /* one open file, as `2>&1` made it */
 		else if (f->kind == CKPT_FD_FILE)
 			restore_file(f, string_at(strings, f->path_str));
+		else if (f->kind == CKPT_FD_TTY)
+			restore_tty(f, string_at(strings, f->path_str));
 		else if ((f->kind == CKPT_FD_PIPE_READ || f->kind == CKPT_FD_PIPE_WRITE) && !pipe_seen(fds, i))
 			restore_pipe(fds, n, i, image_fd);
 	}

@@ -46,12 +46,18 @@ static void restore_signals_and_limits(void)
 
 static void restore_terminals(void)
 {
+	/* The modes found here are the shell's: libckpt puts them back if the
+	 * program stops again, so the shell is not left in raw mode. */
 	for (int fd = 0; fd < 3; fd++) {
 		const struct ckpt_termios *t = &g.hdr->termios[fd];
-		char now[64];
-		if (t->valid && sys_ioctl(fd, 0x5401 /* TCGETS */, now) == 0)
+		struct ckpt_termios *now = &g.shell_termios[fd];
+		now->valid = sys_ioctl(fd, 0x5401 /* TCGETS */, now) == 0;
+		if (t->valid && now->valid)
 			sys_ioctl(fd, 0x5402 /* TCSETS */, (void *)t);
 	}
+	for (uint32_t i = 0; i < g.hdr->nfds; i++)
+		if (g.fds[i].kind == CKPT_FD_TTY && g.fds[i].termios.valid)
+			sys_ioctl(g.fds[i].fd, 0x5402 /* TCSETS */, (void *)&g.fds[i].termios);
 }
 
 void restore_process_state(void)
@@ -74,6 +80,8 @@ static void fill_restart_info(void)
 	ri->new_pid = (int32_t)sys_getpid();
 	ri->threads_in_stub = (int32_t)g.hdr->nthreads;
 	str_copy(ri->image_path, sizeof ri->image_path, g.next_image);
+	for (int fd = 0; fd < 3; fd++)
+		ri->shell_termios[fd] = g.shell_termios[fd];
 	ri->magic = CKPT_RESTART_INFO_MAGIC;
 }
 

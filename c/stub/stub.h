@@ -31,6 +31,7 @@ struct stub_args {
 	char image[CKPT_PATH_MAX];        /* the one being restored, for messages */
 	char next_image[CKPT_PATH_MAX];
 	char note[1024];                 /* appended to every refusal */
+	struct ckpt_termios shell_termios[3]; /* the restart's own modes of 0-2 */
 };
 
 extern struct stub_args g;

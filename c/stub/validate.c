@@ -190,7 +190,7 @@ static void check_fds(const struct ckpt_header *h, const char *t)
 		if (f[i].shares_with && (f[i].kind != CKPT_FD_FILE || !i || (int32_t)f[i].shares_with - 1 >= f[i].fd ||
 					 (int32_t)f[i].shares_with - 1 < f[0].fd))
 			bad("descriptor sharing is inconsistent (corrupt image)");
-		if (f[i].kind < CKPT_FD_FILE || f[i].kind > CKPT_FD_INHERIT || f[i].path_str >= h->strings_size ||
+		if (f[i].kind < CKPT_FD_FILE || f[i].kind > CKPT_FD_TTY || f[i].path_str >= h->strings_size ||
 		    (f[i].kind == CKPT_FD_FILE && !f[i].path_str))
 			bad("descriptor record is invalid (corrupt image)");
 		if (f[i].pipe_len && (f[i].kind != CKPT_FD_PIPE_READ || f[i].pipe_len > f[i].size ||

@@ -48,7 +48,8 @@ async function checkpointCommand(pidText: string, opts: CheckpointOptions): Prom
 	const pid = parsePid(pidText);
 	const timeoutMs = parseTimeout(opts.timeout);
 	const { requestCheckpoint } = await import("../checkpoint-request.ts"); // loaded only when used
-	console.log(describeResult(await requestCheckpoint(pid, { keepRunning: opts.continue === true, timeoutMs })));
+	const warn = (line: string) => console.error(line);
+	console.log(describeResult(await requestCheckpoint(pid, { keepRunning: opts.continue === true, timeoutMs, warn })));
 }
 
 /**

@@ -24,6 +24,6 @@ export async function checkpointAction(io: PromptIO): Promise<void> {
 		...io,
 	}), io);
 	log.step(`Waiting for process ${pid} to write its image...`, io);
-	const result = await requestCheckpoint(pid, { keepRunning, timeoutMs: TIMEOUT_MS });
+	const result = await requestCheckpoint(pid, { keepRunning, timeoutMs: TIMEOUT_MS, warn: (line) => log.warn(line, io) });
 	outro(describeResult(result), io);
 }

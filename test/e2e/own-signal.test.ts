@@ -3,6 +3,7 @@
 // `ckpt checkpoint PID`; ckpt says once what happened and that --signal
 // avoids it.
 import { afterEach, beforeEach, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;
@@ -53,4 +54,21 @@ test("a program that blocks the trigger: one warning, and a request sent meanwhi
   expect(rest.code).toBe(0);
   expect(rest.stdout.split("\n")[0]).toBe("step 6: not blocking");
   expect(rest.stdout).toContain("step 11:");
+}, 60000);
+
+test("the advice is where a full-screen program's user sees it: status line, `ckpt checkpoint`, and the last line at exit", async () => {
+  const run = ckpt([demo("own-usr2")], { cwd: dir });
+  await run.waitFor((o) => lines(o) >= 3);
+  const status = readFileSync(`/proc/${run.pid}/environ`, "latin1");
+  expect(status).toMatch(/message=warning: the program installed its own handler for signal 12, the checkpoint trigger;.*--signal/);
+  const request = await runToEnd([CKPT, "checkpoint", "--continue", String(run.pid)], { cwd: dir });
+  expect(request.code).toBe(0);
+  expect(request.stderr).toMatch(/^ckpt: warning: the program installed its own handler for signal 12.*--signal to pick a free one\)\n$/);
+  expect(await run.exit()).toBe(0);
+  const last = run.stderr.trim().split("\n").at(-1)!;
+  expect(last).toMatch(/^ckpt: note: this program took signal 12, the checkpoint trigger, for itself.*ckpt checkpoint PID.*--signal/);
+  // Restarted from that image, the program (a new pid) still has the last word.
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.code).toBe(0);
+  expect(rest.stderr.trim().split("\n").at(-1)).toMatch(/^ckpt: note: this program took signal 12/);
 }, 60000);

@@ -1,0 +1,51 @@
+// Threads parked in ppoll, pselect, epoll_pwait(2), sigsuspend with a full
+// mask, or waiting for a full set of signals (sigwait family, signalfd),
+// still stop for a checkpoint, and none of them is ever handed ckpt's stop
+// signal (the demo prints FAIL if one is). The sigwait thread keeps
+// working across the restart.
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, spawn, tempDir } from "./harness.ts";
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => ({ dir, cleanup } = tempDir()));
+afterEach(() => cleanup());
+
+// x86-64 numbers of the calls each thread must be parked in before the
+// checkpoint, or the test would prove nothing.
+const WAITS = { ppoll: 271, pselect6: 270, epoll_pwait: 281, epoll_pwait2: 441, rt_sigsuspend: 130, rt_sigtimedwait: 128, read: 0 };
+
+function parkedIn(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).map((t) => Number(readFileSync(`/proc/${pid}/task/${t}/syscall`, "utf8").split(" ")[0]));
+}
+
+async function allParked(pid: number) {
+  const want = Object.values(WAITS);
+  for (let i = 0; i < 2000; i++) {
+    const calls = parkedIn(pid);
+    if (want.every((n) => calls.includes(n)) && calls.filter((n) => n === WAITS.rt_sigtimedwait).length === 3) return;
+    await Bun.sleep(10);
+  }
+  throw new Error(`threads never all parked: ${parkedIn(pid).join(",")}`);
+}
+
+test("a full mask or a full waited set in every waiting call does not keep a thread from stopping", async () => {
+  const run = ckpt(["--drop-unsupported-fds", demo("wait-masks")], { cwd: dir });
+  await run.waitFor((o) => o.includes("ready"));
+  await allParked(run.pid);
+  process.kill(run.pid, "SIGUSR1");
+  await run.waitFor((o) => o.includes("sigwait got 10"));
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  expect(run.stderr).toContain("checkpoint written");
+  expect(run.stdout).not.toContain("FAIL");
+
+  const rest = spawn([CKPT, "restart"], { cwd: dir });
+  await rest.waitFor((o) => /step \d+/.test(o));
+  process.kill(rest.pid, "SIGUSR1");
+  await rest.waitFor((o) => o.includes("sigwait got 10"));
+  rest.proc.kill("SIGKILL");
+  await rest.done;
+  expect(rest.stdout).not.toContain("FAIL");
+}, 60000);
