@@ -15,6 +15,7 @@
  *        extents  nextents  x struct ckpt_extent   (grouped by region, sorted)
  *        fds      nfds      x struct ckpt_fd       (sorted by fd)
  *        strings  strings_size bytes of NUL-terminated strings; offset 0 is ""
+ *        timers   process.ntimers x struct ckpt_timer (sorted by id)
  *   [data_offset, file_size)     the bytes of every DATA extent, back to back
  *                                (so each starts on a page), then the unread
  *                                contents of pipes, back to back
@@ -160,6 +161,9 @@ struct ckpt_process_state {
 	uint32_t ngroups;
 	uint32_t groups_str;         /* supplementary groups, "4,24,27" in kernel order */
 	uint32_t cgroup_str;         /* /proc/self/cgroup, verbatim */
+	/* timers: the POSIX timer table (struct ckpt_timer), within the tables */
+	uint32_t ntimers;
+	uint32_t timers_off;
 };
 
 struct ckpt_header {
@@ -276,6 +280,23 @@ struct ckpt_fd {
 	struct ckpt_termios termios;
 };
 
+/* A POSIX timer (timer_create), created again by the stub with the same id
+ * (PR_TIMER_CREATE_RESTORE_IDS) and armed with the time that was left. */
+struct ckpt_timer {
+	int32_t id;                  /* the kernel's timer id: the program holds it */
+	int32_t clock;               /* clockid; this process's CPU clock as pid 0 */
+	uint32_t notify;             /* sigev_notify: SIGEV_SIGNAL, _NONE, _THREAD, or
+				      * SIGEV_SIGNAL | SIGEV_THREAD_ID */
+	uint32_t signo;
+	uint64_t value;              /* sigev_value */
+	int32_t target_tid;          /* SIGEV_THREAD_ID: the thread's tid at checkpoint */
+	uint32_t target_thread;      /* and its index in the thread table */
+	int64_t interval_sec, interval_nsec;
+	int64_t remaining_sec, remaining_nsec; /* both 0: disarmed */
+	int32_t overrun;             /* timer_getoverrun at checkpoint (`ckpt info` only) */
+	uint32_t pad;
+};
+
 /* Lives in libckpt's memory; the stub writes it after memory is restored. */
 struct ckpt_restart_info {
 	uint64_t magic;              /* CKPT_RESTART_INFO_MAGIC once filled in */
@@ -295,6 +316,7 @@ _Static_assert(sizeof(struct ckpt_region) == 96, "region record size is part of 
 _Static_assert(sizeof(struct ckpt_extent) == 32, "extent record size is part of the format");
 _Static_assert(sizeof(struct ckpt_fd) == 104, "fd record size is part of the format");
 _Static_assert(sizeof(struct ckpt_termios) == 40, "termios record size");
-_Static_assert(sizeof(struct ckpt_process_state) == 40, "process state record size");
+_Static_assert(sizeof(struct ckpt_process_state) == 48, "process state record size");
+_Static_assert(sizeof(struct ckpt_timer) == 72, "timer record size is part of the format");
 
 #endif

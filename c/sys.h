@@ -116,6 +116,16 @@ static inline long sys_sigaltstack(const void *ss, void *old) { return SYS2(__NR
 static inline long sys_getitimer(int which, void *v) { return SYS2(__NR_getitimer, which, v); }
 /* int setitimer(int which, const struct itimerval *v, struct itimerval *old); */
 static inline long sys_setitimer(int which, const void *v, void *old) { return SYS3(__NR_setitimer, which, v, old); }
+/* int timer_create(clockid_t clock, struct sigevent *ev, timer_t *id); (the kernel's timer_t is int) */
+static inline long sys_timer_create(int clock, void *ev, int32_t *id) { return SYS3(__NR_timer_create, clock, ev, id); }
+/* int timer_settime(timer_t id, int flags, const struct itimerspec *v, struct itimerspec *old); */
+static inline long sys_timer_settime(int id, int flags, const void *v, void *old) { return SYS4(__NR_timer_settime, id, flags, v, old); }
+/* int timer_gettime(timer_t id, struct itimerspec *v); */
+static inline long sys_timer_gettime(int id, void *v) { return SYS2(__NR_timer_gettime, id, v); }
+/* int timer_getoverrun(timer_t id); */
+static inline long sys_timer_getoverrun(int id) { return SYS1(__NR_timer_getoverrun, id); }
+/* int timer_delete(timer_t id); */
+static inline long sys_timer_delete(int id) { return SYS1(__NR_timer_delete, id); }
 /* int prlimit64(pid_t pid, int res, const struct rlimit64 *new, struct rlimit64 *old); */
 static inline long sys_prlimit(int res, const void *nw, void *old) { return SYS4(__NR_prlimit64, 0, res, nw, old); }
 

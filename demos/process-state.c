@@ -10,9 +10,9 @@
  * is the same and rseq and the altstack check out.
  *
  * Arguments: a number sets that oom_score_adj instead of 789; "plain" sets
- * none of the settings (the restart's own must not leak in); "aio" or
- * "timer" holds an io_setup context or a POSIX timer instead, "own-rseq"
- * an rseq area of its own (with glibc's switched off; the checkpoint must
+ * none of the settings (the restart's own must not leak in); "aio" holds
+ * an io_setup context (refused) or "timer" a POSIX timer (restored)
+ * instead, "own-rseq" an rseq area of its own (with glibc's switched off; the checkpoint must
  * be refused) and, once told to go on, checks the context
  * or timer still works.
  */

@@ -131,14 +131,16 @@ export const TERMIOS = layout("ckpt_termios", 40, {
 	line: f(16, "u8"), cc: f(17, "u8", 19), valid: f(36, "u8"), pad: f(37, "u8", 3),
 });
 
-export const PROCESS_STATE = layout("ckpt_process_state", 40, {
+export const PROCESS_STATE = layout("ckpt_process_state", 48, {
 	umask: f(0, "u32"), thp_disable: f(4, "u32"), no_new_privs: f(8, "u32"), child_subreaper: f(12, "u32"),
 	oom_score_adj: f(16, "i32"), membarrier: f(20, "u32"), loginuid: f(24, "u32"), ngroups: f(28, "u32"),
 	groups_str: f(32, "u32"), cgroup_str: f(36, "u32"),
+	// timers
+	ntimers: f(40, "u32"), timers_off: f(44, "u32"),
 });
 
 /** sizeof(struct ckpt_header): the bytes header_crc covers. */
-export const HEADER_STRUCT_SIZE = 3576;
+export const HEADER_STRUCT_SIZE = 3584;
 
 export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	magic: f(0, "char", 8),
@@ -188,9 +190,9 @@ export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	rlimits: f(3144, RLIMIT, CKPT_MAX_RLIMITS),
 	termios: f(3400, TERMIOS, 3),
 	process: f(3520, PROCESS_STATE),
-	restart_info_addr: f(3560, "u64"),
-	pad1: f(3568, "u32"),
-	header_crc: f(3572, "u32"),
+	restart_info_addr: f(3568, "u64"),
+	pad1: f(3576, "u32"),
+	header_crc: f(3580, "u32"),
 });
 
 export const RESUME_CTX = layout("ckpt_resume_ctx", 72, {
@@ -262,6 +264,22 @@ export const FD = layout("ckpt_fd", 104, {
 	termios: f(64, TERMIOS),
 });
 
+export const TIMER = layout("ckpt_timer", 72, {
+	id: f(0, "i32"),
+	clock: f(4, "i32"),
+	notify: f(8, "u32"),
+	signo: f(12, "u32"),
+	value: f(16, "u64"),
+	target_tid: f(24, "i32"),
+	target_thread: f(28, "u32"),
+	interval_sec: f(32, "i64"),
+	interval_nsec: f(40, "i64"),
+	remaining_sec: f(48, "i64"),
+	remaining_nsec: f(56, "i64"),
+	overrun: f(64, "i32"),
+	pad: f(68, "u32"),
+});
+
 /** Not in image files: lives in libckpt's memory. Mirrored for completeness. */
 export const RESTART_INFO = layout("ckpt_restart_info", 4248, {
 	magic: f(0, "u64"),
@@ -276,5 +294,6 @@ export const RESTART_INFO = layout("ckpt_restart_info", 4248, {
 
 /** Every struct in ckpt_format.h, for the mirror test. */
 export const ALL_LAYOUTS: readonly Layout<string>[] = [
-	MM, SIGACTION, TIMEVAL, ITIMER, RLIMIT, TERMIOS, PROCESS_STATE, HEADER, RESUME_CTX, THREAD, REGION, EXTENT, FD, RESTART_INFO,
+	MM, SIGACTION, TIMEVAL, ITIMER, RLIMIT, TERMIOS, PROCESS_STATE, HEADER, RESUME_CTX, THREAD, REGION, EXTENT, FD, TIMER,
+	RESTART_INFO,
 ];

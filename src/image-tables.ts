@@ -1,5 +1,5 @@
 /**
- * Checking and decoding the tables (threads, regions, extents, fds, strings)
+ * Checking and decoding the tables (threads, regions, extents, fds, strings, timers)
  * once their checksum has matched. The checks are the promises the restore
  * stub relies on without re-checking them: every record inside the tables,
  * every string terminated, regions sorted and disjoint, each region tiled
@@ -11,10 +11,10 @@ import {
 	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_FD_FILE, CKPT_FD_TTY,
 	CKPT_PAGE_SIZE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
 	CKPT_REGION_SHARED_ANON, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_VM_NORESERVE, EXTENT, FD,
-	REGION, RESUME_CTX, TERMIOS, THREAD,
+	REGION, RESUME_CTX, TERMIOS, THREAD, TIMER,
 } from "./format.ts";
 import { decodeTermios, USER_SPACE_END } from "./image-header.ts";
-import type { Extent, Fd, Header, Region, Tables, Thread } from "./image-types.ts";
+import type { Extent, Fd, Header, Region, Tables, Thread, Timer } from "./image-types.ts";
 
 
 const PAGE = BigInt(CKPT_PAGE_SIZE);
@@ -33,6 +33,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		["extent", h.extentsOff, h.nextents, EXTENT.size],
 		["fd", h.fdsOff, h.nfds, FD.size],
 		["string", h.stringsOff, h.stringsSize, 1],
+		["timer", h.process.timersOff, h.process.ntimers, TIMER.size],
 	];
 	let prevEnd = 0;
 	for (const [what, off, count, size] of layout) {
@@ -163,7 +164,25 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 	if (groups.length !== h.process.ngroups || groups.some((g) => !Number.isInteger(g)))
 		fail(`supplementary groups "${groupsText}" do not match their count ${h.process.ngroups} (corrupt image)`);
 	const cgroup = str(h.process.cgroupStr, () => "cgroup");
-	return { exe: str(h.exeStr, () => "exe"), cwd: str(h.cwdStr, () => "cwd"), argv, groups, cgroup, threads, regions, fds };
+	const timers: Timer[] = [];
+	for (let i = 0; i < h.process.ntimers; i++) {
+		const t = new Fields(view, h.process.timersOff + i * TIMER.size, TIMER);
+		const id = t.i32("id");
+		const ns = (sec: "interval_sec" | "remaining_sec", nsec: "interval_nsec" | "remaining_nsec") =>
+			t.i64(sec) * 1_000_000_000n + t.i64(nsec);
+		if (id < 0 || (i > 0 && id <= timers[i - 1]!.id)) fail(`timer ${id}: ids not sorted, duplicated or negative (corrupt image)`);
+		const notify = t.u32("notify");
+		const targetThread = t.u32("target_thread");
+		if (![0, 1, 2, 4].includes(notify) || (notify === 4 && targetThread >= h.nthreads))
+			fail(`timer ${id}: notification ${notify} or its thread out of range (corrupt image)`);
+		timers.push({
+			id, clock: t.i32("clock"), notify, signo: t.u32("signo"), value: t.u64("value"),
+			targetTid: t.i32("target_tid"), targetThread,
+			intervalNs: ns("interval_sec", "interval_nsec"), remainingNs: ns("remaining_sec", "remaining_nsec"),
+			overrun: t.i32("overrun"),
+		});
+	}
+	return { exe: str(h.exeStr, () => "exe"), cwd: str(h.cwdStr, () => "cwd"), argv, groups, cgroup, threads, regions, fds, timers };
 }
 
 function decodeThread(t: Fields<keyof typeof THREAD.fields>): Thread {

@@ -32,6 +32,8 @@ export interface ProcessState {
 	ngroups: number;
 	groupsStr: number;
 	cgroupStr: number;
+	ntimers: number; // POSIX timers
+	timersOff: number;
 }
 
 /** Where one of the kernel's special mappings was; start = end = 0 if absent. */
@@ -149,6 +151,20 @@ export interface Fd {
 	termios: Termios; // CKPT_FD_TTY: its modes (valid false otherwise)
 }
 
+/** A POSIX timer (timer_create), restored with its id. */
+export interface Timer {
+	id: number;
+	clock: number; // clockid; this process's CPU clock in its pid-0 form (-6)
+	notify: number; // SIGEV_SIGNAL 0, SIGEV_NONE 1, SIGEV_THREAD 2, SIGEV_SIGNAL|SIGEV_THREAD_ID 4
+	signo: number;
+	value: bigint; // sigev_value
+	targetTid: number; // SIGEV_THREAD_ID only
+	targetThread: number;
+	intervalNs: bigint;
+	remainingNs: bigint; // 0: disarmed
+	overrun: number;
+}
+
 /** What the tables decode to. */
 export interface Tables {
 	exe: string;
@@ -159,6 +175,7 @@ export interface Tables {
 	threads: Thread[];
 	regions: Region[];
 	fds: Fd[];
+	timers: Timer[];
 }
 
 export interface Image extends Tables {

@@ -123,7 +123,8 @@ int capture_process(struct capture *c)
 	capture_signals(h);
 	capture_termios(h);
 	h->restart_info_addr = (uint64_t)&ckpt_restart_info;
-	if (refuse_unrestorable(c) || capture_mm(c) || capture_names(c) || capture_process_state(c))
+	if (refuse_unrestorable(c) || capture_timers(c) || capture_mm(c) || capture_names(c) ||
+	    capture_process_state(c))
 		return -1;
 	return 0;
 }

@@ -49,8 +49,10 @@ struct capture {
 	struct ckpt_extent *extents;
 	struct ckpt_fd *fds;
 	char *strings;
+	struct ckpt_timer *timers;
 	uint32_t nthreads, nregions, nextents, nfds, strings_size;
 	uint32_t max_regions, max_extents, max_fds, strings_cap, max_threads;
+	uint32_t ntimers, max_timers;
 	int32_t *tids;            /* threads signalled to stop */
 	char *pipe_data;          /* unread bytes of captured pipes */
 	uint64_t pipe_data_size, pipe_data_cap;
@@ -91,6 +93,8 @@ int install_thread_stop_handler(void);
 int capture_process(struct capture *c);
 int capture_process_state(struct capture *c);
 int refuse_unrestorable(struct capture *c);
+/* capture_timers.c: POSIX timers, after the threads are stopped. */
+int capture_timers(struct capture *c);
 int capture_fds(struct capture *c);
 /* capture_tty.c: fills `r` and returns 1 if `fd` is the controlling
  * terminal, else 0. */

@@ -101,6 +101,7 @@ static void layout(struct capture *c)
 	h->extents_off = at, at = align_up(at + c->nextents * sizeof(struct ckpt_extent), 8);
 	h->fds_off = at, at = align_up(at + c->nfds * sizeof(struct ckpt_fd), 8);
 	h->strings_off = at, at = align_up(at + c->strings_size, 8);
+	h->process.timers_off = (uint32_t)at, at = align_up(at + c->ntimers * sizeof(struct ckpt_timer), 8);
 	h->tables_offset = CKPT_HEADER_SIZE;
 	h->data_offset = align_up(CKPT_HEADER_SIZE + at, CKPT_PAGE_SIZE);
 	h->tables_size = h->data_offset - h->tables_offset; /* with its zero padding */
@@ -395,6 +396,7 @@ static long write_tables(struct capture *c, int fd)
 		{c->extents, h->extents_off, c->nextents * sizeof(struct ckpt_extent)},
 		{c->fds, h->fds_off, c->nfds * sizeof(struct ckpt_fd)},
 		{c->strings, h->strings_off, c->strings_size},
+		{c->timers, h->process.timers_off, c->ntimers * sizeof(struct ckpt_timer)},
 	};
 	static const char zeros[CKPT_PAGE_SIZE]; /* alignment and page padding */
 	uint32_t crc = 0;

@@ -8,7 +8,8 @@
  *     2. Check the world still matches: mapped files unchanged, open files
  *        there and long enough, this kernel's vDSO layout the same.
  *     3. Check the machine: same XSAVE layout, same vDSO contents, guard
- *        pages installable if the image has any. Check the login uid
+ *        pages installable if the image has any, POSIX timers creatable
+ *        with their ids and clocks (tried, then deleted). Check the login uid
  *        and groups still match; set umask, prctl flags, oom_score_adj
  *        and membarrier registrations (a refused one is a clean refusal
  *        still).
@@ -25,7 +26,9 @@
  *        Install its guard pages again.
  *     8. Restore the mm layout and break, name, dispositions, limits, cwd,
  *        terminal settings, thread state (fs base, tid address, robust list,
- *        rseq) and timers; tell libckpt where the arena is.
+ *        rseq) and interval timers; tell libckpt where the arena is. Clone
+ *        the threads, then create the POSIX timers with their ids, aimed
+ *        at their threads' new tids.
  *     9. Jump to the saved resume point in libckpt's handler, which unmaps
  *        the arena and returns from the signal: rt_sigreturn brings back
  *        every register of the interrupted code from its signal frame.
@@ -112,6 +115,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	uint64_t vdso = find_vdso(argv + argc + 1);
 	check_machine(&hdr, vdso);
 	check_guard_support(&hdr, tables);
+	check_timers(&hdr, tables);
 	restore_process_settings(&hdr, tables);
 	str_copy(g.next_image, sizeof g.next_image, argv[2]);
 	const struct ckpt_fd *fds = (const void *)(tables + hdr.fds_off);

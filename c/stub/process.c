@@ -149,6 +149,7 @@ __attribute__((noreturn)) void resume_threads(void)
 		sys_setitimer(which, &g.hdr->itimers[which], 0);
 	sys_close(g.image_fd);
 	clone_threads();
+	restore_timers();
 	become_leader(t);
 	restore_thread_state(t);
 	/* The last thing that could fail has run (cloned threads could, in

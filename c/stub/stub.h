@@ -18,6 +18,7 @@ struct stub_args {
 	struct ckpt_extent *extents;
 	struct ckpt_fd *fds;
 	const char *strings;
+	const struct ckpt_timer *timers;
 	int image_fd;
 	int err_fd;                      /* the restart's stderr, for our own messages */
 	int mem_fd;                      /* /proc/self/mem while loading, or -1 (uncharged.c) */
@@ -57,6 +58,10 @@ void build_arena(const char *tables, uint64_t vdso_ehdr);
 /* guard.c: refuse guard pages this kernel cannot install (phase 1), install them (phase 2). */
 void check_guard_support(const struct ckpt_header *hdr, const char *tables);
 void install_guards(void);
+/* timers.c: check and try POSIX timers' ids and clocks (phase 1), create
+ * them again once every thread exists (phase 2). */
+void check_timers(const struct ckpt_header *hdr, const char *tables);
+void restore_timers(void);
 
 /* Phase 2, in the arena (memory.c, process.c). */
 __attribute__((noreturn)) void phase2(void);

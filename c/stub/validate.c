@@ -103,6 +103,7 @@ static void check_table_layout(const struct ckpt_header *h)
 		{h->extents_off, (uint64_t)h->nextents * sizeof(struct ckpt_extent)},
 		{h->fds_off, (uint64_t)h->nfds * sizeof(struct ckpt_fd)},
 		{h->strings_off, h->strings_size},
+		{h->process.timers_off, (uint64_t)h->process.ntimers * sizeof(struct ckpt_timer)},
 	};
 	uint64_t at = 0;
 	for (unsigned i = 0; i < sizeof part / sizeof part[0]; i++) {

@@ -9,7 +9,7 @@ import {
 	CKPT_ARCH_X86_64, CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT,
 	CKPT_FD_PIPE_READ, CKPT_HEADER_SIZE, CKPT_MAGIC, CKPT_PAGE_SIZE, CKPT_REGION_ANON,
 	CKPT_REGION_FILE_PRIVATE, CKPT_REGION_STACK, CKPT_VERSION, EXTENT, FD, HEADER, HEADER_STRUCT_SIZE,
-	type Layout, REGION, THREAD,
+	type Layout, PROCESS_STATE, REGION, THREAD,
 } from "../../src/format.ts";
 
 export interface ExtentSpec { pages: number; kind: number; fill?: number }
@@ -132,6 +132,8 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 	H("extents_off", extentsOff);
 	H("fds_off", fdsOff);
 	H("strings_off", stringsOff);
+	// An empty timer table, after the strings as the writer places it.
+	w.set(PROCESS_STATE, HEADER.fields.process.off, "timers_off", alignUp(stringsOff + strBytes.length, 8));
 	out.set(new TextEncoder().encode("testhost"), HEADER.fields.hostname.off);
 	out.set(new TextEncoder().encode("6.1.0-test"), HEADER.fields.kernel_release.off);
 	out.set(new TextEncoder().encode("demo"), HEADER.fields.comm.off);
