@@ -12,7 +12,9 @@ import {
 	CKPT_REGION_UNREAD,
 } from "./format.ts";
 import type { Image } from "./image-types.ts";
-import { fdFlags, membarrierNames, perms, regionName, storage, terminalModes, umaskText, vmFlagNames } from "./info-render.ts";
+import {
+	clockName, fdFlags, membarrierNames, perms, regionName, storage, terminalModes, umaskText, vmFlagNames,
+} from "./info-render.ts";
 import { hex } from "./text.ts";
 
 export const SCHEMA_VERSION = 1;
@@ -97,6 +99,18 @@ export function infoJson(image: Image) {
 			offset: f.kind === CKPT_FD_FILE ? Number(f.offset) : null,
 			unreadBytes: f.kind === CKPT_FD_PIPE_READ ? f.pipeLen : null,
 			terminalModes: f.kind === CKPT_FD_TTY ? terminalModes(f.termios) : null,
+		})),
+		timers: image.timers.map((t) => ({
+			id: t.id,
+			clock: t.clock,
+			clockName: clockName(t.clock),
+			notify: (["signal", "none", "thread", "", "thread-id"] as const)[t.notify]!,
+			signal: t.notify === 1 ? null : t.signo,
+			value: hex(t.value),
+			targetTid: t.notify === 4 ? t.targetTid : null,
+			intervalNs: Number(t.intervalNs),
+			remainingNs: Number(t.remainingNs),
+			overrun: t.overrun,
 		})),
 		totals: {
 			imageSize: image.fileSize,

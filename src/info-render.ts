@@ -10,7 +10,7 @@ import {
 	CKPT_VM_MERGEABLE, CKPT_VM_NOHUGEPAGE, CKPT_VM_NORESERVE, CKPT_VM_RANDOM, CKPT_VM_SEALED,
 	CKPT_VM_SEQUENTIAL, CKPT_VM_WIPEONFORK,
 } from "./format.ts";
-import type { Fd, Image, Region, Termios } from "./image-types.ts";
+import type { Fd, Image, Region, Termios, Timer } from "./image-types.ts";
 import { signalName } from "./signals.ts";
 import { age, bytes, duration, hex, localTime, shellQuote, table } from "./text.ts";
 
@@ -107,6 +107,27 @@ export function umaskText(v: number): string {
 	return v.toString(8).padStart(4, "0");
 }
 
+const CLOCK_NAMES: Record<number, string> = {
+	0: "CLOCK_REALTIME", 1: "CLOCK_MONOTONIC", 2: "CLOCK_PROCESS_CPUTIME_ID", 7: "CLOCK_BOOTTIME", 11: "CLOCK_TAI",
+	// this process's CPU clocks, as the kernel encodes them for pid 0 (clock_getcpuclockid gives -6)
+	[-6]: "process CPU time", [-7]: "process CPU time (user)", [-8]: "process CPU time (user+system, prof)",
+};
+
+/** A timer's clock by name: "CLOCK_MONOTONIC", or the raw id. */
+export function clockName(clock: number): string {
+	return CLOCK_NAMES[clock] ?? `clock ${clock}`;
+}
+
+/** What a timer does when it expires: "SIGRTMIN+1 (35) value 0x5eed to the process", "... to thread 4242 (#1)", "nothing (SIGEV_NONE)". */
+export function timerNotify(t: Timer): string {
+	if (t.notify === 1) return "nothing (SIGEV_NONE)";
+	// libckpt serves each SIGEV_THREAD timer from a thread of its own, with glibc's SIGTIMER
+	if (t.notify === 4 && t.signo === 32) return `calls its function (SIGEV_THREAD) on thread ${t.targetTid} (#${t.targetThread})`;
+	const sig = `${signalName(t.signo)} value ${hex(t.value)}`;
+	if (t.notify === 4) return `${sig} to thread ${t.targetTid} (#${t.targetThread})`;
+	return `${sig} to the process${t.notify === 2 ? " (SIGEV_THREAD)" : ""}`;
+}
+
 function processSettings(image: Image): string[][] {
 	const p = image.header.process;
 	const mb = membarrierNames(p.membarrier);
@@ -182,6 +203,16 @@ export function renderInfo(image: Image, nowMs: number): string {
 					: f.kind === CKPT_FD_TTY ? `${f.path} (reopened as /dev/tty; ${terminalModes(f.termios)})` : f.path,
 			]),
 		], [0, 3]));
+
+	out.push("", `POSIX timers (${image.timers.length}; same ids at restart, armed with the time left):`);
+	if (image.timers.length > 0)
+		out.push(table([
+			["ID", "CLOCK", "INTERVAL", "LEFT", "OVERRUN", "ON EXPIRY"],
+			...image.timers.map((t) => [
+				String(t.id), clockName(t.clock), t.intervalNs ? duration(t.intervalNs) : "-",
+				t.remainingNs ? duration(t.remainingNs) : "disarmed", String(t.overrun), timerNotify(t),
+			]),
+		], [0, 2, 3, 4]));
 
 	out.push("", table([
 		["image size", bytes(image.fileSize)],
