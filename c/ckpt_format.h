@@ -284,7 +284,7 @@ struct ckpt_fd {
  * (PR_TIMER_CREATE_RESTORE_IDS) and armed with the time that was left. */
 struct ckpt_timer {
 	int32_t id;                  /* the kernel's timer id: the program holds it */
-	int32_t clock;               /* clockid; this process's CPU clock as pid 0 */
+	int32_t clock;               /* clockid; CPU clocks in their pid/tid-0 form */
 	uint32_t notify;             /* sigev_notify: SIGEV_SIGNAL, _NONE, _THREAD, or
 				      * SIGEV_SIGNAL | SIGEV_THREAD_ID */
 	uint32_t signo;
@@ -294,7 +294,7 @@ struct ckpt_timer {
 	int64_t interval_sec, interval_nsec;
 	int64_t remaining_sec, remaining_nsec; /* both 0: disarmed */
 	int32_t overrun;             /* timer_getoverrun at checkpoint (`ckpt info` only) */
-	uint32_t pad;
+	uint32_t clock_thread;       /* a thread's CPU clock: that thread's index */
 };
 
 /* Lives in libckpt's memory; the stub writes it after memory is restored. */

@@ -6,11 +6,15 @@
  *   D  SIGEV_THREAD (libckpt serves it from a thread of its own), 40 ms
  *   E  SIGEV_SIGNAL, SIGRTMIN+3, CLOCK_REALTIME, one shot in 3600 s
  *   F  SIGEV_NONE on CLOCK_PROCESS_CPUTIME_ID, one shot in 500 s of CPU
+ *   G  SIGEV_NONE on the second thread's CPU clock (pthread_getcpuclockid),
+ *      one shot in 400 s of that thread's CPU time
  * It prints "ready" once A, B and D have fired, then waits until its pid
  * changes (a restart). Then, for every saved id: timer_gettime and
  * timer_getoverrun work, the interval is the same, the time left is no
  * more than before the checkpoint; A, B and D fire again with the right
- * value, B on its thread; every timer_delete works and the ids are gone.
+ * value, B on its thread; G counts the second thread's CPU time (it burns
+ * some: G's time left drops by at least as much); every timer_delete
+ * works and the ids are gone.
  * Each check prints "ok ..." or "FAIL ...", then "PASS" or "FAILED".
  * With "thread-cpu" it holds a timer on its thread's CPU clock instead,
  * which ckpt refuses, and prints whether the timer is still armed after
@@ -19,13 +23,14 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-enum { A, B, C, D, E, F, N };
-static const char *names[N] = {"A", "B", "C", "D", "E", "F"};
+enum { A, B, C, D, E, F, G, N };
+static const char *names[N] = {"A", "B", "C", "D", "E", "F", "G"};
 static timer_t ids[N];
 static struct itimerspec saved[N];
 static volatile int fired_a, fired_b, fired_d, bad_value, wrong_thread;
@@ -52,6 +57,28 @@ static void on_thread_timer(union sigval v)
 }
 
 static volatile pid_t worker_tid;
+static volatile int burn_request, burn_done, burn_counted;
+
+static int64_t ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+/* On the worker: burn 20 ms of its own CPU time; G, on its clock, must
+ * lose at least that much of its time left. */
+static void burn(void)
+{
+	struct itimerspec r1, r2;
+	struct timespec t1, t2;
+	timer_gettime(ids[G], &r1);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+	do
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t2);
+	while (ns(&t2) - ns(&t1) < 20000000);
+	timer_gettime(ids[G], &r2);
+	burn_counted = ns(&r1.it_value) - ns(&r2.it_value) >= ns(&t2) - ns(&t1);
+	burn_done = 1;
+}
 
 static void *work(void *arg)
 {
@@ -61,8 +88,11 @@ static void *work(void *arg)
 	sigaddset(&b, SIGRTMIN + 2);
 	pthread_sigmask(SIG_UNBLOCK, &b, 0);
 	worker_tid = gettid();
-	while (!stop_worker)
+	while (!stop_worker) {
 		pause(); /* B's signal ends each pause */
+		if (burn_request && !burn_done)
+			burn();
+	}
 	return 0;
 }
 
@@ -145,6 +175,9 @@ int main(int argc, char **argv)
 	    make(E, CLOCK_REALTIME, SIGEV_SIGNAL, SIGRTMIN + 3, 0xe, 3600, 0, 0) ||
 	    make(F, CLOCK_PROCESS_CPUTIME_ID, SIGEV_NONE, 0, 0, 500, 0, 0))
 		return 2;
+	clockid_t worker_cpu;
+	if (pthread_getcpuclockid(worker, &worker_cpu) || make(G, worker_cpu, SIGEV_NONE, 0, 0, 400, 0, 0))
+		return 2;
 	if (!wait_for(&fired_a, 0) || !wait_for(&fired_b, 0) || !wait_for(&fired_d, 0)) {
 		printf("FAIL timers never fired before the checkpoint\n");
 		return 2;
@@ -185,6 +218,8 @@ int main(int argc, char **argv)
 	CHECK(wait_for(&fired_d, d), "D calls its function again (SIGEV_THREAD)");
 	CHECK(!bad_value, "every signal and call carried its sigev_value (%d did not)", bad_value);
 	CHECK(!wrong_thread, "every B signal reached the worker thread (%d did not)", wrong_thread);
+	burn_request = 1;
+	CHECK(wait_for(&burn_done, 0) && burn_counted, "G counts the worker thread's CPU time");
 	for (int i = 0; i < N; i++) {
 		int rc = timer_delete(ids[i]);
 		CHECK(rc == 0, "%s timer_delete: %s", names[i], rc ? strerror(errno) : "works");

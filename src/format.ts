@@ -277,7 +277,7 @@ export const TIMER = layout("ckpt_timer", 72, {
 	remaining_sec: f(48, "i64"),
 	remaining_nsec: f(56, "i64"),
 	overrun: f(64, "i32"),
-	pad: f(68, "u32"),
+	clock_thread: f(68, "u32"),
 });
 
 /** Not in image files: lives in libckpt's memory. Mirrored for completeness. */

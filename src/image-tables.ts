@@ -175,8 +175,12 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		const targetThread = t.u32("target_thread");
 		if (![0, 1, 2, 4].includes(notify) || (notify === 4 && targetThread >= h.nthreads))
 			fail(`timer ${id}: notification ${notify} or its thread out of range (corrupt image)`);
+		const clock = t.i32("clock");
+		const clockThread = t.u32("clock_thread");
+		if (clock < 0 && (clock & 3) !== 3 && clock & 4 && clockThread >= h.nthreads)
+			fail(`timer ${id}: the thread whose CPU time it counts is out of range (corrupt image)`);
 		timers.push({
-			id, clock: t.i32("clock"), notify, signo: t.u32("signo"), value: t.u64("value"),
+			id, clock, clockThread, notify, signo: t.u32("signo"), value: t.u64("value"),
 			targetTid: t.i32("target_tid"), targetThread,
 			intervalNs: ns("interval_sec", "interval_nsec"), remainingNs: ns("remaining_sec", "remaining_nsec"),
 			overrun: t.i32("overrun"),

@@ -154,7 +154,8 @@ export interface Fd {
 /** A POSIX timer (timer_create), restored with its id. */
 export interface Timer {
 	id: number;
-	clock: number; // clockid; this process's CPU clock in its pid-0 form (-6)
+	clock: number; // clockid; CPU clocks in their pid/tid-0 form (process -6, thread -2)
+	clockThread: number; // a thread's CPU clock (clock & 4): that thread's index
 	notify: number; // SIGEV_SIGNAL 0, SIGEV_NONE 1, SIGEV_THREAD 2, SIGEV_SIGNAL|SIGEV_THREAD_ID 4
 	signo: number;
 	value: bigint; // sigev_value

@@ -103,7 +103,7 @@ export function infoJson(image: Image) {
 		timers: image.timers.map((t) => ({
 			id: t.id,
 			clock: t.clock,
-			clockName: clockName(t.clock),
+			clockName: clockName(t, image.threads),
 			notify: (["signal", "none", "thread", "", "thread-id"] as const)[t.notify]!,
 			signal: t.notify === 1 ? null : t.signo,
 			value: hex(t.value),

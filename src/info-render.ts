@@ -113,9 +113,11 @@ const CLOCK_NAMES: Record<number, string> = {
 	[-6]: "process CPU time", [-7]: "process CPU time (user)", [-8]: "process CPU time (user+system, prof)",
 };
 
-/** A timer's clock by name: "CLOCK_MONOTONIC", or the raw id. */
-export function clockName(clock: number): string {
-	return CLOCK_NAMES[clock] ?? `clock ${clock}`;
+/** A timer's clock by name: "CLOCK_MONOTONIC", "CPU time of thread 4242 (#1)", or the raw id. */
+export function clockName(t: Timer, threads: { tid: number }[]): string {
+	if (t.clock < 0 && (t.clock & 3) !== 3 && t.clock & 4)
+		return `CPU time of thread ${threads[t.clockThread]?.tid ?? "?"} (#${t.clockThread})`;
+	return CLOCK_NAMES[t.clock] ?? `clock ${t.clock}`;
 }
 
 /** What a timer does when it expires: "SIGRTMIN+1 (35) value 0x5eed to the process", "... to thread 4242 (#1)", "nothing (SIGEV_NONE)". */
@@ -209,7 +211,7 @@ export function renderInfo(image: Image, nowMs: number): string {
 		out.push(table([
 			["ID", "CLOCK", "INTERVAL", "LEFT", "OVERRUN", "ON EXPIRY"],
 			...image.timers.map((t) => [
-				String(t.id), clockName(t.clock), t.intervalNs ? duration(t.intervalNs) : "-",
+				String(t.id), clockName(t, image.threads), t.intervalNs ? duration(t.intervalNs) : "-",
 				t.remainingNs ? duration(t.remainingNs) : "disarmed", String(t.overrun), timerNotify(t),
 			]),
 		], [0, 2, 3, 4]));

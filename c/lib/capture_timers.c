@@ -7,10 +7,12 @@
  * their thread's new tid, and arms it with the time that was left: time
  * spent stopped does not count, as with CRIU, and an absolute
  * CLOCK_REALTIME timer comes back relative (a later clock change no longer
- * moves it). Refused here, naming the timer: timers on a thread's CPU
- * clock (the kernel does not say which thread), on another process's CPU
- * clock, on alarm clocks (CAP_WAKE_ALARM at restart) or on dynamic
- * clocks, and a thread-directed timer whose thread left no tid address.
+ * moves it). A timer on one thread's CPU clock (pthread_getcpuclockid)
+ * names the thread's tid in its clock id: it is tied to that thread's new
+ * tid. Refused here, naming the timer: CLOCK_THREAD_CPUTIME_ID itself (the
+ * creating thread's clock: the kernel does not say which thread), another
+ * process's CPU clocks, alarm clocks (CAP_WAKE_ALARM at restart), dynamic
+ * clocks, and a timer tied to a thread that left no tid address.
  */
 #include "ckpt_lib.h"
 #include "../sys.h"
@@ -55,8 +57,27 @@ static int refuse(struct capture *c, const struct ckpt_timer *t, const char *why
 	return -1;
 }
 
+/* The thread table index of thread `tid`, or -1 after refusing `t`. The
+ * stub reads a cloned thread's new tid from its tid address. */
+static int64_t thread_index(struct capture *c, const struct ckpt_timer *t, int32_t tid)
+{
+	for (uint32_t i = 0; i < c->nthreads; i++) {
+		if (c->threads[i].tid != tid)
+			continue;
+		if (i && !c->threads[i].clear_child_tid)
+			return refuse(c, t, " is tied to a thread created without a tid address (not by pthread_create), "
+					    "whose new tid ckpt cannot find at restart");
+		return i;
+	}
+	refuse(c, t, " is tied to thread ");
+	line_u64(&c->error, (uint64_t)tid);
+	line_str(&c->error, ", which is not one of the program's threads");
+	return -1;
+}
+
 /* Clock ids the kernel encodes for CPU clocks: ~pid << 3 | per-thread << 2
- * | type, type 3 being a dynamic (posix-clock fd) clock. */
+ * | type, type 3 being a dynamic (posix-clock fd) clock. Stored with pid
+ * or tid 0, valid whatever the ids are after a restart. */
 static int check_clock(struct capture *c, struct ckpt_timer *t)
 {
 	int32_t k = t->clock;
@@ -65,39 +86,39 @@ static int check_clock(struct capture *c, struct ckpt_timer *t)
 	if (k == 8 || k == 9)
 		return refuse(c, t, " uses an alarm clock (CLOCK_REALTIME_ALARM/CLOCK_BOOTTIME_ALARM), which ckpt does "
 				    "not restore; use CLOCK_REALTIME or CLOCK_BOOTTIME");
-	if (k == 3 || (k < 0 && (k & 3) != 3 && (k & 4)))
-		return refuse(c, t, " counts a thread's CPU time (CLOCK_THREAD_CPUTIME_ID), which ckpt cannot tie to its "
-				    "thread at restart; use CLOCK_PROCESS_CPUTIME_ID or a thread-directed CLOCK_MONOTONIC timer");
+	int64_t id = ~(int64_t)(k >> 3);
+	if (k == 3 || (k < 0 && (k & 3) != 3 && (k & 4) && id == 0))
+		return refuse(c, t, " counts its creating thread's CPU time (CLOCK_THREAD_CPUTIME_ID), and the kernel "
+				    "does not say which thread; use the clock of pthread_getcpuclockid, which names it");
+	if (k < 0 && (k & 3) != 3 && (k & 4)) {
+		int64_t i = thread_index(c, t, (int32_t)id);
+		if (i < 0)
+			return -1;
+		t->clock_thread = (uint32_t)i;
+		t->clock = (int32_t)((~0u << 3) | (uint32_t)(k & 7));
+		return 0;
+	}
 	if (k < 0 && (k & 3) != 3) {
-		int64_t pid = ~(int64_t)(k >> 3);
-		if (pid == 0 || pid == sys_getpid()) {
+		if (id == 0 || id == sys_getpid()) {
 			t->clock = (int32_t)((~0u << 3) | (uint32_t)(k & 3)); /* this process, whatever its pid */
 			return 0;
 		}
 		return refuse(c, t, " counts another process's CPU time, which ckpt does not restore");
 	}
 	refuse(c, t, " uses clock id ");
-	line_u64(&c->error, (uint64_t)(int64_t)k);
+	line_str(&c->error, k < 0 ? "-" : "");
+	line_u64(&c->error, k < 0 ? (uint64_t)-(int64_t)k : (uint64_t)k);
 	line_str(&c->error, ", which ckpt does not restore");
 	return -1;
 }
 
 static int find_target(struct capture *c, struct ckpt_timer *t)
 {
-	for (uint32_t i = 0; i < c->nthreads; i++) {
-		if (c->threads[i].tid != t->target_tid)
-			continue;
-		/* The stub reads a cloned thread's new tid from its tid address. */
-		if (i && !c->threads[i].clear_child_tid)
-			return refuse(c, t, " signals a thread created without a tid address (not by pthread_create), "
-					    "whose new tid ckpt cannot find at restart");
-		t->target_thread = i;
-		return 0;
-	}
-	refuse(c, t, " signals thread ");
-	line_u64(&c->error, (uint64_t)t->target_tid);
-	line_str(&c->error, ", which is not one of the program's threads");
-	return -1;
+	int64_t i = thread_index(c, t, t->target_tid);
+	if (i < 0)
+		return -1;
+	t->target_thread = (uint32_t)i;
+	return 0;
 }
 
 /* Kernel timing of one timer; the id came from /proc, so it exists. */

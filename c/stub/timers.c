@@ -6,12 +6,14 @@
  * parked in libckpt's handler, and off again before the program runs.
  *
  * Phase 1 creates every saved timer with its id, clock and signal (a
- * thread-directed one at the stub itself) and deletes them again: a
+ * thread-directed one, or one on a thread's CPU clock, at the stub's own
+ * thread) and deletes them again: a
  * kernel without the mode, a clock or signal this kernel refuses, or two
  * records with one id end the restart before anything is torn down.
  * Phase 2, after the threads are cloned (a cloned thread's new tid is in
  * its glibc descriptor, written by CLONE_PARENT_SETTID), creates them for
- * good and arms each with the time that was left at checkpoint. Signals
+ * good, aimed at (or counting the CPU time of) their threads' new tids,
+ * and arms each with the time that was left at checkpoint. Signals
  * they raise wait, blocked, until each thread returns from the handler.
  */
 #include "stub.h"
@@ -46,6 +48,23 @@ static __attribute__((noreturn)) void timer_die(const struct ckpt_timer *t, cons
 	die_line(&l);
 }
 
+/* A CPU clock of one thread (~tid << 3 | 4 | type), stored with tid 0. */
+static int thread_clock(int32_t clock)
+{
+	return clock < 0 && (clock & 3) != 3 && (clock & 4);
+}
+
+static int known_thread(const struct ckpt_header *h, uint32_t i, const struct ckpt_thread *threads)
+{
+	return i < h->nthreads && (i == 0 || threads[i].clear_child_tid);
+}
+
+/* Thread i's tid now: the stub's own thread is thread 0. */
+static int32_t tid_now(uint32_t i)
+{
+	return i ? *(const int32_t *)g.threads[i].clear_child_tid : (int32_t)sys_gettid();
+}
+
 static int valid_time(int64_t sec, int64_t nsec)
 {
 	return sec >= 0 && nsec >= 0 && nsec < 1000000000;
@@ -58,17 +77,21 @@ static void check_record(const struct ckpt_header *h, const struct ckpt_timer *t
 	int ok = t->id >= 0 && (!prev || prev->id < t->id) && valid_time(t->interval_sec, t->interval_nsec) &&
 		 valid_time(t->remaining_sec, t->remaining_nsec) &&
 		 (n == SIGEV_SIGNAL_ || n == SIGEV_NONE_ || n == SIGEV_THREAD_ || n == (SIGEV_SIGNAL_ | SIGEV_THREAD_ID_));
-	if (ok && n == SIGEV_THREAD_ID_)
-		ok = t->target_thread < h->nthreads && (t->target_thread == 0 || threads[t->target_thread].clear_child_tid);
+	if (ok && n == (SIGEV_SIGNAL_ | SIGEV_THREAD_ID_))
+		ok = known_thread(h, t->target_thread, threads);
+	if (ok && thread_clock(t->clock))
+		ok = (t->clock >> 3) == -1 && known_thread(h, t->clock_thread, threads);
 	if (!ok)
 		timer_die(t, " (corrupt image: timer record out of range)", 0);
 }
 
-static long create(const struct ckpt_timer *t, int32_t tid)
+/* `tid` receives a thread-directed signal; `clock_tid`'s CPU time is counted. */
+static long create(const struct ckpt_timer *t, int32_t tid, int32_t clock_tid)
 {
 	struct kernel_sigevent ev = {.value = t->value, .signo = (int32_t)t->signo, .notify = (int32_t)t->notify, .tid = tid};
+	int32_t clock = thread_clock(t->clock) ? (int32_t)(~(uint32_t)clock_tid << 3 | ((uint32_t)t->clock & 7)) : t->clock;
 	int32_t id = t->id;
-	long err = sys_timer_create(t->clock, &ev, &id);
+	long err = sys_timer_create(clock, &ev, &id);
 	if (err < 0)
 		return err;
 	if (id != t->id) {
@@ -98,7 +121,8 @@ void check_timers(const struct ckpt_header *h, const char *tables)
 		die_line(&l);
 	}
 	uint32_t made = 0;
-	for (; made < n && (err = create(&timers[made], (int32_t)sys_gettid())) == 0; made++)
+	int32_t self = (int32_t)sys_gettid();
+	for (; made < n && (err = create(&timers[made], self, self)) == 0; made++)
 		;
 	for (uint32_t i = 0; i < made; i++)
 		sys_timer_delete(timers[i].id);
@@ -117,11 +141,8 @@ void restore_timers(void)
 		die("cannot create POSIX timers with their ids (prctl PR_TIMER_CREATE_RESTORE_IDS)", err);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct ckpt_timer *t = &g.timers[i];
-		int32_t tid = 0;
-		if (t->notify & SIGEV_THREAD_ID_)
-			tid = t->target_thread ? *(const int32_t *)g.threads[t->target_thread].clear_child_tid
-					       : (int32_t)sys_gettid();
-		err = create(t, tid);
+		int32_t tid = t->notify & SIGEV_THREAD_ID_ ? tid_now(t->target_thread) : 0;
+		err = create(t, tid, thread_clock(t->clock) ? tid_now(t->clock_thread) : 0);
 		if (err < 0)
 			timer_die(t, "", err);
 		struct { int64_t isec, insec, vsec, vnsec; } its = {
