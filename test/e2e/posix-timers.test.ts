@@ -4,9 +4,11 @@
 // demos/posix-timers.c checks all of it from inside after the restart and
 // prints "ok ..."/"FAIL ..." lines and PASS.
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FileSink } from "bun";
+import { CKPT_HEADER_SIZE, HEADER, PROCESS_STATE, TIMER } from "../../src/format.ts";
+import { reseal } from "../fuzz/mutate.ts";
 import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;
@@ -93,4 +95,28 @@ test("a restart where timer ids cannot be given back (before Linux 6.17) is refu
 	const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
 	expect(rest.stdout).toContain("PASS\n");
 	expect(rest.code).toBe(0);
+}, 60000);
+
+test("a timer record out of range (checksums recomputed) is refused by the reader and by the restart, before teardown", async () => {
+	const run = ckpt([PROGRAM], { cwd: dir });
+	await run.waitFor((o) => o.includes("ready\n"));
+	process.kill(run.pid, "SIGUSR2");
+	expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+	const path = join(dir, "myckpt.dat");
+	const img = new Uint8Array(readFileSync(path));
+	const view = new DataView(img.buffer);
+	const ps = HEADER.fields.process.off;
+	const timersOff = view.getUint32(ps + PROCESS_STATE.fields.timers_off.off, true);
+	const first = CKPT_HEADER_SIZE + timersOff;
+	const id = view.getInt32(first + TIMER.fields.id.off, true);
+	view.setUint32(first + TIMER.fields.notify.off, 3, true); // no such sigev_notify
+	reseal(img);
+	writeFileSync(path, img, { mode: 0o600 });
+	const info = await runToEnd([CKPT, "info"], { cwd: dir });
+	expect(info.stderr).toContain(`timer ${id}: notification 3 or its thread out of range (corrupt image)`);
+	expect(info.code).toBe(1);
+	const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+	expect(rest.stdout).toBe("");
+	expect(rest.stderr).toBe(`ckpt: cannot restart ${path}: cannot create POSIX timer ${id} (corrupt image: timer record out of range)\n`);
+	expect(rest.code).toBe(1);
 }, 60000);
