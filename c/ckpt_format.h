@@ -89,6 +89,7 @@ enum ckpt_fd_kind {
 	CKPT_FD_PIPE_READ = 2,  /* read end of a pipe whose both ends we held */
 	CKPT_FD_PIPE_WRITE = 3, /* its write end */
 	CKPT_FD_INHERIT = 4,    /* 0-2 terminal/pipe/socket: taken from restart */
+	CKPT_FD_PROC = 6,       /* /proc or /sys file: reopened by path, no size */
 };
 
 /* prctl(PR_SET_MM_MAP) fields, as read from /proc/self/stat and brk(0). */

@@ -8,7 +8,7 @@
 import { ImageError } from "./errors.ts";
 import { Fields, utf8 } from "./fields.ts";
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_PAGE_SIZE,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PROC, CKPT_PAGE_SIZE,
 	CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
 	CKPT_REGION_SHARED_ANON, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, EXTENT, FD, REGION, RESUME_CTX, THREAD,
 } from "./format.ts";
@@ -134,7 +134,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		if (fd <= prevFd) bad("fds not sorted, duplicated or negative");
 		prevFd = fd;
 		const kind = f.u32("kind");
-		if (kind < CKPT_FD_FILE || kind > CKPT_FD_INHERIT) bad(`unknown kind ${kind}`);
+		if ((kind < CKPT_FD_FILE || kind > CKPT_FD_INHERIT) && kind !== CKPT_FD_PROC) bad(`unknown kind ${kind}`);
 		const pipeLen = f.u32("pipe_len");
 		const pipeOff = f.u64("pipe_data_offset");
 		if (pipeLen > 0 && (pipeOff < BigInt(h.dataOffset) || pipeOff + BigInt(pipeLen) > BigInt(h.fileSize)))

@@ -6,7 +6,7 @@
  * Pure: image in, plain object out.
  */
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ, CKPT_FD_PROC,
 	CKPT_FD_PIPE_WRITE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_SHARED_ANON,
 	CKPT_REGION_STACK, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD,
 } from "./format.ts";
@@ -35,6 +35,7 @@ const FD_KINDS: Record<number, string> = {
 	[CKPT_FD_PIPE_READ]: "pipe-read",
 	[CKPT_FD_PIPE_WRITE]: "pipe-write",
 	[CKPT_FD_INHERIT]: "inherited",
+	[CKPT_FD_PROC]: "proc",
 };
 
 export function infoJson(image: Image) {
@@ -79,7 +80,7 @@ export function infoJson(image: Image) {
 			kind: FD_KINDS[f.kind]!,
 			flags: fdFlags(f),
 			path: f.path,
-			offset: f.kind === CKPT_FD_FILE ? Number(f.offset) : null,
+			offset: f.kind === CKPT_FD_FILE || f.kind === CKPT_FD_PROC ? Number(f.offset) : null,
 			unreadBytes: f.kind === CKPT_FD_PIPE_READ ? f.pipeLen : null,
 		})),
 		totals: {

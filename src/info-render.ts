@@ -3,7 +3,7 @@
  * each part of memory is stored. Pure: image and clock in, text out.
  */
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ, CKPT_FD_PROC,
 	CKPT_FD_PIPE_WRITE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
 	CKPT_REGION_SHARED_ANON, CKPT_REGION_STACK, CKPT_REGION_UNREAD,
 } from "./format.ts";
@@ -24,6 +24,7 @@ const FD_KINDS: Record<number, string> = {
 	[CKPT_FD_PIPE_READ]: "pipe read",
 	[CKPT_FD_PIPE_WRITE]: "pipe write",
 	[CKPT_FD_INHERIT]: "inherited",
+	[CKPT_FD_PROC]: "proc",
 };
 
 export function perms(r: Region): string {
@@ -110,7 +111,7 @@ export function renderInfo(image: Image, nowMs: number): string {
 			["FD", "KIND", "FLAGS", "OFFSET", "PATH"],
 			...image.fds.map((f) => [
 				String(f.fd), FD_KINDS[f.kind] ?? "?", fdFlags(f),
-				f.kind === CKPT_FD_FILE ? String(f.offset) : "-",
+				f.kind === CKPT_FD_FILE || f.kind === CKPT_FD_PROC ? String(f.offset) : "-",
 				f.kind === CKPT_FD_PIPE_READ ? `${f.path || "pipe"} (${bytes(f.pipeLen)} unread)` : f.path,
 			]),
 		], [0, 3]));

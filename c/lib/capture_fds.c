@@ -30,7 +30,7 @@ static void fd_path(int fd, char *out, size_t cap)
 }
 
 /* Returns 1 if the fd is kept (record filled), 0 if dropped, -1 to fail. */
-static int drop_or_fail(struct capture *c, int fd, const char *target)
+static int drop_or_fail(struct capture *c, int fd, const char *target, const char *why)
 {
 	struct line l = {.len = 0};
 	int drop = inherited_at_launch(fd) || ckpt_config.drop_unsupported_fds;
@@ -38,6 +38,8 @@ static int drop_or_fail(struct capture *c, int fd, const char *target)
 	line_u64(&l, (uint64_t)fd);
 	line_str(&l, " (");
 	line_str(&l, target);
+	line_str(&l, why[0] ? ": " : "");
+	line_str(&l, why);
 	line_str(&l, drop ? ") cannot be restored; it will be closed after a restart"
 			  : ") was opened by the program and cannot be restored; "
 			    "--drop-unsupported-fds closes such fds at restart instead");
@@ -69,6 +71,17 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 		r->kind = CKPT_FD_INHERIT;
 		return 1;
 	}
+	if (reopenable && is_proc_path(target) && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+		char path[CKPT_PATH_MAX];
+		struct line why = {.len = 0};
+		if (proc_reopen_path(target, path, sizeof path, &why) < 0)
+			return drop_or_fail(c, fd, target, why.buf);
+		r->kind = CKPT_FD_PROC;
+		long off = sys_lseek(fd, 0, SEEK_CUR);
+		r->offset = off > 0 ? (uint64_t)off : 0;
+		r->path_str = capture_string(c, path, str_len(path));
+		return 1;
+	}
 	if (reopenable && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || (S_ISCHR(st.st_mode) && !is_tty(fd)))) {
 		r->kind = CKPT_FD_FILE;
 		long off = sys_lseek(fd, 0, SEEK_CUR);
@@ -83,7 +96,7 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 		r->size = (uint64_t)sys_fcntl(fd, F_GETPIPE_SZ, 0);
 		return 1;
 	}
-	return drop_or_fail(c, fd, target);
+	return drop_or_fail(c, fd, target, "");
 }
 
 static int pipe_has_other_end(struct capture *c, const struct ckpt_fd *r)
@@ -131,7 +144,7 @@ static int resolve_pipes(struct capture *c)
 		if (is_pipe && !pipe_has_other_end(c, r)) {
 			struct line t = {.len = 0};
 			line_str(&t, "a pipe to another process");
-			int k = drop_or_fail(c, r->fd, t.buf);
+			int k = drop_or_fail(c, r->fd, t.buf, "");
 			if (k < 0)
 				return -1;
 			continue;
@@ -150,14 +163,19 @@ static int resolve_pipes(struct capture *c)
 	return 0;
 }
 
+static int reopened_by_path(uint32_t kind)
+{
+	return kind == CKPT_FD_FILE || kind == CKPT_FD_PROC;
+}
+
 /* fds that share one open file (`2>&1`, dup) must come back shared, or
  * their offsets would diverge and each overwrite the other's output. */
 static void find_shared_files(struct capture *c)
 {
 	int pid = (int)sys_getpid();
 	for (uint32_t i = 0; i < c->nfds; i++)
-		for (uint32_t j = 0; j < i && c->fds[i].kind == CKPT_FD_FILE; j++)
-			if (c->fds[j].kind == CKPT_FD_FILE && !c->fds[j].shares_with &&
+		for (uint32_t j = 0; j < i && reopened_by_path(c->fds[i].kind); j++)
+			if (c->fds[j].kind == c->fds[i].kind && !c->fds[j].shares_with &&
 			    str_eq(c->strings + c->fds[i].path_str, c->strings + c->fds[j].path_str) &&
 			    sys_kcmp(pid, pid, 0 /* KCMP_FILE */, (unsigned long)c->fds[i].fd, (unsigned long)c->fds[j].fd) == 0) {
 				c->fds[i].shares_with = (uint32_t)c->fds[j].fd + 1;
@@ -170,7 +188,7 @@ static void find_shared_files(struct capture *c)
 void refresh_file_offsets(struct capture *c)
 {
 	for (uint32_t i = 0; i < c->nfds; i++)
-		if (c->fds[i].kind == CKPT_FD_FILE) {
+		if (reopened_by_path(c->fds[i].kind)) {
 			long off = sys_lseek(c->fds[i].fd, 0, SEEK_CUR);
 			c->fds[i].offset = off > 0 ? (uint64_t)off : 0;
 		}

@@ -90,6 +90,9 @@ int install_thread_stop_handler(void);
 int capture_process(struct capture *c);
 int capture_fds(struct capture *c);
 void refresh_file_offsets(struct capture *c);
+/* fd_proc.c: /proc and /sys files, reopened by path at restart. */
+int is_proc_path(const char *target);
+int proc_reopen_path(const char *target, char *out, size_t cap, struct line *why);
 int stderr_is_regular_file(void);
 int capture_regions(struct capture *c);
 /* Writes the image; `then_exit`: the caller exits right after a success,

@@ -50,6 +50,9 @@ int move_image_fd_high(int fd, const struct ckpt_fd *fds, uint32_t n)
 	return (int)hi;
 }
 
+/* A /proc or /sys file (CKPT_FD_PROC) goes the same way: its saved offset
+ * is set again, against contents the kernel makes up afresh, as a read
+ * there would have continued against fresh contents anyway. */
 static void restore_file(const struct ckpt_fd *f, const char *path)
 {
 	int flags = (int)(f->open_flags & ~(unsigned)(O_CREAT | O_EXCL | O_TRUNC)) | O_NOCTTY | O_CLOEXEC;
@@ -110,9 +113,9 @@ void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int
 {
 	for (uint32_t i = 0; i < n; i++) {
 		const struct ckpt_fd *f = &fds[i];
-		if (f->kind == CKPT_FD_FILE && f->shares_with)
+		if ((f->kind == CKPT_FD_FILE || f->kind == CKPT_FD_PROC) && f->shares_with)
 			place(f->shares_with - 1, f); /* one open file, as `2>&1` made it */
-		else if (f->kind == CKPT_FD_FILE)
+		else if (f->kind == CKPT_FD_FILE || f->kind == CKPT_FD_PROC)
 			restore_file(f, string_at(strings, f->path_str));
 		else if ((f->kind == CKPT_FD_PIPE_READ || f->kind == CKPT_FD_PIPE_WRITE) && !pipe_seen(fds, i))
 			restore_pipe(fds, n, i, image_fd);

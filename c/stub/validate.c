@@ -186,11 +186,12 @@ static void check_fds(const struct ckpt_header *h, const char *t)
 	for (uint32_t i = 0; i < h->nfds; i++) {
 		if (f[i].fd < 0 || f[i].fd > 65535 || (i && f[i].fd <= f[i - 1].fd))
 			bad("descriptor table is out of order (corrupt image)");
-		if (f[i].shares_with && (f[i].kind != CKPT_FD_FILE || !i || (int32_t)f[i].shares_with - 1 >= f[i].fd ||
+		int by_path = f[i].kind == CKPT_FD_FILE || f[i].kind == CKPT_FD_PROC;
+		if (f[i].shares_with && (!by_path || !i || (int32_t)f[i].shares_with - 1 >= f[i].fd ||
 					 (int32_t)f[i].shares_with - 1 < f[0].fd))
 			bad("descriptor sharing is inconsistent (corrupt image)");
-		if (f[i].kind < CKPT_FD_FILE || f[i].kind > CKPT_FD_INHERIT || f[i].path_str >= h->strings_size ||
-		    (f[i].kind == CKPT_FD_FILE && !f[i].path_str))
+		int known = (f[i].kind >= CKPT_FD_FILE && f[i].kind <= CKPT_FD_INHERIT) || f[i].kind == CKPT_FD_PROC;
+		if (!known || f[i].path_str >= h->strings_size || (by_path && !f[i].path_str))
 			bad("descriptor record is invalid (corrupt image)");
 		if (f[i].pipe_len && (f[i].kind != CKPT_FD_PIPE_READ || f[i].pipe_len > f[i].size ||
 				      !within(f[i].pipe_data_offset, f[i].pipe_len, h->file_size) ||

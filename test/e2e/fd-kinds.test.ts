@@ -1,0 +1,49 @@
+// Descriptor kinds beyond plain files and pipes (ARCHITECTURE.md, "Capture
+// descriptors"): each test sets the state in a demo, checkpoints, restarts,
+// and lets the program check the state from inside; or checks that what
+// cannot come back exactly is refused by name while the program runs on.
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { checkpointRun, CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => ({ dir, cleanup } = tempDir()));
+afterEach(() => cleanup());
+
+const textLines = (out: string) => out.split("\n").slice(0, -1);
+
+test("/proc and /sys files are reopened by path: the program's own /proc entries describe the restored process", async () => {
+  const first = await checkpointRun([demo("proc-files")], { cwd: dir, afterLines: 3 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(rest.code).toBe(0);
+  const all = textLines(first.stdout + rest.stdout);
+  expect(all).toHaveLength(11);
+  for (const [i, l] of all.slice(0, 10).entries()) expect(l).toMatch(new RegExp(`^step ${i} pid \\d+ ok$`));
+  expect(all[10]).toBe("meminfo offset kept");
+  // The pid each step saw in /proc/self/stat was getpid(): the old one before, the new one after.
+  const pids = new Set(all.slice(0, 10).map((l) => l.split(" ")[3]));
+  expect(pids.size).toBe(2);
+  // What the image holds: the program's own entries by /proc/self, never by the old pid.
+  const info = await runToEnd([CKPT, "info"], { cwd: dir });
+  expect(info.stdout).toMatch(/^\s+3\s+proc\s.*\/proc\/self\/stat$/m);
+  expect(info.stdout).toMatch(/^\s+4\s+proc\s.*\/proc\/self\/status$/m);
+  expect(info.stdout).toMatch(/^\s+5\s+proc\s.*\/proc\/thread-self\/comm$/m);
+  expect(info.stdout).toMatch(/^\s+7\s+proc\s.*\/sys\/devices\/system\/cpu\/online$/m);
+}, 60000);
+
+test("another process's /proc entry: the checkpoint is refused naming the fd and the process; the program runs on", async () => {
+  const run = ckpt([demo("proc-files"), "1"], { cwd: dir });
+  await run.waitFor((o) => lines(o) >= 2);
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(0);
+  expect(run.stderr).toMatch(
+    /^ckpt: checkpoint failed: fd 9 \(\/proc\/1\/stat: a file of another process, 1, which a restart cannot bring back\) [^\n]*--drop-unsupported-fds[^\n]*\n$/,
+  );
+  expect(textLines(run.stdout)).toHaveLength(11);
+  expect(run.stdout).toEndWith("meminfo offset kept\n");
+  expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+}, 60000);
