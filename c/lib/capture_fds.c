@@ -66,6 +66,8 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 	r->fd = fd;
 	r->open_flags = (uint32_t)sys_fcntl(fd, F_GETFL, 0);
 	r->fd_flags = (uint32_t)sys_fcntl(fd, F_GETFD, 0);
+	if (r->open_flags & O_ASYNC)
+		return drop_or_fail(c, fd, target, "signal-driven I/O (O_ASYNC), whose owner and signal are not kept");
 	int reopenable = target[0] == '/' && !str_ends(target, " (deleted)");
 	if (fd <= 2 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
 		r->kind = CKPT_FD_INHERIT;
@@ -108,6 +110,15 @@ static int pipe_has_other_end(struct capture *c, const struct ckpt_fd *r)
 	return 0;
 }
 
+static int packet_mode(const struct capture *c, const struct ckpt_fd *r)
+{
+	for (uint32_t i = 0; i < c->nfds; i++)
+		if (c->fds[i].pipe_id == r->pipe_id && c->fds[i].kind == CKPT_FD_PIPE_WRITE &&
+		    (c->fds[i].open_flags & O_DIRECT))
+			return 1;
+	return 0;
+}
+
 /* Copies the unread bytes of a pipe without consuming them: tee() into a
  * scratch pipe at least as large, then read that. */
 static int capture_pipe_bytes(struct capture *c, struct ckpt_fd *r)
@@ -121,6 +132,16 @@ static int capture_pipe_bytes(struct capture *c, struct ckpt_fd *r)
 	long n = sys_tee(r->fd, c->pipe_scratch[1], r->size, 2 /* SPLICE_F_NONBLOCK */);
 	if (n <= 0)
 		return 0; /* empty (EAGAIN) */
+	if (packet_mode(c, r)) {
+		/* Written back in one go, its packets would run together. */
+		c->error.len = 0;
+		line_str(&c->error, "fd ");
+		line_u64(&c->error, (uint64_t)r->fd);
+		line_str(&c->error, " (a packet-mode pipe, O_DIRECT) holds ");
+		line_u64(&c->error, (uint64_t)n);
+		line_str(&c->error, " unread bytes whose packet boundaries cannot be kept; checkpoint when it is empty");
+		return -1;
+	}
 	if (c->pipe_data_size + (uint64_t)n > c->pipe_data_cap)
 		return capture_fail(c, "too much unread data in pipes", 0);
 	r->pipe_data_offset = c->pipe_data_size; /* relative; the writer makes it absolute */

@@ -63,13 +63,38 @@ static void restore_file(const struct ckpt_fd *f, const char *path)
 	sys_close(fd);
 }
 
+/* O_NONBLOCK and O_APPEND are the status flags F_SETFL can set here
+ * (O_DIRECT goes with pipe2, O_ASYNC is refused at checkpoint). fds 0-2
+ * come from whoever runs the restart, but the program chose their flags:
+ * the CLI cleared O_NONBLOCK before the launch, so one set at checkpoint
+ * was the program's own doing, and it relies on it (a read loop that
+ * expects EAGAIN would block forever without it). */
+static void set_status_flags(const struct ckpt_fd *f)
+{
+	/* An inherited fd may be the restart's `>> log`: its O_APPEND is not ours to clear. */
+	const unsigned settable = f->kind == CKPT_FD_INHERIT ? O_NONBLOCK : O_NONBLOCK | O_APPEND;
+	long now = sys_fcntl(f->fd, F_GETFL, 0);
+	if (now < 0)
+		return; /* an inherited fd the restart did not pass: nothing to set */
+	unsigned want = ((unsigned)now & ~settable) | (f->open_flags & settable);
+	long err = want != (unsigned)now ? sys_fcntl(f->fd, F_SETFL, want) : 0;
+	if (err < 0)
+		die("cannot set a descriptor's status flags", err);
+}
+
 /* A pipe whose both ends the program held: one new pipe per pipe_id, its
  * unread bytes written back, each end dup'ed to every fd that had it. */
 static void restore_pipe(const struct ckpt_fd *fds, uint32_t n, uint32_t first, int image_fd)
 {
 	const struct ckpt_fd *f = &fds[first];
 	int p[2];
-	long err = sys_pipe2(p, O_CLOEXEC);
+	/* Packet mode (O_DIRECT) can only be chosen at creation, and it is the
+	 * write end's: F_SETFL refuses it on pipes. */
+	unsigned direct = 0;
+	for (uint32_t i = first; i < n; i++)
+		if (fds[i].pipe_id == f->pipe_id && fds[i].kind == CKPT_FD_PIPE_WRITE)
+			direct |= fds[i].open_flags & O_DIRECT;
+	long err = sys_pipe2(p, O_CLOEXEC | (int)direct);
 	if (err < 0)
 		die("cannot create a pipe", err);
 	int rd = to_high(p[0], "cannot create a pipe", 0), wr = to_high(p[1], "cannot create a pipe", 0);
@@ -95,7 +120,7 @@ static void restore_pipe(const struct ckpt_fd *fds, uint32_t n, uint32_t first, 
 	for (uint32_t i = first; i < n; i++)
 		if (fds[i].pipe_id == f->pipe_id) {
 			place(fds[i].kind == CKPT_FD_PIPE_READ ? rd : wr, &fds[i]);
-			sys_fcntl(fds[i].fd, F_SETFL, fds[i].open_flags & (O_NONBLOCK | O_APPEND));
+			set_status_flags(&fds[i]);
 		}
 	sys_close(rd);
 	sys_close(wr);
@@ -117,6 +142,8 @@ void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int
 			place(f->shares_with - 1, f); /* one open file, as `2>&1` made it */
 		else if (f->kind == CKPT_FD_FILE || f->kind == CKPT_FD_PROC)
 			restore_file(f, string_at(strings, f->path_str));
+		else if (f->kind == CKPT_FD_INHERIT)
+			set_status_flags(f);
 		else if ((f->kind == CKPT_FD_PIPE_READ || f->kind == CKPT_FD_PIPE_WRITE) && !pipe_seen(fds, i))
 			restore_pipe(fds, n, i, image_fd);
 	}

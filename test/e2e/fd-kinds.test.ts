@@ -47,3 +47,37 @@ test("another process's /proc entry: the checkpoint is refused naming the fd and
   expect(run.stdout).toEndWith("meminfo offset kept\n");
   expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
 }, 60000);
+
+test("status flags come back on pipe ends (O_NONBLOCK per end, packet mode) and on stdin the program made non-blocking", async () => {
+  const first = await checkpointRun([demo("pipe-flags")], { cwd: dir, afterLines: 3 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(rest.code).toBe(0);
+  const all = textLines(first.stdout + rest.stdout);
+  expect(all).toEqual(Array.from({ length: 10 }, (_, i) => `step ${i} flags ok`));
+  expect(lines(rest.stdout)).toBeGreaterThan(0);
+}, 60000);
+
+test("a packet-mode pipe holding unread packets: the checkpoint is refused naming the fd; the program runs on with its packets", async () => {
+  const run = ckpt([demo("pipe-flags"), "packets"], { cwd: dir });
+  await run.waitFor((o) => lines(o) >= 2);
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(0);
+  expect(run.stderr).toBe(
+    "ckpt: checkpoint failed: fd 7 (a packet-mode pipe, O_DIRECT) holds 7 unread bytes whose packet boundaries cannot be kept; checkpoint when it is empty; the program continues\n",
+  );
+  expect(run.stdout).toEndWith("step 9 flags ok\npackets kept (3, 4)\n");
+  expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+}, 60000);
+
+test("signal-driven I/O (O_ASYNC) on a pipe end: the checkpoint is refused naming the fd; the program runs on", async () => {
+  const run = ckpt([demo("pipe-flags"), "async"], { cwd: dir });
+  await run.waitFor((o) => lines(o) >= 2);
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(0);
+  expect(run.stderr).toMatch(
+    /^ckpt: checkpoint failed: fd 5 \(pipe:\[\d+\]: signal-driven I\/O \(O_ASYNC\), whose owner and signal are not kept\) was opened by the program [^\n]*\n$/,
+  );
+  expect(run.stdout).toEndWith("step 9 flags ok\n");
+}, 60000);
