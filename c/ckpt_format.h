@@ -1,5 +1,5 @@
 /*
- * ckpt image format, version 1: the single contract between the preloaded
+ * ckpt image format, version 2: the single contract between the preloaded
  * library that writes an image, the restore stub that reads it, and the
  * TypeScript reader (src/image.ts mirrors every struct below field by field;
  * change both in the same commit and bump CKPT_VERSION).
@@ -15,6 +15,7 @@
  *        extents  nextents  x struct ckpt_extent   (grouped by region, sorted)
  *        fds      nfds      x struct ckpt_fd       (sorted by fd)
  *        strings  strings_size bytes of NUL-terminated strings; offset 0 is ""
+ *        locks    nlocks    x struct ckpt_lock     (by fd)
  *   [data_offset, file_size)     the bytes of every DATA extent, back to back
  *                                (so each starts on a page), then the unread
  *                                contents of pipes, back to back
@@ -32,7 +33,7 @@
 #include <stdint.h>
 
 #define CKPT_MAGIC "CKPTIMG\0"
-#define CKPT_VERSION 1
+#define CKPT_VERSION 2
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -129,6 +130,9 @@ struct ckpt_header {
 	uint64_t tables_offset, tables_size;
 	uint64_t data_offset;
 	uint64_t threads_off, regions_off, extents_off, fds_off, strings_off; /* within tables */
+	uint64_t locks_off;          /* within tables, after the strings */
+	uint32_t nlocks;
+	uint32_t pad_locks;
 	uint32_t tables_crc;
 	uint32_t flags;              /* reserved, 0 */
 
@@ -225,6 +229,23 @@ struct ckpt_fd {
 	uint32_t shares_with;        /* 1 + a lower fd on the same open file, or 0 */
 };
 
+enum ckpt_lock_kind {
+	CKPT_LOCK_POSIX = 1, /* fcntl F_SETLK: the process's, on the file */
+	CKPT_LOCK_OFD = 2,   /* F_OFD_SETLK: the open file description's */
+	CKPT_LOCK_FLOCK = 3, /* flock(): the open file description's, whole file */
+	CKPT_LOCK_LEASE = 4, /* F_SETLEASE: the open file description's */
+};
+
+/* A lock the program held, taken again at restart before anything is torn
+ * down (another process holding a conflicting one refuses the restart). */
+struct ckpt_lock {
+	int32_t fd;                  /* an fd on the open file that holds (or set) it */
+	uint32_t kind;               /* enum ckpt_lock_kind */
+	uint32_t type;               /* F_RDLCK (0) or F_WRLCK (1) */
+	uint32_t pad;
+	uint64_t start, len;         /* bytes; len 0: to the end of the file, ever */
+};
+
 /* Lives in libckpt's memory; the stub writes it after memory is restored. */
 struct ckpt_restart_info {
 	uint64_t magic;              /* CKPT_RESTART_INFO_MAGIC once filled in */
@@ -240,6 +261,7 @@ _Static_assert(sizeof(struct ckpt_thread) == 176, "thread record size is part of
 _Static_assert(sizeof(struct ckpt_region) == 88, "region record size is part of the format");
 _Static_assert(sizeof(struct ckpt_extent) == 32, "extent record size is part of the format");
 _Static_assert(sizeof(struct ckpt_fd) == 64, "fd record size is part of the format");
+_Static_assert(sizeof(struct ckpt_lock) == 32, "lock record size is part of the format");
 _Static_assert(sizeof(struct ckpt_termios) == 40, "termios record size");
 
 #endif

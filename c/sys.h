@@ -151,6 +151,8 @@ static inline long sys_io_getevents(uint64_t ctx, long min, long max, void *even
 static inline long sys_poll(void *fds, unsigned long n, int timeout) { return SYS3(__NR_poll, fds, n, timeout); }
 /* int sched_yield(void); */
 static inline long sys_sched_yield(void) { return SYS0(__NR_sched_yield); }
+/* int flock(int fd, int operation); */
+static inline long sys_flock(int fd, int op) { return SYS2(__NR_flock, fd, op); }
 /* pid_t getpid(void); pid_t gettid(void); */
 static inline long sys_getpid(void) { return SYS0(__NR_getpid); }
 static inline long sys_gettid(void) { return SYS0(__NR_gettid); }

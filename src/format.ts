@@ -8,7 +8,7 @@
  */
 
 export const CKPT_MAGIC = "CKPTIMG\0";
-export const CKPT_VERSION = 1;
+export const CKPT_VERSION = 2;
 export const CKPT_ARCH_X86_64 = 62;
 export const CKPT_PAGE_SIZE = 4096;
 export const CKPT_HEADER_SIZE = 4096;
@@ -46,6 +46,11 @@ export const CKPT_FD_PIPE_WRITE = 3;
 export const CKPT_FD_INHERIT = 4;
 export const CKPT_FD_PROC = 6;
 
+export const CKPT_LOCK_POSIX = 1;
+export const CKPT_LOCK_OFD = 2;
+export const CKPT_LOCK_FLOCK = 3;
+export const CKPT_LOCK_LEASE = 4;
+
 export const CKPT_THREAD_COORDINATOR = 1 << 0;
 
 /** Every #define and enum value above, by its C name, for the mirror test. */
@@ -60,6 +65,7 @@ export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_EXTENT_DATA, CKPT_EXTENT_HOLE, CKPT_EXTENT_FILE,
 	CKPT_FD_FILE, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_INHERIT,
 	CKPT_FD_PROC,
+	CKPT_LOCK_POSIX, CKPT_LOCK_OFD, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE,
 	CKPT_THREAD_COORDINATOR,
 };
 
@@ -110,7 +116,7 @@ export const TERMIOS = layout("ckpt_termios", 40, {
 });
 
 /** sizeof(struct ckpt_header): the bytes header_crc covers. */
-export const HEADER_STRUCT_SIZE = 3536;
+export const HEADER_STRUCT_SIZE = 3552;
 
 export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	magic: f(0, "char", 8),
@@ -135,33 +141,36 @@ export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	extents_off: f(112, "u64"),
 	fds_off: f(120, "u64"),
 	strings_off: f(128, "u64"),
-	tables_crc: f(136, "u32"),
-	flags: f(140, "u32"),
-	hostname: f(144, "char", 72),
-	kernel_release: f(216, "char", 72),
-	xcr0: f(288, "u64"),
-	xsave_size: f(296, "u32"),
-	exit_status_on_stop: f(300, "u32"),
-	exe_str: f(304, "u32"),
-	cwd_str: f(308, "u32"),
-	argv_str: f(312, "u32"),
-	argv_len: f(316, "u32"),
-	comm: f(320, "char", 16),
-	mm: f(336, MM),
-	auxv: f(424, "u64", CKPT_MAX_AUXV),
-	auxv_words: f(936, "u32"),
-	trigger_signal: f(940, "u32"),
-	special_start: f(944, "u64", CKPT_NSPECIAL),
-	special_end: f(968, "u64", CKPT_NSPECIAL),
-	vdso_crc: f(992, "u32"),
-	pad0: f(996, "u32"),
-	sigactions: f(1000, SIGACTION, CKPT_MAX_SIGNALS),
-	itimers: f(3048, ITIMER, 3),
-	rlimits: f(3144, RLIMIT, CKPT_MAX_RLIMITS),
-	termios: f(3400, TERMIOS, 3),
-	restart_info_addr: f(3520, "u64"),
-	pad1: f(3528, "u32"),
-	header_crc: f(3532, "u32"),
+	locks_off: f(136, "u64"),
+	nlocks: f(144, "u32"),
+	pad_locks: f(148, "u32"),
+	tables_crc: f(152, "u32"),
+	flags: f(156, "u32"),
+	hostname: f(160, "char", 72),
+	kernel_release: f(232, "char", 72),
+	xcr0: f(304, "u64"),
+	xsave_size: f(312, "u32"),
+	exit_status_on_stop: f(316, "u32"),
+	exe_str: f(320, "u32"),
+	cwd_str: f(324, "u32"),
+	argv_str: f(328, "u32"),
+	argv_len: f(332, "u32"),
+	comm: f(336, "char", 16),
+	mm: f(352, MM),
+	auxv: f(440, "u64", CKPT_MAX_AUXV),
+	auxv_words: f(952, "u32"),
+	trigger_signal: f(956, "u32"),
+	special_start: f(960, "u64", CKPT_NSPECIAL),
+	special_end: f(984, "u64", CKPT_NSPECIAL),
+	vdso_crc: f(1008, "u32"),
+	pad0: f(1012, "u32"),
+	sigactions: f(1016, SIGACTION, CKPT_MAX_SIGNALS),
+	itimers: f(3064, ITIMER, 3),
+	rlimits: f(3160, RLIMIT, CKPT_MAX_RLIMITS),
+	termios: f(3416, TERMIOS, 3),
+	restart_info_addr: f(3536, "u64"),
+	pad1: f(3544, "u32"),
+	header_crc: f(3548, "u32"),
 });
 
 export const RESUME_CTX = layout("ckpt_resume_ctx", 72, {
@@ -230,6 +239,15 @@ export const FD = layout("ckpt_fd", 64, {
 	shares_with: f(60, "u32"),
 });
 
+export const LOCK = layout("ckpt_lock", 32, {
+	fd: f(0, "i32"),
+	kind: f(4, "u32"),
+	type: f(8, "u32"),
+	pad: f(12, "u32"),
+	start: f(16, "u64"),
+	len: f(24, "u64"),
+});
+
 /** Not in image files: lives in libckpt's memory. Mirrored for completeness. */
 export const RESTART_INFO = layout("ckpt_restart_info", 4128, {
 	magic: f(0, "u64"),
@@ -242,5 +260,5 @@ export const RESTART_INFO = layout("ckpt_restart_info", 4128, {
 
 /** Every struct in ckpt_format.h, for the mirror test. */
 export const ALL_LAYOUTS: readonly Layout<string>[] = [
-	MM, SIGACTION, TIMEVAL, ITIMER, RLIMIT, TERMIOS, HEADER, RESUME_CTX, THREAD, REGION, EXTENT, FD, RESTART_INFO,
+	MM, SIGACTION, TIMEVAL, ITIMER, RLIMIT, TERMIOS, HEADER, RESUME_CTX, THREAD, REGION, EXTENT, FD, LOCK, RESTART_INFO,
 ];

@@ -8,12 +8,13 @@
 import { ImageError } from "./errors.ts";
 import { Fields, utf8 } from "./fields.ts";
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PROC, CKPT_PAGE_SIZE,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PROC, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE,
+	CKPT_LOCK_POSIX, CKPT_PAGE_SIZE, LOCK,
 	CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
 	CKPT_REGION_SHARED_ANON, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, EXTENT, FD, REGION, RESUME_CTX, THREAD,
 } from "./format.ts";
 import { USER_SPACE_END } from "./image-header.ts";
-import type { Extent, Fd, Header, Region, Tables, Thread } from "./image-types.ts";
+import type { Extent, Fd, Header, Lock, Region, Tables, Thread } from "./image-types.ts";
 
 
 const PAGE = BigInt(CKPT_PAGE_SIZE);
@@ -32,6 +33,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		["extent", h.extentsOff, h.nextents, EXTENT.size],
 		["fd", h.fdsOff, h.nfds, FD.size],
 		["string", h.stringsOff, h.stringsSize, 1],
+		["lock", h.locksOff, h.nlocks, LOCK.size],
 	];
 	let prevEnd = 0;
 	for (const [what, off, count, size] of layout) {
@@ -153,7 +155,25 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		});
 	}
 
-	return { exe: str(h.exeStr, () => "exe"), cwd: str(h.cwdStr, () => "cwd"), argv, threads, regions, fds };
+	const locks: Lock[] = [];
+	for (let i = 0; i < h.nlocks; i++) {
+		const l = new Fields(view, h.locksOff + i * LOCK.size, LOCK);
+		const fd = l.i32("fd");
+		const kind = l.u32("kind");
+		const type = l.u32("type");
+		const start = l.u64("start");
+		const len = l.u64("len");
+		const bad = (why: string): never => fail(`lock ${i} on fd ${fd}: ${why} (corrupt image)`);
+		const on = fds.find((f) => f.fd === fd);
+		if (!on || on.kind !== CKPT_FD_FILE) bad("not on a restored file");
+		if (kind < CKPT_LOCK_POSIX || kind > CKPT_LOCK_LEASE) bad(`unknown kind ${kind}`);
+		if (type > 1) bad(`unknown type ${type}`);
+		if ((kind === CKPT_LOCK_FLOCK || kind === CKPT_LOCK_LEASE) && (start !== 0n || len !== 0n)) bad("a whole-file lock with a range");
+		if (start > 1n << 62n || len > 1n << 62n) bad("range out of bounds");
+		locks.push({ fd, kind, write: type === 1, start, len });
+	}
+
+	return { exe: str(h.exeStr, () => "exe"), cwd: str(h.cwdStr, () => "cwd"), argv, threads, regions, fds, locks };
 }
 
 function decodeThread(t: Fields<keyof typeof THREAD.fields>): Thread {

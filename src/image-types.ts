@@ -45,6 +45,8 @@ export interface Header {
 	extentsOff: number;
 	fdsOff: number;
 	stringsOff: number;
+	locksOff: number;
+	nlocks: number;
 	tablesCrc: number;
 	flags: number;
 	hostname: string;
@@ -132,6 +134,15 @@ export interface Fd {
 	pipeCrc: number;
 }
 
+/** A lock the program held, taken again at restart. */
+export interface Lock {
+	fd: number; // an fd on the open file that holds (or set) it
+	kind: number; // CKPT_LOCK_*
+	write: boolean; // else read
+	start: bigint;
+	len: bigint; // 0: to the end of the file
+}
+
 /** What the tables decode to. */
 export interface Tables {
 	exe: string;
@@ -140,6 +151,7 @@ export interface Tables {
 	threads: Thread[];
 	regions: Region[];
 	fds: Fd[];
+	locks: Lock[];
 }
 
 export interface Image extends Tables {

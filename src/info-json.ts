@@ -11,7 +11,7 @@ import {
 	CKPT_REGION_STACK, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD,
 } from "./format.ts";
 import type { Image } from "./image-types.ts";
-import { fdFlags, perms, regionName, storage } from "./info-render.ts";
+import { fdFlags, lockFacts, perms, regionName, storage } from "./info-render.ts";
 import { hex } from "./text.ts";
 
 export const SCHEMA_VERSION = 1;
@@ -82,6 +82,7 @@ export function infoJson(image: Image) {
 			path: f.path,
 			offset: f.kind === CKPT_FD_FILE || f.kind === CKPT_FD_PROC ? Number(f.offset) : null,
 			unreadBytes: f.kind === CKPT_FD_PIPE_READ ? f.pipeLen : null,
+			locks: image.locks.filter((l) => l.fd === f.fd).map(lockFacts),
 		})),
 		totals: {
 			imageSize: image.fileSize,

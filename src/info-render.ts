@@ -4,10 +4,10 @@
  */
 import {
 	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ, CKPT_FD_PROC,
-	CKPT_FD_PIPE_WRITE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
+	CKPT_FD_PIPE_WRITE, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE, CKPT_LOCK_OFD, CKPT_LOCK_POSIX, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
 	CKPT_REGION_SHARED_ANON, CKPT_REGION_STACK, CKPT_REGION_UNREAD,
 } from "./format.ts";
-import type { Fd, Image, Region } from "./image-types.ts";
+import type { Fd, Image, Lock, Region } from "./image-types.ts";
 import { signalName } from "./signals.ts";
 import { age, bytes, duration, hex, localTime, shellQuote, table } from "./text.ts";
 
@@ -26,6 +26,18 @@ const FD_KINDS: Record<number, string> = {
 	[CKPT_FD_INHERIT]: "inherited",
 	[CKPT_FD_PROC]: "proc",
 };
+
+const LOCK_KINDS: Record<number, string> = {
+	[CKPT_LOCK_POSIX]: "posix",
+	[CKPT_LOCK_OFD]: "ofd",
+	[CKPT_LOCK_FLOCK]: "flock",
+	[CKPT_LOCK_LEASE]: "lease",
+};
+
+/** A lock as `ckpt info` and `--json` name it: kind, type and inclusive byte range. */
+export function lockFacts(l: Lock) {
+	return { kind: LOCK_KINDS[l.kind]!, type: l.write ? "write" : "read", start: Number(l.start), end: l.len === 0n ? null : Number(l.start + l.len - 1n) };
+}
 
 export function perms(r: Region): string {
 	const shared = r.kind === CKPT_REGION_FILE_SHARED || r.kind === CKPT_REGION_SHARED_ANON;
@@ -115,6 +127,16 @@ export function renderInfo(image: Image, nowMs: number): string {
 				f.kind === CKPT_FD_PIPE_READ ? `${f.path || "pipe"} (${bytes(f.pipeLen)} unread)` : f.path,
 			]),
 		], [0, 3]));
+	if (image.locks.length > 0) {
+		out.push("", `locks (${image.locks.length}, taken again at restart):`);
+		out.push(table([
+			["FD", "KIND", "TYPE", "BYTES"],
+			...image.locks.map((l) => {
+				const f = lockFacts(l);
+				return [String(l.fd), f.kind, f.type, f.kind === "posix" || f.kind === "ofd" ? `${f.start}-${f.end ?? "EOF"}` : "whole file"];
+			}),
+		], [0]));
+	}
 
 	out.push("", table([
 		["image size", bytes(image.fileSize)],

@@ -57,6 +57,16 @@ static int is_tty(int fd)
 	return sys_ioctl(fd, TCGETS, &t) == 0;
 }
 
+/* Taking a lease turns on O_ASYNC, owned by the process, to deliver its
+ * break notice (SIGIO, or F_SETSIG's signal): the restart's F_SETLEASE
+ * sets that up again for the new pid, as long as the signal is SIGIO. */
+static int lease_async(int fd)
+{
+	long lease = sys_fcntl(fd, F_GETLEASE, 0);
+	return (lease == F_RDLCK || lease == F_WRLCK) && sys_fcntl(fd, F_GETSIG, 0) == 0 &&
+	       sys_fcntl(fd, F_GETOWN, 0) == sys_getpid();
+}
+
 static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *target)
 {
 	struct stat st;
@@ -66,7 +76,7 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 	r->fd = fd;
 	r->open_flags = (uint32_t)sys_fcntl(fd, F_GETFL, 0);
 	r->fd_flags = (uint32_t)sys_fcntl(fd, F_GETFD, 0);
-	if (r->open_flags & O_ASYNC)
+	if ((r->open_flags & O_ASYNC) && !lease_async(fd))
 		return drop_or_fail(c, fd, target, "signal-driven I/O (O_ASYNC), whose owner and signal are not kept");
 	int reopenable = target[0] == '/' && !str_ends(target, " (deleted)");
 	if (fd <= 2 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
@@ -255,5 +265,5 @@ int capture_fds(struct capture *c)
 		return -1;
 	sort_fds(c);
 	find_shared_files(c);
-	return resolve_pipes(c);
+	return resolve_pipes(c) ? -1 : capture_locks(c);
 }

@@ -48,6 +48,8 @@ struct capture {
 	struct ckpt_region *regions;
 	struct ckpt_extent *extents;
 	struct ckpt_fd *fds;
+	struct ckpt_lock *locks;
+	uint32_t nlocks, max_locks;
 	char *strings;
 	uint32_t nthreads, nregions, nextents, nfds, strings_size;
 	uint32_t max_regions, max_extents, max_fds, strings_cap, max_threads;
@@ -89,6 +91,7 @@ void wait_threads_out_of_stub(void);
 int install_thread_stop_handler(void);
 int capture_process(struct capture *c);
 int capture_fds(struct capture *c);
+int capture_locks(struct capture *c); /* fd_locks.c, from capture_fds */
 void refresh_file_offsets(struct capture *c);
 /* fd_proc.c: /proc and /sys files, reopened by path at restart. */
 int is_proc_path(const char *target);

@@ -101,6 +101,7 @@ static void layout(struct capture *c)
 	h->extents_off = at, at = align_up(at + c->nextents * sizeof(struct ckpt_extent), 8);
 	h->fds_off = at, at = align_up(at + c->nfds * sizeof(struct ckpt_fd), 8);
 	h->strings_off = at, at = align_up(at + c->strings_size, 8);
+	h->locks_off = at, at = align_up(at + c->nlocks * sizeof(struct ckpt_lock), 8);
 	h->tables_offset = CKPT_HEADER_SIZE;
 	h->data_offset = align_up(CKPT_HEADER_SIZE + at, CKPT_PAGE_SIZE);
 	h->tables_size = h->data_offset - h->tables_offset; /* with its zero padding */
@@ -368,6 +369,7 @@ static long write_tables(struct capture *c, int fd)
 		{c->extents, h->extents_off, c->nextents * sizeof(struct ckpt_extent)},
 		{c->fds, h->fds_off, c->nfds * sizeof(struct ckpt_fd)},
 		{c->strings, h->strings_off, c->strings_size},
+		{c->locks, h->locks_off, c->nlocks * sizeof(struct ckpt_lock)},
 	};
 	static const char zeros[CKPT_PAGE_SIZE]; /* alignment and page padding */
 	uint32_t crc = 0;
@@ -395,7 +397,7 @@ static long write_header(struct capture *c, int fd)
 	h->arch = CKPT_ARCH_X86_64;
 	h->page_size = CKPT_PAGE_SIZE;
 	h->nthreads = c->nthreads, h->nregions = c->nregions, h->nextents = c->nextents;
-	h->nfds = c->nfds, h->strings_size = c->strings_size;
+	h->nfds = c->nfds, h->strings_size = c->strings_size, h->nlocks = c->nlocks;
 	struct { int64_t sec, nsec; } now;
 	sys_clock_gettime(0 /* CLOCK_REALTIME */, &now);
 	h->capture_ns = (uint64_t)(now.sec * 1000000000 + now.nsec) - h->created_ns;

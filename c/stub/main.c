@@ -9,7 +9,8 @@
  *        there and long enough, this kernel's vDSO layout the same.
  *     3. Check the machine: same XSAVE layout, same vDSO contents.
  *     4. Restore descriptors at their numbers (files reopened by path at
- *        their offsets, pipes refilled); close everything else.
+ *        their offsets, pipes refilled); close everything else. Then take
+ *        the program's file locks again: one held elsewhere now refuses.
  *     5. Pick a gap no saved region uses and build the arena there: a copy
  *        of this program, the tables, a window for the vDSO to hop through,
  *        and a stack. Jump into the copy.
@@ -111,6 +112,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	int fd = move_image_fd_high(g.image_fd, fds, hdr.nfds);
 	g.image_fd = fd;
 	restore_fds(fds, hdr.nfds, tables + hdr.strings_off, fd);
+	take_locks((const void *)(tables + hdr.locks_off), hdr.nlocks, fds, hdr.nfds, tables + hdr.strings_off);
 	g.hdr = &hdr;
 	build_arena(tables, vdso);
 	__builtin_unreachable();

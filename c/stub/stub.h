@@ -49,6 +49,8 @@ struct stat;
 int file_changed(struct line *why, const struct stat *st, const struct ckpt_region *r);
 void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int image_fd);
 int move_image_fd_high(int fd, const struct ckpt_fd *fds, uint32_t n);
+void take_locks(const struct ckpt_lock *locks, uint32_t n, const struct ckpt_fd *fds, uint32_t nfds,
+		const char *strings);
 void build_arena(const char *tables, uint64_t vdso_ehdr);
 
 /* Phase 2, in the arena (memory.c, process.c). */

@@ -103,6 +103,7 @@ static void check_table_layout(const struct ckpt_header *h)
 		{h->extents_off, (uint64_t)h->nextents * sizeof(struct ckpt_extent)},
 		{h->fds_off, (uint64_t)h->nfds * sizeof(struct ckpt_fd)},
 		{h->strings_off, h->strings_size},
+		{h->locks_off, (uint64_t)h->nlocks * sizeof(struct ckpt_lock)},
 	};
 	uint64_t at = 0;
 	for (unsigned i = 0; i < sizeof part / sizeof part[0]; i++) {
@@ -178,6 +179,24 @@ static void check_regions(const struct ckpt_header *h, const char *t)
 	}
 	if (next_extent != h->nextents)
 		bad("extent table has stray entries (corrupt image)");
+}
+
+/* Each lock names a restored fd reopened by path; a whole-file lock (flock,
+ * lease) has no range; a range stays within off_t. */
+static void check_locks(const struct ckpt_header *h, const char *t)
+{
+	const struct ckpt_lock *l = (const void *)(t + h->locks_off);
+	const struct ckpt_fd *f = (const void *)(t + h->fds_off);
+	for (uint32_t i = 0; i < h->nlocks; i++) {
+		uint32_t k = 0;
+		while (k < h->nfds && f[k].fd != l[i].fd)
+			k++;
+		int whole = l[i].kind == CKPT_LOCK_FLOCK || l[i].kind == CKPT_LOCK_LEASE;
+		if (k == h->nfds || f[k].kind != CKPT_FD_FILE || f[k].shares_with || l[i].kind < CKPT_LOCK_POSIX ||
+		    l[i].kind > CKPT_LOCK_LEASE || l[i].type > 1 || (whole && (l[i].start || l[i].len)) ||
+		    l[i].start > (1ull << 62) || l[i].len > (1ull << 62))
+			bad("lock record is invalid (corrupt image)");
+	}
 }
 
 static void check_fds(const struct ckpt_header *h, const char *t)
@@ -304,6 +323,7 @@ void load_and_validate(const char *path, struct ckpt_header *hdr, char **tables)
 	check_specials(hdr);
 	check_regions(hdr, t);
 	check_fds(hdr, t);
+	check_locks(hdr, t);
 	check_threads(hdr, t);
 	g.image_fd = (int)fd;
 	*tables = t;

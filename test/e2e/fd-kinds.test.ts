@@ -81,3 +81,32 @@ test("signal-driven I/O (O_ASYNC) on a pipe end: the checkpoint is refused namin
   );
   expect(run.stdout).toEndWith("step 9 flags ok\n");
 }, 60000);
+
+test("flock, POSIX and OFD locks and a lease are held again after restart, as another process meets them", async () => {
+  const first = await checkpointRun([demo("file-locks"), dir], { cwd: dir, afterLines: 3 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(rest.code).toBe(0);
+  expect(lines(rest.stdout)).toBeGreaterThan(0);
+  expect(textLines(first.stdout + rest.stdout)).toEqual(Array.from({ length: 10 }, (_, i) => `step ${i} locks held`));
+  const info = await runToEnd([CKPT, "info"], { cwd: dir });
+  expect(info.stdout).toContain("locks (4, taken again at restart):");
+  expect(info.stdout).toMatch(/^\s+4\s+posix\s+write\s+10-19$/m);
+}, 60000);
+
+test("a lock another process holds at restart refuses the restart by fd and path, before anything is torn down", async () => {
+  const first = await checkpointRun([demo("file-locks"), dir], { cwd: dir, afterLines: 3 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  const locked = join(dir, "locked");
+  const refused = await runToEnd(["flock", "-o", "-x", locked, CKPT, "restart"], { cwd: dir });
+  expect(refused.code).toBe(1);
+  expect(refused.stdout).toBe("");
+  expect(refused.stderr).toBe(
+    `ckpt: cannot restart ${join(dir, "myckpt.dat")}: fd 3 (${locked}): cannot take its flock write lock again: another process holds a conflicting one now; restart once it lets go\n`,
+  );
+  // Nothing was lost: once the other process lets go, the same image restarts.
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.code).toBe(0);
+  expect(textLines(first.stdout + rest.stdout)).toEqual(Array.from({ length: 10 }, (_, i) => `step ${i} locks held`));
+}, 60000);

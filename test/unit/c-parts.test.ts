@@ -33,3 +33,9 @@ test("CRC32C, one chain and three, matches the check value and a bitwise referen
   expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
   expect(r.code).toBe(0);
 });
+
+test("fdinfo lock lines: the kernel's own for flock, POSIX and OFD locks, and crafted ones refused", async () => {
+  const r = await runCTest("lock_line_test", ["test/c/lock_line_test.c", "c/lib/lock_line.c"]);
+  expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
+  expect(r.code).toBe(0);
+});

@@ -132,6 +132,7 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 	H("extents_off", extentsOff);
 	H("fds_off", fdsOff);
 	H("strings_off", stringsOff);
+	H("locks_off", alignUp(stringsOff + strBytes.length, 8)); // no locks: an empty table after the strings
 	out.set(new TextEncoder().encode("testhost"), HEADER.fields.hostname.off);
 	out.set(new TextEncoder().encode("6.1.0-test"), HEADER.fields.kernel_release.off);
 	out.set(new TextEncoder().encode("demo"), HEADER.fields.comm.off);

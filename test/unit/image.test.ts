@@ -38,7 +38,7 @@ describe("a valid image", () => {
 	const img = readImage(write(buildImage()));
 
 	test("decodes the header", () => {
-		expect(img.header.version).toBe(1);
+		expect(img.header.version).toBe(2);
 		expect(img.header.pid).toBe(4242);
 		expect(img.header.hostname).toBe("testhost");
 		expect(img.header.kernelRelease).toBe("6.1.0-test");
@@ -95,8 +95,8 @@ describe("readImage refuses", () => {
 
 	test("another version", () => {
 		const img = buildImage();
-		new DataView(img.buffer).setUint32(HEADER.fields.version.off, 2, true);
-		expect(failure(img)).toBe("unsupported image version 2 (this ckpt reads version 1)");
+		new DataView(img.buffer).setUint32(HEADER.fields.version.off, 1, true);
+		expect(failure(img)).toBe("unsupported image version 1 (this ckpt reads version 2)");
 	});
 
 	test("another machine", () => {
