@@ -18,12 +18,13 @@
  *        locks    nlocks    x struct ckpt_lock     (by fd)
  *   [data_offset, file_size)     the bytes of every DATA extent, back to back
  *                                (so each starts on a page), then the unread
- *                                contents of pipes, back to back
+ *                                contents of pipes, deleted files and memfds,
+ *                                back to back
  *
  * Integrity: every byte of the file is covered by exactly one checksum.
  * header_crc covers the whole header page with header_crc itself zero;
- * tables_crc covers [tables_offset, data_offset); every DATA extent and
- * every pipe buffer carries the CRC32C of its bytes. A reader checks the
+ * tables_crc covers [tables_offset, data_offset); every DATA extent,
+ * pipe buffer and stored file carries the CRC32C of its bytes. A reader checks the
  * header, then the tables, then data as it loads it: nothing from an
  * unchecked byte is used, and no byte can change unnoticed.
  */
@@ -91,6 +92,9 @@ enum ckpt_fd_kind {
 	CKPT_FD_PIPE_WRITE = 3, /* its write end */
 	CKPT_FD_INHERIT = 4,    /* 0-2 terminal/pipe/socket: taken from restart */
 	CKPT_FD_PROC = 6,       /* /proc or /sys file: reopened by path, no size */
+	CKPT_FD_DELETED = 7,    /* deleted file: recreated unlinked from its contents */
+	CKPT_FD_MEMFD = 8,      /* memfd: recreated with its name, contents and seals */
+	CKPT_FD_FIFO = 9,       /* named FIFO whose both ends we held: reopened by path */
 };
 
 /* prctl(PR_SET_MM_MAP) fields, as read from /proc/self/stat and brk(0). */
@@ -227,6 +231,13 @@ struct ckpt_fd {
 	uint64_t pipe_data_offset;
 	uint32_t pipe_crc;
 	uint32_t shares_with;        /* 1 + a lower fd on the same open file, or 0 */
+	/* version 2: DELETED and MEMFD carry their file's bytes in the data area */
+	uint64_t content_offset;
+	uint64_t content_len;        /* the file's size */
+	uint32_t content_crc;
+	uint32_t seals;              /* MEMFD: F_GET_SEALS */
+	uint32_t mode;               /* DELETED, MEMFD: permission bits */
+	uint32_t pad;
 };
 
 enum ckpt_lock_kind {
@@ -260,7 +271,7 @@ _Static_assert(sizeof(struct ckpt_header) % 8 == 0, "header is 8-byte sized");
 _Static_assert(sizeof(struct ckpt_thread) == 176, "thread record size is part of the format");
 _Static_assert(sizeof(struct ckpt_region) == 88, "region record size is part of the format");
 _Static_assert(sizeof(struct ckpt_extent) == 32, "extent record size is part of the format");
-_Static_assert(sizeof(struct ckpt_fd) == 64, "fd record size is part of the format");
+_Static_assert(sizeof(struct ckpt_fd) == 96, "fd record size is part of the format");
 _Static_assert(sizeof(struct ckpt_lock) == 32, "lock record size is part of the format");
 _Static_assert(sizeof(struct ckpt_termios) == 40, "termios record size");
 

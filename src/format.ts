@@ -45,6 +45,9 @@ export const CKPT_FD_PIPE_READ = 2;
 export const CKPT_FD_PIPE_WRITE = 3;
 export const CKPT_FD_INHERIT = 4;
 export const CKPT_FD_PROC = 6;
+export const CKPT_FD_DELETED = 7;
+export const CKPT_FD_MEMFD = 8;
+export const CKPT_FD_FIFO = 9;
 
 export const CKPT_LOCK_POSIX = 1;
 export const CKPT_LOCK_OFD = 2;
@@ -64,7 +67,7 @@ export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_REGION_HEAP, CKPT_REGION_UNREAD, CKPT_REGION_THREAD_STACK,
 	CKPT_EXTENT_DATA, CKPT_EXTENT_HOLE, CKPT_EXTENT_FILE,
 	CKPT_FD_FILE, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_INHERIT,
-	CKPT_FD_PROC,
+	CKPT_FD_PROC, CKPT_FD_DELETED, CKPT_FD_MEMFD, CKPT_FD_FIFO,
 	CKPT_LOCK_POSIX, CKPT_LOCK_OFD, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE,
 	CKPT_THREAD_COORDINATOR,
 };
@@ -224,7 +227,7 @@ export const EXTENT = layout("ckpt_extent", 32, {
 	data_offset: f(24, "u64"),
 });
 
-export const FD = layout("ckpt_fd", 64, {
+export const FD = layout("ckpt_fd", 96, {
 	fd: f(0, "i32"),
 	kind: f(4, "u32"),
 	open_flags: f(8, "u32"),
@@ -237,6 +240,12 @@ export const FD = layout("ckpt_fd", 64, {
 	pipe_data_offset: f(48, "u64"),
 	pipe_crc: f(56, "u32"),
 	shares_with: f(60, "u32"),
+	content_offset: f(64, "u64"),
+	content_len: f(72, "u64"),
+	content_crc: f(80, "u32"),
+	seals: f(84, "u32"),
+	mode: f(88, "u32"),
+	pad: f(92, "u32"),
 });
 
 export const LOCK = layout("ckpt_lock", 32, {

@@ -8,7 +8,7 @@
 import { ImageError } from "./errors.ts";
 import { Fields, utf8 } from "./fields.ts";
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PROC, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_DELETED, CKPT_FD_FIFO, CKPT_FD_MEMFD, CKPT_FD_PROC, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE,
 	CKPT_LOCK_POSIX, CKPT_PAGE_SIZE, LOCK,
 	CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
 	CKPT_REGION_SHARED_ANON, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, EXTENT, FD, REGION, RESUME_CTX, THREAD,
@@ -136,11 +136,16 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		if (fd <= prevFd) bad("fds not sorted, duplicated or negative");
 		prevFd = fd;
 		const kind = f.u32("kind");
-		if ((kind < CKPT_FD_FILE || kind > CKPT_FD_INHERIT) && kind !== CKPT_FD_PROC) bad(`unknown kind ${kind}`);
+		if ((kind < CKPT_FD_FILE || kind > CKPT_FD_INHERIT) && (kind < CKPT_FD_PROC || kind > CKPT_FD_FIFO)) bad(`unknown kind ${kind}`);
 		const pipeLen = f.u32("pipe_len");
 		const pipeOff = f.u64("pipe_data_offset");
 		if (pipeLen > 0 && (pipeOff < BigInt(h.dataOffset) || pipeOff + BigInt(pipeLen) > BigInt(h.fileSize)))
 			bad(`pipe data [${pipeOff}, +${pipeLen}) lies outside the data area`);
+		const contentLen = f.u64("content_len");
+		const contentOff = f.u64("content_offset");
+		if (contentLen > 0n && kind !== CKPT_FD_DELETED && kind !== CKPT_FD_MEMFD) bad("stored contents on a kind that has none");
+		if (contentLen > 0n && (contentOff < BigInt(h.dataOffset) || contentOff + contentLen > BigInt(h.fileSize)))
+			bad(`stored contents [${contentOff}, +${contentLen}) lie outside the data area`);
 		fds.push({
 			fd, kind,
 			openFlags: f.u32("open_flags"),
@@ -152,6 +157,11 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			pipeId: f.u64("pipe_id"),
 			pipeDataOffset: pipeLen > 0 ? Number(pipeOff) : 0,
 			pipeCrc: f.u32("pipe_crc"),
+			contentLen: Number(contentLen),
+			contentOffset: contentLen > 0n ? Number(contentOff) : 0,
+			contentCrc: f.u32("content_crc"),
+			seals: f.u32("seals"),
+			mode: f.u32("mode"),
 		});
 	}
 
@@ -165,7 +175,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		const len = l.u64("len");
 		const bad = (why: string): never => fail(`lock ${i} on fd ${fd}: ${why} (corrupt image)`);
 		const on = fds.find((f) => f.fd === fd);
-		if (!on || on.kind !== CKPT_FD_FILE) bad("not on a restored file");
+		if (!on || (on.kind !== CKPT_FD_FILE && on.kind !== CKPT_FD_DELETED && on.kind !== CKPT_FD_MEMFD)) bad("not on a restored file");
 		if (kind < CKPT_LOCK_POSIX || kind > CKPT_LOCK_LEASE) bad(`unknown kind ${kind}`);
 		if (type > 1) bad(`unknown type ${type}`);
 		if ((kind === CKPT_LOCK_FLOCK || kind === CKPT_LOCK_LEASE) && (start !== 0n || len !== 0n)) bad("a whole-file lock with a range");

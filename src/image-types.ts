@@ -132,6 +132,11 @@ export interface Fd {
 	pipeId: bigint;
 	pipeDataOffset: number;
 	pipeCrc: number;
+	contentLen: number; // deleted file or memfd: its bytes stored in the image
+	contentOffset: number;
+	contentCrc: number;
+	seals: number; // memfd: F_GET_SEALS
+	mode: number; // deleted file or memfd: permission bits
 }
 
 /** A lock the program held, taken again at restart. */

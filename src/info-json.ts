@@ -6,12 +6,12 @@
  * Pure: image in, plain object out.
  */
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ, CKPT_FD_PROC,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ, CKPT_FD_PROC, CKPT_FD_DELETED, CKPT_FD_MEMFD, CKPT_FD_FIFO,
 	CKPT_FD_PIPE_WRITE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_SHARED_ANON,
 	CKPT_REGION_STACK, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD,
 } from "./format.ts";
 import type { Image } from "./image-types.ts";
-import { fdFlags, lockFacts, perms, regionName, storage } from "./info-render.ts";
+import { fdFlags, hasOffset, lockFacts, perms, regionName, storage } from "./info-render.ts";
 import { hex } from "./text.ts";
 
 export const SCHEMA_VERSION = 1;
@@ -36,6 +36,9 @@ const FD_KINDS: Record<number, string> = {
 	[CKPT_FD_PIPE_WRITE]: "pipe-write",
 	[CKPT_FD_INHERIT]: "inherited",
 	[CKPT_FD_PROC]: "proc",
+	[CKPT_FD_DELETED]: "deleted",
+	[CKPT_FD_MEMFD]: "memfd",
+	[CKPT_FD_FIFO]: "fifo",
 };
 
 export function infoJson(image: Image) {
@@ -80,8 +83,9 @@ export function infoJson(image: Image) {
 			kind: FD_KINDS[f.kind]!,
 			flags: fdFlags(f),
 			path: f.path,
-			offset: f.kind === CKPT_FD_FILE || f.kind === CKPT_FD_PROC ? Number(f.offset) : null,
-			unreadBytes: f.kind === CKPT_FD_PIPE_READ ? f.pipeLen : null,
+			offset: hasOffset(f) ? Number(f.offset) : null,
+			unreadBytes: f.kind === CKPT_FD_PIPE_READ || f.kind === CKPT_FD_FIFO ? f.pipeLen : null,
+			storedBytes: f.kind === CKPT_FD_DELETED || f.kind === CKPT_FD_MEMFD ? f.contentLen : null,
 			locks: image.locks.filter((l) => l.fd === f.fd).map(lockFacts),
 		})),
 		totals: {
@@ -89,6 +93,7 @@ export function infoJson(image: Image) {
 			memoryMapped: regions.reduce((n, r) => n + r.size, 0),
 			memoryStored: dataBytes,
 			pipeData: pipeBytes,
+			fileData: image.fds.reduce((n, f) => n + f.contentLen, 0),
 		},
 	};
 }

@@ -3,7 +3,7 @@
  * each part of memory is stored. Pure: image and clock in, text out.
  */
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ, CKPT_FD_PROC,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ, CKPT_FD_PROC, CKPT_FD_DELETED, CKPT_FD_MEMFD, CKPT_FD_FIFO,
 	CKPT_FD_PIPE_WRITE, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE, CKPT_LOCK_OFD, CKPT_LOCK_POSIX, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
 	CKPT_REGION_SHARED_ANON, CKPT_REGION_STACK, CKPT_REGION_UNREAD,
 } from "./format.ts";
@@ -25,6 +25,9 @@ const FD_KINDS: Record<number, string> = {
 	[CKPT_FD_PIPE_WRITE]: "pipe write",
 	[CKPT_FD_INHERIT]: "inherited",
 	[CKPT_FD_PROC]: "proc",
+	[CKPT_FD_DELETED]: "deleted",
+	[CKPT_FD_MEMFD]: "memfd",
+	[CKPT_FD_FIFO]: "fifo",
 };
 
 const LOCK_KINDS: Record<number, string> = {
@@ -37,6 +40,19 @@ const LOCK_KINDS: Record<number, string> = {
 /** A lock as `ckpt info` and `--json` name it: kind, type and inclusive byte range. */
 export function lockFacts(l: Lock) {
 	return { kind: LOCK_KINDS[l.kind]!, type: l.write ? "write" : "read", start: Number(l.start), end: l.len === 0n ? null : Number(l.start + l.len - 1n) };
+}
+
+/** Kinds whose file position is restored. */
+export function hasOffset(f: Fd): boolean {
+	return f.kind === CKPT_FD_FILE || f.kind === CKPT_FD_PROC || f.kind === CKPT_FD_DELETED || f.kind === CKPT_FD_MEMFD;
+}
+
+function fdName(f: Fd): string {
+	if (f.kind === CKPT_FD_PIPE_READ) return `${f.path || "pipe"} (${bytes(f.pipeLen)} unread)`;
+	if (f.kind === CKPT_FD_FIFO && f.pipeLen > 0) return `${f.path} (${bytes(f.pipeLen)} unread)`;
+	if (f.kind === CKPT_FD_DELETED) return `${f.path} (deleted, ${bytes(f.contentLen)} stored)`;
+	if (f.kind === CKPT_FD_MEMFD) return `memfd:${f.path} (${bytes(f.contentLen)} stored)`;
+	return f.path;
 }
 
 export function perms(r: Region): string {
@@ -80,6 +96,7 @@ export function renderInfo(image: Image, nowMs: number): string {
 	const out: string[] = [];
 	const dataBytes = image.regions.reduce((n, r) => n + storage(r).data, 0);
 	const pipeBytes = image.fds.reduce((n, f) => n + f.pipeLen, 0);
+	const fileBytes = image.fds.reduce((n, f) => n + f.contentLen, 0);
 	const memBytes = image.regions.reduce((n, r) => n + Number(r.end - r.start), 0);
 
 	out.push(table([
@@ -123,8 +140,8 @@ export function renderInfo(image: Image, nowMs: number): string {
 			["FD", "KIND", "FLAGS", "OFFSET", "PATH"],
 			...image.fds.map((f) => [
 				String(f.fd), FD_KINDS[f.kind] ?? "?", fdFlags(f),
-				f.kind === CKPT_FD_FILE || f.kind === CKPT_FD_PROC ? String(f.offset) : "-",
-				f.kind === CKPT_FD_PIPE_READ ? `${f.path || "pipe"} (${bytes(f.pipeLen)} unread)` : f.path,
+				hasOffset(f) ? String(f.offset) : "-",
+				fdName(f),
 			]),
 		], [0, 3]));
 	if (image.locks.length > 0) {
@@ -142,6 +159,7 @@ export function renderInfo(image: Image, nowMs: number): string {
 		["image size", bytes(image.fileSize)],
 		["memory data", `${bytes(dataBytes)} stored of ${bytes(memBytes)} mapped`],
 		["pipe data", bytes(pipeBytes)],
+		...(fileBytes > 0 ? [["file data", `${bytes(fileBytes)} (deleted files and memfds)`]] : []),
 	], [], ""));
 	return out.join("\n");
 }

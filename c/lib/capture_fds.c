@@ -83,6 +83,17 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 		r->kind = CKPT_FD_INHERIT;
 		return 1;
 	}
+	if (S_ISREG(st.st_mode) && target[0] == '/' && str_ends(target, " (deleted)")) {
+		struct line why = {.len = 0};
+		return capture_unlinked(c, fd, r, target, &st, &why) < 0 ? drop_or_fail(c, fd, target, why.buf) : 1;
+	}
+	if (reopenable && S_ISFIFO(st.st_mode)) {
+		r->kind = CKPT_FD_FIFO; /* kept only if we hold both ends: resolve_pipes */
+		r->pipe_id = st.st_ino;
+		r->size = (uint64_t)sys_fcntl(fd, F_GETPIPE_SZ, 0);
+		r->path_str = capture_string(c, target, str_len(target));
+		return 1;
+	}
 	if (reopenable && is_proc_path(target) && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
 		char path[CKPT_PATH_MAX];
 		struct line why = {.len = 0};
@@ -111,20 +122,36 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 	return drop_or_fail(c, fd, target, "");
 }
 
+/* A named FIFO's fd may hold either end or, opened O_RDWR, both. */
+static int reads(const struct ckpt_fd *r)
+{
+	return r->kind == CKPT_FD_PIPE_READ || (r->kind == CKPT_FD_FIFO && (r->open_flags & O_ACCMODE) != O_WRONLY);
+}
+
+static int writes(const struct ckpt_fd *r)
+{
+	return r->kind == CKPT_FD_PIPE_WRITE || (r->kind == CKPT_FD_FIFO && (r->open_flags & O_ACCMODE) != O_RDONLY);
+}
+
+static int same_pipe(const struct ckpt_fd *a, const struct ckpt_fd *b)
+{
+	return a->pipe_id == b->pipe_id && (a->kind == CKPT_FD_FIFO) == (b->kind == CKPT_FD_FIFO) &&
+	       (reads(b) || writes(b));
+}
+
 static int pipe_has_other_end(struct capture *c, const struct ckpt_fd *r)
 {
+	int rd = 0, wr = 0;
 	for (uint32_t i = 0; i < c->nfds; i++)
-		if (c->fds[i].pipe_id == r->pipe_id && c->fds[i].kind != r->kind &&
-		    (c->fds[i].kind == CKPT_FD_PIPE_READ || c->fds[i].kind == CKPT_FD_PIPE_WRITE))
-			return 1;
-	return 0;
+		if (same_pipe(r, &c->fds[i]))
+			rd |= reads(&c->fds[i]), wr |= writes(&c->fds[i]);
+	return rd && wr;
 }
 
 static int packet_mode(const struct capture *c, const struct ckpt_fd *r)
 {
 	for (uint32_t i = 0; i < c->nfds; i++)
-		if (c->fds[i].pipe_id == r->pipe_id && c->fds[i].kind == CKPT_FD_PIPE_WRITE &&
-		    (c->fds[i].open_flags & O_DIRECT))
+		if (same_pipe(r, &c->fds[i]) && writes(&c->fds[i]) && (c->fds[i].open_flags & O_DIRECT))
 			return 1;
 	return 0;
 }
@@ -172,10 +199,10 @@ static int resolve_pipes(struct capture *c)
 	for (uint32_t i = 0; i < c->nfds; i++) {
 		struct ckpt_fd *r = &c->fds[i];
 		int is_pipe = r->kind == CKPT_FD_PIPE_READ || r->kind == CKPT_FD_PIPE_WRITE;
-		if (is_pipe && !pipe_has_other_end(c, r)) {
-			struct line t = {.len = 0};
-			line_str(&t, "a pipe to another process");
-			int k = drop_or_fail(c, r->fd, t.buf, "");
+		if ((is_pipe || r->kind == CKPT_FD_FIFO) && !pipe_has_other_end(c, r)) {
+			int k = is_pipe ? drop_or_fail(c, r->fd, "a pipe to another process", "")
+					: drop_or_fail(c, r->fd, c->strings + r->path_str,
+						       "a FIFO whose other end another process holds");
 			if (k < 0)
 				return -1;
 			continue;
@@ -185,18 +212,20 @@ static int resolve_pipes(struct capture *c)
 	c->nfds = kept;
 	for (uint32_t i = 0; i < c->nfds; i++) {
 		struct ckpt_fd *r = &c->fds[i];
-		int first_reader = r->kind == CKPT_FD_PIPE_READ;
+		int first_reader = reads(r);
 		for (uint32_t j = 0; j < i && first_reader; j++)
-			first_reader = !(c->fds[j].kind == CKPT_FD_PIPE_READ && c->fds[j].pipe_id == r->pipe_id);
+			first_reader = !(reads(&c->fds[j]) && same_pipe(r, &c->fds[j]));
 		if (first_reader && capture_pipe_bytes(c, r))
 			return -1;
 	}
 	return 0;
 }
 
+/* Kinds restored from a record of their own, so a dup can share it. */
 static int reopened_by_path(uint32_t kind)
 {
-	return kind == CKPT_FD_FILE || kind == CKPT_FD_PROC;
+	return kind == CKPT_FD_FILE || kind == CKPT_FD_PROC || kind == CKPT_FD_DELETED || kind == CKPT_FD_MEMFD ||
+	       kind == CKPT_FD_FIFO;
 }
 
 /* fds that share one open file (`2>&1`, dup) must come back shared, or

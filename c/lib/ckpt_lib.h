@@ -54,7 +54,7 @@ struct capture {
 	uint32_t nthreads, nregions, nextents, nfds, strings_size;
 	uint32_t max_regions, max_extents, max_fds, strings_cap, max_threads;
 	int32_t *tids;            /* threads signalled to stop */
-	char *pipe_data;          /* unread bytes of captured pipes */
+	char *pipe_data;          /* unread bytes of captured pipes, deleted files' and memfds' bytes */
 	uint64_t pipe_data_size, pipe_data_cap;
 	char *bounce;             /* copies of pages a forked writer cannot see as they are */
 	uint64_t bounce_cap;
@@ -93,6 +93,12 @@ int capture_process(struct capture *c);
 int capture_fds(struct capture *c);
 int capture_locks(struct capture *c); /* fd_locks.c, from capture_fds */
 void refresh_file_offsets(struct capture *c);
+/* fd_unlinked.c: deleted files and memfds, stored with the image. Returns
+ * 1 with the record filled, or -1 with the reason in `why`. */
+#define CKPT_CONTENT_MAX (64ull << 20)
+struct stat;
+int capture_unlinked(struct capture *c, int fd, struct ckpt_fd *r, const char *target, const struct stat *st,
+		     struct line *why);
 /* fd_proc.c: /proc and /sys files, reopened by path at restart. */
 int is_proc_path(const char *target);
 int proc_reopen_path(const char *target, char *out, size_t cap, struct line *why);

@@ -48,7 +48,7 @@ static int fd_locks(struct capture *c, const struct ckpt_fd *r)
 			struct ckpt_lock l = {.fd = r->fd};
 			if (lock_line_parse(s + 5, eol, &l, &why) <= 0)
 				return lock_fail(c, r, why);
-			if (r->kind != CKPT_FD_FILE)
+			if (r->kind != CKPT_FD_FILE && r->kind != CKPT_FD_DELETED && r->kind != CKPT_FD_MEMFD)
 				return lock_fail(c, r, "a lock on a descriptor that is not reopened by path");
 			if (c->nlocks >= c->max_locks)
 				return capture_fail(c, "too many file locks", 0);

@@ -3,7 +3,7 @@
 // and lets the program check the state from inside; or checks that what
 // cannot come back exactly is refused by name while the program runs on.
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { checkpointRun, CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
 
@@ -109,4 +109,57 @@ test("a lock another process holds at restart refuses the restart by fd and path
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.code).toBe(0);
   expect(textLines(first.stdout + rest.stdout)).toEqual(Array.from({ length: 10 }, (_, i) => `step ${i} locks held`));
+}, 60000);
+
+test("a file deleted while open and a sealed memfd come back with their contents, offsets, names, mode and seals", async () => {
+  const first = await checkpointRun([demo("unlinked-files"), dir], { cwd: dir, afterLines: 3 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(rest.code).toBe(0);
+  expect(lines(rest.stdout)).toBeGreaterThan(0);
+  expect(textLines(first.stdout + rest.stdout)).toEqual(Array.from({ length: 10 }, (_, i) => `step ${i} files ok`));
+  // Recreated unlinked: the directory holds no trace of it.
+  expect(readdirSync(dir).filter((n) => n.startsWith("scratch"))).toEqual([]);
+  const info = await runToEnd([CKPT, "info"], { cwd: dir });
+  expect(info.stdout).toMatch(new RegExp(`^\\s+3\\s+deleted\\s.*${join(dir, "scratch")} \\(deleted, \\d+ B stored\\)$`, "m"));
+  expect(info.stdout).toMatch(/^\s+4\s+memfd\s.*memfd:ckpt-demo \(26 B stored\)$/m);
+}, 60000);
+
+for (const [variant, why] of [
+  ["big", /fd 3 \(\S+\/scratch \(deleted\): its 65\.0 MiB are more than the 64\.0 MiB ckpt stores for such a file\)/],
+  ["mapped", /fd 4 \(\/memfd:ckpt-demo \(deleted\): it is also mapped shared at 0x[0-9a-f]+-0x[0-9a-f]+, and the mapping could not share the restored file\)/],
+  ["linked", /fd 3 \(\S+\/scratch \(deleted\): deleted here but still linked under another name\)/],
+] as const) {
+  test(`a deleted file or memfd that cannot come back exactly (${variant}): refused at checkpoint by fd; the program runs on`, async () => {
+    const run = ckpt([demo("unlinked-files"), dir, variant], { cwd: dir });
+    await run.waitFor((o) => lines(o) >= 2);
+    process.kill(run.pid, "SIGUSR2");
+    expect(await run.exit()).toBe(0);
+    expect(run.stderr).toMatch(new RegExp(`^ckpt: checkpoint failed: ${why.source} was opened by the program [^\\n]*\\n$`));
+    expect(run.stdout).toEndWith("step 9 files ok\n");
+    expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+  }, 60000);
+}
+
+test("a named FIFO whose both ends the program holds comes back at its path with its unread bytes and flags", async () => {
+  const first = await checkpointRun([demo("fifo-self"), dir], { cwd: dir, afterLines: 3 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(rest.code).toBe(0);
+  expect(lines(rest.stdout)).toBeGreaterThan(1);
+  const all = textLines(first.stdout + rest.stdout);
+  expect(all).toEqual([...Array.from({ length: 10 }, (_, i) => `step ${i} read ${"abcdefghij"[i]}`), "fifo ok"]);
+}, 60000);
+
+test("a named FIFO whose other end another process holds: refused at checkpoint by fd and path; the program runs on", async () => {
+  const run = ckpt([demo("fifo-self"), dir, "half"], { cwd: dir });
+  await run.waitFor((o) => lines(o) >= 2);
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(0);
+  expect(run.stderr).toBe(
+    `ckpt: checkpoint failed: fd 3 (${join(dir, "fifo")}: a FIFO whose other end another process holds) was opened by the program and cannot be restored; --drop-unsupported-fds closes such fds at restart instead; the program continues\n`,
+  );
+  expect(run.stdout).toEndWith("step 9 half\n");
 }, 60000);
