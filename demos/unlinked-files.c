@@ -7,7 +7,8 @@
  * shares fd 4's offset.
  * Variants that must be refused at checkpoint: "big" (the deleted file
  * grows past 64 MiB), "mapped" (the memfd is also mapped MAP_SHARED),
- * "linked" (the deleted file still has another name). */
+ * "linked" (the deleted file still has another name), "reused" (a new file
+ * took the deleted file's name). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -67,6 +68,8 @@ int main(int argc, char **argv)
 	if (unlink(path) || write(m, memtext, strlen(memtext)) != (ssize_t)strlen(memtext) || lseek(m, 0, SEEK_SET))
 		return 3;
 	if (fcntl(m, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK))
+		return 3;
+	if (!strcmp(variant, "reused") && close(open(path, O_WRONLY | O_CREAT, 0600)))
 		return 3;
 	if (!strcmp(variant, "big") && ftruncate(fd, (65 << 20)))
 		return 3;

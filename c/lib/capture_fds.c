@@ -294,5 +294,7 @@ int capture_fds(struct capture *c)
 		return -1;
 	sort_fds(c);
 	find_shared_files(c);
-	return resolve_pipes(c) ? -1 : capture_locks(c);
+	/* The world audit runs here, with the descriptors, so that everything a
+	 * restart would refuse fails the checkpoint before any heavy work. */
+	return resolve_pipes(c) || capture_locks(c) ? -1 : audit_world(c);
 }

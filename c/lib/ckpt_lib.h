@@ -92,6 +92,7 @@ int install_thread_stop_handler(void);
 int capture_process(struct capture *c);
 int capture_fds(struct capture *c);
 int capture_locks(struct capture *c); /* fd_locks.c, from capture_fds */
+int audit_world(struct capture *c);   /* world_audit.c, from capture_fds */
 void refresh_file_offsets(struct capture *c);
 /* fd_unlinked.c: deleted files and memfds, stored with the image. Returns
  * 1 with the record filled, or -1 with the reason in `why`. */

@@ -158,6 +158,9 @@ int capture_unlinked(struct capture *c, int fd, struct ckpt_fd *r, const char *t
 			return refuse(why, "deleted here but still linked under another name");
 		if (st->st_uid != sys_geteuid())
 			return refuse(why, "a deleted file owned by another user");
+		struct stat other;
+		if (sys_fstatat(AT_FDCWD, name, &other, AT_SYMLINK_NOFOLLOW) == 0)
+			return refuse(why, "its old name is taken by another file now, and a restart recreates it under that name");
 		if (tmpfile_possible(name, why))
 			return -1;
 	}
