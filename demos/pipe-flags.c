@@ -5,7 +5,7 @@
  * non-blocking by the program itself. After a restart each descriptor must
  * carry exactly the flags it had, and the packets their boundaries.
  * "packets" leaves two packets unread in pipe C; "async" makes pipe B's
- * read end signal-driven (O_ASYNC). */
+ * read end signal-driven (O_ASYNC); "async0" does that to stdin. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,6 +23,8 @@ int main(int argc, char **argv)
 	if (fcntl(a[0], F_SETFL, O_NONBLOCK) || fcntl(b[1], F_SETFL, O_NONBLOCK))
 		return 3;
 	if (argc > 1 && !strcmp(argv[1], "async") && fcntl(b[0], F_SETFL, O_ASYNC))
+		return 3;
+	if (argc > 1 && !strcmp(argv[1], "async0") && fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_ASYNC))
 		return 3;
 	if (fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK))
 		return 3;

@@ -76,8 +76,20 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 	r->fd = fd;
 	r->open_flags = (uint32_t)sys_fcntl(fd, F_GETFL, 0);
 	r->fd_flags = (uint32_t)sys_fcntl(fd, F_GETFD, 0);
-	if ((r->open_flags & O_ASYNC) && !lease_async(fd))
-		return drop_or_fail(c, fd, target, "signal-driven I/O (O_ASYNC), whose owner and signal are not kept");
+	if ((r->open_flags & O_ASYNC) && !lease_async(fd)) {
+		const char *why = "signal-driven I/O (O_ASYNC), whose owner and signal are not kept";
+		if (fd > 2)
+			return drop_or_fail(c, fd, target, why);
+		/* Never dropped: a program without its stdin/stdout/stderr is worse off than one that runs on. */
+		c->error.len = 0;
+		line_str(&c->error, "fd ");
+		line_u64(&c->error, (uint64_t)fd);
+		line_str(&c->error, " (");
+		line_str(&c->error, target);
+		line_str(&c->error, ") uses ");
+		line_str(&c->error, why);
+		return -1;
+	}
 	int reopenable = target[0] == '/' && !str_ends(target, " (deleted)");
 	if (fd <= 2 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
 		r->kind = CKPT_FD_INHERIT;

@@ -82,6 +82,17 @@ test("signal-driven I/O (O_ASYNC) on a pipe end: the checkpoint is refused namin
   expect(run.stdout).toEndWith("step 9 flags ok\n");
 }, 60000);
 
+test("signal-driven I/O on stdin: the checkpoint is refused, never dropping stdin; the program runs on", async () => {
+  const run = ckpt([demo("pipe-flags"), "async0"], { cwd: dir, stdin: "pipe" });
+  await run.waitFor((o) => lines(o) >= 2);
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(0);
+  expect(run.stderr).toMatch(
+    /^ckpt: checkpoint failed: fd 0 \((?:pipe|socket):\[\d+\]\) uses signal-driven I\/O \(O_ASYNC\), whose owner and signal are not kept; the program continues\n$/,
+  );
+  expect(run.stdout).toEndWith("step 9 flags ok\n");
+}, 60000);
+
 test("flock, POSIX and OFD locks and a lease are held again after restart, as another process meets them", async () => {
   const first = await checkpointRun([demo("file-locks"), dir], { cwd: dir, afterLines: 3 });
   expect(first.code).toBe(EXIT_CHECKPOINTED);
