@@ -116,7 +116,10 @@ static void restore_pipe(const struct ckpt_fd *fds, uint32_t n, uint32_t first, 
 	for (uint32_t i = first; i < n; i++)
 		if (fds[i].pipe_id == f->pipe_id && fds[i].kind == CKPT_FD_PIPE_WRITE)
 			direct |= fds[i].open_flags & O_DIRECT;
-	long err = sys_pipe2(p, O_CLOEXEC | (int)direct);
+	/* Non-blocking while refilled: a pipe the kernel would not make as large
+	 * as the saved one fails the restart instead of hanging it; each end
+	 * gets the program's own flags once placed. */
+	long err = sys_pipe2(p, O_CLOEXEC | O_NONBLOCK | (int)direct);
 	if (err < 0)
 		die("cannot create a pipe", err);
 	int rd = to_high(p[0], "cannot create a pipe", 0), wr = to_high(p[1], "cannot create a pipe", 0);
