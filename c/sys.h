@@ -159,6 +159,8 @@ static inline long sys_memfd_create(const char *name, unsigned flags) { return S
 static inline long sys_fchmod(int fd, unsigned mode) { return SYS2(__NR_fchmod, fd, mode); }
 /* uid_t geteuid(void); */
 static inline long sys_geteuid(void) { return SYS0(__NR_geteuid); }
+/* int faccessat2(int dirfd, const char *path, int mode, int flags); */
+static inline long sys_faccessat2(int dir, const char *path, int mode, int flags) { return SYS4(439 /* __NR_faccessat2 */, dir, path, mode, flags); }
 /* int flock(int fd, int operation); */
 static inline long sys_flock(int fd, int op) { return SYS2(__NR_flock, fd, op); }
 /* pid_t getpid(void); pid_t gettid(void); */

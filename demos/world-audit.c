@@ -4,6 +4,8 @@
  *               end, as a program may; checks size and offset every step.
  *   cwd DIR     works in DIR/work, which the test may delete under it.
  *   shadow DIR  holds DIR/sub/file on fd 3; the test may mount over DIR/sub.
+ *   chmod DIR   holds DIR/file open for writing on fd 3; the test may make
+ *               it read-only (run as a user without the right to override).
  * Each step prints what it sees from inside. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -32,6 +34,10 @@ int main(int argc, char **argv)
 		if (mkdir(path, 0700))
 			return 3;
 		snprintf(path, sizeof path, "%s/sub/file", dir);
+		if (open(path, O_RDWR | O_CREAT, 0600) != 3)
+			return 3;
+	} else if (!strcmp(mode, "chmod")) {
+		snprintf(path, sizeof path, "%s/file", dir);
 		if (open(path, O_RDWR | O_CREAT, 0600) != 3)
 			return 3;
 	} else {

@@ -8,9 +8,9 @@
 // restart must refuse in one line before anything is torn down, so the same
 // image restarts once the world is put back).
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkpointRun, CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, ROOT, runToEnd, tempDir } from "./harness.ts";
+import { checkpointRun, CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, ROOT, runToEnd, spawn, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -40,7 +40,7 @@ const AUDIT: Record<string, Refusal[]> = {
     { text: "die_path(what, path", sites: 2, about: "world", foreseen: "reported under each caller's words (the rows with to_high)" },
     { text: "cannot place a restored descriptor", sites: 1, about: "restart's own state" },
     { text: "cannot move the image descriptor", sites: 1, about: "restart's own state" },
-    { text: '"cannot reopen"', sites: 1, about: "world", foreseen: "world_audit.c: the path leads to the open file (not shadowed, not out of reach); permissions changed afterwards, or a restart by another user, cannot be foreseen", shownBy: "a file whose path a mount now shadows" },
+    { text: '"cannot reopen"', sites: 1, about: "world", foreseen: "world_audit.c: the path leads to the open file (not shadowed, not out of reach) and the program may still open it as it did (faccessat with its effective ids); permissions changed afterwards, or a restart by another user, cannot be foreseen", shownBy: "a file the program may no longer open as it did" },
     { text: '"cannot seek in", path', sites: 1, about: "world", foreseen: "the offset was read with lseek, so the file could seek then; a different device behind the path later cannot be foreseen" },
     { text: "cannot read from the image the contents of a", sites: 1, about: "image" },
     { text: '"cannot refill a"', sites: 1, about: "kernel" },
@@ -117,6 +117,28 @@ test("a file whose path a mount now shadows: the checkpoint is refused by fd and
   }
   expect(run.stderr).toBe(
     `ckpt: checkpoint failed: fd 3 (${join(dir, "sub", "file")}): that path no longer leads to the open file (shadowed by a mount, or out of reach), so a restart could not reopen it; the program continues\n`,
+  );
+  expect(run.stdout).toEndWith("step 9\n");
+}, 60000);
+
+test("a file the program may no longer open as it did (made read-only): the checkpoint is refused by fd, the program runs on", async () => {
+  // As root the permission check always passes; run as nobody, whose rights it is about.
+  const nobody = 65534;
+  chownSync(dir, nobody, nobody);
+  const run = spawn(["setpriv", `--reuid=${nobody}`, `--regid=${nobody}`, "--clear-groups", CKPT, demo("world-audit"), "chmod", dir],
+    { cwd: dir, env: { HOME: dir, XDG_CACHE_HOME: join(dir, "cache") } });
+  try {
+    await run.waitFor((o) => lines(o) >= 1);
+  } catch (e) {
+    if (!run.stderr.includes("setpriv")) throw e;
+    console.log(`skipped: cannot run as nobody here (${run.stderr.trim()})`);
+    return;
+  }
+  chmodSync(join(dir, "file"), 0o400);
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(0);
+  expect(run.stderr).toBe(
+    `ckpt: checkpoint failed: fd 3 (${join(dir, "file")}): the program may no longer open it for writing, so a restart could not reopen it; the program continues\n`,
   );
   expect(run.stdout).toEndWith("step 9\n");
 }, 60000);
