@@ -8,7 +8,8 @@
  * Variants that must be refused at checkpoint: "big" (the deleted file
  * grows past 64 MiB), "mapped" (the memfd is also mapped MAP_SHARED),
  * "linked" (the deleted file still has another name), "reused" (a new file
- * took the deleted file's name). */
+ * took the deleted file's name), "reopened" (the memfd opened a second time
+ * through /proc/self/fd: a second open file description, not a dup). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -70,6 +71,8 @@ int main(int argc, char **argv)
 	if (fcntl(m, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK))
 		return 3;
 	if (!strcmp(variant, "reused") && close(open(path, O_WRONLY | O_CREAT, 0600)))
+		return 3;
+	if (!strcmp(variant, "reopened") && open("/proc/self/fd/4", O_RDWR) != 6)
 		return 3;
 	if (!strcmp(variant, "big") && ftruncate(fd, (65 << 20)))
 		return 3;

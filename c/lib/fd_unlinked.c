@@ -68,7 +68,9 @@ static int second_description(struct capture *c, int fd, const struct stat *st, 
 	int pid = (int)sys_getpid();
 	for (uint32_t i = 0; i < c->nfds; i++) {
 		const struct ckpt_fd *o = &c->fds[i];
-		if ((o->kind != CKPT_FD_DELETED && o->kind != CKPT_FD_MEMFD) || o->pipe_id != (uint64_t)st->st_ino)
+		struct stat ost;
+		if ((o->kind != CKPT_FD_DELETED && o->kind != CKPT_FD_MEMFD) || sys_fstat(o->fd, &ost) < 0 ||
+		    ost.st_ino != st->st_ino || ost.st_dev != st->st_dev)
 			continue;
 		if (sys_kcmp(pid, pid, 0 /* KCMP_FILE */, (unsigned long)fd, (unsigned long)o->fd) == 0)
 			return 1; /* a dup: restored as one open file (shares_with), nothing to store */
@@ -142,7 +144,6 @@ int capture_unlinked(struct capture *c, int fd, struct ckpt_fd *r, const char *t
 	char name[CKPT_PATH_MAX];
 	original_name(target, memfd, name, sizeof name);
 	r->kind = memfd ? CKPT_FD_MEMFD : CKPT_FD_DELETED;
-	r->pipe_id = st->st_ino; /* pairs dups and finds second opens */
 	r->mode = st->st_mode & 07777;
 	r->content_len = (uint64_t)st->st_size;
 	long off = sys_lseek(fd, 0, SEEK_CUR);

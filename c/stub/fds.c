@@ -104,6 +104,12 @@ void set_status_flags(const struct ckpt_fd *f)
 		die("cannot set a descriptor's status flags", err);
 }
 
+/* pipe_id is an inode number: a FIFO's may equal a pipe's. */
+static int same_pipe(const struct ckpt_fd *a, const struct ckpt_fd *f)
+{
+	return a->pipe_id == f->pipe_id && (a->kind == CKPT_FD_PIPE_READ || a->kind == CKPT_FD_PIPE_WRITE);
+}
+
 /* A pipe whose both ends the program held: one new pipe per pipe_id, its
  * unread bytes written back, each end dup'ed to every fd that had it. */
 static void restore_pipe(const struct ckpt_fd *fds, uint32_t n, uint32_t first, int image_fd)
@@ -114,7 +120,7 @@ static void restore_pipe(const struct ckpt_fd *fds, uint32_t n, uint32_t first, 
 	 * write end's: F_SETFL refuses it on pipes. */
 	unsigned direct = 0;
 	for (uint32_t i = first; i < n; i++)
-		if (fds[i].pipe_id == f->pipe_id && fds[i].kind == CKPT_FD_PIPE_WRITE)
+		if (same_pipe(&fds[i], f) && fds[i].kind == CKPT_FD_PIPE_WRITE)
 			direct |= fds[i].open_flags & O_DIRECT;
 	/* Non-blocking while refilled: a pipe the kernel would not make as large
 	 * as the saved one fails the restart instead of hanging it; each end
@@ -126,10 +132,10 @@ static void restore_pipe(const struct ckpt_fd *fds, uint32_t n, uint32_t first, 
 	if (f->size)
 		sys_fcntl(wr, F_SETPIPE_SZ, (long)f->size);
 	for (uint32_t i = first; i < n; i++)
-		if (fds[i].pipe_id == f->pipe_id && fds[i].pipe_len)
+		if (same_pipe(&fds[i], f) && fds[i].pipe_len)
 			refill_from_image(image_fd, fds[i].pipe_data_offset, fds[i].pipe_len, fds[i].pipe_crc, wr, 0, "pipe");
 	for (uint32_t i = first; i < n; i++)
-		if (fds[i].pipe_id == f->pipe_id) {
+		if (same_pipe(&fds[i], f)) {
 			place(fds[i].kind == CKPT_FD_PIPE_READ ? rd : wr, &fds[i]);
 			set_status_flags(&fds[i]);
 		}
