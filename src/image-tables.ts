@@ -157,6 +157,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			pipeId: f.u64("pipe_id"),
 			pipeDataOffset: pipeLen > 0 ? Number(pipeOff) : 0,
 			pipeCrc: f.u32("pipe_crc"),
+			sharesWith: f.u32("shares_with") > 0 ? f.u32("shares_with") - 1 : null,
 			contentLen: Number(contentLen),
 			contentOffset: contentLen > 0n ? Number(contentOff) : 0,
 			contentCrc: f.u32("content_crc"),

@@ -132,6 +132,7 @@ export interface Fd {
 	pipeId: bigint;
 	pipeDataOffset: number;
 	pipeCrc: number;
+	sharesWith: number | null; // a lower fd on the same open file (dup, 2>&1), restored as one
 	contentLen: number; // deleted file or memfd: its bytes stored in the image
 	contentOffset: number;
 	contentCrc: number;

@@ -85,7 +85,8 @@ export function infoJson(image: Image) {
 			path: f.path,
 			offset: hasOffset(f) ? Number(f.offset) : null,
 			unreadBytes: f.kind === CKPT_FD_PIPE_READ || f.kind === CKPT_FD_FIFO ? f.pipeLen : null,
-			storedBytes: f.kind === CKPT_FD_DELETED || f.kind === CKPT_FD_MEMFD ? f.contentLen : null,
+			storedBytes: (f.kind === CKPT_FD_DELETED || f.kind === CKPT_FD_MEMFD) && f.sharesWith === null ? f.contentLen : null,
+			sameFileAs: f.sharesWith,
 			locks: image.locks.filter((l) => l.fd === f.fd).map(lockFacts),
 		})),
 		totals: {

@@ -50,8 +50,9 @@ export function hasOffset(f: Fd): boolean {
 function fdName(f: Fd): string {
 	if (f.kind === CKPT_FD_PIPE_READ) return `${f.path || "pipe"} (${bytes(f.pipeLen)} unread)`;
 	if (f.kind === CKPT_FD_FIFO && f.pipeLen > 0) return `${f.path} (${bytes(f.pipeLen)} unread)`;
-	if (f.kind === CKPT_FD_DELETED) return `${f.path} (deleted, ${bytes(f.contentLen)} stored)`;
-	if (f.kind === CKPT_FD_MEMFD) return `memfd:${f.path} (${bytes(f.contentLen)} stored)`;
+	const stored = f.sharesWith === null ? `${bytes(f.contentLen)} stored` : `as fd ${f.sharesWith}`;
+	if (f.kind === CKPT_FD_DELETED) return `${f.path} (deleted, ${stored})`;
+	if (f.kind === CKPT_FD_MEMFD) return `memfd:${f.path} (${stored})`;
 	return f.path;
 }
 
