@@ -3,8 +3,10 @@
 // and lets the program check the state from inside; or checks that what
 // cannot come back exactly is refused by name while the program runs on.
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { FD, HEADER, LOCK } from "../../src/format.ts";
+import { reseal } from "../fuzz/mutate.ts";
 import { checkpointRun, CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;
@@ -174,4 +176,32 @@ test("a named FIFO whose other end another process holds: refused at checkpoint 
     `ckpt: checkpoint failed: fd 3 (${join(dir, "fifo")}: a FIFO whose other end another process holds) was opened by the program and cannot be restored; --drop-unsupported-fds closes such fds at restart instead; the program continues\n`,
   );
   expect(run.stdout).toEndWith("step 9 half\n");
+}, 60000);
+
+test("corrupt lock and stored-file records (checksums resealed): ckpt info and the restart each refuse in one line", async () => {
+  const first = await checkpointRun([demo("file-locks"), dir], { cwd: dir, afterLines: 2 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  const good = new Uint8Array(readFileSync(join(dir, "myckpt.dat")));
+  const view = new DataView(good.buffer);
+  const tables = Number(view.getBigUint64(HEADER.fields.tables_offset.off, true));
+  const lock0 = tables + Number(view.getBigUint64(HEADER.fields.locks_off.off, true));
+  const fd3 = tables + Number(view.getBigUint64(HEADER.fields.fds_off.off, true)) + 3 * FD.size;
+  const cases: [string, (v: DataView) => void, RegExp, string][] = [
+    ["a lock of an unknown kind", (v) => v.setUint32(lock0 + LOCK.fields.kind.off, 7, true), /lock 0 on fd 3: unknown kind 7 \(corrupt image\)$/, "lock record is invalid (corrupt image)"],
+    ["a flock with a byte range", (v) => v.setBigUint64(lock0 + LOCK.fields.len.off, 5n, true), /lock 0 on fd 3: a whole-file lock with a range \(corrupt image\)$/, "lock record is invalid (corrupt image)"],
+    ["stored contents on a plain file", (v) => v.setBigUint64(fd3 + FD.fields.content_len.off, 9n, true), /fd 3: stored contents on a kind that has none \(corrupt image\)$/, "stored file contents lie outside the image (corrupt image)"],
+  ];
+  for (const [what, edit, infoWhy, stubWhy] of cases) {
+    const bad = good.slice();
+    edit(new DataView(bad.buffer));
+    reseal(bad);
+    const path = join(dir, "bad.dat");
+    writeFileSync(path, bad, { mode: 0o600 });
+    const info = await runToEnd([CKPT, "info", path], { cwd: dir });
+    expect({ what, code: info.code, stdout: info.stdout }).toEqual({ what, code: 1, stdout: "" });
+    expect(textLines(info.stderr)).toHaveLength(1);
+    expect(info.stderr.trim()).toMatch(infoWhy);
+    const rest = await runToEnd([CKPT, "restart", path], { cwd: dir });
+    expect({ what, rest }).toEqual({ what, rest: { code: 1, stdout: "", stderr: `ckpt: cannot restart ${path}: ${stubWhy}\n` } });
+  }
 }, 60000);
