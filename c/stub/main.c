@@ -6,7 +6,8 @@
  *     1. Block all signals; read and check the header and tables (their
  *        checksums, and that every region, extent and fd record is sane).
  *     2. Check the world still matches: mapped files unchanged, open files
- *        there and long enough, this kernel's vDSO layout the same.
+ *        there and long enough, the working directory there, this
+ *        kernel's vDSO layout the same.
  *     3. Check the machine: same XSAVE layout, same vDSO contents.
  *     4. Restore descriptors at their numbers (files reopened by path at
  *        their offsets, pipes refilled); close everything else. Then take
