@@ -21,7 +21,8 @@ static char *carve(char **p, uint64_t bytes)
 int scratch_open(struct capture *c)
 {
 	const uint64_t header = CKPT_HEADER_SIZE, threads = 1 * MiB, tids = 64 * 1024, regions = 8 * MiB,
-		       extents = 64 * MiB, fds = 1 * MiB, locks = 1 * MiB, strings = 8 * MiB, pipes = 8 * MiB + 4 * CKPT_CONTENT_MAX,
+		       extents = 64 * MiB, fds = 1 * MiB, locks = 1 * MiB, strings = 8 * MiB,
+		       pipes = 8 * MiB + 4 * CKPT_CONTENT_MAX, /* and deleted files' and memfds' bytes */
 		       text = 16 * MiB, bounce = 256 * MiB, srcs = 16 * MiB, writer = WRITER_AREA;
 	uint64_t total = header + threads + tids + regions + extents + fds + locks + strings + pipes + text + bounce + srcs +
 			 writer;
