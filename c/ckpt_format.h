@@ -16,14 +16,16 @@
  *        fds      nfds      x struct ckpt_fd       (sorted by fd)
  *        strings  strings_size bytes of NUL-terminated strings; offset 0 is ""
  *        timers   process.ntimers x struct ckpt_timer (sorted by id)
+ *        locks    nlocks    x struct ckpt_lock     (by fd)
  *   [data_offset, file_size)     the bytes of every DATA extent, back to back
  *                                (so each starts on a page), then the unread
- *                                contents of pipes, back to back
+ *                                contents of pipes, deleted files and memfds,
+ *                                back to back
  *
  * Integrity: every byte of the file is covered by exactly one checksum.
  * header_crc covers the whole header page with header_crc itself zero;
- * tables_crc covers [tables_offset, data_offset); every DATA extent and
- * every pipe buffer carries the CRC32C of its bytes. A reader checks the
+ * tables_crc covers [tables_offset, data_offset); every DATA extent,
+ * pipe buffer and stored file carries the CRC32C of its bytes. A reader checks the
  * header, then the tables, then data as it loads it: nothing from an
  * unchecked byte is used, and no byte can change unnoticed.
  */
@@ -116,6 +118,10 @@ enum ckpt_fd_kind {
 	CKPT_FD_INHERIT = 4,    /* 0-2 terminal/pipe/socket: taken from restart */
 	CKPT_FD_TTY = 5,        /* the controlling terminal beyond 0-2 (/dev/tty):
 				 * the restart's controlling terminal, reopened */
+	CKPT_FD_PROC = 6,       /* /proc or /sys file: reopened by path, no size */
+	CKPT_FD_DELETED = 7,    /* deleted file: recreated unlinked from its contents */
+	CKPT_FD_MEMFD = 8,      /* memfd: recreated with its name, contents and seals */
+	CKPT_FD_FIFO = 9,       /* named FIFO whose both ends we held: reopened by path */
 };
 
 /* prctl(PR_SET_MM_MAP) fields, as read from /proc/self/stat and brk(0). */
@@ -180,6 +186,9 @@ struct ckpt_header {
 	uint64_t tables_offset, tables_size;
 	uint64_t data_offset;
 	uint64_t threads_off, regions_off, extents_off, fds_off, strings_off; /* within tables */
+	uint64_t locks_off;          /* within tables, after the strings */
+	uint32_t nlocks;
+	uint32_t pad_locks;
 	uint32_t tables_crc;
 	uint32_t flags;              /* reserved, 0 */
 
@@ -278,6 +287,13 @@ struct ckpt_fd {
 	uint32_t shares_with;        /* 1 + a lower fd on the same open file, or 0 */
 	/* tty: CKPT_FD_TTY only, its modes (0-2 keep theirs in the header) */
 	struct ckpt_termios termios;
+	/* version 2: DELETED and MEMFD carry their file's bytes in the data area */
+	uint64_t content_offset;
+	uint64_t content_len;        /* the file's size */
+	uint32_t content_crc;
+	uint32_t seals;              /* MEMFD: F_GET_SEALS */
+	uint32_t mode;               /* DELETED, MEMFD: permission bits */
+	uint32_t pad;
 };
 
 /* A POSIX timer (timer_create), created again by the stub with the same id
@@ -297,6 +313,23 @@ struct ckpt_timer {
 	uint32_t clock_thread;       /* a thread's CPU clock: that thread's index */
 };
 
+enum ckpt_lock_kind {
+	CKPT_LOCK_POSIX = 1, /* fcntl F_SETLK: the process's, on the file */
+	CKPT_LOCK_OFD = 2,   /* F_OFD_SETLK: the open file description's */
+	CKPT_LOCK_FLOCK = 3, /* flock(): the open file description's, whole file */
+	CKPT_LOCK_LEASE = 4, /* F_SETLEASE: the open file description's */
+};
+
+/* A lock the program held, taken again at restart before anything is torn
+ * down (another process holding a conflicting one refuses the restart). */
+struct ckpt_lock {
+	int32_t fd;                  /* an fd on the open file that holds (or set) it */
+	uint32_t kind;               /* enum ckpt_lock_kind */
+	uint32_t type;               /* F_RDLCK (0) or F_WRLCK (1) */
+	uint32_t pad;
+	uint64_t start, len;         /* bytes; len 0: to the end of the file, ever */
+};
+
 /* Lives in libckpt's memory; the stub writes it after memory is restored. */
 struct ckpt_restart_info {
 	uint64_t magic;              /* CKPT_RESTART_INFO_MAGIC once filled in */
@@ -314,7 +347,8 @@ _Static_assert(sizeof(struct ckpt_header) % 8 == 0, "header is 8-byte sized");
 _Static_assert(sizeof(struct ckpt_thread) == 176, "thread record size is part of the format");
 _Static_assert(sizeof(struct ckpt_region) == 96, "region record size is part of the format");
 _Static_assert(sizeof(struct ckpt_extent) == 32, "extent record size is part of the format");
-_Static_assert(sizeof(struct ckpt_fd) == 104, "fd record size is part of the format");
+_Static_assert(sizeof(struct ckpt_fd) == 136, "fd record size is part of the format");
+_Static_assert(sizeof(struct ckpt_lock) == 32, "lock record size is part of the format");
 _Static_assert(sizeof(struct ckpt_termios) == 40, "termios record size");
 _Static_assert(sizeof(struct ckpt_process_state) == 48, "process state record size");
 _Static_assert(sizeof(struct ckpt_timer) == 72, "timer record size is part of the format");

@@ -173,6 +173,18 @@ static inline long sys_io_getevents(uint64_t ctx, long min, long max, void *even
 static inline long sys_poll(void *fds, unsigned long n, int timeout) { return SYS3(__NR_poll, fds, n, timeout); }
 /* int sched_yield(void); */
 static inline long sys_sched_yield(void) { return SYS0(__NR_sched_yield); }
+/* int fstatfs(int fd, struct statfs *buf); */
+static inline long sys_fstatfs(int fd, void *buf) { return SYS2(__NR_fstatfs, fd, buf); }
+/* int memfd_create(const char *name, unsigned int flags); */
+static inline long sys_memfd_create(const char *name, unsigned flags) { return SYS2(__NR_memfd_create, name, flags); }
+/* int fchmod(int fd, mode_t mode); */
+static inline long sys_fchmod(int fd, unsigned mode) { return SYS2(__NR_fchmod, fd, mode); }
+/* uid_t geteuid(void); */
+static inline long sys_geteuid(void) { return SYS0(__NR_geteuid); }
+/* int faccessat2(int dirfd, const char *path, int mode, int flags); */
+static inline long sys_faccessat2(int dir, const char *path, int mode, int flags) { return SYS4(439 /* __NR_faccessat2 */, dir, path, mode, flags); }
+/* int flock(int fd, int operation); */
+static inline long sys_flock(int fd, int op) { return SYS2(__NR_flock, fd, op); }
 /* pid_t getpid(void); pid_t gettid(void); */
 static inline long sys_getpid(void) { return SYS0(__NR_getpid); }
 static inline long sys_gettid(void) { return SYS0(__NR_gettid); }

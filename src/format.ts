@@ -63,6 +63,15 @@ export const CKPT_FD_PIPE_READ = 2;
 export const CKPT_FD_PIPE_WRITE = 3;
 export const CKPT_FD_INHERIT = 4;
 export const CKPT_FD_TTY = 5;
+export const CKPT_FD_PROC = 6;
+export const CKPT_FD_DELETED = 7;
+export const CKPT_FD_MEMFD = 8;
+export const CKPT_FD_FIFO = 9;
+
+export const CKPT_LOCK_POSIX = 1;
+export const CKPT_LOCK_OFD = 2;
+export const CKPT_LOCK_FLOCK = 3;
+export const CKPT_LOCK_LEASE = 4;
 
 export const CKPT_THREAD_COORDINATOR = 1 << 0;
 
@@ -82,6 +91,8 @@ export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_EXTENT_DATA, CKPT_EXTENT_HOLE, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD,
 	CKPT_FD_FILE, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_INHERIT,
 	CKPT_FD_TTY,
+	CKPT_FD_PROC, CKPT_FD_DELETED, CKPT_FD_MEMFD, CKPT_FD_FIFO,
+	CKPT_LOCK_POSIX, CKPT_LOCK_OFD, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE,
 	CKPT_THREAD_COORDINATOR,
 };
 
@@ -140,7 +151,7 @@ export const PROCESS_STATE = layout("ckpt_process_state", 48, {
 });
 
 /** sizeof(struct ckpt_header): the bytes header_crc covers. */
-export const HEADER_STRUCT_SIZE = 3584;
+export const HEADER_STRUCT_SIZE = 3600;
 
 export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	magic: f(0, "char", 8),
@@ -165,34 +176,37 @@ export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	extents_off: f(112, "u64"),
 	fds_off: f(120, "u64"),
 	strings_off: f(128, "u64"),
-	tables_crc: f(136, "u32"),
-	flags: f(140, "u32"),
-	hostname: f(144, "char", 72),
-	kernel_release: f(216, "char", 72),
-	xcr0: f(288, "u64"),
-	xsave_size: f(296, "u32"),
-	exit_status_on_stop: f(300, "u32"),
-	exe_str: f(304, "u32"),
-	cwd_str: f(308, "u32"),
-	argv_str: f(312, "u32"),
-	argv_len: f(316, "u32"),
-	comm: f(320, "char", 16),
-	mm: f(336, MM),
-	auxv: f(424, "u64", CKPT_MAX_AUXV),
-	auxv_words: f(936, "u32"),
-	trigger_signal: f(940, "u32"),
-	special_start: f(944, "u64", CKPT_NSPECIAL),
-	special_end: f(968, "u64", CKPT_NSPECIAL),
-	vdso_crc: f(992, "u32"),
-	pad0: f(996, "u32"),
-	sigactions: f(1000, SIGACTION, CKPT_MAX_SIGNALS),
-	itimers: f(3048, ITIMER, 3),
-	rlimits: f(3144, RLIMIT, CKPT_MAX_RLIMITS),
-	termios: f(3400, TERMIOS, 3),
-	process: f(3520, PROCESS_STATE),
-	restart_info_addr: f(3568, "u64"),
-	pad1: f(3576, "u32"),
-	header_crc: f(3580, "u32"),
+	locks_off: f(136, "u64"),
+	nlocks: f(144, "u32"),
+	pad_locks: f(148, "u32"),
+	tables_crc: f(152, "u32"),
+	flags: f(156, "u32"),
+	hostname: f(160, "char", 72),
+	kernel_release: f(232, "char", 72),
+	xcr0: f(304, "u64"),
+	xsave_size: f(312, "u32"),
+	exit_status_on_stop: f(316, "u32"),
+	exe_str: f(320, "u32"),
+	cwd_str: f(324, "u32"),
+	argv_str: f(328, "u32"),
+	argv_len: f(332, "u32"),
+	comm: f(336, "char", 16),
+	mm: f(352, MM),
+	auxv: f(440, "u64", CKPT_MAX_AUXV),
+	auxv_words: f(952, "u32"),
+	trigger_signal: f(956, "u32"),
+	special_start: f(960, "u64", CKPT_NSPECIAL),
+	special_end: f(984, "u64", CKPT_NSPECIAL),
+	vdso_crc: f(1008, "u32"),
+	pad0: f(1012, "u32"),
+	sigactions: f(1016, SIGACTION, CKPT_MAX_SIGNALS),
+	itimers: f(3064, ITIMER, 3),
+	rlimits: f(3160, RLIMIT, CKPT_MAX_RLIMITS),
+	termios: f(3416, TERMIOS, 3),
+	process: f(3536, PROCESS_STATE),
+	restart_info_addr: f(3584, "u64"),
+	pad1: f(3592, "u32"),
+	header_crc: f(3596, "u32"),
 });
 
 export const RESUME_CTX = layout("ckpt_resume_ctx", 72, {
@@ -247,7 +261,7 @@ export const EXTENT = layout("ckpt_extent", 32, {
 	data_offset: f(24, "u64"),
 });
 
-export const FD = layout("ckpt_fd", 104, {
+export const FD = layout("ckpt_fd", 136, {
 	fd: f(0, "i32"),
 	kind: f(4, "u32"),
 	open_flags: f(8, "u32"),
@@ -262,6 +276,13 @@ export const FD = layout("ckpt_fd", 104, {
 	shares_with: f(60, "u32"),
 	// tty
 	termios: f(64, TERMIOS),
+	// files stored with the image
+	content_offset: f(104, "u64"),
+	content_len: f(112, "u64"),
+	content_crc: f(120, "u32"),
+	seals: f(124, "u32"),
+	mode: f(128, "u32"),
+	pad: f(132, "u32"),
 });
 
 export const TIMER = layout("ckpt_timer", 72, {
@@ -280,6 +301,15 @@ export const TIMER = layout("ckpt_timer", 72, {
 	clock_thread: f(68, "u32"),
 });
 
+export const LOCK = layout("ckpt_lock", 32, {
+	fd: f(0, "i32"),
+	kind: f(4, "u32"),
+	type: f(8, "u32"),
+	pad: f(12, "u32"),
+	start: f(16, "u64"),
+	len: f(24, "u64"),
+});
+
 /** Not in image files: lives in libckpt's memory. Mirrored for completeness. */
 export const RESTART_INFO = layout("ckpt_restart_info", 4248, {
 	magic: f(0, "u64"),
@@ -295,5 +325,5 @@ export const RESTART_INFO = layout("ckpt_restart_info", 4248, {
 /** Every struct in ckpt_format.h, for the mirror test. */
 export const ALL_LAYOUTS: readonly Layout<string>[] = [
 	MM, SIGACTION, TIMEVAL, ITIMER, RLIMIT, TERMIOS, PROCESS_STATE, HEADER, RESUME_CTX, THREAD, REGION, EXTENT, FD, TIMER,
-	RESTART_INFO,
+	LOCK, RESTART_INFO,
 ];

@@ -109,6 +109,8 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 		extentsOff: clamp(h.u64("extents_off")),
 		fdsOff: clamp(h.u64("fds_off")),
 		stringsOff: clamp(h.u64("strings_off")),
+		locksOff: clamp(h.u64("locks_off")),
+		nlocks: h.u32("nlocks"),
 		tablesCrc: h.u32("tables_crc"),
 		flags: h.u32("flags"),
 		hostname: h.chars("hostname"),

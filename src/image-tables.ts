@@ -8,13 +8,14 @@
 import { ImageError } from "./errors.ts";
 import { Fields, utf8 } from "./fields.ts";
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_FD_FILE, CKPT_FD_TTY,
-	CKPT_PAGE_SIZE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP,
-	CKPT_REGION_SHARED_ANON, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_VM_NORESERVE, EXTENT, FD,
-	REGION, RESUME_CTX, TERMIOS, THREAD, TIMER,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_FD_DELETED, CKPT_FD_FIFO, CKPT_FD_FILE,
+	CKPT_FD_MEMFD, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE,
+	CKPT_LOCK_POSIX, CKPT_PAGE_SIZE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED,
+	CKPT_REGION_HEAP, CKPT_REGION_SHARED_ANON, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_VM_NORESERVE,
+	EXTENT, FD, LOCK, REGION, RESUME_CTX, TERMIOS, THREAD, TIMER,
 } from "./format.ts";
 import { decodeTermios, USER_SPACE_END } from "./image-header.ts";
-import type { Extent, Fd, Header, Region, Tables, Thread, Timer } from "./image-types.ts";
+import type { Extent, Fd, Header, Lock, Region, Tables, Thread, Timer } from "./image-types.ts";
 
 
 const PAGE = BigInt(CKPT_PAGE_SIZE);
@@ -34,6 +35,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		["fd", h.fdsOff, h.nfds, FD.size],
 		["string", h.stringsOff, h.stringsSize, 1],
 		["timer", h.process.timersOff, h.process.ntimers, TIMER.size],
+		["lock", h.locksOff, h.nlocks, LOCK.size],
 	];
 	let prevEnd = 0;
 	for (const [what, off, count, size] of layout) {
@@ -139,11 +141,16 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		if (fd <= prevFd) bad("fds not sorted, duplicated or negative");
 		prevFd = fd;
 		const kind = f.u32("kind");
-		if (kind < CKPT_FD_FILE || kind > CKPT_FD_TTY) bad(`unknown kind ${kind}`);
+		if (kind < CKPT_FD_FILE || kind > CKPT_FD_FIFO) bad(`unknown kind ${kind}`);
 		const pipeLen = f.u32("pipe_len");
 		const pipeOff = f.u64("pipe_data_offset");
 		if (pipeLen > 0 && (pipeOff < BigInt(h.dataOffset) || pipeOff + BigInt(pipeLen) > BigInt(h.fileSize)))
 			bad(`pipe data [${pipeOff}, +${pipeLen}) lies outside the data area`);
+		const contentLen = f.u64("content_len");
+		const contentOff = f.u64("content_offset");
+		if (contentLen > 0n && kind !== CKPT_FD_DELETED && kind !== CKPT_FD_MEMFD) bad("stored contents on a kind that has none");
+		if (contentLen > 0n && (contentOff < BigInt(h.dataOffset) || contentOff + contentLen > BigInt(h.fileSize)))
+			bad(`stored contents [${contentOff}, +${contentLen}) lie outside the data area`);
 		fds.push({
 			fd, kind,
 			openFlags: f.u32("open_flags"),
@@ -156,6 +163,12 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			pipeDataOffset: pipeLen > 0 ? Number(pipeOff) : 0,
 			pipeCrc: f.u32("pipe_crc"),
 			termios: decodeTermios(f.struct("termios", TERMIOS)),
+			sharesWith: f.u32("shares_with") > 0 ? f.u32("shares_with") - 1 : null,
+			contentLen: Number(contentLen),
+			contentOffset: contentLen > 0n ? Number(contentOff) : 0,
+			contentCrc: f.u32("content_crc"),
+			seals: f.u32("seals"),
+			mode: f.u32("mode"),
 		});
 	}
 
@@ -186,7 +199,25 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			overrun: t.i32("overrun"),
 		});
 	}
-	return { exe: str(h.exeStr, () => "exe"), cwd: str(h.cwdStr, () => "cwd"), argv, groups, cgroup, threads, regions, fds, timers };
+	const locks: Lock[] = [];
+	for (let i = 0; i < h.nlocks; i++) {
+		const l = new Fields(view, h.locksOff + i * LOCK.size, LOCK);
+		const fd = l.i32("fd");
+		const kind = l.u32("kind");
+		const type = l.u32("type");
+		const start = l.u64("start");
+		const len = l.u64("len");
+		const bad = (why: string): never => fail(`lock ${i} on fd ${fd}: ${why} (corrupt image)`);
+		const on = fds.find((f) => f.fd === fd);
+		if (!on || (on.kind !== CKPT_FD_FILE && on.kind !== CKPT_FD_DELETED && on.kind !== CKPT_FD_MEMFD)) bad("not on a restored file");
+		if (kind < CKPT_LOCK_POSIX || kind > CKPT_LOCK_LEASE) bad(`unknown kind ${kind}`);
+		if (type > 1) bad(`unknown type ${type}`);
+		if ((kind === CKPT_LOCK_FLOCK || kind === CKPT_LOCK_LEASE) && (start !== 0n || len !== 0n)) bad("a whole-file lock with a range");
+		if (start > 1n << 62n || len > 1n << 62n) bad("range out of bounds");
+		locks.push({ fd, kind, write: type === 1, start, len });
+	}
+
+	return { exe: str(h.exeStr, () => "exe"), cwd: str(h.cwdStr, () => "cwd"), argv, groups, cgroup, threads, regions, fds, timers, locks };
 }
 
 function decodeThread(t: Fields<keyof typeof THREAD.fields>): Thread {

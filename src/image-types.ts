@@ -61,6 +61,8 @@ export interface Header {
 	extentsOff: number;
 	fdsOff: number;
 	stringsOff: number;
+	locksOff: number;
+	nlocks: number;
 	tablesCrc: number;
 	flags: number;
 	hostname: string;
@@ -149,6 +151,12 @@ export interface Fd {
 	pipeDataOffset: number;
 	pipeCrc: number;
 	termios: Termios; // CKPT_FD_TTY: its modes (valid false otherwise)
+	sharesWith: number | null; // a lower fd on the same open file (dup, 2>&1), restored as one
+	contentLen: number; // deleted file or memfd: its bytes stored in the image
+	contentOffset: number;
+	contentCrc: number;
+	seals: number; // memfd: F_GET_SEALS
+	mode: number; // deleted file or memfd: permission bits
 }
 
 /** A POSIX timer (timer_create), restored with its id. */
@@ -166,6 +174,15 @@ export interface Timer {
 	overrun: number;
 }
 
+/** A lock the program held, taken again at restart. */
+export interface Lock {
+	fd: number; // an fd on the open file that holds (or set) it
+	kind: number; // CKPT_LOCK_*
+	write: boolean; // else read
+	start: bigint;
+	len: bigint; // 0: to the end of the file
+}
+
 /** What the tables decode to. */
 export interface Tables {
 	exe: string;
@@ -177,6 +194,7 @@ export interface Tables {
 	regions: Region[];
 	fds: Fd[];
 	timers: Timer[];
+	locks: Lock[];
 }
 
 export interface Image extends Tables {

@@ -6,14 +6,15 @@
  * Pure: image in, plain object out.
  */
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT,
-	CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_TTY, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE,
-	CKPT_REGION_FILE_SHARED, CKPT_REGION_SHARED_ANON, CKPT_REGION_STACK, CKPT_REGION_THREAD_STACK,
-	CKPT_REGION_UNREAD,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_DELETED, CKPT_FD_FIFO,
+	CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_MEMFD, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_PROC,
+	CKPT_FD_TTY, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_SHARED_ANON,
+	CKPT_REGION_STACK, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD,
 } from "./format.ts";
 import type { Image } from "./image-types.ts";
 import {
-	clockName, fdFlags, membarrierNames, perms, regionName, storage, terminalModes, umaskText, vmFlagNames,
+	clockName, fdFlags, hasOffset, lockFacts, membarrierNames, perms, regionName, storage, terminalModes, umaskText,
+	vmFlagNames,
 } from "./info-render.ts";
 import { hex } from "./text.ts";
 
@@ -40,6 +41,10 @@ const FD_KINDS: Record<number, string> = {
 	[CKPT_FD_PIPE_WRITE]: "pipe-write",
 	[CKPT_FD_INHERIT]: "inherited",
 	[CKPT_FD_TTY]: "terminal",
+	[CKPT_FD_PROC]: "proc",
+	[CKPT_FD_DELETED]: "deleted",
+	[CKPT_FD_MEMFD]: "memfd",
+	[CKPT_FD_FIFO]: "fifo",
 };
 
 export function infoJson(image: Image) {
@@ -96,8 +101,11 @@ export function infoJson(image: Image) {
 			kind: FD_KINDS[f.kind]!,
 			flags: fdFlags(f),
 			path: f.path,
-			offset: f.kind === CKPT_FD_FILE ? Number(f.offset) : null,
-			unreadBytes: f.kind === CKPT_FD_PIPE_READ ? f.pipeLen : null,
+			offset: hasOffset(f) ? Number(f.offset) : null,
+			unreadBytes: f.kind === CKPT_FD_PIPE_READ || f.kind === CKPT_FD_FIFO ? f.pipeLen : null,
+			storedBytes: (f.kind === CKPT_FD_DELETED || f.kind === CKPT_FD_MEMFD) && f.sharesWith === null ? f.contentLen : null,
+			sameFileAs: f.sharesWith,
+			locks: image.locks.filter((l) => l.fd === f.fd).map(lockFacts),
 			terminalModes: f.kind === CKPT_FD_TTY ? terminalModes(f.termios) : null,
 		})),
 		timers: image.timers.map((t) => ({
@@ -117,6 +125,7 @@ export function infoJson(image: Image) {
 			memoryMapped: regions.reduce((n, r) => n + r.size, 0),
 			memoryStored: dataBytes,
 			pipeData: pipeBytes,
+			fileData: image.fds.reduce((n, f) => n + f.contentLen, 0),
 		},
 	};
 }

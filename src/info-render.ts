@@ -3,14 +3,15 @@
  * each part of memory is stored. Pure: image and clock in, text out.
  */
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT,
-	CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_TTY, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE,
-	CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP, CKPT_REGION_SHARED_ANON, CKPT_REGION_STACK, CKPT_REGION_UNREAD,
-	CKPT_VM_DONTDUMP, CKPT_VM_DONTFORK, CKPT_VM_HUGEPAGE, CKPT_VM_LOCKED, CKPT_VM_LOCKONFAULT, CKPT_VM_MAYWRITE,
-	CKPT_VM_MERGEABLE, CKPT_VM_NOHUGEPAGE, CKPT_VM_NORESERVE, CKPT_VM_RANDOM, CKPT_VM_SEALED,
-	CKPT_VM_SEQUENTIAL, CKPT_VM_WIPEONFORK,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_DELETED, CKPT_FD_FIFO,
+	CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_MEMFD, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_PROC,
+	CKPT_FD_TTY, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE, CKPT_LOCK_OFD, CKPT_LOCK_POSIX, CKPT_REGION_ANON,
+	CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP, CKPT_REGION_SHARED_ANON,
+	CKPT_REGION_STACK, CKPT_REGION_UNREAD, CKPT_VM_DONTDUMP, CKPT_VM_DONTFORK, CKPT_VM_HUGEPAGE, CKPT_VM_LOCKED,
+	CKPT_VM_LOCKONFAULT, CKPT_VM_MAYWRITE, CKPT_VM_MERGEABLE, CKPT_VM_NOHUGEPAGE, CKPT_VM_NORESERVE,
+	CKPT_VM_RANDOM, CKPT_VM_SEALED, CKPT_VM_SEQUENTIAL, CKPT_VM_WIPEONFORK,
 } from "./format.ts";
-import type { Fd, Image, Region, Termios, Timer } from "./image-types.ts";
+import type { Fd, Image, Lock, Region, Termios, Timer } from "./image-types.ts";
 import { signalName } from "./signals.ts";
 import { age, bytes, duration, hex, localTime, shellQuote, table } from "./text.ts";
 
@@ -28,7 +29,38 @@ const FD_KINDS: Record<number, string> = {
 	[CKPT_FD_PIPE_WRITE]: "pipe write",
 	[CKPT_FD_INHERIT]: "inherited",
 	[CKPT_FD_TTY]: "terminal",
+	[CKPT_FD_PROC]: "proc",
+	[CKPT_FD_DELETED]: "deleted",
+	[CKPT_FD_MEMFD]: "memfd",
+	[CKPT_FD_FIFO]: "fifo",
 };
+
+const LOCK_KINDS: Record<number, string> = {
+	[CKPT_LOCK_POSIX]: "posix",
+	[CKPT_LOCK_OFD]: "ofd",
+	[CKPT_LOCK_FLOCK]: "flock",
+	[CKPT_LOCK_LEASE]: "lease",
+};
+
+/** A lock as `ckpt info` and `--json` name it: kind, type and inclusive byte range. */
+export function lockFacts(l: Lock) {
+	return { kind: LOCK_KINDS[l.kind]!, type: l.write ? "write" : "read", start: Number(l.start), end: l.len === 0n ? null : Number(l.start + l.len - 1n) };
+}
+
+/** Kinds whose file position is restored. */
+export function hasOffset(f: Fd): boolean {
+	return f.kind === CKPT_FD_FILE || f.kind === CKPT_FD_PROC || f.kind === CKPT_FD_DELETED || f.kind === CKPT_FD_MEMFD;
+}
+
+function fdName(f: Fd): string {
+	if (f.kind === CKPT_FD_PIPE_READ) return `${f.path || "pipe"} (${bytes(f.pipeLen)} unread)`;
+	if (f.kind === CKPT_FD_FIFO && f.pipeLen > 0) return `${f.path} (${bytes(f.pipeLen)} unread)`;
+	const stored = f.sharesWith === null ? `${bytes(f.contentLen)} stored` : `as fd ${f.sharesWith}`;
+	if (f.kind === CKPT_FD_DELETED) return `${f.path} (deleted, ${stored})`;
+	if (f.kind === CKPT_FD_MEMFD) return `memfd:${f.path} (${stored})`;
+	if (f.kind === CKPT_FD_TTY) return `${f.path} (reopened as /dev/tty; ${terminalModes(f.termios)})`;
+	return f.path;
+}
 
 /** The terminal modes a full-screen program changes, as stty names them: "-icanon -echo isig opost". */
 export function terminalModes(t: Termios): string {
@@ -152,6 +184,7 @@ export function renderInfo(image: Image, nowMs: number): string {
 	const out: string[] = [];
 	const dataBytes = image.regions.reduce((n, r) => n + storage(r).data, 0);
 	const pipeBytes = image.fds.reduce((n, f) => n + f.pipeLen, 0);
+	const fileBytes = image.fds.reduce((n, f) => n + f.contentLen, 0);
 	const memBytes = image.regions.reduce((n, r) => n + Number(r.end - r.start), 0);
 
 	out.push(table([
@@ -200,11 +233,20 @@ export function renderInfo(image: Image, nowMs: number): string {
 			["FD", "KIND", "FLAGS", "OFFSET", "PATH"],
 			...image.fds.map((f) => [
 				String(f.fd), FD_KINDS[f.kind] ?? "?", fdFlags(f),
-				f.kind === CKPT_FD_FILE ? String(f.offset) : "-",
-				f.kind === CKPT_FD_PIPE_READ ? `${f.path || "pipe"} (${bytes(f.pipeLen)} unread)`
-					: f.kind === CKPT_FD_TTY ? `${f.path} (reopened as /dev/tty; ${terminalModes(f.termios)})` : f.path,
+				hasOffset(f) ? String(f.offset) : "-",
+				fdName(f),
 			]),
 		], [0, 3]));
+	if (image.locks.length > 0) {
+		out.push("", `locks (${image.locks.length}, taken again at restart):`);
+		out.push(table([
+			["FD", "KIND", "TYPE", "BYTES"],
+			...image.locks.map((l) => {
+				const f = lockFacts(l);
+				return [String(l.fd), f.kind, f.type, f.kind === "posix" || f.kind === "ofd" ? `${f.start}-${f.end ?? "EOF"}` : "whole file"];
+			}),
+		], [0]));
+	}
 
 	out.push("", `POSIX timers (${image.timers.length}; same ids at restart, armed with the time left):`);
 	if (image.timers.length > 0)
@@ -220,6 +262,7 @@ export function renderInfo(image: Image, nowMs: number): string {
 		["image size", bytes(image.fileSize)],
 		["memory data", `${bytes(dataBytes)} stored of ${bytes(memBytes)} mapped`],
 		["pipe data", bytes(pipeBytes)],
+		...(fileBytes > 0 ? [["file data", `${bytes(fileBytes)} (deleted files and memfds)`]] : []),
 	], [], ""));
 	return out.join("\n");
 }

@@ -31,7 +31,7 @@ static void fd_path(int fd, char *out, size_t cap)
 }
 
 /* Returns 1 if the fd is kept (record filled), 0 if dropped, -1 to fail. */
-static int drop_or_fail(struct capture *c, int fd, const char *target)
+static int drop_or_fail(struct capture *c, int fd, const char *target, const char *why)
 {
 	struct line l = {.len = 0};
 	int drop = inherited_at_launch(fd) || ckpt_config.drop_unsupported_fds;
@@ -39,6 +39,8 @@ static int drop_or_fail(struct capture *c, int fd, const char *target)
 	line_u64(&l, (uint64_t)fd);
 	line_str(&l, " (");
 	line_str(&l, target);
+	line_str(&l, why[0] ? ": " : "");
+	line_str(&l, why);
 	line_str(&l, drop ? ") cannot be restored; it will be closed after a restart"
 			  : ") was opened by the program and cannot be restored; "
 			    "--drop-unsupported-fds closes such fds at restart instead");
@@ -56,6 +58,16 @@ static int is_tty(int fd)
 	return sys_ioctl(fd, TCGETS, &t) == 0;
 }
 
+/* Taking a lease turns on O_ASYNC, owned by the process, to deliver its
+ * break notice (SIGIO, or F_SETSIG's signal): the restart's F_SETLEASE
+ * sets that up again for the new pid, as long as the signal is SIGIO. */
+static int lease_async(int fd)
+{
+	long lease = sys_fcntl(fd, F_GETLEASE, 0);
+	return (lease == F_RDLCK || lease == F_WRLCK) && sys_fcntl(fd, F_GETSIG, 0) == 0 &&
+	       sys_fcntl(fd, F_GETOWN, 0) == sys_getpid();
+}
+
 static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *target)
 {
 	struct stat st;
@@ -65,6 +77,20 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 	r->fd = fd;
 	r->open_flags = (uint32_t)sys_fcntl(fd, F_GETFL, 0);
 	r->fd_flags = (uint32_t)sys_fcntl(fd, F_GETFD, 0);
+	if ((r->open_flags & O_ASYNC) && !lease_async(fd)) {
+		const char *why = "signal-driven I/O (O_ASYNC), whose owner and signal are not kept";
+		if (fd > 2)
+			return drop_or_fail(c, fd, target, why);
+		/* Never dropped: a program without its stdin/stdout/stderr is worse off than one that runs on. */
+		c->error.len = 0;
+		line_str(&c->error, "fd ");
+		line_u64(&c->error, (uint64_t)fd);
+		line_str(&c->error, " (");
+		line_str(&c->error, target);
+		line_str(&c->error, ") uses ");
+		line_str(&c->error, why);
+		return -1;
+	}
 	int reopenable = target[0] == '/' && !str_ends(target, " (deleted)");
 	if (fd <= 2 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
 		r->kind = CKPT_FD_INHERIT;
@@ -73,10 +99,29 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 	if (S_ISCHR(st.st_mode) && is_tty(fd)) {
 		if (capture_tty(c, fd, r, target))
 			return 1;
-		struct line t = {.len = 0};
-		line_str(&t, target);
-		line_str(&t, ", a terminal that is not the program's controlling terminal");
-		return drop_or_fail(c, fd, t.buf);
+		return drop_or_fail(c, fd, target, "a terminal that is not the program's controlling terminal");
+	}
+	if (S_ISREG(st.st_mode) && target[0] == '/' && str_ends(target, " (deleted)")) {
+		struct line why = {.len = 0};
+		return capture_unlinked(c, fd, r, target, &st, &why) < 0 ? drop_or_fail(c, fd, target, why.buf) : 1;
+	}
+	if (reopenable && S_ISFIFO(st.st_mode)) {
+		r->kind = CKPT_FD_FIFO; /* kept only if we hold both ends: resolve_pipes */
+		r->pipe_id = st.st_ino;
+		r->size = (uint64_t)sys_fcntl(fd, F_GETPIPE_SZ, 0);
+		r->path_str = capture_string(c, target, str_len(target));
+		return 1;
+	}
+	if (reopenable && is_proc_path(target) && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+		char path[CKPT_PATH_MAX];
+		struct line why = {.len = 0};
+		if (proc_reopen_path(target, path, sizeof path, &why) < 0)
+			return drop_or_fail(c, fd, target, why.buf);
+		r->kind = CKPT_FD_PROC;
+		long off = sys_lseek(fd, 0, SEEK_CUR);
+		r->offset = off > 0 ? (uint64_t)off : 0;
+		r->path_str = capture_string(c, path, str_len(path));
+		return 1;
 	}
 	if (reopenable && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || (S_ISCHR(st.st_mode) && !is_tty(fd)))) {
 		r->kind = CKPT_FD_FILE;
@@ -92,14 +137,39 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 		r->size = (uint64_t)sys_fcntl(fd, F_GETPIPE_SZ, 0);
 		return 1;
 	}
-	return drop_or_fail(c, fd, target);
+	return drop_or_fail(c, fd, target, "");
+}
+
+/* A named FIFO's fd may hold either end or, opened O_RDWR, both. */
+static int reads(const struct ckpt_fd *r)
+{
+	return r->kind == CKPT_FD_PIPE_READ || (r->kind == CKPT_FD_FIFO && (r->open_flags & O_ACCMODE) != O_WRONLY);
+}
+
+static int writes(const struct ckpt_fd *r)
+{
+	return r->kind == CKPT_FD_PIPE_WRITE || (r->kind == CKPT_FD_FIFO && (r->open_flags & O_ACCMODE) != O_RDONLY);
+}
+
+static int same_pipe(const struct ckpt_fd *a, const struct ckpt_fd *b)
+{
+	return a->pipe_id == b->pipe_id && (a->kind == CKPT_FD_FIFO) == (b->kind == CKPT_FD_FIFO) &&
+	       (reads(b) || writes(b));
 }
 
 static int pipe_has_other_end(struct capture *c, const struct ckpt_fd *r)
 {
+	int rd = 0, wr = 0;
 	for (uint32_t i = 0; i < c->nfds; i++)
-		if (c->fds[i].pipe_id == r->pipe_id && c->fds[i].kind != r->kind &&
-		    (c->fds[i].kind == CKPT_FD_PIPE_READ || c->fds[i].kind == CKPT_FD_PIPE_WRITE))
+		if (same_pipe(r, &c->fds[i]))
+			rd |= reads(&c->fds[i]), wr |= writes(&c->fds[i]);
+	return rd && wr;
+}
+
+static int packet_mode(const struct capture *c, const struct ckpt_fd *r)
+{
+	for (uint32_t i = 0; i < c->nfds; i++)
+		if (same_pipe(r, &c->fds[i]) && writes(&c->fds[i]) && (c->fds[i].open_flags & O_DIRECT))
 			return 1;
 	return 0;
 }
@@ -117,6 +187,16 @@ static int capture_pipe_bytes(struct capture *c, struct ckpt_fd *r)
 	long n = sys_tee(r->fd, c->pipe_scratch[1], r->size, 2 /* SPLICE_F_NONBLOCK */);
 	if (n <= 0)
 		return 0; /* empty (EAGAIN) */
+	if (packet_mode(c, r)) {
+		/* Written back in one go, its packets would run together. */
+		c->error.len = 0;
+		line_str(&c->error, "fd ");
+		line_u64(&c->error, (uint64_t)r->fd);
+		line_str(&c->error, " (a packet-mode pipe, O_DIRECT) holds ");
+		line_u64(&c->error, (uint64_t)n);
+		line_str(&c->error, " unread bytes whose packet boundaries cannot be kept; checkpoint when it is empty");
+		return -1;
+	}
 	if (c->pipe_data_size + (uint64_t)n > c->pipe_data_cap)
 		return capture_fail(c, "too much unread data in pipes", 0);
 	r->pipe_data_offset = c->pipe_data_size; /* relative; the writer makes it absolute */
@@ -137,10 +217,10 @@ static int resolve_pipes(struct capture *c)
 	for (uint32_t i = 0; i < c->nfds; i++) {
 		struct ckpt_fd *r = &c->fds[i];
 		int is_pipe = r->kind == CKPT_FD_PIPE_READ || r->kind == CKPT_FD_PIPE_WRITE;
-		if (is_pipe && !pipe_has_other_end(c, r)) {
-			struct line t = {.len = 0};
-			line_str(&t, "a pipe to another process");
-			int k = drop_or_fail(c, r->fd, t.buf);
+		if ((is_pipe || r->kind == CKPT_FD_FIFO) && !pipe_has_other_end(c, r)) {
+			int k = is_pipe ? drop_or_fail(c, r->fd, "a pipe to another process", "")
+					: drop_or_fail(c, r->fd, c->strings + r->path_str,
+						       "a FIFO whose other end another process holds");
 			if (k < 0)
 				return -1;
 			continue;
@@ -150,13 +230,20 @@ static int resolve_pipes(struct capture *c)
 	c->nfds = kept;
 	for (uint32_t i = 0; i < c->nfds; i++) {
 		struct ckpt_fd *r = &c->fds[i];
-		int first_reader = r->kind == CKPT_FD_PIPE_READ;
+		int first_reader = reads(r);
 		for (uint32_t j = 0; j < i && first_reader; j++)
-			first_reader = !(c->fds[j].kind == CKPT_FD_PIPE_READ && c->fds[j].pipe_id == r->pipe_id);
+			first_reader = !(reads(&c->fds[j]) && same_pipe(r, &c->fds[j]));
 		if (first_reader && capture_pipe_bytes(c, r))
 			return -1;
 	}
 	return 0;
+}
+
+/* Kinds restored from a record of their own, so a dup can share it. */
+static int reopened_by_path(uint32_t kind)
+{
+	return kind == CKPT_FD_FILE || kind == CKPT_FD_PROC || kind == CKPT_FD_DELETED || kind == CKPT_FD_MEMFD ||
+	       kind == CKPT_FD_FIFO;
 }
 
 /* fds that share one open file (`2>&1`, dup) must come back shared, or
@@ -165,8 +252,8 @@ static void find_shared_files(struct capture *c)
 {
 	int pid = (int)sys_getpid();
 	for (uint32_t i = 0; i < c->nfds; i++)
-		for (uint32_t j = 0; j < i && c->fds[i].kind == CKPT_FD_FILE; j++)
-			if (c->fds[j].kind == CKPT_FD_FILE && !c->fds[j].shares_with &&
+		for (uint32_t j = 0; j < i && reopened_by_path(c->fds[i].kind); j++)
+			if (c->fds[j].kind == c->fds[i].kind && !c->fds[j].shares_with &&
 			    str_eq(c->strings + c->fds[i].path_str, c->strings + c->fds[j].path_str) &&
 			    sys_kcmp(pid, pid, 0 /* KCMP_FILE */, (unsigned long)c->fds[i].fd, (unsigned long)c->fds[j].fd) == 0) {
 				c->fds[i].shares_with = (uint32_t)c->fds[j].fd + 1;
@@ -179,7 +266,7 @@ static void find_shared_files(struct capture *c)
 void refresh_file_offsets(struct capture *c)
 {
 	for (uint32_t i = 0; i < c->nfds; i++)
-		if (c->fds[i].kind == CKPT_FD_FILE) {
+		if (reopened_by_path(c->fds[i].kind)) {
 			long off = sys_lseek(c->fds[i].fd, 0, SEEK_CUR);
 			c->fds[i].offset = off > 0 ? (uint64_t)off : 0;
 		}
@@ -225,5 +312,7 @@ int capture_fds(struct capture *c)
 		return -1;
 	sort_fds(c);
 	find_shared_files(c);
-	return resolve_pipes(c);
+	/* The world audit runs here, with the descriptors, so that everything a
+	 * restart would refuse fails the checkpoint before any heavy work. */
+	return resolve_pipes(c) || capture_locks(c) ? -1 : audit_world(c);
 }

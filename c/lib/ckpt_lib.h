@@ -48,13 +48,15 @@ struct capture {
 	struct ckpt_region *regions;
 	struct ckpt_extent *extents;
 	struct ckpt_fd *fds;
+	struct ckpt_lock *locks;
+	uint32_t nlocks, max_locks;
 	char *strings;
 	struct ckpt_timer *timers;
 	uint32_t nthreads, nregions, nextents, nfds, strings_size;
 	uint32_t max_regions, max_extents, max_fds, strings_cap, max_threads;
 	uint32_t ntimers, max_timers;
 	int32_t *tids;            /* threads signalled to stop */
-	char *pipe_data;          /* unread bytes of captured pipes */
+	char *pipe_data;          /* unread bytes of captured pipes, deleted files' and memfds' bytes */
 	uint64_t pipe_data_size, pipe_data_cap;
 	char *bounce;             /* copies of pages a forked writer cannot see as they are */
 	uint64_t bounce_cap;
@@ -100,7 +102,18 @@ int capture_fds(struct capture *c);
  * terminal, else 0. */
 int capture_tty(struct capture *c, int fd, struct ckpt_fd *r, const char *target);
 int is_controlling_terminal(int fd);
+int capture_locks(struct capture *c); /* fd_locks.c, from capture_fds */
+int audit_world(struct capture *c);   /* world_audit.c, from capture_fds */
 void refresh_file_offsets(struct capture *c);
+/* fd_unlinked.c: deleted files and memfds, stored with the image. Returns
+ * 1 with the record filled, or -1 with the reason in `why`. */
+#define CKPT_CONTENT_MAX (64ull << 20)
+struct stat;
+int capture_unlinked(struct capture *c, int fd, struct ckpt_fd *r, const char *target, const struct stat *st,
+		     struct line *why);
+/* fd_proc.c: /proc and /sys files, reopened by path at restart. */
+int is_proc_path(const char *target);
+int proc_reopen_path(const char *target, char *out, size_t cap, struct line *why);
 int stderr_is_regular_file(void);
 int capture_regions(struct capture *c);
 /* capture_vmflags.c: VmFlags of every region, after capture_regions;

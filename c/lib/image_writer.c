@@ -102,6 +102,7 @@ static void layout(struct capture *c)
 	h->fds_off = at, at = align_up(at + c->nfds * sizeof(struct ckpt_fd), 8);
 	h->strings_off = at, at = align_up(at + c->strings_size, 8);
 	h->process.timers_off = (uint32_t)at, at = align_up(at + c->ntimers * sizeof(struct ckpt_timer), 8);
+	h->locks_off = at, at = align_up(at + c->nlocks * sizeof(struct ckpt_lock), 8);
 	h->tables_offset = CKPT_HEADER_SIZE;
 	h->data_offset = align_up(CKPT_HEADER_SIZE + at, CKPT_PAGE_SIZE);
 	h->tables_size = h->data_offset - h->tables_offset; /* with its zero padding */
@@ -109,9 +110,12 @@ static void layout(struct capture *c)
 	for (uint32_t i = 0; i < c->nextents; i++)
 		if (c->extents[i].kind == CKPT_EXTENT_DATA)
 			c->extents[i].data_offset = data, data += c->extents[i].len;
-	for (uint32_t i = 0; i < c->nfds; i++)
+	for (uint32_t i = 0; i < c->nfds; i++) {
 		if (c->fds[i].pipe_len)
 			c->fds[i].pipe_data_offset += data;
+		if (c->fds[i].content_len)
+			c->fds[i].content_offset += data;
+	}
 	h->file_size = data + c->pipe_data_size;
 }
 
@@ -361,6 +365,23 @@ static long write_extents(struct capture *c, int fd, int *direct)
 	return err;
 }
 
+
+/* Bytes kept in scratch (pipe contents, deleted files, memfds), written
+ * through the page cache after the extents, each with its checksum. */
+static long write_stored(struct capture *c, int fd, uint64_t at, uint64_t len, uint32_t *crc)
+{
+	if (!len)
+		return 0;
+	const char *bytes = c->pipe_data + (at - (c->hdr->file_size - c->pipe_data_size));
+	*crc = crc32c_update(0, bytes, len);
+	for (uint64_t done = 0; done < len;) {
+		long n = sys_pwrite(fd, bytes + done, len - done, (long)(at + done));
+		if (n <= 0)
+			return n < 0 ? n : -EIO;
+		done += (uint64_t)n;
+	}
+	return 0;
+}
 static long write_data(struct capture *c, int fd)
 {
 	mark_thread_stacks(c);
@@ -376,13 +397,11 @@ static long write_data(struct capture *c, int fd)
 		return err;
 	for (uint32_t i = 0; i < c->nfds; i++) {
 		struct ckpt_fd *f = &c->fds[i];
-		if (!f->pipe_len)
-			continue;
-		const char *bytes = c->pipe_data + (f->pipe_data_offset - (c->hdr->file_size - c->pipe_data_size));
-		f->pipe_crc = crc32c_update(0, bytes, f->pipe_len);
-		long n = sys_pwrite(fd, bytes, f->pipe_len, (long)f->pipe_data_offset);
-		if (n != (long)f->pipe_len)
-			return n < 0 ? n : -EIO;
+		long err = write_stored(c, fd, f->pipe_data_offset, f->pipe_len, &f->pipe_crc);
+		if (!err)
+			err = write_stored(c, fd, f->content_offset, f->content_len, &f->content_crc);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -397,6 +416,7 @@ static long write_tables(struct capture *c, int fd)
 		{c->fds, h->fds_off, c->nfds * sizeof(struct ckpt_fd)},
 		{c->strings, h->strings_off, c->strings_size},
 		{c->timers, h->process.timers_off, c->ntimers * sizeof(struct ckpt_timer)},
+		{c->locks, h->locks_off, c->nlocks * sizeof(struct ckpt_lock)},
 	};
 	static const char zeros[CKPT_PAGE_SIZE]; /* alignment and page padding */
 	uint32_t crc = 0;
@@ -424,7 +444,7 @@ static long write_header(struct capture *c, int fd)
 	h->arch = CKPT_ARCH_X86_64;
 	h->page_size = CKPT_PAGE_SIZE;
 	h->nthreads = c->nthreads, h->nregions = c->nregions, h->nextents = c->nextents;
-	h->nfds = c->nfds, h->strings_size = c->strings_size;
+	h->nfds = c->nfds, h->strings_size = c->strings_size, h->nlocks = c->nlocks;
 	struct { int64_t sec, nsec; } now;
 	sys_clock_gettime(0 /* CLOCK_REALTIME */, &now);
 	h->capture_ns = (uint64_t)(now.sec * 1000000000 + now.nsec) - h->created_ns;

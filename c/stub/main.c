@@ -6,7 +6,8 @@
  *     1. Block all signals; read and check the header and tables (their
  *        checksums, and that every region, extent and fd record is sane).
  *     2. Check the world still matches: mapped files unchanged, open files
- *        there and long enough, this kernel's vDSO layout the same.
+ *        there and long enough, the working directory there, this
+ *        kernel's vDSO layout the same.
  *     3. Check the machine: same XSAVE layout, same vDSO contents, guard
  *        pages installable if the image has any, POSIX timers creatable
  *        with their ids and clocks (tried, then deleted). Check the login uid
@@ -14,7 +15,8 @@
  *        and membarrier registrations (a refused one is a clean refusal
  *        still).
  *     4. Restore descriptors at their numbers (files reopened by path at
- *        their offsets, pipes refilled); close everything else.
+ *        their offsets, pipes refilled); close everything else. Then take
+ *        the program's file locks again: one held elsewhere now refuses.
  *     5. Pick a gap no saved region uses and build the arena there: a copy
  *        of this program, the tables, a window for the vDSO to hop through,
  *        and a stack. Jump into the copy.
@@ -122,6 +124,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	int fd = move_image_fd_high(g.image_fd, fds, hdr.nfds);
 	g.image_fd = fd;
 	restore_fds(fds, hdr.nfds, tables + hdr.strings_off, fd);
+	take_locks((const void *)(tables + hdr.locks_off), hdr.nlocks, fds, hdr.nfds, tables + hdr.strings_off);
 	g.hdr = &hdr;
 	build_arena(tables, vdso);
 	__builtin_unreachable();

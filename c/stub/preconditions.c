@@ -135,7 +135,9 @@ static void check_open_files(const struct ckpt_header *h, const char *t)
 		line_str(&why, path);
 		if (sys_fstatat(AT_FDCWD, path, &st, 0) < 0) {
 			line_str(&why, " no longer exists");
-		} else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < f[i].offset) {
+		} else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < f[i].offset && (uint64_t)st.st_size < f[i].size) {
+			/* Shorter than the offset only counts if it shrank: a program may
+			 * seek past the end, and the checkpoint saw that size too. */
 			line_str(&why, " is now ");
 			line_u64(&why, (uint64_t)st.st_size);
 			line_str(&why, " bytes, shorter than the saved offset ");
@@ -210,8 +212,24 @@ static void check_vdso_layout(const struct ckpt_header *h)
 	}
 }
 
+/* The working directory is entered after teardown; a missing one must
+ * refuse the restart now, while it can still end cleanly. */
+static void check_cwd(const struct ckpt_header *h, const char *t)
+{
+	const char *cwd = string_at(t + h->strings_off, h->cwd_str);
+	struct stat st;
+	if (sys_fstatat(AT_FDCWD, cwd, &st, 0) == 0 && S_ISDIR(st.st_mode))
+		return;
+	struct line why = {.len = 0};
+	line_str(&why, "the working directory ");
+	line_str(&why, cwd);
+	line_str(&why, " no longer exists");
+	die_line(&why);
+}
+
 void check_world(const struct ckpt_header *h, const char *tables)
 {
+	check_cwd(h, tables);
 	check_vdso_layout(h);
 	check_mapped_files(h, tables);
 	check_writable_mappings(h, tables);

@@ -104,6 +104,7 @@ static void check_table_layout(const struct ckpt_header *h)
 		{h->fds_off, (uint64_t)h->nfds * sizeof(struct ckpt_fd)},
 		{h->strings_off, h->strings_size},
 		{h->process.timers_off, (uint64_t)h->process.ntimers * sizeof(struct ckpt_timer)},
+		{h->locks_off, (uint64_t)h->nlocks * sizeof(struct ckpt_lock)},
 	};
 	uint64_t at = 0;
 	for (unsigned i = 0; i < sizeof part / sizeof part[0]; i++) {
@@ -182,19 +183,45 @@ static void check_regions(const struct ckpt_header *h, const char *t)
 		bad("extent table has stray entries (corrupt image)");
 }
 
+/* Each lock names a restored fd reopened by path; a whole-file lock (flock,
+ * lease) has no range; a range stays within off_t. */
+static void check_locks(const struct ckpt_header *h, const char *t)
+{
+	const struct ckpt_lock *l = (const void *)(t + h->locks_off);
+	const struct ckpt_fd *f = (const void *)(t + h->fds_off);
+	for (uint32_t i = 0; i < h->nlocks; i++) {
+		uint32_t k = 0;
+		while (k < h->nfds && f[k].fd != l[i].fd)
+			k++;
+		int whole = l[i].kind == CKPT_LOCK_FLOCK || l[i].kind == CKPT_LOCK_LEASE;
+		int lockable = k < h->nfds && (f[k].kind == CKPT_FD_FILE || f[k].kind == CKPT_FD_DELETED ||
+						 f[k].kind == CKPT_FD_MEMFD);
+		if (!lockable || f[k].shares_with || l[i].kind < CKPT_LOCK_POSIX ||
+		    l[i].kind > CKPT_LOCK_LEASE || l[i].type > 1 || (whole && (l[i].start || l[i].len)) ||
+		    l[i].start > (1ull << 62) || l[i].len > (1ull << 62))
+			bad("lock record is invalid (corrupt image)");
+	}
+}
+
 static void check_fds(const struct ckpt_header *h, const char *t)
 {
 	const struct ckpt_fd *f = (const void *)(t + h->fds_off);
 	for (uint32_t i = 0; i < h->nfds; i++) {
 		if (f[i].fd < 0 || f[i].fd > 65535 || (i && f[i].fd <= f[i - 1].fd))
 			bad("descriptor table is out of order (corrupt image)");
-		if (f[i].shares_with && (f[i].kind != CKPT_FD_FILE || !i || (int32_t)f[i].shares_with - 1 >= f[i].fd ||
+		uint32_t kind = f[i].kind;
+		int by_path = kind == CKPT_FD_FILE || kind == CKPT_FD_PROC || kind == CKPT_FD_DELETED || kind == CKPT_FD_FIFO;
+		int stored = kind == CKPT_FD_DELETED || kind == CKPT_FD_MEMFD;
+		if (f[i].shares_with && (!(by_path || stored) || !i || (int32_t)f[i].shares_with - 1 >= f[i].fd ||
 					 (int32_t)f[i].shares_with - 1 < f[0].fd))
 			bad("descriptor sharing is inconsistent (corrupt image)");
-		if (f[i].kind < CKPT_FD_FILE || f[i].kind > CKPT_FD_TTY || f[i].path_str >= h->strings_size ||
-		    (f[i].kind == CKPT_FD_FILE && !f[i].path_str))
+		int known = kind >= CKPT_FD_FILE && kind <= CKPT_FD_FIFO;
+		if (!known || f[i].path_str >= h->strings_size || (by_path && !f[i].path_str))
 			bad("descriptor record is invalid (corrupt image)");
-		if (f[i].pipe_len && (f[i].kind != CKPT_FD_PIPE_READ || f[i].pipe_len > f[i].size ||
+		if (f[i].content_len && (!stored || f[i].shares_with || !within(f[i].content_offset, f[i].content_len, h->file_size) ||
+					 f[i].content_offset < h->data_offset))
+			bad("stored file contents lie outside the image (corrupt image)");
+		if (f[i].pipe_len && ((kind != CKPT_FD_PIPE_READ && kind != CKPT_FD_FIFO) || f[i].pipe_len > f[i].size ||
 				      !within(f[i].pipe_data_offset, f[i].pipe_len, h->file_size) ||
 				      f[i].pipe_data_offset < h->data_offset))
 			bad("pipe contents lie outside the image (corrupt image)");
@@ -306,6 +333,7 @@ void load_and_validate(const char *path, struct ckpt_header *hdr, char **tables)
 	check_specials(hdr);
 	check_regions(hdr, t);
 	check_fds(hdr, t);
+	check_locks(hdr, t);
 	check_threads(hdr, t);
 	g.image_fd = (int)fd;
 	*tables = t;

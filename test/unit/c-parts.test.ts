@@ -39,3 +39,9 @@ test("page classification: swapped, present, file-backed, exclusive and guard pa
   expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
   expect(r.code).toBe(0);
 });
+
+test("fdinfo lock lines: the kernel's own for flock, POSIX and OFD locks, and crafted ones refused", async () => {
+  const r = await runCTest("lock_line_test", ["test/c/lock_line_test.c", "c/lib/lock_line.c"]);
+  expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
+  expect(r.code).toBe(0);
+});

@@ -134,6 +134,7 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 	H("strings_off", stringsOff);
 	// An empty timer table, after the strings as the writer places it.
 	w.set(PROCESS_STATE, HEADER.fields.process.off, "timers_off", alignUp(stringsOff + strBytes.length, 8));
+	H("locks_off", alignUp(stringsOff + strBytes.length, 8)); // no locks: an empty table after the strings
 	out.set(new TextEncoder().encode("testhost"), HEADER.fields.hostname.off);
 	out.set(new TextEncoder().encode("6.1.0-test"), HEADER.fields.kernel_release.off);
 	out.set(new TextEncoder().encode("demo"), HEADER.fields.comm.off);

@@ -44,11 +44,11 @@ test("threads, regions with their storage, kernel mappings, files, totals", () =
 		{ name: "[vdso]", start: "0x7ffd10004000", end: "0x7ffd10006000" },
 	]);
 	expect(doc.files).toEqual([
-		{ fd: 0, kind: "inherited", flags: "O_RDONLY", path: "", offset: null, unreadBytes: null, terminalModes: null },
-		{ fd: 3, kind: "file", flags: "O_RDONLY", path: "/tmp/out.txt", offset: 10, unreadBytes: null, terminalModes: null },
-		{ fd: 4, kind: "pipe-read", flags: "O_RDONLY", path: "", offset: null, unreadBytes: 12, terminalModes: null },
+		{ fd: 0, kind: "inherited", flags: "O_RDONLY", path: "", offset: null, unreadBytes: null, storedBytes: null, sameFileAs: null, locks: [], terminalModes: null },
+		{ fd: 3, kind: "file", flags: "O_RDONLY", path: "/tmp/out.txt", offset: 10, unreadBytes: null, storedBytes: null, sameFileAs: null, locks: [], terminalModes: null },
+		{ fd: 4, kind: "pipe-read", flags: "O_RDONLY", path: "", offset: null, unreadBytes: 12, storedBytes: null, sameFileAs: null, locks: [], terminalModes: null },
 	]);
-	expect(doc.totals).toEqual({ imageSize: doc.image.size, memoryMapped: 36864, memoryStored: 20480, pipeData: 12 });
+	expect(doc.totals).toEqual({ imageSize: doc.image.size, memoryMapped: 36864, memoryStored: 20480, pipeData: 12, fileData: 0 });
 });
 
 test("every address is a 0x string, every size a number", () => {

@@ -1,0 +1,177 @@
+/*
+ * Files with no name to reopen: a regular file deleted while open (the
+ * temporary-file pattern) and a memfd. Their bytes go into the image, as
+ * CRIU does, up to CKPT_CONTENT_MAX each, and the restart recreates them
+ * unlinked (O_TMPFILE in the same directory; memfd_create with the same
+ * name, then the same seals). Refused at checkpoint, so the restart never
+ * meets them: a file still linked elsewhere (its other names would no
+ * longer share it), one owned by another user, a directory that cannot
+ * hold an unnamed file, a hugetlbfs memfd, a second open file description
+ * of the same file, and a MAP_SHARED mapping of it (it would no longer
+ * share the restored file).
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sys/stat.h>
+#include "ckpt_lib.h"
+#include "../maps.h"
+#include "../sys.h"
+
+#define HUGETLBFS_MAGIC 0x958458f6
+
+struct statfs_raw {
+	long f_type, f_bsize;
+	uint64_t rest[14];
+};
+
+static int refuse(struct line *why, const char *text)
+{
+	line_str(why, text);
+	return -1;
+}
+
+/* "/a/b/name (deleted)" -> "/a/b/name"; "/memfd:x (deleted)" -> "x". */
+static void original_name(const char *target, int memfd, char *out, size_t cap)
+{
+	size_t n = str_len(target) - 10; /* " (deleted)" */
+	const char *from = memfd ? target + 7 : target;
+	n -= (size_t)(from - target);
+	if (n + 1 > cap)
+		n = cap - 1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = from[i];
+	out[n] = 0;
+}
+
+static int shared_mapping(struct capture *c, const struct stat *st, struct line *why)
+{
+	long len = read_proc_file(c, "/proc/self/maps");
+	if (len <= 0)
+		return refuse(why, "cannot read /proc/self/maps to look for its mappings");
+	uint32_t major = (uint32_t)(((st->st_dev >> 8) & 0xfff) | ((st->st_dev >> 32) & ~0xfffull));
+	uint32_t minor = (uint32_t)((st->st_dev & 0xff) | ((st->st_dev >> 12) & ~0xffull));
+	const char *cur = c->text, *end = c->text + len;
+	struct maps_entry e;
+	for (int k; (k = maps_next(&cur, end, &e)) != 0;)
+		if (k > 0 && e.shared && e.inode == st->st_ino && e.dev_major == major && e.dev_minor == minor) {
+			line_str(why, "it is also mapped shared at ");
+			line_hex(why, e.start);
+			line_str(why, "-");
+			line_hex(why, e.end);
+			return refuse(why, ", and the mapping could not share the restored file");
+		}
+	return 0;
+}
+
+static int second_description(struct capture *c, int fd, const struct stat *st, struct line *why)
+{
+	int pid = (int)sys_getpid();
+	for (uint32_t i = 0; i < c->nfds; i++) {
+		const struct ckpt_fd *o = &c->fds[i];
+		struct stat ost;
+		if ((o->kind != CKPT_FD_DELETED && o->kind != CKPT_FD_MEMFD) || sys_fstat(o->fd, &ost) < 0 ||
+		    ost.st_ino != st->st_ino || ost.st_dev != st->st_dev)
+			continue;
+		if (sys_kcmp(pid, pid, 0 /* KCMP_FILE */, (unsigned long)fd, (unsigned long)o->fd) == 0)
+			return 1; /* a dup: restored as one open file (shares_with), nothing to store */
+		line_str(why, "a second open of the file on fd ");
+		line_u64(why, (uint64_t)o->fd);
+		return refuse(why, ", which a restart would not share");
+	}
+	return 0;
+}
+
+static int tmpfile_possible(const char *path, struct line *why)
+{
+	char dir[CKPT_PATH_MAX];
+	size_t n = str_copy(dir, sizeof dir, path);
+	while (n > 1 && dir[n - 1] != '/')
+		n--;
+	dir[n > 1 ? n - 1 : 1] = 0;
+	long t = sys_openat(AT_FDCWD, dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (t >= 0) {
+		sys_close((int)t);
+		return 0;
+	}
+	line_str(why, "its directory ");
+	line_str(why, dir);
+	line_str(why, " cannot hold an unnamed file (O_TMPFILE: ");
+	line_str(why, errno_text(t));
+	return refuse(why, ")");
+}
+
+/* The file's bytes, read through a fresh read-only open of the fd: its own
+ * offset stays put, and a write-only fd can still be read. */
+static int copy_contents(struct capture *c, int fd, struct ckpt_fd *r, struct line *why)
+{
+	if (r->content_len > CKPT_CONTENT_MAX) {
+		line_str(why, "its ");
+		line_size(why, r->content_len);
+		line_str(why, " are more than the ");
+		line_size(why, CKPT_CONTENT_MAX);
+		return refuse(why, " ckpt stores for such a file");
+	}
+	if (c->pipe_data_size + r->content_len > c->pipe_data_cap)
+		return refuse(why, "deleted files and memfds hold more than ckpt stores in one image");
+	struct line p = {.len = 0};
+	line_str(&p, "/proc/self/fd/");
+	line_u64(&p, (uint64_t)fd);
+	long rd = sys_openat(AT_FDCWD, p.buf, O_RDONLY | O_CLOEXEC, 0);
+	if (rd < 0) {
+		line_str(why, "cannot read it (");
+		line_str(why, errno_text(rd));
+		return refuse(why, ")");
+	}
+	char *to = c->pipe_data + c->pipe_data_size;
+	for (uint64_t got = 0; got < r->content_len;) {
+		long k = sys_pread((int)rd, to + got, r->content_len - got, (long)got);
+		if (k <= 0) {
+			sys_close((int)rd);
+			return refuse(why, "it changed size while being read");
+		}
+		got += (uint64_t)k;
+	}
+	sys_close((int)rd);
+	r->content_offset = c->pipe_data_size; /* relative; the writer makes it absolute */
+	c->pipe_data_size += r->content_len;
+	return 0;
+}
+
+int capture_unlinked(struct capture *c, int fd, struct ckpt_fd *r, const char *target, const struct stat *st,
+		     struct line *why)
+{
+	int memfd = str_starts(target, "/memfd:");
+	char name[CKPT_PATH_MAX];
+	original_name(target, memfd, name, sizeof name);
+	r->kind = memfd ? CKPT_FD_MEMFD : CKPT_FD_DELETED;
+	r->mode = st->st_mode & 07777;
+	r->content_len = (uint64_t)st->st_size;
+	long off = sys_lseek(fd, 0, SEEK_CUR);
+	r->offset = off > 0 ? (uint64_t)off : 0;
+	if (memfd) {
+		struct statfs_raw fs;
+		if (sys_fstatfs(fd, &fs) == 0 && fs.f_type == HUGETLBFS_MAGIC)
+			return refuse(why, "a hugetlbfs memfd (MFD_HUGETLB), which is not restored");
+		long seals = sys_fcntl(fd, F_GET_SEALS, 0);
+		r->seals = seals > 0 ? (uint32_t)seals : 0;
+	} else {
+		if (st->st_nlink)
+			return refuse(why, "deleted here but still linked under another name");
+		if (st->st_uid != sys_geteuid())
+			return refuse(why, "a deleted file owned by another user");
+		struct stat other;
+		if (sys_fstatat(AT_FDCWD, name, &other, AT_SYMLINK_NOFOLLOW) == 0)
+			return refuse(why, "its old name is taken by another file now, and a restart recreates it under that name");
+		if (tmpfile_possible(name, why))
+			return -1;
+	}
+	int dup = second_description(c, fd, st, why);
+	if (dup < 0 || shared_mapping(c, st, why))
+		return -1;
+	if (dup)
+		r->content_len = 0;
+	else if (copy_contents(c, fd, r, why))
+		return -1;
+	r->path_str = capture_string(c, name, str_len(name));
+	return 1;
+}

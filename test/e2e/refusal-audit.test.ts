@@ -1,0 +1,194 @@
+// The "checkpoint could have known" audit (issue #13): every refusal the
+// restore stub can make is listed here with what it is about, and for those
+// about the world (files, descriptors, sizes) whether the checkpoint can
+// foresee it and which test shows it. A refusal site added to the stub
+// without a row here fails the first test. The others set a state up before
+// the checkpoint (it must refuse, the program running on, or the restart
+// must not refuse what the checkpoint saw) or change the world after it (the
+// restart must refuse in one line before anything is torn down, so the same
+// image restarts once the world is put back).
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { checkpointRun, CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, ROOT, runToEnd, spawn, tempDir } from "./harness.ts";
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => ({ dir, cleanup } = tempDir()));
+afterEach(() => cleanup());
+
+const textLines = (out: string) => out.split("\n").slice(0, -1);
+
+type About = "world" | "image" | "kernel" | "restart's own state";
+interface Refusal {
+  text: string; // occurs in the file, at or just above the refusal
+  sites: number; // refusal call lines it stands for
+  about: About;
+  foreseen?: string; // world: how the checkpoint foresees it, or why it cannot
+  shownBy?: string; // world: a test (in test/e2e) that exercises it
+}
+
+const AUDIT: Record<string, Refusal[]> = {
+  "preconditions.c": [
+    { text: '"mapped file "', sites: 1, about: "world", foreseen: "capture keeps a mapping as file pages only while its path leads to the same inode, size and mtime (else its pages are stored); a change after the checkpoint cannot be foreseen", shownBy: "restart refuses a program whose executable was" },
+    { text: "shorter than the saved offset", sites: 1, about: "world", foreseen: "world_audit.c: the path leads to the open file; an offset already past the end at checkpoint is not refused; a file that shrank afterwards cannot be foreseen", shownBy: "restart refuses an image whose open file shrank below its offset or vanished" },
+    { text: "cannot read /proc/self/maps", sites: 2, about: "restart's own state" },
+    { text: "vDSO layout differs", sites: 1, about: "kernel" },
+    { text: '"the working directory "', sites: 1, about: "world", foreseen: "getcwd (capture_process.c) and world_audit.c refuse a working directory its path does not reach; deleted afterwards, it refuses here, before teardown", shownBy: "a working directory deleted after the checkpoint" },
+  ],
+  "fds.c": [
+    { text: "die_path(what, path", sites: 2, about: "world", foreseen: "reported under each caller's words (the rows with to_high)" },
+    { text: "cannot place a restored descriptor", sites: 1, about: "restart's own state" },
+    { text: "cannot move the image descriptor", sites: 1, about: "restart's own state" },
+    { text: '"cannot reopen"', sites: 1, about: "world", foreseen: "world_audit.c: the path leads to the open file (not shadowed, not out of reach) and the program may still open it as it did (faccessat with its effective ids); permissions changed afterwards, or a restart by another user, cannot be foreseen", shownBy: "a file the program may no longer open as it did" },
+    { text: '"cannot seek in", path', sites: 1, about: "world", foreseen: "the offset was read with lseek, so the file could seek then; a different device behind the path later cannot be foreseen" },
+    { text: "cannot read from the image the contents of a", sites: 1, about: "image" },
+    { text: '"cannot refill a"', sites: 1, about: "kernel" },
+    { text: "checksum mismatch in the stored contents of a", sites: 1, about: "image" },
+    { text: "cannot set a descriptor's status flags", sites: 1, about: "kernel" },
+    { text: '"cannot create a pipe"', sites: 2, about: "kernel" },
+  ],
+  "locks.c": [
+    { text: "another process holds a conflicting one now", sites: 1, about: "world", foreseen: "cannot be: another process takes the lock after the checkpoint (or the original still runs, with --continue)", shownBy: "a lock another process holds at restart refuses the restart" },
+  ],
+  "fifo.c": [
+    { text: '"cannot reopen the FIFO"', sites: 2, about: "world", foreseen: "world_audit.c: the path leads to the FIFO; capture_fds.c refuses a FIFO whose other end another process holds", shownBy: "a named FIFO whose other end another process holds" },
+    { text: '" is no longer a FIFO"', sites: 1, about: "world", foreseen: "world_audit.c checks the path leads to the FIFO at checkpoint; replaced afterwards cannot be foreseen" },
+    { text: "already holds bytes another process wrote", sites: 1, about: "world", foreseen: "cannot be: another process writes after the checkpoint" },
+  ],
+  "unlinked.c": [
+    { text: "cannot recreate the deleted file, in", sites: 1, about: "world", foreseen: "fd_unlinked.c makes and drops an O_TMPFILE file in that directory at checkpoint; a directory removed afterwards cannot be foreseen" },
+    { text: '" exists now: the deleted file', sites: 1, about: "world", foreseen: "fd_unlinked.c refuses when the old name is taken at checkpoint; taken afterwards, it refuses here, before teardown", shownBy: "a deleted file's old name taken after the checkpoint" },
+    { text: '"cannot recreate the deleted file", name', sites: 4, about: "world", foreseen: "the same directory checks; failures beyond them (disk full) cannot be foreseen" },
+    { text: '"cannot recreate memfd"', sites: 1, about: "kernel" },
+    { text: '"cannot recreate", name', sites: 1, about: "kernel" },
+    { text: "cannot seal the recreated memfd", sites: 1, about: "kernel" },
+    { text: '"cannot seek in", name', sites: 1, about: "kernel" },
+  ],
+  "process.c": [
+    { text: "PR_SET_MM_MAP", sites: 1, about: "kernel" },
+    { text: "cannot change to the saved working directory", sites: 1, about: "world", foreseen: "preconditions.c checks the directory before teardown (the row above), so this late refusal is only a race", shownBy: "a working directory deleted after the checkpoint" },
+    { text: "rseq area again", sites: 1, about: "kernel" },
+    { text: "cannot create a thread", sites: 1, about: "kernel" },
+    { text: "thread pointer", sites: 1, about: "kernel" },
+  ],
+};
+
+test("every refusal site of the stub about files and descriptors is classified, and each world one says how the checkpoint foresees it", () => {
+  const suite = ["bad-input.test.ts", "fd-kinds.test.ts", "refusal-audit.test.ts"]
+    .map((f) => readFileSync(join(ROOT, "test", "e2e", f), "utf8")).join("\n");
+  for (const [file, rows] of Object.entries(AUDIT)) {
+    const source = readFileSync(join(ROOT, "c", "stub", file), "utf8");
+    // Refusal call lines: indented calls of die, die_path, die_line or to_high (which dies).
+    const sites = source.split("\n").filter((l) => /^\s+.*\b(die|die_path|die_line|to_high)\(/.test(l)).length;
+    expect({ file, sites }).toEqual({ file, sites: rows.reduce((n, r) => n + r.sites, 0) });
+    for (const r of rows) {
+      expect({ file, text: r.text, found: source.includes(r.text) }).toEqual({ file, text: r.text, found: true });
+      if (r.about === "world") expect({ text: r.text, foreseen: (r.foreseen ?? "").length > 20 }).toEqual({ text: r.text, foreseen: true });
+      if (r.shownBy) expect({ shownBy: r.shownBy, inSuite: suite.includes(r.shownBy) }).toEqual({ shownBy: r.shownBy, inSuite: true });
+    }
+  }
+});
+
+test("a file offset already past the end at checkpoint is not refused at restart (the checkpoint saw that size)", async () => {
+  const first = await checkpointRun([demo("world-audit"), "seek", dir], { cwd: dir, afterLines: 3 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(rest.code).toBe(0);
+  expect(lines(rest.stdout)).toBeGreaterThan(0);
+  expect(textLines(first.stdout + rest.stdout)).toEqual(Array.from({ length: 10 }, (_, i) => `step ${i} offset 1000 past 10 bytes`));
+}, 60000);
+
+test("a file whose path a mount now shadows: the checkpoint is refused by fd and path, the program runs on", async () => {
+  const run = ckpt([demo("world-audit"), "shadow", dir], { cwd: dir });
+  await run.waitFor((o) => lines(o) >= 1);
+  const mount = Bun.spawnSync(["mount", "-t", "tmpfs", "ckpt-audit", join(dir, "sub")]);
+  if (mount.exitCode !== 0) {
+    run.proc.kill();
+    console.log(`skipped: cannot mount a tmpfs here (${mount.stderr.toString().trim()}); needs root`);
+    return;
+  }
+  try {
+    process.kill(run.pid, "SIGUSR2");
+    expect(await run.exit()).toBe(0);
+  } finally {
+    Bun.spawnSync(["umount", join(dir, "sub")]);
+  }
+  expect(run.stderr).toBe(
+    `ckpt: checkpoint failed: fd 3 (${join(dir, "sub", "file")}): that path no longer leads to the open file (shadowed by a mount, or out of reach), so a restart could not reopen it; the program continues\n`,
+  );
+  expect(run.stdout).toEndWith("step 9\n");
+}, 60000);
+
+test("a file the program may no longer open as it did (made read-only): the checkpoint is refused by fd, the program runs on", async () => {
+  // As root the permission check always passes; run as nobody, whose rights it is about.
+  const nobody = 65534;
+  chownSync(dir, nobody, nobody);
+  const run = spawn(["setpriv", `--reuid=${nobody}`, `--regid=${nobody}`, "--clear-groups", CKPT, demo("world-audit"), "chmod", dir],
+    { cwd: dir, env: { HOME: dir, XDG_CACHE_HOME: join(dir, "cache") } });
+  try {
+    await run.waitFor((o) => lines(o) >= 1);
+  } catch (e) {
+    if (!run.stderr.includes("setpriv")) throw e;
+    console.log(`skipped: cannot run as nobody here (${run.stderr.trim()})`);
+    return;
+  }
+  chmodSync(join(dir, "file"), 0o400);
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(0);
+  expect(run.stderr).toBe(
+    `ckpt: checkpoint failed: fd 3 (${join(dir, "file")}): the program may no longer open it for writing, so a restart could not reopen it; the program continues\n`,
+  );
+  expect(run.stdout).toEndWith("step 9\n");
+}, 60000);
+
+test("a working directory deleted before the checkpoint: refused, the program runs on", async () => {
+  const run = ckpt([demo("world-audit"), "cwd", dir], { cwd: dir });
+  await run.waitFor((o) => lines(o) >= 1);
+  rmdirSync(join(dir, "work"));
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(0);
+  expect(run.stderr).toMatch(/^ckpt: checkpoint failed: [^\n]*working directory[^\n]*; the program continues\n$/);
+  expect(run.stdout).toEndWith("step 9\n");
+}, 60000);
+
+test("a working directory deleted after the checkpoint: the restart refuses before teardown, and restarts once it is back", async () => {
+  const first = await checkpointRun([demo("world-audit"), "cwd", dir], { cwd: dir, afterLines: 3 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  const work = join(dir, "work");
+  rmdirSync(work);
+  const refused = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(refused).toEqual({ code: 1, stdout: "", stderr: `ckpt: cannot restart ${join(dir, "myckpt.dat")}: the working directory ${work} no longer exists\n` });
+  mkdirSync(work);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.code).toBe(0);
+  expect(textLines(first.stdout + rest.stdout)).toEqual(Array.from({ length: 10 }, (_, i) => `step ${i}`));
+}, 60000);
+
+test("a deleted file's old name taken before the checkpoint: refused by fd, the program runs on", async () => {
+  const run = ckpt([demo("unlinked-files"), dir, "reused"], { cwd: dir });
+  await run.waitFor((o) => lines(o) >= 2);
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(0);
+  expect(run.stderr).toMatch(/^ckpt: checkpoint failed: fd 3 \(\S+\/scratch \(deleted\): its old name is taken by another file now, and a restart recreates it under that name\) /);
+  expect(run.stdout).toEndWith("step 9 files ok\n");
+}, 60000);
+
+test("a deleted file's old name taken after the checkpoint: the restart refuses before teardown, and restarts once it is free", async () => {
+  const first = await checkpointRun([demo("unlinked-files"), dir], { cwd: dir, afterLines: 3 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  const name = join(dir, "scratch");
+  writeFileSync(name, "someone else's\n");
+  const refused = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(refused).toEqual({
+    code: 1, stdout: "",
+    stderr: `ckpt: cannot restart ${join(dir, "myckpt.dat")}: ${name} exists now: the deleted file that had this name cannot take it again; move it away\n`,
+  });
+  expect(readFileSync(name, "utf8")).toBe("someone else's\n");
+  rmSync(name);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.code).toBe(0);
+  expect(textLines(first.stdout + rest.stdout)).toEqual(Array.from({ length: 10 }, (_, i) => `step ${i} files ok`));
+  expect(existsSync(name)).toBe(false);
+}, 60000);
