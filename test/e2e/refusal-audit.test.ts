@@ -32,6 +32,7 @@ const AUDIT: Record<string, Refusal[]> = {
   "preconditions.c": [
     { text: '"mapped file "', sites: 1, about: "world", foreseen: "capture keeps a mapping as file pages only while its path leads to the same inode, size and mtime (else its pages are stored); a change after the checkpoint cannot be foreseen", shownBy: "restart refuses a program whose executable was" },
     { text: "shorter than the saved offset", sites: 1, about: "world", foreseen: "world_audit.c: the path leads to the open file; an offset already past the end at checkpoint is not refused; a file that shrank afterwards cannot be foreseen", shownBy: "restart refuses an image whose open file shrank below its offset or vanished" },
+    { text: " cannot be opened for writing (", sites: 1, about: "world", foreseen: "capture_vmflags.c refuses a shared mapping that may be made writable of a file this user cannot write now (faccessat2 W_OK); made read-only afterwards cannot be foreseen", shownBy: "a restart is refused before teardown when that file can no longer be opened for writing" },
     { text: "cannot read /proc/self/maps", sites: 2, about: "restart's own state" },
     { text: "vDSO layout differs", sites: 1, about: "kernel" },
     { text: '"the working directory "', sites: 1, about: "world", foreseen: "getcwd (capture_process.c) and world_audit.c refuse a working directory its path does not reach; deleted afterwards, it refuses here, before teardown", shownBy: "a working directory deleted after the checkpoint" },
@@ -75,7 +76,7 @@ const AUDIT: Record<string, Refusal[]> = {
 };
 
 test("every refusal site of the stub about files and descriptors is classified, and each world one says how the checkpoint foresees it", () => {
-  const suite = ["bad-input.test.ts", "fd-kinds.test.ts", "refusal-audit.test.ts"]
+  const suite = ["bad-input.test.ts", "fd-kinds.test.ts", "memory.test.ts", "refusal-audit.test.ts"]
     .map((f) => readFileSync(join(ROOT, "test", "e2e", f), "utf8")).join("\n");
   for (const [file, rows] of Object.entries(AUDIT)) {
     const source = readFileSync(join(ROOT, "c", "stub", file), "utf8");

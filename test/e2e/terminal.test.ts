@@ -71,6 +71,6 @@ test("a terminal that is not the controlling one (a pty master) is refused by na
   const pid = Number((await runToEnd(["pgrep", "-n", "-x", "tty-beyond"], { cwd: dir })).stdout.trim());
   process.kill(pid, "SIGUSR2");
   await first.exit();
-  expect(first.stdout).toMatch(/checkpoint failed: fd 3 \(\/dev\/(pts\/)?ptmx, a terminal that is not the program's controlling terminal\) was opened by the program/);
+  expect(first.stdout).toMatch(/checkpoint failed: fd 3 \(\/dev\/(pts\/)?ptmx: a terminal that is not the program's controlling terminal\) was opened by the program/);
   expect(first.stdout).toContain("step 11:");
 }, 60000);
