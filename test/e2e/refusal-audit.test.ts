@@ -41,7 +41,8 @@ const AUDIT: Record<string, Refusal[]> = {
     { text: "die_path(what, path", sites: 2, about: "world", foreseen: "reported under each caller's words (the rows with to_high)" },
     { text: "cannot place a restored descriptor", sites: 1, about: "restart's own state" },
     { text: "cannot move the image descriptor", sites: 1, about: "restart's own state" },
-    { text: '"cannot reopen"', sites: 1, about: "world", foreseen: "world_audit.c: the path leads to the open file (not shadowed, not out of reach) and the program may still open it as it did (faccessat with its effective ids); permissions changed afterwards, or a restart by another user, cannot be foreseen", shownBy: "a file the program may no longer open as it did" },
+    { text: '"cannot reopen"', sites: 2, about: "world", foreseen: "(also /dev/tty for the controlling terminal, below) world_audit.c: the path leads to the open file (not shadowed, not out of reach) and the program may still open it as it did (faccessat with its effective ids); permissions changed afterwards, or a restart by another user, cannot be foreseen", shownBy: "a file the program may no longer open as it did" },
+    { text: "this restart has no controlling terminal to give it", sites: 1, about: "world", foreseen: "cannot be: the checkpoint records only that the fd was the program's controlling terminal; whether the restart runs on one is known only then", shownBy: "a restart with no terminal at all is refused in one line naming the fd" },
     { text: '"cannot seek in", path', sites: 1, about: "world", foreseen: "the offset was read with lseek, so the file could seek then; a different device behind the path later cannot be foreseen" },
     { text: "cannot read from the image the contents of a", sites: 1, about: "image" },
     { text: '"cannot refill a"', sites: 1, about: "kernel" },
@@ -76,7 +77,7 @@ const AUDIT: Record<string, Refusal[]> = {
 };
 
 test("every refusal site of the stub about files and descriptors is classified, and each world one says how the checkpoint foresees it", () => {
-  const suite = ["bad-input.test.ts", "fd-kinds.test.ts", "memory.test.ts", "refusal-audit.test.ts"]
+  const suite = ["bad-input.test.ts", "fd-kinds.test.ts", "memory.test.ts", "refusal-audit.test.ts", "terminal.test.ts"]
     .map((f) => readFileSync(join(ROOT, "test", "e2e", f), "utf8")).join("\n");
   for (const [file, rows] of Object.entries(AUDIT)) {
     const source = readFileSync(join(ROOT, "c", "stub", file), "utf8");
