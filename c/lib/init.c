@@ -1,8 +1,17 @@
 /*
- * The library's only constructor: read the launcher's settings, hide them
- * from the program's children, note which descriptors were inherited, and
- * install the checkpoint handler. Nothing else runs at startup: no threads,
- * no allocation, no descriptor left open.
+ * The library's only constructor: read the launcher's settings, note which
+ * descriptors were inherited, and install the checkpoint handler. Nothing
+ * else runs at startup: no threads, no allocation, no descriptor left open.
+ *
+ * The settings stay in the environment of the launched process, so that
+ * whatever it execs in its own place (`env`, `nice`, a `#!` interpreter, a
+ * shell's `exec`, through any of glibc's exec functions or a shell's own
+ * copy of the environment) loads libckpt and takes checkpoints in turn.
+ * CKPT_PID names that process. In any other process, a child that inherited
+ * the variables, libckpt is inert: no handler, no status line, and the
+ * variables and its LD_PRELOAD entry leave its environment, so the child's
+ * own children run without it. A child can never write the image, and a
+ * signal to the process group reaches children as it would without ckpt.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -13,6 +22,10 @@
 #include "../sys.h"
 
 struct ckpt_config ckpt_config __attribute__((visibility("hidden")));
+
+/* CKPT_PID's text, CKPT_PID_DIGITS wide: rewritten in place after a
+ * restart (new pid), so a later exec passes on the right one. */
+static char *pid_text;
 
 int install_checkpoint_handler(void);
 
@@ -60,9 +73,36 @@ static void drop_self_from_preload(void)
 	while (rest[i++]);
 }
 
-/* The settings leave the environment array (children do not inherit them)
- * but their text stays in the initial environment block, where `ckpt
- * checkpoint PID` reads them through /proc/PID/environ. */
+static int parse_pid(const char *s)
+{
+	int n = 0;
+	for (; *s >= '0' && *s <= '9'; s++)
+		n = n * 10 + (*s - '0');
+	return *s ? -1 : n;
+}
+
+/* A child's view: nothing of ckpt, in its environment or its children's. */
+static void forget_settings(void)
+{
+	static const char *const names[] = {"CKPT_IMAGE", "CKPT_SIGNAL", "CKPT_CONTINUE", "CKPT_DROP_FDS",
+					    "CKPT_SIGNAL_BLOCKED", "CKPT_STATUS", "CKPT_PID"};
+	for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+		unsetenv(names[i]);
+	drop_self_from_preload();
+}
+
+void launch_pid_moved(int pid)
+{
+	ckpt_config.pid = pid;
+	if (!pid_text)
+		return;
+	for (int i = CKPT_PID_DIGITS - 1; i >= 0; i--, pid /= 10)
+		pid_text[i] = (char)('0' + pid % 10);
+}
+
+/* The settings stay in the environment (see the top of this file); their
+ * text is also in the initial environment block, where `ckpt checkpoint
+ * PID` reads them through /proc/PID/environ. */
 static int read_settings(void)
 {
 	const char *image = getenv("CKPT_IMAGE"), *sig = getenv("CKPT_SIGNAL");
@@ -80,19 +120,23 @@ static int read_settings(void)
 	ckpt_config.keep_running = getenv("CKPT_CONTINUE") != 0;
 	ckpt_config.drop_unsupported_fds = getenv("CKPT_DROP_FDS") != 0;
 	ckpt_config.launcher_blocked_signal = getenv("CKPT_SIGNAL_BLOCKED") != 0;
+	/* Only the launcher's exec blocked it: a later exec in the chain
+	 * inherits the mask this process sets. */
 	unsetenv("CKPT_SIGNAL_BLOCKED");
-	unsetenv("CKPT_IMAGE");
-	unsetenv("CKPT_SIGNAL");
-	unsetenv("CKPT_CONTINUE");
-	unsetenv("CKPT_DROP_FDS");
 	return 0;
 }
 
 __attribute__((constructor)) static void ckpt_init(void)
 {
-	if (read_settings())
+	if (!getenv("CKPT_IMAGE"))
 		return; /* not launched by ckpt: stay inert */
-	drop_self_from_preload();
+	char *pid = getenv("CKPT_PID");
+	if (!pid || str_len(pid) != CKPT_PID_DIGITS || parse_pid(pid) != sys_getpid() || read_settings()) {
+		forget_settings();
+		return;
+	}
+	pid_text = pid;
+	ckpt_config.pid = (int)sys_getpid();
 	status_init();
 	record_inherited_fds();
 	long n = sys_readlinkat(AT_FDCWD, "/proc/self/exe", ckpt_config.exe_path, sizeof ckpt_config.exe_path - 1);

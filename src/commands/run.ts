@@ -61,6 +61,7 @@ export async function run(split: Split, opts: RunOptions): Promise<never> {
 		lib,
 		image,
 		signal,
+		pid: process.pid,
 		keepRunning: opts.continue === true,
 		dropUnsupportedFds: opts.dropUnsupportedFds === true,
 	});

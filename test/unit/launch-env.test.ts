@@ -10,13 +10,14 @@ test("image path: option, then $CKPT_IMAGE, then myckpt.dat; always absolute", (
 	expect(imagePath("/abs.dat", {}, "/w")).toBe("/abs.dat");
 });
 
-const settings = { lib: "/c/libckpt.so", image: "/w/i.dat", signal: 10, keepRunning: false, dropUnsupportedFds: false };
+const settings = { lib: "/c/libckpt.so", image: "/w/i.dat", signal: 10, pid: 4242, keepRunning: false, dropUnsupportedFds: false };
 
 test("ckpt's variables are added, everything else kept", () => {
 	const env = launchEnv({ PATH: "/bin", HOME: "/h" }, settings);
 	expect(env).toEqual({
 		PATH: "/bin", HOME: "/h", LD_PRELOAD: "/c/libckpt.so", CKPT_IMAGE: "/w/i.dat", CKPT_SIGNAL: "10",
 		CKPT_STATUS: " ".repeat(CKPT_STATUS_LEN), // room for libckpt's status line
+		CKPT_PID: "0000004242", // fixed width: rewritten in place after a restart
 	});
 });
 

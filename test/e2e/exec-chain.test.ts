@@ -1,0 +1,117 @@
+// A program reached through wrappers that exec it in their place (env,
+// nice, nohup, setsid, stdbuf, a `#!/usr/bin/env python3` script, a shell
+// script's `exec`) is the one checkpointed: same pid, its handler, its
+// status line, so both `kill -USR2` and `ckpt checkpoint PID` work, and the
+// restart continues its output exactly. Children never take checkpoints.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, type Running, runToEnd, spawn, tempDir } from "./harness.ts";
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => ({ dir, cleanup } = tempDir()));
+afterEach(() => cleanup());
+
+const N = 40;
+let straight = "";
+beforeAll(async () => {
+  const { dir: d, cleanup: c } = tempDir();
+  straight = (await runToEnd([demo("ticker"), String(N)], { cwd: d })).stdout;
+  c();
+});
+afterAll(() => {});
+
+/** Checkpoints `run` one of the two ways once it has printed 10 lines; returns what ckpt checkpoint said, if used. */
+async function checkpoint(run: Running, how: "kill" | "command"): Promise<void> {
+  await run.waitFor((o) => lines(o) >= 10);
+  if (how === "kill") process.kill(run.pid, "SIGUSR2");
+  else {
+    const r = await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain(`checkpoint of ${run.pid} written to ${join(dir, "myckpt.dat")}`);
+  }
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+}
+
+const wrappers: [string, () => string[]][] = [
+  ["env X=1", () => ["env", "X=1"]],
+  ["nice", () => ["nice"]],
+  ["nohup", () => ["nohup"]],
+  ["setsid", () => ["setsid"]],
+  ["stdbuf -oL", () => ["stdbuf", "-oL"]],
+  ["a sh script that execs", () => {
+    const script = join(dir, "wrap.sh");
+    Bun.write(script, '#!/bin/sh\nexport X=1\nexec "$@"\n');
+    return [script];
+  }],
+];
+
+describe("through a wrapper the program is checkpointed and restarted", () => {
+  for (const [name, prefix] of wrappers) {
+    for (const how of ["kill", "command"] as const) {
+      test(`${name}, ${how === "kill" ? "kill -USR2" : "ckpt checkpoint PID"}`, async () => {
+        const words = prefix();
+        if (words[0]!.endsWith(".sh")) {
+          await Bun.sleep(0); // Bun.write above settles
+          chmodSync(words[0]!, 0o755);
+        }
+        const run = ckpt([...words, demo("ticker"), String(N)], { cwd: dir });
+        await checkpoint(run, how);
+        const second = await runToEnd([CKPT, "restart"], { cwd: dir });
+        expect(second.code).toBe(0);
+        // The ticker's checksum runs over its heap: the same lines as a straight run.
+        expect(run.stdout + second.stdout).toBe(straight);
+      }, 30000);
+    }
+  }
+});
+
+test("a `#!/usr/bin/env python3` script, checkpointed both ways and restarted twice", async () => {
+  if (!Bun.which("python3")) {
+    console.log("skipped: python3 is not installed");
+    return;
+  }
+  const script = join(dir, "count.py");
+  await Bun.write(script, "#!/usr/bin/env python3\nimport time\nfor i in range(60):\n    print(i, flush=True)\n    time.sleep(0.02)\n");
+  chmodSync(script, 0o755);
+  const run = ckpt([script], { cwd: dir });
+  await checkpoint(run, "kill");
+  const second = ckpt(["restart"], { cwd: dir });
+  await second.waitFor((o) => lines(o) >= 5);
+  const r = await runToEnd([CKPT, "checkpoint", String(second.pid)], { cwd: dir });
+  expect(r.code).toBe(0);
+  expect(await second.exit()).toBe(EXIT_CHECKPOINTED);
+  const third = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(third.code).toBe(0);
+  const all = (run.stdout + second.stdout + third.stdout).split("\n").slice(0, -1);
+  expect(all).toEqual(Array.from({ length: 60 }, (_, i) => String(i)));
+}, 60000);
+
+test("children see no trace of ckpt, and a signal to the process group never makes a child write the image", async () => {
+  // A subshell (forked, not exec'd: it carries libckpt's handler) and an
+  // exec'd sleep that ignores the signal; the foreground sleeps die of it
+  // as they would without ckpt. bash has children, so it refuses and runs on.
+  const script = [
+    "env | grep -c -E '^(LD_PRELOAD|CKPT_)' || true",
+    "( while :; do sleep 0.05; done ) & sub=$!",
+    "(trap '' USR2; exec sleep 1000) & keep=$!",
+    "echo started",
+    "while :; do sleep 0.05; if ! kill -0 $sub 2>/dev/null; then wait $sub; echo \"sub ended $?\"; kill $keep; exit 0; fi; done",
+  ].join("\n");
+  const run = spawn(["setsid", CKPT, "bash", "-c", script], { cwd: dir });
+  try {
+    await run.waitFor((o) => o.includes("started"));
+    expect(run.stdout).toStartWith("0\n"); // `env` in a child: nothing of ckpt's
+    process.kill(-run.pid, "SIGUSR2");
+    await run.waitFor((o) => o.includes("sub ended"));
+    expect(await run.exit()).toBe(0);
+    expect(run.stdout).toContain("sub ended 140\n"); // 128 + SIGUSR2, as without ckpt
+    expect(run.stderr).toMatch(/^ckpt: checkpoint failed: child processes? \d+ \(/m);
+    expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+  } finally {
+    try {
+      process.kill(-run.pid, "SIGKILL");
+    } catch {}
+  }
+}, 30000);
