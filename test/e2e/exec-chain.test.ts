@@ -3,8 +3,8 @@
 // script's `exec`) is the one checkpointed: same pid, its handler, its
 // status line, so both `kill -USR2` and `ckpt checkpoint PID` work, and the
 // restart continues its output exactly. Children never take checkpoints.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, readFileSync } from "node:fs";
+import { afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, type Running, runToEnd, spawn, tempDir } from "./harness.ts";
 
@@ -20,7 +20,6 @@ beforeAll(async () => {
   straight = (await runToEnd([demo("ticker"), String(N)], { cwd: d })).stdout;
   c();
 });
-afterAll(() => {});
 
 /** Checkpoints `run` one of the two ways once it has printed 10 lines; returns what ckpt checkpoint said, if used. */
 async function checkpoint(run: Running, how: "kill" | "command"): Promise<void> {

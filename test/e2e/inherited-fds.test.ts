@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, demo, EXIT_CHECKPOINTED, lines, runToEnd, spawn, tempDir } from "./harness.ts";
+import { CKPT, demo, EXIT_CHECKPOINTED, runToEnd, spawn, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
