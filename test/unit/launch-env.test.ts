@@ -45,3 +45,12 @@ test("the soft open-files limit from /proc/PID/limits", () => {
 	expect(parseMaxOpenFilesSoft("Max open files            unlimited            unlimited            files\n")).toBe(0xffffffffffffffffn);
 	expect(parseMaxOpenFilesSoft("garbage")).toBeNull();
 });
+
+test("status fields decode what libckpt encodes: '%' and control characters", async () => {
+	const { decodeField, parseStatus } = await import("../../src/status.ts");
+	expect(decodeField("/tmp/a%0Ab%25.dat")).toBe("/tmp/a\nb%.dat");
+	expect(decodeField("plain é")).toBe("plain é");
+	expect(parseStatus("seq=2 state=failed count=1 image=/x%0Ay.dat\nmessage=fd 3 (/a%0Ab)   \nend=2")).toEqual({
+		seq: 2, state: "failed", count: 1, image: "/x\ny.dat", message: "fd 3 (/a\nb)",
+	});
+});
