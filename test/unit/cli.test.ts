@@ -115,7 +115,7 @@ test("a mistyped command that is no program: did you mean; a real program named 
 	expectOneLineError(ckpt(["no-such-program-ckpt"]), 127, /^ckpt: no-such-program-ckpt: command not found\n$/);
 	mkdirSync(join(dir, "bin"), { recursive: true });
 	copyFileSync("/bin/echo", join(dir, "bin", "lst"));
-	const p = Bun.spawnSync([process.execPath, CLI, "lst", "ok"], { cwd: dir, env: { ...env, PATH: `${join(dir, "bin")}:${env.PATH}` } });
+	const p = Bun.spawnSync([process.execPath, CLI, "lst", "ok"], { cwd: dir, env: { ...env, PATH: `${join(dir, "bin")}:${process.env.PATH}` } });
 	expect(p.stdout.toString()).toBe("ok\n");
 });
 
