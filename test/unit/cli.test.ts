@@ -130,3 +130,21 @@ test("--version and the help header say the same", () => {
 	expect(ckpt(["--help"]).out.split("\n")[0]).toBe(ckpt(["--version"]).out.trim());
 	expect(ckpt(["info", "--help"]).out.split("\n")[0]).toBe(ckpt(["--version"]).out.trim());
 });
+
+test("list: an image the restart would refuse (another user's, group-writable) is shown unusable, with the stub's reason", async () => {
+	if (process.getuid!() !== 0) return console.log("skipped: needs root to give a file to another user");
+	const { buildImage } = await import("./image-builder.ts");
+	const { chownSync } = await import("node:fs");
+	const here = join(dir, "refused");
+	mkdirSync(here, { recursive: true });
+	writeFileSync(join(here, "theirs.dat"), buildImage(), { mode: 0o600 });
+	chownSync(join(here, "theirs.dat"), 65534, 65534);
+	writeFileSync(join(here, "open.dat"), buildImage(), { mode: 0o600 });
+	chmodSync(join(here, "open.dat"), 0o666);
+	writeFileSync(join(here, "mine.dat"), buildImage(), { mode: 0o600 });
+	const r = ckpt(["list", here]);
+	expect(r.code).toBe(0);
+	expect(r.out).toMatch(/^theirs\.dat .* unusable: owned by uid 65534, not by you \(uid 0\); restart only images you created$/m);
+	expect(r.out).toMatch(/^open\.dat .* unusable: writable by group or others, so it could have been altered; run: chmod 600 .*open\.dat$/m);
+	expect(r.out).toMatch(/^mine\.dat .* demo --count 3$/m);
+});
