@@ -20,11 +20,8 @@ const AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"
 const env = () => ({ XDG_CACHE_HOME: join(dir, "cache"), HOME: dir });
 const canDropPrivileges = () => process.getuid!() === 0 && Bun.which("setpriv") !== null;
 
-test("a program that turns non-dumpable right after its checkpoint: `ckpt checkpoint` reports the image", async () => {
-  if (!canDropPrivileges()) {
-    console.log("skipped: needs root and setpriv to run the program as another user");
-    return;
-  }
+if (!canDropPrivileges()) console.warn("undumpable.test.ts: needs root and setpriv to run the program as another user; skipped");
+test.skipIf(!canDropPrivileges())("a program that turns non-dumpable right after its checkpoint: `ckpt checkpoint` reports the image", async () => {
   const run = spawn([...AS_NOBODY, CKPT, "--continue", demo("undumpable"), "after-checkpoint", "60"], { cwd: dir, env: env() });
   await run.waitFor((o) => o.includes("tick 2"));
   const r = await runToEnd([...AS_NOBODY, CKPT, "checkpoint", String(run.pid)], { cwd: dir, env: env() });

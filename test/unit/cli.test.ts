@@ -131,8 +131,7 @@ test("--version and the help header say the same", () => {
 	expect(ckpt(["info", "--help"]).out.split("\n")[0]).toBe(ckpt(["--version"]).out.trim());
 });
 
-test("list: an image the restart would refuse (another user's, group-writable) is shown unusable, with the stub's reason", async () => {
-	if (process.getuid!() !== 0) return console.log("skipped: needs root to give a file to another user");
+test.skipIf(process.getuid!() !== 0)("list: an image the restart would refuse (another user's, group-writable) is shown unusable, with the stub's reason (needs root)", async () => {
 	const { buildImage } = await import("./image-builder.ts");
 	const { chownSync } = await import("node:fs");
 	const here = join(dir, "refused");

@@ -102,8 +102,7 @@ test("inspect: a typed directory elsewhere, then one of its images", async () =>
 	expect(s.screen()).toContain("program    /usr/bin/demo");
 });
 
-test("restart: another user's image is listed but not offered; inspect still offers it", async () => {
-	if (process.getuid!() !== 0) return console.log("skipped: needs root to give a file to another user");
+test.skipIf(process.getuid!() !== 0)("restart: another user's image is listed but not offered; inspect still offers it (needs root)", async () => {
 	const here = mkdtempSync(join(dir, "theirs-"));
 	writeFileSync(join(here, "theirs.dat"), buildImage(), { mode: 0o600 });
 	chownSync(join(here, "theirs.dat"), 65534, 65534);
