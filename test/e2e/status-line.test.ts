@@ -18,7 +18,7 @@ test("an image name with a newline and '%': `ckpt checkpoint PID` finds the proc
     for (let i = 1; i <= 2; i++) {
       const r = await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir });
       expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
-      expect(r.stdout).toStartWith(`checkpoint of ${run.pid} written to ${join(dir, name)} (`);
+      expect(r.stdout).toStartWith(`checkpoint of ${run.pid} written to '${join(dir, name)}' (`);
     }
     expect(existsSync(join(dir, name))).toBe(true);
   } finally {

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { parseMaxOpenFilesSoft } from "../../src/exec.ts";
+import { parseMaxOpenFilesSoft, runtimeFds } from "../../src/exec.ts";
 import { CKPT_STATUS_LEN, imagePath, launchEnv } from "../../src/launch-env.ts";
 
 test("image path: option, then $CKPT_IMAGE, then myckpt.dat; always absolute", () => {
@@ -53,4 +53,12 @@ test("status fields decode what libckpt encodes: '%' and control characters", as
 	expect(parseStatus("seq=2 state=failed count=1 image=/x%0Ay.dat\nmessage=fd 3 (/a%0Ab)   \nend=2")).toEqual({
 		seq: 2, state: "failed", count: 1, image: "/x\ny.dat", message: "fd 3 (/a\nb)",
 	});
+});
+
+test("Bun's own descriptors: an epoll and the eventfd registered in it; everything else was passed", () => {
+	const link = { 3: "anon_inode:[eventpoll]", 4: "/tmp/a", 5: "anon_inode:[eventfd]", 6: "anon_inode:[eventfd]", 7: "anon_inode:[eventpoll]" };
+	const fdinfo = { 3: "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1057\ntfd:        5 events:       19 data:                5  pos:0 ino:1057 sdev:f\n", 7: "pos:\t0\n" };
+	// 6 (an eventfd) and 7 (an epoll watching nothing) were passed by the caller.
+	expect(runtimeFds([3, 4, 5, 6, 7], link, fdinfo)).toEqual([3, 5]);
+	expect(runtimeFds([4, 6], link, fdinfo)).toEqual([]);
 });
