@@ -116,6 +116,11 @@ void record_stderr_identity(uint64_t *dev, uint64_t *ino);
 /* init.c: a restart gave the program a new pid. */
 void launch_pid_moved(int pid);
 
+/* exec.c: find glibc's execvpe (every process); keep the launcher's entries
+ * of `names` and LD_PRELOAD for execs in place (the launched process). */
+void exec_resolve(void);
+void exec_remember(const char *const *names, unsigned n);
+
 /* glibc's own sigaction, behind our interposed one (it supplies the
  * sa_restorer a raw rt_sigaction would need). */
 extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);

@@ -3,15 +3,15 @@
  * descriptors were inherited, and install the checkpoint handler. Nothing
  * else runs at startup: no threads, no allocation, no descriptor left open.
  *
- * The settings stay in the environment of the launched process, so that
- * whatever it execs in its own place (`env`, `nice`, a `#!` interpreter, a
- * shell's `exec`, through any of glibc's exec functions or a shell's own
- * copy of the environment) loads libckpt and takes checkpoints in turn.
- * CKPT_PID names that process. In any other process, a child that inherited
- * the variables, libckpt is inert: no handler, no status line, and the
- * variables and its LD_PRELOAD entry leave its environment, so the child's
- * own children run without it. A child can never write the image, and a
- * signal to the process group reaches children as it would without ckpt.
+ * The settings leave `environ` (the program does not see them, its
+ * children do not inherit them), but exec.c passes them on to whatever the
+ * launched process execs in its own place (`env`, `nice`, a `#!`
+ * interpreter, a shell's `exec`), which loads libckpt and takes checkpoints
+ * in turn. CKPT_PID names that process. In any other process that gets
+ * them anyway, libckpt is inert: no handler, no status line, and the
+ * variables and its LD_PRELOAD entry leave its environment. A child can
+ * never write the image, and a signal to the process group reaches
+ * children as it would without ckpt.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -81,11 +81,12 @@ static int parse_pid(const char *s)
 	return *s ? -1 : n;
 }
 
-/* A child's view: nothing of ckpt, in its environment or its children's. */
+static const char *const names[] = {"CKPT_IMAGE", "CKPT_SIGNAL", "CKPT_CONTINUE", "CKPT_DROP_FDS",
+				    "CKPT_STATUS", "CKPT_PID", "CKPT_SIGNAL_BLOCKED"};
+
+/* The program's and a child's view: nothing of ckpt in the environment. */
 static void forget_settings(void)
 {
-	static const char *const names[] = {"CKPT_IMAGE", "CKPT_SIGNAL", "CKPT_CONTINUE", "CKPT_DROP_FDS",
-					    "CKPT_SIGNAL_BLOCKED", "CKPT_STATUS", "CKPT_PID"};
 	for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
 		unsetenv(names[i]);
 	drop_self_from_preload();
@@ -128,6 +129,7 @@ static int read_settings(void)
 
 __attribute__((constructor)) static void ckpt_init(void)
 {
+	exec_resolve();
 	if (!getenv("CKPT_IMAGE"))
 		return; /* not launched by ckpt: stay inert */
 	char *pid = getenv("CKPT_PID");
@@ -145,6 +147,8 @@ __attribute__((constructor)) static void ckpt_init(void)
 	/* The launcher execs with the signal blocked, so a request that comes
 	 * before this point waits instead of killing the program. Now that the
 	 * handler is in place, give the program the mask its parent gave. */
+	exec_remember(names, 6); /* all but CKPT_SIGNAL_BLOCKED */
+	forget_settings();
 	install_thread_stop_handler();
 	if (install_checkpoint_handler() == 0 && ckpt_config.launcher_blocked_signal) {
 		uint64_t bit = 1ull << (ckpt_config.signal - 1);

@@ -13,9 +13,8 @@
  * checkpoints. A reader that sees seq != end caught a rewrite midway and
  * reads again. PATH and TEXT are encoded: '%', and control characters,
  * which would break the line, as %XX.
- * The variable stays in `environ`, so a program this process execs in its
- * place gets a copy of the line in its own new block, and carries on
- * counting from it (children drop it: see init.c).
+ * A program this process execs in its place gets a copy of the line in
+ * its own new block (exec.c passes it on), and carries on counting from it.
  */
 #include <stdlib.h>
 #include "ckpt_lib.h"

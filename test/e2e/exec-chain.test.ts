@@ -112,3 +112,37 @@ test("children see no trace of ckpt, and a signal to the process group never mak
     } catch {}
   }
 }, 30000);
+
+const FUNCTIONS = ["execve", "execv", "execvp", "execvpe", "execl", "execlp", "execle", "fexecve"];
+
+test("through every glibc exec function in turn: checkpointed and restarted, and no program in the chain sees ckpt's variables", async () => {
+  // exec-via's execl forms pass on at most four arguments: the chain grows by two words per hop.
+  let program = [demo("ticker"), String(N)];
+  for (const f of FUNCTIONS.filter((f) => !f.startsWith("execl"))) program = [demo("exec-via"), f, ...program];
+  for (const f of ["execl", "execlp", "execle"]) {
+    const run = ckpt([demo("exec-via"), f, demo("ticker"), String(N)], { cwd: dir });
+    await checkpoint(run, "kill");
+    expect(run.stderr).toStartWith(`exec-via ${f}: clean\n`);
+    const second = await runToEnd([CKPT, "restart"], { cwd: dir });
+    expect(second.code).toBe(0);
+    expect(run.stdout + second.stdout).toBe(straight);
+  }
+  const run = ckpt(program, { cwd: dir });
+  await checkpoint(run, "command");
+  expect(run.stderr.split("\n").filter((l) => l.startsWith("exec-via"))).toEqual(
+    ["fexecve", "execvpe", "execvp", "execv", "execve"].map((f) => `exec-via ${f}: clean`),
+  );
+  const second = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(second.code).toBe(0);
+  expect(run.stdout + second.stdout).toBe(straight);
+}, 60000);
+
+test("the user's LD_PRELOAD is what the program and its children see; ckpt's entry and CKPT_* are not", async () => {
+  const user = "/lib/x86_64-linux-gnu/libdl.so.2"; // any library that exists: preloaded, harmless
+  const r = await runToEnd([CKPT, demo("exec-via"), "execvp", "sh", "-c", "env | grep -E '^(LD_PRELOAD|CKPT_)'; sh -c 'env | grep -c CKPT_'"], {
+    cwd: dir,
+    env: { LD_PRELOAD: user },
+  });
+  expect(r.stderr).toBe("exec-via execvp: clean\n".replace("clean", `sees LD_PRELOAD=${user}`));
+  expect(r.stdout).toBe(`LD_PRELOAD=${user}\n0\n`);
+});
