@@ -146,3 +146,28 @@ test("the user's LD_PRELOAD is what the program and its children see; ckpt's ent
   expect(r.stderr).toBe("exec-via execvp: clean\n".replace("clean", `sees LD_PRELOAD=${user}`));
   expect(r.stdout).toBe(`LD_PRELOAD=${user}\n0\n`);
 });
+
+test.skipIf(noPython)("after a restart (a new pid) the program still passes checkpointing on through an exec", async () => {
+  const script = join(dir, "then-exec.py");
+  await Bun.write(script, [
+    "import os, sys, time",
+    "for i in range(30):",
+    "    print('py', i, flush=True)",
+    "    time.sleep(0.02)",
+    `os.execv(${JSON.stringify(demo("ticker"))}, ['ticker', '${N}'])`,
+    "",
+  ].join("\n"));
+  const run = ckpt(["/usr/bin/python3", script], { cwd: dir });
+  await run.waitFor((o) => lines(o) >= 5);
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  const second = ckpt(["restart"], { cwd: dir });
+  await second.waitFor((o) => /^10 /m.test(o)); // the ticker, exec'd by the restarted python
+  const r = await runToEnd([CKPT, "checkpoint", String(second.pid)], { cwd: dir });
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+  expect(await second.exit()).toBe(EXIT_CHECKPOINTED);
+  const third = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(third.code).toBe(0);
+  const out = run.stdout + second.stdout + third.stdout;
+  expect(out).toBe(Array.from({ length: 30 }, (_, i) => `py ${i}\n`).join("") + straight);
+}, 60000);
