@@ -61,7 +61,7 @@ static int launched(void)
 	return self[0] && sys_getpid() == ckpt_config.pid;
 }
 
-/* Entries of envp to keep, and the length of its LD_PRELOAD value. */
+/* How many entries envp has, and the length of its LD_PRELOAD value. */
 static void measure(char *const envp[], size_t *n, size_t *user)
 {
 	*n = 0, *user = 0;

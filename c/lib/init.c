@@ -101,9 +101,8 @@ void launch_pid_moved(int pid)
 		pid_text[i] = (char)('0' + pid % 10);
 }
 
-/* The settings stay in the environment (see the top of this file); their
- * text is also in the initial environment block, where `ckpt checkpoint
- * PID` reads them through /proc/PID/environ. */
+/* Their text stays in the initial environment block, where `ckpt
+ * checkpoint PID` reads them through /proc/PID/environ. */
 static int read_settings(void)
 {
 	const char *image = getenv("CKPT_IMAGE"), *sig = getenv("CKPT_SIGNAL");
@@ -121,8 +120,6 @@ static int read_settings(void)
 	ckpt_config.keep_running = getenv("CKPT_CONTINUE") != 0;
 	ckpt_config.drop_unsupported_fds = getenv("CKPT_DROP_FDS") != 0;
 	ckpt_config.launcher_blocked_signal = getenv("CKPT_SIGNAL_BLOCKED") != 0;
-	/* Only the launcher's exec blocked it: a later exec in the chain
-	 * inherits the mask this process sets. */
 	unsetenv("CKPT_SIGNAL_BLOCKED");
 	return 0;
 }
@@ -144,11 +141,13 @@ __attribute__((constructor)) static void ckpt_init(void)
 	long n = sys_readlinkat(AT_FDCWD, "/proc/self/exe", ckpt_config.exe_path, sizeof ckpt_config.exe_path - 1);
 	ckpt_config.exe_path[n > 0 ? n : 0] = 0;
 	record_stderr_identity(&ckpt_config.stderr_dev, &ckpt_config.stderr_ino);
+	/* All but CKPT_SIGNAL_BLOCKED: only the launcher's exec blocks the
+	 * signal; a later exec in place inherits the mask set below. */
+	exec_remember(names, 6);
+	forget_settings();
 	/* The launcher execs with the signal blocked, so a request that comes
 	 * before this point waits instead of killing the program. Now that the
 	 * handler is in place, give the program the mask its parent gave. */
-	exec_remember(names, 6); /* all but CKPT_SIGNAL_BLOCKED */
-	forget_settings();
 	install_thread_stop_handler();
 	if (install_checkpoint_handler() == 0 && ckpt_config.launcher_blocked_signal) {
 		uint64_t bit = 1ull << (ckpt_config.signal - 1);
