@@ -61,3 +61,12 @@ test("the passed descriptors go on reading where they were after checkpoint and 
     expect(line).toBe(`tick ${i} ${at(3)} ${at(0)} ${at(5)} ${at(0)} ${at(0)} !`);
   });
 }, 30000);
+
+const noMake = !Bun.which("make");
+if (noMake) console.warn("inherited-fds.test.ts: make is not installed; the jobserver test is skipped");
+test.skipIf(noMake)("`ckpt make` inside `make -j2` gets the jobserver descriptors (no 'jobserver unavailable')", async () => {
+  await Bun.write(join(dir, "sub", "Makefile"), "all:\n\t@echo inner\n");
+  await Bun.write(join(dir, "Makefile"), `all:\n\t+@${CKPT} make -s -C sub\n`);
+  const r = await runToEnd(["make", "-j2", "-s"], { cwd: dir });
+  expect(r).toEqual({ code: 0, stdout: "inner\n", stderr: "" });
+});
