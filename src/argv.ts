@@ -79,3 +79,32 @@ function skipOptions(args: readonly string[], from: number, values: Record<strin
 	}
 	return k;
 }
+
+/**
+ * The subcommand `word` was probably meant as, when it is a near miss (at
+ * most two edits, a swap of neighbours counting as one), else undefined.
+ *
+ * @example nearestCommand("restrat") // "restart"
+ * @example nearestCommand("python3") // undefined
+ */
+export function nearestCommand(word: string): string | undefined {
+	if (word.length < 3) return undefined;
+	let best: string | undefined;
+	let bestDistance = 3;
+	for (const name of SUBCOMMANDS) {
+		const d = editDistance(word, name);
+		if (d > 0 && d < bestDistance) [best, bestDistance] = [name, d];
+	}
+	return best;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions, adjacent swaps. */
+function editDistance(a: string, b: string): number {
+	const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+	for (let i = 1; i <= a.length; i++)
+		for (let j = 1; j <= b.length; j++) {
+			d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+			if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+		}
+	return d[a.length]![b.length]!;
+}

@@ -22,7 +22,7 @@ import { RuntimeError } from "./errors.ts";
 import { CKPT_REQUEST_CONTINUE_SIGVAL, CKPT_REQUEST_SIGVAL } from "./format.ts";
 import { ImageError, readImage } from "./image.ts";
 import { sigqueue, strerror } from "./libc.ts";
-import { checkpointSignal, commandLine, hasEnded, processUid, readStatus, type StatusRead } from "./proc.ts";
+import { checkpointSignal, commandLine, hasEnded, launchedToContinue, processUid, readStatus, type StatusRead } from "./proc.ts";
 import { backgroundWriter } from "./status.ts";
 
 /**
@@ -61,17 +61,38 @@ function describe(pid: number): string {
 	return argv0 ? `process ${pid} (${argv0.split("/").pop()})` : `process ${pid}`;
 }
 
+/** EACCES/EPERM from /proc: the program made itself non-dumpable or changed credentials. */
+function isPermissionError(e: unknown): boolean {
+	const code = (e as NodeJS.ErrnoException).code;
+	return code === "EACCES" || code === "EPERM";
+}
+
+/**
+ * readStatus, with "hidden" for a status line we may no longer read: a
+ * process that makes itself non-dumpable (or changes its credentials, which
+ * does that too) has a /proc/PID/environ only root can read.
+ */
+function readVisibleStatus(pid: number): StatusRead | { kind: "hidden" } {
+	try {
+		return readStatus(pid);
+	} catch (e) {
+		if (isPermissionError(e)) return { kind: "hidden" };
+		throw e;
+	}
+}
+
 /** Step 1: the status of a process we may checkpoint, or a one-line error. */
 export function checkTarget(pid: number, uid: number): Extract<StatusRead, { kind: "status" | "starting" }> {
 	const owner = processUid(pid);
 	if (owner === null) throw new RuntimeError(`no process with pid ${pid}`);
 	if (owner !== uid) throw new RuntimeError(`${describe(pid)} belongs to another user (uid ${owner}); only its owner can checkpoint it`);
-	let read: StatusRead;
-	try {
-		read = readStatus(pid);
-	} catch (e) {
-		throw new RuntimeError(`${describe(pid)}: cannot read its environment (${(e as Error).message})`);
-	}
+	const read = readVisibleStatus(pid);
+	if (read.kind === "hidden")
+		throw new RuntimeError(
+			`${describe(pid)}: cannot read its status line in /proc/${pid}/environ (permission denied: the program made itself ` +
+				`non-dumpable or changed its credentials); if it runs under ckpt, its checkpoint signal (kill -USR2 ${pid}, ` +
+				`unless launched with --signal) still checkpoints it`,
+		);
 	if (read.kind === "gone") throw new RuntimeError(`no process with pid ${pid} (it has exited)`);
 	if (read.kind === "unmanaged")
 		throw new RuntimeError(`${describe(pid)} is not running under ckpt (start it with: ckpt PROGRAM...)`);
@@ -89,6 +110,8 @@ export async function requestCheckpoint(pid: number, opts: CheckpointOptions, ui
 	let image = before.kind === "status" ? before.status.image : "";
 	// A full-screen program hid this warning when libckpt printed it.
 	if (before.kind === "status" && before.status.message.startsWith("warning: ")) opts.warn?.(`ckpt: ${before.status.message}`);
+	// Read while we may: a program that hides its status meanwhile is judged by its image and its exit.
+	const expectStop = !opts.keepRunning && !launchedToContinue(pid);
 
 	const signal = checkpointSignal(pid);
 	const sentAtMs = Date.now();
@@ -113,8 +136,14 @@ export async function requestCheckpoint(pid: number, opts: CheckpointOptions, ui
 	for (let polls = 0; ; polls++) {
 		// Most checkpoints take milliseconds: look often at first, then every 10 ms.
 		await Bun.sleep(polls < 100 ? 1 : 10);
-		const read = readStatus(pid);
-		if (read.kind === "status") {
+		const read = readVisibleStatus(pid);
+		if (read.kind === "hidden") {
+			// The request was delivered; only the image and the process's end can tell how it went.
+			if (imageWrittenSince(image, sentAtMs)) {
+				if (!expectStop) return done(false);
+				if (hasEnded(pid)) return done(true);
+			} else if (hasEnded(pid)) throw new RuntimeError(`process ${pid} exited before its checkpoint was complete`);
+		} else if (read.kind === "status") {
 			const s = read.status;
 			image = s.image || image;
 			if (s.count > count0 && (s.state === "written" || s.state === "stopped")) return done(s.state === "stopped");

@@ -80,10 +80,10 @@ async function buildCli(split: Split) {
 	cli.help((sections) => {
 		// Set before help is printed: the command asked about, none for the global help.
 		const command = cli.matchedCommandName;
-		const out = sections.map((s) => ({
+		const out = sections.map((s, i) => ({
 			...s,
 			// cac leaves a space after each option's description.
-			body: (s.title === "Usage" && command === undefined ? USAGE_TEXT : s.body).replace(/ +$/gm, ""),
+			body: (s.title === "Usage" && command === undefined ? USAGE_TEXT : i === 0 && !s.title ? `ckpt ${pkg.version}` : s.body).replace(/ +$/gm, ""),
 		}));
 		if (command === undefined) out.push({ title: "Interactive mode", body: INTERACTIVE });
 		out.push({ title: "Exit status", body: exitStatusHelp(command) });
@@ -125,6 +125,8 @@ async function main(args: string[]): Promise<number> {
 		command.checkUnknownOptions();
 		command.checkOptionValue();
 		command.checkRequiredArgs();
+		const takes = command.args.some((a) => a.variadic) ? Infinity : command.args.length;
+		if (parsed.args.length > takes) throw new Error(`unexpected argument '${parsed.args[takes]}'`);
 	} catch (e) {
 		throw new UsageError(`${(e as Error).message} (see 'ckpt ${command.name ? `${command.name} ` : ""}--help')`);
 	}

@@ -7,15 +7,18 @@
  * non-blocking when it opens its stream for a pipe (which @clack/prompts
  * does as soon as the executable loads); the flag lives in the shared open
  * file description, so the program would inherit it and see EAGAIN on
- * writes. Its own fds are all close-on-exec and it blocks no signals on the
- * main thread, so nothing else needs undoing.
+ * writes. Bun also marks every descriptor from 4 up close-on-exec as it
+ * starts (close_range(4, ~0, CLOSE_RANGE_CLOEXEC)), so the descriptors the
+ * caller passed (`5<file`, `<(...)`, a make jobserver) would never reach
+ * the program: see passInheritedFds. Its own fds are all close-on-exec and
+ * it blocks no signals on the main thread, so nothing else needs undoing.
  * The one change we add on purpose is blocking the checkpoint signal (see
  * execInPlace).
  */
 import { RuntimeError } from "./errors.ts";
 import {
-	blockSignal, clearNonblocking, execve, getrlimit, readRange, RLIM_INFINITY, RLIMIT_NOFILE, resetSignal, setrlimit, strerror,
-	unblockSignal,
+	blockSignal, clearCloseOnExec, clearNonblocking, execve, getrlimit, isCloseOnExec, numberedEntries, readLink, readRange,
+	RLIM_INFINITY, RLIMIT_NOFILE, resetSignal, setrlimit, strerror, unblockSignal,
 } from "./libc.ts";
 
 const SIGPIPE = 13;
@@ -33,8 +36,56 @@ export function parseMaxOpenFilesSoft(limits: string): bigint | null {
 	return m[1] === "unlimited" ? RLIM_INFINITY : BigInt(m[1]!);
 }
 
+/**
+ * The descriptors the Bun runtime opened for itself among `fds` (open, from
+ * 3 up, close-on-exec), given each one's /proc/self/fd link and fdinfo.
+ * At this point Bun has exactly two left open: the epoll instance of its
+ * event loop and the eventfd that wakes it, registered in that epoll (the
+ * files ckpt itself reads are closed again). Every other descriptor was
+ * open when ckpt started, and so was passed by the caller without
+ * close-on-exec: a descriptor that is close-on-exec in the caller does not
+ * survive the caller's execve of ckpt. A runtime's own epoll and eventfd
+ * are created close-on-exec by any runtime, so a passed pair is not a
+ * concern.
+ *
+ * @example runtimeFds([3, 5, 6], { 5: "anon_inode:[eventpoll]", 6: "anon_inode:[eventfd]" }, { 5: "tfd:        6 events: 19" }) // [5, 6]
+ */
+export function runtimeFds(fds: number[], link: Record<number, string | null>, fdinfo: Record<number, string>): number[] {
+	const own: number[] = [];
+	for (const fd of fds) {
+		if (link[fd] !== "anon_inode:[eventpoll]") continue;
+		for (const m of (fdinfo[fd] ?? "").matchAll(/^tfd:\s*(\d+)/gm)) {
+			const watched = Number(m[1]);
+			if (fds.includes(watched) && link[watched] === "anon_inode:[eventfd]") own.push(fd, watched);
+		}
+	}
+	return own;
+}
+
+/**
+ * Undo Bun's close_range: every descriptor from 4 up that the caller
+ * passed reaches the program again, at its number, with its open file's
+ * flags and offset untouched. Bun leaves fds 0-3 alone, but its epoll may
+ * be fd 3 when the caller passed none there.
+ */
+function passInheritedFds(): void {
+	const fds = numberedEntries("/proc/self/fd").filter((fd) => fd >= 3 && isCloseOnExec(fd));
+	const link: Record<number, string | null> = {};
+	const fdinfo: Record<number, string> = {};
+	for (const fd of fds) {
+		link[fd] = readLink(`/proc/self/fd/${fd}`);
+		if (link[fd] === "anon_inode:[eventpoll]") {
+			const info = readRange(`/proc/self/fdinfo/${fd}`, 0, 65536);
+			fdinfo[fd] = info ? new TextDecoder().decode(info) : "";
+		}
+	}
+	const own = runtimeFds(fds, link, fdinfo);
+	for (const fd of fds) if (fd >= 4 && !own.includes(fd)) clearCloseOnExec(fd);
+}
+
 /** Put back the process state Bun changed, as far as it is known. */
 export function undoRuntimeChanges(): void {
+	passInheritedFds();
 	resetSignal(SIGPIPE);
 	resetSignal(SIGXFSZ);
 	// Programs expect blocking stdio; a parent that meant otherwise is vanishingly rare.

@@ -18,6 +18,21 @@ export interface ListedImage {
 	timeMs: number;
 	image?: Image;
 	error?: string; // why it cannot be used, without the path
+	/** Why `ckpt restart` would refuse a readable image (the stub's own words), if it would. */
+	refusal?: string;
+}
+
+/**
+ * What the restart stub refuses before reading a byte (c/stub/validate.c,
+ * check_image_file): an image it did not create, or one others could have
+ * altered. Said in the stub's words.
+ *
+ * @example restartRefusal("/x.dat", { uid: 0, mode: 0o100600 }, 1000) // "owned by uid 0, not by you (uid 1000); restart only images you created"
+ */
+export function restartRefusal(path: string, st: { uid: number; mode: number }, uid: number): string | undefined {
+	if (st.uid !== uid) return `owned by uid ${st.uid}, not by you (uid ${uid}); restart only images you created`;
+	if (st.mode & 0o022) return `writable by group or others, so it could have been altered; run: chmod 600 ${path}`;
+	return undefined;
 }
 
 /** Whether `path` is (or links to) a regular file beginning with the image magic; never blocks on a FIFO. */
@@ -54,6 +69,8 @@ export function listImages(dir: string): ListedImage[] {
 		if (!hasImageMagic(path)) continue;
 		const st = statSync(path);
 		const entry: ListedImage = { name, path, size: st.size, timeMs: st.mtimeMs };
+		const refusal = restartRefusal(path, st, process.getuid!());
+		if (refusal) entry.refusal = refusal;
 		try {
 			entry.image = readImage(path);
 			entry.timeMs = Number(entry.image.header.createdNs / 1_000_000n);

@@ -13,10 +13,19 @@ export const DEFAULT_IMAGE = "myckpt.dat";
  */
 export const CKPT_STATUS_LEN = 4608;
 
+/** Width of CKPT_PID's value (c/lib/ckpt_lib.h): zero-padded, so libckpt can rewrite it in place after a restart. */
+export const CKPT_PID_DIGITS = 10;
+
+/** CKPT_PID's value for `pid`. @example pidText(4242) // "0000004242" */
+export function pidText(pid: number): string {
+	return String(pid).padStart(CKPT_PID_DIGITS, "0");
+}
+
 export interface LaunchSettings {
 	lib: string; // absolute path of the extracted libckpt.so
 	image: string; // absolute image path
 	signal: number;
+	pid: number; // the launched process's: only it takes checkpoints, whatever it execs
 	keepRunning: boolean; // --continue
 	dropUnsupportedFds: boolean;
 }
@@ -37,6 +46,7 @@ export function launchEnv(base: Record<string, string | undefined>, s: LaunchSet
 	env.CKPT_IMAGE = s.image;
 	env.CKPT_SIGNAL = String(s.signal);
 	env.CKPT_STATUS = " ".repeat(CKPT_STATUS_LEN);
+	env.CKPT_PID = pidText(s.pid);
 	// Flags are set or removed, never inherited from an outer ckpt's environment.
 	if (s.keepRunning) env.CKPT_CONTINUE = "1";
 	else delete env.CKPT_CONTINUE;

@@ -39,6 +39,8 @@ function open() {
 		rename: { args: ["ptr", "ptr"], returns: "i32" },
 		unlink: { args: ["ptr"], returns: "i32" },
 		syscall: { args: ["i64", "i32", "ptr", "ptr", "i32"], returns: "i64" },
+		getdents64: { args: ["i32", "ptr", "u64"], returns: "i64" },
+		readlink: { args: ["ptr", "ptr", "u64"], returns: "i64" },
 	}).symbols;
 }
 
@@ -166,6 +168,55 @@ export function clearNonblocking(fd: number): boolean {
 	if (flags < 0 || (flags & O_NONBLOCK) === 0) return false;
 	libc().fcntl(fd, F_SETFL, BigInt(flags & ~O_NONBLOCK));
 	return true;
+}
+
+const F_GETFD = 1;
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
+
+/** Whether `fd` is open and close-on-exec. */
+export function isCloseOnExec(fd: number): boolean {
+	const flags = libc().fcntl(fd, F_GETFD, 0n);
+	return flags >= 0 && (flags & FD_CLOEXEC) !== 0;
+}
+
+/** Let `fd` survive execve. */
+export function clearCloseOnExec(fd: number): void {
+	const flags = libc().fcntl(fd, F_GETFD, 0n);
+	if (flags >= 0) libc().fcntl(fd, F_SETFD, BigInt(flags & ~FD_CLOEXEC));
+}
+
+/**
+ * The numbered entries of a directory (/proc/self/fd, /proc/PID/task), its
+ * own descriptor left out, through getdents64(2): struct linux_dirent64 is
+ * d_ino (8), d_off (8), d_reclen (2), d_type (1), then the name.
+ */
+export function numberedEntries(path: string): number[] {
+	const dir = openRead(path, true);
+	const found: number[] = [];
+	try {
+		const buf = new Uint8Array(16384);
+		const view = new DataView(buf.buffer);
+		for (let n: number; (n = check(libc().getdents64(dir, ptr(buf), BigInt(buf.length)), `read ${path}`)) > 0; ) {
+			for (let at = 0; at < n; at += view.getUint16(at + 16, true)) {
+				let v = 0;
+				let i = at + 19;
+				for (; buf[i]! >= 48 && buf[i]! <= 57; i++) v = v * 10 + buf[i]! - 48;
+				if (i > at + 19 && buf[i] === 0 && v !== dir) found.push(v);
+			}
+		}
+	} finally {
+		closeFd(dir);
+	}
+	return found;
+}
+
+/** readlink(2) of `path`, or null. */
+export function readLink(path: string): string | null {
+	const name = cstr(path);
+	const buf = new Uint8Array(4096);
+	const n = Number(libc().readlink(ptr(name), ptr(buf), BigInt(buf.length)));
+	return n < 0 ? null : new TextDecoder().decode(buf.subarray(0, n));
 }
 
 export interface Rlimit {

@@ -57,6 +57,16 @@ export type StatusRead =
 	| { kind: "starting" } // launched by ckpt, libckpt not initialised yet
 	| { kind: "status"; status: Status };
 
+/**
+ * Whether `pid` is the process ckpt launched, not a child that inherited a
+ * copy of its environment block (a forked child shares its parent's text
+ * until it execs; libckpt keeps CKPT_PID up to date across restarts).
+ */
+function isLaunchedProcess(pid: number, environ: Uint8Array): boolean {
+	const value = envValue(environ, "CKPT_PID");
+	return value !== undefined && Number(new TextDecoder().decode(value)) === pid;
+}
+
 /** Tries before a status that keeps changing under us is reported as not a status. */
 const TORN_RETRIES = 50;
 
@@ -70,7 +80,7 @@ export function readStatus(pid: number): StatusRead {
 		const environ = procFile(pid, "environ");
 		if (!environ || environ.length === 0) return { kind: "gone" };
 		const block = envValue(environ, "CKPT_STATUS");
-		if (!block) return { kind: "unmanaged" };
+		if (!block || !isLaunchedProcess(pid, environ)) return { kind: "unmanaged" };
 		const status = parseStatus(new TextDecoder().decode(block));
 		if (status === NOT_STARTED) return { kind: "starting" };
 		if (status) return { kind: "status", status };

@@ -24,6 +24,15 @@ export const NOT_STARTED = "not started";
 const LINE = /^seq=(\d+) state=(running|writing|written|stopped|failed) count=(\d+) image=([^\n]*)\nmessage=([^\n]*?) *\nend=(\d+)$/;
 
 /**
+ * A field as libckpt encodes it (c/lib/status.c): '%' and control characters as %XX.
+ *
+ * @example decodeField("/tmp/a%0Ab%25.dat") // "/tmp/a\nb%.dat"
+ */
+export function decodeField(text: string): string {
+	return text.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/**
  * Decode one status block. null: torn (caught mid-rewrite) or not a status
  * line at all; the caller reads again.
  *
@@ -34,7 +43,7 @@ export function parseStatus(block: string): Status | typeof NOT_STARTED | null {
 	if (block.trim() === "") return NOT_STARTED;
 	const m = LINE.exec(block);
 	if (!m || m[1] !== m[6]) return null;
-	return { seq: Number(m[1]), state: m[2] as State, count: Number(m[3]), image: m[4]!, message: m[5]! };
+	return { seq: Number(m[1]), state: m[2] as State, count: Number(m[3]), image: decodeField(m[4]!), message: decodeField(m[5]!) };
 }
 
 /**

@@ -93,6 +93,11 @@ void forget_previous_writer(void)
 	last_writer = 0;
 }
 
+int previous_writer(void)
+{
+	return last_writer;
+}
+
 static void writer_main(struct capture *c, uint64_t pause_ns, uint64_t started_ns)
 {
 	sys_prctl(PR_SET_NAME, (unsigned long)"ckpt-writer", 0, 0, 0);

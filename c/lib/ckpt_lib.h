@@ -14,6 +14,7 @@ struct ckpt_config {
 	char exe_path[CKPT_PATH_MAX]; /* the program's, read at launch: after a
 				       * restart /proc/self/exe names the stub */
 	int signal;
+	int pid;                  /* the launched process's (CKPT_PID, then the restart's) */
 	int keep_running;         /* --continue */
 	int drop_unsupported_fds; /* --drop-unsupported-fds */
 	int launcher_blocked_signal; /* the launcher blocked it around exec */
@@ -141,6 +142,16 @@ int ckpt_save_context(struct ckpt_resume_ctx *ctx);
 
 void record_stderr_identity(uint64_t *dev, uint64_t *ino);
 
+/* Width of CKPT_PID's value: zero-padded, so it can be rewritten in place. */
+#define CKPT_PID_DIGITS 10
+/* init.c: a restart gave the program a new pid. */
+void launch_pid_moved(int pid);
+
+/* exec.c: find glibc's execvpe (every process); keep the launcher's entries
+ * of `names` and LD_PRELOAD for execs in place (the launched process). */
+void exec_resolve(void);
+void exec_remember(const char *const *names, unsigned n);
+
 /* glibc's own sigaction, behind our interposed one (it supplies the
  * sa_restorer a raw rt_sigaction would need). */
 extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
@@ -150,11 +161,17 @@ int install_handler(int sig, void (*fn)(int, siginfo_t *, void *), int but);
 int trigger_request(const siginfo_t *info);
 void run_program_handler(int sig, siginfo_t *info, void *uc);
 void trigger_blocked_warning(void);
+void act_as_without_ckpt(int sig, siginfo_t *info, void *uc);
 
 /* background_writer.c and handler.c */
 int start_background_writer(struct capture *c, uint64_t started_ns);
 void wait_for_previous_writer(void);
 void forget_previous_writer(void);
+int previous_writer(void); /* its pid, or 0 */
+
+/* children.c: fails the capture, naming them, if the program has any
+ * child process in any state. */
+int refuse_children(struct capture *c);
 void report_background(const struct capture *c, int ok, uint64_t size, uint64_t pause_ns, uint64_t started_ns);
 uint64_t monotonic_ns(void);
 

@@ -53,6 +53,7 @@ static void after_restart(void)
 	if (ri->arena_len)
 		sys_munmap((void *)ri->arena_start, ri->arena_len);
 	str_copy(ckpt_config.image_path, sizeof ckpt_config.image_path, ri->image_path);
+	launch_pid_moved(ri->new_pid);
 	/* Only 0-2 came from outside this time; everything else is the program's. */
 	for (int i = 0; i < 64; i++)
 		ckpt_config.inherited_fds[i] = 0;
@@ -135,7 +136,7 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 	if (scratch_open(c))
 		return -1;
 	c->hdr->created_ns = now_ns(0 /* CLOCK_REALTIME */);
-	if (stop_other_threads(c, uc) || capture_fds(c))
+	if (stop_other_threads(c, uc) || refuse_children(c) || capture_fds(c))
 		return -1;
 	announce_if_stderr_is_a_file();
 	refresh_file_offsets(c);
@@ -151,6 +152,10 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 
 static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 {
+	if (sys_getpid() != ckpt_config.pid) {
+		act_as_without_ckpt(sig, info, uc);
+		return;
+	}
 	int request = trigger_request(info);
 	if (!request) {
 		run_program_handler(sig, info, uc);

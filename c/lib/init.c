@@ -1,8 +1,17 @@
 /*
- * The library's only constructor: read the launcher's settings, hide them
- * from the program's children, note which descriptors were inherited, and
- * install the checkpoint handler. Nothing else runs at startup: no threads,
- * no allocation, no descriptor left open.
+ * The library's only constructor: read the launcher's settings, note which
+ * descriptors were inherited, and install the checkpoint handler. Nothing
+ * else runs at startup: no threads, no allocation, no descriptor left open.
+ *
+ * The settings leave `environ` (the program does not see them, its
+ * children do not inherit them), but exec.c passes them on to whatever the
+ * launched process execs in its own place (`env`, `nice`, a `#!`
+ * interpreter, a shell's `exec`), which loads libckpt and takes checkpoints
+ * in turn. CKPT_PID names that process. In any other process that gets
+ * them anyway, libckpt is inert: no handler, no status line, and the
+ * variables and its LD_PRELOAD entry leave its environment. A child can
+ * never write the image, and a signal to the process group reaches
+ * children as it would without ckpt.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -13,6 +22,10 @@
 #include "../sys.h"
 
 struct ckpt_config ckpt_config __attribute__((visibility("hidden")));
+
+/* CKPT_PID's text, CKPT_PID_DIGITS wide: rewritten in place after a
+ * restart (new pid), so a later exec passes on the right one. */
+static char *pid_text;
 
 int install_checkpoint_handler(void);
 
@@ -60,8 +73,35 @@ static void drop_self_from_preload(void)
 	while (rest[i++]);
 }
 
-/* The settings leave the environment array (children do not inherit them)
- * but their text stays in the initial environment block, where `ckpt
+static int parse_pid(const char *s)
+{
+	int n = 0;
+	for (; *s >= '0' && *s <= '9'; s++)
+		n = n * 10 + (*s - '0');
+	return *s ? -1 : n;
+}
+
+static const char *const names[] = {"CKPT_IMAGE", "CKPT_SIGNAL", "CKPT_CONTINUE", "CKPT_DROP_FDS",
+				    "CKPT_STATUS", "CKPT_PID", "CKPT_SIGNAL_BLOCKED"};
+
+/* The program's and a child's view: nothing of ckpt in the environment. */
+static void forget_settings(void)
+{
+	for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+		unsetenv(names[i]);
+	drop_self_from_preload();
+}
+
+void launch_pid_moved(int pid)
+{
+	ckpt_config.pid = pid;
+	if (!pid_text)
+		return;
+	for (int i = CKPT_PID_DIGITS - 1; i >= 0; i--, pid /= 10)
+		pid_text[i] = (char)('0' + pid % 10);
+}
+
+/* Their text stays in the initial environment block, where `ckpt
  * checkpoint PID` reads them through /proc/PID/environ. */
 static int read_settings(void)
 {
@@ -81,24 +121,31 @@ static int read_settings(void)
 	ckpt_config.drop_unsupported_fds = getenv("CKPT_DROP_FDS") != 0;
 	ckpt_config.launcher_blocked_signal = getenv("CKPT_SIGNAL_BLOCKED") != 0;
 	unsetenv("CKPT_SIGNAL_BLOCKED");
-	unsetenv("CKPT_IMAGE");
-	unsetenv("CKPT_SIGNAL");
-	unsetenv("CKPT_CONTINUE");
-	unsetenv("CKPT_DROP_FDS");
 	return 0;
 }
 
 __attribute__((constructor)) static void ckpt_init(void)
 {
-	if (read_settings())
+	exec_resolve();
+	if (!getenv("CKPT_IMAGE"))
 		return; /* not launched by ckpt: stay inert */
-	drop_self_from_preload();
+	char *pid = getenv("CKPT_PID");
+	if (!pid || str_len(pid) != CKPT_PID_DIGITS || parse_pid(pid) != sys_getpid() || read_settings()) {
+		forget_settings();
+		return;
+	}
+	pid_text = pid;
+	ckpt_config.pid = (int)sys_getpid();
 	status_init();
 	record_inherited_fds();
 	long n = sys_readlinkat(AT_FDCWD, "/proc/self/exe", ckpt_config.exe_path, sizeof ckpt_config.exe_path - 1);
 	ckpt_config.exe_path[n > 0 ? n : 0] = 0;
 	record_stderr_identity(&ckpt_config.stderr_dev, &ckpt_config.stderr_ino);
 	terminal_note_launch();
+	/* All but CKPT_SIGNAL_BLOCKED: only the launcher's exec blocks the
+	 * signal; a later exec in place inherits the mask set below. */
+	exec_remember(names, 6);
+	forget_settings();
 	/* The launcher execs with the signal blocked, so a request that comes
 	 * before this point waits instead of killing the program. Now that the
 	 * handler is in place, give the program the mask its parent gave. */

@@ -6,14 +6,17 @@
  *
  * The launcher passes CKPT_STATUS=<CKPT_STATUS_LEN spaces>. Its text lives
  * in the process's initial environment block, which is part of its memory,
- * so it survives a restart at the same address; libckpt removes the
- * variable from `environ` (children do not inherit it) and rewrites the
- * text in place, always to the same length:
+ * so it survives a restart at the same address; libckpt rewrites the text
+ * in place, always to the same length:
  *   "seq=N state=S count=C image=PATH\nmessage=TEXT\nend=N" padded with spaces
  * S is running, writing, written, stopped or failed; C counts completed
  * checkpoints. TEXT is the failure, the background writer, or else a
- * standing "warning: ..." about the program's use of the trigger. A reader that sees seq != end caught a rewrite midway and
- * reads again.
+ * standing "warning: ..." about the program's use of the trigger. A reader
+ * that sees seq != end caught a rewrite midway and reads again. PATH and
+ * TEXT are encoded: '%', and control characters, which would break the
+ * line, as %XX.
+ * A program this process execs in its place gets a copy of the line in
+ * its own new block (exec.c passes it on), and carries on counting from it.
  */
 #include <stdlib.h>
 #include "ckpt_lib.h"
@@ -42,7 +45,17 @@ void status_init(void)
 		return;
 	block = v;
 	block_len = str_len(v);
-	unsetenv("CKPT_STATUS");
+	/* After an exec in place: go on from the previous program's numbers. */
+	if (str_starts(v, "seq=")) {
+		const char *p = v + 4;
+		for (; *p >= '0' && *p <= '9'; p++)
+			seq = seq * 10 + (uint64_t)(*p - '0');
+		while (*p && *p != '\n' && !str_starts(p, " count="))
+			p++;
+		if (str_starts(p, " count="))
+			for (p += 7; *p >= '0' && *p <= '9'; p++)
+				count = count * 10 + (uint64_t)(*p - '0');
+	}
 	status_set("running", "");
 }
 
@@ -50,6 +63,23 @@ static size_t put(size_t at, const char *s)
 {
 	while (*s && at < block_len)
 		block[at++] = *s++;
+	return at;
+}
+
+/* `s` with '%' and control characters as %XX: a newline in an image path
+ * or a message must not end its field. */
+static size_t put_encoded(size_t at, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (; *s && at < block_len; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch >= 0x20 && ch != 0x7f && ch != '%') {
+			block[at++] = (char)ch;
+			continue;
+		}
+		char esc[4] = {'%', hex[ch >> 4], hex[ch & 15], 0};
+		at = put(at, esc);
+	}
 	return at;
 }
 
@@ -84,9 +114,9 @@ static void render(void)
 	at = put(at, " count=");
 	at = put_u64(at, count);
 	at = put(at, " image=");
-	at = put(at, ckpt_config.image_path);
+	at = put_encoded(at, ckpt_config.image_path);
 	at = put(at, "\nmessage=");
-	at = put(at, message[0] ? message : note);
+	at = put_encoded(at, message[0] ? message : note);
 	struct line end = {.len = 0};
 	line_str(&end, "\nend=");
 	line_u64(&end, seq);

@@ -7,7 +7,7 @@ import type { CAC } from "cac";
 import type { CheckpointResult } from "../checkpoint-request.ts";
 import { UsageError } from "../errors.ts";
 import { CKPT_EXIT_CHECKPOINTED } from "../format.ts";
-import { bytes, duration } from "../text.ts";
+import { bytes, duration, shellQuote } from "../text.ts";
 
 const DEFAULT_TIMEOUT_S = 600;
 
@@ -59,5 +59,7 @@ async function checkpointCommand(pidText: string, opts: CheckpointOptions): Prom
 export function describeResult(r: CheckpointResult): string {
 	const size = r.size === null ? "size unknown" : bytes(r.size);
 	const then = r.stopped ? `it stopped with exit status ${CKPT_EXIT_CHECKPOINTED}` : "it continues";
-	return `checkpoint of ${r.pid} written to ${r.image} (${size}, ${duration(BigInt(Math.round(r.ms * 1e6)))}); ${then}`;
+	// A newline in the name would break the one line: such a name is shown quoted.
+	const image = /[\x00-\x1f\x7f]/.test(r.image) ? shellQuote(r.image) : r.image;
+	return `checkpoint of ${r.pid} written to ${image} (${size}, ${duration(BigInt(Math.round(r.ms * 1e6)))}); ${then}`;
 }

@@ -20,6 +20,6 @@ async function list(dir: string): Promise<void> {
 	// The program goes last: an unusable image's reason can be long.
 	console.log(table([
 		["NAME", "AGE", "SIZE", "PROGRAM"],
-		...images.map((i) => [i.name, age(i.timeMs, now), bytes(i.size), i.image ? programLine(i.image) : `unusable: ${i.error}`]),
+		...images.map((i) => [i.name, age(i.timeMs, now), bytes(i.size), i.image && !i.refusal ? programLine(i.image) : `unusable: ${i.error ?? i.refusal}`]),
 	], [2], ""));
 }

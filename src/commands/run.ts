@@ -3,9 +3,9 @@
  * execve) with libckpt preloaded, so a signal to that pid checkpoints it.
  */
 import type { CAC } from "cac";
-import type { Split } from "../argv.ts";
+import { nearestCommand, type Split } from "../argv.ts";
 import { extractAsset, LIB_NAME } from "../assets.ts";
-import { UsageError } from "../errors.ts";
+import { NotFoundError, UsageError } from "../errors.ts";
 import { execInPlace } from "../exec.ts";
 import { isDirectory, statPath } from "../libc.ts";
 import { imagePath, launchEnv } from "../launch-env.ts";
@@ -42,6 +42,20 @@ export function withoutOptions(split: Split): Promise<never> {
 	return run(split, {});
 }
 
+/**
+ * The program's file; for `ckpt restrat`, when no such program exists, the
+ * error also names the command that was probably meant.
+ */
+function resolveOrSuggest(split: Split, path: string | undefined, cwd: string): string {
+	try {
+		return resolveProgram(split.program!, path, cwd);
+	} catch (e) {
+		const meant = split.command === "default" && e instanceof NotFoundError ? nearestCommand(split.program!) : undefined;
+		if (meant) throw new NotFoundError(`${(e as Error).message}; did you mean \`ckpt ${meant}\`?`);
+		throw e;
+	}
+}
+
 /** Become `split.program` with checkpointing enabled; also the interactive mode's way to run. */
 export async function run(split: Split, opts: RunOptions): Promise<never> {
 	if (split.program === undefined) throw new UsageError("missing PROGRAM to run (see 'ckpt --help')");
@@ -54,13 +68,14 @@ export async function run(split: Split, opts: RunOptions): Promise<never> {
 	if (!dirStat || !isDirectory(dirStat))
 		throw new UsageError(`image directory ${dir} does not exist`);
 
-	const file = resolveProgram(split.program, env.PATH, cwd);
+	const file = resolveOrSuggest(split, env.PATH, cwd);
 	checkProgram(file, split.program, env.PATH, cwd);
 	const lib = await extractAsset(LIB_NAME);
 	const programEnv = launchEnv(env, {
 		lib,
 		image,
 		signal,
+		pid: process.pid,
 		keepRunning: opts.continue === true,
 		dropUnsupportedFds: opts.dropUnsupportedFds === true,
 	});

@@ -20,16 +20,19 @@ function columns(rows: string[][], right: number[]): string[] {
 	return table(rows, right, "").split("\n");
 }
 
-/** Images with program, age and size; unusable ones shown, not selectable. */
-export function imageChoices(images: ListedImage[], nowMs: number): Choice<string>[] {
+/**
+ * Images with program, age and size; unusable ones shown, not selectable.
+ * `forRestart`: also those the restart would refuse (another user's).
+ */
+export function imageChoices(images: ListedImage[], nowMs: number, forRestart = false): Choice<string>[] {
+	const why = (i: ListedImage) => i.error ?? (forRestart ? i.refusal : undefined);
 	const labels = columns(images.map((i) => [
-		i.name, i.image ? programLine(i.image, 40) : "(unusable)", age(i.timeMs, nowMs), bytes(i.size),
+		i.name, i.image && !why(i) ? programLine(i.image, 40) : "(unusable)", age(i.timeMs, nowMs), bytes(i.size),
 	]), [3]);
-	return images.map((i, k) => ({
-		value: i.path,
-		label: labels[k]!,
-		...(i.error !== undefined && { hint: i.error, disabled: true }),
-	}));
+	return images.map((i, k) => {
+		const reason = why(i);
+		return { value: i.path, label: labels[k]!, ...(reason !== undefined && { hint: reason, disabled: true }) };
+	});
 }
 
 /** Processes with pid, program and how long they have been running. */

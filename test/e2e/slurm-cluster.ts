@@ -1,5 +1,6 @@
 // A real one-node Slurm cluster for the batch tests: Debian's munge and
-// Slurm daemons, installed with apt if missing, run in the foreground as
+// Slurm daemons (installed with apt if missing, only with CKPT_TEST_APT=1:
+// a test run must not change the machine unasked), run in the foreground as
 // children of the test (no systemd), with every file under one temporary
 // directory and ports the kernel says are free, so nothing clashes with a
 // Slurm that may already run on the machine.
@@ -158,6 +159,8 @@ export class Cluster {
 async function installIfMissing(): Promise<string | undefined> {
   const present = () => ["munged", "slurmctld", "slurmd", "sbatch", "scontrol"].every((c) => Bun.which(c, { PATH: SBIN_PATH }));
   if (present()) return undefined;
+  if (process.env.CKPT_TEST_APT !== "1")
+    return `Slurm is not installed (apt-get install ${PACKAGES.join(" ")}, or set CKPT_TEST_APT=1 to let the tests install it as root)`;
   const p = Bun.spawn(["sh", "-c", `apt-get update -qq && apt-get install -y -qq ${PACKAGES.join(" ")}`], {
     env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, stdin: "ignore", stdout: "pipe", stderr: "pipe",
   });

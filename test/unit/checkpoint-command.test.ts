@@ -24,6 +24,8 @@ test("the result line", () => {
 		.toBe("checkpoint of 42 written to /x.dat (2.0 KiB, 3.1 ms); it continues");
 	expect(describeResult({ pid: 42, image: "/x.dat", size: null, ms: 1500, stopped: true }))
 		.toBe("checkpoint of 42 written to /x.dat (size unknown, 1.50 s); it stopped with exit status 85");
+	expect(describeResult({ pid: 42, image: "/a\nb.dat", size: 2048, ms: 3.14, stopped: false }))
+		.toBe("checkpoint of 42 written to '/a\nb.dat' (2.0 KiB, 3.1 ms); it continues");
 });
 
 test("uptime and the interactive process list", () => {

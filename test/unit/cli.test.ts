@@ -108,3 +108,42 @@ test("the open-files soft limit is the parent's again, not Bun's raised one", ()
 	const p = Bun.spawnSync(["sh", "-c", `ulimit -Sn 256 && ${inner}; true`], { cwd: dir, env, timeout: 30_000 });
 	expect(p.stdout.toString().trim()).toBe("256");
 });
+
+test("a mistyped command that is no program: did you mean; a real program named so still runs", () => {
+	expectOneLineError(ckpt(["restrat"]), 127, /^ckpt: restrat: command not found; did you mean `ckpt restart`\?\n$/);
+	expectOneLineError(ckpt(["chekpoint", "1"]), 127, /did you mean `ckpt checkpoint`\?/);
+	expectOneLineError(ckpt(["no-such-program-ckpt"]), 127, /^ckpt: no-such-program-ckpt: command not found\n$/);
+	mkdirSync(join(dir, "bin"), { recursive: true });
+	copyFileSync("/bin/echo", join(dir, "bin", "lst"));
+	const p = Bun.spawnSync([process.execPath, CLI, "lst", "ok"], { cwd: dir, env: { ...env, PATH: `${join(dir, "bin")}:${process.env.PATH}` } });
+	expect(p.stdout.toString()).toBe("ok\n");
+});
+
+test("extra arguments to a command are refused, not ignored", () => {
+	expectOneLineError(ckpt(["info", "x.dat", "extra"]), 2, /^ckpt: unexpected argument 'extra' \(see 'ckpt info --help'\)\n$/);
+	expectOneLineError(ckpt(["checkpoint", "1", "2"]), 2, /unexpected argument '2'/);
+	expectOneLineError(ckpt(["list", ".", "more"]), 2, /unexpected argument 'more'/);
+});
+
+test("--version and the help header say the same", () => {
+	expect(ckpt(["--version"]).out).toMatch(/^ckpt \d+\.\d+\.\d+\n$/);
+	expect(ckpt(["--help"]).out.split("\n")[0]).toBe(ckpt(["--version"]).out.trim());
+	expect(ckpt(["info", "--help"]).out.split("\n")[0]).toBe(ckpt(["--version"]).out.trim());
+});
+
+test.skipIf(process.getuid!() !== 0)("list: an image the restart would refuse (another user's, group-writable) is shown unusable, with the stub's reason (needs root)", async () => {
+	const { buildImage } = await import("./image-builder.ts");
+	const { chownSync } = await import("node:fs");
+	const here = join(dir, "refused");
+	mkdirSync(here, { recursive: true });
+	writeFileSync(join(here, "theirs.dat"), buildImage(), { mode: 0o600 });
+	chownSync(join(here, "theirs.dat"), 65534, 65534);
+	writeFileSync(join(here, "open.dat"), buildImage(), { mode: 0o600 });
+	chmodSync(join(here, "open.dat"), 0o666);
+	writeFileSync(join(here, "mine.dat"), buildImage(), { mode: 0o600 });
+	const r = ckpt(["list", here]);
+	expect(r.code).toBe(0);
+	expect(r.out).toMatch(/^theirs\.dat .* unusable: owned by uid 65534, not by you \(uid 0\); restart only images you created$/m);
+	expect(r.out).toMatch(/^open\.dat .* unusable: writable by group or others, so it could have been altered; run: chmod 600 .*open\.dat$/m);
+	expect(r.out).toMatch(/^mine\.dat .* demo --count 3$/m);
+});

@@ -5,13 +5,16 @@
  * drives the real executable in a pseudo-terminal all the way.
  */
 import { afterAll, afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
-import { CancelledError, ImageError, ShownError } from "../../src/errors.ts";
+import { CancelledError } from "../../src/errors.ts";
 import { interactive } from "../../src/interactive/index.ts";
 import { programProblem } from "../../src/interactive/run.ts";
+import { imageChoices } from "../../src/interactive/choices.ts";
+import { pathProblem } from "../../src/interactive/restart.ts";
+import { listImages } from "../../src/image-list.ts";
 import { buildImage } from "./image-builder.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ckpt-interactive-"));
@@ -73,16 +76,43 @@ test("inspect: pick an image, see its description", async () => {
 	expect(s.screen()).toMatch(/threads \(1\):/);
 });
 
-test("restart with no image here: said in the frame, exit status of an image error", async () => {
+test("restart with no image here: the list says so and offers a typed path, which is checked", async () => {
 	const empty = mkdtempSync(join(dir, "empty-"));
 	process.chdir(empty);
 	const s = session();
 	await menu(s);
-	await s.type(KEY.down + KEY.down + KEY.enter);
-	const e = await s.result;
-	expect(e).toBeInstanceOf(ShownError);
-	expect((e as ShownError).cause).toBeInstanceOf(ImageError);
-	expect(s.screen()).toContain(`no usable ckpt images in ${empty}`);
+	await s.type(KEY.down + KEY.down + KEY.enter, "(no ckpt images in "); // the path may wrap
+	await s.type(KEY.enter, "or a directory of images");
+	await s.type(`${empty}${KEY.enter}`, "no usable ckpt images in ");
+	await s.type(KEY.ctrlC);
+	expect(await s.result).toBeInstanceOf(CancelledError);
+});
+
+test("inspect: a typed directory elsewhere, then one of its images", async () => {
+	const there = mkdtempSync(join(dir, "there-"));
+	writeFileSync(join(there, "far.dat"), buildImage());
+	process.chdir(mkdtempSync(join(dir, "here-")));
+	const s = session();
+	await menu(s);
+	await s.type(KEY.down + KEY.down + KEY.down + KEY.enter, "Another file or directory");
+	await s.type(KEY.enter, "or a directory of images");
+	await s.type(`${there}${KEY.enter}`, "far.dat");
+	await s.type(KEY.enter);
+	expect(await s.result).toBe("done");
+	expect(s.screen()).toContain("program    /usr/bin/demo");
+});
+
+test.skipIf(process.getuid!() !== 0)("restart: another user's image is listed but not offered; inspect still offers it (needs root)", async () => {
+	const here = mkdtempSync(join(dir, "theirs-"));
+	writeFileSync(join(here, "theirs.dat"), buildImage(), { mode: 0o600 });
+	chownSync(join(here, "theirs.dat"), 65534, 65534);
+	const images = listImages(here);
+	expect(images[0]!.refusal).toBe("owned by uid 65534, not by you (uid 0); restart only images you created");
+	expect(imageChoices(images, Date.now(), true)[0]).toMatchObject({ disabled: true, hint: images[0]!.refusal });
+	expect(imageChoices(images, Date.now(), false)[0]!.disabled).toBeUndefined();
+	expect(pathProblem(join(here, "theirs.dat"), true)).toBe(images[0]!.refusal);
+	expect(pathProblem(here, true)).toBe(`no usable ckpt images in ${here}`);
+	expect(pathProblem(join(here, "theirs.dat"), false)).toBeUndefined();
 });
 
 test("run: a program that cannot run is refused at the prompt; Ctrl-C there cancels", async () => {

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { parseMaxOpenFilesSoft } from "../../src/exec.ts";
+import { parseMaxOpenFilesSoft, runtimeFds } from "../../src/exec.ts";
 import { CKPT_STATUS_LEN, imagePath, launchEnv } from "../../src/launch-env.ts";
 
 test("image path: option, then $CKPT_IMAGE, then myckpt.dat; always absolute", () => {
@@ -10,13 +10,14 @@ test("image path: option, then $CKPT_IMAGE, then myckpt.dat; always absolute", (
 	expect(imagePath("/abs.dat", {}, "/w")).toBe("/abs.dat");
 });
 
-const settings = { lib: "/c/libckpt.so", image: "/w/i.dat", signal: 10, keepRunning: false, dropUnsupportedFds: false };
+const settings = { lib: "/c/libckpt.so", image: "/w/i.dat", signal: 10, pid: 4242, keepRunning: false, dropUnsupportedFds: false };
 
 test("ckpt's variables are added, everything else kept", () => {
 	const env = launchEnv({ PATH: "/bin", HOME: "/h" }, settings);
 	expect(env).toEqual({
 		PATH: "/bin", HOME: "/h", LD_PRELOAD: "/c/libckpt.so", CKPT_IMAGE: "/w/i.dat", CKPT_SIGNAL: "10",
 		CKPT_STATUS: " ".repeat(CKPT_STATUS_LEN), // room for libckpt's status line
+		CKPT_PID: "0000004242", // fixed width: rewritten in place after a restart
 	});
 });
 
@@ -43,4 +44,21 @@ test("the soft open-files limit from /proc/PID/limits", () => {
 	expect(parseMaxOpenFilesSoft(limits)).toBe(1024n);
 	expect(parseMaxOpenFilesSoft("Max open files            unlimited            unlimited            files\n")).toBe(0xffffffffffffffffn);
 	expect(parseMaxOpenFilesSoft("garbage")).toBeNull();
+});
+
+test("status fields decode what libckpt encodes: '%' and control characters", async () => {
+	const { decodeField, parseStatus } = await import("../../src/status.ts");
+	expect(decodeField("/tmp/a%0Ab%25.dat")).toBe("/tmp/a\nb%.dat");
+	expect(decodeField("plain é")).toBe("plain é");
+	expect(parseStatus("seq=2 state=failed count=1 image=/x%0Ay.dat\nmessage=fd 3 (/a%0Ab)   \nend=2")).toEqual({
+		seq: 2, state: "failed", count: 1, image: "/x\ny.dat", message: "fd 3 (/a\nb)",
+	});
+});
+
+test("Bun's own descriptors: an epoll and the eventfd registered in it; everything else was passed", () => {
+	const link = { 3: "anon_inode:[eventpoll]", 4: "/tmp/a", 5: "anon_inode:[eventfd]", 6: "anon_inode:[eventfd]", 7: "anon_inode:[eventpoll]" };
+	const fdinfo = { 3: "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1057\ntfd:        5 events:       19 data:                5  pos:0 ino:1057 sdev:f\n", 7: "pos:\t0\n" };
+	// 6 (an eventfd) and 7 (an epoll watching nothing) were passed by the caller.
+	expect(runtimeFds([3, 4, 5, 6, 7], link, fdinfo)).toEqual([3, 5]);
+	expect(runtimeFds([4, 6], link, fdinfo)).toEqual([]);
 });

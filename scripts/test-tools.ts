@@ -1,0 +1,28 @@
+// Run by `npm test` before the suite: the end-to-end tests run real
+// programs and tools, and a missing one must stop the run with the exact
+// packages to install, never look like a pass. Slurm is optional: its
+// tests are skipped, with a warning, where it is not installed.
+const required: [command: string, debianPackage: string, why: string][] = [
+  ["cc", "gcc", "builds the C parts and the demos"],
+  ["readelf", "binutils", "the build checks the stub has no relocations"],
+  ["objcopy", "binutils", "the build strips the embedded helpers"],
+  ["python3", "python3", "real programs checkpointed"],
+  ["perl", "perl", "real programs checkpointed"],
+  ["mawk", "mawk", "real programs checkpointed"],
+  ["node", "nodejs", "real programs checkpointed"],
+  ["make", "make", "a program with children"],
+  ["tmux", "tmux", "the interactive mode in a terminal"],
+  ["script", "bsdutils", "programs on a pseudo-terminal"],
+  ["pgrep", "procps", "a restarted program as ps sees it"],
+  ["setpriv", "util-linux", "programs run as another user"],
+];
+const missing = required.filter(([command]) => !Bun.which(command));
+if (missing.length > 0) {
+  for (const [command, , why] of missing) console.error(`npm test: ${command} is missing (${why})`);
+  const packages = [...new Set(missing.map(([, p]) => p))].join(" ");
+  console.error(`npm test: install them first; on Debian or Ubuntu: apt-get install ${packages}`);
+  process.exit(1);
+}
+const sbin = `${process.env.PATH}:/usr/sbin:/sbin`;
+if (!["munged", "slurmctld", "slurmd", "sbatch"].every((c) => Bun.which(c, { PATH: sbin })))
+  console.warn("npm test: Slurm is not installed, so the batch-job tests will be skipped (apt-get install munge slurmctld slurmd slurm-client, or CKPT_TEST_APT=1 to let them install it as root)");

@@ -1,0 +1,169 @@
+// A program reached through wrappers that exec it in their place (env,
+// nice, nohup, setsid, stdbuf, a `#!/usr/bin/env python3` script, a shell
+// script's `exec`) is the one checkpointed: same pid, its handler, its
+// status line, so both `kill -USR2` and `ckpt checkpoint PID` work, and the
+// restart continues its output exactly. Children never take checkpoints.
+import { afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, type Running, runToEnd, spawn, tempDir } from "./harness.ts";
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => ({ dir, cleanup } = tempDir()));
+afterEach(() => cleanup());
+
+const N = 40;
+let straight = "";
+beforeAll(async () => {
+  const { dir: d, cleanup: c } = tempDir();
+  straight = (await runToEnd([demo("ticker"), String(N)], { cwd: d })).stdout;
+  c();
+});
+
+/** Checkpoints `run` one of the two ways once it has printed 10 lines; returns what ckpt checkpoint said, if used. */
+async function checkpoint(run: Running, how: "kill" | "command"): Promise<void> {
+  await run.waitFor((o) => lines(o) >= 10);
+  if (how === "kill") process.kill(run.pid, "SIGUSR2");
+  else {
+    const r = await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain(`checkpoint of ${run.pid} written to ${join(dir, "myckpt.dat")}`);
+  }
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+}
+
+const wrappers: [string, () => string[]][] = [
+  ["env X=1", () => ["env", "X=1"]],
+  ["nice", () => ["nice"]],
+  ["nohup", () => ["nohup"]],
+  ["setsid", () => ["setsid"]],
+  ["stdbuf -oL", () => ["stdbuf", "-oL"]],
+  ["a sh script that execs (a pyenv-style shim)", () => {
+    const script = join(dir, "wrap.sh");
+    writeFileSync(script, '#!/bin/sh\nexport X=1\nexec "$@"\n', { mode: 0o755 });
+    return [script];
+  }],
+];
+
+describe("through a wrapper the program is checkpointed and restarted", () => {
+  for (const [name, prefix] of wrappers) {
+    for (const how of ["kill", "command"] as const) {
+      test(`${name}, ${how === "kill" ? "kill -USR2" : "ckpt checkpoint PID"}`, async () => {
+        const words = prefix();
+        const run = ckpt([...words, demo("ticker"), String(N)], { cwd: dir });
+        await checkpoint(run, how);
+        const second = await runToEnd([CKPT, "restart"], { cwd: dir });
+        expect(second.code).toBe(0);
+        // The ticker's checksum runs over its heap: the same lines as a straight run.
+        expect(run.stdout + second.stdout).toBe(straight);
+      }, 30000);
+    }
+  }
+});
+
+const noPython = !Bun.which("python3");
+if (noPython) console.warn("exec-chain.test.ts: python3 is not installed; its test is skipped");
+test.skipIf(noPython)("a `#!/usr/bin/env python3` script, checkpointed both ways and restarted twice", async () => {
+  const script = join(dir, "count.py");
+  await Bun.write(script, "#!/usr/bin/env python3\nimport time\nfor i in range(60):\n    print(i, flush=True)\n    time.sleep(0.02)\n");
+  chmodSync(script, 0o755);
+  const run = ckpt([script], { cwd: dir });
+  await checkpoint(run, "kill");
+  const second = ckpt(["restart"], { cwd: dir });
+  await second.waitFor((o) => lines(o) >= 5);
+  const r = await runToEnd([CKPT, "checkpoint", String(second.pid)], { cwd: dir });
+  expect(r.code).toBe(0);
+  expect(await second.exit()).toBe(EXIT_CHECKPOINTED);
+  const third = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(third.code).toBe(0);
+  const all = (run.stdout + second.stdout + third.stdout).split("\n").slice(0, -1);
+  expect(all).toEqual(Array.from({ length: 60 }, (_, i) => String(i)));
+}, 60000);
+
+test("children see no trace of ckpt, and a signal to the process group never makes a child write the image", async () => {
+  // A subshell (forked, not exec'd: it carries libckpt's handler) and an
+  // exec'd sleep that ignores the signal; the foreground sleeps die of it
+  // as they would without ckpt. bash has children, so it refuses and runs on.
+  const script = [
+    "env | grep -c -E '^(LD_PRELOAD|CKPT_)' || true",
+    "( while :; do sleep 0.05; done ) & sub=$!",
+    "(trap '' USR2; exec sleep 1000) & keep=$!",
+    "echo started",
+    "while :; do sleep 0.05; if ! kill -0 $sub 2>/dev/null; then wait $sub; echo \"sub ended $?\"; kill $keep; exit 0; fi; done",
+  ].join("\n");
+  const run = spawn(["setsid", CKPT, "bash", "-c", script], { cwd: dir });
+  try {
+    await run.waitFor((o) => o.includes("started"));
+    expect(run.stdout).toStartWith("0\n"); // `env` in a child: nothing of ckpt's
+    process.kill(-run.pid, "SIGUSR2");
+    await run.waitFor((o) => o.includes("sub ended"));
+    expect(await run.exit()).toBe(0);
+    expect(run.stdout).toContain("sub ended 140\n"); // 128 + SIGUSR2, as without ckpt
+    expect(run.stderr).toMatch(/^ckpt: checkpoint failed: child processes? \d+ \(/m);
+    expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+  } finally {
+    try {
+      process.kill(-run.pid, "SIGKILL");
+    } catch {}
+  }
+}, 30000);
+
+const FUNCTIONS = ["execve", "execv", "execvp", "execvpe", "execl", "execlp", "execle", "fexecve"];
+
+test("through every glibc exec function in turn: checkpointed and restarted, and no program in the chain sees ckpt's variables", async () => {
+  // exec-via's execl forms pass on at most four arguments: the chain grows by two words per hop.
+  let program = [demo("ticker"), String(N)];
+  for (const f of FUNCTIONS.filter((f) => !f.startsWith("execl"))) program = [demo("exec-via"), f, ...program];
+  for (const f of ["execl", "execlp", "execle"]) {
+    const run = ckpt([demo("exec-via"), f, demo("ticker"), String(N)], { cwd: dir });
+    await checkpoint(run, "kill");
+    expect(run.stderr).toStartWith(`exec-via ${f}: clean\n`);
+    const second = await runToEnd([CKPT, "restart"], { cwd: dir });
+    expect(second.code).toBe(0);
+    expect(run.stdout + second.stdout).toBe(straight);
+  }
+  const run = ckpt(program, { cwd: dir });
+  await checkpoint(run, "command");
+  expect(run.stderr.split("\n").filter((l) => l.startsWith("exec-via"))).toEqual(
+    ["fexecve", "execvpe", "execvp", "execv", "execve"].map((f) => `exec-via ${f}: clean`),
+  );
+  const second = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(second.code).toBe(0);
+  expect(run.stdout + second.stdout).toBe(straight);
+}, 60000);
+
+test("the user's LD_PRELOAD is what the program and its children see; ckpt's entry and CKPT_* are not", async () => {
+  const user = "/lib/x86_64-linux-gnu/libdl.so.2"; // any library that exists: preloaded, harmless
+  const r = await runToEnd([CKPT, demo("exec-via"), "execvp", "sh", "-c", "env | grep -E '^(LD_PRELOAD|CKPT_)'; sh -c 'env | grep -c CKPT_'"], {
+    cwd: dir,
+    env: { LD_PRELOAD: user },
+  });
+  expect(r.stderr).toBe("exec-via execvp: clean\n".replace("clean", `sees LD_PRELOAD=${user}`));
+  expect(r.stdout).toBe(`LD_PRELOAD=${user}\n0\n`);
+});
+
+test.skipIf(noPython)("after a restart (a new pid) the program still passes checkpointing on through an exec", async () => {
+  const script = join(dir, "then-exec.py");
+  await Bun.write(script, [
+    "import os, sys, time",
+    "for i in range(30):",
+    "    print('py', i, flush=True)",
+    "    time.sleep(0.02)",
+    `os.execv(${JSON.stringify(demo("ticker"))}, ['ticker', '${N}'])`,
+    "",
+  ].join("\n"));
+  const run = ckpt(["/usr/bin/python3", script], { cwd: dir });
+  await run.waitFor((o) => lines(o) >= 5);
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  const second = ckpt(["restart"], { cwd: dir });
+  await second.waitFor((o) => /^10 /m.test(o)); // the ticker, exec'd by the restarted python
+  const r = await runToEnd([CKPT, "checkpoint", String(second.pid)], { cwd: dir });
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+  expect(await second.exit()).toBe(EXIT_CHECKPOINTED);
+  const third = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(third.code).toBe(0);
+  const out = run.stdout + second.stdout + third.stdout;
+  expect(out).toBe(Array.from({ length: 30 }, (_, i) => `py ${i}\n`).join("") + straight);
+}, 60000);
