@@ -3,10 +3,11 @@
  * signal, included): ppoll, pselect, epoll_pwait, epoll_pwait2, sigsuspend,
  * sigwait, sigwaitinfo, sigtimedwait, a signalfd. A checkpoint must still
  * stop them all, and none may ever be handed signal 64 (FAIL lines). A
- * SIGUSR1 goes to the sigwait thread, before and after a restart. The
+ * SIGUSR1 goes to the sigwait thread, before and after the checkpoint. The
  * waited sets leave out SIGUSR2, the checkpoint trigger, which the program
  * would otherwise take for itself.
- * Needs --drop-unsupported-fds (its epoll and signal fds). */
+ * Its epoll and signal fds make the checkpoint refused, after every thread
+ * has stopped: that order is what the test relies on. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
