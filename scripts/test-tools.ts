@@ -15,6 +15,12 @@ const required: [command: string, debianPackage: string, why: string][] = [
   ["script", "bsdutils", "programs on a pseudo-terminal"],
   ["pgrep", "procps", "a restarted program as ps sees it"],
   ["setpriv", "util-linux", "programs run as another user"],
+  ["prlimit", "util-linux", "a restart under a lower locked-memory limit"],
+  ["strace", "strace", "the order of the image's fsync, link and rename; a kill at the commit"],
+  ["less", "less", "a full-screen program in tmux"],
+  ["vim", "vim", "a full-screen program in tmux"],
+  ["top", "procps", "a full-screen program holding /proc files"],
+  ["chattr", "e2fsprogs", "a file not writable even by root"],
 ];
 const missing = required.filter(([command]) => !Bun.which(command));
 if (missing.length > 0) {
