@@ -1,7 +1,7 @@
 /*
  * ckpt image format, version 2: the single contract between the preloaded
  * library that writes an image, the restore stub that reads it, and the
- * TypeScript reader (src/image.ts mirrors every struct below field by field;
+ * TypeScript reader (src/format.ts mirrors every struct below field by field;
  * change both in the same commit and bump CKPT_VERSION).
  *
  * Layout of an image file (all integers little-endian, all offsets in bytes
