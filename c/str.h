@@ -96,6 +96,14 @@ static inline void line_hex(struct line *l, uint64_t v)
 	l->buf[l->len] = 0;
 }
 
+/* An address range as maps shows it: "0x1000-0x2000". */
+static inline void line_range(struct line *l, uint64_t start, uint64_t end)
+{
+	line_hex(l, start);
+	line_str(l, "-");
+	line_hex(l, end);
+}
+
 /* "1.5 MiB" style, one decimal. */
 static inline void line_size(struct line *l, uint64_t bytes)
 {

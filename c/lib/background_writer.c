@@ -53,9 +53,7 @@ static int copy_unforkable(struct capture *c)
 			if (err) {
 				c->error.len = 0;
 				line_str(&c->error, "cannot read region ");
-				line_hex(&c->error, r->start);
-				line_str(&c->error, "-");
-				line_hex(&c->error, r->end);
+				line_range(&c->error, r->start, r->end);
 				line_str(&c->error, " (MADV_DONTFORK or WIPEONFORK, no read permission) through /proc/self/mem: ");
 				line_str(&c->error, errno_text(err));
 				return -1;

@@ -51,9 +51,7 @@ static int check_writable_files(struct capture *c)
 			continue;
 		c->error.len = 0;
 		line_str(&c->error, "shared mapping ");
-		line_hex(&c->error, r->start);
-		line_str(&c->error, "-");
-		line_hex(&c->error, r->end);
+		line_range(&c->error, r->start, r->end);
 		line_str(&c->error, " of ");
 		line_str(&c->error, path);
 		line_str(&c->error, " may be made writable, but the file is not writable now (");

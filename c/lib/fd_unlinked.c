@@ -55,9 +55,7 @@ static int shared_mapping(struct capture *c, const struct stat *st, struct line 
 	for (int k; (k = maps_next(&cur, end, &e)) != 0;)
 		if (k > 0 && e.shared && e.inode == st->st_ino && e.dev_major == major && e.dev_minor == minor) {
 			line_str(why, "it is also mapped shared at ");
-			line_hex(why, e.start);
-			line_str(why, "-");
-			line_hex(why, e.end);
+			line_range(why, e.start, e.end);
 			return refuse(why, ", and the mapping could not share the restored file");
 		}
 	return 0;

@@ -70,9 +70,7 @@ int check_unreadable(struct capture *c)
 				break;
 			c->error.len = 0;
 			line_str(&c->error, "cannot read the contents of region ");
-			line_hex(&c->error, r->start);
-			line_str(&c->error, "-");
-			line_hex(&c->error, r->end);
+			line_range(&c->error, r->start, r->end);
 			line_str(&c->error, ", which has no read permission, through /proc/self/mem (");
 			line_str(&c->error, errno_text(err));
 			line_str(&c->error, "); make it readable before the checkpoint");

@@ -59,9 +59,7 @@ void check_locked_memory(const struct ckpt_header *h, const char *t)
 	line_str(&why, "the program had ");
 	line_u64(&why, locked);
 	line_str(&why, " bytes of memory locked (mlock; region ");
-	line_hex(&why, r[first].start);
-	line_str(&why, "-");
-	line_hex(&why, r[first].end);
+	line_range(&why, r[first].start, r[first].end);
 	line_str(&why, " among them), more than this restart's RLIMIT_MEMLOCK of ");
 	line_u64(&why, lim.cur);
 	line_str(&why, " bytes; raise it (ulimit -l) or restart with CAP_IPC_LOCK");
@@ -73,9 +71,7 @@ __attribute__((noreturn)) static void die_region(const char *what, const struct 
 	struct line why = {.len = 0};
 	line_str(&why, what);
 	line_str(&why, " to region ");
-	line_hex(&why, r->start);
-	line_str(&why, "-");
-	line_hex(&why, r->end);
+	line_range(&why, r->start, r->end);
 	line_str(&why, ": ");
 	line_str(&why, errno_text(err));
 	die_line(&why);

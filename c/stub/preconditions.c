@@ -111,9 +111,7 @@ static void check_writable_mappings(const struct ckpt_header *h, const char *t)
 		line_str(&why, " cannot be opened for writing (");
 		line_str(&why, errno_text(fd));
 		line_str(&why, "), and its shared mapping ");
-		line_hex(&why, r[i].start);
-		line_str(&why, "-");
-		line_hex(&why, r[i].end);
+		line_range(&why, r[i].start, r[i].end);
 		line_str(&why, " may be made writable; make it writable by this user");
 		die_line(&why);
 	}

@@ -6,20 +6,12 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, type Running, runToEnd, tempDir } from "./harness.ts";
+import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, type Running, runToEnd, tempDir, until } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
 beforeEach(() => ({ dir, cleanup } = tempDir()));
 afterEach(() => cleanup());
-
-async function until(ready: () => boolean, what: () => string, ms = 20000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what()}`);
-    await Bun.sleep(5);
-  }
-}
 
 const ticks = (run: Running) => (run.stdout.match(/^tick /gm) ?? []).length;
 const show = (run: Running) => () => `stdout ${JSON.stringify(run.stdout)} stderr ${JSON.stringify(run.stderr)}`;

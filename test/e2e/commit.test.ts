@@ -9,7 +9,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, type Running, runToEnd, spawn, tempDir } from "./harness.ts";
+import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, type Running, runToEnd, spawn, tempDir, until } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -23,14 +23,6 @@ afterEach(() => {
 const IMAGE = "myckpt.dat";
 const TMP = `.${IMAGE}.ckpt-tmp`;
 const run = (args: string[]) => runToEnd([CKPT, ...args], { cwd: dir }, 60000);
-
-async function until(ready: () => boolean, what: () => string, ms = 20000) {
-  const deadline = Date.now() + ms;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what()}`);
-    await Bun.sleep(5);
-  }
-}
 
 /** Launches a private copy of a demo under ckpt and waits for `lines` lines of output. */
 async function launch(name: string, args: string[], ckptArgs: string[] = [], lines = 3): Promise<Running> {

@@ -6,21 +6,12 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, type Running, runToEnd, spawn, tempDir } from "./harness.ts";
+import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, type Running, runToEnd, spawn, tempDir, until } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
 beforeEach(() => ({ dir, cleanup } = tempDir()));
 afterEach(() => cleanup());
-
-/** Polls `ready` every few ms; throws `what` after `ms`. */
-async function until(ready: () => boolean, what: () => string, ms = 20000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what()}`);
-    await Bun.sleep(2);
-  }
-}
 
 /** Waits until the program has written `pattern` to stderr. */
 function stderrShows(run: Running, pattern: RegExp, ms = 30000): Promise<void> {

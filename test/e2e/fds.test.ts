@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { closeSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkpointRun, CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, Running, runToEnd, spawn, tempDir } from "./harness.ts";
+import { checkpointRun, CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, Running, runToEnd, spawn, tempDir, until } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -25,14 +25,6 @@ function spawnWithFd3(cmd: string[], cwd: string): Running {
 }
 
 /** Polls until `ready`; throws with `what()` after `ms`. */
-async function until(ready: () => boolean, what: () => string, ms = 20000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what()}`);
-    await Bun.sleep(5);
-  }
-}
-
 const fileText = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "");
 
 test("the program's own pipe comes back with its unread bytes, and a file on fd 40 keeps writing at its offset", async () => {

@@ -101,3 +101,12 @@ export async function checkpointRun(program: string[], opts: SpawnOptions & { af
   const code = await run.exit();
   return { code, stdout: run.stdout, stderr: run.stderr };
 }
+
+/** Polls `ready` every few ms; throws with `what` after `ms`. */
+export async function until(ready: () => boolean, what: () => string, ms = 20000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what()}`);
+    await Bun.sleep(2);
+  }
+}
