@@ -235,6 +235,21 @@ static int hold_timer(void)
 	return rc != 0;
 }
 
+/* KSM for the whole process: refused, the flag still set afterwards. */
+static int hold_memory_merge(void)
+{
+	if (prctl(67 /* PR_SET_MEMORY_MERGE */, 1, 0, 0, 0) < 0) {
+		printf("memory merge: cannot set (%s)\n", strerror(errno));
+		return 2;
+	}
+	printf("memory merge on\nready\n");
+	fflush(stdout);
+	wait_for_go();
+	int on = prctl(68 /* PR_GET_MEMORY_MERGE */, 0, 0, 0, 0);
+	printf("memory merge after: %s\n", on == 1 ? "on" : "OFF");
+	return on != 1;
+}
+
 /* Run with GLIBC_TUNABLES=glibc.pthread.rseq=0: an rseq area of its own. */
 static int hold_own_rseq(void)
 {
@@ -259,6 +274,8 @@ int main(int argc, char **argv)
 		return hold_timer();
 	if (argc > 1 && !strcmp(argv[1], "own-rseq"))
 		return hold_own_rseq();
+	if (argc > 1 && !strcmp(argv[1], "memory-merge"))
+		return hold_memory_merge();
 	if (argc < 2 || strcmp(argv[1], "plain")) {
 		umask(027);
 		prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);

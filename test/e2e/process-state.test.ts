@@ -106,6 +106,22 @@ test("an AIO context refuses the checkpoint by its ring address; the program run
 	expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
 }, 60000);
 
+test("KSM for the whole process (PR_SET_MEMORY_MERGE) refuses the checkpoint; the program runs on with it set", async () => {
+	const run = spawn([CKPT, PROGRAM, "memory-merge"], { cwd: dir, stdin: "pipe" });
+	await run.waitFor((out) => out.includes("ready\n") || out.includes("cannot set")).catch(() => {});
+	if (run.stdout.includes("memory merge: cannot set")) {
+		console.log(`skipped: this user cannot turn on PR_SET_MEMORY_MERGE here (${run.stdout.trim()})`);
+		return;
+	}
+	process.kill(run.pid, "SIGUSR2");
+	await waitForStderr(run, "checkpoint failed");
+	go(run);
+	expect(await run.exit()).toBe(0);
+	expect(run.stderr).toContain("ckpt: checkpoint failed: the program turned on KSM for all its memory (prctl PR_SET_MEMORY_MERGE)");
+	expect(run.stdout).toContain("memory merge after: on");
+	expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+}, 60000);
+
 test("a POSIX timer comes back armed after a restart (test/e2e/posix-timers.test.ts has the details)", async () => {
 	const run = await launchAndSignal([CKPT, PROGRAM, "timer"], 1);
 	expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
