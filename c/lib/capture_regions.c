@@ -115,10 +115,30 @@ static void find_own_library(struct region_scan *s, const char *text, long len)
 		}
 }
 
+/* A shared mapping of an object that cannot be opened again (a deleted or
+ * replaced file, a memfd, a SysV segment) may be shared with another
+ * process, or twice within this one (a JIT's second view of its code):
+ * brought back as private shared memory it would silently stop being one
+ * with them. Only MAP_SHARED|MAP_ANONYMOUS (/dev/zero) has no other holder:
+ * ckpt refuses programs with children. */
+static int refuse_lost_sharing(struct capture *c, const struct maps_entry *e, const char *path)
+{
+	if (maps_is(e, "/dev/zero") || maps_is(e, "/[aio]") /* refused by name elsewhere */)
+		return 0;
+	c->error.len = 0;
+	line_str(&c->error, "shared mapping ");
+	line_range(&c->error, e->start, e->end);
+	line_str(&c->error, " of ");
+	line_str(&c->error, path);
+	line_str(&c->error, e->deleted ? " (deleted)" : " (replaced since it was mapped)");
+	line_str(&c->error, " cannot be restored: the sharing with other mappings of it would be lost");
+	return -1;
+}
+
 /* Private mappings of files that were deleted or replaced keep their pages
- * as data in an anonymous region; shared ones become shared anonymous
- * memory (memfd, SysV shm and /dev/zero mappings look like this too). */
-static void classify(struct region_scan *s, const struct maps_entry *e, struct ckpt_region *r)
+ * as data in an anonymous region; shared ones must be /dev/zero's, which
+ * become shared anonymous memory again. */
+static int classify(struct region_scan *s, const struct maps_entry *e, struct ckpt_region *r)
 {
 	struct capture *c = s->c;
 	char path[CKPT_PATH_MAX];
@@ -130,7 +150,7 @@ static void classify(struct region_scan *s, const struct maps_entry *e, struct c
 	if (maps_is(e, "[heap]"))
 		r->flags |= CKPT_REGION_HEAP;
 	if (!is_file)
-		return;
+		return 0;
 	for (int i = 0; i < e->path_len; i++)
 		path[i] = e->path[i];
 	path[e->path_len] = 0;
@@ -139,8 +159,11 @@ static void classify(struct region_scan *s, const struct maps_entry *e, struct c
 		r->file_offset = e->offset;
 		r->dev = st.st_dev, r->ino = st.st_ino, r->file_size = (uint64_t)st.st_size;
 		r->mtime_sec = st.st_mtim.tv_sec, r->mtime_nsec = st.st_mtim.tv_nsec;
+	} else if (e->shared && refuse_lost_sharing(c, e, path)) {
+		return -1;
 	}
 	r->path_str = capture_string(c, path, (size_t)e->path_len);
+	return 0;
 }
 
 static int record_special(struct capture *c, const struct maps_entry *e)
@@ -165,8 +188,7 @@ static int add_piece(struct region_scan *s, const struct maps_entry *e)
 	*r = (struct ckpt_region){.start = e->start, .end = e->end, .prot = (uint32_t)e->prot};
 	if (!(e->prot & PROT_READ))
 		r->flags |= CKPT_REGION_UNREAD;
-	classify(s, e, r);
-	if (split_extents(s, r))
+	if (classify(s, e, r) || split_extents(s, r))
 		return -1;
 	c->nregions++;
 	return 0;

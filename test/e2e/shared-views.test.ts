@@ -1,0 +1,50 @@
+// Shared memory whose sharing cannot be restored is refused at checkpoint,
+// by address and name, with the program running on and its views still one
+// memory; MAP_SHARED|MAP_ANONYMOUS memory, which nothing else can hold, is
+// restored.
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { FileSink } from "bun";
+import { CKPT, demo, EXIT_CHECKPOINTED, type Running, spawn, tempDir, until } from "./harness.ts";
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => ({ dir, cleanup } = tempDir()));
+afterEach(() => cleanup());
+
+function go(run: Running) {
+  const stdin = run.proc.stdin as FileSink;
+  stdin.write("go\n");
+  stdin.flush();
+}
+
+async function signalWhenReady(mode: string) {
+  const run = spawn([CKPT, demo("shared-views"), mode], { cwd: dir, stdin: "pipe" });
+  await run.waitFor((out) => out.includes("ready\n"));
+  process.kill(run.pid, "SIGUSR2");
+  return run;
+}
+
+for (const [mode, name] of [["sysv", /\/SYSV[0-9a-f]{8} \(deleted\)/], ["memfd-twice", /\/memfd:jit \(deleted\)/]] as const) {
+  test(`${mode}: refused at checkpoint by address and name; the program runs on with one memory`, async () => {
+    const run = await signalWhenReady(mode);
+    await until(() => run.stderr.includes("checkpoint failed"), () => run.stderr);
+    go(run);
+    expect(await run.exit()).toBe(0);
+    expect(run.stderr).toMatch(/^ckpt: checkpoint failed: shared mapping 0x[0-9a-f]+-0x[0-9a-f]+ of /m);
+    expect(run.stderr).toMatch(name);
+    expect(run.stderr).toContain("cannot be restored: the sharing with other mappings of it would be lost; the program continues");
+    expect(run.stdout).toContain(`${mode}: shared bytes\n${mode} after: one memory\n`);
+    expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+  }, 60000);
+}
+
+test("MAP_SHARED|MAP_ANONYMOUS memory is checkpointed and comes back", async () => {
+  const run = await signalWhenReady("anon");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  const rest = spawn([CKPT, "restart"], { cwd: dir, stdin: "pipe" });
+  go(rest);
+  expect(await rest.exit()).toBe(0);
+  expect(rest.stdout).toBe("anon: shared bytes\nanon after: one memory\n");
+}, 60000);
