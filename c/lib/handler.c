@@ -136,7 +136,7 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 	if (scratch_open(c))
 		return -1;
 	c->hdr->created_ns = now_ns(0 /* CLOCK_REALTIME */);
-	if (stop_other_threads(c, uc) || refuse_children(c) || capture_fds(c))
+	if (stop_other_threads(c, uc) || capture_pending_signals(c) || refuse_children(c) || capture_fds(c))
 		return -1;
 	announce_if_stderr_is_a_file();
 	refresh_file_offsets(c);
