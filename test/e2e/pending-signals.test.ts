@@ -4,9 +4,10 @@
 // itself, checks from inside what it receives after the restart (or after
 // --continue) and prints one line per signal, then PASS.
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT_THREAD_COORDINATOR } from "../../src/format.ts";
+import { CKPT_HEADER_SIZE, CKPT_THREAD_COORDINATOR, HEADER, PROCESS_STATE, SIGNAL } from "../../src/format.ts";
+import { reseal } from "../fuzz/mutate.ts";
 import { readImage } from "../../src/image.ts";
 import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
 
@@ -36,7 +37,7 @@ function received(out: string): string {
 	return out.split("\n").filter((l) => / got /.test(l)).join("\n");
 }
 
-async function checkpointAndRestart(args: string[]) {
+async function checkpointed(args: string[]) {
 	const run = ckpt([PROGRAM, join(dir, "go"), ...args], { cwd: dir });
 	await run.waitFor((o) => o.includes("ready\n"));
 	process.kill(run.pid, "SIGUSR2");
@@ -55,7 +56,7 @@ async function restartAndCheck() {
 }
 
 test("pending signals come back with their siginfo, process-wide and per thread, in order", async () => {
-	const run = await checkpointAndRestart([]);
+	const run = await checkpointed([]);
 	const pid = run.pid;
 
 	// `ckpt info` counts them per signal and lists each with its target and siginfo.
@@ -75,7 +76,7 @@ test("pending signals come back with their siginfo, process-wide and per thread,
 }, 60000);
 
 test("when another thread takes the request, the stopped main thread reads the process's queue", async () => {
-	await checkpointAndRestart(["worker-takes-it"]);
+	await checkpointed(["worker-takes-it"]);
 	const image = readImage(join(dir, "myckpt.dat"));
 	// The proof this path ran: the coordinator is not the leader (thread 0).
 	expect(image.threads[0]!.flags & CKPT_THREAD_COORDINATOR).toBe(0);
@@ -95,4 +96,28 @@ test("--continue: the signals read for the checkpoint are queued again at once; 
 	expect(run.stdout).toContain("continued\n");
 	expect(received(run.stdout)).toBe(RECEIVED);
 	expect(run.stdout).toContain("9 of 9 received\nPASS\n");
+}, 60000);
+
+test("a signal record out of range (checksums recomputed) is refused by the reader and by the restart, before teardown", async () => {
+	await checkpointed([]);
+	const path = join(dir, "myckpt.dat");
+	const original = new Uint8Array(readFileSync(path));
+	const signalsOff = new DataView(original.buffer).getUint32(HEADER.fields.process.off + PROCESS_STATE.fields.signals_off.off, true);
+	const first = CKPT_HEADER_SIZE + signalsOff; // SIGUSR1 for thread #1
+	for (const [field, value, reader, stub] of [
+		["signo", 9, "pending signal 0: signal 9 cannot be pending", "pending signal 9: not a signal that can be pending"],
+		["thread", 7, "pending signal 0 (signal 10): its thread 7 is out of range", "pending signal 10: its thread is out of range"],
+	] as const) {
+		const img = original.slice();
+		new DataView(img.buffer).setUint32(first + SIGNAL.fields[field].off, value, true);
+		reseal(img);
+		writeFileSync(path, img, { mode: 0o600 });
+		const info = await runToEnd([CKPT, "info"], { cwd: dir });
+		expect(info.stderr).toContain(`${reader} (corrupt image)`);
+		expect(info.code).toBe(1);
+		const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+		expect(rest.stdout).toBe("");
+		expect(rest.stderr).toBe(`ckpt: cannot restart ${path}: ${stub} (corrupt image)\n`);
+		expect(rest.code).toBe(1);
+	}
 }, 60000);
