@@ -9,6 +9,9 @@
  * With "worker-takes-it" as argv[2], the main thread blocks the checkpoint
  * signal (SIGUSR2) too, so the second thread takes the request and the
  * stopped main thread must read the process-wide queue for it.
+ * With "with-child", it forks a child that waits, so the checkpoint is
+ * refused after the signals were read (ckpt refuses programs with
+ * children); it ends the child once it has taken its signals.
  * It prints "ready", then waits until its pid changes (a restart) or the
  * file named by argv[1] exists (the --continue test creates it). Then the
  * main thread takes what is pending for it without waiting (sigtimedwait
@@ -25,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 static pid_t first_pid;
 static volatile int worker_go, worker_done;
@@ -149,6 +153,12 @@ int main(int argc, char **argv)
 	expect("worker", SIGUSR1, SI_TKILL, -1);
 	expect("worker", SIGRTMIN + 3, SI_QUEUE, 77);
 
+	pid_t child = 0;
+	if (argc > 2 && !strcmp(argv[2], "with-child") && (child = fork()) == 0) {
+		pause();
+		_exit(0);
+	}
+
 	printf("ready\n");
 	while (getpid() == first_pid && (argc < 2 || access(argv[1], F_OK) != 0))
 		usleep(10000);
@@ -156,6 +166,10 @@ int main(int argc, char **argv)
 	drain("main", &blocked);
 	worker_go = 1;
 	pthread_join(t, 0);
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, 0, 0);
+	}
 	int ok = !mismatches && received == nexpected;
 	printf("%d of %d received\n%s\n", received, nexpected, ok ? "PASS" : "FAILED");
 	return ok ? 0 : 1;

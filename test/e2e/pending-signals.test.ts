@@ -98,6 +98,19 @@ test("--continue: the signals read for the checkpoint are queued again at once; 
 	expect(run.stdout).toContain("9 of 9 received\nPASS\n");
 }, 60000);
 
+test("a checkpoint refused after the signals were read leaves them all queued; the program receives them", async () => {
+	const run = ckpt([PROGRAM, join(dir, "go"), "with-child"], { cwd: dir });
+	await run.waitFor((o) => o.includes("ready\n"));
+	const cp = await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir });
+	expect(cp.code).toBe(1);
+	expect(cp.stderr).toMatch(/checkpoint of \d+ failed: child process \d+/);
+	writeFileSync(join(dir, "go"), "");
+	expect(await run.exit()).toBe(0);
+	expect(run.stdout).toContain("continued\n");
+	expect(received(run.stdout)).toBe(RECEIVED);
+	expect(run.stdout).toContain("9 of 9 received\nPASS\n");
+}, 60000);
+
 test("a signal record out of range (checksums recomputed) is refused by the reader and by the restart, before teardown", async () => {
 	await checkpointed([]);
 	const path = join(dir, "myckpt.dat");
