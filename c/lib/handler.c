@@ -9,6 +9,8 @@
  *      (threads.c) and records its kernel-held state (fs base, tid address,
  *      robust list, rseq, altstack, mask) and resume point; so does the
  *      coordinator. Registers are already safe in each signal frame.
+ *      Pending signals, each thread's and the process's, are read into the
+ *      image and queued again at once (pending_signals.c).
  *   3. Process capture: descriptors (first, so an unsupported one fails the
  *      checkpoint before any heavy work), dispositions, timers, limits, the
  *      mm layout, then the memory map split into extents.

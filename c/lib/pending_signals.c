@@ -26,7 +26,7 @@
  *
  * Not taken: the trigger signal (a request still pending is answered by
  * the checkpoint under way: threads.c) and CKPT_THREAD_SIGNAL; SIGKILL
- * and SIGSTOP are never pending for long.
+ * and SIGSTOP cannot be taken (nor be pending while the process runs).
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -112,7 +112,8 @@ static uint32_t dequeue(const char *key, int32_t tid)
 	struct { long sec, nsec; } zero = {0, 0};
 	uint32_t first = ckpt_sync.nsignals;
 	uint64_t set;
-	while (pending_in(key, &set) == 0 && set) {
+	int readable;
+	while ((readable = pending_in(key, &set) == 0) && set) {
 		if (ckpt_sync.nsignals >= ckpt_sync.max_signals) {
 			failed(TOO_MANY);
 			break;
@@ -129,6 +130,8 @@ static uint32_t dequeue(const char *key, int32_t tid)
 		s->thread = CKPT_SIGNAL_PROCESS; /* a thread's index is known once all are stopped */
 		ckpt_sync.nsignals++;
 	}
+	if (!readable)
+		failed(UNREADABLE); /* unknown is not empty */
 	return first;
 }
 
