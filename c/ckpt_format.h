@@ -17,6 +17,7 @@
  *        strings  strings_size bytes of NUL-terminated strings; offset 0 is ""
  *        timers   process.ntimers x struct ckpt_timer (sorted by id)
  *        locks    nlocks    x struct ckpt_lock     (by fd)
+ *        signals  process.nsignals x struct ckpt_signal (pending, in queue order)
  *   [data_offset, file_size)     the bytes of every DATA extent, back to back
  *                                (so each starts on a page), then the unread
  *                                contents of pipes, deleted files and memfds,
@@ -170,6 +171,9 @@ struct ckpt_process_state {
 	/* timers: the POSIX timer table (struct ckpt_timer), within the tables */
 	uint32_t ntimers;
 	uint32_t timers_off;
+	/* signals: the pending signal table (struct ckpt_signal), within the tables */
+	uint32_t nsignals;
+	uint32_t signals_off;
 };
 
 struct ckpt_header {
@@ -330,6 +334,18 @@ struct ckpt_lock {
 	uint64_t start, len;         /* bytes; len 0: to the end of the file, ever */
 };
 
+/* A signal pending at checkpoint (sent, not yet delivered: blocked), queued
+ * again by the stub with the same siginfo before any thread of the program
+ * runs. Per signal number, records keep the kernel's queue order. */
+#define CKPT_SIGNAL_PROCESS 0xffffffffu /* `thread` of a process-wide signal */
+struct ckpt_signal {
+	uint32_t signo;
+	uint32_t thread;             /* index in the thread table, or CKPT_SIGNAL_PROCESS */
+	int32_t tid;                 /* that thread's tid at checkpoint; 0 process-wide */
+	uint32_t pad;
+	uint8_t info[128];           /* the siginfo_t as dequeued (si_code, pid, uid, value...) */
+};
+
 /* Lives in libckpt's memory; the stub writes it after memory is restored. */
 struct ckpt_restart_info {
 	uint64_t magic;              /* CKPT_RESTART_INFO_MAGIC once filled in */
@@ -350,7 +366,8 @@ _Static_assert(sizeof(struct ckpt_extent) == 32, "extent record size is part of 
 _Static_assert(sizeof(struct ckpt_fd) == 136, "fd record size is part of the format");
 _Static_assert(sizeof(struct ckpt_lock) == 32, "lock record size is part of the format");
 _Static_assert(sizeof(struct ckpt_termios) == 40, "termios record size");
-_Static_assert(sizeof(struct ckpt_process_state) == 48, "process state record size");
+_Static_assert(sizeof(struct ckpt_process_state) == 56, "process state record size");
 _Static_assert(sizeof(struct ckpt_timer) == 72, "timer record size is part of the format");
+_Static_assert(sizeof(struct ckpt_signal) == 144, "signal record size is part of the format");
 
 #endif

@@ -153,6 +153,8 @@ static inline long sys_futex(void *addr, int op, uint32_t val, const void *timeo
 static inline long sys_tgkill(int tgid, int tid, int sig) { return SYS3(__NR_tgkill, tgid, tid, sig); }
 /* int rt_tgsigqueueinfo(pid_t tgid, pid_t tid, int sig, siginfo_t *info); */
 static inline long sys_rt_tgsigqueueinfo(int tgid, int tid, int sig, void *info) { return SYS4(__NR_rt_tgsigqueueinfo, tgid, tid, sig, info); }
+/* int rt_sigqueueinfo(pid_t tgid, int sig, siginfo_t *info); */
+static inline long sys_rt_sigqueueinfo(int tgid, int sig, void *info) { return SYS3(__NR_rt_sigqueueinfo, tgid, sig, info); }
 /* pid_t getpgid(pid_t pid); */
 static inline long sys_getpgid(int pid) { return SYS1(__NR_getpgid, pid); }
 /* int kill(pid_t pid, int sig); */

@@ -22,6 +22,7 @@ export const CKPT_REQUEST_SIGVAL = 0x636b7074;
 export const CKPT_REQUEST_CONTINUE_SIGVAL = 0x636b7063;
 
 export const CKPT_UNKNOWN = 0xffffffff;
+export const CKPT_SIGNAL_PROCESS = 0xffffffff;
 
 export const CKPT_SPECIAL_VVAR = 0;
 export const CKPT_SPECIAL_VVAR_VCLOCK = 1;
@@ -80,7 +81,7 @@ export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_VERSION, CKPT_ARCH_X86_64, CKPT_PAGE_SIZE, CKPT_HEADER_SIZE,
 	CKPT_MAX_SIGNALS, CKPT_MAX_RLIMITS, CKPT_MAX_AUXV, CKPT_PATH_MAX,
 	CKPT_EXIT_CHECKPOINTED, CKPT_RESTART_INFO_MAGIC, CKPT_REQUEST_SIGVAL, CKPT_REQUEST_CONTINUE_SIGVAL,
-	CKPT_UNKNOWN,
+	CKPT_UNKNOWN, CKPT_SIGNAL_PROCESS,
 	CKPT_SPECIAL_VVAR, CKPT_SPECIAL_VVAR_VCLOCK, CKPT_SPECIAL_VDSO, CKPT_NSPECIAL,
 	CKPT_REGION_ANON, CKPT_REGION_STACK, CKPT_REGION_FILE_PRIVATE,
 	CKPT_REGION_FILE_SHARED, CKPT_REGION_SHARED_ANON,
@@ -142,16 +143,18 @@ export const TERMIOS = layout("ckpt_termios", 40, {
 	line: f(16, "u8"), cc: f(17, "u8", 19), valid: f(36, "u8"), pad: f(37, "u8", 3),
 });
 
-export const PROCESS_STATE = layout("ckpt_process_state", 48, {
+export const PROCESS_STATE = layout("ckpt_process_state", 56, {
 	umask: f(0, "u32"), thp_disable: f(4, "u32"), no_new_privs: f(8, "u32"), child_subreaper: f(12, "u32"),
 	oom_score_adj: f(16, "i32"), membarrier: f(20, "u32"), loginuid: f(24, "u32"), ngroups: f(28, "u32"),
 	groups_str: f(32, "u32"), cgroup_str: f(36, "u32"),
 	// timers
 	ntimers: f(40, "u32"), timers_off: f(44, "u32"),
+	// signals
+	nsignals: f(48, "u32"), signals_off: f(52, "u32"),
 });
 
 /** sizeof(struct ckpt_header): the bytes header_crc covers. */
-export const HEADER_STRUCT_SIZE = 3600;
+export const HEADER_STRUCT_SIZE = 3608;
 
 export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	magic: f(0, "char", 8),
@@ -204,9 +207,9 @@ export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	rlimits: f(3160, RLIMIT, CKPT_MAX_RLIMITS),
 	termios: f(3416, TERMIOS, 3),
 	process: f(3536, PROCESS_STATE),
-	restart_info_addr: f(3584, "u64"),
-	pad1: f(3592, "u32"),
-	header_crc: f(3596, "u32"),
+	restart_info_addr: f(3592, "u64"),
+	pad1: f(3600, "u32"),
+	header_crc: f(3604, "u32"),
 });
 
 export const RESUME_CTX = layout("ckpt_resume_ctx", 72, {
@@ -301,6 +304,14 @@ export const TIMER = layout("ckpt_timer", 72, {
 	clock_thread: f(68, "u32"),
 });
 
+export const SIGNAL = layout("ckpt_signal", 144, {
+	signo: f(0, "u32"),
+	thread: f(4, "u32"),
+	tid: f(8, "i32"),
+	pad: f(12, "u32"),
+	info: f(16, "u8", 128),
+});
+
 export const LOCK = layout("ckpt_lock", 32, {
 	fd: f(0, "i32"),
 	kind: f(4, "u32"),
@@ -325,5 +336,5 @@ export const RESTART_INFO = layout("ckpt_restart_info", 4248, {
 /** Every struct in ckpt_format.h, for the mirror test. */
 export const ALL_LAYOUTS: readonly Layout<string>[] = [
 	MM, SIGACTION, TIMEVAL, ITIMER, RLIMIT, TERMIOS, PROCESS_STATE, HEADER, RESUME_CTX, THREAD, REGION, EXTENT, FD, TIMER,
-	LOCK, RESTART_INFO,
+	LOCK, SIGNAL, RESTART_INFO,
 ];

@@ -185,6 +185,7 @@ function decodeProcessState(p: Fields<keyof typeof PROCESS_STATE.fields>): Proce
 		oomScoreAdj: p.i32("oom_score_adj"), membarrier: known(p.u32("membarrier")), loginuid: known(p.u32("loginuid")),
 		ngroups: p.u32("ngroups"), groupsStr: p.u32("groups_str"), cgroupStr: p.u32("cgroup_str"),
 		ntimers: p.u32("ntimers"), timersOff: p.u32("timers_off"),
+		nsignals: p.u32("nsignals"), signalsOff: p.u32("signals_off"),
 	};
 }
 

@@ -11,11 +11,11 @@ import {
 	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_FD_DELETED, CKPT_FD_FIFO, CKPT_FD_FILE,
 	CKPT_FD_MEMFD, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE,
 	CKPT_LOCK_POSIX, CKPT_PAGE_SIZE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED,
-	CKPT_REGION_HEAP, CKPT_REGION_SHARED_ANON, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_VM_NORESERVE,
-	EXTENT, FD, LOCK, REGION, RESUME_CTX, TERMIOS, THREAD, TIMER,
+	CKPT_REGION_HEAP, CKPT_REGION_SHARED_ANON, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_SIGNAL_PROCESS, CKPT_VM_NORESERVE,
+	EXTENT, FD, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS, THREAD, TIMER,
 } from "./format.ts";
 import { decodeTermios, USER_SPACE_END } from "./image-header.ts";
-import type { Extent, Fd, Header, Lock, Region, Tables, Thread, Timer } from "./image-types.ts";
+import type { Extent, Fd, Header, Lock, PendingSignal, Region, Tables, Thread, Timer } from "./image-types.ts";
 
 
 const PAGE = BigInt(CKPT_PAGE_SIZE);
@@ -36,6 +36,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		["string", h.stringsOff, h.stringsSize, 1],
 		["timer", h.process.timersOff, h.process.ntimers, TIMER.size],
 		["lock", h.locksOff, h.nlocks, LOCK.size],
+		["signal", h.process.signalsOff, h.process.nsignals, SIGNAL.size],
 	];
 	let prevEnd = 0;
 	for (const [what, off, count, size] of layout) {
@@ -217,7 +218,28 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		locks.push({ fd, kind, write: type === 1, start, len });
 	}
 
-	return { exe: str(h.exeStr, () => "exe"), cwd: str(h.cwdStr, () => "cwd"), argv, groups, cgroup, threads, regions, fds, timers, locks };
+	const signals: PendingSignal[] = [];
+	for (let i = 0; i < h.process.nsignals; i++) {
+		const s = new Fields(view, h.process.signalsOff + i * SIGNAL.size, SIGNAL);
+		const at = h.process.signalsOff + i * SIGNAL.size + SIGNAL.fields.info.off;
+		const signo = s.u32("signo");
+		const thread = s.u32("thread");
+		// siginfo_t: si_signo 0, si_code 8, si_pid/si_timerid 16, si_uid/si_overrun 20, si_value 24
+		if (signo < 1 || signo > 64 || signo === 9 || signo === 19 || view.getInt32(at, true) !== signo)
+			fail(`pending signal ${i}: signal ${signo} cannot be pending (corrupt image)`);
+		if (thread !== CKPT_SIGNAL_PROCESS && thread >= h.nthreads)
+			fail(`pending signal ${i} (signal ${signo}): its thread ${thread} is out of range (corrupt image)`);
+		signals.push({
+			signo, thread: thread === CKPT_SIGNAL_PROCESS ? null : thread, tid: s.i32("tid"),
+			code: view.getInt32(at + 8, true), pid: view.getInt32(at + 16, true), uid: view.getUint32(at + 20, true),
+			value: view.getBigUint64(at + 24, true),
+		});
+	}
+
+	return {
+		exe: str(h.exeStr, () => "exe"), cwd: str(h.cwdStr, () => "cwd"), argv, groups, cgroup, threads, regions, fds, timers, locks,
+		signals,
+	};
 }
 
 function decodeThread(t: Fields<keyof typeof THREAD.fields>): Thread {

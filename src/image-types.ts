@@ -34,6 +34,8 @@ export interface ProcessState {
 	cgroupStr: number;
 	ntimers: number; // POSIX timers
 	timersOff: number;
+	nsignals: number; // pending signals
+	signalsOff: number;
 }
 
 /** Where one of the kernel's special mappings was; start = end = 0 if absent. */
@@ -174,6 +176,17 @@ export interface Timer {
 	overrun: number;
 }
 
+/** A signal pending at checkpoint, queued again at restart with its siginfo. */
+export interface PendingSignal {
+	signo: number;
+	thread: number | null; // index in the thread table; null: pending for the process
+	tid: number; // that thread's tid at checkpoint; 0 for the process
+	code: number; // si_code
+	pid: number; // si_pid (si_timerid for SI_TIMER)
+	uid: number; // si_uid (si_overrun for SI_TIMER)
+	value: bigint; // si_value
+}
+
 /** A lock the program held, taken again at restart. */
 export interface Lock {
 	fd: number; // an fd on the open file that holds (or set) it
@@ -195,6 +208,7 @@ export interface Tables {
 	fds: Fd[];
 	timers: Timer[];
 	locks: Lock[];
+	signals: PendingSignal[];
 }
 
 export interface Image extends Tables {

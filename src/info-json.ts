@@ -13,7 +13,7 @@ import {
 } from "./format.ts";
 import type { Image } from "./image-types.ts";
 import {
-	clockName, fdFlags, hasOffset, lockFacts, membarrierNames, perms, regionName, storage, terminalModes, umaskText,
+	clockName, fdFlags, hasOffset, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, terminalModes, umaskText,
 	vmFlagNames,
 } from "./info-render.ts";
 import { hex } from "./text.ts";
@@ -120,6 +120,14 @@ export function infoJson(image: Image) {
 			remainingNs: Number(t.remainingNs),
 			overrun: t.overrun,
 		})),
+		signals: image.signals.map((s) => {
+			const f = pendingSignalFacts(s);
+			return {
+				signal: s.signo, tid: s.thread === null ? null : s.tid, code: s.code, codeName: f.code,
+				pid: s.code === -2 || s.code === 128 ? null : s.pid, uid: s.code === -2 || s.code === 128 ? null : s.uid,
+				timerId: s.code === -2 ? s.pid : null, overrun: s.code === -2 ? s.uid : null, value: f.value,
+			};
+		}),
 		totals: {
 			imageSize: image.fileSize,
 			memoryMapped: regions.reduce((n, r) => n + r.size, 0),

@@ -11,7 +11,7 @@ import {
 	CKPT_VM_LOCKONFAULT, CKPT_VM_MAYWRITE, CKPT_VM_MERGEABLE, CKPT_VM_NOHUGEPAGE, CKPT_VM_NORESERVE,
 	CKPT_VM_RANDOM, CKPT_VM_SEALED, CKPT_VM_SEQUENTIAL, CKPT_VM_WIPEONFORK,
 } from "./format.ts";
-import type { Fd, Image, Lock, Region, Termios, Timer } from "./image-types.ts";
+import type { Fd, Image, Lock, PendingSignal, Region, Termios, Timer } from "./image-types.ts";
 import { signalName } from "./signals.ts";
 import { age, bytes, duration, hex, localTime, shellQuote, table } from "./text.ts";
 
@@ -162,6 +162,26 @@ export function timerNotify(t: Timer): string {
 	return `${sig} to the process${t.notify === 2 ? " (SIGEV_THREAD)" : ""}`;
 }
 
+const SI_CODES: Record<number, string> = {
+	0: "SI_USER", 128: "SI_KERNEL", [-1]: "SI_QUEUE", [-2]: "SI_TIMER", [-3]: "SI_MESGQ", [-4]: "SI_ASYNCIO",
+	[-5]: "SI_SIGIO", [-6]: "SI_TKILL",
+};
+
+/** What `ckpt info` and --json say of a pending signal's siginfo: its code by name, sender, value. */
+export function pendingSignalFacts(s: PendingSignal): { code: string; sender: string; value: string | null } {
+	const code = SI_CODES[s.code] ?? `${s.code}`;
+	const hasValue = s.code === -1 || s.code === -2 || s.code === -3;
+	const sender = s.code === -2 ? `timer ${s.pid}, overrun ${s.uid}` : s.code === 128 ? "the kernel" : `pid ${s.pid} uid ${s.uid}`;
+	return { code, sender, value: hasValue ? hex(s.value) : null };
+}
+
+/** "SIGUSR1 (10) x2, 36 x3": how many of each signal are pending, in signal order. */
+export function pendingCounts(signals: PendingSignal[]): string {
+	const counts = new Map<number, number>();
+	for (const s of signals) counts.set(s.signo, (counts.get(s.signo) ?? 0) + 1);
+	return [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([n, c]) => `${signalName(n)} x${c}`).join(", ");
+}
+
 function processSettings(image: Image): string[][] {
 	const p = image.header.process;
 	const mb = membarrierNames(p.membarrier);
@@ -257,6 +277,16 @@ export function renderInfo(image: Image, nowMs: number): string {
 				t.remainingNs ? duration(t.remainingNs) : "disarmed", String(t.overrun), timerNotify(t),
 			]),
 		], [0, 2, 3, 4]));
+
+	out.push("", `pending signals (${image.signals.length}${image.signals.length ? `: ${pendingCounts(image.signals)}` : ""}; queued again at restart):`);
+	if (image.signals.length > 0)
+		out.push(table([
+			["SIGNAL", "FOR", "CODE", "FROM", "VALUE"],
+			...image.signals.map((s) => {
+				const f = pendingSignalFacts(s);
+				return [signalName(s.signo), s.thread === null ? "the process" : `thread ${s.tid} (#${s.thread})`, f.code, f.sender, f.value ?? "-"];
+			}),
+		], []));
 
 	out.push("", table([
 		["image size", bytes(image.fileSize)],

@@ -36,6 +36,15 @@ struct thread_sync {
 	int32_t next_slot;        /* next free slot in `threads` */
 	int32_t restarts;         /* bumped after each restart */
 	struct ckpt_thread *threads;
+	/* pending signals (pending_signals.c): each stopped thread appends its
+	 * own queue, in one piece, under `signal_lock` */
+	struct ckpt_signal *signals;
+	uint32_t nsignals, max_signals;
+	int32_t signal_lock;
+	int32_t signals_failed;   /* why a thread could not take its queue, or 0 */
+	int32_t shared_request;   /* 1: the leader is asked to take the process's queue; 2: done */
+	uint32_t leader_first, leader_end; /* the leader's own records, held until then */
+	int32_t leader_holds;
 };
 
 extern struct thread_sync ckpt_sync;
@@ -53,6 +62,8 @@ struct capture {
 	uint32_t nlocks, max_locks;
 	char *strings;
 	struct ckpt_timer *timers;
+	struct ckpt_signal *signals;
+	uint32_t nsignals, max_signals;
 	uint32_t nthreads, nregions, nextents, nfds, strings_size;
 	uint32_t max_regions, max_extents, max_fds, strings_cap, max_threads;
 	uint32_t ntimers, max_timers;
@@ -96,6 +107,13 @@ int install_thread_stop_handler(void);
 int capture_process(struct capture *c);
 int capture_process_state(struct capture *c);
 int refuse_unrestorable(struct capture *c);
+/* pending_signals.c: pending signals. signals_begin before the threads are
+ * stopped, take_thread_signals in each stopped thread, capture_pending_signals in
+ * the coordinator once all are: each queue is read and at once queued again. */
+void signals_begin(struct capture *c);
+void take_thread_signals(void);
+int capture_pending_signals(struct capture *c);
+void wait_released(int32_t release);
 /* capture_timers.c: POSIX timers, after the threads are stopped. */
 int capture_timers(struct capture *c);
 int capture_fds(struct capture *c);

@@ -9,6 +9,8 @@
  *      (threads.c) and records its kernel-held state (fs base, tid address,
  *      robust list, rseq, altstack, mask) and resume point; so does the
  *      coordinator. Registers are already safe in each signal frame.
+ *      Pending signals, each thread's and the process's, are read into the
+ *      image and queued again at once (pending_signals.c).
  *   3. Process capture: descriptors (first, so an unsupported one fails the
  *      checkpoint before any heavy work), dispositions, timers, limits, the
  *      mm layout, then the memory map split into extents.
@@ -136,7 +138,7 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 	if (scratch_open(c))
 		return -1;
 	c->hdr->created_ns = now_ns(0 /* CLOCK_REALTIME */);
-	if (stop_other_threads(c, uc) || refuse_children(c) || capture_fds(c))
+	if (stop_other_threads(c, uc) || capture_pending_signals(c) || refuse_children(c) || capture_fds(c))
 		return -1;
 	announce_if_stderr_is_a_file();
 	refresh_file_offsets(c);

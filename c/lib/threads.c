@@ -67,7 +67,7 @@ __attribute__((noinline)) static void arrive_and_wait(int32_t release)
 {
 	__atomic_add_fetch(&ckpt_sync.arrived, 1, __ATOMIC_RELEASE);
 	wake_all(&ckpt_sync.arrived);
-	wait_while_equal(&ckpt_sync.release, release);
+	wait_released(release); /* the leader may be asked to take the process's pending signals */
 }
 
 __attribute__((noinline)) static void leave_stub_and_wait(int32_t release)
@@ -86,6 +86,7 @@ static void thread_stop_handler(int sig, siginfo_t *info, void *uc)
 	int32_t slot = __atomic_fetch_add(&ckpt_sync.next_slot, 1, __ATOMIC_ACQ_REL);
 	struct ckpt_thread *t = &ckpt_sync.threads[slot];
 	capture_thread(t, uc);
+	take_thread_signals();
 	if (ckpt_save_context(&t->resume))
 		leave_stub_and_wait(release);
 	else
@@ -209,6 +210,7 @@ int stop_other_threads(struct capture *c, const void *uc)
 	ckpt_sync.threads = c->threads;
 	ckpt_sync.arrived = 0;
 	ckpt_sync.next_slot = 1;
+	signals_begin(c);
 	capture_thread(&c->threads[0], uc);
 	c->threads[0].flags |= CKPT_THREAD_COORDINATOR;
 	for (;;) {

@@ -91,6 +91,7 @@ void build_arena(const char *tables, uint64_t vdso_ehdr)
 	g.fds = (void *)(nt + h->fds_off);
 	g.strings = nt + h->strings_off;
 	g.timers = (const void *)(nt + h->process.timers_off);
+	g.signals = (const void *)(nt + h->process.signals_off);
 	g.arena_start = base;
 	g.arena_len = len;
 	g.hop_start = base + code + tab;

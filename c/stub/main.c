@@ -10,7 +10,8 @@
  *        kernel's vDSO layout the same.
  *     3. Check the machine: same XSAVE layout, same vDSO contents, guard
  *        pages installable if the image has any, POSIX timers creatable
- *        with their ids and clocks (tried, then deleted). Check the login uid
+ *        with their ids and clocks (tried, then deleted), pending signals
+ *        sane and within RLIMIT_SIGPENDING. Check the login uid
  *        and groups still match; set umask, prctl flags, oom_score_adj
  *        and membarrier registrations (a refused one is a clean refusal
  *        still).
@@ -30,7 +31,8 @@
  *        terminal settings, thread state (fs base, tid address, robust list,
  *        rseq) and interval timers; tell libckpt where the arena is. Clone
  *        the threads, then create the POSIX timers with their ids, aimed
- *        at their threads' new tids.
+ *        at their threads' new tids, and queue the pending signals again
+ *        (every thread still blocks all signals).
  *     9. Jump to the saved resume point in libckpt's handler, which unmaps
  *        the arena and returns from the signal: rt_sigreturn brings back
  *        every register of the interrupted code from its signal frame.
@@ -118,6 +120,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	check_machine(&hdr, vdso);
 	check_guard_support(&hdr, tables);
 	check_timers(&hdr, tables);
+	check_signals(&hdr, tables);
 	restore_process_settings(&hdr, tables);
 	str_copy(g.next_image, sizeof g.next_image, argv[2]);
 	const struct ckpt_fd *fds = (const void *)(tables + hdr.fds_off);

@@ -108,6 +108,7 @@ static void cloned_thread_start(void *arg)
 {
 	const struct ckpt_thread *t = arg;
 	restore_thread_state(t);
+	restore_signals((uint32_t)(t - g.threads));
 	jump_to_resume_point(&t->resume);
 }
 
@@ -150,6 +151,7 @@ __attribute__((noreturn)) void resume_threads(void)
 	sys_close(g.image_fd);
 	clone_threads();
 	restore_timers();
+	restore_signals(0);
 	become_leader(t);
 	restore_thread_state(t);
 	/* The last thing that could fail has run (cloned threads could, in

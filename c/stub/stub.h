@@ -19,6 +19,7 @@ struct stub_args {
 	struct ckpt_fd *fds;
 	const char *strings;
 	const struct ckpt_timer *timers;
+	const struct ckpt_signal *signals;
 	int image_fd;
 	int err_fd;                      /* the restart's stderr, for our own messages */
 	int mem_fd;                      /* /proc/self/mem while loading, or -1 (uncharged.c) */
@@ -74,6 +75,10 @@ void install_guards(void);
  * them again once every thread exists (phase 2). */
 void check_timers(const struct ckpt_header *hdr, const char *tables);
 void restore_timers(void);
+/* signals.c: check the pending signals (phase 1); in phase 2 each thread
+ * queues its own again, thread 0 the process-wide ones too. */
+void check_signals(const struct ckpt_header *hdr, const char *tables);
+void restore_signals(uint32_t thread_index);
 
 /* Phase 2, in the arena (memory.c, process.c). */
 __attribute__((noreturn)) void phase2(void);

@@ -105,6 +105,7 @@ static void check_table_layout(const struct ckpt_header *h)
 		{h->strings_off, h->strings_size},
 		{h->process.timers_off, (uint64_t)h->process.ntimers * sizeof(struct ckpt_timer)},
 		{h->locks_off, (uint64_t)h->nlocks * sizeof(struct ckpt_lock)},
+		{h->process.signals_off, (uint64_t)h->process.nsignals * sizeof(struct ckpt_signal)},
 	};
 	uint64_t at = 0;
 	for (unsigned i = 0; i < sizeof part / sizeof part[0]; i++) {
