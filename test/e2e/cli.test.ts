@@ -5,14 +5,14 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, type Running, runToEnd, spawn, tempDir } from "./harness.ts";
+import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, type Running, runToEnd, spawn, tempDir, killStillRunning } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
 const started: Running[] = [];
 beforeEach(() => ({ dir, cleanup } = tempDir()));
 afterEach(() => {
-  for (const r of started.splice(0)) if (r.proc.exitCode === null) r.proc.kill("SIGKILL");
+  killStillRunning(started);
   cleanup();
 });
 

@@ -6,14 +6,14 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, type Running, runToEnd, tempDir } from "./harness.ts";
+import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, type Running, runToEnd, tempDir, killStillRunning } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
 const started: Running[] = [];
 beforeEach(() => ({ dir, cleanup } = tempDir()));
 afterEach(() => {
-  for (const r of started.splice(0)) if (r.proc.exitCode === null && r.proc.signalCode === null) r.proc.kill("SIGKILL");
+  killStillRunning(started);
   cleanup();
 });
 

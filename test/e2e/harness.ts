@@ -110,3 +110,8 @@ export async function until(ready: () => boolean, what: () => string, ms = 20000
     await Bun.sleep(2);
   }
 }
+
+/** SIGKILLs every process of `list` still running, and empties it: an afterEach for tests that fail midway. */
+export function killStillRunning(list: Running[]): void {
+  for (const r of list.splice(0)) if (r.proc.exitCode === null && r.proc.signalCode === null) r.proc.kill("SIGKILL");
+}

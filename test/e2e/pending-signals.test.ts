@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { CKPT_HEADER_SIZE, CKPT_THREAD_COORDINATOR, HEADER, PROCESS_STATE, SIGNAL } from "../../src/format.ts";
 import { reseal } from "../fuzz/mutate.ts";
 import { readImage } from "../../src/image.ts";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
+import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, type Running, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -85,17 +85,22 @@ test("when another thread takes the request, the stopped main thread reads the p
 	await restartAndCheck();
 }, 60000);
 
+/** Lets a program that ran on after a checkpoint go, and checks it got every signal. */
+async function runsOnAndReceivesAll(run: Running) {
+	writeFileSync(join(dir, "go"), "");
+	expect(await run.exit()).toBe(0);
+	expect(run.stdout).toContain("continued\n");
+	expect(received(run.stdout)).toBe(RECEIVED);
+	expect(run.stdout).toContain("9 of 9 received\nPASS\n");
+}
+
 test("--continue: the signals read for the checkpoint are queued again at once; the program receives them all", async () => {
 	const run = ckpt([PROGRAM, join(dir, "go")], { cwd: dir });
 	await run.waitFor((o) => o.includes("ready\n"));
 	const cp = await runToEnd([CKPT, "checkpoint", "--continue", String(run.pid)], { cwd: dir });
 	expect(cp.code).toBe(0);
 	expect(readImage(join(dir, "myckpt.dat")).signals.length).toBe(9);
-	writeFileSync(join(dir, "go"), "");
-	expect(await run.exit()).toBe(0);
-	expect(run.stdout).toContain("continued\n");
-	expect(received(run.stdout)).toBe(RECEIVED);
-	expect(run.stdout).toContain("9 of 9 received\nPASS\n");
+	await runsOnAndReceivesAll(run);
 }, 60000);
 
 test("a checkpoint refused after the signals were read leaves them all queued; the program receives them", async () => {
@@ -104,11 +109,7 @@ test("a checkpoint refused after the signals were read leaves them all queued; t
 	const cp = await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir });
 	expect(cp.code).toBe(1);
 	expect(cp.stderr).toMatch(/checkpoint of \d+ failed: child process \d+/);
-	writeFileSync(join(dir, "go"), "");
-	expect(await run.exit()).toBe(0);
-	expect(run.stdout).toContain("continued\n");
-	expect(received(run.stdout)).toBe(RECEIVED);
-	expect(run.stdout).toContain("9 of 9 received\nPASS\n");
+	await runsOnAndReceivesAll(run);
 }, 60000);
 
 test("a signal record out of range (checksums recomputed) is refused by the reader and by the restart, before teardown", async () => {
