@@ -27,23 +27,6 @@ static void capture_identity(struct ckpt_header *h)
 	h->exit_status_on_stop = CKPT_EXIT_CHECKPOINTED;
 }
 
-/* Field n (1-based, n >= 3) of /proc/self/stat; comm may hold spaces and
- * parentheses, so counting starts after the last ')'. */
-static uint64_t stat_field(const char *text, long len, int n)
-{
-	const char *p = text + len;
-	while (p > text && *p != ')')
-		p--;
-	int field = 2;
-	uint64_t v = 0;
-	for (p++; *p && field < n; p++)
-		if (*p == ' ')
-			field++;
-	for (; *p >= '0' && *p <= '9'; p++)
-		v = v * 10 + (uint64_t)(*p - '0');
-	return v;
-}
-
 static int capture_mm(struct capture *c)
 {
 	long len = read_proc_file(c, "/proc/self/stat");

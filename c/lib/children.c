@@ -89,7 +89,7 @@ static int task_children(int tid, void *ctx)
 	return each_listed_child(f, pids, n);
 }
 
-/* Field 4 of /proc/PID/stat, the parent's pid, counted after the last ')'. */
+/* Field 4 of /proc/PID/stat: the parent's pid. */
 static int parent_of(struct capture *c, int pid)
 {
 	struct line path = {.len = 0};
@@ -97,17 +97,7 @@ static int parent_of(struct capture *c, int pid)
 	line_u64(&path, (uint64_t)pid);
 	line_str(&path, "/stat");
 	long len = read_proc_file(c, path.buf);
-	if (len <= 0)
-		return 0;
-	const char *p = c->text + len;
-	while (p > c->text && *p != ')')
-		p--;
-	if (p[0] != ')' || p[1] != ' ' || !p[2] || p[3] != ' ')
-		return 0;
-	int ppid = 0;
-	for (p += 4; *p >= '0' && *p <= '9'; p++)
-		ppid = ppid * 10 + (*p - '0');
-	return ppid;
+	return len > 0 ? (int)stat_field(c->text, len, 4) : 0;
 }
 
 static int scanned_child(int pid, void *ctx)

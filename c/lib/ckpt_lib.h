@@ -153,6 +153,10 @@ int for_each_numbered_entry(const char *path, int (*each)(int n, void *ctx), voi
 
 /* Reads a whole /proc file into c->text; returns its length or -errno. */
 long read_proc_file(struct capture *c, const char *path);
+/* proc_stat.c: field n (1-based, n >= 3) of a /proc/PID/stat text, as a
+ * number (0 if absent), and its state letter (field 3; '?' if absent). */
+uint64_t stat_field(const char *text, long len, int n);
+char stat_state(const char *text, long len);
 
 /* Setjmp-like: returns 0 when saving, 1 when the stub resumes here after a
  * restart (see c/stub/resume.S). */

@@ -112,10 +112,8 @@ static int zombie(struct capture *c, int tid)
 	long len = read_proc_file(c, p.buf);
 	if (len <= 0)
 		return 1; /* gone */
-	const char *s = c->text + len;
-	while (s > c->text && *s != ')')
-		s--;
-	return s[1] == ' ' && (s[2] == 'Z' || s[2] == 'X');
+	char state = stat_state(c->text, len);
+	return state == 'Z' || state == 'X';
 }
 
 static int listed(const struct task_list *l, int tid)
