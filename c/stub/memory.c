@@ -80,6 +80,16 @@ void move_vdso(void)
 		}
 }
 
+void read_memory_from_image(void *to, uint64_t len, uint64_t at)
+{
+	for (uint64_t got = 0; got < len;) {
+		long n = sys_pread(g.image_fd, (char *)to + got, len - got, (long)(at + got));
+		if (n <= 0)
+			die("cannot read memory contents from the image", n < 0 ? n : -5);
+		got += (uint64_t)n;
+	}
+}
+
 /* Reads an extent straight into place in chunks small enough to still be
  * in cache when they are checksummed right after. */
 static void load_extent(const struct ckpt_extent *e)
@@ -88,13 +98,7 @@ static void load_extent(const struct ckpt_extent *e)
 	uint32_t crc = 0;
 	for (uint64_t done = 0; done < e->len;) {
 		uint64_t want = e->len - done > chunk ? chunk : e->len - done;
-		for (uint64_t got = 0; got < want;) {
-			long n = sys_pread(g.image_fd, (void *)(e->start + done + got), want - got,
-					   (long)(e->data_offset + done + got));
-			if (n <= 0)
-				die("cannot read memory contents from the image", n < 0 ? n : -5);
-			got += (uint64_t)n;
-		}
+		read_memory_from_image((void *)(e->start + done), want, e->data_offset + done);
 		crc = crc32c_update(crc, (const void *)(e->start + done), want);
 		done += want;
 	}

@@ -75,12 +75,7 @@ void load_extent_forced(const struct ckpt_extent *e)
 	uint32_t crc = 0;
 	for (uint64_t done = 0; done < e->len;) {
 		uint64_t want = e->len - done > chunk ? chunk : e->len - done;
-		for (uint64_t got = 0; got < want;) {
-			long n = sys_pread(g.image_fd, (char *)buf + got, want - got, (long)(e->data_offset + done + got));
-			if (n <= 0)
-				die("cannot read memory contents from the image", n < 0 ? n : -5);
-			got += (uint64_t)n;
-		}
+		read_memory_from_image((void *)buf, want, e->data_offset + done);
 		crc = crc32c_update(crc, (const void *)buf, want);
 		for (uint64_t put = 0; put < want;) {
 			long n = sys_pwrite(g.mem_fd, (char *)buf + put, want - put, (long)(e->start + done + put));
