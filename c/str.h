@@ -29,6 +29,23 @@ static inline int str_starts(const char *s, const char *prefix)
 	return 1;
 }
 
+/* In "Key:\tvalue" lines (/proc/PID/status), the value of the line that
+ * starts with `key`, past its blanks; 0 if no line does. */
+static inline const char *line_value(const char *text, const char *key)
+{
+	for (const char *at = text; *at;) {
+		if (str_starts(at, key)) {
+			for (at += str_len(key); *at == ' ' || *at == '\t';)
+				at++;
+			return at;
+		}
+		while (*at && *at != '\n')
+			at++;
+		at += *at == '\n';
+	}
+	return 0;
+}
+
 static inline int str_ends(const char *s, const char *suffix)
 {
 	size_t n = str_len(s), k = str_len(suffix);

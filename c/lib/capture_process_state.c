@@ -22,17 +22,9 @@ static int proc_number(struct capture *c, const char *path, const char *key, int
 		return -1;
 	}
 	c->text[len] = 0;
-	const char *at = c->text;
-	if (key) {
-		while (*at && !str_starts(at, key)) {
-			while (*at && *at != '\n')
-				at++;
-			at += *at == '\n';
-		}
-		at += *at ? str_len(key) : 0;
-		while (*at == ' ' || *at == '\t')
-			at++;
-	}
+	const char *at = key ? line_value(c->text, key) : c->text;
+	if (!at)
+		at = "";
 	int ok = 0;
 	if (base == 8) {
 		int64_t v = 0;

@@ -67,21 +67,18 @@ static int pending_in(const char *key, uint64_t *set)
 	if (n <= 0)
 		return -1;
 	buf[n] = 0;
-	size_t k = str_len(key);
-	for (long i = 0; i + (long)k + 16 <= n; i++) {
-		if ((i && buf[i - 1] != '\n') || !str_starts(buf + i, key))
-			continue;
-		uint64_t v = 0;
-		for (size_t d = 0; d < 16; d++) {
-			int x = hex_digit(buf[i + (long)k + (long)d]);
-			if (x < 0)
-				return -1;
-			v = v << 4 | (uint64_t)x;
-		}
-		*set = v & taken_set();
-		return 0;
+	const char *at = line_value(buf, key);
+	if (!at)
+		return -1;
+	uint64_t v = 0;
+	for (int d = 0; d < 16; d++) {
+		int x = hex_digit(at[d]); /* the text ends in a NUL: no digit */
+		if (x < 0)
+			return -1;
+		v = v << 4 | (uint64_t)x;
 	}
-	return -1;
+	*set = v & taken_set();
+	return 0;
 }
 
 static void lock(void)
