@@ -1,7 +1,7 @@
 /*
  * ckpt image format, version 2: the single contract between the preloaded
  * library that writes an image, the restore stub that reads it, and the
- * TypeScript reader (src/format.ts mirrors every struct below field by field;
+ * TypeScript reader (src/image/format.ts mirrors every struct below field by field;
  * change both in the same commit and bump CKPT_VERSION).
  *
  * Layout of an image file (all integers little-endian, all offsets in bytes
@@ -75,6 +75,7 @@ enum ckpt_region_kind {
 	CKPT_REGION_FILE_SHARED = 4,  /* shared file mapping: mapped from its file */
 	CKPT_REGION_SHARED_ANON = 5,  /* shared anonymous memory (sharing is lost) */
 };
+#define CKPT_REGION_KIND_MAX CKPT_REGION_SHARED_ANON /* the highest: every range check uses it */
 
 enum ckpt_region_flags {
 	CKPT_REGION_HEAP = 1 << 0,    /* was [heap]: the program break lives here */
@@ -89,6 +90,7 @@ enum ckpt_extent_kind {
 	CKPT_EXTENT_GUARD = 4, /* guard pages (MADV_GUARD_INSTALL): never read,
 	                        * installed again at restart */
 };
+#define CKPT_EXTENT_KIND_MAX CKPT_EXTENT_GUARD
 
 /* A region's VmFlags (/proc/PID/smaps) that the program set itself with
  * madvise, mlock or mseal and that change how the memory behaves: the stub
@@ -124,6 +126,7 @@ enum ckpt_fd_kind {
 	CKPT_FD_MEMFD = 8,      /* memfd: recreated with its name, contents and seals */
 	CKPT_FD_FIFO = 9,       /* named FIFO whose both ends we held: reopened by path */
 };
+#define CKPT_FD_KIND_MAX CKPT_FD_FIFO
 
 /* prctl(PR_SET_MM_MAP) fields, as read from /proc/self/stat and brk(0). */
 struct ckpt_mm {
@@ -323,6 +326,7 @@ enum ckpt_lock_kind {
 	CKPT_LOCK_FLOCK = 3, /* flock(): the open file description's, whole file */
 	CKPT_LOCK_LEASE = 4, /* F_SETLEASE: the open file description's */
 };
+#define CKPT_LOCK_KIND_MAX CKPT_LOCK_LEASE
 
 /* A lock the program held, taken again at restart before anything is torn
  * down (another process holding a conflicting one refuses the restart). */

@@ -50,6 +50,11 @@ const sources = (dir: string, exts: string[]) =>
 
 const shared = ["c/crc32c.c", "c/maps.c"].map((f) => join(root, f));
 
+// One file per kind of resource (c/kinds/), holding both directions: its
+// capture half is compiled into libckpt.so (CKPT_LIB), its restore half into
+// the stub (CKPT_STUB), its record checks into both.
+const kinds = () => sources("c/kinds", [".c"]);
+
 /**
  * Links `out` with debug information into build/debug/, then leaves a copy
  * without it at `out`: that copy is what the executable embeds, extracts
@@ -64,13 +69,13 @@ async function linkStripped(out: string, link: (to: string) => Promise<unknown>)
 
 async function buildLib() {
   const out = join(build, "libckpt.so");
-  await linkStripped(out, (to) => $`${cc} ${common} ${libFlags} -o ${to} ${sources("c/lib", [".c", ".S"])} ${shared}`);
+  await linkStripped(out, (to) => $`${cc} ${common} ${libFlags} -DCKPT_LIB -o ${to} ${sources("c/lib", [".c", ".S"])} ${kinds()} ${shared}`);
   return out;
 }
 
 async function buildStub() {
   const out = join(build, "ckpt-restore");
-  await linkStripped(out, (to) => $`${cc} ${common} ${stubFlags} -o ${to} ${sources("c/stub", [".c", ".S"])} ${shared}`);
+  await linkStripped(out, (to) => $`${cc} ${common} ${stubFlags} -DCKPT_STUB -o ${to} ${sources("c/stub", [".c", ".S"])} ${kinds()} ${shared}`);
   const relocs = await $`readelf -rW ${out}`.text();
   if (!relocs.includes("There are no relocations")) {
     throw new Error(`ckpt-restore has relocations; it must run unrelocated at any address:\n${relocs}`);
@@ -108,8 +113,8 @@ async function compileCli() {
   const flags = ["--compile", "--bytecode", "--minify", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig"];
   // The cache directory name of the embedded files, so ckpt need not hash
   // them at each start. Imported here: assets.ts needs the C parts built.
-  const { embeddedAssets } = await import("../src/assets.ts");
-  const { assetsHash } = await import("../src/cache.ts");
+  const { embeddedAssets } = await import("../src/process/assets.ts");
+  const { assetsHash } = await import("../src/process/cache.ts");
   flags.push("--define", `CKPT_ASSETS_HASH=${JSON.stringify(assetsHash(await embeddedAssets()))}`);
   await $`${process.execPath} build ${flags} ${join(root, "src/cli.ts")} --outfile ${join(root, "dist/ckpt")}`.quiet();
 }

@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ImageError, readImage, verifyData } from "../src/image.ts";
+import { ImageError, readImage, verifyData } from "../src/image/read.ts";
 import { mutate, rng, same } from "../test/fuzz/mutate.ts";
 
 const root = join(import.meta.dir, "..");

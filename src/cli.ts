@@ -6,8 +6,8 @@
  */
 import type { CAC } from "cac";
 import pkg from "../package.json" with { type: "json" };
-import { type Split, splitArgv } from "./argv.ts";
-import { CancelledError, EXIT_CANCELLED, NotFoundError, RefusedError, ShownError, UsageError } from "./errors.ts";
+import { type Split, splitArgv } from "./cli/argv.ts";
+import { CancelledError, EXIT_CANCELLED, NotFoundError, RefusedError, ShownError, UsageError } from "./cli/errors.ts";
 
 const USAGE_TEXT = `  $ ckpt [run] [OPTIONS] PROGRAM [ARGS...]   (ckpt's options go before PROGRAM, or end them with --)
   $ ckpt restart [IMAGE] [--image NEXT]
@@ -76,7 +76,7 @@ async function buildCli(split: Split) {
 	const wanted = COMMANDS.filter(([names]) => all || names.includes(split.command));
 	for (const module of await Promise.all(wanted.map(([, load]) => load()))) module.define(cli, split);
 	// Only help shows it; loading it pulls in the image format's tables.
-	const { exitStatusHelp } = all ? await import("./exit-status.ts") : { exitStatusHelp: () => "" };
+	const { exitStatusHelp } = all ? await import("./cli/exit-status.ts") : { exitStatusHelp: () => "" };
 	cli.help((sections) => {
 		// Set before help is printed: the command asked about, none for the global help.
 		const command = cli.matchedCommandName;

@@ -53,7 +53,7 @@ static void bad_numbers(const char *a, uint64_t n, const char *b, uint64_t m, co
 /* Whether the `got` bytes read hold header field f. */
 #define HAS(f) (got >= __builtin_offsetof(struct ckpt_header, f) + sizeof h->f)
 
-/* The same checks, in the same order and words, as src/image-header.ts,
+/* The same checks, in the same order and words, as src/image/header.ts,
  * on the `got` bytes of the header page a file of `file_size` bytes has. */
 static void check_header(const struct ckpt_header *h, const char *page, uint64_t got, uint64_t file_size)
 {
@@ -169,7 +169,7 @@ static void check_regions(const struct ckpt_header *h, const char *t)
 		if (r[i].start < prev_end || r[i].start >= r[i].end || r[i].end > USER_TOP ||
 		    !page_aligned(r[i].start) || !page_aligned(r[i].end))
 			bad("memory regions overlap or are out of order (corrupt image)");
-		if (r[i].kind < CKPT_REGION_ANON || r[i].kind > CKPT_REGION_SHARED_ANON || r[i].path_str >= h->strings_size ||
+		if (r[i].kind < CKPT_REGION_ANON || r[i].kind > CKPT_REGION_KIND_MAX || r[i].path_str >= h->strings_size ||
 		    (kind_is_file(r[i].kind) && (!r[i].path_str || !page_aligned(r[i].file_offset))) ||
 		    r[i].vm_flags >= (uint64_t)CKPT_VM_NORESERVE << 1)
 			bad("memory region record is invalid (corrupt image)");
@@ -198,7 +198,7 @@ static void check_locks(const struct ckpt_header *h, const char *t)
 		int lockable = k < h->nfds && (f[k].kind == CKPT_FD_FILE || f[k].kind == CKPT_FD_DELETED ||
 						 f[k].kind == CKPT_FD_MEMFD);
 		if (!lockable || f[k].shares_with || l[i].kind < CKPT_LOCK_POSIX ||
-		    l[i].kind > CKPT_LOCK_LEASE || l[i].type > 1 || (whole && (l[i].start || l[i].len)) ||
+		    l[i].kind > CKPT_LOCK_KIND_MAX || l[i].type > 1 || (whole && (l[i].start || l[i].len)) ||
 		    l[i].start > (1ull << 62) || l[i].len > (1ull << 62))
 			bad("lock record is invalid (corrupt image)");
 	}
@@ -216,7 +216,7 @@ static void check_fds(const struct ckpt_header *h, const char *t)
 		if (f[i].shares_with && (!(by_path || stored) || !i || (int32_t)f[i].shares_with - 1 >= f[i].fd ||
 					 (int32_t)f[i].shares_with - 1 < f[0].fd))
 			bad("descriptor sharing is inconsistent (corrupt image)");
-		int known = kind >= CKPT_FD_FILE && kind <= CKPT_FD_FIFO;
+		int known = kind >= CKPT_FD_FILE && kind <= CKPT_FD_KIND_MAX;
 		if (!known || f[i].path_str >= h->strings_size || (by_path && !f[i].path_str))
 			bad("descriptor record is invalid (corrupt image)");
 		if (f[i].content_len && (!stored || f[i].shares_with || !within(f[i].content_offset, f[i].content_len, h->file_size) ||

@@ -4,10 +4,10 @@
  * and say where it is, how big, and how long it took.
  */
 import type { CAC } from "cac";
-import type { CheckpointResult } from "../checkpoint-request.ts";
-import { UsageError } from "../errors.ts";
-import { CKPT_EXIT_CHECKPOINTED } from "../format.ts";
-import { bytes, duration, shellQuote } from "../text.ts";
+import type { CheckpointResult } from "../protocol/checkpoint-request.ts";
+import { UsageError } from "../cli/errors.ts";
+import { CKPT_EXIT_CHECKPOINTED } from "../image/format.ts";
+import { bytes, duration, shellQuote } from "../cli/text.ts";
 
 const DEFAULT_TIMEOUT_S = 600;
 
@@ -47,7 +47,7 @@ function parseTimeout(value: unknown): number {
 async function checkpointCommand(pidText: string, opts: CheckpointOptions): Promise<void> {
 	const pid = parsePid(pidText);
 	const timeoutMs = parseTimeout(opts.timeout);
-	const { requestCheckpoint } = await import("../checkpoint-request.ts"); // loaded only when used
+	const { requestCheckpoint } = await import("../protocol/checkpoint-request.ts"); // loaded only when used
 	const warn = (line: string) => console.error(line);
 	console.log(describeResult(await requestCheckpoint(pid, { keepRunning: opts.continue === true, timeoutMs, warn })));
 }

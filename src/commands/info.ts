@@ -1,6 +1,6 @@
 /** `ckpt info [IMAGE] [--json] [--verify]`: describe an image; optionally check all its data. */
 import type { CAC } from "cac";
-import { bytes } from "../text.ts";
+import { bytes } from "../cli/text.ts";
 
 // The image reader and renderers load only when this command runs: every
 // `ckpt PROGRAM` start would otherwise pay for evaluating them.
@@ -21,9 +21,9 @@ export function define(cli: CAC): void {
 }
 
 export async function info(imageArg: string | undefined, opts: InfoOptions): Promise<void> {
-	const { defaultImage, readImage, verifyData } = await import("../image.ts");
-	const { infoJson } = await import("../info-json.ts");
-	const { renderInfo } = await import("../info-render.ts");
+	const { defaultImage, readImage, verifyData } = await import("../image/read.ts");
+	const { infoJson } = await import("../image/json.ts");
+	const { renderInfo } = await import("../image/render.ts");
 	const image = readImage(imageArg || defaultImage());
 	if (opts.json) {
 		// All or nothing: a failed verification prints no half-document.

@@ -1,6 +1,6 @@
 /** `ckpt list [DIR]`: the images in DIR (default: the current directory), newest first. */
 import type { CAC } from "cac";
-import { age, bytes, table } from "../text.ts";
+import { age, bytes, table } from "../cli/text.ts";
 
 export function define(cli: CAC): void {
 	cli.command("list [dir]", "List the images in DIR (default: .) with program, age and size, newest first")
@@ -10,7 +10,7 @@ export function define(cli: CAC): void {
 }
 
 async function list(dir: string): Promise<void> {
-	const { listImages, programLine } = await import("../image-list.ts"); // loaded only when listing
+	const { listImages, programLine } = await import("../image/list.ts"); // loaded only when listing
 	const images = listImages(dir);
 	if (images.length === 0) {
 		console.log(`no ckpt images in ${dir}`);

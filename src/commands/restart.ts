@@ -7,11 +7,11 @@
  * half done; its one-line message and exit status 1 are the command's.
  */
 import type { CAC } from "cac";
-import type { Split } from "../argv.ts";
-import { extractAsset, STUB_NAME } from "../assets.ts";
-import { execInPlace } from "../exec.ts";
-import { imagePath } from "../launch-env.ts";
-import { resolvePath } from "../paths.ts";
+import type { Split } from "../cli/argv.ts";
+import { extractAsset, STUB_NAME } from "../process/assets.ts";
+import { execInPlace } from "../process/exec.ts";
+import { imagePath } from "../protocol/launch-env.ts";
+import { resolvePath } from "../process/paths.ts";
 
 export function define(cli: CAC, split: Split): void {
 	cli.command("restart [image]", "Resume a checkpointed program from IMAGE (default: $CKPT_IMAGE or ./myckpt.dat)")

@@ -8,11 +8,11 @@
  * throw the checkpointed work away and print the output again.
  */
 import type { CAC } from "cac";
-import type { Split } from "../argv.ts";
-import { UsageError } from "../errors.ts";
-import { imagePath } from "../launch-env.ts";
-import { statPath } from "../libc.ts";
-import { parseSignal } from "../signals.ts";
+import type { Split } from "../cli/argv.ts";
+import { UsageError } from "../cli/errors.ts";
+import { imagePath } from "../protocol/launch-env.ts";
+import { statPath } from "../process/libc.ts";
+import { parseSignal } from "../process/signals.ts";
 import { restart } from "./restart.ts";
 import { run, type RunOptions } from "./run.ts";
 

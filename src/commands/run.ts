@@ -3,15 +3,15 @@
  * execve) with libckpt preloaded, so a signal to that pid checkpoints it.
  */
 import type { CAC } from "cac";
-import { nearestCommand, type Split } from "../argv.ts";
-import { extractAsset, LIB_NAME } from "../assets.ts";
-import { NotFoundError, UsageError } from "../errors.ts";
-import { execInPlace } from "../exec.ts";
-import { isDirectory, statPath } from "../libc.ts";
-import { imagePath, launchEnv } from "../launch-env.ts";
-import { parentDir } from "../paths.ts";
-import { checkProgram, resolveProgram } from "../program.ts";
-import { DEFAULT_SIGNAL, parseSignal } from "../signals.ts";
+import { nearestCommand, type Split } from "../cli/argv.ts";
+import { extractAsset, LIB_NAME } from "../process/assets.ts";
+import { NotFoundError, UsageError } from "../cli/errors.ts";
+import { execInPlace } from "../process/exec.ts";
+import { isDirectory, statPath } from "../process/libc.ts";
+import { imagePath, launchEnv } from "../protocol/launch-env.ts";
+import { parentDir } from "../process/paths.ts";
+import { checkProgram, resolveProgram } from "../process/program.ts";
+import { DEFAULT_SIGNAL, parseSignal } from "../process/signals.ts";
 
 export interface RunOptions {
 	continue?: boolean;

@@ -1,9 +1,9 @@
 /** Interactive "checkpoint": pick one of this user's ckpt-managed processes, then exactly `ckpt checkpoint`. */
 import { log, outro, select } from "@clack/prompts";
-import { requestCheckpoint } from "../checkpoint-request.ts";
+import { requestCheckpoint } from "../protocol/checkpoint-request.ts";
 import { describeResult } from "../commands/checkpoint.ts";
-import { RuntimeError } from "../errors.ts";
-import { managedProcesses } from "../proc.ts";
+import { RuntimeError } from "../cli/errors.ts";
+import { managedProcesses } from "../process/proc.ts";
 import { processChoices } from "./choices.ts";
 import { answer, type PromptIO } from "./io.ts";
 

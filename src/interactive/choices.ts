@@ -3,10 +3,10 @@
  * line up in columns (each label is one row of a table). Pure: data in,
  * options out.
  */
-import type { ListedImage } from "../image-list.ts";
-import { programLine } from "../image-list.ts";
-import type { ManagedProcess } from "../proc.ts";
-import { age, bytes, table, uptime } from "../text.ts";
+import type { ListedImage } from "../image/list.ts";
+import { programLine } from "../image/list.ts";
+import type { ManagedProcess } from "../process/proc.ts";
+import { age, bytes, table, uptime } from "../cli/text.ts";
 
 export interface Choice<T> {
 	value: T;

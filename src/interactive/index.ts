@@ -5,7 +5,7 @@
  * session's frame and still gets its command's exit status from cli.ts.
  */
 import { cancel, intro, select } from "@clack/prompts";
-import { CancelledError, ShownError } from "../errors.ts";
+import { CancelledError, ShownError } from "../cli/errors.ts";
 import { checkpointAction } from "./checkpoint.ts";
 import { answer, type PromptIO } from "./io.ts";
 import { inspectAction, restartAction } from "./restart.ts";

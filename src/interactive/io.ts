@@ -5,7 +5,7 @@
  */
 import { cancel, isCancel } from "@clack/prompts";
 import type { Readable, Writable } from "node:stream";
-import { CancelledError } from "../errors.ts";
+import { CancelledError } from "../cli/errors.ts";
 
 export interface PromptIO {
 	input?: Readable;

@@ -6,9 +6,9 @@ import { outro, select, text } from "@clack/prompts";
 import { restart } from "../commands/restart.ts";
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
-import { hasImageMagic, listImages, restartRefusal } from "../image-list.ts";
-import { readImage } from "../image.ts";
-import { renderInfo } from "../info-render.ts";
+import { hasImageMagic, listImages, restartRefusal } from "../image/list.ts";
+import { readImage } from "../image/read.ts";
+import { renderInfo } from "../image/render.ts";
 import { imageChoices } from "./choices.ts";
 import { answer, print, type PromptIO } from "./io.ts";
 

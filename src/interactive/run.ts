@@ -1,8 +1,8 @@
 /** Interactive "run": pick an executable, type its arguments, then exactly `ckpt run`. */
 import { outro, text } from "@clack/prompts";
 import { run } from "../commands/run.ts";
-import { checkProgram, resolveProgram } from "../program.ts";
-import { splitWords } from "../shell-words.ts";
+import { checkProgram, resolveProgram } from "../process/program.ts";
+import { splitWords } from "../cli/shell-words.ts";
 import { answer, type PromptIO } from "./io.ts";
 
 /** Why `name` cannot be run under ckpt, or undefined if it can (the checks `ckpt run` makes). */

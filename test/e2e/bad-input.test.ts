@@ -8,7 +8,7 @@ import {
   statSync, writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { HEADER } from "../../src/format.ts";
+import { HEADER } from "../../src/image/format.ts";
 import { reseal } from "../fuzz/mutate.ts";
 import { checkpointRun, CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, ROOT, runToEnd, spawn, tempDir } from "./harness.ts";
 

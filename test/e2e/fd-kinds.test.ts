@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FD, HEADER, LOCK } from "../../src/format.ts";
+import { FD, HEADER, LOCK } from "../../src/image/format.ts";
 import { reseal } from "../fuzz/mutate.ts";
 import { checkpointRun, CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ImageError, readImage, verifyData } from "../../src/image.ts";
+import { ImageError, readImage, verifyData } from "../../src/image/read.ts";
 import { mutate, rng, same } from "../fuzz/mutate.ts";
 import { ckpt, demo, EXIT_CHECKPOINTED, lines, ROOT, runToEnd, tempDir } from "./harness.ts";
 

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT_VERSION, HEADER } from "../../src/format.ts";
+import { CKPT_VERSION, HEADER } from "../../src/image/format.ts";
 import { buildImage, poke } from "../unit/image-builder.ts";
 import { CKPT, runToEnd, tempDir } from "./harness.ts";
 

@@ -4,8 +4,8 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { embeddedAssets } from "../../src/assets.ts";
-import { assetsHash } from "../../src/cache.ts";
+import { embeddedAssets } from "../../src/process/assets.ts";
+import { assetsHash } from "../../src/process/cache.ts";
 import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;

@@ -6,9 +6,9 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT_HEADER_SIZE, CKPT_THREAD_COORDINATOR, HEADER, PROCESS_STATE, SIGNAL } from "../../src/format.ts";
+import { CKPT_HEADER_SIZE, CKPT_THREAD_COORDINATOR, HEADER, PROCESS_STATE, SIGNAL } from "../../src/image/format.ts";
 import { reseal } from "../fuzz/mutate.ts";
-import { readImage } from "../../src/image.ts";
+import { readImage } from "../../src/image/read.ts";
 import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, type Running, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FileSink } from "bun";
-import { CKPT_HEADER_SIZE, HEADER, PROCESS_STATE, TIMER } from "../../src/format.ts";
+import { CKPT_HEADER_SIZE, HEADER, PROCESS_STATE, TIMER } from "../../src/image/format.ts";
 import { reseal } from "../fuzz/mutate.ts";
 import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
 

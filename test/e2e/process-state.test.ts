@@ -6,8 +6,8 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FileSink } from "bun";
-import { crc32c } from "../../src/crc32c.ts";
-import { CKPT_HEADER_SIZE, HEADER, PROCESS_STATE } from "../../src/format.ts";
+import { crc32c } from "../../src/image/crc32c.ts";
+import { CKPT_HEADER_SIZE, HEADER, PROCESS_STATE } from "../../src/image/format.ts";
 import { CKPT, demo, EXIT_CHECKPOINTED, type Running, spawn, tempDir } from "./harness.ts";
 
 let dir: string;

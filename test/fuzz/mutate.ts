@@ -2,8 +2,8 @@
 // extensions, header field edits and swapped regions, from a seeded PRNG so
 // a failure can be replayed. Optionally "resealed": checksums recomputed
 // after the change, so the structural checks behind them are reached too.
-import { crc32c } from "../../src/crc32c.ts";
-import { CKPT_HEADER_SIZE, HEADER, HEADER_STRUCT_SIZE, REGION } from "../../src/format.ts";
+import { crc32c } from "../../src/image/crc32c.ts";
+import { CKPT_HEADER_SIZE, HEADER, HEADER_STRUCT_SIZE, REGION } from "../../src/image/format.ts";
 
 /** xorshift32: small, fast, reproducible. */
 export function rng(seed: number) {

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { splitArgv } from "../../src/argv.ts";
+import { splitArgv } from "../../src/cli/argv.ts";
 
 test("no arguments", () => {
 	expect(splitArgv([]).command).toBe("none");

@@ -4,8 +4,8 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type AssetSource, assetsHash, cacheRootCandidates, ensureAssets } from "../../src/cache.ts";
-import { RuntimeError } from "../../src/errors.ts";
+import { type AssetSource, assetsHash, cacheRootCandidates, ensureAssets } from "../../src/process/cache.ts";
+import { RuntimeError } from "../../src/cli/errors.ts";
 
 const base = mkdtempSync(join(tmpdir(), "ckpt-cache-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));

@@ -1,11 +1,11 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { REQUEST_CONTINUE_SIGVAL, REQUEST_SIGVAL } from "../../src/checkpoint-request.ts";
+import { REQUEST_CONTINUE_SIGVAL, REQUEST_SIGVAL } from "../../src/protocol/checkpoint-request.ts";
 import { describeResult, parsePid } from "../../src/commands/checkpoint.ts";
-import { UsageError } from "../../src/errors.ts";
+import { UsageError } from "../../src/cli/errors.ts";
 import { processChoices } from "../../src/interactive/choices.ts";
-import { uptime } from "../../src/text.ts";
+import { uptime } from "../../src/cli/text.ts";
 
 test("the request values are the ones libckpt looks for", () => {
 	const header = readFileSync(join(import.meta.dir, "../../c/ckpt_format.h"), "utf8");

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { crc32c } from "../../src/crc32c.ts";
+import { crc32c } from "../../src/image/crc32c.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import {
 	envTarget, fileKind, isDynamic, parseElfHeader, parseProgramHeaders, parseShebang, programHeaderRange,
 	type ElfHeader,
-} from "../../src/elf.ts";
+} from "../../src/process/elf.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 

@@ -1,5 +1,5 @@
 /**
- * Keeps src/format.ts an exact mirror of c/ckpt_format.h: compiles a small C
+ * Keeps src/image/format.ts an exact mirror of c/ckpt_format.h: compiles a small C
  * program that prints offsetof/sizeof of every field of every struct and the
  * value of every constant, and compares them with the TypeScript tables.
  * The member and constant names are taken from the header text itself, so a
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { ALL_LAYOUTS, C_CONSTANTS, CKPT_MAGIC, type Layout } from "../../src/format.ts";
+import { ALL_LAYOUTS, C_CONSTANTS, CKPT_MAGIC, type Layout } from "../../src/image/format.ts";
 
 const HEADER_PATH = resolve(import.meta.dir, "../../c/ckpt_format.h");
 const source = readFileSync(HEADER_PATH, "utf8")

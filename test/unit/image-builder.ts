@@ -4,13 +4,13 @@
  * plus helpers to poke a field and re-seal the checksums so a test can break
  * exactly one rule at a time.
  */
-import { crc32c } from "../../src/crc32c.ts";
+import { crc32c } from "../../src/image/crc32c.ts";
 import {
 	CKPT_ARCH_X86_64, CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT,
 	CKPT_FD_PIPE_READ, CKPT_HEADER_SIZE, CKPT_MAGIC, CKPT_PAGE_SIZE, CKPT_REGION_ANON,
 	CKPT_REGION_FILE_PRIVATE, CKPT_REGION_STACK, CKPT_VERSION, EXTENT, FD, HEADER, HEADER_STRUCT_SIZE,
 	type Layout, PROCESS_STATE, REGION, THREAD,
-} from "../../src/format.ts";
+} from "../../src/image/format.ts";
 
 export interface ExtentSpec { pages: number; kind: number; fill?: number }
 export interface RegionSpec {

@@ -2,9 +2,9 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HEADER } from "../../src/format.ts";
-import { hasImageMagic, listImages, programLine } from "../../src/image-list.ts";
-import { readImage } from "../../src/image.ts";
+import { HEADER } from "../../src/image/format.ts";
+import { hasImageMagic, listImages, programLine } from "../../src/image/list.ts";
+import { readImage } from "../../src/image/read.ts";
 import { imageChoices } from "../../src/interactive/choices.ts";
 import { buildImage, defaultSpec, poke } from "./image-builder.ts";
 

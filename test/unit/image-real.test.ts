@@ -10,9 +10,9 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { requestCheckpoint } from "../../src/checkpoint-request.ts";
-import { CKPT_HEADER_SIZE, CKPT_REGION_STACK, HEADER_STRUCT_SIZE } from "../../src/format.ts";
-import { ImageError, type Image, readImage, verifyData } from "../../src/image.ts";
+import { requestCheckpoint } from "../../src/protocol/checkpoint-request.ts";
+import { CKPT_HEADER_SIZE, CKPT_REGION_STACK, HEADER_STRUCT_SIZE } from "../../src/image/format.ts";
+import { ImageError, type Image, readImage, verifyData } from "../../src/image/read.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const dir = mkdtempSync(join(tmpdir(), "ckpt-real-"));

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import {
 	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_PIPE_READ, CKPT_HEADER_SIZE,
 	CKPT_REGION_ANON, CKPT_VERSION, EXTENT, FD, HEADER, REGION,
-} from "../../src/format.ts";
-import { ImageError, readImage, verifyData } from "../../src/image.ts";
+} from "../../src/image/format.ts";
+import { ImageError, readImage, verifyData } from "../../src/image/read.ts";
 import { buildImage, defaultSpec, poke, recordOffset, seal } from "./image-builder.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ckpt-image-"));

@@ -2,10 +2,10 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readImage } from "../../src/image.ts";
-import { infoJson, SCHEMA_VERSION } from "../../src/info-json.ts";
-import { CKPT_EXTENT_DATA, CKPT_EXTENT_GUARD } from "../../src/format.ts";
-import { renderInfo } from "../../src/info-render.ts";
+import { readImage } from "../../src/image/read.ts";
+import { infoJson, SCHEMA_VERSION } from "../../src/image/json.ts";
+import { CKPT_EXTENT_DATA, CKPT_EXTENT_GUARD } from "../../src/image/format.ts";
+import { renderInfo } from "../../src/image/render.ts";
 import { buildImage, defaultSpec } from "./image-builder.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ckpt-json-"));

@@ -5,10 +5,10 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CKPT_UNKNOWN, HEADER, PROCESS_STATE } from "../../src/format.ts";
-import { readImage } from "../../src/image.ts";
-import { infoJson } from "../../src/info-json.ts";
-import { renderInfo } from "../../src/info-render.ts";
+import { CKPT_UNKNOWN, HEADER, PROCESS_STATE } from "../../src/image/format.ts";
+import { readImage } from "../../src/image/read.ts";
+import { infoJson } from "../../src/image/json.ts";
+import { renderInfo } from "../../src/image/render.ts";
 import { buildImage, poke } from "./image-builder.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ckpt-info-process-"));

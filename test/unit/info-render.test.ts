@@ -2,9 +2,9 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readImage } from "../../src/image.ts";
-import { fdFlags, perms, renderInfo } from "../../src/info-render.ts";
-import { age, bytes, shellQuote, table } from "../../src/text.ts";
+import { readImage } from "../../src/image/read.ts";
+import { fdFlags, perms, renderInfo } from "../../src/image/render.ts";
+import { age, bytes, shellQuote, table } from "../../src/cli/text.ts";
 import { buildImage } from "./image-builder.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ckpt-info-"));

@@ -9,12 +9,12 @@ import { chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
-import { CancelledError } from "../../src/errors.ts";
+import { CancelledError } from "../../src/cli/errors.ts";
 import { interactive } from "../../src/interactive/index.ts";
 import { programProblem } from "../../src/interactive/run.ts";
 import { imageChoices } from "../../src/interactive/choices.ts";
 import { pathProblem } from "../../src/interactive/restart.ts";
-import { listImages } from "../../src/image-list.ts";
+import { listImages } from "../../src/image/list.ts";
 import { buildImage } from "./image-builder.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ckpt-interactive-"));

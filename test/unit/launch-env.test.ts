@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
-import { parseMaxOpenFilesSoft, runtimeFds } from "../../src/exec.ts";
-import { CKPT_STATUS_LEN, imagePath, launchEnv } from "../../src/launch-env.ts";
+import { parseMaxOpenFilesSoft, runtimeFds } from "../../src/process/exec.ts";
+import { CKPT_STATUS_LEN, imagePath, launchEnv } from "../../src/protocol/launch-env.ts";
 
 test("image path: option, then $CKPT_IMAGE, then myckpt.dat; always absolute", () => {
 	expect(imagePath("x.dat", { CKPT_IMAGE: "/e.dat" }, "/w")).toBe("/w/x.dat");
@@ -47,7 +47,7 @@ test("the soft open-files limit from /proc/PID/limits", () => {
 });
 
 test("status fields decode what libckpt encodes: '%' and control characters", async () => {
-	const { decodeField, parseStatus } = await import("../../src/status.ts");
+	const { decodeField, parseStatus } = await import("../../src/protocol/status.ts");
 	expect(decodeField("/tmp/a%0Ab%25.dat")).toBe("/tmp/a\nb%.dat");
 	expect(decodeField("plain é")).toBe("plain é");
 	expect(parseStatus("seq=2 state=failed count=1 image=/x%0Ay.dat\nmessage=fd 3 (/a%0Ab)   \nend=2")).toEqual({

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { dirname, resolve } from "node:path";
-import { parentDir, resolvePath } from "../../src/paths.ts";
+import { parentDir, resolvePath } from "../../src/process/paths.ts";
 
 const bases = ["/", "/home/a", "/home/a/", "/x/./y/../z", "//double//slash"];
 const segments = ["", ".", "..", "../..", "../../../..", "b", "b/", "b/./c", "./b/../c", "/abs", "/abs/../x", "a//b", "...", ".hidden", "a/.."];

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { NotFoundError, RefusedError } from "../../src/errors.ts";
-import { checkProgram, resolveProgram } from "../../src/program.ts";
+import { NotFoundError, RefusedError } from "../../src/cli/errors.ts";
+import { checkProgram, resolveProgram } from "../../src/process/program.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ckpt-program-"));
 const bin = join(dir, "bin");

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { splitArgv } from "../../src/argv.ts";
+import { splitArgv } from "../../src/cli/argv.ts";
 
 test("run-or-restart splits like run: options before PROGRAM are ckpt's, the rest the program's", () => {
 	expect(splitArgv(["run-or-restart", "--image", "007", "--continue", "./sim", "--image", "x", "-v"])).toEqual({

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { splitWords } from "../../src/shell-words.ts";
+import { splitWords } from "../../src/cli/shell-words.ts";
 
 test("words as a shell splits them, without any expansion", () => {
 	expect(splitWords("")).toEqual([]);

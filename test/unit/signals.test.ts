@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
-import { UsageError } from "../../src/errors.ts";
+import { UsageError } from "../../src/cli/errors.ts";
 import { constants } from "node:os";
-import { parseSignal, signalName } from "../../src/signals.ts";
+import { parseSignal, signalName } from "../../src/process/signals.ts";
 
 test("names, with or without SIG, any case", () => {
 	expect(parseSignal("USR1")).toBe(10);

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
-import { CKPT_STATUS_LEN } from "../../src/launch-env.ts";
-import { backgroundWriter, envValue, NOT_STARTED, parseStatus } from "../../src/status.ts";
+import { CKPT_STATUS_LEN } from "../../src/protocol/launch-env.ts";
+import { backgroundWriter, envValue, NOT_STARTED, parseStatus } from "../../src/protocol/status.ts";
 
 /** A block exactly as c/lib/status.c lays it out. */
 function block(seq: number, state: string, count: number, image: string, message = "", end = seq): string {

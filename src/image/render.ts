@@ -11,9 +11,9 @@ import {
 	CKPT_VM_LOCKONFAULT, CKPT_VM_MAYWRITE, CKPT_VM_MERGEABLE, CKPT_VM_NOHUGEPAGE, CKPT_VM_NORESERVE,
 	CKPT_VM_RANDOM, CKPT_VM_SEALED, CKPT_VM_SEQUENTIAL, CKPT_VM_WIPEONFORK,
 } from "./format.ts";
-import type { Fd, Image, Lock, PendingSignal, Region, Termios, Timer } from "./image-types.ts";
-import { signalName } from "./signals.ts";
-import { age, bytes, duration, hex, localTime, shellQuote, table } from "./text.ts";
+import type { Fd, Image, Lock, PendingSignal, Region, Termios, Timer } from "./types.ts";
+import { signalName } from "../process/signals.ts";
+import { age, bytes, duration, hex, localTime, shellQuote, table } from "../cli/text.ts";
 
 const REGION_KINDS: Record<number, string> = {
 	[CKPT_REGION_ANON]: "anon",

@@ -5,17 +5,18 @@
  * every string terminated, regions sorted and disjoint, each region tiled
  * exactly by its extents, and all stored data inside the file.
  */
-import { ImageError } from "./errors.ts";
+import { ImageError } from "../cli/errors.ts";
 import { Fields, utf8 } from "./fields.ts";
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_FD_DELETED, CKPT_FD_FIFO, CKPT_FD_FILE,
+	CKPT_EXTENT_KIND_MAX, CKPT_FD_KIND_MAX, CKPT_LOCK_KIND_MAX, CKPT_REGION_KIND_MAX,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_FD_DELETED, CKPT_FD_FILE,
 	CKPT_FD_MEMFD, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE,
 	CKPT_LOCK_POSIX, CKPT_PAGE_SIZE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED,
-	CKPT_REGION_HEAP, CKPT_REGION_SHARED_ANON, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_SIGNAL_PROCESS, CKPT_VM_NORESERVE,
+	CKPT_REGION_HEAP, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_SIGNAL_PROCESS, CKPT_VM_NORESERVE,
 	EXTENT, FD, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS, THREAD, TIMER,
 } from "./format.ts";
-import { decodeTermios, USER_SPACE_END } from "./image-header.ts";
-import type { Extent, Fd, Header, Lock, PendingSignal, Region, Tables, Thread, Timer } from "./image-types.ts";
+import { decodeTermios, USER_SPACE_END } from "./header.ts";
+import type { Extent, Fd, Header, Lock, PendingSignal, Region, Tables, Thread, Timer } from "./types.ts";
 
 
 const PAGE = BigInt(CKPT_PAGE_SIZE);
@@ -80,7 +81,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		if (end > USER_SPACE_END) bad("beyond user space");
 		if (start < prevRegionEnd) bad("overlaps the previous region or is out of order");
 		const kind = r.u32("kind");
-		if (kind < CKPT_REGION_ANON || kind > CKPT_REGION_SHARED_ANON) bad(`unknown kind ${kind}`);
+		if (kind < CKPT_REGION_ANON || kind > CKPT_REGION_KIND_MAX) bad(`unknown kind ${kind}`);
 		if ((r.u32("prot") & ~7) !== 0) bad(`unknown protection bits 0x${r.u32("prot").toString(16)}`);
 		if ((r.u32("flags") & ~(CKPT_REGION_HEAP | CKPT_REGION_UNREAD | CKPT_REGION_THREAD_STACK)) !== 0) bad("unknown flags");
 		const vmFlags = r.u64("vm_flags");
@@ -100,7 +101,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			const eKind = e.u32("kind");
 			if (eStart !== cursor) bad(`extent ${j} starts at ${hex(eStart)}, expected ${hex(cursor)}`);
 			if (len === 0n || len % PAGE !== 0n || eStart + len > end) bad(`extent ${j} has bad length ${len}`);
-			if (eKind < CKPT_EXTENT_DATA || eKind > CKPT_EXTENT_GUARD) bad(`extent ${j} has unknown kind ${eKind}`);
+			if (eKind < CKPT_EXTENT_DATA || eKind > CKPT_EXTENT_KIND_MAX) bad(`extent ${j} has unknown kind ${eKind}`);
 			if (eKind === CKPT_EXTENT_FILE && !isFile) bad(`extent ${j} refers to a file in a non-file region`);
 			let dataOffset = 0;
 			if (eKind === CKPT_EXTENT_DATA) {
@@ -142,7 +143,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		if (fd <= prevFd) bad("fds not sorted, duplicated or negative");
 		prevFd = fd;
 		const kind = f.u32("kind");
-		if (kind < CKPT_FD_FILE || kind > CKPT_FD_FIFO) bad(`unknown kind ${kind}`);
+		if (kind < CKPT_FD_FILE || kind > CKPT_FD_KIND_MAX) bad(`unknown kind ${kind}`);
 		const pipeLen = f.u32("pipe_len");
 		const pipeOff = f.u64("pipe_data_offset");
 		if (pipeLen > 0 && (pipeOff < BigInt(h.dataOffset) || pipeOff + BigInt(pipeLen) > BigInt(h.fileSize)))
@@ -211,7 +212,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		const bad = (why: string): never => fail(`lock ${i} on fd ${fd}: ${why} (corrupt image)`);
 		const on = fds.find((f) => f.fd === fd);
 		if (!on || (on.kind !== CKPT_FD_FILE && on.kind !== CKPT_FD_DELETED && on.kind !== CKPT_FD_MEMFD)) bad("not on a restored file");
-		if (kind < CKPT_LOCK_POSIX || kind > CKPT_LOCK_LEASE) bad(`unknown kind ${kind}`);
+		if (kind < CKPT_LOCK_POSIX || kind > CKPT_LOCK_KIND_MAX) bad(`unknown kind ${kind}`);
 		if (type > 1) bad(`unknown type ${type}`);
 		if ((kind === CKPT_LOCK_FLOCK || kind === CKPT_LOCK_LEASE) && (start !== 0n || len !== 0n)) bad("a whole-file lock with a range");
 		if (start > 1n << 62n || len > 1n << 62n) bad("range out of bounds");

@@ -3,7 +3,7 @@
  * table). Each command's help lists what that command can end with.
  */
 import { EXIT_CANCELLED } from "./errors.ts";
-import { CKPT_EXIT_CHECKPOINTED } from "./format.ts";
+import { CKPT_EXIT_CHECKPOINTED } from "../image/format.ts";
 
 const STOPPED = [CKPT_EXIT_CHECKPOINTED, "the program was checkpointed and stopped (it was not launched with --continue)"] as const;
 const USAGE = [2, "usage error"] as const;

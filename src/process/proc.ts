@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { DEFAULT_SIGNAL } from "./signals.ts";
-import { envValue, NOT_STARTED, parseStatus, type Status } from "./status.ts";
+import { envValue, NOT_STARTED, parseStatus, type Status } from "../protocol/status.ts";
 
 /** USER_HZ, the unit of /proc/PID/stat times: fixed at 100 on x86-64 whatever the kernel's HZ. */
 const USER_HZ = 100;

@@ -6,8 +6,8 @@
  * a /$bunfs/... path that only this process can read, so cache.ts copies
  * them out to real files.
  */
-import libPath from "../build/libckpt.so" with { type: "file" };
-import stubPath from "../build/ckpt-restore" with { type: "file" };
+import libPath from "../../build/libckpt.so" with { type: "file" };
+import stubPath from "../../build/ckpt-restore" with { type: "file" };
 import { type AssetSource, assetsHash, ensureAssets } from "./cache.ts";
 
 /**

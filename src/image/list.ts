@@ -5,10 +5,10 @@
  */
 import { closeSync, constants, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
-import { ImageError } from "./errors.ts";
+import { ImageError } from "../cli/errors.ts";
 import { CKPT_MAGIC } from "./format.ts";
-import { type Image, readImage } from "./image.ts";
-import { shellQuote } from "./text.ts";
+import { type Image, readImage } from "./read.ts";
+import { shellQuote } from "../cli/text.ts";
 
 export interface ListedImage {
 	name: string; // file name inside the directory

@@ -16,7 +16,7 @@
  * Every start goes through here, so the file calls are libc.ts's, not
  * node:fs (see there).
  */
-import { RuntimeError } from "./errors.ts";
+import { RuntimeError } from "../cli/errors.ts";
 import {
 	closeFd, EEXIST, isDirectory, isRegular, makeDirectory, openRead, preadInto, removeFile, renamePath,
 	statPath, SysError, syncDirectory, writeNewFile,

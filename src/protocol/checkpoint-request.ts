@@ -18,11 +18,11 @@
  *   4. A deadline turns anything else into an error instead of a hang.
  */
 import { statSync } from "node:fs";
-import { RuntimeError } from "./errors.ts";
-import { CKPT_REQUEST_CONTINUE_SIGVAL, CKPT_REQUEST_SIGVAL } from "./format.ts";
-import { ImageError, readImage } from "./image.ts";
-import { sigqueue, strerror } from "./libc.ts";
-import { checkpointSignal, commandLine, hasEnded, launchedToContinue, processUid, readStatus, type StatusRead } from "./proc.ts";
+import { RuntimeError } from "../cli/errors.ts";
+import { CKPT_REQUEST_CONTINUE_SIGVAL, CKPT_REQUEST_SIGVAL } from "../image/format.ts";
+import { ImageError, readImage } from "../image/read.ts";
+import { sigqueue, strerror } from "../process/libc.ts";
+import { checkpointSignal, commandLine, hasEnded, launchedToContinue, processUid, readStatus, type StatusRead } from "../process/proc.ts";
 import { backgroundWriter } from "./status.ts";
 
 /**

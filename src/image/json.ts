@@ -11,12 +11,12 @@ import {
 	CKPT_FD_TTY, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_SHARED_ANON,
 	CKPT_REGION_STACK, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD,
 } from "./format.ts";
-import type { Image } from "./image-types.ts";
+import type { Image } from "./types.ts";
 import {
 	clockName, fdFlags, hasOffset, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, terminalModes, umaskText,
 	vmFlagNames,
-} from "./info-render.ts";
-import { hex } from "./text.ts";
+} from "./render.ts";
+import { hex } from "../cli/text.ts";
 
 export const SCHEMA_VERSION = 1;
 

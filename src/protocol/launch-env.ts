@@ -3,7 +3,7 @@
  * its settings passed as CKPT_* variables (the library reads them at load
  * time; the program itself never has to know).
  */
-import { resolvePath } from "./paths.ts";
+import { resolvePath } from "../process/paths.ts";
 
 export const DEFAULT_IMAGE = "myckpt.dat";
 

@@ -2,7 +2,7 @@
  * Parsing --signal: the signal that tells a running program to checkpoint.
  * It must be one libckpt can catch and that nothing else relies on.
  */
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../cli/errors.ts";
 
 export const DEFAULT_SIGNAL = 12; // SIGUSR2
 

@@ -15,7 +15,7 @@
  * The one change we add on purpose is blocking the checkpoint signal (see
  * execInPlace).
  */
-import { RuntimeError } from "./errors.ts";
+import { RuntimeError } from "../cli/errors.ts";
 import {
 	blockSignal, clearCloseOnExec, clearNonblocking, execve, getrlimit, isCloseOnExec, numberedEntries, readLink, readRange,
 	RLIM_INFINITY, RLIMIT_NOFILE, resetSignal, setrlimit, strerror, unblockSignal,

@@ -8,7 +8,7 @@
 import {
 	envTarget, fileKind, isDynamic, parseElfHeader, parseProgramHeaders, parseShebang, programHeaderRange,
 } from "./elf.ts";
-import { NotFoundError, RefusedError } from "./errors.ts";
+import { NotFoundError, RefusedError } from "../cli/errors.ts";
 import { accessible, type FileStat, isDirectory, isRegular, readRange, statPath, X_OK } from "./libc.ts";
 import { resolvePath } from "./paths.ts";
 

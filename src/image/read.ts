@@ -13,15 +13,15 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { crc32c } from "./crc32c.ts";
-import { ImageError } from "./errors.ts";
+import { ImageError } from "../cli/errors.ts";
 import { CKPT_EXTENT_DATA, CKPT_HEADER_SIZE } from "./format.ts";
-import { checkHeader } from "./image-header.ts";
-import { decodeTables } from "./image-tables.ts";
-import type { Image } from "./image-types.ts";
-import { DEFAULT_IMAGE } from "./launch-env.ts";
+import { checkHeader } from "./header.ts";
+import { decodeTables } from "./tables.ts";
+import type { Image } from "./types.ts";
+import { DEFAULT_IMAGE } from "../protocol/launch-env.ts";
 
-export { ImageError } from "./errors.ts";
-export type * from "./image-types.ts";
+export { ImageError } from "../cli/errors.ts";
+export type * from "./types.ts";
 
 /** The image `info` and `restart` use when none is named: $CKPT_IMAGE, else ./myckpt.dat. */
 export function defaultImage(): string {

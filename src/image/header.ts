@@ -5,14 +5,14 @@
  * Nothing is decoded from bytes the checksum has not covered.
  */
 import { crc32c } from "./crc32c.ts";
-import { ImageError } from "./errors.ts";
+import { ImageError } from "../cli/errors.ts";
 import { Fields, utf8 } from "./fields.ts";
 import {
 	CKPT_ARCH_X86_64, CKPT_HEADER_SIZE, CKPT_MAGIC, CKPT_MAX_AUXV, CKPT_MAX_RLIMITS, CKPT_MAX_SIGNALS,
 	CKPT_NSPECIAL, CKPT_PAGE_SIZE, CKPT_VERSION, HEADER, HEADER_STRUCT_SIZE, ITIMER, MM, RLIMIT,
 	SIGACTION, TERMIOS, TIMEVAL, PROCESS_STATE, CKPT_UNKNOWN,
 } from "./format.ts";
-import type { Header, Itimer, ProcessState, Termios } from "./image-types.ts";
+import type { Header, Itimer, ProcessState, Termios } from "./types.ts";
 
 /** The largest tables we will read into memory: far above any real process. */
 export const MAX_TABLES_SIZE = 1 << 30;
