@@ -20,8 +20,6 @@ static void bad(const char *why)
 	die(why, 0);
 }
 
-static int page_aligned(uint64_t v) { return (v & (CKPT_PAGE_SIZE - 1)) == 0; }
-
 /* [off, off+len) lies within [0, limit), without overflow. */
 static int within(uint64_t off, uint64_t len, uint64_t limit)
 {
@@ -86,7 +84,7 @@ static void check_header(const struct ckpt_header *h, const char *page, uint64_t
 	if (h->flags)
 		bad("unknown header flags (newer image?)");
 	if (h->tables_offset != CKPT_HEADER_SIZE || h->tables_size > MAX_TABLES ||
-	    !within(h->tables_offset, h->tables_size, file_size) || !page_aligned(h->data_offset) ||
+	    !within(h->tables_offset, h->tables_size, file_size) || !ckpt_page_aligned(h->data_offset) ||
 	    h->data_offset != h->tables_offset + h->tables_size || h->data_offset > file_size)
 		bad("table placement is inconsistent (corrupt image)");
 	if (h->nthreads < 1 || h->nthreads > 65536)
@@ -128,10 +126,10 @@ static void check_extents(const struct ckpt_header *h, const struct ckpt_region 
 	uint64_t at = r->start;
 	for (uint32_t i = r->first_extent; i < r->first_extent + r->nextents; i++) {
 		const struct ckpt_extent *x = &e[i];
-		if (x->start != at || !x->len || !page_aligned(x->len) || x->len > r->end - at)
+		if (x->start != at || !x->len || !ckpt_page_aligned(x->len) || x->len > r->end - at)
 			bad("extents do not tile their region (corrupt image)");
 		if (x->kind == CKPT_EXTENT_DATA) {
-			if (!page_aligned(x->data_offset) || x->data_offset < h->data_offset ||
+			if (!ckpt_page_aligned(x->data_offset) || x->data_offset < h->data_offset ||
 			    !within(x->data_offset, x->len, h->file_size))
 				bad("extent data lies outside the image (corrupt image)");
 		} else if (x->kind == CKPT_EXTENT_FILE) {
@@ -153,7 +151,7 @@ static void check_specials(const struct ckpt_header *h)
 		uint64_t s = h->special_start[k], e = h->special_end[k];
 		if (!s && !e)
 			continue;
-		if (s < prev || s >= e || !page_aligned(s) || !page_aligned(e) || e > USER_TOP)
+		if (s < prev || s >= e || !ckpt_page_aligned(s) || !ckpt_page_aligned(e) || e > USER_TOP)
 			bad("vDSO placement is inconsistent (corrupt image)");
 		prev = e;
 	}
@@ -167,10 +165,10 @@ static void check_regions(const struct ckpt_header *h, const char *t)
 	uint32_t next_extent = 0;
 	for (uint32_t i = 0; i < h->nregions; i++) {
 		if (r[i].start < prev_end || r[i].start >= r[i].end || r[i].end > USER_TOP ||
-		    !page_aligned(r[i].start) || !page_aligned(r[i].end))
+		    !ckpt_page_aligned(r[i].start) || !ckpt_page_aligned(r[i].end))
 			bad("memory regions overlap or are out of order (corrupt image)");
 		if (r[i].kind < CKPT_REGION_ANON || r[i].kind > CKPT_REGION_KIND_MAX || r[i].path_str >= h->strings_size ||
-		    (kind_is_file(r[i].kind) && (!r[i].path_str || !page_aligned(r[i].file_offset))) ||
+		    (kind_is_file(r[i].kind) && (!r[i].path_str || !ckpt_page_aligned(r[i].file_offset))) ||
 		    r[i].vm_flags >= (uint64_t)CKPT_VM_NORESERVE << 1)
 			bad("memory region record is invalid (corrupt image)");
 		for (int k = 0; k < CKPT_NSPECIAL; k++)
