@@ -52,4 +52,11 @@ enum page_source mem_file_page_source(const struct ckpt_region *r);
 int mem_file_check_writable(struct capture *c);
 #endif
 
+#ifdef CKPT_STUB
+/* mem_guard.c: refuse guard pages this kernel cannot install (phase 1),
+ * install them (phase 2). */
+void check_guard_support(const struct ckpt_header *hdr, const char *tables);
+void install_guards(void);
+#endif
+
 #endif

@@ -5,6 +5,7 @@
 
 #include "../ckpt_format.h"
 #include "../str.h"
+#include "../kinds/mem_kinds.h" /* guard pages (main.c, memory.c) */
 
 #define MAX_LOADERS 8
 
@@ -68,9 +69,6 @@ int move_image_fd_high(int fd, const struct ckpt_fd *fds, uint32_t n);
 void take_locks(const struct ckpt_lock *locks, uint32_t n, const struct ckpt_fd *fds, uint32_t nfds,
 		const char *strings);
 void build_arena(const char *tables, uint64_t vdso_ehdr);
-/* guard.c: refuse guard pages this kernel cannot install (phase 1), install them (phase 2). */
-void check_guard_support(const struct ckpt_header *hdr, const char *tables);
-void install_guards(void);
 /* timers.c: check and try POSIX timers' ids and clocks (phase 1), create
  * them again once every thread exists (phase 2). */
 void check_timers(const struct ckpt_header *hdr, const char *tables);
