@@ -11,6 +11,10 @@
 #include "../lib/ckpt_lib.h"
 #include "../maps.h"
 #endif
+#ifdef CKPT_STUB
+#include "../stub/stub.h"
+#include "../sys.h"
+#endif
 
 #ifdef CKPT_LIB
 void mem_anon_classify(const struct maps_entry *e, struct ckpt_region *r)
@@ -57,3 +61,10 @@ enum page_source mem_anon_page_source(const struct ckpt_region *r)
 }
 #endif
 
+#ifdef CKPT_STUB
+long mem_anon_map(const struct ckpt_region *r, int flags, int prot)
+{
+	return sys_mmap((void *)r->start, r->end - r->start, prot,
+			flags | MAP_ANONYMOUS | (r->kind == CKPT_REGION_STACK ? MAP_GROWSDOWN : 0), -1, 0);
+}
+#endif

@@ -31,6 +31,9 @@ static inline int mem_kind_is_shared(uint32_t kind)
 	return kind == CKPT_REGION_FILE_SHARED || kind == CKPT_REGION_SHARED_ANON;
 }
 
+/* Record checks, on a region whose kind is a file kind (mem_file.c). */
+int mem_file_region_ok(const struct ckpt_region *r);
+
 #ifdef CKPT_LIB
 #include "../lib/page_kind.h"
 struct capture;
@@ -53,6 +56,14 @@ int mem_file_check_writable(struct capture *c);
 #endif
 
 #ifdef CKPT_STUB
+/* mem_anon.c, mem_file.c: map region r at its address with mmap `flags`
+ * (MAP_FIXED, shared or private, MAP_NORESERVE) and `prot`; returns mmap's
+ * result. */
+long mem_anon_map(const struct ckpt_region *r, int flags, int prot);
+long mem_file_map(const struct ckpt_region *r, int flags, int prot);
+/* Phase 1: every mapped file unchanged, and openable as its mapping needs. */
+void mem_file_check_world(const struct ckpt_header *hdr, const char *tables);
+
 /* mem_guard.c: refuse guard pages this kernel cannot install (phase 1),
  * install them (phase 2). */
 void check_guard_support(const struct ckpt_header *hdr, const char *tables);

@@ -51,9 +51,6 @@ void check_world(const struct ckpt_header *hdr, const char *tables);
 void check_machine(const struct ckpt_header *hdr, uint64_t vdso_ehdr);
 void restore_process_settings(const struct ckpt_header *hdr, const char *tables);
 void check_locked_memory(const struct ckpt_header *hdr, const char *tables);
-struct stat;
-/* Why `st` is not the file region r mapped, appended to `why`; 0 if it is. */
-int file_changed(struct line *why, const struct stat *st, const struct ckpt_region *r);
 void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int image_fd);
 /* fds.c, for the per-kind files: an fd moved above every restored number
  * (dies with `what` on failure), put at its place, given its status flags. */

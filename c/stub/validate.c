@@ -113,11 +113,6 @@ static void check_table_layout(const struct ckpt_header *h)
 	}
 }
 
-static int kind_is_file(uint32_t kind)
-{
-	return kind == CKPT_REGION_FILE_PRIVATE || kind == CKPT_REGION_FILE_SHARED;
-}
-
 static void check_extents(const struct ckpt_header *h, const struct ckpt_region *r,
 			  const struct ckpt_extent *e, uint32_t expected_first)
 {
@@ -128,15 +123,20 @@ static void check_extents(const struct ckpt_header *h, const struct ckpt_region 
 		const struct ckpt_extent *x = &e[i];
 		if (x->start != at || !x->len || !ckpt_page_aligned(x->len) || x->len > r->end - at)
 			bad("extents do not tile their region (corrupt image)");
-		if (x->kind == CKPT_EXTENT_DATA) {
+		if (x->kind < CKPT_EXTENT_DATA || x->kind > CKPT_EXTENT_KIND_MAX)
+			bad("unknown extent kind (corrupt image)");
+		switch (x->kind) {
+		case CKPT_EXTENT_DATA:
 			if (!ckpt_page_aligned(x->data_offset) || x->data_offset < h->data_offset ||
 			    !within(x->data_offset, x->len, h->file_size))
 				bad("extent data lies outside the image (corrupt image)");
-		} else if (x->kind == CKPT_EXTENT_FILE) {
-			if (!kind_is_file(r->kind))
+			break;
+		case CKPT_EXTENT_FILE:
+			if (!mem_kind_is_file(r->kind))
 				bad("file extent in a non-file region (corrupt image)");
-		} else if (x->kind != CKPT_EXTENT_HOLE && x->kind != CKPT_EXTENT_GUARD) {
-			bad("unknown extent kind (corrupt image)");
+			break;
+		default:
+			break; /* HOLE and GUARD have no fields of their own */
 		}
 		at += x->len;
 	}
@@ -157,6 +157,18 @@ static void check_specials(const struct ckpt_header *h)
 	}
 }
 
+/* Each kind's own fields (c/kinds/mem_*.c); the kind is in range. */
+static int region_fields_ok(const struct ckpt_region *r)
+{
+	switch (r->kind) {
+	case CKPT_REGION_FILE_PRIVATE:
+	case CKPT_REGION_FILE_SHARED:
+		return mem_file_region_ok(r);
+	default:
+		return 1; /* anonymous kinds have none */
+	}
+}
+
 static void check_regions(const struct ckpt_header *h, const char *t)
 {
 	const struct ckpt_region *r = (const void *)(t + h->regions_off);
@@ -168,7 +180,7 @@ static void check_regions(const struct ckpt_header *h, const char *t)
 		    !ckpt_page_aligned(r[i].start) || !ckpt_page_aligned(r[i].end))
 			bad("memory regions overlap or are out of order (corrupt image)");
 		if (r[i].kind < CKPT_REGION_ANON || r[i].kind > CKPT_REGION_KIND_MAX || r[i].path_str >= h->strings_size ||
-		    (kind_is_file(r[i].kind) && (!r[i].path_str || !ckpt_page_aligned(r[i].file_offset))) ||
+		    !region_fields_ok(&r[i]) ||
 		    r[i].vm_flags >= (uint64_t)CKPT_VM_NORESERVE << 1)
 			bad("memory region record is invalid (corrupt image)");
 		for (int k = 0; k < CKPT_NSPECIAL; k++)
