@@ -8,7 +8,8 @@
  * Each phase dispatches on the kind in one place, with a switch (the stub
  * may hold no table of function pointers): capture_regions.c classifies and
  * picks the page source, validate.c checks the records, preconditions.c
- * the world, memory.c maps. The generic machinery stays with its callers:
+ * the world (main.c asks mem_guard.c about the kernel), memory.c maps.
+ * The generic machinery stays with its callers:
  * pagemap scanning (page_kind.c), the writer, the parallel loader, the
  * forced writes of uncharged regions, advice, unmapping, the vDSO move.
  */

@@ -78,7 +78,10 @@ static int split_extents(struct region_scan *s, struct ckpt_region *r)
 	case CKPT_REGION_FILE_SHARED:
 		source = mem_file_page_source(r);
 		break;
-	default:
+	case CKPT_REGION_ANON:
+	case CKPT_REGION_STACK:
+	case CKPT_REGION_SHARED_ANON:
+	default: /* classify() sets no other */
 		source = mem_anon_page_source(r);
 		break;
 	}

@@ -122,7 +122,10 @@ static void map_region(const struct ckpt_region *r)
 	case CKPT_REGION_FILE_SHARED:
 		m = mem_file_map(r, flags, loading_prot(r));
 		break;
-	default:
+	case CKPT_REGION_ANON:
+	case CKPT_REGION_STACK:
+	case CKPT_REGION_SHARED_ANON:
+	default: /* none other passed validate.c */
 		m = mem_anon_map(r, flags, loading_prot(r));
 		break;
 	}
