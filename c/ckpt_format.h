@@ -45,6 +45,10 @@
 #define CKPT_MAX_AUXV 64 /* u64 words; the kernel's saved_auxv holds 52 */
 #define CKPT_PATH_MAX 4096
 
+/* Addresses, lengths and file offsets of memory all are; so is the data
+ * area. One definition for the stub's checks and the kinds' (c/kinds/). */
+static inline int ckpt_page_aligned(uint64_t v) { return (v & (CKPT_PAGE_SIZE - 1)) == 0; }
+
 /* The exit status of a program that stopped after a successful checkpoint.
  * Not 0-2, 126, 127 or 128+n, so scripts and Slurm's RequeueExit can tell
  * "checkpointed and stopped" from every normal end. Never change it. */

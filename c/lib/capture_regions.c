@@ -13,11 +13,11 @@
  */
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include "ckpt_lib.h"
 #include "../crc32c.h"
 #include "../maps.h"
 #include "../sys.h"
+#include "../kinds/mem_kinds.h"
 #include "page_kind.h"
 
 #define PAGEMAP_CHUNK 65536 /* entries per read: 256 MiB of address space */
@@ -68,30 +68,24 @@ static int scan_pages(struct region_scan *s, struct ckpt_region *r, enum page_so
 	return 0;
 }
 
+/* Each kind says what its pages are, once per region (c/kinds/mem_*.c). */
 static int split_extents(struct region_scan *s, struct ckpt_region *r)
 {
 	r->first_extent = s->c->nextents;
-	int copy_of_file = r->kind == CKPT_REGION_ANON && r->path_str; /* deleted file or libckpt */
-	enum page_source source = r->kind == CKPT_REGION_FILE_PRIVATE ? PAGES_FILE_PRIVATE : PAGES_ANON;
-	if (r->kind == CKPT_REGION_FILE_SHARED)
-		source = PAGES_ALL_FILE;
-	/* A deleted file's protected gap between a library's segments can reach
-	 * past the end of the file, where no read succeeds: only its pages in
-	 * memory are kept, one never touched comes back as zeros (a limit the
-	 * ARCHITECTURE lists). */
-	else if (copy_of_file && (r->flags & CKPT_REGION_UNREAD))
-		source = PAGES_ANON;
-	else if (r->kind == CKPT_REGION_SHARED_ANON || copy_of_file)
-		source = PAGES_ALL_DATA;
+	enum page_source source;
+	switch (r->kind) {
+	case CKPT_REGION_FILE_PRIVATE:
+	case CKPT_REGION_FILE_SHARED:
+		source = mem_file_page_source(r);
+		break;
+	case CKPT_REGION_ANON:
+	case CKPT_REGION_STACK:
+	case CKPT_REGION_SHARED_ANON:
+	default: /* classify() sets no other */
+		source = mem_anon_page_source(r);
+		break;
+	}
 	return scan_pages(s, r, source);
-}
-
-static int same_file(const struct maps_entry *e, const struct stat *st)
-{
-	uint64_t d = st->st_dev;
-	uint32_t major = (uint32_t)(((d >> 8) & 0xfff) | ((d >> 32) & ~0xfffull));
-	uint32_t minor = (uint32_t)((d & 0xff) | ((d >> 12) & ~0xffull));
-	return st->st_ino == e->inode && major == e->dev_major && minor == e->dev_minor;
 }
 
 /* This library's own pages are stored in full, like a deleted file's: a
@@ -115,53 +109,24 @@ static void find_own_library(struct region_scan *s, const char *text, long len)
 		}
 }
 
-/* A shared mapping of an object that cannot be opened again (a deleted or
- * replaced file, a memfd, a SysV segment) may be shared with another
- * process, or twice within this one (a JIT's second view of its code):
- * brought back as private shared memory it would silently stop being one
- * with them. Only MAP_SHARED|MAP_ANONYMOUS (/dev/zero) has no other holder:
- * ckpt refuses programs with children. */
-static int refuse_lost_sharing(struct capture *c, const struct maps_entry *e, const char *path)
-{
-	if (maps_is(e, "/dev/zero") || maps_is(e, "/[aio]") /* refused by name elsewhere */)
-		return 0;
-	c->error.len = 0;
-	line_str(&c->error, "shared mapping ");
-	line_range(&c->error, e->start, e->end);
-	line_str(&c->error, " of ");
-	line_str(&c->error, path);
-	line_str(&c->error, e->deleted ? " (deleted)" : " (replaced since it was mapped)");
-	line_str(&c->error, " cannot be restored: the sharing with other mappings of it would be lost");
-	return -1;
-}
-
-/* Private mappings of files that were deleted or replaced keep their pages
- * as data in an anonymous region; shared ones must be /dev/zero's, which
- * become shared anonymous memory again. */
+/* Every region starts anonymous; one whose file can be mapped again is a
+ * file region. Private mappings of files that were deleted or replaced
+ * keep their pages as data in an anonymous region; shared ones must be
+ * /dev/zero's, which become shared anonymous memory again. */
 static int classify(struct region_scan *s, const struct maps_entry *e, struct ckpt_region *r)
 {
 	struct capture *c = s->c;
 	char path[CKPT_PATH_MAX];
-	struct stat st;
 	int is_file = e->path_len > 0 && e->path[0] == '/' && e->path_len < CKPT_PATH_MAX;
-	r->kind = e->shared ? CKPT_REGION_SHARED_ANON : CKPT_REGION_ANON;
-	if (maps_is(e, "[stack]"))
-		r->kind = CKPT_REGION_STACK;
-	if (maps_is(e, "[heap]"))
-		r->flags |= CKPT_REGION_HEAP;
+	mem_anon_classify(e, r);
 	if (!is_file)
 		return 0;
 	for (int i = 0; i < e->path_len; i++)
 		path[i] = e->path[i];
 	path[e->path_len] = 0;
-	if (!e->deleted && !is_own_library(s, e) && sys_fstatat(AT_FDCWD, path, &st, 0) == 0 && same_file(e, &st)) {
-		r->kind = e->shared ? CKPT_REGION_FILE_SHARED : CKPT_REGION_FILE_PRIVATE;
-		r->file_offset = e->offset;
-		r->dev = st.st_dev, r->ino = st.st_ino, r->file_size = (uint64_t)st.st_size;
-		r->mtime_sec = st.st_mtim.tv_sec, r->mtime_nsec = st.st_mtim.tv_nsec;
-	} else if (e->shared && refuse_lost_sharing(c, e, path)) {
+	int mapped_again = !e->deleted && !is_own_library(s, e) && mem_file_classify(e, path, r);
+	if (!mapped_again && e->shared && mem_anon_refuse_lost_sharing(c, e, path))
 		return -1;
-	}
 	r->path_str = capture_string(c, path, (size_t)e->path_len);
 	return 0;
 }

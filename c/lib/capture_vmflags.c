@@ -4,7 +4,8 @@
  * ckpt_vm_flags), which the stub sets again, and, for shared file
  * mappings, whether the mapping may be made writable (mw: the file was
  * opened for writing), so the stub reopens the file O_RDWR and a later
- * mprotect(PROT_WRITE) works as it did.
+ * mprotect(PROT_WRITE) works as it did (c/kinds/mem_file.c checks the
+ * file is writable now).
  *
  * The scratch mapping may have split a line of maps into two regions, so
  * an smaps entry applies to every region inside it, not only to the one
@@ -14,12 +15,9 @@
  * the image has no place for: refused, since memory mapped after a
  * restart would silently not be locked.
  */
-#include <fcntl.h>
 #include "ckpt_lib.h"
 #include "../maps.h"
-#include "../sys.h"
-
-#define AT_EACCESS 0x200
+#include "../kinds/mem_kinds.h"
 
 static void apply(struct capture *c, uint32_t *next, uint64_t start, uint64_t end, uint64_t flags)
 {
@@ -33,33 +31,6 @@ static void apply(struct capture *c, uint32_t *next, uint64_t start, uint64_t en
 			r->vm_flags |= flags & CKPT_VM_MAYWRITE;
 	}
 	*next = i;
-}
-
-/* A restart maps the file again with the rights the mapping had, so one
- * that may be made writable needs the file writable by this user now. */
-static int check_writable_files(struct capture *c)
-{
-	for (uint32_t i = 0; i < c->nregions; i++) {
-		const struct ckpt_region *r = &c->regions[i];
-		if (r->kind != CKPT_REGION_FILE_SHARED || !(r->vm_flags & CKPT_VM_MAYWRITE))
-			continue;
-		const char *path = c->strings + r->path_str;
-		long err = SYS4(__NR_faccessat2, AT_FDCWD, path, 2 /* W_OK */, AT_EACCESS);
-		if (err == -38 /* ENOSYS: before Linux 5.8; the real ids then */)
-			err = SYS3(__NR_faccessat, AT_FDCWD, path, 2 /* W_OK */);
-		if (!err)
-			continue;
-		c->error.len = 0;
-		line_str(&c->error, "shared mapping ");
-		line_range(&c->error, r->start, r->end);
-		line_str(&c->error, " of ");
-		line_str(&c->error, path);
-		line_str(&c->error, " may be made writable, but the file is not writable now (");
-		line_str(&c->error, errno_text(err));
-		line_str(&c->error, "): a restart could not map it so; make it writable or map it from a read-only descriptor");
-		return -1;
-	}
-	return 0;
 }
 
 int capture_vmflags(struct capture *c)
@@ -90,5 +61,5 @@ int capture_vmflags(struct capture *c)
 	if (scratch_flags & CKPT_VM_LOCKED)
 		return capture_fail(c, "mlockall(MCL_FUTURE) is in force, and a restart would not lock memory mapped after it; "
 				       "lock regions with mlock, or call mlockall(MCL_CURRENT) alone", 0);
-	return check_writable_files(c);
+	return mem_file_check_writable(c);
 }

@@ -4,9 +4,7 @@
  * Phase 2, memory: from here on the stub runs only from the arena, and a
  * failure ends the process (the image on disk is untouched).
  */
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include "stub.h"
 #include "../crc32c.h"
 #include "../sys.h"
@@ -106,26 +104,6 @@ static void load_extent(const struct ckpt_extent *e)
 		die("memory contents checksum mismatch (corrupt image)", 0);
 }
 
-static long map_file(const struct ckpt_region *r, int flags, int prot)
-{
-	const char *path = string_at(g.strings, r->path_str);
-	/* Opened with the rights the mapping had, not only those it uses now:
-	 * a read-only view of a file opened for writing may be mprotect'ed
-	 * writable later (checked possible in phase 1). */
-	int shared_rw = r->kind == CKPT_REGION_FILE_SHARED && (r->prot & PROT_WRITE || r->vm_flags & CKPT_VM_MAYWRITE);
-	long fd = sys_openat(AT_FDCWD, path, (shared_rw ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
-	if (fd < 0)
-		die_path("cannot open mapped file", path, fd);
-	/* Checked in phase 1 already; this catches a change made since. */
-	struct stat st;
-	struct line why = {.len = 0};
-	if (sys_fstat((int)fd, &st) < 0 || file_changed(&why, &st, r))
-		die_path("mapped file changed during the restart:", path, 0);
-	long m = sys_mmap((void *)r->start, r->end - r->start, prot, flags, (int)fd, (long)r->file_offset);
-	sys_close((int)fd);
-	return m;
-}
-
 /* Shared files never get our bytes, and regions never charged must stay so
  * (uncharged.c), so they get their final protection at once; everything
  * else is writable while it loads. */
@@ -136,14 +114,21 @@ static int loading_prot(const struct ckpt_region *r)
 
 static void map_region(const struct ckpt_region *r)
 {
-	int shared = r->kind == CKPT_REGION_FILE_SHARED || r->kind == CKPT_REGION_SHARED_ANON;
-	int flags = MAP_FIXED | (shared ? MAP_SHARED : MAP_PRIVATE) | (r->vm_flags & CKPT_VM_NORESERVE ? MAP_NORESERVE : 0);
+	int flags = MAP_FIXED | (mem_kind_is_shared(r->kind) ? MAP_SHARED : MAP_PRIVATE) |
+		    (r->vm_flags & CKPT_VM_NORESERVE ? MAP_NORESERVE : 0);
 	long m;
-	if (r->kind == CKPT_REGION_FILE_PRIVATE || r->kind == CKPT_REGION_FILE_SHARED)
-		m = map_file(r, flags, loading_prot(r));
-	else
-		m = sys_mmap((void *)r->start, r->end - r->start, loading_prot(r),
-			     flags | MAP_ANONYMOUS | (r->kind == CKPT_REGION_STACK ? MAP_GROWSDOWN : 0), -1, 0);
+	switch (r->kind) {
+	case CKPT_REGION_FILE_PRIVATE:
+	case CKPT_REGION_FILE_SHARED:
+		m = mem_file_map(r, flags, loading_prot(r));
+		break;
+	case CKPT_REGION_ANON:
+	case CKPT_REGION_STACK:
+	case CKPT_REGION_SHARED_ANON:
+	default: /* none other passed validate.c */
+		m = mem_anon_map(r, flags, loading_prot(r));
+		break;
+	}
 	if (m < 0 || (uint64_t)m != r->start)
 		die("cannot map a memory region at its saved address", m < 0 ? m : 0);
 }

@@ -14,109 +14,6 @@
 #include "../maps.h"
 #include "../sys.h"
 
-/* "2024-05-01T12:00:00.123456789Z", from the days-to-civil-date algorithm
- * (proleptic Gregorian calendar, eras of 400 years). */
-static void line_utc(struct line *l, int64_t sec, int64_t nsec)
-{
-	int64_t days = sec / 86400, rem = sec % 86400;
-	if (rem < 0)
-		rem += 86400, days--;
-	int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-	int64_t day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
-	int64_t year = yoe + era * 400 + (month <= 2);
-	const int64_t parts[] = {year, month, day, rem / 3600, rem / 60 % 60, rem % 60};
-	const char *sep = "--T::.";
-	for (int i = 0; i < 6; i++) {
-		if (i && parts[i] < 10)
-			line_str(l, "0");
-		line_u64(l, (uint64_t)parts[i]);
-		line_str(l, (char[]){sep[i], 0});
-	}
-	char digits[10] = "000000000";
-	for (int i = 8, v = (int)nsec; i >= 0; i--, v /= 10)
-		digits[i] = (char)('0' + v % 10);
-	line_str(l, digits);
-	line_str(l, "Z");
-}
-
-int file_changed(struct line *why, const struct stat *st, const struct ckpt_region *r)
-{
-	if (st->st_ino != r->ino) {
-		line_str(why, "was replaced (inode ");
-		line_u64(why, r->ino);
-		line_str(why, ", now ");
-		line_u64(why, st->st_ino);
-	} else if ((uint64_t)st->st_size != r->file_size) {
-		line_str(why, "changed size (");
-		line_u64(why, r->file_size);
-		line_str(why, " bytes, now ");
-		line_u64(why, (uint64_t)st->st_size);
-	} else if (st->st_mtim.tv_sec != r->mtime_sec || st->st_mtim.tv_nsec != r->mtime_nsec) {
-		line_str(why, "was modified (mtime ");
-		line_utc(why, r->mtime_sec, r->mtime_nsec);
-		line_str(why, ", now ");
-		line_utc(why, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
-	} else {
-		return 0;
-	}
-	line_str(why, ")");
-	return 1;
-}
-
-static void check_mapped_files(const struct ckpt_header *h, const char *t)
-{
-	const struct ckpt_region *r = (const void *)(t + h->regions_off);
-	const char *strings = t + h->strings_off;
-	for (uint32_t i = 0; i < h->nregions; i++) {
-		if (r[i].kind != CKPT_REGION_FILE_PRIVATE && r[i].kind != CKPT_REGION_FILE_SHARED)
-			continue;
-		if (i && r[i - 1].path_str == r[i].path_str)
-			continue; /* the next segment of a file just checked */
-		const char *path = string_at(strings, r[i].path_str);
-		struct stat st;
-		struct line why = {.len = 0};
-		line_str(&why, "mapped file ");
-		line_str(&why, path);
-		line_str(&why, " ");
-		if (sys_fstatat(AT_FDCWD, path, &st, 0) < 0)
-			line_str(&why, "no longer exists");
-		else if (!file_changed(&why, &st, &r[i]))
-			continue;
-		line_str(&why, " since the checkpoint");
-		die_line(&why);
-	}
-}
-
-/* A shared mapping that may be made writable is mapped from a file opened
- * O_RDWR (memory.c): this user must still be able to open it so. */
-static void check_writable_mappings(const struct ckpt_header *h, const char *t)
-{
-	const struct ckpt_region *r = (const void *)(t + h->regions_off);
-	const char *strings = t + h->strings_off;
-	for (uint32_t i = 0; i < h->nregions; i++) {
-		if (r[i].kind != CKPT_REGION_FILE_SHARED || !(r[i].vm_flags & CKPT_VM_MAYWRITE))
-			continue;
-		const char *path = string_at(strings, r[i].path_str);
-		long fd = sys_openat(AT_FDCWD, path, O_RDWR | O_CLOEXEC, 0);
-		if (fd >= 0) {
-			sys_close((int)fd);
-			continue;
-		}
-		struct line why = {.len = 0};
-		line_str(&why, "mapped file ");
-		line_str(&why, path);
-		line_str(&why, " cannot be opened for writing (");
-		line_str(&why, errno_text(fd));
-		line_str(&why, "), and its shared mapping ");
-		line_range(&why, r[i].start, r[i].end);
-		line_str(&why, " may be made writable; make it writable by this user");
-		die_line(&why);
-	}
-}
-
 static void check_open_files(const struct ckpt_header *h, const char *t)
 {
 	const struct ckpt_fd *f = (const void *)(t + h->fds_off);
@@ -229,8 +126,7 @@ void check_world(const struct ckpt_header *h, const char *tables)
 {
 	check_cwd(h, tables);
 	check_vdso_layout(h);
-	check_mapped_files(h, tables);
-	check_writable_mappings(h, tables);
+	mem_file_check_world(h, tables);
 	check_locked_memory(h, tables);
 	check_open_files(h, tables);
 }

@@ -5,6 +5,7 @@
 
 #include "../ckpt_format.h"
 #include "../str.h"
+#include "../kinds/mem_kinds.h" /* guard pages (main.c, memory.c) */
 
 #define MAX_LOADERS 8
 
@@ -50,9 +51,6 @@ void check_world(const struct ckpt_header *hdr, const char *tables);
 void check_machine(const struct ckpt_header *hdr, uint64_t vdso_ehdr);
 void restore_process_settings(const struct ckpt_header *hdr, const char *tables);
 void check_locked_memory(const struct ckpt_header *hdr, const char *tables);
-struct stat;
-/* Why `st` is not the file region r mapped, appended to `why`; 0 if it is. */
-int file_changed(struct line *why, const struct stat *st, const struct ckpt_region *r);
 void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int image_fd);
 /* fds.c, for the per-kind files: an fd moved above every restored number
  * (dies with `what` on failure), put at its place, given its status flags. */
@@ -68,9 +66,6 @@ int move_image_fd_high(int fd, const struct ckpt_fd *fds, uint32_t n);
 void take_locks(const struct ckpt_lock *locks, uint32_t n, const struct ckpt_fd *fds, uint32_t nfds,
 		const char *strings);
 void build_arena(const char *tables, uint64_t vdso_ehdr);
-/* guard.c: refuse guard pages this kernel cannot install (phase 1), install them (phase 2). */
-void check_guard_support(const struct ckpt_header *hdr, const char *tables);
-void install_guards(void);
 /* timers.c: check and try POSIX timers' ids and clocks (phase 1), create
  * them again once every thread exists (phase 2). */
 void check_timers(const struct ckpt_header *hdr, const char *tables);

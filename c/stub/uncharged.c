@@ -20,8 +20,7 @@
 
 int uncharged(const struct ckpt_region *r)
 {
-	int private = r->kind != CKPT_REGION_FILE_SHARED && r->kind != CKPT_REGION_SHARED_ANON;
-	return private && !(r->prot & PROT_WRITE) && !(r->vm_flags & (CKPT_VM_ACCOUNT | CKPT_VM_NORESERVE));
+	return !mem_kind_is_shared(r->kind) && !(r->prot & PROT_WRITE) && !(r->vm_flags & (CKPT_VM_ACCOUNT | CKPT_VM_NORESERVE));
 }
 
 /* The region holding the extent's start (regions are sorted and disjoint). */

@@ -20,8 +20,6 @@ static void bad(const char *why)
 	die(why, 0);
 }
 
-static int page_aligned(uint64_t v) { return (v & (CKPT_PAGE_SIZE - 1)) == 0; }
-
 /* [off, off+len) lies within [0, limit), without overflow. */
 static int within(uint64_t off, uint64_t len, uint64_t limit)
 {
@@ -86,7 +84,7 @@ static void check_header(const struct ckpt_header *h, const char *page, uint64_t
 	if (h->flags)
 		bad("unknown header flags (newer image?)");
 	if (h->tables_offset != CKPT_HEADER_SIZE || h->tables_size > MAX_TABLES ||
-	    !within(h->tables_offset, h->tables_size, file_size) || !page_aligned(h->data_offset) ||
+	    !within(h->tables_offset, h->tables_size, file_size) || !ckpt_page_aligned(h->data_offset) ||
 	    h->data_offset != h->tables_offset + h->tables_size || h->data_offset > file_size)
 		bad("table placement is inconsistent (corrupt image)");
 	if (h->nthreads < 1 || h->nthreads > 65536)
@@ -115,11 +113,6 @@ static void check_table_layout(const struct ckpt_header *h)
 	}
 }
 
-static int kind_is_file(uint32_t kind)
-{
-	return kind == CKPT_REGION_FILE_PRIVATE || kind == CKPT_REGION_FILE_SHARED;
-}
-
 static void check_extents(const struct ckpt_header *h, const struct ckpt_region *r,
 			  const struct ckpt_extent *e, uint32_t expected_first)
 {
@@ -128,17 +121,22 @@ static void check_extents(const struct ckpt_header *h, const struct ckpt_region 
 	uint64_t at = r->start;
 	for (uint32_t i = r->first_extent; i < r->first_extent + r->nextents; i++) {
 		const struct ckpt_extent *x = &e[i];
-		if (x->start != at || !x->len || !page_aligned(x->len) || x->len > r->end - at)
+		if (x->start != at || !x->len || !ckpt_page_aligned(x->len) || x->len > r->end - at)
 			bad("extents do not tile their region (corrupt image)");
-		if (x->kind == CKPT_EXTENT_DATA) {
-			if (!page_aligned(x->data_offset) || x->data_offset < h->data_offset ||
+		if (x->kind < CKPT_EXTENT_DATA || x->kind > CKPT_EXTENT_KIND_MAX)
+			bad("unknown extent kind (corrupt image)");
+		switch (x->kind) {
+		case CKPT_EXTENT_DATA:
+			if (!ckpt_page_aligned(x->data_offset) || x->data_offset < h->data_offset ||
 			    !within(x->data_offset, x->len, h->file_size))
 				bad("extent data lies outside the image (corrupt image)");
-		} else if (x->kind == CKPT_EXTENT_FILE) {
-			if (!kind_is_file(r->kind))
+			break;
+		case CKPT_EXTENT_FILE:
+			if (!mem_kind_is_file(r->kind))
 				bad("file extent in a non-file region (corrupt image)");
-		} else if (x->kind != CKPT_EXTENT_HOLE && x->kind != CKPT_EXTENT_GUARD) {
-			bad("unknown extent kind (corrupt image)");
+			break;
+		default:
+			break; /* HOLE and GUARD have no fields of their own */
 		}
 		at += x->len;
 	}
@@ -153,9 +151,21 @@ static void check_specials(const struct ckpt_header *h)
 		uint64_t s = h->special_start[k], e = h->special_end[k];
 		if (!s && !e)
 			continue;
-		if (s < prev || s >= e || !page_aligned(s) || !page_aligned(e) || e > USER_TOP)
+		if (s < prev || s >= e || !ckpt_page_aligned(s) || !ckpt_page_aligned(e) || e > USER_TOP)
 			bad("vDSO placement is inconsistent (corrupt image)");
 		prev = e;
+	}
+}
+
+/* Each kind's own fields (c/kinds/mem_*.c); the kind is in range. */
+static int region_fields_ok(const struct ckpt_region *r)
+{
+	switch (r->kind) {
+	case CKPT_REGION_FILE_PRIVATE:
+	case CKPT_REGION_FILE_SHARED:
+		return mem_file_region_ok(r);
+	default:
+		return 1; /* anonymous kinds have none */
 	}
 }
 
@@ -167,10 +177,10 @@ static void check_regions(const struct ckpt_header *h, const char *t)
 	uint32_t next_extent = 0;
 	for (uint32_t i = 0; i < h->nregions; i++) {
 		if (r[i].start < prev_end || r[i].start >= r[i].end || r[i].end > USER_TOP ||
-		    !page_aligned(r[i].start) || !page_aligned(r[i].end))
+		    !ckpt_page_aligned(r[i].start) || !ckpt_page_aligned(r[i].end))
 			bad("memory regions overlap or are out of order (corrupt image)");
 		if (r[i].kind < CKPT_REGION_ANON || r[i].kind > CKPT_REGION_KIND_MAX || r[i].path_str >= h->strings_size ||
-		    (kind_is_file(r[i].kind) && (!r[i].path_str || !page_aligned(r[i].file_offset))) ||
+		    !region_fields_ok(&r[i]) ||
 		    r[i].vm_flags >= (uint64_t)CKPT_VM_NORESERVE << 1)
 			bad("memory region record is invalid (corrupt image)");
 		for (int k = 0; k < CKPT_NSPECIAL; k++)

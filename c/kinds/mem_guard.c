@@ -5,9 +5,15 @@
  * The checkpoint machine had them, and a restart needs the same kernel
  * build (vDSO check), but the stub is run by hand too: phase 1 tries one
  * on a page of its own before anything is torn down.
+ *
+ * Capture has nothing of its own to do: pagemap reports the markers, and
+ * page_kind() makes them GUARD extents in every kind of region. So this
+ * kind lives in the stub alone: the kernel check and the install.
  */
 #include <sys/mman.h>
-#include "stub.h"
+#include "mem_kinds.h"
+#ifdef CKPT_STUB
+#include "../stub/stub.h"
 #include "../sys.h"
 
 #define MADV_GUARD_INSTALL_ 102 /* <sys/mman.h> of glibc 2.36 predates it */
@@ -45,3 +51,4 @@ void install_guards(void)
 			die("cannot install guard pages again (MADV_GUARD_INSTALL)", err);
 	}
 }
+#endif

@@ -1,0 +1,70 @@
+/*
+ * Anonymous memory: private (ANON, the heap among it), the main stack
+ * (STACK, mapped MAP_GROWSDOWN again) and shared (SHARED_ANON). Every
+ * region starts as one of these; mem_file.c claims those whose file can be
+ * mapped again. What is left of a file mapping (a deleted or replaced file,
+ * libckpt itself) keeps its path for display, and its pages are stored.
+ */
+#include <sys/mman.h>
+#include "mem_kinds.h"
+#ifdef CKPT_LIB
+#include "../lib/ckpt_lib.h"
+#include "../maps.h"
+#endif
+#ifdef CKPT_STUB
+#include "../stub/stub.h"
+#include "../sys.h"
+#endif
+
+#ifdef CKPT_LIB
+void mem_anon_classify(const struct maps_entry *e, struct ckpt_region *r)
+{
+	r->kind = e->shared ? CKPT_REGION_SHARED_ANON : CKPT_REGION_ANON;
+	if (maps_is(e, "[stack]"))
+		r->kind = CKPT_REGION_STACK;
+	if (maps_is(e, "[heap]"))
+		r->flags |= CKPT_REGION_HEAP;
+}
+
+/* A shared mapping of an object that cannot be opened again (a deleted or
+ * replaced file, a memfd, a SysV segment) may be shared with another
+ * process, or twice within this one (a JIT's second view of its code):
+ * brought back as private shared memory it would silently stop being one
+ * with them. Only MAP_SHARED|MAP_ANONYMOUS (/dev/zero) has no other holder:
+ * ckpt refuses programs with children. */
+int mem_anon_refuse_lost_sharing(struct capture *c, const struct maps_entry *e, const char *path)
+{
+	if (maps_is(e, "/dev/zero") || maps_is(e, "/[aio]") /* refused by name elsewhere */)
+		return 0;
+	c->error.len = 0;
+	line_str(&c->error, "shared mapping ");
+	line_range(&c->error, e->start, e->end);
+	line_str(&c->error, " of ");
+	line_str(&c->error, path);
+	line_str(&c->error, e->deleted ? " (deleted)" : " (replaced since it was mapped)");
+	line_str(&c->error, " cannot be restored: the sharing with other mappings of it would be lost");
+	return -1;
+}
+
+enum page_source mem_anon_page_source(const struct ckpt_region *r)
+{
+	int copy_of_file = r->kind == CKPT_REGION_ANON && r->path_str; /* deleted file or libckpt */
+	/* A deleted file's protected gap between a library's segments can reach
+	 * past the end of the file, where no read succeeds: only its pages in
+	 * memory are kept, one never touched comes back as zeros (a limit the
+	 * ARCHITECTURE lists). */
+	if (copy_of_file && (r->flags & CKPT_REGION_UNREAD))
+		return PAGES_ANON;
+	if (r->kind == CKPT_REGION_SHARED_ANON || copy_of_file)
+		return PAGES_ALL_DATA;
+	return PAGES_ANON;
+}
+#endif
+
+#ifdef CKPT_STUB
+long mem_anon_map(const struct ckpt_region *r, int flags, int prot)
+{
+	return sys_mmap((void *)r->start, r->end - r->start, prot,
+			flags | MAP_ANONYMOUS | (r->kind == CKPT_REGION_STACK ? MAP_GROWSDOWN : 0), -1, 0);
+}
+#endif
