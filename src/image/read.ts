@@ -18,15 +18,11 @@ import { CKPT_EXTENT_DATA, CKPT_HEADER_SIZE } from "./format.ts";
 import { checkHeader } from "./header.ts";
 import { decodeTables } from "./tables.ts";
 import type { Image } from "./types.ts";
-import { DEFAULT_IMAGE } from "../protocol/launch-env.ts";
 
 export { ImageError } from "../cli/errors.ts";
 export type * from "./types.ts";
-
-/** The image `info` and `restart` use when none is named: $CKPT_IMAGE, else ./myckpt.dat. */
-export function defaultImage(): string {
-	return process.env.CKPT_IMAGE || DEFAULT_IMAGE;
-}
+// commands/info.ts loads the reader and the default name in one dynamic import.
+export { defaultImage } from "../protocol/image-name.ts";
 
 /**
  * Open, check and decode the image at `path`. Every failure is an
