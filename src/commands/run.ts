@@ -7,7 +7,7 @@ import { nearestCommand, type Split } from "../cli/argv.ts";
 import { extractAsset, LIB_NAME } from "../process/assets.ts";
 import { NotFoundError, UsageError } from "../cli/errors.ts";
 import { execInPlace } from "../process/exec.ts";
-import { isDirectory, statPath } from "../process/libc.ts";
+import { isDirectory, statPath } from "../process/file-calls.ts";
 import { imagePath } from "../protocol/image-name.ts";
 import { launchEnv } from "../protocol/launch-env.ts";
 import { parentDir } from "../process/paths.ts";
