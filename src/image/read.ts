@@ -3,7 +3,7 @@
  * layout (every struct, every field at its explicit offset, little-endian)
  * is in format.ts and checked against the C header by
  * test/unit/format-mirror.test.ts; the header and table checks are in
- * image-header.ts and image-tables.ts.
+ * header.ts and tables.ts, the kinds they accept in kinds.ts.
  *
  * readImage() reads only the header and the tables, and never trusts a size
  * before checking it against the real file, so arbitrary bytes give an
