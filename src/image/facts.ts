@@ -5,7 +5,7 @@
  */
 import { CKPT_REGION_HEAP } from "./format.ts";
 import { EXTENT_KINDS, LOCK_KINDS, REGION_KINDS, VM_FLAGS } from "./kinds.ts";
-import type { Fd, Lock, PendingSignal, Region, Timer } from "./types.ts";
+import type { Fd, Lock, PendingSignal, Region } from "./types.ts";
 import { hex } from "../cli/text.ts";
 
 /** A lock's type and inclusive byte range, and its kind as --json names it. */
@@ -82,19 +82,6 @@ export function membarrierNames(bits: number | null): string[] | null {
 /** A umask as four octal digits: "0022". */
 export function umaskText(v: number): string {
 	return v.toString(8).padStart(4, "0");
-}
-
-const CLOCK_NAMES: Record<number, string> = {
-	0: "CLOCK_REALTIME", 1: "CLOCK_MONOTONIC", 2: "CLOCK_PROCESS_CPUTIME_ID", 7: "CLOCK_BOOTTIME", 11: "CLOCK_TAI",
-	// this process's CPU clocks, as the kernel encodes them for pid 0 (clock_getcpuclockid gives -6)
-	[-6]: "process CPU time", [-7]: "process CPU time (user)", [-8]: "process CPU time (user+system, prof)",
-};
-
-/** A timer's clock by name: "CLOCK_MONOTONIC", "CPU time of thread 4242 (#1)", or the raw id. */
-export function clockName(t: Timer, threads: { tid: number }[]): string {
-	if (t.clock < 0 && (t.clock & 3) !== 3 && t.clock & 4)
-		return `CPU time of thread ${threads[t.clockThread]?.tid ?? "?"} (#${t.clockThread})`;
-	return CLOCK_NAMES[t.clock] ?? `clock ${t.clock}`;
 }
 
 const SI_CODES: Record<number, string> = {

@@ -7,9 +7,10 @@
  */
 import { CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD } from "./format.ts";
 import {
-	bytesInImage, clockName, fdFlags, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
+	bytesInImage, fdFlags, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
 	vmFlagNames,
 } from "./facts.ts";
+import { clockName } from "./clocks.ts";
 import { EXTENT_KINDS, FD_KINDS, REGION_KINDS } from "./kinds.ts";
 import { terminalModes } from "./terminal-modes.ts";
 import type { Image } from "./types.ts";

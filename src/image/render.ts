@@ -6,9 +6,10 @@
  */
 import { CKPT_REGION_UNREAD } from "./format.ts";
 import {
-	bytesInImage, clockName, fdFlags, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
+	bytesInImage, fdFlags, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
 	vmFlagNames,
 } from "./facts.ts";
+import { clockName } from "./clocks.ts";
 import { EXTENT_KINDS, FD_KINDS, LOCK_KINDS, REGION_KINDS } from "./kinds.ts";
 import type { Image, PendingSignal, Timer } from "./types.ts";
 import { signalName } from "../process/signals.ts";

@@ -10,6 +10,7 @@ import { Fields, utf8 } from "./fields.ts";
 import {
 	CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EXTENT, FD, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS, THREAD, TIMER,
 } from "./format.ts";
+import { isThreadCpuClock } from "./clocks.ts";
 import { decodeTermios, USER_SPACE_END } from "./header.ts";
 import { allBits, EXTENT_KINDS, FD_KINDS, LOCK_KINDS, REGION_FLAGS, REGION_KINDS, VM_FLAGS } from "./kinds.ts";
 import type { Extent, Fd, Header, Lock, PendingSignal, Region, Tables, Thread, Timer } from "./types.ts";
@@ -189,7 +190,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			fail(`timer ${id}: notification ${notify} or its thread out of range (corrupt image)`);
 		const clock = t.i32("clock");
 		const clockThread = t.u32("clock_thread");
-		if (clock < 0 && (clock & 3) !== 3 && clock & 4 && clockThread >= h.nthreads)
+		if (isThreadCpuClock(clock) && clockThread >= h.nthreads)
 			fail(`timer ${id}: the thread whose CPU time it counts is out of range (corrupt image)`);
 		timers.push({
 			id, clock, clockThread, notify, signo: t.u32("signo"), value: t.u64("value"),
