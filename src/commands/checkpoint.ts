@@ -4,12 +4,8 @@
  * and say where it is, how big, and how long it took.
  */
 import type { CAC } from "cac";
-import type { CheckpointResult } from "../protocol/checkpoint-request.ts";
+import { DEFAULT_TIMEOUT_S, describeResult } from "../cli/checkpoint-report.ts";
 import { UsageError } from "../cli/errors.ts";
-import { CKPT_EXIT_CHECKPOINTED } from "../image/format.ts";
-import { bytes, duration, shellQuote } from "../cli/text.ts";
-
-const DEFAULT_TIMEOUT_S = 600;
 
 /** Linux's largest possible pid (PID_MAX_LIMIT on 64-bit). */
 const PID_MAX = 4194304;
@@ -50,16 +46,4 @@ async function checkpointCommand(pidText: string, opts: CheckpointOptions): Prom
 	const { requestCheckpoint } = await import("../protocol/checkpoint-request.ts"); // loaded only when used
 	const warn = (line: string) => console.error(line);
 	console.log(describeResult(await requestCheckpoint(pid, { keepRunning: opts.continue === true, timeoutMs, warn })));
-}
-
-/**
- * @example describeResult({ pid: 42, image: "/x.dat", size: 2048, ms: 3.1, stopped: false })
- * // "checkpoint of 42 written to /x.dat (2.0 KiB, 3.1 ms); it continues"
- */
-export function describeResult(r: CheckpointResult): string {
-	const size = r.size === null ? "size unknown" : bytes(r.size);
-	const then = r.stopped ? `it stopped with exit status ${CKPT_EXIT_CHECKPOINTED}` : "it continues";
-	// A newline in the name would break the one line: such a name is shown quoted.
-	const image = /[\x00-\x1f\x7f]/.test(r.image) ? shellQuote(r.image) : r.image;
-	return `checkpoint of ${r.pid} written to ${image} (${size}, ${duration(BigInt(Math.round(r.ms * 1e6)))}); ${then}`;
 }

@@ -10,7 +10,7 @@ import type { CAC } from "cac";
 import type { Split } from "../cli/argv.ts";
 import { extractAsset, STUB_NAME } from "../process/assets.ts";
 import { execInPlace } from "../process/exec.ts";
-import { imagePath } from "../protocol/launch-env.ts";
+import { imagePath } from "../protocol/image-name.ts";
 import { resolvePath } from "../process/paths.ts";
 
 export function define(cli: CAC, split: Split): void {

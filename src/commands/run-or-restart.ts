@@ -10,8 +10,8 @@
 import type { CAC } from "cac";
 import type { Split } from "../cli/argv.ts";
 import { UsageError } from "../cli/errors.ts";
-import { imagePath } from "../protocol/launch-env.ts";
-import { statPath } from "../process/libc.ts";
+import { imagePath } from "../protocol/image-name.ts";
+import { statPath } from "../process/file-calls.ts";
 import { parseSignal } from "../process/signals.ts";
 import { restart } from "./restart.ts";
 import { run, type RunOptions } from "./run.ts";

@@ -5,47 +5,18 @@
  * numbers lose precision above 2^53; sizes and offsets are byte counts.
  * Pure: image in, plain object out.
  */
+import { CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD } from "./format.ts";
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_DELETED, CKPT_FD_FIFO,
-	CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_MEMFD, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_PROC,
-	CKPT_FD_TTY, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_SHARED_ANON,
-	CKPT_REGION_STACK, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD,
-} from "./format.ts";
-import type { Image } from "./types.ts";
-import {
-	clockName, fdFlags, hasOffset, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, terminalModes, umaskText,
+	bytesInImage, fdFlags, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
 	vmFlagNames,
-} from "./render.ts";
+} from "./facts.ts";
+import { clockName } from "./clocks.ts";
+import { EXTENT_KINDS, FD_KINDS, REGION_KINDS } from "./kinds.ts";
+import { terminalModes } from "./terminal-modes.ts";
+import type { Image } from "./types.ts";
 import { hex } from "../cli/text.ts";
 
 export const SCHEMA_VERSION = 1;
-
-const REGION_KINDS: Record<number, string> = {
-	[CKPT_REGION_ANON]: "anon",
-	[CKPT_REGION_STACK]: "stack",
-	[CKPT_REGION_FILE_PRIVATE]: "file",
-	[CKPT_REGION_FILE_SHARED]: "file-shared",
-	[CKPT_REGION_SHARED_ANON]: "anon-shared",
-};
-
-const EXTENT_STORAGE: Record<number, string> = {
-	[CKPT_EXTENT_DATA]: "data",
-	[CKPT_EXTENT_HOLE]: "zero",
-	[CKPT_EXTENT_FILE]: "file",
-	[CKPT_EXTENT_GUARD]: "guard",
-};
-
-const FD_KINDS: Record<number, string> = {
-	[CKPT_FD_FILE]: "file",
-	[CKPT_FD_PIPE_READ]: "pipe-read",
-	[CKPT_FD_PIPE_WRITE]: "pipe-write",
-	[CKPT_FD_INHERIT]: "inherited",
-	[CKPT_FD_TTY]: "terminal",
-	[CKPT_FD_PROC]: "proc",
-	[CKPT_FD_DELETED]: "deleted",
-	[CKPT_FD_MEMFD]: "memfd",
-	[CKPT_FD_FIFO]: "fifo",
-};
 
 export function infoJson(image: Image) {
 	const h = image.header;
@@ -56,17 +27,17 @@ export function infoJson(image: Image) {
 			end: hex(r.end),
 			size: Number(r.end - r.start),
 			perms: perms(r),
-			kind: REGION_KINDS[r.kind]!,
+			kind: REGION_KINDS.of(r.kind)!.json,
 			name: regionName(r),
 			fileOffset: r.path ? Number(r.fileOffset) : null,
 			threadStack: (r.flags & CKPT_REGION_THREAD_STACK) !== 0,
 			unreadable: (r.flags & CKPT_REGION_UNREAD) !== 0,
 			vmFlags: vmFlagNames(r),
-			stored: { data: s.data, zero: s.hole, file: s.file, guard: s.guard },
-			extents: r.extents.map((e) => ({ start: hex(e.start), size: e.len, storage: EXTENT_STORAGE[e.kind]! })),
+			stored: s,
+			extents: r.extents.map((e) => ({ start: hex(e.start), size: e.len, storage: EXTENT_KINDS.of(e.kind)!.json })),
 		};
 	});
-	const dataBytes = regions.reduce((n, r) => n + r.stored.data, 0);
+	const dataBytes = regions.reduce((n, r) => n + bytesInImage(r.stored), 0);
 	const pipeBytes = image.fds.reduce((n, f) => n + f.pipeLen, 0);
 	return {
 		schemaVersion: SCHEMA_VERSION,
@@ -96,18 +67,21 @@ export function infoJson(image: Image) {
 		kernelMappings: h.specials.map((s) => (s.start === 0n && s.end === 0n
 			? { name: s.name, start: null, end: null }
 			: { name: s.name, start: hex(s.start), end: hex(s.end) })),
-		files: image.fds.map((f) => ({
-			fd: f.fd,
-			kind: FD_KINDS[f.kind]!,
-			flags: fdFlags(f),
-			path: f.path,
-			offset: hasOffset(f) ? Number(f.offset) : null,
-			unreadBytes: f.kind === CKPT_FD_PIPE_READ || f.kind === CKPT_FD_FIFO ? f.pipeLen : null,
-			storedBytes: (f.kind === CKPT_FD_DELETED || f.kind === CKPT_FD_MEMFD) && f.sharesWith === null ? f.contentLen : null,
-			sameFileAs: f.sharesWith,
-			locks: image.locks.filter((l) => l.fd === f.fd).map(lockFacts),
-			terminalModes: f.kind === CKPT_FD_TTY ? terminalModes(f.termios) : null,
-		})),
+		files: image.fds.map((f) => {
+			const kind = FD_KINDS.of(f.kind)!;
+			return {
+				fd: f.fd,
+				kind: kind.json,
+				flags: fdFlags(f),
+				path: f.path,
+				offset: kind.offset ? Number(f.offset) : null,
+				unreadBytes: kind.unread ? f.pipeLen : null,
+				storedBytes: kind.stored && f.sharesWith === null ? f.contentLen : null,
+				sameFileAs: f.sharesWith,
+				locks: image.locks.filter((l) => l.fd === f.fd).map(lockFacts),
+				terminalModes: kind.terminal ? terminalModes(f.termios) : null,
+			};
+		}),
 		timers: image.timers.map((t) => ({
 			id: t.id,
 			clock: t.clock,

@@ -3,7 +3,7 @@
  * layout (every struct, every field at its explicit offset, little-endian)
  * is in format.ts and checked against the C header by
  * test/unit/format-mirror.test.ts; the header and table checks are in
- * image-header.ts and image-tables.ts.
+ * header.ts and tables.ts, the kinds they accept in kinds.ts.
  *
  * readImage() reads only the header and the tables, and never trusts a size
  * before checking it against the real file, so arbitrary bytes give an
@@ -18,15 +18,11 @@ import { CKPT_EXTENT_DATA, CKPT_HEADER_SIZE } from "./format.ts";
 import { checkHeader } from "./header.ts";
 import { decodeTables } from "./tables.ts";
 import type { Image } from "./types.ts";
-import { DEFAULT_IMAGE } from "../protocol/launch-env.ts";
 
 export { ImageError } from "../cli/errors.ts";
 export type * from "./types.ts";
-
-/** The image `info` and `restart` use when none is named: $CKPT_IMAGE, else ./myckpt.dat. */
-export function defaultImage(): string {
-	return process.env.CKPT_IMAGE || DEFAULT_IMAGE;
-}
+// commands/info.ts loads the reader and the default name in one dynamic import.
+export { defaultImage } from "../protocol/image-name.ts";
 
 /**
  * Open, check and decode the image at `path`. Every failure is an

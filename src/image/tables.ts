@@ -8,18 +8,16 @@
 import { ImageError } from "../cli/errors.ts";
 import { Fields, utf8 } from "./fields.ts";
 import {
-	CKPT_EXTENT_KIND_MAX, CKPT_FD_KIND_MAX, CKPT_LOCK_KIND_MAX, CKPT_REGION_KIND_MAX,
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_FD_DELETED, CKPT_FD_FILE,
-	CKPT_FD_MEMFD, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE,
-	CKPT_LOCK_POSIX, CKPT_PAGE_SIZE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED,
-	CKPT_REGION_HEAP, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_SIGNAL_PROCESS, CKPT_VM_NORESERVE,
-	EXTENT, FD, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS, THREAD, TIMER,
+	CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EXTENT, FD, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS, THREAD, TIMER,
 } from "./format.ts";
+import { isThreadCpuClock } from "./clocks.ts";
 import { decodeTermios, USER_SPACE_END } from "./header.ts";
+import { allBits, EXTENT_KINDS, FD_KINDS, LOCK_KINDS, REGION_FLAGS, REGION_KINDS, VM_FLAGS } from "./kinds.ts";
 import type { Extent, Fd, Header, Lock, PendingSignal, Region, Tables, Thread, Timer } from "./types.ts";
 
-
 const PAGE = BigInt(CKPT_PAGE_SIZE);
+const REGION_FLAG_BITS = allBits(REGION_FLAGS);
+const VM_FLAG_BITS = BigInt(allBits(VM_FLAGS));
 const hex = (v: bigint) => `0x${v.toString(16)}`;
 
 export function decodeTables(name: string, h: Header, tables: Uint8Array): Tables {
@@ -81,17 +79,17 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		if (end > USER_SPACE_END) bad("beyond user space");
 		if (start < prevRegionEnd) bad("overlaps the previous region or is out of order");
 		const kind = r.u32("kind");
-		if (kind < CKPT_REGION_ANON || kind > CKPT_REGION_KIND_MAX) bad(`unknown kind ${kind}`);
+		const regionKind = REGION_KINDS.of(kind) ?? bad(`unknown kind ${kind}`);
 		if ((r.u32("prot") & ~7) !== 0) bad(`unknown protection bits 0x${r.u32("prot").toString(16)}`);
-		if ((r.u32("flags") & ~(CKPT_REGION_HEAP | CKPT_REGION_UNREAD | CKPT_REGION_THREAD_STACK)) !== 0) bad("unknown flags");
+		if ((r.u32("flags") & ~REGION_FLAG_BITS) !== 0) bad("unknown flags");
 		const vmFlags = r.u64("vm_flags");
-		if (vmFlags >= BigInt(CKPT_VM_NORESERVE) << 1n) bad(`unknown VM flags 0x${vmFlags.toString(16)}`);
+		if ((vmFlags & ~VM_FLAG_BITS) !== 0n) bad(`unknown VM flags 0x${vmFlags.toString(16)}`);
 		const first = r.u32("first_extent");
 		const n = r.u32("nextents");
 		if (first !== nextExtent) bad(`extents not grouped in order (first ${first}, expected ${nextExtent})`);
 		if (n === 0 || first + n > h.nextents) bad(`${n} extents from ${first} do not fit the ${h.nextents} extents`);
 
-		const isFile = kind === CKPT_REGION_FILE_PRIVATE || kind === CKPT_REGION_FILE_SHARED;
+		const isFile = regionKind.file;
 		const extents: Extent[] = [];
 		let cursor = start;
 		for (let j = 0; j < n; j++) {
@@ -101,10 +99,10 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			const eKind = e.u32("kind");
 			if (eStart !== cursor) bad(`extent ${j} starts at ${hex(eStart)}, expected ${hex(cursor)}`);
 			if (len === 0n || len % PAGE !== 0n || eStart + len > end) bad(`extent ${j} has bad length ${len}`);
-			if (eKind < CKPT_EXTENT_DATA || eKind > CKPT_EXTENT_KIND_MAX) bad(`extent ${j} has unknown kind ${eKind}`);
-			if (eKind === CKPT_EXTENT_FILE && !isFile) bad(`extent ${j} refers to a file in a non-file region`);
+			const extentKind = EXTENT_KINDS.of(eKind) ?? bad(`extent ${j} has unknown kind ${eKind}`);
+			if (extentKind.fromFile && !isFile) bad(`extent ${j} refers to a file in a non-file region`);
 			let dataOffset = 0;
-			if (eKind === CKPT_EXTENT_DATA) {
+			if (extentKind.inImage) {
 				const off = e.u64("data_offset");
 				if (off % PAGE !== 0n || off < BigInt(h.dataOffset) || off + len > BigInt(h.fileSize))
 					bad(`extent ${j} data [${off}, +${len}) lies outside the data area`);
@@ -143,14 +141,14 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		if (fd <= prevFd) bad("fds not sorted, duplicated or negative");
 		prevFd = fd;
 		const kind = f.u32("kind");
-		if (kind < CKPT_FD_FILE || kind > CKPT_FD_KIND_MAX) bad(`unknown kind ${kind}`);
+		const fdKind = FD_KINDS.of(kind) ?? bad(`unknown kind ${kind}`);
 		const pipeLen = f.u32("pipe_len");
 		const pipeOff = f.u64("pipe_data_offset");
 		if (pipeLen > 0 && (pipeOff < BigInt(h.dataOffset) || pipeOff + BigInt(pipeLen) > BigInt(h.fileSize)))
 			bad(`pipe data [${pipeOff}, +${pipeLen}) lies outside the data area`);
 		const contentLen = f.u64("content_len");
 		const contentOff = f.u64("content_offset");
-		if (contentLen > 0n && kind !== CKPT_FD_DELETED && kind !== CKPT_FD_MEMFD) bad("stored contents on a kind that has none");
+		if (contentLen > 0n && !fdKind.stored) bad("stored contents on a kind that has none");
 		if (contentLen > 0n && (contentOff < BigInt(h.dataOffset) || contentOff + contentLen > BigInt(h.fileSize)))
 			bad(`stored contents [${contentOff}, +${contentLen}) lie outside the data area`);
 		fds.push({
@@ -192,7 +190,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			fail(`timer ${id}: notification ${notify} or its thread out of range (corrupt image)`);
 		const clock = t.i32("clock");
 		const clockThread = t.u32("clock_thread");
-		if (clock < 0 && (clock & 3) !== 3 && clock & 4 && clockThread >= h.nthreads)
+		if (isThreadCpuClock(clock) && clockThread >= h.nthreads)
 			fail(`timer ${id}: the thread whose CPU time it counts is out of range (corrupt image)`);
 		timers.push({
 			id, clock, clockThread, notify, signo: t.u32("signo"), value: t.u64("value"),
@@ -211,10 +209,10 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		const len = l.u64("len");
 		const bad = (why: string): never => fail(`lock ${i} on fd ${fd}: ${why} (corrupt image)`);
 		const on = fds.find((f) => f.fd === fd);
-		if (!on || (on.kind !== CKPT_FD_FILE && on.kind !== CKPT_FD_DELETED && on.kind !== CKPT_FD_MEMFD)) bad("not on a restored file");
-		if (kind < CKPT_LOCK_POSIX || kind > CKPT_LOCK_KIND_MAX) bad(`unknown kind ${kind}`);
+		if (!on || !FD_KINDS.of(on.kind)?.lockable) bad("not on a restored file");
+		const lockKind = LOCK_KINDS.of(kind) ?? bad(`unknown kind ${kind}`);
 		if (type > 1) bad(`unknown type ${type}`);
-		if ((kind === CKPT_LOCK_FLOCK || kind === CKPT_LOCK_LEASE) && (start !== 0n || len !== 0n)) bad("a whole-file lock with a range");
+		if (lockKind.wholeFile && (start !== 0n || len !== 0n)) bad("a whole-file lock with a range");
 		if (start > 1n << 62n || len > 1n << 62n) bad("range out of bounds");
 		locks.push({ fd, kind, write: type === 1, start, len });
 	}

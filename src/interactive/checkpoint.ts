@@ -1,14 +1,11 @@
 /** Interactive "checkpoint": pick one of this user's ckpt-managed processes, then exactly `ckpt checkpoint`. */
 import { log, outro, select } from "@clack/prompts";
 import { requestCheckpoint } from "../protocol/checkpoint-request.ts";
-import { describeResult } from "../commands/checkpoint.ts";
+import { DEFAULT_TIMEOUT_S, describeResult } from "../cli/checkpoint-report.ts";
 import { RuntimeError } from "../cli/errors.ts";
 import { managedProcesses } from "../process/proc.ts";
 import { processChoices } from "./choices.ts";
 import { answer, type PromptIO } from "./io.ts";
-
-/** The same deadline as the command's default. */
-const TIMEOUT_MS = 600_000;
 
 export async function checkpointAction(io: PromptIO): Promise<void> {
 	const processes = managedProcesses(process.getuid!());
@@ -24,6 +21,6 @@ export async function checkpointAction(io: PromptIO): Promise<void> {
 		...io,
 	}), io);
 	log.step(`Waiting for process ${pid} to write its image...`, io);
-	const result = await requestCheckpoint(pid, { keepRunning, timeoutMs: TIMEOUT_MS, warn: (line) => log.warn(line, io) });
+	const result = await requestCheckpoint(pid, { keepRunning, timeoutMs: DEFAULT_TIMEOUT_S * 1000, warn: (line) => log.warn(line, io) });
 	outro(describeResult(result), io);
 }

@@ -13,14 +13,15 @@
  * use each file a command needs is compared again with the embedded bytes; a
  * missing, altered or wrongly-moded file is rewritten, never used.
  *
- * Every start goes through here, so the file calls are libc.ts's, not
+ * Every start goes through here, so the file calls are file-calls.ts's, not
  * node:fs (see there).
  */
 import { RuntimeError } from "../cli/errors.ts";
 import {
-	closeFd, EEXIST, isDirectory, isRegular, makeDirectory, openRead, preadInto, removeFile, renamePath,
-	statPath, SysError, syncDirectory, writeNewFile,
-} from "./libc.ts";
+	closeFd, isDirectory, isRegular, makeDirectory, openRead, preadInto, removeFile, renamePath,
+	statPath, syncDirectory, writeNewFile,
+} from "./file-calls.ts";
+import { EEXIST, SysError } from "./libc.ts";
 import { parentDir, resolvePath } from "./paths.ts";
 
 export interface AssetSource {

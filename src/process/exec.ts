@@ -16,10 +16,12 @@
  * execInPlace).
  */
 import { RuntimeError } from "../cli/errors.ts";
+import { numberedEntries, readLink, readRange } from "./file-calls.ts";
+import { strerror } from "./libc.ts";
 import {
-	blockSignal, clearCloseOnExec, clearNonblocking, execve, getrlimit, isCloseOnExec, numberedEntries, readLink, readRange,
-	RLIM_INFINITY, RLIMIT_NOFILE, resetSignal, setrlimit, strerror, unblockSignal,
-} from "./libc.ts";
+	blockSignal, clearCloseOnExec, clearNonblocking, execve, getrlimit, isCloseOnExec, RLIM_INFINITY, RLIMIT_NOFILE,
+	resetSignal, setrlimit, unblockSignal,
+} from "./process-calls.ts";
 
 const SIGPIPE = 13;
 const SIGXFSZ = 25;

@@ -9,7 +9,7 @@ import {
 	envTarget, fileKind, isDynamic, parseElfHeader, parseProgramHeaders, parseShebang, programHeaderRange,
 } from "./elf.ts";
 import { NotFoundError, RefusedError } from "../cli/errors.ts";
-import { accessible, type FileStat, isDirectory, isRegular, readRange, statPath, X_OK } from "./libc.ts";
+import { accessible, type FileStat, isDirectory, isRegular, readRange, statPath, X_OK } from "./file-calls.ts";
 import { resolvePath } from "./paths.ts";
 
 /** glibc's execvp search path when PATH is unset. */

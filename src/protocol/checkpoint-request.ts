@@ -21,7 +21,8 @@ import { statSync } from "node:fs";
 import { RuntimeError } from "../cli/errors.ts";
 import { CKPT_REQUEST_CONTINUE_SIGVAL, CKPT_REQUEST_SIGVAL } from "../image/format.ts";
 import { ImageError, readImage } from "../image/read.ts";
-import { sigqueue, strerror } from "../process/libc.ts";
+import { strerror } from "../process/libc.ts";
+import { sigqueue } from "../process/process-calls.ts";
 import { checkpointSignal, commandLine, hasEnded, launchedToContinue, processUid, readStatus, type StatusRead } from "../process/proc.ts";
 import { backgroundWriter } from "./status.ts";
 

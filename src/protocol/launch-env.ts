@@ -3,15 +3,7 @@
  * its settings passed as CKPT_* variables (the library reads them at load
  * time; the program itself never has to know).
  */
-import { resolvePath } from "../process/paths.ts";
-
-export const DEFAULT_IMAGE = "myckpt.dat";
-
-/**
- * Room for libckpt's status line (c/lib/status.c), which other processes
- * read through /proc/PID/environ: a path of PATH_MAX bytes and a message.
- */
-export const CKPT_STATUS_LEN = 4608;
+import { CKPT_STATUS_LEN } from "./status.ts";
 
 /** Width of CKPT_PID's value (c/lib/ckpt_lib.h): zero-padded, so libckpt can rewrite it in place after a restart. */
 export const CKPT_PID_DIGITS = 10;
@@ -28,11 +20,6 @@ export interface LaunchSettings {
 	pid: number; // the launched process's: only it takes checkpoints, whatever it execs
 	keepRunning: boolean; // --continue
 	dropUnsupportedFds: boolean;
-}
-
-/** --image, else $CKPT_IMAGE, else myckpt.dat; always absolute (relative to `cwd`). */
-export function imagePath(option: string | undefined, env: Record<string, string | undefined>, cwd: string): string {
-	return resolvePath(cwd, option || env.CKPT_IMAGE || DEFAULT_IMAGE);
 }
 
 /**

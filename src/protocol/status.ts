@@ -5,7 +5,13 @@
  *   "seq=N state=S count=C image=PATH\nmessage=TEXT<spaces>\nend=N"
  * A reader racing a rewrite sees seq != end and must read again.
  */
-import { CKPT_STATUS_LEN } from "./launch-env.ts";
+
+/**
+ * Room for libckpt's status line (c/lib/status.c), which other processes
+ * read through /proc/PID/environ: a path of PATH_MAX bytes and a message.
+ * The launcher reserves it as that many spaces.
+ */
+export const CKPT_STATUS_LEN = 4608;
 
 export type State = "running" | "writing" | "written" | "stopped" | "failed";
 

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readImage } from "../../src/image/read.ts";
-import { fdFlags, perms, renderInfo } from "../../src/image/render.ts";
+import { fdFlags, perms } from "../../src/image/facts.ts";
+import { renderInfo } from "../../src/image/render.ts";
 import { age, bytes, shellQuote, table } from "../../src/cli/text.ts";
 import { buildImage } from "./image-builder.ts";
 

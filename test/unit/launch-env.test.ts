@@ -1,14 +1,7 @@
 import { expect, test } from "bun:test";
 import { parseMaxOpenFilesSoft, runtimeFds } from "../../src/process/exec.ts";
-import { CKPT_STATUS_LEN, imagePath, launchEnv } from "../../src/protocol/launch-env.ts";
-
-test("image path: option, then $CKPT_IMAGE, then myckpt.dat; always absolute", () => {
-	expect(imagePath("x.dat", { CKPT_IMAGE: "/e.dat" }, "/w")).toBe("/w/x.dat");
-	expect(imagePath(undefined, { CKPT_IMAGE: "e.dat" }, "/w")).toBe("/w/e.dat");
-	expect(imagePath(undefined, { CKPT_IMAGE: "" }, "/w")).toBe("/w/myckpt.dat");
-	expect(imagePath(undefined, {}, "/w/sub")).toBe("/w/sub/myckpt.dat");
-	expect(imagePath("/abs.dat", {}, "/w")).toBe("/abs.dat");
-});
+import { launchEnv } from "../../src/protocol/launch-env.ts";
+import { CKPT_STATUS_LEN } from "../../src/protocol/status.ts";
 
 const settings = { lib: "/c/libckpt.so", image: "/w/i.dat", signal: 10, pid: 4242, keepRunning: false, dropUnsupportedFds: false };
 

@@ -1,0 +1,98 @@
+/**
+ * What `ckpt info` and `ckpt info --json` both say about an image's
+ * records, computed in one place so the table and the JSON cannot
+ * disagree. Names of kinds and flags come from kinds.ts. Pure.
+ */
+import { CKPT_REGION_HEAP } from "./format.ts";
+import { EXTENT_KINDS, LOCK_KINDS, REGION_KINDS, VM_FLAGS } from "./kinds.ts";
+import type { Fd, Lock, PendingSignal, Region } from "./types.ts";
+import { hex } from "../cli/text.ts";
+
+/** A lock's type and inclusive byte range, and its kind as --json names it. */
+export function lockFacts(l: Lock) {
+	return { kind: LOCK_KINDS.of(l.kind)!.json, type: l.write ? "write" : "read", start: Number(l.start), end: l.len === 0n ? null : Number(l.start + l.len - 1n) };
+}
+
+export function perms(r: Region): string {
+	const shared = REGION_KINDS.of(r.kind)?.shared ?? false;
+	return (r.prot & 1 ? "r" : "-") + (r.prot & 2 ? "w" : "-") + (r.prot & 4 ? "x" : "-") + (shared ? "s" : "p");
+}
+
+export function regionName(r: Region): string {
+	if (r.path) return r.path;
+	if (r.flags & CKPT_REGION_HEAP) return "[heap]";
+	return REGION_KINDS.of(r.kind)?.unnamed ?? "";
+}
+
+/** The madvise/mlock/mseal state a region gets back, MAP_NORESERVE, and may-write of a shared file, by name. */
+export function vmFlagNames(r: Region): string[] {
+	const names: string[] = [];
+	for (const f of VM_FLAGS) if (f.name !== null && (r.vmFlags & f.bit) !== 0) names.push(f.name);
+	return names;
+}
+
+/**
+ * A region's bytes by how they come back, keyed by each extent kind's
+ * JSON name in table order: stored in the image (data), fresh zero pages
+ * (zero), mapped again from its file (file), guard pages installed again
+ * (guard). Every kind is present, 0 when the region has none.
+ */
+export function storage(r: Region): Record<string, number> {
+	const s: Record<string, number> = {};
+	for (const k of EXTENT_KINDS.rows) s[k.json] = 0;
+	for (const e of r.extents) {
+		const k = EXTENT_KINDS.of(e.kind);
+		if (k) s[k.json] = s[k.json]! + e.len;
+	}
+	return s;
+}
+
+/** Of a storage() record, the bytes the image itself holds. */
+export function bytesInImage(stored: Record<string, number>): number {
+	let n = 0;
+	for (const k of EXTENT_KINDS.rows) if (k.inImage) n += stored[k.json]!;
+	return n;
+}
+
+/** F_GETFL / F_GETFD bits as "O_WRONLY|O_APPEND|cloexec". */
+export function fdFlags(f: Fd): string {
+	const acc = ["O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE?"][f.openFlags & 3]!;
+	const names: [number, string][] = [
+		[0o2000, "O_APPEND"], [0o4000, "O_NONBLOCK"], [0o10000, "O_DSYNC"], [0o40000, "O_DIRECT"],
+		[0o1000000, "O_NOATIME"], [0o10000000, "O_PATH"], [0o4010000, "O_SYNC"],
+	];
+	const parts = [acc, ...names.filter(([bit]) => (f.openFlags & bit) === bit).map(([, n]) => n)];
+	if (f.fdFlags & 1) parts.push("cloexec");
+	return parts.join("|");
+}
+
+const MEMBARRIER_REGISTRATIONS: [number, string][] = [
+	[1 << 2, "global-expedited"], [1 << 4, "private-expedited"],
+	[1 << 6, "private-expedited-sync-core"], [1 << 8, "private-expedited-rseq"],
+];
+
+/** MEMBARRIER_CMD_REGISTER_* bits by name; null when the kernel could not say (before 6.3). */
+export function membarrierNames(bits: number | null): string[] | null {
+	if (bits === null) return null;
+	const known = MEMBARRIER_REGISTRATIONS.filter(([bit]) => bits & bit).map(([, n]) => n);
+	const rest = MEMBARRIER_REGISTRATIONS.reduce((b, [bit]) => b & ~bit, bits);
+	return rest ? [...known, `0x${rest.toString(16)}`] : known;
+}
+
+/** A umask as four octal digits: "0022". */
+export function umaskText(v: number): string {
+	return v.toString(8).padStart(4, "0");
+}
+
+const SI_CODES: Record<number, string> = {
+	0: "SI_USER", 128: "SI_KERNEL", [-1]: "SI_QUEUE", [-2]: "SI_TIMER", [-3]: "SI_MESGQ", [-4]: "SI_ASYNCIO",
+	[-5]: "SI_SIGIO", [-6]: "SI_TKILL",
+};
+
+/** What `ckpt info` and --json say of a pending signal's siginfo: its code by name, sender, value. */
+export function pendingSignalFacts(s: PendingSignal): { code: string; sender: string; value: string | null } {
+	const code = SI_CODES[s.code] ?? `${s.code}`;
+	const hasValue = s.code === -1 || s.code === -2 || s.code === -3;
+	const sender = s.code === -2 ? `timer ${s.pid}, overrun ${s.uid}` : s.code === 128 ? "the kernel" : `pid ${s.pid} uid ${s.uid}`;
+	return { code, sender, value: hasValue ? hex(s.value) : null };
+}

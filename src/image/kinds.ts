@@ -1,0 +1,153 @@
+/**
+ * Every kind the image format knows, one row per value of its enums
+ * (c/ckpt_format.h, mirrored in format.ts): the name `ckpt info` prints,
+ * the name `ckpt info --json` prints (docs/info-json.md), and what matters
+ * about a record of that kind. The reader's checks (tables.ts), the text
+ * (render.ts) and the JSON (json.ts) all ask this file, so a new kind is
+ * one row here (and its C module). test/unit/kinds.test.ts holds every
+ * enum member of the C header to a row and every JSON name to the docs.
+ */
+import {
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_DELETED, CKPT_FD_FIFO,
+	CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_MEMFD, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_PROC,
+	CKPT_FD_TTY, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE, CKPT_LOCK_OFD, CKPT_LOCK_POSIX, CKPT_REGION_ANON,
+	CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP, CKPT_REGION_SHARED_ANON,
+	CKPT_REGION_STACK, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_VM_ACCOUNT, CKPT_VM_DONTDUMP,
+	CKPT_VM_DONTFORK, CKPT_VM_HUGEPAGE, CKPT_VM_LOCKED, CKPT_VM_LOCKONFAULT, CKPT_VM_MAYWRITE,
+	CKPT_VM_MERGEABLE, CKPT_VM_NOHUGEPAGE, CKPT_VM_NORESERVE, CKPT_VM_RANDOM, CKPT_VM_SEALED,
+	CKPT_VM_SEQUENTIAL, CKPT_VM_WIPEONFORK,
+} from "./format.ts";
+import { terminalModes } from "./terminal-modes.ts";
+import type { Fd } from "./types.ts";
+import { bytes } from "../cli/text.ts";
+
+/** One value of a kind enum. */
+export interface Kind {
+	readonly value: number;
+	readonly text: string; // as `ckpt info` prints it
+	readonly json: string; // as `ckpt info --json` prints it
+}
+
+/** Rows by value, for lookups in the reader's per-record loops: an array index, not a search. */
+export interface KindTable<K extends Kind> {
+	readonly rows: readonly K[];
+	/** The row of `value`; undefined for a value the format does not have (the reader refuses those). */
+	of(value: number): K | undefined;
+}
+
+function kindTable<K extends Kind>(rows: K[]): KindTable<K> {
+	const byValue: (K | undefined)[] = [];
+	for (const r of rows) byValue[r.value] = r;
+	return { rows, of: (value) => byValue[value] };
+}
+
+export interface FdKind extends Kind {
+	readonly offset: boolean; // its file position is restored (OFFSET, `offset`)
+	readonly unread: boolean; // unread pipe bytes are stored with it (`unreadBytes`)
+	readonly stored: boolean; // the file's contents are stored in the image (`storedBytes`); no other kind may have any
+	readonly terminal: boolean; // its terminal modes are saved and set again (`terminalModes`)
+	readonly lockable: boolean; // a restored open file: locks on it are taken again; no other kind may hold any
+	/** The PATH column of `ckpt info`: the path and what comes back with it. */
+	readonly pathText: (f: Fd) => string;
+}
+
+const fdKind = (value: number, text: string, json: string, has: Partial<Omit<FdKind, "value" | "text" | "json">>): FdKind => ({
+	value, text, json, offset: false, unread: false, stored: false, terminal: false, lockable: false, pathText: (f) => f.path, ...has,
+});
+
+/** Bytes of a deleted file or memfd stored, or the fd it is restored as one with. */
+const storedText = (f: Fd) => (f.sharesWith === null ? `${bytes(f.contentLen)} stored` : `as fd ${f.sharesWith}`);
+
+export const FD_KINDS = kindTable([
+	fdKind(CKPT_FD_FILE, "file", "file", { offset: true, lockable: true }),
+	fdKind(CKPT_FD_PIPE_READ, "pipe read", "pipe-read", { unread: true, pathText: (f) => `${f.path || "pipe"} (${bytes(f.pipeLen)} unread)` }),
+	fdKind(CKPT_FD_PIPE_WRITE, "pipe write", "pipe-write", {}),
+	fdKind(CKPT_FD_INHERIT, "inherited", "inherited", {}),
+	fdKind(CKPT_FD_TTY, "terminal", "terminal", {
+		terminal: true, pathText: (f) => `${f.path} (reopened as /dev/tty; ${terminalModes(f.termios)})`,
+	}),
+	fdKind(CKPT_FD_PROC, "proc", "proc", { offset: true }),
+	fdKind(CKPT_FD_DELETED, "deleted", "deleted", {
+		offset: true, stored: true, lockable: true, pathText: (f) => `${f.path} (deleted, ${storedText(f)})`,
+	}),
+	fdKind(CKPT_FD_MEMFD, "memfd", "memfd", { offset: true, stored: true, lockable: true, pathText: (f) => `memfd:${f.path} (${storedText(f)})` }),
+	// Unlike an anonymous pipe, a FIFO with nothing queued is just its path.
+	fdKind(CKPT_FD_FIFO, "fifo", "fifo", { unread: true, pathText: (f) => (f.pipeLen > 0 ? `${f.path} (${bytes(f.pipeLen)} unread)` : f.path) }),
+]);
+
+export interface RegionKind extends Kind {
+	readonly shared: boolean; // MAP_SHARED: `s` in its permissions
+	readonly file: boolean; // mapped from a file: FILE extents allowed
+	readonly unnamed: string; // its NAME when it has no path and is not the heap
+}
+
+const regionKind = (value: number, text: string, json: string, shared: boolean, file: boolean, unnamed = ""): RegionKind =>
+	({ value, text, json, shared, file, unnamed });
+
+export const REGION_KINDS = kindTable([
+	regionKind(CKPT_REGION_ANON, "anon", "anon", false, false),
+	regionKind(CKPT_REGION_STACK, "stack", "stack", false, false, "[stack]"),
+	regionKind(CKPT_REGION_FILE_PRIVATE, "file", "file", false, true),
+	regionKind(CKPT_REGION_FILE_SHARED, "file shared", "file-shared", true, true),
+	regionKind(CKPT_REGION_SHARED_ANON, "anon shared", "anon-shared", true, false),
+]);
+
+export interface ExtentKind extends Kind {
+	readonly inImage: boolean; // its bytes are in the image's data area, under a CRC
+	readonly fromFile: boolean; // mapped from the region's file: only in file regions
+	readonly hasBytes: boolean; // pages the program can read: a column of `ckpt info`'s memory table
+}
+
+/**
+ * `text` is its column in `ckpt info`'s memory table, or, for pages that
+ * hold no bytes (guard pages fault instead), how the region's name
+ * mentions them; `json` is its `storage` and its key in `stored`, which
+ * lists them in this order.
+ */
+export const EXTENT_KINDS = kindTable<ExtentKind>([
+	{ value: CKPT_EXTENT_DATA, text: "DATA", json: "data", inImage: true, fromFile: false, hasBytes: true },
+	{ value: CKPT_EXTENT_HOLE, text: "ZERO", json: "zero", inImage: false, fromFile: false, hasBytes: true },
+	{ value: CKPT_EXTENT_FILE, text: "FILE", json: "file", inImage: false, fromFile: true, hasBytes: true },
+	{ value: CKPT_EXTENT_GUARD, text: "guard pages", json: "guard", inImage: false, fromFile: false, hasBytes: false },
+]);
+
+export interface LockKind extends Kind {
+	readonly wholeFile: boolean; // always the whole file: a stored range is corrupt
+}
+
+export const LOCK_KINDS = kindTable<LockKind>([
+	{ value: CKPT_LOCK_POSIX, text: "posix", json: "posix", wholeFile: false },
+	{ value: CKPT_LOCK_OFD, text: "ofd", json: "ofd", wholeFile: false },
+	{ value: CKPT_LOCK_FLOCK, text: "flock", json: "flock", wholeFile: true },
+	{ value: CKPT_LOCK_LEASE, text: "lease", json: "lease", wholeFile: true },
+]);
+
+/** One bit of a flag set. */
+export interface Flag {
+	readonly bit: number;
+	readonly name: string | null; // in `ckpt info` and --json alike; null: never shown
+}
+
+/** Every bit the format defines in a region's flags: any other is corrupt. */
+export const REGION_FLAGS: readonly Flag[] = [
+	{ bit: CKPT_REGION_HEAP, name: null }, // shown as the region's name, [heap]
+	{ bit: CKPT_REGION_UNREAD, name: null }, // shown as "(no read permission)", `unreadable`
+	{ bit: CKPT_REGION_THREAD_STACK, name: null }, // `threadStack`
+];
+
+/** A region's VM flags, in the order `ckpt info` lists them. */
+export const VM_FLAGS: readonly Flag[] = [
+	{ bit: CKPT_VM_MAYWRITE, name: "maywrite" }, { bit: CKPT_VM_LOCKED, name: "mlock" },
+	{ bit: CKPT_VM_LOCKONFAULT, name: "onfault" }, { bit: CKPT_VM_DONTFORK, name: "dontfork" },
+	{ bit: CKPT_VM_WIPEONFORK, name: "wipeonfork" }, { bit: CKPT_VM_DONTDUMP, name: "dontdump" },
+	{ bit: CKPT_VM_HUGEPAGE, name: "hugepage" }, { bit: CKPT_VM_NOHUGEPAGE, name: "nohugepage" },
+	{ bit: CKPT_VM_MERGEABLE, name: "mergeable" }, { bit: CKPT_VM_SEQUENTIAL, name: "sequential" },
+	{ bit: CKPT_VM_RANDOM, name: "random" }, { bit: CKPT_VM_SEALED, name: "sealed" },
+	{ bit: CKPT_VM_ACCOUNT, name: null }, // every private region that was ever writable has it: noise
+	{ bit: CKPT_VM_NORESERVE, name: "noreserve" },
+];
+
+/** The union of a flag set's bits: what a record may have set. */
+export function allBits(flags: readonly Flag[]): number {
+	return flags.reduce((all, f) => all | f.bit, 0);
+}
