@@ -116,23 +116,15 @@ int capture_pending_signals(struct capture *c);
 void wait_released(int32_t release);
 /* capture_timers.c: POSIX timers, after the threads are stopped. */
 int capture_timers(struct capture *c);
+/* capture_fds.c: every open descriptor, by kind (c/kinds/fd_kinds.h). */
 int capture_fds(struct capture *c);
-/* capture_tty.c: fills `r` and returns 1 if `fd` is the controlling
- * terminal, else 0. */
-int capture_tty(struct capture *c, int fd, struct ckpt_fd *r, const char *target);
-int is_controlling_terminal(int fd);
-int capture_locks(struct capture *c); /* fd_locks.c, from capture_fds */
 int audit_world(struct capture *c);   /* world_audit.c, from capture_fds */
 void refresh_file_offsets(struct capture *c);
-/* fd_unlinked.c: deleted files and memfds, stored with the image. Returns
- * 1 with the record filled, or -1 with the reason in `why`. */
+/* fd_unsupported.c: a descriptor no kind brings back: returns 0 when it is
+ * dropped (with a warning), -1 when it fails the checkpoint (c->error). */
+int drop_or_fail(struct capture *c, int fd, const char *target, const char *why);
+/* The most bytes kept for one deleted file or memfd (c/kinds/fd_unlinked.c). */
 #define CKPT_CONTENT_MAX (64ull << 20)
-struct stat;
-int capture_unlinked(struct capture *c, int fd, struct ckpt_fd *r, const char *target, const struct stat *st,
-		     struct line *why);
-/* fd_proc.c: /proc and /sys files, reopened by path at restart. */
-int is_proc_path(const char *target);
-int proc_reopen_path(const char *target, char *out, size_t cap, struct line *why);
 int stderr_is_regular_file(void);
 int capture_regions(struct capture *c);
 /* capture_vmflags.c: VmFlags of every region, after capture_regions;

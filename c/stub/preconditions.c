@@ -11,36 +11,25 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include "stub.h"
+#include "../kinds/fd_kinds.h"
 #include "../maps.h"
 #include "../sys.h"
 
+/* Whether what each open descriptor needs is still there, by its kind. */
 static void check_open_files(const struct ckpt_header *h, const char *t)
 {
 	const struct ckpt_fd *f = (const void *)(t + h->fds_off);
 	const char *strings = t + h->strings_off;
 	for (uint32_t i = 0; i < h->nfds; i++) {
-		if (f[i].kind != CKPT_FD_FILE || f[i].shares_with)
-			continue;
-		const char *path = string_at(strings, f[i].path_str);
-		struct stat st;
-		struct line why = {.len = 0};
-		line_str(&why, "fd ");
-		line_u64(&why, (uint64_t)f[i].fd);
-		line_str(&why, ": ");
-		line_str(&why, path);
-		if (sys_fstatat(AT_FDCWD, path, &st, 0) < 0) {
-			line_str(&why, " no longer exists");
-		} else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < f[i].offset && (uint64_t)st.st_size < f[i].size) {
-			/* Shorter than the offset only counts if it shrank: a program may
-			 * seek past the end, and the checkpoint saw that size too. */
-			line_str(&why, " is now ");
-			line_u64(&why, (uint64_t)st.st_size);
-			line_str(&why, " bytes, shorter than the saved offset ");
-			line_u64(&why, f[i].offset);
-		} else {
-			continue;
+		if (f[i].shares_with)
+			continue; /* the lower fd it shares with stands for it */
+		switch (f[i].kind) {
+		case CKPT_FD_FILE:
+			fd_file_check_world(&f[i], string_at(strings, f[i].path_str));
+			break;
+		default:
+			break; /* the others refuse while being restored, still in phase 1 */
 		}
-		die_line(&why);
 	}
 }
 

@@ -8,6 +8,7 @@
 #include <asm/prctl.h>
 #include <linux/prctl.h>
 #include "stub.h"
+#include "../kinds/fd_kinds.h"
 #include "../sys.h"
 
 static void restore_mm(void)
@@ -55,9 +56,7 @@ static void restore_terminals(void)
 		if (t->valid && now->valid)
 			sys_ioctl(fd, 0x5402 /* TCSETS */, (void *)t);
 	}
-	for (uint32_t i = 0; i < g.hdr->nfds; i++)
-		if (g.fds[i].kind == CKPT_FD_TTY && g.fds[i].termios.valid)
-			sys_ioctl(g.fds[i].fd, 0x5402 /* TCSETS */, (void *)&g.fds[i].termios);
+	fd_tty_restore_modes(g.fds, g.hdr->nfds);
 }
 
 void restore_process_state(void)

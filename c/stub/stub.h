@@ -51,18 +51,20 @@ void check_world(const struct ckpt_header *hdr, const char *tables);
 void check_machine(const struct ckpt_header *hdr, uint64_t vdso_ehdr);
 void restore_process_settings(const struct ckpt_header *hdr, const char *tables);
 void check_locked_memory(const struct ckpt_header *hdr, const char *tables);
+/* fds.c: every descriptor, each by its kind's module (c/kinds/). */
 void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int image_fd);
-/* fds.c, for the per-kind files: an fd moved above every restored number
- * (dies with `what` on failure), put at its place, given its status flags. */
+/* fd_place.c, for the kinds' modules: an fd moved above every restored
+ * number (dies with `what` on failure), put at its place, given its status
+ * flags (both, or only those in `settable`). */
 int to_high(long fd, const char *what, const char *path);
 void place(int from, const struct ckpt_fd *f);
 void set_status_flags(const struct ckpt_fd *f);
+void set_some_status_flags(const struct ckpt_fd *f, unsigned settable);
 /* Copies `len` stored bytes at image offset `at` to `fd` at 0, checking crc. */
 void refill_from_image(int image_fd, uint64_t at, uint64_t len, uint32_t crc, int fd, int positional,
 		       const char *what);
-void restore_unlinked(const struct ckpt_fd *f, const char *name, int image_fd);
-void restore_fifo(const struct ckpt_fd *fds, uint32_t n, uint32_t first, const char *path, int image_fd);
 int move_image_fd_high(int fd, const struct ckpt_fd *fds, uint32_t n);
+/* c/kinds/fd_locks.c: the program's locks, once every fd is in place. */
 void take_locks(const struct ckpt_lock *locks, uint32_t n, const struct ckpt_fd *fds, uint32_t nfds,
 		const char *strings);
 void build_arena(const char *tables, uint64_t vdso_ehdr);

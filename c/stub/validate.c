@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include "stub.h"
 #include "../crc32c.h"
+#include "../range.h"
+#include "../kinds/fd_kinds.h"
 #include "../sys.h"
 
 #define USER_TOP 0x7ffffffff000ull
@@ -20,11 +22,6 @@ static void bad(const char *why)
 	die(why, 0);
 }
 
-/* [off, off+len) lies within [0, limit), without overflow. */
-static int within(uint64_t off, uint64_t len, uint64_t limit)
-{
-	return off <= limit && len <= limit - off;
-}
 
 /* A refusal with a number in it: "<a><n><b>". */
 static void bad_number(const char *a, uint64_t n, const char *b)
@@ -194,48 +191,47 @@ static void check_regions(const struct ckpt_header *h, const char *t)
 		bad("extent table has stray entries (corrupt image)");
 }
 
-/* Each lock names a restored fd reopened by path; a whole-file lock (flock,
- * lease) has no range; a range stays within off_t. */
-static void check_locks(const struct ckpt_header *h, const char *t)
+/* Each kind's own record checks (c/kinds/fd_*.c). */
+static const char *fd_kind_problem(const struct ckpt_fd *f, const struct ckpt_header *h)
 {
-	const struct ckpt_lock *l = (const void *)(t + h->locks_off);
-	const struct ckpt_fd *f = (const void *)(t + h->fds_off);
-	for (uint32_t i = 0; i < h->nlocks; i++) {
-		uint32_t k = 0;
-		while (k < h->nfds && f[k].fd != l[i].fd)
-			k++;
-		int whole = l[i].kind == CKPT_LOCK_FLOCK || l[i].kind == CKPT_LOCK_LEASE;
-		int lockable = k < h->nfds && (f[k].kind == CKPT_FD_FILE || f[k].kind == CKPT_FD_DELETED ||
-						 f[k].kind == CKPT_FD_MEMFD);
-		if (!lockable || f[k].shares_with || l[i].kind < CKPT_LOCK_POSIX ||
-		    l[i].kind > CKPT_LOCK_KIND_MAX || l[i].type > 1 || (whole && (l[i].start || l[i].len)) ||
-		    l[i].start > (1ull << 62) || l[i].len > (1ull << 62))
-			bad("lock record is invalid (corrupt image)");
+	switch (f->kind) {
+	case CKPT_FD_FILE:
+		return fd_file_record_problem(f);
+	case CKPT_FD_PROC:
+		return fd_proc_record_problem(f);
+	case CKPT_FD_INHERIT:
+		return fd_inherit_record_problem(f);
+	case CKPT_FD_TTY:
+		return fd_tty_record_problem(f);
+	case CKPT_FD_PIPE_READ:
+	case CKPT_FD_PIPE_WRITE:
+		return fd_pipe_record_problem(f, h);
+	case CKPT_FD_FIFO:
+		return fd_fifo_record_problem(f, h);
+	case CKPT_FD_DELETED:
+	case CKPT_FD_MEMFD:
+		return fd_unlinked_record_problem(f, h);
+	default:
+		return FD_RECORD_INVALID;
 	}
 }
 
+/* The checks every descriptor record gets, then its kind's own. */
 static void check_fds(const struct ckpt_header *h, const char *t)
 {
 	const struct ckpt_fd *f = (const void *)(t + h->fds_off);
 	for (uint32_t i = 0; i < h->nfds; i++) {
 		if (f[i].fd < 0 || f[i].fd > 65535 || (i && f[i].fd <= f[i - 1].fd))
 			bad("descriptor table is out of order (corrupt image)");
-		uint32_t kind = f[i].kind;
-		int by_path = kind == CKPT_FD_FILE || kind == CKPT_FD_PROC || kind == CKPT_FD_DELETED || kind == CKPT_FD_FIFO;
-		int stored = kind == CKPT_FD_DELETED || kind == CKPT_FD_MEMFD;
-		if (f[i].shares_with && (!(by_path || stored) || !i || (int32_t)f[i].shares_with - 1 >= f[i].fd ||
+		if (f[i].shares_with && (!fd_kind_has_own_file(f[i].kind) || !i || (int32_t)f[i].shares_with - 1 >= f[i].fd ||
 					 (int32_t)f[i].shares_with - 1 < f[0].fd))
 			bad("descriptor sharing is inconsistent (corrupt image)");
-		int known = kind >= CKPT_FD_FILE && kind <= CKPT_FD_KIND_MAX;
-		if (!known || f[i].path_str >= h->strings_size || (by_path && !f[i].path_str))
-			bad("descriptor record is invalid (corrupt image)");
-		if (f[i].content_len && (!stored || f[i].shares_with || !within(f[i].content_offset, f[i].content_len, h->file_size) ||
-					 f[i].content_offset < h->data_offset))
-			bad("stored file contents lie outside the image (corrupt image)");
-		if (f[i].pipe_len && ((kind != CKPT_FD_PIPE_READ && kind != CKPT_FD_FIFO) || f[i].pipe_len > f[i].size ||
-				      !within(f[i].pipe_data_offset, f[i].pipe_len, h->file_size) ||
-				      f[i].pipe_data_offset < h->data_offset))
-			bad("pipe contents lie outside the image (corrupt image)");
+		int known = f[i].kind >= CKPT_FD_FILE && f[i].kind <= CKPT_FD_KIND_MAX;
+		if (!known || f[i].path_str >= h->strings_size)
+			bad(FD_RECORD_INVALID);
+		const char *why = fd_kind_problem(&f[i], h);
+		if (why)
+			bad(why);
 	}
 }
 
@@ -344,7 +340,9 @@ void load_and_validate(const char *path, struct ckpt_header *hdr, char **tables)
 	check_specials(hdr);
 	check_regions(hdr, t);
 	check_fds(hdr, t);
-	check_locks(hdr, t);
+	const char *lock_problem = fd_locks_problem(hdr, t);
+	if (lock_problem)
+		bad(lock_problem);
 	check_threads(hdr, t);
 	g.image_fd = (int)fd;
 	*tables = t;

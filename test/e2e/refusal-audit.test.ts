@@ -30,39 +30,46 @@ interface Refusal {
 
 const AUDIT: Record<string, Refusal[]> = {
   "preconditions.c": [
-    { text: "shorter than the saved offset", sites: 1, about: "world", foreseen: "world_audit.c: the path leads to the open file; an offset already past the end at checkpoint is not refused; a file that shrank afterwards cannot be foreseen", shownBy: "restart refuses an image whose open file shrank below its offset or vanished" },
     { text: "cannot read /proc/self/maps", sites: 2, about: "restart's own state" },
     { text: "vDSO layout differs", sites: 1, about: "kernel" },
     { text: '"the working directory "', sites: 1, about: "world", foreseen: "getcwd (capture_process.c) and world_audit.c refuse a working directory its path does not reach; deleted afterwards, it refuses here, before teardown", shownBy: "a working directory deleted after the checkpoint" },
   ],
-  "mem_file.c": [
+  "kinds/mem_file.c": [
     { text: '"mapped file "', sites: 1, about: "world", foreseen: "capture keeps a mapping as file pages only while its path leads to the same inode, size and mtime (else its pages are stored); a change after the checkpoint cannot be foreseen", shownBy: "restart refuses a program whose executable was" },
     { text: " cannot be opened for writing (", sites: 1, about: "world", foreseen: "mem_file.c, at capture (once capture_vmflags.c has read mw), refuses a shared mapping that may be made writable of a file this user cannot write now (faccessat2 W_OK); made read-only afterwards cannot be foreseen", shownBy: "a restart is refused before teardown when that file can no longer be opened for writing" },
     { text: '"cannot open mapped file"', sites: 1, about: "world", foreseen: "the two rows above check every mapped file before teardown, so this refusal while mapping is only a race" },
     { text: "mapped file changed during the restart:", sites: 1, about: "world", foreseen: "the first row above checks inode, size and mtime before teardown, so a change found while mapping is only a race" },
   ],
-  "fds.c": [
+  "fd_place.c": [
     { text: "die_path(what, path", sites: 2, about: "world", foreseen: "reported under each caller's words (the rows with to_high)" },
     { text: "cannot place a restored descriptor", sites: 1, about: "restart's own state" },
     { text: "cannot move the image descriptor", sites: 1, about: "restart's own state" },
-    { text: '"cannot reopen"', sites: 2, about: "world", foreseen: "(also /dev/tty for the controlling terminal, below) world_audit.c: the path leads to the open file (not shadowed, not out of reach) and the program may still open it as it did (faccessat with its effective ids); permissions changed afterwards, or a restart by another user, cannot be foreseen", shownBy: "a file the program may no longer open as it did" },
-    { text: "this restart has no controlling terminal to give it", sites: 1, about: "world", foreseen: "cannot be: the checkpoint records only that the fd was the program's controlling terminal; whether the restart runs on one is known only then", shownBy: "a restart with no terminal at all is refused in one line naming the fd" },
-    { text: '"cannot seek in", path', sites: 1, about: "world", foreseen: "the offset was read with lseek, so the file could seek then; a different device behind the path later cannot be foreseen" },
     { text: "cannot read from the image the contents of a", sites: 1, about: "image" },
     { text: '"cannot refill a"', sites: 1, about: "kernel" },
     { text: "checksum mismatch in the stored contents of a", sites: 1, about: "image" },
     { text: "cannot set a descriptor's status flags", sites: 1, about: "kernel" },
+  ],
+  "kinds/fd_file.c": [
+    { text: "shorter than the saved offset", sites: 1, about: "world", foreseen: "fd_path_audit (c/kinds/fd_file.c): the path leads to the open file; an offset already past the end at checkpoint is not refused; a file that shrank afterwards cannot be foreseen", shownBy: "restart refuses an image whose open file shrank below its offset or vanished" },
+    { text: '"cannot reopen"', sites: 1, about: "world", foreseen: "fd_path_audit: the path leads to the open file (not shadowed, not out of reach) and the program may still open it as it did (faccessat with its effective ids); permissions changed afterwards, or a restart by another user, cannot be foreseen", shownBy: "a file the program may no longer open as it did" },
+    { text: '"cannot seek in", path', sites: 1, about: "world", foreseen: "the offset was read with lseek, so the file could seek then; a different device behind the path later cannot be foreseen" },
+  ],
+  "kinds/fd_tty.c": [
+    { text: '"cannot reopen"', sites: 1, about: "world", foreseen: "as the row below: the checkpoint records only that the fd was the program's controlling terminal; whether this restart's /dev/tty can be had is known only then" },
+    { text: "this restart has no controlling terminal to give it", sites: 1, about: "world", foreseen: "cannot be: the checkpoint records only that the fd was the program's controlling terminal; whether the restart runs on one is known only then", shownBy: "a restart with no terminal at all is refused in one line naming the fd" },
+  ],
+  "kinds/fd_pipe.c": [
     { text: '"cannot create a pipe"', sites: 2, about: "kernel" },
   ],
-  "locks.c": [
+  "kinds/fd_locks.c": [
     { text: "another process holds a conflicting one now", sites: 1, about: "world", foreseen: "cannot be: another process takes the lock after the checkpoint (or the original still runs, with --continue)", shownBy: "a lock another process holds at restart refuses the restart" },
   ],
-  "fifo.c": [
-    { text: '"cannot reopen the FIFO"', sites: 2, about: "world", foreseen: "world_audit.c: the path leads to the FIFO; capture_fds.c refuses a FIFO whose other end another process holds", shownBy: "a named FIFO whose other end another process holds" },
-    { text: '" is no longer a FIFO"', sites: 1, about: "world", foreseen: "world_audit.c checks the path leads to the FIFO at checkpoint; replaced afterwards cannot be foreseen" },
+  "kinds/fd_fifo.c": [
+    { text: '"cannot reopen the FIFO"', sites: 2, about: "world", foreseen: "fd_path_audit (c/kinds/fd_file.c): the path leads to the FIFO; resolve_pipes (c/kinds/fd_pipe.c) refuses a FIFO whose other end another process holds", shownBy: "a named FIFO whose other end another process holds" },
+    { text: '" is no longer a FIFO"', sites: 1, about: "world", foreseen: "fd_path_audit checks the path leads to the FIFO at checkpoint; replaced afterwards cannot be foreseen" },
     { text: "already holds bytes another process wrote", sites: 1, about: "world", foreseen: "cannot be: another process writes after the checkpoint" },
   ],
-  "unlinked.c": [
+  "kinds/fd_unlinked.c": [
     { text: "cannot recreate the deleted file, in", sites: 1, about: "world", foreseen: "fd_unlinked.c makes and drops an O_TMPFILE file in that directory at checkpoint; a directory removed afterwards cannot be foreseen" },
     { text: '" exists now: the deleted file', sites: 1, about: "world", foreseen: "fd_unlinked.c refuses when the old name is taken at checkpoint; taken afterwards, it refuses here, before teardown", shownBy: "a deleted file's old name taken after the checkpoint" },
     { text: '"cannot recreate the deleted file", name', sites: 4, about: "world", foreseen: "the same directory checks; failures beyond them (disk full) cannot be foreseen" },
@@ -84,9 +91,8 @@ test("every refusal site of the stub about files and descriptors is classified, 
   const suite = ["bad-input.test.ts", "fd-kinds.test.ts", "memory.test.ts", "refusal-audit.test.ts", "terminal.test.ts"]
     .map((f) => readFileSync(join(ROOT, "test", "e2e", f), "utf8")).join("\n");
   for (const [file, rows] of Object.entries(AUDIT)) {
-    // The stub's own files, and the per-kind ones compiled into it.
-    const path = ["stub", "kinds"].map((d) => join(ROOT, "c", d, file)).find((p) => existsSync(p)) ?? file;
-    const source = readFileSync(path, "utf8");
+    // A bare name is in c/stub/; the kinds' modules (c/kinds/) hold their restore halves.
+    const source = readFileSync(join(ROOT, "c", file.includes("/") ? file : join("stub", file)), "utf8");
     // Refusal call lines: indented calls of die, die_path, die_line or to_high (which dies).
     const sites = source.split("\n").filter((l) => /^\s+.*\b(die|die_path|die_line|to_high)\(/.test(l)).length;
     expect({ file, sites }).toEqual({ file, sites: rows.reduce((n, r) => n + r.sites, 0) });

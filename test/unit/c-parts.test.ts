@@ -1,4 +1,4 @@
-// The pure C parts (maps parser, CRC32C, page classification) compiled against libc and run: the
+// The pure C parts (maps parser, CRC32C, page classification, fd record checks) compiled against libc and run: the
 // same sources libckpt and the stub use, tested outside a signal handler.
 import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -42,6 +42,12 @@ test("page classification: swapped, present, file-backed, exclusive and guard pa
 
 test("fdinfo lock lines: the kernel's own for flock, POSIX and OFD locks, and crafted ones refused", async () => {
   const r = await runCTest("lock_line_test", ["test/c/lock_line_test.c", "c/lib/lock_line.c"]);
+  expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
+  expect(r.code).toBe(0);
+});
+
+test("descriptor kinds' record checks: each kind's sane record passes, stray or out-of-range fields are refused in the stub's words", async () => {
+  const r = await runCTest("fd_records_test", ["test/c/fd_records_test.c", ...["fd_file", "fd_proc", "fd_inherit", "fd_tty", "fd_pipe", "fd_fifo", "fd_unlinked", "fd_locks"].map((k) => `c/kinds/${k}.c`)]);
   expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
   expect(r.code).toBe(0);
 });

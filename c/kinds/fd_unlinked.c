@@ -1,22 +1,50 @@
-/*
- * Files with no name to reopen: a regular file deleted while open (the
- * temporary-file pattern) and a memfd. Their bytes go into the image, as
- * CRIU does, up to CKPT_CONTENT_MAX each, and the restart recreates them
- * unlinked (O_TMPFILE in the same directory; memfd_create with the same
- * name, then the same seals). Refused at checkpoint, so the restart never
- * meets them: a file still linked elsewhere (its other names would no
- * longer share it), one owned by another user, a directory that cannot
- * hold an unnamed file, a hugetlbfs memfd, a second open file description
- * of the same file, and a MAP_SHARED mapping of it (it would no longer
- * share the restored file).
- */
 #define _GNU_SOURCE
+/*
+ * CKPT_FD_DELETED, CKPT_FD_MEMFD: files with no name to reopen, a regular
+ * file deleted while open (the temporary-file pattern) and a memfd. Their
+ * bytes go into the image, as CRIU does, up to CKPT_CONTENT_MAX each, and
+ * the restart recreates them unlinked (O_TMPFILE in the same directory;
+ * memfd_create with the same name, then the same seals). Refused at
+ * checkpoint, so the restart never meets them: a file still linked
+ * elsewhere (its other names would no longer share it), one owned by
+ * another user, a directory that cannot hold an unnamed file, a hugetlbfs
+ * memfd, a second open file description of the same file, and a
+ * MAP_SHARED mapping of it (it would no longer share the restored file).
+ *
+ * At restart: same permission bits, size and contents, then the memfd's
+ * seals (last: a write seal would stop the refill). The deleted file is
+ * made with O_TMPFILE in the directory it was deleted from (the checkpoint
+ * found it able to hold one), filled, linked under its old name and
+ * unlinked at once: /proc/PID/fd shows the same "NAME (deleted)" as
+ * before, where an O_TMPFILE file alone shows "#INODE". A file that has
+ * the name by now refuses the restart. Then it is opened again through its
+ * name with the program's own access mode and flags, since O_TMPFILE
+ * insists on write access.
+ */
 #include <fcntl.h>
 #include <sys/stat.h>
-#include "ckpt_lib.h"
+#include "fd_kinds.h"
+#include "../range.h"
+#ifdef CKPT_LIB
+#include "../lib/ckpt_lib.h"
 #include "../maps.h"
+#endif
+#ifdef CKPT_STUB
+#include "../stub/stub.h"
+#endif
 #include "../sys.h"
 
+const char *fd_unlinked_record_problem(const struct ckpt_fd *f, const struct ckpt_header *h)
+{
+	if (f->kind == CKPT_FD_DELETED && !f->path_str)
+		return FD_RECORD_INVALID; /* a memfd's name may be empty */
+	if (f->content_len && (f->shares_with || !within(f->content_offset, f->content_len, h->file_size) ||
+			       f->content_offset < h->data_offset))
+		return FD_CONTENTS_OUTSIDE;
+	return f->pipe_len ? FD_PIPE_BYTES_OUTSIDE : 0;
+}
+
+#ifdef CKPT_LIB
 #define HUGETLBFS_MAGIC 0x958458f6
 
 struct statfs_raw {
@@ -24,6 +52,10 @@ struct statfs_raw {
 	uint64_t rest[14];
 };
 
+uint32_t fd_unlinked_kind(const char *target)
+{
+	return str_starts(target, "/memfd:") ? CKPT_FD_MEMFD : CKPT_FD_DELETED;
+}
 static int refuse(struct line *why, const char *text)
 {
 	line_str(why, text);
@@ -135,13 +167,12 @@ static int copy_contents(struct capture *c, int fd, struct ckpt_fd *r, struct li
 	return 0;
 }
 
-int capture_unlinked(struct capture *c, int fd, struct ckpt_fd *r, const char *target, const struct stat *st,
-		     struct line *why)
+static int keep_unlinked(struct capture *c, int fd, struct ckpt_fd *r, const char *target, const struct stat *st,
+			 struct line *why)
 {
-	int memfd = str_starts(target, "/memfd:");
+	int memfd = r->kind == CKPT_FD_MEMFD;
 	char name[CKPT_PATH_MAX];
 	original_name(target, memfd, name, sizeof name);
-	r->kind = memfd ? CKPT_FD_MEMFD : CKPT_FD_DELETED;
 	r->mode = st->st_mode & 07777;
 	r->content_len = (uint64_t)st->st_size;
 	long off = sys_lseek(fd, 0, SEEK_CUR);
@@ -173,3 +204,80 @@ int capture_unlinked(struct capture *c, int fd, struct ckpt_fd *r, const char *t
 	r->path_str = capture_string(c, name, str_len(name));
 	return 1;
 }
+
+int fd_unlinked_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *target, const struct stat *st)
+{
+	struct line why = {.len = 0};
+	return keep_unlinked(c, fd, r, target, st, &why) < 0 ? drop_or_fail(c, fd, target, why.buf) : 1;
+}
+#endif
+
+#ifdef CKPT_STUB
+#define MFD_CLOEXEC 1u
+#define MFD_ALLOW_SEALING 2u
+
+static int tmpfile_in_dir_of(const char *path, unsigned mode)
+{
+	char dir[CKPT_PATH_MAX];
+	size_t n = str_copy(dir, sizeof dir, path);
+	while (n > 1 && dir[n - 1] != '/')
+		n--;
+	dir[n > 1 ? n - 1 : 1] = 0;
+	long fd = sys_openat(AT_FDCWD, dir, O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+	if (fd < 0)
+		die_path("cannot recreate the deleted file, in", dir, fd);
+	return (int)fd;
+}
+
+/* The O_TMPFILE file linked under `name`, opened there with the program's
+ * flags (an open through /proc/self/fd would keep the "#INODE" name), and
+ * unlinked again. */
+static int name_then_unlink(int tmp, const struct ckpt_fd *f, const char *name)
+{
+	struct line self = {.len = 0};
+	line_str(&self, "/proc/self/fd/");
+	line_u64(&self, (uint64_t)tmp);
+	long err = sys_linkat(AT_FDCWD, self.buf, AT_FDCWD, name, AT_SYMLINK_FOLLOW);
+	if (err == -17 /* EEXIST */) {
+		struct line why = {.len = 0};
+		line_str(&why, name);
+		line_str(&why, " exists now: the deleted file that had this name cannot take it again; move it away");
+		die_line(&why);
+	}
+	if (err < 0)
+		die_path("cannot recreate the deleted file", name, err);
+	int flags = (int)(f->open_flags & ~(unsigned)(O_CREAT | O_EXCL | O_TRUNC | O_TMPFILE)) | O_NOFOLLOW | O_CLOEXEC;
+	long again = sys_openat(AT_FDCWD, name, flags, 0);
+	struct stat a, b;
+	int same = again >= 0 && sys_fstat((int)again, &a) == 0 && sys_fstat(tmp, &b) == 0 && a.st_ino == b.st_ino &&
+		   a.st_dev == b.st_dev;
+	err = sys_unlinkat(AT_FDCWD, name, 0);
+	if (!same || err < 0)
+		die_path("cannot recreate the deleted file", name, again < 0 ? again : err);
+	sys_close(tmp);
+	return to_high(again, "cannot recreate the deleted file", name);
+}
+
+void fd_unlinked_restore(const struct ckpt_fd *f, const char *name, int image_fd)
+{
+	int memfd = f->kind == CKPT_FD_MEMFD;
+	const char *what = memfd ? "memfd" : "deleted file";
+	int fd = memfd ? to_high(sys_memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING), "cannot recreate memfd", name)
+		       : to_high(tmpfile_in_dir_of(name, f->mode), "cannot recreate the deleted file", name);
+	long err = sys_fchmod(fd, f->mode);
+	if (err >= 0)
+		err = sys_ftruncate(fd, (long)f->content_len);
+	if (err < 0)
+		die_path("cannot recreate", name, err);
+	refill_from_image(image_fd, f->content_offset, f->content_len, f->content_crc, fd, 1, what);
+	if (memfd && f->seals && (err = sys_fcntl(fd, F_ADD_SEALS, f->seals)) < 0)
+		die_path("cannot seal the recreated memfd", name, err);
+	if (!memfd)
+		fd = name_then_unlink(fd, f, name);
+	if (f->offset && (err = sys_lseek(fd, (long)f->offset, SEEK_SET)) < 0)
+		die_path("cannot seek in", name, err);
+	place(fd, f);
+	set_status_flags(f);
+	sys_close(fd);
+}
+#endif

@@ -1,0 +1,104 @@
+/*
+ * One module per kind of descriptor (enum ckpt_fd_kind in ckpt_format.h),
+ * each holding everything ckpt knows about its kind: how libckpt captures
+ * it (under CKPT_LIB), what a sane record of it looks like (pure checks,
+ * compiled into both sides, called by the stub's validation), and how the
+ * stub checks the world for it and restores it (under CKPT_STUB).
+ *
+ * Each phase picks the module with one switch on the kind: capture_fds.c
+ * (classify) and world_audit.c in libckpt; validate.c (check_fds),
+ * preconditions.c (check_open_files) and fds.c (restore_fds) in the stub.
+ * A switch, never a table of function pointers: the stub must have zero
+ * relocations. ARCHITECTURE.md, "Adding a kind", has the checklist.
+ */
+#ifndef CKPT_FD_KINDS_H
+#define CKPT_FD_KINDS_H
+
+#include "../ckpt_format.h"
+
+/* The validation's refusals about descriptor records, one text each. */
+#define FD_RECORD_INVALID "descriptor record is invalid (corrupt image)"
+#define FD_CONTENTS_OUTSIDE "stored file contents lie outside the image (corrupt image)"
+#define FD_PIPE_BYTES_OUTSIDE "pipe contents lie outside the image (corrupt image)"
+
+/* Kinds restored from a record of their own (not taken from the restart,
+ * not rebuilt per pipe), so a dup can share that open file (shares_with)
+ * and its offset is worth reading. */
+static inline int fd_kind_has_own_file(uint32_t kind)
+{
+	switch (kind) {
+	case CKPT_FD_FILE:
+	case CKPT_FD_PROC:
+	case CKPT_FD_DELETED:
+	case CKPT_FD_MEMFD:
+	case CKPT_FD_FIFO:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* A record of a kind that keeps no bytes in the image must point at none. */
+static inline const char *fd_stores_nothing(const struct ckpt_fd *f)
+{
+	return f->content_len ? FD_CONTENTS_OUTSIDE : f->pipe_len ? FD_PIPE_BYTES_OUTSIDE : 0;
+}
+
+/* Record checks: 0 when the record makes sense for its kind, else the
+ * refusal. `h` is the image's header, already checked. */
+const char *fd_file_record_problem(const struct ckpt_fd *f);
+const char *fd_proc_record_problem(const struct ckpt_fd *f);
+const char *fd_inherit_record_problem(const struct ckpt_fd *f);
+const char *fd_tty_record_problem(const struct ckpt_fd *f);
+const char *fd_pipe_record_problem(const struct ckpt_fd *f, const struct ckpt_header *h);
+const char *fd_fifo_record_problem(const struct ckpt_fd *f, const struct ckpt_header *h);
+const char *fd_unlinked_record_problem(const struct ckpt_fd *f, const struct ckpt_header *h);
+/* fd_pipe.c: the unread bytes of a pipe or FIFO end lie in the data area. */
+const char *fd_pipe_bytes_problem(const struct ckpt_fd *f, const struct ckpt_header *h);
+/* fd_locks.c: every lock record, against the fd table. */
+const char *fd_locks_problem(const struct ckpt_header *h, const char *tables);
+
+#ifdef CKPT_LIB
+struct capture;
+struct stat;
+/* Capture: fill `r` (fd, flags and kind are set) and return 1 to keep it,
+ * 0 when dropped (drop_or_fail), -1 with c->error set to fail. */
+int fd_file_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *target, const struct stat *st);
+int fd_proc_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *target);
+int fd_inherit_capture(struct ckpt_fd *r);
+int fd_tty_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *target);
+int fd_pipe_capture(int fd, struct ckpt_fd *r, const struct stat *st);
+int fd_fifo_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *target, const struct stat *st);
+int fd_unlinked_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *target, const struct stat *st);
+/* fd_unlinked.c: DELETED or MEMFD, for the target of a deleted file. */
+uint32_t fd_unlinked_kind(const char *target);
+/* fd_proc.c: whether readlink's `target` is a /proc or /sys file. */
+int is_proc_path(const char *target);
+/* fd_pipe.c: keeps pipes and FIFOs whose both ends the process holds, with
+ * their unread bytes; drops or refuses the others. */
+int resolve_pipes(struct capture *c);
+/* fd_locks.c: every lock the program holds, into c->locks. */
+int capture_locks(struct capture *c);
+/* fd_file.c: a descriptor reopened by path (FILE, FIFO): the path must
+ * still lead to it, and the program may still open it so. */
+int fd_path_audit(struct capture *c, const struct ckpt_fd *r);
+/* fd_file.c: whether `path` leads to the very file `want` (device, inode). */
+int path_leads_to(const char *path, const struct stat *want);
+#endif
+
+#ifdef CKPT_STUB
+/* World checks before anything is torn down; each refusal ends the restart. */
+void fd_file_check_world(const struct ckpt_fd *f, const char *path);
+/* Restore: open, place at f->fd (fd_place.c). Kinds restored per pipe take
+ * the whole table and act at the first record of each pipe. */
+void fd_file_restore(const struct ckpt_fd *f, const char *path);
+void fd_inherit_restore(const struct ckpt_fd *f);
+void fd_tty_restore(const struct ckpt_fd *f, const char *path);
+void fd_pipe_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, int image_fd);
+void fd_fifo_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings, int image_fd);
+void fd_unlinked_restore(const struct ckpt_fd *f, const char *name, int image_fd);
+/* fd_tty.c, phase 2: the saved modes of TTY fds, once nothing can fail. */
+void fd_tty_restore_modes(const struct ckpt_fd *fds, uint32_t n);
+#endif
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * What becomes of a descriptor no kind can bring back: dropped with a
+ * warning if it was already open at launch (stray descriptors from job
+ * runners and IDEs are common), or else the checkpoint fails by name,
+ * unless the user chose --drop-unsupported-fds.
+ */
+#include "ckpt_lib.h"
+
+static int inherited_at_launch(int fd)
+{
+	return fd < 4096 && (ckpt_config.inherited_fds[fd / 64] >> (fd % 64) & 1);
+}
+
+/* An event loop's own descriptors: a program that loses one does not see an
+ * I/O error it can handle, its loop fails (libuv aborts on epoll_wait's
+ * EBADF: node's restart died with status 134 and no message). Dropping
+ * them cannot give a working program, so --drop-unsupported-fds does not
+ * apply to those the program opened, and the refusal does not offer it. */
+static int event_loop_fd(const char *target)
+{
+	static const char *const kinds[] = {"anon_inode:[eventpoll]", "anon_inode:[eventfd]", "anon_inode:[signalfd]",
+					    "anon_inode:[timerfd]", "anon_inode:inotify", "anon_inode:[io_uring]"};
+	for (unsigned i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if (str_starts(target, kinds[i]))
+			return 1;
+	return 0;
+}
+
+int drop_or_fail(struct capture *c, int fd, const char *target, const char *why)
+{
+	struct line l = {.len = 0};
+	int inherited = inherited_at_launch(fd);
+	if (!inherited && event_loop_fd(target)) {
+		line_str(&l, "fd ");
+		line_u64(&l, (uint64_t)fd);
+		line_str(&l, " (");
+		line_str(&l, target);
+		line_str(&l, ") belongs to the program's event loop and cannot be restored yet; "
+			     "closing it would break the program, so --drop-unsupported-fds does not apply");
+		c->error = l;
+		return -1;
+	}
+	int drop = inherited || ckpt_config.drop_unsupported_fds;
+	line_str(&l, drop ? "ckpt: warning: fd " : "fd ");
+	line_u64(&l, (uint64_t)fd);
+	line_str(&l, " (");
+	line_str(&l, target);
+	line_str(&l, why[0] ? ": " : "");
+	line_str(&l, why);
+	line_str(&l, drop ? ") cannot be restored; it will be closed after a restart"
+			  : ") was opened by the program and cannot be restored; "
+			    "--drop-unsupported-fds closes such fds at restart instead");
+	if (!drop) {
+		c->error = l;
+		return -1;
+	}
+	say(&l);
+	return 0;
+}

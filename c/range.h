@@ -1,0 +1,13 @@
+/* Bounds checks on untrusted offsets, shared by every check of an image's
+ * records (the stub's validation and the kinds' record checks). */
+#ifndef CKPT_RANGE_H
+#define CKPT_RANGE_H
+#include <stdint.h>
+
+/* [off, off+len) lies within [0, limit), without overflow. */
+static inline int within(uint64_t off, uint64_t len, uint64_t limit)
+{
+	return off <= limit && len <= limit - off;
+}
+
+#endif

@@ -1,0 +1,136 @@
+/* The descriptor kinds' record checks (c/kinds/fd_*.c, the part compiled
+ * into both sides) against libc: for each kind, a sane record passes and
+ * each field it must not have, or must have in range, is refused with the
+ * stub's words. The restore stub calls exactly these on every image. Prints
+ * "N passed, M failed". */
+#include <stdio.h>
+#include <string.h>
+#include "../../c/kinds/fd_kinds.h"
+
+static int passed, failed;
+
+static void check(const char *got, const char *want, const char *what)
+{
+	if (got == want || (got && want && !strcmp(got, want)))
+		passed++;
+	else
+		failed++, printf("FAIL: %s: got \"%s\", want \"%s\"\n", what, got ? got : "(ok)", want ? want : "(ok)");
+}
+
+/* An image of 64 KiB whose data area starts at 16 KiB. */
+static const struct ckpt_header h = {.data_offset = 16384, .file_size = 65536};
+
+static struct ckpt_fd rec(uint32_t kind)
+{
+	return (struct ckpt_fd){.fd = 3, .kind = kind, .path_str = 1, .size = 65536};
+}
+
+/* The kinds that keep nothing in the image refuse stray contents or bytes. */
+static void stores_nothing(uint32_t kind, const char *(*problem)(const struct ckpt_fd *), int needs_path)
+{
+	struct ckpt_fd f = rec(kind);
+	check(problem(&f), 0, "a plain record");
+	f.path_str = 0;
+	check(problem(&f), needs_path ? FD_RECORD_INVALID : 0, "no path");
+	f = rec(kind);
+	f.content_len = 1;
+	f.pipe_len = 1;
+	check(problem(&f), FD_CONTENTS_OUTSIDE, "stored contents, and pipe bytes");
+	f.content_len = 0;
+	check(problem(&f), FD_PIPE_BYTES_OUTSIDE, "pipe bytes");
+}
+
+static void pipe_bytes(uint32_t kind, const char *(*problem)(const struct ckpt_fd *, const struct ckpt_header *))
+{
+	struct ckpt_fd f = rec(kind);
+	f.pipe_len = 100, f.pipe_data_offset = 16384;
+	check(problem(&f, &h), 0, "unread bytes in the data area");
+	f.pipe_data_offset = 16000;
+	check(problem(&f, &h), FD_PIPE_BYTES_OUTSIDE, "unread bytes in the tables");
+	f.pipe_data_offset = 65500;
+	check(problem(&f, &h), FD_PIPE_BYTES_OUTSIDE, "unread bytes past the end");
+	f.pipe_data_offset = ~0ull - 10;
+	check(problem(&f, &h), FD_PIPE_BYTES_OUTSIDE, "an offset that wraps around");
+	f.pipe_data_offset = 16384, f.size = 99;
+	check(problem(&f, &h), FD_PIPE_BYTES_OUTSIDE, "more unread bytes than the pipe holds");
+	f.size = 65536, f.content_len = 1;
+	check(problem(&f, &h), FD_CONTENTS_OUTSIDE, "stored file contents");
+}
+
+static void unlinked(uint32_t kind)
+{
+	struct ckpt_fd f = rec(kind);
+	f.content_len = 4096, f.content_offset = 20480;
+	check(fd_unlinked_record_problem(&f, &h), 0, "contents in the data area");
+	f.path_str = 0;
+	check(fd_unlinked_record_problem(&f, &h), kind == CKPT_FD_DELETED ? FD_RECORD_INVALID : 0,
+	      "no name (a memfd's may be empty)");
+	f.path_str = 1, f.content_offset = 4096;
+	check(fd_unlinked_record_problem(&f, &h), FD_CONTENTS_OUTSIDE, "contents in the tables");
+	f.content_offset = 65536 - 4095;
+	check(fd_unlinked_record_problem(&f, &h), FD_CONTENTS_OUTSIDE, "contents past the end");
+	f.content_offset = 20480, f.shares_with = 3;
+	check(fd_unlinked_record_problem(&f, &h), FD_CONTENTS_OUTSIDE, "contents on a dup");
+	f.shares_with = 0, f.pipe_len = 1;
+	check(fd_unlinked_record_problem(&f, &h), FD_PIPE_BYTES_OUTSIDE, "pipe bytes");
+}
+
+static const char *lock_problem(uint32_t fd_kind, uint32_t shares_with, struct ckpt_lock l)
+{
+	static char t[4096];
+	struct ckpt_header lh = {.nfds = 1, .fds_off = 0, .nlocks = 1, .locks_off = 1024};
+	struct ckpt_fd f = rec(fd_kind);
+	f.shares_with = shares_with;
+	memcpy(t, &f, sizeof f);
+	memcpy(t + 1024, &l, sizeof l);
+	return fd_locks_problem(&lh, t);
+}
+
+static void locks(void)
+{
+	const char *invalid = "lock record is invalid (corrupt image)";
+	struct ckpt_lock posix = {.fd = 3, .kind = CKPT_LOCK_POSIX, .type = 1, .start = 10, .len = 5};
+	check(lock_problem(CKPT_FD_FILE, 0, posix), 0, "a POSIX lock on a file");
+	check(lock_problem(CKPT_FD_MEMFD, 0, posix), 0, "a POSIX lock on a memfd");
+	check(lock_problem(CKPT_FD_PIPE_READ, 0, posix), invalid, "a lock on a pipe");
+	check(lock_problem(CKPT_FD_PROC, 0, posix), invalid, "a lock on a /proc file");
+	check(lock_problem(CKPT_FD_FILE, 1, posix), invalid, "a lock on a dup");
+	struct ckpt_lock l = posix;
+	l.fd = 4;
+	check(lock_problem(CKPT_FD_FILE, 0, l), invalid, "a lock on no restored fd");
+	l = posix, l.kind = CKPT_LOCK_KIND_MAX + 1;
+	check(lock_problem(CKPT_FD_FILE, 0, l), invalid, "an unknown lock kind");
+	l = posix, l.type = 2;
+	check(lock_problem(CKPT_FD_FILE, 0, l), invalid, "neither read nor write");
+	l = posix, l.kind = CKPT_LOCK_FLOCK;
+	check(lock_problem(CKPT_FD_FILE, 0, l), invalid, "flock with a range");
+	l.start = l.len = 0;
+	check(lock_problem(CKPT_FD_FILE, 0, l), 0, "flock on the whole file");
+	l = posix, l.len = (1ull << 62) + 1;
+	check(lock_problem(CKPT_FD_FILE, 0, l), invalid, "a range past off_t");
+}
+
+int main(void)
+{
+	stores_nothing(CKPT_FD_FILE, fd_file_record_problem, 1);
+	stores_nothing(CKPT_FD_PROC, fd_proc_record_problem, 1);
+	stores_nothing(CKPT_FD_INHERIT, fd_inherit_record_problem, 0);
+	stores_nothing(CKPT_FD_TTY, fd_tty_record_problem, 0);
+	pipe_bytes(CKPT_FD_PIPE_READ, fd_pipe_record_problem);
+	pipe_bytes(CKPT_FD_FIFO, fd_fifo_record_problem);
+	struct ckpt_fd w = rec(CKPT_FD_PIPE_WRITE);
+	w.pipe_len = 1, w.pipe_data_offset = 16384;
+	check(fd_pipe_record_problem(&w, &h), FD_PIPE_BYTES_OUTSIDE, "unread bytes on a write end");
+	struct ckpt_fd fifo = rec(CKPT_FD_FIFO);
+	fifo.path_str = 0;
+	check(fd_fifo_record_problem(&fifo, &h), FD_RECORD_INVALID, "a FIFO without a path");
+	unlinked(CKPT_FD_DELETED);
+	unlinked(CKPT_FD_MEMFD);
+	locks();
+	for (uint32_t k = 0; k <= CKPT_FD_KIND_MAX + 1; k++) {
+		int own = k == CKPT_FD_FILE || k == CKPT_FD_PROC || k == CKPT_FD_DELETED || k == CKPT_FD_MEMFD || k == CKPT_FD_FIFO;
+		check(fd_kind_has_own_file(k) == own ? 0 : "wrong", 0, "which kinds may be shared by a dup");
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed != 0;
+}
