@@ -6,7 +6,7 @@
 import type { CAC } from "cac";
 import type { CheckpointResult } from "../protocol/checkpoint-request.ts";
 import { UsageError } from "../cli/errors.ts";
-import { CKPT_EXIT_CHECKPOINTED } from "../image/format.ts";
+import { CKPT_EXIT_CHECKPOINTED } from "../protocol/protocol.ts";
 import { bytes, duration, shellQuote } from "../cli/text.ts";
 
 const DEFAULT_TIMEOUT_S = 600;
@@ -24,7 +24,7 @@ export function define(cli: CAC): void {
 		.option("--continue", "Keep it running after this checkpoint, even if it was launched without --continue")
 		.option("--timeout <seconds>", `Give up waiting after this long (default: ${DEFAULT_TIMEOUT_S})`)
 		.example("  $ ckpt ./simulation &")
-		.example("  $ ckpt checkpoint $!              # image written; the program stops with status 85")
+		.example(`  $ ckpt checkpoint $!              # image written; the program stops with status ${CKPT_EXIT_CHECKPOINTED}`)
 		.example("  $ ckpt checkpoint --continue 4242 # image written; the program keeps running")
 		.action((pid: string, opts: CheckpointOptions) => checkpointCommand(String(pid), opts));
 }

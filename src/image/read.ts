@@ -3,7 +3,7 @@
  * layout (every struct, every field at its explicit offset, little-endian)
  * is in format.ts and checked against the C header by
  * test/unit/format-mirror.test.ts; the header and table checks are in
- * image-header.ts and image-tables.ts.
+ * header.ts and tables.ts.
  *
  * readImage() reads only the header and the tables, and never trusts a size
  * before checking it against the real file, so arbitrary bytes give an
@@ -13,6 +13,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { crc32c } from "./crc32c.ts";
+import { CKPT_ENV_IMAGE } from "../protocol/protocol.ts";
 import { ImageError } from "../cli/errors.ts";
 import { CKPT_EXTENT_DATA, CKPT_HEADER_SIZE } from "./format.ts";
 import { checkHeader } from "./header.ts";
@@ -25,7 +26,7 @@ export type * from "./types.ts";
 
 /** The image `info` and `restart` use when none is named: $CKPT_IMAGE, else ./myckpt.dat. */
 export function defaultImage(): string {
-	return process.env.CKPT_IMAGE || DEFAULT_IMAGE;
+	return process.env[CKPT_ENV_IMAGE] || DEFAULT_IMAGE;
 }
 
 /**

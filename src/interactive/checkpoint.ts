@@ -1,6 +1,7 @@
 /** Interactive "checkpoint": pick one of this user's ckpt-managed processes, then exactly `ckpt checkpoint`. */
 import { log, outro, select } from "@clack/prompts";
 import { requestCheckpoint } from "../protocol/checkpoint-request.ts";
+import { CKPT_EXIT_CHECKPOINTED } from "../protocol/protocol.ts";
 import { describeResult } from "../commands/checkpoint.ts";
 import { RuntimeError } from "../cli/errors.ts";
 import { managedProcesses } from "../process/proc.ts";
@@ -18,7 +19,7 @@ export async function checkpointAction(io: PromptIO): Promise<void> {
 	const keepRunning = processes.find((p) => p.pid === pid)!.keepsRunning || answer(await select({
 		message: "After the checkpoint",
 		options: [
-			{ value: false, label: "Stop it (exit status 85), to restart it later" },
+			{ value: false, label: `Stop it (exit status ${CKPT_EXIT_CHECKPOINTED}), to restart it later` },
 			{ value: true, label: "Keep it running" },
 		],
 		...io,

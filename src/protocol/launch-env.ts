@@ -4,17 +4,12 @@
  * time; the program itself never has to know).
  */
 import { resolvePath } from "../process/paths.ts";
+import {
+	CKPT_ENV_CONTINUE, CKPT_ENV_DROP_FDS, CKPT_ENV_FLAG_ON, CKPT_ENV_IMAGE, CKPT_ENV_PID, CKPT_ENV_SIGNAL, CKPT_ENV_STATUS,
+	CKPT_PID_DIGITS, CKPT_STATUS_LEN, CKPT_STATUS_PAD,
+} from "./protocol.ts";
 
 export const DEFAULT_IMAGE = "myckpt.dat";
-
-/**
- * Room for libckpt's status line (c/lib/status.c), which other processes
- * read through /proc/PID/environ: a path of PATH_MAX bytes and a message.
- */
-export const CKPT_STATUS_LEN = 4608;
-
-/** Width of CKPT_PID's value (c/lib/ckpt_lib.h): zero-padded, so libckpt can rewrite it in place after a restart. */
-export const CKPT_PID_DIGITS = 10;
 
 /** CKPT_PID's value for `pid`. @example pidText(4242) // "0000004242" */
 export function pidText(pid: number): string {
@@ -32,7 +27,7 @@ export interface LaunchSettings {
 
 /** --image, else $CKPT_IMAGE, else myckpt.dat; always absolute (relative to `cwd`). */
 export function imagePath(option: string | undefined, env: Record<string, string | undefined>, cwd: string): string {
-	return resolvePath(cwd, option || env.CKPT_IMAGE || DEFAULT_IMAGE);
+	return resolvePath(cwd, option || env[CKPT_ENV_IMAGE] || DEFAULT_IMAGE);
 }
 
 /**
@@ -43,14 +38,14 @@ export function imagePath(option: string | undefined, env: Record<string, string
 export function launchEnv(base: Record<string, string | undefined>, s: LaunchSettings): Record<string, string | undefined> {
 	const env = { ...base };
 	env.LD_PRELOAD = base.LD_PRELOAD ? `${s.lib}:${base.LD_PRELOAD}` : s.lib;
-	env.CKPT_IMAGE = s.image;
-	env.CKPT_SIGNAL = String(s.signal);
-	env.CKPT_STATUS = " ".repeat(CKPT_STATUS_LEN);
-	env.CKPT_PID = pidText(s.pid);
+	env[CKPT_ENV_IMAGE] = s.image;
+	env[CKPT_ENV_SIGNAL] = String(s.signal);
+	env[CKPT_ENV_STATUS] = CKPT_STATUS_PAD.repeat(CKPT_STATUS_LEN);
+	env[CKPT_ENV_PID] = pidText(s.pid);
 	// Flags are set or removed, never inherited from an outer ckpt's environment.
-	if (s.keepRunning) env.CKPT_CONTINUE = "1";
-	else delete env.CKPT_CONTINUE;
-	if (s.dropUnsupportedFds) env.CKPT_DROP_FDS = "1";
-	else delete env.CKPT_DROP_FDS;
+	if (s.keepRunning) env[CKPT_ENV_CONTINUE] = CKPT_ENV_FLAG_ON;
+	else delete env[CKPT_ENV_CONTINUE];
+	if (s.dropUnsupportedFds) env[CKPT_ENV_DROP_FDS] = CKPT_ENV_FLAG_ON;
+	else delete env[CKPT_ENV_DROP_FDS];
 	return env;
 }

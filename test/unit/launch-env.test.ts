@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { parseMaxOpenFilesSoft, runtimeFds } from "../../src/process/exec.ts";
-import { CKPT_STATUS_LEN, imagePath, launchEnv } from "../../src/protocol/launch-env.ts";
+import { imagePath, launchEnv } from "../../src/protocol/launch-env.ts";
+import { CKPT_STATUS_LEN } from "../../src/protocol/protocol.ts";
 
 test("image path: option, then $CKPT_IMAGE, then myckpt.dat; always absolute", () => {
 	expect(imagePath("x.dat", { CKPT_IMAGE: "/e.dat" }, "/w")).toBe("/w/x.dat");

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { CKPT_STATUS_LEN } from "../../src/protocol/launch-env.ts";
+import { CKPT_STATUS_LEN } from "../../src/protocol/protocol.ts";
 import { backgroundWriter, envValue, NOT_STARTED, parseStatus } from "../../src/protocol/status.ts";
 
 /** A block exactly as c/lib/status.c lays it out. */
