@@ -160,7 +160,7 @@ uint64_t stat_field(const char *text, long len, int n);
 char stat_state(const char *text, long len);
 
 /* Setjmp-like: returns 0 when saving, 1 when the stub resumes here after a
- * restart (see c/stub/resume.S). */
+ * restart (jump_to_resume_point in c/stub/start.S). */
 int ckpt_save_context(struct ckpt_resume_ctx *ctx);
 
 void record_stderr_identity(uint64_t *dev, uint64_t *ino);
