@@ -108,6 +108,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	uint64_t all = ~0ull;
 	sys_rt_sigprocmask(2 /* SIG_SETMASK */, &all, 0);
 	g.err_fd = 2;
+	/* argv[0], IMAGE, NEXT-IMAGE, and NOTE if given. */
 	if (argc != CKPT_STUB_ARG_NOTE && argc != CKPT_STUB_ARG_NOTE + 1)
 		die("usage: ckpt-restore IMAGE NEXT-IMAGE [NOTE] (run it through `ckpt restart`)", 0);
 	str_copy(g.image, sizeof g.image, argv[CKPT_STUB_ARG_IMAGE]);
