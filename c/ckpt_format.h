@@ -49,17 +49,9 @@
  * area. One definition for the stub's checks and the kinds' (c/kinds/). */
 static inline int ckpt_page_aligned(uint64_t v) { return (v & (CKPT_PAGE_SIZE - 1)) == 0; }
 
-/* The exit status of a program that stopped after a successful checkpoint.
- * Not 0-2, 126, 127 or 128+n, so scripts and Slurm's RequeueExit can tell
- * "checkpointed and stopped" from every normal end. Never change it. */
-#define CKPT_EXIT_CHECKPOINTED 85
-
-/* `ckpt checkpoint PID` sends the trigger signal with sigqueue and one of
- * these values: a request that reaches libckpt even when the program has
- * its own handler for the signal, and, with the second, one that keeps the
- * program running afterwards whatever it was launched with. */
-#define CKPT_REQUEST_SIGVAL 0x636b7074          /* "ckpt" */
-#define CKPT_REQUEST_CONTINUE_SIGVAL 0x636b7063 /* "ckpc" */
+/* Launch variables, the status line, request values, the stub's arguments
+ * and exit statuses are the other contract, ckpt_protocol.h: they are not
+ * image format (an image only records the exit status of a stop). */
 
 /* The address of the restart-info block libckpt exports; the stub fills it
  * in after memory is back so the resumed handler learns what happened. */
@@ -208,7 +200,7 @@ struct ckpt_header {
 	char kernel_release[72];
 	uint64_t xcr0;               /* XSAVE feature mask: register state layout */
 	uint32_t xsave_size;         /* CPUID(0xd,0).ebx */
-	uint32_t exit_status_on_stop; /* CKPT_EXIT_CHECKPOINTED */
+	uint32_t exit_status_on_stop; /* CKPT_EXIT_CHECKPOINTED (ckpt_protocol.h) */
 
 	/* process-wide state; strings are offsets into the string table */
 	uint32_t exe_str, cwd_str, argv_str, argv_len; /* argv: NUL-separated */

@@ -1,5 +1,5 @@
 /* CRC32C (Castagnoli), the checksum of every image part. Shared by libckpt,
- * the stub and (mirrored) src/crc32c.ts. */
+ * the stub and (mirrored) src/image/crc32c.ts. */
 #ifndef CKPT_CRC32C_H
 #define CKPT_CRC32C_H
 #include <stddef.h>

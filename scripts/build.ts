@@ -1,5 +1,5 @@
-// Builds everything: the C parts with the system compiler, the demos, then
-// one self-contained executable (dist/ckpt) that embeds the C parts.
+// Builds everything: the C parts with the system compiler, the demos and
+// the test fixtures, then one self-contained executable (dist/ckpt) that embeds the C parts.
 // All C flags live here, each explained once.
 import { $ } from "bun";
 import { mkdirSync, readdirSync, existsSync } from "node:fs";
@@ -83,10 +83,12 @@ async function buildStub() {
   return out;
 }
 
-// Each demo four ways: PIE and non-PIE, with and without -rdynamic, since
-// all four place code and the dynamic symbol table differently.
-async function buildDemos() {
-  const out = join(build, "demos");
+// Each program of `dir` (demos/: what a user runs to see ckpt work;
+// test/fixtures/: programs only the tests run) into build/<outDir>/, four
+// ways: PIE and non-PIE, with and without -rdynamic, since all four place
+// code and the dynamic symbol table differently.
+async function buildPrograms(dir: string, outDir: string) {
+  const out = join(build, outDir);
   mkdirSync(out, { recursive: true });
   const variants: [string, string[]][] = [
     ["", ["-fpie", "-pie"]],
@@ -95,7 +97,7 @@ async function buildDemos() {
     ["-nopie-rdynamic", ["-fno-pie", "-no-pie", "-rdynamic"]],
   ];
   await Promise.all(
-    sources("demos", [".c"]).flatMap((src) => {
+    sources(dir, [".c"]).flatMap((src) => {
       const name = src.split("/").pop()!.replace(/\.c$/, "");
       return variants.map(([suffix, flags]) =>
         $`${cc} -O1 -g -Wall -pthread ${flags} -o ${join(out, name + suffix)} ${src} -lm`,
@@ -120,7 +122,7 @@ async function compileCli() {
 }
 
 mkdirSync(join(build, "debug"), { recursive: true });
-await Promise.all([buildLib(), buildStub(), buildDemos()]);
+await Promise.all([buildLib(), buildStub(), buildPrograms("demos", "demos"), buildPrograms("test/fixtures", "fixtures")]);
 await compileCli();
 if (!existsSync(join(root, "dist/ckpt"))) throw new Error("dist/ckpt was not produced");
-console.log("built dist/ckpt, build/libckpt.so, build/ckpt-restore, build/demos/");
+console.log("built dist/ckpt, build/libckpt.so, build/ckpt-restore, build/demos/, build/fixtures/");

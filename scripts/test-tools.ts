@@ -3,7 +3,7 @@
 // packages to install, never look like a pass. Slurm is optional: its
 // tests are skipped, with a warning, where it is not installed.
 const required: [command: string, debianPackage: string, why: string][] = [
-  ["cc", "gcc", "builds the C parts and the demos"],
+  ["cc", "gcc", "builds the C parts, the demos and the test fixtures"],
   ["readelf", "binutils", "the build checks the stub has no relocations"],
   ["objcopy", "binutils", "the build strips the embedded helpers"],
   ["python3", "python3", "real programs checkpointed"],

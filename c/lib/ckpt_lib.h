@@ -4,6 +4,7 @@
 #define CKPT_LIB_H
 
 #include "../ckpt_format.h"
+#include "../ckpt_protocol.h"
 #include "../str.h"
 #include <signal.h>
 
@@ -151,13 +152,11 @@ uint64_t stat_field(const char *text, long len, int n);
 char stat_state(const char *text, long len);
 
 /* Setjmp-like: returns 0 when saving, 1 when the stub resumes here after a
- * restart (see c/stub/resume.S). */
+ * restart (jump_to_resume_point in c/stub/start.S). */
 int ckpt_save_context(struct ckpt_resume_ctx *ctx);
 
 void record_stderr_identity(uint64_t *dev, uint64_t *ino);
 
-/* Width of CKPT_PID's value: zero-padded, so it can be rewritten in place. */
-#define CKPT_PID_DIGITS 10
 /* init.c: a restart gave the program a new pid. */
 void launch_pid_moved(int pid);
 

@@ -50,7 +50,7 @@ void exec_remember(const char *const *names, unsigned n)
 	size_t len = 0;
 	while (p && p[len] && p[len] != ':' && p[len] != ' ')
 		len++;
-	if (len && len < sizeof self && str_ends_n(p, len, "libckpt.so")) {
+	if (len && len < sizeof self && str_ends_n(p, len, CKPT_LIB_FILE)) {
 		__builtin_memcpy(self, p, len);
 		self[len] = 0;
 	}
@@ -79,7 +79,7 @@ static char **build(char *const envp[], const char **out, char *preload)
 	for (char *const *e = envp; e && *e; e++) {
 		if (str_starts(*e, "LD_PRELOAD="))
 			user = *e + 11;
-		else if (!str_starts(*e, "CKPT_"))
+		else if (!str_starts(*e, CKPT_ENV_PREFIX))
 			out[n++] = *e;
 	}
 	size_t at = 0;

@@ -63,7 +63,7 @@ static void after_restart(void)
 	record_stderr_identity(&ckpt_config.stderr_dev, &ckpt_config.stderr_ino);
 	terminal_after_restart();
 	ri->magic = 0;
-	status_set("running", "");
+	status_set(CKPT_STATE_RUNNING, "");
 	coordinator_release();
 }
 
@@ -171,7 +171,7 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 	struct capture c = {0};
 	uint64_t size = 0, started = now_ns(1 /* CLOCK_MONOTONIC */);
 	sys_rt_sigpending(&ckpt_config.sigs_pending_at_entry);
-	status_set("writing", "");
+	status_set(CKPT_STATE_WRITING, "");
 	int writer = 0;
 	int rc = capture_and_write(&c, uc, &size, keep_running, &writer, started);
 	if (rc == 1) {
@@ -181,9 +181,9 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 	scratch_close(&c);
 	if (rc == 0 && writer > 0) {
 		struct line w = {.len = 0};
-		line_str(&w, "writer ");
+		line_str(&w, CKPT_STATUS_WRITER);
 		line_u64(&w, (uint64_t)writer);
-		status_set("writing", w.buf);
+		status_set(CKPT_STATE_WRITING, w.buf);
 		coordinator_release();
 		return;
 	}
@@ -191,10 +191,10 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 		terminal_restore_launch(); /* first, so our own line is not printed raw */
 	report(&c, rc == 0, size, now_ns(1) - started, keep_running);
 	if (rc == 0 && !keep_running) {
-		status_set("stopped", "");
+		status_set(CKPT_STATE_STOPPED, "");
 		sys_exit_group(CKPT_EXIT_CHECKPOINTED);
 	}
-	status_set(rc == 0 ? "written" : "failed", rc == 0 ? "" : c.error.buf);
+	status_set(rc == 0 ? CKPT_STATE_WRITTEN : CKPT_STATE_FAILED, rc == 0 ? "" : c.error.buf);
 	coordinator_release();
 }
 

@@ -59,7 +59,7 @@ static void drop_self_from_preload(void)
 	char *rest = v;
 	while (*rest && *rest != ':' && *rest != ' ')
 		rest++;
-	if (!str_ends_n(v, (size_t)(rest - v), "libckpt.so"))
+	if (!str_ends_n(v, (size_t)(rest - v), CKPT_LIB_FILE))
 		return;
 	while (*rest == ':' || *rest == ' ')
 		rest++;
@@ -81,8 +81,8 @@ static int parse_pid(const char *s)
 	return *s ? -1 : n;
 }
 
-static const char *const names[] = {"CKPT_IMAGE", "CKPT_SIGNAL", "CKPT_CONTINUE", "CKPT_DROP_FDS",
-				    "CKPT_STATUS", "CKPT_PID", "CKPT_SIGNAL_BLOCKED"};
+static const char *const names[] = {CKPT_ENV_IMAGE, CKPT_ENV_SIGNAL, CKPT_ENV_CONTINUE, CKPT_ENV_DROP_FDS,
+				    CKPT_ENV_STATUS, CKPT_ENV_PID, CKPT_ENV_SIGNAL_BLOCKED};
 
 /* The program's and a child's view: nothing of ckpt in the environment. */
 static void forget_settings(void)
@@ -105,31 +105,31 @@ void launch_pid_moved(int pid)
  * checkpoint PID` reads them through /proc/PID/environ. */
 static int read_settings(void)
 {
-	const char *image = getenv("CKPT_IMAGE"), *sig = getenv("CKPT_SIGNAL");
+	const char *image = getenv(CKPT_ENV_IMAGE), *sig = getenv(CKPT_ENV_SIGNAL);
 	if (!image || image[0] != '/')
 		return -1;
 	str_copy(ckpt_config.image_path, sizeof ckpt_config.image_path, image);
-	ckpt_config.signal = SIGUSR2;
+	ckpt_config.signal = CKPT_DEFAULT_SIGNAL;
 	if (sig && sig[0]) {
 		int n = 0;
 		for (; *sig >= '0' && *sig <= '9'; sig++)
 			n = n * 10 + (*sig - '0');
-		if (n > 0 && n < 65)
+		if (n > 0 && n <= CKPT_SIGNAL_MAX)
 			ckpt_config.signal = n;
 	}
-	ckpt_config.keep_running = getenv("CKPT_CONTINUE") != 0;
-	ckpt_config.drop_unsupported_fds = getenv("CKPT_DROP_FDS") != 0;
-	ckpt_config.launcher_blocked_signal = getenv("CKPT_SIGNAL_BLOCKED") != 0;
-	unsetenv("CKPT_SIGNAL_BLOCKED");
+	ckpt_config.keep_running = getenv(CKPT_ENV_CONTINUE) != 0;
+	ckpt_config.drop_unsupported_fds = getenv(CKPT_ENV_DROP_FDS) != 0;
+	ckpt_config.launcher_blocked_signal = getenv(CKPT_ENV_SIGNAL_BLOCKED) != 0;
+	unsetenv(CKPT_ENV_SIGNAL_BLOCKED);
 	return 0;
 }
 
 __attribute__((constructor)) static void ckpt_init(void)
 {
 	exec_resolve();
-	if (!getenv("CKPT_IMAGE"))
+	if (!getenv(CKPT_ENV_IMAGE))
 		return; /* not launched by ckpt: stay inert */
-	char *pid = getenv("CKPT_PID");
+	char *pid = getenv(CKPT_ENV_PID);
 	if (!pid || str_len(pid) != CKPT_PID_DIGITS || parse_pid(pid) != sys_getpid() || read_settings()) {
 		forget_settings();
 		return;
@@ -144,7 +144,7 @@ __attribute__((constructor)) static void ckpt_init(void)
 	terminal_note_launch();
 	/* All but CKPT_SIGNAL_BLOCKED: only the launcher's exec blocks the
 	 * signal; a later exec in place inherits the mask set below. */
-	exec_remember(names, 6);
+	exec_remember(names, sizeof names / sizeof names[0] - 1);
 	forget_settings();
 	/* The launcher execs with the signal blocked, so a request that comes
 	 * before this point waits instead of killing the program. Now that the

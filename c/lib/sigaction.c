@@ -25,7 +25,9 @@ static void warn_once(const char *what, const char *consequence)
 		return;
 	warned = 1;
 	struct line l = {.len = 0};
-	line_str(&l, "ckpt: warning: the program ");
+	line_str(&l, "ckpt: ");
+	line_str(&l, CKPT_STATUS_WARNING);
+	line_str(&l, "the program ");
 	line_str(&l, what);
 	line_str(&l, " signal ");
 	line_u64(&l, (uint64_t)ckpt_config.signal);

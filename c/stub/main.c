@@ -40,6 +40,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include "stub.h"
+#include "../ckpt_protocol.h"
 #include "../sys.h"
 
 struct stub_args g;
@@ -62,7 +63,7 @@ __attribute__((noreturn)) void die_line(const struct line *why)
 	}
 	line_str(&l, "\n");
 	sys_write(g.err_fd, l.buf, l.len);
-	sys_exit_group(1);
+	sys_exit_group(CKPT_EXIT_RESTART_REFUSED);
 }
 
 __attribute__((noreturn)) void die_path(const char *what, const char *path, long err)
@@ -107,14 +108,15 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	uint64_t all = ~0ull;
 	sys_rt_sigprocmask(2 /* SIG_SETMASK */, &all, 0);
 	g.err_fd = 2;
-	if (argc != 3 && argc != 4)
+	/* argv[0], IMAGE, NEXT-IMAGE, and NOTE if given. */
+	if (argc != CKPT_STUB_ARG_NOTE && argc != CKPT_STUB_ARG_NOTE + 1)
 		die("usage: ckpt-restore IMAGE NEXT-IMAGE [NOTE] (run it through `ckpt restart`)", 0);
-	str_copy(g.image, sizeof g.image, argv[1]);
-	if (argc == 4)
-		str_copy(g.note, sizeof g.note, argv[3]);
+	str_copy(g.image, sizeof g.image, argv[CKPT_STUB_ARG_IMAGE]);
+	if (argc > CKPT_STUB_ARG_NOTE)
+		str_copy(g.note, sizeof g.note, argv[CKPT_STUB_ARG_NOTE]);
 	static struct ckpt_header hdr;
 	char *tables;
-	load_and_validate(argv[1], &hdr, &tables);
+	load_and_validate(argv[CKPT_STUB_ARG_IMAGE], &hdr, &tables);
 	check_world(&hdr, tables);
 	uint64_t vdso = find_vdso(argv + argc + 1);
 	check_machine(&hdr, vdso);
@@ -122,7 +124,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	check_timers(&hdr, tables);
 	check_signals(&hdr, tables);
 	restore_process_settings(&hdr, tables);
-	str_copy(g.next_image, sizeof g.next_image, argv[2]);
+	str_copy(g.next_image, sizeof g.next_image, argv[CKPT_STUB_ARG_NEXT_IMAGE]);
 	const struct ckpt_fd *fds = (const void *)(tables + hdr.fds_off);
 	int fd = move_image_fd_high(g.image_fd, fds, hdr.nfds);
 	g.image_fd = fd;

@@ -1,5 +1,5 @@
 /* The restore stub's internals. The stub is a freestanding static-pie
- * program (no libc): see restore.c for the algorithm. */
+ * program (no libc): see main.c for the algorithm. */
 #ifndef CKPT_STUB_H
 #define CKPT_STUB_H
 

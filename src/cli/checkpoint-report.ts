@@ -2,7 +2,7 @@
  * What `ckpt checkpoint` and the interactive menu's "checkpoint" share:
  * how long they wait for the image, and the line that reports it.
  */
-import { CKPT_EXIT_CHECKPOINTED } from "../image/format.ts";
+import { CKPT_EXIT_CHECKPOINTED } from "../protocol/protocol.ts";
 import type { CheckpointResult } from "../protocol/checkpoint-request.ts";
 import { bytes, duration, shellQuote } from "./text.ts";
 

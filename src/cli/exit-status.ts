@@ -3,7 +3,7 @@
  * table). Each command's help lists what that command can end with.
  */
 import { EXIT_CANCELLED } from "./errors.ts";
-import { CKPT_EXIT_CHECKPOINTED } from "../image/format.ts";
+import { CKPT_EXIT_CHECKPOINTED, CKPT_EXIT_RESTART_REFUSED } from "../protocol/protocol.ts";
 
 const STOPPED = [CKPT_EXIT_CHECKPOINTED, "the program was checkpointed and stopped (it was not launched with --continue)"] as const;
 const USAGE = [2, "usage error"] as const;
@@ -31,7 +31,7 @@ const BY_COMMAND: Record<string, (readonly [number | string, string])[]> = {
 	restart: [
 		["N", "the program's own exit status: it ran to its end"],
 		STOPPED,
-		[1, "the image cannot be restored here; one line on stderr says why, and nothing ran"],
+		[CKPT_EXIT_RESTART_REFUSED, "the image cannot be restored here; one line on stderr says why, and nothing ran"],
 		USAGE,
 	],
 	"run-or-restart": [

@@ -6,6 +6,7 @@
 import type { CAC } from "cac";
 import { DEFAULT_TIMEOUT_S, describeResult } from "../cli/checkpoint-report.ts";
 import { UsageError } from "../cli/errors.ts";
+import { CKPT_EXIT_CHECKPOINTED } from "../protocol/protocol.ts";
 
 /** Linux's largest possible pid (PID_MAX_LIMIT on 64-bit). */
 const PID_MAX = 4194304;
@@ -20,7 +21,7 @@ export function define(cli: CAC): void {
 		.option("--continue", "Keep it running after this checkpoint, even if it was launched without --continue")
 		.option("--timeout <seconds>", `Give up waiting after this long (default: ${DEFAULT_TIMEOUT_S})`)
 		.example("  $ ckpt ./simulation &")
-		.example("  $ ckpt checkpoint $!              # image written; the program stops with status 85")
+		.example(`  $ ckpt checkpoint $!              # image written; the program stops with status ${CKPT_EXIT_CHECKPOINTED}`)
 		.example("  $ ckpt checkpoint --continue 4242 # image written; the program keeps running")
 		.action((pid: string, opts: CheckpointOptions) => checkpointCommand(String(pid), opts));
 }

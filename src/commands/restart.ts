@@ -4,7 +4,8 @@
  * process from it. Every check is the stub's (c/stub/validate.c and
  * preconditions.c): it runs them before it tears anything down, so this
  * command reads nothing of the image and a refusal still leaves nothing
- * half done; its one-line message and exit status 1 are the command's.
+ * half done; its one-line message and exit status (CKPT_EXIT_RESTART_REFUSED)
+ * are the command's.
  */
 import type { CAC } from "cac";
 import type { Split } from "../cli/argv.ts";
@@ -12,6 +13,7 @@ import { extractAsset, STUB_NAME } from "../process/assets.ts";
 import { execInPlace } from "../process/exec.ts";
 import { imagePath } from "../protocol/image-name.ts";
 import { resolvePath } from "../process/paths.ts";
+import { CKPT_STUB_ARG_IMAGE, CKPT_STUB_ARG_NEXT_IMAGE, CKPT_STUB_ARG_NOTE } from "../protocol/protocol.ts";
 
 export function define(cli: CAC, split: Split): void {
 	cli.command("restart [image]", "Resume a checkpointed program from IMAGE (default: $CKPT_IMAGE or ./myckpt.dat)")
@@ -38,6 +40,9 @@ export async function restart(name: string | undefined, opts: RestartOptions = {
 	const image = imagePath(name, process.env, process.cwd());
 	const next = opts.nextImage ? resolvePath(process.cwd(), opts.nextImage) : image;
 	const stub = await extractAsset(STUB_NAME);
-	const note = opts.refusalNote ? [opts.refusalNote] : [];
-	return execInPlace(stub, [stub, image, next, ...note], process.env);
+	const argv = [stub];
+	argv[CKPT_STUB_ARG_IMAGE] = image;
+	argv[CKPT_STUB_ARG_NEXT_IMAGE] = next;
+	if (opts.refusalNote) argv[CKPT_STUB_ARG_NOTE] = opts.refusalNote;
+	return execInPlace(stub, argv, process.env);
 }

@@ -15,6 +15,7 @@ import { statPath } from "../process/file-calls.ts";
 import { parseSignal } from "../process/signals.ts";
 import { restart } from "./restart.ts";
 import { run, type RunOptions } from "./run.ts";
+import { CKPT_EXIT_CHECKPOINTED } from "../protocol/protocol.ts";
 
 export function define(cli: CAC, split: Split): void {
 	cli.command("run-or-restart [...program]", "Restart from the image if it exists, else run PROGRAM with checkpointing (for batch jobs that are requeued)")
@@ -24,7 +25,7 @@ export function define(cli: CAC, split: Split): void {
 		.option("--signal <sig>", "Fresh start only: the checkpoint signal (default: USR2)")
 		.option("--drop-unsupported-fds", "Fresh start only: drop, with a warning, open files that cannot be restored")
 		.example("  $ ckpt run-or-restart --image ckpt-$SLURM_JOB_ID.dat ./simulation --steps 1000")
-		.example("  # first run: starts ./simulation; after a checkpoint (exit 85) and a requeue: resumes it")
+		.example(`  # first run: starts ./simulation; after a checkpoint (exit ${CKPT_EXIT_CHECKPOINTED}) and a requeue: resumes it`)
 		.action((_: unknown, opts: RunOptions) => runOrRestart(split, opts));
 }
 

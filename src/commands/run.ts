@@ -13,6 +13,7 @@ import { launchEnv } from "../protocol/launch-env.ts";
 import { parentDir } from "../process/paths.ts";
 import { checkProgram, resolveProgram } from "../process/program.ts";
 import { DEFAULT_SIGNAL, parseSignal } from "../process/signals.ts";
+import { CKPT_EXIT_CHECKPOINTED } from "../protocol/protocol.ts";
 
 export interface RunOptions {
 	continue?: boolean;
@@ -28,11 +29,11 @@ export function define(cli: CAC, split: Split): void {
 			: "Run PROGRAM with checkpointing enabled (the default command)")
 			.usage("[run] [OPTIONS] PROGRAM [ARGS...]   (options go before PROGRAM)")
 			.option("--image <path>", "Where checkpoints are written (default: $CKPT_IMAGE or ./myckpt.dat)")
-			.option("--continue", "Keep running after each checkpoint (default: exit with status 85)")
+			.option("--continue", `Keep running after each checkpoint (default: exit with status ${CKPT_EXIT_CHECKPOINTED})`)
 			.option("--signal <sig>", "Signal that triggers a checkpoint, by name or number (default: USR2)")
 			.option("--drop-unsupported-fds", "Drop, with a warning, open files that cannot be restored instead of failing the checkpoint")
 			.example("  $ ckpt ./simulation --steps 1000 &")
-			.example("  $ kill -USR2 $!        # checkpoint; the program exits with status 85")
+			.example(`  $ kill -USR2 $!        # checkpoint; the program exits with status ${CKPT_EXIT_CHECKPOINTED}`)
 			.example("  $ ckpt restart         # resume from ./myckpt.dat")
 			.action(action);
 	}

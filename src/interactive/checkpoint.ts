@@ -2,6 +2,7 @@
 import { log, outro, select } from "@clack/prompts";
 import { requestCheckpoint } from "../protocol/checkpoint-request.ts";
 import { DEFAULT_TIMEOUT_S, describeResult } from "../cli/checkpoint-report.ts";
+import { CKPT_EXIT_CHECKPOINTED } from "../protocol/protocol.ts";
 import { RuntimeError } from "../cli/errors.ts";
 import { managedProcesses } from "../process/proc.ts";
 import { processChoices } from "./choices.ts";
@@ -15,7 +16,7 @@ export async function checkpointAction(io: PromptIO): Promise<void> {
 	const keepRunning = processes.find((p) => p.pid === pid)!.keepsRunning || answer(await select({
 		message: "After the checkpoint",
 		options: [
-			{ value: false, label: "Stop it (exit status 85), to restart it later" },
+			{ value: false, label: `Stop it (exit status ${CKPT_EXIT_CHECKPOINTED}), to restart it later` },
 			{ value: true, label: "Keep it running" },
 		],
 		...io,

@@ -9,6 +9,7 @@
 import libPath from "../../build/libckpt.so" with { type: "file" };
 import stubPath from "../../build/ckpt-restore" with { type: "file" };
 import { type AssetSource, assetsHash, ensureAssets } from "./cache.ts";
+import { CKPT_LIB_FILE } from "../protocol/protocol.ts";
 
 /**
  * assetsHash() of the embedded files, computed by scripts/build.ts and
@@ -17,7 +18,7 @@ import { type AssetSource, assetsHash, ensureAssets } from "./cache.ts";
  */
 declare const CKPT_ASSETS_HASH: string | undefined;
 
-export const LIB_NAME = "libckpt.so";
+export const LIB_NAME = CKPT_LIB_FILE;
 export const STUB_NAME = "ckpt-restore";
 type AssetName = typeof LIB_NAME | typeof STUB_NAME;
 

@@ -18,6 +18,7 @@
 import { RuntimeError } from "../cli/errors.ts";
 import { numberedEntries, readLink, readRange } from "./file-calls.ts";
 import { strerror } from "./libc.ts";
+import { CKPT_ENV_FLAG_ON, CKPT_ENV_SIGNAL_BLOCKED } from "../protocol/protocol.ts";
 import {
 	blockSignal, clearCloseOnExec, clearNonblocking, execve, getrlimit, isCloseOnExec, RLIM_INFINITY, RLIMIT_NOFILE,
 	resetSignal, setrlimit, unblockSignal,
@@ -119,9 +120,9 @@ export function execInPlace(
 ): never {
 	undoRuntimeChanges();
 	const finalEnv = { ...env };
-	delete finalEnv.CKPT_SIGNAL_BLOCKED;
+	delete finalEnv[CKPT_ENV_SIGNAL_BLOCKED];
 	const weBlocked = holdSignal !== undefined && !blockSignal(holdSignal);
-	if (weBlocked) finalEnv.CKPT_SIGNAL_BLOCKED = "1";
+	if (weBlocked) finalEnv[CKPT_ENV_SIGNAL_BLOCKED] = CKPT_ENV_FLAG_ON;
 	// A plain loop: in the cold interpreter, entries/flatMap/templates cost 0.3 ms here.
 	const envp: string[] = [];
 	for (const k in finalEnv) if (finalEnv[k] !== undefined) envp.push(k + "=" + finalEnv[k]);

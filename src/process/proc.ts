@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { DEFAULT_SIGNAL } from "./signals.ts";
 import { envValue, NOT_STARTED, parseStatus, type Status } from "../protocol/status.ts";
+import { CKPT_ENV_CONTINUE, CKPT_ENV_PID, CKPT_ENV_SIGNAL, CKPT_ENV_STATUS, CKPT_SIGNAL_MAX } from "../protocol/protocol.ts";
 
 /** USER_HZ, the unit of /proc/PID/stat times: fixed at 100 on x86-64 whatever the kernel's HZ. */
 const USER_HZ = 100;
@@ -63,7 +64,7 @@ export type StatusRead =
  * until it execs; libckpt keeps CKPT_PID up to date across restarts).
  */
 function isLaunchedProcess(pid: number, environ: Uint8Array): boolean {
-	const value = envValue(environ, "CKPT_PID");
+	const value = envValue(environ, CKPT_ENV_PID);
 	return value !== undefined && Number(new TextDecoder().decode(value)) === pid;
 }
 
@@ -79,7 +80,7 @@ export function readStatus(pid: number): StatusRead {
 	for (let i = 0; i < TORN_RETRIES; i++) {
 		const environ = procFile(pid, "environ");
 		if (!environ || environ.length === 0) return { kind: "gone" };
-		const block = envValue(environ, "CKPT_STATUS");
+		const block = envValue(environ, CKPT_ENV_STATUS);
 		if (!block || !isLaunchedProcess(pid, environ)) return { kind: "unmanaged" };
 		const status = parseStatus(new TextDecoder().decode(block));
 		if (status === NOT_STARTED) return { kind: "starting" };
@@ -93,14 +94,14 @@ export function readStatus(pid: number): StatusRead {
  * stays in the environment block after libckpt removes the variable.
  */
 export function checkpointSignal(pid: number): number {
-	const value = envValue(procFile(pid, "environ") ?? new Uint8Array(), "CKPT_SIGNAL");
+	const value = envValue(procFile(pid, "environ") ?? new Uint8Array(), CKPT_ENV_SIGNAL);
 	const n = value ? Number(new TextDecoder().decode(value)) : Number.NaN;
-	return Number.isInteger(n) && n >= 1 && n <= 64 ? n : DEFAULT_SIGNAL;
+	return Number.isInteger(n) && n >= 1 && n <= CKPT_SIGNAL_MAX ? n : DEFAULT_SIGNAL;
 }
 
 /** Whether `pid` was launched with --continue (CKPT_CONTINUE=1 stays in its environment block too). */
 export function launchedToContinue(pid: number): boolean {
-	return envValue(procFile(pid, "environ") ?? new Uint8Array(), "CKPT_CONTINUE") !== undefined;
+	return envValue(procFile(pid, "environ") ?? new Uint8Array(), CKPT_ENV_CONTINUE) !== undefined;
 }
 
 export interface ManagedProcess {

@@ -3,8 +3,9 @@
  * It must be one libckpt can catch and that nothing else relies on.
  */
 import { UsageError } from "../cli/errors.ts";
+import { CKPT_DEFAULT_SIGNAL } from "../protocol/protocol.ts";
 
-export const DEFAULT_SIGNAL = 12; // SIGUSR2
+export const DEFAULT_SIGNAL = CKPT_DEFAULT_SIGNAL; // SIGUSR2
 
 /**
  * Linux's signal numbers on x86-64 (fixed by the ABI), canonical names

@@ -19,7 +19,7 @@
  */
 import { statSync } from "node:fs";
 import { RuntimeError } from "../cli/errors.ts";
-import { CKPT_REQUEST_CONTINUE_SIGVAL, CKPT_REQUEST_SIGVAL } from "../image/format.ts";
+import { CKPT_REQUEST_CONTINUE_SIGVAL, CKPT_REQUEST_SIGVAL, CKPT_STATE_FAILED, CKPT_STATE_STOPPED, CKPT_STATE_WRITTEN, CKPT_STATUS_WARNING } from "./protocol.ts";
 import { ImageError, readImage } from "../image/read.ts";
 import { strerror } from "../process/libc.ts";
 import { sigqueue } from "../process/process-calls.ts";
@@ -27,7 +27,7 @@ import { checkpointSignal, commandLine, hasEnded, launchedToContinue, processUid
 import { backgroundWriter } from "./status.ts";
 
 /**
- * si_value of a request (c/ckpt_format.h, mirrored in format.ts). A request
+ * si_value of a request (c/ckpt_protocol.h, mirrored in protocol.ts). A request
  * reaches libckpt even when the program has its own handler for the
  * signal; the second also keeps the program running afterwards, whatever
  * it was launched with.
@@ -50,7 +50,7 @@ export interface CheckpointResult {
 	image: string;
 	size: number | null; // null if the image is already gone again
 	ms: number; // from our request to seeing the image complete
-	stopped: boolean; // the program exits with status 85 (it was not told to continue)
+	stopped: boolean; // the program exits with CKPT_EXIT_CHECKPOINTED (it was not told to continue)
 }
 
 /** How long a process launched by ckpt may take to get its checkpoint handler in place. */
@@ -110,7 +110,7 @@ export async function requestCheckpoint(pid: number, opts: CheckpointOptions, ui
 	const seq0 = before.kind === "status" ? before.status.seq : 0;
 	let image = before.kind === "status" ? before.status.image : "";
 	// A full-screen program hid this warning when libckpt printed it.
-	if (before.kind === "status" && before.status.message.startsWith("warning: ")) opts.warn?.(`ckpt: ${before.status.message}`);
+	if (before.kind === "status" && before.status.message.startsWith(CKPT_STATUS_WARNING)) opts.warn?.(`ckpt: ${before.status.message}`);
 	// Read while we may: a program that hides its status meanwhile is judged by its image and its exit.
 	const expectStop = !opts.keepRunning && !launchedToContinue(pid);
 
@@ -147,8 +147,8 @@ export async function requestCheckpoint(pid: number, opts: CheckpointOptions, ui
 		} else if (read.kind === "status") {
 			const s = read.status;
 			image = s.image || image;
-			if (s.count > count0 && (s.state === "written" || s.state === "stopped")) return done(s.state === "stopped");
-			if (s.state === "failed" && s.seq > seq0) throw new RuntimeError(`checkpoint of ${pid} failed: ${s.message || "no reason given"}; the program continues`);
+			if (s.count > count0 && (s.state === CKPT_STATE_WRITTEN || s.state === CKPT_STATE_STOPPED)) return done(s.state === CKPT_STATE_STOPPED);
+			if (s.state === CKPT_STATE_FAILED && s.seq > seq0) throw new RuntimeError(`checkpoint of ${pid} failed: ${s.message || "no reason given"}; the program continues`);
 			// Ours completed and another one is under way already (a --continue program).
 			if (s.count > count0) return done(false);
 			const writer = s.seq > seq0 ? backgroundWriter(s) : null;

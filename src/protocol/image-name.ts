@@ -4,12 +4,13 @@
  * they always agree on where the last checkpoint went.
  */
 import { resolvePath } from "../process/paths.ts";
+import { CKPT_ENV_IMAGE } from "./protocol.ts";
 
 export const DEFAULT_IMAGE = "myckpt.dat";
 
 /** `named` (an argument or --image), else $CKPT_IMAGE, else myckpt.dat, as given: relative stays relative. */
 export function imageName(named: string | undefined, env: Record<string, string | undefined>): string {
-	return named || env.CKPT_IMAGE || DEFAULT_IMAGE;
+	return named || env[CKPT_ENV_IMAGE] || DEFAULT_IMAGE;
 }
 
 /** imageName() made absolute (relative to `cwd`): libckpt and the stub may run elsewhere. */

@@ -3,10 +3,11 @@
  * its settings passed as CKPT_* variables (the library reads them at load
  * time; the program itself never has to know).
  */
-import { CKPT_STATUS_LEN } from "./status.ts";
+import {
+	CKPT_ENV_CONTINUE, CKPT_ENV_DROP_FDS, CKPT_ENV_FLAG_ON, CKPT_ENV_IMAGE, CKPT_ENV_PID, CKPT_ENV_SIGNAL, CKPT_ENV_STATUS,
+	CKPT_PID_DIGITS, CKPT_STATUS_LEN, CKPT_STATUS_PAD,
+} from "./protocol.ts";
 
-/** Width of CKPT_PID's value (c/lib/ckpt_lib.h): zero-padded, so libckpt can rewrite it in place after a restart. */
-export const CKPT_PID_DIGITS = 10;
 
 /** CKPT_PID's value for `pid`. @example pidText(4242) // "0000004242" */
 export function pidText(pid: number): string {
@@ -30,14 +31,14 @@ export interface LaunchSettings {
 export function launchEnv(base: Record<string, string | undefined>, s: LaunchSettings): Record<string, string | undefined> {
 	const env = { ...base };
 	env.LD_PRELOAD = base.LD_PRELOAD ? `${s.lib}:${base.LD_PRELOAD}` : s.lib;
-	env.CKPT_IMAGE = s.image;
-	env.CKPT_SIGNAL = String(s.signal);
-	env.CKPT_STATUS = " ".repeat(CKPT_STATUS_LEN);
-	env.CKPT_PID = pidText(s.pid);
+	env[CKPT_ENV_IMAGE] = s.image;
+	env[CKPT_ENV_SIGNAL] = String(s.signal);
+	env[CKPT_ENV_STATUS] = CKPT_STATUS_PAD.repeat(CKPT_STATUS_LEN);
+	env[CKPT_ENV_PID] = pidText(s.pid);
 	// Flags are set or removed, never inherited from an outer ckpt's environment.
-	if (s.keepRunning) env.CKPT_CONTINUE = "1";
-	else delete env.CKPT_CONTINUE;
-	if (s.dropUnsupportedFds) env.CKPT_DROP_FDS = "1";
-	else delete env.CKPT_DROP_FDS;
+	if (s.keepRunning) env[CKPT_ENV_CONTINUE] = CKPT_ENV_FLAG_ON;
+	else delete env[CKPT_ENV_CONTINUE];
+	if (s.dropUnsupportedFds) env[CKPT_ENV_DROP_FDS] = CKPT_ENV_FLAG_ON;
+	else delete env[CKPT_ENV_DROP_FDS];
 	return env;
 }

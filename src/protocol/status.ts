@@ -3,17 +3,17 @@
  * (written by c/lib/status.c): CKPT_STATUS= followed by exactly
  * CKPT_STATUS_LEN bytes, rewritten in place, always to the same length:
  *   "seq=N state=S count=C image=PATH\nmessage=TEXT<spaces>\nend=N"
+ * (the grammar's words are in c/ckpt_protocol.h, mirrored by protocol.ts).
  * A reader racing a rewrite sees seq != end and must read again.
  */
+import {
+	CKPT_ENV_STATUS, CKPT_STATE_FAILED, CKPT_STATE_RUNNING, CKPT_STATE_STOPPED, CKPT_STATE_WRITING, CKPT_STATE_WRITTEN,
+	CKPT_STATUS_COUNT, CKPT_STATUS_END, CKPT_STATUS_ESCAPE, CKPT_STATUS_IMAGE, CKPT_STATUS_LEN, CKPT_STATUS_MESSAGE,
+	CKPT_STATUS_PAD, CKPT_STATUS_SEQ, CKPT_STATUS_STATE, CKPT_STATUS_WRITER,
+} from "./protocol.ts";
 
-/**
- * Room for libckpt's status line (c/lib/status.c), which other processes
- * read through /proc/PID/environ: a path of PATH_MAX bytes and a message.
- * The launcher reserves it as that many spaces.
- */
-export const CKPT_STATUS_LEN = 4608;
-
-export type State = "running" | "writing" | "written" | "stopped" | "failed";
+const STATES = [CKPT_STATE_RUNNING, CKPT_STATE_WRITING, CKPT_STATE_WRITTEN, CKPT_STATE_STOPPED, CKPT_STATE_FAILED] as const;
+export type State = (typeof STATES)[number];
 
 export interface Status {
 	seq: number;
@@ -27,7 +27,15 @@ export interface Status {
 /** A launched process whose libckpt has not written its first line yet: the block is still all spaces. */
 export const NOT_STARTED = "not started";
 
-const LINE = /^seq=(\d+) state=(running|writing|written|stopped|failed) count=(\d+) image=([^\n]*)\nmessage=([^\n]*?) *\nend=(\d+)$/;
+/** `text` matched literally inside a regular expression. */
+const literal = (text: string) => text.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&");
+
+const LINE = new RegExp(
+	`^${literal(CKPT_STATUS_SEQ)}(\\d+)${literal(CKPT_STATUS_STATE)}(${STATES.join("|")})${literal(CKPT_STATUS_COUNT)}(\\d+)` +
+		`${literal(CKPT_STATUS_IMAGE)}([^\\n]*)${literal(CKPT_STATUS_MESSAGE)}([^\\n]*?)${literal(CKPT_STATUS_PAD)}*` +
+		`${literal(CKPT_STATUS_END)}(\\d+)$`,
+);
+const ESCAPED = new RegExp(`${literal(CKPT_STATUS_ESCAPE)}([0-9A-F]{2})`, "g");
 
 /**
  * A field as libckpt encodes it (c/lib/status.c): '%' and control characters as %XX.
@@ -35,7 +43,7 @@ const LINE = /^seq=(\d+) state=(running|writing|written|stopped|failed) count=(\
  * @example decodeField("/tmp/a%0Ab%25.dat") // "/tmp/a\nb%.dat"
  */
 export function decodeField(text: string): string {
-	return text.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+	return text.replace(ESCAPED, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
 /**
@@ -59,7 +67,8 @@ export function parseStatus(block: string): Status | typeof NOT_STARTED | null {
  * complete when that process is gone and the image is new.
  */
 export function backgroundWriter(s: Status): number | null {
-	const m = s.state === "writing" ? /^writer (\d+)$/.exec(s.message) : null;
+	const m = s.state === CKPT_STATE_WRITING && s.message.startsWith(CKPT_STATUS_WRITER)
+		? /^(\d+)$/.exec(s.message.slice(CKPT_STATUS_WRITER.length)) : null;
 	return m ? Number(m[1]) : null;
 }
 
@@ -75,7 +84,7 @@ export function envValue(environ: Uint8Array, name: string): Uint8Array | undefi
 		if (end < 0) end = environ.length;
 		if (end - at >= key.length && key.every((b, i) => environ[at + i] === b)) {
 			const value = environ.subarray(at + key.length, end);
-			return name === "CKPT_STATUS" ? value.subarray(0, CKPT_STATUS_LEN) : value;
+			return name === CKPT_ENV_STATUS ? value.subarray(0, CKPT_STATUS_LEN) : value;
 		}
 		at = end + 1;
 	}

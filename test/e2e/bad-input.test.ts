@@ -10,7 +10,7 @@ import {
 import { join } from "node:path";
 import { HEADER } from "../../src/image/format.ts";
 import { reseal } from "../fuzz/mutate.ts";
-import { checkpointRun, CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, ROOT, runToEnd, spawn, tempDir } from "./harness.ts";
+import { checkpointRun, CKPT, ckpt, demo, fixture, EXIT_CHECKPOINTED, lines, ROOT, runToEnd, spawn, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -222,7 +222,7 @@ test("a modified executable's refusal gives both mtimes, to the nanosecond, in U
 
 test("restart refuses an image whose open file shrank below its offset or vanished, and restores it once it is back", async () => {
   const log = join(dir, "run.log");
-  expect((await checkpointRun([demo("pipe-self"), log], { cwd: dir, afterLines: 4 })).code).toBe(EXIT_CHECKPOINTED);
+  expect((await checkpointRun([fixture("pipe-self"), log], { cwd: dir, afterLines: 4 })).code).toBe(EXIT_CHECKPOINTED);
   const kept = readFileSync(log);
   expect(kept.length).toBeGreaterThan(0);
   const image = join(dir, "myckpt.dat");
@@ -278,7 +278,7 @@ let staticHello: Promise<string> | undefined;
 function buildStaticHello(): Promise<string> {
   staticHello ??= (async () => {
     const out = join(shared.dir, "hello-static");
-    const r = await runToEnd(["cc", "-static", "-O1", "-o", out, join(ROOT, "demos", "hello-test.c")], { cwd: shared.dir });
+    const r = await runToEnd(["cc", "-static", "-O1", "-o", out, join(ROOT, "test", "fixtures", "hello-test.c")], { cwd: shared.dir });
     if (r.code !== 0) throw new Error(`cc -static failed: ${r.stderr}`);
     return out;
   })();
@@ -288,7 +288,7 @@ function buildStaticHello(): Promise<string> {
 /** A copy of hello-test in the test's directory with `mode`. */
 function helloCopy(name: string, mode: number): string {
   const path = join(dir, name);
-  copyFileSync(demo("hello-test"), path);
+  copyFileSync(fixture("hello-test"), path);
   chmodSync(path, mode);
   return path;
 }

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, type Running, runToEnd, tempDir, until } from "./harness.ts";
+import { CKPT, ckpt, fixture, EXIT_CHECKPOINTED, type Running, runToEnd, tempDir, until } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -19,7 +19,7 @@ const show = (run: Running) => () => `stdout ${JSON.stringify(run.stdout)} stder
 for (const [mode, name] of [["live", "sleep"], ["zombie", "children, zombie"], ["stopped", "children, stopped"]] as const) {
   for (const how of ["kill -USR2", "ckpt checkpoint"] as const) {
     test(`a ${mode} child: ${how} is refused naming it, the program runs on; after reaping, restart works`, async () => {
-      const run = ckpt([demo("children"), mode, "60"], { cwd: dir });
+      const run = ckpt([fixture("children"), mode, "60"], { cwd: dir });
       await run.waitFor((o) => /^child \d+/m.test(o));
       const child = Number(/^child (\d+)/m.exec(run.stdout)![1]);
       const refusal = `child process ${child} (${name})`;

@@ -8,8 +8,8 @@
 // attach.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, type Running, runToEnd, spawn, tempDir, until, killStillRunning } from "./harness.ts";
+import { basename, join } from "node:path";
+import { CKPT, ckpt, demo, fixture, EXIT_CHECKPOINTED, type Running, runToEnd, spawn, tempDir, until, killStillRunning } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -24,10 +24,10 @@ const IMAGE = "myckpt.dat";
 const TMP = `.${IMAGE}.ckpt-tmp`;
 const run = (args: string[]) => runToEnd([CKPT, ...args], { cwd: dir }, 60000);
 
-/** Launches a private copy of a demo under ckpt and waits for `lines` lines of output. */
-async function launch(name: string, args: string[], ckptArgs: string[] = [], lines = 3): Promise<Running> {
-  const program = join(dir, name);
-  copyFileSync(demo(name), program);
+/** Launches a private copy of the program `built` under ckpt and waits for `lines` lines of output. */
+async function launch(built: string, args: string[], ckptArgs: string[] = [], lines = 3): Promise<Running> {
+  const program = join(dir, basename(built));
+  copyFileSync(built, program);
   chmodSync(program, 0o755);
   const r = ckpt([...ckptArgs, program, ...args], { cwd: dir });
   started.push(r);
@@ -106,7 +106,7 @@ function expectDurableCommit(calls: Call[]) {
 
 describe("durability: the order of fsync, link, rename and the directory's fsync", () => {
   test("stop mode: the program writes and commits the image itself", async () => {
-    const p = await launch("ticker", ["2000"]);
+    const p = await launch(demo("ticker"), ["2000"]);
     const s = await strace(p.pid, ["-e", TRACED]);
     if (!s) return;
     process.kill(p.pid, "SIGUSR2");
@@ -117,7 +117,7 @@ describe("durability: the order of fsync, link, rename and the directory's fsync
   }, 60000);
 
   test("--continue: the background writer does the same, through AIO for a larger image", async () => {
-    const p = await launch("heap-pattern", ["24", "1000"], ["--continue"], 1); // 24 MiB: the AIO path
+    const p = await launch(fixture("heap-pattern"), ["24", "1000"], ["--continue"], 1); // 24 MiB: the AIO path
     const s = await strace(p.pid, ["-e", TRACED]);
     if (!s) return;
     const r = await run(["checkpoint", String(p.pid)]);
@@ -139,7 +139,7 @@ describe("atomic replacement: SIGKILL at the commit step itself", () => {
    * never runs. Returns the earlier image's bytes.
    */
   async function killedAt(syscalls: string) {
-    const p = await launch("ticker", ["3000"]);
+    const p = await launch(demo("ticker"), ["3000"]);
     expect((await run(["checkpoint", "--continue", String(p.pid)])).code).toBe(0);
     const earlier = readFileSync(join(dir, IMAGE));
     const s = await strace(p.pid, ["-e", `trace=${syscalls}`, "-e", `inject=${syscalls}:signal=KILL`]);

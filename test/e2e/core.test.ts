@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkpointRun, CKPT, ckpt, demo, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
+import { checkpointRun, CKPT, ckpt, demo, fixture, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -25,21 +25,21 @@ async function checkpointAndRestart(program: string[], cwd: string, afterLines: 
 const variants = ["", "-nopie", "-rdynamic", "-nopie-rdynamic"];
 
 describe("checkpoint and restart continue the output exactly", () => {
-  const cases: [string, string[], number][] = [
-    ["counting-test", ["7"], 3],
-    ["hello-test", [], 4],
-    ["heap-pattern", ["8", "8"], 3],
-    ["clock-loop", [], 3],
-    ["signal-handler", [], 3],
-    ["deep-recursion", [], 3],
+  const cases: [(name: string) => string, string, string[], number][] = [
+    [demo, "counting-test", ["7"], 3],
+    [fixture, "hello-test", [], 4],
+    [fixture, "heap-pattern", ["8", "8"], 3],
+    [fixture, "clock-loop", [], 3],
+    [fixture, "signal-handler", [], 3],
+    [fixture, "deep-recursion", [], 3],
   ];
-  for (const [name, args, after] of cases)
+  for (const [built, name, args, after] of cases)
     test(`${name} (PIE, non-PIE, -rdynamic)`, async () => {
-      const reference = runToEnd([demo(name), ...args], { cwd: dir });
+      const reference = runToEnd([built(name), ...args], { cwd: dir });
       const runs = variants.map(async (v) => {
         const cwd = join(dir, `variant${v}`);
         mkdirSync(cwd);
-        return { v, ...(await checkpointAndRestart([demo(name + v), ...args], cwd, after)) };
+        return { v, ...(await checkpointAndRestart([built(name + v), ...args], cwd, after)) };
       });
       const ref = await reference;
       for (const { v, first, second } of await Promise.all(runs)) {
@@ -51,7 +51,7 @@ describe("checkpoint and restart continue the output exactly", () => {
 });
 
 test("SSE registers and callee-saved registers live in the interrupted code come back", async () => {
-  const program = [demo("simd-regs")];
+  const program = [fixture("simd-regs")];
   const first = ckpt(program, { cwd: dir });
   await first.waitFor((out) => out.length >= 4);
   process.kill(first.pid, "SIGUSR2");
@@ -65,7 +65,7 @@ test("SSE registers and callee-saved registers live in the interrupted code come
 test("a file written before and after the checkpoint keeps its offset; a file being read too", async () => {
   const input = join(dir, "in.txt");
   writeFileSync(input, Array.from({ length: 12 }, (_, i) => `line ${i}\n`).join(""));
-  const program = [demo("file-offset"), join(dir, "out.txt"), input];
+  const program = [fixture("file-offset"), join(dir, "out.txt"), input];
   const reference = await runToEnd(program, { cwd: dir });
   expect(reference.stdout).toContain("file ok, 10 records");
   const first = await checkpointRun(program, { cwd: dir, afterLines: 4 });
@@ -78,9 +78,9 @@ test("a file written before and after the checkpoint keeps its offset; a file be
 test("output buffered in the program (stdout to a file) appears exactly once, and its exit status passes through", async () => {
   const out = join(dir, "out.txt");
   const sh = (cmd: string) => runToEnd(["/bin/sh", "-c", cmd], { cwd: dir });
-  const ref = await sh(`'${demo("buffered-output")}' > ref.txt`);
+  const ref = await sh(`'${fixture("buffered-output")}' > ref.txt`);
   expect(ref.code).toBe(7);
-  const run = ckpt(["/bin/sh", "-c", `exec '${CKPT}' '${demo("buffered-output")}' > '${out}'`], { cwd: dir });
+  const run = ckpt(["/bin/sh", "-c", `exec '${CKPT}' '${fixture("buffered-output")}' > '${out}'`], { cwd: dir });
   // Nothing reaches the file until the program exits, so wait by time.
   await Bun.sleep(700);
   // ckpt ran /bin/sh which exec'd ckpt which exec'd the demo: same pid.

@@ -6,7 +6,7 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, type Running, runToEnd, spawn, tempDir } from "./harness.ts";
+import { CKPT, ckpt, demo, fixture, EXIT_CHECKPOINTED, lines, type Running, runToEnd, spawn, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -114,9 +114,9 @@ const FUNCTIONS = ["execve", "execv", "execvp", "execvpe", "execl", "execlp", "e
 test("through every glibc exec function in turn: checkpointed and restarted, and no program in the chain sees ckpt's variables", async () => {
   // exec-via's execl forms pass on at most four arguments: the chain grows by two words per hop.
   let program = [demo("ticker"), String(N)];
-  for (const f of FUNCTIONS.filter((f) => !f.startsWith("execl"))) program = [demo("exec-via"), f, ...program];
+  for (const f of FUNCTIONS.filter((f) => !f.startsWith("execl"))) program = [fixture("exec-via"), f, ...program];
   for (const f of ["execl", "execlp", "execle"]) {
-    const run = ckpt([demo("exec-via"), f, demo("ticker"), String(N)], { cwd: dir });
+    const run = ckpt([fixture("exec-via"), f, demo("ticker"), String(N)], { cwd: dir });
     await checkpoint(run, "kill");
     expect(run.stderr).toStartWith(`exec-via ${f}: clean\n`);
     const second = await runToEnd([CKPT, "restart"], { cwd: dir });
@@ -135,7 +135,7 @@ test("through every glibc exec function in turn: checkpointed and restarted, and
 
 test("the user's LD_PRELOAD is what the program and its children see; ckpt's entry and CKPT_* are not", async () => {
   const user = "/lib/x86_64-linux-gnu/libdl.so.2"; // any library that exists: preloaded, harmless
-  const r = await runToEnd([CKPT, demo("exec-via"), "execvp", "sh", "-c", "env | grep -E '^(LD_PRELOAD|CKPT_)'; sh -c 'env | grep -c CKPT_'"], {
+  const r = await runToEnd([CKPT, fixture("exec-via"), "execvp", "sh", "-c", "env | grep -E '^(LD_PRELOAD|CKPT_)'; sh -c 'env | grep -c CKPT_'"], {
     cwd: dir,
     env: { LD_PRELOAD: user },
   });

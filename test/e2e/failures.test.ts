@@ -6,7 +6,7 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, type Running, runToEnd, spawn, tempDir, until } from "./harness.ts";
+import { CKPT, ckpt, demo, fixture, EXIT_CHECKPOINTED, lines, type Running, runToEnd, spawn, tempDir, until } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -204,7 +204,7 @@ test.skipIf(!canMount)("disk full: the checkpoint fails, the earlier image keeps
   try {
     const image = join(small, "img.dat");
     const before = earlierImage(image);
-    const program = [demo("heap-pattern"), "8", "6"]; // an image of 8 MiB and more
+    const program = [fixture("heap-pattern"), "8", "6"]; // an image of 8 MiB and more
     const reference = runToEnd(program, { cwd: dir });
     const { run, code } = await failedCheckpoint(["--image", image], program, 1);
     expect(code).toBe(0);
@@ -221,7 +221,7 @@ test.skipIf(!canMount)("disk full: the checkpoint fails, the earlier image keeps
 test("RLIMIT_FSIZE too small: the checkpoint fails with 'File too large' and SIGXFSZ does not kill the program", async () => {
   // Extract ckpt's helper files now, so nothing of ckpt's own meets the limit.
   expect((await runToEnd([CKPT, "/bin/true"], { cwd: dir })).code).toBe(0);
-  const program = [demo("heap-pattern"), "4", "6"];
+  const program = [fixture("heap-pattern"), "4", "6"];
   const reference = runToEnd(program, { cwd: dir });
   // dash counts 512-byte blocks: 32 KiB, far below the image of 4 MiB and more.
   const run = spawn(["/bin/sh", "-c", 'ulimit -f 64 && exec "$0" "$@"', CKPT, ...program], { cwd: dir });
@@ -240,7 +240,7 @@ test("RLIMIT_FSIZE too small: the checkpoint fails with 'File too large' and SIG
 }, 60000);
 
 test("a second request while the background writer is still writing waits for it, then is served; the final image restarts", async () => {
-  const program = [demo("heap-pattern"), "256", "4"]; // writing 256 MiB takes a while
+  const program = [fixture("heap-pattern"), "256", "4"]; // writing 256 MiB takes a while
   const reference = runToEnd(program, { cwd: dir }, 120000);
   const run = ckptMerged(["--continue", ...program], dir);
   await run.waitFor((o) => o.includes("step 0"), 60000);
@@ -313,7 +313,7 @@ async function earlierRealImage() {
 test("SIGKILL of the program while it writes its image: the earlier image is unchanged and no temporary file remains", async () => {
   const { imageDir, image, before } = await earlierRealImage();
 
-  const big = ckpt(["--image", image, demo("heap-pattern"), "512", "3"], { cwd: dir });
+  const big = ckpt(["--image", image, fixture("heap-pattern"), "512", "3"], { cwd: dir });
   await big.waitFor((o) => o.includes("step 0"), 60000);
   process.kill(big.pid, "SIGUSR2");
   // The new image is open (unnamed) in the image directory: it is being written.
@@ -332,7 +332,7 @@ test("SIGKILL of the program while it writes its image: the earlier image is unc
 test("SIGKILL of a background writer mid-write: the earlier image is unchanged, no temporary file, the program runs on", async () => {
   const { imageDir, image, before } = await earlierRealImage();
 
-  const program = [demo("heap-pattern"), "512", "3"];
+  const program = [fixture("heap-pattern"), "512", "3"];
   const big = ckpt(["--continue", "--image", image, ...program], { cwd: dir });
   await big.waitFor((o) => o.includes("step 0"), 60000);
   process.kill(big.pid, "SIGUSR2");
@@ -348,7 +348,7 @@ test("SIGKILL of a background writer mid-write: the earlier image is unchanged, 
 }, 120000);
 
 test("--continue saves MADV_DONTFORK and MADV_WIPEONFORK memory, which the background writer cannot see as is", async () => {
-  const program = [demo("fork-flags")];
+  const program = [fixture("fork-flags")];
   const run = ckptMerged(["--continue", ...program], dir);
   await run.waitFor((o) => lines(o) >= 3);
   process.kill(run.pid, "SIGUSR2");
@@ -362,7 +362,7 @@ test("--continue saves MADV_DONTFORK and MADV_WIPEONFORK memory, which the backg
 
 test("a storm of 100 requests with --continue: the program never corrupts itself, and the images taken along the way restart correctly", async () => {
   // heap-pattern checks every word of its heap on every step and exits 4 on any change.
-  const program = [demo("heap-pattern"), "16", "25"];
+  const program = [fixture("heap-pattern"), "16", "25"];
   const run = ckptMerged(["--continue", ...program], dir);
   await run.waitFor((o) => o.includes("step 0"), 60000);
   const kept: string[] = [];

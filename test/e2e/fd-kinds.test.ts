@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FD, HEADER, LOCK } from "../../src/image/format.ts";
 import { reseal } from "../fuzz/mutate.ts";
-import { checkpointRun, CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
+import { checkpointRun, CKPT, ckpt, fixture, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -17,7 +17,7 @@ afterEach(() => cleanup());
 const textLines = (out: string) => out.split("\n").slice(0, -1);
 
 test("/proc and /sys files are reopened by path: the program's own /proc entries describe the restored process", async () => {
-  const first = await checkpointRun([demo("proc-files")], { cwd: dir, afterLines: 3 });
+  const first = await checkpointRun([fixture("proc-files")], { cwd: dir, afterLines: 3 });
   expect(first.code).toBe(EXIT_CHECKPOINTED);
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.stderr).toBe("");
@@ -38,7 +38,7 @@ test("/proc and /sys files are reopened by path: the program's own /proc entries
 }, 60000);
 
 test("another process's /proc entry: the checkpoint is refused naming the fd and the process; the program runs on", async () => {
-  const run = ckpt([demo("proc-files"), "1"], { cwd: dir });
+  const run = ckpt([fixture("proc-files"), "1"], { cwd: dir });
   await run.waitFor((o) => lines(o) >= 2);
   process.kill(run.pid, "SIGUSR2");
   expect(await run.exit()).toBe(0);
@@ -51,7 +51,7 @@ test("another process's /proc entry: the checkpoint is refused naming the fd and
 }, 60000);
 
 test("status flags come back on pipe ends (O_NONBLOCK per end, packet mode) and on stdin the program made non-blocking", async () => {
-  const first = await checkpointRun([demo("pipe-flags")], { cwd: dir, afterLines: 3 });
+  const first = await checkpointRun([fixture("pipe-flags")], { cwd: dir, afterLines: 3 });
   expect(first.code).toBe(EXIT_CHECKPOINTED);
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.stderr).toBe("");
@@ -62,7 +62,7 @@ test("status flags come back on pipe ends (O_NONBLOCK per end, packet mode) and 
 }, 60000);
 
 test("a packet-mode pipe holding unread packets: the checkpoint is refused naming the fd; the program runs on with its packets", async () => {
-  const run = ckpt([demo("pipe-flags"), "packets"], { cwd: dir });
+  const run = ckpt([fixture("pipe-flags"), "packets"], { cwd: dir });
   await run.waitFor((o) => lines(o) >= 2);
   process.kill(run.pid, "SIGUSR2");
   expect(await run.exit()).toBe(0);
@@ -74,7 +74,7 @@ test("a packet-mode pipe holding unread packets: the checkpoint is refused namin
 }, 60000);
 
 test("signal-driven I/O (O_ASYNC) on a pipe end: the checkpoint is refused naming the fd; the program runs on", async () => {
-  const run = ckpt([demo("pipe-flags"), "async"], { cwd: dir });
+  const run = ckpt([fixture("pipe-flags"), "async"], { cwd: dir });
   await run.waitFor((o) => lines(o) >= 2);
   process.kill(run.pid, "SIGUSR2");
   expect(await run.exit()).toBe(0);
@@ -85,7 +85,7 @@ test("signal-driven I/O (O_ASYNC) on a pipe end: the checkpoint is refused namin
 }, 60000);
 
 test("signal-driven I/O on stdin: the checkpoint is refused, never dropping stdin; the program runs on", async () => {
-  const run = ckpt([demo("pipe-flags"), "async0"], { cwd: dir, stdin: "pipe" });
+  const run = ckpt([fixture("pipe-flags"), "async0"], { cwd: dir, stdin: "pipe" });
   await run.waitFor((o) => lines(o) >= 2);
   process.kill(run.pid, "SIGUSR2");
   expect(await run.exit()).toBe(0);
@@ -96,7 +96,7 @@ test("signal-driven I/O on stdin: the checkpoint is refused, never dropping stdi
 }, 60000);
 
 test("flock, POSIX and OFD locks and a lease are held again after restart, as another process meets them", async () => {
-  const first = await checkpointRun([demo("file-locks"), dir], { cwd: dir, afterLines: 3 });
+  const first = await checkpointRun([fixture("file-locks"), dir], { cwd: dir, afterLines: 3 });
   expect(first.code).toBe(EXIT_CHECKPOINTED);
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.stderr).toBe("");
@@ -109,7 +109,7 @@ test("flock, POSIX and OFD locks and a lease are held again after restart, as an
 }, 60000);
 
 test("a lock another process holds at restart refuses the restart by fd and path, before anything is torn down", async () => {
-  const first = await checkpointRun([demo("file-locks"), dir], { cwd: dir, afterLines: 3 });
+  const first = await checkpointRun([fixture("file-locks"), dir], { cwd: dir, afterLines: 3 });
   expect(first.code).toBe(EXIT_CHECKPOINTED);
   const locked = join(dir, "locked");
   const refused = await runToEnd(["flock", "-o", "-x", locked, CKPT, "restart"], { cwd: dir });
@@ -125,7 +125,7 @@ test("a lock another process holds at restart refuses the restart by fd and path
 }, 60000);
 
 test("a file deleted while open and a sealed memfd come back with their contents, offsets, names, mode and seals", async () => {
-  const first = await checkpointRun([demo("unlinked-files"), dir], { cwd: dir, afterLines: 3 });
+  const first = await checkpointRun([fixture("unlinked-files"), dir], { cwd: dir, afterLines: 3 });
   expect(first.code).toBe(EXIT_CHECKPOINTED);
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.stderr).toBe("");
@@ -146,7 +146,7 @@ for (const [variant, why] of [
   ["reopened", /fd 6 \(\/memfd:ckpt-demo \(deleted\): a second open of the file on fd 4, which a restart would not share\)/],
 ] as const) {
   test(`a deleted file or memfd that cannot come back exactly (${variant}): refused at checkpoint by fd; the program runs on`, async () => {
-    const run = ckpt([demo("unlinked-files"), dir, variant], { cwd: dir });
+    const run = ckpt([fixture("unlinked-files"), dir, variant], { cwd: dir });
     await run.waitFor((o) => lines(o) >= 2);
     process.kill(run.pid, "SIGUSR2");
     expect(await run.exit()).toBe(0);
@@ -157,7 +157,7 @@ for (const [variant, why] of [
 }
 
 test("a named FIFO whose both ends the program holds comes back at its path with its unread bytes and flags", async () => {
-  const first = await checkpointRun([demo("fifo-self"), dir], { cwd: dir, afterLines: 3 });
+  const first = await checkpointRun([fixture("fifo-self"), dir], { cwd: dir, afterLines: 3 });
   expect(first.code).toBe(EXIT_CHECKPOINTED);
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.stderr).toBe("");
@@ -168,7 +168,7 @@ test("a named FIFO whose both ends the program holds comes back at its path with
 }, 60000);
 
 test("a named FIFO whose other end another process holds: refused at checkpoint by fd and path; the program runs on", async () => {
-  const run = ckpt([demo("fifo-self"), dir, "half"], { cwd: dir });
+  const run = ckpt([fixture("fifo-self"), dir, "half"], { cwd: dir });
   await run.waitFor((o) => lines(o) >= 2);
   process.kill(run.pid, "SIGUSR2");
   expect(await run.exit()).toBe(0);
@@ -179,7 +179,7 @@ test("a named FIFO whose other end another process holds: refused at checkpoint 
 }, 60000);
 
 test("corrupt lock and stored-file records (checksums resealed): ckpt info and the restart each refuse in one line", async () => {
-  const first = await checkpointRun([demo("file-locks"), dir], { cwd: dir, afterLines: 2 });
+  const first = await checkpointRun([fixture("file-locks"), dir], { cwd: dir, afterLines: 2 });
   expect(first.code).toBe(EXIT_CHECKPOINTED);
   const good = new Uint8Array(readFileSync(join(dir, "myckpt.dat")));
   const view = new DataView(good.buffer);

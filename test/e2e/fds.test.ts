@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { closeSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkpointRun, CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, Running, runToEnd, spawn, tempDir, until } from "./harness.ts";
+import { checkpointRun, CKPT, ckpt, fixture, EXIT_CHECKPOINTED, lines, Running, runToEnd, spawn, tempDir, until } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -28,9 +28,9 @@ function spawnWithFd3(cmd: string[], cwd: string): Running {
 const fileText = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "");
 
 test("the program's own pipe comes back with its unread bytes, and a file on fd 40 keeps writing at its offset", async () => {
-  const reference = await runToEnd([demo("pipe-self"), join(dir, "ref.log")], { cwd: dir });
+  const reference = await runToEnd([fixture("pipe-self"), join(dir, "ref.log")], { cwd: dir });
   expect(reference.stdout).toContain("pipe ok, log ok, 10 lines");
-  const first = await checkpointRun([demo("pipe-self"), join(dir, "run.log")], { cwd: dir, afterLines: 4 });
+  const first = await checkpointRun([fixture("pipe-self"), join(dir, "run.log")], { cwd: dir, afterLines: 4 });
   expect(first.code).toBe(EXIT_CHECKPOINTED);
   // The image holds both ends of the pipe and fd 40.
   const info = await runToEnd([CKPT, "info"], { cwd: dir });
@@ -45,8 +45,8 @@ test("the program's own pipe comes back with its unread bytes, and a file on fd 
 }, 60000);
 
 test("a socket the program opened itself: the checkpoint fails naming the fd and --drop-unsupported-fds; the program runs on", async () => {
-  const reference = await runToEnd([demo("socket-self")], { cwd: dir });
-  const run = ckpt([demo("socket-self")], { cwd: dir });
+  const reference = await runToEnd([fixture("socket-self")], { cwd: dir });
+  const run = ckpt([fixture("socket-self")], { cwd: dir });
   await run.waitFor((o) => lines(o) >= 3);
   process.kill(run.pid, "SIGUSR2");
   await until(() => run.stderr.includes("\n"), () => `no report; stderr ${JSON.stringify(run.stderr)}`);
@@ -57,8 +57,8 @@ test("a socket the program opened itself: the checkpoint fails naming the fd and
 }, 60000);
 
 test("with --drop-unsupported-fds the checkpoint succeeds, with a warning, and after restart the socket is closed (EBADF)", async () => {
-  const reference = await runToEnd([demo("socket-self")], { cwd: dir });
-  const first = await checkpointRun([demo("socket-self")], { cwd: dir, afterLines: 3, ckptArgs: ["--drop-unsupported-fds"] });
+  const reference = await runToEnd([fixture("socket-self")], { cwd: dir });
+  const first = await checkpointRun([fixture("socket-self")], { cwd: dir, afterLines: 3, ckptArgs: ["--drop-unsupported-fds"] });
   expect(first.code).toBe(EXIT_CHECKPOINTED);
   const reports = stderrLines(first.stderr);
   expect(reports).toHaveLength(3);
@@ -76,7 +76,7 @@ test("with --drop-unsupported-fds the checkpoint succeeds, with a warning, and a
 }, 60000);
 
 test("an inherited socket on fd 3 is dropped with a one-line warning; the restarted program finds fd 3 closed", async () => {
-  const program = [demo("fd-probe"), "3"];
+  const program = [fixture("fd-probe"), "3"];
   const run = spawnWithFd3([CKPT, ...program], dir);
   await run.waitFor((o) => lines(o) >= 3);
   process.kill(run.pid, "SIGUSR2");
@@ -99,7 +99,7 @@ test("an inherited socket on fd 3 is dropped with a one-line warning; the restar
 test("an inherited pipe on fd 3 (its other end elsewhere) is dropped with a one-line warning", async () => {
   // dash makes a here-document a pipe, written by the shell.
   const launch = 'exec 3<<EOF\nsome input\nEOF\nexec "$0" "$@"';
-  const run = spawn(["/bin/sh", "-c", launch, CKPT, demo("fd-probe"), "3"], { cwd: dir });
+  const run = spawn(["/bin/sh", "-c", launch, CKPT, fixture("fd-probe"), "3"], { cwd: dir });
   await run.waitFor((o) => lines(o) >= 3);
   expect(run.stdout).toMatch(/^step 0 fd 3 open\n/);
   process.kill(run.pid, "SIGUSR2");
@@ -177,16 +177,16 @@ async function logAcrossRestart(program: string[], after: number): Promise<strin
 }
 
 test("stdout and stderr sharing one log file (> log 2>&1) still share it after restart: no line is lost", async () => {
-  const reference = await runToEnd(["/bin/sh", "-c", 'exec "$0" > ref.log 2>&1', demo("two-streams")], { cwd: dir });
+  const reference = await runToEnd(["/bin/sh", "-c", 'exec "$0" > ref.log 2>&1', fixture("two-streams")], { cwd: dir });
   expect(reference.code).toBe(0);
   // Checkpoint early: what follows is far longer than ckpt's own report, so
   // only lost lines (not a leftover fragment of the report) can fail this.
-  const got = await logAcrossRestart([demo("two-streams")], 4);
+  const got = await logAcrossRestart([fixture("two-streams")], 4);
   expect(got.filter((l) => !l.startsWith("ckpt: "))).toEqual(textLines(fileText(join(dir, "ref.log"))));
 }, 60000);
 
 test("a log file (> log 2>&1) holds no fragment of ckpt's report after the restarted program writes less than it", async () => {
-  const program = [demo("clock-loop")];
+  const program = [fixture("clock-loop")];
   const reference = await runToEnd(program, { cwd: dir });
   // Checkpoint near the end (10 lines, 200 ms apart): two short lines follow the report.
   const got = await logAcrossRestart(program, 8);

@@ -107,7 +107,7 @@ test.skipIf(!have("tmux") || !have("less"))("less on a long file: the same page 
 test.skipIf(!have("tmux") || !have(PYTHON))("a Python curses program: its screen and counter come back on a bigger terminal, redrawn on SIGWINCH", async () => {
   pane = new Pane(dir);
   await pane.open();
-  await pane.type(`${CKPT} ${PYTHON} ${join(ROOT, "demos", "curses-counter.py")}`);
+  await pane.type(`${CKPT} ${PYTHON} ${join(ROOT, "test", "fixtures", "curses-counter.py")}`);
   const before = await pane.until((s) => /counter: [1-9]\d+/.test(s), "the counter");
   expect(before).toContain("resizes: 0");
   const n = Number(/counter: (\d+)/.exec(before)![1]);

@@ -1,12 +1,12 @@
 // Guard pages (madvise MADV_GUARD_INSTALL, Linux 6.13+) in private
 // anonymous, shared anonymous and private file memory: the checkpoint must
 // not touch them (reading one raises SIGSEGV), and the restart installs them
-// again. demos/guard-pages.c checks from inside, before and after, that each
+// again. test/fixtures/guard-pages.c checks from inside, before and after, that each
 // guard page still faults and every page around it holds its bytes.
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, type Running, runToEnd, tempDir, killStillRunning } from "./harness.ts";
+import { CKPT, ckpt, fixture, EXIT_CHECKPOINTED, type Running, runToEnd, tempDir, killStillRunning } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -24,7 +24,7 @@ const report = (phase: string) =>
 /** Starts the demo (a private copy: its own file is one of the mapped areas); null when the kernel has no guard pages. */
 async function start(ckptArgs: string[]): Promise<Running | null> {
   const program = join(dir, "guard-pages");
-  copyFileSync(demo("guard-pages"), program);
+  copyFileSync(fixture("guard-pages"), program);
   chmodSync(program, 0o755);
   const run = ckpt([...ckptArgs, program, join(dir, "go")], { cwd: dir });
   started.push(run);

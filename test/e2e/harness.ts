@@ -1,6 +1,6 @@
-// End-to-end helpers: spawn the real dist/ckpt against the demos in a fresh
-// temporary directory, with a deadline on everything so a hang fails the
-// test instead of blocking the run.
+// End-to-end helpers: spawn the real dist/ckpt against the demos and the
+// test fixtures in a fresh temporary directory, with a deadline on
+// everything so a hang fails the test instead of blocking the run.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,10 +9,17 @@ import type { Subprocess } from "bun";
 export const ROOT = join(import.meta.dir, "..", "..");
 export const CKPT = join(ROOT, "dist", "ckpt");
 export const DEMOS = join(ROOT, "build", "demos");
+export const FIXTURES = join(ROOT, "build", "fixtures");
 export const EXIT_CHECKPOINTED = 85;
 
+/** A program of demos/ (what a user runs to see ckpt work), as built. */
 export function demo(name: string): string {
   return join(DEMOS, name);
+}
+
+/** A program of test/fixtures/ (only the tests run it), as built. */
+export function fixture(name: string): string {
+  return join(FIXTURES, name);
 }
 
 export function tempDir(label = "ckpt-e2e-"): { dir: string; cleanup: () => void } {

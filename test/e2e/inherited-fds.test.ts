@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, demo, EXIT_CHECKPOINTED, runToEnd, spawn, tempDir } from "./harness.ts";
+import { CKPT, fixture, EXIT_CHECKPOINTED, runToEnd, spawn, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -23,7 +23,7 @@ function files(): void {
 
 async function viaShell(prefix: string, n: string) {
   const script = `ulimit -n 8192; ${redirections}; exec ${prefix} "$P" ${FDS.join(" ")}`;
-  return spawn(["/usr/bin/bash", "-c", script], { cwd: dir, env: { D: dir, P: demo("inherited-fds"), N: n } });
+  return spawn(["/usr/bin/bash", "-c", script], { cwd: dir, env: { D: dir, P: fixture("inherited-fds"), N: n } });
 }
 
 test("every descriptor the caller passed reaches the program as without ckpt, none of Bun's", async () => {

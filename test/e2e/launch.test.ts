@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { embeddedAssets } from "../../src/process/assets.ts";
 import { assetsHash } from "../../src/process/cache.ts";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
+import { CKPT, ckpt, demo, fixture, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -38,7 +38,7 @@ test("a program named like a subcommand runs with `ckpt run`", async () => {
 });
 
 test("the program's exit status passes through", async () => {
-  const r = await runToEnd([CKPT, demo("buffered-output")], { cwd: dir });
+  const r = await runToEnd([CKPT, fixture("buffered-output")], { cwd: dir });
   expect(r.code).toBe(7);
 });
 

@@ -1,11 +1,11 @@
 // Memory state beyond readable bytes: data behind PROT_NONE, per-region
 // madvise/mlock/mseal state, and shared file views that may be made
-// writable. demos/memory-state.c sets each, waits for a restart (its pid
+// writable. test/fixtures/memory-state.c sets each, waits for a restart (its pid
 // changes) and checks it from inside, one PASS/FAIL line per check.
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
+import { CKPT, ckpt, fixture, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 const READY = (o: string) => o.includes("ready\n");
-const program = (...args: string[]) => [demo("memory-state"), ...args];
+const program = (...args: string[]) => [fixture("memory-state"), ...args];
 
 function letters(path: string, bytes = 8192) {
   writeFileSync(path, Array.from({ length: bytes }, (_, i) => String.fromCharCode(97 + (i % 26))).join(""));

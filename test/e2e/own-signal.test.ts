@@ -4,7 +4,7 @@
 // avoids it.
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
+import { CKPT, ckpt, fixture, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -12,7 +12,7 @@ beforeEach(() => ({ dir, cleanup } = tempDir()));
 afterEach(() => cleanup());
 
 test("plain SIGUSR2 reaches the program's handler; `ckpt checkpoint PID` still checkpoints; one warning", async () => {
-  const run = ckpt([demo("own-usr2")], { cwd: dir });
+  const run = ckpt([fixture("own-usr2")], { cwd: dir });
   await run.waitFor((o) => lines(o) >= 3);
   expect(run.stdout).toContain("handler installed: yes");
   process.kill(run.pid, "SIGUSR2");
@@ -30,7 +30,7 @@ test("plain SIGUSR2 reaches the program's handler; `ckpt checkpoint PID` still c
 }, 60000);
 
 test("with --signal USR1 the program owns SIGUSR2 outright and USR1 checkpoints, no warning", async () => {
-  const run = ckpt(["--signal", "USR1", demo("own-usr2")], { cwd: dir });
+  const run = ckpt(["--signal", "USR1", fixture("own-usr2")], { cwd: dir });
   await run.waitFor((o) => lines(o) >= 3);
   process.kill(run.pid, "SIGUSR2");
   await run.waitFor((o) => o.includes("saw 1 SIGUSR2"));
@@ -40,7 +40,7 @@ test("with --signal USR1 the program owns SIGUSR2 outright and USR1 checkpoints,
 }, 60000);
 
 test("a program that blocks the trigger: one warning, and a request sent meanwhile is served once it unblocks", async () => {
-  const run = ckpt([demo("blocks-usr2")], { cwd: dir });
+  const run = ckpt([fixture("blocks-usr2")], { cwd: dir });
   await run.waitFor((o) => o.includes("step 1:"));
   process.kill(run.pid, "SIGUSR2");
   expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
@@ -57,7 +57,7 @@ test("a program that blocks the trigger: one warning, and a request sent meanwhi
 }, 60000);
 
 test("the advice is where a full-screen program's user sees it: status line, `ckpt checkpoint`, and the last line at exit", async () => {
-  const run = ckpt([demo("own-usr2")], { cwd: dir });
+  const run = ckpt([fixture("own-usr2")], { cwd: dir });
   await run.waitFor((o) => lines(o) >= 3);
   const status = readFileSync(`/proc/${run.pid}/environ`, "latin1");
   expect(status).toMatch(/message=warning: the program installed its own handler for signal 12, the checkpoint trigger;.*--signal/);

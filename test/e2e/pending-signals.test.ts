@@ -1,6 +1,6 @@
 // Signals pending at the checkpoint (sent, not yet delivered) come back
 // pending, with their siginfo, on the same thread, and a program that runs
-// on after the checkpoint keeps them. demos/pending-signals.c sends them to
+// on after the checkpoint keeps them. test/fixtures/pending-signals.c sends them to
 // itself, checks from inside what it receives after the restart (or after
 // --continue) and prints one line per signal, then PASS.
 import { afterEach, beforeEach, expect, test } from "bun:test";
@@ -9,14 +9,14 @@ import { join } from "node:path";
 import { CKPT_HEADER_SIZE, CKPT_THREAD_COORDINATOR, HEADER, PROCESS_STATE, SIGNAL } from "../../src/image/format.ts";
 import { reseal } from "../fuzz/mutate.ts";
 import { readImage } from "../../src/image/read.ts";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, type Running, runToEnd, tempDir } from "./harness.ts";
+import { CKPT, ckpt, fixture, EXIT_CHECKPOINTED, type Running, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
 beforeEach(() => ({ dir, cleanup } = tempDir()));
 afterEach(() => cleanup());
 
-const PROGRAM = demo("pending-signals");
+const PROGRAM = fixture("pending-signals");
 
 // In the kernel's delivery order: the main thread's own queue, then the
 // process's (lowest signal first, each real-time queue in order); then the

@@ -1,7 +1,7 @@
 // POSIX timers (timer_create) come back exactly: same ids, clocks,
 // notifications (signal with its value, a thread's new tid, none,
 // SIGEV_THREAD), intervals, and no more time left than at checkpoint.
-// demos/posix-timers.c checks all of it from inside after the restart and
+// test/fixtures/posix-timers.c checks all of it from inside after the restart and
 // prints "ok ..."/"FAIL ..." lines and PASS.
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -9,14 +9,14 @@ import { join } from "node:path";
 import type { FileSink } from "bun";
 import { CKPT_HEADER_SIZE, HEADER, PROCESS_STATE, TIMER } from "../../src/image/format.ts";
 import { reseal } from "../fuzz/mutate.ts";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
+import { CKPT, ckpt, fixture, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
 beforeEach(() => ({ dir, cleanup } = tempDir()));
 afterEach(() => cleanup());
 
-const PROGRAM = demo("posix-timers");
+const PROGRAM = fixture("posix-timers");
 
 /** PR_TIMER_CREATE_RESTORE_IDS is Linux 6.17+. */
 function kernelRestoresTimerIds(): boolean {
@@ -81,8 +81,8 @@ test("a restart where timer ids cannot be given back (before Linux 6.17) is refu
 	await run.waitFor((o) => o.includes("ready\n"));
 	process.kill(run.pid, "SIGUSR2");
 	expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
-	// demos/no-timer-ids.c makes prctl(PR_TIMER_CREATE_RESTORE_IDS) fail as an older kernel does.
-	const old = await runToEnd([demo("no-timer-ids"), CKPT, "restart"], { cwd: dir });
+	// test/fixtures/no-timer-ids.c makes prctl(PR_TIMER_CREATE_RESTORE_IDS) fail as an older kernel does.
+	const old = await runToEnd([fixture("no-timer-ids"), CKPT, "restart"], { cwd: dir });
 	expect(old.stdout).toBe("");
 	expect(old.stderr).toBe(
 		`ckpt: cannot restart ${join(dir, "myckpt.dat")}: the image has 7 POSIX timers and this kernel cannot create ` +

@@ -1,5 +1,5 @@
 // Process-wide state (issue #20): restored exactly, or refused with the
-// program running on. demos/process-state.c sets each setting, prints it,
+// program running on. test/fixtures/process-state.c sets each setting, prints it,
 // waits for a line on stdin across the checkpoint and restart, then checks
 // everything again from inside and prints "same X" / "DIFF X" and PASS/FAIL.
 import { afterEach, beforeEach, expect, test } from "bun:test";
@@ -8,14 +8,14 @@ import { join } from "node:path";
 import type { FileSink } from "bun";
 import { crc32c } from "../../src/image/crc32c.ts";
 import { CKPT_HEADER_SIZE, HEADER, PROCESS_STATE } from "../../src/image/format.ts";
-import { CKPT, demo, EXIT_CHECKPOINTED, type Running, spawn, tempDir } from "./harness.ts";
+import { CKPT, fixture, EXIT_CHECKPOINTED, type Running, spawn, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
 beforeEach(() => ({ dir, cleanup } = tempDir()));
 afterEach(() => cleanup());
 
-const PROGRAM = demo("process-state");
+const PROGRAM = fixture("process-state");
 
 function go(run: Running) {
 	const stdin = run.proc.stdin as FileSink;

@@ -10,7 +10,7 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkpointRun, CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, ROOT, runToEnd, spawn, tempDir } from "./harness.ts";
+import { checkpointRun, CKPT, ckpt, fixture, EXIT_CHECKPOINTED, lines, ROOT, runToEnd, spawn, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -105,7 +105,7 @@ test("every refusal site of the stub about files and descriptors is classified, 
 });
 
 test("a file offset already past the end at checkpoint is not refused at restart (the checkpoint saw that size)", async () => {
-  const first = await checkpointRun([demo("world-audit"), "seek", dir], { cwd: dir, afterLines: 3 });
+  const first = await checkpointRun([fixture("world-audit"), "seek", dir], { cwd: dir, afterLines: 3 });
   expect(first.code).toBe(EXIT_CHECKPOINTED);
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.stderr).toBe("");
@@ -115,7 +115,7 @@ test("a file offset already past the end at checkpoint is not refused at restart
 }, 60000);
 
 test("a file whose path a mount now shadows: the checkpoint is refused by fd and path, the program runs on", async () => {
-  const run = ckpt([demo("world-audit"), "shadow", dir], { cwd: dir });
+  const run = ckpt([fixture("world-audit"), "shadow", dir], { cwd: dir });
   await run.waitFor((o) => lines(o) >= 1);
   const mount = Bun.spawnSync(["mount", "-t", "tmpfs", "ckpt-audit", join(dir, "sub")]);
   if (mount.exitCode !== 0) {
@@ -139,7 +139,7 @@ test("a file the program may no longer open as it did (made read-only): the chec
   // As root the permission check always passes; run as nobody, whose rights it is about.
   const nobody = 65534;
   chownSync(dir, nobody, nobody);
-  const run = spawn(["setpriv", `--reuid=${nobody}`, `--regid=${nobody}`, "--clear-groups", CKPT, demo("world-audit"), "chmod", dir],
+  const run = spawn(["setpriv", `--reuid=${nobody}`, `--regid=${nobody}`, "--clear-groups", CKPT, fixture("world-audit"), "chmod", dir],
     { cwd: dir, env: { HOME: dir, XDG_CACHE_HOME: join(dir, "cache") } });
   try {
     await run.waitFor((o) => lines(o) >= 1);
@@ -158,7 +158,7 @@ test("a file the program may no longer open as it did (made read-only): the chec
 }, 60000);
 
 test("a working directory deleted before the checkpoint: refused, the program runs on", async () => {
-  const run = ckpt([demo("world-audit"), "cwd", dir], { cwd: dir });
+  const run = ckpt([fixture("world-audit"), "cwd", dir], { cwd: dir });
   await run.waitFor((o) => lines(o) >= 1);
   rmdirSync(join(dir, "work"));
   process.kill(run.pid, "SIGUSR2");
@@ -168,7 +168,7 @@ test("a working directory deleted before the checkpoint: refused, the program ru
 }, 60000);
 
 test("a working directory deleted after the checkpoint: the restart refuses before teardown, and restarts once it is back", async () => {
-  const first = await checkpointRun([demo("world-audit"), "cwd", dir], { cwd: dir, afterLines: 3 });
+  const first = await checkpointRun([fixture("world-audit"), "cwd", dir], { cwd: dir, afterLines: 3 });
   expect(first.code).toBe(EXIT_CHECKPOINTED);
   const work = join(dir, "work");
   rmdirSync(work);
@@ -181,7 +181,7 @@ test("a working directory deleted after the checkpoint: the restart refuses befo
 }, 60000);
 
 test("a deleted file's old name taken before the checkpoint: refused by fd, the program runs on", async () => {
-  const run = ckpt([demo("unlinked-files"), dir, "reused"], { cwd: dir });
+  const run = ckpt([fixture("unlinked-files"), dir, "reused"], { cwd: dir });
   await run.waitFor((o) => lines(o) >= 2);
   process.kill(run.pid, "SIGUSR2");
   expect(await run.exit()).toBe(0);
@@ -190,7 +190,7 @@ test("a deleted file's old name taken before the checkpoint: refused by fd, the 
 }, 60000);
 
 test("a deleted file's old name taken after the checkpoint: the restart refuses before teardown, and restarts once it is free", async () => {
-  const first = await checkpointRun([demo("unlinked-files"), dir], { cwd: dir, afterLines: 3 });
+  const first = await checkpointRun([fixture("unlinked-files"), dir], { cwd: dir, afterLines: 3 });
   expect(first.code).toBe(EXIT_CHECKPOINTED);
   const name = join(dir, "scratch");
   writeFileSync(name, "someone else's\n");

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { FileSink } from "bun";
-import { CKPT, demo, EXIT_CHECKPOINTED, type Running, spawn, tempDir, until } from "./harness.ts";
+import { CKPT, fixture, EXIT_CHECKPOINTED, type Running, spawn, tempDir, until } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -20,7 +20,7 @@ function go(run: Running) {
 }
 
 async function signalWhenReady(mode: string) {
-  const run = spawn([CKPT, demo("shared-views"), mode], { cwd: dir, stdin: "pipe" });
+  const run = spawn([CKPT, fixture("shared-views"), mode], { cwd: dir, stdin: "pipe" });
   await run.waitFor((out) => out.includes("ready\n"));
   process.kill(run.pid, "SIGUSR2");
   return run;

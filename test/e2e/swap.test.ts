@@ -1,6 +1,6 @@
 // Pages swapped out at checkpoint time are the program's data like resident
 // ones: taken for never-touched pages they would come back as zeros with
-// every checksum matching. demos/swapped-pages.c pushes 8 MiB it wrote out
+// every checksum matching. test/fixtures/swapped-pages.c pushes 8 MiB it wrote out
 // with MADV_PAGEOUT, stays off it across the checkpoint, and checks every
 // byte after the restart. It needs swap: a swap file is enabled for the
 // test (root, a filesystem that allows one) and disabled again; otherwise
@@ -9,7 +9,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, ROOT, type Running, runToEnd, tempDir } from "./harness.ts";
+import { CKPT, ckpt, fixture, EXIT_CHECKPOINTED, ROOT, type Running, runToEnd, tempDir } from "./harness.ts";
 
 const SWAP = join(ROOT, "build", `swap-test-${process.pid}.swap`); // build/ is on /work's disk, never tmpfs
 let enabled = false;
@@ -53,7 +53,7 @@ test("swapped-out pages are saved and come back exactly", async () => {
   const { dir, cleanup } = tempDir();
   let live: Running | undefined;
   try {
-    const run = ckpt([demo("swapped-pages"), join(dir, "go")], { cwd: dir });
+    const run = ckpt([fixture("swapped-pages"), join(dir, "go")], { cwd: dir });
     live = run;
     await run.waitFor((out) => out.includes("ready\n") || out.includes("SKIP:"));
     if (run.stdout.includes("SKIP:")) {

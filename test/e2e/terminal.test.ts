@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, demo, runToEnd, spawn, tempDir } from "./harness.ts";
+import { CKPT, fixture, runToEnd, spawn, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -14,7 +14,7 @@ afterEach(() => cleanup());
 const onTerminal = (command: string) => ["script", "-qfec", command, "/dev/null"];
 
 test("terminal settings are restored when the restart runs on a terminal too", async () => {
-  const first = spawn(onTerminal(`${CKPT} ${demo("tty-mode")}`), { cwd: dir });
+  const first = spawn(onTerminal(`${CKPT} ${fixture("tty-mode")}`), { cwd: dir });
   await first.waitFor((o) => o.includes("step 2"));
   const pid = Number((await runToEnd(["pgrep", "-n", "-x", "tty-mode"], { cwd: dir })).stdout.trim());
   process.kill(pid, "SIGUSR2");
@@ -32,7 +32,7 @@ test("/dev/tty on fd 3 comes back as the restart's terminal, with the program's 
   // Fds 0-2 are not terminals here, so only fd 3's own saved modes can
   // turn echo off again on the new terminal.
   const out = join(dir, "out.txt");
-  const first = spawn(onTerminal(`${CKPT} ${demo("tty-beyond")} devtty </dev/null >${out} 2>&1`), { cwd: dir });
+  const first = spawn(onTerminal(`${CKPT} ${fixture("tty-beyond")} devtty </dev/null >${out} 2>&1`), { cwd: dir });
   const text = async (want: string) => {
     const read = () => (existsSync(out) ? readFileSync(out, "utf8") : "");
     for (let i = 0; i < 2000 && !read().includes(want); i++) await Bun.sleep(10);
@@ -54,7 +54,7 @@ test("/dev/tty on fd 3 comes back as the restart's terminal, with the program's 
 }, 60000);
 
 test("a restart with no terminal at all is refused in one line naming the fd", async () => {
-  const first = spawn(onTerminal(`${CKPT} ${demo("tty-beyond")} devtty`), { cwd: dir });
+  const first = spawn(onTerminal(`${CKPT} ${fixture("tty-beyond")} devtty`), { cwd: dir });
   await first.waitFor((o) => o.includes("step 2"));
   const pid = Number((await runToEnd(["pgrep", "-n", "-x", "tty-beyond"], { cwd: dir })).stdout.trim());
   process.kill(pid, "SIGUSR2");
@@ -66,7 +66,7 @@ test("a restart with no terminal at all is refused in one line naming the fd", a
 }, 60000);
 
 test("a terminal that is not the controlling one (a pty master) is refused by name; the program runs on", async () => {
-  const first = spawn(onTerminal(`${CKPT} ${demo("tty-beyond")} master`), { cwd: dir });
+  const first = spawn(onTerminal(`${CKPT} ${fixture("tty-beyond")} master`), { cwd: dir });
   await first.waitFor((o) => o.includes("step 2"));
   const pid = Number((await runToEnd(["pgrep", "-n", "-x", "tty-beyond"], { cwd: dir })).stdout.trim());
   process.kill(pid, "SIGUSR2");

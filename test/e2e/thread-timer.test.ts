@@ -3,7 +3,7 @@
 // per-timer thread stops like any other, and timer_delete still ends it,
 // after a restart too (new thread ids).
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
+import { CKPT, ckpt, fixture, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -11,7 +11,7 @@ beforeEach(() => ({ dir, cleanup } = tempDir()));
 afterEach(() => cleanup());
 
 test("a program with a SIGEV_THREAD timer is checkpointed; timer_delete ends the timer's thread after a restart", async () => {
-  const run = ckpt([demo("thread-timer")], { cwd: dir });
+  const run = ckpt([fixture("thread-timer")], { cwd: dir });
   await run.waitFor((o) => o.includes("ticks counting, 2 threads"));
   process.kill(run.pid, "SIGUSR2");
   expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
@@ -24,7 +24,7 @@ test("a program with a SIGEV_THREAD timer is checkpointed; timer_delete ends the
 }, 60000);
 
 test("without a restart, timer_delete ends the timer's thread too", async () => {
-  const r = await runToEnd([CKPT, demo("thread-timer")], { cwd: dir });
+  const r = await runToEnd([CKPT, fixture("thread-timer")], { cwd: dir });
   expect(r.code).toBe(0);
   expect(r.stdout).toContain("ticks counting, 2 threads");
   expect(r.stdout).toContain("after delete: 1 threads");

@@ -2,7 +2,7 @@
 // with its TLS, stack and place; checkpoints at random moments must not
 // change what the program prints.
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
+import { CKPT, ckpt, demo, fixture, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -63,7 +63,7 @@ test("64 threads", async () => {
 }, 120000);
 
 test("producer and consumers over a mutex and condition variables: no item lost or duplicated", async () => {
-  const program = [demo("producer-consumer"), "4000"];
+  const program = [fixture("producer-consumer"), "4000"];
   const r = await cycles(program, 6);
   expect(r.code).toBe(0);
   expect(r.out).toContain("consumed 4000 of 4000 items, each exactly once");
@@ -71,14 +71,14 @@ test("producer and consumers over a mutex and condition variables: no item lost 
 }, 120000);
 
 test("threads that exit and are joined, and threads created after a restart", async () => {
-  const program = [demo("threads-lifecycle")];
+  const program = [fixture("threads-lifecycle")];
   const r = await cycles(program, 5, { spread: 1 });
   expect(r.code).toBe(0);
   expect(r.out).toBe((await runToEnd(program, { cwd: dir })).stdout);
 }, 120000);
 
 test("threads blocked in read, poll and sleeps, and one that blocks every signal", async () => {
-  const program = [demo("threads-blocking")];
+  const program = [fixture("threads-blocking")];
   const r = await cycles(program, 5);
   expect(r.code).toBe(0);
   expect(r.out).toBe((await runToEnd(program, { cwd: dir })).stdout);
@@ -86,7 +86,7 @@ test("threads blocked in read, poll and sleeps, and one that blocks every signal
 }, 120000);
 
 test("a thread on a stack the program allocated, and one created from a signal handler", async () => {
-  const program = [demo("threads-custom")];
+  const program = [fixture("threads-custom")];
   const r = await cycles(program, 4);
   expect(r.code).toBe(0);
   expect(r.out).toBe((await runToEnd(program, { cwd: dir })).stdout);
@@ -127,7 +127,7 @@ test("two requests at once with --continue: both are served, one after the other
 // across a checkpoint cannot be unlocked after a restart, because thread ids
 // change. Normal mutexes are unaffected.
 test("limit: an error-checking mutex held across a restart fails to unlock with EPERM", async () => {
-  const program = [demo("mutex-owner")];
+  const program = [fixture("mutex-owner")];
   const plain = await runToEnd(program, { cwd: dir });
   expect(plain.stdout).toContain("error-checking unlock: ok");
   const r = await cycles(program, 1, { minLines: 2, spread: 1 });

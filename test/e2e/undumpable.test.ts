@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, demo, runToEnd, spawn, tempDir } from "./harness.ts";
+import { CKPT, fixture, runToEnd, spawn, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -22,7 +22,7 @@ const canDropPrivileges = () => process.getuid!() === 0 && Bun.which("setpriv") 
 
 if (!canDropPrivileges()) console.warn("undumpable.test.ts: needs root and setpriv to run the program as another user; skipped");
 test.skipIf(!canDropPrivileges())("a program that turns non-dumpable right after its checkpoint: `ckpt checkpoint` reports the image", async () => {
-  const run = spawn([...AS_NOBODY, CKPT, "--continue", demo("undumpable"), "after-checkpoint", "60"], { cwd: dir, env: env() });
+  const run = spawn([...AS_NOBODY, CKPT, "--continue", fixture("undumpable"), "after-checkpoint", "60"], { cwd: dir, env: env() });
   await run.waitFor((o) => o.includes("tick 2"));
   const r = await runToEnd([...AS_NOBODY, CKPT, "checkpoint", String(run.pid)], { cwd: dir, env: env() });
   expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });

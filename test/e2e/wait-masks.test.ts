@@ -5,7 +5,7 @@
 // working after the (refused) checkpoint.
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
-import { ckpt, demo, tempDir } from "./harness.ts";
+import { ckpt, fixture, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -31,7 +31,7 @@ async function allParked(pid: number) {
 }
 
 test("a full mask or a full waited set in every waiting call does not keep a thread from stopping", async () => {
-  const run = ckpt([demo("wait-masks")], { cwd: dir });
+  const run = ckpt([fixture("wait-masks")], { cwd: dir });
   await run.waitFor((o) => o.includes("ready"));
   await allParked(run.pid);
   process.kill(run.pid, "SIGUSR1");

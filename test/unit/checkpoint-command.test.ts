@@ -9,7 +9,7 @@ import { processChoices } from "../../src/interactive/choices.ts";
 import { uptime } from "../../src/cli/text.ts";
 
 test("the request values are the ones libckpt looks for", () => {
-	const header = readFileSync(join(import.meta.dir, "../../c/ckpt_format.h"), "utf8");
+	const header = readFileSync(join(import.meta.dir, "../../c/ckpt_protocol.h"), "utf8");
 	const value = (name: string) => Number(header.match(new RegExp(`^#define\\s+${name}\\s+(0x[0-9a-f]+)`, "m"))?.[1]);
 	expect(REQUEST_SIGVAL).toBe(value("CKPT_REQUEST_SIGVAL"));
 	expect(REQUEST_CONTINUE_SIGVAL).toBe(value("CKPT_REQUEST_CONTINUE_SIGVAL"));

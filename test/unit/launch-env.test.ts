@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { parseMaxOpenFilesSoft, runtimeFds } from "../../src/process/exec.ts";
 import { launchEnv } from "../../src/protocol/launch-env.ts";
-import { CKPT_STATUS_LEN } from "../../src/protocol/status.ts";
+import { CKPT_STATUS_LEN } from "../../src/protocol/protocol.ts";
 
 const settings = { lib: "/c/libckpt.so", image: "/w/i.dat", signal: 10, pid: 4242, keepRunning: false, dropUnsupportedFds: false };
 

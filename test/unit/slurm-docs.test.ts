@@ -4,7 +4,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT_EXIT_CHECKPOINTED } from "../../src/image/format.ts";
+import { CKPT_EXIT_CHECKPOINTED } from "../../src/protocol/protocol.ts";
 
 const root = join(import.meta.dir, "..", "..");
 const readme = readFileSync(join(root, "README.md"), "utf8");

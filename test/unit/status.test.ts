@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { backgroundWriter, CKPT_STATUS_LEN, envValue, NOT_STARTED, parseStatus } from "../../src/protocol/status.ts";
+import { CKPT_STATUS_LEN } from "../../src/protocol/protocol.ts";
+import { backgroundWriter, envValue, NOT_STARTED, parseStatus } from "../../src/protocol/status.ts";
 
 /** A block exactly as c/lib/status.c lays it out. */
 function block(seq: number, state: string, count: number, image: string, message = "", end = seq): string {

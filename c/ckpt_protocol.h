@@ -1,0 +1,102 @@
+/*
+ * The ckpt protocol: everything the TypeScript CLI, libckpt and the restore
+ * stub agree on besides the image format (c/ckpt_format.h). It travels in
+ * environment variables, in the status line other processes read through
+ * /proc/PID/environ, in a sigqueue value, in the stub's arguments and in
+ * exit statuses, so nothing checks it at build time: src/protocol/protocol.ts
+ * mirrors every definition here, and test/unit/protocol-mirror.test.ts
+ * compiles this header to prove the two agree. Change both in one commit.
+ *
+ * Everything is a #define of a string or a number, nothing else, so the
+ * mirror test can print each one by name.
+ */
+#ifndef CKPT_PROTOCOL_H
+#define CKPT_PROTOCOL_H
+
+/* --- Launch: the environment `ckpt PROGRAM` execs the program with ------ */
+
+/* Every launch variable starts so: exec.c drops all of them from an
+ * environment the program builds and adds the launcher's own. */
+#define CKPT_ENV_PREFIX "CKPT_"
+#define CKPT_ENV_IMAGE "CKPT_IMAGE"       /* absolute image path */
+#define CKPT_ENV_SIGNAL "CKPT_SIGNAL"     /* trigger signal number, decimal */
+#define CKPT_ENV_CONTINUE "CKPT_CONTINUE" /* flag: --continue */
+#define CKPT_ENV_DROP_FDS "CKPT_DROP_FDS" /* flag: --drop-unsupported-fds */
+#define CKPT_ENV_STATUS "CKPT_STATUS"     /* room for the status line, below */
+#define CKPT_ENV_PID "CKPT_PID"           /* the launched pid, CKPT_PID_DIGITS wide */
+/* Flag: the launcher exec'd with the trigger blocked; libckpt unblocks it
+ * once its handler is in place. Only for the launcher's own exec. */
+#define CKPT_ENV_SIGNAL_BLOCKED "CKPT_SIGNAL_BLOCKED"
+/* The value the launcher gives a flag; libckpt looks only at presence. */
+#define CKPT_ENV_FLAG_ON "1"
+
+/* CKPT_PID is zero-padded to this width, so libckpt can rewrite it in place
+ * after a restart (the pid changes) without moving anything. */
+#define CKPT_PID_DIGITS 10
+
+/* Without CKPT_SIGNAL, or out of 1..CKPT_SIGNAL_MAX: SIGUSR2. */
+#define CKPT_DEFAULT_SIGNAL 12
+#define CKPT_SIGNAL_MAX 64
+
+/* libckpt knows its own LD_PRELOAD entry by this ending, to take it out of
+ * the environment and to put it back on exec. */
+#define CKPT_LIB_FILE "libckpt.so"
+
+/* --- The status line (c/lib/status.c writes, src/protocol/status.ts reads)
+ *
+ * CKPT_STATUS is launched as CKPT_STATUS_LEN spaces (a path of PATH_MAX
+ * bytes and a message fit) and always rewritten to exactly that length:
+ *   seq=N state=S count=C image=PATH\nmessage=TEXT<spaces>\nend=N
+ * A reader that sees seq != end caught a rewrite midway. PATH and TEXT
+ * have CKPT_STATUS_ESCAPE and control characters as ESCAPE + two upper-case
+ * hex digits, so a newline in a file name cannot end its field. */
+#define CKPT_STATUS_LEN 4608
+#define CKPT_STATUS_SEQ "seq="
+#define CKPT_STATUS_STATE " state="
+#define CKPT_STATUS_COUNT " count="
+#define CKPT_STATUS_IMAGE " image="
+#define CKPT_STATUS_MESSAGE "\nmessage="
+#define CKPT_STATUS_END "\nend="
+#define CKPT_STATUS_PAD " "
+#define CKPT_STATUS_ESCAPE "%"
+
+/* S: what the process is doing. count grows with each written or stopped. */
+#define CKPT_STATE_RUNNING "running"
+#define CKPT_STATE_WRITING "writing"
+#define CKPT_STATE_WRITTEN "written"
+#define CKPT_STATE_STOPPED "stopped"
+#define CKPT_STATE_FAILED "failed"
+
+/* TEXT while a --continue checkpoint's background writer runs: this prefix
+ * and its pid. Its end is the image's end: it cannot update this line. */
+#define CKPT_STATUS_WRITER "writer "
+/* TEXT of a standing warning (the program took the trigger signal), which
+ * `ckpt checkpoint` repeats: a full-screen program hid it when printed. */
+#define CKPT_STATUS_WARNING "warning: "
+
+/* --- Requests: `ckpt checkpoint PID` --------------------------------------
+ * It sends the trigger signal with sigqueue and one of these values: a
+ * request that reaches libckpt even when the program has its own handler
+ * for the signal, and, with the second, one that keeps the program running
+ * afterwards whatever it was launched with. */
+#define CKPT_REQUEST_SIGVAL 0x636b7074          /* "ckpt" */
+#define CKPT_REQUEST_CONTINUE_SIGVAL 0x636b7063 /* "ckpc" */
+
+/* --- The stub's arguments: ckpt-restore IMAGE NEXT-IMAGE [NOTE] ---------
+ * argv indexes. NOTE, optional and last, is added in parentheses to a
+ * refusal (run-or-restart's "not starting afresh"). */
+#define CKPT_STUB_ARG_IMAGE 1
+#define CKPT_STUB_ARG_NEXT_IMAGE 2
+#define CKPT_STUB_ARG_NOTE 3
+
+/* --- Exit statuses -------------------------------------------------------- */
+
+/* The exit status of a program that stopped after a successful checkpoint.
+ * Not 0-2, 126, 127 or 128+n, so scripts and Slurm's RequeueExit can tell
+ * "checkpointed and stopped" from every normal end. Never change it. */
+#define CKPT_EXIT_CHECKPOINTED 85
+/* The stub refused an image before tearing anything down: one line on
+ * stderr says why, and nothing of the program ran. */
+#define CKPT_EXIT_RESTART_REFUSED 1
+
+#endif
