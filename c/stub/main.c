@@ -107,8 +107,12 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	uint64_t all = ~0ull;
 	sys_rt_sigprocmask(2 /* SIG_SETMASK */, &all, 0);
 	g.err_fd = 2;
+	/* `ckpt restart` passes an absolute IMAGE, so it never reads as an option. */
+	if (argc == 3 && (str_eq(argv[1], "--check") || str_eq(argv[1], "--verify")))
+		check_image_only(argv[2], str_eq(argv[1], "--verify"));
 	if (argc != 3 && argc != 4)
-		die("usage: ckpt-restore IMAGE NEXT-IMAGE [NOTE] (run it through `ckpt restart`)", 0);
+		die("usage: ckpt-restore IMAGE NEXT-IMAGE [NOTE] (run it through `ckpt restart`), "
+		    "or ckpt-restore --check|--verify IMAGE", 0);
 	str_copy(g.image, sizeof g.image, argv[1]);
 	if (argc == 4)
 		str_copy(g.note, sizeof g.note, argv[3]);
