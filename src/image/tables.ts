@@ -9,17 +9,25 @@ import { ImageError } from "../cli/errors.ts";
 import { Fields, utf8 } from "./fields.ts";
 import {
 	CKPT_EXTENT_KIND_MAX, CKPT_FD_KIND_MAX, CKPT_LOCK_KIND_MAX, CKPT_REGION_KIND_MAX,
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_FD_DELETED, CKPT_FD_FILE,
-	CKPT_FD_MEMFD, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_FD_DELETED, CKPT_FD_FIFO, CKPT_FD_FILE,
+	CKPT_FD_MEMFD, CKPT_FD_PIPE_READ, CKPT_FD_PROC, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE,
 	CKPT_LOCK_POSIX, CKPT_PAGE_SIZE, CKPT_REGION_ANON, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED,
 	CKPT_REGION_HEAP, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_SIGNAL_PROCESS, CKPT_VM_NORESERVE,
 	EXTENT, FD, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS, THREAD, TIMER,
 } from "./format.ts";
 import { decodeTermios, USER_SPACE_END } from "./header.ts";
+import { checkRestorePoints } from "./restore-points.ts";
 import type { Extent, Fd, Header, Lock, PendingSignal, Region, Tables, Thread, Timer } from "./types.ts";
 
 
 const PAGE = BigInt(CKPT_PAGE_SIZE);
+/** Below this no region may start (the stub's bound: the kernel's lowest page). */
+const USER_SPACE_START = 0x1000n;
+/** The highest fd number an image may hold (the stub's bound). */
+const MAX_FD = 65535;
+/** Descriptors reopened (or recreated) by their path. */
+const BY_PATH = [CKPT_FD_FILE, CKPT_FD_PROC, CKPT_FD_DELETED, CKPT_FD_FIFO];
+const validTime = (sec: bigint, nsec: bigint) => sec >= 0n && nsec >= 0n && nsec < 1_000_000_000n;
 const hex = (v: bigint) => `0x${v.toString(16)}`;
 
 export function decodeTables(name: string, h: Header, tables: Uint8Array): Tables {
@@ -57,7 +65,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		return utf8.decode(strings.subarray(off, strings.indexOf(0, off)));
 	};
 
-	if (h.argvStr + h.argvLen > strings.length || (h.argvLen > 0 && strings[h.argvStr + h.argvLen - 1] !== 0))
+	if (h.argvStr >= strings.length || h.argvStr + h.argvLen > strings.length || (h.argvLen > 0 && strings[h.argvStr + h.argvLen - 1] !== 0))
 		fail("argv string out of range or not NUL-terminated (corrupt image)");
 	const argvBytes = strings.subarray(h.argvStr, h.argvStr + h.argvLen);
 	const argv = h.argvLen === 0 ? [] : utf8.decode(argvBytes.subarray(0, -1)).split("\0");
@@ -67,7 +75,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 
 	const extentAt = (i: number) => new Fields(view, h.extentsOff + i * EXTENT.size, EXTENT);
 	const regions: Region[] = [];
-	let prevRegionEnd = 0n;
+	let prevRegionEnd = USER_SPACE_START;
 	let nextExtent = 0;
 	for (let i = 0; i < h.nregions; i++) {
 		const r = new Fields(view, h.regionsOff + i * REGION.size, REGION);
@@ -92,6 +100,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		if (n === 0 || first + n > h.nextents) bad(`${n} extents from ${first} do not fit the ${h.nextents} extents`);
 
 		const isFile = kind === CKPT_REGION_FILE_PRIVATE || kind === CKPT_REGION_FILE_SHARED;
+		if (isFile && (r.u32("path_str") === 0 || r.u64("file_offset") % PAGE !== 0n)) bad("a file mapping without a path or at an unaligned offset");
 		const extents: Extent[] = [];
 		let cursor = start;
 		for (let j = 0; j < n; j++) {
@@ -140,17 +149,26 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		const f = new Fields(view, h.fdsOff + i * FD.size, FD);
 		const fd = f.i32("fd");
 		const bad = (why: string): never => fail(`fd ${fd}: ${why} (corrupt image)`);
-		if (fd <= prevFd) bad("fds not sorted, duplicated or negative");
+		if (fd <= prevFd || fd > MAX_FD) bad("fds not sorted, duplicated, negative or too high");
 		prevFd = fd;
 		const kind = f.u32("kind");
 		if (kind < CKPT_FD_FILE || kind > CKPT_FD_KIND_MAX) bad(`unknown kind ${kind}`);
+		const byPath = BY_PATH.includes(kind);
+		const stored = kind === CKPT_FD_DELETED || kind === CKPT_FD_MEMFD;
+		const sharesWith = f.u32("shares_with");
+		// A lower fd of the table, on an open file that is reopened or recreated.
+		if (sharesWith > 0 && (!(byPath || stored) || i === 0 || sharesWith - 1 >= fd || sharesWith - 1 < fds[0]!.fd))
+			bad(`shares an open file with fd ${sharesWith - 1}, which it cannot`);
+		if (byPath && f.u32("path_str") === 0) bad("reopened by path, but has none");
 		const pipeLen = f.u32("pipe_len");
 		const pipeOff = f.u64("pipe_data_offset");
+		if (pipeLen > 0 && ((kind !== CKPT_FD_PIPE_READ && kind !== CKPT_FD_FIFO) || BigInt(pipeLen) > f.u64("size")))
+			bad("pipe contents on a kind that has none, or beyond the pipe's size");
 		if (pipeLen > 0 && (pipeOff < BigInt(h.dataOffset) || pipeOff + BigInt(pipeLen) > BigInt(h.fileSize)))
 			bad(`pipe data [${pipeOff}, +${pipeLen}) lies outside the data area`);
 		const contentLen = f.u64("content_len");
 		const contentOff = f.u64("content_offset");
-		if (contentLen > 0n && kind !== CKPT_FD_DELETED && kind !== CKPT_FD_MEMFD) bad("stored contents on a kind that has none");
+		if (contentLen > 0n && (!stored || sharesWith > 0)) bad("stored contents on a kind that has none, or on a shared one");
 		if (contentLen > 0n && (contentOff < BigInt(h.dataOffset) || contentOff + contentLen > BigInt(h.fileSize)))
 			bad(`stored contents [${contentOff}, +${contentLen}) lie outside the data area`);
 		fds.push({
@@ -176,9 +194,11 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 
 	const groupsText = str(h.process.groupsStr, () => "groups");
 	const groups = groupsText === "" ? [] : groupsText.split(",").map(Number);
-	if (groups.length !== h.process.ngroups || groups.some((g) => !Number.isInteger(g)))
+	if (groups.length !== h.process.ngroups || !/^(\d+(,\d+)*)?$/.test(groupsText))
 		fail(`supplementary groups "${groupsText}" do not match their count ${h.process.ngroups} (corrupt image)`);
 	const cgroup = str(h.process.cgroupStr, () => "cgroup");
+	// A timer's thread: one the stub can name (a cloned thread by its glibc tid word).
+	const knownThread = (i: number) => i < h.nthreads && (i === 0 || threads[i]!.clearChildTid !== 0n);
 	const timers: Timer[] = [];
 	for (let i = 0; i < h.process.ntimers; i++) {
 		const t = new Fields(view, h.process.timersOff + i * TIMER.size, TIMER);
@@ -186,13 +206,15 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		const ns = (sec: "interval_sec" | "remaining_sec", nsec: "interval_nsec" | "remaining_nsec") =>
 			t.i64(sec) * 1_000_000_000n + t.i64(nsec);
 		if (id < 0 || (i > 0 && id <= timers[i - 1]!.id)) fail(`timer ${id}: ids not sorted, duplicated or negative (corrupt image)`);
+		if (!validTime(t.i64("interval_sec"), t.i64("interval_nsec")) || !validTime(t.i64("remaining_sec"), t.i64("remaining_nsec")))
+			fail(`timer ${id}: a time out of range (corrupt image)`);
 		const notify = t.u32("notify");
 		const targetThread = t.u32("target_thread");
-		if (![0, 1, 2, 4].includes(notify) || (notify === 4 && targetThread >= h.nthreads))
+		if (![0, 1, 2, 4].includes(notify) || (notify === 4 && !knownThread(targetThread)))
 			fail(`timer ${id}: notification ${notify} or its thread out of range (corrupt image)`);
 		const clock = t.i32("clock");
 		const clockThread = t.u32("clock_thread");
-		if (clock < 0 && (clock & 3) !== 3 && clock & 4 && clockThread >= h.nthreads)
+		if (clock < 0 && (clock & 3) !== 3 && clock & 4 && (clock >> 3 !== -1 || !knownThread(clockThread)))
 			fail(`timer ${id}: the thread whose CPU time it counts is out of range (corrupt image)`);
 		timers.push({
 			id, clock, clockThread, notify, signo: t.u32("signo"), value: t.u64("value"),
@@ -211,7 +233,8 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		const len = l.u64("len");
 		const bad = (why: string): never => fail(`lock ${i} on fd ${fd}: ${why} (corrupt image)`);
 		const on = fds.find((f) => f.fd === fd);
-		if (!on || (on.kind !== CKPT_FD_FILE && on.kind !== CKPT_FD_DELETED && on.kind !== CKPT_FD_MEMFD)) bad("not on a restored file");
+		if (!on || (on.kind !== CKPT_FD_FILE && on.kind !== CKPT_FD_DELETED && on.kind !== CKPT_FD_MEMFD) || on.sharesWith !== null)
+			bad("not on a restored file, or on one of its shared fds");
 		if (kind < CKPT_LOCK_POSIX || kind > CKPT_LOCK_KIND_MAX) bad(`unknown kind ${kind}`);
 		if (type > 1) bad(`unknown type ${type}`);
 		if ((kind === CKPT_LOCK_FLOCK || kind === CKPT_LOCK_LEASE) && (start !== 0n || len !== 0n)) bad("a whole-file lock with a range");
@@ -237,6 +260,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		});
 	}
 
+	checkRestorePoints(fail, h, threads, regions);
 	return {
 		exe: str(h.exeStr, () => "exe"), cwd: str(h.cwdStr, () => "cwd"), argv, groups, cgroup, threads, regions, fds, timers, locks,
 		signals,
