@@ -6,12 +6,13 @@
 // record check is reached), go to both at both depths; each disagreement
 // is printed with its mutation and both answers.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { HEADER } from "../../src/image/format.ts";
 import { ImageError, readImage, verifyData } from "../../src/image/read.ts";
 import { type CheckDepth, imageRefusal } from "../../src/image/verdict.ts";
 import { type Mutation, mutate, mutateTables, rng } from "../fuzz/mutate.ts";
-import { ckpt, demo, EXIT_CHECKPOINTED, lines, ROOT, tempDir } from "./harness.ts";
+import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, ROOT, runToEnd, tempDir } from "./harness.ts";
 
 const STUB = join(ROOT, "build", "ckpt-restore");
 let dir: string;
@@ -86,3 +87,32 @@ test("an intact real image is accepted by both, at both depths", () => {
       expect({ depth, reader: readerRefusal(path, depth), stub: imageRefusal(STUB, path, depth) }).toEqual({ depth, reader: undefined, stub: undefined });
   }
 });
+
+test("--check judges the image, not the world: a restart refuses a deleted working directory, --check and ckpt list do not", async () => {
+  const cwd = join(dir, "gone");
+  mkdirSync(cwd);
+  const run = ckpt([demo("threads-count"), "2", "1000"], { cwd });
+  await run.waitFor((o) => lines(o) >= 2);
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  const path = join(dir, "world.dat");
+  writeFileSync(path, readFileSync(join(cwd, "myckpt.dat")), { mode: 0o600 });
+  rmSync(cwd, { recursive: true });
+  const restart = await runToEnd([CKPT, "restart", path], { cwd: dir });
+  expect(restart).toEqual({ code: 1, stdout: "", stderr: `ckpt: cannot restart ${path}: the working directory ${cwd} no longer exists\n` });
+  for (const option of ["--check", "--verify"]) expect(await runToEnd([STUB, option, path], { cwd: dir })).toEqual({ code: 0, stdout: "", stderr: "" });
+  expect((await runToEnd([CKPT, "list"], { cwd: dir })).stdout).toMatch(/^world\.dat +\S.* threads-count 2 1000$/m);
+}, 30000);
+
+test("--verify reads every stored byte and --check none: a flipped data byte is the restart's refusal for one only", async () => {
+  const original = images[0]!;
+  const dataOffset = Number(new DataView(original.buffer, original.byteOffset).getBigUint64(HEADER.fields.data_offset.off, true));
+  const flipped = original.slice();
+  flipped[dataOffset + 100]! ^= 0x10;
+  const path = join(dir, "flipped.dat");
+  writeFileSync(path, flipped, { mode: 0o600 });
+  expect(await runToEnd([STUB, "--check", path], { cwd: dir })).toEqual({ code: 0, stdout: "", stderr: "" });
+  const line = `ckpt: cannot restart ${path}: memory contents checksum mismatch (corrupt image)\n`;
+  expect(await runToEnd([STUB, "--verify", path], { cwd: dir })).toEqual({ code: 1, stdout: "", stderr: line });
+  expect(await runToEnd([CKPT, "restart", path], { cwd: dir })).toEqual({ code: 1, stdout: "", stderr: line });
+}, 30000);
