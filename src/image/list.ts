@@ -27,7 +27,8 @@ export interface ListedImage {
 /**
  * What the restart stub refuses before reading a byte (c/stub/validate.c,
  * check_image_file): an image it did not create, or one others could have
- * altered. Said in the stub's words.
+ * altered. Said in the stub's words. Its check mode leaves this out (it is
+ * about who restarts, not about the image), so a list says it here.
  *
  * @example restartRefusal("/x.dat", { uid: 0, mode: 0o100600 }, 1000) // "owned by uid 0, not by you (uid 1000); restart only images you created"
  */
@@ -76,21 +77,21 @@ export function listImages(dir: string, stub: string): ListedImage[] {
 		const entry: ListedImage = { name, path, size: st.size, timeMs: st.mtimeMs };
 		const refusal = restartRefusal(path, st, process.getuid!());
 		if (refusal) entry.refusal = refusal;
+		found.push(entry);
 		const why = imageRefusal(stub, path, "tables");
 		if (why !== undefined) {
 			entry.error = why;
-			found.push(entry);
 			continue;
 		}
 		try {
 			entry.image = readImage(path);
 			entry.timeMs = Number(entry.image.header.createdNs / 1_000_000n);
 		} catch (e) {
-			// The stub accepted what the reader cannot show: say why all the same.
+			// The stub accepted what the reader cannot show (a disagreement
+			// verify-agreement.test.ts exists to prevent): say why all the same.
 			if (!(e instanceof ImageError)) throw e;
 			entry.error = e.message.startsWith(`${path}: `) ? e.message.slice(path.length + 2) : e.message;
 		}
-		found.push(entry);
 	}
 	return found.sort((a, b) => b.timeMs - a.timeMs || a.name.localeCompare(b.name));
 }
