@@ -149,28 +149,31 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		const f = new Fields(view, h.fdsOff + i * FD.size, FD);
 		const fd = f.i32("fd");
 		const bad = (why: string): never => fail(`fd ${fd}: ${why} (corrupt image)`);
-		if (fd <= prevFd || fd > MAX_FD) bad("fds not sorted, duplicated, negative or too high");
+		if (fd <= prevFd) bad("fds not sorted, duplicated or negative");
 		prevFd = fd;
 		const kind = f.u32("kind");
 		if (kind < CKPT_FD_FILE || kind > CKPT_FD_KIND_MAX) bad(`unknown kind ${kind}`);
-		const byPath = BY_PATH.includes(kind);
-		const stored = kind === CKPT_FD_DELETED || kind === CKPT_FD_MEMFD;
-		const sharesWith = f.u32("shares_with");
-		// A lower fd of the table, on an open file that is reopened or recreated.
-		if (sharesWith > 0 && (!(byPath || stored) || i === 0 || sharesWith - 1 >= fd || sharesWith - 1 < fds[0]!.fd))
-			bad(`shares an open file with fd ${sharesWith - 1}, which it cannot`);
-		if (byPath && f.u32("path_str") === 0) bad("reopened by path, but has none");
 		const pipeLen = f.u32("pipe_len");
 		const pipeOff = f.u64("pipe_data_offset");
-		if (pipeLen > 0 && ((kind !== CKPT_FD_PIPE_READ && kind !== CKPT_FD_FIFO) || BigInt(pipeLen) > f.u64("size")))
-			bad("pipe contents on a kind that has none, or beyond the pipe's size");
 		if (pipeLen > 0 && (pipeOff < BigInt(h.dataOffset) || pipeOff + BigInt(pipeLen) > BigInt(h.fileSize)))
 			bad(`pipe data [${pipeOff}, +${pipeLen}) lies outside the data area`);
 		const contentLen = f.u64("content_len");
 		const contentOff = f.u64("content_offset");
-		if (contentLen > 0n && (!stored || sharesWith > 0)) bad("stored contents on a kind that has none, or on a shared one");
+		const stored = kind === CKPT_FD_DELETED || kind === CKPT_FD_MEMFD;
+		if (contentLen > 0n && !stored) bad("stored contents on a kind that has none");
 		if (contentLen > 0n && (contentOff < BigInt(h.dataOffset) || contentOff + contentLen > BigInt(h.fileSize)))
 			bad(`stored contents [${contentOff}, +${contentLen}) lie outside the data area`);
+		// What the restore stub also refuses (c/stub/validate.c, check_fds).
+		if (fd > MAX_FD) bad(`fd number above ${MAX_FD}`);
+		const byPath = BY_PATH.includes(kind);
+		const sharesWith = f.u32("shares_with");
+		// A lower fd of the table, on an open file that is reopened or recreated.
+		if (sharesWith > 0 && (!(byPath || stored) || i === 0 || sharesWith - 1 >= fd || sharesWith - 1 < fds[0]!.fd))
+			bad(`shares an open file with fd ${sharesWith - 1}, which it cannot`);
+		if (contentLen > 0n && sharesWith > 0) bad("stored contents on a shared open file (the fd it shares with has them)");
+		if (byPath && f.u32("path_str") === 0) bad("reopened by path, but has none");
+		if (pipeLen > 0 && ((kind !== CKPT_FD_PIPE_READ && kind !== CKPT_FD_FIFO) || BigInt(pipeLen) > f.u64("size")))
+			bad("pipe contents on a kind that has none, or beyond the pipe's size");
 		fds.push({
 			fd, kind,
 			openFlags: f.u32("open_flags"),
@@ -233,12 +236,12 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		const len = l.u64("len");
 		const bad = (why: string): never => fail(`lock ${i} on fd ${fd}: ${why} (corrupt image)`);
 		const on = fds.find((f) => f.fd === fd);
-		if (!on || (on.kind !== CKPT_FD_FILE && on.kind !== CKPT_FD_DELETED && on.kind !== CKPT_FD_MEMFD) || on.sharesWith !== null)
-			bad("not on a restored file, or on one of its shared fds");
+		if (!on || (on.kind !== CKPT_FD_FILE && on.kind !== CKPT_FD_DELETED && on.kind !== CKPT_FD_MEMFD)) bad("not on a restored file");
 		if (kind < CKPT_LOCK_POSIX || kind > CKPT_LOCK_KIND_MAX) bad(`unknown kind ${kind}`);
 		if (type > 1) bad(`unknown type ${type}`);
 		if ((kind === CKPT_LOCK_FLOCK || kind === CKPT_LOCK_LEASE) && (start !== 0n || len !== 0n)) bad("a whole-file lock with a range");
 		if (start > 1n << 62n || len > 1n << 62n) bad("range out of bounds");
+		if (on!.sharesWith !== null) bad("on a shared fd (the stub takes locks on the fd that opened the file)");
 		locks.push({ fd, kind, write: type === 1, start, len });
 	}
 
