@@ -36,6 +36,11 @@
  *     9. Jump to the saved resume point in libckpt's handler, which unmaps
  *        the arena and returns from the signal: rt_sigreturn brings back
  *        every register of the interrupted code from its signal frame.
+ *
+ * `--check IMAGE` and `--verify IMAGE` (check_only.c) stop after the image's
+ * own checks (step 1 and the timer and signal records; --verify also every
+ * stored checksum) and exit 0: the one verdict `ckpt list` and `ckpt info
+ * --verify` show.
  */
 #include <fcntl.h>
 #include <sys/mman.h>
