@@ -88,6 +88,10 @@
 #define CKPT_STUB_ARG_IMAGE 1
 #define CKPT_STUB_ARG_NEXT_IMAGE 2
 #define CKPT_STUB_ARG_NOTE 3
+/* Or: ckpt-restore --check|--verify IMAGE, the verdict alone (no teardown):
+ * the header and tables, or those and every stored byte. */
+#define CKPT_STUB_CHECK "--check"
+#define CKPT_STUB_VERIFY "--verify"
 
 /* --- Exit statuses -------------------------------------------------------- */
 

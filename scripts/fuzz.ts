@@ -1,16 +1,19 @@
-// The long fuzz run: `bun scripts/fuzz.ts [READER_CASES] [STUB_CASES] [SEED]`.
+// The long fuzz run: `bun scripts/fuzz.ts [READER_CASES] [STUB_CASES] [SEED] [AGREE_CASES]`.
 // Makes real images (one single-, one multi-threaded), mutates them, and
 // counts how the reader (readImage + verifyData) and the restore stub
 // answer. Any accepted corrupt image, crash, hang or program output is a
-// failure, printed with its mutation so it can be replayed from the seed.
+// failure, printed with its mutation so it can be replayed from the seed;
+// so is any image the reader and the stub's --check/--verify judge
+// differently (test/e2e/verify-agreement.test.ts runs a short version).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ImageError, readImage, verifyData } from "../src/image/read.ts";
-import { mutate, rng, same } from "../test/fuzz/mutate.ts";
+import { imageRefusal } from "../src/image/verdict.ts";
+import { mutate, mutateTables, rng, same } from "../test/fuzz/mutate.ts";
 
 const root = join(import.meta.dir, "..");
-const [readerCases = 20000, stubCases = 2000, seed = 1] = process.argv.slice(2).map(Number);
+const [readerCases = 20000, stubCases = 2000, seed = 1, agreeCases = 2000] = process.argv.slice(2).map(Number);
 const dir = mkdtempSync(join(tmpdir(), "ckpt-fuzz-"));
 
 function image(name: string, program: string[], waitMs: number): Uint8Array {
@@ -59,7 +62,25 @@ for (let i = 0; i < stubCases; i++) {
   else failures++, console.log(`STUB: ${m.what}: exit ${p.exitCode} signal ${p.signalCode} stdout ${p.stdout.length} bytes, stderr ${JSON.stringify(err)}`);
 }
 
+for (let i = 0; i < agreeCases; i++) {
+  const original = originals[i % 2]!;
+  const m = i % 2 ? mutateTables(original, r) : mutate(original, r, i % 4 === 0);
+  writeFileSync(path, m.image, { mode: 0o600 });
+  for (const depth of ["tables", "data"] as const) {
+    let reader: string | undefined;
+    try {
+      const image = readImage(path);
+      if (depth === "data") verifyData(image);
+    } catch (e) {
+      reader = e instanceof ImageError ? e.message : `crash: ${e}`;
+    }
+    const stub = imageRefusal(join(root, "build/ckpt-restore"), path, depth);
+    if ((reader === undefined) === (stub === undefined)) bump(`agree (${depth}): ${stub === undefined ? "accepted" : "refused"}`);
+    else failures++, console.log(`DISAGREE ${m.what} [${depth}]: reader ${reader ?? "accepts"}; stub ${stub ?? "accepts"}`);
+  }
+}
+
 rmSync(dir, { recursive: true, force: true });
 for (const [k, n] of Object.entries(count).sort((a, b) => b[1] - a[1])) console.log(`${String(n).padStart(7)}  ${k}`);
-console.log(`${readerCases + stubCases - failures} passed, ${failures} failed`);
+console.log(`${readerCases + stubCases + agreeCases - failures} passed, ${failures} failed`);
 process.exit(failures ? 1 : 0);

@@ -36,6 +36,11 @@
  *     9. Jump to the saved resume point in libckpt's handler, which unmaps
  *        the arena and returns from the signal: rt_sigreturn brings back
  *        every register of the interrupted code from its signal frame.
+ *
+ * `--check IMAGE` and `--verify IMAGE` (check_only.c) stop after the image's
+ * own checks (step 1 and the timer and signal records; --verify also every
+ * stored checksum) and exit 0: the one verdict `ckpt list` and `ckpt info
+ * --verify` show.
  */
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -108,9 +113,13 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	uint64_t all = ~0ull;
 	sys_rt_sigprocmask(2 /* SIG_SETMASK */, &all, 0);
 	g.err_fd = 2;
+	/* `ckpt restart` passes an absolute IMAGE, so it never reads as an option. */
+	if (argc == 3 && (str_eq(argv[1], CKPT_STUB_CHECK) || str_eq(argv[1], CKPT_STUB_VERIFY)))
+		check_image_only(argv[2], str_eq(argv[1], CKPT_STUB_VERIFY));
 	/* argv[0], IMAGE, NEXT-IMAGE, and NOTE if given. */
 	if (argc != CKPT_STUB_ARG_NOTE && argc != CKPT_STUB_ARG_NOTE + 1)
-		die("usage: ckpt-restore IMAGE NEXT-IMAGE [NOTE] (run it through `ckpt restart`)", 0);
+		die("usage: ckpt-restore IMAGE NEXT-IMAGE [NOTE] (run it through `ckpt restart`), "
+		    "or ckpt-restore --check|--verify IMAGE", 0);
 	str_copy(g.image, sizeof g.image, argv[CKPT_STUB_ARG_IMAGE]);
 	if (argc > CKPT_STUB_ARG_NOTE)
 		str_copy(g.note, sizeof g.note, argv[CKPT_STUB_ARG_NOTE]);

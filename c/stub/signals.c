@@ -40,10 +40,9 @@ static int32_t si_code(const struct ckpt_signal *s)
 	return code;
 }
 
-void check_signals(const struct ckpt_header *h, const char *tables)
+void check_signal_records(const struct ckpt_header *h, const char *tables)
 {
 	const struct ckpt_signal *sigs = (const void *)(tables + h->process.signals_off);
-	uint64_t limited = 0;
 	for (uint32_t i = 0; i < h->process.nsignals; i++) {
 		const struct ckpt_signal *s = &sigs[i];
 		int32_t signo;
@@ -53,11 +52,19 @@ void check_signals(const struct ckpt_header *h, const char *tables)
 			signal_die(s, ": not a signal that can be pending (corrupt image)", 0);
 		if (s->thread != CKPT_SIGNAL_PROCESS && s->thread >= h->nthreads)
 			signal_die(s, ": its thread is out of range (corrupt image)", 0);
-		/* The kernel charges these to RLIMIT_SIGPENDING; past it, an RT one is
-		 * refused and a standard one loses its siginfo. */
-		if (si_code(s) < 0)
-			limited++;
 	}
+}
+
+void check_signals(const struct ckpt_header *h, const char *tables)
+{
+	const struct ckpt_signal *sigs = (const void *)(tables + h->process.signals_off);
+	uint64_t limited = 0;
+	check_signal_records(h, tables);
+	/* The kernel charges these to RLIMIT_SIGPENDING; past it, an RT one is
+	 * refused and a standard one loses its siginfo. */
+	for (uint32_t i = 0; i < h->process.nsignals; i++)
+		if (si_code(&sigs[i]) < 0)
+			limited++;
 	struct { uint64_t cur, max; } lim;
 	if (limited && sys_prlimit(RLIMIT_SIGPENDING_, 0, &lim) == 0 && limited > lim.cur) {
 		struct line l = {.len = 0};

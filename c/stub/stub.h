@@ -35,6 +35,7 @@ struct stub_args {
 	char next_image[CKPT_PATH_MAX];
 	char note[1024];                 /* appended to every refusal */
 	struct ckpt_termios shell_termios[3]; /* the restart's own modes of 0-2 */
+	int check_only;                  /* --check/--verify: judge the image, restore nothing */
 };
 
 extern struct stub_args g;
@@ -45,8 +46,15 @@ __attribute__((noreturn)) void die(const char *what, long err);
 __attribute__((noreturn)) void die_path(const char *what, const char *path, long err);
 __attribute__((noreturn)) void die_line(const struct line *why);
 
+/* check_only.c: `--check` (header and tables) or `--verify` (and every
+ * stored byte's checksum) judges the image as a restart would, exits 0 if
+ * it is acceptable; nothing about this machine or its files is checked. */
+__attribute__((noreturn)) void check_image_only(const char *image_path, int with_data);
+
 /* Phase 1, before anything is torn down (validate.c, fds.c, arena.c). */
 void load_and_validate(const char *image_path, struct ckpt_header *hdr, char **tables);
+/* check_details.c: the fields only `ckpt info` shows, refused when corrupt all the same. */
+void check_details(const struct ckpt_header *hdr, const char *tables);
 void check_world(const struct ckpt_header *hdr, const char *tables);
 void check_machine(const struct ckpt_header *hdr, uint64_t vdso_ehdr);
 void restore_process_settings(const struct ckpt_header *hdr, const char *tables);
@@ -71,10 +79,12 @@ void build_arena(const char *tables, uint64_t vdso_ehdr);
 /* timers.c: check and try POSIX timers' ids and clocks (phase 1), create
  * them again once every thread exists (phase 2). */
 void check_timers(const struct ckpt_header *hdr, const char *tables);
+void check_timer_records(const struct ckpt_header *hdr, const char *tables);
 void restore_timers(void);
 /* signals.c: check the pending signals (phase 1); in phase 2 each thread
  * queues its own again, thread 0 the process-wide ones too. */
 void check_signals(const struct ckpt_header *hdr, const char *tables);
+void check_signal_records(const struct ckpt_header *hdr, const char *tables);
 void restore_signals(uint32_t thread_index);
 
 /* Phase 2, in the arena (memory.c, process.c). */

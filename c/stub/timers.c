@@ -101,15 +101,21 @@ static long create(const struct ckpt_timer *t, int32_t tid, int32_t clock_tid)
 	return 0;
 }
 
+void check_timer_records(const struct ckpt_header *h, const char *tables)
+{
+	const struct ckpt_timer *timers = (const void *)(tables + h->process.timers_off);
+	const struct ckpt_thread *threads = (const void *)(tables + h->threads_off);
+	for (uint32_t i = 0; i < h->process.ntimers; i++)
+		check_record(h, &timers[i], i ? &timers[i - 1] : 0, threads);
+}
+
 void check_timers(const struct ckpt_header *h, const char *tables)
 {
 	uint32_t n = h->process.ntimers;
 	if (!n)
 		return;
 	const struct ckpt_timer *timers = (const void *)(tables + h->process.timers_off);
-	const struct ckpt_thread *threads = (const void *)(tables + h->threads_off);
-	for (uint32_t i = 0; i < n; i++)
-		check_record(h, &timers[i], i ? &timers[i - 1] : 0, threads);
+	check_timer_records(h, tables);
 	long err = sys_prctl(PR_TIMER_CREATE_RESTORE_IDS, RESTORE_IDS_ON, 0, 0, 0);
 	if (err < 0) {
 		struct line l = {.len = 0};

@@ -286,6 +286,8 @@ static void check_image_file(const struct stat *st)
 		bad("is a directory, not an image");
 	if (!S_ISREG(st->st_mode))
 		bad("not a regular file");
+	if (g.check_only)
+		return; /* who may restart it is a question of here and now (check_only.c) */
 	uint64_t uid = (unsigned)sys_getuid();
 	if (st->st_uid != uid) {
 		line_str(&l, "owned by uid ");
@@ -337,6 +339,7 @@ void load_and_validate(const char *path, struct ckpt_header *hdr, char **tables)
 	if (crc32c_update(0, t, hdr->tables_size) != hdr->tables_crc)
 		bad("tables checksum mismatch (corrupt image)");
 	check_strings(hdr, t);
+	check_details(hdr, t);
 	check_specials(hdr);
 	check_regions(hdr, t);
 	check_fds(hdr, t);

@@ -49,8 +49,9 @@ const BY_COMMAND: Record<string, (readonly [number | string, string])[]> = {
 		USAGE,
 	],
 	info: [
-		[0, "the image was described (and, with --verify, all its data checked)"],
-		[1, "the image cannot be read, or is corrupt or truncated; one line on stderr says why"],
+		[0, "the image was described (and, with --verify, a restart would accept it, all its data checked)"],
+		[1, "the image cannot be read, or is corrupt or truncated (--verify: a restart would refuse it);\n" +
+			"one line on stderr says why"],
 		USAGE,
 	],
 	list: [

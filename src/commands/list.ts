@@ -11,7 +11,8 @@ export function define(cli: CAC): void {
 
 async function list(dir: string): Promise<void> {
 	const { listImages, programLine } = await import("../image/list.ts"); // loaded only when listing
-	const images = listImages(dir);
+	const { extractAsset, STUB_NAME } = await import("../process/assets.ts");
+	const images = listImages(dir, await extractAsset(STUB_NAME));
 	if (images.length === 0) {
 		console.log(`no ckpt images in ${dir}`);
 		return;

@@ -17,6 +17,9 @@ import type { Header, Itimer, ProcessState, Termios } from "./types.ts";
 /** The largest tables we will read into memory: far above any real process. */
 export const MAX_TABLES_SIZE = 1 << 30;
 
+/** The most threads an image may have (the stub's bound: far above any real process). */
+export const MAX_THREADS = 65536;
+
 /** Highest user-space address on x86-64 with 4-level paging, as the kernel's TASK_SIZE. */
 export const USER_SPACE_END = 0x7ffffffff000n;
 
@@ -72,12 +75,13 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 	const tablesSize = h.u64("tables_size");
 	const dataOffset = h.u64("data_offset");
 	const tablesEnd = tablesOffset + tablesSize;
-	if (tablesOffset < BigInt(CKPT_HEADER_SIZE) || tablesOffset % 8n !== 0n || tablesEnd > fileSize)
+	if (tablesOffset !== BigInt(CKPT_HEADER_SIZE) || tablesEnd > fileSize)
 		fail(`tables [${tablesOffset}, +${tablesSize}) lie outside the file`);
 	if (tablesSize > BigInt(MAX_TABLES_SIZE)) fail(`tables too large (${tablesSize} bytes)`);
 	if (dataOffset % BigInt(CKPT_PAGE_SIZE) !== 0n || dataOffset !== tablesEnd || dataOffset > fileSize)
 		fail(`data offset ${dataOffset} is misplaced (tables end at ${tablesEnd}, file has ${fileSize} bytes)`);
 
+	if (h.u32("nthreads") > MAX_THREADS) fail("image has an impossible number of threads");
 	const auxvWords = h.u32("auxv_words");
 	if (auxvWords > CKPT_MAX_AUXV) fail(`auxv has ${auxvWords} words (at most ${CKPT_MAX_AUXV})`);
 

@@ -47,32 +47,33 @@ export interface FdKind extends Kind {
 	readonly stored: boolean; // the file's contents are stored in the image (`storedBytes`); no other kind may have any
 	readonly terminal: boolean; // its terminal modes are saved and set again (`terminalModes`)
 	readonly lockable: boolean; // a restored open file: locks on it are taken again; no other kind may hold any
+	readonly byPath: boolean; // reopened or recreated by its path: it must have one
 	/** The PATH column of `ckpt info`: the path and what comes back with it. */
 	readonly pathText: (f: Fd) => string;
 }
 
 const fdKind = (value: number, text: string, json: string, has: Partial<Omit<FdKind, "value" | "text" | "json">>): FdKind => ({
-	value, text, json, offset: false, unread: false, stored: false, terminal: false, lockable: false, pathText: (f) => f.path, ...has,
+	value, text, json, offset: false, unread: false, stored: false, terminal: false, lockable: false, byPath: false, pathText: (f) => f.path, ...has,
 });
 
 /** Bytes of a deleted file or memfd stored, or the fd it is restored as one with. */
 const storedText = (f: Fd) => (f.sharesWith === null ? `${bytes(f.contentLen)} stored` : `as fd ${f.sharesWith}`);
 
 export const FD_KINDS = kindTable([
-	fdKind(CKPT_FD_FILE, "file", "file", { offset: true, lockable: true }),
+	fdKind(CKPT_FD_FILE, "file", "file", { offset: true, lockable: true, byPath: true }),
 	fdKind(CKPT_FD_PIPE_READ, "pipe read", "pipe-read", { unread: true, pathText: (f) => `${f.path || "pipe"} (${bytes(f.pipeLen)} unread)` }),
 	fdKind(CKPT_FD_PIPE_WRITE, "pipe write", "pipe-write", {}),
 	fdKind(CKPT_FD_INHERIT, "inherited", "inherited", {}),
 	fdKind(CKPT_FD_TTY, "terminal", "terminal", {
 		terminal: true, pathText: (f) => `${f.path} (reopened as /dev/tty; ${terminalModes(f.termios)})`,
 	}),
-	fdKind(CKPT_FD_PROC, "proc", "proc", { offset: true }),
+	fdKind(CKPT_FD_PROC, "proc", "proc", { offset: true, byPath: true }),
 	fdKind(CKPT_FD_DELETED, "deleted", "deleted", {
-		offset: true, stored: true, lockable: true, pathText: (f) => `${f.path} (deleted, ${storedText(f)})`,
+		offset: true, stored: true, lockable: true, byPath: true, pathText: (f) => `${f.path} (deleted, ${storedText(f)})`,
 	}),
 	fdKind(CKPT_FD_MEMFD, "memfd", "memfd", { offset: true, stored: true, lockable: true, pathText: (f) => `memfd:${f.path} (${storedText(f)})` }),
 	// Unlike an anonymous pipe, a FIFO with nothing queued is just its path.
-	fdKind(CKPT_FD_FIFO, "fifo", "fifo", { unread: true, pathText: (f) => (f.pipeLen > 0 ? `${f.path} (${bytes(f.pipeLen)} unread)` : f.path) }),
+	fdKind(CKPT_FD_FIFO, "fifo", "fifo", { unread: true, byPath: true, pathText: (f) => (f.pipeLen > 0 ? `${f.path} (${bytes(f.pipeLen)} unread)` : f.path) }),
 ]);
 
 export interface RegionKind extends Kind {

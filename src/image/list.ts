@@ -1,7 +1,8 @@
 /**
  * The images in a directory: every regular file that starts with the image
- * magic, read (header and tables only) so each comes with its program, or
- * with the one-line reason it is unusable. Newest first.
+ * magic, judged by the restore stub (header and tables, verdict.ts) and
+ * read so each comes with its program, or with the one-line reason it is
+ * unusable. Newest first.
  */
 import { closeSync, constants, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
@@ -9,6 +10,7 @@ import { ImageError } from "../cli/errors.ts";
 import { CKPT_MAGIC } from "./format.ts";
 import { type Image, readImage } from "./read.ts";
 import { shellQuote } from "../cli/text.ts";
+import { imageRefusal } from "./verdict.ts";
 
 export interface ListedImage {
 	name: string; // file name inside the directory
@@ -17,7 +19,7 @@ export interface ListedImage {
 	/** When it was taken (from the image), else the file's mtime. */
 	timeMs: number;
 	image?: Image;
-	error?: string; // why it cannot be used, without the path
+	error?: string; // why it cannot be used (the restore stub's words), without the path
 	/** Why `ckpt restart` would refuse a readable image (the stub's own words), if it would. */
 	refusal?: string;
 }
@@ -25,7 +27,8 @@ export interface ListedImage {
 /**
  * What the restart stub refuses before reading a byte (c/stub/validate.c,
  * check_image_file): an image it did not create, or one others could have
- * altered. Said in the stub's words.
+ * altered. Said in the stub's words. Its check mode leaves this out (it is
+ * about who restarts, not about the image), so a list says it here.
  *
  * @example restartRefusal("/x.dat", { uid: 0, mode: 0o100600 }, 1000) // "owned by uid 0, not by you (uid 1000); restart only images you created"
  */
@@ -54,8 +57,11 @@ export function hasImageMagic(path: string): boolean {
 	}
 }
 
-/** The images in `dir`, newest first. Throws ImageError if `dir` cannot be read. */
-export function listImages(dir: string): ListedImage[] {
+/**
+ * The images in `dir`, newest first, each judged by the restore stub at
+ * `stub` (extractAsset(STUB_NAME)). Throws ImageError if `dir` cannot be read.
+ */
+export function listImages(dir: string, stub: string): ListedImage[] {
 	let names: string[];
 	try {
 		names = readdirSync(dir);
@@ -71,14 +77,21 @@ export function listImages(dir: string): ListedImage[] {
 		const entry: ListedImage = { name, path, size: st.size, timeMs: st.mtimeMs };
 		const refusal = restartRefusal(path, st, process.getuid!());
 		if (refusal) entry.refusal = refusal;
+		found.push(entry);
+		const why = imageRefusal(stub, path, "tables");
+		if (why !== undefined) {
+			entry.error = why;
+			continue;
+		}
 		try {
 			entry.image = readImage(path);
 			entry.timeMs = Number(entry.image.header.createdNs / 1_000_000n);
 		} catch (e) {
+			// The stub accepted what the reader cannot show (a disagreement
+			// verify-agreement.test.ts exists to prevent): say why all the same.
 			if (!(e instanceof ImageError)) throw e;
 			entry.error = e.message.startsWith(`${path}: `) ? e.message.slice(path.length + 2) : e.message;
 		}
-		found.push(entry);
 	}
 	return found.sort((a, b) => b.timeMs - a.timeMs || a.name.localeCompare(b.name));
 }

@@ -9,7 +9,8 @@
  * before checking it against the real file, so arbitrary bytes give an
  * ImageError, never a hang, a crash or a huge allocation. Region data is
  * not read: the restore stub checks each extent's CRC as it loads it, and
- * verifyData() does the same here for `ckpt info --verify`.
+ * verifyData() does the same here (`ckpt info --verify` asks the stub,
+ * verdict.ts, and this only to name what failed).
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { crc32c } from "./crc32c.ts";
@@ -49,6 +50,21 @@ export function readImage(path: string): Image {
 export interface VerifyResult {
 	items: number; // DATA extents and pipe buffers checked
 	bytes: number;
+}
+
+/** What verifyData() and the stub's --verify read: DATA extents, pipe buffers, stored files. */
+export function storedItems(image: Image): VerifyResult {
+	const result: VerifyResult = { items: 0, bytes: 0 };
+	const add = (len: number) => {
+		result.items++;
+		result.bytes += len;
+	};
+	for (const r of image.regions) for (const e of r.extents) if (e.kind === CKPT_EXTENT_DATA) add(e.len);
+	for (const f of image.fds) {
+		if (f.pipeLen > 0) add(f.pipeLen);
+		if (f.contentLen > 0) add(f.contentLen);
+	}
+	return result;
 }
 
 /**

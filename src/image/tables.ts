@@ -13,11 +13,17 @@ import {
 import { isThreadCpuClock } from "./clocks.ts";
 import { decodeTermios, USER_SPACE_END } from "./header.ts";
 import { allBits, EXTENT_KINDS, FD_KINDS, LOCK_KINDS, REGION_FLAGS, REGION_KINDS, VM_FLAGS } from "./kinds.ts";
+import { checkRestorePoints } from "./restore-points.ts";
 import type { Extent, Fd, Header, Lock, PendingSignal, Region, Tables, Thread, Timer } from "./types.ts";
 
 const PAGE = BigInt(CKPT_PAGE_SIZE);
 const REGION_FLAG_BITS = allBits(REGION_FLAGS);
 const VM_FLAG_BITS = BigInt(allBits(VM_FLAGS));
+/** Below this no region may start (the stub's bound: the kernel's lowest page). */
+const USER_SPACE_START = 0x1000n;
+/** The highest fd number an image may hold (the stub's bound). */
+const MAX_FD = 65535;
+const validTime = (sec: bigint, nsec: bigint) => sec >= 0n && nsec >= 0n && nsec < 1_000_000_000n;
 const hex = (v: bigint) => `0x${v.toString(16)}`;
 
 export function decodeTables(name: string, h: Header, tables: Uint8Array): Tables {
@@ -55,7 +61,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		return utf8.decode(strings.subarray(off, strings.indexOf(0, off)));
 	};
 
-	if (h.argvStr + h.argvLen > strings.length || (h.argvLen > 0 && strings[h.argvStr + h.argvLen - 1] !== 0))
+	if (h.argvStr >= strings.length || h.argvStr + h.argvLen > strings.length || (h.argvLen > 0 && strings[h.argvStr + h.argvLen - 1] !== 0))
 		fail("argv string out of range or not NUL-terminated (corrupt image)");
 	const argvBytes = strings.subarray(h.argvStr, h.argvStr + h.argvLen);
 	const argv = h.argvLen === 0 ? [] : utf8.decode(argvBytes.subarray(0, -1)).split("\0");
@@ -65,7 +71,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 
 	const extentAt = (i: number) => new Fields(view, h.extentsOff + i * EXTENT.size, EXTENT);
 	const regions: Region[] = [];
-	let prevRegionEnd = 0n;
+	let prevRegionEnd = USER_SPACE_START;
 	let nextExtent = 0;
 	for (let i = 0; i < h.nregions; i++) {
 		const r = new Fields(view, h.regionsOff + i * REGION.size, REGION);
@@ -90,6 +96,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		if (n === 0 || first + n > h.nextents) bad(`${n} extents from ${first} do not fit the ${h.nextents} extents`);
 
 		const isFile = regionKind.file;
+		if (isFile && (r.u32("path_str") === 0 || r.u64("file_offset") % PAGE !== 0n)) bad("a file mapping without a path or at an unaligned offset");
 		const extents: Extent[] = [];
 		let cursor = start;
 		for (let j = 0; j < n; j++) {
@@ -148,9 +155,21 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			bad(`pipe data [${pipeOff}, +${pipeLen}) lies outside the data area`);
 		const contentLen = f.u64("content_len");
 		const contentOff = f.u64("content_offset");
-		if (contentLen > 0n && !fdKind.stored) bad("stored contents on a kind that has none");
+		const stored = fdKind.stored;
+		if (contentLen > 0n && !stored) bad("stored contents on a kind that has none");
 		if (contentLen > 0n && (contentOff < BigInt(h.dataOffset) || contentOff + contentLen > BigInt(h.fileSize)))
 			bad(`stored contents [${contentOff}, +${contentLen}) lie outside the data area`);
+		// What the restore stub also refuses (c/stub/validate.c, check_fds).
+		if (fd > MAX_FD) bad(`fd number above ${MAX_FD}`);
+		const byPath = fdKind.byPath;
+		const sharesWith = f.u32("shares_with");
+		// A lower fd of the table, on an open file that is reopened or recreated.
+		if (sharesWith > 0 && (!(byPath || stored) || i === 0 || sharesWith - 1 >= fd || sharesWith - 1 < fds[0]!.fd))
+			bad(`shares an open file with fd ${sharesWith - 1}, which it cannot`);
+		if (contentLen > 0n && sharesWith > 0) bad("stored contents on a shared open file (the fd it shares with has them)");
+		if (byPath && f.u32("path_str") === 0) bad("reopened by path, but has none");
+		if (pipeLen > 0 && (!fdKind.unread || BigInt(pipeLen) > f.u64("size")))
+			bad("pipe contents on a kind that has none, or beyond the pipe's size");
 		fds.push({
 			fd, kind,
 			openFlags: f.u32("open_flags"),
@@ -174,9 +193,11 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 
 	const groupsText = str(h.process.groupsStr, () => "groups");
 	const groups = groupsText === "" ? [] : groupsText.split(",").map(Number);
-	if (groups.length !== h.process.ngroups || groups.some((g) => !Number.isInteger(g)))
+	if (groups.length !== h.process.ngroups || !/^(\d+(,\d+)*)?$/.test(groupsText))
 		fail(`supplementary groups "${groupsText}" do not match their count ${h.process.ngroups} (corrupt image)`);
 	const cgroup = str(h.process.cgroupStr, () => "cgroup");
+	// A timer's thread: one the stub can name (a cloned thread by its glibc tid word).
+	const knownThread = (i: number) => i < h.nthreads && (i === 0 || threads[i]!.clearChildTid !== 0n);
 	const timers: Timer[] = [];
 	for (let i = 0; i < h.process.ntimers; i++) {
 		const t = new Fields(view, h.process.timersOff + i * TIMER.size, TIMER);
@@ -184,13 +205,15 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		const ns = (sec: "interval_sec" | "remaining_sec", nsec: "interval_nsec" | "remaining_nsec") =>
 			t.i64(sec) * 1_000_000_000n + t.i64(nsec);
 		if (id < 0 || (i > 0 && id <= timers[i - 1]!.id)) fail(`timer ${id}: ids not sorted, duplicated or negative (corrupt image)`);
+		if (!validTime(t.i64("interval_sec"), t.i64("interval_nsec")) || !validTime(t.i64("remaining_sec"), t.i64("remaining_nsec")))
+			fail(`timer ${id}: a time out of range (corrupt image)`);
 		const notify = t.u32("notify");
 		const targetThread = t.u32("target_thread");
-		if (![0, 1, 2, 4].includes(notify) || (notify === 4 && targetThread >= h.nthreads))
+		if (![0, 1, 2, 4].includes(notify) || (notify === 4 && !knownThread(targetThread)))
 			fail(`timer ${id}: notification ${notify} or its thread out of range (corrupt image)`);
 		const clock = t.i32("clock");
 		const clockThread = t.u32("clock_thread");
-		if (isThreadCpuClock(clock) && clockThread >= h.nthreads)
+		if (isThreadCpuClock(clock) && (clock >> 3 !== -1 || !knownThread(clockThread)))
 			fail(`timer ${id}: the thread whose CPU time it counts is out of range (corrupt image)`);
 		timers.push({
 			id, clock, clockThread, notify, signo: t.u32("signo"), value: t.u64("value"),
@@ -214,6 +237,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		if (type > 1) bad(`unknown type ${type}`);
 		if (lockKind.wholeFile && (start !== 0n || len !== 0n)) bad("a whole-file lock with a range");
 		if (start > 1n << 62n || len > 1n << 62n) bad("range out of bounds");
+		if (on!.sharesWith !== null) bad("on a shared fd (the stub takes locks on the fd that opened the file)");
 		locks.push({ fd, kind, write: type === 1, start, len });
 	}
 
@@ -235,6 +259,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		});
 	}
 
+	checkRestorePoints(fail, h, threads, regions);
 	return {
 		exe: str(h.exeStr, () => "exe"), cwd: str(h.cwdStr, () => "cwd"), argv, groups, cgroup, threads, regions, fds, timers, locks,
 		signals,

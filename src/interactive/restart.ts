@@ -4,10 +4,12 @@
  */
 import { outro, select, text } from "@clack/prompts";
 import { restart } from "../commands/restart.ts";
+import { extractAsset, STUB_NAME } from "../process/assets.ts";
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { hasImageMagic, listImages, restartRefusal } from "../image/list.ts";
 import { readImage } from "../image/read.ts";
+import { imageRefusal } from "../image/verdict.ts";
 import { renderInfo } from "../image/render.ts";
 import { imageChoices } from "./choices.ts";
 import { answer, print, type PromptIO } from "./io.ts";
@@ -15,8 +17,11 @@ import { answer, print, type PromptIO } from "./io.ts";
 /** The last choice of every image list: type a path instead. */
 const ELSEWHERE = "\0elsewhere";
 
-/** Why `typed` names neither a usable image nor a directory with one, or undefined. */
-export function pathProblem(typed: string | undefined, forRestart: boolean): string | undefined {
+/**
+ * Why `typed` names neither a usable image nor a directory with one, or
+ * undefined; the restore stub at `stub` judges the images.
+ */
+export function pathProblem(typed: string | undefined, forRestart: boolean, stub: string): string | undefined {
 	if (!typed?.trim()) return "type the path of an image, or of a directory that holds some";
 	const path = resolve(typed.trim());
 	let st: ReturnType<typeof statSync>;
@@ -26,7 +31,7 @@ export function pathProblem(typed: string | undefined, forRestart: boolean): str
 		return `${typed.trim()}: no such file or directory`;
 	}
 	if (st.isDirectory()) {
-		const usable = listImages(path).some((i) => i.image && !(forRestart && i.refusal));
+		const usable = listImages(path, stub).some((i) => i.image && !(forRestart && i.refusal));
 		return usable ? undefined : `no usable ckpt images in ${path}`;
 	}
 	if (!hasImageMagic(path)) return `${typed.trim()}: not a ckpt image`;
@@ -35,12 +40,15 @@ export function pathProblem(typed: string | undefined, forRestart: boolean): str
 	} catch (e) {
 		return (e as Error).message;
 	}
+	const why = imageRefusal(stub, path, "tables");
+	if (why !== undefined) return `${path}: ${why}`;
 	return forRestart ? restartRefusal(path, st, process.getuid!()) : undefined;
 }
 
 async function pickImage(io: PromptIO, verb: string, dir = process.cwd()): Promise<string> {
 	const forRestart = verb !== "inspect";
-	const images = listImages(dir);
+	const stub = await extractAsset(STUB_NAME);
+	const images = listImages(dir, stub);
 	const options = [
 		...imageChoices(images, Date.now(), forRestart),
 		{ value: ELSEWHERE, label: "Another file or directory…", hint: "type its path" },
@@ -51,7 +59,7 @@ async function pickImage(io: PromptIO, verb: string, dir = process.cwd()): Promi
 	const typed = answer(await text({
 		message: `Image to ${verb}, or a directory of images`,
 		placeholder: "run1.dat, /scratch/checkpoints",
-		validate: (v) => pathProblem(v, forRestart),
+		validate: (v) => pathProblem(v, forRestart, stub),
 		...io,
 	}), io);
 	const path = resolve(typed.trim());

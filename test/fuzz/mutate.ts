@@ -86,3 +86,23 @@ export function mutate(original: Uint8Array, r: ReturnType<typeof rng>, resealed
 export function same(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
+
+/**
+ * One field of one record in the tables set to an edge or random value,
+ * checksums recomputed, so the checks of every table's records are reached
+ * (a plain bit flip there only meets the tables checksum). Fields are
+ * 4-byte aligned words, half the time widened to 8 bytes.
+ */
+export function mutateTables(original: Uint8Array, r: ReturnType<typeof rng>): Mutation {
+  const img = original.slice();
+  const v = new DataView(img.buffer);
+  const tOff = u64(img, HEADER.fields.tables_offset.off);
+  const tSize = u64(img, HEADER.fields.tables_size.off);
+  const at = tOff + r.below(tSize / 4) * 4;
+  const value = r.below(3) ? EDGE[r.below(EDGE.length)]! : BigInt(r.next() % 4096);
+  const wide = at + 8 <= tOff + tSize && r.below(2) === 1;
+  if (wide) v.setBigUint64(at, value, true);
+  else v.setUint32(at, Number(value & 0xffffffffn), true);
+  reseal(img);
+  return { image: img, what: `tables word at ${at - tOff} = ${value}${wide ? " (u64)" : ""} (resealed)`, dataOnly: false };
+}

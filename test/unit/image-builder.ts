@@ -9,7 +9,7 @@ import {
 	CKPT_ARCH_X86_64, CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT,
 	CKPT_FD_PIPE_READ, CKPT_HEADER_SIZE, CKPT_MAGIC, CKPT_PAGE_SIZE, CKPT_REGION_ANON,
 	CKPT_REGION_FILE_PRIVATE, CKPT_REGION_STACK, CKPT_VERSION, EXTENT, FD, HEADER, HEADER_STRUCT_SIZE,
-	type Layout, PROCESS_STATE, REGION, THREAD,
+	type Layout, PROCESS_STATE, REGION, RESUME_CTX, THREAD,
 } from "../../src/image/format.ts";
 
 export interface ExtentSpec { pages: number; kind: number; fill?: number }
@@ -146,6 +146,8 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 	H("argv_str", argvStr);
 	H("argv_len", argvLen);
 	H("trigger_signal", 12);
+	// libckpt's restart block, in writable memory as the restore stub requires.
+	H("restart_info_addr", spec.regions.find((r) => r.prot & 2)?.start ?? 0n);
 	spec.specials.forEach(([s, e], i) => {
 		H("special_start", s, i);
 		H("special_end", e, i);
@@ -158,6 +160,9 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 		w.set(THREAD, b, "fs_base", 0x7f0000001000n + BigInt(i));
 		w.set(THREAD, b, "user_rip", 0x401000n);
 		w.set(THREAD, b, "user_rsp", 0x7ffd00001000n);
+		// Where libckpt's handler resumes: code and stack the image restores.
+		w.set(RESUME_CTX, b + THREAD.fields.resume.off, "rip", 0x401000n);
+		w.set(RESUME_CTX, b + THREAD.fields.resume.off, "rsp", 0x7ffd00001000n);
 	});
 	let ext = 0;
 	spec.regions.forEach((r, i) => {
@@ -198,6 +203,7 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 		w.set(FD, b, "offset", f.offset ?? 0n);
 		w.set(FD, b, "path_str", fdPaths[i]!);
 		if (f.pipe) {
+			w.set(FD, b, "size", 65536); // the pipe's capacity holds what was unread
 			w.set(FD, b, "pipe_len", f.pipe.length);
 			w.set(FD, b, "pipe_data_offset", pipeData[i]!);
 			w.set(FD, b, "pipe_crc", crc32c(f.pipe));

@@ -9,6 +9,7 @@ import { imageChoices } from "../../src/interactive/choices.ts";
 import { buildImage, defaultSpec, poke } from "./image-builder.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ckpt-list-"));
+const STUB = join(import.meta.dir, "../../build/ckpt-restore"); // judges each image
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const older = buildImage(); // created_ns 1700000000 s
@@ -30,7 +31,7 @@ Bun.spawnSync(["mkfifo", join(dir, "fifo")]);
 utimesSync(join(dir, "short.dat"), 1_750_000_000, 1_750_000_000);
 
 test("finds images by their magic, newest first, broken ones with their reason", () => {
-	const found = listImages(dir);
+	const found = listImages(dir, STUB);
 	const byName = Object.fromEntries(found.map((f) => [f.name, f]));
 	expect(Object.keys(byName).sort()).toEqual(["corrupt.dat", "link.dat", "new.dat", "old.dat", "short.dat"]);
 	expect(found[0]!.name).toBe("new.dat");
@@ -53,8 +54,8 @@ test("hasImageMagic never blocks on a FIFO and rejects directories and short fil
 });
 
 test("an unreadable directory is one ImageError", () => {
-	expect(() => listImages(join(dir, "nope"))).toThrow(/nope: no such directory$/);
-	expect(() => listImages(join(dir, "tiny"))).toThrow(/tiny: not a directory$/);
+	expect(() => listImages(join(dir, "nope"), STUB)).toThrow(/nope: no such directory$/);
+	expect(() => listImages(join(dir, "tiny"), STUB)).toThrow(/tiny: not a directory$/);
 });
 
 test("the program line: name from argv[0], arguments quoted, long ones cut", () => {
@@ -65,7 +66,7 @@ test("the program line: name from argv[0], arguments quoted, long ones cut", () 
 
 test("the interactive image list: aligned columns, unusable images shown but not selectable", () => {
 	const now = 1_800_000_000_000 + 3 * 3600_000;
-	const choices = imageChoices(listImages(dir), now);
+	const choices = imageChoices(listImages(dir, STUB), now);
 	expect(choices[0]).toEqual({ value: join(dir, "new.dat"), label: expect.stringMatching(/^new\.dat +simulate --steps 1000 'a b' +3 hours ago +\d+\.\d KiB$/) });
 	const corrupt = choices.find((c) => c.value.endsWith("corrupt.dat"))!;
 	expect(corrupt).toMatchObject({ disabled: true, hint: "header checksum mismatch (corrupt image)" });

@@ -18,6 +18,7 @@ import { listImages } from "../../src/image/list.ts";
 import { buildImage } from "./image-builder.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ckpt-interactive-"));
+const STUB = join(import.meta.dir, "../../build/ckpt-restore"); // judges each image
 const home = process.cwd();
 afterEach(() => process.chdir(home));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -106,13 +107,13 @@ test.skipIf(process.getuid!() !== 0)("restart: another user's image is listed bu
 	const here = mkdtempSync(join(dir, "theirs-"));
 	writeFileSync(join(here, "theirs.dat"), buildImage(), { mode: 0o600 });
 	chownSync(join(here, "theirs.dat"), 65534, 65534);
-	const images = listImages(here);
+	const images = listImages(here, STUB);
 	expect(images[0]!.refusal).toBe("owned by uid 65534, not by you (uid 0); restart only images you created");
 	expect(imageChoices(images, Date.now(), true)[0]).toMatchObject({ disabled: true, hint: images[0]!.refusal });
 	expect(imageChoices(images, Date.now(), false)[0]!.disabled).toBeUndefined();
-	expect(pathProblem(join(here, "theirs.dat"), true)).toBe(images[0]!.refusal);
-	expect(pathProblem(here, true)).toBe(`no usable ckpt images in ${here}`);
-	expect(pathProblem(join(here, "theirs.dat"), false)).toBeUndefined();
+	expect(pathProblem(join(here, "theirs.dat"), true, STUB)).toBe(images[0]!.refusal);
+	expect(pathProblem(here, true, STUB)).toBe(`no usable ckpt images in ${here}`);
+	expect(pathProblem(join(here, "theirs.dat"), false, STUB)).toBeUndefined();
 });
 
 test("run: a program that cannot run is refused at the prompt; Ctrl-C there cancels", async () => {

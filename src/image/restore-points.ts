@@ -1,0 +1,54 @@
+/**
+ * The addresses a restore jumps to or writes through must lie in memory the
+ * image restores, with the access it needs: each thread's resume point
+ * (code to run, a stack to pop), glibc's tid word, the rseq area, libckpt's
+ * restart block; and the vDSO's saved place must be free of regions. The
+ * restore stub refuses an image otherwise (c/stub/validate.c: check_specials,
+ * check_threads), so this reader does too: both refuse the same images.
+ */
+import { CKPT_PAGE_SIZE, RESTART_INFO } from "./format.ts";
+import { USER_SPACE_END } from "./header.ts";
+import type { Header, Region, Thread } from "./types.ts";
+
+const PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
+const PAGE = BigInt(CKPT_PAGE_SIZE);
+const U64 = (1n << 64n) - 1n;
+
+/**
+ * Whether [addr, addr+len) lies in restored memory with all of `prot`,
+ * possibly across adjacent regions (a .data page next to .bss); `addr`
+ * wraps as a u64 does.
+ */
+export function inRestoredMemory(regions: readonly Region[], addr: bigint, len: bigint, prot: number): boolean {
+	let at = addr & U64;
+	const end = at + len;
+	if (end > U64) return false;
+	for (const r of regions) {
+		if (at >= end) break;
+		if (at >= r.start && at < r.end) {
+			if ((r.prot & prot) !== prot) return false;
+			at = r.end;
+		}
+	}
+	return at >= end;
+}
+
+export function checkRestorePoints(fail: (why: string) => never, h: Header, threads: readonly Thread[], regions: readonly Region[]): void {
+	let prev = 0n;
+	for (const { name, start, end } of h.specials) {
+		if (start === 0n && end === 0n) continue;
+		if (start < prev || start >= end || start % PAGE !== 0n || end % PAGE !== 0n || end > USER_SPACE_END)
+			fail(`${name} placement is inconsistent (corrupt image)`);
+		prev = end;
+		if (regions.some((r) => start < r.end && end > r.start)) fail(`a region overlaps ${name} (corrupt image)`);
+	}
+	threads.forEach((t, i) => {
+		if (!inRestoredMemory(regions, t.resume.rsp - 8n, 8n, PROT_READ | PROT_WRITE) || !inRestoredMemory(regions, t.resume.rip, 1n, PROT_EXEC))
+			fail(`thread ${i}: its resume point is not in restored memory (corrupt image)`);
+		if ((t.clearChildTid !== 0n && !inRestoredMemory(regions, t.clearChildTid, 4n, PROT_WRITE)) ||
+			(t.rseqAddr !== 0n && (!inRestoredMemory(regions, t.rseqAddr, BigInt(t.rseqLen), PROT_WRITE) || t.rseqAddr % 32n !== 0n || t.rseqLen < 32)))
+			fail(`thread ${i}: its state points outside restored memory (corrupt image)`);
+	});
+	if (!inRestoredMemory(regions, h.restartInfoAddr, BigInt(RESTART_INFO.size), PROT_WRITE))
+		fail("libckpt's restart block is not in restored memory (corrupt image)");
+}

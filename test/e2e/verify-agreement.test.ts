@@ -1,0 +1,118 @@
+// The restore stub is the one authority on whether an image is acceptable
+// (`ckpt-restore --check` / `--verify`, asked by `ckpt list` and `ckpt info
+// --verify`); the TypeScript reader behind `ckpt info` must refuse exactly
+// the images it refuses. Real images, mutated from a fixed seed (whole-file
+// mutations, and table fields with the checksums recomputed so every
+// record check is reached), go to both at both depths; each disagreement
+// is printed with its mutation and both answers.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { HEADER } from "../../src/image/format.ts";
+import { ImageError, readImage, verifyData } from "../../src/image/read.ts";
+import { type CheckDepth, imageRefusal } from "../../src/image/verdict.ts";
+import { type Mutation, mutate, mutateTables, rng } from "../fuzz/mutate.ts";
+import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, ROOT, runToEnd, tempDir } from "./harness.ts";
+
+const STUB = join(ROOT, "build", "ckpt-restore");
+let dir: string;
+let cleanup: () => void;
+const images: Uint8Array[] = [];
+
+async function realImage(name: string, program: string[], ready: (out: string) => boolean) {
+  const cwd = join(dir, name);
+  mkdirSync(cwd);
+  const run = ckpt(program, { cwd });
+  await run.waitFor(ready);
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  images.push(new Uint8Array(readFileSync(join(cwd, "myckpt.dat"))));
+}
+
+beforeAll(async () => {
+  ({ dir, cleanup } = tempDir("ckpt-agree-"));
+  // Threads; a pipe with unread bytes and open files; file locks; POSIX
+  // timers; pending signals: every table has records to break.
+  await realImage("threads", [demo("threads-count"), "4", "1000"], (o) => lines(o) >= 2);
+  await realImage("pipe", [demo("pipe-self"), join(dir, "pipe.log")], (o) => lines(o) >= 4);
+  await realImage("locks", [demo("file-locks"), join(dir, "locks")], (o) => lines(o) >= 3);
+  await realImage("timers", [demo("posix-timers")], (o) => o.includes("ready\n"));
+  await realImage("signals", [demo("pending-signals"), join(dir, "go")], (o) => o.includes("ready\n"));
+}, 60000);
+afterAll(() => cleanup());
+
+/** The reader's answer: undefined if it accepts, else its reason. */
+function readerRefusal(path: string, depth: CheckDepth): string | undefined {
+  try {
+    const image = readImage(path);
+    if (depth === "data") verifyData(image);
+    return undefined;
+  } catch (e) {
+    if (e instanceof ImageError) return e.message;
+    throw e;
+  }
+}
+
+test("the reader and the restore stub accept and refuse the same mutated images", () => {
+  const r = rng(12);
+  const path = join(dir, "m.dat");
+  const disagreements: string[] = [];
+  const count = { accepted: 0, refused: 0 };
+  const judge = (m: Mutation, depth: CheckDepth) => {
+    const reader = readerRefusal(path, depth);
+    const stub = imageRefusal(STUB, path, depth);
+    if ((reader === undefined) !== (stub === undefined))
+      disagreements.push(`${m.what} [${depth}]: reader ${reader ?? "accepts"}; stub ${stub ?? "accepts"}`);
+    count[stub === undefined ? "accepted" : "refused"]++;
+  };
+  for (let i = 0; i < 400; i++) {
+    const original = images[i % images.length]!;
+    const m = i % 2 ? mutateTables(original, r) : mutate(original, r, i % 4 === 0);
+    writeFileSync(path, m.image, { mode: 0o600 });
+    judge(m, "tables");
+    judge(m, "data");
+  }
+  for (const d of disagreements) console.log(d);
+  expect(disagreements).toEqual([]);
+  // Neither answer is a constant: both kinds of image were met.
+  expect(count.accepted).toBeGreaterThan(50);
+  expect(count.refused).toBeGreaterThan(300);
+}, 60000);
+
+test("an intact real image is accepted by both, at both depths", () => {
+  const path = join(dir, "intact.dat");
+  for (const image of images) {
+    writeFileSync(path, image, { mode: 0o600 });
+    for (const depth of ["tables", "data"] as const)
+      expect({ depth, reader: readerRefusal(path, depth), stub: imageRefusal(STUB, path, depth) }).toEqual({ depth, reader: undefined, stub: undefined });
+  }
+});
+
+test("--check judges the image, not the world: a restart refuses a deleted working directory, --check and ckpt list do not", async () => {
+  const cwd = join(dir, "gone");
+  mkdirSync(cwd);
+  const run = ckpt([demo("threads-count"), "2", "1000"], { cwd });
+  await run.waitFor((o) => lines(o) >= 2);
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  const path = join(dir, "world.dat");
+  writeFileSync(path, readFileSync(join(cwd, "myckpt.dat")), { mode: 0o600 });
+  rmSync(cwd, { recursive: true });
+  const restart = await runToEnd([CKPT, "restart", path], { cwd: dir });
+  expect(restart).toEqual({ code: 1, stdout: "", stderr: `ckpt: cannot restart ${path}: the working directory ${cwd} no longer exists\n` });
+  for (const option of ["--check", "--verify"]) expect(await runToEnd([STUB, option, path], { cwd: dir })).toEqual({ code: 0, stdout: "", stderr: "" });
+  expect((await runToEnd([CKPT, "list"], { cwd: dir })).stdout).toMatch(/^world\.dat +\S.* threads-count 2 1000$/m);
+}, 30000);
+
+test("--verify reads every stored byte and --check none: a flipped data byte is the restart's refusal for one only", async () => {
+  const original = images[0]!;
+  const dataOffset = Number(new DataView(original.buffer, original.byteOffset).getBigUint64(HEADER.fields.data_offset.off, true));
+  const flipped = original.slice();
+  flipped[dataOffset + 100]! ^= 0x10;
+  const path = join(dir, "flipped.dat");
+  writeFileSync(path, flipped, { mode: 0o600 });
+  expect(await runToEnd([STUB, "--check", path], { cwd: dir })).toEqual({ code: 0, stdout: "", stderr: "" });
+  const line = `ckpt: cannot restart ${path}: memory contents checksum mismatch (corrupt image)\n`;
+  expect(await runToEnd([STUB, "--verify", path], { cwd: dir })).toEqual({ code: 1, stdout: "", stderr: line });
+  expect(await runToEnd([CKPT, "restart", path], { cwd: dir })).toEqual({ code: 1, stdout: "", stderr: line });
+}, 30000);
