@@ -114,8 +114,9 @@ test("a value past the table is refused by the reader", () => {
 test("file extents only in file regions, as the row says", () => {
 	for (const k of REGION_KINDS.rows) {
 		const spec = defaultSpec();
-		spec.regions = [{ start: 0x400000n, kind: k.value, prot: 5, path: k.file ? "/bin/x" : undefined,
-			extents: [{ pages: 1, kind: CKPT_EXTENT_FILE }, { pages: 1, kind: CKPT_EXTENT_DATA }] }];
+		// The first region becomes one of kind k; the stack the resume point needs stays.
+		spec.regions[0] = { start: 0x400000n, kind: k.value, prot: 5, path: k.file ? "/bin/x" : undefined,
+			extents: [{ pages: 1, kind: CKPT_EXTENT_FILE }, { pages: 1, kind: CKPT_EXTENT_DATA }] };
 		const p = join(dir, `region-${k.value}.dat`);
 		writeFileSync(p, buildImage(spec));
 		if (k.file) expect(infoJson(readImage(p)).regions[0]!.kind).toBe(k.json);
