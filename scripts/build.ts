@@ -1,59 +1,13 @@
 // Builds everything: the C parts with the system compiler, the demos and
 // the test fixtures, then one self-contained executable (dist/ckpt) that embeds the C parts.
-// All C flags live here, each explained once.
+// The C flags and the files of each side live in c-sources.ts.
 import { $ } from "bun";
-import { mkdirSync, readdirSync, existsSync } from "node:fs";
+import { mkdirSync, existsSync } from "node:fs";
 import { basename, join } from "node:path";
+import { root, commonFlags, libFlags, stubFlags, sources, libSources, stubSources } from "./c-sources.ts";
 
-const root = join(import.meta.dir, "..");
 const build = join(root, "build");
 const cc = process.env.CC ?? "cc";
-
-const common = [
-  "-O2", "-g",
-  "-std=gnu11", "-Wall", "-Wextra", "-Werror",
-  // Runs in a signal handler or with no libc: the canary lives in TLS,
-  // which the restore stub sets up only at its very end.
-  "-fno-stack-protector",
-  // No CET notes: the stub jumps into restored code by register.
-  "-fcf-protection=none",
-];
-
-const libFlags = [
-  "-shared", "-fPIC",
-  // Resolve every symbol at load time. Lazy binding would write the GOT and
-  // ld.so's data in the middle of a checkpoint, while those pages are being
-  // checksummed and written.
-  "-Wl,-z,now", "-Wl,-z,relro", "-fno-plt",
-  "-fvisibility=hidden",
-  "-Wl,-z,noexecstack",
-];
-
-const stubFlags = [
-  // A static-pie program with no libc and no startup files of its own.
-  "-static-pie", "-fpie", "-nostdlib", "-ffreestanding", "-Wl,--no-dynamic-linker",
-  // Globals are reached relative to the instruction pointer, never through
-  // a GOT entry: with zero relocations a byte copy runs at any address.
-  "-fvisibility=hidden",
-  // No tables of absolute addresses (switch jump tables, lookup tables of
-  // pointers) and no loops turned into calls of our own memcpy/memset.
-  "-fno-jump-tables", "-fno-tree-switch-conversion", "-fno-tree-loop-distribute-patterns",
-  "-fno-builtin",
-  "-Wl,-z,noexecstack",
-];
-
-const sources = (dir: string, exts: string[]) =>
-  readdirSync(join(root, dir))
-    .filter((f) => exts.some((e) => f.endsWith(e)))
-    .sort()
-    .map((f) => join(root, dir, f));
-
-const shared = ["c/crc32c.c", "c/maps.c"].map((f) => join(root, f));
-
-// One file per kind of resource (c/kinds/), holding both directions: its
-// capture half is compiled into libckpt.so (CKPT_LIB), its restore half into
-// the stub (CKPT_STUB), its record checks into both.
-const kinds = () => sources("c/kinds", [".c"]);
 
 /**
  * Links `out` with debug information into build/debug/, then leaves a copy
@@ -69,13 +23,13 @@ async function linkStripped(out: string, link: (to: string) => Promise<unknown>)
 
 async function buildLib() {
   const out = join(build, "libckpt.so");
-  await linkStripped(out, (to) => $`${cc} ${common} ${libFlags} -DCKPT_LIB -o ${to} ${sources("c/lib", [".c", ".S"])} ${kinds()} ${shared}`);
+  await linkStripped(out, (to) => $`${cc} ${commonFlags} ${libFlags} -DCKPT_LIB -o ${to} ${libSources()}`);
   return out;
 }
 
 async function buildStub() {
   const out = join(build, "ckpt-restore");
-  await linkStripped(out, (to) => $`${cc} ${common} ${stubFlags} -DCKPT_STUB -o ${to} ${sources("c/stub", [".c", ".S"])} ${kinds()} ${shared}`);
+  await linkStripped(out, (to) => $`${cc} ${commonFlags} ${stubFlags} -DCKPT_STUB -o ${to} ${stubSources()}`);
   const relocs = await $`readelf -rW ${out}`.text();
   if (!relocs.includes("There are no relocations")) {
     throw new Error(`ckpt-restore has relocations; it must run unrelocated at any address:\n${relocs}`);

@@ -1,0 +1,62 @@
+// Which C files make libckpt.so and the restore stub, and with which flags.
+// All C flags live here, each explained once; scripts/build.ts links with
+// them, and test/unit/no-circles.test.ts compiles with them to read symbols.
+import { readdirSync, existsSync } from "node:fs";
+import { join } from "node:path";
+
+export const root = join(import.meta.dir, "..");
+
+export const commonFlags = [
+  "-O2", "-g",
+  "-std=gnu11", "-Wall", "-Wextra", "-Werror",
+  // Runs in a signal handler or with no libc: the canary lives in TLS,
+  // which the restore stub sets up only at its very end.
+  "-fno-stack-protector",
+  // No CET notes: the stub jumps into restored code by register.
+  "-fcf-protection=none",
+];
+
+export const libFlags = [
+  "-shared", "-fPIC",
+  // Resolve every symbol at load time. Lazy binding would write the GOT and
+  // ld.so's data in the middle of a checkpoint, while those pages are being
+  // checksummed and written.
+  "-Wl,-z,now", "-Wl,-z,relro", "-fno-plt",
+  "-fvisibility=hidden",
+  "-Wl,-z,noexecstack",
+];
+
+export const stubFlags = [
+  // A static-pie program with no libc and no startup files of its own.
+  "-static-pie", "-fpie", "-nostdlib", "-ffreestanding", "-Wl,--no-dynamic-linker",
+  // Globals are reached relative to the instruction pointer, never through
+  // a GOT entry: with zero relocations a byte copy runs at any address.
+  "-fvisibility=hidden",
+  // No tables of absolute addresses (switch jump tables, lookup tables of
+  // pointers) and no loops turned into calls of our own memcpy/memset.
+  "-fno-jump-tables", "-fno-tree-switch-conversion", "-fno-tree-loop-distribute-patterns",
+  "-fno-builtin",
+  "-Wl,-z,noexecstack",
+];
+
+/** The files of `dir` ending in one of `exts`, sorted, as absolute paths; none if it does not exist. */
+export const sources = (dir: string, exts: string[]) =>
+  existsSync(join(root, dir))
+    ? readdirSync(join(root, dir))
+        .filter((f) => exts.some((e) => f.endsWith(e)))
+        .sort()
+        .map((f) => join(root, dir, f))
+    : [];
+
+const shared = () => ["c/crc32c.c", "c/maps.c"].map((f) => join(root, f));
+
+// One file per kind of resource (c/kinds/), holding both directions: its
+// capture half is compiled into libckpt.so (CKPT_LIB), its restore half into
+// the stub (CKPT_STUB), its record checks into both.
+const kinds = () => sources("c/kinds", [".c"]);
+
+/** Everything linked into libckpt.so, compiled with -DCKPT_LIB. */
+export const libSources = () => [...sources("c/lib", [".c", ".S"]), ...kinds(), ...shared()];
+
+/** Everything linked into ckpt-restore, compiled with -DCKPT_STUB. */
+export const stubSources = () => [...sources("c/stub", [".c", ".S"]), ...kinds(), ...shared()];
