@@ -24,7 +24,7 @@ struct ckpt_config {
 	uint64_t sigs_pending_at_entry; /* so we only consume signals we caused */
 };
 
-extern struct ckpt_config ckpt_config;
+extern struct ckpt_config ckpt_config; /* state.c, like the other two */
 
 /* The signal that stops the other threads (see threads.c for the choice). */
 #define CKPT_THREAD_SIGNAL 64
@@ -49,6 +49,8 @@ struct thread_sync {
 };
 
 extern struct thread_sync ckpt_sync;
+/* Filled by the stub at a restart (arena, new pid, next image path), read
+ * by the handler as it resumes; the image records its address. */
 extern struct ckpt_restart_info ckpt_restart_info;
 
 /* A capture in progress: the tables of the image being built, in a private

@@ -32,8 +32,6 @@
 #include "ckpt_lib.h"
 #include "../sys.h"
 
-struct ckpt_restart_info ckpt_restart_info __attribute__((visibility("hidden")));
-
 static uint64_t now_ns(int clock)
 {
 	struct { int64_t sec, nsec; } ts = {0, 0};

@@ -21,8 +21,6 @@
 #include "ckpt_lib.h"
 #include "../sys.h"
 
-struct ckpt_config ckpt_config __attribute__((visibility("hidden")));
-
 /* CKPT_PID's text, CKPT_PID_DIGITS wide: rewritten in place after a
  * restart (new pid), so a later exec passes on the right one. */
 static char *pid_text;

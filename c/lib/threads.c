@@ -23,8 +23,6 @@
 #define FUTEX_WAKE_P (FUTEX_WAKE | FUTEX_PRIVATE_FLAG)
 #define ANSWER_DEADLINE_NS (10ull * 1000000000ull)
 
-struct thread_sync ckpt_sync __attribute__((visibility("hidden")));
-
 static void wait_while_equal(volatile int32_t *word, int32_t value)
 {
 	while (__atomic_load_n(word, __ATOMIC_ACQUIRE) == value)
