@@ -157,9 +157,9 @@ char stat_state(const char *text, long len);
  * restart (jump_to_resume_point in c/stub/start.S). */
 int ckpt_save_context(struct ckpt_resume_ctx *ctx);
 
-void record_stderr_identity(uint64_t *dev, uint64_t *ino);
-
-/* init.c: a restart gave the program a new pid. */
+/* launch_pid.c: where CKPT_PID's text is (the constructor finds it), and
+ * a restart's new pid, written there and into ckpt_config. */
+void launch_pid_text(char *text);
 void launch_pid_moved(int pid);
 
 /* exec.c: find glibc's execvpe (every process); keep the launcher's entries
@@ -170,15 +170,19 @@ void exec_remember(const char *const *names, unsigned n);
 /* glibc's own sigaction, behind our interposed one (it supplies the
  * sa_restorer a raw rt_sigaction would need). */
 extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+/* install_handler.c: `fn` for `sig`, every signal blocked while it runs but `but`. */
 int install_handler(int sig, void (*fn)(int, siginfo_t *, void *), int but);
 
 /* sigaction.c: the program's own use of the trigger signal. */
 int trigger_request(const siginfo_t *info);
 void run_program_handler(int sig, siginfo_t *info, void *uc);
-void trigger_blocked_warning(void);
 void act_as_without_ckpt(int sig, siginfo_t *info, void *uc);
+/* trigger_warning.c: "the program <what> signal N, the checkpoint trigger;
+ * <consequence>", once. */
+void warn_trigger_once(const char *what, const char *consequence);
+void trigger_blocked_warning(void);
 
-/* background_writer.c and handler.c */
+/* background_writer.c */
 int start_background_writer(struct capture *c, uint64_t started_ns);
 void wait_for_previous_writer(void);
 void forget_previous_writer(void);
@@ -187,7 +191,14 @@ int previous_writer(void); /* its pid, or 0 */
 /* children.c: fails the capture, naming them, if the program has any
  * child process in any state. */
 int refuse_children(struct capture *c);
+
+/* report.c: a checkpoint's lines on stderr. */
+void announce_if_stderr_is_a_file(void);
+void report_checkpoint(const struct capture *c, int ok, uint64_t size, uint64_t ns, int keep_running);
 void report_background(const struct capture *c, int ok, uint64_t size, uint64_t pause_ns, uint64_t started_ns);
+
+/* clock.c: `clock`'s time in nanoseconds (0: CLOCK_REALTIME, 1: CLOCK_MONOTONIC). */
+uint64_t now_ns(int clock);
 uint64_t monotonic_ns(void);
 
 /* status.c: the line `ckpt checkpoint` reads through /proc/PID/environ. */
@@ -201,8 +212,9 @@ void terminal_note_launch(void);
 void terminal_restore_launch(void);
 void terminal_after_restart(void);
 
-/* One line to the launch-time stderr, never harming the program. */
+/* say.c: one line to the launch-time stderr, never harming the program. */
 void say(const struct line *l);
+void record_stderr_identity(uint64_t *dev, uint64_t *ino);
 
 /* Swallows a SIGPIPE/SIGXFSZ our own write raised (see say.c). */
 void consume_own_signal(int sig);

@@ -32,18 +32,6 @@
 #include "ckpt_lib.h"
 #include "../sys.h"
 
-static uint64_t now_ns(int clock)
-{
-	struct { int64_t sec, nsec; } ts = {0, 0};
-	sys_clock_gettime(clock, &ts);
-	return (uint64_t)(ts.sec * 1000000000 + ts.nsec);
-}
-
-uint64_t monotonic_ns(void)
-{
-	return now_ns(1 /* CLOCK_MONOTONIC */);
-}
-
 static void after_restart(void)
 {
 	struct ckpt_restart_info *ri = &ckpt_restart_info;
@@ -63,69 +51,6 @@ static void after_restart(void)
 	ri->magic = 0;
 	status_set(CKPT_STATE_RUNNING, "");
 	coordinator_release();
-}
-
-/* A line written to a file on fd 2 after the file's offset is captured
- * would be overwritten, or left half-overwritten, by the program's own
- * output after a restart. So when stderr is a regular file, the line comes
- * before the capture, and only failures are reported after it. */
-static void announce_if_stderr_is_a_file(void)
-{
-	if (!stderr_is_regular_file())
-		return;
-	struct line l = {.len = 0};
-	line_str(&l, "ckpt: taking a checkpoint into ");
-	line_str(&l, ckpt_config.image_path);
-	say(&l);
-}
-
-/* "ckpt: checkpoint written to PATH (SIZE", the start of both success lines. */
-static void written_to(struct line *l, uint64_t size)
-{
-	line_str(l, "ckpt: checkpoint written to ");
-	line_str(l, ckpt_config.image_path);
-	line_str(l, " (");
-	line_size(l, size);
-}
-
-static void report(const struct capture *c, int ok, uint64_t size, uint64_t ns, int keep_running)
-{
-	struct line l = {.len = 0};
-	if (ok && stderr_is_regular_file())
-		return;
-	if (!ok) {
-		line_str(&l, "ckpt: checkpoint failed: ");
-		line_str(&l, c->error.buf);
-		line_str(&l, "; the program continues");
-	} else {
-		written_to(&l, size);
-		line_str(&l, " in ");
-		line_ms(&l, ns);
-		line_str(&l, keep_running ? "); continuing" : "); stopping with exit status ");
-		if (!keep_running)
-			line_u64(&l, CKPT_EXIT_CHECKPOINTED);
-	}
-	say(&l);
-}
-
-/* The background writer's line: how long the program was paused, and how
- * long until the image was durable. */
-void report_background(const struct capture *c, int ok, uint64_t size, uint64_t pause_ns, uint64_t started_ns)
-{
-	struct line l = {.len = 0};
-	if (ok && stderr_is_regular_file())
-		return;
-	if (!ok) {
-		report(c, 0, 0, 0, 1);
-		return;
-	}
-	written_to(&l, size);
-	line_str(&l, "; program paused ");
-	line_ms(&l, pause_ns);
-	line_str(&l, ", durable after ");
-	line_ms(&l, monotonic_ns() - started_ns);
-	line_str(&l, "); continuing");
-	say(&l);
 }
 
 /* Steps 1-5; returns 1 after a restart, 0 when written (or, with
@@ -187,26 +112,13 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 	}
 	if (rc == 0 && !keep_running)
 		terminal_restore_launch(); /* first, so our own line is not printed raw */
-	report(&c, rc == 0, size, now_ns(1) - started, keep_running);
+	report_checkpoint(&c, rc == 0, size, now_ns(1) - started, keep_running);
 	if (rc == 0 && !keep_running) {
 		status_set(CKPT_STATE_STOPPED, "");
 		sys_exit_group(CKPT_EXIT_CHECKPOINTED);
 	}
 	status_set(rc == 0 ? CKPT_STATE_WRITTEN : CKPT_STATE_FAILED, rc == 0 ? "" : c.error.buf);
 	coordinator_release();
-}
-
-/* Both of libckpt's handlers run with every signal blocked, so nothing in
- * the program changes memory under a capture; `but` stays deliverable. */
-int install_handler(int sig, void (*fn)(int, siginfo_t *, void *), int but)
-{
-	struct sigaction sa = {0};
-	sa.sa_sigaction = fn;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigfillset(&sa.sa_mask);
-	if (but)
-		sigdelset(&sa.sa_mask, but);
-	return __sigaction(sig, &sa, 0);
 }
 
 int install_checkpoint_handler(void)

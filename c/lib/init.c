@@ -21,18 +21,7 @@
 #include "ckpt_lib.h"
 #include "../sys.h"
 
-/* CKPT_PID's text, CKPT_PID_DIGITS wide: rewritten in place after a
- * restart (new pid), so a later exec passes on the right one. */
-static char *pid_text;
-
 int install_checkpoint_handler(void);
-
-void record_stderr_identity(uint64_t *dev, uint64_t *ino)
-{
-	struct stat st;
-	if (sys_fstat(2, &st) == 0)
-		*dev = st.st_dev, *ino = st.st_ino;
-}
 
 static int note_inherited(int fd, void *ctx)
 {
@@ -90,15 +79,6 @@ static void forget_settings(void)
 	drop_self_from_preload();
 }
 
-void launch_pid_moved(int pid)
-{
-	ckpt_config.pid = pid;
-	if (!pid_text)
-		return;
-	for (int i = CKPT_PID_DIGITS - 1; i >= 0; i--, pid /= 10)
-		pid_text[i] = (char)('0' + pid % 10);
-}
-
 /* Their text stays in the initial environment block, where `ckpt
  * checkpoint PID` reads them through /proc/PID/environ. */
 static int read_settings(void)
@@ -132,7 +112,7 @@ __attribute__((constructor)) static void ckpt_init(void)
 		forget_settings();
 		return;
 	}
-	pid_text = pid;
+	launch_pid_text(pid);
 	ckpt_config.pid = (int)sys_getpid();
 	status_init();
 	record_inherited_fds();
