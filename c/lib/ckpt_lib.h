@@ -97,6 +97,7 @@ int scratch_open(struct capture *c);
 void scratch_close(struct capture *c);
 uint32_t capture_string(struct capture *c, const char *s, size_t len);
 int capture_fail(struct capture *c, const char *what, long err);
+int capture_fail_path(struct capture *c, const char *what, const char *path, long err);
 
 void capture_thread(struct ckpt_thread *t, const void *ucontext);
 
@@ -140,6 +141,27 @@ void close_unreadable(struct capture *c);
 /* Writes the image; `then_exit`: the caller exits right after a success,
  * so what the exit releases anyway is left to it. */
 int image_write(struct capture *c, uint64_t *size, int then_exit);
+
+static inline uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+
+/* image_file.c: the file image_write fills, created unnamed, then given
+ * the image's name (commit) or dropped (abandon). */
+struct image_target {
+	char dir[CKPT_PATH_MAX];
+	char tmp_name[300];
+	const char *name;
+	long dir_fd;
+	long fd;
+	int named_tmp; /* the O_TMPFILE fallback is in use */
+};
+int image_target_open(struct capture *c, struct image_target *t);
+int image_target_commit(struct capture *c, struct image_target *t);
+void image_target_abandon(struct image_target *t);
+
+/* data_stream.c: every DATA extent, checksummed, through the staging ring;
+ * the ring's AIO context outlives it until destroyed (or the exit). */
+long write_data_stream(struct capture *c, int fd);
+void destroy_stream_aio(const struct capture *c);
 
 /* proc_dir.c: calls each(n, ctx) for every numbered entry of a /proc
  * directory (the walk's own fd left out of /proc/self/fd); stops at the

@@ -101,6 +101,17 @@ int capture_fail(struct capture *c, const char *what, long err)
 	return -1;
 }
 
+/* "<what><path>: <errno text>" */
+int capture_fail_path(struct capture *c, const char *what, const char *path, long err)
+{
+	c->error.len = 0;
+	line_str(&c->error, what);
+	line_str(&c->error, path);
+	line_str(&c->error, ": ");
+	line_str(&c->error, errno_text(err));
+	return -1;
+}
+
 long read_proc_file(struct capture *c, const char *path)
 {
 	long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
