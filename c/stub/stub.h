@@ -38,10 +38,11 @@ struct stub_args {
 	int check_only;                  /* --check/--verify: judge the image, restore nothing */
 };
 
-extern struct stub_args g;
+extern struct stub_args g; /* state.c */
 
-/* End the restore with "ckpt: cannot restart IMAGE: <why> (<note>)", where
- * why is <what>[ <path>][: <errno text>] or a composed line. */
+/* refuse.c: end the restore with "ckpt: cannot restart IMAGE: <why>
+ * (<note>)", where why is <what>[ <path>][: <errno text>] or a composed
+ * line. */
 __attribute__((noreturn)) void die(const char *what, long err);
 __attribute__((noreturn)) void die_path(const char *what, const char *path, long err);
 __attribute__((noreturn)) void die_line(const struct line *why);
@@ -112,6 +113,9 @@ __attribute__((noreturn)) void jump_to_resume_point(const struct ckpt_resume_ctx
 long clone_thread(unsigned long flags, uint64_t stack_top, void *ptid, void *ctid, uint64_t tls,
 		  void (*fn)(void *), void *arg);
 
-const char *string_at(const char *strings, uint32_t off);
+static inline const char *string_at(const char *strings, uint32_t off)
+{
+	return strings + off; /* offsets were checked against the table */
+}
 
 #endif

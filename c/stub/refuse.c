@@ -1,0 +1,46 @@
+/* How the stub refuses: one line on the restart's stderr, then exit with
+ * CKPT_EXIT_RESTART_REFUSED, from phase 1 or from the arena alike. */
+#include "stub.h"
+#include "../ckpt_protocol.h"
+#include "../sys.h"
+
+/* Every refusal is one line naming the image: "ckpt: cannot restart IMAGE:
+ * <why>", then the caller's note (run-or-restart's "not starting afresh"),
+ * both kept in g so phase 2, running from the arena, says the same. */
+__attribute__((noreturn)) void die_line(const struct line *why)
+{
+	struct line l = {.len = 0};
+	line_str(&l, "ckpt: cannot restart");
+	line_str(&l, g.image[0] ? " " : "");
+	line_str(&l, g.image);
+	line_str(&l, ": ");
+	line_str(&l, why->buf);
+	if (g.note[0]) {
+		line_str(&l, " (");
+		line_str(&l, g.note);
+		line_str(&l, ")");
+	}
+	line_str(&l, "\n");
+	sys_write(g.err_fd, l.buf, l.len);
+	sys_exit_group(CKPT_EXIT_RESTART_REFUSED);
+}
+
+__attribute__((noreturn)) void die_path(const char *what, const char *path, long err)
+{
+	struct line l = {.len = 0};
+	line_str(&l, what);
+	if (path) {
+		line_str(&l, " ");
+		line_str(&l, path);
+	}
+	if (err) {
+		line_str(&l, ": ");
+		line_str(&l, errno_text(err));
+	}
+	die_line(&l);
+}
+
+__attribute__((noreturn)) void die(const char *what, long err)
+{
+	die_path(what, 0, err);
+}

@@ -1,0 +1,5 @@
+/* The stub's one global, in a file of its own: every phase reads it, and
+ * refusals name the image and the note it holds. */
+#include "stub.h"
+
+struct stub_args g;
