@@ -57,7 +57,9 @@ void load_and_validate(const char *image_path, struct ckpt_header *hdr, char **t
 /* check_details.c: the fields only `ckpt info` shows, refused when corrupt all the same. */
 void check_details(const struct ckpt_header *hdr, const char *tables);
 void check_world(const struct ckpt_header *hdr, const char *tables);
+/* machine.c: same XSAVE layout, same vDSO layout and code. */
 void check_machine(const struct ckpt_header *hdr, uint64_t vdso_ehdr);
+void check_vdso_layout(const struct ckpt_header *hdr);
 void restore_process_settings(const struct ckpt_header *hdr, const char *tables);
 void check_locked_memory(const struct ckpt_header *hdr, const char *tables);
 /* fds.c: every descriptor, each by its kind's module (c/kinds/). */

@@ -350,19 +350,3 @@ void load_and_validate(const char *path, struct ckpt_header *hdr, char **tables)
 	g.image_fd = (int)fd;
 	*tables = t;
 }
-
-void check_machine(const struct ckpt_header *h, uint64_t vdso_ehdr)
-{
-	uint32_t lo, hi, a = 0xd, b, c = 0, d;
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
-	if (((uint64_t)hi << 32 | lo) != h->xcr0 || b != h->xsave_size)
-		bad("this CPU saves registers differently (XSAVE features differ from the checkpoint machine)");
-	uint64_t len = h->special_end[CKPT_SPECIAL_VDSO] - h->special_start[CKPT_SPECIAL_VDSO];
-	if (!len)
-		return;
-	if (!vdso_ehdr)
-		bad("this kernel provides no vDSO, but the checkpointed program used one");
-	if (crc32c_update(0, (const void *)vdso_ehdr, len) != h->vdso_crc)
-		bad("this kernel's vDSO differs from the checkpoint kernel's (restart on the same kernel)");
-}

@@ -30,9 +30,14 @@ interface Refusal {
 
 const AUDIT: Record<string, Refusal[]> = {
   "preconditions.c": [
+    { text: '"the working directory "', sites: 1, about: "world", foreseen: "getcwd (capture_process.c) and world_audit.c refuse a working directory its path does not reach; deleted afterwards, it refuses here, before teardown", shownBy: "a working directory deleted after the checkpoint" },
+  ],
+  "machine.c": [
     { text: "cannot read /proc/self/maps", sites: 2, about: "restart's own state" },
     { text: "vDSO layout differs", sites: 1, about: "kernel" },
-    { text: '"the working directory "', sites: 1, about: "world", foreseen: "getcwd (capture_process.c) and world_audit.c refuse a working directory its path does not reach; deleted afterwards, it refuses here, before teardown", shownBy: "a working directory deleted after the checkpoint" },
+    { text: "XSAVE features differ", sites: 1, about: "kernel" },
+    { text: "this kernel provides no vDSO", sites: 1, about: "kernel" },
+    { text: "this kernel's vDSO differs", sites: 1, about: "kernel" },
   ],
   "kinds/mem_file.c": [
     { text: '"mapped file "', sites: 1, about: "world", foreseen: "capture keeps a mapping as file pages only while its path leads to the same inode, size and mtime (else its pages are stored); a change after the checkpoint cannot be foreseen", shownBy: "restart refuses a program whose executable was" },
