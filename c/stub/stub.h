@@ -109,7 +109,7 @@ __attribute__((noreturn)) void resume_threads(void);
 #define THREAD_STUB_STACK (32 * 1024)
 #define LOADER_STACK (64 * 1024)
 
-/* start.S */
+/* jumps.S */
 __attribute__((noreturn)) void switch_stack_and_call(void (*fn)(void), uint64_t stack_top);
 __attribute__((noreturn)) void jump_to_resume_point(const struct ckpt_resume_ctx *ctx);
 long clone_thread(unsigned long flags, uint64_t stack_top, void *ptid, void *ctid, uint64_t tls,
