@@ -194,6 +194,8 @@ void exec_remember(const char *const *names, unsigned n);
 extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 /* install_handler.c: `fn` for `sig`, every signal blocked while it runs but `but`. */
 int install_handler(int sig, void (*fn)(int, siginfo_t *, void *), int but);
+/* handler.c: the checkpoint handler, for the trigger signal. */
+int install_checkpoint_handler(void);
 
 /* sigaction.c: the program's own use of the trigger signal. */
 int trigger_request(const siginfo_t *info);

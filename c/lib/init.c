@@ -21,8 +21,6 @@
 #include "ckpt_lib.h"
 #include "../sys.h"
 
-int install_checkpoint_handler(void);
-
 static int note_inherited(int fd, void *ctx)
 {
 	(void)ctx;
