@@ -142,6 +142,7 @@ void close_unreadable(struct capture *c);
  * so what the exit releases anyway is left to it. */
 int image_write(struct capture *c, uint64_t *size, int then_exit);
 
+/* v rounded up to a multiple of a, a power of two. */
 static inline uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
 /* image_file.c: the file image_write fills, created unnamed, then given
@@ -176,7 +177,7 @@ uint64_t stat_field(const char *text, long len, int n);
 char stat_state(const char *text, long len);
 
 /* Setjmp-like: returns 0 when saving, 1 when the stub resumes here after a
- * restart (jump_to_resume_point in c/stub/start.S). */
+ * restart (jump_to_resume_point in c/stub/jumps.S). */
 int ckpt_save_context(struct ckpt_resume_ctx *ctx);
 
 /* launch_pid.c: where CKPT_PID's text is (the constructor finds it), and
