@@ -101,7 +101,7 @@ int extent_is_uncharged(const struct ckpt_extent *e);
 void open_forced_writes(void);
 void close_forced_writes(void);
 void load_extent_forced(const struct ckpt_extent *e);
-/* memory.c: `len` bytes of the image at `at` into `to`; a short read ends the restore. */
+/* image_read.c: `len` bytes of the image at `at` into `to`; a short read ends the restore. */
 void read_memory_from_image(void *to, uint64_t len, uint64_t at);
 void restore_process_state(void);
 __attribute__((noreturn)) void resume_threads(void);
