@@ -194,7 +194,7 @@ void mem_file_check_world(const struct ckpt_header *h, const char *tables)
 
 long mem_file_map(const struct ckpt_region *r, int flags, int prot)
 {
-	const char *path = string_at(g.strings, r->path_str);
+	const char *path = string_at(restart.strings, r->path_str);
 	/* Opened with the rights the mapping had, not only those it uses now:
 	 * a read-only view of a file opened for writing may be mprotect'ed
 	 * writable later (checked possible in phase 1). */

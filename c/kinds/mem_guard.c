@@ -42,8 +42,8 @@ void check_guard_support(const struct ckpt_header *h, const char *tables)
 /* Phase 2, after every region is mapped and loaded. */
 void install_guards(void)
 {
-	for (uint32_t k = 0; k < g.hdr->nextents; k++) {
-		const struct ckpt_extent *e = &g.extents[k];
+	for (uint32_t k = 0; k < restart.hdr->nextents; k++) {
+		const struct ckpt_extent *e = &restart.extents[k];
 		if (e->kind != CKPT_EXTENT_GUARD)
 			continue;
 		long err = sys_madvise((void *)e->start, e->len, MADV_GUARD_INSTALL_);

@@ -4,8 +4,9 @@
  *   [ copy of this program | header + tables | vDSO hop window |
  *     a small stack per thread to clone | the stub's stack ]
  * This program is static-pie with no relocations at all (the build checks),
- * so a byte copy of it runs at any address. Phase 1 fills `g` with addresses
- * inside the arena before the copy, so the copied `g` is already right.
+ * so a byte copy of it runs at any address. Phase 1 fills `restart` with
+ * addresses inside the arena before the copy, so the copied `restart` is
+ * already right.
  */
 #include <sys/mman.h>
 #include "stub.h"
@@ -25,11 +26,11 @@ static uint64_t page_up(uint64_t v) { return (v + CKPT_PAGE_SIZE - 1) & ~(uint64
 
 static int busy(uint64_t start, uint64_t len)
 {
-	const struct ckpt_header *h = g.hdr;
+	const struct ckpt_header *h = restart.hdr;
 	uint64_t end = start + len + GUARD;
 	start -= GUARD;
 	for (uint32_t i = 0; i < h->nregions; i++)
-		if (g.regions[i].start < end && g.regions[i].end > start)
+		if (restart.regions[i].start < end && restart.regions[i].end > start)
 			return 1;
 	for (int k = 0; k < CKPT_NSPECIAL; k++)
 		if (h->special_start[k] < end && h->special_end[k] > start)
@@ -55,8 +56,8 @@ static long try_map(uint64_t at, uint64_t len)
 static uint64_t map_arena(uint64_t len)
 {
 	long m = try_map(PREFERRED, len);
-	for (uint32_t i = 0; m < 0 && i < g.hdr->nregions; i++)
-		m = try_map(g.regions[i].end + GUARD, len);
+	for (uint32_t i = 0; m < 0 && i < restart.hdr->nregions; i++)
+		m = try_map(restart.regions[i].end + GUARD, len);
 	if (m < 0)
 		die("no free address range for the restore stub", 0);
 	return (uint64_t)m;
@@ -69,13 +70,13 @@ static void copy(void *to, const void *from, uint64_t n)
 
 void build_arena(const char *tables, uint64_t vdso_ehdr)
 {
-	const struct ckpt_header *h = g.hdr;
+	const struct ckpt_header *h = restart.hdr;
 	uint64_t code = page_up((uint64_t)(_end - __ehdr_start));
 	uint64_t tab = page_up(sizeof *h + h->tables_size);
 	uint64_t vvar = h->special_start[CKPT_SPECIAL_VVAR] ? h->special_start[CKPT_SPECIAL_VVAR]
 							     : h->special_start[CKPT_SPECIAL_VDSO];
 	uint64_t hop = page_up(h->special_end[CKPT_SPECIAL_VDSO] - vvar);
-	g.regions = (void *)(tables + h->regions_off); /* for busy(), before the copy */
+	restart.regions = (void *)(tables + h->regions_off); /* for busy(), before the copy */
 	uint64_t stacks = (uint64_t)h->nthreads * THREAD_STUB_STACK, loaders = MAX_LOADERS * LOADER_STACK;
 	uint64_t len = code + tab + hop + stacks + loaders + STACK_SIZE;
 	uint64_t base = map_arena(len);
@@ -84,22 +85,22 @@ void build_arena(const char *tables, uint64_t vdso_ehdr)
 	copy(t, h, sizeof *h);
 	copy(t + sizeof *h, tables, h->tables_size);
 	const char *nt = t + sizeof *h;
-	g.hdr = (void *)t;
-	g.threads = (void *)(nt + h->threads_off);
-	g.regions = (void *)(nt + h->regions_off);
-	g.extents = (void *)(nt + h->extents_off);
-	g.fds = (void *)(nt + h->fds_off);
-	g.strings = nt + h->strings_off;
-	g.timers = (const void *)(nt + h->process.timers_off);
-	g.signals = (const void *)(nt + h->process.signals_off);
-	g.arena_start = base;
-	g.arena_len = len;
-	g.hop_start = base + code + tab;
-	g.thread_stacks = g.hop_start + hop;
-	g.loader_stacks = g.thread_stacks + stacks;
+	restart.hdr = (void *)t;
+	restart.threads = (void *)(nt + h->threads_off);
+	restart.regions = (void *)(nt + h->regions_off);
+	restart.extents = (void *)(nt + h->extents_off);
+	restart.fds = (void *)(nt + h->fds_off);
+	restart.strings = nt + h->strings_off;
+	restart.timers = (const void *)(nt + h->process.timers_off);
+	restart.signals = (const void *)(nt + h->process.signals_off);
+	restart.arena_start = base;
+	restart.arena_len = len;
+	restart.hop_start = base + code + tab;
+	restart.thread_stacks = restart.hop_start + hop;
+	restart.loader_stacks = restart.thread_stacks + stacks;
 	for (int k = 0; k < CKPT_NSPECIAL; k++)
 		if (h->special_start[k])
-			g.vdso_now[k] = vdso_ehdr - (h->special_start[CKPT_SPECIAL_VDSO] - h->special_start[k]);
+			restart.vdso_now[k] = vdso_ehdr - (h->special_start[CKPT_SPECIAL_VDSO] - h->special_start[k]);
 
 	copy((void *)base, __ehdr_start, (uint64_t)(_end - __ehdr_start));
 	uint64_t text_end = page_up((uint64_t)(etext - __ehdr_start));

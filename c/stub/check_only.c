@@ -33,7 +33,7 @@ static int64_t crc_of_range(uint64_t at, uint64_t len, char *buf)
 	uint32_t crc = 0;
 	for (uint64_t done = 0; done < len;) {
 		uint64_t want = len - done > CHUNK ? CHUNK : len - done;
-		long n = sys_pread(g.image_fd, buf, want, (long)(at + done));
+		long n = sys_pread(restart.image_fd, buf, want, (long)(at + done));
 		if (n <= 0)
 			return -1;
 		crc = crc32c_update(crc, buf, (uint64_t)n);
@@ -96,8 +96,8 @@ __attribute__((noreturn)) void check_image_only(const char *path, int with_data)
 {
 	static struct ckpt_header hdr;
 	char *tables;
-	g.check_only = 1;
-	str_copy(g.image, sizeof g.image, path);
+	restart.check_only = 1;
+	str_copy(restart.image, sizeof restart.image, path);
 	load_and_validate(path, &hdr, &tables);
 	check_timer_records(&hdr, tables);
 	check_signal_records(&hdr, tables);

@@ -45,7 +45,7 @@ int move_image_fd_high(int fd, const struct ckpt_fd *fds, uint32_t n)
 	/* Our own messages keep going to the restart's stderr even after the
 	 * program's fd 2 is put in place (it may be a file of the program's). */
 	long err = sys_fcntl(2, F_DUPFD_CLOEXEC, hi + 1);
-	g.err_fd = err >= 0 ? (int)err : -1;
+	restart.err_fd = err >= 0 ? (int)err : -1;
 	high_base = (int)(err >= 0 ? err : hi) + 1;
 	return (int)hi;
 }

@@ -64,7 +64,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	char **argv = (char **)(sp + 1);
 	uint64_t all = ~0ull;
 	sys_rt_sigprocmask(2 /* SIG_SETMASK */, &all, 0);
-	g.err_fd = 2;
+	restart.err_fd = 2;
 	/* `ckpt restart` passes an absolute IMAGE, so it never reads as an option. */
 	if (argc == 3 && (str_eq(argv[1], CKPT_STUB_CHECK) || str_eq(argv[1], CKPT_STUB_VERIFY)))
 		check_image_only(argv[2], str_eq(argv[1], CKPT_STUB_VERIFY));
@@ -72,9 +72,9 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	if (argc != CKPT_STUB_ARG_NOTE && argc != CKPT_STUB_ARG_NOTE + 1)
 		die("usage: ckpt-restore IMAGE NEXT-IMAGE [NOTE] (run it through `ckpt restart`), "
 		    "or ckpt-restore --check|--verify IMAGE", 0);
-	str_copy(g.image, sizeof g.image, argv[CKPT_STUB_ARG_IMAGE]);
+	str_copy(restart.image, sizeof restart.image, argv[CKPT_STUB_ARG_IMAGE]);
 	if (argc > CKPT_STUB_ARG_NOTE)
-		str_copy(g.note, sizeof g.note, argv[CKPT_STUB_ARG_NOTE]);
+		str_copy(restart.note, sizeof restart.note, argv[CKPT_STUB_ARG_NOTE]);
 	static struct ckpt_header hdr;
 	char *tables;
 	load_and_validate(argv[CKPT_STUB_ARG_IMAGE], &hdr, &tables);
@@ -85,13 +85,13 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	check_timers(&hdr, tables);
 	check_signals(&hdr, tables);
 	restore_process_settings(&hdr, tables);
-	str_copy(g.next_image, sizeof g.next_image, argv[CKPT_STUB_ARG_NEXT_IMAGE]);
+	str_copy(restart.next_image, sizeof restart.next_image, argv[CKPT_STUB_ARG_NEXT_IMAGE]);
 	const struct ckpt_fd *fds = (const void *)(tables + hdr.fds_off);
-	int fd = move_image_fd_high(g.image_fd, fds, hdr.nfds);
-	g.image_fd = fd;
+	int fd = move_image_fd_high(restart.image_fd, fds, hdr.nfds);
+	restart.image_fd = fd;
 	restore_fds(fds, hdr.nfds, tables + hdr.strings_off, fd);
 	take_locks((const void *)(tables + hdr.locks_off), hdr.nlocks, fds, hdr.nfds, tables + hdr.strings_off);
-	g.hdr = &hdr;
+	restart.hdr = &hdr;
 	build_arena(tables, vdso);
 	__builtin_unreachable();
 }

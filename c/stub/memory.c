@@ -14,14 +14,14 @@
 static uint64_t vdso_block_start(void)
 {
 	for (int k = 0; k < CKPT_NSPECIAL; k++)
-		if (g.vdso_now[k])
-			return g.vdso_now[k];
+		if (restart.vdso_now[k])
+			return restart.vdso_now[k];
 	return 0;
 }
 
 static uint64_t special_len(int k)
 {
-	return g.hdr->special_end[k] - g.hdr->special_start[k];
+	return restart.hdr->special_end[k] - restart.hdr->special_start[k];
 }
 
 static void unmap_range(uint64_t from, uint64_t to)
@@ -34,10 +34,10 @@ static void unmap_range(uint64_t from, uint64_t to)
  * vDSO block goes: the old stub, its stack, its first tables. */
 void unmap_all_but_arena_and_vdso(void)
 {
-	uint64_t keep[2][2] = {{g.arena_start, g.arena_start + g.arena_len}, {0, 0}};
+	uint64_t keep[2][2] = {{restart.arena_start, restart.arena_start + restart.arena_len}, {0, 0}};
 	uint64_t v = vdso_block_start();
 	if (v)
-		keep[1][0] = v, keep[1][1] = g.vdso_now[CKPT_SPECIAL_VDSO] + special_len(CKPT_SPECIAL_VDSO);
+		keep[1][0] = v, keep[1][1] = restart.vdso_now[CKPT_SPECIAL_VDSO] + special_len(CKPT_SPECIAL_VDSO);
 	if (keep[1][0] && keep[1][0] < keep[0][0]) {
 		uint64_t a = keep[0][0], b = keep[0][1];
 		keep[0][0] = keep[1][0], keep[0][1] = keep[1][1];
@@ -59,7 +59,7 @@ void unmap_all_but_arena_and_vdso(void)
  * old and new blocks may overlap. */
 void move_vdso(void)
 {
-	const struct ckpt_header *h = g.hdr;
+	const struct ckpt_header *h = restart.hdr;
 	uint64_t base = vdso_block_start(), saved_base = 0;
 	if (!base)
 		return;
@@ -67,11 +67,11 @@ void move_vdso(void)
 		saved_base = h->special_start[k];
 	for (int pass = 0; pass < 2; pass++)
 		for (int k = 0; k < CKPT_NSPECIAL; k++) {
-			if (!g.vdso_now[k])
+			if (!restart.vdso_now[k])
 				continue;
 			uint64_t len = special_len(k), rel = h->special_start[k] - saved_base;
-			uint64_t from = pass ? g.hop_start + rel : g.vdso_now[k];
-			uint64_t to = pass ? h->special_start[k] : g.hop_start + rel;
+			uint64_t from = pass ? restart.hop_start + rel : restart.vdso_now[k];
+			uint64_t to = pass ? h->special_start[k] : restart.hop_start + rel;
 			long r = sys_mremap((void *)from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)to);
 			if (r < 0)
 				die("cannot move the vDSO to its saved address", r);
@@ -138,15 +138,15 @@ static void protect_region(const struct ckpt_region *r)
 static void load_extents(void)
 {
 	for (;;) {
-		uint32_t k = __atomic_fetch_add(&g.next_extent, 1, __ATOMIC_RELAXED);
-		if (k >= g.hdr->nextents)
+		uint32_t k = __atomic_fetch_add(&restart.next_extent, 1, __ATOMIC_RELAXED);
+		if (k >= restart.hdr->nextents)
 			return;
-		if (g.extents[k].kind != CKPT_EXTENT_DATA)
+		if (restart.extents[k].kind != CKPT_EXTENT_DATA)
 			continue;
-		if (extent_is_uncharged(&g.extents[k]))
-			load_extent_forced(&g.extents[k]);
+		if (extent_is_uncharged(&restart.extents[k]))
+			load_extent_forced(&restart.extents[k]);
 		else
-			load_extent(&g.extents[k]);
+			load_extent(&restart.extents[k]);
 	}
 }
 
@@ -171,9 +171,9 @@ static int online_cpus(void)
 static uint64_t data_bytes(void)
 {
 	uint64_t total = 0;
-	for (uint32_t k = 0; k < g.hdr->nextents; k++)
-		if (g.extents[k].kind == CKPT_EXTENT_DATA)
-			total += g.extents[k].len;
+	for (uint32_t k = 0; k < restart.hdr->nextents; k++)
+		if (restart.extents[k].kind == CKPT_EXTENT_DATA)
+			total += restart.extents[k].len;
 	return total;
 }
 
@@ -187,31 +187,31 @@ static void load_in_parallel(void)
 	const unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
 				    CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
 	for (int i = 0; i < loaders; i++) {
-		uint64_t stack = g.loader_stacks + (uint64_t)(i + 1) * LOADER_STACK;
-		if (clone_thread(flags, stack, &g.loader_tid[i], &g.loader_tid[i], 0, loader_start, 0) < 0)
-			g.loader_tid[i] = 0; /* fewer helpers is fine */
+		uint64_t stack = restart.loader_stacks + (uint64_t)(i + 1) * LOADER_STACK;
+		if (clone_thread(flags, stack, &restart.loader_tid[i], &restart.loader_tid[i], 0, loader_start, 0) < 0)
+			restart.loader_tid[i] = 0; /* fewer helpers is fine */
 	}
 	load_extents();
 	/* Wait until each loader has left the arena for good, as pthread_join does. */
 	for (int i = 0; i < loaders; i++) {
 		int32_t tid;
-		while ((tid = __atomic_load_n(&g.loader_tid[i], __ATOMIC_ACQUIRE)) != 0)
-			SYS4(__NR_futex, &g.loader_tid[i], 0 /* FUTEX_WAIT */, tid, 0);
+		while ((tid = __atomic_load_n(&restart.loader_tid[i], __ATOMIC_ACQUIRE)) != 0)
+			SYS4(__NR_futex, &restart.loader_tid[i], 0 /* FUTEX_WAIT */, tid, 0);
 	}
 }
 
 void map_regions(void)
 {
-	for (uint32_t i = 0; i < g.hdr->nregions; i++)
-		map_region(&g.regions[i]);
+	for (uint32_t i = 0; i < restart.hdr->nregions; i++)
+		map_region(&restart.regions[i]);
 	open_forced_writes();
 	load_in_parallel();
 	close_forced_writes();
 	/* Guards first: the kernel refuses to install them in a locked or
 	 * sealed region, and restore_advice() locks and seals. */
 	install_guards();
-	for (uint32_t i = 0; i < g.hdr->nregions; i++) {
-		protect_region(&g.regions[i]);
-		restore_advice(&g.regions[i]);
+	for (uint32_t i = 0; i < restart.hdr->nregions; i++) {
+		protect_region(&restart.regions[i]);
+		restore_advice(&restart.regions[i]);
 	}
 }

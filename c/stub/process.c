@@ -13,7 +13,7 @@
 
 static void restore_mm(void)
 {
-	const struct ckpt_header *h = g.hdr;
+	const struct ckpt_header *h = restart.hdr;
 	struct prctl_mm_map map = {
 		.start_code = h->mm.start_code, .end_code = h->mm.end_code,
 		.start_data = h->mm.start_data, .end_data = h->mm.end_data,
@@ -30,7 +30,7 @@ static void restore_mm(void)
 
 static void restore_signals_and_limits(void)
 {
-	const struct ckpt_header *h = g.hdr;
+	const struct ckpt_header *h = restart.hdr;
 	for (int sig = 1; sig <= CKPT_MAX_SIGNALS; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			sys_rt_sigaction(sig, &h->sigactions[sig - 1], 0);
@@ -50,20 +50,20 @@ static void restore_terminals(void)
 	/* The modes found here are the shell's: libckpt puts them back if the
 	 * program stops again, so the shell is not left in raw mode. */
 	for (int fd = 0; fd < 3; fd++) {
-		const struct ckpt_termios *t = &g.hdr->termios[fd];
-		struct ckpt_termios *now = &g.shell_termios[fd];
+		const struct ckpt_termios *t = &restart.hdr->termios[fd];
+		struct ckpt_termios *now = &restart.shell_termios[fd];
 		now->valid = sys_ioctl(fd, 0x5401 /* TCGETS */, now) == 0;
 		if (t->valid && now->valid)
 			sys_ioctl(fd, 0x5402 /* TCSETS */, (void *)t);
 	}
-	fd_tty_restore_modes(g.fds, g.hdr->nfds);
+	fd_tty_restore_modes(restart.fds, restart.hdr->nfds);
 }
 
 void restore_process_state(void)
 {
 	restore_mm();
 	restore_signals_and_limits();
-	const char *cwd = string_at(g.strings, g.hdr->cwd_str);
+	const char *cwd = string_at(restart.strings, restart.hdr->cwd_str);
 	long err = sys_chdir(cwd);
 	if (err < 0)
 		die_path("cannot change to the saved working directory", cwd, err);
@@ -73,14 +73,14 @@ void restore_process_state(void)
 /* Tells libckpt, in its restored memory, what just happened. */
 static void fill_restart_info(void)
 {
-	struct ckpt_restart_info *ri = (void *)g.hdr->restart_info_addr;
-	ri->arena_start = g.arena_start;
-	ri->arena_len = g.arena_len;
+	struct ckpt_restart_info *ri = (void *)restart.hdr->restart_info_addr;
+	ri->arena_start = restart.arena_start;
+	ri->arena_len = restart.arena_len;
 	ri->new_pid = (int32_t)sys_getpid();
-	ri->threads_in_stub = (int32_t)g.hdr->nthreads;
-	str_copy(ri->image_path, sizeof ri->image_path, g.next_image);
+	ri->threads_in_stub = (int32_t)restart.hdr->nthreads;
+	str_copy(ri->image_path, sizeof ri->image_path, restart.next_image);
 	for (int fd = 0; fd < 3; fd++)
-		ri->shell_termios[fd] = g.shell_termios[fd];
+		ri->shell_termios[fd] = restart.shell_termios[fd];
 	ri->magic = CKPT_RESTART_INFO_MAGIC;
 }
 
@@ -107,7 +107,7 @@ static void cloned_thread_start(void *arg)
 {
 	const struct ckpt_thread *t = arg;
 	restore_thread_state(t);
-	restore_signals((uint32_t)(t - g.threads));
+	restore_signals((uint32_t)(t - restart.threads));
 	jump_to_resume_point(&t->resume);
 }
 
@@ -120,9 +120,9 @@ static void clone_threads(void)
 {
 	const unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
 				    CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
-	for (uint32_t i = 1; i < g.hdr->nthreads; i++) {
-		const struct ckpt_thread *t = &g.threads[i];
-		uint64_t stack = g.thread_stacks + (uint64_t)i * THREAD_STUB_STACK;
+	for (uint32_t i = 1; i < restart.hdr->nthreads; i++) {
+		const struct ckpt_thread *t = &restart.threads[i];
+		uint64_t stack = restart.thread_stacks + (uint64_t)i * THREAD_STUB_STACK;
 		long tid = clone_thread(flags, stack, (void *)t->clear_child_tid, (void *)t->clear_child_tid,
 					t->fs_base, cloned_thread_start, (void *)t);
 		if (tid < 0)
@@ -143,11 +143,11 @@ static void become_leader(const struct ckpt_thread *t)
 
 __attribute__((noreturn)) void resume_threads(void)
 {
-	const struct ckpt_thread *t = &g.threads[0];
+	const struct ckpt_thread *t = &restart.threads[0];
 	fill_restart_info();
 	for (int which = 0; which < 3; which++)
-		sys_setitimer(which, &g.hdr->itimers[which], 0);
-	sys_close(g.image_fd);
+		sys_setitimer(which, &restart.hdr->itimers[which], 0);
+	sys_close(restart.image_fd);
 	clone_threads();
 	restore_timers();
 	restore_signals(0);
@@ -155,8 +155,8 @@ __attribute__((noreturn)) void resume_threads(void)
 	restore_thread_state(t);
 	/* The last thing that could fail has run (cloned threads could, in
 	 * theory, still fail to register rseq: they would exit silently). */
-	if (g.err_fd > 2)
-		sys_close(g.err_fd);
+	if (restart.err_fd > 2)
+		sys_close(restart.err_fd);
 	jump_to_resume_point(&t->resume);
 }
 

@@ -6,22 +6,22 @@
 
 /* Every refusal is one line naming the image: "ckpt: cannot restart IMAGE:
  * <why>", then the caller's note (run-or-restart's "not starting afresh"),
- * both kept in g so phase 2, running from the arena, says the same. */
+ * both kept in `restart` so phase 2, running from the arena, says the same. */
 __attribute__((noreturn)) void die_line(const struct line *why)
 {
 	struct line l = {.len = 0};
 	line_str(&l, "ckpt: cannot restart");
-	line_str(&l, g.image[0] ? " " : "");
-	line_str(&l, g.image);
+	line_str(&l, restart.image[0] ? " " : "");
+	line_str(&l, restart.image);
 	line_str(&l, ": ");
 	line_str(&l, why->buf);
-	if (g.note[0]) {
+	if (restart.note[0]) {
 		line_str(&l, " (");
-		line_str(&l, g.note);
+		line_str(&l, restart.note);
 		line_str(&l, ")");
 	}
 	line_str(&l, "\n");
-	sys_write(g.err_fd, l.buf, l.len);
+	sys_write(restart.err_fd, l.buf, l.len);
 	sys_exit_group(CKPT_EXIT_RESTART_REFUSED);
 }
 

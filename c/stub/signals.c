@@ -82,8 +82,8 @@ void check_signals(const struct ckpt_header *h, const char *tables)
 void restore_signals(uint32_t index)
 {
 	int pid = (int)sys_getpid(), tid = (int)sys_gettid();
-	for (uint32_t i = 0; i < g.hdr->process.nsignals; i++) {
-		const struct ckpt_signal *s = &g.signals[i];
+	for (uint32_t i = 0; i < restart.hdr->process.nsignals; i++) {
+		const struct ckpt_signal *s = &restart.signals[i];
 		int process = s->thread == CKPT_SIGNAL_PROCESS;
 		if (s->thread != index && !(process && index == 0))
 			continue;

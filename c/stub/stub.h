@@ -38,7 +38,7 @@ struct stub_args {
 	int check_only;                  /* --check/--verify: judge the image, restore nothing */
 };
 
-extern struct stub_args g; /* state.c */
+extern struct stub_args restart; /* state.c */
 
 /* refuse.c: end the restore with "ckpt: cannot restart IMAGE: <why>
  * (<note>)", where why is <what>[ <path>][: <errno text>] or a composed

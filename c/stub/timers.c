@@ -62,7 +62,7 @@ static int known_thread(const struct ckpt_header *h, uint32_t i, const struct ck
 /* Thread i's tid now: the stub's own thread is thread 0. */
 static int32_t tid_now(uint32_t i)
 {
-	return i ? *(const int32_t *)g.threads[i].clear_child_tid : (int32_t)sys_gettid();
+	return i ? *(const int32_t *)restart.threads[i].clear_child_tid : (int32_t)sys_gettid();
 }
 
 static int valid_time(int64_t sec, int64_t nsec)
@@ -139,14 +139,14 @@ void check_timers(const struct ckpt_header *h, const char *tables)
 
 void restore_timers(void)
 {
-	uint32_t n = g.hdr->process.ntimers;
+	uint32_t n = restart.hdr->process.ntimers;
 	if (!n)
 		return;
 	long err = sys_prctl(PR_TIMER_CREATE_RESTORE_IDS, RESTORE_IDS_ON, 0, 0, 0);
 	if (err < 0)
 		die("cannot create POSIX timers with their ids (prctl PR_TIMER_CREATE_RESTORE_IDS)", err);
 	for (uint32_t i = 0; i < n; i++) {
-		const struct ckpt_timer *t = &g.timers[i];
+		const struct ckpt_timer *t = &restart.timers[i];
 		int32_t tid = t->notify & SIGEV_THREAD_ID_ ? tid_now(t->target_thread) : 0;
 		err = create(t, tid, thread_clock(t->clock) ? tid_now(t->clock_thread) : 0);
 		if (err < 0)

@@ -26,15 +26,15 @@ int uncharged(const struct ckpt_region *r)
 /* The region holding the extent's start (regions are sorted and disjoint). */
 static const struct ckpt_region *region_of(const struct ckpt_extent *e)
 {
-	uint32_t lo = 0, hi = g.hdr->nregions;
+	uint32_t lo = 0, hi = restart.hdr->nregions;
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		if (g.regions[mid].start <= e->start)
+		if (restart.regions[mid].start <= e->start)
 			lo = mid;
 		else
 			hi = mid;
 	}
-	return &g.regions[lo];
+	return &restart.regions[lo];
 }
 
 int extent_is_uncharged(const struct ckpt_extent *e)
@@ -45,21 +45,21 @@ int extent_is_uncharged(const struct ckpt_extent *e)
 /* Before the loaders start: the descriptor they share, if any extent needs it. */
 void open_forced_writes(void)
 {
-	g.mem_fd = -1;
-	for (uint32_t k = 0; k < g.hdr->nextents; k++)
-		if (g.extents[k].kind == CKPT_EXTENT_DATA && extent_is_uncharged(&g.extents[k])) {
+	restart.mem_fd = -1;
+	for (uint32_t k = 0; k < restart.hdr->nextents; k++)
+		if (restart.extents[k].kind == CKPT_EXTENT_DATA && extent_is_uncharged(&restart.extents[k])) {
 			long fd = sys_openat(AT_FDCWD, "/proc/self/mem", O_RDWR | O_CLOEXEC, 0);
 			if (fd < 0)
 				die("cannot open /proc/self/mem to restore memory without write permission", fd);
-			g.mem_fd = (int)fd;
+			restart.mem_fd = (int)fd;
 			return;
 		}
 }
 
 void close_forced_writes(void)
 {
-	if (g.mem_fd >= 0)
-		sys_close(g.mem_fd);
+	if (restart.mem_fd >= 0)
+		sys_close(restart.mem_fd);
 }
 
 /* Each chunk is read into a bounce buffer mapped for the purpose (every
@@ -77,7 +77,7 @@ void load_extent_forced(const struct ckpt_extent *e)
 		read_memory_from_image((void *)buf, want, e->data_offset + done);
 		crc = crc32c_update(crc, (const void *)buf, want);
 		for (uint64_t put = 0; put < want;) {
-			long n = sys_pwrite(g.mem_fd, (char *)buf + put, want - put, (long)(e->start + done + put));
+			long n = sys_pwrite(restart.mem_fd, (char *)buf + put, want - put, (long)(e->start + done + put));
 			if (n <= 0)
 				die("cannot write memory without write permission through /proc/self/mem", n < 0 ? n : -5);
 			put += (uint64_t)n;

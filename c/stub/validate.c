@@ -286,7 +286,7 @@ static void check_image_file(const struct stat *st)
 		bad("is a directory, not an image");
 	if (!S_ISREG(st->st_mode))
 		bad("not a regular file");
-	if (g.check_only)
+	if (restart.check_only)
 		return; /* who may restart it is a question of here and now (check_only.c) */
 	uint64_t uid = (unsigned)sys_getuid();
 	if (st->st_uid != uid) {
@@ -299,7 +299,7 @@ static void check_image_file(const struct stat *st)
 	}
 	if (st->st_mode & 022) {
 		line_str(&l, "writable by group or others, so it could have been altered; run: chmod 600 ");
-		line_str(&l, g.image);
+		line_str(&l, restart.image);
 		die_line(&l);
 	}
 }
@@ -347,6 +347,6 @@ void load_and_validate(const char *path, struct ckpt_header *hdr, char **tables)
 	if (lock_problem)
 		bad(lock_problem);
 	check_threads(hdr, t);
-	g.image_fd = (int)fd;
+	restart.image_fd = (int)fd;
 	*tables = t;
 }
