@@ -5,10 +5,10 @@
  * The member and constant names are taken from the header text itself, so a
  * field added in C without its TypeScript twin fails here too.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { runCProgram } from "./c-program.ts";
 import { ALL_LAYOUTS, C_CONSTANTS, CKPT_MAGIC, type Layout } from "../../src/image/format.ts";
 
 const HEADER_PATH = resolve(import.meta.dir, "../../c/ckpt_format.h");
@@ -63,25 +63,14 @@ function cProgram(): string {
 	return lines.join("\n");
 }
 
-let dir = "";
 const printed = new Map<string, string>();
 
 beforeAll(() => {
-	dir = mkdtempSync(join(tmpdir(), "ckpt-mirror-"));
-	writeFileSync(join(dir, "mirror.c"), cProgram());
-	const cc = Bun.spawnSync(["cc", "-std=c11", "-Wall", "-Werror", "-o", join(dir, "mirror"), join(dir, "mirror.c")]);
-	if (cc.exitCode !== 0) throw new Error(`cc failed:\n${cc.stderr.toString()}`);
-	const run = Bun.spawnSync([join(dir, "mirror")]);
-	if (run.exitCode !== 0) throw new Error("mirror program failed");
-	for (const line of run.stdout.toString().trim().split("\n")) {
+	for (const line of runCProgram(cProgram())) {
 		const words = line.split(" ");
 		if (words[1] === "magic") printed.set("magic", words[0]!);
 		else printed.set(`${words[0]} ${words[1]}`, words.slice(2).join(" "));
 	}
-});
-
-afterAll(() => {
-	if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 test("every C struct is mirrored with the same members", () => {

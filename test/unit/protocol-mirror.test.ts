@@ -6,10 +6,10 @@
  * so a definition added in C without its TypeScript twin fails here too;
  * a string mirrored as a number (or the reverse) fails to compile.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { beforeAll, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { runCProgram } from "./c-program.ts";
 import { PROTOCOL_CONSTANTS } from "../../src/protocol/protocol.ts";
 
 const HEADER_PATH = resolve(import.meta.dir, "../../c/ckpt_protocol.h");
@@ -37,24 +37,13 @@ function expected(value: string | number): string {
 	return typeof value === "string" ? Buffer.from(value, "latin1").toString("hex") : String(value);
 }
 
-let dir = "";
 const printed = new Map<string, string>();
 
 beforeAll(() => {
-	dir = mkdtempSync(join(tmpdir(), "ckpt-protocol-"));
-	writeFileSync(join(dir, "mirror.c"), cProgram());
-	const cc = Bun.spawnSync(["cc", "-std=c11", "-Wall", "-Werror", "-o", join(dir, "mirror"), join(dir, "mirror.c")]);
-	if (cc.exitCode !== 0) throw new Error(`cc failed:\n${cc.stderr.toString()}`);
-	const run = Bun.spawnSync([join(dir, "mirror")]);
-	if (run.exitCode !== 0) throw new Error("mirror program failed");
-	for (const line of run.stdout.toString().trim().split("\n")) {
+	for (const line of runCProgram(cProgram())) {
 		const [name, value = ""] = line.split(" ");
 		printed.set(name!, value);
 	}
-});
-
-afterAll(() => {
-	if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 test("the header is found and defines the protocol", () => {
