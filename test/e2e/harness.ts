@@ -1,7 +1,7 @@
 // End-to-end helpers: spawn the real dist/ckpt against the demos and the
 // test fixtures in a fresh temporary directory, with a deadline on
 // everything so a hang fails the test instead of blocking the run.
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -12,14 +12,22 @@ export const DEMOS = join(ROOT, "build", "demos");
 export const FIXTURES = join(ROOT, "build", "fixtures");
 export const EXIT_CHECKPOINTED = 85;
 
+/** The build of `name` (a variant such as "-nopie" allowed) from the C source in `dir`: a
+ * program that moved away fails here, not by running a stale copy left in build/. */
+function built(dir: string, out: string, name: string): string {
+  const source = name.replace(/(-nopie)?(-rdynamic)?$/, "");
+  if (!existsSync(join(ROOT, dir, `${source}.c`))) throw new Error(`no ${dir}/${source}.c`);
+  return join(out, name);
+}
+
 /** A program of demos/ (what a user runs to see ckpt work), as built. */
 export function demo(name: string): string {
-  return join(DEMOS, name);
+  return built("demos", DEMOS, name);
 }
 
 /** A program of test/fixtures/ (only the tests run it), as built. */
 export function fixture(name: string): string {
-  return join(FIXTURES, name);
+  return built("test/fixtures", FIXTURES, name);
 }
 
 export function tempDir(label = "ckpt-e2e-"): { dir: string; cleanup: () => void } {
