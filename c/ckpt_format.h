@@ -1,5 +1,5 @@
 /*
- * ckpt image format, version 2: the single contract between the preloaded
+ * ckpt image format, version 3: the single contract between the preloaded
  * library that writes an image, the restore stub that reads it, and the
  * TypeScript reader (src/image/format.ts mirrors every struct below field by field;
  * change both in the same commit and bump CKPT_VERSION).
@@ -304,15 +304,14 @@ struct ckpt_fd {
 	uint32_t seals;              /* MEMFD: F_GET_SEALS */
 	uint32_t mode;               /* DELETED, MEMFD: permission bits */
 	uint32_t pad;
-	/* version 3: the event-loop kinds (c/kinds/fd_eventfd.c, fd_signalfd.c,
-	 * fd_timerfd.c); zero for every other kind */
+	/* version 3: the event-loop kinds (c/kinds/fd_{eventfd,signalfd,timerfd}.c); else 0 */
 	uint64_t count;              /* EVENTFD: the counter; TIMERFD: expirations not yet read */
 	uint64_t sigmask;            /* SIGNALFD: the signals it takes (bit n-1: signal n) */
 	int32_t clock;               /* TIMERFD: its clockid */
 	uint32_t kind_flags;         /* EVENTFD: EFD_SEMAPHORE; TIMERFD: TFD_TIMER_ABSTIME */
 	int64_t interval_sec, interval_nsec;   /* TIMERFD: it_interval */
-	int64_t remaining_sec, remaining_nsec; /* TIMERFD: time to the next expiry;
-						* both 0: disarmed */
+	int64_t remaining_sec, remaining_nsec; /* TIMERFD: time to the next expiry (of an
+						* absolute CLOCK_REALTIME one: its time); both 0: disarmed */
 };
 
 /* One entry of an epoll's interest list (/proc/self/fdinfo: tfd, events,

@@ -35,6 +35,8 @@ int drop_or_fail(struct capture *c, int fd, const char *target, const char *why)
 		line_u64(&l, (uint64_t)fd);
 		line_str(&l, " (");
 		line_str(&l, target);
+		line_str(&l, why[0] ? ": " : "");
+		line_str(&l, why);
 		line_str(&l, ") belongs to the program's event loop and cannot be restored yet; "
 			     "closing it would break the program, so --drop-unsupported-fds does not apply");
 		c->error = l;
