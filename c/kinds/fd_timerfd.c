@@ -114,8 +114,8 @@ int fd_timerfd_capture(struct capture *c, int fd, struct ckpt_fd *r, const char 
 	if (!restorable_clock((int64_t)clock))
 		return drop_or_fail(c, fd, target, "a clock ckpt does not restore");
 	if (flags & TFD_TIMER_CANCEL_ON_SET_)
-		return drop_or_fail(c, fd, target, "TFD_TIMER_CANCEL_ON_SET, whether the clock was set since is "
-						   "not shown by the kernel, so a restart could not keep it");
+		return drop_or_fail(c, fd, target, "TFD_TIMER_CANCEL_ON_SET, whose pending cancellation (the clock was "
+						   "set since) the kernel does not show, so a restart could not keep it");
 	if (ticks && !can_set_ticks())
 		return drop_or_fail(c, fd, target, "expirations not yet read, which this kernel cannot set again "
 						   "(TFD_IOC_SET_TICKS needs CONFIG_CHECKPOINT_RESTORE)");
