@@ -35,7 +35,7 @@ int fd_eventfd_capture(struct capture *c, int fd, struct ckpt_fd *r, const char 
 		return capture_fail(c, "cannot read /proc/self/fdinfo", len);
 	if (fdinfo_number(c->text, "eventfd-count:", 16, &count) < 0)
 		return drop_or_fail(c, fd, target, "its counter is not in /proc/self/fdinfo");
-	/* Linux before 6.6 does not say; guessing would change how reads count. */
+	/* Older kernels do not say; a guess would change how reads count. */
 	if (fdinfo_number(c->text, "eventfd-semaphore:", 10, &semaphore) < 0)
 		return drop_or_fail(c, fd, target, "this kernel does not say whether it is a semaphore "
 						   "(eventfd-semaphore in /proc/self/fdinfo)");
