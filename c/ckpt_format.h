@@ -1,5 +1,5 @@
 /*
- * ckpt image format, version 2: the single contract between the preloaded
+ * ckpt image format, version 3: the single contract between the preloaded
  * library that writes an image, the restore stub that reads it, and the
  * TypeScript reader (src/image/format.ts mirrors every struct below field by field;
  * change both in the same commit and bump CKPT_VERSION).
@@ -36,7 +36,7 @@
 #include <stdint.h>
 
 #define CKPT_MAGIC "CKPTIMG\0"
-#define CKPT_VERSION 2
+#define CKPT_VERSION 3
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -121,8 +121,13 @@ enum ckpt_fd_kind {
 	CKPT_FD_DELETED = 7,    /* deleted file: recreated unlinked from its contents */
 	CKPT_FD_MEMFD = 8,      /* memfd: recreated with its name, contents and seals */
 	CKPT_FD_FIFO = 9,       /* named FIFO whose both ends we held: reopened by path */
+	CKPT_FD_EVENTFD = 10,   /* eventfd: created again with its counter and flags */
+	CKPT_FD_SIGNALFD = 11,  /* signalfd: created again with its mask */
+	CKPT_FD_TIMERFD = 12,   /* timerfd: created again on its clock, armed as it was */
+	CKPT_FD_EPOLL = 13,     /* epoll: created again, its interest list (the watch
+				 * table) registered once every other fd is back */
 };
-#define CKPT_FD_KIND_MAX CKPT_FD_FIFO
+#define CKPT_FD_KIND_MAX CKPT_FD_EPOLL
 
 /* prctl(PR_SET_MM_MAP) fields, as read from /proc/self/stat and brk(0). */
 struct ckpt_mm {
@@ -219,6 +224,8 @@ struct ckpt_header {
 	struct ckpt_termios termios[3];
 	struct ckpt_process_state process;
 	uint64_t restart_info_addr;  /* libckpt's struct ckpt_restart_info */
+	uint32_t nwatches;           /* version 3: epoll watches (struct ckpt_epoll_watch), */
+	uint32_t watches_off;        /* within tables, after the strings */
 	uint32_t pad1;
 	uint32_t header_crc;         /* last: CRC32C of the header with this 0 */
 };
@@ -297,6 +304,25 @@ struct ckpt_fd {
 	uint32_t seals;              /* MEMFD: F_GET_SEALS */
 	uint32_t mode;               /* DELETED, MEMFD: permission bits */
 	uint32_t pad;
+	/* version 3: the event-loop kinds (c/kinds/fd_{eventfd,signalfd,timerfd}.c); else 0 */
+	uint64_t count;              /* EVENTFD: the counter; TIMERFD: expirations not yet read */
+	uint64_t sigmask;            /* SIGNALFD: the signals it takes (bit n-1: signal n) */
+	int32_t clock;               /* TIMERFD: its clockid */
+	uint32_t kind_flags;         /* EVENTFD: EFD_SEMAPHORE; TIMERFD: TFD_TIMER_ABSTIME */
+	int64_t interval_sec, interval_nsec;   /* TIMERFD: it_interval */
+	int64_t remaining_sec, remaining_nsec; /* TIMERFD: time to the next expiry (of an
+						* absolute CLOCK_REALTIME one: its time); both 0: disarmed */
+};
+
+/* One entry of an epoll's interest list (/proc/self/fdinfo: tfd, events,
+ * data), registered again by the stub after every descriptor is back. The
+ * watch table is sorted by epfd. */
+struct ckpt_epoll_watch {
+	int32_t epfd;                /* the epoll's fd */
+	int32_t fd;                  /* the watched fd (an fd of the fd table) */
+	uint32_t events;             /* EPOLLIN…, EPOLLET, EPOLLONESHOT, EPOLLEXCLUSIVE */
+	uint32_t pad;
+	uint64_t data;               /* epoll_data as the program set it */
 };
 
 /* A POSIX timer (timer_create), created again by the stub with the same id
@@ -363,11 +389,12 @@ _Static_assert(sizeof(struct ckpt_header) % 8 == 0, "header is 8-byte sized");
 _Static_assert(sizeof(struct ckpt_thread) == 176, "thread record size is part of the format");
 _Static_assert(sizeof(struct ckpt_region) == 96, "region record size is part of the format");
 _Static_assert(sizeof(struct ckpt_extent) == 32, "extent record size is part of the format");
-_Static_assert(sizeof(struct ckpt_fd) == 136, "fd record size is part of the format");
+_Static_assert(sizeof(struct ckpt_fd) == 192, "fd record size is part of the format");
 _Static_assert(sizeof(struct ckpt_lock) == 32, "lock record size is part of the format");
 _Static_assert(sizeof(struct ckpt_termios) == 40, "termios record size");
 _Static_assert(sizeof(struct ckpt_process_state) == 56, "process state record size");
 _Static_assert(sizeof(struct ckpt_timer) == 72, "timer record size is part of the format");
 _Static_assert(sizeof(struct ckpt_signal) == 144, "signal record size is part of the format");
+_Static_assert(sizeof(struct ckpt_epoll_watch) == 24, "epoll watch record size is part of the format");
 
 #endif

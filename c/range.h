@@ -10,4 +10,10 @@ static inline int within(uint64_t off, uint64_t len, uint64_t limit)
 	return off <= limit && len <= limit - off;
 }
 
+/* A time as the kernel takes it (struct timespec): never negative, nanoseconds below a second. */
+static inline int valid_timespec(int64_t sec, int64_t nsec)
+{
+	return sec >= 0 && nsec >= 0 && nsec < 1000000000;
+}
+
 #endif

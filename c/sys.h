@@ -161,6 +161,16 @@ static inline long sys_getpgid(int pid) { return SYS1(__NR_getpgid, pid); }
 static inline long sys_kill(int pid, int sig) { return SYS2(__NR_kill, pid, sig); }
 /* int kcmp(pid_t pid1, pid_t pid2, int type, unsigned long idx1, unsigned long idx2); */
 static inline long sys_kcmp(int pid1, int pid2, int type, unsigned long a, unsigned long b) { return SYS5(__NR_kcmp, pid1, pid2, type, a, b); }
+/* int eventfd2(unsigned int initval, int flags); */
+static inline long sys_eventfd2(unsigned initval, int flags) { return SYS2(__NR_eventfd2, initval, flags); }
+/* int signalfd4(int fd, const sigset_t *mask, size_t sizemask, int flags); */
+static inline long sys_signalfd4(int fd, const uint64_t *mask, int flags) { return SYS4(__NR_signalfd4, fd, mask, 8, flags); }
+/* int timerfd_create(int clockid, int flags); */
+static inline long sys_timerfd_create(int clock, int flags) { return SYS2(__NR_timerfd_create, clock, flags); }
+/* int timerfd_settime(int fd, int flags, const struct itimerspec *new, struct itimerspec *old); */
+static inline long sys_timerfd_settime(int fd, int flags, const void *v, void *old) { return SYS4(__NR_timerfd_settime, fd, flags, v, old); }
+/* int timerfd_gettime(int fd, struct itimerspec *cur); */
+static inline long sys_timerfd_gettime(int fd, void *v) { return SYS2(__NR_timerfd_gettime, fd, v); }
 /* int pidfd_open(pid_t pid, unsigned int flags); */
 static inline long sys_pidfd_open(int pid) { return SYS2(__NR_pidfd_open, pid, 0); }
 /* int io_setup(unsigned nr_events, aio_context_t *ctx); */

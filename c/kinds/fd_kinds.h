@@ -32,6 +32,9 @@ static inline int fd_kind_has_own_file(uint32_t kind)
 	case CKPT_FD_DELETED:
 	case CKPT_FD_MEMFD:
 	case CKPT_FD_FIFO:
+	case CKPT_FD_EVENTFD:
+	case CKPT_FD_SIGNALFD:
+	case CKPT_FD_TIMERFD:
 		return 1;
 	default:
 		return 0;
@@ -53,6 +56,9 @@ const char *fd_tty_record_problem(const struct ckpt_fd *f);
 const char *fd_pipe_record_problem(const struct ckpt_fd *f, const struct ckpt_header *h);
 const char *fd_fifo_record_problem(const struct ckpt_fd *f, const struct ckpt_header *h);
 const char *fd_unlinked_record_problem(const struct ckpt_fd *f, const struct ckpt_header *h);
+const char *fd_eventfd_record_problem(const struct ckpt_fd *f);
+const char *fd_signalfd_record_problem(const struct ckpt_fd *f);
+const char *fd_timerfd_record_problem(const struct ckpt_fd *f);
 /* fd_pipe.c: the unread bytes of a pipe or FIFO end lie in the data area. */
 const char *fd_pipe_bytes_problem(const struct ckpt_fd *f, const struct ckpt_header *h);
 /* fd_locks.c: every lock record, against the fd table. */
@@ -70,6 +76,9 @@ int fd_tty_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *tar
 int fd_pipe_capture(int fd, struct ckpt_fd *r, const struct stat *st);
 int fd_fifo_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *target, const struct stat *st);
 int fd_unlinked_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *target, const struct stat *st);
+int fd_eventfd_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *target);
+int fd_signalfd_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *target);
+int fd_timerfd_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *target);
 /* fd_unlinked.c: DELETED or MEMFD, for the target of a deleted file. */
 uint32_t fd_unlinked_kind(const char *target);
 /* fd_proc.c: whether readlink's `target` is a /proc or /sys file. */
@@ -97,8 +106,14 @@ void fd_tty_restore(const struct ckpt_fd *f, const char *path);
 void fd_pipe_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, int image_fd);
 void fd_fifo_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings, int image_fd);
 void fd_unlinked_restore(const struct ckpt_fd *f, const char *name, int image_fd);
+void fd_eventfd_restore(const struct ckpt_fd *f);
+void fd_signalfd_restore(const struct ckpt_fd *f);
+void fd_timerfd_restore(const struct ckpt_fd *f);
 /* fd_tty.c, phase 2: the saved modes of TTY fds, once nothing can fail. */
 void fd_tty_restore_modes(const struct ckpt_fd *fds, uint32_t n);
+/* fd_timerfd.c, phase 2: arm every timerfd with its time left, as late as
+ * the POSIX timers are, so the time spent stopped does not count. */
+void fd_timerfd_arm(const struct ckpt_fd *fds, uint32_t n);
 #endif
 
 #endif

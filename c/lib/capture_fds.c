@@ -60,6 +60,13 @@ static uint32_t kind_of(int fd, const struct stat *st, const char *target, uint3
 		return CKPT_FD_FILE;
 	if (S_ISFIFO(st->st_mode) && str_starts(target, "pipe:"))
 		return (open_flags & O_ACCMODE) == O_RDONLY ? CKPT_FD_PIPE_READ : CKPT_FD_PIPE_WRITE;
+	/* Anonymous inodes have no file type worth testing: only their name says. */
+	if (str_eq(target, "anon_inode:[eventfd]"))
+		return CKPT_FD_EVENTFD;
+	if (str_eq(target, "anon_inode:[signalfd]"))
+		return CKPT_FD_SIGNALFD;
+	if (str_eq(target, "anon_inode:[timerfd]"))
+		return CKPT_FD_TIMERFD;
 	return 0;
 }
 
@@ -103,6 +110,12 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 	case CKPT_FD_PIPE_READ:
 	case CKPT_FD_PIPE_WRITE:
 		return fd_pipe_capture(fd, r, &st);
+	case CKPT_FD_EVENTFD:
+		return fd_eventfd_capture(c, fd, r, target);
+	case CKPT_FD_SIGNALFD:
+		return fd_signalfd_capture(c, fd, r, target);
+	case CKPT_FD_TIMERFD:
+		return fd_timerfd_capture(c, fd, r, target);
 	default:
 		return drop_or_fail(c, fd, target, "");
 	}

@@ -171,6 +171,10 @@ int for_each_numbered_entry(const char *path, int (*each)(int n, void *ctx), voi
 
 /* Reads a whole /proc file into c->text; returns its length or -errno. */
 long read_proc_file(struct capture *c, const char *path);
+/* fdinfo.c: /proc/self/fdinfo/N into c->text (its length or -errno), and
+ * the number after `key` in such a text, in `base` (0, or -1 if absent). */
+long read_fdinfo(struct capture *c, int fd);
+int fdinfo_number(const char *text, const char *key, unsigned base, uint64_t *v);
 /* proc_stat.c: field n (1-based, n >= 3) of a /proc/PID/stat text, as a
  * number (0 if absent), and its state letter (field 3; '?' if absent). */
 uint64_t stat_field(const char *text, long len, int n);

@@ -15,7 +15,9 @@ static int inherited_at_launch(int fd)
  * I/O error it can handle, its loop fails (libuv aborts on epoll_wait's
  * EBADF: node's restart died with status 134 and no message). Dropping
  * them cannot give a working program, so --drop-unsupported-fds does not
- * apply to those the program opened, and the refusal does not offer it. */
+ * apply to those the program opened, and the refusal does not offer it.
+ * Eventfds, signalfds and timerfds have kinds of their own; they arrive
+ * here only when their kind refuses one, `why` saying why. */
 static int event_loop_fd(const char *target)
 {
 	static const char *const kinds[] = {"anon_inode:[eventpoll]", "anon_inode:[eventfd]", "anon_inode:[signalfd]",
@@ -35,6 +37,8 @@ int drop_or_fail(struct capture *c, int fd, const char *target, const char *why)
 		line_u64(&l, (uint64_t)fd);
 		line_str(&l, " (");
 		line_str(&l, target);
+		line_str(&l, why[0] ? ": " : "");
+		line_str(&l, why);
 		line_str(&l, ") belongs to the program's event loop and cannot be restored yet; "
 			     "closing it would break the program, so --drop-unsupported-fds does not apply");
 		c->error = l;

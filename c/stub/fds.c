@@ -37,6 +37,15 @@ void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int
 		case CKPT_FD_PIPE_WRITE:
 			fd_pipe_restore(fds, n, i, image_fd);
 			break;
+		case CKPT_FD_EVENTFD:
+			fd_eventfd_restore(f);
+			break;
+		case CKPT_FD_SIGNALFD:
+			fd_signalfd_restore(f);
+			break;
+		case CKPT_FD_TIMERFD:
+			fd_timerfd_restore(f); /* armed in phase 2 (process.c) */
+			break;
 		}
 	}
 }

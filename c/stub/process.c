@@ -150,6 +150,7 @@ __attribute__((noreturn)) void resume_threads(void)
 	sys_close(restart.image_fd);
 	clone_threads();
 	restore_timers();
+	fd_timerfd_arm(restart.fds, restart.hdr->nfds);
 	restore_signals(0);
 	become_leader(t);
 	restore_thread_state(t);

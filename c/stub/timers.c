@@ -17,6 +17,7 @@
  * they raise wait, blocked, until each thread returns from the handler.
  */
 #include "stub.h"
+#include "../range.h"
 #include "../sys.h"
 
 #define PR_TIMER_CREATE_RESTORE_IDS 77
@@ -65,17 +66,12 @@ static int32_t tid_now(uint32_t i)
 	return i ? *(const int32_t *)restart.threads[i].clear_child_tid : (int32_t)sys_gettid();
 }
 
-static int valid_time(int64_t sec, int64_t nsec)
-{
-	return sec >= 0 && nsec >= 0 && nsec < 1000000000;
-}
-
 static void check_record(const struct ckpt_header *h, const struct ckpt_timer *t, const struct ckpt_timer *prev,
 			 const struct ckpt_thread *threads)
 {
 	uint32_t n = t->notify;
-	int ok = t->id >= 0 && (!prev || prev->id < t->id) && valid_time(t->interval_sec, t->interval_nsec) &&
-		 valid_time(t->remaining_sec, t->remaining_nsec) &&
+	int ok = t->id >= 0 && (!prev || prev->id < t->id) && valid_timespec(t->interval_sec, t->interval_nsec) &&
+		 valid_timespec(t->remaining_sec, t->remaining_nsec) &&
 		 (n == SIGEV_SIGNAL_ || n == SIGEV_NONE_ || n == SIGEV_THREAD_ || n == (SIGEV_SIGNAL_ | SIGEV_THREAD_ID_));
 	if (ok && n == (SIGEV_SIGNAL_ | SIGEV_THREAD_ID_))
 		ok = known_thread(h, t->target_thread, threads);

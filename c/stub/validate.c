@@ -211,6 +211,12 @@ static const char *fd_kind_problem(const struct ckpt_fd *f, const struct ckpt_he
 	case CKPT_FD_DELETED:
 	case CKPT_FD_MEMFD:
 		return fd_unlinked_record_problem(f, h);
+	case CKPT_FD_EVENTFD:
+		return fd_eventfd_record_problem(f);
+	case CKPT_FD_SIGNALFD:
+		return fd_signalfd_record_problem(f);
+	case CKPT_FD_TIMERFD:
+		return fd_timerfd_record_problem(f);
 	default:
 		return FD_RECORD_INVALID;
 	}

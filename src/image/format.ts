@@ -8,7 +8,7 @@
  */
 
 export const CKPT_MAGIC = "CKPTIMG\0";
-export const CKPT_VERSION = 2;
+export const CKPT_VERSION = 3;
 export const CKPT_ARCH_X86_64 = 62;
 export const CKPT_PAGE_SIZE = 4096;
 export const CKPT_HEADER_SIZE = 4096;
@@ -67,7 +67,11 @@ export const CKPT_FD_PROC = 6;
 export const CKPT_FD_DELETED = 7;
 export const CKPT_FD_MEMFD = 8;
 export const CKPT_FD_FIFO = 9;
-export const CKPT_FD_KIND_MAX = CKPT_FD_FIFO;
+export const CKPT_FD_EVENTFD = 10;
+export const CKPT_FD_SIGNALFD = 11;
+export const CKPT_FD_TIMERFD = 12;
+export const CKPT_FD_EPOLL = 13;
+export const CKPT_FD_KIND_MAX = CKPT_FD_EPOLL;
 
 export const CKPT_LOCK_POSIX = 1;
 export const CKPT_LOCK_OFD = 2;
@@ -93,7 +97,8 @@ export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_EXTENT_DATA, CKPT_EXTENT_HOLE, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_KIND_MAX,
 	CKPT_FD_FILE, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_INHERIT,
 	CKPT_FD_TTY,
-	CKPT_FD_PROC, CKPT_FD_DELETED, CKPT_FD_MEMFD, CKPT_FD_FIFO, CKPT_FD_KIND_MAX,
+	CKPT_FD_PROC, CKPT_FD_DELETED, CKPT_FD_MEMFD, CKPT_FD_FIFO,
+	CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_EPOLL, CKPT_FD_KIND_MAX,
 	CKPT_LOCK_POSIX, CKPT_LOCK_OFD, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE, CKPT_LOCK_KIND_MAX,
 	CKPT_THREAD_COORDINATOR,
 };
@@ -155,7 +160,7 @@ export const PROCESS_STATE = layout("ckpt_process_state", 56, {
 });
 
 /** sizeof(struct ckpt_header): the bytes header_crc covers. */
-export const HEADER_STRUCT_SIZE = 3608;
+export const HEADER_STRUCT_SIZE = 3616;
 
 export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	magic: f(0, "char", 8),
@@ -209,8 +214,10 @@ export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	termios: f(3416, TERMIOS, 3),
 	process: f(3536, PROCESS_STATE),
 	restart_info_addr: f(3592, "u64"),
-	pad1: f(3600, "u32"),
-	header_crc: f(3604, "u32"),
+	nwatches: f(3600, "u32"),
+	watches_off: f(3604, "u32"),
+	pad1: f(3608, "u32"),
+	header_crc: f(3612, "u32"),
 });
 
 export const RESUME_CTX = layout("ckpt_resume_ctx", 72, {
@@ -265,7 +272,7 @@ export const EXTENT = layout("ckpt_extent", 32, {
 	data_offset: f(24, "u64"),
 });
 
-export const FD = layout("ckpt_fd", 136, {
+export const FD = layout("ckpt_fd", 192, {
 	fd: f(0, "i32"),
 	kind: f(4, "u32"),
 	open_flags: f(8, "u32"),
@@ -287,6 +294,23 @@ export const FD = layout("ckpt_fd", 136, {
 	seals: f(124, "u32"),
 	mode: f(128, "u32"),
 	pad: f(132, "u32"),
+	// event-loop kinds
+	count: f(136, "u64"),
+	sigmask: f(144, "u64"),
+	clock: f(152, "i32"),
+	kind_flags: f(156, "u32"),
+	interval_sec: f(160, "i64"),
+	interval_nsec: f(168, "i64"),
+	remaining_sec: f(176, "i64"),
+	remaining_nsec: f(184, "i64"),
+});
+
+export const EPOLL_WATCH = layout("ckpt_epoll_watch", 24, {
+	epfd: f(0, "i32"),
+	fd: f(4, "i32"),
+	events: f(8, "u32"),
+	pad: f(12, "u32"),
+	data: f(16, "u64"),
 });
 
 export const TIMER = layout("ckpt_timer", 72, {
@@ -337,5 +361,5 @@ export const RESTART_INFO = layout("ckpt_restart_info", 4248, {
 /** Every struct in ckpt_format.h, for the mirror test. */
 export const ALL_LAYOUTS: readonly Layout<string>[] = [
 	MM, SIGACTION, TIMEVAL, ITIMER, RLIMIT, TERMIOS, PROCESS_STATE, HEADER, RESUME_CTX, THREAD, REGION, EXTENT, FD, TIMER,
-	LOCK, SIGNAL, RESTART_INFO,
+	LOCK, SIGNAL, EPOLL_WATCH, RESTART_INFO,
 ];

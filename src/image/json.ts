@@ -5,7 +5,8 @@
  * numbers lose precision above 2^53; sizes and offsets are byte counts.
  * Pure: image in, plain object out.
  */
-import { CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD } from "./format.ts";
+import { CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD } from "./format.ts";
+import { eventfdFacts, signalfdSignals, timerfdFacts } from "./event-fds.ts";
 import {
 	bytesInImage, fdFlags, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
 	vmFlagNames,
@@ -80,6 +81,9 @@ export function infoJson(image: Image) {
 				sameFileAs: f.sharesWith,
 				locks: image.locks.filter((l) => l.fd === f.fd).map(lockFacts),
 				terminalModes: kind.terminal ? terminalModes(f.termios) : null,
+				eventfd: f.kind === CKPT_FD_EVENTFD ? eventfdFacts(f) : null,
+				signalfd: f.kind === CKPT_FD_SIGNALFD ? { signals: signalfdSignals(f) } : null,
+				timerfd: f.kind === CKPT_FD_TIMERFD ? timerfdFacts(f) : null,
 			};
 		}),
 		timers: image.timers.map((t) => ({

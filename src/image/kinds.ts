@@ -8,15 +8,16 @@
  * enum member of the C header to a row and every JSON name to the docs.
  */
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_DELETED, CKPT_FD_FIFO,
-	CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_MEMFD, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_PROC,
-	CKPT_FD_TTY, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE, CKPT_LOCK_OFD, CKPT_LOCK_POSIX, CKPT_REGION_ANON,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_DELETED, CKPT_FD_EVENTFD,
+	CKPT_FD_FIFO, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_MEMFD, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_PROC,
+	CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_TTY, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE, CKPT_LOCK_OFD, CKPT_LOCK_POSIX, CKPT_REGION_ANON,
 	CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP, CKPT_REGION_SHARED_ANON,
 	CKPT_REGION_STACK, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_VM_ACCOUNT, CKPT_VM_DONTDUMP,
 	CKPT_VM_DONTFORK, CKPT_VM_HUGEPAGE, CKPT_VM_LOCKED, CKPT_VM_LOCKONFAULT, CKPT_VM_MAYWRITE,
 	CKPT_VM_MERGEABLE, CKPT_VM_NOHUGEPAGE, CKPT_VM_NORESERVE, CKPT_VM_RANDOM, CKPT_VM_SEALED,
 	CKPT_VM_SEQUENTIAL, CKPT_VM_WIPEONFORK,
 } from "./format.ts";
+import { eventfdProblem, eventfdText, signalfdText, timerfdProblem, timerfdText } from "./event-fds.ts";
 import { terminalModes } from "./terminal-modes.ts";
 import type { Fd } from "./types.ts";
 import { bytes } from "../cli/text.ts";
@@ -48,32 +49,44 @@ export interface FdKind extends Kind {
 	readonly terminal: boolean; // its terminal modes are saved and set again (`terminalModes`)
 	readonly lockable: boolean; // a restored open file: locks on it are taken again; no other kind may hold any
 	readonly byPath: boolean; // reopened or recreated by its path: it must have one
+	readonly ownFile: boolean; // restored from its own record, so a dup may share it (`sameFileAs`; fd_kind_has_own_file)
+	/** What its record check (c/kinds/fd_*.c) refuses beyond stored bytes, or undefined. */
+	readonly problem?: (f: Fd) => string | undefined;
 	/** The PATH column of `ckpt info`: the path and what comes back with it. */
 	readonly pathText: (f: Fd) => string;
 }
 
 const fdKind = (value: number, text: string, json: string, has: Partial<Omit<FdKind, "value" | "text" | "json">>): FdKind => ({
-	value, text, json, offset: false, unread: false, stored: false, terminal: false, lockable: false, byPath: false, pathText: (f) => f.path, ...has,
+	value, text, json, offset: false, unread: false, stored: false, terminal: false, lockable: false, byPath: false, ownFile: false,
+	pathText: (f) => f.path, ...has,
 });
 
 /** Bytes of a deleted file or memfd stored, or the fd it is restored as one with. */
 const storedText = (f: Fd) => (f.sharesWith === null ? `${bytes(f.contentLen)} stored` : `as fd ${f.sharesWith}`);
 
 export const FD_KINDS = kindTable([
-	fdKind(CKPT_FD_FILE, "file", "file", { offset: true, lockable: true, byPath: true }),
+	fdKind(CKPT_FD_FILE, "file", "file", { offset: true, lockable: true, byPath: true, ownFile: true }),
 	fdKind(CKPT_FD_PIPE_READ, "pipe read", "pipe-read", { unread: true, pathText: (f) => `${f.path || "pipe"} (${bytes(f.pipeLen)} unread)` }),
 	fdKind(CKPT_FD_PIPE_WRITE, "pipe write", "pipe-write", {}),
 	fdKind(CKPT_FD_INHERIT, "inherited", "inherited", {}),
 	fdKind(CKPT_FD_TTY, "terminal", "terminal", {
 		terminal: true, pathText: (f) => `${f.path} (reopened as /dev/tty; ${terminalModes(f.termios)})`,
 	}),
-	fdKind(CKPT_FD_PROC, "proc", "proc", { offset: true, byPath: true }),
+	fdKind(CKPT_FD_PROC, "proc", "proc", { offset: true, byPath: true, ownFile: true }),
 	fdKind(CKPT_FD_DELETED, "deleted", "deleted", {
-		offset: true, stored: true, lockable: true, byPath: true, pathText: (f) => `${f.path} (deleted, ${storedText(f)})`,
+		offset: true, stored: true, lockable: true, byPath: true, ownFile: true, pathText: (f) => `${f.path} (deleted, ${storedText(f)})`,
 	}),
-	fdKind(CKPT_FD_MEMFD, "memfd", "memfd", { offset: true, stored: true, lockable: true, pathText: (f) => `memfd:${f.path} (${storedText(f)})` }),
+	fdKind(CKPT_FD_MEMFD, "memfd", "memfd", {
+		offset: true, stored: true, lockable: true, ownFile: true, pathText: (f) => `memfd:${f.path} (${storedText(f)})`,
+	}),
 	// Unlike an anonymous pipe, a FIFO with nothing queued is just its path.
-	fdKind(CKPT_FD_FIFO, "fifo", "fifo", { unread: true, byPath: true, pathText: (f) => (f.pipeLen > 0 ? `${f.path} (${bytes(f.pipeLen)} unread)` : f.path) }),
+	fdKind(CKPT_FD_FIFO, "fifo", "fifo", {
+		unread: true, byPath: true, ownFile: true, pathText: (f) => (f.pipeLen > 0 ? `${f.path} (${bytes(f.pipeLen)} unread)` : f.path),
+	}),
+	// Created again from their state (event-fds.ts), so a dup shares each.
+	fdKind(CKPT_FD_EVENTFD, "eventfd", "eventfd", { ownFile: true, problem: eventfdProblem, pathText: eventfdText }),
+	fdKind(CKPT_FD_SIGNALFD, "signalfd", "signalfd", { ownFile: true, pathText: signalfdText }),
+	fdKind(CKPT_FD_TIMERFD, "timerfd", "timerfd", { ownFile: true, problem: timerfdProblem, pathText: timerfdText }),
 ]);
 
 export interface RegionKind extends Kind {

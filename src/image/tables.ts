@@ -10,7 +10,7 @@ import { Fields, utf8 } from "./fields.ts";
 import {
 	CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EXTENT, FD, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS, THREAD, TIMER,
 } from "./format.ts";
-import { isThreadCpuClock } from "./clocks.ts";
+import { isThreadCpuClock, validTime } from "./clocks.ts";
 import { decodeTermios, USER_SPACE_END } from "./header.ts";
 import { allBits, EXTENT_KINDS, FD_KINDS, LOCK_KINDS, REGION_FLAGS, REGION_KINDS, VM_FLAGS } from "./kinds.ts";
 import { checkRestorePoints } from "./restore-points.ts";
@@ -23,7 +23,6 @@ const VM_FLAG_BITS = BigInt(allBits(VM_FLAGS));
 const USER_SPACE_START = 0x1000n;
 /** The highest fd number an image may hold (the stub's bound). */
 const MAX_FD = 65535;
-const validTime = (sec: bigint, nsec: bigint) => sec >= 0n && nsec >= 0n && nsec < 1_000_000_000n;
 const hex = (v: bigint) => `0x${v.toString(16)}`;
 
 export function decodeTables(name: string, h: Header, tables: Uint8Array): Tables {
@@ -164,13 +163,13 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		const byPath = fdKind.byPath;
 		const sharesWith = f.u32("shares_with");
 		// A lower fd of the table, on an open file that is reopened or recreated.
-		if (sharesWith > 0 && (!(byPath || stored) || i === 0 || sharesWith - 1 >= fd || sharesWith - 1 < fds[0]!.fd))
+		if (sharesWith > 0 && (!fdKind.ownFile || i === 0 || sharesWith - 1 >= fd || sharesWith - 1 < fds[0]!.fd))
 			bad(`shares an open file with fd ${sharesWith - 1}, which it cannot`);
 		if (contentLen > 0n && sharesWith > 0) bad("stored contents on a shared open file (the fd it shares with has them)");
 		if (byPath && f.u32("path_str") === 0) bad("reopened by path, but has none");
 		if (pipeLen > 0 && (!fdKind.unread || BigInt(pipeLen) > f.u64("size")))
 			bad("pipe contents on a kind that has none, or beyond the pipe's size");
-		fds.push({
+		const record: Fd = {
 			fd, kind,
 			openFlags: f.u32("open_flags"),
 			fdFlags: f.u32("fd_flags"),
@@ -188,7 +187,18 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			contentCrc: f.u32("content_crc"),
 			seals: f.u32("seals"),
 			mode: f.u32("mode"),
-		});
+			count: f.u64("count"),
+			sigmask: f.u64("sigmask"),
+			clock: f.i32("clock"),
+			kindFlags: f.u32("kind_flags"),
+			intervalSec: f.i64("interval_sec"),
+			intervalNsec: f.i64("interval_nsec"),
+			remainingSec: f.i64("remaining_sec"),
+			remainingNsec: f.i64("remaining_nsec"),
+		};
+		const problem = fdKind.problem?.(record);
+		if (problem) bad(problem);
+		fds.push(record);
 	}
 
 	const groupsText = str(h.process.groupsStr, () => "groups");

@@ -159,6 +159,15 @@ export interface Fd {
 	contentCrc: number;
 	seals: number; // memfd: F_GET_SEALS
 	mode: number; // deleted file or memfd: permission bits
+	// The event-loop kinds (event-fds.ts); zero for the others.
+	count: bigint; // eventfd: its counter; timerfd: expirations not yet read
+	sigmask: bigint; // signalfd: bit n-1 for signal n
+	clock: number; // timerfd: its clockid
+	kindFlags: number; // eventfd: EFD_SEMAPHORE; timerfd: TFD_TIMER_ABSTIME
+	intervalSec: bigint;
+	intervalNsec: bigint;
+	remainingSec: bigint; // timerfd: time to the next expiry (absolute CLOCK_REALTIME: its time)
+	remainingNsec: bigint;
 }
 
 /** A POSIX timer (timer_create), restored with its id. */

@@ -20,6 +20,11 @@ const SIGNALS: Record<string, number> = {
 	SIGIOT: 6, SIGPOLL: 29,
 };
 
+/** "SIGUSR2" for a signal with a name, else its number. */
+export function bareSignalName(n: number): string {
+	return Object.keys(SIGNALS).find((k) => SIGNALS[k] === n) ?? `${n}`;
+}
+
 /**
  * "SIGUSR2 (12)" for a signal with a name, else just the number.
  *

@@ -75,6 +75,32 @@ static void unlinked(uint32_t kind)
 	check(fd_unlinked_record_problem(&f, &h), FD_PIPE_BYTES_OUTSIDE, "pipe bytes");
 }
 
+/* The event-loop kinds: their state in range, as the kernel would take it. */
+static void event_fds(void)
+{
+	struct ckpt_fd f = rec(CKPT_FD_EVENTFD);
+	f.count = 0xfffffffffffffffeull, f.kind_flags = 1;
+	check(fd_eventfd_record_problem(&f), 0, "the largest eventfd counter, a semaphore");
+	f.count++;
+	check(fd_eventfd_record_problem(&f), FD_RECORD_INVALID, "an eventfd counter no write can set");
+	f.count = 0, f.kind_flags = 2;
+	check(fd_eventfd_record_problem(&f), FD_RECORD_INVALID, "an unknown eventfd flag");
+	f = rec(CKPT_FD_SIGNALFD);
+	f.sigmask = ~0ull;
+	check(fd_signalfd_record_problem(&f), 0, "a signalfd taking every signal");
+	f = rec(CKPT_FD_TIMERFD);
+	f.clock = 7, f.kind_flags = 1, f.count = 5, f.interval_nsec = 999999999, f.remaining_sec = 1ll << 40;
+	check(fd_timerfd_record_problem(&f), 0, "an absolute CLOCK_BOOTTIME timerfd, 5 unread");
+	f.clock = 8;
+	check(fd_timerfd_record_problem(&f), FD_RECORD_INVALID, "an alarm clock");
+	f.clock = 1, f.kind_flags = 2;
+	check(fd_timerfd_record_problem(&f), FD_RECORD_INVALID, "TFD_TIMER_CANCEL_ON_SET");
+	f.kind_flags = 0, f.interval_nsec = 1000000000;
+	check(fd_timerfd_record_problem(&f), FD_RECORD_INVALID, "a second of nanoseconds");
+	f.interval_nsec = 0, f.remaining_sec = -1;
+	check(fd_timerfd_record_problem(&f), FD_RECORD_INVALID, "a negative time left");
+}
+
 static const char *lock_problem(uint32_t fd_kind, uint32_t shares_with, struct ckpt_lock l)
 {
 	static char t[4096];
@@ -126,9 +152,14 @@ int main(void)
 	check(fd_fifo_record_problem(&fifo, &h), FD_RECORD_INVALID, "a FIFO without a path");
 	unlinked(CKPT_FD_DELETED);
 	unlinked(CKPT_FD_MEMFD);
+	stores_nothing(CKPT_FD_EVENTFD, fd_eventfd_record_problem, 0);
+	stores_nothing(CKPT_FD_SIGNALFD, fd_signalfd_record_problem, 0);
+	stores_nothing(CKPT_FD_TIMERFD, fd_timerfd_record_problem, 0);
+	event_fds();
 	locks();
 	for (uint32_t k = 0; k <= CKPT_FD_KIND_MAX + 1; k++) {
-		int own = k == CKPT_FD_FILE || k == CKPT_FD_PROC || k == CKPT_FD_DELETED || k == CKPT_FD_MEMFD || k == CKPT_FD_FIFO;
+		int own = k == CKPT_FD_FILE || k == CKPT_FD_PROC || k == CKPT_FD_DELETED || k == CKPT_FD_MEMFD || k == CKPT_FD_FIFO ||
+			  k == CKPT_FD_EVENTFD || k == CKPT_FD_SIGNALFD || k == CKPT_FD_TIMERFD;
 		check(fd_kind_has_own_file(k) == own ? 0 : "wrong", 0, "which kinds may be shared by a dup");
 	}
 	printf("%d passed, %d failed\n", passed, failed);

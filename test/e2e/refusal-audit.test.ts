@@ -74,6 +74,20 @@ const AUDIT: Record<string, Refusal[]> = {
     { text: '" is no longer a FIFO"', sites: 1, about: "world", foreseen: "fd_path_audit checks the path leads to the FIFO at checkpoint; replaced afterwards cannot be foreseen" },
     { text: "already holds bytes another process wrote", sites: 1, about: "world", foreseen: "cannot be: another process writes after the checkpoint" },
   ],
+  "kinds/fd_eventfd.c": [
+    { text: '"cannot create an eventfd"', sites: 1, about: "kernel" },
+  ],
+  "kinds/fd_signalfd.c": [
+    { text: '"cannot create a signalfd"', sites: 1, about: "kernel" },
+  ],
+  "kinds/fd_timerfd.c": [
+    { text: '"cannot create a timerfd on clock"', sites: 1, about: "kernel" },
+    // timerfd_die's one line stands for its three callers' words (rows of 0 sites):
+    { text: "die_line(&l);", sites: 1, about: "kernel" },
+    { text: "unread expirations cannot be set again on this kernel", sites: 0, about: "kernel" },
+    { text: "cannot arm its timerfd again", sites: 0, about: "kernel" },
+    { text: "cannot set its timerfd's unread expirations again", sites: 0, about: "kernel" },
+  ],
   "kinds/fd_unlinked.c": [
     { text: "cannot recreate the deleted file, in", sites: 1, about: "world", foreseen: "fd_unlinked.c makes and drops an O_TMPFILE file in that directory at checkpoint; a directory removed afterwards cannot be foreseen" },
     { text: '" exists now: the deleted file', sites: 1, about: "world", foreseen: "fd_unlinked.c refuses when the old name is taken at checkpoint; taken afterwards, it refuses here, before teardown", shownBy: "a deleted file's old name taken after the checkpoint" },

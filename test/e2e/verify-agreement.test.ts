@@ -8,10 +8,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { HEADER } from "../../src/image/format.ts";
+import { CKPT_FD_EVENTFD, CKPT_FD_TIMERFD, FD, HEADER } from "../../src/image/format.ts";
 import { ImageError, readImage, verifyData } from "../../src/image/read.ts";
 import { type CheckDepth, imageRefusal } from "../../src/image/verdict.ts";
-import { type Mutation, mutate, mutateTables, rng } from "../fuzz/mutate.ts";
+import { type Mutation, mutate, mutateTables, reseal, rng } from "../fuzz/mutate.ts";
 import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, fixture, lines, ROOT, runToEnd, tempDir } from "./harness.ts";
 
 const STUB = join(ROOT, "build", "ckpt-restore");
@@ -32,12 +32,14 @@ async function realImage(name: string, program: string[], ready: (out: string) =
 beforeAll(async () => {
   ({ dir, cleanup } = tempDir("ckpt-agree-"));
   // Threads; a pipe with unread bytes and open files; file locks; POSIX
-  // timers; pending signals: every table has records to break.
+  // timers; pending signals; eventfds, a signalfd and timerfds: every
+  // table has records to break.
   await realImage("threads", [demo("threads-count"), "4", "1000"], (o) => lines(o) >= 2);
   await realImage("pipe", [fixture("pipe-self"), join(dir, "pipe.log")], (o) => lines(o) >= 4);
   await realImage("locks", [fixture("file-locks"), join(dir, "locks")], (o) => lines(o) >= 3);
   await realImage("timers", [fixture("posix-timers")], (o) => o.includes("ready\n"));
   await realImage("signals", [fixture("pending-signals"), join(dir, "go")], (o) => o.includes("ready\n"));
+  await realImage("event-fds", [fixture("event-fds")], (o) => o.includes("ready\n"));
 }, 60000);
 afterAll(() => cleanup());
 
@@ -116,3 +118,40 @@ test("--verify reads every stored byte and --check none: a flipped data byte is 
   expect(await runToEnd([STUB, "--verify", path], { cwd: dir })).toEqual({ code: 1, stdout: "", stderr: line });
   expect(await runToEnd([CKPT, "restart", path], { cwd: dir })).toEqual({ code: 1, stdout: "", stderr: line });
 }, 30000);
+
+test("the event-loop descriptors' own fields at their edges: the reader and the stub agree on each", () => {
+  const original = images.at(-1)!; // event-fds
+  const v = new DataView(original.buffer, original.byteOffset);
+  const fdsAt = Number(v.getBigUint64(HEADER.fields.tables_offset.off, true) + v.getBigUint64(HEADER.fields.fds_off.off, true));
+  const nfds = v.getUint32(HEADER.fields.nfds.off, true);
+  const fields = ["kind", "count", "sigmask", "clock", "kind_flags", "interval_sec", "interval_nsec", "remaining_sec", "remaining_nsec"] as const;
+  const values = [0n, 1n, 2n, 7n, 8n, 999_999_999n, 1_000_000_000n, 0x7fffffffffffffffn, 0xfffffffffffffffen, 0xffffffffffffffffn];
+  const path = join(dir, "edge.dat");
+  const disagreements: string[] = [];
+  const count = { accepted: 0, refused: 0 };
+  for (let i = 0; i < nfds; i++) {
+    const at = fdsAt + i * FD.size;
+    const kind = v.getUint32(at + FD.fields.kind.off, true);
+    const fd = v.getInt32(at + FD.fields.fd.off, true);
+    if (kind < CKPT_FD_EVENTFD || kind > CKPT_FD_TIMERFD || fd === 5) continue; // fd 5: a dup of fd 4, checked the same
+    for (const field of fields)
+      for (const value of values) {
+        const img = original.slice();
+        const w = new DataView(img.buffer);
+        const { off, size } = FD.fields[field];
+        if (size === 8) w.setBigUint64(at + off, value, true);
+        else w.setUint32(at + off, Number(value & 0xffffffffn), true);
+        reseal(img);
+        writeFileSync(path, img, { mode: 0o600 });
+        const reader = readerRefusal(path, "tables");
+        const stub = imageRefusal(STUB, path, "tables");
+        if ((reader === undefined) !== (stub === undefined))
+          disagreements.push(`fd ${fd} ${field} = ${value}: reader ${reader ?? "accepts"}; stub ${stub ?? "accepts"}`);
+        count[stub === undefined ? "accepted" : "refused"]++;
+      }
+  }
+  for (const d of disagreements) console.log(d);
+  expect(disagreements).toEqual([]);
+  expect(count.accepted).toBeGreaterThan(50);
+  expect(count.refused).toBeGreaterThan(50);
+}, 120000);

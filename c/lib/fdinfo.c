@@ -1,0 +1,35 @@
+/*
+ * /proc/self/fdinfo/N: the kernel's own account of a descriptor's state,
+ * the one way to read some of it without changing it (an eventfd's
+ * counter: read() would consume it; a signalfd's mask; a timerfd's clock,
+ * flags and pending expirations). One "key: value" line each.
+ */
+#include <fcntl.h>
+#include "ckpt_lib.h"
+#include "../sys.h"
+
+long read_fdinfo(struct capture *c, int fd)
+{
+	struct line p = {.len = 0};
+	line_str(&p, "/proc/self/fdinfo/");
+	line_u64(&p, (uint64_t)fd);
+	return read_proc_file(c, p.buf);
+}
+
+static int digit(char ch, unsigned base)
+{
+	unsigned d = ch >= '0' && ch <= '9' ? (unsigned)(ch - '0') : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10) : 99;
+	return d < base ? (int)d : -1;
+}
+
+int fdinfo_number(const char *text, const char *key, unsigned base, uint64_t *v)
+{
+	const char *at = line_value(text, key);
+	if (!at || digit(*at, base) < 0)
+		return -1;
+	uint64_t n = 0;
+	for (int d; (d = digit(*at, base)) >= 0; at++)
+		n = n * base + (uint64_t)d;
+	*v = n;
+	return 0;
+}
