@@ -161,6 +161,10 @@ static inline long sys_getpgid(int pid) { return SYS1(__NR_getpgid, pid); }
 static inline long sys_kill(int pid, int sig) { return SYS2(__NR_kill, pid, sig); }
 /* int kcmp(pid_t pid1, pid_t pid2, int type, unsigned long idx1, unsigned long idx2); */
 static inline long sys_kcmp(int pid1, int pid2, int type, unsigned long a, unsigned long b) { return SYS5(__NR_kcmp, pid1, pid2, type, a, b); }
+/* int epoll_create1(int flags); */
+static inline long sys_epoll_create1(int flags) { return SYS1(__NR_epoll_create1, flags); }
+/* int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event); */
+static inline long sys_epoll_ctl(int epfd, int op, int fd, void *event) { return SYS4(__NR_epoll_ctl, epfd, op, fd, event); }
 /* int pidfd_open(pid_t pid, unsigned int flags); */
 static inline long sys_pidfd_open(int pid) { return SYS2(__NR_pidfd_open, pid, 0); }
 /* int io_setup(unsigned nr_events, aio_context_t *ctx); */
