@@ -5,13 +5,13 @@
  * numbers lose precision above 2^53; sizes and offsets are byte counts.
  * Pure: image in, plain object out.
  */
-import { CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD } from "./format.ts";
+import { CKPT_FD_EPOLL, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD } from "./format.ts";
 import {
 	bytesInImage, fdFlags, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
 	vmFlagNames,
 } from "./facts.ts";
 import { clockName } from "./clocks.ts";
-import { EXTENT_KINDS, FD_KINDS, REGION_KINDS } from "./kinds.ts";
+import { epollEventNames, EXTENT_KINDS, FD_KINDS, REGION_KINDS } from "./kinds.ts";
 import { terminalModes } from "./terminal-modes.ts";
 import type { Image } from "./types.ts";
 import { hex } from "../cli/text.ts";
@@ -80,6 +80,9 @@ export function infoJson(image: Image) {
 				sameFileAs: f.sharesWith,
 				locks: image.locks.filter((l) => l.fd === f.fd).map(lockFacts),
 				terminalModes: kind.terminal ? terminalModes(f.termios) : null,
+				watches: f.kind === CKPT_FD_EPOLL && f.sharesWith === null
+					? f.watches.map((w) => ({ fd: w.fd, events: epollEventNames(w.events), data: hex(w.data) }))
+					: null,
 			};
 		}),
 		timers: image.timers.map((t) => ({
