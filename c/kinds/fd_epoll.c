@@ -82,8 +82,10 @@ int fd_epoll_capture(struct ckpt_fd *r)
 	return 1;
 }
 
-/* "fd E (epoll) <what>": the refusal, in c->error. */
-static int epoll_fail(struct capture *c, int32_t epfd, const char *what, int32_t fd, const char *why)
+/* "fd E (epoll) <what>N (<its path>)<why>": the refusal, in c->error. The
+ * path only when fd N holds the program's file (`named`): a number the
+ * program closed may hold libckpt's own scratch pipe by now. */
+static int epoll_fail(struct capture *c, int32_t epfd, const char *what, int32_t fd, int named, const char *why)
 {
 	char path[CKPT_PATH_MAX];
 	struct line p = {.len = 0};
@@ -97,7 +99,7 @@ static int epoll_fail(struct capture *c, int32_t epfd, const char *what, int32_t
 	line_str(&c->error, " (epoll) ");
 	line_str(&c->error, what);
 	line_u64(&c->error, (uint64_t)fd);
-	if (n > 0) {
+	if (named && n > 0) {
 		line_str(&c->error, " (");
 		line_str(&c->error, path);
 		line_str(&c->error, ")");
@@ -144,15 +146,15 @@ static int check_watch(struct capture *c, const struct ckpt_epoll_watch *w, uint
 	int pid = (int)sys_getpid();
 	for (uint32_t k = first; k < c->nwatches; k++)
 		if (c->watches[k].fd == w->fd)
-			return epoll_fail(c, w->epfd, "watches two files registered as fd ", w->fd,
+			return epoll_fail(c, w->epfd, "watches two files registered as fd ", w->fd, 0,
 					  ": the program put another file at that number and registered it too, "
 					  "and a restart could register only one");
 	if (sys_kcmp(pid, pid, 7 /* KCMP_EPOLL_TFD */, (unsigned long)w->fd, (unsigned long)&slot) != 0)
-		return epoll_fail(c, w->epfd, "watches a file registered as fd ", w->fd,
+		return epoll_fail(c, w->epfd, "watches a file registered as fd ", w->fd, 0,
 				  " that is no longer open at that number (the program closed it or put another "
 				  "file there without removing the watch); a restart could not register it again");
 	if (find_fd(c->fds, c->nfds, w->fd) >= c->nfds)
-		return epoll_fail(c, w->epfd, "watches fd ", w->fd,
+		return epoll_fail(c, w->epfd, "watches fd ", w->fd, 1,
 				  ", which cannot be restored, so neither can the epoll");
 	return 0;
 }
