@@ -211,7 +211,7 @@ int capture_epoll_watches(struct capture *c)
 #ifdef CKPT_STUB
 void fd_epoll_restore(const struct ckpt_fd *f)
 {
-	int fd = to_high(sys_epoll_create1(EPOLL_CLOEXEC), "cannot create an epoll for fd", "");
+	int fd = to_high(sys_epoll_create1(EPOLL_CLOEXEC), "cannot create an epoll", 0);
 	place(fd, f); /* close-on-exec as the program had it */
 	sys_close(fd);
 }

@@ -128,7 +128,8 @@ int main(void)
 	unlinked(CKPT_FD_MEMFD);
 	locks();
 	for (uint32_t k = 0; k <= CKPT_FD_KIND_MAX + 1; k++) {
-		int own = k == CKPT_FD_FILE || k == CKPT_FD_PROC || k == CKPT_FD_DELETED || k == CKPT_FD_MEMFD || k == CKPT_FD_FIFO;
+		int own = k == CKPT_FD_FILE || k == CKPT_FD_PROC || k == CKPT_FD_DELETED || k == CKPT_FD_MEMFD || k == CKPT_FD_FIFO ||
+			  k == CKPT_FD_EPOLL;
 		check(fd_kind_has_own_file(k) == own ? 0 : "wrong", 0, "which kinds may be shared by a dup");
 	}
 	printf("%d passed, %d failed\n", passed, failed);

@@ -12,7 +12,7 @@ import { HEADER } from "../../src/image/format.ts";
 import { ImageError, readImage, verifyData } from "../../src/image/read.ts";
 import { type CheckDepth, imageRefusal } from "../../src/image/verdict.ts";
 import { type Mutation, mutate, mutateTables, rng } from "../fuzz/mutate.ts";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, ROOT, runToEnd, tempDir } from "./harness.ts";
+import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, fixture, lines, ROOT, runToEnd, tempDir } from "./harness.ts";
 
 const STUB = join(ROOT, "build", "ckpt-restore");
 let dir: string;
@@ -32,12 +32,13 @@ async function realImage(name: string, program: string[], ready: (out: string) =
 beforeAll(async () => {
   ({ dir, cleanup } = tempDir("ckpt-agree-"));
   // Threads; a pipe with unread bytes and open files; file locks; POSIX
-  // timers; pending signals: every table has records to break.
+  // timers; pending signals; epoll watches: every table has records to break.
   await realImage("threads", [demo("threads-count"), "4", "1000"], (o) => lines(o) >= 2);
   await realImage("pipe", [demo("pipe-self"), join(dir, "pipe.log")], (o) => lines(o) >= 4);
   await realImage("locks", [demo("file-locks"), join(dir, "locks")], (o) => lines(o) >= 3);
   await realImage("timers", [demo("posix-timers")], (o) => o.includes("ready\n"));
   await realImage("signals", [demo("pending-signals"), join(dir, "go")], (o) => o.includes("ready\n"));
+  await realImage("epoll", [fixture("epoll-loop")], (o) => o.includes("ready\n"));
 }, 60000);
 afterAll(() => cleanup());
 
