@@ -32,7 +32,7 @@ static inline int fd_kind_has_own_file(uint32_t kind)
 	case CKPT_FD_DELETED:
 	case CKPT_FD_MEMFD:
 	case CKPT_FD_FIFO:
-	case CKPT_FD_EPOLL: /* a dup of an epoll is that same epoll */
+	case CKPT_FD_EPOLL: /* a dup is that same epoll; no offset (lseek: ESPIPE, read as 0) */
 		return 1;
 	default:
 		return 0;
