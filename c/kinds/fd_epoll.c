@@ -42,18 +42,26 @@
 #include "../sys.h"
 
 #define WATCH_INVALID "epoll watch record is invalid (corrupt image)"
+
 const char *fd_epoll_record_problem(const struct ckpt_fd *f)
 {
 	return fd_stores_nothing(f);
 }
 
-/* The index of fd `fd` in the table, or n. */
+/* The index of fd `fd` in the table, or n. The table is sorted by fd (the
+ * stub checked it before the watches; libckpt sorted it): an event loop
+ * may hold thousands of both. */
 static uint32_t find_fd(const struct ckpt_fd *f, uint32_t n, int32_t fd)
 {
-	uint32_t k = 0;
-	while (k < n && f[k].fd != fd)
-		k++;
-	return k;
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (f[mid].fd < fd)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && f[lo].fd == fd ? lo : n;
 }
 
 /* Sorted by epoll, then watched fd (so no watch twice); each epoll is an
