@@ -171,6 +171,10 @@ static inline long sys_timerfd_create(int clock, int flags) { return SYS2(__NR_t
 static inline long sys_timerfd_settime(int fd, int flags, const void *v, void *old) { return SYS4(__NR_timerfd_settime, fd, flags, v, old); }
 /* int timerfd_gettime(int fd, struct itimerspec *cur); */
 static inline long sys_timerfd_gettime(int fd, void *v) { return SYS2(__NR_timerfd_gettime, fd, v); }
+/* int epoll_create1(int flags); */
+static inline long sys_epoll_create1(int flags) { return SYS1(__NR_epoll_create1, flags); }
+/* int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event); */
+static inline long sys_epoll_ctl(int epfd, int op, int fd, void *event) { return SYS4(__NR_epoll_ctl, epfd, op, fd, event); }
 /* int pidfd_open(pid_t pid, unsigned int flags); */
 static inline long sys_pidfd_open(int pid) { return SYS2(__NR_pidfd_open, pid, 0); }
 /* int io_setup(unsigned nr_events, aio_context_t *ctx); */

@@ -35,6 +35,7 @@ static inline int fd_kind_has_own_file(uint32_t kind)
 	case CKPT_FD_EVENTFD:
 	case CKPT_FD_SIGNALFD:
 	case CKPT_FD_TIMERFD:
+	case CKPT_FD_EPOLL: /* a dup is that same epoll; no offset (lseek: ESPIPE, read as 0) */
 		return 1;
 	default:
 		return 0;
@@ -63,6 +64,9 @@ const char *fd_timerfd_record_problem(const struct ckpt_fd *f);
 const char *fd_pipe_bytes_problem(const struct ckpt_fd *f, const struct ckpt_header *h);
 /* fd_locks.c: every lock record, against the fd table. */
 const char *fd_locks_problem(const struct ckpt_header *h, const char *tables);
+const char *fd_epoll_record_problem(const struct ckpt_fd *f);
+/* fd_epoll.c: every epoll watch record, against the fd table. */
+const char *fd_epoll_watches_problem(const struct ckpt_header *h, const char *tables);
 
 #ifdef CKPT_LIB
 struct capture;
@@ -88,6 +92,10 @@ int is_proc_path(const char *target);
 int resolve_pipes(struct capture *c);
 /* fd_locks.c: every lock the program holds, into c->locks. */
 int capture_locks(struct capture *c);
+int fd_epoll_capture(struct ckpt_fd *r);
+/* fd_epoll.c: every epoll's interest list, into c->watches; each watch on
+ * a kept fd, registered under the number of the file it names. */
+int capture_epoll_watches(struct capture *c);
 /* fd_file.c: a descriptor reopened by path (FILE, FIFO): the path must
  * still lead to it, and the program may still open it so. */
 int fd_path_audit(struct capture *c, const struct ckpt_fd *r);
@@ -109,6 +117,7 @@ void fd_unlinked_restore(const struct ckpt_fd *f, const char *name, int image_fd
 void fd_eventfd_restore(const struct ckpt_fd *f);
 void fd_signalfd_restore(const struct ckpt_fd *f);
 void fd_timerfd_restore(const struct ckpt_fd *f);
+void fd_epoll_restore(const struct ckpt_fd *f);
 /* fd_tty.c, phase 2: the saved modes of TTY fds, once nothing can fail. */
 void fd_tty_restore_modes(const struct ckpt_fd *fds, uint32_t n);
 /* fd_timerfd.c, phase 2: arm every timerfd with its time left, as late as

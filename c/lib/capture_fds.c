@@ -4,7 +4,7 @@
  * (c/kinds/fd_*.c), which keeps it, drops it or refuses the checkpoint.
  * What no kind can bring back is dropped or refused by fd_unsupported.c.
  * Then what concerns several descriptors at once: pipes' other ends,
- * shared open files, locks, and the world audit.
+ * shared open files, locks, epolls' watches, and the world audit.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -67,6 +67,8 @@ static uint32_t kind_of(int fd, const struct stat *st, const char *target, uint3
 		return CKPT_FD_SIGNALFD;
 	if (str_eq(target, "anon_inode:[timerfd]"))
 		return CKPT_FD_TIMERFD;
+	if (str_eq(target, "anon_inode:[eventpoll]"))
+		return CKPT_FD_EPOLL;
 	return 0;
 }
 
@@ -116,6 +118,8 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 		return fd_signalfd_capture(c, fd, r, target);
 	case CKPT_FD_TIMERFD:
 		return fd_timerfd_capture(c, fd, r, target);
+	case CKPT_FD_EPOLL:
+		return fd_epoll_capture(r);
 	default:
 		return drop_or_fail(c, fd, target, "");
 	}
@@ -189,5 +193,5 @@ int capture_fds(struct capture *c)
 	find_shared_files(c);
 	/* The world audit runs here, with the descriptors, so that everything a
 	 * restart would refuse fails the checkpoint before any heavy work. */
-	return resolve_pipes(c) || capture_locks(c) ? -1 : audit_world(c);
+	return resolve_pipes(c) || capture_locks(c) || capture_epoll_watches(c) ? -1 : audit_world(c);
 }

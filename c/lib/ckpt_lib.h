@@ -63,6 +63,8 @@ struct capture {
 	struct ckpt_fd *fds;
 	struct ckpt_lock *locks;
 	uint32_t nlocks, max_locks;
+	struct ckpt_epoll_watch *watches;
+	uint32_t nwatches, max_watches;
 	char *strings;
 	struct ckpt_timer *timers;
 	struct ckpt_signal *signals;

@@ -36,6 +36,7 @@ static void layout(struct capture *c)
 	h->process.timers_off = (uint32_t)at, at = align_up(at + c->ntimers * sizeof(struct ckpt_timer), 8);
 	h->locks_off = at, at = align_up(at + c->nlocks * sizeof(struct ckpt_lock), 8);
 	h->process.signals_off = (uint32_t)at, at = align_up(at + c->nsignals * sizeof(struct ckpt_signal), 8);
+	h->watches_off = (uint32_t)at, at = align_up(at + c->nwatches * sizeof(struct ckpt_epoll_watch), 8);
 	h->tables_offset = CKPT_HEADER_SIZE;
 	h->data_offset = align_up(CKPT_HEADER_SIZE + at, CKPT_PAGE_SIZE);
 	h->tables_size = h->data_offset - h->tables_offset; /* with its zero padding */
@@ -112,6 +113,7 @@ static long write_tables(struct capture *c, int fd)
 		{c->timers, h->process.timers_off, c->ntimers * sizeof(struct ckpt_timer)},
 		{c->locks, h->locks_off, c->nlocks * sizeof(struct ckpt_lock)},
 		{c->signals, h->process.signals_off, c->nsignals * sizeof(struct ckpt_signal)},
+		{c->watches, h->watches_off, c->nwatches * sizeof(struct ckpt_epoll_watch)},
 	};
 	static const char zeros[CKPT_PAGE_SIZE]; /* alignment and page padding */
 	uint32_t crc = 0;
@@ -141,6 +143,7 @@ static long write_header(struct capture *c, int fd)
 	h->nthreads = c->nthreads, h->nregions = c->nregions, h->nextents = c->nextents;
 	h->nfds = c->nfds, h->strings_size = c->strings_size, h->nlocks = c->nlocks;
 	h->process.nsignals = c->nsignals;
+	h->nwatches = c->nwatches;
 	struct { int64_t sec, nsec; } now;
 	sys_clock_gettime(0 /* CLOCK_REALTIME */, &now);
 	h->capture_ns = (uint64_t)(now.sec * 1000000000 + now.nsec) - h->created_ns;

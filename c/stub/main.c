@@ -16,8 +16,9 @@
  *        and membarrier registrations (a refused one is a clean refusal
  *        still).
  *     4. Restore descriptors at their numbers (files reopened by path at
- *        their offsets, pipes refilled); close everything else. Then take
- *        the program's file locks again: one held elsewhere now refuses.
+ *        their offsets, pipes refilled, epolls created); close everything
+ *        else. Then register every epoll's watches again, and take the
+ *        program's file locks again: one held elsewhere now refuses.
  *     5. Pick a gap no saved region uses and build the arena there: a copy
  *        of this program, the tables, a window for the vDSO to hop through,
  *        and a stack. Jump into the copy.
@@ -90,6 +91,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	int fd = move_image_fd_high(restart.image_fd, fds, hdr.nfds);
 	restart.image_fd = fd;
 	restore_fds(fds, hdr.nfds, tables + hdr.strings_off, fd);
+	restore_epoll_watches((const void *)(tables + hdr.watches_off), hdr.nwatches, fds, hdr.nfds);
 	take_locks((const void *)(tables + hdr.locks_off), hdr.nlocks, fds, hdr.nfds, tables + hdr.strings_off);
 	restart.hdr = &hdr;
 	build_arena(tables, vdso);

@@ -101,6 +101,7 @@ static void check_table_layout(const struct ckpt_header *h)
 		{h->process.timers_off, (uint64_t)h->process.ntimers * sizeof(struct ckpt_timer)},
 		{h->locks_off, (uint64_t)h->nlocks * sizeof(struct ckpt_lock)},
 		{h->process.signals_off, (uint64_t)h->process.nsignals * sizeof(struct ckpt_signal)},
+		{h->watches_off, (uint64_t)h->nwatches * sizeof(struct ckpt_epoll_watch)},
 	};
 	uint64_t at = 0;
 	for (unsigned i = 0; i < sizeof part / sizeof part[0]; i++) {
@@ -217,6 +218,8 @@ static const char *fd_kind_problem(const struct ckpt_fd *f, const struct ckpt_he
 		return fd_signalfd_record_problem(f);
 	case CKPT_FD_TIMERFD:
 		return fd_timerfd_record_problem(f);
+	case CKPT_FD_EPOLL:
+		return fd_epoll_record_problem(f);
 	default:
 		return FD_RECORD_INVALID;
 	}
@@ -352,6 +355,9 @@ void load_and_validate(const char *path, struct ckpt_header *hdr, char **tables)
 	const char *lock_problem = fd_locks_problem(hdr, t);
 	if (lock_problem)
 		bad(lock_problem);
+	const char *watch_problem = fd_epoll_watches_problem(hdr, t);
+	if (watch_problem)
+		bad(watch_problem);
 	check_threads(hdr, t);
 	restart.image_fd = (int)fd;
 	*tables = t;

@@ -115,6 +115,8 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 		stringsOff: clamp(h.u64("strings_off")),
 		locksOff: clamp(h.u64("locks_off")),
 		nlocks: h.u32("nlocks"),
+		watchesOff: h.u32("watches_off"),
+		nwatches: h.u32("nwatches"),
 		tablesCrc: h.u32("tables_crc"),
 		flags: h.u32("flags"),
 		hostname: h.chars("hostname"),

@@ -5,14 +5,14 @@
  * numbers lose precision above 2^53; sizes and offsets are byte counts.
  * Pure: image in, plain object out.
  */
-import { CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD } from "./format.ts";
+import { CKPT_FD_EPOLL, CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD } from "./format.ts";
 import { eventfdFacts, signalfdSignals, timerfdFacts } from "./event-fds.ts";
 import {
 	bytesInImage, fdFlags, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
 	vmFlagNames,
 } from "./facts.ts";
 import { clockName } from "./clocks.ts";
-import { EXTENT_KINDS, FD_KINDS, REGION_KINDS } from "./kinds.ts";
+import { epollEventNames, EXTENT_KINDS, FD_KINDS, REGION_KINDS } from "./kinds.ts";
 import { terminalModes } from "./terminal-modes.ts";
 import type { Image } from "./types.ts";
 import { hex } from "../cli/text.ts";
@@ -84,6 +84,9 @@ export function infoJson(image: Image) {
 				eventfd: f.kind === CKPT_FD_EVENTFD ? eventfdFacts(f) : null,
 				signalfd: f.kind === CKPT_FD_SIGNALFD ? { signals: signalfdSignals(f) } : null,
 				timerfd: f.kind === CKPT_FD_TIMERFD ? timerfdFacts(f) : null,
+				watches: f.kind === CKPT_FD_EPOLL && f.sharesWith === null
+					? f.watches.map((w) => ({ fd: w.fd, events: epollEventNames(w.events), data: hex(w.data) }))
+					: null,
 			};
 		}),
 		timers: image.timers.map((t) => ({

@@ -8,7 +8,7 @@
  * enum member of the C header to a row and every JSON name to the docs.
  */
 import {
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_DELETED, CKPT_FD_EVENTFD,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_DELETED, CKPT_FD_EPOLL, CKPT_FD_EVENTFD,
 	CKPT_FD_FIFO, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_MEMFD, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_PROC,
 	CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_TTY, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE, CKPT_LOCK_OFD, CKPT_LOCK_POSIX, CKPT_REGION_ANON,
 	CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP, CKPT_REGION_SHARED_ANON,
@@ -87,7 +87,38 @@ export const FD_KINDS = kindTable([
 	fdKind(CKPT_FD_EVENTFD, "eventfd", "eventfd", { ownFile: true, problem: eventfdProblem, pathText: eventfdText }),
 	fdKind(CKPT_FD_SIGNALFD, "signalfd", "signalfd", { ownFile: true, pathText: signalfdText }),
 	fdKind(CKPT_FD_TIMERFD, "timerfd", "timerfd", { ownFile: true, problem: timerfdProblem, pathText: timerfdText }),
+	fdKind(CKPT_FD_EPOLL, "epoll", "epoll", { ownFile: true, pathText: (f) => (f.sharesWith === null ? watchesText(f.watches) : `as fd ${f.sharesWith}`) }),
 ]);
+
+/** The bits of an epoll watch's events, by name (include/uapi/linux/eventpoll.h). */
+export const EPOLL_EVENTS: readonly Flag[] = [
+	{ bit: 0x1, name: "in" }, { bit: 0x2, name: "pri" }, { bit: 0x4, name: "out" }, { bit: 0x8, name: "err" },
+	{ bit: 0x10, name: "hup" }, { bit: 0x40, name: "rdnorm" }, { bit: 0x80, name: "rdband" }, { bit: 0x100, name: "wrnorm" },
+	{ bit: 0x200, name: "wrband" }, { bit: 0x400, name: "msg" }, { bit: 0x2000, name: "rdhup" },
+	{ bit: 1 << 28, name: "exclusive" }, { bit: 1 << 29, name: "wakeup" }, { bit: 1 << 30, name: "oneshot" },
+	{ bit: 2 ** 31, name: "et" },
+];
+/** The flags of how a watch reports, kept when a oneshot fires (the kernel's EP_PRIVATE_BITS). */
+const EPOLL_MODE_BITS = (1 << 28) | (1 << 29) | (1 << 30) | 2 ** 31;
+
+/** Every bit of `events` by name, unknown ones in hex. */
+export function epollEventNames(events: number): string[] {
+	const known = EPOLL_EVENTS.filter((e) => (events & e.bit) >>> 0 === e.bit >>> 0).map((e) => e.name!);
+	const rest = (events & ~allBits(EPOLL_EVENTS)) >>> 0;
+	return rest ? [...known, `0x${rest.toString(16)}`] : known;
+}
+
+/** "2 watches: fd 4 in, fd 5 in|et": err and hup are left out, since
+ * epoll_ctl adds them to every watch; a oneshot that fired has only its
+ * flags left, so it says so. */
+function watchesText(watches: readonly { fd: number; events: number }[]): string {
+	const one = (w: { fd: number; events: number }) => {
+		const names = epollEventNames(w.events).filter((n) => n !== "err" && n !== "hup");
+		const fired = (w.events & 1 << 30) !== 0 && ((w.events & ~EPOLL_MODE_BITS) >>> 0) === 0;
+		return `fd ${w.fd} ${names.join("|")}${fired ? " (fired)" : ""}`;
+	};
+	return `${watches.length} watch${watches.length === 1 ? "" : "es"}${watches.length ? ": " : ""}${watches.map(one).join(", ")}`;
+}
 
 export interface RegionKind extends Kind {
 	readonly shared: boolean; // MAP_SHARED: `s` in its permissions

@@ -1,5 +1,5 @@
 /**
- * Checking and decoding the tables (threads, regions, extents, fds, strings, timers)
+ * Checking and decoding the tables (threads, regions, extents, fds, strings, timers, locks, signals, epoll watches)
  * once their checksum has matched. The checks are the promises the restore
  * stub relies on without re-checking them: every record inside the tables,
  * every string terminated, regions sorted and disjoint, each region tiled
@@ -8,13 +8,14 @@
 import { ImageError } from "../cli/errors.ts";
 import { Fields, utf8 } from "./fields.ts";
 import {
-	CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EXTENT, FD, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS, THREAD, TIMER,
+	CKPT_FD_EPOLL, CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EPOLL_WATCH, EXTENT, FD, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS,
+	THREAD, TIMER,
 } from "./format.ts";
 import { isThreadCpuClock, validTime } from "./clocks.ts";
 import { decodeTermios, USER_SPACE_END } from "./header.ts";
 import { allBits, EXTENT_KINDS, FD_KINDS, LOCK_KINDS, REGION_FLAGS, REGION_KINDS, VM_FLAGS } from "./kinds.ts";
 import { checkRestorePoints } from "./restore-points.ts";
-import type { Extent, Fd, Header, Lock, PendingSignal, Region, Tables, Thread, Timer } from "./types.ts";
+import type { EpollWatch, Extent, Fd, Header, Lock, PendingSignal, Region, Tables, Thread, Timer } from "./types.ts";
 
 const PAGE = BigInt(CKPT_PAGE_SIZE);
 const REGION_FLAG_BITS = allBits(REGION_FLAGS);
@@ -41,6 +42,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		["timer", h.process.timersOff, h.process.ntimers, TIMER.size],
 		["lock", h.locksOff, h.nlocks, LOCK.size],
 		["signal", h.process.signalsOff, h.process.nsignals, SIGNAL.size],
+		["epoll watch", h.watchesOff, h.nwatches, EPOLL_WATCH.size],
 	];
 	let prevEnd = 0;
 	for (const [what, off, count, size] of layout) {
@@ -182,6 +184,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			pipeCrc: f.u32("pipe_crc"),
 			termios: decodeTermios(f.struct("termios", TERMIOS)),
 			sharesWith: f.u32("shares_with") > 0 ? f.u32("shares_with") - 1 : null,
+			watches: [],
 			contentLen: Number(contentLen),
 			contentOffset: contentLen > 0n ? Number(contentOff) : 0,
 			contentCrc: f.u32("content_crc"),
@@ -269,10 +272,26 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		});
 	}
 
+	// What the stub also refuses (c/kinds/fd_epoll.c, fd_epoll_watches_problem).
+	const watches: EpollWatch[] = [];
+	for (let i = 0; i < h.nwatches; i++) {
+		const w = new Fields(view, h.watchesOff + i * EPOLL_WATCH.size, EPOLL_WATCH);
+		const watch = { epfd: w.i32("epfd"), fd: w.i32("fd"), events: w.u32("events"), data: w.u64("data") };
+		const bad = (why: string): never => fail(`epoll watch ${i} (fd ${watch.epfd} watching fd ${watch.fd}): ${why} (corrupt image)`);
+		const prev = watches[i - 1];
+		if (prev && (watch.epfd < prev.epfd || (watch.epfd === prev.epfd && watch.fd <= prev.fd))) bad("not sorted, or twice");
+		const ep = fds.find((f) => f.fd === watch.epfd);
+		if (!ep || ep.kind !== CKPT_FD_EPOLL || ep.sharesWith !== null) bad("not on an epoll of the fd table");
+		if (watch.fd === watch.epfd || !fds.some((f) => f.fd === watch.fd)) bad("watches no fd of the table");
+		if (w.u32("pad") !== 0) bad("padding is not zero");
+		watches.push(watch);
+		ep!.watches.push(watch);
+	}
+
 	checkRestorePoints(fail, h, threads, regions);
 	return {
 		exe: str(h.exeStr, () => "exe"), cwd: str(h.cwdStr, () => "cwd"), argv, groups, cgroup, threads, regions, fds, timers, locks,
-		signals,
+		signals, watches,
 	};
 }
 

@@ -65,6 +65,8 @@ export interface Header {
 	stringsOff: number;
 	locksOff: number;
 	nlocks: number;
+	watchesOff: number; // the epoll watch table
+	nwatches: number;
 	tablesCrc: number;
 	flags: number;
 	hostname: string;
@@ -154,6 +156,7 @@ export interface Fd {
 	pipeCrc: number;
 	termios: Termios; // CKPT_FD_TTY: its modes (valid false otherwise)
 	sharesWith: number | null; // a lower fd on the same open file (dup, 2>&1), restored as one
+	watches: EpollWatch[]; // CKPT_FD_EPOLL: its interest list (empty otherwise)
 	contentLen: number; // deleted file or memfd: its bytes stored in the image
 	contentOffset: number;
 	contentCrc: number;
@@ -205,6 +208,14 @@ export interface Lock {
 	len: bigint; // 0: to the end of the file
 }
 
+/** One entry of an epoll's interest list, registered again at restart. */
+export interface EpollWatch {
+	epfd: number; // the epoll (never a dup of one)
+	fd: number; // the fd it watches, an fd of the table
+	events: number; // EPOLLIN…, EPOLLET, EPOLLONESHOT…, as the kernel holds them
+	data: bigint; // epoll_data as the program set it
+}
+
 /** What the tables decode to. */
 export interface Tables {
 	exe: string;
@@ -218,6 +229,7 @@ export interface Tables {
 	timers: Timer[];
 	locks: Lock[];
 	signals: PendingSignal[];
+	watches: EpollWatch[]; // sorted by epoll, then watched fd
 }
 
 export interface Image extends Tables {

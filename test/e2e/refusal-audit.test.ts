@@ -97,6 +97,11 @@ const AUDIT: Record<string, Refusal[]> = {
     { text: "cannot seal the recreated memfd", sites: 1, about: "kernel" },
     { text: '"cannot seek in", name', sites: 1, about: "kernel" },
   ],
+  "kinds/fd_epoll.c": [
+    { text: '"cannot create an epoll"', sites: 1, about: "kernel" },
+    { text: "epoll watches nest too deeply or in a loop", sites: 1, about: "image" },
+    { text: '" (epoll): cannot watch fd "', sites: 1, about: "restart's own state" },
+  ],
   "process.c": [
     { text: "PR_SET_MM_MAP", sites: 1, about: "kernel" },
     { text: "cannot change to the saved working directory", sites: 1, about: "world", foreseen: "preconditions.c checks the directory before teardown (the row above), so this late refusal is only a race", shownBy: "a working directory deleted after the checkpoint" },

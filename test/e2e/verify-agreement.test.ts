@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT_FD_EVENTFD, CKPT_FD_TIMERFD, FD, HEADER } from "../../src/image/format.ts";
+import { CKPT_FD_EVENTFD, CKPT_FD_TIMERFD, EPOLL_WATCH, FD, HEADER } from "../../src/image/format.ts";
 import { ImageError, readImage, verifyData } from "../../src/image/read.ts";
 import { type CheckDepth, imageRefusal } from "../../src/image/verdict.ts";
 import { type Mutation, mutate, mutateTables, reseal, rng } from "../fuzz/mutate.ts";
@@ -32,7 +32,7 @@ async function realImage(name: string, program: string[], ready: (out: string) =
 beforeAll(async () => {
   ({ dir, cleanup } = tempDir("ckpt-agree-"));
   // Threads; a pipe with unread bytes and open files; file locks; POSIX
-  // timers; pending signals; eventfds, a signalfd and timerfds: every
+  // timers; pending signals; eventfds, a signalfd, timerfds and epoll watches: every
   // table has records to break.
   await realImage("threads", [demo("threads-count"), "4", "1000"], (o) => lines(o) >= 2);
   await realImage("pipe", [fixture("pipe-self"), join(dir, "pipe.log")], (o) => lines(o) >= 4);
@@ -40,6 +40,7 @@ beforeAll(async () => {
   await realImage("timers", [fixture("posix-timers")], (o) => o.includes("ready\n"));
   await realImage("signals", [fixture("pending-signals"), join(dir, "go")], (o) => o.includes("ready\n"));
   await realImage("event-fds", [fixture("event-fds")], (o) => o.includes("ready\n"));
+  await realImage("epoll", [fixture("epoll-loop")], (o) => o.includes("ready\n"));
 }, 60000);
 afterAll(() => cleanup());
 
@@ -79,6 +80,35 @@ test("the reader and the restore stub accept and refuse the same mutated images"
   // Neither answer is a constant: both kinds of image were met.
   expect(count.accepted).toBeGreaterThan(50);
   expect(count.refused).toBeGreaterThan(300);
+}, 60000);
+
+test("every word of the epoll watch table, and its place in the header, set to edge values: both accept and refuse the same", () => {
+  const original = images[images.length - 1]!; // the epoll image
+  const v = new DataView(original.buffer, original.byteOffset, original.byteLength);
+  const tablesAt = Number(v.getBigUint64(HEADER.fields.tables_offset.off, true));
+  const nwatches = v.getUint32(HEADER.fields.nwatches.off, true);
+  const watchesAt = tablesAt + v.getUint32(HEADER.fields.watches_off.off, true);
+  expect(nwatches).toBe(6);
+  const path = join(dir, "w.dat");
+  const disagreements: string[] = [];
+  const count = { accepted: 0, refused: 0 };
+  const words = [HEADER.fields.nwatches.off, HEADER.fields.watches_off.off,
+    ...Array.from({ length: (nwatches * EPOLL_WATCH.size) / 4 }, (_, i) => watchesAt + i * 4)];
+  for (const at of words)
+    for (const value of [0, 1, 3, 4, 13, 14, 15, 0x80000000, 0xffffffff, v.getUint32(at, true) + 8]) {
+      const img = original.slice();
+      new DataView(img.buffer).setUint32(at, value >>> 0, true);
+      reseal(img);
+      writeFileSync(path, img, { mode: 0o600 });
+      const reader = readerRefusal(path, "tables");
+      const stub = imageRefusal(STUB, path, "tables");
+      if ((reader === undefined) !== (stub === undefined))
+        disagreements.push(`word at ${at} = ${value}: reader ${reader ?? "accepts"}; stub ${stub ?? "accepts"}`);
+      count[stub === undefined ? "accepted" : "refused"]++;
+    }
+  expect(disagreements).toEqual([]);
+  expect(count.accepted).toBeGreaterThan(50); // events and data take any value
+  expect(count.refused).toBeGreaterThan(100);
 }, 60000);
 
 test("an intact real image is accepted by both, at both depths", () => {

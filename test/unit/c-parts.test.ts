@@ -51,3 +51,10 @@ test("descriptor kinds' record checks: each kind's sane record passes, stray or 
   expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
   expect(r.code).toBe(0);
 });
+
+test("epoll records and the watch table: sane ones pass, unsorted, stray or dangling watches are refused in the stub's words", async () => {
+  const r = await runCTest("epoll_watches_test", ["test/c/epoll_watches_test.c", "c/kinds/fd_epoll.c"]);
+  expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
+  expect(Number(r.out.match(/^(\d+) passed/m)![1])).toBe(15);
+  expect(r.code).toBe(0);
+});

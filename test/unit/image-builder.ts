@@ -137,6 +137,7 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 	H("locks_off", alignUp(stringsOff + strBytes.length, 8)); // no locks: an empty table after the strings
 	// No pending signals: an empty signal table after the (empty) locks.
 	w.set(PROCESS_STATE, HEADER.fields.process.off, "signals_off", alignUp(stringsOff + strBytes.length, 8));
+	H("watches_off", alignUp(stringsOff + strBytes.length, 8)); // no epoll watches, after the signals
 	out.set(new TextEncoder().encode("testhost"), HEADER.fields.hostname.off);
 	out.set(new TextEncoder().encode("6.1.0-test"), HEADER.fields.kernel_release.off);
 	out.set(new TextEncoder().encode("demo"), HEADER.fields.comm.off);

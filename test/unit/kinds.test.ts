@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { C_CONSTANTS, CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_REGION_FILE_PRIVATE, FD } from "../../src/image/format.ts";
 import { infoJson } from "../../src/image/json.ts";
-import { EXTENT_KINDS, FD_KINDS, type Flag, type Kind, type KindTable, LOCK_KINDS, REGION_FLAGS, REGION_KINDS, VM_FLAGS } from "../../src/image/kinds.ts";
+import { EPOLL_EVENTS, EXTENT_KINDS, FD_KINDS, type Flag, type Kind, type KindTable, LOCK_KINDS, REGION_FLAGS, REGION_KINDS, VM_FLAGS } from "../../src/image/kinds.ts";
 import { ImageError, readImage } from "../../src/image/read.ts";
 import { renderInfo } from "../../src/image/render.ts";
 import { buildImage, defaultSpec, poke, recordOffset } from "./image-builder.ts";
@@ -80,6 +80,7 @@ test("every name --json prints for a kind or flag is in docs/info-json.md, where
 	};
 	expectNamed(docCell("files[]", "kind"), FD_KINDS.rows.map((r) => r.json));
 	expectNamed(docCell("files[]", "locks"), LOCK_KINDS.rows.map((r) => r.json));
+	expectNamed(docCell("files[]", "watches"), EPOLL_EVENTS.map((e) => e.name!));
 	expectNamed(docCell("regions[]", "kind"), REGION_KINDS.rows.map((r) => r.json));
 	expectNamed(docCell("regions[]", "stored"), EXTENT_KINDS.rows.map((r) => r.json));
 	expectNamed(docCell("regions[]", "extents"), EXTENT_KINDS.rows.map((r) => r.json));
