@@ -18,6 +18,8 @@ const STUB = join(ROOT, "build", "ckpt-restore");
 let dir: string;
 let cleanup: () => void;
 const images: Uint8Array[] = [];
+/** Each real image by the name it was taken under. */
+const imageNamed = new Map<string, Uint8Array>();
 
 async function realImage(name: string, program: string[], ready: (out: string) => boolean) {
   const cwd = join(dir, name);
@@ -26,7 +28,9 @@ async function realImage(name: string, program: string[], ready: (out: string) =
   await run.waitFor(ready);
   process.kill(run.pid, "SIGUSR2");
   expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
-  images.push(new Uint8Array(readFileSync(join(cwd, "myckpt.dat"))));
+  const image = new Uint8Array(readFileSync(join(cwd, "myckpt.dat")));
+  images.push(image);
+  imageNamed.set(name, image);
 }
 
 beforeAll(async () => {
@@ -83,7 +87,7 @@ test("the reader and the restore stub accept and refuse the same mutated images"
 }, 60000);
 
 test("every word of the epoll watch table, and its place in the header, set to edge values: both accept and refuse the same", () => {
-  const original = images[images.length - 1]!; // the epoll image
+  const original = imageNamed.get("epoll")!;
   const v = new DataView(original.buffer, original.byteOffset, original.byteLength);
   const tablesAt = Number(v.getBigUint64(HEADER.fields.tables_offset.off, true));
   const nwatches = v.getUint32(HEADER.fields.nwatches.off, true);
@@ -150,7 +154,7 @@ test("--verify reads every stored byte and --check none: a flipped data byte is 
 }, 30000);
 
 test("the event-loop descriptors' own fields at their edges: the reader and the stub agree on each", () => {
-  const original = images.at(-1)!; // event-fds
+  const original = imageNamed.get("event-fds")!;
   const v = new DataView(original.buffer, original.byteOffset);
   const fdsAt = Number(v.getBigUint64(HEADER.fields.tables_offset.off, true) + v.getBigUint64(HEADER.fields.fds_off.off, true));
   const nfds = v.getUint32(HEADER.fields.nfds.off, true);
