@@ -125,15 +125,7 @@ static const char *field(const char *s, const char *end, const char *key, unsign
 		return 0;
 	for (s += str_len(key); s < end && *s == ' '; s++)
 		;
-	const char *from = s;
-	for (*v = 0; s < end; s++) {
-		unsigned d = *s >= '0' && *s <= '9' ? (unsigned)(*s - '0')
-			     : base == 16 && *s >= 'a' && *s <= 'f' ? (unsigned)(*s - 'a' + 10) : 99;
-		if (d >= base)
-			break;
-		*v = *v * base + d;
-	}
-	return s > from ? s : 0;
+	return fdinfo_digits(s, end, base, v);
 }
 
 /* fs/eventpoll.c, ep_show_fdinfo: "tfd: %8d events: %8x data: %16llx  pos:…". */
@@ -169,10 +161,7 @@ static int check_watch(struct capture *c, const struct ckpt_epoll_watch *w, uint
 
 static int capture_watches(struct capture *c, int32_t epfd)
 {
-	struct line p = {.len = 0};
-	line_str(&p, "/proc/self/fdinfo/");
-	line_u64(&p, (uint64_t)epfd);
-	long len = read_proc_file(c, p.buf);
+	long len = read_fdinfo(c, epfd);
 	if (len < 0)
 		return capture_fail(c, "cannot read /proc/self/fdinfo", len);
 	uint32_t first = c->nwatches;

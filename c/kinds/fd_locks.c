@@ -72,10 +72,7 @@ static int lock_fail(struct capture *c, const struct ckpt_fd *r, const char *why
 
 static int fd_locks(struct capture *c, const struct ckpt_fd *r)
 {
-	struct line p = {.len = 0};
-	line_str(&p, "/proc/self/fdinfo/");
-	line_u64(&p, (uint64_t)r->fd);
-	long len = read_proc_file(c, p.buf);
+	long len = read_fdinfo(c, r->fd);
 	if (len < 0)
 		return capture_fail(c, "cannot read /proc/self/fdinfo", len);
 	for (const char *s = c->text, *end = c->text + len; s < end;) {

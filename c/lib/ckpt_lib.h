@@ -177,6 +177,9 @@ long read_proc_file(struct capture *c, const char *path);
  * the number after `key` in such a text, in `base` (0, or -1 if absent). */
 long read_fdinfo(struct capture *c, int fd);
 int fdinfo_number(const char *text, const char *key, unsigned base, uint64_t *v);
+/* The number at s (lowercase hex for base 16), read up to end or the first
+ * other character: where it ends, or 0 if there was no digit. */
+const char *fdinfo_digits(const char *s, const char *end, unsigned base, uint64_t *v);
 /* proc_stat.c: field n (1-based, n >= 3) of a /proc/PID/stat text, as a
  * number (0 if absent), and its state letter (field 3; '?' if absent). */
 uint64_t stat_field(const char *text, long len, int n);

@@ -22,14 +22,18 @@ static int digit(char ch, unsigned base)
 	return d < base ? (int)d : -1;
 }
 
+const char *fdinfo_digits(const char *s, const char *end, unsigned base, uint64_t *v)
+{
+	const char *from = s;
+	uint64_t n = 0;
+	for (int d; s < end && (d = digit(*s, base)) >= 0; s++)
+		n = n * base + (uint64_t)d;
+	*v = n;
+	return s > from ? s : 0;
+}
+
 int fdinfo_number(const char *text, const char *key, unsigned base, uint64_t *v)
 {
 	const char *at = line_value(text, key);
-	if (!at || digit(*at, base) < 0)
-		return -1;
-	uint64_t n = 0;
-	for (int d; (d = digit(*at, base)) >= 0; at++)
-		n = n * base + (uint64_t)d;
-	*v = n;
-	return 0;
+	return at && fdinfo_digits(at, at + str_len(at), base, v) ? 0 : -1;
 }
