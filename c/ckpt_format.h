@@ -2,7 +2,7 @@
  * ckpt image format, version 3: the single contract between the preloaded
  * library that writes an image, the restore stub that reads it, and the
  * TypeScript reader (src/image/format.ts mirrors every struct below field by field;
- * change both in the same commit and bump CKPT_VERSION).
+ * change both in the same commit and bump CKPT_VERSION; ckpt_protocol.h is the other).
  *
  * Layout of an image file (all integers little-endian, all offsets in bytes
  * from the start of the file):
@@ -44,14 +44,13 @@
 #define CKPT_MAX_RLIMITS 16
 #define CKPT_MAX_AUXV 64 /* u64 words; the kernel's saved_auxv holds 52 */
 #define CKPT_PATH_MAX 4096
+#define CKPT_MAX_FD 65535          /* the highest fd number an image may hold */
+#define CKPT_MAX_THREADS 65536
+#define CKPT_LOWEST_ADDRESS 0x1000 /* no region below: the kernel's lowest page */
 
 /* Addresses, lengths and file offsets of memory all are; so is the data
  * area. One definition for the stub's checks and the kinds' (c/kinds/). */
 static inline int ckpt_page_aligned(uint64_t v) { return (v & (CKPT_PAGE_SIZE - 1)) == 0; }
-
-/* Launch variables, the status line, request values, the stub's arguments
- * and exit statuses are the other contract, ckpt_protocol.h: they are not
- * image format (an image only records the exit status of a stop). */
 
 /* The address of the restart-info block libckpt exports; the stub fills it
  * in after memory is back so the resumed handler learns what happened. */

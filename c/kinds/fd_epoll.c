@@ -133,7 +133,7 @@ static int parse_watch(const char *s, const char *eol, struct ckpt_epoll_watch *
 {
 	uint64_t fd, events, data;
 	if (!(s = field(s, eol, "tfd:", 10, &fd)) || !(s = field(s, eol, "events:", 16, &events)) ||
-	    !field(s, eol, "data:", 16, &data) || fd > 65535 || events > 0xffffffffull)
+	    !field(s, eol, "data:", 16, &data) || fd > CKPT_MAX_FD || events > 0xffffffffull)
 		return -1;
 	*w = (struct ckpt_epoll_watch){.fd = (int32_t)fd, .events = (uint32_t)events, .data = data};
 	return 0;

@@ -14,7 +14,6 @@
 #include "../sys.h"
 
 #define USER_TOP 0x7ffffffff000ull
-#define USER_BOTTOM 0x1000ull
 #define MAX_TABLES (1ull << 30)
 
 static void bad(const char *why)
@@ -84,7 +83,7 @@ static void check_header(const struct ckpt_header *h, const char *page, uint64_t
 	    !within(h->tables_offset, h->tables_size, file_size) || !ckpt_page_aligned(h->data_offset) ||
 	    h->data_offset != h->tables_offset + h->tables_size || h->data_offset > file_size)
 		bad("table placement is inconsistent (corrupt image)");
-	if (h->nthreads < 1 || h->nthreads > 65536)
+	if (h->nthreads < 1 || h->nthreads > CKPT_MAX_THREADS)
 		bad("image has an impossible number of threads");
 	if (h->auxv_words > CKPT_MAX_AUXV || h->strings_size == 0)
 		bad("header fields out of range (corrupt image)");
@@ -171,7 +170,7 @@ static void check_regions(const struct ckpt_header *h, const char *t)
 {
 	const struct ckpt_region *r = (const void *)(t + h->regions_off);
 	const struct ckpt_extent *e = (const void *)(t + h->extents_off);
-	uint64_t prev_end = USER_BOTTOM;
+	uint64_t prev_end = CKPT_LOWEST_ADDRESS;
 	uint32_t next_extent = 0;
 	for (uint32_t i = 0; i < h->nregions; i++) {
 		if (r[i].start < prev_end || r[i].start >= r[i].end || r[i].end > USER_TOP ||
@@ -230,7 +229,7 @@ static void check_fds(const struct ckpt_header *h, const char *t)
 {
 	const struct ckpt_fd *f = (const void *)(t + h->fds_off);
 	for (uint32_t i = 0; i < h->nfds; i++) {
-		if (f[i].fd < 0 || f[i].fd > 65535 || (i && f[i].fd <= f[i - 1].fd))
+		if (f[i].fd < 0 || f[i].fd > CKPT_MAX_FD || (i && f[i].fd <= f[i - 1].fd))
 			bad("descriptor table is out of order (corrupt image)");
 		if (f[i].shares_with && (!fd_kind_has_own_file(f[i].kind) || !i || (int32_t)f[i].shares_with - 1 >= f[i].fd ||
 					 (int32_t)f[i].shares_with - 1 < f[0].fd))

@@ -8,7 +8,7 @@ import { crc32c } from "./crc32c.ts";
 import { ImageError } from "../cli/errors.ts";
 import { Fields, utf8 } from "./fields.ts";
 import {
-	CKPT_ARCH_X86_64, CKPT_HEADER_SIZE, CKPT_MAGIC, CKPT_MAX_AUXV, CKPT_MAX_RLIMITS, CKPT_MAX_SIGNALS,
+	CKPT_ARCH_X86_64, CKPT_HEADER_SIZE, CKPT_MAGIC, CKPT_MAX_AUXV, CKPT_MAX_RLIMITS, CKPT_MAX_SIGNALS, CKPT_MAX_THREADS,
 	CKPT_NSPECIAL, CKPT_PAGE_SIZE, CKPT_VERSION, HEADER, HEADER_STRUCT_SIZE, ITIMER, MM, RLIMIT,
 	SIGACTION, TERMIOS, TIMEVAL, PROCESS_STATE, CKPT_UNKNOWN,
 } from "./format.ts";
@@ -17,8 +17,6 @@ import type { Header, Itimer, ProcessState, Termios } from "./types.ts";
 /** The largest tables we will read into memory: far above any real process. */
 export const MAX_TABLES_SIZE = 1 << 30;
 
-/** The most threads an image may have (the stub's bound: far above any real process). */
-export const MAX_THREADS = 65536;
 
 /** Highest user-space address on x86-64 with 4-level paging, as the kernel's TASK_SIZE. */
 export const USER_SPACE_END = 0x7ffffffff000n;
@@ -81,7 +79,7 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 	if (dataOffset % BigInt(CKPT_PAGE_SIZE) !== 0n || dataOffset !== tablesEnd || dataOffset > fileSize)
 		fail(`data offset ${dataOffset} is misplaced (tables end at ${tablesEnd}, file has ${fileSize} bytes)`);
 
-	if (h.u32("nthreads") > MAX_THREADS) fail("image has an impossible number of threads");
+	if (h.u32("nthreads") > CKPT_MAX_THREADS) fail("image has an impossible number of threads");
 	const auxvWords = h.u32("auxv_words");
 	if (auxvWords > CKPT_MAX_AUXV) fail(`auxv has ${auxvWords} words (at most ${CKPT_MAX_AUXV})`);
 

@@ -8,6 +8,7 @@
 import { ImageError } from "../cli/errors.ts";
 import { Fields, utf8 } from "./fields.ts";
 import {
+	CKPT_LOWEST_ADDRESS, CKPT_MAX_FD,
 	CKPT_FD_EPOLL, CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EPOLL_WATCH, EXTENT, FD, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS,
 	THREAD, TIMER,
 } from "./format.ts";
@@ -20,10 +21,6 @@ import type { EpollWatch, Extent, Fd, Header, Lock, PendingSignal, Region, Table
 const PAGE = BigInt(CKPT_PAGE_SIZE);
 const REGION_FLAG_BITS = allBits(REGION_FLAGS);
 const VM_FLAG_BITS = BigInt(allBits(VM_FLAGS));
-/** Below this no region may start (the stub's bound: the kernel's lowest page). */
-const USER_SPACE_START = 0x1000n;
-/** The highest fd number an image may hold (the stub's bound). */
-const MAX_FD = 65535;
 const hex = (v: bigint) => `0x${v.toString(16)}`;
 
 export function decodeTables(name: string, h: Header, tables: Uint8Array): Tables {
@@ -72,7 +69,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 
 	const extentAt = (i: number) => new Fields(view, h.extentsOff + i * EXTENT.size, EXTENT);
 	const regions: Region[] = [];
-	let prevRegionEnd = USER_SPACE_START;
+	let prevRegionEnd = BigInt(CKPT_LOWEST_ADDRESS);
 	let nextExtent = 0;
 	for (let i = 0; i < h.nregions; i++) {
 		const r = new Fields(view, h.regionsOff + i * REGION.size, REGION);
@@ -161,7 +158,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		if (contentLen > 0n && (contentOff < BigInt(h.dataOffset) || contentOff + contentLen > BigInt(h.fileSize)))
 			bad(`stored contents [${contentOff}, +${contentLen}) lie outside the data area`);
 		// What the restore stub also refuses (c/stub/validate.c, check_fds).
-		if (fd > MAX_FD) bad(`fd number above ${MAX_FD}`);
+		if (fd > CKPT_MAX_FD) bad(`fd number above ${CKPT_MAX_FD}`);
 		const byPath = fdKind.byPath;
 		const sharesWith = f.u32("shares_with");
 		// A lower fd of the table, on an open file that is reopened or recreated.
