@@ -6,13 +6,11 @@
  * field added in C without its TypeScript twin fails here too.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { runCProgram } from "./c-program.ts";
+import { FORMAT_HEADER as HEADER_PATH, formatHeaderText } from "./format-header-text.ts";
 import { ALL_LAYOUTS, C_CONSTANTS, CKPT_MAGIC, type Layout } from "../../src/image/format.ts";
 
-const HEADER_PATH = resolve(import.meta.dir, "../../c/ckpt_format.h");
-const source = readFileSync(HEADER_PATH, "utf8")
+const source = formatHeaderText()
 	.replace(/\/\*[\s\S]*?\*\//g, " ")
 	.replace(/\/\/.*$/gm, "");
 

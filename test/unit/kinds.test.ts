@@ -14,10 +14,11 @@ import { infoJson } from "../../src/image/json.ts";
 import { EPOLL_EVENTS, EXTENT_KINDS, FD_KINDS, type Flag, type Kind, type KindTable, LOCK_KINDS, REGION_FLAGS, REGION_KINDS, VM_FLAGS } from "../../src/image/kinds.ts";
 import { ImageError, readImage } from "../../src/image/read.ts";
 import { renderInfo } from "../../src/image/render.ts";
+import { formatHeaderText } from "./format-header-text.ts";
 import { buildImage, defaultSpec, poke, recordOffset } from "./image-builder.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
-const header = readFileSync(join(ROOT, "c/ckpt_format.h"), "utf8").replace(/\/\*[\s\S]*?\*\//g, " ");
+const header = formatHeaderText().replace(/\/\*[\s\S]*?\*\//g, " ");
 const docs = readFileSync(join(ROOT, "docs/info-json.md"), "utf8");
 
 /** enum name -> its members' names, from the header text. */
