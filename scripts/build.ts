@@ -2,9 +2,11 @@
 // the test fixtures, then one self-contained executable (dist/ckpt) that embeds the C parts.
 // The C flags and the files of each side live in c-sources.ts.
 import { $ } from "bun";
-import { mkdirSync, existsSync } from "node:fs";
+import { mkdirSync, existsSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { root, commonFlags, libFlags, stubFlags, sources, libSources, stubSources } from "./c-sources.ts";
+import {
+  root, commonFlags, libFlags, stubFlags, sources, libSources, stubSources, muslCc, kernelHeaderDirs,
+} from "./c-sources.ts";
 
 const build = join(root, "build");
 const cc = process.env.CC ?? "cc";
@@ -27,6 +29,33 @@ async function buildLib() {
   return out;
 }
 
+/** Whether musl-gcc (or $MUSL_CC) can be run: without it no musl parts are built. */
+const haveMusl = (await $`${muslCc} --version`.quiet().nothrow()).exitCode === 0;
+
+/** build/musl-include/: the kernel headers, for musl-gcc (see c-sources.ts). */
+function muslIncludeDir() {
+  const dir = join(build, "musl-include");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const [name, at] of kernelHeaderDirs()) symlinkSync(at, join(dir, name));
+  return dir;
+}
+
+// libckpt-musl.so, or an empty file where musl-gcc is missing: the
+// executable embeds it either way, and an empty one tells the launcher that
+// this build does not support musl programs (src/process/assets.ts).
+async function buildMuslLib() {
+  const out = join(build, "libckpt-musl.so");
+  if (!haveMusl) {
+    console.warn(`${muslCc} not found: building without musl support (install musl-tools to add it)`);
+    writeFileSync(out, "");
+    return out;
+  }
+  const include = muslIncludeDir();
+  await linkStripped(out, (to) => $`${muslCc} -isystem ${include} ${commonFlags} ${libFlags} -DCKPT_LIB -o ${to} ${libSources()}`);
+  return out;
+}
+
 async function buildStub() {
   const out = join(build, "ckpt-restore");
   await linkStripped(out, (to) => $`${cc} ${commonFlags} ${stubFlags} -DCKPT_STUB -o ${to} ${stubSources()}`);
@@ -36,6 +65,9 @@ async function buildStub() {
   }
   return out;
 }
+
+/** Programs named NAME.musl.c are built with musl-gcc only (buildMuslPrograms). */
+const MUSL_SUFFIX = ".musl.c";
 
 // Each program of `dir` (demos/: what a user runs to see ckpt work;
 // test/fixtures/: programs only the tests run) into build/<outDir>/, four
@@ -51,11 +83,30 @@ async function buildPrograms(dir: string, outDir: string) {
     ["-nopie-rdynamic", ["-fno-pie", "-no-pie", "-rdynamic"]],
   ];
   await Promise.all(
-    sources(dir, [".c"]).flatMap((src) => {
+    sources(dir, [".c"]).filter((src) => !src.endsWith(MUSL_SUFFIX)).flatMap((src) => {
       const name = src.split("/").pop()!.replace(/\.c$/, "");
       return variants.map(([suffix, flags]) =>
         $`${cc} -O1 -g -Wall -pthread ${flags} -o ${join(out, name + suffix)} ${src} -lm`,
       );
+    }),
+  );
+}
+
+// The programs of `dir` named NAME.musl.c, with musl-gcc, into
+// build/<outDir>/: NAME-musl (dynamically linked, musl's loader) and
+// NAME-musl-static (no loader at all: what ckpt must refuse). None where
+// musl-gcc is missing; the tests that need them say so.
+async function buildMuslPrograms(dir: string, outDir: string) {
+  if (!haveMusl) return;
+  const out = join(build, outDir);
+  mkdirSync(out, { recursive: true });
+  await Promise.all(
+    sources(dir, [MUSL_SUFFIX]).flatMap((src) => {
+      const name = join(out, src.split("/").pop()!.slice(0, -MUSL_SUFFIX.length) + "-musl");
+      return [
+        $`${muslCc} -O1 -g -Wall -pthread -o ${name} ${src}`,
+        $`${muslCc} -O1 -g -Wall -pthread -static -o ${name + "-static"} ${src}`,
+      ];
     }),
   );
 }
@@ -76,7 +127,10 @@ async function compileCli() {
 }
 
 mkdirSync(join(build, "debug"), { recursive: true });
-await Promise.all([buildLib(), buildStub(), buildPrograms("demos", "demos"), buildPrograms("test/fixtures", "fixtures")]);
+await Promise.all([
+  buildLib(), buildMuslLib(), buildStub(), buildPrograms("demos", "demos"), buildPrograms("test/fixtures", "fixtures"),
+  buildMuslPrograms("test/fixtures", "fixtures"),
+]);
 await compileCli();
 if (!existsSync(join(root, "dist/ckpt"))) throw new Error("dist/ckpt was not produced");
-console.log("built dist/ckpt, build/libckpt.so, build/ckpt-restore, build/demos/, build/fixtures/");
+console.log(`built dist/ckpt, build/libckpt.so, ${haveMusl ? "build/libckpt-musl.so, " : ""}build/ckpt-restore, build/demos/, build/fixtures/`);
