@@ -79,7 +79,9 @@ describe.skipIf(noMusl)("musl programs", () => {
 
   test("ckpt info names the libc: musl for a musl program, glibc for a glibc one", async () => {
     await stopAfter([count!, "80"], 5);
-    const musl = await runToEnd([CKPT, "info", "myckpt.dat"], { cwd: dir });
+    // --verify: the stub's checks too, musl's tid words among them, agree with the reader's.
+    const musl = await runToEnd([CKPT, "info", "--verify", "myckpt.dat"], { cwd: dir });
+    expect(musl.stderr).toBe("");
     expect(musl.code).toBe(0);
     expect(musl.stdout).toMatch(/^libc +musl$/m);
     const json = await runToEnd([CKPT, "info", "--json", "myckpt.dat"], { cwd: dir });
