@@ -52,7 +52,9 @@ async function buildMuslLib() {
     return out;
   }
   const include = muslIncludeDir();
-  await linkStripped(out, (to) => $`${muslCc} -isystem ${include} ${commonFlags} ${libFlags} -DCKPT_LIB -o ${to} ${libSources()}`);
+  // -z defs: a symbol musl's libc lacks (glibc's __sigaction was one) fails
+  // the link here instead of the musl loader at every launch.
+  await linkStripped(out, (to) => $`${muslCc} -isystem ${include} ${commonFlags} ${libFlags} -Wl,-z,defs -DCKPT_LIB -o ${to} ${libSources()}`);
   return out;
 }
 
