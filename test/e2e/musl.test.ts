@@ -16,7 +16,8 @@ import {
 const count = muslFixture("count");
 const queue = muslFixture("queue-threads");
 const execVia = muslFixture("exec-via");
-const noMusl = !count || !queue || !execVia;
+const timer = muslFixture("thread-timer");
+const noMusl = !count || !queue || !execVia || !timer;
 if (noMusl) console.warn("musl.test.ts: this build has no musl fixtures (musl-gcc is not installed); its tests are skipped");
 
 let dir: string;
@@ -76,6 +77,18 @@ describe.skipIf(noMusl)("musl programs", () => {
     expect(expected).toContain("PASS a thread created at the end starts and joins\n");
     expect(await twice([queue!, "3000"], 5)).toBe(expected);
   }, 90000);
+
+  test("a musl SIGEV_THREAD timer (musl's thread blocks SIGRTMAX) is served by ckpt's thread: checkpointed, and timer_delete ends it after a restart", async () => {
+    const run = ckpt([timer!], { cwd: dir });
+    running.push(run);
+    await run.waitFor((o) => o.includes("ticks counting, 2 threads"));
+    process.kill(run.pid, "SIGUSR2");
+    expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+    const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+    expect(rest.code).toBe(0);
+    expect(rest.stdout).toContain("step 15:");
+    expect(rest.stdout).toContain("after delete: 1 threads");
+  }, 60000);
 
   test("ckpt info names the libc: musl for a musl program, glibc for a glibc one", async () => {
     await stopAfter([count!, "80"], 5);
