@@ -90,6 +90,19 @@ describe.skipIf(noMusl)("musl programs", () => {
     expect(rest.stdout).toContain("after delete: 1 threads");
   }, 60000);
 
+  test("`ckpt checkpoint PID` finds a musl program by its status line and checkpoints it", async () => {
+    const run = ckpt([count!, "80"], { cwd: dir });
+    running.push(run);
+    await run.waitFor((o) => lines(o) >= 10);
+    const r = await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain(`checkpoint of ${run.pid} written to ${join(dir, "myckpt.dat")}`);
+    expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+    const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+    expect(rest.code).toBe(0);
+    expect(run.stdout + rest.stdout).toBe(countStraight);
+  }, 60000);
+
   test("ckpt info names the libc: musl for a musl program, glibc for a glibc one", async () => {
     await stopAfter([count!, "80"], 5);
     // --verify: the stub's checks too, musl's tid words among them, agree with the reader's.
