@@ -1,5 +1,5 @@
 /*
- * ckpt image format, version 3: the single contract between the preloaded
+ * ckpt image format, version 4: the single contract between the preloaded
  * library that writes an image, the restore stub that reads it, and the
  * TypeScript reader (src/image/format.ts mirrors every struct below field by field;
  * change both in the same commit and bump CKPT_VERSION; ckpt_protocol.h is the other).
@@ -36,7 +36,7 @@
 #include <stdint.h>
 
 #define CKPT_MAGIC "CKPTIMG\0"
-#define CKPT_VERSION 3
+#define CKPT_VERSION 4
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -206,7 +206,7 @@ struct ckpt_header {
 	uint64_t restart_info_addr;  /* libckpt's struct ckpt_restart_info */
 	uint32_t nwatches;           /* version 3: epoll watches (struct ckpt_epoll_watch), */
 	uint32_t watches_off;        /* within tables, after the strings */
-	uint32_t pad1;
+	uint32_t libc;               /* version 4: enum ckpt_libc, the C library libckpt ran under */
 	uint32_t header_crc;         /* last: CRC32C of the header with this 0 */
 };
 
@@ -231,7 +231,7 @@ struct ckpt_thread {
 	int32_t tid;
 	uint32_t flags;              /* enum ckpt_thread_flags */
 	uint64_t fs_base;
-	uint64_t clear_child_tid;   /* PR_GET_TID_ADDRESS: glibc's pd->tid */
+	uint64_t clear_child_tid;   /* PR_GET_TID_ADDRESS: glibc's pd->tid, musl's thread-list lock */
 	uint64_t robust_list, robust_len;
 	uint64_t rseq_addr;         /* 0: none registered */
 	uint32_t rseq_len, rseq_sig;
@@ -242,6 +242,22 @@ struct ckpt_thread {
 	uint64_t user_rip, user_rsp; /* the interrupted code, for `ckpt info` */
 	struct ckpt_resume_ctx resume;
 };
+
+/* Which C library the program ran with: it decides where a thread's id
+ * lives. glibc keeps it in its descriptor at the address it gave
+ * set_tid_address; musl (1.2+) gives every thread the address of its
+ * thread-list lock there (the kernel's exit-time clear releases that lock)
+ * and keeps the id in its struct pthread, which %fs points at, after self,
+ * dtv, prev, next, sysinfo and canary. */
+enum ckpt_libc { CKPT_LIBC_GLIBC = 1, CKPT_LIBC_MUSL = 2, CKPT_LIBC_MAX = CKPT_LIBC_MUSL };
+#define CKPT_MUSL_TID_OFFSET 48
+
+/* Where the program's libc keeps this thread's id, for the stub to write
+ * the new one (0: nowhere known). */
+static inline uint64_t ckpt_tid_word(uint32_t libc, const struct ckpt_thread *t)
+{
+	return libc == CKPT_LIBC_MUSL ? t->fs_base + CKPT_MUSL_TID_OFFSET : t->clear_child_tid;
+}
 
 struct ckpt_region {
 	uint64_t start, end;

@@ -41,6 +41,8 @@
 /* libckpt knows its own LD_PRELOAD entry by this ending, to take it out of
  * the environment and to put it back on exec. */
 #define CKPT_LIB_FILE "libckpt.so"
+/* The same library built against musl, for programs whose loader is musl's. */
+#define CKPT_LIB_MUSL_FILE "libckpt-musl.so"
 
 /* --- The status line (c/lib/status.c writes, src/protocol/status.ts reads)
  *

@@ -2,10 +2,12 @@
 // the test fixtures, then one self-contained executable (dist/ckpt) that embeds the C parts.
 // The C flags and the files of each side live in c-sources.ts.
 import { $ } from "bun";
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { runPooled } from "./job-pool.ts";
-import { root, commonFlags, libFlags, stubFlags, sources, libSources, stubSources } from "./c-sources.ts";
+import {
+  root, commonFlags, libFlags, stubFlags, sources, libSources, stubSources, muslCc, kernelHeaderDirs,
+} from "./c-sources.ts";
 
 const build = join(root, "build");
 const cc = process.env.CC ?? "cc";
@@ -28,6 +30,35 @@ async function buildLib() {
   return out;
 }
 
+/** Whether musl-gcc (or $MUSL_CC) can be run: without it no musl parts are built. */
+const haveMusl = (await $`${muslCc} --version`.quiet().nothrow()).exitCode === 0;
+
+/** build/musl-include/: the kernel headers, for musl-gcc (see c-sources.ts). */
+function muslIncludeDir() {
+  const dir = join(build, "musl-include");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const [name, at] of kernelHeaderDirs()) symlinkSync(at, join(dir, name));
+  return dir;
+}
+
+// libckpt-musl.so, or an empty file where musl-gcc is missing: the
+// executable embeds it either way, and an empty one tells the launcher that
+// this build does not support musl programs (src/process/assets.ts).
+async function buildMuslLib() {
+  const out = join(build, "libckpt-musl.so");
+  if (!haveMusl) {
+    console.warn(`${muslCc} not found: building without musl support (install musl-tools to add it)`);
+    writeFileSync(out, "");
+    return out;
+  }
+  const include = muslIncludeDir();
+  // -z defs: a symbol musl's libc lacks (glibc's __sigaction was one) fails
+  // the link here instead of the musl loader at every launch.
+  await linkStripped(out, (to) => $`${muslCc} -isystem ${include} ${commonFlags} ${libFlags} -Wl,-z,defs -DCKPT_LIB -o ${to} ${libSources()}`);
+  return out;
+}
+
 async function buildStub() {
   const out = join(build, "ckpt-restore");
   await linkStripped(out, (to) => $`${cc} ${commonFlags} ${stubFlags} -DCKPT_STUB -o ${to} ${stubSources()}`);
@@ -37,6 +68,9 @@ async function buildStub() {
   }
   return out;
 }
+
+/** Programs named NAME.musl.c are built with musl-gcc only (buildMuslPrograms). */
+const MUSL_SUFFIX = ".musl.c";
 
 // Each program of `dir` (demos/: what a user runs to see ckpt work;
 // test/fixtures/: programs only the tests run) into build/<outDir>/, four
@@ -53,19 +87,39 @@ async function buildPrograms(dir: string, outDir: string) {
   ];
   // A program is compiled again only when it or a header beside it is
   // newer than what is built, so a rebuild after a small change is quick.
-  const headers = sources(dir, [".h"]).map(mtime);
-  const jobs = sources(dir, [".c"]).flatMap((src) => {
+  const jobs = sources(dir, [".c"]).filter((src) => !src.endsWith(MUSL_SUFFIX)).flatMap((src) => {
     const name = src.split("/").pop()!.replace(/\.c$/, "");
-    const newest = Math.max(mtime(src), ...headers);
     return variants
       .map(([suffix, flags]) => [join(out, name + suffix), flags] as const)
-      .filter(([target]) => !existsSync(target) || mtime(target) < newest)
+      .filter(([target]) => isStale(target, src, dir))
       .map(([target, flags]) => () => $`${cc} -O1 -g -Wall -pthread ${flags} -o ${target} ${src} -lm`);
   });
   await runPooled(jobs);
 }
 
 const mtime = (path: string) => statSync(path).mtimeMs;
+const isStale = (target: string, src: string, dir: string) =>
+  !existsSync(target) || mtime(target) < Math.max(mtime(src), ...sources(dir, [".h"]).map(mtime));
+
+// The programs of `dir` named NAME.musl.c, with musl-gcc, into
+// build/<outDir>/: NAME-musl (dynamically linked, musl's loader) and
+// NAME-musl-static (no loader at all: what ckpt must refuse). None where
+// musl-gcc is missing; the tests that need them say so.
+async function buildMuslPrograms(dir: string, outDir: string) {
+  if (!haveMusl) return;
+  const out = join(build, outDir);
+  mkdirSync(out, { recursive: true });
+  const jobs = sources(dir, [MUSL_SUFFIX]).flatMap((src) => {
+    const name = join(out, src.split("/").pop()!.slice(0, -MUSL_SUFFIX.length) + "-musl");
+    return [
+      [name, []],
+      [name + "-static", ["-static"]],
+    ]
+      .filter(([target]) => isStale(target as string, src, dir))
+      .map(([target, flags]) => () => $`${muslCc} -O1 -g -Wall -pthread ${flags} -o ${target} ${src}`);
+  });
+  await runPooled(jobs);
+}
 
 async function compileCli() {
   mkdirSync(join(root, "dist"), { recursive: true });
@@ -83,7 +137,10 @@ async function compileCli() {
 }
 
 mkdirSync(join(build, "debug"), { recursive: true });
-await Promise.all([buildLib(), buildStub(), buildPrograms("demos", "demos"), buildPrograms("test/fixtures", "fixtures")]);
+await Promise.all([
+  buildLib(), buildMuslLib(), buildStub(), buildPrograms("demos", "demos"), buildPrograms("test/fixtures", "fixtures"),
+  buildMuslPrograms("test/fixtures", "fixtures"),
+]);
 await compileCli();
 if (!existsSync(join(root, "dist/ckpt"))) throw new Error("dist/ckpt was not produced");
-console.log("built dist/ckpt, build/libckpt.so, build/ckpt-restore, build/demos/, build/fixtures/");
+console.log(`built dist/ckpt, build/libckpt.so, ${haveMusl ? "build/libckpt-musl.so, " : ""}build/ckpt-restore, build/demos/, build/fixtures/`);

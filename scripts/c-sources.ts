@@ -60,3 +60,19 @@ export const libSources = () => [...sources("c/lib", [".c", ".S"]), ...kinds(), 
 
 /** Everything linked into ckpt-restore, compiled with -DCKPT_STUB. */
 export const stubSources = () => [...sources("c/stub", [".c", ".S"]), ...kinds(), ...shared()];
+
+/**
+ * The musl build of libckpt (libckpt-musl.so), for programs whose loader is
+ * musl's: the same sources and flags through musl-gcc, which compiles
+ * against musl's headers and links against its libc. Debian's musl-tools
+ * ships no kernel headers for it, so `kernelHeaders` (linux/, asm/ and
+ * asm-generic/ of the system's, which are libc-neutral) go on its include path.
+ */
+export const muslCc = process.env.MUSL_CC ?? "musl-gcc";
+
+/** The system's kernel header directories: [name under include/, where it is]. */
+export const kernelHeaderDirs = (): [string, string][] => [
+  ["linux", "/usr/include/linux"],
+  ["asm", existsSync("/usr/include/x86_64-linux-gnu/asm") ? "/usr/include/x86_64-linux-gnu/asm" : "/usr/include/asm"],
+  ["asm-generic", "/usr/include/asm-generic"],
+];

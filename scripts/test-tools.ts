@@ -1,7 +1,7 @@
 // Run by `npm test` before the suite: the end-to-end tests run real
 // programs and tools, and a missing one must stop the run with the exact
-// packages to install, never look like a pass. Slurm is optional: its
-// tests are skipped, with a warning, where it is not installed.
+// packages to install, never look like a pass. Slurm and musl-gcc are
+// optional: their tests are skipped, with a warning, where they are not installed.
 const required: [command: string, debianPackage: string, why: string][] = [
   ["cc", "gcc", "builds the C parts, the demos and the test fixtures"],
   ["readelf", "binutils", "the build checks the stub has no relocations"],
@@ -32,3 +32,5 @@ if (missing.length > 0) {
 const sbin = `${process.env.PATH}:/usr/sbin:/sbin`;
 if (!["munged", "slurmctld", "slurmd", "sbatch"].every((c) => Bun.which(c, { PATH: sbin })))
   console.warn("npm test: Slurm is not installed, so the batch-job tests will be skipped (apt-get install munge slurmctld slurmd slurm-client, or CKPT_TEST_APT=1 to let them install it as root)");
+if (!Bun.which(process.env.MUSL_CC ?? "musl-gcc"))
+  console.warn("npm test: musl-gcc is not installed, so ckpt is built without musl support and the musl tests will be skipped (apt-get install musl-tools)");

@@ -106,6 +106,7 @@ int capture_process(struct capture *c)
 	capture_signals(h);
 	capture_termios(h);
 	h->restart_info_addr = (uint64_t)&ckpt_restart_info;
+	h->libc = CKPT_LIBC_OWN;
 	if (refuse_unrestorable(c) || capture_timers(c) || capture_mm(c) || capture_names(c) ||
 	    capture_process_state(c))
 		return -1;

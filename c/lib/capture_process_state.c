@@ -58,16 +58,37 @@ static int capture_groups(struct capture *c, struct ckpt_process_state *p)
 	return 0;
 }
 
-/* capture_thread() marks a thread whose rseq registration is not glibc's. */
-static int refuse_foreign_rseq(struct capture *c)
+/* Under musl the stub writes each thread's new id at %fs + 48 (see
+ * ckpt_tid_word): only where this musl keeps it there. Every thread is
+ * stopped, so its descriptor holds still while we look. */
+static int musl_keeps_tid_there(const struct ckpt_thread *t)
+{
+	if (CKPT_LIBC_OWN != CKPT_LIBC_MUSL)
+		return 1;
+	return t->fs_base >= CKPT_LOWEST_ADDRESS &&
+	       *(const volatile int32_t *)ckpt_tid_word(CKPT_LIBC_MUSL, t) == t->tid;
+}
+
+/* capture_thread() marks a thread whose rseq registration is not the
+ * libc's; a thread whose id the stub could not write back is refused too. */
+static int refuse_threads_not_restorable(struct capture *c)
 {
 	for (uint32_t i = 0; i < c->nthreads; i++) {
-		if (c->threads[i].rseq_len != CKPT_UNKNOWN)
+		const struct ckpt_thread *t = &c->threads[i];
+		const char *why = t->rseq_len == CKPT_UNKNOWN
+			? (CKPT_LIBC_OWN == CKPT_LIBC_MUSL
+				   ? " has an rseq area registered (musl registers none), which ckpt cannot read back"
+				   : " has an rseq area registered that is not glibc's, which ckpt cannot read back; "
+				     "leave rseq registration to glibc")
+			: !musl_keeps_tid_there(t)
+			? " has no musl thread descriptor with its id at %fs+48 (musl 1.2 keeps it there); "
+			  "only threads made by this musl's pthread_create can be restored"
+			: 0;
+		if (!why)
 			continue;
 		capture_fail(c, "thread ", 0);
-		line_u64(&c->error, (uint64_t)c->threads[i].tid);
-		line_str(&c->error, " has an rseq area registered that is not glibc's, which ckpt cannot read back; "
-				    "leave rseq registration to glibc");
+		line_u64(&c->error, (uint64_t)t->tid);
+		line_str(&c->error, why);
 		return -1;
 	}
 	return 0;
@@ -75,7 +96,7 @@ static int refuse_foreign_rseq(struct capture *c)
 
 int capture_process_state(struct capture *c)
 {
-	if (refuse_foreign_rseq(c))
+	if (refuse_threads_not_restorable(c))
 		return -1;
 	struct ckpt_process_state *p = &c->hdr->process;
 	int64_t v;

@@ -198,10 +198,27 @@ void launch_pid_moved(int pid);
  * of `names` and LD_PRELOAD for execs in place (the launched process). */
 void exec_resolve(void);
 void exec_remember(const char *const *names, unsigned n);
+/* exec_target.c: whether an LD_PRELOAD entry is either build of libckpt;
+ * the libc (enum ckpt_libc) whose loader would run a program, 0 when none
+ * or unknown: by path, by open descriptor, or searched as execvp does. */
+int ckpt_preload_entry(const char *entry, size_t len);
+uint32_t exec_libc_of_path(const char *path);
+uint32_t exec_libc_of_fd(int fd);
+uint32_t exec_libc_of_search(const char *file);
 
-/* glibc's own sigaction, behind our interposed one (it supplies the
- * sa_restorer a raw rt_sigaction would need). */
-extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+/* libc_variant.c: the libc's own sigaction, behind our interposed one. */
+int libc_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+/* The C library this copy of libckpt is built against (enum ckpt_libc),
+ * and the LD_PRELOAD file names of this build and of the other one. */
+#ifdef __GLIBC__
+#define CKPT_LIBC_OWN CKPT_LIBC_GLIBC
+#define CKPT_LIB_OWN_FILE CKPT_LIB_FILE
+#define CKPT_LIB_OTHER_FILE CKPT_LIB_MUSL_FILE
+#else
+#define CKPT_LIBC_OWN CKPT_LIBC_MUSL
+#define CKPT_LIB_OWN_FILE CKPT_LIB_MUSL_FILE
+#define CKPT_LIB_OTHER_FILE CKPT_LIB_FILE
+#endif
 /* install_handler.c: `fn` for `sig`, every signal blocked while it runs but `but`. */
 int install_handler(int sig, void (*fn)(int, siginfo_t *, void *), int but);
 /* handler.c: the checkpoint handler, for the trigger signal. */

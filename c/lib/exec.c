@@ -11,7 +11,7 @@
  * /proc/PID/environ), and the exec functions are interposed: in the
  * launched pid they exec with the environment they are given plus ckpt's
  * entries as the launcher set them; anywhere else (a child, even a vfork
- * child sharing our memory) they change nothing. glibc's execvp, execl...
+ * child sharing our memory) they change nothing. The libc's execvp, execl...
  * reach execve internally, not through the PLT, so each is wrapped.
  * What this cannot see: a raw execve system call; then the next program
  * runs without ckpt, as it would without it.
@@ -30,6 +30,7 @@ extern char **environ;
 static const char *kept[8]; /* "CKPT_...=..." entries, in the initial block */
 static unsigned nkept;
 static char self[CKPT_PATH_MAX]; /* libckpt's own LD_PRELOAD entry */
+static char other[CKPT_PATH_MAX]; /* the other libc's build, beside it */
 
 typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
 static execvpe_fn real_execvpe;
@@ -50,10 +51,36 @@ void exec_remember(const char *const *names, unsigned n)
 	size_t len = 0;
 	while (p && p[len] && p[len] != ':' && p[len] != ' ')
 		len++;
-	if (len && len < sizeof self && str_ends_n(p, len, CKPT_LIB_FILE)) {
+	if (len && len < sizeof self && ckpt_preload_entry(p, len)) {
 		__builtin_memcpy(self, p, len);
 		self[len] = 0;
+		size_t dir = len;
+		while (dir && self[dir - 1] != '/')
+			dir--;
+		if (dir + sizeof CKPT_LIB_OTHER_FILE <= sizeof other) {
+			__builtin_memcpy(other, self, dir);
+			__builtin_memcpy(other + dir, CKPT_LIB_OTHER_FILE, sizeof CKPT_LIB_OTHER_FILE);
+		}
 	}
+}
+
+/* The build to preload into a program whose loader is `libc`'s
+ * (exec_target.c): ours, or the other one, extracted beside ours by the
+ * launcher when this ckpt has it; 0 when it has not: the exec is refused
+ * in one line rather than started without ckpt or stopped by its loader. */
+static const char *preload_for(uint32_t libc, const char *what)
+{
+	if (!libc || libc == CKPT_LIBC_OWN)
+		return self;
+	if (other[0] && sys_faccessat2(AT_FDCWD, other, 4 /* R_OK */, 0) == 0)
+		return other;
+	struct line l = {.len = 0};
+	line_str(&l, "ckpt: cannot run ");
+	line_str(&l, what);
+	line_str(&l, libc == CKPT_LIBC_MUSL ? ": it is linked with musl, and this ckpt was built without musl support"
+					    : ": it is linked with glibc, and ckpt's glibc library is missing");
+	say(&l);
+	return 0;
 }
 
 static int launched(void)
@@ -72,7 +99,7 @@ static void measure(char *const envp[], size_t *n, size_t *user)
 
 /* envp without LD_PRELOAD and CKPT_*, then ours: "LD_PRELOAD=self[:user's]"
  * in `preload`, and the launcher's CKPT_* entries. */
-static char **build(char *const envp[], const char **out, char *preload)
+static char **build(char *const envp[], const char **out, char *preload, const char *lib)
 {
 	size_t n = 0;
 	const char *user = 0;
@@ -85,7 +112,7 @@ static char **build(char *const envp[], const char **out, char *preload)
 	size_t at = 0;
 	for (const char *s = "LD_PRELOAD="; *s;)
 		preload[at++] = *s++;
-	for (const char *s = self; *s;)
+	for (const char *s = lib; *s;)
 		preload[at++] = *s++;
 	if (user && *user) {
 		preload[at++] = ':';
@@ -100,13 +127,17 @@ static char **build(char *const envp[], const char **out, char *preload)
 	return (char **)out;
 }
 
-/* Declares `env_` as envp with ckpt's entries, on the stack. */
-#define WITH_CKPT(envp)                                                     \
+/* Declares `env_` as envp with ckpt's entries, on the stack, preloading
+ * the build for `libc`; returns ENOEXEC when there is none. */
+#define WITH_CKPT(envp, libc, what)                                         \
+	const char *lib_ = preload_for(libc, what);                         \
+	if (!lib_)                                                          \
+		return fail(-ENOEXEC);                                      \
 	size_t n_, u_;                                                      \
 	measure(envp, &n_, &u_);                                            \
 	const char *v_[n_ + nkept + 2];                                     \
 	char p_[sizeof "LD_PRELOAD=" + sizeof self + 1 + u_];               \
-	char **env_ = build(envp, v_, p_)
+	char **env_ = build(envp, v_, p_, lib_)
 
 static int fail(long rc)
 {
@@ -118,7 +149,7 @@ __attribute__((visibility("default"))) int execve(const char *path, char *const 
 {
 	if (!launched())
 		return fail(SYS3(__NR_execve, path, argv, envp));
-	WITH_CKPT(envp);
+	WITH_CKPT(envp, exec_libc_of_path(path), path);
 	return fail(SYS3(__NR_execve, path, argv, env_));
 }
 
@@ -131,7 +162,7 @@ __attribute__((visibility("default"))) int fexecve(int fd, char *const argv[], c
 {
 	if (!launched())
 		return fail(SYS5(__NR_execveat, fd, "", argv, envp, AT_EMPTY_PATH));
-	WITH_CKPT(envp);
+	WITH_CKPT(envp, exec_libc_of_fd(fd), "a program by descriptor");
 	return fail(SYS5(__NR_execveat, fd, "", argv, env_, AT_EMPTY_PATH));
 }
 
@@ -141,7 +172,7 @@ __attribute__((visibility("default"))) int execvpe(const char *file, char *const
 		return fail(-ENOSYS);
 	if (!launched())
 		return real_execvpe(file, argv, envp);
-	WITH_CKPT(envp);
+	WITH_CKPT(envp, exec_libc_of_search(file), file);
 	return real_execvpe(file, argv, env_);
 }
 

@@ -44,7 +44,7 @@ static void drop_self_from_preload(void)
 	char *rest = v;
 	while (*rest && *rest != ':' && *rest != ' ')
 		rest++;
-	if (!str_ends_n(v, (size_t)(rest - v), CKPT_LIB_FILE))
+	if (!ckpt_preload_entry(v, (size_t)(rest - v)))
 		return;
 	while (*rest == ':' || *rest == ' ')
 		rest++;

@@ -8,7 +8,7 @@
  * working), and a request from `ckpt checkpoint PID`, which arrives through
  * sigqueue with CKPT_REQUEST_SIGVAL, takes a checkpoint. We say so once on
  * stderr, with the way out: --signal. Every other signal goes straight to
- * glibc's __sigaction.
+ * the libc's own (libc_variant.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,9 +22,9 @@ static int program_has_action;
 __attribute__((visibility("default"))) int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	if (!ckpt_config.signal || (sig != ckpt_config.signal && sig != CKPT_THREAD_SIGNAL))
-		return __sigaction(sig, act, old);
+		return libc_sigaction(sig, act, old);
 	if (sig == CKPT_THREAD_SIGNAL) {
-		errno = EINVAL; /* reserved, like glibc's own 32 and 33 */
+		errno = EINVAL; /* reserved, like the libc's own (glibc 32-33, musl 32-34) */
 		return -1;
 	}
 	if (old)
@@ -104,7 +104,7 @@ void act_as_without_ckpt(int sig, siginfo_t *info, void *uc)
 {
 	struct sigaction a = program_action;
 	ckpt_config.signal = 0; /* sigaction() passes everything through from now on */
-	__sigaction(sig, &a, 0);
+	libc_sigaction(sig, &a, 0);
 	if (a.sa_handler == SIG_DFL)
 		sys_tgkill((int)sys_getpid(), (int)sys_gettid(), sig);
 	else if (a.sa_handler != SIG_IGN)

@@ -15,11 +15,12 @@
  * ends with EINTR, as any handled signal ends it). So in both cases the bit
  * is cleared; only the reason differs.
  *
- * The real functions are glibc's (RTLD_NEXT), found on first use: they
+ * The real functions are the libc's (RTLD_NEXT), found on first use: they
  * stay cancellation points and keep their time conversions.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -69,6 +70,10 @@ EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int timeout, con
 EXPORT int epoll_pwait2(int ep, struct epoll_event *ev, int max, const struct timespec *t, const sigset_t *mask)
 {
 	REAL(epoll_pwait2);
+	if (!real) { /* musl before 1.2.5 has none; its programs cannot call it, but dlsym can */
+		errno = ENOSYS;
+		return -1;
+	}
 	sigset_t copy;
 	return real(ep, ev, max, t, without_stop(mask, &copy));
 }

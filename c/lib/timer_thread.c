@@ -1,9 +1,11 @@
 /*
- * timer_create(SIGEV_THREAD) without glibc's helper thread. glibc delivers
+ * timer_create(SIGEV_THREAD) without the libc's helper threads. glibc delivers
  * such timers through one helper thread that it starts with every signal
  * blocked by raw syscalls, SIGRTMAX included, out of reach of our
  * pthread_sigmask: a checkpoint could never stop it (vim has one, for its
- * search and redraw timeouts). So, as musl does, each such timer gets a
+ * search and redraw timeouts). musl starts one thread per timer, but it
+ * too blocks every application signal with a raw syscall. So, as musl
+ * does, but with SIGRTMAX left open, each such timer gets a
  * thread of its own, made by pthread_create with the program's attributes
  * (detached, as glibc makes its notification threads). The kernel timer
  * signals that thread alone (SIGEV_THREAD_ID) with glibc's SIGTIMER (32),
@@ -29,7 +31,13 @@
 #include "../sys.h"
 
 #define EXPORT __attribute__((visibility("default")))
-#define SIGTIMER 32
+#define SIGTIMER 32 /* glibc's and musl's alike */
+/* The target thread of SIGEV_THREAD_ID: glibc's headers do not name the member. */
+#ifdef __GLIBC__
+#define SIGEV_TID(ev) (ev)._sigev_un._tid
+#else
+#define SIGEV_TID(ev) (ev).sigev_notify_thread_id
+#endif
 #define MAX_TIMER_THREADS 256
 #define END_COOKIE 0x636b7465ull /* "ckte", then the slot: ends that thread only */
 
@@ -70,7 +78,7 @@ static void *serve(void *arg)
 	struct sigevent ev = {0};
 	ev.sigev_notify = SIGEV_THREAD_ID;
 	ev.sigev_signo = SIGTIMER;
-	ev._sigev_un._tid = tid;
+	SIGEV_TID(ev) = tid;
 	s->err = slot < 0 ? EAGAIN : real_create(s->clock, &ev, &s->id) ? errno : 0;
 	int ok = !s->err;
 	if (ok)

@@ -111,11 +111,14 @@ static void cloned_thread_start(void *arg)
 	jump_to_resume_point(&t->resume);
 }
 
-/* glibc keeps each thread's id in its descriptor, at the address it gave
- * set_tid_address (PR_GET_TID_ADDRESS at checkpoint). CLONE_PARENT_SETTID
- * writes the new id there and CLONE_CHILD_CLEARTID keeps pthread_join
- * working; the leader (this thread) does the same by hand. So raise(),
- * pthread_kill() and gettid()-based code agree with the kernel. */
+/* The libc keeps each thread's id in its descriptor (ckpt_tid_word: for
+ * glibc at the address it gave set_tid_address, for musl in its struct
+ * pthread). CLONE_PARENT_SETTID writes the new id there; the tid address
+ * (PR_GET_TID_ADDRESS at checkpoint: glibc's id word again, musl's
+ * thread-list lock) gets CLONE_CHILD_CLEARTID, as the libc's own clone
+ * had it, so pthread_join (glibc) and the lock's release at a thread's exit
+ * (musl) keep working; the leader (this thread) does the same by hand. So
+ * raise(), pthread_kill() and gettid()-based code agree with the kernel. */
 static void clone_threads(void)
 {
 	const unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
@@ -123,8 +126,8 @@ static void clone_threads(void)
 	for (uint32_t i = 1; i < restart.hdr->nthreads; i++) {
 		const struct ckpt_thread *t = &restart.threads[i];
 		uint64_t stack = restart.thread_stacks + (uint64_t)i * THREAD_STUB_STACK;
-		long tid = clone_thread(flags, stack, (void *)t->clear_child_tid, (void *)t->clear_child_tid,
-					t->fs_base, cloned_thread_start, (void *)t);
+		long tid = clone_thread(flags, stack, (void *)ckpt_tid_word(restart.hdr->libc, t),
+					(void *)t->clear_child_tid, t->fs_base, cloned_thread_start, (void *)t);
 		if (tid < 0)
 			die("cannot create a thread", tid);
 	}
@@ -132,10 +135,11 @@ static void clone_threads(void)
 
 static void become_leader(const struct ckpt_thread *t)
 {
-	if (t->clear_child_tid) {
-		*(int32_t *)t->clear_child_tid = (int32_t)sys_gettid();
+	uint64_t tid_word = ckpt_tid_word(restart.hdr->libc, t);
+	if (tid_word)
+		*(int32_t *)tid_word = (int32_t)sys_gettid();
+	if (t->clear_child_tid)
 		sys_set_tid_address((void *)t->clear_child_tid);
-	}
 	long err = sys_arch_prctl(ARCH_SET_FS, t->fs_base);
 	if (err < 0)
 		die("cannot restore the thread pointer (%fs base)", err);

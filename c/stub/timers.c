@@ -57,13 +57,13 @@ static int thread_clock(int32_t clock)
 
 static int known_thread(const struct ckpt_header *h, uint32_t i, const struct ckpt_thread *threads)
 {
-	return i < h->nthreads && (i == 0 || threads[i].clear_child_tid);
+	return i < h->nthreads && (i == 0 || ckpt_tid_word(h->libc, &threads[i]));
 }
 
 /* Thread i's tid now: the stub's own thread is thread 0. */
 static int32_t tid_now(uint32_t i)
 {
-	return i ? *(const int32_t *)restart.threads[i].clear_child_tid : (int32_t)sys_gettid();
+	return i ? *(const int32_t *)ckpt_tid_word(restart.hdr->libc, &restart.threads[i]) : (int32_t)sys_gettid();
 }
 
 static void check_record(const struct ckpt_header *h, const struct ckpt_timer *t, const struct ckpt_timer *prev,

@@ -79,6 +79,8 @@ static void check_header(const struct ckpt_header *h, const char *page, uint64_t
 		bad_numbers("extended (header says ", h->file_size, " bytes, file has ", file_size, ")");
 	if (h->flags)
 		bad("unknown header flags (newer image?)");
+	if (h->libc < 1 || h->libc > CKPT_LIBC_MAX)
+		bad("unknown C library (corrupt image)");
 	if (h->tables_offset != CKPT_HEADER_SIZE || h->tables_size > MAX_TABLES ||
 	    !within(h->tables_offset, h->tables_size, file_size) || !ckpt_page_aligned(h->data_offset) ||
 	    h->data_offset != h->tables_offset + h->tables_size || h->data_offset > file_size)
@@ -267,7 +269,9 @@ static void check_threads(const struct ckpt_header *h, const char *t)
 		if (!region_with(h, t, th[i].resume.rsp - 8, 8, PROT_READ | PROT_WRITE) ||
 		    !region_with(h, t, th[i].resume.rip, 1, PROT_EXEC))
 			bad("thread resume point is not in restored memory (corrupt image)");
+		uint64_t tid_word = ckpt_tid_word(h->libc, &th[i]);
 		if ((th[i].clear_child_tid && !region_with(h, t, th[i].clear_child_tid, 4, PROT_WRITE)) ||
+		    (tid_word && !region_with(h, t, tid_word, 4, PROT_WRITE)) ||
 		    (th[i].rseq_addr && (!region_with(h, t, th[i].rseq_addr, th[i].rseq_len, PROT_WRITE) ||
 					 (th[i].rseq_addr & 31) || th[i].rseq_len < 32)))
 			bad("thread state points outside restored memory (corrupt image)");

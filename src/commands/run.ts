@@ -4,8 +4,8 @@
  */
 import type { CAC } from "cac";
 import { nearestCommand, type Split } from "../cli/argv.ts";
-import { extractAsset, LIB_NAME } from "../process/assets.ts";
-import { NotFoundError, UsageError } from "../cli/errors.ts";
+import { extractLibFor } from "../process/assets.ts";
+import { NotFoundError, RefusedError, UsageError } from "../cli/errors.ts";
 import { execInPlace } from "../process/exec.ts";
 import { isDirectory, statPath } from "../process/file-calls.ts";
 import { imagePath } from "../protocol/image-name.ts";
@@ -71,8 +71,10 @@ export async function run(split: Split, opts: RunOptions): Promise<never> {
 		throw new UsageError(`image directory ${dir} does not exist`);
 
 	const file = resolveOrSuggest(split, env.PATH, cwd);
-	checkProgram(file, split.program, env.PATH, cwd);
-	const lib = await extractAsset(LIB_NAME);
+	const libc = checkProgram(file, split.program, env.PATH, cwd);
+	const lib = await extractLibFor(libc);
+	if (!lib)
+		throw new RefusedError(`${split.program}: linked with musl, and this ckpt was built without musl support (build it where musl-gcc is installed: package musl-tools)`);
 	const programEnv = launchEnv(env, {
 		lib,
 		image,

@@ -8,7 +8,7 @@
  */
 
 export const CKPT_MAGIC = "CKPTIMG\0";
-export const CKPT_VERSION = 3;
+export const CKPT_VERSION = 4;
 export const CKPT_ARCH_X86_64 = 62;
 export const CKPT_PAGE_SIZE = 4096;
 export const CKPT_HEADER_SIZE = 4096;
@@ -84,6 +84,11 @@ export const CKPT_LOCK_KIND_MAX = CKPT_LOCK_LEASE;
 
 export const CKPT_THREAD_COORDINATOR = 1 << 0;
 
+export const CKPT_LIBC_GLIBC = 1;
+export const CKPT_LIBC_MUSL = 2;
+export const CKPT_LIBC_MAX = CKPT_LIBC_MUSL;
+export const CKPT_MUSL_TID_OFFSET = 48;
+
 /** Every #define and enum value above, by its C name, for the mirror test. */
 export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_VERSION, CKPT_ARCH_X86_64, CKPT_PAGE_SIZE, CKPT_HEADER_SIZE,
@@ -104,6 +109,7 @@ export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_EPOLL, CKPT_FD_KIND_MAX,
 	CKPT_LOCK_POSIX, CKPT_LOCK_OFD, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE, CKPT_LOCK_KIND_MAX,
 	CKPT_THREAD_COORDINATOR,
+	CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL, CKPT_LIBC_MAX, CKPT_MUSL_TID_OFFSET,
 };
 
 export type Scalar = "u8" | "u16" | "u32" | "i32" | "u64" | "i64" | "char";
@@ -219,7 +225,7 @@ export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	restart_info_addr: f(3592, "u64"),
 	nwatches: f(3600, "u32"),
 	watches_off: f(3604, "u32"),
-	pad1: f(3608, "u32"),
+	libc: f(3608, "u32"),
 	header_crc: f(3612, "u32"),
 });
 

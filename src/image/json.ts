@@ -12,7 +12,7 @@ import {
 	vmFlagNames,
 } from "./facts.ts";
 import { clockName } from "./clocks.ts";
-import { epollEventNames, EXTENT_KINDS, FD_KINDS, REGION_KINDS } from "./kinds.ts";
+import { epollEventNames, EXTENT_KINDS, FD_KINDS, LIBC_NAMES, REGION_KINDS } from "./kinds.ts";
 import { terminalModes } from "./terminal-modes.ts";
 import type { Image } from "./types.ts";
 import { hex } from "../cli/text.ts";
@@ -51,6 +51,7 @@ export function infoJson(image: Image) {
 			signal: h.triggerSignal,
 			host: h.hostname,
 			kernel: h.kernelRelease,
+			libc: LIBC_NAMES[h.libc],
 		},
 		process: {
 			umask: umaskText(h.process.umask),

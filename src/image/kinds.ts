@@ -7,7 +7,7 @@
  * one row here (and its C module). test/unit/kinds.test.ts holds every
  * enum member of the C header to a row and every JSON name to the docs.
  */
-import {
+import { CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL,
 	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_DELETED, CKPT_FD_EPOLL, CKPT_FD_EVENTFD,
 	CKPT_FD_FIFO, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_MEMFD, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_PROC,
 	CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_TTY, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE, CKPT_LOCK_OFD, CKPT_LOCK_POSIX, CKPT_REGION_ANON,
@@ -166,6 +166,9 @@ export const LOCK_KINDS = kindTable<LockKind>([
 	{ value: CKPT_LOCK_FLOCK, text: "flock", json: "flock", wholeFile: true },
 	{ value: CKPT_LOCK_LEASE, text: "lease", json: "lease", wholeFile: true },
 ]);
+
+/** The C library the program ran with (enum ckpt_libc): its name in `ckpt info` and --json. */
+export const LIBC_NAMES: Readonly<Record<number, string>> = { [CKPT_LIBC_GLIBC]: "glibc", [CKPT_LIBC_MUSL]: "musl" };
 
 /** One bit of a flag set. */
 export interface Flag {

@@ -10,7 +10,7 @@ import {
 	vmFlagNames,
 } from "./facts.ts";
 import { clockName } from "./clocks.ts";
-import { EXTENT_KINDS, FD_KINDS, LOCK_KINDS, REGION_KINDS } from "./kinds.ts";
+import { EXTENT_KINDS, FD_KINDS, LIBC_NAMES, LOCK_KINDS, REGION_KINDS } from "./kinds.ts";
 import type { Image, PendingSignal, Timer } from "./types.ts";
 import { signalName } from "../process/signals.ts";
 import { age, bytes, duration, hex, localTime, shellQuote, table } from "../cli/text.ts";
@@ -76,6 +76,7 @@ export function renderInfo(image: Image, nowMs: number): string {
 		["capture", `${duration(h.captureNs)}, on signal ${signalName(h.triggerSignal)}`],
 		["host", h.hostname],
 		["kernel", h.kernelRelease],
+		["libc", LIBC_NAMES[h.libc]!],
 		["cwd", image.cwd],
 	], [], ""));
 

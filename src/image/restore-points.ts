@@ -6,7 +6,7 @@
  * restore stub refuses an image otherwise (c/stub/validate.c: check_specials,
  * check_threads), so this reader does too: both refuse the same images.
  */
-import { CKPT_PAGE_SIZE, RESTART_INFO } from "./format.ts";
+import { CKPT_LIBC_MUSL, CKPT_MUSL_TID_OFFSET, CKPT_PAGE_SIZE, RESTART_INFO } from "./format.ts";
 import { USER_SPACE_END } from "./header.ts";
 import type { Header, Region, Thread } from "./types.ts";
 
@@ -33,6 +33,11 @@ export function inRestoredMemory(regions: readonly Region[], addr: bigint, len: 
 	return at >= end;
 }
 
+/** Where the program's libc keeps thread `t`'s id, as ckpt_tid_word() in ckpt_format.h (0: nowhere known). */
+export function tidWord(libc: number, t: Thread): bigint {
+	return libc === CKPT_LIBC_MUSL ? t.fsBase + BigInt(CKPT_MUSL_TID_OFFSET) : t.clearChildTid;
+}
+
 export function checkRestorePoints(fail: (why: string) => never, h: Header, threads: readonly Thread[], regions: readonly Region[]): void {
 	let prev = 0n;
 	for (const { name, start, end } of h.specials) {
@@ -45,7 +50,9 @@ export function checkRestorePoints(fail: (why: string) => never, h: Header, thre
 	threads.forEach((t, i) => {
 		if (!inRestoredMemory(regions, t.resume.rsp - 8n, 8n, PROT_READ | PROT_WRITE) || !inRestoredMemory(regions, t.resume.rip, 1n, PROT_EXEC))
 			fail(`thread ${i}: its resume point is not in restored memory (corrupt image)`);
+		const word = tidWord(h.libc, t);
 		if ((t.clearChildTid !== 0n && !inRestoredMemory(regions, t.clearChildTid, 4n, PROT_WRITE)) ||
+			(word !== 0n && !inRestoredMemory(regions, word, 4n, PROT_WRITE)) ||
 			(t.rseqAddr !== 0n && (!inRestoredMemory(regions, t.rseqAddr, BigInt(t.rseqLen), PROT_WRITE) || t.rseqAddr % 32n !== 0n || t.rseqLen < 32)))
 			fail(`thread ${i}: its state points outside restored memory (corrupt image)`);
 	});

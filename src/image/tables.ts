@@ -15,7 +15,7 @@ import {
 import { isThreadCpuClock, validTime } from "./clocks.ts";
 import { decodeTermios, USER_SPACE_END } from "./header.ts";
 import { allBits, EXTENT_KINDS, FD_KINDS, LOCK_KINDS, REGION_FLAGS, REGION_KINDS, VM_FLAGS } from "./kinds.ts";
-import { checkRestorePoints } from "./restore-points.ts";
+import { checkRestorePoints, tidWord } from "./restore-points.ts";
 import type { EpollWatch, Extent, Fd, Header, Lock, PendingSignal, Region, Tables, Thread, Timer } from "./types.ts";
 
 const PAGE = BigInt(CKPT_PAGE_SIZE);
@@ -206,8 +206,8 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 	if (groups.length !== h.process.ngroups || !/^(\d+(,\d+)*)?$/.test(groupsText))
 		fail(`supplementary groups "${groupsText}" do not match their count ${h.process.ngroups} (corrupt image)`);
 	const cgroup = str(h.process.cgroupStr, () => "cgroup");
-	// A timer's thread: one the stub can name (a cloned thread by its glibc tid word).
-	const knownThread = (i: number) => i < h.nthreads && (i === 0 || threads[i]!.clearChildTid !== 0n);
+	// A timer's thread: one the stub can name (a cloned thread by its libc's tid word).
+	const knownThread = (i: number) => i < h.nthreads && (i === 0 || tidWord(h.libc, threads[i]!) !== 0n);
 	const timers: Timer[] = [];
 	for (let i = 0; i < h.process.ntimers; i++) {
 		const t = new Fields(view, h.process.timersOff + i * TIMER.size, TIMER);

@@ -90,6 +90,7 @@ export interface Header {
 	termios: Termios[]; // fds 0-2
 	process: ProcessState;
 	restartInfoAddr: bigint;
+	libc: number; // enum ckpt_libc, named by LIBC_NAMES
 	headerCrc: number;
 }
 

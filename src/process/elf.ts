@@ -86,6 +86,29 @@ export function isDynamic(phdrs: ProgramHeader[]): boolean {
 	return phdrs.some((p) => p.type === PT_INTERP);
 }
 
+/** The C library whose dynamic loader a program asks for; ckpt has a libckpt for each. */
+export type Libc = "glibc" | "musl";
+
+/** The loader path of PT_INTERP `p`, from the bytes of `file`. */
+export function interpreterRange(p: ProgramHeader): { offset: number; length: number } {
+	return { offset: p.offset, length: Math.min(p.filesz, 4096) };
+}
+
+/**
+ * Which libc a loader path belongs to, by its name wherever installed
+ * (/lib64, /lib, a Nix store): glibc's ld-linux-x86-64.so.2, musl's
+ * ld-musl-x86_64.so.1; null for any other. c/lib/exec_target.c decides
+ * the same way for execs in place.
+ *
+ * @example loaderLibc("/lib/ld-musl-x86_64.so.1") // "musl"
+ */
+export function loaderLibc(interp: string): Libc | null {
+	const base = interp.slice(interp.lastIndexOf("/") + 1);
+	if (base.startsWith("ld-musl-")) return "musl";
+	if (base.startsWith("ld-linux-")) return "glibc";
+	return null;
+}
+
 export interface Shebang {
 	interpreter: string;
 	arg?: string; // Linux passes everything after the interpreter as one argument

@@ -6,7 +6,8 @@
  * interpreter (followed through `#!/usr/bin/env NAME` too).
  */
 import {
-	envTarget, fileKind, isDynamic, parseElfHeader, parseProgramHeaders, parseShebang, programHeaderRange,
+	envTarget, fileKind, interpreterRange, type Libc, loaderLibc, parseElfHeader, parseProgramHeaders, parseShebang,
+	programHeaderRange, PT_INTERP,
 } from "./elf.ts";
 import { NotFoundError, RefusedError } from "../cli/errors.ts";
 import { accessible, type FileStat, isDirectory, isRegular, readRange, statPath, X_OK } from "./file-calls.ts";
@@ -40,13 +41,15 @@ export function resolveProgram(name: string, path: string | undefined, cwd: stri
 
 /**
  * Refuse `file` (the resolved path of what the user typed as `shown`) unless
- * it can run under ckpt. Reads only the first bytes and program headers.
+ * it can run under ckpt, else say which libc's loader the kernel starts for
+ * it (a script's: its interpreter's), so the matching libckpt is preloaded.
+ * Reads only the first bytes, the program headers and the loader's name.
  */
-export function checkProgram(file: string, shown: string, pathEnv: string | undefined, cwd: string): void {
-	const problem = programProblem(file, pathEnv, cwd, 0);
-	if (!problem) return;
-	if (problem.missing) throw new NotFoundError(`${shown}: ${problem.reason}`);
-	throw new RefusedError(`${shown}: ${problem.reason}`);
+export function checkProgram(file: string, shown: string, pathEnv: string | undefined, cwd: string): Libc {
+	const verdict = programProblem(file, pathEnv, cwd, 0);
+	if ("libc" in verdict) return verdict.libc;
+	if (verdict.missing) throw new NotFoundError(`${shown}: ${verdict.reason}`);
+	throw new RefusedError(`${shown}: ${verdict.reason}`);
 }
 
 interface Problem {
@@ -54,7 +57,12 @@ interface Problem {
 	missing?: boolean; // the program itself does not exist: exit 127
 }
 
-function programProblem(file: string, pathEnv: string | undefined, cwd: string, depth: number): Problem | null {
+/** No problem: the program runs, under the loader of this libc. */
+interface Runs {
+	libc: Libc;
+}
+
+function programProblem(file: string, pathEnv: string | undefined, cwd: string, depth: number): Problem | Runs {
 	const st = statPath(file);
 	if (!st) return { reason: "no such file or directory", missing: true };
 	if (isDirectory(st)) return { reason: "is a directory" };
@@ -70,7 +78,7 @@ function programProblem(file: string, pathEnv: string | undefined, cwd: string, 
 	}
 }
 
-function elfProblem(file: string, st: FileStat, head: Uint8Array): Problem | null {
+function elfProblem(file: string, st: FileStat, head: Uint8Array): Problem | Runs {
 	// Only ELF files matter here: the kernel ignores set-id bits on scripts.
 	// S_ISGID without group-execute means mandatory locking, not setgid.
 	const setgid = (st.mode & 0o2010) === 0o2010;
@@ -80,24 +88,36 @@ function elfProblem(file: string, st: FileStat, head: Uint8Array): Problem | nul
 	if (typeof h === "string") return { reason: h };
 	const range = programHeaderRange(h);
 	if (range.length > 1 << 16) return { reason: "unusual ELF (too many program headers)" };
-	const fits = range.offset + range.length <= head.length;
-	const bytes = fits ? head.subarray(range.offset, range.offset + range.length) : readRange(file, range.offset, range.length);
+	const bytes = bytesOf(file, head, range);
 	if (!bytes) return { reason: "not readable, so ckpt cannot check what it is" };
-	if (!isDynamic(parseProgramHeaders(h, bytes)))
-		return { reason: "statically linked; ckpt loads itself through the dynamic loader (LD_PRELOAD), so it needs a dynamically linked program" };
-	return null;
+	const interp = parseProgramHeaders(h, bytes).find((p) => p.type === PT_INTERP);
+	if (!interp)
+		return { reason: "statically linked; ckpt loads itself through the dynamic loader (LD_PRELOAD), so it needs a dynamically linked program (build it without -static)" };
+	const name = bytesOf(file, head, interpreterRange(interp));
+	if (!name) return { reason: "not readable, so ckpt cannot check what it is" };
+	const loader = new TextDecoder().decode(name).replace(/\0[\s\S]*$/, "");
+	const libc = loaderLibc(loader);
+	if (!libc)
+		return { reason: `its loader ${loader} is neither glibc's nor musl's; ckpt preloads itself through one of those, so it needs a program linked with glibc or musl` };
+	return { libc };
 }
 
-function scriptProblem(head: Uint8Array, pathEnv: string | undefined, cwd: string, depth: number): Problem | null {
+/** `range` of `file`, from the bytes already read when they hold it. */
+function bytesOf(file: string, head: Uint8Array, range: { offset: number; length: number }): Uint8Array | null {
+	const fits = range.offset + range.length <= head.length;
+	return fits ? head.subarray(range.offset, range.offset + range.length) : readRange(file, range.offset, range.length);
+}
+
+function scriptProblem(head: Uint8Array, pathEnv: string | undefined, cwd: string, depth: number): Problem | Runs {
 	const shebang = parseShebang(head);
 	if (!shebang) return { reason: "empty #! line" };
 	if (depth + 1 >= MAX_INTERPRETER_DEPTH) return { reason: "too many levels of #! interpreters" };
 	const interp = resolvePath(cwd, shebang.interpreter);
 	const inner = programProblem(interp, pathEnv, cwd, depth + 1);
-	if (inner) return { reason: `bad interpreter ${shebang.interpreter}: ${inner.reason}` };
+	if (!("libc" in inner)) return { reason: `bad interpreter ${shebang.interpreter}: ${inner.reason}` };
 
 	const target = envTarget(shebang);
-	if (!target) return null;
+	if (!target) return inner;
 	let found: string;
 	try {
 		found = resolveProgram(target, pathEnv, cwd);
@@ -105,5 +125,5 @@ function scriptProblem(head: Uint8Array, pathEnv: string | undefined, cwd: strin
 		return { reason: `bad interpreter ${shebang.interpreter} ${target}: ${target} not found on PATH` };
 	}
 	const viaEnv = programProblem(found, pathEnv, cwd, depth + 1);
-	return viaEnv ? { reason: `bad interpreter ${target} (${found}): ${viaEnv.reason}` } : null;
+	return "libc" in viaEnv ? inner : { reason: `bad interpreter ${target} (${found}): ${viaEnv.reason}` };
 }

@@ -25,6 +25,17 @@ export function demo(name: string): string {
   return built("demos", DEMOS, name);
 }
 
+/**
+ * A program of test/fixtures/ built with musl-gcc from NAME.musl.c, as
+ * NAME-musl or (`static`) NAME-musl-static; null where the build had no
+ * musl-gcc (it then builds none, and says so).
+ */
+export function muslFixture(name: string, linked: "dynamic" | "static" = "dynamic"): string | null {
+  if (!existsSync(join(ROOT, "test/fixtures", `${name}.musl.c`))) throw new Error(`no test/fixtures/${name}.musl.c`);
+  const path = join(FIXTURES, `${name}-musl${linked === "static" ? "-static" : ""}`);
+  return existsSync(path) ? path : null;
+}
+
 /** A program of test/fixtures/ (only the tests run it), as built. */
 export function fixture(name: string): string {
   return built("test/fixtures", FIXTURES, name);

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import {
-	envTarget, fileKind, isDynamic, parseElfHeader, parseProgramHeaders, parseShebang, programHeaderRange,
+	envTarget, fileKind, isDynamic, loaderLibc, parseElfHeader, parseProgramHeaders, parseShebang, programHeaderRange,
 	type ElfHeader,
 } from "../../src/process/elf.ts";
 
@@ -71,4 +71,11 @@ test("the program #!/usr/bin/env looks up", () => {
 	expect(envTarget({ interpreter: "/usr/bin/env", arg: "-i FOO=1 node" })).toBe("node");
 	expect(envTarget({ interpreter: "/usr/bin/env" })).toBeNull();
 	expect(envTarget({ interpreter: "/bin/sh", arg: "-e" })).toBeNull();
+});
+
+test("the libc of a loader, by its name wherever it is installed", () => {
+	expect(loaderLibc("/lib64/ld-linux-x86-64.so.2")).toBe("glibc");
+	expect(loaderLibc("/nix/store/abc-glibc-2.38/lib/ld-linux-x86-64.so.2")).toBe("glibc");
+	expect(loaderLibc("/lib/ld-musl-x86_64.so.1")).toBe("musl");
+	expect(loaderLibc("/system/bin/linker64")).toBeNull();
 });

@@ -8,7 +8,7 @@ import { crc32c } from "../../src/image/crc32c.ts";
 import {
 	CKPT_ARCH_X86_64, CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT,
 	CKPT_FD_PIPE_READ, CKPT_HEADER_SIZE, CKPT_MAGIC, CKPT_PAGE_SIZE, CKPT_REGION_ANON,
-	CKPT_REGION_FILE_PRIVATE, CKPT_REGION_STACK, CKPT_VERSION, EXTENT, FD, HEADER, HEADER_STRUCT_SIZE,
+	CKPT_LIBC_GLIBC, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_STACK, CKPT_VERSION, EXTENT, FD, HEADER, HEADER_STRUCT_SIZE,
 	type Layout, PROCESS_STATE, REGION, RESUME_CTX, THREAD,
 } from "../../src/image/format.ts";
 
@@ -149,6 +149,7 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 	H("trigger_signal", 12);
 	// libckpt's restart block, in writable memory as the restore stub requires.
 	H("restart_info_addr", spec.regions.find((r) => r.prot & 2)?.start ?? 0n);
+	H("libc", CKPT_LIBC_GLIBC);
 	spec.specials.forEach(([s, e], i) => {
 		H("special_start", s, i);
 		H("special_end", e, i);

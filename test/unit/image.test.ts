@@ -38,7 +38,7 @@ describe("a valid image", () => {
 	const img = readImage(write(buildImage()));
 
 	test("decodes the header", () => {
-		expect(img.header.version).toBe(3);
+		expect(img.header.version).toBe(4);
 		expect(img.header.pid).toBe(4242);
 		expect(img.header.hostname).toBe("testhost");
 		expect(img.header.kernelRelease).toBe("6.1.0-test");
@@ -97,6 +97,11 @@ describe("readImage refuses", () => {
 		const img = buildImage();
 		new DataView(img.buffer).setUint32(HEADER.fields.version.off, CKPT_VERSION + 1, true);
 		expect(failure(img)).toBe(`unsupported image version ${CKPT_VERSION + 1} (this ckpt reads version ${CKPT_VERSION})`);
+	});
+
+	test("a C library it does not know (the stub refuses it in the same words)", () => {
+		for (const libc of [0n, 3n])
+			expect(failure(poke(buildImage(), HEADER, 0, "libc", libc))).toBe("unknown C library (corrupt image)");
 	});
 
 	test("another machine", () => {

@@ -1,6 +1,6 @@
 /** Refusing programs ckpt cannot run, on real files in a temporary directory. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NotFoundError, RefusedError } from "../../src/cli/errors.ts";
@@ -22,6 +22,12 @@ beforeAll(() => {
 	};
 	copyFileSync("/bin/true", join(dir, "dynamic"));
 	chmodSync(join(dir, "dynamic"), 0o755);
+	// The same program asking for a loader of another name, the same length.
+	const bytes = readFileSync("/bin/true");
+	const at = bytes.indexOf("ld-linux-x86-64.so.2");
+	if (at < 0) throw new Error("/bin/true has no glibc loader name");
+	bytes.write("ld-other-x86-64.so.2", at);
+	writeFileSync(join(dir, "other-loader"), bytes, { mode: 0o755 });
 	copyFileSync("/bin/true", join(dir, "setuid"));
 	chmodSync(join(dir, "setuid"), 0o4755);
 	copyFileSync("/bin/true", join(dir, "setgid"));
@@ -67,6 +73,20 @@ test("resolving like execvp", () => {
 
 test("dynamic programs and scripts with dynamic interpreters are accepted", () => {
 	for (const ok of ["dynamic", "ok.sh", "nested.sh", "env-ok.sh"]) expect(`${ok}: ${problem(ok)}`).toBe(`${ok}: null`);
+});
+
+test("the libc whose loader starts it: a program's, a script's interpreter's", () => {
+	expect(checkProgram(join(dir, "dynamic"), "./dynamic", PATH, dir)).toBe("glibc");
+	expect(checkProgram(join(dir, "ok.sh"), "./ok.sh", PATH, dir)).toBe("glibc");
+	const musl = join(import.meta.dir, "../../build/fixtures/count-musl");
+	if (existsSync(musl)) expect(checkProgram(musl, "count-musl", PATH, dir)).toBe("musl");
+	else console.warn("program.test.ts: no musl fixture built (no musl-gcc); its musl check is skipped");
+});
+
+test("a loader that is neither glibc's nor musl's is refused, saying what would work", () => {
+	const e = problem("other-loader");
+	expect(e).toBeInstanceOf(RefusedError);
+	expect(e?.message).toMatch(/^\.\/other-loader: its loader \S*\/ld-other-x86-64\.so\.2 is neither glibc's nor musl's; ckpt preloads itself through one of those, so it needs a program linked with glibc or musl$/);
 });
 
 test("a missing program is 'not found'", () => {
