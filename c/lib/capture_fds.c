@@ -125,7 +125,7 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 	case CKPT_FD_INOTIFY:
 		return fd_inotify_capture(c, fd, r, target);
 	default:
-		return drop_or_fail(c, fd, target, "");
+		return str_eq(target, "anon_inode:[pidfd]") ? refuse_pidfd(c, fd, target) : drop_or_fail(c, fd, target, "");
 	}
 }
 
