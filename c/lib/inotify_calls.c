@@ -17,6 +17,10 @@
  * wrappers are called from the program, and the table is read in a
  * signal handler.
  *
+ * The kernel also removes watches by itself (a oneshot that fired, a
+ * watched file deleted, the instance closed): when the table is full, the
+ * slots whose watch fdinfo no longer lists are freed (reclaim).
+ *
  * Also kept per fd: the last wd the kernel handed out. Wds come cyclically
  * (the next is the last plus one, even after the last was removed), and
  * the restart makes the next one come out the same.
@@ -26,6 +30,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include "ckpt_lib.h"
 #include "../sys.h"
 
@@ -101,6 +106,65 @@ static int absolute(const char *path, char *out)
 	return 1;
 }
 
+#define FDINFO_CAP (1ul << 20) /* fdinfo of 1024 watches is about 150 KiB */
+#define LIVE_MAX 65536
+
+/* The wds /proc/self/fdinfo/`fd` lists, into `live`: how many (0 if the fd
+ * is closed or not an inotify any more). */
+static unsigned live_wds(int fd, char *text, int32_t *live)
+{
+	struct line p = {.len = 0};
+	line_str(&p, "/proc/self/fdinfo/");
+	line_u64(&p, (uint64_t)fd);
+	long len = 0, f = sys_openat(AT_FDCWD, p.buf, O_RDONLY | O_CLOEXEC, 0);
+	for (long n = 1; f >= 0 && n > 0 && (unsigned long)len < FDINFO_CAP; len += n)
+		n = sys_read((int)f, text + len, FDINFO_CAP - (unsigned long)len);
+	if (f >= 0)
+		sys_close((int)f);
+	unsigned n = 0;
+	for (const char *s = text, *end = text + (len > 0 ? len : 0); s < end && n < LIVE_MAX;) {
+		const char *eol = s;
+		uint64_t wd;
+		while (eol < end && *eol != '\n')
+			eol++;
+		if (str_starts(s, "inotify wd:") && fdinfo_digits(s + 11, eol, 16, &wd))
+			live[n++] = (int32_t)wd;
+		s = eol + 1;
+	}
+	return n;
+}
+
+/* Frees the slots of every watch the kernel no longer has: one fdinfo
+ * read per instance. */
+static void reclaim(void)
+{
+	long m = sys_mmap(0, FDINFO_CAP + LIVE_MAX * sizeof(int32_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m < 0)
+		return;
+	char *text = (char *)m;
+	int32_t *live = (int32_t *)(text + FDINFO_CAP);
+	for (unsigned i = 0; i < SLOTS; i++) {
+		int32_t fd = slots[i].fd, seen = 0;
+		if (__atomic_load_n(&slots[i].state, __ATOMIC_ACQUIRE) < SLOT_USED)
+			continue;
+		for (unsigned j = 0; j < i && !seen; j++) /* its instance was read already */
+			seen = __atomic_load_n(&slots[j].state, __ATOMIC_ACQUIRE) >= SLOT_USED && slots[j].fd == fd;
+		if (seen)
+			continue;
+		unsigned n = live_wds(fd, text, live);
+		for (unsigned k = i; k < SLOTS; k++) {
+			int32_t st = __atomic_load_n(&slots[k].state, __ATOMIC_ACQUIRE), alive = 0;
+			if (st < SLOT_USED || slots[k].fd != fd)
+				continue;
+			for (unsigned w = 0; w < n && !alive; w++)
+				alive = live[w] == slots[k].wd;
+			if (!alive && claim(&slots[k].state, st))
+				__atomic_store_n(&slots[k].state, SLOT_FREE, __ATOMIC_RELEASE);
+		}
+	}
+	sys_munmap(text, FDINFO_CAP + LIVE_MAX * sizeof(int32_t));
+}
+
 static void record(int fd, int wd, const char *path, uint32_t mask)
 {
 	note_wd(fd, wd);
@@ -110,9 +174,13 @@ static void record(int fd, int wd, const char *path, uint32_t mask)
 		if (state >= SLOT_USED && slots[i].fd == fd && slots[i].wd == wd && claim(&slots[i].state, state))
 			s = &slots[i];
 	}
-	for (unsigned i = 0; i < SLOTS && !s; i++)
-		if (claim(&slots[i].state, SLOT_FREE))
-			s = &slots[i];
+	for (int round = 0; round < 2 && !s; round++) {
+		if (round)
+			reclaim();
+		for (unsigned i = 0; i < SLOTS && !s; i++)
+			if (claim(&slots[i].state, SLOT_FREE))
+				s = &slots[i];
+	}
 	if (!s)
 		return; /* full: the checkpoint will say this watch was not recorded */
 	s->fd = fd, s->wd = wd, s->add_flags = mask & (IN_DONT_FOLLOW | IN_ONLYDIR);

@@ -49,6 +49,18 @@ test("inotify watches come back under the same wds, masks and flags, and report 
   expect(all).toHaveLength(11);
 }, 60000);
 
+test("1100 watches made and removed by the kernel (files deleted): libckpt's table makes room for the next, which comes back, and the next wd after restart follows it", async () => {
+  const first = await checkpointRun([fixture("inotify-watches"), "churn"], { cwd: dir, afterLines: 3 });
+  expect({ code: first.code, stderr: first.stderr }).toEqual({ code: EXIT_CHECKPOINTED, stderr: expect.stringMatching(/^ckpt: checkpoint written to /) });
+  const json = JSON.parse((await runToEnd([CKPT, "info", "--json"], { cwd: dir })).stdout);
+  expect(json.files.find((f: { fd: number }) => f.fd === 4).inotify).toMatchObject({ lastWd: 1102, watches: [{ wd: 1 }, { wd: 1102 }] });
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
+  const all = checks(first.stdout + rest.stdout);
+  expect(all.filter((l) => l.startsWith("FAIL"))).toEqual([]);
+  expect(all).toHaveLength(13);
+}, 60000);
+
 for (const [mode, why] of [
   ["renamed", "its watch wd 3 \\(\\S+/watched-file\\): the path no longer leads to the watched file \\(renamed, removed or replaced\\)"],
   ["raw", "its watch wd 2 was made without libckpt seeing its path \\(before ckpt loaded, by a raw syscall, or past the 1024 it records\\)"],
