@@ -136,7 +136,7 @@ static int watch_path(struct capture *c, int fd, const char *target, struct ckpt
 	if (!found)
 		return watch_fail(c, fd, target, w->wd, 0,
 				  " was made without libckpt seeing its path (before ckpt loaded, by a raw "
-				  "syscall, or past the 1024 it records)");
+				  "syscall, or beyond the 1024 live watches it records)");
 	int nofollow = (w->add_flags & IN_DONT_FOLLOW) ? AT_SYMLINK_NOFOLLOW : 0;
 	if (sys_fstatat(AT_FDCWD, path, &st, nofollow) < 0 || st.st_ino != w->ino || kernel_dev(st.st_dev) != w->dev)
 		return watch_fail(c, fd, target, w->wd, path,

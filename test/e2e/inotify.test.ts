@@ -63,7 +63,7 @@ test("1100 watches made and removed by the kernel (files deleted): libckpt's tab
 
 for (const [mode, why] of [
   ["renamed", "its watch wd 3 \\(\\S+/watched-file\\): the path no longer leads to the watched file \\(renamed, removed or replaced\\)"],
-  ["raw", "its watch wd 2 was made without libckpt seeing its path \\(before ckpt loaded, by a raw syscall, or past the 1024 it records\\)"],
+  ["raw", "its watch wd 2 was made without libckpt seeing its path \\(before ckpt loaded, by a raw syscall, or beyond the 1024 live watches it records\\)"],
 ]) {
   test(`a watch ${mode === "raw" ? "made by a raw syscall" : "whose file was renamed"}: the checkpoint is refused by fd and wd, the program runs on`, async () => {
     const run = ckpt([fixture("inotify-watches"), mode!], { cwd: dir });
