@@ -46,7 +46,7 @@ test("inotify watches come back under the same wds, masks and flags, and report 
   expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
   const all = checks(first.stdout + rest.stdout);
   expect(all.filter((l) => l.startsWith("FAIL"))).toEqual([]);
-  expect(all).toHaveLength(11);
+  expect(all).toHaveLength(13);
 }, 60000);
 
 test("1100 watches made and removed by the kernel (files deleted): libckpt's table makes room for the next, which comes back, and the next wd after restart follows it", async () => {
@@ -58,7 +58,7 @@ test("1100 watches made and removed by the kernel (files deleted): libckpt's tab
   expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
   const all = checks(first.stdout + rest.stdout);
   expect(all.filter((l) => l.startsWith("FAIL"))).toEqual([]);
-  expect(all).toHaveLength(13);
+  expect(all).toHaveLength(15);
 }, 60000);
 
 for (const [mode, why] of [
@@ -94,7 +94,7 @@ test("a watched path removed after the checkpoint: the restart refuses before te
   expect(rest.code).toBe(0);
   const all = checks(first.stdout + rest.stdout);
   expect(all.filter((l) => l.startsWith("FAIL"))).toEqual([]);
-  expect(all).toHaveLength(11);
+  expect(all).toHaveLength(13);
 }, 60000);
 
 for (const [mode, why] of [
