@@ -18,6 +18,8 @@
  *        timers   process.ntimers x struct ckpt_timer (sorted by id)
  *        locks    nlocks    x struct ckpt_lock     (by fd)
  *        signals  process.nsignals x struct ckpt_signal (pending, in queue order)
+ *        watches  nwatches  x struct ckpt_epoll_watch (by epoll, then fd)
+ *        inotify  ninotify  x struct ckpt_inotify_watch (by fd, then wd)
  *   [data_offset, file_size)     the bytes of every DATA extent, back to back
  *                                (so each starts on a page), then the unread
  *                                contents of pipes, deleted files and memfds,
@@ -207,6 +209,8 @@ struct ckpt_header {
 	uint32_t nwatches;           /* version 3: epoll watches (struct ckpt_epoll_watch), */
 	uint32_t watches_off;        /* within tables, after the strings */
 	uint32_t libc;               /* version 4: enum ckpt_libc, the C library libckpt ran under */
+	uint32_t ninotify;           /* version 4: inotify watches (struct ckpt_inotify_watch), */
+	uint32_t inotify_off;        /* within tables, after the epoll watches */
 	uint32_t header_crc;         /* last: CRC32C of the header with this 0 */
 };
 
@@ -329,6 +333,7 @@ _Static_assert(sizeof(struct ckpt_region) == 96, "region record size is part of 
 _Static_assert(sizeof(struct ckpt_extent) == 32, "extent record size is part of the format");
 _Static_assert(sizeof(struct ckpt_fd) == 192, "fd record size is part of the format");
 _Static_assert(sizeof(struct ckpt_lock) == 32, "lock record size is part of the format");
+_Static_assert(sizeof(struct ckpt_inotify_watch) == 40, "inotify watch record size is part of the format");
 _Static_assert(sizeof(struct ckpt_termios) == 40, "termios record size");
 _Static_assert(sizeof(struct ckpt_process_state) == 56, "process state record size");
 _Static_assert(sizeof(struct ckpt_timer) == 72, "timer record size is part of the format");

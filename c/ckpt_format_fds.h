@@ -25,8 +25,11 @@ enum ckpt_fd_kind {
 	CKPT_FD_TIMERFD = 12,   /* timerfd: created again on its clock, armed as it was */
 	CKPT_FD_EPOLL = 13,     /* epoll: created again, its interest list (the watch
 				 * table) registered once every other fd is back */
+	/* 14, 15: sockets */
+	CKPT_FD_INOTIFY = 16,   /* inotify: created again, its watches (the inotify
+				 * table) added by path under their wd numbers */
 };
-#define CKPT_FD_KIND_MAX CKPT_FD_EPOLL
+#define CKPT_FD_KIND_MAX CKPT_FD_INOTIFY
 
 struct ckpt_fd {
 	int32_t fd;
@@ -50,7 +53,8 @@ struct ckpt_fd {
 	uint32_t mode;               /* DELETED, MEMFD: permission bits */
 	uint32_t pad;
 	/* version 3: the event-loop kinds (c/kinds/fd_{eventfd,signalfd,timerfd}.c); else 0 */
-	uint64_t count;              /* EVENTFD: the counter; TIMERFD: expirations not yet read */
+	uint64_t count;              /* EVENTFD: the counter; TIMERFD: expirations not yet read;
+				      * INOTIFY: the last wd it handed out (the next is one more) */
 	uint64_t sigmask;            /* SIGNALFD: the signals it takes (bit n-1: signal n) */
 	int32_t clock;               /* TIMERFD: its clockid */
 	uint32_t kind_flags;         /* EVENTFD: EFD_SEMAPHORE; TIMERFD: TFD_TIMER_ABSTIME */
@@ -69,6 +73,25 @@ struct ckpt_epoll_watch {
 	uint32_t pad;
 	uint64_t data;               /* epoll_data as the program set it */
 };
+
+/* One watch of an inotify instance, version 4 (c/kinds/fd_inotify.c):
+ * added again by path at restart under the same wd. The inotify table is
+ * sorted by fd, then wd. */
+struct ckpt_inotify_watch {
+	int32_t fd;                  /* the instance's fd (an INOTIFY record, not a dup) */
+	int32_t wd;                  /* the watch descriptor the program holds */
+	uint32_t mask;               /* as the kernel holds it: events, IN_ONESHOT,
+				      * IN_EXCL_UNLINK (IN_MASK_ADD already applied) */
+	uint32_t add_flags;          /* IN_DONT_FOLLOW, IN_ONLYDIR as the program passed them */
+	uint64_t ino;                /* the watched inode at checkpoint (fdinfo) */
+	uint64_t dev;                /* its device, in the kernel's encoding (fdinfo sdev:
+				      * major << 20 | minor) */
+	uint32_t path_str;           /* the absolute path the program watched it by */
+	uint32_t pad;
+};
+/* The highest wd an image may hold: the stub reaches wd N by adding and
+ * removing a filler watch N - 1 times at most (wds come cyclically). */
+#define CKPT_INOTIFY_MAX_WD (1 << 22)
 
 enum ckpt_lock_kind {
 	CKPT_LOCK_POSIX = 1, /* fcntl F_SETLK: the process's, on the file */

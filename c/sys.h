@@ -175,6 +175,12 @@ static inline long sys_timerfd_gettime(int fd, void *v) { return SYS2(__NR_timer
 static inline long sys_epoll_create1(int flags) { return SYS1(__NR_epoll_create1, flags); }
 /* int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event); */
 static inline long sys_epoll_ctl(int epfd, int op, int fd, void *event) { return SYS4(__NR_epoll_ctl, epfd, op, fd, event); }
+/* int inotify_init1(int flags); */
+static inline long sys_inotify_init1(int flags) { return SYS1(__NR_inotify_init1, flags); }
+/* int inotify_add_watch(int fd, const char *path, uint32_t mask); */
+static inline long sys_inotify_add_watch(int fd, const char *path, uint32_t mask) { return SYS3(__NR_inotify_add_watch, fd, path, mask); }
+/* int inotify_rm_watch(int fd, int wd); */
+static inline long sys_inotify_rm_watch(int fd, int wd) { return SYS2(__NR_inotify_rm_watch, fd, wd); }
 /* int pidfd_open(pid_t pid, unsigned int flags); */
 static inline long sys_pidfd_open(int pid) { return SYS2(__NR_pidfd_open, pid, 0); }
 /* int io_setup(unsigned nr_events, aio_context_t *ctx); */

@@ -116,24 +116,12 @@ static int epoll_fail(struct capture *c, int32_t epfd, const char *what, int32_t
 	return -1;
 }
 
-/* After `key`, blanks skipped: the number in base 10 or 16, up to a blank. */
-static const char *field(const char *s, const char *end, const char *key, unsigned base, uint64_t *v)
-{
-	while (s < end && !str_starts(s, key))
-		s++;
-	if (s >= end)
-		return 0;
-	for (s += str_len(key); s < end && *s == ' '; s++)
-		;
-	return fdinfo_digits(s, end, base, v);
-}
-
 /* fs/eventpoll.c, ep_show_fdinfo: "tfd: %8d events: %8x data: %16llx  pos:…". */
 static int parse_watch(const char *s, const char *eol, struct ckpt_epoll_watch *w)
 {
 	uint64_t fd, events, data;
-	if (!(s = field(s, eol, "tfd:", 10, &fd)) || !(s = field(s, eol, "events:", 16, &events)) ||
-	    !field(s, eol, "data:", 16, &data) || fd > CKPT_MAX_FD || events > 0xffffffffull)
+	if (!(s = fdinfo_field(s, eol, "tfd:", 10, &fd)) || !(s = fdinfo_field(s, eol, "events:", 16, &events)) ||
+	    !fdinfo_field(s, eol, "data:", 16, &data) || fd > CKPT_MAX_FD || events > 0xffffffffull)
 		return -1;
 	*w = (struct ckpt_epoll_watch){.fd = (int32_t)fd, .events = (uint32_t)events, .data = data};
 	return 0;

@@ -36,6 +36,7 @@ static inline int fd_kind_has_own_file(uint32_t kind)
 	case CKPT_FD_SIGNALFD:
 	case CKPT_FD_TIMERFD:
 	case CKPT_FD_EPOLL: /* a dup is that same epoll; no offset (lseek: ESPIPE, read as 0) */
+	case CKPT_FD_INOTIFY: /* likewise */
 		return 1;
 	default:
 		return 0;
@@ -67,6 +68,9 @@ const char *fd_locks_problem(const struct ckpt_header *h, const char *tables);
 const char *fd_epoll_record_problem(const struct ckpt_fd *f);
 /* fd_epoll.c: every epoll watch record, against the fd table. */
 const char *fd_epoll_watches_problem(const struct ckpt_header *h, const char *tables);
+const char *fd_inotify_record_problem(const struct ckpt_fd *f);
+/* fd_inotify.c: every inotify watch record, against the fd table. */
+const char *fd_inotify_watches_problem(const struct ckpt_header *h, const char *tables);
 
 #ifdef CKPT_LIB
 struct capture;
@@ -96,6 +100,9 @@ int fd_epoll_capture(struct ckpt_fd *r);
 /* fd_epoll.c: every epoll's interest list, into c->watches; each watch on
  * a kept fd, registered under the number of the file it names. */
 int capture_epoll_watches(struct capture *c);
+/* fd_inotify.c: the instance, and its watches into c->inotify, each by the
+ * path the program gave (c/lib/inotify_calls.c), checked to lead to it. */
+int fd_inotify_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *target);
 /* fd_file.c: a descriptor reopened by path (FILE, FIFO): the path must
  * still lead to it, and the program may still open it so. */
 int fd_path_audit(struct capture *c, const struct ckpt_fd *r);
@@ -118,6 +125,11 @@ void fd_eventfd_restore(const struct ckpt_fd *f);
 void fd_signalfd_restore(const struct ckpt_fd *f);
 void fd_timerfd_restore(const struct ckpt_fd *f);
 void fd_epoll_restore(const struct ckpt_fd *f);
+void fd_inotify_restore(const struct ckpt_fd *f);
+/* fd_inotify.c: every watched path still there (before teardown); in
+ * phase 2, the events the restart itself caused read away. */
+void fd_inotify_check_world(const struct ckpt_header *h, const char *tables);
+void fd_inotify_drain(const struct ckpt_fd *fds, uint32_t n);
 /* fd_tty.c, phase 2: the saved modes of TTY fds, once nothing can fail. */
 void fd_tty_restore_modes(const struct ckpt_fd *fds, uint32_t n);
 /* fd_timerfd.c, phase 2: arm every timerfd with its time left, as late as

@@ -69,6 +69,8 @@ static uint32_t kind_of(int fd, const struct stat *st, const char *target, uint3
 		return CKPT_FD_TIMERFD;
 	if (str_eq(target, "anon_inode:[eventpoll]"))
 		return CKPT_FD_EPOLL;
+	if (str_eq(target, "anon_inode:inotify"))
+		return CKPT_FD_INOTIFY;
 	return 0;
 }
 
@@ -120,8 +122,10 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 		return fd_timerfd_capture(c, fd, r, target);
 	case CKPT_FD_EPOLL:
 		return fd_epoll_capture(r);
+	case CKPT_FD_INOTIFY:
+		return fd_inotify_capture(c, fd, r, target);
 	default:
-		return drop_or_fail(c, fd, target, "");
+		return str_eq(target, "anon_inode:[pidfd]") ? refuse_pidfd(c, fd, target) : drop_or_fail(c, fd, target, "");
 	}
 }
 

@@ -65,6 +65,8 @@ struct capture {
 	uint32_t nlocks, max_locks;
 	struct ckpt_epoll_watch *watches;
 	uint32_t nwatches, max_watches;
+	struct ckpt_inotify_watch *inotify;
+	uint32_t ninotify, max_inotify;
 	char *strings;
 	struct ckpt_timer *timers;
 	struct ckpt_signal *signals;
@@ -129,6 +131,8 @@ void refresh_file_offsets(struct capture *c);
 /* fd_unsupported.c: a descriptor no kind brings back: returns 0 when it is
  * dropped (with a warning), -1 when it fails the checkpoint (c->error). */
 int drop_or_fail(struct capture *c, int fd, const char *target, const char *why);
+/* fd_pidfd.c: drop_or_fail for a pidfd, naming the process it points at. */
+int refuse_pidfd(struct capture *c, int fd, const char *target);
 /* The most bytes kept for one deleted file or memfd (c/kinds/fd_unlinked.c). */
 #define CKPT_CONTENT_MAX (64ull << 20)
 int stderr_is_regular_file(void);
@@ -180,6 +184,13 @@ int fdinfo_number(const char *text, const char *key, unsigned base, uint64_t *v)
 /* The number at s (lowercase hex for base 16), read up to end or the first
  * other character: where it ends, or 0 if there was no digit. */
 const char *fdinfo_digits(const char *s, const char *end, unsigned base, uint64_t *v);
+/* The number after `key` (blanks skipped) in [s, end): where it ends, or 0. */
+const char *fdinfo_field(const char *s, const char *end, const char *key, unsigned base, uint64_t *v);
+/* inotify_calls.c: the path watch `wd` of inotify `fd` was made by, and
+ * the call's IN_DONT_FOLLOW/IN_ONLYDIR: 1, or 0 if not recorded, -1 if too
+ * long to record; and the last wd `fd` handed out (0: none seen). */
+int inotify_recorded(int fd, int wd, const char **path, uint32_t *add_flags);
+int32_t inotify_last_wd(int fd);
 /* proc_stat.c: field n (1-based, n >= 3) of a /proc/PID/stat text, as a
  * number (0 if absent), and its state letter (field 3; '?' if absent). */
 uint64_t stat_field(const char *text, long len, int n);

@@ -16,7 +16,7 @@ static int inherited_at_launch(int fd)
  * EBADF: node's restart died with status 134 and no message). Dropping
  * them cannot give a working program, so --drop-unsupported-fds does not
  * apply to those the program opened, and the refusal does not offer it.
- * Epolls, eventfds, signalfds and timerfds have kinds of their own; they arrive
+ * Epolls, eventfds, signalfds, timerfds and inotify instances have kinds of their own; they arrive
  * here only when their kind refuses one, `why` saying why. */
 static int event_loop_fd(const char *target)
 {

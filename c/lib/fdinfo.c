@@ -37,3 +37,14 @@ int fdinfo_number(const char *text, const char *key, unsigned base, uint64_t *v)
 	const char *at = line_value(text, key);
 	return at && fdinfo_digits(at, at + str_len(at), base, v) ? 0 : -1;
 }
+
+const char *fdinfo_field(const char *s, const char *end, const char *key, unsigned base, uint64_t *v)
+{
+	while (s < end && !str_starts(s, key))
+		s++;
+	if (s >= end)
+		return 0;
+	for (s += str_len(key); s < end && *s == ' '; s++)
+		;
+	return fdinfo_digits(s, end, base, v);
+}

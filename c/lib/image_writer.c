@@ -37,6 +37,7 @@ static void layout(struct capture *c)
 	h->locks_off = at, at = align_up(at + c->nlocks * sizeof(struct ckpt_lock), 8);
 	h->process.signals_off = (uint32_t)at, at = align_up(at + c->nsignals * sizeof(struct ckpt_signal), 8);
 	h->watches_off = (uint32_t)at, at = align_up(at + c->nwatches * sizeof(struct ckpt_epoll_watch), 8);
+	h->inotify_off = (uint32_t)at, at = align_up(at + c->ninotify * sizeof(struct ckpt_inotify_watch), 8);
 	h->tables_offset = CKPT_HEADER_SIZE;
 	h->data_offset = align_up(CKPT_HEADER_SIZE + at, CKPT_PAGE_SIZE);
 	h->tables_size = h->data_offset - h->tables_offset; /* with its zero padding */
@@ -114,6 +115,7 @@ static long write_tables(struct capture *c, int fd)
 		{c->locks, h->locks_off, c->nlocks * sizeof(struct ckpt_lock)},
 		{c->signals, h->process.signals_off, c->nsignals * sizeof(struct ckpt_signal)},
 		{c->watches, h->watches_off, c->nwatches * sizeof(struct ckpt_epoll_watch)},
+		{c->inotify, h->inotify_off, c->ninotify * sizeof(struct ckpt_inotify_watch)},
 	};
 	static const char zeros[CKPT_PAGE_SIZE]; /* alignment and page padding */
 	uint32_t crc = 0;
@@ -144,6 +146,7 @@ static long write_header(struct capture *c, int fd)
 	h->nfds = c->nfds, h->strings_size = c->strings_size, h->nlocks = c->nlocks;
 	h->process.nsignals = c->nsignals;
 	h->nwatches = c->nwatches;
+	h->ninotify = c->ninotify;
 	struct { int64_t sec, nsec; } now;
 	sys_clock_gettime(0 /* CLOCK_REALTIME */, &now);
 	h->capture_ns = (uint64_t)(now.sec * 1000000000 + now.nsec) - h->created_ns;

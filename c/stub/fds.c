@@ -36,6 +36,9 @@ void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int
 		case CKPT_FD_EPOLL: /* its watches once every fd is back (main.c) */
 			fd_epoll_restore(f);
 			break;
+		case CKPT_FD_INOTIFY: /* likewise */
+			fd_inotify_restore(f);
+			break;
 		case CKPT_FD_PIPE_READ:
 		case CKPT_FD_PIPE_WRITE:
 			fd_pipe_restore(fds, n, i, image_fd);

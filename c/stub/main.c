@@ -6,7 +6,8 @@
  *     1. Block all signals; read and check the header and tables (their
  *        checksums, and that every region, extent and fd record is sane).
  *     2. Check the world still matches: mapped files unchanged, open files
- *        there and long enough, the working directory there, this
+ *        there and long enough, inotify's watched paths there, the
+ *        working directory there, this
  *        kernel's vDSO layout the same.
  *     3. Check the machine: same XSAVE layout, same vDSO contents, guard
  *        pages installable if the image has any, POSIX timers creatable
@@ -17,7 +18,8 @@
  *        still).
  *     4. Restore descriptors at their numbers (files reopened by path at
  *        their offsets, pipes refilled, epolls created); close everything
- *        else. Then register every epoll's watches again, and take the
+ *        else. Then add every inotify's watches again under their wds,
+ *        register every epoll's watches again, and take the
  *        program's file locks again: one held elsewhere now refuses.
  *     5. Pick a gap no saved region uses and build the arena there: a copy
  *        of this program, the tables, a window for the vDSO to hop through,
@@ -91,6 +93,8 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	int fd = move_image_fd_high(restart.image_fd, fds, hdr.nfds);
 	restart.image_fd = fd;
 	restore_fds(fds, hdr.nfds, tables + hdr.strings_off, fd);
+	restore_inotify_watches((const void *)(tables + hdr.inotify_off), hdr.ninotify, fds, hdr.nfds,
+				tables + hdr.strings_off);
 	restore_epoll_watches((const void *)(tables + hdr.watches_off), hdr.nwatches, fds, hdr.nfds);
 	take_locks((const void *)(tables + hdr.locks_off), hdr.nlocks, fds, hdr.nfds, tables + hdr.strings_off);
 	restart.hdr = &hdr;

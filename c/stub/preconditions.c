@@ -54,4 +54,5 @@ void check_world(const struct ckpt_header *h, const char *tables)
 	mem_file_check_world(h, tables);
 	check_locked_memory(h, tables);
 	check_open_files(h, tables);
+	fd_inotify_check_world(h, tables);
 }

@@ -155,6 +155,7 @@ __attribute__((noreturn)) void resume_threads(void)
 	clone_threads();
 	restore_timers();
 	fd_timerfd_arm(restart.fds, restart.hdr->nfds);
+	fd_inotify_drain(restart.fds, restart.hdr->nfds);
 	restore_signals(0);
 	become_leader(t);
 	restore_thread_state(t);

@@ -80,6 +80,9 @@ void take_locks(const struct ckpt_lock *locks, uint32_t n, const struct ckpt_fd 
 		const char *strings);
 /* c/kinds/fd_epoll.c: every epoll's watches, once every fd they name is back. */
 void restore_epoll_watches(const struct ckpt_epoll_watch *w, uint32_t n, const struct ckpt_fd *fds, uint32_t nfds);
+/* c/kinds/fd_inotify.c: every inotify's watches under their wds, once every fd is back. */
+void restore_inotify_watches(const struct ckpt_inotify_watch *w, uint32_t n, const struct ckpt_fd *fds, uint32_t nfds,
+			     const char *strings);
 void build_arena(const char *tables, uint64_t vdso_ehdr);
 /* timers.c: check and try POSIX timers' ids and clocks (phase 1), create
  * them again once every thread exists (phase 2). */

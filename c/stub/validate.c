@@ -103,6 +103,7 @@ static void check_table_layout(const struct ckpt_header *h)
 		{h->locks_off, (uint64_t)h->nlocks * sizeof(struct ckpt_lock)},
 		{h->process.signals_off, (uint64_t)h->process.nsignals * sizeof(struct ckpt_signal)},
 		{h->watches_off, (uint64_t)h->nwatches * sizeof(struct ckpt_epoll_watch)},
+		{h->inotify_off, (uint64_t)h->ninotify * sizeof(struct ckpt_inotify_watch)},
 	};
 	uint64_t at = 0;
 	for (unsigned i = 0; i < sizeof part / sizeof part[0]; i++) {
@@ -221,6 +222,8 @@ static const char *fd_kind_problem(const struct ckpt_fd *f, const struct ckpt_he
 		return fd_timerfd_record_problem(f);
 	case CKPT_FD_EPOLL:
 		return fd_epoll_record_problem(f);
+	case CKPT_FD_INOTIFY:
+		return fd_inotify_record_problem(f);
 	default:
 		return FD_RECORD_INVALID;
 	}
@@ -359,6 +362,8 @@ void load_and_validate(const char *path, struct ckpt_header *hdr, char **tables)
 	if (lock_problem)
 		bad(lock_problem);
 	const char *watch_problem = fd_epoll_watches_problem(hdr, t);
+	if (!watch_problem)
+		watch_problem = fd_inotify_watches_problem(hdr, t);
 	if (watch_problem)
 		bad(watch_problem);
 	check_threads(hdr, t);

@@ -74,7 +74,9 @@ export const CKPT_FD_EVENTFD = 10;
 export const CKPT_FD_SIGNALFD = 11;
 export const CKPT_FD_TIMERFD = 12;
 export const CKPT_FD_EPOLL = 13;
-export const CKPT_FD_KIND_MAX = CKPT_FD_EPOLL;
+export const CKPT_FD_INOTIFY = 16;
+export const CKPT_FD_KIND_MAX = CKPT_FD_INOTIFY;
+export const CKPT_INOTIFY_MAX_WD = 1 << 22;
 
 export const CKPT_LOCK_POSIX = 1;
 export const CKPT_LOCK_OFD = 2;
@@ -106,7 +108,8 @@ export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_FD_FILE, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_INHERIT,
 	CKPT_FD_TTY,
 	CKPT_FD_PROC, CKPT_FD_DELETED, CKPT_FD_MEMFD, CKPT_FD_FIFO,
-	CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_EPOLL, CKPT_FD_KIND_MAX,
+	CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_EPOLL, CKPT_FD_INOTIFY, CKPT_FD_KIND_MAX,
+	CKPT_INOTIFY_MAX_WD,
 	CKPT_LOCK_POSIX, CKPT_LOCK_OFD, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE, CKPT_LOCK_KIND_MAX,
 	CKPT_THREAD_COORDINATOR,
 	CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL, CKPT_LIBC_MAX, CKPT_MUSL_TID_OFFSET,
@@ -169,7 +172,7 @@ export const PROCESS_STATE = layout("ckpt_process_state", 56, {
 });
 
 /** sizeof(struct ckpt_header): the bytes header_crc covers. */
-export const HEADER_STRUCT_SIZE = 3616;
+export const HEADER_STRUCT_SIZE = 3624;
 
 export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	magic: f(0, "char", 8),
@@ -226,7 +229,9 @@ export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	nwatches: f(3600, "u32"),
 	watches_off: f(3604, "u32"),
 	libc: f(3608, "u32"),
-	header_crc: f(3612, "u32"),
+	ninotify: f(3612, "u32"),
+	inotify_off: f(3616, "u32"),
+	header_crc: f(3620, "u32"),
 });
 
 export const RESUME_CTX = layout("ckpt_resume_ctx", 72, {
@@ -304,7 +309,7 @@ export const FD = layout("ckpt_fd", 192, {
 	mode: f(128, "u32"),
 	pad: f(132, "u32"),
 	// event-loop kinds
-	count: f(136, "u64"),
+	count: f(136, "u64"), // inotify: the last wd handed out
 	sigmask: f(144, "u64"),
 	clock: f(152, "i32"),
 	kind_flags: f(156, "u32"),
@@ -320,6 +325,17 @@ export const EPOLL_WATCH = layout("ckpt_epoll_watch", 24, {
 	events: f(8, "u32"),
 	pad: f(12, "u32"),
 	data: f(16, "u64"),
+});
+
+export const INOTIFY_WATCH = layout("ckpt_inotify_watch", 40, {
+	fd: f(0, "i32"),
+	wd: f(4, "i32"),
+	mask: f(8, "u32"),
+	add_flags: f(12, "u32"),
+	ino: f(16, "u64"),
+	dev: f(24, "u64"),
+	path_str: f(32, "u32"),
+	pad: f(36, "u32"),
 });
 
 export const TIMER = layout("ckpt_timer", 72, {
@@ -370,5 +386,5 @@ export const RESTART_INFO = layout("ckpt_restart_info", 4248, {
 /** Every struct in ckpt_format.h, for the mirror test. */
 export const ALL_LAYOUTS: readonly Layout<string>[] = [
 	MM, SIGACTION, TIMEVAL, ITIMER, RLIMIT, TERMIOS, PROCESS_STATE, HEADER, RESUME_CTX, THREAD, REGION, EXTENT, FD, TIMER,
-	LOCK, SIGNAL, EPOLL_WATCH, RESTART_INFO,
+	LOCK, SIGNAL, EPOLL_WATCH, INOTIFY_WATCH, RESTART_INFO,
 ];

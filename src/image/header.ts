@@ -116,6 +116,8 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 		nlocks: h.u32("nlocks"),
 		watchesOff: h.u32("watches_off"),
 		nwatches: h.u32("nwatches"),
+		inotifyOff: h.u32("inotify_off"),
+		ninotify: h.u32("ninotify"),
 		tablesCrc: h.u32("tables_crc"),
 		flags: h.u32("flags"),
 		hostname: h.chars("hostname"),

@@ -5,7 +5,8 @@
  * numbers lose precision above 2^53; sizes and offsets are byte counts.
  * Pure: image in, plain object out.
  */
-import { CKPT_FD_EPOLL, CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD } from "./format.ts";
+import { inotifyFacts } from "./inotify.ts";
+import { CKPT_FD_EPOLL, CKPT_FD_INOTIFY, CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD } from "./format.ts";
 import { eventfdFacts, signalfdSignals, timerfdFacts } from "./event-fds.ts";
 import {
 	bytesInImage, fdFlags, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
@@ -88,6 +89,7 @@ export function infoJson(image: Image) {
 				watches: f.kind === CKPT_FD_EPOLL && f.sharesWith === null
 					? f.watches.map((w) => ({ fd: w.fd, events: epollEventNames(w.events), data: hex(w.data) }))
 					: null,
+				inotify: f.kind === CKPT_FD_INOTIFY && f.sharesWith === null ? inotifyFacts(f) : null,
 			};
 		}),
 		timers: image.timers.map((t) => ({

@@ -9,7 +9,7 @@
  */
 import { CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL,
 	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_DELETED, CKPT_FD_EPOLL, CKPT_FD_EVENTFD,
-	CKPT_FD_FIFO, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_MEMFD, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_PROC,
+	CKPT_FD_FIFO, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_INOTIFY, CKPT_FD_MEMFD, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_PROC,
 	CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_TTY, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE, CKPT_LOCK_OFD, CKPT_LOCK_POSIX, CKPT_REGION_ANON,
 	CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP, CKPT_REGION_SHARED_ANON,
 	CKPT_REGION_STACK, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_VM_ACCOUNT, CKPT_VM_DONTDUMP,
@@ -17,6 +17,7 @@ import { CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL,
 	CKPT_VM_MERGEABLE, CKPT_VM_NOHUGEPAGE, CKPT_VM_NORESERVE, CKPT_VM_RANDOM, CKPT_VM_SEALED,
 	CKPT_VM_SEQUENTIAL, CKPT_VM_WIPEONFORK,
 } from "./format.ts";
+import { inotifyProblem, inotifyText } from "./inotify.ts";
 import { eventfdProblem, eventfdText, signalfdText, timerfdProblem, timerfdText } from "./event-fds.ts";
 import { terminalModes } from "./terminal-modes.ts";
 import type { Fd } from "./types.ts";
@@ -88,6 +89,8 @@ export const FD_KINDS = kindTable([
 	fdKind(CKPT_FD_SIGNALFD, "signalfd", "signalfd", { ownFile: true, pathText: signalfdText }),
 	fdKind(CKPT_FD_TIMERFD, "timerfd", "timerfd", { ownFile: true, problem: timerfdProblem, pathText: timerfdText }),
 	fdKind(CKPT_FD_EPOLL, "epoll", "epoll", { ownFile: true, pathText: (f) => (f.sharesWith === null ? watchesText(f.watches) : `as fd ${f.sharesWith}`) }),
+	// Watches added again by path under their wds (inotify.ts).
+	fdKind(CKPT_FD_INOTIFY, "inotify", "inotify", { ownFile: true, problem: inotifyProblem, pathText: inotifyText }),
 ]);
 
 /** The bits of an epoll watch's events, by name (include/uapi/linux/eventpoll.h). */

@@ -9,13 +9,14 @@ import { ImageError } from "../cli/errors.ts";
 import { Fields, utf8 } from "./fields.ts";
 import {
 	CKPT_LOWEST_ADDRESS, CKPT_MAX_FD,
-	CKPT_FD_EPOLL, CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EPOLL_WATCH, EXTENT, FD, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS,
+	CKPT_FD_EPOLL, CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EPOLL_WATCH, EXTENT, FD, INOTIFY_WATCH, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS,
 	THREAD, TIMER,
 } from "./format.ts";
 import { isThreadCpuClock, validTime } from "./clocks.ts";
 import { decodeTermios, USER_SPACE_END } from "./header.ts";
 import { allBits, EXTENT_KINDS, FD_KINDS, LOCK_KINDS, REGION_FLAGS, REGION_KINDS, VM_FLAGS } from "./kinds.ts";
 import { checkRestorePoints, tidWord } from "./restore-points.ts";
+import { decodeInotifyWatches } from "./inotify.ts";
 import type { EpollWatch, Extent, Fd, Header, Lock, PendingSignal, Region, Tables, Thread, Timer } from "./types.ts";
 
 const PAGE = BigInt(CKPT_PAGE_SIZE);
@@ -40,6 +41,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		["lock", h.locksOff, h.nlocks, LOCK.size],
 		["signal", h.process.signalsOff, h.process.nsignals, SIGNAL.size],
 		["epoll watch", h.watchesOff, h.nwatches, EPOLL_WATCH.size],
+		["inotify watch", h.inotifyOff, h.ninotify, INOTIFY_WATCH.size],
 	];
 	let prevEnd = 0;
 	for (const [what, off, count, size] of layout) {
@@ -182,6 +184,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			termios: decodeTermios(f.struct("termios", TERMIOS)),
 			sharesWith: f.u32("shares_with") > 0 ? f.u32("shares_with") - 1 : null,
 			watches: [],
+			inotifyWatches: [],
 			contentLen: Number(contentLen),
 			contentOffset: contentLen > 0n ? Number(contentOff) : 0,
 			contentCrc: f.u32("content_crc"),
@@ -285,10 +288,13 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		ep!.watches.push(watch);
 	}
 
+	// What the stub also refuses (c/kinds/fd_inotify.c, fd_inotify_watches_problem).
+	const inotify = decodeInotifyWatches(view, h, fds, str, fail);
+
 	checkRestorePoints(fail, h, threads, regions);
 	return {
 		exe: str(h.exeStr, () => "exe"), cwd: str(h.cwdStr, () => "cwd"), argv, groups, cgroup, threads, regions, fds, timers, locks,
-		signals, watches,
+		signals, watches, inotify,
 	};
 }
 

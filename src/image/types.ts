@@ -67,6 +67,8 @@ export interface Header {
 	nlocks: number;
 	watchesOff: number; // the epoll watch table
 	nwatches: number;
+	inotifyOff: number; // the inotify watch table (version 4)
+	ninotify: number;
 	tablesCrc: number;
 	flags: number;
 	hostname: string;
@@ -158,13 +160,14 @@ export interface Fd {
 	termios: Termios; // CKPT_FD_TTY: its modes (valid false otherwise)
 	sharesWith: number | null; // a lower fd on the same open file (dup, 2>&1), restored as one
 	watches: EpollWatch[]; // CKPT_FD_EPOLL: its interest list (empty otherwise)
+	inotifyWatches: InotifyWatch[]; // CKPT_FD_INOTIFY (not a dup): its watches, by wd (empty otherwise)
 	contentLen: number; // deleted file or memfd: its bytes stored in the image
 	contentOffset: number;
 	contentCrc: number;
 	seals: number; // memfd: F_GET_SEALS
 	mode: number; // deleted file or memfd: permission bits
 	// The event-loop kinds (event-fds.ts); zero for the others.
-	count: bigint; // eventfd: its counter; timerfd: expirations not yet read
+	count: bigint; // eventfd: its counter; timerfd: expirations not yet read; inotify: the last wd handed out
 	sigmask: bigint; // signalfd: bit n-1 for signal n
 	clock: number; // timerfd: its clockid
 	kindFlags: number; // eventfd: EFD_SEMAPHORE; timerfd: TFD_TIMER_ABSTIME
@@ -217,6 +220,17 @@ export interface EpollWatch {
 	data: bigint; // epoll_data as the program set it
 }
 
+/** One watch of an inotify instance, added again by path under its wd at restart. */
+export interface InotifyWatch {
+	fd: number; // the instance (never a dup of one)
+	wd: number; // the watch descriptor the program holds
+	mask: number; // IN_* events, IN_ONESHOT, IN_EXCL_UNLINK, as the kernel holds them
+	addFlags: number; // IN_DONT_FOLLOW, IN_ONLYDIR as the program passed them
+	ino: bigint; // the watched inode at checkpoint
+	dev: bigint; // its device, kernel encoding (major << 20 | minor)
+	path: string; // absolute
+}
+
 /** What the tables decode to. */
 export interface Tables {
 	exe: string;
@@ -231,6 +245,7 @@ export interface Tables {
 	locks: Lock[];
 	signals: PendingSignal[];
 	watches: EpollWatch[]; // sorted by epoll, then watched fd
+	inotify: InotifyWatch[]; // sorted by fd, then wd
 }
 
 export interface Image extends Tables {

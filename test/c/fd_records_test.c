@@ -159,7 +159,7 @@ int main(void)
 	locks();
 	for (uint32_t k = 0; k <= CKPT_FD_KIND_MAX + 1; k++) {
 		int own = k == CKPT_FD_FILE || k == CKPT_FD_PROC || k == CKPT_FD_DELETED || k == CKPT_FD_MEMFD || k == CKPT_FD_FIFO ||
-			  k == CKPT_FD_EVENTFD || k == CKPT_FD_SIGNALFD || k == CKPT_FD_TIMERFD || k == CKPT_FD_EPOLL;
+			  k == CKPT_FD_EVENTFD || k == CKPT_FD_SIGNALFD || k == CKPT_FD_TIMERFD || k == CKPT_FD_EPOLL || k == CKPT_FD_INOTIFY;
 		check(fd_kind_has_own_file(k) == own ? 0 : "wrong", 0, "which kinds may be shared by a dup");
 	}
 	printf("%d passed, %d failed\n", passed, failed);

@@ -102,6 +102,18 @@ const AUDIT: Record<string, Refusal[]> = {
     { text: "epoll watches nest too deeply or in a loop", sites: 1, about: "image" },
     { text: '" (epoll): cannot watch fd "', sites: 1, about: "restart's own state" },
   ],
+  "kinds/fd_inotify.c": [
+    { text: '"cannot create an inotify instance"', sites: 1, about: "kernel" },
+    // watch_die's one line stands for its callers' words (rows of 0 sites):
+    { text: "die_line(&l);", sites: 1, about: "world", foreseen: "the checkpoint checks each watch's recorded path still leads to the watched inode; removed afterwards, fd_inotify_check_world refuses before teardown", shownBy: "a watched path removed after the checkpoint" },
+    { text: "the watched path no longer exists", sites: 0, about: "world", foreseen: "checked at checkpoint (the path leads to the watched inode); removed afterwards it refuses here, before teardown", shownBy: "a watched path removed after the checkpoint" },
+    { text: "the watched path is no longer a directory", sites: 0, about: "world", foreseen: "IN_ONLYDIR watches a directory at checkpoint; replaced afterwards, it refuses here, before teardown" },
+    { text: "the path now leads to a file another watch of it watches", sites: 0, about: "world", foreseen: "at checkpoint every path leads to its own watched inode; only a rename or link afterwards makes two paths meet" },
+    { text: "cannot watch it again", sites: 0, about: "restart's own state" },
+    { text: "cannot count wds up to it", sites: 0, about: "restart's own state" },
+    { text: "this kernel did not hand out wds in order", sites: 0, about: "kernel" },
+    { text: "no unwatched file left to count wds up with", sites: 0, about: "image" },
+  ],
   "process.c": [
     { text: "PR_SET_MM_MAP", sites: 1, about: "kernel" },
     { text: "cannot change to the saved working directory", sites: 1, about: "world", foreseen: "preconditions.c checks the directory before teardown (the row above), so this late refusal is only a race", shownBy: "a working directory deleted after the checkpoint" },
@@ -112,7 +124,7 @@ const AUDIT: Record<string, Refusal[]> = {
 };
 
 test("every refusal site of the stub about files and descriptors is classified, and each world one says how the checkpoint foresees it", () => {
-  const suite = ["bad-input.test.ts", "fd-kinds.test.ts", "memory.test.ts", "refusal-audit.test.ts", "terminal.test.ts"]
+  const suite = ["bad-input.test.ts", "fd-kinds.test.ts", "inotify.test.ts", "memory.test.ts", "refusal-audit.test.ts", "terminal.test.ts"]
     .map((f) => readFileSync(join(ROOT, "test", "e2e", f), "utf8")).join("\n");
   for (const [file, rows] of Object.entries(AUDIT)) {
     // A bare name is in c/stub/; the kinds' modules (c/kinds/) hold their restore halves.

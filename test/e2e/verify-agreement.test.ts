@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT_FD_EVENTFD, CKPT_FD_TIMERFD, EPOLL_WATCH, FD, HEADER } from "../../src/image/format.ts";
+import { CKPT_FD_EVENTFD, CKPT_FD_TIMERFD, EPOLL_WATCH, FD, HEADER, INOTIFY_WATCH } from "../../src/image/format.ts";
 import { ImageError, readImage, verifyData } from "../../src/image/read.ts";
 import { type CheckDepth, imageRefusal } from "../../src/image/verdict.ts";
 import { type Mutation, mutate, mutateTables, reseal, rng } from "../fuzz/mutate.ts";
@@ -36,7 +36,7 @@ async function realImage(name: string, program: string[], ready: (out: string) =
 beforeAll(async () => {
   ({ dir, cleanup } = tempDir("ckpt-agree-"));
   // Threads; a pipe with unread bytes and open files; file locks; POSIX
-  // timers; pending signals; eventfds, a signalfd, timerfds and epoll watches: every
+  // timers; pending signals; eventfds, a signalfd, timerfds, epoll and inotify watches: every
   // table has records to break.
   await realImage("threads", [demo("threads-count"), "4", "1000"], (o) => lines(o) >= 2);
   await realImage("pipe", [fixture("pipe-self"), join(dir, "pipe.log")], (o) => lines(o) >= 4);
@@ -45,6 +45,7 @@ beforeAll(async () => {
   await realImage("signals", [fixture("pending-signals"), join(dir, "go")], (o) => o.includes("ready\n"));
   await realImage("event-fds", [fixture("event-fds")], (o) => o.includes("ready\n"));
   await realImage("epoll", [fixture("epoll-loop")], (o) => o.includes("ready\n"));
+  await realImage("inotify", [fixture("inotify-watches")], (o) => o.includes("ready\n"));
 }, 60000);
 afterAll(() => cleanup());
 
@@ -112,6 +113,39 @@ test("every word of the epoll watch table, and its place in the header, set to e
     }
   expect(disagreements).toEqual([]);
   expect(count.accepted).toBeGreaterThan(50); // events and data take any value
+  expect(count.refused).toBeGreaterThan(100);
+}, 60000);
+
+test("every word of the inotify watch table, its place in the header and the instances' last wds, set to edge values: both accept and refuse the same", () => {
+  const original = imageNamed.get("inotify")!;
+  const v = new DataView(original.buffer, original.byteOffset, original.byteLength);
+  const tablesAt = Number(v.getBigUint64(HEADER.fields.tables_offset.off, true));
+  const ninotify = v.getUint32(HEADER.fields.ninotify.off, true);
+  const watchesAt = tablesAt + v.getUint32(HEADER.fields.inotify_off.off, true);
+  const fdsAt = tablesAt + Number(v.getBigUint64(HEADER.fields.fds_off.off, true));
+  expect(ninotify).toBe(3);
+  const path = join(dir, "i.dat");
+  const disagreements: string[] = [];
+  const count = { accepted: 0, refused: 0 };
+  // fds 0-2, then the two instances (3, 4): their `count`, the last wd, low word
+  const lastWds = [3, 4].map((i) => fdsAt + i * FD.size + FD.fields.count.off);
+  const words = [HEADER.fields.ninotify.off, HEADER.fields.inotify_off.off, ...lastWds,
+    ...Array.from({ length: (ninotify * INOTIFY_WATCH.size) / 4 }, (_, i) => watchesAt + i * 4)];
+  for (const at of words)
+    for (const value of [0, 1, 2, 3, 4, 16, 0x100, 0x1000000, 0x400000, 0x400001, 0x80000000, 0xffffffff, v.getUint32(at, true) + 1, v.getUint32(at, true) + 8]) {
+      const img = original.slice();
+      new DataView(img.buffer).setUint32(at, value >>> 0, true);
+      reseal(img);
+      writeFileSync(path, img, { mode: 0o600 });
+      const reader = readerRefusal(path, "tables");
+      const stub = imageRefusal(STUB, path, "tables");
+      if ((reader === undefined) !== (stub === undefined))
+        disagreements.push(`word at ${at} = ${value}: reader ${reader ?? "accepts"}; stub ${stub ?? "accepts"}`);
+      count[stub === undefined ? "accepted" : "refused"]++;
+    }
+  for (const d of disagreements) console.log(d);
+  expect(disagreements).toEqual([]);
+  expect(count.accepted).toBeGreaterThan(20); // inode, device, other event bits, a path cut after a slash
   expect(count.refused).toBeGreaterThan(100);
 }, 60000);
 

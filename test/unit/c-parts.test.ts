@@ -58,3 +58,10 @@ test("epoll records and the watch table: sane ones pass, unsorted, stray or dang
   expect(Number(r.out.match(/^(\d+) passed/m)![1])).toBe(15);
   expect(r.code).toBe(0);
 });
+
+test("inotify records and the watch table: sane ones pass, unsorted, stray or dangling watches are refused in the stub's words", async () => {
+  const r = await runCTest("inotify_watches_test", ["test/c/inotify_watches_test.c", "c/kinds/fd_inotify.c"]);
+  expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
+  expect(Number(r.out.match(/^(\d+) passed/m)![1])).toBe(20);
+  expect(r.code).toBe(0);
+});

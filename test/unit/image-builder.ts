@@ -138,6 +138,7 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 	// No pending signals: an empty signal table after the (empty) locks.
 	w.set(PROCESS_STATE, HEADER.fields.process.off, "signals_off", alignUp(stringsOff + strBytes.length, 8));
 	H("watches_off", alignUp(stringsOff + strBytes.length, 8)); // no epoll watches, after the signals
+	H("inotify_off", alignUp(stringsOff + strBytes.length, 8)); // no inotify watches, after those
 	out.set(new TextEncoder().encode("testhost"), HEADER.fields.hostname.off);
 	out.set(new TextEncoder().encode("6.1.0-test"), HEADER.fields.kernel_release.off);
 	out.set(new TextEncoder().encode("demo"), HEADER.fields.comm.off);
