@@ -5,9 +5,9 @@
 // failing checkpoint is said once and retried; the watcher is never the
 // program's child and never outlives it.
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, fixture, killStillRunning, type Running, runToEnd, tempDir, until } from "./harness.ts";
+import { CKPT, ckpt, demo, fixture, killStillRunning, lines, type Running, runToEnd, tempDir, until } from "./harness.ts";
 import { hasEnded } from "../../src/process/proc.ts";
 
 let dir: string;
@@ -155,6 +155,44 @@ test("a failing periodic checkpoint is said once, the program runs on, and a lat
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.stdout).toBe("PASS the sockets are still closed after the restart\nPASS the heap is as it was\n");
   expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
+}, 60000);
+
+/** Live `ckpt-writer` processes (background writers) forked from a program run from `exe`. */
+function writersOf(exe: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "latin1") !== "ckpt-writer\n") continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, "latin1").split("\0")[0] !== exe || hasEnded(Number(entry))) continue;
+    } catch {
+      continue;
+    }
+    found.push(Number(entry));
+  }
+  return found;
+}
+
+test("periods that come while an image is still being written are skipped: no second writer, and the program never waits", async () => {
+  const program = join(dir, "heap-ticker"); // a path of its own, to know its writers
+  copyFileSync(fixture("heap-ticker"), program);
+  chmodSync(program, 0o755);
+  const reference = await runToEnd([program, "32", "150"], { cwd: dir });
+  const run = start(["--interval", PERIOD, program, "32", "150"]);
+  // Hold the first writer we catch mid-write, for many periods.
+  let writer = 0;
+  await until(() => ([writer = 0] = writersOf(program)) && writer > 0, () => "a background writer", 30000);
+  process.kill(writer, "SIGSTOP");
+  const held = lines(run.stdout);
+  await run.waitFor((o) => lines(o) >= held + 40); // several periods on
+  expect(writersOf(program)).toEqual([writer]);
+  process.kill(writer, "SIGCONT");
+  await until(() => hasEnded(writer), () => `writer ${writer} to finish`);
+  const after = inode(join(dir, "myckpt.dat"));
+  await until(() => inode(join(dir, "myckpt.dat")) !== after, () => "a checkpoint after the held one");
+  expect(await run.exit()).toBe(0);
+  expect(run.stdout).toBe(reference.stdout);
+  expect(run.stderr).toBe("");
 }, 60000);
 
 test("the watcher is not the program's child, not in its session, and is gone once the program exits", async () => {
