@@ -232,6 +232,27 @@ test("run-or-restart --interval: a job killed twice resumes each time from its l
   expect(expectSlice(reference, textLines(last.stdout), reached, "last run")).toBe(reference.length);
 }, 90000);
 
+test("restart --interval finds the first run's trigger (--signal USR1) in the restored program and checkpoints it", async () => {
+  const ticker = demo("ticker");
+  const reference = textLines((await runToEnd([ticker, "200"], { cwd: dir })).stdout);
+  const first = start(["--signal", "USR1", ticker, "200"]);
+  await first.waitFor((o) => lines(o) >= 20);
+  process.kill(first.pid, "SIGUSR1");
+  expect(await first.exit()).toBe(85);
+  let reached = expectSlice(reference, textLines(first.stdout), 0, "first run");
+
+  const image = join(dir, "myckpt.dat");
+  const second = start(["restart", "--interval", PERIOD]);
+  await commits(image, 2); // the stopped one, then the restarted program's own
+  second.proc.kill("SIGKILL");
+  await second.done;
+  expect(second.stderr).toBe("");
+  reached = expectSlice(reference, textLines(second.stdout), reached, "restarted with --interval");
+  const last = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect({ code: last.code, stderr: last.stderr }).toEqual({ code: 0, stderr: "" });
+  expect(expectSlice(reference, textLines(last.stdout), reached, "last run")).toBe(reference.length);
+}, 60000);
+
 test("bad --interval and --keep values: one line, exit 2, nothing runs", async () => {
   const cases: [string[], RegExp][] = [
     [["--interval", "5x", "true"], /--interval '5x': give a number and a unit/],
