@@ -5,10 +5,21 @@
 #include "ckpt_lib.h"
 #include "../crc32c.h"
 
-/* The CRC of the last periodic failure reported, 0 after a success: a
- * program that keeps a socket open would otherwise get the same line every
- * period. */
+/* The last periodic failure reported, by failure_kind(), 0 after a
+ * success: a program that keeps a socket open would otherwise get the same
+ * line every period. */
 static uint32_t last_periodic_failure;
+
+/* A failure's text without its digits, as a CRC (never 0): the same
+ * failure with another pid or fd number (a shell's next child) is no news. */
+static uint32_t failure_kind(const struct line *why)
+{
+	uint32_t crc = 0;
+	for (size_t i = 0; i < why->len; i++)
+		if (why->buf[i] < '0' || why->buf[i] > '9')
+			crc = crc32c_update_1way(crc, why->buf + i, 1);
+	return crc | 1;
+}
 
 void report_capture_handed_over(const struct capture *c)
 {
@@ -57,10 +68,10 @@ void report_checkpoint(const struct capture *c, int ok, uint64_t size, uint64_t 
 	if (ok && (stderr_is_regular_file() || c->periodic))
 		return;
 	if (!ok && c->periodic) {
-		uint32_t crc = crc32c_update(0, c->error.buf, c->error.len) | 1;
-		if (crc == last_periodic_failure)
+		uint32_t kind = failure_kind(&c->error);
+		if (kind == last_periodic_failure)
 			return;
-		last_periodic_failure = crc;
+		last_periodic_failure = kind;
 		failed(&l, c, ", and each period tries again (silently, while it fails the same way)");
 	} else if (!ok) {
 		failed(&l, c, "");
