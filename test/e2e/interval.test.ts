@@ -4,10 +4,10 @@
 // what followed the last complete checkpoint, which restarts exactly; a
 // failing checkpoint is said once and retried; the watcher is never the
 // program's child and never outlives it.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, fixture, killStillRunning, lines, type Running, runToEnd, tempDir, until } from "./harness.ts";
+import { CKPT, ckpt, demo, fixture, killStillRunning, lines, type Running, runToEnd, strace, tempDir, until } from "./harness.ts";
 import { hasEnded } from "../../src/process/proc.ts";
 
 let dir: string;
@@ -140,6 +140,38 @@ test("--keep 2 leaves exactly two images, and each of them restores", async () =
   });
   expect(resumed[0]).toBeLessThan(resumed[1]!); // k.dat.1 is the older
 }, 60000);
+
+describe("--keep's rotation, a writer SIGKILLed at each of its steps (strace's fault injection)", () => {
+  // The writer's calls with --keep 3: linkat #1 names the new image .k.dat.ckpt-tmp; renameat #1
+  // moves k.dat.1 over k.dat.2; linkat #2 makes .k.dat.ckpt-keep a second name of k.dat, renameat #2
+  // moves it over k.dat.1; renameat #3 moves the new image over k.dat.
+  for (const [call, when, step] of [
+    ["linkat", 1, "naming the new image"], ["renameat", 1, "moving k.dat.1 up"], ["linkat", 2, "linking k.dat aside"],
+    ["renameat", 2, "moving that link over k.dat.1"], ["renameat", 3, "the final rename"],
+  ] as const) {
+    test(`at ${step}: k.dat is still a complete image, and the next commit leaves exactly three`, async () => {
+      const program = join(dir, "ticker");
+      copyFileSync(demo("ticker"), program);
+      chmodSync(program, 0o755);
+      const image = join(dir, "k.dat");
+      const run = start(["--interval", PERIOD, "--keep", "3", "--image", "k.dat", program, "3000"]);
+      await commits(image, 3);
+      const s = await strace(dir, run.pid, ["-e", "trace=linkat,renameat,renameat2", "-e", `inject=${call}:signal=KILL:when=${when}`]);
+      if (!s) return;
+      await until(() => readFileSync(s.log, "utf8").includes("+++ killed by SIGKILL"), () => `a writer killed at ${call} #${when}`);
+      const verify = (name: string) => runToEnd([CKPT, "info", "--verify", name], { cwd: dir });
+      expect({ step, code: (await verify("k.dat")).code }).toEqual({ step, code: 0 });
+      s.proc.proc.kill("SIGTERM"); // detaches; the program runs on
+      await s.proc.done;
+      const killed = inode(image);
+      await until(() => inode(image) !== killed, () => "a commit after the killed one");
+      await until(() => readdirSync(dir).length === 4, () => `k.dat, k.dat.1, k.dat.2: ${readdirSync(dir)}`);
+      expect(readdirSync(dir).sort()).toEqual(["k.dat", "k.dat.1", "k.dat.2", "ticker"]);
+      for (const name of ["k.dat", "k.dat.1", "k.dat.2"]) expect({ step, name, code: (await verify(name)).code }).toEqual({ step, name, code: 0 });
+      expect(run.stderr).toBe("");
+    }, 60000);
+  }
+});
 
 test("a failing periodic checkpoint is said once, the program runs on, and a later period succeeds once the socket is closed", async () => {
   const first = start(["--interval", PERIOD, fixture("interval-socket")]);
