@@ -56,7 +56,7 @@ __attribute__((noreturn)) void check_image_only(const char *image_path, int with
  * until it ends; watch_target.c: what /proc says about PID. */
 __attribute__((noreturn)) void watch_program(int argc, char **argv);
 int watched_trigger_signal(int pid);
-int watched_signal_caught(int pid, int sig);
+int watched_ready(int pid, int sig);
 
 /* Phase 1, before anything is torn down (validate.c, fds.c, arena.c). */
 void load_and_validate(const char *image_path, struct ckpt_header *hdr, char **tables);

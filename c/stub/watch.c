@@ -14,10 +14,11 @@
  *      pidfd.
  *   4. Every PERIOD_MS on CLOCK_MONOTONIC, unless the pidfd says PID
  *      ended (then exit at once): if the trigger signal is caught in PID
- *      now (libckpt's handler is in place: watch_target.c), send it a
- *      periodic request through the pidfd, carrying KEEP. Otherwise skip
- *      the turn: between an exec and libckpt's constructor, or in a
- *      program exec'd without libckpt, the signal would kill.
+ *      now (libckpt's handler is in place: watch_target.c) and PID is not
+ *      stopped, send it a periodic request through the pidfd, carrying
+ *      KEEP. Otherwise skip the turn: between an exec and libckpt's
+ *      constructor, or in a program exec'd without libckpt, the signal
+ *      would kill; a stopped program would only collect requests.
  * Nothing here waits for a checkpoint to finish: libckpt skips a request
  * that comes while the last image is still being written, and a standard
  * signal already pending is not queued twice, so requests never pile up.
@@ -122,12 +123,12 @@ __attribute__((noreturn)) static void watch_loop(int pid, int pidfd, uint64_t pe
 			if (trigger < 0)
 				give_up(pid, "cannot read its checkpoint signal in its environment", trigger);
 		}
-		if (!trigger || !watched_signal_caught(pid, trigger))
+		if (!trigger || !watched_ready(pid, trigger))
 			continue;
 		long err = send_request(pidfd, trigger, keep);
 		if (err == -3 /* ESRCH: it has just ended */)
 			sys_exit_group(0);
-		if (err < 0)
+		if (err < 0 && err != -11 /* EAGAIN: too many signals queued; next turn */)
 			give_up(pid, "cannot signal it", err);
 	}
 }

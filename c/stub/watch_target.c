@@ -3,7 +3,7 @@
  * requests to, from files its owner may read without ptrace rights: the
  * trigger signal, from CKPT_SIGNAL in the initial environment block (a
  * restart does not know the first run's, and the block survives restarts
- * and execs in place), and whether that signal is caught right now.
+ * and execs in place), and whether it can take a request right now.
  */
 #include <fcntl.h>
 #include "stub.h"
@@ -56,11 +56,13 @@ int watched_trigger_signal(int pid)
 	return found && value >= 1 && value <= CKPT_SIGNAL_MAX ? value : 0;
 }
 
-/* Whether `sig` has a handler in PID now (the SigCgt mask of
- * /proc/PID/status): libckpt's, once its constructor ran; none between an
- * exec and that constructor, where the signal's default action would end
- * the program, nor in a program exec'd without libckpt. */
-int watched_signal_caught(int pid, int sig)
+/* Whether PID can take a request now: `sig` has a handler (the SigCgt
+ * mask of /proc/PID/status), libckpt's once its constructor ran, none
+ * between an exec and that constructor, where the signal's default action
+ * would end the program, nor in a program exec'd without libckpt; and PID
+ * is not stopped (^Z), where requests would only queue up (a real-time
+ * trigger's, one per period, up to RLIMIT_SIGPENDING). */
+int watched_ready(int pid, int sig)
 {
 	struct line path;
 	proc_path(&path, pid, "/status");
@@ -71,6 +73,9 @@ int watched_signal_caught(int pid, int sig)
 	long len = sys_read((int)fd, text, sizeof text - 1);
 	sys_close((int)fd);
 	text[len > 0 ? len : 0] = 0;
+	const char *state = line_value(text, "State:");
+	if (!state || *state == 'T' || *state == 't')
+		return 0;
 	const char *hex = line_value(text, "SigCgt:");
 	if (!hex)
 		return 0;
