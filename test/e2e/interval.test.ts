@@ -63,13 +63,18 @@ async function commits(path: string, count: number): Promise<void> {
   }, () => `${count} checkpoints at ${path}, saw ${seen.size}`, 30000);
 }
 
-/** SIGKILLs `r` once a first checkpoint exists plus a random 0-1.2 s, as a node failure would. */
-async function killAtRandom(r: Running, image: string): Promise<number> {
+/**
+ * SIGKILLs `r`, a run of `exe`, once a first checkpoint exists plus a random
+ * 0-1.2 s, as a node failure would; returns once a background writer still
+ * at work has committed (or not), so the image stays as it is from then on.
+ */
+async function killAtRandom(r: Running, image: string, exe: string): Promise<number> {
   await commits(image, 1);
   const delay = Math.floor(Math.random() * 1200);
   await Bun.sleep(delay);
   r.proc.kill("SIGKILL");
   await r.done;
+  await until(() => writersOf(exe).length === 0, () => "a writer still at work after the SIGKILL to finish");
   return delay;
 }
 
@@ -90,7 +95,7 @@ test("--interval on a counting program: SIGKILL at a random moment, the restart 
   const ticker = demo("ticker");
   const reference = textLines((await runToEnd([ticker, "250"], { cwd: dir })).stdout);
   const first = start(["--interval", PERIOD, ticker, "250"]);
-  const delay = await killAtRandom(first, join(dir, "myckpt.dat"));
+  const delay = await killAtRandom(first, join(dir, "myckpt.dat"), ticker);
   // Quiet when it works: no line per period.
   expect(first.stderr).toBe("");
   await until(() => watchersOf(first.pid).length === 0, () => `the watcher of ${first.pid} still runs after its SIGKILL`);
@@ -105,7 +110,7 @@ test("--interval on a counting program: SIGKILL at a random moment, the restart 
 test("--interval on threads writing memory: every page of every thread comes back as written", async () => {
   const first = start(["--interval", PERIOD, fixture("interval-threads")]);
   await first.waitFor((o) => o.includes("ready"));
-  const delay = await killAtRandom(first, join(dir, "myckpt.dat"));
+  const delay = await killAtRandom(first, join(dir, "myckpt.dat"), fixture("interval-threads"));
   expect(first.stderr).toBe("");
 
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
@@ -259,7 +264,7 @@ test("run-or-restart --interval: a job killed twice resumes each time from its l
     const r = start(job);
     // A restart is killed only once its own watcher has committed a new image.
     if (inode(image)) await commits(image, 2);
-    const delay = await killAtRandom(r, image);
+    const delay = await killAtRandom(r, image, ticker);
     expect({ attempt, stderr: r.stderr }).toEqual({ attempt, stderr: "" });
     reached = expectSlice(reference, textLines(r.stdout), reached, `${attempt}, killed ${delay} ms after a checkpoint`);
   }
