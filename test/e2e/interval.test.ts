@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, fixture, killStillRunning, lines, type Running, runToEnd, strace, tempDir, until } from "./harness.ts";
+import { CKPT, ckpt, demo, fixture, killStillRunning, lines, type Running, runToEnd, spawn, strace, tempDir, until } from "./harness.ts";
 import { hasEnded } from "../../src/process/proc.ts";
 
 let dir: string;
@@ -292,6 +292,19 @@ test("restart --interval finds the first run's trigger (--signal USR1) in the re
   const last = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect({ code: last.code, stderr: last.stderr }).toEqual({ code: 0, stderr: "" });
   expect(expectSlice(reference, textLines(last.stdout), reached, "last run")).toBe(reference.length);
+}, 60000);
+
+test("an inherited descriptor that cannot be restored is warned about once, not every period", async () => {
+  const ticker = demo("ticker");
+  const reference = await runToEnd([ticker, "150"], { cwd: dir });
+  // dash makes a here-document a pipe, written by the shell: ckpt drops it, with a warning.
+  const launch = 'exec 3<<EOF\nsome input\nEOF\nexec "$0" "$@"';
+  const run = spawn(["/bin/sh", "-c", launch, CKPT, "--interval", PERIOD, ticker, "150"], { cwd: dir });
+  running.push(run);
+  await commits(join(dir, "myckpt.dat"), 3);
+  expect(await run.exit()).toBe(0);
+  expect(run.stdout).toBe(reference.stdout);
+  expect(run.stderr).toMatch(/^ckpt: warning: fd 3 \(a pipe to another process\) cannot be restored; it will be closed after a restart\n$/);
 }, 60000);
 
 test("bad --interval and --keep values: one line, exit 2, nothing runs", async () => {
