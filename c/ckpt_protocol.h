@@ -83,6 +83,13 @@
  * afterwards whatever it was launched with. */
 #define CKPT_REQUEST_SIGVAL 0x636b7074          /* "ckpt" */
 #define CKPT_REQUEST_CONTINUE_SIGVAL 0x636b7063 /* "ckpc" */
+/* A periodic request (--interval, from the watcher below) is a continue
+ * request whose si_value carries --keep in its upper 32 bits: nonzero
+ * there means periodic. A libckpt older than periodic checkpoints sees
+ * only the lower half (sival_int) and takes a plain --continue checkpoint,
+ * never a stop. libckpt keeps the newest --keep images (c/lib/image_rotation.c). */
+#define CKPT_REQUEST_KEEP_SHIFT 32
+#define CKPT_KEEP_MAX 99
 
 /* --- The stub's arguments: ckpt-restore IMAGE NEXT-IMAGE [NOTE] ---------
  * argv indexes. NOTE, optional and last, is added in parentheses to a
@@ -94,6 +101,16 @@
  * the header and tables, or those and every stored byte. */
 #define CKPT_STUB_CHECK "--check"
 #define CKPT_STUB_VERIFY "--verify"
+/* Or: ckpt-restore --watch PID PERIOD_MS KEEP SIGNAL, the watcher of
+ * periodic checkpoints (c/stub/watch.c): it detaches itself (it is never a
+ * child of PID) and sends PID a periodic request every PERIOD_MS until PID
+ * ends. SIGNAL 0: the trigger named by CKPT_SIGNAL in PID's environment
+ * block (a restart does not know the first run's). argv indexes: */
+#define CKPT_STUB_WATCH "--watch"
+#define CKPT_WATCH_ARG_PID 2
+#define CKPT_WATCH_ARG_PERIOD_MS 3
+#define CKPT_WATCH_ARG_KEEP 4
+#define CKPT_WATCH_ARG_SIGNAL 5
 
 /* --- Exit statuses -------------------------------------------------------- */
 

@@ -183,6 +183,14 @@ static inline long sys_inotify_add_watch(int fd, const char *path, uint32_t mask
 static inline long sys_inotify_rm_watch(int fd, int wd) { return SYS2(__NR_inotify_rm_watch, fd, wd); }
 /* int pidfd_open(pid_t pid, unsigned int flags); */
 static inline long sys_pidfd_open(int pid) { return SYS2(__NR_pidfd_open, pid, 0); }
+/* int pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned int flags); */
+static inline long sys_pidfd_send_signal(int pidfd, int sig, void *info) { return SYS4(__NR_pidfd_send_signal, pidfd, sig, info, 0); }
+/* int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout, const sigset_t *mask); */
+static inline long sys_ppoll(void *fds, unsigned long n, const void *ts) { return SYS5(__NR_ppoll, fds, n, ts, 0, 8); }
+/* pid_t setsid(void); */
+static inline long sys_setsid(void) { return SYS0(__NR_setsid); }
+/* pid_t fork(void), as clone(SIGCHLD): a plain child, no thread or handler of libc's involved. */
+static inline long sys_fork(void) { return SYS5(__NR_clone, 17 /* SIGCHLD */, 0, 0, 0, 0); }
 /* int io_setup(unsigned nr_events, aio_context_t *ctx); */
 static inline long sys_io_setup(unsigned n, uint64_t *ctx) { return SYS2(__NR_io_setup, n, ctx); }
 /* int io_destroy(aio_context_t ctx); */

@@ -10,7 +10,7 @@ import { type Split, splitArgv } from "./cli/argv.ts";
 import { CancelledError, EXIT_CANCELLED, NotFoundError, RefusedError, ShownError, UsageError } from "./cli/errors.ts";
 
 const USAGE_TEXT = `  $ ckpt [run] [OPTIONS] PROGRAM [ARGS...]   (ckpt's options go before PROGRAM, or end them with --)
-  $ ckpt restart [IMAGE] [--image NEXT]
+  $ ckpt restart [IMAGE] [--image NEXT] [--interval DURATION [--keep N]]
   $ ckpt run-or-restart [OPTIONS] PROGRAM [ARGS...]   (restart if the image exists, else run: batch jobs)
   $ ckpt checkpoint PID [--continue]
   $ ckpt info [IMAGE] [--json] [--verify]

@@ -86,6 +86,22 @@ void wait_for_previous_writer(void)
 	sys_close((int)fd);
 }
 
+/* Whether the previous background writer is still at work, without
+ * waiting: a periodic request then skips its turn rather than stop the
+ * program until the writer is done. */
+int previous_writer_running(void)
+{
+	if (!last_writer)
+		return 0;
+	long fd = sys_pidfd_open(last_writer);
+	if (fd < 0)
+		return 0;
+	struct { int fd; short events, revents; } p = {(int)fd, 1 /* POLLIN: it exited */, 0};
+	long ready = sys_poll(&p, 1, 0);
+	sys_close((int)fd);
+	return ready == 0;
+}
+
 void forget_previous_writer(void)
 {
 	last_writer = 0;

@@ -17,6 +17,7 @@ struct ckpt_config {
 	int signal;
 	int pid;                  /* the launched process's (CKPT_PID, then the restart's) */
 	int keep_running;         /* --continue */
+	uint32_t keep;            /* --keep, as the last periodic request said; 0: never said */
 	int drop_unsupported_fds; /* --drop-unsupported-fds */
 	int launcher_blocked_signal; /* the launcher blocked it around exec */
 	uint64_t inherited_fds[64]; /* bitmap of fds 0..4095 open at launch */
@@ -88,6 +89,7 @@ struct capture {
 	int pipe_scratch[2];      /* for tee-ing pipe contents; excluded */
 	long mem_fd;              /* 1 + an fd on /proc/self/mem, or 0 (unreadable_memory.c) */
 	struct line error;        /* why the capture failed, if it did */
+	int periodic;             /* asked for by --interval's watcher: quiet when it works */
 };
 
 /* The image writer's staging ring (image_writer.c): RING_SLOTS slots of
@@ -161,6 +163,10 @@ struct image_target {
 	long fd;
 	int named_tmp; /* the O_TMPFILE fallback is in use */
 };
+/* image_rotation.c: --keep's older images, moved aside before the commit's
+ * rename (0, or -1 with c->error), and those beyond --keep dropped after it. */
+int keep_older_images(struct capture *c, struct image_target *t);
+void drop_surplus_images(const struct image_target *t);
 int image_target_open(struct capture *c, struct image_target *t);
 int image_target_commit(struct capture *c, struct image_target *t);
 void image_target_abandon(struct image_target *t);
@@ -237,6 +243,7 @@ int install_checkpoint_handler(void);
 
 /* sigaction.c: the program's own use of the trigger signal. */
 int trigger_request(const siginfo_t *info);
+uint32_t requested_keep(const siginfo_t *info);
 void run_program_handler(int sig, siginfo_t *info, void *uc);
 void act_as_without_ckpt(int sig, siginfo_t *info, void *uc);
 /* trigger_warning.c: "the program <what> signal N, the checkpoint trigger;
@@ -249,6 +256,7 @@ int start_background_writer(struct capture *c, uint64_t started_ns);
 void wait_for_previous_writer(void);
 void forget_previous_writer(void);
 int previous_writer(void); /* its pid, or 0 */
+int previous_writer_running(void);
 
 /* children.c: fails the capture, naming them, if the program has any
  * child process in any state. */
@@ -258,6 +266,7 @@ int refuse_children(struct capture *c);
 void announce_if_stderr_is_a_file(void);
 void report_checkpoint(const struct capture *c, int ok, uint64_t size, uint64_t ns, int keep_running);
 void report_background(const struct capture *c, int ok, uint64_t size, uint64_t pause_ns, uint64_t started_ns);
+void report_capture_handed_over(const struct capture *c); /* to a background writer */
 
 /* clock.c: `clock`'s time in nanoseconds (0: CLOCK_REALTIME, 1: CLOCK_MONOTONIC). */
 uint64_t now_ns(int clock);

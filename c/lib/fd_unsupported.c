@@ -28,6 +28,21 @@ static int event_loop_fd(const char *target)
 	return 0;
 }
 
+/* Fds already warned about by a periodic checkpoint: the next periods drop
+ * them without a word, or a stray inherited pipe would repeat its line
+ * every period. */
+static uint64_t warned_periodic[64];
+
+static int warned_before(const struct capture *c, int fd)
+{
+	if (!c->periodic || fd >= 4096)
+		return 0;
+	uint64_t bit = 1ull << (fd % 64);
+	int before = (warned_periodic[fd / 64] & bit) != 0;
+	warned_periodic[fd / 64] |= bit;
+	return before;
+}
+
 int drop_or_fail(struct capture *c, int fd, const char *target, const char *why)
 {
 	struct line l = {.len = 0};
@@ -58,6 +73,7 @@ int drop_or_fail(struct capture *c, int fd, const char *target, const char *why)
 		c->error = l;
 		return -1;
 	}
-	say(&l);
+	if (!warned_before(c, fd))
+		say(&l);
 	return 0;
 }

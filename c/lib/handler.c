@@ -19,8 +19,10 @@
  *   5. Writer: the image goes to disk atomically (image_writer.c).
  *   6. Stop (exit with CKPT_EXIT_CHECKPOINTED, never flushing stdio: data
  *      buffered in the program is in the image and must appear only once,
- *      after restart) or, with --continue or on failure, release the other
- *      threads and return to the program.
+ *      after restart) or, with --continue, for a periodic request or on
+ *      failure, release the other threads and return to the program. A
+ *      periodic request that finds the last background writer still at
+ *      work does nothing at all (step 1 is as far as it goes).
  *   7. After a restart: wait until every thread has left the stub's arena,
  *      unmap it, take the new image path, release the others and return, so
  *      rt_sigreturn resumes the interrupted code with all of its registers
@@ -63,7 +65,8 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 	c->hdr->created_ns = now_ns(0 /* CLOCK_REALTIME */);
 	if (stop_other_threads(c, uc) || capture_pending_signals(c) || refuse_children(c) || capture_fds(c))
 		return -1;
-	announce_if_stderr_is_a_file();
+	if (!c->periodic) /* a line into the log file every period says nothing */
+		announce_if_stderr_is_a_file();
 	refresh_file_offsets(c);
 	if (capture_process(c) || capture_regions(c) || capture_vmflags(c) || check_unreadable(c))
 		return -1;
@@ -88,10 +91,18 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 	}
 	if (coordinator_begin())
 		return;
-	int keep_running = ckpt_config.keep_running || request == 2;
+	/* A periodic request (--interval) while the last one's image is still
+	 * being written skips its turn: no pile-up, and no stop to wait. */
+	if (request == 3 && previous_writer_running()) {
+		coordinator_release();
+		return;
+	}
+	if (request == 3)
+		ckpt_config.keep = requested_keep(info);
+	int keep_running = ckpt_config.keep_running || request >= 2;
 	uint64_t stop_signal = 1ull << (CKPT_THREAD_SIGNAL - 1);
 	sys_rt_sigprocmask(SIG_BLOCK, &stop_signal, 0);
-	struct capture c = {0};
+	struct capture c = {.periodic = request == 3};
 	uint64_t size = 0, started = now_ns(1 /* CLOCK_MONOTONIC */);
 	sys_rt_sigpending(&ckpt_config.sigs_pending_at_entry);
 	status_set(CKPT_STATE_WRITING, "");
@@ -107,6 +118,7 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 		line_str(&w, CKPT_STATUS_WRITER);
 		line_u64(&w, (uint64_t)writer);
 		status_set(CKPT_STATE_WRITING, w.buf);
+		report_capture_handed_over(&c);
 		coordinator_release();
 		return;
 	}

@@ -4,7 +4,9 @@
  * written and fsynced, linked under a fixed temporary name and renamed over
  * the final name: readers see the old image or the new one, never a part.
  * Filesystems without O_TMPFILE get a named temporary file instead; its
- * fixed name means a crash leaves at most one, replaced next time.
+ * fixed name means a crash leaves at most one, replaced next time. With
+ * --keep, the older images move aside just before that rename
+ * (image_rotation.c).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -65,11 +67,16 @@ int image_target_commit(struct capture *c, struct image_target *t)
 		if (err < 0)
 			return capture_fail_path(c, "cannot link the image into ", t->dir, err);
 	}
+	if (keep_older_images(c, t)) {
+		sys_unlinkat((int)t->dir_fd, t->tmp_name, 0);
+		return -1;
+	}
 	err = sys_renameat((int)t->dir_fd, t->tmp_name, (int)t->dir_fd, t->name);
 	if (err < 0) {
 		sys_unlinkat((int)t->dir_fd, t->tmp_name, 0);
 		return capture_fail_path(c, "cannot rename the image to ", ckpt_config.image_path, err);
 	}
 	sys_fsync((int)t->dir_fd); /* the new name is durable too */
+	drop_surplus_images(t);
 	return 0;
 }

@@ -1,6 +1,40 @@
 /* What a checkpoint says on the program's stderr: before the capture when
- * stderr is a file, after it otherwise, and the background writer's line. */
+ * stderr is a file, after it otherwise, and the background writer's line.
+ * Periodic checkpoints (--interval) say only failures: a line each period
+ * would bury the program's own output. */
 #include "ckpt_lib.h"
+#include "../crc32c.h"
+
+/* The last periodic failure reported, by failure_kind(), 0 after a
+ * success: a program that keeps a socket open would otherwise get the same
+ * line every period. */
+static uint32_t last_periodic_failure;
+
+/* A failure's text without its digits, as a CRC (never 0): the same
+ * failure with another pid or fd number (a shell's next child) is no news. */
+static uint32_t failure_kind(const struct line *why)
+{
+	uint32_t crc = 0;
+	for (size_t i = 0; i < why->len; i++)
+		if (why->buf[i] < '0' || why->buf[i] > '9')
+			crc = crc32c_update_1way(crc, why->buf + i, 1);
+	return crc | 1;
+}
+
+void report_capture_handed_over(const struct capture *c)
+{
+	if (c->periodic)
+		last_periodic_failure = 0;
+}
+
+/* "ckpt: [periodic ]checkpoint failed: WHY; the program continues[...]" */
+static void failed(struct line *l, const struct capture *c, const char *then)
+{
+	line_str(l, c->periodic ? "ckpt: periodic checkpoint failed: " : "ckpt: checkpoint failed: ");
+	line_str(l, c->error.buf);
+	line_str(l, "; the program continues");
+	line_str(l, then);
+}
 
 /* A line written to a file on fd 2 after the file's offset is captured
  * would be overwritten, or left half-overwritten, by the program's own
@@ -29,12 +63,18 @@ static void written_to(struct line *l, uint64_t size)
 void report_checkpoint(const struct capture *c, int ok, uint64_t size, uint64_t ns, int keep_running)
 {
 	struct line l = {.len = 0};
-	if (ok && stderr_is_regular_file())
+	if (ok && c->periodic)
+		last_periodic_failure = 0;
+	if (ok && (stderr_is_regular_file() || c->periodic))
 		return;
-	if (!ok) {
-		line_str(&l, "ckpt: checkpoint failed: ");
-		line_str(&l, c->error.buf);
-		line_str(&l, "; the program continues");
+	if (!ok && c->periodic) {
+		uint32_t kind = failure_kind(&c->error);
+		if (kind == last_periodic_failure)
+			return;
+		last_periodic_failure = kind;
+		failed(&l, c, ", and each period tries again (silently, while it fails the same way)");
+	} else if (!ok) {
+		failed(&l, c, "");
 	} else {
 		written_to(&l, size);
 		line_str(&l, " in ");
@@ -51,10 +91,12 @@ void report_checkpoint(const struct capture *c, int ok, uint64_t size, uint64_t 
 void report_background(const struct capture *c, int ok, uint64_t size, uint64_t pause_ns, uint64_t started_ns)
 {
 	struct line l = {.len = 0};
-	if (ok && stderr_is_regular_file())
+	if (ok && (stderr_is_regular_file() || c->periodic))
 		return;
 	if (!ok) {
-		report_checkpoint(c, 0, 0, 0, 1);
+		/* In the writer: the program's memory of past failures is not ours to update. */
+		failed(&l, c, c->periodic ? ", and the next period tries again" : "");
+		say(&l);
 		return;
 	}
 	written_to(&l, size);

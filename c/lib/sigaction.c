@@ -66,14 +66,23 @@ __attribute__((visibility("default"))) sighandler_t sysv_signal(int sig, sighand
 }
 
 /* Whether a trigger signal asks for a checkpoint (1), for one that keeps
- * running (2), or belongs to the program (0). */
+ * running (2), for a periodic one (3: keeps running too), or belongs to
+ * the program (0). */
 int trigger_request(const siginfo_t *info)
 {
 	if (info->si_code == SI_QUEUE && info->si_value.sival_int == CKPT_REQUEST_CONTINUE_SIGVAL)
-		return 2;
+		return requested_keep(info) ? 3 : 2;
 	if (info->si_code == SI_QUEUE && info->si_value.sival_int == CKPT_REQUEST_SIGVAL)
 		return 1;
 	return program_has_action ? 0 : 1;
+}
+
+/* --keep, carried by a periodic request above the request value
+ * (ckpt_protocol.h); 0 for any other request. */
+uint32_t requested_keep(const siginfo_t *info)
+{
+	uint64_t keep = (uint64_t)(uintptr_t)info->si_value.sival_ptr >> CKPT_REQUEST_KEEP_SHIFT;
+	return keep > CKPT_KEEP_MAX ? CKPT_KEEP_MAX : (uint32_t)keep;
 }
 
 /* Runs the program's own handler for a plain trigger signal, as the kernel

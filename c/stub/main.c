@@ -43,7 +43,10 @@
  * `--check IMAGE` and `--verify IMAGE` (check_only.c) stop after the image's
  * own checks (step 1 and the timer and signal records; --verify also every
  * stored checksum) and exit 0: the one verdict `ckpt list` and `ckpt info
- * --verify` show.
+ * --verify` show. `--watch` (watch.c) restores nothing: it is the watcher
+ * of periodic checkpoints, here because this is ckpt's one freestanding
+ * program, already carried and extracted, and a watcher without libc costs
+ * a batch job next to nothing while it runs.
  */
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -71,6 +74,8 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	/* `ckpt restart` passes an absolute IMAGE, so it never reads as an option. */
 	if (argc == 3 && (str_eq(argv[1], CKPT_STUB_CHECK) || str_eq(argv[1], CKPT_STUB_VERIFY)))
 		check_image_only(argv[2], str_eq(argv[1], CKPT_STUB_VERIFY));
+	if (argc >= 2 && str_eq(argv[1], CKPT_STUB_WATCH))
+		watch_program(argc, argv);
 	/* argv[0], IMAGE, NEXT-IMAGE, and NOTE if given. */
 	if (argc != CKPT_STUB_ARG_NOTE && argc != CKPT_STUB_ARG_NOTE + 1)
 		die("usage: ckpt-restore IMAGE NEXT-IMAGE [NOTE] (run it through `ckpt restart`), "

@@ -52,6 +52,12 @@ __attribute__((noreturn)) void die_line(const struct line *why);
  * it is acceptable; nothing about this machine or its files is checked. */
 __attribute__((noreturn)) void check_image_only(const char *image_path, int with_data);
 
+/* watch.c: `--watch PID PERIOD_MS KEEP SIGNAL`, periodic requests to PID
+ * until it ends; watch_target.c: what /proc says about PID. */
+__attribute__((noreturn)) void watch_program(int argc, char **argv);
+int watched_trigger_signal(int pid);
+int watched_ready(int pid, int sig);
+
 /* Phase 1, before anything is torn down (validate.c, fds.c, arena.c). */
 void load_and_validate(const char *image_path, struct ckpt_header *hdr, char **tables);
 /* check_details.c: the fields only `ckpt info` shows, refused when corrupt all the same. */

@@ -9,7 +9,7 @@
  */
 
 /** Options of ours that take a value; needed to know where PROGRAM starts. */
-export const VALUE_OPTIONS: ReadonlySet<string> = new Set(["--image", "--signal"]);
+export const VALUE_OPTIONS: ReadonlySet<string> = new Set(["--image", "--signal", "--interval", "--keep"]);
 
 /** Subcommands recognised in place of PROGRAM (`ckpt run info` runs a program called info). */
 export const SUBCOMMANDS: ReadonlySet<string> = new Set(["run", "run-or-restart", "restart", "info", "checkpoint", "list"]);

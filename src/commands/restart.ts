@@ -14,13 +14,18 @@ import { execInPlace } from "../process/exec.ts";
 import { imagePath } from "../protocol/image-name.ts";
 import { resolvePath } from "../process/paths.ts";
 import { CKPT_STUB_ARG_IMAGE, CKPT_STUB_ARG_NEXT_IMAGE, CKPT_STUB_ARG_NOTE } from "../protocol/protocol.ts";
+import { type PeriodicSettings, periodicSettings } from "../cli/periodic.ts";
+import { startWatcher } from "../process/watcher.ts";
 
 export function define(cli: CAC, split: Split): void {
 	cli.command("restart [image]", "Resume a checkpointed program from IMAGE (default: $CKPT_IMAGE or ./myckpt.dat)")
 		.option("--image <path>", "Where later checkpoints go (default: IMAGE itself)")
+		.option("--interval <duration>", "Also checkpoint every DURATION (500ms, 90s, 10m, 1h) in the background; not kept from the first run")
+		.option("--keep <n>", "With --interval: keep the newest N checkpoints, the image and IMAGE.1 ... IMAGE.(N-1) (default: 1)")
 		.example("  $ ckpt restart                      # resume ./myckpt.dat")
 		.example("  $ ckpt restart run1.dat --image run2.dat")
-		.action((image?: string) => restart(image, { nextImage: split.values.image }));
+		.example("  $ ckpt restart --interval 10m       # resume, and checkpoint every 10 minutes again")
+		.action((image?: string) => restart(image, { nextImage: split.values.image, periodic: periodicSettings(split.values) }));
 }
 
 /** `ckpt restart [IMAGE]` with no option (cli.ts skips cac for it): cacArgs is ["restart", IMAGE?]. */
@@ -33,6 +38,8 @@ export interface RestartOptions {
 	nextImage?: string;
 	/** Added in parentheses to the stub's refusal, if it refuses. */
 	refusalNote?: string;
+	/** --interval and --keep: periodic checkpoints of the restored program. */
+	periodic?: PeriodicSettings;
 }
 
 /** Restore image `name` (default: $CKPT_IMAGE, else ./myckpt.dat) in place of this process. */
@@ -44,5 +51,7 @@ export async function restart(name: string | undefined, opts: RestartOptions = {
 	argv[CKPT_STUB_ARG_IMAGE] = image;
 	argv[CKPT_STUB_ARG_NEXT_IMAGE] = next;
 	if (opts.refusalNote) argv[CKPT_STUB_ARG_NOTE] = opts.refusalNote;
+	// The trigger is the first run's, which only the restored environment block says (signal 0).
+	if (opts.periodic) await startWatcher(opts.periodic, 0);
 	return execInPlace(stub, argv, process.env);
 }

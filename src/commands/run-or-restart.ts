@@ -13,6 +13,7 @@ import { UsageError } from "../cli/errors.ts";
 import { imagePath } from "../protocol/image-name.ts";
 import { statPath } from "../process/file-calls.ts";
 import { parseSignal } from "../process/signals.ts";
+import { periodicSettings } from "../cli/periodic.ts";
 import { restart } from "./restart.ts";
 import { run, type RunOptions } from "./run.ts";
 import { CKPT_EXIT_CHECKPOINTED } from "../protocol/protocol.ts";
@@ -24,8 +25,11 @@ export function define(cli: CAC, split: Split): void {
 		.option("--continue", "Fresh start only: keep running after each checkpoint (a restart keeps the first run's settings)")
 		.option("--signal <sig>", "Fresh start only: the checkpoint signal (default: USR2)")
 		.option("--drop-unsupported-fds", "Fresh start only: drop, with a warning, open files that cannot be restored")
+		.option("--interval <duration>", "Both: also checkpoint every DURATION (500ms, 90s, 10m, 1h) in the background")
+		.option("--keep <n>", "Both, with --interval: keep the newest N checkpoints, the image and IMAGE.1 ... IMAGE.(N-1) (default: 1)")
 		.example("  $ ckpt run-or-restart --image ckpt-$SLURM_JOB_ID.dat ./simulation --steps 1000")
 		.example(`  # first run: starts ./simulation; after a checkpoint (exit ${CKPT_EXIT_CHECKPOINTED}) and a requeue: resumes it`)
+		.example("  $ ckpt run-or-restart --interval 10m ./simulation   # a node failure loses at most about 10 minutes")
 		.action((_: unknown, opts: RunOptions) => runOrRestart(split, opts));
 }
 
@@ -34,10 +38,13 @@ export function runOrRestart(split: Split, opts: RunOptions): Promise<never> {
 	if (split.program === undefined) throw new UsageError("missing PROGRAM to run (see 'ckpt run-or-restart --help')");
 	// A typo in --signal must fail on the first run, not only once restarts are over.
 	if (split.values.signal !== undefined) parseSignal(split.values.signal);
+	// Unlike those, periodic checkpoints are asked for again at every start: the watcher is not in the image.
+	const periodic = periodicSettings(split.values);
 	const image = imagePath(split.values.image, process.env, process.cwd());
 	// lstat: a dangling symlink is an image that cannot be read, not a missing one.
 	if (!statPath(image, false)) return run(split, opts);
 	return restart(image, {
 		refusalNote: `not starting ${split.program} afresh over an existing image: remove ${image} to start over`,
+		periodic,
 	});
 }

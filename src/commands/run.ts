@@ -14,6 +14,8 @@ import { parentDir } from "../process/paths.ts";
 import { checkProgram, resolveProgram } from "../process/program.ts";
 import { DEFAULT_SIGNAL, parseSignal } from "../process/signals.ts";
 import { CKPT_EXIT_CHECKPOINTED } from "../protocol/protocol.ts";
+import { periodicSettings } from "../cli/periodic.ts";
+import { startWatcher } from "../process/watcher.ts";
 
 export interface RunOptions {
 	continue?: boolean;
@@ -32,9 +34,12 @@ export function define(cli: CAC, split: Split): void {
 			.option("--continue", `Keep running after each checkpoint (default: exit with status ${CKPT_EXIT_CHECKPOINTED})`)
 			.option("--signal <sig>", "Signal that triggers a checkpoint, by name or number (default: USR2)")
 			.option("--drop-unsupported-fds", "Drop, with a warning, open files that cannot be restored instead of failing the checkpoint")
+			.option("--interval <duration>", "Also checkpoint every DURATION (500ms, 90s, 10m, 1h) in the background; the program never stops for it")
+			.option("--keep <n>", "With --interval: keep the newest N checkpoints, the image and IMAGE.1 ... IMAGE.(N-1) (default: 1)")
 			.example("  $ ckpt ./simulation --steps 1000 &")
 			.example(`  $ kill -USR2 $!        # checkpoint; the program exits with status ${CKPT_EXIT_CHECKPOINTED}`)
 			.example("  $ ckpt restart         # resume from ./myckpt.dat")
+			.example("  $ ckpt --interval 10m --keep 2 ./simulation   # a checkpoint every 10 minutes, the last two kept")
 			.action(action);
 	}
 }
@@ -64,6 +69,7 @@ export async function run(split: Split, opts: RunOptions): Promise<never> {
 	const cwd = process.cwd();
 	const env = process.env;
 	const signal = split.values.signal === undefined ? DEFAULT_SIGNAL : parseSignal(split.values.signal);
+	const periodic = periodicSettings(split.values);
 	const image = imagePath(split.values.image, env, cwd);
 	const dir = parentDir(image);
 	const dirStat = statPath(dir);
@@ -83,5 +89,7 @@ export async function run(split: Split, opts: RunOptions): Promise<never> {
 		keepRunning: opts.continue === true,
 		dropUnsupportedFds: opts.dropUnsupportedFds === true,
 	});
+	// Last, once nothing can refuse: its first request comes one period from now.
+	if (periodic) await startWatcher(periodic, signal);
 	return execInPlace(file, [split.program, ...split.programArgs], programEnv, signal);
 }

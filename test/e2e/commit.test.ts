@@ -9,7 +9,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { CKPT, ckpt, demo, fixture, EXIT_CHECKPOINTED, type Running, runToEnd, spawn, tempDir, until, killStillRunning } from "./harness.ts";
+import { CKPT, ckpt, demo, fixture, EXIT_CHECKPOINTED, type Running, runToEnd, strace, tempDir, killStillRunning } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -33,23 +33,6 @@ async function launch(built: string, args: string[], ckptArgs: string[] = [], li
   started.push(r);
   await r.waitFor((out) => out.split("\n").length > lines);
   return r;
-}
-
-/** strace attached to `pid` (and the threads and children it makes), or null (reason printed) where it cannot be. */
-async function strace(pid: number, args: string[]): Promise<{ proc: Running; log: string } | null> {
-  const bin = Bun.which("strace");
-  if (!bin) {
-    console.warn("skipped: strace is not installed");
-    return null;
-  }
-  const log = join(dir, "..", `${dir.split("/").pop()}.strace`); // outside the image directory
-  const proc = spawn([bin, "-f", "-o", log, "-p", String(pid), ...args], { cwd: dir });
-  await until(() => proc.stderr.includes("attached") || proc.proc.exitCode !== null, () => proc.stderr);
-  if (!proc.stderr.includes("attached")) {
-    console.warn(`skipped: strace cannot attach (${proc.stderr.trim()})`);
-    return null;
-  }
-  return { proc, log };
 }
 
 interface Call { pid: number; name: string; args: string; ret: string }
@@ -107,7 +90,7 @@ function expectDurableCommit(calls: Call[]) {
 describe("durability: the order of fsync, link, rename and the directory's fsync", () => {
   test("stop mode: the program writes and commits the image itself", async () => {
     const p = await launch(demo("ticker"), ["2000"]);
-    const s = await strace(p.pid, ["-e", TRACED]);
+    const s = await strace(dir, p.pid, ["-e", TRACED]);
     if (!s) return;
     process.kill(p.pid, "SIGUSR2");
     expect(await p.exit()).toBe(EXIT_CHECKPOINTED);
@@ -118,7 +101,7 @@ describe("durability: the order of fsync, link, rename and the directory's fsync
 
   test("--continue: the background writer does the same, through AIO for a larger image", async () => {
     const p = await launch(fixture("heap-pattern"), ["24", "1000"], ["--continue"], 1); // 24 MiB: the AIO path
-    const s = await strace(p.pid, ["-e", TRACED]);
+    const s = await strace(dir, p.pid, ["-e", TRACED]);
     if (!s) return;
     const r = await run(["checkpoint", String(p.pid)]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
@@ -142,7 +125,7 @@ describe("atomic replacement: SIGKILL at the commit step itself", () => {
     const p = await launch(demo("ticker"), ["3000"]);
     expect((await run(["checkpoint", "--continue", String(p.pid)])).code).toBe(0);
     const earlier = readFileSync(join(dir, IMAGE));
-    const s = await strace(p.pid, ["-e", `trace=${syscalls}`, "-e", `inject=${syscalls}:signal=KILL`]);
+    const s = await strace(dir, p.pid, ["-e", `trace=${syscalls}`, "-e", `inject=${syscalls}:signal=KILL`]);
     if (!s) return null;
     process.kill(p.pid, "SIGUSR2");
     await p.done;

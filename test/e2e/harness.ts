@@ -141,3 +141,23 @@ export async function until(ready: () => boolean, what: () => string, ms = 20000
 export function killStillRunning(list: Running[]): void {
   for (const r of list.splice(0)) if (r.proc.exitCode === null && r.proc.signalCode === null) r.proc.kill("SIGKILL");
 }
+
+/**
+ * strace attached to `pid` (and the threads and children it makes), its log
+ * beside `dir` (not in it), or null (reason printed) where it cannot be.
+ */
+export async function strace(dir: string, pid: number, args: string[]): Promise<{ proc: Running; log: string } | null> {
+  const bin = Bun.which("strace");
+  if (!bin) {
+    console.warn("skipped: strace is not installed");
+    return null;
+  }
+  const log = join(dir, "..", `${dir.split("/").pop()}.strace`); // outside the image directory
+  const proc = spawn([bin, "-f", "-o", log, "-p", String(pid), ...args], { cwd: dir });
+  await until(() => proc.stderr.includes("attached") || proc.proc.exitCode !== null, () => proc.stderr);
+  if (!proc.stderr.includes("attached")) {
+    console.warn(`skipped: strace cannot attach (${proc.stderr.trim()})`);
+    return null;
+  }
+  return { proc, log };
+}
