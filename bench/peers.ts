@@ -9,8 +9,8 @@
 // instead on a wrong pattern). A round that fails throws; the bench then
 // shows the peer's reason instead of figures and stops running it.
 import { $ } from "bun";
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, truncateSync } from "node:fs";
+import { basename, join } from "node:path";
 import { gapWindow } from "./stats.ts";
 import { now, seconds, timed } from "./timing.ts";
 
@@ -46,11 +46,15 @@ function dirMiB(dir: string, keep: (name: string) => boolean): number {
   return readdirSync(dir).filter(keep).reduce((n, f) => n + statSync(join(dir, f)).size, 0) / 2 ** 20;
 }
 
-/** Wakes the restored program and waits for its check to pass ("alive"), else says why the restore failed. */
-async function verifyRestored(pid: number, out: string) {
+/**
+ * Wakes the restored program and waits for its check to pass ("alive"),
+ * else says why the restore failed. One checkpointed inside a measuring
+ * window wakes up spinning in it: SIGUSR1 ends the window, then it checks.
+ */
+async function verifyRestored(pid: number, out: string, wake: "SIGHUP" | "SIGUSR1" = "SIGHUP") {
   const before = count(out, "alive");
   try {
-    process.kill(pid, "SIGHUP");
+    process.kill(pid, wake);
   } catch {
     throw new Error("restore failed: the restored program is gone");
   }
@@ -90,13 +94,15 @@ const criu: Peer = {
       await Bun.sleep(100);
       return p;
     };
-    const restore = async (images: string) => {
+    /** `outSize`: the output file's size at the dump, which CRIU checks; a program left running wrote on. */
+    const restore = async (images: string, outSize: number, wake: "SIGHUP" | "SIGUSR1") => {
+      truncateSync(out, outSize);
       const pidfile = join(dir, "criu.pid");
       rmSync(pidfile, { force: true });
-      const s = await timed(["criu", "restore", "-D", images, "-d", "--pidfile", pidfile, "-o", "restore.log"], { what: "restore failed: criu restore", log: join(images, "restore.log") });
+      const s = await timed(["criu", "restore", "-D", images, "-d", "--pidfile", pidfile, "-o", "restore.log"], { what: "criu restore", log: join(images, "restore.log") });
       const pid = Number(readFileSync(pidfile, "utf8"));
       try {
-        await verifyRestored(pid, out);
+        await verifyRestored(pid, out, wake);
       } finally {
         try { process.kill(pid, "SIGKILL"); } catch { /* gone already */ }
       }
@@ -113,29 +119,35 @@ const criu: Peer = {
     } finally {
       p.kill("SIGKILL");
     }
-    const restart = await restore(stopped);
+    const restart = await restore(stopped, statSync(out).size, "SIGHUP");
 
     const running = join(dir, "criu-images-running");
     const q = await start(running);
-    let pause: number;
+    let pause: number, outSize = 0;
     try {
-      pause = await observedPause(q.pid, out, 1, () =>
-        timed(["criu", "dump", "-t", String(q.pid), "-D", running, "--leave-running", "-o", "dump.log"], { what: "criu dump --leave-running", log: join(running, "dump.log") }));
+      pause = await observedPause(q.pid, out, 1, async () => {
+        await timed(["criu", "dump", "-t", String(q.pid), "-D", running, "--leave-running", "-o", "dump.log"], { what: "criu dump --leave-running", log: join(running, "dump.log") });
+        outSize = statSync(out).size; // the window is still open: the program has written nothing since
+      });
     } finally {
       q.kill("SIGKILL");
       await q.exited;
     }
-    await restore(running); // this image, too, must restore for its pause to count
+    await restore(running, outSize, "SIGUSR1"); // this image, too, must restore for its pause to count
     return { checkpoint_s: checkpoint, pause_s: pause, restart_s: restart, image_mib };
   },
 };
 
 /**
- * DMTCP checkpoints from inside, like ckpt, through its coordinator.
- * `dmtcp_command --bcheckpoint` of DMTCP 4.2.0 returns before the image is
- * written; DMTCP writes it under a temporary name and renames it when
- * complete, so the checkpoint ends when the `.dmtcp` file appears. Restart
- * is `dmtcp_restart` until the program's first output.
+ * DMTCP checkpoints from inside, like ckpt, through its coordinator, and
+ * the program runs on. `dmtcp_command --bcheckpoint` of DMTCP 4.2.0
+ * returns before the image is written; DMTCP writes it under a temporary
+ * name and renames it when complete, so a checkpoint ends when the
+ * `.dmtcp` file appears. Each round takes two checkpoints of one program:
+ * the first inside a measuring window (the pause it felt), the second
+ * outside one (the time, and the image restart is timed on); each image is
+ * then restarted and must pass the program's check. Restart is
+ * `dmtcp_restart` until the program's first output.
  */
 const dmtcp: Peer = {
   name: "dmtcp",
@@ -143,45 +155,63 @@ const dmtcp: Peer = {
   async round(workload, dir) {
     const ckptdir = join(dir, "dmtcp-images");
     const portFile = join(dir, "dmtcp.port");
-    rmSync(ckptdir, { recursive: true, force: true });
-    mkdirSync(ckptdir, { recursive: true });
-    rmSync(portFile, { force: true });
     const out = join(dir, "dmtcp-out.txt");
-    rmSync(out, { force: true });
+    for (const path of [ckptdir, portFile, out]) rmSync(path, { recursive: true, force: true });
+    mkdirSync(ckptdir, { recursive: true });
     const launch = Bun.spawn(
       ["dmtcp_launch", "--new-coordinator", "--coord-port", "0", "--port-file", portFile, "--ckptdir", ckptdir, "--no-gzip", ...workload],
       { stdin: "ignore", stdout: Bun.file(out), stderr: "ignore" },
     );
     const images = () => readdirSync(ckptdir).filter((f) => f.endsWith(".dmtcp")).map((f) => join(ckptdir, f));
-    let restarted: ReturnType<typeof Bun.spawn> | undefined;
+    const keep = (to: string) => {
+      rmSync(to, { recursive: true, force: true });
+      mkdirSync(to);
+      for (const f of images()) renameSync(f, join(to, basename(f)));
+    };
+    const restarted: ReturnType<typeof Bun.spawn>[] = [];
+    /** Restarts the images in `from`; the time to the first output, or NaN if it wakes up spinning in a window. */
+    const restart = async (from: string, wake: "SIGHUP" | "SIGUSR1") => {
+      const reout = join(dir, "dmtcp-restart-out.txt");
+      rmSync(reout, { force: true });
+      const files = readdirSync(from).map((f) => join(from, f));
+      const t = now();
+      const p = Bun.spawn(["dmtcp_restart", "--new-coordinator", "--coord-port", "0", ...files], { stdin: "ignore", stdout: Bun.file(reout), stderr: "ignore" });
+      restarted.push(p);
+      let s = NaN;
+      if (wake === "SIGHUP") {
+        await waitFor(() => fileHas(reout, "alive"), "the first output after dmtcp_restart").catch(() => {
+          throw new Error("restore failed: no output from the restarted program");
+        });
+        s = seconds(now() - t);
+      }
+      await Bun.sleep(100); // past the restore, so the signal finds the program's handlers
+      await verifyRestored(p.pid, reout, wake); // dmtcp_restart becomes the program: same pid
+      p.kill("SIGKILL");
+      return s;
+    };
+    const checkpoint = async (port: string) => {
+      const t = now();
+      await timed(["dmtcp_command", "--coord-port", port, "--bcheckpoint"], { what: "dmtcp_command --bcheckpoint" });
+      await waitFor(() => images().length > 0, "dmtcp's image to be complete");
+      return seconds(now() - t);
+    };
     try {
       await waitFor(() => fileHas(out, "ready") && existsSync(portFile), "the workload under dmtcp_launch");
       await Bun.sleep(100);
       const port = readFileSync(portFile, "utf8").trim();
-      let checkpoint = 0;
-      // The program runs on after a DMTCP checkpoint: the window sees its pause.
-      const pause = await observedPause(launch.pid, out, 1, async () => {
-        const t = now();
-        await timed(["dmtcp_command", "--coord-port", port, "--bcheckpoint"], { what: "dmtcp_command --bcheckpoint" });
-        await waitFor(() => images().length > 0, "dmtcp's image to be complete");
-        checkpoint = seconds(now() - t);
-      });
+      const pause = await observedPause(launch.pid, out, 1, () => checkpoint(port));
+      keep(join(dir, "dmtcp-in-window"));
+      const checkpoint_s = await checkpoint(port);
       await $`dmtcp_command --coord-port ${port} --kill`.quiet().nothrow();
       await launch.exited;
       const image_mib = images().reduce((n, f) => n + statSync(f).size, 0) / 2 ** 20;
-      const reout = join(dir, "dmtcp-restart-out.txt");
-      rmSync(reout, { force: true });
-      const t = now();
-      restarted = Bun.spawn(["dmtcp_restart", "--new-coordinator", "--coord-port", "0", ...images()], { stdin: "ignore", stdout: Bun.file(reout), stderr: "ignore" });
-      await waitFor(() => fileHas(reout, "alive"), "the first output after dmtcp_restart").catch(() => {
-        throw new Error("restore failed: no output from the restarted program");
-      });
-      const restart_s = seconds(now() - t);
-      await verifyRestored(restarted.pid, reout); // dmtcp_restart becomes the program: same pid
-      return { checkpoint_s: checkpoint, pause_s: pause, restart_s, image_mib };
+      keep(join(dir, "dmtcp-stopped"));
+      const restart_s = await restart(join(dir, "dmtcp-stopped"), "SIGHUP");
+      await restart(join(dir, "dmtcp-in-window"), "SIGUSR1");
+      return { checkpoint_s, pause_s: pause, restart_s, image_mib };
     } finally {
       launch.kill("SIGKILL");
-      restarted?.kill("SIGKILL");
+      for (const p of restarted) p.kill("SIGKILL");
     }
   },
 };
