@@ -1,27 +1,30 @@
-// `bun run bench`: checkpoint and restart speed and image size, measured
-// side by side in one run against what this machine's page cache allows:
-// `dd` writing the same number of bytes with fsync, `cat` reading the
-// image, and a reference reader (reference-reader.c) that reads it into
-// fresh anonymous memory with large reads and checksums it. CRIU and DMTCP,
-// where installed, run the same workloads in the same run (peers.ts).
-// Prints a table and writes bench/results.json. Not a test: there are no
-// thresholds here.
+// `bun run bench`: checkpoint and restart speed, the pause the program
+// feels, ckpt's own memory and image size, measured side by side in one
+// run against what this machine's disk allows: `dd` writing the same bytes
+// past the page cache (O_DIRECT, the device's limit) and through it, `cat`
+// reading the image, and a reference reader (reference-reader.c) that reads
+// it into fresh anonymous memory with large reads and checksums it. CRIU
+// and DMTCP, where installed, run the same workloads in the same run
+// (peers.ts). Every figure is the median of BENCH_REPEAT rounds with its
+// range. Prints a table and writes bench/results.json. Not a test: there
+// are no thresholds here.
 import { $ } from "bun";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { installedPeers, type Peer, type PeerRound } from "./peers.ts";
+import { installedPeers, type PeerRound } from "./peers.ts";
+import { gapWindow, showSpread, spread, statusBytes } from "./stats.ts";
 import { now, seconds, timed } from "./timing.ts";
 
 const root = join(import.meta.dir, "..");
 const CKPT = join(root, "dist", "ckpt");
 const sizes = (process.env.BENCH_SIZES ?? "64,512,1024").split(",").map(Number);
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
 const work = mkdtempSync(join(process.env.BENCH_DIR ?? root, ".bench-"));
 const bin = (name: string) => join(work, name);
 const image = join(work, "myckpt.dat");
 
 await $`cc -O2 -o ${bin("workload")} ${join(import.meta.dir, "heap-workload.c")}`;
 await $`cc -O2 -o ${bin("reader")} ${join(import.meta.dir, "reference-reader.c")}`;
-
 
 /** Collects a stream as text; resolves `until(text)` waits as it grows. */
 function collect(stream: ReadableStream<Uint8Array>) {
@@ -40,8 +43,21 @@ function collect(stream: ReadableStream<Uint8Array>) {
 }
 
 const msIn = (text: string, re: RegExp) => Number(text.match(re)?.[1] ?? NaN) / 1000;
+const procStatus = (pid: number) => readFileSync(`/proc/${pid}/status`, "utf8");
 
-/** Stop mode: ckpt's own signal-to-durable time, and signal-to-exit as seen from here. */
+/** The most a `ckpt PROGRAM` process holds before its exec (the Bun runtime): below it, its peak RSS says nothing of the program's. */
+async function launcherPeak(): Promise<number> {
+  const p = Bun.spawn([CKPT, "/bin/true"], { stdout: "ignore" });
+  await p.exited;
+  return p.resourceUsage()?.maxRSS ?? NaN;
+}
+const launcherRss = await launcherPeak();
+
+/**
+ * Stop mode: ckpt's own signal-to-durable time; signal-to-exit as seen from
+ * here (what a batch system waits for); and the memory ckpt added to the
+ * process while writing: its peak RSS at exit less its peak before the signal.
+ */
 async function checkpoint(args: string[]) {
   const p = Bun.spawn([CKPT, bin("workload"), ...args], { cwd: work, stdout: "pipe", stderr: "pipe" });
   const out = collect(p.stdout), err = collect(p.stderr);
@@ -49,28 +65,57 @@ async function checkpoint(args: string[]) {
   // Let it enter its sleep: a checkpoint taken just before the call would
   // (rightly) sleep the whole 30 s after the restart.
   await Bun.sleep(100);
+  const before = statusBytes(procStatus(p.pid), "VmHWM");
   const t = now();
   process.kill(p.pid, "SIGUSR2");
   if ((await p.exited) !== 85) throw new Error(`workload did not stop with 85: ${err.text}`);
   const exit = seconds(now() - t);
   await err.until("checkpoint written");
-  return { durable: msIn(err.text, / in ([\d.]+) ms\)/), exit };
+  const peak = p.resourceUsage()?.maxRSS ?? NaN;
+  return { durable: msIn(err.text, / in ([\d.]+) ms\)/), exit, memory: before > launcherRss ? peak - before : NaN };
 }
 
-/** --continue: how long the program was paused, and when the image was durable. */
+/**
+ * --continue: the pause ckpt reports and the one the program saw (the
+ * longest gap of its clock-reading loop across the checkpoint), next to
+ * the longest gap of an equally long window without a checkpoint (this
+ * machine's own noise); when the image was durable; and what the
+ * checkpoint added to the program's peak RSS (the writer's own is not in it).
+ */
 async function continued(args: string[]) {
   const p = Bun.spawn([CKPT, "--continue", "--image", bin("cont.dat"), bin("workload"), ...args], { cwd: work, stdout: "pipe", stderr: "pipe" });
   const out = collect(p.stdout), err = collect(p.stderr);
-  await out.until("ready");
-  process.kill(p.pid, "SIGUSR2");
-  await err.until("checkpoint written");
-  p.kill("SIGKILL");
-  await p.exited;
-  rmSync(bin("cont.dat"), { force: true });
-  return { pause: msIn(err.text, /paused ([\d.]+) ms/), durable: msIn(err.text, /durable after ([\d.]+) ms/) };
+  try {
+    await out.until("ready");
+    const before = statusBytes(procStatus(p.pid), "VmHWM");
+    const window = async (n: number, during: () => Promise<unknown>) => {
+      p.kill("SIGUSR1");
+      await out.until(`window ${n} spinning`);
+      await Bun.sleep(20);
+      await during();
+      await Bun.sleep(20);
+      p.kill("SIGUSR1");
+      await out.until(`window ${n} longest gap`);
+      return seconds(gapWindow(out.text, n)!.longestNs / 1e6);
+    };
+    let took = 0;
+    const observed = await window(1, async () => {
+      const t = now();
+      process.kill(p.pid, "SIGUSR2");
+      await err.until("checkpoint written");
+      took = now() - t;
+    });
+    const memory = statusBytes(procStatus(p.pid), "VmHWM") - before;
+    const noise = await window(2, () => Bun.sleep(took));
+    return { pause: msIn(err.text, /paused ([\d.]+) ms/), observed, noise, durable: msIn(err.text, /durable after ([\d.]+) ms/), memory };
+  } finally {
+    p.kill("SIGKILL");
+    await p.exited;
+    rmSync(bin("cont.dat"), { force: true });
+  }
 }
 
-/** From `ckpt restart` to the program's first output. */
+/** From `ckpt restart` to the program's first output, which it prints only once its heap passed its check. */
 async function restart() {
   const t = now();
   const p = Bun.spawn([CKPT, "restart"], { cwd: work, stdout: "pipe", stderr: "inherit" });
@@ -81,31 +126,33 @@ async function restart() {
   return s;
 }
 
-const peers = installedPeers();
-/** Why a peer stopped being measured: its first failure ends its part of the run. */
-const peerFailures: Record<string, string> = {};
+const { peers, absent } = installedPeers();
+/** Why a peer is not (or no longer) measured: its first failure ends its part of the run. */
+const peerNotes: Record<string, string> = { ...absent };
 
-/** Each still-working peer's round on the same workload, or nothing for it. */
+/** Each still-working peer's verified round on the same workload, or nothing for it. */
 async function peerRounds(args: string[]): Promise<Record<string, PeerRound>> {
   const out: Record<string, PeerRound> = {};
-  for (const peer of peers.filter((p: Peer) => !(p.name in peerFailures))) {
+  for (const peer of peers.filter((p) => !(p.name in peerNotes))) {
     try {
       out[peer.name] = await peer.round([bin("workload"), ...args], work);
     } catch (e) {
-      peerFailures[peer.name] = (e as Error).message;
+      peerNotes[peer.name] = (e as Error).message;
     }
   }
   return out;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
+const dd = (mib: number, flags: string[]) =>
+  timed(["dd", "if=/dev/zero", `of=${bin("dd.out")}`, ...flags, `count=${mib}`, "conv=fsync", "status=none"], { cwd: work }).finally(() =>
+    rmSync(bin("dd.out"), { force: true }));
 
-/** One measurement round; row() takes the median of REPEAT rounds, since disks here are noisy. */
+/** One measurement round. */
 async function round(args: string[], mib: number) {
   rmSync(image, { force: true });
-  const dd = await timed(["dd", "if=/dev/zero", `of=${bin("dd.out")}`, "bs=1M", `count=${mib}`, "conv=fsync", "status=none"], { cwd: work });
-  rmSync(bin("dd.out"), { force: true });
+  // bs=4M count in 4 MiB blocks; sizes below 4 MiB round up to one block.
+  const ddDirect = await dd(Math.max(1, Math.ceil(mib / 4)), ["bs=4M", "oflag=direct"]);
+  const ddCache = await dd(mib, ["bs=1M"]);
   const ck = await checkpoint(args);
   const size = statSync(image).size;
   const cat = await timed(["cat", image], { cwd: work });
@@ -113,27 +160,31 @@ async function round(args: string[], mib: number) {
   const rst = await restart();
   const cont = await continued(args);
   const peer = await peerRounds(args);
-  return { dd, durable: ck.durable, exit: ck.exit, size, cat, reference, rst, pause: cont.pause, contDurable: cont.durable, peer };
+  return {
+    dd_direct_s: ddDirect, dd_cache_s: ddCache, checkpoint_s: ck.durable, exit_s: ck.exit, exit_vs_dd_direct: ck.exit / ddDirect,
+    // ckpt's own figure starts at its handler, this one at our kill(): the difference is delivery plus the exit.
+    written_to_exit_s: ck.exit - ck.durable,
+    memory_b: ck.memory, size_b: size, cat_s: cat, reference_s: reference, restart_s: rst, restart_vs_reference: rst / reference,
+    pause_reported_s: cont.pause, pause_observed_s: cont.observed, pause_noise_s: cont.noise, continue_durable_s: cont.durable,
+    continue_memory_b: cont.memory, peer,
+  };
 }
 
+type Round = Awaited<ReturnType<typeof round>>;
+
 async function row(label: string, args: string[], mib: number) {
-  const rounds: Awaited<ReturnType<typeof round>>[] = [];
+  const rounds: Round[] = [];
   for (let i = 0; i < REPEAT; i++) rounds.push(await round(args, mib));
-  const m = (k: Exclude<keyof (typeof rounds)[0], "peer">) => median(rounds.map((r) => r[k]));
-  const peerColumns: Record<string, number> = {};
-  for (const peer of peers) {
-    const done = rounds.map((r) => r.peer[peer.name]).filter((r): r is PeerRound => r !== undefined);
-    if (done.length === 0) continue;
-    for (const k of Object.keys(done[0]!) as (keyof PeerRound)[]) peerColumns[`${peer.name}_${k}`] = median(done.map((r) => r[k]));
+  const keys = Object.keys(rounds[0]!).filter((k) => k !== "peer") as Exclude<keyof Round, "peer">[];
+  const figures = Object.fromEntries(keys.map((k) => [k, spread(rounds.map((r) => r[k] as number))]));
+  const peerFigures: Record<string, Record<string, ReturnType<typeof spread>> | string> = {};
+  for (const name of ["criu", "dmtcp"]) {
+    const done = rounds.map((r) => r.peer[name]).filter((r): r is PeerRound => r !== undefined);
+    peerFigures[name] = done.length
+      ? Object.fromEntries((Object.keys(done[0]!) as (keyof PeerRound)[]).map((k) => [k, spread(done.map((r) => r[k]))]))
+      : (peerNotes[name] ?? "not measured");
   }
-  return {
-    workload: label, checkpoint_s: m("durable"), checkpoint_to_exit_s: m("exit"), dd_s: m("dd"),
-    checkpoint_vs_dd: m("durable") / m("dd"),
-    continue_pause_s: m("pause"), continue_durable_s: m("contDurable"),
-    restart_s: m("rst"), reference_read_s: m("reference"), cat_s: m("cat"), restart_vs_reference: m("rst") / m("reference"),
-    image_mib: m("size") / 2 ** 20, image_vs_touched: m("size") / 2 ** 20 / Number(args[1] ?? args[0]),
-    ...peerColumns,
-  };
+  return { workload: label, mib, figures, peers: peerFigures, rounds };
 }
 
 /**
@@ -151,7 +202,7 @@ async function startupOverhead() {
     under.push(await timed([CKPT, "/bin/true"], { cwd: work }));
     hello.push(await timed([bin("bun-hello")], { cwd: work }));
   }
-  const [d, u, h] = [median(direct), median(under), median(hello)];
+  const [d, u, h] = [spread(direct)!.median, spread(under)!.median, spread(hello)!.median];
   return { direct_s: d, under_ckpt_s: u, added_s: u - d, bun_hello_s: h };
 }
 
@@ -161,16 +212,29 @@ for (const mib of sizes) rows.push(await row(`${mib} MiB dirty`, [String(mib)], 
 rows.push(await row("1 GiB mapped, 8 MiB touched", ["1024", "8"], 8));
 const startup = await startupOverhead();
 
-const f = (v: number | string) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : v);
-const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))] as (keyof (typeof rows)[0])[];
-console.log(cols.join("\t"));
-for (const r of rows) console.log(cols.map((c) => f(r[c] ?? "-")).join("\t"));
-for (const peer of peers) console.log(`${peer.name}: restart is ${peer.restartMeans}`);
-for (const [name, why] of Object.entries(peerFailures)) console.log(`${name}: not measured from here on: ${why}`);
-if (peers.length === 0) console.log("peers: neither criu (as root) nor dmtcp_launch is on the PATH");
+// Milliseconds for times, MiB for sizes, plain ratios.
+const show = (k: string, s: ReturnType<typeof spread>) =>
+  k.endsWith("_s") ? showSpread(s, 1000) : k.endsWith("_b") ? showSpread(s, 1 / 2 ** 20) : showSpread(s, 1, 2);
+const tables: [string, string[]][] = [
+  ["checkpoint, stopping (ms; memory MiB)", ["checkpoint_s", "exit_s", "written_to_exit_s", "dd_direct_s", "exit_vs_dd_direct", "dd_cache_s", "memory_b", "size_b"]],
+  ["--continue (ms; memory MiB)", ["pause_reported_s", "pause_observed_s", "pause_noise_s", "continue_durable_s", "continue_memory_b"]],
+  ["restart (ms)", ["restart_s", "reference_s", "restart_vs_reference", "cat_s"]],
+];
+for (const [title, keys] of tables) {
+  console.log(`\n${title}\nworkload\t${keys.join("\t")}`);
+  for (const r of rows) console.log(`${r.workload}\t${keys.map((k) => show(k, r.figures[k])).join("\t")}`);
+}
+for (const name of ["criu", "dmtcp"]) {
+  console.log(`\n${name} (ms; image MiB)${peers.find((p) => p.name === name) ? `: restart is ${peers.find((p) => p.name === name)!.restartMeans}` : ""}`);
+  for (const r of rows) {
+    const f = r.peers[name]!;
+    console.log(`${r.workload}\t${typeof f === "string" ? f : Object.entries(f).map(([k, s]) => `${k} ${k.endsWith("_s") ? showSpread(s, 1000) : showSpread(s)}`).join("\t")}`);
+  }
+}
+console.log(`\nmedians (min-max) of ${REPEAT} rounds; a stopping checkpoint's memory is "-" where the program's peak is below the launcher's (${(launcherRss / 2 ** 20).toFixed(0)} MiB)`);
 const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;
-console.log(`\nckpt /bin/true: ${ms(startup.under_ckpt_s)}, /bin/true: ${ms(startup.direct_s)}, added ${ms(startup.added_s)}` +
+console.log(`ckpt /bin/true: ${ms(startup.under_ckpt_s)}, /bin/true: ${ms(startup.direct_s)}, added ${ms(startup.added_s)}` +
   ` (a compiled Bun hello world: ${ms(startup.bun_hello_s)}; medians of 31 interleaved runs)`);
-const machine = { cpus: navigator.hardwareConcurrency, kernel: (await $`uname -r`.text()).trim(), date: new Date().toISOString() };
-writeFileSync(join(import.meta.dir, "results.json"), JSON.stringify({ machine, rows, startup, peerFailures }, null, 2) + "\n");
+const machine = { cpus: navigator.hardwareConcurrency, kernel: (await $`uname -r`.text()).trim(), load: readFileSync("/proc/loadavg", "utf8").trim(), date: new Date().toISOString() };
+writeFileSync(join(import.meta.dir, "results.json"), JSON.stringify({ machine, repeat: REPEAT, rows, startup, peerNotes }, null, 2) + "\n");
 rmSync(work, { recursive: true, force: true });

@@ -2,12 +2,20 @@
  * --continue checkpoints written by a copy-on-write child, so the program
  * is paused only for the capture and a fork.
  *
- * The child is made with raw clone() and exit signal 0, never fork():
+ * The children are made with raw clone() and exit signal 0, never fork():
  * no pthread_atfork handler runs, no SIGCHLD is sent, and the program's
- * waitpid(-1) (without __WALL) cannot see it. It clones the actual writer
- * and exits at once; we reap it with __WCLONE, and the writer, orphaned,
- * is reaped by init. Its pid comes back through a page shared for the
- * purpose, and goes into the status line so `ckpt checkpoint` can wait.
+ * waitpid(-1) (without __WALL) cannot see them. A first child, sharing
+ * our memory (vfork_on_stack.S), clones the actual writer and exits at
+ * once; we reap it with __WCLONE, and the writer, orphaned, is reaped by
+ * init. Its pid comes back in our memory, and goes into the status line
+ * so `ckpt checkpoint` can wait.
+ *
+ * Why the first child shares our memory: the program is paused until it
+ * has exited, and a copy of the address space (a plain fork) cost that
+ * pause two page-table copies and one teardown for the writer's one copy,
+ * three times the capture itself for 1 GiB (docs/performance.md).
+ * The pause the writer reports is the program's, taken after the first
+ * child is reaped and handed over in a shared page.
  *
  * Pages of MADV_DONTFORK regions do not exist in a child, and those of
  * MADV_WIPEONFORK regions read as zeros there: their data is copied to
@@ -18,6 +26,7 @@
  * is copied once by the kernel; at most the size of the image.
  */
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include "ckpt_lib.h"
@@ -112,14 +121,52 @@ int previous_writer(void)
 	return last_writer;
 }
 
-static void writer_main(struct capture *c, uint64_t pause_ns, uint64_t started_ns)
+/* What the coordinator tells the writer once the program can run again. */
+struct handoff {
+	int32_t ready; /* futex word: 1 once pause_ns is set */
+	uint32_t unused;
+	uint64_t pause_ns;
+};
+
+/* The pause the coordinator measured, or, if it never says (it cannot be
+ * stopped in between but for SIGKILL), the part before the fork. */
+static uint64_t program_pause(struct handoff *h, uint64_t before_fork_ns)
+{
+	const struct { long s, ns; } second = {1, 0};
+	while (!__atomic_load_n(&h->ready, __ATOMIC_ACQUIRE))
+		if (sys_futex(&h->ready, FUTEX_WAIT, 0, &second) == -110 /* ETIMEDOUT */)
+			return before_fork_ns;
+	return h->pause_ns;
+}
+
+struct first_child {
+	struct capture *c;
+	struct handoff *handoff;
+	uint64_t started_ns, before_fork_ns;
+	int32_t writer; /* written by the first child, in our memory */
+};
+
+static void writer_main(struct first_child *a)
 {
 	sys_prctl(PR_SET_NAME, (unsigned long)"ckpt-writer", 0, 0, 0);
 	uint64_t size = 0;
-	int rc = image_write(c, &size, 1);
-	report_background(c, rc == 0, size, pause_ns, started_ns);
+	int rc = image_write(a->c, &size, 1);
+	report_background(a->c, rc == 0, size, program_pause(a->handoff, a->before_fork_ns), a->started_ns);
 	sys_exit_group(rc == 0 ? 0 : 1);
 }
+
+/* Runs in the first child, on its own stack, in our memory. The writer
+ * gets a copy of that memory as it is now, this stack included. */
+static void first_child_main(void *arg)
+{
+	struct first_child *a = arg;
+	long w = plain_clone();
+	if (w == 0)
+		writer_main(a);
+	a->writer = (int32_t)w;
+}
+
+#define FIRST_CHILD_STACK (1u << 20) /* MAP_NORESERVE: pages only as the writer's calls touch them */
 
 /* Returns the writer's pid, or -1 (with c->error set when it matters). */
 int start_background_writer(struct capture *c, uint64_t started_ns)
@@ -129,21 +176,23 @@ int start_background_writer(struct capture *c, uint64_t started_ns)
 	long page = sys_mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (page < 0)
 		return -1;
-	volatile int32_t *writer = (volatile int32_t *)page;
-	uint64_t pause_ns = monotonic_ns() - started_ns;
-	long mid = plain_clone();
-	if (mid == 0) {
-		long w = plain_clone();
-		if (w == 0)
-			writer_main(c, pause_ns, started_ns);
-		*writer = (int32_t)w;
-		sys_exit_group(0);
+	long stack = sys_mmap(0, FIRST_CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (stack < 0) {
+		sys_munmap((void *)page, 4096);
+		return -1;
 	}
+	struct first_child a = {c, (struct handoff *)page, started_ns, monotonic_ns() - started_ns, -1};
+	long mid = vfork_on_stack((char *)stack + FIRST_CHILD_STACK, first_child_main, &a);
 	int status = 0;
 	if (mid > 0)
 		while (SYS4(__NR_wait4, mid, &status, WCLONE, 0) == -4 /* EINTR */)
 			;
-	int pid = mid > 0 ? *writer : -1;
+	int pid = mid > 0 ? a.writer : -1;
+	struct handoff *h = (struct handoff *)page;
+	h->pause_ns = monotonic_ns() - started_ns;
+	__atomic_store_n(&h->ready, 1, __ATOMIC_RELEASE);
+	sys_futex(&h->ready, FUTEX_WAKE, 1, 0); /* not _PRIVATE: the writer is another process */
+	sys_munmap((void *)stack, FIRST_CHILD_STACK);
 	sys_munmap((void *)page, 4096);
 	if (pid > 0)
 		last_writer = pid;

@@ -253,6 +253,7 @@ void trigger_blocked_warning(void);
 
 /* background_writer.c */
 int start_background_writer(struct capture *c, uint64_t started_ns);
+long vfork_on_stack(void *stack_top, void (*fn)(void *), void *arg);
 void wait_for_previous_writer(void);
 void forget_previous_writer(void);
 int previous_writer(void); /* its pid, or 0 */

@@ -1,4 +1,4 @@
-// The pure C parts (maps parser, CRC32C, page classification, fd record checks) compiled against libc and run: the
+// The pure C parts (maps parser, CRC32C, page classification, fd record checks, the first child's clone) compiled against libc and run: the
 // same sources libckpt and the stub use, tested outside a signal handler.
 import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -63,5 +63,11 @@ test("inotify records and the watch table: sane ones pass, unsorted, stray or da
   const r = await runCTest("inotify_watches_test", ["test/c/inotify_watches_test.c", "c/kinds/fd_inotify.c"]);
   expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
   expect(Number(r.out.match(/^(\d+) passed/m)![1])).toBe(20);
+  expect(r.code).toBe(0);
+});
+
+test("vfork_on_stack: the child shares our memory, runs on its own stack, leaves ours alone, is seen only by __WCLONE", async () => {
+  const r = await runCTest("vfork_on_stack_test", ["test/c/vfork_on_stack_test.c", "c/lib/vfork_on_stack.S"]);
+  expect(r.out).toMatch(/^9 passed, 0 failed$/m);
   expect(r.code).toBe(0);
 });
