@@ -2,8 +2,9 @@
 // the test fixtures, then one self-contained executable (dist/ckpt) that embeds the C parts.
 // The C flags and the files of each side live in c-sources.ts.
 import { $ } from "bun";
-import { mkdirSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
+import { runPooled } from "./job-pool.ts";
 import { root, commonFlags, libFlags, stubFlags, sources, libSources, stubSources } from "./c-sources.ts";
 
 const build = join(root, "build");
@@ -50,15 +51,21 @@ async function buildPrograms(dir: string, outDir: string) {
     ["-rdynamic", ["-fpie", "-pie", "-rdynamic"]],
     ["-nopie-rdynamic", ["-fno-pie", "-no-pie", "-rdynamic"]],
   ];
-  await Promise.all(
-    sources(dir, [".c"]).flatMap((src) => {
-      const name = src.split("/").pop()!.replace(/\.c$/, "");
-      return variants.map(([suffix, flags]) =>
-        $`${cc} -O1 -g -Wall -pthread ${flags} -o ${join(out, name + suffix)} ${src} -lm`,
-      );
-    }),
-  );
+  // A program is compiled again only when it or a header beside it is
+  // newer than what is built, so a rebuild after a small change is quick.
+  const headers = sources(dir, [".h"]).map(mtime);
+  const jobs = sources(dir, [".c"]).flatMap((src) => {
+    const name = src.split("/").pop()!.replace(/\.c$/, "");
+    const newest = Math.max(mtime(src), ...headers);
+    return variants
+      .map(([suffix, flags]) => [join(out, name + suffix), flags] as const)
+      .filter(([target]) => !existsSync(target) || mtime(target) < newest)
+      .map(([target, flags]) => () => $`${cc} -O1 -g -Wall -pthread ${flags} -o ${target} ${src} -lm`);
+  });
+  await runPooled(jobs);
 }
+
+const mtime = (path: string) => statSync(path).mtimeMs;
 
 async function compileCli() {
   mkdirSync(join(root, "dist"), { recursive: true });
