@@ -8,7 +8,7 @@
  */
 
 export const CKPT_MAGIC = "CKPTIMG\0";
-export const CKPT_VERSION = 3;
+export const CKPT_VERSION = 4;
 export const CKPT_ARCH_X86_64 = 62;
 export const CKPT_PAGE_SIZE = 4096;
 export const CKPT_HEADER_SIZE = 4096;
@@ -74,7 +74,17 @@ export const CKPT_FD_EVENTFD = 10;
 export const CKPT_FD_SIGNALFD = 11;
 export const CKPT_FD_TIMERFD = 12;
 export const CKPT_FD_EPOLL = 13;
-export const CKPT_FD_KIND_MAX = CKPT_FD_EPOLL;
+export const CKPT_FD_UNIX_SOCKET = 14;
+export const CKPT_FD_KIND_MAX = CKPT_FD_UNIX_SOCKET;
+export const CKPT_SOCK_UNBOUND = 1;
+export const CKPT_SOCK_BOUND = 2;
+export const CKPT_SOCK_LISTEN = 3;
+export const CKPT_SOCK_PAIR = 4;
+export const CKPT_SOCK_PEER_CLOSED = 5;
+export const CKPT_SOCK_CONNECTED = 6;
+export const CKPT_SOCK_STATE_MAX = CKPT_SOCK_CONNECTED;
+export const CKPT_SOCK_PASSCRED = 1;
+export const CKPT_SOCK_REUSEADDR = 2;
 
 export const CKPT_LOCK_POSIX = 1;
 export const CKPT_LOCK_OFD = 2;
@@ -101,7 +111,9 @@ export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_FD_FILE, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_INHERIT,
 	CKPT_FD_TTY,
 	CKPT_FD_PROC, CKPT_FD_DELETED, CKPT_FD_MEMFD, CKPT_FD_FIFO,
-	CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_EPOLL, CKPT_FD_KIND_MAX,
+	CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_EPOLL, CKPT_FD_UNIX_SOCKET, CKPT_FD_KIND_MAX,
+	CKPT_SOCK_UNBOUND, CKPT_SOCK_BOUND, CKPT_SOCK_LISTEN, CKPT_SOCK_PAIR, CKPT_SOCK_PEER_CLOSED, CKPT_SOCK_CONNECTED,
+	CKPT_SOCK_STATE_MAX, CKPT_SOCK_PASSCRED, CKPT_SOCK_REUSEADDR,
 	CKPT_LOCK_POSIX, CKPT_LOCK_OFD, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE, CKPT_LOCK_KIND_MAX,
 	CKPT_THREAD_COORDINATOR,
 };
@@ -275,7 +287,7 @@ export const EXTENT = layout("ckpt_extent", 32, {
 	data_offset: f(24, "u64"),
 });
 
-export const FD = layout("ckpt_fd", 192, {
+export const FD = layout("ckpt_fd", 264, {
 	fd: f(0, "i32"),
 	kind: f(4, "u32"),
 	open_flags: f(8, "u32"),
@@ -306,6 +318,21 @@ export const FD = layout("ckpt_fd", 192, {
 	interval_nsec: f(168, "i64"),
 	remaining_sec: f(176, "i64"),
 	remaining_nsec: f(184, "i64"),
+	// sockets
+	sock_id: f(192, "u64"),
+	peer_id: f(200, "u64"),
+	sock_type: f(208, "u32"),
+	sock_state: f(212, "u32"),
+	backlog: f(216, "u32"),
+	shutdown: f(220, "u32"),
+	rcvbuf: f(224, "u32"),
+	sndbuf: f(228, "u32"),
+	sock_flags: f(232, "u32"),
+	peek_off: f(236, "i32"),
+	rcvtimeo_usec: f(240, "i64"),
+	sndtimeo_usec: f(248, "i64"),
+	peer_str: f(256, "u32"),
+	pad4: f(260, "u32"),
 });
 
 export const EPOLL_WATCH = layout("ckpt_epoll_watch", 24, {

@@ -136,6 +136,36 @@ static void locks(void)
 	check(lock_problem(CKPT_FD_FILE, 0, l), invalid, "a range past off_t");
 }
 
+static void unix_sockets(void)
+{
+	struct ckpt_fd f = rec(CKPT_FD_UNIX_SOCKET);
+	f.sock_type = 1 /* SOCK_STREAM */, f.sock_state = CKPT_SOCK_PAIR, f.shutdown = 3, f.peek_off = -1;
+	f.pipe_len = 100, f.pipe_data_offset = 16384, f.size = 100;
+	check(fd_unix_socket_record_problem(&f, &h), 0, "a stream pair shut both ways, 100 bytes unread");
+	f.pipe_data_offset = 65500;
+	check(fd_unix_socket_record_problem(&f, &h), FD_PIPE_BYTES_OUTSIDE, "a socket's unread bytes past the end");
+	f.pipe_data_offset = 16384, f.sock_state = CKPT_SOCK_LISTEN;
+	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "unread bytes on a listening socket");
+	f.pipe_len = 0;
+	check(fd_unix_socket_record_problem(&f, &h), 0, "a listening stream socket");
+	f.sock_type = 2 /* SOCK_DGRAM */;
+	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "a listening datagram socket");
+	f.sock_state = CKPT_SOCK_CONNECTED;
+	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "a connected datagram socket with no peer address");
+	f.peer_str = 1;
+	check(fd_unix_socket_record_problem(&f, &h), 0, "a datagram socket connected to an address");
+	f.sock_type = 3 /* SOCK_RAW */;
+	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "a raw socket");
+	f.sock_type = 5, f.sock_state = CKPT_SOCK_STATE_MAX + 1;
+	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "an unknown state");
+	f.sock_state = CKPT_SOCK_UNBOUND, f.shutdown = 4;
+	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "an unknown shutdown bit");
+	f.shutdown = 0, f.sock_flags = 4;
+	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "an unknown option flag");
+	f.sock_flags = 0, f.peek_off = -2;
+	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "a negative peek offset other than off");
+}
+
 int main(void)
 {
 	stores_nothing(CKPT_FD_FILE, fd_file_record_problem, 1);
@@ -156,10 +186,11 @@ int main(void)
 	stores_nothing(CKPT_FD_SIGNALFD, fd_signalfd_record_problem, 0);
 	stores_nothing(CKPT_FD_TIMERFD, fd_timerfd_record_problem, 0);
 	event_fds();
+	unix_sockets();
 	locks();
 	for (uint32_t k = 0; k <= CKPT_FD_KIND_MAX + 1; k++) {
 		int own = k == CKPT_FD_FILE || k == CKPT_FD_PROC || k == CKPT_FD_DELETED || k == CKPT_FD_MEMFD || k == CKPT_FD_FIFO ||
-			  k == CKPT_FD_EVENTFD || k == CKPT_FD_SIGNALFD || k == CKPT_FD_TIMERFD || k == CKPT_FD_EPOLL;
+			  k == CKPT_FD_EVENTFD || k == CKPT_FD_SIGNALFD || k == CKPT_FD_TIMERFD || k == CKPT_FD_EPOLL || k == CKPT_FD_UNIX_SOCKET;
 		check(fd_kind_has_own_file(k) == own ? 0 : "wrong", 0, "which kinds may be shared by a dup");
 	}
 	printf("%d passed, %d failed\n", passed, failed);

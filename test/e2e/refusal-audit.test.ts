@@ -102,6 +102,32 @@ const AUDIT: Record<string, Refusal[]> = {
     { text: "epoll watches nest too deeply or in a loop", sites: 1, about: "image" },
     { text: '" (epoll): cannot watch fd "', sites: 1, about: "restart's own state" },
   ],
+  "kinds/fd_unix_socket.c": [
+    { text: '"cannot create a Unix socket"', sites: 1, about: "kernel" },
+    { text: '"cannot create a socket pair"', sites: 1, about: "kernel" },
+    // die_socket's one line stands for its callers' words (rows of 0 sites):
+    { text: "die_line(&why);", sites: 1, about: "world", foreseen: "reported under each caller's words (the rows below)" },
+    { text: "that name is in use by another process", sites: 0, about: "world", foreseen: "cannot be: another process binds the abstract name after the checkpoint (or the original still runs, with --continue)" },
+    { text: "that path is taken by a file that is not a socket", sites: 0, about: "world", foreseen: "fd_unix_socket_capture refuses a socket whose path no longer leads to the socket file it created (UNIX_DIAG_VFS inode); replaced afterwards cannot be foreseen", shownBy: "a socket path now taken by a file" },
+    { text: "that path is in use by another process", sites: 0, about: "world", foreseen: "cannot be: another process listens there after the checkpoint (or the original still runs, with --continue)", shownBy: "a listening path another process took meanwhile" },
+    { text: "cannot bind it there again", sites: 0, about: "world", foreseen: "the capture checks the path leads to the socket's own file; a directory removed afterwards cannot be foreseen", shownBy: "or whose directory is gone" },
+    { text: "cannot connect it again to its peer", sites: 0, about: "world", foreseen: "cannot be: a datagram peer outside the process may go away after the checkpoint" },
+    { text: "cannot make a socket to test its address", sites: 0, about: "kernel" },
+    { text: "cannot listen there again", sites: 0, about: "kernel" },
+    { text: "no memory to read its unread bytes", sites: 0, about: "restart's own state" },
+    { text: "cannot read its unread bytes from the image", sites: 0, about: "image" },
+    { text: "checksum mismatch in its stored unread bytes", sites: 0, about: "image" },
+    { text: "its stored messages are corrupt", sites: 0, about: "image" },
+    { text: "cannot queue its unread bytes again", sites: 0, about: "kernel" },
+    { text: "cannot set SO_RCVBUF again", sites: 0, about: "kernel" },
+    { text: "cannot set SO_SNDBUF again", sites: 0, about: "kernel" },
+    { text: "cannot set SO_PASSCRED again", sites: 0, about: "kernel" },
+    { text: "cannot set SO_REUSEADDR again", sites: 0, about: "kernel" },
+    { text: "cannot set SO_PEEK_OFF again", sites: 0, about: "kernel" },
+    { text: "cannot set its timeouts again", sites: 0, about: "kernel" },
+    { text: "cannot give it its buffer sizes again", sites: 0, about: "restart's own state" },
+    { text: "cannot shut it down again", sites: 0, about: "kernel" },
+  ],
   "process.c": [
     { text: "PR_SET_MM_MAP", sites: 1, about: "kernel" },
     { text: "cannot change to the saved working directory", sites: 1, about: "world", foreseen: "preconditions.c checks the directory before teardown (the row above), so this late refusal is only a race", shownBy: "a working directory deleted after the checkpoint" },
@@ -112,7 +138,7 @@ const AUDIT: Record<string, Refusal[]> = {
 };
 
 test("every refusal site of the stub about files and descriptors is classified, and each world one says how the checkpoint foresees it", () => {
-  const suite = ["bad-input.test.ts", "fd-kinds.test.ts", "memory.test.ts", "refusal-audit.test.ts", "terminal.test.ts"]
+  const suite = ["bad-input.test.ts", "fd-kinds.test.ts", "memory.test.ts", "refusal-audit.test.ts", "terminal.test.ts", "unix-sockets.test.ts"]
     .map((f) => readFileSync(join(ROOT, "test", "e2e", f), "utf8")).join("\n");
   for (const [file, rows] of Object.entries(AUDIT)) {
     // A bare name is in c/stub/; the kinds' modules (c/kinds/) hold their restore halves.
