@@ -45,6 +45,7 @@ const char *fd_unix_socket_record_problem(const struct ckpt_fd *f, const struct 
 	int queue = f->sock_state == CKPT_SOCK_PAIR || f->sock_state == CKPT_SOCK_PEER_CLOSED;
 	if ((!dgram && f->sock_type != SOCK_STREAM) || f->sock_state < CKPT_SOCK_UNBOUND ||
 	    f->sock_state > CKPT_SOCK_STATE_MAX || f->shutdown > 3 || (f->sock_flags & ~3u) || f->pad4 ||
+	    f->peer_str >= h->strings_size ||
 	    (f->sock_state == CKPT_SOCK_CONNECTED && (!dgram || !f->peer_str)) ||
 	    (f->sock_state == CKPT_SOCK_LISTEN && f->sock_type == SOCK_DGRAM) || (f->pipe_len && !queue) ||
 	    f->rcvtimeo_usec < 0 || f->sndtimeo_usec < 0 || f->peek_off < -1)

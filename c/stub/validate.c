@@ -237,7 +237,7 @@ static void check_fds(const struct ckpt_header *h, const char *t)
 					 (int32_t)f[i].shares_with - 1 < f[0].fd))
 			bad("descriptor sharing is inconsistent (corrupt image)");
 		int known = f[i].kind >= CKPT_FD_FILE && f[i].kind <= CKPT_FD_KIND_MAX;
-		if (!known || f[i].path_str >= h->strings_size || f[i].peer_str >= h->strings_size)
+		if (!known || f[i].path_str >= h->strings_size)
 			bad(FD_RECORD_INVALID);
 		const char *why = fd_kind_problem(&f[i], h);
 		if (why)

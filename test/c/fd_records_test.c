@@ -17,8 +17,8 @@ static void check(const char *got, const char *want, const char *what)
 		failed++, printf("FAIL: %s: got \"%s\", want \"%s\"\n", what, got ? got : "(ok)", want ? want : "(ok)");
 }
 
-/* An image of 64 KiB whose data area starts at 16 KiB. */
-static const struct ckpt_header h = {.data_offset = 16384, .file_size = 65536};
+/* An image of 64 KiB whose data area starts at 16 KiB, 64 bytes of strings. */
+static const struct ckpt_header h = {.data_offset = 16384, .file_size = 65536, .strings_size = 64};
 
 static struct ckpt_fd rec(uint32_t kind)
 {
@@ -154,6 +154,9 @@ static void unix_sockets(void)
 	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "a connected datagram socket with no peer address");
 	f.peer_str = 1;
 	check(fd_unix_socket_record_problem(&f, &h), 0, "a datagram socket connected to an address");
+	f.peer_str = 64;
+	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "a peer address outside the strings");
+	f.peer_str = 1;
 	f.sock_type = 3 /* SOCK_RAW */;
 	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "a raw socket");
 	f.sock_type = 5, f.sock_state = CKPT_SOCK_STATE_MAX + 1;
