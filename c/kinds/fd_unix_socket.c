@@ -179,23 +179,6 @@ static uint32_t unix_address(const char *name, struct sockaddr_un *a)
 	return (uint32_t)(__builtin_offsetof(struct sockaddr_un, sun_path) + n);
 }
 
-static __attribute__((noreturn)) void die_socket(const char *what, const struct ckpt_fd *f, const char *name, long err)
-{
-	struct line why = {.len = 0};
-	line_str(&why, "fd ");
-	line_u64(&why, (uint64_t)f->fd);
-	line_str(&why, " (a Unix socket");
-	line_str(&why, name[0] ? " at " : "");
-	line_str(&why, name);
-	line_str(&why, "): ");
-	line_str(&why, what);
-	if (err) {
-		line_str(&why, ": ");
-		line_str(&why, errno_text(err));
-	}
-	die_line(&why);
-}
-
 /* Phase 1, before anything is restored: the address a socket is bound to
  * again must be free. A path may hold the old socket file, which nothing
  * listens on any more (connect() is refused): restore_socket replaces it. */
@@ -224,39 +207,6 @@ void fd_unix_socket_check_world(const struct ckpt_fd *f, const char *name)
 	/* connected, or the backlog full (EAGAIN), or connecting: someone listens */
 	if (name[0] != '@' && (err == 0 || err == -11 || err == -115))
 		die_socket("that path is in use by another process", f, name, 0);
-}
-
-static void set_option(int s, const struct ckpt_fd *f, int name, int32_t v, const char *what)
-{
-	long err = sys_setsockopt(s, SOL_SOCKET, name, &v, sizeof v);
-	if (err < 0)
-		die_socket(what, f, "", err);
-}
-
-/* Before the unread bytes go back: the buffer sizes bound what fits. */
-static void set_options(int s, const struct ckpt_fd *f)
-{
-	int32_t now;
-	uint32_t len = sizeof now;
-	/* the kernel doubles what it is given, and getsockopt shows the double */
-	if (sys_getsockopt(s, SOL_SOCKET, SO_RCVBUF, &now, &len) == 0 && (uint32_t)now != f->rcvbuf)
-		set_option(s, f, SO_RCVBUF, (int32_t)(f->rcvbuf / 2), "cannot set SO_RCVBUF again");
-	len = sizeof now;
-	if (sys_getsockopt(s, SOL_SOCKET, SO_SNDBUF, &now, &len) == 0 && (uint32_t)now != f->sndbuf)
-		set_option(s, f, SO_SNDBUF, (int32_t)(f->sndbuf / 2), "cannot set SO_SNDBUF again");
-	if (f->sock_flags & CKPT_SOCK_PASSCRED)
-		set_option(s, f, SO_PASSCRED, 1, "cannot set SO_PASSCRED again");
-	if (f->sock_flags & CKPT_SOCK_REUSEADDR)
-		set_option(s, f, SO_REUSEADDR, 1, "cannot set SO_REUSEADDR again");
-	struct { int64_t sec, usec; } tv[2] = {{f->rcvtimeo_usec / 1000000, f->rcvtimeo_usec % 1000000},
-					       {f->sndtimeo_usec / 1000000, f->sndtimeo_usec % 1000000}};
-	if ((f->rcvtimeo_usec && sys_setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv[0], sizeof tv[0]) < 0) ||
-	    (f->sndtimeo_usec && sys_setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv[1], sizeof tv[1]) < 0))
-		die_socket("cannot set its timeouts again", f, "", 0);
-	len = sizeof now;
-	if (sys_getsockopt(s, SOL_SOCKET, SO_RCVBUF, &now, &len) < 0 || (uint32_t)now != f->rcvbuf ||
-	    (len = sizeof now, sys_getsockopt(s, SOL_SOCKET, SO_SNDBUF, &now, &len)) < 0 || (uint32_t)now != f->sndbuf)
-		die_socket("cannot give it its buffer sizes again (SO_RCVBUF/SO_SNDBUF above this system's limits)", f, "", 0);
 }
 
 /* The bytes `f` had waiting, sent again by `from`, its peer: checked
@@ -294,7 +244,7 @@ static void refill(int image_fd, const struct ckpt_fd *f, int from)
 static void finish(int s, const struct ckpt_fd *f)
 {
 	if (f->peek_off >= 0)
-		set_option(s, f, SO_PEEK_OFF, f->peek_off, "cannot set SO_PEEK_OFF again");
+		set_socket_option(s, f, SOL_SOCKET, SO_PEEK_OFF, f->peek_off, "cannot set SO_PEEK_OFF again");
 	place(s, f);
 	set_status_flags(f);
 	sys_close(s);
@@ -330,9 +280,9 @@ void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, c
 		if (err < 0)
 			die_socket("cannot create a socket pair", f, "", err);
 		sv[0] = to_high(sv[0], "cannot create a socket pair", 0), sv[1] = to_high(sv[1], "cannot create a socket pair", 0);
-		set_options(sv[0], f);
+		set_socket_options(sv[0], f);
 		if (j < n)
-			set_options(sv[1], &fds[j]), refill(image_fd, &fds[j], sv[0]);
+			set_socket_options(sv[1], &fds[j]), refill(image_fd, &fds[j], sv[0]);
 		refill(image_fd, f, sv[1]);
 		if (j < n)
 			shut(sv[1], &fds[j]), finish(sv[1], &fds[j]);
@@ -343,7 +293,7 @@ void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, c
 		return;
 	}
 	int s = to_high(sys_socket(AF_UNIX, type, 0), "cannot create a Unix socket", 0);
-	set_options(s, f);
+	set_socket_options(s, f);
 	if (name[0]) {
 		struct sockaddr_un a;
 		uint32_t len = unix_address(name, &a);

@@ -102,11 +102,19 @@ const AUDIT: Record<string, Refusal[]> = {
     { text: "epoll watches nest too deeply or in a loop", sites: 1, about: "image" },
     { text: '" (epoll): cannot watch fd "', sites: 1, about: "restart's own state" },
   ],
+  "sockets.c": [
+    { text: "die_line(&why);", sites: 1, about: "world", foreseen: "reported under each caller's words (the socket kinds' rows)" },
+    { text: "cannot set SO_RCVBUF again", sites: 0, about: "kernel" },
+    { text: "cannot set SO_SNDBUF again", sites: 0, about: "kernel" },
+    { text: "cannot set SO_PASSCRED again", sites: 0, about: "kernel" },
+    { text: "cannot set SO_REUSEADDR again", sites: 0, about: "kernel" },
+    { text: "cannot set its timeouts again", sites: 0, about: "kernel" },
+    { text: "cannot give it its buffer sizes again", sites: 0, about: "restart's own state" },
+  ],
   "kinds/fd_unix_socket.c": [
     { text: '"cannot create a Unix socket"', sites: 1, about: "kernel" },
     { text: '"cannot create a socket pair"', sites: 1, about: "kernel" },
-    // die_socket's one line stands for its callers' words (rows of 0 sites):
-    { text: "die_line(&why);", sites: 1, about: "world", foreseen: "reported under each caller's words (the rows below)" },
+    // die_socket (c/stub/sockets.c) stands for these callers' words (rows of 0 sites):
     { text: "that name is in use by another process", sites: 0, about: "world", foreseen: "cannot be: another process binds the abstract name after the checkpoint (or the original still runs, with --continue)" },
     { text: "that path is taken by a file that is not a socket", sites: 0, about: "world", foreseen: "fd_unix_socket_capture refuses a socket whose path no longer leads to the socket file it created (UNIX_DIAG_VFS inode); replaced afterwards cannot be foreseen", shownBy: "a socket path now taken by a file" },
     { text: "that path is in use by another process", sites: 0, about: "world", foreseen: "cannot be: another process listens there after the checkpoint (or the original still runs, with --continue)", shownBy: "a listening path another process took meanwhile" },
@@ -119,13 +127,7 @@ const AUDIT: Record<string, Refusal[]> = {
     { text: "checksum mismatch in its stored unread bytes", sites: 0, about: "image" },
     { text: "its stored messages are corrupt", sites: 0, about: "image" },
     { text: "cannot queue its unread bytes again", sites: 0, about: "kernel" },
-    { text: "cannot set SO_RCVBUF again", sites: 0, about: "kernel" },
-    { text: "cannot set SO_SNDBUF again", sites: 0, about: "kernel" },
-    { text: "cannot set SO_PASSCRED again", sites: 0, about: "kernel" },
-    { text: "cannot set SO_REUSEADDR again", sites: 0, about: "kernel" },
     { text: "cannot set SO_PEEK_OFF again", sites: 0, about: "kernel" },
-    { text: "cannot set its timeouts again", sites: 0, about: "kernel" },
-    { text: "cannot give it its buffer sizes again", sites: 0, about: "restart's own state" },
     { text: "cannot shut it down again", sites: 0, about: "kernel" },
   ],
   "process.c": [
