@@ -44,7 +44,7 @@ const char *fd_unix_socket_record_problem(const struct ckpt_fd *f, const struct 
 	int dgram = f->sock_type == SOCK_DGRAM || f->sock_type == SOCK_SEQPACKET;
 	int queue = f->sock_state == CKPT_SOCK_PAIR || f->sock_state == CKPT_SOCK_PEER_CLOSED;
 	if ((!dgram && f->sock_type != SOCK_STREAM) || f->sock_state < CKPT_SOCK_UNBOUND ||
-	    f->sock_state > CKPT_SOCK_STATE_MAX || f->shutdown > 3 || (f->sock_flags & ~3u) || f->pad4 ||
+	    f->sock_state > CKPT_SOCK_STATE_MAX || f->shutdown > 3 || (f->sock_flags & ~3u) || f->sock_family != 1 /* AF_UNIX */ ||
 	    f->peer_str >= h->strings_size ||
 	    (f->sock_state == CKPT_SOCK_CONNECTED && (!dgram || !f->peer_str)) ||
 	    (f->sock_state == CKPT_SOCK_LISTEN && f->sock_type == SOCK_DGRAM) || (f->pipe_len && !queue) ||
@@ -132,7 +132,7 @@ int fd_unix_socket_capture(struct capture *c, int fd, struct ckpt_fd *r, const c
 	struct sockaddr_un a;
 	char name[sizeof a.sun_path + 2];
 	uint32_t len = sizeof a;
-	r->sock_id = st->st_ino;
+	r->sock_id = st->st_ino, r->sock_family = AF_UNIX;
 	if (unix_diag(c, st->st_ino, &u) < 0)
 		return drop_or_fail(c, fd, target, "the kernel does not describe it (NETLINK_SOCK_DIAG)");
 	r->sock_type = u.type;
@@ -146,7 +146,7 @@ int fd_unix_socket_capture(struct capture *c, int fd, struct ckpt_fd *r, const c
 		return refuse(c, r, "bound to ", name, "no longer has that path (the socket file was removed or replaced), "
 						      "so a restart could not bind it there as it is");
 	r->path_str = capture_string(c, name, str_len(name));
-	const char *why = unix_socket_options(fd, r);
+	const char *why = socket_options(fd, r);
 	if (why)
 		return refuse(c, r, "at ", name, why);
 	if (classify_state(c, fd, r, &u, name) < 0)

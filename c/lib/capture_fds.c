@@ -37,10 +37,6 @@ static int socket_family(int fd)
 static const char *socket_family_text(int fd)
 {
 	switch (socket_family(fd)) {
-	case 2:
-		return "an IPv4 socket (AF_INET), which ckpt does not restore yet";
-	case 10:
-		return "an IPv6 socket (AF_INET6), which ckpt does not restore yet";
 	case 16:
 		return "a netlink socket (AF_NETLINK), which ckpt does not restore";
 	case 17:
@@ -99,6 +95,8 @@ static uint32_t kind_of(int fd, const struct stat *st, const char *target, uint3
 		return CKPT_FD_EPOLL;
 	if (S_ISSOCK(st->st_mode) && socket_family(fd) == 1 /* AF_UNIX */)
 		return CKPT_FD_UNIX_SOCKET;
+	if (S_ISSOCK(st->st_mode) && (socket_family(fd) == 2 || socket_family(fd) == 10)) /* AF_INET, AF_INET6 */
+		return CKPT_FD_INET_SOCKET;
 	return 0;
 }
 
@@ -152,6 +150,8 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 		return fd_epoll_capture(r);
 	case CKPT_FD_UNIX_SOCKET:
 		return fd_unix_socket_capture(c, fd, r, target, &st);
+	case CKPT_FD_INET_SOCKET:
+		return fd_inet_socket_capture(c, fd, r, target);
 	default:
 		return drop_or_fail(c, fd, target, S_ISSOCK(st.st_mode) ? socket_family_text(fd) : "");
 	}

@@ -185,7 +185,7 @@ long unix_diag(struct capture *c, uint64_t ino, struct unix_facts *u);
 /* socket_options.c: records the options a restart sets again; returns why
  * the socket cannot come back (an option it would lose), or 0. */
 struct ckpt_fd;
-const char *unix_socket_options(int fd, struct ckpt_fd *r);
+const char *socket_options(int fd, struct ckpt_fd *r);
 
 /* Reads a whole /proc file into c->text; returns its length or -errno. */
 long read_proc_file(struct capture *c, const char *path);

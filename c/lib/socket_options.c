@@ -1,6 +1,6 @@
 /*
- * The options of a Unix socket (CKPT_FD_UNIX_SOCKET) that change what the
- * program sees: those the restart sets again are recorded (buffer sizes,
+ * The SOL_SOCKET options of a socket (CKPT_FD_UNIX_SOCKET, and
+ * CKPT_FD_INET_SOCKET, which adds its own) that change what the program sees: those the restart sets again are recorded (buffer sizes,
  * SO_PASSCRED, SO_REUSEADDR, timeouts, SO_PEEK_OFF; O_NONBLOCK and
  * close-on-exec travel with every fd), those it does not refuse the
  * socket. ARCHITECTURE.md, "Unix sockets", has the list.
@@ -28,7 +28,7 @@ static int64_t timeout_option(int fd, int name)
 
 /* The options that change what the program sees are set again, or the
  * socket is refused: ARCHITECTURE.md lists them. */
-const char *unix_socket_options(int fd, struct ckpt_fd *r)
+const char *socket_options(int fd, struct ckpt_fd *r)
 {
 	int32_t v;
 	int_option(fd, SO_RCVBUF, &v), r->rcvbuf = (uint32_t)v;

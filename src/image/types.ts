@@ -150,6 +150,7 @@ export interface Fd {
 	offset: bigint;
 	size: bigint;
 	path: string;
+	pathStr: number; // its offset in the strings: 0 when it has none
 	pipeLen: number;
 	pipeId: bigint;
 	pipeDataOffset: number;
@@ -190,7 +191,7 @@ export interface UnixSocket {
 	sndtimeoUsec: bigint;
 	peerStr: number;
 	peer: string; // connected: the peer's address
-	pad: number;
+	family: number; // AF_UNIX 1, AF_INET 2, AF_INET6 10
 }
 
 /** A POSIX timer (timer_create), restored with its id. */

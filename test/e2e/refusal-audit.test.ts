@@ -130,6 +130,19 @@ const AUDIT: Record<string, Refusal[]> = {
     { text: "cannot set SO_PEEK_OFF again", sites: 0, about: "kernel" },
     { text: "cannot shut it down again", sites: 0, about: "kernel" },
   ],
+  "kinds/fd_inet_socket.c": [
+    { text: '"cannot create a TCP socket"', sites: 1, about: "kernel" },
+    // die_socket (c/stub/sockets.c) stands for these callers' words (rows of 0 sites):
+    { text: "that address is in use by another process", sites: 0, about: "world", foreseen: "cannot be: another process binds the address after the checkpoint (or the original still runs, with --continue)", shownBy: "a port another process took meanwhile" },
+    { text: "cannot bind it there again", sites: 0, about: "world", foreseen: "the program had the address bound at checkpoint; one gone from this machine since (an interface removed, another host) cannot be foreseen" },
+    { text: "cannot connect it again to its peer", sites: 0, about: "world", foreseen: "cannot be: the route to a UDP peer may be gone at restart" },
+    { text: "its address is not one ckpt wrote (corrupt image)", sites: 0, about: "image" },
+    { text: "cannot listen there again", sites: 0, about: "kernel" },
+    { text: "cannot set SO_REUSEPORT again", sites: 0, about: "kernel" },
+    { text: "cannot set SO_KEEPALIVE again", sites: 0, about: "kernel" },
+    { text: "cannot set IPV6_V6ONLY again", sites: 0, about: "kernel" },
+    { text: "cannot set TCP_NODELAY again", sites: 0, about: "kernel" },
+  ],
   "process.c": [
     { text: "PR_SET_MM_MAP", sites: 1, about: "kernel" },
     { text: "cannot change to the saved working directory", sites: 1, about: "world", foreseen: "preconditions.c checks the directory before teardown (the row above), so this late refusal is only a race", shownBy: "a working directory deleted after the checkpoint" },
@@ -140,7 +153,7 @@ const AUDIT: Record<string, Refusal[]> = {
 };
 
 test("every refusal site of the stub about files and descriptors is classified, and each world one says how the checkpoint foresees it", () => {
-  const suite = ["bad-input.test.ts", "fd-kinds.test.ts", "memory.test.ts", "refusal-audit.test.ts", "terminal.test.ts", "unix-sockets.test.ts"]
+  const suite = ["bad-input.test.ts", "fd-kinds.test.ts", "memory.test.ts", "refusal-audit.test.ts", "terminal.test.ts", "unix-sockets.test.ts", "inet-sockets.test.ts"]
     .map((f) => readFileSync(join(ROOT, "test", "e2e", f), "utf8")).join("\n");
   for (const [file, rows] of Object.entries(AUDIT)) {
     // A bare name is in c/stub/; the kinds' modules (c/kinds/) hold their restore halves.
