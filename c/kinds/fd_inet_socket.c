@@ -11,11 +11,19 @@
  * The restart binds in phase 1, so an address another process took
  * meanwhile refuses it before anything is torn down, naming the address.
  *
- * Not yet: TCP connections (established, or still connecting): dropped or
- * refused like any unsupported descriptor (drop_or_fail), naming both
- * addresses; a listener with connections waiting to be accepted, and a
- * UDP socket with datagrams waiting, are refused (checkpoint once they are
- * served). An address is kept as text (ckpt_format_fds.h): "a.b.c.d:port",
+ * A TCP connection cannot be kept without CAP_NET_ADMIN (TCP_REPAIR), so
+ * it comes back closed by its peer (PEER_CLOSED), whether the peer was in
+ * the process or not: the stub connects a socket of its family to a
+ * loopback listener of its own, writes the bytes the program had not read
+ * yet (peeked at checkpoint) from the accepted end and closes that end, so
+ * the program reads them, then EOF; a write then meets the closed peer
+ * (EPIPE or ECONNRESET), and the program decides, as after a peer's crash.
+ * Its addresses are the loopback ones after that (getsockname/getpeername);
+ * `ckpt info` names the original two. Bytes it had sent the peer had not
+ * yet taken are lost with the connection. A connection still being made
+ * is dropped or refused (drop_or_fail); a listener with connections
+ * waiting to be accepted, and a UDP socket with datagrams waiting, are
+ * refused (checkpoint once they are served). An address is kept as text (ckpt_format_fds.h): "a.b.c.d:port",
  * "[h:h:h:h:h:h:h:h]:port"; an IPv6 scope id is refused.
  */
 #include <fcntl.h>
@@ -38,12 +46,13 @@ const char *fd_inet_socket_record_problem(const struct ckpt_fd *f, const struct 
 	int tcp = f->sock_type == SOCK_STREAM;
 	if ((f->sock_family != AF_INET && f->sock_family != AF_INET6) || (!tcp && f->sock_type != SOCK_DGRAM) ||
 	    f->sock_state < CKPT_SOCK_UNBOUND || f->sock_state > CKPT_SOCK_STATE_MAX ||
-	    f->sock_state == CKPT_SOCK_PAIR || f->sock_state == CKPT_SOCK_PEER_CLOSED ||
+	    f->sock_state == CKPT_SOCK_PAIR || (f->sock_state == CKPT_SOCK_PEER_CLOSED && (!tcp || !f->peer_str)) ||
 	    (f->sock_state == CKPT_SOCK_LISTEN && !tcp) || (f->sock_state == CKPT_SOCK_CONNECTED && (tcp || !f->peer_str)) ||
-	    (f->sock_state != CKPT_SOCK_UNBOUND && !f->path_str) || (f->sock_flags & ~INET_FLAGS) || f->shutdown ||
+	    (f->sock_state != CKPT_SOCK_UNBOUND && !f->path_str) || (f->sock_flags & ~INET_FLAGS) || f->shutdown > 3 ||
+	    (f->shutdown && f->sock_state != CKPT_SOCK_PEER_CLOSED) || (f->pipe_len && f->sock_state != CKPT_SOCK_PEER_CLOSED) ||
 	    f->peer_str >= h->strings_size || f->rcvtimeo_usec < 0 || f->sndtimeo_usec < 0 || f->peek_off < -1)
 		return FD_RECORD_INVALID;
-	return fd_stores_nothing(f);
+	return f->content_len ? FD_CONTENTS_OUTSIDE : fd_pipe_bytes_problem(f, h);
 }
 
 #ifdef CKPT_LIB
@@ -145,15 +154,18 @@ static int tcp_state(struct capture *c, int fd, struct ckpt_fd *r, const char *t
 		return 1;
 	}
 	struct sockaddr_in6 peer = {0};
-	struct line why = {.len = 0};
+	struct line text = {.len = 0};
 	len = sizeof peer;
-	line_str(&why, "a TCP connection from ");
-	line_str(&why, address);
-	line_str(&why, " to ");
-	if (sys_getpeername(fd, &peer, &len) < 0 || inet_text(&peer, &why) < 0)
-		line_str(&why, "a peer still connecting");
-	line_str(&why, ", which ckpt does not restore yet");
-	return drop_or_fail(c, fd, target, why.buf);
+	if (ti.tcpi_state == TCP_SYN_SENT || ti.tcpi_state == TCP_SYN_RECV || sys_getpeername(fd, &peer, &len) < 0 ||
+	    inet_text(&peer, &text) < 0)
+		return drop_or_fail(c, fd, target, "a TCP socket still connecting, which ckpt does not restore");
+	/* a connection: closed by its peer at restart, its unread bytes kept */
+	r->sock_state = CKPT_SOCK_PEER_CLOSED;
+	r->peer_str = capture_string(c, text.buf, text.len);
+	int sent_fin = ti.tcpi_state == TCP_FIN_WAIT1 || ti.tcpi_state == TCP_FIN_WAIT2 || ti.tcpi_state == TCP_CLOSING ||
+		       ti.tcpi_state == TCP_LAST_ACK;
+	r->shutdown = sent_fin ? 2 /* SEND_SHUTDOWN */ : 0;
+	return capture_socket_queue(c, r) < 0 ? -1 : 1;
 }
 
 int fd_inet_socket_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *target)
@@ -236,10 +248,42 @@ static uint32_t inet_address(const char *s, uint32_t family, struct sockaddr_in6
 	return family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 }
 
-void fd_inet_socket_restore(const struct ckpt_fd *f, const char *name)
+/* A TCP connection closed by its peer: connected to a loopback listener
+ * of the stub's, its unread bytes written from the accepted end, which is
+ * then closed (FIN): reads give the bytes, then EOF. */
+static void closed_connection(const struct ckpt_fd *f, int s, int image_fd, const char *name)
+{
+	struct sockaddr_in6 a = {.sin6_family = (uint16_t)f->sock_family};
+	if (f->sock_family == AF_INET)
+		((struct sockaddr_in *)&a)->sin_addr.s_addr = 0x0100007f; /* 127.0.0.1 */
+	else
+		a.sin6_addr.s6_addr[15] = 1; /* ::1 */
+	uint32_t len = f->sock_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof a;
+	long lis = sys_socket((int)f->sock_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	long err = lis < 0 ? lis : sys_bind((int)lis, &a, len);
+	if (!err)
+		err = sys_listen((int)lis, 1);
+	if (!err)
+		err = sys_getsockname((int)lis, &a, &len);
+	if (!err)
+		err = sys_connect(s, &a, len); /* the socket still blocks: loopback completes at once */
+	long peer = err ? err : sys_accept4((int)lis, SOCK_CLOEXEC);
+	if (lis >= 0)
+		sys_close((int)lis);
+	if (peer < 0)
+		die_socket("cannot make a closed connection on the loopback to stand for it", f, name, peer);
+	if (f->pipe_len)
+		refill_from_image(image_fd, f->pipe_data_offset, f->pipe_len, f->pipe_crc, (int)peer, 0, "TCP connection");
+	sys_close((int)peer);
+	if (f->shutdown & 2)
+		sys_shutdown(s, 1 /* SHUT_WR */);
+}
+
+void fd_inet_socket_restore(const struct ckpt_fd *f, const char *name, int image_fd)
 {
 	int tcp = f->sock_type == SOCK_STREAM;
-	long fd = sys_socket((int)f->sock_family, (int)f->sock_type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int blocking = f->sock_state == CKPT_SOCK_PEER_CLOSED ? 0 : SOCK_NONBLOCK; /* status flags come once placed */
+	long fd = sys_socket((int)f->sock_family, (int)f->sock_type | SOCK_CLOEXEC | blocking, 0);
 	int s = to_high(fd, tcp ? "cannot create a TCP socket" : "cannot create a UDP socket", 0);
 	set_socket_options(s, f);
 	if (f->sock_flags & CKPT_SOCK_REUSEPORT)
@@ -250,7 +294,9 @@ void fd_inet_socket_restore(const struct ckpt_fd *f, const char *name)
 		set_socket_option(s, f, IPPROTO_IPV6, IPV6_V6ONLY, (f->sock_flags & CKPT_SOCK_V6ONLY) != 0, "cannot set IPV6_V6ONLY again");
 	if (tcp && (f->sock_flags & CKPT_SOCK_NODELAY))
 		set_socket_option(s, f, IPPROTO_TCP, TCP_NODELAY, 1, "cannot set TCP_NODELAY again");
-	if (f->sock_state != CKPT_SOCK_UNBOUND) {
+	if (f->sock_state == CKPT_SOCK_PEER_CLOSED)
+		closed_connection(f, s, image_fd, name);
+	else if (f->sock_state != CKPT_SOCK_UNBOUND) {
 		struct sockaddr_in6 a;
 		uint32_t len = inet_address(name, f->sock_family, &a);
 		if (!len)

@@ -101,6 +101,9 @@ int fd_unix_socket_capture(struct capture *c, int fd, struct ckpt_fd *r, const c
 /* c/lib/socket_queue.c: pairs connected Unix sockets whose both ends the
  * process holds, and peeks the bytes each has waiting. */
 int resolve_unix_sockets(struct capture *c);
+/* socket_queue.c: the bytes a Unix or TCP socket has waiting, peeked into
+ * the stored bytes (pipe_len…), or a refusal (fds in flight, OOB data). */
+int capture_socket_queue(struct capture *c, struct ckpt_fd *r);
 int fd_inet_socket_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *target);
 /* fd_epoll.c: every epoll's interest list, into c->watches; each watch on
  * a kept fd, registered under the number of the file it names. */
@@ -131,7 +134,7 @@ void fd_unix_socket_check_world(const struct ckpt_fd *f, const char *name);
 void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings, int image_fd);
 /* fd_unix_socket.c, once every fd is back: datagram sockets connected again. */
 void fd_unix_socket_connect(const struct ckpt_fd *fds, uint32_t n, const char *strings);
-void fd_inet_socket_restore(const struct ckpt_fd *f, const char *name);
+void fd_inet_socket_restore(const struct ckpt_fd *f, const char *name, int image_fd);
 /* fd_inet_socket.c, once every fd is back: UDP sockets connected again. */
 void fd_inet_socket_connect(const struct ckpt_fd *fds, uint32_t n, const char *strings);
 /* fd_tty.c, phase 2: the saved modes of TTY fds, once nothing can fail. */

@@ -27,7 +27,7 @@ static int queue_refusal(struct capture *c, const struct ckpt_fd *r, const char 
 	c->error.len = 0;
 	line_str(&c->error, "fd ");
 	line_u64(&c->error, (uint64_t)r->fd);
-	line_str(&c->error, " (a Unix socket) ");
+	line_str(&c->error, r->kind == CKPT_FD_UNIX_SOCKET ? " (a Unix socket) " : " (a TCP socket) ");
 	line_str(&c->error, why);
 	return -1;
 }
@@ -93,7 +93,7 @@ static int set_peek_off(int fd, int32_t v)
 	return (int)sys_setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &v, sizeof v);
 }
 
-static int capture_queue(struct capture *c, struct ckpt_fd *r)
+int capture_socket_queue(struct capture *c, struct ckpt_fd *r)
 {
 	int dgram = r->sock_type != SOCK_STREAM;
 	char oob;
@@ -194,7 +194,7 @@ int resolve_unix_sockets(struct capture *c)
 		if (r->kind != CKPT_FD_UNIX_SOCKET || r->shares_with || r->sock_state == CKPT_SOCK_LISTEN)
 			continue;
 		if (r->sock_state == CKPT_SOCK_PAIR || r->sock_state == CKPT_SOCK_PEER_CLOSED) {
-			if (capture_queue(c, r))
+			if (capture_socket_queue(c, r))
 				return -1;
 			continue;
 		}

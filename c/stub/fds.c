@@ -53,7 +53,7 @@ void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int
 			fd_unix_socket_restore(fds, n, i, strings, image_fd);
 			break;
 		case CKPT_FD_INET_SOCKET: /* bound here, in phase 1: a taken address refuses cleanly */
-			fd_inet_socket_restore(f, string_at(strings, f->path_str));
+			fd_inet_socket_restore(f, string_at(strings, f->path_str), image_fd);
 			break;
 		}
 	}

@@ -93,9 +93,9 @@ export const FD_KINDS = kindTable([
 	fdKind(CKPT_FD_UNIX_SOCKET, "unix socket", "unix-socket", {
 		unread: true, ownFile: true, problem: unixSocketProblem, pathText: (f) => (f.sharesWith === null ? unixSocketText(f) : `as fd ${f.sharesWith}`),
 	}),
-	// A listener, or a bound or connected UDP socket, created again (sockets.ts).
+	// A listener, or a bound or connected UDP socket, created again; a TCP connection comes back closed by its peer (sockets.ts).
 	fdKind(CKPT_FD_INET_SOCKET, "inet socket", "inet-socket", {
-		ownFile: true, problem: inetSocketProblem, pathText: (f) => (f.sharesWith === null ? inetSocketText(f) : `as fd ${f.sharesWith}`),
+		unread: true, ownFile: true, problem: inetSocketProblem, pathText: (f) => (f.sharesWith === null ? inetSocketText(f) : `as fd ${f.sharesWith}`),
 	}),
 ]);
 

@@ -35,9 +35,10 @@ export function inetSocketProblem(f: Fd): string | undefined {
 	const s = f.socket!;
 	const tcp = s.type === SOCK_STREAM;
 	if ((s.family !== AF_INET && s.family !== AF_INET6) || (!tcp && s.type !== SOCK_DGRAM) || s.state < CKPT_SOCK_UNBOUND ||
-		s.state > CKPT_SOCK_STATE_MAX || s.state === CKPT_SOCK_PAIR || s.state === CKPT_SOCK_PEER_CLOSED ||
+		s.state > CKPT_SOCK_STATE_MAX || s.state === CKPT_SOCK_PAIR || (s.state === CKPT_SOCK_PEER_CLOSED && (!tcp || s.peerStr === 0)) ||
 		(s.state === CKPT_SOCK_LISTEN && !tcp) || (s.state === CKPT_SOCK_CONNECTED && (tcp || s.peerStr === 0)) ||
-		(s.state !== CKPT_SOCK_UNBOUND && f.pathStr === 0) || (s.flags & ~INET_FLAGS) !== 0 || s.shutdown !== 0 ||
+		(s.state !== CKPT_SOCK_UNBOUND && f.pathStr === 0) || (s.flags & ~INET_FLAGS) !== 0 || s.shutdown > 3 ||
+		(s.shutdown !== 0 && s.state !== CKPT_SOCK_PEER_CLOSED) || (f.pipeLen > 0 && s.state !== CKPT_SOCK_PEER_CLOSED) ||
 		s.rcvtimeoUsec < 0n || s.sndtimeoUsec < 0n || s.peekOff < -1)
 		return "socket state out of range";
 	return undefined;
@@ -67,7 +68,7 @@ export function socketFacts(f: Fd) {
 		type: inet ? (s.type === SOCK_STREAM ? "tcp" : "udp") : TYPES[s.type] ?? String(s.type),
 		state: STATES[s.state] ?? String(s.state),
 		address: inet ? inetAddressText(f.path) : f.path,
-		peer: s.state === CKPT_SOCK_CONNECTED ? (inet ? inetAddressText(s.peer) : s.peer) : null,
+		peer: s.state === CKPT_SOCK_CONNECTED || (inet && s.state === CKPT_SOCK_PEER_CLOSED) ? (inet ? inetAddressText(s.peer) : s.peer) : null,
 		backlog: s.state === CKPT_SOCK_LISTEN ? s.backlog : null,
 		shutdown: [...(s.shutdown & 1 ? ["read"] : []), ...(s.shutdown & 2 ? ["write"] : [])],
 		rcvbuf: s.rcvbuf,
@@ -89,6 +90,10 @@ export function inetSocketText(f: Fd): string {
 	switch (s.state) {
 		case CKPT_SOCK_LISTEN: return `${name} listening at ${at} (backlog ${s.backlog})`;
 		case CKPT_SOCK_CONNECTED: return `${name}${f.path ? ` at ${at}` : ""} connected to ${inetAddressText(s.peer)}`;
+		case CKPT_SOCK_PEER_CLOSED: {
+			const unread = f.pipeLen > 0 ? `, ${bytes(f.pipeLen)} unread` : "";
+			return `${name} ${at} to ${inetAddressText(s.peer)}, closed by the peer at restart${unread}`;
+		}
 		default: return f.path ? `${name} bound to ${at}` : `${name} unbound`;
 	}
 }

@@ -189,8 +189,14 @@ static void inet_sockets(void)
 	check(fd_inet_socket_record_problem(&f, &h), FD_RECORD_INVALID, "bound, with no address");
 	f.path_str = 1, f.sock_flags = CKPT_SOCK_PASSCRED;
 	check(fd_inet_socket_record_problem(&f, &h), FD_RECORD_INVALID, "SO_PASSCRED on a UDP socket");
-	f.sock_flags = 0, f.pipe_len = 1;
-	check(fd_inet_socket_record_problem(&f, &h), FD_PIPE_BYTES_OUTSIDE, "unread bytes");
+	f.sock_flags = 0, f.pipe_len = 1, f.pipe_data_offset = 16384, f.size = 1;
+	check(fd_inet_socket_record_problem(&f, &h), FD_RECORD_INVALID, "unread bytes on a bound UDP socket");
+	f.sock_type = 1, f.sock_state = CKPT_SOCK_PEER_CLOSED, f.shutdown = 2;
+	check(fd_inet_socket_record_problem(&f, &h), 0, "a TCP connection closed at restart, shut for writing, 1 byte unread");
+	f.pipe_data_offset = 65536;
+	check(fd_inet_socket_record_problem(&f, &h), FD_PIPE_BYTES_OUTSIDE, "its unread bytes past the end");
+	f.pipe_data_offset = 16384, f.peer_str = 0;
+	check(fd_inet_socket_record_problem(&f, &h), FD_RECORD_INVALID, "a closed TCP connection without its peer's address");
 }
 
 int main(void)

@@ -137,6 +137,7 @@ const AUDIT: Record<string, Refusal[]> = {
     { text: "cannot bind it there again", sites: 0, about: "world", foreseen: "the program had the address bound at checkpoint; one gone from this machine since (an interface removed, another host) cannot be foreseen" },
     { text: "cannot connect it again to its peer", sites: 0, about: "world", foreseen: "cannot be: the route to a UDP peer may be gone at restart" },
     { text: "its address is not one ckpt wrote (corrupt image)", sites: 0, about: "image" },
+    { text: "cannot make a closed connection on the loopback to stand for it", sites: 0, about: "restart's own state" },
     { text: "cannot listen there again", sites: 0, about: "kernel" },
     { text: "cannot set SO_REUSEPORT again", sites: 0, about: "kernel" },
     { text: "cannot set SO_KEEPALIVE again", sites: 0, about: "kernel" },
