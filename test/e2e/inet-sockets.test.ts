@@ -8,7 +8,7 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { CKPT, ckpt, EXIT_CHECKPOINTED, killStillRunning, type Running, tempDir, until } from "./harness.ts";
+import { CKPT, ckpt, EXIT_CHECKPOINTED, fixture, killStillRunning, type Running, tempDir, until } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -72,6 +72,27 @@ const CLOSE = { headers: { Connection: "close" } };
 
 const NODE_SERVER = (port: number) =>
   `let n = 0; require("http").createServer((q, r) => r.end("request " + ++n)).listen(${port}, "127.0.0.1", () => console.log("listening"));`;
+
+test("TCP listeners (IPv4 and IPv6), UDP sockets bound and connected, a connection inside the process: each checked from inside after restart", async () => {
+  const run = start([fixture("inet-sockets")]);
+  await run.waitFor((o) => o.includes("ready\n"));
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  const info = Bun.spawnSync([CKPT, "info"], { cwd: dir }).stdout.toString();
+  expect(info).toMatch(/^ +3 +inet socket +O_RDWR +- +tcp listening at 127\.0\.0\.1:\d+ \(backlog 16\)$/m);
+  expect(info).toMatch(/^ +4 +inet socket .* tcp listening at \[::1\]:\d+ \(backlog 3\)$/m);
+  expect(info).toMatch(/^ +6 +inet socket .* udp at 127\.0\.0\.1:\d+ connected to 127\.0\.0\.1:\d+$/m);
+  expect(info).toMatch(/^ +8 +inet socket .* tcp 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+, closed by the peer at restart, 4 B unread$/m);
+  const json = JSON.parse(Bun.spawnSync([CKPT, "info", "--json"], { cwd: dir }).stdout.toString());
+  expect(json.files.find((f: { fd: number }) => f.fd === 4).socket).toMatchObject({ family: "ipv6", type: "tcp", v6only: true, backlog: 3 });
+  expect(json.files.find((f: { fd: number }) => f.fd === 7).socket).toMatchObject({ state: "peer-closed", nodelay: true });
+  const rest = start(["restart"]);
+  expect(await rest.exit()).toBe(0);
+  expect(rest.stderr).toBe("");
+  const checks = rest.stdout.split("\n").filter((l) => /^(PASS|FAIL) /.test(l));
+  expect(checks.filter((l) => l.startsWith("FAIL"))).toEqual([]);
+  expect(checks).toHaveLength(10);
+}, 60000);
 
 const noPython = !Bun.which("python3");
 test.skipIf(noPython)("python3 -m http.server on 127.0.0.1 serves a file before the checkpoint and after the restart", async () => {

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT_FD_EVENTFD, CKPT_FD_TIMERFD, CKPT_FD_UNIX_SOCKET, EPOLL_WATCH, FD, HEADER } from "../../src/image/format.ts";
+import { CKPT_FD_EVENTFD, CKPT_FD_TIMERFD, CKPT_FD_INET_SOCKET, CKPT_FD_UNIX_SOCKET, EPOLL_WATCH, FD, HEADER } from "../../src/image/format.ts";
 import { ImageError, readImage, verifyData } from "../../src/image/read.ts";
 import { type CheckDepth, imageRefusal } from "../../src/image/verdict.ts";
 import { type Mutation, mutate, mutateTables, reseal, rng } from "../fuzz/mutate.ts";
@@ -46,6 +46,7 @@ beforeAll(async () => {
   await realImage("event-fds", [fixture("event-fds")], (o) => o.includes("ready\n"));
   await realImage("epoll", [fixture("epoll-loop")], (o) => o.includes("ready\n"));
   await realImage("unix-sockets", [fixture("unix-sockets"), join(dir, "unix-sockets")], (o) => o.includes("ready\n"));
+  await realImage("inet-sockets", [fixture("inet-sockets")], (o) => o.includes("ready\n"));
 }, 60000);
 afterAll(() => cleanup());
 
@@ -204,6 +205,14 @@ test("the event-loop descriptors' own fields at their edges: the reader and the 
 test("a Unix socket's own fields at their edges: the reader and the stub agree on each", () => {
   const fields = ["sock_type", "sock_state", "backlog", "shutdown", "sock_flags", "peek_off", "rcvtimeo_usec", "sndtimeo_usec", "peer_str", "sock_family", "pipe_len"] as const;
   const { disagreements, count } = fieldEdges("unix-sockets", fields, EDGES, (kind) => kind === CKPT_FD_UNIX_SOCKET);
+  expect(disagreements).toEqual([]);
+  expect(count.accepted).toBeGreaterThan(50);
+  expect(count.refused).toBeGreaterThan(50);
+}, 120000);
+
+test("a TCP or UDP socket's own fields at their edges: the reader and the stub agree on each", () => {
+  const fields = ["sock_type", "sock_state", "backlog", "shutdown", "sock_flags", "peek_off", "rcvtimeo_usec", "peer_str", "path_str", "sock_family", "pipe_len"] as const;
+  const { disagreements, count } = fieldEdges("inet-sockets", fields, EDGES, (kind) => kind === CKPT_FD_INET_SOCKET);
   expect(disagreements).toEqual([]);
   expect(count.accepted).toBeGreaterThan(50);
   expect(count.refused).toBeGreaterThan(50);
