@@ -267,7 +267,8 @@ static void closed_connection(const struct ckpt_fd *f, int s, int image_fd, cons
 		err = sys_getsockname((int)lis, &a, &len);
 	if (!err)
 		err = sys_connect(s, &a, len); /* the socket still blocks: loopback completes at once */
-	long peer = err ? err : sys_accept4((int)lis, SOCK_CLOEXEC);
+	/* non-blocking: bytes that no longer fit refuse the restart, never hang it */
+	long peer = err ? err : sys_accept4((int)lis, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (lis >= 0)
 		sys_close((int)lis);
 	if (peer < 0)
