@@ -331,7 +331,7 @@ _Static_assert(sizeof(struct ckpt_header) % 8 == 0, "header is 8-byte sized");
 _Static_assert(sizeof(struct ckpt_thread) == 176, "thread record size is part of the format");
 _Static_assert(sizeof(struct ckpt_region) == 96, "region record size is part of the format");
 _Static_assert(sizeof(struct ckpt_extent) == 32, "extent record size is part of the format");
-_Static_assert(sizeof(struct ckpt_fd) == 192, "fd record size is part of the format");
+_Static_assert(sizeof(struct ckpt_fd) == 264, "fd record size is part of the format");
 _Static_assert(sizeof(struct ckpt_lock) == 32, "lock record size is part of the format");
 _Static_assert(sizeof(struct ckpt_inotify_watch) == 40, "inotify watch record size is part of the format");
 _Static_assert(sizeof(struct ckpt_termios) == 40, "termios record size");

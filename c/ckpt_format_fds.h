@@ -25,11 +25,36 @@ enum ckpt_fd_kind {
 	CKPT_FD_TIMERFD = 12,   /* timerfd: created again on its clock, armed as it was */
 	CKPT_FD_EPOLL = 13,     /* epoll: created again, its interest list (the watch
 				 * table) registered once every other fd is back */
-	/* 14, 15: sockets */
+	CKPT_FD_UNIX_SOCKET = 14, /* AF_UNIX socket: created again in its state
+				   * (enum ckpt_sock_state), with its unread bytes */
+	CKPT_FD_INET_SOCKET = 15, /* TCP or UDP socket, IPv4 or IPv6: a listener or
+				   * a bound or connected UDP socket, created again */
 	CKPT_FD_INOTIFY = 16,   /* inotify: created again, its watches (the inotify
 				 * table) added by path under their wd numbers */
 };
 #define CKPT_FD_KIND_MAX CKPT_FD_INOTIFY
+
+/* What a Unix socket was, so what the restart makes of it. */
+enum ckpt_sock_state {
+	CKPT_SOCK_UNBOUND = 1,     /* socket() and nothing since */
+	CKPT_SOCK_BOUND = 2,       /* bound to its address (path_str), not listening */
+	CKPT_SOCK_LISTEN = 3,      /* bound and listening, `backlog` */
+	CKPT_SOCK_PAIR = 4,        /* connected to another record (peer_id), and it to
+				    * this one, both unnamed: a socketpair */
+	CKPT_SOCK_PEER_CLOSED = 5, /* connected, its peer gone: reads its unread bytes,
+				    * then EOF */
+	CKPT_SOCK_CONNECTED = 6,   /* datagram (Unix or UDP), connected to the address peer_str */
+};
+#define CKPT_SOCK_STATE_MAX CKPT_SOCK_CONNECTED
+
+/* sock_flags: boolean options set again at restart (the first two on any
+ * socket, the others on TCP and UDP ones). */
+#define CKPT_SOCK_PASSCRED 1u
+#define CKPT_SOCK_REUSEADDR 2u
+#define CKPT_SOCK_REUSEPORT 4u
+#define CKPT_SOCK_V6ONLY 8u   /* IPV6_V6ONLY */
+#define CKPT_SOCK_NODELAY 16u /* TCP_NODELAY */
+#define CKPT_SOCK_KEEPALIVE 32u
 
 struct ckpt_fd {
 	int32_t fd;
@@ -61,6 +86,24 @@ struct ckpt_fd {
 	int64_t interval_sec, interval_nsec;   /* TIMERFD: it_interval */
 	int64_t remaining_sec, remaining_nsec; /* TIMERFD: time to the next expiry (of an
 						* absolute CLOCK_REALTIME one: its time); both 0: disarmed */
+	/* version 4: sockets (c/kinds/fd_unix_socket.c, fd_inet_socket.c); else 0.
+	 * Its own address is path_str: a Unix one "" unnamed, "@name" abstract,
+	 * or its path; a TCP/UDP one "a.b.c.d:port" or "[h:h:h:h:h:h:h:h]:port"
+	 * (eight groups, none left out), "" unbound. The bytes a Unix socket has
+	 * waiting are pipe_len/pipe_data_offset/pipe_crc, a datagram socket's as
+	 * one 4-byte length before each message. */
+	uint64_t sock_id;            /* the socket's inode: pairs it with its peer */
+	uint64_t peer_id;            /* PAIR: the peer's inode */
+	uint32_t sock_type;          /* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+	uint32_t sock_state;         /* enum ckpt_sock_state */
+	uint32_t backlog;            /* LISTEN: listen()'s backlog */
+	uint32_t shutdown;           /* 1: no more reads, 2: no more writes (sk_shutdown) */
+	uint32_t rcvbuf, sndbuf;     /* SO_RCVBUF, SO_SNDBUF as getsockopt gives them */
+	uint32_t sock_flags;         /* CKPT_SOCK_PASSCRED | CKPT_SOCK_REUSEADDR */
+	int32_t peek_off;            /* SO_PEEK_OFF; -1: off */
+	int64_t rcvtimeo_usec, sndtimeo_usec; /* SO_RCVTIMEO, SO_SNDTIMEO; 0: none */
+	uint32_t peer_str;           /* CONNECTED: the peer's address */
+	uint32_t sock_family;        /* AF_UNIX 1, AF_INET 2, AF_INET6 10 */
 };
 
 /* One entry of an epoll's interest list (/proc/self/fdinfo: tfd, events,

@@ -213,6 +213,25 @@ static inline long sys_fchmod(int fd, unsigned mode) { return SYS2(__NR_fchmod, 
 static inline long sys_geteuid(void) { return SYS0(__NR_geteuid); }
 /* int faccessat2(int dirfd, const char *path, int mode, int flags); */
 static inline long sys_faccessat2(int dir, const char *path, int mode, int flags) { return SYS4(439 /* __NR_faccessat2 */, dir, path, mode, flags); }
+/* Sockets: socket(2), socketpair(2), bind(2), listen(2), connect(2),
+ * getsockname(2), getpeername(2), getsockopt(2), setsockopt(2),
+ * sendto(2), recvfrom(2) without an address, sendmsg(2), recvmsg(2),
+ * accept4(2) without an address, shutdown(2). */
+static inline long sys_socket(int domain, int type, int proto) { return SYS3(__NR_socket, domain, type, proto); }
+static inline long sys_socketpair(int domain, int type, int proto, int *sv) { return SYS4(__NR_socketpair, domain, type, proto, sv); }
+static inline long sys_bind(int fd, const void *addr, uint32_t len) { return SYS3(__NR_bind, fd, addr, len); }
+static inline long sys_listen(int fd, int backlog) { return SYS2(__NR_listen, fd, backlog); }
+static inline long sys_connect(int fd, const void *addr, uint32_t len) { return SYS3(__NR_connect, fd, addr, len); }
+static inline long sys_getsockname(int fd, void *addr, uint32_t *len) { return SYS3(__NR_getsockname, fd, addr, len); }
+static inline long sys_getpeername(int fd, void *addr, uint32_t *len) { return SYS3(__NR_getpeername, fd, addr, len); }
+static inline long sys_getsockopt(int fd, int level, int name, void *v, uint32_t *len) { return SYS5(__NR_getsockopt, fd, level, name, v, len); }
+static inline long sys_setsockopt(int fd, int level, int name, const void *v, uint32_t len) { return SYS5(__NR_setsockopt, fd, level, name, v, len); }
+static inline long sys_sendto(int fd, const void *buf, size_t n, int flags, const void *addr, uint32_t len) { return SYS6(__NR_sendto, fd, buf, n, flags, addr, len); }
+static inline long sys_recvfrom(int fd, void *buf, size_t n, int flags) { return SYS6(__NR_recvfrom, fd, buf, n, flags, 0, 0); }
+static inline long sys_sendmsg(int fd, const void *msg, int flags) { return SYS3(__NR_sendmsg, fd, msg, flags); }
+static inline long sys_recvmsg(int fd, void *msg, int flags) { return SYS3(__NR_recvmsg, fd, msg, flags); }
+static inline long sys_accept4(int fd, int flags) { return SYS4(__NR_accept4, fd, 0, 0, flags); }
+static inline long sys_shutdown(int fd, int how) { return SYS2(__NR_shutdown, fd, how); }
 /* int flock(int fd, int operation); */
 static inline long sys_flock(int fd, int op) { return SYS2(__NR_flock, fd, op); }
 /* pid_t getpid(void); pid_t gettid(void); */

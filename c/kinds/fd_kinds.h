@@ -37,6 +37,8 @@ static inline int fd_kind_has_own_file(uint32_t kind)
 	case CKPT_FD_TIMERFD:
 	case CKPT_FD_EPOLL: /* a dup is that same epoll; no offset (lseek: ESPIPE, read as 0) */
 	case CKPT_FD_INOTIFY: /* likewise */
+	case CKPT_FD_UNIX_SOCKET: /* a dup is that same socket; no offset either */
+	case CKPT_FD_INET_SOCKET:
 		return 1;
 	default:
 		return 0;
@@ -66,6 +68,8 @@ const char *fd_pipe_bytes_problem(const struct ckpt_fd *f, const struct ckpt_hea
 /* fd_locks.c: every lock record, against the fd table. */
 const char *fd_locks_problem(const struct ckpt_header *h, const char *tables);
 const char *fd_epoll_record_problem(const struct ckpt_fd *f);
+const char *fd_unix_socket_record_problem(const struct ckpt_fd *f, const struct ckpt_header *h);
+const char *fd_inet_socket_record_problem(const struct ckpt_fd *f, const struct ckpt_header *h);
 /* fd_epoll.c: every epoll watch record, against the fd table. */
 const char *fd_epoll_watches_problem(const struct ckpt_header *h, const char *tables);
 const char *fd_inotify_record_problem(const struct ckpt_fd *f);
@@ -97,6 +101,14 @@ int resolve_pipes(struct capture *c);
 /* fd_locks.c: every lock the program holds, into c->locks. */
 int capture_locks(struct capture *c);
 int fd_epoll_capture(struct ckpt_fd *r);
+int fd_unix_socket_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *target, const struct stat *st);
+/* c/lib/socket_queue.c: pairs connected Unix sockets whose both ends the
+ * process holds, and peeks the bytes each has waiting. */
+int resolve_unix_sockets(struct capture *c);
+/* socket_queue.c: the bytes a Unix or TCP socket has waiting, peeked into
+ * the stored bytes (pipe_len…), or a refusal (fds in flight, OOB data). */
+int capture_socket_queue(struct capture *c, struct ckpt_fd *r);
+int fd_inet_socket_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *target);
 /* fd_epoll.c: every epoll's interest list, into c->watches; each watch on
  * a kept fd, registered under the number of the file it names. */
 int capture_epoll_watches(struct capture *c);
@@ -130,6 +142,13 @@ void fd_inotify_restore(const struct ckpt_fd *f);
  * phase 2, the events the restart itself caused read away. */
 void fd_inotify_check_world(const struct ckpt_header *h, const char *tables);
 void fd_inotify_drain(const struct ckpt_fd *fds, uint32_t n);
+void fd_unix_socket_check_world(const struct ckpt_fd *f, const char *name);
+void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings, int image_fd);
+/* fd_unix_socket.c, once every fd is back: datagram sockets connected again. */
+void fd_unix_socket_connect(const struct ckpt_fd *fds, uint32_t n, const char *strings);
+void fd_inet_socket_restore(const struct ckpt_fd *f, const char *name, int image_fd);
+/* fd_inet_socket.c, once every fd is back: UDP sockets connected again. */
+void fd_inet_socket_connect(const struct ckpt_fd *fds, uint32_t n, const char *strings);
 /* fd_tty.c, phase 2: the saved modes of TTY fds, once nothing can fail. */
 void fd_tty_restore_modes(const struct ckpt_fd *fds, uint32_t n);
 /* fd_timerfd.c, phase 2: arm every timerfd with its time left, as late as

@@ -24,6 +24,30 @@ static void fd_path(int fd, char *out, size_t cap)
 	out[n > 0 ? n : 0] = 0;
 }
 
+/* SO_DOMAIN: AF_UNIX 1, AF_INET 2, AF_NETLINK 16, AF_PACKET 17…; -errno. */
+static int socket_family(int fd)
+{
+	int32_t family = 0;
+	uint32_t len = sizeof family;
+	long err = sys_getsockopt(fd, 1 /* SOL_SOCKET */, 39 /* SO_DOMAIN */, &family, &len);
+	return err < 0 ? (int)err : family;
+}
+
+/* Why a socket no kind takes cannot come back: its family, by name. */
+static const char *socket_family_text(int fd)
+{
+	switch (socket_family(fd)) {
+	case 16:
+		return "a netlink socket (AF_NETLINK), which ckpt does not restore";
+	case 17:
+		return "a packet socket (AF_PACKET), which ckpt does not restore";
+	case 40:
+		return "a vsock socket (AF_VSOCK), which ckpt does not restore";
+	default:
+		return "a socket of a family ckpt does not restore";
+	}
+}
+
 static int is_tty(int fd)
 {
 	struct termios t;
@@ -71,6 +95,10 @@ static uint32_t kind_of(int fd, const struct stat *st, const char *target, uint3
 		return CKPT_FD_EPOLL;
 	if (str_eq(target, "anon_inode:inotify"))
 		return CKPT_FD_INOTIFY;
+	if (S_ISSOCK(st->st_mode) && socket_family(fd) == 1 /* AF_UNIX */)
+		return CKPT_FD_UNIX_SOCKET;
+	if (S_ISSOCK(st->st_mode) && (socket_family(fd) == 2 || socket_family(fd) == 10)) /* AF_INET, AF_INET6 */
+		return CKPT_FD_INET_SOCKET;
 	return 0;
 }
 
@@ -124,8 +152,14 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 		return fd_epoll_capture(r);
 	case CKPT_FD_INOTIFY:
 		return fd_inotify_capture(c, fd, r, target);
+	case CKPT_FD_UNIX_SOCKET:
+		return fd_unix_socket_capture(c, fd, r, target, &st);
+	case CKPT_FD_INET_SOCKET:
+		return fd_inet_socket_capture(c, fd, r, target);
 	default:
-		return str_eq(target, "anon_inode:[pidfd]") ? refuse_pidfd(c, fd, target) : drop_or_fail(c, fd, target, "");
+		if (str_eq(target, "anon_inode:[pidfd]"))
+			return refuse_pidfd(c, fd, target);
+		return drop_or_fail(c, fd, target, S_ISSOCK(st.st_mode) ? socket_family_text(fd) : "");
 	}
 }
 
@@ -197,5 +231,5 @@ int capture_fds(struct capture *c)
 	find_shared_files(c);
 	/* The world audit runs here, with the descriptors, so that everything a
 	 * restart would refuse fails the checkpoint before any heavy work. */
-	return resolve_pipes(c) || capture_locks(c) || capture_epoll_watches(c) ? -1 : audit_world(c);
+	return resolve_pipes(c) || resolve_unix_sockets(c) || capture_locks(c) || capture_epoll_watches(c) ? -1 : audit_world(c);
 }

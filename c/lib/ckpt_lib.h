@@ -181,6 +181,22 @@ void destroy_stream_aio(const struct capture *c);
  * first nonzero return and returns it, or -errno if the walk failed. */
 int for_each_numbered_entry(const char *path, int (*each)(int n, void *ctx), void *ctx);
 
+/* sock_diag.c: the kernel's facts about the Unix socket with inode `ino`
+ * (its reply lands in c->text): 0, or -errno. */
+struct unix_facts {
+	uint32_t state, type;  /* TCP_ESTABLISHED 1, TCP_CLOSE 7, TCP_LISTEN 10; SOCK_* */
+	uint32_t peer_ino;     /* 0: no peer, or one not yet accepted, or gone */
+	uint32_t rqueue;       /* listening: connections not yet accepted; else bytes queued */
+	uint32_t wqueue;       /* listening: the backlog */
+	uint32_t vfs_ino, vfs_dev; /* bound to a path: the inode it was created as */
+	uint32_t has_vfs, shutdown;
+};
+long unix_diag(struct capture *c, uint64_t ino, struct unix_facts *u);
+/* socket_options.c: records the options a restart sets again; returns why
+ * the socket cannot come back (an option it would lose), or 0. */
+struct ckpt_fd;
+const char *socket_options(int fd, struct ckpt_fd *r);
+
 /* Reads a whole /proc file into c->text; returns its length or -errno. */
 long read_proc_file(struct capture *c, const char *path);
 /* fdinfo.c: /proc/self/fdinfo/N into c->text (its length or -errno), and

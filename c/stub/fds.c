@@ -52,6 +52,14 @@ void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int
 		case CKPT_FD_TIMERFD:
 			fd_timerfd_restore(f); /* armed in phase 2 (process.c) */
 			break;
+		case CKPT_FD_UNIX_SOCKET:
+			fd_unix_socket_restore(fds, n, i, strings, image_fd);
+			break;
+		case CKPT_FD_INET_SOCKET: /* bound here, in phase 1: a taken address refuses cleanly */
+			fd_inet_socket_restore(f, string_at(strings, f->path_str), image_fd);
+			break;
 		}
 	}
+	fd_unix_socket_connect(fds, n, strings);
+	fd_inet_socket_connect(fds, n, strings);
 }

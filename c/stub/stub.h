@@ -81,6 +81,12 @@ void set_some_status_flags(const struct ckpt_fd *f, unsigned settable);
 void refill_from_image(int image_fd, uint64_t at, uint64_t len, uint32_t crc, int fd, int positional,
 		       const char *what);
 int move_image_fd_high(int fd, const struct ckpt_fd *fds, uint32_t n);
+/* sockets.c, for the socket kinds: "fd N (a Unix socket at NAME): WHY: errno"
+ * ends the restart; the SOL_SOCKET options of the record set on `s`. */
+struct ckpt_fd;
+__attribute__((noreturn)) void die_socket(const char *why, const struct ckpt_fd *f, const char *name, long err);
+void set_socket_option(int s, const struct ckpt_fd *f, int level, int name, int32_t v, const char *what);
+void set_socket_options(int s, const struct ckpt_fd *f);
 /* c/kinds/fd_locks.c: the program's locks, once every fd is in place. */
 void take_locks(const struct ckpt_lock *locks, uint32_t n, const struct ckpt_fd *fds, uint32_t nfds,
 		const char *strings);

@@ -224,6 +224,10 @@ static const char *fd_kind_problem(const struct ckpt_fd *f, const struct ckpt_he
 		return fd_epoll_record_problem(f);
 	case CKPT_FD_INOTIFY:
 		return fd_inotify_record_problem(f);
+	case CKPT_FD_UNIX_SOCKET:
+		return fd_unix_socket_record_problem(f, h);
+	case CKPT_FD_INET_SOCKET:
+		return fd_inet_socket_record_problem(f, h);
 	default:
 		return FD_RECORD_INVALID;
 	}

@@ -74,9 +74,21 @@ export const CKPT_FD_EVENTFD = 10;
 export const CKPT_FD_SIGNALFD = 11;
 export const CKPT_FD_TIMERFD = 12;
 export const CKPT_FD_EPOLL = 13;
+export const CKPT_FD_UNIX_SOCKET = 14;
+export const CKPT_FD_INET_SOCKET = 15;
 export const CKPT_FD_INOTIFY = 16;
 export const CKPT_FD_KIND_MAX = CKPT_FD_INOTIFY;
 export const CKPT_INOTIFY_MAX_WD = 1 << 22;
+export const CKPT_SOCK_UNBOUND = 1;
+export const CKPT_SOCK_BOUND = 2;
+export const CKPT_SOCK_LISTEN = 3;
+export const CKPT_SOCK_PAIR = 4;
+export const CKPT_SOCK_PEER_CLOSED = 5;
+export const CKPT_SOCK_CONNECTED = 6;
+export const CKPT_SOCK_STATE_MAX = CKPT_SOCK_CONNECTED;
+// sock_flags
+export const CKPT_SOCK_PASSCRED = 1, CKPT_SOCK_REUSEADDR = 2, CKPT_SOCK_REUSEPORT = 4;
+export const CKPT_SOCK_V6ONLY = 8, CKPT_SOCK_NODELAY = 16, CKPT_SOCK_KEEPALIVE = 32;
 
 export const CKPT_LOCK_POSIX = 1;
 export const CKPT_LOCK_OFD = 2;
@@ -108,8 +120,11 @@ export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_FD_FILE, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_INHERIT,
 	CKPT_FD_TTY,
 	CKPT_FD_PROC, CKPT_FD_DELETED, CKPT_FD_MEMFD, CKPT_FD_FIFO,
-	CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_EPOLL, CKPT_FD_INOTIFY, CKPT_FD_KIND_MAX,
+	CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_EPOLL, CKPT_FD_UNIX_SOCKET, CKPT_FD_INET_SOCKET, CKPT_FD_INOTIFY, CKPT_FD_KIND_MAX,
 	CKPT_INOTIFY_MAX_WD,
+	CKPT_SOCK_UNBOUND, CKPT_SOCK_BOUND, CKPT_SOCK_LISTEN, CKPT_SOCK_PAIR, CKPT_SOCK_PEER_CLOSED, CKPT_SOCK_CONNECTED,
+	CKPT_SOCK_STATE_MAX, CKPT_SOCK_PASSCRED, CKPT_SOCK_REUSEADDR, CKPT_SOCK_REUSEPORT, CKPT_SOCK_V6ONLY, CKPT_SOCK_NODELAY,
+	CKPT_SOCK_KEEPALIVE,
 	CKPT_LOCK_POSIX, CKPT_LOCK_OFD, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE, CKPT_LOCK_KIND_MAX,
 	CKPT_THREAD_COORDINATOR,
 	CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL, CKPT_LIBC_MAX, CKPT_MUSL_TID_OFFSET,
@@ -286,7 +301,7 @@ export const EXTENT = layout("ckpt_extent", 32, {
 	data_offset: f(24, "u64"),
 });
 
-export const FD = layout("ckpt_fd", 192, {
+export const FD = layout("ckpt_fd", 264, {
 	fd: f(0, "i32"),
 	kind: f(4, "u32"),
 	open_flags: f(8, "u32"),
@@ -317,6 +332,21 @@ export const FD = layout("ckpt_fd", 192, {
 	interval_nsec: f(168, "i64"),
 	remaining_sec: f(176, "i64"),
 	remaining_nsec: f(184, "i64"),
+	// sockets
+	sock_id: f(192, "u64"),
+	peer_id: f(200, "u64"),
+	sock_type: f(208, "u32"),
+	sock_state: f(212, "u32"),
+	backlog: f(216, "u32"),
+	shutdown: f(220, "u32"),
+	rcvbuf: f(224, "u32"),
+	sndbuf: f(228, "u32"),
+	sock_flags: f(232, "u32"),
+	peek_off: f(236, "i32"),
+	rcvtimeo_usec: f(240, "i64"),
+	sndtimeo_usec: f(248, "i64"),
+	peer_str: f(256, "u32"),
+	sock_family: f(260, "u32"),
 });
 
 export const EPOLL_WATCH = layout("ckpt_epoll_watch", 24, {

@@ -6,7 +6,8 @@
  * Pure: image in, plain object out.
  */
 import { inotifyFacts } from "./inotify.ts";
-import { CKPT_FD_EPOLL, CKPT_FD_INOTIFY, CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD } from "./format.ts";
+import { CKPT_FD_EPOLL, CKPT_FD_INOTIFY, CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_UNIX_SOCKET, CKPT_FD_INET_SOCKET, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD } from "./format.ts";
+import { socketFacts } from "./sockets.ts";
 import { eventfdFacts, signalfdSignals, timerfdFacts } from "./event-fds.ts";
 import {
 	bytesInImage, fdFlags, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
@@ -86,6 +87,7 @@ export function infoJson(image: Image) {
 				eventfd: f.kind === CKPT_FD_EVENTFD ? eventfdFacts(f) : null,
 				signalfd: f.kind === CKPT_FD_SIGNALFD ? { signals: signalfdSignals(f) } : null,
 				timerfd: f.kind === CKPT_FD_TIMERFD ? timerfdFacts(f) : null,
+				socket: (f.kind === CKPT_FD_UNIX_SOCKET || f.kind === CKPT_FD_INET_SOCKET) && f.sharesWith === null ? socketFacts(f) : null,
 				watches: f.kind === CKPT_FD_EPOLL && f.sharesWith === null
 					? f.watches.map((w) => ({ fd: w.fd, events: epollEventNames(w.events), data: hex(w.data) }))
 					: null,

@@ -10,7 +10,7 @@
 import { CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL,
 	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_DELETED, CKPT_FD_EPOLL, CKPT_FD_EVENTFD,
 	CKPT_FD_FIFO, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_INOTIFY, CKPT_FD_MEMFD, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_PROC,
-	CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_TTY, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE, CKPT_LOCK_OFD, CKPT_LOCK_POSIX, CKPT_REGION_ANON,
+	CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_TTY, CKPT_FD_UNIX_SOCKET, CKPT_FD_INET_SOCKET, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE, CKPT_LOCK_OFD, CKPT_LOCK_POSIX, CKPT_REGION_ANON,
 	CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP, CKPT_REGION_SHARED_ANON,
 	CKPT_REGION_STACK, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_VM_ACCOUNT, CKPT_VM_DONTDUMP,
 	CKPT_VM_DONTFORK, CKPT_VM_HUGEPAGE, CKPT_VM_LOCKED, CKPT_VM_LOCKONFAULT, CKPT_VM_MAYWRITE,
@@ -19,6 +19,7 @@ import { CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL,
 } from "./format.ts";
 import { inotifyProblem, inotifyText } from "./inotify.ts";
 import { eventfdProblem, eventfdText, signalfdText, timerfdProblem, timerfdText } from "./event-fds.ts";
+import { inetSocketProblem, inetSocketText, unixSocketProblem, unixSocketText } from "./sockets.ts";
 import { terminalModes } from "./terminal-modes.ts";
 import type { Fd } from "./types.ts";
 import { bytes } from "../cli/text.ts";
@@ -89,6 +90,14 @@ export const FD_KINDS = kindTable([
 	fdKind(CKPT_FD_SIGNALFD, "signalfd", "signalfd", { ownFile: true, pathText: signalfdText }),
 	fdKind(CKPT_FD_TIMERFD, "timerfd", "timerfd", { ownFile: true, problem: timerfdProblem, pathText: timerfdText }),
 	fdKind(CKPT_FD_EPOLL, "epoll", "epoll", { ownFile: true, pathText: (f) => (f.sharesWith === null ? watchesText(f.watches) : `as fd ${f.sharesWith}`) }),
+	// Created again in its state (sockets.ts); the unread bytes are the receiving end's.
+	fdKind(CKPT_FD_UNIX_SOCKET, "unix socket", "unix-socket", {
+		unread: true, ownFile: true, problem: unixSocketProblem, pathText: (f) => (f.sharesWith === null ? unixSocketText(f) : `as fd ${f.sharesWith}`),
+	}),
+	// A listener, or a bound or connected UDP socket, created again; a TCP connection comes back closed by its peer (sockets.ts).
+	fdKind(CKPT_FD_INET_SOCKET, "inet socket", "inet-socket", {
+		unread: true, ownFile: true, problem: inetSocketProblem, pathText: (f) => (f.sharesWith === null ? inetSocketText(f) : `as fd ${f.sharesWith}`),
+	}),
 	// Watches added again by path under their wds (inotify.ts).
 	fdKind(CKPT_FD_INOTIFY, "inotify", "inotify", { ownFile: true, problem: inotifyProblem, pathText: inotifyText }),
 ]);

@@ -9,7 +9,7 @@ import { ImageError } from "../cli/errors.ts";
 import { Fields, utf8 } from "./fields.ts";
 import {
 	CKPT_LOWEST_ADDRESS, CKPT_MAX_FD,
-	CKPT_FD_EPOLL, CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EPOLL_WATCH, EXTENT, FD, INOTIFY_WATCH, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS,
+	CKPT_FD_EPOLL, CKPT_FD_INET_SOCKET, CKPT_FD_UNIX_SOCKET, CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EPOLL_WATCH, EXTENT, FD, INOTIFY_WATCH, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS,
 	THREAD, TIMER,
 } from "./format.ts";
 import { isThreadCpuClock, validTime } from "./clocks.ts";
@@ -177,6 +177,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			offset: f.u64("offset"),
 			size: f.u64("size"),
 			path: str(f.u32("path_str"), () => `fd ${fd}`),
+			pathStr: f.u32("path_str"),
 			pipeLen,
 			pipeId: f.u64("pipe_id"),
 			pipeDataOffset: pipeLen > 0 ? Number(pipeOff) : 0,
@@ -198,6 +199,12 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			intervalNsec: f.i64("interval_nsec"),
 			remainingSec: f.i64("remaining_sec"),
 			remainingNsec: f.i64("remaining_nsec"),
+			socket: kind === CKPT_FD_UNIX_SOCKET || kind === CKPT_FD_INET_SOCKET ? {
+				id: f.u64("sock_id"), peerId: f.u64("peer_id"), type: f.u32("sock_type"), state: f.u32("sock_state"),
+				backlog: f.u32("backlog"), shutdown: f.u32("shutdown"), rcvbuf: f.u32("rcvbuf"), sndbuf: f.u32("sndbuf"),
+				flags: f.u32("sock_flags"), peekOff: f.i32("peek_off"), rcvtimeoUsec: f.i64("rcvtimeo_usec"),
+				sndtimeoUsec: f.i64("sndtimeo_usec"), peerStr: f.u32("peer_str"), peer: str(f.u32("peer_str"), () => ""), family: f.u32("sock_family"),
+			} : null,
 		};
 		const problem = fdKind.problem?.(record);
 		if (problem) bad(problem);

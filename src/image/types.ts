@@ -153,6 +153,7 @@ export interface Fd {
 	offset: bigint;
 	size: bigint;
 	path: string;
+	pathStr: number; // its offset in the strings: 0 when it has none
 	pipeLen: number;
 	pipeId: bigint;
 	pipeDataOffset: number;
@@ -175,6 +176,26 @@ export interface Fd {
 	intervalNsec: bigint;
 	remainingSec: bigint; // timerfd: time to the next expiry (absolute CLOCK_REALTIME: its time)
 	remainingNsec: bigint;
+	socket: UnixSocket | null; // CKPT_FD_UNIX_SOCKET (sockets.ts); null for the others
+}
+
+/** A Unix socket's state (struct ckpt_fd, version 4); its address is the fd's path. */
+export interface UnixSocket {
+	id: bigint; // its inode
+	peerId: bigint; // pair: the peer's inode
+	type: number; // SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_SEQPACKET 5
+	state: number; // CKPT_SOCK_*
+	backlog: number;
+	shutdown: number; // 1 reads, 2 writes
+	rcvbuf: number;
+	sndbuf: number;
+	flags: number; // CKPT_SOCK_PASSCRED | CKPT_SOCK_REUSEADDR
+	peekOff: number;
+	rcvtimeoUsec: bigint;
+	sndtimeoUsec: bigint;
+	peerStr: number;
+	peer: string; // connected: the peer's address
+	family: number; // AF_UNIX 1, AF_INET 2, AF_INET6 10
 }
 
 /** A POSIX timer (timer_create), restored with its id. */

@@ -17,8 +17,8 @@ static void check(const char *got, const char *want, const char *what)
 		failed++, printf("FAIL: %s: got \"%s\", want \"%s\"\n", what, got ? got : "(ok)", want ? want : "(ok)");
 }
 
-/* An image of 64 KiB whose data area starts at 16 KiB. */
-static const struct ckpt_header h = {.data_offset = 16384, .file_size = 65536};
+/* An image of 64 KiB whose data area starts at 16 KiB, 64 bytes of strings. */
+static const struct ckpt_header h = {.data_offset = 16384, .file_size = 65536, .strings_size = 64};
 
 static struct ckpt_fd rec(uint32_t kind)
 {
@@ -136,6 +136,69 @@ static void locks(void)
 	check(lock_problem(CKPT_FD_FILE, 0, l), invalid, "a range past off_t");
 }
 
+static void unix_sockets(void)
+{
+	struct ckpt_fd f = rec(CKPT_FD_UNIX_SOCKET);
+	f.sock_family = 1, f.sock_type = 1 /* SOCK_STREAM */, f.sock_state = CKPT_SOCK_PAIR, f.shutdown = 3, f.peek_off = -1;
+	f.pipe_len = 100, f.pipe_data_offset = 16384, f.size = 100;
+	check(fd_unix_socket_record_problem(&f, &h), 0, "a stream pair shut both ways, 100 bytes unread");
+	f.pipe_data_offset = 65500;
+	check(fd_unix_socket_record_problem(&f, &h), FD_PIPE_BYTES_OUTSIDE, "a socket's unread bytes past the end");
+	f.pipe_data_offset = 16384, f.sock_state = CKPT_SOCK_LISTEN;
+	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "unread bytes on a listening socket");
+	f.pipe_len = 0;
+	check(fd_unix_socket_record_problem(&f, &h), 0, "a listening stream socket");
+	f.sock_type = 2 /* SOCK_DGRAM */;
+	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "a listening datagram socket");
+	f.sock_state = CKPT_SOCK_CONNECTED;
+	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "a connected datagram socket with no peer address");
+	f.peer_str = 1;
+	check(fd_unix_socket_record_problem(&f, &h), 0, "a datagram socket connected to an address");
+	f.peer_str = 64;
+	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "a peer address outside the strings");
+	f.peer_str = 1;
+	f.sock_type = 3 /* SOCK_RAW */;
+	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "a raw socket");
+	f.sock_type = 5, f.sock_state = CKPT_SOCK_STATE_MAX + 1;
+	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "an unknown state");
+	f.sock_state = CKPT_SOCK_UNBOUND, f.shutdown = 4;
+	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "an unknown shutdown bit");
+	f.shutdown = 0, f.sock_flags = 4;
+	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "an unknown option flag");
+	f.sock_flags = 0, f.peek_off = -2;
+	check(fd_unix_socket_record_problem(&f, &h), FD_RECORD_INVALID, "a negative peek offset other than off");
+}
+
+static void inet_sockets(void)
+{
+	struct ckpt_fd f = rec(CKPT_FD_INET_SOCKET);
+	f.sock_family = 2, f.sock_type = 1 /* SOCK_STREAM */, f.sock_state = CKPT_SOCK_LISTEN, f.backlog = 128, f.peek_off = -1;
+	f.sock_flags = CKPT_SOCK_REUSEADDR | CKPT_SOCK_NODELAY, f.size = 0;
+	check(fd_inet_socket_record_problem(&f, &h), 0, "a TCP listener");
+	f.sock_family = 1;
+	check(fd_inet_socket_record_problem(&f, &h), FD_RECORD_INVALID, "an inet socket of the Unix family");
+	f.sock_family = 10, f.sock_state = CKPT_SOCK_PAIR;
+	check(fd_inet_socket_record_problem(&f, &h), FD_RECORD_INVALID, "a TCP pair");
+	f.sock_state = CKPT_SOCK_CONNECTED;
+	check(fd_inet_socket_record_problem(&f, &h), FD_RECORD_INVALID, "a connected TCP socket");
+	f.sock_type = 2, f.peer_str = 1;
+	check(fd_inet_socket_record_problem(&f, &h), 0, "a connected UDP socket");
+	f.sock_state = CKPT_SOCK_LISTEN;
+	check(fd_inet_socket_record_problem(&f, &h), FD_RECORD_INVALID, "a listening UDP socket");
+	f.sock_state = CKPT_SOCK_BOUND, f.path_str = 0;
+	check(fd_inet_socket_record_problem(&f, &h), FD_RECORD_INVALID, "bound, with no address");
+	f.path_str = 1, f.sock_flags = CKPT_SOCK_PASSCRED;
+	check(fd_inet_socket_record_problem(&f, &h), FD_RECORD_INVALID, "SO_PASSCRED on a UDP socket");
+	f.sock_flags = 0, f.pipe_len = 1, f.pipe_data_offset = 16384, f.size = 1;
+	check(fd_inet_socket_record_problem(&f, &h), FD_RECORD_INVALID, "unread bytes on a bound UDP socket");
+	f.sock_type = 1, f.sock_state = CKPT_SOCK_PEER_CLOSED, f.shutdown = 2;
+	check(fd_inet_socket_record_problem(&f, &h), 0, "a TCP connection closed at restart, shut for writing, 1 byte unread");
+	f.pipe_data_offset = 65536;
+	check(fd_inet_socket_record_problem(&f, &h), FD_PIPE_BYTES_OUTSIDE, "its unread bytes past the end");
+	f.pipe_data_offset = 16384, f.peer_str = 0;
+	check(fd_inet_socket_record_problem(&f, &h), FD_RECORD_INVALID, "a closed TCP connection without its peer's address");
+}
+
 int main(void)
 {
 	stores_nothing(CKPT_FD_FILE, fd_file_record_problem, 1);
@@ -156,10 +219,12 @@ int main(void)
 	stores_nothing(CKPT_FD_SIGNALFD, fd_signalfd_record_problem, 0);
 	stores_nothing(CKPT_FD_TIMERFD, fd_timerfd_record_problem, 0);
 	event_fds();
+	unix_sockets();
+	inet_sockets();
 	locks();
 	for (uint32_t k = 0; k <= CKPT_FD_KIND_MAX + 1; k++) {
 		int own = k == CKPT_FD_FILE || k == CKPT_FD_PROC || k == CKPT_FD_DELETED || k == CKPT_FD_MEMFD || k == CKPT_FD_FIFO ||
-			  k == CKPT_FD_EVENTFD || k == CKPT_FD_SIGNALFD || k == CKPT_FD_TIMERFD || k == CKPT_FD_EPOLL || k == CKPT_FD_INOTIFY;
+			  k == CKPT_FD_EVENTFD || k == CKPT_FD_SIGNALFD || k == CKPT_FD_TIMERFD || k == CKPT_FD_EPOLL || k == CKPT_FD_UNIX_SOCKET || k == CKPT_FD_INET_SOCKET || k == CKPT_FD_INOTIFY;
 		check(fd_kind_has_own_file(k) == own ? 0 : "wrong", 0, "which kinds may be shared by a dup");
 	}
 	printf("%d passed, %d failed\n", passed, failed);

@@ -73,8 +73,8 @@ test("a watch on a descriptor ckpt drops: the epoll is refused too, naming both,
   expect(await run.exit()).toBe(0);
   const err = textLines(run.stderr);
   expect(err).toHaveLength(3);
-  expect(err[0]).toMatch(/^ckpt: warning: fd 4 \(socket:\[\d+\]\) cannot be restored; it will be closed after a restart$/);
-  expect(err[1]).toMatch(/^ckpt: warning: fd 5 \(socket:\[\d+\]\) cannot be restored; it will be closed after a restart$/);
+  expect(err[0]).toMatch(/^ckpt: warning: fd 4 \(socket:\[\d+\]: a netlink socket \(AF_NETLINK\), which ckpt does not restore\) cannot be restored; it will be closed after a restart$/);
+  expect(err[1]).toMatch(/^ckpt: warning: fd 5 \(socket:\[\d+\]: a netlink socket \(AF_NETLINK\), which ckpt does not restore\) cannot be restored; it will be closed after a restart$/);
   expect(err[2]).toMatch(
     /^ckpt: checkpoint failed: fd 3 \(epoll\) watches fd 4 \(socket:\[\d+\]\), which cannot be restored, so neither can the epoll; the program continues$/,
   );

@@ -113,6 +113,47 @@ const AUDIT: Record<string, Refusal[]> = {
     { text: "cannot count wds up to it", sites: 0, about: "restart's own state" },
     { text: "this kernel did not hand out wds in order", sites: 0, about: "kernel" },
     { text: "no unwatched file left to count wds up with", sites: 0, about: "image" },
+  "sockets.c": [
+    { text: "die_line(&why);", sites: 1, about: "world", foreseen: "reported under each caller's words (the socket kinds' rows)" },
+    { text: "cannot set SO_RCVBUF again", sites: 0, about: "kernel" },
+    { text: "cannot set SO_SNDBUF again", sites: 0, about: "kernel" },
+    { text: "cannot set SO_PASSCRED again", sites: 0, about: "kernel" },
+    { text: "cannot set SO_REUSEADDR again", sites: 0, about: "kernel" },
+    { text: "cannot set its timeouts again", sites: 0, about: "kernel" },
+    { text: "cannot give it its buffer sizes again", sites: 0, about: "restart's own state" },
+  ],
+  "kinds/fd_unix_socket.c": [
+    { text: '"cannot create a Unix socket"', sites: 1, about: "kernel" },
+    { text: '"cannot create a socket pair"', sites: 1, about: "kernel" },
+    // die_socket (c/stub/sockets.c) stands for these callers' words (rows of 0 sites):
+    { text: "that name is in use by another process", sites: 0, about: "world", foreseen: "cannot be: another process binds the abstract name after the checkpoint (or the original still runs, with --continue)" },
+    { text: "that path is taken by a file that is not a socket", sites: 0, about: "world", foreseen: "fd_unix_socket_capture refuses a socket whose path no longer leads to the socket file it created (UNIX_DIAG_VFS inode); replaced afterwards cannot be foreseen", shownBy: "a socket path now taken by a file" },
+    { text: "that path is in use by another process", sites: 0, about: "world", foreseen: "cannot be: another process listens there after the checkpoint (or the original still runs, with --continue)", shownBy: "a listening path another process took meanwhile" },
+    { text: "cannot bind it there again", sites: 0, about: "world", foreseen: "the capture checks the path leads to the socket's own file; a directory removed afterwards cannot be foreseen", shownBy: "or whose directory is gone" },
+    { text: "cannot connect it again to its peer", sites: 0, about: "world", foreseen: "cannot be: a datagram peer outside the process may go away after the checkpoint" },
+    { text: "cannot make a socket to test its address", sites: 0, about: "kernel" },
+    { text: "cannot listen there again", sites: 0, about: "kernel" },
+    { text: "no memory to read its unread bytes", sites: 0, about: "restart's own state" },
+    { text: "cannot read its unread bytes from the image", sites: 0, about: "image" },
+    { text: "checksum mismatch in its stored unread bytes", sites: 0, about: "image" },
+    { text: "its stored messages are corrupt", sites: 0, about: "image" },
+    { text: "cannot queue its unread bytes again", sites: 0, about: "kernel" },
+    { text: "cannot set SO_PEEK_OFF again", sites: 0, about: "kernel" },
+    { text: "cannot shut it down again", sites: 0, about: "kernel" },
+  ],
+  "kinds/fd_inet_socket.c": [
+    { text: '"cannot create a TCP socket"', sites: 1, about: "kernel" },
+    // die_socket (c/stub/sockets.c) stands for these callers' words (rows of 0 sites):
+    { text: "that address is in use by another process", sites: 0, about: "world", foreseen: "cannot be: another process binds the address after the checkpoint (or the original still runs, with --continue)", shownBy: "a port another process took meanwhile" },
+    { text: "cannot bind it there again", sites: 0, about: "world", foreseen: "the program had the address bound at checkpoint; one gone from this machine since (an interface removed, another host) cannot be foreseen" },
+    { text: "cannot connect it again to its peer", sites: 0, about: "world", foreseen: "cannot be: the route to a UDP peer may be gone at restart" },
+    { text: "its address is not one ckpt wrote (corrupt image)", sites: 0, about: "image" },
+    { text: "cannot make a closed connection on the loopback to stand for it", sites: 0, about: "restart's own state" },
+    { text: "cannot listen there again", sites: 0, about: "kernel" },
+    { text: "cannot set SO_REUSEPORT again", sites: 0, about: "kernel" },
+    { text: "cannot set SO_KEEPALIVE again", sites: 0, about: "kernel" },
+    { text: "cannot set IPV6_V6ONLY again", sites: 0, about: "kernel" },
+    { text: "cannot set TCP_NODELAY again", sites: 0, about: "kernel" },
   ],
   "process.c": [
     { text: "PR_SET_MM_MAP", sites: 1, about: "kernel" },
@@ -124,7 +165,7 @@ const AUDIT: Record<string, Refusal[]> = {
 };
 
 test("every refusal site of the stub about files and descriptors is classified, and each world one says how the checkpoint foresees it", () => {
-  const suite = ["bad-input.test.ts", "fd-kinds.test.ts", "inotify.test.ts", "memory.test.ts", "refusal-audit.test.ts", "terminal.test.ts"]
+  const suite = ["bad-input.test.ts", "fd-kinds.test.ts", "inotify.test.ts", "memory.test.ts", "refusal-audit.test.ts", "terminal.test.ts", "unix-sockets.test.ts", "inet-sockets.test.ts"]
     .map((f) => readFileSync(join(ROOT, "test", "e2e", f), "utf8")).join("\n");
   for (const [file, rows] of Object.entries(AUDIT)) {
     // A bare name is in c/stub/; the kinds' modules (c/kinds/) hold their restore halves.

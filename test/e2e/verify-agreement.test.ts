@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT_FD_EVENTFD, CKPT_FD_TIMERFD, EPOLL_WATCH, FD, HEADER, INOTIFY_WATCH } from "../../src/image/format.ts";
+import { CKPT_FD_EVENTFD, CKPT_FD_TIMERFD, CKPT_FD_INET_SOCKET, CKPT_FD_UNIX_SOCKET, EPOLL_WATCH, FD, HEADER, INOTIFY_WATCH } from "../../src/image/format.ts";
 import { ImageError, readImage, verifyData } from "../../src/image/read.ts";
 import { type CheckDepth, imageRefusal } from "../../src/image/verdict.ts";
 import { type Mutation, mutate, mutateTables, reseal, rng } from "../fuzz/mutate.ts";
@@ -46,6 +46,8 @@ beforeAll(async () => {
   await realImage("event-fds", [fixture("event-fds")], (o) => o.includes("ready\n"));
   await realImage("epoll", [fixture("epoll-loop")], (o) => o.includes("ready\n"));
   await realImage("inotify", [fixture("inotify-watches")], (o) => o.includes("ready\n"));
+  await realImage("unix-sockets", [fixture("unix-sockets"), join(dir, "unix-sockets")], (o) => o.includes("ready\n"));
+  await realImage("inet-sockets", [fixture("inet-sockets")], (o) => o.includes("ready\n"));
 }, 60000);
 afterAll(() => cleanup());
 
@@ -187,13 +189,14 @@ test("--verify reads every stored byte and --check none: a flipped data byte is 
   expect(await runToEnd([CKPT, "restart", path], { cwd: dir })).toEqual({ code: 1, stdout: "", stderr: line });
 }, 30000);
 
-test("the event-loop descriptors' own fields at their edges: the reader and the stub agree on each", () => {
-  const original = imageNamed.get("event-fds")!;
+/** Each of `fields` of every fd record `pick` chooses, set to each of
+ * `values` in turn: where the reader and the stub disagree, and how many
+ * images the stub accepted and refused. */
+function fieldEdges(name: string, fields: readonly (keyof typeof FD.fields)[], values: bigint[], pick: (kind: number, fd: number) => boolean) {
+  const original = imageNamed.get(name)!;
   const v = new DataView(original.buffer, original.byteOffset);
   const fdsAt = Number(v.getBigUint64(HEADER.fields.tables_offset.off, true) + v.getBigUint64(HEADER.fields.fds_off.off, true));
   const nfds = v.getUint32(HEADER.fields.nfds.off, true);
-  const fields = ["kind", "count", "sigmask", "clock", "kind_flags", "interval_sec", "interval_nsec", "remaining_sec", "remaining_nsec"] as const;
-  const values = [0n, 1n, 2n, 7n, 8n, 999_999_999n, 1_000_000_000n, 0x7fffffffffffffffn, 0xfffffffffffffffen, 0xffffffffffffffffn];
   const path = join(dir, "edge.dat");
   const disagreements: string[] = [];
   const count = { accepted: 0, refused: 0 };
@@ -201,7 +204,7 @@ test("the event-loop descriptors' own fields at their edges: the reader and the 
     const at = fdsAt + i * FD.size;
     const kind = v.getUint32(at + FD.fields.kind.off, true);
     const fd = v.getInt32(at + FD.fields.fd.off, true);
-    if (kind < CKPT_FD_EVENTFD || kind > CKPT_FD_TIMERFD || fd === 5) continue; // fd 5: a dup of fd 4, checked the same
+    if (!pick(kind, fd)) continue;
     for (const field of fields)
       for (const value of values) {
         const img = original.slice();
@@ -219,6 +222,31 @@ test("the event-loop descriptors' own fields at their edges: the reader and the 
       }
   }
   for (const d of disagreements) console.log(d);
+  return { disagreements, count };
+}
+
+const EDGES = [0n, 1n, 2n, 7n, 8n, 999_999_999n, 1_000_000_000n, 0x7fffffffffffffffn, 0xfffffffffffffffen, 0xffffffffffffffffn];
+
+test("the event-loop descriptors' own fields at their edges: the reader and the stub agree on each", () => {
+  const fields = ["kind", "count", "sigmask", "clock", "kind_flags", "interval_sec", "interval_nsec", "remaining_sec", "remaining_nsec"] as const;
+  // fd 5: a dup of fd 4, checked the same
+  const { disagreements, count } = fieldEdges("event-fds", fields, EDGES, (kind, fd) => kind >= CKPT_FD_EVENTFD && kind <= CKPT_FD_TIMERFD && fd !== 5);
+  expect(disagreements).toEqual([]);
+  expect(count.accepted).toBeGreaterThan(50);
+  expect(count.refused).toBeGreaterThan(50);
+}, 120000);
+
+test("a Unix socket's own fields at their edges: the reader and the stub agree on each", () => {
+  const fields = ["sock_type", "sock_state", "backlog", "shutdown", "sock_flags", "peek_off", "rcvtimeo_usec", "sndtimeo_usec", "peer_str", "sock_family", "pipe_len"] as const;
+  const { disagreements, count } = fieldEdges("unix-sockets", fields, EDGES, (kind) => kind === CKPT_FD_UNIX_SOCKET);
+  expect(disagreements).toEqual([]);
+  expect(count.accepted).toBeGreaterThan(50);
+  expect(count.refused).toBeGreaterThan(50);
+}, 120000);
+
+test("a TCP or UDP socket's own fields at their edges: the reader and the stub agree on each", () => {
+  const fields = ["sock_type", "sock_state", "backlog", "shutdown", "sock_flags", "peek_off", "rcvtimeo_usec", "peer_str", "path_str", "sock_family", "pipe_len"] as const;
+  const { disagreements, count } = fieldEdges("inet-sockets", fields, EDGES, (kind) => kind === CKPT_FD_INET_SOCKET);
   expect(disagreements).toEqual([]);
   expect(count.accepted).toBeGreaterThan(50);
   expect(count.refused).toBeGreaterThan(50);

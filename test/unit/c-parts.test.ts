@@ -47,7 +47,7 @@ test("fdinfo lock lines: the kernel's own for flock, POSIX and OFD locks, and cr
 });
 
 test("descriptor kinds' record checks: each kind's sane record passes, stray or out-of-range fields are refused in the stub's words", async () => {
-  const r = await runCTest("fd_records_test", ["test/c/fd_records_test.c", ...["fd_file", "fd_proc", "fd_inherit", "fd_tty", "fd_pipe", "fd_fifo", "fd_unlinked", "fd_locks", "fd_eventfd", "fd_signalfd", "fd_timerfd"].map((k) => `c/kinds/${k}.c`)]);
+  const r = await runCTest("fd_records_test", ["test/c/fd_records_test.c", ...["fd_file", "fd_proc", "fd_inherit", "fd_tty", "fd_pipe", "fd_fifo", "fd_unlinked", "fd_locks", "fd_eventfd", "fd_signalfd", "fd_timerfd", "fd_unix_socket", "fd_inet_socket"].map((k) => `c/kinds/${k}.c`)]);
   expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
   expect(r.code).toBe(0);
 });

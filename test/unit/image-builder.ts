@@ -6,7 +6,7 @@
  */
 import { crc32c } from "../../src/image/crc32c.ts";
 import {
-	CKPT_ARCH_X86_64, CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INHERIT,
+	CKPT_ARCH_X86_64, CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INET_SOCKET, CKPT_FD_INHERIT, CKPT_FD_UNIX_SOCKET, CKPT_SOCK_UNBOUND,
 	CKPT_FD_PIPE_READ, CKPT_HEADER_SIZE, CKPT_MAGIC, CKPT_PAGE_SIZE, CKPT_REGION_ANON,
 	CKPT_LIBC_GLIBC, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_STACK, CKPT_VERSION, EXTENT, FD, HEADER, HEADER_STRUCT_SIZE,
 	type Layout, PROCESS_STATE, REGION, RESUME_CTX, THREAD,
@@ -205,6 +205,10 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 		w.set(FD, b, "kind", f.kind);
 		w.set(FD, b, "offset", f.offset ?? 0n);
 		w.set(FD, b, "path_str", fdPaths[i]!);
+		if (f.kind === CKPT_FD_UNIX_SOCKET || f.kind === CKPT_FD_INET_SOCKET) {
+			w.set(FD, b, "sock_type", 1), w.set(FD, b, "sock_state", CKPT_SOCK_UNBOUND), w.set(FD, b, "peek_off", -1);
+			w.set(FD, b, "sock_family", f.kind === CKPT_FD_UNIX_SOCKET ? 1 : 2);
+		}
 		if (f.pipe) {
 			w.set(FD, b, "size", 65536); // the pipe's capacity holds what was unread
 			w.set(FD, b, "pipe_len", f.pipe.length);

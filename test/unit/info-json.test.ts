@@ -44,9 +44,9 @@ test("threads, regions with their storage, kernel mappings, files, totals", () =
 		{ name: "[vdso]", start: "0x7ffd10004000", end: "0x7ffd10006000" },
 	]);
 	expect(doc.files).toEqual([
-		{ fd: 0, kind: "inherited", flags: "O_RDONLY", path: "", offset: null, unreadBytes: null, storedBytes: null, sameFileAs: null, locks: [], terminalModes: null, eventfd: null, signalfd: null, timerfd: null, watches: null, inotify: null },
-		{ fd: 3, kind: "file", flags: "O_RDONLY", path: "/tmp/out.txt", offset: 10, unreadBytes: null, storedBytes: null, sameFileAs: null, locks: [], terminalModes: null, eventfd: null, signalfd: null, timerfd: null, watches: null, inotify: null },
-		{ fd: 4, kind: "pipe-read", flags: "O_RDONLY", path: "", offset: null, unreadBytes: 12, storedBytes: null, sameFileAs: null, locks: [], terminalModes: null, eventfd: null, signalfd: null, timerfd: null, watches: null, inotify: null },
+		{ fd: 0, kind: "inherited", flags: "O_RDONLY", path: "", offset: null, unreadBytes: null, storedBytes: null, sameFileAs: null, locks: [], terminalModes: null, eventfd: null, signalfd: null, timerfd: null, socket: null, watches: null, inotify: null },
+		{ fd: 3, kind: "file", flags: "O_RDONLY", path: "/tmp/out.txt", offset: 10, unreadBytes: null, storedBytes: null, sameFileAs: null, locks: [], terminalModes: null, eventfd: null, signalfd: null, timerfd: null, socket: null, watches: null, inotify: null },
+		{ fd: 4, kind: "pipe-read", flags: "O_RDONLY", path: "", offset: null, unreadBytes: 12, storedBytes: null, sameFileAs: null, locks: [], terminalModes: null, eventfd: null, signalfd: null, timerfd: null, socket: null, watches: null, inotify: null },
 	]);
 	expect(doc.totals).toEqual({ imageSize: doc.image.size, memoryMapped: 36864, memoryStored: 20480, pipeData: 12, fileData: 0 });
 });

@@ -1,0 +1,192 @@
+// Unix sockets (c/kinds/fd_unix_socket.c): test/fixtures/unix-sockets.c
+// holds each state a restart brings back, with unread bytes both ways, is
+// checkpointed, shown by `ckpt info`, restarted, and checks every socket
+// from inside. The addresses a restart binds again are checked before
+// anything is torn down; what cannot come back is refused at checkpoint
+// by fd, and the program runs on. Python's asyncio (a socketpair for its
+// self-pipe, an epoll) is checkpointed mid-run.
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { checkpointRun, CKPT, ckpt, EXIT_CHECKPOINTED, fixture, runToEnd, tempDir } from "./harness.ts";
+
+let dir: string;
+let cleanup: () => void;
+let servers: Server[] = [];
+beforeEach(() => ({ dir, cleanup } = tempDir()));
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+  cleanup();
+});
+
+const checksOf = (out: string) => out.split("\n").filter((l) => /^(PASS|FAIL) /.test(l));
+
+/** A Unix stream listener at `path` in this test's process, outside the program. */
+async function listenAt(path: string): Promise<Server> {
+  const server = createServer((c) => c.on("error", () => {}));
+  servers.push(server);
+  await new Promise<void>((ok) => server.listen(path, ok));
+  return server;
+}
+
+async function checkpointSockets(sockets: string) {
+  mkdirSync(sockets, { recursive: true });
+  const first = await checkpointRun([fixture("unix-sockets"), sockets], { cwd: dir, afterLines: 1 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  expect(first.stderr).toMatch(/^ckpt: checkpoint written to .*; stopping with exit status 85\n$/);
+  return first;
+}
+
+test("socketpairs with unread bytes both ways, a listener, bound, connected, abstract and unbound sockets come back; checked from inside", async () => {
+  const sockets = join(dir, "s");
+  await checkpointSockets(sockets);
+
+  const info = await runToEnd([CKPT, "info"], { cwd: dir });
+  expect(info.code).toBe(0);
+  expect(info.stdout).toMatch(/^ +3 +unix socket +O_RDWR\|O_NONBLOCK +- +unix stream pair \(6 B unread\)$/m);
+  expect(info.stdout).toMatch(/^ +4 +unix socket +O_RDWR +- +unix stream pair \(12 B unread\)$/m);
+  expect(info.stdout).toMatch(/^ +6 +unix socket .* unix dgram pair \(20 B unread\)$/m);
+  expect(info.stdout).toMatch(/^ +9 +unix socket .* unix stream pair, shut for writing$/m);
+  expect(info.stdout).toMatch(new RegExp(`^ +11 +unix socket .* unix stream listening at ${sockets}/listen\\.sock \\(backlog 7\\)$`, "m"));
+  expect(info.stdout).toMatch(/^ +12 +unix socket .* unix stream, closed by its peer \(3 B unread\)$/m);
+  expect(info.stdout).toMatch(new RegExp(`^ +14 +unix socket .* unix dgram connected to ${sockets}/dgram\\.sock$`, "m"));
+  expect(info.stdout).toMatch(/^ +15 +unix socket .* unix dgram bound to @ckpt-test-\d+$/m);
+  expect(info.stdout).toMatch(/^ +16 +unix socket .* unix seqpacket unbound$/m);
+  expect(info.stdout).toMatch(/^ +17 +unix socket .* as fd 4$/m);
+
+  const json = JSON.parse((await runToEnd([CKPT, "info", "--json"], { cwd: dir })).stdout);
+  const file = (fd: number) => json.files.find((f: { fd: number }) => f.fd === fd);
+  expect(file(4)).toMatchObject({ kind: "unix-socket", unreadBytes: 12, socket: { type: "stream", state: "pair", rcvbuf: 100000 } });
+  // three datagrams, each behind its 4-byte length: "one", "", "three"
+  expect(file(6)).toMatchObject({ unreadBytes: 20, socket: { type: "dgram", state: "pair" } });
+  expect(file(11).socket).toMatchObject({ state: "listening", address: `${sockets}/listen.sock`, backlog: 7 });
+  expect(file(13).socket).toMatchObject({ state: "bound", passcred: true });
+  expect(file(14).socket).toMatchObject({ state: "connected", peer: `${sockets}/dgram.sock` });
+  expect(file(17)).toMatchObject({ sameFileAs: 4, socket: null });
+
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  const checks = checksOf(rest.stdout);
+  expect(checks.filter((l) => l.startsWith("FAIL"))).toEqual([]);
+  expect(checks).toHaveLength(31);
+  expect(rest.code).toBe(0);
+}, 60000);
+
+test("a listening path another process took meanwhile refuses the restart before teardown, naming it; freed, the restart works", async () => {
+  const sockets = join(dir, "s");
+  await checkpointSockets(sockets);
+  const path = join(sockets, "listen.sock");
+  unlinkSync(path); // the stale file the program left
+  const server = await listenAt(path);
+  const refused = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(refused.stdout).toBe("");
+  expect(refused.stderr).toBe(
+    `ckpt: cannot restart ${join(dir, "myckpt.dat")}: fd 11 (a Unix socket at ${path}): that path is in use by another process\n`,
+  );
+  expect(refused.code).toBe(1);
+  await new Promise((ok) => server.close(ok));
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(checksOf(rest.stdout).filter((l) => l.startsWith("FAIL"))).toEqual([]);
+  expect(rest.code).toBe(0);
+}, 60000);
+
+test("a socket path now taken by a file, or whose directory is gone, refuses the restart naming it", async () => {
+  const sockets = join(dir, "s");
+  await checkpointSockets(sockets);
+  const path = join(sockets, "dgram.sock");
+  unlinkSync(path);
+  writeFileSync(path, "not a socket");
+  const taken = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(taken.stderr).toBe(
+    `ckpt: cannot restart ${join(dir, "myckpt.dat")}: fd 13 (a Unix socket at ${path}): that path is taken by a file that is not a socket\n`,
+  );
+  expect(taken.code).toBe(1);
+  rmSync(sockets, { recursive: true });
+  const gone = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(gone.stderr).toBe(
+    `ckpt: cannot restart ${join(dir, "myckpt.dat")}: fd 11 (a Unix socket at ${join(sockets, "listen.sock")}): ` +
+      "cannot bind it there again: No such file or directory\n",
+  );
+  expect(gone.code).toBe(1);
+}, 60000);
+
+test("a stream connected to a listener outside the process: the checkpoint fails naming the peer's path; the program runs on", async () => {
+  const path = join(dir, "outside.sock");
+  await listenAt(path);
+  const run = ckpt([fixture("unix-sockets"), "connect", path], { cwd: dir });
+  await run.waitFor((o) => o.includes("ready\n"));
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(0);
+  expect(run.stderr).toMatch(
+    new RegExp(
+      `^ckpt: checkpoint failed: fd 3 \\(socket:\\[\\d+\\]: a Unix socket connected to ${path}, a socket outside the process\\) ` +
+        "was opened by the program and cannot be restored; --drop-unsupported-fds closes such fds at restart instead; the program continues\\n$",
+    ),
+  );
+  expect(run.stdout).toBe("ready\nstill running\n");
+  expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+}, 60000);
+
+test("a descriptor in flight (SCM_RIGHTS): the checkpoint fails naming the socket; the program runs on", async () => {
+  const run = ckpt([fixture("unix-sockets"), "rights"], { cwd: dir });
+  await run.waitFor((o) => o.includes("ready\n"));
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(0);
+  expect(run.stderr).toBe(
+    "ckpt: checkpoint failed: fd 5 (a Unix socket) has file descriptors (SCM_RIGHTS) in flight, which a restart cannot send " +
+      "again; checkpoint once they are read; the program continues\n",
+  );
+  expect(run.stdout).toBe("ready\nstill running\n");
+  expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+}, 60000);
+
+const noPython = !Bun.which("python3");
+if (noPython) console.warn("unix-sockets.test.ts: python3 is not installed; its asyncio test is skipped");
+// The loop is driven by callbacks (call_later for the sleeps), and each item
+// wakes it through call_soon_threadsafe, a byte through its self-pipe (a
+// socketpair). Coroutines cannot run on after a restart yet, for a reason
+// that is not the sockets': asyncio's get_running_loop() answers only in
+// the pid that started the loop (a fork check), and the pid changes.
+test.skipIf(noPython)("Python asyncio with sleeps and a queue, checkpointed mid-run: every line once, as without a checkpoint", async () => {
+  const script = join(dir, "loop.py");
+  writeFileSync(
+    script,
+    [
+      "import asyncio",
+      "loop = asyncio.new_event_loop()",
+      "queue = asyncio.Queue()",
+      "produced = 0",
+      "def produce():",
+      "    global produced",
+      "    queue.put_nowait(produced)",
+      "    produced += 1",
+      "    loop.call_soon_threadsafe(consume)",
+      "    if produced < 40:",
+      "        loop.call_later(0.02, produce)",
+      "def consume():",
+      "    while not queue.empty():",
+      "        item = queue.get_nowait()",
+      "        print('item', item, item * item, flush=True)",
+      "        if item == 39:",
+      "            loop.stop()",
+      "loop.call_soon(produce)",
+      "loop.run_forever()",
+      "print('done', flush=True)",
+      "",
+    ].join("\n"),
+  );
+  const reference = await runToEnd(["python3", script], { cwd: dir });
+  expect(reference.code).toBe(0);
+  expect(reference.stdout).toEndWith("item 39 1521\ndone\n");
+  const first = await checkpointRun(["python3", script], { cwd: dir, afterLines: 10 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  const info = await runToEnd([CKPT, "info"], { cwd: dir });
+  expect(info.stdout).toMatch(/ unix socket .* unix stream pair$/m); // the self-pipe
+  expect(info.stdout).toMatch(/ epoll .* 1 watch: fd \d+ in$/m);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(rest.code).toBe(0);
+  expect(first.stdout + rest.stdout).toBe(reference.stdout);
+}, 60000);
