@@ -113,6 +113,7 @@ const AUDIT: Record<string, Refusal[]> = {
     { text: "cannot count wds up to it", sites: 0, about: "restart's own state" },
     { text: "this kernel did not hand out wds in order", sites: 0, about: "kernel" },
     { text: "no unwatched file left to count wds up with", sites: 0, about: "image" },
+  ],
   "sockets.c": [
     { text: "die_line(&why);", sites: 1, about: "world", foreseen: "reported under each caller's words (the socket kinds' rows)" },
     { text: "cannot set SO_RCVBUF again", sites: 0, about: "kernel" },
