@@ -190,7 +190,7 @@ test("a failing periodic checkpoint is said once, the program runs on, and a lat
   await first.done;
   expect(first.stdout).toBe("sockets 3 4\nready\nclosed after 3 attempts\nready\n");
   expect(first.stderr).toMatch(
-    /^ckpt: periodic checkpoint failed: fd 3 \(socket:\[\d+\]\) [^\n]*; the program continues, and each period tries again \(silently, while it fails the same way\)\n$/,
+    /^ckpt: periodic checkpoint failed: fd 3 \(socket:\[\d+\]: a netlink socket \(AF_NETLINK\), which ckpt does not restore\) [^\n]*; the program continues, and each period tries again \(silently, while it fails the same way\)\n$/,
   );
 
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
