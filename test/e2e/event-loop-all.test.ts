@@ -28,7 +28,7 @@ function kernelRestoresTimerIds(): boolean {
   return major > 6 || (major === 6 && minor >= 17);
 }
 
-const rounds = (out: string) => out.match(/^round \d+: .*$/gm) ?? [];
+const rounds = (out: string): string[] => [...(out.match(/^round \d+: .*$/gm) ?? [])];
 /** The kinds of event lines printed: "timerfd", ..., "inotify". */
 const kinds = (out: string) =>
   [...new Set((out.match(/^(round \d+: .*|inotify: .*)$/gm) ?? []).map((l) => l.replace(/^round \d+: /, "").replace(/: .*/, "")))].sort();
