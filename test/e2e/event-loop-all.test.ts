@@ -72,9 +72,9 @@ test.skipIf(!kernelRestoresTimerIds())("checkpointed as soon as it is set up: af
   const header = run.stdout.match(/^fds .*$/m)![0];
 
   const second = await restart(1);
-  expect(await second.exit()).toBe(0);
-  expect(second.stderr).toBe("");
+  const code = await second.exit();
   expectPassed(second.stdout, 1);
+  expect({ code, stderr: second.stderr }).toEqual({ code: 0, stderr: "" });
   for (const kind of ["timerfd", "eventfd", "signalfd", "inotify"])
     expect(second.stdout).toContain(`PASS ${kind} fired again`);
   // The fds and timer the program printed at the start are the ones it checked.
@@ -108,9 +108,9 @@ test.skipIf(!kernelRestoresTimerIds())("checkpointed after several rounds, resta
   expect(kinds(second.stdout)).toEqual(before);
 
   const third = await restart(2);
-  expect(await third.exit()).toBe(0);
-  expect(third.stderr).toBe("");
+  const code = await third.exit();
   expectPassed(third.stdout, 2);
+  expect({ code, stderr: third.stderr }).toEqual({ code: 0, stderr: "" });
   expect(kinds(third.stdout)).toEqual(before);
   const all = rounds(run.stdout + second.stdout + third.stdout);
   expect(all).toEqual(contiguousRounds(all));
