@@ -2,7 +2,8 @@
 // gets one line naming it at checkpoint, no image, and runs on with the ring
 // still working, checked by test/fixtures/io-uring.c. Its rings mapped after
 // the fd is closed keep the ring alive, and are refused too: stored as plain
-// memory they would have come back disconnected from any ring.
+// memory they would have come back disconnected from any ring; so is a ring
+// held only by index in a thread's table of registered rings.
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -52,4 +53,17 @@ test.skipIf(disabled)("an io_uring kept only by its mapped rings (fd closed): re
     /^ckpt: checkpoint failed: mapping 0x[0-9a-f]+-0x[0-9a-f]+ of anon_inode:\[io_uring\] is a kernel object's memory, which cannot be restored \(a copy of its bytes would no longer be connected to the object\); checkpoint once it is unmapped; the program continues\n$/,
   );
   expect(stdout).toBe("ready\nstill running\nPASS the rings are still mapped\n");
+}, 60000);
+
+test.skipIf(disabled)("an io_uring kept only in the thread's table of registered rings (fd registered, then closed): refused naming the thread", async () => {
+  const run = ckpt([fixture("io-uring"), "registered"], { cwd: dir });
+  await run.waitFor((o) => o.includes("ready\n"));
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(0);
+  expect(run.stderr).toBe(
+    `ckpt: checkpoint failed: thread ${run.pid} holds an io_uring by a registered index (IORING_REGISTER_RING_FDS or ` +
+      "IORING_SETUP_REGISTERED_FD_ONLY), which cannot be restored; checkpoint once it is unregistered; the program continues\n",
+  );
+  expect(run.stdout).toBe("ready\nstill running\nPASS the ring is still registered\n");
+  expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
 }, 60000);
