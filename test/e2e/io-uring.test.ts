@@ -67,3 +67,18 @@ test.skipIf(disabled)("an io_uring kept only in the thread's table of registered
   expect(run.stdout).toBe("ready\nstill running\nPASS the ring is still registered\n");
   expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
 }, 60000);
+
+test.skipIf(disabled)("the same in a second thread: found by that thread as it stops, refused naming it", async () => {
+  const run = ckpt([fixture("io-uring"), "thread"], { cwd: dir });
+  await run.waitFor((o) => o.includes("ready\n"));
+  const tid = run.stdout.match(/^thread (\d+)$/m)![1]!;
+  expect(tid).not.toBe(String(run.pid));
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(0);
+  expect(run.stderr).toBe(
+    `ckpt: checkpoint failed: thread ${tid} holds an io_uring by a registered index (IORING_REGISTER_RING_FDS or ` +
+      "IORING_SETUP_REGISTERED_FD_ONLY), which cannot be restored; checkpoint once it is unregistered; the program continues\n",
+  );
+  expect(run.stdout).toBe(`thread ${tid}\nready\nstill running\nPASS the thread's ring is still registered\n`);
+  expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+}, 60000);
