@@ -199,6 +199,8 @@ static inline long sys_io_destroy(uint64_t ctx) { return SYS1(__NR_io_destroy, c
 static inline long sys_io_submit(uint64_t ctx, long n, void *iocbs) { return SYS3(__NR_io_submit, ctx, n, iocbs); }
 /* int io_getevents(aio_context_t ctx, long min, long max, struct io_event *events, struct timespec *timeout); */
 static inline long sys_io_getevents(uint64_t ctx, long min, long max, void *events) { return SYS5(__NR_io_getevents, ctx, min, max, events, 0); }
+/* int io_uring_enter(unsigned fd, unsigned to_submit, unsigned min_complete, unsigned flags, sigset_t *sig, size_t sz); */
+static inline long sys_io_uring_enter(unsigned fd, unsigned to_submit, unsigned min_complete, unsigned flags) { return SYS6(__NR_io_uring_enter, fd, to_submit, min_complete, flags, 0, 0); }
 /* int poll(struct pollfd *fds, nfds_t n, int timeout); */
 static inline long sys_poll(void *fds, unsigned long n, int timeout) { return SYS3(__NR_poll, fds, n, timeout); }
 /* int sched_yield(void); */

@@ -46,6 +46,31 @@ int mem_anon_refuse_lost_sharing(struct capture *c, const struct maps_entry *e, 
 	return -1;
 }
 
+/* A mapping named neither by a path nor in brackets ("anon_inode:[io_uring]",
+ * "anon_inode:[perf_event]") is a kernel object's memory: an io_uring's
+ * rings, a perf buffer. Its bytes could be stored, but after a restart they
+ * would be plain memory the kernel no longer reads or fills: a silent
+ * difference. An io_uring lives on through its rings after the program
+ * closed its fd, so the fd's refusal does not cover this. */
+int mem_anon_refuse_kernel_object(struct capture *c, const struct maps_entry *e)
+{
+	if (e->path_len == 0 || e->path[0] == '/' || e->path[0] == '[')
+		return 0;
+	char name[128];
+	int n = e->path_len < (int)sizeof name - 1 ? e->path_len : (int)sizeof name - 1;
+	for (int i = 0; i < n; i++)
+		name[i] = e->path[i];
+	name[n] = 0;
+	c->error.len = 0;
+	line_str(&c->error, "mapping ");
+	line_range(&c->error, e->start, e->end);
+	line_str(&c->error, " of ");
+	line_str(&c->error, name);
+	line_str(&c->error, " is a kernel object's memory, which cannot be restored (a copy of its bytes would no "
+			    "longer be connected to the object); checkpoint once it is unmapped");
+	return -1;
+}
+
 enum page_source mem_anon_page_source(const struct ckpt_region *r)
 {
 	int copy_of_file = r->kind == CKPT_REGION_ANON && r->path_str; /* deleted file or libckpt */

@@ -42,9 +42,11 @@ struct maps_entry;
 
 /* mem_anon.c: ANON, STACK and SHARED_ANON, the kinds every region starts
  * as; a shared mapping of an object that cannot be opened again is
- * refused (-1, reason in c->error) unless it is /dev/zero's. */
+ * refused (-1, reason in c->error) unless it is /dev/zero's, and so is a
+ * kernel object's memory (an io_uring's rings). */
 void mem_anon_classify(const struct maps_entry *e, struct ckpt_region *r);
 int mem_anon_refuse_lost_sharing(struct capture *c, const struct maps_entry *e, const char *path);
+int mem_anon_refuse_kernel_object(struct capture *c, const struct maps_entry *e);
 enum page_source mem_anon_page_source(const struct ckpt_region *r);
 
 /* mem_file.c: 1 and the file's identity filled in when `path` still leads

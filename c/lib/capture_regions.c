@@ -112,7 +112,8 @@ static void find_own_library(struct region_scan *s, const char *text, long len)
 /* Every region starts anonymous; one whose file can be mapped again is a
  * file region. Private mappings of files that were deleted or replaced
  * keep their pages as data in an anonymous region; shared ones must be
- * /dev/zero's, which become shared anonymous memory again. */
+ * /dev/zero's, which become shared anonymous memory again. A kernel
+ * object's memory (an io_uring's rings) is refused. */
 static int classify(struct region_scan *s, const struct maps_entry *e, struct ckpt_region *r)
 {
 	struct capture *c = s->c;
@@ -120,7 +121,7 @@ static int classify(struct region_scan *s, const struct maps_entry *e, struct ck
 	int is_file = e->path_len > 0 && e->path[0] == '/' && e->path_len < CKPT_PATH_MAX;
 	mem_anon_classify(e, r);
 	if (!is_file)
-		return 0;
+		return mem_anon_refuse_kernel_object(c, e);
 	for (int i = 0; i < e->path_len; i++)
 		path[i] = e->path[i];
 	path[e->path_len] = 0;

@@ -77,4 +77,5 @@ void capture_thread(struct ckpt_thread *t, const void *ucontext)
 	t->altstack_flags = alt.ss_flags;
 	t->user_rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
 	t->user_rsp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
+	note_registered_rings();
 }

@@ -1,7 +1,7 @@
 /*
  * State a process can hold that ckpt cannot bring back: Linux AIO contexts
  * (io_setup; a restart would silently lose them, the next io_submit failing
- * with EINVAL) and KSM for the whole process (PR_SET_MEMORY_MERGE: each
+ * with EINVAL), io_uring instances no descriptor or mapping shows, and KSM for the whole process (PR_SET_MEMORY_MERGE: each
  * region's own flag comes back, but memory mapped after a restart would
  * silently not be merged). The checkpoint is refused, naming them, and the
  * program runs on. libckpt's own AIO context (image_writer.c)
@@ -36,6 +36,44 @@ static int refuse_aio(struct capture *c)
 	return found ? -1 : 0;
 }
 
+/* An io_uring set up with IORING_SETUP_REGISTERED_FD_ONLY (and its rings in
+ * the program's own memory, IORING_SETUP_NO_MMAP), or whose fd was closed
+ * after io_uring_register(IORING_REGISTER_RING_FDS), lives on in a
+ * thread's table of registered rings: no fd, no mapping of its own. Only
+ * the thread itself can see it, by entering the ring at each index; EINVAL
+ * means it has no io_uring context at all (or the kernel predates
+ * registered rings), EBADF an empty slot. Entering with nothing to submit
+ * or wait for has no effect on the ring. */
+#define IORING_ENTER_REGISTERED_RING_ (1u << 4)
+#define IO_RINGFD_REG_MAX_ 16
+
+void note_registered_rings(void)
+{
+	for (unsigned i = 0; i < IO_RINGFD_REG_MAX_; i++) {
+		long rc = sys_io_uring_enter(i, 0, 0, IORING_ENTER_REGISTERED_RING_);
+		if (rc == -22 /* EINVAL */ || rc == -38 /* ENOSYS */ || rc == -1 /* EPERM: disabled */)
+			return;
+		if (rc != -9 /* EBADF */) {
+			int32_t none = 0;
+			__atomic_compare_exchange_n(&ckpt_sync.registered_ring_tid, &none, (int32_t)sys_gettid(), 0,
+						    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+			return;
+		}
+	}
+}
+
+static int refuse_registered_rings(struct capture *c)
+{
+	int32_t tid = __atomic_load_n(&ckpt_sync.registered_ring_tid, __ATOMIC_ACQUIRE);
+	if (!tid)
+		return 0;
+	capture_fail(c, "thread ", 0);
+	line_u64(&c->error, (uint64_t)tid);
+	line_str(&c->error, " holds an io_uring by a registered index (IORING_REGISTER_RING_FDS or "
+			    "IORING_SETUP_REGISTERED_FD_ONLY), which cannot be restored; checkpoint once it is unregistered");
+	return -1;
+}
+
 #define PR_GET_MEMORY_MERGE 68 /* Linux 6.4; EINVAL before, when it cannot be set */
 
 static int refuse_memory_merge(struct capture *c)
@@ -49,5 +87,5 @@ static int refuse_memory_merge(struct capture *c)
 
 int refuse_unrestorable(struct capture *c)
 {
-	return refuse_aio(c) || refuse_memory_merge(c) ? -1 : 0;
+	return refuse_aio(c) || refuse_registered_rings(c) || refuse_memory_merge(c) ? -1 : 0;
 }

@@ -47,6 +47,7 @@ struct thread_sync {
 	int32_t shared_request;   /* 1: the leader is asked to take the process's queue; 2: done */
 	uint32_t leader_first, leader_end; /* the leader's own records, held until then */
 	int32_t leader_holds;
+	int32_t registered_ring_tid; /* a thread with an io_uring registered by index (capture_unrestorable.c), or 0 */
 };
 
 extern struct thread_sync ckpt_sync;
@@ -117,6 +118,8 @@ int install_thread_stop_handler(void);
 int capture_process(struct capture *c);
 int capture_process_state(struct capture *c);
 int refuse_unrestorable(struct capture *c);
+/* capture_unrestorable.c: run by each thread as it captures itself. */
+void note_registered_rings(void);
 /* pending_signals.c: pending signals. signals_begin before the threads are
  * stopped, take_thread_signals in each stopped thread, capture_pending_signals in
  * the coordinator once all are: each queue is read and at once queued again. */

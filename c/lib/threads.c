@@ -205,6 +205,7 @@ int stop_other_threads(struct capture *c, const void *uc)
 	struct task_list sent = {.tids = c->tids, .cap = c->max_threads};
 	ckpt_sync.threads = c->threads;
 	ckpt_sync.arrived = 0;
+	ckpt_sync.registered_ring_tid = 0;
 	ckpt_sync.next_slot = 1;
 	signals_begin(c);
 	capture_thread(&c->threads[0], uc);
