@@ -106,6 +106,8 @@ async function main(args: string[]): Promise<number> {
 		// node:tty alone costs ~3 ms of start-up: load it only on this path.
 		const { isatty } = await import("node:tty");
 		if (isatty(0) && isatty(1)) {
+			// Before any prompt opens the terminal: only what the caller passed goes to a program run from the menu.
+			(await import("./process/exec.ts")).rememberInheritedFds();
 			// Loaded only here: @clack/prompts costs startup time every other command would pay.
 			const { interactive } = await import("./interactive/index.ts");
 			await interactive();

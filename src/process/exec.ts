@@ -65,6 +65,18 @@ export function runtimeFds(fds: number[], link: Record<number, string | null>, f
 	return own;
 }
 
+/** The descriptors open at start, when something may open more before the exec (the interactive mode). */
+let openAtStart: number[] | undefined;
+
+/**
+ * Note which descriptors are open now, before anything is shown: the
+ * terminal handles Bun opens for the interactive mode's prompts are then
+ * left close-on-exec, as they are not the caller's.
+ */
+export function rememberInheritedFds(): void {
+	openAtStart = numberedEntries("/proc/self/fd");
+}
+
 /**
  * Undo Bun's close_range: every descriptor from 4 up that the caller
  * passed reaches the program again, at its number, with its open file's
@@ -72,7 +84,9 @@ export function runtimeFds(fds: number[], link: Record<number, string | null>, f
  * be fd 3 when the caller passed none there.
  */
 function passInheritedFds(): void {
-	const fds = numberedEntries("/proc/self/fd").filter((fd) => fd >= 3 && isCloseOnExec(fd));
+	const fds = numberedEntries("/proc/self/fd").filter(
+		(fd) => fd >= 3 && isCloseOnExec(fd) && (openAtStart === undefined || openAtStart.includes(fd)),
+	);
 	const link: Record<number, string | null> = {};
 	const fdinfo: Record<number, string> = {};
 	for (const fd of fds) {

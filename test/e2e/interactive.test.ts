@@ -96,3 +96,35 @@ test("Ctrl-C at a later prompt too", async () => {
   const end = await waitForScreen("[exit status 130]");
   expect(end).toContain("Cancelled");
 }, 30000);
+
+test("run with a period: the program runs in the terminal and is checkpointed in the background", async () => {
+  startCkpt();
+  await waitForScreen("What do you want to do?");
+  keys("Enter");
+  await waitForScreen("Program to run");
+  keys("-l", demo("ticker"));
+  keys("Enter");
+  await waitForScreen("Its arguments");
+  keys("-l", "600");
+  keys("Enter");
+  await waitForScreen("Checkpoint it periodically");
+  keys("-l", "5");
+  keys("Enter");
+  await waitForScreen("--interval '5': give a number and a unit"); // refused at the prompt
+  keys("-l", "00ms");
+  keys("Enter");
+  await waitForScreen(/and every 500ms in the background/);
+  // The program runs on while its checkpoints appear; the newest one names it.
+  const deadline = Date.now() + 20000;
+  let info = "";
+  while (Date.now() < deadline) {
+    const r = await runToEnd([CKPT, "info", join(dir, "myckpt.dat")], { cwd: dir });
+    if (r.code === 0) ({ stdout: info } = r);
+    if (info) break;
+    await Bun.sleep(200);
+  }
+  expect(info).toContain(`arguments  ${demo("ticker")} 600`);
+  // The prompts' own terminal descriptors are not the program's: it has 0-2 only, as run from a shell.
+  expect(info.split("open files")[1]!.split("\n\n")[0]).toMatch(/^ \(3\):\n  FD .*\n +0 .*\n +1 .*\n +2 [^\n]*$/);
+  expect(screen()).not.toContain("[exit status"); // still running: never stopped for it
+}, 60000);

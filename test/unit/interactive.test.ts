@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import { CancelledError } from "../../src/cli/errors.ts";
 import { interactive } from "../../src/interactive/index.ts";
-import { programProblem } from "../../src/interactive/run.ts";
+import { intervalProblem, programProblem } from "../../src/interactive/run.ts";
 import { imageChoices } from "../../src/interactive/choices.ts";
 import { pathProblem } from "../../src/interactive/restart.ts";
 import { listImages } from "../../src/image/list.ts";
@@ -131,4 +131,13 @@ test("the run prompt's checks are ckpt run's", () => {
 	expect(programProblem("sh")).toBeUndefined();
 	expect(programProblem("/")).toBe("/: is a directory");
 	expect(programProblem("./missing-here")).toBe("./missing-here: no such file or directory");
+});
+
+test("the run prompt's interval is --interval's, and may be left empty", () => {
+	expect(intervalProblem("")).toBeUndefined();
+	expect(intervalProblem("  ")).toBeUndefined();
+	expect(intervalProblem("10m")).toBeUndefined();
+	expect(intervalProblem(" 500ms ")).toBeUndefined();
+	expect(intervalProblem("10")).toMatch(/^--interval '10': give a number and a unit/);
+	expect(intervalProblem("50ms")).toMatch(/the shortest interval is 100ms/);
 });
