@@ -41,8 +41,9 @@ enum ckpt_sock_state {
 	CKPT_SOCK_LISTEN = 3,      /* bound and listening, `backlog` */
 	CKPT_SOCK_PAIR = 4,        /* connected to another record (peer_id), and it to
 				    * this one, both unnamed: a socketpair */
-	CKPT_SOCK_PEER_CLOSED = 5, /* connected, its peer gone: reads its unread bytes,
-				    * then EOF */
+	CKPT_SOCK_PEER_CLOSED = 5, /* connected, its peer gone or not kept (TCP, a Unix
+				    * peer in another process): reads its unread
+				    * bytes, then EOF */
 	CKPT_SOCK_CONNECTED = 6,   /* datagram (Unix or UDP), connected to the address peer_str */
 };
 #define CKPT_SOCK_STATE_MAX CKPT_SOCK_CONNECTED
@@ -102,7 +103,7 @@ struct ckpt_fd {
 	uint32_t sock_flags;         /* CKPT_SOCK_PASSCRED | CKPT_SOCK_REUSEADDR */
 	int32_t peek_off;            /* SO_PEEK_OFF; -1: off */
 	int64_t rcvtimeo_usec, sndtimeo_usec; /* SO_RCVTIMEO, SO_SNDTIMEO; 0: none */
-	uint32_t peer_str;           /* CONNECTED: the peer's address */
+	uint32_t peer_str;           /* CONNECTED, PEER_CLOSED: the peer's address ("" none) */
 	uint32_t sock_family;        /* AF_UNIX 1, AF_INET 2, AF_INET6 10 */
 };
 

@@ -11,15 +11,17 @@
  *   unnamed (socketpair(), or what asyncio's self-pipe is): a new
  *   socketpair, each end's unread bytes written back through the other,
  *   message boundaries kept, then each end's shutdown bits;
- * - connected, its peer closed: a socketpair whose other end is closed
- *   once the unread bytes are back, so reads give them, then EOF;
+ * - connected, its peer closed or in another process (which a restart
+ *   cannot keep; resolve_unix_sockets decides): a socketpair whose other
+ *   end is closed once the unread bytes are back, so reads give them,
+ *   then EOF;
  * - a datagram socket connected to an address (syslog's /dev/log):
  *   connected to that address again once every socket is back.
  * The peer comes from NETLINK_SOCK_DIAG (c/lib/sock_diag.c): the kernel's
  * own pointer, by inode, so the pairing is exact. The unread bytes are
  * peeked (c/lib/socket_queue.c) without being consumed.
- * Refused by name: a stream connected to a socket outside the process, a
- * connection not yet accepted or a listener with some waiting, a named
+ * Refused by name: a named stream connected to a socket outside the
+ * process, a connection not yet accepted or a listener with some waiting, a named
  * connection (accepted from a listener), file descriptors or credentials
  * in flight, out-of-band data, a relative path, a path removed or
  * replaced since the bind, options ckpt does not set again (the list is

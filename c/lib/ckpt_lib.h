@@ -136,6 +136,7 @@ void refresh_file_offsets(struct capture *c);
 /* fd_unsupported.c: a descriptor no kind brings back: returns 0 when it is
  * dropped (with a warning), -1 when it fails the checkpoint (c->error). */
 int drop_or_fail(struct capture *c, int fd, const char *target, const char *why);
+int inherited_at_launch(int fd);
 /* fd_pidfd.c: drop_or_fail for a pidfd, naming the process it points at. */
 int refuse_pidfd(struct capture *c, int fd, const char *target);
 /* The most bytes kept for one deleted file or memfd (c/kinds/fd_unlinked.c). */

@@ -6,7 +6,8 @@
  */
 #include "ckpt_lib.h"
 
-static int inherited_at_launch(int fd)
+/* Open before the program started: someone else's, dropped rather than refused. */
+int inherited_at_launch(int fd)
 {
 	return fd < 4096 && (ckpt_config.inherited_fds[fd / 64] >> (fd % 64) & 1);
 }

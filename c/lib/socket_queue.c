@@ -153,10 +153,21 @@ static int pair_up(struct capture *c, struct ckpt_fd *r)
 	}
 	if (r->sock_type != SOCK_STREAM && r->sock_type != SOCK_SEQPACKET && peer[0])
 		return 0; /* a datagram socket connected to an address: connected to it again */
+	/* A connection to another process cannot be kept without it: like TCP,
+	 * it comes back closed by its peer (its unread bytes, then EOF), and
+	 * peer_str keeps the peer's address for `ckpt info`. An unnamed end
+	 * only: a named one (accepted from our listener) would lose its name
+	 * in the socketpair that stands in for it. Inherited ones are dropped. */
+	if (!p && !c->strings[r->path_str] && !inherited_at_launch(r->fd)) {
+		r->sock_state = CKPT_SOCK_PEER_CLOSED, r->peer_id = 0;
+		return 0;
+	}
 	struct line why = {.len = 0}, target = {.len = 0};
 	line_str(&why, "a Unix socket connected to ");
 	line_str(&why, peer[0] ? peer : "an unnamed socket");
 	line_str(&why, p ? ", which is not connected back" : ", a socket outside the process");
+	if (!p && c->strings[r->path_str])
+		line_str(&why, ", and its own end has a name (bound, or accepted from a listener) that a restart could not give the socketpair standing in for it");
 	line_str(&target, "socket:[");
 	line_u64(&target, r->sock_id);
 	line_str(&target, "]");

@@ -68,7 +68,8 @@ export function socketFacts(f: Fd) {
 		type: inet ? (s.type === SOCK_STREAM ? "tcp" : "udp") : TYPES[s.type] ?? String(s.type),
 		state: STATES[s.state] ?? String(s.state),
 		address: inet ? inetAddressText(f.path) : f.path,
-		peer: s.state === CKPT_SOCK_CONNECTED || (inet && s.state === CKPT_SOCK_PEER_CLOSED) ? (inet ? inetAddressText(s.peer) : s.peer) : null,
+		// a Unix connection to another process keeps its peer's path; one whose peer had closed has none
+		peer: s.state === CKPT_SOCK_CONNECTED || (s.state === CKPT_SOCK_PEER_CLOSED && s.peer !== "") ? (inet ? inetAddressText(s.peer) : s.peer) : null,
 		backlog: s.state === CKPT_SOCK_LISTEN ? s.backlog : null,
 		shutdown: [...(s.shutdown & 1 ? ["read"] : []), ...(s.shutdown & 2 ? ["write"] : [])],
 		rcvbuf: s.rcvbuf,
@@ -106,7 +107,7 @@ export function unixSocketText(f: Fd): string {
 	const shut = s.shutdown ? `, shut ${s.shutdown === 3 ? "both ways" : s.shutdown === 1 ? "for reading" : "for writing"}` : "";
 	switch (s.state) {
 		case CKPT_SOCK_PAIR: return `${type} pair${shut}${unread}`;
-		case CKPT_SOCK_PEER_CLOSED: return `${type}, closed by its peer${unread}`;
+		case CKPT_SOCK_PEER_CLOSED: return s.peer ? `${type} to ${s.peer}, closed by the peer at restart${unread}` : `${type}, closed by its peer${unread}`;
 		case CKPT_SOCK_LISTEN: return `${type} listening at ${f.path} (backlog ${s.backlog})`;
 		case CKPT_SOCK_CONNECTED: return `${type}${f.path ? ` at ${f.path}` : ""} connected to ${s.peer}`;
 		default: return f.path ? `${type} bound to ${f.path}${shut}` : `${type} unbound`;

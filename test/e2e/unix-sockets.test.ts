@@ -112,7 +112,43 @@ test("a socket path now taken by a file, or whose directory is gone, refuses the
   expect(gone.code).toBe(1);
 }, 60000);
 
-test("a stream connected to a listener outside the process: the checkpoint fails naming the peer's path; the program runs on", async () => {
+test("a client of a server outside the process comes back closed by its peer: its unread bytes, then EOF, and it reconnects", async () => {
+  const path = join(dir, "server.sock");
+  let connections = 0;
+  const received: string[] = [];
+  const server = createServer((c) => {
+    c.on("error", () => {});
+    c.on("data", (d) => received.push(d.toString()));
+    c.write(`hello ${++connections}\n`);
+  });
+  servers.push(server);
+  await new Promise<void>((ok) => server.listen(path, ok));
+
+  const first = await checkpointRun([fixture("unix-client"), path], { cwd: dir, afterLines: 2 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  expect(first.stdout).toBe("PASS connected: writes to the server\nready\n");
+
+  const info = await runToEnd([CKPT, "info"], { cwd: dir });
+  expect(info.stdout).toMatch(new RegExp(`^ +3 +unix socket .* unix stream to ${path}, closed by the peer at restart \\(8 B unread\\)$`, "m"));
+  const json = JSON.parse((await runToEnd([CKPT, "info", "--json"], { cwd: dir })).stdout);
+  expect(json.files.find((f: { fd: number }) => f.fd === 3)).toMatchObject({
+    kind: "unix-socket",
+    unreadBytes: 8,
+    socket: { type: "stream", state: "peer-closed", address: "", peer: path },
+  });
+
+  const second = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(second.stdout).toBe(
+    "PASS reads the greeting it had not read\nPASS then EOF: closed by its peer\nPASS a write fails with EPIPE\n" +
+      "PASS getpeername: an unnamed peer\nreconnected: hello 2\nPASS reconnected: the server greets it again\n",
+  );
+  expect(second.stderr).toBe("");
+  expect(second.code).toBe(0);
+  expect(connections).toBe(2);
+  expect(received.join("")).toBe("sent before\n");
+}, 60000);
+
+test("a bound stream connected to a listener outside the process: the checkpoint fails naming the peer's path; the program runs on", async () => {
   const path = join(dir, "outside.sock");
   await listenAt(path);
   const run = ckpt([fixture("unix-sockets"), "connect", path], { cwd: dir });
@@ -121,7 +157,7 @@ test("a stream connected to a listener outside the process: the checkpoint fails
   expect(await run.exit()).toBe(0);
   expect(run.stderr).toMatch(
     new RegExp(
-      `^ckpt: checkpoint failed: fd 3 \\(socket:\\[\\d+\\]: a Unix socket connected to ${path}, a socket outside the process\\) ` +
+      `^ckpt: checkpoint failed: fd 3 \\(socket:\\[\\d+\\]: a Unix socket connected to ${path}, a socket outside the process, and its own end has a name \\(bound, or accepted from a listener\\) that a restart could not give the socketpair standing in for it\\) ` +
         "was opened by the program and cannot be restored; --drop-unsupported-fds closes such fds at restart instead; the program continues\\n$",
     ),
   );
