@@ -10,7 +10,8 @@
  * stored behind its 4-byte length. Refused: file descriptors (SCM_RIGHTS;
  * peeking them installs copies here, which are closed again at once) or
  * credentials in flight, a datagram from a named sender (a restart sends
- * it from an unnamed one), out-of-band data. One case cannot be seen: a
+ * it from an unnamed one) unless it is the lost peer of a connection to
+ * another process, out-of-band data. One case cannot be seen: a
  * zero-length datagram the program already peeked is skipped by the
  * kernel's peek offset (__skb_try_recv_from_queue), and so lost.
  */
@@ -73,7 +74,11 @@ static long peek_one(struct capture *c, struct ckpt_fd *r, int dgram)
 		line_str(&c->error, ", which a restart cannot send again; checkpoint once they are read");
 		return -1000;
 	}
-	if (dgram && m.msg_namelen > sizeof(sa_family_t))
+	/* A connection to another process (peer-closed with a peer address)
+	 * hears only from that peer, whose name the restart's stand-in lacks
+	 * anyway, as getpeername shows: documented, not refused. */
+	int from_lost_peer = r->sock_state == CKPT_SOCK_PEER_CLOSED && c->strings[r->peer_str];
+	if (dgram && m.msg_namelen > sizeof(sa_family_t) && !from_lost_peer)
 		return queue_refusal(c, r, "holds a datagram from a named sender, whose address a restart cannot "
 					   "give it again; checkpoint once it is read"), -1000;
 	if ((uint64_t)n > room - 4)

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { checkpointRun, CKPT, ckpt, EXIT_CHECKPOINTED, fixture, runToEnd, tempDir } from "./harness.ts";
+import { checkpointRun, CKPT, ckpt, EXIT_CHECKPOINTED, fixture, killStillRunning, runToEnd, spawn, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -185,6 +185,49 @@ if (noPython) console.warn("unix-sockets.test.ts: python3 is not installed; its 
 // socketpair). Coroutines cannot run on after a restart yet, for a reason
 // that is not the sockets': asyncio's get_running_loop() answers only in
 // the pid that started the loop (a fork check), and the pid changes.
+/** A seqpacket server in python3, outside the program: greets each connection with one message, prints what it receives. */
+const SEQPACKET_SERVER = `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.bind(sys.argv[1]); s.listen()
+print("listening", flush=True)
+for n in (1, 2):
+    c, _ = s.accept()
+    c.send(b"hello %d\\n" % n)
+    try:
+        while (m := c.recv(64)):
+            print("got", m.decode().strip(), flush=True)
+    except ConnectionResetError:  # the checkpointed client left its greeting unread
+        pass
+    c.close()
+`;
+
+test.skipIf(noPython)("a seqpacket client of a server outside the process comes back closed by its peer, each unread message whole, and reconnects", async () => {
+  const path = join(dir, "seq.sock");
+  writeFileSync(join(dir, "server.py"), SEQPACKET_SERVER);
+  const server = spawn(["python3", join(dir, "server.py"), path], { cwd: dir });
+  try {
+    await server.waitFor((o) => o.includes("listening\n"));
+    const first = await checkpointRun([fixture("unix-client"), path, "seqpacket"], { cwd: dir, afterLines: 2 });
+    expect(first.code).toBe(EXIT_CHECKPOINTED);
+    expect(first.stdout).toBe("PASS connected: writes to the server\nready\n");
+    const info = await runToEnd([CKPT, "info"], { cwd: dir });
+    expect(info.stdout).toMatch(new RegExp(`^ +3 +unix socket .* unix seqpacket to ${path}, closed by the peer at restart \\(12 B unread\\)$`, "m"));
+
+    const second = await runToEnd([CKPT, "restart"], { cwd: dir });
+    expect(second.stdout).toBe(
+      "PASS reads the greeting it had not read\nPASS then EOF: closed by its peer\nPASS a write fails with EPIPE\n" +
+        "PASS getpeername: an unnamed peer\nreconnected: hello 2\nPASS reconnected: the server greets it again\n",
+    );
+    expect(second.stderr).toBe("");
+    expect(second.code).toBe(0);
+    expect(await server.exit()).toBe(0);
+    expect(server.stdout).toBe("listening\ngot sent before\n");
+  } finally {
+    killStillRunning([server]);
+  }
+}, 60000);
+
 test.skipIf(noPython)("Python asyncio with sleeps and a queue, checkpointed mid-run: every line once, as without a checkpoint", async () => {
   const script = join(dir, "loop.py");
   writeFileSync(
