@@ -7,17 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 #include "../../c/kinds/fd_kinds.h"
+#include "problem_check.h"
 
-static int passed, failed;
 static const char *const invalid = "epoll watch record is invalid (corrupt image)";
-
-static void check(const char *got, const char *want, const char *what)
-{
-	if (got == want || (got && want && !strcmp(got, want)))
-		passed++;
-	else
-		failed++, printf("FAIL: %s: got \"%s\", want \"%s\"\n", what, got ? got : "(ok)", want ? want : "(ok)");
-}
 
 /* fds 3 (epoll), 4 (a pipe), 5 (a second epoll), 6 (a dup of 3); the
  * watches `w` in their table. */
@@ -66,6 +58,5 @@ int main(void)
 	check(watches_problem(w, 1), invalid, "padding set");
 	memcpy(w, ok, sizeof w), w[0].fd = 6;
 	check(watches_problem(w, 1), 0, "watching a dup (the fd is in the table)");
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return problem_report();
 }

@@ -6,16 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "../../c/kinds/fd_kinds.h"
+#include "problem_check.h"
 
-static int passed, failed;
-
-static void check(const char *got, const char *want, const char *what)
-{
-	if (got == want || (got && want && !strcmp(got, want)))
-		passed++;
-	else
-		failed++, printf("FAIL: %s: got \"%s\", want \"%s\"\n", what, got ? got : "(ok)", want ? want : "(ok)");
-}
 
 /* An image of 64 KiB whose data area starts at 16 KiB, 64 bytes of strings. */
 static const struct ckpt_header h = {.data_offset = 16384, .file_size = 65536, .strings_size = 64};
@@ -227,6 +219,5 @@ int main(void)
 			  k == CKPT_FD_EVENTFD || k == CKPT_FD_SIGNALFD || k == CKPT_FD_TIMERFD || k == CKPT_FD_EPOLL || k == CKPT_FD_UNIX_SOCKET || k == CKPT_FD_INET_SOCKET || k == CKPT_FD_INOTIFY;
 		check(fd_kind_has_own_file(k) == own ? 0 : "wrong", 0, "which kinds may be shared by a dup");
 	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return problem_report();
 }

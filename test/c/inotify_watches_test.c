@@ -9,17 +9,9 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include "../../c/kinds/fd_kinds.h"
+#include "problem_check.h"
 
-static int passed, failed;
 static const char *const invalid = "inotify watch record is invalid (corrupt image)";
-
-static void check(const char *got, const char *want, const char *what)
-{
-	if (got == want || (got && want && !strcmp(got, want)))
-		passed++;
-	else
-		failed++, printf("FAIL: %s: got \"%s\", want \"%s\"\n", what, got ? got : "(ok)", want ? want : "(ok)");
-}
 
 /* fds 3 (inotify, last wd 5), 4 (a pipe), 5 (a dup of 3), 6 (inotify, last
  * wd 1); strings "\0/tmp/a\0rel\0"; the watches `w` in their table. */
@@ -82,6 +74,5 @@ int main(void)
 	check(watches_problem(w, 1), invalid, "a path outside the strings");
 	memcpy(w, ok, sizeof w), w[0].pad = 1;
 	check(watches_problem(w, 1), invalid, "padding set");
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return problem_report();
 }
