@@ -95,11 +95,17 @@ static uint32_t kind_of(int fd, const struct stat *st, const char *target, uint3
 		return CKPT_FD_EPOLL;
 	if (str_eq(target, "anon_inode:inotify"))
 		return CKPT_FD_INOTIFY;
-	if (S_ISSOCK(st->st_mode) && socket_family(fd) == 1 /* AF_UNIX */)
+	if (!S_ISSOCK(st->st_mode))
+		return 0;
+	switch (socket_family(fd)) {
+	case 1: /* AF_UNIX */
 		return CKPT_FD_UNIX_SOCKET;
-	if (S_ISSOCK(st->st_mode) && (socket_family(fd) == 2 || socket_family(fd) == 10)) /* AF_INET, AF_INET6 */
+	case 2:  /* AF_INET */
+	case 10: /* AF_INET6 */
 		return CKPT_FD_INET_SOCKET;
-	return 0;
+	default:
+		return 0;
+	}
 }
 
 static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *target)
