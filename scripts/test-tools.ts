@@ -21,6 +21,7 @@ const required: [command: string, debianPackage: string, why: string][] = [
   ["vim", "vim", "a full-screen program in tmux"],
   ["top", "procps", "a full-screen program holding /proc files"],
   ["chattr", "e2fsprogs", "a file not writable even by root"],
+  ["java", "openjdk-17-jdk-headless", "the JVM checkpointed (test/e2e/jvm.test.ts)"],
 ];
 const missing = required.filter(([command]) => !Bun.which(command));
 if (missing.length > 0) {
