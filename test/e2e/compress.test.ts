@@ -6,7 +6,7 @@
 // one whose checksum was made to match; --continue, --interval, `restart
 // --compress` and musl programs compress too.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EXTENT, HEADER } from "../../src/image/format.ts";
 import { crc32c } from "../../src/image/crc32c.ts";
@@ -135,8 +135,18 @@ test("--continue --compress: the program runs on, and the compressed image resto
 test("--interval --compress: periodic compressed images; after a SIGKILL the newest restores the heap", async () => {
   const run = start(["--interval", "300ms", "--compress", fixture("mixed-heap"), HEAP_MIB]);
   await run.waitFor((o) => o.includes("ready\n"));
-  // Committed by a rename: once the name is there, the image is whole.
-  await until(() => existsSync(join(dir, "myckpt.dat")), () => "no periodic checkpoint");
+  // Each commit renames a new file over the name, whole. The second new one
+  // seen after "ready" was surely taken after it (the first may have been
+  // under way before, while the heap was still being filled).
+  const inode = () => statSync(join(dir, "myckpt.dat"), { throwIfNoEntry: false })?.ino ?? 0;
+  const seen = new Set<number>();
+  const before = inode();
+  await until(() => {
+    seen.add(inode());
+    seen.delete(before);
+    seen.delete(0);
+    return seen.size >= 2;
+  }, () => `two periodic checkpoints after ready, saw ${seen.size}`);
   run.proc.kill("SIGKILL");
   await run.done;
   // A background writer still at work may commit once more; the image is whole either way.
