@@ -59,7 +59,7 @@ export function storedItems(image: Image): VerifyResult {
 		result.items++;
 		result.bytes += len;
 	};
-	for (const r of image.regions) for (const e of r.extents) if (e.kind === CKPT_EXTENT_DATA) add(e.len);
+	for (const r of image.regions) for (const e of r.extents) if (e.kind === CKPT_EXTENT_DATA) add(e.storedLen); // the bytes read: compressed, if they are
 	for (const f of image.fds) {
 		if (f.pipeLen > 0) add(f.pipeLen);
 		if (f.contentLen > 0) add(f.contentLen);
