@@ -12,6 +12,7 @@ import { $ } from "bun";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { installedPeers, type PeerRound } from "./peers.ts";
+import { compressionRows } from "./compression.ts";
 import { gapWindow, showSpread, spread, statusBytes } from "./stats.ts";
 import { now, seconds, timed } from "./timing.ts";
 
@@ -206,11 +207,17 @@ async function startupOverhead() {
   return { direct_s: d, under_ckpt_s: u, added_s: u - d, bun_hello_s: h };
 }
 
+// BENCH_ONLY=compression runs the --compress comparison alone.
+const only = process.env.BENCH_ONLY;
 const rows = [];
-rows.push(await row("1 MiB heap", ["1"], 1));
-for (const mib of sizes) rows.push(await row(`${mib} MiB dirty`, [String(mib)], mib));
-rows.push(await row("1 GiB mapped, 8 MiB touched", ["1024", "8"], 8));
-const startup = await startupOverhead();
+if (only !== "compression") {
+  rows.push(await row("1 MiB heap", ["1"], 1));
+  for (const mib of sizes) rows.push(await row(`${mib} MiB dirty`, [String(mib)], mib));
+  rows.push(await row("1 GiB mapped, 8 MiB touched", ["1024", "8"], 8));
+}
+const startup = only === "compression" ? undefined : await startupOverhead();
+const compression = await compressionRows(CKPT, join(root, "build", "fixtures", "mixed-heap"), work,
+  Number(process.env.BENCH_COMPRESS_MIB ?? 1024), REPEAT, collect);
 
 // Milliseconds for times, MiB for sizes, plain ratios.
 const show = (k: string, s: ReturnType<typeof spread>) =>
@@ -231,10 +238,15 @@ for (const name of ["criu", "dmtcp"]) {
     console.log(`${r.workload}\t${typeof f === "string" ? f : Object.entries(f).map(([k, s]) => `${k} ${k.endsWith("_s") ? showSpread(s, 1000) : showSpread(s)}`).join("\t")}`);
   }
 }
+console.log(`\n--compress on a ${compression.mib} MiB heap of zeros, text and floats (ms; image MiB)\nmode\tcheckpoint_s\tsize_b\trestart_s`);
+for (const [mode, f] of [["plain", compression.plain], ["--compress", compression.compressed]] as const)
+  console.log(`${mode}\t${(["checkpoint_s", "size_b", "restart_s"] as const).map((k) => show(k, f[k])).join("\t")}`);
+console.log(`compressed/plain: size ${compression.size_ratio.toFixed(2)}, checkpoint time ${compression.checkpoint_ratio.toFixed(2)}, restart time ${compression.restart_ratio.toFixed(2)}`);
+for (const c of compression.codecs) console.log(c);
 console.log(`\nmedians (min-max) of ${REPEAT} rounds; a stopping checkpoint's memory is "-" where the program's peak is below the launcher's (${(launcherRss / 2 ** 20).toFixed(0)} MiB)`);
 const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;
-console.log(`ckpt /bin/true: ${ms(startup.under_ckpt_s)}, /bin/true: ${ms(startup.direct_s)}, added ${ms(startup.added_s)}` +
+if (startup) console.log(`ckpt /bin/true: ${ms(startup.under_ckpt_s)}, /bin/true: ${ms(startup.direct_s)}, added ${ms(startup.added_s)}` +
   ` (a compiled Bun hello world: ${ms(startup.bun_hello_s)}; medians of 31 interleaved runs)`);
 const machine = { cpus: navigator.hardwareConcurrency, kernel: (await $`uname -r`.text()).trim(), load: readFileSync("/proc/loadavg", "utf8").trim(), date: new Date().toISOString() };
-writeFileSync(join(import.meta.dir, "results.json"), JSON.stringify({ machine, repeat: REPEAT, rows, startup, peerNotes }, null, 2) + "\n");
+writeFileSync(join(import.meta.dir, only ? `results-${only}.json` : "results.json"), JSON.stringify({ machine, repeat: REPEAT, rows, startup, compression, peerNotes }, null, 2) + "\n");
 rmSync(work, { recursive: true, force: true });

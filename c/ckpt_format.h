@@ -1,5 +1,5 @@
 /*
- * ckpt image format, version 4: the single contract between the preloaded
+ * ckpt image format, version 5: the single contract between the preloaded
  * library that writes an image, the restore stub that reads it, and the
  * TypeScript reader (src/image/format.ts mirrors every struct below field by field;
  * change both in the same commit and bump CKPT_VERSION; ckpt_protocol.h is the other).
@@ -23,7 +23,10 @@
  *   [data_offset, file_size)     the bytes of every DATA extent, back to back
  *                                (so each starts on a page), then the unread
  *                                contents of pipes, deleted files and memfds,
- *                                back to back
+ *                                back to back; a compressed image (codec set)
+ *                                stores each DATA extent in stored_len bytes,
+ *                                packed with no page alignment, and its other
+ *                                contents from the page after the last one
  *
  * Integrity: every byte of the file is covered by exactly one checksum.
  * header_crc covers the whole header page with header_crc itself zero;
@@ -38,7 +41,7 @@
 #include <stdint.h>
 
 #define CKPT_MAGIC "CKPTIMG\0"
-#define CKPT_VERSION 4
+#define CKPT_VERSION 5
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -211,6 +214,9 @@ struct ckpt_header {
 	uint32_t libc;               /* version 4: enum ckpt_libc, the C library libckpt ran under */
 	uint32_t ninotify;           /* version 4: inotify watches (struct ckpt_inotify_watch), */
 	uint32_t inotify_off;        /* within tables, after the epoll watches */
+	/* version 5, compression (--compress): how DATA extents are stored */
+	uint32_t codec;              /* enum ckpt_codec */
+	uint32_t pad_codec;
 	uint32_t header_crc;         /* last: CRC32C of the header with this 0 */
 };
 
@@ -279,9 +285,24 @@ struct ckpt_region {
 struct ckpt_extent {
 	uint64_t start, len;
 	uint32_t kind;               /* enum ckpt_extent_kind */
-	uint32_t crc;                /* DATA: CRC32C of the bytes */
+	uint32_t crc;                /* DATA: CRC32C of the bytes stored (compressed ones if so) */
 	uint64_t data_offset;        /* DATA: where in the image */
+	/* version 5, compression: DATA bytes in the image. stored_len == len:
+	 * the memory itself; stored_len < len (only with a codec): one block of
+	 * the header's codec that inflates to exactly len bytes, len at most
+	 * CKPT_COMPRESS_BLOCK. Its crc is of the stored bytes, checked before
+	 * the decompressor sees one of them. */
+	uint64_t stored_len;
 };
+
+/* Compression (version 5): the header's codec, and the most memory one
+ * compressed extent holds (capture cuts data into extents this long, so
+ * each loads on its own core and inflates into a buffer of this size). */
+enum ckpt_codec { CKPT_CODEC_NONE = 0, CKPT_CODEC_LZ4 = 1, CKPT_CODEC_MAX = CKPT_CODEC_LZ4 };
+#define CKPT_COMPRESS_BLOCK (1u << 20)
+/* Whether extent e is stored compressed (a codec image may keep a block
+ * that did not shrink as it was). */
+static inline int ckpt_extent_compressed(const struct ckpt_extent *e) { return e->stored_len < e->len; }
 
 #include "ckpt_format_fds.h" /* the descriptor records: kinds, fds, epoll watches, locks */
 
@@ -324,13 +345,16 @@ struct ckpt_restart_info {
 	/* tty: the modes of fds 0-2 as the restart found them (the shell's),
 	 * put back when the program stops again; valid = 0 for non-terminals */
 	struct ckpt_termios shell_termios[3];
+	/* compression: `ckpt restart --compress` asks for it from now on */
+	uint32_t compress;
+	uint32_t pad;
 };
 
 _Static_assert(sizeof(struct ckpt_header) <= CKPT_HEADER_SIZE, "header fits its page");
 _Static_assert(sizeof(struct ckpt_header) % 8 == 0, "header is 8-byte sized");
 _Static_assert(sizeof(struct ckpt_thread) == 176, "thread record size is part of the format");
 _Static_assert(sizeof(struct ckpt_region) == 96, "region record size is part of the format");
-_Static_assert(sizeof(struct ckpt_extent) == 32, "extent record size is part of the format");
+_Static_assert(sizeof(struct ckpt_extent) == 40, "extent record size is part of the format");
 _Static_assert(sizeof(struct ckpt_fd) == 264, "fd record size is part of the format");
 _Static_assert(sizeof(struct ckpt_lock) == 32, "lock record size is part of the format");
 _Static_assert(sizeof(struct ckpt_inotify_watch) == 40, "inotify watch record size is part of the format");

@@ -22,6 +22,9 @@
 #define CKPT_ENV_SIGNAL "CKPT_SIGNAL"     /* trigger signal number, decimal */
 #define CKPT_ENV_CONTINUE "CKPT_CONTINUE" /* flag: --continue */
 #define CKPT_ENV_DROP_FDS "CKPT_DROP_FDS" /* flag: --drop-unsupported-fds */
+/* Flag: --compress. Read by libckpt at launch, and by the stub at a
+ * restart, which hands it to the restored libckpt (restart info). */
+#define CKPT_ENV_COMPRESS "CKPT_COMPRESS"
 #define CKPT_ENV_STATUS "CKPT_STATUS"     /* room for the status line, below */
 #define CKPT_ENV_PID "CKPT_PID"           /* the launched pid, CKPT_PID_DIGITS wide */
 /* Flag: the launcher exec'd with the trigger blocked; libckpt unblocks it

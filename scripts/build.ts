@@ -7,7 +7,12 @@ import { basename, join } from "node:path";
 import { runPooled } from "./job-pool.ts";
 import {
   root, commonFlags, libFlags, stubFlags, sources, libSources, stubSources, muslCc, kernelHeaderDirs,
+  lz4Archive, lz4Header, codecLibFlags, codecStubFlags,
 } from "./c-sources.ts";
+
+if (!existsSync(lz4Archive) || !existsSync(lz4Header)) {
+  throw new Error(`${lz4Archive} or ${lz4Header} missing: install liblz4-dev (compressed images need LZ4)`);
+}
 
 const build = join(root, "build");
 const cc = process.env.CC ?? "cc";
@@ -26,7 +31,7 @@ async function linkStripped(out: string, link: (to: string) => Promise<unknown>)
 
 async function buildLib() {
   const out = join(build, "libckpt.so");
-  await linkStripped(out, (to) => $`${cc} ${commonFlags} ${libFlags} -DCKPT_LIB -o ${to} ${libSources()}`);
+  await linkStripped(out, (to) => $`${cc} ${commonFlags} ${libFlags} -DCKPT_LIB -o ${to} ${libSources()} ${codecLibFlags}`);
   return out;
 }
 
@@ -39,6 +44,7 @@ function muslIncludeDir() {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   for (const [name, at] of kernelHeaderDirs()) symlinkSync(at, join(dir, name));
+  symlinkSync(lz4Header, join(dir, "lz4.h"));
   return dir;
 }
 
@@ -55,13 +61,13 @@ async function buildMuslLib() {
   const include = muslIncludeDir();
   // -z defs: a symbol musl's libc lacks (glibc's __sigaction was one) fails
   // the link here instead of the musl loader at every launch.
-  await linkStripped(out, (to) => $`${muslCc} -isystem ${include} ${commonFlags} ${libFlags} -Wl,-z,defs -DCKPT_LIB -o ${to} ${libSources()}`);
+  await linkStripped(out, (to) => $`${muslCc} -isystem ${include} ${commonFlags} ${libFlags} -Wl,-z,defs -DCKPT_LIB -o ${to} ${libSources()} ${codecLibFlags}`);
   return out;
 }
 
 async function buildStub() {
   const out = join(build, "ckpt-restore");
-  await linkStripped(out, (to) => $`${cc} ${commonFlags} ${stubFlags} -DCKPT_STUB -o ${to} ${stubSources()}`);
+  await linkStripped(out, (to) => $`${cc} ${commonFlags} ${stubFlags} -DCKPT_STUB -o ${to} ${stubSources()} ${codecStubFlags}`);
   const relocs = await $`readelf -rW ${out}`.text();
   if (!relocs.includes("There are no relocations")) {
     throw new Error(`ckpt-restore has relocations; it must run unrelocated at any address:\n${relocs}`);

@@ -39,6 +39,19 @@ export const stubFlags = [
   "-Wl,-z,noexecstack",
 ];
 
+/**
+ * The LZ4 codec of compressed images (--compress), from Debian's
+ * liblz4-dev: its static archive is position-independent (only PC-relative
+ * relocations), so both sides link it as it is. libckpt.so hides its
+ * symbols (--exclude-libs), so a program that uses its own liblz4 keeps
+ * it. The stub links only the block decompressor's object and provides
+ * what it calls (c/stub/libc_bits.c, c/stub/inflate.c).
+ */
+export const lz4Archive = "/usr/lib/x86_64-linux-gnu/liblz4.a";
+export const lz4Header = "/usr/include/lz4.h";
+export const codecLibFlags = ["-Wl,--exclude-libs,ALL", lz4Archive];
+export const codecStubFlags = [lz4Archive];
+
 /** The files of `dir` ending in one of `exts`, sorted, as absolute paths; none if it does not exist. */
 export const sources = (dir: string, exts: string[]) =>
   existsSync(join(root, dir))

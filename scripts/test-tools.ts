@@ -2,6 +2,8 @@
 // programs and tools, and a missing one must stop the run with the exact
 // packages to install, never look like a pass. Slurm and musl-gcc are
 // optional: their tests are skipped, with a warning, where they are not installed.
+import { existsSync } from "node:fs";
+
 const required: [command: string, debianPackage: string, why: string][] = [
   ["cc", "gcc", "builds the C parts, the demos and the test fixtures"],
   ["readelf", "binutils", "the build checks the stub has no relocations"],
@@ -24,6 +26,8 @@ const required: [command: string, debianPackage: string, why: string][] = [
   ["java", "openjdk-17-jdk-headless", "the JVM checkpointed (test/e2e/jvm.test.ts)"],
 ];
 const missing = required.filter(([command]) => !Bun.which(command));
+// Not a command: the LZ4 archive and header the build links (scripts/c-sources.ts).
+if (!existsSync("/usr/include/lz4.h")) missing.push(["lz4.h", "liblz4-dev", "the build links LZ4 for compressed images"]);
 if (missing.length > 0) {
   for (const [command, , why] of missing) console.error(`npm test: ${command} is missing (${why})`);
   const packages = [...new Set(missing.map(([, p]) => p))].join(" ");

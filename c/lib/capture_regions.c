@@ -22,7 +22,8 @@
 
 #define PAGEMAP_CHUNK 65536 /* entries per read: 256 MiB of address space */
 /* Long runs of data are cut into extents of at most this size, so a restore
- * can load one large region with several threads at once. */
+ * can load one large region with several threads at once; a compressed
+ * image's into CKPT_COMPRESS_BLOCK, one codec block each. */
 #define EXTENT_MAX (64ull << 20)
 
 struct region_scan {
@@ -39,7 +40,7 @@ static int add_extent(struct capture *c, uint64_t start, uint64_t end, uint32_t 
 	if (r->nextents) {
 		struct ckpt_extent *last = &c->extents[c->nextents - 1];
 		if (last->kind == kind && last->start + last->len == start &&
-		    (kind != CKPT_EXTENT_DATA || last->len + (end - start) <= EXTENT_MAX)) {
+		    (kind != CKPT_EXTENT_DATA || last->len + (end - start) <= (c->hdr->codec ? CKPT_COMPRESS_BLOCK : EXTENT_MAX))) {
 			last->len += end - start;
 			return 0;
 		}

@@ -19,6 +19,7 @@ struct ckpt_config {
 	int keep_running;         /* --continue */
 	uint32_t keep;            /* --keep, as the last periodic request said; 0: never said */
 	int drop_unsupported_fds; /* --drop-unsupported-fds */
+	int compress;             /* --compress (compressed_stream.c) */
 	int launcher_blocked_signal; /* the launcher blocked it around exec */
 	uint64_t inherited_fds[64]; /* bitmap of fds 0..4095 open at launch */
 	uint64_t stderr_dev, stderr_ino; /* fd 2 as launched, so we never write elsewhere */
@@ -83,6 +84,7 @@ struct capture {
 	uint64_t bounce_cap;
 	uint64_t *extent_src;     /* per extent: where to write it from, if not its address */
 	char *writer_area;        /* WRITER_AREA bytes: the writer's staging ring and its state */
+	char *compress_area;      /* compressed_stream_area() bytes: --compress's buffers and helper stacks */
 	char *text;               /* a buffer for /proc files and pagemap */
 	uint64_t text_cap;
 	void *scratch;            /* the whole scratch mapping, excluded from the image */
@@ -98,6 +100,12 @@ struct capture {
 #define RING_SLOT (2u << 20)
 #define RING_SLOTS 4
 #define WRITER_AREA ((64u << 10) + (2u << 20) + RING_SLOTS * RING_SLOT)
+
+/* compressed_stream.c: --compress's writer (the data of a codec image);
+ * clone_worker.S: the raw thread it compresses on besides its own. */
+uint64_t compressed_stream_area(void);
+long write_compressed_stream(struct capture *c, int fd, uint64_t *end);
+long clone_worker(void *stack_top, int32_t *tid_word, void (*fn)(void *), void *arg);
 
 /* Each returns 0, or -1 after describing the failure in c->error. */
 int scratch_open(struct capture *c);

@@ -4,7 +4,8 @@
  * The file is created unnamed in the image's directory (image_file.c).
  * Data goes to the device with O_DIRECT and AIO through a small staging
  * ring, each slot filled and checksummed while earlier ones are written
- * (data_stream.c). Then the bytes kept in scratch, tables and header,
+ * (data_stream.c), or compressed on every core (compressed_stream.c,
+ * --compress). Then the bytes kept in scratch, tables and header,
  * fsync, and the file takes its name (image_file.c).
  */
 #define _GNU_SOURCE
@@ -44,7 +45,8 @@ static void layout(struct capture *c)
 	uint64_t data = h->data_offset;
 	for (uint32_t i = 0; i < c->nextents; i++)
 		if (c->extents[i].kind == CKPT_EXTENT_DATA)
-			c->extents[i].data_offset = data, data += c->extents[i].len;
+			c->extents[i].data_offset = data, c->extents[i].stored_len = c->extents[i].len,
+			data += c->extents[i].len; /* compressed: its bytes at most; compressed_stream.c places them */
 	for (uint32_t i = 0; i < c->nfds; i++) {
 		if (c->fds[i].pipe_len)
 			c->fds[i].pipe_data_offset += data;
@@ -81,6 +83,25 @@ static long write_stored(struct capture *c, int fd, uint64_t at, uint64_t len, u
 	}
 	return 0;
 }
+/* A compressed image's data ends where its last block does: what follows
+ * moves up to the next page, and the file is cut there. */
+static long write_compressed(struct capture *c, int fd)
+{
+	uint64_t end, sized_end = c->hdr->file_size - c->pipe_data_size;
+	long err = write_compressed_stream(c, fd, &end);
+	if (err)
+		return err;
+	uint64_t shift = sized_end - align_up(end, CKPT_PAGE_SIZE);
+	for (uint32_t i = 0; i < c->nfds; i++) {
+		if (c->fds[i].pipe_len)
+			c->fds[i].pipe_data_offset -= shift;
+		if (c->fds[i].content_len)
+			c->fds[i].content_offset -= shift;
+	}
+	c->hdr->file_size -= shift;
+	return sys_ftruncate(fd, (long)c->hdr->file_size);
+}
+
 static long write_data(struct capture *c, int fd)
 {
 	mark_thread_stacks(c);
@@ -88,7 +109,7 @@ static long write_data(struct capture *c, int fd)
 	long err = sys_ftruncate(fd, (long)c->hdr->file_size);
 	if (err)
 		return err;
-	err = write_data_stream(c, fd);
+	err = c->hdr->codec ? write_compressed(c, fd) : write_data_stream(c, fd);
 	if (err)
 		return err;
 	for (uint32_t i = 0; i < c->nfds; i++) {

@@ -67,7 +67,7 @@ static int parse_pid(const char *s)
 }
 
 static const char *const names[] = {CKPT_ENV_IMAGE, CKPT_ENV_SIGNAL, CKPT_ENV_CONTINUE, CKPT_ENV_DROP_FDS,
-				    CKPT_ENV_STATUS, CKPT_ENV_PID, CKPT_ENV_SIGNAL_BLOCKED};
+				    CKPT_ENV_COMPRESS, CKPT_ENV_STATUS, CKPT_ENV_PID, CKPT_ENV_SIGNAL_BLOCKED};
 
 /* The program's and a child's view: nothing of ckpt in the environment. */
 static void forget_settings(void)
@@ -95,6 +95,7 @@ static int read_settings(void)
 	}
 	ckpt_config.keep_running = getenv(CKPT_ENV_CONTINUE) != 0;
 	ckpt_config.drop_unsupported_fds = getenv(CKPT_ENV_DROP_FDS) != 0;
+	ckpt_config.compress = getenv(CKPT_ENV_COMPRESS) != 0;
 	ckpt_config.launcher_blocked_signal = getenv(CKPT_ENV_SIGNAL_BLOCKED) != 0;
 	unsetenv(CKPT_ENV_SIGNAL_BLOCKED);
 	return 0;

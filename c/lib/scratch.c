@@ -24,10 +24,11 @@ int scratch_open(struct capture *c)
 		       extents = 64 * MiB, fds = 1 * MiB, timers = 1 * MiB, signals = 1 * MiB, locks = 1 * MiB, watches = 1 * MiB, inotify = 1 * MiB,
 		       strings = 8 * MiB,
 		       pipes = 8 * MiB + 4 * CKPT_CONTENT_MAX, /* and deleted files' and memfds' bytes */
-		       text = 16 * MiB, bounce = 256 * MiB, srcs = 16 * MiB, writer = WRITER_AREA;
+		       text = 16 * MiB, bounce = 256 * MiB, srcs = 16 * MiB, writer = WRITER_AREA,
+		       compress = compressed_stream_area();
 	uint64_t total = header + threads + tids + regions + extents + fds + timers + signals + locks + watches + inotify + strings + pipes + text + bounce +
 			 srcs +
-			 writer;
+			 writer + compress;
 	long m = sys_mmap(0, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m < 0)
 		return capture_fail(c, "cannot map scratch memory", m);
@@ -68,6 +69,8 @@ int scratch_open(struct capture *c)
 	if (c->max_extents > srcs / sizeof(uint64_t))
 		c->max_extents = srcs / sizeof(uint64_t);
 	c->writer_area = carve(&p, writer);
+	c->compress_area = carve(&p, compress);
+	c->hdr->codec = ckpt_config.compress ? CKPT_CODEC_LZ4 : CKPT_CODEC_NONE;
 	c->text_cap = text;
 	c->pipe_scratch[0] = c->pipe_scratch[1] = -1;
 	return 0;

@@ -69,7 +69,8 @@ static void check_stored(uint64_t at, uint64_t len, uint32_t crc, const char *wh
 /* Descriptors first, then memory: the order a restart reads them in. */
 static void check_stored_data(const struct ckpt_header *h, const char *tables)
 {
-	long m = sys_mmap(0, CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* CHUNK to read through; CKPT_COMPRESS_BLOCK more to inflate into */
+	long m = sys_mmap(0, CHUNK + CKPT_COMPRESS_BLOCK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m < 0)
 		die("cannot allocate memory to read the image through", m);
 	char *buf = (char *)m;
@@ -81,9 +82,15 @@ static void check_stored_data(const struct ckpt_header *h, const char *tables)
 			check_stored(f[i].content_offset, f[i].content_len, f[i].content_crc, stored_kind(f[i].kind), buf);
 	}
 	const struct ckpt_extent *e = (const void *)(tables + h->extents_off);
+	if (h->codec)
+		use_inflate_tls();
 	for (uint32_t k = 0; k < h->nextents; k++) {
 		if (e[k].kind != CKPT_EXTENT_DATA)
 			continue;
+		if (ckpt_extent_compressed(&e[k])) { /* inflated as a restart would, into the second half */
+			inflate_extent(&e[k], buf + CHUNK, buf);
+			continue;
+		}
 		int64_t got = crc_of_range(e[k].data_offset, e[k].len, buf);
 		if (got < 0)
 			die("cannot read memory contents from the image", -5 /* EIO */);

@@ -94,6 +94,9 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	check_signals(&hdr, tables);
 	restore_process_settings(&hdr, tables);
 	str_copy(restart.next_image, sizeof restart.next_image, argv[CKPT_STUB_ARG_NEXT_IMAGE]);
+	for (char **env = argv + argc + 1; *env; env++)
+		if (str_starts(*env, CKPT_ENV_COMPRESS "="))
+			restart.compress = 1;
 	const struct ckpt_fd *fds = (const void *)(tables + hdr.fds_off);
 	int fd = move_image_fd_high(restart.image_fd, fds, hdr.nfds);
 	restart.image_fd = fd;

@@ -137,17 +137,30 @@ static void protect_region(const struct ckpt_region *r)
  * the next unloaded extent until none is left. */
 static void load_extents(void)
 {
+	char *stored = 0; /* this loader's buffer for compressed bytes, once it needs one */
 	for (;;) {
 		uint32_t k = __atomic_fetch_add(&restart.next_extent, 1, __ATOMIC_RELAXED);
 		if (k >= restart.hdr->nextents)
-			return;
-		if (restart.extents[k].kind != CKPT_EXTENT_DATA)
+			break;
+		const struct ckpt_extent *e = &restart.extents[k];
+		if (e->kind != CKPT_EXTENT_DATA)
 			continue;
-		if (extent_is_uncharged(&restart.extents[k]))
-			load_extent_forced(&restart.extents[k]);
-		else
-			load_extent(&restart.extents[k]);
+		if (extent_is_uncharged(e)) {
+			load_extent_forced(e);
+		} else if (ckpt_extent_compressed(e)) {
+			if (!stored) {
+				long m = sys_mmap(0, CKPT_COMPRESS_BLOCK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+				if (m < 0)
+					die("cannot map a buffer to inflate memory through", m);
+				stored = (char *)m;
+			}
+			inflate_extent(e, (void *)e->start, stored);
+		} else {
+			load_extent(e);
+		}
 	}
+	if (stored)
+		sys_munmap(stored, CKPT_COMPRESS_BLOCK);
 }
 
 static void loader_start(void *arg)
@@ -184,11 +197,15 @@ static void load_in_parallel(void)
 		loaders = MAX_LOADERS;
 	if (data_bytes() < (16u << 20))
 		loaders = 0; /* not worth a thread */
+	/* Inflating needs a thread area (inflate.c); ours is set again at the end. */
+	uint64_t tls = restart.hdr->codec ? inflate_tls() : 0;
+	if (tls)
+		use_inflate_tls();
 	const unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
-				    CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
+				    CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | (tls ? CLONE_SETTLS : 0);
 	for (int i = 0; i < loaders; i++) {
 		uint64_t stack = restart.loader_stacks + (uint64_t)(i + 1) * LOADER_STACK;
-		if (clone_thread(flags, stack, &restart.loader_tid[i], &restart.loader_tid[i], 0, loader_start, 0) < 0)
+		if (clone_thread(flags, stack, &restart.loader_tid[i], &restart.loader_tid[i], tls, loader_start, 0) < 0)
 			restart.loader_tid[i] = 0; /* fewer helpers is fine */
 	}
 	load_extents();

@@ -81,6 +81,7 @@ static void fill_restart_info(void)
 	str_copy(ri->image_path, sizeof ri->image_path, restart.next_image);
 	for (int fd = 0; fd < 3; fd++)
 		ri->shell_termios[fd] = restart.shell_termios[fd];
+	ri->compress = (uint32_t)restart.compress;
 	ri->magic = CKPT_RESTART_INFO_MAGIC;
 }
 

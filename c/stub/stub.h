@@ -36,6 +36,7 @@ struct stub_args {
 	char note[1024];                 /* appended to every refusal */
 	struct ckpt_termios shell_termios[3]; /* the restart's own modes of 0-2 */
 	int check_only;                  /* --check/--verify: judge the image, restore nothing */
+	int compress;                    /* `ckpt restart --compress`: for libckpt (restart info) */
 };
 
 extern struct stub_args restart; /* state.c */
@@ -118,6 +119,14 @@ int extent_is_uncharged(const struct ckpt_extent *e);
 void open_forced_writes(void);
 void close_forced_writes(void);
 void load_extent_forced(const struct ckpt_extent *e);
+/* inflate.c: a compressed extent's stored bytes, read into `stored`
+ * (CKPT_COMPRESS_BLOCK bytes), checked against its checksum, then inflated
+ * into `to` (e->len bytes); a failure names the extent and ends the restore.
+ * use_inflate_tls: the decompressor reads a stack canary at %fs:0x28, so a
+ * thread that inflates points its fs there first (CLONE_SETTLS for loaders). */
+void inflate_extent(const struct ckpt_extent *e, void *to, char *stored);
+uint64_t inflate_tls(void);
+void use_inflate_tls(void);
 /* image_read.c: `len` bytes of the image at `at` into `to`; a short read ends the restore. */
 void read_memory_from_image(void *to, uint64_t len, uint64_t at);
 void restore_process_state(void);

@@ -72,10 +72,17 @@ void load_extent_forced(const struct ckpt_extent *e)
 	if (buf < 0)
 		die("cannot map a buffer to restore memory without write permission", buf);
 	uint32_t crc = 0;
+	int inflated = ckpt_extent_compressed(e); /* then len <= CKPT_COMPRESS_BLOCK, half the buffer */
+	if (inflated) {
+		inflate_extent(e, (void *)buf, (char *)buf + CKPT_COMPRESS_BLOCK);
+		crc = e->crc;
+	}
 	for (uint64_t done = 0; done < e->len;) {
 		uint64_t want = e->len - done > chunk ? chunk : e->len - done;
-		read_memory_from_image((void *)buf, want, e->data_offset + done);
-		crc = crc32c_update(crc, (const void *)buf, want);
+		if (!inflated) {
+			read_memory_from_image((void *)buf, want, e->data_offset + done);
+			crc = crc32c_update(crc, (const void *)buf, want);
+		}
 		for (uint64_t put = 0; put < want;) {
 			long n = sys_pwrite(restart.mem_fd, (char *)buf + put, want - put, (long)(e->start + done + put));
 			if (n <= 0)

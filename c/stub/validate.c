@@ -81,6 +81,8 @@ static void check_header(const struct ckpt_header *h, const char *page, uint64_t
 		bad("unknown header flags (newer image?)");
 	if (h->libc < 1 || h->libc > CKPT_LIBC_MAX)
 		bad("unknown C library (corrupt image)");
+	if (h->codec > CKPT_CODEC_MAX || h->pad_codec)
+		bad("unknown compression codec (corrupt image)");
 	if (h->tables_offset != CKPT_HEADER_SIZE || h->tables_size > MAX_TABLES ||
 	    !within(h->tables_offset, h->tables_size, file_size) || !ckpt_page_aligned(h->data_offset) ||
 	    h->data_offset != h->tables_offset + h->tables_size || h->data_offset > file_size)
@@ -127,8 +129,12 @@ static void check_extents(const struct ckpt_header *h, const struct ckpt_region 
 			bad("unknown extent kind (corrupt image)");
 		switch (x->kind) {
 		case CKPT_EXTENT_DATA:
-			if (!ckpt_page_aligned(x->data_offset) || x->data_offset < h->data_offset ||
-			    !within(x->data_offset, x->len, h->file_size))
+			/* compressed: a block of the header's codec, at most one block long */
+			if (x->stored_len > x->len ||
+			    (ckpt_extent_compressed(x) && (!h->codec || x->len > CKPT_COMPRESS_BLOCK)))
+				bad("extent stored length is inconsistent (corrupt image)");
+			if ((!h->codec && !ckpt_page_aligned(x->data_offset)) || x->data_offset < h->data_offset ||
+			    !within(x->data_offset, x->stored_len, h->file_size))
 				bad("extent data lies outside the image (corrupt image)");
 			break;
 		case CKPT_EXTENT_FILE:

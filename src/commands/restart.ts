@@ -13,7 +13,9 @@ import { extractAsset, STUB_NAME } from "../process/assets.ts";
 import { execInPlace } from "../process/exec.ts";
 import { imagePath } from "../protocol/image-name.ts";
 import { resolvePath } from "../process/paths.ts";
-import { CKPT_STUB_ARG_IMAGE, CKPT_STUB_ARG_NEXT_IMAGE, CKPT_STUB_ARG_NOTE } from "../protocol/protocol.ts";
+import {
+	CKPT_ENV_COMPRESS, CKPT_ENV_FLAG_ON, CKPT_STUB_ARG_IMAGE, CKPT_STUB_ARG_NEXT_IMAGE, CKPT_STUB_ARG_NOTE,
+} from "../protocol/protocol.ts";
 import { type PeriodicSettings, periodicSettings } from "../cli/periodic.ts";
 import { startWatcher } from "../process/watcher.ts";
 
@@ -22,10 +24,12 @@ export function define(cli: CAC, split: Split): void {
 		.option("--image <path>", "Where later checkpoints go (default: IMAGE itself)")
 		.option("--interval <duration>", "Also checkpoint every DURATION (500ms, 90s, 10m, 1h) in the background; not kept from the first run")
 		.option("--keep <n>", "With --interval: keep the newest N checkpoints, the image and IMAGE.1 ... IMAGE.(N-1) (default: 1)")
+		.option("--compress", "Compress the memory in later images (LZ4); without it, the first run's choice holds")
 		.example("  $ ckpt restart                      # resume ./myckpt.dat")
 		.example("  $ ckpt restart run1.dat --image run2.dat")
 		.example("  $ ckpt restart --interval 10m       # resume, and checkpoint every 10 minutes again")
-		.action((image?: string) => restart(image, { nextImage: split.values.image, periodic: periodicSettings(split.values) }));
+		.action((image: string | undefined, opts: { compress?: boolean }) =>
+			restart(image, { nextImage: split.values.image, periodic: periodicSettings(split.values), compress: opts.compress === true }));
 }
 
 /** `ckpt restart [IMAGE]` with no option (cli.ts skips cac for it): cacArgs is ["restart", IMAGE?]. */
@@ -40,6 +44,8 @@ export interface RestartOptions {
 	refusalNote?: string;
 	/** --interval and --keep: periodic checkpoints of the restored program. */
 	periodic?: PeriodicSettings;
+	/** --compress: later checkpoints compressed (the stub hands it to libckpt). */
+	compress?: boolean;
 }
 
 /** Restore image `name` (default: $CKPT_IMAGE, else ./myckpt.dat) in place of this process. */
@@ -53,5 +59,9 @@ export async function restart(name: string | undefined, opts: RestartOptions = {
 	if (opts.refusalNote) argv[CKPT_STUB_ARG_NOTE] = opts.refusalNote;
 	// The trigger is the first run's, which only the restored environment block says (signal 0).
 	if (opts.periodic) await startWatcher(opts.periodic, 0);
-	return execInPlace(stub, argv, process.env);
+	const env = { ...process.env };
+	// Set or removed, never inherited from an outer ckpt's environment.
+	if (opts.compress) env[CKPT_ENV_COMPRESS] = CKPT_ENV_FLAG_ON;
+	else delete env[CKPT_ENV_COMPRESS];
+	return execInPlace(stub, argv, env);
 }

@@ -26,6 +26,7 @@ export function define(cli: CAC, split: Split): void {
 		.option("--signal <sig>", "Fresh start only: the checkpoint signal (default: USR2)")
 		.option("--drop-unsupported-fds", "Fresh start only: drop, with a warning, open files that cannot be restored")
 		.option("--interval <duration>", "Both: also checkpoint every DURATION (500ms, 90s, 10m, 1h) in the background")
+		.option("--compress", "Both: compress the memory in the images written from now on (LZ4)")
 		.option("--keep <n>", "Both, with --interval: keep the newest N checkpoints, the image and IMAGE.1 ... IMAGE.(N-1) (default: 1)")
 		.example("  $ ckpt run-or-restart --image ckpt-$SLURM_JOB_ID.dat ./simulation --steps 1000")
 		.example(`  # first run: starts ./simulation; after a checkpoint (exit ${CKPT_EXIT_CHECKPOINTED}) and a requeue: resumes it`)
@@ -46,5 +47,6 @@ export function runOrRestart(split: Split, opts: RunOptions): Promise<never> {
 	return restart(image, {
 		refusalNote: `not starting ${split.program} afresh over an existing image: remove ${image} to start over`,
 		periodic,
+		compress: opts.compress === true,
 	});
 }

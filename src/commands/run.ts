@@ -20,6 +20,7 @@ import { startWatcher } from "../process/watcher.ts";
 export interface RunOptions {
 	continue?: boolean;
 	dropUnsupportedFds?: boolean;
+	compress?: boolean;
 }
 
 /** Register `run` and the default command (the same thing without the word `run`). */
@@ -35,6 +36,7 @@ export function define(cli: CAC, split: Split): void {
 			.option("--signal <sig>", "Signal that triggers a checkpoint, by name or number (default: USR2)")
 			.option("--drop-unsupported-fds", "Drop, with a warning, open files that cannot be restored instead of failing the checkpoint")
 			.option("--interval <duration>", "Also checkpoint every DURATION (500ms, 90s, 10m, 1h) in the background; the program never stops for it")
+			.option("--compress", "Compress the memory in images (LZ4, on every core): smaller images for slow or shared file systems")
 			.option("--keep <n>", "With --interval: keep the newest N checkpoints, the image and IMAGE.1 ... IMAGE.(N-1) (default: 1)")
 			.example("  $ ckpt ./simulation --steps 1000 &")
 			.example(`  $ kill -USR2 $!        # checkpoint; the program exits with status ${CKPT_EXIT_CHECKPOINTED}`)
@@ -88,6 +90,7 @@ export async function run(split: Split, opts: RunOptions): Promise<never> {
 		pid: process.pid,
 		keepRunning: opts.continue === true,
 		dropUnsupportedFds: opts.dropUnsupportedFds === true,
+		compress: opts.compress === true,
 	});
 	// Last, once nothing can refuse: its first request comes one period from now.
 	if (periodic) await startWatcher(periodic, signal);

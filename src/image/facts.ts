@@ -48,6 +48,11 @@ export function storage(r: Region): Record<string, number> {
 }
 
 /** Of a storage() record, the bytes the image itself holds. */
+/** Bytes the memory data of `regions` takes in the file: compressed, if the image is (version 5). */
+export function storedLength(regions: readonly Region[]): number {
+	return regions.reduce((n, r) => r.extents.reduce((m, e) => m + e.storedLen, n), 0);
+}
+
 export function bytesInImage(stored: Record<string, number>): number {
 	let n = 0;
 	for (const k of EXTENT_KINDS.rows) if (k.inImage) n += stored[k.json]!;

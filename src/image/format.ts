@@ -12,7 +12,7 @@ export * from "./format-fds.ts";
 import { FD_C_CONSTANTS } from "./format-fds.ts";
 
 export const CKPT_MAGIC = "CKPTIMG\0";
-export const CKPT_VERSION = 4;
+export const CKPT_VERSION = 5;
 export const CKPT_ARCH_X86_64 = 62;
 export const CKPT_PAGE_SIZE = 4096;
 export const CKPT_HEADER_SIZE = 4096;
@@ -72,6 +72,12 @@ export const CKPT_LIBC_MUSL = 2;
 export const CKPT_LIBC_MAX = CKPT_LIBC_MUSL;
 export const CKPT_MUSL_TID_OFFSET = 48;
 
+// Compression (version 5): the header's codec; the most memory one compressed extent holds.
+export const CKPT_CODEC_NONE = 0;
+export const CKPT_CODEC_LZ4 = 1;
+export const CKPT_CODEC_MAX = CKPT_CODEC_LZ4;
+export const CKPT_COMPRESS_BLOCK = 1 << 20;
+
 /** Every #define and enum value above, by its C name, for the mirror test. */
 export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_VERSION, CKPT_ARCH_X86_64, CKPT_PAGE_SIZE, CKPT_HEADER_SIZE,
@@ -89,6 +95,7 @@ export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	...FD_C_CONSTANTS,
 	CKPT_THREAD_COORDINATOR,
 	CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL, CKPT_LIBC_MAX, CKPT_MUSL_TID_OFFSET,
+	CKPT_CODEC_NONE, CKPT_CODEC_LZ4, CKPT_CODEC_MAX, CKPT_COMPRESS_BLOCK,
 };
 
 export type Scalar = "u8" | "u16" | "u32" | "i32" | "u64" | "i64" | "char";
@@ -148,7 +155,7 @@ export const PROCESS_STATE = layout("ckpt_process_state", 56, {
 });
 
 /** sizeof(struct ckpt_header): the bytes header_crc covers. */
-export const HEADER_STRUCT_SIZE = 3624;
+export const HEADER_STRUCT_SIZE = 3632;
 
 export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	magic: f(0, "char", 8),
@@ -207,7 +214,10 @@ export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	libc: f(3608, "u32"),
 	ninotify: f(3612, "u32"),
 	inotify_off: f(3616, "u32"),
-	header_crc: f(3620, "u32"),
+	// version 5, compression
+	codec: f(3620, "u32"),
+	pad_codec: f(3624, "u32"),
+	header_crc: f(3628, "u32"),
 });
 
 export const RESUME_CTX = layout("ckpt_resume_ctx", 72, {
@@ -254,12 +264,14 @@ export const REGION = layout("ckpt_region", 96, {
 	vm_flags: f(88, "u64"),
 });
 
-export const EXTENT = layout("ckpt_extent", 32, {
+export const EXTENT = layout("ckpt_extent", 40, {
 	start: f(0, "u64"),
 	len: f(8, "u64"),
 	kind: f(16, "u32"),
 	crc: f(20, "u32"),
 	data_offset: f(24, "u64"),
+	// version 5, compression
+	stored_len: f(32, "u64"),
 });
 
 export const FD = layout("ckpt_fd", 264, {
@@ -363,7 +375,7 @@ export const LOCK = layout("ckpt_lock", 32, {
 });
 
 /** Not in image files: lives in libckpt's memory. Mirrored for completeness. */
-export const RESTART_INFO = layout("ckpt_restart_info", 4248, {
+export const RESTART_INFO = layout("ckpt_restart_info", 4256, {
 	magic: f(0, "u64"),
 	arena_start: f(8, "u64"),
 	arena_len: f(16, "u64"),
@@ -372,6 +384,9 @@ export const RESTART_INFO = layout("ckpt_restart_info", 4248, {
 	image_path: f(32, "char", CKPT_PATH_MAX),
 	// tty
 	shell_termios: f(4128, TERMIOS, 3),
+	// compression
+	compress: f(4248, "u32"),
+	pad: f(4252, "u32"),
 });
 
 /** Every struct in ckpt_format.h, for the mirror test. */

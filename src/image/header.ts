@@ -9,7 +9,7 @@ import { ImageError } from "../cli/errors.ts";
 import { Fields, utf8 } from "./fields.ts";
 import {
 	CKPT_ARCH_X86_64, CKPT_HEADER_SIZE, CKPT_MAGIC, CKPT_MAX_AUXV, CKPT_MAX_RLIMITS, CKPT_MAX_SIGNALS, CKPT_MAX_THREADS,
-	CKPT_LIBC_MAX, CKPT_NSPECIAL, CKPT_PAGE_SIZE, CKPT_VERSION, HEADER, HEADER_STRUCT_SIZE, ITIMER, MM, RLIMIT,
+	CKPT_CODEC_MAX, CKPT_LIBC_MAX, CKPT_NSPECIAL, CKPT_PAGE_SIZE, CKPT_VERSION, HEADER, HEADER_STRUCT_SIZE, ITIMER, MM, RLIMIT,
 	SIGACTION, TERMIOS, TIMEVAL, PROCESS_STATE, CKPT_UNKNOWN,
 } from "./format.ts";
 import type { Header, Itimer, ProcessState, Termios } from "./types.ts";
@@ -69,6 +69,7 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 	if (fileSize < BigInt(actualSize)) fail(`extended (header says ${fileSize} bytes, file has ${actualSize})`);
 	if (h.u32("flags") !== 0) fail(`unknown header flags 0x${h.u32("flags").toString(16)} (newer image?)`);
 	if (h.u32("libc") < 1 || h.u32("libc") > CKPT_LIBC_MAX) fail("unknown C library (corrupt image)");
+	if (h.u32("codec") > CKPT_CODEC_MAX || h.u32("pad_codec") !== 0) fail("unknown compression codec (corrupt image)");
 
 	const tablesOffset = h.u64("tables_offset");
 	const tablesSize = h.u64("tables_size");
@@ -140,6 +141,7 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 		process: decodeProcessState(h.struct("process", PROCESS_STATE)),
 		restartInfoAddr: h.u64("restart_info_addr"),
 		libc: h.u32("libc"),
+		codec: h.u32("codec"),
 		headerCrc: h.u32("header_crc"),
 		// The process state the stub restores is decoded on first use: about
 		// a hundred structs that `ckpt restart` never looks at (only `info`

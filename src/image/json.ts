@@ -10,11 +10,11 @@ import { CKPT_FD_EPOLL, CKPT_FD_INOTIFY, CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT
 import { socketFacts } from "./sockets.ts";
 import { eventfdFacts, signalfdSignals, timerfdFacts } from "./event-fds.ts";
 import {
-	bytesInImage, fdFlags, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
+	bytesInImage, fdFlags, storedLength, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
 	vmFlagNames,
 } from "./facts.ts";
 import { clockName } from "./clocks.ts";
-import { epollEventNames, EXTENT_KINDS, FD_KINDS, LIBC_NAMES, REGION_KINDS } from "./kinds.ts";
+import { CODEC_NAMES, epollEventNames, EXTENT_KINDS, FD_KINDS, LIBC_NAMES, REGION_KINDS } from "./kinds.ts";
 import { terminalModes } from "./terminal-modes.ts";
 import type { Image } from "./types.ts";
 import { hex } from "../cli/text.ts";
@@ -44,7 +44,7 @@ export function infoJson(image: Image) {
 	const pipeBytes = image.fds.reduce((n, f) => n + f.pipeLen, 0);
 	return {
 		schemaVersion: SCHEMA_VERSION,
-		image: { path: image.path, formatVersion: h.version, size: image.fileSize },
+		image: { path: image.path, formatVersion: h.version, size: image.fileSize, compression: CODEC_NAMES[h.codec] },
 		program: { exe: image.exe, argv: image.argv, comm: h.comm, cwd: image.cwd },
 		pid: h.pid,
 		taken: {
@@ -118,6 +118,7 @@ export function infoJson(image: Image) {
 			imageSize: image.fileSize,
 			memoryMapped: regions.reduce((n, r) => n + r.size, 0),
 			memoryStored: dataBytes,
+			memoryCompressed: storedLength(image.regions),
 			pipeData: pipeBytes,
 			fileData: image.fds.reduce((n, f) => n + f.contentLen, 0),
 		},

@@ -15,7 +15,7 @@ import { CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL,
 	CKPT_REGION_STACK, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_VM_ACCOUNT, CKPT_VM_DONTDUMP,
 	CKPT_VM_DONTFORK, CKPT_VM_HUGEPAGE, CKPT_VM_LOCKED, CKPT_VM_LOCKONFAULT, CKPT_VM_MAYWRITE,
 	CKPT_VM_MERGEABLE, CKPT_VM_NOHUGEPAGE, CKPT_VM_NORESERVE, CKPT_VM_RANDOM, CKPT_VM_SEALED,
-	CKPT_VM_SEQUENTIAL, CKPT_VM_WIPEONFORK,
+	CKPT_VM_SEQUENTIAL, CKPT_VM_WIPEONFORK, CKPT_CODEC_LZ4, CKPT_CODEC_NONE,
 } from "./format.ts";
 import { inotifyProblem, inotifyText } from "./inotify.ts";
 import { eventfdProblem, eventfdText, signalfdText, timerfdProblem, timerfdText } from "./event-fds.ts";
@@ -181,6 +181,9 @@ export const LOCK_KINDS = kindTable<LockKind>([
 
 /** The C library the program ran with (enum ckpt_libc): its name in `ckpt info` and --json. */
 export const LIBC_NAMES: Readonly<Record<number, string>> = { [CKPT_LIBC_GLIBC]: "glibc", [CKPT_LIBC_MUSL]: "musl" };
+
+/** How DATA extents are stored (the header's codec, version 5): one row per codec. */
+export const CODEC_NAMES: Readonly<Record<number, string>> = { [CKPT_CODEC_NONE]: "none", [CKPT_CODEC_LZ4]: "lz4" };
 
 /** One bit of a flag set. */
 export interface Flag {

@@ -59,7 +59,7 @@ export function storedItems(image: Image): VerifyResult {
 		result.items++;
 		result.bytes += len;
 	};
-	for (const r of image.regions) for (const e of r.extents) if (e.kind === CKPT_EXTENT_DATA) add(e.len);
+	for (const r of image.regions) for (const e of r.extents) if (e.kind === CKPT_EXTENT_DATA) add(e.storedLen); // the bytes read: compressed, if they are
 	for (const f of image.fds) {
 		if (f.pipeLen > 0) add(f.pipeLen);
 		if (f.contentLen > 0) add(f.contentLen);
@@ -85,7 +85,7 @@ export function verifyData(image: Image): VerifyResult {
 		for (const r of image.regions)
 			for (const e of r.extents)
 				if (e.kind === CKPT_EXTENT_DATA)
-					check(e.dataOffset, e.len, e.crc, `memory at 0x${e.start.toString(16)} (+${e.len})`);
+					check(e.dataOffset, e.storedLen, e.crc, `memory at 0x${e.start.toString(16)} (+${e.len})`);
 		for (const f of image.fds) {
 			if (f.pipeLen > 0) check(f.pipeDataOffset, f.pipeLen, f.pipeCrc, `pipe contents of fd ${f.fd}`);
 			if (f.contentLen > 0) check(f.contentOffset, f.contentLen, f.contentCrc, `stored contents of fd ${f.fd}`);

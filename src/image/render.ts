@@ -4,13 +4,13 @@
  * facts.ts, the names of kinds in kinds.ts. Pure: image and clock in,
  * text out.
  */
-import { CKPT_REGION_UNREAD } from "./format.ts";
+import { CKPT_CODEC_NONE, CKPT_REGION_UNREAD } from "./format.ts";
 import {
-	bytesInImage, fdFlags, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
+	bytesInImage, fdFlags, storedLength, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
 	vmFlagNames,
 } from "./facts.ts";
 import { clockName } from "./clocks.ts";
-import { EXTENT_KINDS, FD_KINDS, LIBC_NAMES, LOCK_KINDS, REGION_KINDS } from "./kinds.ts";
+import { CODEC_NAMES, EXTENT_KINDS, FD_KINDS, LIBC_NAMES, LOCK_KINDS, REGION_KINDS } from "./kinds.ts";
 import type { Image, PendingSignal, Timer } from "./types.ts";
 import { signalName } from "../process/signals.ts";
 import { age, bytes, duration, hex, localTime, shellQuote, table } from "../cli/text.ts";
@@ -65,6 +65,7 @@ export function renderInfo(image: Image, nowMs: number): string {
 	const pipeBytes = image.fds.reduce((n, f) => n + f.pipeLen, 0);
 	const fileBytes = image.fds.reduce((n, f) => n + f.contentLen, 0);
 	const memBytes = image.regions.reduce((n, r) => n + Number(r.end - r.start), 0);
+	const compressedBytes = storedLength(image.regions);
 
 	out.push(table([
 		["image", `${image.path} (format version ${h.version})`],
@@ -151,7 +152,8 @@ export function renderInfo(image: Image, nowMs: number): string {
 
 	out.push("", table([
 		["image size", bytes(image.fileSize)],
-		["memory data", `${bytes(dataBytes)} stored of ${bytes(memBytes)} mapped`],
+		["memory data", `${bytes(dataBytes)} stored of ${bytes(memBytes)} mapped`
+			+ (h.codec === CKPT_CODEC_NONE ? "" : `, compressed (${CODEC_NAMES[h.codec]}) to ${bytes(compressedBytes)}`)],
 		["pipe data", bytes(pipeBytes)],
 		...(fileBytes > 0 ? [["file data", `${bytes(fileBytes)} (deleted files and memfds)`]] : []),
 	], [], ""));

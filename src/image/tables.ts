@@ -8,7 +8,7 @@
 import { ImageError } from "../cli/errors.ts";
 import { Fields, utf8 } from "./fields.ts";
 import {
-	CKPT_LOWEST_ADDRESS, CKPT_MAX_FD,
+	CKPT_CODEC_NONE, CKPT_COMPRESS_BLOCK, CKPT_LOWEST_ADDRESS, CKPT_MAX_FD,
 	CKPT_FD_EPOLL, CKPT_FD_INET_SOCKET, CKPT_FD_UNIX_SOCKET, CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EPOLL_WATCH, EXTENT, FD, INOTIFY_WATCH, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS,
 	THREAD, TIMER,
 } from "./format.ts";
@@ -109,13 +109,19 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			const extentKind = EXTENT_KINDS.of(eKind) ?? bad(`extent ${j} has unknown kind ${eKind}`);
 			if (extentKind.fromFile && !isFile) bad(`extent ${j} refers to a file in a non-file region`);
 			let dataOffset = 0;
+			let storedLen = 0;
 			if (extentKind.inImage) {
 				const off = e.u64("data_offset");
-				if (off % PAGE !== 0n || off < BigInt(h.dataOffset) || off + len > BigInt(h.fileSize))
-					bad(`extent ${j} data [${off}, +${len}) lies outside the data area`);
+				const stored = e.u64("stored_len");
+				// compressed (stored < len): a block of the header's codec, at most one block long
+				if (stored > len || (stored < len && (h.codec === CKPT_CODEC_NONE || len > BigInt(CKPT_COMPRESS_BLOCK))))
+					bad(`extent ${j} stores ${stored} bytes for ${len}`);
+				if ((h.codec === CKPT_CODEC_NONE && off % PAGE !== 0n) || off < BigInt(h.dataOffset) || off + stored > BigInt(h.fileSize))
+					bad(`extent ${j} data [${off}, +${stored}) lies outside the data area`);
 				dataOffset = Number(off);
+				storedLen = Number(stored);
 			}
-			extents.push({ start: eStart, len: Number(len), kind: eKind, crc: e.u32("crc"), dataOffset });
+			extents.push({ start: eStart, len: Number(len), kind: eKind, crc: e.u32("crc"), dataOffset, storedLen });
 			cursor = eStart + len;
 		}
 		if (cursor !== end) bad(`extents end at ${hex(cursor)}, not at the region end`);

@@ -93,6 +93,7 @@ export interface Header {
 	process: ProcessState;
 	restartInfoAddr: bigint;
 	libc: number; // enum ckpt_libc, named by LIBC_NAMES
+	codec: number; // enum ckpt_codec (version 5), named by CODEC_NAMES
 	headerCrc: number;
 }
 
@@ -126,6 +127,7 @@ export interface Extent {
 	kind: number; // CKPT_EXTENT_*
 	crc: number;
 	dataOffset: number; // DATA only; 0 otherwise
+	storedLen: number; // DATA: bytes in the image; < len: an LZ4 block (0: zeros, nothing stored)
 }
 
 export interface Region {

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT_FD_EVENTFD, CKPT_FD_TIMERFD, CKPT_FD_INET_SOCKET, CKPT_FD_UNIX_SOCKET, EPOLL_WATCH, FD, HEADER, INOTIFY_WATCH } from "../../src/image/format.ts";
+import { CKPT_FD_EVENTFD, CKPT_FD_TIMERFD, CKPT_FD_INET_SOCKET, CKPT_FD_UNIX_SOCKET, EPOLL_WATCH, EXTENT, FD, HEADER, INOTIFY_WATCH } from "../../src/image/format.ts";
 import { ImageError, readImage, verifyData } from "../../src/image/read.ts";
 import { type CheckDepth, imageRefusal } from "../../src/image/verdict.ts";
 import { type Mutation, mutate, mutateTables, reseal, rng } from "../fuzz/mutate.ts";
@@ -36,8 +36,8 @@ async function realImage(name: string, program: string[], ready: (out: string) =
 beforeAll(async () => {
   ({ dir, cleanup } = tempDir("ckpt-agree-"));
   // Threads; a pipe with unread bytes and open files; file locks; POSIX
-  // timers; pending signals; eventfds, a signalfd, timerfds, epoll and inotify watches: every
-  // table has records to break.
+  // timers; pending signals; eventfds, a signalfd, timerfds, epoll and inotify watches; a
+  // compressed heap: every table has records to break.
   await realImage("threads", [demo("threads-count"), "4", "1000"], (o) => lines(o) >= 2);
   await realImage("pipe", [fixture("pipe-self"), join(dir, "pipe.log")], (o) => lines(o) >= 4);
   await realImage("locks", [fixture("file-locks"), join(dir, "locks")], (o) => lines(o) >= 3);
@@ -48,6 +48,8 @@ beforeAll(async () => {
   await realImage("inotify", [fixture("inotify-watches")], (o) => o.includes("ready\n"));
   await realImage("unix-sockets", [fixture("unix-sockets"), join(dir, "unix-sockets")], (o) => o.includes("ready\n"));
   await realImage("inet-sockets", [fixture("inet-sockets")], (o) => o.includes("ready\n"));
+  // Compressed (format 5): blocks of zeros, LZ4 blocks, and a stored length per extent to break.
+  await realImage("compressed", ["--compress", fixture("mixed-heap"), "4"], (o) => o.includes("ready\n"));
 }, 60000);
 afterAll(() => cleanup());
 
@@ -117,6 +119,47 @@ test("every word of the epoll watch table, and its place in the header, set to e
   expect(count.accepted).toBeGreaterThan(50); // events and data take any value
   expect(count.refused).toBeGreaterThan(100);
 }, 60000);
+
+test("a compressed image's codec and every DATA extent's length, stored length, offset and checksum at their edges: both agree at both depths", () => {
+  const original = imageNamed.get("compressed")!;
+  const v = new DataView(original.buffer, original.byteOffset, original.byteLength);
+  expect(v.getUint32(HEADER.fields.codec.off, true)).toBe(1);
+  const extentsAt = Number(v.getBigUint64(HEADER.fields.tables_offset.off, true)) + Number(v.getBigUint64(HEADER.fields.extents_off.off, true));
+  const data = Array.from({ length: v.getUint32(HEADER.fields.nextents.off, true) }, (_, i) => extentsAt + i * EXTENT.size)
+    .filter((at) => v.getUint32(at + EXTENT.fields.kind.off, true) === 1);
+  const path = join(dir, "z.dat");
+  const disagreements: string[] = [];
+  const count = { accepted: 0, refused: 0 };
+  const tryOne = (what: string, change: (w: DataView) => void) => {
+    const img = original.slice();
+    change(new DataView(img.buffer));
+    reseal(img);
+    writeFileSync(path, img, { mode: 0o600 });
+    for (const depth of ["tables", "data"] as const) {
+      const reader = readerRefusal(path, depth);
+      const stub = imageRefusal(STUB, path, depth);
+      if ((reader === undefined) !== (stub === undefined))
+        disagreements.push(`${what} [${depth}]: reader ${reader ?? "accepts"}; stub ${stub ?? "accepts"}`);
+      count[stub === undefined ? "accepted" : "refused"]++;
+    }
+  };
+  for (const codec of [0, 1, 2, 0xffffffff]) tryOne(`codec ${codec}`, (w) => w.setUint32(HEADER.fields.codec.off, codec >>> 0, true));
+  tryOne("pad_codec 1", (w) => w.setUint32(HEADER.fields.pad_codec.off, 1, true));
+  for (const at of data.slice(0, 6)) {
+    const stored = v.getBigUint64(at + EXTENT.fields.stored_len.off, true), len = v.getBigUint64(at + EXTENT.fields.len.off, true);
+    const off = v.getBigUint64(at + EXTENT.fields.data_offset.off, true);
+    for (const value of [0n, 1n, stored - 1n, stored + 1n, len - 1n, len, len + 1n, 0xffffffffffffffffn])
+      tryOne(`extent at ${at} stored_len ${value}`, (w) => w.setBigUint64(at + EXTENT.fields.stored_len.off, BigInt.asUintN(64, value), true));
+    for (const value of [0n, off + 1n, off - 1n, BigInt(original.length), 0xffffffffffffffffn])
+      tryOne(`extent at ${at} data_offset ${value}`, (w) => w.setBigUint64(at + EXTENT.fields.data_offset.off, BigInt.asUintN(64, value), true));
+    tryOne(`extent at ${at} crc 0`, (w) => w.setUint32(at + EXTENT.fields.crc.off, 0, true));
+    tryOne(`extent at ${at} len doubled`, (w) => w.setBigUint64(at + EXTENT.fields.len.off, len * 2n, true));
+  }
+  for (const d of disagreements) console.log(d);
+  expect(disagreements).toEqual([]);
+  expect(count.accepted).toBeGreaterThan(5); // at --check, a checksum is not read
+  expect(count.refused).toBeGreaterThan(50);
+}, 120000);
 
 test("every word of the inotify watch table, its place in the header and the instances' last wds, set to edge values: both accept and refuse the same", () => {
   const original = imageNamed.get("inotify")!;

@@ -193,6 +193,7 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 			if (e.kind === CKPT_EXTENT_DATA) {
 				const off = extentData[i]![j]!;
 				w.set(EXTENT, eb, "data_offset", off);
+				w.set(EXTENT, eb, "stored_len", len);
 				w.set(EXTENT, eb, "crc", crc32c(new Uint8Array(len).fill(e.fill ?? 0)));
 			}
 			addr += BigInt(len);

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+	CKPT_CODEC_LZ4, CKPT_CODEC_MAX,
 	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_PIPE_READ, CKPT_HEADER_SIZE,
 	CKPT_VERSION, EXTENT, FD, HEADER, REGION,
 } from "../../src/image/format.ts";
@@ -38,7 +39,7 @@ describe("a valid image", () => {
 	const img = readImage(write(buildImage()));
 
 	test("decodes the header", () => {
-		expect(img.header.version).toBe(4);
+		expect(img.header.version).toBe(5);
 		expect(img.header.pid).toBe(4242);
 		expect(img.header.hostname).toBe("testhost");
 		expect(img.header.kernelRelease).toBe("6.1.0-test");
@@ -217,6 +218,20 @@ describe("readImage refuses", () => {
 		expect(failure(poke(img.slice(), EXTENT, e2, "data_offset", 8193n))).toMatch(/lies outside the data area/);
 		const f2 = recordOffset(img, "fds", 2);
 		expect(failure(poke(img.slice(), FD, f2, "pipe_len", img.length))).toMatch(/^fd 4: pipe data/);
+	});
+
+	test("stored lengths (format 5): compressed only with a codec and at most one block, never longer than the memory", () => {
+		const img = buildImage();
+		const e2 = recordOffset(img, "extents", 2);
+		expect(failure(poke(img.slice(), EXTENT, e2, "stored_len", 8193n))).toMatch(/extent 0 stores 8193 bytes for 8192/);
+		expect(failure(poke(img.slice(), EXTENT, e2, "stored_len", 100n))).toMatch(/extent 0 stores 100 bytes for 8192/);
+		const packed = poke(img.slice(), HEADER, 0, "codec", CKPT_CODEC_LZ4);
+		expect(failure(poke(packed.slice(), HEADER, 0, "codec", CKPT_CODEC_MAX + 1))).toMatch(/unknown compression codec/);
+		// With a codec, a shorter block is fine, and so is data off a page boundary.
+		const at = readImage(write(img)).regions[1]!.extents[0]!.dataOffset;
+		const shorter = poke(poke(packed.slice(), EXTENT, e2, "stored_len", 100n), EXTENT, e2, "data_offset", at + 1);
+		expect(readImage(write(shorter)).regions[1]!.extents[0]).toMatchObject({ storedLen: 100, dataOffset: at + 1 });
+		expect(failure(poke(img.slice(), EXTENT, e2, "data_offset", at + 1))).toMatch(/lies outside the data area/);
 	});
 
 	test("unsorted fds", () => {

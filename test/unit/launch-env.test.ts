@@ -3,7 +3,7 @@ import { parseMaxOpenFilesSoft, runtimeFds } from "../../src/process/exec.ts";
 import { launchEnv } from "../../src/protocol/launch-env.ts";
 import { CKPT_STATUS_LEN } from "../../src/protocol/protocol.ts";
 
-const settings = { lib: "/c/libckpt.so", image: "/w/i.dat", signal: 10, pid: 4242, keepRunning: false, dropUnsupportedFds: false };
+const settings = { lib: "/c/libckpt.so", image: "/w/i.dat", signal: 10, pid: 4242, keepRunning: false, dropUnsupportedFds: false, compress: false };
 
 test("ckpt's variables are added, everything else kept", () => {
 	const env = launchEnv({ PATH: "/bin", HOME: "/h" }, settings);
@@ -19,12 +19,14 @@ test("libckpt is prepended to an existing LD_PRELOAD", () => {
 });
 
 test("flags are set from options, never inherited", () => {
-	const inherited = launchEnv({ CKPT_CONTINUE: "1", CKPT_DROP_FDS: "1" }, settings);
+	const inherited = launchEnv({ CKPT_CONTINUE: "1", CKPT_DROP_FDS: "1", CKPT_COMPRESS: "1" }, settings);
 	expect("CKPT_CONTINUE" in inherited).toBe(false);
 	expect("CKPT_DROP_FDS" in inherited).toBe(false);
-	const on = launchEnv({}, { ...settings, keepRunning: true, dropUnsupportedFds: true });
+	expect("CKPT_COMPRESS" in inherited).toBe(false);
+	const on = launchEnv({}, { ...settings, keepRunning: true, dropUnsupportedFds: true, compress: true });
 	expect(on.CKPT_CONTINUE).toBe("1");
 	expect(on.CKPT_DROP_FDS).toBe("1");
+	expect(on.CKPT_COMPRESS).toBe("1");
 });
 
 test("the soft open-files limit from /proc/PID/limits", () => {

@@ -1,0 +1,279 @@
+/*
+ * The data of a compressed image (--compress): every DATA extent (capture
+ * cuts them to CKPT_COMPRESS_BLOCK with compression on) becomes one LZ4
+ * block, written back to back from data_offset on, in table order.
+ *
+ * - LZ4, not zstd: measured here on the bench's data (docs/performance.md),
+ *   zstd level 1 stores a tenth less at half LZ4's speed compressing and a
+ *   quarter of it inflating, which two cores cannot hide; and LZ4's block
+ *   decompressor needs nothing but memcpy, so the restore stub, which has
+ *   no libc, can link it.
+ * - In parallel: every core compresses (this thread and one helper per
+ *   other core, raw clone() threads on stacks in scratch: no pthreads, no
+ *   malloc, in a signal handler or the background writer alike). Each
+ *   takes the next extent; this thread also puts finished blocks in order
+ *   into the file. A helper is at most WINDOW extents ahead of the file.
+ * - Compressed straight from memory (pages without read permission are
+ *   read into the thread's buffer first). A page that changes meanwhile
+ *   (stacks below the resume points, rseq areas, shared memory) still gives
+ *   a well-formed block of the extent's length, and the checksum is of
+ *   exactly the bytes written, as in data_stream.c. A copy first cost a
+ *   tenth of the checkpoint time here.
+ * - A block of zeros is stored as nothing (stored_len 0); a block that
+ *   does not shrink is stored as it is (stored_len == len).
+ * - Through the page cache with pwrite, from a staging buffer: the blocks
+ *   have no alignment, and the bytes to write are a fraction of the memory.
+ *   Writeback of each staged piece starts at once (sync_file_range), so
+ *   the device works while we compress and the final fsync finds little
+ *   left: waiting for all of it at the fsync made checkpoints half again
+ *   slower.
+ *
+ * The file was sized for the uncompressed data first (stored_len never
+ * exceeds len), so no write extends it; image_writer.c moves what follows
+ * the data up to the page after the last block and truncates.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sys/mman.h>
+#include <lz4.h>
+#include "ckpt_lib.h"
+#include "../crc32c.h"
+#include "../sys.h"
+
+#define MAX_HELPERS 7
+#define WINDOW 16                   /* blocks done and waiting for the file, at most */
+#define OUT_CAP LZ4_COMPRESSBOUND(CKPT_COMPRESS_BLOCK)
+#define STAGE (2u << 20)            /* bytes per write */
+#define HELPER_STACK (64u << 10)
+#define STATE_CAP (32u << 10)       /* LZ4_sizeofState(): 16 KiB in 1.9 */
+
+struct worker {
+	char in[CKPT_COMPRESS_BLOCK];
+	char state[STATE_CAP] __attribute__((aligned(64)));
+	char stack[HELPER_STACK] __attribute__((aligned(16)));
+	int32_t tid;                /* the kernel clears it when the helper is gone */
+	struct pack *p;
+};
+
+struct pack {
+	struct capture *c;
+	uint32_t next;              /* the next extent to take */
+	uint32_t filed;             /* extents before this one are in the file */
+	int32_t done[WINDOW];       /* extent k + 1 when out[k % WINDOW] holds it */
+	long err;                   /* the first failure, for everyone to stop at */
+	uint64_t err_addr;          /* where reading memory failed */
+	char out[WINDOW][OUT_CAP];
+	char stage[STAGE + OUT_CAP];
+	struct worker workers[MAX_HELPERS + 1];
+};
+
+/* Bytes of scratch compression needs (scratch.c reserves them): whole
+ * pages, as every part of scratch is, so its end is a page boundary. */
+uint64_t compressed_stream_area(void)
+{
+	return align_up(sizeof(struct pack) + 64, CKPT_PAGE_SIZE);
+}
+
+static void futex_wait(int32_t *word, int32_t was)
+{
+	SYS4(__NR_futex, word, 0 /* FUTEX_WAIT: the kernel's tid clear wakes so */, was, 0);
+}
+
+static void futex_wake(void *word)
+{
+	SYS3(__NR_futex, word, 1 /* FUTEX_WAKE */, 0x7fffffff);
+}
+
+static const struct ckpt_region *region_of(const struct capture *c, uint64_t addr)
+{
+	uint32_t lo = 0, hi = c->nregions;
+	while (hi - lo > 1) {
+		uint32_t mid = (lo + hi) / 2;
+		if (c->regions[mid].start <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &c->regions[lo];
+}
+
+/* Stops at the first word that is not: most blocks are not zeros, and
+ * those read again at once for compressing, from cache. */
+static int all_zero(const char *p, uint64_t len)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	for (uint64_t i = 0; i < len / 8; i += 8) {
+		uint64_t any = 0;
+		for (int j = 0; j < 8; j++)
+			any |= w[i + j];
+		if (any)
+			return 0;
+	}
+	return 1;
+}
+
+/* Extent k into out[k % WINDOW]: its stored bytes, stored_len and crc. */
+static long pack_extent(struct pack *p, struct worker *w, uint32_t k)
+{
+	struct capture *c = p->c;
+	struct ckpt_extent *e = &c->extents[k];
+	if (e->len > CKPT_COMPRESS_BLOCK)
+		return -E2BIG; /* capture cut them: cannot happen */
+	const char *in = (const char *)(c->extent_src[k] ? c->extent_src[k] : e->start);
+	if (!c->extent_src[k] && (region_of(c, e->start)->flags & CKPT_REGION_UNREAD)) {
+		long err = read_unreadable(c, w->in, e->start, e->len);
+		if (err) {
+			p->err_addr = e->start;
+			return err;
+		}
+		in = w->in;
+	}
+	char *out = p->out[k % WINDOW];
+	if (all_zero(in, e->len)) {
+		e->stored_len = 0;
+	} else {
+		int n = LZ4_compress_fast_extState(w->state, in, out, (int)e->len, OUT_CAP, 1);
+		if (n > 0 && (uint64_t)n < e->len) {
+			e->stored_len = (uint64_t)n;
+		} else {
+			__builtin_memcpy(out, in, e->len);
+			e->stored_len = e->len;
+		}
+	}
+	e->crc = crc32c_update(0, out, e->stored_len);
+	return 0;
+}
+
+/* Takes and packs extent k (any kind; only DATA has bytes), then says so. */
+static void take(struct pack *p, struct worker *w, uint32_t k)
+{
+	if (p->c->extents[k].kind == CKPT_EXTENT_DATA && !__atomic_load_n(&p->err, __ATOMIC_RELAXED)) {
+		long err = pack_extent(p, w, k);
+		if (err)
+			__atomic_compare_exchange_n(&p->err, &(long){0}, err, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&p->done[k % WINDOW], (int32_t)(k + 1), __ATOMIC_RELEASE);
+	futex_wake(&p->done[k % WINDOW]);
+}
+
+static void helper(void *arg)
+{
+	struct worker *w = arg;
+	struct pack *p = w->p;
+	for (;;) {
+		uint32_t k = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+		if (k >= p->c->nextents)
+			return;
+		uint32_t filed;
+		while (k >= (filed = __atomic_load_n(&p->filed, __ATOMIC_ACQUIRE)) + WINDOW)
+			futex_wait((int32_t *)&p->filed, (int32_t)filed);
+		take(p, w, k);
+	}
+}
+
+/* The filing thread takes an extent only when it cannot have to wait for
+ * the window: it is the one that moves it. */
+static int take_if_in_window(struct pack *p, struct worker *w)
+{
+	uint32_t k = __atomic_load_n(&p->next, __ATOMIC_RELAXED);
+	do {
+		if (k >= p->c->nextents || k >= p->filed + WINDOW)
+			return 0;
+	} while (!__atomic_compare_exchange_n(&p->next, &k, k + 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	take(p, w, k);
+	return 1;
+}
+
+static long write_at(int fd, const char *b, uint64_t len, uint64_t off)
+{
+	while (len) {
+		long n = sys_pwrite(fd, b, len, (long)off);
+		if (n <= 0)
+			return n < 0 ? n : -EIO;
+		b += n, len -= (uint64_t)n, off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int online_cpus(void)
+{
+	uint64_t mask[16] = {0};
+	long n = SYS3(__NR_sched_getaffinity, 0, sizeof mask, mask);
+	int cpus = 0;
+	for (long i = 0; i < n / 8; i++)
+		cpus += __builtin_popcountll(mask[i]);
+	return cpus > 0 ? cpus : 1;
+}
+
+/* Files the blocks in order; returns the first byte after the last. */
+static long file_blocks(struct pack *p, int fd, uint64_t *end)
+{
+	struct capture *c = p->c;
+	uint64_t at = c->hdr->data_offset, staged = 0, staged_at = at;
+	long err = 0;
+	for (uint32_t k = 0; k < c->nextents && !err; k++) {
+		int32_t d;
+		while ((d = __atomic_load_n(&p->done[k % WINDOW], __ATOMIC_ACQUIRE)) != (int32_t)(k + 1))
+			if (!take_if_in_window(p, &p->workers[0]))
+				futex_wait(&p->done[k % WINDOW], d);
+		if ((err = __atomic_load_n(&p->err, __ATOMIC_RELAXED)))
+			break;
+		struct ckpt_extent *e = &c->extents[k];
+		if (e->kind == CKPT_EXTENT_DATA) {
+			e->data_offset = at;
+			__builtin_memcpy(p->stage + staged, p->out[k % WINDOW], e->stored_len);
+			staged += e->stored_len, at += e->stored_len;
+		}
+		__atomic_store_n(&p->filed, k + 1, __ATOMIC_RELEASE);
+		futex_wake(&p->filed);
+		if (staged >= STAGE) {
+			err = write_at(fd, p->stage, STAGE, staged_at);
+			SYS4(__NR_sync_file_range, fd, staged_at, STAGE, 2 /* SYNC_FILE_RANGE_WRITE: start, do not wait */);
+			__builtin_memmove(p->stage, p->stage + STAGE, staged - STAGE);
+			staged -= STAGE, staged_at += STAGE;
+		}
+	}
+	if (!err)
+		err = write_at(fd, p->stage, staged, staged_at);
+	*end = at;
+	return err;
+}
+
+long write_compressed_stream(struct capture *c, int fd, uint64_t *end)
+{
+	if (LZ4_sizeofState() > (int)STATE_CAP)
+		return -ENOMEM; /* another liblz4 than the one measured */
+	struct pack *p = (struct pack *)align_up((uint64_t)c->compress_area, 64);
+	p->c = c, p->next = 0, p->filed = 0, p->err = 0;
+	for (int i = 0; i < WINDOW; i++)
+		p->done[i] = 0;
+	read_unreadable(c, 0, 0, 0); /* opens /proc/self/mem now, not racing in the helpers */
+	int helpers = online_cpus() - 1;
+	if (helpers > MAX_HELPERS)
+		helpers = MAX_HELPERS;
+	for (int i = 1; i <= helpers; i++) {
+		struct worker *w = &p->workers[i];
+		w->p = p;
+		if (clone_worker(w->stack + HELPER_STACK, &w->tid, helper, w) < 0)
+			w->tid = 0; /* fewer helpers is fine */
+	}
+	long err = file_blocks(p, fd, end);
+	if (err) { /* the helpers finish what they hold and see no more */
+		__atomic_store_n(&p->next, c->nextents, __ATOMIC_RELAXED);
+		__atomic_store_n(&p->filed, c->nextents, __ATOMIC_RELEASE);
+		futex_wake(&p->filed);
+	}
+	for (int i = 1; i <= helpers; i++) {
+		int32_t tid;
+		while ((tid = __atomic_load_n(&p->workers[i].tid, __ATOMIC_ACQUIRE)) != 0)
+			futex_wait(&p->workers[i].tid, tid);
+	}
+	if (err && p->err_addr) {
+		c->error.len = 0;
+		line_str(&c->error, "cannot read memory with no read permission at ");
+		line_hex(&c->error, p->err_addr);
+		line_str(&c->error, " through /proc/self/mem: ");
+		line_str(&c->error, errno_text(err));
+	}
+	return err;
+}
