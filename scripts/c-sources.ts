@@ -49,8 +49,12 @@ export const stubFlags = [
  */
 export const lz4Archive = "/usr/lib/x86_64-linux-gnu/liblz4.a";
 export const lz4Header = "/usr/include/lz4.h";
-export const codecLibFlags = ["-Wl,--exclude-libs,ALL", lz4Archive];
-export const codecStubFlags = [lz4Archive];
+/** Without liblz4-dev the build leaves compression out, as it leaves musl
+ * out without musl-gcc: `--compress` is then refused at launch, and the
+ * stub refuses compressed images, each in one line. */
+export const haveLz4 = existsSync(lz4Archive) && existsSync(lz4Header);
+export const codecLibFlags = haveLz4 ? ["-DCKPT_HAVE_LZ4", "-Wl,--exclude-libs,ALL", lz4Archive] : [];
+export const codecStubFlags = haveLz4 ? ["-DCKPT_HAVE_LZ4", lz4Archive] : [];
 
 /** The files of `dir` ending in one of `exts`, sorted, as absolute paths; none if it does not exist. */
 export const sources = (dir: string, exts: string[]) =>

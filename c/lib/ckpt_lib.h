@@ -5,6 +5,7 @@
 
 #include "../ckpt_format.h"
 #include "../ckpt_protocol.h"
+#include "../build_features.h"
 #include "../str.h"
 #include <signal.h>
 

@@ -44,7 +44,7 @@ static void after_restart(void)
 		sys_munmap((void *)ri->arena_start, ri->arena_len);
 	str_copy(ckpt_config.image_path, sizeof ckpt_config.image_path, ri->image_path);
 	if (ri->compress) /* `restart --compress`; without it the first run's choice holds */
-		ckpt_config.compress = 1;
+		ckpt_config.compress = CKPT_BUILT_WITH_LZ4;
 	launch_pid_moved(ri->new_pid);
 	/* Only 0-2 came from outside this time; everything else is the program's. */
 	for (int i = 0; i < 64; i++)

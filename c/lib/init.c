@@ -95,7 +95,7 @@ static int read_settings(void)
 	}
 	ckpt_config.keep_running = getenv(CKPT_ENV_CONTINUE) != 0;
 	ckpt_config.drop_unsupported_fds = getenv(CKPT_ENV_DROP_FDS) != 0;
-	ckpt_config.compress = getenv(CKPT_ENV_COMPRESS) != 0;
+	ckpt_config.compress = CKPT_BUILT_WITH_LZ4 && getenv(CKPT_ENV_COMPRESS) != 0;
 	ckpt_config.launcher_blocked_signal = getenv(CKPT_ENV_SIGNAL_BLOCKED) != 0;
 	unsetenv(CKPT_ENV_SIGNAL_BLOCKED);
 	return 0;

@@ -4,6 +4,7 @@
 #define CKPT_STUB_H
 
 #include "../ckpt_format.h"
+#include "../build_features.h"
 #include "../str.h"
 #include "../kinds/mem_kinds.h" /* guard pages (main.c, memory.c) */
 

@@ -83,6 +83,8 @@ static void check_header(const struct ckpt_header *h, const char *page, uint64_t
 		bad("unknown C library (corrupt image)");
 	if (h->codec > CKPT_CODEC_MAX || h->pad_codec)
 		bad("unknown compression codec (corrupt image)");
+	if (h->codec && !CKPT_BUILT_WITH_LZ4)
+		bad("a compressed image, and this ckpt was built without LZ4 (build it where liblz4-dev is installed)");
 	if (h->tables_offset != CKPT_HEADER_SIZE || h->tables_size > MAX_TABLES ||
 	    !within(h->tables_offset, h->tables_size, file_size) || !ckpt_page_aligned(h->data_offset) ||
 	    h->data_offset != h->tables_offset + h->tables_size || h->data_offset > file_size)

@@ -18,6 +18,7 @@ import {
 } from "../protocol/protocol.ts";
 import { type PeriodicSettings, periodicSettings } from "../cli/periodic.ts";
 import { startWatcher } from "../process/watcher.ts";
+import { checkCompressAvailable } from "../cli/compress.ts";
 
 export function define(cli: CAC, split: Split): void {
 	cli.command("restart [image]", "Resume a checkpointed program from IMAGE (default: $CKPT_IMAGE or ./myckpt.dat)")
@@ -50,6 +51,7 @@ export interface RestartOptions {
 
 /** Restore image `name` (default: $CKPT_IMAGE, else ./myckpt.dat) in place of this process. */
 export async function restart(name: string | undefined, opts: RestartOptions = {}): Promise<never> {
+	checkCompressAvailable(opts.compress === true);
 	const image = imagePath(name, process.env, process.cwd());
 	const next = opts.nextImage ? resolvePath(process.cwd(), opts.nextImage) : image;
 	const stub = await extractAsset(STUB_NAME);

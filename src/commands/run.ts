@@ -16,6 +16,7 @@ import { DEFAULT_SIGNAL, parseSignal } from "../process/signals.ts";
 import { CKPT_EXIT_CHECKPOINTED } from "../protocol/protocol.ts";
 import { periodicSettings } from "../cli/periodic.ts";
 import { startWatcher } from "../process/watcher.ts";
+import { checkCompressAvailable } from "../cli/compress.ts";
 
 export interface RunOptions {
 	continue?: boolean;
@@ -72,6 +73,7 @@ export async function run(split: Split, opts: RunOptions): Promise<never> {
 	const env = process.env;
 	const signal = split.values.signal === undefined ? DEFAULT_SIGNAL : parseSignal(split.values.signal);
 	const periodic = periodicSettings(split.values);
+	checkCompressAvailable(opts.compress === true);
 	const image = imagePath(split.values.image, env, cwd);
 	const dir = parentDir(image);
 	const dirStat = statPath(dir);
