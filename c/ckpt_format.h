@@ -38,7 +38,7 @@
 #include <stdint.h>
 
 #define CKPT_MAGIC "CKPTIMG\0"
-#define CKPT_VERSION 4
+#define CKPT_VERSION 5
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -211,6 +211,10 @@ struct ckpt_header {
 	uint32_t libc;               /* version 4: enum ckpt_libc, the C library libckpt ran under */
 	uint32_t ninotify;           /* version 4: inotify watches (struct ckpt_inotify_watch), */
 	uint32_t inotify_off;        /* within tables, after the epoll watches */
+	/* version 5, pid namespace restart (c/stub/pid_namespace.c): the
+	 * parent's pid as the program saw it, for a stand-in at that pid. */
+	int32_t ppid;
+	uint32_t pad_ppid;
 	uint32_t header_crc;         /* last: CRC32C of the header with this 0 */
 };
 

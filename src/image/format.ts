@@ -12,7 +12,7 @@ export * from "./format-fds.ts";
 import { FD_C_CONSTANTS } from "./format-fds.ts";
 
 export const CKPT_MAGIC = "CKPTIMG\0";
-export const CKPT_VERSION = 4;
+export const CKPT_VERSION = 5;
 export const CKPT_ARCH_X86_64 = 62;
 export const CKPT_PAGE_SIZE = 4096;
 export const CKPT_HEADER_SIZE = 4096;
@@ -148,7 +148,7 @@ export const PROCESS_STATE = layout("ckpt_process_state", 56, {
 });
 
 /** sizeof(struct ckpt_header): the bytes header_crc covers. */
-export const HEADER_STRUCT_SIZE = 3624;
+export const HEADER_STRUCT_SIZE = 3632;
 
 export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	magic: f(0, "char", 8),
@@ -207,7 +207,9 @@ export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	libc: f(3608, "u32"),
 	ninotify: f(3612, "u32"),
 	inotify_off: f(3616, "u32"),
-	header_crc: f(3620, "u32"),
+	ppid: f(3620, "i32"), // version 5, pid namespace restart
+	pad_ppid: f(3624, "u32"),
+	header_crc: f(3628, "u32"),
 });
 
 export const RESUME_CTX = layout("ckpt_resume_ctx", 72, {
