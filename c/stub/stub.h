@@ -71,6 +71,7 @@ __attribute__((noreturn)) void check_image_only(const char *image_path, int with
 /* watch.c: `--watch PID PERIOD_MS KEEP SIGNAL`, periodic requests to PID
  * until it ends; watch_target.c: what /proc says about PID. */
 __attribute__((noreturn)) void watch_program(int argc, char **argv);
+int watched_program(int pid);
 int watched_trigger_signal(int pid);
 int watched_ready(int pid, int sig);
 

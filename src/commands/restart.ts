@@ -1,6 +1,7 @@
 /**
  * `ckpt restart [IMAGE] [--image PATH]`: become the restore stub (same
- * pid), which checks that IMAGE can be restored here and rebuilds the
+ * pid), which moves into a new pid namespace so the program gets its old
+ * pid back (c/stub/pid_namespace.c; `--no-namespace`: a new pid), checks that IMAGE can be restored here and rebuilds the
  * process from it. Every check is the stub's (c/stub/validate.c and
  * preconditions.c): it runs them before it tears anything down, so this
  * command reads nothing of the image and a refusal still leaves nothing
@@ -13,7 +14,9 @@ import { extractAsset, STUB_NAME } from "../process/assets.ts";
 import { execInPlace } from "../process/exec.ts";
 import { imagePath } from "../protocol/image-name.ts";
 import { resolvePath } from "../process/paths.ts";
-import { CKPT_STUB_ARG_IMAGE, CKPT_STUB_ARG_NEXT_IMAGE, CKPT_STUB_ARG_NOTE } from "../protocol/protocol.ts";
+import {
+	CKPT_ENV_NAMESPACE, CKPT_NAMESPACE_OFF, CKPT_STUB_ARG_IMAGE, CKPT_STUB_ARG_NEXT_IMAGE, CKPT_STUB_ARG_NOTE,
+} from "../protocol/protocol.ts";
 import { type PeriodicSettings, periodicSettings } from "../cli/periodic.ts";
 import { startWatcher } from "../process/watcher.ts";
 
@@ -22,10 +25,12 @@ export function define(cli: CAC, split: Split): void {
 		.option("--image <path>", "Where later checkpoints go (default: IMAGE itself)")
 		.option("--interval <duration>", "Also checkpoint every DURATION (500ms, 90s, 10m, 1h) in the background; not kept from the first run")
 		.option("--keep <n>", "With --interval: keep the newest N checkpoints, the image and IMAGE.1 ... IMAGE.(N-1) (default: 1)")
+		.option("--no-namespace", NO_NAMESPACE_HELP)
 		.example("  $ ckpt restart                      # resume ./myckpt.dat")
 		.example("  $ ckpt restart run1.dat --image run2.dat")
 		.example("  $ ckpt restart --interval 10m       # resume, and checkpoint every 10 minutes again")
-		.action((image?: string) => restart(image, { nextImage: split.values.image, periodic: periodicSettings(split.values) }));
+		.action((image: string | undefined, opts: { namespace?: boolean }) =>
+			restart(image, { nextImage: split.values.image, periodic: periodicSettings(split.values), noNamespace: opts.namespace === false }));
 }
 
 /** `ckpt restart [IMAGE]` with no option (cli.ts skips cac for it): cacArgs is ["restart", IMAGE?]. */
@@ -40,7 +45,13 @@ export interface RestartOptions {
 	refusalNote?: string;
 	/** --interval and --keep: periodic checkpoints of the restored program. */
 	periodic?: PeriodicSettings;
+	/** --no-namespace: restore in this process, with a new pid. */
+	noNamespace?: boolean;
 }
+
+/** What --no-namespace means, for restart and run-or-restart alike. */
+export const NO_NAMESPACE_HELP =
+	"Restore without a new pid namespace: the program gets a new pid and its threads new tids, as the shell sees them (default: its old pid and tids, inside a namespace, the shell seeing a supervisor)";
 
 /** Restore image `name` (default: $CKPT_IMAGE, else ./myckpt.dat) in place of this process. */
 export async function restart(name: string | undefined, opts: RestartOptions = {}): Promise<never> {
@@ -53,5 +64,6 @@ export async function restart(name: string | undefined, opts: RestartOptions = {
 	if (opts.refusalNote) argv[CKPT_STUB_ARG_NOTE] = opts.refusalNote;
 	// The trigger is the first run's, which only the restored environment block says (signal 0).
 	if (opts.periodic) await startWatcher(opts.periodic, 0);
-	return execInPlace(stub, argv, process.env);
+	const env = opts.noNamespace ? { ...process.env, [CKPT_ENV_NAMESPACE]: CKPT_NAMESPACE_OFF } : process.env;
+	return execInPlace(stub, argv, env);
 }
