@@ -100,7 +100,7 @@
 /* In the stub's environment: how to restart (c/stub/pid_namespace.c).
  * Absent: into a fresh pid namespace at the old pid, or with a new pid and
  * a one-line note where namespaces are unavailable. CKPT_NAMESPACE_OFF:
- * `--no-namespace`, a new pid and no note. CKPT_NAMESPACE_TEST_UNAVAILABLE:
+ * `--new-pid`, a new pid and no note. CKPT_NAMESPACE_TEST_UNAVAILABLE:
  * act as if the kernel refused the namespaces (tests of that path only). */
 #define CKPT_ENV_NAMESPACE "CKPT_RESTART_NAMESPACE"
 #define CKPT_NAMESPACE_OFF "off"

@@ -73,6 +73,8 @@ static void become_program(void)
 {
 	report(NS_READY, 0);
 	sys_close(report_pipe[1]);
+	/* init's own setting: the program's (not in the image) was most likely none. */
+	sys_prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	if (own_group)
 		sys_setpgid(0, 0);
 	if (terminal_fd >= 0) {
@@ -207,7 +209,7 @@ static __attribute__((noreturn)) void refuse_pid(const char *what, int32_t pid, 
 	line_i64(&l, pid);
 	line_str(&l, " is above this kernel's pid_max (");
 	line_i64(&l, pid_max);
-	line_str(&l, "): restart with --no-namespace to give it a new pid");
+	line_str(&l, "): restart with --new-pid to give it a new pid");
 	die_line(&l);
 }
 
@@ -299,7 +301,7 @@ static void try_namespace(const struct ckpt_header *h)
 		sys_close(go_pipe[1]);
 		struct ns_report r = {NS_FAIL_PROGRAM, (int32_t)err};
 		if (err >= 0 && sys_read(report_pipe[0], &r, sizeof r) == sizeof r && r.step == NS_READY)
-			supervise((int)child, report_pipe[0]);
+			supervise((int)child, report_pipe[0], terminal_fd);
 		if (r.step == NS_STATUS)
 			exit_like(r.value); /* the program refused: it said why */
 		sys_kill((int)child, SIGKILL);

@@ -81,7 +81,7 @@ int watched_ready(int pid, int sig);
  * (supervisor.c) passes signals on to the namespace and ends as the
  * program did; exit_like ends this process as a wait4 status says. */
 void enter_pid_namespace(const struct ckpt_header *h, const char *tables, char **envp);
-__attribute__((noreturn)) void supervise(int child, int report_fd);
+__attribute__((noreturn)) void supervise(int child, int report_fd, int terminal_fd);
 __attribute__((noreturn)) void exit_like(int status);
 
 /* Phase 1, before anything is torn down (validate.c, fds.c, arena.c). */

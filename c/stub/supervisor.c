@@ -35,7 +35,7 @@ __attribute__((noreturn)) void exit_like(int status)
 	sys_exit_group(128 + sig);
 }
 
-__attribute__((noreturn)) void supervise(int child, int report_fd)
+__attribute__((noreturn)) void supervise(int child, int report_fd, int terminal_fd)
 {
 	sys_prctl(PR_SET_NAME, (unsigned long)CKPT_SUPERVISOR_NAME, 0, 0, 0);
 	sys_close(restart.image_fd);
@@ -53,6 +53,11 @@ __attribute__((noreturn)) void supervise(int child, int report_fd)
 			while (sys_read(report_fd, &r, sizeof r) == sizeof r)
 				if (r.step == NS_STATUS)
 					status = r.value;
+			/* The terminal back to the job the shell knows (no SIGTTOU: all blocked). */
+			if (terminal_fd >= 0) {
+				int32_t group = (int32_t)sys_getpgrp();
+				sys_ioctl(terminal_fd, 0x5410 /* TIOCSPGRP */, &group);
+			}
 			exit_like(status);
 		}
 		if (sig > 0)

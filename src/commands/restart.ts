@@ -1,8 +1,8 @@
 /**
  * `ckpt restart [IMAGE] [--image PATH]`: become the restore stub (same
  * pid), which moves into a new pid namespace so the program gets its old
- * pid back (c/stub/pid_namespace.c; `--no-namespace`: a new pid), checks that IMAGE can be restored here and rebuilds the
- * process from it. Every check is the stub's (c/stub/validate.c and
+ * pid back (c/stub/pid_namespace.c; `--new-pid`: a new pid), checks that
+ * IMAGE can be restored here and rebuilds the process from it. Every check is the stub's (c/stub/validate.c and
  * preconditions.c): it runs them before it tears anything down, so this
  * command reads nothing of the image and a refusal still leaves nothing
  * half done; its one-line message and exit status (CKPT_EXIT_RESTART_REFUSED)
@@ -25,12 +25,12 @@ export function define(cli: CAC, split: Split): void {
 		.option("--image <path>", "Where later checkpoints go (default: IMAGE itself)")
 		.option("--interval <duration>", "Also checkpoint every DURATION (500ms, 90s, 10m, 1h) in the background; not kept from the first run")
 		.option("--keep <n>", "With --interval: keep the newest N checkpoints, the image and IMAGE.1 ... IMAGE.(N-1) (default: 1)")
-		.option("--no-namespace", NO_NAMESPACE_HELP)
+		.option("--new-pid", NEW_PID_HELP)
 		.example("  $ ckpt restart                      # resume ./myckpt.dat")
 		.example("  $ ckpt restart run1.dat --image run2.dat")
 		.example("  $ ckpt restart --interval 10m       # resume, and checkpoint every 10 minutes again")
-		.action((image: string | undefined, opts: { namespace?: boolean }) =>
-			restart(image, { nextImage: split.values.image, periodic: periodicSettings(split.values), noNamespace: opts.namespace === false }));
+		.action((image: string | undefined, opts: { newPid?: boolean }) =>
+			restart(image, { nextImage: split.values.image, periodic: periodicSettings(split.values), newPid: opts.newPid === true }));
 }
 
 /** `ckpt restart [IMAGE]` with no option (cli.ts skips cac for it): cacArgs is ["restart", IMAGE?]. */
@@ -45,13 +45,13 @@ export interface RestartOptions {
 	refusalNote?: string;
 	/** --interval and --keep: periodic checkpoints of the restored program. */
 	periodic?: PeriodicSettings;
-	/** --no-namespace: restore in this process, with a new pid. */
-	noNamespace?: boolean;
+	/** --new-pid: restore in this process, with a new pid, no namespace. */
+	newPid?: boolean;
 }
 
-/** What --no-namespace means, for restart and run-or-restart alike. */
-export const NO_NAMESPACE_HELP =
-	"Restore without a new pid namespace: the program gets a new pid and its threads new tids, as the shell sees them (default: its old pid and tids, inside a namespace, the shell seeing a supervisor)";
+/** What --new-pid means, for restart and run-or-restart alike. */
+export const NEW_PID_HELP =
+	"Restore in this process, outside any new pid namespace: the program gets the pid the shell sees and its threads new tids (without it: their old ones, in a pid namespace, behind a supervisor)";
 
 /** Restore image `name` (default: $CKPT_IMAGE, else ./myckpt.dat) in place of this process. */
 export async function restart(name: string | undefined, opts: RestartOptions = {}): Promise<never> {
@@ -64,6 +64,6 @@ export async function restart(name: string | undefined, opts: RestartOptions = {
 	if (opts.refusalNote) argv[CKPT_STUB_ARG_NOTE] = opts.refusalNote;
 	// The trigger is the first run's, which only the restored environment block says (signal 0).
 	if (opts.periodic) await startWatcher(opts.periodic, 0);
-	const env = opts.noNamespace ? { ...process.env, [CKPT_ENV_NAMESPACE]: CKPT_NAMESPACE_OFF } : process.env;
+	const env = opts.newPid ? { ...process.env, [CKPT_ENV_NAMESPACE]: CKPT_NAMESPACE_OFF } : process.env;
 	return execInPlace(stub, argv, env);
 }

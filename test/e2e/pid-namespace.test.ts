@@ -102,7 +102,7 @@ test("restart, ckpt checkpoint by the supervisor's pid, restart, kill -USR2 to i
   expect(out + last.stdout).toBe((await reference).stdout);
 }, 90000);
 
-test("without namespaces the restart says so in one line and restores with a new pid; --no-namespace asks for that quietly", async () => {
+test("without namespaces the restart says so in one line and restores with a new pid; --new-pid asks for that quietly", async () => {
   await checkpointStableIds("checks");
   const unavailable = await runToEnd([CKPT, "restart"], { cwd: dir, env: { [CKPT_ENV_NAMESPACE]: CKPT_NAMESPACE_TEST_UNAVAILABLE } });
   expect(unavailable.stderr).toMatch(/^ckpt: restarting .*myckpt\.dat with a new pid, not its old \d+: namespaces made unavailable for a test \(CKPT_RESTART_NAMESPACE\)\n$/);
@@ -113,7 +113,7 @@ test("without namespaces the restart says so in one line and restores with a new
   expect(unavailable.code).toBe(1);
 
   await checkpointStableIds("checks");
-  const off = await runToEnd([CKPT, "restart", "--no-namespace"], { cwd: dir });
+  const off = await runToEnd([CKPT, "restart", "--new-pid"], { cwd: dir });
   expect(off.stderr).toBe("");
   expect(off.stdout).toContain("FAIL getpid unchanged");
   expect(off.stdout).toContain("FAIL the recursive mutex unlocks twice");
