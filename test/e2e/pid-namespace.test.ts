@@ -154,3 +154,35 @@ test.skipIf(noPython)("Python asyncio coroutines awaiting sleeps and a queue run
   expect(rest.code).toBe(0);
   expect(first.stdout + rest.stdout).toBe((await reference).stdout);
 }, 60000);
+
+/** An interactive bash on a fresh pseudo-terminal runs `ckpt restart` in the foreground, then types Ctrl-C, then a command. */
+const AT_TERMINAL = `
+import os, pty, select, sys, time
+ckpt, where = sys.argv[1], sys.argv[2]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv("/bin/bash", ["bash", "--norc", "--noprofile", "-i"])
+out = b""
+def read_until(text, seconds):
+    global out
+    end = time.time() + seconds
+    while text not in out and time.time() < end:
+        if select.select([fd], [], [], 0.1)[0]:
+            try: out += os.read(fd, 4096)
+            except OSError: break
+os.write(fd, f"cd {where}; {ckpt} restart\\n".encode())
+read_until(b"waiting for SIGTERM", 20)
+os.write(fd, b"\\x03")
+time.sleep(0.5)
+os.write(fd, b"echo still-$((40+2)); exit\\n")
+read_until(b"still-42", 20)
+sys.stdout.write(out.decode(errors="replace"))
+`;
+
+test.skipIf(noPython)("at a terminal, Ctrl-C ends the restored program and the shell gets its prompt back", async () => {
+  await checkpointStableIds("term-default");
+  writeFileSync(join(dir, "terminal.py"), AT_TERMINAL);
+  const r = await runToEnd(["python3", join(dir, "terminal.py"), CKPT, dir], { cwd: dir });
+  expect(r.stdout).toContain("PASS getpid unchanged");
+  expect(r.stdout).toMatch(/waiting for SIGTERM[^]*\^C[^]*still-42/);
+}, 60000);
