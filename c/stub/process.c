@@ -151,11 +151,16 @@ static void clone_threads(void)
 			.flags = flags, .parent_tid = ckpt_tid_word(restart.hdr->libc, t),
 			.child_tid = t->clear_child_tid, .tls = t->fs_base,
 			.stack = top - THREAD_STUB_STACK, .stack_size = THREAD_STUB_STACK - 16,
+			.set_tid = (uint64_t)&old_tid, .set_tid_size = 1,
 		};
-		/* In a pid namespace the thread gets its old tid back. */
-		if (restart.namespace != RESTART_NS_NONE)
-			a.set_tid = (uint64_t)&old_tid, a.set_tid_size = 1;
-		long tid = clone3_thread(&a, sizeof a);
+		/* In a pid namespace the thread gets its old tid back. Outside
+		 * one, plain clone: a seccomp filter may refuse clone3 (ENOSYS, as
+		 * older container profiles do), and this is past the point of no
+		 * return. */
+		long tid = restart.namespace != RESTART_NS_NONE
+				   ? clone3_thread(&a, sizeof a)
+				   : clone_thread(flags, top, (void *)a.parent_tid, (void *)a.child_tid, a.tls,
+						  cloned_thread_start, (void *)t);
 		if (tid < 0)
 			die("cannot create a thread", tid);
 	}
