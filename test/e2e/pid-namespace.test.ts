@@ -6,10 +6,12 @@
 // pid, and restarts again; without namespaces the restart says so and
 // gives a new pid, as it did before.
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { chmodSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkpointRun, CKPT, ckpt, demo, EXIT_CHECKPOINTED, fixture, lines, runToEnd, spawn, tempDir } from "./harness.ts";
 import { CKPT_ENV_NAMESPACE, CKPT_NAMESPACE_TEST_UNAVAILABLE } from "../../src/protocol/protocol.ts";
+import { crc32c } from "../../src/image/crc32c.ts";
+import { CKPT_HEADER_SIZE, HEADER } from "../../src/image/format.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -118,6 +120,33 @@ test("without namespaces the restart says so in one line and restores with a new
   expect(off.stdout).toContain("FAIL getpid unchanged");
   expect(off.stdout).toContain("FAIL the recursive mutex unlocks twice");
   expect(off.code).toBe(1);
+}, 60000);
+
+test("a parent pid above this kernel's pid_max is refused in one line before teardown; --new-pid restores it", async () => {
+  const program = [demo("ticker"), "30"];
+  const reference = runToEnd(program, { cwd: dir });
+  const first = await checkpointRun(program, { cwd: dir, afterLines: 5 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  const image = join(dir, "myckpt.dat");
+  const bytes = new Uint8Array(readFileSync(image));
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const pidMax = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8"));
+  view.setInt32(HEADER.fields.ppid.off, pidMax + 1, true);
+  view.setUint32(HEADER.fields.header_crc.off, 0, true);
+  view.setUint32(HEADER.fields.header_crc.off, crc32c(bytes.subarray(0, CKPT_HEADER_SIZE)), true);
+  writeFileSync(image, bytes);
+
+  const refused = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(refused.stderr).toBe(
+    `ckpt: cannot restart ${image}: the image's parent pid ${pidMax + 1} is above this kernel's pid_max (${pidMax}): ` +
+      "restart with --new-pid to give it a new pid\n",
+  );
+  expect(refused.stdout).toBe("");
+  expect(refused.code).toBe(1);
+  const rest = await runToEnd([CKPT, "restart", "--new-pid"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(rest.code).toBe(0);
+  expect(first.stdout + rest.stdout).toBe((await reference).stdout);
 }, 60000);
 
 const noPython = !Bun.which("python3");
