@@ -86,7 +86,7 @@ static void become_program(void)
 static __attribute__((noreturn)) void run_parent_stand_in(int program)
 {
 	sys_prctl(PR_SET_NAME, (unsigned long)"ckpt-parent", 0, 0, 0);
-	sys_close(report_pipe[1]);
+	close_all_but(-1, -1);
 	int status = 0;
 	while (sys_wait4(program, &status, 0) == -4 /* EINTR */)
 		;
@@ -98,6 +98,7 @@ static __attribute__((noreturn)) void run_parent_stand_in(int program)
 static __attribute__((noreturn)) void run_init(int child, int program)
 {
 	sys_prctl(PR_SET_NAME, (unsigned long)"ckpt-init", 0, 0, 0);
+	close_all_but(report_pipe[1], -1);
 	const uint64_t all = ~0ull;
 	for (;;) {
 		char info[128];
@@ -290,7 +291,11 @@ static void try_namespace(const struct ckpt_header *h)
 			continue;
 		}
 		if (child < 0) {
-			say_no_namespace(h, user ? "cannot create a user and pid namespace" : "cannot create a pid namespace", child);
+			say_no_namespace(h, user ? "cannot create a user and pid namespace (disabled here by "
+						   "user.max_user_namespaces, kernel.apparmor_restrict_unprivileged_userns "
+						   "or a seccomp filter?)"
+						 : "cannot create a pid namespace",
+					 child);
 			return;
 		}
 		sys_close(go_pipe[0]);

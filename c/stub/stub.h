@@ -83,6 +83,7 @@ int watched_ready(int pid, int sig);
 void enter_pid_namespace(const struct ckpt_header *h, const char *tables, char **envp);
 __attribute__((noreturn)) void supervise(int child, int report_fd, int terminal_fd);
 __attribute__((noreturn)) void exit_like(int status);
+void close_all_but(int keep, int also); /* also: 0-2, or -1 */
 
 /* Phase 1, before anything is torn down (validate.c, fds.c, arena.c). */
 void load_and_validate(const char *image_path, struct ckpt_header *hdr, char **tables);

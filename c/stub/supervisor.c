@@ -35,10 +35,23 @@ __attribute__((noreturn)) void exit_like(int status)
 	sys_exit_group(128 + sig);
 }
 
+/* The program's descriptors are its own: a copy held by the supervisor,
+ * init or the stand-in would keep a pipe's reader from seeing the end the
+ * program closes. */
+void close_all_but(int keep, int also)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fd != keep && fd != also)
+			sys_close(fd);
+	if (keep > 3)
+		sys_close_range(3, (unsigned)keep - 1);
+	sys_close_range(keep + 1 > 3 ? (unsigned)keep + 1 : 3, ~0u);
+}
+
 __attribute__((noreturn)) void supervise(int child, int report_fd, int terminal_fd)
 {
 	sys_prctl(PR_SET_NAME, (unsigned long)CKPT_SUPERVISOR_NAME, 0, 0, 0);
-	sys_close(restart.image_fd);
+	close_all_but(report_fd, terminal_fd); /* the terminal: to hand back */
 	const uint64_t all = ~0ull;
 	for (;;) {
 		char info[128];

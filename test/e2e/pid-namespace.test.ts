@@ -172,6 +172,31 @@ async def main():
 asyncio.run(main())
 `;
 
+// Closes its stdout mid-run, then waits for the file the reader creates on EOF.
+const CLOSER = `
+import os, sys, time
+for i in range(10):
+    print("line", i, flush=True)
+    time.sleep(0.05)
+os.close(1)
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.01)
+print("saw the reader's file", file=sys.stderr, flush=True)
+`;
+
+test.skipIf(noPython)("a pipe the restored program closes ends at its reader while the program runs on (no copy held by the supervisor, init or the stand-in)", async () => {
+  writeFileSync(join(dir, "closer.py"), CLOSER);
+  const seen = join(dir, "seen-eof");
+  const first = await checkpointRun(["python3", join(dir, "closer.py"), seen], { cwd: dir, afterLines: 3 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  const rest = Bun.spawn([CKPT, "restart"], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+  const out = await new Response(rest.stdout).text(); // ends only at EOF: the program must not be waiting for it yet
+  writeFileSync(seen, "");
+  expect(await rest.exited).toBe(0);
+  expect(first.stdout + out).toBe(Array.from({ length: 10 }, (_, i) => `line ${i}\n`).join(""));
+  expect(await new Response(rest.stderr).text()).toBe("saw the reader's file\n");
+}, 60000);
+
 test.skipIf(noPython)("Python asyncio coroutines awaiting sleeps and a queue run on after a restart", async () => {
   writeFileSync(join(dir, "loop.py"), ASYNCIO);
   const program = ["python3", join(dir, "loop.py")];
