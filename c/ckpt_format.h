@@ -217,6 +217,10 @@ struct ckpt_header {
 	/* version 5, compression (--compress): how DATA extents are stored */
 	uint32_t codec;              /* enum ckpt_codec */
 	uint32_t pad_codec;
+	/* version 5, pid namespace restart (c/stub/pid_namespace.c): the
+	 * parent's pid as the program saw it, for a stand-in at that pid. */
+	int32_t ppid;
+	uint32_t pad_ppid;
 	uint32_t header_crc;         /* last: CRC32C of the header with this 0 */
 };
 

@@ -100,6 +100,17 @@
 #define CKPT_STUB_ARG_IMAGE 1
 #define CKPT_STUB_ARG_NEXT_IMAGE 2
 #define CKPT_STUB_ARG_NOTE 3
+/* In the stub's environment: how to restart (c/stub/pid_namespace.c).
+ * Absent: into a fresh pid namespace at the old pid, or with a new pid and
+ * a one-line note where namespaces are unavailable. CKPT_NAMESPACE_OFF:
+ * `--new-pid`, a new pid and no note. CKPT_NAMESPACE_TEST_UNAVAILABLE:
+ * act as if the kernel refused the namespaces (tests of that path only). */
+#define CKPT_ENV_NAMESPACE "CKPT_RESTART_NAMESPACE"
+#define CKPT_NAMESPACE_OFF "off"
+#define CKPT_NAMESPACE_TEST_UNAVAILABLE "test-unavailable"
+/* The name (comm) of the process the shell sees after a restart into a
+ * namespace: `ckpt checkpoint` and the watcher follow it to the program. */
+#define CKPT_SUPERVISOR_NAME "ckpt-supervisor"
 /* Or: ckpt-restore --check|--verify IMAGE, the verdict alone (no teardown):
  * the header and tables, or those and every stored byte. */
 #define CKPT_STUB_CHECK "--check"

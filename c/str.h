@@ -100,6 +100,13 @@ static inline void line_u64(struct line *l, uint64_t v)
 	l->buf[l->len] = 0;
 }
 
+static inline void line_i64(struct line *l, int64_t v)
+{
+	if (v < 0)
+		line_str(l, "-");
+	line_u64(l, (uint64_t)(v < 0 ? -v : v));
+}
+
 static inline void line_hex(struct line *l, uint64_t v)
 {
 	char tmp[16];

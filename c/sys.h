@@ -239,6 +239,16 @@ static inline long sys_flock(int fd, int op) { return SYS2(__NR_flock, fd, op); 
 /* pid_t getpid(void); pid_t gettid(void); */
 static inline long sys_getpid(void) { return SYS0(__NR_getpid); }
 static inline long sys_gettid(void) { return SYS0(__NR_gettid); }
+static inline long sys_getppid(void) { return SYS0(__NR_getppid); }
+/* pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru); */
+static inline long sys_wait4(int pid, int *status, int options) { return SYS4(__NR_wait4, pid, status, options, 0); }
+/* long clone3(struct clone_args *args, size_t size): here only fork-like, with no stack of its own */
+static inline long sys_clone3(void *args, size_t size) { return SYS2(__NR_clone3, args, size); }
+static inline long sys_mount(const char *src, const char *dir, const char *type, unsigned long flags) { return SYS5(__NR_mount, src, dir, type, flags, 0); }
+static inline long sys_setpgid(int pid, int pgid) { return SYS2(__NR_setpgid, pid, pgid); }
+static inline long sys_getpgrp(void) { return SYS1(__NR_getpgid, 0); }
+static inline long sys_capset(void *hdr, const void *data) { return SYS2(__NR_capset, hdr, data); }
+static inline long sys_getegid(void) { return SYS0(__NR_getegid); }
 /* uid_t getuid(void); */
 static inline long sys_getuid(void) { return SYS0(__NR_getuid); }
 /* int uname(struct utsname *buf); */

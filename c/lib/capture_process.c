@@ -24,6 +24,7 @@ static void capture_identity(struct ckpt_header *h)
 	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(cc), "=d"(d));
 	h->xsave_size = b;
 	h->pid = (int32_t)sys_getpid();
+	h->ppid = (int32_t)sys_getppid();
 	h->exit_status_on_stop = CKPT_EXIT_CHECKPOINTED;
 }
 

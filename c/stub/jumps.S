@@ -43,6 +43,28 @@ clone_thread:
 	.size clone_thread, .-clone_thread
 
 /*
+ * long clone3_thread(struct clone3_args *args, size_t size)
+ *
+ * clone3 for a thread (it can set the tid): the caller put fn and arg at
+ * the top of the child's stack, args->stack + args->stack_size.
+ */
+	.globl clone3_thread
+	.hidden clone3_thread
+	.type clone3_thread, @function
+clone3_thread:
+	mov $435, %eax          /* __NR_clone3 */
+	syscall
+	test %rax, %rax
+	jnz 1f
+	xor %ebp, %ebp          /* the child, on its own stack */
+	pop %rax
+	pop %rdi
+	call *%rax
+	hlt
+1:	ret
+	.size clone3_thread, .-clone3_thread
+
+/*
  * void jump_to_resume_point(const struct ckpt_resume_ctx *ctx)
  *
  * The other half of ckpt_save_context (c/lib/save_context.S): load the

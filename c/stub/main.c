@@ -5,6 +5,11 @@
  *   Phase 1, nothing torn down yet, every failure a clean one-line exit:
  *     1. Block all signals; read and check the header and tables (their
  *        checksums, and that every region, extent and fd record is sane).
+ *        Check the login uid and groups still match. Then move into a new
+ *        pid namespace (pid_namespace.c): this process stays outside as the
+ *        supervisor, and everything below runs in a process created at
+ *        the image's pid (or here, with a new pid, where namespaces are
+ *        unavailable or switched off).
  *     2. Check the world still matches: mapped files unchanged, open files
  *        there and long enough, inotify's watched paths there, the
  *        working directory there, this
@@ -12,8 +17,7 @@
  *     3. Check the machine: same XSAVE layout, same vDSO contents, guard
  *        pages installable if the image has any, POSIX timers creatable
  *        with their ids and clocks (tried, then deleted), pending signals
- *        sane and within RLIMIT_SIGPENDING. Check the login uid
- *        and groups still match; set umask, prctl flags, oom_score_adj
+ *        sane and within RLIMIT_SIGPENDING. Set umask, prctl flags, oom_score_adj
  *        and membarrier registrations (a refused one is a clean refusal
  *        still).
  *     4. Restore descriptors at their numbers (files reopened by path at
@@ -33,7 +37,8 @@
  *     8. Restore the mm layout and break, name, dispositions, limits, cwd,
  *        terminal settings, thread state (fs base, tid address, robust list,
  *        rseq) and interval timers; tell libckpt where the arena is. Clone
- *        the threads, then create the POSIX timers with their ids, aimed
+ *        the threads (at their old tids in a namespace; then every thread
+ *        drops the capabilities a new user namespace gave it), then create the POSIX timers with their ids, aimed
  *        at their threads' new tids, and queue the pending signals again
  *        (every thread still blocks all signals).
  *     9. Jump to the saved resume point in libckpt's handler, which unmaps
@@ -86,13 +91,15 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	static struct ckpt_header hdr;
 	char *tables;
 	load_and_validate(argv[CKPT_STUB_ARG_IMAGE], &hdr, &tables);
+	check_identity(&hdr, tables);
+	enter_pid_namespace(&hdr, tables, argv + argc + 1);
 	check_world(&hdr, tables);
 	uint64_t vdso = find_vdso(argv + argc + 1);
 	check_machine(&hdr, vdso);
 	check_guard_support(&hdr, tables);
 	check_timers(&hdr, tables);
 	check_signals(&hdr, tables);
-	restore_process_settings(&hdr, tables);
+	restore_process_settings(&hdr);
 	str_copy(restart.next_image, sizeof restart.next_image, argv[CKPT_STUB_ARG_NEXT_IMAGE]);
 	for (char **env = argv + argc + 1; *env; env++)
 		if (str_starts(*env, CKPT_ENV_COMPRESS "="))

@@ -104,9 +104,26 @@ static void restore_thread_state(const struct ckpt_thread *t)
 	sys_rt_sigprocmask(2 /* SIG_SETMASK */, &t->handler_sigmask, 0);
 }
 
+/* A thread created in a new user namespace has every capability in it; an
+ * unprivileged program had none, and capabilities are each thread's own.
+ * Dropped once the threads exist (their tids needed CAP_SYS_ADMIN there). */
+static void drop_namespace_capabilities(void)
+{
+	if (restart.namespace != RESTART_NS_USER)
+		return;
+	struct { uint32_t version; int32_t pid; } head = {0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0};
+	uint32_t none[6] = {0}; /* effective, permitted, inheritable, twice */
+	long err = sys_capset(&head, none);
+	if (err >= 0)
+		err = sys_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (err < 0)
+		die("cannot drop the capabilities of the new user namespace", err);
+}
+
 static void cloned_thread_start(void *arg)
 {
 	const struct ckpt_thread *t = arg;
+	drop_namespace_capabilities();
 	restore_thread_state(t);
 	restore_signals((uint32_t)(t - restart.threads));
 	jump_to_resume_point(&t->resume);
@@ -126,9 +143,25 @@ static void clone_threads(void)
 				    CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
 	for (uint32_t i = 1; i < restart.hdr->nthreads; i++) {
 		const struct ckpt_thread *t = &restart.threads[i];
-		uint64_t stack = restart.thread_stacks + (uint64_t)i * THREAD_STUB_STACK;
-		long tid = clone_thread(flags, stack, (void *)ckpt_tid_word(restart.hdr->libc, t),
-					(void *)t->clear_child_tid, t->fs_base, cloned_thread_start, (void *)t);
+		uint64_t top = restart.thread_stacks + (uint64_t)i * THREAD_STUB_STACK;
+		uint64_t *start = (uint64_t *)(top - 16);
+		start[0] = (uint64_t)cloned_thread_start;
+		start[1] = (uint64_t)t;
+		int32_t old_tid = t->tid;
+		struct clone3_args a = {
+			.flags = flags, .parent_tid = ckpt_tid_word(restart.hdr->libc, t),
+			.child_tid = t->clear_child_tid, .tls = t->fs_base,
+			.stack = top - THREAD_STUB_STACK, .stack_size = THREAD_STUB_STACK - 16,
+			.set_tid = (uint64_t)&old_tid, .set_tid_size = 1,
+		};
+		/* In a pid namespace the thread gets its old tid back. Outside
+		 * one, plain clone: a seccomp filter may refuse clone3 (ENOSYS, as
+		 * older container profiles do), and this is past the point of no
+		 * return. */
+		long tid = restart.namespace != RESTART_NS_NONE
+				   ? clone3_thread(&a, sizeof a)
+				   : clone_thread(flags, top, (void *)a.parent_tid, (void *)a.child_tid, a.tls,
+						  cloned_thread_start, (void *)t);
 		if (tid < 0)
 			die("cannot create a thread", tid);
 	}
@@ -154,6 +187,7 @@ __attribute__((noreturn)) void resume_threads(void)
 		sys_setitimer(which, &restart.hdr->itimers[which], 0);
 	sys_close(restart.image_fd);
 	clone_threads();
+	drop_namespace_capabilities();
 	restore_timers();
 	fd_timerfd_arm(restart.fds, restart.hdr->nfds);
 	fd_inotify_drain(restart.fds, restart.hdr->nfds);

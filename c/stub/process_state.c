@@ -16,7 +16,7 @@
 #include "../sys.h"
 
 /* The one number in a small /proc file, or CKPT_UNKNOWN where there is none. */
-static int64_t proc_number(const char *path)
+int64_t proc_number(const char *path)
 {
 	char buf[32];
 	long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
@@ -28,13 +28,6 @@ static int64_t proc_number(const char *path)
 	buf[n > 0 ? n : 0] = 0;
 	int64_t v = decimal_at(buf, &ok);
 	return ok ? v : CKPT_UNKNOWN;
-}
-
-static void line_i64(struct line *l, int64_t v)
-{
-	if (v < 0)
-		line_str(l, "-");
-	line_u64(l, (uint64_t)(v < 0 ? -v : v));
 }
 
 /* "<what> was <before>, is now <now><how>" */
@@ -60,10 +53,16 @@ static void text_of(struct line *l, int64_t v)
 		line_i64(l, v);
 }
 
+/* An image taken inside a user namespace (a restart's, pid_namespace.c)
+ * saw every id that namespace does not map as unmapped: a login uid other
+ * than our own uid read as unset, a group other than our own gid as the
+ * overflow gid. Such an image matches the ids those readings came from. */
 static void check_loginuid(const struct ckpt_process_state *p)
 {
 	int64_t now = proc_number("/proc/self/loginuid");
 	if (now == p->loginuid)
+		return;
+	if (p->loginuid == CKPT_UNKNOWN && now != sys_getuid())
 		return;
 	struct line a, b;
 	text_of(&a, p->loginuid);
@@ -76,18 +75,23 @@ static void check_loginuid(const struct ckpt_process_state *p)
  * arena at every restart. */
 static void check_groups(const struct ckpt_process_state *p, const char *strings)
 {
-	const uint64_t size = CKPT_MAX_GROUPS * sizeof(uint32_t) + CKPT_GROUPS_TEXT;
+	const uint64_t size = CKPT_MAX_GROUPS * sizeof(uint32_t) + 2 * CKPT_GROUPS_TEXT;
 	long mem = sys_mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem < 0)
 		die("cannot map memory to compare the supplementary groups", mem);
 	uint32_t *list = (uint32_t *)mem;
-	char *now = (char *)(list + CKPT_MAX_GROUPS);
+	char *now = (char *)(list + CKPT_MAX_GROUPS), *unmapped = now + CKPT_GROUPS_TEXT;
 	long n = sys_getgroups(CKPT_MAX_GROUPS, list);
 	if (n < 0)
 		die("cannot read this process's supplementary groups", n);
 	groups_text(now, list, n);
+	int64_t overflow = proc_number("/proc/sys/kernel/overflowgid");
+	uint32_t own = (uint32_t)sys_getegid();
+	for (long i = 0; i < n; i++)
+		list[i] = list[i] == own ? own : (uint32_t)overflow;
+	groups_text(unmapped, list, n);
 	const char *before = string_at(strings, p->groups_str);
-	if (str_eq(before, now)) {
+	if (str_eq(before, now) || str_eq(before, unmapped)) {
 		sys_munmap((void *)mem, size);
 		return;
 	}
@@ -161,11 +165,16 @@ static void register_membarrier(uint32_t registrations)
 	}
 }
 
-void restore_process_settings(const struct ckpt_header *h, const char *tables)
+/* Before any namespace, where the real ids show. */
+void check_identity(const struct ckpt_header *h, const char *tables)
+{
+	check_loginuid(&h->process);
+	check_groups(&h->process, tables + h->strings_off);
+}
+
+void restore_process_settings(const struct ckpt_header *h)
 {
 	const struct ckpt_process_state *p = &h->process;
-	check_loginuid(p);
-	check_groups(p, tables + h->strings_off);
 	set_prctl_flags(p);
 	set_oom_score_adj(p->oom_score_adj);
 	register_membarrier(p->membarrier);

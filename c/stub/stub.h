@@ -38,7 +38,23 @@ struct stub_args {
 	struct ckpt_termios shell_termios[3]; /* the restart's own modes of 0-2 */
 	int check_only;                  /* --check/--verify: judge the image, restore nothing */
 	int compress;                    /* `ckpt restart --compress`: for libckpt (restart info) */
+	int namespace;                   /* enum restart_namespace: where this process runs */
 };
+
+/* pid_namespace.c: the program's process runs in a new pid namespace
+ * (RESTART_NS_PID, as root), in a new user one too (RESTART_NS_USER), or
+ * where the restart was started (RESTART_NS_NONE: a new pid). */
+enum restart_namespace { RESTART_NS_NONE, RESTART_NS_PID, RESTART_NS_USER };
+
+/* The kernel's struct clone_args (clone3, CLONE_ARGS_SIZE_VER2). */
+struct clone3_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+	uint64_t set_tid, set_tid_size, cgroup;
+};
+
+/* From the namespace to the supervisor (pid_namespace.c, supervisor.c). */
+enum ns_step { NS_READY, NS_STATUS, NS_FAIL_PROC, NS_FAIL_PARENT, NS_FAIL_PROGRAM };
+struct ns_report { int32_t step, value; };
 
 extern struct stub_args restart; /* state.c */
 
@@ -57,8 +73,19 @@ __attribute__((noreturn)) void check_image_only(const char *image_path, int with
 /* watch.c: `--watch PID PERIOD_MS KEEP SIGNAL`, periodic requests to PID
  * until it ends; watch_target.c: what /proc says about PID. */
 __attribute__((noreturn)) void watch_program(int argc, char **argv);
+int watched_program(int pid);
 int watched_trigger_signal(int pid);
 int watched_ready(int pid, int sig);
+
+/* pid_namespace.c: returns in the process that is to become the program,
+ * in a new pid namespace at the image's pid, or in this one (with a new
+ * pid) where that is unavailable or switched off. The supervisor
+ * (supervisor.c) passes signals on to the namespace and ends as the
+ * program did; exit_like ends this process as a wait4 status says. */
+void enter_pid_namespace(const struct ckpt_header *h, const char *tables, char **envp);
+__attribute__((noreturn)) void supervise(int child, int report_fd, int terminal_fd);
+__attribute__((noreturn)) void exit_like(int status);
+void close_all_but(int keep, int also); /* also: 0-2, or -1 */
 
 /* Phase 1, before anything is torn down (validate.c, fds.c, arena.c). */
 void load_and_validate(const char *image_path, struct ckpt_header *hdr, char **tables);
@@ -68,7 +95,10 @@ void check_world(const struct ckpt_header *hdr, const char *tables);
 /* machine.c: same XSAVE layout, same vDSO layout and code. */
 void check_machine(const struct ckpt_header *hdr, uint64_t vdso_ehdr);
 void check_vdso_layout(const struct ckpt_header *hdr);
-void restore_process_settings(const struct ckpt_header *hdr, const char *tables);
+void restore_process_settings(const struct ckpt_header *hdr);
+/* process_state.c: login uid and groups as the image's, before any namespace. */
+void check_identity(const struct ckpt_header *hdr, const char *tables);
+int64_t proc_number(const char *path); /* the number in a small /proc file, or CKPT_UNKNOWN */
 void check_locked_memory(const struct ckpt_header *hdr, const char *tables);
 /* fds.c: every descriptor, each by its kind's module (c/kinds/). */
 void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int image_fd);
@@ -141,6 +171,8 @@ __attribute__((noreturn)) void switch_stack_and_call(void (*fn)(void), uint64_t 
 __attribute__((noreturn)) void jump_to_resume_point(const struct ckpt_resume_ctx *ctx);
 long clone_thread(unsigned long flags, uint64_t stack_top, void *ptid, void *ctid, uint64_t tls,
 		  void (*fn)(void *), void *arg);
+/* clone3 for a thread: `args->stack + args->stack_size` holds fn, then arg. */
+long clone3_thread(struct clone3_args *args, size_t size);
 
 static inline const char *string_at(const char *strings, uint32_t off)
 {

@@ -117,15 +117,20 @@ __attribute__((noreturn)) static void watch_loop(int pid, int pidfd, uint64_t pe
 		uint64_t now = monotonic_ms();
 		if (next + period_ms <= now)
 			next = now;
-		int trigger = sig;
+		int target = watched_program(pid), trigger = sig;
 		if (!trigger) {
-			trigger = watched_trigger_signal(pid);
+			trigger = watched_trigger_signal(target);
 			if (trigger < 0)
 				give_up(pid, "cannot read its checkpoint signal in its environment", trigger);
 		}
-		if (!trigger || !watched_ready(pid, trigger))
+		if (!trigger || !watched_ready(target, trigger))
 			continue;
-		long err = send_request(pidfd, trigger, keep);
+		long target_fd = target == pid ? pidfd : sys_pidfd_open(target);
+		long err = target_fd < 0 ? target_fd : send_request((int)target_fd, trigger, keep);
+		if (target_fd >= 0 && target_fd != pidfd)
+			sys_close((int)target_fd);
+		if (err == -3 && target != pid)
+			continue; /* the program behind the supervisor ended: the supervisor's turn next */
 		if (err == -3 /* ESRCH: it has just ended */)
 			sys_exit_group(0);
 		if (err < 0 && err != -11 /* EAGAIN: too many signals queued; next turn */)

@@ -19,6 +19,54 @@ static void proc_path(struct line *path, int pid, const char *file)
 	line_str(path, file);
 }
 
+/* The first pid in /proc/PID/task/PID/children (the oldest child), or 0. */
+static int first_child(int pid)
+{
+	struct line path;
+	proc_path(&path, pid, "/task/");
+	line_u64(&path, (uint64_t)pid);
+	line_str(&path, "/children");
+	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	char text[32];
+	long n = sys_read((int)fd, text, sizeof text - 1);
+	sys_close((int)fd);
+	int child = 0;
+	for (long i = 0; i < n && text[i] >= '0' && text[i] <= '9'; i++)
+		child = child * 10 + (text[i] - '0');
+	return child;
+}
+
+static int named(int pid, const char *comm)
+{
+	struct line path;
+	proc_path(&path, pid, "/comm");
+	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	char text[32];
+	long n = sys_read((int)fd, text, sizeof text - 1);
+	sys_close((int)fd);
+	text[n > 0 ? n - 1 : 0] = 0; /* without its newline */
+	return str_eq(text, comm);
+}
+
+/* After a restart into a pid namespace the watcher knows the supervisor's
+ * pid: the program is below it, past init and the stand-in parent, each
+ * the oldest child of the one before (pid_namespace.c). Else PID itself. */
+int watched_program(int pid)
+{
+	if (!named(pid, CKPT_SUPERVISOR_NAME))
+		return pid;
+	int at = first_child(pid);
+	if (at && named(at, "ckpt-init"))
+		at = first_child(at);
+	if (at && named(at, "ckpt-parent"))
+		at = first_child(at);
+	return at ? at : pid;
+}
+
 /* The value of CKPT_SIGNAL in /proc/PID/environ, streamed (the block may
  * be far larger than any buffer here): 1..CKPT_SIGNAL_MAX, 0 when absent
  * or not a signal, or -errno when unreadable. */

@@ -1,7 +1,8 @@
 /**
  * `ckpt restart [IMAGE] [--image PATH]`: become the restore stub (same
- * pid), which checks that IMAGE can be restored here and rebuilds the
- * process from it. Every check is the stub's (c/stub/validate.c and
+ * pid), which moves into a new pid namespace so the program gets its old
+ * pid back (c/stub/pid_namespace.c; `--new-pid`: a new pid), checks that
+ * IMAGE can be restored here and rebuilds the process from it. Every check is the stub's (c/stub/validate.c and
  * preconditions.c): it runs them before it tears anything down, so this
  * command reads nothing of the image and a refusal still leaves nothing
  * half done; its one-line message and exit status (CKPT_EXIT_RESTART_REFUSED)
@@ -14,7 +15,8 @@ import { execInPlace } from "../process/exec.ts";
 import { imagePath } from "../protocol/image-name.ts";
 import { resolvePath } from "../process/paths.ts";
 import {
-	CKPT_ENV_COMPRESS, CKPT_ENV_FLAG_ON, CKPT_STUB_ARG_IMAGE, CKPT_STUB_ARG_NEXT_IMAGE, CKPT_STUB_ARG_NOTE,
+	CKPT_ENV_COMPRESS, CKPT_ENV_FLAG_ON, CKPT_ENV_NAMESPACE, CKPT_NAMESPACE_OFF, CKPT_STUB_ARG_IMAGE, CKPT_STUB_ARG_NEXT_IMAGE,
+	CKPT_STUB_ARG_NOTE,
 } from "../protocol/protocol.ts";
 import { type PeriodicSettings, periodicSettings } from "../cli/periodic.ts";
 import { startWatcher } from "../process/watcher.ts";
@@ -26,11 +28,17 @@ export function define(cli: CAC, split: Split): void {
 		.option("--interval <duration>", "Also checkpoint every DURATION (500ms, 90s, 10m, 1h) in the background; not kept from the first run")
 		.option("--keep <n>", "With --interval: keep the newest N checkpoints, the image and IMAGE.1 ... IMAGE.(N-1) (default: 1)")
 		.option("--compress", "Compress the memory in later images (LZ4); without it, the first run's choice holds")
+		.option("--new-pid", NEW_PID_HELP)
 		.example("  $ ckpt restart                      # resume ./myckpt.dat")
 		.example("  $ ckpt restart run1.dat --image run2.dat")
 		.example("  $ ckpt restart --interval 10m       # resume, and checkpoint every 10 minutes again")
-		.action((image: string | undefined, opts: { compress?: boolean }) =>
-			restart(image, { nextImage: split.values.image, periodic: periodicSettings(split.values), compress: opts.compress === true }));
+		.action((image: string | undefined, opts: { compress?: boolean; newPid?: boolean }) =>
+			restart(image, {
+				nextImage: split.values.image,
+				periodic: periodicSettings(split.values),
+				compress: opts.compress === true,
+				newPid: opts.newPid === true,
+			}));
 }
 
 /** `ckpt restart [IMAGE]` with no option (cli.ts skips cac for it): cacArgs is ["restart", IMAGE?]. */
@@ -47,7 +55,13 @@ export interface RestartOptions {
 	periodic?: PeriodicSettings;
 	/** --compress: later checkpoints compressed (the stub hands it to libckpt). */
 	compress?: boolean;
+	/** --new-pid: restore in this process, with a new pid, no namespace. */
+	newPid?: boolean;
 }
+
+/** What --new-pid means, for restart and run-or-restart alike. */
+export const NEW_PID_HELP =
+	"Restore in this process, outside any new pid namespace: the program gets the pid the shell sees and its threads new tids (without it: their old ones, in a pid namespace, behind a supervisor)";
 
 /** Restore image `name` (default: $CKPT_IMAGE, else ./myckpt.dat) in place of this process. */
 export async function restart(name: string | undefined, opts: RestartOptions = {}): Promise<never> {
@@ -65,5 +79,6 @@ export async function restart(name: string | undefined, opts: RestartOptions = {
 	// Set or removed, never inherited from an outer ckpt's environment.
 	if (opts.compress) env[CKPT_ENV_COMPRESS] = CKPT_ENV_FLAG_ON;
 	else delete env[CKPT_ENV_COMPRESS];
+	if (opts.newPid) env[CKPT_ENV_NAMESPACE] = CKPT_NAMESPACE_OFF;
 	return execInPlace(stub, argv, env);
 }

@@ -155,7 +155,7 @@ export const PROCESS_STATE = layout("ckpt_process_state", 56, {
 });
 
 /** sizeof(struct ckpt_header): the bytes header_crc covers. */
-export const HEADER_STRUCT_SIZE = 3632;
+export const HEADER_STRUCT_SIZE = 3640;
 
 export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	magic: f(0, "char", 8),
@@ -217,7 +217,9 @@ export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	// version 5, compression
 	codec: f(3620, "u32"),
 	pad_codec: f(3624, "u32"),
-	header_crc: f(3628, "u32"),
+	ppid: f(3628, "i32"), // version 5, pid namespace restart
+	pad_ppid: f(3632, "u32"),
+	header_crc: f(3636, "u32"),
 });
 
 export const RESUME_CTX = layout("ckpt_resume_ctx", 72, {

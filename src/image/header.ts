@@ -98,6 +98,7 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 		createdNs: h.u64("created_ns"),
 		captureNs: h.u64("capture_ns"),
 		pid: h.i32("pid"),
+		ppid: h.i32("ppid"),
 		nthreads: h.u32("nthreads"),
 		nregions: h.u32("nregions"),
 		nextents: h.u32("nextents"),

@@ -47,6 +47,7 @@ export function infoJson(image: Image) {
 		image: { path: image.path, formatVersion: h.version, size: image.fileSize, compression: CODEC_NAMES[h.codec] },
 		program: { exe: image.exe, argv: image.argv, comm: h.comm, cwd: image.cwd },
 		pid: h.pid,
+		ppid: h.ppid,
 		taken: {
 			time: new Date(Number(h.createdNs / 1_000_000n)).toISOString(),
 			captureNs: Number(h.captureNs),

@@ -73,6 +73,7 @@ export function renderInfo(image: Image, nowMs: number): string {
 		["arguments", image.argv.map(shellQuote).join(" ")],
 		["comm", h.comm],
 		["pid", String(h.pid)],
+		["ppid", String(h.ppid)],
 		["taken", `${localTime(takenMs)} (${age(takenMs, nowMs)})`],
 		["capture", `${duration(h.captureNs)}, on signal ${signalName(h.triggerSignal)}`],
 		["host", h.hostname],

@@ -50,6 +50,7 @@ export interface Header {
 	createdNs: bigint;
 	captureNs: bigint;
 	pid: number;
+	ppid: number; // the parent as the program saw it (version 5)
 	nthreads: number;
 	nregions: number;
 	nextents: number;

@@ -7,7 +7,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { DEFAULT_SIGNAL } from "./signals.ts";
 import { envValue, NOT_STARTED, parseStatus, type Status } from "../protocol/status.ts";
-import { CKPT_ENV_CONTINUE, CKPT_ENV_PID, CKPT_ENV_SIGNAL, CKPT_ENV_STATUS, CKPT_SIGNAL_MAX } from "../protocol/protocol.ts";
+import {
+	CKPT_ENV_CONTINUE, CKPT_ENV_PID, CKPT_ENV_SIGNAL, CKPT_ENV_STATUS, CKPT_SIGNAL_MAX, CKPT_SUPERVISOR_NAME,
+} from "../protocol/protocol.ts";
 
 /** USER_HZ, the unit of /proc/PID/stat times: fixed at 100 on x86-64 whatever the kernel's HZ. */
 const USER_HZ = 100;
@@ -59,13 +61,57 @@ export type StatusRead =
 	| { kind: "status"; status: Status };
 
 /**
+ * `pid` as the process itself sees it: the last NSpid entry of its status,
+ * its pid inside the namespace a restart put it in (c/stub/pid_namespace.c).
+ */
+function innermostPid(pid: number): number {
+	const m = procFile(pid, "status")?.toString("latin1").match(/^NSpid:\s*([\d\s]+)$/m);
+	return m ? Number(m[1]!.trim().split(/\s+/).pop()) : pid;
+}
+
+/**
  * Whether `pid` is the process ckpt launched, not a child that inherited a
  * copy of its environment block (a forked child shares its parent's text
- * until it execs; libckpt keeps CKPT_PID up to date across restarts).
+ * until it execs; libckpt keeps CKPT_PID up to date across restarts, in
+ * the program's own pid namespace after a restart into one).
  */
 function isLaunchedProcess(pid: number, environ: Uint8Array): boolean {
 	const value = envValue(environ, CKPT_ENV_PID);
-	return value !== undefined && Number(new TextDecoder().decode(value)) === pid;
+	if (value === undefined) return false;
+	const launched = Number(new TextDecoder().decode(value));
+	return launched === pid || launched === innermostPid(pid);
+}
+
+/** The pids of `pid`'s children, from every thread's children file. */
+function childrenOf(pid: number): number[] {
+	try {
+		return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+			(procFile(pid, `task/${tid}/children`)?.toString("latin1") ?? "").split(" ").filter((s) => s !== "").map(Number),
+		);
+	} catch {
+		return [];
+	}
+}
+
+/**
+ * The program a restart's supervisor stands for (c/stub/supervisor.c: the
+ * pid the shell saw, outside the namespace), found below it through the
+ * namespace's init and the stand-in parent; any other pid is itself.
+ */
+export function programBehind(pid: number): number {
+	if (procFile(pid, "comm")?.toString("latin1").trim() !== CKPT_SUPERVISOR_NAME) return pid;
+	let level = [pid];
+	for (let depth = 0; depth < 3 && level.length > 0; depth++) {
+		level = level.flatMap(childrenOf);
+		for (const child of level) {
+			try {
+				if (readStatus(child).kind !== "unmanaged" && readStatus(child).kind !== "gone") return child;
+			} catch {
+				// Unreadable: not the one.
+			}
+		}
+	}
+	return pid;
 }
 
 /** Tries before a status that keeps changing under us is reported as not a status. */

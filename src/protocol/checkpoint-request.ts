@@ -23,7 +23,9 @@ import { CKPT_REQUEST_CONTINUE_SIGVAL, CKPT_REQUEST_SIGVAL, CKPT_STATE_FAILED, C
 import { ImageError, readImage } from "../image/read.ts";
 import { strerror } from "../process/libc.ts";
 import { sigqueue } from "../process/process-calls.ts";
-import { checkpointSignal, commandLine, hasEnded, launchedToContinue, processUid, readStatus, type StatusRead } from "../process/proc.ts";
+import {
+	checkpointSignal, commandLine, hasEnded, launchedToContinue, processUid, programBehind, readStatus, type StatusRead,
+} from "../process/proc.ts";
 import { backgroundWriter } from "./status.ts";
 
 /**
@@ -104,7 +106,10 @@ export function checkTarget(pid: number, uid: number): Extract<StatusRead, { kin
  * Checkpoint `pid` and wait for the image. Every failure is a RuntimeError
  * with one line saying why.
  */
-export async function requestCheckpoint(pid: number, opts: CheckpointOptions, uid = process.getuid!()): Promise<CheckpointResult> {
+export async function requestCheckpoint(typed: number, opts: CheckpointOptions, uid = process.getuid!()): Promise<CheckpointResult> {
+	// After a restart into a namespace the shell knows the supervisor's pid;
+	// the request must reach the program itself with its sigqueue value.
+	const pid = programBehind(typed);
 	const before = checkTarget(pid, uid);
 	const count0 = before.kind === "status" ? before.status.count : 0;
 	const seq0 = before.kind === "status" ? before.status.seq : 0;

@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
+import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, restoredPid, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -81,15 +81,16 @@ test("a restarted program has its exact old memory layout, name and arguments (p
   expect(await first.exit()).toBe(EXIT_CHECKPOINTED);
   const second = ckpt(["restart"], { cwd: dir });
   await second.waitFor((o) => lines(o) >= 3);
-  const comm = readFileSync(`/proc/${second.pid}/comm`, "utf8").trim();
-  const cmdline = readFileSync(`/proc/${second.pid}/cmdline`, "utf8").split("\0");
+  const program = restoredPid(second.pid);
+  const comm = readFileSync(`/proc/${program}/comm`, "utf8").trim();
+  const cmdline = readFileSync(`/proc/${program}/cmdline`, "utf8").split("\0");
   const pgrep = await runToEnd(["pgrep", "-x", "ticker"], { cwd: dir });
-  const after = layout(second.pid);
+  const after = layout(program);
   second.proc.kill("SIGKILL");
   await second.done;
   // Nothing of the restore stub is left behind; everything is where it was.
   expect(after).toEqual(before);
   expect(comm).toBe("ticker");
   expect(cmdline.slice(0, 2)).toEqual([demo("ticker"), "400"]);
-  expect(pgrep.stdout.split("\n")).toContain(String(second.pid));
+  expect(pgrep.stdout.split("\n")).toContain(String(program));
 }, 60000);

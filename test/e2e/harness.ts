@@ -1,7 +1,7 @@
 // End-to-end helpers: spawn the real dist/ckpt against the demos and the
 // test fixtures in a fresh temporary directory, with a deadline on
 // everything so a hang fails the test instead of blocking the run.
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -160,4 +160,18 @@ export async function strace(dir: string, pid: number, args: string[]): Promise<
     return null;
   }
   return { proc, log };
+}
+
+/**
+ * The restored program behind `ckpt restart`'s pid: after a restart into a
+ * pid namespace that pid is the supervisor's, and the program is its oldest
+ * descendant past `ckpt-init` and `ckpt-parent`; otherwise the pid itself.
+ */
+export function restoredPid(pid: number): number {
+  const comm = (p: number) => readFileSync(`/proc/${p}/comm`, "utf8").trim();
+  const oldestChild = (p: number) => Number(readFileSync(`/proc/${p}/task/${p}/children`, "utf8").split(" ")[0]);
+  if (comm(pid) !== "ckpt-supervisor") return pid;
+  let at = oldestChild(pid);
+  while (at && (comm(at) === "ckpt-init" || comm(at) === "ckpt-parent")) at = oldestChild(at);
+  return at;
 }

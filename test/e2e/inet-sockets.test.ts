@@ -158,9 +158,11 @@ test.skipIf(noPython)("a Python client holding a connection to a server outside 
       "import os, socket, time",
       `s = socket.create_connection(("127.0.0.1", ${port}))`,
       "print('got', s.recv(8), flush=True)",
-      "pid = os.getpid()",
+      // A restart keeps the pid (a pid namespace): the process's start time tells it.
+      "started = lambda: open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19]",
+      "before = started()",
       "print('ready', flush=True)",
-      "while os.getpid() == pid:",
+      "while started() == before:",
       "    time.sleep(0.01)",
       "rest = b''",
       "while (chunk := s.recv(100)):",

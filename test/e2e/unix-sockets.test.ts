@@ -3,8 +3,7 @@
 // checkpointed, shown by `ckpt info`, restarted, and checks every socket
 // from inside. The addresses a restart binds again are checked before
 // anything is torn down; what cannot come back is refused at checkpoint
-// by fd, and the program runs on. Python's asyncio (a socketpair for its
-// self-pipe, an epoll) is checkpointed mid-run.
+// by fd, and the program runs on.
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
@@ -179,12 +178,7 @@ test("a descriptor in flight (SCM_RIGHTS): the checkpoint fails naming the socke
 }, 60000);
 
 const noPython = !Bun.which("python3");
-if (noPython) console.warn("unix-sockets.test.ts: python3 is not installed; its asyncio test is skipped");
-// The loop is driven by callbacks (call_later for the sleeps), and each item
-// wakes it through call_soon_threadsafe, a byte through its self-pipe (a
-// socketpair). Coroutines cannot run on after a restart yet, for a reason
-// that is not the sockets': asyncio's get_running_loop() answers only in
-// the pid that started the loop (a fork check), and the pid changes.
+if (noPython) console.warn("unix-sockets.test.ts: python3 is not installed; its seqpacket server test is skipped");
 /** A seqpacket server in python3, outside the program: greets each connection with one message, prints what it receives. */
 const SEQPACKET_SERVER = `
 import socket, sys
