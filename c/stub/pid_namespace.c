@@ -41,8 +41,7 @@
 #define TIOCSPGRP 0x5410
 
 static int report_pipe[2], go_pipe[2];
-static int terminal_fd = -1; /* the supervisor's foreground terminal, for the program */
-static int own_group;        /* the shell made the supervisor a group leader */
+static int terminal_fd = -1; /* the supervisor's group has it in the foreground: for the program */
 
 static void report(int32_t step, int32_t value)
 {
@@ -68,15 +67,18 @@ static long clone_at(int pid, unsigned long flags)
 }
 
 /* The program's process: it leaves the namespace's plumbing behind and
- * takes the terminal as a job-control shell gave it at launch. */
+ * leads a process group of its own, as a job-control shell made it at
+ * launch, taking the terminal if the supervisor's group had it. Every
+ * signal then reaches it exactly once: from the terminal directly, or
+ * passed on by the supervisor, never both (the supervisor, init and the
+ * stand-in are each outside the program's group). */
 static void become_program(void)
 {
 	report(NS_READY, 0);
 	sys_close(report_pipe[1]);
 	/* init's own setting: the program's (not in the image) was most likely none. */
 	sys_prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-	if (own_group)
-		sys_setpgid(0, 0);
+	sys_setpgid(0, 0);
 	if (terminal_fd >= 0) {
 		int32_t group = (int32_t)sys_getpid();
 		sys_ioctl(terminal_fd, TIOCSPGRP, &group); /* every signal is blocked: no SIGTTOU */
@@ -86,6 +88,7 @@ static void become_program(void)
 static __attribute__((noreturn)) void run_parent_stand_in(int program)
 {
 	sys_prctl(PR_SET_NAME, (unsigned long)"ckpt-parent", 0, 0, 0);
+	sys_setpgid(0, 0); /* out of the supervisor's group: see become_program */
 	close_all_but(-1, -1);
 	int status = 0;
 	while (sys_wait4(program, &status, 0) == -4 /* EINTR */)
@@ -98,6 +101,9 @@ static __attribute__((noreturn)) void run_parent_stand_in(int program)
 static __attribute__((noreturn)) void run_init(int child, int program)
 {
 	sys_prctl(PR_SET_NAME, (unsigned long)"ckpt-init", 0, 0, 0);
+	/* Out of the supervisor's group, or a signal sent to that group
+	 * would reach the program twice: passed on by the supervisor and by init. */
+	sys_setpgid(0, 0);
 	close_all_but(report_pipe[1], -1);
 	const uint64_t all = ~0ull;
 	for (;;) {
@@ -258,10 +264,9 @@ static const char *env_value(char **envp, const char *name)
 
 static void find_terminal(void)
 {
-	own_group = sys_getpgrp() == sys_getpid();
-	for (int fd = 0; fd < 3 && own_group; fd++) {
+	for (int fd = 0; fd < 3; fd++) {
 		int32_t foreground = 0;
-		if (sys_ioctl(fd, TIOCGPGRP, &foreground) == 0 && foreground == (int32_t)sys_getpid()) {
+		if (sys_ioctl(fd, TIOCGPGRP, &foreground) == 0 && foreground == (int32_t)sys_getpgrp()) {
 			terminal_fd = fd;
 			return;
 		}

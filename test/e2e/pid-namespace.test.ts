@@ -63,6 +63,25 @@ test("kill -TERM to the pid the shell sees reaches the program's handler; its ex
   expect(rest.stderr).toBe("");
 }, 60000);
 
+test("a signal to the restart's process group, or to its pid, reaches the program exactly once", async () => {
+  await checkpointStableIds("count");
+  // setsid execs in place: the restart leads its own session and group, as a job-control shell makes a job.
+  const rest = spawn(["setsid", CKPT, "restart"], { cwd: dir });
+  await rest.waitFor((o) => o.includes("waiting for SIGTERM\n"));
+  // A real-time signal: copies queue, where two SIGUSR1s close together would merge into one.
+  const counted = 34 + 2; // SIGRTMIN + 2 (glibc's SIGRTMIN is 34)
+  const got = () => rest.stdout.split("\n").filter((l) => l === "got a counted signal").length;
+  process.kill(-rest.pid, counted);
+  await rest.waitFor(() => got() >= 1);
+  process.kill(rest.pid, counted);
+  await rest.waitFor(() => got() >= 2);
+  await Bun.sleep(300); // room for a copy passed on twice to arrive
+  process.kill(rest.pid, "SIGTERM");
+  expect(await rest.exit()).toBe(3);
+  expect(got()).toBe(2);
+  expect(rest.stderr).toBe("");
+}, 60000);
+
 test("a death by signal is the restart's, and so is a plain exit status", async () => {
   await checkpointStableIds("term-default");
   const killed = ckpt(["restart"], { cwd: dir });
