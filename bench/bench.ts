@@ -12,6 +12,7 @@ import { $ } from "bun";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { installedPeers, type PeerRound } from "./peers.ts";
+import { bigHeaps, noRoomFor, perUnitTable, regionCounts, SCALE_BASE_MIB, type ScaleRow, threadCounts } from "./scale.ts";
 import { gapWindow, showSpread, spread, statusBytes } from "./stats.ts";
 import { now, seconds, timed } from "./timing.ts";
 
@@ -23,7 +24,7 @@ const work = mkdtempSync(join(process.env.BENCH_DIR ?? root, ".bench-"));
 const bin = (name: string) => join(work, name);
 const image = join(work, "myckpt.dat");
 
-await $`cc -O2 -o ${bin("workload")} ${join(import.meta.dir, "heap-workload.c")}`;
+await $`cc -O2 -pthread -o ${bin("workload")} ${join(import.meta.dir, "heap-workload.c")}`;
 await $`cc -O2 -o ${bin("reader")} ${join(import.meta.dir, "reference-reader.c")}`;
 
 /** Collects a stream as text; resolves `until(text)` waits as it grows. */
@@ -148,7 +149,7 @@ const dd = (mib: number, flags: string[]) =>
     rmSync(bin("dd.out"), { force: true }));
 
 /** One measurement round. */
-async function round(args: string[], mib: number) {
+async function round(args: string[], mib: number, withPeers: boolean) {
   rmSync(image, { force: true });
   // bs=4M count in 4 MiB blocks; sizes below 4 MiB round up to one block.
   const ddDirect = await dd(Math.max(1, Math.ceil(mib / 4)), ["bs=4M", "oflag=direct"]);
@@ -159,7 +160,7 @@ async function round(args: string[], mib: number) {
   const reference = await timed([bin("reader"), image], { cwd: work });
   const rst = await restart();
   const cont = await continued(args);
-  const peer = await peerRounds(args);
+  const peer = withPeers ? await peerRounds(args) : {};
   return {
     dd_direct_s: ddDirect, dd_cache_s: ddCache, checkpoint_s: ck.durable, exit_s: ck.exit, exit_vs_dd_direct: ck.exit / ddDirect,
     // ckpt's own figure starts at its handler, this one at our kill(): the difference is delivery plus the exit.
@@ -172,9 +173,9 @@ async function round(args: string[], mib: number) {
 
 type Round = Awaited<ReturnType<typeof round>>;
 
-async function row(label: string, args: string[], mib: number) {
+async function row(label: string, args: string[], mib: number, withPeers = true) {
   const rounds: Round[] = [];
-  for (let i = 0; i < REPEAT; i++) rounds.push(await round(args, mib));
+  for (let i = 0; i < REPEAT; i++) rounds.push(await round(args, mib, withPeers));
   const keys = Object.keys(rounds[0]!).filter((k) => k !== "peer") as Exclude<keyof Round, "peer">[];
   const figures = Object.fromEntries(keys.map((k) => [k, spread(rounds.map((r) => r[k] as number))]));
   const peerFigures: Record<string, Record<string, ReturnType<typeof spread>> | string> = {};
@@ -182,7 +183,7 @@ async function row(label: string, args: string[], mib: number) {
     const done = rounds.map((r) => r.peer[name]).filter((r): r is PeerRound => r !== undefined);
     peerFigures[name] = done.length
       ? Object.fromEntries((Object.keys(done[0]!) as (keyof PeerRound)[]).map((k) => [k, spread(done.map((r) => r[k]))]))
-      : (peerNotes[name] ?? "not measured");
+      : withPeers ? (peerNotes[name] ?? "not measured") : "not run at this scale";
   }
   return { workload: label, mib, figures, peers: peerFigures, rounds };
 }
@@ -210,6 +211,30 @@ const rows = [];
 rows.push(await row("1 MiB heap", ["1"], 1));
 for (const mib of sizes) rows.push(await row(`${mib} MiB dirty`, [String(mib)], mib));
 rows.push(await row("1 GiB mapped, 8 MiB touched", ["1024", "8"], 8));
+
+// Scale (issue #17): large heaps where this machine has room now, then
+// threads and regions on the base heap. Peers are not run on these rows.
+const scaleRows: ScaleRow[] = [];
+const scaleSkipped: string[] = [];
+const asGiB = (r: Awaited<ReturnType<typeof row>>) => scaleRows.push({ ...r, units: { count: r.mib / 1024, unit: "GiB" } });
+const oneGiB = rows.find((r) => r.workload === "1024 MiB dirty");
+if (bigHeaps.length && oneGiB) asGiB(oneGiB);
+for (const mib of bigHeaps) {
+  const why = await noRoomFor(mib, work);
+  if (why) scaleSkipped.push(`${mib} MiB dirty: ${why}`);
+  else rows.push(await row(`${mib} MiB dirty`, [String(mib)], mib, false)), asGiB(rows.at(-1)!);
+}
+const B = String(SCALE_BASE_MIB);
+const base = threadCounts.length + regionCounts.length === 0 ? undefined
+  : (rows.find((r) => r.workload === `${B} MiB dirty`) ?? rows[rows.push(await row(`${B} MiB dirty`, [B], SCALE_BASE_MIB, false)) - 1]!);
+for (const n of threadCounts) {
+  rows.push(await row(`${B} MiB + ${n} threads`, [B, B, String(n)], SCALE_BASE_MIB, false));
+  scaleRows.push({ ...rows.at(-1)!, units: { count: n, unit: "thread", base: base!.figures } });
+}
+for (const n of regionCounts) {
+  rows.push(await row(`${B} MiB + ${n} regions`, [B, B, "0", String(n)], SCALE_BASE_MIB, false));
+  scaleRows.push({ ...rows.at(-1)!, units: { count: n, unit: "region", base: base!.figures } });
+}
 const startup = await startupOverhead();
 
 // Milliseconds for times, MiB for sizes, plain ratios.
@@ -231,10 +256,14 @@ for (const name of ["criu", "dmtcp"]) {
     console.log(`${r.workload}\t${typeof f === "string" ? f : Object.entries(f).map(([k, s]) => `${k} ${k.endsWith("_s") ? showSpread(s, 1000) : showSpread(s)}`).join("\t")}`);
   }
 }
+if (scaleRows.length || scaleSkipped.length) {
+  console.log(`\nscale, per unit (ms; MiB; a thread's or region's figure is its row's difference to the ${B} MiB row, divided by the count)`);
+  for (const line of [...perUnitTable(scaleRows, oneGiB?.figures), ...scaleSkipped]) console.log(line);
+}
 console.log(`\nmedians (min-max) of ${REPEAT} rounds; a stopping checkpoint's memory is "-" where the program's peak is below the launcher's (${(launcherRss / 2 ** 20).toFixed(0)} MiB)`);
 const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;
 console.log(`ckpt /bin/true: ${ms(startup.under_ckpt_s)}, /bin/true: ${ms(startup.direct_s)}, added ${ms(startup.added_s)}` +
   ` (a compiled Bun hello world: ${ms(startup.bun_hello_s)}; medians of 31 interleaved runs)`);
 const machine = { cpus: navigator.hardwareConcurrency, kernel: (await $`uname -r`.text()).trim(), load: readFileSync("/proc/loadavg", "utf8").trim(), date: new Date().toISOString() };
-writeFileSync(join(import.meta.dir, "results.json"), JSON.stringify({ machine, repeat: REPEAT, rows, startup, peerNotes }, null, 2) + "\n");
+writeFileSync(join(import.meta.dir, "results.json"), JSON.stringify({ machine, repeat: REPEAT, rows, scaleSkipped, startup, peerNotes }, null, 2) + "\n");
 rmSync(work, { recursive: true, force: true });
