@@ -13,6 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { join } from "node:path";
 import { installedPeers, type PeerRound } from "./peers.ts";
 import { compressionRows } from "./compression.ts";
+import { bigHeaps, noRoomFor, perUnitTable, regionCounts, SCALE_BASE_MIB, type ScaleRow, threadCounts } from "./scale.ts";
 import { gapWindow, showSpread, spread, statusBytes } from "./stats.ts";
 import { now, seconds, timed } from "./timing.ts";
 
@@ -24,7 +25,7 @@ const work = mkdtempSync(join(process.env.BENCH_DIR ?? root, ".bench-"));
 const bin = (name: string) => join(work, name);
 const image = join(work, "myckpt.dat");
 
-await $`cc -O2 -o ${bin("workload")} ${join(import.meta.dir, "heap-workload.c")}`;
+await $`cc -O2 -pthread -o ${bin("workload")} ${join(import.meta.dir, "heap-workload.c")}`;
 await $`cc -O2 -o ${bin("reader")} ${join(import.meta.dir, "reference-reader.c")}`;
 
 /** Collects a stream as text; resolves `until(text)` waits as it grows. */
@@ -149,7 +150,7 @@ const dd = (mib: number, flags: string[]) =>
     rmSync(bin("dd.out"), { force: true }));
 
 /** One measurement round. */
-async function round(args: string[], mib: number) {
+async function round(args: string[], mib: number, withPeers: boolean) {
   rmSync(image, { force: true });
   // bs=4M count in 4 MiB blocks; sizes below 4 MiB round up to one block.
   const ddDirect = await dd(Math.max(1, Math.ceil(mib / 4)), ["bs=4M", "oflag=direct"]);
@@ -160,7 +161,7 @@ async function round(args: string[], mib: number) {
   const reference = await timed([bin("reader"), image], { cwd: work });
   const rst = await restart();
   const cont = await continued(args);
-  const peer = await peerRounds(args);
+  const peer = withPeers ? await peerRounds(args) : {};
   return {
     dd_direct_s: ddDirect, dd_cache_s: ddCache, checkpoint_s: ck.durable, exit_s: ck.exit, exit_vs_dd_direct: ck.exit / ddDirect,
     // ckpt's own figure starts at its handler, this one at our kill(): the difference is delivery plus the exit.
@@ -173,9 +174,9 @@ async function round(args: string[], mib: number) {
 
 type Round = Awaited<ReturnType<typeof round>>;
 
-async function row(label: string, args: string[], mib: number) {
+async function row(label: string, args: string[], mib: number, withPeers = true) {
   const rounds: Round[] = [];
-  for (let i = 0; i < REPEAT; i++) rounds.push(await round(args, mib));
+  for (let i = 0; i < REPEAT; i++) rounds.push(await round(args, mib, withPeers));
   const keys = Object.keys(rounds[0]!).filter((k) => k !== "peer") as Exclude<keyof Round, "peer">[];
   const figures = Object.fromEntries(keys.map((k) => [k, spread(rounds.map((r) => r[k] as number))]));
   const peerFigures: Record<string, Record<string, ReturnType<typeof spread>> | string> = {};
@@ -183,7 +184,7 @@ async function row(label: string, args: string[], mib: number) {
     const done = rounds.map((r) => r.peer[name]).filter((r): r is PeerRound => r !== undefined);
     peerFigures[name] = done.length
       ? Object.fromEntries((Object.keys(done[0]!) as (keyof PeerRound)[]).map((k) => [k, spread(done.map((r) => r[k]))]))
-      : (peerNotes[name] ?? "not measured");
+      : withPeers ? (peerNotes[name] ?? "not measured") : "not run at this scale";
   }
   return { workload: label, mib, figures, peers: peerFigures, rounds };
 }
@@ -209,15 +210,44 @@ async function startupOverhead() {
 
 // BENCH_ONLY=compression runs the --compress comparison alone.
 const only = process.env.BENCH_ONLY;
-const rows = [];
+type Row = Awaited<ReturnType<typeof row>>;
+const rows: Row[] = [];
+// Scale (issue #17): large heaps where this machine has room now, then
+// threads and regions on the base heap. Peers are not run on these rows.
+const scaleRows: ScaleRow[] = [];
+const scaleSkipped: string[] = [];
+const oneGiB = () => rows.find((r) => r.workload === "1024 MiB dirty");
 if (only !== "compression") {
   rows.push(await row("1 MiB heap", ["1"], 1));
   for (const mib of sizes) rows.push(await row(`${mib} MiB dirty`, [String(mib)], mib));
   rows.push(await row("1 GiB mapped, 8 MiB touched", ["1024", "8"], 8));
+  await scaleRowsInto(rows);
 }
 const startup = only === "compression" ? undefined : await startupOverhead();
 const compression = await compressionRows(CKPT, join(root, "build", "fixtures", "mixed-heap"), work,
   Number(process.env.BENCH_COMPRESS_MIB ?? 1024), REPEAT, collect);
+
+async function scaleRowsInto(rows: Row[]) {
+  const asGiB = (r: Row) => scaleRows.push({ ...r, units: { count: r.mib / 1024, unit: "GiB" } });
+  const gib = oneGiB();
+  if (bigHeaps.length && gib) asGiB(gib);
+  for (const mib of bigHeaps) {
+    const why = await noRoomFor(mib, work);
+    if (why) scaleSkipped.push(`${mib} MiB dirty: ${why}`);
+    else rows.push(await row(`${mib} MiB dirty`, [String(mib)], mib, false)), asGiB(rows.at(-1)!);
+  }
+  const B = String(SCALE_BASE_MIB);
+  const base = threadCounts.length + regionCounts.length === 0 ? undefined
+    : (rows.find((r) => r.workload === `${B} MiB dirty`) ?? rows[rows.push(await row(`${B} MiB dirty`, [B], SCALE_BASE_MIB, false)) - 1]!);
+  for (const n of threadCounts) {
+    rows.push(await row(`${B} MiB + ${n} threads`, [B, B, String(n)], SCALE_BASE_MIB, false));
+    scaleRows.push({ ...rows.at(-1)!, units: { count: n, unit: "thread", base: base!.figures } });
+  }
+  for (const n of regionCounts) {
+    rows.push(await row(`${B} MiB + ${n} regions`, [B, B, "0", String(n)], SCALE_BASE_MIB, false));
+    scaleRows.push({ ...rows.at(-1)!, units: { count: n, unit: "region", base: base!.figures } });
+  }
+}
 
 // Milliseconds for times, MiB for sizes, plain ratios.
 const show = (k: string, s: ReturnType<typeof spread>) =>
@@ -243,10 +273,15 @@ for (const [mode, f] of [["plain", compression.plain], ["--compress", compressio
   console.log(`${mode}\t${(["checkpoint_s", "size_b", "restart_s"] as const).map((k) => show(k, f[k])).join("\t")}`);
 console.log(`compressed/plain: size ${compression.size_ratio.toFixed(2)}, checkpoint time ${compression.checkpoint_ratio.toFixed(2)}, restart time ${compression.restart_ratio.toFixed(2)}`);
 for (const c of compression.codecs) console.log(c);
+if (scaleRows.length || scaleSkipped.length) {
+  console.log(`\nscale, per unit (ms; MiB; a thread's or region's figure is its row's difference to the ${SCALE_BASE_MIB} MiB row, divided by the count)`);
+  for (const line of [...perUnitTable(scaleRows, oneGiB()?.figures), ...scaleSkipped]) console.log(line);
+}
 console.log(`\nmedians (min-max) of ${REPEAT} rounds; a stopping checkpoint's memory is "-" where the program's peak is below the launcher's (${(launcherRss / 2 ** 20).toFixed(0)} MiB)`);
 const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;
 if (startup) console.log(`ckpt /bin/true: ${ms(startup.under_ckpt_s)}, /bin/true: ${ms(startup.direct_s)}, added ${ms(startup.added_s)}` +
   ` (a compiled Bun hello world: ${ms(startup.bun_hello_s)}; medians of 31 interleaved runs)`);
 const machine = { cpus: navigator.hardwareConcurrency, kernel: (await $`uname -r`.text()).trim(), load: readFileSync("/proc/loadavg", "utf8").trim(), date: new Date().toISOString() };
 writeFileSync(join(import.meta.dir, only ? `results-${only}.json` : "results.json"), JSON.stringify({ machine, repeat: REPEAT, rows, startup, compression, peerNotes }, null, 2) + "\n");
+writeFileSync(join(import.meta.dir, "results.json"), JSON.stringify({ machine, repeat: REPEAT, rows, scaleSkipped, startup, peerNotes }, null, 2) + "\n");
 rmSync(work, { recursive: true, force: true });

@@ -15,7 +15,10 @@
  * the image has no place for: refused, since memory mapped after a
  * restart would silently not be locked.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include "ckpt_lib.h"
+#include "../sys.h"
 #include "../maps.h"
 #include "../kinds/mem_kinds.h"
 
@@ -33,16 +36,16 @@ static void apply(struct capture *c, uint32_t *next, uint64_t start, uint64_t en
 	*next = i;
 }
 
-int capture_vmflags(struct capture *c)
+/* Where the walk of smaps is: the entry whose lines are being read, and
+ * the flags the scratch mapping's entry had. */
+struct smaps_walk {
+	uint64_t start, stop, scratch_flags;
+	uint32_t next;
+};
+
+static void walk_lines(struct capture *c, struct smaps_walk *w, const char *p, const char *end)
 {
-	long len = read_proc_file(c, "/proc/self/smaps");
-	if (len <= 0)
-		return capture_fail(c, "cannot read /proc/self/smaps", len);
-	if ((uint64_t)len >= c->text_cap - 1)
-		return capture_fail(c, "/proc/self/smaps is too large to read", 0);
-	const char *p = c->text, *end = c->text + len;
-	uint64_t start = 0, stop = 0, scratch_flags = 0, scratch = (uint64_t)c->scratch;
-	uint32_t next = 0;
+	uint64_t scratch = (uint64_t)c->scratch;
 	while (p < end) {
 		const char *eol = p;
 		while (eol < end && *eol != '\n')
@@ -51,14 +54,55 @@ int capture_vmflags(struct capture *c)
 		const char *cur = p;
 		if (str_starts(p, "VmFlags:")) {
 			uint64_t flags = maps_vmflags(p + 8, eol);
-			apply(c, &next, start, stop, flags);
-			if (scratch >= start && scratch < stop)
-				scratch_flags = flags;
+			apply(c, &w->next, w->start, w->stop, flags);
+			if (scratch >= w->start && scratch < w->stop)
+				w->scratch_flags = flags;
 		} else if (maps_next(&cur, eol, &e) == 1)
-			start = e.start, stop = e.end;
+			w->start = e.start, w->stop = e.end;
 		p = eol + 1;
 	}
-	if (scratch_flags & CKPT_VM_LOCKED)
+}
+
+/* smaps is read a window at a time, whole lines walked, the unfinished
+ * last line carried to the next window: at about 550 bytes a region, the
+ * whole text for the kernel's default limit of 65,530 regions would be
+ * 36 MiB of scratch, more than the text area holds. */
+#define SMAPS_WINDOW (1u << 20)
+
+static int walk_smaps(struct capture *c, struct smaps_walk *w)
+{
+	long fd = sys_openat(AT_FDCWD, "/proc/self/smaps", O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return capture_fail(c, "cannot read /proc/self/smaps", fd);
+	uint64_t have = 0;
+	long n;
+	do {
+		n = sys_read((int)fd, c->text + have, SMAPS_WINDOW - have);
+		if (n < 0)
+			break;
+		have += (uint64_t)n;
+		uint64_t whole = have;
+		while (n > 0 && whole > 0 && c->text[whole - 1] != '\n')
+			whole--;
+		if (n > 0 && whole == 0 && have == SMAPS_WINDOW) {
+			n = -E2BIG; /* one line longer than the window: a path is at most 4 KiB, so never */
+			break;
+		}
+		walk_lines(c, w, c->text, c->text + whole);
+		for (uint64_t i = whole; i < have; i++)
+			c->text[i - whole] = c->text[i];
+		have -= whole;
+	} while (n > 0);
+	sys_close((int)fd);
+	return n < 0 ? capture_fail(c, "cannot read /proc/self/smaps", n) : 0;
+}
+
+int capture_vmflags(struct capture *c)
+{
+	struct smaps_walk w = {0};
+	if (walk_smaps(c, &w))
+		return -1;
+	if (w.scratch_flags & CKPT_VM_LOCKED)
 		return capture_fail(c, "mlockall(MCL_FUTURE) is in force, and a restart would not lock memory mapped after it; "
 				       "lock regions with mlock, or call mlockall(MCL_CURRENT) alone", 0);
 	return mem_file_check_writable(c);

@@ -280,9 +280,13 @@ void act_as_without_ckpt(int sig, siginfo_t *info, void *uc);
 void warn_trigger_once(const char *what, const char *consequence);
 void trigger_blocked_warning(void);
 
+/* exit_detached.c */
+__attribute__((noreturn)) void exit_leaving_teardown(int status);
+
 /* background_writer.c */
 int start_background_writer(struct capture *c, uint64_t started_ns);
 long vfork_on_stack(void *stack_top, void (*fn)(void *), void *arg);
+long clone_vm_on_stack(void *stack_top, void (*fn)(void *), void *arg); /* vfork_on_stack.S */
 void wait_for_previous_writer(void);
 void forget_previous_writer(void);
 int previous_writer(void); /* its pid, or 0 */

@@ -129,7 +129,7 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 	report_checkpoint(&c, rc == 0, size, now_ns(1) - started, keep_running);
 	if (rc == 0 && !keep_running) {
 		status_set(CKPT_STATE_STOPPED, "");
-		sys_exit_group(CKPT_EXIT_CHECKPOINTED);
+		exit_leaving_teardown(CKPT_EXIT_CHECKPOINTED);
 	}
 	status_set(rc == 0 ? CKPT_STATE_WRITTEN : CKPT_STATE_FAILED, rc == 0 ? "" : c.error.buf);
 	coordinator_release();

@@ -165,9 +165,23 @@ static int arrived(int tid)
 static int wait_for_threads(struct capture *c, struct task_list *sent, int pid)
 {
 	struct { long sec, nsec; } tick = {0, 10000000};
-	uint64_t waited = 0;
+	/* By the clock: each arrival wakes us early, so counting ticks would
+	 * reach the deadline after 1,000 threads that all answered. */
+	uint64_t since = monotonic_ns();
+	int32_t before = -1;
 	for (;;) {
 		int32_t got = __atomic_load_n(&ckpt_sync.arrived, __ATOMIC_ACQUIRE);
+		if ((uint32_t)got >= sent->n)
+			return 0; /* every signalled thread is in its handler */
+		/* Looking for threads that exited instead costs a pass over every
+		 * thread (and arrived() is another): done each time the count
+		 * stands still, not at each arrival, or 1,000 threads would cost
+		 * a billion comparisons. */
+		if (got != before) {
+			before = got;
+			sys_futex(&ckpt_sync.arrived, FUTEX_WAIT_P, (uint32_t)got, &tick);
+			continue;
+		}
 		uint32_t gone = 0, missing_tid = 0;
 		for (uint32_t i = 0; i < sent->n; i++)
 			if (sys_tgkill(pid, sent->tids[i], 0) < 0 || (!arrived(sent->tids[i]) && zombie(c, sent->tids[i])))
@@ -176,7 +190,7 @@ static int wait_for_threads(struct capture *c, struct task_list *sent, int pid)
 				missing_tid = (uint32_t)sent->tids[i];
 		if ((uint32_t)got + gone >= sent->n && !missing_tid)
 			return 0;
-		if (waited > ANSWER_DEADLINE_NS) {
+		if (monotonic_ns() - since > ANSWER_DEADLINE_NS) {
 			c->error.len = 0;
 			line_str(&c->error, "thread ");
 			line_u64(&c->error, missing_tid);
@@ -184,7 +198,6 @@ static int wait_for_threads(struct capture *c, struct task_list *sent, int pid)
 			return -1;
 		}
 		sys_futex(&ckpt_sync.arrived, FUTEX_WAIT_P, (uint32_t)got, &tick);
-		waited += 10000000;
 	}
 }
 

@@ -7,18 +7,32 @@
  * (shared memory: it must not touch ours) and exits 0 if fn returns.
  * Returns the child's pid, or -errno. Syscall registers: rax number,
  * rdi rsi rdx r10 r8 arguments; rcx and r11 are clobbered.
+ *
+ * long clone_vm_on_stack(void *stack_top, void (*fn)(void *), void *arg)
+ *
+ * The same child without CLONE_VFORK: we run on at once, side by side
+ * with it (exit_detached.c).
  */
 	.text
+	.globl clone_vm_on_stack
+	.hidden clone_vm_on_stack
+	.type clone_vm_on_stack, @function
+clone_vm_on_stack:
+	mov $0x100, %ecx        /* CLONE_VM */
+	jmp 2f
+	.size clone_vm_on_stack, .-clone_vm_on_stack
+
 	.globl vfork_on_stack
 	.hidden vfork_on_stack
 	.type vfork_on_stack, @function
 vfork_on_stack:
-	and $-16, %rdi
+	mov $0x4100, %ecx       /* CLONE_VM | CLONE_VFORK */
+2:	and $-16, %rdi
 	sub $16, %rdi
 	mov %rsi, 0(%rdi)       /* fn and arg wait on the child's stack */
 	mov %rdx, 8(%rdi)
 	mov %rdi, %rsi          /* clone(flags, stack, parent_tid, child_tid, tls) */
-	mov $0x4100, %edi       /* CLONE_VM | CLONE_VFORK */
+	mov %ecx, %edi          /* the flags, before syscall clobbers rcx */
 	xor %edx, %edx
 	xor %r10d, %r10d
 	xor %r8d, %r8d
