@@ -34,8 +34,8 @@ for (const regions of [10000, 40000]) {
   }, 180000);
 }
 
-test("256 threads: each keeps its stack's contents and runs on under a new tid after the restart", async () => {
+test("256 threads: each keeps its stack's contents and runs on under its old tid after the restart", async () => {
   const rest = await checkpointAndRestart(["threads", "256"]);
-  expect(rest.stdout).toBe("256 of 256 threads good\nPASS every thread kept its stack and runs on under a new tid\n");
+  expect(rest.stdout).toBe("256 of 256 threads good\nPASS every thread kept its stack and runs on under its old tid\n");
   expect(rest.code).toBe(0);
 }, 180000);
