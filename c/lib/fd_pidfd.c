@@ -1,7 +1,8 @@
 /*
  * A pidfd (pidfd_open, clone's CLONE_PIDFD) names one process for good.
- * None can come back: the restarted program is a new process with a new
- * pid, so a pidfd on itself would name a process that is gone, and any
+ * None can come back: the restarted program is a new process (with its
+ * old pid only inside a pid namespace), so a pidfd on itself would name a
+ * process that is gone, and any
  * other process is not part of the checkpoint (children are refused
  * outright, children.c). So it is dropped or refused like any descriptor
  * no kind restores, with a reason that names the process it points at.
@@ -19,7 +20,7 @@ int refuse_pidfd(struct capture *c, int fd, const char *target)
 	if (!known)
 		line_str(&why, "a pidfd on a process that has exited");
 	else if ((int)pid == (int)sys_getpid())
-		line_str(&why, "a pidfd on the program itself, whose pid changes at a restart");
+		line_str(&why, "a pidfd on the program itself, and a restart makes a new process that no old pidfd names");
 	else {
 		line_str(&why, "a pidfd on process ");
 		line_u64(&why, pid);

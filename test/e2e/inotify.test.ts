@@ -98,7 +98,7 @@ test("a watched path removed after the checkpoint: the restart refuses before te
 }, 60000);
 
 for (const [mode, why] of [
-  ["self", "a pidfd on the program itself, whose pid changes at a restart"],
+  ["self", "a pidfd on the program itself, and a restart makes a new process that no old pidfd names"],
   ["parent", "a pidfd on process \\d+, which is not checkpointed with the program"],
 ]) {
   test(`a pidfd on ${mode === "self" ? "the program itself" : "another process"}: the checkpoint is refused naming it, the program runs on`, async () => {
