@@ -1,5 +1,5 @@
 /*
- * ckpt image format, version 4: the single contract between the preloaded
+ * ckpt image format, version 5: the single contract between the preloaded
  * library that writes an image, the restore stub that reads it, and the
  * TypeScript reader (src/image/format.ts mirrors every struct below field by field;
  * change both in the same commit and bump CKPT_VERSION; ckpt_protocol.h is the other).
@@ -38,7 +38,7 @@
 #include <stdint.h>
 
 #define CKPT_MAGIC "CKPTIMG\0"
-#define CKPT_VERSION 4
+#define CKPT_VERSION 5
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -86,8 +86,36 @@ enum ckpt_extent_kind {
 	CKPT_EXTENT_FILE = 3, /* the region's file at the matching offset */
 	CKPT_EXTENT_GUARD = 4, /* guard pages (MADV_GUARD_INSTALL): never read,
 	                        * installed again at restart */
+	CKPT_EXTENT_PARENT = 5, /* version 5, incremental images: unchanged since the
+	                         * image links[link] names, whose bytes at data_offset
+	                         * (crc: of those bytes) are loaded in its place */
 };
-#define CKPT_EXTENT_KIND_MAX CKPT_EXTENT_GUARD
+#define CKPT_EXTENT_KIND_MAX CKPT_EXTENT_PARENT
+
+/* Whether an extent's bytes are stored, in this image or an older one. */
+static inline int ckpt_extent_stored(uint32_t kind) { return kind == CKPT_EXTENT_DATA || kind == CKPT_EXTENT_PARENT; }
+
+/* Incremental images (version 5, c/lib/incremental.c): an image whose pages
+ * unchanged since the image before it are PARENT extents into that image or
+ * one before it. Every image it reads from is named in its header, newest
+ * first, by content: its unique id, size and header checksum. A chain is at
+ * most CKPT_CHAIN_MAX images long, this one included: the next is full. */
+#define CKPT_CHAIN_MAX 10
+#define CKPT_LINKS_MAX (CKPT_CHAIN_MAX - 1)
+struct ckpt_link {
+	uint64_t image_id;           /* that image's own image_id */
+	uint64_t file_size;
+	uint32_t header_crc;
+	uint32_t pad;
+};
+
+/* How the pages of an image were chosen (ckpt info says it). */
+enum ckpt_tracking {
+	CKPT_TRACKING_NONE = 0,      /* a stop checkpoint: every page, no tracking asked for */
+	CKPT_TRACKING_WRITE_PROTECT = 1, /* userfaultfd write-protect (async) marks written pages */
+	CKPT_TRACKING_UNAVAILABLE = 2, /* asked for, refused here: every page */
+	CKPT_TRACKING_MAX = CKPT_TRACKING_UNAVAILABLE,
+};
 
 /* A region's VmFlags (/proc/PID/smaps) that the program set itself with
  * madvise, mlock or mseal and that change how the memory behaves: the stub
@@ -211,6 +239,13 @@ struct ckpt_header {
 	uint32_t libc;               /* version 4: enum ckpt_libc, the C library libckpt ran under */
 	uint32_t ninotify;           /* version 4: inotify watches (struct ckpt_inotify_watch), */
 	uint32_t inotify_off;        /* within tables, after the epoll watches */
+	/* version 5, incremental images: this image's id, how its pages were
+	 * chosen, and the images its PARENT extents read from (links[0] the
+	 * parent), CKPT_CHAIN_MAX above. */
+	uint32_t tracking;           /* enum ckpt_tracking */
+	uint64_t image_id;
+	struct ckpt_link links[CKPT_LINKS_MAX];
+	uint32_t nlinks;
 	uint32_t header_crc;         /* last: CRC32C of the header with this 0 */
 };
 
@@ -279,8 +314,10 @@ struct ckpt_region {
 struct ckpt_extent {
 	uint64_t start, len;
 	uint32_t kind;               /* enum ckpt_extent_kind */
-	uint32_t crc;                /* DATA: CRC32C of the bytes */
-	uint64_t data_offset;        /* DATA: where in the image */
+	uint32_t crc;                /* DATA, PARENT: CRC32C of the bytes */
+	uint64_t data_offset;        /* DATA: where in the image; PARENT: in links[link] */
+	uint32_t link;               /* version 5, PARENT: index in the header's links */
+	uint32_t pad;
 };
 
 #include "ckpt_format_fds.h" /* the descriptor records: kinds, fds, epoll watches, locks */
@@ -328,9 +365,10 @@ struct ckpt_restart_info {
 
 _Static_assert(sizeof(struct ckpt_header) <= CKPT_HEADER_SIZE, "header fits its page");
 _Static_assert(sizeof(struct ckpt_header) % 8 == 0, "header is 8-byte sized");
+_Static_assert(sizeof(struct ckpt_link) == 24, "link record size is part of the format");
 _Static_assert(sizeof(struct ckpt_thread) == 176, "thread record size is part of the format");
 _Static_assert(sizeof(struct ckpt_region) == 96, "region record size is part of the format");
-_Static_assert(sizeof(struct ckpt_extent) == 32, "extent record size is part of the format");
+_Static_assert(sizeof(struct ckpt_extent) == 40, "extent record size is part of the format");
 _Static_assert(sizeof(struct ckpt_fd) == 264, "fd record size is part of the format");
 _Static_assert(sizeof(struct ckpt_lock) == 32, "lock record size is part of the format");
 _Static_assert(sizeof(struct ckpt_inotify_watch) == 40, "inotify watch record size is part of the format");

@@ -162,6 +162,7 @@ int image_write(struct capture *c, uint64_t *size, int then_exit)
 	struct image_target t = {0};
 	if (image_target_open(c, &t))
 		return -1;
+	resolve_incremental(c);
 	layout(c);
 	long err = write_data(c, (int)t.fd);
 	if (!err)

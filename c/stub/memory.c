@@ -86,7 +86,7 @@ static void load_extent(const struct ckpt_extent *e)
 	uint32_t crc = 0;
 	for (uint64_t done = 0; done < e->len;) {
 		uint64_t want = e->len - done > chunk ? chunk : e->len - done;
-		read_memory_from_image((void *)(e->start + done), want, e->data_offset + done);
+		read_extent_bytes(e, (void *)(e->start + done), want, done);
 		crc = crc32c_update(crc, (const void *)(e->start + done), want);
 		done += want;
 	}
@@ -141,7 +141,7 @@ static void load_extents(void)
 		uint32_t k = __atomic_fetch_add(&restart.next_extent, 1, __ATOMIC_RELAXED);
 		if (k >= restart.hdr->nextents)
 			return;
-		if (restart.extents[k].kind != CKPT_EXTENT_DATA)
+		if (!ckpt_extent_stored(restart.extents[k].kind))
 			continue;
 		if (extent_is_uncharged(&restart.extents[k]))
 			load_extent_forced(&restart.extents[k]);
@@ -172,7 +172,7 @@ static uint64_t data_bytes(void)
 {
 	uint64_t total = 0;
 	for (uint32_t k = 0; k < restart.hdr->nextents; k++)
-		if (restart.extents[k].kind == CKPT_EXTENT_DATA)
+		if (ckpt_extent_stored(restart.extents[k].kind))
 			total += restart.extents[k].len;
 	return total;
 }

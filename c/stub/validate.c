@@ -81,6 +81,11 @@ static void check_header(const struct ckpt_header *h, const char *page, uint64_t
 		bad("unknown header flags (newer image?)");
 	if (h->libc < 1 || h->libc > CKPT_LIBC_MAX)
 		bad("unknown C library (corrupt image)");
+	if (h->tracking > CKPT_TRACKING_MAX || h->nlinks > CKPT_LINKS_MAX)
+		bad("incremental image fields out of range (corrupt image)");
+	for (uint32_t i = 0; i < h->nlinks; i++)
+		if (!h->links[i].image_id || h->links[i].file_size < CKPT_HEADER_SIZE)
+			bad("an older image of the chain is named out of range (corrupt image)");
 	if (h->tables_offset != CKPT_HEADER_SIZE || h->tables_size > MAX_TABLES ||
 	    !within(h->tables_offset, h->tables_size, file_size) || !ckpt_page_aligned(h->data_offset) ||
 	    h->data_offset != h->tables_offset + h->tables_size || h->data_offset > file_size)
@@ -130,6 +135,11 @@ static void check_extents(const struct ckpt_header *h, const struct ckpt_region 
 			if (!ckpt_page_aligned(x->data_offset) || x->data_offset < h->data_offset ||
 			    !within(x->data_offset, x->len, h->file_size))
 				bad("extent data lies outside the image (corrupt image)");
+			break;
+		case CKPT_EXTENT_PARENT:
+			if (x->link >= h->nlinks || !ckpt_page_aligned(x->data_offset) || x->data_offset < CKPT_HEADER_SIZE ||
+			    !within(x->data_offset, x->len, h->links[x->link].file_size))
+				bad("extent data lies outside the older image it reads from (corrupt image)");
 			break;
 		case CKPT_EXTENT_FILE:
 			if (!mem_kind_is_file(r->kind))

@@ -12,7 +12,7 @@ export * from "./format-fds.ts";
 import { FD_C_CONSTANTS } from "./format-fds.ts";
 
 export const CKPT_MAGIC = "CKPTIMG\0";
-export const CKPT_VERSION = 4;
+export const CKPT_VERSION = 5;
 export const CKPT_ARCH_X86_64 = 62;
 export const CKPT_PAGE_SIZE = 4096;
 export const CKPT_HEADER_SIZE = 4096;
@@ -63,7 +63,12 @@ export const CKPT_EXTENT_DATA = 1;
 export const CKPT_EXTENT_HOLE = 2;
 export const CKPT_EXTENT_FILE = 3;
 export const CKPT_EXTENT_GUARD = 4;
-export const CKPT_EXTENT_KIND_MAX = CKPT_EXTENT_GUARD;
+export const CKPT_EXTENT_PARENT = 5;
+export const CKPT_EXTENT_KIND_MAX = CKPT_EXTENT_PARENT;
+// Incremental images (version 5).
+export const CKPT_CHAIN_MAX = 10, CKPT_LINKS_MAX = CKPT_CHAIN_MAX - 1;
+export const CKPT_TRACKING_NONE = 0, CKPT_TRACKING_WRITE_PROTECT = 1, CKPT_TRACKING_UNAVAILABLE = 2;
+export const CKPT_TRACKING_MAX = CKPT_TRACKING_UNAVAILABLE;
 
 export const CKPT_THREAD_COORDINATOR = 1 << 0;
 
@@ -85,7 +90,9 @@ export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_VM_MAYWRITE, CKPT_VM_LOCKED, CKPT_VM_LOCKONFAULT, CKPT_VM_DONTFORK, CKPT_VM_WIPEONFORK,
 	CKPT_VM_DONTDUMP, CKPT_VM_HUGEPAGE, CKPT_VM_NOHUGEPAGE, CKPT_VM_MERGEABLE, CKPT_VM_SEQUENTIAL,
 	CKPT_VM_RANDOM, CKPT_VM_SEALED, CKPT_VM_ACCOUNT, CKPT_VM_NORESERVE,
-	CKPT_EXTENT_DATA, CKPT_EXTENT_HOLE, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_KIND_MAX,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_HOLE, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_PARENT, CKPT_EXTENT_KIND_MAX,
+	CKPT_CHAIN_MAX, CKPT_LINKS_MAX, CKPT_TRACKING_NONE, CKPT_TRACKING_WRITE_PROTECT, CKPT_TRACKING_UNAVAILABLE,
+	CKPT_TRACKING_MAX,
 	...FD_C_CONSTANTS,
 	CKPT_THREAD_COORDINATOR,
 	CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL, CKPT_LIBC_MAX, CKPT_MUSL_TID_OFFSET,
@@ -147,8 +154,13 @@ export const PROCESS_STATE = layout("ckpt_process_state", 56, {
 	nsignals: f(48, "u32"), signals_off: f(52, "u32"),
 });
 
+/** Version 5: an image an incremental one reads from, by content. */
+export const LINK = layout("ckpt_link", 24, {
+	image_id: f(0, "u64"), file_size: f(8, "u64"), header_crc: f(16, "u32"), pad: f(20, "u32"),
+});
+
 /** sizeof(struct ckpt_header): the bytes header_crc covers. */
-export const HEADER_STRUCT_SIZE = 3624;
+export const HEADER_STRUCT_SIZE = 3856;
 
 export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	magic: f(0, "char", 8),
@@ -207,7 +219,12 @@ export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	libc: f(3608, "u32"),
 	ninotify: f(3612, "u32"),
 	inotify_off: f(3616, "u32"),
-	header_crc: f(3620, "u32"),
+	// version 5: incremental images
+	tracking: f(3620, "u32"),
+	image_id: f(3624, "u64"),
+	links: f(3632, LINK, CKPT_LINKS_MAX),
+	nlinks: f(3848, "u32"),
+	header_crc: f(3852, "u32"),
 });
 
 export const RESUME_CTX = layout("ckpt_resume_ctx", 72, {
@@ -254,12 +271,13 @@ export const REGION = layout("ckpt_region", 96, {
 	vm_flags: f(88, "u64"),
 });
 
-export const EXTENT = layout("ckpt_extent", 32, {
+export const EXTENT = layout("ckpt_extent", 40, {
 	start: f(0, "u64"),
 	len: f(8, "u64"),
 	kind: f(16, "u32"),
 	crc: f(20, "u32"),
 	data_offset: f(24, "u64"),
+	link: f(32, "u32"), pad: f(36, "u32"),
 });
 
 export const FD = layout("ckpt_fd", 264, {
@@ -376,6 +394,6 @@ export const RESTART_INFO = layout("ckpt_restart_info", 4248, {
 
 /** Every struct in ckpt_format.h, for the mirror test. */
 export const ALL_LAYOUTS: readonly Layout<string>[] = [
-	MM, SIGACTION, TIMEVAL, ITIMER, RLIMIT, TERMIOS, PROCESS_STATE, HEADER, RESUME_CTX, THREAD, REGION, EXTENT, FD, TIMER,
+	MM, SIGACTION, TIMEVAL, ITIMER, RLIMIT, TERMIOS, PROCESS_STATE, LINK, HEADER, RESUME_CTX, THREAD, REGION, EXTENT, FD, TIMER,
 	LOCK, SIGNAL, EPOLL_WATCH, INOTIFY_WATCH, RESTART_INFO,
 ];

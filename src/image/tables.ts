@@ -11,6 +11,7 @@ import {
 	CKPT_LOWEST_ADDRESS, CKPT_MAX_FD,
 	CKPT_FD_EPOLL, CKPT_FD_INET_SOCKET, CKPT_FD_UNIX_SOCKET, CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EPOLL_WATCH, EXTENT, FD, INOTIFY_WATCH, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS,
 	THREAD, TIMER,
+	CKPT_EXTENT_PARENT, CKPT_HEADER_SIZE,
 } from "./format.ts";
 import { isThreadCpuClock, validTime } from "./clocks.ts";
 import { decodeTermios, USER_SPACE_END } from "./header.ts";
@@ -109,13 +110,20 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			const extentKind = EXTENT_KINDS.of(eKind) ?? bad(`extent ${j} has unknown kind ${eKind}`);
 			if (extentKind.fromFile && !isFile) bad(`extent ${j} refers to a file in a non-file region`);
 			let dataOffset = 0;
+			const link = eKind === CKPT_EXTENT_PARENT ? e.u32("link") : 0;
 			if (extentKind.inImage) {
 				const off = e.u64("data_offset");
 				if (off % PAGE !== 0n || off < BigInt(h.dataOffset) || off + len > BigInt(h.fileSize))
 					bad(`extent ${j} data [${off}, +${len}) lies outside the data area`);
 				dataOffset = Number(off);
+			} else if (extentKind.inOlderImage) {
+				const off = e.u64("data_offset");
+				const older = h.links[link];
+				if (!older || off % PAGE !== 0n || off < BigInt(CKPT_HEADER_SIZE) || off + len > older.fileSize)
+					bad(`extent ${j} data [${off}, +${len}) lies outside the older image it reads from`);
+				dataOffset = Number(off);
 			}
-			extents.push({ start: eStart, len: Number(len), kind: eKind, crc: e.u32("crc"), dataOffset });
+			extents.push({ start: eStart, len: Number(len), kind: eKind, crc: e.u32("crc"), dataOffset, link });
 			cursor = eStart + len;
 		}
 		if (cursor !== end) bad(`extents end at ${hex(cursor)}, not at the region end`);

@@ -93,6 +93,9 @@ export interface Header {
 	process: ProcessState;
 	restartInfoAddr: bigint;
 	libc: number; // enum ckpt_libc, named by LIBC_NAMES
+	imageId: bigint; // version 5: what an incremental image names this one by
+	tracking: number; // enum ckpt_tracking: how its pages were chosen
+	links: ChainLink[]; // the older images its PARENT extents read from, parent first
 	headerCrc: number;
 }
 
@@ -125,7 +128,15 @@ export interface Extent {
 	len: number;
 	kind: number; // CKPT_EXTENT_*
 	crc: number;
-	dataOffset: number; // DATA only; 0 otherwise
+	dataOffset: number; // DATA: in this image; PARENT: in links[link]; 0 otherwise
+	link: number; // PARENT only: index in the header's links
+}
+
+/** An older image an incremental one reads from, named by content. */
+export interface ChainLink {
+	imageId: bigint;
+	fileSize: bigint;
+	headerCrc: number;
 }
 
 export interface Region {
