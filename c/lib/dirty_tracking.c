@@ -88,6 +88,7 @@ static int still_ours(void)
  * say what changed since the image named protected_since. */
 void tracking_begin(struct capture *c)
 {
+	c->incremental = 0;
 	c->hdr->tracking = unavailable ? CKPT_TRACKING_UNAVAILABLE : CKPT_TRACKING_WRITE_PROTECT;
 	if (!still_ours()) {
 		tracking_fd = -1; /* the number may be the program's now: never close it */
@@ -97,9 +98,25 @@ void tracking_begin(struct capture *c)
 	c->parent_id = protected_since;
 }
 
-int page_unchanged(const struct capture *c, uint64_t pagemap_entry)
+/* Each thread's TCB and rseq area, which the kernel rewrites (rseq's cpu
+ * id) whenever a stopped thread moves to another CPU: a few pages, often
+ * inside a big anonymous region the heap merged with, so they are taken
+ * out by page, not by region. */
+#define TLS_SLACK (2 * CKPT_PAGE_SIZE)
+static int near_thread_state(const struct capture *c, uint64_t addr)
 {
-	return c->incremental && (pagemap_entry & PM_UFFD_WP);
+	for (uint32_t t = 0; t < c->nthreads; t++) {
+		const struct ckpt_thread *th = &c->threads[t];
+		if ((addr + TLS_SLACK > th->fs_base && addr < th->fs_base + TLS_SLACK) ||
+		    (th->rseq_addr && addr + TLS_SLACK > th->rseq_addr && addr < th->rseq_addr + TLS_SLACK))
+			return 1;
+	}
+	return 0;
+}
+
+int page_unchanged(const struct capture *c, uint64_t pagemap_entry, uint64_t addr)
+{
+	return c->incremental && (pagemap_entry & PM_UFFD_WP) && !near_thread_state(c, addr);
 }
 
 static int holds(const struct ckpt_region *r, uint64_t addr)
@@ -112,8 +129,7 @@ static int written_by_capture(const struct capture *c, const struct ckpt_region 
 {
 	for (uint32_t t = 0; t < c->nthreads; t++) {
 		const struct ckpt_thread *th = &c->threads[t];
-		if (holds(r, th->resume.rsp - 1) || holds(r, th->user_rsp - 1) || holds(r, th->fs_base) ||
-		    holds(r, th->rseq_addr) || holds(r, th->altstack_sp))
+		if (holds(r, th->resume.rsp - 1) || holds(r, th->user_rsp - 1) || holds(r, th->altstack_sp))
 			return 1;
 	}
 	return holds(r, (uint64_t)&ckpt_config) || holds(r, (uint64_t)&ckpt_sync) ||
