@@ -8,8 +8,11 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, fixture, killStillRunning, type Running, runToEnd, tempDir, until } from "./harness.ts";
-import { CKPT_CHAIN_MAX } from "../../src/image/format.ts";
+import { CKPT, ckpt, demo, fixture, killStillRunning, ROOT, type Running, runToEnd, tempDir, until } from "./harness.ts";
+import { CKPT_CHAIN_MAX, CKPT_EXTENT_PARENT, EXTENT, HEADER, LINK } from "../../src/image/format.ts";
+import { ImageError, readImage } from "../../src/image/read.ts";
+import { imageRefusal } from "../../src/image/verdict.ts";
+import { reseal } from "../fuzz/mutate.ts";
 
 let dir: string;
 let cleanup: () => void;
@@ -160,4 +163,44 @@ test(`every ${CKPT_CHAIN_MAX}th image is full again, and the files no kept image
   const facts = chainOf("myckpt.dat")!;
   const needed = new Set([facts.imageId, ...facts.chain.map((l) => l.imageId)]);
   for (const name of readdirSync(dir)) expect({ name, kept: needed.has(chainOf(name)!.imageId) }).toEqual({ name, kept: true });
+}, 60000);
+
+test("the incremental fields at their edges (tracking, links, a PARENT extent's link and offset): the reader and the stub agree on each", async () => {
+  const ticker = demo("ticker");
+  await chainOfAtLeast([ticker, "400"], 2, ticker);
+  const original = new Uint8Array(readFileSync(join(dir, "myckpt.dat")));
+  const v = new DataView(original.buffer, original.byteOffset, original.byteLength);
+  const tablesAt = Number(v.getBigUint64(HEADER.fields.tables_offset.off, true));
+  const extentsAt = tablesAt + Number(v.getBigUint64(HEADER.fields.extents_off.off, true));
+  const nextents = v.getUint32(HEADER.fields.nextents.off, true);
+  let parent = -1;
+  for (let i = 0; i < nextents && parent < 0; i++) if (v.getUint32(extentsAt + i * EXTENT.size + EXTENT.fields.kind.off, true) === CKPT_EXTENT_PARENT) parent = extentsAt + i * EXTENT.size;
+  expect(parent).toBeGreaterThan(0);
+  const words = [HEADER.fields.tracking.off, HEADER.fields.nlinks.off, HEADER.fields.links.off + LINK.fields.image_id.off,
+    HEADER.fields.links.off + LINK.fields.file_size.off, HEADER.fields.links.off + LINK.fields.file_size.off + 4,
+    parent + EXTENT.fields.link.off, parent + EXTENT.fields.data_offset.off, parent + EXTENT.fields.data_offset.off + 4, parent + EXTENT.fields.kind.off];
+  const path = join(dir, "edge.dat");
+  const stub = join(ROOT, "build", "ckpt-restore");
+  const disagreements: string[] = [];
+  const count = { accepted: 0, refused: 0 };
+  for (const at of words)
+    for (const value of [0, 1, 2, 3, 5, 8, 9, 10, 4096, 0x80000000, 0xffffffff, v.getUint32(at, true) + 4096]) {
+      const img = original.slice();
+      new DataView(img.buffer).setUint32(at, value >>> 0, true);
+      reseal(img);
+      writeFileSync(path, img, { mode: 0o600 });
+      let reader: string | undefined;
+      try {
+        readImage(path);
+      } catch (e) {
+        if (!(e instanceof ImageError)) throw e;
+        reader = e.message;
+      }
+      const verdict = imageRefusal(stub, path, "tables");
+      if ((reader === undefined) !== (verdict === undefined)) disagreements.push(`word at ${at} = ${value}: reader ${reader ?? "accepts"}; stub ${verdict ?? "accepts"}`);
+      count[verdict === undefined ? "accepted" : "refused"]++;
+    }
+  expect(disagreements).toEqual([]);
+  expect(count.accepted).toBeGreaterThan(5);
+  expect(count.refused).toBeGreaterThan(30);
 }, 60000);
