@@ -28,7 +28,9 @@ enum ckpt_tracking {
 	CKPT_TRACKING_NONE = 0,      /* a stop checkpoint: every page, no tracking asked for */
 	CKPT_TRACKING_WRITE_PROTECT = 1, /* userfaultfd write-protect (async) marks written pages */
 	CKPT_TRACKING_UNAVAILABLE = 2, /* asked for, refused here: every page */
-	CKPT_TRACKING_MAX = CKPT_TRACKING_UNAVAILABLE,
+	CKPT_TRACKING_COMPRESSED = 3, /* --compress: every page, as a compressed image
+	                               * is never read from by a later one */
+	CKPT_TRACKING_MAX = CKPT_TRACKING_COMPRESSED,
 };
 
 #endif

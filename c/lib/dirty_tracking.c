@@ -104,8 +104,10 @@ static int still_ours(void)
 void tracking_begin(struct capture *c)
 {
 	c->incremental = 0;
-	if (ckpt_config.compress) /* compressed images are written full: nothing to track for */
+	if (ckpt_config.compress) { /* compressed images are written full: nothing to track for */
+		c->hdr->tracking = CKPT_TRACKING_COMPRESSED;
 		return;
+	}
 	c->hdr->tracking = unavailable ? CKPT_TRACKING_UNAVAILABLE : CKPT_TRACKING_WRITE_PROTECT;
 	if (!still_ours()) {
 		tracking_fd = -1; /* the number may be the program's now: never close it */

@@ -9,7 +9,7 @@
  */
 import { CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL,
 	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_EXTENT_PARENT, CKPT_TRACKING_NONE,
-	CKPT_TRACKING_UNAVAILABLE, CKPT_TRACKING_WRITE_PROTECT, CKPT_FD_DELETED, CKPT_FD_EPOLL, CKPT_FD_EVENTFD,
+	CKPT_TRACKING_COMPRESSED, CKPT_TRACKING_UNAVAILABLE, CKPT_TRACKING_WRITE_PROTECT, CKPT_FD_DELETED, CKPT_FD_EPOLL, CKPT_FD_EVENTFD,
 	CKPT_FD_FIFO, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_INOTIFY, CKPT_FD_MEMFD, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_PROC,
 	CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_TTY, CKPT_FD_UNIX_SOCKET, CKPT_FD_INET_SOCKET, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE, CKPT_LOCK_OFD, CKPT_LOCK_POSIX, CKPT_REGION_ANON,
 	CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP, CKPT_REGION_SHARED_ANON,
@@ -193,6 +193,7 @@ export const TRACKING_NAMES: Readonly<Record<number, readonly [string, string]>>
 	[CKPT_TRACKING_NONE]: ["none", "every page (a checkpoint that stops the program tracks nothing)"],
 	[CKPT_TRACKING_WRITE_PROTECT]: ["write-protect", "pages written since the image before (userfaultfd write-protect)"],
 	[CKPT_TRACKING_UNAVAILABLE]: ["unavailable", "every page: dirty-page tracking is unavailable here (userfaultfd refused)"],
+	[CKPT_TRACKING_COMPRESSED]: ["compressed", "every page: compressed images are written whole (a later image never reads from one)"],
 };
 
 /** One bit of a flag set. */

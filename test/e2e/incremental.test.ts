@@ -9,7 +9,7 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CKPT, ckpt, demo, fixture, killStillRunning, ROOT, type Running, runToEnd, tempDir, until } from "./harness.ts";
-import { CKPT_CHAIN_MAX, CKPT_EXTENT_PARENT, EXTENT, HEADER, LINK } from "../../src/image/format.ts";
+import { CKPT_CHAIN_MAX, CKPT_CODEC_LZ4, CKPT_EXTENT_PARENT, EXTENT, HEADER, LINK } from "../../src/image/format.ts";
 import { ImageError, readImage } from "../../src/image/read.ts";
 import { imageRefusal } from "../../src/image/verdict.ts";
 import { reseal } from "../fuzz/mutate.ts";
@@ -123,6 +123,62 @@ test("a chain with a deleted middle link is refused before anything is torn down
   writeFileSync(join(dir, "myckpt.dat.7"), saved, { mode: 0o600 });
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
+}, 60000);
+
+test("--interval with --compress: every image is whole, and the newest restarts with every page checked from inside", async () => {
+  const exe = fixture("incremental-memory");
+  const r = ckpt(["--interval", "200ms", "--keep", "1", "--compress", exe], { cwd: dir });
+  running.push(r);
+  const images: ChainFacts[] = [];
+  let seen = 0;
+  await until(() => {
+    const ino = inode(join(dir, "myckpt.dat"));
+    if (ino && ino !== seen) {
+      seen = ino;
+      const facts = chainOf("myckpt.dat");
+      if (facts) images.push(facts);
+    }
+    return images.length >= 4;
+  }, () => `four periodic images, saw ${JSON.stringify(images)}`, 45000);
+  r.proc.kill("SIGKILL");
+  await r.done;
+  await until(() => !writerRunning(exe), () => "the last writer to finish");
+  // A compressed image is never read from by a later one: none of them has a chain.
+  expect(images.map((f) => ({ tracking: f.tracking, chain: f.chain.length }))).toEqual(images.map(() => ({ tracking: "compressed", chain: 0 })));
+  const info = JSON.parse(Bun.spawnSync([CKPT, "info", "--json", "myckpt.dat"], { cwd: dir }).stdout.toString());
+  expect(info.image.compression).toBe("lz4");
+
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  const checks = textLines(rest.stdout).filter((l) => /^(PASS|FAIL) /.test(l));
+  expect(checks).toEqual([
+    "PASS every page of the rewritten region holds its latest round, or zeros where dropped",
+    "PASS the region mapped, grown and moved since holds what was written into it",
+    "PASS the threads that came and went left their sums",
+  ]);
+  expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
+}, 90000);
+
+test("an incremental image whose older image is compressed is refused before anything is torn down, naming it", async () => {
+  const ticker = demo("ticker");
+  const facts = await chainOfAtLeast([ticker, "400"], 1, ticker);
+  // Put together by hand (libckpt never links to a compressed image): the
+  // parent says it is compressed, and the image names it by its new checksum.
+  const parentName = fileWithId(facts.chain[0]!.imageId);
+  const parent = new Uint8Array(readFileSync(join(dir, parentName)));
+  new DataView(parent.buffer).setUint32(HEADER.fields.codec.off, CKPT_CODEC_LZ4, true);
+  reseal(parent);
+  writeFileSync(join(dir, parentName), parent);
+  const image = new Uint8Array(readFileSync(join(dir, "myckpt.dat")));
+  const parentCrc = new DataView(parent.buffer).getUint32(HEADER.fields.header_crc.off, true);
+  new DataView(image.buffer).setUint32(HEADER.fields.links.off + LINK.fields.header_crc.off, parentCrc, true);
+  reseal(image);
+  writeFileSync(join(dir, "myckpt.dat"), image);
+  const refused = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(refused.code).toBe(1);
+  expect(refused.stdout).toBe("");
+  expect(refused.stderr).toBe(
+    `ckpt: cannot restart ${join(dir, "myckpt.dat")}: the chain of incremental images is broken: ${join(dir, parentName)}, older image 1 of ${facts.chain.length} it reads from (${facts.chain[0]!.size} bytes) is compressed, and an incremental image cannot read pages from a compressed one\n`,
+  );
 }, 60000);
 
 test("a chain with an altered middle link is refused, naming the file", async () => {
