@@ -15,6 +15,7 @@ import { installedPeers, type PeerRound } from "./peers.ts";
 import { compressionRows } from "./compression.ts";
 import { bigHeaps, noRoomFor, perUnitTable, regionCounts, SCALE_BASE_MIB, type ScaleRow, threadCounts } from "./scale.ts";
 import { gapWindow, showSpread, spread, statusBytes } from "./stats.ts";
+import { collect } from "./collect.ts";
 import { now, seconds, timed } from "./timing.ts";
 
 const root = join(import.meta.dir, "..");
@@ -27,22 +28,6 @@ const image = join(work, "myckpt.dat");
 
 await $`cc -O2 -pthread -o ${bin("workload")} ${join(import.meta.dir, "heap-workload.c")}`;
 await $`cc -O2 -o ${bin("reader")} ${join(import.meta.dir, "reference-reader.c")}`;
-
-/** Collects a stream as text; resolves `until(text)` waits as it grows. */
-function collect(stream: ReadableStream<Uint8Array>) {
-  let text = "";
-  const waiters: { want: string; resolve: () => void }[] = [];
-  (async () => {
-    for await (const chunk of stream) {
-      text += new TextDecoder().decode(chunk);
-      for (const w of waiters.splice(0)) if (text.includes(w.want)) w.resolve(); else waiters.push(w);
-    }
-  })();
-  return {
-    get text() { return text; },
-    until: (want: string) => new Promise<void>((resolve) => (text.includes(want) ? resolve() : waiters.push({ want, resolve }))),
-  };
-}
 
 const msIn = (text: string, re: RegExp) => Number(text.match(re)?.[1] ?? NaN) / 1000;
 const procStatus = (pid: number) => readFileSync(`/proc/${pid}/status`, "utf8");

@@ -89,8 +89,16 @@ enum ckpt_extent_kind {
 	CKPT_EXTENT_FILE = 3, /* the region's file at the matching offset */
 	CKPT_EXTENT_GUARD = 4, /* guard pages (MADV_GUARD_INSTALL): never read,
 	                        * installed again at restart */
+	CKPT_EXTENT_PARENT = 5, /* version 5, incremental images: unchanged since the
+	                         * image links[link] names, whose bytes at data_offset
+	                         * (crc: of those bytes) are loaded in its place */
 };
-#define CKPT_EXTENT_KIND_MAX CKPT_EXTENT_GUARD
+#define CKPT_EXTENT_KIND_MAX CKPT_EXTENT_PARENT
+
+/* Whether an extent's bytes are stored, in this image or an older one. */
+static inline int ckpt_extent_stored(uint32_t kind) { return kind == CKPT_EXTENT_DATA || kind == CKPT_EXTENT_PARENT; }
+
+#include "ckpt_format_chain.h" /* incremental images: the chain of older images, tracking */
 
 /* A region's VmFlags (/proc/PID/smaps) that the program set itself with
  * madvise, mlock or mseal and that change how the memory behaves: the stub
@@ -221,6 +229,13 @@ struct ckpt_header {
 	 * parent's pid as the program saw it, for a stand-in at that pid. */
 	int32_t ppid;
 	uint32_t pad_ppid;
+	/* version 5, incremental images: this image's id, how its pages were
+	 * chosen, and the images its PARENT extents read from (links[0] the
+	 * parent), CKPT_CHAIN_MAX above. */
+	uint32_t tracking;           /* enum ckpt_tracking */
+	uint64_t image_id;
+	struct ckpt_link links[CKPT_LINKS_MAX];
+	uint32_t nlinks;
 	uint32_t header_crc;         /* last: CRC32C of the header with this 0 */
 };
 
@@ -288,14 +303,21 @@ struct ckpt_region {
 
 struct ckpt_extent {
 	uint64_t start, len;
-	uint32_t kind;               /* enum ckpt_extent_kind */
-	uint32_t crc;                /* DATA: CRC32C of the bytes stored (compressed ones if so) */
-	uint64_t data_offset;        /* DATA: where in the image */
+	/* The kind fits 16 bits, so PARENT's link shares its word and the record
+	 * keeps its 40 bytes: for every other kind link is 0 and the word reads
+	 * as the 32-bit kind it was. */
+	uint16_t kind;               /* enum ckpt_extent_kind */
+	uint16_t link;               /* version 5, PARENT: index in the header's links */
+	uint32_t crc;                /* DATA: CRC32C of the bytes stored (compressed ones if so); PARENT: of the bytes */
+	uint64_t data_offset;        /* DATA: where in the image; PARENT: in links[link] */
 	/* version 5, compression: DATA bytes in the image. stored_len == len:
 	 * the memory itself; stored_len < len (only with a codec): one block of
 	 * the header's codec that inflates to exactly len bytes, len at most
 	 * CKPT_COMPRESS_BLOCK. Its crc is of the stored bytes, checked before
-	 * the decompressor sees one of them. */
+	 * the decompressor sees one of them. PARENT: always len: the older
+	 * images a chain reads from are never compressed (compressed images are
+	 * written full, and chain.c refuses a link to a compressed one), so its
+	 * file offsets are the pages themselves. */
 	uint64_t stored_len;
 };
 
@@ -356,6 +378,7 @@ struct ckpt_restart_info {
 
 _Static_assert(sizeof(struct ckpt_header) <= CKPT_HEADER_SIZE, "header fits its page");
 _Static_assert(sizeof(struct ckpt_header) % 8 == 0, "header is 8-byte sized");
+_Static_assert(sizeof(struct ckpt_link) == 24, "link record size is part of the format");
 _Static_assert(sizeof(struct ckpt_thread) == 176, "thread record size is part of the format");
 _Static_assert(sizeof(struct ckpt_region) == 96, "region record size is part of the format");
 _Static_assert(sizeof(struct ckpt_extent) == 40, "extent record size is part of the format");

@@ -223,6 +223,8 @@ static void sort_fds(struct capture *c)
 
 static int add_listed_fd(int fd, void *c)
 {
+	if (is_tracking_fd(fd))
+		return 0; /* libckpt's own userfaultfd (dirty_tracking.c): not the program's */
 	return add_fd(c, fd) ? 1 : 0; /* 1: stop, c->error says why */
 }
 

@@ -5,7 +5,9 @@
  *         swapped, and private file pages that were copied on write;
  *   HOLE  anonymous pages never touched: fresh zero pages at restart;
  *   FILE  pages still identical to their file: mapped again from it;
- *   GUARD guard pages (MADV_GUARD_INSTALL): never read, installed again.
+ *   GUARD guard pages (MADV_GUARD_INSTALL): never read, installed again;
+ *   PARENT data pages not written since the last background copy
+ *         (dirty_tracking.c), for the writer to find in older images.
  * /proc/self/pagemap tells them apart per page (page_kind.c); its flags are
  * readable without privileges even where frame numbers are hidden. Every
  * region is scanned, even one stored or mapped whole, since any of them may
@@ -40,7 +42,8 @@ static int add_extent(struct capture *c, uint64_t start, uint64_t end, uint32_t 
 	if (r->nextents) {
 		struct ckpt_extent *last = &c->extents[c->nextents - 1];
 		if (last->kind == kind && last->start + last->len == start &&
-		    (kind != CKPT_EXTENT_DATA || last->len + (end - start) <= (c->hdr->codec ? CKPT_COMPRESS_BLOCK : EXTENT_MAX))) {
+		    ((kind != CKPT_EXTENT_DATA && kind != CKPT_EXTENT_PARENT) ||
+		     last->len + (end - start) <= (c->hdr->codec ? CKPT_COMPRESS_BLOCK : EXTENT_MAX))) {
 			last->len += end - start;
 			return 0;
 		}
@@ -62,9 +65,13 @@ static int scan_pages(struct region_scan *s, struct ckpt_region *r, enum page_so
 		long n = sys_pread((int)s->pagemap_fd, s->pm, pages * 8, (long)(at / CKPT_PAGE_SIZE * 8));
 		if (n != (long)(pages * 8))
 			return capture_fail(s->c, "cannot read /proc/self/pagemap", n < 0 ? n : 0);
-		for (uint64_t i = 0; i < pages; i++, at += CKPT_PAGE_SIZE)
-			if (add_extent(s->c, at, at + CKPT_PAGE_SIZE, page_kind(s->pm[i], source)))
+		for (uint64_t i = 0; i < pages; i++, at += CKPT_PAGE_SIZE) {
+			uint32_t kind = page_kind(s->pm[i], source);
+			if (kind == CKPT_EXTENT_DATA && page_unchanged(s->c, s->pm[i], at))
+				kind = CKPT_EXTENT_PARENT; /* resolved by the writer (incremental.c) */
+			if (add_extent(s->c, at, at + CKPT_PAGE_SIZE, kind))
 				return -1;
+		}
 	}
 	return 0;
 }

@@ -94,6 +94,8 @@ struct capture {
 	long mem_fd;              /* 1 + an fd on /proc/self/mem, or 0 (unreadable_memory.c) */
 	struct line error;        /* why the capture failed, if it did */
 	int periodic;             /* asked for by --interval's watcher: quiet when it works */
+	int incremental;          /* pages unchanged since parent_id's copy may be PARENT extents */
+	uint64_t parent_id;       /* the image_id tracking dates from (dirty_tracking.c) */
 };
 
 /* The image writer's staging ring (image_writer.c): RING_SLOTS slots of
@@ -159,6 +161,20 @@ int capture_vmflags(struct capture *c);
 int check_unreadable(struct capture *c);
 long read_unreadable(struct capture *c, void *to, uint64_t addr, uint64_t len);
 void close_unreadable(struct capture *c);
+/* dirty_tracking.c: incremental images' written pages (userfaultfd
+ * write-protect): tracking_begin at a background capture's start,
+ * page_unchanged per pagemap word, untrack_unstable_regions after
+ * capture_vmflags, tracking_protect once captured, before the copy. */
+void tracking_begin(struct capture *c);
+int page_unchanged(const struct capture *c, uint64_t pagemap_entry, uint64_t addr);
+void untrack_unstable_regions(struct capture *c);
+void tracking_protect(struct capture *c);
+void tracking_forget(void);
+int is_tracking_fd(int fd);
+const char *tracking_unavailable_reason(void);
+/* incremental.c: in the writer, PARENT extents pointed at the older images
+ * that hold their bytes (or stored, when the parent is not the one). */
+void resolve_incremental(struct capture *c);
 /* Writes the image; `then_exit`: the caller exits right after a success,
  * so what the exit releases anyway is left to it. */
 int image_write(struct capture *c, uint64_t *size, int then_exit);
@@ -175,6 +191,7 @@ struct image_target {
 	long dir_fd;
 	long fd;
 	int named_tmp; /* the O_TMPFILE fallback is in use */
+	uint32_t keep; /* names kept: --keep, or more while a kept image reads from older ones */
 };
 /* image_rotation.c: --keep's older images, moved aside before the commit's
  * rename (0, or -1 with c->error), and those beyond --keep dropped after it. */

@@ -13,7 +13,9 @@
  *      image and queued again at once (pending_signals.c).
  *   3. Process capture: descriptors (first, so an unsupported one fails the
  *      checkpoint before any heavy work), dispositions, timers, limits, the
- *      mm layout, then the memory map split into extents.
+ *      mm layout, then the memory map split into extents; with --continue,
+ *      pages unchanged since the last copy are marked (dirty_tracking.c)
+ *      and, once captured, protected again for the next one.
  *   4. ckpt_save_context() marks the point a restart resumes at. It returns
  *      0 now, and 1 in the restored process, where we skip to step 7.
  *   5. Writer: the image goes to disk atomically (image_writer.c).
@@ -34,11 +36,22 @@
 #include "ckpt_lib.h"
 #include "../sys.h"
 
+/* What an incremental image names its parent by, with its size and header
+ * checksum: unique per capture, whatever the file is called by then. */
+static uint64_t new_image_id(void)
+{
+	uint64_t id = 0;
+	if (SYS3(__NR_getrandom, &id, sizeof id, 1 /* GRND_NONBLOCK */) != sizeof id || !id)
+		id = now_ns(1) ^ ((uint64_t)sys_getpid() << 40) ^ 1;
+	return id;
+}
+
 static void after_restart(void)
 {
 	struct ckpt_restart_info *ri = &ckpt_restart_info;
 	__atomic_sub_fetch(&ri->threads_in_stub, 1, __ATOMIC_RELEASE);
 	forget_previous_writer(); /* that pid belongs to another process tree now */
+	tracking_forget();        /* and the userfaultfd stayed behind */
 	wait_threads_out_of_stub();
 	if (ri->arena_len)
 		sys_munmap((void *)ri->arena_start, ri->arena_len);
@@ -65,6 +78,9 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 	if (scratch_open(c))
 		return -1;
 	c->hdr->created_ns = now_ns(0 /* CLOCK_REALTIME */);
+	c->hdr->image_id = new_image_id();
+	if (background) /* a stop ends the program: nothing to track for */
+		tracking_begin(c);
 	if (stop_other_threads(c, uc) || capture_pending_signals(c) || refuse_children(c) || capture_fds(c))
 		return -1;
 	if (!c->periodic) /* a line into the log file every period says nothing */
@@ -72,9 +88,12 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 	refresh_file_offsets(c);
 	if (capture_process(c) || capture_regions(c) || capture_vmflags(c) || check_unreadable(c))
 		return -1;
+	untrack_unstable_regions(c);
 	if (ckpt_save_context(&own_slot(c)->resume))
 		return 1;
 	wait_for_previous_writer();
+	if (background)
+		tracking_protect(c);
 	if (background && (*writer = start_background_writer(c, started)) > 0)
 		return 0;
 	return image_write(c, size, !background);

@@ -47,6 +47,8 @@ static void layout(struct capture *c)
 		if (c->extents[i].kind == CKPT_EXTENT_DATA)
 			c->extents[i].data_offset = data, c->extents[i].stored_len = c->extents[i].len,
 			data += c->extents[i].len; /* compressed: its bytes at most; compressed_stream.c places them */
+		else if (c->extents[i].kind == CKPT_EXTENT_PARENT)
+			c->extents[i].stored_len = c->extents[i].len; /* an older, uncompressed image's bytes */
 	for (uint32_t i = 0; i < c->nfds; i++) {
 		if (c->fds[i].pipe_len)
 			c->fds[i].pipe_data_offset += data;
@@ -183,6 +185,7 @@ int image_write(struct capture *c, uint64_t *size, int then_exit)
 	struct image_target t = {0};
 	if (image_target_open(c, &t))
 		return -1;
+	resolve_incremental(c);
 	layout(c);
 	long err = write_data(c, (int)t.fd);
 	if (!err)

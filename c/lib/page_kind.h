@@ -11,6 +11,7 @@
 #define PM_SWAPPED (1ull << 62)
 #define PM_FILE (1ull << 61)     /* file page or shared anonymous */
 #define PM_GUARD (1ull << 58)    /* guard region marker (Linux 6.15+ reports it) */
+#define PM_UFFD_WP (1ull << 57)  /* userfaultfd write-protected: not written since (dirty_tracking.c) */
 #define PM_EXCLUSIVE (1ull << 56)
 
 /* What the region's pages are, apart from guard markers. */

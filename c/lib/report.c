@@ -86,6 +86,23 @@ void report_checkpoint(const struct capture *c, int ok, uint64_t size, uint64_t 
 	say(&l);
 }
 
+/* Which pages a background image holds (dirty_tracking.c, incremental.c). */
+static void pages_written(struct line *l, const struct capture *c)
+{
+	if (c->hdr->nlinks) {
+		line_str(l, ", incremental: pages written since the last one, the rest read from ");
+		line_u64(l, c->hdr->nlinks);
+		line_str(l, c->hdr->nlinks == 1 ? " older image" : " older images");
+	} else if (c->hdr->tracking == CKPT_TRACKING_UNAVAILABLE) {
+		line_str(l, ", every page: ");
+		line_str(l, tracking_unavailable_reason());
+	} else if (c->hdr->tracking == CKPT_TRACKING_COMPRESSED) {
+		line_str(l, ", every page (compressed images are written whole)");
+	} else {
+		line_str(l, ", every page");
+	}
+}
+
 /* The background writer's line: how long the program was paused, and how
  * long until the image was durable. */
 void report_background(const struct capture *c, int ok, uint64_t size, uint64_t pause_ns, uint64_t started_ns)
@@ -100,6 +117,7 @@ void report_background(const struct capture *c, int ok, uint64_t size, uint64_t 
 		return;
 	}
 	written_to(&l, size);
+	pages_written(&l, c);
 	line_str(&l, "; program paused ");
 	line_ms(&l, pause_ns);
 	line_str(&l, ", durable after ");

@@ -15,7 +15,8 @@
  * read.
  *
  * --check reads the header and tables, which is cheap (`ckpt list` runs it
- * on every image). --verify also reads every stored byte (memory, pipe
+ * on every image); it does not look for the older images an incremental
+ * image reads from, which are files other than the image. --verify also reads every stored byte (memory, pipe
  * buffers, deleted files' and memfds' contents) and checks each checksum,
  * as a restart does while loading: in the same order, with the same words.
  */
@@ -28,12 +29,12 @@
 
 /* CRC32C of `len` image bytes at `at`, read through `buf` (CHUNK bytes);
  * -1 if the file gave fewer than that (it changed since it was checked). */
-static int64_t crc_of_range(uint64_t at, uint64_t len, char *buf)
+static int64_t crc_of_range(int fd, uint64_t at, uint64_t len, char *buf)
 {
 	uint32_t crc = 0;
 	for (uint64_t done = 0; done < len;) {
 		uint64_t want = len - done > CHUNK ? CHUNK : len - done;
-		long n = sys_pread(restart.image_fd, buf, want, (long)(at + done));
+		long n = sys_pread(fd, buf, want, (long)(at + done));
 		if (n <= 0)
 			return -1;
 		crc = crc32c_update(crc, buf, (uint64_t)n);
@@ -59,7 +60,7 @@ static const char *stored_kind(uint32_t kind)
 
 static void check_stored(uint64_t at, uint64_t len, uint32_t crc, const char *what, char *buf)
 {
-	int64_t got = crc_of_range(at, len, buf);
+	int64_t got = crc_of_range(restart.image_fd, at, len, buf);
 	if (got < 0)
 		die_path("cannot read from the image the contents of a", what, 0);
 	if ((uint32_t)got != crc)
@@ -85,13 +86,14 @@ static void check_stored_data(const struct ckpt_header *h, const char *tables)
 	if (h->codec)
 		use_inflate_tls();
 	for (uint32_t k = 0; k < h->nextents; k++) {
-		if (e[k].kind != CKPT_EXTENT_DATA)
+		if (!ckpt_extent_stored(e[k].kind))
 			continue;
 		if (ckpt_extent_compressed(&e[k])) { /* inflated as a restart would, into the second half */
 			inflate_extent(&e[k], buf + CHUNK, buf);
 			continue;
 		}
-		int64_t got = crc_of_range(e[k].data_offset, e[k].len, buf);
+		int fd = e[k].kind == CKPT_EXTENT_PARENT ? restart.link_fd[e[k].link] : restart.image_fd;
+		int64_t got = crc_of_range(fd, e[k].data_offset, e[k].len, buf);
 		if (got < 0)
 			die("cannot read memory contents from the image", -5 /* EIO */);
 		if ((uint32_t)got != e[k].crc)
@@ -108,7 +110,9 @@ __attribute__((noreturn)) void check_image_only(const char *path, int with_data)
 	load_and_validate(path, &hdr, &tables);
 	check_timer_records(&hdr, tables);
 	check_signal_records(&hdr, tables);
-	if (with_data)
+	if (with_data) {
+		open_chain(&hdr, 0); /* PARENT extents' bytes are in older images */
 		check_stored_data(&hdr, tables);
+	}
 	sys_exit_group(0);
 }

@@ -1,15 +1,31 @@
 /* The image's stored memory, read into place: shared by the loader that
- * writes straight into the mapped regions (memory.c) and the one that goes
- * through /proc/self/mem (uncharged.c), which memory.c calls. */
+ * writes straight into the mapped regions (memory.c), the one that goes
+ * through /proc/self/mem (uncharged.c), which memory.c calls, and the
+ * inflater (inflate.c). A PARENT extent's bytes are in the older image it
+ * names (chain.c), never compressed there. */
 #include "stub.h"
 #include "../sys.h"
 
-void read_memory_from_image(void *to, uint64_t len, uint64_t at)
+static void read_from(int fd, void *to, uint64_t len, uint64_t at, const char *why)
 {
 	for (uint64_t got = 0; got < len;) {
-		long n = sys_pread(restart.image_fd, (char *)to + got, len - got, (long)(at + got));
+		long n = sys_pread(fd, (char *)to + got, len - got, (long)(at + got));
 		if (n <= 0)
-			die("cannot read memory contents from the image", n < 0 ? n : -5);
+			die(why, n < 0 ? n : -5);
 		got += (uint64_t)n;
 	}
+}
+
+void read_memory_from_image(void *to, uint64_t len, uint64_t at)
+{
+	read_from(restart.image_fd, to, len, at, "cannot read memory contents from the image");
+}
+
+void read_extent_bytes(const struct ckpt_extent *e, void *to, uint64_t len, uint64_t done)
+{
+	if (e->kind == CKPT_EXTENT_PARENT)
+		read_from(restart.link_fd[e->link], to, len, e->data_offset + done,
+			  "cannot read memory contents from an older image of the chain");
+	else
+		read_memory_from_image(to, len, e->data_offset + done);
 }

@@ -86,7 +86,7 @@ static void load_extent(const struct ckpt_extent *e)
 	uint32_t crc = 0;
 	for (uint64_t done = 0; done < e->len;) {
 		uint64_t want = e->len - done > chunk ? chunk : e->len - done;
-		read_memory_from_image((void *)(e->start + done), want, e->data_offset + done);
+		read_extent_bytes(e, (void *)(e->start + done), want, done);
 		crc = crc32c_update(crc, (const void *)(e->start + done), want);
 		done += want;
 	}
@@ -143,7 +143,7 @@ static void load_extents(void)
 		if (k >= restart.hdr->nextents)
 			break;
 		const struct ckpt_extent *e = &restart.extents[k];
-		if (e->kind != CKPT_EXTENT_DATA)
+		if (!ckpt_extent_stored(e->kind))
 			continue;
 		if (extent_is_uncharged(e)) {
 			load_extent_forced(e);
@@ -185,7 +185,7 @@ static uint64_t data_bytes(void)
 {
 	uint64_t total = 0;
 	for (uint32_t k = 0; k < restart.hdr->nextents; k++)
-		if (restart.extents[k].kind == CKPT_EXTENT_DATA)
+		if (ckpt_extent_stored(restart.extents[k].kind))
 			total += restart.extents[k].len;
 	return total;
 }

@@ -186,6 +186,8 @@ __attribute__((noreturn)) void resume_threads(void)
 	for (int which = 0; which < 3; which++)
 		sys_setitimer(which, &restart.hdr->itimers[which], 0);
 	sys_close(restart.image_fd);
+	for (uint32_t i = 0; i < restart.hdr->nlinks; i++)
+		sys_close(restart.link_fd[i]);
 	clone_threads();
 	drop_namespace_capabilities();
 	restore_timers();

@@ -23,6 +23,7 @@ struct stub_args {
 	const struct ckpt_timer *timers;
 	const struct ckpt_signal *signals;
 	int image_fd;
+	int link_fd[CKPT_LINKS_MAX];     /* the older images PARENT extents read from (chain.c) */
 	int err_fd;                      /* the restart's stderr, for our own messages */
 	int mem_fd;                      /* /proc/self/mem while loading, or -1 (uncharged.c) */
 	uint64_t arena_start, arena_len;
@@ -158,8 +159,15 @@ void load_extent_forced(const struct ckpt_extent *e);
 void inflate_extent(const struct ckpt_extent *e, void *to, char *stored);
 uint64_t inflate_tls(void);
 void use_inflate_tls(void);
-/* image_read.c: `len` bytes of the image at `at` into `to`; a short read ends the restore. */
+/* image_read.c: `len` bytes of the image at `at` into `to`, or of extent e
+ * from `done` on (from the older image a PARENT one names); a short read
+ * ends the restore. */
 void read_memory_from_image(void *to, uint64_t len, uint64_t at);
+void read_extent_bytes(const struct ckpt_extent *e, void *to, uint64_t len, uint64_t done);
+/* chain.c: the older images an incremental image reads from, found next
+ * to it by content and opened (moved high when `place_high`), or the
+ * restart refused naming the missing or altered one. */
+void open_chain(const struct ckpt_header *h, int place_high);
 void restore_process_state(void);
 __attribute__((noreturn)) void resume_threads(void);
 

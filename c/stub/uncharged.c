@@ -47,7 +47,7 @@ void open_forced_writes(void)
 {
 	restart.mem_fd = -1;
 	for (uint32_t k = 0; k < restart.hdr->nextents; k++)
-		if (restart.extents[k].kind == CKPT_EXTENT_DATA && extent_is_uncharged(&restart.extents[k])) {
+		if (ckpt_extent_stored(restart.extents[k].kind) && extent_is_uncharged(&restart.extents[k])) {
 			long fd = sys_openat(AT_FDCWD, "/proc/self/mem", O_RDWR | O_CLOEXEC, 0);
 			if (fd < 0)
 				die("cannot open /proc/self/mem to restore memory without write permission", fd);
@@ -80,7 +80,7 @@ void load_extent_forced(const struct ckpt_extent *e)
 	for (uint64_t done = 0; done < e->len;) {
 		uint64_t want = e->len - done > chunk ? chunk : e->len - done;
 		if (!inflated) {
-			read_memory_from_image((void *)buf, want, e->data_offset + done);
+			read_extent_bytes(e, (void *)buf, want, done);
 			crc = crc32c_update(crc, (const void *)buf, want);
 		}
 		for (uint64_t put = 0; put < want;) {

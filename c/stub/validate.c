@@ -85,6 +85,11 @@ static void check_header(const struct ckpt_header *h, const char *page, uint64_t
 		bad("unknown compression codec (corrupt image)");
 	if (h->codec && !CKPT_BUILT_WITH_LZ4)
 		bad("a compressed image, and this ckpt was built without LZ4 (build it where liblz4-dev is installed)");
+	if (h->tracking > CKPT_TRACKING_MAX || h->nlinks > CKPT_LINKS_MAX)
+		bad("incremental image fields out of range (corrupt image)");
+	for (uint32_t i = 0; i < h->nlinks; i++)
+		if (!h->links[i].image_id || h->links[i].file_size < CKPT_HEADER_SIZE)
+			bad("an older image of the chain is named out of range (corrupt image)");
 	if (h->tables_offset != CKPT_HEADER_SIZE || h->tables_size > MAX_TABLES ||
 	    !within(h->tables_offset, h->tables_size, file_size) || !ckpt_page_aligned(h->data_offset) ||
 	    h->data_offset != h->tables_offset + h->tables_size || h->data_offset > file_size)
@@ -127,8 +132,8 @@ static void check_extents(const struct ckpt_header *h, const struct ckpt_region 
 		const struct ckpt_extent *x = &e[i];
 		if (x->start != at || !x->len || !ckpt_page_aligned(x->len) || x->len > r->end - at)
 			bad("extents do not tile their region (corrupt image)");
-		if (x->kind < CKPT_EXTENT_DATA || x->kind > CKPT_EXTENT_KIND_MAX)
-			bad("unknown extent kind (corrupt image)");
+		if (x->kind < CKPT_EXTENT_DATA || x->kind > CKPT_EXTENT_KIND_MAX || (x->link && x->kind != CKPT_EXTENT_PARENT))
+			bad("unknown extent kind (corrupt image)"); /* link shares the kind's word */
 		switch (x->kind) {
 		case CKPT_EXTENT_DATA:
 			/* compressed: a block of the header's codec, at most one block long */
@@ -138,6 +143,13 @@ static void check_extents(const struct ckpt_header *h, const struct ckpt_region 
 			if ((!h->codec && !ckpt_page_aligned(x->data_offset)) || x->data_offset < h->data_offset ||
 			    !within(x->data_offset, x->stored_len, h->file_size))
 				bad("extent data lies outside the image (corrupt image)");
+			break;
+		case CKPT_EXTENT_PARENT: /* the older image's bytes as they are (ckpt_format.h) */
+			if (x->stored_len != x->len)
+				bad("extent stored length is inconsistent (corrupt image)");
+			if (x->link >= h->nlinks || !ckpt_page_aligned(x->data_offset) || x->data_offset < CKPT_HEADER_SIZE ||
+			    !within(x->data_offset, x->len, h->links[x->link].file_size))
+				bad("extent data lies outside the older image it reads from (corrupt image)");
 			break;
 		case CKPT_EXTENT_FILE:
 			if (!mem_kind_is_file(r->kind))

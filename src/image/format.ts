@@ -10,6 +10,9 @@
 // The descriptor records' constants (c/ckpt_format_fds.h), in a file of their own.
 export * from "./format-fds.ts";
 import { FD_C_CONSTANTS } from "./format-fds.ts";
+// Version 5's constants for how memory is stored (codec, incremental chain), likewise.
+export * from "./format-storage.ts";
+import { CKPT_LINKS_MAX, STORAGE_C_CONSTANTS } from "./format-storage.ts";
 
 export const CKPT_MAGIC = "CKPTIMG\0";
 export const CKPT_VERSION = 5;
@@ -63,7 +66,8 @@ export const CKPT_EXTENT_DATA = 1;
 export const CKPT_EXTENT_HOLE = 2;
 export const CKPT_EXTENT_FILE = 3;
 export const CKPT_EXTENT_GUARD = 4;
-export const CKPT_EXTENT_KIND_MAX = CKPT_EXTENT_GUARD;
+export const CKPT_EXTENT_PARENT = 5;
+export const CKPT_EXTENT_KIND_MAX = CKPT_EXTENT_PARENT;
 
 export const CKPT_THREAD_COORDINATOR = 1 << 0;
 
@@ -71,12 +75,6 @@ export const CKPT_LIBC_GLIBC = 1;
 export const CKPT_LIBC_MUSL = 2;
 export const CKPT_LIBC_MAX = CKPT_LIBC_MUSL;
 export const CKPT_MUSL_TID_OFFSET = 48;
-
-// Compression (version 5): the header's codec; the most memory one compressed extent holds.
-export const CKPT_CODEC_NONE = 0;
-export const CKPT_CODEC_LZ4 = 1;
-export const CKPT_CODEC_MAX = CKPT_CODEC_LZ4;
-export const CKPT_COMPRESS_BLOCK = 1 << 20;
 
 /** Every #define and enum value above, by its C name, for the mirror test. */
 export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
@@ -91,11 +89,11 @@ export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_VM_MAYWRITE, CKPT_VM_LOCKED, CKPT_VM_LOCKONFAULT, CKPT_VM_DONTFORK, CKPT_VM_WIPEONFORK,
 	CKPT_VM_DONTDUMP, CKPT_VM_HUGEPAGE, CKPT_VM_NOHUGEPAGE, CKPT_VM_MERGEABLE, CKPT_VM_SEQUENTIAL,
 	CKPT_VM_RANDOM, CKPT_VM_SEALED, CKPT_VM_ACCOUNT, CKPT_VM_NORESERVE,
-	CKPT_EXTENT_DATA, CKPT_EXTENT_HOLE, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_KIND_MAX,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_HOLE, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_PARENT, CKPT_EXTENT_KIND_MAX,
+	...STORAGE_C_CONSTANTS,
 	...FD_C_CONSTANTS,
 	CKPT_THREAD_COORDINATOR,
 	CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL, CKPT_LIBC_MAX, CKPT_MUSL_TID_OFFSET,
-	CKPT_CODEC_NONE, CKPT_CODEC_LZ4, CKPT_CODEC_MAX, CKPT_COMPRESS_BLOCK,
 };
 
 export type Scalar = "u8" | "u16" | "u32" | "i32" | "u64" | "i64" | "char";
@@ -154,8 +152,13 @@ export const PROCESS_STATE = layout("ckpt_process_state", 56, {
 	nsignals: f(48, "u32"), signals_off: f(52, "u32"),
 });
 
+/** Version 5: an image an incremental one reads from, by content. */
+export const LINK = layout("ckpt_link", 24, {
+	image_id: f(0, "u64"), file_size: f(8, "u64"), header_crc: f(16, "u32"), pad: f(20, "u32"),
+});
+
 /** sizeof(struct ckpt_header): the bytes header_crc covers. */
-export const HEADER_STRUCT_SIZE = 3640;
+export const HEADER_STRUCT_SIZE = 3872;
 
 export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	magic: f(0, "char", 8),
@@ -214,12 +217,11 @@ export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	libc: f(3608, "u32"),
 	ninotify: f(3612, "u32"),
 	inotify_off: f(3616, "u32"),
-	// version 5, compression
-	codec: f(3620, "u32"),
-	pad_codec: f(3624, "u32"),
-	ppid: f(3628, "i32"), // version 5, pid namespace restart
-	pad_ppid: f(3632, "u32"),
-	header_crc: f(3636, "u32"),
+	codec: f(3620, "u32"), pad_codec: f(3624, "u32"), // version 5, compression
+	ppid: f(3628, "i32"), pad_ppid: f(3632, "u32"), // version 5, pid namespace restart
+	tracking: f(3636, "u32"), image_id: f(3640, "u64"), // version 5: incremental images
+	links: f(3648, LINK, CKPT_LINKS_MAX), nlinks: f(3864, "u32"),
+	header_crc: f(3868, "u32"),
 });
 
 export const RESUME_CTX = layout("ckpt_resume_ctx", 72, {
@@ -267,13 +269,10 @@ export const REGION = layout("ckpt_region", 96, {
 });
 
 export const EXTENT = layout("ckpt_extent", 40, {
-	start: f(0, "u64"),
-	len: f(8, "u64"),
-	kind: f(16, "u32"),
-	crc: f(20, "u32"),
-	data_offset: f(24, "u64"),
-	// version 5, compression
-	stored_len: f(32, "u64"),
+	start: f(0, "u64"), len: f(8, "u64"),
+	kind: f(16, "u16"), link: f(18, "u16"), // version 5, PARENT: index in the header's links (kind fits 16 bits)
+	crc: f(20, "u32"), data_offset: f(24, "u64"),
+	stored_len: f(32, "u64"), // version 5, compression
 });
 
 export const FD = layout("ckpt_fd", 264, {
@@ -393,6 +392,6 @@ export const RESTART_INFO = layout("ckpt_restart_info", 4256, {
 
 /** Every struct in ckpt_format.h, for the mirror test. */
 export const ALL_LAYOUTS: readonly Layout<string>[] = [
-	MM, SIGACTION, TIMEVAL, ITIMER, RLIMIT, TERMIOS, PROCESS_STATE, HEADER, RESUME_CTX, THREAD, REGION, EXTENT, FD, TIMER,
+	MM, SIGACTION, TIMEVAL, ITIMER, RLIMIT, TERMIOS, PROCESS_STATE, LINK, HEADER, RESUME_CTX, THREAD, REGION, EXTENT, FD, TIMER,
 	LOCK, SIGNAL, EPOLL_WATCH, INOTIFY_WATCH, RESTART_INFO,
 ];

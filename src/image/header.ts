@@ -10,7 +10,7 @@ import { Fields, utf8 } from "./fields.ts";
 import {
 	CKPT_ARCH_X86_64, CKPT_HEADER_SIZE, CKPT_MAGIC, CKPT_MAX_AUXV, CKPT_MAX_RLIMITS, CKPT_MAX_SIGNALS, CKPT_MAX_THREADS,
 	CKPT_CODEC_MAX, CKPT_LIBC_MAX, CKPT_NSPECIAL, CKPT_PAGE_SIZE, CKPT_VERSION, HEADER, HEADER_STRUCT_SIZE, ITIMER, MM, RLIMIT,
-	SIGACTION, TERMIOS, TIMEVAL, PROCESS_STATE, CKPT_UNKNOWN,
+	SIGACTION, TERMIOS, TIMEVAL, PROCESS_STATE, CKPT_UNKNOWN, CKPT_LINKS_MAX, CKPT_TRACKING_MAX, LINK,
 } from "./format.ts";
 import type { Header, Itimer, ProcessState, Termios } from "./types.ts";
 
@@ -70,6 +70,14 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 	if (h.u32("flags") !== 0) fail(`unknown header flags 0x${h.u32("flags").toString(16)} (newer image?)`);
 	if (h.u32("libc") < 1 || h.u32("libc") > CKPT_LIBC_MAX) fail("unknown C library (corrupt image)");
 	if (h.u32("codec") > CKPT_CODEC_MAX || h.u32("pad_codec") !== 0) fail("unknown compression codec (corrupt image)");
+	const nlinks = h.u32("nlinks");
+	if (h.u32("tracking") > CKPT_TRACKING_MAX || nlinks > CKPT_LINKS_MAX) fail("incremental image fields out of range (corrupt image)");
+	const links = Array.from({ length: nlinks }, (_, i) => {
+		const l = h.struct("links", LINK, i);
+		return { imageId: l.u64("image_id"), fileSize: l.u64("file_size"), headerCrc: l.u32("header_crc") };
+	});
+	if (links.some((l) => l.imageId === 0n || l.fileSize < BigInt(CKPT_HEADER_SIZE)))
+		fail("an older image of the chain is named out of range (corrupt image)");
 
 	const tablesOffset = h.u64("tables_offset");
 	const tablesSize = h.u64("tables_size");
@@ -143,6 +151,9 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 		restartInfoAddr: h.u64("restart_info_addr"),
 		libc: h.u32("libc"),
 		codec: h.u32("codec"),
+		imageId: h.u64("image_id"),
+		tracking: h.u32("tracking"),
+		links,
 		headerCrc: h.u32("header_crc"),
 		// The process state the stub restores is decoded on first use: about
 		// a hundred structs that `ckpt restart` never looks at (only `info`

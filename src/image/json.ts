@@ -14,7 +14,7 @@ import {
 	vmFlagNames,
 } from "./facts.ts";
 import { clockName } from "./clocks.ts";
-import { CODEC_NAMES, epollEventNames, EXTENT_KINDS, FD_KINDS, LIBC_NAMES, REGION_KINDS } from "./kinds.ts";
+import { CODEC_NAMES, epollEventNames, EXTENT_KINDS, FD_KINDS, LIBC_NAMES, REGION_KINDS, TRACKING_NAMES } from "./kinds.ts";
 import { terminalModes } from "./terminal-modes.ts";
 import type { Image } from "./types.ts";
 import { hex } from "../cli/text.ts";
@@ -55,6 +55,11 @@ export function infoJson(image: Image) {
 			host: h.hostname,
 			kernel: h.kernelRelease,
 			libc: LIBC_NAMES[h.libc],
+		},
+		incremental: {
+			imageId: h.imageId.toString(16).padStart(16, "0"),
+			tracking: TRACKING_NAMES[h.tracking]![0],
+			chain: h.links.map((l) => ({ imageId: l.imageId.toString(16).padStart(16, "0"), size: Number(l.fileSize) })),
 		},
 		process: {
 			umask: umaskText(h.process.umask),

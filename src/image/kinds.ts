@@ -8,7 +8,8 @@
  * enum member of the C header to a row and every JSON name to the docs.
  */
 import { CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL,
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_DELETED, CKPT_FD_EPOLL, CKPT_FD_EVENTFD,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_EXTENT_PARENT, CKPT_TRACKING_NONE,
+	CKPT_TRACKING_COMPRESSED, CKPT_TRACKING_UNAVAILABLE, CKPT_TRACKING_WRITE_PROTECT, CKPT_FD_DELETED, CKPT_FD_EPOLL, CKPT_FD_EVENTFD,
 	CKPT_FD_FIFO, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_INOTIFY, CKPT_FD_MEMFD, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_PROC,
 	CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_TTY, CKPT_FD_UNIX_SOCKET, CKPT_FD_INET_SOCKET, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE, CKPT_LOCK_OFD, CKPT_LOCK_POSIX, CKPT_REGION_ANON,
 	CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP, CKPT_REGION_SHARED_ANON,
@@ -151,6 +152,7 @@ export const REGION_KINDS = kindTable([
 
 export interface ExtentKind extends Kind {
 	readonly inImage: boolean; // its bytes are in the image's data area, under a CRC
+	readonly inOlderImage: boolean; // its bytes are in an older image of the chain, under a CRC
 	readonly fromFile: boolean; // mapped from the region's file: only in file regions
 	readonly hasBytes: boolean; // pages the program can read: a column of `ckpt info`'s memory table
 }
@@ -162,10 +164,11 @@ export interface ExtentKind extends Kind {
  * lists them in this order.
  */
 export const EXTENT_KINDS = kindTable<ExtentKind>([
-	{ value: CKPT_EXTENT_DATA, text: "DATA", json: "data", inImage: true, fromFile: false, hasBytes: true },
-	{ value: CKPT_EXTENT_HOLE, text: "ZERO", json: "zero", inImage: false, fromFile: false, hasBytes: true },
-	{ value: CKPT_EXTENT_FILE, text: "FILE", json: "file", inImage: false, fromFile: true, hasBytes: true },
-	{ value: CKPT_EXTENT_GUARD, text: "guard pages", json: "guard", inImage: false, fromFile: false, hasBytes: false },
+	{ value: CKPT_EXTENT_DATA, text: "DATA", json: "data", inImage: true, inOlderImage: false, fromFile: false, hasBytes: true },
+	{ value: CKPT_EXTENT_HOLE, text: "ZERO", json: "zero", inImage: false, inOlderImage: false, fromFile: false, hasBytes: true },
+	{ value: CKPT_EXTENT_FILE, text: "FILE", json: "file", inImage: false, inOlderImage: false, fromFile: true, hasBytes: true },
+	{ value: CKPT_EXTENT_GUARD, text: "guard pages", json: "guard", inImage: false, inOlderImage: false, fromFile: false, hasBytes: false },
+	{ value: CKPT_EXTENT_PARENT, text: "OLDER", json: "older", inImage: false, inOlderImage: true, fromFile: false, hasBytes: true },
 ]);
 
 export interface LockKind extends Kind {
@@ -184,6 +187,14 @@ export const LIBC_NAMES: Readonly<Record<number, string>> = { [CKPT_LIBC_GLIBC]:
 
 /** How DATA extents are stored (the header's codec, version 5): one row per codec. */
 export const CODEC_NAMES: Readonly<Record<number, string>> = { [CKPT_CODEC_NONE]: "none", [CKPT_CODEC_LZ4]: "lz4" };
+
+/** enum ckpt_tracking: how an image's pages were chosen (JSON name, then `ckpt info`'s words). */
+export const TRACKING_NAMES: Readonly<Record<number, readonly [string, string]>> = {
+	[CKPT_TRACKING_NONE]: ["none", "every page (a checkpoint that stops the program tracks nothing)"],
+	[CKPT_TRACKING_WRITE_PROTECT]: ["write-protect", "pages written since the image before (userfaultfd write-protect)"],
+	[CKPT_TRACKING_UNAVAILABLE]: ["unavailable", "every page: dirty-page tracking is unavailable here (userfaultfd refused)"],
+	[CKPT_TRACKING_COMPRESSED]: ["compressed", "every page: compressed images are written whole (a later image never reads from one)"],
+};
 
 /** One bit of a flag set. */
 export interface Flag {

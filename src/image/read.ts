@@ -14,6 +14,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { crc32c } from "./crc32c.ts";
+import { EXTENT_KINDS } from "./kinds.ts";
 import { ImageError } from "../cli/errors.ts";
 import { CKPT_EXTENT_DATA, CKPT_HEADER_SIZE } from "./format.ts";
 import { checkHeader } from "./header.ts";
@@ -59,7 +60,8 @@ export function storedItems(image: Image): VerifyResult {
 		result.items++;
 		result.bytes += len;
 	};
-	for (const r of image.regions) for (const e of r.extents) if (e.kind === CKPT_EXTENT_DATA) add(e.storedLen); // the bytes read: compressed, if they are
+	// the bytes read: compressed, if they are; an older image's as they are
+	for (const r of image.regions) for (const e of r.extents) if (EXTENT_KINDS.of(e.kind)!.inImage || EXTENT_KINDS.of(e.kind)!.inOlderImage) add(e.storedLen);
 	for (const f of image.fds) {
 		if (f.pipeLen > 0) add(f.pipeLen);
 		if (f.contentLen > 0) add(f.contentLen);
@@ -70,7 +72,9 @@ export function storedItems(image: Image): VerifyResult {
 /**
  * Re-read every DATA extent and saved pipe buffer of an image from
  * readImage() and compare its CRC32C with the recorded one. Throws an
- * ImageError naming the first mismatch.
+ * ImageError naming the first mismatch. An incremental image's PARENT
+ * extents are in older files: the stub's --verify, which finds them
+ * (c/stub/chain.c), is what checks those.
  */
 export function verifyData(image: Image): VerifyResult {
 	const fd = openImage(image.path);

@@ -4,13 +4,13 @@
  * facts.ts, the names of kinds in kinds.ts. Pure: image and clock in,
  * text out.
  */
-import { CKPT_CODEC_NONE, CKPT_REGION_UNREAD } from "./format.ts";
+import { CKPT_CODEC_NONE, CKPT_REGION_UNREAD, CKPT_TRACKING_WRITE_PROTECT } from "./format.ts";
 import {
 	bytesInImage, fdFlags, storedLength, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
 	vmFlagNames,
 } from "./facts.ts";
 import { clockName } from "./clocks.ts";
-import { CODEC_NAMES, EXTENT_KINDS, FD_KINDS, LIBC_NAMES, LOCK_KINDS, REGION_KINDS } from "./kinds.ts";
+import { CODEC_NAMES, EXTENT_KINDS, FD_KINDS, LIBC_NAMES, LOCK_KINDS, REGION_KINDS, TRACKING_NAMES } from "./kinds.ts";
 import type { Image, PendingSignal, Timer } from "./types.ts";
 import { signalName } from "../process/signals.ts";
 import { age, bytes, duration, hex, localTime, shellQuote, table } from "../cli/text.ts";
@@ -57,6 +57,13 @@ function processSettings(image: Image): string[][] {
 	];
 }
 
+/** How the image's pages were chosen, and how long its chain is. */
+function chainText(h: Image["header"]): string {
+	const how = TRACKING_NAMES[h.tracking]![1];
+	if (!h.links.length) return h.tracking === CKPT_TRACKING_WRITE_PROTECT ? "every page: the first image of a chain" : how;
+	return `${how}; incremental, image ${h.links.length + 1} of a chain (id ${h.imageId.toString(16).padStart(16, "0")})`;
+}
+
 export function renderInfo(image: Image, nowMs: number): string {
 	const h = image.header;
 	const takenMs = Number(h.createdNs / 1_000_000n);
@@ -80,7 +87,10 @@ export function renderInfo(image: Image, nowMs: number): string {
 		["kernel", h.kernelRelease],
 		["libc", LIBC_NAMES[h.libc]!],
 		["cwd", image.cwd],
+		["pages", chainText(h)],
 	], [], ""));
+	for (const [i, l] of h.links.entries())
+		out.push(`  reads from older image ${i + 1}: id ${l.imageId.toString(16).padStart(16, "0")}, ${bytes(Number(l.fileSize))}`);
 
 	out.push("", "process settings:");
 	out.push(table(processSettings(image)));

@@ -11,6 +11,7 @@ import {
 	CKPT_CODEC_NONE, CKPT_COMPRESS_BLOCK, CKPT_LOWEST_ADDRESS, CKPT_MAX_FD,
 	CKPT_FD_EPOLL, CKPT_FD_INET_SOCKET, CKPT_FD_UNIX_SOCKET, CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EPOLL_WATCH, EXTENT, FD, INOTIFY_WATCH, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS,
 	THREAD, TIMER,
+	CKPT_EXTENT_PARENT, CKPT_HEADER_SIZE,
 } from "./format.ts";
 import { isThreadCpuClock, validTime } from "./clocks.ts";
 import { decodeTermios, USER_SPACE_END } from "./header.ts";
@@ -103,10 +104,12 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			const e = extentAt(first + j);
 			const eStart = e.u64("start");
 			const len = e.u64("len");
-			const eKind = e.u32("kind");
+			const eKind = e.u16("kind");
+			const link = e.u16("link"); // shares the kind's 32-bit word: 0 for every kind but PARENT
 			if (eStart !== cursor) bad(`extent ${j} starts at ${hex(eStart)}, expected ${hex(cursor)}`);
 			if (len === 0n || len % PAGE !== 0n || eStart + len > end) bad(`extent ${j} has bad length ${len}`);
 			const extentKind = EXTENT_KINDS.of(eKind) ?? bad(`extent ${j} has unknown kind ${eKind}`);
+			if (link !== 0 && eKind !== CKPT_EXTENT_PARENT) bad(`extent ${j} has unknown kind ${eKind} with link ${link}`);
 			if (extentKind.fromFile && !isFile) bad(`extent ${j} refers to a file in a non-file region`);
 			let dataOffset = 0;
 			let storedLen = 0;
@@ -120,8 +123,17 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 					bad(`extent ${j} data [${off}, +${stored}) lies outside the data area`);
 				dataOffset = Number(off);
 				storedLen = Number(stored);
+			} else if (extentKind.inOlderImage) {
+				const off = e.u64("data_offset");
+				const older = h.links[link];
+				// an older image's bytes as they are: never compressed (ckpt_format.h)
+				if (e.u64("stored_len") !== len) bad(`extent ${j} stores ${e.u64("stored_len")} bytes for ${len}`);
+				if (!older || off % PAGE !== 0n || off < BigInt(CKPT_HEADER_SIZE) || off + len > older.fileSize)
+					bad(`extent ${j} data [${off}, +${len}) lies outside the older image it reads from`);
+				dataOffset = Number(off);
+				storedLen = Number(len);
 			}
-			extents.push({ start: eStart, len: Number(len), kind: eKind, crc: e.u32("crc"), dataOffset, storedLen });
+			extents.push({ start: eStart, len: Number(len), kind: eKind, crc: e.u32("crc"), dataOffset, storedLen, link });
 			cursor = eStart + len;
 		}
 		if (cursor !== end) bad(`extents end at ${hex(cursor)}, not at the region end`);

@@ -95,6 +95,9 @@ export interface Header {
 	restartInfoAddr: bigint;
 	libc: number; // enum ckpt_libc, named by LIBC_NAMES
 	codec: number; // enum ckpt_codec (version 5), named by CODEC_NAMES
+	imageId: bigint; // version 5: what an incremental image names this one by
+	tracking: number; // enum ckpt_tracking: how its pages were chosen
+	links: ChainLink[]; // the older images its PARENT extents read from, parent first
 	headerCrc: number;
 }
 
@@ -127,8 +130,16 @@ export interface Extent {
 	len: number;
 	kind: number; // CKPT_EXTENT_*
 	crc: number;
-	dataOffset: number; // DATA only; 0 otherwise
-	storedLen: number; // DATA: bytes in the image; < len: an LZ4 block (0: zeros, nothing stored)
+	dataOffset: number; // DATA: in this image; PARENT: in links[link]; 0 otherwise
+	storedLen: number; // DATA: bytes in the image; < len: an LZ4 block (0: zeros, nothing stored); PARENT: len
+	link: number; // PARENT only: index in the header's links
+}
+
+/** An older image an incremental one reads from, named by content. */
+export interface ChainLink {
+	imageId: bigint;
+	fileSize: bigint;
+	headerCrc: number;
 }
 
 export interface Region {

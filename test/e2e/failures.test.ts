@@ -3,7 +3,7 @@
 // the image directory, and ckpt says why in one line. Requests that overlap
 // are served one after the other, and --continue keeps the latest state.
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { CKPT, ckpt, demo, fixture, EXIT_CHECKPOINTED, lines, type Running, runToEnd, spawn, tempDir, until } from "./harness.ts";
@@ -369,13 +369,24 @@ test("a storm of 100 requests with --continue: the program never corrupts itself
   for (let i = 0; i < 100; i++) {
     process.kill(run.pid, "SIGUSR2");
     await Bun.sleep(5 + (i % 7) * 3);
-    // Every 25th, wait until an image is complete and keep a copy of it.
+    // Every 25th, wait until an image is complete and keep a copy of it,
+    // with the older images an incremental one reads from (myckpt.dat.N).
     if (i % 25 === 24) {
       const written = count(run.stdout, /checkpoint written/m);
       await run.waitFor((o) => count(o, /checkpoint written/m) > written);
-      const copy = join(dir, `kept-${i}.dat`);
-      writeFileSync(copy, readFileSync(join(dir, "myckpt.dat")), { mode: 0o600 });
-      kept.push(copy);
+      // A later request's writer may be moving them up meanwhile: copy again
+      // until the copy is a whole chain (the stub's --verify finds it).
+      const copies = join(dir, `kept-${i}`);
+      for (let attempt = 0; attempt < 20; attempt++) {
+        rmSync(copies, { recursive: true, force: true });
+        mkdirSync(copies);
+        for (const name of readdirSync(dir).filter((n) => n.startsWith("myckpt.dat")))
+          try {
+            writeFileSync(join(copies, name), readFileSync(join(dir, name)), { mode: 0o600 });
+          } catch {} // moved up meanwhile: the next attempt finds it
+        if (Bun.spawnSync([CKPT, "info", "--verify", join(copies, "myckpt.dat")]).exitCode === 0) break;
+      }
+      kept.push(join(copies, "myckpt.dat"));
     }
   }
   expect(await run.exit(120000)).toBe(0);

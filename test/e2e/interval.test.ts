@@ -120,7 +120,22 @@ test("--interval on threads writing memory: every page of every thread comes bac
   expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
 }, 60000);
 
-test("--keep 2 leaves exactly two images, and each of them restores", async () => {
+/**
+ * The names in `dir`: the newest `keep` images, then the older images they
+ * read from (incremental images: c/lib/image_rotation.c keeps those until
+ * nothing kept refers to them), and nothing else.
+ */
+function expectKept(keep: number, others: string[] = []): void {
+  const kept = ["k.dat", ...Array.from({ length: keep - 1 }, (_, i) => `k.dat.${i + 1}`)];
+  const idOf = (name: string) => JSON.parse(Bun.spawnSync([CKPT, "info", "--json", name], { cwd: dir }).stdout.toString()).incremental;
+  const needed = new Set(kept.flatMap((name) => idOf(name).chain.map((l: { imageId: string }) => l.imageId)));
+  const number = (n: string) => Number(n.slice("k.dat".length + 1) || 0);
+  const names = readdirSync(dir).filter((n) => !others.includes(n)).sort((a, b) => number(a) - number(b));
+  expect(names.slice(0, keep)).toEqual(kept);
+  for (const name of names.slice(keep)) expect({ name, readFrom: needed.has(idOf(name).imageId) }).toEqual({ name, readFrom: true });
+}
+
+test("--keep 2 leaves two images and the older ones they read from, and each of them restores", async () => {
   const ticker = demo("ticker");
   const reference = textLines((await runToEnd([ticker, "200"], { cwd: dir })).stdout);
   const first = start(["--interval", PERIOD, "--keep", "2", "--image", "k.dat", ticker, "200"]);
@@ -128,7 +143,7 @@ test("--keep 2 leaves exactly two images, and each of them restores", async () =
   first.proc.kill("SIGKILL");
   await first.done;
   await until(() => writersOf(ticker).length === 0, () => "a writer still at work after the SIGKILL to finish");
-  expect(readdirSync(dir).sort()).toEqual(["k.dat", "k.dat.1"]);
+  expectKept(2);
   expect(statSync(join(dir, "k.dat")).ino).not.toBe(statSync(join(dir, "k.dat.1")).ino);
 
   const list = await runToEnd([CKPT, "list"], { cwd: dir });
@@ -148,14 +163,15 @@ test("--keep 2 leaves exactly two images, and each of them restores", async () =
 }, 60000);
 
 describe("--keep's rotation, a writer SIGKILLed at each of its steps (strace's fault injection)", () => {
-  // The writer's calls with --keep 3: linkat #1 names the new image .k.dat.ckpt-tmp; renameat #1
-  // moves k.dat.1 over k.dat.2; linkat #2 makes .k.dat.ckpt-keep a second name of k.dat, renameat #2
-  // moves it over k.dat.1; renameat #3 moves the new image over k.dat.
+  // The writer's calls with --keep 3 and no chain: linkat #1 names the new image .k.dat.ckpt-tmp;
+  // renameat #1 moves k.dat.1 over k.dat.2; linkat #2 makes .k.dat.ckpt-keep a second name of k.dat,
+  // renameat #2 moves it over k.dat.1; renameat #3 moves the new image over k.dat. While incremental
+  // images keep older ones too, the first renames move those up, and the later steps come later.
   for (const [call, when, step] of [
     ["linkat", 1, "naming the new image"], ["renameat", 1, "moving k.dat.1 up"], ["linkat", 2, "linking k.dat aside"],
     ["renameat", 2, "moving that link over k.dat.1"], ["renameat", 3, "the final rename"],
   ] as const) {
-    test(`at ${step}: k.dat is still a complete image, and the next commit leaves exactly three`, async () => {
+    test(`at ${step}: k.dat is still a complete image, and the next commit leaves three and what they read from`, async () => {
       const program = join(dir, "ticker");
       copyFileSync(demo("ticker"), program);
       chmodSync(program, 0o755);
@@ -175,7 +191,7 @@ describe("--keep's rotation, a writer SIGKILLed at each of its steps (strace's f
       run.proc.kill("SIGKILL");
       await run.done;
       await until(() => writersOf(program).length === 0, () => "the last writer to finish");
-      expect(readdirSync(dir).sort()).toEqual(["k.dat", "k.dat.1", "k.dat.2", "ticker"]);
+      expectKept(3, ["ticker"]);
       for (const name of ["k.dat", "k.dat.1", "k.dat.2"]) expect({ step, name, code: (await verify(name)).code }).toEqual({ step, name, code: 0 });
       expect(run.stderr).toBe("");
     }, 60000);

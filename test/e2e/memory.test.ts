@@ -44,7 +44,7 @@ test("data written and then protected PROT_NONE comes back, anonymous and privat
   letters(join(dir, "f"));
   await checkpointWhenReady(program("protnone", join(dir, "f")));
   const info = await runToEnd([CKPT, "info"], { cwd: dir });
-  expect(info.stdout).toMatch(/---p +12\.0 KiB +anon +8\.0 KiB +4\.0 KiB +- +\(no read permission\)$/m);
+  expect(info.stdout).toMatch(/---p +12\.0 KiB +anon +8\.0 KiB +4\.0 KiB +- +- +\(no read permission\)$/m);
   const second = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(second.stderr).toBe("");
   expectAllPass(second.stdout, 4);

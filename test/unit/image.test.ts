@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
 	CKPT_CODEC_LZ4, CKPT_CODEC_MAX,
-	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_FD_PIPE_READ, CKPT_HEADER_SIZE,
+	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_EXTENT_PARENT, CKPT_FD_PIPE_READ, CKPT_HEADER_SIZE,
 	CKPT_VERSION, EXTENT, FD, HEADER, REGION,
 } from "../../src/image/format.ts";
 import { ImageError, readImage, verifyData } from "../../src/image/read.ts";
@@ -186,7 +186,7 @@ describe("readImage refuses", () => {
 		expect(failure(poke(img.slice(), EXTENT, e2, "start", 0x601000n))).toMatch(/extent 0 starts at 0x601000, expected 0x600000/);
 		expect(failure(poke(img.slice(), EXTENT, e2, "len", 100))).toMatch(/extent 0 has bad length 100/);
 		expect(failure(poke(img.slice(), EXTENT, e2, "kind", 7))).toMatch(/unknown kind 7/);
-		expect(failure(poke(img.slice(), EXTENT, e2, "kind", CKPT_EXTENT_GUARD + 1))).toMatch(/unknown kind 5/);
+		expect(failure(poke(img.slice(), EXTENT, e2, "kind", CKPT_EXTENT_PARENT + 1))).toMatch(/unknown kind 6/);
 		expect(failure(poke(img.slice(), EXTENT, e2, "kind", CKPT_EXTENT_FILE))).toMatch(/refers to a file in a non-file region/);
 		expect(failure(poke(img.slice(), HEADER, 0, "nextents", 4))).toMatch(/do not fit the 4 extents/);
 	});

@@ -33,7 +33,7 @@ test("threads, regions with their storage, kernel mappings, files, totals", () =
 	expect(doc.threads).toEqual([{ tid: 4242, rip: "0x401000", rsp: "0x7ffd00001000", fsBase: "0x7f0000001000" }]);
 	expect(doc.regions[0]).toEqual({
 		start: "0x400000", end: "0x402000", size: 8192, perms: "r-xp", kind: "file", name: "/usr/bin/demo", fileOffset: 0,
-		threadStack: false, unreadable: false, vmFlags: [], stored: { data: 4096, zero: 0, file: 4096, guard: 0 },
+		threadStack: false, unreadable: false, vmFlags: [], stored: { data: 4096, zero: 0, file: 4096, guard: 0, older: 0 },
 		extents: [{ start: "0x400000", size: 4096, storage: "file" }, { start: "0x401000", size: 4096, storage: "data" }],
 	});
 	expect(doc.regions[1]).toMatchObject({ name: "[heap]", kind: "anon", fileOffset: null, stored: { data: 8192, zero: 12288, file: 0 } });
@@ -68,7 +68,7 @@ test("guard pages: their own storage, counted apart, named in the human table", 
 	const p = join(dir, "guard.dat");
 	writeFileSync(p, buildImage(spec));
 	const doc = JSON.parse(JSON.stringify(infoJson(readImage(p))));
-	expect(doc.regions[1].stored).toEqual({ data: 12288, zero: 0, file: 0, guard: 8192 });
+	expect(doc.regions[1].stored).toEqual({ data: 12288, zero: 0, file: 0, guard: 8192, older: 0 });
 	expect(doc.regions[1].extents[1]).toEqual({ start: "0x601000", size: 8192, storage: "guard" });
 	expect(renderInfo(readImage(p), Date.now())).toMatch(/0x600000-0x605000 .*\[heap\] \(guard pages: 8\.0 KiB\)$/m);
 });

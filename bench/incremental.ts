@@ -1,0 +1,119 @@
+// `bun bench/incremental.ts` (part of `npm run bench`): incremental images
+// on a 1 GiB heap that dirties 16 MiB of scattered pages between
+// checkpoints (incremental-workload.c). In one run: the full first image
+// and nine incremental ones, each one's size and the pause the program saw
+// (the longest gap of its clock-reading loop across the checkpoint, with
+// the same window without a checkpoint for this machine's noise); a
+// write-heavy pass over the whole heap with and without dirty tracking
+// armed; restart from the tenth image of the chain against the full one.
+// Prints a table and writes bench/incremental-results.json. Not a test: no
+// thresholds here.
+import { $ } from "bun";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { collect } from "./collect.ts";
+import { spread } from "./stats.ts";
+import { now } from "./timing.ts";
+
+const root = join(import.meta.dir, "..");
+const CKPT = join(root, "dist", "ckpt");
+const MIB = Number(process.env.BENCH_INCREMENTAL_MIB ?? 1024);
+const DIRTY = 16;
+const work = mkdtempSync(join(process.env.BENCH_DIR ?? root, ".bench-incr-"));
+const exe = join(work, "workload");
+const image = join(work, "inc.dat");
+await $`cc -O2 -I${import.meta.dir} -o ${exe} ${join(import.meta.dir, "incremental-workload.c")}`;
+
+const count = (text: string, what: string) => text.split(what).length - 1;
+const lastNumber = (text: string, re: RegExp) => Number([...text.matchAll(re)].at(-1)?.[1] ?? NaN);
+
+const p = Bun.spawn([CKPT, "--continue", "--image", image, exe, String(MIB), String(DIRTY)], { cwd: work, stdout: "pipe", stderr: "pipe" });
+const out = collect(p.stdout), err = collect(p.stderr);
+let windows = 0;
+/** The longest gap (ms) the program saw while `during` ran. */
+async function window(during: () => Promise<unknown>): Promise<number> {
+  const n = ++windows;
+  p.kill("SIGUSR1");
+  await out.until(`window ${n} spinning`);
+  await Bun.sleep(20);
+  await during();
+  await Bun.sleep(20);
+  p.kill("SIGUSR1");
+  await out.until(`window ${n} longest gap`);
+  return lastNumber(out.text, new RegExp(`window ${n} longest gap (\\d+) ns`, "g")) / 1e6;
+}
+async function pass(): Promise<number> {
+  const n = count(out.text, "pass ") + 1;
+  p.kill("SIGWINCH");
+  while (count(out.text, "pass ") < n) await Bun.sleep(5);
+  return lastNumber(out.text, /pass (\d+) ns/g) / 1e6;
+}
+
+const images: { kind: string; size_mib: number; pause_reported_ms: number; pause_observed_ms: number; noise_ms: number; durable_ms: number }[] = [];
+const passes: Record<string, number> = {};
+try {
+  await out.until("ready");
+  await pass();
+  passes.without_tracking_ms = await pass();
+  for (let i = 0; i < 10; i++) {
+    if (i > 0) {
+      const before = count(out.text, "dirtied ");
+      p.kill("SIGHUP");
+      while (count(out.text, "dirtied ") === before) await Bun.sleep(5);
+    }
+    let took = 0;
+    const observed = await window(async () => {
+      const t = now();
+      const before = count(err.text, "checkpoint written");
+      p.kill("SIGUSR2");
+      while (count(err.text, "checkpoint written") === before) await Bun.sleep(2);
+      took = now() - t;
+    });
+    const noise = await window(() => Bun.sleep(took));
+    images.push({
+      kind: i === 0 ? "full" : "incremental",
+      size_mib: statSync(image).size / 2 ** 20,
+      pause_reported_ms: lastNumber(err.text, /program paused ([\d.]+) ms/g),
+      pause_observed_ms: observed,
+      noise_ms: noise,
+      durable_ms: lastNumber(err.text, /durable after ([\d.]+) ms/g),
+    });
+  }
+  // Armed by the last checkpoint: the first write to every page faults once.
+  passes.first_pass_after_checkpoint_ms = await pass();
+  passes.later_pass_ms = await pass();
+} finally {
+  p.kill("SIGKILL");
+  await p.exited;
+}
+if (!err.text.includes("incremental: pages written since the last one")) throw new Error(`no incremental image was written: ${err.text}`);
+
+/** From `ckpt restart IMAGE` to the program's "alive", which it prints once every page checked out. */
+async function restart(name: string): Promise<number> {
+  const t = now();
+  const r = Bun.spawn([CKPT, "restart", name], { cwd: work, stdout: "pipe", stderr: "pipe" });
+  const o = collect(r.stdout);
+  await Promise.race([o.until("alive"), r.exited]);
+  const ms = now() - t;
+  if (!o.text.includes("alive")) throw new Error(`restart of ${name} failed: ${await new Response(r.stderr).text()}`);
+  r.kill("SIGKILL");
+  await r.exited;
+  return ms;
+}
+const full = `${image}.9`; // the chain's first, full image, nine commits back
+const chainMs: number[] = [], fullMs: number[] = [];
+for (let i = 0; i < 3; i++) {
+  chainMs.push(await restart(image));
+  fullMs.push(await restart(full));
+}
+const restarts = { chain_of_10_ms: spread(chainMs)!.median, full_ms: spread(fullMs)!.median };
+
+console.log(`\nincremental images: ${MIB} MiB heap, ${DIRTY} MiB of scattered pages dirtied between checkpoints`);
+console.log("image\tkind\tsize MiB\tpause reported ms\tpause observed ms\tnoise ms\tdurable ms");
+images.forEach((r, i) => console.log([i + 1, r.kind, r.size_mib.toFixed(1), r.pause_reported_ms, r.pause_observed_ms.toFixed(2), r.noise_ms.toFixed(2), r.durable_ms].join("\t")));
+const overhead = passes.first_pass_after_checkpoint_ms! / passes.without_tracking_ms! - 1;
+console.log(`write pass over the heap: ${passes.without_tracking_ms!.toFixed(1)} ms untracked, ${passes.first_pass_after_checkpoint_ms!.toFixed(1)} ms as the first after a checkpoint (+${(overhead * 100).toFixed(1)} %, every page faulting once), ${passes.later_pass_ms!.toFixed(1)} ms after that`);
+console.log(`restart: ${restarts.chain_of_10_ms.toFixed(1)} ms from the 10th image of a chain, ${restarts.full_ms.toFixed(1)} ms from the full image (x${(restarts.chain_of_10_ms / restarts.full_ms).toFixed(2)}; medians of 3)`);
+const machine = { cpus: navigator.hardwareConcurrency, kernel: (await $`uname -r`.text()).trim(), load: readFileSync("/proc/loadavg", "utf8").trim(), date: new Date().toISOString() };
+writeFileSync(join(import.meta.dir, "incremental-results.json"), JSON.stringify({ machine, mib: MIB, dirty_mib: DIRTY, images, passes, restarts }, null, 2) + "\n");
+rmSync(work, { recursive: true, force: true });

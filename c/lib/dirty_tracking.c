@@ -1,0 +1,264 @@
+/*
+ * Which pages changed since the last image, for incremental images
+ * (incremental.c). This kernel has no soft-dirty bits (CONFIG_MEM_SOFT_DIRTY
+ * is off), so the program's memory is registered with a userfaultfd of our
+ * own in write-protect mode with UFFD_FEATURE_WP_ASYNC: a write to a
+ * protected page, the kernel's own (read() into it) included, is resolved
+ * by the kernel itself, which clears the page's uffd-wp bit; no thread ever
+ * waits on us. pagemap shows that bit (PM_UFFD_WP, bit 57) in the scan
+ * capture_regions.c makes anyway, so a page is unchanged exactly when it is
+ * present or swapped with the bit still set. A page nobody protected never
+ * has it: a region mapped, moved (mremap drops the registration and the
+ * bits) or faulted in again since (MADV_DONTNEED, then a read maps the
+ * zero page unprotected) is written whole. Verified on 6.18, unprivileged
+ * (vm.unprivileged_userfaultfd is 0, so UFFD_USER_MODE_ONLY): fork keeps
+ * the parent's bits; a second userfaultfd cannot register a range that is
+ * registered (EBUSY).
+ *
+ * Set up at the first background checkpoint and protected again at each,
+ * while every thread is stopped and before the writer's copy is made, so
+ * "unchanged" means unchanged since that copy. Regions written while the
+ * capture itself runs (every thread's stack, TLS and rseq area, libckpt's
+ * own statics) are never taken as unchanged: a page of theirs written
+ * between the scan and the copy would otherwise be missed. Were anything
+ * else missed, the PARENT extent's checksum, taken from the new copy, would
+ * not match the older image's bytes and the restart would refuse: never a
+ * silent difference.
+ *
+ * The descriptor sits high (near the soft RLIMIT_NOFILE), close-on-exec,
+ * and capture_fds.c leaves it out of the image. A program that closes it
+ * (close_range, closefrom) just loses tracking: the next capture sees the
+ * number is no userfaultfd of ours and writes a full image.
+ *
+ * With --compress nothing is tracked and every image is full: an older
+ * compressed image holds LZ4 blocks where a PARENT extent would need its
+ * pages at a file offset (the stub refuses such a link, chain.c).
+ */
+#include <fcntl.h>
+#include <sys/mman.h>
+#include "ckpt_lib.h"
+#include "../sys.h"
+#include "page_kind.h"
+
+/* include/uapi/linux/userfaultfd.h and fs/proc/task_mmu.c (Linux 6.7+);
+ * Debian 12's headers predate UFFD_FEATURE_WP_ASYNC. */
+#define UFFD_USER_MODE_ONLY 1
+#define UFFD_API 0xaa
+#define UFFD_FEATURE_WP_ASYNC (1u << 15)
+#define UFFDIO_API 0xc018aa3f          /* _IOWR(0xAA, 0x3F, struct uffdio_api) */
+#define UFFDIO_REGISTER 0xc020aa00     /* _IOWR(0xAA, 0x00, struct uffdio_register) */
+#define UFFDIO_WRITEPROTECT 0xc018aa06 /* _IOWR(0xAA, 0x06, struct uffdio_writeprotect) */
+#define UFFDIO_REGISTER_MODE_WP 2
+#define UFFDIO_WRITEPROTECT_MODE_WP 1
+/* include/uapi/linux/fs.h (Linux 6.7+): PAGEMAP_SCAN on /proc/self/pagemap. */
+#define PAGEMAP_SCAN 0xc0606610        /* _IOWR('f', 16, struct pm_scan_arg) */
+#define PM_SCAN_WP_MATCHING (1u << 0)  /* write-protect the pages it reports, atomically */
+#define PM_SCAN_CHECK_WPASYNC (1u << 1) /* EPERM for a range not registered WP_ASYNC */
+#define PAGE_IS_WRITTEN (1u << 1)
+
+struct pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+struct page_region { uint64_t start, end, categories; };
+#define NR_USERFAULTFD 323
+
+struct uffdio_api { uint64_t api, features, ioctls; };
+struct uffdio_range { uint64_t start, len; };
+struct uffdio_register { struct uffdio_range range; uint64_t mode, ioctls; };
+struct uffdio_writeprotect { struct uffdio_range range; uint64_t mode; };
+
+static int tracking_fd = -1;       /* our userfaultfd, or -1 */
+static uint64_t protected_since;   /* image_id of the capture the bits date from */
+static const char *unavailable;    /* why tracking cannot be had here, once known */
+
+int is_tracking_fd(int fd)
+{
+	return fd >= 0 && fd == tracking_fd;
+}
+
+/* A restart brings none of it back: the descriptor is not in the image. */
+void tracking_forget(void)
+{
+	tracking_fd = -1;
+	protected_since = 0;
+}
+
+static int still_ours(void)
+{
+	if (tracking_fd < 0)
+		return 0;
+	struct line path = {.len = 0};
+	line_str(&path, "/proc/self/fd/");
+	line_u64(&path, (uint64_t)tracking_fd);
+	char target[64];
+	long n = sys_readlinkat(AT_FDCWD, path.buf, target, sizeof target - 1);
+	if (n < 0)
+		return 0;
+	target[n] = 0;
+	return str_eq(target, "anon_inode:[userfaultfd]");
+}
+
+/* At the start of a background capture: whether pagemap's uffd-wp bits
+ * say what changed since the image named protected_since. */
+void tracking_begin(struct capture *c)
+{
+	c->incremental = 0;
+	if (ckpt_config.compress) { /* compressed images are written full: nothing to track for */
+		c->hdr->tracking = CKPT_TRACKING_COMPRESSED;
+		return;
+	}
+	c->hdr->tracking = unavailable ? CKPT_TRACKING_UNAVAILABLE : CKPT_TRACKING_WRITE_PROTECT;
+	if (!still_ours()) {
+		tracking_fd = -1; /* the number may be the program's now: never close it */
+		return;
+	}
+	c->incremental = 1;
+	c->parent_id = protected_since;
+}
+
+/* Each thread's TCB and rseq area, which the kernel rewrites (rseq's cpu
+ * id) whenever a stopped thread moves to another CPU: a few pages, often
+ * inside a big anonymous region the heap merged with, so they are taken
+ * out by page, not by region. */
+#define TLS_SLACK (2 * CKPT_PAGE_SIZE)
+static int near_thread_state(const struct capture *c, uint64_t addr)
+{
+	for (uint32_t t = 0; t < c->nthreads; t++) {
+		const struct ckpt_thread *th = &c->threads[t];
+		if ((addr + TLS_SLACK > th->fs_base && addr < th->fs_base + TLS_SLACK) ||
+		    (th->rseq_addr && addr + TLS_SLACK > th->rseq_addr && addr < th->rseq_addr + TLS_SLACK))
+			return 1;
+	}
+	return 0;
+}
+
+int page_unchanged(const struct capture *c, uint64_t pagemap_entry, uint64_t addr)
+{
+	return c->incremental && (pagemap_entry & PM_UFFD_WP) && !near_thread_state(c, addr);
+}
+
+static int holds(const struct ckpt_region *r, uint64_t addr)
+{
+	return addr >= r->start && addr < r->end;
+}
+
+/* Memory the capture itself may write between the scan and the copy. */
+static int written_by_capture(const struct capture *c, const struct ckpt_region *r)
+{
+	for (uint32_t t = 0; t < c->nthreads; t++) {
+		const struct ckpt_thread *th = &c->threads[t];
+		if (holds(r, th->resume.rsp - 1) || holds(r, th->user_rsp - 1) || holds(r, th->altstack_sp))
+			return 1;
+	}
+	return holds(r, (uint64_t)&ckpt_config) || holds(r, (uint64_t)&ckpt_sync) ||
+	       holds(r, (uint64_t)&ckpt_restart_info) || holds(r, (uint64_t)&tracking_fd);
+}
+
+/* Private memory read directly by the writer: what can be tracked. */
+static int trackable(const struct capture *c, const struct ckpt_region *r)
+{
+	if (r->kind != CKPT_REGION_ANON && r->kind != CKPT_REGION_FILE_PRIVATE)
+		return 0;
+	if ((r->flags & CKPT_REGION_UNREAD) || (r->vm_flags & (CKPT_VM_DONTFORK | CKPT_VM_WIPEONFORK)))
+		return 0;
+	return !written_by_capture(c, r);
+}
+
+/* After capture_vmflags: pages of regions that cannot be trusted as
+ * unchanged go back to being stored. */
+void untrack_unstable_regions(struct capture *c)
+{
+	for (uint32_t i = 0; c->incremental && i < c->nregions; i++) {
+		const struct ckpt_region *r = &c->regions[i];
+		if (trackable(c, r))
+			continue;
+		for (uint32_t k = r->first_extent; k < r->first_extent + r->nextents; k++)
+			if (c->extents[k].kind == CKPT_EXTENT_PARENT)
+				c->extents[k].kind = CKPT_EXTENT_DATA;
+	}
+}
+
+static int open_tracking(void)
+{
+	long fd = SYS1(NR_USERFAULTFD, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (fd < 0) {
+		unavailable = "userfaultfd is not available";
+		return -1;
+	}
+	struct uffdio_api api = {.api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC};
+	if (sys_ioctl((int)fd, UFFDIO_API, &api) < 0) {
+		sys_close((int)fd);
+		unavailable = "this kernel has no asynchronous userfaultfd write-protect (Linux 6.7+)";
+		return -1;
+	}
+	/* High and out of the way: programs count up from 3. */
+	struct { uint64_t cur, max; } nofile;
+	long high = 0;
+	if (SYS4(__NR_prlimit64, 0, 7 /* RLIMIT_NOFILE */, 0, &nofile) == 0 && nofile.cur > 256 && nofile.cur < (1u << 20))
+		high = sys_fcntl((int)fd, F_DUPFD_CLOEXEC, (long)nofile.cur - 64);
+	sys_close((int)fd);
+	if (high <= 0) {
+		unavailable = "no free descriptor high enough for the userfaultfd";
+		return -1;
+	}
+	tracking_fd = (int)high;
+	return 0;
+}
+
+/* A region registered at an earlier capture: only the pages written since
+ * are protected again (PAGEMAP_SCAN with PM_SCAN_WP_MATCHING), instead of
+ * walking all of it: a 1 GiB heap that wrote 16 MiB costs 4096 pages, not
+ * 262144. 0, or -1 when the region is not registered with us (EPERM). */
+static int protect_written(int pagemap, const struct ckpt_region *r)
+{
+	static struct page_region found[256]; /* what it reports; only the walk matters */
+	for (uint64_t at = r->start; at < r->end;) {
+		struct pm_scan_arg scan = {
+			.size = sizeof scan, .flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+			.start = at, .end = r->end, .vec = (uint64_t)found, .vec_len = sizeof found / sizeof found[0],
+			.category_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN,
+		};
+		long n = sys_ioctl(pagemap, PAGEMAP_SCAN, &scan);
+		if (n < 0)
+			return at == r->start ? -1 : 0; /* partway: what is left is written next time */
+		if (scan.walk_end <= at)
+			return 0;
+		at = scan.walk_end;
+	}
+	return 0;
+}
+
+/* After the capture, every thread still stopped, before the writer's copy:
+ * from now on a write clears the page's bit. A region that cannot be
+ * registered (the program's own userfaultfd has it) stays unprotected and
+ * so is written whole every time. */
+void tracking_protect(struct capture *c)
+{
+	if (ckpt_config.compress)
+		return;
+	if (unavailable || (tracking_fd < 0 && open_tracking() < 0)) {
+		c->hdr->tracking = CKPT_TRACKING_UNAVAILABLE;
+		return;
+	}
+	long pagemap = sys_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
+	for (uint32_t i = 0; i < c->nregions; i++) {
+		const struct ckpt_region *r = &c->regions[i];
+		if (!trackable(c, r) || (pagemap >= 0 && protect_written((int)pagemap, r) == 0))
+			continue;
+		/* Not registered yet (new, moved, or the first time): all of it. */
+		struct uffdio_register reg = {.range = {r->start, r->end - r->start}, .mode = UFFDIO_REGISTER_MODE_WP};
+		sys_ioctl(tracking_fd, UFFDIO_REGISTER, &reg);
+		struct uffdio_writeprotect wp = {.range = {r->start, r->end - r->start}, .mode = UFFDIO_WRITEPROTECT_MODE_WP};
+		sys_ioctl(tracking_fd, UFFDIO_WRITEPROTECT, &wp);
+	}
+	if (pagemap >= 0)
+		sys_close((int)pagemap);
+	protected_since = c->hdr->image_id;
+}
+
+/* Why an image taken with tracking asked for is full ("" when it is not). */
+const char *tracking_unavailable_reason(void)
+{
+	return unavailable ? unavailable : "";
+}

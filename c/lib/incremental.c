@@ -1,0 +1,188 @@
+/*
+ * Incremental images, resolved by the writer before the layout.
+ *
+ * The capture marked pages unchanged since the last background copy as
+ * PARENT extents (dirty_tracking.c). The image at the image path must be
+ * that copy's (its image_id is the one the protection dates from): a
+ * failed or skipped write, a restart, another run's image all make it
+ * something else, and the image is written full. Each PARENT run is cut
+ * along the parent's own extents: where the parent stored the bytes
+ * (DATA) the new extent points into the parent, link 0; where the parent
+ * itself pointed further back (PARENT, link n) it points where that did,
+ * link n + 1; anything else (the parent had no bytes there) is stored
+ * again. So an image names every image it reads from directly, and a
+ * restart opens each once instead of walking the chain.
+ *
+ * Each PARENT extent carries the CRC32C of its bytes as this copy holds
+ * them: the restart compares it with what the older image holds, so a
+ * page tracking missed refuses the restart instead of coming back stale.
+ * A chain is CKPT_CHAIN_MAX images at most; the image after that is full
+ * (the rule that keeps restarts and kept files bounded).
+ *
+ * A compressed parent is never read from (its file offsets are LZ4
+ * blocks, not pages); with --compress tracking is off and every image is
+ * full anyway (dirty_tracking.c).
+ */
+#include <fcntl.h>
+#include <sys/mman.h>
+#include "ckpt_lib.h"
+#include "../crc32c.h"
+#include "../sys.h"
+
+struct parent_image {
+	struct ckpt_header hdr;
+	const struct ckpt_extent *extents;
+	char *tables;
+};
+
+static void store_everything(struct capture *c)
+{
+	for (uint32_t k = 0; k < c->nextents; k++)
+		if (c->extents[k].kind == CKPT_EXTENT_PARENT)
+			c->extents[k].kind = CKPT_EXTENT_DATA;
+	c->hdr->nlinks = 0;
+}
+
+static int read_all(int fd, void *to, uint64_t len, uint64_t at)
+{
+	for (uint64_t got = 0; got < len;) {
+		long n = sys_pread(fd, (char *)to + got, len - got, (long)(at + got));
+		if (n <= 0)
+			return -1;
+		got += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* The image at the image path, if it is the copy tracking started from
+ * and its header and tables are intact; 0, or -1 for a full image. */
+static int read_parent(const struct capture *c, struct parent_image *p)
+{
+	long fd = sys_openat(AT_FDCWD, ckpt_config.image_path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	static char page[CKPT_HEADER_SIZE]; /* the writer's own copy of it */
+	int rc = read_all((int)fd, page, CKPT_HEADER_SIZE, 0);
+	__builtin_memcpy(&p->hdr, page, sizeof p->hdr);
+	const struct ckpt_header *h = &p->hdr;
+	uint32_t want = h->header_crc;
+	((struct ckpt_header *)page)->header_crc = 0;
+	if (rc || !str_eq(h->magic, CKPT_MAGIC) || h->version != CKPT_VERSION || h->image_id != c->parent_id || h->codec ||
+	    crc32c_update(0, page, CKPT_HEADER_SIZE) != want || h->nlinks >= CKPT_LINKS_MAX ||
+	    h->tables_size > (1ull << 32) || h->extents_off + (uint64_t)h->nextents * sizeof(struct ckpt_extent) > h->tables_size) {
+		sys_close((int)fd);
+		return -1;
+	}
+	long m = sys_mmap(0, h->tables_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m < 0) {
+		sys_close((int)fd);
+		return -1;
+	}
+	p->tables = (char *)m;
+	rc = read_all((int)fd, p->tables, h->tables_size, h->tables_offset);
+	sys_close((int)fd);
+	if (rc || crc32c_update(0, p->tables, h->tables_size) != h->tables_crc) {
+		sys_munmap(p->tables, h->tables_size);
+		return -1;
+	}
+	p->extents = (const struct ckpt_extent *)(p->tables + h->extents_off);
+	return 0;
+}
+
+struct cut {
+	struct ckpt_extent *out;
+	uint64_t *out_src;
+	uint32_t n;
+	uint32_t region_first; /* pieces never merge across a region's start */
+};
+
+static void emit(struct cut *o, struct ckpt_extent x, uint64_t src)
+{
+	struct ckpt_extent *last = o->n > o->region_first ? &o->out[o->n - 1] : 0;
+	if (last && x.kind == CKPT_EXTENT_DATA && last->kind == CKPT_EXTENT_DATA && !src && !o->out_src[o->n - 1] &&
+	    last->start + last->len == x.start) {
+		last->len += x.len; /* two stored pieces side by side: one extent */
+		return;
+	}
+	o->out[o->n] = x;
+	o->out_src[o->n++] = src;
+}
+
+/* One PARENT run of the capture, cut along the parent's extents from *pi. */
+static void cut_run(struct cut *o, const struct parent_image *p, uint32_t *pi, uint64_t start, uint64_t end)
+{
+	for (uint64_t at = start; at < end;) {
+		while (*pi < p->hdr.nextents && p->extents[*pi].start + p->extents[*pi].len <= at)
+			(*pi)++;
+		const struct ckpt_extent *pe = *pi < p->hdr.nextents ? &p->extents[*pi] : 0;
+		struct ckpt_extent x = {.start = at, .kind = CKPT_EXTENT_DATA};
+		if (!pe || pe->start > at) { /* the parent had nothing here */
+			uint64_t to = pe && pe->start < end ? pe->start : end;
+			x.len = to - at;
+		} else {
+			uint64_t to = pe->start + pe->len < end ? pe->start + pe->len : end;
+			x.len = to - at;
+			if (pe->kind == CKPT_EXTENT_DATA || pe->kind == CKPT_EXTENT_PARENT) {
+				x.kind = CKPT_EXTENT_PARENT;
+				x.link = pe->kind == CKPT_EXTENT_DATA ? 0 : pe->link + 1;
+				x.data_offset = pe->data_offset + (at - pe->start);
+				x.crc = crc32c_update(0, (const void *)at, x.len);
+			}
+		}
+		emit(o, x, 0);
+		at += x.len;
+	}
+}
+
+/* Links: the parent first, then every image the parent read from. */
+static void link_to(struct capture *c, const struct parent_image *p)
+{
+	struct ckpt_header *h = c->hdr;
+	h->links[0] = (struct ckpt_link){.image_id = p->hdr.image_id, .file_size = p->hdr.file_size,
+					 .header_crc = p->hdr.header_crc};
+	for (uint32_t i = 0; i < p->hdr.nlinks; i++)
+		h->links[i + 1] = p->hdr.links[i];
+	h->nlinks = p->hdr.nlinks + 1;
+}
+
+void resolve_incremental(struct capture *c)
+{
+	uint32_t runs = 0;
+	for (uint32_t k = 0; k < c->nextents; k++)
+		runs += c->extents[k].kind == CKPT_EXTENT_PARENT;
+	struct parent_image p;
+	if (!runs || read_parent(c, &p)) {
+		store_everything(c);
+		return;
+	}
+	/* Each cut adds at most one piece per parent extent it crosses. */
+	uint64_t most = (uint64_t)c->nextents + 2ull * p.hdr.nextents + runs;
+	uint64_t bytes = align_up(most * (sizeof(struct ckpt_extent) + 8), 4096);
+	long m = most <= c->max_extents ? sys_mmap(0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : -1;
+	if (m < 0) {
+		sys_munmap(p.tables, p.hdr.tables_size);
+		store_everything(c);
+		return;
+	}
+	struct cut o = {.out = (struct ckpt_extent *)m, .out_src = (uint64_t *)(m + most * sizeof(struct ckpt_extent))};
+	uint32_t pi = 0;
+	for (uint32_t i = 0; i < c->nregions; i++) {
+		struct ckpt_region *r = &c->regions[i];
+		uint32_t first = o.region_first = o.n;
+		for (uint32_t k = r->first_extent; k < r->first_extent + r->nextents; k++) {
+			const struct ckpt_extent *x = &c->extents[k];
+			if (x->kind == CKPT_EXTENT_PARENT)
+				cut_run(&o, &p, &pi, x->start, x->start + x->len);
+			else
+				emit(&o, *x, c->extent_src[k]);
+		}
+		r->first_extent = first;
+		r->nextents = o.n - first;
+	}
+	__builtin_memcpy(c->extents, o.out, o.n * sizeof(struct ckpt_extent));
+	__builtin_memcpy(c->extent_src, o.out_src, o.n * sizeof(uint64_t));
+	c->nextents = o.n;
+	link_to(c, &p);
+	sys_munmap((void *)m, bytes);
+	sys_munmap(p.tables, p.hdr.tables_size);
+}

@@ -1,0 +1,156 @@
+/*
+ * The older images an incremental image reads from (its header's links),
+ * found and checked in phase 1, before anything is torn down.
+ *
+ * Kept images move from name to name (NAME, NAME.1, NAME.2...: the
+ * libckpt side's image_rotation.c), so a link names its image by content
+ * (its unique image_id, size and header checksum), and every numbered name
+ * next to the image is a candidate: NAME.1 to NAME.CKPT_KEEP_MAX for the
+ * image's own name and, when that is itself numbered (a restart from
+ * NAME.3), for the name without the number. A candidate is taken when its
+ * header is intact and says that id, its size and header checksum are the
+ * link's, and its tables are intact. A link no candidate holds refuses the
+ * restart, naming it; one whose id is found in a file that differs is
+ * named as altered; one found compressed is refused too (a compressed
+ * image's data are LZ4 blocks, not pages). The bytes PARENT extents read are checked against
+ * their own checksums while they load, as the image's own are.
+ */
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include "stub.h"
+#include "../ckpt_protocol.h"
+#include "../crc32c.h"
+#include "../sys.h"
+
+enum candidate { NO_FILE, OTHER_IMAGE, ALTERED, COMPRESSED, MATCHES };
+
+static int read_all(int fd, void *to, uint64_t len, uint64_t at)
+{
+	for (uint64_t got = 0; got < len;) {
+		long n = sys_pread(fd, (char *)to + got, len - got, (long)(at + got));
+		if (n <= 0)
+			return -1;
+		got += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int tables_intact(int fd, const struct ckpt_header *h)
+{
+	if (h->tables_size > (1ull << 30))
+		return 0;
+	long m = sys_mmap(0, h->tables_size + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m < 0)
+		return 0;
+	int ok = !read_all(fd, (void *)m, h->tables_size, h->tables_offset) &&
+		 crc32c_update(0, (const void *)m, h->tables_size) == h->tables_crc;
+	sys_munmap((void *)m, h->tables_size + 1);
+	return ok;
+}
+
+static enum candidate judge(int fd, const struct ckpt_link *l)
+{
+	static char page[CKPT_HEADER_SIZE];
+	struct stat st;
+	if (sys_fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || read_all(fd, page, CKPT_HEADER_SIZE, 0))
+		return OTHER_IMAGE;
+	struct ckpt_header *h = (struct ckpt_header *)page;
+	if (__builtin_memcmp(h->magic, CKPT_MAGIC, 8) || h->version != CKPT_VERSION || h->image_id != l->image_id)
+		return OTHER_IMAGE;
+	uint32_t want = h->header_crc;
+	h->header_crc = 0;
+	int intact = crc32c_update(0, page, CKPT_HEADER_SIZE) == want;
+	h->header_crc = want;
+	if (!intact || want != l->header_crc || (uint64_t)st.st_size != l->file_size || h->file_size != l->file_size ||
+	    !tables_intact(fd, h))
+		return ALTERED;
+	/* Bytes of others' images become our code: the same rule as the image's. */
+	if (!restart.check_only && (st.st_uid != (unsigned)sys_getuid() || (st.st_mode & 022)))
+		return ALTERED;
+	/* Its data are LZ4 blocks, not pages at the offsets PARENT extents
+	 * name: libckpt never links to one, so this image was put together. */
+	return h->codec ? COMPRESSED : MATCHES;
+}
+
+__attribute__((noreturn)) static void refuse_link(uint32_t i, const struct ckpt_header *h, const char *altered,
+						   const char *why)
+{
+	struct line l = {.len = 0};
+	line_str(&l, "the chain of incremental images is broken: ");
+	if (altered) {
+		line_str(&l, altered);
+		line_str(&l, ", older image ");
+	} else {
+		line_str(&l, "older image ");
+	}
+	line_u64(&l, i + 1);
+	line_str(&l, " of ");
+	line_u64(&l, h->nlinks);
+	line_str(&l, " it reads from (");
+	line_u64(&l, h->links[i].file_size);
+	line_str(&l, altered ? (why ? " bytes)" : " bytes), was altered or replaced") : " bytes) is missing: no file next to it named ");
+	if (why)
+		line_str(&l, why);
+	if (!altered) {
+		line_str(&l, restart.image);
+		line_str(&l, ".N holds it; restart an older full image, or keep the chain together");
+	}
+	die_line(&l);
+}
+
+/* `base`.n for n = 1.. into `path`; the numbered name's length. */
+static void numbered(char *path, uint64_t cap, const char *base, uint64_t base_len, uint32_t n)
+{
+	struct line number = {.len = 0};
+	line_str(&number, ".");
+	line_u64(&number, n);
+	if (base_len + number.len + 1 > cap)
+		base_len = 0; /* cannot be: the path fit CKPT_PATH_MAX */
+	__builtin_memcpy(path, base, base_len);
+	str_copy(path + base_len, cap - base_len, number.buf);
+}
+
+/* The image's name without a trailing ".N", or its whole length. */
+static uint64_t unnumbered_len(const char *image)
+{
+	uint64_t n = str_len(image), i = n;
+	while (i > 0 && image[i - 1] >= '0' && image[i - 1] <= '9')
+		i--;
+	return i < n && i > 1 && image[i - 1] == '.' ? i - 1 : n;
+}
+
+static long find_link(uint32_t i, const struct ckpt_header *h)
+{
+	static char path[CKPT_PATH_MAX + 16], altered[CKPT_PATH_MAX + 16];
+	altered[0] = 0;
+	uint64_t lens[2] = {str_len(restart.image), unnumbered_len(restart.image)};
+	for (int b = 0; b < 2; b++) {
+		if (b == 1 && lens[1] == lens[0])
+			break;
+		for (uint32_t n = 1; n <= CKPT_KEEP_MAX; n++) {
+			numbered(path, sizeof path, restart.image, lens[b], n);
+			long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+			if (fd < 0)
+				continue;
+			enum candidate got = judge((int)fd, &h->links[i]);
+			if (got == MATCHES)
+				return fd;
+			if (got == COMPRESSED)
+				refuse_link(i, h, path, " is compressed, and an incremental image cannot read pages from a compressed one");
+			if (got == ALTERED)
+				str_copy(altered, sizeof altered, path);
+			sys_close((int)fd);
+		}
+	}
+	refuse_link(i, h, altered[0] ? altered : 0, 0);
+}
+
+void open_chain(const struct ckpt_header *h, int place_high)
+{
+	for (uint32_t i = 0; i < h->nlinks; i++) {
+		long fd = find_link(i, h);
+		restart.link_fd[i] = place_high ? to_high(fd, "cannot keep an older image of the chain open", restart.image)
+						: (int)fd;
+	}
+}

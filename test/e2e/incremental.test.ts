@@ -1,0 +1,262 @@
+// Incremental images (c/lib/dirty_tracking.c, c/lib/incremental.c,
+// c/stub/chain.c): a periodic checkpoint after the first stores only the
+// pages written since the one before and reads the rest from the older
+// images, named by content. The program checks its memory from inside
+// after the restart; a chain with a missing or altered link is refused
+// before anything is torn down, naming the link; every CKPT_CHAIN_MAX-th
+// image is full again.
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { CKPT, ckpt, demo, fixture, killStillRunning, ROOT, type Running, runToEnd, tempDir, until } from "./harness.ts";
+import { CKPT_CHAIN_MAX, CKPT_CODEC_LZ4, CKPT_EXTENT_PARENT, EXTENT, HEADER, LINK } from "../../src/image/format.ts";
+import { ImageError, readImage } from "../../src/image/read.ts";
+import { imageRefusal } from "../../src/image/verdict.ts";
+import { reseal } from "../fuzz/mutate.ts";
+
+let dir: string;
+let cleanup: () => void;
+const running: Running[] = [];
+beforeEach(() => ({ dir, cleanup } = tempDir()));
+afterEach(() => {
+  killStillRunning(running);
+  cleanup();
+});
+
+const textLines = (out: string) => out.split("\n").slice(0, -1);
+
+interface ChainFacts { imageId: string; tracking: string; chain: { imageId: string; size: number }[] }
+
+/** `ckpt info --json`'s incremental facts of an image, or undefined while it is unreadable. */
+function chainOf(path: string): ChainFacts | undefined {
+  const r = Bun.spawnSync([CKPT, "info", "--json", path], { cwd: dir });
+  return r.exitCode === 0 ? JSON.parse(r.stdout.toString()).incremental : undefined;
+}
+
+function inode(path: string): number {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs `args` with periodic checkpoints until an image reads from at least `links` older ones, then SIGKILLs it. */
+async function chainOfAtLeast(args: string[], links: number, exe: string): Promise<ChainFacts> {
+  const r = ckpt(["--interval", "200ms", "--keep", "1", ...args], { cwd: dir });
+  running.push(r);
+  let facts: ChainFacts | undefined;
+  let seen = 0;
+  await until(() => {
+    const ino = inode(join(dir, "myckpt.dat"));
+    if (ino && ino !== seen) {
+      seen = ino;
+      facts = chainOf("myckpt.dat");
+    }
+    return (facts?.chain.length ?? 0) >= links;
+  }, () => `an image reading from ${links} older ones, saw ${JSON.stringify(facts)}`, 30000);
+  r.proc.kill("SIGKILL");
+  await r.done;
+  await until(() => !writerRunning(exe), () => "the last writer to finish");
+  return chainOf("myckpt.dat")!;
+}
+
+function writerRunning(exe: string): boolean {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8") === "ckpt-writer\n" && readFileSync(`/proc/${entry}/cmdline`, "utf8").startsWith(exe))
+        return true;
+    } catch {}
+  }
+  return false;
+}
+
+/** The file in `dir` whose image id is `id`. */
+function fileWithId(id: string): string {
+  for (const name of readdirSync(dir)) if (chainOf(name)?.imageId === id) return name;
+  throw new Error(`no file holds image ${id}`);
+}
+
+test("mmap, munmap, mremap, MADV_DONTNEED, kernel writes and short-lived threads between periods: every page checks out after the restart", async () => {
+  const exe = fixture("incremental-memory");
+  const facts = await chainOfAtLeast([exe], 3, exe);
+  expect(facts.tracking).toBe("write-protect");
+  // Files kept: the image and every older one it reads from, found by content.
+  for (const link of facts.chain) fileWithId(link.imageId);
+
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  const checks = textLines(rest.stdout).filter((l) => /^(PASS|FAIL) /.test(l));
+  expect(checks).toEqual([
+    "PASS every page of the rewritten region holds its latest round, or zeros where dropped",
+    "PASS the region mapped, grown and moved since holds what was written into it",
+    "PASS the threads that came and went left their sums",
+  ]);
+  expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
+}, 60000);
+
+test("an incremental image stores far less than the full one before it, and restarts to the same output", async () => {
+  const ticker = demo("ticker");
+  const reference = textLines((await runToEnd([ticker, "400"], { cwd: dir })).stdout);
+  const facts = await chainOfAtLeast([ticker, "400"], 2, ticker);
+  const full = facts.chain[facts.chain.length - 1]!;
+  expect(statSync(join(dir, "myckpt.dat")).size).toBeLessThan(full.size);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
+  const out = textLines(rest.stdout);
+  expect(out).toEqual(reference.slice(reference.length - out.length));
+}, 60000);
+
+test("a chain with a deleted middle link is refused before anything is torn down, naming it; put back, it restarts", async () => {
+  const ticker = demo("ticker");
+  const facts = await chainOfAtLeast([ticker, "400"], 2, ticker);
+  const middle = fileWithId(facts.chain[0]!.imageId);
+  const saved = readFileSync(join(dir, middle));
+  unlinkSync(join(dir, middle));
+  const refused = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(refused.code).toBe(1);
+  expect(refused.stdout).toBe("");
+  expect(refused.stderr).toBe(
+    `ckpt: cannot restart ${join(dir, "myckpt.dat")}: the chain of incremental images is broken: older image 1 of ${facts.chain.length} it reads from (${facts.chain[0]!.size} bytes) is missing: no file next to it named ${join(dir, "myckpt.dat")}.N holds it; restart an older full image, or keep the chain together\n`,
+  );
+  // Under any kept name it is found again.
+  writeFileSync(join(dir, "myckpt.dat.7"), saved, { mode: 0o600 });
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
+}, 60000);
+
+test("--interval with --compress: every image is whole, and the newest restarts with every page checked from inside", async () => {
+  const exe = fixture("incremental-memory");
+  const r = ckpt(["--interval", "200ms", "--keep", "1", "--compress", exe], { cwd: dir });
+  running.push(r);
+  const images: ChainFacts[] = [];
+  let seen = 0;
+  await until(() => {
+    const ino = inode(join(dir, "myckpt.dat"));
+    if (ino && ino !== seen) {
+      seen = ino;
+      const facts = chainOf("myckpt.dat");
+      if (facts) images.push(facts);
+    }
+    return images.length >= 4;
+  }, () => `four periodic images, saw ${JSON.stringify(images)}`, 45000);
+  r.proc.kill("SIGKILL");
+  await r.done;
+  await until(() => !writerRunning(exe), () => "the last writer to finish");
+  // A compressed image is never read from by a later one: none of them has a chain.
+  expect(images.map((f) => ({ tracking: f.tracking, chain: f.chain.length }))).toEqual(images.map(() => ({ tracking: "compressed", chain: 0 })));
+  const info = JSON.parse(Bun.spawnSync([CKPT, "info", "--json", "myckpt.dat"], { cwd: dir }).stdout.toString());
+  expect(info.image.compression).toBe("lz4");
+
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  const checks = textLines(rest.stdout).filter((l) => /^(PASS|FAIL) /.test(l));
+  expect(checks).toEqual([
+    "PASS every page of the rewritten region holds its latest round, or zeros where dropped",
+    "PASS the region mapped, grown and moved since holds what was written into it",
+    "PASS the threads that came and went left their sums",
+  ]);
+  expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
+}, 90000);
+
+test("an incremental image whose older image is compressed is refused before anything is torn down, naming it", async () => {
+  const ticker = demo("ticker");
+  const facts = await chainOfAtLeast([ticker, "400"], 1, ticker);
+  // Put together by hand (libckpt never links to a compressed image): the
+  // parent says it is compressed, and the image names it by its new checksum.
+  const parentName = fileWithId(facts.chain[0]!.imageId);
+  const parent = new Uint8Array(readFileSync(join(dir, parentName)));
+  new DataView(parent.buffer).setUint32(HEADER.fields.codec.off, CKPT_CODEC_LZ4, true);
+  reseal(parent);
+  writeFileSync(join(dir, parentName), parent);
+  const image = new Uint8Array(readFileSync(join(dir, "myckpt.dat")));
+  const parentCrc = new DataView(parent.buffer).getUint32(HEADER.fields.header_crc.off, true);
+  new DataView(image.buffer).setUint32(HEADER.fields.links.off + LINK.fields.header_crc.off, parentCrc, true);
+  reseal(image);
+  writeFileSync(join(dir, "myckpt.dat"), image);
+  const refused = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(refused.code).toBe(1);
+  expect(refused.stdout).toBe("");
+  expect(refused.stderr).toBe(
+    `ckpt: cannot restart ${join(dir, "myckpt.dat")}: the chain of incremental images is broken: ${join(dir, parentName)}, older image 1 of ${facts.chain.length} it reads from (${facts.chain[0]!.size} bytes) is compressed, and an incremental image cannot read pages from a compressed one\n`,
+  );
+}, 60000);
+
+test("a chain with an altered middle link is refused, naming the file", async () => {
+  const ticker = demo("ticker");
+  const facts = await chainOfAtLeast([ticker, "400"], 2, ticker);
+  const middle = fileWithId(facts.chain[0]!.imageId);
+  const bytes = readFileSync(join(dir, middle));
+  bytes[200]! ^= 1; // the host name: the header checksum no longer matches
+  writeFileSync(join(dir, middle), bytes);
+  const refused = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(refused.code).toBe(1);
+  expect(refused.stdout).toBe("");
+  expect(refused.stderr).toBe(
+    `ckpt: cannot restart ${join(dir, "myckpt.dat")}: the chain of incremental images is broken: ${join(dir, middle)}, older image 1 of ${facts.chain.length} it reads from (${facts.chain[0]!.size} bytes), was altered or replaced\n`,
+  );
+}, 60000);
+
+test(`every ${CKPT_CHAIN_MAX}th image is full again, and the files no kept image reads from are dropped`, async () => {
+  const ticker = demo("ticker");
+  const r = ckpt(["--interval", "100ms", "--keep", "1", ticker, "3000"], { cwd: dir });
+  running.push(r);
+  const lengths: number[] = [];
+  let seen = 0;
+  await until(() => {
+    const ino = inode(join(dir, "myckpt.dat"));
+    if (ino && ino !== seen) {
+      seen = ino;
+      const facts = chainOf("myckpt.dat");
+      if (facts && lengths[lengths.length - 1] !== facts.chain.length) lengths.push(facts.chain.length);
+    }
+    return lengths.includes(CKPT_CHAIN_MAX - 1) && lengths[lengths.length - 1] === 0 && lengths.length > 2;
+  }, () => `chain lengths seen: ${lengths.join(" ")}`, 45000);
+  r.proc.kill("SIGKILL");
+  await r.done;
+  await until(() => !writerRunning(ticker), () => "the last writer to finish");
+  expect(Math.max(...lengths)).toBe(CKPT_CHAIN_MAX - 1);
+  // Only the files the newest image and its chain need are left.
+  const facts = chainOf("myckpt.dat")!;
+  const needed = new Set([facts.imageId, ...facts.chain.map((l) => l.imageId)]);
+  for (const name of readdirSync(dir)) expect({ name, kept: needed.has(chainOf(name)!.imageId) }).toEqual({ name, kept: true });
+}, 60000);
+
+test("the incremental fields at their edges (tracking, links, a PARENT extent's link and offset): the reader and the stub agree on each", async () => {
+  const ticker = demo("ticker");
+  await chainOfAtLeast([ticker, "400"], 2, ticker);
+  const original = new Uint8Array(readFileSync(join(dir, "myckpt.dat")));
+  const v = new DataView(original.buffer, original.byteOffset, original.byteLength);
+  const tablesAt = Number(v.getBigUint64(HEADER.fields.tables_offset.off, true));
+  const extentsAt = tablesAt + Number(v.getBigUint64(HEADER.fields.extents_off.off, true));
+  const nextents = v.getUint32(HEADER.fields.nextents.off, true);
+  let parent = -1;
+  for (let i = 0; i < nextents && parent < 0; i++) if (v.getUint32(extentsAt + i * EXTENT.size + EXTENT.fields.kind.off, true) === CKPT_EXTENT_PARENT) parent = extentsAt + i * EXTENT.size;
+  expect(parent).toBeGreaterThan(0);
+  const words = [HEADER.fields.tracking.off, HEADER.fields.nlinks.off, HEADER.fields.links.off + LINK.fields.image_id.off,
+    HEADER.fields.links.off + LINK.fields.file_size.off, HEADER.fields.links.off + LINK.fields.file_size.off + 4,
+    parent + EXTENT.fields.link.off, parent + EXTENT.fields.data_offset.off, parent + EXTENT.fields.data_offset.off + 4, parent + EXTENT.fields.kind.off];
+  const path = join(dir, "edge.dat");
+  const stub = join(ROOT, "build", "ckpt-restore");
+  const disagreements: string[] = [];
+  const count = { accepted: 0, refused: 0 };
+  for (const at of words)
+    for (const value of [0, 1, 2, 3, 5, 8, 9, 10, 4096, 0x80000000, 0xffffffff, v.getUint32(at, true) + 4096]) {
+      const img = original.slice();
+      new DataView(img.buffer).setUint32(at, value >>> 0, true);
+      reseal(img);
+      writeFileSync(path, img, { mode: 0o600 });
+      let reader: string | undefined;
+      try {
+        readImage(path);
+      } catch (e) {
+        if (!(e instanceof ImageError)) throw e;
+        reader = e.message;
+      }
+      const verdict = imageRefusal(stub, path, "tables");
+      if ((reader === undefined) !== (verdict === undefined)) disagreements.push(`word at ${at} = ${value}: reader ${reader ?? "accepts"}; stub ${verdict ?? "accepts"}`);
+      count[verdict === undefined ? "accepted" : "refused"]++;
+    }
+  expect(disagreements).toEqual([]);
+  expect(count.accepted).toBeGreaterThan(5);
+  expect(count.refused).toBeGreaterThan(30);
+}, 60000);
