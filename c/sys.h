@@ -44,6 +44,18 @@ static inline long sys_read(int fd, void *buf, size_t n) { return SYS3(__NR_read
 static inline long sys_write(int fd, const void *buf, size_t n) { return SYS3(__NR_write, fd, buf, n); }
 /* ssize_t pread64(int fd, void *buf, size_t count, off_t offset); */
 static inline long sys_pread(int fd, void *buf, size_t n, long off) { return SYS4(__NR_pread64, fd, buf, n, off); }
+/* All n bytes at off, however many reads the kernel makes of it: 0, or a
+ * negative errno (-EIO for a file that ends first). */
+static inline long sys_pread_full(int fd, void *buf, size_t n, long off)
+{
+	for (size_t got = 0; got < n;) {
+		long r = sys_pread(fd, (char *)buf + got, n - got, off + (long)got);
+		if (r <= 0)
+			return r < 0 ? r : -5 /* EIO */;
+		got += (size_t)r;
+	}
+	return 0;
+}
 /* ssize_t pwrite64(int fd, const void *buf, size_t count, off_t offset); */
 static inline long sys_pwrite(int fd, const void *buf, size_t n, long off) { return SYS4(__NR_pwrite64, fd, buf, n, off); }
 /* ssize_t writev(int fd, const struct iovec *iov, int iovcnt); */

@@ -43,17 +43,6 @@ static void store_everything(struct capture *c)
 	c->hdr->nlinks = 0;
 }
 
-static int read_all(int fd, void *to, uint64_t len, uint64_t at)
-{
-	for (uint64_t got = 0; got < len;) {
-		long n = sys_pread(fd, (char *)to + got, len - got, (long)(at + got));
-		if (n <= 0)
-			return -1;
-		got += (uint64_t)n;
-	}
-	return 0;
-}
-
 /* The image at the image path, if it is the copy tracking started from
  * and its header and tables are intact; 0, or -1 for a full image. */
 static int read_parent(const struct capture *c, struct parent_image *p)
@@ -62,7 +51,7 @@ static int read_parent(const struct capture *c, struct parent_image *p)
 	if (fd < 0)
 		return -1;
 	static char page[CKPT_HEADER_SIZE]; /* the writer's own copy of it */
-	int rc = read_all((int)fd, page, CKPT_HEADER_SIZE, 0);
+	int rc = sys_pread_full((int)fd, page, CKPT_HEADER_SIZE, 0) < 0 ? -1 : 0;
 	__builtin_memcpy(&p->hdr, page, sizeof p->hdr);
 	const struct ckpt_header *h = &p->hdr;
 	uint32_t want = h->header_crc;
@@ -79,7 +68,7 @@ static int read_parent(const struct capture *c, struct parent_image *p)
 		return -1;
 	}
 	p->tables = (char *)m;
-	rc = read_all((int)fd, p->tables, h->tables_size, h->tables_offset);
+	rc = sys_pread_full((int)fd, p->tables, h->tables_size, (long)h->tables_offset) < 0 ? -1 : 0;
 	sys_close((int)fd);
 	if (rc || crc32c_update(0, p->tables, h->tables_size) != h->tables_crc) {
 		sys_munmap(p->tables, h->tables_size);

@@ -25,17 +25,6 @@
 
 enum candidate { NO_FILE, OTHER_IMAGE, ALTERED, COMPRESSED, MATCHES };
 
-static int read_all(int fd, void *to, uint64_t len, uint64_t at)
-{
-	for (uint64_t got = 0; got < len;) {
-		long n = sys_pread(fd, (char *)to + got, len - got, (long)(at + got));
-		if (n <= 0)
-			return -1;
-		got += (uint64_t)n;
-	}
-	return 0;
-}
-
 static int tables_intact(int fd, const struct ckpt_header *h)
 {
 	if (h->tables_size > (1ull << 30))
@@ -43,7 +32,7 @@ static int tables_intact(int fd, const struct ckpt_header *h)
 	long m = sys_mmap(0, h->tables_size + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m < 0)
 		return 0;
-	int ok = !read_all(fd, (void *)m, h->tables_size, h->tables_offset) &&
+	int ok = sys_pread_full(fd, (void *)m, h->tables_size, (long)h->tables_offset) >= 0 &&
 		 crc32c_update(0, (const void *)m, h->tables_size) == h->tables_crc;
 	sys_munmap((void *)m, h->tables_size + 1);
 	return ok;
@@ -53,7 +42,7 @@ static enum candidate judge(int fd, const struct ckpt_link *l)
 {
 	static char page[CKPT_HEADER_SIZE];
 	struct stat st;
-	if (sys_fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || read_all(fd, page, CKPT_HEADER_SIZE, 0))
+	if (sys_fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || sys_pread_full(fd, page, CKPT_HEADER_SIZE, 0) < 0)
 		return OTHER_IMAGE;
 	struct ckpt_header *h = (struct ckpt_header *)page;
 	if (__builtin_memcmp(h->magic, CKPT_MAGIC, 8) || h->version != CKPT_VERSION || h->image_id != l->image_id)

@@ -8,12 +8,9 @@
 
 static void read_from(int fd, void *to, uint64_t len, uint64_t at, const char *why)
 {
-	for (uint64_t got = 0; got < len;) {
-		long n = sys_pread(fd, (char *)to + got, len - got, (long)(at + got));
-		if (n <= 0)
-			die(why, n < 0 ? n : -5);
-		got += (uint64_t)n;
-	}
+	long err = sys_pread_full(fd, to, len, (long)at);
+	if (err < 0)
+		die(why, err);
 }
 
 void read_memory_from_image(void *to, uint64_t len, uint64_t at)

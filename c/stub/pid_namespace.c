@@ -123,6 +123,18 @@ static __attribute__((noreturn)) void run_init(int child, int program)
 	}
 }
 
+/* A process at `pid`: 0 in it, its pid in the caller; a failure ends the
+ * namespace, reported as `step`. */
+static long clone_or_fail(int pid, enum ns_step step)
+{
+	long child = clone_at(pid, 0);
+	if (child < 0) {
+		report(step, (int32_t)child);
+		sys_exit_group(1);
+	}
+	return child;
+}
+
 /* The first process of the namespace. Returns only in the program's. */
 static void first_in_namespace(const struct ckpt_header *h)
 {
@@ -145,39 +157,25 @@ static void first_in_namespace(const struct ckpt_header *h)
 		become_program();
 		return;
 	}
-	int child = 0;
+	long child = 0;
 	if (h->ppid > 1) {
-		long parent = clone_at(h->ppid, 0);
-		if (parent == 0) {
-			long program = clone_at(h->pid, 0);
+		child = clone_or_fail(h->ppid, NS_FAIL_PARENT);
+		if (child == 0) {
+			long program = clone_or_fail(h->pid, NS_FAIL_PROGRAM);
 			if (program == 0) {
 				become_program();
 				return;
 			}
-			if (program < 0) {
-				report(NS_FAIL_PROGRAM, (int32_t)program);
-				sys_exit_group(1);
-			}
 			run_parent_stand_in((int)program);
 		}
-		if (parent < 0) {
-			report(NS_FAIL_PARENT, (int32_t)parent);
-			sys_exit_group(1);
-		}
-		child = (int)parent;
 	} else {
-		long program = clone_at(h->pid, 0);
-		if (program == 0) {
+		child = clone_or_fail(h->pid, NS_FAIL_PROGRAM);
+		if (child == 0) {
 			become_program();
 			return;
 		}
-		if (program < 0) {
-			report(NS_FAIL_PROGRAM, (int32_t)program);
-			sys_exit_group(1);
-		}
-		child = (int)program;
 	}
-	run_init(child, h->pid);
+	run_init((int)child, h->pid);
 }
 
 static long write_proc_file(int pid, const char *file, const char *text)
