@@ -1,7 +1,7 @@
 // Bad input never crashes, hangs or runs anything: every broken image, every
 // image ckpt must not trust, every program ckpt cannot run gives one line on
 // stderr starting with `ckpt: ` and a non-zero exit status.
-import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import {
   appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync,
@@ -10,12 +10,10 @@ import {
 import { join } from "node:path";
 import { HEADER } from "../../src/image/format.ts";
 import { reseal } from "../fuzz/mutate.ts";
-import { checkpointRun, CKPT, ckpt, demo, fixture, EXIT_CHECKPOINTED, lines, ROOT, runToEnd, spawn, tempDir } from "./harness.ts";
+import { checkpointRun, ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, ROOT, runToEnd, spawn, tempDir } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 // One real image, shared: counting-test checkpointed right after its first
 // line. Restarted intact it would print "2" at once, so any output from a

@@ -3,15 +3,13 @@
 // checkpointed: the request fails before anything stops, naming each child,
 // and the program runs on. Once it has reaped them, checkpoint and restart
 // work, and the restarted program finds no child (checked from inside).
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, fixture, EXIT_CHECKPOINTED, type Running, runToEnd, tempDir, until } from "./harness.ts";
+import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, type Running, runToEnd, until } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 const ticks = (run: Running) => (run.stdout.match(/^tick /gm) ?? []).length;
 const show = (run: Running) => () => `stdout ${JSON.stringify(run.stdout)} stderr ${JSON.stringify(run.stderr)}`;

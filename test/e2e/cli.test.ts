@@ -2,19 +2,14 @@
 // exit status, `checkpoint PID` against live programs (continuing,
 // stopping, failing, stuck, not ours), `info --json` against the tables,
 // `list`, help, version, and `--` ending ckpt's options.
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, type Running, runToEnd, spawn, tempDir, killStillRunning } from "./harness.ts";
+import { ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, type Running, runToEnd, spawn } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
 const started: Running[] = [];
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => {
-  killStillRunning(started);
-  cleanup();
-});
+eachTestInTempDir((d) => (dir = d), started);
 
 /** `ckpt ARGS...` in the test's directory, to its end. */
 const run = (args: string[], env?: Record<string, string | undefined>) => runToEnd([CKPT, ...args], { cwd: dir, env }, 30000);

@@ -6,19 +6,14 @@
 // (strace's fault injection) leaves the earlier image exactly as it was.
 // Skipped, with the reason printed, where strace is missing or cannot
 // attach.
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { CKPT, ckpt, demo, fixture, EXIT_CHECKPOINTED, type Running, runToEnd, strace, tempDir, killStillRunning } from "./harness.ts";
+import { ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, type Running, runToEnd, strace } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
 const started: Running[] = [];
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => {
-  killStillRunning(started);
-  cleanup();
-});
+eachTestInTempDir((d) => (dir = d), started);
 
 const IMAGE = "myckpt.dat";
 const TMP = `.${IMAGE}.ckpt-tmp`;

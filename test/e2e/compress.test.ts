@@ -5,7 +5,7 @@
 // compressed extent is refused by address before the program runs, even
 // one whose checksum was made to match; --continue, --interval, `restart
 // --compress` and musl programs compress too.
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EXTENT, HEADER } from "../../src/image/format.ts";
@@ -13,18 +13,11 @@ import { crc32c } from "../../src/image/crc32c.ts";
 import { readImage } from "../../src/image/read.ts";
 import type { Extent } from "../../src/image/types.ts";
 import { reseal } from "../fuzz/mutate.ts";
-import {
-  CKPT, ckpt, demo, EXIT_CHECKPOINTED, fixture, killStillRunning, lines, muslFixture, type Running, runToEnd, tempDir, until,
-} from "./harness.ts";
+import { ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, muslFixture, type Running, runToEnd, until } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
 const running: Running[] = [];
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => {
-  killStillRunning(running);
-  cleanup();
-});
+eachTestInTempDir((d) => (dir = d), running);
 
 const HEAP_MIB = "96"; // over 16 MiB: the stub loads with every core
 

@@ -1,14 +1,12 @@
 // The core promise: a program checkpointed mid-run and restarted prints
 // exactly what an uninterrupted run prints, and exits with its own status.
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkpointRun, CKPT, ckpt, demo, fixture, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
+import { checkpointRun, ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, runToEnd } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 /** Checkpoint after `afterLines` lines, restart, and return both outputs. */
 async function checkpointAndRestart(program: string[], cwd: string, afterLines: number) {

@@ -1,14 +1,12 @@
 // Restarted programs checkpoint again: many generations in a row, with ASLR
 // placing the stub and the kernel's vDSO somewhere new each time.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, restoredPid, runToEnd, tempDir } from "./harness.ts";
+import { ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, lines, restoredPid, runToEnd } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 test("ASLR is on, so addresses really differ between generations", () => {
   expect(readFileSync("/proc/sys/kernel/randomize_va_space", "utf8").trim()).not.toBe("0");

@@ -3,15 +3,13 @@
 // epoll_wait reports after the restart (test/fixtures/epoll-loop.c). What
 // cannot come back exactly is refused at checkpoint, naming the epoll and
 // the fd it watches, while the program runs on.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { checkpointRun, CKPT, ckpt, fixture, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
+import { checkpointRun, ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, runToEnd } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 const textLines = (out: string) => out.split("\n").slice(0, -1);
 

@@ -3,15 +3,13 @@
 // state, is checkpointed, shown by `ckpt info`, restarted after a pause,
 // and checks every one from inside. What cannot come back exactly is
 // refused at checkpoint by fd, and the program runs on.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { checkpointRun, CKPT, ckpt, EXIT_CHECKPOINTED, fixture, runToEnd, tempDir } from "./harness.ts";
+import { checkpointRun, ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, runToEnd } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 test("eventfd, signalfd and timerfd come back with their counters, mask, clocks, times and unread expirations", async () => {
   const first = await checkpointRun([fixture("event-fds")], { cwd: dir, afterLines: 1 });

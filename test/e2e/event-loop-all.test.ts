@@ -5,19 +5,14 @@
 // restarted again from the restarted program's checkpoint: every source
 // keeps firing, through the same fds and the same timer id, checked by
 // test/fixtures/event-loop-all.c from inside.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { appendFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ckpt, EXIT_CHECKPOINTED, fixture, type Running, killStillRunning, tempDir } from "./harness.ts";
+import { ckpt, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, type Running } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
 const running: Running[] = [];
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => {
-  killStillRunning(running);
-  cleanup();
-});
+eachTestInTempDir((d) => (dir = d), running);
 
 const PROGRAM = fixture("event-loop-all");
 const PERIODIC = ["timerfd", "eventfd", "signalfd", "self-pipe"];

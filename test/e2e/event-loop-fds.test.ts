@@ -2,15 +2,13 @@
 // comes back: `node -e 'setInterval(...)'` checkpointed mid-run prints every
 // tick exactly once across the restart, and so does a program that also
 // waits on fs.watch (inotify) and promises.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
+import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 const ticks = (out: string) => out.match(/^tick \d+$/gm) ?? [];
 

@@ -3,15 +3,13 @@
 // script's `exec`) is the one checkpointed: same pid, its handler, its
 // status line, so both `kill -USR2` and `ckpt checkpoint PID` work, and the
 // restart continues its output exactly. Children never take checkpoints.
-import { afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, fixture, EXIT_CHECKPOINTED, lines, type Running, runToEnd, spawn, tempDir } from "./harness.ts";
+import { ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, type Running, runToEnd, spawn, tempDir } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 const N = 40;
 let straight = "";

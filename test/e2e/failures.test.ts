@@ -2,16 +2,14 @@
 // an earlier image stays byte for byte as it was, nothing is left behind in
 // the image directory, and ckpt says why in one line. Requests that overlap
 // are served one after the other, and --continue keeps the latest state.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, fixture, EXIT_CHECKPOINTED, lines, type Running, runToEnd, spawn, tempDir, until } from "./harness.ts";
+import { ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, type Running, runToEnd, spawn, tempDir, until } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 /** Waits until the program has written `pattern` to stderr. */
 function stderrShows(run: Running, pattern: RegExp, ms = 30000): Promise<void> {

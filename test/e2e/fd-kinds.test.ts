@@ -2,17 +2,15 @@
 // descriptors"): each test sets the state in a demo, checkpoints, restarts,
 // and lets the program check the state from inside; or checks that what
 // cannot come back exactly is refused by name while the program runs on.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FD, HEADER, LOCK } from "../../src/image/format.ts";
 import { reseal } from "../fuzz/mutate.ts";
-import { checkpointRun, CKPT, ckpt, fixture, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
+import { checkpointRun, ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, runToEnd } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 const textLines = (out: string) => out.split("\n").slice(0, -1);
 

@@ -3,15 +3,13 @@
 // their numbers; what cannot come back fails the checkpoint by name, or is
 // dropped with a warning when inherited or when --drop-unsupported-fds says
 // so; children never see ckpt's own environment.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { closeSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkpointRun, CKPT, ckpt, fixture, EXIT_CHECKPOINTED, lines, Running, runToEnd, spawn, tempDir, until } from "./harness.ts";
+import { checkpointRun, ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, Running, runToEnd, spawn, until } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 const textLines = (out: string) => out.split("\n").slice(0, -1);
 const stderrLines = (err: string) => textLines(err);

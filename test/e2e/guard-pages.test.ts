@@ -3,19 +3,14 @@
 // not touch them (reading one raises SIGSEGV), and the restart installs them
 // again. test/fixtures/guard-pages.c checks from inside, before and after, that each
 // guard page still faults and every page around it holds its bytes.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { chmodSync, copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, fixture, EXIT_CHECKPOINTED, type Running, runToEnd, tempDir, killStillRunning } from "./harness.ts";
+import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, type Running, runToEnd } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
 const started: Running[] = [];
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => {
-  killStillRunning(started);
-  cleanup();
-});
+eachTestInTempDir((d) => (dir = d), started);
 
 const AREAS = [["private", 2, 14], ["shared", 1, 3], ["file", 1, 2]] as const;
 const report = (phase: string) =>

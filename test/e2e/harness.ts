@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { afterEach, beforeEach } from "bun:test";
 
 export const ROOT = join(import.meta.dir, "..", "..");
 export const CKPT = join(ROOT, "dist", "ckpt");
@@ -43,8 +44,15 @@ export function fixture(name: string): string {
 
 export function tempDir(label = "ckpt-e2e-"): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), label));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const cleanup = () => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(straceLog(dir), { force: true });
+  };
+  return { dir, cleanup };
 }
+
+/** Where strace() writes its log for `dir`: beside it, not in it (the image directory). */
+const straceLog = (dir: string) => `${dir}.strace`;
 
 /** A running process whose stdout and stderr are collected as they arrive. */
 export class Running {
@@ -143,6 +151,26 @@ export function killStillRunning(list: Running[]): void {
 }
 
 /**
+ * For each test of the calling file: a fresh temporary directory, handed
+ * to `use` before it; after it, whatever `running` still holds is killed
+ * and the directory removed.
+ *
+ * @example let dir: string; eachTestInTempDir((d) => (dir = d));
+ */
+export function eachTestInTempDir(use: (dir: string) => void, running: Running[] = []): void {
+  let cleanup = () => {};
+  beforeEach(() => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    use(t.dir);
+  });
+  afterEach(() => {
+    killStillRunning(running);
+    cleanup();
+  });
+}
+
+/**
  * strace attached to `pid` (and the threads and children it makes), its log
  * beside `dir` (not in it), or null (reason printed) where it cannot be.
  */
@@ -152,7 +180,7 @@ export async function strace(dir: string, pid: number, args: string[]): Promise<
     console.warn("skipped: strace is not installed");
     return null;
   }
-  const log = join(dir, "..", `${dir.split("/").pop()}.strace`); // outside the image directory
+  const log = straceLog(dir);
   const proc = spawn([bin, "-f", "-o", log, "-p", String(pid), ...args], { cwd: dir });
   await until(() => proc.stderr.includes("attached") || proc.proc.exitCode !== null, () => proc.stderr);
   if (!proc.stderr.includes("attached")) {

@@ -4,17 +4,15 @@
 // one before (an older image), the one after, and the largest. Each image
 // is otherwise valid, with both checksums recomputed, so only the version
 // check can refuse it.
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CKPT_VERSION, HEADER } from "../../src/image/format.ts";
 import { buildImage, poke } from "../unit/image-builder.ts";
-import { CKPT, runToEnd, tempDir } from "./harness.ts";
+import { CKPT, eachTestInTempDir, runToEnd } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 const run = (args: string[]) => runToEnd([CKPT, ...args], { cwd: dir }, 30000);
 const refusal = (v: number) => `unsupported image version ${v} (this ckpt reads version ${CKPT_VERSION})`;

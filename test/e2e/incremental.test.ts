@@ -5,23 +5,18 @@
 // after the restart; a chain with a missing or altered link is refused
 // before anything is torn down, naming the link; every CKPT_CHAIN_MAX-th
 // image is full again.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, fixture, killStillRunning, ROOT, type Running, runToEnd, tempDir, until } from "./harness.ts";
+import { ckpt, CKPT, demo, eachTestInTempDir, fixture, ROOT, type Running, runToEnd, until } from "./harness.ts";
 import { CKPT_CHAIN_MAX, CKPT_CODEC_LZ4, CKPT_EXTENT_PARENT, EXTENT, HEADER, LINK } from "../../src/image/format.ts";
 import { ImageError, readImage } from "../../src/image/read.ts";
 import { imageRefusal } from "../../src/image/verdict.ts";
 import { reseal } from "../fuzz/mutate.ts";
 
 let dir: string;
-let cleanup: () => void;
 const running: Running[] = [];
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => {
-  killStillRunning(running);
-  cleanup();
-});
+eachTestInTempDir((d) => (dir = d), running);
 
 const textLines = (out: string) => out.split("\n").slice(0, -1);
 

@@ -1,15 +1,13 @@
 // Descriptors from 4 up that the caller passed reach the program exactly as
 // without ckpt (numbers, targets, flags, offsets), while the Bun runtime's
 // own do not; and they survive a checkpoint and restart at their offsets.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, fixture, EXIT_CHECKPOINTED, runToEnd, spawn, tempDir } from "./harness.ts";
+import { CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, runToEnd, spawn } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 // Gaps, a read-write one, an appending one, one past Bun's 1023, one at a high number.

@@ -7,15 +7,13 @@
 // running on; a watched path removed after the checkpoint refuses the
 // restart before teardown. And pidfds, which nothing can bring back, are
 // refused naming the process they point at.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkpointRun, CKPT, ckpt, EXIT_CHECKPOINTED, fixture, runToEnd, tempDir } from "./harness.ts";
+import { checkpointRun, ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, runToEnd } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 const checks = (out: string) => out.split("\n").filter((l) => /^(PASS|FAIL) /.test(l));
 

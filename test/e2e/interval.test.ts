@@ -4,20 +4,15 @@
 // what followed the last complete checkpoint, which restarts exactly; a
 // failing checkpoint is said once and retried; the watcher is never the
 // program's child and never outlives it.
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, fixture, killStillRunning, lines, type Running, runToEnd, spawn, strace, tempDir, until } from "./harness.ts";
+import { ckpt, CKPT, demo, eachTestInTempDir, fixture, lines, type Running, runToEnd, spawn, strace, until } from "./harness.ts";
 import { hasEnded } from "../../src/process/proc.ts";
 
 let dir: string;
-let cleanup: () => void;
 const running: Running[] = [];
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => {
-  killStillRunning(running);
-  cleanup();
-});
+eachTestInTempDir((d) => (dir = d), running);
 
 const PERIOD = "300ms";
 const textLines = (out: string) => out.split("\n").slice(0, -1);

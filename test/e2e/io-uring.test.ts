@@ -4,15 +4,13 @@
 // the fd is closed keep the ring alive, and are refused too: stored as plain
 // memory they would have come back disconnected from any ring; so is a ring
 // held only by index in a thread's table of registered rings.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ckpt, fixture, tempDir } from "./harness.ts";
+import { ckpt, eachTestInTempDir, fixture } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 const disabled = (() => {
   try {

@@ -4,15 +4,13 @@
 // `ckpt checkpoint PID`, which the user is told to use when the trigger is
 // taken, and must print after a restart exactly what an uninterrupted run
 // prints.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
+import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, lines, runToEnd } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 // Each round allocates (so the collector moves things), hands work to a
 // pool of threads and prints what they computed from everything kept so far.

@@ -1,17 +1,15 @@
 // `ckpt PROGRAM` behaves like running PROGRAM directly: same pid, same
 // arguments, same exit status, same signal dispositions and limits as the
 // shell gave, and a checkpoint signal reaches the program itself.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { embeddedAssets } from "../../src/process/assets.ts";
 import { assetsHash } from "../../src/process/cache.ts";
-import { CKPT, ckpt, demo, fixture, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
+import { ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, runToEnd } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 const sh = (script: string, env: Record<string, string> = {}) =>
   runToEnd(["/usr/bin/bash", "-c", script], { cwd: dir, env: { CKPT: CKPT, ...env } });

@@ -6,11 +6,11 @@
 // program is refused before it starts. The fixtures are NAME.musl.c, built
 // by musl-gcc; without it the build has no musl support and these tests
 // are skipped (README says so).
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  CKPT, ckpt, demo, EXIT_CHECKPOINTED, fixture, killStillRunning, lines, muslFixture, type Running, runToEnd, tempDir,
+  ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, killStillRunning, lines, muslFixture, type Running, runToEnd, tempDir,
 } from "./harness.ts";
 
 const count = muslFixture("count");
@@ -21,13 +21,8 @@ const noMusl = !count || !queue || !execVia || !timer;
 if (noMusl) console.warn("musl.test.ts: this build has no musl fixtures (musl-gcc is not installed); its tests are skipped");
 
 let dir: string;
-let cleanup: () => void;
 const running: Running[] = [];
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => {
-  killStillRunning(running);
-  cleanup();
-});
+eachTestInTempDir((d) => (dir = d), running);
 
 /** What `program` prints run straight through, without ckpt. */
 async function straight(program: string[]): Promise<string> {

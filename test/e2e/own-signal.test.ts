@@ -2,14 +2,12 @@
 // its use of the signal, and can still be checkpointed with
 // `ckpt checkpoint PID`; ckpt says once what happened and that --signal
 // avoids it.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { CKPT, ckpt, fixture, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
+import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, runToEnd } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 test("plain SIGUSR2 reaches the program's handler; `ckpt checkpoint PID` still checkpoints; one warning", async () => {
   const run = ckpt([fixture("own-usr2")], { cwd: dir });

@@ -3,18 +3,16 @@
 // on after the checkpoint keeps them. test/fixtures/pending-signals.c sends them to
 // itself, checks from inside what it receives after the restart (or after
 // --continue) and prints one line per signal, then PASS.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CKPT_HEADER_SIZE, CKPT_THREAD_COORDINATOR, HEADER, PROCESS_STATE, SIGNAL } from "../../src/image/format.ts";
 import { reseal } from "../fuzz/mutate.ts";
 import { readImage } from "../../src/image/read.ts";
-import { CKPT, ckpt, fixture, EXIT_CHECKPOINTED, type Running, runToEnd, tempDir } from "./harness.ts";
+import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, type Running, runToEnd } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 const PROGRAM = fixture("pending-signals");
 

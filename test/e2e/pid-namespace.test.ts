@@ -5,18 +5,16 @@
 // the program did; a checkpoint of the restarted program works by either
 // pid, and restarts again; without namespaces the restart says so and
 // gives a new pid, as it did before.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkpointRun, CKPT, ckpt, demo, EXIT_CHECKPOINTED, fixture, lines, runToEnd, spawn, tempDir } from "./harness.ts";
+import { checkpointRun, ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, runToEnd, spawn } from "./harness.ts";
 import { CKPT_ENV_NAMESPACE, CKPT_NAMESPACE_TEST_UNAVAILABLE } from "../../src/protocol/protocol.ts";
 import { crc32c } from "../../src/image/crc32c.ts";
 import { CKPT_HEADER_SIZE, HEADER } from "../../src/image/format.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 const checksOf = (out: string) => out.split("\n").filter((l) => /^(PASS|FAIL) /.test(l));
 const idsOf = (out: string) => out.split("\n").filter((l) => l.startsWith("ids "));

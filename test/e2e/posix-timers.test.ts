@@ -3,18 +3,16 @@
 // SIGEV_THREAD), intervals, and no more time left than at checkpoint.
 // test/fixtures/posix-timers.c checks all of it from inside after the restart and
 // prints "ok ..."/"FAIL ..." lines and PASS.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FileSink } from "bun";
 import { CKPT_HEADER_SIZE, HEADER, PROCESS_STATE, TIMER } from "../../src/image/format.ts";
 import { reseal } from "../fuzz/mutate.ts";
-import { CKPT, ckpt, fixture, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
+import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, runToEnd } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 const PROGRAM = fixture("posix-timers");
 

@@ -2,18 +2,16 @@
 // program running on. test/fixtures/process-state.c sets each setting, prints it,
 // waits for a line on stdin across the checkpoint and restart, then checks
 // everything again from inside and prints "same X" / "DIFF X" and PASS/FAIL.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FileSink } from "bun";
 import { crc32c } from "../../src/image/crc32c.ts";
 import { CKPT_HEADER_SIZE, HEADER, PROCESS_STATE } from "../../src/image/format.ts";
-import { CKPT, fixture, EXIT_CHECKPOINTED, type Running, spawn, tempDir } from "./harness.ts";
+import { CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, type Running, spawn } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 const PROGRAM = fixture("process-state");
 

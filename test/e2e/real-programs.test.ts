@@ -2,14 +2,12 @@
 // is checkpointed mid-run, restarted, and must print exactly what an
 // uninterrupted run prints and exit cleanly. Some sleep in syscalls, some
 // are interrupted in pure computation.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { CKPT, checkpointRun, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
+import { checkpointRun, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, runToEnd } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 const programs: [string, string[]][] = [
   ["python3 (sleeps in select)", ["/usr/bin/python3", "-c",

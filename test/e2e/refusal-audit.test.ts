@@ -7,15 +7,13 @@
 // must not refuse what the checkpoint saw) or change the world after it (the
 // restart must refuse in one line before anything is torn down, so the same
 // image restarts once the world is put back).
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkpointRun, CKPT, ckpt, fixture, EXIT_CHECKPOINTED, lines, ROOT, runToEnd, spawn, tempDir } from "./harness.ts";
+import { checkpointRun, ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, ROOT, runToEnd, spawn } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 const textLines = (out: string) => out.split("\n").slice(0, -1);
 

@@ -1,15 +1,13 @@
 // `ckpt run-or-restart`: the same command line starts the program when
 // there is no image and resumes it when there is one, as a requeued batch
 // job does; an image that is there but unusable is refused, never replaced.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { chmodSync, copyFileSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
+import { ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, lines, runToEnd } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 /** A private copy of a demo: the shared ones may be rebuilt while tests run, and restart checks the file. */
 function copyDemo(name: string): string {

@@ -4,14 +4,12 @@
 // region count that matters most is the one past what /proc/self/smaps
 // could hold when it was read whole into the scratch text area (about
 // 30,000 regions): smaps is now read a window at a time.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { checkpointRun, CKPT, EXIT_CHECKPOINTED, fixture, runToEnd, tempDir } from "./harness.ts";
+import { checkpointRun, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, runToEnd } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 async function checkpointAndRestart(args: string[]) {
   const first = await checkpointRun([fixture("at-scale"), ...args], { cwd: dir, afterLines: 1 });

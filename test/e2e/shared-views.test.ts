@@ -2,16 +2,14 @@
 // by address and name, with the program running on and its views still one
 // memory; MAP_SHARED|MAP_ANONYMOUS memory, which nothing else can hold, is
 // restored.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { FileSink } from "bun";
-import { CKPT, fixture, EXIT_CHECKPOINTED, type Running, spawn, tempDir, until } from "./harness.ts";
+import { CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, type Running, spawn, until } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 function go(run: Running) {
   const stdin = run.proc.stdin as FileSink;

@@ -1,14 +1,12 @@
 // The status line `ckpt checkpoint PID` reads from /proc/PID/environ holds
 // the image path: a newline or '%' in it must not break the line.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, ckpt, demo, lines, runToEnd, tempDir } from "./harness.ts";
+import { ckpt, CKPT, demo, eachTestInTempDir, lines, runToEnd } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 test("an image name with a newline and '%': `ckpt checkpoint PID` finds the process and reports the image", async () => {
   const name = "run\n1%0A.dat";

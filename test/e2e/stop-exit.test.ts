@@ -2,14 +2,12 @@
 // while a child sharing its memory frees it. That child must not be seen:
 // the program's pipes end with the program, and the child is gone soon
 // after it (killed by the program's death), leaving no process behind.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
-import { checkpointRun, CKPT, EXIT_CHECKPOINTED, fixture, runToEnd, tempDir, until } from "./harness.ts";
+import { checkpointRun, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, runToEnd, until } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 /** Processes whose command line is exactly `argv` (the program, or a clone of it). */
 function processesRunning(argv: string[]): number[] {

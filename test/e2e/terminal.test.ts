@@ -1,14 +1,12 @@
 // A program on a terminal: its terminal settings (here, echo turned off)
 // come back after a restart in a new terminal, whose default is echo on.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, fixture, runToEnd, spawn, tempDir } from "./harness.ts";
+import { CKPT, eachTestInTempDir, fixture, runToEnd, spawn } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 /** Runs `command` on a fresh pseudo-terminal (util-linux `script`). */
 const onTerminal = (command: string) => ["script", "-qfec", command, "/dev/null"];

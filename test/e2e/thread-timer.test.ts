@@ -2,13 +2,11 @@
 // helper thread blocks every signal and could never be stopped; ckpt's
 // per-timer thread stops like any other, and timer_delete still ends it,
 // after a restart too (new thread ids).
-import { afterEach, beforeEach, expect, test } from "bun:test";
-import { CKPT, ckpt, fixture, EXIT_CHECKPOINTED, runToEnd, tempDir } from "./harness.ts";
+import { expect, test } from "bun:test";
+import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, runToEnd } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 test("a program with a SIGEV_THREAD timer is checkpointed; timer_delete ends the timer's thread after a restart", async () => {
   const run = ckpt([fixture("thread-timer")], { cwd: dir });

@@ -1,13 +1,11 @@
 // Multi-threaded programs: every thread stopped, captured, and recreated
 // with its TLS, stack and place; checkpoints at random moments must not
 // change what the program prints.
-import { afterEach, beforeEach, expect, test } from "bun:test";
-import { CKPT, ckpt, demo, fixture, EXIT_CHECKPOINTED, lines, runToEnd, tempDir } from "./harness.ts";
+import { expect, test } from "bun:test";
+import { ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, runToEnd } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 /**
  * Runs `program` under ckpt, checkpointing it `cycles` times after a random

@@ -3,14 +3,12 @@
 // still stop for a checkpoint, and none of them is ever handed ckpt's stop
 // signal (the demo prints FAIL if one is). After the restart the sigwait
 // thread still takes its signal.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
-import { ckpt, EXIT_CHECKPOINTED, fixture, tempDir } from "./harness.ts";
+import { ckpt, eachTestInTempDir, EXIT_CHECKPOINTED, fixture } from "./harness.ts";
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+eachTestInTempDir((d) => (dir = d));
 
 // x86-64 numbers of the calls each thread must be parked in before the
 // checkpoint, or the test would prove nothing.
