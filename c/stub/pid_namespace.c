@@ -39,6 +39,7 @@
 #define MS_PRIVATE 0x40000
 #define TIOCGPGRP 0x540F
 #define TIOCSPGRP 0x5410
+#define WUNTRACED 2
 
 static int report_pipe[2], go_pipe[2];
 static int terminal_fd = -1; /* the supervisor's group has it in the foreground: for the program */
@@ -74,8 +75,6 @@ static long clone_at(int pid, unsigned long flags)
  * stand-in are each outside the program's group). */
 static void become_program(void)
 {
-	report(NS_READY, 0);
-	sys_close(report_pipe[1]);
 	/* init's own setting: the program's (not in the image) was most likely none. */
 	sys_prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	sys_setpgid(0, 0);
@@ -83,17 +82,29 @@ static void become_program(void)
 		int32_t group = (int32_t)sys_getpid();
 		sys_ioctl(terminal_fd, TIOCSPGRP, &group); /* every signal is blocked: no SIGTTOU */
 	}
+	/* Last: the supervisor reads the terminal's group, ours, once we are ready. */
+	report(NS_READY, 0);
+	sys_close(report_pipe[1]);
 }
 
+/* Waits for the program as its parent; a stop (Ctrl-Z) is reported to the
+ * supervisor, which stops too, so the shell sees its job stop. */
 static __attribute__((noreturn)) void run_parent_stand_in(int program)
 {
 	sys_prctl(PR_SET_NAME, (unsigned long)"ckpt-parent", 0, 0, 0);
 	sys_setpgid(0, 0); /* out of the supervisor's group: see become_program */
-	close_all_but(-1, -1);
-	int status = 0;
-	while (sys_wait4(program, &status, 0) == -4 /* EINTR */)
-		;
-	exit_like(status);
+	close_all_but(report_pipe[1], -1);
+	for (;;) {
+		int status = 0;
+		long pid = sys_wait4(program, &status, WUNTRACED);
+		if (pid == -4 /* EINTR */)
+			continue;
+		if (pid == program && (status & 0xff) == 0x7f) {
+			report(NS_STOPPED, (status >> 8) & 0xff);
+			continue;
+		}
+		exit_like(status);
+	}
 }
 
 /* pid 1 of the namespace: the kernel delivers it only signals it waits
@@ -112,8 +123,10 @@ static __attribute__((noreturn)) void run_init(int child, int program)
 		if (sig == SIGCHLD) {
 			int status;
 			long pid;
-			while ((pid = sys_wait4(-1, &status, 1 /* WNOHANG */)) > 0)
-				if (pid == child) {
+			while ((pid = sys_wait4(-1, &status, 1 /* WNOHANG */ | WUNTRACED)) > 0)
+				if (pid == child && (status & 0xff) == 0x7f) /* stopped */
+					report(NS_STOPPED, (status >> 8) & 0xff);
+				else if (pid == child) {
 					report(NS_STATUS, status);
 					sys_exit_group(0);
 				}

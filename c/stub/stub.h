@@ -54,7 +54,8 @@ struct clone3_args {
 };
 
 /* From the namespace to the supervisor (pid_namespace.c, supervisor.c). */
-enum ns_step { NS_READY, NS_STATUS, NS_FAIL_PROC, NS_FAIL_PARENT, NS_FAIL_PROGRAM };
+enum ns_step { NS_READY, NS_STATUS, NS_FAIL_PROC, NS_FAIL_PARENT, NS_FAIL_PROGRAM,
+	       NS_STOPPED /* the program stopped (Ctrl-Z): value is the signal */ };
 struct ns_report { int32_t step, value; };
 
 extern struct stub_args restart; /* state.c */

@@ -257,3 +257,59 @@ test.skipIf(noPython)("at a terminal, Ctrl-C ends the restored program and the s
   expect(r.stdout).toContain("PASS getpid unchanged");
   expect(r.stdout).toMatch(/waiting for SIGTERM[^]*\^C[^]*still-42/);
 }, 60000);
+
+/**
+ * An interactive bash on a fresh pseudo-terminal: \`ckpt cat\` echoes a line,
+ * is checkpointed, restarted in the foreground, echoes a line, is stopped
+ * with Ctrl-Z (the shell must get its prompt back), brought back with fg,
+ * and must read the terminal again: each line a program echoes appears
+ * twice, once from the terminal's echo and once from cat.
+ */
+const JOB_CONTROL = `
+import os, pty, select, sys, time
+ckpt, where = sys.argv[1], sys.argv[2]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv("/bin/bash", ["bash", "--norc", "--noprofile", "-i"])
+out = b""
+def read_until(text, seconds):
+    global out
+    end = time.time() + seconds
+    while text not in out and time.time() < end:
+        if select.select([fd], [], [], 0.1)[0]:
+            try: out += os.read(fd, 4096)
+            except OSError: break
+def say(text, then, seconds=20):
+    os.write(fd, text)
+    read_until(then, seconds)
+say(f"cd {where}; PS1='ready$ '; {ckpt} cat\\n".encode(), b"ckpt cat")
+time.sleep(0.5)
+say(b"line-one\\n", b"line-one\\r\\nline-one")
+os.system("pkill -USR2 -x cat")
+say(b"", b"ready$ ")
+say(f"{ckpt} restart\\n".encode(), b"restart")
+time.sleep(1)
+say(b"line-two\\n", b"line-two\\r\\nline-two")
+say(b"\\x1a", b"Stopped")
+say(b"echo prompt-$((40+2))\\n", b"prompt-42")
+say(b"fg\\n", b"fg")
+time.sleep(1)
+say(b"line-three\\n", b"line-three\\r\\nline-three")
+say(b"\\x04", b"ready$ ")
+say(b"echo status-$?; exit\\n", b"status-")
+time.sleep(0.3)
+read_until(b"never", 0.5)
+sys.stdout.write(out.decode(errors="replace"))
+`;
+
+test.skipIf(noPython)("at a terminal, Ctrl-Z stops the restored program and gives the shell its prompt; fg brings it back reading the terminal", async () => {
+  writeFileSync(join(dir, "job-control.py"), JOB_CONTROL);
+  const r = await runToEnd(["python3", join(dir, "job-control.py"), CKPT, dir], { cwd: dir }, 90000);
+  const out = r.stdout.replace(/\r/g, "");
+  expect(out).toContain("line-one\nline-one\n");
+  expect(out).toContain("line-two\nline-two\n");
+  expect(out).toMatch(/Stopped[^]*prompt-42/);
+  expect(out).toContain("line-three\nline-three\n");
+  expect(out).toContain("status-0");
+}, 90000);
+
