@@ -19,6 +19,18 @@ static void proc_path(struct line *path, int pid, const char *file)
 	line_str(path, file);
 }
 
+/* The start of a small /proc file, NUL-terminated: its length, or 0. */
+static long read_small(const char *path, char *text, unsigned long cap)
+{
+	long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	long n = sys_read((int)fd, text, cap - 1);
+	sys_close((int)fd);
+	text[n > 0 ? n : 0] = 0;
+	return n > 0 ? n : 0;
+}
+
 /* The first pid in /proc/PID/task/PID/children (the oldest child), or 0. */
 static int first_child(int pid)
 {
@@ -26,12 +38,8 @@ static int first_child(int pid)
 	proc_path(&path, pid, "/task/");
 	line_u64(&path, (uint64_t)pid);
 	line_str(&path, "/children");
-	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
 	char text[32];
-	long n = sys_read((int)fd, text, sizeof text - 1);
-	sys_close((int)fd);
+	long n = read_small(path.buf, text, sizeof text);
 	int child = 0;
 	for (long i = 0; i < n && text[i] >= '0' && text[i] <= '9'; i++)
 		child = child * 10 + (text[i] - '0');
@@ -42,13 +50,11 @@ static int named(int pid, const char *comm)
 {
 	struct line path;
 	proc_path(&path, pid, "/comm");
-	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
 	char text[32];
-	long n = sys_read((int)fd, text, sizeof text - 1);
-	sys_close((int)fd);
-	text[n > 0 ? n - 1 : 0] = 0; /* without its newline */
+	long n = read_small(path.buf, text, sizeof text);
+	if (n == 0)
+		return 0;
+	text[n - 1] = 0; /* without its newline */
 	return str_eq(text, comm);
 }
 

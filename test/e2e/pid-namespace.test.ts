@@ -226,8 +226,8 @@ test.skipIf(noPython)("Python asyncio coroutines awaiting sleeps and a queue run
   expect(first.stdout + rest.stdout).toBe((await reference).stdout);
 }, 60000);
 
-/** An interactive bash on a fresh pseudo-terminal runs `ckpt restart` in the foreground, then types Ctrl-C, then a command. */
-const AT_TERMINAL = `
+/** Python that starts an interactive bash on a fresh pseudo-terminal (argv: ckpt, the directory) and reads what it shows. */
+const PTY_SESSION = `
 import os, pty, select, sys, time
 ckpt, where = sys.argv[1], sys.argv[2]
 pid, fd = pty.fork()
@@ -241,6 +241,10 @@ def read_until(text, seconds):
         if select.select([fd], [], [], 0.1)[0]:
             try: out += os.read(fd, 4096)
             except OSError: break
+`;
+
+/** At a terminal: `ckpt restart` in the foreground, then Ctrl-C, then a command. */
+const AT_TERMINAL = PTY_SESSION + `
 os.write(fd, f"cd {where}; {ckpt} restart\\n".encode())
 read_until(b"waiting for SIGTERM", 20)
 os.write(fd, b"\\x03")
@@ -265,20 +269,7 @@ test.skipIf(noPython)("at a terminal, Ctrl-C ends the restored program and the s
  * and must read the terminal again: each line a program echoes appears
  * twice, once from the terminal's echo and once from cat.
  */
-const JOB_CONTROL = `
-import os, pty, select, sys, time
-ckpt, where = sys.argv[1], sys.argv[2]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv("/bin/bash", ["bash", "--norc", "--noprofile", "-i"])
-out = b""
-def read_until(text, seconds):
-    global out
-    end = time.time() + seconds
-    while text not in out and time.time() < end:
-        if select.select([fd], [], [], 0.1)[0]:
-            try: out += os.read(fd, 4096)
-            except OSError: break
+const JOB_CONTROL = PTY_SESSION + `
 def say(text, then, seconds=20):
     os.write(fd, text)
     read_until(then, seconds)
