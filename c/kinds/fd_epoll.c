@@ -35,6 +35,7 @@
 #include "fd_kinds.h"
 #ifdef CKPT_LIB
 #include "../lib/ckpt_lib.h"
+#include "../lib/sort_records.h"
 #endif
 #ifdef CKPT_STUB
 #include "../stub/stub.h"
@@ -171,12 +172,8 @@ static int capture_watches(struct capture *c, int32_t epfd)
 		s = eol + 1;
 	}
 	/* fdinfo lists them in the kernel's tree order; the format wants fd order */
-	for (uint32_t i = first + 1; i < c->nwatches; i++)
-		for (uint32_t j = i; j > first && c->watches[j - 1].fd > c->watches[j].fd; j--) {
-			struct ckpt_epoll_watch t = c->watches[j];
-			c->watches[j] = c->watches[j - 1];
-			c->watches[j - 1] = t;
-		}
+	sort_records_by_i32(&c->watches[first], c->nwatches - first, sizeof *c->watches,
+			    offsetof(struct ckpt_epoll_watch, fd));
 	return 0;
 }
 

@@ -38,6 +38,7 @@
 #include "fd_kinds.h"
 #ifdef CKPT_LIB
 #include "../lib/ckpt_lib.h"
+#include "../lib/sort_records.h"
 #endif
 #ifdef CKPT_STUB
 #include "../stub/stub.h"
@@ -195,12 +196,8 @@ int fd_inotify_capture(struct capture *c, int fd, struct ckpt_fd *r, const char 
 		s = eol + 1;
 	}
 	/* fdinfo lists them newest first; the format wants wd order */
-	for (uint32_t i = first + 1; i < c->ninotify; i++)
-		for (uint32_t j = i; j > first && c->inotify[j - 1].wd > c->inotify[j].wd; j--) {
-			struct ckpt_inotify_watch t = c->inotify[j];
-			c->inotify[j] = c->inotify[j - 1];
-			c->inotify[j - 1] = t;
-		}
+	sort_records_by_i32(&c->inotify[first], c->ninotify - first, sizeof *c->inotify,
+			    offsetof(struct ckpt_inotify_watch, wd));
 	int32_t handed = inotify_last_wd(fd);
 	r->count = (uint64_t)(handed > last ? handed : last);
 	if (r->count > CKPT_INOTIFY_MAX_WD)
