@@ -15,7 +15,7 @@ import { installedPeers, type PeerRound } from "./peers.ts";
 import { compressionRows } from "./compression.ts";
 import { bigHeaps, noRoomFor, perUnitTable, regionCounts, SCALE_BASE_MIB, type ScaleRow, threadCounts } from "./scale.ts";
 import { gapWindow, showSpread, spread, statusBytes } from "./stats.ts";
-import { collect } from "./collect.ts";
+import { collect, gapWindowAround } from "./collect.ts";
 import { now, seconds, timed } from "./timing.ts";
 
 const root = join(import.meta.dir, "..");
@@ -76,13 +76,7 @@ async function continued(args: string[]) {
     await out.until("ready");
     const before = statusBytes(procStatus(p.pid), "VmHWM");
     const window = async (n: number, during: () => Promise<unknown>) => {
-      p.kill("SIGUSR1");
-      await out.until(`window ${n} spinning`);
-      await Bun.sleep(20);
-      await during();
-      await Bun.sleep(20);
-      p.kill("SIGUSR1");
-      await out.until(`window ${n} longest gap`);
+      await gapWindowAround(p, out, n, during);
       return seconds(gapWindow(out.text, n)!.longestNs / 1e6);
     };
     let took = 0;

@@ -16,3 +16,18 @@ export function collect(stream: ReadableStream<Uint8Array>) {
   };
 }
 
+/**
+ * One window of a workload that measures the longest gap in its own loop
+ * (bench/longest-gap.h): SIGUSR1 opens window `n`, `during` runs inside
+ * it, a second SIGUSR1 closes it. Resolves once the program has printed
+ * the window's "window N longest gap" line; the caller reads it from `out`.
+ */
+export async function gapWindowAround(p: { kill(signal: "SIGUSR1"): void }, out: ReturnType<typeof collect>, n: number, during: () => Promise<unknown>) {
+  p.kill("SIGUSR1");
+  await out.until(`window ${n} spinning`);
+  await Bun.sleep(20);
+  await during();
+  await Bun.sleep(20);
+  p.kill("SIGUSR1");
+  await out.until(`window ${n} longest gap`);
+}

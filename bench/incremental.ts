@@ -11,7 +11,7 @@
 import { $ } from "bun";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { collect } from "./collect.ts";
+import { collect, gapWindowAround } from "./collect.ts";
 import { spread } from "./stats.ts";
 import { now } from "./timing.ts";
 
@@ -33,13 +33,7 @@ let windows = 0;
 /** The longest gap (ms) the program saw while `during` ran. */
 async function window(during: () => Promise<unknown>): Promise<number> {
   const n = ++windows;
-  p.kill("SIGUSR1");
-  await out.until(`window ${n} spinning`);
-  await Bun.sleep(20);
-  await during();
-  await Bun.sleep(20);
-  p.kill("SIGUSR1");
-  await out.until(`window ${n} longest gap`);
+  await gapWindowAround(p, out, n, during);
   return lastNumber(out.text, new RegExp(`window ${n} longest gap (\\d+) ns`, "g")) / 1e6;
 }
 async function pass(): Promise<number> {
