@@ -298,7 +298,9 @@ void warn_trigger_once(const char *what, const char *consequence);
 void trigger_blocked_warning(void);
 
 /* exit_detached.c */
-__attribute__((noreturn)) void exit_leaving_teardown(int status);
+/* The bytes of memory the image holds the contents of. */
+uint64_t memory_in_pages(const struct capture *c);
+__attribute__((noreturn)) void exit_leaving_teardown(int status, uint64_t memory_bytes);
 
 /* background_writer.c */
 int start_background_writer(struct capture *c, uint64_t started_ns);

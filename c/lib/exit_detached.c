@@ -15,6 +15,13 @@
  * is orphaned with exit signal 0 like the background writer, so the
  * program's parent never sees it; init reaps it.
  *
+ * The child's reference keeps the executable busy as well: the kernel lets
+ * writes to it again (ETXTBSY until then) only once the memory is freed. So
+ * the child is made only where freeing is worth hiding, DETACH_MIN_BYTES of
+ * memory or more (tens of milliseconds, docs/performance.md); a smaller
+ * program frees its memory in its own exit, as fast, and whoever rewrites or
+ * appends to the executable right after the exit finds it free.
+ *
  * If the child cannot be made or does not answer, the exit is as before.
  */
 #include <linux/futex.h>
@@ -25,6 +32,7 @@
 #include "../sys.h"
 
 #define HOLDER_STACK (16u << 10)
+#define DETACH_MIN_BYTES (32ull << 20)
 
 static void holder_main(void *arg)
 {
@@ -38,9 +46,20 @@ static void holder_main(void *arg)
 		SYS0(__NR_pause);
 }
 
-void exit_leaving_teardown(int status)
+uint64_t memory_in_pages(const struct capture *c)
+{
+	uint64_t bytes = 0;
+	for (uint32_t k = 0; k < c->nextents; k++)
+		if (c->extents[k].kind == CKPT_EXTENT_DATA || c->extents[k].kind == CKPT_EXTENT_PARENT)
+			bytes += c->extents[k].len;
+	return bytes;
+}
+
+void exit_leaving_teardown(int status, uint64_t memory_bytes)
 {
 	uint32_t ready = 0; /* on our stack: the child shares our memory, and we wait here */
+	if (memory_bytes < DETACH_MIN_BYTES)
+		sys_exit_group(status);
 	long stack = sys_mmap(0, HOLDER_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (stack >= 0 && clone_vm_on_stack((char *)stack + HOLDER_STACK, holder_main, &ready) > 0) {
 		const struct timespec wait = {0, 250 * 1000 * 1000};

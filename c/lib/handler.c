@@ -133,6 +133,7 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 		after_restart();
 		return;
 	}
+	const uint64_t memory_bytes = memory_in_pages(&c); /* the tables go with the scratch */
 	scratch_close(&c);
 	if (rc == 0 && writer > 0) {
 		struct line w = {.len = 0};
@@ -148,7 +149,7 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 	report_checkpoint(&c, rc == 0, size, now_ns(1) - started, keep_running);
 	if (rc == 0 && !keep_running) {
 		status_set(CKPT_STATE_STOPPED, "");
-		exit_leaving_teardown(CKPT_EXIT_CHECKPOINTED);
+		exit_leaving_teardown(CKPT_EXIT_CHECKPOINTED, memory_bytes);
 	}
 	status_set(rc == 0 ? CKPT_STATE_WRITTEN : CKPT_STATE_FAILED, rc == 0 ? "" : c.error.buf);
 	coordinator_release();
