@@ -1,5 +1,5 @@
 /*
- * ckpt image format, version 5: the single contract between the preloaded
+ * ckpt image format, version 6: the single contract between the preloaded
  * library that writes an image, the restore stub that reads it, and the
  * TypeScript reader (src/image/format.ts mirrors every struct below field by field;
  * change both in the same commit and bump CKPT_VERSION; ckpt_protocol.h is the other).
@@ -20,6 +20,8 @@
  *        signals  process.nsignals x struct ckpt_signal (pending, in queue order)
  *        watches  nwatches  x struct ckpt_epoll_watch (by epoll, then fd)
  *        inotify  ninotify  x struct ckpt_inotify_watch (by fd, then wd)
+ *        members  nmembers  x struct ckpt_member (a tree's root image only;
+ *                                parents before children)
  *   [data_offset, file_size)     the bytes of every DATA extent, back to back
  *                                (so each starts on a page), then the unread
  *                                contents of pipes, deleted files and memfds,
@@ -41,7 +43,7 @@
 #include <stdint.h>
 
 #define CKPT_MAGIC "CKPTIMG\0"
-#define CKPT_VERSION 5
+#define CKPT_VERSION 6
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -236,6 +238,17 @@ struct ckpt_header {
 	uint64_t image_id;
 	struct ckpt_link links[CKPT_LINKS_MAX];
 	uint32_t nlinks;
+	/* version 6, process trees (ckpt_format_tree.h): this process's group
+	 * and session, and the tree it belongs to. tree_id is the root image's
+	 * image_id in the root image and in every member image (0: a single
+	 * process, no tree); tree_root_pid the root's pid (== pid in the root). */
+	int32_t pgid, sid;
+	int32_t tree_root_pid;
+	int32_t tty_pgrp;            /* root image: the controlling terminal's foreground
+	                              * group at checkpoint when it is a group of the tree; else 0 */
+	uint32_t nmembers;           /* root image: the tree's other processes (struct ckpt_member) */
+	uint64_t tree_id;
+	uint32_t members_off;        /* within tables, after the inotify watches */
 	uint32_t header_crc;         /* last: CRC32C of the header with this 0 */
 };
 
@@ -331,35 +344,9 @@ enum ckpt_codec { CKPT_CODEC_NONE = 0, CKPT_CODEC_LZ4 = 1, CKPT_CODEC_MAX = CKPT
 static inline int ckpt_extent_compressed(const struct ckpt_extent *e) { return e->stored_len < e->len; }
 
 #include "ckpt_format_fds.h" /* the descriptor records: kinds, fds, epoll watches, locks */
+#include "ckpt_format_tree.h" /* process trees: the root image's member table */
 
-/* A POSIX timer (timer_create), created again by the stub with the same id
- * (PR_TIMER_CREATE_RESTORE_IDS) and armed with the time that was left. */
-struct ckpt_timer {
-	int32_t id;                  /* the kernel's timer id: the program holds it */
-	int32_t clock;               /* clockid; CPU clocks in their pid/tid-0 form */
-	uint32_t notify;             /* sigev_notify: SIGEV_SIGNAL, _NONE, _THREAD, or
-				      * SIGEV_SIGNAL | SIGEV_THREAD_ID */
-	uint32_t signo;
-	uint64_t value;              /* sigev_value */
-	int32_t target_tid;          /* SIGEV_THREAD_ID: the thread's tid at checkpoint */
-	uint32_t target_thread;      /* and its index in the thread table */
-	int64_t interval_sec, interval_nsec;
-	int64_t remaining_sec, remaining_nsec; /* both 0: disarmed */
-	int32_t overrun;             /* timer_getoverrun at checkpoint (`ckpt info` only) */
-	uint32_t clock_thread;       /* a thread's CPU clock: that thread's index */
-};
-
-/* A signal pending at checkpoint (sent, not yet delivered: blocked), queued
- * again by the stub with the same siginfo before any thread of the program
- * runs. Per signal number, records keep the kernel's queue order. */
-#define CKPT_SIGNAL_PROCESS 0xffffffffu /* `thread` of a process-wide signal */
-struct ckpt_signal {
-	uint32_t signo;
-	uint32_t thread;             /* index in the thread table, or CKPT_SIGNAL_PROCESS */
-	int32_t tid;                 /* that thread's tid at checkpoint; 0 process-wide */
-	uint32_t pad;
-	uint8_t info[128];           /* the siginfo_t as dequeued (si_code, pid, uid, value...) */
-};
+#include "ckpt_format_signals.h" /* POSIX timers and pending signals */
 
 /* Lives in libckpt's memory; the stub writes it after memory is restored. */
 struct ckpt_restart_info {
@@ -382,7 +369,8 @@ _Static_assert(sizeof(struct ckpt_link) == 24, "link record size is part of the 
 _Static_assert(sizeof(struct ckpt_thread) == 176, "thread record size is part of the format");
 _Static_assert(sizeof(struct ckpt_region) == 96, "region record size is part of the format");
 _Static_assert(sizeof(struct ckpt_extent) == 40, "extent record size is part of the format");
-_Static_assert(sizeof(struct ckpt_fd) == 264, "fd record size is part of the format");
+_Static_assert(sizeof(struct ckpt_member) == 72, "member record size is part of the format");
+_Static_assert(sizeof(struct ckpt_fd) == 272, "fd record size is part of the format");
 _Static_assert(sizeof(struct ckpt_lock) == 32, "lock record size is part of the format");
 _Static_assert(sizeof(struct ckpt_inotify_watch) == 40, "inotify watch record size is part of the format");
 _Static_assert(sizeof(struct ckpt_termios) == 40, "termios record size");

@@ -105,6 +105,11 @@ struct ckpt_fd {
 	int64_t rcvtimeo_usec, sndtimeo_usec; /* SO_RCVTIMEO, SO_SNDTIMEO; 0: none */
 	uint32_t peer_str;           /* CONNECTED, PEER_CLOSED: the peer's address ("" none) */
 	uint32_t sock_family;        /* AF_UNIX 1, AF_INET 2, AF_INET6 10 */
+	/* version 6, process trees: the same open file description (kcmp
+	 * KCMP_FILE) is held by a member earlier in the tree order, at fd
+	 * share_fd of process share_pid; the restart makes the description
+	 * once and gives it to every holder. 0, 0: held by no earlier member. */
+	int32_t share_pid, share_fd;
 };
 
 /* One entry of an epoll's interest list (/proc/self/fdinfo: tfd, events,

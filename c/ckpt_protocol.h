@@ -94,6 +94,21 @@
 #define CKPT_REQUEST_KEEP_SHIFT 32
 #define CKPT_KEEP_MAX 99
 
+/* --- Process trees: the root's request to another member (c/lib/tree*.c)
+ * The root sends each member the trigger signal with sigqueue and a value
+ * whose lower 32 bits are CKPT_TREE_SIGVAL; above them, the root's fd of
+ * the shared control area (a memfd the member opens as
+ * /proc/<si_pid>/fd/<fd>) and the member's slot in it. A member acts only
+ * on such a request from the root (si_pid == CKPT_PID); any other arrival
+ * of the trigger signal at a member is ignored: the tree is checkpointed
+ * by signalling its root (docs/process-trees.md). */
+#define CKPT_TREE_SIGVAL 0x636b7472 /* "ckpr" */
+#define CKPT_TREE_FD_SHIFT 32
+#define CKPT_TREE_SLOT_SHIFT 48
+/* Member image files: "<root image file name>" + this + 16 hex digits of
+ * the tree id + this + the member's pid (ckpt_format_tree.h). */
+#define CKPT_MEMBER_FILE_SEPARATOR "."
+
 /* --- The stub's arguments: ckpt-restore IMAGE NEXT-IMAGE [NOTE] ---------
  * argv indexes. NOTE, optional and last, is added in parentheses to a
  * refusal (run-or-restart's "not starting afresh"). */

@@ -15,7 +15,7 @@ export * from "./format-storage.ts";
 import { CKPT_LINKS_MAX, STORAGE_C_CONSTANTS } from "./format-storage.ts";
 
 export const CKPT_MAGIC = "CKPTIMG\0";
-export const CKPT_VERSION = 5;
+export const CKPT_VERSION = 6;
 export const CKPT_ARCH_X86_64 = 62;
 export const CKPT_PAGE_SIZE = 4096;
 export const CKPT_HEADER_SIZE = 4096;
@@ -76,11 +76,18 @@ export const CKPT_LIBC_MUSL = 2;
 export const CKPT_LIBC_MAX = CKPT_LIBC_MUSL;
 export const CKPT_MUSL_TID_OFFSET = 48;
 
+// version 6, process trees (c/ckpt_format_tree.h)
+export const CKPT_MAX_MEMBERS = 1024;
+export const CKPT_MEMBER_LIVE = 1;
+export const CKPT_MEMBER_ZOMBIE = 2;
+export const CKPT_MEMBER_KIND_MAX = CKPT_MEMBER_ZOMBIE;
+
 /** Every #define and enum value above, by its C name, for the mirror test. */
 export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_VERSION, CKPT_ARCH_X86_64, CKPT_PAGE_SIZE, CKPT_HEADER_SIZE,
 	CKPT_MAX_SIGNALS, CKPT_MAX_RLIMITS, CKPT_MAX_AUXV, CKPT_PATH_MAX, CKPT_MAX_FD, CKPT_MAX_THREADS, CKPT_LOWEST_ADDRESS,
 	CKPT_RESTART_INFO_MAGIC,
+	CKPT_MAX_MEMBERS, CKPT_MEMBER_LIVE, CKPT_MEMBER_ZOMBIE, CKPT_MEMBER_KIND_MAX,
 	CKPT_UNKNOWN, CKPT_SIGNAL_PROCESS,
 	CKPT_SPECIAL_VVAR, CKPT_SPECIAL_VVAR_VCLOCK, CKPT_SPECIAL_VDSO, CKPT_NSPECIAL,
 	CKPT_REGION_ANON, CKPT_REGION_STACK, CKPT_REGION_FILE_PRIVATE,
@@ -158,7 +165,7 @@ export const LINK = layout("ckpt_link", 24, {
 });
 
 /** sizeof(struct ckpt_header): the bytes header_crc covers. */
-export const HEADER_STRUCT_SIZE = 3872;
+export const HEADER_STRUCT_SIZE = 3904;
 
 export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	magic: f(0, "char", 8),
@@ -221,7 +228,11 @@ export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	ppid: f(3628, "i32"), pad_ppid: f(3632, "u32"), // version 5, pid namespace restart
 	tracking: f(3636, "u32"), image_id: f(3640, "u64"), // version 5: incremental images
 	links: f(3648, LINK, CKPT_LINKS_MAX), nlinks: f(3864, "u32"),
-	header_crc: f(3868, "u32"),
+	// version 6, process trees
+	pgid: f(3868, "i32"), sid: f(3872, "i32"),
+	tree_root_pid: f(3876, "i32"), tty_pgrp: f(3880, "i32"),
+	nmembers: f(3884, "u32"), tree_id: f(3888, "u64"), members_off: f(3896, "u32"),
+	header_crc: f(3900, "u32"),
 });
 
 export const RESUME_CTX = layout("ckpt_resume_ctx", 72, {
@@ -275,7 +286,7 @@ export const EXTENT = layout("ckpt_extent", 40, {
 	stored_len: f(32, "u64"), // version 5, compression
 });
 
-export const FD = layout("ckpt_fd", 264, {
+export const FD = layout("ckpt_fd", 272, {
 	fd: f(0, "i32"),
 	kind: f(4, "u32"),
 	open_flags: f(8, "u32"),
@@ -321,6 +332,17 @@ export const FD = layout("ckpt_fd", 264, {
 	sndtimeo_usec: f(248, "i64"),
 	peer_str: f(256, "u32"),
 	sock_family: f(260, "u32"),
+	share_pid: f(264, "i32"), share_fd: f(268, "i32"), // version 6, process trees
+});
+
+/** Version 6, process trees: a process of the tree other than the root (the root image's member table). */
+export const MEMBER = layout("ckpt_member", 72, {
+	pid: f(0, "i32"), ppid: f(4, "i32"), pgid: f(8, "i32"), sid: f(12, "i32"),
+	kind: f(16, "u32"), wait_status: f(20, "i32"),
+	image_id: f(24, "u64"), file_size: f(32, "u64"),
+	header_crc: f(40, "u32"), file_str: f(44, "u32"),
+	comm: f(48, "char", 16),
+	nthreads: f(64, "u32"), pad: f(68, "u32"),
 });
 
 export const EPOLL_WATCH = layout("ckpt_epoll_watch", 24, {
