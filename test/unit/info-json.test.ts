@@ -21,7 +21,7 @@ function json() {
 test("program, when and where", () => {
 	const { p, doc } = json();
 	expect(doc.schemaVersion).toBe(SCHEMA_VERSION);
-	expect(doc.image).toEqual({ path: p, formatVersion: 5, size: readFileSync(p).length, compression: "none" });
+	expect(doc.image).toEqual({ path: p, formatVersion: 6, size: readFileSync(p).length, compression: "none" });
 	expect(doc.program).toEqual({ exe: "/usr/bin/demo", argv: ["demo", "--count", "3"], comm: "demo", cwd: "/home/user" });
 	expect(doc.pid).toBe(4242);
 	expect(doc.taken).toMatchObject({ captureNs: 12_345_678, signal: 12, host: "testhost", kernel: "6.1.0-test", libc: "glibc" });
