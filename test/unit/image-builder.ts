@@ -34,6 +34,8 @@ export interface ImageSpec {
 	tids: number[]; regions: RegionSpec[]; fds: FdSpec[];
 	specials: [bigint, bigint][]; // [start, end] for vvar, vvar_vclock, vdso
 	tree?: TreeSpec;
+	pid?: number; // 4242 unless set
+	imageId?: bigint; // TREE_ID unless set
 }
 
 const PAGE = CKPT_PAGE_SIZE;
@@ -132,13 +134,13 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 	H("file_size", fileSize);
 	H("created_ns", 1_700_000_000_000_000_000n);
 	H("capture_ns", 12_345_678n);
-	H("pid", 4242);
+	H("pid", spec.pid ?? 4242);
 	H("pgid", spec.tree?.pgid ?? 0);
 	H("sid", spec.tree?.sid ?? 0);
-	H("image_id", TREE_ID);
+	H("image_id", spec.imageId ?? TREE_ID);
 	if (spec.tree) {
 		// A root image's tree id is its own image id; a member image's is its root's.
-		H("tree_root_pid", spec.tree.rootPid ?? 4242);
+		H("tree_root_pid", spec.tree.rootPid ?? spec.pid ?? 4242);
 		H("tree_id", spec.tree.treeId ?? (members.length ? TREE_ID : 0n));
 		H("tty_pgrp", spec.tree.ttyPgrp ?? 0);
 		H("nmembers", members.length);

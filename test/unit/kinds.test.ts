@@ -89,6 +89,7 @@ test("every name --json prints for a kind or flag is in docs/info-json.md, where
 	expectNamed(docCell("regions[]", "stored"), EXTENT_KINDS.rows.map((r) => r.json));
 	expectNamed(docCell("regions[]", "extents"), EXTENT_KINDS.rows.map((r) => r.json));
 	expectNamed(docCell("regions[]", "vmFlags"), VM_FLAGS.flatMap((f) => (f.name === null ? [] : [f.name])));
+	expectNamed(docCell("tree", "processes"), MEMBER_KINDS.rows.map((r) => r.json));
 });
 
 const dir = mkdtempSync(join(tmpdir(), "ckpt-kinds-"));
