@@ -42,32 +42,57 @@ const comm = (pid: number) => {
 	}
 };
 
-/** Launches the pipeline under ckpt and checkpoints it once its loop has started `sleeps` sleeps: mid-stream, tr holding what it buffered. */
-async function checkpointPipeline(sleeps: number) {
+const hasLibckpt = (pid: number) => {
+	try {
+		return readFileSync(`/proc/${pid}/maps`, "utf8").includes("libckpt");
+	} catch {
+		return false;
+	}
+};
+
+/**
+ * Launches the pipeline under ckpt and checkpoints it once its loop has
+ * started `sleeps` sleeps: mid-stream, tr holding what it buffered. The
+ * signal goes when that sleep runs libckpt, or, `duringExec`, the moment
+ * its exec shows (its comm is sleep), likely before its libckpt is loaded.
+ */
+async function checkpointPipeline(sleeps: number, duringExec = false) {
 	const run = ckpt(PIPELINE, { cwd: dir });
 	running.push(run);
 	const seen = new Set<number>();
+	let newest = 0;
 	await until(() => {
-		for (const p of descendants(run.pid)) if (comm(p) === "sleep") seen.add(p);
-		return seen.size >= sleeps || run.proc.exitCode !== null;
+		for (const p of descendants(run.pid)) if (comm(p) === "sleep" && !seen.has(p)) seen.add(p), (newest = p);
+		return (seen.size >= sleeps && (duringExec || hasLibckpt(newest))) || run.proc.exitCode !== null;
 	}, () => `${seen.size} sleeps seen; stderr ${run.stderr}`);
 	process.kill(run.pid, "SIGUSR2");
 	return { code: await run.exit(), stdout: run.stdout, stderr: run.stderr, pid: run.pid };
 }
 
+/** The pipeline checkpointed and restarted: the output of both runs together is an uninterrupted run's. */
+async function pipelineAcrossRestart(sleeps: number, duringExec: boolean) {
+	const reference = await runToEnd(PIPELINE, { cwd: dir });
+	expect(reference.code).toBe(0);
+	expect(reference.stdout.split("\n")).toHaveLength(31);
+	const first = await checkpointPipeline(sleeps, duringExec);
+	expect(first.stderr).toMatch(/^ckpt: checkpoint written to .*; stopping with exit status 85\n$/);
+	expect(first.code).toBe(EXIT_CHECKPOINTED);
+	const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+	expect(rest.stderr).toBe("");
+	expect(first.stdout + rest.stdout).toBe(reference.stdout);
+	expect(rest.code).toBe(0);
+}
+
 for (const sleeps of [2, 15])
-	test(`bash running a pipeline (loop | cat -n | tr), checkpointed after ${sleeps} of its 30 rounds: the restarted tree prints what an uninterrupted run prints`, async () => {
-		const reference = await runToEnd(PIPELINE, { cwd: dir });
-		expect(reference.code).toBe(0);
-		expect(reference.stdout.split("\n")).toHaveLength(31);
-		const first = await checkpointPipeline(sleeps);
-		expect(first.stderr).toMatch(/^ckpt: checkpoint written to .*; stopping with exit status 85\n$/);
-		expect(first.code).toBe(EXIT_CHECKPOINTED);
-		const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
-		expect(rest.stderr).toBe("");
-		expect(first.stdout + rest.stdout).toBe(reference.stdout);
-		expect(rest.code).toBe(0);
-	}, 90000);
+	test(`bash running a pipeline (loop | cat -n | tr), checkpointed after ${sleeps} of its 30 rounds: the restarted tree prints what an uninterrupted run prints`,
+		() => pipelineAcrossRestart(sleeps, false), 90000);
+
+// A member between exec and its libckpt's constructor is a member all the
+// same (docs/process-trees.md: the trigger waits blocked across the exec);
+// libckpt refuses it today as a program "without ckpt", so this waits for
+// the checkpoint side to wait for such a member instead.
+test.todo("bash running a pipeline, checkpointed the moment its loop execs a sleep: the checkpoint waits for the new program, the restarted tree prints what an uninterrupted run prints",
+	() => pipelineAcrossRestart(5, true), 90000);
 
 /** Output with the pid lines' numbers left out: they differ from run to run. */
 const withoutPids = (out: string) => out.replace(/^parent pid \d+$/gm, "parent pid P");
