@@ -77,7 +77,8 @@ export function treeSummary(image: Image): string | undefined {
 	if (h.treeId === 0n) return undefined;
 	if (isMemberImage(image))
 		return `pid ${h.pid} of the process tree of pid ${h.treeRootPid} (tree id ${idText(h.treeId)}); restart the tree's root image`;
-	return `root of ${image.members.length + 1} processes (tree id ${idText(h.treeId)})`;
+	const terminal = h.ttyPgrp ? `; the terminal's foreground group ${h.ttyPgrp}` : "";
+	return `root of ${image.members.length + 1} processes (tree id ${idText(h.treeId)})${terminal}`;
 }
 
 /** The rows of the processes table: PID PPID PGID SID KIND PROGRAM STATE IMAGE SIZE. */

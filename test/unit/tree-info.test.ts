@@ -74,8 +74,18 @@ test("ckpt info of a root image: every process, parents first, with its program,
 	expect(row(4300)).toEqual(["4300", "4242", "4242", "4242", "live", "/usr/bin/worker-a (worker-a)", "2 threads", memberFile(4300), `${(size(4300) / 1024).toFixed(1)} KiB`]);
 	expect(row(4301)).toEqual(["4301", "4242", "4242", "4242", "zombie", "quitter", "exited 3", "-", "-"]);
 	expect(row(4303)).toEqual(["4303", "4300", "4242", "4242", "zombie", "victim", "killed by SIGTERM", "-", "-"]);
+	expect(text).not.toContain("foreground group");
 	// without reading the member images (the default): the table's comm only
 	expect(renderInfo(image, Date.now())).toMatch(/^ +4302 +4242 +4242 +4242 +live +worker-b +1 thread +tree\.dat\.00000000000000a1\.4302 /m);
+});
+
+test("the terminal's foreground group, when one of the tree's had it, in the summary and --json", () => {
+	const sub = mkdtempSync(join(dir, "tty-"));
+	const spec = defaultSpec();
+	spec.tree = { pgid: ROOT, sid: ROOT, ttyPgrp: 4300, members: [{ pid: 4300, ppid: ROOT, pgid: 4300, kind: CKPT_MEMBER_LIVE }] };
+	const image = readImage(write(sub, "tty.dat", buildImage(spec)));
+	expect(renderInfo(image, Date.now())).toMatch(/^tree +root of 2 processes \(tree id 00000000000000a1\); the terminal's foreground group 4300$/m);
+	expect(infoJson(image).tree!.terminalGroup).toBe(4300);
 });
 
 test("--json: the tree with each process, a zombie's exit, each image; pgid and sid at the top", () => {
