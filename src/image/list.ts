@@ -7,11 +7,11 @@
 import { closeSync, constants, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { ImageError } from "../cli/errors.ts";
-import { CKPT_MAGIC } from "./format.ts";
+import { CKPT_MAGIC, CKPT_MEMBER_LIVE } from "./format.ts";
 import { type Image, readImage } from "./read.ts";
 import { shellQuote } from "../cli/text.ts";
 import { imageRefusal } from "./verdict.ts";
-import { isMemberImage } from "./tree-info.ts";
+import { isMemberImage, memberImageProblem } from "./tree-info.ts";
 
 export interface ListedImage {
 	name: string; // file name inside the directory
@@ -101,7 +101,8 @@ export function listImages(dir: string, stub: string): ListedImage[] {
 
 /**
  * One entry per tree: its root image, counting its processes and sized with
- * all their files; the member files a listed root names are left out. A
+ * all their files, refused as a restart would if a member file is missing or
+ * not the one the checkpoint wrote; the member files a listed root names are left out. A
  * member file no listed root names (its root is gone) stays, unusable in the
  * stub's words or, if it accepted it, in the restart's.
  */
@@ -112,8 +113,11 @@ function withoutMemberFiles(found: ListedImage[]): ListedImage[] {
 		const members = root.image?.members ?? [];
 		if (members.length === 0) continue;
 		root.processes = members.length + 1;
-		for (const m of members) {
+		for (const m of members.filter((m) => m.kind === CKPT_MEMBER_LIVE)) {
 			const file = byName.get(m.file);
+			// the first member file a restart would refuse, in its words (it holds each to the table)
+			const problem = !file ? "No such file or directory" : file.error ?? (file.image && memberImageProblem(root.image!, m, file.image));
+			if (problem && !root.refusal) root.refusal = `member image ${m.file} of pid ${m.pid}: ${problem}`;
 			if (!file) continue;
 			claimed.add(m.file);
 			root.size += file.size;

@@ -10,7 +10,7 @@ import { ImageError } from "../cli/errors.ts";
 import { CKPT_MEMBER_LIVE, CKPT_MEMBER_ZOMBIE } from "./format.ts";
 import { MEMBER_KINDS } from "./kinds.ts";
 import { memberState } from "./tree.ts";
-import type { Fd, Image } from "./types.ts";
+import type { Fd, Image, Member } from "./types.ts";
 
 /** One process of a tree as `ckpt info` lists it; the root first. */
 export interface TreeProcess {
@@ -58,17 +58,23 @@ export function treeProcesses(image: Image, read?: (path: string) => Image): Tre
 		if (!live || !read) return p;
 		try {
 			const mine = read(join(dirname(image.path), m.file));
-			const mh = mine.header;
 			p.program = mine.exe;
-			if (mh.imageId !== m.imageId || BigInt(mh.fileSize) !== m.fileSize || mh.headerCrc !== m.headerCrc)
-				p.problem = "not the image this checkpoint wrote (replaced or altered since)";
-			else if (mh.treeId !== h.treeId || mh.treeRootPid !== h.pid) p.problem = "belongs to another checkpoint of a process tree";
+			p.problem = memberImageProblem(image, m, mine) ?? null;
 		} catch (e) {
 			if (!(e instanceof ImageError)) throw e;
 			p.problem = e.message.slice(e.message.indexOf(": ") + 2);
 		}
 		return p;
 	})];
+}
+
+/** Why `mine`, read from member `m`'s file, is not the image the tree's checkpoint wrote (the restart's words), or undefined. */
+export function memberImageProblem(root: Image, m: Member, mine: Image): string | undefined {
+	const mh = mine.header;
+	if (mh.imageId !== m.imageId || BigInt(mh.fileSize) !== m.fileSize || mh.headerCrc !== m.headerCrc)
+		return "not the image this checkpoint wrote (replaced or altered since)";
+	if (mh.treeId !== root.header.treeId || mh.treeRootPid !== root.header.pid || mh.nmembers !== 0)
+		return "belongs to another checkpoint of a process tree";
 }
 
 /** The summary's line about the tree, if the image is part of one. */

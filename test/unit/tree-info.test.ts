@@ -149,6 +149,15 @@ test("ckpt list shows a tree once, its root with the process count and all its f
 	expect(found[0]).toMatchObject({ processes: 5, size: all });
 	expect(programLine(found[0]!.image!)).toBe("demo --count 3 (5 processes)");
 	expect(programLine(found[0]!.image!, 24)).toBe("demo --co… (5 processes)");
+	expect(found[0]!.refusal).toBeUndefined();
+	// a member file gone: the root is the one a restart refuses, in its words
+	const worker = readFileSync(join(sub, memberFile(4302)));
+	rmSync(join(sub, memberFile(4302)));
+	expect(listImages(sub, STUB)[0]!.refusal).toBe(`member image ${memberFile(4302)} of pid 4302: No such file or directory`);
+	writeFileSync(join(sub, memberFile(4302)), memberImage(4302, "/usr/bin/other"), { mode: 0o600 });
+	expect(listImages(sub, STUB)[0]!.refusal).toBe(
+		`member image ${memberFile(4302)} of pid 4302: not the image this checkpoint wrote (replaced or altered since)`);
+	writeFileSync(join(sub, memberFile(4302)), worker, { mode: 0o600 });
 	rmSync(join(sub, "tree.dat"));
 	const orphans = listImages(sub, STUB);
 	expect(orphans.map((f) => f.name).sort()).toEqual([memberFile(4300), memberFile(4302)]);
