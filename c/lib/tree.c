@@ -145,7 +145,7 @@ static int wait_slots(struct capture *c, uint32_t from, uint64_t deadline_ns)
 				c->error.len = 0;
 				name_process(&c->error, s->pid, f.comm);
 				line_str(&c->error, exited ? " exited during the checkpoint"
-							   : " did not answer the checkpoint request (it blocks the signal)");
+							   : " did not answer the checkpoint request in 10 s (it blocks the signal, or was stopped)");
 				return -1;
 			}
 			waiting = 1;
