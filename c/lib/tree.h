@@ -38,7 +38,7 @@ int tree_pipe_peer_in_tree(struct capture *c, const struct ckpt_fd *r);
 /* Whether a member's fd is one the root had open at launch (the same
  * description): dropped with a warning like the root's, not refused. */
 int tree_launch_fd(struct capture *c, int fd);
-/* Whether another live member holds socket inode `ino`. */
+/* Another live member that holds socket inode `ino`: its pid, or 0. */
 int tree_holds_socket(struct capture *c, uint64_t ino);
 /* share_pid/share_fd for each fd an earlier member holds too; refuses a
  * kind that cannot be shared between members yet. */

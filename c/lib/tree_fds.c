@@ -117,7 +117,7 @@ static int holds(int fd, void *ctx)
 	return 1;
 }
 
-/* Whether a live member other than this process has an fd on `want`. */
+/* A live member other than this process with an fd on `want`: its pid, or 0. */
 static int held_elsewhere(struct capture *c, const char *want, int need_read, int need_write)
 {
 	int self = (int)sys_getpid();
@@ -131,7 +131,7 @@ static int held_elsewhere(struct capture *c, const char *want, int need_read, in
 		line_str(&dir, "/fd");
 		for_each_numbered_entry(dir.buf, holds, &s);
 		if (s.found)
-			return 1;
+			return s.pid;
 	}
 	return 0;
 }
@@ -144,7 +144,7 @@ int tree_pipe_peer_in_tree(struct capture *c, const struct ckpt_fd *r)
 	line_str(&want, "pipe:[");
 	line_u64(&want, r->pipe_id);
 	line_str(&want, "]");
-	return held_elsewhere(c, want.buf, r->kind == CKPT_FD_PIPE_WRITE, r->kind == CKPT_FD_PIPE_READ);
+	return held_elsewhere(c, want.buf, r->kind == CKPT_FD_PIPE_WRITE, r->kind == CKPT_FD_PIPE_READ) != 0;
 }
 
 int tree_holds_socket(struct capture *c, uint64_t ino)
@@ -170,6 +170,39 @@ static int shareable(uint32_t kind)
 	return kind == CKPT_FD_FILE || kind == CKPT_FD_PIPE_READ || kind == CKPT_FD_PIPE_WRITE || kind == CKPT_FD_INHERIT;
 }
 
+/* What a kind that cannot be shared between members is, for the refusal. */
+static const char *unshared_kind_text(uint32_t kind)
+{
+	switch (kind) {
+	case CKPT_FD_TTY:
+		return "a terminal";
+	case CKPT_FD_PROC:
+		return "a /proc or /sys file";
+	case CKPT_FD_DELETED:
+		return "a deleted file";
+	case CKPT_FD_MEMFD:
+		return "a memfd";
+	case CKPT_FD_FIFO:
+		return "a named FIFO";
+	case CKPT_FD_EVENTFD:
+		return "an eventfd";
+	case CKPT_FD_SIGNALFD:
+		return "a signalfd";
+	case CKPT_FD_TIMERFD:
+		return "a timerfd";
+	case CKPT_FD_EPOLL:
+		return "an epoll";
+	case CKPT_FD_UNIX_SOCKET:
+		return "a Unix socket";
+	case CKPT_FD_INET_SOCKET:
+		return "a TCP or UDP socket";
+	case CKPT_FD_INOTIFY:
+		return "an inotify instance";
+	default:
+		return "a descriptor";
+	}
+}
+
 static int refuse_share(struct capture *c, const struct ckpt_fd *r, int pid, int fd)
 {
 	struct proc_facts f = {.pid = pid};
@@ -177,15 +210,13 @@ static int refuse_share(struct capture *c, const struct ckpt_fd *r, int pid, int
 	c->error.len = 0;
 	line_str(&c->error, "fd ");
 	line_u64(&c->error, (uint64_t)r->fd);
-	line_str(&c->error, " (kind ");
-	line_u64(&c->error, r->kind);
-	line_str(&c->error, ") of process ");
-	line_u64(&c->error, sys_getpid());
-	line_str(&c->error, " is the same open file as fd ");
+	line_str(&c->error, " (");
+	line_str(&c->error, unshared_kind_text(r->kind));
+	line_str(&c->error, ") is the same open file as fd ");
 	line_u64(&c->error, (uint64_t)fd);
 	line_str(&c->error, " of ");
 	name_process(&c->error, pid, f.comm);
-	line_str(&c->error, ": a descriptor of this kind shared between processes is not restored yet");
+	line_str(&c->error, ": such a descriptor shared between processes is not restored yet");
 	return -1;
 }
 

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import {
   ckpt, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, muslFixture, ROOT, type Running, runToEnd, tempDir, until,
 } from "./harness.ts";
-import { headerField as header, memberFiles as filesIn, memberTable as members, processState, stillRuns } from "./tree-image.ts";
+import { fdTable, headerField as header, memberFiles as filesIn, memberTable as members, processState, stillRuns } from "./tree-image.ts";
 
 let dir: string;
 const running: Running[] = [];
@@ -75,6 +75,17 @@ test("--continue: the parent and both children are saved, each image checks, and
     expect(check.stderr).toBe("");
     expect(check.code).toBe(0);
   }
+  // Descriptors between them: fds 0-2 are the root's, taken from the
+  // launch; the pipe from c1 to the parent is kept (its write end in c1
+  // alone), and its read end, which the exec'd child inherited, names the
+  // parent's as its first holder.
+  const [rootFds, c1Fds, c2Fds] = [root, ...table.map((m) => join(dir, m.file))].map(fdTable);
+  const INHERIT = 4, PIPE_READ = 2, PIPE_WRITE = 3;
+  for (const fds of [c1Fds, c2Fds])
+    expect(fds.filter((f) => f.fd <= 2)).toEqual([0, 1, 2].map((fd) => ({ fd, kind: INHERIT, sharePid: run.pid, shareFd: fd })));
+  const readEnd = rootFds.find((f) => f.kind === PIPE_READ)!;
+  expect(c1Fds.filter((f) => f.kind === PIPE_WRITE).map((f) => [f.sharePid, f.shareFd])).toEqual([[0, 0]]);
+  expect(c2Fds.filter((f) => f.kind === PIPE_READ).map((f) => [f.sharePid, f.shareFd])).toEqual([[run.pid, readEnd.fd]]);
   expect(await run.exit()).toBe(0);
   expect(run.stdout).toEndWith("done 0 0\n");
   for (const tag of ["p", "w"]) expect(counts(run.stdout, tag)).toEqual(Array.from({ length: 60 }, (_, i) => i));
@@ -141,4 +152,30 @@ test("a child that exits while the checkpoint runs fails it, naming the child", 
   const run = start(["exiting", "1000"]);
   const [c1] = await children(run);
   await refused(run, c1, /exited during the checkpoint/);
+}, 60000);
+
+test("an eventfd shared between parent and child is refused naming both", async () => {
+  writeFileSync(join(dir, "myckpt.dat"), earlier);
+  const run = start(["eventfd", "1000"]);
+  const [c1] = await children(run);
+  await refused(run, c1, new RegExp(`^ckpt: checkpoint failed: process ${c1} \\(tree-family\\): fd \\d+ \\(an eventfd\\) is the same open file as fd \\d+ of process ${run.pid} \\(tree-family\\)`));
+}, 60000);
+
+test("a socketpair between parent and child is refused naming the child", async () => {
+  writeFileSync(join(dir, "myckpt.dat"), earlier);
+  const run = start(["socketpair", "1000"]);
+  const [c1] = await children(run);
+  await refused(run, c1, /\(a Unix socket\) is connected to a socket of process \d+ \(tree-family\)/);
+}, 60000);
+
+test("a grandchild left in the tree's process group when its parent exited is refused by pid", async () => {
+  writeFileSync(join(dir, "myckpt.dat"), earlier);
+  const run = start(["daemon", "1000"]);
+  await run.waitFor((o) => /^grandchild \d+$/m.test(o) && /^w 1$/m.test(o));
+  const grandchild = Number(/^grandchild (\d+)$/m.exec(run.stdout)![1]);
+  try {
+    await refused(run, grandchild, /is in process group \d+ of the tree but not in the tree/);
+  } finally {
+    process.kill(grandchild, "SIGKILL");
+  }
 }, 60000);

@@ -3,7 +3,7 @@
 // bytes by the offsets src/image/format.ts mirrors (`ckpt info` shows
 // trees once it reads them).
 import { readdirSync, readFileSync } from "node:fs";
-import { HEADER, MEMBER } from "../../src/image/format.ts";
+import { FD, HEADER, MEMBER } from "../../src/image/format.ts";
 
 export function headerField(bytes: Buffer, name: keyof typeof HEADER.fields): number | bigint {
   const f = HEADER.fields[name];
@@ -55,4 +55,18 @@ export function descendants(pid: number): number {
     kids = readFileSync(`/proc/${pid}/task/${pid}/children`, "latin1").trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {}
   return kids.reduce((n, k) => n + 1 + descendants(k), 0);
+}
+
+/** The descriptor table of an image: fd, kind, and its first holder in the tree. */
+export function fdTable(path: string) {
+  const b = readFileSync(path);
+  const at = Number(headerField(b, "tables_offset")) + Number(headerField(b, "fds_off"));
+  const F = FD.fields;
+  return Array.from({ length: Number(headerField(b, "nfds")) }, (_, i) => {
+    const r = at + i * FD.size;
+    return {
+      fd: b.readInt32LE(r + F.fd.off), kind: b.readUInt32LE(r + F.kind.off),
+      sharePid: b.readInt32LE(r + F.share_pid.off), shareFd: b.readInt32LE(r + F.share_fd.off),
+    };
+  });
 }
