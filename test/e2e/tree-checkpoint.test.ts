@@ -179,3 +179,12 @@ test("a grandchild left in the tree's process group when its parent exited is re
     process.kill(grandchild, "SIGKILL");
   }
 }, 60000);
+
+test("a member whose own capture fails (a netlink socket) fails the tree, and no member image is left", async () => {
+  // c1 writes its image while the exec'd child refuses its socket: the
+  // root waits for writers to finish, then removes this checkpoint's files.
+  writeFileSync(join(dir, "myckpt.dat"), earlier);
+  const run = start(["netlink", "1000"]);
+  const [, c2] = await children(run);
+  await refused(run, c2, new RegExp(`^ckpt: checkpoint failed: process ${c2} \\(exe\\): fd \\d+ \\(socket:\\[\\d+\\]: a netlink socket`));
+}, 60000);
