@@ -71,7 +71,10 @@ static void wake_shared(uint32_t *word)
 	sys_futex(word, FUTEX_WAKE, 0x7fffffff, 0);
 }
 
-/* Asks `m` to stop: its slot, then the trigger with the request value. */
+/* Asks `m` to stop: its slot, then the trigger with the request value,
+ * through a pidfd taken before checking the process is still that member
+ * (same parent, still running libckpt): a member that exited and was
+ * reaped since the listing must not have its pid's next owner signalled. */
 static int ask(struct capture *c, const struct ckpt_member *m)
 {
 	struct tree_control *t = c->tree;
@@ -86,7 +89,12 @@ static int ask(struct capture *c, const struct ckpt_member *m)
 	info.si_pid = (int)sys_getpid();
 	info.si_uid = (uint32_t)SYS0(__NR_getuid);
 	info.si_value.sival_ptr = (void *)(uintptr_t)value;
-	long err = sys_rt_sigqueueinfo(m->pid, ckpt_config.signal, &info);
+	long pidfd = sys_pidfd_open(m->pid);
+	struct proc_facts f;
+	long err = pidfd < 0 ? pidfd : proc_facts(c, m->pid, &f) || f.ppid != m->ppid ? -3 /* ESRCH */
+					: sys_pidfd_send_signal((int)pidfd, ckpt_config.signal, &info);
+	if (pidfd >= 0)
+		sys_close((int)pidfd);
 	if (err < 0) {
 		c->error.len = 0;
 		name_process(&c->error, m->pid, m->comm);
