@@ -14,6 +14,7 @@ __attribute__((noreturn)) void die_line(const struct line *why)
 	line_str(&l, restart.image[0] ? " " : "");
 	line_str(&l, restart.image);
 	line_str(&l, ": ");
+	line_str(&l, restart.context); /* which member image of a tree, while one is judged */
 	line_str(&l, why->buf);
 	if (restart.note[0]) {
 		line_str(&l, " (");
@@ -22,6 +23,10 @@ __attribute__((noreturn)) void die_line(const struct line *why)
 	}
 	line_str(&l, "\n");
 	sys_write(restart.err_fd, l.buf, l.len);
+	if (restart.tree_index) { /* a member: the root, waiting at a barrier, learns it failed */
+		struct tree_note failed = {TREE_NOTE_FAILED, restart.tree_index};
+		sys_write(restart.tree_note_fd, &failed, sizeof failed);
+	}
 	sys_exit_group(CKPT_EXIT_RESTART_REFUSED);
 }
 
