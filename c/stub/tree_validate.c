@@ -208,14 +208,8 @@ static const struct ckpt_fd *fds_of(uint32_t proc)
 	return (const void *)(tree.proc[proc].tables + tree.proc[proc].hdr->fds_off);
 }
 
-/* Kinds one description of which several processes may hold (this slice). */
-static int shareable(uint32_t kind)
-{
-	return kind == CKPT_FD_FILE || kind == CKPT_FD_PIPE_READ || kind == CKPT_FD_PIPE_WRITE || kind == CKPT_FD_INHERIT;
-}
-
-/* Each descriptor's first holder (share_pid, share_fd) is a record of the
- * same kind, in a process before it, that names no holder itself; an
+/* Each descriptor's first holder (share_pid, share_fd; of a kind that may
+ * be shared: validate.c) is a record of the same kind, in a process before it, that names no holder itself; an
  * inherited one (the restart's own 0-2) is the root's. */
 static void check_shares(uint32_t proc)
 {
@@ -230,7 +224,7 @@ static void check_shares(uint32_t proc)
 		for (uint32_t k = 0; holder < proc && k < tree.proc[holder].hdr->nfds; k++)
 			if (fds_of(holder)[k].fd == f[i].share_fd)
 				first = &fds_of(holder)[k];
-		if (!shareable(f[i].kind) || !first || first->kind != f[i].kind || first->share_pid || first->share_fd ||
+		if (!first || first->kind != f[i].kind || first->share_pid || first->share_fd ||
 		    (f[i].kind == CKPT_FD_INHERIT && (holder || f[i].share_fd > 2)))
 			die("descriptor sharing between processes is inconsistent (corrupt image)", 0);
 	}

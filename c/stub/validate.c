@@ -7,7 +7,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include "stub.h"
+#include "tree.h" /* stub.h, and the check of a record's first holder in a tree */
 #include "../crc32c.h"
 #include "../range.h"
 #include "../kinds/fd_kinds.h"
@@ -267,8 +267,8 @@ static void check_fds(const struct ckpt_header *h, const char *t)
 		if (!known || f[i].path_str >= h->strings_size)
 			bad(FD_RECORD_INVALID);
 		const char *why = fd_kind_problem(&f[i], h);
-		if (why)
-			bad(why);
+		if (why || fd_share_impossible(&f[i], h))
+			bad(why ? why : "descriptor sharing between processes is inconsistent (corrupt image)");
 	}
 }
 
