@@ -37,10 +37,11 @@ static int park_pipe(int p[2], int *next)
 	if (err < 0)
 		die("cannot create the pipes the tree's processes wait on", err);
 	for (int end = 0; end < 2; end++) {
-		long at = sys_fcntl(made[end], F_DUPFD_CLOEXEC, *next);
+		long at = made[end] == *next ? made[end] : sys_fcntl(made[end], F_DUPFD_CLOEXEC, *next);
 		if (at < 0)
 			die("cannot create the pipes the tree's processes wait on", at);
-		sys_close(made[end]);
+		if (at != made[end])
+			sys_close(made[end]);
 		p[end] = (int)at;
 		*next = (int)at + 1;
 	}

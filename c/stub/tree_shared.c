@@ -27,7 +27,6 @@ struct parked {
 
 static struct parked *parked;
 static uint32_t nparked;
-static int park_lo, park_hi;
 
 static const struct ckpt_fd *fds_of(uint32_t proc, uint32_t *n)
 {
@@ -57,8 +56,12 @@ static struct parked *find(int32_t pid, int32_t fd, uint64_t pipe_id, uint32_t k
 	return 0;
 }
 
+/* Moves `fd` to the next parked number, where it may already be: every
+ * number from there on is free, so a new fd lands there or below. */
 static int park(int fd, int *next)
 {
+	if (fd == *next)
+		return (*next)++;
 	long at = sys_fcntl(fd, F_DUPFD_CLOEXEC, *next);
 	if (at < 0)
 		die("cannot keep a descriptor the tree's processes share", at);
@@ -93,7 +96,7 @@ static void park_descriptions(int *next)
 			const struct ckpt_fd *first = record_of(f[i].share_pid, f[i].share_fd, &holder);
 			const struct tree_process *h = &tree.proc[holder];
 			int fd = first->kind == CKPT_FD_INHERIT /* the restart's own 0-2, as the root has them now */
-					 ? (int)sys_fcntl(first->fd, F_DUPFD_CLOEXEC, *next)
+					 ? (int)sys_fcntl(first->fd, F_DUPFD_CLOEXEC, 0)
 					 : fd_file_reopen(first, h->tables + h->hdr->strings_off + first->path_str);
 			if (fd < 0)
 				die("cannot keep a descriptor the processes share (the restart's own 0-2)", fd);
@@ -196,7 +199,6 @@ int park_shared(int base)
 	int next = base;
 	park_descriptions(&next);
 	park_pipes(&next);
-	park_lo = base, park_hi = next;
 	return next;
 }
 
@@ -210,8 +212,10 @@ int tree_parked_fd(const struct ckpt_fd *f)
 	return p ? p->at : -1;
 }
 
+/* One by one: a number the parking skipped may hold this process's own
+ * fd by now (its image, moved high). */
 void close_parked(void)
 {
-	if (park_hi > park_lo)
-		sys_close_range((unsigned)park_lo, (unsigned)park_hi - 1);
+	for (uint32_t i = 0; i < nparked; i++)
+		sys_close(parked[i].at);
 }
