@@ -1,0 +1,129 @@
+// A process tree restarted (docs/process-trees.md, "Restart"; c/stub/tree*.c):
+// test/fixtures/tree-pipes.c, a parent and two children in a ring of
+// pipes, is checkpointed mid-stream and restarted; the output goes on with
+// no round lost or doubled, each process checks its pid and its parent's
+// from inside, the parent reaps its children by the pids fork returned, and
+// the restart's exit status is the root's. A tree checkpointed again after
+// a restart restarts again. A member file missing, corrupt or swapped
+// refuses the restart in one line before anything runs, the images kept;
+// so does --new-pid.
+import { expect, test } from "bun:test";
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, ROOT, runToEnd, spawn } from "./harness.ts";
+
+let dir: string;
+eachTestInTempDir((d) => (dir = d));
+
+const IMAGE = "myckpt.dat";
+const ROUNDS = 30;
+const ticksOf = (out: string) => out.split("\n").filter((l) => l.startsWith("tick "));
+const checksOf = (out: string) => out.split("\n").filter((l) => /^(PASS|FAIL) /.test(l));
+const memberFiles = () => readdirSync(dir).filter((f) => f.startsWith(`${IMAGE}.`)).sort();
+/** The root's output must read as one uninterrupted run: every round once, in order. */
+const allRounds = Array.from({ length: ROUNDS }, (_, i) => `tick ${i + 1}`);
+
+/** Runs `cmd` until it has printed `tick N`, then checkpoints it (SIGUSR2 to the pid the shell sees). */
+async function checkpointAtTick(cmd: string[], tick: number) {
+  const run = spawn(cmd, { cwd: dir });
+  await run.waitFor((o) => o.includes(`tick ${tick}\n`));
+  process.kill(run.pid, "SIGUSR2");
+  const code = await run.exit();
+  expect(run.stderr).toMatch(/^ckpt: checkpoint written to .*; stopping with exit status 85\n$/);
+  expect(code).toBe(EXIT_CHECKPOINTED);
+  return run.stdout;
+}
+
+async function checkpointedTree(tick = 4) {
+  const out = await checkpointAtTick([CKPT, fixture("tree-pipes"), String(ROUNDS)], tick);
+  expect(memberFiles()).toHaveLength(2); // the two children, beside the root's image
+  return out;
+}
+
+test("parent and two children in a ring of pipes: the output goes on, pids, parents and waitpid hold, the exit status is the root's", async () => {
+  const before = await checkpointedTree();
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(ticksOf(before + rest.stdout)).toEqual(allRounds);
+  expect(checksOf(rest.stdout)).toEqual([
+    "PASS child 1 keeps its pid",
+    "PASS child 1 keeps its parent",
+    "PASS child 2 keeps its pid",
+    "PASS child 2 keeps its parent",
+    "PASS child 1 reaped by its pid, exit 11",
+    "PASS child 2 reaped by its pid, exit 12",
+    "PASS the parent keeps its pid",
+    "PASS the parent keeps its parent",
+  ]);
+  expect(rest.code).toBe(7);
+}, 90000);
+
+test("three generations: the restarted tree is checkpointed again, and that image restarts too", async () => {
+  const first = await checkpointedTree(3);
+  const second = await checkpointAtTick([CKPT, "restart"], 8);
+  expect(memberFiles()).toHaveLength(2); // the older checkpoint's member files are gone
+  const third = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(third.stderr).toBe("");
+  expect(ticksOf(first + second + third.stdout)).toEqual(allRounds);
+  expect(checksOf(third.stdout).filter((l) => l.startsWith("FAIL"))).toEqual([]);
+  expect(checksOf(third.stdout)).toHaveLength(8);
+  expect(third.code).toBe(7);
+}, 120000);
+
+/** A refused restart: one line naming the member image, exit 1, nothing of the program run, every file kept. */
+async function expectRefused(args: string[], line: RegExp) {
+  const files = readdirSync(dir).sort();
+  const rest = await runToEnd([CKPT, "restart", ...args], { cwd: dir });
+  expect(rest.stderr).toMatch(line);
+  expect(rest.stderr.split("\n")).toHaveLength(2);
+  expect(rest.stdout).toBe("");
+  expect(rest.code).toBe(1);
+  expect(readdirSync(dir).sort()).toEqual(files);
+}
+
+test("a missing, corrupt or swapped member image refuses the restart in one line naming it; put back, it restarts", async () => {
+  await checkpointedTree();
+  const [a, b] = memberFiles();
+  const pidOf = (f: string) => f.split(".").pop();
+  const keep = readFileSync(join(dir, a!));
+
+  rmSync(join(dir, a!));
+  await expectRefused([], new RegExp(`^ckpt: cannot restart .*${IMAGE}: member image ${a!.replaceAll(".", "\\.")} of pid ${pidOf(a!)}: No such file or directory\n$`));
+
+  const corrupt = Buffer.from(keep);
+  corrupt[100] = corrupt[100]! ^ 0xff;
+  writeFileSync(join(dir, a!), corrupt, { mode: 0o600 });
+  await expectRefused([], new RegExp(`^ckpt: cannot restart .*: member image ${a!.replaceAll(".", "\\.")} of pid ${pidOf(a!)}: header checksum mismatch \\(corrupt image\\)\n$`));
+
+  writeFileSync(join(dir, a!), keep, { mode: 0o600 });
+  renameSync(join(dir, a!), join(dir, "swap"));
+  renameSync(join(dir, b!), join(dir, a!));
+  renameSync(join(dir, "swap"), join(dir, b!));
+  await expectRefused([], new RegExp(`^ckpt: cannot restart .*: member image ${a!.replaceAll(".", "\\.")} of pid ${pidOf(a!)}: not the image this checkpoint wrote`));
+
+  renameSync(join(dir, a!), join(dir, "swap"));
+  renameSync(join(dir, b!), join(dir, a!));
+  renameSync(join(dir, "swap"), join(dir, b!));
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(rest.code).toBe(7);
+}, 120000);
+
+test("--new-pid is refused for a tree in one line, before anything runs", async () => {
+  await checkpointedTree();
+  await expectRefused(["--new-pid"], /^ckpt: cannot restart .*: a process tree \(3 processes\) restarts only into a new pid namespace, at its old pids: --new-pid asks for a new pid\n$/);
+}, 60000);
+
+test("ckpt-restore --check judges the root image alone, --verify every member image's stored bytes too", async () => {
+  await checkpointedTree();
+  const [a] = memberFiles();
+  const stub = (flag: string) => runToEnd([join(ROOT, "build", "ckpt-restore"), flag, join(dir, IMAGE)], { cwd: dir });
+  for (const flag of ["--check", "--verify"]) expect(await stub(flag)).toEqual({ code: 0, stdout: "", stderr: "" });
+  const bytes = readFileSync(join(dir, a!));
+  bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff; // a stored byte: only a full read sees it
+  writeFileSync(join(dir, a!), bytes, { mode: 0o600 });
+  expect((await stub("--check")).code).toBe(0);
+  const bad = await stub("--verify");
+  expect(bad.stderr).toMatch(new RegExp(`^ckpt: cannot restart .*: member image ${a!.replaceAll(".", "\\.")} of pid \\d+: .*checksum mismatch.*\n$`));
+  expect(bad.code).toBe(1);
+}, 60000);
