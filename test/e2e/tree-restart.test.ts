@@ -8,7 +8,7 @@
 // refuses the restart in one line before anything runs, the images kept;
 // so does --new-pid.
 import { expect, test } from "bun:test";
-import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, ROOT, runToEnd, spawn } from "./harness.ts";
 
@@ -111,6 +111,33 @@ test("a missing, corrupt or swapped member image refuses the restart in one line
   expect(rest.stderr).toBe("");
   expect(rest.code).toBe(7);
 }, 120000);
+
+test("a member refused once the tree exists (its open file is gone) ends the whole restart in one line naming it; nothing runs", async () => {
+  const held = join(dir, "held.txt");
+  writeFileSync(held, "kept open by child 1\n");
+  const run = spawn(["setsid", CKPT, fixture("tree-pipes"), String(ROUNDS), held], { cwd: dir });
+  await run.waitFor((o) => o.includes("tick 3\n"));
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  rmSync(held);
+  await expectRefused([], new RegExp(`^ckpt: cannot restart .*: member image ${IMAGE.replace(".", "\\.")}\\.[0-9a-f]{16}\\.\\d+ of pid \\d+: fd \\d+: ${held} no longer exists\n$`));
+  writeFileSync(held, "kept open by child 1\n");
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(ticksOf(run.stdout + rest.stdout)).toEqual(allRounds);
+  expect(rest.code).toBe(7);
+}, 90000);
+
+test("as an unprivileged user (a user namespace too), the tree comes back the same", async () => {
+  chmodSync(dir, 0o777);
+  const nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+  const before = await checkpointAtTick([...nobody, "setsid", CKPT, fixture("tree-pipes"), String(ROUNDS)], 4);
+  const rest = await runToEnd([...nobody, CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(ticksOf(before + rest.stdout)).toEqual(allRounds);
+  expect(checksOf(rest.stdout).sort()).toEqual(EVERY_CHECK);
+  expect(rest.code).toBe(7);
+}, 90000);
 
 test("--new-pid is refused for a tree in one line, before anything runs", async () => {
   await checkpointedTree();
