@@ -139,6 +139,12 @@ test("as an unprivileged user (a user namespace too), the tree comes back the sa
   expect(rest.code).toBe(7);
 }, 90000);
 
+test("a member image restarted on its own is refused in one line: its root's image restarts the tree", async () => {
+  await checkpointedTree();
+  const [a] = memberFiles();
+  await expectRefused([a!], /^ckpt: cannot restart .*: the image of pid \d+ alone, a member of the process tree of pid \d+: restart the tree's root image instead\n$/);
+}, 60000);
+
 test("--new-pid is refused for a tree in one line, before anything runs", async () => {
   await checkpointedTree();
   await expectRefused(["--new-pid"], /^ckpt: cannot restart .*: a process tree \(5 processes\) restarts only into a new pid namespace, at its old pids: --new-pid asks for a new pid\n$/);
