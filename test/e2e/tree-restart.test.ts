@@ -163,3 +163,53 @@ test("ckpt-restore --check judges the root image alone, --verify every member im
   expect(bad.stderr).toMatch(new RegExp(`^ckpt: cannot restart .*: member image ${a!.replaceAll(".", "\\.")} of pid \\d+: .*checksum mismatch.*\n$`));
   expect(bad.code).toBe(1);
 }, 60000);
+
+const noPython = !Bun.which("python3");
+if (noPython) console.warn("tree-restart.test.ts: python3 is not installed; the terminal test is skipped");
+
+/**
+ * An interactive bash on a fresh pseudo-terminal (argv: ckpt, fixture,
+ * directory): the fixture runs as a job, its child's group in the
+ * foreground; the root is checkpointed, the tree restarted in the
+ * foreground, then Ctrl-C, then a command at the prompt.
+ */
+const FOREGROUND_GROUP = `
+import os, pty, re, select, signal, sys, time
+ckpt, program, where = sys.argv[1], sys.argv[2], sys.argv[3]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv("/bin/bash", ["bash", "--norc", "--noprofile", "-i"])
+out = b""
+def read_until(pattern, seconds):
+    global out
+    end = time.time() + seconds
+    while not re.search(pattern, out) and time.time() < end:
+        if select.select([fd], [], [], 0.1)[0]:
+            try: out += os.read(fd, 4096)
+            except OSError: break
+def say(text, then, seconds=20):
+    os.write(fd, text)
+    read_until(then, seconds)
+say(f"cd {where}; PS1='ready$ '; {ckpt} {program}\\n".encode(), rb"tick 3 ")
+root = int(re.search(rb"root (\\d+)", out).group(1))
+os.kill(root, signal.SIGUSR2)
+read_until(rb"exit status 85[\\s\\S]*ready\\$ ", 20)
+say(f"{ckpt} restart; echo status-$?\\n".encode(), rb"restart;[\\s\\S]*tick \\d+ mine[\\s\\S]*tick \\d+ mine")
+os.write(fd, b"\\x03")
+read_until(rb"status-", 20)
+say(b"echo still-$((40+2)); exit\\n", rb"still-42")
+sys.stdout.write(out.decode(errors="replace"))
+`;
+
+test.skipIf(noPython)("at a terminal, the foreground group is the image's again: the child's group holds the terminal and Ctrl-C reaches it alone", async () => {
+  writeFileSync(join(dir, "foreground.py"), FOREGROUND_GROUP);
+  const r = await runToEnd(["python3", join(dir, "foreground.py"), CKPT, fixture("tree-foreground"), dir], { cwd: dir }, 90000);
+  const out = r.stdout.replace(/\r|\x1b\[\?2004[hl]/g, ""); // bash's bracketed-paste switches
+  const [before, after] = out.split(/exit status 85/);
+  expect(before).toMatch(/tick 3 mine/);
+  expect(after).toMatch(/restart; echo status-\$\?\n(tick \d+ mine\n)+/);
+  expect(after).toMatch(/\^C[^]*child ended by SIGINT\nstatus-5\n/);
+  expect(after).not.toContain("not mine");
+  expect(after).toContain("still-42");
+}, 90000);
+
