@@ -215,6 +215,14 @@ void image_target_abandon(struct image_target *t);
 long write_data_stream(struct capture *c, int fd);
 void destroy_stream_aio(const struct capture *c);
 
+/* A getdents64 record (linux_dirent64), read with raw calls. */
+struct dirent64_raw {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
 /* proc_dir.c: calls each(n, ctx) for every numbered entry of a /proc
  * directory (the walk's own fd left out of /proc/self/fd); stops at the
  * first nonzero return and returns it, or -errno if the walk failed. */

@@ -11,7 +11,10 @@
  *      coordinator. Registers are already safe in each signal frame.
  *      Pending signals, each thread's and the process's, are read into the
  *      image and queued again at once (pending_signals.c).
- *   3. Process capture: descriptors (first, so an unsupported one fails the
+ *   3. Process tree (tree.c): with children, every member is stopped in
+ *      its own handler before anything is saved, and writes its own image
+ *      once the root's descriptors are captured (docs/process-trees.md).
+ *      Process capture: descriptors (first, so an unsupported one fails the
  *      checkpoint before any heavy work), dispositions, timers, limits, the
  *      mm layout, then the memory map split into extents; with --continue,
  *      pages unchanged since the last copy are marked (dirty_tracking.c)
@@ -31,6 +34,8 @@
  *      from the frame.
  * Every signal is blocked while this runs (sa_mask), so nothing in the
  * program changes memory under the capture, and a second request waits.
+ * In a member of a tree (any process but the root) the handler acts on the
+ * root's request alone (tree_member.c).
  */
 #include <signal.h>
 #include "ckpt_lib.h"

@@ -49,14 +49,6 @@ static uint64_t member_file_tree_id(const char *name, const char *image_name)
 	return *p ? 0 : id;
 }
 
-struct dirent64_raw {
-	uint64_t ino;
-	int64_t off;
-	unsigned short reclen;
-	unsigned char type;
-	char name[];
-};
-
 void drop_other_member_files(int dir_fd, const char *image_name, uint64_t keep_tree_id)
 {
 	long dir = sys_openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
