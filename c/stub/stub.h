@@ -48,9 +48,10 @@ struct stub_args {
 };
 
 /* What a member tells the root through the ready pipe (tree_barrier.c):
- * it exists, it is through phase 1 or 2, or it refused (refuse.c). */
+ * it exists, it is through phase 1 or 2, or it refused (refuse.c: `len`
+ * bytes of its refusal line follow, for the root to say). */
 enum tree_note_kind { TREE_NOTE_CREATED = 1, TREE_NOTE_PHASE1, TREE_NOTE_PHASE2, TREE_NOTE_FAILED };
-struct tree_note { uint32_t what, index; };
+struct tree_note { uint32_t what, index, len, pad; };
 
 /* pid_namespace.c: the program's process runs in a new pid namespace
  * (RESTART_NS_PID, as root), in a new user one too (RESTART_NS_USER), or

@@ -80,7 +80,7 @@ void close_barrier_ends(int is_root)
 
 void note_to_root(uint32_t what)
 {
-	struct tree_note n = {what, restart.tree_index};
+	struct tree_note n = {what, restart.tree_index, 0, 0};
 	sys_write(ready[1], &n, sizeof n);
 }
 
@@ -93,28 +93,33 @@ static __attribute__((noreturn)) void member_ended(uint32_t index)
 	die_line(&l);
 }
 
-/* Reads the notes waiting; a refusal was already said by the member. */
-static uint32_t read_notes(uint32_t what)
+/* A member's refusal: its line, said here, the first of any (one line). */
+static __attribute__((noreturn)) void say_refusal(uint32_t len)
 {
-	struct tree_note n[64];
-	long got = sys_read(ready[0], n, sizeof n);
-	uint32_t arrived = 0;
-	for (long k = 0; k < got / (long)sizeof n[0]; k++) {
-		uint32_t i = n[k].index;
-		if (i < 1 || i > CKPT_MAX_MEMBERS)
-			continue;
-		if (n[k].what == TREE_NOTE_FAILED)
-			sys_exit_group(CKPT_EXIT_RESTART_REFUSED);
-		if (n[k].what == TREE_NOTE_CREATED && !watch[i - 1]) {
-			long fd = sys_pidfd_open(member_pid[i - 1]);
-			if (fd < 0)
-				member_ended(i);
-			watch[i - 1] = (int)fd;
-		}
-		reached[i - 1] = n[k].what;
-		arrived += n[k].what == what;
+	char text[1024];
+	long got = sys_read(ready[0], text, len < sizeof text ? len : sizeof text); /* written whole with its note */
+	if (got > 0)
+		sys_write(restart.err_fd, text, (size_t)got);
+	sys_exit_group(CKPT_EXIT_RESTART_REFUSED);
+}
+
+/* Reads one note (written whole: the pipe never splits a write this small). */
+static uint32_t read_note(uint32_t what)
+{
+	struct tree_note n;
+	if (sys_read(ready[0], &n, sizeof n) != sizeof n || n.index < 1 || n.index > CKPT_MAX_MEMBERS)
+		return 0;
+	uint32_t i = n.index;
+	if (n.what == TREE_NOTE_FAILED)
+		say_refusal(n.len);
+	if (n.what == TREE_NOTE_CREATED && !watch[i - 1]) {
+		long fd = sys_pidfd_open(member_pid[i - 1]);
+		if (fd < 0)
+			member_ended(i);
+		watch[i - 1] = (int)fd;
 	}
-	return arrived;
+	reached[i - 1] = n.what;
+	return n.what == what;
 }
 
 /* The root: until every live member has noted `what`. */
@@ -134,14 +139,17 @@ static void wait_for_members(uint32_t what)
 		long r = sys_poll(polled, n, -1);
 		if (r < 0 && r != -4 /* EINTR */)
 			die("cannot wait for the tree's processes", r);
-		if (polled[0].revents)
-			arrived += read_notes(what);
-		else
-			for (uint32_t k = 1; k < n; k++)
-				if (polled[k].revents)
-					for (uint32_t i = 0; i < CKPT_MAX_MEMBERS; i++)
-						if (watch[i] == polled[k].fd)
-							member_ended(i + 1);
+		if (polled[0].revents & POLLIN) { /* notes first: a refusal comes before its exit */
+			arrived += read_note(what);
+			continue;
+		}
+		for (uint32_t k = 1; k < n; k++)
+			if (polled[k].revents)
+				for (uint32_t i = 0; i < CKPT_MAX_MEMBERS; i++)
+					if (watch[i] == polled[k].fd)
+						member_ended(i + 1);
+		if (polled[0].revents) /* no writer left, and no member seen ending */
+			die("the tree's processes ended during the restart", 0);
 	}
 }
 

@@ -95,6 +95,7 @@ static void park_descriptions(int *next)
 			uint32_t holder;
 			const struct ckpt_fd *first = record_of(f[i].share_pid, f[i].share_fd, &holder);
 			const struct tree_process *h = &tree.proc[holder];
+			judge_member(h->member, tree.root_strings); /* a refusal names the first holder */
 			int fd = first->kind == CKPT_FD_INHERIT /* the restart's own 0-2, as the root has them now */
 					 ? (int)sys_fcntl(first->fd, F_DUPFD_CLOEXEC, 0)
 					 : fd_file_reopen(first, h->tables + h->hdr->strings_off + first->path_str);
@@ -104,6 +105,7 @@ static void park_descriptions(int *next)
 							    .at = park(fd, next)};
 		}
 	}
+	judge_member(0, 0);
 }
 
 /* Whether pipe_id has records in a process other than `proc`. */

@@ -112,16 +112,16 @@ test("a missing, corrupt or swapped member image refuses the restart in one line
   expect(rest.code).toBe(7);
 }, 120000);
 
-test("a member refused once the tree exists (its open file is gone) ends the whole restart in one line naming it; nothing runs", async () => {
+test("members refused once the tree exists (their open file is gone) end the whole restart in one line naming one; nothing runs", async () => {
   const held = join(dir, "held.txt");
-  writeFileSync(held, "kept open by child 1\n");
+  writeFileSync(held, "kept open by children 1 and 2\n");
   const run = spawn(["setsid", CKPT, fixture("tree-pipes"), String(ROUNDS), held], { cwd: dir });
   await run.waitFor((o) => o.includes("tick 3\n"));
   process.kill(run.pid, "SIGUSR2");
   expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
   rmSync(held);
   await expectRefused([], new RegExp(`^ckpt: cannot restart .*: member image ${IMAGE.replace(".", "\\.")}\\.[0-9a-f]{16}\\.\\d+ of pid \\d+: fd \\d+: ${held} no longer exists\n$`));
-  writeFileSync(held, "kept open by child 1\n");
+  writeFileSync(held, "kept open by children 1 and 2\n");
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.stderr).toBe("");
   expect(ticksOf(run.stdout + rest.stdout)).toEqual(allRounds);
