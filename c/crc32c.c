@@ -21,7 +21,7 @@
 
 /* Asked once: in a virtual machine cpuid traps to the hypervisor, about
  * 17 us a call on this project's VM (6% of the CPU time of a restart that
- * checks 37,000 one-page extents), not the hundred cycles of bare metal.
+ * checks 63,500 extents of a page or a few), not the hundred cycles of bare metal.
  * Threads that race store the same value. A restored libckpt keeps its
  * answer, as the program keeps glibc's choices made at its start. */
 static void cpu_features(int *sse42, int *pclmul)

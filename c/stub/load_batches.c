@@ -4,7 +4,7 @@
  *
  * The last image of a chain cuts memory into many small extents: pages
  * unchanged since an older image alternate with pages a newer one wrote
- * (37,000 extents for a 1 GiB heap that dirties 16 MiB of scattered pages
+ * (63,500 extents for a 1 GiB heap that dirties 16 MiB of scattered pages
  * in each of ten periods). One pread each made its restart 1.3-1.4 times
  * as slow as one from a full image (docs/performance.md). Here the extents
  * of a batch that come from one file are read with one preadv per stretch
@@ -23,7 +23,11 @@
 
 #define BATCH_BYTES (4u << 20) /* of memory to load; the checksums then read it from cache */
 #define BATCH_EXTENTS 512
-#define HOLE_MAX (64u << 10)   /* a larger hole ends the stretch: a read of its own is cheaper */
+/* The most read past into scratch; a larger hole ends the stretch. Holes
+ * of a page or two (the usual ones) cost less read past than as reads of
+ * their own (docs/performance.md); from a cold file, readahead (128 KiB
+ * by default) brings a hole this small in anyway. */
+#define HOLE_MAX (64u << 10)
 #define STRETCH_IOVS 1024      /* the kernel's UIO_MAXIOV */
 
 /* Whether the extent can be part of a batch: nothing to load, or bytes
