@@ -29,6 +29,7 @@ const EVERY_CHECK = [
   "PASS grandchild reaped by its pid, exit 14",
   "PASS the grandchild keeps its pid, parent and group",
   "PASS the parent keeps its pid, parent and group",
+  "PASS the zombie keeps its name",
   "PASS the zombie reaped by its pid, killed by SIGTERM",
 ];
 /** The root's output must read as one uninterrupted run: every round once, in order. */
