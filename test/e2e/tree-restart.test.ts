@@ -11,6 +11,7 @@ import { expect, test } from "bun:test";
 import { chmodSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, ROOT, runToEnd, spawn } from "./harness.ts";
+import { CKPT_ENV_NAMESPACE, CKPT_NAMESPACE_TEST_UNAVAILABLE } from "../../src/protocol/protocol.ts";
 
 let dir: string;
 eachTestInTempDir((d) => (dir = d));
@@ -75,9 +76,9 @@ test("three generations: the restarted tree is checkpointed again, and that imag
 }, 120000);
 
 /** A refused restart: one line naming the member image, exit 1, nothing of the program run, every file kept. */
-async function expectRefused(args: string[], line: RegExp) {
+async function expectRefused(args: string[], line: RegExp, env: Record<string, string> = {}) {
   const files = readdirSync(dir).sort();
-  const rest = await runToEnd([CKPT, "restart", ...args], { cwd: dir });
+  const rest = await runToEnd([CKPT, "restart", ...args], { cwd: dir, env });
   expect(rest.stderr).toMatch(line);
   expect(rest.stderr.split("\n")).toHaveLength(2);
   expect(rest.stdout).toBe("");
@@ -146,9 +147,14 @@ test("a member image restarted on its own is refused in one line: its root's ima
   await expectRefused([a!], /^ckpt: cannot restart .*: the image of pid \d+ alone, a member of the process tree of pid \d+: restart the tree's root image instead\n$/);
 }, 60000);
 
-test("--new-pid is refused for a tree in one line, before anything runs", async () => {
+test("--new-pid, or namespaces unavailable (user namespaces disabled), refuse a tree in one line, before anything runs", async () => {
   await checkpointedTree();
   await expectRefused(["--new-pid"], /^ckpt: cannot restart .*: a process tree \(5 processes\) restarts only into a new pid namespace, at its old pids: --new-pid asks for a new pid\n$/);
+  await expectRefused(
+    [],
+    /^ckpt: cannot restart .*: a process tree \(5 processes\) restarts only into a new pid namespace, at its old pids: namespaces made unavailable for a test \(CKPT_RESTART_NAMESPACE\)\n$/,
+    { [CKPT_ENV_NAMESPACE]: CKPT_NAMESPACE_TEST_UNAVAILABLE },
+  );
 }, 60000);
 
 test("ckpt-restore --check judges the root image alone, --verify every member image's stored bytes too", async () => {
