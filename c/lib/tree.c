@@ -104,26 +104,6 @@ static int ask(struct capture *c, const struct ckpt_member *m)
 	return 0;
 }
 
-/* A member gone (or a zombie now) will never answer. */
-static int gone(int pid)
-{
-	struct line path = {.len = 0};
-	line_str(&path, "/proc/");
-	line_u64(&path, (uint64_t)pid);
-	line_str(&path, "/stat");
-	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return 1;
-	char text[512];
-	long len = sys_read((int)fd, text, sizeof text - 1);
-	sys_close((int)fd);
-	if (len <= 0)
-		return 1;
-	text[len] = 0;
-	char s = stat_state(text, len);
-	return s == 'Z' || s == 'X';
-}
-
 /* Waits until no slot is in state `from`: each has moved on, or fails the
  * checkpoint naming the member that exited, failed, or never answered. */
 static int wait_slots(struct capture *c, uint32_t from, uint64_t deadline_ns)
@@ -147,8 +127,8 @@ static int wait_slots(struct capture *c, uint32_t from, uint64_t deadline_ns)
 			}
 			if (state != from)
 				continue;
-			if (gone(s->pid) || (deadline_ns && monotonic_ns() - since > deadline_ns)) {
-				int exited = gone(s->pid);
+			if (process_gone(s->pid) || (deadline_ns && monotonic_ns() - since > deadline_ns)) {
+				int exited = process_gone(s->pid);
 				proc_facts(c, s->pid, &f);
 				c->error.len = 0;
 				name_process(&c->error, s->pid, f.comm);
@@ -284,7 +264,7 @@ static void wait_writers_settled(struct tree_control *t)
 	for (uint32_t i = 0; i < t->nslots; i++) {
 		struct tree_slot *s = tree_slot_at(t, i);
 		uint32_t state;
-		while ((state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE)) == SLOT_STOPPED && !gone(s->pid)) {
+		while ((state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE)) == SLOT_STOPPED && !process_gone(s->pid)) {
 			uint32_t answers = __atomic_load_n(&t->answers, __ATOMIC_ACQUIRE);
 			if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SLOT_STOPPED)
 				break;

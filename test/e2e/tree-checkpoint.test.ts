@@ -188,3 +188,24 @@ test("a member whose own capture fails (a netlink socket) fails the tree, and no
   const [, c2] = await children(run);
   await refused(run, c2, new RegExp(`^ckpt: checkpoint failed: process ${c2} \\(exe\\): fd \\d+ \\(socket:\\[\\d+\\]: a netlink socket`));
 }, 60000);
+
+test("a root killed mid-checkpoint: the members it had stopped run on", async () => {
+  // c1 never answers (the trigger held blocked), so the root waits; the
+  // exec'd child is stopped in its handler, every signal blocked but the
+  // thread stop signal, when the root dies.
+  const run = start(["deaf", "1000"]);
+  const [c1, c2] = await children(run);
+  try {
+    process.kill(run.pid, "SIGUSR2");
+    // In the handler every signal is blocked: SIGINT and SIGTERM too, which the worker never blocks.
+    const blocked = () => BigInt("0x" + /^SigBlk:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${c2}/status`, "latin1"))![1]);
+    const inHandler = () => (blocked() & 0x4002n) === 0x4002n;
+    await until(inHandler, show(run));
+    const before = counts(run.stdout, "w").length;
+    process.kill(run.pid, "SIGKILL");
+    await run.waitFor(() => counts(run.stdout, "w").length > before + 3); // c2 runs on
+    expect(unbroken(counts(run.stdout, "w"))).toBe(true);
+  } finally {
+    for (const pid of [c1, c2]) process.kill(pid, "SIGKILL");
+  }
+}, 60000);
