@@ -104,6 +104,16 @@ static int ask(struct capture *c, const struct ckpt_member *m)
 	return 0;
 }
 
+/* What /proc says of `pid`, or, once it is gone, the name the listing saw. */
+static void known_facts(struct capture *c, int pid, struct proc_facts *f)
+{
+	if (proc_facts(c, pid, f) == 0)
+		return;
+	for (uint32_t i = 0; i < c->nmembers; i++)
+		if (c->members[i].pid == pid)
+			__builtin_memcpy(f->comm, c->members[i].comm, sizeof f->comm);
+}
+
 /* Waits until no slot is in state `from`: each has moved on, or fails the
  * checkpoint naming the member that exited, failed, or never answered. */
 static int wait_slots(struct capture *c, uint32_t from, uint64_t deadline_ns)
@@ -118,7 +128,7 @@ static int wait_slots(struct capture *c, uint32_t from, uint64_t deadline_ns)
 			uint32_t state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
 			struct proc_facts f = {.pid = s->pid};
 			if (state == SLOT_FAILED) {
-				proc_facts(c, s->pid, &f);
+				known_facts(c, s->pid, &f);
 				c->error.len = 0;
 				name_process(&c->error, s->pid, f.comm);
 				line_str(&c->error, ": ");
@@ -129,11 +139,16 @@ static int wait_slots(struct capture *c, uint32_t from, uint64_t deadline_ns)
 				continue;
 			if (process_gone(s->pid) || (deadline_ns && monotonic_ns() - since > deadline_ns)) {
 				int exited = process_gone(s->pid);
-				proc_facts(c, s->pid, &f);
+				known_facts(c, s->pid, &f);
 				c->error.len = 0;
 				name_process(&c->error, s->pid, f.comm);
-				line_str(&c->error, exited ? " exited during the checkpoint"
-							   : " did not answer the checkpoint request in 10 s (it blocks the signal, or was stopped)");
+				if (exited) {
+					line_str(&c->error, " exited during the checkpoint");
+					return -1;
+				}
+				line_str(&c->error, " did not answer the checkpoint request in ");
+				line_u64(&c->error, deadline_ns / 1000000000);
+				line_str(&c->error, " s (it blocks the signal, or was stopped)");
 				return -1;
 			}
 			waiting = 1;
