@@ -79,7 +79,9 @@ test("--continue: the parent and both children are saved, each image checks, and
   // launch; the pipe from c1 to the parent is kept (its write end in c1
   // alone), and its read end, which the exec'd child inherited, names the
   // parent's as its first holder.
-  const [rootFds, c1Fds, c2Fds] = [root, ...table.map((m) => join(dir, m.file))].map(fdTable);
+  const [rootFds, c1Fds, c2Fds] = [root, ...table.map((m) => join(dir, m.file))].map(fdTable) as [
+    ReturnType<typeof fdTable>, ReturnType<typeof fdTable>, ReturnType<typeof fdTable>,
+  ];
   const INHERIT = 4, PIPE_READ = 2, PIPE_WRITE = 3;
   for (const fds of [c1Fds, c2Fds])
     expect(fds.filter((f) => f.fd <= 2)).toEqual([0, 1, 2].map((fd) => ({ fd, kind: INHERIT, sharePid: run.pid, shareFd: fd })));
@@ -135,7 +137,7 @@ test.skipIf(!staticChild)("a static child (no libckpt) is refused by pid and nam
   writeFileSync(join(dir, "myckpt.dat"), earlier);
   const run = start(["plain", "1000", staticChild!, "100000"]);
   await run.waitFor((o) => /^children \d+ \d+$/m.test(o) && /^2 /m.test(o));
-  const [, c2] = /^children (\d+) (\d+)$/m.exec(run.stdout)!.slice(1).map(Number);
+  const c2 = Number(/^children \d+ (\d+)$/m.exec(run.stdout)![1]);
   await refused(run, c2, /runs without ckpt/);
 }, 60000);
 
