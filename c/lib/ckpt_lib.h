@@ -286,6 +286,7 @@ void exec_remember(const char *const *names, unsigned n);
  * the libc (enum ckpt_libc) whose loader would run a program, 0 when none
  * or unknown: by path, by open descriptor, or searched as execvp does. */
 int ckpt_preload_entry(const char *entry, size_t len);
+#define EXEC_SECURE 0x100u /* added to the libc: set-user-ID, set-group-ID or capabilities */
 uint32_t exec_libc_of_path(const char *path);
 uint32_t exec_libc_of_fd(int fd);
 uint32_t exec_libc_of_search(const char *file);

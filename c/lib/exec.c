@@ -18,7 +18,7 @@
  * the next constructor to unblock it), so a request arriving between the
  * two programs waits for the new handler instead of killing the process;
  * only when the next program's loader is one libckpt loads into: a static
- * program would keep it blocked, unlike without ckpt.
+ * or set-user-ID program would keep it blocked, unlike without ckpt.
  * What this cannot see: a raw execve system call, or glibc's system() and
  * popen() (posix_spawn called inside the libc); the next program then runs
  * without ckpt, and a checkpoint is refused while it runs.
@@ -86,6 +86,7 @@ void exec_remember(const char *const *names, unsigned n)
  * in one line rather than started without ckpt or stopped by its loader. */
 static const char *preload_for(uint32_t libc, const char *what)
 {
+	libc &= ~EXEC_SECURE;
 	if (!libc || libc == CKPT_LIBC_OWN)
 		return self;
 	if (other[0] && sys_faccessat2(AT_FDCWD, other, 4 /* R_OK */, 0) == 0)
@@ -113,7 +114,7 @@ static int in_tree(void)
 static int hold_trigger(uint32_t libc)
 {
 	int sig = ckpt_config.signal;
-	if (!libc || sig < 1 || sig > CKPT_SIGNAL_MAX)
+	if (!libc || (libc & EXEC_SECURE) || sig < 1 || sig > CKPT_SIGNAL_MAX)
 		return 0;
 	uint64_t bit = 1ull << (sig - 1), old = 0;
 	if (sys_rt_sigprocmask(SIG_BLOCK, &bit, &old) < 0)
@@ -308,7 +309,7 @@ static int spawn_with_ckpt(spawn_fn real, uint32_t libc, pid_t *pid, const char 
 		posix_spawnattr_getflags(attr, &flags);
 	posix_spawnattr_t own;
 	int held = 0, sig = ckpt_config.signal;
-	if (attr && (flags & POSIX_SPAWN_SETSIGMASK) && libc && sig >= 1 && sig <= CKPT_SIGNAL_MAX) {
+	if (attr && (flags & POSIX_SPAWN_SETSIGMASK) && libc && !(libc & EXEC_SECURE) && sig >= 1 && sig <= CKPT_SIGNAL_MAX) {
 		sigset_t mask;
 		__builtin_memcpy(&own, attr, sizeof own); /* a plain struct in glibc and musl */
 		posix_spawnattr_getsigmask(&own, &mask);

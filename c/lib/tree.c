@@ -71,7 +71,10 @@ static void wake_shared(uint32_t *word)
 	sys_futex(word, FUTEX_WAKE, 0x7fffffff, 0);
 }
 
-/* Asks `m` to stop: its slot, then the trigger with the request value. */
+/* Asks `m` to stop: its slot, then the trigger with the request value,
+ * through a pidfd taken before checking the process is still that member
+ * (same parent, still running libckpt): a member that exited and was
+ * reaped since the listing must not have its pid's next owner signalled. */
 static int ask(struct capture *c, const struct ckpt_member *m)
 {
 	struct tree_control *t = c->tree;
@@ -86,7 +89,12 @@ static int ask(struct capture *c, const struct ckpt_member *m)
 	info.si_pid = (int)sys_getpid();
 	info.si_uid = (uint32_t)SYS0(__NR_getuid);
 	info.si_value.sival_ptr = (void *)(uintptr_t)value;
-	long err = sys_rt_sigqueueinfo(m->pid, ckpt_config.signal, &info);
+	long pidfd = sys_pidfd_open(m->pid);
+	struct proc_facts f;
+	long err = pidfd < 0 ? pidfd : proc_facts(c, m->pid, &f) || f.ppid != m->ppid ? -3 /* ESRCH */
+					: sys_pidfd_send_signal((int)pidfd, ckpt_config.signal, &info);
+	if (pidfd >= 0)
+		sys_close((int)pidfd);
 	if (err < 0) {
 		c->error.len = 0;
 		name_process(&c->error, m->pid, m->comm);
@@ -96,24 +104,14 @@ static int ask(struct capture *c, const struct ckpt_member *m)
 	return 0;
 }
 
-/* A member gone (or a zombie now) will never answer. */
-static int gone(int pid)
+/* What /proc says of `pid`, or, once it is gone, the name the listing saw. */
+static void known_facts(struct capture *c, int pid, struct proc_facts *f)
 {
-	struct line path = {.len = 0};
-	line_str(&path, "/proc/");
-	line_u64(&path, (uint64_t)pid);
-	line_str(&path, "/stat");
-	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return 1;
-	char text[512];
-	long len = sys_read((int)fd, text, sizeof text - 1);
-	sys_close((int)fd);
-	if (len <= 0)
-		return 1;
-	text[len] = 0;
-	char s = stat_state(text, len);
-	return s == 'Z' || s == 'X';
+	if (proc_facts(c, pid, f) == 0)
+		return;
+	for (uint32_t i = 0; i < c->nmembers; i++)
+		if (c->members[i].pid == pid)
+			__builtin_memcpy(f->comm, c->members[i].comm, sizeof f->comm);
 }
 
 /* Waits until no slot is in state `from`: each has moved on, or fails the
@@ -130,7 +128,7 @@ static int wait_slots(struct capture *c, uint32_t from, uint64_t deadline_ns)
 			uint32_t state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
 			struct proc_facts f = {.pid = s->pid};
 			if (state == SLOT_FAILED) {
-				proc_facts(c, s->pid, &f);
+				known_facts(c, s->pid, &f);
 				c->error.len = 0;
 				name_process(&c->error, s->pid, f.comm);
 				line_str(&c->error, ": ");
@@ -139,13 +137,18 @@ static int wait_slots(struct capture *c, uint32_t from, uint64_t deadline_ns)
 			}
 			if (state != from)
 				continue;
-			if (gone(s->pid) || (deadline_ns && monotonic_ns() - since > deadline_ns)) {
-				int exited = gone(s->pid);
-				proc_facts(c, s->pid, &f);
+			if (process_gone(s->pid) || (deadline_ns && monotonic_ns() - since > deadline_ns)) {
+				int exited = process_gone(s->pid);
+				known_facts(c, s->pid, &f);
 				c->error.len = 0;
 				name_process(&c->error, s->pid, f.comm);
-				line_str(&c->error, exited ? " exited during the checkpoint"
-							   : " did not answer the checkpoint request in 10 s (it blocks the signal, or was stopped)");
+				if (exited) {
+					line_str(&c->error, " exited during the checkpoint");
+					return -1;
+				}
+				line_str(&c->error, " did not answer the checkpoint request in ");
+				line_u64(&c->error, deadline_ns / 1000000000);
+				line_str(&c->error, " s (it blocks the signal, or was stopped)");
 				return -1;
 			}
 			waiting = 1;
@@ -276,7 +279,7 @@ static void wait_writers_settled(struct tree_control *t)
 	for (uint32_t i = 0; i < t->nslots; i++) {
 		struct tree_slot *s = tree_slot_at(t, i);
 		uint32_t state;
-		while ((state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE)) == SLOT_STOPPED && !gone(s->pid)) {
+		while ((state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE)) == SLOT_STOPPED && !process_gone(s->pid)) {
 			uint32_t answers = __atomic_load_n(&t->answers, __ATOMIC_ACQUIRE);
 			if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SLOT_STOPPED)
 				break;

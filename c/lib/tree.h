@@ -18,6 +18,7 @@ struct proc_facts {
 /* tree_members.c */
 int proc_facts(struct capture *c, int pid, struct proc_facts *f);
 void name_process(struct line *l, int pid, const char *comm);
+int process_gone(int pid);
 /* Every process below the root into c->members, in tree order; refuses
  * (-1, c->error) a member that cannot be checkpointed. */
 int tree_list(struct capture *c);
