@@ -86,7 +86,7 @@ async function expectRefused(args: string[], line: RegExp, env: Record<string, s
   expect(readdirSync(dir).sort()).toEqual(files);
 }
 
-test("a missing, corrupt or swapped member image refuses the restart in one line naming it; put back, it restarts", async () => {
+test("a missing, corrupt, swapped or group-writable member image refuses the restart in one line naming it; put back, it restarts", async () => {
   await checkpointedTree();
   const [a, b] = memberFiles();
   const pidOf = (f: string) => f.split(".").pop();
@@ -109,6 +109,9 @@ test("a missing, corrupt or swapped member image refuses the restart in one line
   renameSync(join(dir, a!), join(dir, "swap"));
   renameSync(join(dir, b!), join(dir, a!));
   renameSync(join(dir, "swap"), join(dir, b!));
+  chmodSync(join(dir, a!), 0o660); // its bytes become code: only its owner may have written them
+  await expectRefused([], new RegExp(`^ckpt: cannot restart .*: member image ${a!.replaceAll(".", "\\.")} of pid ${pidOf(a!)}: writable by group or others, so it could have been altered; run: chmod 600 ${join(dir, a!).replaceAll(".", "\\.")}\n$`));
+  chmodSync(join(dir, a!), 0o600);
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.stderr).toBe("");
   expect(rest.code).toBe(7);
