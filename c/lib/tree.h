@@ -41,6 +41,9 @@ int tree_pipe_peer_in_tree(struct capture *c, const struct ckpt_fd *r);
 int tree_launch_fd(struct capture *c, int fd);
 /* Another live member that holds socket inode `ino`: its pid, or 0. */
 int tree_holds_socket(struct capture *c, uint64_t ino);
+/* For a connected TCP socket: another live member holding the
+ * connection's other end (found in /proc/net/tcp{,6}): its pid, or 0. */
+int tree_tcp_peer(struct capture *c, int fd);
 /* share_pid/share_fd for each fd an earlier member holds too; refuses a
  * kind that cannot be shared between members yet. */
 int tree_share_fds(struct capture *c);

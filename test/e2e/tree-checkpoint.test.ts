@@ -170,6 +170,13 @@ test("a socketpair between parent and child is refused naming the child", async 
   await refused(run, c1, /\(a Unix socket\) is connected to a socket of process \d+ \(tree-family\)/);
 }, 60000);
 
+test("a TCP connection between parent and child is refused naming the child", async () => {
+  writeFileSync(join(dir, "myckpt.dat"), earlier);
+  const run = start(["tcp", "1000"]);
+  const [c1] = await children(run);
+  await refused(run, c1, /\(a TCP socket at 127\.0\.0\.1:\d+\) is connected to a socket of process \d+ \(tree-family\)/);
+}, 60000);
+
 test("a grandchild left in the tree's process group when its parent exited is refused by pid", async () => {
   writeFileSync(join(dir, "myckpt.dat"), earlier);
   const run = start(["daemon", "1000"]);
