@@ -8,7 +8,7 @@
 // refuses the restart in one line before anything runs, the images kept;
 // so does --new-pid.
 import { expect, test } from "bun:test";
-import { chmodSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, ROOT, runToEnd, spawn } from "./harness.ts";
 import { CKPT_ENV_NAMESPACE, CKPT_NAMESPACE_TEST_UNAVAILABLE } from "../../src/protocol/protocol.ts";
@@ -63,6 +63,29 @@ test("parent and two children in a ring of pipes: the output goes on, pids, pare
   expect(checksOf(rest.stdout).sort()).toEqual(EVERY_CHECK);
   expect(rest.code).toBe(7);
 }, 90000);
+
+/** The processes working in `where` (their cwd), as ps would find them. */
+function processesIn(where: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
+    try {
+      if (readlinkSync(`/proc/${entry}/cwd`) === where) found.push(Number(entry));
+    } catch {} // gone meanwhile, or not ours to read
+  }
+  return found;
+}
+
+test("kill -TERM to the pid the shell sees reaches the root: the restart dies of it, and no process of the tree is left", async () => {
+  await checkpointedTree();
+  const rest = spawn([CKPT, "restart"], { cwd: dir });
+  await rest.waitFor((o) => o.includes("tick 7\n"));
+  expect(processesIn(dir).length).toBeGreaterThanOrEqual(5); // the tree, the supervisor, init and the stand-in
+  process.kill(rest.pid, "SIGTERM");
+  await rest.exit();
+  expect(rest.proc.signalCode).toBe("SIGTERM");
+  expect(rest.stderr).toBe("");
+  expect(processesIn(dir)).toEqual([]);
+}, 60000);
 
 test("three generations: the restarted tree is checkpointed again, and that image restarts too", async () => {
   const first = await checkpointedTree(3);
