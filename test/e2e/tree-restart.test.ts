@@ -75,6 +75,7 @@ function processesIn(where: string): number[] {
   return found;
 }
 
+// Members the root leaves running end with the namespace (docs/process-trees.md: unlike orphans of a plain run).
 test("kill -TERM to the pid the shell sees reaches the root: the restart dies of it, and no process of the tree is left", async () => {
   await checkpointedTree();
   const rest = spawn([CKPT, "restart"], { cwd: dir });
