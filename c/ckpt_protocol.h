@@ -27,8 +27,9 @@
 #define CKPT_ENV_COMPRESS "CKPT_COMPRESS"
 #define CKPT_ENV_STATUS "CKPT_STATUS"     /* room for the status line, below */
 #define CKPT_ENV_PID "CKPT_PID"           /* the launched pid, CKPT_PID_DIGITS wide */
-/* Flag: the launcher exec'd with the trigger blocked; libckpt unblocks it
- * once its handler is in place. Only for the launcher's own exec. */
+/* Flag: the exec was made with the trigger blocked (the launcher's, or
+ * c/lib/exec.c's in any process of the tree); libckpt unblocks it once its
+ * handler is in place. */
 #define CKPT_ENV_SIGNAL_BLOCKED "CKPT_SIGNAL_BLOCKED"
 /* The value the launcher gives a flag; libckpt looks only at presence. */
 #define CKPT_ENV_FLAG_ON "1"

@@ -105,12 +105,18 @@ void fd_file_check_world(const struct ckpt_fd *f, const char *path)
 /* A /proc or /sys file (CKPT_FD_PROC) goes the same way: its saved offset
  * is set again, against contents the kernel makes up afresh, as a read
  * there would have continued against fresh contents anyway. */
-void fd_file_restore(const struct ckpt_fd *f, const char *path)
+int fd_file_reopen(const struct ckpt_fd *f, const char *path)
 {
 	int flags = (int)(f->open_flags & ~(unsigned)(O_CREAT | O_EXCL | O_TRUNC)) | O_NOCTTY | O_CLOEXEC;
 	int fd = to_high(sys_openat(AT_FDCWD, path, flags, 0), "cannot reopen", path);
 	if (f->offset && sys_lseek(fd, (long)f->offset, SEEK_SET) < 0)
 		die_path("cannot seek in", path, 0);
+	return fd;
+}
+
+void fd_file_restore(const struct ckpt_fd *f, const char *path)
+{
+	int fd = fd_file_reopen(f, path);
 	place(fd, f);
 	sys_close(fd);
 }

@@ -128,6 +128,9 @@ void fd_file_check_world(const struct ckpt_fd *f, const char *path);
 /* Restore: open, place at f->fd (fd_place.c). Kinds restored per pipe take
  * the whole table and act at the first record of each pipe. */
 void fd_file_restore(const struct ckpt_fd *f, const char *path);
+/* fd_file.c: the file opened again as the record says, at a high number
+ * (for a description a tree's processes share: c/stub/tree_shared.c). */
+int fd_file_reopen(const struct ckpt_fd *f, const char *path);
 void fd_inherit_restore(const struct ckpt_fd *f);
 void fd_tty_restore(const struct ckpt_fd *f, const char *path);
 void fd_pipe_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, int image_fd);

@@ -1,8 +1,10 @@
 #define _GNU_SOURCE
 /*
  * CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE: a pipe is kept only when the
- * process holds both its ends; a pipe to another process is dropped or
- * refused (drop_or_fail). Its unread bytes are copied with tee() into a
+ * process holds both its ends, or, in a tree, another process of the tree
+ * holds the other end (c/lib/tree_fds.c; every holder of a read end
+ * stores the unread bytes, all copies alike, as every member is stopped);
+ * a pipe to a process outside is dropped or refused (drop_or_fail). Its unread bytes are copied with tee() into a
  * scratch pipe (not consumed, so a program that runs on loses nothing) and
  * stored with the read end's record; the restart makes one new pipe per
  * pipe_id, writes them back, and dup's each end to every fd that had it.
@@ -15,6 +17,7 @@
 #include "../range.h"
 #ifdef CKPT_LIB
 #include "../lib/ckpt_lib.h"
+#include "../lib/tree.h"
 #endif
 #ifdef CKPT_STUB
 #include "../stub/stub.h"
@@ -121,7 +124,7 @@ int resolve_pipes(struct capture *c)
 	for (uint32_t i = 0; i < c->nfds; i++) {
 		struct ckpt_fd *r = &c->fds[i];
 		int is_pipe = r->kind == CKPT_FD_PIPE_READ || r->kind == CKPT_FD_PIPE_WRITE;
-		if ((is_pipe || r->kind == CKPT_FD_FIFO) && !pipe_has_other_end(c, r)) {
+		if ((is_pipe || r->kind == CKPT_FD_FIFO) && !pipe_has_other_end(c, r) && !tree_pipe_peer_in_tree(c, r)) {
 			int k = is_pipe ? drop_or_fail(c, r->fd, "a pipe to another process", "")
 					: drop_or_fail(c, r->fd, c->strings + r->path_str,
 						       "a FIFO whose other end another process holds");

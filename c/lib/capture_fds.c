@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include "ckpt_lib.h"
+#include "tree.h"
 #include "../kinds/fd_kinds.h"
 #include "../sys.h"
 
@@ -65,12 +66,14 @@ static int lease_async(int fd)
 }
 
 /* The kind of descriptor `fd` is, from what fstat and readlink say; 0 when
- * no kind can bring it back. The order matters: fds 0-2 are taken from the
- * restart whatever they are, and a terminal is never reopened as a file. */
-static uint32_t kind_of(int fd, const struct stat *st, const char *target, uint32_t open_flags)
+ * no kind can bring it back. The order matters: the root's fds 0-2 are
+ * taken from the restart whatever they are (a member's, only when they
+ * are the root's: tree_inherited_fd), and a terminal is never reopened as
+ * a file. */
+static uint32_t kind_of(int fd, const struct stat *st, const char *target, uint32_t open_flags, int member)
 {
 	int reopenable = target[0] == '/' && !str_ends(target, " (deleted)");
-	if (fd <= 2 && (S_ISCHR(st->st_mode) || S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode)))
+	if (fd <= 2 && !member && (S_ISCHR(st->st_mode) || S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode)))
 		return CKPT_FD_INHERIT;
 	if (S_ISCHR(st->st_mode) && is_tty(fd))
 		return CKPT_FD_TTY;
@@ -131,7 +134,8 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 		line_str(&c->error, why);
 		return -1;
 	}
-	switch (r->kind = kind_of(fd, &st, target, r->open_flags)) {
+	int member = c->member_path != 0;
+	switch (r->kind = tree_inherited_fd(c, fd, r) ? CKPT_FD_INHERIT : kind_of(fd, &st, target, r->open_flags, member)) {
 	case CKPT_FD_INHERIT:
 		return fd_inherit_capture(r);
 	case CKPT_FD_TTY:
@@ -237,6 +241,8 @@ int capture_fds(struct capture *c)
 		return -1;
 	sort_fds(c);
 	find_shared_files(c);
+	if (tree_share_fds(c))
+		return -1;
 	/* The world audit runs here, with the descriptors, so that everything a
 	 * restart would refuse fails the checkpoint before any heavy work. */
 	return resolve_pipes(c) || resolve_unix_sockets(c) || capture_locks(c) || capture_epoll_watches(c) ? -1 : audit_world(c);

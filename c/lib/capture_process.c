@@ -25,6 +25,9 @@ static void capture_identity(struct ckpt_header *h)
 	h->xsave_size = b;
 	h->pid = (int32_t)sys_getpid();
 	h->ppid = (int32_t)sys_getppid();
+	h->pgid = (int32_t)sys_getpgid(0);
+	h->sid = (int32_t)SYS1(__NR_getsid, 0);
+	h->tree_root_pid = ckpt_config.pid; /* the root's, in every process of the tree */
 	h->exit_status_on_stop = CKPT_EXIT_CHECKPOINTED;
 }
 

@@ -176,6 +176,8 @@ static int add_region(struct region_scan *s, const struct maps_entry *e)
 	uint64_t lo = (uint64_t)s->c->scratch, hi = lo + s->c->scratch_len;
 	if (record_special(s->c, e))
 		return 0;
+	if (s->c->tree && e->start == (uint64_t)s->c->tree)
+		return 0; /* a tree's control area (tree_control.h): ckpt's, not the program's */
 	if (e->end <= lo || e->start >= hi)
 		return add_piece(s, e);
 	struct maps_entry below = *e, above = *e;

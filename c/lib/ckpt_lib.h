@@ -96,6 +96,14 @@ struct capture {
 	int periodic;             /* asked for by --interval's watcher: quiet when it works */
 	int incremental;          /* pages unchanged since parent_id's copy may be PARENT extents */
 	uint64_t parent_id;       /* the image_id tracking dates from (dirty_tracking.c) */
+	/* Process trees (tree.h): the root's member table and control area; a
+	 * member's control area and its image's file name. */
+	struct ckpt_member *members;
+	uint32_t nmembers;
+	struct tree_control *tree;
+	uint64_t tree_len;
+	int tree_fd;
+	const char *member_path;
 };
 
 /* The image writer's staging ring (image_writer.c): RING_SLOTS slots of
@@ -191,6 +199,7 @@ struct image_target {
 	long dir_fd;
 	long fd;
 	int named_tmp; /* the O_TMPFILE fallback is in use */
+	int member;    /* a tree member's image: linked under its own new name */
 	uint32_t keep; /* names kept: --keep, or more while a kept image reads from older ones */
 };
 /* image_rotation.c: --keep's older images, moved aside before the commit's
@@ -206,6 +215,14 @@ void image_target_abandon(struct image_target *t);
 long write_data_stream(struct capture *c, int fd);
 void destroy_stream_aio(const struct capture *c);
 
+/* A getdents64 record (linux_dirent64), read with raw calls. */
+struct dirent64_raw {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
 /* proc_dir.c: calls each(n, ctx) for every numbered entry of a /proc
  * directory (the walk's own fd left out of /proc/self/fd); stops at the
  * first nonzero return and returns it, or -errno if the walk failed. */
@@ -247,6 +264,10 @@ int32_t inotify_last_wd(int fd);
  * number (0 if absent), and its state letter (field 3; '?' if absent). */
 uint64_t stat_field(const char *text, long len, int n);
 char stat_state(const char *text, long len);
+/* Field n of /proc/PID/stat, through a stack buffer (0 if unreadable), and
+ * whether `pid` is an ancestor of this process (PPid walked up). */
+uint64_t proc_stat_field(int pid, int n);
+int is_ancestor(int pid);
 
 /* Setjmp-like: returns 0 when saving, 1 when the stub resumes here after a
  * restart (jump_to_resume_point in c/stub/jumps.S). */
@@ -265,6 +286,7 @@ void exec_remember(const char *const *names, unsigned n);
  * the libc (enum ckpt_libc) whose loader would run a program, 0 when none
  * or unknown: by path, by open descriptor, or searched as execvp does. */
 int ckpt_preload_entry(const char *entry, size_t len);
+#define EXEC_SECURE 0x100u /* added to the libc: set-user-ID, set-group-ID or capabilities */
 uint32_t exec_libc_of_path(const char *path);
 uint32_t exec_libc_of_fd(int fd);
 uint32_t exec_libc_of_search(const char *file);
@@ -291,7 +313,6 @@ int install_checkpoint_handler(void);
 int trigger_request(const siginfo_t *info);
 uint32_t requested_keep(const siginfo_t *info);
 void run_program_handler(int sig, siginfo_t *info, void *uc);
-void act_as_without_ckpt(int sig, siginfo_t *info, void *uc);
 /* trigger_warning.c: "the program <what> signal N, the checkpoint trigger;
  * <consequence>", once. */
 void warn_trigger_once(const char *what, const char *consequence);
@@ -311,9 +332,22 @@ void forget_previous_writer(void);
 int previous_writer(void); /* its pid, or 0 */
 int previous_writer_running(void);
 
-/* children.c: fails the capture, naming them, if the program has any
- * child process in any state. */
-int refuse_children(struct capture *c);
+/* image_id.c: a fresh image_id. */
+uint64_t new_image_id(void);
+
+/* tree.c: the root's side of a tree's checkpoint (docs/process-trees.md).
+ * tree_has_children before choosing a background write; tree_begin with
+ * the root's threads stopped (`tracking`: a background write was chosen,
+ * so a child found now refuses); tree_capture_members once the root's
+ * descriptors are captured; tree_end after the root's write. */
+int tree_has_children(struct capture *c);
+int tree_begin(struct capture *c, int tracking);
+int tree_capture_members(struct capture *c);
+void tree_end(struct capture *c, int ok, int stop);
+/* tree_member.c: a member's side, on the root's request alone; returns 1
+ * in the restored process. */
+int tree_request(const siginfo_t *info);
+int tree_member_checkpoint(const siginfo_t *info, const void *uc);
 
 /* report.c: a checkpoint's lines on stderr. */
 void announce_if_stderr_is_a_file(void);

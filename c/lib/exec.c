@@ -1,20 +1,27 @@
 /*
  * Keeping ckpt's settings out of the program's sight while passing them on
- * through every exec in its place.
+ * through every exec in the tree.
  *
- * The launched process must carry LD_PRELOAD and the CKPT_* variables into
- * whatever it execs in its own pid (`env X=1 prog`, `nice`, a `#!`
- * interpreter, a script's `exec`), or the program that ends up there has
- * no handler. Yet the program should not see them, and its children should
- * not inherit them. So the constructor takes them out of `environ` (their
- * text stays in the initial environment block, read through
- * /proc/PID/environ), and the exec functions are interposed: in the
- * launched pid they exec with the environment they are given plus ckpt's
- * entries as the launcher set them; anywhere else (a child, even a vfork
- * child sharing our memory) they change nothing. The libc's execvp, execl...
- * reach execve internally, not through the PLT, so each is wrapped.
- * What this cannot see: a raw execve system call; then the next program
- * runs without ckpt, as it would without it.
+ * Every process of the tree (docs/process-trees.md) must carry LD_PRELOAD
+ * and the CKPT_* variables into whatever it execs (`env X=1 prog`, a `#!`
+ * interpreter, a shell running a command, make running a recipe), or the
+ * program that ends up there has no handler and the tree cannot be
+ * checkpointed. Yet no program should see them. So the constructor takes
+ * them out of `environ` (their text stays in the initial environment
+ * block, read through /proc/PID/environ), and the exec functions and
+ * posix_spawn are interposed: in the launched process and in every member
+ * they exec with the environment they are given (`env -i`'s empty one
+ * too) plus ckpt's entries as the launcher set them, CKPT_PID still the
+ * root's. The libc's execvp, execl... reach execve internally, not through
+ * the PLT, so each is wrapped.
+ * The trigger is held blocked across the exec (CKPT_SIGNAL_BLOCKED tells
+ * the next constructor to unblock it), so a request arriving between the
+ * two programs waits for the new handler instead of killing the process;
+ * only when the next program's loader is one libckpt loads into: a static
+ * or set-user-ID program would keep it blocked, unlike without ckpt.
+ * What this cannot see: a raw execve system call, or glibc's system() and
+ * popen() (posix_spawn called inside the libc); the next program then runs
+ * without ckpt, and a checkpoint is refused while it runs.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -22,6 +29,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include "ckpt_lib.h"
 #include "../sys.h"
 
@@ -34,10 +43,17 @@ static char other[CKPT_PATH_MAX]; /* the other libc's build, beside it */
 
 typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
 static execvpe_fn real_execvpe;
+typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
+			char *const[], char *const[]);
+static spawn_fn real_spawn, real_spawnp;
+
+static const char signal_blocked_entry[] = CKPT_ENV_SIGNAL_BLOCKED "=" CKPT_ENV_FLAG_ON;
 
 void exec_resolve(void)
 {
 	real_execvpe = (execvpe_fn)dlsym(RTLD_NEXT, "execvpe");
+	real_spawn = (spawn_fn)dlsym(RTLD_NEXT, "posix_spawn");
+	real_spawnp = (spawn_fn)dlsym(RTLD_NEXT, "posix_spawnp");
 }
 
 void exec_remember(const char *const *names, unsigned n)
@@ -70,6 +86,7 @@ void exec_remember(const char *const *names, unsigned n)
  * in one line rather than started without ckpt or stopped by its loader. */
 static const char *preload_for(uint32_t libc, const char *what)
 {
+	libc &= ~EXEC_SECURE;
 	if (!libc || libc == CKPT_LIBC_OWN)
 		return self;
 	if (other[0] && sys_faccessat2(AT_FDCWD, other, 4 /* R_OK */, 0) == 0)
@@ -83,9 +100,34 @@ static const char *preload_for(uint32_t libc, const char *what)
 	return 0;
 }
 
-static int launched(void)
+/* The root or a member: CKPT_PID set by the constructor (or inherited
+ * across fork). An inert process passes everything through. */
+static int in_tree(void)
 {
-	return self[0] && sys_getpid() == ckpt_config.pid;
+	return self[0] && ckpt_config.pid;
+}
+
+/* Blocks the trigger for the exec when the next program will load libckpt
+ * (its loader is one we know, `libc` nonzero) and the program had not
+ * blocked it itself: 1 when it did, so CKPT_SIGNAL_BLOCKED goes along and
+ * a failed exec unblocks it again. */
+static int hold_trigger(uint32_t libc)
+{
+	int sig = ckpt_config.signal;
+	if (!libc || (libc & EXEC_SECURE) || sig < 1 || sig > CKPT_SIGNAL_MAX)
+		return 0;
+	uint64_t bit = 1ull << (sig - 1), old = 0;
+	if (sys_rt_sigprocmask(SIG_BLOCK, &bit, &old) < 0)
+		return 0;
+	return !(old & bit);
+}
+
+static void release_trigger(int held)
+{
+	if (!held)
+		return;
+	uint64_t bit = 1ull << (ckpt_config.signal - 1);
+	sys_rt_sigprocmask(SIG_UNBLOCK, &bit, 0);
 }
 
 /* How many entries envp has, and the length of its LD_PRELOAD value. */
@@ -99,7 +141,7 @@ static void measure(char *const envp[], size_t *n, size_t *user)
 
 /* envp without LD_PRELOAD and CKPT_*, then ours: "LD_PRELOAD=self[:user's]"
  * in `preload`, and the launcher's CKPT_* entries. */
-static char **build(char *const envp[], const char **out, char *preload, const char *lib)
+static char **build(char *const envp[], const char **out, char *preload, const char *lib, int held)
 {
 	size_t n = 0;
 	const char *user = 0;
@@ -114,30 +156,47 @@ static char **build(char *const envp[], const char **out, char *preload, const c
 		preload[at++] = *s++;
 	for (const char *s = lib; *s;)
 		preload[at++] = *s++;
-	if (user && *user) {
-		preload[at++] = ':';
-		while (*user)
-			preload[at++] = *user++;
+	/* The user's entries, without any of ckpt's: bash has its own
+	 * unsetenv, so our constructor cannot take LD_PRELOAD out of its
+	 * variables, and it passes ours on to every command it runs. */
+	while (user && *user) {
+		size_t len = 0;
+		while (user[len] && user[len] != ':' && user[len] != ' ')
+			len++;
+		if (len && !ckpt_preload_entry(user, len)) {
+			preload[at++] = ':';
+			for (size_t i = 0; i < len; i++)
+				preload[at++] = user[i];
+		}
+		user += len;
+		while (*user == ':' || *user == ' ')
+			user++;
 	}
 	preload[at] = 0;
 	out[n++] = preload;
 	for (unsigned i = 0; i < nkept; i++)
 		out[n++] = kept[i];
+	if (held)
+		out[n++] = signal_blocked_entry;
 	out[n] = 0;
 	return (char **)out;
 }
 
 /* Declares `env_` as envp with ckpt's entries, on the stack, preloading
- * the build for `libc`; returns ENOEXEC when there is none. */
+ * the build for `libc`, and `held_` (hold_trigger's answer, for
+ * release_trigger after an exec that failed); returns ENOEXEC when there
+ * is no build for it. */
 #define WITH_CKPT(envp, libc, what)                                         \
-	const char *lib_ = preload_for(libc, what);                         \
+	const uint32_t libc_ = (libc);                                      \
+	const char *lib_ = preload_for(libc_, what);                        \
 	if (!lib_)                                                          \
 		return fail(-ENOEXEC);                                      \
 	size_t n_, u_;                                                      \
 	measure(envp, &n_, &u_);                                            \
-	const char *v_[n_ + nkept + 2];                                     \
+	const char *v_[n_ + nkept + 3];                                     \
 	char p_[sizeof "LD_PRELOAD=" + sizeof self + 1 + u_];               \
-	char **env_ = build(envp, v_, p_, lib_)
+	const int held_ = hold_trigger(libc_);                              \
+	char **env_ = build(envp, v_, p_, lib_, held_)
 
 static int fail(long rc)
 {
@@ -147,10 +206,12 @@ static int fail(long rc)
 
 __attribute__((visibility("default"))) int execve(const char *path, char *const argv[], char *const envp[])
 {
-	if (!launched())
+	if (!in_tree())
 		return fail(SYS3(__NR_execve, path, argv, envp));
 	WITH_CKPT(envp, exec_libc_of_path(path), path);
-	return fail(SYS3(__NR_execve, path, argv, env_));
+	long rc = SYS3(__NR_execve, path, argv, env_);
+	release_trigger(held_);
+	return fail(rc);
 }
 
 __attribute__((visibility("default"))) int execv(const char *path, char *const argv[])
@@ -160,20 +221,26 @@ __attribute__((visibility("default"))) int execv(const char *path, char *const a
 
 __attribute__((visibility("default"))) int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	if (!launched())
+	if (!in_tree())
 		return fail(SYS5(__NR_execveat, fd, "", argv, envp, AT_EMPTY_PATH));
 	WITH_CKPT(envp, exec_libc_of_fd(fd), "a program by descriptor");
-	return fail(SYS5(__NR_execveat, fd, "", argv, env_, AT_EMPTY_PATH));
+	long rc = SYS5(__NR_execveat, fd, "", argv, env_, AT_EMPTY_PATH);
+	release_trigger(held_);
+	return fail(rc);
 }
 
 __attribute__((visibility("default"))) int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	if (!real_execvpe)
 		return fail(-ENOSYS);
-	if (!launched())
+	if (!in_tree())
 		return real_execvpe(file, argv, envp);
 	WITH_CKPT(envp, exec_libc_of_search(file), file);
-	return real_execvpe(file, argv, env_);
+	int rc = real_execvpe(file, argv, env_);
+	int err = errno;
+	release_trigger(held_);
+	errno = err;
+	return rc;
 }
 
 __attribute__((visibility("default"))) int execvp(const char *file, char *const argv[])
@@ -216,4 +283,58 @@ __attribute__((visibility("default"))) int execle(const char *path, const char *
 	char *const *envp = 0;
 	ARGV_FROM(arg, ap, envp = va_arg(ap, char *const *));
 	return execve(path, (char *const *)argv_, envp);
+}
+
+/* posix_spawn, posix_spawnp (make, Python's subprocess): the child gets
+ * ckpt's entries as an exec would. Its mask is the caller's, or the
+ * attributes' with POSIX_SPAWN_SETSIGMASK: the trigger is held blocked in
+ * whichever it takes, so the new program's constructor unblocks it. */
+static int spawn_with_ckpt(spawn_fn real, uint32_t libc, pid_t *pid, const char *file,
+			   const posix_spawn_file_actions_t *actions, const posix_spawnattr_t *attr,
+			   char *const argv[], char *const envp[])
+{
+	if (!real)
+		return ENOSYS;
+	if (!in_tree())
+		return real(pid, file, actions, attr, argv, envp);
+	const char *lib = preload_for(libc, file);
+	if (!lib)
+		return ENOEXEC;
+	size_t n, u;
+	measure(envp, &n, &u);
+	const char *v[n + nkept + 3];
+	char p[sizeof "LD_PRELOAD=" + sizeof self + 1 + u];
+	short flags = 0;
+	if (attr)
+		posix_spawnattr_getflags(attr, &flags);
+	posix_spawnattr_t own;
+	int held = 0, sig = ckpt_config.signal;
+	if (attr && (flags & POSIX_SPAWN_SETSIGMASK) && libc && !(libc & EXEC_SECURE) && sig >= 1 && sig <= CKPT_SIGNAL_MAX) {
+		sigset_t mask;
+		__builtin_memcpy(&own, attr, sizeof own); /* a plain struct in glibc and musl */
+		posix_spawnattr_getsigmask(&own, &mask);
+		held = !sigismember(&mask, sig);
+		sigaddset(&mask, sig);
+		posix_spawnattr_setsigmask(&own, &mask);
+		attr = &own;
+	} else {
+		held = hold_trigger(libc);
+	}
+	char **env = build(envp, v, p, lib, held);
+	int rc = real(pid, file, actions, attr, argv, env);
+	if (attr != &own)
+		release_trigger(held);
+	return rc;
+}
+
+__attribute__((visibility("default"))) int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
+						       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	return spawn_with_ckpt(real_spawn, in_tree() ? exec_libc_of_path(path) : 0, pid, path, actions, attr, argv, envp);
+}
+
+__attribute__((visibility("default"))) int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
+							const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	return spawn_with_ckpt(real_spawnp, in_tree() ? exec_libc_of_search(file) : 0, pid, file, actions, attr, argv, envp);
 }

@@ -10,6 +10,7 @@
  */
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include "ckpt_lib.h"
 #include "../sys.h"
 
@@ -61,9 +62,30 @@ static uint32_t libc_of_script(const unsigned char *head, long n, int depth)
 	return k && depth < MAX_INTERPRETERS ? libc_of_file(interp, depth + 1) : 0;
 }
 
+/* A program its loader runs in secure mode for an unprivileged caller
+ * (set-user-ID, set-group-ID, file capabilities): LD_PRELOAD is ignored. */
+static int runs_secure(int fd)
+{
+	struct stat st;
+	if (sys_fstat(fd, &st) == 0 && ((st.st_mode & S_ISUID) || (st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)))
+		return 1;
+	char cap[32];
+	return SYS4(__NR_fgetxattr, fd, "security.capability", cap, sizeof cap) > 0;
+}
+
+static uint32_t libc_of_elf_or_script(int fd, int depth);
+
 /* The libc whose loader runs the open file: 0 for a static program, an
- * unknown loader, or anything unreadable (the exec then keeps ours). */
+ * unknown loader, or anything unreadable (the exec then keeps ours); with
+ * EXEC_SECURE added for a set-user-ID program (exec.c does not hold the
+ * trigger blocked for a program that may not load libckpt). */
 static uint32_t libc_of_open(int fd, int depth)
+{
+	uint32_t libc = libc_of_elf_or_script(fd, depth);
+	return depth == 0 && runs_secure(fd) ? libc | EXEC_SECURE : libc;
+}
+
+static uint32_t libc_of_elf_or_script(int fd, int depth)
 {
 	unsigned char head[SHEBANG_BYTES];
 	long n = sys_pread(fd, head, sizeof head, 0);

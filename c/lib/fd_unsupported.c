@@ -5,6 +5,7 @@
  * unless the user chose --drop-unsupported-fds.
  */
 #include "ckpt_lib.h"
+#include "tree.h"
 
 /* Open before the program started: someone else's, dropped rather than refused. */
 int inherited_at_launch(int fd)
@@ -47,7 +48,8 @@ static int warned_before(const struct capture *c, int fd)
 int drop_or_fail(struct capture *c, int fd, const char *target, const char *why)
 {
 	struct line l = {.len = 0};
-	int inherited = inherited_at_launch(fd);
+	/* A member's: the root's launch fds, whatever number the member has them at. */
+	int inherited = c->member_path ? tree_launch_fd(c, fd) : inherited_at_launch(fd);
 	if (!inherited && event_loop_fd(target)) {
 		line_str(&l, "fd ");
 		line_u64(&l, (uint64_t)fd);

@@ -11,7 +11,10 @@
  *      coordinator. Registers are already safe in each signal frame.
  *      Pending signals, each thread's and the process's, are read into the
  *      image and queued again at once (pending_signals.c).
- *   3. Process capture: descriptors (first, so an unsupported one fails the
+ *   3. Process tree (tree.c): with children, every member is stopped in
+ *      its own handler before anything is saved, and writes its own image
+ *      once the root's descriptors are captured (docs/process-trees.md).
+ *      Process capture: descriptors (first, so an unsupported one fails the
  *      checkpoint before any heavy work), dispositions, timers, limits, the
  *      mm layout, then the memory map split into extents; with --continue,
  *      pages unchanged since the last copy are marked (dirty_tracking.c)
@@ -31,22 +34,15 @@
  *      from the frame.
  * Every signal is blocked while this runs (sa_mask), so nothing in the
  * program changes memory under the capture, and a second request waits.
+ * In a member of a tree (any process but the root) the handler acts on the
+ * root's request alone (tree_member.c).
  */
 #include <signal.h>
 #include "ckpt_lib.h"
+#include "tree.h"
 #include "../sys.h"
 
-/* What an incremental image names its parent by, with its size and header
- * checksum: unique per capture, whatever the file is called by then. */
-static uint64_t new_image_id(void)
-{
-	uint64_t id = 0;
-	if (SYS3(__NR_getrandom, &id, sizeof id, 1 /* GRND_NONBLOCK */) != sizeof id || !id)
-		id = now_ns(1) ^ ((uint64_t)sys_getpid() << 40) ^ 1;
-	return id;
-}
-
-static void after_restart(void)
+static void after_restart(int member)
 {
 	struct ckpt_restart_info *ri = &ckpt_restart_info;
 	__atomic_sub_fetch(&ri->threads_in_stub, 1, __ATOMIC_RELEASE);
@@ -58,30 +54,37 @@ static void after_restart(void)
 	str_copy(ckpt_config.image_path, sizeof ckpt_config.image_path, ri->image_path);
 	if (ri->compress) /* `restart --compress`; without it the first run's choice holds */
 		ckpt_config.compress = CKPT_BUILT_WITH_LZ4;
-	launch_pid_moved(ri->new_pid);
+	if (!member) /* a member keeps the root's pid: the tree comes back at its old pids */
+		launch_pid_moved(ri->new_pid);
 	/* Only 0-2 came from outside this time; everything else is the program's. */
 	for (int i = 0; i < 64; i++)
 		ckpt_config.inherited_fds[i] = 0;
 	ckpt_config.inherited_fds[0] = 7;
 	record_stderr_identity(&ckpt_config.stderr_dev, &ckpt_config.stderr_ino);
-	terminal_after_restart();
+	if (!member) {
+		terminal_after_restart();
+		status_set(CKPT_STATE_RUNNING, "");
+	}
 	ri->magic = 0;
-	status_set(CKPT_STATE_RUNNING, "");
 	coordinator_release();
 }
 
 /* Steps 1-5; returns 1 after a restart, 0 when written (or, with
- * `background`, handed to a writer: *writer is its pid), -1 on failure. */
-static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, int background, int *writer,
+ * `background`, handed to a writer: *writer is its pid), -1 on failure.
+ * A tree (the root has children) is written in the foreground, never
+ * incremental: its members wait, stopped, until the root image commits. */
+static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, int keep_running, int *writer,
 			     uint64_t started)
 {
 	if (scratch_open(c))
 		return -1;
 	c->hdr->created_ns = now_ns(0 /* CLOCK_REALTIME */);
 	c->hdr->image_id = new_image_id();
+	int background = keep_running && !tree_has_children(c);
 	if (background) /* a stop ends the program: nothing to track for */
 		tracking_begin(c);
-	if (stop_other_threads(c, uc) || capture_pending_signals(c) || refuse_children(c) || capture_fds(c))
+	if (stop_other_threads(c, uc) || capture_pending_signals(c) || tree_begin(c, background) || capture_fds(c) ||
+	    tree_capture_members(c))
 		return -1;
 	if (!c->periodic) /* a line into the log file every period says nothing */
 		announce_if_stderr_is_a_file();
@@ -96,13 +99,28 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 		tracking_protect(c);
 	if (background && (*writer = start_background_writer(c, started)) > 0)
 		return 0;
-	return image_write(c, size, !background);
+	return image_write(c, size, !keep_running);
+}
+
+/* In a member (any process of the tree but the root): a plain trigger
+ * signal goes to the program's own handler if it has one; otherwise it is
+ * ignored, never the default action: a signal to the job's process group
+ * reaches the root as well, which checkpoints the whole tree. */
+static void member_handler(int sig, siginfo_t *info, void *uc)
+{
+	if (tree_request(info)) {
+		if (tree_member_checkpoint(info, uc) == 1)
+			after_restart(1);
+		return;
+	}
+	if (!trigger_request(info))
+		run_program_handler(sig, info, uc);
 }
 
 static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 {
 	if (sys_getpid() != ckpt_config.pid) {
-		act_as_without_ckpt(sig, info, uc);
+		member_handler(sig, info, uc);
 		return;
 	}
 	int request = trigger_request(info);
@@ -130,9 +148,10 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 	int writer = 0;
 	int rc = capture_and_write(&c, uc, &size, keep_running, &writer, started);
 	if (rc == 1) {
-		after_restart();
+		after_restart(0);
 		return;
 	}
+	tree_end(&c, rc == 0, !keep_running);
 	const uint64_t memory_bytes = memory_in_pages(&c); /* the tables go with the scratch */
 	scratch_close(&c);
 	if (rc == 0 && writer > 0) {

@@ -6,17 +6,21 @@
  * Filesystems without O_TMPFILE get a named temporary file instead; its
  * fixed name means a crash leaves at most one, replaced next time. With
  * --keep, the older images move aside just before that rename
- * (image_rotation.c).
+ * (image_rotation.c), and member files of other checkpoints of a tree go
+ * once it is done (tree_files.c).
+ * A tree member's image (c->member_path) is linked straight under its
+ * own name: a new one at each checkpoint, nothing to replace.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <errno.h>
 #include "ckpt_lib.h"
+#include "tree.h"
 #include "../sys.h"
 
 int image_target_open(struct capture *c, struct image_target *t)
 {
-	const char *path = ckpt_config.image_path;
+	const char *path = c->member_path ? c->member_path : ckpt_config.image_path;
 	size_t n = str_len(path), slash = 0;
 	for (size_t i = 0; i < n; i++)
 		if (path[i] == '/')
@@ -43,6 +47,24 @@ int image_target_open(struct capture *c, struct image_target *t)
 		sys_close((int)t->dir_fd);
 		return capture_fail_path(c, "cannot create the image in ", t->dir, t->fd);
 	}
+	t->member = c->member_path != 0;
+	return 0;
+}
+
+static int commit_member(struct capture *c, struct image_target *t)
+{
+	long err;
+	if (t->named_tmp) {
+		err = sys_renameat((int)t->dir_fd, t->tmp_name, (int)t->dir_fd, t->name);
+	} else {
+		struct line proc = {.len = 0};
+		line_str(&proc, "/proc/self/fd/");
+		line_u64(&proc, (uint64_t)t->fd);
+		err = sys_linkat(AT_FDCWD, proc.buf, (int)t->dir_fd, t->name, AT_SYMLINK_FOLLOW);
+	}
+	if (err < 0)
+		return capture_fail_path(c, "cannot link the member image ", c->member_path, err);
+	sys_fsync((int)t->dir_fd);
 	return 0;
 }
 
@@ -57,6 +79,8 @@ void image_target_abandon(struct image_target *t)
 
 int image_target_commit(struct capture *c, struct image_target *t)
 {
+	if (t->member)
+		return commit_member(c, t);
 	long err;
 	if (!t->named_tmp) {
 		struct line proc = {.len = 0};
@@ -78,5 +102,6 @@ int image_target_commit(struct capture *c, struct image_target *t)
 	}
 	sys_fsync((int)t->dir_fd); /* the new name is durable too */
 	drop_surplus_images(t);
+	drop_other_member_files((int)t->dir_fd, t->name, c->hdr->tree_id);
 	return 0;
 }

@@ -39,6 +39,7 @@ static void layout(struct capture *c)
 	h->process.signals_off = (uint32_t)at, at = align_up(at + c->nsignals * sizeof(struct ckpt_signal), 8);
 	h->watches_off = (uint32_t)at, at = align_up(at + c->nwatches * sizeof(struct ckpt_epoll_watch), 8);
 	h->inotify_off = (uint32_t)at, at = align_up(at + c->ninotify * sizeof(struct ckpt_inotify_watch), 8);
+	h->members_off = (uint32_t)at, at = align_up(at + h->nmembers * sizeof(struct ckpt_member), 8);
 	h->tables_offset = CKPT_HEADER_SIZE;
 	h->data_offset = align_up(CKPT_HEADER_SIZE + at, CKPT_PAGE_SIZE);
 	h->tables_size = h->data_offset - h->tables_offset; /* with its zero padding */
@@ -139,6 +140,7 @@ static long write_tables(struct capture *c, int fd)
 		{c->signals, h->process.signals_off, c->nsignals * sizeof(struct ckpt_signal)},
 		{c->watches, h->watches_off, c->nwatches * sizeof(struct ckpt_epoll_watch)},
 		{c->inotify, h->inotify_off, c->ninotify * sizeof(struct ckpt_inotify_watch)},
+		{c->members, h->members_off, h->nmembers * sizeof(struct ckpt_member)},
 	};
 	static const char zeros[CKPT_PAGE_SIZE]; /* alignment and page padding */
 	uint32_t crc = 0;

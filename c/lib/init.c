@@ -4,14 +4,15 @@
  * else runs at startup: no threads, no allocation, no descriptor left open.
  *
  * The settings leave `environ` (the program does not see them, its
- * children do not inherit them), but exec.c passes them on to whatever the
- * launched process execs in its own place (`env`, `nice`, a `#!`
- * interpreter, a shell's `exec`), which loads libckpt and takes checkpoints
- * in turn. CKPT_PID names that process. In any other process that gets
- * them anyway, libckpt is inert: no handler, no status line, and the
- * variables and its LD_PRELOAD entry leave its environment. A child can
- * never write the image, and a signal to the process group reaches
- * children as it would without ckpt.
+ * children do not inherit them), but exec.c passes them on to whatever any
+ * process of the tree execs, which loads libckpt in turn. CKPT_PID names
+ * the launched process, the tree's root: the one that takes checkpoints.
+ * A process whose CKPT_PID names an ancestor is a member of the tree
+ * (docs/process-trees.md): it installs the same handler, which acts only
+ * on the root's request. In any other process that gets the variables
+ * anyway (one that copied /proc/PID/environ), libckpt is inert: no
+ * handler, no status line, and the variables and its LD_PRELOAD entry
+ * leave its environment.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -101,16 +102,20 @@ static int read_settings(void)
 	return 0;
 }
 
-__attribute__((constructor)) static void ckpt_init(void)
+/* A member (an exec in a process the root started): the root's pid and
+ * settings, no status line of its own, and no descriptor counted as
+ * inherited at launch, so an unsupported one fails the tree's checkpoint
+ * instead of being dropped (only the root's launch fds are the shell's). */
+static void become_member(int root)
 {
-	exec_resolve();
-	if (!getenv(CKPT_ENV_IMAGE))
-		return; /* not launched by ckpt: stay inert */
-	char *pid = getenv(CKPT_ENV_PID);
-	if (!pid || str_len(pid) != CKPT_PID_DIGITS || parse_pid(pid) != sys_getpid() || read_settings()) {
-		forget_settings();
-		return;
-	}
+	ckpt_config.pid = root;
+	long n = sys_readlinkat(AT_FDCWD, "/proc/self/exe", ckpt_config.exe_path, sizeof ckpt_config.exe_path - 1);
+	ckpt_config.exe_path[n > 0 ? n : 0] = 0;
+	record_stderr_identity(&ckpt_config.stderr_dev, &ckpt_config.stderr_ino);
+}
+
+static void become_root(char *pid)
+{
 	launch_pid_text(pid);
 	ckpt_config.pid = (int)sys_getpid();
 	status_init();
@@ -119,13 +124,32 @@ __attribute__((constructor)) static void ckpt_init(void)
 	ckpt_config.exe_path[n > 0 ? n : 0] = 0;
 	record_stderr_identity(&ckpt_config.stderr_dev, &ckpt_config.stderr_ino);
 	terminal_note_launch();
-	/* All but CKPT_SIGNAL_BLOCKED: only the launcher's exec blocks the
-	 * signal; a later exec in place inherits the mask set below. */
+}
+
+__attribute__((constructor)) static void ckpt_init(void)
+{
+	exec_resolve();
+	if (!getenv(CKPT_ENV_IMAGE))
+		return; /* not launched by ckpt: stay inert */
+	char *pid = getenv(CKPT_ENV_PID);
+	int root = pid && str_len(pid) == CKPT_PID_DIGITS ? parse_pid(pid) : -1;
+	int self = (int)sys_getpid();
+	if (root <= 0 || (root != self && !is_ancestor(root)) || read_settings()) {
+		forget_settings();
+		return;
+	}
+	if (root == self)
+		become_root(pid);
+	else
+		become_member(root);
+	/* All but CKPT_SIGNAL_BLOCKED: exec.c adds it to an exec that holds
+	 * the signal blocked, when the next program will unblock it. */
 	exec_remember(names, sizeof names / sizeof names[0] - 1);
 	forget_settings();
-	/* The launcher execs with the signal blocked, so a request that comes
-	 * before this point waits instead of killing the program. Now that the
-	 * handler is in place, give the program the mask its parent gave. */
+	/* An exec (the launcher's, or exec.c's in a member) holds the signal
+	 * blocked, so a request that comes before this point waits instead of
+	 * killing the program. Now that the handler is in place, give the
+	 * program the mask its parent gave. */
 	install_thread_stop_handler();
 	if (install_checkpoint_handler() == 0 && ckpt_config.launcher_blocked_signal) {
 		uint64_t bit = 1ull << (ckpt_config.signal - 1);

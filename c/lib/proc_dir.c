@@ -7,14 +7,6 @@
 #include "ckpt_lib.h"
 #include "../sys.h"
 
-struct dirent64_raw {
-	uint64_t ino;
-	int64_t off;
-	unsigned short reclen;
-	unsigned char type;
-	char name[];
-};
-
 int for_each_numbered_entry(const char *path, int (*each)(int n, void *ctx), void *ctx)
 {
 	char buf[4096];

@@ -2,7 +2,9 @@
  * Fields of a /proc/PID/stat line. Its second field, comm, may hold spaces
  * and parentheses, so every field after it is counted from the last ')'.
  */
+#include <fcntl.h>
 #include "ckpt_lib.h"
+#include "../sys.h"
 
 /* The text after the last ')', or 0 if there is none. */
 static const char *after_comm(const char *text, long len)
@@ -32,4 +34,33 @@ char stat_state(const char *text, long len)
 {
 	const char *p = after_comm(text, len);
 	return p && p[0] == ' ' ? p[1] : '?';
+}
+
+/* Field n of /proc/PID/stat read into a stack buffer (no capture needed:
+ * the constructor and the exec wrappers use it too); 0 if unreadable. */
+uint64_t proc_stat_field(int pid, int n)
+{
+	struct line path = {.len = 0};
+	line_str(&path, "/proc/");
+	line_u64(&path, (uint64_t)pid);
+	line_str(&path, "/stat");
+	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	char text[1024];
+	long len = sys_read((int)fd, text, sizeof text - 1);
+	sys_close((int)fd);
+	if (len <= 0)
+		return 0;
+	text[len] = 0;
+	return stat_field(text, len, n);
+}
+
+/* Whether `pid` is this process's parent, grandparent…: walks PPid up. */
+int is_ancestor(int pid)
+{
+	for (int p = (int)sys_getppid(); p > 1; p = (int)proc_stat_field(p, 4))
+		if (p == pid)
+			return 1;
+	return pid == 1;
 }

@@ -22,11 +22,11 @@ int scratch_open(struct capture *c)
 {
 	const uint64_t header = CKPT_HEADER_SIZE, threads = 1 * MiB, tids = 64 * 1024, regions = 8 * MiB,
 		       extents = 64 * MiB, fds = 1 * MiB, timers = 1 * MiB, signals = 1 * MiB, locks = 1 * MiB, watches = 1 * MiB, inotify = 1 * MiB,
-		       strings = 8 * MiB,
+		       strings = 8 * MiB, members = CKPT_MAX_MEMBERS * sizeof(struct ckpt_member),
 		       pipes = 8 * MiB + 4 * CKPT_CONTENT_MAX, /* and deleted files' and memfds' bytes */
 		       text = 16 * MiB, bounce = 256 * MiB, srcs = 16 * MiB, writer = WRITER_AREA,
 		       compress = compressed_stream_area();
-	uint64_t total = header + threads + tids + regions + extents + fds + timers + signals + locks + watches + inotify + strings + pipes + text + bounce +
+	uint64_t total = header + threads + tids + regions + extents + fds + timers + signals + locks + watches + inotify + strings + members + pipes + text + bounce +
 			 srcs +
 			 writer + compress;
 	long m = sys_mmap(0, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -57,6 +57,8 @@ int scratch_open(struct capture *c)
 	c->max_watches = watches / sizeof(struct ckpt_epoll_watch);
 	c->inotify = (struct ckpt_inotify_watch *)carve(&p, inotify);
 	c->max_inotify = inotify / sizeof(struct ckpt_inotify_watch);
+	c->members = (struct ckpt_member *)carve(&p, members);
+	c->tree_fd = -1;
 	c->strings = carve(&p, strings);
 	c->strings_cap = strings;
 	c->strings_size = 1; /* offset 0 is the empty string */

@@ -102,20 +102,3 @@ void run_program_handler(int sig, siginfo_t *info, void *uc)
 		a.sa_handler(sig);
 	pthread_sigmask(SIG_SETMASK, &old, 0);
 }
-
-/* A trigger signal in a process forked from the program without an exec
- * (a subshell, a worker): it is not the program, and must never write the
- * image. It gets the disposition the program asked for, as it would have
- * without ckpt, and this signal is handled accordingly: the program's
- * handler runs, or the default action (termination) follows once we
- * return and the signal, raised again, is unblocked. */
-void act_as_without_ckpt(int sig, siginfo_t *info, void *uc)
-{
-	struct sigaction a = program_action;
-	ckpt_config.signal = 0; /* sigaction() passes everything through from now on */
-	libc_sigaction(sig, &a, 0);
-	if (a.sa_handler == SIG_DFL)
-		sys_tgkill((int)sys_getpid(), (int)sys_gettid(), sig);
-	else if (a.sa_handler != SIG_IGN)
-		run_program_handler(sig, info, uc);
-}

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include "ckpt_lib.h"
+#include "tree.h"
 #include "../kinds/fd_kinds.h"
 #include "../sys.h"
 
@@ -163,6 +164,16 @@ static int pair_up(struct capture *c, struct ckpt_fd *r)
 	 * peer_str keeps the peer's address for `ckpt info`. An unnamed end
 	 * only: a named one (accepted from our listener) would lose its name
 	 * in the socketpair that stands in for it. Inherited ones are dropped. */
+	int holder = p ? 0 : tree_holds_socket(c, r->peer_id);
+	if (holder) {
+		struct proc_facts f = {.pid = holder};
+		proc_facts(c, holder, &f);
+		struct line why = {.len = 0};
+		line_str(&why, "is connected to a socket of ");
+		name_process(&why, holder, f.comm);
+		line_str(&why, ", and sockets between the processes of a tree are not restored yet");
+		return queue_refusal(c, r, why.buf);
+	}
 	if (!p && !c->strings[r->path_str] && !inherited_at_launch(r->fd)) {
 		r->sock_state = CKPT_SOCK_PEER_CLOSED, r->peer_id = 0;
 		return 0;

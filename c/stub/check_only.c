@@ -19,9 +19,11 @@
  * image reads from, which are files other than the image. --verify also reads every stored byte (memory, pipe
  * buffers, deleted files' and memfds' contents) and checks each checksum,
  * as a restart does while loading: in the same order, with the same words.
+ * On a tree's root image, --check also judges the member table, and
+ * --verify every member image beside it as well (tree_validate.c).
  */
 #include <sys/mman.h>
-#include "stub.h"
+#include "tree.h"
 #include "../crc32c.h"
 #include "../sys.h"
 
@@ -101,6 +103,20 @@ static void check_stored_data(const struct ckpt_header *h, const char *tables)
 	}
 }
 
+/* A tree's member image, through the same checks as the root's, held to
+ * the member table; refusals name it. */
+static void check_member_image(const struct ckpt_header *root, const char *root_tables, const struct ckpt_member *m)
+{
+	static struct ckpt_header hdr;
+	char *tables;
+	load_member_image(root, root_tables, m, &hdr, &tables);
+	check_timer_records(&hdr, tables);
+	check_signal_records(&hdr, tables);
+	check_stored_data(&hdr, tables);
+	sys_close(restart.image_fd);
+	sys_munmap(tables, hdr.tables_size + 1);
+}
+
 __attribute__((noreturn)) void check_image_only(const char *path, int with_data)
 {
 	static struct ckpt_header hdr;
@@ -110,9 +126,14 @@ __attribute__((noreturn)) void check_image_only(const char *path, int with_data)
 	load_and_validate(path, &hdr, &tables);
 	check_timer_records(&hdr, tables);
 	check_signal_records(&hdr, tables);
+	check_member_table(&hdr, tables);
 	if (with_data) {
 		open_chain(&hdr, 0); /* PARENT extents' bytes are in older images */
 		check_stored_data(&hdr, tables);
+		const struct ckpt_member *m = (const void *)(tables + hdr.members_off);
+		for (uint32_t i = 0; i < hdr.nmembers; i++)
+			if (m[i].kind == CKPT_MEMBER_LIVE)
+				check_member_image(&hdr, tables, &m[i]);
 	}
 	sys_exit_group(0);
 }

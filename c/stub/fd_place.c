@@ -30,6 +30,27 @@ void place(int from, const struct ckpt_fd *f)
 		die("cannot place a restored descriptor", err);
 }
 
+/* Closes [from, last] but what a tree parked for its processes ([keep_lo, keep_hi)). */
+static void close_range_but_kept(int from, int last)
+{
+	if (restart.keep_hi <= restart.keep_lo || restart.keep_hi <= from || restart.keep_lo > last) {
+		if (from <= last)
+			sys_close_range((unsigned)from, (unsigned)last);
+		return;
+	}
+	if (from < restart.keep_lo)
+		sys_close_range((unsigned)from, (unsigned)restart.keep_lo - 1);
+	if (restart.keep_hi <= last)
+		sys_close_range((unsigned)restart.keep_hi, (unsigned)last);
+}
+
+/* Every fd from `from` on but `keep` and the kept range. */
+static void close_all_from_but(int from, int keep)
+{
+	close_range_but_kept(from, keep - 1);
+	close_range_but_kept(keep + 1, 0x7fffffff);
+}
+
 int move_image_fd_high(int fd, const struct ckpt_fd *fds, uint32_t n)
 {
 	int max = 2;
@@ -40,8 +61,8 @@ int move_image_fd_high(int fd, const struct ckpt_fd *fds, uint32_t n)
 	if (hi < 0)
 		die("cannot move the image descriptor", hi);
 	sys_close(fd);
-	sys_close_range(3, (unsigned)hi - 1);
-	sys_close_range((unsigned)hi + 1, ~0u);
+	close_all_from_but(3, (int)hi);
+
 	/* Our own messages keep going to the restart's stderr even after the
 	 * program's fd 2 is put in place (it may be a file of the program's). */
 	long err = sys_fcntl(2, F_DUPFD_CLOEXEC, hi + 1);

@@ -4,6 +4,7 @@
  * each record by its kind's module (c/kinds/fd_*.c), an fd that shared an
  * open file with a lower one (`2>&1`, dup) as that same open file.
  */
+#include <fcntl.h>
 #include "stub.h"
 #include "../kinds/fd_kinds.h"
 
@@ -13,6 +14,13 @@ void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int
 		const struct ckpt_fd *f = &fds[i];
 		if (f->shares_with) {
 			place(f->shares_with - 1, f); /* one open file, as `2>&1` made it */
+			continue;
+		}
+		int parked = tree_parked_fd(f); /* one description or pipe with other processes of a tree */
+		if (parked >= 0) {
+			place(parked, f);
+			if (f->kind != CKPT_FD_FILE) /* a file's flags came with its open; an inherited fd's are the restart's */
+				set_some_status_flags(f, f->kind == CKPT_FD_INHERIT ? O_NONBLOCK : O_NONBLOCK | O_APPEND);
 			continue;
 		}
 		switch (f->kind) {

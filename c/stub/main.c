@@ -45,6 +45,13 @@
  *        the arena and returns from the signal: rt_sigreturn brings back
  *        every register of the interrupted code from its signal frame.
  *
+ * A process tree (docs/process-trees.md, tree*.c): before step 1's
+ * namespace every member image beside the root image is checked too; in
+ * the namespace the root parks what its processes share and creates them
+ * at their pids, and each live one runs steps 2-9 on its own image, with
+ * two barriers: after step 5 (then groups and the terminal), and before
+ * step 8's threads, so no program runs while a peer may still fail.
+ *
  * `--check IMAGE` and `--verify IMAGE` (check_only.c) stop after the image's
  * own checks (step 1 and the timer and signal records; --verify also every
  * stored checksum) and exit 0: the one verdict `ckpt list` and `ckpt info
@@ -92,7 +99,9 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	char *tables;
 	load_and_validate(argv[CKPT_STUB_ARG_IMAGE], &hdr, &tables);
 	check_identity(&hdr, tables);
+	validate_tree(&hdr, tables);
 	enter_pid_namespace(&hdr, tables, argv + argc + 1);
+	restore_tree(&hdr, &tables); /* goes on in every live process of a tree, each with its own image */
 	check_world(&hdr, tables);
 	uint64_t vdso = find_vdso(argv + argc + 1);
 	check_machine(&hdr, vdso);
@@ -113,6 +122,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 				tables + hdr.strings_off);
 	restore_epoll_watches((const void *)(tables + hdr.watches_off), hdr.nwatches, fds, hdr.nfds);
 	take_locks((const void *)(tables + hdr.locks_off), hdr.nlocks, fds, hdr.nfds, tables + hdr.strings_off);
+	tree_phase1_done(&hdr);
 	restart.hdr = &hdr;
 	build_arena(tables, vdso);
 	__builtin_unreachable();

@@ -248,8 +248,27 @@ static void check_pids(const struct ckpt_header *h, const char *tables)
 			refuse_pid("the image's thread id ", t[i].tid, pid_max);
 }
 
+/* A tree's processes keep their pids, or their parents' waitpid and
+ * getppid would lie: without a namespace, no restart at all. */
+static void refuse_tree_without_namespace(const struct ckpt_header *h, const char *why, long err)
+{
+	if (!h->nmembers)
+		return;
+	struct line l = {.len = 0};
+	line_str(&l, "a process tree (");
+	line_u64(&l, h->nmembers + 1);
+	line_str(&l, " processes) restarts only into a new pid namespace, at its old pids: ");
+	line_str(&l, why);
+	if (err) {
+		line_str(&l, ": ");
+		line_str(&l, errno_text(err));
+	}
+	die_line(&l);
+}
+
 static void say_no_namespace(const struct ckpt_header *h, const char *why, long err)
 {
+	refuse_tree_without_namespace(h, why, err);
 	struct line l = {.len = 0};
 	line_str(&l, "ckpt: restarting ");
 	line_str(&l, restart.image);
@@ -271,6 +290,11 @@ static const char *env_value(char **envp, const char *name)
 		if (str_starts(*envp, name) && (*envp)[str_len(name)] == '=')
 			return *envp + str_len(name) + 1;
 	return 0;
+}
+
+int namespace_terminal_fd(void)
+{
+	return terminal_fd;
 }
 
 static void find_terminal(void)
@@ -344,8 +368,10 @@ static void try_namespace(const struct ckpt_header *h)
 void enter_pid_namespace(const struct ckpt_header *h, const char *tables, char **envp)
 {
 	const char *mode = env_value(envp, CKPT_ENV_NAMESPACE);
-	if (mode && str_eq(mode, CKPT_NAMESPACE_OFF))
+	if (mode && str_eq(mode, CKPT_NAMESPACE_OFF)) {
+		refuse_tree_without_namespace(h, "--new-pid asks for a new pid", 0);
 		return;
+	}
 	if (mode && str_eq(mode, CKPT_NAMESPACE_TEST_UNAVAILABLE)) {
 		say_no_namespace(h, "namespaces made unavailable for a test (" CKPT_ENV_NAMESPACE ")", 0);
 		return;

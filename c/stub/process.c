@@ -182,6 +182,7 @@ static void become_leader(const struct ckpt_thread *t)
 __attribute__((noreturn)) void resume_threads(void)
 {
 	const struct ckpt_thread *t = &restart.threads[0];
+	tree_phase2_done(); /* every process of a tree this far before any runs, or its timers start */
 	fill_restart_info();
 	for (int which = 0; which < 3; which++)
 		sys_setitimer(which, &restart.hdr->itimers[which], 0);

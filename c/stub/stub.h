@@ -40,7 +40,18 @@ struct stub_args {
 	int check_only;                  /* --check/--verify: judge the image, restore nothing */
 	int compress;                    /* `ckpt restart --compress`: for libckpt (restart info) */
 	int namespace;                   /* enum restart_namespace: where this process runs */
+	/* A process tree (tree*.c): */
+	char context[256];               /* before a refusal's reason: the member image judged */
+	uint32_t tree_index;             /* this process's: 0 the root (or no tree), i + 1 member i */
+	int tree_note_fd;                /* a member's write end of the root's ready pipe */
+	int keep_lo, keep_hi;            /* fds [lo, hi) the tree parked: kept open through phase 1 */
 };
+
+/* What a member tells the root through the ready pipe (tree_barrier.c):
+ * it exists, it is through phase 1 or 2, or it refused (refuse.c: `len`
+ * bytes of its refusal line follow, for the root to say). */
+enum tree_note_kind { TREE_NOTE_CREATED = 1, TREE_NOTE_PHASE1, TREE_NOTE_PHASE2, TREE_NOTE_FAILED };
+struct tree_note { uint32_t what, index, len, pad; };
 
 /* pid_namespace.c: the program's process runs in a new pid namespace
  * (RESTART_NS_PID, as root), in a new user one too (RESTART_NS_USER), or
@@ -88,6 +99,21 @@ void enter_pid_namespace(const struct ckpt_header *h, const char *tables, char *
 __attribute__((noreturn)) void supervise(int child, int report_fd, int terminal_fd);
 __attribute__((noreturn)) void exit_like(int status);
 void close_all_but(int keep, int also); /* also: 0-2, or -1 */
+int namespace_terminal_fd(void); /* the program's process: the terminal it took, or -1 */
+
+/* Process trees (docs/process-trees.md, "Restart"). tree_validate.c: the
+ * root image's member table (check_member_table, --check too), then every
+ * member image beside it, before anything (validate_tree). tree.c, in the
+ * namespace: the tree made again; returns in every live process with its
+ * own image loaded into hdr and tables. tree_shared.c: the fd a record
+ * takes from what the root parked, or -1. tree_barrier.c: everyone
+ * through phase 1 (then groups and terminal), then through phase 2. */
+void check_member_table(const struct ckpt_header *h, const char *tables);
+void validate_tree(const struct ckpt_header *h, const char *tables);
+void restore_tree(struct ckpt_header *hdr, char **tables);
+int tree_parked_fd(const struct ckpt_fd *f);
+void tree_phase1_done(const struct ckpt_header *hdr);
+void tree_phase2_done(void);
 
 /* Phase 1, before anything is torn down (validate.c, fds.c, arena.c). */
 void load_and_validate(const char *image_path, struct ckpt_header *hdr, char **tables);

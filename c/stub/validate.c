@@ -7,7 +7,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include "stub.h"
+#include "tree.h" /* stub.h, and the check of a record's first holder in a tree */
 #include "../crc32c.h"
 #include "../range.h"
 #include "../kinds/fd_kinds.h"
@@ -267,8 +267,8 @@ static void check_fds(const struct ckpt_header *h, const char *t)
 		if (!known || f[i].path_str >= h->strings_size)
 			bad(FD_RECORD_INVALID);
 		const char *why = fd_kind_problem(&f[i], h);
-		if (why)
-			bad(why);
+		if (why || fd_share_impossible(&f[i], h))
+			bad(why ? why : "descriptor sharing between processes is inconsistent (corrupt image)");
 	}
 }
 
@@ -318,7 +318,7 @@ static void check_strings(const struct ckpt_header *h, const char *t)
 
 /* Only the owner may have written the image: its bytes become code and
  * data, so an image others could modify is code others could run. */
-static void check_image_file(const struct stat *st)
+static void check_image_file(const struct stat *st, const char *path)
 {
 	struct line l = {.len = 0};
 	if (S_ISDIR(st->st_mode))
@@ -338,7 +338,7 @@ static void check_image_file(const struct stat *st)
 	}
 	if (st->st_mode & 022) {
 		line_str(&l, "writable by group or others, so it could have been altered; run: chmod 600 ");
-		line_str(&l, restart.image);
+		line_str(&l, path); /* a member's file, in a tree */
 		die_line(&l);
 	}
 }
@@ -352,7 +352,7 @@ void load_and_validate(const char *path, struct ckpt_header *hdr, char **tables)
 	long err = sys_fstat((int)fd, &st);
 	if (err < 0)
 		die(errno_text(err), 0);
-	check_image_file(&st);
+	check_image_file(&st, path);
 	static char page[CKPT_HEADER_SIZE];
 	uint64_t head = 0;
 	for (long n; head < CKPT_HEADER_SIZE; head += (uint64_t)n) {

@@ -106,7 +106,7 @@ test("a checkpoint refused after the signals were read leaves them all queued; t
 	await run.waitFor((o) => o.includes("ready\n"));
 	const cp = await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir });
 	expect(cp.code).toBe(1);
-	expect(cp.stderr).toMatch(/checkpoint of \d+ failed: child process \d+/);
+	expect(cp.stderr).toMatch(/checkpoint of \d+ failed: process \d+ \(pending-signals\) is stopped/);
 	await runsOnAndReceivesAll(run);
 }, 60000);
 

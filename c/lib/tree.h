@@ -1,0 +1,59 @@
+/* Process trees in libckpt (docs/process-trees.md): the root's side
+ * (tree.c, tree_members.c, tree_checks.c), a member's (tree_member.c) and
+ * the descriptors between them (tree_fds.c). */
+#ifndef CKPT_TREE_H
+#define CKPT_TREE_H
+
+#include "ckpt_lib.h"
+#include "tree_control.h"
+
+/* What /proc/PID/stat says of a process. */
+struct proc_facts {
+	int32_t pid, ppid, pgid, sid;
+	int32_t exit_code; /* a zombie's wait status */
+	char state;
+	char comm[16];
+};
+
+/* tree_members.c */
+int proc_facts(struct capture *c, int pid, struct proc_facts *f);
+void name_process(struct line *l, int pid, const char *comm);
+int process_gone(int pid);
+/* Every process below the root into c->members, in tree order; refuses
+ * (-1, c->error) a member that cannot be checkpointed. */
+int tree_list(struct capture *c);
+
+/* tree_checks.c, on the final listing with every member stopped: groups
+ * and sessions the restart could not make, processes outside the tree in
+ * its groups, and memory shared between members. */
+int tree_check_groups(struct capture *c);
+int tree_check_shared_memory(struct capture *c, uint64_t control_ino);
+
+/* tree_fds.c, during a member's or the root's capture_fds. */
+/* Whether a member's fd is one of the root's INHERIT fds 0-2: then the
+ * record is INHERIT with share_pid the root. */
+int tree_inherited_fd(struct capture *c, int fd, struct ckpt_fd *r);
+/* Whether a member other than this process holds the other end of the
+ * pipe `r` is an end of. */
+int tree_pipe_peer_in_tree(struct capture *c, const struct ckpt_fd *r);
+/* Whether a member's fd is one the root had open at launch (the same
+ * description): dropped with a warning like the root's, not refused. */
+int tree_launch_fd(struct capture *c, int fd);
+/* Another live member that holds socket inode `ino`: its pid, or 0. */
+int tree_holds_socket(struct capture *c, uint64_t ino);
+/* For a connected TCP socket: another live member holding the
+ * connection's other end (found in /proc/net/tcp{,6}): its pid, or 0. */
+int tree_tcp_peer(struct capture *c, int fd);
+/* share_pid/share_fd for each fd an earlier member holds too; refuses a
+ * kind that cannot be shared between members yet. */
+int tree_share_fds(struct capture *c);
+
+/* tree_files.c: member image names, "<image>.<tree_id %016x>.<pid>". */
+void member_file_name(struct line *l, const char *image_name, uint64_t tree_id, int pid);
+/* After a commit: every member file beside `image_path` whose tree id is
+ * not `keep_tree_id` (0: a single process, keeps none) is removed. */
+void drop_other_member_files(int dir_fd, const char *image_name, uint64_t keep_tree_id);
+/* After a failure: this tree id's files, of the slots that wrote one. */
+void drop_member_files(struct tree_control *t);
+
+#endif

@@ -1,0 +1,228 @@
+/*
+ * Listing the tree (docs/process-trees.md, "Words" and step 2): every
+ * process descended from the root, alive or a zombie, breadth first,
+ * children by ascending pid, into c->members; and what makes a tree
+ * impossible to checkpoint, refused at once by pid and name while
+ * everything runs on.
+ *
+ * Children are found without ptrace: /proc/PID/task/T/children for every
+ * thread (a child belongs to the thread that forked it), or, on a kernel
+ * without CONFIG_PROC_CHILDREN, every /proc/N/stat whose parent is PID.
+ * libckpt's own background writer is left out: an orphan init reaps.
+ */
+#include <fcntl.h>
+#include "ckpt_lib.h"
+#include "tree.h"
+#include "../sys.h"
+
+/* Fills f from /proc/PID/stat: 0, or -1 if the process is gone. */
+int proc_facts(struct capture *c, int pid, struct proc_facts *f)
+{
+	struct line path = {.len = 0};
+	line_str(&path, "/proc/");
+	line_u64(&path, (uint64_t)pid);
+	line_str(&path, "/stat");
+	long len = read_proc_file(c, path.buf);
+	if (len <= 0)
+		return -1;
+	const char *t = c->text, *open = t, *close = t + len;
+	while (*open && *open != '(')
+		open++;
+	while (close > open && *close != ')')
+		close--;
+	*f = (struct proc_facts){.pid = pid, .state = stat_state(t, len)};
+	if (*open == '(')
+		for (const char *p = open + 1; p < close && p - open - 1 < (long)sizeof f->comm - 1; p++)
+			f->comm[p - open - 1] = *p;
+	f->ppid = (int32_t)stat_field(t, len, 4);
+	f->pgid = (int32_t)stat_field(t, len, 5);
+	f->sid = (int32_t)stat_field(t, len, 6);
+	/* exit_code: the status wait4 would report, once a zombie */
+	f->exit_code = (int32_t)stat_field(t, len, 52);
+	return 0;
+}
+
+/* Gone, or a zombie: it will never answer. */
+int process_gone(int pid)
+{
+	struct line path = {.len = 0};
+	line_str(&path, "/proc/");
+	line_u64(&path, (uint64_t)pid);
+	line_str(&path, "/stat");
+	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 1;
+	char text[512];
+	long len = sys_read((int)fd, text, sizeof text - 1);
+	sys_close((int)fd);
+	if (len <= 0)
+		return 1;
+	text[len] = 0;
+	char s = stat_state(text, len);
+	return s == 'Z' || s == 'X';
+}
+
+/* "process PID (comm)" */
+void name_process(struct line *l, int pid, const char *comm)
+{
+	line_str(l, "process ");
+	line_u64(l, (uint64_t)pid);
+	line_str(l, " (");
+	line_str(l, comm);
+	line_str(l, ")");
+}
+
+static int refuse(struct capture *c, const struct proc_facts *f, const char *why)
+{
+	c->error.len = 0;
+	name_process(&c->error, f->pid, f->comm);
+	line_str(&c->error, why);
+	return -1;
+}
+
+struct kids {
+	struct capture *c;
+	int parent;
+	int32_t pids[CKPT_MAX_MEMBERS];
+	uint32_t n;
+	int overflow;
+};
+
+static void add_kid(struct kids *k, int pid)
+{
+	if (pid == previous_writer())
+		return;
+	if (k->n >= CKPT_MAX_MEMBERS)
+		k->overflow = 1;
+	else
+		k->pids[k->n++] = pid;
+}
+
+static int task_kids(int tid, void *ctx)
+{
+	struct kids *k = ctx;
+	struct line path = {.len = 0};
+	line_str(&path, "/proc/");
+	line_u64(&path, (uint64_t)k->parent);
+	line_str(&path, "/task/");
+	line_u64(&path, (uint64_t)tid);
+	line_str(&path, "/children");
+	long len = read_proc_file(k->c, path.buf);
+	if (len < 0)
+		return len == -2 /* ENOENT: the thread ended */ ? 0 : (int)len;
+	int pid = 0, digits = 0;
+	for (long i = 0; i <= len; i++) {
+		char ch = i < len ? k->c->text[i] : ' ';
+		if (ch >= '0' && ch <= '9') {
+			pid = pid * 10 + (ch - '0'), digits++;
+			continue;
+		}
+		if (digits)
+			add_kid(k, pid);
+		pid = 0, digits = 0;
+	}
+	return 0;
+}
+
+static int scanned_kid(int pid, void *ctx)
+{
+	struct kids *k = ctx;
+	if ((int)proc_stat_field(pid, 4) == k->parent)
+		add_kid(k, pid);
+	return 0;
+}
+
+/* The children of `parent`, by ascending pid, into k. */
+static int list_kids(struct capture *c, int parent, struct kids *k)
+{
+	k->c = c, k->parent = parent, k->n = 0, k->overflow = 0;
+	struct line tasks = {.len = 0};
+	line_str(&tasks, "/proc/");
+	line_u64(&tasks, (uint64_t)parent);
+	line_str(&tasks, "/task");
+	struct line probe = tasks;
+	line_str(&probe, "/");
+	line_u64(&probe, (uint64_t)parent);
+	line_str(&probe, "/children");
+	int rc = sys_faccessat2(AT_FDCWD, probe.buf, 4 /* R_OK */, 0) == -2 /* no CONFIG_PROC_CHILDREN */
+			 ? for_each_numbered_entry("/proc", scanned_kid, k)
+			 : for_each_numbered_entry(tasks.buf, task_kids, k);
+	if (rc == -2 && parent != (int)sys_getpid())
+		return 0; /* it exited: step 4 notices */
+	if (rc < 0)
+		return capture_fail(c, "cannot list the program's child processes", rc);
+	for (uint32_t i = 1; i < k->n; i++)
+		for (uint32_t j = i; j > 0 && k->pids[j - 1] > k->pids[j]; j--) {
+			int32_t t = k->pids[j];
+			k->pids[j] = k->pids[j - 1];
+			k->pids[j - 1] = t;
+		}
+	return 0;
+}
+
+/* Whether /proc/PID/maps names either build of libckpt. */
+static int runs_libckpt(struct capture *c, int pid)
+{
+	struct line path = {.len = 0};
+	line_str(&path, "/proc/");
+	line_u64(&path, (uint64_t)pid);
+	line_str(&path, "/maps");
+	long len = read_proc_file(c, path.buf);
+	for (long i = 0; i < len; i++)
+		if (c->text[i] == '/' && (str_starts(c->text + i + 1, CKPT_LIB_FILE "\n") ||
+					  str_starts(c->text + i + 1, CKPT_LIB_MUSL_FILE "\n")))
+			return 1;
+	return 0;
+}
+
+/* A member that cannot take part, whatever else the tree holds. */
+static int refuse_member(struct capture *c, const struct proc_facts *f)
+{
+	if (f->state == 'Z')
+		return 0; /* a zombie runs nothing: it is made again from its status */
+	if (f->state == 'T' || f->state == 't')
+		return refuse(c, f, " is stopped (by a signal or a debugger): continue it, then checkpoint");
+	if (!runs_libckpt(c, f->pid))
+		return refuse(c, f, " runs without ckpt (a static or setuid program, or one started by system(), popen() "
+				    "or a raw execve): checkpoint when it has ended");
+	if (ckpt_config.keep > 1)
+		return refuse(c, f, " is a child process, and --keep above 1 keeps no older images of a tree yet");
+	return 0;
+}
+
+static struct ckpt_member member_of(const struct proc_facts *f)
+{
+	struct ckpt_member m = {.pid = f->pid, .ppid = f->ppid, .pgid = f->pgid, .sid = f->sid};
+	m.kind = f->state == 'Z' ? CKPT_MEMBER_ZOMBIE : CKPT_MEMBER_LIVE;
+	m.wait_status = f->state == 'Z' ? f->exit_code : 0;
+	__builtin_memcpy(m.comm, f->comm, sizeof m.comm);
+	return m;
+}
+
+int tree_list(struct capture *c)
+{
+	static struct kids k; /* 4 KiB of pids: off the signal stack; the coordinator lock serialises */
+	c->nmembers = 0;
+	for (int q = -1; q < (int)c->nmembers; q++) {
+		if (q >= 0 && c->members[q].kind == CKPT_MEMBER_ZOMBIE)
+			continue; /* its children went to a reaper when it exited */
+		if (list_kids(c, q < 0 ? (int)sys_getpid() : c->members[q].pid, &k))
+			return -1;
+		for (uint32_t i = 0; i < k.n; i++) {
+			struct proc_facts f;
+			if (proc_facts(c, k.pids[i], &f))
+				continue; /* gone and reaped since: not in the tree any more */
+			if (k.overflow || c->nmembers + 1 >= CKPT_MAX_MEMBERS) {
+				c->error.len = 0;
+				line_str(&c->error, "the tree has more processes than a checkpoint holds (");
+				line_u64(&c->error, CKPT_MAX_MEMBERS);
+				line_str(&c->error, ")");
+				return -1;
+			}
+			if (refuse_member(c, &f))
+				return -1;
+			c->members[c->nmembers++] = member_of(&f);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,223 @@
+/*
+ * What the processes of a tree share, made once by the root before any
+ * other process exists (docs/process-trees.md, "Restart", step 3): every
+ * open file description another process names as its first holder's
+ * (share_pid, share_fd), and every pipe whose records are in more than one
+ * process (one pipe per pipe_id, each end one description, its unread
+ * bytes from the first image in tree order that stored them). Each is
+ * parked at a number above every process's descriptors, so the processes,
+ * created with a copy of the root's table, all find them there; each then
+ * places its own records from them (tree_parked_fd) and closes the rest.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sys/mman.h>
+#include "tree.h"
+#include "../kinds/fd_kinds.h"
+#include "../sys.h"
+
+/* A description keyed by its first holder (pid, fd), or a pipe's end by
+ * (pipe_id, kind); `at` the parked number. */
+struct parked {
+	int32_t pid, fd;
+	uint64_t pipe_id;
+	uint32_t kind;
+	int at;
+};
+
+static struct parked *parked;
+static uint32_t nparked;
+
+static const struct ckpt_fd *fds_of(uint32_t proc, uint32_t *n)
+{
+	const struct tree_process *p = &tree.proc[proc];
+	*n = p->hdr ? p->hdr->nfds : 0;
+	return p->hdr ? (const void *)(p->tables + p->hdr->fds_off) : 0;
+}
+
+static int is_pipe(uint32_t kind)
+{
+	return kind == CKPT_FD_PIPE_READ || kind == CKPT_FD_PIPE_WRITE;
+}
+
+/* The description record `f` of process `proc` is, as (pid, fd): its first holder's. */
+static void holder_of(uint32_t proc, const struct ckpt_fd *f, int32_t *pid, int32_t *fd)
+{
+	*pid = f->share_pid ? f->share_pid : tree.proc[proc].pid;
+	*fd = f->share_pid ? f->share_fd : f->fd;
+}
+
+static struct parked *find(int32_t pid, int32_t fd, uint64_t pipe_id, uint32_t kind)
+{
+	for (uint32_t i = 0; i < nparked; i++)
+		if (parked[i].kind == kind && (is_pipe(kind) ? parked[i].pipe_id == pipe_id
+							     : parked[i].pid == pid && parked[i].fd == fd))
+			return &parked[i];
+	return 0;
+}
+
+/* Moves `fd` to the next parked number, where it may already be: every
+ * number from there on is free, so a new fd lands there or below. */
+static int park(int fd, int *next)
+{
+	if (fd == *next)
+		return (*next)++;
+	long at = sys_fcntl(fd, F_DUPFD_CLOEXEC, *next);
+	if (at < 0)
+		die("cannot keep a descriptor the tree's processes share", at);
+	sys_close(fd);
+	*next = (int)at + 1;
+	return (int)at;
+}
+
+/* The process whose pid is `pid`, and its record of `fd` (checked to exist). */
+static const struct ckpt_fd *record_of(int32_t pid, int32_t fd, uint32_t *proc)
+{
+	for (*proc = 0; *proc < tree.n && tree.proc[*proc].pid != pid; (*proc)++)
+		;
+	uint32_t n;
+	const struct ckpt_fd *f = fds_of(*proc, &n);
+	for (uint32_t i = 0; i < n; i++)
+		if (f[i].fd == fd)
+			return &f[i];
+	die("descriptor sharing between processes is inconsistent (corrupt image)", 0);
+}
+
+/* Every description a later process names as shared: opened once. */
+static void park_descriptions(int *next)
+{
+	for (uint32_t p = 0; p < tree.n; p++) {
+		uint32_t n;
+		const struct ckpt_fd *f = fds_of(p, &n);
+		for (uint32_t i = 0; i < n; i++) {
+			if (!f[i].share_pid || is_pipe(f[i].kind) || find(f[i].share_pid, f[i].share_fd, 0, f[i].kind))
+				continue;
+			uint32_t holder;
+			const struct ckpt_fd *first = record_of(f[i].share_pid, f[i].share_fd, &holder);
+			const struct tree_process *h = &tree.proc[holder];
+			judge_member(h->member, tree.root_strings); /* a refusal names the first holder */
+			int fd = first->kind == CKPT_FD_INHERIT /* the restart's own 0-2, as the root has them now */
+					 ? (int)sys_fcntl(first->fd, F_DUPFD_CLOEXEC, 0)
+					 : fd_file_reopen(first, h->tables + h->hdr->strings_off + first->path_str);
+			if (fd < 0)
+				die("cannot keep a descriptor the processes share (the restart's own 0-2)", fd);
+			parked[nparked++] = (struct parked){.pid = f[i].share_pid, .fd = f[i].share_fd, .kind = first->kind,
+							    .at = park(fd, next)};
+		}
+	}
+	judge_member(0, 0);
+}
+
+/* Whether pipe_id has records in a process other than `proc`. */
+static int pipe_between_processes(uint32_t proc, uint64_t pipe_id)
+{
+	for (uint32_t p = 0; p < tree.n; p++) {
+		uint32_t n;
+		const struct ckpt_fd *f = fds_of(p, &n);
+		for (uint32_t i = 0; p != proc && i < n; i++)
+			if (is_pipe(f[i].kind) && f[i].pipe_id == pipe_id)
+				return 1;
+	}
+	return 0;
+}
+
+/* The unread bytes, from the first process that stored them (each reader
+ * stored the same: everyone was stopped), written into `wr`. */
+static void refill_pipe(uint64_t pipe_id, int wr)
+{
+	for (uint32_t p = 0; p < tree.n; p++) {
+		uint32_t n;
+		const struct ckpt_fd *f = fds_of(p, &n);
+		for (uint32_t i = 0; i < n; i++) {
+			if (f[i].kind != CKPT_FD_PIPE_READ || f[i].pipe_id != pipe_id || !f[i].pipe_len)
+				continue;
+			int image = restart.image_fd;
+			if (p) {
+				static char path[CKPT_PATH_MAX];
+				member_image_path(tree.proc[p].member, tree.root_strings, path, sizeof path);
+				long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+				if (fd < 0)
+					die_path("cannot open the member image", path, fd);
+				image = (int)fd;
+			}
+			refill_from_image(image, f[i].pipe_data_offset, f[i].pipe_len, f[i].pipe_crc, wr, 0, "pipe");
+			if (p)
+				sys_close(image);
+			return;
+		}
+	}
+}
+
+/* O_DIRECT (packet mode) is the write end's, chosen at creation. */
+static unsigned packet_mode(uint64_t pipe_id)
+{
+	unsigned direct = 0;
+	for (uint32_t p = 0; p < tree.n; p++) {
+		uint32_t n;
+		const struct ckpt_fd *f = fds_of(p, &n);
+		for (uint32_t i = 0; i < n; i++)
+			if (f[i].kind == CKPT_FD_PIPE_WRITE && f[i].pipe_id == pipe_id)
+				direct |= f[i].open_flags & O_DIRECT;
+	}
+	return direct;
+}
+
+static void park_pipes(int *next)
+{
+	for (uint32_t p = 0; p < tree.n; p++) {
+		uint32_t n;
+		const struct ckpt_fd *f = fds_of(p, &n);
+		for (uint32_t i = 0; i < n; i++) {
+			if (!is_pipe(f[i].kind) || find(0, 0, f[i].pipe_id, CKPT_FD_PIPE_READ) ||
+			    !pipe_between_processes(p, f[i].pipe_id))
+				continue;
+			int ends[2];
+			long err = sys_pipe2(ends, O_CLOEXEC | O_NONBLOCK | (int)packet_mode(f[i].pipe_id));
+			if (err < 0)
+				die("cannot create a pipe between the tree's processes", err);
+			if (f[i].size)
+				sys_fcntl(ends[1], F_SETPIPE_SZ, (long)f[i].size);
+			refill_pipe(f[i].pipe_id, ends[1]);
+			parked[nparked++] = (struct parked){.pipe_id = f[i].pipe_id, .kind = CKPT_FD_PIPE_READ,
+							    .at = park(ends[0], next)};
+			parked[nparked++] = (struct parked){.pipe_id = f[i].pipe_id, .kind = CKPT_FD_PIPE_WRITE,
+							    .at = park(ends[1], next)};
+		}
+	}
+}
+
+int park_shared(int base)
+{
+	uint64_t records = 0;
+	for (uint32_t p = 0; p < tree.n; p++) {
+		uint32_t n;
+		fds_of(p, &n);
+		records += n;
+	}
+	long m = sys_mmap(0, (2 * records + 1) * sizeof *parked, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m < 0)
+		die("cannot allocate memory for the tree's shared descriptors", m);
+	parked = (void *)m;
+	int next = base;
+	park_descriptions(&next);
+	park_pipes(&next);
+	return next;
+}
+
+int tree_parked_fd(const struct ckpt_fd *f)
+{
+	if (!tree.n)
+		return -1;
+	int32_t pid, fd;
+	holder_of(restart.tree_index, f, &pid, &fd);
+	const struct parked *p = find(pid, fd, f->pipe_id, f->kind);
+	return p ? p->at : -1;
+}
+
+/* One by one: a number the parking skipped may hold this process's own
+ * fd by now (its image, moved high). */
+void close_parked(void)
+{
+	for (uint32_t i = 0; i < nparked; i++)
+		sys_close(parked[i].at);
+}
