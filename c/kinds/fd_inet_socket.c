@@ -33,6 +33,7 @@
 #include "fd_kinds.h"
 #ifdef CKPT_LIB
 #include "../lib/ckpt_lib.h"
+#include "../lib/tree.h"
 #endif
 #ifdef CKPT_STUB
 #include "../stub/stub.h"
@@ -159,6 +160,16 @@ static int tcp_state(struct capture *c, int fd, struct ckpt_fd *r, const char *t
 	if (ti.tcpi_state == TCP_SYN_SENT || ti.tcpi_state == TCP_SYN_RECV || sys_getpeername(fd, &peer, &len) < 0 ||
 	    inet_text(&peer, &text) < 0)
 		return drop_or_fail(c, fd, target, "a TCP socket still connecting, which ckpt does not restore");
+	int holder = tree_tcp_peer(c, fd);
+	if (holder) {
+		struct proc_facts f = {.pid = holder};
+		proc_facts(c, holder, &f);
+		struct line why = {.len = 0};
+		line_str(&why, "is connected to a socket of ");
+		name_process(&why, holder, f.comm);
+		line_str(&why, ", and connections between the processes of a tree are not restored yet");
+		return inet_refuse(c, r, address, why.buf);
+	}
 	/* a connection: closed by its peer at restart, its unread bytes kept */
 	r->sock_state = CKPT_SOCK_PEER_CLOSED;
 	r->peer_str = capture_string(c, text.buf, text.len);

@@ -104,24 +104,14 @@ static int ask(struct capture *c, const struct ckpt_member *m)
 	return 0;
 }
 
-/* A member gone (or a zombie now) will never answer. */
-static int gone(int pid)
+/* What /proc says of `pid`, or, once it is gone, the name the listing saw. */
+static void known_facts(struct capture *c, int pid, struct proc_facts *f)
 {
-	struct line path = {.len = 0};
-	line_str(&path, "/proc/");
-	line_u64(&path, (uint64_t)pid);
-	line_str(&path, "/stat");
-	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return 1;
-	char text[512];
-	long len = sys_read((int)fd, text, sizeof text - 1);
-	sys_close((int)fd);
-	if (len <= 0)
-		return 1;
-	text[len] = 0;
-	char s = stat_state(text, len);
-	return s == 'Z' || s == 'X';
+	if (proc_facts(c, pid, f) == 0)
+		return;
+	for (uint32_t i = 0; i < c->nmembers; i++)
+		if (c->members[i].pid == pid)
+			__builtin_memcpy(f->comm, c->members[i].comm, sizeof f->comm);
 }
 
 /* Waits until no slot is in state `from`: each has moved on, or fails the
@@ -138,7 +128,7 @@ static int wait_slots(struct capture *c, uint32_t from, uint64_t deadline_ns)
 			uint32_t state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
 			struct proc_facts f = {.pid = s->pid};
 			if (state == SLOT_FAILED) {
-				proc_facts(c, s->pid, &f);
+				known_facts(c, s->pid, &f);
 				c->error.len = 0;
 				name_process(&c->error, s->pid, f.comm);
 				line_str(&c->error, ": ");
@@ -147,13 +137,18 @@ static int wait_slots(struct capture *c, uint32_t from, uint64_t deadline_ns)
 			}
 			if (state != from)
 				continue;
-			if (gone(s->pid) || (deadline_ns && monotonic_ns() - since > deadline_ns)) {
-				int exited = gone(s->pid);
-				proc_facts(c, s->pid, &f);
+			if (process_gone(s->pid) || (deadline_ns && monotonic_ns() - since > deadline_ns)) {
+				int exited = process_gone(s->pid);
+				known_facts(c, s->pid, &f);
 				c->error.len = 0;
 				name_process(&c->error, s->pid, f.comm);
-				line_str(&c->error, exited ? " exited during the checkpoint"
-							   : " did not answer the checkpoint request in 10 s (it blocks the signal, or was stopped)");
+				if (exited) {
+					line_str(&c->error, " exited during the checkpoint");
+					return -1;
+				}
+				line_str(&c->error, " did not answer the checkpoint request in ");
+				line_u64(&c->error, deadline_ns / 1000000000);
+				line_str(&c->error, " s (it blocks the signal, or was stopped)");
 				return -1;
 			}
 			waiting = 1;
@@ -284,7 +279,7 @@ static void wait_writers_settled(struct tree_control *t)
 	for (uint32_t i = 0; i < t->nslots; i++) {
 		struct tree_slot *s = tree_slot_at(t, i);
 		uint32_t state;
-		while ((state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE)) == SLOT_STOPPED && !gone(s->pid)) {
+		while ((state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE)) == SLOT_STOPPED && !process_gone(s->pid)) {
 			uint32_t answers = __atomic_load_n(&t->answers, __ATOMIC_ACQUIRE);
 			if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SLOT_STOPPED)
 				break;

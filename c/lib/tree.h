@@ -18,6 +18,7 @@ struct proc_facts {
 /* tree_members.c */
 int proc_facts(struct capture *c, int pid, struct proc_facts *f);
 void name_process(struct line *l, int pid, const char *comm);
+int process_gone(int pid);
 /* Every process below the root into c->members, in tree order; refuses
  * (-1, c->error) a member that cannot be checkpointed. */
 int tree_list(struct capture *c);
@@ -40,6 +41,9 @@ int tree_pipe_peer_in_tree(struct capture *c, const struct ckpt_fd *r);
 int tree_launch_fd(struct capture *c, int fd);
 /* Another live member that holds socket inode `ino`: its pid, or 0. */
 int tree_holds_socket(struct capture *c, uint64_t ino);
+/* For a connected TCP socket: another live member holding the
+ * connection's other end (found in /proc/net/tcp{,6}): its pid, or 0. */
+int tree_tcp_peer(struct capture *c, int fd);
 /* share_pid/share_fd for each fd an earlier member holds too; refuses a
  * kind that cannot be shared between members yet. */
 int tree_share_fds(struct capture *c);

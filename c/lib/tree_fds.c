@@ -158,6 +158,84 @@ int tree_holds_socket(struct capture *c, uint64_t ino)
 	return held_elsewhere(c, want.buf, 0, 0);
 }
 
+/* "%08X" of a 32-bit word as the kernel prints addresses in /proc/net/tcp:
+ * the network-order word read as a host integer. */
+static void hex_word(struct line *l, const unsigned char *b, int digits)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	uint32_t v = 0;
+	if (digits == 8)
+		__builtin_memcpy(&v, b, 4);
+	else
+		v = (uint32_t)b[0] << 8 | b[1]; /* a port, in network order */
+	char out[9];
+	for (int i = 0; i < digits; i++)
+		out[i] = hex[(v >> (4 * (digits - 1 - i))) & 15];
+	out[digits] = 0;
+	line_str(l, out);
+}
+
+/* "ADDR:PORT" of an IPv4 or IPv6 socket address, as /proc/net/tcp{,6} shows it. */
+static int net_tcp_text(const unsigned char *sa, struct line *l)
+{
+	uint16_t family;
+	__builtin_memcpy(&family, sa, 2);
+	if (family == 2 /* AF_INET */)
+		hex_word(l, sa + 4, 8);
+	else if (family == 10 /* AF_INET6 */)
+		for (int i = 0; i < 4; i++)
+			hex_word(l, sa + 8 + 4 * i, 8);
+	else
+		return -1;
+	line_str(l, ":");
+	hex_word(l, sa + 2, 4);
+	return 0;
+}
+
+int tree_tcp_peer(struct capture *c, int fd)
+{
+	if (!c->tree)
+		return 0;
+	unsigned char self[128] = {0}, peer[128] = {0};
+	uint32_t len = sizeof self;
+	struct line me = {.len = 0}, them = {.len = 0};
+	if (sys_getsockname(fd, self, &len) < 0 || net_tcp_text(self, &me) < 0)
+		return 0;
+	len = sizeof peer;
+	if (sys_getpeername(fd, peer, &len) < 0 || net_tcp_text(peer, &them) < 0)
+		return 0;
+	uint16_t family;
+	__builtin_memcpy(&family, self, 2);
+	/* The peer's end: local address `them`, remote `me`; its inode is the
+	 * line's tenth field. */
+	long n = read_proc_file(c, family == 2 ? "/proc/net/tcp" : "/proc/net/tcp6");
+	for (const char *p = c->text, *end = c->text + (n > 0 ? n : 0); p < end;) {
+		const char *eol = p;
+		while (eol < end && *eol != '\n')
+			eol++;
+		const char *f = p;
+		while (f < eol && *f == ' ')
+			f++;
+		while (f < eol && *f != ' ') /* "sl:" */
+			f++;
+		while (f < eol && *f == ' ')
+			f++;
+		if (str_starts(f, them.buf) && f[them.len] == ' ' && str_starts(f + them.len + 1, me.buf) &&
+		    f[them.len + 1 + me.len] == ' ') {
+			int field = 2;
+			for (; f < eol && field < 10; f++)
+				if (*f == ' ' && f[1] != ' ')
+					field++;
+			uint64_t ino = 0;
+			for (; f < eol && *f >= '0' && *f <= '9'; f++)
+				ino = ino * 10 + (uint64_t)(*f - '0');
+			return tree_holds_socket(c, ino);
+		}
+		p = eol + 1;
+	}
+	return 0;
+}
+
 struct share_scan {
 	struct capture *c;
 	int pid;

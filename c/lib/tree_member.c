@@ -72,12 +72,17 @@ static void fail_slot(struct tree_control *t, struct tree_slot *s, const struct 
 	answer(t, s, SLOT_FAILED);
 }
 
-/* The root's next command other than `current`. */
+/* The root's next command other than `current`; RESUME if the root is
+ * gone (killed mid-checkpoint): nobody else would ever release us. */
 static uint32_t await_command(struct tree_control *t, uint32_t current)
 {
 	uint32_t cmd;
-	while ((cmd = __atomic_load_n(&t->command, __ATOMIC_ACQUIRE)) == current)
-		sys_futex(&t->command, FUTEX_WAIT, current, 0);
+	while ((cmd = __atomic_load_n(&t->command, __ATOMIC_ACQUIRE)) == current) {
+		struct { long sec, nsec; } tick = {0, 100 * 1000 * 1000};
+		sys_futex(&t->command, FUTEX_WAIT, current, &tick);
+		if (__atomic_load_n(&t->command, __ATOMIC_ACQUIRE) == current && process_gone(t->root_pid))
+			return TREE_RESUME;
+	}
 	return cmd;
 }
 

@@ -42,6 +42,26 @@ int proc_facts(struct capture *c, int pid, struct proc_facts *f)
 	return 0;
 }
 
+/* Gone, or a zombie: it will never answer. */
+int process_gone(int pid)
+{
+	struct line path = {.len = 0};
+	line_str(&path, "/proc/");
+	line_u64(&path, (uint64_t)pid);
+	line_str(&path, "/stat");
+	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 1;
+	char text[512];
+	long len = sys_read((int)fd, text, sizeof text - 1);
+	sys_close((int)fd);
+	if (len <= 0)
+		return 1;
+	text[len] = 0;
+	char s = stat_state(text, len);
+	return s == 'Z' || s == 'X';
+}
+
 /* "process PID (comm)" */
 void name_process(struct line *l, int pid, const char *comm)
 {
@@ -140,9 +160,32 @@ static int list_kids(struct capture *c, int parent, struct kids *k)
 	return 0;
 }
 
-/* Whether /proc/PID/maps names either build of libckpt. */
+/* Whether PID was restarted by ckpt and runs on from an image: its
+ * executable is still the stub (ckpt_protocol.h, CKPT_STUB_FILE). */
+static int restarted_by_ckpt(int pid)
+{
+	struct line path = {.len = 0};
+	line_str(&path, "/proc/");
+	line_u64(&path, (uint64_t)pid);
+	line_str(&path, "/exe");
+	char target[CKPT_PATH_MAX];
+	long n = sys_readlinkat(AT_FDCWD, path.buf, target, sizeof target - 1);
+	if (n <= 0)
+		return 0;
+	target[n] = 0;
+	const char *base = target;
+	for (long i = 0; i < n; i++)
+		if (target[i] == '/')
+			base = target + i + 1;
+	return str_eq(base, CKPT_STUB_FILE);
+}
+
+/* Whether PID runs libckpt: /proc/PID/maps names either build of it, or it
+ * was restarted by ckpt (its libckpt is anonymous memory now). */
 static int runs_libckpt(struct capture *c, int pid)
 {
+	if (restarted_by_ckpt(pid))
+		return 1;
 	struct line path = {.len = 0};
 	line_str(&path, "/proc/");
 	line_u64(&path, (uint64_t)pid);

@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <linux/prctl.h>
 #include "tree.h"
 #include "../sys.h"
 
@@ -117,6 +118,9 @@ static void start_member(uint32_t index)
 	err = sys_getpgid(0) == group ? 0 : sys_setpgid(0, group);
 	if (err < 0)
 		die("cannot put a zombie in its process group again (its leader comes later in the tree)", err);
+	char comm[sizeof m->comm + 1] = {0}; /* its name, as ps and its parent's /proc/PID/stat show it */
+	__builtin_memcpy(comm, m->comm, sizeof m->comm);
+	sys_prctl(PR_SET_NAME, (unsigned long)comm, 0, 0, 0);
 	exit_like(m->wait_status);
 }
 

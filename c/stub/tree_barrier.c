@@ -2,7 +2,8 @@
  * The two barriers of a tree's restart (docs/process-trees.md, "Restart",
  * steps 5 and 6). Every member notes to the root, through one pipe, that it
  * exists, that its phase 1 is done, that its phase 2 is done (or that it
- * refused: refuse.c); the root lets them all on through a go pipe per
+ * refused, with its line, which the root says: refuse.c); the root lets
+ * them all on through a go pipe per
  * barrier, one byte each, once every live member is there. A member that
  * dies without a word is seen through its pidfd: the restart then fails
  * (the root exits, init with it, and the kernel ends the namespace).
@@ -10,8 +11,9 @@
  * Between the barriers the groups are joined (setpgid only moves the
  * caller or its child, and a group must have its leader: all exist by
  * barrier 1) and the root gives the terminal to the image's foreground
- * group. After barrier 2 nothing can fail any more, so no program runs
- * while a peer is missing. Everything here is static, not mapped, since
+ * group. Barrier 2 comes before any thread of the program runs or any of
+ * its timers starts: past it only the threads are cloned, so no program
+ * runs while a peer may still fail. Everything here is static, not mapped, since
  * phase 2 runs in the arena with the rest of memory gone.
  */
 #include <fcntl.h>

@@ -5,7 +5,7 @@
 // restart continues its output exactly. Children are members of the tree:
 // they act only on the root's request.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, writeFileSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, type Running, runToEnd, spawn, tempDir } from "./harness.ts";
 

@@ -79,7 +79,9 @@ test("--continue: the parent and both children are saved, each image checks, and
   // launch; the pipe from c1 to the parent is kept (its write end in c1
   // alone), and its read end, which the exec'd child inherited, names the
   // parent's as its first holder.
-  const [rootFds, c1Fds, c2Fds] = [root, ...table.map((m) => join(dir, m.file))].map(fdTable);
+  const [rootFds, c1Fds, c2Fds] = [root, ...table.map((m) => join(dir, m.file))].map(fdTable) as [
+    ReturnType<typeof fdTable>, ReturnType<typeof fdTable>, ReturnType<typeof fdTable>,
+  ];
   const INHERIT = 4, PIPE_READ = 2, PIPE_WRITE = 3;
   for (const fds of [c1Fds, c2Fds])
     expect(fds.filter((f) => f.fd <= 2)).toEqual([0, 1, 2].map((fd) => ({ fd, kind: INHERIT, sharePid: run.pid, shareFd: fd })));
@@ -135,7 +137,7 @@ test.skipIf(!staticChild)("a static child (no libckpt) is refused by pid and nam
   writeFileSync(join(dir, "myckpt.dat"), earlier);
   const run = start(["plain", "1000", staticChild!, "100000"]);
   await run.waitFor((o) => /^children \d+ \d+$/m.test(o) && /^2 /m.test(o));
-  const [, c2] = /^children (\d+) (\d+)$/m.exec(run.stdout)!.slice(1).map(Number);
+  const c2 = Number(/^children \d+ (\d+)$/m.exec(run.stdout)![1]);
   await refused(run, c2, /runs without ckpt/);
 }, 60000);
 
@@ -168,6 +170,13 @@ test("a socketpair between parent and child is refused naming the child", async 
   await refused(run, c1, /\(a Unix socket\) is connected to a socket of process \d+ \(tree-family\)/);
 }, 60000);
 
+test("a TCP connection between parent and child is refused naming the child", async () => {
+  writeFileSync(join(dir, "myckpt.dat"), earlier);
+  const run = start(["tcp", "1000"]);
+  const [c1] = await children(run);
+  await refused(run, c1, /\(a TCP socket at 127\.0\.0\.1:\d+\) is connected to a socket of process \d+ \(tree-family\)/);
+}, 60000);
+
 test("a grandchild left in the tree's process group when its parent exited is refused by pid", async () => {
   writeFileSync(join(dir, "myckpt.dat"), earlier);
   const run = start(["daemon", "1000"]);
@@ -187,4 +196,25 @@ test("a member whose own capture fails (a netlink socket) fails the tree, and no
   const run = start(["netlink", "1000"]);
   const [, c2] = await children(run);
   await refused(run, c2, new RegExp(`^ckpt: checkpoint failed: process ${c2} \\(exe\\): fd \\d+ \\(socket:\\[\\d+\\]: a netlink socket`));
+}, 60000);
+
+test("a root killed mid-checkpoint: the members it had stopped run on", async () => {
+  // c1 never answers (the trigger held blocked), so the root waits; the
+  // exec'd child is stopped in its handler, every signal blocked but the
+  // thread stop signal, when the root dies.
+  const run = start(["deaf", "1000"]);
+  const [c1, c2] = await children(run);
+  try {
+    process.kill(run.pid, "SIGUSR2");
+    // In the handler every signal is blocked: SIGINT and SIGTERM too, which the worker never blocks.
+    const blocked = () => BigInt("0x" + /^SigBlk:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${c2}/status`, "latin1"))![1]);
+    const inHandler = () => (blocked() & 0x4002n) === 0x4002n;
+    await until(inHandler, show(run));
+    const before = counts(run.stdout, "w").length;
+    process.kill(run.pid, "SIGKILL");
+    await run.waitFor(() => counts(run.stdout, "w").length > before + 3); // c2 runs on
+    expect(unbroken(counts(run.stdout, "w"))).toBe(true);
+  } finally {
+    for (const pid of [c1, c2]) process.kill(pid, "SIGKILL");
+  }
 }, 60000);

@@ -37,7 +37,7 @@ export function memberFiles(dir: string, image = "myckpt.dat"): string[] {
 /** The state letter of /proc/PID/stat ("R", "S", "T", "Z"…), or "gone". */
 export function processState(pid: number): string {
   try {
-    return readFileSync(`/proc/${pid}/stat`, "latin1").replace(/^.*\) /s, "")[0];
+    return readFileSync(`/proc/${pid}/stat`, "latin1").replace(/^.*\) /s, "")[0] ?? "gone";
   } catch {
     return "gone";
   }

@@ -8,9 +8,10 @@
 // refuses the restart in one line before anything runs, the images kept;
 // so does --new-pid.
 import { expect, test } from "bun:test";
-import { chmodSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, ROOT, runToEnd, spawn } from "./harness.ts";
+import { CKPT_ENV_NAMESPACE, CKPT_NAMESPACE_TEST_UNAVAILABLE } from "../../src/protocol/protocol.ts";
 
 let dir: string;
 eachTestInTempDir((d) => (dir = d));
@@ -29,6 +30,7 @@ const EVERY_CHECK = [
   "PASS grandchild reaped by its pid, exit 14",
   "PASS the grandchild keeps its pid, parent and group",
   "PASS the parent keeps its pid, parent and group",
+  "PASS the zombie keeps its name",
   "PASS the zombie reaped by its pid, killed by SIGTERM",
 ];
 /** The root's output must read as one uninterrupted run: every round once, in order. */
@@ -62,6 +64,30 @@ test("parent and two children in a ring of pipes: the output goes on, pids, pare
   expect(rest.code).toBe(7);
 }, 90000);
 
+/** The processes working in `where` (their cwd), as ps would find them. */
+function processesIn(where: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
+    try {
+      if (readlinkSync(`/proc/${entry}/cwd`) === where) found.push(Number(entry));
+    } catch {} // gone meanwhile, or not ours to read
+  }
+  return found;
+}
+
+// Members the root leaves running end with the namespace (docs/process-trees.md: unlike orphans of a plain run).
+test("kill -TERM to the pid the shell sees reaches the root: the restart dies of it, and no process of the tree is left", async () => {
+  await checkpointedTree();
+  const rest = spawn([CKPT, "restart"], { cwd: dir });
+  await rest.waitFor((o) => o.includes("tick 7\n"));
+  expect(processesIn(dir).length).toBeGreaterThanOrEqual(5); // the tree, the supervisor, init and the stand-in
+  process.kill(rest.pid, "SIGTERM");
+  await rest.exit();
+  expect(rest.proc.signalCode).toBe("SIGTERM");
+  expect(rest.stderr).toBe("");
+  expect(processesIn(dir)).toEqual([]);
+}, 60000);
+
 test("three generations: the restarted tree is checkpointed again, and that image restarts too", async () => {
   const first = await checkpointedTree(3);
   const second = await checkpointAtTick([CKPT, "restart"], 8);
@@ -74,9 +100,9 @@ test("three generations: the restarted tree is checkpointed again, and that imag
 }, 120000);
 
 /** A refused restart: one line naming the member image, exit 1, nothing of the program run, every file kept. */
-async function expectRefused(args: string[], line: RegExp) {
+async function expectRefused(args: string[], line: RegExp, env: Record<string, string> = {}) {
   const files = readdirSync(dir).sort();
-  const rest = await runToEnd([CKPT, "restart", ...args], { cwd: dir });
+  const rest = await runToEnd([CKPT, "restart", ...args], { cwd: dir, env });
   expect(rest.stderr).toMatch(line);
   expect(rest.stderr.split("\n")).toHaveLength(2);
   expect(rest.stdout).toBe("");
@@ -84,7 +110,7 @@ async function expectRefused(args: string[], line: RegExp) {
   expect(readdirSync(dir).sort()).toEqual(files);
 }
 
-test("a missing, corrupt or swapped member image refuses the restart in one line naming it; put back, it restarts", async () => {
+test("a missing, corrupt, swapped or group-writable member image refuses the restart in one line naming it; put back, it restarts", async () => {
   await checkpointedTree();
   const [a, b] = memberFiles();
   const pidOf = (f: string) => f.split(".").pop();
@@ -107,6 +133,9 @@ test("a missing, corrupt or swapped member image refuses the restart in one line
   renameSync(join(dir, a!), join(dir, "swap"));
   renameSync(join(dir, b!), join(dir, a!));
   renameSync(join(dir, "swap"), join(dir, b!));
+  chmodSync(join(dir, a!), 0o660); // its bytes become code: only its owner may have written them
+  await expectRefused([], new RegExp(`^ckpt: cannot restart .*: member image ${a!.replaceAll(".", "\\.")} of pid ${pidOf(a!)}: writable by group or others, so it could have been altered; run: chmod 600 ${join(dir, a!).replaceAll(".", "\\.")}\n$`));
+  chmodSync(join(dir, a!), 0o600);
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.stderr).toBe("");
   expect(rest.code).toBe(7);
@@ -145,9 +174,14 @@ test("a member image restarted on its own is refused in one line: its root's ima
   await expectRefused([a!], /^ckpt: cannot restart .*: the image of pid \d+ alone, a member of the process tree of pid \d+: restart the tree's root image instead\n$/);
 }, 60000);
 
-test("--new-pid is refused for a tree in one line, before anything runs", async () => {
+test("--new-pid, or namespaces unavailable (user namespaces disabled), refuse a tree in one line, before anything runs", async () => {
   await checkpointedTree();
   await expectRefused(["--new-pid"], /^ckpt: cannot restart .*: a process tree \(5 processes\) restarts only into a new pid namespace, at its old pids: --new-pid asks for a new pid\n$/);
+  await expectRefused(
+    [],
+    /^ckpt: cannot restart .*: a process tree \(5 processes\) restarts only into a new pid namespace, at its old pids: namespaces made unavailable for a test \(CKPT_RESTART_NAMESPACE\)\n$/,
+    { [CKPT_ENV_NAMESPACE]: CKPT_NAMESPACE_TEST_UNAVAILABLE },
+  );
 }, 60000);
 
 test("ckpt-restore --check judges the root image alone, --verify every member image's stored bytes too", async () => {
