@@ -264,8 +264,9 @@ int32_t inotify_last_wd(int fd);
  * number (0 if absent), and its state letter (field 3; '?' if absent). */
 uint64_t stat_field(const char *text, long len, int n);
 char stat_state(const char *text, long len);
-/* Field n of /proc/PID/stat, through a stack buffer (0 if unreadable), and
+/* /proc/PID/stat read into a caller's buffer, field n of it (0 if unreadable), and
  * whether `pid` is an ancestor of this process (PPid walked up). */
+long read_proc_stat(int pid, char *text, long size);
 uint64_t proc_stat_field(int pid, int n);
 int is_ancestor(int pid);
 

@@ -36,9 +36,9 @@ char stat_state(const char *text, long len)
 	return p && p[0] == ' ' ? p[1] : '?';
 }
 
-/* Field n of /proc/PID/stat read into a stack buffer (no capture needed:
- * the constructor and the exec wrappers use it too); 0 if unreadable. */
-uint64_t proc_stat_field(int pid, int n)
+/* /proc/PID/stat into `text` (NUL-terminated), without a capture's buffer:
+ * the constructor and the exec wrappers read it too. Its length, or <= 0. */
+long read_proc_stat(int pid, char *text, long size)
 {
 	struct line path = {.len = 0};
 	line_str(&path, "/proc/");
@@ -46,14 +46,19 @@ uint64_t proc_stat_field(int pid, int n)
 	line_str(&path, "/stat");
 	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
-		return 0;
-	char text[1024];
-	long len = sys_read((int)fd, text, sizeof text - 1);
+		return fd;
+	long len = sys_read((int)fd, text, (size_t)(size - 1));
 	sys_close((int)fd);
-	if (len <= 0)
-		return 0;
-	text[len] = 0;
-	return stat_field(text, len, n);
+	text[len > 0 ? len : 0] = 0;
+	return len;
+}
+
+/* Field n of /proc/PID/stat; 0 if unreadable. */
+uint64_t proc_stat_field(int pid, int n)
+{
+	char text[1024];
+	long len = read_proc_stat(pid, text, sizeof text);
+	return len > 0 ? stat_field(text, len, n) : 0;
 }
 
 /* Whether `pid` is this process's parent, grandparent…: walks PPid up. */

@@ -45,19 +45,10 @@ int proc_facts(struct capture *c, int pid, struct proc_facts *f)
 /* Gone, or a zombie: it will never answer. */
 int process_gone(int pid)
 {
-	struct line path = {.len = 0};
-	line_str(&path, "/proc/");
-	line_u64(&path, (uint64_t)pid);
-	line_str(&path, "/stat");
-	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return 1;
 	char text[512];
-	long len = sys_read((int)fd, text, sizeof text - 1);
-	sys_close((int)fd);
+	long len = read_proc_stat(pid, text, sizeof text);
 	if (len <= 0)
 		return 1;
-	text[len] = 0;
 	char s = stat_state(text, len);
 	return s == 'Z' || s == 'X';
 }
