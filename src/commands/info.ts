@@ -25,15 +25,18 @@ export async function info(imageArg: string | undefined, opts: InfoOptions): Pro
 	const { defaultImage, readImage } = await import("../image/read.ts");
 	const { infoJson } = await import("../image/json.ts");
 	const { renderInfo } = await import("../image/render.ts");
+	const { treeProcesses } = await import("../image/tree-info.ts");
 	const image = readImage(imageArg || defaultImage());
+	// A tree's root image: each member's image beside it, read for its program and held to the table.
+	const processes = treeProcesses(image, readImage);
 	if (opts.json) {
 		// All or nothing: a failed verification prints no half-document.
 		const verified = opts.verify ? await verify(image) : undefined;
-		console.log(JSON.stringify({ ...infoJson(image), ...(verified && { verified }) }, null, 2));
+		console.log(JSON.stringify({ ...infoJson(image, processes), ...(verified && { verified }) }, null, 2));
 		return;
 	}
 	// The description first: it says what the failing data belonged to.
-	console.log(renderInfo(image, Date.now()));
+	console.log(renderInfo(image, Date.now(), processes));
 	if (!opts.verify) return;
 	const verified = await verify(image);
 	console.log(`\nverified: ${verified.items} stored items, ${bytes(verified.bytes)}, all checksums match`);

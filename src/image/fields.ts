@@ -4,7 +4,7 @@
  * has the type it is read as, so a slip in a decoder (reading a u64 field as
  * u32) fails loudly in tests instead of silently reading the wrong bytes.
  */
-import type { Layout, Scalar } from "./format.ts";
+import type { Layout, Scalar } from "./format-layout.ts";
 
 /** The image's text (char[] members, the string table) is UTF-8; one decoder serves all of it. */
 export const utf8 = new TextDecoder();

@@ -7,12 +7,18 @@
  * header changes, change this file in the same commit.
  */
 
+// How a struct is spelled (offsets, types), shared with the parts below.
+export type { Field, Layout, Scalar } from "./format-layout.ts";
+import { f, layout, type Layout } from "./format-layout.ts";
 // The descriptor records' constants (c/ckpt_format_fds.h), in a file of their own.
 export * from "./format-fds.ts";
 import { FD_C_CONSTANTS } from "./format-fds.ts";
 // Version 5's constants for how memory is stored (codec, incremental chain), likewise.
 export * from "./format-storage.ts";
 import { CKPT_LINKS_MAX, STORAGE_C_CONSTANTS } from "./format-storage.ts";
+// Version 6's process trees (c/ckpt_format_tree.h): the member table and its constants.
+export * from "./format-tree.ts";
+import { MEMBER, TREE_C_CONSTANTS } from "./format-tree.ts";
 
 export const CKPT_MAGIC = "CKPTIMG\0";
 export const CKPT_VERSION = 6;
@@ -76,18 +82,11 @@ export const CKPT_LIBC_MUSL = 2;
 export const CKPT_LIBC_MAX = CKPT_LIBC_MUSL;
 export const CKPT_MUSL_TID_OFFSET = 48;
 
-// version 6, process trees (c/ckpt_format_tree.h)
-export const CKPT_MAX_MEMBERS = 1024;
-export const CKPT_MEMBER_LIVE = 1;
-export const CKPT_MEMBER_ZOMBIE = 2;
-export const CKPT_MEMBER_KIND_MAX = CKPT_MEMBER_ZOMBIE;
-
 /** Every #define and enum value above, by its C name, for the mirror test. */
 export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_VERSION, CKPT_ARCH_X86_64, CKPT_PAGE_SIZE, CKPT_HEADER_SIZE,
 	CKPT_MAX_SIGNALS, CKPT_MAX_RLIMITS, CKPT_MAX_AUXV, CKPT_PATH_MAX, CKPT_MAX_FD, CKPT_MAX_THREADS, CKPT_LOWEST_ADDRESS,
 	CKPT_RESTART_INFO_MAGIC,
-	CKPT_MAX_MEMBERS, CKPT_MEMBER_LIVE, CKPT_MEMBER_ZOMBIE, CKPT_MEMBER_KIND_MAX,
 	CKPT_UNKNOWN, CKPT_SIGNAL_PROCESS,
 	CKPT_SPECIAL_VVAR, CKPT_SPECIAL_VVAR_VCLOCK, CKPT_SPECIAL_VDSO, CKPT_NSPECIAL,
 	CKPT_REGION_ANON, CKPT_REGION_STACK, CKPT_REGION_FILE_PRIVATE,
@@ -99,36 +98,10 @@ export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_EXTENT_DATA, CKPT_EXTENT_HOLE, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_PARENT, CKPT_EXTENT_KIND_MAX,
 	...STORAGE_C_CONSTANTS,
 	...FD_C_CONSTANTS,
+	...TREE_C_CONSTANTS,
 	CKPT_THREAD_COORDINATOR,
 	CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL, CKPT_LIBC_MAX, CKPT_MUSL_TID_OFFSET,
 };
-
-export type Scalar = "u8" | "u16" | "u32" | "i32" | "u64" | "i64" | "char";
-
-/** One struct member: byte offset, total size, element type and count. */
-export interface Field {
-	readonly off: number;
-	readonly size: number;
-	readonly type: Scalar | Layout<string>;
-	readonly count: number; // 1 unless the C member is an array
-}
-
-export interface Layout<K extends string> {
-	readonly cName: string; // `struct <cName>` in ckpt_format.h
-	readonly size: number;
-	readonly fields: Readonly<Record<K, Field>>;
-}
-
-const SCALAR_SIZE: Record<Scalar, number> = { u8: 1, u16: 2, u32: 4, i32: 4, u64: 8, i64: 8, char: 1 };
-
-function f(off: number, type: Scalar | Layout<string>, count = 1): Field {
-	const elem = typeof type === "string" ? SCALAR_SIZE[type] : type.size;
-	return { off, size: elem * count, type, count };
-}
-
-function layout<K extends string>(cName: string, size: number, fields: Record<K, Field>): Layout<K> {
-	return { cName, size, fields };
-}
 
 export const MM = layout("ckpt_mm", 88, {
 	start_code: f(0, "u64"), end_code: f(8, "u64"), start_data: f(16, "u64"), end_data: f(24, "u64"),
@@ -335,16 +308,6 @@ export const FD = layout("ckpt_fd", 272, {
 	share_pid: f(264, "i32"), share_fd: f(268, "i32"), // version 6, process trees
 });
 
-/** Version 6, process trees: a process of the tree other than the root (the root image's member table). */
-export const MEMBER = layout("ckpt_member", 72, {
-	pid: f(0, "i32"), ppid: f(4, "i32"), pgid: f(8, "i32"), sid: f(12, "i32"),
-	kind: f(16, "u32"), wait_status: f(20, "i32"),
-	image_id: f(24, "u64"), file_size: f(32, "u64"),
-	header_crc: f(40, "u32"), file_str: f(44, "u32"),
-	comm: f(48, "char", 16),
-	nthreads: f(64, "u32"), pad: f(68, "u32"),
-});
-
 export const EPOLL_WATCH = layout("ckpt_epoll_watch", 24, {
 	epfd: f(0, "i32"),
 	fd: f(4, "i32"),
@@ -415,5 +378,5 @@ export const RESTART_INFO = layout("ckpt_restart_info", 4256, {
 /** Every struct in ckpt_format.h, for the mirror test. */
 export const ALL_LAYOUTS: readonly Layout<string>[] = [
 	MM, SIGACTION, TIMEVAL, ITIMER, RLIMIT, TERMIOS, PROCESS_STATE, LINK, HEADER, RESUME_CTX, THREAD, REGION, EXTENT, FD, TIMER,
-	LOCK, SIGNAL, EPOLL_WATCH, INOTIFY_WATCH, RESTART_INFO,
+	LOCK, SIGNAL, EPOLL_WATCH, INOTIFY_WATCH, MEMBER, RESTART_INFO,
 ];

@@ -154,6 +154,13 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 		imageId: h.u64("image_id"),
 		tracking: h.u32("tracking"),
 		links,
+		pgid: h.i32("pgid"),
+		sid: h.i32("sid"),
+		treeRootPid: h.i32("tree_root_pid"),
+		ttyPgrp: h.i32("tty_pgrp"),
+		nmembers: h.u32("nmembers"),
+		treeId: h.u64("tree_id"),
+		membersOff: h.u32("members_off"),
 		headerCrc: h.u32("header_crc"),
 		// The process state the stub restores is decoded on first use: about
 		// a hundred structs that `ckpt restart` never looks at (only `info`

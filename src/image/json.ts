@@ -16,12 +16,14 @@ import {
 import { clockName } from "./clocks.ts";
 import { CODEC_NAMES, epollEventNames, EXTENT_KINDS, FD_KINDS, LIBC_NAMES, REGION_KINDS, TRACKING_NAMES } from "./kinds.ts";
 import { terminalModes } from "./terminal-modes.ts";
+import { treeJson, treeProcesses, type TreeProcess } from "./tree-info.ts";
 import type { Image } from "./types.ts";
 import { hex } from "../cli/text.ts";
 
 export const SCHEMA_VERSION = 1;
 
-export function infoJson(image: Image) {
+/** `processes`: as for renderInfo (render.ts). */
+export function infoJson(image: Image, processes: TreeProcess[] = treeProcesses(image)) {
 	const h = image.header;
 	const regions = image.regions.map((r) => {
 		const s = storage(r);
@@ -48,6 +50,9 @@ export function infoJson(image: Image) {
 		program: { exe: image.exe, argv: image.argv, comm: h.comm, cwd: image.cwd },
 		pid: h.pid,
 		ppid: h.ppid,
+		pgid: h.pgid,
+		sid: h.sid,
+		tree: treeJson(image, processes),
 		taken: {
 			time: new Date(Number(h.createdNs / 1_000_000n)).toISOString(),
 			captureNs: Number(h.captureNs),
@@ -88,6 +93,7 @@ export function infoJson(image: Image) {
 				unreadBytes: kind.unread ? f.pipeLen : null,
 				storedBytes: kind.stored && f.sharesWith === null ? f.contentLen : null,
 				sameFileAs: f.sharesWith,
+				sharedWith: f.firstHolder,
 				locks: image.locks.filter((l) => l.fd === f.fd).map(lockFacts),
 				terminalModes: kind.terminal ? terminalModes(f.termios) : null,
 				eventfd: f.kind === CKPT_FD_EVENTFD ? eventfdFacts(f) : null,

@@ -16,7 +16,7 @@ import { CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL,
 	CKPT_REGION_STACK, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_VM_ACCOUNT, CKPT_VM_DONTDUMP,
 	CKPT_VM_DONTFORK, CKPT_VM_HUGEPAGE, CKPT_VM_LOCKED, CKPT_VM_LOCKONFAULT, CKPT_VM_MAYWRITE,
 	CKPT_VM_MERGEABLE, CKPT_VM_NOHUGEPAGE, CKPT_VM_NORESERVE, CKPT_VM_RANDOM, CKPT_VM_SEALED,
-	CKPT_VM_SEQUENTIAL, CKPT_VM_WIPEONFORK, CKPT_CODEC_LZ4, CKPT_CODEC_NONE,
+	CKPT_VM_SEQUENTIAL, CKPT_VM_WIPEONFORK, CKPT_CODEC_LZ4, CKPT_CODEC_NONE, CKPT_MEMBER_LIVE, CKPT_MEMBER_ZOMBIE,
 } from "./format.ts";
 import { inotifyProblem, inotifyText } from "./inotify.ts";
 import { eventfdProblem, eventfdText, signalfdText, timerfdProblem, timerfdText } from "./event-fds.ts";
@@ -53,6 +53,7 @@ export interface FdKind extends Kind {
 	readonly lockable: boolean; // a restored open file: locks on it are taken again; no other kind may hold any
 	readonly byPath: boolean; // reopened or recreated by its path: it must have one
 	readonly ownFile: boolean; // restored from its own record, so a dup may share it (`sameFileAs`; fd_kind_has_own_file)
+	readonly sharedInTree: boolean; // one description may be held by several processes of a tree (`firstHolder`, version 6)
 	/** What its record check (c/kinds/fd_*.c) refuses beyond stored bytes, or undefined. */
 	readonly problem?: (f: Fd) => string | undefined;
 	/** The PATH column of `ckpt info`: the path and what comes back with it. */
@@ -61,17 +62,20 @@ export interface FdKind extends Kind {
 
 const fdKind = (value: number, text: string, json: string, has: Partial<Omit<FdKind, "value" | "text" | "json">>): FdKind => ({
 	value, text, json, offset: false, unread: false, stored: false, terminal: false, lockable: false, byPath: false, ownFile: false,
-	pathText: (f) => f.path, ...has,
+	sharedInTree: false, pathText: (f) => f.path, ...has,
 });
 
 /** Bytes of a deleted file or memfd stored, or the fd it is restored as one with. */
 const storedText = (f: Fd) => (f.sharesWith === null ? `${bytes(f.contentLen)} stored` : `as fd ${f.sharesWith}`);
 
 export const FD_KINDS = kindTable([
-	fdKind(CKPT_FD_FILE, "file", "file", { offset: true, lockable: true, byPath: true, ownFile: true }),
-	fdKind(CKPT_FD_PIPE_READ, "pipe read", "pipe-read", { unread: true, pathText: (f) => `${f.path || "pipe"} (${bytes(f.pipeLen)} unread)` }),
-	fdKind(CKPT_FD_PIPE_WRITE, "pipe write", "pipe-write", {}),
-	fdKind(CKPT_FD_INHERIT, "inherited", "inherited", {}),
+	// The four kinds a tree's processes may share (docs/process-trees.md, "Descriptors between members").
+	fdKind(CKPT_FD_FILE, "file", "file", { offset: true, lockable: true, byPath: true, ownFile: true, sharedInTree: true }),
+	fdKind(CKPT_FD_PIPE_READ, "pipe read", "pipe-read", {
+		unread: true, sharedInTree: true, pathText: (f) => `${f.path || "pipe"} (${bytes(f.pipeLen)} unread)`,
+	}),
+	fdKind(CKPT_FD_PIPE_WRITE, "pipe write", "pipe-write", { sharedInTree: true }),
+	fdKind(CKPT_FD_INHERIT, "inherited", "inherited", { sharedInTree: true }),
 	fdKind(CKPT_FD_TTY, "terminal", "terminal", {
 		terminal: true, pathText: (f) => `${f.path} (reopened as /dev/tty; ${terminalModes(f.termios)})`,
 	}),
@@ -180,6 +184,12 @@ export const LOCK_KINDS = kindTable<LockKind>([
 	{ value: CKPT_LOCK_OFD, text: "ofd", json: "ofd", wholeFile: false },
 	{ value: CKPT_LOCK_FLOCK, text: "flock", json: "flock", wholeFile: true },
 	{ value: CKPT_LOCK_LEASE, text: "lease", json: "lease", wholeFile: true },
+]);
+
+/** enum ckpt_member_kind: a process of a tree other than the root (tree.ts). */
+export const MEMBER_KINDS = kindTable<Kind>([
+	{ value: CKPT_MEMBER_LIVE, text: "live", json: "live" },
+	{ value: CKPT_MEMBER_ZOMBIE, text: "zombie", json: "zombie" },
 ]);
 
 /** The C library the program ran with (enum ckpt_libc): its name in `ckpt info` and --json. */

@@ -7,10 +7,11 @@
 import { closeSync, constants, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { ImageError } from "../cli/errors.ts";
-import { CKPT_MAGIC } from "./format.ts";
+import { CKPT_MAGIC, CKPT_MEMBER_LIVE } from "./format.ts";
 import { type Image, readImage } from "./read.ts";
 import { shellQuote } from "../cli/text.ts";
 import { imageRefusal } from "./verdict.ts";
+import { isMemberImage, memberImageProblem } from "./tree-info.ts";
 
 export interface ListedImage {
 	name: string; // file name inside the directory
@@ -22,6 +23,8 @@ export interface ListedImage {
 	error?: string; // why it cannot be used (the restore stub's words), without the path
 	/** Why `ckpt restart` would refuse a readable image (the stub's own words), if it would. */
 	refusal?: string;
+	/** A tree's root image: how many processes it restores, the root included (its member files are not listed). */
+	processes?: number;
 }
 
 /**
@@ -93,11 +96,42 @@ export function listImages(dir: string, stub: string): ListedImage[] {
 			entry.error = e.message.startsWith(`${path}: `) ? e.message.slice(path.length + 2) : e.message;
 		}
 	}
-	return found.sort((a, b) => b.timeMs - a.timeMs || a.name.localeCompare(b.name));
+	return withoutMemberFiles(found).sort((a, b) => b.timeMs - a.timeMs || a.name.localeCompare(b.name));
 }
 
 /**
- * The program of an image as one short line: its name and arguments. The
+ * One entry per tree: its root image, counting its processes and sized with
+ * all their files, refused as a restart would if a member file is missing or
+ * not the one the checkpoint wrote; the member files a listed root names are left out. A
+ * member file no listed root names (its root is gone) stays, unusable in the
+ * stub's words or, if it accepted it, in the restart's.
+ */
+function withoutMemberFiles(found: ListedImage[]): ListedImage[] {
+	const byName = new Map(found.map((e) => [e.name, e]));
+	const claimed = new Set<string>();
+	for (const root of found) {
+		const members = root.image?.members ?? [];
+		if (members.length === 0) continue;
+		root.processes = members.length + 1;
+		for (const m of members.filter((m) => m.kind === CKPT_MEMBER_LIVE)) {
+			const file = byName.get(m.file);
+			// the first member file a restart would refuse, in its words (it holds each to the table)
+			const problem = !file ? "No such file or directory" : file.error ?? (file.image && memberImageProblem(root.image!, m, file.image));
+			if (problem && !root.refusal) root.refusal = `member image ${m.file} of pid ${m.pid}: ${problem}`;
+			if (!file) continue;
+			claimed.add(m.file);
+			root.size += file.size;
+		}
+	}
+	for (const e of found)
+		if (!claimed.has(e.name) && !e.error && e.image && isMemberImage(e.image))
+			e.error = `the image of pid ${e.image.header.pid} alone, a member of the process tree of pid ${e.image.header.treeRootPid}: restart the tree's root image instead`;
+	return found.filter((e) => !claimed.has(e.name));
+}
+
+/**
+ * The program of an image as one short line: its name and arguments (and a
+ * tree's process count). The
  * name comes from argv[0], since the executable of a program that was
  * restarted once is recorded as the restore stub.
  *
@@ -105,5 +139,8 @@ export function listImages(dir: string, stub: string): ListedImage[] {
  */
 export function programLine(image: Image, max = 50): string {
 	const text = [basename(image.argv[0] || image.exe), ...image.argv.slice(1).map(shellQuote)].join(" ");
-	return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+	// a tree's root image: the process count is kept whole, the command line cut
+	const tree = image.members.length ? ` (${image.members.length + 1} processes)` : "";
+	const room = max - tree.length;
+	return (text.length <= room ? text : `${text.slice(0, room - 1)}…`) + tree;
 }

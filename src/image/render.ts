@@ -11,6 +11,7 @@ import {
 } from "./facts.ts";
 import { clockName } from "./clocks.ts";
 import { CODEC_NAMES, EXTENT_KINDS, FD_KINDS, LIBC_NAMES, LOCK_KINDS, REGION_KINDS, TRACKING_NAMES } from "./kinds.ts";
+import { firstHolderText, treeProcesses, treeRows, treeSummary, type TreeProcess } from "./tree-info.ts";
 import type { Image, PendingSignal, Timer } from "./types.ts";
 import { signalName } from "../process/signals.ts";
 import { age, bytes, duration, hex, localTime, shellQuote, table } from "../cli/text.ts";
@@ -64,7 +65,11 @@ function chainText(h: Image["header"]): string {
 	return `${how}; incremental, image ${h.links.length + 1} of a chain (id ${h.imageId.toString(16).padStart(16, "0")})`;
 }
 
-export function renderInfo(image: Image, nowMs: number): string {
+/**
+ * `processes`: the tree's, when the image is a tree's root (treeProcesses;
+ * by default from its member table alone, no member image read).
+ */
+export function renderInfo(image: Image, nowMs: number, processes: TreeProcess[] = treeProcesses(image)): string {
 	const h = image.header;
 	const takenMs = Number(h.createdNs / 1_000_000n);
 	const out: string[] = [];
@@ -81,6 +86,9 @@ export function renderInfo(image: Image, nowMs: number): string {
 		["comm", h.comm],
 		["pid", String(h.pid)],
 		["ppid", String(h.ppid)],
+		["pgid", String(h.pgid)],
+		["sid", String(h.sid)],
+		...(treeSummary(image) ? [["tree", treeSummary(image)!]] : []),
 		["taken", `${localTime(takenMs)} (${age(takenMs, nowMs)})`],
 		["capture", `${duration(h.captureNs)}, on signal ${signalName(h.triggerSignal)}`],
 		["host", h.hostname],
@@ -91,6 +99,11 @@ export function renderInfo(image: Image, nowMs: number): string {
 	], [], ""));
 	for (const [i, l] of h.links.entries())
 		out.push(`  reads from older image ${i + 1}: id ${l.imageId.toString(16).padStart(16, "0")}, ${bytes(Number(l.fileSize))}`);
+
+	if (processes.length > 0) {
+		out.push("", `processes (${processes.length}, parents first; each restored from its own image):`);
+		out.push(table([["PID", "PPID", "PGID", "SID", "KIND", "PROGRAM", "STATE", "IMAGE", "SIZE"], ...treeRows(processes, bytes)], [0, 1, 2, 3, 8]));
+	}
 
 	out.push("", "process settings:");
 	out.push(table(processSettings(image)));
@@ -126,7 +139,8 @@ export function renderInfo(image: Image, nowMs: number): string {
 			["FD", "KIND", "FLAGS", "OFFSET", "PATH"],
 			...image.fds.map((f) => {
 				const kind = FD_KINDS.of(f.kind);
-				return [String(f.fd), kind?.text ?? "?", fdFlags(f), kind?.offset ? String(f.offset) : "-", kind?.pathText(f) ?? f.path];
+				const path = [kind?.pathText(f) ?? f.path, f.firstHolder ? `(${firstHolderText(f)})` : ""].filter(Boolean).join(" ");
+				return [String(f.fd), kind?.text ?? "?", fdFlags(f), kind?.offset ? String(f.offset) : "-", path];
 			}),
 		], [0, 3]));
 	if (image.locks.length > 0) {

@@ -1,5 +1,5 @@
 /**
- * Checking and decoding the tables (threads, regions, extents, fds, strings, timers, locks, signals, epoll watches)
+ * Checking and decoding the tables (threads, regions, extents, fds, strings, timers, locks, signals, epoll watches, members)
  * once their checksum has matched. The checks are the promises the restore
  * stub relies on without re-checking them: every record inside the tables,
  * every string terminated, regions sorted and disjoint, each region tiled
@@ -10,7 +10,7 @@ import { Fields, utf8 } from "./fields.ts";
 import {
 	CKPT_CODEC_NONE, CKPT_COMPRESS_BLOCK, CKPT_LOWEST_ADDRESS, CKPT_MAX_FD,
 	CKPT_FD_EPOLL, CKPT_FD_INET_SOCKET, CKPT_FD_UNIX_SOCKET, CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EPOLL_WATCH, EXTENT, FD, INOTIFY_WATCH, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS,
-	THREAD, TIMER,
+	THREAD, TIMER, MEMBER,
 	CKPT_EXTENT_PARENT, CKPT_HEADER_SIZE,
 } from "./format.ts";
 import { isThreadCpuClock, validTime } from "./clocks.ts";
@@ -18,6 +18,7 @@ import { decodeTermios, USER_SPACE_END } from "./header.ts";
 import { allBits, EXTENT_KINDS, FD_KINDS, LOCK_KINDS, REGION_FLAGS, REGION_KINDS, VM_FLAGS } from "./kinds.ts";
 import { checkRestorePoints, tidWord } from "./restore-points.ts";
 import { decodeInotifyWatches } from "./inotify.ts";
+import { decodeMembers, firstHolderProblem } from "./tree.ts";
 import type { EpollWatch, Extent, Fd, Header, Lock, PendingSignal, Region, Tables, Thread, Timer } from "./types.ts";
 
 const PAGE = BigInt(CKPT_PAGE_SIZE);
@@ -43,6 +44,8 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		["signal", h.process.signalsOff, h.process.nsignals, SIGNAL.size],
 		["epoll watch", h.watchesOff, h.nwatches, EPOLL_WATCH.size],
 		["inotify watch", h.inotifyOff, h.ninotify, INOTIFY_WATCH.size],
+		// a tree's root image only (version 6): no table, no place to check
+		...(h.nmembers > 0 ? [["member", h.membersOff, h.nmembers, MEMBER.size] as [string, number, number, number]] : []),
 	];
 	let prevEnd = 0;
 	for (const [what, off, count, size] of layout) {
@@ -223,8 +226,9 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 				flags: f.u32("sock_flags"), peekOff: f.i32("peek_off"), rcvtimeoUsec: f.i64("rcvtimeo_usec"),
 				sndtimeoUsec: f.i64("sndtimeo_usec"), peerStr: f.u32("peer_str"), peer: str(f.u32("peer_str"), () => ""), family: f.u32("sock_family"),
 			} : null,
+			firstHolder: f.i32("share_pid") !== 0 || f.i32("share_fd") !== 0 ? { pid: f.i32("share_pid"), fd: f.i32("share_fd") } : null,
 		};
-		const problem = fdKind.problem?.(record);
+		const problem = fdKind.problem?.(record) ?? firstHolderProblem(record, h);
 		if (problem) bad(problem);
 		fds.push(record);
 	}
@@ -317,9 +321,10 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 	const inotify = decodeInotifyWatches(view, h, fds, str, fail);
 
 	checkRestorePoints(fail, h, threads, regions);
+	const members = decodeMembers(view, h, strings, fail);
 	return {
 		exe: str(h.exeStr, () => "exe"), cwd: str(h.cwdStr, () => "cwd"), argv, groups, cgroup, threads, regions, fds, timers, locks,
-		signals, watches, inotify,
+		signals, watches, inotify, members,
 	};
 }
 

@@ -98,6 +98,14 @@ export interface Header {
 	imageId: bigint; // version 5: what an incremental image names this one by
 	tracking: number; // enum ckpt_tracking: how its pages were chosen
 	links: ChainLink[]; // the older images its PARENT extents read from, parent first
+	// version 6, process trees (tree.ts)
+	pgid: number;
+	sid: number;
+	treeRootPid: number; // the tree's root (== pid in the root image); a single process: its own pid or 0
+	ttyPgrp: number; // root image: the terminal's foreground group when a group of the tree; else 0
+	nmembers: number; // root image: the tree's other processes
+	treeId: bigint; // the root image's imageId, in it and in each member image; 0: no tree
+	membersOff: number;
 	headerCrc: number;
 }
 
@@ -191,6 +199,8 @@ export interface Fd {
 	remainingSec: bigint; // timerfd: time to the next expiry (absolute CLOCK_REALTIME: its time)
 	remainingNsec: bigint;
 	socket: UnixSocket | null; // CKPT_FD_UNIX_SOCKET (sockets.ts); null for the others
+	// version 6: the same open file description as this earlier process of the tree's fd; null: held by none before it
+	firstHolder: { pid: number; fd: number } | null;
 }
 
 /** A Unix socket's state (struct ckpt_fd, version 4); its address is the fd's path. */
@@ -266,6 +276,22 @@ export interface InotifyWatch {
 	path: string; // absolute
 }
 
+/** Another process of a tree, as the root image's member table names it (tree.ts). */
+export interface Member {
+	pid: number;
+	ppid: number; // the root's or an earlier member's pid
+	pgid: number;
+	sid: number;
+	kind: number; // CKPT_MEMBER_*
+	waitStatus: number; // a zombie: what wait4 will report to its parent
+	imageId: bigint; // a live member: its image's id, size and header checksum
+	fileSize: bigint;
+	headerCrc: number;
+	file: string; // a live member: its image's file name, beside the root image ("" for a zombie)
+	comm: string;
+	nthreads: number;
+}
+
 /** What the tables decode to. */
 export interface Tables {
 	exe: string;
@@ -281,6 +307,7 @@ export interface Tables {
 	signals: PendingSignal[];
 	watches: EpollWatch[]; // sorted by epoll, then watched fd
 	inotify: InotifyWatch[]; // sorted by fd, then wd
+	members: Member[]; // a tree's root image: every other process, parents first; else empty
 }
 
 export interface Image extends Tables {

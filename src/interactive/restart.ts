@@ -11,6 +11,7 @@ import { hasImageMagic, listImages, restartRefusal } from "../image/list.ts";
 import { readImage } from "../image/read.ts";
 import { imageRefusal } from "../image/verdict.ts";
 import { renderInfo } from "../image/render.ts";
+import { treeProcesses } from "../image/tree-info.ts";
 import { imageChoices } from "./choices.ts";
 import { answer, print, type PromptIO } from "./io.ts";
 
@@ -75,5 +76,6 @@ export async function restartAction(io: PromptIO): Promise<never> {
 export async function inspectAction(io: PromptIO): Promise<void> {
 	const path = await pickImage(io, "inspect");
 	outro(path, io);
-	print(io, renderInfo(readImage(path), Date.now()));
+	const image = readImage(path);
+	print(io, renderInfo(image, Date.now(), treeProcesses(image, readImage)));
 }

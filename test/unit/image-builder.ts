@@ -9,8 +9,11 @@ import {
 	CKPT_ARCH_X86_64, CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INET_SOCKET, CKPT_FD_INHERIT, CKPT_FD_UNIX_SOCKET, CKPT_SOCK_UNBOUND,
 	CKPT_FD_PIPE_READ, CKPT_HEADER_SIZE, CKPT_MAGIC, CKPT_PAGE_SIZE, CKPT_REGION_ANON,
 	CKPT_LIBC_GLIBC, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_STACK, CKPT_VERSION, EXTENT, FD, HEADER, HEADER_STRUCT_SIZE,
-	type Layout, PROCESS_STATE, REGION, RESUME_CTX, THREAD,
+	type Layout, PROCESS_STATE, REGION, RESUME_CTX, THREAD, MEMBER, CKPT_MEMBER_LIVE,
 } from "../../src/image/format.ts";
+
+/** Every built image's id, so a root image built here is its own tree's. */
+export const TREE_ID = 0xa1n;
 
 export interface ExtentSpec { pages: number; kind: number; fill?: number }
 export interface RegionSpec {
@@ -18,11 +21,21 @@ export interface RegionSpec {
 	ino?: bigint; fileSize?: bigint; mtimeSec?: bigint; mtimeNsec?: bigint;
 	extents: ExtentSpec[];
 }
-export interface FdSpec { fd: number; kind: number; path?: string; offset?: bigint; pipe?: Uint8Array }
+export interface FdSpec { fd: number; kind: number; path?: string; offset?: bigint; pipe?: Uint8Array; share?: [number, number] }
+/** A process of the tree (version 6); a live one's image fields default to plausible values. */
+export interface MemberSpec {
+	pid: number; ppid: number; pgid?: number; sid?: number; kind: number; waitStatus?: number;
+	file?: string; imageId?: bigint; fileSize?: bigint; headerCrc?: number; comm?: string; nthreads?: number;
+}
+/** A tree's root image (members) or a member's (treeId, rootPid); neither: a single process. */
+export interface TreeSpec { pgid: number; sid: number; members?: MemberSpec[]; treeId?: bigint; rootPid?: number; ttyPgrp?: number }
 export interface ImageSpec {
 	exe: string; cwd: string; argv: string[];
 	tids: number[]; regions: RegionSpec[]; fds: FdSpec[];
 	specials: [bigint, bigint][]; // [start, end] for vvar, vvar_vclock, vdso
+	tree?: TreeSpec;
+	pid?: number; // 4242 unless set
+	imageId?: bigint; // TREE_ID unless set
 }
 
 const PAGE = CKPT_PAGE_SIZE;
@@ -82,6 +95,8 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 	const argvLen = strBytes.length - argvStr;
 	const regionPaths = spec.regions.map((r) => addStr(r.path ?? ""));
 	const fdPaths = spec.fds.map((f) => addStr(f.path ?? ""));
+	const members = spec.tree?.members ?? [];
+	const memberFiles = members.map((m) => addStr(m.file ?? (m.kind === CKPT_MEMBER_LIVE ? `img.dat.00000000000000a1.${m.pid}` : "")));
 
 	const nextents = spec.regions.reduce((n, r) => n + r.extents.length, 0);
 	const threadsOff = 0;
@@ -90,7 +105,8 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 	const fdsOff = extentsOff + nextents * EXTENT.size;
 	const stringsOff = fdsOff + spec.fds.length * FD.size;
 	const tablesOffset = CKPT_HEADER_SIZE;
-	const dataOffset = alignUp(tablesOffset + stringsOff + strBytes.length, PAGE);
+	const membersOff = alignUp(stringsOff + strBytes.length, 8); // after the (empty) timer to inotify tables
+	const dataOffset = alignUp(tablesOffset + membersOff + members.length * MEMBER.size, PAGE);
 	const tablesSize = dataOffset - tablesOffset; // with its zero padding
 
 	// Data: every DATA extent, then every pipe buffer, back to back.
@@ -118,7 +134,18 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 	H("file_size", fileSize);
 	H("created_ns", 1_700_000_000_000_000_000n);
 	H("capture_ns", 12_345_678n);
-	H("pid", 4242);
+	H("pid", spec.pid ?? 4242);
+	H("pgid", spec.tree?.pgid ?? 0);
+	H("sid", spec.tree?.sid ?? 0);
+	H("image_id", spec.imageId ?? TREE_ID);
+	if (spec.tree) {
+		// A root image's tree id is its own image id; a member image's is its root's.
+		H("tree_root_pid", spec.tree.rootPid ?? spec.pid ?? 4242);
+		H("tree_id", spec.tree.treeId ?? (members.length ? TREE_ID : 0n));
+		H("tty_pgrp", spec.tree.ttyPgrp ?? 0);
+		H("nmembers", members.length);
+	}
+	H("members_off", membersOff);
 	H("nthreads", spec.tids.length);
 	H("nregions", spec.regions.length);
 	H("nextents", nextents);
@@ -210,12 +237,26 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 			w.set(FD, b, "sock_type", 1), w.set(FD, b, "sock_state", CKPT_SOCK_UNBOUND), w.set(FD, b, "peek_off", -1);
 			w.set(FD, b, "sock_family", f.kind === CKPT_FD_UNIX_SOCKET ? 1 : 2);
 		}
+		if (f.share) w.set(FD, b, "share_pid", f.share[0]), w.set(FD, b, "share_fd", f.share[1]);
 		if (f.pipe) {
 			w.set(FD, b, "size", 65536); // the pipe's capacity holds what was unread
 			w.set(FD, b, "pipe_len", f.pipe.length);
 			w.set(FD, b, "pipe_data_offset", pipeData[i]!);
 			w.set(FD, b, "pipe_crc", crc32c(f.pipe));
 		}
+	});
+	members.forEach((m, i) => {
+		const b = t0 + membersOff + i * MEMBER.size;
+		const live = m.kind === CKPT_MEMBER_LIVE;
+		w.set(MEMBER, b, "pid", m.pid), w.set(MEMBER, b, "ppid", m.ppid);
+		w.set(MEMBER, b, "pgid", m.pgid ?? spec.tree!.pgid), w.set(MEMBER, b, "sid", m.sid ?? spec.tree!.sid);
+		w.set(MEMBER, b, "kind", m.kind), w.set(MEMBER, b, "wait_status", m.waitStatus ?? 0);
+		w.set(MEMBER, b, "image_id", m.imageId ?? (live ? 0x1000n + BigInt(m.pid) : 0n));
+		w.set(MEMBER, b, "file_size", m.fileSize ?? (live ? 65536n : 0n));
+		w.set(MEMBER, b, "header_crc", m.headerCrc ?? (live ? 0x1234 : 0));
+		w.set(MEMBER, b, "file_str", memberFiles[i]!);
+		w.set(MEMBER, b, "nthreads", m.nthreads ?? (live ? 1 : 0));
+		out.set(new TextEncoder().encode(m.comm ?? "worker"), b + MEMBER.fields.comm.off);
 	});
 	out.set(strBytes, t0 + stringsOff);
 	for (const d of dataPlan) out.set(d.bytes, d.off);
@@ -241,11 +282,11 @@ export function poke(img: Uint8Array, layout: Layout<string>, base: number, fiel
 }
 
 /** File offset of record `i` of a table, for poke(). */
-export function recordOffset(img: Uint8Array, table: "threads" | "regions" | "extents" | "fds", i: number) {
+export function recordOffset(img: Uint8Array, table: "threads" | "regions" | "extents" | "fds" | "members", i: number) {
 	const v = new DataView(img.buffer, img.byteOffset, img.byteLength);
 	const tOff = Number(v.getBigUint64(HEADER.fields.tables_offset.off, true));
-	const off = Number(v.getBigUint64(HEADER.fields[`${table}_off`].off, true));
-	const size = { threads: THREAD.size, regions: REGION.size, extents: EXTENT.size, fds: FD.size }[table];
+	const off = table === "members" ? v.getUint32(HEADER.fields.members_off.off, true) : Number(v.getBigUint64(HEADER.fields[`${table}_off`].off, true));
+	const size = { threads: THREAD.size, regions: REGION.size, extents: EXTENT.size, fds: FD.size, members: MEMBER.size }[table];
 	return tOff + off + i * size;
 }
 

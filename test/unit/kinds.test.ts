@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { C_CONSTANTS, CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_REGION_FILE_PRIVATE, FD } from "../../src/image/format.ts";
 import { infoJson } from "../../src/image/json.ts";
-import { EPOLL_EVENTS, EXTENT_KINDS, FD_KINDS, type Flag, type Kind, type KindTable, LOCK_KINDS, REGION_FLAGS, REGION_KINDS, VM_FLAGS } from "../../src/image/kinds.ts";
+import { EPOLL_EVENTS, EXTENT_KINDS, FD_KINDS, type Flag, type Kind, type KindTable, LOCK_KINDS, MEMBER_KINDS, REGION_FLAGS, REGION_KINDS, VM_FLAGS } from "../../src/image/kinds.ts";
 import { ImageError, readImage } from "../../src/image/read.ts";
 import { renderInfo } from "../../src/image/render.ts";
 import { formatHeaderText } from "./format-header-text.ts";
@@ -31,6 +31,7 @@ const KIND_TABLES: Record<string, [KindTable<Kind>, string]> = {
 	ckpt_extent_kind: [EXTENT_KINDS, "CKPT_EXTENT_KIND_MAX"],
 	ckpt_fd_kind: [FD_KINDS, "CKPT_FD_KIND_MAX"],
 	ckpt_lock_kind: [LOCK_KINDS, "CKPT_LOCK_KIND_MAX"],
+	ckpt_member_kind: [MEMBER_KINDS, "CKPT_MEMBER_KIND_MAX"],
 };
 const FLAG_SETS: Record<string, readonly Flag[]> = { ckpt_region_flags: REGION_FLAGS, ckpt_vm_flags: VM_FLAGS };
 
@@ -88,6 +89,7 @@ test("every name --json prints for a kind or flag is in docs/info-json.md, where
 	expectNamed(docCell("regions[]", "stored"), EXTENT_KINDS.rows.map((r) => r.json));
 	expectNamed(docCell("regions[]", "extents"), EXTENT_KINDS.rows.map((r) => r.json));
 	expectNamed(docCell("regions[]", "vmFlags"), VM_FLAGS.flatMap((f) => (f.name === null ? [] : [f.name])));
+	expectNamed(docCell("tree", "processes"), MEMBER_KINDS.rows.map((r) => r.json));
 });
 
 const dir = mkdtempSync(join(tmpdir(), "ckpt-kinds-"));
