@@ -160,7 +160,10 @@ static int list_kids(struct capture *c, int parent, struct kids *k)
 	return 0;
 }
 
-/* Whether /proc/PID/maps names either build of libckpt. */
+/* Whether /proc/PID/maps names either build of libckpt. A process whose
+ * maps are empty is exiting (its memory goes before it is a zombie), and
+ * one whose maps are gone has ended: either counts as running libckpt, and
+ * the request finds it gone. Unreadable maps (a setuid program's) do not. */
 static int runs_libckpt(struct capture *c, int pid)
 {
 	struct line path = {.len = 0};
@@ -168,6 +171,8 @@ static int runs_libckpt(struct capture *c, int pid)
 	line_u64(&path, (uint64_t)pid);
 	line_str(&path, "/maps");
 	long len = read_proc_file(c, path.buf);
+	if (len == 0 || len == -2 /* ENOENT */ || len == -3 /* ESRCH */)
+		return 1;
 	for (long i = 0; i < len; i++)
 		if (c->text[i] == '/' && (str_starts(c->text + i + 1, CKPT_LIB_FILE "\n") ||
 					  str_starts(c->text + i + 1, CKPT_LIB_MUSL_FILE "\n")))
@@ -175,16 +180,54 @@ static int runs_libckpt(struct capture *c, int pid)
 	return 0;
 }
 
-/* A member that cannot take part, whatever else the tree holds. */
+/* Whether `pid` holds the trigger blocked (SigBlk: of its status): exec.c
+ * holds it so across an exec, until the next program's libckpt unblocks it. */
+static int holds_trigger_blocked(struct capture *c, int pid)
+{
+	struct line path = {.len = 0};
+	line_str(&path, "/proc/");
+	line_u64(&path, (uint64_t)pid);
+	line_str(&path, "/status");
+	uint64_t blocked = 0;
+	return read_proc_file(c, path.buf) > 0 && fdinfo_number(c->text, "SigBlk:\t", 16, &blocked) == 0 &&
+	       (blocked >> (ckpt_config.signal - 1) & 1);
+}
+
+static const char without_ckpt[] = " runs without ckpt (a static or setuid program, or one started by system(), "
+				   "popen() or a raw execve): checkpoint when it has ended";
+
+int tree_await_libckpt(struct capture *c, int pid, uint64_t since_ns, uint64_t span_ns)
+{
+	struct proc_facts f = {.pid = pid};
+	for (;;) {
+		if (runs_libckpt(c, pid))
+			return 0;
+		if (proc_facts(c, pid, &f) || f.state == 'Z') /* the request then says it exited */
+			return 0;
+		if (!holds_trigger_blocked(c, pid))
+			return refuse(c, &f, without_ckpt);
+		if (monotonic_ns() - since_ns > span_ns) {
+			refuse(c, &f, " was still starting a new program without ckpt after ");
+			line_u64(&c->error, span_ns / 1000000000);
+			line_str(&c->error, " s (its loader never loaded libckpt): checkpoint when it has ended");
+			return -1;
+		}
+		struct { long sec, nsec; } tick = {0, 2 * 1000 * 1000};
+		sys_ppoll(0, 0, &tick);
+	}
+}
+
+/* A member that cannot take part, whatever else the tree holds. One
+ * between an exec and its new program's libckpt (no libckpt in its maps
+ * yet, the trigger held blocked) takes part: tree.c waits for it. */
 static int refuse_member(struct capture *c, const struct proc_facts *f)
 {
 	if (f->state == 'Z')
 		return 0; /* a zombie runs nothing: it is made again from its status */
 	if (f->state == 'T' || f->state == 't')
 		return refuse(c, f, " is stopped (by a signal or a debugger): continue it, then checkpoint");
-	if (!runs_libckpt(c, f->pid))
-		return refuse(c, f, " runs without ckpt (a static or setuid program, or one started by system(), popen() "
-				    "or a raw execve): checkpoint when it has ended");
+	if (!runs_libckpt(c, f->pid) && !holds_trigger_blocked(c, f->pid))
+		return refuse(c, f, without_ckpt);
 	if (ckpt_config.keep > 1)
 		return refuse(c, f, " is a child process, and --keep above 1 keeps no older images of a tree yet");
 	return 0;
