@@ -4,7 +4,7 @@
 // no process holds any more is kept as it is, its unread bytes then EOF
 // for a reader, EPIPE for a writer.
 import { expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, type Running, runToEnd } from "./harness.ts";
 
@@ -32,6 +32,34 @@ test("a child always between two programs: 20 checkpoints in a row each wait for
 	expect(await rest.exit()).toBe(0);
 	expect(rest.stderr).toBe("");
 	expect(rest.stdout).toBe("child ended: exit 0\n");
+}, 90000);
+
+test("pipe ends whose other end no process holds: the restarted child reads the unread bytes then EOF, and its write fails with EPIPE", async () => {
+	const run = ckpt([fixture("tree-orphan-pipes")], { cwd: dir });
+	running.push(run);
+	await run.waitFor((o) => o.includes("ready\n"));
+	process.kill(run.pid, "SIGUSR2");
+	expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+	expect(run.stderr).toMatch(/^ckpt: checkpoint written to .*; stopping with exit status 85\n$/);
+	const rest = spawnRestart();
+	expect(await rest.exit()).toBe(10);
+	expect(rest.stderr).toBe("");
+	expect(rest.stdout).toBe(
+		"PASS the read end gives the unread bytes, then EOF\n" +
+			"PASS a write to the end with no reader fails with EPIPE\n" +
+			"child exit 10\n",
+	);
+}, 90000);
+
+test("a write end whose reader a process outside the tree holds is refused naming the child and the fd, the program running on", async () => {
+	const run = ckpt([fixture("tree-orphan-pipes"), "outside"], { cwd: dir });
+	running.push(run);
+	await run.waitFor((o) => o.includes("ready\n"));
+	const refused = await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir });
+	expect(refused.code).toBe(1);
+	expect(refused.stderr).toMatch(/^ckpt: checkpoint of \d+ failed: process \d+ \(tree-orphan-pip\): fd 6 \(a pipe to another process\) was opened by the program and cannot be restored; .*; the program continues\n$/);
+	expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+	expect(run.proc.exitCode).toBe(null);
 }, 90000);
 
 function spawnRestart(): Running {
