@@ -4,7 +4,7 @@
 // no process holds any more is kept as it is, its unread bytes then EOF
 // for a reader, EPIPE for a writer.
 import { expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, type Running, runToEnd } from "./harness.ts";
 
@@ -60,6 +60,28 @@ test("a write end whose reader a process outside the tree holds is refused namin
 	expect(refused.stderr).toMatch(/^ckpt: checkpoint of \d+ failed: process \d+ \(tree-orphan-pip\): fd 6 \(a pipe to another process\) was opened by the program and cannot be restored; .*; the program continues\n$/);
 	expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
 	expect(run.proc.exitCode).toBe(null);
+}, 90000);
+
+// A recursive make shares the jobserver pipe (--jobserver-auth=R,W in MAKEFLAGS) with the sub-make and the
+// recipe's shell that runs it: one description held by three processes, its free tokens the unread bytes.
+test("make -j2 running a sub-make that shares its jobserver, checkpointed mid-build: the restarted build finishes, every target built once", async () => {
+	const targets = ["a", "b", "c", "d", "e", "f"];
+	const recipe = (t: string) => `${t}:\n\tsleep 0.4; echo built ${t} > ${t}; echo built ${t}\n`;
+	mkdirSync(join(dir, "sub"));
+	writeFileSync(join(dir, "sub", "Makefile"), `all: ${targets.join(" ")}\n${targets.map(recipe).join("")}`);
+	writeFileSync(join(dir, "Makefile"), "all:\n\t$(MAKE) -s -C sub\n");
+	const run = ckpt(["make", "-s", "-j2"], { cwd: dir });
+	running.push(run);
+	await run.waitFor((o) => o.includes("built b\n"));
+	process.kill(run.pid, "SIGUSR2");
+	expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+	expect(run.stderr).toMatch(/^ckpt: checkpoint written to .*; stopping with exit status 85\n$/);
+	const rest = spawnRestart();
+	expect(await rest.exit()).toBe(0);
+	expect(rest.stderr).toBe("");
+	const built = (run.stdout + rest.stdout).split("\n").filter(Boolean).sort();
+	expect(built).toEqual(targets.map((t) => `built ${t}`));
+	for (const t of targets) expect(readFileSync(join(dir, "sub", t), "utf8")).toBe(`built ${t}\n`);
 }, 90000);
 
 function spawnRestart(): Running {
