@@ -207,9 +207,10 @@ int tree_await_libckpt(struct capture *c, int pid, uint64_t since_ns, uint64_t s
 		if (!holds_trigger_blocked(c, pid))
 			return refuse(c, &f, without_ckpt);
 		if (monotonic_ns() - since_ns > span_ns) {
-			refuse(c, &f, " was still starting a new program without ckpt after ");
+			refuse(c, &f, " holds the checkpoint signal blocked and had not loaded ckpt after ");
 			line_u64(&c->error, span_ns / 1000000000);
-			line_str(&c->error, " s (its loader never loaded libckpt): checkpoint when it has ended");
+			line_str(&c->error, " s (a static program, or one whose loader ignored LD_PRELOAD): "
+					    "checkpoint when it has ended");
 			return -1;
 		}
 		struct { long sec, nsec; } tick = {0, 2 * 1000 * 1000};

@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, type Running, runToEnd } from "./harness.ts";
+import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, muslFixture, type Running, runToEnd } from "./harness.ts";
 
 let dir: string;
 const running: Running[] = [];
@@ -32,6 +32,20 @@ test("a child always between two programs: 20 checkpoints in a row each wait for
 	expect(await rest.exit()).toBe(0);
 	expect(rest.stderr).toBe("");
 	expect(rest.stdout).toBe("child ended: exit 0\n");
+}, 90000);
+
+const staticProgram = muslFixture("count", "static");
+test.skipIf(!staticProgram)("a child holding the trigger blocked that never loads libckpt (a static program) is refused naming it once the answer deadline passes, the program running on", async () => {
+	const run = ckpt([fixture("tree-exec-loop"), "blocked", staticProgram!, "100000"], { cwd: dir });
+	running.push(run);
+	await run.waitFor((o) => /^started\n[^]*^2 /m.test(o));
+	const refused = await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir });
+	expect(refused.code).toBe(1);
+	expect(refused.stderr).toMatch(/^ckpt: checkpoint of \d+ failed: process \d+ \(count-musl-stat\) holds the checkpoint signal blocked and had not loaded ckpt after 10 s \(a static program, or one whose loader ignored LD_PRELOAD\): checkpoint when it has ended; the program continues\n$/);
+	expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+	const printed = run.stdout.length;
+	await run.waitFor((o) => o.length > printed);
+	expect(run.proc.exitCode).toBe(null);
 }, 90000);
 
 test("pipe ends whose other end no process holds: the restarted child reads the unread bytes then EOF, and its write fails with EPIPE", async () => {
