@@ -180,17 +180,27 @@ static int runs_libckpt(struct capture *c, int pid)
 	return 0;
 }
 
-/* Whether `pid` holds the trigger blocked (SigBlk: of its status): exec.c
- * holds it so across an exec, until the next program's libckpt unblocks it. */
-static int holds_trigger_blocked(struct capture *c, int pid)
+/* Whether `pid` may be between an exec and its new program's libckpt:
+ * it holds the trigger blocked (SigBlk: of its status), as exec.c does
+ * across an exec until the next libckpt unblocks it, and its program has
+ * a loader that can load libckpt (exec.c's own test: a static or setuid
+ * program never will, and is refused at once). */
+static int between_programs(struct capture *c, int pid)
 {
 	struct line path = {.len = 0};
 	line_str(&path, "/proc/");
 	line_u64(&path, (uint64_t)pid);
 	line_str(&path, "/status");
 	uint64_t blocked = 0;
-	return read_proc_file(c, path.buf) > 0 && fdinfo_number(c->text, "SigBlk:\t", 16, &blocked) == 0 &&
-	       (blocked >> (ckpt_config.signal - 1) & 1);
+	if (read_proc_file(c, path.buf) <= 0 || fdinfo_number(c->text, "SigBlk:\t", 16, &blocked) != 0 ||
+	    !(blocked >> (ckpt_config.signal - 1) & 1))
+		return 0;
+	path.len = 0;
+	line_str(&path, "/proc/");
+	line_u64(&path, (uint64_t)pid);
+	line_str(&path, "/exe");
+	uint32_t libc = exec_libc_of_path(path.buf);
+	return libc && !(libc & EXEC_SECURE);
 }
 
 static const char without_ckpt[] = " runs without ckpt (a static or setuid program, or one started by system(), "
@@ -204,13 +214,13 @@ int tree_await_libckpt(struct capture *c, int pid, uint64_t since_ns, uint64_t s
 			return 0;
 		if (proc_facts(c, pid, &f) || f.state == 'Z') /* the request then says it exited */
 			return 0;
-		if (!holds_trigger_blocked(c, pid))
+		if (!between_programs(c, pid))
 			return refuse(c, &f, without_ckpt);
 		if (monotonic_ns() - since_ns > span_ns) {
 			refuse(c, &f, " holds the checkpoint signal blocked and had not loaded ckpt after ");
 			line_u64(&c->error, span_ns / 1000000000);
-			line_str(&c->error, " s (a static program, or one whose loader ignored LD_PRELOAD): "
-					    "checkpoint when it has ended");
+			line_str(&c->error, " s (started without ckpt's LD_PRELOAD by a raw execve, or by a loader "
+					    "that ignores it): checkpoint when it has ended");
 			return -1;
 		}
 		struct { long sec, nsec; } tick = {0, 2 * 1000 * 1000};
@@ -220,14 +230,15 @@ int tree_await_libckpt(struct capture *c, int pid, uint64_t since_ns, uint64_t s
 
 /* A member that cannot take part, whatever else the tree holds. One
  * between an exec and its new program's libckpt (no libckpt in its maps
- * yet, the trigger held blocked) takes part: tree.c waits for it. */
+ * yet, the trigger held blocked, a dynamic program) takes part: tree.c
+ * waits for it. */
 static int refuse_member(struct capture *c, const struct proc_facts *f)
 {
 	if (f->state == 'Z')
 		return 0; /* a zombie runs nothing: it is made again from its status */
 	if (f->state == 'T' || f->state == 't')
 		return refuse(c, f, " is stopped (by a signal or a debugger): continue it, then checkpoint");
-	if (!runs_libckpt(c, f->pid) && !holds_trigger_blocked(c, f->pid))
+	if (!runs_libckpt(c, f->pid) && !between_programs(c, f->pid))
 		return refuse(c, f, without_ckpt);
 	if (ckpt_config.keep > 1)
 		return refuse(c, f, " is a child process, and --keep above 1 keeps no older images of a tree yet");

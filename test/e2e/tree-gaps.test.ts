@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, muslFixture, type Running, runToEnd } from "./harness.ts";
+import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, muslFixture, type Running, runToEnd, until } from "./harness.ts";
 
 let dir: string;
 const running: Running[] = [];
@@ -34,18 +34,38 @@ test("a child always between two programs: 20 checkpoints in a row each wait for
 	expect(rest.stdout).toBe("child ended: exit 0\n");
 }, 90000);
 
-const staticProgram = muslFixture("count", "static");
-test.skipIf(!staticProgram)("a child holding the trigger blocked that never loads libckpt (a static program) is refused naming it once the answer deadline passes, the program running on", async () => {
-	const run = ckpt([fixture("tree-exec-loop"), "blocked", staticProgram!, "100000"], { cwd: dir });
+/** The refusal of a checkpoint of `args` (tree-exec-loop blocked ...), once its child has exec'd PROGRAM. */
+async function refusedWithChildBlocked(args: string[], execd: (pid: number) => boolean): Promise<string> {
+	const run = ckpt([fixture("tree-exec-loop"), "blocked", ...args], { cwd: dir });
 	running.push(run);
-	await run.waitFor((o) => /^started\n[^]*^2 /m.test(o));
+	await run.waitFor((o) => o.includes("started\n"));
+	await until(() => childrenOf(run.pid).some(execd), () => run.stderr);
 	const refused = await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir });
 	expect(refused.code).toBe(1);
-	expect(refused.stderr).toMatch(/^ckpt: checkpoint of \d+ failed: process \d+ \(count-musl-stat\) holds the checkpoint signal blocked and had not loaded ckpt after 10 s \(a static program, or one whose loader ignored LD_PRELOAD\): checkpoint when it has ended; the program continues\n$/);
 	expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
-	const printed = run.stdout.length;
-	await run.waitFor((o) => o.length > printed);
 	expect(run.proc.exitCode).toBe(null);
+	return refused.stderr;
+}
+
+const childrenOf = (pid: number) =>
+	readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ").filter(Boolean).map(Number);
+const commOf = (pid: number) => {
+	try {
+		return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+	} catch {
+		return "";
+	}
+};
+
+const staticProgram = muslFixture("count", "static");
+test.skipIf(!staticProgram)("a static child holding the trigger blocked is refused at once as a program without ckpt: nothing would load libckpt in it", async () => {
+	const stderr = await refusedWithChildBlocked([staticProgram!, "100000"], (p) => commOf(p) === "count-musl-stat");
+	expect(stderr).toMatch(/^ckpt: checkpoint of \d+ failed: process \d+ \(count-musl-stat\) runs without ckpt \(.*\): checkpoint when it has ended; the program continues\n$/);
+}, 90000);
+
+test("a dynamic child exec'd without ckpt's LD_PRELOAD, the trigger blocked, is refused naming it once the answer deadline passes, the program running on", async () => {
+	const stderr = await refusedWithChildBlocked(["/bin/sleep", "60"], (p) => commOf(p) === "sleep");
+	expect(stderr).toMatch(/^ckpt: checkpoint of \d+ failed: process \d+ \(sleep\) holds the checkpoint signal blocked and had not loaded ckpt after 10 s \(started without ckpt's LD_PRELOAD by a raw execve, or by a loader that ignores it\): checkpoint when it has ended; the program continues\n$/);
 }, 90000);
 
 test("pipe ends whose other end no process holds: the restarted child reads the unread bytes then EOF, and its write fails with EPIPE", async () => {
