@@ -47,6 +47,10 @@
 #define CKPT_LIB_FILE "libckpt.so"
 /* The same library built against musl, for programs whose loader is musl's. */
 #define CKPT_LIB_MUSL_FILE "libckpt-musl.so"
+/* The restore stub's file name. A restarted process's executable stays the
+ * stub (/proc/PID/exe), which tells libckpt a restarted member: its
+ * libckpt came back as anonymous memory, so its maps do not name it. */
+#define CKPT_STUB_FILE "ckpt-restore"
 
 /* --- The status line (c/lib/status.c writes, src/protocol/status.ts reads)
  *

@@ -160,12 +160,36 @@ static int list_kids(struct capture *c, int parent, struct kids *k)
 	return 0;
 }
 
-/* Whether /proc/PID/maps names either build of libckpt. A process whose
- * maps are empty is exiting (its memory goes before it is a zombie), and
- * one whose maps are gone has ended: either counts as running libckpt, and
- * the request finds it gone. Unreadable maps (a setuid program's) do not. */
+/* Whether PID was restarted by ckpt and runs on from an image: its
+ * executable is still the stub (ckpt_protocol.h, CKPT_STUB_FILE). */
+static int restarted_by_ckpt(int pid)
+{
+	struct line path = {.len = 0};
+	line_str(&path, "/proc/");
+	line_u64(&path, (uint64_t)pid);
+	line_str(&path, "/exe");
+	char target[CKPT_PATH_MAX];
+	long n = sys_readlinkat(AT_FDCWD, path.buf, target, sizeof target - 1);
+	if (n <= 0)
+		return 0;
+	target[n] = 0;
+	const char *base = target;
+	for (long i = 0; i < n; i++)
+		if (target[i] == '/')
+			base = target + i + 1;
+	return str_eq(base, CKPT_STUB_FILE);
+}
+
+/* Whether PID runs libckpt: /proc/PID/maps names either build of it, or it
+ * was restarted by ckpt (its libckpt is anonymous memory now). A process
+ * whose maps are empty is exiting (its memory goes before it is a zombie),
+ * and one whose maps are gone has ended: either counts as running libckpt,
+ * and the request finds it gone. Unreadable maps (a setuid program's) do
+ * not. */
 static int runs_libckpt(struct capture *c, int pid)
 {
+	if (restarted_by_ckpt(pid))
+		return 1;
 	struct line path = {.len = 0};
 	line_str(&path, "/proc/");
 	line_u64(&path, (uint64_t)pid);

@@ -134,18 +134,18 @@ static void protect_region(const struct ckpt_region *r)
 
 /* Page faults, zeroing and copying dominate a restore, and they run in
  * parallel on separate cores: every loader, this thread included, takes
- * the next unloaded extent until none is left. */
+ * the next unloaded extents until none is left: a batch of small ones
+ * (load_batches.c), or one large, compressed or uncharged extent. */
 static void load_extents(void)
 {
 	char *stored = 0; /* this loader's buffer for compressed bytes, once it needs one */
-	for (;;) {
-		uint32_t k = __atomic_fetch_add(&restart.next_extent, 1, __ATOMIC_RELAXED);
-		if (k >= restart.hdr->nextents)
-			break;
-		const struct ckpt_extent *e = &restart.extents[k];
-		if (!ckpt_extent_stored(e->kind))
-			continue;
-		if (extent_is_uncharged(e)) {
+	struct batch_scratch scratch = {0};
+	uint32_t first, end;
+	while (claim_extents(&first, &end)) {
+		const struct ckpt_extent *e = &restart.extents[first];
+		if (is_batch(first, end)) {
+			load_batch(first, end, &scratch);
+		} else if (extent_is_uncharged(e)) {
 			load_extent_forced(e);
 		} else if (ckpt_extent_compressed(e)) {
 			if (!stored) {
@@ -161,6 +161,7 @@ static void load_extents(void)
 	}
 	if (stored)
 		sys_munmap(stored, CKPT_COMPRESS_BLOCK);
+	release_batch_scratch(&scratch);
 }
 
 static void loader_start(void *arg)

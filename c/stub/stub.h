@@ -191,6 +191,22 @@ void use_inflate_tls(void);
  * ends the restore. */
 void read_memory_from_image(void *to, uint64_t len, uint64_t at);
 void read_extent_bytes(const struct ckpt_extent *e, void *to, uint64_t len, uint64_t done);
+/* The descriptor an extent's bytes are read from, and the refusal when
+ * they cannot be (err: a negative errno). */
+int extent_fd(const struct ckpt_extent *e);
+__attribute__((noreturn)) void die_unreadable(const struct ckpt_extent *e, long err);
+/* load_batches.c: loaders claim extents [first, end) in turn: a batch of
+ * small plain ones (is_batch), read with few preadv calls into place and
+ * each checked against its checksum by load_batch, or one extent alone.
+ * A loader's scratch is mapped at its first batch, unmapped by release. */
+struct batch_scratch {
+	struct iovec *iov;
+	char *hole; /* where the bytes between two extents of one read go */
+};
+int claim_extents(uint32_t *first, uint32_t *end);
+int is_batch(uint32_t first, uint32_t end);
+void load_batch(uint32_t first, uint32_t end, struct batch_scratch *scratch);
+void release_batch_scratch(struct batch_scratch *scratch);
 /* chain.c: the older images an incremental image reads from, found next
  * to it by content and opened (moved high when `place_high`), or the
  * restart refused naming the missing or altered one. */

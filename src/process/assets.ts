@@ -15,7 +15,7 @@ import libPath from "../../build/libckpt.so" with { type: "file" };
 import muslLibPath from "../../build/libckpt-musl.so" with { type: "file" };
 import stubPath from "../../build/ckpt-restore" with { type: "file" };
 import { type AssetSource, assetsHash, ensureAssets } from "./cache.ts";
-import { CKPT_LIB_FILE, CKPT_LIB_MUSL_FILE } from "../protocol/protocol.ts";
+import { CKPT_LIB_FILE, CKPT_LIB_MUSL_FILE, CKPT_STUB_FILE } from "../protocol/protocol.ts";
 import type { Libc } from "./elf.ts";
 
 /**
@@ -27,7 +27,7 @@ declare const CKPT_ASSETS_HASH: string | undefined;
 
 export const LIB_NAME = CKPT_LIB_FILE;
 export const MUSL_LIB_NAME = CKPT_LIB_MUSL_FILE;
-export const STUB_NAME = "ckpt-restore";
+export const STUB_NAME = CKPT_STUB_FILE;
 type AssetName = typeof LIB_NAME | typeof MUSL_LIB_NAME | typeof STUB_NAME;
 
 const EMBEDDED: Record<AssetName, { path: string; mode: number }> = {
