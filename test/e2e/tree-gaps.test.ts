@@ -1,8 +1,11 @@
 // Process trees, the moments and descriptors real programs hit (issue #14,
 // docs/process-trees.md): a member caught between an exec and its new
-// program's libckpt is waited for, not refused; a pipe end whose other end
-// no process holds any more is kept as it is, its unread bytes then EOF
-// for a reader, EPIPE for a writer.
+// program's libckpt is waited for, not refused (a static child, or one
+// that never loads libckpt, still is: at once, or at the deadline); a pipe
+// end whose other end no process holds any more is kept as it is, its
+// unread bytes then EOF for a reader, EPIPE for a writer, while one whose
+// other end a process outside the tree holds stays refused; a recursive
+// make's jobserver, shared by two makes, comes back whole.
 import { expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
