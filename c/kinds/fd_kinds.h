@@ -95,8 +95,9 @@ int fd_timerfd_capture(struct capture *c, int fd, struct ckpt_fd *r, const char 
 uint32_t fd_unlinked_kind(const char *target);
 /* fd_proc.c: whether readlink's `target` is a /proc or /sys file. */
 int is_proc_path(const char *target);
-/* fd_pipe.c: keeps pipes and FIFOs whose both ends the process holds, with
- * their unread bytes; drops or refuses the others. */
+/* fd_pipe.c: keeps pipes and FIFOs whose both ends the process (or the
+ * tree) holds, and pipe ends whose other end no process holds any more,
+ * with their unread bytes; drops or refuses the others. */
 int resolve_pipes(struct capture *c);
 /* fd_locks.c: every lock the program holds, into c->locks. */
 int capture_locks(struct capture *c);

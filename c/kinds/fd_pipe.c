@@ -3,8 +3,9 @@
  * CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE: a pipe is kept only when the
  * process holds both its ends, or, in a tree, another process of the tree
  * holds the other end (c/lib/tree_fds.c; every holder of a read end
- * stores the unread bytes, all copies alike, as every member is stopped);
- * a pipe to a process outside is dropped or refused (drop_or_fail). Its unread bytes are copied with tee() into a
+ * stores the unread bytes, all copies alike, as every member is stopped),
+ * or no process holds the other end any more (other_end_gone); a pipe to
+ * a live process outside is dropped or refused (drop_or_fail). Its unread bytes are copied with tee() into a
  * scratch pipe (not consumed, so a program that runs on loses nothing) and
  * stored with the read end's record; the restart makes one new pipe per
  * pipe_id, writes them back, and dup's each end to every fd that had it.
@@ -73,6 +74,25 @@ static int pipe_has_other_end(struct capture *c, const struct ckpt_fd *r)
 	return rd && wr;
 }
 
+/* An end whose other end no process holds any more (a reader whose
+ * writers all exited, as xargs's stdin after seq ended; a writer whose
+ * reader did): the kernel's own answer, POLLHUP on a read end with no
+ * writer, POLLERR on a write end with no reader, so a live holder
+ * anywhere, inside the tree or not, keeps it from counting. The restart
+ * makes the pipe and closes the missing end: the reader gets the unread
+ * bytes, then EOF; a write fails with EPIPE, as both would have. A launch
+ * fd (a shell's here-document) is the launcher's business and is dropped
+ * with a warning as before. */
+static int other_end_gone(const struct ckpt_fd *r)
+{
+	struct { int32_t fd; int16_t events, revents; } p = {r->fd, 0, 0};
+	struct { long sec, nsec; } now = {0, 0};
+	if (sys_ppoll(&p, 1, &now) != 1)
+		return 0;
+	return r->kind == CKPT_FD_PIPE_READ ? (p.revents & 0x10 /* POLLHUP */) != 0
+					    : (p.revents & 0x8 /* POLLERR */) != 0;
+}
+
 static int packet_mode(const struct capture *c, const struct ckpt_fd *r)
 {
 	for (uint32_t i = 0; i < c->nfds; i++)
@@ -124,7 +144,8 @@ int resolve_pipes(struct capture *c)
 	for (uint32_t i = 0; i < c->nfds; i++) {
 		struct ckpt_fd *r = &c->fds[i];
 		int is_pipe = r->kind == CKPT_FD_PIPE_READ || r->kind == CKPT_FD_PIPE_WRITE;
-		if ((is_pipe || r->kind == CKPT_FD_FIFO) && !pipe_has_other_end(c, r) && !tree_pipe_peer_in_tree(c, r)) {
+		if ((is_pipe || r->kind == CKPT_FD_FIFO) && !pipe_has_other_end(c, r) && !tree_pipe_peer_in_tree(c, r) &&
+		    !(is_pipe && !from_launch(c, r->fd) && other_end_gone(r))) {
 			int k = is_pipe ? drop_or_fail(c, r->fd, "a pipe to another process", "")
 					: drop_or_fail(c, r->fd, c->strings + r->path_str,
 						       "a FIFO whose other end another process holds");

@@ -156,6 +156,10 @@ void refresh_file_offsets(struct capture *c);
  * dropped (with a warning), -1 when it fails the checkpoint (c->error). */
 int drop_or_fail(struct capture *c, int fd, const char *target, const char *why);
 int inherited_at_launch(int fd);
+/* Whether fd is one the program had from its launch (a member: one of the
+ * root's launch fds): what the launching shell gave is dropped with a
+ * warning, not refused, and not made again. */
+int from_launch(struct capture *c, int fd);
 /* fd_pidfd.c: drop_or_fail for a pidfd, naming the process it points at. */
 int refuse_pidfd(struct capture *c, int fd, const char *target);
 /* The most bytes kept for one deleted file or memfd (c/kinds/fd_unlinked.c). */

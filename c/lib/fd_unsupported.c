@@ -45,11 +45,16 @@ static int warned_before(const struct capture *c, int fd)
 	return before;
 }
 
+int from_launch(struct capture *c, int fd)
+{
+	/* A member's: the root's launch fds, whatever number the member has them at. */
+	return c->member_path ? tree_launch_fd(c, fd) : inherited_at_launch(fd);
+}
+
 int drop_or_fail(struct capture *c, int fd, const char *target, const char *why)
 {
 	struct line l = {.len = 0};
-	/* A member's: the root's launch fds, whatever number the member has them at. */
-	int inherited = c->member_path ? tree_launch_fd(c, fd) : inherited_at_launch(fd);
+	int inherited = from_launch(c, fd);
 	if (!inherited && event_loop_fd(target)) {
 		line_str(&l, "fd ");
 		line_u64(&l, (uint64_t)fd);

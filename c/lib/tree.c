@@ -75,9 +75,13 @@ static void wake_shared(uint32_t *word)
  * through a pidfd taken before checking the process is still that member
  * (same parent, still running libckpt): a member that exited and was
  * reaped since the listing must not have its pid's next owner signalled. */
-static int ask(struct capture *c, const struct ckpt_member *m)
+static int ask(struct capture *c, const struct ckpt_member *m, uint64_t since)
 {
 	struct tree_control *t = c->tree;
+	/* Before the request: a program that came without libckpt after all
+	 * could unblock the trigger and die of its default action. */
+	if (tree_await_libckpt(c, m->pid, since, ANSWER_DEADLINE_NS))
+		return -1;
 	struct tree_slot *s = tree_slot_at(t, t->nslots);
 	*s = (struct tree_slot){.pid = m->pid, .state = SLOT_ASKED};
 	uint64_t value = CKPT_TREE_SIGVAL | (uint64_t)c->tree_fd << CKPT_TREE_FD_SHIFT |
@@ -161,14 +165,14 @@ static int wait_slots(struct capture *c, uint32_t from, uint64_t deadline_ns)
 }
 
 /* Asks every live member listed and not asked yet; how many it asked. */
-static int ask_new(struct capture *c)
+static int ask_new(struct capture *c, uint64_t since)
 {
 	int asked = 0;
 	for (uint32_t i = 0; i < c->nmembers; i++) {
 		const struct ckpt_member *m = &c->members[i];
 		if (m->kind != CKPT_MEMBER_LIVE || slot_of(c->tree, m->pid))
 			continue;
-		if (ask(c, m))
+		if (ask(c, m, since))
 			return -1;
 		asked++;
 	}
@@ -187,8 +191,9 @@ int tree_begin(struct capture *c, int tracking)
 		return -1;
 	/* Until a listing finds no one new: a member may have forked before
 	 * it stopped. Every member in the last listing has then answered. */
+	uint64_t since = monotonic_ns();
 	for (;;) {
-		int asked = ask_new(c);
+		int asked = ask_new(c, since);
 		if (asked < 0 || wait_slots(c, SLOT_ASKED, ANSWER_DEADLINE_NS))
 			return -1;
 		if (!asked)

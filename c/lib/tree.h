@@ -22,6 +22,11 @@ int process_gone(int pid);
 /* Every process below the root into c->members, in tree order; refuses
  * (-1, c->error) a member that cannot be checkpointed. */
 int tree_list(struct capture *c);
+/* A member listed between an exec and its new program's libckpt: waits
+ * until libckpt is in its maps (0; also once it is gone: the request
+ * notices), or refuses it (-1) when its trigger is no longer blocked, or
+ * still is `span_ns` after `since_ns` with no libckpt. */
+int tree_await_libckpt(struct capture *c, int pid, uint64_t since_ns, uint64_t span_ns);
 
 /* tree_checks.c, on the final listing with every member stopped: groups
  * and sessions the restart could not make, processes outside the tree in

@@ -172,7 +172,11 @@ static int restarted_by_ckpt(int pid)
 }
 
 /* Whether PID runs libckpt: /proc/PID/maps names either build of it, or it
- * was restarted by ckpt (its libckpt is anonymous memory now). */
+ * was restarted by ckpt (its libckpt is anonymous memory now). A process
+ * whose maps are empty is exiting (its memory goes before it is a zombie),
+ * and one whose maps are gone has ended: either counts as running libckpt,
+ * and the request finds it gone. Unreadable maps (a setuid program's) do
+ * not. */
 static int runs_libckpt(struct capture *c, int pid)
 {
 	if (restarted_by_ckpt(pid))
@@ -182,6 +186,8 @@ static int runs_libckpt(struct capture *c, int pid)
 	line_u64(&path, (uint64_t)pid);
 	line_str(&path, "/maps");
 	long len = read_proc_file(c, path.buf);
+	if (len == 0 || len == -2 /* ENOENT */ || len == -3 /* ESRCH */)
+		return 1;
 	for (long i = 0; i < len; i++)
 		if (c->text[i] == '/' && (str_starts(c->text + i + 1, CKPT_LIB_FILE "\n") ||
 					  str_starts(c->text + i + 1, CKPT_LIB_MUSL_FILE "\n")))
@@ -189,16 +195,66 @@ static int runs_libckpt(struct capture *c, int pid)
 	return 0;
 }
 
-/* A member that cannot take part, whatever else the tree holds. */
+/* Whether `pid` may be between an exec and its new program's libckpt:
+ * it holds the trigger blocked (SigBlk: of its status), as exec.c does
+ * across an exec until the next libckpt unblocks it, and its program has
+ * a loader that can load libckpt (exec.c's own test: a static or setuid
+ * program never will, and is refused at once). */
+static int between_programs(struct capture *c, int pid)
+{
+	struct line path = {.len = 0};
+	line_str(&path, "/proc/");
+	line_u64(&path, (uint64_t)pid);
+	line_str(&path, "/status");
+	uint64_t blocked = 0;
+	if (read_proc_file(c, path.buf) <= 0 || fdinfo_number(c->text, "SigBlk:\t", 16, &blocked) != 0 ||
+	    !(blocked >> (ckpt_config.signal - 1) & 1))
+		return 0;
+	path.len = 0;
+	line_str(&path, "/proc/");
+	line_u64(&path, (uint64_t)pid);
+	line_str(&path, "/exe");
+	uint32_t libc = exec_libc_of_path(path.buf);
+	return libc && !(libc & EXEC_SECURE);
+}
+
+static const char without_ckpt[] = " runs without ckpt (a static or setuid program, or one started by system(), "
+				   "popen() or a raw execve): checkpoint when it has ended";
+
+int tree_await_libckpt(struct capture *c, int pid, uint64_t since_ns, uint64_t span_ns)
+{
+	struct proc_facts f = {.pid = pid};
+	for (;;) {
+		if (runs_libckpt(c, pid))
+			return 0;
+		if (proc_facts(c, pid, &f) || f.state == 'Z') /* the request then says it exited */
+			return 0;
+		if (!between_programs(c, pid))
+			return refuse(c, &f, without_ckpt);
+		if (monotonic_ns() - since_ns > span_ns) {
+			refuse(c, &f, " holds the checkpoint signal blocked and had not loaded ckpt after ");
+			line_u64(&c->error, span_ns / 1000000000);
+			line_str(&c->error, " s (started without ckpt's LD_PRELOAD by a raw execve, or by a loader "
+					    "that ignores it): checkpoint when it has ended");
+			return -1;
+		}
+		struct { long sec, nsec; } tick = {0, 2 * 1000 * 1000};
+		sys_ppoll(0, 0, &tick);
+	}
+}
+
+/* A member that cannot take part, whatever else the tree holds. One
+ * between an exec and its new program's libckpt (no libckpt in its maps
+ * yet, the trigger held blocked, a dynamic program) takes part: tree.c
+ * waits for it. */
 static int refuse_member(struct capture *c, const struct proc_facts *f)
 {
 	if (f->state == 'Z')
 		return 0; /* a zombie runs nothing: it is made again from its status */
 	if (f->state == 'T' || f->state == 't')
 		return refuse(c, f, " is stopped (by a signal or a debugger): continue it, then checkpoint");
-	if (!runs_libckpt(c, f->pid))
-		return refuse(c, f, " runs without ckpt (a static or setuid program, or one started by system(), popen() "
-				    "or a raw execve): checkpoint when it has ended");
+	if (!runs_libckpt(c, f->pid) && !between_programs(c, f->pid))
+		return refuse(c, f, without_ckpt);
 	if (ckpt_config.keep > 1)
 		return refuse(c, f, " is a child process, and --keep above 1 keeps no older images of a tree yet");
 	return 0;
