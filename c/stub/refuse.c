@@ -24,14 +24,15 @@ __attribute__((noreturn)) void die_line(const struct line *why)
 	line_str(&l, "\n");
 	if (restart.tree_index) {
 		/* A member hands its line to the root, which says only the first
-		 * of several at once; in one write, so the pipe keeps it whole. */
+		 * of several at once; in one write, so the pipe keeps it whole.
+		 * If the root is gone (EPIPE) it has already said one, its own or
+		 * another member's: a second line would break the one-line rule. */
 		struct { struct tree_note n; char text[sizeof l.buf]; } failed = {{TREE_NOTE_FAILED, restart.tree_index, (uint32_t)l.len, 0}, {0}};
 		__builtin_memcpy(failed.text, l.buf, l.len);
-		long size = (long)(sizeof failed.n + l.len);
-		if (sys_write(restart.tree_note_fd, &failed, (size_t)size) == size)
-			sys_exit_group(CKPT_EXIT_RESTART_REFUSED);
+		sys_write(restart.tree_note_fd, &failed, sizeof failed.n + l.len);
+		sys_exit_group(CKPT_EXIT_RESTART_REFUSED);
 	}
-	sys_write(restart.err_fd, l.buf, l.len); /* the root, or a member whose root is gone */
+	sys_write(restart.err_fd, l.buf, l.len);
 	sys_exit_group(CKPT_EXIT_RESTART_REFUSED);
 }
 
