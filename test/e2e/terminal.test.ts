@@ -11,10 +11,17 @@ eachTestInTempDir((d) => (dir = d));
 /** Runs `command` on a fresh pseudo-terminal (util-linux `script`). */
 const onTerminal = (command: string) => ["script", "-qfec", command, "/dev/null"];
 
+/** The newest process named `name`. Never 0: process.kill(0) would signal this test runner's own group. */
+async function newestPid(name: string): Promise<number> {
+  const pid = Number((await runToEnd(["pgrep", "-n", "-x", name], { cwd: dir })).stdout.trim());
+  if (!(pid > 0)) throw new Error(`no process named ${name}`);
+  return pid;
+}
+
 test("terminal settings are restored when the restart runs on a terminal too", async () => {
   const first = spawn(onTerminal(`${CKPT} ${fixture("tty-mode")}`), { cwd: dir });
   await first.waitFor((o) => o.includes("step 2"));
-  const pid = Number((await runToEnd(["pgrep", "-n", "-x", "tty-mode"], { cwd: dir })).stdout.trim());
+  const pid = await newestPid("tty-mode");
   process.kill(pid, "SIGUSR2");
   await first.exit();
   expect(first.stdout).toContain("checkpoint written");
@@ -37,7 +44,7 @@ test("/dev/tty on fd 3 comes back as the restart's terminal, with the program's 
     return read();
   };
   expect(await text("step 2")).toContain("step 2: fd 3 tty=1 controlling=1 echo off");
-  const pid = Number((await runToEnd(["pgrep", "-n", "-x", "tty-beyond"], { cwd: dir })).stdout.trim());
+  const pid = await newestPid("tty-beyond");
   process.kill(pid, "SIGUSR2");
   await first.exit();
   expect(readFileSync(out, "utf8")).toContain("taking a checkpoint into");
@@ -54,7 +61,7 @@ test("/dev/tty on fd 3 comes back as the restart's terminal, with the program's 
 test("a restart with no terminal at all is refused in one line naming the fd", async () => {
   const first = spawn(onTerminal(`${CKPT} ${fixture("tty-beyond")} devtty`), { cwd: dir });
   await first.waitFor((o) => o.includes("step 2"));
-  const pid = Number((await runToEnd(["pgrep", "-n", "-x", "tty-beyond"], { cwd: dir })).stdout.trim());
+  const pid = await newestPid("tty-beyond");
   process.kill(pid, "SIGUSR2");
   await first.exit();
   const r = await runToEnd(["setsid", CKPT, "restart"], { cwd: dir });
@@ -66,7 +73,7 @@ test("a restart with no terminal at all is refused in one line naming the fd", a
 test("a terminal that is not the controlling one (a pty master) is refused by name; the program runs on", async () => {
   const first = spawn(onTerminal(`${CKPT} ${fixture("tty-beyond")} master`), { cwd: dir });
   await first.waitFor((o) => o.includes("step 2"));
-  const pid = Number((await runToEnd(["pgrep", "-n", "-x", "tty-beyond"], { cwd: dir })).stdout.trim());
+  const pid = await newestPid("tty-beyond");
   process.kill(pid, "SIGUSR2");
   await first.exit();
   expect(first.stdout).toMatch(/checkpoint failed: fd 3 \(\/dev\/(pts\/)?ptmx: a terminal that is not the program's controlling terminal\) was opened by the program/);
