@@ -240,11 +240,12 @@ const tables: [string, string[]][] = [
   ["--continue (ms; memory MiB)", ["pause_reported_s", "pause_observed_s", "pause_noise_s", "continue_durable_s", "continue_memory_b"]],
   ["restart (ms)", ["restart_s", "reference_s", "restart_vs_reference", "cat_s"]],
 ];
-for (const [title, keys] of tables) {
+// BENCH_ONLY leaves these rows out: no empty tables then.
+for (const [title, keys] of rows.length ? tables : []) {
   console.log(`\n${title}\nworkload\t${keys.join("\t")}`);
   for (const r of rows) console.log(`${r.workload}\t${keys.map((k) => show(k, r.figures[k])).join("\t")}`);
 }
-for (const name of ["criu", "dmtcp"]) {
+for (const name of rows.length ? ["criu", "dmtcp"] : []) {
   console.log(`\n${name} (ms; image MiB)${peers.find((p) => p.name === name) ? `: restart is ${peers.find((p) => p.name === name)!.restartMeans}` : ""}`);
   for (const r of rows) {
     const f = r.peers[name]!;
