@@ -5,14 +5,16 @@
 // reading the image, and a reference reader (reference-reader.c) that reads
 // it into fresh anonymous memory with large reads and checksums it. CRIU
 // and DMTCP, where installed, run the same workloads in the same run
-// (peers.ts). Every figure is the median of BENCH_REPEAT rounds with its
-// range. Prints a table and writes bench/results.json. Not a test: there
-// are no thresholds here.
+// (peers.ts). A process tree (8 processes × 64 MiB) runs against one
+// process of the same bytes (tree.ts). Every figure is the median of
+// BENCH_REPEAT rounds with its range. Prints a table and writes
+// bench/results.json. Not a test: there are no thresholds here.
 import { $ } from "bun";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { installedPeers, type PeerRound } from "./peers.ts";
 import { compressionRows } from "./compression.ts";
+import { TREE_KEYS, TREE_PROCS, treeRows } from "./tree.ts";
 import { bigHeaps, noRoomFor, perUnitTable, regionCounts, SCALE_BASE_MIB, type ScaleRow, threadCounts } from "./scale.ts";
 import { gapWindow, showSpread, spread, statusBytes } from "./stats.ts";
 import { collect, gapWindowAround } from "./collect.ts";
@@ -187,7 +189,7 @@ async function startupOverhead() {
   return { direct_s: d, under_ckpt_s: u, added_s: u - d, bun_hello_s: h };
 }
 
-// BENCH_ONLY=compression runs the --compress comparison alone.
+// BENCH_ONLY=compression runs the --compress comparison alone, BENCH_ONLY=tree the process tree's rows.
 const only = process.env.BENCH_ONLY;
 type Row = Awaited<ReturnType<typeof row>>;
 const rows: Row[] = [];
@@ -196,15 +198,17 @@ const rows: Row[] = [];
 const scaleRows: ScaleRow[] = [];
 const scaleSkipped: string[] = [];
 const oneGiB = () => rows.find((r) => r.workload === "1024 MiB dirty");
-if (only !== "compression") {
+if (!only) {
   rows.push(await row("1 MiB heap", ["1"], 1));
   for (const mib of sizes) rows.push(await row(`${mib} MiB dirty`, [String(mib)], mib));
   rows.push(await row("1 GiB mapped, 8 MiB touched", ["1024", "8"], 8));
   await scaleRowsInto(rows);
 }
-const startup = only === "compression" ? undefined : await startupOverhead();
-const compression = await compressionRows(CKPT, join(root, "build", "fixtures", "mixed-heap"), work,
+const startup = only ? undefined : await startupOverhead();
+const compression = only && only !== "compression" ? undefined : await compressionRows(CKPT, join(root, "build", "fixtures", "mixed-heap"), work,
   Number(process.env.BENCH_COMPRESS_MIB ?? 1024), REPEAT, collect);
+// Issue #14: 8 processes × 64 MiB against one of 512 MiB (tree.ts).
+const tree = only && only !== "tree" ? undefined : await treeRows(CKPT, work, REPEAT);
 
 async function scaleRowsInto(rows: Row[]) {
   const asGiB = (r: Row) => scaleRows.push({ ...r, units: { count: r.mib / 1024, unit: "GiB" } });
@@ -236,22 +240,30 @@ const tables: [string, string[]][] = [
   ["--continue (ms; memory MiB)", ["pause_reported_s", "pause_observed_s", "pause_noise_s", "continue_durable_s", "continue_memory_b"]],
   ["restart (ms)", ["restart_s", "reference_s", "restart_vs_reference", "cat_s"]],
 ];
-for (const [title, keys] of tables) {
+// BENCH_ONLY leaves these rows out: no empty tables then.
+for (const [title, keys] of rows.length ? tables : []) {
   console.log(`\n${title}\nworkload\t${keys.join("\t")}`);
   for (const r of rows) console.log(`${r.workload}\t${keys.map((k) => show(k, r.figures[k])).join("\t")}`);
 }
-for (const name of ["criu", "dmtcp"]) {
+for (const name of rows.length ? ["criu", "dmtcp"] : []) {
   console.log(`\n${name} (ms; image MiB)${peers.find((p) => p.name === name) ? `: restart is ${peers.find((p) => p.name === name)!.restartMeans}` : ""}`);
   for (const r of rows) {
     const f = r.peers[name]!;
     console.log(`${r.workload}\t${typeof f === "string" ? f : Object.entries(f).map(([k, s]) => `${k} ${k.endsWith("_s") ? showSpread(s, 1000) : showSpread(s)}`).join("\t")}`);
   }
 }
-console.log(`\n--compress on a ${compression.mib} MiB heap of zeros, text and floats (ms; image MiB)\nmode\tcheckpoint_s\tsize_b\trestart_s`);
-for (const [mode, f] of [["plain", compression.plain], ["--compress", compression.compressed]] as const)
-  console.log(`${mode}\t${(["checkpoint_s", "size_b", "restart_s"] as const).map((k) => show(k, f[k])).join("\t")}`);
-console.log(`compressed/plain: size ${compression.size_ratio.toFixed(2)}, checkpoint time ${compression.checkpoint_ratio.toFixed(2)}, restart time ${compression.restart_ratio.toFixed(2)}`);
-for (const c of compression.codecs) console.log(c);
+if (compression) {
+  console.log(`\n--compress on a ${compression.mib} MiB heap of zeros, text and floats (ms; image MiB)\nmode\tcheckpoint_s\tsize_b\trestart_s`);
+  for (const [mode, f] of [["plain", compression.plain], ["--compress", compression.compressed]] as const)
+    console.log(`${mode}\t${(["checkpoint_s", "size_b", "restart_s"] as const).map((k) => show(k, f[k])).join("\t")}`);
+  console.log(`compressed/plain: size ${compression.size_ratio.toFixed(2)}, checkpoint time ${compression.checkpoint_ratio.toFixed(2)}, restart time ${compression.restart_ratio.toFixed(2)}`);
+  for (const c of compression.codecs) console.log(c);
+}
+if (tree) {
+  console.log(`\nprocess tree: the same bytes in ${TREE_PROCS} processes or in one (ms from the signal; image MiB with the members' files; ratios per round)\nworkload\t${TREE_KEYS.join("\t")}`);
+  for (const r of [tree.single, tree.tree]) console.log(`${r.workload}\t${TREE_KEYS.map((k) => show(k, r.figures[k])).join("\t")}`);
+  console.log(`tree / single\t${TREE_KEYS.map((k) => showSpread(tree.ratios[k], 1, 2)).join("\t")}`);
+}
 if (scaleRows.length || scaleSkipped.length) {
   console.log(`\nscale, per unit (ms; MiB; a thread's or region's figure is its row's difference to the ${SCALE_BASE_MIB} MiB row, divided by the count)`);
   for (const line of [...perUnitTable(scaleRows, oneGiB()?.figures), ...scaleSkipped]) console.log(line);
@@ -261,6 +273,6 @@ const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;
 if (startup) console.log(`ckpt /bin/true: ${ms(startup.under_ckpt_s)}, /bin/true: ${ms(startup.direct_s)}, added ${ms(startup.added_s)}` +
   ` (a compiled Bun hello world: ${ms(startup.bun_hello_s)}; medians of 31 interleaved runs)`);
 const machine = { cpus: navigator.hardwareConcurrency, kernel: (await $`uname -r`.text()).trim(), load: readFileSync("/proc/loadavg", "utf8").trim(), date: new Date().toISOString() };
-writeFileSync(join(import.meta.dir, only ? `results-${only}.json` : "results.json"), JSON.stringify({ machine, repeat: REPEAT, rows, startup, compression, peerNotes }, null, 2) + "\n");
-writeFileSync(join(import.meta.dir, "results.json"), JSON.stringify({ machine, repeat: REPEAT, rows, scaleSkipped, startup, peerNotes }, null, 2) + "\n");
+writeFileSync(join(import.meta.dir, only ? `results-${only}.json` : "results.json"), JSON.stringify({ machine, repeat: REPEAT, rows, startup, compression, tree, peerNotes }, null, 2) + "\n");
+writeFileSync(join(import.meta.dir, "results.json"), JSON.stringify({ machine, repeat: REPEAT, rows, scaleSkipped, startup, tree, peerNotes }, null, 2) + "\n");
 rmSync(work, { recursive: true, force: true });

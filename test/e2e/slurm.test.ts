@@ -4,7 +4,7 @@
 // (on status 85, or by the script's scontrol), and the requeued job resumes
 // from the image. Skipped, saying why, when not root or Slurm cannot start.
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CKPT, demo, ROOT, runToEnd } from "./harness.ts";
 import { Cluster } from "./slurm-cluster.ts";
@@ -18,9 +18,10 @@ afterAll(async () => await cluster?.stop(), 60000);
 // requeued would otherwise replace the program under its image, and the
 // restart would rightly refuse it.
 const BIN = cluster ? join(cluster.dir, "bin") : "";
+const STEPS = join(ROOT, "demos", "slurm-steps.sh");
 if (cluster) {
   mkdirSync(BIN);
-  for (const file of [CKPT, demo("counting-test"), demo("threads-count"), demo("ticker")])
+  for (const file of [CKPT, demo("counting-test"), demo("threads-count"), demo("ticker"), STEPS])
     copyFileSync(file, join(BIN, file.split("/").pop()!));
 }
 const program = (name: string) => join(BIN, name);
@@ -112,6 +113,23 @@ describe.skipIf(!cluster)(`Slurm batch jobs${cluster ? "" : " (skipped: see the 
     expect(r.program.join("\n") + "\n").toBe((await reference).stdout);
     expect(r.notes).toEqual(expectedNotes(r.id, r.dir, 3));
   }, 180000);
+
+  test("a job that is a shell running steps is requeued as one tree, mid-count and mid-pipeline: every line of every step once, in order", async () => {
+    // bash, under ckpt, runs counting-test, then counting-test | cat -n | sed:
+    // the first signal lands in step 1 (bash and one child), the second, in
+    // the restarted tree, in step 2 (bash and a three-process pipeline).
+    const r = await runJob(cluster!, JOB, ["bash", program("slurm-steps.sh")], [3, 16]);
+    expect(r.job).toEqual({ state: "COMPLETED", restarts: 2, exitCode: "0:0", reason: "None" });
+    expect(r.program).toEqual([
+      "step 1: count", ...Array.from({ length: 10 }, (_, i) => `${i + 1}`),
+      "step 2: pipeline", ...Array.from({ length: 10 }, (_, i) => `line ${i + 1}: ${i + 11}`),
+      "step 3: done",
+    ]);
+    expect(r.notes).toEqual(expectedNotes(r.id, r.dir, 2));
+    // The last image is a tree: bash's, and one file per pipeline process
+    // beside it (counting-test, cat, sed).
+    expect(readdirSync(r.dir).filter((f) => f.startsWith(`ckpt-${r.id}.dat.`))).toHaveLength(3);
+  }, 150000);
 
   test("the trap-and-scontrol-requeue job script works where RequeueExit is not set", async () => {
     // The script ends with 0 after requeueing itself, so RequeueExit=85
