@@ -71,6 +71,18 @@ static void wake_shared(uint32_t *word)
 	sys_futex(word, FUTEX_WAKE, 0x7fffffff, 0);
 }
 
+/* A member that exited on its own before it stopped: not a failure. All
+ * members stop before any is saved, so the checkpoint is of a moment just
+ * after its exit: the tree is listed again, where it is a zombie member
+ * (made again at restart, exiting with the same status) or, reaped by its
+ * parent meanwhile, not there. Its pipe bytes are in the pipes, saved by
+ * their readers. */
+static void mark_exited(struct tree_control *t, struct tree_slot *s)
+{
+	__atomic_store_n(&s->state, SLOT_EXITED, __ATOMIC_RELEASE);
+	t->exited++;
+}
+
 /* Asks `m` to stop: its slot, then the trigger with the request value,
  * through a pidfd taken before checking the process is still that member
  * (same parent, still running libckpt): a member that exited and was
@@ -99,12 +111,8 @@ static int ask(struct capture *c, const struct ckpt_member *m, uint64_t since)
 					: sys_pidfd_send_signal((int)pidfd, ckpt_config.signal, &info);
 	if (pidfd >= 0)
 		sys_close((int)pidfd);
-	if (err < 0) {
-		c->error.len = 0;
-		name_process(&c->error, m->pid, m->comm);
-		line_str(&c->error, " exited during the checkpoint");
-		return -1;
-	}
+	if (err < 0)
+		mark_exited(t, s); /* before the request: it ends as it would have */
 	return 0;
 }
 
@@ -141,6 +149,10 @@ static int wait_slots(struct capture *c, uint32_t from, uint64_t deadline_ns)
 			}
 			if (state != from)
 				continue;
+			if (from == SLOT_ASKED && process_gone(s->pid)) {
+				mark_exited(t, s);
+				continue;
+			}
 			if (process_gone(s->pid) || (deadline_ns && monotonic_ns() - since > deadline_ns)) {
 				int exited = process_gone(s->pid);
 				known_facts(c, s->pid, &f);
@@ -164,13 +176,23 @@ static int wait_slots(struct capture *c, uint32_t from, uint64_t deadline_ns)
 	}
 }
 
-/* Asks every live member listed and not asked yet; how many it asked. */
+/* Asks every live member listed and not asked yet; how many it asked,
+ * counting one still listed live that exited (on its way out, not yet a
+ * zombie: the tree is listed again until it is). */
 static int ask_new(struct capture *c, uint64_t since)
 {
 	int asked = 0;
 	for (uint32_t i = 0; i < c->nmembers; i++) {
 		const struct ckpt_member *m = &c->members[i];
-		if (m->kind != CKPT_MEMBER_LIVE || slot_of(c->tree, m->pid))
+		const struct tree_slot *s = m->kind == CKPT_MEMBER_LIVE ? slot_of(c->tree, m->pid) : 0;
+		if (s && s->state == SLOT_EXITED) {
+			if (monotonic_ns() - since > ANSWER_DEADLINE_NS)
+				return capture_fail(c, "a child process did not finish exiting", 0);
+			const struct { long sec, nsec; } pause = {0, 1000 * 1000};
+			SYS2(__NR_nanosleep, &pause, 0);
+			asked++;
+		}
+		if (m->kind != CKPT_MEMBER_LIVE || s)
 			continue;
 		if (ask(c, m, since))
 			return -1;
@@ -189,14 +211,16 @@ int tree_begin(struct capture *c, int tracking)
 		return capture_fail(c, "a child process started as the checkpoint began: try again", 0);
 	if (open_control(c))
 		return -1;
-	/* Until a listing finds no one new: a member may have forked before
-	 * it stopped. Every member in the last listing has then answered. */
+	/* Until a listing finds no one new and no one exited: a member may
+	 * have forked, or ended, before it stopped. Every member in the last
+	 * listing has then answered. */
 	uint64_t since = monotonic_ns();
 	for (;;) {
+		uint32_t exited = c->tree->exited;
 		int asked = ask_new(c, since);
 		if (asked < 0 || wait_slots(c, SLOT_ASKED, ANSWER_DEADLINE_NS))
 			return -1;
-		if (!asked)
+		if (!asked && c->tree->exited == exited)
 			break;
 		if (tree_list(c))
 			return -1;

@@ -33,6 +33,9 @@ enum tree_slot_state {
 	SLOT_STOPPED = 1, /* its threads stopped, waiting for a command */
 	SLOT_WRITTEN = 2, /* its image is durable under its member file name */
 	SLOT_FAILED = 3,  /* `failure` says why, in one line */
+	SLOT_EXITED = 4,  /* (the root's mark) it exited on its own before it
+	                   * stopped: the next listing has it as a zombie, or
+	                   * not at all once its parent reaped it */
 };
 
 #define TREE_FAILURE_MAX 480
@@ -53,7 +56,7 @@ struct tree_control {
 	uint32_t nslots;
 	uint64_t tree_id;            /* the root image's image_id */
 	int32_t root_pid;
-	uint32_t pad;
+	uint32_t exited;             /* the root's count of SLOT_EXITED marks */
 	char image_path[CKPT_PATH_MAX]; /* the root's image path: member files go beside it */
 	uint64_t inherited_fds[64];  /* the root's fds open at launch (ckpt_config's bitmap) */
 	uint32_t nlive;              /* entries of `live` */
