@@ -53,6 +53,12 @@ int32_t group_after_restart(int32_t pgid);
  * `base` and up; returns the first number past them. */
 int park_shared(int base);
 void close_parked(void);
+/* Moves `fd` to the next parked number (*next, advanced past it). */
+int park_fd(int fd, int *next);
+/* tree_memory.c, in the root before any member exists: one memfd per
+ * object more than one process maps shared, parked from `next` on;
+ * returns the first number past them. */
+int park_shared_memory(int next);
 
 /* tree_barrier.c (the notes are in stub.h, for refuse.c). */
 /* The pipes, made by the root with the parked ones; returns the next free

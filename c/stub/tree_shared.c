@@ -58,7 +58,7 @@ static struct parked *find(int32_t pid, int32_t fd, uint64_t pipe_id, uint32_t k
 
 /* Moves `fd` to the next parked number, where it may already be: every
  * number from there on is free, so a new fd lands there or below. */
-static int park(int fd, int *next)
+int park_fd(int fd, int *next)
 {
 	if (fd == *next)
 		return (*next)++;
@@ -102,7 +102,7 @@ static void park_descriptions(int *next)
 			if (fd < 0)
 				die("cannot keep a descriptor the processes share (the restart's own 0-2)", fd);
 			parked[nparked++] = (struct parked){.pid = f[i].share_pid, .fd = f[i].share_fd, .kind = first->kind,
-							    .at = park(fd, next)};
+							    .at = park_fd(fd, next)};
 		}
 	}
 	judge_member(0, 0);
@@ -179,9 +179,9 @@ static void park_pipes(int *next)
 				sys_fcntl(ends[1], F_SETPIPE_SZ, (long)f[i].size);
 			refill_pipe(f[i].pipe_id, ends[1]);
 			parked[nparked++] = (struct parked){.pipe_id = f[i].pipe_id, .kind = CKPT_FD_PIPE_READ,
-							    .at = park(ends[0], next)};
+							    .at = park_fd(ends[0], next)};
 			parked[nparked++] = (struct parked){.pipe_id = f[i].pipe_id, .kind = CKPT_FD_PIPE_WRITE,
-							    .at = park(ends[1], next)};
+							    .at = park_fd(ends[1], next)};
 		}
 	}
 }
