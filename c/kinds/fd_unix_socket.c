@@ -268,11 +268,26 @@ static uint32_t peer_index(const struct ckpt_fd *fds, uint32_t n, const struct c
 	return j;
 }
 
+void fd_unix_socket_fill_pair(const int sv[2], const struct ckpt_fd *a, int image_a, const struct ckpt_fd *b, int image_b)
+{
+	set_socket_options(sv[0], a);
+	set_socket_options(sv[1], b);
+	refill(image_b, b, sv[0]);
+	refill(image_a, a, sv[1]);
+	shut(sv[0], a);
+	shut(sv[1], b);
+}
+
 void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings, int image_fd)
 {
 	const struct ckpt_fd *f = &fds[i];
 	const char *name = string_at(strings, f->path_str);
 	int type = (int)f->sock_type | SOCK_CLOEXEC | SOCK_NONBLOCK; /* each fd gets its own flags once placed */
+	int parked = f->sock_state == CKPT_SOCK_PAIR ? tree_parked_fd(f) : -1;
+	if (parked >= 0) { /* a pair between processes of the tree, made by the root */
+		finish(to_high(sys_fcntl(parked, 1030 /* F_DUPFD_CLOEXEC */, 0), "cannot take a socket the tree's processes share", 0), f);
+		return;
+	}
 	if (f->sock_state == CKPT_SOCK_PAIR || f->sock_state == CKPT_SOCK_PEER_CLOSED) {
 		uint32_t j = f->sock_state == CKPT_SOCK_PAIR ? peer_index(fds, n, f) : n;
 		if (j < i)

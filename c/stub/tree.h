@@ -13,7 +13,8 @@
 static inline int fd_share_impossible(const struct ckpt_fd *f, const struct ckpt_header *h)
 {
 	int shareable = f->kind == CKPT_FD_FILE || f->kind == CKPT_FD_PIPE_READ || f->kind == CKPT_FD_PIPE_WRITE ||
-			f->kind == CKPT_FD_INHERIT; /* this slice's (docs/process-trees.md) */
+			f->kind == CKPT_FD_INHERIT || /* this slice's (docs/process-trees.md) */
+			(f->kind == CKPT_FD_UNIX_SOCKET && f->sock_state == CKPT_SOCK_PAIR);
 	return (f->share_pid || f->share_fd) &&
 	       (f->share_pid <= 0 || f->share_pid == h->pid || f->share_fd < 0 || f->share_fd > CKPT_MAX_FD || !shareable);
 }

@@ -54,8 +54,13 @@ const PY_ITEMS = 24;
 const didLines = (out: string) => out.split("\n").filter((l) => l.startsWith("did "));
 const resultsLine = (out: string) => out.split("\n").filter((l) => l.startsWith("results "));
 
-for (const kind of ["pool", "executor"]) {
-  const what = kind === "pool" ? "multiprocessing.Pool(2).map" : "concurrent.futures.ProcessPoolExecutor(2)";
+const PY_WHAT: Record<string, string> = {
+  pool: "multiprocessing.Pool(2).map",
+  executor: "concurrent.futures.ProcessPoolExecutor(2)",
+  duplex: "a multiprocessing.Process answering over a duplex Pipe() (a socket pair, both ends in both processes)",
+};
+for (const kind of ["pool", "executor", "duplex"]) {
+  const what = PY_WHAT[kind];
   test(`${what}, checkpointed mid-work: the results equal an uninterrupted run's`, async () => {
     const script = join(ROOT, "test", "fixtures", "tree-pool.py");
     const whole = await runToEnd(["python3", script, kind, String(PY_ITEMS)], { cwd: dir });
@@ -63,7 +68,7 @@ for (const kind of ["pool", "executor"]) {
     expect(resultsLine(whole.stdout)).toHaveLength(1);
     const before = await checkpointWhen(["setsid", CKPT, "python3", script, kind, String(PY_ITEMS)], (o) => didLines(o).length >= 4);
     expect(resultsLine(before)).toEqual([]); // mid-work: the map had not returned
-    expect(memberFiles().length).toBeGreaterThanOrEqual(2); // the two workers at least
+    expect(memberFiles().length).toBeGreaterThanOrEqual(kind === "duplex" ? 1 : 2); // the workers at least
     const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
     expect(rest.stderr).toBe("");
     expect(rest.code).toBe(0);
@@ -93,4 +98,20 @@ for (const [mode, line] of refusals) {
     expect(run.stdout).toContain("tick 60\n");
     expect(readdirSync(dir).filter((f) => f.startsWith(IMAGE))).toEqual([]);
   }, 60000);
+}
+
+const pongs = (out: string) => out.split("\n").filter((l) => l.startsWith("pong "));
+
+for (const type of ["stream", "seqpacket"]) {
+  test(`a ${type} socket pair between parent and child, a number unread in it: the ping-pong goes on as uninterrupted`, async () => {
+    const whole = await runToEnd([fixture("tree-socketpair"), "30", type], { cwd: dir });
+    expect(whole.code).toBe(7);
+    const before = await checkpointWhen(["setsid", CKPT, fixture("tree-socketpair"), "30", type], (o) => o.includes("pong 8\n"));
+    expect(memberFiles()).toHaveLength(1);
+    const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+    expect(rest.stderr).toBe("");
+    expect(rest.code).toBe(7);
+    expect(pongs(before + rest.stdout)).toEqual(pongs(whole.stdout));
+    expect(checksOf(rest.stdout)).toEqual(["PASS the child keeps its pid", "PASS the child reaped by its pid, exit 11", "PASS the parent keeps its pid"]);
+  }, 90000);
 }
