@@ -11,6 +11,9 @@
  *   unnamed (socketpair(), or what asyncio's self-pipe is): a new
  *   socketpair, each end's unread bytes written back through the other,
  *   message boundaries kept, then each end's shutdown bits;
+ * - one end of a pair whose other end another process of the tree holds
+ *   (docs/process-trees.md): the root of the restart makes the pair
+ *   (fd_unix_socket_fill_pair) and each holder takes a dup of its end;
  * - connected, its peer closed or in another process (which a restart
  *   cannot keep; resolve_unix_sockets decides): a socketpair whose other
  *   end is closed once the unread bytes are back, so reads give them,
