@@ -13,7 +13,8 @@
  *   message boundaries kept, then each end's shutdown bits;
  * - one end of a pair whose other end another process of the tree holds
  *   (docs/process-trees.md): the root of the restart makes the pair
- *   (fd_unix_socket_fill_pair) and each holder takes a dup of its end;
+ *   (fd_unix_socket_fill_pair), and fds.c places each holder's record
+ *   from the parked end, as a shared pipe's;
  * - connected, its peer closed or in another process (which a restart
  *   cannot keep; resolve_unix_sockets decides): a socketpair whose other
  *   end is closed once the unread bytes are back, so reads give them,
@@ -279,6 +280,11 @@ void fd_unix_socket_fill_pair(const int sv[2], const struct ckpt_fd *a, int imag
 	refill(image_a, a, sv[1]);
 	shut(sv[0], a);
 	shut(sv[1], b);
+	/* each holder's record is then placed from the parked end (fds.c) */
+	if (a->peek_off >= 0)
+		set_socket_option(sv[0], a, SOL_SOCKET, SO_PEEK_OFF, a->peek_off, "cannot set SO_PEEK_OFF again");
+	if (b->peek_off >= 0)
+		set_socket_option(sv[1], b, SOL_SOCKET, SO_PEEK_OFF, b->peek_off, "cannot set SO_PEEK_OFF again");
 }
 
 void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings, int image_fd)
@@ -286,11 +292,6 @@ void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, c
 	const struct ckpt_fd *f = &fds[i];
 	const char *name = string_at(strings, f->path_str);
 	int type = (int)f->sock_type | SOCK_CLOEXEC | SOCK_NONBLOCK; /* each fd gets its own flags once placed */
-	int parked = f->sock_state == CKPT_SOCK_PAIR ? tree_parked_fd(f) : -1;
-	if (parked >= 0) { /* a pair between processes of the tree, made by the root */
-		finish(to_high(sys_fcntl(parked, 1030 /* F_DUPFD_CLOEXEC */, 0), "cannot take a socket the tree's processes share", 0), f);
-		return;
-	}
 	if (f->sock_state == CKPT_SOCK_PAIR || f->sock_state == CKPT_SOCK_PEER_CLOSED) {
 		uint32_t j = f->sock_state == CKPT_SOCK_PAIR ? peer_index(fds, n, f) : n;
 		if (j < i)
