@@ -57,7 +57,7 @@ void close_parked(void);
 /* Moves `fd` to the next parked number (*next, advanced past it). */
 int park_fd(int fd, int *next);
 /* tree_memory.c, in the root before any member exists: one memfd per
- * object more than one process maps shared, parked from `next` on;
+ * object more than one region maps shared (in any processes), parked from `next` on;
  * returns the first number past them. */
 int park_shared_memory(int next);
 

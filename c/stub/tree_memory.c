@@ -2,13 +2,14 @@
  * Memory the processes of a tree share through a common mapping alone
  * (docs/process-trees.md, "Memory between members"): each SHARED_ANON
  * object (MAP_SHARED|MAP_ANONYMOUS across fork, a deleted file or memfd),
- * known across the images by its dev and ino, that more than one process
- * maps. The root makes one memfd per object before any member exists,
+ * known across the images by its dev and ino, that more than one region
+ * maps: in two processes, or twice in one (a deleted file or memfd is
+ * allowed in a tree, and two views of it must stay one object). The root makes one memfd per object before any member exists,
  * long enough for every view of it, and parks it with the shared
  * descriptors; in phase 2 each process maps its views of it MAP_SHARED at
  * their offsets (mem_anon_map) and loads the bytes its own image stored
  * (every holder stored the same: all were stopped), before barrier 2 lets
- * any of them run; then closes every memfd. An object one process alone
+ * any of them run; then closes every memfd. An object one region alone
  * maps comes back as shared anonymous memory, as without a tree.
  *
  * The table lives in the stub's own data, so phase 2's copy in the arena
@@ -36,23 +37,21 @@ static int same_object(const struct ckpt_region *a, uint64_t dev, uint64_t ino)
 }
 
 /* How long the object must be for every view of it, and how many
- * processes map it. */
-static uint64_t object_extent(uint64_t dev, uint64_t ino, uint32_t *holders)
+ * regions, in all processes, map it. */
+static uint64_t object_extent(uint64_t dev, uint64_t ino, uint32_t *views)
 {
 	uint64_t size = 0;
-	*holders = 0;
+	*views = 0;
 	for (uint32_t p = 0; p < tree.n; p++) {
 		uint32_t n;
 		const struct ckpt_region *r = regions_of(p, &n);
-		int holds = 0;
 		for (uint32_t i = 0; i < n; i++) {
 			if (!same_object(&r[i], dev, ino))
 				continue;
-			holds = 1;
+			(*views)++;
 			if (r[i].file_offset + (r[i].end - r[i].start) > size)
 				size = r[i].file_offset + (r[i].end - r[i].start);
 		}
-		*holders += (uint32_t)holds;
 	}
 	return size;
 }
@@ -68,13 +67,13 @@ static int known(uint64_t dev, uint64_t ino)
 int park_shared_memory(int next)
 {
 	for (uint32_t p = 0; p < tree.n; p++) {
-		uint32_t n, holders;
+		uint32_t n, views;
 		const struct ckpt_region *r = regions_of(p, &n);
 		for (uint32_t i = 0; i < n; i++) {
 			if (r[i].kind != CKPT_REGION_SHARED_ANON || known(r[i].dev, r[i].ino))
 				continue;
-			uint64_t size = object_extent(r[i].dev, r[i].ino, &holders);
-			if (holders < 2)
+			uint64_t size = object_extent(r[i].dev, r[i].ino, &views);
+			if (views < 2)
 				continue;
 			if (nobjects == MEM_SHARED_OBJECTS_MAX)
 				die("too many memory objects shared between the tree's processes (corrupt image)", 0);

@@ -32,7 +32,7 @@ const ROUNDS = 30;
 const counterLines = (out: string) => out.split("\n").filter((l) => /^(round|final) /.test(l));
 const checksOf = (out: string) => out.split("\n").filter((l) => /^(PASS|FAIL) /.test(l)).sort();
 
-for (const mode of ["anon", "named", "unlinked"]) {
+for (const mode of ["anon", "named", "unlinked", "views"]) {
   test(`parent and two children, pipes and a shared counter (${mode}): output, counter, pids, waitpid and a held mutex as in an uninterrupted run`, async () => {
     const whole = await runToEnd([fixture("tree-shared-counter"), String(ROUNDS), mode], { cwd: dir });
     expect(whole.code).toBe(7);
