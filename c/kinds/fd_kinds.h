@@ -148,6 +148,10 @@ void fd_inotify_check_world(const struct ckpt_header *h, const char *tables);
 void fd_inotify_drain(const struct ckpt_fd *fds, uint32_t n);
 void fd_unix_socket_check_world(const struct ckpt_fd *f, const char *name);
 void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings, int image_fd);
+/* fd_unix_socket.c, for the root of a tree: the pair sv made again as its
+ * ends' first holders' records a and b (in images image_a, image_b) say:
+ * options, each end's unread bytes (sent through the other), shutdown. */
+void fd_unix_socket_fill_pair(const int sv[2], const struct ckpt_fd *a, int image_a, const struct ckpt_fd *b, int image_b);
 /* fd_unix_socket.c, once every fd is back: datagram sockets connected again. */
 void fd_unix_socket_connect(const struct ckpt_fd *fds, uint32_t n, const char *strings);
 void fd_inet_socket_restore(const struct ckpt_fd *f, const char *name, int image_fd);

@@ -11,6 +11,10 @@
  *   unnamed (socketpair(), or what asyncio's self-pipe is): a new
  *   socketpair, each end's unread bytes written back through the other,
  *   message boundaries kept, then each end's shutdown bits;
+ * - one end of a pair whose other end another process of the tree holds
+ *   (docs/process-trees.md): the root of the restart makes the pair
+ *   (fd_unix_socket_fill_pair), and fds.c places each holder's record
+ *   from the parked end, as a shared pipe's;
  * - connected, its peer closed or in another process (which a restart
  *   cannot keep; resolve_unix_sockets decides): a socketpair whose other
  *   end is closed once the unread bytes are back, so reads give them,
@@ -266,6 +270,21 @@ static uint32_t peer_index(const struct ckpt_fd *fds, uint32_t n, const struct c
 	while (j < n && !(fds[j].kind == CKPT_FD_UNIX_SOCKET && !fds[j].shares_with && fds[j].sock_id == f->peer_id))
 		j++;
 	return j;
+}
+
+void fd_unix_socket_fill_pair(const int sv[2], const struct ckpt_fd *a, int image_a, const struct ckpt_fd *b, int image_b)
+{
+	set_socket_options(sv[0], a);
+	set_socket_options(sv[1], b);
+	refill(image_b, b, sv[0]);
+	refill(image_a, a, sv[1]);
+	shut(sv[0], a);
+	shut(sv[1], b);
+	/* each holder's record is then placed from the parked end (fds.c) */
+	if (a->peek_off >= 0)
+		set_socket_option(sv[0], a, SOL_SOCKET, SO_PEEK_OFF, a->peek_off, "cannot set SO_PEEK_OFF again");
+	if (b->peek_off >= 0)
+		set_socket_option(sv[1], b, SOL_SOCKET, SO_PEEK_OFF, b->peek_off, "cannot set SO_PEEK_OFF again");
 }
 
 void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings, int image_fd)

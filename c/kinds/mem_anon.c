@@ -20,6 +20,10 @@
 void mem_anon_classify(const struct maps_entry *e, struct ckpt_region *r)
 {
 	r->kind = e->shared ? CKPT_REGION_SHARED_ANON : CKPT_REGION_ANON;
+	/* The shared object's identity and this view's place in it: a tree's
+	 * restart makes one object for every process mapping the same one. */
+	if (e->shared)
+		r->dev = maps_dev(e), r->ino = e->inode, r->file_offset = e->offset;
 	if (maps_is(e, "[stack]"))
 		r->kind = CKPT_REGION_STACK;
 	if (maps_is(e, "[heap]"))
@@ -30,11 +34,17 @@ void mem_anon_classify(const struct maps_entry *e, struct ckpt_region *r)
  * replaced file, a memfd, a SysV segment) may be shared with another
  * process, or twice within this one (a JIT's second view of its code):
  * brought back as private shared memory it would silently stop being one
- * with them. Only MAP_SHARED|MAP_ANONYMOUS (/dev/zero) has no other holder:
- * ckpt refuses programs with children. */
+ * with them. MAP_SHARED|MAP_ANONYMOUS (/dev/zero) has no other holder
+ * outside the tree. In a tree, a deleted file or memfd (sem_open's
+ * semaphores once sem_unlink'd, as Python's multiprocessing does) comes
+ * back like it, one object for every member mapping it; the root refuses
+ * it if a descriptor or a process outside the tree holds it
+ * (tree_shared_memory.c). A SysV segment or a replaced file never. */
 int mem_anon_refuse_lost_sharing(struct capture *c, const struct maps_entry *e, const char *path)
 {
 	if (maps_is(e, "/dev/zero") || maps_is(e, "/[aio]") /* refused by name elsewhere */)
+		return 0;
+	if (c->tree && e->deleted && !str_starts(path, "/SYSV"))
 		return 0;
 	c->error.len = 0;
 	line_str(&c->error, "shared mapping ");
@@ -89,6 +99,9 @@ enum page_source mem_anon_page_source(const struct ckpt_region *r)
 #ifdef CKPT_STUB
 long mem_anon_map(const struct ckpt_region *r, int flags, int prot)
 {
+	int shared_in_tree = r->kind == CKPT_REGION_SHARED_ANON ? tree_memory_fd(r) : -1;
+	if (shared_in_tree >= 0) /* the object other processes of the tree map too */
+		return sys_mmap((void *)r->start, r->end - r->start, prot, flags, shared_in_tree, (long)r->file_offset);
 	return sys_mmap((void *)r->start, r->end - r->start, prot,
 			flags | MAP_ANONYMOUS | (r->kind == CKPT_REGION_STACK ? MAP_GROWSDOWN : 0), -1, 0);
 }

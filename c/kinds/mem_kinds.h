@@ -32,6 +32,12 @@ static inline int mem_kind_is_shared(uint32_t kind)
 	return kind == CKPT_REGION_FILE_SHARED || kind == CKPT_REGION_SHARED_ANON;
 }
 
+/* The most objects a tree's processes may share memory through (each a
+ * SHARED_ANON object, by dev and ino): the root refuses more at checkpoint
+ * (tree_shared_memory.c); the stub keeps one slot per object in its own
+ * data (tree_memory.c), which phase 2's arena copies. */
+#define MEM_SHARED_OBJECTS_MAX 256
+
 /* Record checks, on a region whose kind is a file kind (mem_file.c). */
 int mem_file_region_ok(const struct ckpt_region *r);
 

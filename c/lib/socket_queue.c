@@ -157,23 +157,32 @@ static int pair_up(struct capture *c, struct ckpt_fd *r)
 		r->peer_str = p->peer_str = 0;
 		return 0;
 	}
-	if (r->sock_type != SOCK_STREAM && r->sock_type != SOCK_SEQPACKET && peer[0])
-		return 0; /* a datagram socket connected to an address: connected to it again */
 	/* A connection to another process cannot be kept without it: like TCP,
 	 * it comes back closed by its peer (its unread bytes, then EOF), and
 	 * peer_str keeps the peer's address for `ckpt info`. An unnamed end
 	 * only: a named one (accepted from our listener) would lose its name
 	 * in the socketpair that stands in for it. Inherited ones are dropped. */
+	/* Its peer in another member of the tree: a pair (socketpair before a
+	 * fork), made once by the restart's root for every holder of either
+	 * end (c/stub/tree_shared.c); peer_id names the other end's record in
+	 * the holder's image. Unnamed ends only, as within one process. */
 	int holder = p ? 0 : tree_holds_socket(c, r->peer_id);
-	if (holder) {
-		struct proc_facts f = {.pid = holder};
-		proc_facts(c, holder, &f);
+	if (holder && !c->strings[r->path_str] && !peer[0]) {
+		r->sock_state = CKPT_SOCK_PAIR, r->peer_str = 0;
+		return 0;
+	}
+	if (holder || r->share_pid) {
+		struct proc_facts f = {.pid = holder ? holder : r->share_pid};
+		proc_facts(c, f.pid, &f);
 		struct line why = {.len = 0};
-		line_str(&why, "is connected to a socket of ");
-		name_process(&why, holder, f.comm);
-		line_str(&why, ", and sockets between the processes of a tree are not restored yet");
+		line_str(&why, holder ? "is connected to a socket of " : "is shared with ");
+		name_process(&why, f.pid, f.comm);
+		line_str(&why, holder ? " through a name (bound, or accepted from a listener), which ckpt does not restore yet"
+				      : " and connected outside the tree, which a restart could not keep");
 		return queue_refusal(c, r, why.buf);
 	}
+	if (r->sock_type != SOCK_STREAM && r->sock_type != SOCK_SEQPACKET && peer[0])
+		return 0; /* a datagram socket connected to an address: connected to it again */
 	if (!p && !c->strings[r->path_str] && !inherited_at_launch(r->fd)) {
 		r->sock_state = CKPT_SOCK_PEER_CLOSED, r->peer_id = 0;
 		return 0;

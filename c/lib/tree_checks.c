@@ -10,13 +10,10 @@
  *  - a process outside the tree in one of the tree's own groups (a double
  *    fork whose parent exited): the group could not be made whole again.
  *    The root's group is the shell's job, shared with whatever else the
- *    shell put in it (`ckpt prog | cat`), and is not checked;
- *  - memory shared between two processes of the tree that only a common
- *    mapping holds (MAP_SHARED|MAP_ANONYMOUS across fork, a memfd, a
- *    deleted file, SysV): each image would bring back a private copy.
+ *    shell put in it (`ckpt prog | cat`), and is not checked.
+ * Memory the members share is tree_shared_memory.c's.
  */
 #include <fcntl.h>
-#include <sys/mman.h>
 #include "ckpt_lib.h"
 #include "tree.h"
 #include "../maps.h"
@@ -99,72 +96,4 @@ int tree_check_groups(struct capture *c)
 	line_u64(&c->error, (uint64_t)s.group);
 	line_str(&c->error, " of the tree but not in the tree (its parent exited): the restart could not make the group whole");
 	return -1;
-}
-
-/* One shared mapping that only the processes mapping it share. */
-struct shared_map {
-	uint64_t dev, ino;
-	int32_t pid;
-	char path[52];
-};
-#define SHARED_MAPS_MAX 4096
-
-static int only_mapping_shares(const struct maps_entry *e)
-{
-	if (!e->shared || !e->inode)
-		return 0;
-	return e->deleted || str_starts(e->path, "/SYSV") || str_starts(e->path, "/dev/zero");
-}
-
-static int refuse_shared(struct capture *c, const struct shared_map *a, const struct shared_map *b)
-{
-	struct proc_facts fa = {.pid = a->pid}, fb = {.pid = b->pid};
-	proc_facts(c, a->pid, &fa);
-	proc_facts(c, b->pid, &fb);
-	c->error.len = 0;
-	line_str(&c->error, "memory shared between ");
-	name_process(&c->error, a->pid, fa.comm);
-	line_str(&c->error, " and ");
-	name_process(&c->error, b->pid, fb.comm);
-	line_str(&c->error, " (");
-	line_str(&c->error, a->path);
-	line_str(&c->error, "): shared memory between the processes of a tree is not restored yet");
-	return -1;
-}
-
-int tree_check_shared_memory(struct capture *c, uint64_t control_ino)
-{
-	uint64_t len = SHARED_MAPS_MAX * sizeof(struct shared_map);
-	long m = sys_mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m < 0)
-		return capture_fail(c, "cannot map memory to compare the tree's mappings", m);
-	struct shared_map *maps = (struct shared_map *)m;
-	uint32_t n = 0;
-	int rc = 0;
-	for (uint32_t p = 0; p < c->tree->nlive && !rc; p++) {
-		int pid = c->tree->live[p];
-		struct line path = {.len = 0};
-		line_str(&path, "/proc/");
-		line_u64(&path, (uint64_t)pid);
-		line_str(&path, "/maps");
-		long size = read_proc_file(c, path.buf);
-		const char *cur = c->text, *end = c->text + (size > 0 ? size : 0);
-		uint32_t first = n;
-		struct maps_entry e;
-		while (!rc && maps_next(&cur, end, &e) > 0) {
-			if (!only_mapping_shares(&e) || e.inode == control_ino)
-				continue;
-			uint64_t dev = (uint64_t)e.dev_major << 32 | e.dev_minor;
-			struct shared_map here = {.dev = dev, .ino = e.inode, .pid = pid};
-			int plen = e.path_len < (int)sizeof here.path - 1 ? e.path_len : (int)sizeof here.path - 1;
-			__builtin_memcpy(here.path, e.path, (size_t)plen);
-			for (uint32_t i = 0; i < first && !rc; i++)
-				if (maps[i].dev == dev && maps[i].ino == e.inode)
-					rc = refuse_shared(c, &maps[i], &here);
-			if (!rc && n < SHARED_MAPS_MAX)
-				maps[n++] = here;
-		}
-	}
-	sys_munmap(maps, len);
-	return rc;
 }

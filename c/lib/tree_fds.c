@@ -243,9 +243,13 @@ struct share_scan {
 	int failed;
 };
 
-static int shareable(uint32_t kind)
+/* A connected Unix socket may be shared too: if it turns out to be one
+ * end of a pair within the tree, the restart makes the pair once for every
+ * holder; else resolve_unix_sockets refuses it (socket_queue.c). */
+static int shareable(const struct ckpt_fd *r)
 {
-	return kind == CKPT_FD_FILE || kind == CKPT_FD_PIPE_READ || kind == CKPT_FD_PIPE_WRITE || kind == CKPT_FD_INHERIT;
+	return r->kind == CKPT_FD_FILE || r->kind == CKPT_FD_PIPE_READ || r->kind == CKPT_FD_PIPE_WRITE ||
+	       r->kind == CKPT_FD_INHERIT || (r->kind == CKPT_FD_UNIX_SOCKET && r->sock_state == CKPT_SOCK_CONNECTED);
 }
 
 /* What a kind that cannot be shared between members is, for the refusal. */
@@ -313,7 +317,7 @@ static int share_with(int fd, void *ctx)
 		if (r->share_pid || s->keys[2 * i] != st.st_dev || s->keys[2 * i + 1] != st.st_ino ||
 		    sys_kcmp(self, s->pid, KCMP_FILE, (unsigned long)r->fd, (unsigned long)fd) != 0)
 			continue;
-		if (!shareable(r->kind)) {
+		if (!shareable(r)) {
 			s->failed = refuse_share(c, r, s->pid, fd);
 			return 1;
 		}

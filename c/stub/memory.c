@@ -225,6 +225,7 @@ void map_regions(void)
 	open_forced_writes();
 	load_in_parallel();
 	close_forced_writes();
+	close_tree_memory();
 	/* Guards first: the kernel refuses to install them in a locked or
 	 * sealed region, and restore_advice() locks and seals. */
 	install_guards();

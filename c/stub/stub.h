@@ -112,6 +112,10 @@ void check_member_table(const struct ckpt_header *h, const char *tables);
 void validate_tree(const struct ckpt_header *h, const char *tables);
 void restore_tree(struct ckpt_header *hdr, char **tables);
 int tree_parked_fd(const struct ckpt_fd *f);
+/* tree_memory.c: the memfd a SHARED_ANON region maps when another process
+ * of the tree maps its object too, or -1; closed once memory is loaded. */
+int tree_memory_fd(const struct ckpt_region *r);
+void close_tree_memory(void);
 void tree_phase1_done(const struct ckpt_header *hdr);
 void tree_phase2_done(void);
 

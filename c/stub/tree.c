@@ -130,7 +130,7 @@ void restore_tree(struct ckpt_header *hdr, char **tables)
 		return;
 	int base = highest_fd() + 1;
 	sys_close_range((unsigned)base, ~0u); /* whatever the restart passed up there */
-	int next = park_shared(base);
+	int next = park_shared_memory(park_shared(base));
 	next = make_barrier_pipes(next);
 	int terminal = namespace_terminal_fd();
 	if (terminal >= 0) {

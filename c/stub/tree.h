@@ -13,7 +13,8 @@
 static inline int fd_share_impossible(const struct ckpt_fd *f, const struct ckpt_header *h)
 {
 	int shareable = f->kind == CKPT_FD_FILE || f->kind == CKPT_FD_PIPE_READ || f->kind == CKPT_FD_PIPE_WRITE ||
-			f->kind == CKPT_FD_INHERIT; /* this slice's (docs/process-trees.md) */
+			f->kind == CKPT_FD_INHERIT || /* this slice's (docs/process-trees.md) */
+			(f->kind == CKPT_FD_UNIX_SOCKET && f->sock_state == CKPT_SOCK_PAIR);
 	return (f->share_pid || f->share_fd) &&
 	       (f->share_pid <= 0 || f->share_pid == h->pid || f->share_fd < 0 || f->share_fd > CKPT_MAX_FD || !shareable);
 }
@@ -53,6 +54,12 @@ int32_t group_after_restart(int32_t pgid);
  * `base` and up; returns the first number past them. */
 int park_shared(int base);
 void close_parked(void);
+/* Moves `fd` to the next parked number (*next, advanced past it). */
+int park_fd(int fd, int *next);
+/* tree_memory.c, in the root before any member exists: one memfd per
+ * object more than one region maps shared (in any processes), parked from `next` on;
+ * returns the first number past them. */
+int park_shared_memory(int next);
 
 /* tree_barrier.c (the notes are in stub.h, for refuse.c). */
 /* The pipes, made by the root with the parked ones; returns the next free

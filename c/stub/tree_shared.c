@@ -40,6 +40,18 @@ static int is_pipe(uint32_t kind)
 	return kind == CKPT_FD_PIPE_READ || kind == CKPT_FD_PIPE_WRITE;
 }
 
+/* Kinds parked by an id of their own (a pipe's pipe_id, a socket's inode),
+ * not by their first holder: every record of that id takes it. */
+static int by_id(uint32_t kind)
+{
+	return is_pipe(kind) || kind == CKPT_FD_UNIX_SOCKET;
+}
+
+static uint64_t id_of(const struct ckpt_fd *f)
+{
+	return f->kind == CKPT_FD_UNIX_SOCKET ? f->sock_id : f->pipe_id;
+}
+
 /* The description record `f` of process `proc` is, as (pid, fd): its first holder's. */
 static void holder_of(uint32_t proc, const struct ckpt_fd *f, int32_t *pid, int32_t *fd)
 {
@@ -50,7 +62,7 @@ static void holder_of(uint32_t proc, const struct ckpt_fd *f, int32_t *pid, int3
 static struct parked *find(int32_t pid, int32_t fd, uint64_t pipe_id, uint32_t kind)
 {
 	for (uint32_t i = 0; i < nparked; i++)
-		if (parked[i].kind == kind && (is_pipe(kind) ? parked[i].pipe_id == pipe_id
+		if (parked[i].kind == kind && (by_id(kind) ? parked[i].pipe_id == pipe_id
 							     : parked[i].pid == pid && parked[i].fd == fd))
 			return &parked[i];
 	return 0;
@@ -58,7 +70,7 @@ static struct parked *find(int32_t pid, int32_t fd, uint64_t pipe_id, uint32_t k
 
 /* Moves `fd` to the next parked number, where it may already be: every
  * number from there on is free, so a new fd lands there or below. */
-static int park(int fd, int *next)
+int park_fd(int fd, int *next)
 {
 	if (fd == *next)
 		return (*next)++;
@@ -90,7 +102,7 @@ static void park_descriptions(int *next)
 		uint32_t n;
 		const struct ckpt_fd *f = fds_of(p, &n);
 		for (uint32_t i = 0; i < n; i++) {
-			if (!f[i].share_pid || is_pipe(f[i].kind) || find(f[i].share_pid, f[i].share_fd, 0, f[i].kind))
+			if (!f[i].share_pid || by_id(f[i].kind) || find(f[i].share_pid, f[i].share_fd, 0, f[i].kind))
 				continue;
 			uint32_t holder;
 			const struct ckpt_fd *first = record_of(f[i].share_pid, f[i].share_fd, &holder);
@@ -102,7 +114,7 @@ static void park_descriptions(int *next)
 			if (fd < 0)
 				die("cannot keep a descriptor the processes share (the restart's own 0-2)", fd);
 			parked[nparked++] = (struct parked){.pid = f[i].share_pid, .fd = f[i].share_fd, .kind = first->kind,
-							    .at = park(fd, next)};
+							    .at = park_fd(fd, next)};
 		}
 	}
 	judge_member(0, 0);
@@ -121,6 +133,25 @@ static int pipe_between_processes(uint32_t proc, uint64_t pipe_id)
 	return 0;
 }
 
+/* Process p's image, open for reading its stored bytes (the root's own is open). */
+static int image_of(uint32_t p)
+{
+	if (!p)
+		return restart.image_fd;
+	static char path[CKPT_PATH_MAX];
+	member_image_path(tree.proc[p].member, tree.root_strings, path, sizeof path);
+	long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		die_path("cannot open the member image", path, fd);
+	return (int)fd;
+}
+
+static void done_with_image(uint32_t p, int fd)
+{
+	if (p)
+		sys_close(fd);
+}
+
 /* The unread bytes, from the first process that stored them (each reader
  * stored the same: everyone was stopped), written into `wr`. */
 static void refill_pipe(uint64_t pipe_id, int wr)
@@ -131,18 +162,9 @@ static void refill_pipe(uint64_t pipe_id, int wr)
 		for (uint32_t i = 0; i < n; i++) {
 			if (f[i].kind != CKPT_FD_PIPE_READ || f[i].pipe_id != pipe_id || !f[i].pipe_len)
 				continue;
-			int image = restart.image_fd;
-			if (p) {
-				static char path[CKPT_PATH_MAX];
-				member_image_path(tree.proc[p].member, tree.root_strings, path, sizeof path);
-				long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
-				if (fd < 0)
-					die_path("cannot open the member image", path, fd);
-				image = (int)fd;
-			}
+			int image = image_of(p);
 			refill_from_image(image, f[i].pipe_data_offset, f[i].pipe_len, f[i].pipe_crc, wr, 0, "pipe");
-			if (p)
-				sys_close(image);
+			done_with_image(p, image);
 			return;
 		}
 	}
@@ -179,9 +201,65 @@ static void park_pipes(int *next)
 				sys_fcntl(ends[1], F_SETPIPE_SZ, (long)f[i].size);
 			refill_pipe(f[i].pipe_id, ends[1]);
 			parked[nparked++] = (struct parked){.pipe_id = f[i].pipe_id, .kind = CKPT_FD_PIPE_READ,
-							    .at = park(ends[0], next)};
+							    .at = park_fd(ends[0], next)};
 			parked[nparked++] = (struct parked){.pipe_id = f[i].pipe_id, .kind = CKPT_FD_PIPE_WRITE,
-							    .at = park(ends[1], next)};
+							    .at = park_fd(ends[1], next)};
+		}
+	}
+}
+
+static int is_pair(const struct ckpt_fd *f)
+{
+	return f->kind == CKPT_FD_UNIX_SOCKET && f->sock_state == CKPT_SOCK_PAIR;
+}
+
+/* The first record in tree order of socket `id` (either end of a pair), and its process. */
+static const struct ckpt_fd *first_socket(uint64_t id, uint32_t *proc)
+{
+	for (*proc = 0; *proc < tree.n; (*proc)++) {
+		uint32_t n;
+		const struct ckpt_fd *f = fds_of(*proc, &n);
+		for (uint32_t i = 0; i < n; i++)
+			if (is_pair(&f[i]) && f[i].sock_id == id)
+				return &f[i];
+	}
+	die("a socket pair between the tree's processes misses an end (corrupt image)", 0);
+}
+
+/* Whether a process other than `proc` holds either end of f's pair. */
+static int pair_between_processes(uint32_t proc, const struct ckpt_fd *pair)
+{
+	for (uint32_t p = 0; p < tree.n; p++) {
+		uint32_t n;
+		const struct ckpt_fd *f = fds_of(p, &n);
+		for (uint32_t i = 0; p != proc && i < n; i++)
+			if (is_pair(&f[i]) && (f[i].sock_id == pair->sock_id || f[i].sock_id == pair->peer_id))
+				return 1;
+	}
+	return 0;
+}
+
+/* One socketpair per pair with ends in more than one process, each end as
+ * its first holder's record says (its unread bytes from that image). */
+static void park_socket_pairs(int *next)
+{
+	for (uint32_t p = 0; p < tree.n; p++) {
+		uint32_t n;
+		const struct ckpt_fd *f = fds_of(p, &n);
+		for (uint32_t i = 0; i < n; i++) {
+			if (!is_pair(&f[i]) || find(0, 0, f[i].sock_id, CKPT_FD_UNIX_SOCKET) || !pair_between_processes(p, &f[i]))
+				continue;
+			uint32_t pa, pb;
+			const struct ckpt_fd *a = first_socket(f[i].sock_id, &pa), *b = first_socket(f[i].peer_id, &pb);
+			int sv[2];
+			long err = sys_socketpair(1 /* AF_UNIX */, (int)a->sock_type | O_CLOEXEC | O_NONBLOCK /* = SOCK_CLOEXEC, SOCK_NONBLOCK */, 0, sv);
+			if (err < 0)
+				die("cannot create a socket pair between the tree's processes", err);
+			int ia = image_of(pa), ib = image_of(pb);
+			fd_unix_socket_fill_pair(sv, a, ia, b, ib);
+			done_with_image(pa, ia), done_with_image(pb, ib);
+			parked[nparked++] = (struct parked){.pipe_id = a->sock_id, .kind = CKPT_FD_UNIX_SOCKET, .at = park_fd(sv[0], next)};
+			parked[nparked++] = (struct parked){.pipe_id = b->sock_id, .kind = CKPT_FD_UNIX_SOCKET, .at = park_fd(sv[1], next)};
 		}
 	}
 }
@@ -201,6 +279,7 @@ int park_shared(int base)
 	int next = base;
 	park_descriptions(&next);
 	park_pipes(&next);
+	park_socket_pairs(&next);
 	return next;
 }
 
@@ -210,7 +289,7 @@ int tree_parked_fd(const struct ckpt_fd *f)
 		return -1;
 	int32_t pid, fd;
 	holder_of(restart.tree_index, f, &pid, &fd);
-	const struct parked *p = find(pid, fd, f->pipe_id, f->kind);
+	const struct parked *p = find(pid, fd, id_of(f), f->kind);
 	return p ? p->at : -1;
 }
 
