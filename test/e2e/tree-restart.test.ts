@@ -230,7 +230,7 @@ os.kill(root, signal.SIGUSR2)
 read_until(rb"exit status 85[\\s\\S]*ready\\$ ", 20)
 say(f"{ckpt} restart; echo status-$?\\n".encode(), rb"restart;[\\s\\S]*tick \\d+ mine[\\s\\S]*tick \\d+ mine")
 os.write(fd, b"\\x03")
-read_until(rb"status-", 20)
+read_until(rb"status-\\d", 20)  # a digit: the typed line holds "status-$?" already
 say(b"echo still-$((40+2)); exit\\n", rb"still-42")
 sys.stdout.write(out.decode(errors="replace"))
 `;
