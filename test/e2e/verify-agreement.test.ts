@@ -65,6 +65,29 @@ function readerRefusal(path: string, depth: CheckDepth): string | undefined {
   }
 }
 
+/** Sets each 32-bit word of an image to each of some values in turn
+ * (checksums resealed) and collects where the reader and the stub differ. */
+class WordVerdicts {
+  disagreements: string[] = [];
+  count = { accepted: 0, refused: 0 };
+  constructor(private readonly path: string) {}
+
+  judge(original: Uint8Array, words: number[], values: (at: number) => number[]) {
+    for (const at of words)
+      for (const value of values(at)) {
+        const img = original.slice();
+        new DataView(img.buffer).setUint32(at, value >>> 0, true);
+        reseal(img);
+        writeFileSync(this.path, img, { mode: 0o600 });
+        const reader = readerRefusal(this.path, "tables");
+        const stub = imageRefusal(STUB, this.path, "tables");
+        if ((reader === undefined) !== (stub === undefined))
+          this.disagreements.push(`word at ${at} = ${value}: reader ${reader ?? "accepts"}; stub ${stub ?? "accepts"}`);
+        this.count[stub === undefined ? "accepted" : "refused"]++;
+      }
+  }
+}
+
 test("the reader and the restore stub accept and refuse the same mutated images", () => {
   const r = rng(12);
   const path = join(dir, "m.dat");
@@ -98,23 +121,11 @@ test("every word of the epoll watch table, and its place in the header, set to e
   const nwatches = v.getUint32(HEADER.fields.nwatches.off, true);
   const watchesAt = tablesAt + v.getUint32(HEADER.fields.watches_off.off, true);
   expect(nwatches).toBe(6);
-  const path = join(dir, "w.dat");
-  const disagreements: string[] = [];
-  const count = { accepted: 0, refused: 0 };
+  const verdicts = new WordVerdicts(join(dir, "w.dat"));
   const words = [HEADER.fields.nwatches.off, HEADER.fields.watches_off.off,
     ...Array.from({ length: (nwatches * EPOLL_WATCH.size) / 4 }, (_, i) => watchesAt + i * 4)];
-  for (const at of words)
-    for (const value of [0, 1, 3, 4, 13, 14, 15, 0x80000000, 0xffffffff, v.getUint32(at, true) + 8]) {
-      const img = original.slice();
-      new DataView(img.buffer).setUint32(at, value >>> 0, true);
-      reseal(img);
-      writeFileSync(path, img, { mode: 0o600 });
-      const reader = readerRefusal(path, "tables");
-      const stub = imageRefusal(STUB, path, "tables");
-      if ((reader === undefined) !== (stub === undefined))
-        disagreements.push(`word at ${at} = ${value}: reader ${reader ?? "accepts"}; stub ${stub ?? "accepts"}`);
-      count[stub === undefined ? "accepted" : "refused"]++;
-    }
+  verdicts.judge(original, words, (at) => [0, 1, 3, 4, 13, 14, 15, 0x80000000, 0xffffffff, v.getUint32(at, true) + 8]);
+  const { disagreements, count } = verdicts;
   expect(disagreements).toEqual([]);
   expect(count.accepted).toBeGreaterThan(50); // events and data take any value
   expect(count.refused).toBeGreaterThan(100);
@@ -205,24 +216,13 @@ test("a process tree's images: every word of the member table, the tree's header
   const root = new Uint8Array(readFileSync(join(cwd, "myckpt.dat")));
   const memberFile = readdirSync(cwd).find((n) => n.startsWith("myckpt.dat."))!;
   const member = new Uint8Array(readFileSync(join(cwd, memberFile)));
-  const path = join(dir, "t.dat");
-  const disagreements: string[] = [];
-  const count = { accepted: 0, refused: 0 };
+  const verdicts = new WordVerdicts(join(dir, "t.dat"));
   const tryWords = (original: Uint8Array, words: number[]) => {
     const v = new DataView(original.buffer, original.byteOffset, original.byteLength);
-    for (const at of words)
-      for (const value of [0, 1, 2, 3, 0x7f, 0x80000000, 0xffffffff, v.getUint32(at, true) + 1, v.getUint32(at, true) - 1, v.getUint32(at, true) + 8]) {
-        const img = original.slice();
-        new DataView(img.buffer).setUint32(at, value >>> 0, true);
-        reseal(img);
-        writeFileSync(path, img, { mode: 0o600 });
-        const reader = readerRefusal(path, "tables");
-        const stub = imageRefusal(STUB, path, "tables");
-        if ((reader === undefined) !== (stub === undefined))
-          disagreements.push(`word at ${at} = ${value}: reader ${reader ?? "accepts"}; stub ${stub ?? "accepts"}`);
-        count[stub === undefined ? "accepted" : "refused"]++;
-      }
+    verdicts.judge(original, words, (at) =>
+      [0, 1, 2, 3, 0x7f, 0x80000000, 0xffffffff, v.getUint32(at, true) + 1, v.getUint32(at, true) - 1, v.getUint32(at, true) + 8]);
   };
+  const { disagreements, count } = verdicts;
   const view = (img: Uint8Array) => new DataView(img.buffer, img.byteOffset, img.byteLength);
   const tablesAt = (img: Uint8Array) => Number(view(img).getBigUint64(HEADER.fields.tables_offset.off, true));
   const nmembers = view(root).getUint32(HEADER.fields.nmembers.off, true);

@@ -1,6 +1,5 @@
-import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import {
 	CKPT_CODEC_LZ4, CKPT_CODEC_MAX,
@@ -9,16 +8,9 @@ import {
 } from "../../src/image/format.ts";
 import { ImageError, readImage, verifyData } from "../../src/image/read.ts";
 import { buildImage, defaultSpec, poke, recordOffset, seal } from "./image-builder.ts";
+import { imageFiles } from "./image-files.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "ckpt-image-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-let n = 0;
-function write(bytes: Uint8Array): string {
-	const p = join(dir, `img${n++}.dat`);
-	writeFileSync(p, bytes);
-	return p;
-}
+const { dir, write } = imageFiles("ckpt-image-");
 
 /** The message readImage fails with, minus the leading "<path>: ". */
 function failure(bytes: Uint8Array): string {

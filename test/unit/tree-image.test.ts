@@ -3,26 +3,16 @@
  * each descriptor's first holder, accepted when they make sense and refused
  * one rule at a time, in the restore stub's words (its check_member_table).
  */
-import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { expect, test } from "bun:test";
 import {
 	CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_EVENTFD, CKPT_MAX_MEMBERS, CKPT_MEMBER_LIVE,
 	CKPT_MEMBER_ZOMBIE, HEADER, MEMBER,
 } from "../../src/image/format.ts";
 import { ImageError, readImage } from "../../src/image/read.ts";
 import { buildImage, defaultSpec, type FdSpec, type MemberSpec, poke, recordOffset, TREE_ID, type TreeSpec } from "./image-builder.ts";
+import { imageFiles } from "./image-files.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "ckpt-tree-image-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-let n = 0;
-function write(bytes: Uint8Array): string {
-	const p = join(dir, `img${n++}.dat`);
-	writeFileSync(p, bytes);
-	return p;
-}
+const { write } = imageFiles("ckpt-tree-image-");
 
 const LIVE = CKPT_MEMBER_LIVE, ZOMBIE = CKPT_MEMBER_ZOMBIE;
 
