@@ -56,7 +56,9 @@ static __attribute__((noreturn)) void cannot_create(const struct ckpt_member *m,
 	line_str(&l, " (");
 	line_str(&l, m->comm[sizeof m->comm - 1] ? "?" : m->comm);
 	line_str(&l, ") at its old pid: ");
-	line_str(&l, errno_text(err));
+	/* EAGAIN from clone is the user's process limit (a fork bomb's own
+	 * RLIMIT_NPROC is in its image, not in force here yet). */
+	line_str(&l, err == -11 ? "this user may not have more processes (RLIMIT_NPROC: raise ulimit -u)" : errno_text(err));
 	die_line(&l);
 }
 
