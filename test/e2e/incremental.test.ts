@@ -21,6 +21,17 @@ eachTestInTempDir((d) => (dir = d), running);
 
 const textLines = (out: string) => out.split("\n").slice(0, -1);
 
+/** The rewriting fixture's restart: every check it makes from inside passes, and it ends cleanly. */
+function expectRewritesRestored(rest: { stdout: string; stderr: string; code: number | null }) {
+  const checks = textLines(rest.stdout).filter((l) => /^(PASS|FAIL) /.test(l));
+  expect(checks).toEqual([
+    "PASS every page of the rewritten region holds its latest round, or zeros where dropped",
+    "PASS the region mapped, grown and moved since holds what was written into it",
+    "PASS the threads that came and went left their sums",
+  ]);
+  expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
+}
+
 interface ChainFacts { imageId: string; tracking: string; chain: { imageId: string; size: number }[] }
 
 /** `ckpt info --json`'s incremental facts of an image, or undefined while it is unreadable. */
@@ -82,13 +93,7 @@ test("mmap, munmap, mremap, MADV_DONTNEED, kernel writes and short-lived threads
   for (const link of facts.chain) fileWithId(link.imageId);
 
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
-  const checks = textLines(rest.stdout).filter((l) => /^(PASS|FAIL) /.test(l));
-  expect(checks).toEqual([
-    "PASS every page of the rewritten region holds its latest round, or zeros where dropped",
-    "PASS the region mapped, grown and moved since holds what was written into it",
-    "PASS the threads that came and went left their sums",
-  ]);
-  expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
+  expectRewritesRestored(rest);
 }, 60000);
 
 test("an incremental image stores far less than the full one before it, and restarts to the same output", async () => {
@@ -145,13 +150,7 @@ test("--interval with --compress: every image is whole, and the newest restarts 
   expect(info.image.compression).toBe("lz4");
 
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
-  const checks = textLines(rest.stdout).filter((l) => /^(PASS|FAIL) /.test(l));
-  expect(checks).toEqual([
-    "PASS every page of the rewritten region holds its latest round, or zeros where dropped",
-    "PASS the region mapped, grown and moved since holds what was written into it",
-    "PASS the threads that came and went left their sums",
-  ]);
-  expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
+  expectRewritesRestored(rest);
 }, 90000);
 
 test("an incremental image whose older image is compressed is refused before anything is torn down, naming it", async () => {

@@ -10,22 +10,8 @@ import { ImageError, readImage, verifyData } from "../../src/image/read.ts";
 import { buildImage, defaultSpec, poke, recordOffset, seal } from "./image-builder.ts";
 import { imageFiles } from "./image-files.ts";
 
-const { dir, write } = imageFiles("ckpt-image-");
+const { dir, write, failure } = imageFiles("ckpt-image-");
 
-/** The message readImage fails with, minus the leading "<path>: ". */
-function failure(bytes: Uint8Array): string {
-	const p = write(bytes);
-	try {
-		readImage(p);
-	} catch (e) {
-		expect(e).toBeInstanceOf(ImageError);
-		const msg = (e as Error).message;
-		expect(msg.startsWith(`${p}: `)).toBe(true);
-		expect(msg).not.toContain("\n");
-		return msg.slice(p.length + 2);
-	}
-	throw new Error("image was accepted");
-}
 
 describe("a valid image", () => {
 	const img = readImage(write(buildImage()));

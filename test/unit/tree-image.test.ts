@@ -8,11 +8,11 @@ import {
 	CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_EVENTFD, CKPT_MAX_MEMBERS, CKPT_MEMBER_LIVE,
 	CKPT_MEMBER_ZOMBIE, HEADER, MEMBER,
 } from "../../src/image/format.ts";
-import { ImageError, readImage } from "../../src/image/read.ts";
+import { readImage } from "../../src/image/read.ts";
 import { buildImage, defaultSpec, type FdSpec, type MemberSpec, poke, recordOffset, TREE_ID, type TreeSpec } from "./image-builder.ts";
 import { imageFiles } from "./image-files.ts";
 
-const { write } = imageFiles("ckpt-tree-image-");
+const { write, failure } = imageFiles("ckpt-tree-image-");
 
 const LIVE = CKPT_MEMBER_LIVE, ZOMBIE = CKPT_MEMBER_ZOMBIE;
 
@@ -33,17 +33,6 @@ function treeImage(change: (t: TreeSpec & { members: MemberSpec[] }) => void = (
 	return buildImage(spec);
 }
 
-/** The message readImage fails with, minus the leading "<path>: ". */
-function failure(bytes: Uint8Array): string {
-	const p = write(bytes);
-	try {
-		readImage(p);
-	} catch (e) {
-		expect(e).toBeInstanceOf(ImageError);
-		return (e as Error).message.slice(p.length + 2);
-	}
-	throw new Error("image was accepted");
-}
 
 test("a root image's member table reads, parents before children, with each process's group and session", () => {
 	const img = readImage(write(treeImage()));
