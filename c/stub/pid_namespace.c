@@ -108,7 +108,14 @@ static __attribute__((noreturn)) void run_parent_stand_in(int program)
 }
 
 /* pid 1 of the namespace: the kernel delivers it only signals it waits
- * for, and all of them are blocked here, so each is taken in turn. */
+ * for, and all of them are blocked here, so each is taken in turn.
+ *
+ * When the program ends, the namespace ends with init, killing whatever
+ * is left in it; except after a whole tree was restored: then the members
+ * still running (a daemon, a child the root left behind) run on, as they
+ * would have without the restart. Init tells the supervisor the program's
+ * status, lets it go (no longer killed by its exit), and stays, reaping,
+ * until the namespace is empty. */
 static __attribute__((noreturn)) void run_init(int child, int program)
 {
 	sys_prctl(PR_SET_NAME, (unsigned long)"ckpt-init", 0, 0, 0);
@@ -117,10 +124,13 @@ static __attribute__((noreturn)) void run_init(int child, int program)
 	sys_setpgid(0, 0);
 	close_all_but(report_pipe[1], -1);
 	const uint64_t all = ~0ull;
+	int tree_restored = 0, program_ended = 0;
 	for (;;) {
 		char info[128];
 		long sig = sys_rt_sigtimedwait(&all, info, 0);
-		if (sig == SIGCHLD) {
+		if (tree_restored_note(sig, info)) {
+			tree_restored = 1;
+		} else if (sig == SIGCHLD) {
 			int status;
 			long pid;
 			while ((pid = sys_wait4(-1, &status, 1 /* WNOHANG */ | WUNTRACED)) > 0)
@@ -128,9 +138,16 @@ static __attribute__((noreturn)) void run_init(int child, int program)
 					report(NS_STOPPED, (status >> 8) & 0xff);
 				else if (pid == child) {
 					report(NS_STATUS, status);
-					sys_exit_group(0);
+					if (!tree_restored)
+						sys_exit_group(0);
+					program_ended = 1;
+					sys_prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+					report(NS_DETACHED, 0);
+					sys_close(report_pipe[1]);
 				}
-		} else if (sig > 0) {
+			if (program_ended && pid == -10 /* ECHILD: the namespace is empty */)
+				sys_exit_group(0);
+		} else if (sig > 0 && !program_ended) {
 			sys_kill(program, (int)sig);
 		}
 	}

@@ -66,7 +66,8 @@ struct clone3_args {
 
 /* From the namespace to the supervisor (pid_namespace.c, supervisor.c). */
 enum ns_step { NS_READY, NS_STATUS, NS_FAIL_PROC, NS_FAIL_PARENT, NS_FAIL_PROGRAM,
-	       NS_STOPPED /* the program stopped (Ctrl-Z): value is the signal */ };
+	       NS_STOPPED, /* the program stopped (Ctrl-Z): value is the signal */
+	       NS_DETACHED /* after NS_STATUS: the program ended, init stays for the rest of its tree */ };
 struct ns_report { int32_t step, value; };
 
 extern struct stub_args restart; /* state.c */
@@ -100,6 +101,12 @@ __attribute__((noreturn)) void supervise(int child, int report_fd, int terminal_
 __attribute__((noreturn)) void exit_like(int status);
 void close_all_but(int keep, int also); /* also: 0-2, or -1 */
 int namespace_terminal_fd(void); /* the program's process: the terminal it took, or -1 */
+/* init_note.c: a tree's root, past barrier 2, tells init that every
+ * process is restored, so that when the root ends, init stays until the
+ * rest of the tree has ended, as it would have run on; and init's test of
+ * a signal it took. */
+void tell_init_restored(void);
+int tree_restored_note(long sig, const char *info);
 
 /* Process trees (docs/process-trees.md, "Restart"). tree_validate.c: the
  * root image's member table (check_member_table, --check too), then every

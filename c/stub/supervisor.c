@@ -93,6 +93,10 @@ static void read_reports(void)
 			program_status = r.value;
 		else if (r.step == NS_STOPPED)
 			stop_like(r.value);
+		else if (r.step == NS_DETACHED) { /* the program ended; the rest of its tree runs on */
+			give_terminal((int32_t)sys_getpgrp());
+			exit_like(program_status);
+		}
 	}
 }
 

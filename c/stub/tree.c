@@ -48,20 +48,6 @@ static int highest_fd(void)
 	return top;
 }
 
-static __attribute__((noreturn)) void cannot_create(const struct ckpt_member *m, long err)
-{
-	struct line l = {.len = 0};
-	line_str(&l, "cannot create pid ");
-	line_i64(&l, m->pid);
-	line_str(&l, " (");
-	line_str(&l, m->comm[sizeof m->comm - 1] ? "?" : m->comm);
-	line_str(&l, ") at its old pid: ");
-	/* EAGAIN from clone is the user's process limit (a fork bomb's own
-	 * RLIMIT_NPROC is in its image, not in force here yet). */
-	line_str(&l, err == -11 ? "this user may not have more processes (RLIMIT_NPROC: raise ulimit -u)" : errno_text(err));
-	die_line(&l);
-}
-
 /* A zombie child has ended: its SIGCHLD, ours from the restart, not the program's. */
 static void let_zombie_end(int32_t pid)
 {
@@ -77,10 +63,22 @@ static void let_zombie_end(int32_t pid)
 		;
 }
 
-/* Makes proc's children; returns in each child its index, in proc (once
- * all exist) proc's. */
+/* Makes proc's children, and what it holds (tree_stand_ins.c: stand-ins
+ * for gone leaders, the members of its session whose parent exited);
+ * returns in each member made its index, in proc (once all exist) proc's. */
 static uint32_t create_children(uint32_t proc)
 {
+	uint32_t made = make_held(tree.proc[proc].pid);
+	if (made)
+		return made;
+	const struct ckpt_member *self = tree.proc[proc].member;
+	if (self && group_stands_in(self->pgid, self->sid) && sys_getpgid(0) != self->pgid) {
+		/* now, while its stand-in leader lives (until barrier 1), which it
+		 * may have made itself just now as its session's leader */
+		long err = sys_setpgid(0, self->pgid);
+		if (err < 0)
+			die("cannot join its process group again (its leader is a stand-in)", err);
+	}
 	for (uint32_t i = 1; i < tree.n; i++) {
 		const struct ckpt_member *m = tree.proc[i].member;
 		if (m->ppid != tree.proc[proc].pid)
@@ -95,7 +93,8 @@ static uint32_t create_children(uint32_t proc)
 		if (m->kind == CKPT_MEMBER_ZOMBIE)
 			let_zombie_end(pid);
 	}
-	return proc;
+	made = make_orphans(tree.proc[proc].pid);
+	return made ? made : proc;
 }
 
 /* The first thing member `index` does: its session or group, then, a

@@ -61,6 +61,25 @@ int park_fd(int fd, int *next);
  * returns the first number past them. */
 int park_shared_memory(int next);
 
+/* A member whose parent exited: init took it (the root's own children
+ * when the root was a namespace's init). */
+static inline int member_orphaned(const struct ckpt_header *root, const struct ckpt_member *m)
+{
+	return m->ppid == 1 && root->pid != 1;
+}
+/* tree_stand_ins.c: stand-ins for gone leaders and the members whose
+ * parent exited. make_held and make_orphans, in the process at `holder`
+ * (the root, a member, a session's stand-in), make what it holds; each
+ * returns 0 there, and in a member it made, that member's index. */
+uint32_t make_held(int32_t holder);
+uint32_t make_orphans(int32_t holder);
+/* Whether group `pgid` of a member in session `sid` is made by a stand-in
+ * (its leader is gone): the member joins it as soon as it exists. */
+int group_stands_in(int32_t pgid, int32_t sid);
+/* After barrier 1: this process's stand-ins end, and are reaped. */
+void end_stand_ins(void);
+__attribute__((noreturn)) void cannot_create(const struct ckpt_member *m, long err);
+
 /* tree_barrier.c (the notes are in stub.h, for refuse.c). */
 /* The pipes, made by the root with the parked ones; returns the next free
  * number. close_barrier_ends: what a process no longer needs once its own

@@ -11,7 +11,9 @@
  * Between the barriers the groups are joined (setpgid only moves the
  * caller or its child, and a group must have its leader: all exist by
  * barrier 1) and the root gives the terminal to the image's foreground
- * group. Barrier 2 comes before any thread of the program runs or any of
+ * group; each process ends the stand-ins it made for gone leaders
+ * (tree_stand_ins.c), whose groups every member joined at its creation.
+ * Barrier 2 comes before any thread of the program runs or any of
  * its timers starts: past it only the threads are cloned, so no program
  * runs while a peer may still fail. Everything here is static, not mapped, since
  * phase 2 runs in the arena with the rest of memory gone.
@@ -187,6 +189,7 @@ void tree_phase1_done(const struct ckpt_header *hdr)
 	if (restart.tree_index) {
 		note_to_root(TREE_NOTE_PHASE1);
 		wait_for_root(0);
+		end_stand_ins(); /* every member of their groups joined them at creation */
 		int32_t group = group_after_restart(hdr->pgid);
 		long err = sys_getpgid(0) == group ? 0 : sys_setpgid(0, group);
 		if (err < 0)
@@ -203,6 +206,7 @@ void tree_phase1_done(const struct ckpt_header *hdr)
 	if (terminal >= 0)
 		sys_close(terminal);
 	release(0);
+	end_stand_ins();
 }
 
 void tree_phase2_done(void)
@@ -217,6 +221,7 @@ void tree_phase2_done(void)
 	}
 	wait_for_members(TREE_NOTE_PHASE2);
 	release(1);
+	tell_init_restored();
 	sys_close(ready[0]), sys_close(go[0][1]), sys_close(go[1][1]);
 	for (uint32_t i = 0; i < CKPT_MAX_MEMBERS; i++)
 		if (watch[i])

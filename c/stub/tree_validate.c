@@ -84,6 +84,28 @@ static int plain_file_name(const char *s)
 	return 1;
 }
 
+/* Whether a stand-in for a gone leader (tree_stand_ins.c) may take `pid`:
+ * no process of the tree, nor init, nor the root's stand-in parent, has it. */
+static int stand_in_pid(const struct ckpt_header *h, const struct ckpt_member *all, int32_t pid)
+{
+	int32_t pgid, sid;
+	uint32_t kind;
+	return pid > 1 && pid != h->ppid && !find_process(h, all, h->nmembers, pid, &pgid, &sid, &kind);
+}
+
+/* Whether the restart has a process in session `sid` to make what joins
+ * it: the root, a live member leading it, or a stand-in at its pid. */
+static int session_can_hold(const struct ckpt_header *h, const struct ckpt_member *all, int32_t sid)
+{
+	int32_t pgid, leads;
+	uint32_t kind;
+	if (sid == h->sid)
+		return 1;
+	if (find_process(h, all, h->nmembers, sid, &pgid, &leads, &kind))
+		return kind == CKPT_MEMBER_LIVE && leads == sid;
+	return stand_in_pid(h, all, sid);
+}
+
 static void check_member(const struct ckpt_header *h, const struct ckpt_member *all, uint32_t i, const char *strings)
 {
 	const struct ckpt_member *m = &all[i];
@@ -93,13 +115,21 @@ static void check_member(const struct ckpt_header *h, const struct ckpt_member *
 		bad_member(m, "has an unknown kind (corrupt image)");
 	if (m->pid <= 1 || m->pid == h->pid || m->pid == h->ppid || find_process(h, all, i, m->pid, &pgid, &sid, &kind))
 		bad_member(m, "is not a pid of its own in the tree (corrupt image)");
-	if (!find_process(h, all, i, m->ppid, &pgid, &sid, &kind) || kind != CKPT_MEMBER_LIVE)
+	int orphaned = member_orphaned(h, m);
+	if (orphaned && m->kind != CKPT_MEMBER_LIVE)
+		bad_member(m, "is a zombie whose parent exited (corrupt image)");
+	if (!orphaned && (!find_process(h, all, i, m->ppid, &pgid, &sid, &kind) || kind != CKPT_MEMBER_LIVE))
 		bad_member(m, "has a parent that is neither the root nor a live member before it (corrupt image)");
-	if (m->sid != m->pid && m->sid != sid)
+	if (orphaned ? m->sid != m->pid && !session_can_hold(h, all, m->sid)
+		     : m->sid != m->pid && m->sid != sid)
 		bad_member(m, "is in a session it neither leads nor got from its parent (corrupt image)");
 	if (m->pgid != m->pid && m->pgid != h->pgid) {
 		int leader = find_process(h, all, h->nmembers, m->pgid, &pgid, &sid, &kind);
-		if (!leader || pgid != m->pgid || sid != m->sid)
+		if (!leader && !(m->pgid != m->sid && stand_in_pid(h, all, m->pgid) && session_can_hold(h, all, m->sid)) &&
+		    !(m->pgid == m->sid && stand_in_pid(h, all, m->sid)))
+			bad_member(m, "is in a process group no process of its session in the tree leads, nor a stand-in "
+				      "can (corrupt image)");
+		if (leader && (pgid != m->pgid || sid != m->sid))
 			bad_member(m, "is in a process group no process of its session in the tree leads (corrupt image)");
 	} else if (m->pgid == h->pgid && m->pgid != m->pid && m->sid != h->sid) {
 		bad_member(m, "is in the root's process group but not in its session (corrupt image)");
@@ -264,6 +294,8 @@ void validate_tree(const struct ckpt_header *h, const char *tables)
 		*p = (struct tree_process){.member = mb, .pid = mb->pid};
 		judge_member(mb, tree.root_strings);
 		check_pid_fits(mb->pid, pid_max, "its pid ");
+		check_pid_fits(mb->pgid, pid_max, "its process group's leader (made again by a stand-in) ");
+		check_pid_fits(mb->sid, pid_max, "its session's leader (made again by a stand-in) ");
 		if (mb->kind != CKPT_MEMBER_LIVE)
 			continue;
 		char *t;

@@ -43,17 +43,32 @@ export function decodeMembers(view: DataView, h: Header, strings: Uint8Array, fa
 	/** pid's record among the root and the first `before` members (the root stands for itself). */
 	const find = (pid: number, before: number) =>
 		pid === h.pid ? { pgid: h.pgid, sid: h.sid, kind: CKPT_MEMBER_LIVE } : members.slice(0, before).find((m) => m.pid === pid);
+	/** Whether a stand-in for a gone leader (c/stub/tree_stand_ins.c) may take `pid`. */
+	const standInPid = (pid: number) => pid > 1 && pid !== h.ppid && !find(pid, members.length);
+	/** Whether the restart has a process in session `sid`: the root, a live member leading it, or a stand-in. */
+	const sessionCanHold = (sid: number) => {
+		if (sid === h.sid) return true;
+		const leader = find(sid, members.length);
+		return leader ? leader.kind === CKPT_MEMBER_LIVE && leader.sid === sid : standInPid(sid);
+	};
 	members.forEach((m, i) => {
 		const bad = (why: string): never => fail(`the member table's pid ${m.pid} ${why}`);
 		if (!MEMBER_KINDS.of(m.kind)) bad("has an unknown kind (corrupt image)");
 		if (m.pid <= 1 || m.pid === h.pid || m.pid === h.ppid || find(m.pid, i)) bad("is not a pid of its own in the tree (corrupt image)");
+		// its parent exited: init took it (c/stub/tree.h, member_orphaned)
+		const orphaned = m.ppid === 1 && h.pid !== 1;
+		if (orphaned && m.kind !== CKPT_MEMBER_LIVE) bad("is a zombie whose parent exited (corrupt image)");
 		const parent = find(m.ppid, i);
-		if (!parent || parent.kind !== CKPT_MEMBER_LIVE) bad("has a parent that is neither the root nor a live member before it (corrupt image)");
-		if (m.sid !== m.pid && m.sid !== parent!.sid) bad("is in a session it neither leads nor got from its parent (corrupt image)");
+		if (!orphaned && (!parent || parent.kind !== CKPT_MEMBER_LIVE))
+			bad("has a parent that is neither the root nor a live member before it (corrupt image)");
+		if (orphaned ? m.sid !== m.pid && !sessionCanHold(m.sid) : m.sid !== m.pid && m.sid !== parent!.sid)
+			bad("is in a session it neither leads nor got from its parent (corrupt image)");
 		if (m.pgid !== m.pid && m.pgid !== h.pgid) {
 			// a group's leader may come later in the table (a younger sibling's child joined an older one's group)
 			const leader = find(m.pgid, members.length);
-			if (!leader || leader.pgid !== m.pgid || leader.sid !== m.sid)
+			if (!leader && !(m.pgid !== m.sid && standInPid(m.pgid) && sessionCanHold(m.sid)) && !(m.pgid === m.sid && standInPid(m.sid)))
+				bad("is in a process group no process of its session in the tree leads, nor a stand-in can (corrupt image)");
+			if (leader && (leader.pgid !== m.pgid || leader.sid !== m.sid))
 				bad("is in a process group no process of its session in the tree leads (corrupt image)");
 		} else if (m.pgid === h.pgid && m.pgid !== m.pid && m.sid !== h.sid) bad("is in the root's process group but not in its session (corrupt image)");
 		if (m.kind === CKPT_MEMBER_ZOMBIE) {
