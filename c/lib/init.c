@@ -7,7 +7,8 @@
  * children do not inherit them), but exec.c passes them on to whatever any
  * process of the tree execs, which loads libckpt in turn. CKPT_PID names
  * the launched process, the tree's root: the one that takes checkpoints.
- * A process whose CKPT_PID names an ancestor is a member of the tree
+ * A process whose CKPT_PID names an ancestor, or that descends from a
+ * process of the tree whose parent exited (tree_kin.c), is a member of the tree
  * (docs/process-trees.md): it installs the same handler, which acts only
  * on the root's request. In any other process that gets the variables
  * anyway (one that copied /proc/PID/environ), libckpt is inert: no
@@ -134,7 +135,7 @@ __attribute__((constructor)) static void ckpt_init(void)
 	char *pid = getenv(CKPT_ENV_PID);
 	int root = pid && str_len(pid) == CKPT_PID_DIGITS ? parse_pid(pid) : -1;
 	int self = (int)sys_getpid();
-	if (root <= 0 || (root != self && !is_ancestor(root)) || read_settings()) {
+	if (root <= 0 || (root != self && !is_ancestor(root) && !descends_from_tree(root)) || read_settings()) {
 		forget_settings();
 		return;
 	}

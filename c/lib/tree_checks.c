@@ -4,9 +4,14 @@
  * and "Descriptors between members"), each refused in one line naming the
  * process:
  *  - a session or process group the restart cannot recreate: a member's
- *    session must be the root's, its own, or one an ancestor member leads;
- *    its group its own, the root's, or one another member of its session
- *    leads;
+ *    session must be the root's, its own, its parent's, or one an ancestor
+ *    member leads; its group its own, the root's, or one another member of
+ *    its session leads. A member whose parent exited (ppid 1: tree_kin.c)
+ *    may be in any session a live member leads. A session or group whose
+ *    leader is gone (no process has its pid) is made again by a stand-in
+ *    that exits before the program runs (c/stub/tree_stand_ins.c); one led
+ *    by a process outside the tree, or a session whose leader is a zombie
+ *    with orphans in it, is refused;
  *  - a process outside the tree in one of the tree's own groups (a double
  *    fork whose parent exited): the group could not be made whole again.
  *    The root's group is the shell's job, shared with whatever else the
@@ -70,17 +75,38 @@ static int outsider(int pid, void *ctx)
 	return 0;
 }
 
+/* Whether no process has the pid that leads `id`: its group or session
+ * is made again around a stand-in at that pid. */
+static int leader_gone(const struct capture *c, int id)
+{
+	return !member_by_pid(c, id) && id != (int)sys_getpid() && proc_stat_field(id, 5) != (uint64_t)id &&
+	       proc_stat_field(id, 6) != (uint64_t)id;
+}
+
+/* Whether the restart has a process in session `sid` to make what joins
+ * it (a member whose parent exited, a group whose leader is gone): the
+ * root, a live member leading it, or a stand-in at its gone leader's pid. */
+static int session_can_hold(const struct capture *c, int sid, int root_sid)
+{
+	const struct ckpt_member *leader = member_by_pid(c, sid);
+	return sid == root_sid || (leader && leader->kind == CKPT_MEMBER_LIVE && leader->sid == sid) || leader_gone(c, sid);
+}
+
 int tree_check_groups(struct capture *c)
 {
 	int root = (int)sys_getpid(), root_pgid = (int)sys_getpgid(0), root_sid = (int)SYS1(__NR_getsid, 0);
 	int other_groups = 0;
 	for (uint32_t i = 0; i < c->nmembers; i++) {
 		const struct ckpt_member *m = &c->members[i];
-		if (m->sid != root_sid && !ancestor_in_tree(c, m, m->sid, root))
+		const struct ckpt_member *parent = member_by_pid(c, m->ppid);
+		int orphan = !parent && m->ppid != root;
+		if (orphan ? m->sid != m->pid && !session_can_hold(c, m->sid, root_sid)
+			   : m->sid != root_sid && !ancestor_in_tree(c, m, m->sid, root) && !(parent && parent->sid == m->sid))
 			return refuse_member(c, m, " is in session ", m->sid);
 		const struct ckpt_member *leader = member_by_pid(c, m->pgid);
 		if (m->pgid != m->pid && m->pgid != root_pgid && !(leader && leader->sid == m->sid) &&
-		    !(m->pgid == root && m->sid == root_sid))
+		    !(m->pgid == root && m->sid == root_sid) &&
+		    !(leader_gone(c, m->pgid) && session_can_hold(c, m->sid, root_sid)))
 			return refuse_member(c, m, " is in process group ", m->pgid);
 		other_groups |= m->pgid != root_pgid;
 	}

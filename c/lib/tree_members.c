@@ -5,6 +5,9 @@
  * impossible to checkpoint, refused at once by pid and name while
  * everything runs on.
  *
+ * Then every process of the tree whose parent exited (tree_kin.c), and
+ * what is below it, in the same order.
+ *
  * Children are found without ptrace: /proc/PID/task/T/children for every
  * thread (a child belongs to the thread that forked it), or, on a kernel
  * without CONFIG_PROC_CHILDREN, every /proc/N/stat whose parent is PID.
@@ -269,30 +272,90 @@ static struct ckpt_member member_of(const struct proc_facts *f)
 	return m;
 }
 
+static int too_many(struct capture *c)
+{
+	c->error.len = 0;
+	line_str(&c->error, "the tree has more processes than a checkpoint holds (");
+	line_u64(&c->error, CKPT_MAX_MEMBERS);
+	line_str(&c->error, ")");
+	return 1;
+}
+
+static int is_member(const struct capture *c, int pid)
+{
+	for (uint32_t i = 0; i < c->nmembers; i++)
+		if (c->members[i].pid == pid)
+			return 1;
+	return 0;
+}
+
+struct orphan_scan {
+	struct capture *c;
+	int root, root_parent, failed;
+};
+
+/* A process of the tree whose parent exited (tree_kin.c): a member, the
+ * top of its own branch, its parent outside the tree. Its descendants
+ * come in by their parent link, as the root's do. The restart can make
+ * init its parent, not a subreaper that took it (systemd --user). */
+static int orphan(int pid, void *ctx)
+{
+	struct orphan_scan *s = ctx;
+	struct capture *c = s->c;
+	if (pid == s->root || pid == s->root_parent || pid == previous_writer() || is_member(c, pid) ||
+	    !of_this_tree(pid, s->root))
+		return 0;
+	struct proc_facts f;
+	if (proc_facts(c, pid, &f) || f.state == 'Z' || f.ppid == s->root || is_member(c, f.ppid) ||
+	    of_this_tree(f.ppid, s->root))
+		return 0; /* gone, or about to be reaped by init; or its parent's listing takes it */
+	if (str_eq(f.comm, "ckpt-writer"))
+		return 0; /* an earlier checkpoint's background writer, still writing */
+	if (c->nmembers + 1 >= CKPT_MAX_MEMBERS) {
+		return s->failed = too_many(c);
+	}
+	if (f.ppid != 1) {
+		refuse(c, &f, " was taken by subreaper ");
+		line_u64(&c->error, (uint64_t)f.ppid);
+		line_str(&c->error, " when its parent exited: a restart can make only init its parent; checkpoint "
+				    "when it has ended");
+		return s->failed = 1;
+	}
+	if (refuse_member(c, &f))
+		return s->failed = 1;
+	c->members[c->nmembers++] = member_of(&f);
+	return 0;
+}
+
 int tree_list(struct capture *c)
 {
 	static struct kids k; /* 4 KiB of pids: off the signal stack; the coordinator lock serialises */
 	c->nmembers = 0;
-	for (int q = -1; q < (int)c->nmembers; q++) {
-		if (q >= 0 && c->members[q].kind == CKPT_MEMBER_ZOMBIE)
-			continue; /* its children went to a reaper when it exited */
-		if (list_kids(c, q < 0 ? (int)sys_getpid() : c->members[q].pid, &k))
-			return -1;
-		for (uint32_t i = 0; i < k.n; i++) {
-			struct proc_facts f;
-			if (proc_facts(c, k.pids[i], &f))
-				continue; /* gone and reaped since: not in the tree any more */
-			if (k.overflow || c->nmembers + 1 >= CKPT_MAX_MEMBERS) {
-				c->error.len = 0;
-				line_str(&c->error, "the tree has more processes than a checkpoint holds (");
-				line_u64(&c->error, CKPT_MAX_MEMBERS);
-				line_str(&c->error, ")");
+	for (int q = -1;;) {
+		for (; q < (int)c->nmembers; q++) {
+			if (q >= 0 && c->members[q].kind == CKPT_MEMBER_ZOMBIE)
+				continue; /* its children went to a reaper when it exited */
+			if (list_kids(c, q < 0 ? (int)sys_getpid() : c->members[q].pid, &k))
 				return -1;
+			for (uint32_t i = 0; i < k.n; i++) {
+				struct proc_facts f;
+				if (proc_facts(c, k.pids[i], &f))
+					continue; /* gone and reaped since: not in the tree any more */
+				if (k.overflow || c->nmembers + 1 >= CKPT_MAX_MEMBERS) {
+					return -too_many(c);
+				}
+				if (refuse_member(c, &f))
+					return -1;
+				c->members[c->nmembers++] = member_of(&f);
 			}
-			if (refuse_member(c, &f))
-				return -1;
-			c->members[c->nmembers++] = member_of(&f);
 		}
+		/* Then the branches whose top lost its parent, by ascending pid. */
+		uint32_t before = c->nmembers;
+		struct orphan_scan s = {.c = c, .root = (int)sys_getpid(), .root_parent = (int)sys_getppid()};
+		for_each_numbered_entry("/proc", orphan, &s);
+		if (s.failed)
+			return -1;
+		if (c->nmembers == before)
+			return 0;
 	}
-	return 0;
 }

@@ -186,7 +186,7 @@ test("a TCP connection between parent and child is refused naming the child", as
   await refused(run, c1, /\(a TCP socket at 127\.0\.0\.1:\d+\) is connected to a socket of process \d+ \(tree-family\)/);
 }, 60000);
 
-test("a grandchild left in the tree's process group when its parent exited is refused by pid", async () => {
+test("a grandchild without ckpt left in the tree's process group when its parent exited is refused by pid", async () => {
   writeFileSync(join(dir, "myckpt.dat"), earlier);
   const run = start(["daemon", "1000"]);
   await run.waitFor((o) => /^grandchild \d+$/m.test(o) && /^w 1$/m.test(o));
