@@ -83,24 +83,50 @@ test("a double-forked grandchild keeps init as its parent, its group and session
   expect(rest.code).toBe(0);
 }, 90000);
 
+/** What each grandchild checks from inside: its parent, group and session, and that kill(-pgid) reached it. */
+const groupChecks = (parent: string, grandchildren: number[]) =>
+  [
+    "PASS SIGTERM sent to the group whose leader is gone",
+    ...grandchildren.flatMap((n) => [`PASS grandchild ${n} got SIGTERM sent to its group`, `PASS grandchild ${n} keeps its parent (${parent}), group and session`]),
+  ].sort();
+
 for (const mode of ["group", "session"]) {
   test(`a ${mode} whose leader exited: made again around a stand-in, and kill(-pgid) after the restart reaches both grandchildren`, async () => {
     await checkpointWhen(["setsid", CKPT, fixture("tree-double-fork"), mode], (o) => count(o, "ready") === 3);
     const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
     expect(rest.stderr).toBe("");
-    expect(checksOf(rest.stdout)).toEqual(
-      [
-        "PASS SIGTERM sent to the group whose leader is gone",
-        "PASS grandchild 1 got SIGTERM sent to its group",
-        "PASS grandchild 1 keeps its parent (init), group and session",
-        "PASS grandchild 2 got SIGTERM sent to its group",
-        "PASS grandchild 2 keeps its parent (init), group and session",
-      ].sort(),
-    );
+    expect(checksOf(rest.stdout)).toEqual(groupChecks("init", [1, 2]));
     expect(rest.stdout.endsWith("root done\n")).toBe(true);
     expect(rest.code).toBe(0);
   }, 90000);
 }
+
+test("a pipeline whose first process exited: the second, still the root's child, is in the leader's group again, and kill(-pgid) reaches it", async () => {
+  await checkpointWhen(["setsid", CKPT, fixture("tree-double-fork"), "pipeline"], (o) => count(o, "ready") === 2);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(checksOf(rest.stdout)).toEqual(groupChecks("the launched process", [1]));
+  expect(rest.code).toBe(0);
+}, 90000);
+
+test("a process of the tree a subreaper took when its parent exited is refused in one line naming both, the tree running on", async () => {
+  const run = spawn([fixture("tree-subreaper"), CKPT, fixture("tree-double-fork"), "orphan"], { cwd: dir });
+  running.push(run);
+  try {
+    await run.waitFor((o) => count(o, "ready") === 2);
+    const tree = processesIn(dir).filter((p) => readFileSync(`/proc/${p}/comm`, "utf8").startsWith("tree-double-fo"));
+    expect(tree).toHaveLength(2); // the root and the grandchild
+    const [root, grandchild] = tree.sort((a, b) => a - b);
+    process.kill(root!, "SIGUSR2");
+    await until(() => run.stderr.includes("\n"), () => `stderr: ${run.stderr}`);
+    expect(run.stderr).toMatch(
+      new RegExp(`^ckpt: checkpoint failed: process ${grandchild} \\(tree-double-fo[^)]*\\) was taken by subreaper ${run.pid} when its parent exited[^\\n]*; the program continues\\n$`),
+    );
+    expect(run.proc.exitCode).toBe(null); // it runs on
+  } finally {
+    killAllIn(dir);
+  }
+}, 60000);
 
 test("a process in the tree's group that does not run ckpt (its parent exited) is refused in one line, the tree running on", async () => {
   const run = spawn(["setsid", CKPT, fixture("tree-double-fork"), "outsider"], { cwd: dir });
