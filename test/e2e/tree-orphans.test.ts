@@ -51,7 +51,7 @@ const SCRIPT =
 const outLines = () => readFileSync(join(dir, "OUT"), "utf8").split("\n").filter(Boolean);
 const numbered = (tag: string) => Array.from({ length: 40 }, (_, i) => `${tag} ${i + 1}`);
 
-test("a shell's ( loop & ): the double-forked loop is checkpointed and restarted with the shell, both finish, in order", async () => {
+test("a shell's ( loop & ): the double-forked loop is checkpointed and restarted with the shell, twice, and both finish, in order", async () => {
   // The uninterrupted run: what the restart must add up to.
   const plain = await runToEnd(["bash", "-c", SCRIPT], { cwd: dir });
   await until(() => outLines().length === 40, () => `OUT: ${outLines().length} lines`);
@@ -65,10 +65,13 @@ test("a shell's ( loop & ): the double-forked loop is checkpointed and restarted
   expect(bgBefore).toBeGreaterThan(0);
   expect(bgBefore).toBeLessThan(40); // the loop was mid-way: it is in the checkpoint, not done
   expect(processesIn(dir)).toEqual([]); // the stopping checkpoint ended it too
+  // Checkpointed again inside the restart's namespace (the loop is init's child there), and restarted once more.
+  const middle = await checkpointWhen([CKPT, "restart"], (o) => o.includes("fg 20\n"));
+  await until(() => processesIn(dir).length === 0, () => `left: ${processesIn(dir)}`); // init last, once the tree is gone
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.stderr).toBe("");
   expect(rest.code).toBe(0);
-  expect((before + rest.stdout).split("\n").filter(Boolean)).toEqual(numbered("fg"));
+  expect((before + middle + rest.stdout).split("\n").filter(Boolean)).toEqual(numbered("fg"));
   await until(() => outLines().length >= 40, () => `OUT: ${outLines().length} lines`);
   expect(outLines()).toEqual(numbered("bg"));
 }, 120000);
