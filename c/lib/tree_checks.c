@@ -12,8 +12,9 @@
  *    that exits before the program runs (c/stub/tree_stand_ins.c); one led
  *    by a process outside the tree, or a session whose leader is a zombie
  *    with orphans in it, is refused;
- *  - a process outside the tree in one of the tree's own groups (a double
- *    fork whose parent exited): the group could not be made whole again.
+ *  - a process outside the tree in one of the tree's own groups (not of
+ *    the tree: without ckpt, or another user's; a double fork of the tree
+ *    is a member): the group could not be made whole again.
  *    The root's group is the shell's job, shared with whatever else the
  *    shell put in it (`ckpt prog | cat`), and is not checked.
  * Memory the members share is tree_shared_memory.c's.

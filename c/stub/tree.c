@@ -6,6 +6,8 @@
  * had, then makes its children with clone3 at their old pids; each child
  * makes its own the same way, in tree order, so every parent is the real
  * one (waitpid on the pids fork returned, getppid, SIGCHLD all hold).
+ * Members whose parent exited, and stand-ins for gone group and session
+ * leaders, are tree_stand_ins.c's, made by each process it names holder.
  *
  * Right after its creation a member leads its session (setsid) or its
  * group (setpgid) if it did; joining another's group waits for barrier 1,
