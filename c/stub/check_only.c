@@ -128,7 +128,7 @@ __attribute__((noreturn)) void check_image_only(const char *path, int with_data)
 	check_signal_records(&hdr, tables);
 	check_member_table(&hdr, tables);
 	if (with_data) {
-		open_chain(&hdr, 0); /* PARENT extents' bytes are in older images */
+		open_chain(&hdr, 0, 0); /* PARENT extents' bytes are in older images */
 		check_stored_data(&hdr, tables);
 		const struct ckpt_member *m = (const void *)(tables + hdr.members_off);
 		for (uint32_t i = 0; i < hdr.nmembers; i++)
