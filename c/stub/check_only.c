@@ -112,7 +112,16 @@ static void check_member_image(const struct ckpt_header *root, const char *root_
 	load_member_image(root, root_tables, m, &hdr, &tables);
 	check_timer_records(&hdr, tables);
 	check_signal_records(&hdr, tables);
+	/* Its PARENT extents read from its own older member files, not the root's. */
+	int root_links[CKPT_LINKS_MAX];
+	__builtin_memcpy(root_links, restart.link_fd, sizeof root_links);
+	static char path[CKPT_PATH_MAX];
+	member_image_path(m, root_tables + root->strings_off, path, sizeof path);
+	open_chain(&hdr, 0, path);
 	check_stored_data(&hdr, tables);
+	for (uint32_t i = 0; i < hdr.nlinks; i++)
+		sys_close(restart.link_fd[i]);
+	__builtin_memcpy(restart.link_fd, root_links, sizeof root_links);
 	sys_close(restart.image_fd);
 	sys_munmap(tables, hdr.tables_size + 1);
 }

@@ -139,6 +139,8 @@ test("a member's images after its first are incremental, far smaller than its fi
     const sizes = { incremental: statSync(join(dir, file)).size, full: statSync(join(dir, full)).size };
     expect({ pid, sizes, quarter: sizes.incremental * 4 < sizes.full }).toEqual({ pid, sizes, quarter: true });
   }
+  // --verify reads every stored byte, each member's from its own older files.
+  expect(await runToEnd([CKPT, "info", "--verify", "k.dat"], { cwd: dir })).toMatchObject({ code: 0, stderr: "" });
   expectContinues(first.stdout, await runToEnd([CKPT, "restart", "k.dat"], { cwd: dir }), "the newest");
 }, 90000);
 
