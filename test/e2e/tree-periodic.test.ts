@@ -4,7 +4,8 @@
 // each with its member files, and whatever a kept image reads from. A
 // SIGKILL of the whole tree loses nothing before the last commit; a
 // member's chain with a missing or altered link is refused, naming the
-// member and the file, before anything runs.
+// member and the file, before anything runs; a period that fails is said
+// once and the tree runs on.
 import { expect, test } from "bun:test";
 import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -21,8 +22,8 @@ const NAMES = ["parent", "child0", "child1"];
 const MEMBER_FILE = /^k\.dat\.[0-9a-f]{16}\.\d+$/;
 const ROOT_IMAGE = /^k\.dat(\.\d+)?$/;
 
-function start(args: string[]): Running {
-  const r = ckpt([...args, "--image", "k.dat", fixture("tree-counters"), String(LINES)], { cwd: dir });
+function start(args: string[], hold = 0): Running {
+  const r = ckpt([...args, "--image", "k.dat", fixture("tree-counters"), String(LINES), ...(hold ? [String(hold)] : [])], { cwd: dir });
   running.push(r);
   return r;
 }
@@ -47,8 +48,8 @@ function treeOf(pid: number): number[] {
 }
 
 /** Runs with `args` until `count` commits, then SIGKILLs the whole tree, `delay` ms later; waits for a writer still at work. */
-async function killedAfter(args: string[], count: number, delay = 0): Promise<Running> {
-  const r = start(args);
+async function killedAfter(args: string[], count: number, delay = 0, hold = 0): Promise<Running> {
+  const r = start(args, hold);
   await commits(join(dir, "k.dat"), count);
   await Bun.sleep(delay);
   for (const pid of treeOf(r.pid)) process.kill(pid, "SIGKILL");
@@ -168,4 +169,14 @@ test("a member's chain with a missing middle file, or an altered one, is refused
     code: CKPT_EXIT_RESTART_REFUSED, stdout: "",
     stderr: `${head}${join(dir, middle)}, older image 1 of ${chain.length} it reads from (${chain[0]!.size} bytes), was altered or replaced\n`,
   });
+}, 90000);
+
+test("a periodic checkpoint of the tree that fails (a child holds a netlink socket) is said once, the tree runs on, and a later period commits", async () => {
+  const hold = 20; // child0's line that closes it: 2 s, several periods
+  const first = await killedAfter(["--interval", "300ms"], 1, 0, hold);
+  expect(first.stderr).toMatch(
+    /^ckpt: periodic checkpoint failed: process \d+ \(tree-counters\): fd \d+ \(socket:\[\d+\]: a netlink socket \(AF_NETLINK\), which ckpt does not restore\)[^\n]*; the program continues, and each period tries again \(silently, while it fails the same way\)\n$/,
+  );
+  const resumed = expectContinues(first.stdout, await runToEnd([CKPT, "restart", "k.dat"], { cwd: dir }), "the first commit");
+  expect(resumed[1]!).toBeGreaterThan(hold); // no image was made while the socket was open
 }, 90000);
