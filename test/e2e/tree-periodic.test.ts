@@ -22,8 +22,8 @@ const NAMES = ["parent", "child0", "child1"];
 const MEMBER_FILE = /^k\.dat\.[0-9a-f]{16}\.\d+$/;
 const ROOT_IMAGE = /^k\.dat(\.\d+)?$/;
 
-function start(args: string[], hold = 0): Running {
-  const r = ckpt([...args, "--image", "k.dat", fixture("tree-counters"), String(LINES), ...(hold ? [String(hold)] : [])], { cwd: dir });
+function start(args: string[], hold = 0, forkAfter = 0): Running {
+  const r = ckpt([...args, "--image", "k.dat", fixture("tree-counters"), String(LINES), String(hold), String(forkAfter)], { cwd: dir });
   running.push(r);
   return r;
 }
@@ -81,7 +81,7 @@ function counts(out: string, name: string): number[] {
 function expectContinues(first: string, rest: { code: number; stdout: string; stderr: string }, why: string): number[] {
   expect({ why, code: rest.code, stderr: rest.stderr }).toEqual({ why, code: 0, stderr: "" });
   expect({ why, fails: rest.stdout.split("\n").filter((l) => l.startsWith("FAIL")) }).toEqual({ why, fails: [] });
-  expect(rest.stdout.split("\n").filter((l) => l.startsWith("PASS"))).toHaveLength(3);
+  expect(rest.stdout.split("\n").filter((l) => l.startsWith("PASS"))).toHaveLength(4);
   return NAMES.map((name) => {
     const before = counts(first, name), after = counts(rest.stdout, name);
     expect({ why, name, before }).toEqual({ why, name, before: before.map((_, i) => i + 1) });
@@ -116,7 +116,7 @@ test("--interval 1s --keep 2 on a tree: two root images (and what they read from
   expect({ code: list.code, stderr: list.stderr }).toEqual({ code: 0, stderr: "" });
   const rows = list.stdout.trimEnd().split("\n").slice(1);
   expect(rows.map((r) => r.split(/ +/)[0]).sort()).toEqual([...roots].sort());
-  for (const row of rows) expect(row).toMatch(/tree-counters 60 \(3 processes\)$/);
+  for (const row of rows) expect(row).toMatch(/tree-counters 60 0 0 \(3 processes\)$/);
 
   const why = `killed ${delay} ms after the fourth commit`;
   const newer = expectContinues(first.stdout, await runToEnd([CKPT, "restart", "k.dat"], { cwd: dir }), `${why}, k.dat`);
@@ -179,4 +179,19 @@ test("a periodic checkpoint of the tree that fails (a child holds a netlink sock
   );
   const resumed = expectContinues(first.stdout, await runToEnd([CKPT, "restart", "k.dat"], { cwd: dir }), "the first commit");
   expect(resumed[1]!).toBeGreaterThan(hold); // no image was made while the socket was open
+}, 90000);
+
+test("children forked after periods of the parent alone start tracking of their own: the parent's later images, and theirs, restart with every heap whole", async () => {
+  const forkAfter = 12; // 1.2 s of the parent alone, its images incremental after the first
+  const first = start(["--interval", "500ms"], 0, forkAfter);
+  await first.waitFor((o) => o.includes("child0 1\n"), 30000);
+  await commits(join(dir, "k.dat"), 3); // the second after the fork is surely of the tree (the chain stays short of its tenth)
+  for (const pid of treeOf(first.pid)) process.kill(pid, "SIGKILL");
+  await first.done;
+  await until(() => writersOf(fixture("tree-counters")).length === 0, () => "a writer still at work after the SIGKILL to finish");
+  const root = info("k.dat");
+  expect({ processes: root.tree?.processes.length, incremental: root.incremental.chain.length > 0 }).toEqual({ processes: 3, incremental: true });
+  expect(first.stderr).toBe("");
+  const resumed = expectContinues(first.stdout, await runToEnd([CKPT, "restart", "k.dat"], { cwd: dir }), "the newest");
+  expect(resumed[0]!).toBeGreaterThan(forkAfter); // an image of the tree, not of the parent alone
 }, 90000);
