@@ -9,8 +9,8 @@
  *   the root's command. CAPTURE: capture itself as a single process does,
  *   its descriptors weighed against the other members' (tree_fds.c), and
  *   write its image beside the root's under its member file name (in the
- *   background, incremental against its own previous one); WRITTEN with the image's id, size and header checksum,
- *   or FAILED with the reason. Then RESUME (run on) or EXIT (status 85,
+ *   background, incremental against its own previous one); WRITTEN with
+ *   the image's id, size and header checksum, or FAILED with the reason. Then RESUME (run on) or EXIT (status 85,
  *   which nobody sees: its parent is a member and exits too).
  *
  * A request that finds the checkpoint already over (a member that held
@@ -87,9 +87,10 @@ static uint32_t await_command(struct tree_control *t, uint32_t current)
 }
 
 /* This process's last member image, the one its next reads from when
- * tracking goes on (dirty_tracking.c checks the id: a file removed since,
- * a failed checkpoint, another process's all make the image whole). A
- * forked child inherits its parent's, and its tracking starts afresh. */
+ * tracking goes on (incremental.c holds it to the id the tracking dates
+ * from: a file removed since, or another process's, makes the image
+ * whole). A forked child inherits its parent's name, but its tracking
+ * starts afresh (dirty_tracking.c), so it never reads from it. */
 static char previous_image[CKPT_PATH_MAX];
 
 /* Steps 3-5 of a single process's checkpoint for this member; returns 1
