@@ -28,7 +28,10 @@
  * The descriptor sits high (near the soft RLIMIT_NOFILE), close-on-exec,
  * and capture_fds.c leaves it out of the image. A program that closes it
  * (close_range, closefrom) just loses tracking: the next capture sees the
- * number is no userfaultfd of ours and writes a full image.
+ * number is no userfaultfd of ours and writes a full image. A forked child
+ * (a tree's member) inherits the descriptor, but a userfaultfd acts on the
+ * memory of the process that made it: the child's first background
+ * capture closes it and the child's tracking starts on a new one.
  *
  * With --compress nothing is tracked and every image is full: an older
  * compressed image holds LZ4 blocks where a PARENT extent would need its
