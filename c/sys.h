@@ -96,6 +96,14 @@ static inline long sys_renameat(int od, const char *o, int nd, const char *n) { 
 static inline long sys_unlinkat(int dir, const char *path, int flags) { return SYS3(__NR_unlinkat, dir, path, flags); }
 /* long getdents64(int fd, void *dirp, size_t count); */
 static inline long sys_getdents64(int fd, void *buf, size_t n) { return SYS3(__NR_getdents64, fd, buf, n); }
+/* A getdents64 record (linux_dirent64), read with raw calls. */
+struct dirent64_raw {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
 /* long getcwd(char *buf, size_t size); */
 static inline long sys_getcwd(char *buf, size_t n) { return SYS2(__NR_getcwd, buf, n); }
 /* int chdir(const char *path); */

@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include "ckpt_lib.h"
+#include "tree.h"
 #include "../sys.h"
 
 #define WCLONE 0x80000000
@@ -151,6 +152,8 @@ static void writer_main(struct first_child *a)
 	sys_prctl(PR_SET_NAME, (unsigned long)"ckpt-writer", 0, 0, 0);
 	uint64_t size = 0;
 	int rc = image_write(a->c, &size, 1);
+	if (rc && a->c->hdr->nmembers)
+		drop_captured_member_files(a->c); /* the tree's commit failed: its members' files are of no checkpoint */
 	report_background(a->c, rc == 0, size, program_pause(a->handoff, a->before_fork_ns), a->started_ns);
 	sys_exit_group(rc == 0 ? 0 : 1);
 }

@@ -104,6 +104,9 @@ struct capture {
 	uint64_t tree_len;
 	int tree_fd;
 	const char *member_path;
+	/* A member's previous image, which an incremental one reads from
+	 * (else the image path's: the root's and a single process's). */
+	const char *parent_path;
 };
 
 /* The image writer's staging ring (image_writer.c): RING_SLOTS slots of
@@ -210,6 +213,12 @@ struct image_target {
  * rename (0, or -1 with c->error), and those beyond --keep dropped after it. */
 int keep_older_images(struct capture *c, struct image_target *t);
 void drop_surplus_images(const struct image_target *t);
+/* The header of the image `name` in directory `dir`, if it is an image of
+ * this version (0), else -1. */
+int image_header_at(int dir, const char *name, struct ckpt_header *h);
+/* After the commit: the tree ids of the root images kept (NAME, NAME.1 ...
+ * as far as t->keep), each once, into ids (CKPT_KEEP_MAX of room). */
+uint32_t kept_tree_ids(const struct image_target *t, uint64_t *ids);
 int image_target_open(struct capture *c, struct image_target *t);
 int image_target_commit(struct capture *c, struct image_target *t);
 void image_target_abandon(struct image_target *t);
@@ -219,14 +228,6 @@ void image_target_abandon(struct image_target *t);
 long write_data_stream(struct capture *c, int fd);
 void destroy_stream_aio(const struct capture *c);
 
-/* A getdents64 record (linux_dirent64), read with raw calls. */
-struct dirent64_raw {
-	uint64_t ino;
-	int64_t off;
-	unsigned short reclen;
-	unsigned char type;
-	char name[];
-};
 /* proc_dir.c: calls each(n, ctx) for every numbered entry of a /proc
  * directory (the walk's own fd left out of /proc/self/fd); stops at the
  * first nonzero return and returns it, or -errno if the walk failed. */
@@ -347,12 +348,11 @@ int previous_writer_running(void);
 uint64_t new_image_id(void);
 
 /* tree.c: the root's side of a tree's checkpoint (docs/process-trees.md).
- * tree_has_children before choosing a background write; tree_begin with
- * the root's threads stopped (`tracking`: a background write was chosen,
- * so a child found now refuses); tree_capture_members once the root's
- * descriptors are captured; tree_end after the root's write. */
-int tree_has_children(struct capture *c);
-int tree_begin(struct capture *c, int tracking);
+ * tree_begin with the root's threads stopped (`background`: the members'
+ * images are incremental when they can be); tree_capture_members once the
+ * root's descriptors are captured; tree_end after the root's capture (or
+ * write, in the foreground). */
+int tree_begin(struct capture *c, int background);
 int tree_capture_members(struct capture *c);
 void tree_end(struct capture *c, int ok, int stop);
 /* tree_member.c: a member's side, on the root's request alone; returns 1

@@ -28,7 +28,10 @@
  * The descriptor sits high (near the soft RLIMIT_NOFILE), close-on-exec,
  * and capture_fds.c leaves it out of the image. A program that closes it
  * (close_range, closefrom) just loses tracking: the next capture sees the
- * number is no userfaultfd of ours and writes a full image.
+ * number is no userfaultfd of ours and writes a full image. A forked child
+ * (a tree's member) inherits the descriptor, but a userfaultfd acts on the
+ * memory of the process that made it: the child's first background
+ * capture closes it and the child's tracking starts on a new one.
  *
  * With --compress nothing is tracked and every image is full: an older
  * compressed image holds LZ4 blocks where a PARENT extent would need its
@@ -69,6 +72,7 @@ struct uffdio_register { struct uffdio_range range; uint64_t mode, ioctls; };
 struct uffdio_writeprotect { struct uffdio_range range; uint64_t mode; };
 
 static int tracking_fd = -1;       /* our userfaultfd, or -1 */
+static int tracking_owner;         /* the pid that made it: a forked child inherits both */
 static uint64_t protected_since;   /* image_id of the capture the bits date from */
 static const char *unavailable;    /* why tracking cannot be had here, once known */
 
@@ -104,6 +108,15 @@ static int still_ours(void)
 void tracking_begin(struct capture *c)
 {
 	c->incremental = 0;
+	if (tracking_fd >= 0 && tracking_owner != (int)sys_getpid()) {
+		/* A child of the process that made it (a tree's member): that
+		 * userfaultfd acts on the parent's memory, and protecting through
+		 * it would hide the parent's writes from its next image. Ours to
+		 * close, if the number still holds one; the child starts afresh. */
+		if (still_ours())
+			sys_close(tracking_fd);
+		tracking_forget();
+	}
 	if (ckpt_config.compress) { /* compressed images are written full: nothing to track for */
 		c->hdr->tracking = CKPT_TRACKING_COMPRESSED;
 		return;
@@ -203,6 +216,7 @@ static int open_tracking(void)
 		return -1;
 	}
 	tracking_fd = (int)high;
+	tracking_owner = (int)sys_getpid();
 	return 0;
 }
 

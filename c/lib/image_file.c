@@ -102,6 +102,7 @@ int image_target_commit(struct capture *c, struct image_target *t)
 	}
 	sys_fsync((int)t->dir_fd); /* the new name is durable too */
 	drop_surplus_images(t);
-	drop_other_member_files((int)t->dir_fd, t->name, c->hdr->tree_id);
+	uint64_t kept[CKPT_KEEP_MAX];
+	drop_unkept_member_files((int)t->dir_fd, t->name, kept, kept_tree_ids(t, kept));
 	return 0;
 }

@@ -35,8 +35,7 @@ static int keep_fail(struct capture *c, const struct image_target *t, const char
 	return capture_fail_path(c, "cannot keep the older image (--keep) as ", path.buf, err);
 }
 
-/* The kept image at `name`'s header, if it is an image of this version. */
-static int header_of(int dir, const char *name, struct ckpt_header *h)
+int image_header_at(int dir, const char *name, struct ckpt_header *h)
 {
 	long fd = sys_openat(dir, name, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
@@ -97,7 +96,7 @@ static uint32_t names_to_keep(const struct capture *c, const struct image_target
 	for (uint32_t n = 0; n < CKPT_KEEP_MAX; n++) {
 		uint32_t after = n < gap ? n + 1 : n; /* its number once the new image is in */
 		kept_name(t, n, &name);
-		if (header_of((int)t->dir_fd, name.buf, &h))
+		if (image_header_at((int)t->dir_fd, name.buf, &h))
 			continue;
 		if (after >= keep && needed(ids, nids, h.image_id))
 			keep = after + 1;
@@ -144,6 +143,19 @@ int keep_older_images(struct capture *c, struct image_target *t)
 	return 0;
 }
 
+uint32_t kept_tree_ids(const struct image_target *t, uint64_t *ids)
+{
+	uint32_t n = 0;
+	struct line name;
+	struct ckpt_header h;
+	for (uint32_t k = 0; k < (t->keep ? t->keep : 1) && k < CKPT_KEEP_MAX; k++) {
+		kept_name(t, k, &name);
+		if (!image_header_at((int)t->dir_fd, name.buf, &h) && h.tree_id && !needed(ids, n, h.tree_id))
+			ids[n++] = h.tree_id;
+	}
+	return n;
+}
+
 /* After the commit: numbers at or beyond what is kept, left by a run that
  * kept more or by a chain now ended. Without --keep, only while a chain
  * is kept, and only images of this version a chain can have left. */
@@ -154,7 +166,7 @@ void drop_surplus_images(const struct image_target *t)
 	uint32_t last = ckpt_config.keep ? CKPT_KEEP_MAX : t->keep > 1 ? CKPT_CHAIN_MAX : 0;
 	for (uint32_t n = t->keep; n <= last; n++) {
 		numbered(t, n, &name);
-		if (ckpt_config.keep || !header_of((int)t->dir_fd, name.buf, &h))
+		if (ckpt_config.keep || !image_header_at((int)t->dir_fd, name.buf, &h))
 			sys_unlinkat((int)t->dir_fd, name.buf, 0);
 	}
 }

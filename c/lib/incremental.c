@@ -2,7 +2,8 @@
  * Incremental images, resolved by the writer before the layout.
  *
  * The capture marked pages unchanged since the last background copy as
- * PARENT extents (dirty_tracking.c). The image at the image path must be
+ * PARENT extents (dirty_tracking.c). The image at the image path (a tree
+ * member's: its own previous member file, tree_member.c) must be
  * that copy's (its image_id is the one the protection dates from): a
  * failed or skipped write, a restart, another run's image all make it
  * something else, and the image is written full. Each PARENT run is cut
@@ -47,7 +48,8 @@ static void store_everything(struct capture *c)
  * and its header and tables are intact; 0, or -1 for a full image. */
 static int read_parent(const struct capture *c, struct parent_image *p)
 {
-	long fd = sys_openat(AT_FDCWD, ckpt_config.image_path, O_RDONLY | O_CLOEXEC, 0);
+	const char *path = c->parent_path ? c->parent_path : ckpt_config.image_path;
+	long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	static char page[CKPT_HEADER_SIZE]; /* the writer's own copy of it */

@@ -7,8 +7,11 @@
  *                         to stop, and lists again until no new member
  *                         appears; every member is then stopped in its
  *                         handler, so nothing moves between them.
- *   tree_capture_members  CAPTURE: each member writes its own image; the
- *                         member table is filled from their answers.
+ *   tree_capture_members  CAPTURE: each member writes its own image
+ *                         (incremental against its previous one with
+ *                         --continue or --interval); the member table is
+ *                         filled from their answers. The root's own image
+ *                         follows, in the background writer when asked.
  *   tree_end              RESUME (--continue, or any failure, whose
  *                         member files are removed) or EXIT (stop mode:
  *                         the root returns only once every member is gone).
@@ -29,11 +32,6 @@
 /* How long a member may take to answer the request (it may be between two
  * programs, its signal held blocked across an exec). */
 #define ANSWER_DEADLINE_NS (10ull * 1000 * 1000 * 1000)
-
-int tree_has_children(struct capture *c)
-{
-	return tree_list(c) < 0 || c->nmembers > 0;
-}
 
 static struct tree_slot *slot_of(struct tree_control *t, int pid)
 {
@@ -201,16 +199,15 @@ static int ask_new(struct capture *c, uint64_t since)
 	return asked;
 }
 
-int tree_begin(struct capture *c, int tracking)
+int tree_begin(struct capture *c, int background)
 {
 	if (tree_list(c))
 		return -1;
 	if (!c->nmembers)
 		return 0;
-	if (tracking)
-		return capture_fail(c, "a child process started as the checkpoint began: try again", 0);
 	if (open_control(c))
 		return -1;
+	c->tree->background = (uint32_t)background;
 	/* Until a listing finds no one new and no one exited: a member may
 	 * have forked, or ended, before it stopped. Every member in the last
 	 * listing has then answered. */
@@ -260,6 +257,10 @@ int tree_capture_members(struct capture *c)
 	if (!c->tree)
 		return 0;
 	struct tree_control *t = c->tree;
+	/* The last root image must be committed (or its writer have failed and
+	 * removed its member files) before members take their previous files
+	 * as the images their incremental ones read from. */
+	wait_for_previous_writer();
 	__atomic_store_n(&t->command, TREE_CAPTURE, __ATOMIC_RELEASE);
 	wake_shared(&t->command);
 	if (wait_slots(c, SLOT_STOPPED, 0))

@@ -55,9 +55,13 @@ int tree_share_fds(struct capture *c);
 
 /* tree_files.c: member image names, "<image>.<tree_id %016x>.<pid>". */
 void member_file_name(struct line *l, const char *image_name, uint64_t tree_id, int pid);
-/* After a commit: every member file beside `image_path` whose tree id is
- * not `keep_tree_id` (0: a single process, keeps none) is removed. */
-void drop_other_member_files(int dir_fd, const char *image_name, uint64_t keep_tree_id);
+/* After a commit: every member file beside the image whose tree id is none
+ * of `kept` (the kept root images', image_rotation.c) and that no member
+ * file of a kept tree reads from is removed. */
+void drop_unkept_member_files(int dir_fd, const char *image_name, const uint64_t *kept, uint32_t nkept);
+/* After a background writer failed to write the root image: the member
+ * files its member table names. */
+void drop_captured_member_files(const struct capture *c);
 /* After a failure: this tree id's files, of the slots that wrote one. */
 void drop_member_files(struct tree_control *t);
 

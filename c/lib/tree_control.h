@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include "../ckpt_format.h"
 
-#define TREE_CONTROL_MAGIC 0x636b7463u /* "ckpc" + layout: bump on any change */
+#define TREE_CONTROL_MAGIC 0x636b7464u /* "ckpc" + layout: bump on any change */
 #define TREE_CONTROL_HEADER 12288u
 
 /* What the root tells every member (tree_control.command). */
@@ -57,6 +57,9 @@ struct tree_control {
 	uint64_t tree_id;            /* the root image's image_id */
 	int32_t root_pid;
 	uint32_t exited;             /* the root's count of SLOT_EXITED marks */
+	uint32_t background;         /* --continue or --interval: members track their
+	                              * pages and write incremental images */
+	uint32_t pad;
 	char image_path[CKPT_PATH_MAX]; /* the root's image path: member files go beside it */
 	uint64_t inherited_fds[64];  /* the root's fds open at launch (ckpt_config's bitmap) */
 	uint32_t nlive;              /* entries of `live` */

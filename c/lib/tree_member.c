@@ -8,9 +8,9 @@
  *   signals as a single process does, mark its slot STOPPED, and wait for
  *   the root's command. CAPTURE: capture itself as a single process does,
  *   its descriptors weighed against the other members' (tree_fds.c), and
- *   write its image beside the root's under its member file name, never
- *   incremental; WRITTEN with the image's id, size and header checksum,
- *   or FAILED with the reason. Then RESUME (run on) or EXIT (status 85,
+ *   write its image beside the root's under its member file name (in the
+ *   background, incremental against its own previous one); WRITTEN with
+ *   the image's id, size and header checksum, or FAILED with the reason. Then RESUME (run on) or EXIT (status 85,
  *   which nobody sees: its parent is a member and exits too).
  *
  * A request that finds the checkpoint already over (a member that held
@@ -86,23 +86,42 @@ static uint32_t await_command(struct tree_control *t, uint32_t current)
 	return cmd;
 }
 
+/* This process's last member image, the one its next reads from when
+ * tracking goes on (incremental.c holds it to the id the tracking dates
+ * from: a file removed since, or another process's, makes the image
+ * whole). A forked child inherits its parent's name, but its tracking
+ * starts afresh (dirty_tracking.c), so it never reads from it. */
+static char previous_image[CKPT_PATH_MAX];
+
 /* Steps 3-5 of a single process's checkpoint for this member; returns 1
- * after a restart, 0 when written, -1 on failure (c->error). */
+ * after a restart, 0 when written, -1 on failure (c->error). In the
+ * background (--continue, --interval) it tracks its pages as a single
+ * process does, and writes only those changed since its previous image:
+ * while stopped, as the root waits for every member's answer. */
 static int capture_member(struct capture *c, struct tree_control *t, uint64_t *size)
 {
 	struct line path = {.len = 0};
 	member_file_name(&path, t->image_path, t->tree_id, (int)sys_getpid());
 	c->member_path = path.buf;
 	c->tree = t;
+	if (t->background)
+		tracking_begin(c); /* before capture_fds: it may close an inherited userfaultfd */
 	if (capture_fds(c))
 		return -1;
 	refresh_file_offsets(c);
 	if (capture_process(c) || capture_regions(c) || capture_vmflags(c) || check_unreadable(c))
 		return -1;
+	untrack_unstable_regions(c);
 	c->hdr->tree_id = t->tree_id;
 	if (ckpt_save_context(&own_slot(c)->resume))
 		return 1;
-	return image_write(c, size, 0);
+	if (t->background)
+		tracking_protect(c);
+	c->parent_path = previous_image; /* none yet (""): opening it fails, the image is whole */
+	int rc = image_write(c, size, 0);
+	if (rc == 0)
+		str_copy(previous_image, sizeof previous_image, path.buf);
+	return rc;
 }
 
 int tree_member_checkpoint(const siginfo_t *info, const void *uc)

@@ -258,8 +258,6 @@ static int refuse_member(struct capture *c, const struct proc_facts *f)
 		return refuse(c, f, " is stopped (by a signal or a debugger): continue it, then checkpoint");
 	if (!runs_libckpt(c, f->pid) && !between_programs(c, f->pid))
 		return refuse(c, f, without_ckpt);
-	if (ckpt_config.keep > 1)
-		return refuse(c, f, " is a child process, and --keep above 1 keeps no older images of a tree yet");
 	return 0;
 }
 

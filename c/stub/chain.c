@@ -14,6 +14,12 @@
  * named as altered; one found compressed is refused too (a compressed
  * image's data are LZ4 blocks, not pages). The bytes PARENT extents read are checked against
  * their own checksums while they load, as the image's own are.
+ *
+ * A tree member's older images are its own member files of earlier
+ * checkpoints of the tree: "<NAME>.<tree id>.<pid>" beside its file, for
+ * the same pid and any tree id, judged the same way. A restart checks
+ * every process's chain before anything is made (validate_tree), and
+ * each process opens its own again in phase 1.
  */
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -63,7 +69,7 @@ static enum candidate judge(int fd, const struct ckpt_link *l)
 }
 
 __attribute__((noreturn)) static void refuse_link(uint32_t i, const struct ckpt_header *h, const char *altered,
-						   const char *why)
+						   const char *why, const char *member)
 {
 	struct line l = {.len = 0};
 	line_str(&l, "the chain of incremental images is broken: ");
@@ -78,10 +84,14 @@ __attribute__((noreturn)) static void refuse_link(uint32_t i, const struct ckpt_
 	line_u64(&l, h->nlinks);
 	line_str(&l, " it reads from (");
 	line_u64(&l, h->links[i].file_size);
-	line_str(&l, altered ? (why ? " bytes)" : " bytes), was altered or replaced") : " bytes) is missing: no file next to it named ");
+	line_str(&l, altered ? (why ? " bytes)" : " bytes), was altered or replaced")
+			     : member ? " bytes) is missing: no " : " bytes) is missing: no file next to it named ");
 	if (why)
 		line_str(&l, why);
-	if (!altered) {
+	if (!altered && member) {
+		line_str(&l, member);
+		line_str(&l, " beside it holds it; restart an older full image, or keep the chain together");
+	} else if (!altered) {
 		line_str(&l, restart.image);
 		line_str(&l, ".N holds it; restart an older full image, or keep the chain together");
 	}
@@ -126,19 +136,97 @@ static long find_link(uint32_t i, const struct ckpt_header *h)
 			if (got == MATCHES)
 				return fd;
 			if (got == COMPRESSED)
-				refuse_link(i, h, path, " is compressed, and an incremental image cannot read pages from a compressed one");
+				refuse_link(i, h, path, " is compressed, and an incremental image cannot read pages from a compressed one", 0);
 			if (got == ALTERED)
 				str_copy(altered, sizeof altered, path);
 			sys_close((int)fd);
 		}
 	}
-	refuse_link(i, h, altered[0] ? altered : 0, 0);
+	refuse_link(i, h, altered[0] ? altered : 0, 0, 0);
 }
 
-void open_chain(const struct ckpt_header *h, int place_high)
+/* The length of a member file name's part before ".<16 hex>.<pid>", or 0
+ * if `name` does not end so for `pid`. */
+static uint64_t member_prefix_len(const char *name, int32_t pid)
+{
+	struct line tail = {.len = 0};
+	line_str(&tail, ".");
+	line_u64(&tail, (uint64_t)pid);
+	uint64_t n = str_len(name), id = 1 + 16;
+	if (n < tail.len + id + 1 || !str_eq(name + n - tail.len, tail.buf))
+		return 0;
+	uint64_t at = n - tail.len - id;
+	if (name[at] != '.')
+		return 0;
+	for (uint64_t k = at + 1; k < at + id; k++)
+		if (!((name[k] >= '0' && name[k] <= '9') || (name[k] >= 'a' && name[k] <= 'f')))
+			return 0;
+	return at;
+}
+
+/* A tree member's link: its older images are member files of the same
+ * pid from earlier checkpoints of the tree ("<NAME>.<tree id>.<pid>",
+ * any tree id), beside its own file `member` (a path). */
+static long find_member_link(uint32_t i, const struct ckpt_header *h, const char *member)
+{
+	static char dir[CKPT_PATH_MAX], path[CKPT_PATH_MAX], altered[CKPT_PATH_MAX], pattern[CKPT_PATH_MAX];
+	uint64_t slash = 0;
+	for (uint64_t k = 0; member[k]; k++)
+		if (member[k] == '/')
+			slash = k + 1;
+	str_copy(dir, slash + 1 < sizeof dir ? slash + 1 : sizeof dir, member);
+	const char *own = member + slash;
+	uint64_t prefix = member_prefix_len(own, h->pid);
+	altered[0] = 0;
+	long d = prefix ? sys_openat(AT_FDCWD, slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0) : -1;
+	static char buf[4096];
+	long n;
+	while (d >= 0 && (n = sys_getdents64((int)d, buf, sizeof buf)) > 0)
+		for (long at = 0; at < n;) {
+			const struct dirent64_raw *e = (const void *)(buf + at);
+			at += e->reclen;
+			if (member_prefix_len(e->name, h->pid) != prefix || __builtin_memcmp(e->name, own, prefix) ||
+			    str_eq(e->name, own))
+				continue;
+			str_copy(path, sizeof path, dir);
+			str_copy(path + slash, sizeof path - slash, e->name);
+			long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+			if (fd < 0)
+				continue;
+			enum candidate got = judge((int)fd, &h->links[i]);
+			if (got == MATCHES) {
+				sys_close((int)d);
+				return fd;
+			}
+			if (got == COMPRESSED)
+				refuse_link(i, h, path, " is compressed, and an incremental image cannot read pages from a compressed one", 0);
+			if (got == ALTERED)
+				str_copy(altered, sizeof altered, path);
+			sys_close((int)fd);
+		}
+	if (d >= 0)
+		sys_close((int)d);
+	struct line l = {.len = 0};
+	line_str(&l, "member file ");
+	for (uint64_t k = 0; k < prefix && l.len + 1 < sizeof l.buf; k++)
+		l.buf[l.len++] = own[k];
+	l.buf[l.len] = 0;
+	line_str(&l, ".<tree id>.");
+	line_u64(&l, (uint64_t)h->pid);
+	str_copy(pattern, sizeof pattern, l.buf);
+	refuse_link(i, h, altered[0] ? altered : 0, 0, pattern);
+}
+
+void check_chain(const struct ckpt_header *h, const char *member)
+{
+	for (uint32_t i = 0; i < h->nlinks; i++)
+		sys_close((int)(member ? find_member_link(i, h, member) : find_link(i, h)));
+}
+
+void open_chain(const struct ckpt_header *h, int place_high, const char *member)
 {
 	for (uint32_t i = 0; i < h->nlinks; i++) {
-		long fd = find_link(i, h);
+		long fd = member ? find_member_link(i, h, member) : find_link(i, h);
 		restart.link_fd[i] = place_high ? to_high(fd, "cannot keep an older image of the chain open", restart.image)
 						: (int)fd;
 	}

@@ -112,7 +112,16 @@ static void check_member_image(const struct ckpt_header *root, const char *root_
 	load_member_image(root, root_tables, m, &hdr, &tables);
 	check_timer_records(&hdr, tables);
 	check_signal_records(&hdr, tables);
+	/* Its PARENT extents read from its own older member files, not the root's. */
+	int root_links[CKPT_LINKS_MAX];
+	__builtin_memcpy(root_links, restart.link_fd, sizeof root_links);
+	static char path[CKPT_PATH_MAX];
+	member_image_path(m, root_tables + root->strings_off, path, sizeof path);
+	open_chain(&hdr, 0, path);
 	check_stored_data(&hdr, tables);
+	for (uint32_t i = 0; i < hdr.nlinks; i++)
+		sys_close(restart.link_fd[i]);
+	__builtin_memcpy(restart.link_fd, root_links, sizeof root_links);
 	sys_close(restart.image_fd);
 	sys_munmap(tables, hdr.tables_size + 1);
 }
@@ -128,7 +137,7 @@ __attribute__((noreturn)) void check_image_only(const char *path, int with_data)
 	check_signal_records(&hdr, tables);
 	check_member_table(&hdr, tables);
 	if (with_data) {
-		open_chain(&hdr, 0); /* PARENT extents' bytes are in older images */
+		open_chain(&hdr, 0, 0); /* PARENT extents' bytes are in older images */
 		check_stored_data(&hdr, tables);
 		const struct ckpt_member *m = (const void *)(tables + hdr.members_off);
 		for (uint32_t i = 0; i < hdr.nmembers; i++)

@@ -116,7 +116,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	const struct ckpt_fd *fds = (const void *)(tables + hdr.fds_off);
 	int fd = move_image_fd_high(restart.image_fd, fds, hdr.nfds);
 	restart.image_fd = fd;
-	open_chain(&hdr, 1);
+	open_chain(&hdr, 1, own_member_image());
 	restore_fds(fds, hdr.nfds, tables + hdr.strings_off, fd);
 	restore_inotify_watches((const void *)(tables + hdr.inotify_off), hdr.ninotify, fds, hdr.nfds,
 				tables + hdr.strings_off);

@@ -117,6 +117,8 @@ int tree_restored_note(long sig, const char *info);
  * through phase 1 (then groups and terminal), then through phase 2. */
 void check_member_table(const struct ckpt_header *h, const char *tables);
 void validate_tree(const struct ckpt_header *h, const char *tables);
+/* This process's member image file in a tree (0: the root, or no tree). */
+const char *own_member_image(void);
 void restore_tree(struct ckpt_header *hdr, char **tables);
 int tree_parked_fd(const struct ckpt_fd *f);
 /* tree_memory.c: the memfd a SHARED_ANON region maps when another process
@@ -220,8 +222,11 @@ void load_batch(uint32_t first, uint32_t end, struct batch_scratch *scratch);
 void release_batch_scratch(struct batch_scratch *scratch);
 /* chain.c: the older images an incremental image reads from, found next
  * to it by content and opened (moved high when `place_high`), or the
- * restart refused naming the missing or altered one. */
-void open_chain(const struct ckpt_header *h, int place_high);
+ * restart refused naming the missing or altered one. `member`: a tree
+ * member's image file (its older images are its earlier member files), or
+ * 0. check_chain only judges them, before anything runs. */
+void open_chain(const struct ckpt_header *h, int place_high, const char *member);
+void check_chain(const struct ckpt_header *h, const char *member);
 void restore_process_state(void);
 __attribute__((noreturn)) void resume_threads(void);
 

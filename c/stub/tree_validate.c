@@ -209,8 +209,15 @@ void load_member_image(const struct ckpt_header *root, const char *root_tables, 
 	hold_to("parent pid", m->ppid, hdr->ppid);
 	hold_to("process group", m->pgid, hdr->pgid);
 	hold_to("session", m->sid, hdr->sid);
-	if (hdr->nlinks)
-		die("an incremental member image (a tree's images are always whole)", 0);
+}
+
+const char *own_member_image(void)
+{
+	static char path[CKPT_PATH_MAX];
+	if (!restart.tree_index)
+		return 0;
+	member_image_path(tree.proc[restart.tree_index].member, tree.root_strings, path, sizeof path);
+	return path;
 }
 
 int32_t group_after_restart(int32_t pgid)
@@ -307,8 +314,12 @@ void validate_tree(const struct ckpt_header *h, const char *tables)
 			check_pid_fits(th[k].tid, pid_max, "its thread id ");
 		p->hdr = &headers[i + 1], p->tables = t;
 		check_shares(i + 1);
+		static char path[CKPT_PATH_MAX];
+		member_image_path(mb, tree.root_strings, path, sizeof path);
+		check_chain(p->hdr, path); /* an incremental member's older images, before anything runs */
 	}
 	judge_member(0, 0);
+	check_chain(h, 0); /* the root's too: its own is opened only once the tree is made */
 	restart.image_fd = root_fd;
 	tree.n = n;
 }

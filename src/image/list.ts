@@ -102,9 +102,11 @@ export function listImages(dir: string, stub: string): ListedImage[] {
 /**
  * One entry per tree: its root image, counting its processes and sized with
  * all their files, refused as a restart would if a member file is missing or
- * not the one the checkpoint wrote; the member files a listed root names are left out. A
- * member file no listed root names (its root is gone) stays, unusable in the
- * stub's words or, if it accepted it, in the restart's.
+ * not the one the checkpoint wrote; the member files a listed root names are left out,
+ * and so are the older member files theirs read from (incremental member
+ * images: --keep keeps those while a kept image reads from them, whatever
+ * became of their own root). Any other member file (its root is gone)
+ * stays, unusable in the stub's words or, if it accepted it, in the restart's.
  */
 function withoutMemberFiles(found: ListedImage[]): ListedImage[] {
 	const byName = new Map(found.map((e) => [e.name, e]));
@@ -121,12 +123,19 @@ function withoutMemberFiles(found: ListedImage[]): ListedImage[] {
 			if (!file) continue;
 			claimed.add(m.file);
 			root.size += file.size;
+			for (const older of readFrom(found, file)) if (!claimed.has(older.name)) claimed.add(older.name), (root.size += older.size);
 		}
 	}
 	for (const e of found)
 		if (!claimed.has(e.name) && !e.error && e.image && isMemberImage(e.image))
 			e.error = `the image of pid ${e.image.header.pid} alone, a member of the process tree of pid ${e.image.header.treeRootPid}: restart the tree's root image instead`;
 	return found.filter((e) => !claimed.has(e.name));
+}
+
+/** The member files of `found` that member file `file`'s incremental image reads from (its links, by image id). */
+function readFrom(found: ListedImage[], file: ListedImage): ListedImage[] {
+	const ids = new Set((file.image?.header.links ?? []).map((l) => l.imageId));
+	return found.filter((e) => e.image && isMemberImage(e.image) && ids.has(e.image.header.imageId));
 }
 
 /**

@@ -9,6 +9,7 @@ import { expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ckpt, CKPT, demo, eachTestInTempDir, fixture, ROOT, type Running, runToEnd, until } from "./harness.ts";
+import { inode } from "./periodic.ts";
 import { CKPT_CHAIN_MAX, CKPT_CODEC_LZ4, CKPT_EXTENT_PARENT, EXTENT, HEADER, LINK } from "../../src/image/format.ts";
 import { ImageError, readImage } from "../../src/image/read.ts";
 import type { Extent } from "../../src/image/types.ts";
@@ -38,14 +39,6 @@ interface ChainFacts { imageId: string; tracking: string; chain: { imageId: stri
 function chainOf(path: string): ChainFacts | undefined {
   const r = Bun.spawnSync([CKPT, "info", "--json", path], { cwd: dir });
   return r.exitCode === 0 ? JSON.parse(r.stdout.toString()).incremental : undefined;
-}
-
-function inode(path: string): number {
-  try {
-    return statSync(path).ino;
-  } catch {
-    return 0;
-  }
 }
 
 /** Runs `args` with periodic checkpoints until an image reads from at least `links` older ones, then SIGKILLs it. */

@@ -8,6 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ckpt, CKPT, demo, eachTestInTempDir, fixture, lines, type Running, runToEnd, spawn, strace, until } from "./harness.ts";
+import { commits, inode, writersOf } from "./periodic.ts";
 import { hasEnded } from "../../src/process/proc.ts";
 
 let dir: string;
@@ -37,25 +38,6 @@ function watchersOf(pid: number): number[] {
     if (argv[1] === "--watch" && argv[2] === String(pid) && !hasEnded(Number(entry))) found.push(Number(entry));
   }
   return found;
-}
-
-/** The inode at `path`, or 0: each commit renames a new file over the image. */
-function inode(path: string): number {
-  try {
-    return statSync(path).ino;
-  } catch {
-    return 0;
-  }
-}
-
-/** Waits until `count` checkpoints have been committed at `path` (new inodes seen there). */
-async function commits(path: string, count: number): Promise<void> {
-  const seen = new Set<number>();
-  await until(() => {
-    const ino = inode(path);
-    if (ino) seen.add(ino);
-    return seen.size >= count;
-  }, () => `${count} checkpoints at ${path}, saw ${seen.size}`, 30000);
 }
 
 /**
@@ -208,22 +190,6 @@ test("a failing periodic checkpoint is said once, the program runs on, and a lat
   expect(rest.stdout).toBe("PASS the sockets are still closed after the restart\nPASS the heap is as it was\n");
   expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
 }, 60000);
-
-/** Live `ckpt-writer` processes (background writers) forked from a program run from `exe`. */
-function writersOf(exe: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, "latin1") !== "ckpt-writer\n") continue;
-      if (readFileSync(`/proc/${entry}/cmdline`, "latin1").split("\0")[0] !== exe || hasEnded(Number(entry))) continue;
-    } catch {
-      continue;
-    }
-    found.push(Number(entry));
-  }
-  return found;
-}
 
 test("periods that come while an image is still being written are skipped: no second writer, and the program never waits", async () => {
   const program = join(dir, "heap-ticker"); // a path of its own, to know its writers
