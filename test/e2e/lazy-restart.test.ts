@@ -57,6 +57,18 @@ test("--lazy: the program runs while its 256 MiB heap still loads, then finds al
   }
 }, 120000);
 
+test("memory moved with mremap and then released before it has loaded: the pattern where it went, zeros where released", async () => {
+  const first = await checkpointRun([fixture("lazy-moves")], { cwd: dir, afterLines: 1 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  const rest = await runToEnd([CKPT, "restart", "--lazy"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(rest.stdout).toBe(
+    "restarted\nloading: yes\nPASS mremap of memory still loading: every word arrives where it went\n" +
+      "PASS MADV_DONTNEED after the move: zeros, never image bytes\n",
+  );
+  expect(rest.code).toBe(0);
+}, 120000);
+
 test("a lazily restarted program checkpointed again at once: the new image is complete, its eager restart has the same heap", async () => {
   const sum = await checkpointedHeap(["again"]);
   const second = join(dir, "second.dat");
