@@ -46,10 +46,10 @@ const ALL_CHECKS =
   "PASS a child forked right after the restart has the whole heap\n" +
   "PASS the whole heap holds its pattern\n";
 
-test("--lazy: the program runs while its 256 MiB heap still loads, then finds all of it, in a namespace and with --new-pid", async () => {
+test("--lazy: the program runs while its 256 MiB heap still loads, then finds all of it: in a namespace, with --new-pid, through run-or-restart", async () => {
   const sum = await checkpointedHeap();
-  for (const options of [[], ["--new-pid"]]) {
-    const rest = await runToEnd([CKPT, "restart", "--lazy", ...options], { cwd: dir });
+  for (const command of [["restart", "--lazy"], ["restart", "--lazy", "--new-pid"], ["run-or-restart", "--lazy", fixture("lazy-heap")]]) {
+    const rest = await runToEnd([CKPT, ...command], { cwd: dir });
     expect(rest.stderr).toBe("");
     expect(rest.stdout).toBe(`restarted\nloading: yes\n${ALL_CHECKS}sum ${sum}\n`);
     expect(rest.code).toBe(0);
@@ -110,11 +110,13 @@ test("a corrupt byte in the heap's stored data: the program is killed before it 
 
 test("where no userfaultfd can serve the kernel's faults, --lazy says so in one line and restarts eagerly", async () => {
   const sum = await checkpointedHeap();
-  const rest = await runToEnd([CKPT, "restart", "--lazy"], { cwd: dir, env: { [CKPT_ENV_LAZY]: CKPT_LAZY_TEST_UNAVAILABLE } });
-  expect(rest.stderr).toBe(
-    "ckpt: --lazy: no userfaultfd here can serve the kernel's own page faults (allow one with " +
-      "`sysctl vm.unprivileged_userfaultfd=1`, or read-write access to /dev/userfaultfd); restarting eagerly\n",
-  );
-  expect(rest.stdout).toBe(`restarted\nloading: no\n${ALL_CHECKS}sum ${sum}\n`);
-  expect(rest.code).toBe(0);
+  for (const command of [["restart", "--lazy"], ["run-or-restart", "--lazy", fixture("lazy-heap")]]) {
+    const rest = await runToEnd([CKPT, ...command], { cwd: dir, env: { [CKPT_ENV_LAZY]: CKPT_LAZY_TEST_UNAVAILABLE } });
+    expect(rest.stderr).toBe(
+      "ckpt: --lazy: no userfaultfd here can serve the kernel's own page faults (allow one with " +
+        "`sysctl vm.unprivileged_userfaultfd=1`, or read-write access to /dev/userfaultfd); restarting eagerly\n",
+    );
+    expect(rest.stdout).toBe(`restarted\nloading: no\n${ALL_CHECKS}sum ${sum}\n`);
+    expect(rest.code).toBe(0);
+  }
 }, 120000);
