@@ -360,7 +360,10 @@ struct ckpt_restart_info {
 	struct ckpt_termios shell_termios[3];
 	/* compression: `ckpt restart --compress` asks for it from now on */
 	uint32_t compress;
-	uint32_t pad;
+	/* --lazy: memory may still be loading (libckpt waits before a capture
+	 * or fork until no region is registered with the page server's
+	 * userfaultfd, c/lib/lazy_wait.c) */
+	uint32_t lazy;
 };
 
 _Static_assert(sizeof(struct ckpt_header) <= CKPT_HEADER_SIZE, "header fits its page");

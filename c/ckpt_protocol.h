@@ -128,6 +128,14 @@
 #define CKPT_ENV_NAMESPACE "CKPT_RESTART_NAMESPACE"
 #define CKPT_NAMESPACE_OFF "off"
 #define CKPT_NAMESPACE_TEST_UNAVAILABLE "test-unavailable"
+/* In the stub's environment: `--lazy` (docs/lazy-restart.md): private
+ * anonymous memory comes in on first touch, from a page server.
+ * CKPT_ENV_FLAG_ON asks for it; CKPT_LAZY_TEST_UNAVAILABLE acts as if no
+ * userfaultfd could serve the kernel's faults (tests of the fallback only). */
+#define CKPT_ENV_LAZY "CKPT_LAZY"
+#define CKPT_LAZY_TEST_UNAVAILABLE "test-unavailable"
+/* The page server's name (comm), for ps and for the tests that look for it. */
+#define CKPT_PAGE_SERVER_NAME "ckpt-pages"
 /* The name (comm) of the process the shell sees after a restart into a
  * namespace: `ckpt checkpoint` and the watcher follow it to the program. */
 #define CKPT_SUPERVISOR_NAME "ckpt-supervisor"

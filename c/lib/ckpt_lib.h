@@ -56,6 +56,10 @@ extern struct thread_sync ckpt_sync;
 /* Filled by the stub at a restart (arena, new pid, next image path), read
  * by the handler as it resumes; the image records its address. */
 extern struct ckpt_restart_info ckpt_restart_info;
+/* lazy_wait.c: after `ckpt restart --lazy`, wait (bounded) until the page
+ * server has loaded all memory: 0, or -1 when it has not in time. */
+void lazy_after_restart(int lazy);
+int lazy_wait(void);
 
 /* A capture in progress: the tables of the image being built, in a private
  * scratch mapping (never malloc: we may have interrupted malloc itself). */

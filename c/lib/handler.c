@@ -4,7 +4,9 @@
  * Algorithm:
  *   1. Coordinator: the thread that got the signal takes the checkpoint
  *      lock (a second request waits for the first to finish), maps a scratch
- *      area (the program may have been inside malloc, so no libc).
+ *      area (the program may have been inside malloc, so no libc). After
+ *      `ckpt restart --lazy` it first waits until the page server has
+ *      loaded all memory (lazy_wait.c), or refuses.
  *   2. Per-thread capture: every other thread is stopped in its own handler
  *      (threads.c) and records its kernel-held state (fs base, tid address,
  *      robust list, rseq, altstack, mask) and resume point; so does the
@@ -48,6 +50,7 @@ static void after_restart(int member)
 	__atomic_sub_fetch(&ri->threads_in_stub, 1, __ATOMIC_RELEASE);
 	forget_previous_writer(); /* that pid belongs to another process tree now */
 	tracking_forget();        /* and the userfaultfd stayed behind */
+	lazy_after_restart((int)ri->lazy);
 	wait_threads_out_of_stub();
 	if (ri->arena_len)
 		sys_munmap((void *)ri->arena_start, ri->arena_len);
@@ -79,6 +82,9 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 {
 	if (scratch_open(c))
 		return -1;
+	if (lazy_wait()) /* before anything stops (lazy_wait.c) */
+		return capture_fail(c, "memory is still loading from the image of a lazy restart (`ckpt restart --lazy`); "
+				       "try again once it has", 0);
 	c->hdr->created_ns = now_ns(0 /* CLOCK_REALTIME */);
 	c->hdr->image_id = new_image_id();
 	int background = keep_running;

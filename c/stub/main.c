@@ -33,7 +33,10 @@
  *        [vdso] to their saved addresses, via the hop window.
  *     7. Map every region back and load its data, checking each extent's
  *        checksum: a mismatch ends the restore before the program runs.
- *        Install its guard pages again.
+ *        Install its guard pages again. With --lazy (lazy_*.c), private
+ *        anonymous memory is left to a page server instead, which loads
+ *        it on first touch and in the background, each extent checked
+ *        before any of its bytes reach the program.
  *     8. Restore the mm layout and break, name, dispositions, limits, cwd,
  *        terminal settings, thread state (fs base, tid address, robust list,
  *        rseq) and interval timers; tell libckpt where the arena is. Clone
@@ -123,6 +126,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	restore_epoll_watches((const void *)(tables + hdr.watches_off), hdr.nwatches, fds, hdr.nfds);
 	take_locks((const void *)(tables + hdr.locks_off), hdr.nlocks, fds, hdr.nfds, tables + hdr.strings_off);
 	tree_phase1_done(&hdr);
+	lazy_open(&hdr, argv + argc + 1);
 	restart.hdr = &hdr;
 	build_arena(tables, vdso);
 	__builtin_unreachable();

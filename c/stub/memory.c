@@ -222,6 +222,7 @@ void map_regions(void)
 {
 	for (uint32_t i = 0; i < restart.hdr->nregions; i++)
 		map_region(&restart.regions[i]);
+	lazy_start(); /* --lazy: private anonymous memory is the page server's to load */
 	open_forced_writes();
 	load_in_parallel();
 	close_forced_writes();

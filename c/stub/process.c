@@ -82,6 +82,7 @@ static void fill_restart_info(void)
 	for (int fd = 0; fd < 3; fd++)
 		ri->shell_termios[fd] = restart.shell_termios[fd];
 	ri->compress = (uint32_t)restart.compress;
+	ri->lazy = (uint32_t)restart.lazy;
 	ri->magic = CKPT_RESTART_INFO_MAGIC;
 }
 

@@ -40,6 +40,7 @@ struct stub_args {
 	int check_only;                  /* --check/--verify: judge the image, restore nothing */
 	int compress;                    /* `ckpt restart --compress`: for libckpt (restart info) */
 	int namespace;                   /* enum restart_namespace: where this process runs */
+	int lazy, lazy_fd;               /* --lazy: on, and the userfaultfd for the page server */
 	/* A process tree (tree*.c): */
 	char context[256];               /* before a refusal's reason: the member image judged */
 	uint32_t tree_index;             /* this process's: 0 the root (or no tree), i + 1 member i */
@@ -220,6 +221,27 @@ int claim_extents(uint32_t *first, uint32_t *end);
 int is_batch(uint32_t first, uint32_t end);
 void load_batch(uint32_t first, uint32_t end, struct batch_scratch *scratch);
 void release_batch_scratch(struct batch_scratch *scratch);
+/* `ckpt restart --lazy` (docs/lazy-restart.md). lazy_open.c, phase 1: the
+ * userfaultfd, or one line and an eager restart. lazy_start.c, phase 2
+ * once every region is mapped: private anonymous regions registered, the
+ * page server started, their extents handed to it. lazy_server.c: the
+ * server's loop; lazy_copy.c: what it copies where, and its one way out
+ * when something is wrong (the program killed first, then one line). */
+void lazy_open(const struct ckpt_header *hdr, char **envp);
+void lazy_start(void);
+__attribute__((noreturn)) void serve_pages(int uffd, int program_pidfd);
+int region_loads_lazily(const struct ckpt_region *r);
+void lazy_copy_init(int uffd, int program_pidfd);
+int lazy_extent_at(uint64_t addr);  /* a lazy extent still to load holding addr, or -1 */
+/* The next extent still to load, from `from` on, no longer than `longest`; nextents when none. */
+uint32_t lazy_next_to_load(uint32_t from, uint64_t longest);
+/* 0; -EAGAIN: the program's memory map is changing (read the events
+ * first); -EINTR, `background` only: a fault waits (the read so far kept). */
+long lazy_load_extent(uint32_t k, int background);
+uint64_t lazy_original_address(uint64_t addr, int *released);
+void lazy_record_event(const void *uffd_msg);
+__attribute__((noreturn)) void lazy_fail(const char *what, const struct ckpt_extent *e, long err);
+
 /* chain.c: the older images an incremental image reads from, found next
  * to it by content and opened (moved high when `place_high`), or the
  * restart refused naming the missing or altered one. `member`: a tree

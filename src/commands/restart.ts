@@ -15,7 +15,7 @@ import { execInPlace } from "../process/exec.ts";
 import { imagePath } from "../protocol/image-name.ts";
 import { resolvePath } from "../process/paths.ts";
 import {
-	CKPT_ENV_COMPRESS, CKPT_ENV_FLAG_ON, CKPT_ENV_NAMESPACE, CKPT_NAMESPACE_OFF, CKPT_STUB_ARG_IMAGE, CKPT_STUB_ARG_NEXT_IMAGE,
+	CKPT_ENV_COMPRESS, CKPT_ENV_FLAG_ON, CKPT_ENV_LAZY, CKPT_LAZY_TEST_UNAVAILABLE, CKPT_ENV_NAMESPACE, CKPT_NAMESPACE_OFF, CKPT_STUB_ARG_IMAGE, CKPT_STUB_ARG_NEXT_IMAGE,
 	CKPT_STUB_ARG_NOTE,
 } from "../protocol/protocol.ts";
 import { type PeriodicSettings, periodicSettings } from "../cli/periodic.ts";
@@ -29,15 +29,17 @@ export function define(cli: CAC, split: Split): void {
 		.option("--keep <n>", "With --interval: keep the newest N checkpoints, the image and IMAGE.1 ... IMAGE.(N-1) (default: 1)")
 		.option("--compress", "Compress the memory in later images (LZ4); without it, the first run's choice holds")
 		.option("--new-pid", NEW_PID_HELP)
+		.option("--lazy", LAZY_HELP)
 		.example("  $ ckpt restart                      # resume ./myckpt.dat")
 		.example("  $ ckpt restart run1.dat --image run2.dat")
 		.example("  $ ckpt restart --interval 10m       # resume, and checkpoint every 10 minutes again")
-		.action((image: string | undefined, opts: { compress?: boolean; newPid?: boolean }) =>
+		.action((image: string | undefined, opts: { compress?: boolean; newPid?: boolean; lazy?: boolean }) =>
 			restart(image, {
 				nextImage: split.values.image,
 				periodic: periodicSettings(split.values),
 				compress: opts.compress === true,
 				newPid: opts.newPid === true,
+				lazy: opts.lazy === true,
 			}));
 }
 
@@ -57,7 +59,13 @@ export interface RestartOptions {
 	compress?: boolean;
 	/** --new-pid: restore in this process, with a new pid, no namespace. */
 	newPid?: boolean;
+	/** --lazy: the program runs at once, its memory loaded on first touch (docs/lazy-restart.md). */
+	lazy?: boolean;
 }
+
+/** What --lazy means, for restart and run-or-restart alike. */
+export const LAZY_HELP =
+	"Run the program at once and load its memory on first touch and in the background (needs a userfaultfd that serves the kernel's faults; otherwise says so and restarts eagerly)";
 
 /** What --new-pid means, for restart and run-or-restart alike. */
 export const NEW_PID_HELP =
@@ -80,5 +88,8 @@ export async function restart(name: string | undefined, opts: RestartOptions = {
 	if (opts.compress) env[CKPT_ENV_COMPRESS] = CKPT_ENV_FLAG_ON;
 	else delete env[CKPT_ENV_COMPRESS];
 	if (opts.newPid) env[CKPT_ENV_NAMESPACE] = CKPT_NAMESPACE_OFF;
+	// Set or removed like --compress; a test's CKPT_LAZY=test-unavailable is kept.
+	if (opts.lazy) env[CKPT_ENV_LAZY] = env[CKPT_ENV_LAZY] === CKPT_LAZY_TEST_UNAVAILABLE ? CKPT_LAZY_TEST_UNAVAILABLE : CKPT_ENV_FLAG_ON;
+	else delete env[CKPT_ENV_LAZY];
 	return execInPlace(stub, argv, env);
 }

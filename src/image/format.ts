@@ -372,7 +372,8 @@ export const RESTART_INFO = layout("ckpt_restart_info", 4256, {
 	shell_termios: f(4128, TERMIOS, 3),
 	// compression
 	compress: f(4248, "u32"),
-	pad: f(4252, "u32"),
+	// --lazy restart: memory may still be loading
+	lazy: f(4252, "u32"),
 });
 
 /** Every struct in ckpt_format.h, for the mirror test. */

@@ -1,0 +1,143 @@
+/*
+ * The page server of `ckpt restart --lazy` (docs/lazy-restart.md): a
+ * process of its own, outside the program, holding the userfaultfd of the
+ * program's memory and the image files (so the image may be deleted or
+ * replaced meanwhile).
+ *
+ * Algorithm:
+ *   1. Drop everything of the program's it was forked with: its
+ *      descriptors (a copy here would keep a pipe's reader from seeing
+ *      the end the program closes), its memory, its working directory.
+ *   2. Loop: a first touch (a fault) is answered at once: its extent is
+ *      loaded whole (lazy_copy.c), then the page is zeroed if it is still
+ *      empty (a hole, or released since), and its thread woken. An event
+ *      (release, move) is recorded before any fault read with it is
+ *      answered. With nothing to answer, the next extent still to load,
+ *      in file order, is loaded in the background.
+ *   3. When every extent is loaded and every fault answered, close the
+ *      userfaultfd (the kernel unregisters the program's regions, which
+ *      is how libckpt learns loading has ended) and exit. The program's
+ *      end (its pidfd) ends this at once, whatever is left.
+ */
+#include <fcntl.h>
+#include <linux/errno.h>
+#include <linux/prctl.h>
+#include <linux/ioctl.h>
+#include <linux/userfaultfd.h>
+#include "stub.h"
+#include "../ckpt_protocol.h"
+#include "../sys.h"
+
+#define USER_TOP 0x7ffffffff000ull
+#define FAULTS_MAX 4096 /* read but not yet answered: one a thread at most, in practice */
+#define POLLIN 1
+
+static int uffd;
+static uint64_t faults[FAULTS_MAX];
+static uint32_t nfaults;
+
+static void keep_only(int *keep, int n)
+{
+	for (int i = 1; i < n; i++) /* a handful: insertion sort */
+		for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+			keep[j] = keep[j - 1], keep[j - 1] = t;
+		}
+	unsigned from = 0;
+	for (int i = 0; i < n; i++) {
+		if ((unsigned)keep[i] > from)
+			sys_close_range(from, (unsigned)keep[i] - 1);
+		from = (unsigned)keep[i] + 1;
+	}
+	sys_close_range(from, ~0u);
+}
+
+static void leave_the_program(int program)
+{
+	sys_prctl(PR_SET_NAME, (unsigned long)CKPT_PAGE_SERVER_NAME, 0, 0, 0);
+	int keep[4 + CKPT_LINKS_MAX] = {uffd, program, restart.image_fd, restart.err_fd};
+	int n = 4;
+	for (uint32_t i = 0; i < restart.hdr->nlinks; i++)
+		keep[n++] = restart.link_fd[i];
+	keep_only(keep, n);
+	sys_chdir("/");
+	uint64_t arena_end = restart.arena_start + restart.arena_len;
+	sys_munmap((void *)CKPT_PAGE_SIZE, restart.arena_start - CKPT_PAGE_SIZE);
+	sys_munmap((void *)arena_end, USER_TOP - arena_end);
+}
+
+/* 0 once answered, -EAGAIN to try again after the next read. */
+static long answer_fault(uint64_t addr)
+{
+	int released;
+	uint64_t was = lazy_original_address(addr, &released);
+	int k = released ? -1 : lazy_extent_at(was);
+	if (k >= 0 && lazy_load_extent((uint32_t)k, 0) == -EAGAIN)
+		return -EAGAIN;
+	struct uffdio_zeropage z = {.range = {addr, CKPT_PAGE_SIZE}, .mode = 0};
+	long err = sys_ioctl(uffd, UFFDIO_ZEROPAGE, &z);
+	if (err == -EAGAIN)
+		return err;
+	/* Loaded (EEXIST) or no longer ours (ENOENT): the thread's retry finds it. */
+	struct uffdio_range wake = {addr, CKPT_PAGE_SIZE};
+	sys_ioctl(uffd, UFFDIO_WAKE, &wake);
+	return 0;
+}
+
+static void read_messages(void)
+{
+	struct uffd_msg msgs[64];
+	long got;
+	while ((got = sys_read(uffd, msgs, sizeof msgs)) > 0) {
+		for (long i = 0; i < got / (long)sizeof msgs[0]; i++) {
+			const struct uffd_msg *m = &msgs[i];
+			if (m->event != UFFD_EVENT_PAGEFAULT) {
+				lazy_record_event(m);
+				continue;
+			}
+			if (nfaults == FAULTS_MAX)
+				lazy_fail("more threads wait for memory than the page server can hold", 0, 0);
+			faults[nfaults++] = m->arg.pagefault.address & ~(uint64_t)(CKPT_PAGE_SIZE - 1);
+		}
+	}
+}
+
+static void answer_faults(void)
+{
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < nfaults; i++)
+		if (answer_fault(faults[i]) == -EAGAIN)
+			faults[kept++] = faults[i];
+	nfaults = kept;
+}
+
+/* Small extents first (stacks, the libc's data, the heap's bookkeeping:
+ * what a program touches first), then the rest, each pass in file order. */
+#define SMALL_EXTENT (1u << 20)
+
+__attribute__((noreturn)) void serve_pages(int userfaultfd, int program)
+{
+	uffd = userfaultfd;
+	leave_the_program(program);
+	lazy_copy_init(uffd, program);
+	const uint32_t n = restart.hdr->nextents;
+	uint64_t longest = SMALL_EXTENT;
+	uint32_t next = lazy_next_to_load(0, longest);
+	for (;;) {
+		if (next >= n && longest == SMALL_EXTENT)
+			longest = ~0ull, next = lazy_next_to_load(0, longest);
+		if (next >= n && !nfaults)
+			break;
+		struct { int fd; short events, revents; } p[2] = {{uffd, POLLIN, 0}, {program, POLLIN, 0}};
+		sys_poll(p, 2, next < n ? 0 : 10 /* ms: a fault waiting for an event's read */);
+		if (p[1].revents)
+			sys_exit_group(0); /* the program ended */
+		read_messages();
+		answer_faults();
+		next = lazy_next_to_load(next, longest);
+		if (next < n && lazy_load_extent(next, 1) == 0)
+			next = lazy_next_to_load(next + 1, longest);
+	}
+	sys_close(uffd);
+	sys_exit_group(0);
+}

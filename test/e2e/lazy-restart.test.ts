@@ -1,0 +1,122 @@
+// `ckpt restart --lazy` (docs/lazy-restart.md, c/stub/lazy_*.c): the
+// program runs before its memory has loaded, which a page server brings in
+// on first touch and in the background. test/fixtures/lazy-heap.c holds a
+// 256 MiB heap of a known pattern, says whether it was still loading when
+// it first ran, and checks from inside what anonymous memory must keep:
+// a read() into a page not loaded yet, MADV_DONTNEED giving zeros, a
+// forked child's copy, the whole heap's checksum.
+import { expect, test } from "bun:test";
+import { openSync, readdirSync, readFileSync, writeSync, closeSync } from "node:fs";
+import { join } from "node:path";
+import { checkpointRun, ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, runToEnd, until } from "./harness.ts";
+import { readImage } from "../../src/image/read.ts";
+import { CKPT_EXTENT_DATA, CKPT_REGION_ANON } from "../../src/image/format.ts";
+import { CKPT_ENV_LAZY, CKPT_LAZY_TEST_UNAVAILABLE, CKPT_PAGE_SERVER_NAME } from "../../src/protocol/protocol.ts";
+
+let dir: string;
+eachTestInTempDir((d) => (dir = d));
+
+/** The fixture checkpointed after it filled its heap; the checksum it printed then. */
+async function checkpointedHeap(args: string[] = []): Promise<string> {
+  const first = await checkpointRun([fixture("lazy-heap"), ...args], { cwd: dir, afterLines: 2 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  return /^sum ([0-9a-f]{16})$/m.exec(first.stdout)?.[1] ?? "(no sum printed)";
+}
+
+/** Page servers still running: none may outlive its program. An ended one
+ * that no reaper has collected yet (a container's pid 1 may never) holds
+ * nothing, and is not counted. */
+function pageServers(): number[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+        return stat.includes(`(${CKPT_PAGE_SERVER_NAME}) `) && !stat.includes(`(${CKPT_PAGE_SERVER_NAME}) Z`);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+const ALL_CHECKS =
+  "PASS read() from a pipe into a page not touched yet\n" +
+  "PASS MADV_DONTNEED on restored pages gives zeros\n" +
+  "PASS a child forked right after the restart has the whole heap\n" +
+  "PASS the whole heap holds its pattern\n";
+
+test("--lazy: the program runs while its 256 MiB heap still loads, then finds all of it: in a namespace, with --new-pid, through run-or-restart", async () => {
+  const sum = await checkpointedHeap();
+  for (const command of [["restart", "--lazy"], ["restart", "--lazy", "--new-pid"], ["run-or-restart", "--lazy", fixture("lazy-heap")]]) {
+    const rest = await runToEnd([CKPT, ...command], { cwd: dir });
+    expect(rest.stderr).toBe("");
+    expect(rest.stdout).toBe(`restarted\nloading: yes\n${ALL_CHECKS}sum ${sum}\n`);
+    expect(rest.code).toBe(0);
+    await until(() => pageServers().length === 0, () => `page servers still running: ${pageServers()}`);
+  }
+}, 120000);
+
+test("memory moved with mremap and then released before it has loaded: the pattern where it went, zeros where released", async () => {
+  const first = await checkpointRun([fixture("lazy-moves")], { cwd: dir, afterLines: 1 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  const rest = await runToEnd([CKPT, "restart", "--lazy"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(rest.stdout).toBe(
+    "restarted\nloading: yes\nPASS mremap of memory still loading: every word arrives where it went\n" +
+      "PASS MADV_DONTNEED after the move: zeros, never image bytes\n",
+  );
+  expect(rest.code).toBe(0);
+}, 120000);
+
+test("a lazily restarted program checkpointed again at once: the new image is complete, its eager restart has the same heap", async () => {
+  const sum = await checkpointedHeap(["again"]);
+  const second = join(dir, "second.dat");
+  const lazy = ckpt(["restart", "--lazy", "--image", second], { cwd: dir });
+  await lazy.waitFor((out) => out.includes("ready"));
+  process.kill(lazy.pid, "SIGUSR2"); // the supervisor passes it on
+  expect(await lazy.exit()).toBe(EXIT_CHECKPOINTED);
+  expect(lazy.stdout).toBe("restarted\nloading: yes\nready\n");
+  const eager = await runToEnd([CKPT, "restart", second], { cwd: dir });
+  expect(eager.stderr).toBe("");
+  expect(eager.stdout).toBe(`PASS the whole heap holds its pattern\nsum ${sum}\n`);
+  expect(eager.code).toBe(0);
+}, 120000);
+
+test("a corrupt byte in the heap's stored data: the program is killed before it sees it, one line names the image and offset", async () => {
+  await checkpointedHeap();
+  const path = join(dir, "myckpt.dat");
+  const heap = readImage(path)
+    .regions.filter((r) => r.kind === CKPT_REGION_ANON)
+    .sort((a, b) => Number(b.end - b.start - (a.end - a.start)))[0]!;
+  // The extent holding the page the program reads into first.
+  const target = heap.start + 100n * 2n ** 20n;
+  const extent = heap.extents.find((e) => e.kind === CKPT_EXTENT_DATA && e.start <= target && target < e.start + BigInt(e.len))!;
+  const fd = openSync(path, "r+");
+  const at = extent.dataOffset + 12345;
+  writeSync(fd, Buffer.from([readFileSync(path)[at]! ^ 0x5a]), 0, 1, at);
+  closeSync(fd);
+  // The program is killed, and `ckpt restart` ends as it did (the supervisor raises the same signal).
+  const rest = ckpt(["restart", "--lazy"], { cwd: dir });
+  await rest.done;
+  expect(rest.proc.signalCode).toBe("SIGKILL");
+  expect(rest.stderr).toBe(
+    `ckpt: cannot restart ${path}: memory contents checksum mismatch (corrupt image) at image offset ${extent.dataOffset}; ` +
+      "the program was killed before it could use that memory (--lazy)\n",
+  );
+  expect(rest.stdout).not.toMatch(/PASS|FAIL|sum/);
+  await until(() => pageServers().length === 0, () => `page servers still running: ${pageServers()}`);
+}, 120000);
+
+test("where no userfaultfd can serve the kernel's faults, --lazy says so in one line and restarts eagerly", async () => {
+  const sum = await checkpointedHeap();
+  for (const command of [["restart", "--lazy"], ["run-or-restart", "--lazy", fixture("lazy-heap")]]) {
+    const rest = await runToEnd([CKPT, ...command], { cwd: dir, env: { [CKPT_ENV_LAZY]: CKPT_LAZY_TEST_UNAVAILABLE } });
+    expect(rest.stderr).toBe(
+      "ckpt: --lazy: no userfaultfd here can serve the kernel's own page faults (allow one with " +
+        "`sysctl vm.unprivileged_userfaultfd=1`, or read-write access to /dev/userfaultfd); restarting eagerly\n",
+    );
+    expect(rest.stdout).toBe(`restarted\nloading: no\n${ALL_CHECKS}sum ${sum}\n`);
+    expect(rest.code).toBe(0);
+  }
+}, 120000);
