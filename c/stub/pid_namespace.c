@@ -30,6 +30,7 @@
 #include "../sys.h"
 
 #define CLONE_NEWNS 0x00020000
+#define CLONE_NEWIPC 0x08000000
 #define CLONE_NEWUSER 0x10000000
 #define CLONE_NEWPID 0x20000000
 #define MS_NOSUID 2
@@ -266,9 +267,12 @@ static void refuse_tree_without_namespace(const struct ckpt_header *h, const cha
 	die_line(&l);
 }
 
+static const char *restart_tables; /* for the refusals of an image with SysV segments */
+
 static void say_no_namespace(const struct ckpt_header *h, const char *why, long err)
 {
 	refuse_tree_without_namespace(h, why, err);
+	refuse_sysv_without_namespace(h, restart_tables, why);
 	struct line l = {.len = 0};
 	line_str(&l, "ckpt: restarting ");
 	line_str(&l, restart.image);
@@ -308,8 +312,10 @@ static void find_terminal(void)
 	}
 }
 
-/* Tries the namespaces; on failure says why and returns to restart here. */
-static void try_namespace(const struct ckpt_header *h)
+/* Tries the namespaces; on failure says why and returns to restart here.
+ * SysV segments need an IPC namespace of ours to get their ids back
+ * (sysv_shm.c); without any, the host's SysV objects stay in view. */
+static void try_namespace(const struct ckpt_header *h, unsigned long ipc)
 {
 	int user = sys_geteuid() != 0;
 	for (;;) {
@@ -317,7 +323,7 @@ static void try_namespace(const struct ckpt_header *h)
 			say_no_namespace(h, "cannot create a pipe", 0);
 			return;
 		}
-		unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | (user ? CLONE_NEWUSER : 0);
+		unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | ipc | (user ? CLONE_NEWUSER : 0);
 		long child = clone_at(0, flags);
 		if (child == 0) {
 			restart.namespace = user ? RESTART_NS_USER : RESTART_NS_PID;
@@ -368,8 +374,10 @@ static void try_namespace(const struct ckpt_header *h)
 void enter_pid_namespace(const struct ckpt_header *h, const char *tables, char **envp)
 {
 	const char *mode = env_value(envp, CKPT_ENV_NAMESPACE);
+	restart_tables = tables;
 	if (mode && str_eq(mode, CKPT_NAMESPACE_OFF)) {
 		refuse_tree_without_namespace(h, "--new-pid asks for a new pid", 0);
+		refuse_sysv_without_namespace(h, tables, "--new-pid asks for none");
 		return;
 	}
 	if (mode && str_eq(mode, CKPT_NAMESPACE_TEST_UNAVAILABLE)) {
@@ -378,5 +386,5 @@ void enter_pid_namespace(const struct ckpt_header *h, const char *tables, char *
 	}
 	check_pids(h, tables);
 	find_terminal();
-	try_namespace(h);
+	try_namespace(h, first_sysv_segment(h, tables) >= 0 ? CLONE_NEWIPC : 0);
 }

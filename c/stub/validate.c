@@ -184,8 +184,10 @@ static int region_fields_ok(const struct ckpt_region *r)
 	case CKPT_REGION_FILE_PRIVATE:
 	case CKPT_REGION_FILE_SHARED:
 		return mem_file_region_ok(r);
+	case CKPT_REGION_SYSV_SHM:
+		return mem_sysv_region_ok(r);
 	default:
-		return 1; /* anonymous kinds have none */
+		return !(r->flags & CKPT_REGION_SHM_REMOVED); /* anonymous kinds have none */
 	}
 }
 
