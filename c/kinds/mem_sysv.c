@@ -17,7 +17,9 @@
  *    part does): each view comes back as a whole shmat;
  *  - a segment attached by a process the checkpoint does not hold (its
  *    shm_nattch counts more views than the image has; in a tree, the root
- *    counts every member's: c/lib/tree_shared_memory.c).
+ *    counts every member's: c/lib/tree_shared_memory.c);
+ *  - with any segment, the other SysV objects the restart's IPC namespace
+ *    would not hold (c/lib/sysv_ipc_audit.c).
  */
 #include <sys/mman.h>
 #include <linux/shm.h>
@@ -76,12 +78,23 @@ int mem_sysv_classify(struct capture *c, const struct maps_entry *e, struct ckpt
 	return 0;
 }
 
+static int maps_segment(void *ctx, uint64_t id)
+{
+	const struct capture *c = ctx;
+	for (uint32_t i = 0; i < c->nregions; i++)
+		if (c->regions[i].kind == CKPT_REGION_SYSV_SHM && c->regions[i].ino == id)
+			return 1;
+	return 0;
+}
+
 int mem_sysv_check_attachments(struct capture *c)
 {
+	int any = 0;
 	for (uint32_t i = 0; i < c->nregions; i++) {
 		const struct ckpt_region *r = &c->regions[i];
 		if (r->kind != CKPT_REGION_SYSV_SHM)
 			continue;
+		any = 1;
 		uint64_t views = 0;
 		for (uint32_t j = 0; j < c->nregions; j++)
 			views += c->regions[j].kind == CKPT_REGION_SYSV_SHM && c->regions[j].ino == r->ino;
@@ -91,7 +104,8 @@ int mem_sysv_check_attachments(struct capture *c)
 		return refuse_segment(c, r, " is attached by another process too, which the restart could not attach "
 					    "again");
 	}
-	return 0;
+	int32_t self = (int32_t)sys_getpid();
+	return any ? sysv_refuse_lost_objects(c, &self, 1, maps_segment, c) : 0;
 }
 #endif
 

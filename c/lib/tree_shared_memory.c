@@ -196,6 +196,24 @@ static int refuse_sysv_outsiders(struct objects *s)
 	return 0;
 }
 
+static int maps_segment(void *ctx, uint64_t id)
+{
+	const struct objects *s = ctx;
+	for (uint32_t i = 0; i < s->n; i++)
+		if (s->o[i].sysv && s->o[i].ino == id)
+			return 1;
+	return 0;
+}
+
+/* With a segment, the restart has an IPC namespace of its own. */
+static int refuse_lost_sysv(struct objects *s)
+{
+	for (uint32_t i = 0; i < s->n; i++)
+		if (s->o[i].sysv)
+			return sysv_refuse_lost_objects(s->c, s->c->tree->live, s->c->tree->nlive, maps_segment, s);
+	return 0;
+}
+
 int tree_check_shared_memory(struct capture *c, uint64_t control_ino)
 {
 	uint64_t len = MEM_SHARED_OBJECTS_MAX * sizeof(struct shared_object);
@@ -207,7 +225,7 @@ int tree_check_shared_memory(struct capture *c, uint64_t control_ino)
 	for (uint32_t p = 0; p < c->tree->nlive && !rc; p++)
 		rc = list_objects(&s, c->tree->live[p], 1);
 	if (!rc)
-		rc = refuse_sysv_outsiders(&s);
+		rc = refuse_sysv_outsiders(&s) || refuse_lost_sysv(&s) ? -1 : 0;
 	int files = 0;
 	for (uint32_t i = 0; i < s.n; i++)
 		files |= !s.o[i].dev_zero && !s.o[i].sysv;

@@ -105,6 +105,10 @@ test("a view of part of a segment is refused in one line naming it", async () =>
   await refusedCheckpoint("partial", /SysV shared memory segment id \d+ at 0x[0-9a-f]+-0x[0-9a-f]+ is mapped in part .*/);
 }, 60000);
 
+test("a SysV semaphore the program operated on is refused in one line naming it: the restart's IPC namespace would not hold it", async () => {
+  await refusedCheckpoint("sem", /SysV semaphore set id \d+, which process \d+ \(sysv-segment\) operated on last, would not be there after a restart: .*checkpoint once it is removed/);
+}, 60000);
+
 test("--new-pid: an image with a segment is refused in one line, non-zero, the image intact", async () => {
   const first = await checkpointRun([fixture("sysv-segment"), "removed"], { cwd: dir, afterLines: 1 });
   expect(first.code).toBe(EXIT_CHECKPOINTED);
