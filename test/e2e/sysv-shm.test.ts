@@ -5,9 +5,13 @@
 // checked from inside after the restart. What cannot come back exactly is
 // refused in one line, the program running on, the earlier image intact.
 import { expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkpointRun, ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, runToEnd, spawn } from "./harness.ts";
+import { CKPT_HEADER_SIZE, CKPT_REGION_SYSV_SHM, REGION } from "../../src/image/format.ts";
+import { ImageError, readImage } from "../../src/image/read.ts";
+import { imageRefusal } from "../../src/image/verdict.ts";
+import { reseal } from "../fuzz/mutate.ts";
+import { checkpointRun, ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, ROOT, runToEnd, spawn } from "./harness.ts";
 
 let dir: string;
 eachTestInTempDir((d) => (dir = d));
@@ -125,3 +129,44 @@ test("--new-pid: an image with a segment is refused in one line, non-zero, the i
   expect(checksOf(again.stdout).filter((l) => l.startsWith("FAIL"))).toEqual([]);
   expect(again.code).toBe(0);
 }, 60000);
+
+test("a SysV view's record words at their edges: the reader and the restore stub accept and refuse the same", async () => {
+  const first = await checkpointRun([fixture("sysv-segment"), "removed"], { cwd: dir, afterLines: 1 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  const path = join(dir, "myckpt.dat");
+  const original = new Uint8Array(readFileSync(path));
+  const image = readImage(path);
+  const at = image.regions.flatMap((r, i) => (r.kind === CKPT_REGION_SYSV_SHM ? [CKPT_HEADER_SIZE + image.header.regionsOff + i * REGION.size] : []));
+  expect(at).toHaveLength(2);
+  const words = ["kind", "flags", "file_offset", "dev", "ino", "file_size"].flatMap((f) => {
+    const { off, size } = REGION.fields[f as keyof typeof REGION.fields];
+    return size === 8 ? [off, off + 4] : [off];
+  });
+  const mutated = join(dir, "mutated.dat");
+  const disagreements: string[] = [];
+  const count = { accepted: 0, refused: 0 };
+  for (const base of at) {
+    expect(new DataView(original.buffer).getUint32(base + REGION.fields.kind.off, true)).toBe(CKPT_REGION_SYSV_SHM);
+    for (const w of words)
+      for (const value of [0, 1, 5, 6, 7, 8, 0o777, 0o1000, 4096, 12388, 16384, 0x7fffffff, 0x80000000, 0xffffffff]) {
+        const img = original.slice();
+        new DataView(img.buffer).setUint32(base + w, value >>> 0, true);
+        reseal(img);
+        writeFileSync(mutated, img, { mode: 0o600 });
+        let reader: string | undefined;
+        try {
+          readImage(mutated);
+        } catch (e) {
+          if (!(e instanceof ImageError)) throw e;
+          reader = e.message;
+        }
+        const stub = imageRefusal(join(ROOT, "build", "ckpt-restore"), mutated, "tables");
+        if ((reader === undefined) !== (stub === undefined))
+          disagreements.push(`word ${base + w} = ${value}: reader ${reader ?? "accepts"}; stub ${stub ?? "accepts"}`);
+        count[stub === undefined ? "accepted" : "refused"]++;
+      }
+  }
+  expect(disagreements).toEqual([]);
+  expect(count.accepted).toBeGreaterThan(5);
+  expect(count.refused).toBeGreaterThan(50);
+}, 120000);
