@@ -70,6 +70,10 @@ enum page_source mem_file_page_source(const struct ckpt_region *r);
  * its views here, or another process holds it. Bytes: PAGES_ALL_DATA. */
 int mem_sysv_classify(struct capture *c, const struct maps_entry *e, struct ckpt_region *r);
 int mem_sysv_check_attachments(struct capture *c);
+/* Whether this process maps a SysV segment now: a --continue checkpoint is
+ * then written in the foreground, since a copy-on-write writer would read
+ * a segment the program goes on writing (it is shared, never copied). */
+int mem_sysv_mapped(struct capture *c);
 /* After the VmFlags are read: a shared mapping that may be made writable
  * needs its file writable by this user now. */
 int mem_file_check_writable(struct capture *c);

@@ -39,6 +39,7 @@
  */
 #include <signal.h>
 #include "ckpt_lib.h"
+#include "../kinds/mem_kinds.h"
 #include "tree.h"
 #include "../sys.h"
 
@@ -72,7 +73,8 @@ static void after_restart(int member)
 /* Steps 1-5; returns 1 after a restart, 0 when written (or, with
  * `background`, handed to a writer: *writer is its pid), -1 on failure.
  * A tree (the root has children) is written in the foreground, never
- * incremental: its members wait, stopped, until the root image commits. */
+ * incremental: its members wait, stopped, until the root image commits;
+ * so is a process mapping a SysV segment (mem_sysv.c says why). */
 static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, int keep_running, int *writer,
 			     uint64_t started)
 {
@@ -80,7 +82,7 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 		return -1;
 	c->hdr->created_ns = now_ns(0 /* CLOCK_REALTIME */);
 	c->hdr->image_id = new_image_id();
-	int background = keep_running && !tree_has_children(c);
+	int background = keep_running && !tree_has_children(c) && !mem_sysv_mapped(c);
 	if (background) /* a stop ends the program: nothing to track for */
 		tracking_begin(c);
 	if (stop_other_threads(c, uc) || capture_pending_signals(c) || tree_begin(c, background) || capture_fds(c) ||

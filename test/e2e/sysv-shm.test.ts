@@ -54,6 +54,21 @@ for (const mode of ["kept", "removed"]) {
   }, 60000);
 }
 
+test("--continue: the image is written while the program runs on, and restarts with the segment as it was at the checkpoint", async () => {
+  const run = ckpt(["--continue", fixture("sysv-segment"), "removed"], { cwd: dir });
+  await run.waitFor((o) => o.includes("ready\n"));
+  process.kill(run.pid, "SIGUSR2");
+  await run.waitFor(() => run.stderr.includes("checkpoint written"));
+  expect(run.stderr).toMatch(/^ckpt: checkpoint written to .*myckpt\.dat \(.*\); continuing\n$/);
+  run.proc.kill("SIGTERM");
+  await run.exit();
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(checksOf(rest.stdout).filter((l) => l.startsWith("FAIL"))).toEqual([]);
+  expect(checksOf(rest.stdout)).toHaveLength(10);
+  expect(rest.code).toBe(0);
+}, 60000);
+
 const ROUNDS = 150;
 const linesOf = (out: string) => out.split("\n").filter((l) => l && !l.startsWith("PASS") && !l.startsWith("FAIL"));
 
