@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { CKPT_HEADER_SIZE, CKPT_REGION_SYSV_SHM, REGION } from "../../src/image/format.ts";
 import { ImageError, readImage } from "../../src/image/read.ts";
 import { imageRefusal } from "../../src/image/verdict.ts";
+import { CKPT_ENV_NAMESPACE, CKPT_NAMESPACE_TEST_UNAVAILABLE } from "../../src/protocol/protocol.ts";
 import { reseal } from "../fuzz/mutate.ts";
 import { checkpointRun, ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, ROOT, runToEnd, spawn } from "./harness.ts";
 
@@ -128,7 +129,11 @@ test("a SysV semaphore the program operated on is refused in one line naming it:
   await refusedCheckpoint("sem", /SysV semaphore set id \d+, which process \d+ \(sysv-segment\) operated on last, would not be there after a restart: .*checkpoint once it is removed/);
 }, 60000);
 
-test("--new-pid: an image with a segment is refused in one line, non-zero, the image intact", async () => {
+test("a SysV message queue the program sent to is refused in one line naming it", async () => {
+  await refusedCheckpoint("msg", /SysV message queue id \d+, which process \d+ \(sysv-segment\) sent to or received from last, would not be there after a restart: .*/);
+}, 60000);
+
+test("--new-pid, or namespaces unavailable: an image with a segment is refused in one line, non-zero, the image intact", async () => {
   const first = await checkpointRun([fixture("sysv-segment"), "removed"], { cwd: dir, afterLines: 1 });
   expect(first.code).toBe(EXIT_CHECKPOINTED);
   const before = readFileSync(join(dir, "myckpt.dat"));
@@ -138,6 +143,12 @@ test("--new-pid: an image with a segment is refused in one line, non-zero, the i
     /^ckpt: cannot restart .*myckpt\.dat: the image holds SysV shared memory \(segment id \d+\), which restarts only into new namespaces, where each segment gets its id back: --new-pid asks for none\n$/,
   );
   expect(rest.code).not.toBe(0);
+  // Where namespaces are unavailable too (simulated: CKPT_ENV_NAMESPACE), rather than coming back without the segment.
+  const unavailable = await runToEnd([CKPT, "restart"], { cwd: dir, env: { [CKPT_ENV_NAMESPACE]: CKPT_NAMESPACE_TEST_UNAVAILABLE } });
+  expect(unavailable.stderr).toMatch(
+    /^ckpt: cannot restart .*myckpt\.dat: the image holds SysV shared memory \(segment id \d+\), which restarts only into new namespaces, where each segment gets its id back: namespaces made unavailable for a test .*\n$/,
+  );
+  expect(unavailable.code).not.toBe(0);
   expect(readFileSync(join(dir, "myckpt.dat")).equals(before)).toBe(true);
   // The image still restarts as it should.
   const again = await runToEnd([CKPT, "restart"], { cwd: dir });
