@@ -130,6 +130,14 @@ void make_sysv_segments(const struct ckpt_header *h, const char *tables)
 	}
 }
 
+static int maps_segment(uint64_t id)
+{
+	for (uint32_t i = 0; i < restart.hdr->nregions; i++)
+		if (restart.regions[i].kind == CKPT_REGION_SYSV_SHM && restart.regions[i].ino == id)
+			return 1;
+	return 0;
+}
+
 void finish_sysv_views(void)
 {
 	for (uint32_t i = 0; i < restart.hdr->nregions; i++) {
@@ -141,9 +149,13 @@ void finish_sysv_views(void)
 		if (at < 0 || (uint64_t)at != r->start)
 			die("cannot attach a SysV shared memory segment read-only at its saved address", at < 0 ? at : 0);
 	}
+	/* Only a process with a view of its own marks a segment: another's
+	 * detach and attach again SHM_RDONLY above may then never bring a
+	 * removed one to no attachment, which would end it. */
 	for (uint32_t k = 0; k < nsegments; k++) {
 		struct shmid64_ds ds;
-		if (!segments[k].removed || sys_shmctl((int)segments[k].id, IPC_STAT, &ds) < 0 || ds.shm_nattch < segments[k].views)
+		if (!segments[k].removed || !maps_segment(segments[k].id) ||
+		    sys_shmctl((int)segments[k].id, IPC_STAT, &ds) < 0 || ds.shm_nattch < segments[k].views)
 			continue; /* gone already, or a process still has views to attach: the last one marks it */
 		long err = sys_shmctl((int)segments[k].id, IPC_RMID, 0);
 		if (err < 0)

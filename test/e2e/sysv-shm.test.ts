@@ -103,6 +103,20 @@ for (const mode of ["kept", "removed"]) {
   }, 90000);
 }
 
+test("a removed segment whose one view is a child's read-only one: the child reads it after a restart, and it is gone after its shmdt", async () => {
+  const run = spawn(["setsid", CKPT, fixture("sysv-reader")], { cwd: dir });
+  await run.waitFor((o) => o.includes("ready\n"));
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  const views = await segmentsInImage();
+  expect(views).toHaveLength(0); // the parent detached its own
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(checksOf(rest.stdout)).toHaveLength(4);
+  expect(checksOf(rest.stdout).filter((l) => l.startsWith("FAIL"))).toEqual([]);
+  expect(rest.code).toBe(0);
+}, 60000);
+
 /** A good image first, then `mode`'s checkpoint refused: the program runs on and the image is the same file. */
 async function refusedCheckpoint(mode: string, why: RegExp) {
   const good = await checkpointRun([fixture("sysv-segment"), "removed"], { cwd: dir, afterLines: 1 });
