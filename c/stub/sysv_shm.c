@@ -11,9 +11,10 @@
  * at its id); each process attaches its views in phase 2 (mem_sysv_map),
  * loads its stored bytes (every holder stored the same: all were stopped),
  * then attaches its read-only views again SHM_RDONLY. A segment that was
- * marked IPC_RMID is marked again by whichever process completes the count
- * of views (shm_nattch: one per view): once every view is attached, never
- * before, since a removed segment can no longer be attached by its id.
+ * marked IPC_RMID is marked again by the process with a view of it that
+ * completes the count of views (shm_nattch: one per view): once every view
+ * is attached, never before, since a removed segment with no attachment
+ * left ends at once.
  *
  * The table lives in the stub's own data: members get it by fork, and
  * phase 2's copy in the arena still has it.
