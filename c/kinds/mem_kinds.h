@@ -43,7 +43,8 @@ int mem_file_region_ok(const struct ckpt_region *r);
 /* mem_sysv.c: a SysV segment's id (a shmid is a non-negative int), and the
  * record check of a SYSV_SHM region: a whole view of a sane segment. */
 #define MEM_SYSV_ID_MAX 0x7fffffffull
-#define MEM_SYSV_SHM_DEST 01000 /* in shm_perm.mode: marked IPC_RMID (the kernel's SHM_DEST) */
+#define MEM_SYSV_SHM_DEST 01000   /* in shm_perm.mode: marked IPC_RMID (the kernel's SHM_DEST) */
+#define MEM_SYSV_SHM_LOCKED 02000 /* in shm_perm.mode: shmctl(SHM_LOCK) (the kernel's SHM_LOCKED) */
 int mem_sysv_region_ok(const struct ckpt_region *r);
 
 #ifdef CKPT_LIB

@@ -15,6 +15,7 @@
  *    it later by the key, and the restart's IPC namespace would hide it;
  *  - a view of part of a segment (shmdt leaves none, munmap or mprotect of
  *    part does): each view comes back as a whole shmat;
+ *  - a segment locked in memory (SHM_LOCK) or of huge pages (SHM_HUGETLB);
  *  - a segment attached by a process the checkpoint does not hold (its
  *    shm_nattch counts more views than the image has; in a tree, the root
  *    counts every member's: c/lib/tree_shared_memory.c);
@@ -68,8 +69,12 @@ int mem_sysv_classify(struct capture *c, const struct maps_entry *e, struct ckpt
 			      "IPC namespace would hide; only IPC_PRIVATE segments are restored");
 		return refuse_segment(c, r, l.buf);
 	}
+	if (ds.shm_perm.mode & MEM_SYSV_SHM_LOCKED)
+		return refuse_segment(c, r, " is locked in memory (SHM_LOCK), which a restart does not do again");
 	r->file_size = ds.shm_segsz;
 	r->dev = ds.shm_perm.mode & 0777;
+	if (e->end - e->start > ((ds.shm_segsz + CKPT_PAGE_SIZE - 1) & ~(uint64_t)(CKPT_PAGE_SIZE - 1)))
+		return refuse_segment(c, r, " is of huge pages (SHM_HUGETLB), which a restart does not make again");
 	if (ds.shm_perm.mode & MEM_SYSV_SHM_DEST)
 		r->flags |= CKPT_REGION_SHM_REMOVED;
 	if (!mem_sysv_region_ok(r))

@@ -139,6 +139,10 @@ test("a view of part of a segment is refused in one line naming it", async () =>
   await refusedCheckpoint("partial", /SysV shared memory segment id \d+ at 0x[0-9a-f]+-0x[0-9a-f]+ is mapped in part .*/);
 }, 60000);
 
+test("a segment locked in memory (SHM_LOCK) is refused in one line naming it", async () => {
+  await refusedCheckpoint("locked", /SysV shared memory segment id \d+ at 0x[0-9a-f]+-0x[0-9a-f]+ is locked in memory \(SHM_LOCK\), which a restart does not do again/);
+}, 60000);
+
 test("a SysV semaphore the program operated on is refused in one line naming it: the restart's IPC namespace would not hold it", async () => {
   await refusedCheckpoint("sem", /SysV semaphore set id \d+, which process \d+ \(sysv-segment\) operated on last, would not be there after a restart: .*checkpoint once it is removed/);
 }, 60000);
