@@ -5,7 +5,7 @@
 // checked from inside after the restart. What cannot come back exactly is
 // refused in one line, the program running on, the earlier image intact.
 import { expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CKPT_HEADER_SIZE, CKPT_REGION_SYSV_SHM, REGION } from "../../src/image/format.ts";
 import { ImageError, readImage } from "../../src/image/read.ts";
@@ -115,6 +115,19 @@ test("a removed segment whose one view is a child's read-only one: the child rea
   expect(checksOf(rest.stdout)).toHaveLength(4);
   expect(checksOf(rest.stdout).filter((l) => l.startsWith("FAIL"))).toEqual([]);
   expect(rest.code).toBe(0);
+}, 60000);
+
+test("a tree whose children posted a SysV semaphore is refused in one line naming the set and a child, the tree running on", async () => {
+  const run = spawn(["setsid", CKPT, fixture("sysv-tree"), String(ROUNDS), "sem"], { cwd: dir });
+  await run.waitFor((o) => o.includes("half\n"));
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(0);
+  expect(run.stderr).toMatch(
+    /^ckpt: checkpoint failed: SysV semaphore set id \d+, which process \d+ \(sysv-tree\) operated on last, would not be there after a restart: .*; the program continues\n$/,
+  );
+  expect(run.stdout).toContain(`final counter ${2 * ROUNDS}\n`);
+  expect(checksOf(run.stdout).filter((l) => l.startsWith("FAIL"))).toEqual([]);
+  expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
 }, 60000);
 
 /** A good image first, then `mode`'s checkpoint refused: the program runs on and the image is the same file. */
