@@ -15,7 +15,8 @@
  * An image whose pid was 1 (a namespace's init) is restored as init itself.
  * An unprivileged user gets a user namespace too, mapping only its own uid
  * and gid (setgroups denied); root keeps the host's, and with it its real
- * capabilities (binding port 80 still works). All this comes before the
+ * capabilities (binding port 80 still works). An image holding SysV
+ * segments gets an IPC namespace too (sysv_shm.c). All this comes before the
  * restart's own work, so locks, descriptors and sockets all belong to the
  * program's process. Where the kernel refuses (user namespaces disabled, a
  * seccomp filter, a /proc that cannot be mounted because the host's is
