@@ -12,10 +12,12 @@ import { ImageError, readImage } from "../../src/image/read.ts";
 import { imageRefusal } from "../../src/image/verdict.ts";
 import { CKPT_ENV_NAMESPACE, CKPT_NAMESPACE_TEST_UNAVAILABLE } from "../../src/protocol/protocol.ts";
 import { reseal } from "../fuzz/mutate.ts";
-import { checkpointRun, ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, ROOT, runToEnd, spawn } from "./harness.ts";
+import { checkpointRun, ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, ROOT, type Running, runToEnd, spawn } from "./harness.ts";
 
 let dir: string;
-eachTestInTempDir((d) => (dir = d));
+const started: Running[] = []; // killed after each test, should one fail while its program waits for a restart
+eachTestInTempDir((d) => (dir = d), started);
+const track = (run: Running) => (started.push(run), run);
 
 const checksOf = (out: string) => out.split("\n").filter((l) => /^(PASS|FAIL) /.test(l));
 
@@ -56,7 +58,7 @@ for (const mode of ["kept", "removed"]) {
 }
 
 test("--continue: the image is written while the program runs on, and restarts with the segment as it was at the checkpoint", async () => {
-  const run = ckpt(["--continue", fixture("sysv-segment"), "removed"], { cwd: dir });
+  const run = track(ckpt(["--continue", fixture("sysv-segment"), "removed"], { cwd: dir }));
   await run.waitFor((o) => o.includes("ready\n"));
   process.kill(run.pid, "SIGUSR2");
   await run.waitFor(() => run.stderr.includes("checkpoint written"));
@@ -79,7 +81,7 @@ for (const mode of ["kept", "removed"]) {
     expect(whole.code).toBe(0);
     expect(whole.stdout).toContain(`final counter ${2 * ROUNDS}\n`);
 
-    const run = spawn(["setsid", CKPT, fixture("sysv-tree"), String(ROUNDS), mode], { cwd: dir });
+    const run = track(spawn(["setsid", CKPT, fixture("sysv-tree"), String(ROUNDS), mode], { cwd: dir }));
     await run.waitFor((o) => o.includes("half\n"));
     process.kill(run.pid, "SIGUSR2");
     expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
@@ -104,7 +106,7 @@ for (const mode of ["kept", "removed"]) {
 }
 
 test("a removed segment whose one view is a child's read-only one: the child reads it after a restart, and it is gone after its shmdt", async () => {
-  const run = spawn(["setsid", CKPT, fixture("sysv-reader")], { cwd: dir });
+  const run = track(spawn(["setsid", CKPT, fixture("sysv-reader")], { cwd: dir }));
   await run.waitFor((o) => o.includes("ready\n"));
   process.kill(run.pid, "SIGUSR2");
   expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
@@ -118,7 +120,7 @@ test("a removed segment whose one view is a child's read-only one: the child rea
 }, 60000);
 
 test("a tree whose children posted a SysV semaphore is refused in one line naming the set and a child, the tree running on", async () => {
-  const run = spawn(["setsid", CKPT, fixture("sysv-tree"), String(ROUNDS), "sem"], { cwd: dir });
+  const run = track(spawn(["setsid", CKPT, fixture("sysv-tree"), String(ROUNDS), "sem"], { cwd: dir }));
   await run.waitFor((o) => o.includes("half\n"));
   process.kill(run.pid, "SIGUSR2");
   expect(await run.exit()).toBe(0);
@@ -135,7 +137,7 @@ async function refusedCheckpoint(mode: string, why: RegExp) {
   const good = await checkpointRun([fixture("sysv-segment"), "removed"], { cwd: dir, afterLines: 1 });
   expect(good.code).toBe(EXIT_CHECKPOINTED);
   const before = readFileSync(join(dir, "myckpt.dat"));
-  const run = ckpt([fixture("sysv-segment"), mode], { cwd: dir });
+  const run = track(ckpt([fixture("sysv-segment"), mode], { cwd: dir }));
   await run.waitFor((o) => o.includes("ready"));
   process.kill(run.pid, "SIGUSR2");
   expect(await run.exit()).toBe(0);
