@@ -43,7 +43,7 @@
 #include <stdint.h>
 
 #define CKPT_MAGIC "CKPTIMG\0"
-#define CKPT_VERSION 6
+#define CKPT_VERSION 7 /* 7: SYSV_SHM regions */
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -76,13 +76,17 @@ enum ckpt_region_kind {
 	CKPT_REGION_FILE_PRIVATE = 3, /* private file mapping: file + COW'd pages */
 	CKPT_REGION_FILE_SHARED = 4,  /* shared file mapping: mapped from its file */
 	CKPT_REGION_SHARED_ANON = 5,  /* shared anonymous memory (sharing is lost) */
+	CKPT_REGION_SYSV_SHM = 6,     /* version 7: a whole view (shmat) of a SysV shared
+	                               * memory segment: ino its shmid, file_size its size,
+	                               * dev its permission bits; made again at its id */
 };
-#define CKPT_REGION_KIND_MAX CKPT_REGION_SHARED_ANON /* the highest: every range check uses it */
+#define CKPT_REGION_KIND_MAX CKPT_REGION_SYSV_SHM /* the highest: every range check uses it */
 
 enum ckpt_region_flags {
 	CKPT_REGION_HEAP = 1 << 0,    /* was [heap]: the program break lives here */
 	CKPT_REGION_UNREAD = 1 << 1,  /* no read permission (data read through /proc/self/mem) */
 	CKPT_REGION_THREAD_STACK = 1 << 2, /* holds a thread's stack pointer */
+	CKPT_REGION_SHM_REMOVED = 1 << 3, /* SYSV_SHM: marked IPC_RMID, gone at the last detach */
 };
 
 enum ckpt_extent_kind {
@@ -108,7 +112,8 @@ static inline int ckpt_extent_stored(uint32_t kind) { return kind == CKPT_EXTENT
  * two say how the kernel charges it to the commit limit, which the stub
  * keeps as it was (c/stub/memory.c). */
 enum ckpt_vm_flags {
-	CKPT_VM_MAYWRITE = 1 << 0,    /* mw, shared file regions only: reopened O_RDWR */
+	CKPT_VM_MAYWRITE = 1 << 0,    /* mw, shared file regions (reopened O_RDWR) and SysV
+	                               * views (without it: attached SHM_RDONLY) only */
 	CKPT_VM_LOCKED = 1 << 1,      /* lo: mlock */
 	CKPT_VM_LOCKONFAULT = 1 << 2, /* lf: mlock2(MLOCK_ONFAULT) */
 	CKPT_VM_DONTFORK = 1 << 3,    /* dc: MADV_DONTFORK */

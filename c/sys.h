@@ -229,6 +229,12 @@ static inline long sys_sched_yield(void) { return SYS0(__NR_sched_yield); }
 static inline long sys_fstatfs(int fd, void *buf) { return SYS2(__NR_fstatfs, fd, buf); }
 /* int memfd_create(const char *name, unsigned int flags); */
 static inline long sys_memfd_create(const char *name, unsigned flags) { return SYS2(__NR_memfd_create, name, flags); }
+/* SysV shared memory (c/kinds/mem_sysv.c, c/stub/sysv_shm.c): shmget(2),
+ * shmat(2), shmdt(2), shmctl(2) (x86-64's, always the 64-bit ipc layout). */
+static inline long sys_shmget(int key, size_t size, int flags) { return SYS3(__NR_shmget, key, size, flags); }
+static inline long sys_shmat(int id, const void *at, int flags) { return SYS3(__NR_shmat, id, at, flags); }
+static inline long sys_shmdt(const void *at) { return SYS1(__NR_shmdt, at); }
+static inline long sys_shmctl(int id, int cmd, void *buf) { return SYS3(__NR_shmctl, id, cmd, buf); }
 /* int fchmod(int fd, mode_t mode); */
 static inline long sys_fchmod(int fd, unsigned mode) { return SYS2(__NR_fchmod, fd, mode); }
 /* uid_t geteuid(void); */

@@ -39,7 +39,8 @@ void mem_anon_classify(const struct maps_entry *e, struct ckpt_region *r)
  * semaphores once sem_unlink'd, as Python's multiprocessing does) comes
  * back like it, one object for every member mapping it; the root refuses
  * it if a descriptor or a process outside the tree holds it
- * (tree_shared_memory.c). A SysV segment or a replaced file never. */
+ * (tree_shared_memory.c). A replaced file never. A SysV segment is
+ * mem_sysv.c's: it comes back at its id. */
 int mem_anon_refuse_lost_sharing(struct capture *c, const struct maps_entry *e, const char *path)
 {
 	if (maps_is(e, "/dev/zero") || maps_is(e, "/[aio]") /* refused by name elsewhere */)

@@ -29,7 +29,7 @@ static inline int mem_kind_is_file(uint32_t kind)
  * never to a private copy. */
 static inline int mem_kind_is_shared(uint32_t kind)
 {
-	return kind == CKPT_REGION_FILE_SHARED || kind == CKPT_REGION_SHARED_ANON;
+	return kind == CKPT_REGION_FILE_SHARED || kind == CKPT_REGION_SHARED_ANON || kind == CKPT_REGION_SYSV_SHM;
 }
 
 /* The most objects a tree's processes may share memory through (each a
@@ -40,6 +40,12 @@ static inline int mem_kind_is_shared(uint32_t kind)
 
 /* Record checks, on a region whose kind is a file kind (mem_file.c). */
 int mem_file_region_ok(const struct ckpt_region *r);
+/* mem_sysv.c: a SysV segment's id (a shmid is a non-negative int), and the
+ * record check of a SYSV_SHM region: a whole view of a sane segment. */
+#define MEM_SYSV_ID_MAX 0x7fffffffull
+#define MEM_SYSV_SHM_DEST 01000   /* in shm_perm.mode: marked IPC_RMID (the kernel's SHM_DEST) */
+#define MEM_SYSV_SHM_LOCKED 02000 /* in shm_perm.mode: shmctl(SHM_LOCK) (the kernel's SHM_LOCKED) */
+int mem_sysv_region_ok(const struct ckpt_region *r);
 
 #ifdef CKPT_LIB
 #include "../lib/page_kind.h"
@@ -59,6 +65,16 @@ enum page_source mem_anon_page_source(const struct ckpt_region *r);
  * to the file mapped, else 0 (its pages are then stored, as anonymous). */
 int mem_file_classify(const struct maps_entry *e, const char *path, struct ckpt_region *r);
 enum page_source mem_file_page_source(const struct ckpt_region *r);
+/* mem_sysv.c: a view of a SysV segment (maps path "/SYSV..."), filled in
+ * from IPC_STAT, or refused (-1, reason in c->error); after every region,
+ * for a process that is not a tree's: each segment's shm_nattch must be
+ * its views here, or another process holds it. Bytes: PAGES_ALL_DATA. */
+int mem_sysv_classify(struct capture *c, const struct maps_entry *e, struct ckpt_region *r);
+int mem_sysv_check_attachments(struct capture *c);
+/* Whether this process maps a SysV segment now: a --continue checkpoint is
+ * then written in the foreground, since a copy-on-write writer would read
+ * a segment the program goes on writing (it is shared, never copied). */
+int mem_sysv_mapped(struct capture *c);
 /* After the VmFlags are read: a shared mapping that may be made writable
  * needs its file writable by this user now. */
 int mem_file_check_writable(struct capture *c);
@@ -70,6 +86,8 @@ int mem_file_check_writable(struct capture *c);
  * result. */
 long mem_anon_map(const struct ckpt_region *r, int flags, int prot);
 long mem_file_map(const struct ckpt_region *r, int flags, int prot);
+/* mem_sysv.c: shmat at the view's address, writable while it loads. */
+long mem_sysv_map(const struct ckpt_region *r);
 /* Phase 1: every mapped file unchanged, and openable as its mapping needs. */
 void mem_file_check_world(const struct ckpt_header *hdr, const char *tables);
 

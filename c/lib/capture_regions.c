@@ -86,6 +86,9 @@ static int split_extents(struct region_scan *s, struct ckpt_region *r)
 	case CKPT_REGION_FILE_SHARED:
 		source = mem_file_page_source(r);
 		break;
+	case CKPT_REGION_SYSV_SHM:
+		source = PAGES_ALL_DATA; /* the segment's bytes: no file to take them from */
+		break;
 	case CKPT_REGION_ANON:
 	case CKPT_REGION_STACK:
 	case CKPT_REGION_SHARED_ANON:
@@ -133,8 +136,10 @@ static int classify(struct region_scan *s, const struct maps_entry *e, struct ck
 	for (int i = 0; i < e->path_len; i++)
 		path[i] = e->path[i];
 	path[e->path_len] = 0;
-	int mapped_again = !e->deleted && !is_own_library(s, e) && mem_file_classify(e, path, r);
-	if (!mapped_again && e->shared && mem_anon_refuse_lost_sharing(c, e, path))
+	if (e->shared && str_starts(path, "/SYSV") && mem_sysv_classify(c, e, r))
+		return -1;
+	int mapped_again = r->kind != CKPT_REGION_SYSV_SHM && !e->deleted && !is_own_library(s, e) && mem_file_classify(e, path, r);
+	if (!mapped_again && e->shared && r->kind != CKPT_REGION_SYSV_SHM && mem_anon_refuse_lost_sharing(c, e, path))
 		return -1;
 	r->path_str = capture_string(c, path, (size_t)e->path_len);
 	return 0;
@@ -208,5 +213,7 @@ int capture_regions(struct capture *c)
 	while (!rc && (k = maps_next(&cur, end, &e)) != 0)
 		rc = k < 0 ? capture_fail(c, "cannot parse /proc/self/maps", 0) : add_region(&s, &e);
 	sys_close((int)s.pagemap_fd);
+	if (!rc && !c->tree) /* a tree's root counts every member's views (tree_shared_memory.c) */
+		rc = mem_sysv_check_attachments(c);
 	return rc;
 }

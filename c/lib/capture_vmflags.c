@@ -30,7 +30,7 @@ static void apply(struct capture *c, uint32_t *next, uint64_t start, uint64_t en
 	for (; i < c->nregions && c->regions[i].start < end; i++) {
 		struct ckpt_region *r = &c->regions[i];
 		r->vm_flags = flags & ~(uint64_t)CKPT_VM_MAYWRITE;
-		if (r->kind == CKPT_REGION_FILE_SHARED)
+		if (r->kind == CKPT_REGION_FILE_SHARED || r->kind == CKPT_REGION_SYSV_SHM /* else SHM_RDONLY */)
 			r->vm_flags |= flags & CKPT_VM_MAYWRITE;
 	}
 	*next = i;

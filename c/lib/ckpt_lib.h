@@ -255,6 +255,12 @@ const char *socket_options(int fd, struct ckpt_fd *r);
 
 /* Reads a whole /proc file into c->text; returns its length or -errno. */
 long read_proc_file(struct capture *c, const char *path);
+/* sysv_ipc_audit.c, when the checkpoint holds a SysV segment (its restart
+ * gets an IPC namespace of its own): refuses (-1, c->error) a semaphore
+ * set, message queue or unmapped segment that one of `pids` last used, by
+ * name; `mapped` says whether the checkpoint maps segment `id`. */
+int sysv_refuse_lost_objects(struct capture *c, const int32_t *pids, uint32_t npids,
+			     int (*mapped)(void *ctx, uint64_t id), void *ctx);
 /* fdinfo.c: /proc/self/fdinfo/N into c->text (its length or -errno), and
  * the number after `key` in such a text, in `base` (0, or -1 if absent). */
 long read_fdinfo(struct capture *c, int fd);

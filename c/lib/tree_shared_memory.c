@@ -7,8 +7,9 @@
  * stores its views' bytes (all stopped: the same bytes), and the restart
  * makes one object for all of them (c/stub/tree_memory.c). Refused, in one
  * line naming the processes:
- *  - a SysV segment: it would come back as a private object, apart from
- *    the segment id other processes attach by;
+ *  - a SysV segment attached by a process outside the tree (its
+ *    shm_nattch counts more views than the members have; each member's
+ *    capture refuses keyed segments and partial views: mem_sysv.c);
  *  - a deleted file or memfd a member also holds a descriptor of: the
  *    descriptor and the mapping would come back as two objects;
  *  - an object a process outside the tree maps too (a double-forked
@@ -17,6 +18,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <linux/shm.h>
 #include "ckpt_lib.h"
 #include "tree.h"
 #include "../maps.h"
@@ -28,7 +30,8 @@ struct shared_object {
 	uint64_t dev, ino;
 	int32_t pid;
 	int32_t sysv, dev_zero;
-	char path[52];
+	uint32_t views; /* a SysV segment's: shm_nattch counts one per view */
+	char path[48];
 };
 
 struct objects {
@@ -95,15 +98,15 @@ static int list_objects(struct objects *s, int pid, int member)
 							      "could not share the memory with it again");
 			continue;
 		}
-		if (o && o->pid != pid && o->sysv)
-			return refuse_pair(s, o, pid, "): a SysV shared memory segment is not restored");
-		if (o)
+		if (o) {
+			o->views++;
 			continue;
+		}
 		if (s->n == MEM_SHARED_OBJECTS_MAX)
 			return capture_fail(s->c, "more memory objects shared by mapping alone than a restart makes again", 0);
 		o = &s->o[s->n++];
 		*o = (struct shared_object){.dev = maps_dev(&e), .ino = e.inode, .pid = pid,
-					    .sysv = str_starts(e.path, "/SYSV"), .dev_zero = str_starts(e.path, "/dev/zero")};
+					    .sysv = str_starts(e.path, "/SYSV"), .dev_zero = str_starts(e.path, "/dev/zero"), .views = 1};
 		int plen = e.path_len < (int)sizeof o->path - 1 ? e.path_len : (int)sizeof o->path - 1;
 		__builtin_memcpy(o->path, e.path, (size_t)plen);
 	}
@@ -174,6 +177,43 @@ static int outsider_maps_object(int pid, void *ctx)
 	return m->rc;
 }
 
+/* Every attachment of a segment the tree maps is a member's view. */
+static int refuse_sysv_outsiders(struct objects *s)
+{
+	for (uint32_t i = 0; i < s->n; i++) {
+		struct shmid64_ds ds;
+		if (!s->o[i].sysv || (sys_shmctl((int)s->o[i].ino, IPC_STAT, &ds) == 0 && ds.shm_nattch == s->o[i].views))
+			continue;
+		struct line l = {.len = 0};
+		line_str(&l, "SysV shared memory segment id ");
+		line_u64(&l, s->o[i].ino);
+		line_str(&l, ", which ");
+		name_pid(s->c, &l, s->o[i].pid);
+		line_str(&l, " maps, is attached by a process outside the tree too, which the restart could not attach again");
+		s->c->error = l;
+		return -1;
+	}
+	return 0;
+}
+
+static int maps_segment(void *ctx, uint64_t id)
+{
+	const struct objects *s = ctx;
+	for (uint32_t i = 0; i < s->n; i++)
+		if (s->o[i].sysv && s->o[i].ino == id)
+			return 1;
+	return 0;
+}
+
+/* With a segment, the restart has an IPC namespace of its own. */
+static int refuse_lost_sysv(struct objects *s)
+{
+	for (uint32_t i = 0; i < s->n; i++)
+		if (s->o[i].sysv)
+			return sysv_refuse_lost_objects(s->c, s->c->tree->live, s->c->tree->nlive, maps_segment, s);
+	return 0;
+}
+
 int tree_check_shared_memory(struct capture *c, uint64_t control_ino)
 {
 	uint64_t len = MEM_SHARED_OBJECTS_MAX * sizeof(struct shared_object);
@@ -184,6 +224,8 @@ int tree_check_shared_memory(struct capture *c, uint64_t control_ino)
 	int rc = 0;
 	for (uint32_t p = 0; p < c->tree->nlive && !rc; p++)
 		rc = list_objects(&s, c->tree->live[p], 1);
+	if (!rc)
+		rc = refuse_sysv_outsiders(&s) || refuse_lost_sysv(&s) ? -1 : 0;
 	int files = 0;
 	for (uint32_t i = 0; i < s.n; i++)
 		files |= !s.o[i].dev_zero && !s.o[i].sysv;

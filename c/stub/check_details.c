@@ -12,7 +12,7 @@
 static void check_region_bits(const struct ckpt_header *h, const char *t)
 {
 	const struct ckpt_region *r = (const void *)(t + h->regions_off);
-	const uint32_t known_flags = CKPT_REGION_HEAP | CKPT_REGION_UNREAD | CKPT_REGION_THREAD_STACK;
+	const uint32_t known_flags = CKPT_REGION_HEAP | CKPT_REGION_UNREAD | CKPT_REGION_THREAD_STACK | CKPT_REGION_SHM_REMOVED;
 	if (!h->nregions)
 		die("image has no memory regions (corrupt image)", 0);
 	for (uint32_t i = 0; i < h->nregions; i++)

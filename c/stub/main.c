@@ -104,6 +104,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	check_identity(&hdr, tables);
 	validate_tree(&hdr, tables);
 	enter_pid_namespace(&hdr, tables, argv + argc + 1);
+	make_sysv_segments(&hdr, tables); /* before the tree's processes exist: they attach them */
 	restore_tree(&hdr, &tables); /* goes on in every live process of a tree, each with its own image */
 	check_world(&hdr, tables);
 	uint64_t vdso = find_vdso(argv + argc + 1);

@@ -112,6 +112,9 @@ static void map_region(const struct ckpt_region *r)
 	case CKPT_REGION_FILE_SHARED:
 		m = mem_file_map(r, flags, loading_prot(r));
 		break;
+	case CKPT_REGION_SYSV_SHM:
+		m = mem_sysv_map(r);
+		break;
 	case CKPT_REGION_ANON:
 	case CKPT_REGION_STACK:
 	case CKPT_REGION_SHARED_ANON:
@@ -227,6 +230,7 @@ void map_regions(void)
 	load_in_parallel();
 	close_forced_writes();
 	close_tree_memory();
+	finish_sysv_views();
 	/* Guards first: the kernel refuses to install them in a locked or
 	 * sealed region, and restore_advice() locks and seals. */
 	install_guards();

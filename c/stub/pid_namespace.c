@@ -15,7 +15,8 @@
  * An image whose pid was 1 (a namespace's init) is restored as init itself.
  * An unprivileged user gets a user namespace too, mapping only its own uid
  * and gid (setgroups denied); root keeps the host's, and with it its real
- * capabilities (binding port 80 still works). All this comes before the
+ * capabilities (binding port 80 still works). An image holding SysV
+ * segments gets an IPC namespace too (sysv_shm.c). All this comes before the
  * restart's own work, so locks, descriptors and sockets all belong to the
  * program's process. Where the kernel refuses (user namespaces disabled, a
  * seccomp filter, a /proc that cannot be mounted because the host's is
@@ -30,6 +31,7 @@
 #include "../sys.h"
 
 #define CLONE_NEWNS 0x00020000
+#define CLONE_NEWIPC 0x08000000
 #define CLONE_NEWUSER 0x10000000
 #define CLONE_NEWPID 0x20000000
 #define MS_NOSUID 2
@@ -283,9 +285,12 @@ static void refuse_tree_without_namespace(const struct ckpt_header *h, const cha
 	die_line(&l);
 }
 
+static const char *restart_tables; /* for the refusals of an image with SysV segments */
+
 static void say_no_namespace(const struct ckpt_header *h, const char *why, long err)
 {
 	refuse_tree_without_namespace(h, why, err);
+	refuse_sysv_without_namespace(h, restart_tables, why);
 	struct line l = {.len = 0};
 	line_str(&l, "ckpt: restarting ");
 	line_str(&l, restart.image);
@@ -325,8 +330,10 @@ static void find_terminal(void)
 	}
 }
 
-/* Tries the namespaces; on failure says why and returns to restart here. */
-static void try_namespace(const struct ckpt_header *h)
+/* Tries the namespaces; on failure says why and returns to restart here.
+ * SysV segments need an IPC namespace of ours to get their ids back
+ * (sysv_shm.c); without any, the host's SysV objects stay in view. */
+static void try_namespace(const struct ckpt_header *h, unsigned long ipc)
 {
 	int user = sys_geteuid() != 0;
 	for (;;) {
@@ -334,7 +341,7 @@ static void try_namespace(const struct ckpt_header *h)
 			say_no_namespace(h, "cannot create a pipe", 0);
 			return;
 		}
-		unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | (user ? CLONE_NEWUSER : 0);
+		unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | ipc | (user ? CLONE_NEWUSER : 0);
 		long child = clone_at(0, flags);
 		if (child == 0) {
 			restart.namespace = user ? RESTART_NS_USER : RESTART_NS_PID;
@@ -385,8 +392,10 @@ static void try_namespace(const struct ckpt_header *h)
 void enter_pid_namespace(const struct ckpt_header *h, const char *tables, char **envp)
 {
 	const char *mode = env_value(envp, CKPT_ENV_NAMESPACE);
+	restart_tables = tables;
 	if (mode && str_eq(mode, CKPT_NAMESPACE_OFF)) {
 		refuse_tree_without_namespace(h, "--new-pid asks for a new pid", 0);
+		refuse_sysv_without_namespace(h, tables, "--new-pid asks for none");
 		return;
 	}
 	if (mode && str_eq(mode, CKPT_NAMESPACE_TEST_UNAVAILABLE)) {
@@ -395,5 +404,5 @@ void enter_pid_namespace(const struct ckpt_header *h, const char *tables, char *
 	}
 	check_pids(h, tables);
 	find_terminal();
-	try_namespace(h);
+	try_namespace(h, first_sysv_segment(h, tables) >= 0 ? CLONE_NEWIPC : 0);
 }

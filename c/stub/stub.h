@@ -126,6 +126,15 @@ int tree_parked_fd(const struct ckpt_fd *f);
  * of the tree maps its object too, or -1; closed once memory is loaded. */
 int tree_memory_fd(const struct ckpt_region *r);
 void close_tree_memory(void);
+/* sysv_shm.c: the first SysV segment id any image of the restart holds, or
+ * -1; without one a restart refuses them (one line, `why`); in the
+ * namespace, before the tree is made, every segment made at its id; in
+ * phase 2 once bytes are in: read-only views attached again SHM_RDONLY,
+ * removed segments marked again once every view is attached. */
+int64_t first_sysv_segment(const struct ckpt_header *h, const char *tables);
+void refuse_sysv_without_namespace(const struct ckpt_header *h, const char *tables, const char *why);
+void make_sysv_segments(const struct ckpt_header *h, const char *tables);
+void finish_sysv_views(void);
 void tree_phase1_done(const struct ckpt_header *hdr);
 void tree_phase2_done(void);
 

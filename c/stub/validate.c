@@ -180,10 +180,14 @@ static void check_specials(const struct ckpt_header *h)
 /* Each kind's own fields (c/kinds/mem_*.c); the kind is in range. */
 static int region_fields_ok(const struct ckpt_region *r)
 {
+	if (r->kind != CKPT_REGION_SYSV_SHM && (r->flags & CKPT_REGION_SHM_REMOVED))
+		return 0; /* a SysV segment's mark alone */
 	switch (r->kind) {
 	case CKPT_REGION_FILE_PRIVATE:
 	case CKPT_REGION_FILE_SHARED:
 		return mem_file_region_ok(r);
+	case CKPT_REGION_SYSV_SHM:
+		return mem_sysv_region_ok(r);
 	default:
 		return 1; /* anonymous kinds have none */
 	}

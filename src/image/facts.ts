@@ -3,7 +3,8 @@
  * records, computed in one place so the table and the JSON cannot
  * disagree. Names of kinds and flags come from kinds.ts. Pure.
  */
-import { CKPT_REGION_HEAP } from "./format.ts";
+import { CKPT_REGION_HEAP, CKPT_REGION_SYSV_SHM } from "./format.ts";
+import { sysvSegmentText } from "./sysv-shm.ts";
 import { EXTENT_KINDS, LOCK_KINDS, REGION_KINDS, VM_FLAGS } from "./kinds.ts";
 import type { Fd, Lock, PendingSignal, Region } from "./types.ts";
 import { hex } from "../cli/text.ts";
@@ -19,6 +20,7 @@ export function perms(r: Region): string {
 }
 
 export function regionName(r: Region): string {
+	if (r.kind === CKPT_REGION_SYSV_SHM) return `${r.path} ${sysvSegmentText(r)}`;
 	if (r.path) return r.path;
 	if (r.flags & CKPT_REGION_HEAP) return "[heap]";
 	return REGION_KINDS.of(r.kind)?.unnamed ?? "";

@@ -8,6 +8,7 @@
 import { inotifyFacts } from "./inotify.ts";
 import { CKPT_FD_EPOLL, CKPT_FD_INOTIFY, CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_UNIX_SOCKET, CKPT_FD_INET_SOCKET, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD } from "./format.ts";
 import { socketFacts } from "./sockets.ts";
+import { sysvSegment } from "./sysv-shm.ts";
 import { eventfdFacts, signalfdSignals, timerfdFacts } from "./event-fds.ts";
 import {
 	bytesInImage, fdFlags, storedLength, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
@@ -35,6 +36,7 @@ export function infoJson(image: Image, processes: TreeProcess[] = treeProcesses(
 			kind: REGION_KINDS.of(r.kind)!.json,
 			name: regionName(r),
 			fileOffset: r.path ? Number(r.fileOffset) : null,
+			sysvSegment: sysvSegment(r),
 			threadStack: (r.flags & CKPT_REGION_THREAD_STACK) !== 0,
 			unreadable: (r.flags & CKPT_REGION_UNREAD) !== 0,
 			vmFlags: vmFlagNames(r),

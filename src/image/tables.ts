@@ -19,6 +19,7 @@ import { allBits, EXTENT_KINDS, FD_KINDS, LOCK_KINDS, REGION_FLAGS, REGION_KINDS
 import { checkRestorePoints, tidWord } from "./restore-points.ts";
 import { decodeInotifyWatches } from "./inotify.ts";
 import { decodeMembers, firstHolderProblem } from "./tree.ts";
+import { regionRecordProblem } from "./sysv-shm.ts";
 import type { EpollWatch, Extent, Fd, Header, Lock, PendingSignal, Region, Tables, Thread, Timer } from "./types.ts";
 
 const PAGE = BigInt(CKPT_PAGE_SIZE);
@@ -143,7 +144,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		nextExtent += n;
 		prevRegionEnd = end;
 
-		regions.push({
+		const region: Region = {
 			start, end, kind,
 			prot: r.u32("prot"),
 			flags: r.u32("flags"),
@@ -156,7 +157,10 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			mtimeNsec: r.i64("mtime_nsec"),
 			extents,
 			vmFlags: Number(vmFlags),
-		});
+		};
+		const problem = regionRecordProblem(region);
+		if (problem) bad(problem);
+		regions.push(region);
 	}
 	if (nextExtent !== h.nextents) fail(`${h.nextents - nextExtent} extents belong to no region (corrupt image)`);
 

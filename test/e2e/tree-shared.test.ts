@@ -79,7 +79,7 @@ for (const kind of ["pool", "executor", "duplex"]) {
 }
 
 const refusals: [string, RegExp][] = [
-  ["sysv", /memory shared between process \d+ \(tree-shared-ref\) and process \d+ \(tree-shared-ref\) \(\/SYSV0+\): a SysV shared memory segment is not restored/],
+  ["sysv", /SysV shared memory segment id \d+, which process \d+ \(tree-shared-ref\) maps, is attached by a process outside the tree too, which the restart could not attach again/],
   ["fd", /fd 3 of process \d+ \(tree-shared-ref\) holds \/memfd:counter \(deleted\), which the tree maps shared: the restart would make the descriptor and the mapping two objects/],
   ["outsider", /memory shared between process \d+ \(tree-shared-ref\) and process \d+ \(tree-shared-ref\) \(\/dev\/zero\): the second is not in the tree/],
 ];
