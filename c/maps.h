@@ -22,6 +22,18 @@ int maps_next(const char **cursor, const char *end, struct maps_entry *e);
 /* 1 if e->path is exactly `name` (e.g. "[vdso]"). */
 int maps_is(const struct maps_entry *e, const char *name);
 
+/* 1 for a shared mapping of an object nothing but mappings share: one
+ * that cannot be opened again by a path (MAP_SHARED|MAP_ANONYMOUS, shown
+ * as "/dev/zero (deleted)"; a memfd; a deleted file; a SysV segment,
+ * "/SYSV..."). Its bytes are stored in the image. */
+static inline int maps_shared_object(const struct maps_entry *e)
+{
+	if (!e->shared || !e->inode)
+		return 0;
+	return e->deleted || maps_is(e, "/dev/zero") || (e->path_len > 5 && e->path[0] == '/' && e->path[1] == 'S' &&
+							   e->path[2] == 'Y' && e->path[3] == 'S' && e->path[4] == 'V');
+}
+
 /* The entry's device in the encoding stat(2) gives st_dev (the kernel's
  * new_encode_dev), so a region's dev compares with a file's. */
 static inline uint64_t maps_dev(const struct maps_entry *e)

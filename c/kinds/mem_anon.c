@@ -82,6 +82,18 @@ int mem_anon_refuse_kernel_object(struct capture *c, const struct maps_entry *e)
 	return -1;
 }
 
+int mem_shared_object_mapped(struct capture *c)
+{
+	long len = read_proc_file(c, "/proc/self/maps");
+	const char *cur = c->text, *end = c->text + (len > 0 ? len : 0);
+	struct maps_entry e;
+	int k;
+	while ((k = maps_next(&cur, end, &e)) != 0)
+		if (k > 0 && maps_shared_object(&e))
+			return 1;
+	return 0;
+}
+
 enum page_source mem_anon_page_source(const struct ckpt_region *r)
 {
 	int copy_of_file = r->kind == CKPT_REGION_ANON && r->path_str; /* deleted file or libckpt */

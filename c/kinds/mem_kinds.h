@@ -59,6 +59,12 @@ struct maps_entry;
 void mem_anon_classify(const struct maps_entry *e, struct ckpt_region *r);
 int mem_anon_refuse_lost_sharing(struct capture *c, const struct maps_entry *e, const char *path);
 int mem_anon_refuse_kernel_object(struct capture *c, const struct maps_entry *e);
+/* Whether this process maps a shared object whose bytes the image stores
+ * (maps_shared_object: shared anonymous memory, a memfd, a SysV segment):
+ * a --continue checkpoint is then written in the foreground, since a
+ * copy-on-write writer would read pages the program goes on writing
+ * (shared pages are never copied on write): a torn image. */
+int mem_shared_object_mapped(struct capture *c);
 enum page_source mem_anon_page_source(const struct ckpt_region *r);
 
 /* mem_file.c: 1 and the file's identity filled in when `path` still leads
@@ -71,10 +77,6 @@ enum page_source mem_file_page_source(const struct ckpt_region *r);
  * its views here, or another process holds it. Bytes: PAGES_ALL_DATA. */
 int mem_sysv_classify(struct capture *c, const struct maps_entry *e, struct ckpt_region *r);
 int mem_sysv_check_attachments(struct capture *c);
-/* Whether this process maps a SysV segment now: a --continue checkpoint is
- * then written in the foreground, since a copy-on-write writer would read
- * a segment the program goes on writing (it is shared, never copied). */
-int mem_sysv_mapped(struct capture *c);
 /* After the VmFlags are read: a shared mapping that may be made writable
  * needs its file writable by this user now. */
 int mem_file_check_writable(struct capture *c);

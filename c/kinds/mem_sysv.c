@@ -83,18 +83,6 @@ int mem_sysv_classify(struct capture *c, const struct maps_entry *e, struct ckpt
 	return 0;
 }
 
-int mem_sysv_mapped(struct capture *c)
-{
-	long len = read_proc_file(c, "/proc/self/maps");
-	const char *cur = c->text, *end = c->text + (len > 0 ? len : 0);
-	struct maps_entry e;
-	int k;
-	while ((k = maps_next(&cur, end, &e)) != 0)
-		if (k > 0 && e.shared && str_starts(e.path, "/SYSV"))
-			return 1;
-	return 0;
-}
-
 static int maps_segment(void *ctx, uint64_t id)
 {
 	const struct capture *c = ctx;

@@ -78,8 +78,8 @@ static void after_restart(int member)
  * In a tree (the root has children) the members write their images while
  * stopped, before the root's capture; in the background the root image,
  * the commit, is then the writer's, and the tree runs on meanwhile. A
- * process mapping a SysV segment writes in the foreground (mem_sysv.c
- * says why). */
+ * process mapping shared memory whose bytes the image stores writes in
+ * the foreground (mem_kinds.h, mem_shared_object_mapped, says why). */
 static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, int keep_running, int *writer,
 			     uint64_t started)
 {
@@ -90,7 +90,7 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 				       "try again once it has", 0);
 	c->hdr->created_ns = now_ns(0 /* CLOCK_REALTIME */);
 	c->hdr->image_id = new_image_id();
-	int background = keep_running && !mem_sysv_mapped(c);
+	int background = keep_running && !mem_shared_object_mapped(c);
 	if (background) /* a stop ends the program: nothing to track for */
 		tracking_begin(c);
 	if (stop_other_threads(c, uc) || capture_pending_signals(c) || tree_begin(c, background) || capture_fds(c) ||

@@ -41,13 +41,6 @@ struct objects {
 	uint64_t control_ino;
 };
 
-static int only_mapping_shares(const struct maps_entry *e)
-{
-	if (!e->shared || !e->inode)
-		return 0;
-	return e->deleted || str_starts(e->path, "/SYSV") || str_starts(e->path, "/dev/zero");
-}
-
 static struct shared_object *find_object(struct objects *s, uint64_t dev, uint64_t ino)
 {
 	for (uint32_t i = 0; i < s->n; i++)
@@ -89,7 +82,7 @@ static int list_objects(struct objects *s, int pid, int member)
 	const char *cur = s->c->text, *end = s->c->text + (size > 0 ? size : 0);
 	struct maps_entry e;
 	while (maps_next(&cur, end, &e) > 0) {
-		if (!only_mapping_shares(&e) || e.inode == s->control_ino)
+		if (!maps_shared_object(&e) || e.inode == s->control_ino)
 			continue;
 		struct shared_object *o = find_object(s, maps_dev(&e), e.inode);
 		if (!member) {

@@ -49,3 +49,18 @@ for (const mode of ["anon", "sysv"]) {
     expect(rest.stdout).toBe(`${mode}: shared bytes\n${mode} after: one memory\n`);
   }, 60000);
 }
+
+// A --continue image is written by a copy-on-write child while the program
+// runs on; shared pages are never copied on write, so the image's copy of
+// them would be of a later moment than the rest (mem_shared_object_mapped).
+test("--continue with MAP_SHARED|MAP_ANONYMOUS memory: the image holds its bytes of the checkpoint's moment", async () => {
+  const run = spawn([CKPT, "--continue", fixture("shared-torn")], { cwd: dir });
+  await run.waitFor((out) => out.includes("ready\n"));
+  process.kill(run.pid, "SIGUSR2");
+  await until(() => run.stderr.includes("checkpoint written"), () => run.stderr);
+  run.proc.kill("SIGTERM");
+  await run.exit();
+  const rest = spawn([CKPT, "restart"], { cwd: dir });
+  expect(await rest.exit()).toBe(0);
+  expect(rest.stdout).toBe("one moment\n");
+}, 60000);
