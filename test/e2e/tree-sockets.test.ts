@@ -96,8 +96,10 @@ async function serveAcrossRestart(cmd: string[], target: (out: string) => Target
   const answers = [];
   for (let i = 0; i < before; i++) answers.push(await ask(to, run));
   process.kill(run.pid, "SIGUSR2");
-  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  // a refusal leaves the server running: fail on its line rather than wait for an exit
+  await until(() => /checkpoint (written|failed)/.test(run.stderr), () => run.stderr);
   expect(run.stderr).toMatch(/^ckpt: checkpoint written to .*; stopping with exit status 85\n$/);
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
   expect(memberFiles()).toHaveLength(2);
   const rest = start([CKPT, "restart"]);
   const after = [];
