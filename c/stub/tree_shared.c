@@ -3,9 +3,10 @@
  * other process exists (docs/process-trees.md, "Restart", step 3): every
  * open file description another process names as its first holder's
  * (share_pid, share_fd), made from that record by its kind's own code
- * (a file reopened, an eventfd with its counter, a listener bound), and every pipe whose records are in more than one
- * process (one pipe per pipe_id, each end one description, its unread
- * bytes from the first image in tree order that stored them). Each is
+ * (a file reopened, an eventfd with its counter, a listener bound), and
+ * every pipe whose records are in more than one process (one pipe per
+ * pipe_id, each end one description, its unread bytes from the first
+ * image in tree order that stored them). Each is
  * parked at a number above every process's descriptors, so the processes,
  * created with a copy of the root's table, all find them there; each then
  * places its own records from them (tree_parked_fd) and closes the rest.
