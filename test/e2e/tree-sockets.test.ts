@@ -19,8 +19,16 @@ let dir: string;
 const running: Running[] = [];
 eachTestInTempDir((d) => (dir = d), running);
 const servers: Server[] = [];
+const workers: number[] = []; // a server's workers: when a test fails before its checkpoint, killing the root leaves them
 afterEach(() => {
   for (const s of servers.splice(0)) s.close();
+  for (const pid of workers.splice(0)) {
+    let cmd = "";
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {}
+    if (/tree-prefork|tree-listener/.test(cmd)) process.kill(pid, "SIGKILL");
+  }
 });
 
 const IMAGE = "myckpt.dat";
@@ -83,6 +91,7 @@ const REQUESTS = 6; // three per worker: each ends after its third
 async function serveAll(cmd: string[], target: (out: string) => Target) {
   const run = start(cmd);
   await run.waitFor((o) => workerPids(o).length === 2);
+  workers.push(...workerPids(run.stdout));
   const answers = [];
   for (let i = 0; i < REQUESTS; i++) answers.push(await ask(target(run.stdout), run));
   return { answers, code: await run.exit(), stdout: run.stdout };
@@ -92,6 +101,7 @@ async function serveAll(cmd: string[], target: (out: string) => Target) {
 async function serveAcrossRestart(cmd: string[], target: (out: string) => Target, before: number) {
   const run = start(["setsid", CKPT, ...cmd]);
   await run.waitFor((o) => workerPids(o).length === 2);
+  workers.push(...workerPids(run.stdout));
   const to = target(run.stdout);
   const answers = [];
   for (let i = 0; i < before; i++) answers.push(await ask(to, run));
