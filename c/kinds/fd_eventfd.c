@@ -48,6 +48,14 @@ int fd_eventfd_capture(struct capture *c, int fd, struct ckpt_fd *r, const char 
 #ifdef CKPT_STUB
 void fd_eventfd_restore(const struct ckpt_fd *f)
 {
+	int hi = fd_eventfd_make(f);
+	place(hi, f);
+	sys_close(hi);
+	set_some_status_flags(f, O_NONBLOCK);
+}
+
+int fd_eventfd_make(const struct ckpt_fd *f)
+{
 	long fd = sys_eventfd2(0, O_CLOEXEC | (int)(f->kind_flags & EFD_SEMAPHORE_));
 	/* The counter may exceed eventfd2's 32-bit initial value: written instead. */
 	if (fd >= 0 && f->count) {
@@ -57,9 +65,6 @@ void fd_eventfd_restore(const struct ckpt_fd *f)
 			fd = w < 0 ? w : -5 /* EIO */;
 		}
 	}
-	int hi = to_high(fd, "cannot create an eventfd", 0);
-	place(hi, f);
-	sys_close(hi);
-	set_some_status_flags(f, O_NONBLOCK);
+	return to_high(fd, "cannot create an eventfd", 0);
 }
 #endif

@@ -293,6 +293,14 @@ static void closed_connection(const struct ckpt_fd *f, int s, int image_fd, cons
 
 void fd_inet_socket_restore(const struct ckpt_fd *f, const char *name, int image_fd)
 {
+	int s = fd_inet_socket_make(f, name, image_fd);
+	place(s, f);
+	set_status_flags(f);
+	sys_close(s);
+}
+
+int fd_inet_socket_make(const struct ckpt_fd *f, const char *name, int image_fd)
+{
 	int tcp = f->sock_type == SOCK_STREAM;
 	int blocking = f->sock_state == CKPT_SOCK_PEER_CLOSED ? 0 : SOCK_NONBLOCK; /* status flags come once placed */
 	long fd = sys_socket((int)f->sock_family, (int)f->sock_type | SOCK_CLOEXEC | blocking, 0);
@@ -322,9 +330,7 @@ void fd_inet_socket_restore(const struct ckpt_fd *f, const char *name, int image
 	long err = f->sock_state == CKPT_SOCK_LISTEN ? sys_listen(s, (int)f->backlog) : 0;
 	if (err < 0)
 		die_socket("cannot listen there again", f, name, err);
-	place(s, f);
-	set_status_flags(f);
-	sys_close(s);
+	return s;
 }
 
 /* Once every socket is back: UDP sockets connected to an address, again. */
@@ -332,8 +338,8 @@ void fd_inet_socket_connect(const struct ckpt_fd *fds, uint32_t n, const char *s
 {
 	for (uint32_t i = 0; i < n; i++) {
 		const struct ckpt_fd *f = &fds[i];
-		if (f->kind != CKPT_FD_INET_SOCKET || f->shares_with || f->sock_state != CKPT_SOCK_CONNECTED)
-			continue;
+		if (f->kind != CKPT_FD_INET_SOCKET || f->shares_with || f->share_pid || f->sock_state != CKPT_SOCK_CONNECTED)
+			continue; /* a description another process had first: its first holder connects it */
 		const char *peer = string_at(strings, f->peer_str);
 		struct sockaddr_in6 a;
 		uint32_t len = inet_address(peer, f->sock_family, &a);

@@ -76,6 +76,39 @@ const char *fd_inotify_record_problem(const struct ckpt_fd *f);
 /* fd_inotify.c: every inotify watch record, against the fd table. */
 const char *fd_inotify_watches_problem(const struct ckpt_header *h, const char *tables);
 
+/* Whether one open description of this record may be held by several
+ * processes of a tree (share_pid, share_fd; docs/process-trees.md,
+ * "Descriptors between members"): the restart's root makes it once, before
+ * it forks, from its first holder's record with the kind's own restore
+ * code (c/stub/tree_shared.c), and every holder takes a dup. A kind whose
+ * record alone does not describe the description stays out: an epoll's
+ * and an inotify's watches are tables of their holder's image, keyed by
+ * its fd numbers, and a terminal, /proc file, deleted file, memfd or FIFO
+ * is restored through more than its record. Checked on the capture's
+ * record (tree_fds.c) and on the image's (validate.c, the reader). */
+static inline int fd_shared_in_tree(const struct ckpt_fd *f)
+{
+	switch (f->kind) {
+	case CKPT_FD_FILE:
+	case CKPT_FD_PIPE_READ:
+	case CKPT_FD_PIPE_WRITE: /* made per pipe, by pipe_id */
+	case CKPT_FD_INHERIT: /* the root's, from the launch */
+	case CKPT_FD_EVENTFD: /* its counter once, from the first holder's record */
+	case CKPT_FD_SIGNALFD: /* a mask: what it reads is the reader's own */
+	case CKPT_FD_TIMERFD: /* armed once, by its first holder (fd_timerfd_arm) */
+		return 1;
+	case CKPT_FD_UNIX_SOCKET: /* a pair by its ends' inodes (fd_unix_socket.c); */
+	case CKPT_FD_INET_SOCKET: /* else unbound, bound, listening, a datagram socket
+				   * connected to an address (connected again by its first
+				   * holder), made once. A connection that comes back closed
+				   * by its peer is a stand-in made per record, not the one
+				   * connection the processes shared. */
+		return f->sock_state != CKPT_SOCK_PEER_CLOSED;
+	default:
+		return 0;
+	}
+}
+
 #ifdef CKPT_LIB
 struct capture;
 struct stat;
@@ -137,6 +170,14 @@ void fd_tty_restore(const struct ckpt_fd *f, const char *path);
 void fd_pipe_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, int image_fd);
 void fd_fifo_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings, int image_fd);
 void fd_unlinked_restore(const struct ckpt_fd *f, const char *name, int image_fd);
+/* fd_<kind>_make: the description a record says, at a high number, not yet
+ * placed: what fd_<kind>_restore places, and what a tree's root makes
+ * once for every holder of a shared one (c/stub/tree_shared.c). */
+int fd_eventfd_make(const struct ckpt_fd *f);
+int fd_signalfd_make(const struct ckpt_fd *f);
+int fd_timerfd_make(const struct ckpt_fd *f);
+int fd_unix_socket_make(const struct ckpt_fd *f, const char *name);
+int fd_inet_socket_make(const struct ckpt_fd *f, const char *name, int image_fd);
 void fd_eventfd_restore(const struct ckpt_fd *f);
 void fd_signalfd_restore(const struct ckpt_fd *f);
 void fd_timerfd_restore(const struct ckpt_fd *f);

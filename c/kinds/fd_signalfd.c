@@ -35,9 +35,14 @@ int fd_signalfd_capture(struct capture *c, int fd, struct ckpt_fd *r, const char
 #endif
 
 #ifdef CKPT_STUB
+int fd_signalfd_make(const struct ckpt_fd *f)
+{
+	return to_high(sys_signalfd4(-1, &f->sigmask, O_CLOEXEC), "cannot create a signalfd", 0);
+}
+
 void fd_signalfd_restore(const struct ckpt_fd *f)
 {
-	int hi = to_high(sys_signalfd4(-1, &f->sigmask, O_CLOEXEC), "cannot create a signalfd", 0);
+	int hi = fd_signalfd_make(f);
 	place(hi, f);
 	sys_close(hi);
 	set_some_status_flags(f, O_NONBLOCK);

@@ -147,13 +147,19 @@ static __attribute__((noreturn)) void timerfd_die(const struct ckpt_fd *f, const
 
 /* Created now, unarmed; its unread expirations set already (trying the
  * ioctl while a refusal is still clean), for good if nothing arms it. */
-void fd_timerfd_restore(const struct ckpt_fd *f)
+int fd_timerfd_make(const struct ckpt_fd *f)
 {
 	int hi = to_high(sys_timerfd_create(f->clock, O_CLOEXEC), "cannot create a timerfd on clock",
 			 f->clock == CLOCK_REALTIME_ ? "CLOCK_REALTIME" : f->clock == CLOCK_MONOTONIC_ ? "CLOCK_MONOTONIC" : "CLOCK_BOOTTIME");
 	long err = f->count ? sys_ioctl(hi, TFD_IOC_SET_TICKS_, (void *)&f->count) : 0;
 	if (err < 0)
 		timerfd_die(f, ": a timerfd's unread expirations cannot be set again on this kernel (TFD_IOC_SET_TICKS)", err);
+	return hi;
+}
+
+void fd_timerfd_restore(const struct ckpt_fd *f)
+{
+	int hi = fd_timerfd_make(f);
 	place(hi, f);
 	sys_close(hi);
 	set_some_status_flags(f, O_NONBLOCK);
@@ -176,7 +182,7 @@ void fd_timerfd_arm(const struct ckpt_fd *fds, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		const struct ckpt_fd *f = &fds[i];
-		if (f->kind != CKPT_FD_TIMERFD || f->shares_with ||
+		if (f->kind != CKPT_FD_TIMERFD || f->shares_with || f->share_pid /* armed by its first holder */ ||
 		    !(f->remaining_sec || f->remaining_nsec || f->interval_sec || f->interval_nsec))
 			continue;
 		struct timer_setting t = {f->interval_sec, f->interval_nsec, 0, 0};

@@ -247,10 +247,15 @@ static void refill(int image_fd, const struct ckpt_fd *f, int from)
 	sys_munmap(b, f->pipe_len);
 }
 
-static void finish(int s, const struct ckpt_fd *f)
+static void peek_from(int s, const struct ckpt_fd *f)
 {
 	if (f->peek_off >= 0)
 		set_socket_option(s, f, SOL_SOCKET, SO_PEEK_OFF, f->peek_off, "cannot set SO_PEEK_OFF again");
+}
+
+static void finish(int s, const struct ckpt_fd *f)
+{
+	peek_from(s, f);
 	place(s, f);
 	set_status_flags(f);
 	sys_close(s);
@@ -281,16 +286,13 @@ void fd_unix_socket_fill_pair(const int sv[2], const struct ckpt_fd *a, int imag
 	shut(sv[0], a);
 	shut(sv[1], b);
 	/* each holder's record is then placed from the parked end (fds.c) */
-	if (a->peek_off >= 0)
-		set_socket_option(sv[0], a, SOL_SOCKET, SO_PEEK_OFF, a->peek_off, "cannot set SO_PEEK_OFF again");
-	if (b->peek_off >= 0)
-		set_socket_option(sv[1], b, SOL_SOCKET, SO_PEEK_OFF, b->peek_off, "cannot set SO_PEEK_OFF again");
+	peek_from(sv[0], a);
+	peek_from(sv[1], b);
 }
 
 void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings, int image_fd)
 {
 	const struct ckpt_fd *f = &fds[i];
-	const char *name = string_at(strings, f->path_str);
 	int type = (int)f->sock_type | SOCK_CLOEXEC | SOCK_NONBLOCK; /* each fd gets its own flags once placed */
 	if (f->sock_state == CKPT_SOCK_PAIR || f->sock_state == CKPT_SOCK_PEER_CLOSED) {
 		uint32_t j = f->sock_state == CKPT_SOCK_PAIR ? peer_index(fds, n, f) : n;
@@ -313,6 +315,15 @@ void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, c
 		finish(sv[0], f);
 		return;
 	}
+	int s = fd_unix_socket_make(f, string_at(strings, f->path_str));
+	place(s, f);
+	set_status_flags(f);
+	sys_close(s);
+}
+
+int fd_unix_socket_make(const struct ckpt_fd *f, const char *name)
+{
+	int type = (int)f->sock_type | SOCK_CLOEXEC | SOCK_NONBLOCK; /* each fd gets its own flags once placed */
 	int s = to_high(sys_socket(AF_UNIX, type, 0), "cannot create a Unix socket", 0);
 	set_socket_options(s, f);
 	if (name[0]) {
@@ -330,7 +341,8 @@ void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, c
 	if (err < 0)
 		die_socket("cannot listen there again", f, name, err);
 	shut(s, f);
-	finish(s, f);
+	peek_from(s, f);
+	return s;
 }
 
 /* Once every socket is back (one may be the very address): datagram
@@ -339,8 +351,8 @@ void fd_unix_socket_connect(const struct ckpt_fd *fds, uint32_t n, const char *s
 {
 	for (uint32_t i = 0; i < n; i++) {
 		const struct ckpt_fd *f = &fds[i];
-		if (f->kind != CKPT_FD_UNIX_SOCKET || f->shares_with || f->sock_state != CKPT_SOCK_CONNECTED)
-			continue;
+		if (f->kind != CKPT_FD_UNIX_SOCKET || f->shares_with || f->share_pid || f->sock_state != CKPT_SOCK_CONNECTED)
+			continue; /* a description another process had first: its first holder connects it */
 		const char *peer = string_at(strings, f->peer_str);
 		struct sockaddr_un a;
 		uint32_t len = unix_address(peer, &a);

@@ -171,6 +171,9 @@ static int pair_up(struct capture *c, struct ckpt_fd *r)
 		r->sock_state = CKPT_SOCK_PAIR, r->peer_str = 0;
 		return 0;
 	}
+	int dgram_to_address = r->sock_type != SOCK_STREAM && r->sock_type != SOCK_SEQPACKET && peer[0];
+	if (dgram_to_address && !holder)
+		return 0; /* connected to it again (by its first holder, when members share it: fd_unix_socket.c) */
 	if (holder || r->share_pid) {
 		struct proc_facts f = {.pid = holder ? holder : r->share_pid};
 		proc_facts(c, f.pid, &f);
@@ -181,8 +184,6 @@ static int pair_up(struct capture *c, struct ckpt_fd *r)
 				      : " and connected outside the tree, which a restart could not keep");
 		return queue_refusal(c, r, why.buf);
 	}
-	if (r->sock_type != SOCK_STREAM && r->sock_type != SOCK_SEQPACKET && peer[0])
-		return 0; /* a datagram socket connected to an address: connected to it again */
 	if (!p && !c->strings[r->path_str] && !inherited_at_launch(r->fd)) {
 		r->sock_state = CKPT_SOCK_PEER_CLOSED, r->peer_id = 0;
 		return 0;

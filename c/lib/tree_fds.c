@@ -7,9 +7,9 @@
  *    order (inherited across fork, passed over a socket): kcmp(KCMP_FILE)
  *    against that member's fds on the same file (device and inode, through
  *    /proc/PID/fd) decides, and the record names the first holder
- *    (share_pid, share_fd: the first such member, its lowest fd). FILE,
- *    PIPE_READ, PIPE_WRITE and INHERIT may be shared so; any other kind is
- *    refused naming both processes;
+ *    (share_pid, share_fd: the first such member, its lowest fd). Whether
+ *    a record may be shared so is its kind's to say (fd_shared_in_tree,
+ *    c/kinds/fd_kinds.h); any other is refused naming both processes;
  *  - a member's fd (any number) that is one of the root's fds 0-2 taken
  *    from the launch (INHERIT) is INHERIT too, with share_pid the root:
  *    the restart gives it what it gives the root. A member's fd 0-2 that
@@ -17,8 +17,9 @@
  *    `a | b` is no terminal of the shell's);
  *  - a pipe end whose other end only another member holds is kept: the
  *    restart makes the pipe once for all of them (fd_pipe.c);
- *  - a Unix socket connected to another member's socket is refused: each
- *    image would bring back its end closed by the peer.
+ *  - a Unix socket connected to another member's socket is a pair the
+ *    restart makes once when both ends are unnamed, else refused
+ *    (socket_queue.c): each image would bring back its end closed.
  * kcmp needs no privilege between two processes of the same user.
  */
 #define _GNU_SOURCE
@@ -27,6 +28,7 @@
 #include <sys/stat.h>
 #include "ckpt_lib.h"
 #include "tree.h"
+#include "../kinds/fd_kinds.h"
 #include "../sys.h"
 
 #define KCMP_FILE 0
@@ -243,19 +245,13 @@ struct share_scan {
 	int failed;
 };
 
-/* A connected Unix socket may be shared too: if it turns out to be one
- * end of a pair within the tree, the restart makes the pair once for every
- * holder; else resolve_unix_sockets refuses it (socket_queue.c). */
-static int shareable(const struct ckpt_fd *r)
-{
-	return r->kind == CKPT_FD_FILE || r->kind == CKPT_FD_PIPE_READ || r->kind == CKPT_FD_PIPE_WRITE ||
-	       r->kind == CKPT_FD_INHERIT || (r->kind == CKPT_FD_UNIX_SOCKET && r->sock_state == CKPT_SOCK_CONNECTED);
-}
-
 /* What a kind that cannot be shared between members is, for the refusal. */
-static const char *unshared_kind_text(uint32_t kind)
+static const char *unshared_kind_text(const struct ckpt_fd *r)
 {
-	switch (kind) {
+	if (r->kind == CKPT_FD_INET_SOCKET || r->kind == CKPT_FD_UNIX_SOCKET)
+		return r->sock_state == CKPT_SOCK_PEER_CLOSED ? (r->kind == CKPT_FD_INET_SOCKET ? "a TCP connection" : "a Unix socket connection")
+							      : "a socket";
+	switch (r->kind) {
 	case CKPT_FD_TTY:
 		return "a terminal";
 	case CKPT_FD_PROC:
@@ -274,10 +270,6 @@ static const char *unshared_kind_text(uint32_t kind)
 		return "a timerfd";
 	case CKPT_FD_EPOLL:
 		return "an epoll";
-	case CKPT_FD_UNIX_SOCKET:
-		return "a Unix socket";
-	case CKPT_FD_INET_SOCKET:
-		return "a TCP or UDP socket";
 	case CKPT_FD_INOTIFY:
 		return "an inotify instance";
 	default:
@@ -293,7 +285,7 @@ static int refuse_share(struct capture *c, const struct ckpt_fd *r, int pid, int
 	line_str(&c->error, "fd ");
 	line_u64(&c->error, (uint64_t)r->fd);
 	line_str(&c->error, " (");
-	line_str(&c->error, unshared_kind_text(r->kind));
+	line_str(&c->error, unshared_kind_text(r));
 	line_str(&c->error, ") is the same open file as fd ");
 	line_u64(&c->error, (uint64_t)fd);
 	line_str(&c->error, " of ");
@@ -317,7 +309,7 @@ static int share_with(int fd, void *ctx)
 		if (r->share_pid || s->keys[2 * i] != st.st_dev || s->keys[2 * i + 1] != st.st_ino ||
 		    sys_kcmp(self, s->pid, KCMP_FILE, (unsigned long)r->fd, (unsigned long)fd) != 0)
 			continue;
-		if (!shareable(r)) {
+		if (!fd_shared_in_tree(r)) { /* a connected Unix socket may still be a pair: resolve_unix_sockets decides */
 			s->failed = refuse_share(c, r, s->pid, fd);
 			return 1;
 		}

@@ -26,8 +26,9 @@ static void check_open_files(const struct ckpt_header *h, const char *t)
 		case CKPT_FD_FILE:
 			fd_file_check_world(&f[i], string_at(strings, f[i].path_str));
 			break;
-		case CKPT_FD_UNIX_SOCKET:
-			fd_unix_socket_check_world(&f[i], string_at(strings, f[i].path_str));
+		case CKPT_FD_UNIX_SOCKET: /* one the tree's root made (bound) was checked there */
+			if (tree_parked_fd(&f[i]) < 0)
+				fd_unix_socket_check_world(&f[i], string_at(strings, f[i].path_str));
 			break;
 		default:
 			break; /* the others refuse while being restored, still in phase 1 */

@@ -7,16 +7,14 @@
 #define CKPT_STUB_TREE_H
 
 #include "stub.h"
+#include "../kinds/fd_kinds.h"
 
 /* A record's first holder in the tree (share_pid, share_fd) that no tree
  * could have: validate.c refuses it in any image, as the reader does. */
 static inline int fd_share_impossible(const struct ckpt_fd *f, const struct ckpt_header *h)
 {
-	int shareable = f->kind == CKPT_FD_FILE || f->kind == CKPT_FD_PIPE_READ || f->kind == CKPT_FD_PIPE_WRITE ||
-			f->kind == CKPT_FD_INHERIT || /* this slice's (docs/process-trees.md) */
-			(f->kind == CKPT_FD_UNIX_SOCKET && f->sock_state == CKPT_SOCK_PAIR);
-	return (f->share_pid || f->share_fd) &&
-	       (f->share_pid <= 0 || f->share_pid == h->pid || f->share_fd < 0 || f->share_fd > CKPT_MAX_FD || !shareable);
+	return (f->share_pid || f->share_fd) && (f->share_pid <= 0 || f->share_pid == h->pid || f->share_fd < 0 ||
+						 f->share_fd > CKPT_MAX_FD || !fd_shared_in_tree(f));
 }
 
 /* Every process of the tree as validated before anything ran: index 0 the

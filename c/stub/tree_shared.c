@@ -2,9 +2,11 @@
  * What the processes of a tree share, made once by the root before any
  * other process exists (docs/process-trees.md, "Restart", step 3): every
  * open file description another process names as its first holder's
- * (share_pid, share_fd), and every pipe whose records are in more than one
- * process (one pipe per pipe_id, each end one description, its unread
- * bytes from the first image in tree order that stored them). Each is
+ * (share_pid, share_fd), made from that record by its kind's own code
+ * (a file reopened, an eventfd with its counter, a listener bound), and
+ * every pipe whose records are in more than one process (one pipe per
+ * pipe_id, each end one description, its unread bytes from the first
+ * image in tree order that stored them). Each is
  * parked at a number above every process's descriptors, so the processes,
  * created with a copy of the root's table, all find them there; each then
  * places its own records from them (tree_parked_fd) and closes the rest.
@@ -16,12 +18,12 @@
 #include "../kinds/fd_kinds.h"
 #include "../sys.h"
 
-/* A description keyed by its first holder (pid, fd), or a pipe's end by
- * (pipe_id, kind); `at` the parked number. */
+/* A description keyed by its first holder (pid, fd), or, by_id, a pipe's
+ * end by (pipe_id, kind) or a pair's end by its inode; `at` the parked number. */
 struct parked {
 	int32_t pid, fd;
 	uint64_t pipe_id;
-	uint32_t kind;
+	uint32_t kind, by_id;
 	int at;
 };
 
@@ -40,11 +42,16 @@ static int is_pipe(uint32_t kind)
 	return kind == CKPT_FD_PIPE_READ || kind == CKPT_FD_PIPE_WRITE;
 }
 
-/* Kinds parked by an id of their own (a pipe's pipe_id, a socket's inode),
- * not by their first holder: every record of that id takes it. */
-static int by_id(uint32_t kind)
+static int is_pair(const struct ckpt_fd *f)
 {
-	return is_pipe(kind) || kind == CKPT_FD_UNIX_SOCKET;
+	return f->kind == CKPT_FD_UNIX_SOCKET && f->sock_state == CKPT_SOCK_PAIR;
+}
+
+/* Records parked by an id of their own (a pipe's pipe_id, a pair end's
+ * inode), not by their first holder: every record of that id takes it. */
+static int by_id(const struct ckpt_fd *f)
+{
+	return is_pipe(f->kind) || is_pair(f);
 }
 
 static uint64_t id_of(const struct ckpt_fd *f)
@@ -59,11 +66,11 @@ static void holder_of(uint32_t proc, const struct ckpt_fd *f, int32_t *pid, int3
 	*fd = f->share_pid ? f->share_fd : f->fd;
 }
 
-static struct parked *find(int32_t pid, int32_t fd, uint64_t pipe_id, uint32_t kind)
+static struct parked *find(int32_t pid, int32_t fd, uint64_t pipe_id, uint32_t kind, uint32_t id)
 {
 	for (uint32_t i = 0; i < nparked; i++)
-		if (parked[i].kind == kind && (by_id(kind) ? parked[i].pipe_id == pipe_id
-							     : parked[i].pid == pid && parked[i].fd == fd))
+		if (parked[i].kind == kind && parked[i].by_id == id &&
+		    (id ? parked[i].pipe_id == pipe_id : parked[i].pid == pid && parked[i].fd == fd))
 			return &parked[i];
 	return 0;
 }
@@ -95,24 +102,51 @@ static const struct ckpt_fd *record_of(int32_t pid, int32_t fd, uint32_t *proc)
 	die("descriptor sharing between processes is inconsistent (corrupt image)", 0);
 }
 
-/* Every description a later process names as shared: opened once. */
+/* The description `first` (a first holder's record, of a kind that may be
+ * shared: fd_shared_in_tree) made as its kind's restore makes it, at a
+ * high number; its status flags are set as each holder places it (fds.c). */
+static int make_description(const struct ckpt_fd *first, const char *name)
+{
+	long fd = -22; /* EINVAL: validate.c admits no other kind */
+	switch (first->kind) {
+	case CKPT_FD_INHERIT: /* the restart's own 0-2, as the root has them now */
+		fd = sys_fcntl(first->fd, F_DUPFD_CLOEXEC, 0);
+		break;
+	case CKPT_FD_FILE:
+		return fd_file_reopen(first, name);
+	case CKPT_FD_EVENTFD: /* its counter, once */
+		return fd_eventfd_make(first);
+	case CKPT_FD_SIGNALFD:
+		return fd_signalfd_make(first);
+	case CKPT_FD_TIMERFD: /* unarmed: its first holder arms it in phase 2 */
+		return fd_timerfd_make(first);
+	case CKPT_FD_UNIX_SOCKET: /* bound and listening here, before any member checks its world */
+		fd_unix_socket_check_world(first, name);
+		return fd_unix_socket_make(first, name);
+	case CKPT_FD_INET_SOCKET: /* never a connection (no image bytes to read): those are refused */
+		return fd_inet_socket_make(first, name, -1);
+	default:
+		break;
+	}
+	if (fd < 0)
+		die("cannot make a descriptor the tree's processes share", fd);
+	return (int)fd;
+}
+
+/* Every description a later process names as shared: made once. */
 static void park_descriptions(int *next)
 {
 	for (uint32_t p = 0; p < tree.n; p++) {
 		uint32_t n;
 		const struct ckpt_fd *f = fds_of(p, &n);
 		for (uint32_t i = 0; i < n; i++) {
-			if (!f[i].share_pid || by_id(f[i].kind) || find(f[i].share_pid, f[i].share_fd, 0, f[i].kind))
+			if (!f[i].share_pid || by_id(&f[i]) || find(f[i].share_pid, f[i].share_fd, 0, f[i].kind, 0))
 				continue;
 			uint32_t holder;
 			const struct ckpt_fd *first = record_of(f[i].share_pid, f[i].share_fd, &holder);
 			const struct tree_process *h = &tree.proc[holder];
 			judge_member(h->member, tree.root_strings); /* a refusal names the first holder */
-			int fd = first->kind == CKPT_FD_INHERIT /* the restart's own 0-2, as the root has them now */
-					 ? (int)sys_fcntl(first->fd, F_DUPFD_CLOEXEC, 0)
-					 : fd_file_reopen(first, h->tables + h->hdr->strings_off + first->path_str);
-			if (fd < 0)
-				die("cannot keep a descriptor the processes share (the restart's own 0-2)", fd);
+			int fd = make_description(first, h->tables + h->hdr->strings_off + first->path_str);
 			parked[nparked++] = (struct parked){.pid = f[i].share_pid, .fd = f[i].share_fd, .kind = first->kind,
 							    .at = park_fd(fd, next)};
 		}
@@ -190,7 +224,7 @@ static void park_pipes(int *next)
 		uint32_t n;
 		const struct ckpt_fd *f = fds_of(p, &n);
 		for (uint32_t i = 0; i < n; i++) {
-			if (!is_pipe(f[i].kind) || find(0, 0, f[i].pipe_id, CKPT_FD_PIPE_READ) ||
+			if (!is_pipe(f[i].kind) || find(0, 0, f[i].pipe_id, CKPT_FD_PIPE_READ, 1) ||
 			    !pipe_between_processes(p, f[i].pipe_id))
 				continue;
 			int ends[2];
@@ -200,17 +234,12 @@ static void park_pipes(int *next)
 			if (f[i].size)
 				sys_fcntl(ends[1], F_SETPIPE_SZ, (long)f[i].size);
 			refill_pipe(f[i].pipe_id, ends[1]);
-			parked[nparked++] = (struct parked){.pipe_id = f[i].pipe_id, .kind = CKPT_FD_PIPE_READ,
+			parked[nparked++] = (struct parked){.pipe_id = f[i].pipe_id, .kind = CKPT_FD_PIPE_READ, .by_id = 1,
 							    .at = park_fd(ends[0], next)};
-			parked[nparked++] = (struct parked){.pipe_id = f[i].pipe_id, .kind = CKPT_FD_PIPE_WRITE,
+			parked[nparked++] = (struct parked){.pipe_id = f[i].pipe_id, .kind = CKPT_FD_PIPE_WRITE, .by_id = 1,
 							    .at = park_fd(ends[1], next)};
 		}
 	}
-}
-
-static int is_pair(const struct ckpt_fd *f)
-{
-	return f->kind == CKPT_FD_UNIX_SOCKET && f->sock_state == CKPT_SOCK_PAIR;
 }
 
 /* The first record in tree order of socket `id` (either end of a pair), and its process. */
@@ -247,7 +276,7 @@ static void park_socket_pairs(int *next)
 		uint32_t n;
 		const struct ckpt_fd *f = fds_of(p, &n);
 		for (uint32_t i = 0; i < n; i++) {
-			if (!is_pair(&f[i]) || find(0, 0, f[i].sock_id, CKPT_FD_UNIX_SOCKET) || !pair_between_processes(p, &f[i]))
+			if (!is_pair(&f[i]) || find(0, 0, f[i].sock_id, CKPT_FD_UNIX_SOCKET, 1) || !pair_between_processes(p, &f[i]))
 				continue;
 			uint32_t pa, pb;
 			const struct ckpt_fd *a = first_socket(f[i].sock_id, &pa), *b = first_socket(f[i].peer_id, &pb);
@@ -258,8 +287,10 @@ static void park_socket_pairs(int *next)
 			int ia = image_of(pa), ib = image_of(pb);
 			fd_unix_socket_fill_pair(sv, a, ia, b, ib);
 			done_with_image(pa, ia), done_with_image(pb, ib);
-			parked[nparked++] = (struct parked){.pipe_id = a->sock_id, .kind = CKPT_FD_UNIX_SOCKET, .at = park_fd(sv[0], next)};
-			parked[nparked++] = (struct parked){.pipe_id = b->sock_id, .kind = CKPT_FD_UNIX_SOCKET, .at = park_fd(sv[1], next)};
+			parked[nparked++] = (struct parked){.pipe_id = a->sock_id, .kind = CKPT_FD_UNIX_SOCKET, .by_id = 1,
+							    .at = park_fd(sv[0], next)};
+			parked[nparked++] = (struct parked){.pipe_id = b->sock_id, .kind = CKPT_FD_UNIX_SOCKET, .by_id = 1,
+							    .at = park_fd(sv[1], next)};
 		}
 	}
 }
@@ -289,7 +320,7 @@ int tree_parked_fd(const struct ckpt_fd *f)
 		return -1;
 	int32_t pid, fd;
 	holder_of(restart.tree_index, f, &pid, &fd);
-	const struct parked *p = find(pid, fd, id_of(f), f->kind);
+	const struct parked *p = find(pid, fd, id_of(f), f->kind, (uint32_t)by_id(f));
 	return p ? p->at : -1;
 }
 

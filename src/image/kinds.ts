@@ -20,7 +20,7 @@ import { CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL,
 } from "./format.ts";
 import { inotifyProblem, inotifyText } from "./inotify.ts";
 import { eventfdProblem, eventfdText, signalfdText, timerfdProblem, timerfdText } from "./event-fds.ts";
-import { inetSocketProblem, inetSocketText, unixSocketProblem, unixSocketText } from "./sockets.ts";
+import { inetSocketProblem, inetSocketText, socketSharedInTree, unixSocketProblem, unixSocketText } from "./sockets.ts";
 import { terminalModes } from "./terminal-modes.ts";
 import type { Fd } from "./types.ts";
 import { bytes } from "../cli/text.ts";
@@ -53,29 +53,32 @@ export interface FdKind extends Kind {
 	readonly lockable: boolean; // a restored open file: locks on it are taken again; no other kind may hold any
 	readonly byPath: boolean; // reopened or recreated by its path: it must have one
 	readonly ownFile: boolean; // restored from its own record, so a dup may share it (`sameFileAs`; fd_kind_has_own_file)
-	readonly sharedInTree: boolean; // one description may be held by several processes of a tree (`firstHolder`, version 6)
+	/** One description may be held by several processes of a tree (`firstHolder`, version 6; fd_shared_in_tree in c/kinds/fd_kinds.h). */
+	readonly sharedInTree: (f: Fd) => boolean;
 	/** What its record check (c/kinds/fd_*.c) refuses beyond stored bytes, or undefined. */
 	readonly problem?: (f: Fd) => string | undefined;
 	/** The PATH column of `ckpt info`: the path and what comes back with it. */
 	readonly pathText: (f: Fd) => string;
 }
 
+const always = () => true, never = () => false;
+
 const fdKind = (value: number, text: string, json: string, has: Partial<Omit<FdKind, "value" | "text" | "json">>): FdKind => ({
 	value, text, json, offset: false, unread: false, stored: false, terminal: false, lockable: false, byPath: false, ownFile: false,
-	sharedInTree: false, pathText: (f) => f.path, ...has,
+	sharedInTree: never, pathText: (f) => f.path, ...has,
 });
 
 /** Bytes of a deleted file or memfd stored, or the fd it is restored as one with. */
 const storedText = (f: Fd) => (f.sharesWith === null ? `${bytes(f.contentLen)} stored` : `as fd ${f.sharesWith}`);
 
 export const FD_KINDS = kindTable([
-	// The four kinds a tree's processes may share (docs/process-trees.md, "Descriptors between members").
-	fdKind(CKPT_FD_FILE, "file", "file", { offset: true, lockable: true, byPath: true, ownFile: true, sharedInTree: true }),
+	// sharedInTree: made once by a tree's restart for every process that holds it (docs/process-trees.md, "Descriptors between members").
+	fdKind(CKPT_FD_FILE, "file", "file", { offset: true, lockable: true, byPath: true, ownFile: true, sharedInTree: always }),
 	fdKind(CKPT_FD_PIPE_READ, "pipe read", "pipe-read", {
-		unread: true, sharedInTree: true, pathText: (f) => `${f.path || "pipe"} (${bytes(f.pipeLen)} unread)`,
+		unread: true, sharedInTree: always, pathText: (f) => `${f.path || "pipe"} (${bytes(f.pipeLen)} unread)`,
 	}),
-	fdKind(CKPT_FD_PIPE_WRITE, "pipe write", "pipe-write", { sharedInTree: true }),
-	fdKind(CKPT_FD_INHERIT, "inherited", "inherited", { sharedInTree: true }),
+	fdKind(CKPT_FD_PIPE_WRITE, "pipe write", "pipe-write", { sharedInTree: always }),
+	fdKind(CKPT_FD_INHERIT, "inherited", "inherited", { sharedInTree: always }),
 	fdKind(CKPT_FD_TTY, "terminal", "terminal", {
 		terminal: true, pathText: (f) => `${f.path} (reopened as /dev/tty; ${terminalModes(f.termios)})`,
 	}),
@@ -91,17 +94,18 @@ export const FD_KINDS = kindTable([
 		unread: true, byPath: true, ownFile: true, pathText: (f) => (f.pipeLen > 0 ? `${f.path} (${bytes(f.pipeLen)} unread)` : f.path),
 	}),
 	// Created again from their state (event-fds.ts), so a dup shares each.
-	fdKind(CKPT_FD_EVENTFD, "eventfd", "eventfd", { ownFile: true, problem: eventfdProblem, pathText: eventfdText }),
-	fdKind(CKPT_FD_SIGNALFD, "signalfd", "signalfd", { ownFile: true, pathText: signalfdText }),
-	fdKind(CKPT_FD_TIMERFD, "timerfd", "timerfd", { ownFile: true, problem: timerfdProblem, pathText: timerfdText }),
+	fdKind(CKPT_FD_EVENTFD, "eventfd", "eventfd", { ownFile: true, sharedInTree: always, problem: eventfdProblem, pathText: eventfdText }),
+	fdKind(CKPT_FD_SIGNALFD, "signalfd", "signalfd", { ownFile: true, sharedInTree: always, pathText: signalfdText }),
+	fdKind(CKPT_FD_TIMERFD, "timerfd", "timerfd", { ownFile: true, sharedInTree: always, problem: timerfdProblem, pathText: timerfdText }),
+	// An epoll's (and an inotify's) watches name fds of the process that added them: never shared between processes.
 	fdKind(CKPT_FD_EPOLL, "epoll", "epoll", { ownFile: true, pathText: (f) => (f.sharesWith === null ? watchesText(f.watches) : `as fd ${f.sharesWith}`) }),
 	// Created again in its state (sockets.ts); the unread bytes are the receiving end's.
 	fdKind(CKPT_FD_UNIX_SOCKET, "unix socket", "unix-socket", {
-		unread: true, ownFile: true, problem: unixSocketProblem, pathText: (f) => (f.sharesWith === null ? unixSocketText(f) : `as fd ${f.sharesWith}`),
+		unread: true, ownFile: true, sharedInTree: socketSharedInTree, problem: unixSocketProblem, pathText: (f) => (f.sharesWith === null ? unixSocketText(f) : `as fd ${f.sharesWith}`),
 	}),
 	// A listener, or a bound or connected UDP socket, created again; a TCP connection comes back closed by its peer (sockets.ts).
 	fdKind(CKPT_FD_INET_SOCKET, "inet socket", "inet-socket", {
-		unread: true, ownFile: true, problem: inetSocketProblem, pathText: (f) => (f.sharesWith === null ? inetSocketText(f) : `as fd ${f.sharesWith}`),
+		unread: true, ownFile: true, sharedInTree: socketSharedInTree, problem: inetSocketProblem, pathText: (f) => (f.sharesWith === null ? inetSocketText(f) : `as fd ${f.sharesWith}`),
 	}),
 	// Watches added again by path under their wds (inotify.ts).
 	fdKind(CKPT_FD_INOTIFY, "inotify", "inotify", { ownFile: true, problem: inotifyProblem, pathText: inotifyText }),

@@ -44,6 +44,10 @@ export function inetSocketProblem(f: Fd): string | undefined {
 	return undefined;
 }
 
+/** Whether several processes of a tree may hold one such socket (fd_*_socket_shared_in_tree):
+ * any state but a connection that comes back closed by its peer. */
+export const socketSharedInTree = (f: Fd): boolean => f.socket?.state !== CKPT_SOCK_PEER_CLOSED;
+
 /** "[0:0:0:0:0:0:0:1]:80" as people write it, "[::1]:80". */
 export function inetAddressText(a: string): string {
 	const m = a.match(/^\[([0-9a-f:]+)\]:(\d+)$/);

@@ -90,7 +90,7 @@ export function decodeMembers(view: DataView, h: Header, strings: Uint8Array, fa
 export function firstHolderProblem(f: Fd, h: Header): string | undefined {
 	if (!f.firstHolder) return undefined;
 	const { pid, fd } = f.firstHolder;
-	if (pid <= 0 || pid === h.pid || fd < 0 || fd > CKPT_MAX_FD || !FD_KINDS.of(f.kind)?.sharedInTree)
+	if (pid <= 0 || pid === h.pid || fd < 0 || fd > CKPT_MAX_FD || !FD_KINDS.of(f.kind)?.sharedInTree(f))
 		return `shares an open file with pid ${pid} fd ${fd}, which it cannot`;
 }
 
