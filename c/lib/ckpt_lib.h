@@ -284,12 +284,6 @@ char stat_state(const char *text, long len);
 long read_proc_stat(int pid, char *text, long size);
 uint64_t proc_stat_field(int pid, int n);
 int is_ancestor(int pid);
-/* tree_kin.c: whether `pid`, not below `root`, is of its tree all the same
- * (its parent exited: it started after the root, and its environment block
- * names the root); whether this process or an ancestor is the root or such
- * a process. */
-int of_this_tree(int pid, int root);
-int descends_from_tree(int root);
 
 /* Setjmp-like: returns 0 when saving, 1 when the stub resumes here after a
  * restart (jump_to_resume_point in c/stub/jumps.S). */

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include "ckpt_lib.h"
+#include "tree.h"
 #include "../sys.h"
 
 static int note_inherited(int fd, void *ctx)

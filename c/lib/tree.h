@@ -65,4 +65,11 @@ void drop_captured_member_files(const struct capture *c);
 /* After a failure: this tree id's files, of the slots that wrote one. */
 void drop_member_files(struct tree_control *t);
 
+/* tree_kin.c: whether `pid`, not below `root`, is of its tree all the same
+ * (its parent exited: it started after the root, and its environment block
+ * names the root); whether this process or an ancestor is the root or such
+ * a process. */
+int of_this_tree(int pid, int root);
+int descends_from_tree(int root);
+
 #endif

@@ -13,6 +13,7 @@
  */
 #include <fcntl.h>
 #include "ckpt_lib.h"
+#include "tree.h"
 #include "../ckpt_protocol.h"
 #include "../sys.h"
 

@@ -239,73 +239,6 @@ static long map_own_ids(int child)
 	return err;
 }
 
-static __attribute__((noreturn)) void refuse_pid(const char *what, int32_t pid, int64_t pid_max)
-{
-	struct line l = {.len = 0};
-	line_str(&l, what);
-	line_i64(&l, pid);
-	line_str(&l, " is above this kernel's pid_max (");
-	line_i64(&l, pid_max);
-	line_str(&l, "): restart with --new-pid to give it a new pid");
-	die_line(&l);
-}
-
-/* The pids the namespace needs must exist on this kernel: refused here, in
- * one line, rather than failing halfway. */
-static void check_pids(const struct ckpt_header *h, const char *tables)
-{
-	int64_t pid_max = proc_number("/proc/sys/kernel/pid_max");
-	if (pid_max <= 0)
-		return; /* clone3 will say */
-	if (h->pid > pid_max)
-		refuse_pid("the image's pid ", h->pid, pid_max);
-	if (h->ppid > pid_max)
-		refuse_pid("the image's parent pid ", h->ppid, pid_max);
-	const struct ckpt_thread *t = (const void *)(tables + h->threads_off);
-	for (uint32_t i = 0; i < h->nthreads; i++)
-		if (t[i].tid > pid_max)
-			refuse_pid("the image's thread id ", t[i].tid, pid_max);
-}
-
-/* A tree's processes keep their pids, or their parents' waitpid and
- * getppid would lie: without a namespace, no restart at all. */
-static void refuse_tree_without_namespace(const struct ckpt_header *h, const char *why, long err)
-{
-	if (!h->nmembers)
-		return;
-	struct line l = {.len = 0};
-	line_str(&l, "a process tree (");
-	line_u64(&l, h->nmembers + 1);
-	line_str(&l, " processes) restarts only into a new pid namespace, at its old pids: ");
-	line_str(&l, why);
-	if (err) {
-		line_str(&l, ": ");
-		line_str(&l, errno_text(err));
-	}
-	die_line(&l);
-}
-
-static const char *restart_tables; /* for the refusals of an image with SysV segments */
-
-static void say_no_namespace(const struct ckpt_header *h, const char *why, long err)
-{
-	refuse_tree_without_namespace(h, why, err);
-	refuse_sysv_without_namespace(h, restart_tables, why);
-	struct line l = {.len = 0};
-	line_str(&l, "ckpt: restarting ");
-	line_str(&l, restart.image);
-	line_str(&l, " with a new pid, not its old ");
-	line_i64(&l, h->pid);
-	line_str(&l, ": ");
-	line_str(&l, why);
-	if (err) {
-		line_str(&l, ": ");
-		line_str(&l, errno_text(err));
-	}
-	line_str(&l, "\n");
-	sys_write(restart.err_fd, l.buf, l.len);
-}
-
 static const char *env_value(char **envp, const char *name)
 {
 	for (; *envp; envp++)
@@ -333,12 +266,12 @@ static void find_terminal(void)
 /* Tries the namespaces; on failure says why and returns to restart here.
  * SysV segments need an IPC namespace of ours to get their ids back
  * (sysv_shm.c); without any, the host's SysV objects stay in view. */
-static void try_namespace(const struct ckpt_header *h, unsigned long ipc)
+static void try_namespace(const struct ckpt_header *h, const char *tables, unsigned long ipc)
 {
 	int user = sys_geteuid() != 0;
 	for (;;) {
 		if (sys_pipe2(report_pipe, O_CLOEXEC) < 0 || sys_pipe2(go_pipe, O_CLOEXEC) < 0) {
-			say_no_namespace(h, "cannot create a pipe", 0);
+			say_no_namespace(h, tables, "cannot create a pipe", 0);
 			return;
 		}
 		unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | ipc | (user ? CLONE_NEWUSER : 0);
@@ -355,7 +288,7 @@ static void try_namespace(const struct ckpt_header *h, unsigned long ipc)
 			continue;
 		}
 		if (child < 0) {
-			say_no_namespace(h, user ? "cannot create a user and pid namespace (disabled here by "
+			say_no_namespace(h, tables, user ? "cannot create a user and pid namespace (disabled here by "
 						   "user.max_user_namespaces, kernel.apparmor_restrict_unprivileged_userns "
 						   "or a seccomp filter?)"
 						 : "cannot create a pid namespace",
@@ -378,10 +311,10 @@ static void try_namespace(const struct ckpt_header *h, unsigned long ipc)
 		sys_wait4((int)child, &status, 0);
 		sys_close(report_pipe[0]);
 		if (err < 0) {
-			say_no_namespace(h, "cannot map our user id into a user namespace", err);
+			say_no_namespace(h, tables, "cannot map our user id into a user namespace", err);
 			return;
 		}
-		say_no_namespace(h, r.step == NS_FAIL_PROC ? "cannot mount a /proc for a new pid namespace"
+		say_no_namespace(h, tables, r.step == NS_FAIL_PROC ? "cannot mount a /proc for a new pid namespace"
 					   : r.step == NS_FAIL_PARENT ? "cannot create the stand-in parent at its old pid"
 								      : "cannot create the program at its old pid",
 					r.value);
@@ -392,17 +325,15 @@ static void try_namespace(const struct ckpt_header *h, unsigned long ipc)
 void enter_pid_namespace(const struct ckpt_header *h, const char *tables, char **envp)
 {
 	const char *mode = env_value(envp, CKPT_ENV_NAMESPACE);
-	restart_tables = tables;
 	if (mode && str_eq(mode, CKPT_NAMESPACE_OFF)) {
-		refuse_tree_without_namespace(h, "--new-pid asks for a new pid", 0);
-		refuse_sysv_without_namespace(h, tables, "--new-pid asks for none");
+		refuse_without_namespace(h, tables, "--new-pid asks for a new pid", "--new-pid asks for none");
 		return;
 	}
 	if (mode && str_eq(mode, CKPT_NAMESPACE_TEST_UNAVAILABLE)) {
-		say_no_namespace(h, "namespaces made unavailable for a test (" CKPT_ENV_NAMESPACE ")", 0);
+		say_no_namespace(h, tables, "namespaces made unavailable for a test (" CKPT_ENV_NAMESPACE ")", 0);
 		return;
 	}
-	check_pids(h, tables);
+	check_namespace_pids(h, tables);
 	find_terminal();
-	try_namespace(h, first_sysv_segment(h, tables) >= 0 ? CLONE_NEWIPC : 0);
+	try_namespace(h, tables, first_sysv_segment(h, tables) >= 0 ? CLONE_NEWIPC : 0);
 }

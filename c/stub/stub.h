@@ -133,6 +133,10 @@ void close_tree_memory(void);
  * removed segments marked again once every view is attached. */
 int64_t first_sysv_segment(const struct ckpt_header *h, const char *tables);
 void refuse_sysv_without_namespace(const struct ckpt_header *h, const char *tables, const char *why);
+/* namespace_refusals.c: before and instead of the namespaces. */
+void check_namespace_pids(const struct ckpt_header *h, const char *tables);
+void refuse_without_namespace(const struct ckpt_header *h, const char *tables, const char *why, const char *sysv_why);
+void say_no_namespace(const struct ckpt_header *h, const char *tables, const char *why, long err);
 void make_sysv_segments(const struct ckpt_header *h, const char *tables);
 void finish_sysv_views(void);
 void tree_phase1_done(const struct ckpt_header *hdr);
