@@ -100,6 +100,18 @@ static inline void line_u64(struct line *l, uint64_t v)
 	l->buf[l->len] = 0;
 }
 
+/* "/proc/PID/FILE" (FILE without its slash: "stat", "fd", "task"), for
+ * more to be appended: a process's /proc path, built in one place. */
+static inline struct line proc_path(uint64_t pid, const char *file)
+{
+	struct line l = {.len = 0};
+	line_str(&l, "/proc/");
+	line_u64(&l, pid);
+	line_str(&l, "/");
+	line_str(&l, file);
+	return l;
+}
+
 static inline void line_i64(struct line *l, int64_t v)
 {
 	if (v < 0)

@@ -40,10 +40,7 @@ char stat_state(const char *text, long len)
  * the constructor and the exec wrappers read it too. Its length, or <= 0. */
 long read_proc_stat(int pid, char *text, long size)
 {
-	struct line path = {.len = 0};
-	line_str(&path, "/proc/");
-	line_u64(&path, (uint64_t)pid);
-	line_str(&path, "/stat");
+	struct line path = proc_path((uint64_t)pid, "stat");
 	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return fd;

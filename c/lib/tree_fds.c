@@ -82,10 +82,7 @@ int tree_launch_fd(struct capture *c, int fd)
 /* Whether fd `fd` of `pid` opens its file for reading / for writing. */
 static int fd_mode(struct capture *c, int pid, int fd, uint64_t *flags)
 {
-	struct line l = {.len = 0};
-	line_str(&l, "/proc/");
-	line_u64(&l, (uint64_t)pid);
-	line_str(&l, "/fdinfo/");
+	struct line l = proc_path((uint64_t)pid, "fdinfo/");
 	line_u64(&l, (uint64_t)fd);
 	long len = read_proc_file(c, l.buf);
 	return len > 0 && fdinfo_number(c->text, "flags:", 8, flags) == 0 ? 0 : -1;
@@ -127,10 +124,7 @@ static int held_elsewhere(struct capture *c, const char *want, int need_read, in
 		if (c->tree->live[i] == self)
 			continue;
 		struct holder_scan s = {c, c->tree->live[i], want, need_read, need_write, 0};
-		struct line dir = {.len = 0};
-		line_str(&dir, "/proc/");
-		line_u64(&dir, (uint64_t)s.pid);
-		line_str(&dir, "/fd");
+		struct line dir = proc_path((uint64_t)s.pid, "fd");
 		for_each_numbered_entry(dir.buf, holds, &s);
 		if (s.found)
 			return s.pid;
@@ -335,10 +329,7 @@ int tree_share_fds(struct capture *c)
 	int self = (int)sys_getpid();
 	for (uint32_t p = 0; p < c->tree->nlive && c->tree->live[p] != self && !s.failed; p++) {
 		s.pid = c->tree->live[p];
-		struct line dir = {.len = 0};
-		line_str(&dir, "/proc/");
-		line_u64(&dir, (uint64_t)s.pid);
-		line_str(&dir, "/fd");
+		struct line dir = proc_path((uint64_t)s.pid, "fd");
 		for_each_numbered_entry(dir.buf, share_with, &s);
 	}
 	sys_munmap((void *)m, len);

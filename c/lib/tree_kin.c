@@ -23,10 +23,7 @@
  * may be large); 0 if it has none or cannot be read. */
 static int environ_root(int pid)
 {
-	struct line path = {.len = 0};
-	line_str(&path, "/proc/");
-	line_u64(&path, (uint64_t)pid);
-	line_str(&path, "/environ");
+	struct line path = proc_path((uint64_t)pid, "environ");
 	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;

@@ -35,10 +35,7 @@ int tree_request(const siginfo_t *info)
 static struct tree_control *map_control(const siginfo_t *info, uint64_t *len)
 {
 	uint64_t v = (uint64_t)(uintptr_t)info->si_value.sival_ptr;
-	struct line path = {.len = 0};
-	line_str(&path, "/proc/");
-	line_u64(&path, (uint64_t)info->si_pid);
-	line_str(&path, "/fd/");
+	struct line path = proc_path((uint64_t)info->si_pid, "fd/");
 	line_u64(&path, (v >> CKPT_TREE_FD_SHIFT) & 0xffff);
 	long fd = sys_openat(AT_FDCWD, path.buf, O_RDWR | O_CLOEXEC, 0);
 	if (fd < 0)

@@ -21,10 +21,7 @@
 /* Fills f from /proc/PID/stat: 0, or -1 if the process is gone. */
 int proc_facts(struct capture *c, int pid, struct proc_facts *f)
 {
-	struct line path = {.len = 0};
-	line_str(&path, "/proc/");
-	line_u64(&path, (uint64_t)pid);
-	line_str(&path, "/stat");
+	struct line path = proc_path((uint64_t)pid, "stat");
 	long len = read_proc_file(c, path.buf);
 	if (len <= 0)
 		return -1;
@@ -95,10 +92,7 @@ static void add_kid(struct kids *k, int pid)
 static int task_kids(int tid, void *ctx)
 {
 	struct kids *k = ctx;
-	struct line path = {.len = 0};
-	line_str(&path, "/proc/");
-	line_u64(&path, (uint64_t)k->parent);
-	line_str(&path, "/task/");
+	struct line path = proc_path((uint64_t)k->parent, "task/");
 	line_u64(&path, (uint64_t)tid);
 	line_str(&path, "/children");
 	long len = read_proc_file(k->c, path.buf);
@@ -130,10 +124,7 @@ static int scanned_kid(int pid, void *ctx)
 static int list_kids(struct capture *c, int parent, struct kids *k)
 {
 	k->c = c, k->parent = parent, k->n = 0, k->overflow = 0;
-	struct line tasks = {.len = 0};
-	line_str(&tasks, "/proc/");
-	line_u64(&tasks, (uint64_t)parent);
-	line_str(&tasks, "/task");
+	struct line tasks = proc_path((uint64_t)parent, "task");
 	struct line probe = tasks;
 	line_str(&probe, "/");
 	line_u64(&probe, (uint64_t)parent);
@@ -158,10 +149,7 @@ static int list_kids(struct capture *c, int parent, struct kids *k)
  * executable is still the stub (ckpt_protocol.h, CKPT_STUB_FILE). */
 static int restarted_by_ckpt(int pid)
 {
-	struct line path = {.len = 0};
-	line_str(&path, "/proc/");
-	line_u64(&path, (uint64_t)pid);
-	line_str(&path, "/exe");
+	struct line path = proc_path((uint64_t)pid, "exe");
 	char target[CKPT_PATH_MAX];
 	long n = sys_readlinkat(AT_FDCWD, path.buf, target, sizeof target - 1);
 	if (n <= 0)
@@ -184,10 +172,7 @@ static int runs_libckpt(struct capture *c, int pid)
 {
 	if (restarted_by_ckpt(pid))
 		return 1;
-	struct line path = {.len = 0};
-	line_str(&path, "/proc/");
-	line_u64(&path, (uint64_t)pid);
-	line_str(&path, "/maps");
+	struct line path = proc_path((uint64_t)pid, "maps");
 	long len = read_proc_file(c, path.buf);
 	if (len == 0 || len == -2 /* ENOENT */ || len == -3 /* ESRCH */)
 		return 1;
@@ -205,18 +190,12 @@ static int runs_libckpt(struct capture *c, int pid)
  * program never will, and is refused at once). */
 static int between_programs(struct capture *c, int pid)
 {
-	struct line path = {.len = 0};
-	line_str(&path, "/proc/");
-	line_u64(&path, (uint64_t)pid);
-	line_str(&path, "/status");
+	struct line path = proc_path((uint64_t)pid, "status");
 	uint64_t blocked = 0;
 	if (read_proc_file(c, path.buf) <= 0 || fdinfo_number(c->text, "SigBlk:\t", 16, &blocked) != 0 ||
 	    !(blocked >> (ckpt_config.signal - 1) & 1))
 		return 0;
-	path.len = 0;
-	line_str(&path, "/proc/");
-	line_u64(&path, (uint64_t)pid);
-	line_str(&path, "/exe");
+	path = proc_path((uint64_t)pid, "exe");
 	uint32_t libc = exec_libc_of_path(path.buf);
 	return libc && !(libc & EXEC_SECURE);
 }

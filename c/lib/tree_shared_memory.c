@@ -74,10 +74,7 @@ static int refuse_pair(struct objects *s, const struct shared_object *o, int oth
 /* Each object in `pid`'s maps: added, or held against the first holder. */
 static int list_objects(struct objects *s, int pid, int member)
 {
-	struct line path = {.len = 0};
-	line_str(&path, "/proc/");
-	line_u64(&path, (uint64_t)pid);
-	line_str(&path, "/maps");
+	struct line path = proc_path((uint64_t)pid, "maps");
 	long size = read_proc_file(s->c, path.buf);
 	const char *cur = s->c->text, *end = s->c->text + (size > 0 ? size : 0);
 	struct maps_entry e;
@@ -116,10 +113,7 @@ struct fd_scan {
 static int fd_holds_object(int fd, void *ctx)
 {
 	struct fd_scan *f = ctx;
-	struct line path = {.len = 0};
-	line_str(&path, "/proc/");
-	line_u64(&path, (uint64_t)f->pid);
-	line_str(&path, "/fd/");
+	struct line path = proc_path((uint64_t)f->pid, "fd/");
 	line_u64(&path, (uint64_t)fd);
 	struct stat st;
 	if (sys_fstatat(AT_FDCWD, path.buf, &st, 0) < 0)
@@ -132,10 +126,7 @@ static int fd_holds_object(int fd, void *ctx)
 /* A deleted file or memfd mapped shared must have no descriptor in the tree. */
 static int refuse_held_by_fd(struct objects *s, int pid)
 {
-	struct line dir = {.len = 0};
-	line_str(&dir, "/proc/");
-	line_u64(&dir, (uint64_t)pid);
-	line_str(&dir, "/fd");
+	struct line dir = proc_path((uint64_t)pid, "fd");
 	struct fd_scan f = {.s = s, .pid = pid};
 	if (for_each_numbered_entry(dir.buf, fd_holds_object, &f) <= 0 || !f.held)
 		return 0;

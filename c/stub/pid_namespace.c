@@ -212,10 +212,7 @@ static void first_in_namespace(const struct ckpt_header *h)
 
 static long write_proc_file(int pid, const char *file, const char *text)
 {
-	struct line path = {.len = 0};
-	line_str(&path, "/proc/");
-	line_u64(&path, (uint64_t)pid);
-	line_str(&path, file);
+	struct line path = proc_path((uint64_t)pid, file);
 	long fd = sys_openat(AT_FDCWD, path.buf, O_WRONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return fd;
@@ -231,11 +228,11 @@ static long map_own_ids(int child)
 	uint64_t u = (uint64_t)sys_geteuid(), g = (uint64_t)sys_getegid();
 	line_u64(&uid, u), line_str(&uid, " "), line_u64(&uid, u), line_str(&uid, " 1\n");
 	line_u64(&gid, g), line_str(&gid, " "), line_u64(&gid, g), line_str(&gid, " 1\n");
-	long err = write_proc_file(child, "/setgroups", "deny");
+	long err = write_proc_file(child, "setgroups", "deny");
 	if (err >= 0)
-		err = write_proc_file(child, "/uid_map", uid.buf);
+		err = write_proc_file(child, "uid_map", uid.buf);
 	if (err >= 0)
-		err = write_proc_file(child, "/gid_map", gid.buf);
+		err = write_proc_file(child, "gid_map", gid.buf);
 	return err;
 }
 

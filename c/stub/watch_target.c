@@ -10,15 +10,6 @@
 #include "../ckpt_protocol.h"
 #include "../sys.h"
 
-/* /proc/PID/FILE into `path`. */
-static void proc_path(struct line *path, int pid, const char *file)
-{
-	path->len = 0;
-	line_str(path, "/proc/");
-	line_u64(path, (uint64_t)pid);
-	line_str(path, file);
-}
-
 /* The start of a small /proc file, NUL-terminated: its length, or 0. */
 static long read_small(const char *path, char *text, unsigned long cap)
 {
@@ -34,8 +25,7 @@ static long read_small(const char *path, char *text, unsigned long cap)
 /* The first pid in /proc/PID/task/PID/children (the oldest child), or 0. */
 static int first_child(int pid)
 {
-	struct line path;
-	proc_path(&path, pid, "/task/");
+	struct line path = proc_path((uint64_t)pid, "task/");
 	line_u64(&path, (uint64_t)pid);
 	line_str(&path, "/children");
 	char text[32];
@@ -48,8 +38,7 @@ static int first_child(int pid)
 
 static int named(int pid, const char *comm)
 {
-	struct line path;
-	proc_path(&path, pid, "/comm");
+	struct line path = proc_path((uint64_t)pid, "comm");
 	char text[32];
 	long n = read_small(path.buf, text, sizeof text);
 	if (n == 0)
@@ -78,8 +67,7 @@ int watched_program(int pid)
  * or not a signal, or -errno when unreadable. */
 int watched_trigger_signal(int pid)
 {
-	struct line path;
-	proc_path(&path, pid, "/environ");
+	struct line path = proc_path((uint64_t)pid, "environ");
 	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return (int)fd;
@@ -118,8 +106,7 @@ int watched_trigger_signal(int pid)
  * trigger's, one per period, up to RLIMIT_SIGPENDING). */
 int watched_ready(int pid, int sig)
 {
-	struct line path;
-	proc_path(&path, pid, "/status");
+	struct line path = proc_path((uint64_t)pid, "status");
 	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;

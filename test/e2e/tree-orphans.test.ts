@@ -6,24 +6,15 @@
 // around a stand-in where the leader is gone; a process in the tree's group
 // that does not run ckpt is still refused in one line.
 import { expect, test } from "bun:test";
-import { readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, Running, runToEnd, spawn, until } from "./harness.ts";
+import { CKPT, eachTestInTempDir, fixture, Running, runToEnd, spawn, until } from "./harness.ts";
+import { checkpointWhen, processesIn } from "./tree-runs.ts";
 
 let dir: string;
 const running: Running[] = [];
 eachTestInTempDir((d) => (dir = d), running);
 
-/** The processes working in `where` (their cwd): what the tree left running. */
-function processesIn(where: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
-    try {
-      if (readlinkSync(`/proc/${entry}/cwd`) === where) found.push(Number(entry));
-    } catch {} // gone meanwhile, or not ours to read
-  }
-  return found;
-}
 
 function killAllIn(where: string) {
   for (const pid of processesIn(where))
@@ -35,16 +26,6 @@ function killAllIn(where: string) {
 const count = (out: string, line: string) => out.split("\n").filter((l) => l === line).length;
 const checksOf = (out: string) => out.split("\n").filter((l) => /^(PASS|FAIL) /.test(l)).sort();
 
-async function checkpointWhen(cmd: string[], ready: (out: string) => boolean) {
-  const run = spawn(cmd, { cwd: dir });
-  running.push(run);
-  await run.waitFor(ready);
-  process.kill(run.pid, "SIGUSR2");
-  const code = await run.exit();
-  expect(run.stderr).toMatch(/^ckpt: checkpoint written to .*; stopping with exit status 85\n$/);
-  expect(code).toBe(EXIT_CHECKPOINTED);
-  return run.stdout;
-}
 
 const SCRIPT =
   '( for i in $(seq 1 40); do echo "bg $i" >> OUT; sleep 0.1; done & ); for i in $(seq 1 40); do echo "fg $i"; sleep 0.1; done; wait';
@@ -60,13 +41,13 @@ test("a shell's ( loop & ): the double-forked loop is checkpointed and restarted
   await until(() => processesIn(dir).length === 0, () => `left: ${processesIn(dir)}`);
   rmSync(join(dir, "OUT"));
 
-  const before = await checkpointWhen(["setsid", CKPT, "bash", "-c", SCRIPT], (o) => o.includes("fg 10\n"));
+  const before = await checkpointWhen(dir, ["setsid", CKPT, "bash", "-c", SCRIPT], (o) => o.includes("fg 10\n"), running);
   const bgBefore = outLines().length;
   expect(bgBefore).toBeGreaterThan(0);
   expect(bgBefore).toBeLessThan(40); // the loop was mid-way: it is in the checkpoint, not done
   expect(processesIn(dir)).toEqual([]); // the stopping checkpoint ended it too
   // Checkpointed again inside the restart's namespace (the loop is init's child there), and restarted once more.
-  const middle = await checkpointWhen([CKPT, "restart"], (o) => o.includes("fg 20\n"));
+  const middle = await checkpointWhen(dir, [CKPT, "restart"], (o) => o.includes("fg 20\n"), running);
   await until(() => processesIn(dir).length === 0, () => `left: ${processesIn(dir)}`); // init last, once the tree is gone
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.stderr).toBe("");
@@ -77,7 +58,7 @@ test("a shell's ( loop & ): the double-forked loop is checkpointed and restarted
 }, 120000);
 
 test("a double-forked grandchild keeps init as its parent, its group and session across the restart; the root waits for it", async () => {
-  await checkpointWhen(["setsid", CKPT, fixture("tree-double-fork"), "orphan"], (o) => count(o, "ready") === 2);
+  await checkpointWhen(dir, ["setsid", CKPT, fixture("tree-double-fork"), "orphan"], (o) => count(o, "ready") === 2, running);
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.stderr).toBe("");
   expect(checksOf(rest.stdout)).toEqual(["PASS grandchild 1 keeps its parent (init), group and session"]);
@@ -95,7 +76,7 @@ const groupChecks = (parent: string, grandchildren: number[]) =>
 
 for (const mode of ["group", "session"]) {
   test(`a ${mode} whose leader exited: made again around a stand-in, and kill(-pgid) after the restart reaches both grandchildren`, async () => {
-    await checkpointWhen(["setsid", CKPT, fixture("tree-double-fork"), mode], (o) => count(o, "ready") === 3);
+    await checkpointWhen(dir, ["setsid", CKPT, fixture("tree-double-fork"), mode], (o) => count(o, "ready") === 3, running);
     const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
     expect(rest.stderr).toBe("");
     expect(checksOf(rest.stdout)).toEqual(groupChecks("init", [1, 2]));
@@ -105,7 +86,7 @@ for (const mode of ["group", "session"]) {
 }
 
 test("a pipeline whose first process exited: the second, still the root's child, is in the leader's group again, and kill(-pgid) reaches it", async () => {
-  await checkpointWhen(["setsid", CKPT, fixture("tree-double-fork"), "pipeline"], (o) => count(o, "ready") === 2);
+  await checkpointWhen(dir, ["setsid", CKPT, fixture("tree-double-fork"), "pipeline"], (o) => count(o, "ready") === 2, running);
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.stderr).toBe("");
   expect(checksOf(rest.stdout)).toEqual(groupChecks("the launched process", [1]));

@@ -8,10 +8,11 @@
 // refuses the restart in one line before anything runs, the images kept;
 // so does --new-pid.
 import { expect, test } from "bun:test";
-import { chmodSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, ROOT, runToEnd, spawn, until } from "./harness.ts";
 import { CKPT_ENV_NAMESPACE, CKPT_NAMESPACE_TEST_UNAVAILABLE } from "../../src/protocol/protocol.ts";
+import { processesIn } from "./tree-runs.ts";
 
 let dir: string;
 eachTestInTempDir((d) => (dir = d));
@@ -64,16 +65,6 @@ test("parent and two children in a ring of pipes: the output goes on, pids, pare
   expect(rest.code).toBe(7);
 }, 90000);
 
-/** The processes working in `where` (their cwd), as ps would find them. */
-function processesIn(where: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
-    try {
-      if (readlinkSync(`/proc/${entry}/cwd`) === where) found.push(Number(entry));
-    } catch {} // gone meanwhile, or not ours to read
-  }
-  return found;
-}
 
 // Members the root leaves running run on, as orphans of a plain run would (docs/process-trees.md): here
 // they end on their own once the root is gone (their ring of pipes broken), and init with the last of them.

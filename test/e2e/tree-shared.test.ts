@@ -9,7 +9,8 @@
 import { expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, ROOT, runToEnd, spawn } from "./harness.ts";
+import { CKPT, eachTestInTempDir, fixture, ROOT, runToEnd, spawn } from "./harness.ts";
+import { checkpointWhen } from "./tree-runs.ts";
 
 let dir: string;
 eachTestInTempDir((d) => (dir = d));
@@ -17,16 +18,6 @@ eachTestInTempDir((d) => (dir = d));
 const IMAGE = "myckpt.dat";
 const memberFiles = () => readdirSync(dir).filter((f) => f.startsWith(`${IMAGE}.`));
 
-/** Runs `cmd` until its output satisfies `ready`, then checkpoints it (SIGUSR2 to the pid the shell sees) in stop mode. */
-async function checkpointWhen(cmd: string[], ready: (out: string) => boolean) {
-  const run = spawn(cmd, { cwd: dir });
-  await run.waitFor(ready);
-  process.kill(run.pid, "SIGUSR2");
-  const code = await run.exit();
-  expect(run.stderr).toMatch(/^ckpt: checkpoint written to .*; stopping with exit status 85\n$/);
-  expect(code).toBe(EXIT_CHECKPOINTED);
-  return run.stdout;
-}
 
 const ROUNDS = 30;
 const counterLines = (out: string) => out.split("\n").filter((l) => /^(round|final) /.test(l));
@@ -36,7 +27,7 @@ for (const mode of ["anon", "named", "unlinked", "views"]) {
   test(`parent and two children, pipes and a shared counter (${mode}): output, counter, pids, waitpid and a held mutex as in an uninterrupted run`, async () => {
     const whole = await runToEnd([fixture("tree-shared-counter"), String(ROUNDS), mode], { cwd: dir });
     expect(whole.code).toBe(7);
-    const before = await checkpointWhen(["setsid", CKPT, fixture("tree-shared-counter"), String(ROUNDS), mode], (o) =>
+    const before = await checkpointWhen(dir, ["setsid", CKPT, fixture("tree-shared-counter"), String(ROUNDS), mode], (o) =>
       o.includes("round 5 "),
     );
     expect(memberFiles()).toHaveLength(2);
@@ -66,7 +57,7 @@ for (const kind of ["pool", "executor", "duplex"]) {
     const whole = await runToEnd(["python3", script, kind, String(PY_ITEMS)], { cwd: dir });
     expect(whole.code).toBe(0);
     expect(resultsLine(whole.stdout)).toHaveLength(1);
-    const before = await checkpointWhen(["setsid", CKPT, "python3", script, kind, String(PY_ITEMS)], (o) => didLines(o).length >= 4);
+    const before = await checkpointWhen(dir, ["setsid", CKPT, "python3", script, kind, String(PY_ITEMS)], (o) => didLines(o).length >= 4);
     expect(resultsLine(before)).toEqual([]); // mid-work: the map had not returned
     expect(memberFiles().length).toBeGreaterThanOrEqual(kind === "duplex" ? 1 : 2); // the workers at least
     const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
@@ -106,7 +97,7 @@ for (const type of ["stream", "seqpacket"]) {
   test(`a ${type} socket pair between parent and child, a number unread in it: the ping-pong goes on as uninterrupted`, async () => {
     const whole = await runToEnd([fixture("tree-socketpair"), "30", type], { cwd: dir });
     expect(whole.code).toBe(7);
-    const before = await checkpointWhen(["setsid", CKPT, fixture("tree-socketpair"), "30", type], (o) => o.includes("pong 8\n"));
+    const before = await checkpointWhen(dir, ["setsid", CKPT, fixture("tree-socketpair"), "30", type], (o) => o.includes("pong 8\n"));
     expect(memberFiles()).toHaveLength(1);
     const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
     expect(rest.stderr).toBe("");
