@@ -2,7 +2,9 @@
  * Ordering a short table of fixed-size records in place by an int32 key:
  * one descriptor's watches, which fdinfo lists in the kernel's order
  * while the image format wants the key's (c/kinds/fd_epoll.c, by fd;
- * c/kinds/fd_inotify.c, by wd). Insertion sort: the tables are short and
+ * c/kinds/fd_inotify.c, by wd), and a process's children, which /proc
+ * lists by thread, each thread's by age (tree_members.c, by pid; tree
+ * order is by ascending pid). Insertion sort: the tables are short and
  * nearly ordered, and the signal path has no allocation and no libc.
  */
 #ifndef CKPT_SORT_RECORDS_H

@@ -15,6 +15,7 @@
  */
 #include <fcntl.h>
 #include "ckpt_lib.h"
+#include "sort_records.h"
 #include "tree.h"
 #include "../sys.h"
 
@@ -136,12 +137,7 @@ static int list_kids(struct capture *c, int parent, struct kids *k)
 		return 0; /* it exited: step 4 notices */
 	if (rc < 0)
 		return capture_fail(c, "cannot list the program's child processes", rc);
-	for (uint32_t i = 1; i < k->n; i++)
-		for (uint32_t j = i; j > 0 && k->pids[j - 1] > k->pids[j]; j--) {
-			int32_t t = k->pids[j];
-			k->pids[j] = k->pids[j - 1];
-			k->pids[j - 1] = t;
-		}
+	sort_records_by_i32(k->pids, k->n, sizeof k->pids[0], 0);
 	return 0;
 }
 
