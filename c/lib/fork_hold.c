@@ -9,13 +9,17 @@
  * The libc's own behind ours: glibc exports it as __fork too, called
  * directly, so a fork from a signal handler (async-signal-safe in glibc)
  * never goes through dlsym; musl exports only `fork`, found with
- * RTLD_NEXT. _Fork is not interposed: the same name is the only way to
- * reach glibc's, and programs that call it directly are rare (limits in
+ * RTLD_NEXT. The libc's other ways to a fork, which fork inside the libc
+ * past this wrapper (`_Fork`, `daemon`, `forkpty`), wait the same way
+ * before calling the libc's own, found with RTLD_NEXT on the first call
+ * (dlsym is not async-signal-safe: a `_Fork` from a signal handler that
+ * is the program's first is the one case left; limits in
  * docs/lazy-restart.md).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <pty.h>
 #include <unistd.h>
 #include "ckpt_lib.h"
 
@@ -39,4 +43,48 @@ __attribute__((visibility("default"))) pid_t fork(void)
 		return -1;
 	}
 	return libc_fork();
+}
+
+/* The libc's own `name`, the next definition after this library's. */
+static void *next_definition(void **cache, const char *name)
+{
+	void *f = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
+	if (!f)
+		__atomic_store_n(cache, f = dlsym(RTLD_NEXT, name), __ATOMIC_RELEASE);
+	return f;
+}
+
+__attribute__((visibility("default"))) pid_t _Fork(void)
+{
+	static void *real;
+	pid_t (*libc)(void) = (pid_t (*)(void))next_definition(&real, "_Fork");
+	if (lazy_wait() || !libc) {
+		errno = libc ? EAGAIN : ENOSYS;
+		return -1;
+	}
+	return libc();
+}
+
+__attribute__((visibility("default"))) int daemon(int nochdir, int noclose)
+{
+	static void *real;
+	int (*libc)(int, int) = (int (*)(int, int))next_definition(&real, "daemon");
+	if (lazy_wait() || !libc) {
+		errno = libc ? EAGAIN : ENOSYS;
+		return -1;
+	}
+	return libc(nochdir, noclose);
+}
+
+__attribute__((visibility("default"))) pid_t forkpty(int *master, char *name, const struct termios *termp,
+						    const struct winsize *winp)
+{
+	static void *real;
+	pid_t (*libc)(int *, char *, const struct termios *, const struct winsize *) =
+		(pid_t (*)(int *, char *, const struct termios *, const struct winsize *))next_definition(&real, "forkpty");
+	if (lazy_wait() || !libc) {
+		errno = libc ? EAGAIN : ENOSYS;
+		return -1;
+	}
+	return libc(master, name, termp, winp);
 }

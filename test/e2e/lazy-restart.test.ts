@@ -57,6 +57,17 @@ test("--lazy: the program runs while its 256 MiB heap still loads, then finds al
   }
 }, 120000);
 
+test("children of _Fork() and forkpty(), which fork inside glibc past its fork(), made while the heap still loads: each finds the whole heap", async () => {
+  const sum = await checkpointedHeap(["forks"]);
+  const rest = await runToEnd([CKPT, "restart", "--lazy"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(rest.stdout).toBe(
+    "restarted\nloading: yes\nPASS a child of _Fork() has the whole heap\nPASS a child of forkpty() has the whole heap\n" +
+      `PASS the whole heap holds its pattern\nsum ${sum}\n`,
+  );
+  expect(rest.code).toBe(0);
+}, 120000);
+
 test("memory moved with mremap and then released before it has loaded: the pattern where it went, zeros where released", async () => {
   const first = await checkpointRun([fixture("lazy-moves")], { cwd: dir, afterLines: 1 });
   expect(first.code).toBe(EXIT_CHECKPOINTED);
