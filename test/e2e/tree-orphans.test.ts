@@ -93,12 +93,21 @@ test("a pipeline whose first process exited: the second, still the root's child,
   expect(rest.code).toBe(0);
 }, 90000);
 
+/** A process's name, or "" once it is gone. */
+function commOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
 test("a process of the tree a subreaper took when its parent exited is refused in one line naming both, the tree running on", async () => {
   const run = spawn([fixture("tree-subreaper"), CKPT, fixture("tree-double-fork"), "orphan"], { cwd: dir });
   running.push(run);
   try {
     await run.waitFor((o) => count(o, "ready") === 2);
-    const tree = processesIn(dir).filter((p) => readFileSync(`/proc/${p}/comm`, "utf8").startsWith("tree-double-fo"));
+    const tree = processesIn(dir).filter((p) => commOf(p).startsWith("tree-double-fo"));
     expect(tree).toHaveLength(2); // the root and the grandchild
     const [root, grandchild] = tree.sort((a, b) => a - b);
     process.kill(root!, "SIGUSR2");
@@ -117,8 +126,10 @@ test("a process in the tree's group that does not run ckpt (its parent exited) i
   running.push(run);
   try {
     await run.waitFor((o) => count(o, "ready") === 2);
-    const sleeper = processesIn(dir).find((p) => readFileSync(`/proc/${p}/comm`, "utf8").trim() === "sleep");
-    expect(sleeper).toBeDefined();
+    // The second grandchild's exec of sleep may come after both readies.
+    let sleeper: number | undefined;
+    const findSleeper = () => (sleeper = processesIn(dir).find((p) => commOf(p) === "sleep")) !== undefined;
+    await until(findSleeper, () => "no sleep process in the tree's directory");
     process.kill(run.pid, "SIGUSR2");
     await until(() => run.stderr.includes("\n"), () => `stderr: ${run.stderr}`);
     expect(run.stderr).toMatch(
