@@ -10,6 +10,7 @@ import { expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, muslFixture, type Running, runToEnd, until } from "./harness.ts";
+import { checkpointWhen, slowMakefile } from "./tree-runs.ts";
 
 let dir: string;
 const running: Running[] = [];
@@ -103,20 +104,14 @@ test("a write end whose reader a process outside the tree holds is refused namin
 // recipe's shell that runs it: one description held by three processes, its free tokens the unread bytes.
 test("make -j2 running a sub-make that shares its jobserver, checkpointed mid-build: the restarted build finishes, every target built once", async () => {
 	const targets = ["a", "b", "c", "d", "e", "f"];
-	const recipe = (t: string) => `${t}:\n\tsleep 0.4; echo built ${t} > ${t}; echo built ${t}\n`;
 	mkdirSync(join(dir, "sub"));
-	writeFileSync(join(dir, "sub", "Makefile"), `all: ${targets.join(" ")}\n${targets.map(recipe).join("")}`);
+	writeFileSync(join(dir, "sub", "Makefile"), slowMakefile(targets));
 	writeFileSync(join(dir, "Makefile"), "all:\n\t$(MAKE) -s -C sub\n");
-	const run = ckpt(["make", "-s", "-j2"], { cwd: dir });
-	running.push(run);
-	await run.waitFor((o) => o.includes("built b\n"));
-	process.kill(run.pid, "SIGUSR2");
-	expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
-	expect(run.stderr).toMatch(/^ckpt: checkpoint written to .*; stopping with exit status 85\n$/);
+	const before = await checkpointWhen(dir, [CKPT, "make", "-s", "-j2"], (o) => o.includes("built b\n"), running);
 	const rest = spawnRestart();
 	expect(await rest.exit()).toBe(0);
 	expect(rest.stderr).toBe("");
-	const built = (run.stdout + rest.stdout).split("\n").filter(Boolean).sort();
+	const built = (before + rest.stdout).split("\n").filter(Boolean).sort();
 	expect(built).toEqual(targets.map((t) => `built ${t}`));
 	for (const t of targets) expect(readFileSync(join(dir, "sub", t), "utf8")).toBe(`built ${t}\n`);
 }, 90000);

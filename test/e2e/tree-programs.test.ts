@@ -8,6 +8,7 @@ import { expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkpointRun, ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, type Running, runToEnd, until } from "./harness.ts";
+import { checkpointWhen, slowMakefile } from "./tree-runs.ts";
 
 let dir: string;
 const running: Running[] = [];
@@ -188,19 +189,13 @@ test("ckpt info --json of the pipeline's image names bash, its subshell, cat, tr
 // reads): make's fd 5 and the recipes' fd 0, kept as a pipe with no writer. The jobserver pipe (fds 3, 4)
 // make holds alone: recipes other than $(MAKE) and "+" ones get it closed on exec.
 test("make -j2 of recipes that sleep and write files, checkpointed mid-build: the restarted build finishes, every target built once", async () => {
-	const recipe = (t: string) => `${t}:\n\tsleep 0.4; echo built ${t} > ${t}; echo built ${t}\n`;
 	const targets = ["a", "b", "c", "d", "e", "f"];
-	writeFileSync(join(dir, "Makefile"), `all: ${targets.join(" ")}\n${targets.map(recipe).join("")}`);
-	const run = ckpt(["make", "-s", "-j2"], { cwd: dir });
-	running.push(run);
-	await run.waitFor((o) => o.includes("built b\n"));
-	process.kill(run.pid, "SIGUSR2");
-	expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
-	expect(run.stderr).toMatch(/^ckpt: checkpoint written to .*; stopping with exit status 85\n$/);
+	writeFileSync(join(dir, "Makefile"), slowMakefile(targets));
+	const before = await checkpointWhen(dir, [CKPT, "make", "-s", "-j2"], (o) => o.includes("built b\n"), running);
 	const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
 	expect(rest.stderr).toBe("");
 	expect(rest.code).toBe(0);
-	const built = (run.stdout + rest.stdout).split("\n").filter(Boolean).sort();
+	const built = (before + rest.stdout).split("\n").filter(Boolean).sort();
 	expect(built).toEqual(targets.map((t) => `built ${t}`));
 	for (const t of targets) expect(readFileSync(join(dir, t), "utf8")).toBe(`built ${t}\n`);
 }, 90000);

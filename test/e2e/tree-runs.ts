@@ -28,3 +28,10 @@ export function processesIn(where: string): number[] {
   }
   return found;
 }
+
+/** A Makefile building each of `targets` with a recipe that sleeps, writes the
+ * target and says "built T": what the make -j2 tests checkpoint mid-build. */
+export function slowMakefile(targets: string[]): string {
+  const recipe = (t: string) => `${t}:\n\tsleep 0.4; echo built ${t} > ${t}; echo built ${t}\n`;
+  return `all: ${targets.join(" ")}\n${targets.map(recipe).join("")}`;
+}
