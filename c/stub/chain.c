@@ -119,6 +119,25 @@ static uint64_t unnumbered_len(const char *image)
 	return i < n && i > 1 && image[i - 1] == '.' ? i - 1 : n;
 }
 
+/* Opens `path` as a candidate for link i: its fd when it is the image the
+ * link names, else -1, noting in `altered` (`cap` bytes) one that has the
+ * name but not the content; a compressed one is refused. */
+static long try_candidate(uint32_t i, const struct ckpt_header *h, const char *path, char *altered, uint64_t cap)
+{
+	long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	enum candidate got = judge((int)fd, &h->links[i]);
+	if (got == MATCHES)
+		return fd;
+	if (got == COMPRESSED)
+		refuse_link(i, h, path, " is compressed, and an incremental image cannot read pages from a compressed one", 0);
+	if (got == ALTERED)
+		str_copy(altered, cap, path);
+	sys_close((int)fd);
+	return -1;
+}
+
 static long find_link(uint32_t i, const struct ckpt_header *h)
 {
 	static char path[CKPT_PATH_MAX + 16], altered[CKPT_PATH_MAX + 16];
@@ -129,17 +148,9 @@ static long find_link(uint32_t i, const struct ckpt_header *h)
 			break;
 		for (uint32_t n = 1; n <= CKPT_KEEP_MAX; n++) {
 			numbered(path, sizeof path, restart.image, lens[b], n);
-			long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
-			if (fd < 0)
-				continue;
-			enum candidate got = judge((int)fd, &h->links[i]);
-			if (got == MATCHES)
+			long fd = try_candidate(i, h, path, altered, sizeof altered);
+			if (fd >= 0)
 				return fd;
-			if (got == COMPRESSED)
-				refuse_link(i, h, path, " is compressed, and an incremental image cannot read pages from a compressed one", 0);
-			if (got == ALTERED)
-				str_copy(altered, sizeof altered, path);
-			sys_close((int)fd);
 		}
 	}
 	refuse_link(i, h, altered[0] ? altered : 0, 0, 0);
@@ -190,19 +201,11 @@ static long find_member_link(uint32_t i, const struct ckpt_header *h, const char
 				continue;
 			str_copy(path, sizeof path, dir);
 			str_copy(path + slash, sizeof path - slash, e->name);
-			long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
-			if (fd < 0)
-				continue;
-			enum candidate got = judge((int)fd, &h->links[i]);
-			if (got == MATCHES) {
+			long fd = try_candidate(i, h, path, altered, sizeof altered);
+			if (fd >= 0) {
 				sys_close((int)d);
 				return fd;
 			}
-			if (got == COMPRESSED)
-				refuse_link(i, h, path, " is compressed, and an incremental image cannot read pages from a compressed one", 0);
-			if (got == ALTERED)
-				str_copy(altered, sizeof altered, path);
-			sys_close((int)fd);
 		}
 	if (d >= 0)
 		sys_close((int)d);
