@@ -163,7 +163,14 @@ static uint32_t create_stand_in(int32_t pid, int session, uint32_t i)
 {
 	long child = clone_quiet_at(pid);
 	if (child > 0) {
+		/* A group's stand-in leads it before the creator goes on to make
+		 * what joins it, or that join could come first (EPERM: no such
+		 * group yet). Both sides set it, as a shell does for a job; a
+		 * session's members are made by its stand-in, after its setsid. */
+		long err = session ? 0 : sys_setpgid((int)child, (int)child);
 		held[nheld++] = pid;
+		if (err < 0)
+			die("cannot make a stand-in lead its group", err);
 		return 0;
 	}
 	if (child == 0)
