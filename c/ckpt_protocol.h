@@ -136,6 +136,8 @@
 #define CKPT_LAZY_TEST_UNAVAILABLE "test-unavailable"
 /* The page server's name (comm), for ps and for the tests that look for it. */
 #define CKPT_PAGE_SERVER_NAME "ckpt-pages"
+/* Its parent, which kills the program if the server is killed (lazy_server.c). */
+#define CKPT_PAGE_WATCH_NAME "ckpt-pages-wait"
 /* The name (comm) of the process the shell sees after a restart into a
  * namespace: `ckpt checkpoint` and the watcher follow it to the program. */
 #define CKPT_SUPERVISOR_NAME "ckpt-supervisor"

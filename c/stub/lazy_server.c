@@ -18,12 +18,22 @@
  *      userfaultfd (the kernel unregisters the program's regions, which
  *      is how libckpt learns loading has ended) and exit. The program's
  *      end (its pidfd) ends this at once, whatever is left.
+ *
+ * A server killed while loading (SIGKILL by its pid, the OOM killer) must
+ * not leave the program reading zeros where image bytes belong: the
+ * kernel unregisters the regions when the last holder of the userfaultfd
+ * closes it, and missing pages are then filled with zeros. So the server
+ * runs as the child of a small watcher (CKPT_PAGE_WATCH_NAME) that keeps a
+ * copy of the userfaultfd: a fault then waits, unanswered, until the
+ * watcher has seen the server's end and killed the program. The server's
+ * wait status tells it which end it was.
  */
 #include <fcntl.h>
 #include <linux/errno.h>
 #include <linux/prctl.h>
 #include <linux/ioctl.h>
 #include <linux/userfaultfd.h>
+#include <signal.h>
 #include "stub.h"
 #include "../ckpt_protocol.h"
 #include "../sys.h"
@@ -115,10 +125,38 @@ static void answer_faults(void)
  * what a program touches first), then the rest, each pass in file order. */
 #define SMALL_EXTENT (1u << 20)
 
+/* The watcher: waits for the server; an end by a signal kills the program
+ * before it can see a page the server never loaded, and says so. An exit
+ * is the server's own (done, the program gone, or lazy_fail, which has
+ * killed it and said why). */
+static __attribute__((noreturn)) void watch_server(long server, int program)
+{
+	sys_prctl(PR_SET_NAME, (unsigned long)CKPT_PAGE_WATCH_NAME, 0, 0, 0);
+	int status = 0;
+	while (sys_wait4((int)server, &status, 0) == -EINTR)
+		;
+	if ((status & 0x7f) == 0) /* exited */
+		sys_exit_group(0);
+	sys_pidfd_send_signal(program, SIGKILL, 0);
+	struct line l = {.len = 0};
+	line_str(&l, "ckpt: cannot go on with the restart of ");
+	line_str(&l, restart.image);
+	line_str(&l, ": its page server (" CKPT_PAGE_SERVER_NAME ") was killed by signal ");
+	line_i64(&l, status & 0x7f);
+	line_str(&l, " while memory was still loading; the program was killed before it could read memory not loaded yet (--lazy)\n");
+	sys_write(restart.err_fd, l.buf, l.len);
+	sys_exit_group(CKPT_EXIT_RESTART_REFUSED);
+}
+
 __attribute__((noreturn)) void serve_pages(int userfaultfd, int program)
 {
 	uffd = userfaultfd;
 	leave_the_program(program);
+	long server = SYS5(__NR_clone, SIGCHLD, 0, 0, 0, 0);
+	if (server > 0)
+		watch_server(server, program);
+	if (server < 0)
+		lazy_fail("cannot start the page server", 0, server);
 	lazy_copy_init(uffd, program);
 	const uint32_t n = restart.hdr->nextents;
 	uint64_t longest = SMALL_EXTENT;

@@ -6,12 +6,13 @@
 // a read() into a page not loaded yet, MADV_DONTNEED giving zeros, a
 // forked child's copy, the whole heap's checksum.
 import { expect, test } from "bun:test";
-import { openSync, readdirSync, readFileSync, writeSync, closeSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { checkpointRun, ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, runToEnd, until } from "./harness.ts";
+import { processesIn } from "./tree-runs.ts";
 import { readImage } from "../../src/image/read.ts";
 import { CKPT_EXTENT_DATA, CKPT_REGION_ANON } from "../../src/image/format.ts";
-import { CKPT_ENV_LAZY, CKPT_LAZY_TEST_UNAVAILABLE, CKPT_PAGE_SERVER_NAME } from "../../src/protocol/protocol.ts";
+import { CKPT_ENV_LAZY, CKPT_LAZY_TEST_UNAVAILABLE, CKPT_PAGE_SERVER_NAME, CKPT_PAGE_WATCH_NAME } from "../../src/protocol/protocol.ts";
 
 let dir: string;
 eachTestInTempDir((d) => (dir = d));
@@ -23,22 +24,25 @@ async function checkpointedHeap(args: string[] = []): Promise<string> {
   return /^sum ([0-9a-f]{16})$/m.exec(first.stdout)?.[1] ?? "(no sum printed)";
 }
 
-/** Page servers still running: none may outlive its program. An ended one
- * that no reaper has collected yet (a container's pid 1 may never) holds
- * nothing, and is not counted. */
-function pageServers(): number[] {
+/** Running processes named `name`. An ended one that no reaper has
+ * collected yet (a container's pid 1 may never) holds nothing, and is not
+ * counted. */
+function running(name: string): number[] {
   return readdirSync("/proc")
     .filter((p) => /^\d+$/.test(p))
     .filter((p) => {
       try {
         const stat = readFileSync(`/proc/${p}/stat`, "utf8");
-        return stat.includes(`(${CKPT_PAGE_SERVER_NAME}) `) && !stat.includes(`(${CKPT_PAGE_SERVER_NAME}) Z`);
+        return stat.includes(`(${name}) `) && !stat.includes(`(${name}) Z`);
       } catch {
         return false;
       }
     })
     .map(Number);
 }
+
+/** Page servers and their watchers still running: none may outlive its program. */
+const pageServers = () => [...running(CKPT_PAGE_SERVER_NAME), ...running(CKPT_PAGE_WATCH_NAME)];
 
 const ALL_CHECKS =
   "PASS read() from a pipe into a page not touched yet\n" +
@@ -117,6 +121,46 @@ test("a corrupt byte in the heap's stored data: the program is killed before it 
   );
   expect(rest.stdout).not.toMatch(/PASS|FAIL|sum/);
   await until(() => pageServers().length === 0, () => `page servers still running: ${pageServers()}`);
+}, 120000);
+
+/** Whether some memory of process `pid` is still registered for lazy loading (VmFlag "um"). */
+function stillLoading(pid: number): boolean {
+  try {
+    return /^VmFlags:.* um /m.test(readFileSync(`/proc/${pid}/smaps`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+test("a page server killed while memory still loads: the program is killed before it can read a page never loaded, and one line says so", async () => {
+  await checkpointedHeap(["go"]);
+  // The server may finish loading before the test can stop it: then the round proves nothing, and another is run.
+  for (let round = 1; round <= 3; round++) {
+    const rest = ckpt(["restart", "--lazy"], { cwd: dir });
+    await rest.waitFor((out) => out.includes("loading: yes\n"));
+    const servers = running(CKPT_PAGE_SERVER_NAME);
+    for (const pid of servers) process.kill(pid, "SIGSTOP");
+    const program = running("lazy-heap").find((pid) => processesIn(dir).includes(pid));
+    if (servers.length !== 1 || program === undefined || !stillLoading(program)) {
+      for (const pid of servers) process.kill(pid, "SIGCONT");
+      writeFileSync(join(dir, "go"), "");
+      await rest.done;
+      rmSync(join(dir, "go"));
+      continue;
+    }
+    process.kill(servers[0]!, "SIGKILL");
+    writeFileSync(join(dir, "go"), ""); // the program reads its heap now: a page never loaded must not read as zeros
+    await rest.done;
+    expect(rest.proc.signalCode).toBe("SIGKILL");
+    expect(rest.stderr).toBe(
+      `ckpt: cannot go on with the restart of ${join(dir, "myckpt.dat")}: its page server (${CKPT_PAGE_SERVER_NAME}) was killed by signal 9 ` +
+        "while memory was still loading; the program was killed before it could read memory not loaded yet (--lazy)\n",
+    );
+    expect(rest.stdout).toBe("restarted\nloading: yes\n");
+    await until(() => pageServers().length === 0, () => `page servers still running: ${pageServers()}`);
+    return;
+  }
+  throw new Error("in three rounds the page server had loaded everything before it could be stopped");
 }, 120000);
 
 test("where no userfaultfd can serve the kernel's faults, --lazy says so in one line and restarts eagerly", async () => {
