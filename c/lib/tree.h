@@ -65,11 +65,13 @@ void drop_captured_member_files(const struct capture *c);
 /* After a failure: this tree id's files, of the slots that wrote one. */
 void drop_member_files(struct tree_control *t);
 
-/* tree_kin.c: whether `pid`, not below `root`, is of its tree all the same
- * (its parent exited: it started after the root, and its environment block
- * names the root); whether this process or an ancestor is the root or such
- * a process. */
-int of_this_tree(int pid, int root);
+/* tree_kin.c: when `pid` started (0: gone or unreadable); whether `pid`,
+ * not below `root`, which started at `root_started`, is of its tree all
+ * the same (its parent exited: it started after the root, and its
+ * environment block names the root); whether this process or an ancestor
+ * is the root or such a process. */
+uint64_t process_started(int pid);
+int of_this_tree(int pid, int root, uint64_t root_started);
 int descends_from_tree(int root);
 
 #endif

@@ -57,9 +57,16 @@ static int environ_root(int pid)
 	return found && value > 0 && value < 0x7fffffff ? (int)value : 0;
 }
 
-int of_this_tree(int pid, int root)
+uint64_t process_started(int pid)
 {
-	uint64_t started = proc_stat_field(pid, STARTTIME_FIELD), root_started = proc_stat_field(root, STARTTIME_FIELD);
+	return proc_stat_field(pid, STARTTIME_FIELD);
+}
+
+/* The root's start is the caller's, read once: a scan asks this of every
+ * process on the machine. */
+int of_this_tree(int pid, int root, uint64_t root_started)
+{
+	uint64_t started = process_started(pid);
 	if (pid <= 1 || !started || !root_started || started < root_started)
 		return 0;
 	return environ_root(pid) == root;
@@ -67,16 +74,16 @@ int of_this_tree(int pid, int root)
 
 int descends_from_tree(int root)
 {
-	uint64_t root_started = proc_stat_field(root, STARTTIME_FIELD);
+	uint64_t root_started = process_started(root);
 	/* From this process itself: an orphan that execs (`( exec worker & )`)
 	 * has its parent's block no more, but the one exec.c gave it. */
 	for (int p = (int)sys_getpid(); p > 1; p = (int)proc_stat_field(p, 4)) {
 		if (p == root)
 			return 1;
-		uint64_t started = proc_stat_field(p, STARTTIME_FIELD);
+		uint64_t started = process_started(p);
 		if (!started || started < root_started)
 			return 0; /* neither it nor its ancestors came from the root */
-		if (of_this_tree(p, root))
+		if (of_this_tree(p, root, root_started))
 			return 1;
 	}
 	return 0;

@@ -265,6 +265,7 @@ static int is_member(const struct capture *c, int pid)
 struct orphan_scan {
 	struct capture *c;
 	int root, root_parent, failed;
+	uint64_t root_started;
 };
 
 /* A process of the tree whose parent exited (tree_kin.c): a member, the
@@ -276,11 +277,11 @@ static int orphan(int pid, void *ctx)
 	struct orphan_scan *s = ctx;
 	struct capture *c = s->c;
 	if (pid == s->root || pid == s->root_parent || pid == previous_writer() || is_member(c, pid) ||
-	    !of_this_tree(pid, s->root))
+	    !of_this_tree(pid, s->root, s->root_started))
 		return 0;
 	struct proc_facts f;
 	if (proc_facts(c, pid, &f) || f.state == 'Z' || f.ppid == s->root || is_member(c, f.ppid) ||
-	    of_this_tree(f.ppid, s->root))
+	    of_this_tree(f.ppid, s->root, s->root_started))
 		return 0; /* gone, or about to be reaped by init; or its parent's listing takes it */
 	if (str_eq(f.comm, "ckpt-writer"))
 		return 0; /* an earlier checkpoint's background writer, still writing */
@@ -325,6 +326,7 @@ int tree_list(struct capture *c)
 		/* Then the branches whose top lost its parent, by ascending pid. */
 		uint32_t before = c->nmembers;
 		struct orphan_scan s = {.c = c, .root = (int)sys_getpid(), .root_parent = (int)sys_getppid()};
+		s.root_started = process_started(s.root);
 		for_each_numbered_entry("/proc", orphan, &s);
 		if (s.failed)
 			return -1;
