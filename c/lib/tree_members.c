@@ -300,6 +300,35 @@ static int orphan(int pid, void *ctx)
 	return 0;
 }
 
+/* A member a process of this checkpoint traces (gdb running a program):
+ * the restart cannot attach a tracer again, and the request itself would
+ * reach the tracer first (gdb stops its program and reports the signal).
+ * Refused before anything is asked. A tracer outside (strace -p) only
+ * watches; the request passes through it. */
+static int refuse_traced(struct capture *c)
+{
+	int root = (int)sys_getpid();
+	for (uint32_t i = 0; i < c->nmembers; i++) {
+		struct line path = proc_path((uint64_t)c->members[i].pid, "status");
+		uint64_t tracer = 0;
+		if (c->members[i].kind != CKPT_MEMBER_LIVE || read_proc_file(c, path.buf) <= 0 ||
+		    fdinfo_number(c->text, "TracerPid:\t", 10, &tracer) != 0 || tracer == 0 ||
+		    ((int)tracer != root && !is_member(c, (int)tracer)))
+			continue;
+		struct proc_facts by;
+		if (proc_facts(c, (int)tracer, &by))
+			continue; /* the tracer has just gone: the request finds its member freed */
+		c->error.len = 0;
+		name_process(&c->error, c->members[i].pid, c->members[i].comm);
+		line_str(&c->error, " is traced (ptrace) by ");
+		name_process(&c->error, by.pid, by.comm);
+		line_str(&c->error, " of this checkpoint: a restart cannot trace it again; checkpoint when the "
+				    "debugger has let it go (detach or kill)");
+		return -1;
+	}
+	return 0;
+}
+
 int tree_list(struct capture *c)
 {
 	static struct kids k; /* 4 KiB of pids: off the signal stack; the coordinator lock serialises */
@@ -329,6 +358,6 @@ int tree_list(struct capture *c)
 		if (s.failed)
 			return -1;
 		if (c->nmembers == before)
-			return 0;
+			return refuse_traced(c);
 	}
 }
