@@ -6,7 +6,7 @@
 // A tool that is missing fails its test naming the Debian package (.ci/run
 // installs them all).
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { CKPT, EXIT_CHECKPOINTED, Running, runToEnd, spawn, tempDir, until } from "./harness.ts";
 import { Pane } from "./tmux-pane.ts";
@@ -37,6 +37,14 @@ function need(cmd: string, pkg: string): string {
 
 /** What `ckpt checkpoint` said besides a warning it passes on from the program's status line. */
 const oneLine = (stderr: string) => stderr.trim().split("\n").filter((l) => !l.startsWith("ckpt: warning:"));
+
+test("the installed ssh-agent, setgid as Debian ships it, is refused at launch in one line", async () => {
+  const agent = need("ssh-agent", "openssh-client");
+  expect(statSync(agent).mode & 0o2000).toBe(0o2000);
+  const r = await runToEnd([CKPT, agent, "-D", "-a", join(dir, "agent.sock")], { cwd: dir });
+  expect(r.code).not.toBe(0);
+  expect(oneLine(r.stderr)).toEqual([`ckpt: ${agent}: is setgid; the dynamic loader ignores LD_PRELOAD for such programs, so ckpt cannot work`]);
+}, 30000);
 
 /** A copy of ssh-agent without the setgid bit, which ckpt refuses at launch (the loader ignores LD_PRELOAD for it). */
 function sshAgentCopy(): string {
