@@ -275,3 +275,35 @@ test("gdb running a program: refused in one line naming ptrace, before the progr
   await pane.keys("C-c");
   await pane.until((s) => s.includes("SIGINT"), "gdb still in charge of its program");
 }, 30000);
+
+test("a process an exited launcher left running: kill -USR2 says why there is no checkpoint, and one exec'd after the launcher exited has the signal mask it would have without ckpt", async () => {
+  const blocked = (pid: number) => /^SigBlk:\s*(\S+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1];
+  const leftRunning = async (launch: string[], script: string) => {
+    const r = spawn([...launch, "bash", "-c", `${script} & echo $!`], { cwd: dir });
+    running.push(r);
+    await r.waitFor((out) => out.includes("\n"));
+    const pid = Number(r.stdout.trim());
+    daemons.push(pid);
+    // In its nanosleep: past exec and every constructor (230: clock_nanosleep).
+    const napping = () => readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "sleep" && readFileSync(`/proc/${pid}/syscall`, "utf8").startsWith("230 ");
+    await until(napping, () => "no sleep yet");
+    return { pid, launcher: r };
+  };
+  // sleep exec'd by a child of a bash that has exited (and been reaped) by then; $$ is that bash.
+  const late = "(while kill -0 $$ 2>/dev/null; do sleep 0.05; done; exec sleep 30)";
+  const plain = await leftRunning([], late);
+  const underCkpt = await leftRunning([CKPT], late);
+  expect(blocked(underCkpt.pid)).toBe(blocked(plain.pid));
+
+  const loop = spawn([CKPT, "bash", "-c", "{ while :; do sleep 0.1; done; } & echo $!"], { cwd: dir });
+  running.push(loop);
+  await loop.waitFor((out) => out.includes("\n"));
+  expect(await loop.proc.exited).toBe(0); // its pipes stay open: the loop holds them
+  const pid = Number(loop.stdout.trim());
+  daemons.push(pid);
+  process.kill(pid, "SIGUSR2");
+  await until(() => loop.stderr.includes("\n"), () => "no line from the loop");
+  expect(oneLine(loop.stderr)).toEqual([
+    `ckpt: no checkpoint of process ${pid}: the program ckpt launched (process ${loop.pid}) has exited and left it running; run the program without forking away to checkpoint it`,
+  ]);
+}, 30000);
