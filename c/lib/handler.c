@@ -112,6 +112,20 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 	return image_write(c, size, !keep_running);
 }
 
+/* A trigger reached a process the exited root left running (a daemon's
+ * fork): nothing can checkpoint it, and silence would leave the user
+ * waiting for an image (docs/process-trees.md, "Orphans and gone leaders"). */
+static void say_root_gone(void)
+{
+	struct line l = {.len = 0};
+	line_str(&l, "ckpt: no checkpoint of process ");
+	line_u64(&l, (uint64_t)sys_getpid());
+	line_str(&l, ": the program ckpt launched (process ");
+	line_u64(&l, (uint64_t)ckpt_config.pid);
+	line_str(&l, ") has exited and left it running; run the program without forking away to checkpoint it");
+	say(&l);
+}
+
 /* In a member (any process of the tree but the root): a plain trigger
  * signal goes to the program's own handler if it has one; otherwise it is
  * ignored, never the default action: a signal to the job's process group
@@ -125,6 +139,8 @@ static void member_handler(int sig, siginfo_t *info, void *uc)
 	}
 	if (!trigger_request(info))
 		run_program_handler(sig, info, uc);
+	else if (process_gone(ckpt_config.pid))
+		say_root_gone();
 }
 
 static void checkpoint_handler(int sig, siginfo_t *info, void *uc)

@@ -82,20 +82,23 @@ static void forget_settings(void)
 
 /* Their text stays in the initial environment block, where `ckpt
  * checkpoint PID` reads them through /proc/PID/environ. */
+/* The trigger signal the launcher chose. */
+static int trigger_setting(void)
+{
+	const char *sig = getenv(CKPT_ENV_SIGNAL);
+	int n = 0;
+	for (; sig && *sig >= '0' && *sig <= '9'; sig++)
+		n = n * 10 + (*sig - '0');
+	return n > 0 && n <= CKPT_SIGNAL_MAX ? n : CKPT_DEFAULT_SIGNAL;
+}
+
 static int read_settings(void)
 {
-	const char *image = getenv(CKPT_ENV_IMAGE), *sig = getenv(CKPT_ENV_SIGNAL);
+	const char *image = getenv(CKPT_ENV_IMAGE);
 	if (!image || image[0] != '/')
 		return -1;
 	str_copy(ckpt_config.image_path, sizeof ckpt_config.image_path, image);
-	ckpt_config.signal = CKPT_DEFAULT_SIGNAL;
-	if (sig && sig[0]) {
-		int n = 0;
-		for (; *sig >= '0' && *sig <= '9'; sig++)
-			n = n * 10 + (*sig - '0');
-		if (n > 0 && n <= CKPT_SIGNAL_MAX)
-			ckpt_config.signal = n;
-	}
+	ckpt_config.signal = trigger_setting();
 	ckpt_config.keep_running = getenv(CKPT_ENV_CONTINUE) != 0;
 	ckpt_config.drop_unsupported_fds = getenv(CKPT_ENV_DROP_FDS) != 0;
 	ckpt_config.compress = CKPT_BUILT_WITH_LZ4 && getenv(CKPT_ENV_COMPRESS) != 0;
@@ -128,6 +131,17 @@ static void become_root(char *pid)
 	terminal_note_launch();
 }
 
+/* A program that stays inert after an exec that held the trigger blocked
+ * (exec.c; its root exited meanwhile, as a daemon's parent does) gets the
+ * mask its parent gave: it must not run on with a signal blocked forever. */
+static void release_held_trigger(void)
+{
+	if (!getenv(CKPT_ENV_SIGNAL_BLOCKED))
+		return;
+	uint64_t bit = 1ull << (trigger_setting() - 1);
+	sys_rt_sigprocmask(SIG_UNBLOCK, &bit, 0);
+}
+
 __attribute__((constructor)) static void ckpt_init(void)
 {
 	exec_resolve();
@@ -137,6 +151,7 @@ __attribute__((constructor)) static void ckpt_init(void)
 	int root = pid && str_len(pid) == CKPT_PID_DIGITS ? parse_pid(pid) : -1;
 	int self = (int)sys_getpid();
 	if (root <= 0 || (root != self && !is_ancestor(root) && !descends_from_tree(root)) || read_settings()) {
+		release_held_trigger();
 		forget_settings();
 		return;
 	}

@@ -221,6 +221,31 @@ int tree_await_libckpt(struct capture *c, int pid, uint64_t since_ns, uint64_t s
 	}
 }
 
+/* PID's tracer (TracerPid: of its status), or 0. */
+static int tracer_of(struct capture *c, int pid)
+{
+	struct line path = proc_path((uint64_t)pid, "status");
+	uint64_t tracer = 0;
+	if (read_proc_file(c, path.buf) <= 0 || fdinfo_number(c->text, "TracerPid:\t", 10, &tracer) != 0)
+		return 0;
+	return (int)tracer;
+}
+
+/* Refuses F, traced by TRACER: a restart cannot attach a tracer again, and
+ * the request would reach the tracer first (gdb stops its program and
+ * reports the signal). */
+static int refuse_traced(struct capture *c, const struct proc_facts *f, int tracer)
+{
+	struct proc_facts by;
+	if (proc_facts(c, tracer, &by))
+		by = (struct proc_facts){.pid = tracer, .comm = "?"};
+	refuse(c, f, " is traced (ptrace) by ");
+	name_process(&c->error, by.pid, by.comm);
+	line_str(&c->error, ": a restart cannot trace it again; checkpoint when the debugger has let it go "
+			    "(detach or kill)");
+	return -1;
+}
+
 /* A member that cannot take part, whatever else the tree holds. One
  * between an exec and its new program's libckpt (no libckpt in its maps
  * yet, the trigger held blocked, a dynamic program) takes part: tree.c
@@ -229,8 +254,11 @@ static int refuse_member(struct capture *c, const struct proc_facts *f)
 {
 	if (f->state == 'Z')
 		return 0; /* a zombie runs nothing: it is made again from its status */
-	if (f->state == 'T' || f->state == 't')
-		return refuse(c, f, " is stopped (by a signal or a debugger): continue it, then checkpoint");
+	if (f->state == 'T' || f->state == 't') {
+		int tracer = tracer_of(c, f->pid);
+		return tracer ? refuse_traced(c, f, tracer)
+			      : refuse(c, f, " is stopped (by a signal or a debugger): continue it, then checkpoint");
+	}
 	if (!runs_libckpt(c, f->pid) && !between_programs(c, f->pid))
 		return refuse(c, f, without_ckpt);
 	return 0;
@@ -301,6 +329,24 @@ static int orphan(int pid, void *ctx)
 	return 0;
 }
 
+/* After the listing, before anything is asked: a running member that a
+ * process of this checkpoint traces (gdb running a program). A tracer
+ * outside it (strace -p) only watches; the request passes through it. */
+static int refuse_traced_members(struct capture *c)
+{
+	int root = (int)sys_getpid();
+	for (uint32_t i = 0; i < c->nmembers; i++) {
+		struct ckpt_member *m = &c->members[i];
+		int tracer = m->kind == CKPT_MEMBER_LIVE ? tracer_of(c, m->pid) : 0;
+		if (tracer && (tracer == root || is_member(c, tracer))) {
+			struct proc_facts f = {.pid = m->pid};
+			__builtin_memcpy(f.comm, m->comm, sizeof f.comm);
+			return refuse_traced(c, &f, tracer);
+		}
+	}
+	return 0;
+}
+
 int tree_list(struct capture *c)
 {
 	static struct kids k; /* 4 KiB of pids: off the signal stack; the coordinator lock serialises */
@@ -331,6 +377,6 @@ int tree_list(struct capture *c)
 		if (s.failed)
 			return -1;
 		if (c->nmembers == before)
-			return 0;
+			return refuse_traced_members(c);
 	}
 }

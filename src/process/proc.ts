@@ -82,6 +82,19 @@ function isLaunchedProcess(pid: number, environ: Uint8Array): boolean {
 	return launched === pid || launched === innermostPid(pid);
 }
 
+/**
+ * The root named by the status block `pid` inherited when it is not that
+ * root itself (a child, or a daemon the root forked and left behind), or
+ * null when it carries no ckpt block at all.
+ */
+export function inheritedRoot(pid: number): number | null {
+	const environ = procFile(pid, "environ");
+	if (!environ || envValue(environ, CKPT_ENV_STATUS) === undefined || isLaunchedProcess(pid, environ)) return null;
+	const value = envValue(environ, CKPT_ENV_PID);
+	const root = value ? Number(new TextDecoder().decode(value)) : Number.NaN;
+	return Number.isInteger(root) && root > 0 ? root : null;
+}
+
 /** The pids of `pid`'s children, from every thread's children file. */
 function childrenOf(pid: number): number[] {
 	try {

@@ -24,7 +24,7 @@ import { ImageError, readImage } from "../image/read.ts";
 import { strerror } from "../process/libc.ts";
 import { sigqueue } from "../process/process-calls.ts";
 import {
-	checkpointSignal, commandLine, hasEnded, launchedToContinue, processUid, programBehind, readStatus, type StatusRead,
+	checkpointSignal, commandLine, hasEnded, inheritedRoot, launchedToContinue, processUid, programBehind, readStatus, type StatusRead,
 } from "../process/proc.ts";
 import { backgroundWriter } from "./status.ts";
 
@@ -97,9 +97,27 @@ export function checkTarget(pid: number, uid: number): Extract<StatusRead, { kin
 				`unless launched with --signal) still checkpoints it`,
 		);
 	if (read.kind === "gone") throw new RuntimeError(`no process with pid ${pid} (it has exited)`);
-	if (read.kind === "unmanaged")
-		throw new RuntimeError(`${describe(pid)} is not running under ckpt (start it with: ckpt PROGRAM...)`);
+	if (read.kind === "unmanaged") throw new RuntimeError(notManaged(pid));
 	return read;
+}
+
+/**
+ * Why `pid` is not a process to signal: only the launched program (the
+ * tree's root) coordinates a checkpoint. A process that inherited its block
+ * belongs to the root's tree while the root runs; once the root has exited
+ * (a daemon's parent does, right after forking it) nothing can checkpoint
+ * it, and the plain signal is ignored by it (docs/process-trees.md).
+ */
+function notManaged(pid: number): string {
+	const root = inheritedRoot(pid);
+	if (root === null) return `${describe(pid)} is not running under ckpt (start it with: ckpt PROGRAM...)`;
+	const rootRead = processUid(root) === null ? null : readVisibleStatus(root);
+	if (rootRead?.kind === "status" || rootRead?.kind === "starting")
+		return `${describe(pid)} was started by ${describe(root)}, the program ckpt runs: checkpoint that one (ckpt checkpoint ${root}), which takes what it started with it`;
+	return (
+		`${describe(pid)} was left running by process ${root}, the program ckpt ran, which has exited (as a daemon's parent does): ` +
+		`nothing can checkpoint it; run it under ckpt without forking away (ssh-agent -D, dbus-daemon --nofork, ...)`
+	);
 }
 
 /**
