@@ -80,8 +80,6 @@ static void forget_settings(void)
 	drop_self_from_preload();
 }
 
-/* Their text stays in the initial environment block, where `ckpt
- * checkpoint PID` reads them through /proc/PID/environ. */
 /* The trigger signal the launcher chose. */
 static int trigger_setting(void)
 {
@@ -92,6 +90,8 @@ static int trigger_setting(void)
 	return n > 0 && n <= CKPT_SIGNAL_MAX ? n : CKPT_DEFAULT_SIGNAL;
 }
 
+/* Their text stays in the initial environment block, where `ckpt
+ * checkpoint PID` reads them through /proc/PID/environ. */
 static int read_settings(void)
 {
 	const char *image = getenv(CKPT_ENV_IMAGE);
