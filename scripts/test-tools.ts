@@ -24,6 +24,18 @@ const required: [command: string, debianPackage: string, why: string][] = [
   ["top", "procps", "a full-screen program holding /proc files"],
   ["chattr", "e2fsprogs", "a file not writable even by root"],
   ["java", "openjdk-17-jdk-headless", "the JVM checkpointed (test/e2e/jvm.test.ts)"],
+  ["sqlite3", "sqlite3", "batch tools checkpointed (test/e2e/real-tools.test.ts)"],
+  ["xz", "xz-utils", "batch tools checkpointed (test/e2e/real-tools.test.ts)"],
+  ["zstd", "zstd", "batch tools checkpointed (test/e2e/real-tools.test.ts)"],
+  ["bc", "bc", "batch tools checkpointed (test/e2e/real-tools.test.ts)"],
+  ["tclsh", "tcl", "batch tools checkpointed (test/e2e/real-tools.test.ts)"],
+  ["ssh-agent", "openssh-client", "agents and daemons checkpointed (test/e2e/real-daemons.test.ts)"],
+  ["gpg-agent", "gpg-agent", "agents and daemons checkpointed (test/e2e/real-daemons.test.ts)"],
+  ["gpg-connect-agent", "gpgconf", "agents and daemons checkpointed (test/e2e/real-daemons.test.ts)"],
+  ["dbus-daemon", "dbus-daemon", "agents and daemons checkpointed (test/e2e/real-daemons.test.ts)"],
+  ["dbus-send", "dbus-bin", "agents and daemons checkpointed (test/e2e/real-daemons.test.ts)"],
+  ["watch", "procps", "interactive programs checkpointed (test/e2e/real-daemons.test.ts)"],
+  ["gdb", "gdb", "a traced program refused (test/e2e/real-daemons.test.ts)"],
 ];
 const missing = required.filter(([command]) => !Bun.which(command));
 // Not a command: the LZ4 archive and header the build links (scripts/c-sources.ts).

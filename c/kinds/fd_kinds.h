@@ -83,8 +83,11 @@ const char *fd_inotify_watches_problem(const struct ckpt_header *h, const char *
  * code (c/stub/tree_shared.c), and every holder takes a dup. A kind whose
  * record alone does not describe the description stays out: an epoll's
  * and an inotify's watches are tables of their holder's image, keyed by
- * its fd numbers, and a terminal, /proc file, deleted file, memfd or FIFO
- * is restored through more than its record. Checked on the capture's
+ * its fd numbers, and a terminal, /proc file, memfd (its seals, its
+ * mappings) or FIFO is restored through more than its record. A deleted
+ * file is its record and its bytes in the first holder's image, which the
+ * root reads (tcl's `open "|cmd"` and Python's subprocess with a
+ * TemporaryFile give a child a stderr or stdout they share so). Checked on the capture's
  * record (tree_fds.c) and on the image's (validate.c, the reader). */
 static inline int fd_shared_in_tree(const struct ckpt_fd *f)
 {
@@ -96,6 +99,7 @@ static inline int fd_shared_in_tree(const struct ckpt_fd *f)
 	case CKPT_FD_EVENTFD: /* its counter once, from the first holder's record */
 	case CKPT_FD_SIGNALFD: /* a mask: what it reads is the reader's own */
 	case CKPT_FD_TIMERFD: /* armed once, by its first holder (fd_timerfd_arm) */
+	case CKPT_FD_DELETED: /* made and named again once, its offset the holders' one */
 		return 1;
 	case CKPT_FD_UNIX_SOCKET: /* a pair by its ends' inodes (fd_unix_socket.c); */
 	case CKPT_FD_INET_SOCKET: /* else unbound, bound, listening, a datagram socket
@@ -170,6 +174,7 @@ void fd_tty_restore(const struct ckpt_fd *f, const char *path);
 void fd_pipe_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, int image_fd);
 void fd_fifo_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings, int image_fd);
 void fd_unlinked_restore(const struct ckpt_fd *f, const char *name, int image_fd);
+int fd_unlinked_make(const struct ckpt_fd *f, const char *name, int image_fd);
 /* fd_<kind>_make: the description a record says, at a high number, not yet
  * placed: what fd_<kind>_restore places, and what a tree's root makes
  * once for every holder of a shared one (c/stub/tree_shared.c). */

@@ -258,7 +258,7 @@ static int name_then_unlink(int tmp, const struct ckpt_fd *f, const char *name)
 	return to_high(again, "cannot recreate the deleted file", name);
 }
 
-void fd_unlinked_restore(const struct ckpt_fd *f, const char *name, int image_fd)
+int fd_unlinked_make(const struct ckpt_fd *f, const char *name, int image_fd)
 {
 	int memfd = f->kind == CKPT_FD_MEMFD;
 	const char *what = memfd ? "memfd" : "deleted file";
@@ -276,6 +276,12 @@ void fd_unlinked_restore(const struct ckpt_fd *f, const char *name, int image_fd
 		fd = name_then_unlink(fd, f, name);
 	if (f->offset && (err = sys_lseek(fd, (long)f->offset, SEEK_SET)) < 0)
 		die_path("cannot seek in", name, err);
+	return fd;
+}
+
+void fd_unlinked_restore(const struct ckpt_fd *f, const char *name, int image_fd)
+{
+	int fd = fd_unlinked_make(f, name, image_fd);
 	place(fd, f);
 	set_status_flags(f);
 	sys_close(fd);

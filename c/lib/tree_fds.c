@@ -288,6 +288,25 @@ static int refuse_share(struct capture *c, const struct ckpt_fd *r, int pid, int
 	return -1;
 }
 
+/* Another member's fd on the same deleted file or memfd through an open
+ * of its own (/proc/PID/fd/N), not a dup: each record would bring back a
+ * file of its own, and the writes of one would no longer reach the other. */
+static int refuse_second_open(struct capture *c, const struct ckpt_fd *r, int pid, int fd)
+{
+	struct proc_facts f = {.pid = pid};
+	proc_facts(c, pid, &f);
+	c->error.len = 0;
+	line_str(&c->error, "fd ");
+	line_u64(&c->error, (uint64_t)r->fd);
+	line_str(&c->error, r->kind == CKPT_FD_MEMFD ? " (a memfd)" : " (a deleted file)");
+	line_str(&c->error, " is a second open of the file on fd ");
+	line_u64(&c->error, (uint64_t)fd);
+	line_str(&c->error, " of ");
+	name_process(&c->error, pid, f.comm);
+	line_str(&c->error, ", not a dup of it, which a restart would not share");
+	return -1;
+}
+
 static int share_with(int fd, void *ctx)
 {
 	struct share_scan *s = ctx;
@@ -300,9 +319,14 @@ static int share_with(int fd, void *ctx)
 	int self = (int)sys_getpid();
 	for (uint32_t i = 0; i < c->nfds; i++) {
 		struct ckpt_fd *r = &c->fds[i];
-		if (r->share_pid || s->keys[2 * i] != st.st_dev || s->keys[2 * i + 1] != st.st_ino ||
-		    sys_kcmp(self, s->pid, KCMP_FILE, (unsigned long)r->fd, (unsigned long)fd) != 0)
+		if (r->share_pid || s->keys[2 * i] != st.st_dev || s->keys[2 * i + 1] != st.st_ino)
 			continue;
+		if (sys_kcmp(self, s->pid, KCMP_FILE, (unsigned long)r->fd, (unsigned long)fd) != 0) {
+			if (r->kind != CKPT_FD_DELETED && r->kind != CKPT_FD_MEMFD)
+				continue; /* a file by its path: each open is made again by its own */
+			s->failed = refuse_second_open(c, r, s->pid, fd);
+			return 1;
+		}
 		if (!fd_shared_in_tree(r)) { /* a connected Unix socket may still be a pair: resolve_unix_sockets decides */
 			s->failed = refuse_share(c, r, s->pid, fd);
 			return 1;

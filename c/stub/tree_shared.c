@@ -3,7 +3,8 @@
  * other process exists (docs/process-trees.md, "Restart", step 3): every
  * open file description another process names as its first holder's
  * (share_pid, share_fd), made from that record by its kind's own code
- * (a file reopened, an eventfd with its counter, a listener bound), and
+ * (a file reopened, an eventfd with its counter, a listener bound, a
+ * deleted file made again with its bytes), and
  * every pipe whose records are in more than one process (one pipe per
  * pipe_id, each end one description, its unread bytes from the first
  * image in tree order that stored them). Each is
@@ -102,10 +103,29 @@ static const struct ckpt_fd *record_of(int32_t pid, int32_t fd, uint32_t *proc)
 	die("descriptor sharing between processes is inconsistent (corrupt image)", 0);
 }
 
+/* Process p's image, open for reading its stored bytes (the root's own is open). */
+static int image_of(uint32_t p)
+{
+	if (!p)
+		return restart.image_fd;
+	static char path[CKPT_PATH_MAX];
+	member_image_path(tree.proc[p].member, tree.root_strings, path, sizeof path);
+	long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		die_path("cannot open the member image", path, fd);
+	return (int)fd;
+}
+
+static void done_with_image(uint32_t p, int fd)
+{
+	if (p)
+		sys_close(fd);
+}
+
 /* The description `first` (a first holder's record, of a kind that may be
  * shared: fd_shared_in_tree) made as its kind's restore makes it, at a
  * high number; its status flags are set as each holder places it (fds.c). */
-static int make_description(const struct ckpt_fd *first, const char *name)
+static int make_description(const struct ckpt_fd *first, uint32_t holder, const char *name)
 {
 	long fd = -22; /* EINVAL: validate.c admits no other kind */
 	switch (first->kind) {
@@ -120,6 +140,12 @@ static int make_description(const struct ckpt_fd *first, const char *name)
 		return fd_signalfd_make(first);
 	case CKPT_FD_TIMERFD: /* unarmed: its first holder arms it in phase 2 */
 		return fd_timerfd_make(first);
+	case CKPT_FD_DELETED: { /* its bytes, from its first holder's image, once */
+		int image = image_of(holder);
+		int made = fd_unlinked_make(first, name, image);
+		done_with_image(holder, image);
+		return made;
+	}
 	case CKPT_FD_UNIX_SOCKET: /* bound and listening here, before any member checks its world */
 		fd_unix_socket_check_world(first, name);
 		return fd_unix_socket_make(first, name);
@@ -146,7 +172,7 @@ static void park_descriptions(int *next)
 			const struct ckpt_fd *first = record_of(f[i].share_pid, f[i].share_fd, &holder);
 			const struct tree_process *h = &tree.proc[holder];
 			judge_member(h->member, tree.root_strings); /* a refusal names the first holder */
-			int fd = make_description(first, h->tables + h->hdr->strings_off + first->path_str);
+			int fd = make_description(first, holder, h->tables + h->hdr->strings_off + first->path_str);
 			parked[nparked++] = (struct parked){.pid = f[i].share_pid, .fd = f[i].share_fd, .kind = first->kind,
 							    .at = park_fd(fd, next)};
 		}
@@ -165,25 +191,6 @@ static int pipe_between_processes(uint32_t proc, uint64_t pipe_id)
 				return 1;
 	}
 	return 0;
-}
-
-/* Process p's image, open for reading its stored bytes (the root's own is open). */
-static int image_of(uint32_t p)
-{
-	if (!p)
-		return restart.image_fd;
-	static char path[CKPT_PATH_MAX];
-	member_image_path(tree.proc[p].member, tree.root_strings, path, sizeof path);
-	long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		die_path("cannot open the member image", path, fd);
-	return (int)fd;
-}
-
-static void done_with_image(uint32_t p, int fd)
-{
-	if (p)
-		sys_close(fd);
 }
 
 /* The unread bytes, from the first process that stored them (each reader

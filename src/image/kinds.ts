@@ -84,7 +84,8 @@ export const FD_KINDS = kindTable([
 	}),
 	fdKind(CKPT_FD_PROC, "proc", "proc", { offset: true, byPath: true, ownFile: true }),
 	fdKind(CKPT_FD_DELETED, "deleted", "deleted", {
-		offset: true, stored: true, lockable: true, byPath: true, ownFile: true, pathText: (f) => `${f.path} (deleted, ${storedText(f)})`,
+		offset: true, stored: true, lockable: true, byPath: true, ownFile: true, sharedInTree: always,
+		pathText: (f) => `${f.path} (deleted, ${storedText(f)})`,
 	}),
 	fdKind(CKPT_FD_MEMFD, "memfd", "memfd", {
 		offset: true, stored: true, lockable: true, ownFile: true, pathText: (f) => `memfd:${f.path} (${storedText(f)})`,
