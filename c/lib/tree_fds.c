@@ -271,7 +271,10 @@ static const char *unshared_kind_text(const struct ckpt_fd *r)
 	}
 }
 
-static int refuse_share(struct capture *c, const struct ckpt_fd *r, int pid, int fd)
+/* "fd N (KIND) RELATION fd M of PROCESS: WHY", the refusal of a
+ * descriptor against another member's. */
+static int refuse_pair(struct capture *c, const struct ckpt_fd *r, const char *kind, const char *relation, int pid, int fd,
+		       const char *why)
 {
 	struct proc_facts f = {.pid = pid};
 	proc_facts(c, pid, &f);
@@ -279,13 +282,21 @@ static int refuse_share(struct capture *c, const struct ckpt_fd *r, int pid, int
 	line_str(&c->error, "fd ");
 	line_u64(&c->error, (uint64_t)r->fd);
 	line_str(&c->error, " (");
-	line_str(&c->error, unshared_kind_text(r));
-	line_str(&c->error, ") is the same open file as fd ");
+	line_str(&c->error, kind);
+	line_str(&c->error, ") ");
+	line_str(&c->error, relation);
+	line_str(&c->error, " fd ");
 	line_u64(&c->error, (uint64_t)fd);
 	line_str(&c->error, " of ");
 	name_process(&c->error, pid, f.comm);
-	line_str(&c->error, ": such a descriptor shared between processes is not restored yet");
+	line_str(&c->error, why);
 	return -1;
+}
+
+static int refuse_share(struct capture *c, const struct ckpt_fd *r, int pid, int fd)
+{
+	return refuse_pair(c, r, unshared_kind_text(r), "is the same open file as", pid, fd,
+			   ": such a descriptor shared between processes is not restored yet");
 }
 
 /* Another member's fd on the same deleted file or memfd through an open
@@ -293,18 +304,8 @@ static int refuse_share(struct capture *c, const struct ckpt_fd *r, int pid, int
  * file of its own, and the writes of one would no longer reach the other. */
 static int refuse_second_open(struct capture *c, const struct ckpt_fd *r, int pid, int fd)
 {
-	struct proc_facts f = {.pid = pid};
-	proc_facts(c, pid, &f);
-	c->error.len = 0;
-	line_str(&c->error, "fd ");
-	line_u64(&c->error, (uint64_t)r->fd);
-	line_str(&c->error, r->kind == CKPT_FD_MEMFD ? " (a memfd)" : " (a deleted file)");
-	line_str(&c->error, " is a second open of the file on fd ");
-	line_u64(&c->error, (uint64_t)fd);
-	line_str(&c->error, " of ");
-	name_process(&c->error, pid, f.comm);
-	line_str(&c->error, ", not a dup of it, which a restart would not share");
-	return -1;
+	return refuse_pair(c, r, r->kind == CKPT_FD_MEMFD ? "a memfd" : "a deleted file", "is a second open of the file on",
+			   pid, fd, ", not a dup of it, which a restart would not share");
 }
 
 static int share_with(int fd, void *ctx)
