@@ -36,6 +36,12 @@ const required: [command: string, debianPackage: string, why: string][] = [
   ["dbus-send", "dbus-bin", "agents and daemons checkpointed (test/e2e/real-daemons.test.ts)"],
   ["watch", "procps", "interactive programs checkpointed (test/e2e/real-daemons.test.ts)"],
   ["gdb", "gdb", "a traced program refused (test/e2e/real-daemons.test.ts)"],
+  ["g++", "g++", "builds checkpointed (test/e2e/real-builds.test.ts)"],
+  ["cmake", "cmake", "builds checkpointed (test/e2e/real-builds.test.ts)"],
+  ["ninja", "ninja-build", "builds checkpointed (test/e2e/real-builds.test.ts)"],
+  ["cargo", "cargo", "builds checkpointed (test/e2e/real-builds.test.ts)"],
+  ["rustc", "rustc", "builds checkpointed (test/e2e/real-builds.test.ts)"],
+  ["javac", "openjdk-17-jdk-headless", "builds checkpointed (test/e2e/real-builds.test.ts)"],
 ];
 const missing = required.filter(([command]) => !Bun.which(command));
 // Not a command: the LZ4 archive and header the build links (scripts/c-sources.ts).
