@@ -7,7 +7,7 @@
 // outputs written, others not, a compiler running. A missing tool fails,
 // naming its Debian package.
 import { expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as project from "./build-projects.ts";
 import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, type Running, runToEnd, until } from "./harness.ts";
@@ -47,18 +47,23 @@ const lineSet = (out: string, where: string) => out.split(where).join("D").split
 type How = "kill -USR2" | "ckpt checkpoint";
 
 /**
- * Writes the project with `setup` into DIR/ref and DIR/run, builds it
- * uninterrupted in ref, then under ckpt in run until `ready`, checkpoints
- * it `how`, checks with `midBuild` that the build was stopped unfinished,
- * restarts it and waits for its end. Returns both directories and what
- * each build printed (the checkpointed one's two parts joined).
+ * Writes the project with `setup` into DIR/build and builds it there
+ * uninterrupted, then moves that build to DIR/ref: the checkpointed build
+ * runs in the same directory, as debug information and cargo's
+ * fingerprints name it. Then writes the project again, builds it under
+ * ckpt until `ready`, checkpoints it `how`, checks with `midBuild` that
+ * the build was stopped unfinished, restarts it and waits for its end.
+ * Returns both directories and what each build printed (the checkpointed
+ * one's two parts joined).
  */
 async function buildAcrossRestart(setup: (where: string) => void, cmd: string[], how: How,
   ready: (run: Running, where: string) => boolean, midBuild: (where: string) => void) {
-  const ref = join(dir, "ref"), where = join(dir, "run");
-  for (const d of [ref, where]) mkdirSync(d), setup(d);
-  const reference = await runToEnd(cmd, { cwd: ref }, 120000);
+  const ref = join(dir, "ref"), where = join(dir, "build");
+  mkdirSync(where), setup(where);
+  const reference = await runToEnd(cmd, { cwd: where }, 120000);
   expect(reference.code).toBe(0);
+  renameSync(where, ref);
+  mkdirSync(where), setup(where);
   const run = ckpt(cmd, { cwd: where });
   running.push(run);
   await until(() => ready(run, where) || run.proc.exitCode !== null, () => `not ready; stdout ${run.stdout} stderr ${run.stderr}`, 60000);
@@ -87,7 +92,7 @@ for (const how of ["kill -USR2", "ckpt checkpoint"] as How[])
       (run, where) => files(where, ".o").length >= 3 && hasRunning(run, "cc1", 2),
       (where) => expect(files(where, ".o").length).toBeLessThan(allObjects));
     // make echoes each command as it starts it: each compile once, none again after the restart
-    expect(lineSet(r.built.stdout, r.where)).toEqual(lineSet(r.reference.stdout, r.ref));
+    expect(lineSet(r.built.stdout, r.where)).toEqual(lineSet(r.reference.stdout, r.where));
     expect(r.built.stderr).toBe(r.reference.stderr);
     expect(files(r.where, ".o")).toEqual(files(r.ref, ".o"));
     for (const o of files(r.ref, ".o")) expect(bytes(join(r.where, o)).equals(bytes(join(r.ref, o)))).toBe(true);
@@ -105,7 +110,7 @@ test("cmake -G Ninja, then ninja -j2, checkpointed (kill -USR2) while two cc1 ru
     (run, where) => files(join(where, CMAKE_OBJECTS), ".o").length >= 3 && hasRunning(run, "cc1", 2),
     (where) => expect(files(join(where, CMAKE_OBJECTS), ".o").length).toBeLessThan(allObjects));
   const withoutCounter = (out: string, where: string) => lineSet(out.replace(/^\[\d+\/\d+\] /gm, ""), where);
-  expect(withoutCounter(r.built.stdout, r.where)).toEqual(withoutCounter(r.reference.stdout, r.ref));
+  expect(withoutCounter(r.built.stdout, r.where)).toEqual(withoutCounter(r.reference.stdout, r.where));
   expect(ninjaLogOutputs(r.where)).toEqual(ninjaLogOutputs(r.ref));
   expect(new Set(ninjaLogOutputs(r.where)).size).toBe(ninjaLogOutputs(r.where).length);
   const again = await runToEnd(["ninja", "-C", "b", "-n"], { cwd: r.where });
@@ -121,7 +126,7 @@ test("cmake with its Makefiles (make calling make, sharing a jobserver), make -j
     (where) => expect(files(join(where, CMAKE_OBJECTS), ".o").length).toBeLessThan(allObjects));
   // cmake numbers its lines by progress, which -j2 orders either way
   const withoutProgress = (out: string, where: string) => lineSet(out.replace(/^\[ *\d+%\] /gm, ""), where);
-  expect(withoutProgress(r.built.stdout, r.where)).toEqual(withoutProgress(r.reference.stdout, r.ref));
+  expect(withoutProgress(r.built.stdout, r.where)).toEqual(withoutProgress(r.reference.stdout, r.where));
   expect(r.built.stdout.match(/Building C object/g)).toHaveLength(allObjects);
   expect(r.built.stderr).toBe(r.reference.stderr);
   expect(bytes(join(r.where, "b", "prog")).equals(bytes(join(r.ref, "b", "prog")))).toBe(true);
@@ -136,8 +141,21 @@ test("cargo build --offline --release of a crate with no dependencies, checkpoin
   const r = await buildAcrossRestart(project.cargoCrate, ["cargo", "build", "--offline", "--release"], "kill -USR2",
     (run) => rustcAtWork(run), (where) => expect(existsSync(join(where, binary))).toBe(false));
   const cargoLines = (err: string, where: string) => lineSet(err.replace(/ in [\d.]+m?s$/gm, ""), where);
-  expect(cargoLines(r.built.stderr, r.where)).toEqual(cargoLines(r.reference.stderr, r.ref));
+  expect(cargoLines(r.built.stderr, r.where)).toEqual(cargoLines(r.reference.stderr, r.where));
   expect(bytes(join(r.where, binary)).equals(bytes(join(r.ref, binary)))).toBe(true);
+}, 180000);
+
+test("cargo build --offline (the default: debug, incremental, its session directory locked with flock), checkpointed (ckpt checkpoint) while rustc runs with its threads: the binary, debug information and all, is an uninterrupted build's", async () => {
+  need("cargo", "cargo"), need("rustc", "rustc");
+  const binary = "target/debug/busy";
+  const r = await buildAcrossRestart(project.cargoCrate, ["cargo", "build", "--offline"], "ckpt checkpoint",
+    (run, where) => rustcAtWork(run) && existsSync(join(where, "target/debug/incremental")),
+    (where) => expect(existsSync(join(where, binary))).toBe(false));
+  expect(bytes(join(r.where, binary)).equals(bytes(join(r.ref, binary)))).toBe(true);
+  // the restarted cargo finished its session: a second build has nothing to compile
+  const again = await runToEnd(["cargo", "build", "--offline"], { cwd: r.where });
+  expect(again.code).toBe(0);
+  expect(again.stderr).not.toContain("Compiling");
 }, 180000);
 
 test("rustc -O of one big file, checkpointed (ckpt checkpoint) while it runs with its threads: the binary is an uninterrupted build's", async () => {
