@@ -38,6 +38,15 @@ export function cmakeLists(where: string): void {
     "target_compile_options(prog PRIVATE -O2 -frandom-seed=fixed)\n");
 }
 
+/** C files each defining 2 MiB of initialized data: a link that writes 60 MiB, which
+ * gold does through a shared mapping of its output file. */
+export function bigDataSources(where: string): void {
+  for (let i = 1; i <= 30; i++) writeFileSync(join(where, `d${i}.c`), `int d${i}[1 << 19] = { ${i} };\nint f${i}(void) { return d${i}[0]; }\n`);
+  const decls = Array.from({ length: 30 }, (_, i) => `int f${i + 1}(void);`).join("\n");
+  const sum = Array.from({ length: 30 }, (_, i) => `f${i + 1}()`).join(" + ");
+  writeFileSync(join(where, "main.c"), `${decls}\nint main(void) { return (${sum}) == 465 ? 0 : 1; }\n`);
+}
+
 /** Rust functions enough to keep rustc -O busy for seconds, and a main using them all. */
 function rustItems(count: number, module = ""): { items: string; calls: string } {
   const items: string[] = [], calls: string[] = [];
@@ -86,10 +95,10 @@ export function javaSources(where: string): void {
   writeFileSync(join(where, "src", "Main.java"), `public class Main {\n\tpublic static void main(String[] a) { System.out.println(C${JAVA_CLASSES - 1}.all()); }\n}\n`);
 }
 
-/** A C++ file instantiating a std::map/sort-heavy template 36 times over. */
+/** A C++ file instantiating a std::map/sort-heavy template 24 times over. */
 export function templateHeavyCpp(where: string): void {
   const types = ["int", "long", "double", "short", "unsigned", "float"];
-  const calls = Array.from({ length: 36 }, (_, i) => {
+  const calls = Array.from({ length: 24 }, (_, i) => {
     const k = types[i % 6], v = types[Math.floor(i / 6) % 6];
     return `\ts += work<${k}, ${v}, ${i}>(std::vector<${k}>(ks.begin(), ks.end()));`;
   });

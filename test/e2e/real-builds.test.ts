@@ -26,13 +26,13 @@ function need(command: string, pkg: string): string {
 const read = (path: string) => { try { return readFileSync(path, "utf8"); } catch { return ""; } };
 
 /** The command name of `pid` and every process below it, and how many threads each has. */
-function below(pid: number): { comm: string; threads: number }[] {
-  const out: { comm: string; threads: number }[] = [];
+function below(pid: number): { pid: number; comm: string; threads: number }[] {
+  const out: { pid: number; comm: string; threads: number }[] = [];
   for (let queue = [pid]; queue.length; ) {
     const p = queue.shift()!;
     let tasks: string[] = [];
     try { tasks = readdirSync(`/proc/${p}/task`); } catch {} // gone meanwhile
-    out.push({ comm: read(`/proc/${p}/comm`).trim(), threads: tasks.length });
+    out.push({ pid: p, comm: read(`/proc/${p}/comm`).trim(), threads: tasks.length });
     for (const t of tasks) queue.push(...read(`/proc/${p}/task/${t}/children`).trim().split(" ").filter(Boolean).map(Number));
   }
   return out;
@@ -185,4 +185,20 @@ test("g++ -O2 of a template-heavy file, checkpointed (kill -USR2) while cc1plus 
     (where) => expect(existsSync(join(where, "big"))).toBe(false));
   expect(r.built).toEqual(r.reference);
   for (const f of ["big.s", "big"]) expect(bytes(join(r.where, f)).equals(bytes(join(r.ref, f)))).toBe(true);
+}, 180000);
+
+/** Whether `pid`'s tree holds a process named `comm` with `file` mapped. */
+const mapping = (pid: number, comm: string, file: string) => {
+  for (const p of below(pid)) if (p.comm === comm && read(`/proc/${p.pid}/maps`).includes(file)) return true;
+  return false;
+};
+
+test("gcc linking with gold, checkpointed (kill -USR2) while gold writes its output through a shared mapping of the file: the binary is an uninterrupted link's", async () => {
+  need("cc", "gcc"), need("ld.gold", "binutils");
+  const r = await buildAcrossRestart(project.bigDataSources, ["sh", "-c", "cc -c *.c && cc -fuse-ld=gold -o prog *.o"], "kill -USR2",
+    (run, where) => mapping(run.pid, "ld.gold", join(where, "prog")), () => {});
+  expect(r.built).toEqual(r.reference);
+  const restarted = await runToEnd([join(r.where, "prog")], { cwd: r.where });
+  expect(restarted.code).toBe(0);
+  expect(bytes(join(r.where, "prog")).equals(bytes(join(r.ref, "prog")))).toBe(true);
 }, 180000);
