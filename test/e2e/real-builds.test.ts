@@ -202,3 +202,33 @@ test("gcc linking with gold, checkpointed (kill -USR2) while gold writes its out
   expect(restarted.code).toBe(0);
   expect(bytes(join(r.where, "prog")).equals(bytes(join(r.ref, "prog")))).toBe(true);
 }, 180000);
+
+// A long build's checkpoints are periodic, and the build may die after one.
+// gcc's driver deletes each temporary .s once `as` has read it, so an image
+// holding cc1 mid-write is refused at restart once its file is gone ("fd 3:
+// /tmp/ccXXXX.s no longer exists"); with -pipe, cc1 writes into a pipe to `as`
+// and there is no such file: the restart from the last image finishes exactly.
+test("make -j2 with gcc -pipe under --interval, killed (SIGKILL, the whole tree) after a periodic image: the restart from that image builds every object and the binary byte-identical to an uninterrupted build's", async () => {
+  need("make", "make"), need("cc", "gcc");
+  const flags = "CFLAGS=-O2 -frandom-seed=fixed -pipe";
+  const where = join(dir, "build"), ref = join(dir, "ref");
+  mkdirSync(where), project.cSources(where), project.makefile(where);
+  expect((await runToEnd(["make", "-j2", flags], { cwd: where }, 120000)).code).toBe(0);
+  renameSync(where, ref);
+  mkdirSync(where), project.cSources(where), project.makefile(where);
+  const run = ckpt(["--interval", "1s", "make", "-j2", flags], { cwd: where });
+  running.push(run);
+  await until(() => (existsSync(join(where, "myckpt.dat")) && files(where, ".o").length >= 3 && hasRunning(run, "cc1")) || run.proc.exitCode !== null,
+    () => `no image mid-build; stderr ${run.stderr}`, 60000);
+  expect(run.proc.exitCode).toBeNull();
+  for (const p of below(run.pid)) try { process.kill(p.pid, "SIGKILL"); } catch {} // gone meanwhile
+  await run.done;
+  expect(run.proc.signalCode).toBe("SIGKILL");
+  expect(existsSync(join(where, "prog"))).toBe(false);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: where }, 120000);
+  expect(rest.stderr).toBe("");
+  expect(rest.code).toBe(0);
+  expect(files(where, ".o")).toEqual(files(ref, ".o"));
+  for (const o of files(ref, ".o")) expect(bytes(join(where, o)).equals(bytes(join(ref, o)))).toBe(true);
+  expect(bytes(join(where, "prog")).equals(bytes(join(ref, "prog")))).toBe(true);
+}, 180000);
