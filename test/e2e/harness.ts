@@ -38,6 +38,15 @@ export function muslFixture(name: string, linked: "dynamic" | "static" = "dynami
 }
 
 /** A program of test/fixtures/ (only the tests run it), as built. */
+/** `command`'s path (a name on PATH, or an absolute path), or a failure
+ * naming the Debian package that has it: a missing tool never passes
+ * (.ci/run installs them all). */
+export function need(command: string, pkg: string): string {
+  const path = command.startsWith("/") ? (existsSync(command) ? command : null) : Bun.which(command);
+  if (!path) throw new Error(`${command} is missing: install the Debian package ${pkg} (.ci/run does)`);
+  return path;
+}
+
 export function fixture(name: string): string {
   return built("test/fixtures", FIXTURES, name);
 }

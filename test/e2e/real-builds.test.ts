@@ -10,18 +10,11 @@ import { expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as project from "./build-projects.ts";
-import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, type Running, runToEnd, until } from "./harness.ts";
+import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, need, type Running, runToEnd, until } from "./harness.ts";
 
 let dir: string;
 const running: Running[] = [];
 eachTestInTempDir((d) => (dir = d), running);
-
-/** The tool's path; a missing one fails the test with the Debian package to install (.ci/run does). */
-function need(command: string, pkg: string): string {
-  const path = Bun.which(command);
-  if (!path) throw new Error(`${command} is not installed: install the Debian package ${pkg}`);
-  return path;
-}
 
 const read = (path: string) => { try { return readFileSync(path, "utf8"); } catch { return ""; } };
 

@@ -6,9 +6,9 @@
 // A tool that is missing fails its test naming the Debian package (.ci/run
 // installs them all).
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, EXIT_CHECKPOINTED, Running, runToEnd, spawn, tempDir, until } from "./harness.ts";
+import { CKPT, EXIT_CHECKPOINTED, need, Running, runToEnd, spawn, tempDir, until } from "./harness.ts";
 import { Pane } from "./tmux-pane.ts";
 
 let dir: string;
@@ -27,13 +27,6 @@ afterEach(async () => {
     } catch {}
   cleanup();
 });
-
-/** `cmd`, or a failure naming the package that has it. */
-function need(cmd: string, pkg: string): string {
-  const path = cmd.startsWith("/") ? (existsSync(cmd) ? cmd : null) : Bun.which(cmd);
-  if (!path) throw new Error(`${cmd} is missing: install the Debian package ${pkg} (.ci/run does)`);
-  return path;
-}
 
 /** What `ckpt checkpoint` said besides a warning it passes on from the program's status line. */
 const oneLine = (stderr: string) => stderr.trim().split("\n").filter((l) => !l.startsWith("ckpt: warning:"));

@@ -6,19 +6,13 @@
 import { expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, lines, type Running, runToEnd, until } from "./harness.ts";
+import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, lines, need, type Running, runToEnd, until } from "./harness.ts";
 
 let dir: string;
 const running: Running[] = [];
 eachTestInTempDir((d) => (dir = d), running);
 
 /** The tool's path; a missing one fails the test with the Debian package to install (.ci/run does). */
-function need(command: string, pkg: string): string {
-  const path = Bun.which(command);
-  if (!path) throw new Error(`${command} is not installed: install the Debian package ${pkg}`);
-  return path;
-}
-
 /** Every process below `pid` with its command name (one gone meanwhile is left out). */
 function descendants(pid: number): { pid: number; comm: string }[] {
   const out: { pid: number; comm: string }[] = [];
