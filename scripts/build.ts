@@ -103,7 +103,7 @@ async function buildPrograms(dir: string, outDir: string) {
 
 // A program that needs a runtime of its own (-fopenmp for libgomp) says so
 // on a `// build-flags:` line, so the flag reaches no other program.
-const ownFlags = (src: string) => readFileSync(src, "utf8").match(/^\/\/ build-flags: (.+)$/m)?.[1].trim().split(/\s+/) ?? [];
+const ownFlags = (src: string) => readFileSync(src, "utf8").match(/^\/\/ build-flags: (.+)$/m)?.[1]?.trim().split(/\s+/) ?? [];
 
 const mtime = (path: string) => statSync(path).mtimeMs;
 const isStale = (target: string, src: string, dir: string) =>

@@ -217,3 +217,27 @@ test("xargs -P2 running CPU-bound awk jobs, checkpointed (ckpt checkpoint) with 
   expect(lines(r.stdout)).toBe(31);
   expect(r.stdout).toBe(r.reference);
 }, 60000);
+
+// OMP_PROC_BIND binds each thread to CPUs of its own with sched_setaffinity,
+// which the image does not hold: a restart would run them unbound, so the
+// checkpoint is refused in one line and the program runs on to its end.
+for (const how of ["kill -USR2", "ckpt checkpoint"] as const)
+  test(`OpenMP with OMP_PROC_BIND=true, checkpointed (${how}): refused naming the bound thread, the program runs on to an uninterrupted run's output`, async () => {
+    const env = { OMP_NUM_THREADS: "2", OMP_PROC_BIND: "true" };
+    const cmd = [fixture("openmp-rounds"), "16"];
+    const reference = await runToEnd(cmd, { cwd: dir, env });
+    const run = ckpt(cmd, { cwd: dir, env });
+    running.push(run);
+    await run.waitFor((out) => lines(out) >= 3);
+    const refusal = /ckpt: checkpoint failed: thread \d+ is bound to CPUs of its own \(sched_setaffinity, OMP_PROC_BIND\), which a restart would not restore; leave thread placement unset; the program continues\n/;
+    if (how === "kill -USR2") process.kill(run.pid, "SIGUSR2");
+    else {
+      const asked = await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir });
+      expect(asked.code).not.toBe(0);
+      expect(asked.stdout + asked.stderr).toContain("is bound to CPUs of its own");
+    }
+    expect(await run.exit()).toBe(0);
+    expect(run.stderr).toMatch(refusal);
+    expect(run.stdout).toBe(reference.stdout);
+    expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+  }, 60000);
