@@ -8,7 +8,7 @@
 import { expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, ROOT, type Running, runToEnd, until } from "./harness.ts";
+import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, restoredPid, ROOT, type Running, runToEnd, until } from "./harness.ts";
 
 let dir: string;
 const running: Running[] = [];
@@ -81,6 +81,26 @@ for (const [env, afterLines, how] of OPENMP)
     expect(r.stdout).toBe(r.reference);
     expect(r.stdout).toEndWith(`second region: ${env.OMP_NUM_THREADS} threads\n`);
   }, 60000);
+
+test("OpenMP (4 threads, passive), checkpointed, restarted, checkpointed again (ckpt checkpoint) mid-run and restarted: the three parts make an uninterrupted run", async () => {
+  const env = { OMP_NUM_THREADS: "4", OMP_WAIT_POLICY: "passive" };
+  const cmd = [fixture("openmp-rounds"), "120"];
+  const reference = await runToEnd(cmd, { cwd: dir, env });
+  const first = ckpt(cmd, { cwd: dir, env });
+  running.push(first);
+  await first.waitFor((out) => lines(out) >= 4);
+  process.kill(first.pid, "SIGUSR2");
+  expect(await first.exit()).toBe(EXIT_CHECKPOINTED);
+  const second = ckpt(["restart"], { cwd: dir, env });
+  running.push(second);
+  await second.waitFor((out) => lines(out) >= 10);
+  expect((await runToEnd([CKPT, "checkpoint", String(restoredPid(second.pid))], { cwd: dir })).code).toBe(0);
+  expect(await second.exit()).toBe(EXIT_CHECKPOINTED);
+  const third = await runToEnd([CKPT, "restart"], { cwd: dir, env });
+  expect(third.stderr).toBe("");
+  expect(third.code).toBe(0);
+  expect(first.stdout + second.stdout + third.stdout).toBe(reference.stdout);
+}, 60000);
 
 const MATRIX_LOOP = `import numpy as np, sys
 rng = np.random.default_rng(7)
