@@ -37,6 +37,7 @@ const required: [command: string, debianPackage: string, why: string][] = [
   ["watch", "procps", "interactive programs checkpointed (test/e2e/real-daemons.test.ts)"],
   ["gdb", "gdb", "a traced program refused (test/e2e/real-daemons.test.ts)"],
   ["g++", "g++", "a C++ thread pool checkpointed (test/e2e/real-compute.test.ts)"],
+  ["parallel", "parallel", "GNU parallel's jobs checkpointed (test/e2e/real-compute.test.ts)"],
 ];
 const missing = required.filter(([command]) => !Bun.which(command));
 // Not a command: the LZ4 archive and header the build links (scripts/c-sources.ts).

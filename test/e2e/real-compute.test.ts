@@ -261,3 +261,25 @@ for (const how of ["kill -USR2", "ckpt checkpoint"] as const)
     expect(run.stdout).toBe(reference.stdout);
     expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
   }, 60000);
+
+// GNU parallel keeps each job's output in a deleted temporary file it holds
+// open twice (one descriptor writes, one reads back); a restart would make
+// the two separate files, so the checkpoint is refused naming that
+// descriptor, and the jobs run on to an uninterrupted run's output.
+test("GNU parallel -j2 -k running CPU-bound awk jobs, checkpointed (ckpt checkpoint): refused naming its twice-open deleted temporary file, the jobs run on", async () => {
+  const parallel = need("parallel", "parallel");
+  need("mawk", "mawk");
+  const job = `mawk -v n={} 'BEGIN { s = 0; for (i = 0; i < 1500000; i++) s = (s + i * n) % 1000003; print n, s }'`;
+  const cmd = ["/usr/bin/bash", "-c", `seq 1 24 | ${parallel} -j2 -k --will-cite "${job}"; echo parallel done`];
+  const reference = await runToEnd(cmd, { cwd: dir });
+  expect(reference.code).toBe(0);
+  const run = ckpt(cmd, { cwd: dir });
+  running.push(run);
+  await run.waitFor((out) => lines(out) >= 4);
+  const asked = await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir });
+  expect(asked.code).not.toBe(0);
+  expect(await run.exit()).toBe(0);
+  expect(run.stderr).toMatch(/ckpt: checkpoint failed: process \d+ \(parallel\): fd \d+ \([^\n]*\.par \(deleted\): a second open of the file on fd \d+, which a restart would not share\) [^\n]*; the program continues\n/);
+  expect(run.stdout).toBe(reference.stdout);
+  expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+}, 60000);
