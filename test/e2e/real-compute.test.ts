@@ -8,7 +8,7 @@
 import { expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, restoredPid, ROOT, type Running, runToEnd, until } from "./harness.ts";
+import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, restoredPid, ROOT, type Running, runToEnd, spawn, until } from "./harness.ts";
 
 let dir: string;
 const running: Running[] = [];
@@ -261,6 +261,30 @@ for (const how of ["kill -USR2", "ckpt checkpoint"] as const)
     expect(run.stdout).toBe(reference.stdout);
     expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
   }, 60000);
+
+// Where a job may run is the launch's or the restart's to say (taskset, a
+// Slurm cpuset), not a binding the program made: launched under taskset,
+// and restarted under another mask, it is checkpointed each time.
+test("OpenMP launched under taskset -c 0, checkpointed, restarted under taskset -c 1 and checkpointed again: no refusal, an uninterrupted run's output", async () => {
+  const taskset = need("taskset", "util-linux");
+  const env = { OMP_NUM_THREADS: "2" };
+  const cmd = [fixture("openmp-rounds"), "60"];
+  const reference = await runToEnd(cmd, { cwd: dir, env });
+  const first = spawn([taskset, "-c", "0", CKPT, ...cmd], { cwd: dir, env });
+  running.push(first);
+  await first.waitFor((out) => lines(out) >= 3);
+  expect((await runToEnd([CKPT, "checkpoint", String(first.pid)], { cwd: dir })).code).toBe(0);
+  expect(await first.exit()).toBe(EXIT_CHECKPOINTED);
+  const second = spawn([taskset, "-c", "1", CKPT, "restart"], { cwd: dir, env });
+  running.push(second);
+  await second.waitFor((out) => lines(out) >= 3);
+  expect((await runToEnd([CKPT, "checkpoint", String(restoredPid(second.pid))], { cwd: dir })).code).toBe(0);
+  expect(await second.exit()).toBe(EXIT_CHECKPOINTED);
+  expect(second.stderr).not.toContain("bound to CPUs");
+  const third = await runToEnd([CKPT, "restart"], { cwd: dir, env });
+  expect(third.code).toBe(0);
+  expect(first.stdout + second.stdout + third.stdout).toBe(reference.stdout);
+}, 60000);
 
 // GNU parallel keeps each job's output in a deleted temporary file it holds
 // open twice (one descriptor writes, one reads back); a restart would make
