@@ -2,7 +2,7 @@
 // the test fixtures, then one self-contained executable (dist/ckpt) that embeds the C parts.
 // The C flags and the files of each side live in c-sources.ts.
 import { $ } from "bun";
-import { existsSync, mkdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { runPooled } from "./job-pool.ts";
 import {
@@ -96,10 +96,14 @@ async function buildPrograms(dir: string, outDir: string) {
     return variants
       .map(([suffix, flags]) => [join(out, name + suffix), flags] as const)
       .filter(([target]) => isStale(target, src, dir))
-      .map(([target, flags]) => () => $`${cc} -O1 -g -Wall -pthread ${flags} -o ${target} ${src} -lm`);
+      .map(([target, flags]) => () => $`${cc} -O1 -g -Wall -pthread ${flags} ${ownFlags(src)} -o ${target} ${src} -lm`);
   });
   await runPooled(jobs);
 }
+
+// A program that needs a runtime of its own (-fopenmp for libgomp) says so
+// on a `// build-flags:` line, so the flag reaches no other program.
+const ownFlags = (src: string) => readFileSync(src, "utf8").match(/^\/\/ build-flags: (.+)$/m)?.[1]?.trim().split(/\s+/) ?? [];
 
 const mtime = (path: string) => statSync(path).mtimeMs;
 const isStale = (target: string, src: string, dir: string) =>

@@ -42,10 +42,16 @@ const required: [command: string, debianPackage: string, why: string][] = [
   ["cargo", "cargo", "builds checkpointed (test/e2e/real-builds.test.ts)"],
   ["rustc", "rustc", "builds checkpointed (test/e2e/real-builds.test.ts)"],
   ["javac", "openjdk-17-jdk-headless", "builds checkpointed (test/e2e/real-builds.test.ts)"],
+  ["parallel", "parallel", "GNU parallel's jobs checkpointed (test/e2e/real-compute.test.ts)"],
 ];
 const missing = required.filter(([command]) => !Bun.which(command));
 // Not a command: the LZ4 archive and header the build links (scripts/c-sources.ts).
 if (!existsSync("/usr/include/lz4.h")) missing.push(["lz4.h", "liblz4-dev", "the build links LZ4 for compressed images"]);
+// Not commands either: numpy for Debian's python3, and the threaded OpenBLAS it runs on (test/e2e/real-compute.test.ts).
+if (Bun.spawnSync(["/usr/bin/python3", "-c", "import numpy"]).exitCode !== 0)
+  missing.push(["numpy", "python3-numpy", "numpy checkpointed mid-loop (test/e2e/real-compute.test.ts)"]);
+if (!existsSync("/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3"))
+  missing.push(["OpenBLAS", "libopenblas0-pthread", "numpy's products on two threads (test/e2e/real-compute.test.ts)"]);
 if (missing.length > 0) {
   for (const [command, , why] of missing) console.error(`npm test: ${command} is missing (${why})`);
   const packages = [...new Set(missing.map(([, p]) => p))].join(" ");
