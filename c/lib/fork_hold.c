@@ -36,12 +36,22 @@ static pid_t libc_fork(void)
 }
 #endif
 
+/* Whether a fork through `libc` (the libc's own function) must not go
+ * ahead: memory still loading (EAGAIN), or no such libc function (ENOSYS);
+ * errno says which. */
+static int fork_held(const void *libc)
+{
+	int loading = lazy_wait();
+	if (!loading && libc)
+		return 0;
+	errno = libc ? EAGAIN : ENOSYS;
+	return 1;
+}
+
 __attribute__((visibility("default"))) pid_t fork(void)
 {
-	if (lazy_wait()) {
-		errno = EAGAIN;
+	if (fork_held((const void *)libc_fork))
 		return -1;
-	}
 	return libc_fork();
 }
 
@@ -58,10 +68,8 @@ __attribute__((visibility("default"))) pid_t _Fork(void)
 {
 	static void *real;
 	pid_t (*libc)(void) = (pid_t (*)(void))next_definition(&real, "_Fork");
-	if (lazy_wait() || !libc) {
-		errno = libc ? EAGAIN : ENOSYS;
+	if (fork_held((const void *)libc))
 		return -1;
-	}
 	return libc();
 }
 
@@ -69,10 +77,8 @@ __attribute__((visibility("default"))) int daemon(int nochdir, int noclose)
 {
 	static void *real;
 	int (*libc)(int, int) = (int (*)(int, int))next_definition(&real, "daemon");
-	if (lazy_wait() || !libc) {
-		errno = libc ? EAGAIN : ENOSYS;
+	if (fork_held((const void *)libc))
 		return -1;
-	}
 	return libc(nochdir, noclose);
 }
 
@@ -82,9 +88,7 @@ __attribute__((visibility("default"))) pid_t forkpty(int *master, char *name, co
 	static void *real;
 	pid_t (*libc)(int *, char *, const struct termios *, const struct winsize *) =
 		(pid_t (*)(int *, char *, const struct termios *, const struct winsize *))next_definition(&real, "forkpty");
-	if (lazy_wait() || !libc) {
-		errno = libc ? EAGAIN : ENOSYS;
+	if (fork_held((const void *)libc))
 		return -1;
-	}
 	return libc(master, name, termp, winp);
 }
