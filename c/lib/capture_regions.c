@@ -70,7 +70,7 @@ static int scan_pages(struct region_scan *s, struct ckpt_region *r, enum page_so
 			return capture_fail(s->c, "cannot read /proc/self/pagemap", n < 0 ? n : 0);
 		for (uint64_t i = 0; i < pages; i++, at += CKPT_PAGE_SIZE) {
 			uint32_t kind = page_kind(s->pm[i], source);
-			if (kind == CKPT_EXTENT_DATA && page_unchanged(s->c, s->pm[i], at))
+			if (kind == CKPT_EXTENT_DATA && page_unchanged(s->c, s->pm[i], at, source == PAGES_FILE_PRIVATE))
 				kind = CKPT_EXTENT_PARENT; /* resolved by the writer (incremental.c) */
 			if (add_extent(s->c, at, at + CKPT_PAGE_SIZE, kind))
 				return -1;

@@ -188,7 +188,7 @@ void close_unreadable(struct capture *c);
  * page_unchanged per pagemap word, untrack_unstable_regions after
  * capture_vmflags, tracking_protect once captured, before the copy. */
 void tracking_begin(struct capture *c);
-int page_unchanged(const struct capture *c, uint64_t pagemap_entry, uint64_t addr);
+int page_unchanged(const struct capture *c, uint64_t pagemap_entry, uint64_t addr, int private_file_page);
 void untrack_unstable_regions(struct capture *c);
 void tracking_protect(struct capture *c);
 void tracking_forget(void);

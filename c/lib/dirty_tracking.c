@@ -7,7 +7,8 @@
  * by the kernel itself, which clears the page's uffd-wp bit; no thread ever
  * waits on us. pagemap shows that bit (PM_UFFD_WP, bit 57) in the scan
  * capture_regions.c makes anyway, so a page is unchanged exactly when it is
- * present or swapped with the bit still set. A page nobody protected never
+ * present or swapped with the bit still set (in a private file mapping:
+ * present; see page_unchanged). A page nobody protected never
  * has it: a region mapped, moved (mremap drops the registration and the
  * bits) or faulted in again since (MADV_DONTNEED, then a read maps the
  * zero page unprotected) is written whole. Verified on 6.18, unprivileged
@@ -58,6 +59,8 @@
 #define PM_SCAN_WP_MATCHING (1u << 0)  /* write-protect the pages it reports, atomically */
 #define PM_SCAN_CHECK_WPASYNC (1u << 1) /* EPERM for a range not registered WP_ASYNC */
 #define PAGE_IS_WRITTEN (1u << 1)
+#define PAGE_IS_FILE (1u << 2)
+#define PAGE_IS_PRESENT (1u << 3)
 
 struct pm_scan_arg {
 	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
@@ -146,8 +149,14 @@ static int near_thread_state(const struct capture *c, uint64_t addr)
 	return 0;
 }
 
-int page_unchanged(const struct capture *c, uint64_t pagemap_entry, uint64_t addr)
+/* In a private file mapping, dropping a protected copy (MADV_DONTNEED)
+ * leaves a uffd-wp marker that pagemap shows as a protected swapped page,
+ * though the page now reads as the file's: only a present copy there is
+ * taken as unchanged (a swapped one is stored again, which is exact). */
+int page_unchanged(const struct capture *c, uint64_t pagemap_entry, uint64_t addr, int private_file_page)
 {
+	if (private_file_page && !(pagemap_entry & PM_PRESENT))
+		return 0;
 	return c->incremental && (pagemap_entry & PM_UFFD_WP) && !near_thread_state(c, addr);
 }
 
@@ -220,10 +229,28 @@ static int open_tracking(void)
 	return 0;
 }
 
-/* A region registered at an earlier capture: only the pages written since
- * are protected again (PAGEMAP_SCAN with PM_SCAN_WP_MATCHING), instead of
- * walking all of it: a 1 GiB heap that wrote 16 MiB costs 4096 pages, not
- * 262144. 0, or -1 when the region is not registered with us (EPERM). */
+/* Which pages a protecting scan matches. In anonymous memory, every page
+ * written since: the kernel's fast path, which reads a region that wrote
+ * nothing at the cost of its page tables. In a private file mapping only
+ * the program's own copies (present, not the file's page): protecting a
+ * page that is not there, or still the file's, would leave a uffd-wp
+ * marker where no page is, which pagemap shows as a swapped page, and
+ * every such page would be stored as data at each checkpoint
+ * (test/e2e/incremental.test.ts, the private file mapping). */
+static void match_for(const struct ckpt_region *r, struct pm_scan_arg *scan)
+{
+	scan->category_mask = PAGE_IS_WRITTEN;
+	scan->return_mask = PAGE_IS_WRITTEN;
+	if (r->kind == CKPT_REGION_FILE_PRIVATE) {
+		scan->category_mask |= PAGE_IS_PRESENT | PAGE_IS_FILE;
+		scan->category_inverted = PAGE_IS_FILE;
+	}
+}
+
+/* Protects again the pages of a registered region that match_for()
+ * matches, instead of walking all of it: a 1 GiB heap that wrote 16 MiB
+ * costs 4096 pages, not 262144. 0, or -1 when the region is not
+ * registered with us (EPERM). */
 static int protect_written(int pagemap, const struct ckpt_region *r)
 {
 	static struct page_region found[256]; /* what it reports; only the walk matters */
@@ -231,8 +258,8 @@ static int protect_written(int pagemap, const struct ckpt_region *r)
 		struct pm_scan_arg scan = {
 			.size = sizeof scan, .flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
 			.start = at, .end = r->end, .vec = (uint64_t)found, .vec_len = sizeof found / sizeof found[0],
-			.category_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN,
 		};
+		match_for(r, &scan);
 		long n = sys_ioctl(pagemap, PAGEMAP_SCAN, &scan);
 		if (n < 0)
 			return at == r->start ? -1 : 0; /* partway: what is left is written next time */
@@ -241,6 +268,25 @@ static int protect_written(int pagemap, const struct ckpt_region *r)
 		at = scan.walk_end;
 	}
 	return 0;
+}
+
+/* A region registered now (new, moved, or the first time): anonymous
+ * memory is protected whole, which leaves no marker where no page is (we
+ * do not ask for UFFD_FEATURE_WP_UNPOPULATED); a private file mapping is
+ * protected page by page through match_for(). Without pagemap, it stays
+ * unprotected and is written whole each time. */
+static void register_and_protect(int pagemap, const struct ckpt_region *r)
+{
+	struct uffdio_register reg = {.range = {r->start, r->end - r->start}, .mode = UFFDIO_REGISTER_MODE_WP};
+	if (sys_ioctl(tracking_fd, UFFDIO_REGISTER, &reg) < 0)
+		return;
+	if (r->kind == CKPT_REGION_FILE_PRIVATE) {
+		if (pagemap >= 0)
+			protect_written(pagemap, r);
+		return;
+	}
+	struct uffdio_writeprotect wp = {.range = {r->start, r->end - r->start}, .mode = UFFDIO_WRITEPROTECT_MODE_WP};
+	sys_ioctl(tracking_fd, UFFDIO_WRITEPROTECT, &wp);
 }
 
 /* After the capture, every thread still stopped, before the writer's copy:
@@ -258,13 +304,8 @@ void tracking_protect(struct capture *c)
 	long pagemap = sys_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
 	for (uint32_t i = 0; i < c->nregions; i++) {
 		const struct ckpt_region *r = &c->regions[i];
-		if (!trackable(c, r) || (pagemap >= 0 && protect_written((int)pagemap, r) == 0))
-			continue;
-		/* Not registered yet (new, moved, or the first time): all of it. */
-		struct uffdio_register reg = {.range = {r->start, r->end - r->start}, .mode = UFFDIO_REGISTER_MODE_WP};
-		sys_ioctl(tracking_fd, UFFDIO_REGISTER, &reg);
-		struct uffdio_writeprotect wp = {.range = {r->start, r->end - r->start}, .mode = UFFDIO_WRITEPROTECT_MODE_WP};
-		sys_ioctl(tracking_fd, UFFDIO_WRITEPROTECT, &wp);
+		if (trackable(c, r) && (pagemap < 0 || protect_written((int)pagemap, r) < 0))
+			register_and_protect((int)pagemap, r);
 	}
 	if (pagemap >= 0)
 		sys_close((int)pagemap);

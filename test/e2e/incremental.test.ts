@@ -89,6 +89,28 @@ test("mmap, munmap, mremap, MADV_DONTNEED, kernel writes and short-lived threads
   expectRewritesRestored(rest);
 }, 60000);
 
+test("a private file mapping read, written and dropped between periods: only its written pages are stored, in every image of the chain, and every page checks out after the restart", async () => {
+  const exe = fixture("incremental-file-private");
+  const data = join(dir, "mapped.bin");
+  const facts = await chainOfAtLeast([exe, data], 3, exe);
+  expect(facts.tracking).toBe("write-protect");
+  // Pages 0-127 are the only ones ever written: what the file holds of the
+  // other 3968 stays the file's, however many times tracking protected it.
+  const info = JSON.parse(Bun.spawnSync([CKPT, "info", "--json", "myckpt.dat"], { cwd: dir }).stdout.toString());
+  const mapping = info.regions.filter((r: { name: string }) => r.name === data);
+  const stored = mapping.reduce((n: number, r: { stored: { data: number; older: number } }) => n + r.stored.data + r.stored.older, 0);
+  expect(mapping.length).toBeGreaterThan(0);
+  expect(stored).toBeLessThanOrEqual(128 * 4096);
+
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  const checks = textLines(rest.stdout).filter((l) => /^(PASS|FAIL) /.test(l));
+  expect({ checks, code: rest.code, stderr: rest.stderr }).toEqual({
+    checks: ["PASS every page of the private file mapping holds its latest write, or the file's bytes"],
+    code: 0,
+    stderr: "",
+  });
+}, 60000);
+
 test("an incremental image stores far less than the full one before it, and restarts to the same output", async () => {
   const ticker = demo("ticker");
   const reference = textLines((await runToEnd([ticker, "400"], { cwd: dir })).stdout);
