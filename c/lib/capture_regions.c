@@ -23,13 +23,6 @@
 #include "page_kind.h"
 
 #define PAGEMAP_CHUNK 65536 /* entries per read: 256 MiB of address space */
-/* Long runs of data are cut into extents of at most this size: a restore
- * loads one large region with several threads at once, and a lazy
- * restart's first touch of a page waits for its extent to be read and
- * checked whole (docs/lazy-restart.md), which at 64 MiB took 0.3-0.7 s here.
- * A compressed image's are cut into CKPT_COMPRESS_BLOCK, one codec block
- * each. */
-#define EXTENT_MAX (2ull << 20)
 
 struct region_scan {
 	struct capture *c;
@@ -46,7 +39,7 @@ static int add_extent(struct capture *c, uint64_t start, uint64_t end, uint32_t 
 		struct ckpt_extent *last = &c->extents[c->nextents - 1];
 		if (last->kind == kind && last->start + last->len == start &&
 		    ((kind != CKPT_EXTENT_DATA && kind != CKPT_EXTENT_PARENT) ||
-		     last->len + (end - start) <= (c->hdr->codec ? CKPT_COMPRESS_BLOCK : EXTENT_MAX))) {
+		     last->len + (end - start) <= (c->hdr->codec ? CKPT_COMPRESS_BLOCK : CKPT_DATA_EXTENT_MAX))) {
 			last->len += end - start;
 			return 0;
 		}

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { checkpointRun, ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, runToEnd, until } from "./harness.ts";
 import { processesIn } from "./tree-runs.ts";
 import { readImage } from "../../src/image/read.ts";
-import { CKPT_EXTENT_DATA, CKPT_REGION_ANON } from "../../src/image/format.ts";
+import { CKPT_DATA_EXTENT_MAX, CKPT_EXTENT_DATA, CKPT_REGION_ANON } from "../../src/image/format.ts";
 import { CKPT_ENV_LAZY, CKPT_LAZY_TEST_UNAVAILABLE, CKPT_PAGE_SERVER_NAME, CKPT_PAGE_WATCH_NAME } from "../../src/protocol/protocol.ts";
 
 let dir: string;
@@ -50,8 +50,18 @@ const ALL_CHECKS =
   "PASS a child forked right after the restart has the whole heap\n" +
   "PASS the whole heap holds its pattern\n";
 
+/** The image's largest anonymous region: the fixture's heap. */
+const heapOf = (path: string) =>
+  readImage(path)
+    .regions.filter((r) => r.kind === CKPT_REGION_ANON)
+    .sort((a, b) => Number(b.end - b.start - (a.end - a.start)))[0]!;
+
 test("--lazy: the program runs while its 256 MiB heap still loads, then finds all of it: in a namespace, with --new-pid, through run-or-restart", async () => {
   const sum = await checkpointedHeap();
+  // A first touch waits for its whole extent: the heap is cut into short ones.
+  const lengths = heapOf(join(dir, "myckpt.dat")).extents.filter((e) => e.kind === CKPT_EXTENT_DATA).map((e) => e.len);
+  expect(Math.max(...lengths)).toBe(CKPT_DATA_EXTENT_MAX);
+  expect(lengths.length).toBeGreaterThanOrEqual((256 << 20) / CKPT_DATA_EXTENT_MAX);
   for (const command of [["restart", "--lazy"], ["restart", "--lazy", "--new-pid"], ["run-or-restart", "--lazy", fixture("lazy-heap")]]) {
     const rest = await runToEnd([CKPT, ...command], { cwd: dir });
     expect(rest.stderr).toBe("");
@@ -101,9 +111,7 @@ test("a lazily restarted program checkpointed again at once: the new image is co
 test("a corrupt byte in the heap's stored data: the program is killed before it sees it, one line names the image and offset", async () => {
   await checkpointedHeap();
   const path = join(dir, "myckpt.dat");
-  const heap = readImage(path)
-    .regions.filter((r) => r.kind === CKPT_REGION_ANON)
-    .sort((a, b) => Number(b.end - b.start - (a.end - a.start)))[0]!;
+  const heap = heapOf(path);
   // The extent holding the page the program reads into first.
   const target = heap.start + 100n * 2n ** 20n;
   const extent = heap.extents.find((e) => e.kind === CKPT_EXTENT_DATA && e.start <= target && target < e.start + BigInt(e.len))!;
