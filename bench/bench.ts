@@ -256,6 +256,7 @@ if (compression) {
   console.log(`\n--compress on a ${compression.mib} MiB heap of zeros, text and floats (ms; image MiB)\nmode\tcheckpoint_s\tsize_b\trestart_s`);
   for (const [mode, f] of [["plain", compression.plain], ["--compress", compression.compressed]] as const)
     console.log(`${mode}\t${(["checkpoint_s", "size_b", "restart_s"] as const).map((k) => show(k, f[k])).join("\t")}`);
+  console.log(`compressed/heap: size ${compression.size_of_heap_ratio.toFixed(2)}`);
   console.log(`compressed/plain: size ${compression.size_ratio.toFixed(2)}, checkpoint time ${compression.checkpoint_ratio.toFixed(2)}, restart time ${compression.restart_ratio.toFixed(2)}`);
   for (const c of compression.codecs) console.log(c);
 }

@@ -3,7 +3,8 @@
  * extents by how each page must come back:
  *   DATA  bytes the program wrote: anonymous pages that are present or
  *         swapped, and private file pages that were copied on write;
- *   HOLE  anonymous pages never touched: fresh zero pages at restart;
+ *   HOLE  anonymous pages never touched: fresh zero pages at restart (the
+ *         writer makes pages of zeros HOLEs too: zero_pages.c);
  *   FILE  pages still identical to their file: mapped again from it;
  *   GUARD guard pages (MADV_GUARD_INSTALL): never read, installed again;
  *   PARENT data pages not written since the last background copy

@@ -197,6 +197,8 @@ const char *tracking_unavailable_reason(void);
 /* incremental.c: in the writer, PARENT extents pointed at the older images
  * that hold their bytes (or stored, when the parent is not the one). */
 void resolve_incremental(struct capture *c);
+/* zero_pages.c: DATA pages of zeros become HOLEs, before the layout. */
+void store_zero_pages_as_holes(struct capture *c);
 /* Writes the image; `then_exit`: the caller exits right after a success,
  * so what the exit releases anyway is left to it. */
 int image_write(struct capture *c, uint64_t *size, int then_exit);

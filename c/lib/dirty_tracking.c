@@ -43,6 +43,7 @@
 #include "ckpt_lib.h"
 #include "../sys.h"
 #include "page_kind.h"
+#include "pagemap_scan.h"
 
 /* include/uapi/linux/userfaultfd.h and fs/proc/task_mmu.c (Linux 6.7+);
  * Debian 12's headers predate UFFD_FEATURE_WP_ASYNC. */
@@ -54,19 +55,6 @@
 #define UFFDIO_WRITEPROTECT 0xc018aa06 /* _IOWR(0xAA, 0x06, struct uffdio_writeprotect) */
 #define UFFDIO_REGISTER_MODE_WP 2
 #define UFFDIO_WRITEPROTECT_MODE_WP 1
-/* include/uapi/linux/fs.h (Linux 6.7+): PAGEMAP_SCAN on /proc/self/pagemap. */
-#define PAGEMAP_SCAN 0xc0606610        /* _IOWR('f', 16, struct pm_scan_arg) */
-#define PM_SCAN_WP_MATCHING (1u << 0)  /* write-protect the pages it reports, atomically */
-#define PM_SCAN_CHECK_WPASYNC (1u << 1) /* EPERM for a range not registered WP_ASYNC */
-#define PAGE_IS_WRITTEN (1u << 1)
-#define PAGE_IS_FILE (1u << 2)
-#define PAGE_IS_PRESENT (1u << 3)
-
-struct pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-struct page_region { uint64_t start, end, categories; };
 #define NR_USERFAULTFD 323
 
 struct uffdio_api { uint64_t api, features, ioctls; };

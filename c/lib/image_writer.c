@@ -188,6 +188,7 @@ int image_write(struct capture *c, uint64_t *size, int then_exit)
 	if (image_target_open(c, &t))
 		return -1;
 	resolve_incremental(c);
+	store_zero_pages_as_holes(c);
 	layout(c);
 	long err = write_data(c, (int)t.fd);
 	if (!err)

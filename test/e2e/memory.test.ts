@@ -175,3 +175,39 @@ test("a restart is refused before teardown when that file can no longer be opene
   expect(refused.stderr).toMatch(new RegExp(`^ckpt: cannot restart .*myckpt\\.dat: mapped file ${f} cannot be opened for writing \\(Operation not permitted\\), and its shared mapping 0x[0-9a-f]+-0x[0-9a-f]+ may be made writable; make it writable by this user\\n$`));
 }, 60000);
 
+
+/** What `ckpt info --json` says the largest anonymous region of ./myckpt.dat stores, by kind. */
+function largestAnonStored(): { data: number; zero: number } {
+  const info = JSON.parse(Bun.spawnSync([CKPT, "info", "--json"], { cwd: dir }).stdout.toString());
+  const anon = info.regions.filter((r: { kind: string }) => r.kind === "anon");
+  return anon.sort((a: { size: number }, b: { size: number }) => b.size - a.size)[0].stored;
+}
+
+for (const how of ["a stopping checkpoint", "--continue's background writer"]) {
+  test(`pages of zeros, read but never written, are not stored by ${how}, and read as zeros and take writes after the restart`, async () => {
+    const args = [fixture("zero-page-reads")];
+    if (how.startsWith("a stopping")) {
+      await checkpointWhenReady(args);
+    } else {
+      const run = ckpt(["--continue", ...args], { cwd: dir });
+      await run.waitFor(READY);
+      process.kill(run.pid, "SIGUSR2");
+      const deadline = Date.now() + 20000;
+      while (!run.stderr.includes("checkpoint written to") && Date.now() < deadline) await Bun.sleep(10);
+      expect(run.stderr).toContain("continuing");
+      run.proc.kill("SIGKILL");
+      await run.done;
+    }
+    // 1 MiB written of 32 MiB read: the other 31 come back untouched.
+    const stored = largestAnonStored();
+    expect(stored.data).toBeLessThan(2 << 20);
+    expect(stored.zero).toBeGreaterThanOrEqual(31 << 20);
+    const second = await runToEnd([CKPT, "restart"], { cwd: dir });
+    expect({ stderr: second.stderr, code: second.code }).toEqual({ stderr: "", code: 0 });
+    expect(second.stdout).toBe(
+      "PASS the written megabyte and the zeros read back as before\n" +
+        "PASS every byte that was only read is zero\n" +
+        "PASS a page that was only read takes writes\n",
+    );
+  }, 60000);
+}
