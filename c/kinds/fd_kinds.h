@@ -87,11 +87,12 @@ const char *fd_inotify_watches_problem(const struct ckpt_header *h, const char *
  * code (c/stub/tree_shared.c), and every holder takes a dup. A kind whose
  * record alone does not describe the description stays out: an epoll's
  * and an inotify's watches are tables of their holder's image, keyed by
- * its fd numbers, and a terminal, /proc file, memfd (its seals, its
- * mappings) or FIFO is restored through more than its record. A deleted
- * file is its record and its bytes in the first holder's image, which the
- * root reads (tcl's `open "|cmd"` and Python's subprocess with a
- * TemporaryFile give a child a stderr or stdout they share so). Checked on the capture's
+ * its fd numbers, and a terminal, /proc file or FIFO is restored through
+ * more than its record. A deleted file or memfd is its record and its
+ * bytes in the first holder's image, which the root reads (tcl's
+ * `open "|cmd"` and Python's subprocess with a TemporaryFile give a child
+ * a stderr or stdout they share so); a memfd's seals are in its record,
+ * and a shared mapping of either beside a descriptor is refused. Checked on the capture's
  * record (tree_fds.c) and on the image's (validate.c, the reader). */
 static inline int fd_shared_in_tree(const struct ckpt_fd *f)
 {
@@ -104,6 +105,8 @@ static inline int fd_shared_in_tree(const struct ckpt_fd *f)
 	case CKPT_FD_SIGNALFD: /* a mask: what it reads is the reader's own */
 	case CKPT_FD_TIMERFD: /* armed once, by its first holder (fd_timerfd_arm) */
 	case CKPT_FD_DELETED: /* made and named again once, its offset the holders' one */
+	case CKPT_FD_MEMFD:   /* made once with its name and seals (a shared mapping of
+			       * it beside a descriptor is refused: tree_shared_memory.c) */
 		return 1;
 	case CKPT_FD_UNIX_SOCKET: /* a pair by its ends' inodes (fd_unix_socket.c); */
 	case CKPT_FD_INET_SOCKET: /* else unbound, bound, listening, a datagram socket

@@ -143,7 +143,8 @@ static int make_description(const struct ckpt_fd *first, uint32_t holder, const 
 		return fd_signalfd_make(first);
 	case CKPT_FD_TIMERFD: /* unarmed: its first holder arms it in phase 2 */
 		return fd_timerfd_make(first);
-	case CKPT_FD_DELETED: { /* its bytes, from its first holder's image, once */
+	case CKPT_FD_DELETED: /* its bytes, from its first holder's image, once */
+	case CKPT_FD_MEMFD: {
 		int image = image_of(holder);
 		int made = fd_unlinked_make(first, name, image);
 		done_with_image(holder, image);

@@ -91,7 +91,7 @@ export const FD_KINDS = kindTable([
 		pathText: (f) => `${f.path} (deleted, ${storedText(f)})`,
 	}),
 	fdKind(CKPT_FD_MEMFD, "memfd", "memfd", {
-		offset: true, stored: true, lockable: true, ownFile: true, pathText: (f) => `memfd:${f.path} (${storedText(f)})`,
+		offset: true, stored: true, lockable: true, ownFile: true, sharedInTree: always, pathText: (f) => `memfd:${f.path} (${storedText(f)})`,
 	}),
 	// Unlike an anonymous pipe, a FIFO with nothing queued is just its path.
 	fdKind(CKPT_FD_FIFO, "fifo", "fifo", {

@@ -39,7 +39,7 @@ test("a deleted file opened twice (O_RDWR, O_WRONLY|O_APPEND) with a dup, and a 
   expect(readdirSync(dir).filter((n) => n.startsWith("par.tmp"))).toEqual([]); // made unlinked again
 }, 60000);
 
-test("a tree: the child opens its parent's deleted file again through /proc (its own description): one file after restart, each process's writes read by the other", async () => {
+test("a tree: the child opens its parent's deleted file and memfd again through /proc (descriptions of its own): one file each after restart, each process's writes read by the other", async () => {
   const run = spawn(["setsid", CKPT, fixture("deleted-twice"), dir, "tree"], { cwd: dir });
   running.push(run);
   await run.waitFor((o) => lines(o) >= 2); // both processes wait for the restart
@@ -49,13 +49,16 @@ test("a tree: the child opens its parent's deleted file again through /proc (its
   expect(members).toHaveLength(1);
   const member = await runToEnd([CKPT, "info", members[0]!], { cwd: dir });
   // The child stores none of the file: its opens name the parent's fds.
-  expect(member.stdout).toMatch(/^ +6 +deleted +O_WRONLY\|O_APPEND +12 +\S+\/par\.tmp \(deleted, another open of pid \d+ fd 3\)$/m);
+  expect(member.stdout).toMatch(/^ +8 +deleted +O_WRONLY\|O_APPEND +12 +\S+\/par\.tmp \(deleted, another open of pid \d+ fd 3\)$/m);
   expect(member.stdout).toMatch(/^ +4 +deleted +O_WRONLY\|O_APPEND +10 +\S+\/par\.tmp \(deleted, stored by its first holder\) \(shared with pid \d+ fd 4\)$/m);
+  expect(member.stdout).toMatch(/^ +9 +memfd +O_RDWR\|O_APPEND +0 +memfd:twice \(another open of pid \d+ fd 6\)$/m);
+  // A dup of the parent's second open of the memfd: the root makes that open once, on the one memfd.
+  expect(member.stdout).toMatch(/^ +7 +memfd +O_RDONLY +3 +memfd:twice \(stored by its first holder\) \(shared with pid \d+ fd 7\)$/m);
   expect(member.stdout).not.toContain("file data");
 
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.stderr).toBe("");
   expect(checksOf(rest.stdout).filter((l) => l.startsWith("FAIL"))).toEqual([]);
-  expect(checksOf(rest.stdout)).toHaveLength(13);
+  expect(checksOf(rest.stdout)).toHaveLength(19);
   expect(rest.code).toBe(0);
 }, 60000);
