@@ -8,8 +8,9 @@
  * Refused at checkpoint, so the restart never meets them: a file still
  * linked elsewhere (its other names would no longer share it), one owned
  * by another user, a directory that cannot hold an unnamed file, a
- * hugetlbfs memfd, and a MAP_SHARED mapping of it (it would no longer
- * share the restored file).
+ * hugetlbfs memfd, permission bits that no longer allow the program's
+ * access mode (the restart opens it again so), and a MAP_SHARED mapping
+ * of it (it would no longer share the restored file).
  *
  * A file opened more than once (GNU parallel opens each job's temporary
  * file twice, writes through one and reads back through the other) is
@@ -157,6 +158,24 @@ static int earlier_open(struct capture *c, int fd, const struct stat *st, struct
 	return 0;
 }
 
+/* The restart opens each description again with its access mode, by name
+ * or through /proc/self/fd: permission bits changed since the program's
+ * open (a chmod 0400 of a file open for writing) would refuse it then. */
+static int reopenable(int fd, const struct ckpt_fd *r, struct line *why)
+{
+	struct line p = {.len = 0};
+	line_str(&p, "/proc/self/fd/");
+	line_u64(&p, (uint64_t)fd);
+	long t = sys_openat(AT_FDCWD, p.buf, (int)(r->open_flags & O_ACCMODE) | O_CLOEXEC | O_NOCTTY, 0);
+	if (t >= 0) {
+		sys_close((int)t);
+		return 0;
+	}
+	line_str(why, "its permission bits no longer let it be opened as the program opened it (");
+	line_str(why, errno_text(t));
+	return refuse(why, "), which a restart does");
+}
+
 static int tmpfile_possible(const char *path, struct line *why)
 {
 	char dir[CKPT_PATH_MAX];
@@ -251,7 +270,7 @@ static int keep_unlinked(struct capture *c, int fd, struct ckpt_fd *r, const cha
 		line_size(why, CKPT_CONTENT_MAX);
 		return refuse(why, " ckpt stores for such a file");
 	}
-	if (shared_mapping(c, st, why))
+	if (shared_mapping(c, st, why) || reopenable(fd, r, why))
 		return -1;
 	if (earlier_open(c, fd, st, r))
 		r->content_len = 0;

@@ -4,10 +4,15 @@
 // dup, and a memfd twice; in a tree a child opens the file again through
 // /proc. After the restart every process checks from inside: one inode with
 // no name, each open its own offset and flags, writes through one read
-// through the other. `ckpt info` shows the bytes stored once.
+// through the other. `ckpt info` shows the bytes stored once. Unprivileged,
+// a file whose mode no longer allows its opens is refused at checkpoint.
 import { expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { checkpointRun, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, type Running, runToEnd, spawn } from "./harness.ts";
+
+/** An unprivileged user: root's opens pass any permission bits (the tests run as root). */
+const AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
 
 let dir: string;
 const running: Running[] = [];
@@ -61,4 +66,16 @@ test("a tree: the child opens its parent's deleted file and memfd again through 
   expect(checksOf(rest.stdout).filter((l) => l.startsWith("FAIL"))).toEqual([]);
   expect(checksOf(rest.stdout)).toHaveLength(19);
   expect(rest.code).toBe(0);
+}, 60000);
+
+test("unprivileged, a deleted file made read-only (fchmod 0400) while open for writing twice: refused at checkpoint naming the fd, the program running on", async () => {
+  chmodSync(dir, 0o777);
+  const run = spawn([...AS_NOBODY, CKPT, fixture("deleted-twice"), dir, "chmod"], { cwd: dir });
+  running.push(run);
+  await run.waitFor((o) => o.includes("ready\n"));
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(0);
+  expect(run.stdout).toBe("ready\nstill running\n");
+  expect(run.stderr).toMatch(/^ckpt: checkpoint failed: fd 3 \(\S+\/par\.tmp \(deleted\): its permission bits no longer let it be opened as the program opened it \(Permission denied\), which a restart does\) [^\n]*; the program continues\n$/);
+  expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
 }, 60000);
