@@ -43,7 +43,7 @@
 #include <stdint.h>
 
 #define CKPT_MAGIC "CKPTIMG\0"
-#define CKPT_VERSION 7 /* 7: SYSV_SHM regions */
+#define CKPT_VERSION 8 /* 7: SYSV_SHM regions; 8: reopens, a deleted file or memfd opened twice */
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096

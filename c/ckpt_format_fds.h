@@ -77,7 +77,11 @@ struct ckpt_fd {
 	uint32_t content_crc;
 	uint32_t seals;              /* MEMFD: F_GET_SEALS */
 	uint32_t mode;               /* DELETED, MEMFD: permission bits */
-	uint32_t pad;
+	uint32_t reopens;            /* version 8, DELETED and MEMFD: 1 + the fd whose file this
+				      * open file description opens again, with its own offset
+				      * and flags (that record holds the file and its bytes), in
+				      * this process, or in share_pid's when share_pid is set
+				      * (then reopens is 1 + share_fd); 0: it holds its file */
 	/* version 3: the event-loop kinds (c/kinds/fd_{eventfd,signalfd,timerfd}.c); else 0 */
 	uint64_t count;              /* EVENTFD: the counter; TIMERFD: expirations not yet read;
 				      * INOTIFY: the last wd it handed out (the next is one more) */
@@ -108,7 +112,8 @@ struct ckpt_fd {
 	/* version 6, process trees: the same open file description (kcmp
 	 * KCMP_FILE) is held by a member earlier in the tree order, at fd
 	 * share_fd of process share_pid; the restart makes the description
-	 * once and gives it to every holder. 0, 0: held by no earlier member. */
+	 * once and gives it to every holder. 0, 0: held by no earlier member.
+	 * With reopens (version 8): not the description, the deleted file. */
 	int32_t share_pid, share_fd;
 };
 

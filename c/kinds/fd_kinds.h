@@ -20,6 +20,7 @@
 #define FD_RECORD_INVALID "descriptor record is invalid (corrupt image)"
 #define FD_CONTENTS_OUTSIDE "stored file contents lie outside the image (corrupt image)"
 #define FD_PIPE_BYTES_OUTSIDE "pipe contents lie outside the image (corrupt image)"
+#define FD_REOPENS_INVALID "a second open of a deleted file or memfd names no file it can open again (corrupt image)"
 
 /* Kinds restored from a record of their own (not taken from the restart,
  * not rebuilt per pipe), so a dup can share that open file (shares_with)
@@ -70,6 +71,9 @@ const char *fd_locks_problem(const struct ckpt_header *h, const char *tables);
 const char *fd_epoll_record_problem(const struct ckpt_fd *f);
 const char *fd_unix_socket_record_problem(const struct ckpt_fd *f, const struct ckpt_header *h);
 const char *fd_inet_socket_record_problem(const struct ckpt_fd *f, const struct ckpt_header *h);
+/* fd_unlinked.c: every record that opens a deleted file or memfd again
+ * (reopens), against the fd table: a lower record of its kind holding it. */
+const char *fd_unlinked_reopens_problem(const struct ckpt_header *h, const char *tables);
 /* fd_epoll.c: every epoll watch record, against the fd table. */
 const char *fd_epoll_watches_problem(const struct ckpt_header *h, const char *tables);
 const char *fd_inotify_record_problem(const struct ckpt_fd *f);
@@ -83,11 +87,12 @@ const char *fd_inotify_watches_problem(const struct ckpt_header *h, const char *
  * code (c/stub/tree_shared.c), and every holder takes a dup. A kind whose
  * record alone does not describe the description stays out: an epoll's
  * and an inotify's watches are tables of their holder's image, keyed by
- * its fd numbers, and a terminal, /proc file, memfd (its seals, its
- * mappings) or FIFO is restored through more than its record. A deleted
- * file is its record and its bytes in the first holder's image, which the
- * root reads (tcl's `open "|cmd"` and Python's subprocess with a
- * TemporaryFile give a child a stderr or stdout they share so). Checked on the capture's
+ * its fd numbers, and a terminal, /proc file or FIFO is restored through
+ * more than its record. A deleted file or memfd is its record and its
+ * bytes in the first holder's image, which the root reads (tcl's
+ * `open "|cmd"` and Python's subprocess with a TemporaryFile give a child
+ * a stderr or stdout they share so); a memfd's seals are in its record,
+ * and a shared mapping of either beside a descriptor is refused. Checked on the capture's
  * record (tree_fds.c) and on the image's (validate.c, the reader). */
 static inline int fd_shared_in_tree(const struct ckpt_fd *f)
 {
@@ -100,6 +105,8 @@ static inline int fd_shared_in_tree(const struct ckpt_fd *f)
 	case CKPT_FD_SIGNALFD: /* a mask: what it reads is the reader's own */
 	case CKPT_FD_TIMERFD: /* armed once, by its first holder (fd_timerfd_arm) */
 	case CKPT_FD_DELETED: /* made and named again once, its offset the holders' one */
+	case CKPT_FD_MEMFD:   /* made once with its name and seals (a shared mapping of
+			       * it beside a descriptor is refused: tree_shared_memory.c) */
 		return 1;
 	case CKPT_FD_UNIX_SOCKET: /* a pair by its ends' inodes (fd_unix_socket.c); */
 	case CKPT_FD_INET_SOCKET: /* else unbound, bound, listening, a datagram socket
@@ -130,6 +137,9 @@ int fd_signalfd_capture(struct capture *c, int fd, struct ckpt_fd *r, const char
 int fd_timerfd_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *target);
 /* fd_unlinked.c: DELETED or MEMFD, for the target of a deleted file. */
 uint32_t fd_unlinked_kind(const char *target);
+/* fd_unlinked.c, once dups, reopens and a tree's sharing are known: the
+ * bytes of each file, stored once, by the record that holds it. */
+int store_unlinked_contents(struct capture *c);
 /* fd_proc.c: whether readlink's `target` is a /proc or /sys file. */
 int is_proc_path(const char *target);
 /* fd_pipe.c: keeps pipes and FIFOs whose both ends the process (or the
@@ -173,8 +183,11 @@ void fd_inherit_restore(const struct ckpt_fd *f);
 void fd_tty_restore(const struct ckpt_fd *f, const char *path);
 void fd_pipe_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, int image_fd);
 void fd_fifo_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings, int image_fd);
-void fd_unlinked_restore(const struct ckpt_fd *f, const char *name, int image_fd);
+/* fd_unlinked.c: a record that reopens (another open of a file made once)
+ * is opened again on file_fd, a description of that file; else made. */
+void fd_unlinked_restore(const struct ckpt_fd *f, const char *name, int image_fd, int file_fd);
 int fd_unlinked_make(const struct ckpt_fd *f, const char *name, int image_fd);
+int fd_unlinked_reopen(const struct ckpt_fd *f, int file_fd);
 /* fd_<kind>_make: the description a record says, at a high number, not yet
  * placed: what fd_<kind>_restore places, and what a tree's root makes
  * once for every holder of a shared one (c/stub/tree_shared.c). */

@@ -2,14 +2,24 @@
 /*
  * CKPT_FD_DELETED, CKPT_FD_MEMFD: files with no name to reopen, a regular
  * file deleted while open (the temporary-file pattern) and a memfd. Their
- * bytes go into the image, as CRIU does, up to CKPT_CONTENT_MAX each, and
- * the restart recreates them unlinked (O_TMPFILE in the same directory;
- * memfd_create with the same name, then the same seals). Refused at
- * checkpoint, so the restart never meets them: a file still linked
- * elsewhere (its other names would no longer share it), one owned by
- * another user, a directory that cannot hold an unnamed file, a hugetlbfs
- * memfd, a second open file description of the same file, and a
- * MAP_SHARED mapping of it (it would no longer share the restored file).
+ * bytes go into the image once, as CRIU does, up to CKPT_CONTENT_MAX each,
+ * and the restart recreates them unlinked (O_TMPFILE in the same
+ * directory; memfd_create with the same name, then the same seals).
+ * Refused at checkpoint, so the restart never meets them: a file still
+ * linked elsewhere (its other names would no longer share it), one owned
+ * by another user, a directory that cannot hold an unnamed file, a
+ * hugetlbfs memfd, permission bits that no longer allow the program's
+ * access mode (the restart opens it again so), and a MAP_SHARED mapping
+ * of it (it would no longer share the restored file).
+ *
+ * A file opened more than once (GNU parallel opens each job's temporary
+ * file twice, writes through one and reads back through the other) is
+ * made once: the lowest fd on it holds the bytes, and every other open
+ * file description names it (`reopens`) and is opened again on the made
+ * file through /proc/self/fd, with its own access mode, flags and offset,
+ * so writes through one are read through the other as before. A dup is
+ * one description (shares_with), as for any file. In a tree the holder may
+ * be an earlier process's fd (share_pid; c/lib/tree_fds.c).
  *
  * At restart: same permission bits, size and contents, then the memfd's
  * seals (last: a write seal would stop the refill). The deleted file is
@@ -38,10 +48,40 @@ const char *fd_unlinked_record_problem(const struct ckpt_fd *f, const struct ckp
 {
 	if (f->kind == CKPT_FD_DELETED && !f->path_str)
 		return FD_RECORD_INVALID; /* a memfd's name may be empty */
-	if (f->content_len && (f->shares_with || !within(f->content_offset, f->content_len, h->file_size) ||
+	if (f->content_len && (f->shares_with || f->reopens || !within(f->content_offset, f->content_len, h->file_size) ||
 			       f->content_offset < h->data_offset))
 		return FD_CONTENTS_OUTSIDE;
 	return f->pipe_len ? FD_PIPE_BYTES_OUTSIDE : 0;
+}
+
+/* The record of fd `fd` in the table, or 0. */
+static const struct ckpt_fd *record_at(const struct ckpt_fd *f, uint32_t n, int32_t fd)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (f[i].fd == fd)
+			return &f[i];
+	return 0;
+}
+
+const char *fd_unlinked_reopens_problem(const struct ckpt_header *h, const char *tables)
+{
+	const struct ckpt_fd *f = (const void *)(tables + h->fds_off);
+	for (uint32_t i = 0; i < h->nfds; i++) {
+		if (!f[i].reopens)
+			continue;
+		if ((f[i].kind != CKPT_FD_DELETED && f[i].kind != CKPT_FD_MEMFD) || f[i].shares_with)
+			return FD_REOPENS_INVALID;
+		if (f[i].share_pid) { /* the holder is in an earlier process: tree_validate.c */
+			if ((int64_t)f[i].reopens - 1 != f[i].share_fd)
+				return FD_REOPENS_INVALID;
+			continue;
+		}
+		const struct ckpt_fd *holder = record_at(f, h->nfds, (int32_t)(f[i].reopens - 1));
+		if (!holder || holder->fd >= f[i].fd || holder->kind != f[i].kind || holder->reopens || holder->shares_with ||
+		    holder->share_pid || holder->share_fd)
+			return FD_REOPENS_INVALID;
+	}
+	return 0;
 }
 
 #ifdef CKPT_LIB
@@ -93,9 +133,15 @@ static int shared_mapping(struct capture *c, const struct stat *st, struct line 
 	return 0;
 }
 
-static int second_description(struct capture *c, int fd, const struct stat *st, struct line *why)
+/* An earlier fd on the same file: a dup of this one (1: kept as that one
+ * open file, shares_with, nothing to store), or another open file
+ * description, whose fd, the lowest on the file, holds its bytes: this
+ * record opens it again (reopens). Dups are looked for first, since an
+ * earlier fd may be another description and a later one this one's. */
+static int earlier_open(struct capture *c, int fd, const struct stat *st, struct ckpt_fd *r)
 {
 	int pid = (int)sys_getpid();
+	const struct ckpt_fd *holder = 0;
 	for (uint32_t i = 0; i < c->nfds; i++) {
 		const struct ckpt_fd *o = &c->fds[i];
 		struct stat ost;
@@ -103,12 +149,31 @@ static int second_description(struct capture *c, int fd, const struct stat *st, 
 		    ost.st_ino != st->st_ino || ost.st_dev != st->st_dev)
 			continue;
 		if (sys_kcmp(pid, pid, 0 /* KCMP_FILE */, (unsigned long)fd, (unsigned long)o->fd) == 0)
-			return 1; /* a dup: restored as one open file (shares_with), nothing to store */
-		line_str(why, "a second open of the file on fd ");
-		line_u64(why, (uint64_t)o->fd);
-		return refuse(why, ", which a restart would not share");
+			return 1;
+		if (!holder || o->fd < holder->fd)
+			holder = o;
 	}
+	if (holder)
+		r->reopens = (uint32_t)holder->fd + 1;
 	return 0;
+}
+
+/* The restart opens each description again with its access mode, by name
+ * or through /proc/self/fd: permission bits changed since the program's
+ * open (a chmod 0400 of a file open for writing) would refuse it then. */
+static int reopenable(int fd, const struct ckpt_fd *r, struct line *why)
+{
+	struct line p = {.len = 0};
+	line_str(&p, "/proc/self/fd/");
+	line_u64(&p, (uint64_t)fd);
+	long t = sys_openat(AT_FDCWD, p.buf, (int)(r->open_flags & O_ACCMODE) | O_CLOEXEC | O_NOCTTY, 0);
+	if (t >= 0) {
+		sys_close((int)t);
+		return 0;
+	}
+	line_str(why, "its permission bits no longer let it be opened as the program opened it (");
+	line_str(why, errno_text(t));
+	return refuse(why, "), which a restart does");
 }
 
 static int tmpfile_possible(const char *path, struct line *why)
@@ -132,38 +197,42 @@ static int tmpfile_possible(const char *path, struct line *why)
 
 /* The file's bytes, read through a fresh read-only open of the fd: its own
  * offset stays put, and a write-only fd can still be read. */
-static int copy_contents(struct capture *c, int fd, struct ckpt_fd *r, struct line *why)
+static int copy_contents(struct capture *c, struct ckpt_fd *r)
 {
-	if (r->content_len > CKPT_CONTENT_MAX) {
-		line_str(why, "its ");
-		line_size(why, r->content_len);
-		line_str(why, " are more than the ");
-		line_size(why, CKPT_CONTENT_MAX);
-		return refuse(why, " ckpt stores for such a file");
-	}
 	if (c->pipe_data_size + r->content_len > c->pipe_data_cap)
-		return refuse(why, "deleted files and memfds hold more than ckpt stores in one image");
+		return capture_fail(c, "deleted files and memfds hold more than ckpt stores in one image", 0);
 	struct line p = {.len = 0};
 	line_str(&p, "/proc/self/fd/");
-	line_u64(&p, (uint64_t)fd);
+	line_u64(&p, (uint64_t)r->fd);
 	long rd = sys_openat(AT_FDCWD, p.buf, O_RDONLY | O_CLOEXEC, 0);
-	if (rd < 0) {
-		line_str(why, "cannot read it (");
-		line_str(why, errno_text(rd));
-		return refuse(why, ")");
-	}
+	if (rd < 0)
+		return capture_fail_path(c, "cannot read the deleted file or memfd on ", p.buf, rd);
 	char *to = c->pipe_data + c->pipe_data_size;
 	for (uint64_t got = 0; got < r->content_len;) {
 		long k = sys_pread((int)rd, to + got, r->content_len - got, (long)got);
 		if (k <= 0) {
 			sys_close((int)rd);
-			return refuse(why, "it changed size while being read");
+			return capture_fail_path(c, "a deleted file or memfd changed size while being read: ", p.buf, 0);
 		}
 		got += (uint64_t)k;
 	}
 	sys_close((int)rd);
 	r->content_offset = c->pipe_data_size; /* relative; the writer makes it absolute */
 	c->pipe_data_size += r->content_len;
+	return 0;
+}
+
+int store_unlinked_contents(struct capture *c)
+{
+	for (uint32_t i = 0; i < c->nfds; i++) {
+		struct ckpt_fd *r = &c->fds[i];
+		if (r->kind != CKPT_FD_DELETED && r->kind != CKPT_FD_MEMFD)
+			continue;
+		if (r->shares_with || r->reopens || r->share_pid)
+			r->content_len = 0; /* the file's holder, here or in an earlier process, stores it */
+		else if (copy_contents(c, r))
+			return -1;
+	}
 	return 0;
 }
 
@@ -194,15 +263,19 @@ static int keep_unlinked(struct capture *c, int fd, struct ckpt_fd *r, const cha
 		if (tmpfile_possible(name, why))
 			return -1;
 	}
-	int dup = second_description(c, fd, st, why);
-	if (dup < 0 || shared_mapping(c, st, why))
+	if (r->content_len > CKPT_CONTENT_MAX) {
+		line_str(why, "its ");
+		line_size(why, r->content_len);
+		line_str(why, " are more than the ");
+		line_size(why, CKPT_CONTENT_MAX);
+		return refuse(why, " ckpt stores for such a file");
+	}
+	if (shared_mapping(c, st, why) || reopenable(fd, r, why))
 		return -1;
-	if (dup)
+	if (earlier_open(c, fd, st, r))
 		r->content_len = 0;
-	else if (copy_contents(c, fd, r, why))
-		return -1;
 	r->path_str = capture_string(c, name, str_len(name));
-	return 1;
+	return 1; /* its bytes: store_unlinked_contents, once sharing is known */
 }
 
 int fd_unlinked_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *target, const struct stat *st)
@@ -279,9 +352,22 @@ int fd_unlinked_make(const struct ckpt_fd *f, const char *name, int image_fd)
 	return fd;
 }
 
-void fd_unlinked_restore(const struct ckpt_fd *f, const char *name, int image_fd)
+int fd_unlinked_reopen(const struct ckpt_fd *f, int file_fd)
 {
-	int fd = fd_unlinked_make(f, name, image_fd);
+	struct line self = {.len = 0};
+	line_str(&self, "/proc/self/fd/");
+	line_u64(&self, (uint64_t)file_fd);
+	int flags = (int)(f->open_flags & ~(unsigned)(O_CREAT | O_EXCL | O_TRUNC | O_TMPFILE)) | O_CLOEXEC;
+	int fd = to_high(sys_openat(AT_FDCWD, self.buf, flags, 0), "cannot open again the deleted file or memfd on", self.buf);
+	long err = f->offset ? sys_lseek(fd, (long)f->offset, SEEK_SET) : 0;
+	if (err < 0)
+		die_path("cannot seek in", self.buf, err);
+	return fd;
+}
+
+void fd_unlinked_restore(const struct ckpt_fd *f, const char *name, int image_fd, int file_fd)
+{
+	int fd = f->reopens ? fd_unlinked_reopen(f, file_fd) : fd_unlinked_make(f, name, image_fd);
 	place(fd, f);
 	set_status_flags(f);
 	sys_close(fd);

@@ -241,7 +241,7 @@ int capture_fds(struct capture *c)
 		return -1;
 	sort_fds(c);
 	find_shared_files(c);
-	if (tree_share_fds(c))
+	if (tree_share_fds(c) || store_unlinked_contents(c))
 		return -1;
 	/* The world audit runs here, with the descriptors, so that everything a
 	 * restart would refuse fails the checkpoint before any heavy work. */

@@ -250,10 +250,6 @@ static const char *unshared_kind_text(const struct ckpt_fd *r)
 		return "a terminal";
 	case CKPT_FD_PROC:
 		return "a /proc or /sys file";
-	case CKPT_FD_DELETED:
-		return "a deleted file";
-	case CKPT_FD_MEMFD:
-		return "a memfd";
 	case CKPT_FD_FIFO:
 		return "a named FIFO";
 	case CKPT_FD_EVENTFD:
@@ -299,13 +295,16 @@ static int refuse_share(struct capture *c, const struct ckpt_fd *r, int pid, int
 			   ": such a descriptor shared between processes is not restored yet");
 }
 
-/* Another member's fd on the same deleted file or memfd through an open
- * of its own (/proc/PID/fd/N), not a dup: each record would bring back a
- * file of its own, and the writes of one would no longer reach the other. */
-static int refuse_second_open(struct capture *c, const struct ckpt_fd *r, int pid, int fd)
+/* r and another member's fd are two open file descriptions of one deleted
+ * file or memfd: r opens again the one the first process in tree order holding it
+ * made (its lowest fd there, the tree's holder of its bytes), unless a dup
+ * of another member's description is found later in the scan. */
+static void other_open(struct ckpt_fd *r, int pid, int fd)
 {
-	return refuse_pair(c, r, r->kind == CKPT_FD_MEMFD ? "a memfd" : "a deleted file", "is a second open of the file on",
-			   pid, fd, ", not a dup of it, which a restart would not share");
+	if (r->kind != CKPT_FD_DELETED && r->kind != CKPT_FD_MEMFD)
+		return; /* a file by its path: each open is made again by its own */
+	if (!r->share_pid && !r->shares_with)
+		r->share_pid = pid, r->share_fd = fd, r->reopens = (uint32_t)fd + 1;
 }
 
 static int share_with(int fd, void *ctx)
@@ -320,19 +319,17 @@ static int share_with(int fd, void *ctx)
 	int self = (int)sys_getpid();
 	for (uint32_t i = 0; i < c->nfds; i++) {
 		struct ckpt_fd *r = &c->fds[i];
-		if (r->share_pid || s->keys[2 * i] != st.st_dev || s->keys[2 * i + 1] != st.st_ino)
+		if ((r->share_pid && !r->reopens) || s->keys[2 * i] != st.st_dev || s->keys[2 * i + 1] != st.st_ino)
 			continue;
 		if (sys_kcmp(self, s->pid, KCMP_FILE, (unsigned long)r->fd, (unsigned long)fd) != 0) {
-			if (r->kind != CKPT_FD_DELETED && r->kind != CKPT_FD_MEMFD)
-				continue; /* a file by its path: each open is made again by its own */
-			s->failed = refuse_second_open(c, r, s->pid, fd);
-			return 1;
+			other_open(r, s->pid, fd);
+			continue;
 		}
 		if (!fd_shared_in_tree(r)) { /* a connected Unix socket may still be a pair: resolve_unix_sockets decides */
 			s->failed = refuse_share(c, r, s->pid, fd);
 			return 1;
 		}
-		r->share_pid = s->pid, r->share_fd = fd;
+		r->share_pid = s->pid, r->share_fd = fd, r->reopens = 0;
 	}
 	return 0;
 }

@@ -33,7 +33,10 @@ void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int
 			break;
 		case CKPT_FD_DELETED:
 		case CKPT_FD_MEMFD:
-			fd_unlinked_restore(f, string_at(strings, f->path_str), image_fd);
+			/* another open of a file made once: opened again on its holder's fd
+			 * here (placed already: a lower one), or on the tree's parked one */
+			fd_unlinked_restore(f, string_at(strings, f->path_str), image_fd,
+					    f->share_pid ? tree_parked_file(f) : (int)f->reopens - 1);
 			break;
 		case CKPT_FD_FIFO:
 			fd_fifo_restore(fds, n, i, strings, image_fd);

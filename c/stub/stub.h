@@ -122,6 +122,9 @@ void validate_tree(const struct ckpt_header *h, const char *tables);
 const char *own_member_image(void);
 void restore_tree(struct ckpt_header *hdr, char **tables);
 int tree_parked_fd(const struct ckpt_fd *f);
+/* tree_shared.c: for a record opening again a deleted file an earlier
+ * process holds (reopens, share_pid), that holder's parked description. */
+int tree_parked_file(const struct ckpt_fd *f);
 /* tree_memory.c: the memfd a SHARED_ANON region maps when another process
  * of the tree maps its object too, or -1; closed once memory is loaded. */
 int tree_memory_fd(const struct ckpt_region *r);

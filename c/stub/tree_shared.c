@@ -60,11 +60,14 @@ static uint64_t id_of(const struct ckpt_fd *f)
 	return f->kind == CKPT_FD_UNIX_SOCKET ? f->sock_id : f->pipe_id;
 }
 
-/* The description record `f` of process `proc` is, as (pid, fd): its first holder's. */
+/* The description record `f` of process `proc` is, as (pid, fd): its first
+ * holder's. One that opens a file again (reopens) is a description of its
+ * own: share_pid names the file's holder, not it. */
 static void holder_of(uint32_t proc, const struct ckpt_fd *f, int32_t *pid, int32_t *fd)
 {
-	*pid = f->share_pid ? f->share_pid : tree.proc[proc].pid;
-	*fd = f->share_pid ? f->share_fd : f->fd;
+	int own = !f->share_pid || f->reopens;
+	*pid = own ? tree.proc[proc].pid : f->share_pid;
+	*fd = own ? f->fd : f->share_fd;
 }
 
 static struct parked *find(int32_t pid, int32_t fd, uint64_t pipe_id, uint32_t kind, uint32_t id)
@@ -140,7 +143,8 @@ static int make_description(const struct ckpt_fd *first, uint32_t holder, const 
 		return fd_signalfd_make(first);
 	case CKPT_FD_TIMERFD: /* unarmed: its first holder arms it in phase 2 */
 		return fd_timerfd_make(first);
-	case CKPT_FD_DELETED: { /* its bytes, from its first holder's image, once */
+	case CKPT_FD_DELETED: /* its bytes, from its first holder's image, once */
+	case CKPT_FD_MEMFD: {
 		int image = image_of(holder);
 		int made = fd_unlinked_make(first, name, image);
 		done_with_image(holder, image);
@@ -159,23 +163,39 @@ static int make_description(const struct ckpt_fd *first, uint32_t holder, const 
 	return (int)fd;
 }
 
-/* Every description a later process names as shared: made once. */
+/* The description first holder (pid, fd) has, parked: made once. One that
+ * opens a deleted file again is opened on its file's holder's description,
+ * itself made first (validated: a holder that opens no file again). */
+static int parked_description(int32_t pid, int32_t fd, uint32_t kind, int *next)
+{
+	const struct parked *p = find(pid, fd, 0, kind, 0);
+	if (p)
+		return p->at;
+	uint32_t holder;
+	const struct ckpt_fd *first = record_of(pid, fd, &holder);
+	int made, file = first->reopens ? parked_description(first->share_pid ? first->share_pid : pid,
+							       (int32_t)first->reopens - 1, kind, next) : -1;
+	const struct tree_process *h = &tree.proc[holder];
+	judge_member(h->member, tree.root_strings); /* a refusal names the first holder */
+	if (first->reopens)
+		made = fd_unlinked_reopen(first, file);
+	else
+		made = make_description(first, holder, h->tables + h->hdr->strings_off + first->path_str);
+	int at = park_fd(made, next);
+	parked[nparked++] = (struct parked){.pid = pid, .fd = fd, .kind = kind, .at = at};
+	return at;
+}
+
+/* Every description a later process names as shared, and every deleted
+ * file one opens again: made once. */
 static void park_descriptions(int *next)
 {
 	for (uint32_t p = 0; p < tree.n; p++) {
 		uint32_t n;
 		const struct ckpt_fd *f = fds_of(p, &n);
-		for (uint32_t i = 0; i < n; i++) {
-			if (!f[i].share_pid || by_id(&f[i]) || find(f[i].share_pid, f[i].share_fd, 0, f[i].kind, 0))
-				continue;
-			uint32_t holder;
-			const struct ckpt_fd *first = record_of(f[i].share_pid, f[i].share_fd, &holder);
-			const struct tree_process *h = &tree.proc[holder];
-			judge_member(h->member, tree.root_strings); /* a refusal names the first holder */
-			int fd = make_description(first, holder, h->tables + h->hdr->strings_off + first->path_str);
-			parked[nparked++] = (struct parked){.pid = f[i].share_pid, .fd = f[i].share_fd, .kind = first->kind,
-							    .at = park_fd(fd, next)};
-		}
+		for (uint32_t i = 0; i < n; i++)
+			if (f[i].share_pid && !by_id(&f[i]))
+				parked_description(f[i].share_pid, f[i].share_fd, f[i].kind, next);
 	}
 	judge_member(0, 0);
 }
@@ -329,6 +349,14 @@ int tree_parked_fd(const struct ckpt_fd *f)
 	holder_of(restart.tree_index, f, &pid, &fd);
 	const struct parked *p = find(pid, fd, id_of(f), f->kind, (uint32_t)by_id(f));
 	return p ? p->at : -1;
+}
+
+int tree_parked_file(const struct ckpt_fd *f)
+{
+	const struct parked *p = find(f->share_pid, f->share_fd, 0, f->kind, 0);
+	if (!p)
+		die("descriptor sharing between processes is inconsistent (corrupt image)", 0);
+	return p->at;
 }
 
 /* One by one: a number the parking skipped may hold this process's own

@@ -246,8 +246,10 @@ static const struct ckpt_fd *fds_of(uint32_t proc)
 }
 
 /* Each descriptor's first holder (share_pid, share_fd; of a kind that may
- * be shared: validate.c) is a record of the same kind, in a process before it, that names no holder itself; an
- * inherited one (the restart's own 0-2) is the root's. */
+ * be shared: validate.c) is a record of the same kind, in a process before it, that names no holder itself
+ * (but the deleted file it opens again); a deleted file opened again
+ * (reopens) is held by a record that opens no file again; an inherited one
+ * (the restart's own 0-2) is the root's. */
 static void check_shares(uint32_t proc)
 {
 	const struct ckpt_fd *f = fds_of(proc);
@@ -261,7 +263,8 @@ static void check_shares(uint32_t proc)
 		for (uint32_t k = 0; holder < proc && k < tree.proc[holder].hdr->nfds; k++)
 			if (fds_of(holder)[k].fd == f[i].share_fd)
 				first = &fds_of(holder)[k];
-		if (!first || first->kind != f[i].kind || first->share_pid || first->share_fd ||
+		if (!first || first->kind != f[i].kind || ((first->share_pid || first->share_fd) && !first->reopens) ||
+		    (f[i].reopens && (first->reopens || first->shares_with)) ||
 		    (f[i].kind == CKPT_FD_INHERIT && (holder || f[i].share_fd > 2)))
 			die("descriptor sharing between processes is inconsistent (corrupt image)", 0);
 	}

@@ -386,14 +386,10 @@ void load_and_validate(const char *path, struct ckpt_header *hdr, char **tables)
 	check_specials(hdr);
 	check_regions(hdr, t);
 	check_fds(hdr, t);
-	const char *lock_problem = fd_locks_problem(hdr, t);
-	if (lock_problem)
-		bad(lock_problem);
-	const char *watch_problem = fd_epoll_watches_problem(hdr, t);
-	if (!watch_problem)
-		watch_problem = fd_inotify_watches_problem(hdr, t);
-	if (watch_problem)
-		bad(watch_problem);
+	const char *table_problem = fd_locks_problem(hdr, t) ?: fd_unlinked_reopens_problem(hdr, t)
+					    ?: fd_epoll_watches_problem(hdr, t) ?: fd_inotify_watches_problem(hdr, t);
+	if (table_problem)
+		bad(table_problem);
 	check_threads(hdr, t);
 	restart.image_fd = (int)fd;
 	*tables = t;

@@ -21,7 +21,7 @@ export * from "./format-tree.ts";
 import { MEMBER, TREE_C_CONSTANTS } from "./format-tree.ts";
 
 export const CKPT_MAGIC = "CKPTIMG\0";
-export const CKPT_VERSION = 7;
+export const CKPT_VERSION = 8;
 export const CKPT_ARCH_X86_64 = 62;
 export const CKPT_PAGE_SIZE = 4096;
 export const CKPT_HEADER_SIZE = 4096;
@@ -282,7 +282,7 @@ export const FD = layout("ckpt_fd", 272, {
 	content_crc: f(120, "u32"),
 	seals: f(124, "u32"),
 	mode: f(128, "u32"),
-	pad: f(132, "u32"),
+	reopens: f(132, "u32"), // version 8: 1 + the fd whose deleted file or memfd it opens again
 	// event-loop kinds
 	count: f(136, "u64"), // inotify: the last wd handed out
 	sigmask: f(144, "u64"),

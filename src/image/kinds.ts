@@ -68,8 +68,11 @@ const fdKind = (value: number, text: string, json: string, has: Partial<Omit<FdK
 	sharedInTree: never, pathText: (f) => f.path, ...has,
 });
 
-/** Bytes of a deleted file or memfd stored, or the fd it is restored as one with. */
-const storedText = (f: Fd) => (f.sharesWith === null ? `${bytes(f.contentLen)} stored` : `as fd ${f.sharesWith}`);
+/** Bytes of a deleted file or memfd stored, the fd it is restored as one with, or the fd whose file it opens again. */
+const storedText = (f: Fd) =>
+	f.sharesWith !== null ? `as fd ${f.sharesWith}`
+	: f.reopens === null ? (f.firstHolder ? "stored by its first holder" : `${bytes(f.contentLen)} stored`)
+	: `another open of ${f.firstHolder ? `pid ${f.firstHolder.pid} ` : ""}fd ${f.reopens}`;
 
 export const FD_KINDS = kindTable([
 	// sharedInTree: made once by a tree's restart for every process that holds it (docs/process-trees.md, "Descriptors between members").
@@ -88,7 +91,7 @@ export const FD_KINDS = kindTable([
 		pathText: (f) => `${f.path} (deleted, ${storedText(f)})`,
 	}),
 	fdKind(CKPT_FD_MEMFD, "memfd", "memfd", {
-		offset: true, stored: true, lockable: true, ownFile: true, pathText: (f) => `memfd:${f.path} (${storedText(f)})`,
+		offset: true, stored: true, lockable: true, ownFile: true, sharedInTree: always, pathText: (f) => `memfd:${f.path} (${storedText(f)})`,
 	}),
 	// Unlike an anonymous pipe, a FIFO with nothing queued is just its path.
 	fdKind(CKPT_FD_FIFO, "fifo", "fifo", {

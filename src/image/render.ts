@@ -139,7 +139,7 @@ export function renderInfo(image: Image, nowMs: number, processes: TreeProcess[]
 			["FD", "KIND", "FLAGS", "OFFSET", "PATH"],
 			...image.fds.map((f) => {
 				const kind = FD_KINDS.of(f.kind);
-				const path = [kind?.pathText(f) ?? f.path, f.firstHolder ? `(${firstHolderText(f)})` : ""].filter(Boolean).join(" ");
+				const path = [kind?.pathText(f) ?? f.path, firstHolderText(f) ? `(${firstHolderText(f)})` : ""].filter(Boolean).join(" ");
 				return [String(f.fd), kind?.text ?? "?", fdFlags(f), kind?.offset ? String(f.offset) : "-", path];
 			}),
 		], [0, 3]));

@@ -9,7 +9,7 @@ import { ImageError } from "../cli/errors.ts";
 import { Fields, utf8 } from "./fields.ts";
 import {
 	CKPT_CODEC_NONE, CKPT_COMPRESS_BLOCK, CKPT_LOWEST_ADDRESS, CKPT_MAX_FD,
-	CKPT_FD_EPOLL, CKPT_FD_INET_SOCKET, CKPT_FD_UNIX_SOCKET, CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EPOLL_WATCH, EXTENT, FD, INOTIFY_WATCH, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS,
+	CKPT_FD_DELETED, CKPT_FD_EPOLL, CKPT_FD_INET_SOCKET, CKPT_FD_MEMFD, CKPT_FD_UNIX_SOCKET, CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EPOLL_WATCH, EXTENT, FD, INOTIFY_WATCH, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS,
 	THREAD, TIMER, MEMBER,
 	CKPT_EXTENT_PARENT, CKPT_HEADER_SIZE,
 } from "./format.ts";
@@ -18,7 +18,7 @@ import { decodeTermios, USER_SPACE_END } from "./header.ts";
 import { allBits, EXTENT_KINDS, FD_KINDS, LOCK_KINDS, REGION_FLAGS, REGION_KINDS, VM_FLAGS } from "./kinds.ts";
 import { checkRestorePoints, tidWord } from "./restore-points.ts";
 import { decodeInotifyWatches } from "./inotify.ts";
-import { decodeMembers, firstHolderProblem } from "./tree.ts";
+import { decodeMembers, firstHolderProblem, reopenProblem } from "./tree.ts";
 import { regionRecordProblem } from "./sysv-shm.ts";
 import type { EpollWatch, Extent, Fd, Header, Lock, PendingSignal, Region, Tables, Thread, Timer } from "./types.ts";
 
@@ -192,6 +192,9 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		if (sharesWith > 0 && (!fdKind.ownFile || i === 0 || sharesWith - 1 >= fd || sharesWith - 1 < fds[0]!.fd))
 			bad(`shares an open file with fd ${sharesWith - 1}, which it cannot`);
 		if (contentLen > 0n && sharesWith > 0) bad("stored contents on a shared open file (the fd it shares with has them)");
+		const reopens = f.u32("reopens");
+		if (reopens > 0 && ((kind !== CKPT_FD_DELETED && kind !== CKPT_FD_MEMFD) || sharesWith > 0 || contentLen > 0n))
+			bad(`opens again the file on fd ${reopens - 1}, which it cannot`);
 		if (byPath && f.u32("path_str") === 0) bad("reopened by path, but has none");
 		if (pipeLen > 0 && (!fdKind.unread || BigInt(pipeLen) > f.u64("size")))
 			bad("pipe contents on a kind that has none, or beyond the pipe's size");
@@ -209,6 +212,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			pipeCrc: f.u32("pipe_crc"),
 			termios: decodeTermios(f.struct("termios", TERMIOS)),
 			sharesWith: f.u32("shares_with") > 0 ? f.u32("shares_with") - 1 : null,
+			reopens: reopens > 0 ? reopens - 1 : null,
 			watches: [],
 			inotifyWatches: [],
 			contentLen: Number(contentLen),
@@ -232,7 +236,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			} : null,
 			firstHolder: f.i32("share_pid") !== 0 || f.i32("share_fd") !== 0 ? { pid: f.i32("share_pid"), fd: f.i32("share_fd") } : null,
 		};
-		const problem = fdKind.problem?.(record) ?? firstHolderProblem(record, h);
+		const problem = fdKind.problem?.(record) ?? firstHolderProblem(record, h) ?? reopenProblem(record, fds);
 		if (problem) bad(problem);
 		fds.push(record);
 	}

@@ -124,4 +124,4 @@ export function treeJson(image: Image, processes: TreeProcess[]) {
 }
 
 /** The open-files table's note on a description another process of the tree holds first. */
-export const firstHolderText = (f: Fd) => (f.firstHolder ? `shared with pid ${f.firstHolder.pid} fd ${f.firstHolder.fd}` : "");
+export const firstHolderText = (f: Fd) => (f.firstHolder && f.reopens === null ? `shared with pid ${f.firstHolder.pid} fd ${f.firstHolder.fd}` : "");

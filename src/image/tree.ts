@@ -94,6 +94,20 @@ export function firstHolderProblem(f: Fd, h: Header): string | undefined {
 		return `shares an open file with pid ${pid} fd ${fd}, which it cannot`;
 }
 
+/**
+ * Why an fd that opens a deleted file or memfd again (reopens, version 8)
+ * names no file it can, against the lower records `earlier`, or undefined:
+ * in this process, a lower record of its kind that holds the file itself;
+ * in a tree, its first holder's fd (that record is checked with the tree).
+ */
+export function reopenProblem(f: Fd, earlier: Fd[]): string | undefined {
+	if (f.reopens === null) return undefined;
+	if (f.firstHolder) return f.firstHolder.fd === f.reopens ? undefined : `opens again fd ${f.reopens}, not its first holder's`;
+	const holder = earlier.find((o) => o.fd === f.reopens);
+	if (!holder || holder.kind !== f.kind || holder.reopens !== null || holder.sharesWith !== null || holder.firstHolder)
+		return `opens again the file on fd ${f.reopens}, which holds none`;
+}
+
 /** What `ckpt info` says of a member: "exited 3", "killed by SIGTERM", "3 threads". */
 export function memberState(m: Member): string {
 	if (m.kind === CKPT_MEMBER_ZOMBIE) return waitStatusText(m.waitStatus);

@@ -182,6 +182,7 @@ export interface Fd {
 	pipeCrc: number;
 	termios: Termios; // CKPT_FD_TTY: its modes (valid false otherwise)
 	sharesWith: number | null; // a lower fd on the same open file (dup, 2>&1), restored as one
+	reopens: number | null; // version 8, deleted file or memfd: another open file description of the file on this fd (of firstHolder's process when set)
 	watches: EpollWatch[]; // CKPT_FD_EPOLL: its interest list (empty otherwise)
 	inotifyWatches: InotifyWatch[]; // CKPT_FD_INOTIFY (not a dup): its watches, by wd (empty otherwise)
 	contentLen: number; // deleted file or memfd: its bytes stored in the image

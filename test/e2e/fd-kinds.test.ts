@@ -142,7 +142,6 @@ for (const [variant, why] of [
   ["big", /fd 3 \(\S+\/scratch \(deleted\): its 65\.0 MiB are more than the 64\.0 MiB ckpt stores for such a file\)/],
   ["mapped", /fd 4 \(\/memfd:ckpt-demo \(deleted\): it is also mapped shared at 0x[0-9a-f]+-0x[0-9a-f]+, and the mapping could not share the restored file\)/],
   ["linked", /fd 3 \(\S+\/scratch \(deleted\): deleted here but still linked under another name\)/],
-  ["reopened", /fd 6 \(\/memfd:ckpt-demo \(deleted\): a second open of the file on fd 4, which a restart would not share\)/],
 ] as const) {
   test(`a deleted file or memfd that cannot come back exactly (${variant}): refused at checkpoint by fd; the program runs on`, async () => {
     const run = ckpt([fixture("unlinked-files"), dir, variant], { cwd: dir });

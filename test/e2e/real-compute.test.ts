@@ -28,6 +28,8 @@ interface Options {
   env?: Record<string, string>;
   /** The program takes SIGUSR2 for itself (a JVM, GNU xargs): ckpt's warning and restart note about it are expected. */
   ownsSignal?: boolean;
+  /** A warning the checkpoint may print first, depending on when it comes (GNU parallel blocks SIGUSR2 at times). */
+  mayWarn?: RegExp;
   ready?: (run: Running, where: string) => boolean;
 }
 
@@ -51,7 +53,8 @@ async function acrossRestart(cmd: string[], how: How, afterLines: number, opts: 
   else expect((await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: where })).code).toBe(0);
   expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
   const ownsSignal = /^ckpt: (warning|note): [^\n]*its own handler for signal 12[^\n]*\n|^ckpt: note: this program took signal 12[^\n]*\n/;
-  const said = opts.ownsSignal ? run.stderr.replace(ownsSignal, "") : run.stderr;
+  const unwarned = opts.mayWarn ? run.stderr.replace(opts.mayWarn, "") : run.stderr;
+  const said = opts.ownsSignal ? unwarned.replace(ownsSignal, "") : unwarned;
   expect(said).toMatch(/^ckpt: (checkpoint written to|taking a checkpoint into) [^\n]*\n$/);
   const rest = await runToEnd([CKPT, "restart"], { cwd: where, env: opts.env });
   expect(opts.ownsSignal ? rest.stderr.replace(ownsSignal, "") : rest.stderr).toBe("");
@@ -280,23 +283,19 @@ test("OpenMP launched under taskset -c 0, checkpointed, restarted under taskset 
 }, 60000);
 
 // GNU parallel keeps each job's output in a deleted temporary file it holds
-// open twice (one descriptor writes, one reads back); a restart would make
-// the two separate files, so the checkpoint is refused naming that
-// descriptor, and the jobs run on to an uninterrupted run's output.
-test("GNU parallel -j2 -k running CPU-bound awk jobs, checkpointed (ckpt checkpoint): refused naming its twice-open deleted temporary file, the jobs run on", async () => {
+// open twice (one descriptor writes, one reads back), and the job's shell
+// writes through a dup of one: checkpointed with jobs under way, each file
+// comes back once with both opens on it (c/kinds/fd_unlinked.c, reopens),
+// so the output is an uninterrupted run's, in order, every job once.
+// parallel has a SIGUSR2 handler of its own (and blocks it at times), so
+// ckpt's note and warning about that are expected.
+test("GNU parallel -j2 -k running CPU-bound awk jobs, checkpointed (ckpt checkpoint) mid-run: its twice-open deleted temporary files come back, the output an uninterrupted run's", async () => {
   const parallel = need("parallel", "parallel");
   need("mawk", "mawk");
   const job = `mawk -v n={} 'BEGIN { s = 0; for (i = 0; i < 1500000; i++) s = (s + i * n) % 1000003; print n, s }'`;
   const cmd = ["/usr/bin/bash", "-c", `seq 1 24 | ${parallel} -j2 -k --will-cite "${job}"; echo parallel done`];
-  const reference = await runToEnd(cmd, { cwd: dir });
-  expect(reference.code).toBe(0);
-  const run = ckpt(cmd, { cwd: dir });
-  running.push(run);
-  await run.waitFor((out) => lines(out) >= 4);
-  const asked = await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir });
-  expect(asked.code).not.toBe(0);
-  expect(await run.exit()).toBe(0);
-  expect(run.stderr).toMatch(/ckpt: checkpoint failed: process \d+ \(parallel\): fd \d+ \([^\n]*\.par \(deleted\): a second open of the file on fd \d+, which a restart would not share\) [^\n]*; the program continues\n/);
-  expect(run.stdout).toBe(reference.stdout);
-  expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+  const blocked = /^ckpt: warning: the program blocks signal 12, the checkpoint trigger; [^\n]*\n/;
+  const r = await acrossRestart(cmd, "ckpt checkpoint", 4, { ownsSignal: true, mayWarn: blocked });
+  expect(lines(r.stdout)).toBe(25);
+  expect(r.stdout).toBe(r.reference);
 }, 60000);

@@ -94,6 +94,8 @@ const AUDIT: Record<string, Refusal[]> = {
     { text: '"cannot recreate", name', sites: 1, about: "kernel" },
     { text: "cannot seal the recreated memfd", sites: 1, about: "kernel" },
     { text: '"cannot seek in", name', sites: 1, about: "kernel" },
+    { text: "cannot open again the deleted file or memfd on", sites: 1, about: "world", foreseen: "fd_unlinked.c opens each description again through /proc/self/fd with its access mode at checkpoint (a chmod since the open refuses there); the file has no name, so only the program could change it afterwards, under --continue" },
+    { text: '"cannot seek in", self.buf', sites: 1, about: "kernel" },
   ],
   "kinds/fd_epoll.c": [
     { text: '"cannot create an epoll"', sites: 1, about: "kernel" },

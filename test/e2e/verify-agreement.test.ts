@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT_FD_EVENTFD, CKPT_FD_TIMERFD, CKPT_FD_INET_SOCKET, CKPT_FD_UNIX_SOCKET, EPOLL_WATCH, EXTENT, FD, HEADER, INOTIFY_WATCH, MEMBER } from "../../src/image/format.ts";
+import { CKPT_FD_DELETED, CKPT_FD_EVENTFD, CKPT_FD_MEMFD, CKPT_FD_TIMERFD, CKPT_FD_INET_SOCKET, CKPT_FD_UNIX_SOCKET, EPOLL_WATCH, EXTENT, FD, HEADER, INOTIFY_WATCH, MEMBER } from "../../src/image/format.ts";
 import { ImageError, readImage, verifyData } from "../../src/image/read.ts";
 import { type CheckDepth, imageRefusal } from "../../src/image/verdict.ts";
 import { type Mutation, mutate, mutateTables, reseal, rng } from "../fuzz/mutate.ts";
@@ -48,6 +48,7 @@ beforeAll(async () => {
   await realImage("inotify", [fixture("inotify-watches")], (o) => o.includes("ready\n"));
   await realImage("unix-sockets", [fixture("unix-sockets"), join(dir, "unix-sockets")], (o) => o.includes("ready\n"));
   await realImage("inet-sockets", [fixture("inet-sockets")], (o) => o.includes("ready\n"));
+  await realImage("deleted-twice", [fixture("deleted-twice"), join(dir, "deleted-twice")], (o) => o.includes("ready\n"));
   // Compressed (format 5): blocks of zeros, LZ4 blocks, and a stored length per extent to break.
   await realImage("compressed", ["--compress", fixture("mixed-heap"), "4"], (o) => o.includes("ready\n"));
 }, 60000);
@@ -339,5 +340,14 @@ test("a TCP or UDP socket's own fields at their edges: the reader and the stub a
   const { disagreements, count } = fieldEdges("inet-sockets", fields, EDGES, (kind) => kind === CKPT_FD_INET_SOCKET);
   expect(disagreements).toEqual([]);
   expect(count.accepted).toBeGreaterThan(50);
+  expect(count.refused).toBeGreaterThan(50);
+}, 120000);
+
+test("a deleted file's and a memfd's second opens (reopens, format 8) at their edges: the reader and the stub agree on each", () => {
+  const fields = ["reopens", "shares_with", "content_len", "share_pid", "share_fd"] as const;
+  const values = [0n, 1n, 3n, 4n, 5n, 6n, 7n, 8n, 0xffffffffn];
+  const { disagreements, count } = fieldEdges("deleted-twice", fields, values, (kind) => kind === CKPT_FD_DELETED || kind === CKPT_FD_MEMFD);
+  expect(disagreements).toEqual([]);
+  expect(count.accepted).toBeGreaterThan(20);
   expect(count.refused).toBeGreaterThan(50);
 }, 120000);

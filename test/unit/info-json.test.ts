@@ -21,7 +21,7 @@ function json() {
 test("program, when and where", () => {
 	const { p, doc } = json();
 	expect(doc.schemaVersion).toBe(SCHEMA_VERSION);
-	expect(doc.image).toEqual({ path: p, formatVersion: 7, size: readFileSync(p).length, compression: "none" });
+	expect(doc.image).toEqual({ path: p, formatVersion: 8, size: readFileSync(p).length, compression: "none" });
 	expect(doc.program).toEqual({ exe: "/usr/bin/demo", argv: ["demo", "--count", "3"], comm: "demo", cwd: "/home/user" });
 	expect(doc.pid).toBe(4242);
 	expect(doc.tree).toBeNull(); // a single process (test/unit/tree-info.test.ts has trees)
@@ -45,9 +45,9 @@ test("threads, regions with their storage, kernel mappings, files, totals", () =
 		{ name: "[vdso]", start: "0x7ffd10004000", end: "0x7ffd10006000" },
 	]);
 	expect(doc.files).toEqual([
-		{ fd: 0, kind: "inherited", flags: "O_RDONLY", path: "", offset: null, unreadBytes: null, storedBytes: null, sameFileAs: null, sharedWith: null, locks: [], terminalModes: null, eventfd: null, signalfd: null, timerfd: null, socket: null, watches: null, inotify: null },
-		{ fd: 3, kind: "file", flags: "O_RDONLY", path: "/tmp/out.txt", offset: 10, unreadBytes: null, storedBytes: null, sameFileAs: null, sharedWith: null, locks: [], terminalModes: null, eventfd: null, signalfd: null, timerfd: null, socket: null, watches: null, inotify: null },
-		{ fd: 4, kind: "pipe-read", flags: "O_RDONLY", path: "", offset: null, unreadBytes: 12, storedBytes: null, sameFileAs: null, sharedWith: null, locks: [], terminalModes: null, eventfd: null, signalfd: null, timerfd: null, socket: null, watches: null, inotify: null },
+		{ fd: 0, kind: "inherited", flags: "O_RDONLY", path: "", offset: null, unreadBytes: null, storedBytes: null, sameFileAs: null, sharedWith: null, opensAgain: null, locks: [], terminalModes: null, eventfd: null, signalfd: null, timerfd: null, socket: null, watches: null, inotify: null },
+		{ fd: 3, kind: "file", flags: "O_RDONLY", path: "/tmp/out.txt", offset: 10, unreadBytes: null, storedBytes: null, sameFileAs: null, sharedWith: null, opensAgain: null, locks: [], terminalModes: null, eventfd: null, signalfd: null, timerfd: null, socket: null, watches: null, inotify: null },
+		{ fd: 4, kind: "pipe-read", flags: "O_RDONLY", path: "", offset: null, unreadBytes: 12, storedBytes: null, sameFileAs: null, sharedWith: null, opensAgain: null, locks: [], terminalModes: null, eventfd: null, signalfd: null, timerfd: null, socket: null, watches: null, inotify: null },
 	]);
 	expect(doc.totals).toEqual({ imageSize: doc.image.size, memoryMapped: 36864, memoryStored: 20480, memoryCompressed: 20480, pipeData: 12, fileData: 0 });
 });

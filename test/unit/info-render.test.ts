@@ -31,7 +31,7 @@ test("the summary of an image", () => {
 	const image = readImage(p);
 	const created = Number(image.header.createdNs / 1_000_000n);
 	const text = renderInfo(image, created + 2 * 3600_000);
-	expect(text).toContain(`image      ${p} (format version 7)`);
+	expect(text).toContain(`image      ${p} (format version 8)`);
 	expect(text).toMatch(/^libc +glibc$/m);
 	expect(text).toContain("program    /usr/bin/demo");
 	expect(text).toContain("arguments  demo --count 3");
