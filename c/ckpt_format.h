@@ -43,7 +43,7 @@
 #include <stdint.h>
 
 #define CKPT_MAGIC "CKPTIMG\0"
-#define CKPT_VERSION 7 /* 7: SYSV_SHM regions */
+#define CKPT_VERSION 8 /* 7: SYSV_SHM regions; 8: each thread's CPU affinity */
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -53,6 +53,7 @@
 #define CKPT_PATH_MAX 4096
 #define CKPT_MAX_FD 65535          /* the highest fd number an image may hold */
 #define CKPT_MAX_THREADS 65536
+#define CKPT_AFFINITY_BYTES 128   /* a thread's CPU mask: 1024 CPUs, as glibc's cpu_set_t */
 #define CKPT_LOWEST_ADDRESS 0x1000 /* no region below: the kernel's lowest page */
 
 /* Addresses, lengths and file offsets of memory all are; so is the data
@@ -288,6 +289,10 @@ struct ckpt_thread {
 	uint32_t pad;
 	uint64_t user_rip, user_rsp; /* the interrupted code, for `ckpt info` */
 	struct ckpt_resume_ctx resume;
+	/* version 8: sched_getaffinity as the thread saw it (CPU n is bit n % 8
+	 * of byte n / 8, the kernel's order); the stub sets it again, or refuses
+	 * a restart that may not use one of its CPUs (c/stub/affinity.c) */
+	uint8_t affinity[CKPT_AFFINITY_BYTES];
 };
 
 /* Which C library the program ran with: it decides where a thread's id
@@ -374,7 +379,7 @@ struct ckpt_restart_info {
 _Static_assert(sizeof(struct ckpt_header) <= CKPT_HEADER_SIZE, "header fits its page");
 _Static_assert(sizeof(struct ckpt_header) % 8 == 0, "header is 8-byte sized");
 _Static_assert(sizeof(struct ckpt_link) == 24, "link record size is part of the format");
-_Static_assert(sizeof(struct ckpt_thread) == 176, "thread record size is part of the format");
+_Static_assert(sizeof(struct ckpt_thread) == 304, "thread record size is part of the format");
 _Static_assert(sizeof(struct ckpt_region) == 96, "region record size is part of the format");
 _Static_assert(sizeof(struct ckpt_extent) == 40, "extent record size is part of the format");
 _Static_assert(sizeof(struct ckpt_member) == 72, "member record size is part of the format");
