@@ -5,7 +5,7 @@
 // saved CPU is refused in one line before anything is torn down, the image
 // left as it was.
 import { expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, need, type Running, runToEnd, spawn } from "./harness.ts";
 
@@ -20,10 +20,11 @@ async function checkpointed(launchCpus: string | null, args: string[]) {
   const cmd = [CKPT, fixture("affinity-threads"), ...args];
   const run = spawn(launchCpus === null ? cmd : [need("taskset", "util-linux"), "-c", launchCpus, ...cmd], { cwd: dir });
   running.push(run);
-  await run.waitFor((out) => out.includes("ready\n"));
+  const ready = "ready\n".repeat(args[0] === "tree" ? 2 : 1); // a tree's child says it too
+  await run.waitFor((out) => out === ready);
   process.kill(run.pid, "SIGUSR2");
   expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
-  expect(run.stdout).toBe("ready\n");
+  expect(run.stdout).toBe(ready);
   const info = await runToEnd([CKPT, "info", "--json"], { cwd: dir });
   expect(info.code).toBe(0);
   return (JSON.parse(info.stdout).threads as { tid: number; cpus: number[] }[]);
@@ -68,5 +69,31 @@ test("a program launched under taskset -c 1 and restarted without taskset is on 
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.stderr).toBe("");
   expect(checks(rest.stdout)).toEqual(["PASS thread a on CPUs 1 (was 1)", "PASS thread b on CPUs 1 (was 1)", "PASS thread main on CPUs 1 (was 1)"]);
+  expect(rest.code).toBe(0);
+}, 60000);
+
+test("a process tree: the child's threads (itself on CPU 1, one thread on CPU 0) come back so; a restart under taskset -c 0 is refused naming the member image and its thread", async () => {
+  const taskset = need("taskset", "util-linux");
+  const threads = await checkpointed("0", ["tree"]);
+  expect(threads.map((t) => t.cpus)).toEqual([[0], [0], [0]]);
+  const member = readdirSync(dir).find((f) => f.startsWith("myckpt.dat."))!;
+  const memberInfo = await runToEnd([CKPT, "info", "--json", member], { cwd: dir });
+  const childThreads = JSON.parse(memberInfo.stdout).threads as { tid: number; cpus: number[] }[];
+  expect(childThreads.map((t) => t.cpus).sort()).toEqual([[0], [1], [1]]);
+  const childPid = childThreads[0]!.tid;
+
+  const refused = await runToEnd([taskset, "-c", "0", CKPT, "restart"], { cwd: dir });
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toBe(
+    `ckpt: cannot restart ${join(dir, "myckpt.dat")}: member image ${member} of pid ${childPid}: thread ${childPid} (#0) may run only on CPUs 1, ` +
+      "and this restart may not use CPU 1 (it may use 0); restart where those CPUs are allowed, or with --ignore-affinity to run every thread on this restart's CPUs\n",
+  );
+
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(checks(rest.stdout)).toEqual([
+    "PASS thread child a on CPUs 0 (was 0)", "PASS thread child b on CPUs 1 (was 1)", "PASS thread child main on CPUs 1 (was 1)",
+    "PASS thread a on CPUs 0 (was 0)", "PASS thread b on CPUs 0 (was 0)", "PASS thread main on CPUs 0 (was 0)",
+  ]);
   expect(rest.code).toBe(0);
 }, 60000);
