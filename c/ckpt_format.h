@@ -294,6 +294,8 @@ struct ckpt_thread {
 	 * a restart that may not use one of its CPUs (c/stub/affinity.c) */
 	uint8_t affinity[CKPT_AFFINITY_BYTES];
 };
+/* No CPU at all: capture could not read the mask (more than 1024 CPUs), or a corrupt image. */
+static inline int ckpt_affinity_empty(const uint8_t *m) { for (int i = 0; i < CKPT_AFFINITY_BYTES; i++) if (m[i]) return 0; return 1; }
 
 /* Which C library the program ran with: it decides where a thread's id
  * lives. glibc keeps it in its descriptor at the address it gave

@@ -69,14 +69,6 @@ static int musl_keeps_tid_there(const struct ckpt_thread *t)
 	       *(const volatile int32_t *)ckpt_tid_word(CKPT_LIBC_MUSL, t) == t->tid;
 }
 
-static int affinity_unread(const struct ckpt_thread *t)
-{
-	for (int i = 0; i < CKPT_AFFINITY_BYTES; i++)
-		if (t->affinity[i])
-			return 0;
-	return 1;
-}
-
 /* capture_thread() marks a thread whose rseq registration is not the
  * libc's, and one whose CPU mask did not fit the image's; a thread whose id
  * the stub could not write back is refused too. */
@@ -92,7 +84,7 @@ static int refuse_threads_not_restorable(struct capture *c)
 			: !musl_keeps_tid_there(t)
 			? " has no musl thread descriptor with its id at %fs+48 (musl 1.2 keeps it there); "
 			  "only threads made by this musl's pthread_create can be restored"
-			: affinity_unread(t)
+			: ckpt_affinity_empty(t->affinity)
 			? " has a CPU affinity mask wider than the image holds (more than 1024 CPUs on this "
 			  "machine), which a restart could not set again"
 			: 0;

@@ -5,10 +5,10 @@
  * says only which CPUs may be used here, a cgroup cpuset, taskset or fewer
  * CPUs narrowing it; the kernel would quietly drop a CPU outside it from a
  * mask it is given, so such an image is refused in phase 1 instead, naming
- * the thread and its CPUs. `ckpt restart --ignore-affinity` (CKPT_ENV_
- * IGNORE_AFFINITY) asks for the old behaviour: every thread on the
- * restart's CPUs, as on a Slurm node whose CPU numbers are not the first
- * run's.
+ * the thread and its CPUs. `ckpt restart --ignore-affinity` (in the
+ * environment as CKPT_IGNORE_AFFINITY) leaves every thread on the
+ * restart's CPUs instead, as on a Slurm node whose CPU numbers are not the
+ * first run's.
  */
 #include "stub.h"
 #include "../ckpt_protocol.h"
@@ -66,15 +66,14 @@ void check_affinity(const struct ckpt_header *h, const char *tables, char **envp
 	const struct ckpt_thread *threads = (const void *)(tables + h->threads_off);
 	for (uint32_t i = 0; i < h->nthreads; i++) {
 		const struct ckpt_thread *t = &threads[i];
-		uint8_t missing[CKPT_AFFINITY_BYTES], any = 0, outside = 0;
+		uint8_t missing[CKPT_AFFINITY_BYTES], outside = 0;
 		for (int b = 0; b < CKPT_AFFINITY_BYTES; b++) {
-			any |= t->affinity[b];
 			missing[b] = t->affinity[b] & ~allowed[b];
 			outside |= missing[b];
 		}
-		if (!any)
+		if (ckpt_affinity_empty(t->affinity))
 			refuse_thread(t, i, ") has no CPU in its saved affinity (corrupt image)", 0, 0);
-		if (n < 0)
+		if (n < 0 && !restart.ignore_affinity)
 			die("cannot read this restart's CPU affinity (more than 1024 CPUs?)", n);
 		if (outside && !restart.ignore_affinity)
 			refuse_thread(t, i, ") may run only on CPUs ", missing, allowed);
