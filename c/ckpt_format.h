@@ -43,7 +43,7 @@
 #include <stdint.h>
 
 #define CKPT_MAGIC "CKPTIMG\0"
-#define CKPT_VERSION 8 /* 7: SYSV_SHM regions; 8: reopens, a deleted file or memfd opened twice */
+#define CKPT_VERSION 8 /* 7: SYSV_SHM regions; 8: reopens (a deleted file or memfd opened twice), each thread's CPU affinity */
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -53,6 +53,7 @@
 #define CKPT_PATH_MAX 4096
 #define CKPT_MAX_FD 65535          /* the highest fd number an image may hold */
 #define CKPT_MAX_THREADS 65536
+#define CKPT_AFFINITY_BYTES 128   /* a thread's CPU mask: 1024 CPUs, as glibc's cpu_set_t */
 #define CKPT_LOWEST_ADDRESS 0x1000 /* no region below: the kernel's lowest page */
 
 /* Addresses, lengths and file offsets of memory all are; so is the data
@@ -288,7 +289,13 @@ struct ckpt_thread {
 	uint32_t pad;
 	uint64_t user_rip, user_rsp; /* the interrupted code, for `ckpt info` */
 	struct ckpt_resume_ctx resume;
+	/* version 8: sched_getaffinity as the thread saw it (CPU n is bit n % 8
+	 * of byte n / 8, the kernel's order); the stub sets it again, or refuses
+	 * a restart that may not use one of its CPUs (c/stub/affinity.c) */
+	uint8_t affinity[CKPT_AFFINITY_BYTES];
 };
+/* No CPU at all: capture could not read the mask (more than 1024 CPUs), or a corrupt image. */
+static inline int ckpt_affinity_empty(const uint8_t *m) { for (int i = 0; i < CKPT_AFFINITY_BYTES; i++) if (m[i]) return 0; return 1; }
 
 /* Which C library the program ran with: it decides where a thread's id
  * lives. glibc keeps it in its descriptor at the address it gave
@@ -344,11 +351,8 @@ struct ckpt_extent {
  * each loads on its own core and inflates into a buffer of this size). */
 enum ckpt_codec { CKPT_CODEC_NONE = 0, CKPT_CODEC_LZ4 = 1, CKPT_CODEC_MAX = CKPT_CODEC_LZ4 };
 #define CKPT_COMPRESS_BLOCK (1u << 20)
-/* The longest DATA or PARENT extent the capture cuts in an uncompressed
- * image: a writer's rule, which no reader relies on. A lazy restart's first
- * touch of a page waits for its whole extent to be read and checked
- * (docs/lazy-restart.md): 64 MiB extents made that 0.3-0.7 s here, 2 MiB
- * ones 23 ms, and an eager restart loads no slower. */
+/* The longest DATA or PARENT extent capture cuts uncompressed (a writer's
+ * rule): a lazy first touch waits for its whole extent (docs/lazy-restart.md). */
 #define CKPT_DATA_EXTENT_MAX (2u << 20)
 /* Whether extent e is stored compressed (a codec image may keep a block
  * that did not shrink as it was). */
@@ -380,7 +384,7 @@ struct ckpt_restart_info {
 _Static_assert(sizeof(struct ckpt_header) <= CKPT_HEADER_SIZE, "header fits its page");
 _Static_assert(sizeof(struct ckpt_header) % 8 == 0, "header is 8-byte sized");
 _Static_assert(sizeof(struct ckpt_link) == 24, "link record size is part of the format");
-_Static_assert(sizeof(struct ckpt_thread) == 176, "thread record size is part of the format");
+_Static_assert(sizeof(struct ckpt_thread) == 304, "thread record size is part of the format");
 _Static_assert(sizeof(struct ckpt_region) == 96, "region record size is part of the format");
 _Static_assert(sizeof(struct ckpt_extent) == 40, "extent record size is part of the format");
 _Static_assert(sizeof(struct ckpt_member) == 72, "member record size is part of the format");

@@ -133,6 +133,9 @@
  * CKPT_ENV_FLAG_ON asks for it; CKPT_LAZY_TEST_UNAVAILABLE acts as if no
  * userfaultfd could serve the kernel's faults (tests of the fallback only). */
 #define CKPT_ENV_LAZY "CKPT_LAZY"
+/* In the stub's environment: `--ignore-affinity` (c/stub/affinity.c): every
+ * thread runs on the restart's CPUs, not its saved mask. CKPT_ENV_FLAG_ON. */
+#define CKPT_ENV_IGNORE_AFFINITY "CKPT_IGNORE_AFFINITY"
 #define CKPT_LAZY_TEST_UNAVAILABLE "test-unavailable"
 /* The page server's name (comm), for ps and for the tests that look for it. */
 #define CKPT_PAGE_SERVER_NAME "ckpt-pages"

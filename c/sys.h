@@ -225,6 +225,10 @@ static inline long sys_io_uring_enter(unsigned fd, unsigned to_submit, unsigned 
 static inline long sys_poll(void *fds, unsigned long n, int timeout) { return SYS3(__NR_poll, fds, n, timeout); }
 /* int sched_yield(void); */
 static inline long sys_sched_yield(void) { return SYS0(__NR_sched_yield); }
+/* int sched_getaffinity(pid_t tid, size_t len, cpu_set_t *mask): the raw call returns the bytes written. */
+static inline long sys_sched_getaffinity(int tid, unsigned long len, void *mask) { return SYS3(__NR_sched_getaffinity, tid, len, mask); }
+/* int sched_setaffinity(pid_t tid, size_t len, const cpu_set_t *mask); */
+static inline long sys_sched_setaffinity(int tid, unsigned long len, const void *mask) { return SYS3(__NR_sched_setaffinity, tid, len, mask); }
 /* int fstatfs(int fd, struct statfs *buf); */
 static inline long sys_fstatfs(int fd, void *buf) { return SYS2(__NR_fstatfs, fd, buf); }
 /* int memfd_create(const char *name, unsigned int flags); */

@@ -70,8 +70,8 @@ static int musl_keeps_tid_there(const struct ckpt_thread *t)
 }
 
 /* capture_thread() marks a thread whose rseq registration is not the
- * libc's; a thread whose id the stub could not write back, or bound to CPUs
- * of its own (cpu_affinity.c), is refused too. */
+ * libc's, and one whose CPU mask did not fit the image's; a thread whose id
+ * the stub could not write back is refused too. */
 static int refuse_threads_not_restorable(struct capture *c)
 {
 	for (uint32_t i = 0; i < c->nthreads; i++) {
@@ -84,9 +84,9 @@ static int refuse_threads_not_restorable(struct capture *c)
 			: !musl_keeps_tid_there(t)
 			? " has no musl thread descriptor with its id at %fs+48 (musl 1.2 keeps it there); "
 			  "only threads made by this musl's pthread_create can be restored"
-			: affinity_was_set(t->tid)
-			? " is bound to CPUs of its own (sched_setaffinity, OMP_PROC_BIND), which a restart "
-			  "would not restore; leave thread placement unset"
+			: ckpt_affinity_empty(t->affinity)
+			? " has a CPU affinity mask wider than the image holds (more than 1024 CPUs on this "
+			  "machine), which a restart could not set again"
 			: 0;
 		if (!why)
 			continue;

@@ -75,6 +75,11 @@ void capture_thread(struct ckpt_thread *t, const void *ucontext)
 	t->altstack_sp = (uint64_t)alt.ss_sp;
 	t->altstack_size = alt.ss_size;
 	t->altstack_flags = alt.ss_flags;
+	/* Left empty when the kernel's mask is wider than the image's (more than
+	 * 1024 CPUs): no thread runs on no CPU, so the coordinator refuses it. */
+	for (int i = 0; i < CKPT_AFFINITY_BYTES; i++)
+		t->affinity[i] = 0;
+	sys_sched_getaffinity(0, CKPT_AFFINITY_BYTES, t->affinity);
 	t->user_rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
 	t->user_rsp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
 	note_registered_rings();

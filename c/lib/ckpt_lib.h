@@ -133,9 +133,6 @@ int capture_fail(struct capture *c, const char *what, long err);
 int capture_fail_path(struct capture *c, const char *what, const char *path, long err);
 
 void capture_thread(struct ckpt_thread *t, const void *ucontext);
-/* cpu_affinity.c: a thread's CPUs, unrestored, told from the process's own. */
-void affinity_remember_unbound(void);
-int affinity_was_set(int32_t tid);
 
 /* threads.c */
 int coordinator_begin(void);

@@ -53,7 +53,6 @@ static void after_restart(int member)
 	tracking_forget();        /* and the userfaultfd stayed behind */
 	lazy_after_restart((int)ri->lazy);
 	wait_threads_out_of_stub();
-	affinity_remember_unbound();
 	if (ri->arena_len)
 		sys_munmap((void *)ri->arena_start, ri->arena_len);
 	str_copy(ckpt_config.image_path, sizeof ckpt_config.image_path, ri->image_path);

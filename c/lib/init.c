@@ -168,7 +168,6 @@ __attribute__((constructor)) static void ckpt_init(void)
 	 * killing the program. Now that the handler is in place, give the
 	 * program the mask its parent gave. */
 	install_thread_stop_handler();
-	affinity_remember_unbound();
 	if (install_checkpoint_handler() == 0 && ckpt_config.launcher_blocked_signal) {
 		uint64_t bit = 1ull << (ckpt_config.signal - 1);
 		sys_rt_sigprocmask(SIG_UNBLOCK, &bit, 0);

@@ -14,7 +14,8 @@
  *        there and long enough, inotify's watched paths there, the
  *        working directory there, this
  *        kernel's vDSO layout the same.
- *     3. Check the machine: same XSAVE layout, same vDSO contents, guard
+ *     3. Check the machine: same XSAVE layout, same vDSO contents, every
+ *        thread's saved CPUs allowed to this restart, guard
  *        pages installable if the image has any, POSIX timers creatable
  *        with their ids and clocks (tried, then deleted), pending signals
  *        sane and within RLIMIT_SIGPENDING. Set umask, prctl flags, oom_score_adj
@@ -39,7 +40,7 @@
  *        before any of its bytes reach the program.
  *     8. Restore the mm layout and break, name, dispositions, limits, cwd,
  *        terminal settings, thread state (fs base, tid address, robust list,
- *        rseq) and interval timers; tell libckpt where the arena is. Clone
+ *        rseq, CPU affinity) and interval timers; tell libckpt where the arena is. Clone
  *        the threads (at their old tids in a namespace; then every thread
  *        drops the capabilities a new user namespace gave it), then create the POSIX timers with their ids, aimed
  *        at their threads' new tids, and queue the pending signals again
@@ -109,6 +110,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	check_world(&hdr, tables);
 	uint64_t vdso = find_vdso(argv + argc + 1);
 	check_machine(&hdr, vdso);
+	check_affinity(&hdr, tables, argv + argc + 1);
 	check_guard_support(&hdr, tables);
 	check_timers(&hdr, tables);
 	check_signals(&hdr, tables);

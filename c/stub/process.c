@@ -103,6 +103,7 @@ static void restore_thread_state(const struct ckpt_thread *t)
 		sys_sigaltstack(&ss, 0);
 	}
 	sys_rt_sigprocmask(2 /* SIG_SETMASK */, &t->handler_sigmask, 0);
+	restore_affinity(t); /* last: the loaders and the clones before it ran on every CPU allowed */
 }
 
 /* A thread created in a new user namespace has every capability in it; an

@@ -39,6 +39,7 @@ struct stub_args {
 	struct ckpt_termios shell_termios[3]; /* the restart's own modes of 0-2 */
 	int check_only;                  /* --check/--verify: judge the image, restore nothing */
 	int compress;                    /* `ckpt restart --compress`: for libckpt (restart info) */
+	int ignore_affinity;             /* `ckpt restart --ignore-affinity` (affinity.c) */
 	int namespace;                   /* enum restart_namespace: where this process runs */
 	int lazy, lazy_fd;               /* --lazy: on, and the userfaultfd for the page server */
 	/* A process tree (tree*.c): */
@@ -152,6 +153,10 @@ void check_details(const struct ckpt_header *hdr, const char *tables);
 void check_world(const struct ckpt_header *hdr, const char *tables);
 /* machine.c: same XSAVE layout, same vDSO layout and code. */
 void check_machine(const struct ckpt_header *hdr, uint64_t vdso_ehdr);
+/* affinity.c: every thread's saved CPUs must be allowed here (phase 1);
+ * each thread sets its own as it resumes. */
+void check_affinity(const struct ckpt_header *hdr, const char *tables, char **envp);
+void restore_affinity(const struct ckpt_thread *t);
 void check_vdso_layout(const struct ckpt_header *hdr);
 void restore_process_settings(const struct ckpt_header *hdr);
 /* process_state.c: login uid and groups as the image's, before any namespace. */

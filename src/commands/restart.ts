@@ -16,7 +16,7 @@ import { imagePath } from "../protocol/image-name.ts";
 import { resolvePath } from "../process/paths.ts";
 import {
 	CKPT_ENV_COMPRESS, CKPT_ENV_FLAG_ON, CKPT_ENV_LAZY, CKPT_LAZY_TEST_UNAVAILABLE, CKPT_ENV_NAMESPACE, CKPT_NAMESPACE_OFF, CKPT_STUB_ARG_IMAGE, CKPT_STUB_ARG_NEXT_IMAGE,
-	CKPT_STUB_ARG_NOTE,
+	CKPT_STUB_ARG_NOTE, CKPT_ENV_IGNORE_AFFINITY,
 } from "../protocol/protocol.ts";
 import { type PeriodicSettings, periodicSettings } from "../cli/periodic.ts";
 import { startWatcher } from "../process/watcher.ts";
@@ -30,16 +30,18 @@ export function define(cli: CAC, split: Split): void {
 		.option("--compress", "Compress the memory in later images (LZ4); without it, the first run's choice holds")
 		.option("--new-pid", NEW_PID_HELP)
 		.option("--lazy", LAZY_HELP)
+		.option("--ignore-affinity", IGNORE_AFFINITY_HELP)
 		.example("  $ ckpt restart                      # resume ./myckpt.dat")
 		.example("  $ ckpt restart run1.dat --image run2.dat")
 		.example("  $ ckpt restart --interval 10m       # resume, and checkpoint every 10 minutes again")
-		.action((image: string | undefined, opts: { compress?: boolean; newPid?: boolean; lazy?: boolean }) =>
+		.action((image: string | undefined, opts: { compress?: boolean; newPid?: boolean; lazy?: boolean; ignoreAffinity?: boolean }) =>
 			restart(image, {
 				nextImage: split.values.image,
 				periodic: periodicSettings(split.values),
 				compress: opts.compress === true,
 				newPid: opts.newPid === true,
 				lazy: opts.lazy === true,
+				ignoreAffinity: opts.ignoreAffinity === true,
 			}));
 }
 
@@ -61,11 +63,17 @@ export interface RestartOptions {
 	newPid?: boolean;
 	/** --lazy: the program runs at once, its memory loaded on first touch (docs/lazy-restart.md). */
 	lazy?: boolean;
+	/** --ignore-affinity: every thread on this restart's CPUs, not the saved ones (c/stub/affinity.c). */
+	ignoreAffinity?: boolean;
 }
 
 /** What --lazy means, for restart and run-or-restart alike. */
 export const LAZY_HELP =
 	"Run the program at once and load its memory on first touch and in the background (needs a userfaultfd that serves the kernel's faults; otherwise says so and restarts eagerly)";
+
+/** What --ignore-affinity means, for restart and run-or-restart alike. */
+export const IGNORE_AFFINITY_HELP =
+	"Run every thread on the CPUs this restart is given instead of the CPUs each was bound to (without it: each thread's saved affinity, or a refusal when this restart may not use one of its CPUs)";
 
 /** What --new-pid means, for restart and run-or-restart alike. */
 export const NEW_PID_HELP =
@@ -91,5 +99,7 @@ export async function restart(name: string | undefined, opts: RestartOptions = {
 	// Set or removed like --compress; a test's CKPT_LAZY=test-unavailable is kept.
 	if (opts.lazy) env[CKPT_ENV_LAZY] = env[CKPT_ENV_LAZY] === CKPT_LAZY_TEST_UNAVAILABLE ? CKPT_LAZY_TEST_UNAVAILABLE : CKPT_ENV_FLAG_ON;
 	else delete env[CKPT_ENV_LAZY];
+	if (opts.ignoreAffinity) env[CKPT_ENV_IGNORE_AFFINITY] = CKPT_ENV_FLAG_ON;
+	else delete env[CKPT_ENV_IGNORE_AFFINITY];
 	return execInPlace(stub, argv, env);
 }

@@ -14,7 +14,7 @@ import { imagePath } from "../protocol/image-name.ts";
 import { statPath } from "../process/file-calls.ts";
 import { parseSignal } from "../process/signals.ts";
 import { periodicSettings } from "../cli/periodic.ts";
-import { LAZY_HELP, NEW_PID_HELP, restart } from "./restart.ts";
+import { IGNORE_AFFINITY_HELP, LAZY_HELP, NEW_PID_HELP, restart } from "./restart.ts";
 import { run, type RunOptions } from "./run.ts";
 import { CKPT_EXIT_CHECKPOINTED } from "../protocol/protocol.ts";
 
@@ -30,13 +30,14 @@ export function define(cli: CAC, split: Split): void {
 		.option("--keep <n>", "Both, with --interval: keep the newest N checkpoints, the image and IMAGE.1 ... IMAGE.(N-1) (default: 1)")
 		.option("--new-pid", `Restart only: ${NEW_PID_HELP}`)
 		.option("--lazy", `Restart only: ${LAZY_HELP}`)
+		.option("--ignore-affinity", `Restart only: ${IGNORE_AFFINITY_HELP}`)
 		.example("  $ ckpt run-or-restart --image ckpt-$SLURM_JOB_ID.dat ./simulation --steps 1000")
 		.example(`  # first run: starts ./simulation; after a checkpoint (exit ${CKPT_EXIT_CHECKPOINTED}) and a requeue: resumes it`)
 		.example("  $ ckpt run-or-restart --interval 10m ./simulation   # a node failure loses at most about 10 minutes")
-		.action((_: unknown, opts: RunOptions & { newPid?: boolean; lazy?: boolean }) => runOrRestart(split, opts));
+		.action((_: unknown, opts: RunOptions & { newPid?: boolean; lazy?: boolean; ignoreAffinity?: boolean }) => runOrRestart(split, opts));
 }
 
-export function runOrRestart(split: Split, opts: RunOptions & { newPid?: boolean; lazy?: boolean }): Promise<never> {
+export function runOrRestart(split: Split, opts: RunOptions & { newPid?: boolean; lazy?: boolean; ignoreAffinity?: boolean }): Promise<never> {
 	// PROGRAM is required even when restarting, so the job line is the same every time.
 	if (split.program === undefined) throw new UsageError("missing PROGRAM to run (see 'ckpt run-or-restart --help')");
 	// A typo in --signal must fail on the first run, not only once restarts are over.
@@ -52,5 +53,6 @@ export function runOrRestart(split: Split, opts: RunOptions & { newPid?: boolean
 		compress: opts.compress === true,
 		newPid: opts.newPid === true,
 		lazy: opts.lazy === true,
+		ignoreAffinity: opts.ignoreAffinity === true,
 	});
 }

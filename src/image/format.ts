@@ -31,6 +31,7 @@ export const CKPT_MAX_AUXV = 64;
 export const CKPT_PATH_MAX = 4096;
 export const CKPT_MAX_FD = 65535;
 export const CKPT_MAX_THREADS = 65536;
+export const CKPT_AFFINITY_BYTES = 128;
 export const CKPT_LOWEST_ADDRESS = 0x1000;
 export const CKPT_RESTART_INFO_MAGIC = 0x4f464e4954525352n;
 
@@ -87,7 +88,7 @@ export const CKPT_MUSL_TID_OFFSET = 48;
 /** Every #define and enum value above, by its C name, for the mirror test. */
 export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_VERSION, CKPT_ARCH_X86_64, CKPT_PAGE_SIZE, CKPT_HEADER_SIZE,
-	CKPT_MAX_SIGNALS, CKPT_MAX_RLIMITS, CKPT_MAX_AUXV, CKPT_PATH_MAX, CKPT_MAX_FD, CKPT_MAX_THREADS, CKPT_LOWEST_ADDRESS,
+	CKPT_MAX_SIGNALS, CKPT_MAX_RLIMITS, CKPT_MAX_AUXV, CKPT_PATH_MAX, CKPT_MAX_FD, CKPT_MAX_THREADS, CKPT_AFFINITY_BYTES, CKPT_LOWEST_ADDRESS,
 	CKPT_RESTART_INFO_MAGIC,
 	CKPT_UNKNOWN, CKPT_SIGNAL_PROCESS,
 	CKPT_SPECIAL_VVAR, CKPT_SPECIAL_VVAR_VCLOCK, CKPT_SPECIAL_VDSO, CKPT_NSPECIAL,
@@ -216,7 +217,7 @@ export const RESUME_CTX = layout("ckpt_resume_ctx", 72, {
 	mxcsr: f(64, "u32"), fpu_cw: f(68, "u16"), pad: f(70, "u16"),
 });
 
-export const THREAD = layout("ckpt_thread", 176, {
+export const THREAD = layout("ckpt_thread", 304, {
 	tid: f(0, "i32"),
 	flags: f(4, "u32"),
 	fs_base: f(8, "u64"),
@@ -234,6 +235,7 @@ export const THREAD = layout("ckpt_thread", 176, {
 	user_rip: f(88, "u64"),
 	user_rsp: f(96, "u64"),
 	resume: f(104, RESUME_CTX),
+	affinity: f(176, "u8", CKPT_AFFINITY_BYTES), // version 8: CPU n is bit n % 8 of byte n / 8
 });
 
 export const REGION = layout("ckpt_region", 96, {

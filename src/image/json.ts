@@ -79,7 +79,7 @@ export function infoJson(image: Image, processes: TreeProcess[] = treeProcesses(
 			groups: image.groups,
 			cgroup: image.cgroup,
 		},
-		threads: image.threads.map((t) => ({ tid: t.tid, rip: hex(t.userRip), rsp: hex(t.userRsp), fsBase: hex(t.fsBase) })),
+		threads: image.threads.map((t) => ({ tid: t.tid, rip: hex(t.userRip), rsp: hex(t.userRsp), fsBase: hex(t.fsBase), cpus: t.cpus })),
 		regions,
 		kernelMappings: h.specials.map((s) => (s.start === 0n && s.end === 0n
 			? { name: s.name, start: null, end: null }

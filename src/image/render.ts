@@ -25,6 +25,18 @@ export function thpText(v: number): string {
 	return v & 1 ? (v & 2 ? "disabled except where madvised" : "disabled") : "allowed";
 }
 
+/** CPUs as taskset -c takes them, runs shortened: "0-3,6"; "none" for an empty mask (which a restart refuses). */
+export function cpuList(cpus: readonly number[]): string {
+	const runs: string[] = [];
+	for (let i = 0; i < cpus.length; i++) {
+		let j = i;
+		while (j + 1 < cpus.length && cpus[j + 1] === cpus[j]! + 1) j++;
+		runs.push(j === i ? `${cpus[i]}` : `${cpus[i]}${j === i + 1 ? "," : "-"}${cpus[j]}`);
+		i = j;
+	}
+	return runs.join(",") || "none";
+}
+
 /** What a timer does when it expires: "SIGRTMIN+1 (35) value 0x5eed to the process", "... to thread 4242 (#1)", "nothing (SIGEV_NONE)". */
 export function timerNotify(t: Timer): string {
 	if (t.notify === 1) return "nothing (SIGEV_NONE)";
@@ -110,8 +122,8 @@ export function renderInfo(image: Image, nowMs: number, processes: TreeProcess[]
 
 	out.push("", `threads (${image.threads.length}):`);
 	out.push(table([
-		["TID", "RIP", "RSP", "FS_BASE"],
-		...image.threads.map((t) => [String(t.tid), hex(t.userRip), hex(t.userRsp), hex(t.fsBase)]),
+		["TID", "RIP", "RSP", "FS_BASE", "CPUS"],
+		...image.threads.map((t) => [String(t.tid), hex(t.userRip), hex(t.userRsp), hex(t.fsBase), cpuList(t.cpus)]),
 	], [0]));
 
 	out.push("", `memory (${image.regions.length} regions, ${bytes(memBytes)}):`);

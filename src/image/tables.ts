@@ -10,7 +10,7 @@ import { Fields, utf8 } from "./fields.ts";
 import {
 	CKPT_CODEC_NONE, CKPT_COMPRESS_BLOCK, CKPT_LOWEST_ADDRESS, CKPT_MAX_FD,
 	CKPT_FD_DELETED, CKPT_FD_EPOLL, CKPT_FD_INET_SOCKET, CKPT_FD_MEMFD, CKPT_FD_UNIX_SOCKET, CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EPOLL_WATCH, EXTENT, FD, INOTIFY_WATCH, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS,
-	THREAD, TIMER, MEMBER,
+	THREAD, TIMER, MEMBER, CKPT_AFFINITY_BYTES,
 	CKPT_EXTENT_PARENT, CKPT_HEADER_SIZE,
 } from "./format.ts";
 import { isThreadCpuClock, validTime } from "./clocks.ts";
@@ -359,5 +359,14 @@ function decodeThread(t: Fields<keyof typeof THREAD.fields>): Thread {
 			r14: r.u64("r14"), r15: r.u64("r15"), rsp: r.u64("rsp"), rip: r.u64("rip"),
 			mxcsr: r.u32("mxcsr"), fpuCw: r.u16("fpu_cw"),
 		},
+		cpus: affinityCpus(t),
 	};
+}
+
+/** CPU n is bit n % 8 of byte n / 8, the kernel's order. */
+function affinityCpus(t: Fields<keyof typeof THREAD.fields>): number[] {
+	const cpus: number[] = [];
+	for (let byte = 0; byte < CKPT_AFFINITY_BYTES; byte++)
+		for (let bit = 0, v = t.u8("affinity", byte); v >> bit; bit++) if ((v >> bit) & 1) cpus.push(byte * 8 + bit);
+	return cpus;
 }

@@ -131,6 +131,7 @@ export interface Thread {
 	userRip: bigint;
 	userRsp: bigint;
 	resume: ResumeCtx;
+	cpus: number[]; // version 8: the CPUs sched_getaffinity showed it, ascending
 }
 
 export interface Extent {

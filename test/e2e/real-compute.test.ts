@@ -234,34 +234,29 @@ test("xargs -P2 running CPU-bound awk jobs, checkpointed (ckpt checkpoint) with 
   expect(r.stdout).toBe(r.reference);
 }, 60000);
 
-// OMP_PROC_BIND binds each thread to CPUs of its own with sched_setaffinity,
-// which the image does not hold: a restart would run them unbound, so the
-// checkpoint is refused in one line and the program runs on to its end.
+// OMP_PROC_BIND with OMP_PLACES=cores binds each thread of the pool to a
+// core of its own with sched_setaffinity: the restart gives every thread
+// its CPUs back (the image shows them) and the run adds up to an
+// uninterrupted one.
 for (const how of ["kill -USR2", "ckpt checkpoint"] as const)
-  test(`OpenMP with OMP_PROC_BIND=true, checkpointed (${how}): refused naming the bound thread, the program runs on to an uninterrupted run's output`, async () => {
-    const env = { OMP_NUM_THREADS: "2", OMP_PROC_BIND: "true" };
-    const cmd = [fixture("openmp-rounds"), "16"];
-    const reference = await runToEnd(cmd, { cwd: dir, env });
-    const run = ckpt(cmd, { cwd: dir, env });
-    running.push(run);
-    await run.waitFor((out) => lines(out) >= 3);
-    const refusal = /ckpt: checkpoint failed: thread \d+ is bound to CPUs of its own \(sched_setaffinity, OMP_PROC_BIND\), which a restart would not restore; leave thread placement unset; the program continues\n/;
-    if (how === "kill -USR2") process.kill(run.pid, "SIGUSR2");
-    else {
-      const asked = await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir });
-      expect(asked.code).not.toBe(0);
-      expect(asked.stdout + asked.stderr).toContain("is bound to CPUs of its own");
-    }
-    expect(await run.exit()).toBe(0);
-    expect(run.stderr).toMatch(refusal);
-    expect(run.stdout).toBe(reference.stdout);
-    expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+  test(`OpenMP with OMP_PROC_BIND=true OMP_PLACES=cores, checkpointed (${how}): each thread back on its core, an uninterrupted run's output`, async () => {
+    const env = { OMP_NUM_THREADS: "2", OMP_PROC_BIND: "true", OMP_PLACES: "cores" };
+    // "cpus": each thread of the pool prints its sched_getaffinity last, from inside.
+    const r = await acrossRestart([fixture("openmp-rounds"), "16", "cpus"], how, 3, { env });
+    expect(r.stdout).toBe(r.reference);
+    expect(r.stdout).toMatch(/\nthread 0 on CPUs \d+\nthread 1 on CPUs \d+\n$/);
+    const info = await runToEnd([CKPT, "info", "--json"], { cwd: r.where });
+    const cpus = (JSON.parse(info.stdout).threads as { cpus: number[] }[]).map((t) => t.cpus);
+    expect(cpus).toHaveLength(2);
+    expect(cpus.every((c) => c.length === 1)).toBe(true); // one CPU per core on this machine
+    expect(cpus[0]).not.toEqual(cpus[1]);
   }, 60000);
 
-// Where a job may run is the launch's or the restart's to say (taskset, a
-// Slurm cpuset), not a binding the program made: launched under taskset,
-// and restarted under another mask, it is checkpointed each time.
-test("OpenMP launched under taskset -c 0, checkpointed, restarted under taskset -c 1 and checkpointed again: no refusal, an uninterrupted run's output", async () => {
+// Where a job may run is the launch's (taskset, a Slurm cpuset): launched
+// under taskset -c 0, every thread is on CPU 0 and a restart under taskset
+// -c 1 is refused naming one; `--ignore-affinity` (a node numbered
+// differently) runs it on the restart's CPU, and its next image holds that.
+test("OpenMP launched under taskset -c 0: a restart under taskset -c 1 is refused, with --ignore-affinity it runs and is checkpointed again on CPU 1, an uninterrupted run's output", async () => {
   const taskset = need("taskset", "util-linux");
   const env = { OMP_NUM_THREADS: "2" };
   const cmd = [fixture("openmp-rounds"), "60"];
@@ -271,12 +266,16 @@ test("OpenMP launched under taskset -c 0, checkpointed, restarted under taskset 
   await first.waitFor((out) => lines(out) >= 3);
   expect((await runToEnd([CKPT, "checkpoint", String(first.pid)], { cwd: dir })).code).toBe(0);
   expect(await first.exit()).toBe(EXIT_CHECKPOINTED);
-  const second = spawn([taskset, "-c", "1", CKPT, "restart"], { cwd: dir, env });
+  const refused = await runToEnd([taskset, "-c", "1", CKPT, "restart"], { cwd: dir, env });
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/^ckpt: cannot restart [^\n]*: thread \d+ \(#0\) may run only on CPUs 0, and this restart may not use CPU 0 \(it may use 1\); [^\n]*--ignore-affinity[^\n]*\n$/);
+  const second = spawn([taskset, "-c", "1", CKPT, "restart", "--ignore-affinity"], { cwd: dir, env });
   running.push(second);
   await second.waitFor((out) => lines(out) >= 3);
   expect((await runToEnd([CKPT, "checkpoint", String(restoredPid(second.pid))], { cwd: dir })).code).toBe(0);
   expect(await second.exit()).toBe(EXIT_CHECKPOINTED);
-  expect(second.stderr).not.toContain("bound to CPUs");
+  const info = await runToEnd([CKPT, "info", "--json"], { cwd: dir });
+  expect((JSON.parse(info.stdout).threads as { cpus: number[] }[]).map((t) => t.cpus)).toEqual([[1], [1]]);
   const third = await runToEnd([CKPT, "restart"], { cwd: dir, env });
   expect(third.code).toBe(0);
   expect(first.stdout + second.stdout + third.stdout).toBe(reference.stdout);

@@ -37,6 +37,12 @@ const AUDIT: Record<string, Refusal[]> = {
     { text: "this kernel provides no vDSO", sites: 1, about: "kernel" },
     { text: "this kernel's vDSO differs", sites: 1, about: "kernel" },
   ],
+  "affinity.c": [
+    { text: "may run only on CPUs", sites: 1, about: "restart's own state" },
+    { text: "has no CPU in its saved affinity (corrupt image)", sites: 0, about: "image" },
+    { text: "cannot read this restart's CPU affinity", sites: 1, about: "restart's own state" },
+    { text: "cannot bind a thread to its saved CPUs", sites: 1, about: "kernel" },
+  ],
   "kinds/mem_file.c": [
     { text: '"mapped file "', sites: 1, about: "world", foreseen: "capture keeps a mapping as file pages only while its path leads to the same inode, size and mtime (else its pages are stored); a change after the checkpoint cannot be foreseen", shownBy: "restart refuses a program whose executable was" },
     { text: " cannot be opened for writing (", sites: 1, about: "world", foreseen: "mem_file.c, at capture (once capture_vmflags.c has read mw), refuses a shared mapping that may be made writable of a file this user cannot write now (faccessat2 W_OK); made read-only afterwards cannot be foreseen", shownBy: "a restart is refused before teardown when that file can no longer be opened for writing" },

@@ -190,6 +190,8 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 		w.set(THREAD, b, "fs_base", 0x7f0000001000n + BigInt(i));
 		w.set(THREAD, b, "user_rip", 0x401000n);
 		w.set(THREAD, b, "user_rsp", 0x7ffd00001000n);
+		w.set(THREAD, b, "affinity", i === 0 ? 0x0f : 0x02); // the leader on CPUs 0-3, the others pinned to CPU 1
+		w.set(THREAD, b, "affinity", 0x01, 1); // and CPU 8
 		// Where libckpt's handler resumes: code and stack the image restores.
 		w.set(RESUME_CTX, b + THREAD.fields.resume.off, "rip", 0x401000n);
 		w.set(RESUME_CTX, b + THREAD.fields.resume.off, "rsp", 0x7ffd00001000n);

@@ -48,6 +48,7 @@ describe("a valid image", () => {
 		expect(img.fds[2]!.pipeLen).toBe(12);
 		expect(img.threads.map((t) => t.tid)).toEqual([4242]);
 		expect(img.threads[0]!.userRip).toBe(0x401000n);
+		expect(img.threads[0]!.cpus).toEqual([0, 1, 2, 3, 8]); // CPU n is bit n % 8 of byte n / 8
 	});
 
 	test("verifyData checks every DATA extent and pipe buffer", () => {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readImage } from "../../src/image/read.ts";
 import { fdFlags, perms } from "../../src/image/facts.ts";
-import { renderInfo } from "../../src/image/render.ts";
+import { cpuList, renderInfo } from "../../src/image/render.ts";
 import { age, bytes, shellQuote, table } from "../../src/cli/text.ts";
 import { buildImage } from "./image-builder.ts";
 
@@ -25,6 +25,13 @@ test("text helpers", () => {
 	expect(table([["FD", "PATH"], ["3", "/tmp/x"], ["10", "y"]], [0])).toBe("  FD  PATH\n   3  /tmp/x\n  10  y");
 });
 
+test("CPU lists read as taskset -c takes them", () => {
+	expect(cpuList([1])).toBe("1");
+	expect(cpuList([0, 1])).toBe("0,1");
+	expect(cpuList([0, 1, 2, 3, 6, 9, 10])).toBe("0-3,6,9,10");
+	expect(cpuList([])).toBe("none");
+});
+
 test("the summary of an image", () => {
 	const p = join(dir, "img.dat");
 	writeFileSync(p, buildImage());
@@ -32,6 +39,7 @@ test("the summary of an image", () => {
 	const created = Number(image.header.createdNs / 1_000_000n);
 	const text = renderInfo(image, created + 2 * 3600_000);
 	expect(text).toContain(`image      ${p} (format version 8)`);
+	expect(text).toMatch(/^ +TID +RIP +RSP +FS_BASE +CPUS\n +4242 +0x401000 +0x7ffd00001000 +0x7f0000001000 +0-3,8$/m);
 	expect(text).toMatch(/^libc +glibc$/m);
 	expect(text).toContain("program    /usr/bin/demo");
 	expect(text).toContain("arguments  demo --count 3");
