@@ -70,6 +70,13 @@ enum ckpt_special { CKPT_SPECIAL_VVAR, CKPT_SPECIAL_VVAR_VCLOCK, CKPT_SPECIAL_VD
 /* Their names in /proc/PID/maps, in enum order. */
 static const char ckpt_special_names[CKPT_NSPECIAL][16] = {"[vvar]", "[vvar_vclock]", "[vdso]"};
 
+/* Header flags. DAEMON: the root is a process the launched program left
+ * running when it exited (a daemon's fork, after setsid): it restarts as a
+ * session leader without a terminal, and `ckpt restart` returns once it is
+ * back (docs/process-trees.md, "Daemons"). */
+#define CKPT_HEADER_DAEMON 1u
+#define CKPT_HEADER_FLAGS_KNOWN CKPT_HEADER_DAEMON
+
 enum ckpt_region_kind {
 	CKPT_REGION_ANON = 1,         /* private anonymous memory, incl. [heap] */
 	CKPT_REGION_STACK = 2,        /* the main [stack]: remapped MAP_GROWSDOWN */
@@ -198,7 +205,7 @@ struct ckpt_header {
 	uint32_t nlocks;
 	uint32_t pad_locks;
 	uint32_t tables_crc;
-	uint32_t flags;              /* reserved, 0 */
+	uint32_t flags;              /* CKPT_HEADER_* below; any other bit is refused */
 
 	/* identity: where and on what it was taken */
 	char hostname[72];
