@@ -1,0 +1,111 @@
+/*
+ * A daemon: the program ckpt launched forked and exited (ssh-agent,
+ * `gpg-agent --daemon`, daemon(3), `sh -c 'prog &'`), and what it left
+ * running carries libckpt as a member of a tree whose root is gone. A
+ * trigger reaching such a process makes it the root of its own checkpoint
+ * (docs/process-trees.md, "Daemons"): CKPT_PID's text and the status line
+ * become its own, so `ckpt checkpoint PID` treats it as launched, and its
+ * image goes to the run's image path with CKPT_HEADER_DAEMON, so the
+ * restart makes it a session leader without a terminal and returns to the
+ * shell once it is back.
+ *
+ * Exact or refused, before anything stops, the daemon running on:
+ *  - it must lead its own session (setsid, as daemon(3) does): one still in
+ *    the launch's session and group would come back in the restart's;
+ *  - no children (not in this first slice: their CKPT_PID still names the
+ *    exited root, and they would not answer this one's request);
+ *  - no other process left running by the same launch: both would write
+ *    the one image path (each would have to be run under ckpt on its own).
+ * Its descriptors 0-2 are what they are (/dev/null is reopened, a terminal
+ * or a pipe to a live process refused): the launch's shell is not the
+ * restart's, so none is taken from `ckpt restart` (capture_fds.c); any
+ * other the launch passed and it still holds is dropped with a warning,
+ * as the launched program's would be.
+ */
+#include <fcntl.h>
+#include "ckpt_lib.h"
+#include "tree.h"
+#include "../sys.h"
+
+static int exited_root; /* CKPT_PID before this process took it over */
+
+void daemon_adopt(void)
+{
+	exited_root = ckpt_config.pid;
+	ckpt_config.daemon_root = 1;
+	launch_pid_moved((int)sys_getpid());
+	/* Its 0-2 are its own now (daemon(3) put /dev/null there); others the
+	 * launch passed are dropped at restart with a warning, as the root's. */
+	ckpt_config.inherited_fds[0] &= ~7ull;
+	status_set(CKPT_STATE_RUNNING, "");
+}
+
+struct kin_scan {
+	int self;
+	int child, other; /* the first found of each, or 0 */
+};
+
+static int note_kin(int pid, void *ctx)
+{
+	struct kin_scan *k = ctx;
+	if (pid == k->self || process_gone(pid))
+		return 0;
+	if ((int)proc_stat_field(pid, 4) == k->self) {
+		if (!k->child)
+			k->child = pid;
+	} else if (!k->other && environ_root(pid) == exited_root) {
+		k->other = pid;
+	}
+	return 0;
+}
+
+static void name_pid(struct line *l, int pid)
+{
+	char comm[16] = {0};
+	struct line path = proc_path((uint64_t)pid, "comm");
+	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);
+	if (fd >= 0) {
+		long n = sys_read((int)fd, comm, sizeof comm - 1);
+		sys_close((int)fd);
+		comm[n > 0 ? n - 1 : 0] = 0; /* its newline */
+	}
+	name_process(l, pid, comm);
+}
+
+static int refuse(struct capture *c, const char *why, int pid, const char *after)
+{
+	c->error.len = 0;
+	line_str(&c->error, "process ");
+	line_u64(&c->error, (uint64_t)sys_getpid());
+	line_str(&c->error, ", left running by the program ckpt launched (process ");
+	line_u64(&c->error, (uint64_t)exited_root);
+	line_str(&c->error, ", exited), ");
+	line_str(&c->error, why);
+	if (pid)
+		name_pid(&c->error, pid);
+	line_str(&c->error, after);
+	return -1;
+}
+
+int daemon_refusal(struct capture *c)
+{
+	if (!ckpt_config.daemon_root)
+		return 0;
+	int self = (int)sys_getpid();
+	long sid = SYS1(__NR_getsid, 0);
+	if (sid != self) {
+		struct line why = {.len = 0};
+		line_str(&why, "is still in the launch's session ");
+		line_u64(&why, (uint64_t)sid);
+		line_str(&why, ": only a daemon that called setsid() is checkpointed on its own");
+		return refuse(c, why.buf, 0, "");
+	}
+	struct kin_scan k = {.self = self};
+	for_each_numbered_entry("/proc", note_kin, &k);
+	if (k.child)
+		return refuse(c, "has a child, ", k.child, ": a daemon with children is not checkpointed yet");
+	if (k.other)
+		return refuse(c, "is not the only one: ", k.other,
+			      " was left running by it too, and both would write the one image");
+	return 0;
+}
