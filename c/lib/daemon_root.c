@@ -12,10 +12,11 @@
  * Exact or refused, before anything stops, the daemon running on:
  *  - it must lead its own session (setsid, as daemon(3) does): one still in
  *    the launch's session and group would come back in the restart's;
- *  - no children (not in this first slice: their CKPT_PID still names the
- *    exited root, and they would not answer this one's request);
- *  - no other process left running by the same launch: both would write
- *    the one image path (each would have to be run under ckpt on its own).
+ *  - no other process left running by the same launch, outside its own
+ *    descendants: both would write the one image path.
+ * What it forked comes with it as its tree: their CKPT_PID still names the
+ * exited root, so a member takes the tree request from an ancestor once
+ * that root is gone (tree_request in tree_member.c).
  * Its descriptors 0-2 are what they are (/dev/null is reopened, a terminal
  * or a pipe to a live process refused): the launch's shell is not the
  * restart's, so none is taken from `ckpt restart` (capture_fds.c); any
@@ -40,23 +41,22 @@ void daemon_adopt(void)
 	status_set(CKPT_STATE_RUNNING, "");
 }
 
-struct kin_scan {
-	int self;
-	int child, other; /* the first found of each, or 0 */
-};
-
-static int note_kin(int pid, void *ctx)
+static int descends_from(int pid, int ancestor)
 {
-	struct kin_scan *k = ctx;
-	if (pid == k->self || process_gone(pid))
-		return 0;
-	if ((int)proc_stat_field(pid, 4) == k->self) {
-		if (!k->child)
-			k->child = pid;
-	} else if (!k->other && environ_root(pid) == exited_root) {
-		k->other = pid;
-	}
+	for (int p = pid; p > 1; p = (int)proc_stat_field(p, 4))
+		if (p == ancestor)
+			return 1;
 	return 0;
+}
+
+/* Another live process the same launch left running, not below this one. */
+static int note_other(int pid, void *ctx)
+{
+	int *other = ctx;
+	int self = (int)sys_getpid();
+	if (pid != self && !process_gone(pid) && environ_root(pid) == exited_root && !descends_from(pid, self))
+		*other = pid;
+	return *other != 0; /* the first one ends the scan */
 }
 
 static void name_pid(struct line *l, int pid)
@@ -100,12 +100,10 @@ int daemon_refusal(struct capture *c)
 		line_str(&why, ": only a daemon that called setsid() is checkpointed on its own");
 		return refuse(c, why.buf, 0, "");
 	}
-	struct kin_scan k = {.self = self};
-	for_each_numbered_entry("/proc", note_kin, &k);
-	if (k.child)
-		return refuse(c, "has a child, ", k.child, ": a daemon with children is not checkpointed yet");
-	if (k.other)
-		return refuse(c, "is not the only one: ", k.other,
+	int other = 0;
+	for_each_numbered_entry("/proc", note_other, &other);
+	if (other)
+		return refuse(c, "is not the only one: ", other,
 			      " was left running by it too, and both would write the one image");
 	return 0;
 }

@@ -62,16 +62,16 @@ async function launchDaemon(mode?: string): Promise<number> {
 }
 
 /** `ckpt restart` returns 0 with the daemon back; it then finds itself as it was. */
-async function restartAndCheck(pid: number, countedBefore: number): Promise<number> {
+async function restartAndCheck(pid: number, countedBefore: number, checks = 7): Promise<number> {
   const restart = await runToEnd([CKPT, "restart"], { cwd: dir }, 20000);
   expect(restart).toMatchObject({ code: 0, stdout: "", stderr: "" });
   const host = hostPid(pid, "daemon-counter");
   expect(host).toBeGreaterThan(0);
   leftRunning.push(host);
   await until(() => existsSync(join(dir, "checks")) && /checked|failed/.test(readFileSync(join(dir, "checks"), "utf8")), () => "no checks");
-  const checks = readFileSync(join(dir, "checks"), "utf8");
-  expect(checks).not.toContain("FAIL");
-  expect(checks.match(/^PASS/gm)).toHaveLength(7);
+  const found = readFileSync(join(dir, "checks"), "utf8");
+  expect(found).not.toContain("FAIL");
+  expect(found.match(/^PASS/gm)).toHaveLength(checks);
   await until(() => counted() > countedBefore + 3, () => "not counting on");
   return host;
 }
@@ -111,16 +111,35 @@ test("an orphan that stayed in the launch's session is refused in one line, and 
   process.kill(orphan, "SIGKILL");
 }, 30000);
 
-test("a daemon with a child is refused naming the child, and counts on", async () => {
+test("a daemon with a child: checkpointed with it as a tree, restarted, the child is its own again, at its pid, in its session", async () => {
   const pid = await launchDaemon("child");
-  const refused = await runToEnd([CKPT, "checkpoint", String(pid)], { cwd: dir });
-  expect(refused.code).toBe(1);
-  expect(refused.stderr.trim().split("\n")).toHaveLength(1);
   const child = Number(readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim());
   leftRunning.push(child);
-  expect(refused.stderr).toContain(`has a child, process ${child} (daemon-counter): a daemon with children is not checkpointed yet`);
-  const n = counted();
-  await until(() => counted() > n + 2, () => "not counting on");
+  const request = await runToEnd([CKPT, "checkpoint", String(pid)], { cwd: dir });
+  expect(request).toMatchObject({ code: 0 });
+  await until(() => !alive(pid) && !alive(child), () => "still running after a stop-mode checkpoint");
+  expect(readdirSync(dir).filter((f) => f.endsWith(`.${child}`))).toHaveLength(1); // the child's member image
+  const before = counted();
+  await restartAndCheck(pid, before, 8);
+  leftRunning.push(hostPid(child, "daemon-counter"));
+}, 60000);
+
+test("two daemons left running by one launch: a checkpoint of either is refused naming the other (both would write the one image), and both count on", async () => {
+  const [a, b] = [join(dir, "a"), join(dir, "b")];
+  mkdirSync(a), mkdirSync(b);
+  const launch = await runToEnd([CKPT, "bash", "-c", `"$0" "$1"; "$0" "$2"`, fixture("daemon-counter"), a, b], { cwd: dir });
+  expect(launch.code).toBe(0);
+  const pidIn = (d: string) => Number(readFileSync(join(d, "pid"), "utf8"));
+  await until(() => existsSync(join(a, "pid")) && existsSync(join(b, "pid")), () => "no pid files");
+  leftRunning.push(pidIn(a), pidIn(b));
+  const refused = await runToEnd([CKPT, "checkpoint", String(pidIn(a))], { cwd: dir });
+  expect(refused.code).toBe(1);
+  expect(refused.stderr.trim().split("\n")).toHaveLength(1);
+  expect(refused.stderr).toContain(`is not the only one: process ${pidIn(b)} (daemon-counter) was left running by it too, and both would write the one image`);
+  const lines = (d: string) => readFileSync(join(d, "count"), "utf8").split("\n").length;
+  const [na, nb] = [lines(a), lines(b)];
+  await until(() => lines(a) > na + 2 && lines(b) > nb + 2, () => "not counting on");
+  expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
 }, 30000);
 
 test("ssh-agent without -D: a key added before, checkpoint of the agent it left running, restart returns 0, ssh-add -l lists the key on the same socket", async () => {
