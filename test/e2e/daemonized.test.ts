@@ -84,6 +84,9 @@ test("a daemon(1, 0) counter: ckpt checkpoint PID, then ckpt restart returns 0 w
   const before = counted();
   await Bun.sleep(100);
   expect(counted()).toBe(before); // nothing counts while it is an image
+  const newPid = await runToEnd([CKPT, "restart", "--new-pid"], { cwd: dir });
+  expect(newPid.code).not.toBe(0);
+  expect(newPid.stderr).toMatch(/^ckpt: cannot restart .*: a daemon \(process \d+, left running by the program ckpt launched\) restarts only into a new pid namespace: --new-pid asks for a new pid\n$/);
   const info = await runToEnd([CKPT, "info"], { cwd: dir });
   expect(info.stdout).toMatch(/^daemon +left running by its exited launch: restarts detached, leading its own session$/m);
 
