@@ -29,6 +29,15 @@
 #include "../sys.h"
 
 static int exited_root; /* CKPT_PID before this process took it over */
+static uint64_t launch_std_fds; /* the launch's 0-2 bits, given back on a refusal */
+
+int launch_root_exited(void)
+{
+	int root = ckpt_config.pid;
+	/* A process at its pid that started after this one is another (the
+	 * pid was reused); /proc/PID/stat stays readable when environ is not. */
+	return process_gone(root) || process_started(root) > process_started((int)sys_getpid());
+}
 
 void daemon_adopt(void)
 {
@@ -37,8 +46,19 @@ void daemon_adopt(void)
 	launch_pid_moved((int)sys_getpid());
 	/* Its 0-2 are its own now (daemon(3) put /dev/null there); others the
 	 * launch passed are dropped at restart with a warning, as the root's. */
+	launch_std_fds = ckpt_config.inherited_fds[0] & 7;
 	ckpt_config.inherited_fds[0] &= ~7ull;
 	status_set(CKPT_STATE_RUNNING, "");
+}
+
+/* Refused: it stays a member of the exited root's run, so that a program
+ * it execs next does not start as a launched root (exec.c passes CKPT_PID
+ * on), and `ckpt checkpoint` reads its failure from the block all the same. */
+static void daemon_give_up(void)
+{
+	ckpt_config.daemon_root = 0;
+	launch_pid_moved(exited_root);
+	ckpt_config.inherited_fds[0] |= launch_std_fds;
 }
 
 static int descends_from(int pid, int ancestor)
@@ -84,6 +104,7 @@ static int refuse(struct capture *c, const char *why, int pid, const char *after
 	if (pid)
 		name_pid(&c->error, pid);
 	line_str(&c->error, after);
+	daemon_give_up();
 	return -1;
 }
 

@@ -132,7 +132,7 @@ static void member_handler(int sig, siginfo_t *info, void *uc)
 	}
 	if (!trigger_request(info)) {
 		run_program_handler(sig, info, uc);
-	} else if (process_gone(ckpt_config.pid)) {
+	} else if (launch_root_exited()) {
 		/* The launched program exited and left this one running (a
 		 * daemon's fork): it is the root of its own checkpoint now. */
 		daemon_adopt();

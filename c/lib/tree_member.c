@@ -37,7 +37,7 @@ int tree_request(const siginfo_t *info)
 	/* A daemon that became a root of its own (daemon_root.c) asks what
 	 * it forked, whose CKPT_PID still names the exited root: it is their
 	 * root from now on, for a later exec too. */
-	if (info->si_pid <= 1 || !process_gone(ckpt_config.pid) || !is_ancestor(info->si_pid))
+	if (info->si_pid <= 1 || !launch_root_exited() || !is_ancestor(info->si_pid))
 		return 0;
 	launch_pid_moved(info->si_pid);
 	return 1;

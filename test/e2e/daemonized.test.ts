@@ -17,7 +17,7 @@ eachTestInTempDir((d) => (dir = d));
 /** Host pids to end after each test: the daemons (restored ones live in a pid namespace under ckpt-init). */
 const leftRunning: number[] = [];
 afterEach(() => {
-  for (const pid of leftRunning.splice(0))
+  for (const pid of leftRunning.splice(0).filter((p) => p > 0))
     try {
       process.kill(pid, "SIGKILL");
     } catch {}
@@ -123,8 +123,10 @@ test("a daemon with a child: checkpointed with it as a tree, restarted, the chil
   await until(() => !alive(pid) && !alive(child), () => "still running after a stop-mode checkpoint");
   expect(readdirSync(dir).filter((f) => f.endsWith(`.${child}`))).toHaveLength(1); // the child's member image
   const before = counted();
-  await restartAndCheck(pid, before, 8);
-  leftRunning.push(hostPid(child, "daemon-counter"));
+  const host = await restartAndCheck(pid, before, 8);
+  const restoredChild = Number(readFileSync(`/proc/${host}/task/${host}/children`, "utf8").trim());
+  leftRunning.unshift(restoredChild); // before its parent, or init would take it and outlive the test
+  expect(readFileSync(`/proc/${restoredChild}/status`, "utf8")).toMatch(new RegExp(`^NSpid:\\s+${restoredChild}\\s+${child}$`, "m"));
 }, 60000);
 
 test("two daemons left running by one launch: a checkpoint of either is refused naming the other (both would write the one image), and both count on", async () => {
