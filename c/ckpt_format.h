@@ -71,6 +71,10 @@ enum ckpt_special { CKPT_SPECIAL_VVAR, CKPT_SPECIAL_VVAR_VCLOCK, CKPT_SPECIAL_VD
 /* Their names in /proc/PID/maps, in enum order. */
 static const char ckpt_special_names[CKPT_NSPECIAL][16] = {"[vvar]", "[vvar_vclock]", "[vdso]"};
 
+/* Header flags. DAEMON: the root is a setsid()'d process the launched program left running
+ * (docs/process-trees.md, "Daemons"): it comes back without a terminal, `ckpt restart` returning. */
+#define CKPT_HEADER_DAEMON 1u
+#define CKPT_HEADER_FLAGS_KNOWN CKPT_HEADER_DAEMON
 enum ckpt_region_kind {
 	CKPT_REGION_ANON = 1,         /* private anonymous memory, incl. [heap] */
 	CKPT_REGION_STACK = 2,        /* the main [stack]: remapped MAP_GROWSDOWN */
@@ -199,7 +203,7 @@ struct ckpt_header {
 	uint32_t nlocks;
 	uint32_t pad_locks;
 	uint32_t tables_crc;
-	uint32_t flags;              /* reserved, 0 */
+	uint32_t flags;              /* CKPT_HEADER_* below; any other bit is refused */
 
 	/* identity: where and on what it was taken */
 	char hostname[72];
@@ -363,23 +367,7 @@ static inline int ckpt_extent_compressed(const struct ckpt_extent *e) { return e
 
 #include "ckpt_format_signals.h" /* POSIX timers and pending signals */
 
-/* Lives in libckpt's memory; the stub writes it after memory is restored. */
-struct ckpt_restart_info {
-	uint64_t magic;              /* CKPT_RESTART_INFO_MAGIC once filled in */
-	uint64_t arena_start, arena_len; /* the stub's memory, for libckpt to unmap */
-	int32_t new_pid;
-	int32_t threads_in_stub;     /* threads still to leave the arena (futex) */
-	char image_path[CKPT_PATH_MAX]; /* where the next checkpoint goes */
-	/* tty: the modes of fds 0-2 as the restart found them (the shell's),
-	 * put back when the program stops again; valid = 0 for non-terminals */
-	struct ckpt_termios shell_termios[3];
-	/* compression: `ckpt restart --compress` asks for it from now on */
-	uint32_t compress;
-	/* --lazy: memory may still be loading (libckpt waits before a capture
-	 * or fork until no region is registered with the page server's
-	 * userfaultfd, c/lib/lazy_wait.c) */
-	uint32_t lazy;
-};
+#include "ckpt_format_restart_info.h" /* what the stub tells libckpt after a restart */
 
 _Static_assert(sizeof(struct ckpt_header) <= CKPT_HEADER_SIZE, "header fits its page");
 _Static_assert(sizeof(struct ckpt_header) % 8 == 0, "header is 8-byte sized");
@@ -391,8 +379,7 @@ _Static_assert(sizeof(struct ckpt_member) == 72, "member record size is part of 
 _Static_assert(sizeof(struct ckpt_fd) == 272, "fd record size is part of the format");
 _Static_assert(sizeof(struct ckpt_lock) == 32, "lock record size is part of the format");
 _Static_assert(sizeof(struct ckpt_inotify_watch) == 40, "inotify watch record size is part of the format");
-_Static_assert(sizeof(struct ckpt_termios) == 40, "termios record size");
-_Static_assert(sizeof(struct ckpt_process_state) == 56, "process state record size");
+_Static_assert(sizeof(struct ckpt_termios) == 40 && sizeof(struct ckpt_process_state) == 56, "termios, process state sizes");
 _Static_assert(sizeof(struct ckpt_timer) == 72, "timer record size is part of the format");
 _Static_assert(sizeof(struct ckpt_signal) == 144, "signal record size is part of the format");
 _Static_assert(sizeof(struct ckpt_epoll_watch) == 24, "epoll watch record size is part of the format");

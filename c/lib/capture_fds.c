@@ -134,7 +134,8 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 		line_str(&c->error, why);
 		return -1;
 	}
-	int member = c->member_path != 0;
+	/* A daemon's 0-2 are not the restart's to give (daemon_root.c). */
+	int member = c->member_path != 0 || ckpt_config.daemon_root;
 	switch (r->kind = tree_inherited_fd(c, fd, r) ? CKPT_FD_INHERIT : kind_of(fd, &st, target, r->open_flags, member)) {
 	case CKPT_FD_INHERIT:
 		return fd_inherit_capture(r);

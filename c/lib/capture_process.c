@@ -25,6 +25,8 @@ static void capture_identity(struct ckpt_header *h)
 	h->xsave_size = b;
 	h->pid = (int32_t)sys_getpid();
 	h->ppid = (int32_t)sys_getppid();
+	if (ckpt_config.daemon_root) /* the restart detaches it (daemon_root.c) */
+		h->flags |= CKPT_HEADER_DAEMON;
 	h->pgid = (int32_t)sys_getpgid(0);
 	h->sid = (int32_t)SYS1(__NR_getsid, 0);
 	h->tree_root_pid = ckpt_config.pid; /* the root's, in every process of the tree */

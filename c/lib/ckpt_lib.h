@@ -25,6 +25,7 @@ struct ckpt_config {
 	uint64_t inherited_fds[64]; /* bitmap of fds 0..4095 open at launch */
 	uint64_t stderr_dev, stderr_ino; /* fd 2 as launched, so we never write elsewhere */
 	uint64_t sigs_pending_at_entry; /* so we only consume signals we caused */
+	int daemon_root;          /* a process the exited launch left running, root of its own checkpoint (daemon_root.c) */
 };
 
 extern struct ckpt_config ckpt_config; /* state.c, like the other two */
@@ -378,6 +379,7 @@ uint64_t monotonic_ns(void);
 
 /* status.c: the line `ckpt checkpoint` reads through /proc/PID/environ. */
 void status_init(void);
+void status_attach(void);
 void status_set(const char *state, const char *message);
 void status_note(const char *text);
 

@@ -60,13 +60,14 @@ static void after_restart(int member)
 		ckpt_config.compress = CKPT_BUILT_WITH_LZ4;
 	if (!member) /* a member keeps the root's pid: the tree comes back at its old pids */
 		launch_pid_moved(ri->new_pid);
-	/* Only 0-2 came from outside this time; everything else is the program's. */
+	/* Only 0-2 came from outside this time (none, to a daemon); everything else is the program's. */
 	for (int i = 0; i < 64; i++)
 		ckpt_config.inherited_fds[i] = 0;
-	ckpt_config.inherited_fds[0] = 7;
+	ckpt_config.inherited_fds[0] = ckpt_config.daemon_root ? 0 : 7;
 	record_stderr_identity(&ckpt_config.stderr_dev, &ckpt_config.stderr_ino);
-	if (!member) {
+	if (!member && !ckpt_config.daemon_root) /* a daemon has no terminal to follow */
 		terminal_after_restart();
+	if (!member) {
 		status_set(CKPT_STATE_RUNNING, "");
 	}
 	ri->magic = 0;
@@ -88,6 +89,8 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 	if (lazy_wait()) /* before anything stops (lazy_wait.c) */
 		return capture_fail(c, "memory is still loading from the image of a lazy restart (`ckpt restart --lazy`); "
 				       "try again once it has", 0);
+	if (daemon_refusal(c))
+		return -1;
 	c->hdr->created_ns = now_ns(0 /* CLOCK_REALTIME */);
 	c->hdr->image_id = new_image_id();
 	int background = keep_running && !mem_shared_object_mapped(c);
@@ -112,24 +115,13 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 	return image_write(c, size, !keep_running);
 }
 
-/* A trigger reached a process the exited root left running (a daemon's
- * fork): nothing can checkpoint it, and silence would leave the user
- * waiting for an image (docs/process-trees.md, "Orphans and gone leaders"). */
-static void say_root_gone(void)
-{
-	struct line l = {.len = 0};
-	line_str(&l, "ckpt: no checkpoint of process ");
-	line_u64(&l, (uint64_t)sys_getpid());
-	line_str(&l, ": the program ckpt launched (process ");
-	line_u64(&l, (uint64_t)ckpt_config.pid);
-	line_str(&l, ") has exited and left it running; run the program without forking away to checkpoint it");
-	say(&l);
-}
+static void checkpoint_handler(int sig, siginfo_t *info, void *uc);
 
 /* In a member (any process of the tree but the root): a plain trigger
  * signal goes to the program's own handler if it has one; otherwise it is
  * ignored, never the default action: a signal to the job's process group
- * reaches the root as well, which checkpoints the whole tree. */
+ * reaches the root as well, which checkpoints the whole tree. Once the
+ * root has exited, it makes this process a root (daemon_root.c). */
 static void member_handler(int sig, siginfo_t *info, void *uc)
 {
 	if (tree_request(info)) {
@@ -137,10 +129,14 @@ static void member_handler(int sig, siginfo_t *info, void *uc)
 			after_restart(1);
 		return;
 	}
-	if (!trigger_request(info))
+	if (!trigger_request(info)) {
 		run_program_handler(sig, info, uc);
-	else if (process_gone(ckpt_config.pid))
-		say_root_gone();
+	} else if (launch_root_exited()) {
+		/* The launched program exited and left this one running (a
+		 * daemon's fork): it is the root of its own checkpoint now. */
+		daemon_adopt();
+		checkpoint_handler(sig, info, uc);
+	}
 }
 
 static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
@@ -189,7 +185,7 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 		coordinator_release();
 		return;
 	}
-	if (rc == 0 && !keep_running)
+	if (rc == 0 && !keep_running && !ckpt_config.daemon_root)
 		terminal_restore_launch(); /* first, so our own line is not printed raw */
 	report_checkpoint(&c, rc == 0, size, now_ns(1) - started, keep_running);
 	if (rc == 0 && !keep_running) {

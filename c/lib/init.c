@@ -114,6 +114,9 @@ static int read_settings(void)
 static void become_member(int root)
 {
 	ckpt_config.pid = root;
+	/* Kept for the day its root has exited and it becomes one (daemon_root.c). */
+	launch_pid_text(getenv(CKPT_ENV_PID));
+	status_attach();
 	long n = sys_readlinkat(AT_FDCWD, "/proc/self/exe", ckpt_config.exe_path, sizeof ckpt_config.exe_path - 1);
 	ckpt_config.exe_path[n > 0 ? n : 0] = 0;
 	record_stderr_identity(&ckpt_config.stderr_dev, &ckpt_config.stderr_ino);

@@ -33,10 +33,12 @@ void status_note(const char *text)
 	render();
 }
 
-void status_init(void)
+/* The block, found but not written: a member's, which shows nothing unless
+ * it becomes a root of its own (daemon_root.c). */
+void status_attach(void)
 {
 	char *v = getenv(CKPT_ENV_STATUS);
-	if (!v)
+	if (!v || block)
 		return;
 	block = v;
 	block_len = str_len(v);
@@ -51,6 +53,11 @@ void status_init(void)
 			for (p += str_len(CKPT_STATUS_COUNT); *p >= '0' && *p <= '9'; p++)
 				count = count * 10 + (uint64_t)(*p - '0');
 	}
+}
+
+void status_init(void)
+{
+	status_attach();
 	status_set(CKPT_STATE_RUNNING, "");
 }
 

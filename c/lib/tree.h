@@ -71,6 +71,16 @@ void drop_member_files(struct tree_control *t);
  * environment block names the root); whether this process or an ancestor
  * is the root or such a process. */
 uint64_t process_started(int pid);
+/* The CKPT_PID in pid's environment block, 0 if none or unreadable. */
+int environ_root(int pid);
+
+/* daemon_root.c: a trigger reached a process whose launched program has
+ * exited (a daemon's fork: launch_root_exited): it becomes the root of
+ * its own checkpoint.
+ * daemon_refusal fails the capture (-1, c->error) when it cannot be one. */
+int launch_root_exited(void);
+void daemon_adopt(void);
+int daemon_refusal(struct capture *c);
 int of_this_tree(int pid, int root, uint64_t root_started);
 int descends_from_tree(int root);
 

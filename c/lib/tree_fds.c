@@ -55,6 +55,8 @@ int tree_inherited_fd(struct capture *c, int fd, struct ckpt_fd *r)
 	for (int rfd = 0; rfd <= 2; rfd++) {
 		struct line l;
 		struct stat st;
+		if (!(c->tree->inherited_fds[0] >> rfd & 1))
+			continue; /* not the launch's (a daemon's root: daemon_root.c) */
 		fd_link(&l, root, rfd);
 		if (sys_fstatat(AT_FDCWD, l.buf, &st, 0) < 0 ||
 		    !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))

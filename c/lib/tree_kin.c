@@ -21,7 +21,7 @@
 
 /* The value of CKPT_PID in pid's environment block, streamed (the block
  * may be large); 0 if it has none or cannot be read. */
-static int environ_root(int pid)
+int environ_root(int pid)
 {
 	struct line path = proc_path((uint64_t)pid, "environ");
 	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);

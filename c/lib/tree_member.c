@@ -1,7 +1,8 @@
 /*
  * A member's side of a tree's checkpoint (docs/process-trees.md, steps
  * 4-7), in its trigger handler, on the root's request alone (a sigqueue
- * value of CKPT_TREE_SIGVAL from si_pid == CKPT_PID):
+ * value of CKPT_TREE_SIGVAL from si_pid == CKPT_PID, or from an ancestor
+ * once CKPT_PID's process is gone: a daemon's, daemon_root.c):
  *
  *   map the root's control area (/proc/<root>/fd/<fd>: a same-user
  *   process may open it), stop its own threads and take its pending
@@ -29,7 +30,17 @@
 int tree_request(const siginfo_t *info)
 {
 	uint64_t v = (uint64_t)(uintptr_t)info->si_value.sival_ptr;
-	return info->si_code == SI_QUEUE && (uint32_t)v == CKPT_TREE_SIGVAL && info->si_pid == ckpt_config.pid;
+	if (info->si_code != SI_QUEUE || (uint32_t)v != CKPT_TREE_SIGVAL)
+		return 0;
+	if (info->si_pid == ckpt_config.pid)
+		return 1;
+	/* A daemon that became a root of its own (daemon_root.c) asks what
+	 * it forked, whose CKPT_PID still names the exited root: it is their
+	 * root from now on, for a later exec too. */
+	if (info->si_pid <= 1 || !launch_root_exited() || !is_ancestor(info->si_pid))
+		return 0;
+	launch_pid_moved(info->si_pid);
+	return 1;
 }
 
 static struct tree_control *map_control(const siginfo_t *info, uint64_t *len)

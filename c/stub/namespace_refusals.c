@@ -54,15 +54,35 @@ static void refuse_tree_without_namespace(const struct ckpt_header *h, const cha
 	die_line(&l);
 }
 
+/* A daemon comes back detached from `ckpt restart`, under the namespace's
+ * init: in the restart's own process it would be the shell's job. */
+static void refuse_daemon_without_namespace(const struct ckpt_header *h, const char *why, long err)
+{
+	if (!(h->flags & CKPT_HEADER_DAEMON))
+		return;
+	struct line l = {.len = 0};
+	line_str(&l, "a daemon (process ");
+	line_i64(&l, h->pid);
+	line_str(&l, ", left running by the program ckpt launched) restarts only into a new pid namespace: ");
+	line_str(&l, why);
+	if (err) {
+		line_str(&l, ": ");
+		line_str(&l, errno_text(err));
+	}
+	die_line(&l);
+}
+
 void refuse_without_namespace(const struct ckpt_header *h, const char *tables, const char *why, const char *sysv_why)
 {
 	refuse_tree_without_namespace(h, why, 0);
+	refuse_daemon_without_namespace(h, why, 0);
 	refuse_sysv_without_namespace(h, tables, sysv_why);
 }
 
 void say_no_namespace(const struct ckpt_header *h, const char *tables, const char *why, long err)
 {
 	refuse_tree_without_namespace(h, why, err);
+	refuse_daemon_without_namespace(h, why, err);
 	refuse_sysv_without_namespace(h, tables, why);
 	struct line l = {.len = 0};
 	line_str(&l, "ckpt: restarting ");

@@ -79,6 +79,14 @@ static void become_program(void)
 {
 	/* init's own setting: the program's (not in the image) was most likely none. */
 	sys_prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	if (restart.daemon) { /* as daemon(3) left it: its own session, no terminal */
+		long err = sys_setsid();
+		report(err < 0 ? NS_FAIL_PROGRAM : NS_READY, (int32_t)err);
+		sys_close(report_pipe[1]);
+		if (err < 0)
+			sys_exit_group(1);
+		return;
+	}
 	sys_setpgid(0, 0);
 	if (terminal_fd >= 0) {
 		int32_t group = (int32_t)sys_getpid();
@@ -132,6 +140,12 @@ static __attribute__((noreturn)) void run_init(int child, int program)
 		long sig = sys_rt_sigtimedwait(&all, info, 0);
 		if (tree_restored_note(sig, info)) {
 			tree_restored = 1;
+			if (restart.daemon) { /* back: `ckpt restart` returns 0, the daemon runs on */
+				report(NS_STATUS, 0);
+				sys_prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+				report(NS_DETACHED, 0);
+				sys_close(report_pipe[1]);
+			}
 		} else if (sig == SIGCHLD) {
 			int status;
 			long pid;
@@ -330,6 +344,7 @@ void enter_pid_namespace(const struct ckpt_header *h, const char *tables, char *
 		say_no_namespace(h, tables, "namespaces made unavailable for a test (" CKPT_ENV_NAMESPACE ")", 0);
 		return;
 	}
+	restart.daemon = (h->flags & CKPT_HEADER_DAEMON) != 0;
 	check_namespace_pids(h, tables);
 	find_terminal();
 	try_namespace(h, tables, first_sysv_segment(h, tables) >= 0 ? CLONE_NEWIPC : 0);

@@ -41,6 +41,7 @@ struct stub_args {
 	int compress;                    /* `ckpt restart --compress`: for libckpt (restart info) */
 	int ignore_affinity;             /* `ckpt restart --ignore-affinity` (affinity.c) */
 	int namespace;                   /* enum restart_namespace: where this process runs */
+	int daemon;                      /* CKPT_HEADER_DAEMON: restored detached, a session leader (pid_namespace.c) */
 	int lazy, lazy_fd;               /* --lazy: on, and the userfaultfd for the page server */
 	/* A process tree (tree*.c): */
 	char context[256];               /* before a refusal's reason: the member image judged */

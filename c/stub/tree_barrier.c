@@ -211,6 +211,8 @@ void tree_phase1_done(const struct ckpt_header *hdr)
 
 void tree_phase2_done(void)
 {
+	if (!tree.n && restart.daemon)
+		tell_init_restored(); /* init lets `ckpt restart` return (pid_namespace.c) */
 	if (!tree.n)
 		return;
 	if (restart.tree_index) {

@@ -77,7 +77,7 @@ static void check_header(const struct ckpt_header *h, const char *page, uint64_t
 		bad_numbers("truncated (header says ", h->file_size, " bytes, file has ", file_size, ")");
 	if (h->file_size < file_size)
 		bad_numbers("extended (header says ", h->file_size, " bytes, file has ", file_size, ")");
-	if (h->flags)
+	if (h->flags & ~CKPT_HEADER_FLAGS_KNOWN)
 		bad("unknown header flags (newer image?)");
 	if (h->libc < 1 || h->libc > CKPT_LIBC_MAX)
 		bad("unknown C library (corrupt image)");

@@ -25,6 +25,9 @@ export const CKPT_VERSION = 8;
 export const CKPT_ARCH_X86_64 = 62;
 export const CKPT_PAGE_SIZE = 4096;
 export const CKPT_HEADER_SIZE = 4096;
+/** Header flag: the root is a daemon its exited launch left running (restarts detached, a session leader). */
+export const CKPT_HEADER_DAEMON = 1;
+export const CKPT_HEADER_FLAGS_KNOWN = CKPT_HEADER_DAEMON;
 export const CKPT_MAX_SIGNALS = 64;
 export const CKPT_MAX_RLIMITS = 16;
 export const CKPT_MAX_AUXV = 64;
@@ -87,7 +90,7 @@ export const CKPT_MUSL_TID_OFFSET = 48;
 
 /** Every #define and enum value above, by its C name, for the mirror test. */
 export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
-	CKPT_VERSION, CKPT_ARCH_X86_64, CKPT_PAGE_SIZE, CKPT_HEADER_SIZE,
+	CKPT_VERSION, CKPT_ARCH_X86_64, CKPT_PAGE_SIZE, CKPT_HEADER_SIZE, CKPT_HEADER_DAEMON, CKPT_HEADER_FLAGS_KNOWN,
 	CKPT_MAX_SIGNALS, CKPT_MAX_RLIMITS, CKPT_MAX_AUXV, CKPT_PATH_MAX, CKPT_MAX_FD, CKPT_MAX_THREADS, CKPT_AFFINITY_BYTES, CKPT_LOWEST_ADDRESS,
 	CKPT_RESTART_INFO_MAGIC,
 	CKPT_UNKNOWN, CKPT_SIGNAL_PROCESS,

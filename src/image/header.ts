@@ -8,7 +8,7 @@ import { crc32c } from "./crc32c.ts";
 import { ImageError } from "../cli/errors.ts";
 import { Fields, utf8 } from "./fields.ts";
 import {
-	CKPT_ARCH_X86_64, CKPT_HEADER_SIZE, CKPT_MAGIC, CKPT_MAX_AUXV, CKPT_MAX_RLIMITS, CKPT_MAX_SIGNALS, CKPT_MAX_THREADS,
+	CKPT_ARCH_X86_64, CKPT_HEADER_SIZE, CKPT_HEADER_FLAGS_KNOWN, CKPT_MAGIC, CKPT_MAX_AUXV, CKPT_MAX_RLIMITS, CKPT_MAX_SIGNALS, CKPT_MAX_THREADS,
 	CKPT_CODEC_MAX, CKPT_LIBC_MAX, CKPT_NSPECIAL, CKPT_PAGE_SIZE, CKPT_VERSION, HEADER, HEADER_STRUCT_SIZE, ITIMER, MM, RLIMIT,
 	SIGACTION, TERMIOS, TIMEVAL, PROCESS_STATE, CKPT_UNKNOWN, CKPT_LINKS_MAX, CKPT_TRACKING_MAX, LINK,
 } from "./format.ts";
@@ -67,7 +67,7 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 	const fileSize = h.u64("file_size");
 	if (fileSize > BigInt(actualSize)) fail(`truncated (header says ${fileSize} bytes, file has ${actualSize})`);
 	if (fileSize < BigInt(actualSize)) fail(`extended (header says ${fileSize} bytes, file has ${actualSize})`);
-	if (h.u32("flags") !== 0) fail(`unknown header flags 0x${h.u32("flags").toString(16)} (newer image?)`);
+	if ((h.u32("flags") & ~CKPT_HEADER_FLAGS_KNOWN) !== 0) fail(`unknown header flags 0x${h.u32("flags").toString(16)} (newer image?)`);
 	if (h.u32("libc") < 1 || h.u32("libc") > CKPT_LIBC_MAX) fail("unknown C library (corrupt image)");
 	if (h.u32("codec") > CKPT_CODEC_MAX || h.u32("pad_codec") !== 0) fail("unknown compression codec (corrupt image)");
 	const nlinks = h.u32("nlinks");

@@ -4,7 +4,7 @@
  * facts.ts, the names of kinds in kinds.ts. Pure: image and clock in,
  * text out.
  */
-import { CKPT_CODEC_NONE, CKPT_REGION_UNREAD, CKPT_TRACKING_WRITE_PROTECT } from "./format.ts";
+import { CKPT_CODEC_NONE, CKPT_HEADER_DAEMON, CKPT_REGION_UNREAD, CKPT_TRACKING_WRITE_PROTECT } from "./format.ts";
 import {
 	bytesInImage, fdFlags, storedLength, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
 	vmFlagNames,
@@ -101,6 +101,7 @@ export function renderInfo(image: Image, nowMs: number, processes: TreeProcess[]
 		["pgid", String(h.pgid)],
 		["sid", String(h.sid)],
 		...(treeSummary(image) ? [["tree", treeSummary(image)!]] : []),
+		...(h.flags & CKPT_HEADER_DAEMON ? [["daemon", "left running by its exited launch: restarts detached, leading its own session"]] : []),
 		["taken", `${localTime(takenMs)} (${age(takenMs, nowMs)})`],
 		["capture", `${duration(h.captureNs)}, on signal ${signalName(h.triggerSignal)}`],
 		["host", h.hostname],

@@ -149,6 +149,18 @@ export function readStatus(pid: number): StatusRead {
 }
 
 /**
+ * The status line a daemon carries while its root is gone (a copy of the
+ * root's): read although CKPT_PID names the exited root, since the request
+ * makes it a root of its own (c/lib/daemon_root.c); null if none is there.
+ */
+export function daemonStatus(pid: number): Status | null {
+	const environ = procFile(pid, "environ");
+	const block = environ ? envValue(environ, CKPT_ENV_STATUS) : undefined;
+	const status = block ? parseStatus(new TextDecoder().decode(block)) : null;
+	return status && status !== NOT_STARTED ? status : null;
+}
+
+/**
  * The checkpoint signal of `pid`: the launcher's CKPT_SIGNAL, whose text
  * stays in the environment block after libckpt removes the variable.
  */

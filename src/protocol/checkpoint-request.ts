@@ -24,9 +24,9 @@ import { ImageError, readImage } from "../image/read.ts";
 import { strerror } from "../process/libc.ts";
 import { sigqueue } from "../process/process-calls.ts";
 import {
-	checkpointSignal, commandLine, hasEnded, inheritedRoot, launchedToContinue, processUid, programBehind, readStatus, type StatusRead,
+	checkpointSignal, commandLine, daemonStatus, hasEnded, inheritedRoot, launchedToContinue, processUid, programBehind, readStatus, type StatusRead,
 } from "../process/proc.ts";
-import { backgroundWriter } from "./status.ts";
+import { backgroundWriter, type Status } from "./status.ts";
 
 /**
  * si_value of a request (c/ckpt_protocol.h, mirrored in protocol.ts). A request
@@ -54,6 +54,9 @@ export interface CheckpointResult {
 	ms: number; // from our request to seeing the image complete
 	stopped: boolean; // the program exits with CKPT_EXIT_CHECKPOINTED (it was not told to continue)
 }
+
+/** Reads in a row that find no status line before the process counts as not ckpt's (see the poll). */
+const UNMANAGED_READS = 20;
 
 /** How long a process launched by ckpt may take to get its checkpoint handler in place. */
 const STARTUP_MS = 10_000;
@@ -97,27 +100,37 @@ export function checkTarget(pid: number, uid: number): Extract<StatusRead, { kin
 				`unless launched with --signal) still checkpoints it`,
 		);
 	if (read.kind === "gone") throw new RuntimeError(`no process with pid ${pid} (it has exited)`);
-	if (read.kind === "unmanaged") throw new RuntimeError(notManaged(pid));
+	if (read.kind === "unmanaged") {
+		const daemon = leftRunning(pid);
+		if (daemon) return { kind: "status", status: daemon };
+		throw new RuntimeError(notManaged(pid));
+	}
 	return read;
+}
+
+/**
+ * The status line of a process the launched program left running when it
+ * exited (a daemon's fork), which the request makes the root of its own
+ * checkpoint (c/lib/daemon_root.c); null for any other process.
+ */
+function leftRunning(pid: number): Status | null {
+	const root = inheritedRoot(pid);
+	if (root === null || (processUid(root) !== null && !hasEnded(root))) return null;
+	return daemonStatus(pid);
 }
 
 /**
  * Why `pid` is not a process to signal: only the launched program (the
  * tree's root) coordinates a checkpoint. A process that inherited its block
- * belongs to the root's tree while the root runs; once the root has exited
- * (a daemon's parent does, right after forking it) nothing can checkpoint
- * it, and the plain signal is ignored by it (docs/process-trees.md).
+ * belongs to the root's tree while the root runs (a daemon left running
+ * once the root has exited is a target: leftRunning).
  */
 function notManaged(pid: number): string {
 	const root = inheritedRoot(pid);
 	if (root === null) return `${describe(pid)} is not running under ckpt (start it with: ckpt PROGRAM...)`;
-	const rootRead = processUid(root) === null ? null : readVisibleStatus(root);
-	if (rootRead?.kind === "status" || rootRead?.kind === "starting")
-		return `${describe(pid)} was started by ${describe(root)}, the program ckpt runs: checkpoint that one (ckpt checkpoint ${root}), which takes what it started with it`;
-	return (
-		`${describe(pid)} was left running by process ${root}, the program ckpt ran, which has exited (as a daemon's parent does): ` +
-		`nothing can checkpoint it; run it under ckpt without forking away (ssh-agent -D, dbus-daemon --nofork, ...)`
-	);
+	if (processUid(root) === null || hasEnded(root))
+		return `${describe(pid)} was left running by process ${root}, the program ckpt ran, but carries no status line of ckpt's`;
+	return `${describe(pid)} was started by ${describe(root)}, the program ckpt runs: checkpoint that one (ckpt checkpoint ${root}), which takes what it started with it`;
 }
 
 /**
@@ -157,10 +170,14 @@ export async function requestCheckpoint(typed: number, opts: CheckpointOptions, 
 	};
 
 	const deadline = started + opts.timeoutMs;
+	let unmanagedReads = 0;
 	for (let polls = 0; ; polls++) {
 		// Most checkpoints take milliseconds: look often at first, then every 10 ms.
 		await Bun.sleep(polls < 100 ? 1 : 10);
-		const read = readVisibleStatus(pid);
+		let read = readVisibleStatus(pid);
+		// A daemon until its handler has made it a root (leftRunning): its status line as it was.
+		const daemon = read.kind === "unmanaged" ? leftRunning(pid) : null;
+		if (daemon) read = { kind: "status", status: daemon };
 		if (read.kind === "hidden") {
 			// The request was delivered; only the image and the process's end can tell how it went.
 			if (imageWrittenSince(image, sentAtMs)) {
@@ -183,8 +200,11 @@ export async function requestCheckpoint(typed: number, opts: CheckpointOptions, 
 			if (imageWrittenSince(image, sentAtMs)) return done(true);
 			throw new RuntimeError(`process ${pid} exited before its checkpoint was complete`);
 		} else if (read.kind === "unmanaged") {
-			throw new RuntimeError(`process ${pid} is no longer running under ckpt (the pid was reused?)`);
+			// A daemon rewrites CKPT_PID's digits as it becomes a root: a read may catch them half done.
+			if (++unmanagedReads > UNMANAGED_READS) throw new RuntimeError(`process ${pid} is no longer running under ckpt (the pid was reused?)`);
+			continue;
 		}
+		unmanagedReads = 0;
 		const now = performance.now();
 		if (read.kind === "starting" && now - started > STARTUP_MS)
 			throw new RuntimeError(`process ${pid} was launched by ckpt but its checkpoint handler never started (libckpt not loaded?)`);

@@ -6,7 +6,7 @@
 // A tool that is missing fails its test naming the Debian package (.ci/run
 // installs them all).
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { CKPT, EXIT_CHECKPOINTED, need, Running, runToEnd, spawn, tempDir, until } from "./harness.ts";
 import { Pane } from "./tmux-pane.ts";
@@ -76,45 +76,6 @@ test("ssh-agent -D with a key from ssh-add: kill -USR2, restart, ssh-add -l list
   expect(after.stdout).toBe(before);
   expect((await runToEnd(["ssh-add", "-D"], { cwd: dir, env })).code).toBe(0);
   expect((await runToEnd(["ssh-add", "-l"], { cwd: dir, env })).stdout).toContain("no identities");
-}, 30000);
-
-/** Refused by `ckpt checkpoint`: a daemon whose launched parent exited. */
-async function expectLeftRunning(pid: number, name: string) {
-  daemons.push(pid);
-  const request = await runToEnd([CKPT, "checkpoint", String(pid)], { cwd: dir });
-  expect(request.stderr).toMatch(new RegExp(`process ${pid} \\(${name}\\) was left running by process \\d+, the program ckpt ran, which has exited`));
-  expect(oneLine(request.stderr)).toHaveLength(1);
-  expect(request.code).not.toBe(0);
-}
-
-test("daemons that fork away (ssh-agent, gpg-agent --daemon, dbus-daemon --fork): ckpt checkpoint names the exited launcher, and each answers on", async () => {
-  need("gpg-agent", "gpg-agent");
-  need("gpg-connect-agent", "gpgconf");
-  need("dbus-daemon", "dbus-daemon");
-  need("dbus-send", "dbus-bin");
-  const sshEnv = { SSH_AUTH_SOCK: join(dir, "agent.sock") };
-  const ssh = await runToEnd([CKPT, sshAgentCopy(), "-a", sshEnv.SSH_AUTH_SOCK], { cwd: dir });
-  expect(ssh.code).toBe(0);
-  const before = await sshKey(sshEnv);
-  await expectLeftRunning(Number(/SSH_AGENT_PID=(\d+)/.exec(ssh.stdout)![1]), "ssh-agent");
-  expect((await runToEnd(["ssh-add", "-l"], { cwd: dir, env: sshEnv })).stdout).toBe(before);
-
-  const gpgEnv = { GNUPGHOME: join(dir, "gnupg") };
-  mkdirSync(gpgEnv.GNUPGHOME, { mode: 0o700 });
-  // Its daemon keeps the launcher's stderr: a pipe would never reach its end.
-  const gpgLaunch = Bun.spawn([CKPT, "gpg-agent", "--daemon"], { cwd: dir, env: { ...process.env, ...gpgEnv }, stdio: ["ignore", "ignore", "ignore"] });
-  expect(await gpgLaunch.exited).toBe(0);
-  const pidLine = (await runToEnd(["gpg-connect-agent", "--no-autostart", "getinfo pid", "/bye"], { cwd: dir, env: gpgEnv })).stdout;
-  await expectLeftRunning(Number(/^D (\d+)$/m.exec(pidLine)![1]), "gpg-agent");
-  expect((await runToEnd(["gpg-connect-agent", "--no-autostart", "getinfo pid", "/bye"], { cwd: dir, env: gpgEnv })).stdout).toBe(pidLine);
-
-  // --print-address last: it takes an optional descriptor number.
-  const dbus = await runToEnd([CKPT, "dbus-daemon", "--session", "--fork", "--print-pid", "--print-address"], { cwd: dir });
-  const address = /^unix:.*$/m.exec(dbus.stdout)?.[0];
-  await expectLeftRunning(Number(/^\d+$/m.exec(dbus.stdout)?.[0]), "dbus-daemon");
-  const names = await runToEnd(["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus", "/", "org.freedesktop.DBus.ListNames"],
-    { cwd: dir, env: { DBUS_SESSION_BUS_ADDRESS: address! } });
-  expect(names.stdout).toContain('string "org.freedesktop.DBus"');
 }, 30000);
 
 /** Run as an unprivileged user (nobody, from root), where dbus-daemon opens no audit socket. */
@@ -269,7 +230,7 @@ test("gdb running a program: refused in one line naming ptrace, before the progr
   await pane.until((s) => s.includes("SIGINT"), "gdb still in charge of its program");
 }, 30000);
 
-test("a process an exited launcher left running: kill -USR2 says why there is no checkpoint, and one exec'd after the launcher exited has the signal mask it would have without ckpt", async () => {
+test("a process an exited launcher left running in its session: kill -USR2 says why there is no checkpoint, and one exec'd after the launcher exited has the signal mask it would have without ckpt", async () => {
   const blocked = (pid: number) => /^SigBlk:\s*(\S+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1];
   const leftRunning = async (launch: string[], script: string) => {
     const r = spawn([...launch, "bash", "-c", `${script} & echo $!`], { cwd: dir });
@@ -296,7 +257,10 @@ test("a process an exited launcher left running: kill -USR2 says why there is no
   daemons.push(pid);
   process.kill(pid, "SIGUSR2");
   await until(() => loop.stderr.includes("\n"), () => "no line from the loop");
+  // It becomes a root of its own (daemon_root.c), which only a daemon that called setsid() can be.
+  const sid = Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[3]);
   expect(oneLine(loop.stderr)).toEqual([
-    `ckpt: no checkpoint of process ${pid}: the program ckpt launched (process ${loop.pid}) has exited and left it running; run the program without forking away to checkpoint it`,
+    `ckpt: checkpoint failed: process ${pid}, left running by the program ckpt launched (process ${loop.pid}, exited), is still in the launch's session ${sid}: only a daemon that called setsid() is checkpointed on its own; the program continues`,
   ]);
+  expect(readFileSync(`/proc/${pid}/stat`, "utf8")).not.toMatch(/\) Z /); // running on
 }, 30000);
