@@ -35,6 +35,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sys/mman.h>
+#include "all_zero.h"
 #include "ckpt_lib.h"
 #include "../crc32c.h"
 #include "../sys.h"
@@ -113,20 +114,6 @@ static const struct ckpt_region *region_of(const struct capture *c, uint64_t add
 	return &c->regions[lo];
 }
 
-/* Stops at the first word that is not: most blocks are not zeros, and
- * those read again at once for compressing, from cache. */
-static int all_zero(const char *p, uint64_t len)
-{
-	const uint64_t *w = (const uint64_t *)p;
-	for (uint64_t i = 0; i < len / 8; i += 8) {
-		uint64_t any = 0;
-		for (int j = 0; j < 8; j++)
-			any |= w[i + j];
-		if (any)
-			return 0;
-	}
-	return 1;
-}
 
 /* Extent k into out[k % WINDOW]: its stored bytes, stored_len and crc. */
 static long pack_extent(struct pack *p, struct worker *w, uint32_t k)

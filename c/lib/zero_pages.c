@@ -21,6 +21,7 @@
  * (extent_src), and shared or file memory keeps its own pages.
  */
 #include <sys/mman.h>
+#include "all_zero.h"
 #include "ckpt_lib.h"
 #include "../sys.h"
 
@@ -42,18 +43,6 @@ static int eligible(const struct capture *c, const struct ckpt_region *r)
 	return 0;
 }
 
-static int page_is_zero(const uint64_t *p)
-{
-	for (int line = 0; line < CKPT_PAGE_SIZE / 8; line += 8) {
-		uint64_t any = 0;
-		for (int w = 0; w < 8; w++)
-			any |= p[line + w];
-		if (any)
-			return 0;
-	}
-	return 1;
-}
-
 /* Appends the runs of zero pages in the region's DATA extents. */
 static void find_runs(const struct capture *c, const struct ckpt_region *r, struct zero_runs *z)
 {
@@ -62,7 +51,7 @@ static void find_runs(const struct capture *c, const struct ckpt_region *r, stru
 		if (x->kind != CKPT_EXTENT_DATA || c->extent_src[k])
 			continue;
 		for (uint64_t at = x->start; at < x->start + x->len; at += CKPT_PAGE_SIZE) {
-			if (!page_is_zero((const uint64_t *)at))
+			if (!all_zero((const void *)at, CKPT_PAGE_SIZE))
 				continue;
 			if (z->n && z->run[z->n - 1].end == at)
 				z->run[z->n - 1].end += CKPT_PAGE_SIZE;

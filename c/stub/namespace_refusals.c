@@ -36,6 +36,16 @@ void check_namespace_pids(const struct ckpt_header *h, const char *tables)
 			refuse_pid("the image's thread id ", t[i].tid, pid_max);
 }
 
+/* "WHY" or "WHY: ERRNO TEXT": the end of each line below. */
+static void append_why(struct line *l, const char *why, long err)
+{
+	line_str(l, why);
+	if (err) {
+		line_str(l, ": ");
+		line_str(l, errno_text(err));
+	}
+}
+
 /* A tree's processes keep their pids, or their parents' waitpid and
  * getppid would lie: without a namespace, no restart at all. */
 static void refuse_tree_without_namespace(const struct ckpt_header *h, const char *why, long err)
@@ -46,11 +56,7 @@ static void refuse_tree_without_namespace(const struct ckpt_header *h, const cha
 	line_str(&l, "a process tree (");
 	line_u64(&l, h->nmembers + 1);
 	line_str(&l, " processes) restarts only into a new pid namespace, at its old pids: ");
-	line_str(&l, why);
-	if (err) {
-		line_str(&l, ": ");
-		line_str(&l, errno_text(err));
-	}
+	append_why(&l, why, err);
 	die_line(&l);
 }
 
@@ -64,11 +70,7 @@ static void refuse_daemon_without_namespace(const struct ckpt_header *h, const c
 	line_str(&l, "a daemon (process ");
 	line_i64(&l, h->pid);
 	line_str(&l, ", left running by the program ckpt launched) restarts only into a new pid namespace: ");
-	line_str(&l, why);
-	if (err) {
-		line_str(&l, ": ");
-		line_str(&l, errno_text(err));
-	}
+	append_why(&l, why, err);
 	die_line(&l);
 }
 
@@ -90,11 +92,7 @@ void say_no_namespace(const struct ckpt_header *h, const char *tables, const cha
 	line_str(&l, " with a new pid, not its old ");
 	line_i64(&l, h->pid);
 	line_str(&l, ": ");
-	line_str(&l, why);
-	if (err) {
-		line_str(&l, ": ");
-		line_str(&l, errno_text(err));
-	}
+	append_why(&l, why, err);
 	line_str(&l, "\n");
 	sys_write(restart.err_fd, l.buf, l.len);
 }
