@@ -52,18 +52,6 @@ const char *fd_epoll_record_problem(const struct ckpt_fd *f)
 /* The index of fd `fd` in the table, or n. The table is sorted by fd (the
  * stub checked it before the watches; libckpt sorted it): an event loop
  * may hold thousands of both. */
-static uint32_t find_fd(const struct ckpt_fd *f, uint32_t n, int32_t fd)
-{
-	uint32_t lo = 0, hi = n;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (f[mid].fd < fd)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && f[lo].fd == fd ? lo : n;
-}
 
 /* Sorted by epoll, then watched fd (so no watch twice); each epoll is an
  * epoll record of its own (not a dup), each watched fd in the table. The
@@ -74,11 +62,11 @@ const char *fd_epoll_watches_problem(const struct ckpt_header *h, const char *t)
 	const struct ckpt_epoll_watch *w = (const void *)(t + h->watches_off);
 	const struct ckpt_fd *f = (const void *)(t + h->fds_off);
 	for (uint32_t i = 0; i < h->nwatches; i++) {
-		uint32_t e = find_fd(f, h->nfds, w[i].epfd);
+		uint32_t e = fd_record_index(f, h->nfds, w[i].epfd);
 		if (i && (w[i].epfd < w[i - 1].epfd || (w[i].epfd == w[i - 1].epfd && w[i].fd <= w[i - 1].fd)))
 			return WATCH_INVALID;
 		if (e >= h->nfds || f[e].kind != CKPT_FD_EPOLL || f[e].shares_with || w[i].fd == w[i].epfd ||
-		    find_fd(f, h->nfds, w[i].fd) >= h->nfds || w[i].pad)
+		    fd_record_index(f, h->nfds, w[i].fd) >= h->nfds || w[i].pad)
 			return WATCH_INVALID;
 	}
 	return 0;
@@ -142,7 +130,7 @@ static int check_watch(struct capture *c, const struct ckpt_epoll_watch *w, uint
 		return epoll_fail(c, w->epfd, "watches a file registered as fd ", w->fd, 0,
 				  " that is no longer open at that number (the program closed it or put another "
 				  "file there without removing the watch); a restart could not register it again");
-	if (find_fd(c->fds, c->nfds, w->fd) >= c->nfds)
+	if (fd_record_index(c->fds, c->nfds, w->fd) >= c->nfds)
 		return epoll_fail(c, w->epfd, "watches fd ", w->fd, 1,
 				  ", which cannot be restored, so neither can the epoll");
 	return 0;
@@ -209,7 +197,7 @@ static uint32_t nesting(const struct ckpt_epoll_watch *w, uint32_t n, const stru
 	for (uint32_t i = 0; i < n; i++) {
 		if (w[i].epfd != epfd)
 			continue;
-		const struct ckpt_fd *t = &fds[find_fd(fds, nfds, w[i].fd)]; /* validate.c: it is there */
+		const struct ckpt_fd *t = &fds[fd_record_index(fds, nfds, w[i].fd)]; /* validate.c: it is there */
 		int32_t inner = t->shares_with ? (int32_t)t->shares_with - 1 : t->fd;
 		if (t->kind == CKPT_FD_EPOLL) {
 			uint32_t d = 1 + nesting(w, n, fds, nfds, inner, level + 1);

@@ -59,15 +59,8 @@ const char *fd_inotify_record_problem(const struct ckpt_fd *f)
 /* The record of fd `fd` in the table (sorted by fd), or 0. */
 static const struct ckpt_fd *record_of(const struct ckpt_fd *f, uint32_t n, int32_t fd)
 {
-	uint32_t lo = 0, hi = n;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (f[mid].fd < fd)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && f[lo].fd == fd ? &f[lo] : 0;
+	uint32_t i = fd_record_index(f, n, fd);
+	return i < n ? &f[i] : 0;
 }
 
 /* Sorted by fd, then wd (so no wd twice); each on an inotify record of its

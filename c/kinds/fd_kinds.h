@@ -71,6 +71,20 @@ const char *fd_locks_problem(const struct ckpt_header *h, const char *tables);
 const char *fd_epoll_record_problem(const struct ckpt_fd *f);
 const char *fd_unix_socket_record_problem(const struct ckpt_fd *f, const struct ckpt_header *h);
 const char *fd_inet_socket_record_problem(const struct ckpt_fd *f, const struct ckpt_header *h);
+/* The index of fd's record in a table sorted by fd (validate.c checks the
+ * order before any table check that looks records up), or n without one. */
+static inline uint32_t fd_record_index(const struct ckpt_fd *f, uint32_t n, int32_t fd)
+{
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (f[mid].fd < fd)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && f[lo].fd == fd ? lo : n;
+}
 /* fd_unlinked.c: every record that opens a deleted file or memfd again
  * (reopens), against the fd table: a lower record of its kind holding it. */
 const char *fd_unlinked_reopens_problem(const struct ckpt_header *h, const char *tables);

@@ -54,15 +54,6 @@ const char *fd_unlinked_record_problem(const struct ckpt_fd *f, const struct ckp
 	return f->pipe_len ? FD_PIPE_BYTES_OUTSIDE : 0;
 }
 
-/* The record of fd `fd` in the table, or 0. */
-static const struct ckpt_fd *record_at(const struct ckpt_fd *f, uint32_t n, int32_t fd)
-{
-	for (uint32_t i = 0; i < n; i++)
-		if (f[i].fd == fd)
-			return &f[i];
-	return 0;
-}
-
 const char *fd_unlinked_reopens_problem(const struct ckpt_header *h, const char *tables)
 {
 	const struct ckpt_fd *f = (const void *)(tables + h->fds_off);
@@ -76,7 +67,8 @@ const char *fd_unlinked_reopens_problem(const struct ckpt_header *h, const char 
 				return FD_REOPENS_INVALID;
 			continue;
 		}
-		const struct ckpt_fd *holder = record_at(f, h->nfds, (int32_t)(f[i].reopens - 1));
+		uint32_t k = fd_record_index(f, h->nfds, (int32_t)(f[i].reopens - 1));
+		const struct ckpt_fd *holder = k < h->nfds ? &f[k] : 0;
 		if (!holder || holder->fd >= f[i].fd || holder->kind != f[i].kind || holder->reopens || holder->shares_with ||
 		    holder->share_pid || holder->share_fd)
 			return FD_REOPENS_INVALID;
