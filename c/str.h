@@ -112,6 +112,16 @@ static inline struct line proc_path(uint64_t pid, const char *file)
 	return l;
 }
 
+/* "/proc/self/fd/FD": this process's open file by its descriptor, to open
+ * again, link or read the link of. */
+static inline struct line self_fd_path(int fd)
+{
+	struct line l = {.len = 0};
+	line_str(&l, "/proc/self/fd/");
+	line_u64(&l, (uint64_t)fd);
+	return l;
+}
+
 static inline void line_i64(struct line *l, int64_t v)
 {
 	if (v < 0)

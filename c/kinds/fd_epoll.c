@@ -85,9 +85,7 @@ int fd_epoll_capture(struct ckpt_fd *r)
 static int epoll_fail(struct capture *c, int32_t epfd, const char *what, int32_t fd, int named, const char *why)
 {
 	char path[CKPT_PATH_MAX];
-	struct line p = {.len = 0};
-	line_str(&p, "/proc/self/fd/");
-	line_u64(&p, (uint64_t)fd);
+	struct line p = self_fd_path(fd);
 	long n = sys_readlinkat(AT_FDCWD, p.buf, path, sizeof path - 1);
 	path[n > 0 ? n : 0] = 0;
 	c->error.len = 0;

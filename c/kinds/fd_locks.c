@@ -54,9 +54,7 @@ const char *fd_locks_problem(const struct ckpt_header *h, const char *t)
 static int lock_fail(struct capture *c, const struct ckpt_fd *r, const char *why)
 {
 	char path[CKPT_PATH_MAX];
-	struct line p = {.len = 0};
-	line_str(&p, "/proc/self/fd/");
-	line_u64(&p, (uint64_t)r->fd);
+	struct line p = self_fd_path(r->fd);
 	long n = sys_readlinkat(AT_FDCWD, p.buf, path, sizeof path - 1);
 	path[n > 0 ? n : 0] = 0;
 	c->error.len = 0;

@@ -155,9 +155,7 @@ static int earlier_open(struct capture *c, int fd, const struct stat *st, struct
  * open (a chmod 0400 of a file open for writing) would refuse it then. */
 static int reopenable(int fd, const struct ckpt_fd *r, struct line *why)
 {
-	struct line p = {.len = 0};
-	line_str(&p, "/proc/self/fd/");
-	line_u64(&p, (uint64_t)fd);
+	struct line p = self_fd_path(fd);
 	long t = sys_openat(AT_FDCWD, p.buf, (int)(r->open_flags & O_ACCMODE) | O_CLOEXEC | O_NOCTTY, 0);
 	if (t >= 0) {
 		sys_close((int)t);
@@ -193,9 +191,7 @@ static int copy_contents(struct capture *c, struct ckpt_fd *r)
 {
 	if (c->pipe_data_size + r->content_len > c->pipe_data_cap)
 		return capture_fail(c, "deleted files and memfds hold more than ckpt stores in one image", 0);
-	struct line p = {.len = 0};
-	line_str(&p, "/proc/self/fd/");
-	line_u64(&p, (uint64_t)r->fd);
+	struct line p = self_fd_path(r->fd);
 	long rd = sys_openat(AT_FDCWD, p.buf, O_RDONLY | O_CLOEXEC, 0);
 	if (rd < 0)
 		return capture_fail_path(c, "cannot read the deleted file or memfd on ", p.buf, rd);
@@ -299,9 +295,7 @@ static int tmpfile_in_dir_of(const char *path, unsigned mode)
  * unlinked again. */
 static int name_then_unlink(int tmp, const struct ckpt_fd *f, const char *name)
 {
-	struct line self = {.len = 0};
-	line_str(&self, "/proc/self/fd/");
-	line_u64(&self, (uint64_t)tmp);
+	struct line self = self_fd_path(tmp);
 	long err = sys_linkat(AT_FDCWD, self.buf, AT_FDCWD, name, AT_SYMLINK_FOLLOW);
 	if (err == -17 /* EEXIST */) {
 		struct line why = {.len = 0};
@@ -346,9 +340,7 @@ int fd_unlinked_make(const struct ckpt_fd *f, const char *name, int image_fd)
 
 int fd_unlinked_reopen(const struct ckpt_fd *f, int file_fd)
 {
-	struct line self = {.len = 0};
-	line_str(&self, "/proc/self/fd/");
-	line_u64(&self, (uint64_t)file_fd);
+	struct line self = self_fd_path(file_fd);
 	int flags = (int)(f->open_flags & ~(unsigned)(O_CREAT | O_EXCL | O_TRUNC | O_TMPFILE)) | O_CLOEXEC;
 	int fd = to_high(sys_openat(AT_FDCWD, self.buf, flags, 0), "cannot open again the deleted file or memfd on", self.buf);
 	long err = f->offset ? sys_lseek(fd, (long)f->offset, SEEK_SET) : 0;

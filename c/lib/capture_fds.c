@@ -18,9 +18,7 @@
 
 static void fd_path(int fd, char *out, size_t cap)
 {
-	struct line p = {.len = 0};
-	line_str(&p, "/proc/self/fd/");
-	line_u64(&p, (uint64_t)fd);
+	struct line p = self_fd_path(fd);
 	long n = sys_readlinkat(AT_FDCWD, p.buf, out, cap - 1);
 	out[n > 0 ? n : 0] = 0;
 }

@@ -83,9 +83,7 @@ static int still_ours(void)
 {
 	if (tracking_fd < 0)
 		return 0;
-	struct line path = {.len = 0};
-	line_str(&path, "/proc/self/fd/");
-	line_u64(&path, (uint64_t)tracking_fd);
+	struct line path = self_fd_path(tracking_fd);
 	char target[64];
 	long n = sys_readlinkat(AT_FDCWD, path.buf, target, sizeof target - 1);
 	if (n < 0)

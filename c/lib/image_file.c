@@ -57,9 +57,7 @@ static int commit_member(struct capture *c, struct image_target *t)
 	if (t->named_tmp) {
 		err = sys_renameat((int)t->dir_fd, t->tmp_name, (int)t->dir_fd, t->name);
 	} else {
-		struct line proc = {.len = 0};
-		line_str(&proc, "/proc/self/fd/");
-		line_u64(&proc, (uint64_t)t->fd);
+		struct line proc = self_fd_path((int)t->fd);
 		err = sys_linkat(AT_FDCWD, proc.buf, (int)t->dir_fd, t->name, AT_SYMLINK_FOLLOW);
 	}
 	if (err < 0)
@@ -83,9 +81,7 @@ int image_target_commit(struct capture *c, struct image_target *t)
 		return commit_member(c, t);
 	long err;
 	if (!t->named_tmp) {
-		struct line proc = {.len = 0};
-		line_str(&proc, "/proc/self/fd/");
-		line_u64(&proc, (uint64_t)t->fd);
+		struct line proc = self_fd_path((int)t->fd);
 		sys_unlinkat((int)t->dir_fd, t->tmp_name, 0);
 		err = sys_linkat(AT_FDCWD, proc.buf, (int)t->dir_fd, t->tmp_name, AT_SYMLINK_FOLLOW);
 		if (err < 0)
