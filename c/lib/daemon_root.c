@@ -23,7 +23,6 @@
  * other the launch passed and it still holds is dropped with a warning,
  * as the launched program's would be.
  */
-#include <fcntl.h>
 #include "ckpt_lib.h"
 #include "tree.h"
 #include "../sys.h"
@@ -79,19 +78,6 @@ static int note_other(int pid, void *ctx)
 	return *other != 0; /* the first one ends the scan */
 }
 
-static void name_pid(struct line *l, int pid)
-{
-	char comm[16] = {0};
-	struct line path = proc_path((uint64_t)pid, "comm");
-	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);
-	if (fd >= 0) {
-		long n = sys_read((int)fd, comm, sizeof comm - 1);
-		sys_close((int)fd);
-		comm[n > 0 ? n - 1 : 0] = 0; /* its newline */
-	}
-	name_process(l, pid, comm);
-}
-
 static int refuse(struct capture *c, const char *why, int pid, const char *after)
 {
 	c->error.len = 0;
@@ -101,8 +87,11 @@ static int refuse(struct capture *c, const char *why, int pid, const char *after
 	line_u64(&c->error, (uint64_t)exited_root);
 	line_str(&c->error, ", exited), ");
 	line_str(&c->error, why);
-	if (pid)
-		name_pid(&c->error, pid);
+	if (pid) {
+		struct proc_facts f = {.pid = pid};
+		proc_facts(c, pid, &f);
+		name_process(&c->error, pid, f.comm);
+	}
 	line_str(&c->error, after);
 	daemon_give_up();
 	return -1;
