@@ -6,6 +6,7 @@
  * bring it back as zeros with every checksum matching.
  */
 #include "page_kind.h"
+#include "pagemap_scan.h"
 #include "../ckpt_format.h"
 
 uint32_t page_kind(uint64_t e, enum page_source source)
@@ -24,4 +25,23 @@ uint32_t page_kind(uint64_t e, enum page_source source)
 	default:
 		return e & (PM_PRESENT | PM_SWAPPED) ? CKPT_EXTENT_DATA : CKPT_EXTENT_HOLE;
 	}
+}
+
+/* PAGEMAP_SCAN says "written" where pagemap says "uffd-wp" (one bit, read
+ * the other way), and says it of holes too (every page of a region nobody
+ * protected is "written"): only a page that is there can be protected. */
+uint64_t pagemap_word_of(uint64_t categories)
+{
+	uint64_t word = 0;
+	if (categories & PAGE_IS_PRESENT)
+		word |= PM_PRESENT;
+	if (categories & PAGE_IS_SWAPPED)
+		word |= PM_SWAPPED;
+	if (categories & PAGE_IS_FILE)
+		word |= PM_FILE;
+	if (categories & PAGE_IS_GUARD)
+		word |= PM_GUARD;
+	if ((word & (PM_PRESENT | PM_SWAPPED)) && !(categories & PAGE_IS_WRITTEN))
+		word |= PM_UFFD_WP;
+	return word;
 }

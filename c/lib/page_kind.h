@@ -25,4 +25,8 @@ enum page_source {
 /* enum ckpt_extent_kind for one page. */
 uint32_t page_kind(uint64_t pagemap_word, enum page_source source);
 
+/* The pagemap word's flag bits for a run of pages PAGEMAP_SCAN reported
+ * with these PAGE_IS_* categories (pagemap_scan.h). */
+uint64_t pagemap_word_of(uint64_t categories);
+
 #endif

@@ -13,6 +13,8 @@
 #define PAGE_IS_WRITTEN (1u << 1)
 #define PAGE_IS_FILE (1u << 2)
 #define PAGE_IS_PRESENT (1u << 3)
+#define PAGE_IS_SWAPPED (1u << 4)
+#define PAGE_IS_GUARD (1u << 8)         /* Linux 6.15+; older kernels refuse the bit (EINVAL) */
 
 struct pm_scan_arg {
 	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
