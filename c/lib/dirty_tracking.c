@@ -16,8 +16,9 @@
  * the parent's bits; a second userfaultfd cannot register a range that is
  * registered (EBUSY).
  *
- * Set up at the first background checkpoint and protected again at each,
- * while every thread is stopped and before the writer's copy is made, so
+ * Turned on by the first periodic checkpoint (--interval), protected again
+ * at each background checkpoint after it, while every thread is stopped
+ * and before the writer's copy is made, so
  * "unchanged" means unchanged since that copy. Regions written while the
  * capture itself runs (every thread's stack, TLS and rseq area, libckpt's
  * own statics) are never taken as unchanged: a page of theirs written
@@ -33,6 +34,11 @@
  * (a tree's member) inherits the descriptor, but a userfaultfd acts on the
  * memory of the process that made it: the child's first background
  * capture closes it and the child's tracking starts on a new one.
+ *
+ * A one-off --continue checkpoint does not turn it on: protecting every
+ * page is pause (about 20 ms for 1 GiB here), and every first write to a
+ * page after it a fault (tens of microseconds in this VM) for as long as
+ * the program runs, a price only a next checkpoint repays.
  *
  * With --compress nothing is tracked and every image is full: an older
  * compressed image holds LZ4 blocks where a PARENT extent would need its
@@ -283,6 +289,10 @@ void tracking_protect(struct capture *c)
 {
 	if (ckpt_config.compress)
 		return;
+	if (tracking_fd < 0 && !c->periodic) { /* one-off: see the top of this file */
+		c->hdr->tracking = CKPT_TRACKING_NONE;
+		return;
+	}
 	if (unavailable || (tracking_fd < 0 && open_tracking() < 0)) {
 		c->hdr->tracking = CKPT_TRACKING_UNAVAILABLE;
 		return;

@@ -208,6 +208,7 @@ int tree_begin(struct capture *c, int background)
 	if (open_control(c))
 		return -1;
 	c->tree->background = (uint32_t)background;
+	c->tree->periodic = (uint32_t)c->periodic;
 	/* Until a listing finds no one new and no one exited: a member may
 	 * have forked, or ended, before it stopped. Every member in the last
 	 * listing has then answered. */

@@ -57,9 +57,9 @@ struct tree_control {
 	uint64_t tree_id;            /* the root image's image_id */
 	int32_t root_pid;
 	uint32_t exited;             /* the root's count of SLOT_EXITED marks */
-	uint32_t background;         /* --continue or --interval: members track their
-	                              * pages and write incremental images */
-	uint32_t pad;
+	uint32_t background;         /* --continue or --interval: members write in the
+	                              * background, incremental once tracking is on */
+	uint32_t periodic;           /* --interval: members turn tracking on (dirty_tracking.c) */
 	char image_path[CKPT_PATH_MAX]; /* the root's image path: member files go beside it */
 	uint64_t inherited_fds[64];  /* the root's fds open at launch (ckpt_config's bitmap) */
 	uint32_t nlive;              /* entries of `live` */

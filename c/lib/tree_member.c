@@ -112,6 +112,7 @@ static int capture_member(struct capture *c, struct tree_control *t, uint64_t *s
 	member_file_name(&path, t->image_path, t->tree_id, (int)sys_getpid());
 	c->member_path = path.buf;
 	c->tree = t;
+	c->periodic = (int)t->periodic;
 	if (t->background)
 		tracking_begin(c); /* before capture_fds: it may close an inherited userfaultfd */
 	if (capture_fds(c))

@@ -6,7 +6,7 @@
 // before anything is torn down, naming the link; every CKPT_CHAIN_MAX-th
 // image is full again.
 import { expect, test } from "bun:test";
-import { readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ckpt, CKPT, demo, eachTestInTempDir, fixture, ROOT, type Running, runToEnd, until } from "./harness.ts";
 import { inode } from "./periodic.ts";
@@ -121,6 +121,35 @@ test("an incremental image stores far less than the full one before it, and rest
   expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
   const out = textLines(rest.stdout);
   expect(out).toEqual(reference.slice(reference.length - out.length));
+}, 60000);
+
+/** Whether process `pid` holds a userfaultfd (dirty tracking's write protection). */
+function holdsUserfaultfd(pid: number): boolean {
+  return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`) === "anon_inode:[userfaultfd]";
+    } catch {
+      return false;
+    }
+  });
+}
+
+test("one-off --continue checkpoints turn no tracking on: no write protection is left in the program, and each image is whole", async () => {
+  const ticker = demo("ticker");
+  const run = ckpt(["--continue", ticker, "400"], { cwd: dir });
+  running.push(run);
+  await run.waitFor((o) => o.split("\n").length > 3);
+  for (const n of [1, 2]) {
+    process.kill(run.pid, "SIGUSR2");
+    await until(() => run.stderr.split("checkpoint written").length > n, () => `checkpoint ${n}: ${run.stderr}`);
+  }
+  expect(run.stderr).not.toContain("incremental");
+  expect(holdsUserfaultfd(run.pid)).toBe(false);
+  expect(chainOf("myckpt.dat")).toMatchObject({ tracking: "none", chain: [] });
+  run.proc.kill("SIGKILL");
+  await run.done;
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
 }, 60000);
 
 test("a chain with a deleted middle link is refused before anything is torn down, naming it; put back, it restarts", async () => {
