@@ -91,8 +91,8 @@ static void emit(struct cut *o, struct ckpt_extent x, uint64_t src)
 {
 	struct ckpt_extent *last = o->n > o->region_first ? &o->out[o->n - 1] : 0;
 	if (last && x.kind == CKPT_EXTENT_DATA && last->kind == CKPT_EXTENT_DATA && !src && !o->out_src[o->n - 1] &&
-	    last->start + last->len == x.start) {
-		last->len += x.len; /* two stored pieces side by side: one extent */
+	    last->start + last->len == x.start && last->len + x.len <= CKPT_DATA_EXTENT_MAX) {
+		last->len += x.len; /* two stored pieces side by side: one extent, cut as capture cuts */
 		return;
 	}
 	o->out[o->n] = x;
