@@ -21,12 +21,14 @@
  *   tenth of the checkpoint time here.
  * - A block of zeros is stored as nothing (stored_len 0); a block that
  *   does not shrink is stored as it is (stored_len == len).
- * - Through the page cache with pwrite, from a staging buffer: the blocks
- *   have no alignment, and the bytes to write are a fraction of the memory.
- *   Writeback of each staged piece starts at once (sync_file_range), so
- *   the device works while we compress and the final fsync finds little
- *   left: waiting for all of it at the fsync made checkpoints half again
- *   slower.
+ * - Blocks have no alignment, so they are put side by side in a staging
+ *   buffer, written out 2 MiB at a time at aligned offsets with O_DIRECT,
+ *   and the last piece padded with zeros to a whole page. Through the page
+ *   cache instead, each 2 MiB pwrite took 4.5 ms here (1.2 s of a 1.9 s
+ *   checkpoint of 1 GiB): this VM pays dearly for fresh page-cache pages.
+ *   Where the file system refuses O_DIRECT, the pieces go through the page
+ *   cache and their writeback starts at once (sync_file_range), so the
+ *   final fsync finds little left.
  *
  * The file was sized for the uncompressed data first (stored_len never
  * exceeds len), so no write extends it; image_writer.c moves what follows
@@ -37,6 +39,7 @@
 #include <sys/mman.h>
 #include "all_zero.h"
 #include "ckpt_lib.h"
+#include "direct_io.h"
 #include "../crc32c.h"
 #include "../sys.h"
 
@@ -80,7 +83,7 @@ struct pack {
 	long err;                   /* the first failure, for everyone to stop at */
 	uint64_t err_addr;          /* where reading memory failed */
 	char out[WINDOW][OUT_CAP];
-	char stage[STAGE + OUT_CAP];
+	char stage[STAGE + OUT_CAP] __attribute__((aligned(CKPT_PAGE_SIZE))); /* O_DIRECT's alignment */
 	struct worker workers[MAX_HELPERS + 1];
 };
 
@@ -88,7 +91,7 @@ struct pack {
  * pages, as every part of scratch is, so its end is a page boundary. */
 uint64_t compressed_stream_area(void)
 {
-	return align_up(sizeof(struct pack) + 64, CKPT_PAGE_SIZE);
+	return align_up(sizeof(struct pack) + CKPT_PAGE_SIZE, CKPT_PAGE_SIZE);
 }
 
 static void futex_wait(int32_t *word, int32_t was)
@@ -187,15 +190,36 @@ static int take_if_in_window(struct pack *p, struct worker *w)
 	return 1;
 }
 
-static long write_at(int fd, const char *b, uint64_t len, uint64_t off)
+/* One staged piece at its offset: past the page cache while *direct, else
+ * through it with its writeback started. */
+static long write_at(int fd, int *direct, const char *b, uint64_t len, uint64_t off)
 {
-	while (len) {
-		long n = sys_pwrite(fd, b, len, (long)off);
+	for (uint64_t left = len, at = off; left;) {
+		long n = sys_pwrite(fd, b, left, (long)at);
+		if (n == -EINVAL && *direct && set_direct_io(fd, 0) == 0) {
+			*direct = 0; /* an alignment the file system wants: the page cache from now on */
+			continue;
+		}
 		if (n <= 0)
 			return n < 0 ? n : -EIO;
-		b += n, len -= (uint64_t)n, off += (uint64_t)n;
+		b += n, left -= (uint64_t)n, at += (uint64_t)n;
 	}
+	if (!*direct)
+		SYS4(__NR_sync_file_range, fd, off, len, 2 /* SYNC_FILE_RANGE_WRITE: start, do not wait */);
 	return 0;
+}
+
+/* The last piece, zero-padded to a whole page for O_DIRECT: the file's
+ * next part starts at the page after the data anyway (image_writer.c). */
+static long write_last(struct pack *p, int fd, int *direct, uint64_t staged, uint64_t staged_at)
+{
+	uint64_t whole = align_up(staged, CKPT_PAGE_SIZE);
+	for (uint64_t i = staged; i < whole; i++)
+		p->stage[i] = 0;
+	long err = write_at(fd, direct, p->stage, whole, staged_at);
+	if (*direct && set_direct_io(fd, 0) && !err)
+		err = -EIO; /* the writes after ours must not be held to O_DIRECT's alignment */
+	return err;
 }
 
 static int online_cpus(void)
@@ -213,6 +237,7 @@ static long file_blocks(struct pack *p, int fd, uint64_t *end)
 {
 	struct capture *c = p->c;
 	uint64_t at = c->hdr->data_offset, staged = 0, staged_at = at;
+	int direct = set_direct_io(fd, 1) == 0;
 	long err = 0;
 	for (uint32_t k = 0; k < c->nextents && !err; k++) {
 		int32_t d;
@@ -230,14 +255,15 @@ static long file_blocks(struct pack *p, int fd, uint64_t *end)
 		__atomic_store_n(&p->filed, k + 1, __ATOMIC_RELEASE);
 		futex_wake(&p->filed);
 		if (staged >= STAGE) {
-			err = write_at(fd, p->stage, STAGE, staged_at);
-			SYS4(__NR_sync_file_range, fd, staged_at, STAGE, 2 /* SYNC_FILE_RANGE_WRITE: start, do not wait */);
+			err = write_at(fd, &direct, p->stage, STAGE, staged_at);
 			__builtin_memmove(p->stage, p->stage + STAGE, staged - STAGE);
 			staged -= STAGE, staged_at += STAGE;
 		}
 	}
 	if (!err)
-		err = write_at(fd, p->stage, staged, staged_at);
+		err = write_last(p, fd, &direct, staged, staged_at);
+	else if (direct)
+		set_direct_io(fd, 0);
 	*end = at;
 	return err;
 }
@@ -246,7 +272,7 @@ long write_compressed_stream(struct capture *c, int fd, uint64_t *end)
 {
 	if (LZ4_sizeofState() > (int)STATE_CAP)
 		return -ENOMEM; /* another liblz4 than the one measured */
-	struct pack *p = (struct pack *)align_up((uint64_t)c->compress_area, 64);
+	struct pack *p = (struct pack *)align_up((uint64_t)c->compress_area, CKPT_PAGE_SIZE);
 	p->c = c, p->next = 0, p->filed = 0, p->err = 0;
 	for (int i = 0; i < WINDOW; i++)
 		p->done[i] = 0;

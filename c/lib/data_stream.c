@@ -46,6 +46,7 @@
 #include <linux/aio_abi.h>
 #include <sys/mman.h>
 #include "ckpt_lib.h"
+#include "direct_io.h"
 #include "../crc32c.h"
 #include "../sys.h"
 
@@ -144,14 +145,6 @@ static long fill(struct stream *s, uint32_t n)
 	return 0;
 }
 
-static int set_direct(int fd, int on)
-{
-	long fl = sys_fcntl(fd, F_GETFL, 0);
-	if (fl < 0)
-		return -1;
-	return sys_fcntl(fd, F_SETFL, on ? fl | O_DIRECT : fl & ~O_DIRECT) < 0 ? -1 : 0;
-}
-
 /* pwrite until done; what O_DIRECT refuses goes through the page cache. */
 static long write_all(struct stream *s, const char *p, uint64_t len, uint64_t off)
 {
@@ -159,7 +152,7 @@ static long write_all(struct stream *s, const char *p, uint64_t len, uint64_t of
 		long n = sys_pwrite(s->fd, p, len, (long)off);
 		if (n == -EINVAL && s->direct) {
 			s->direct = 0;
-			if (set_direct(s->fd, 0) == 0)
+			if (set_direct_io(s->fd, 0) == 0)
 				continue;
 		}
 		if (n < 0)
@@ -245,9 +238,9 @@ static long write_extents(struct capture *c, int fd, int *direct)
 /* The extents, O_DIRECT while the filesystem takes it, then fd as it was. */
 long write_data_stream(struct capture *c, int fd)
 {
-	int direct = set_direct(fd, 1) == 0;
+	int direct = set_direct_io(fd, 1) == 0;
 	long err = write_extents(c, fd, &direct);
-	if (direct && set_direct(fd, 0) && !err)
+	if (direct && set_direct_io(fd, 0) && !err)
 		err = -EIO;
 	return err;
 }
