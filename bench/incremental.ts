@@ -1,7 +1,8 @@
 // `bun bench/incremental.ts` (part of `npm run bench`): incremental images
 // on a 1 GiB heap that dirties 16 MiB of scattered pages between
 // checkpoints (incremental-workload.c). In one run: the full first image
-// and nine incremental ones, each one's size and the pause the program saw
+// (a first --continue turns no tracking on), the full second one that
+// turns it on, and nine incremental ones, each one's size and the pause the program saw
 // (the longest gap of its clock-reading loop across the checkpoint, with
 // the same window without a checkpoint for this machine's noise); a
 // write-heavy pass over the whole heap with and without dirty tracking
@@ -52,7 +53,7 @@ try {
   await out.until("ready");
   await pass();
   passes.without_tracking_ms = await pass();
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < 11; i++) {
     if (i > 0) {
       const before = count(out.text, "dirtied ");
       p.kill("SIGHUP");
@@ -68,7 +69,7 @@ try {
     });
     const noise = await window(() => Bun.sleep(took));
     images.push({
-      kind: i === 0 ? "full" : "incremental",
+      kind: i === 0 ? "full" : i === 1 ? "full, tracking on" : "incremental",
       size_mib: statSync(image).size / 2 ** 20,
       pause_reported_ms: lastNumber(err.text, /program paused ([\d.]+) ms/g),
       pause_observed_ms: observed,

@@ -25,7 +25,7 @@ struct ckpt_link {
 
 /* How the pages of an image were chosen (ckpt info says it). */
 enum ckpt_tracking {
-	CKPT_TRACKING_NONE = 0,      /* every page: a stop, or a one-off --continue */
+	CKPT_TRACKING_NONE = 0,      /* every page: a stop, or a first --continue */
 	CKPT_TRACKING_WRITE_PROTECT = 1, /* userfaultfd write-protect (async) marks written pages */
 	CKPT_TRACKING_UNAVAILABLE = 2, /* asked for, refused here: every page */
 	CKPT_TRACKING_COMPRESSED = 3, /* --compress: every page, as a compressed image

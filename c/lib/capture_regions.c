@@ -31,7 +31,7 @@
 #include "pagemap_scan.h"
 
 #define PAGEMAP_CHUNK 65536 /* entries per read: 256 MiB of address space */
-/* What page_kind() and page_unchanged() read. "File" only where it
+/* What page_kind() and unchanged_stretch() read. "File" only where it
  * decides (a private file mapping): finding it costs the kernel a look at
  * each page's frame, five times the rest of the walk. */
 #define RUN_CATEGORIES (PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_WRITTEN | PAGE_IS_GUARD)
@@ -90,18 +90,19 @@ static int add_run(struct capture *c, uint64_t start, uint64_t end, uint32_t kin
 	return 0;
 }
 
-/* Pages alike by their pagemap word. Data pages still protected since
- * the last background copy are taken one by one (page_unchanged looks at
- * each address). */
+/* Pages alike by their pagemap word. Data pages unchanged since the last
+ * background copy become PARENT, resolved by the writer (incremental.c). */
 static int add_pages(struct region_scan *s, uint64_t start, uint64_t end, uint64_t word, enum page_source source)
 {
 	uint32_t kind = page_kind(word, source);
-	if (kind != CKPT_EXTENT_DATA || !(word & PM_UFFD_WP))
+	if (kind != CKPT_EXTENT_DATA)
 		return add_run(s->c, start, end, kind);
-	for (uint64_t at = start; at < end; at += CKPT_PAGE_SIZE) {
-		uint32_t k = page_unchanged(s->c, word, at, source == PAGES_FILE_PRIVATE) ? CKPT_EXTENT_PARENT : kind;
-		if (add_extent(s->c, at, at + CKPT_PAGE_SIZE, k)) /* PARENT: resolved by the writer (incremental.c) */
+	for (uint64_t at = start; at < end;) {
+		int unchanged;
+		uint64_t to = unchanged_stretch(s->c, word, at, end, source == PAGES_FILE_PRIVATE, &unchanged);
+		if (add_run(s->c, at, to, unchanged ? CKPT_EXTENT_PARENT : kind))
 			return -1;
+		at = to;
 	}
 	return 0;
 }

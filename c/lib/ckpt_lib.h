@@ -183,10 +183,11 @@ long read_unreadable(struct capture *c, void *to, uint64_t addr, uint64_t len);
 void close_unreadable(struct capture *c);
 /* dirty_tracking.c: incremental images' written pages (userfaultfd
  * write-protect): tracking_begin at a background capture's start,
- * page_unchanged per pagemap word, untrack_unstable_regions after
+ * unchanged_stretch per run of pages, untrack_unstable_regions after
  * capture_vmflags, tracking_protect once captured, before the copy. */
 void tracking_begin(struct capture *c);
-int page_unchanged(const struct capture *c, uint64_t pagemap_entry, uint64_t addr, int private_file_page);
+uint64_t unchanged_stretch(const struct capture *c, uint64_t pagemap_entry, uint64_t addr, uint64_t end,
+			   int private_file_page, int *unchanged);
 void untrack_unstable_regions(struct capture *c);
 void tracking_protect(struct capture *c);
 void tracking_forget(void);

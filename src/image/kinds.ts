@@ -209,7 +209,7 @@ export const CODEC_NAMES: Readonly<Record<number, string>> = { [CKPT_CODEC_NONE]
 
 /** enum ckpt_tracking: how an image's pages were chosen (JSON name, then `ckpt info`'s words). */
 export const TRACKING_NAMES: Readonly<Record<number, readonly [string, string]>> = {
-	[CKPT_TRACKING_NONE]: ["none", "every page (tracking is for --interval; a stop or a one-off --continue tracks nothing)"],
+	[CKPT_TRACKING_NONE]: ["none", "every page (a stop, or a first --continue: nothing was tracked)"],
 	[CKPT_TRACKING_WRITE_PROTECT]: ["write-protect", "pages written since the image before (userfaultfd write-protect)"],
 	[CKPT_TRACKING_UNAVAILABLE]: ["unavailable", "every page: dirty-page tracking is unavailable here (userfaultfd refused)"],
 	[CKPT_TRACKING_COMPRESSED]: ["compressed", "every page: compressed images are written whole (a later image never reads from one)"],

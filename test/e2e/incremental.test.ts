@@ -139,18 +139,22 @@ function holdsUserfaultfd(pid: number): boolean {
   });
 }
 
-test("one-off --continue checkpoints turn no tracking on: no write protection is left in the program, and each image is whole", async () => {
+test("a first --continue checkpoint turns no tracking on, a second one does: the program is left unprotected until then, and the third image is incremental", async () => {
   const ticker = demo("ticker");
   const run = ckpt(["--continue", ticker, "400"], { cwd: dir });
   running.push(run);
   await run.waitFor((o) => o.split("\n").length > 3);
-  for (const n of [1, 2]) {
+  const checkpoint = async (n: number) => {
     process.kill(run.pid, "SIGUSR2");
     await until(() => run.stderr.split("checkpoint written").length > n, () => `checkpoint ${n}: ${run.stderr}`);
-  }
-  expect(run.stderr).not.toContain("incremental");
-  expect(holdsUserfaultfd(run.pid)).toBe(false);
-  expect(chainOf("myckpt.dat")).toMatchObject({ tracking: "none", chain: [] });
+  };
+  await checkpoint(1);
+  expect({ userfaultfd: holdsUserfaultfd(run.pid), image: chainOf("myckpt.dat") }).toMatchObject({ userfaultfd: false, image: { tracking: "none", chain: [] } });
+  await checkpoint(2);
+  expect({ userfaultfd: holdsUserfaultfd(run.pid), image: chainOf("myckpt.dat") }).toMatchObject({ userfaultfd: true, image: { tracking: "write-protect", chain: [] } });
+  await checkpoint(3);
+  expect(chainOf("myckpt.dat")?.chain.length).toBe(1);
+  expect(run.stderr.split("incremental: pages written since the last one").length).toBe(2);
   run.proc.kill("SIGKILL");
   await run.done;
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });

@@ -50,7 +50,7 @@ test("the summary of an image", () => {
 	expect(text).toMatch(/0x400000-0x402000\s+r-xp\s+8\.0 KiB\s+file\s+4\.0 KiB\s+-\s+4\.0 KiB\s+-\s+\/usr\/bin\/demo/);
 	expect(text).toMatch(/0x600000-0x605000\s+rw-p\s+20\.0 KiB\s+anon\s+8\.0 KiB\s+12\.0 KiB\s+-\s+-\s+\[heap\]/);
 	expect(text).toContain("[stack]");
-	expect(text).toContain("pages      every page (tracking is for --interval; a stop or a one-off --continue tracks nothing)");
+	expect(text).toContain("pages      every page (a stop, or a first --continue: nothing was tracked)");
 	expect(text).toMatch(/\[vvar_vclock\]\s+absent/);
 	expect(text).toMatch(/\[vdso\]\s+0x7ffd10004000-0x7ffd10006000\s+8\.0 KiB/);
 	expect(text).toMatch(/3\s+file\s+O_RDONLY\s+10\s+\/tmp\/out\.txt/);
