@@ -63,6 +63,8 @@ void check_affinity(const struct ckpt_header *h, const char *tables, char **envp
 			restart.ignore_affinity = 1;
 	uint8_t allowed[CKPT_AFFINITY_BYTES] = {0};
 	long n = sys_sched_getaffinity(0, sizeof allowed, allowed);
+	if (n < 0 && !restart.ignore_affinity)
+		die("cannot read this restart's CPU affinity (more than 1024 CPUs?)", n);
 	const struct ckpt_thread *threads = (const void *)(tables + h->threads_off);
 	for (uint32_t i = 0; i < h->nthreads; i++) {
 		const struct ckpt_thread *t = &threads[i];
@@ -73,8 +75,6 @@ void check_affinity(const struct ckpt_header *h, const char *tables, char **envp
 		}
 		if (ckpt_affinity_empty(t->affinity))
 			refuse_thread(t, i, ") has no CPU in its saved affinity (corrupt image)", 0, 0);
-		if (n < 0 && !restart.ignore_affinity)
-			die("cannot read this restart's CPU affinity (more than 1024 CPUs?)", n);
 		if (outside && !restart.ignore_affinity)
 			refuse_thread(t, i, ") may run only on CPUs ", missing, allowed);
 	}
