@@ -78,9 +78,8 @@ static int add_run(struct capture *c, uint64_t start, uint64_t end, uint32_t kin
 	uint64_t cap = extent_cap(c, kind);
 	while (start < end) {
 		uint64_t room = cap;
-		const struct ckpt_region *r = &c->regions[c->nregions];
-		const struct ckpt_extent *last = &c->extents[c->nextents - 1];
-		if (r->nextents && last->kind == kind && last->start + last->len == start && last->len < cap)
+		const struct ckpt_extent *last = c->regions[c->nregions].nextents ? &c->extents[c->nextents - 1] : 0;
+		if (last && last->kind == kind && last->start + last->len == start && last->len < cap)
 			room = cap - last->len;
 		uint64_t piece = end - start < room ? end - start : room;
 		if (add_extent(c, start, start + piece, kind))
