@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include "ckpt_lib.h"
+#include "extent_rebuild.h"
 #include "../crc32c.h"
 #include "../sys.h"
 
@@ -80,27 +81,8 @@ static int read_parent(const struct capture *c, struct parent_image *p)
 	return 0;
 }
 
-struct cut {
-	struct ckpt_extent *out;
-	uint64_t *out_src;
-	uint32_t n;
-	uint32_t region_first; /* pieces never merge across a region's start */
-};
-
-static void emit(struct cut *o, struct ckpt_extent x, uint64_t src)
-{
-	struct ckpt_extent *last = o->n > o->region_first ? &o->out[o->n - 1] : 0;
-	if (last && x.kind == CKPT_EXTENT_DATA && last->kind == CKPT_EXTENT_DATA && !src && !o->out_src[o->n - 1] &&
-	    last->start + last->len == x.start && last->len + x.len <= CKPT_DATA_EXTENT_MAX) {
-		last->len += x.len; /* two stored pieces side by side: one extent, cut as capture cuts */
-		return;
-	}
-	o->out[o->n] = x;
-	o->out_src[o->n++] = src;
-}
-
 /* One PARENT run of the capture, cut along the parent's extents from *pi. */
-static void cut_run(struct cut *o, const struct parent_image *p, uint32_t *pi, uint64_t start, uint64_t end)
+static void cut_run(struct extent_rebuild *o, const struct parent_image *p, uint32_t *pi, uint64_t start, uint64_t end)
 {
 	for (uint64_t at = start; at < end;) {
 		while (*pi < p->hdr.nextents && p->extents[*pi].start + p->extents[*pi].len <= at)
@@ -120,8 +102,25 @@ static void cut_run(struct cut *o, const struct parent_image *p, uint32_t *pi, u
 				x.crc = crc32c_update(0, (const void *)at, x.len);
 			}
 		}
-		emit(o, x, 0);
+		rebuild_emit(o, x, 0);
 		at += x.len;
+	}
+}
+
+struct parent_cut {
+	const struct parent_image *p;
+	uint32_t pi; /* the first parent extent not yet behind the cut */
+};
+
+static void cut_region(void *ctx, struct extent_rebuild *o, const struct capture *c, const struct ckpt_region *r)
+{
+	struct parent_cut *pc = ctx;
+	for (uint32_t k = r->first_extent; k < r->first_extent + r->nextents; k++) {
+		const struct ckpt_extent *x = &c->extents[k];
+		if (x->kind == CKPT_EXTENT_PARENT)
+			cut_run(o, pc->p, &pc->pi, x->start, x->start + x->len);
+		else
+			rebuild_emit(o, *x, c->extent_src[k]);
 	}
 }
 
@@ -147,33 +146,14 @@ void resolve_incremental(struct capture *c)
 		return;
 	}
 	/* Each cut adds at most one piece per parent extent it crosses. */
-	uint64_t most = (uint64_t)c->nextents + 2ull * p.hdr.nextents + runs;
-	uint64_t bytes = align_up(most * (sizeof(struct ckpt_extent) + 8), 4096);
-	long m = most <= c->max_extents ? sys_mmap(0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : -1;
-	if (m < 0) {
+	struct extent_rebuild o;
+	if (rebuild_begin(c, (uint64_t)c->nextents + 2ull * p.hdr.nextents + runs, &o)) {
 		sys_munmap(p.tables, p.hdr.tables_size);
 		store_everything(c);
 		return;
 	}
-	struct cut o = {.out = (struct ckpt_extent *)m, .out_src = (uint64_t *)(m + most * sizeof(struct ckpt_extent))};
-	uint32_t pi = 0;
-	for (uint32_t i = 0; i < c->nregions; i++) {
-		struct ckpt_region *r = &c->regions[i];
-		uint32_t first = o.region_first = o.n;
-		for (uint32_t k = r->first_extent; k < r->first_extent + r->nextents; k++) {
-			const struct ckpt_extent *x = &c->extents[k];
-			if (x->kind == CKPT_EXTENT_PARENT)
-				cut_run(&o, &p, &pi, x->start, x->start + x->len);
-			else
-				emit(&o, *x, c->extent_src[k]);
-		}
-		r->first_extent = first;
-		r->nextents = o.n - first;
-	}
-	__builtin_memcpy(c->extents, o.out, o.n * sizeof(struct ckpt_extent));
-	__builtin_memcpy(c->extent_src, o.out_src, o.n * sizeof(uint64_t));
-	c->nextents = o.n;
+	struct parent_cut pc = {.p = &p};
+	rebuild_regions(c, &o, cut_region, &pc);
 	link_to(c, &p);
-	sys_munmap((void *)m, bytes);
 	sys_munmap(p.tables, p.hdr.tables_size);
 }

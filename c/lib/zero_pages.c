@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 #include "all_zero.h"
 #include "ckpt_lib.h"
+#include "extent_rebuild.h"
 #include "../sys.h"
 
 #define RUNS_MAX 65536 /* 1 MiB of runs; past that, the rest keeps its zeros as data */
@@ -63,25 +64,8 @@ static void find_runs(const struct capture *c, const struct ckpt_region *r, stru
 	}
 }
 
-struct rebuilt {
-	struct ckpt_extent *out;
-	uint64_t *out_src;
-	uint32_t n, region_first;
-};
-
-static void emit(struct rebuilt *o, struct ckpt_extent x, uint64_t src)
-{
-	struct ckpt_extent *last = o->n > o->region_first ? &o->out[o->n - 1] : 0;
-	if (last && x.kind == CKPT_EXTENT_HOLE && last->kind == CKPT_EXTENT_HOLE && last->start + last->len == x.start) {
-		last->len += x.len;
-		return;
-	}
-	o->out[o->n] = x;
-	o->out_src[o->n++] = src;
-}
-
 /* One DATA extent cut along the zero runs from *ri on. */
-static void cut_data(struct rebuilt *o, const struct zero_runs *z, uint32_t *ri, const struct ckpt_extent *x)
+static void cut_data(struct extent_rebuild *o, const struct zero_runs *z, uint32_t *ri, const struct ckpt_extent *x)
 {
 	uint64_t end = x->start + x->len;
 	for (uint64_t at = x->start; at < end;) {
@@ -96,27 +80,26 @@ static void cut_data(struct rebuilt *o, const struct zero_runs *z, uint32_t *ri,
 		} else {
 			piece.len = (zr && zr->start < end ? zr->start : end) - at;
 		}
-		emit(o, piece, 0);
+		rebuild_emit(o, piece, 0);
 		at += piece.len;
 	}
 }
 
-static void rebuild(struct capture *c, const struct zero_runs *z, struct rebuilt *o)
+struct zero_cut {
+	const struct zero_runs *z;
+	uint32_t ri; /* the first run not yet behind the cut */
+};
+
+static void cut_region(void *ctx, struct extent_rebuild *o, const struct capture *c, const struct ckpt_region *r)
 {
-	uint32_t ri = 0;
-	for (uint32_t i = 0; i < c->nregions; i++) {
-		struct ckpt_region *r = &c->regions[i];
-		uint32_t first = o->region_first = o->n;
-		int cut = eligible(c, r);
-		for (uint32_t k = r->first_extent; k < r->first_extent + r->nextents; k++) {
-			const struct ckpt_extent *x = &c->extents[k];
-			if (cut && x->kind == CKPT_EXTENT_DATA && !c->extent_src[k])
-				cut_data(o, z, &ri, x);
-			else
-				emit(o, *x, c->extent_src[k]);
-		}
-		r->first_extent = first;
-		r->nextents = o->n - first;
+	struct zero_cut *zc = ctx;
+	int cut = eligible(c, r);
+	for (uint32_t k = r->first_extent; k < r->first_extent + r->nextents; k++) {
+		const struct ckpt_extent *x = &c->extents[k];
+		if (cut && x->kind == CKPT_EXTENT_DATA && !c->extent_src[k])
+			cut_data(o, zc->z, &zc->ri, x);
+		else
+			rebuild_emit(o, *x, c->extent_src[k]);
 	}
 }
 
@@ -133,16 +116,9 @@ void store_zero_pages_as_holes(struct capture *c)
 		if (eligible(c, &c->regions[i]))
 			find_runs(c, &c->regions[i], &z);
 	/* Each run splits at most one extent into three pieces. */
-	uint64_t most = (uint64_t)c->nextents + 2ull * z.n;
-	uint64_t bytes = align_up(most * (sizeof(struct ckpt_extent) + 8), 4096);
-	long o_map = z.n && most <= c->max_extents ? sys_mmap(0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : -1;
-	if (o_map >= 0) {
-		struct rebuilt o = {.out = (struct ckpt_extent *)o_map, .out_src = (uint64_t *)(o_map + most * sizeof(struct ckpt_extent))};
-		rebuild(c, &z, &o);
-		__builtin_memcpy(c->extents, o.out, o.n * sizeof(struct ckpt_extent));
-		__builtin_memcpy(c->extent_src, o.out_src, o.n * sizeof(uint64_t));
-		c->nextents = o.n;
-		sys_munmap((void *)o_map, bytes);
-	}
+	struct extent_rebuild o;
+	struct zero_cut zc = {.z = &z};
+	if (z.n && rebuild_begin(c, (uint64_t)c->nextents + 2ull * z.n, &o) == 0)
+		rebuild_regions(c, &o, cut_region, &zc);
 	sys_munmap((void *)m, runs_bytes);
 }
