@@ -1,7 +1,7 @@
 // End-to-end helpers: spawn the real dist/ckpt against the demos and the
 // test fixtures in a fresh temporary directory, with a deadline on
 // everything so a hang fails the test instead of blocking the run.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -154,9 +154,41 @@ export async function until(ready: () => boolean, what: () => string, ms = 20000
   }
 }
 
-/** SIGKILLs every process of `list` still running, and empties it: an afterEach for tests that fail midway. */
+/** Every process below `pid` now, through each thread's /proc children list. */
+function descendants(pid: number): number[] {
+  const found: number[] = [];
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return found; // gone
+  }
+  for (const tid of tids) {
+    let kids = "";
+    try {
+      kids = readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8");
+    } catch {}
+    for (const kid of kids.split(" ").filter(Boolean).map(Number)) found.push(kid, ...descendants(kid));
+  }
+  return found;
+}
+
+/**
+ * SIGKILLs every process of `list` still running, with the processes below
+ * it (a child left waiting for a restart would outlive the test under
+ * init), and empties it: an afterEach for tests that fail midway.
+ */
 export function killStillRunning(list: Running[]): void {
-  for (const r of list.splice(0)) if (r.proc.exitCode === null && r.proc.signalCode === null) r.proc.kill("SIGKILL");
+  for (const r of list.splice(0)) {
+    if (r.proc.exitCode !== null || r.proc.signalCode !== null) continue;
+    const below = descendants(r.proc.pid);
+    r.proc.kill("SIGKILL");
+    for (const pid of below) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {} // ended meanwhile
+    }
+  }
 }
 
 /**
