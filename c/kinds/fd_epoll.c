@@ -49,10 +49,6 @@ const char *fd_epoll_record_problem(const struct ckpt_fd *f)
 	return fd_stores_nothing(f);
 }
 
-/* The index of fd `fd` in the table, or n. The table is sorted by fd (the
- * stub checked it before the watches; libckpt sorted it): an event loop
- * may hold thousands of both. */
-
 /* Sorted by epoll, then watched fd (so no watch twice); each epoll is an
  * epoll record of its own (not a dup), each watched fd in the table. The
  * events are not checked: epoll_ctl takes any bits, as it took the
