@@ -229,6 +229,19 @@ static inline long sys_sched_yield(void) { return SYS0(__NR_sched_yield); }
 static inline long sys_sched_getaffinity(int tid, unsigned long len, void *mask) { return SYS3(__NR_sched_getaffinity, tid, len, mask); }
 /* int sched_setaffinity(pid_t tid, size_t len, const cpu_set_t *mask); */
 static inline long sys_sched_setaffinity(int tid, unsigned long len, const void *mask) { return SYS3(__NR_sched_setaffinity, tid, len, mask); }
+/* The CPUs this thread may run on (at least 1): how many workers the
+ * compressing writer and the restart's loaders start. Counted bit by bit:
+ * the stub links no libgcc popcount. */
+static inline int usable_cpus(void)
+{
+	uint64_t mask[16] = {0};
+	long n = sys_sched_getaffinity(0, sizeof mask, mask);
+	int cpus = 0;
+	for (long i = 0; i < n / 8; i++)
+		for (uint64_t m = mask[i]; m; m &= m - 1)
+			cpus++;
+	return cpus > 0 ? cpus : 1;
+}
 /* int fstatfs(int fd, struct statfs *buf); */
 static inline long sys_fstatfs(int fd, void *buf) { return SYS2(__NR_fstatfs, fd, buf); }
 /* int memfd_create(const char *name, unsigned int flags); */

@@ -222,16 +222,6 @@ static long write_last(struct pack *p, int fd, int *direct, uint64_t staged, uin
 	return err;
 }
 
-static int online_cpus(void)
-{
-	uint64_t mask[16] = {0};
-	long n = SYS3(__NR_sched_getaffinity, 0, sizeof mask, mask);
-	int cpus = 0;
-	for (long i = 0; i < n / 8; i++)
-		cpus += __builtin_popcountll(mask[i]);
-	return cpus > 0 ? cpus : 1;
-}
-
 /* Files the blocks in order; returns the first byte after the last. */
 static long file_blocks(struct pack *p, int fd, uint64_t *end)
 {
@@ -277,7 +267,7 @@ long write_compressed_stream(struct capture *c, int fd, uint64_t *end)
 	for (int i = 0; i < WINDOW; i++)
 		p->done[i] = 0;
 	read_unreadable(c, 0, 0, 0); /* opens /proc/self/mem now, not racing in the helpers */
-	int helpers = online_cpus() - 1;
+	int helpers = usable_cpus() - 1;
 	if (helpers > MAX_HELPERS)
 		helpers = MAX_HELPERS;
 	for (int i = 1; i <= helpers; i++) {

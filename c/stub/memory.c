@@ -174,17 +174,6 @@ static void loader_start(void *arg)
 	SYS1(__NR_exit, 0); /* this thread only; the kernel then clears its tid word */
 }
 
-static int online_cpus(void)
-{
-	uint64_t mask[16] = {0};
-	long n = SYS3(__NR_sched_getaffinity, 0, sizeof mask, mask);
-	int cpus = 0;
-	for (long i = 0; i < n / 8; i++)
-		for (uint64_t m = mask[i]; m; m &= m - 1) /* no libgcc popcount here */
-			cpus++;
-	return cpus > 0 ? cpus : 1;
-}
-
 static uint64_t data_bytes(void)
 {
 	uint64_t total = 0;
@@ -196,7 +185,7 @@ static uint64_t data_bytes(void)
 
 static void load_in_parallel(void)
 {
-	int loaders = online_cpus() - 1;
+	int loaders = usable_cpus() - 1;
 	if (loaders > MAX_LOADERS)
 		loaders = MAX_LOADERS;
 	if (data_bytes() < (16u << 20))
