@@ -132,14 +132,18 @@ test("--interval --compress: periodic compressed images; after a SIGKILL the new
   await run.waitFor((o) => o.includes("ready\n"));
   // Each commit renames a new file over the name, whole. The second new one
   // seen after "ready" was surely taken after it (the first may have been
-  // under way before, while the heap was still being filled).
-  const inode = () => statSync(join(dir, "myckpt.dat"), { throwIfNoEntry: false })?.ino ?? 0;
-  const seen = new Set<number>();
-  const before = inode();
+  // under way before, while the heap was still being filled). A file is
+  // told by inode and change time: a new file may get a freed inode number.
+  const file = () => {
+    const st = statSync(join(dir, "myckpt.dat"), { throwIfNoEntry: false, bigint: true });
+    return st ? `${st.ino}:${st.ctimeNs}` : "";
+  };
+  const seen = new Set<string>();
+  const before = file();
   await until(() => {
-    seen.add(inode());
+    seen.add(file());
     seen.delete(before);
-    seen.delete(0);
+    seen.delete("");
     return seen.size >= 2;
   }, () => `two periodic checkpoints after ready, saw ${seen.size}`);
   run.proc.kill("SIGKILL");
