@@ -8,8 +8,11 @@
 // write-heavy pass over the whole heap with and without dirty tracking
 // armed; restart from the tenth image of the chain against the full one,
 // with the images out of the page cache and in it.
-// Prints a table and writes bench/incremental-results.json. Not a test: no
-// thresholds here.
+// With BENCH_INCREMENTAL_COMPRESS=1 (a second run in `npm run bench`) every
+// checkpoint is --compress: later images read parts of the older images'
+// LZ4 blocks.
+// Prints a table and writes bench/incremental-results.json (or
+// incremental-compress-results.json). Not a test: no thresholds here.
 import { $ } from "bun";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,6 +26,7 @@ const MIB = Number(process.env.BENCH_INCREMENTAL_MIB ?? 1024);
 // The issue's case is 16 MiB of 1 GiB; a smaller heap dirties the same
 // share (BENCH_INCREMENTAL_MIB=64: 1 MiB), not a quarter of itself.
 const DIRTY = Number(process.env.BENCH_INCREMENTAL_DIRTY_MIB ?? Math.max(1, Math.round(MIB / 64)));
+const COMPRESS = process.env.BENCH_INCREMENTAL_COMPRESS === "1";
 const work = mkdtempSync(join(process.env.BENCH_DIR ?? root, ".bench-incr-"));
 const exe = join(work, "workload");
 const image = join(work, "inc.dat");
@@ -31,7 +35,7 @@ await $`cc -O2 -I${import.meta.dir} -o ${exe} ${join(import.meta.dir, "increment
 const count = (text: string, what: string) => text.split(what).length - 1;
 const lastNumber = (text: string, re: RegExp) => Number([...text.matchAll(re)].at(-1)?.[1] ?? NaN);
 
-const p = Bun.spawn([CKPT, "--continue", "--image", image, exe, String(MIB), String(DIRTY)], { cwd: work, stdout: "pipe", stderr: "pipe" });
+const p = Bun.spawn([CKPT, "--continue", ...(COMPRESS ? ["--compress"] : []), "--image", image, exe, String(MIB), String(DIRTY)], { cwd: work, stdout: "pipe", stderr: "pipe" });
 const out = collect(p.stdout), err = collect(p.stderr);
 let windows = 0;
 /** The longest gap (ms) the program saw while `during` ran. */
@@ -138,7 +142,7 @@ const summary = (state: "cold" | "warm") => ({
 });
 const restarts = { cold: summary("cold"), warm: summary("warm") };
 
-console.log(`\nincremental images: ${MIB} MiB heap, ${DIRTY} MiB of scattered pages dirtied between checkpoints`);
+console.log(`\n${COMPRESS ? "compressed (--compress) " : ""}incremental images: ${MIB} MiB heap, ${DIRTY} MiB of scattered pages dirtied between checkpoints`);
 console.log("image\tkind\tsize MiB\tpause reported ms\tpause observed ms\tnoise ms\tdurable ms");
 images.forEach((r, i) => console.log([i + 1, r.kind, r.size_mib.toFixed(1), r.pause_reported_ms, r.pause_observed_ms.toFixed(2), r.noise_ms.toFixed(2), r.durable_ms].join("\t")));
 const overhead = passes.first_pass_after_checkpoint_ms! / passes.without_tracking_ms! - 1;
@@ -148,5 +152,6 @@ for (const state of ["cold", "warm"] as const) {
   console.log(`restart, images ${state === "cold" ? "out of" : "in"} the page cache: ${r.chain_of_10_ms.toFixed(0)} ms from the 10th image of a chain, ${r.full_ms.toFixed(0)} ms from the full image (x${(r.chain_of_10_ms / r.full_ms).toFixed(2)}); CPU ${r.chain_of_10_cpu_ms.toFixed(0)} against ${r.full_cpu_ms.toFixed(0)} ms (x${(r.chain_of_10_cpu_ms / r.full_cpu_ms).toFixed(2)}); medians of 3`);
 }
 const machine = { cpus: navigator.hardwareConcurrency, kernel: (await $`uname -r`.text()).trim(), load: readFileSync("/proc/loadavg", "utf8").trim(), date: new Date().toISOString() };
-writeFileSync(join(import.meta.dir, "incremental-results.json"), JSON.stringify({ machine, mib: MIB, dirty_mib: DIRTY, images, passes, restarts }, null, 2) + "\n");
+const results = COMPRESS ? "incremental-compress-results.json" : "incremental-results.json";
+writeFileSync(join(import.meta.dir, results), JSON.stringify({ machine, mib: MIB, dirty_mib: DIRTY, compress: COMPRESS, images, passes, restarts }, null, 2) + "\n");
 rmSync(work, { recursive: true, force: true });

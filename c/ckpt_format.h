@@ -43,7 +43,8 @@
 #include <stdint.h>
 
 #define CKPT_MAGIC "CKPTIMG\0"
-#define CKPT_VERSION 8 /* 7: SYSV_SHM regions; 8: reopens (a deleted file or memfd opened twice), each thread's CPU affinity */
+#define CKPT_VERSION 9 /* 7: SYSV_SHM regions; 8: reopens (a deleted file or memfd opened twice), each thread's CPU affinity;
+                          9: PARENT extents inside older images' compressed blocks */
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -330,37 +331,7 @@ struct ckpt_region {
 	uint64_t vm_flags;           /* enum ckpt_vm_flags */
 };
 
-struct ckpt_extent {
-	uint64_t start, len;
-	/* The kind fits 16 bits, so PARENT's link shares its word and the record
-	 * keeps its 40 bytes: for every other kind link is 0 and the word reads
-	 * as the 32-bit kind it was. */
-	uint16_t kind;               /* enum ckpt_extent_kind */
-	uint16_t link;               /* version 5, PARENT: index in the header's links */
-	uint32_t crc;                /* DATA: CRC32C of the bytes stored (compressed ones if so); PARENT: of the bytes */
-	uint64_t data_offset;        /* DATA: where in the image; PARENT: in links[link] */
-	/* version 5, compression: DATA bytes in the image. stored_len == len:
-	 * the memory itself; stored_len < len (only with a codec): one block of
-	 * the header's codec that inflates to exactly len bytes, len at most
-	 * CKPT_COMPRESS_BLOCK. Its crc is of the stored bytes, checked before
-	 * the decompressor sees one of them. PARENT: always len: the older
-	 * images a chain reads from are never compressed (compressed images are
-	 * written full, and chain.c refuses a link to a compressed one), so its
-	 * file offsets are the pages themselves. */
-	uint64_t stored_len;
-};
-
-/* Compression (version 5): the header's codec, and the most memory one
- * compressed extent holds (capture cuts data into extents this long, so
- * each loads on its own core and inflates into a buffer of this size). */
-enum ckpt_codec { CKPT_CODEC_NONE = 0, CKPT_CODEC_LZ4 = 1, CKPT_CODEC_MAX = CKPT_CODEC_LZ4 };
-#define CKPT_COMPRESS_BLOCK (1u << 20)
-/* The longest DATA or PARENT extent capture cuts uncompressed (a writer's
- * rule): a lazy first touch waits for its whole extent (docs/lazy-restart.md). */
-#define CKPT_DATA_EXTENT_MAX (2u << 20)
-/* Whether extent e is stored compressed (a codec image may keep a block
- * that did not shrink as it was). */
-static inline int ckpt_extent_compressed(const struct ckpt_extent *e) { return e->stored_len < e->len; }
+#include "ckpt_format_extents.h" /* the extent record, compression */
 
 #include "ckpt_format_fds.h" /* the descriptor records: kinds, fds, epoll watches, locks */
 #include "ckpt_format_tree.h" /* process trees: the root image's member table */
@@ -374,7 +345,7 @@ _Static_assert(sizeof(struct ckpt_header) % 8 == 0, "header is 8-byte sized");
 _Static_assert(sizeof(struct ckpt_link) == 24, "link record size is part of the format");
 _Static_assert(sizeof(struct ckpt_thread) == 304, "thread record size is part of the format");
 _Static_assert(sizeof(struct ckpt_region) == 96, "region record size is part of the format");
-_Static_assert(sizeof(struct ckpt_extent) == 40, "extent record size is part of the format");
+_Static_assert(sizeof(struct ckpt_extent) == 48, "extent record size is part of the format");
 _Static_assert(sizeof(struct ckpt_member) == 72, "member record size is part of the format");
 _Static_assert(sizeof(struct ckpt_fd) == 272, "fd record size is part of the format");
 _Static_assert(sizeof(struct ckpt_lock) == 32, "lock record size is part of the format");

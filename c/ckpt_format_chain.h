@@ -28,9 +28,9 @@ enum ckpt_tracking {
 	CKPT_TRACKING_NONE = 0,      /* every page: a stop, or a first --continue */
 	CKPT_TRACKING_WRITE_PROTECT = 1, /* userfaultfd write-protect (async) marks written pages */
 	CKPT_TRACKING_UNAVAILABLE = 2, /* asked for, refused here: every page */
-	CKPT_TRACKING_COMPRESSED = 3, /* --compress: every page, as a compressed image
-	                               * is never read from by a later one */
-	CKPT_TRACKING_MAX = CKPT_TRACKING_COMPRESSED,
+	/* 3 was --compress (every page) until version 9: no image of a
+	 * version this ckpt reads has it. */
+	CKPT_TRACKING_MAX = CKPT_TRACKING_UNAVAILABLE,
 };
 
 #endif

@@ -52,7 +52,7 @@ static int add_extent(struct capture *c, uint64_t start, uint64_t end, uint32_t 
 		struct ckpt_extent *last = &c->extents[c->nextents - 1];
 		if (last->kind == kind && last->start + last->len == start &&
 		    ((kind != CKPT_EXTENT_DATA && kind != CKPT_EXTENT_PARENT) ||
-		     last->len + (end - start) <= (c->hdr->codec ? CKPT_COMPRESS_BLOCK : CKPT_DATA_EXTENT_MAX))) {
+		     last->len + (end - start) <= ckpt_extent_cap(c->hdr->codec))) {
 			last->len += end - start;
 			return 0;
 		}
@@ -68,7 +68,7 @@ static uint64_t extent_cap(const struct capture *c, uint32_t kind)
 {
 	if (kind != CKPT_EXTENT_DATA && kind != CKPT_EXTENT_PARENT)
 		return ~0ull;
-	return c->hdr->codec ? CKPT_COMPRESS_BLOCK : CKPT_DATA_EXTENT_MAX;
+	return ckpt_extent_cap(c->hdr->codec);
 }
 
 /* The same extents as adding the run page by page: the last one filled

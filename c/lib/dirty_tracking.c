@@ -42,9 +42,8 @@
  * the program runs, a price only a next checkpoint repays. A periodic one
  * says a next one is coming; a second one says the user takes them again.
  *
- * With --compress nothing is tracked and every image is full: an older
- * compressed image holds LZ4 blocks where a PARENT extent would need its
- * pages at a file offset (the stub refuses such a link, chain.c).
+ * --compress tracks as any other: a later image's PARENT extents then lie
+ * inside the older image's compressed blocks (incremental.c).
  */
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -113,10 +112,6 @@ void tracking_begin(struct capture *c)
 		if (still_ours())
 			sys_close(tracking_fd);
 		tracking_forget();
-	}
-	if (ckpt_config.compress) { /* compressed images are written full: nothing to track for */
-		c->hdr->tracking = CKPT_TRACKING_COMPRESSED;
-		return;
 	}
 	c->hdr->tracking = unavailable ? CKPT_TRACKING_UNAVAILABLE : CKPT_TRACKING_WRITE_PROTECT;
 	if (!still_ours()) {
@@ -329,8 +324,6 @@ static void register_and_protect(int pagemap, const struct ckpt_region *r, struc
  * so is written whole every time. */
 void tracking_protect(struct capture *c)
 {
-	if (ckpt_config.compress)
-		return;
 	static uint32_t background_captures; /* restored with the program: counts across restarts */
 	if (tracking_fd < 0 && !c->periodic && background_captures++ == 0) { /* see the top of this file */
 		c->hdr->tracking = CKPT_TRACKING_NONE;

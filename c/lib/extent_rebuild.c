@@ -10,7 +10,8 @@
 
 int rebuild_begin(const struct capture *c, uint64_t most, struct extent_rebuild *o)
 {
-	*o = (struct extent_rebuild){.bytes = align_up(most * (sizeof(struct ckpt_extent) + 8), 4096)};
+	*o = (struct extent_rebuild){.bytes = align_up(most * (sizeof(struct ckpt_extent) + 8), 4096),
+				     .cap = ckpt_extent_cap(c->hdr->codec)};
 	long m = most <= c->max_extents ? sys_mmap(0, o->bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : -1;
 	if (m < 0)
 		return -1;
@@ -24,7 +25,7 @@ void rebuild_emit(struct extent_rebuild *o, struct ckpt_extent x, uint64_t src)
 	struct ckpt_extent *last = o->n > o->region_first ? &o->out[o->n - 1] : 0;
 	if (last && last->kind == x.kind && last->start + last->len == x.start &&
 	    (x.kind == CKPT_EXTENT_HOLE ||
-	     (x.kind == CKPT_EXTENT_DATA && !src && !o->out_src[o->n - 1] && last->len + x.len <= CKPT_DATA_EXTENT_MAX))) {
+	     (x.kind == CKPT_EXTENT_DATA && !src && !o->out_src[o->n - 1] && last->len + x.len <= o->cap))) {
 		last->len += x.len;
 		return;
 	}

@@ -13,13 +13,14 @@ struct extent_rebuild {
 	uint32_t n;
 	uint32_t region_first; /* pieces never merge across a region's start */
 	uint64_t bytes;
+	uint64_t cap;          /* the longest DATA piece merging makes (ckpt_extent_cap) */
 };
 
 /* Room for `most` pieces: 0, or -1 when there is none (the table stays). */
 int rebuild_begin(const struct capture *c, uint64_t most, struct extent_rebuild *o);
 
 /* Appends a piece. Side by side, HOLEs merge, and so do DATA pieces stored
- * from their own addresses, up to CKPT_DATA_EXTENT_MAX, as capture cuts. */
+ * from their own addresses, up to the capture's cap (ckpt_extent_cap). */
 void rebuild_emit(struct extent_rebuild *o, struct ckpt_extent x, uint64_t src);
 
 /* Calls each_region for every region, which emits that region's pieces;

@@ -48,8 +48,6 @@ static void layout(struct capture *c)
 		if (c->extents[i].kind == CKPT_EXTENT_DATA)
 			c->extents[i].data_offset = data, c->extents[i].stored_len = c->extents[i].len,
 			data += c->extents[i].len; /* compressed: its bytes at most; compressed_stream.c places them */
-		else if (c->extents[i].kind == CKPT_EXTENT_PARENT)
-			c->extents[i].stored_len = c->extents[i].len; /* an older, uncompressed image's bytes */
 	for (uint32_t i = 0; i < c->nfds; i++) {
 		if (c->fds[i].pipe_len)
 			c->fds[i].pipe_data_offset += data;

@@ -20,9 +20,14 @@
  * A chain is CKPT_CHAIN_MAX images at most; the image after that is full
  * (the rule that keeps restarts and kept files bounded).
  *
- * A compressed parent is never read from (its file offsets are LZ4
- * blocks, not pages); with --compress tracking is off and every image is
- * full anyway (dirty_tracking.c).
+ * A compressed parent (--compress) keeps its data in LZ4 blocks of up to
+ * CKPT_COMPRESS_BLOCK, packed with no alignment. An extent inside one
+ * names the whole block (its offset, stored length, pages and checksum)
+ * and the page it starts at: a restart inflates the block and copies
+ * that part (c/stub/inflate.c). Pages changed since are stored again
+ * (compressed, if this image is), the rest of the block is read from
+ * the parent, so an image holds only what was written, whatever the
+ * block size.
  */
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -59,7 +64,7 @@ static int read_parent(const struct capture *c, struct parent_image *p)
 	const struct ckpt_header *h = &p->hdr;
 	uint32_t want = h->header_crc;
 	((struct ckpt_header *)page)->header_crc = 0;
-	if (rc || !str_eq(h->magic, CKPT_MAGIC) || h->version != CKPT_VERSION || h->image_id != c->parent_id || h->codec ||
+	if (rc || !str_eq(h->magic, CKPT_MAGIC) || h->version != CKPT_VERSION || h->image_id != c->parent_id ||
 	    crc32c_update(0, page, CKPT_HEADER_SIZE) != want || h->nlinks >= CKPT_LINKS_MAX ||
 	    h->tables_size > (1ull << 32) || h->extents_off + (uint64_t)h->nextents * sizeof(struct ckpt_extent) > h->tables_size) {
 		sys_close((int)fd);
@@ -81,6 +86,28 @@ static int read_parent(const struct capture *c, struct parent_image *p)
 	return 0;
 }
 
+/* Where the parent keeps the bytes of [at, at + len) inside its extent pe
+ * (DATA or PARENT): x becomes a PARENT extent reading them, or stays DATA
+ * when the parent stored nothing there (a block of zeros). A compressed
+ * block is named whole, with where the extent starts in it. */
+static void point_into(struct ckpt_extent *x, const struct ckpt_extent *pe)
+{
+	if (pe->kind == CKPT_EXTENT_DATA && pe->stored_len == 0)
+		return; /* zeros: stored again as nothing (compressed_stream.c) */
+	uint64_t into = x->start - pe->start;
+	x->kind = CKPT_EXTENT_PARENT;
+	x->link = pe->kind == CKPT_EXTENT_DATA ? 0 : pe->link + 1;
+	x->crc = crc32c_update(0, (const void *)x->start, x->len);
+	if (ckpt_extent_in_block(pe) || (pe->kind == CKPT_EXTENT_DATA && ckpt_extent_compressed(pe))) {
+		x->data_offset = pe->data_offset, x->stored_len = pe->stored_len;
+		x->block_pages = pe->block_pages ? pe->block_pages : (uint16_t)(pe->len / CKPT_PAGE_SIZE);
+		x->block_page = (uint16_t)(pe->block_page + into / CKPT_PAGE_SIZE);
+		x->block_crc = pe->block_pages ? pe->block_crc : pe->crc;
+	} else {
+		x->data_offset = pe->data_offset + into, x->stored_len = x->len;
+	}
+}
+
 /* One PARENT run of the capture, cut along the parent's extents from *pi. */
 static void cut_run(struct extent_rebuild *o, const struct parent_image *p, uint32_t *pi, uint64_t start, uint64_t end)
 {
@@ -95,12 +122,8 @@ static void cut_run(struct extent_rebuild *o, const struct parent_image *p, uint
 		} else {
 			uint64_t to = pe->start + pe->len < end ? pe->start + pe->len : end;
 			x.len = to - at;
-			if (pe->kind == CKPT_EXTENT_DATA || pe->kind == CKPT_EXTENT_PARENT) {
-				x.kind = CKPT_EXTENT_PARENT;
-				x.link = pe->kind == CKPT_EXTENT_DATA ? 0 : pe->link + 1;
-				x.data_offset = pe->data_offset + (at - pe->start);
-				x.crc = crc32c_update(0, (const void *)at, x.len);
-			}
+			if (pe->kind == CKPT_EXTENT_DATA || pe->kind == CKPT_EXTENT_PARENT)
+				point_into(&x, pe);
 		}
 		rebuild_emit(o, x, 0);
 		at += x.len;

@@ -96,8 +96,6 @@ static void pages_written(struct line *l, const struct capture *c)
 	} else if (c->hdr->tracking == CKPT_TRACKING_UNAVAILABLE) {
 		line_str(l, ", every page: ");
 		line_str(l, tracking_unavailable_reason());
-	} else if (c->hdr->tracking == CKPT_TRACKING_COMPRESSED) {
-		line_str(l, ", every page (compressed images are written whole)");
 	} else {
 		line_str(l, ", every page");
 	}

@@ -11,9 +11,10 @@
  * header is intact and says that id, its size and header checksum are the
  * link's, and its tables are intact. A link no candidate holds refuses the
  * restart, naming it; one whose id is found in a file that differs is
- * named as altered; one found compressed is refused too (a compressed
- * image's data are LZ4 blocks, not pages). The bytes PARENT extents read are checked against
- * their own checksums while they load, as the image's own are.
+ * named as altered. The bytes PARENT extents read are checked against
+ * their own checksums while they load, as the image's own are (a part of
+ * a compressed block: the block's stored bytes before inflating, then the
+ * part's own, inflate.c).
  *
  * A tree member's older images are its own member files of earlier
  * checkpoints of the tree: "<NAME>.<tree id>.<pid>" beside its file, for
@@ -29,7 +30,7 @@
 #include "../crc32c.h"
 #include "../sys.h"
 
-enum candidate { NO_FILE, OTHER_IMAGE, ALTERED, COMPRESSED, MATCHES };
+enum candidate { NO_FILE, OTHER_IMAGE, ALTERED, MATCHES };
 
 static int tables_intact(int fd, const struct ckpt_header *h)
 {
@@ -63,13 +64,11 @@ static enum candidate judge(int fd, const struct ckpt_link *l)
 	/* Bytes of others' images become our code: the same rule as the image's. */
 	if (!restart.check_only && (st.st_uid != (unsigned)sys_getuid() || (st.st_mode & 022)))
 		return ALTERED;
-	/* Its data are LZ4 blocks, not pages at the offsets PARENT extents
-	 * name: libckpt never links to one, so this image was put together. */
-	return h->codec ? COMPRESSED : MATCHES;
+	return MATCHES;
 }
 
 __attribute__((noreturn)) static void refuse_link(uint32_t i, const struct ckpt_header *h, const char *altered,
-						   const char *why, const char *member)
+						   const char *member)
 {
 	struct line l = {.len = 0};
 	line_str(&l, "the chain of incremental images is broken: ");
@@ -84,10 +83,8 @@ __attribute__((noreturn)) static void refuse_link(uint32_t i, const struct ckpt_
 	line_u64(&l, h->nlinks);
 	line_str(&l, " it reads from (");
 	line_u64(&l, h->links[i].file_size);
-	line_str(&l, altered ? (why ? " bytes)" : " bytes), was altered or replaced")
+	line_str(&l, altered ? " bytes), was altered or replaced"
 			     : member ? " bytes) is missing: no " : " bytes) is missing: no file next to it named ");
-	if (why)
-		line_str(&l, why);
 	if (!altered && member) {
 		line_str(&l, member);
 		line_str(&l, " beside it holds it; restart an older full image, or keep the chain together");
@@ -121,7 +118,7 @@ static uint64_t unnumbered_len(const char *image)
 
 /* Opens `path` as a candidate for link i: its fd when it is the image the
  * link names, else -1, noting in `altered` (`cap` bytes) one that has the
- * name but not the content; a compressed one is refused. */
+ * name but not the content. */
 static long try_candidate(uint32_t i, const struct ckpt_header *h, const char *path, char *altered, uint64_t cap)
 {
 	long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
@@ -130,8 +127,6 @@ static long try_candidate(uint32_t i, const struct ckpt_header *h, const char *p
 	enum candidate got = judge((int)fd, &h->links[i]);
 	if (got == MATCHES)
 		return fd;
-	if (got == COMPRESSED)
-		refuse_link(i, h, path, " is compressed, and an incremental image cannot read pages from a compressed one", 0);
 	if (got == ALTERED)
 		str_copy(altered, cap, path);
 	sys_close((int)fd);
@@ -153,7 +148,7 @@ static long find_link(uint32_t i, const struct ckpt_header *h)
 				return fd;
 		}
 	}
-	refuse_link(i, h, altered[0] ? altered : 0, 0, 0);
+	refuse_link(i, h, altered[0] ? altered : 0, 0);
 }
 
 /* The length of a member file name's part before ".<16 hex>.<pid>", or 0
@@ -217,7 +212,7 @@ static long find_member_link(uint32_t i, const struct ckpt_header *h, const char
 	line_str(&l, ".<tree id>.");
 	line_u64(&l, (uint64_t)h->pid);
 	str_copy(pattern, sizeof pattern, l.buf);
-	refuse_link(i, h, altered[0] ? altered : 0, 0, pattern);
+	refuse_link(i, h, altered[0] ? altered : 0, pattern);
 }
 
 void check_chain(const struct ckpt_header *h, const char *member)

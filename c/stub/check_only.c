@@ -85,22 +85,24 @@ static void check_stored_data(const struct ckpt_header *h, const char *tables)
 			check_stored(f[i].content_offset, f[i].content_len, f[i].content_crc, stored_kind(f[i].kind), buf);
 	}
 	const struct ckpt_extent *e = (const void *)(tables + h->extents_off);
-	if (h->codec)
+	if (extents_inflate(h, e))
 		use_inflate_tls();
+	struct inflate_scratch inflating = {0};
 	for (uint32_t k = 0; k < h->nextents; k++) {
 		if (!ckpt_extent_stored(e[k].kind))
 			continue;
 		if (ckpt_extent_compressed(&e[k])) { /* inflated as a restart would, into the second half */
-			inflate_extent(&e[k], buf + CHUNK, buf);
+			inflate_extent(&e[k], buf + CHUNK, &inflating);
 			continue;
 		}
-		int fd = e[k].kind == CKPT_EXTENT_PARENT ? restart.link_fd[e[k].link] : restart.image_fd;
-		int64_t got = crc_of_range(fd, e[k].data_offset, e[k].len, buf);
+		int64_t got = crc_of_range(extent_fd(&e[k]), e[k].data_offset, e[k].len, buf);
 		if (got < 0)
-			die("cannot read memory contents from the image", -5 /* EIO */);
+			die_unreadable(&e[k], -5 /* EIO */);
 		if ((uint32_t)got != e[k].crc)
 			die("memory contents checksum mismatch (corrupt image)", 0);
 	}
+	release_inflate_scratch(&inflating);
+	sys_munmap(buf, CHUNK + CKPT_COMPRESS_BLOCK);
 }
 
 /* A tree's member image, through the same checks as the root's, held to

@@ -40,11 +40,24 @@ static int joins_batch(const struct ckpt_extent *e)
 	return !ckpt_extent_compressed(e) && e->len <= BATCH_BYTES && !extent_is_uncharged(e);
 }
 
+/* A part of an older image's compressed block goes with every extent up
+ * to the block's end in memory (the other parts, and pages written since
+ * between them), so one loader inflates the block once. */
+static uint32_t block_claim_end(uint32_t first)
+{
+	const struct ckpt_extent *e = &restart.extents[first];
+	uint64_t block_end = e->start + ((uint64_t)e->block_pages - e->block_page) * CKPT_PAGE_SIZE;
+	uint32_t end = first + 1;
+	while (end < restart.hdr->nextents && end - first < BATCH_EXTENTS && restart.extents[end].start < block_end)
+		end++;
+	return end;
+}
+
 static uint32_t batch_end(uint32_t first)
 {
 	const uint32_t n = restart.hdr->nextents;
 	if (!joins_batch(&restart.extents[first]))
-		return first + 1;
+		return ckpt_extent_in_block(&restart.extents[first]) ? block_claim_end(first) : first + 1;
 	uint64_t bytes = 0;
 	uint32_t end = first;
 	while (end < n && end - first < BATCH_EXTENTS && joins_batch(&restart.extents[end])) {
@@ -74,9 +87,9 @@ int claim_extents(uint32_t *first, uint32_t *end)
 	}
 }
 
-int is_batch(uint32_t first, uint32_t end)
+int is_batch(uint32_t first)
 {
-	return end - first > 1 || joins_batch(&restart.extents[first]);
+	return joins_batch(&restart.extents[first]);
 }
 
 /* 0 for the image itself, 1 + link for an older one: a bit each in a mask. */

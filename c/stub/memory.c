@@ -135,35 +135,38 @@ static void protect_region(const struct ckpt_region *r)
 		die("cannot set a region's protection", err);
 }
 
+/* One extent that is not part of a batch: large, compressed (its own or
+ * part of an older image's block) or uncharged. */
+static void load_alone(const struct ckpt_extent *e, struct inflate_scratch *inflating)
+{
+	if (!ckpt_extent_stored(e->kind))
+		return;
+	if (extent_is_uncharged(e))
+		load_extent_forced(e, inflating);
+	else if (ckpt_extent_compressed(e))
+		inflate_extent(e, (void *)e->start, inflating);
+	else
+		load_extent(e);
+}
+
 /* Page faults, zeroing and copying dominate a restore, and they run in
  * parallel on separate cores: every loader, this thread included, takes
  * the next unloaded extents until none is left: a batch of small ones
- * (load_batches.c), or one large, compressed or uncharged extent. */
+ * (load_batches.c), or extents loaded one by one (the parts of one older
+ * compressed block go together, so one loader inflates it once). */
 static void load_extents(void)
 {
-	char *stored = 0; /* this loader's buffer for compressed bytes, once it needs one */
+	struct inflate_scratch inflating = {0};
 	struct batch_scratch scratch = {0};
 	uint32_t first, end;
 	while (claim_extents(&first, &end)) {
-		const struct ckpt_extent *e = &restart.extents[first];
-		if (is_batch(first, end)) {
+		if (is_batch(first))
 			load_batch(first, end, &scratch);
-		} else if (extent_is_uncharged(e)) {
-			load_extent_forced(e);
-		} else if (ckpt_extent_compressed(e)) {
-			if (!stored) {
-				long m = sys_mmap(0, CKPT_COMPRESS_BLOCK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-				if (m < 0)
-					die("cannot map a buffer to inflate memory through", m);
-				stored = (char *)m;
-			}
-			inflate_extent(e, (void *)e->start, stored);
-		} else {
-			load_extent(e);
-		}
+		else
+			for (uint32_t k = first; k < end; k++)
+				load_alone(&restart.extents[k], &inflating);
 	}
-	if (stored)
-		sys_munmap(stored, CKPT_COMPRESS_BLOCK);
+	release_inflate_scratch(&inflating);
 	release_batch_scratch(&scratch);
 }
 
@@ -191,7 +194,7 @@ static void load_in_parallel(void)
 	if (data_bytes() < (16u << 20))
 		loaders = 0; /* not worth a thread */
 	/* Inflating needs a thread area (inflate.c); ours is set again at the end. */
-	uint64_t tls = restart.hdr->codec ? inflate_tls() : 0;
+	uint64_t tls = extents_inflate(restart.hdr, restart.extents) ? inflate_tls() : 0;
 	if (tls)
 		use_inflate_tls();
 	const unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |

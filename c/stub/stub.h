@@ -149,6 +149,11 @@ void tree_phase2_done(void);
 
 /* Phase 1, before anything is torn down (validate.c, fds.c, arena.c). */
 void load_and_validate(const char *image_path, struct ckpt_header *hdr, char **tables);
+/* validate_extents.c: region r's extents, from e[expected_first] on; the
+ * refusal of compressed blocks in a build without LZ4. */
+void check_extents(const struct ckpt_header *h, const struct ckpt_region *r, const struct ckpt_extent *e,
+		   uint32_t expected_first);
+__attribute__((noreturn)) void refuse_without_lz4(void);
 /* check_details.c: the fields only `ckpt info` shows, refused when corrupt all the same. */
 void check_details(const struct ckpt_header *hdr, const char *tables);
 void check_world(const struct ckpt_header *hdr, const char *tables);
@@ -213,13 +218,24 @@ int uncharged(const struct ckpt_region *r);
 int extent_is_uncharged(const struct ckpt_extent *e);
 void open_forced_writes(void);
 void close_forced_writes(void);
-void load_extent_forced(const struct ckpt_extent *e);
-/* inflate.c: a compressed extent's stored bytes, read into `stored`
- * (CKPT_COMPRESS_BLOCK bytes), checked against its checksum, then inflated
- * into `to` (e->len bytes); a failure names the extent and ends the restore.
+/* inflate.c: a compressed extent (ckpt_extent_compressed) into `to`
+ * (e->len bytes): its block's stored bytes read into the scratch, checked
+ * against their checksum, then inflated; a part of an older image's block
+ * also checked against its own once copied out. A failure names the extent
+ * and ends the restore. A loader's scratch is mapped at first use, holds
+ * the last older block it inflated, and is unmapped by release.
+ * extents_inflate: whether an image has any compressed extent.
  * use_inflate_tls: the decompressor reads a stack canary at %fs:0x28, so a
  * thread that inflates points its fs there first (CLONE_SETTLS for loaders). */
-void inflate_extent(const struct ckpt_extent *e, void *to, char *stored);
+struct inflate_scratch {
+	char *buf;            /* 2 x CKPT_COMPRESS_BLOCK: stored bytes, then the block held */
+	uint32_t held;        /* 1 + the link of the older image's block held, 0: none */
+	uint64_t held_offset; /* where that block is in that image */
+};
+void inflate_extent(const struct ckpt_extent *e, void *to, struct inflate_scratch *s);
+void release_inflate_scratch(struct inflate_scratch *s);
+int extents_inflate(const struct ckpt_header *h, const struct ckpt_extent *e);
+void load_extent_forced(const struct ckpt_extent *e, struct inflate_scratch *s);
 uint64_t inflate_tls(void);
 void use_inflate_tls(void);
 /* image_read.c: `len` bytes of the image at `at` into `to`, or of extent e
@@ -233,14 +249,15 @@ int extent_fd(const struct ckpt_extent *e);
 __attribute__((noreturn)) void die_unreadable(const struct ckpt_extent *e, long err);
 /* load_batches.c: loaders claim extents [first, end) in turn: a batch of
  * small plain ones (is_batch), read with few preadv calls into place and
- * each checked against its checksum by load_batch, or one extent alone.
- * A loader's scratch is mapped at its first batch, unmapped by release. */
+ * each checked against its checksum by load_batch, or extents loaded one
+ * by one: one alone, or a part of an older image's compressed block with
+ * the rest of that block's stretch of memory. A loader's scratch is mapped at its first batch, unmapped by release. */
 struct batch_scratch {
 	struct iovec *iov;
 	char *hole; /* where the bytes between two extents of one read go */
 };
 int claim_extents(uint32_t *first, uint32_t *end);
-int is_batch(uint32_t first, uint32_t end);
+int is_batch(uint32_t first);
 void load_batch(uint32_t first, uint32_t end, struct batch_scratch *scratch);
 void release_batch_scratch(struct batch_scratch *scratch);
 /* `ckpt restart --lazy` (docs/lazy-restart.md). lazy_open.c, phase 1: the

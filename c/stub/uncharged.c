@@ -65,16 +65,16 @@ void close_forced_writes(void)
 /* Each chunk is read into a bounce buffer mapped for the purpose (every
  * region is in place already, so it lands in a gap), checksummed there,
  * then written into place. */
-void load_extent_forced(const struct ckpt_extent *e)
+void load_extent_forced(const struct ckpt_extent *e, struct inflate_scratch *s)
 {
 	const uint64_t chunk = 2u << 20;
 	long buf = sys_mmap(0, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf < 0)
 		die("cannot map a buffer to restore memory without write permission", buf);
 	uint32_t crc = 0;
-	int inflated = ckpt_extent_compressed(e); /* then len <= CKPT_COMPRESS_BLOCK, half the buffer */
+	int inflated = ckpt_extent_compressed(e); /* then len <= CKPT_COMPRESS_BLOCK: checked as it inflates */
 	if (inflated) {
-		inflate_extent(e, (void *)buf, (char *)buf + CKPT_COMPRESS_BLOCK);
+		inflate_extent(e, (void *)buf, s);
 		crc = e->crc;
 	}
 	for (uint64_t done = 0; done < e->len;) {

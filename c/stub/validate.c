@@ -84,7 +84,7 @@ static void check_header(const struct ckpt_header *h, const char *page, uint64_t
 	if (h->codec > CKPT_CODEC_MAX || h->pad_codec)
 		bad("unknown compression codec (corrupt image)");
 	if (h->codec && !CKPT_BUILT_WITH_LZ4)
-		bad("a compressed image, and this ckpt was built without LZ4 (build it where liblz4-dev is installed)");
+		refuse_without_lz4();
 	if (h->tracking > CKPT_TRACKING_MAX || h->nlinks > CKPT_LINKS_MAX)
 		bad("incremental image fields out of range (corrupt image)");
 	for (uint32_t i = 0; i < h->nlinks; i++)
@@ -120,48 +120,6 @@ static void check_table_layout(const struct ckpt_header *h)
 			bad("table layout is inconsistent (corrupt image)");
 		at = part[i].off + part[i].len;
 	}
-}
-
-static void check_extents(const struct ckpt_header *h, const struct ckpt_region *r,
-			  const struct ckpt_extent *e, uint32_t expected_first)
-{
-	if (r->first_extent != expected_first || !within(r->first_extent, r->nextents, h->nextents) || !r->nextents)
-		bad("region extents are inconsistent (corrupt image)");
-	uint64_t at = r->start;
-	for (uint32_t i = r->first_extent; i < r->first_extent + r->nextents; i++) {
-		const struct ckpt_extent *x = &e[i];
-		if (x->start != at || !x->len || !ckpt_page_aligned(x->len) || x->len > r->end - at)
-			bad("extents do not tile their region (corrupt image)");
-		if (x->kind < CKPT_EXTENT_DATA || x->kind > CKPT_EXTENT_KIND_MAX || (x->link && x->kind != CKPT_EXTENT_PARENT))
-			bad("unknown extent kind (corrupt image)"); /* link shares the kind's word */
-		switch (x->kind) {
-		case CKPT_EXTENT_DATA:
-			/* compressed: a block of the header's codec, at most one block long */
-			if (x->stored_len > x->len ||
-			    (ckpt_extent_compressed(x) && (!h->codec || x->len > CKPT_COMPRESS_BLOCK)))
-				bad("extent stored length is inconsistent (corrupt image)");
-			if ((!h->codec && !ckpt_page_aligned(x->data_offset)) || x->data_offset < h->data_offset ||
-			    !within(x->data_offset, x->stored_len, h->file_size))
-				bad("extent data lies outside the image (corrupt image)");
-			break;
-		case CKPT_EXTENT_PARENT: /* the older image's bytes as they are (ckpt_format.h) */
-			if (x->stored_len != x->len)
-				bad("extent stored length is inconsistent (corrupt image)");
-			if (x->link >= h->nlinks || !ckpt_page_aligned(x->data_offset) || x->data_offset < CKPT_HEADER_SIZE ||
-			    !within(x->data_offset, x->len, h->links[x->link].file_size))
-				bad("extent data lies outside the older image it reads from (corrupt image)");
-			break;
-		case CKPT_EXTENT_FILE:
-			if (!mem_kind_is_file(r->kind))
-				bad("file extent in a non-file region (corrupt image)");
-			break;
-		default:
-			break; /* HOLE and GUARD have no fields of their own */
-		}
-		at += x->len;
-	}
-	if (at != r->end)
-		bad("extents do not cover their region (corrupt image)");
 }
 
 static void check_specials(const struct ckpt_header *h)

@@ -49,12 +49,16 @@ export function storage(r: Region): Record<string, number> {
 	return s;
 }
 
-/** Of a storage() record, the bytes the image itself holds. */
-/** Bytes the memory data of `regions` takes in the file: compressed, if the image is (version 5). */
+/**
+ * Bytes the memory data of `regions` takes in this image's file: compressed,
+ * if the image is (version 5). Only what the image holds itself: an
+ * incremental image's PARENT extents are older images' bytes.
+ */
 export function storedLength(regions: readonly Region[]): number {
-	return regions.reduce((n, r) => r.extents.reduce((m, e) => m + e.storedLen, n), 0);
+	return regions.reduce((n, r) => r.extents.reduce((m, e) => (EXTENT_KINDS.of(e.kind)?.inImage ? m + e.storedLen : m), n), 0);
 }
 
+/** Of a storage() record, the bytes the image itself holds. */
 export function bytesInImage(stored: Record<string, number>): number {
 	let n = 0;
 	for (const k of EXTENT_KINDS.rows) if (k.inImage) n += stored[k.json]!;

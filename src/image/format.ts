@@ -21,7 +21,7 @@ export * from "./format-tree.ts";
 import { MEMBER, TREE_C_CONSTANTS } from "./format-tree.ts";
 
 export const CKPT_MAGIC = "CKPTIMG\0";
-export const CKPT_VERSION = 8;
+export const CKPT_VERSION = 9;
 export const CKPT_ARCH_X86_64 = 62;
 export const CKPT_PAGE_SIZE = 4096;
 export const CKPT_HEADER_SIZE = 4096;
@@ -259,11 +259,15 @@ export const REGION = layout("ckpt_region", 96, {
 	vm_flags: f(88, "u64"),
 });
 
-export const EXTENT = layout("ckpt_extent", 40, {
+export const EXTENT = layout("ckpt_extent", 48, {
 	start: f(0, "u64"), len: f(8, "u64"),
 	kind: f(16, "u16"), link: f(18, "u16"), // version 5, PARENT: index in the header's links (kind fits 16 bits)
 	crc: f(20, "u32"), data_offset: f(24, "u64"),
 	stored_len: f(32, "u64"), // version 5, compression
+	// version 9, PARENT inside an older image's compressed block (stored_len bytes at data_offset):
+	// it inflates to block_pages pages, this extent is len bytes of them from page block_page;
+	// block_crc is of the stored block. All three 0 for every other extent.
+	block_pages: f(40, "u16"), block_page: f(42, "u16"), block_crc: f(44, "u32"),
 });
 
 export const FD = layout("ckpt_fd", 272, {

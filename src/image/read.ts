@@ -49,19 +49,32 @@ export function readImage(path: string): Image {
 }
 
 export interface VerifyResult {
-	items: number; // DATA extents and pipe buffers checked
+	items: number; // extents (an older image's compressed block once), pipe buffers and stored files checked
 	bytes: number;
 }
 
-/** What verifyData() and the stub's --verify read: DATA extents, pipe buffers, stored files. */
+/**
+ * What the stub's --verify reads: DATA extents, PARENT extents in older
+ * images (each compressed block once, however many extents lie in it), pipe
+ * buffers, stored files. verifyData() reads the same, except PARENT extents.
+ */
 export function storedItems(image: Image): VerifyResult {
 	const result: VerifyResult = { items: 0, bytes: 0 };
 	const add = (len: number) => {
 		result.items++;
 		result.bytes += len;
 	};
-	// the bytes read: compressed, if they are; an older image's as they are
-	for (const r of image.regions) for (const e of r.extents) if (EXTENT_KINDS.of(e.kind)!.inImage || EXTENT_KINDS.of(e.kind)!.inOlderImage) add(e.storedLen);
+	// the bytes read: compressed, if they are; an older image's as it stored them,
+	// where a compressed block some PARENT extents share is read once (by link and offset)
+	const blocks = new Set<string>();
+	for (const r of image.regions)
+		for (const e of r.extents) {
+			const kind = EXTENT_KINDS.of(e.kind)!;
+			if (kind.inOlderImage && e.blockPages > 0) {
+				const block = `${e.link}:${e.dataOffset}`;
+				if (!blocks.has(block)) blocks.add(block), add(e.storedLen);
+			} else if (kind.inImage || kind.inOlderImage) add(e.storedLen);
+		}
 	for (const f of image.fds) {
 		if (f.pipeLen > 0) add(f.pipeLen);
 		if (f.contentLen > 0) add(f.contentLen);

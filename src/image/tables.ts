@@ -115,6 +115,12 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			const extentKind = EXTENT_KINDS.of(eKind) ?? bad(`extent ${j} has unknown kind ${eKind}`);
 			if (link !== 0 && eKind !== CKPT_EXTENT_PARENT) bad(`extent ${j} has unknown kind ${eKind} with link ${link}`);
 			if (extentKind.fromFile && !isFile) bad(`extent ${j} refers to a file in a non-file region`);
+			const blockPages = e.u16("block_pages");
+			const blockPage = e.u16("block_page");
+			const blockCrc = e.u32("block_crc");
+			// version 9: a place in an older image's compressed block, a PARENT extent's only
+			if ((blockPages !== 0 || blockPage !== 0 || blockCrc !== 0) && !extentKind.inOlderImage)
+				bad(`extent ${j} (${extentKind.text}) has the fields of a compressed block`);
 			let dataOffset = 0;
 			let storedLen = 0;
 			if (extentKind.inImage) {
@@ -129,15 +135,26 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 				storedLen = Number(stored);
 			} else if (extentKind.inOlderImage) {
 				const off = e.u64("data_offset");
+				const stored = e.u64("stored_len");
 				const older = h.links[link];
-				// an older image's bytes as they are: never compressed (ckpt_format.h)
-				if (e.u64("stored_len") !== len) bad(`extent ${j} stores ${e.u64("stored_len")} bytes for ${len}`);
-				if (!older || off % PAGE !== 0n || off < BigInt(CKPT_HEADER_SIZE) || off + len > older.fileSize)
-					bad(`extent ${j} data [${off}, +${len}) lies outside the older image it reads from`);
+				if (blockPages === 0) {
+					// the older image's bytes as they are (packed unaligned, if it was compressed)
+					if (blockPage !== 0 || blockCrc !== 0) bad(`extent ${j} has the fields of a compressed block, but no block`);
+					if (stored !== len) bad(`extent ${j} stores ${stored} bytes for ${len}`);
+				} else {
+					// len bytes from page blockPage of a block that shrank to stored_len bytes (version 9)
+					const blockLen = BigInt(blockPages) * PAGE;
+					if (blockLen > BigInt(CKPT_COMPRESS_BLOCK)) bad(`extent ${j} lies in a compressed block of ${blockPages} pages, more than one block`);
+					if (BigInt(blockPage) * PAGE + len > blockLen)
+						bad(`extent ${j} (${len} bytes from page ${blockPage}) does not fit its compressed block of ${blockPages} pages`);
+					if (stored === 0n || stored >= blockLen) bad(`extent ${j} stores ${stored} bytes for a compressed block of ${blockLen}`);
+				}
+				if (!older || off < BigInt(CKPT_HEADER_SIZE) || off + stored > older.fileSize)
+					bad(`extent ${j} data [${off}, +${stored}) lies outside the older image it reads from`);
 				dataOffset = Number(off);
-				storedLen = Number(len);
+				storedLen = Number(stored);
 			}
-			extents.push({ start: eStart, len: Number(len), kind: eKind, crc: e.u32("crc"), dataOffset, storedLen, link });
+			extents.push({ start: eStart, len: Number(len), kind: eKind, crc: e.u32("crc"), dataOffset, storedLen, link, blockPages, blockPage, blockCrc });
 			cursor = eStart + len;
 		}
 		if (cursor !== end) bad(`extents end at ${hex(cursor)}, not at the region end`);

@@ -139,9 +139,19 @@ export interface Extent {
 	len: number;
 	kind: number; // CKPT_EXTENT_*
 	crc: number;
-	dataOffset: number; // DATA: in this image; PARENT: in links[link]; 0 otherwise
-	storedLen: number; // DATA: bytes in the image; < len: an LZ4 block (0: zeros, nothing stored); PARENT: len
+	dataOffset: number; // DATA: in this image; PARENT: in links[link] (in a block: the block's); 0 otherwise
+	/**
+	 * DATA: bytes in the image; < len: an LZ4 block (0: zeros, nothing stored).
+	 * PARENT: len for bytes as they are; in a block (blockPages > 0): the
+	 * whole block's stored bytes, shared by every extent of that block.
+	 */
+	storedLen: number;
 	link: number; // PARENT only: index in the header's links
+	// Version 9, PARENT only (0 otherwise): inside a compressed block of links[link],
+	// which inflates to blockPages pages; this extent is len bytes of them from page blockPage.
+	blockPages: number; // 0: not in a block
+	blockPage: number;
+	blockCrc: number; // CRC32C of the block's stored bytes (crc: of this extent's inflated ones)
 }
 
 /** An older image an incremental one reads from, named by content. */

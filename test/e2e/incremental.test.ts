@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFil
 import { join } from "node:path";
 import { ckpt, CKPT, demo, eachTestInTempDir, fixture, ROOT, type Running, runToEnd, until } from "./harness.ts";
 import { inode } from "./periodic.ts";
-import { CKPT_CHAIN_MAX, CKPT_CODEC_LZ4, CKPT_DATA_EXTENT_MAX, CKPT_EXTENT_DATA, CKPT_EXTENT_PARENT, EXTENT, HEADER, LINK } from "../../src/image/format.ts";
+import { CKPT_CHAIN_MAX, CKPT_CODEC_LZ4, CKPT_COMPRESS_BLOCK, CKPT_DATA_EXTENT_MAX, CKPT_EXTENT_DATA, CKPT_EXTENT_PARENT, EXTENT, HEADER, LINK } from "../../src/image/format.ts";
 import { ImageError, readImage } from "../../src/image/read.ts";
 import type { Extent } from "../../src/image/types.ts";
 import { imageRefusal } from "../../src/image/verdict.ts";
@@ -116,16 +116,21 @@ test("a private file mapping read, written and dropped between periods: only its
   });
 }, 60000);
 
-test("an incremental image stores far less than the full one before it, and restarts to the same output", async () => {
+/** A chain of the ticker's (with `options`): the newest image is smaller than the full one, and restarts to the output a run straight through gives. */
+async function expectSmallerImageSameOutput(options: string[]) {
   const ticker = demo("ticker");
   const reference = textLines((await runToEnd([ticker, "400"], { cwd: dir })).stdout);
-  const facts = await chainOfAtLeast([ticker, "400"], 2, ticker);
+  const facts = await chainOfAtLeast([...options, ticker, "400"], 2, ticker);
   const full = facts.chain[facts.chain.length - 1]!;
   expect(statSync(join(dir, "myckpt.dat")).size).toBeLessThan(full.size);
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
   const out = textLines(rest.stdout);
   expect(out).toEqual(reference.slice(reference.length - out.length));
+}
+
+test("an incremental image stores far less than the full one before it, and restarts to the same output", async () => {
+  await expectSmallerImageSameOutput([]);
 }, 60000);
 
 /** Whether process `pid` holds a userfaultfd (dirty tracking's write protection). */
@@ -179,54 +184,53 @@ test("a chain with a deleted middle link is refused before anything is torn down
   expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
 }, 60000);
 
-test("--interval with --compress: every image is whole, and the newest restarts with every page checked from inside", async () => {
+/** The newest image's PARENT extents that are parts of an older image's compressed blocks. */
+function partsOfBlocks(path: string): Extent[] {
+  const image = readImage(path);
+  expect(image.header.codec).toBe(CKPT_CODEC_LZ4);
+  return image.regions.flatMap((r) => r.extents).filter((e) => e.kind === CKPT_EXTENT_PARENT && e.blockPages > 0);
+}
+
+test("--interval with --compress: later images store the pages written since, read the rest from inside older compressed blocks, and the newest restarts with every page checked from inside", async () => {
   const exe = fixture("incremental-memory");
-  const r = ckpt(["--interval", "200ms", "--keep", "1", "--compress", exe], { cwd: dir });
-  running.push(r);
-  const images: ChainFacts[] = [];
-  let seen = 0;
-  await until(() => {
-    const ino = inode(join(dir, "myckpt.dat"));
-    if (ino && ino !== seen) {
-      seen = ino;
-      const facts = chainOf("myckpt.dat");
-      if (facts) images.push(facts);
-    }
-    return images.length >= 4;
-  }, () => `four periodic images, saw ${JSON.stringify(images)}`, 45000);
-  r.proc.kill("SIGKILL");
-  await r.done;
-  await until(() => !writerRunning(exe), () => "the last writer to finish");
-  // A compressed image is never read from by a later one: none of them has a chain.
-  expect(images.map((f) => ({ tracking: f.tracking, chain: f.chain.length }))).toEqual(images.map(() => ({ tracking: "compressed", chain: 0 })));
-  const info = JSON.parse(Bun.spawnSync([CKPT, "info", "--json", "myckpt.dat"], { cwd: dir }).stdout.toString());
-  expect(info.image.compression).toBe("lz4");
+  const facts = await chainOfAtLeast(["--compress", exe], 3, exe);
+  expect(facts.tracking).toBe("write-protect");
+  const parts = partsOfBlocks(join(dir, "myckpt.dat"));
+  // Pages never written since the first image come from its blocks, however
+  // many images lie between (each image names every image it reads from).
+  expect(parts.some((e) => e.link === facts.chain.length - 1)).toBe(true);
+  const stored = readImage(join(dir, "myckpt.dat")).regions.flatMap((r) => r.extents).filter((e) => e.kind === CKPT_EXTENT_DATA);
+  expect(Math.max(...stored.map((e) => e.len))).toBeLessThanOrEqual(CKPT_COMPRESS_BLOCK);
+  expect((await runToEnd([CKPT, "info", "--verify", "myckpt.dat"], { cwd: dir })).code).toBe(0);
 
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expectRewritesRestored(rest);
 }, 90000);
 
-test("an incremental image whose older image is compressed is refused before anything is torn down, naming it", async () => {
-  const ticker = demo("ticker");
-  const facts = await chainOfAtLeast([ticker, "400"], 1, ticker);
-  // Put together by hand (libckpt never links to a compressed image): the
-  // parent says it is compressed, and the image names it by its new checksum.
-  const parentName = fileWithId(facts.chain[0]!.imageId);
-  const parent = new Uint8Array(readFileSync(join(dir, parentName)));
-  new DataView(parent.buffer).setUint32(HEADER.fields.codec.off, CKPT_CODEC_LZ4, true);
-  reseal(parent);
-  writeFileSync(join(dir, parentName), parent);
-  const image = new Uint8Array(readFileSync(join(dir, "myckpt.dat")));
-  const parentCrc = new DataView(parent.buffer).getUint32(HEADER.fields.header_crc.off, true);
-  new DataView(image.buffer).setUint32(HEADER.fields.links.off + LINK.fields.header_crc.off, parentCrc, true);
-  reseal(image);
-  writeFileSync(join(dir, "myckpt.dat"), image);
-  const refused = await runToEnd([CKPT, "restart"], { cwd: dir });
-  expect(refused.code).toBe(1);
-  expect(refused.stdout).toBe("");
-  expect(refused.stderr).toBe(
-    `ckpt: cannot restart ${join(dir, "myckpt.dat")}: the chain of incremental images is broken: ${join(dir, parentName)}, older image 1 of ${facts.chain.length} it reads from (${facts.chain[0]!.size} bytes) is compressed, and an incremental image cannot read pages from a compressed one\n`,
-  );
+test("a compressed incremental image stores less than the full compressed one before it, and restarts to the same output", async () => {
+  await expectSmallerImageSameOutput(["--compress"]);
+  expect(partsOfBlocks(join(dir, "myckpt.dat")).length).toBeGreaterThan(0);
+}, 60000);
+
+test("a flipped byte in an older image's compressed block is refused by the address of the first page read from it, before the program runs", async () => {
+  const exe = fixture("incremental-memory");
+  const facts = await chainOfAtLeast(["--compress", exe], 2, exe);
+  const parts = partsOfBlocks(join(dir, "myckpt.dat"));
+  const victim = parts[Math.floor(parts.length / 2)]!;
+  const first = parts.find((e) => e.link === victim.link && e.dataOffset === victim.dataOffset)!;
+  const older = join(dir, fileWithId(facts.chain[victim.link]!.imageId));
+  const bytes = new Uint8Array(readFileSync(older));
+  bytes[victim.dataOffset + Math.floor(victim.storedLen / 2)]! ^= 0x20;
+  writeFileSync(older, bytes);
+
+  const why = `memory at 0x${first.start.toString(16)} (`;
+  const tail = `, compressed in an older image of the chain): checksum mismatch of the compressed bytes (corrupt image)\n`;
+  const verify = await runToEnd([CKPT, "info", "--verify", "myckpt.dat"], { cwd: dir });
+  expect({ code: verify.code, named: verify.stderr.includes(why), why: verify.stderr.endsWith(tail) }).toEqual({ code: 1, named: true, why: true });
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect({ code: rest.code, stdout: rest.stdout }).toEqual({ code: 1, stdout: "" });
+  expect(rest.stderr).toStartWith(`ckpt: cannot restart ${join(dir, "myckpt.dat")}: ${why}`);
+  expect(rest.stderr).toEndWith(tail);
 }, 60000);
 
 test("a chain with an altered middle link is refused, naming the file", async () => {
@@ -269,26 +273,25 @@ test(`every ${CKPT_CHAIN_MAX}th image is full again, and the files no kept image
   for (const name of readdirSync(dir)) expect({ name, kept: needed.has(chainOf(name)!.imageId) }).toEqual({ name, kept: true });
 }, 60000);
 
-test("the incremental fields at their edges (tracking, links, a PARENT extent's link and offset): the reader and the stub agree on each", async () => {
-  const ticker = demo("ticker");
-  await chainOfAtLeast([ticker, "400"], 2, ticker);
-  const original = new Uint8Array(readFileSync(join(dir, "myckpt.dat")));
+/** The first extent of `original` that `pick` takes (by its offset in the file). */
+function extentWhere(original: Uint8Array, pick: (v: DataView, at: number) => boolean): { v: DataView; at: number } {
   const v = new DataView(original.buffer, original.byteOffset, original.byteLength);
   const tablesAt = Number(v.getBigUint64(HEADER.fields.tables_offset.off, true));
   const extentsAt = tablesAt + Number(v.getBigUint64(HEADER.fields.extents_off.off, true));
   const nextents = v.getUint32(HEADER.fields.nextents.off, true);
-  let parent = -1;
-  for (let i = 0; i < nextents && parent < 0; i++) if (v.getUint32(extentsAt + i * EXTENT.size + EXTENT.fields.kind.off, true) === CKPT_EXTENT_PARENT) parent = extentsAt + i * EXTENT.size;
-  expect(parent).toBeGreaterThan(0);
-  const words = [HEADER.fields.tracking.off, HEADER.fields.nlinks.off, HEADER.fields.links.off + LINK.fields.image_id.off,
-    HEADER.fields.links.off + LINK.fields.file_size.off, HEADER.fields.links.off + LINK.fields.file_size.off + 4,
-    parent + EXTENT.fields.link.off, parent + EXTENT.fields.data_offset.off, parent + EXTENT.fields.data_offset.off + 4, parent + EXTENT.fields.kind.off];
+  for (let i = 0; i < nextents; i++) if (pick(v, extentsAt + i * EXTENT.size)) return { v, at: extentsAt + i * EXTENT.size };
+  throw new Error("no such extent in the image");
+}
+
+/** Sets each 32-bit word at `words` to values at their edges (resealed): the reader and the stub must agree on each. */
+function expectEdgesAgree(original: Uint8Array, words: number[]) {
+  const v = new DataView(original.buffer, original.byteOffset, original.byteLength);
   const path = join(dir, "edge.dat");
   const stub = join(ROOT, "build", "ckpt-restore");
   const disagreements: string[] = [];
   const count = { accepted: 0, refused: 0 };
   for (const at of words)
-    for (const value of [0, 1, 2, 3, 5, 8, 9, 10, 4096, 0x80000000, 0xffffffff, v.getUint32(at, true) + 4096]) {
+    for (const value of [0, 1, 2, 3, 5, 8, 9, 10, 255, 256, 257, 4096, 0x10000, 0x80000000, 0xffffffff, v.getUint32(at, true) + 1, v.getUint32(at, true) + 4096]) {
       const img = original.slice();
       new DataView(img.buffer).setUint32(at, value >>> 0, true);
       reseal(img);
@@ -307,7 +310,31 @@ test("the incremental fields at their edges (tracking, links, a PARENT extent's 
   expect(disagreements).toEqual([]);
   expect(count.accepted).toBeGreaterThan(5);
   expect(count.refused).toBeGreaterThan(30);
+}
+
+const isParent = (v: DataView, at: number) => v.getUint16(at + EXTENT.fields.kind.off, true) === CKPT_EXTENT_PARENT;
+
+test("the incremental fields at their edges (tracking, links, a PARENT extent's link and offset): the reader and the stub agree on each", async () => {
+  const ticker = demo("ticker");
+  await chainOfAtLeast([ticker, "400"], 2, ticker);
+  const original = new Uint8Array(readFileSync(join(dir, "myckpt.dat")));
+  const { at: parent } = extentWhere(original, isParent);
+  expectEdgesAgree(original, [HEADER.fields.tracking.off, HEADER.fields.nlinks.off, HEADER.fields.links.off + LINK.fields.image_id.off,
+    HEADER.fields.links.off + LINK.fields.file_size.off, HEADER.fields.links.off + LINK.fields.file_size.off + 4,
+    parent + EXTENT.fields.link.off, parent + EXTENT.fields.data_offset.off, parent + EXTENT.fields.data_offset.off + 4, parent + EXTENT.fields.kind.off,
+    parent + EXTENT.fields.block_pages.off, parent + EXTENT.fields.block_crc.off]);
 }, 60000);
+
+test("a part of an older compressed block at its edges (pages, page, stored length, offset, checksum, link, kind): the reader and the stub agree on each", async () => {
+  const exe = fixture("incremental-memory");
+  await chainOfAtLeast(["--compress", exe], 2, exe);
+  const original = new Uint8Array(readFileSync(join(dir, "myckpt.dat")));
+  const { at: part } = extentWhere(original, (v, at) => isParent(v, at) && v.getUint16(at + EXTENT.fields.block_pages.off, true) > 0);
+  const { at: data } = extentWhere(original, (v, at) => v.getUint16(at + EXTENT.fields.kind.off, true) === CKPT_EXTENT_DATA);
+  expectEdgesAgree(original, [part + EXTENT.fields.block_pages.off, part + EXTENT.fields.block_crc.off, part + EXTENT.fields.stored_len.off,
+    part + EXTENT.fields.data_offset.off, part + EXTENT.fields.len.off, part + EXTENT.fields.link.off, part + EXTENT.fields.kind.off,
+    data + EXTENT.fields.block_pages.off, data + EXTENT.fields.block_crc.off]);
+}, 90000);
 
 /**
  * Pairs of PARENT extents the stub reads in one preadv (c/stub/load_batches.c):

@@ -6,7 +6,7 @@
  */
 import { crc32c } from "../../src/image/crc32c.ts";
 import {
-	CKPT_ARCH_X86_64, CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_FD_FILE, CKPT_FD_INET_SOCKET, CKPT_FD_INHERIT, CKPT_FD_UNIX_SOCKET, CKPT_SOCK_UNBOUND,
+	CKPT_ARCH_X86_64, CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_EXTENT_PARENT, CKPT_TRACKING_WRITE_PROTECT, LINK, CKPT_FD_FILE, CKPT_FD_INET_SOCKET, CKPT_FD_INHERIT, CKPT_FD_UNIX_SOCKET, CKPT_SOCK_UNBOUND,
 	CKPT_FD_PIPE_READ, CKPT_HEADER_SIZE, CKPT_MAGIC, CKPT_PAGE_SIZE, CKPT_REGION_ANON,
 	CKPT_LIBC_GLIBC, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_STACK, CKPT_VERSION, EXTENT, FD, HEADER, HEADER_STRUCT_SIZE,
 	type Layout, PROCESS_STATE, REGION, RESUME_CTX, THREAD, MEMBER, CKPT_MEMBER_LIVE,
@@ -15,7 +15,16 @@ import {
 /** Every built image's id, so a root image built here is its own tree's. */
 export const TREE_ID = 0xa1n;
 
-export interface ExtentSpec { pages: number; kind: number; fill?: number }
+/**
+ * A PARENT extent's place in links[link] (default 0): its bytes as they are
+ * (storedLen defaults to the extent's length), or, with blockPages (version
+ * 9), pages from blockPage on of a compressed block of storedLen bytes. crc
+ * defaults to the CRC32C of the extent's pages filled with `fill`.
+ */
+export interface ParentSpec { link?: number; dataOffset: number; storedLen?: number; blockPages?: number; blockPage?: number; blockCrc?: number; crc?: number }
+export interface ExtentSpec { pages: number; kind: number; fill?: number; parent?: ParentSpec }
+/** An older image an incremental one reads from (the header's links, parent first). */
+export interface LinkSpec { imageId: bigint; fileSize: bigint; headerCrc?: number }
 export interface RegionSpec {
 	start: bigint; kind: number; prot: number; flags?: number; path?: string;
 	ino?: bigint; fileSize?: bigint; mtimeSec?: bigint; mtimeNsec?: bigint;
@@ -36,6 +45,7 @@ export interface ImageSpec {
 	tree?: TreeSpec;
 	pid?: number; // 4242 unless set
 	imageId?: bigint; // TREE_ID unless set
+	links?: LinkSpec[]; // an incremental image's chain (tracking write-protect); none unless set
 }
 
 const PAGE = CKPT_PAGE_SIZE;
@@ -138,6 +148,16 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 	H("pgid", spec.tree?.pgid ?? 0);
 	H("sid", spec.tree?.sid ?? 0);
 	H("image_id", spec.imageId ?? TREE_ID);
+	if (spec.links?.length) {
+		H("tracking", CKPT_TRACKING_WRITE_PROTECT);
+		H("nlinks", spec.links.length);
+		spec.links.forEach((l, i) => {
+			const b = HEADER.fields.links.off + i * LINK.size;
+			w.set(LINK, b, "image_id", l.imageId);
+			w.set(LINK, b, "file_size", l.fileSize);
+			w.set(LINK, b, "header_crc", l.headerCrc ?? 0x5eed);
+		});
+	}
 	if (spec.tree) {
 		// A root image's tree id is its own image id; a member image's is its root's.
 		H("tree_root_pid", spec.tree.rootPid ?? spec.pid ?? 4242);
@@ -224,6 +244,16 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 				w.set(EXTENT, eb, "data_offset", off);
 				w.set(EXTENT, eb, "stored_len", len);
 				w.set(EXTENT, eb, "crc", crc32c(new Uint8Array(len).fill(e.fill ?? 0)));
+			}
+			if (e.kind === CKPT_EXTENT_PARENT && e.parent) {
+				const p = e.parent;
+				w.set(EXTENT, eb, "link", p.link ?? 0);
+				w.set(EXTENT, eb, "data_offset", p.dataOffset);
+				w.set(EXTENT, eb, "stored_len", p.storedLen ?? len);
+				w.set(EXTENT, eb, "crc", p.crc ?? crc32c(new Uint8Array(len).fill(e.fill ?? 0)));
+				w.set(EXTENT, eb, "block_pages", p.blockPages ?? 0);
+				w.set(EXTENT, eb, "block_page", p.blockPage ?? 0);
+				w.set(EXTENT, eb, "block_crc", p.blockCrc ?? 0);
 			}
 			addr += BigInt(len);
 			ext++;

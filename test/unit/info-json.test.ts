@@ -21,7 +21,7 @@ function json() {
 test("program, when and where", () => {
 	const { p, doc } = json();
 	expect(doc.schemaVersion).toBe(SCHEMA_VERSION);
-	expect(doc.image).toEqual({ path: p, formatVersion: 8, size: readFileSync(p).length, compression: "none" });
+	expect(doc.image).toEqual({ path: p, formatVersion: 9, size: readFileSync(p).length, compression: "none" });
 	expect(doc.program).toEqual({ exe: "/usr/bin/demo", argv: ["demo", "--count", "3"], comm: "demo", cwd: "/home/user" });
 	expect(doc.pid).toBe(4242);
 	expect(doc.tree).toBeNull(); // a single process (test/unit/tree-info.test.ts has trees)

@@ -38,7 +38,7 @@ test("the summary of an image", () => {
 	const image = readImage(p);
 	const created = Number(image.header.createdNs / 1_000_000n);
 	const text = renderInfo(image, created + 2 * 3600_000);
-	expect(text).toContain(`image      ${p} (format version 8)`);
+	expect(text).toContain(`image      ${p} (format version 9)`);
 	expect(text).toMatch(/^ +TID +RIP +RSP +FS_BASE +CPUS\n +4242 +0x401000 +0x7ffd00001000 +0x7f0000001000 +0-3,8$/m);
 	expect(text).toMatch(/^libc +glibc$/m);
 	expect(text).toContain("program    /usr/bin/demo");
