@@ -64,7 +64,7 @@ function flipBit(bytes: Buffer, offset: number): Buffer {
 // tables_offset, tables_size, data_offset, threads_off, regions_off,
 // extents_off (u64), ...; hostname[72] starts at 144.
 const H = { nextents: 60, tablesOffset: 72, tablesSize: 80, dataOffset: 88, regionsOff: 104, extentsOff: 112, hostname: 144 };
-const EXTENT_SIZE = 40; // start u64, len u64, kind u32, crc u32, data_offset u64, stored_len u64
+const EXTENT_SIZE = 48; // start u64, len u64, kind u32, crc u32, data_offset u64, stored_len u64, block fields u64 (format 9)
 const EXTENT_DATA = 1;
 
 const u64 = (b: Buffer, at: number) => Number(b.readBigUInt64LE(at));
