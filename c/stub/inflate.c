@@ -105,19 +105,27 @@ static void inflate_block(const struct ckpt_extent *e, uint32_t crc, char *store
 		die_extent(e, "the compressed block does not inflate to its length (corrupt image)");
 }
 
-/* A part of an older image's block: the block inflated into the second
- * half of the scratch, unless it holds it already (the parts of one block
- * lie side by side, and loaders claim them together, load_batches.c), then
- * the part copied out and checked against its own checksum. */
+/* A part of an older image's block. The whole block: inflated straight
+ * into place. Else the block is inflated into the second half of the
+ * scratch, unless it holds it already (the parts of one block lie side by
+ * side, and loaders claim them together, load_batches.c; a whole block
+ * between them never takes the scratch), then the part copied out. Either
+ * way the part is then checked against its own checksum. */
 static void inflate_part(const struct ckpt_extent *e, void *to, struct inflate_scratch *s)
 {
+	uint64_t block_len = (uint64_t)e->block_pages * CKPT_PAGE_SIZE;
 	char *block = scratch_buffer(s) + CKPT_COMPRESS_BLOCK;
-	if (s->held != 1u + e->link || s->held_offset != e->data_offset) {
-		s->held = 0;
-		inflate_block(e, e->block_crc, s->buf, block, (uint64_t)e->block_pages * CKPT_PAGE_SIZE);
-		s->held = 1u + e->link, s->held_offset = e->data_offset;
+	populate_for_writing(to, e->len);
+	if (e->len == block_len) {
+		inflate_block(e, e->block_crc, s->buf, to, block_len);
+	} else {
+		if (s->held != 1u + e->link || s->held_offset != e->data_offset) {
+			s->held = 0;
+			inflate_block(e, e->block_crc, s->buf, block, block_len);
+			s->held = 1u + e->link, s->held_offset = e->data_offset;
+		}
+		__builtin_memcpy(to, block + (uint64_t)e->block_page * CKPT_PAGE_SIZE, e->len);
 	}
-	__builtin_memcpy(to, block + (uint64_t)e->block_page * CKPT_PAGE_SIZE, e->len);
 	if (crc32c_update(0, to, e->len) != e->crc)
 		die_extent(e, "checksum mismatch (corrupt image)");
 }
@@ -126,7 +134,10 @@ void inflate_extent(const struct ckpt_extent *e, void *to, struct inflate_scratc
 {
 	if (ckpt_extent_in_block(e)) {
 		inflate_part(e, to, s);
-	} else if (e->stored_len == 0) { /* a block of zeros: nothing stored */
+		return;
+	}
+	populate_for_writing(to, e->len);
+	if (e->stored_len == 0) { /* a block of zeros: nothing stored */
 		if (e->crc != 0)
 			die_extent(e, "checksum mismatch (corrupt image)");
 		__builtin_memset(to, 0, e->len);

@@ -139,6 +139,7 @@ static void read_source(uint32_t first, uint32_t end, uint32_t source, struct ba
 			s.first = e, s.from = s.to = e->data_offset;
 		if (e->data_offset > s.to)
 			scratch->iov[s.n++] = (struct iovec){scratch->hole, e->data_offset - s.to};
+		populate_for_writing((void *)e->start, e->len);
 		scratch->iov[s.n++] = (struct iovec){(void *)e->start, e->len};
 		s.to = e->data_offset + e->len;
 	}

@@ -86,6 +86,7 @@ static void load_extent(const struct ckpt_extent *e)
 	uint32_t crc = 0;
 	for (uint64_t done = 0; done < e->len;) {
 		uint64_t want = e->len - done > chunk ? chunk : e->len - done;
+		populate_for_writing((void *)(e->start + done), want);
 		read_extent_bytes(e, (void *)(e->start + done), want, done);
 		crc = crc32c_update(crc, (const void *)(e->start + done), want);
 		done += want;

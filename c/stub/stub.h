@@ -246,6 +246,9 @@ void read_extent_bytes(const struct ckpt_extent *e, void *to, uint64_t len, uint
 /* The descriptor an extent's bytes are read from, and the refusal when
  * they cannot be (err: a negative errno). */
 int extent_fd(const struct ckpt_extent *e);
+/* Pages of [to, to + len), about to be written whole, made in one call
+ * rather than a fault each (image_read.c). */
+void populate_for_writing(void *to, uint64_t len);
 __attribute__((noreturn)) void die_unreadable(const struct ckpt_extent *e, long err);
 /* load_batches.c: loaders claim extents [first, end) in turn: a batch of
  * small plain ones (is_batch), read with few preadv calls into place and
