@@ -84,4 +84,21 @@ int daemon_refusal(struct capture *c);
 int of_this_tree(int pid, int root, uint64_t root_started);
 int descends_from_tree(int root);
 
+/* tree_kids.c: the children of a process. list_kids: of `parent`, by
+ * ascending pid, into k (0, or -1 after capture_fail; 0 with none if it
+ * exited). read_children_files: of k->parent from its threads' children
+ * files, in no order: 0, the listing's -errno, or 1 when there are no such
+ * files (no CONFIG_PROC_CHILDREN, or the process is gone). add_kid: one
+ * more, unless it is libckpt's own writer; overflow past CKPT_MAX_MEMBERS. */
+struct kids {
+	struct capture *c;
+	int parent;
+	int32_t pids[CKPT_MAX_MEMBERS];
+	uint32_t n;
+	int overflow;
+};
+int list_kids(struct capture *c, int parent, struct kids *k);
+int read_children_files(struct kids *k);
+void add_kid(struct kids *k, int pid);
+
 #endif

@@ -8,10 +8,7 @@
  * Then every process of the tree whose parent exited (tree_kin.c), and
  * what is below it, in the same order.
  *
- * Children are found without ptrace: /proc/PID/task/T/children for every
- * thread (a child belongs to the thread that forked it), or, on a kernel
- * without CONFIG_PROC_CHILDREN, every /proc/N/stat whose parent is PID.
- * libckpt's own background writer is left out: an orphan init reaps.
+ * Children are found without ptrace (tree_kids.c).
  */
 #include <fcntl.h>
 #include "ckpt_lib.h"
@@ -70,75 +67,6 @@ static int refuse(struct capture *c, const struct proc_facts *f, const char *why
 	name_process(&c->error, f->pid, f->comm);
 	line_str(&c->error, why);
 	return -1;
-}
-
-struct kids {
-	struct capture *c;
-	int parent;
-	int32_t pids[CKPT_MAX_MEMBERS];
-	uint32_t n;
-	int overflow;
-};
-
-static void add_kid(struct kids *k, int pid)
-{
-	if (pid == previous_writer())
-		return;
-	if (k->n >= CKPT_MAX_MEMBERS)
-		k->overflow = 1;
-	else
-		k->pids[k->n++] = pid;
-}
-
-static int task_kids(int tid, void *ctx)
-{
-	struct kids *k = ctx;
-	struct line path = proc_path((uint64_t)k->parent, "task/");
-	line_u64(&path, (uint64_t)tid);
-	line_str(&path, "/children");
-	long len = read_proc_file(k->c, path.buf);
-	if (len < 0)
-		return len == -2 /* ENOENT: the thread ended */ ? 0 : (int)len;
-	int pid = 0, digits = 0;
-	for (long i = 0; i <= len; i++) {
-		char ch = i < len ? k->c->text[i] : ' ';
-		if (ch >= '0' && ch <= '9') {
-			pid = pid * 10 + (ch - '0'), digits++;
-			continue;
-		}
-		if (digits)
-			add_kid(k, pid);
-		pid = 0, digits = 0;
-	}
-	return 0;
-}
-
-static int scanned_kid(int pid, void *ctx)
-{
-	struct kids *k = ctx;
-	if ((int)proc_stat_field(pid, 4) == k->parent)
-		add_kid(k, pid);
-	return 0;
-}
-
-/* The children of `parent`, by ascending pid, into k. */
-static int list_kids(struct capture *c, int parent, struct kids *k)
-{
-	k->c = c, k->parent = parent, k->n = 0, k->overflow = 0;
-	struct line tasks = proc_path((uint64_t)parent, "task");
-	struct line probe = tasks;
-	line_str(&probe, "/");
-	line_u64(&probe, (uint64_t)parent);
-	line_str(&probe, "/children");
-	int rc = sys_faccessat2(AT_FDCWD, probe.buf, 4 /* R_OK */, 0) == -2 /* no CONFIG_PROC_CHILDREN */
-			 ? for_each_numbered_entry("/proc", scanned_kid, k)
-			 : for_each_numbered_entry(tasks.buf, task_kids, k);
-	if (rc == -2 && parent != (int)sys_getpid())
-		return 0; /* it exited: step 4 notices */
-	if (rc < 0)
-		return capture_fail(c, "cannot list the program's child processes", rc);
-	sort_records_by_i32(k->pids, k->n, sizeof k->pids[0], 0);
-	return 0;
 }
 
 /* Whether PID was restarted by ckpt and runs on from an image: its
@@ -329,6 +257,36 @@ static int orphan(int pid, void *ctx)
 	return 0;
 }
 
+/* Where a branch whose top lost its parent can be: the kernel gives an
+ * orphan to the nearest subreaper above it, else to init, and above every
+ * process of the tree are its members (listed by parent already) and the
+ * root's ancestors. So the candidates are the children of the root's
+ * ancestors, init included: a few /proc files, where looking at every
+ * process on the machine cost 1.7-3.7 ms a checkpoint with 67 of them and
+ * grows with the machine (docs/performance.md). They are walked upwards,
+ * the way an orphan moves, then taken by ascending pid as before. Returns
+ * 0, or -1 when the listing cannot tell (no CONFIG_PROC_CHILDREN, more
+ * children than a listing holds, an ancestor unreadable): then every
+ * process is looked at. */
+static int orphans_by_ancestry(struct orphan_scan *s)
+{
+	static struct kids k, found; /* off the signal stack; the coordinator lock serialises */
+	found = (struct kids){.n = 0};
+	for (int a = s->root_parent; a > 0; a = a == 1 ? 0 : (int)proc_stat_field(a, 4)) {
+		k = (struct kids){.c = s->c, .parent = a};
+		if (read_children_files(&k) || k.overflow)
+			return -1;
+		for (uint32_t i = 0; i < k.n; i++)
+			add_kid(&found, k.pids[i]);
+		if (found.overflow)
+			return -1;
+	}
+	sort_records_by_i32(found.pids, found.n, sizeof found.pids[0], 0);
+	for (uint32_t i = 0; i < found.n && !s->failed; i++)
+		orphan(found.pids[i], s);
+	return 0;
+}
+
 /* After the listing, before anything is asked: a running member that a
  * process of this checkpoint traces (gdb running a program). A tracer
  * outside it (strace -p) only watches; the request passes through it. */
@@ -373,7 +331,8 @@ int tree_list(struct capture *c)
 		uint32_t before = c->nmembers;
 		struct orphan_scan s = {.c = c, .root = (int)sys_getpid(), .root_parent = (int)sys_getppid()};
 		s.root_started = process_started(s.root);
-		for_each_numbered_entry("/proc", orphan, &s);
+		if (orphans_by_ancestry(&s) < 0 && !s.failed)
+			for_each_numbered_entry("/proc", orphan, &s);
 		if (s.failed)
 			return -1;
 		if (c->nmembers == before)
