@@ -139,12 +139,30 @@ static void read_source(uint32_t first, uint32_t end, uint32_t source, struct ba
 			s.first = e, s.from = s.to = e->data_offset;
 		if (e->data_offset > s.to)
 			scratch->iov[s.n++] = (struct iovec){scratch->hole, e->data_offset - s.to};
-		populate_for_writing((void *)e->start, e->len);
 		scratch->iov[s.n++] = (struct iovec){(void *)e->start, e->len};
 		s.to = e->data_offset + e->len;
 	}
 	if (s.n)
 		read_stretch(&s, scratch->iov);
+}
+
+/* The batch's memory made in one call per stretch of stored extents side
+ * by side (a chain's small pieces are mostly side by side), never over a
+ * HOLE between them, which stays unmade. */
+static void populate_batch(uint32_t first, uint32_t end)
+{
+	uint64_t from = 0, to = 0; /* the stretch so far */
+	for (uint32_t k = first; k < end; k++) {
+		const struct ckpt_extent *e = &restart.extents[k];
+		if (!ckpt_extent_stored(e->kind))
+			continue;
+		if (e->start != to) { /* after a HOLE, or the first */
+			populate_for_writing((void *)from, to - from);
+			from = e->start;
+		}
+		to = e->start + e->len;
+	}
+	populate_for_writing((void *)from, to - from);
 }
 
 void load_batch(uint32_t first, uint32_t end, struct batch_scratch *scratch)
@@ -161,6 +179,7 @@ void load_batch(uint32_t first, uint32_t end, struct batch_scratch *scratch)
 	for (uint32_t k = first; k < end; k++)
 		if (ckpt_extent_stored(restart.extents[k].kind))
 			sources |= 1u << source_of(&restart.extents[k]);
+	populate_batch(first, end);
 	for (uint32_t source = 0; sources; source++, sources >>= 1)
 		if (sources & 1)
 			read_source(first, end, source, scratch);
