@@ -33,8 +33,8 @@ static void check_parent_extent(const struct ckpt_header *h, const struct ckpt_e
 		bad("extent data lies outside the older image it reads from (corrupt image)");
 }
 
-void check_extents(const struct ckpt_header *h, const struct ckpt_region *r,
-			  const struct ckpt_extent *e, uint32_t expected_first)
+void check_extents(const struct ckpt_header *h, const struct ckpt_region *r, const struct ckpt_extent *e,
+		   uint32_t expected_first)
 {
 	if (r->first_extent != expected_first || !within(r->first_extent, r->nextents, h->nextents) || !r->nextents)
 		bad("region extents are inconsistent (corrupt image)");
