@@ -94,12 +94,19 @@ export class Running {
     }
   }
 
-  /** Exit code, or a failure (after SIGKILL) if it takes longer than `ms`. */
+  /**
+   * Exit code, or a failure (after SIGKILL) if it takes longer than `ms`.
+   * Its output ends when every holder of the pipes has ended: a process
+   * that outlives it (one it double-forked) would hold them open for ever,
+   * so they get `ms` more once it exited, 2 s once it was killed.
+   */
   async exit(ms = 30000): Promise<number> {
     const timer = setTimeout(() => this.proc.kill("SIGKILL"), ms);
-    const code = await this.done;
+    const code = await this.proc.exited;
     clearTimeout(timer);
-    if (this.proc.signalCode === "SIGKILL") throw new Error(`killed after ${ms} ms; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+    const killed = this.proc.signalCode === "SIGKILL";
+    await Promise.race([this.done, Bun.sleep(killed ? 2000 : ms)]);
+    if (killed) throw new Error(`killed after ${ms} ms; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
     return code;
   }
 }
