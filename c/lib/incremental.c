@@ -98,11 +98,12 @@ static void point_into(struct ckpt_extent *x, const struct ckpt_extent *pe)
 	x->kind = CKPT_EXTENT_PARENT;
 	x->link = pe->kind == CKPT_EXTENT_DATA ? 0 : pe->link + 1;
 	x->crc = crc32c_update(0, (const void *)x->start, x->len);
-	if (ckpt_extent_in_block(pe) || (pe->kind == CKPT_EXTENT_DATA && ckpt_extent_compressed(pe))) {
+	if (ckpt_extent_compressed(pe)) { /* its own block, or a part of an older one */
+		int part = ckpt_extent_in_block(pe);
 		x->data_offset = pe->data_offset, x->stored_len = pe->stored_len;
-		x->block_pages = pe->block_pages ? pe->block_pages : (uint16_t)(pe->len / CKPT_PAGE_SIZE);
+		x->block_pages = part ? pe->block_pages : (uint16_t)(pe->len / CKPT_PAGE_SIZE);
 		x->block_page = (uint16_t)(pe->block_page + into / CKPT_PAGE_SIZE);
-		x->block_crc = pe->block_pages ? pe->block_crc : pe->crc;
+		x->block_crc = part ? pe->block_crc : pe->crc;
 	} else {
 		x->data_offset = pe->data_offset + into, x->stored_len = x->len;
 	}

@@ -3,7 +3,7 @@
  * through /proc/self/mem (uncharged.c), which memory.c calls, and the
  * inflater (inflate.c), and the batches (load_batches.c), which memory.c
  * calls. A PARENT extent's bytes are in the older image it names
- * (chain.c), never compressed there. */
+ * (chain.c): as they are, or in one of its compressed blocks (inflate.c). */
 #include <sys/mman.h>
 #include "stub.h"
 #include "../sys.h"
@@ -18,13 +18,6 @@ void die_unreadable(const struct ckpt_extent *e, long err)
 	die(e->kind == CKPT_EXTENT_PARENT ? "cannot read memory contents from an older image of the chain"
 					  : "cannot read memory contents from the image",
 	    err);
-}
-
-void read_memory_from_image(void *to, uint64_t len, uint64_t at)
-{
-	long err = sys_pread_full(restart.image_fd, to, len, (long)at);
-	if (err < 0)
-		die("cannot read memory contents from the image", err);
 }
 
 void read_extent_bytes(const struct ckpt_extent *e, void *to, uint64_t len, uint64_t done)
@@ -46,4 +39,3 @@ void populate_for_writing(void *to, uint64_t len)
 	if (len > CKPT_PAGE_SIZE)
 		sys_madvise(to, len, MADV_POPULATE_WRITE);
 }
-

@@ -238,10 +238,8 @@ int extents_inflate(const struct ckpt_header *h, const struct ckpt_extent *e);
 void load_extent_forced(const struct ckpt_extent *e, struct inflate_scratch *s);
 uint64_t inflate_tls(void);
 void use_inflate_tls(void);
-/* image_read.c: `len` bytes of the image at `at` into `to`, or of extent e
- * from `done` on (from the older image a PARENT one names); a short read
- * ends the restore. */
-void read_memory_from_image(void *to, uint64_t len, uint64_t at);
+/* image_read.c: `len` bytes of extent e from `done` on into `to` (from the
+ * older image a PARENT one names); a short read ends the restore. */
 void read_extent_bytes(const struct ckpt_extent *e, void *to, uint64_t len, uint64_t done);
 /* The descriptor an extent's bytes are read from, and the refusal when
  * they cannot be (err: a negative errno). */
@@ -254,7 +252,8 @@ __attribute__((noreturn)) void die_unreadable(const struct ckpt_extent *e, long 
  * small plain ones (is_batch), read with few preadv calls into place and
  * each checked against its checksum by load_batch, or extents loaded one
  * by one: one alone, or a part of an older image's compressed block with
- * the rest of that block's stretch of memory. A loader's scratch is mapped at its first batch, unmapped by release. */
+ * the rest of that block's stretch of memory. A loader's scratch is
+ * mapped at its first batch, unmapped by release. */
 struct batch_scratch {
 	struct iovec *iov;
 	char *hole; /* where the bytes between two extents of one read go */
