@@ -105,7 +105,9 @@ export class Running {
     const code = await this.proc.exited;
     clearTimeout(timer);
     const killed = this.proc.signalCode === "SIGKILL";
-    await Promise.race([this.done, Bun.sleep(killed ? 2000 : ms)]);
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.done, new Promise((give) => (grace = setTimeout(give, killed ? 2000 : ms)))]);
+    clearTimeout(grace);
     if (killed) throw new Error(`killed after ${ms} ms; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
     return code;
   }
@@ -161,23 +163,31 @@ export async function until(ready: () => boolean, what: () => string, ms = 20000
   }
 }
 
-/** Every process below `pid` now, through each thread's /proc children list. */
-function descendants(pid: number): number[] {
-  const found: number[] = [];
-  let tids: string[] = [];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return found; // gone
-  }
-  for (const tid of tids) {
-    let kids = "";
+/** Every process below `pid` now, breadth first, through each thread's /proc children list (one that ends meanwhile is left out). */
+export function descendants(pid: number): number[] {
+  const read = (path: string): string => {
     try {
-      kids = readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8");
-    } catch {}
-    for (const kid of kids.split(" ").filter(Boolean).map(Number)) found.push(kid, ...descendants(kid));
+      return readFileSync(path, "utf8");
+    } catch {
+      return ""; // the thread ended
+    }
+  };
+  const children = (p: number): number[] => {
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${p}/task`);
+    } catch {
+      return []; // gone
+    }
+    return tids.flatMap((t) => read(`/proc/${p}/task/${t}/children`).trim().split(" ").filter(Boolean).map(Number));
+  };
+  const out: number[] = [];
+  for (let queue = children(pid); queue.length; ) {
+    const p = queue.shift()!;
+    out.push(p);
+    queue.push(...children(p));
   }
-  return found;
+  return out;
 }
 
 /**

@@ -9,7 +9,7 @@
 import { expect, test } from "bun:test";
 import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ckpt, CKPT, eachTestInTempDir, fixture, type Running, runToEnd, until } from "./harness.ts";
+import { ckpt, CKPT, descendants, eachTestInTempDir, fixture, type Running, runToEnd, until } from "./harness.ts";
 import { commits, writersOf } from "./periodic.ts";
 import { CKPT_EXIT_RESTART_REFUSED } from "../../src/protocol/protocol.ts";
 
@@ -29,23 +29,7 @@ function start(args: string[], hold = 0, forkAfter = 0): Running {
 }
 
 /** `pid` and every process below it. */
-function treeOf(pid: number): number[] {
-  const all = [pid];
-  for (let i = 0; i < all.length; i++) {
-    let tasks: string[] = [];
-    try {
-      tasks = readdirSync(`/proc/${all[i]}/task`);
-    } catch {
-      continue;
-    }
-    for (const t of tasks) {
-      try {
-        all.push(...readFileSync(`/proc/${all[i]}/task/${t}/children`, "latin1").split(" ").filter(Boolean).map(Number));
-      } catch {}
-    }
-  }
-  return all;
-}
+const treeOf = (pid: number): number[] => [pid, ...descendants(pid)];
 
 /** Runs with `args` until `count` commits, then SIGKILLs the whole tree, `delay` ms later; waits for a writer still at work. */
 async function killedAfter(args: string[], count: number, delay = 0, hold = 0): Promise<Running> {

@@ -5,9 +5,9 @@
 // checked from inside after the restart, and `ckpt info`, `--json` and
 // `ckpt list` name every process of the image.
 import { expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkpointRun, ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, type Running, runToEnd, until } from "./harness.ts";
+import { checkpointRun, ckpt, CKPT, descendants, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, type Running, runToEnd, until } from "./harness.ts";
 import { checkpointWhen, slowMakefile } from "./tree-runs.ts";
 
 let dir: string;
@@ -15,25 +15,6 @@ const running: Running[] = [];
 eachTestInTempDir((d) => (dir = d), running);
 
 const PIPELINE = ["/usr/bin/bash", "-c", 'for i in $(seq 1 30); do echo "r $i"; sleep 0.2; done | cat -n | tr a-z A-Z'];
-
-/** Every process below `pid`, read from /proc (a process that ends meanwhile is left out). */
-function descendants(pid: number): number[] {
-	const out: number[] = [];
-	const children = (p: number): number[] => {
-		try {
-			return readdirSync(`/proc/${p}/task`).flatMap((t) =>
-				readFileSync(`/proc/${p}/task/${t}/children`, "utf8").trim().split(" ").filter(Boolean).map(Number));
-		} catch {
-			return [];
-		}
-	};
-	for (let queue = children(pid); queue.length; ) {
-		const p = queue.shift()!;
-		out.push(p);
-		queue.push(...children(p));
-	}
-	return out;
-}
 
 const comm = (pid: number) => {
 	try {
