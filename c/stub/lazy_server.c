@@ -152,7 +152,7 @@ __attribute__((noreturn)) void serve_pages(int userfaultfd, int program)
 {
 	uffd = userfaultfd;
 	leave_the_program(program);
-	long server = SYS5(__NR_clone, SIGCHLD, 0, 0, 0, 0);
+	long server = clone_helper(SIGCHLD);
 	if (server > 0)
 		watch_server(server, program);
 	if (server < 0)

@@ -9,7 +9,8 @@
  * it is never the program's child (a wait() of the program's own would
  * see it, and its end would raise SIGCHLD in the program): the namespace's
  * init, or the system's reaper, adopts it. The middle process has no exit
- * signal, so the program gets none from it either.
+ * signal, so the program gets none from it either. Each takes a pid above
+ * every id of the image (clone_helper): its threads are cloned after.
  */
 #include <linux/ioctl.h>
 #include <linux/userfaultfd.h>
@@ -62,9 +63,9 @@ void lazy_start(void)
 	long program = sys_pidfd_open((int)sys_getpid());
 	if (program < 0)
 		die("cannot open a pidfd of this process for the page server (--lazy)", program);
-	long middle = SYS5(__NR_clone, 0 /* no exit signal */, 0, 0, 0, 0);
+	long middle = clone_helper(0 /* no exit signal */);
 	if (middle == 0) {
-		long server = SYS5(__NR_clone, SIGCHLD, 0, 0, 0, 0);
+		long server = clone_helper(SIGCHLD);
 		if (server == 0)
 			serve_pages(restart.lazy_fd, (int)program);
 		sys_exit_group(server < 0 ? 1 : 0);

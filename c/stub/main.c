@@ -103,6 +103,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	char *tables;
 	load_and_validate(argv[CKPT_STUB_ARG_IMAGE], &hdr, &tables);
 	check_identity(&hdr, tables);
+	note_ids(&hdr, tables);
 	validate_tree(&hdr, tables);
 	enter_pid_namespace(&hdr, tables, argv + argc + 1);
 	make_sysv_segments(&hdr, tables); /* before the tree's processes exist: they attach them */

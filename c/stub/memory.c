@@ -187,6 +187,22 @@ static uint64_t data_bytes(void)
 	return total;
 }
 
+/* In a namespace, at a tid above the program's (clone_helper_thread):
+ * the program's threads are cloned after, at their old tids. */
+static long clone_loader(unsigned long flags, uint64_t top, int32_t *tid, uint64_t tls)
+{
+	if (restart.namespace == RESTART_NS_NONE)
+		return clone_thread(flags, top, tid, tid, tls, loader_start, 0);
+	uint64_t *start = (uint64_t *)(top - 16);
+	start[0] = (uint64_t)loader_start;
+	start[1] = 0;
+	struct clone3_args a = {
+		.flags = flags, .parent_tid = (uint64_t)tid, .child_tid = (uint64_t)tid, .tls = tls,
+		.stack = top - LOADER_STACK, .stack_size = LOADER_STACK - 16,
+	};
+	return clone_helper_thread(&a);
+}
+
 static void load_in_parallel(void)
 {
 	int loaders = usable_cpus() - 1;
@@ -201,9 +217,10 @@ static void load_in_parallel(void)
 	const unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
 				    CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | (tls ? CLONE_SETTLS : 0);
 	for (int i = 0; i < loaders; i++) {
-		uint64_t stack = restart.loader_stacks + (uint64_t)(i + 1) * LOADER_STACK;
-		if (clone_thread(flags, stack, &restart.loader_tid[i], &restart.loader_tid[i], tls, loader_start, 0) < 0)
-			restart.loader_tid[i] = 0; /* fewer helpers is fine */
+		uint64_t top = restart.loader_stacks + (uint64_t)(i + 1) * LOADER_STACK;
+		int32_t *tid = &restart.loader_tid[i];
+		if (clone_loader(flags, top, tid, tls) < 0)
+			*tid = 0; /* fewer helpers is fine */
 	}
 	load_extents();
 	/* Wait until each loader has left the arena for good, as pthread_join does. */

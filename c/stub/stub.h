@@ -43,6 +43,7 @@ struct stub_args {
 	int namespace;                   /* enum restart_namespace: where this process runs */
 	int daemon;                      /* CKPT_HEADER_DAEMON: restored detached, a session leader (pid_namespace.c) */
 	int lazy, lazy_fd;               /* --lazy: on, and the userfaultfd for the page server */
+	int32_t highest_id;              /* of every pid and tid the restart gives back: helpers go above */
 	/* A process tree (tree*.c): */
 	char context[256];               /* before a refusal's reason: the member image judged */
 	uint32_t tree_index;             /* this process's: 0 the root (or no tree), i + 1 member i */
@@ -104,6 +105,15 @@ __attribute__((noreturn)) void supervise(int child, int report_fd, int terminal_
 __attribute__((noreturn)) void exit_like(int status);
 void close_all_but(int keep, int also); /* also: 0-2, or -1 */
 int namespace_terminal_fd(void); /* the program's process: the terminal it took, or -1 */
+/* helper_ids.c: note_ids raises restart.highest_id to every id image
+ * `h` asks for (note_id: to one); clone_helper makes a helper process (fork's returns),
+ * clone_helper_thread a helper thread (clone3_thread's), each with an id
+ * above all of them. */
+void note_id(int32_t id);
+void note_ids(const struct ckpt_header *h, const char *tables);
+long clone_helper(uint64_t exit_signal);
+struct clone3_args;
+long clone_helper_thread(struct clone3_args *a);
 /* init_note.c: a tree's root, past barrier 2, tells init that every
  * process is restored, so that when the root ends, init stays until the
  * rest of the tree has ended, as it would have run on; and init's test of

@@ -100,20 +100,13 @@ static long clone_quiet_at(int32_t pid)
 	return child;
 }
 
-/* A pid above every one the tree needs, free now: a go-between's. */
+/* A go-between, at a pid above every one the tree needs. */
 static long clone_go_between(void)
 {
-	int32_t top = root()->ppid > root()->pid ? root()->ppid : root()->pid;
-	for (uint32_t i = 1; i < tree.n; i++) {
-		const struct ckpt_member *m = member(i);
-		int32_t most = m->pid > m->pgid ? m->pid : m->pgid;
-		most = most > m->sid ? most : m->sid;
-		top = most > top ? most : top;
-	}
-	long child = -17;
-	for (int32_t pid = top + 1; child == -17 /* EEXIST */ && pid < top + 64; pid++)
-		child = clone_quiet_at(pid);
-	return child == -17 || child == -22 /* EINVAL: past pid_max */ ? clone_quiet_at(0) : child;
+	long child = clone_helper(0);
+	if (child == 0)
+		nheld = 0; /* the creator's stand-ins are not ours to end */
+	return child;
 }
 
 /* A go-between or stand-in that failed noted its line to the root (it

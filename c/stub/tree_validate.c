@@ -306,6 +306,7 @@ void validate_tree(const struct ckpt_header *h, const char *tables)
 		check_pid_fits(mb->pid, pid_max, "its pid ");
 		check_pid_fits(mb->pgid, pid_max, "its process group's leader (made again by a stand-in) ");
 		check_pid_fits(mb->sid, pid_max, "its session's leader (made again by a stand-in) ");
+		note_id(mb->pid), note_id(mb->pgid), note_id(mb->sid);
 		if (mb->kind != CKPT_MEMBER_LIVE)
 			continue;
 		char *t;
@@ -315,6 +316,7 @@ void validate_tree(const struct ckpt_header *h, const char *tables)
 		const struct ckpt_thread *th = (const void *)(t + headers[i + 1].threads_off);
 		for (uint32_t k = 0; k < headers[i + 1].nthreads; k++)
 			check_pid_fits(th[k].tid, pid_max, "its thread id ");
+		note_ids(&headers[i + 1], t);
 		p->hdr = &headers[i + 1], p->tables = t;
 		check_shares(i + 1);
 		static char path[CKPT_PATH_MAX];

@@ -8,7 +8,7 @@
 import { expect, test } from "bun:test";
 import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { checkpointRun, ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, runToEnd, until } from "./harness.ts";
+import { checkpointRun, ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, runToEnd, until } from "./harness.ts";
 import { processesIn } from "./tree-runs.ts";
 import { readImage } from "../../src/image/read.ts";
 import { CKPT_DATA_EXTENT_MAX, CKPT_EXTENT_DATA, CKPT_REGION_ANON } from "../../src/image/format.ts";
@@ -106,6 +106,27 @@ test("a lazily restarted program checkpointed again at once: the new image is co
   expect(eager.stderr).toBe("");
   expect(eager.stdout).toBe(`PASS the whole heap holds its pattern\nsum ${sum}\n`);
   expect(eager.code).toBe(0);
+}, 120000);
+
+test("threads started after an earlier restart hold the namespace's first tids: a lazy restart of their image gives each its tid back", async () => {
+  const first = await checkpointRun([fixture("late-threads")], { cwd: dir, afterLines: 2 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  const second = join(dir, "second.dat");
+  const eager = ckpt(["restart", "--image", second], { cwd: dir });
+  await eager.waitFor((out) => lines(out) >= 3);
+  process.kill(eager.pid, "SIGUSR2"); // the supervisor passes it on
+  expect(await eager.exit()).toBe(EXIT_CHECKPOINTED);
+  // What makes this case: tids below every id the restart gives out itself,
+  // where the page server's processes would take theirs.
+  const image = readImage(second);
+  const low = image.threads.filter((t) => t.tid < image.header.pid).map((t) => t.tid);
+  expect(low.length).toBeGreaterThan(0);
+  const lazy = await runToEnd([CKPT, "restart", "--lazy", second], { cwd: dir });
+  expect(lazy.stderr).toBe("");
+  expect(lazy.code).toBe(0);
+  const ticks = [...first.stdout.split("\n"), ...eager.stdout.split("\n"), ...lazy.stdout.split("\n")].filter((l) => l.startsWith("tick"));
+  expect(new Set(ticks).size).toBe(12);
+  expect(lazy.stdout).toEndWith("all threads joined, heap intact\n");
 }, 120000);
 
 test("a corrupt byte in the heap's stored data: the program is killed before it sees it, one line names the image and offset", async () => {
