@@ -11,8 +11,12 @@
  * init, or the system's reaper, adopts it. The middle process has no exit
  * signal, so the program gets none from it either. Each takes a pid above
  * every id of the image (clone_helper): its threads are cloned after.
+ * An orphan goes to its nearest ancestor that is a child subreaper, and
+ * phase 1 made this process one again if the program was: the flag is
+ * off while the middle process ends, so the server goes above the program.
  */
 #include <linux/ioctl.h>
+#include <linux/prctl.h>
 #include <linux/userfaultfd.h>
 #include <signal.h>
 #include "stub.h"
@@ -63,6 +67,10 @@ void lazy_start(void)
 	long program = sys_pidfd_open((int)sys_getpid());
 	if (program < 0)
 		die("cannot open a pidfd of this process for the page server (--lazy)", program);
+	int subreaper = 0;
+	sys_prctl(PR_GET_CHILD_SUBREAPER, (unsigned long)&subreaper, 0, 0, 0);
+	if (subreaper)
+		sys_prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	long middle = clone_helper(0 /* no exit signal */);
 	if (middle == 0) {
 		long server = clone_helper(SIGCHLD);
@@ -73,6 +81,9 @@ void lazy_start(void)
 	int status = -1;
 	if (middle > 0 && sys_wait4((int)middle, &status, WALL) != middle)
 		status = -1;
+	long err = subreaper ? sys_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) : 0;
+	if (err < 0)
+		die("cannot set the child-subreaper flag back", err);
 	if (middle < 0 || status != 0)
 		die("cannot start the page server (--lazy)", middle < 0 ? middle : 0);
 	sys_close((int)program);

@@ -82,6 +82,14 @@ test("children of _Fork() and forkpty(), which fork inside glibc past its fork()
   expect(rest.code).toBe(0);
 }, 120000);
 
+test("a child subreaper: the page server's processes, orphaned as they start, are never given to it", async () => {
+  const sum = await checkpointedHeap(["subreaper"]);
+  const rest = await runToEnd([CKPT, "restart", "--lazy"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(rest.stdout).toBe(`restarted\nloading: yes\nPASS a child subreaper has no child it did not make\n${ALL_CHECKS}sum ${sum}\n`);
+  expect(rest.code).toBe(0);
+}, 120000);
+
 test("memory moved with mremap and then released before it has loaded: the pattern where it went, zeros where released", async () => {
   const first = await checkpointRun([fixture("lazy-moves")], { cwd: dir, afterLines: 1 });
   expect(first.code).toBe(EXIT_CHECKPOINTED);
