@@ -10,6 +10,14 @@
  * init. Its pid comes back in our memory, and goes into the status line
  * so `ckpt checkpoint` can wait.
  *
+ * An orphan goes to its nearest ancestor that is a child subreaper: in a
+ * program that is one, the writer would become the program's child, whose
+ * end its wait() reaps, with a SIGCHLD it never caused. There the first
+ * child runs beside us instead (no CLONE_VFORK), says when the writer
+ * exists, and exits only once we have turned the flag off; it is on again
+ * as soon as we have reaped it, so the writer goes above us. For those few
+ * microseconds an orphan of the program's own would go above it too.
+ *
  * Why the first child shares our memory: the program is paused until it
  * has exited, and a copy of the address space (a plain fork) cost that
  * pause two page-table copies and one teardown for the writer's one copy,
@@ -34,6 +42,10 @@
 #include "../sys.h"
 
 #define WCLONE 0x80000000
+#define WNOHANG 1
+#define WEXITED 4
+#define WNOWAIT 0x01000000
+#define P_PID 1
 
 static long plain_clone(void)
 {
@@ -145,7 +157,11 @@ struct first_child {
 	struct handoff *handoff;
 	uint64_t started_ns, before_fork_ns;
 	int32_t writer; /* written by the first child, in our memory */
+	int beside;     /* the program is a child subreaper: see the top */
+	int32_t step;   /* futex word, beside a subreaper: WRITER_MADE, then MAY_EXIT */
 };
+
+enum { WRITER_MADE = 1, MAY_EXIT = 2 };
 
 static void writer_main(struct first_child *a)
 {
@@ -167,6 +183,47 @@ static void first_child_main(void *arg)
 	if (w == 0)
 		writer_main(a);
 	a->writer = (int32_t)w;
+	if (!a->beside)
+		return;
+	__atomic_store_n(&a->step, WRITER_MADE, __ATOMIC_RELEASE);
+	sys_futex(&a->step, FUTEX_WAKE_PRIVATE, 1, 0);
+	while (__atomic_load_n(&a->step, __ATOMIC_ACQUIRE) != MAY_EXIT)
+		sys_futex(&a->step, FUTEX_WAIT_PRIVATE, WRITER_MADE, 0);
+}
+
+/* Beside a subreaper: once the writer exists (or the first child is gone,
+ * killed), the flag off, then the first child let go. Its pid is ours
+ * (CLONE_VM, no CLONE_THREAD), so a private futex reaches it. */
+static void let_first_child_go(long mid, struct first_child *a)
+{
+	const struct { long s, ns; } tick = {0, 10 * 1000 * 1000};
+	char info[128];
+	while (__atomic_load_n(&a->step, __ATOMIC_ACQUIRE) != WRITER_MADE) {
+		sys_futex(&a->step, FUTEX_WAIT_PRIVATE, 0, &tick);
+		if (SYS5(__NR_waitid, P_PID, mid, info, WEXITED | WNOHANG | WNOWAIT | WCLONE, 0) == 0 && *(int32_t *)(info + 16))
+			break; /* si_pid set: it ended before it said so */
+	}
+	sys_prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+	__atomic_store_n(&a->step, MAY_EXIT, __ATOMIC_RELEASE);
+	sys_futex(&a->step, FUTEX_WAKE_PRIVATE, 1, 0);
+}
+
+/* Makes the first child and reaps it: its pid, or -errno. */
+static long run_first_child(char *stack_top, struct first_child *a)
+{
+	int subreaper = 0;
+	sys_prctl(PR_GET_CHILD_SUBREAPER, (unsigned long)&subreaper, 0, 0, 0);
+	a->beside = subreaper;
+	long mid = subreaper ? clone_vm_on_stack(stack_top, first_child_main, a) : vfork_on_stack(stack_top, first_child_main, a);
+	if (mid > 0 && subreaper)
+		let_first_child_go(mid, a);
+	int status = 0;
+	if (mid > 0)
+		while (SYS4(__NR_wait4, mid, &status, WCLONE, 0) == -4 /* EINTR */)
+			;
+	if (subreaper)
+		sys_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	return mid;
 }
 
 #define FIRST_CHILD_STACK (1u << 20) /* MAP_NORESERVE: pages only as the writer's calls touch them */
@@ -184,12 +241,8 @@ int start_background_writer(struct capture *c, uint64_t started_ns)
 		sys_munmap((void *)page, 4096);
 		return -1;
 	}
-	struct first_child a = {c, (struct handoff *)page, started_ns, monotonic_ns() - started_ns, -1};
-	long mid = vfork_on_stack((char *)stack + FIRST_CHILD_STACK, first_child_main, &a);
-	int status = 0;
-	if (mid > 0)
-		while (SYS4(__NR_wait4, mid, &status, WCLONE, 0) == -4 /* EINTR */)
-			;
+	struct first_child a = {c, (struct handoff *)page, started_ns, monotonic_ns() - started_ns, -1, 0, 0};
+	long mid = run_first_child((char *)stack + FIRST_CHILD_STACK, &a);
 	int pid = mid > 0 ? a.writer : -1;
 	struct handoff *h = (struct handoff *)page;
 	h->pause_ns = monotonic_ns() - started_ns;

@@ -231,6 +231,14 @@ test("the watcher is not the program's child, not in its session, and is gone on
   await until(() => hasEnded(watcher!), () => `watcher ${watcher} still runs after the program exited`);
 }, 60000);
 
+test("a child subreaper checkpointed every period: its wait() never finds a writer, no SIGCHLD comes, it stays a subreaper", async () => {
+  const run = start(["--interval", "150ms", fixture("subreaper-waits"), "40"]);
+  await commits(join(dir, "myckpt.dat"), 3);
+  expect(await run.exit()).toBe(0);
+  expect(run.stderr).toBe("");
+  expect(textLines(run.stdout).at(-1)).toBe("PASS: 0 foreign children, 0 SIGCHLD, subreaper 1");
+}, 60000);
+
 test("run-or-restart --interval: a job killed twice resumes each time from its last periodic checkpoint", async () => {
   const ticker = demo("ticker");
   const reference = textLines((await runToEnd([ticker, "250"], { cwd: dir })).stdout);
