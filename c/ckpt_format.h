@@ -43,8 +43,8 @@
 #include <stdint.h>
 
 #define CKPT_MAGIC "CKPTIMG\0"
-#define CKPT_VERSION 9 /* 7: SYSV_SHM regions; 8: reopens (a deleted file or memfd opened twice), each thread's CPU affinity;
-                          9: PARENT extents inside older images' compressed blocks */
+#define CKPT_VERSION 10 /* 7: SYSV_SHM regions; 8: reopens (a deleted file or memfd opened twice), each thread's CPU affinity;
+                          9: PARENT extents inside older images' compressed blocks; 10: each thread's parent-death signal */
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -291,7 +291,7 @@ struct ckpt_thread {
 	uint64_t handler_sigmask;   /* mask while in the handler */
 	uint64_t altstack_sp, altstack_size;
 	int32_t altstack_flags;
-	uint32_t pad;
+	uint32_t pdeath_signal;      /* version 10: PR_GET_PDEATHSIG, 0 for none */
 	uint64_t user_rip, user_rsp; /* the interrupted code, for `ckpt info` */
 	struct ckpt_resume_ctx resume;
 	/* version 8: sched_getaffinity as the thread saw it (CPU n is bit n % 8

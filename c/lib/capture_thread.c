@@ -75,6 +75,9 @@ void capture_thread(struct ckpt_thread *t, const void *ucontext)
 	t->altstack_sp = (uint64_t)alt.ss_sp;
 	t->altstack_size = alt.ss_size;
 	t->altstack_flags = alt.ss_flags;
+	int pdeath = 0; /* the thread's own: clone clears it, even for threads */
+	sys_prctl(PR_GET_PDEATHSIG, (unsigned long)&pdeath, 0, 0, 0);
+	t->pdeath_signal = (uint32_t)pdeath;
 	/* Left empty when the kernel's mask is wider than the image's (more than
 	 * 1024 CPUs): no thread runs on no CPU, so the coordinator refuses it. */
 	for (int i = 0; i < CKPT_AFFINITY_BYTES; i++)

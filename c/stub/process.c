@@ -102,6 +102,12 @@ static void restore_thread_state(const struct ckpt_thread *t)
 			t->altstack_sp, t->altstack_flags & ~1 /* SS_ONSTACK is state, not a flag */, 0, t->altstack_size};
 		sys_sigaltstack(&ss, 0);
 	}
+	/* Sent when this process's parent ends: the member of a tree that
+	 * created it, else the stand-in or init that did (they outlive it), or
+	 * with --new-pid the process that ran the restart. */
+	long err = t->pdeath_signal ? sys_prctl(PR_SET_PDEATHSIG, t->pdeath_signal, 0, 0, 0) : 0;
+	if (err < 0)
+		die("cannot set a thread's parent-death signal again", err);
 	sys_rt_sigprocmask(2 /* SIG_SETMASK */, &t->handler_sigmask, 0);
 	restore_affinity(t); /* last: the loaders and the clones before it ran on every CPU allowed */
 }

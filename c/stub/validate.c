@@ -264,6 +264,8 @@ static void check_threads(const struct ckpt_header *h, const char *t)
 		    (th[i].rseq_addr && (!region_with(h, t, th[i].rseq_addr, th[i].rseq_len, PROT_WRITE) ||
 					 (th[i].rseq_addr & 31) || th[i].rseq_len < 32)))
 			bad("thread state points outside restored memory (corrupt image)");
+		if (th[i].pdeath_signal > 64)
+			bad("thread's parent-death signal is not a signal (corrupt image)");
 	}
 	if (!region_with(h, t, h->restart_info_addr, sizeof(struct ckpt_restart_info), PROT_WRITE))
 		bad("libckpt's restart block is not in restored memory (corrupt image)");

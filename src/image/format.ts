@@ -21,7 +21,7 @@ export * from "./format-tree.ts";
 import { MEMBER, TREE_C_CONSTANTS } from "./format-tree.ts";
 
 export const CKPT_MAGIC = "CKPTIMG\0";
-export const CKPT_VERSION = 9;
+export const CKPT_VERSION = 10;
 export const CKPT_ARCH_X86_64 = 62;
 export const CKPT_PAGE_SIZE = 4096;
 export const CKPT_HEADER_SIZE = 4096;
@@ -234,7 +234,7 @@ export const THREAD = layout("ckpt_thread", 304, {
 	altstack_sp: f(64, "u64"),
 	altstack_size: f(72, "u64"),
 	altstack_flags: f(80, "i32"),
-	pad: f(84, "u32"),
+	pdeath_signal: f(84, "u32"), // version 10: PR_GET_PDEATHSIG, 0 for none
 	user_rip: f(88, "u64"),
 	user_rsp: f(96, "u64"),
 	resume: f(104, RESUME_CTX),

@@ -79,7 +79,9 @@ export function infoJson(image: Image, processes: TreeProcess[] = treeProcesses(
 			groups: image.groups,
 			cgroup: image.cgroup,
 		},
-		threads: image.threads.map((t) => ({ tid: t.tid, rip: hex(t.userRip), rsp: hex(t.userRsp), fsBase: hex(t.fsBase), cpus: t.cpus })),
+		threads: image.threads.map((t) => ({
+			tid: t.tid, rip: hex(t.userRip), rsp: hex(t.userRsp), fsBase: hex(t.fsBase), cpus: t.cpus, parentDeathSignal: t.pdeathSignal || null,
+		})),
 		regions,
 		kernelMappings: h.specials.map((s) => (s.start === 0n && s.end === 0n
 			? { name: s.name, start: null, end: null }

@@ -12,7 +12,7 @@ import {
 import { clockName } from "./clocks.ts";
 import { CODEC_NAMES, EXTENT_KINDS, FD_KINDS, LIBC_NAMES, LOCK_KINDS, REGION_KINDS, TRACKING_NAMES } from "./kinds.ts";
 import { firstHolderText, treeProcesses, treeRows, treeSummary, type TreeProcess } from "./tree-info.ts";
-import type { Image, PendingSignal, Timer } from "./types.ts";
+import type { Image, PendingSignal, Thread, Timer } from "./types.ts";
 import { signalName } from "../process/signals.ts";
 import { age, bytes, duration, hex, localTime, shellQuote, table } from "../cli/text.ts";
 
@@ -122,9 +122,12 @@ export function renderInfo(image: Image, nowMs: number, processes: TreeProcess[]
 	out.push(table(processSettings(image)));
 
 	out.push("", `threads (${image.threads.length}):`);
+	// Only where a thread has one: PR_SET_PDEATHSIG is rare.
+	const anyPdeath = image.threads.some((t) => t.pdeathSignal);
+	const pdeath = (t: Thread) => (anyPdeath ? [t.pdeathSignal ? signalName(t.pdeathSignal) : "-"] : []);
 	out.push(table([
-		["TID", "RIP", "RSP", "FS_BASE", "CPUS"],
-		...image.threads.map((t) => [String(t.tid), hex(t.userRip), hex(t.userRsp), hex(t.fsBase), cpuList(t.cpus)]),
+		["TID", "RIP", "RSP", "FS_BASE", "CPUS", ...(anyPdeath ? ["ON_PARENT_DEATH"] : [])],
+		...image.threads.map((t) => [String(t.tid), hex(t.userRip), hex(t.userRsp), hex(t.fsBase), cpuList(t.cpus), ...pdeath(t)]),
 	], [0]));
 
 	out.push("", `memory (${image.regions.length} regions, ${bytes(memBytes)}):`);

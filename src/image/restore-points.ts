@@ -55,6 +55,7 @@ export function checkRestorePoints(fail: (why: string) => never, h: Header, thre
 			(word !== 0n && !inRestoredMemory(regions, word, 4n, PROT_WRITE)) ||
 			(t.rseqAddr !== 0n && (!inRestoredMemory(regions, t.rseqAddr, BigInt(t.rseqLen), PROT_WRITE) || t.rseqAddr % 32n !== 0n || t.rseqLen < 32)))
 			fail(`thread ${i}: its state points outside restored memory (corrupt image)`);
+		if (t.pdeathSignal > 64) fail(`thread ${i}: its parent-death signal is not a signal (corrupt image)`);
 	});
 	if (!inRestoredMemory(regions, h.restartInfoAddr, BigInt(RESTART_INFO.size), PROT_WRITE))
 		fail("libckpt's restart block is not in restored memory (corrupt image)");

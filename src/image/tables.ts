@@ -369,6 +369,7 @@ function decodeThread(t: Fields<keyof typeof THREAD.fields>): Thread {
 		altstackSp: t.u64("altstack_sp"),
 		altstackSize: t.u64("altstack_size"),
 		altstackFlags: t.i32("altstack_flags"),
+		pdeathSignal: t.u32("pdeath_signal"),
 		userRip: t.u64("user_rip"),
 		userRsp: t.u64("user_rsp"),
 		resume: {

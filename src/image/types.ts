@@ -128,6 +128,7 @@ export interface Thread {
 	altstackSp: bigint;
 	altstackSize: bigint;
 	altstackFlags: number;
+	pdeathSignal: number; // PR_SET_PDEATHSIG: sent when the parent ends; 0 for none
 	userRip: bigint;
 	userRsp: bigint;
 	resume: ResumeCtx;

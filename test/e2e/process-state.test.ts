@@ -53,22 +53,24 @@ function hasCapability(bit: number): boolean {
 
 const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find(existsSync);
 
-test("umask, THP disable, no-new-privs, subreaper, oom_score_adj, membarrier, rseq and altstacks come back", async () => {
+test("umask, THP disable, no-new-privs, subreaper, oom_score_adj, membarrier, rseq, altstacks and parent-death signals come back", async () => {
 	const first = await checkpoint([CKPT, PROGRAM]);
 	const before = settings(first.stdout, "before");
-	expect(before).toBe("umask=027 thp_disable=1 no_new_privs=1 child_subreaper=1 oom_score_adj=789 membarrier=0x10");
+	expect(before).toBe("umask=027 thp_disable=1 no_new_privs=1 child_subreaper=1 oom_score_adj=789 membarrier=0x10 pdeath_signal=28");
 	expect(first.stdout).toContain("main altstack: same area, SS_ONSTACK");
 	expect(first.stdout).toContain("thread altstack: same area, SS_ONSTACK");
 
 	const info = Bun.spawnSync([CKPT, "info", "--json"], { cwd: dir });
-	const p = JSON.parse(info.stdout.toString()).process;
+	const doc = JSON.parse(info.stdout.toString());
+	expect(doc.threads.map((t: { parentDeathSignal: number | null }) => t.parentDeathSignal)).toEqual([28, 17]);
+	const p = doc.process;
 	expect(p).toMatchObject({ umask: "0027", thpDisable: 1, noNewPrivs: true, childSubreaper: true, oomScoreAdj: 789,
 		membarrier: ["private-expedited"] });
 
 	const second = await restart();
 	expect(second.stderr).toBe("");
 	expect(settings(second.stdout, "after")).toBe(before!);
-	for (const name of ["umask", "thp_disable", "no_new_privs", "child_subreaper", "oom_score_adj", "membarrier"])
+	for (const name of ["umask", "thp_disable", "no_new_privs", "child_subreaper", "oom_score_adj", "membarrier", "pdeath_signal"])
 		expect(second.stdout).toContain(`same ${name}\n`);
 	// Registered again by the kernel, at the same area: cpu_id tracks this
 	// run's CPU and a second registration is refused as a duplicate.
@@ -77,6 +79,8 @@ test("umask, THP disable, no-new-privs, subreaper, oom_score_adj, membarrier, rs
 	// Each thread was checkpointed inside a handler on its alternate stack.
 	expect(second.stdout).toContain("main altstack: same area, SS_ONSTACK\n");
 	expect(second.stdout).toContain("thread altstack: same area, SS_ONSTACK\n");
+	// Each thread's own, set by the thread: SIGWINCH on the main one, SIGCHLD on the other.
+	expect(second.stdout).toContain("thread pdeath_signal: 17\n");
 	expect(second.stdout).toEndWith("PASS\n");
 	expect(second.code).toBe(0);
 }, 60000);

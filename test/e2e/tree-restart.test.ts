@@ -102,6 +102,19 @@ async function expectRefused(args: string[], line: RegExp, env: Record<string, s
   expect(readdirSync(dir).sort()).toEqual(files);
 }
 
+test("a worker with a parent-death signal (PR_SET_PDEATHSIG) gets it when its parent exits after the restart", async () => {
+  const first = spawn([CKPT, fixture("parent-death")], { cwd: dir });
+  await first.waitFor((out) => out.includes("ready"));
+  process.kill(first.pid, "SIGUSR2");
+  expect(await first.exit()).toBe(EXIT_CHECKPOINTED);
+  // Its output ends once the worker, which outlives the root, has ended too.
+  const rest = spawn([CKPT, "restart"], { cwd: dir });
+  expect(await rest.exit()).toBe(0);
+  expect(rest.stderr).toBe("");
+  expect(rest.stdout).toContain("parent exits\n");
+  expect(rest.stdout).toContain("worker: told that its parent ended\n");
+}, 60000);
+
 test("a missing, corrupt, swapped or group-writable member image refuses the restart in one line naming it; put back, it restarts", async () => {
   await checkpointedTree();
   const [a, b] = memberFiles();

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readImage } from "../../src/image/read.ts";
 import { infoJson, SCHEMA_VERSION } from "../../src/image/json.ts";
-import { CKPT_EXTENT_DATA, CKPT_EXTENT_GUARD } from "../../src/image/format.ts";
+import { CKPT_EXTENT_DATA, CKPT_EXTENT_GUARD, CKPT_VERSION } from "../../src/image/format.ts";
 import { renderInfo } from "../../src/image/render.ts";
 import { buildImage, defaultSpec } from "./image-builder.ts";
 
@@ -21,7 +21,7 @@ function json() {
 test("program, when and where", () => {
 	const { p, doc } = json();
 	expect(doc.schemaVersion).toBe(SCHEMA_VERSION);
-	expect(doc.image).toEqual({ path: p, formatVersion: 9, size: readFileSync(p).length, compression: "none" });
+	expect(doc.image).toEqual({ path: p, formatVersion: CKPT_VERSION, size: readFileSync(p).length, compression: "none" });
 	expect(doc.program).toEqual({ exe: "/usr/bin/demo", argv: ["demo", "--count", "3"], comm: "demo", cwd: "/home/user" });
 	expect(doc.pid).toBe(4242);
 	expect(doc.tree).toBeNull(); // a single process (test/unit/tree-info.test.ts has trees)
@@ -31,7 +31,7 @@ test("program, when and where", () => {
 
 test("threads, regions with their storage, kernel mappings, files, totals", () => {
 	const { doc } = json();
-	expect(doc.threads).toEqual([{ tid: 4242, rip: "0x401000", rsp: "0x7ffd00001000", fsBase: "0x7f0000001000", cpus: [0, 1, 2, 3, 8] }]);
+	expect(doc.threads).toEqual([{ tid: 4242, rip: "0x401000", rsp: "0x7ffd00001000", fsBase: "0x7f0000001000", cpus: [0, 1, 2, 3, 8], parentDeathSignal: null }]);
 	expect(doc.regions[0]).toEqual({
 		start: "0x400000", end: "0x402000", size: 8192, perms: "r-xp", kind: "file", name: "/usr/bin/demo", fileOffset: 0, sysvSegment: null,
 		threadStack: false, unreadable: false, vmFlags: [], stored: { data: 4096, zero: 0, file: 4096, guard: 0, older: 0 },

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readImage } from "../../src/image/read.ts";
+import { CKPT_VERSION } from "../../src/image/format.ts";
 import { fdFlags, perms } from "../../src/image/facts.ts";
 import { cpuList, renderInfo } from "../../src/image/render.ts";
 import { age, bytes, shellQuote, table } from "../../src/cli/text.ts";
@@ -38,7 +39,7 @@ test("the summary of an image", () => {
 	const image = readImage(p);
 	const created = Number(image.header.createdNs / 1_000_000n);
 	const text = renderInfo(image, created + 2 * 3600_000);
-	expect(text).toContain(`image      ${p} (format version 9)`);
+	expect(text).toContain(`image      ${p} (format version ${CKPT_VERSION})`);
 	expect(text).toMatch(/^ +TID +RIP +RSP +FS_BASE +CPUS\n +4242 +0x401000 +0x7ffd00001000 +0x7f0000001000 +0-3,8$/m);
 	expect(text).toMatch(/^libc +glibc$/m);
 	expect(text).toContain("program    /usr/bin/demo");
