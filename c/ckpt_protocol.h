@@ -27,6 +27,11 @@
 #define CKPT_ENV_COMPRESS "CKPT_COMPRESS"
 #define CKPT_ENV_STATUS "CKPT_STATUS"     /* room for the status line, below */
 #define CKPT_ENV_PID "CKPT_PID"           /* the launched pid, CKPT_PID_DIGITS wide */
+/* The seccomp filters the program was launched under, decimal: set by the
+ * first libckpt of a launch and handed on through every exec, so filters
+ * a sandbox in the tree installs before it execs the program count as the
+ * program's own (c/lib/capture_unrestorable.c). */
+#define CKPT_ENV_SECCOMP "CKPT_SECCOMP"
 /* Flag: the exec was made with the trigger blocked (the launcher's, or
  * c/lib/exec.c's in any process of the tree); libckpt unblocks it once its
  * handler is in place. */

@@ -3,12 +3,14 @@
  * (io_setup; a restart would silently lose them, the next io_submit failing
  * with EINVAL), io_uring instances no descriptor or mapping shows, and KSM for the whole process (PR_SET_MEMORY_MERGE: each
  * region's own flag comes back, but memory mapped after a restart would
- * silently not be merged). The checkpoint is refused, naming them, and the
+ * silently not be merged), and seccomp filters the program installed
+ * itself (seccomp.c). The checkpoint is refused, naming them, and the
  * program runs on. libckpt's own AIO context (image_writer.c)
  * exists only while the image is being written, after this check. (POSIX
  * timers are restored: capture_timers.c.)
  */
 #include "ckpt_lib.h"
+#include "seccomp.h"
 #include "../maps.h"
 #include "../sys.h"
 
@@ -87,5 +89,5 @@ static int refuse_memory_merge(struct capture *c)
 
 int refuse_unrestorable(struct capture *c)
 {
-	return refuse_aio(c) || refuse_registered_rings(c) || refuse_memory_merge(c) ? -1 : 0;
+	return refuse_aio(c) || refuse_registered_rings(c) || refuse_memory_merge(c) || refuse_own_seccomp(c) ? -1 : 0;
 }

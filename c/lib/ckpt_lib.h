@@ -9,8 +9,7 @@
 #include "../str.h"
 #include <signal.h>
 
-/* Set once by the constructor (and by the stub after a restart); read by
- * the signal handler. */
+/* Set once by the constructor (and by the stub after a restart); read by the signal handler. */
 struct ckpt_config {
 	char image_path[CKPT_PATH_MAX];
 	char exe_path[CKPT_PATH_MAX]; /* the program's, read at launch: after a
@@ -26,6 +25,7 @@ struct ckpt_config {
 	uint64_t stderr_dev, stderr_ino; /* fd 2 as launched, so we never write elsewhere */
 	uint64_t sigs_pending_at_entry; /* so we only consume signals we caused */
 	int daemon_root;          /* a process the exited launch left running, root of its own checkpoint (daemon_root.c) */
+	int seccomp_base;         /* seccomp filters at launch (CKPT_SECCOMP), then at the last restart; -1 unknown */
 };
 
 extern struct ckpt_config ckpt_config; /* state.c, like the other two */
@@ -302,6 +302,7 @@ void launch_pid_moved(int pid);
  * of `names` and LD_PRELOAD for execs in place (the launched process). */
 void exec_resolve(void);
 void exec_remember(const char *const *names, unsigned n);
+void exec_remember_entry(const char *entry); /* "CKPT_...=...", the caller's; replaces its name's */
 /* exec_target.c: whether an LD_PRELOAD entry is either build of libckpt;
  * the libc (enum ckpt_libc) whose loader would run a program, 0 when none
  * or unknown: by path, by open descriptor, or searched as execvp does. */
@@ -384,8 +385,7 @@ void status_attach(void);
 void status_set(const char *state, const char *message);
 void status_note(const char *text);
 
-/* terminal_modes.c: the shell's terminal modes back at a stop; SIGWINCH
- * after a restart. */
+/* terminal_modes.c: the shell's terminal modes back at a stop; SIGWINCH after a restart. */
 void terminal_note_launch(void);
 void terminal_restore_launch(void);
 void terminal_after_restart(void);

@@ -36,7 +36,7 @@
 
 extern char **environ;
 
-static const char *kept[8]; /* "CKPT_...=..." entries, in the initial block */
+static const char *kept[10]; /* "CKPT_...=..." entries: the initial block's, or ours */
 static unsigned nkept;
 static char self[CKPT_PATH_MAX]; /* libckpt's own LD_PRELOAD entry */
 static char other[CKPT_PATH_MAX]; /* the other libc's build, beside it */
@@ -54,6 +54,20 @@ void exec_resolve(void)
 	real_execvpe = (execvpe_fn)dlsym(RTLD_NEXT, "execvpe");
 	real_spawn = (spawn_fn)dlsym(RTLD_NEXT, "posix_spawn");
 	real_spawnp = (spawn_fn)dlsym(RTLD_NEXT, "posix_spawnp");
+}
+
+void exec_remember_entry(const char *entry)
+{
+	size_t name = 0;
+	while (entry[name] && entry[name] != '=')
+		name++;
+	for (unsigned i = 0; i < nkept; i++)
+		if (str_len(kept[i]) > name && !__builtin_memcmp(kept[i], entry, name + 1)) {
+			kept[i] = entry; /* the same variable, a new value */
+			return;
+		}
+	if (nkept < sizeof kept / sizeof kept[0])
+		kept[nkept++] = entry;
 }
 
 void exec_remember(const char *const *names, unsigned n)

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include "ckpt_lib.h"
+#include "seccomp.h"
 #include "tree.h"
 #include "../sys.h"
 
@@ -70,7 +71,8 @@ static int parse_pid(const char *s)
 }
 
 static const char *const names[] = {CKPT_ENV_IMAGE, CKPT_ENV_SIGNAL, CKPT_ENV_CONTINUE, CKPT_ENV_DROP_FDS,
-				    CKPT_ENV_COMPRESS, CKPT_ENV_STATUS, CKPT_ENV_PID, CKPT_ENV_SIGNAL_BLOCKED};
+				    CKPT_ENV_COMPRESS, CKPT_ENV_STATUS, CKPT_ENV_PID, CKPT_ENV_SECCOMP,
+				    CKPT_ENV_SIGNAL_BLOCKED};
 
 /* The program's and a child's view: nothing of ckpt in the environment. */
 static void forget_settings(void)
@@ -104,6 +106,7 @@ static int read_settings(void)
 	ckpt_config.compress = CKPT_BUILT_WITH_LZ4 && getenv(CKPT_ENV_COMPRESS) != 0;
 	ckpt_config.launcher_blocked_signal = getenv(CKPT_ENV_SIGNAL_BLOCKED) != 0;
 	unsetenv(CKPT_ENV_SIGNAL_BLOCKED);
+	seccomp_note_launch();
 	return 0;
 }
 

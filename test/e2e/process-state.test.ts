@@ -124,6 +124,28 @@ test("KSM for the whole process (PR_SET_MEMORY_MERGE) refuses the checkpoint; th
 	expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
 }, 60000);
 
+test("seccomp filters the program's tree installed (a sandbox that execs it) refuse the checkpoint; it runs on under them", async () => {
+	const run = spawn([CKPT, fixture("seccomp-wrap"), fixture("late-threads")], { cwd: dir });
+	await run.waitFor((out) => out.includes("tick 1\n"));
+	process.kill(run.pid, "SIGUSR2");
+	expect(await run.exit()).toBe(0);
+	expect(run.stderr).toContain("ckpt: checkpoint failed: the program installed seccomp filters of its own " +
+		"(Seccomp_filters in /proc/self/status: 0 at launch, 1 now), which a restart cannot read back");
+	expect(run.stdout).toContain("tick 11\nall threads joined, heap intact\n");
+	expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+}, 60000);
+
+test("seccomp filters ckpt was launched under are the environment's: checkpointed, and restarted under the restart's own", async () => {
+	const run = spawn([fixture("seccomp-wrap"), CKPT, fixture("late-threads")], { cwd: dir });
+	await run.waitFor((out) => out.includes("tick 1\n"));
+	process.kill(run.pid, "SIGUSR2");
+	expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+	const rest = spawn([CKPT, "restart"], { cwd: dir });
+	expect(await rest.exit()).toBe(0);
+	expect(rest.stderr).toBe("");
+	expect(rest.stdout).toEndWith("tick 11\nall threads joined, heap intact\n");
+}, 60000);
+
 test("a POSIX timer comes back armed after a restart (test/e2e/posix-timers.test.ts has the details)", async () => {
 	const run = await launchAndSignal([CKPT, PROGRAM, "timer"], 1);
 	expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
