@@ -44,7 +44,8 @@
 
 #define CKPT_MAGIC "CKPTIMG\0"
 #define CKPT_VERSION 10 /* 7: SYSV_SHM regions; 8: reopens (a deleted file or memfd opened twice), each thread's CPU affinity;
-                          9: PARENT extents inside older images' compressed blocks; 10: each thread's parent-death signal */
+                          9: PARENT extents inside older images' compressed blocks;
+                          10: each thread's parent-death signal and scheduling */
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -298,7 +299,15 @@ struct ckpt_thread {
 	 * of byte n / 8, the kernel's order); the stub sets it again, or refuses
 	 * a restart that may not use one of its CPUs (c/stub/affinity.c) */
 	uint8_t affinity[CKPT_AFFINITY_BYTES];
+	/* version 10: how the thread is scheduled, its own (c/stub/scheduling.c) */
+	int32_t nice;                /* -20 (first) to 19 */
+	uint32_t sched_policy;       /* SCHED_OTHER, FIFO, RR, BATCH or IDLE, | CKPT_SCHED_RESET_ON_FORK */
+	uint32_t sched_priority;     /* FIFO and RR: 1 to 99; else 0 */
+	uint32_t ioprio;             /* ioprio_get: class << 13 | level */
+	uint64_t timer_slack_ns;     /* PR_GET_TIMERSLACK */
 };
+#define CKPT_SCHED_RESET_ON_FORK 0x40000000u
+#define CKPT_SCHED_DEADLINE 6u /* refused at checkpoint: sched_setattr needs root and admission */
 /* No CPU at all: capture could not read the mask (more than 1024 CPUs), or a corrupt image. */
 static inline int ckpt_affinity_empty(const uint8_t *m) { for (int i = 0; i < CKPT_AFFINITY_BYTES; i++) if (m[i]) return 0; return 1; }
 
@@ -343,7 +352,7 @@ struct ckpt_region {
 _Static_assert(sizeof(struct ckpt_header) <= CKPT_HEADER_SIZE, "header fits its page");
 _Static_assert(sizeof(struct ckpt_header) % 8 == 0, "header is 8-byte sized");
 _Static_assert(sizeof(struct ckpt_link) == 24, "link record size is part of the format");
-_Static_assert(sizeof(struct ckpt_thread) == 304, "thread record size is part of the format");
+_Static_assert(sizeof(struct ckpt_thread) == 328, "thread record size is part of the format");
 _Static_assert(sizeof(struct ckpt_region) == 96, "region record size is part of the format");
 _Static_assert(sizeof(struct ckpt_extent) == 48, "extent record size is part of the format");
 _Static_assert(sizeof(struct ckpt_member) == 72, "member record size is part of the format");

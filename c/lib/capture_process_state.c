@@ -87,6 +87,9 @@ static int refuse_threads_not_restorable(struct capture *c)
 			: ckpt_affinity_empty(t->affinity)
 			? " has a CPU affinity mask wider than the image holds (more than 1024 CPUs on this "
 			  "machine), which a restart could not set again"
+			: (t->sched_policy & ~CKPT_SCHED_RESET_ON_FORK) == CKPT_SCHED_DEADLINE
+			? " runs under SCHED_DEADLINE, which a restart cannot set again (sched_setattr needs "
+			  "root, and admission could refuse it)"
 			: 0;
 		if (!why)
 			continue;

@@ -52,6 +52,20 @@ static void capture_rseq(struct ckpt_thread *t, uint64_t area)
 	t->rseq_len = CKPT_UNKNOWN; /* registered, but not as glibc does: refused by the coordinator */
 }
 
+/* Each of these is the thread's own (setpriority, sched_setscheduler and
+ * ioprio_set on tid 0 change the calling thread only); a new thread
+ * starts with its creator's. getpriority answers 20 - nice. */
+static void capture_scheduling(struct ckpt_thread *t)
+{
+	t->nice = 20 - (int32_t)SYS2(__NR_getpriority, 0 /* PRIO_PROCESS */, 0);
+	t->sched_policy = (uint32_t)SYS1(__NR_sched_getscheduler, 0);
+	int32_t param[1] = {0};
+	SYS2(__NR_sched_getparam, 0, param);
+	t->sched_priority = (uint32_t)param[0];
+	t->ioprio = (uint32_t)SYS2(__NR_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, 0);
+	t->timer_slack_ns = (uint64_t)sys_prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+}
+
 void capture_thread(struct ckpt_thread *t, const void *ucontext)
 {
 	const ucontext_t *uc = ucontext;
@@ -78,6 +92,7 @@ void capture_thread(struct ckpt_thread *t, const void *ucontext)
 	int pdeath = 0; /* the thread's own: clone clears it, even for threads */
 	sys_prctl(PR_GET_PDEATHSIG, (unsigned long)&pdeath, 0, 0, 0);
 	t->pdeath_signal = (uint32_t)pdeath;
+	capture_scheduling(t);
 	/* Left empty when the kernel's mask is wider than the image's (more than
 	 * 1024 CPUs): no thread runs on no CPU, so the coordinator refuses it. */
 	for (int i = 0; i < CKPT_AFFINITY_BYTES; i++)

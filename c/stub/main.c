@@ -15,7 +15,8 @@
  *        working directory there, this
  *        kernel's vDSO layout the same.
  *     3. Check the machine: same XSAVE layout, same vDSO contents, every
- *        thread's saved CPUs allowed to this restart, guard
+ *        thread's saved CPUs allowed to this restart, its nice value,
+ *        real-time policy and I/O class settable (scheduling.c), guard
  *        pages installable if the image has any, POSIX timers creatable
  *        with their ids and clocks (tried, then deleted), pending signals
  *        sane and within RLIMIT_SIGPENDING. Set umask, prctl flags, oom_score_adj
@@ -112,6 +113,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	uint64_t vdso = find_vdso(argv + argc + 1);
 	check_machine(&hdr, vdso);
 	check_affinity(&hdr, tables, argv + argc + 1);
+	check_scheduling(&hdr, tables);
 	check_guard_support(&hdr, tables);
 	check_timers(&hdr, tables);
 	check_signals(&hdr, tables);

@@ -108,6 +108,7 @@ static void restore_thread_state(const struct ckpt_thread *t)
 	long err = t->pdeath_signal ? sys_prctl(PR_SET_PDEATHSIG, t->pdeath_signal, 0, 0, 0) : 0;
 	if (err < 0)
 		die("cannot set a thread's parent-death signal again", err);
+	restore_scheduling(t);
 	sys_rt_sigprocmask(2 /* SIG_SETMASK */, &t->handler_sigmask, 0);
 	restore_affinity(t); /* last: the loaders and the clones before it ran on every CPU allowed */
 }

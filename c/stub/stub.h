@@ -173,6 +173,10 @@ void check_machine(const struct ckpt_header *hdr, uint64_t vdso_ehdr);
  * each thread sets its own as it resumes. */
 void check_affinity(const struct ckpt_header *hdr, const char *tables, char **envp);
 void restore_affinity(const struct ckpt_thread *t);
+/* scheduling.c: each thread's nice, policy, I/O priority and timer slack:
+ * what needs a right tried in phase 1, set again by each thread. */
+void check_scheduling(const struct ckpt_header *hdr, const char *tables);
+void restore_scheduling(const struct ckpt_thread *t);
 void check_vdso_layout(const struct ckpt_header *hdr);
 void restore_process_settings(const struct ckpt_header *hdr);
 /* process_state.c: login uid and groups as the image's, before any namespace. */

@@ -266,6 +266,11 @@ static void check_threads(const struct ckpt_header *h, const char *t)
 			bad("thread state points outside restored memory (corrupt image)");
 		if (th[i].pdeath_signal > 64)
 			bad("thread's parent-death signal is not a signal (corrupt image)");
+		uint32_t policy = th[i].sched_policy & ~CKPT_SCHED_RESET_ON_FORK;
+		int realtime = policy == 1 || policy == 2; /* FIFO, RR: 1 to 99; the others 0 */
+		if (th[i].nice < -20 || th[i].nice > 19 || policy > 5 || policy == 4 || th[i].sched_priority > 99 ||
+		    realtime != (th[i].sched_priority != 0) || th[i].ioprio >> 13 > 3)
+			bad("thread's scheduling is invalid (corrupt image)");
 	}
 	if (!region_with(h, t, h->restart_info_addr, sizeof(struct ckpt_restart_info), PROT_WRITE))
 		bad("libckpt's restart block is not in restored memory (corrupt image)");

@@ -3,15 +3,34 @@
  * records, computed in one place so the table and the JSON cannot
  * disagree. Names of kinds and flags come from kinds.ts. Pure.
  */
-import { CKPT_REGION_HEAP, CKPT_REGION_SYSV_SHM } from "./format.ts";
+import { CKPT_REGION_HEAP, CKPT_REGION_SYSV_SHM, CKPT_SCHED_RESET_ON_FORK } from "./format.ts";
 import { sysvSegmentText } from "./sysv-shm.ts";
 import { EXTENT_KINDS, LOCK_KINDS, REGION_KINDS, VM_FLAGS } from "./kinds.ts";
-import type { Fd, Lock, PendingSignal, Region } from "./types.ts";
+import type { Fd, Lock, PendingSignal, Region, Thread } from "./types.ts";
 import { hex } from "../cli/text.ts";
 
 /** A lock's type and inclusive byte range, and its kind as --json names it. */
 export function lockFacts(l: Lock) {
 	return { kind: LOCK_KINDS.of(l.kind)!.json, type: l.write ? "write" : "read", start: Number(l.start), end: l.len === 0n ? null : Number(l.start + l.len - 1n) };
+}
+
+const POLICIES: Record<number, string> = { 0: "other", 1: "fifo", 2: "rr", 3: "batch", 5: "idle" };
+const IO_CLASSES = ["none", "real-time", "best-effort", "idle"];
+
+/** How a thread is scheduled, as --json shows it: policy by its sched(7) name without SCHED_. */
+export function schedulingFacts(t: Thread) {
+	return {
+		nice: t.nice, policy: POLICIES[t.schedPolicy & ~CKPT_SCHED_RESET_ON_FORK] ?? "?", priority: t.schedPriority,
+		resetOnFork: (t.schedPolicy & CKPT_SCHED_RESET_ON_FORK) !== 0,
+		ioClass: IO_CLASSES[t.ioprio >>> 13] ?? "?", ioLevel: t.ioprio & 7, timerSlackNs: Number(t.timerSlackNs),
+	};
+}
+
+/** The same in words, what differs from a thread nobody tuned ("nice 5, idle, I/O idle"); "" when nothing does. */
+export function schedulingText(t: Thread): string {
+	const s = schedulingFacts(t);
+	return [s.nice ? `nice ${s.nice}` : "", s.policy !== "other" ? `${s.policy}${s.priority ? ` ${s.priority}` : ""}` : "",
+		s.ioClass !== "none" ? `I/O ${s.ioClass}${s.ioClass === "idle" ? "" : ` ${s.ioLevel}`}` : ""].filter(Boolean).join(", ");
 }
 
 export function perms(r: Region): string {

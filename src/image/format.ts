@@ -87,12 +87,14 @@ export const CKPT_LIBC_GLIBC = 1;
 export const CKPT_LIBC_MUSL = 2;
 export const CKPT_LIBC_MAX = CKPT_LIBC_MUSL;
 export const CKPT_MUSL_TID_OFFSET = 48;
+export const CKPT_SCHED_RESET_ON_FORK = 0x40000000;
+export const CKPT_SCHED_DEADLINE = 6;
 
 /** Every #define and enum value above, by its C name, for the mirror test. */
 export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_VERSION, CKPT_ARCH_X86_64, CKPT_PAGE_SIZE, CKPT_HEADER_SIZE, CKPT_HEADER_DAEMON, CKPT_HEADER_FLAGS_KNOWN,
 	CKPT_MAX_SIGNALS, CKPT_MAX_RLIMITS, CKPT_MAX_AUXV, CKPT_PATH_MAX, CKPT_MAX_FD, CKPT_MAX_THREADS, CKPT_AFFINITY_BYTES, CKPT_LOWEST_ADDRESS,
-	CKPT_RESTART_INFO_MAGIC,
+	CKPT_RESTART_INFO_MAGIC, CKPT_SCHED_RESET_ON_FORK, CKPT_SCHED_DEADLINE,
 	CKPT_UNKNOWN, CKPT_SIGNAL_PROCESS,
 	CKPT_SPECIAL_VVAR, CKPT_SPECIAL_VVAR_VCLOCK, CKPT_SPECIAL_VDSO, CKPT_NSPECIAL,
 	CKPT_REGION_ANON, CKPT_REGION_STACK, CKPT_REGION_FILE_PRIVATE,
@@ -220,7 +222,7 @@ export const RESUME_CTX = layout("ckpt_resume_ctx", 72, {
 	mxcsr: f(64, "u32"), fpu_cw: f(68, "u16"), pad: f(70, "u16"),
 });
 
-export const THREAD = layout("ckpt_thread", 304, {
+export const THREAD = layout("ckpt_thread", 328, {
 	tid: f(0, "i32"),
 	flags: f(4, "u32"),
 	fs_base: f(8, "u64"),
@@ -239,6 +241,8 @@ export const THREAD = layout("ckpt_thread", 304, {
 	user_rsp: f(96, "u64"),
 	resume: f(104, RESUME_CTX),
 	affinity: f(176, "u8", CKPT_AFFINITY_BYTES), // version 8: CPU n is bit n % 8 of byte n / 8
+	// version 10, its scheduling: policy SCHED_* | CKPT_SCHED_RESET_ON_FORK, ioprio class << 13 | level
+	nice: f(304, "i32"), sched_policy: f(308, "u32"), sched_priority: f(312, "u32"), ioprio: f(316, "u32"), timer_slack_ns: f(320, "u64"),
 });
 
 export const REGION = layout("ckpt_region", 96, {

@@ -7,7 +7,7 @@
 import { CKPT_CODEC_NONE, CKPT_HEADER_DAEMON, CKPT_REGION_UNREAD, CKPT_TRACKING_WRITE_PROTECT } from "./format.ts";
 import {
 	bytesInImage, fdFlags, storedLength, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
-	vmFlagNames,
+	vmFlagNames, schedulingText,
 } from "./facts.ts";
 import { clockName } from "./clocks.ts";
 import { CODEC_NAMES, EXTENT_KINDS, FD_KINDS, LIBC_NAMES, LOCK_KINDS, REGION_KINDS, TRACKING_NAMES } from "./kinds.ts";
@@ -123,11 +123,13 @@ export function renderInfo(image: Image, nowMs: number, processes: TreeProcess[]
 
 	out.push("", `threads (${image.threads.length}):`);
 	// Only where a thread has one: PR_SET_PDEATHSIG is rare.
-	const anyPdeath = image.threads.some((t) => t.pdeathSignal);
-	const pdeath = (t: Thread) => (anyPdeath ? [t.pdeathSignal ? signalName(t.pdeathSignal) : "-"] : []);
+	// Columns only where a thread has something in them: both are rare.
+	const anyPdeath = image.threads.some((t) => t.pdeathSignal), anyTuned = image.threads.some((t) => schedulingText(t));
+	const rare = (t: Thread) => [
+		...(anyPdeath ? [t.pdeathSignal ? signalName(t.pdeathSignal) : "-"] : []), ...(anyTuned ? [schedulingText(t) || "-"] : [])];
 	out.push(table([
-		["TID", "RIP", "RSP", "FS_BASE", "CPUS", ...(anyPdeath ? ["ON_PARENT_DEATH"] : [])],
-		...image.threads.map((t) => [String(t.tid), hex(t.userRip), hex(t.userRsp), hex(t.fsBase), cpuList(t.cpus), ...pdeath(t)]),
+		["TID", "RIP", "RSP", "FS_BASE", "CPUS", ...(anyPdeath ? ["ON_PARENT_DEATH"] : []), ...(anyTuned ? ["SCHEDULING"] : [])],
+		...image.threads.map((t) => [String(t.tid), hex(t.userRip), hex(t.userRsp), hex(t.fsBase), cpuList(t.cpus), ...rare(t)]),
 	], [0]));
 
 	out.push("", `memory (${image.regions.length} regions, ${bytes(memBytes)}):`);

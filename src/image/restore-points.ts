@@ -6,7 +6,7 @@
  * restore stub refuses an image otherwise (c/stub/validate.c: check_specials,
  * check_threads), so this reader does too: both refuse the same images.
  */
-import { CKPT_LIBC_MUSL, CKPT_MUSL_TID_OFFSET, CKPT_PAGE_SIZE, RESTART_INFO } from "./format.ts";
+import { CKPT_LIBC_MUSL, CKPT_MUSL_TID_OFFSET, CKPT_PAGE_SIZE, CKPT_SCHED_RESET_ON_FORK, RESTART_INFO } from "./format.ts";
 import { USER_SPACE_END } from "./header.ts";
 import type { Header, Region, Thread } from "./types.ts";
 
@@ -38,6 +38,14 @@ export function tidWord(libc: number, t: Thread): bigint {
 	return libc === CKPT_LIBC_MUSL ? t.fsBase + BigInt(CKPT_MUSL_TID_OFFSET) : t.clearChildTid;
 }
 
+/** As the stub's check_threads: nice -20 to 19; OTHER, FIFO, RR, BATCH or IDLE; a priority for FIFO and RR only; an I/O class to 3. */
+function schedulingValid(t: Thread): boolean {
+	const policy = t.schedPolicy & ~CKPT_SCHED_RESET_ON_FORK;
+	const realtime = policy === 1 || policy === 2;
+	return t.nice >= -20 && t.nice <= 19 && policy <= 5 && policy !== 4 && t.schedPriority <= 99 &&
+		realtime === (t.schedPriority !== 0) && t.ioprio >>> 13 <= 3;
+}
+
 export function checkRestorePoints(fail: (why: string) => never, h: Header, threads: readonly Thread[], regions: readonly Region[]): void {
 	let prev = 0n;
 	for (const { name, start, end } of h.specials) {
@@ -56,6 +64,7 @@ export function checkRestorePoints(fail: (why: string) => never, h: Header, thre
 			(t.rseqAddr !== 0n && (!inRestoredMemory(regions, t.rseqAddr, BigInt(t.rseqLen), PROT_WRITE) || t.rseqAddr % 32n !== 0n || t.rseqLen < 32)))
 			fail(`thread ${i}: its state points outside restored memory (corrupt image)`);
 		if (t.pdeathSignal > 64) fail(`thread ${i}: its parent-death signal is not a signal (corrupt image)`);
+		if (!schedulingValid(t)) fail(`thread ${i}: its scheduling is invalid (corrupt image)`);
 	});
 	if (!inRestoredMemory(regions, h.restartInfoAddr, BigInt(RESTART_INFO.size), PROT_WRITE))
 		fail("libckpt's restart block is not in restored memory (corrupt image)");

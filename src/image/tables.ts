@@ -370,6 +370,11 @@ function decodeThread(t: Fields<keyof typeof THREAD.fields>): Thread {
 		altstackSize: t.u64("altstack_size"),
 		altstackFlags: t.i32("altstack_flags"),
 		pdeathSignal: t.u32("pdeath_signal"),
+		nice: t.i32("nice"),
+		schedPolicy: t.u32("sched_policy"),
+		schedPriority: t.u32("sched_priority"),
+		ioprio: t.u32("ioprio"),
+		timerSlackNs: t.u64("timer_slack_ns"),
 		userRip: t.u64("user_rip"),
 		userRsp: t.u64("user_rsp"),
 		resume: {

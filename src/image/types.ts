@@ -129,6 +129,11 @@ export interface Thread {
 	altstackSize: bigint;
 	altstackFlags: number;
 	pdeathSignal: number; // PR_SET_PDEATHSIG: sent when the parent ends; 0 for none
+	nice: number;
+	schedPolicy: number; // SCHED_* | CKPT_SCHED_RESET_ON_FORK
+	schedPriority: number;
+	ioprio: number; // class << 13 | level
+	timerSlackNs: bigint;
 	userRip: bigint;
 	userRsp: bigint;
 	resume: ResumeCtx;

@@ -56,13 +56,18 @@ const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find(existsSync);
 test("umask, THP disable, no-new-privs, subreaper, oom_score_adj, membarrier, rseq, altstacks and parent-death signals come back", async () => {
 	const first = await checkpoint([CKPT, PROGRAM]);
 	const before = settings(first.stdout, "before");
-	expect(before).toBe("umask=027 thp_disable=1 no_new_privs=1 child_subreaper=1 oom_score_adj=789 membarrier=0x10 pdeath_signal=28");
+	expect(before).toBe("umask=027 thp_disable=1 no_new_privs=1 child_subreaper=1 oom_score_adj=789 membarrier=0x10 pdeath_signal=28 " +
+		"nice=5 policy=3 ioprio=0x6000 timer_slack=123456");
 	expect(first.stdout).toContain("main altstack: same area, SS_ONSTACK");
 	expect(first.stdout).toContain("thread altstack: same area, SS_ONSTACK");
 
 	const info = Bun.spawnSync([CKPT, "info", "--json"], { cwd: dir });
 	const doc = JSON.parse(info.stdout.toString());
 	expect(doc.threads.map((t: { parentDeathSignal: number | null }) => t.parentDeathSignal)).toEqual([28, 17]);
+	expect(doc.threads.map((t: { scheduling: unknown }) => t.scheduling)).toEqual([
+		{ nice: 5, policy: "batch", priority: 0, resetOnFork: false, ioClass: "idle", ioLevel: 0, timerSlackNs: 123456 },
+		{ nice: 7, policy: "idle", priority: 0, resetOnFork: false, ioClass: "best-effort", ioLevel: 6, timerSlackNs: 2000000 },
+	]);
 	const p = doc.process;
 	expect(p).toMatchObject({ umask: "0027", thpDisable: 1, noNewPrivs: true, childSubreaper: true, oomScoreAdj: 789,
 		membarrier: ["private-expedited"] });
@@ -70,7 +75,7 @@ test("umask, THP disable, no-new-privs, subreaper, oom_score_adj, membarrier, rs
 	const second = await restart();
 	expect(second.stderr).toBe("");
 	expect(settings(second.stdout, "after")).toBe(before!);
-	for (const name of ["umask", "thp_disable", "no_new_privs", "child_subreaper", "oom_score_adj", "membarrier", "pdeath_signal"])
+	for (const name of ["umask", "thp_disable", "no_new_privs", "child_subreaper", "oom_score_adj", "membarrier", "pdeath_signal", "nice", "policy", "ioprio", "timer_slack"])
 		expect(second.stdout).toContain(`same ${name}\n`);
 	// Registered again by the kernel, at the same area: cpu_id tracks this
 	// run's CPU and a second registration is refused as a duplicate.
@@ -81,6 +86,7 @@ test("umask, THP disable, no-new-privs, subreaper, oom_score_adj, membarrier, rs
 	expect(second.stdout).toContain("thread altstack: same area, SS_ONSTACK\n");
 	// Each thread's own, set by the thread: SIGWINCH on the main one, SIGCHLD on the other.
 	expect(second.stdout).toContain("thread pdeath_signal: 17\n");
+	expect(second.stdout).toContain("thread scheduling: nice=7 policy=5 ioprio=0x4006 timer_slack=2000000\n");
 	expect(second.stdout).toEndWith("PASS\n");
 	expect(second.code).toBe(0);
 }, 60000);
@@ -208,6 +214,24 @@ test("no_new_privs set on the restart but not on the program refuses the restart
 	const refused = await restart([SETPRIV, "--no-new-privs"]);
 	expect(refused.code).toBe(1);
 	expect(refused.stderr).toContain("no_new_privs was 0, is now 1 (inherited from whoever runs the restart)");
+	const second = await restart();
+	expect(second.stdout).toEndWith("PASS\n");
+}, 60000);
+
+test("a nice value below the restart's own, which it may not set, refuses it before teardown naming the thread", async () => {
+	const first = await checkpoint([CKPT, PROGRAM]);
+	expect(settings(first.stdout, "before")).toContain(" nice=5 ");
+	let prefix = ["nice", "-n", "10"];
+	if (hasCapability(23 /* CAP_SYS_NICE */)) {
+		if (!SETPRIV) {
+			console.log("skipped: needs setpriv to drop CAP_SYS_NICE for the restart");
+			return;
+		}
+		prefix = [...prefix, SETPRIV, "--inh-caps=-sys_nice", "--bounding-set=-sys_nice"];
+	}
+	const refused = await restart(prefix);
+	expect(refused.code).toBe(1);
+	expect(refused.stderr).toMatch(/^ckpt: cannot restart \S+: thread \d+ had nice 5, which this restart may not set \(RLIMIT_NICE or CAP_SYS_NICE\): Permission denied\n$/);
 	const second = await restart();
 	expect(second.stdout).toEndWith("PASS\n");
 }, 60000);
