@@ -45,7 +45,7 @@
 #define CKPT_MAGIC "CKPTIMG\0"
 #define CKPT_VERSION 10 /* 7: SYSV_SHM regions; 8: reopens (a deleted file or memfd opened twice), each thread's CPU affinity;
                           9: PARENT extents inside older images' compressed blocks;
-                          10: each thread's parent-death signal and scheduling */
+                          10: each thread's parent-death signal and scheduling, the personality */
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -203,7 +203,7 @@ struct ckpt_header {
 	uint64_t threads_off, regions_off, extents_off, fds_off, strings_off; /* within tables */
 	uint64_t locks_off;          /* within tables, after the strings */
 	uint32_t nlocks;
-	uint32_t pad_locks;
+	uint32_t personality;        /* version 10: personality(2), was padding (c/stub/process_state.c) */
 	uint32_t tables_crc;
 	uint32_t flags;              /* CKPT_HEADER_* below; any other bit is refused */
 

@@ -122,6 +122,7 @@ int capture_process_state(struct capture *c)
 	int subreaper = 0;
 	sys_prctl(PR_GET_CHILD_SUBREAPER, (unsigned long)&subreaper, 0, 0, 0);
 	p->child_subreaper = (uint32_t)subreaper;
+	c->hdr->personality = (uint32_t)SYS1(__NR_personality, 0xffffffff); /* this value only asks */
 	long mb = sys_membarrier(MEMBARRIER_CMD_GET_REGISTRATIONS, 0);
 	p->membarrier = mb < 0 ? CKPT_UNKNOWN : (uint32_t)mb;
 	if (capture_groups(c, p))

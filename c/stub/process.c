@@ -68,6 +68,9 @@ void restore_process_state(void)
 	if (err < 0)
 		die_path("cannot change to the saved working directory", cwd, err);
 	restore_terminals();
+	long personality = SYS1(__NR_personality, restart.hdr->personality); /* threads cloned after inherit it */
+	if (personality < 0)
+		die("cannot set the program's personality again", personality);
 }
 
 /* Tells libckpt, in its restored memory, what just happened. */

@@ -172,9 +172,23 @@ void check_identity(const struct ckpt_header *h, const char *tables)
 	check_groups(&h->process, tables + h->strings_off);
 }
 
+/* The personality (setarch -R: ADDR_NO_RANDOMIZE; READ_IMPLIES_EXEC...)
+ * is set in phase 2, once every region is mapped with its saved protection
+ * (READ_IMPLIES_EXEC would add PROT_EXEC to the stub's own mappings); one
+ * this kernel refuses is refused here, tried and taken back. */
+static void check_personality(uint32_t personality)
+{
+	long was = SYS1(__NR_personality, 0xffffffff);
+	long err = SYS1(__NR_personality, personality);
+	SYS1(__NR_personality, was);
+	if (err < 0)
+		die("cannot set the program's personality (personality(2)) on this kernel", err);
+}
+
 void restore_process_settings(const struct ckpt_header *h)
 {
 	const struct ckpt_process_state *p = &h->process;
+	check_personality(h->personality);
 	set_prctl_flags(p);
 	set_oom_score_adj(p->oom_score_adj);
 	register_membarrier(p->membarrier);

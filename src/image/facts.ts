@@ -33,6 +33,21 @@ export function schedulingText(t: Thread): string {
 		s.ioClass !== "none" ? `I/O ${s.ioClass}${s.ioClass === "idle" ? "" : ` ${s.ioLevel}`}` : ""].filter(Boolean).join(", ");
 }
 
+const PERSONALITY_FLAGS: [number, string][] = [
+	[0x0020000, "UNAME26"], [0x0040000, "ADDR_NO_RANDOMIZE"], [0x0080000, "FDPIC_FUNCPTRS"], [0x0100000, "MMAP_PAGE_ZERO"],
+	[0x0200000, "ADDR_COMPAT_LAYOUT"], [0x0400000, "READ_IMPLIES_EXEC"], [0x0800000, "ADDR_LIMIT_32BIT"],
+	[0x1000000, "SHORT_INODE"], [0x2000000, "WHOLE_SECONDS"], [0x4000000, "STICKY_TIMEOUTS"], [0x8000000, "ADDR_LIMIT_3GB"],
+];
+
+/** personality(2) as setarch names it: "linux", or "linux, ADDR_NO_RANDOMIZE" ("0x8 ..." for another domain). */
+export function personalityText(v: number): string {
+	const domain = v & 0xff;
+	const flags = PERSONALITY_FLAGS.filter(([bit]) => v & bit).map(([, name]) => name);
+	const known = PERSONALITY_FLAGS.reduce((m, [bit]) => m | bit, 0xff);
+	const rest = v & ~known;
+	return [domain === 0 ? "linux" : `domain ${hex(BigInt(domain))}`, ...flags, ...(rest ? [hex(BigInt(rest))] : [])].join(", ");
+}
+
 export function perms(r: Region): string {
 	const shared = REGION_KINDS.of(r.kind)?.shared ?? false;
 	return (r.prot & 1 ? "r" : "-") + (r.prot & 2 ? "w" : "-") + (r.prot & 4 ? "x" : "-") + (shared ? "s" : "p");

@@ -173,7 +173,7 @@ export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	strings_off: f(128, "u64"),
 	locks_off: f(136, "u64"),
 	nlocks: f(144, "u32"),
-	pad_locks: f(148, "u32"),
+	personality: f(148, "u32"), // version 10: personality(2), was padding
 	tables_crc: f(152, "u32"),
 	flags: f(156, "u32"),
 	hostname: f(160, "char", 72),

@@ -124,6 +124,7 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 		stringsOff: clamp(h.u64("strings_off")),
 		locksOff: clamp(h.u64("locks_off")),
 		nlocks: h.u32("nlocks"),
+		personality: h.u32("personality"),
 		watchesOff: h.u32("watches_off"),
 		nwatches: h.u32("nwatches"),
 		inotifyOff: h.u32("inotify_off"),

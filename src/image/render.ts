@@ -7,7 +7,7 @@
 import { CKPT_CODEC_NONE, CKPT_HEADER_DAEMON, CKPT_REGION_UNREAD, CKPT_TRACKING_WRITE_PROTECT } from "./format.ts";
 import {
 	bytesInImage, fdFlags, storedLength, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
-	vmFlagNames, schedulingText,
+	vmFlagNames, schedulingText, personalityText,
 } from "./facts.ts";
 import { clockName } from "./clocks.ts";
 import { CODEC_NAMES, EXTENT_KINDS, FD_KINDS, LIBC_NAMES, LOCK_KINDS, REGION_KINDS, TRACKING_NAMES } from "./kinds.ts";
@@ -59,6 +59,7 @@ function processSettings(image: Image): string[][] {
 	const mb = membarrierNames(p.membarrier);
 	return [
 		["umask", umaskText(p.umask)],
+		["personality", personalityText(image.header.personality)],
 		["transparent huge pages", thpText(p.thpDisable)],
 		["no_new_privs", p.noNewPrivs ? "set" : "no"],
 		["child subreaper", p.childSubreaper ? "yes" : "no"],

@@ -66,6 +66,7 @@ export interface Header {
 	stringsOff: number;
 	locksOff: number;
 	nlocks: number;
+	personality: number; // personality(2): ADDR_NO_RANDOMIZE (setarch -R), READ_IMPLIES_EXEC...
 	watchesOff: number; // the epoll watch table
 	nwatches: number;
 	inotifyOff: number; // the inotify watch table (version 4)

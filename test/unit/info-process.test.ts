@@ -9,6 +9,7 @@ import { CKPT_UNKNOWN, HEADER, PROCESS_STATE } from "../../src/image/format.ts";
 import { readImage } from "../../src/image/read.ts";
 import { infoJson } from "../../src/image/json.ts";
 import { renderInfo } from "../../src/image/render.ts";
+import { personalityText } from "../../src/image/facts.ts";
 import { buildImage, poke } from "./image-builder.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ckpt-info-process-"));
@@ -29,6 +30,7 @@ test("every setting is shown, with what must match and what is not carried", () 
 	expect(text).toContain([
 		"process settings:",
 		"  umask                   0027",
+		"  personality             linux",
 		"  transparent huge pages  disabled except where madvised",
 		"  no_new_privs            set",
 		"  child subreaper         yes",
@@ -38,8 +40,14 @@ test("every setting is shown, with what must match and what is not carried", () 
 		"  groups                  none (must match at restart)",
 		"  cgroup                  unknown (not carried: the restart's own applies)",
 	].join("\n"));
-	expect(infoJson(image).process).toEqual({ umask: "0027", thpDisable: 3, noNewPrivs: true, childSubreaper: true,
+	expect(infoJson(image).process).toEqual({ umask: "0027", personality: 0, thpDisable: 3, noNewPrivs: true, childSubreaper: true,
 		oomScoreAdj: -17, membarrier: ["global-expedited", "private-expedited"], loginUid: null, groups: [], cgroup: "" });
+});
+
+test("a personality is named as setarch names its flags, an unknown bit in hex", () => {
+	expect(personalityText(0)).toBe("linux");
+	expect(personalityText(0x0040000)).toBe("linux, ADDR_NO_RANDOMIZE");
+	expect(personalityText(0x0400008 | 0x10000000)).toBe("domain 0x8, READ_IMPLIES_EXEC, 0x10000000");
 });
 
 test("membarrier registrations a kernel before 6.3 could not report are shown as unknown", () => {
