@@ -45,7 +45,7 @@
 #define CKPT_MAGIC "CKPTIMG\0"
 #define CKPT_VERSION 10 /* 7: SYSV_SHM regions; 8: reopens (a deleted file or memfd opened twice), each thread's CPU affinity;
                           9: PARENT extents inside older images' compressed blocks;
-                          10: each thread's parent-death signal and scheduling, the personality */
+                          10: each thread's parent-death signal and scheduling, the personality, MDWE */
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -224,7 +224,7 @@ struct ckpt_header {
 	uint64_t special_start[CKPT_NSPECIAL]; /* 0 when absent */
 	uint64_t special_end[CKPT_NSPECIAL];
 	uint32_t vdso_crc;
-	uint32_t pad0;
+	uint32_t mdwe;               /* version 10: PR_GET_MDWE (memory-deny-write-execute), was padding */
 	struct ckpt_sigaction sigactions[CKPT_MAX_SIGNALS]; /* [n-1] is signal n */
 	struct ckpt_itimer itimers[3];                      /* REAL, VIRTUAL, PROF */
 	struct ckpt_rlimit rlimits[CKPT_MAX_RLIMITS];
@@ -307,6 +307,8 @@ struct ckpt_thread {
 	uint64_t timer_slack_ns;     /* PR_GET_TIMERSLACK */
 };
 #define CKPT_SCHED_RESET_ON_FORK 0x40000000u
+#define CKPT_PR_SET_MDWE 65 /* Linux 6.3; older headers lack it */
+#define CKPT_PR_GET_MDWE 66
 #define CKPT_SCHED_DEADLINE 6u /* refused at checkpoint: sched_setattr needs root and admission */
 /* No CPU at all: capture could not read the mask (more than 1024 CPUs), or a corrupt image. */
 static inline int ckpt_affinity_empty(const uint8_t *m) { for (int i = 0; i < CKPT_AFFINITY_BYTES; i++) if (m[i]) return 0; return 1; }

@@ -123,6 +123,8 @@ int capture_process_state(struct capture *c)
 	sys_prctl(PR_GET_CHILD_SUBREAPER, (unsigned long)&subreaper, 0, 0, 0);
 	p->child_subreaper = (uint32_t)subreaper;
 	c->hdr->personality = (uint32_t)SYS1(__NR_personality, 0xffffffff); /* this value only asks */
+	long mdwe = sys_prctl(CKPT_PR_GET_MDWE, 0, 0, 0, 0);
+	c->hdr->mdwe = mdwe < 0 ? 0 : (uint32_t)mdwe; /* EINVAL before Linux 6.3: none */
 	long mb = sys_membarrier(MEMBARRIER_CMD_GET_REGISTRATIONS, 0);
 	p->membarrier = mb < 0 ? CKPT_UNKNOWN : (uint32_t)mb;
 	if (capture_groups(c, p))

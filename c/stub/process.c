@@ -71,6 +71,10 @@ void restore_process_state(void)
 	long personality = SYS1(__NR_personality, restart.hdr->personality); /* threads cloned after inherit it */
 	if (personality < 0)
 		die("cannot set the program's personality again", personality);
+	/* Last: every region has its protection, and nothing here gains PROT_EXEC any more. */
+	err = restart.hdr->mdwe ? sys_prctl(CKPT_PR_SET_MDWE, restart.hdr->mdwe, 0, 0, 0) : 0;
+	if (err < 0)
+		die("cannot set memory-deny-write-execute again", err);
 }
 
 /* Tells libckpt, in its restored memory, what just happened. */

@@ -185,10 +185,20 @@ static void check_personality(uint32_t personality)
 		die("cannot set the program's personality (personality(2)) on this kernel", err);
 }
 
+/* Memory-deny-write-execute cannot be cleared once set, so it cannot be
+ * tried here: the stub still makes its arena executable. A kernel that
+ * does not know it (before 6.3) is refused here; phase 2 sets it last. */
+static void check_mdwe(uint32_t mdwe)
+{
+	if (mdwe && sys_prctl(CKPT_PR_GET_MDWE, 0, 0, 0, 0) < 0)
+		die("the program had memory-deny-write-execute (PR_SET_MDWE), which this kernel lacks (Linux 6.3+)", 0);
+}
+
 void restore_process_settings(const struct ckpt_header *h)
 {
 	const struct ckpt_process_state *p = &h->process;
 	check_personality(h->personality);
+	check_mdwe(h->mdwe);
 	set_prctl_flags(p);
 	set_oom_score_adj(p->oom_score_adj);
 	register_membarrier(p->membarrier);

@@ -125,6 +125,7 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 		locksOff: clamp(h.u64("locks_off")),
 		nlocks: h.u32("nlocks"),
 		personality: h.u32("personality"),
+		mdwe: h.u32("mdwe"),
 		watchesOff: h.u32("watches_off"),
 		nwatches: h.u32("nwatches"),
 		inotifyOff: h.u32("inotify_off"),

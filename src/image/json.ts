@@ -71,6 +71,7 @@ export function infoJson(image: Image, processes: TreeProcess[] = treeProcesses(
 		process: {
 			umask: umaskText(h.process.umask),
 			personality: h.personality,
+			mdwe: h.mdwe,
 			thpDisable: h.process.thpDisable,
 			noNewPrivs: h.process.noNewPrivs,
 			childSubreaper: h.process.childSubreaper,

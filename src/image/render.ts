@@ -60,6 +60,7 @@ function processSettings(image: Image): string[][] {
 	return [
 		["umask", umaskText(p.umask)],
 		["personality", personalityText(image.header.personality)],
+		["deny write+exec", image.header.mdwe ? `on (PR_SET_MDWE${image.header.mdwe & 2 ? ", not inherited" : ""})` : "off"],
 		["transparent huge pages", thpText(p.thpDisable)],
 		["no_new_privs", p.noNewPrivs ? "set" : "no"],
 		["child subreaper", p.childSubreaper ? "yes" : "no"],

@@ -67,6 +67,7 @@ export interface Header {
 	locksOff: number;
 	nlocks: number;
 	personality: number; // personality(2): ADDR_NO_RANDOMIZE (setarch -R), READ_IMPLIES_EXEC...
+	mdwe: number; // PR_GET_MDWE: 1 refuse exec gain, | 2 not inherited; 0 off
 	watchesOff: number; // the epoll watch table
 	nwatches: number;
 	inotifyOff: number; // the inotify watch table (version 4)

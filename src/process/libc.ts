@@ -11,6 +11,7 @@
  * the same (JS main) thread, before any other FFI call can change it.
  */
 import { CString, dlopen, read } from "bun:ffi";
+import { RuntimeError } from "../cli/errors.ts";
 
 let lib: ReturnType<typeof open> | undefined;
 
@@ -41,8 +42,21 @@ function open() {
 	}).symbols;
 }
 
+/**
+ * Bun's FFI compiles its calls as it goes: where memory may not be both
+ * written and executed (PR_SET_MDWE, which systemd's
+ * MemoryDenyWriteExecute= sets since v256), it has no JIT and every call
+ * fails. Say so, rather than Bun's "bun:ffi requires the JIT".
+ */
 export function libc() {
-	return (lib ??= open());
+	try {
+		return (lib ??= open());
+	} catch (e) {
+		if (!/requires the JIT/.test(String(e))) throw e;
+		throw new RuntimeError(
+			"cannot run without a JIT: this process may not have memory both written and executed " +
+				"(memory-deny-write-execute: PR_SET_MDWE, systemd's MemoryDenyWriteExecute=), or BUN_JSC_useJIT=0 is set");
+	}
 }
 
 /** errno of the last failed call on this thread: read it before any other call. */

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, type Running, runToEnd, spawn } from "./harness.ts";
+import { ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, type Running, runToEnd, spawn } from "./harness.ts";
 
 let dir: string;
 const started: Running[] = [];
@@ -270,3 +270,13 @@ describe("help, version, and the end of ckpt's options", () => {
     expect(existsSync(join(dir, "a.dat"))).toBe(false);
   }, 30000);
 });
+
+test("where memory may not be both written and executed (PR_SET_MDWE), ckpt, whose runtime needs a JIT, says so in one line", async () => {
+  const r = await runToEnd([fixture("deny-write-exec"), CKPT, "restart"], { cwd: dir });
+  if (r.code === 2 && r.stderr.startsWith("deny-write-exec")) {
+    console.log(`skipped: this kernel has no PR_SET_MDWE (${r.stderr.trim()})`);
+    return;
+  }
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/^ckpt: cannot run without a JIT: .*\(memory-deny-write-execute: PR_SET_MDWE, systemd's MemoryDenyWriteExecute=\).*\n$/);
+}, 30000);

@@ -31,6 +31,7 @@ test("every setting is shown, with what must match and what is not carried", () 
 		"process settings:",
 		"  umask                   0027",
 		"  personality             linux",
+		"  deny write+exec         off",
 		"  transparent huge pages  disabled except where madvised",
 		"  no_new_privs            set",
 		"  child subreaper         yes",
@@ -40,7 +41,7 @@ test("every setting is shown, with what must match and what is not carried", () 
 		"  groups                  none (must match at restart)",
 		"  cgroup                  unknown (not carried: the restart's own applies)",
 	].join("\n"));
-	expect(infoJson(image).process).toEqual({ umask: "0027", personality: 0, thpDisable: 3, noNewPrivs: true, childSubreaper: true,
+	expect(infoJson(image).process).toEqual({ umask: "0027", personality: 0, mdwe: 0, thpDisable: 3, noNewPrivs: true, childSubreaper: true,
 		oomScoreAdj: -17, membarrier: ["global-expedited", "private-expedited"], loginUid: null, groups: [], cgroup: "" });
 });
 
