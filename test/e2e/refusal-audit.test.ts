@@ -169,6 +169,9 @@ const AUDIT: Record<string, Refusal[]> = {
     { text: "capabilities of the new user namespace", sites: 1, about: "kernel" },
     { text: "cannot create a thread", sites: 1, about: "kernel" },
     { text: "thread pointer", sites: 1, about: "kernel" },
+    { text: "parent-death signal again", sites: 1, about: "kernel" },
+    { text: "personality again", sites: 1, about: "kernel" }, // tried in phase 1 (process_state.c)
+    { text: "memory-deny-write-execute again", sites: 1, about: "kernel" }, // the kernel has it: phase 1
   ],
 };
 
