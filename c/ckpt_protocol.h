@@ -30,7 +30,7 @@
 /* The seccomp filters the program was launched under, decimal: set by the
  * first libckpt of a launch and handed on through every exec, so filters
  * a sandbox in the tree installs before it execs the program count as the
- * program's own (c/lib/capture_unrestorable.c). */
+ * program's own (c/lib/seccomp.c). */
 #define CKPT_ENV_SECCOMP "CKPT_SECCOMP"
 /* Flag: the exec was made with the trigger blocked (the launcher's, or
  * c/lib/exec.c's in any process of the tree); libckpt unblocks it once its

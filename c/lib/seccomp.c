@@ -17,21 +17,13 @@
 #include "../process_state.h"
 #include "../sys.h"
 
-/* The value after `key` on a line of `text`, or -1. */
+/* The number on the line of /proc/self/status that starts with `key`, or -1. */
 static int64_t status_value(const char *text, const char *key)
 {
-	size_t klen = str_len(key);
-	for (const char *p = text; *p; p++) {
-		if ((p != text && p[-1] != '\n') || !str_starts(p, key))
-			continue;
-		p += klen;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		int ok;
-		int64_t v = decimal_at(p, &ok);
-		return ok ? v : -1;
-	}
-	return -1;
+	const char *at = line_value(text, key);
+	int ok = 0;
+	int64_t v = at ? decimal_at(at, &ok) : 0;
+	return ok ? v : -1;
 }
 
 /* Seccomp_filters in /proc/self/status (Linux 5.9; before, 1 for filter
@@ -92,10 +84,11 @@ void seccomp_note_base(int base)
 void seccomp_note_launch(void)
 {
 	const char *given = getenv(CKPT_ENV_SECCOMP);
-	int ok = 0;
-	int64_t base = given ? decimal_at(given, &ok) : 0;
-	if (given)
-		ckpt_config.seccomp_base = ok ? (int)base : -1;
-	else
+	if (!given) {
 		seccomp_note_base(seccomp_level());
+		return;
+	}
+	int ok;
+	int64_t base = decimal_at(given, &ok);
+	ckpt_config.seccomp_base = ok ? (int)base : -1;
 }

@@ -89,24 +89,26 @@ __attribute__((noreturn)) void cannot_create(const struct ckpt_member *m, long e
 	die_line(&l);
 }
 
+/* clone's answer; in the child, the creator's stand-ins are not ours to end. */
+static long held_by_creator(long child)
+{
+	if (child == 0)
+		nheld = 0;
+	return child;
+}
+
 static long clone_quiet_at(int32_t pid)
 {
 	struct clone3_args a = {.exit_signal = 0, .set_tid = (uint64_t)&pid, .set_tid_size = pid ? 1 : 0};
 	if (!pid)
 		a.set_tid = 0;
-	long child = sys_clone3(&a, sizeof a);
-	if (child == 0)
-		nheld = 0; /* the creator's stand-ins are not ours to end */
-	return child;
+	return held_by_creator(sys_clone3(&a, sizeof a));
 }
 
 /* A go-between, at a pid above every one the tree needs. */
 static long clone_go_between(void)
 {
-	long child = clone_helper(0);
-	if (child == 0)
-		nheld = 0; /* the creator's stand-ins are not ours to end */
-	return child;
+	return held_by_creator(clone_helper(0));
 }
 
 /* A go-between or stand-in that failed noted its line to the root (it

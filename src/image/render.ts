@@ -124,7 +124,6 @@ export function renderInfo(image: Image, nowMs: number, processes: TreeProcess[]
 	out.push(table(processSettings(image)));
 
 	out.push("", `threads (${image.threads.length}):`);
-	// Only where a thread has one: PR_SET_PDEATHSIG is rare.
 	// Columns only where a thread has something in them: both are rare.
 	const anyPdeath = image.threads.some((t) => t.pdeathSignal), anyTuned = image.threads.some((t) => schedulingText(t));
 	const rare = (t: Thread) => [

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { FileSink } from "bun";
 import { crc32c } from "../../src/image/crc32c.ts";
 import { CKPT_HEADER_SIZE, HEADER, PROCESS_STATE } from "../../src/image/format.ts";
-import { CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, type Running, spawn } from "./harness.ts";
+import { checkpointRun, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, type Running, spawn } from "./harness.ts";
 
 let dir: string;
 eachTestInTempDir((d) => (dir = d));
@@ -131,10 +131,8 @@ test("KSM for the whole process (PR_SET_MEMORY_MERGE) refuses the checkpoint; th
 }, 60000);
 
 test("seccomp filters the program's tree installed (a sandbox that execs it) refuse the checkpoint; it runs on under them", async () => {
-	const run = spawn([CKPT, fixture("seccomp-wrap"), fixture("late-threads")], { cwd: dir });
-	await run.waitFor((out) => out.includes("tick 1\n"));
-	process.kill(run.pid, "SIGUSR2");
-	expect(await run.exit()).toBe(0);
+	const run = await checkpointRun([fixture("seccomp-wrap"), fixture("late-threads")], { cwd: dir, afterLines: 2 });
+	expect(run.code).toBe(0);
 	expect(run.stderr).toContain("ckpt: checkpoint failed: the program installed seccomp filters of its own " +
 		"(Seccomp_filters in /proc/self/status: 0 at launch, 1 now), which a restart cannot read back");
 	expect(run.stdout).toContain("tick 11\nall threads joined, heap intact\n");

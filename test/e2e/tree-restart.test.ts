@@ -10,7 +10,7 @@
 import { expect, test } from "bun:test";
 import { chmodSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, ROOT, runToEnd, spawn, until } from "./harness.ts";
+import { checkpointRun, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, ROOT, runToEnd, spawn, until } from "./harness.ts";
 import { CKPT_ENV_NAMESPACE, CKPT_NAMESPACE_TEST_UNAVAILABLE } from "../../src/protocol/protocol.ts";
 import { processesIn } from "./tree-runs.ts";
 
@@ -103,13 +103,10 @@ async function expectRefused(args: string[], line: RegExp, env: Record<string, s
 }
 
 test("a worker with a parent-death signal (PR_SET_PDEATHSIG) gets it when its parent exits after the restart", async () => {
-  const first = spawn([CKPT, fixture("parent-death")], { cwd: dir });
-  await first.waitFor((out) => out.includes("ready"));
-  process.kill(first.pid, "SIGUSR2");
-  expect(await first.exit()).toBe(EXIT_CHECKPOINTED);
+  expect((await checkpointRun([fixture("parent-death")], { cwd: dir, afterLines: 1 })).code).toBe(EXIT_CHECKPOINTED);
   // Its output ends once the worker, which outlives the root, has ended too.
-  const rest = spawn([CKPT, "restart"], { cwd: dir });
-  expect(await rest.exit()).toBe(0);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.code).toBe(0);
   expect(rest.stderr).toBe("");
   expect(rest.stdout).toContain("parent exits\n");
   expect(rest.stdout).toContain("worker: told that its parent ended\n");
