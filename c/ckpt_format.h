@@ -43,9 +43,10 @@
 #include <stdint.h>
 
 #define CKPT_MAGIC "CKPTIMG\0"
-#define CKPT_VERSION 10 /* 7: SYSV_SHM regions; 8: reopens (a deleted file or memfd opened twice), each thread's CPU affinity;
+#define CKPT_VERSION 11 /* 7: SYSV_SHM regions; 8: reopens (a deleted file or memfd opened twice), each thread's CPU affinity;
                           9: PARENT extents inside older images' compressed blocks;
-                          10: each thread's parent-death signal and scheduling, the personality, MDWE */
+                          10: each thread's parent-death signal and scheduling, the personality, MDWE;
+                          11: each thread's credentials, the dumpable flag */
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -55,7 +56,6 @@
 #define CKPT_PATH_MAX 4096
 #define CKPT_MAX_FD 65535          /* the highest fd number an image may hold */
 #define CKPT_MAX_THREADS 65536
-#define CKPT_AFFINITY_BYTES 128   /* a thread's CPU mask: 1024 CPUs, as glibc's cpu_set_t */
 #define CKPT_LOWEST_ADDRESS 0x1000 /* no region below: the kernel's lowest page */
 
 /* Addresses, lengths and file offsets of memory all are; so is the data
@@ -238,7 +238,7 @@ struct ckpt_header {
 	uint32_t inotify_off;        /* within tables, after the epoll watches */
 	/* version 5, compression (--compress): how DATA extents are stored */
 	uint32_t codec;              /* enum ckpt_codec */
-	uint32_t pad_codec;
+	uint32_t dumpable;           /* version 11: PR_GET_DUMPABLE (0, 1, 2), was padding (c/stub/credentials.c) */
 	/* version 5, pid namespace restart (c/stub/pid_namespace.c): the
 	 * parent's pid as the program saw it, for a stand-in at that pid. */
 	int32_t ppid;
@@ -264,70 +264,10 @@ struct ckpt_header {
 	uint32_t header_crc;         /* last: CRC32C of the header with this 0 */
 };
 
-/* Registers a resumed thread needs: the callee-saved state of the point in
- * the signal handler where capture happened (like setjmp). Everything else,
- * including SSE/AVX state of the interrupted code, is in the kernel's signal
- * frame on the thread's stack and comes back with rt_sigreturn. */
-struct ckpt_resume_ctx {
-	uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;
-	uint32_t mxcsr;
-	uint16_t fpu_cw;
-	uint16_t pad;
-};
-
-enum ckpt_thread_flags {
-	CKPT_THREAD_COORDINATOR = 1 << 0, /* took the checkpoint request */
-};
-
-/* Thread 0 is the thread-group leader (tid == pid) when it is alive: the
- * stub's own thread becomes it, the others are cloned. */
-struct ckpt_thread {
-	int32_t tid;
-	uint32_t flags;              /* enum ckpt_thread_flags */
-	uint64_t fs_base;
-	uint64_t clear_child_tid;   /* PR_GET_TID_ADDRESS: glibc's pd->tid, musl's thread-list lock */
-	uint64_t robust_list, robust_len;
-	uint64_t rseq_addr;         /* 0: none registered */
-	uint32_t rseq_len, rseq_sig;
-	uint64_t handler_sigmask;   /* mask while in the handler */
-	uint64_t altstack_sp, altstack_size;
-	int32_t altstack_flags;
-	uint32_t pdeath_signal;      /* version 10: PR_GET_PDEATHSIG, 0 for none */
-	uint64_t user_rip, user_rsp; /* the interrupted code, for `ckpt info` */
-	struct ckpt_resume_ctx resume;
-	/* version 8: sched_getaffinity as the thread saw it (CPU n is bit n % 8
-	 * of byte n / 8, the kernel's order); the stub sets it again, or refuses
-	 * a restart that may not use one of its CPUs (c/stub/affinity.c) */
-	uint8_t affinity[CKPT_AFFINITY_BYTES];
-	/* version 10: how the thread is scheduled, its own (c/stub/scheduling.c) */
-	int32_t nice;                /* -20 (first) to 19 */
-	uint32_t sched_policy;       /* SCHED_OTHER, FIFO, RR, BATCH or IDLE, | CKPT_SCHED_RESET_ON_FORK */
-	uint32_t sched_priority;     /* FIFO and RR: 1 to 99; else 0 */
-	uint32_t ioprio;             /* ioprio_get: class << 13 | level */
-	uint64_t timer_slack_ns;     /* PR_GET_TIMERSLACK */
-};
-#define CKPT_SCHED_RESET_ON_FORK 0x40000000u
 #define CKPT_PR_SET_MDWE 65 /* Linux 6.3; older headers lack it */
 #define CKPT_PR_GET_MDWE 66
-#define CKPT_SCHED_DEADLINE 6u /* refused at checkpoint: sched_setattr needs root and admission */
-/* No CPU at all: capture could not read the mask (more than 1024 CPUs), or a corrupt image. */
-static inline int ckpt_affinity_empty(const uint8_t *m) { for (int i = 0; i < CKPT_AFFINITY_BYTES; i++) if (m[i]) return 0; return 1; }
 
-/* Which C library the program ran with: it decides where a thread's id
- * lives. glibc keeps it in its descriptor at the address it gave
- * set_tid_address; musl (1.2+) gives every thread the address of its
- * thread-list lock there (the kernel's exit-time clear releases that lock)
- * and keeps the id in its struct pthread, which %fs points at, after self,
- * dtv, prev, next, sysinfo and canary. */
-enum ckpt_libc { CKPT_LIBC_GLIBC = 1, CKPT_LIBC_MUSL = 2, CKPT_LIBC_MAX = CKPT_LIBC_MUSL };
-#define CKPT_MUSL_TID_OFFSET 48
-
-/* Where the program's libc keeps this thread's id, for the stub to write
- * the new one (0: nowhere known). */
-static inline uint64_t ckpt_tid_word(uint32_t libc, const struct ckpt_thread *t)
-{
-	return libc == CKPT_LIBC_MUSL ? t->fs_base + CKPT_MUSL_TID_OFFSET : t->clear_child_tid;
-}
+#include "ckpt_format_thread.h" /* the thread record: registers, scheduling, credentials */
 
 struct ckpt_region {
 	uint64_t start, end;
@@ -354,7 +294,7 @@ struct ckpt_region {
 _Static_assert(sizeof(struct ckpt_header) <= CKPT_HEADER_SIZE, "header fits its page");
 _Static_assert(sizeof(struct ckpt_header) % 8 == 0, "header is 8-byte sized");
 _Static_assert(sizeof(struct ckpt_link) == 24, "link record size is part of the format");
-_Static_assert(sizeof(struct ckpt_thread) == 328, "thread record size is part of the format");
+_Static_assert(sizeof(struct ckpt_thread) == 408, "thread record size is part of the format");
 _Static_assert(sizeof(struct ckpt_region) == 96, "region record size is part of the format");
 _Static_assert(sizeof(struct ckpt_extent) == 48, "extent record size is part of the format");
 _Static_assert(sizeof(struct ckpt_member) == 72, "member record size is part of the format");

@@ -125,6 +125,7 @@ int capture_process_state(struct capture *c)
 	c->hdr->personality = (uint32_t)SYS1(__NR_personality, 0xffffffff); /* this value only asks */
 	long mdwe = sys_prctl(CKPT_PR_GET_MDWE, 0, 0, 0, 0);
 	c->hdr->mdwe = mdwe < 0 ? 0 : (uint32_t)mdwe; /* EINVAL before Linux 6.3: none */
+	c->hdr->dumpable = c->dumpable; /* as scratch_open found it */
 	long mb = sys_membarrier(MEMBARRIER_CMD_GET_REGISTRATIONS, 0);
 	p->membarrier = mb < 0 ? CKPT_UNKNOWN : (uint32_t)mb;
 	if (capture_groups(c, p))

@@ -10,6 +10,7 @@
 #include <asm/prctl.h>
 #include "ckpt_lib.h"
 #include "../sys.h"
+#include "../creds.h"
 
 /* glibc >= 2.35 registers an rseq area per thread at the thread pointer +
  * __rseq_offset. Weak, so the library still loads where glibc has none. */
@@ -93,6 +94,7 @@ void capture_thread(struct ckpt_thread *t, const void *ucontext)
 	sys_prctl(PR_GET_PDEATHSIG, (unsigned long)&pdeath, 0, 0, 0);
 	t->pdeath_signal = (uint32_t)pdeath;
 	capture_scheduling(t);
+	creds_read(&t->creds); /* capget of the calling thread cannot fail */
 	/* Left empty when the kernel's mask is wider than the image's (more than
 	 * 1024 CPUs): no thread runs on no CPU, so the coordinator refuses it. */
 	for (int i = 0; i < CKPT_AFFINITY_BYTES; i++)

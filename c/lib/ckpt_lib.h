@@ -93,9 +93,9 @@ struct capture {
 	char *compress_area;      /* compressed_stream_area() bytes: --compress's buffers and helper stacks */
 	char *text;               /* a buffer for /proc files and pagemap */
 	uint64_t text_cap;
-	void *scratch;            /* the whole scratch mapping, excluded from the image */
-	uint64_t scratch_len;
+	void *scratch; uint64_t scratch_len; /* the whole scratch mapping, excluded from the image */
 	int pipe_scratch[2];      /* for tee-ing pipe contents; excluded */
+	uint32_t dumpable; int dumpable_lifted; /* the program's PR_GET_DUMPABLE; lifted to 1 until scratch_close */
 	long mem_fd;              /* 1 + an fd on /proc/self/mem, or 0 (unreadable_memory.c) */
 	struct line error;        /* why the capture failed, if it did */
 	int periodic;             /* asked for by --interval's watcher: quiet when it works */

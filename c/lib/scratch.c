@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include "ckpt_lib.h"
 #include "../sys.h"
 
@@ -18,8 +19,22 @@ static char *carve(char **p, uint64_t bytes)
 	return r;
 }
 
+/* A non-dumpable process (PR_SET_DUMPABLE 0, or one that changed its
+ * ids) has its /proc/self files owned by root: as another user it could
+ * not open its own pagemap, mem, fd/ or environ. It is dumpable while the
+ * checkpoint looks at it, and as it was again once done; the image records
+ * the program's value. (2, "suidsafe", comes only from an id change and
+ * could not be set back: left as it is.) This opens nothing to its own user that the image,
+ * its user's file, does not hold anyway. */
+static void lift_dumpable(struct capture *c)
+{
+	c->dumpable = (uint32_t)sys_prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	c->dumpable_lifted = c->dumpable == 0 && sys_prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0;
+}
+
 int scratch_open(struct capture *c)
 {
+	lift_dumpable(c);
 	const uint64_t header = CKPT_HEADER_SIZE, threads = 1 * MiB, tids = 64 * 1024, regions = 8 * MiB,
 		       extents = 64 * MiB, fds = 1 * MiB, timers = 1 * MiB, signals = 1 * MiB, locks = 1 * MiB, watches = 1 * MiB, inotify = 1 * MiB,
 		       strings = 8 * MiB, members = CKPT_MAX_MEMBERS * sizeof(struct ckpt_member),
@@ -80,6 +95,9 @@ int scratch_open(struct capture *c)
 
 void scratch_close(struct capture *c)
 {
+	if (c->dumpable_lifted)
+		sys_prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	c->dumpable_lifted = 0;
 	close_unreadable(c);
 	if (c->pipe_scratch[0] >= 0)
 		sys_close(c->pipe_scratch[0]), sys_close(c->pipe_scratch[1]);

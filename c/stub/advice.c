@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include "stub.h"
 #include "../sys.h"
+#include "../creds.h"
 
 #define RLIMIT_MEMLOCK_ 8
 #define CAP_IPC_LOCK_ 14
@@ -33,11 +34,8 @@ static int advice_for(uint64_t flag)
 
 static int has_ipc_lock(void)
 {
-	struct { uint32_t version; int pid; } hdr = {0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0};
-	struct { uint32_t effective, permitted, inheritable; } data[2];
-	if (SYS2(__NR_capget, &hdr, data) < 0)
-		return 0;
-	return (data[0].effective >> CAP_IPC_LOCK_) & 1;
+	struct ckpt_creds own;
+	return creds_read_caps(&own) >= 0 && (own.cap_effective >> CAP_IPC_LOCK_ & 1);
 }
 
 /* Phase 1: mlock beyond RLIMIT_MEMLOCK fails without CAP_IPC_LOCK, and

@@ -16,7 +16,8 @@
  *        kernel's vDSO layout the same.
  *     3. Check the machine: same XSAVE layout, same vDSO contents, every
  *        thread's saved CPUs allowed to this restart, its nice value,
- *        real-time policy and I/O class settable (scheduling.c), guard
+ *        real-time policy and I/O class settable (scheduling.c), its
+ *        credentials takeable (credentials.c, tried in a child), guard
  *        pages installable if the image has any, POSIX timers creatable
  *        with their ids and clocks (tried, then deleted), pending signals
  *        sane and within RLIMIT_SIGPENDING. Set umask, prctl flags, oom_score_adj
@@ -42,8 +43,8 @@
  *     8. Restore the mm layout and break, name, dispositions, limits, cwd,
  *        terminal settings, thread state (fs base, tid address, robust list,
  *        rseq, CPU affinity) and interval timers; tell libckpt where the arena is. Clone
- *        the threads (at their old tids in a namespace; then every thread
- *        drops the capabilities a new user namespace gave it), then create the POSIX timers with their ids, aimed
+ *        the threads (at their old tids in a namespace; each thread sets
+ *        its credentials last), then create the POSIX timers with their ids, aimed
  *        at their threads' new tids, and queue the pending signals again
  *        (every thread still blocks all signals).
  *     9. Jump to the saved resume point in libckpt's handler, which unmaps
@@ -114,6 +115,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	check_machine(&hdr, vdso);
 	check_affinity(&hdr, tables, argv + argc + 1);
 	check_scheduling(&hdr, tables);
+	check_credentials(&hdr, tables);
 	check_guard_support(&hdr, tables);
 	check_timers(&hdr, tables);
 	check_signals(&hdr, tables);

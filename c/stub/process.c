@@ -117,29 +117,16 @@ static void restore_thread_state(const struct ckpt_thread *t)
 		die("cannot set a thread's parent-death signal again", err);
 	restore_scheduling(t);
 	sys_rt_sigprocmask(2 /* SIG_SETMASK */, &t->handler_sigmask, 0);
-	restore_affinity(t); /* last: the loaders and the clones before it ran on every CPU allowed */
-}
-
-/* A thread created in a new user namespace has every capability in it; an
- * unprivileged program had none, and capabilities are each thread's own.
- * Dropped once the threads exist (their tids needed CAP_SYS_ADMIN there). */
-static void drop_namespace_capabilities(void)
-{
-	if (restart.namespace != RESTART_NS_USER)
-		return;
-	struct { uint32_t version; int32_t pid; } head = {0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0};
-	uint32_t none[6] = {0}; /* effective, permitted, inheritable, twice */
-	long err = sys_capset(&head, none);
-	if (err >= 0)
-		err = sys_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	if (err < 0)
-		die("cannot drop the capabilities of the new user namespace", err);
+	restore_affinity(t); /* the loaders and the clones before it ran on every CPU allowed */
+	/* Last: until here the restart's own rights held (a thread created in a
+	 * new user namespace has every capability in it; an unprivileged
+	 * program had none). */
+	restore_credentials(t);
 }
 
 static void cloned_thread_start(void *arg)
 {
 	const struct ckpt_thread *t = arg;
-	drop_namespace_capabilities();
 	restore_thread_state(t);
 	restore_signals((uint32_t)(t - restart.threads));
 	jump_to_resume_point(&t->resume);
@@ -206,7 +193,6 @@ __attribute__((noreturn)) void resume_threads(void)
 	for (uint32_t i = 0; i < restart.hdr->nlinks; i++)
 		sys_close(restart.link_fd[i]);
 	clone_threads();
-	drop_namespace_capabilities();
 	restore_timers();
 	fd_timerfd_arm(restart.fds, restart.hdr->nfds);
 	fd_inotify_drain(restart.fds, restart.hdr->nfds);

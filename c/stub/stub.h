@@ -177,6 +177,10 @@ void restore_affinity(const struct ckpt_thread *t);
  * what needs a right tried in phase 1, set again by each thread. */
 void check_scheduling(const struct ckpt_header *hdr, const char *tables);
 void restore_scheduling(const struct ckpt_thread *t);
+/* credentials.c: each thread's ids, capabilities and securebits, the
+ * dumpable flag: tried in a child in phase 1, set by each thread last. */
+void check_credentials(const struct ckpt_header *hdr, const char *tables);
+void restore_credentials(const struct ckpt_thread *t);
 void check_vdso_layout(const struct ckpt_header *hdr);
 void restore_process_settings(const struct ckpt_header *hdr);
 /* process_state.c: login uid and groups as the image's, before any namespace. */

@@ -81,8 +81,10 @@ static void check_header(const struct ckpt_header *h, const char *page, uint64_t
 		bad("unknown header flags (newer image?)");
 	if (h->libc < 1 || h->libc > CKPT_LIBC_MAX)
 		bad("unknown C library (corrupt image)");
-	if (h->codec > CKPT_CODEC_MAX || h->pad_codec)
+	if (h->codec > CKPT_CODEC_MAX)
 		bad("unknown compression codec (corrupt image)");
+	if (h->dumpable > 2)
+		bad("the dumpable flag is out of range (corrupt image)");
 	if (h->codec && !CKPT_BUILT_WITH_LZ4)
 		refuse_without_lz4();
 	if (h->tracking > CKPT_TRACKING_MAX || h->nlinks > CKPT_LINKS_MAX)
@@ -271,6 +273,10 @@ static void check_threads(const struct ckpt_header *h, const char *t)
 		if (th[i].nice < -20 || th[i].nice > 19 || policy > 5 || policy == 4 || th[i].sched_priority > 99 ||
 		    realtime != (th[i].sched_priority != 0) || th[i].ioprio >> 13 > 3)
 			bad("thread's scheduling is invalid (corrupt image)");
+		const struct ckpt_creds *c = &th[i].creds;
+		if ((c->cap_effective & ~c->cap_permitted) || (c->cap_ambient & ~(c->cap_permitted & c->cap_inheritable)) ||
+		    (c->securebits & ~CKPT_SECUREBITS_KNOWN) || c->pad)
+			bad("thread's credentials are invalid (corrupt image)");
 	}
 	if (!region_with(h, t, h->restart_info_addr, sizeof(struct ckpt_restart_info), PROT_WRITE))
 		bad("libckpt's restart block is not in restored memory (corrupt image)");

@@ -33,6 +33,33 @@ export function schedulingText(t: Thread): string {
 		s.ioClass !== "none" ? `I/O ${s.ioClass}${s.ioClass === "idle" ? "" : ` ${s.ioLevel}`}` : ""].filter(Boolean).join(", ");
 }
 
+/** A thread's credentials as --json shows them: ids by role, capability sets as hex masks (bit n: capability n). */
+export function credentialFacts({ creds: c }: Thread) {
+	const ids = (v: number[]) => ({ real: v[0], effective: v[1], saved: v[2], filesystem: v[3] });
+	return {
+		uids: ids(c.uids), gids: ids(c.gids),
+		capabilities: { effective: hex(c.effective), permitted: hex(c.permitted), inheritable: hex(c.inheritable), bounding: hex(c.bounding), ambient: hex(c.ambient) },
+		securebits: c.securebits,
+	};
+}
+
+/** The first thread's credentials in one line ("uid 1000, gid 1000, no capabilities; bounding 0x1ffffffffff"), and whether others differ. */
+export function credentialsText(threads: readonly Thread[]): string {
+	if (!threads.length) return "none recorded";
+	const c = threads[0]!.creds;
+	const ids = (name: string, v: number[]) => (v.every((x) => x === v[0]) ? `${name} ${v[0]}` : `${name}s ${v.join("/")} (real/effective/saved/fs)`);
+	const caps = c.permitted === 0n ? "no capabilities" : `capabilities ${hex(c.effective)} effective, ${hex(c.permitted)} permitted`;
+	const extra = [c.inheritable ? `inheritable ${hex(c.inheritable)}` : "", c.ambient ? `ambient ${hex(c.ambient)}` : "",
+		c.securebits ? `securebits ${hex(BigInt(c.securebits))}` : ""].filter(Boolean);
+	const same = threads.every((t) => JSON.stringify(credentialFacts(t)) === JSON.stringify(credentialFacts(threads[0]!)));
+	return [ids("uid", c.uids), ids("gid", c.gids), caps, `bounding ${hex(c.bounding)}`, ...extra].join(", ") + (same ? "" : "; other threads differ (--json)");
+}
+
+/** PR_GET_DUMPABLE in words. */
+export function dumpableText(v: number): string {
+	return v === 1 ? "yes" : v === 0 ? "no (PR_SET_DUMPABLE 0: no core dumps, not traceable by its user)" : "suidsafe (2, after an id change)";
+}
+
 const PERSONALITY_FLAGS: [number, string][] = [
 	[0x0020000, "UNAME26"], [0x0040000, "ADDR_NO_RANDOMIZE"], [0x0080000, "FDPIC_FUNCPTRS"], [0x0100000, "MMAP_PAGE_ZERO"],
 	[0x0200000, "ADDR_COMPAT_LAYOUT"], [0x0400000, "READ_IMPLIES_EXEC"], [0x0800000, "ADDR_LIMIT_32BIT"],

@@ -20,8 +20,11 @@ import { CKPT_LINKS_MAX, STORAGE_C_CONSTANTS } from "./format-storage.ts";
 export * from "./format-tree.ts";
 import { MEMBER, TREE_C_CONSTANTS } from "./format-tree.ts";
 
+export * from "./format-thread.ts";
+import { CREDS, RESUME_CTX, THREAD, THREAD_C_CONSTANTS } from "./format-thread.ts";
+
 export const CKPT_MAGIC = "CKPTIMG\0";
-export const CKPT_VERSION = 10;
+export const CKPT_VERSION = 11;
 export const CKPT_ARCH_X86_64 = 62;
 export const CKPT_PAGE_SIZE = 4096;
 export const CKPT_HEADER_SIZE = 4096;
@@ -34,7 +37,6 @@ export const CKPT_MAX_AUXV = 64;
 export const CKPT_PATH_MAX = 4096;
 export const CKPT_MAX_FD = 65535;
 export const CKPT_MAX_THREADS = 65536;
-export const CKPT_AFFINITY_BYTES = 128;
 export const CKPT_LOWEST_ADDRESS = 0x1000;
 export const CKPT_RESTART_INFO_MAGIC = 0x4f464e4954525352n;
 
@@ -81,22 +83,15 @@ export const CKPT_EXTENT_GUARD = 4;
 export const CKPT_EXTENT_PARENT = 5;
 export const CKPT_EXTENT_KIND_MAX = CKPT_EXTENT_PARENT;
 
-export const CKPT_THREAD_COORDINATOR = 1 << 0;
 
-export const CKPT_LIBC_GLIBC = 1;
-export const CKPT_LIBC_MUSL = 2;
-export const CKPT_LIBC_MAX = CKPT_LIBC_MUSL;
-export const CKPT_MUSL_TID_OFFSET = 48;
-export const CKPT_SCHED_RESET_ON_FORK = 0x40000000;
-export const CKPT_SCHED_DEADLINE = 6;
 export const CKPT_PR_SET_MDWE = 65;
 export const CKPT_PR_GET_MDWE = 66;
 
 /** Every #define and enum value above, by its C name, for the mirror test. */
 export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_VERSION, CKPT_ARCH_X86_64, CKPT_PAGE_SIZE, CKPT_HEADER_SIZE, CKPT_HEADER_DAEMON, CKPT_HEADER_FLAGS_KNOWN,
-	CKPT_MAX_SIGNALS, CKPT_MAX_RLIMITS, CKPT_MAX_AUXV, CKPT_PATH_MAX, CKPT_MAX_FD, CKPT_MAX_THREADS, CKPT_AFFINITY_BYTES, CKPT_LOWEST_ADDRESS,
-	CKPT_RESTART_INFO_MAGIC, CKPT_SCHED_RESET_ON_FORK, CKPT_SCHED_DEADLINE, CKPT_PR_SET_MDWE, CKPT_PR_GET_MDWE,
+	CKPT_MAX_SIGNALS, CKPT_MAX_RLIMITS, CKPT_MAX_AUXV, CKPT_PATH_MAX, CKPT_MAX_FD, CKPT_MAX_THREADS, CKPT_LOWEST_ADDRESS,
+	CKPT_RESTART_INFO_MAGIC, CKPT_PR_SET_MDWE, CKPT_PR_GET_MDWE,
 	CKPT_UNKNOWN, CKPT_SIGNAL_PROCESS,
 	CKPT_SPECIAL_VVAR, CKPT_SPECIAL_VVAR_VCLOCK, CKPT_SPECIAL_VDSO, CKPT_NSPECIAL,
 	CKPT_REGION_ANON, CKPT_REGION_STACK, CKPT_REGION_FILE_PRIVATE,
@@ -109,8 +104,7 @@ export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	...STORAGE_C_CONSTANTS,
 	...FD_C_CONSTANTS,
 	...TREE_C_CONSTANTS,
-	CKPT_THREAD_COORDINATOR,
-	CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL, CKPT_LIBC_MAX, CKPT_MUSL_TID_OFFSET,
+	...THREAD_C_CONSTANTS,
 };
 
 export const MM = layout("ckpt_mm", 88, {
@@ -207,7 +201,7 @@ export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	libc: f(3608, "u32"),
 	ninotify: f(3612, "u32"),
 	inotify_off: f(3616, "u32"),
-	codec: f(3620, "u32"), pad_codec: f(3624, "u32"), // version 5, compression
+	codec: f(3620, "u32"), dumpable: f(3624, "u32"), // version 5, compression; version 11: PR_GET_DUMPABLE, was padding
 	ppid: f(3628, "i32"), pad_ppid: f(3632, "u32"), // version 5, pid namespace restart
 	tracking: f(3636, "u32"), image_id: f(3640, "u64"), // version 5: incremental images
 	links: f(3648, LINK, CKPT_LINKS_MAX), nlinks: f(3864, "u32"),
@@ -216,35 +210,6 @@ export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	tree_root_pid: f(3876, "i32"), tty_pgrp: f(3880, "i32"),
 	nmembers: f(3884, "u32"), tree_id: f(3888, "u64"), members_off: f(3896, "u32"),
 	header_crc: f(3900, "u32"),
-});
-
-export const RESUME_CTX = layout("ckpt_resume_ctx", 72, {
-	rbx: f(0, "u64"), rbp: f(8, "u64"), r12: f(16, "u64"), r13: f(24, "u64"),
-	r14: f(32, "u64"), r15: f(40, "u64"), rsp: f(48, "u64"), rip: f(56, "u64"),
-	mxcsr: f(64, "u32"), fpu_cw: f(68, "u16"), pad: f(70, "u16"),
-});
-
-export const THREAD = layout("ckpt_thread", 328, {
-	tid: f(0, "i32"),
-	flags: f(4, "u32"),
-	fs_base: f(8, "u64"),
-	clear_child_tid: f(16, "u64"),
-	robust_list: f(24, "u64"),
-	robust_len: f(32, "u64"),
-	rseq_addr: f(40, "u64"),
-	rseq_len: f(48, "u32"),
-	rseq_sig: f(52, "u32"),
-	handler_sigmask: f(56, "u64"),
-	altstack_sp: f(64, "u64"),
-	altstack_size: f(72, "u64"),
-	altstack_flags: f(80, "i32"),
-	pdeath_signal: f(84, "u32"), // version 10: PR_GET_PDEATHSIG, 0 for none
-	user_rip: f(88, "u64"),
-	user_rsp: f(96, "u64"),
-	resume: f(104, RESUME_CTX),
-	affinity: f(176, "u8", CKPT_AFFINITY_BYTES), // version 8: CPU n is bit n % 8 of byte n / 8
-	// version 10, its scheduling: policy SCHED_* | CKPT_SCHED_RESET_ON_FORK, ioprio class << 13 | level
-	nice: f(304, "i32"), sched_policy: f(308, "u32"), sched_priority: f(312, "u32"), ioprio: f(316, "u32"), timer_slack_ns: f(320, "u64"),
 });
 
 export const REGION = layout("ckpt_region", 96, {
@@ -395,6 +360,6 @@ export const RESTART_INFO = layout("ckpt_restart_info", 4256, {
 
 /** Every struct in ckpt_format.h, for the mirror test. */
 export const ALL_LAYOUTS: readonly Layout<string>[] = [
-	MM, SIGACTION, TIMEVAL, ITIMER, RLIMIT, TERMIOS, PROCESS_STATE, LINK, HEADER, RESUME_CTX, THREAD, REGION, EXTENT, FD, TIMER,
+	MM, SIGACTION, TIMEVAL, ITIMER, RLIMIT, TERMIOS, PROCESS_STATE, LINK, HEADER, RESUME_CTX, CREDS, THREAD, REGION, EXTENT, FD, TIMER,
 	LOCK, SIGNAL, EPOLL_WATCH, INOTIFY_WATCH, MEMBER, RESTART_INFO,
 ];

@@ -69,7 +69,8 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 	if (fileSize < BigInt(actualSize)) fail(`extended (header says ${fileSize} bytes, file has ${actualSize})`);
 	if ((h.u32("flags") & ~CKPT_HEADER_FLAGS_KNOWN) !== 0) fail(`unknown header flags 0x${h.u32("flags").toString(16)} (newer image?)`);
 	if (h.u32("libc") < 1 || h.u32("libc") > CKPT_LIBC_MAX) fail("unknown C library (corrupt image)");
-	if (h.u32("codec") > CKPT_CODEC_MAX || h.u32("pad_codec") !== 0) fail("unknown compression codec (corrupt image)");
+	if (h.u32("codec") > CKPT_CODEC_MAX) fail("unknown compression codec (corrupt image)");
+	if (h.u32("dumpable") > 2) fail("the dumpable flag is out of range (corrupt image)");
 	const nlinks = h.u32("nlinks");
 	if (h.u32("tracking") > CKPT_TRACKING_MAX || nlinks > CKPT_LINKS_MAX) fail("incremental image fields out of range (corrupt image)");
 	const links = Array.from({ length: nlinks }, (_, i) => {
@@ -126,6 +127,7 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 		nlocks: h.u32("nlocks"),
 		personality: h.u32("personality"),
 		mdwe: h.u32("mdwe"),
+		dumpable: h.u32("dumpable"),
 		watchesOff: h.u32("watches_off"),
 		nwatches: h.u32("nwatches"),
 		inotifyOff: h.u32("inotify_off"),

@@ -12,7 +12,7 @@ import { sysvSegment } from "./sysv-shm.ts";
 import { eventfdFacts, signalfdSignals, timerfdFacts } from "./event-fds.ts";
 import {
 	bytesInImage, fdFlags, storedLength, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
-	vmFlagNames, schedulingFacts,
+	vmFlagNames, schedulingFacts, credentialFacts,
 } from "./facts.ts";
 import { clockName } from "./clocks.ts";
 import { CODEC_NAMES, epollEventNames, EXTENT_KINDS, FD_KINDS, LIBC_NAMES, REGION_KINDS, TRACKING_NAMES } from "./kinds.ts";
@@ -72,6 +72,7 @@ export function infoJson(image: Image, processes: TreeProcess[] = treeProcesses(
 			umask: umaskText(h.process.umask),
 			personality: h.personality,
 			mdwe: h.mdwe,
+			dumpable: h.dumpable,
 			thpDisable: h.process.thpDisable,
 			noNewPrivs: h.process.noNewPrivs,
 			childSubreaper: h.process.childSubreaper,
@@ -83,7 +84,7 @@ export function infoJson(image: Image, processes: TreeProcess[] = treeProcesses(
 		},
 		threads: image.threads.map((t) => ({
 			tid: t.tid, rip: hex(t.userRip), rsp: hex(t.userRsp), fsBase: hex(t.fsBase), cpus: t.cpus, parentDeathSignal: t.pdeathSignal || null,
-			scheduling: schedulingFacts(t),
+			scheduling: schedulingFacts(t), credentials: credentialFacts(t),
 		})),
 		regions,
 		kernelMappings: h.specials.map((s) => (s.start === 0n && s.end === 0n

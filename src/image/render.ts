@@ -7,7 +7,7 @@
 import { CKPT_CODEC_NONE, CKPT_HEADER_DAEMON, CKPT_REGION_UNREAD, CKPT_TRACKING_WRITE_PROTECT } from "./format.ts";
 import {
 	bytesInImage, fdFlags, storedLength, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
-	vmFlagNames, schedulingText, personalityText,
+	vmFlagNames, schedulingText, personalityText, credentialsText, dumpableText,
 } from "./facts.ts";
 import { clockName } from "./clocks.ts";
 import { CODEC_NAMES, EXTENT_KINDS, FD_KINDS, LIBC_NAMES, LOCK_KINDS, REGION_KINDS, TRACKING_NAMES } from "./kinds.ts";
@@ -63,6 +63,8 @@ function processSettings(image: Image): string[][] {
 		["deny write+exec", image.header.mdwe ? `on (PR_SET_MDWE${image.header.mdwe & 2 ? ", not inherited" : ""})` : "off"],
 		["transparent huge pages", thpText(p.thpDisable)],
 		["no_new_privs", p.noNewPrivs ? "set" : "no"],
+		["credentials", credentialsText(image.threads)],
+		["dumpable", dumpableText(image.header.dumpable)],
 		["child subreaper", p.childSubreaper ? "yes" : "no"],
 		["oom_score_adj", String(p.oomScoreAdj)],
 		["membarrier", mb === null ? "unknown (kernel before 6.3)" : mb.length ? mb.join(", ") : "none"],

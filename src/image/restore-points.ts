@@ -6,7 +6,7 @@
  * restore stub refuses an image otherwise (c/stub/validate.c: check_specials,
  * check_threads), so this reader does too: both refuse the same images.
  */
-import { CKPT_LIBC_MUSL, CKPT_MUSL_TID_OFFSET, CKPT_PAGE_SIZE, CKPT_SCHED_RESET_ON_FORK, RESTART_INFO } from "./format.ts";
+import { CKPT_LIBC_MUSL, CKPT_MUSL_TID_OFFSET, CKPT_PAGE_SIZE, CKPT_SCHED_RESET_ON_FORK, CKPT_SECUREBITS_KNOWN, RESTART_INFO } from "./format.ts";
 import { USER_SPACE_END } from "./header.ts";
 import type { Header, Region, Thread } from "./types.ts";
 
@@ -46,6 +46,12 @@ function schedulingValid(t: Thread): boolean {
 		realtime === (t.schedPriority !== 0) && t.ioprio >>> 13 <= 3;
 }
 
+/** As the stub's check_threads: effective within permitted, ambient within permitted and inheritable, known securebits. */
+function credsValid({ creds: c }: Thread): boolean {
+	return (c.effective & ~c.permitted) === 0n && (c.ambient & ~(c.permitted & c.inheritable)) === 0n &&
+		(c.securebits & ~CKPT_SECUREBITS_KNOWN) === 0 && c.pad === 0;
+}
+
 export function checkRestorePoints(fail: (why: string) => never, h: Header, threads: readonly Thread[], regions: readonly Region[]): void {
 	let prev = 0n;
 	for (const { name, start, end } of h.specials) {
@@ -65,6 +71,7 @@ export function checkRestorePoints(fail: (why: string) => never, h: Header, thre
 			fail(`thread ${i}: its state points outside restored memory (corrupt image)`);
 		if (t.pdeathSignal > 64) fail(`thread ${i}: its parent-death signal is not a signal (corrupt image)`);
 		if (!schedulingValid(t)) fail(`thread ${i}: its scheduling is invalid (corrupt image)`);
+		if (!credsValid(t)) fail(`thread ${i}: its credentials are invalid (corrupt image)`);
 	});
 	if (!inRestoredMemory(regions, h.restartInfoAddr, BigInt(RESTART_INFO.size), PROT_WRITE))
 		fail("libckpt's restart block is not in restored memory (corrupt image)");

@@ -7,10 +7,11 @@
  */
 import { ImageError } from "../cli/errors.ts";
 import { Fields, utf8 } from "./fields.ts";
+import { decodeThread } from "./thread-table.ts";
 import {
 	CKPT_CODEC_NONE, CKPT_COMPRESS_BLOCK, CKPT_LOWEST_ADDRESS, CKPT_MAX_FD,
-	CKPT_FD_DELETED, CKPT_FD_EPOLL, CKPT_FD_INET_SOCKET, CKPT_FD_MEMFD, CKPT_FD_UNIX_SOCKET, CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EPOLL_WATCH, EXTENT, FD, INOTIFY_WATCH, LOCK, REGION, RESUME_CTX, SIGNAL, TERMIOS,
-	THREAD, TIMER, MEMBER, CKPT_AFFINITY_BYTES,
+	CKPT_FD_DELETED, CKPT_FD_EPOLL, CKPT_FD_INET_SOCKET, CKPT_FD_MEMFD, CKPT_FD_UNIX_SOCKET, CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EPOLL_WATCH, EXTENT, FD, INOTIFY_WATCH, LOCK, REGION, SIGNAL, TERMIOS,
+	THREAD, TIMER, MEMBER,
 	CKPT_EXTENT_PARENT, CKPT_HEADER_SIZE,
 } from "./format.ts";
 import { isThreadCpuClock, validTime } from "./clocks.ts";
@@ -20,7 +21,7 @@ import { checkRestorePoints, tidWord } from "./restore-points.ts";
 import { decodeInotifyWatches } from "./inotify.ts";
 import { decodeMembers, firstHolderProblem, reopenProblem } from "./tree.ts";
 import { regionRecordProblem } from "./sysv-shm.ts";
-import type { EpollWatch, Extent, Fd, Header, Lock, PendingSignal, Region, Tables, Thread, Timer } from "./types.ts";
+import type { EpollWatch, Extent, Fd, Header, Lock, PendingSignal, Region, Tables, Timer } from "./types.ts";
 
 const PAGE = BigInt(CKPT_PAGE_SIZE);
 const REGION_FLAG_BITS = allBits(REGION_FLAGS);
@@ -351,45 +352,4 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		exe: str(h.exeStr, () => "exe"), cwd: str(h.cwdStr, () => "cwd"), argv, groups, cgroup, threads, regions, fds, timers, locks,
 		signals, watches, inotify, members,
 	};
-}
-
-function decodeThread(t: Fields<keyof typeof THREAD.fields>): Thread {
-	const r = t.struct("resume", RESUME_CTX);
-	return {
-		tid: t.i32("tid"),
-		flags: t.u32("flags"),
-		fsBase: t.u64("fs_base"),
-		clearChildTid: t.u64("clear_child_tid"),
-		robustList: t.u64("robust_list"),
-		robustLen: t.u64("robust_len"),
-		rseqAddr: t.u64("rseq_addr"),
-		rseqLen: t.u32("rseq_len"),
-		rseqSig: t.u32("rseq_sig"),
-		handlerSigmask: t.u64("handler_sigmask"),
-		altstackSp: t.u64("altstack_sp"),
-		altstackSize: t.u64("altstack_size"),
-		altstackFlags: t.i32("altstack_flags"),
-		pdeathSignal: t.u32("pdeath_signal"),
-		nice: t.i32("nice"),
-		schedPolicy: t.u32("sched_policy"),
-		schedPriority: t.u32("sched_priority"),
-		ioprio: t.u32("ioprio"),
-		timerSlackNs: t.u64("timer_slack_ns"),
-		userRip: t.u64("user_rip"),
-		userRsp: t.u64("user_rsp"),
-		resume: {
-			rbx: r.u64("rbx"), rbp: r.u64("rbp"), r12: r.u64("r12"), r13: r.u64("r13"),
-			r14: r.u64("r14"), r15: r.u64("r15"), rsp: r.u64("rsp"), rip: r.u64("rip"),
-			mxcsr: r.u32("mxcsr"), fpuCw: r.u16("fpu_cw"),
-		},
-		cpus: affinityCpus(t),
-	};
-}
-
-/** CPU n is bit n % 8 of byte n / 8, the kernel's order. */
-function affinityCpus(t: Fields<keyof typeof THREAD.fields>): number[] {
-	const cpus: number[] = [];
-	for (let byte = 0; byte < CKPT_AFFINITY_BYTES; byte++)
-		for (let bit = 0, v = t.u8("affinity", byte); v >> bit; bit++) if ((v >> bit) & 1) cpus.push(byte * 8 + bit);
-	return cpus;
 }

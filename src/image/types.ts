@@ -68,6 +68,7 @@ export interface Header {
 	nlocks: number;
 	personality: number; // personality(2): ADDR_NO_RANDOMIZE (setarch -R), READ_IMPLIES_EXEC...
 	mdwe: number; // PR_GET_MDWE: 1 refuse exec gain, | 2 not inherited; 0 off
+	dumpable: number; // version 11: PR_GET_DUMPABLE: 0 not dumpable (nor traceable by its user), 1 yes, 2 suidsafe
 	watchesOff: number; // the epoll watch table
 	nwatches: number;
 	inotifyOff: number; // the inotify watch table (version 4)
@@ -140,6 +141,16 @@ export interface Thread {
 	userRsp: bigint;
 	resume: ResumeCtx;
 	cpus: number[]; // version 8: the CPUs sched_getaffinity showed it, ascending
+	creds: Creds; // version 11
+}
+
+/** A thread's credentials: ids real, effective, saved, filesystem; capability sets as bit masks. */
+export interface Creds {
+	uids: number[];
+	gids: number[];
+	effective: bigint; permitted: bigint; inheritable: bigint; bounding: bigint; ambient: bigint;
+	securebits: number; // PR_GET_SECUREBITS
+	pad: number;
 }
 
 export interface Extent {

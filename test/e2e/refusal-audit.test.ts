@@ -166,7 +166,6 @@ const AUDIT: Record<string, Refusal[]> = {
     { text: "PR_SET_MM_MAP", sites: 1, about: "kernel" },
     { text: "cannot change to the saved working directory", sites: 1, about: "world", foreseen: "preconditions.c checks the directory before teardown (the row above), so this late refusal is only a race", shownBy: "a working directory deleted after the checkpoint" },
     { text: "rseq area again", sites: 1, about: "kernel" },
-    { text: "capabilities of the new user namespace", sites: 1, about: "kernel" },
     { text: "cannot create a thread", sites: 1, about: "kernel" },
     { text: "thread pointer", sites: 1, about: "kernel" },
     { text: "parent-death signal again", sites: 1, about: "kernel" },

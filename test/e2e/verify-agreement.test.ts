@@ -156,7 +156,7 @@ test("a compressed image's codec and every DATA extent's length, stored length, 
     }
   };
   for (const codec of [0, 1, 2, 0xffffffff]) tryOne(`codec ${codec}`, (w) => w.setUint32(HEADER.fields.codec.off, codec >>> 0, true));
-  tryOne("pad_codec 1", (w) => w.setUint32(HEADER.fields.pad_codec.off, 1, true));
+  for (const d of [0, 1, 2, 3, 0xffffffff]) tryOne(`dumpable ${d}`, (w) => w.setUint32(HEADER.fields.dumpable.off, d >>> 0, true));
   for (const at of data.slice(0, 6)) {
     const stored = v.getBigUint64(at + EXTENT.fields.stored_len.off, true), len = v.getBigUint64(at + EXTENT.fields.len.off, true);
     const off = v.getBigUint64(at + EXTENT.fields.data_offset.off, true);

@@ -9,7 +9,8 @@ import { CKPT_UNKNOWN, HEADER, PROCESS_STATE } from "../../src/image/format.ts";
 import { readImage } from "../../src/image/read.ts";
 import { infoJson } from "../../src/image/json.ts";
 import { renderInfo } from "../../src/image/render.ts";
-import { personalityText } from "../../src/image/facts.ts";
+import { credentialsText, dumpableText, personalityText } from "../../src/image/facts.ts";
+import type { Thread } from "../../src/image/types.ts";
 import { buildImage, poke } from "./image-builder.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ckpt-info-process-"));
@@ -34,6 +35,8 @@ test("every setting is shown, with what must match and what is not carried", () 
 		"  deny write+exec         off",
 		"  transparent huge pages  disabled except where madvised",
 		"  no_new_privs            set",
+		"  credentials             uid 0, gid 0, no capabilities, bounding 0x0",
+		"  dumpable                no (PR_SET_DUMPABLE 0: no core dumps, not traceable by its user)",
 		"  child subreaper         yes",
 		"  oom_score_adj           -17",
 		"  membarrier              global-expedited, private-expedited",
@@ -41,8 +44,20 @@ test("every setting is shown, with what must match and what is not carried", () 
 		"  groups                  none (must match at restart)",
 		"  cgroup                  unknown (not carried: the restart's own applies)",
 	].join("\n"));
-	expect(infoJson(image).process).toEqual({ umask: "0027", personality: 0, mdwe: 0, thpDisable: 3, noNewPrivs: true, childSubreaper: true,
+	expect(infoJson(image).process).toEqual({ umask: "0027", personality: 0, mdwe: 0, dumpable: 0, thpDisable: 3, noNewPrivs: true, childSubreaper: true,
 		oomScoreAdj: -17, membarrier: ["global-expedited", "private-expedited"], loginUid: null, groups: [], cgroup: "" });
+});
+
+test("credentials are shown in one line, ids by role where they differ; dumpable in words", () => {
+	const creds = { uids: [0, 0, 0, 0], gids: [0, 0, 0, 0], effective: 0x1fffedfffffn, permitted: 0x1fffedfffffn, inheritable: 0x400n,
+		bounding: 0x1fffeffdfffn, ambient: 0x400n, securebits: 0x10, pad: 0 };
+	const thread = (c: Partial<typeof creds>) => ({ creds: { ...creds, ...c } }) as unknown as Thread;
+	expect(credentialsText([thread({})])).toBe("uid 0, gid 0, capabilities 0x1fffedfffff effective, 0x1fffedfffff permitted, " +
+		"bounding 0x1fffeffdfff, inheritable 0x400, ambient 0x400, securebits 0x10");
+	expect(credentialsText([thread({ uids: [65534, 0, 0, 0], permitted: 0n, effective: 0n, inheritable: 0n, ambient: 0n, securebits: 0 }), thread({})]))
+		.toBe("uids 65534/0/0/0 (real/effective/saved/fs), gid 0, no capabilities, bounding 0x1fffeffdfff; other threads differ (--json)");
+	expect([0, 1, 2].map(dumpableText)).toEqual(["no (PR_SET_DUMPABLE 0: no core dumps, not traceable by its user)", "yes",
+		"suidsafe (2, after an id change)"]);
 });
 
 test("a personality is named as setarch names its flags, an unknown bit in hex", () => {
