@@ -20,7 +20,8 @@
  *        credentials takeable (credentials.c, tried in a child), guard
  *        pages installable if the image has any, POSIX timers creatable
  *        with their ids and clocks (tried, then deleted), pending signals
- *        sane and within RLIMIT_SIGPENDING. Set umask, prctl flags, oom_score_adj
+ *        sane and within RLIMIT_SIGPENDING, hard limits above ours raised
+ *        (limits.c). Set umask, prctl flags, oom_score_adj
  *        and membarrier registrations (a refused one is a clean refusal
  *        still).
  *     4. Restore descriptors at their numbers (files reopened by path at
@@ -40,12 +41,13 @@
  *        anonymous memory is left to a page server instead, which loads
  *        it on first touch and in the background, each extent checked
  *        before any of its bytes reach the program.
- *     8. Restore the mm layout and break, name, dispositions, limits, cwd,
+ *     8. Restore the mm layout and break, name, dispositions, cwd,
  *        terminal settings, thread state (fs base, tid address, robust list,
  *        rseq, CPU affinity) and interval timers; tell libckpt where the arena is. Clone
  *        the threads (at their old tids in a namespace; each thread sets
  *        its credentials last), then create the POSIX timers with their ids, aimed
- *        at their threads' new tids, and queue the pending signals again
+ *        at their threads' new tids, queue the pending signals again, set
+ *        the resource limits
  *        (every thread still blocks all signals).
  *     9. Jump to the saved resume point in libckpt's handler, which unmaps
  *        the arena and returns from the signal: rt_sigreturn brings back
@@ -119,6 +121,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	check_guard_support(&hdr, tables);
 	check_timers(&hdr, tables);
 	check_signals(&hdr, tables);
+	check_limits(&hdr);
 	restore_process_settings(&hdr);
 	str_copy(restart.next_image, sizeof restart.next_image, argv[CKPT_STUB_ARG_NEXT_IMAGE]);
 	for (char **env = argv + argc + 1; *env; env++)

@@ -28,21 +28,12 @@ static void restore_mm(void)
 	sys_prctl(PR_SET_NAME, (unsigned long)h->comm, 0, 0, 0);
 }
 
-static void restore_signals_and_limits(void)
+static void restore_dispositions(void)
 {
 	const struct ckpt_header *h = restart.hdr;
 	for (int sig = 1; sig <= CKPT_MAX_SIGNALS; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			sys_rt_sigaction(sig, &h->sigactions[sig - 1], 0);
-	/* Soft limits come back as they were, within what this session allows. */
-	for (int r = 0; r < CKPT_MAX_RLIMITS; r++) {
-		struct ckpt_rlimit now, want;
-		if (sys_prlimit(r, 0, &now) < 0)
-			continue;
-		want.max = now.max;
-		want.cur = h->rlimits[r].cur < now.max ? h->rlimits[r].cur : now.max;
-		sys_prlimit(r, &want, 0);
-	}
 }
 
 static void restore_terminals(void)
@@ -62,7 +53,7 @@ static void restore_terminals(void)
 void restore_process_state(void)
 {
 	restore_mm();
-	restore_signals_and_limits();
+	restore_dispositions();
 	const char *cwd = string_at(restart.strings, restart.hdr->cwd_str);
 	long err = sys_chdir(cwd);
 	if (err < 0)
@@ -197,6 +188,7 @@ __attribute__((noreturn)) void resume_threads(void)
 	fd_timerfd_arm(restart.fds, restart.hdr->nfds);
 	fd_inotify_drain(restart.fds, restart.hdr->nfds);
 	restore_signals(0);
+	restore_limits(restart.hdr); /* the program's own, once the stub's work under the restart's is done */
 	become_leader(t);
 	restore_thread_state(t);
 	/* The last thing that could fail has run (cloned threads could, in

@@ -71,6 +71,10 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 	if (h.u32("libc") < 1 || h.u32("libc") > CKPT_LIBC_MAX) fail("unknown C library (corrupt image)");
 	if (h.u32("codec") > CKPT_CODEC_MAX) fail("unknown compression codec (corrupt image)");
 	if (h.u32("dumpable") > 2) fail("the dumpable flag is out of range (corrupt image)");
+	for (let i = 0; i < CKPT_MAX_RLIMITS; i++) {
+		const r = h.struct("rlimits", RLIMIT, i);
+		if (r.u64("cur") > r.u64("max")) fail("a resource limit's soft value is above its hard one (corrupt image)");
+	}
 	const nlinks = h.u32("nlinks");
 	if (h.u32("tracking") > CKPT_TRACKING_MAX || nlinks > CKPT_LINKS_MAX) fail("incremental image fields out of range (corrupt image)");
 	const links = Array.from({ length: nlinks }, (_, i) => {
