@@ -64,6 +64,7 @@ struct ckpt_thread {
 	uint32_t ioprio;             /* ioprio_get: class << 13 | level */
 	uint64_t timer_slack_ns;     /* PR_GET_TIMERSLACK */
 	struct ckpt_creds creds;     /* version 11 */
+	char comm[16];               /* version 11: PR_GET_NAME, the thread's own name (pthread_setname_np) */
 };
 #define CKPT_SCHED_RESET_ON_FORK 0x40000000u
 #define CKPT_SCHED_DEADLINE 6u /* refused at checkpoint: sched_setattr needs root and admission */

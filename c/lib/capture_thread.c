@@ -95,6 +95,7 @@ void capture_thread(struct ckpt_thread *t, const void *ucontext)
 	t->pdeath_signal = (uint32_t)pdeath;
 	capture_scheduling(t);
 	creds_read(&t->creds); /* capget of the calling thread cannot fail */
+	sys_prctl(PR_GET_NAME, (unsigned long)t->comm, 0, 0, 0);
 	/* Left empty when the kernel's mask is wider than the image's (more than
 	 * 1024 CPUs): no thread runs on no CPU, so the coordinator refuses it. */
 	for (int i = 0; i < CKPT_AFFINITY_BYTES; i++)

@@ -280,6 +280,8 @@ static void check_threads(const struct ckpt_header *h, const char *t)
 		if ((c->cap_effective & ~c->cap_permitted) || (c->cap_ambient & ~(c->cap_permitted & c->cap_inheritable)) ||
 		    (c->securebits & ~CKPT_SECUREBITS_KNOWN) || c->pad)
 			bad("thread's credentials are invalid (corrupt image)");
+		if (th[i].comm[sizeof th[i].comm - 1])
+			bad("thread's name is not NUL-terminated (corrupt image)");
 	}
 	if (!region_with(h, t, h->restart_info_addr, sizeof(struct ckpt_restart_info), PROT_WRITE))
 		bad("libckpt's restart block is not in restored memory (corrupt image)");

@@ -42,6 +42,12 @@ export class Fields<K extends string> {
 		return utf8.decode(nul < 0 ? bytes : bytes.subarray(0, nul));
 	}
 
+	/** Whether a char[N] member holds a NUL, as the C side's strings must. */
+	terminated(k: K): boolean {
+		const start = this.at(k, "char", 0);
+		return new Uint8Array(this.view.buffer, this.view.byteOffset + start, this.layout.fields[k].count).includes(0);
+	}
+
 	/** Element `i` of a struct-typed member (a nested struct or an array of them). */
 	struct<J extends string>(k: K, sub: Layout<J>, i = 0): Fields<J> {
 		const field = this.layout.fields[k];

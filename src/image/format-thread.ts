@@ -36,7 +36,7 @@ export const CREDS = layout("ckpt_creds", 80, {
 	pad: f(76, "u32"),
 });
 
-export const THREAD = layout("ckpt_thread", 408, {
+export const THREAD = layout("ckpt_thread", 424, {
 	tid: f(0, "i32"),
 	flags: f(4, "u32"),
 	fs_base: f(8, "u64"),
@@ -58,4 +58,5 @@ export const THREAD = layout("ckpt_thread", 408, {
 	// version 10, its scheduling: policy SCHED_* | CKPT_SCHED_RESET_ON_FORK, ioprio class << 13 | level
 	nice: f(304, "i32"), sched_policy: f(308, "u32"), sched_priority: f(312, "u32"), ioprio: f(316, "u32"), timer_slack_ns: f(320, "u64"),
 	creds: f(328, CREDS), // version 11
+	comm: f(408, "char", 16), // version 11: PR_GET_NAME, NUL-terminated
 });

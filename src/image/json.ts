@@ -83,7 +83,7 @@ export function infoJson(image: Image, processes: TreeProcess[] = treeProcesses(
 			cgroup: image.cgroup,
 		},
 		threads: image.threads.map((t) => ({
-			tid: t.tid, rip: hex(t.userRip), rsp: hex(t.userRsp), fsBase: hex(t.fsBase), cpus: t.cpus, parentDeathSignal: t.pdeathSignal || null,
+			tid: t.tid, name: t.name, rip: hex(t.userRip), rsp: hex(t.userRsp), fsBase: hex(t.fsBase), cpus: t.cpus, parentDeathSignal: t.pdeathSignal || null,
 			scheduling: schedulingFacts(t), credentials: credentialFacts(t),
 		})),
 		regions,

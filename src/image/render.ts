@@ -131,8 +131,8 @@ export function renderInfo(image: Image, nowMs: number, processes: TreeProcess[]
 	const rare = (t: Thread) => [
 		...(anyPdeath ? [t.pdeathSignal ? signalName(t.pdeathSignal) : "-"] : []), ...(anyTuned ? [schedulingText(t) || "-"] : [])];
 	out.push(table([
-		["TID", "RIP", "RSP", "FS_BASE", "CPUS", ...(anyPdeath ? ["ON_PARENT_DEATH"] : []), ...(anyTuned ? ["SCHEDULING"] : [])],
-		...image.threads.map((t) => [String(t.tid), hex(t.userRip), hex(t.userRsp), hex(t.fsBase), cpuList(t.cpus), ...rare(t)]),
+		["TID", "NAME", "RIP", "RSP", "FS_BASE", "CPUS", ...(anyPdeath ? ["ON_PARENT_DEATH"] : []), ...(anyTuned ? ["SCHEDULING"] : [])],
+		...image.threads.map((t) => [String(t.tid), t.name || "-", hex(t.userRip), hex(t.userRsp), hex(t.fsBase), cpuList(t.cpus), ...rare(t)]),
 	], [0]));
 
 	out.push("", `memory (${image.regions.length} regions, ${bytes(memBytes)}):`);

@@ -72,6 +72,7 @@ export function checkRestorePoints(fail: (why: string) => never, h: Header, thre
 		if (t.pdeathSignal > 64) fail(`thread ${i}: its parent-death signal is not a signal (corrupt image)`);
 		if (!schedulingValid(t)) fail(`thread ${i}: its scheduling is invalid (corrupt image)`);
 		if (!credsValid(t)) fail(`thread ${i}: its credentials are invalid (corrupt image)`);
+		if (!t.nameTerminated) fail(`thread ${i}: its name is not NUL-terminated (corrupt image)`);
 	});
 	if (!inRestoredMemory(regions, h.restartInfoAddr, BigInt(RESTART_INFO.size), PROT_WRITE))
 		fail("libckpt's restart block is not in restored memory (corrupt image)");

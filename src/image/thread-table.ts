@@ -37,6 +37,8 @@ export function decodeThread(t: Fields<keyof typeof THREAD.fields>): Thread {
 		},
 		cpus: affinityCpus(t),
 		creds: decodeCreds(t.struct("creds", CREDS)),
+		name: t.chars("comm"),
+		nameTerminated: t.terminated("comm"),
 	};
 }
 

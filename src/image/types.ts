@@ -142,6 +142,8 @@ export interface Thread {
 	resume: ResumeCtx;
 	cpus: number[]; // version 8: the CPUs sched_getaffinity showed it, ascending
 	creds: Creds; // version 11
+	name: string; // version 11: the thread's own name (PR_GET_NAME, pthread_setname_np)
+	nameTerminated: boolean; // its 16 bytes hold a NUL, as they must
 }
 
 /** A thread's credentials: ids real, effective, saved, filesystem; capability sets as bit masks. */

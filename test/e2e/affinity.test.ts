@@ -67,7 +67,7 @@ test("a program launched under taskset -c 1 and restarted without taskset is on 
   const threads = await checkpointed("1", []);
   expect(threads.map((t) => t.cpus)).toEqual([[1], [1], [1]]);
   const info = await runToEnd([CKPT, "info"], { cwd: dir });
-  expect(info.stdout).toMatch(/^ +TID +RIP +RSP +FS_BASE +CPUS$/m);
+  expect(info.stdout).toMatch(/^ +TID +NAME +RIP +RSP +FS_BASE +CPUS$/m);
   expect(info.stdout).toMatch(new RegExp(`^ +${threads[0]!.tid} +0x[0-9a-f]+ +0x[0-9a-f]+ +0x[0-9a-f]+ +1$`, "m"));
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.stderr).toBe("");

@@ -53,7 +53,7 @@ function hasCapability(bit: number): boolean {
 
 const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find(existsSync);
 
-test("umask, THP disable, no-new-privs, subreaper, oom_score_adj, membarrier, rseq, altstacks and parent-death signals come back", async () => {
+test("umask, THP disable, no-new-privs, subreaper, oom_score_adj, membarrier, rseq, altstacks, parent-death signals and thread names come back", async () => {
 	const first = await checkpoint([CKPT, PROGRAM]);
 	const before = settings(first.stdout, "before");
 	expect(before).toBe("umask=027 thp_disable=1 no_new_privs=1 child_subreaper=1 oom_score_adj=789 membarrier=0x10 pdeath_signal=28 " +
@@ -64,6 +64,7 @@ test("umask, THP disable, no-new-privs, subreaper, oom_score_adj, membarrier, rs
 	const info = Bun.spawnSync([CKPT, "info", "--json"], { cwd: dir });
 	const doc = JSON.parse(info.stdout.toString());
 	expect(doc.threads.map((t: { parentDeathSignal: number | null }) => t.parentDeathSignal)).toEqual([28, 17]);
+	expect(doc.threads.map((t: { name: string }) => t.name)).toEqual(["process-state", "ps-worker"]);
 	expect(doc.threads.map((t: { scheduling: unknown }) => t.scheduling)).toEqual([
 		{ nice: 5, policy: "batch", priority: 0, resetOnFork: false, ioClass: "idle", ioLevel: 0, timerSlackNs: 123456 },
 		{ nice: 7, policy: "idle", priority: 0, resetOnFork: false, ioClass: "best-effort", ioLevel: 6, timerSlackNs: 2000000 },
@@ -87,6 +88,7 @@ test("umask, THP disable, no-new-privs, subreaper, oom_score_adj, membarrier, rs
 	// Each thread's own, set by the thread: SIGWINCH on the main one, SIGCHLD on the other.
 	expect(second.stdout).toContain("thread pdeath_signal: 17\n");
 	expect(second.stdout).toContain("thread scheduling: nice=7 policy=5 ioprio=0x4006 timer_slack=2000000\n");
+	expect(second.stdout).toContain("thread name: ps-worker\n"); // its own, not the main thread's
 	expect(second.stdout).toEndWith("PASS\n");
 	expect(second.code).toBe(0);
 }, 60000);

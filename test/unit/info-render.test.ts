@@ -40,14 +40,14 @@ test("the summary of an image", () => {
 	const created = Number(image.header.createdNs / 1_000_000n);
 	const text = renderInfo(image, created + 2 * 3600_000);
 	expect(text).toContain(`image      ${p} (format version ${CKPT_VERSION})`);
-	expect(text).toMatch(/^ +TID +RIP +RSP +FS_BASE +CPUS\n +4242 +0x401000 +0x7ffd00001000 +0x7f0000001000 +0-3,8$/m);
+	expect(text).toMatch(/^ +TID +NAME +RIP +RSP +FS_BASE +CPUS\n +4242 +- +0x401000 +0x7ffd00001000 +0x7f0000001000 +0-3,8$/m);
 	expect(text).toMatch(/^libc +glibc$/m);
 	expect(text).toContain("program    /usr/bin/demo");
 	expect(text).toContain("arguments  demo --count 3");
 	expect(text).toContain("(2 hours ago)");
 	expect(text).toContain("capture    12.3 ms, on signal SIGUSR2 (12)");
 	expect(text).toContain("cwd        /home/user");
-	expect(text).toMatch(/4242\s+0x401000\s+0x7ffd00001000\s+0x7f0000001000/);
+	expect(text).toMatch(/4242\s+-\s+0x401000\s+0x7ffd00001000\s+0x7f0000001000/);
 	expect(text).toMatch(/0x400000-0x402000\s+r-xp\s+8\.0 KiB\s+file\s+4\.0 KiB\s+-\s+4\.0 KiB\s+-\s+\/usr\/bin\/demo/);
 	expect(text).toMatch(/0x600000-0x605000\s+rw-p\s+20\.0 KiB\s+anon\s+8\.0 KiB\s+12\.0 KiB\s+-\s+-\s+\[heap\]/);
 	expect(text).toContain("[stack]");
