@@ -36,7 +36,7 @@
 
 extern char **environ;
 
-static const char *kept[10]; /* "CKPT_...=..." entries: the initial block's, or ours */
+static const char *kept[12]; /* "CKPT_...=..." entries: the initial block's, or ours */
 static unsigned nkept;
 static char self[CKPT_PATH_MAX]; /* libckpt's own LD_PRELOAD entry */
 static char other[CKPT_PATH_MAX]; /* the other libc's build, beside it */

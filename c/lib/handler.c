@@ -42,6 +42,7 @@
 #include <signal.h>
 #include "ckpt_lib.h"
 #include "seccomp.h"
+#include "namespaces.h"
 #include "../kinds/mem_kinds.h"
 #include "tree.h"
 #include "../sys.h"
@@ -67,6 +68,7 @@ static void after_restart(int member)
 	ckpt_config.inherited_fds[0] = ckpt_config.daemon_root ? 0 : 7;
 	record_stderr_identity(&ckpt_config.stderr_dev, &ckpt_config.stderr_ino);
 	seccomp_note_base(seccomp_level()); /* the restart's own: the program's never come back */
+	namespaces_note_current();        /* the restart's own: the environment's now */
 	if (!member && !ckpt_config.daemon_root) /* a daemon has no terminal to follow */
 		terminal_after_restart();
 	if (!member) {

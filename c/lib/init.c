@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include "ckpt_lib.h"
 #include "seccomp.h"
+#include "namespaces.h"
 #include "tree.h"
 #include "../sys.h"
 
@@ -72,7 +73,7 @@ static int parse_pid(const char *s)
 
 static const char *const names[] = {CKPT_ENV_IMAGE, CKPT_ENV_SIGNAL, CKPT_ENV_CONTINUE, CKPT_ENV_DROP_FDS,
 				    CKPT_ENV_COMPRESS, CKPT_ENV_STATUS, CKPT_ENV_PID, CKPT_ENV_SECCOMP,
-				    CKPT_ENV_SIGNAL_BLOCKED};
+				    CKPT_ENV_NAMESPACES, CKPT_ENV_SIGNAL_BLOCKED};
 
 /* The program's and a child's view: nothing of ckpt in the environment. */
 static void forget_settings(void)
@@ -107,6 +108,7 @@ static int read_settings(void)
 	ckpt_config.launcher_blocked_signal = getenv(CKPT_ENV_SIGNAL_BLOCKED) != 0;
 	unsetenv(CKPT_ENV_SIGNAL_BLOCKED);
 	seccomp_note_launch();
+	namespaces_note_launch();
 	return 0;
 }
 

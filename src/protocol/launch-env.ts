@@ -4,7 +4,7 @@
  * time; the program itself never has to know).
  */
 import {
-	CKPT_ENV_COMPRESS, CKPT_ENV_CONTINUE, CKPT_ENV_DROP_FDS, CKPT_ENV_FLAG_ON, CKPT_ENV_IMAGE, CKPT_ENV_PID, CKPT_ENV_SECCOMP, CKPT_ENV_SIGNAL, CKPT_ENV_STATUS,
+	CKPT_ENV_COMPRESS, CKPT_ENV_CONTINUE, CKPT_ENV_DROP_FDS, CKPT_ENV_FLAG_ON, CKPT_ENV_IMAGE, CKPT_ENV_PID, CKPT_ENV_SECCOMP, CKPT_ENV_NAMESPACES, CKPT_ENV_SIGNAL, CKPT_ENV_STATUS,
 	CKPT_PID_DIGITS, CKPT_STATUS_LEN, CKPT_STATUS_PAD,
 } from "./protocol.ts";
 
@@ -43,7 +43,8 @@ export function launchEnv(base: Record<string, string | undefined>, s: LaunchSet
 	else delete env[CKPT_ENV_DROP_FDS];
 	if (s.compress) env[CKPT_ENV_COMPRESS] = CKPT_ENV_FLAG_ON;
 	else delete env[CKPT_ENV_COMPRESS];
-	// The launched program's libckpt counts the filters it starts under: never an outer ckpt's count.
+	// The launched program's libckpt counts the filters and notes the namespaces it starts under: never an outer ckpt's.
 	delete env[CKPT_ENV_SECCOMP];
+	delete env[CKPT_ENV_NAMESPACES];
 	return env;
 }

@@ -63,6 +63,6 @@ test("every mirrored value is the C value", () => {
 test("every launch variable carries the prefix libckpt's exec wrappers look for", () => {
 	const prefix = String(PROTOCOL_CONSTANTS.CKPT_ENV_PREFIX);
 	const vars = Object.entries(PROTOCOL_CONSTANTS).filter(([k]) => k.startsWith("CKPT_ENV_") && k !== "CKPT_ENV_PREFIX" && k !== "CKPT_ENV_FLAG_ON");
-	expect(vars.length).toBe(12);
+	expect(vars.length).toBe(13);
 	for (const [name, value] of vars) expect(`${name} = ${value}`).toStartWith(`${name} = ${prefix}`);
 });
