@@ -33,8 +33,9 @@
  * program's own (c/lib/seccomp.c). */
 #define CKPT_ENV_SECCOMP "CKPT_SECCOMP"
 /* The namespaces the program was launched in, "ino,ino,..." (cgroup, ipc,
- * mnt, net, pid, pid_for_children, time, time_for_children, user, uts):
- * handed on like CKPT_SECCOMP (c/lib/namespaces.c). */
+ * mnt, net, pid, pid_for_children, time, time_for_children, user, uts),
+ * then its root directory's device and inode: handed on like
+ * CKPT_SECCOMP (c/lib/namespaces.c). */
 #define CKPT_ENV_NAMESPACES "CKPT_NAMESPACES"
 /* Flag: the exec was made with the trigger blocked (the launcher's, or
  * c/lib/exec.c's in any process of the tree); libckpt unblocks it once its

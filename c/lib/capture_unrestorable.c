@@ -11,7 +11,6 @@
  */
 #include "ckpt_lib.h"
 #include "seccomp.h"
-#include "namespaces.h"
 #include "../maps.h"
 #include "../sys.h"
 
@@ -90,6 +89,5 @@ static int refuse_memory_merge(struct capture *c)
 
 int refuse_unrestorable(struct capture *c)
 {
-	return refuse_aio(c) || refuse_registered_rings(c) || refuse_memory_merge(c) || refuse_own_seccomp(c) ||
-	       refuse_own_namespaces(c) ? -1 : 0;
+	return refuse_aio(c) || refuse_registered_rings(c) || refuse_memory_merge(c) || refuse_own_seccomp(c) ? -1 : 0;
 }

@@ -93,7 +93,7 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 	if (lazy_wait()) /* before anything stops (lazy_wait.c) */
 		return capture_fail(c, "memory is still loading from the image of a lazy restart (`ckpt restart --lazy`); "
 				       "try again once it has", 0);
-	if (daemon_refusal(c))
+	if (daemon_refusal(c) || refuse_own_namespaces(c)) /* first: a chroot hides /proc */
 		return -1;
 	c->hdr->created_ns = now_ns(0 /* CLOCK_REALTIME */);
 	c->hdr->image_id = new_image_id();

@@ -1,5 +1,5 @@
 /*
- * Namespaces: a restart puts the program in the restart's own (and in a
+ * Namespaces and the root directory: a restart puts the program in the restart's own (and in a
  * pid namespace, with an unprivileged restart a user namespace too, of
  * ckpt's making). It cannot make again a namespace the program entered or
  * created: its network devices and addresses, mounts, hostname, time
@@ -28,27 +28,38 @@ static const char ns_names[NS_KINDS][18] = {
 static const char ns_words[NS_KINDS][24] = {
 	"cgroup", "IPC", "mount", "network", "pid", "pid (for its children)", "time", "time (for its children)", "user", "UTS (hostname)",
 };
-static uint64_t launch_ns[NS_KINDS]; /* inode numbers; 0 where this kernel has none */
+/* After the namespaces' inode numbers (0 where this kernel has none), the
+ * root directory's device and inode: a program that chroot()ed would find
+ * its saved paths (cwd, open files, mapped files) opened from the
+ * restart's root instead, other files or none. */
+#define ROOT_DEV NS_KINDS
+#define ROOT_INO (NS_KINDS + 1)
+#define NOTED (NS_KINDS + 2)
+static uint64_t launch_ns[NOTED];
 static int launch_known;
 
-static void read_namespaces(uint64_t ids[NS_KINDS])
+static void read_namespaces(uint64_t ids[NOTED])
 {
+	struct stat st;
 	for (int i = 0; i < NS_KINDS; i++) {
 		char path[40] = "/proc/self/ns/";
-		struct stat st;
 		str_copy(path + 14, sizeof path - 14, ns_names[i]);
 		ids[i] = sys_fstatat(AT_FDCWD, path, &st, 0) == 0 ? (uint64_t)st.st_ino : 0;
 	}
+	int root = sys_fstatat(AT_FDCWD, "/proc/self/root/", &st, 0) == 0;
+	ids[ROOT_DEV] = root ? (uint64_t)st.st_dev : 0;
+	ids[ROOT_INO] = root ? (uint64_t)st.st_ino : 0;
 }
 
 /* The namespaces this process may be in without their being its own,
- * handed on to every exec in place as "ino,ino,..." in ns_names order. */
-static void note_base(const uint64_t ids[NS_KINDS])
+ * handed on to every exec in place as "ino,ino,...,dev,ino" in ns_names
+ * order, then the root directory's. */
+static void note_base(const uint64_t ids[NOTED])
 {
-	static char entry[sizeof CKPT_ENV_NAMESPACES "=" + NS_KINDS * 21];
+	static char entry[sizeof CKPT_ENV_NAMESPACES "=" + NOTED * 21];
 	struct line l = {.len = 0};
 	line_str(&l, CKPT_ENV_NAMESPACES "=");
-	for (int i = 0; i < NS_KINDS; i++) {
+	for (int i = 0; i < NOTED; i++) {
 		launch_ns[i] = ids[i];
 		if (i)
 			line_str(&l, ",");
@@ -61,7 +72,7 @@ static void note_base(const uint64_t ids[NS_KINDS])
 
 void namespaces_note_current(void)
 {
-	uint64_t now[NS_KINDS];
+	uint64_t now[NOTED];
 	read_namespaces(now);
 	note_base(now);
 }
@@ -75,7 +86,7 @@ void namespaces_note_launch(void)
 		namespaces_note_current();
 		return;
 	}
-	for (int i = 0; i < NS_KINDS; i++) {
+	for (int i = 0; i < NOTED; i++) {
 		int ok = 0;
 		int64_t v = decimal_at(given, &ok);
 		if (!ok || v < 0)
@@ -92,8 +103,12 @@ int refuse_own_namespaces(struct capture *c)
 {
 	if (!launch_known)
 		return capture_fail(c, "cannot tell which namespaces the program was launched in (" CKPT_ENV_NAMESPACES ")", 0);
-	uint64_t now[NS_KINDS];
+	uint64_t now[NOTED];
 	read_namespaces(now);
+	if (now[ROOT_DEV] != launch_ns[ROOT_DEV] || now[ROOT_INO] != launch_ns[ROOT_INO])
+		return capture_fail(c, "the program changed its root directory (chroot) since ckpt started: a restart would "
+				       "open its saved paths from its own root, other files or none; launch ckpt inside "
+				       "the new root instead (as in `chroot DIR ckpt PROGRAM`)", 0);
 	for (int i = 0; i < NS_KINDS; i++) {
 		if (now[i] == launch_ns[i])
 			continue;

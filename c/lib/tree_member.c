@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include "ckpt_lib.h"
+#include "namespaces.h"
 #include "tree.h"
 #include "../sys.h"
 
@@ -159,7 +160,7 @@ int tree_member_checkpoint(const siginfo_t *info, const void *uc)
 	} else {
 		c.hdr->created_ns = now_ns(0 /* CLOCK_REALTIME */);
 		c.hdr->image_id = new_image_id();
-		if (stop_other_threads(&c, uc) || capture_pending_signals(&c)) {
+		if (refuse_own_namespaces(&c) || stop_other_threads(&c, uc) || capture_pending_signals(&c)) {
 			fail_slot(t, s, &c);
 		} else {
 			answer(t, s, SLOT_STOPPED);

@@ -18,7 +18,7 @@ export const CKPT_ENV_STATUS = "CKPT_STATUS";
 export const CKPT_ENV_PID = "CKPT_PID";
 /** The seccomp filters of the launch, set and read by libckpt only (it hands it on through execs). */
 export const CKPT_ENV_SECCOMP = "CKPT_SECCOMP";
-/** The namespaces of the launch, set and read by libckpt only, like CKPT_SECCOMP. */
+/** The namespaces and root directory of the launch, set and read by libckpt only, like CKPT_SECCOMP. */
 export const CKPT_ENV_NAMESPACES = "CKPT_NAMESPACES";
 export const CKPT_ENV_SIGNAL_BLOCKED = "CKPT_SIGNAL_BLOCKED";
 export const CKPT_ENV_FLAG_ON = "1";

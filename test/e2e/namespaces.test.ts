@@ -4,7 +4,7 @@
 // are the environment's. Before this, `ckpt unshare -n PROGRAM` came back
 // with the restart's network, without a word.
 import { expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { checkpointRun, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, runToEnd, spawn } from "./harness.ts";
 
@@ -35,4 +35,17 @@ test.skipIf(!canUnshare)("namespaces ckpt was launched in are the environment's:
 	expect(after.stderr).toBe("");
 	expect(after.stdout).toContain("all threads joined, heap intact\n");
 	expect(after.code).toBe(0);
+}, 60000);
+
+const canChroot = process.getuid!() === 0 && Bun.which("python3") !== null;
+test.skipIf(!canChroot)("a root directory the program changed (chroot) refuses its checkpoint before anything stops; the program runs on", async () => {
+	mkdirSync(join(dir, "jail"));
+	const script = `import os, time\nos.chroot(${JSON.stringify(join(dir, "jail"))}); os.chdir("/")\n` +
+		`for i in range(12):\n    print("tick", i, flush=True); time.sleep(0.1)\nprint("done", flush=True)\n`;
+	const run = await checkpointRun(["python3", "-c", script], { cwd: dir, afterLines: 2 });
+	expect(run.code).toBe(0);
+	expect(run.stderr).toBe("ckpt: checkpoint failed: the program changed its root directory (chroot) since ckpt started: a restart would " +
+		"open its saved paths from its own root, other files or none; launch ckpt inside the new root instead (as in " +
+		"`chroot DIR ckpt PROGRAM`); the program continues\n");
+	expect(run.stdout).toEndWith("tick 11\ndone\n");
 }, 60000);
