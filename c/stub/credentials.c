@@ -22,6 +22,7 @@
 #include "../str.h"
 
 #define SECBIT_KEEP_CAPS_LOCKED (1u << 5)
+#define SECBIT_NO_CAP_AMBIENT_RAISE (1u << 6)
 #define WALL 0x40000000 /* __WALL: the probe exits with no signal to its parent */
 
 struct probe_result {
@@ -176,6 +177,22 @@ static __attribute__((noreturn)) void refuse(const struct ckpt_thread *t, const 
 	die_line(&l);
 }
 
+/* Whether set_creds only drops what this restart holds, which the kernel
+ * always allows: the same ids and securebits, every set within ours, and
+ * the bounding set ours or ours to shrink (CAP_SETPCAP). The usual case,
+ * an unprivileged program in a new user namespace, so it needs no probe:
+ * a tree's every member would make one at once, against RLIMIT_NPROC. */
+static int only_drops(const struct ckpt_creds *want, const struct ckpt_creds *own, uint32_t dumpable)
+{
+	const uint64_t setpcap = 1ull << 8;
+	return dumpable < 2 && creds_ids_equal(want, own) && want->securebits == own->securebits &&
+	       !(want->cap_permitted & ~own->cap_permitted) &&
+	       !(want->cap_inheritable & ~(own->cap_inheritable | own->cap_permitted)) &&
+	       !(want->cap_bounding & ~own->cap_bounding) &&
+	       (want->cap_bounding == own->cap_bounding || (own->cap_effective & setpcap)) &&
+	       (!want->cap_ambient || !(own->securebits & SECBIT_NO_CAP_AMBIENT_RAISE));
+}
+
 void check_credentials(const struct ckpt_header *h, const char *tables)
 {
 	const struct ckpt_thread *th = (const void *)(tables + h->threads_off);
@@ -187,7 +204,7 @@ void check_credentials(const struct ckpt_header *h, const char *tables)
 		if (restart.namespace == RESTART_NS_USER && (c->cap_permitted | c->cap_ambient))
 			refuse(&th[i], "a restart inside a new user namespace cannot give capabilities outside it "
 				       "(restart as a user who holds them)", 0);
-		if ((creds_equal(c, &own) && h->dumpable < 2) || (tried && creds_equal(c, tried)))
+		if (only_drops(c, &own, h->dumpable) || (tried && creds_equal(c, tried)))
 			continue;
 		struct probe_result r = probe(c, h->dumpable);
 		if (r.err == -22 /* EINVAL: an id it does not map */ && restart.namespace == RESTART_NS_USER)
