@@ -65,7 +65,14 @@ struct ckpt_thread {
 	uint64_t timer_slack_ns;     /* PR_GET_TIMERSLACK */
 	struct ckpt_creds creds;     /* version 11 */
 	char comm[16];               /* version 11: PR_GET_NAME, the thread's own name (pthread_setname_np) */
+	/* version 11: its NUMA memory policy (set_mempolicy; numactl --interleave
+	 * or --membind for a launch), set again by the thread (c/stub/mempolicy.c) */
+	uint32_t mempolicy;          /* get_mempolicy's mode | MPOL_F_* mode flags; CKPT_UNKNOWN: nodes above 63 */
+	uint32_t pad_mempolicy;
+	uint64_t mempolicy_nodes;    /* bit n: node n */
 };
+#define CKPT_MEMPOLICY_MODE_MAX 6 /* MPOL_WEIGHTED_INTERLEAVE (Linux 6.9) */
+#define CKPT_MEMPOLICY_FLAGS 0xe000u /* MPOL_F_STATIC_NODES, RELATIVE_NODES, NUMA_BALANCING */
 #define CKPT_SCHED_RESET_ON_FORK 0x40000000u
 #define CKPT_SCHED_DEADLINE 6u /* refused at checkpoint: sched_setattr needs root and admission */
 /* No CPU at all: capture could not read the mask (more than 1024 CPUs), or a corrupt image. */

@@ -90,6 +90,8 @@ static int refuse_threads_not_restorable(struct capture *c)
 			: (t->sched_policy & ~CKPT_SCHED_RESET_ON_FORK) == CKPT_SCHED_DEADLINE
 			? " runs under SCHED_DEADLINE, which a restart cannot set again (sched_setattr needs "
 			  "root, and admission could refuse it)"
+			: t->mempolicy == CKPT_UNKNOWN
+			? " has a NUMA memory policy naming nodes above 63, which the image cannot hold"
 			: 0;
 		if (!why)
 			continue;

@@ -11,6 +11,7 @@
 #include "ckpt_lib.h"
 #include "../sys.h"
 #include "../creds.h"
+#include "mempolicy.h"
 
 /* glibc >= 2.35 registers an rseq area per thread at the thread pointer +
  * __rseq_offset. Weak, so the library still loads where glibc has none. */
@@ -96,6 +97,7 @@ void capture_thread(struct ckpt_thread *t, const void *ucontext)
 	capture_scheduling(t);
 	creds_read(&t->creds); /* capget of the calling thread cannot fail */
 	sys_prctl(PR_GET_NAME, (unsigned long)t->comm, 0, 0, 0);
+	capture_thread_mempolicy(t);
 	/* Left empty when the kernel's mask is wider than the image's (more than
 	 * 1024 CPUs): no thread runs on no CPU, so the coordinator refuses it. */
 	for (int i = 0; i < CKPT_AFFINITY_BYTES; i++)

@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include "ckpt_lib.h"
+#include "mempolicy.h"
 #include "namespaces.h"
 #include "tree.h"
 #include "../sys.h"
@@ -119,7 +120,8 @@ static int capture_member(struct capture *c, struct tree_control *t, uint64_t *s
 	if (capture_fds(c))
 		return -1;
 	refresh_file_offsets(c);
-	if (capture_process(c) || capture_regions(c) || capture_vmflags(c) || check_unreadable(c))
+	if (capture_process(c) || capture_regions(c) || refuse_region_mempolicies(c) || capture_vmflags(c) ||
+	    check_unreadable(c))
 		return -1;
 	untrack_unstable_regions(c);
 	c->hdr->tree_id = t->tree_id;

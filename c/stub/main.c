@@ -118,6 +118,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	check_affinity(&hdr, tables, argv + argc + 1);
 	check_scheduling(&hdr, tables);
 	check_credentials(&hdr, tables);
+	check_mempolicies(&hdr, tables);
 	check_guard_support(&hdr, tables);
 	check_timers(&hdr, tables);
 	check_signals(&hdr, tables);

@@ -108,6 +108,7 @@ static void restore_thread_state(const struct ckpt_thread *t)
 		die("cannot set a thread's parent-death signal again", err);
 	restore_scheduling(t);
 	sys_prctl(PR_SET_NAME, (unsigned long)t->comm, 0, 0, 0); /* its own: a clone takes its creator's */
+	restore_mempolicy(t);
 	sys_rt_sigprocmask(2 /* SIG_SETMASK */, &t->handler_sigmask, 0);
 	restore_affinity(t); /* the loaders and the clones before it ran on every CPU allowed */
 	/* Last: until here the restart's own rights held (a thread created in a

@@ -282,6 +282,9 @@ static void check_threads(const struct ckpt_header *h, const char *t)
 			bad("thread's credentials are invalid (corrupt image)");
 		if (th[i].comm[sizeof th[i].comm - 1])
 			bad("thread's name is not NUL-terminated (corrupt image)");
+		if ((th[i].mempolicy & ~CKPT_MEMPOLICY_FLAGS) > CKPT_MEMPOLICY_MODE_MAX || th[i].pad_mempolicy ||
+		    (!(th[i].mempolicy & ~CKPT_MEMPOLICY_FLAGS) && th[i].mempolicy_nodes))
+			bad("thread's memory policy is invalid (corrupt image)");
 	}
 	if (!region_with(h, t, h->restart_info_addr, sizeof(struct ckpt_restart_info), PROT_WRITE))
 		bad("libckpt's restart block is not in restored memory (corrupt image)");

@@ -3,7 +3,7 @@
  * records, computed in one place so the table and the JSON cannot
  * disagree. Names of kinds and flags come from kinds.ts. Pure.
  */
-import { CKPT_REGION_HEAP, CKPT_REGION_SYSV_SHM, CKPT_SCHED_RESET_ON_FORK } from "./format.ts";
+import { CKPT_MEMPOLICY_FLAGS, CKPT_REGION_HEAP, CKPT_REGION_SYSV_SHM, CKPT_SCHED_RESET_ON_FORK } from "./format.ts";
 import { sysvSegmentText } from "./sysv-shm.ts";
 import { EXTENT_KINDS, LOCK_KINDS, REGION_KINDS, VM_FLAGS } from "./kinds.ts";
 import type { Fd, Lock, PendingSignal, Region, Thread } from "./types.ts";
@@ -53,6 +53,22 @@ export function credentialsText(threads: readonly Thread[]): string {
 		c.securebits ? `securebits ${hex(BigInt(c.securebits))}` : ""].filter(Boolean);
 	const same = threads.every((t) => JSON.stringify(credentialFacts(t)) === JSON.stringify(credentialFacts(threads[0]!)));
 	return [ids("uid", c.uids), ids("gid", c.gids), caps, `bounding ${hex(c.bounding)}`, ...extra].join(", ") + (same ? "" : "; other threads differ (--json)");
+}
+
+const MEMPOLICY_MODES = ["default", "preferred", "bind", "interleave", "local", "preferred-many", "weighted-interleave"];
+const MEMPOLICY_FLAGS: [number, string][] = [[0x8000, "static-nodes"], [0x4000, "relative-nodes"], [0x2000, "numa-balancing"]];
+
+/** A thread's NUMA memory policy as --json shows it: the mode by its MPOL_ name, its flags, its nodes. */
+export function mempolicyFacts(t: Thread) {
+	const nodes: number[] = [];
+	for (let n = 0; n < 64; n++) if ((t.mempolicyNodes >> BigInt(n)) & 1n) nodes.push(n);
+	return { mode: MEMPOLICY_MODES[t.mempolicy & ~CKPT_MEMPOLICY_FLAGS] ?? "?", flags: MEMPOLICY_FLAGS.filter(([b]) => t.mempolicy & b).map(([, n]) => n), nodes };
+}
+
+/** The same in words ("interleave on 0-1"); "" for the default. */
+export function mempolicyText(t: Thread): string {
+	const p = mempolicyFacts(t);
+	return p.mode === "default" ? "" : [p.mode, ...p.flags].join(" ") + (p.nodes.length ? ` on ${p.nodes.join(",")}` : "");
 }
 
 /** PR_GET_DUMPABLE in words. */

@@ -12,7 +12,7 @@ import { sysvSegment } from "./sysv-shm.ts";
 import { eventfdFacts, signalfdSignals, timerfdFacts } from "./event-fds.ts";
 import {
 	bytesInImage, fdFlags, storedLength, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
-	vmFlagNames, schedulingFacts, credentialFacts,
+	vmFlagNames, schedulingFacts, credentialFacts, mempolicyFacts,
 } from "./facts.ts";
 import { clockName } from "./clocks.ts";
 import { CODEC_NAMES, epollEventNames, EXTENT_KINDS, FD_KINDS, LIBC_NAMES, REGION_KINDS, TRACKING_NAMES } from "./kinds.ts";
@@ -84,7 +84,7 @@ export function infoJson(image: Image, processes: TreeProcess[] = treeProcesses(
 		},
 		threads: image.threads.map((t) => ({
 			tid: t.tid, name: t.name, rip: hex(t.userRip), rsp: hex(t.userRsp), fsBase: hex(t.fsBase), cpus: t.cpus, parentDeathSignal: t.pdeathSignal || null,
-			scheduling: schedulingFacts(t), credentials: credentialFacts(t),
+			scheduling: schedulingFacts(t), credentials: credentialFacts(t), memoryPolicy: mempolicyFacts(t),
 		})),
 		regions,
 		kernelMappings: h.specials.map((s) => (s.start === 0n && s.end === 0n

@@ -7,7 +7,7 @@
 import { CKPT_CODEC_NONE, CKPT_HEADER_DAEMON, CKPT_REGION_UNREAD, CKPT_TRACKING_WRITE_PROTECT } from "./format.ts";
 import {
 	bytesInImage, fdFlags, storedLength, lockFacts, membarrierNames, pendingSignalFacts, perms, regionName, storage, umaskText,
-	vmFlagNames, schedulingText, personalityText, credentialsText, dumpableText,
+	vmFlagNames, schedulingText, personalityText, credentialsText, dumpableText, mempolicyText,
 } from "./facts.ts";
 import { clockName } from "./clocks.ts";
 import { CODEC_NAMES, EXTENT_KINDS, FD_KINDS, LIBC_NAMES, LOCK_KINDS, REGION_KINDS, TRACKING_NAMES } from "./kinds.ts";
@@ -128,10 +128,12 @@ export function renderInfo(image: Image, nowMs: number, processes: TreeProcess[]
 	out.push("", `threads (${image.threads.length}):`);
 	// Columns only where a thread has something in them: both are rare.
 	const anyPdeath = image.threads.some((t) => t.pdeathSignal), anyTuned = image.threads.some((t) => schedulingText(t));
+	const anyNuma = image.threads.some((t) => mempolicyText(t));
 	const rare = (t: Thread) => [
-		...(anyPdeath ? [t.pdeathSignal ? signalName(t.pdeathSignal) : "-"] : []), ...(anyTuned ? [schedulingText(t) || "-"] : [])];
+		...(anyPdeath ? [t.pdeathSignal ? signalName(t.pdeathSignal) : "-"] : []), ...(anyTuned ? [schedulingText(t) || "-"] : []),
+		...(anyNuma ? [mempolicyText(t) || "-"] : [])];
 	out.push(table([
-		["TID", "NAME", "RIP", "RSP", "FS_BASE", "CPUS", ...(anyPdeath ? ["ON_PARENT_DEATH"] : []), ...(anyTuned ? ["SCHEDULING"] : [])],
+		["TID", "NAME", "RIP", "RSP", "FS_BASE", "CPUS", ...(anyPdeath ? ["ON_PARENT_DEATH"] : []), ...(anyTuned ? ["SCHEDULING"] : []), ...(anyNuma ? ["MEMORY_POLICY"] : [])],
 		...image.threads.map((t) => [String(t.tid), t.name || "-", hex(t.userRip), hex(t.userRsp), hex(t.fsBase), cpuList(t.cpus), ...rare(t)]),
 	], [0]));
 

@@ -6,7 +6,7 @@
  * restore stub refuses an image otherwise (c/stub/validate.c: check_specials,
  * check_threads), so this reader does too: both refuse the same images.
  */
-import { CKPT_LIBC_MUSL, CKPT_MUSL_TID_OFFSET, CKPT_PAGE_SIZE, CKPT_SCHED_RESET_ON_FORK, CKPT_SECUREBITS_KNOWN, RESTART_INFO } from "./format.ts";
+import { CKPT_LIBC_MUSL, CKPT_MUSL_TID_OFFSET, CKPT_PAGE_SIZE, CKPT_MEMPOLICY_FLAGS, CKPT_MEMPOLICY_MODE_MAX, CKPT_SCHED_RESET_ON_FORK, CKPT_SECUREBITS_KNOWN, RESTART_INFO } from "./format.ts";
 import { USER_SPACE_END } from "./header.ts";
 import type { Header, Region, Thread } from "./types.ts";
 
@@ -73,6 +73,9 @@ export function checkRestorePoints(fail: (why: string) => never, h: Header, thre
 		if (!schedulingValid(t)) fail(`thread ${i}: its scheduling is invalid (corrupt image)`);
 		if (!credsValid(t)) fail(`thread ${i}: its credentials are invalid (corrupt image)`);
 		if (!t.nameTerminated) fail(`thread ${i}: its name is not NUL-terminated (corrupt image)`);
+		const mode = t.mempolicy & ~CKPT_MEMPOLICY_FLAGS;
+		if (mode > CKPT_MEMPOLICY_MODE_MAX || t.padMempolicy !== 0 || (mode === 0 && t.mempolicyNodes !== 0n))
+			fail(`thread ${i}: its memory policy is invalid (corrupt image)`);
 	});
 	if (!inRestoredMemory(regions, h.restartInfoAddr, BigInt(RESTART_INFO.size), PROT_WRITE))
 		fail("libckpt's restart block is not in restored memory (corrupt image)");

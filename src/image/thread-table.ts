@@ -39,6 +39,7 @@ export function decodeThread(t: Fields<keyof typeof THREAD.fields>): Thread {
 		creds: decodeCreds(t.struct("creds", CREDS)),
 		name: t.chars("comm"),
 		nameTerminated: t.terminated("comm"),
+		mempolicy: t.u32("mempolicy"), padMempolicy: t.u32("pad_mempolicy"), mempolicyNodes: t.u64("mempolicy_nodes"),
 	};
 }
 

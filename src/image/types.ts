@@ -144,6 +144,9 @@ export interface Thread {
 	creds: Creds; // version 11
 	name: string; // version 11: the thread's own name (PR_GET_NAME, pthread_setname_np)
 	nameTerminated: boolean; // its 16 bytes hold a NUL, as they must
+	mempolicy: number; // version 11: NUMA policy, get_mempolicy's mode | CKPT_MEMPOLICY_FLAGS; 0 the default
+	padMempolicy: number;
+	mempolicyNodes: bigint; // bit n: node n
 }
 
 /** A thread's credentials: ids real, effective, saved, filesystem; capability sets as bit masks. */
