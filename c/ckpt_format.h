@@ -46,7 +46,8 @@
 #define CKPT_VERSION 11 /* 7: SYSV_SHM regions; 8: reopens (a deleted file or memfd opened twice), each thread's CPU affinity;
                           9: PARENT extents inside older images' compressed blocks;
                           10: each thread's parent-death signal and scheduling, the personality, MDWE;
-                          11: each thread's credentials, name and memory policy, the dumpable flag */
+                          11: each thread's credentials, name and memory policy, the dumpable flag,
+                          the coredump filter */
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -242,7 +243,7 @@ struct ckpt_header {
 	/* version 5, pid namespace restart (c/stub/pid_namespace.c): the
 	 * parent's pid as the program saw it, for a stand-in at that pid. */
 	int32_t ppid;
-	uint32_t pad_ppid;
+	uint32_t coredump_filter;    /* version 11: /proc/self/coredump_filter, was padding */
 	/* version 5, incremental images: this image's id, how its pages were
 	 * chosen, and the images its PARENT extents read from (links[0] the
 	 * parent), CKPT_CHAIN_MAX above. */
@@ -266,6 +267,7 @@ struct ckpt_header {
 
 #define CKPT_PR_SET_MDWE 65 /* Linux 6.3; older headers lack it */
 #define CKPT_PR_GET_MDWE 66
+#define CKPT_COREDUMP_FILTER_BITS 0x1ffu /* the kernel's MMF_DUMP_FILTER_BITS: 9 */
 
 #include "ckpt_format_thread.h" /* the thread record: registers, scheduling, credentials */
 

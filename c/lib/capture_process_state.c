@@ -10,6 +10,11 @@
 
 #define MEMBARRIER_CMD_GET_REGISTRATIONS (1 << 9) /* Linux 6.3; not in older headers */
 
+static int digit_value(char ch)
+{
+	return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
 /* A number from a /proc file: the whole file, or the line after `key`. */
 static int proc_number(struct capture *c, const char *path, const char *key, int base, int64_t *out)
 {
@@ -26,10 +31,10 @@ static int proc_number(struct capture *c, const char *path, const char *key, int
 	if (!at)
 		at = "";
 	int ok = 0;
-	if (base == 8) {
+	if (base == 8 || base == 16) {
 		int64_t v = 0;
-		for (ok = *at >= '0' && *at <= '7'; *at >= '0' && *at <= '7'; at++)
-			v = v * 8 + (*at - '0');
+		for (int d; (d = digit_value(*at)) >= 0 && d < base; at++, ok = 1)
+			v = v * base + d;
 		*out = v;
 	} else {
 		*out = decimal_at(at, &ok);
@@ -115,6 +120,9 @@ int capture_process_state(struct capture *c)
 	if (proc_number(c, "/proc/self/oom_score_adj", 0, 10, &v))
 		return -1;
 	p->oom_score_adj = (int32_t)v;
+	if (proc_number(c, "/proc/self/coredump_filter", 0, 16, &v))
+		return -1;
+	c->hdr->coredump_filter = (uint32_t)v;
 	/* Absent without audit support: nothing to carry then. */
 	p->loginuid = proc_number(c, "/proc/self/loginuid", 0, 10, &v) ? CKPT_UNKNOWN : (uint32_t)v;
 	c->error.len = 0;

@@ -122,6 +122,22 @@ static void set_oom_score_adj(int32_t want)
 		       "; lowering it needs CAP_SYS_RESOURCE): restart from a process whose oom_score_adj is not higher");
 }
 
+/* Which memory a core dump holds: the program's own setting (databases
+ * leave shared memory out), kept in the memory map, which the stub's is
+ * about to become. Any value may be written. */
+static void set_coredump_filter(uint32_t filter)
+{
+	struct line text = {.len = 0};
+	line_hex(&text, filter);
+	line_str(&text, "\n");
+	long fd = sys_openat(AT_FDCWD, "/proc/self/coredump_filter", O_WRONLY | O_CLOEXEC, 0);
+	long rc = fd < 0 ? fd : sys_write((int)fd, text.buf, text.len);
+	if (fd >= 0)
+		sys_close((int)fd);
+	if (rc < 0)
+		die("cannot set the coredump filter again (/proc/self/coredump_filter)", rc);
+}
+
 static void set_prctl_flags(const struct ckpt_process_state *p)
 {
 	long nnp = sys_prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
@@ -201,6 +217,7 @@ void restore_process_settings(const struct ckpt_header *h)
 	check_mdwe(h->mdwe);
 	set_prctl_flags(p);
 	set_oom_score_adj(p->oom_score_adj);
+	set_coredump_filter(h->coredump_filter);
 	register_membarrier(p->membarrier);
 	sys_umask(p->umask);
 }

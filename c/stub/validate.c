@@ -85,6 +85,8 @@ static void check_header(const struct ckpt_header *h, const char *page, uint64_t
 		bad("unknown compression codec (corrupt image)");
 	if (h->dumpable > 2)
 		bad("the dumpable flag is out of range (corrupt image)");
+	if (h->coredump_filter & ~CKPT_COREDUMP_FILTER_BITS)
+		bad("the coredump filter is out of range (corrupt image)");
 	for (int r = 0; r < CKPT_MAX_RLIMITS; r++)
 		if (h->rlimits[r].cur > h->rlimits[r].max)
 			bad("a resource limit's soft value is above its hard one (corrupt image)");

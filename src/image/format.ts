@@ -86,12 +86,13 @@ export const CKPT_EXTENT_KIND_MAX = CKPT_EXTENT_PARENT;
 
 export const CKPT_PR_SET_MDWE = 65;
 export const CKPT_PR_GET_MDWE = 66;
+export const CKPT_COREDUMP_FILTER_BITS = 0x1ff; // the kernel's MMF_DUMP_FILTER_BITS: 9
 
 /** Every #define and enum value above, by its C name, for the mirror test. */
 export const C_CONSTANTS: Readonly<Record<string, number | bigint>> = {
 	CKPT_VERSION, CKPT_ARCH_X86_64, CKPT_PAGE_SIZE, CKPT_HEADER_SIZE, CKPT_HEADER_DAEMON, CKPT_HEADER_FLAGS_KNOWN,
 	CKPT_MAX_SIGNALS, CKPT_MAX_RLIMITS, CKPT_MAX_AUXV, CKPT_PATH_MAX, CKPT_MAX_FD, CKPT_MAX_THREADS, CKPT_LOWEST_ADDRESS,
-	CKPT_RESTART_INFO_MAGIC, CKPT_PR_SET_MDWE, CKPT_PR_GET_MDWE,
+	CKPT_RESTART_INFO_MAGIC, CKPT_PR_SET_MDWE, CKPT_PR_GET_MDWE, CKPT_COREDUMP_FILTER_BITS,
 	CKPT_UNKNOWN, CKPT_SIGNAL_PROCESS,
 	CKPT_SPECIAL_VVAR, CKPT_SPECIAL_VVAR_VCLOCK, CKPT_SPECIAL_VDSO, CKPT_NSPECIAL,
 	CKPT_REGION_ANON, CKPT_REGION_STACK, CKPT_REGION_FILE_PRIVATE,
@@ -202,7 +203,7 @@ export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	ninotify: f(3612, "u32"),
 	inotify_off: f(3616, "u32"),
 	codec: f(3620, "u32"), dumpable: f(3624, "u32"), // version 5, compression; version 11: PR_GET_DUMPABLE, was padding
-	ppid: f(3628, "i32"), pad_ppid: f(3632, "u32"), // version 5, pid namespace restart
+	ppid: f(3628, "i32"), coredump_filter: f(3632, "u32"), // version 5, pid namespace restart; version 11: /proc/self/coredump_filter, was padding
 	tracking: f(3636, "u32"), image_id: f(3640, "u64"), // version 5: incremental images
 	links: f(3648, LINK, CKPT_LINKS_MAX), nlinks: f(3864, "u32"),
 	// version 6, process trees

@@ -10,7 +10,7 @@ import { Fields, utf8 } from "./fields.ts";
 import {
 	CKPT_ARCH_X86_64, CKPT_HEADER_SIZE, CKPT_HEADER_FLAGS_KNOWN, CKPT_MAGIC, CKPT_MAX_AUXV, CKPT_MAX_RLIMITS, CKPT_MAX_SIGNALS, CKPT_MAX_THREADS,
 	CKPT_CODEC_MAX, CKPT_LIBC_MAX, CKPT_NSPECIAL, CKPT_PAGE_SIZE, CKPT_VERSION, HEADER, HEADER_STRUCT_SIZE, ITIMER, MM, RLIMIT,
-	SIGACTION, TERMIOS, TIMEVAL, PROCESS_STATE, CKPT_UNKNOWN, CKPT_LINKS_MAX, CKPT_TRACKING_MAX, LINK,
+	SIGACTION, TERMIOS, TIMEVAL, PROCESS_STATE, CKPT_UNKNOWN, CKPT_LINKS_MAX, CKPT_TRACKING_MAX, LINK, CKPT_COREDUMP_FILTER_BITS,
 } from "./format.ts";
 import type { Header, Itimer, ProcessState, Termios } from "./types.ts";
 
@@ -71,6 +71,7 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 	if (h.u32("libc") < 1 || h.u32("libc") > CKPT_LIBC_MAX) fail("unknown C library (corrupt image)");
 	if (h.u32("codec") > CKPT_CODEC_MAX) fail("unknown compression codec (corrupt image)");
 	if (h.u32("dumpable") > 2) fail("the dumpable flag is out of range (corrupt image)");
+	if ((h.u32("coredump_filter") & ~CKPT_COREDUMP_FILTER_BITS) !== 0) fail("the coredump filter is out of range (corrupt image)");
 	for (let i = 0; i < CKPT_MAX_RLIMITS; i++) {
 		const r = h.struct("rlimits", RLIMIT, i);
 		if (r.u64("cur") > r.u64("max")) fail("a resource limit's soft value is above its hard one (corrupt image)");
@@ -132,6 +133,7 @@ export function checkHeader(name: string, bytes: Uint8Array, actualSize: number)
 		personality: h.u32("personality"),
 		mdwe: h.u32("mdwe"),
 		dumpable: h.u32("dumpable"),
+		coredumpFilter: h.u32("coredump_filter"),
 		watchesOff: h.u32("watches_off"),
 		nwatches: h.u32("nwatches"),
 		inotifyOff: h.u32("inotify_off"),

@@ -73,6 +73,7 @@ export function infoJson(image: Image, processes: TreeProcess[] = treeProcesses(
 			personality: h.personality,
 			mdwe: h.mdwe,
 			dumpable: h.dumpable,
+			coredumpFilter: h.coredumpFilter,
 			thpDisable: h.process.thpDisable,
 			noNewPrivs: h.process.noNewPrivs,
 			childSubreaper: h.process.childSubreaper,

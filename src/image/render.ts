@@ -65,6 +65,7 @@ function processSettings(image: Image): string[][] {
 		["no_new_privs", p.noNewPrivs ? "set" : "no"],
 		["credentials", credentialsText(image.threads)],
 		["dumpable", dumpableText(image.header.dumpable)],
+		["coredump filter", hex(BigInt(image.header.coredumpFilter))],
 		["child subreaper", p.childSubreaper ? "yes" : "no"],
 		["oom_score_adj", String(p.oomScoreAdj)],
 		["membarrier", mb === null ? "unknown (kernel before 6.3)" : mb.length ? mb.join(", ") : "none"],

@@ -68,6 +68,7 @@ export interface Header {
 	nlocks: number;
 	personality: number; // personality(2): ADDR_NO_RANDOMIZE (setarch -R), READ_IMPLIES_EXEC...
 	mdwe: number; // PR_GET_MDWE: 1 refuse exec gain, | 2 not inherited; 0 off
+	coredumpFilter: number; // version 11: /proc/PID/coredump_filter, bit n memory type n (core(5))
 	dumpable: number; // version 11: PR_GET_DUMPABLE: 0 not dumpable (nor traceable by its user), 1 yes, 2 suidsafe
 	watchesOff: number; // the epoll watch table
 	nwatches: number;

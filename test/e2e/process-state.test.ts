@@ -57,7 +57,7 @@ test("umask, THP disable, no-new-privs, subreaper, oom_score_adj, membarrier, rs
 	const first = await checkpoint([CKPT, PROGRAM]);
 	const before = settings(first.stdout, "before");
 	expect(before).toBe("umask=027 thp_disable=1 no_new_privs=1 child_subreaper=1 oom_score_adj=789 membarrier=0x10 pdeath_signal=28 " +
-		"nice=5 policy=3 ioprio=0x6000 timer_slack=123456 personality=0x40000 mdwe=1");
+		"nice=5 policy=3 ioprio=0x6000 timer_slack=123456 personality=0x40000 mdwe=1 coredump_filter=0x1");
 	expect(first.stdout).toContain("main altstack: same area, SS_ONSTACK");
 	expect(first.stdout).toContain("thread altstack: same area, SS_ONSTACK");
 
@@ -70,13 +70,13 @@ test("umask, THP disable, no-new-privs, subreaper, oom_score_adj, membarrier, rs
 		{ nice: 7, policy: "idle", priority: 0, resetOnFork: false, ioClass: "best-effort", ioLevel: 6, timerSlackNs: 2000000 },
 	]);
 	const p = doc.process;
-	expect(p).toMatchObject({ umask: "0027", personality: 0x40000, mdwe: 1, thpDisable: 1, noNewPrivs: true, childSubreaper: true, oomScoreAdj: 789,
+	expect(p).toMatchObject({ umask: "0027", personality: 0x40000, mdwe: 1, coredumpFilter: 1, thpDisable: 1, noNewPrivs: true, childSubreaper: true, oomScoreAdj: 789,
 		membarrier: ["private-expedited"] });
 
 	const second = await restart();
 	expect(second.stderr).toBe("");
 	expect(settings(second.stdout, "after")).toBe(before!);
-	for (const name of ["umask", "thp_disable", "no_new_privs", "child_subreaper", "oom_score_adj", "membarrier", "pdeath_signal", "nice", "policy", "ioprio", "timer_slack", "personality", "mdwe"])
+	for (const name of ["umask", "thp_disable", "no_new_privs", "child_subreaper", "oom_score_adj", "membarrier", "pdeath_signal", "nice", "policy", "ioprio", "timer_slack", "personality", "mdwe", "coredump_filter"])
 		expect(second.stdout).toContain(`same ${name}\n`);
 	// Registered again by the kernel, at the same area: cpu_id tracks this
 	// run's CPU and a second registration is refused as a duplicate.
@@ -99,7 +99,7 @@ test("settings the program never made do not leak in from the restart", async ()
 		"nice", "-n", "3", "setarch", "-R"];
 	const second = await restart(restartWith);
 	expect(second.stderr).toBe("");
-	for (const name of ["umask", "oom_score_adj", "nice", "personality"]) expect(second.stdout).toContain(`same ${name}\n`);
+	for (const name of ["umask", "oom_score_adj", "nice", "personality", "coredump_filter"]) expect(second.stdout).toContain(`same ${name}\n`);
 	expect(second.stdout).toEndWith("PASS\n");
 }, 60000);
 

@@ -37,6 +37,7 @@ test("every setting is shown, with what must match and what is not carried", () 
 		"  no_new_privs            set",
 		"  credentials             uid 0, gid 0, no capabilities, bounding 0x0",
 		"  dumpable                no (PR_SET_DUMPABLE 0: no core dumps, not traceable by its user)",
+		"  coredump filter         0x0",
 		"  child subreaper         yes",
 		"  oom_score_adj           -17",
 		"  membarrier              global-expedited, private-expedited",
@@ -44,7 +45,7 @@ test("every setting is shown, with what must match and what is not carried", () 
 		"  groups                  none (must match at restart)",
 		"  cgroup                  unknown (not carried: the restart's own applies)",
 	].join("\n"));
-	expect(infoJson(image).process).toEqual({ umask: "0027", personality: 0, mdwe: 0, dumpable: 0, thpDisable: 3, noNewPrivs: true, childSubreaper: true,
+	expect(infoJson(image).process).toEqual({ umask: "0027", personality: 0, mdwe: 0, dumpable: 0, coredumpFilter: 0, thpDisable: 3, noNewPrivs: true, childSubreaper: true,
 		oomScoreAdj: -17, membarrier: ["global-expedited", "private-expedited"], loginUid: null, groups: [], cgroup: "" });
 });
 
