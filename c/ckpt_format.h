@@ -46,7 +46,7 @@
 #define CKPT_VERSION 11 /* 7: SYSV_SHM regions; 8: reopens (a deleted file or memfd opened twice), each thread's CPU affinity;
                           9: PARENT extents inside older images' compressed blocks;
                           10: each thread's parent-death signal and scheduling, the personality, MDWE;
-                          11: each thread's credentials, name and memory policy, the dumpable flag,
+                          11: each thread's credentials, name and memory policy, each region's memory policy, the dumpable flag,
                           the coredump filter */
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
@@ -282,6 +282,11 @@ struct ckpt_region {
 	int64_t mtime_sec, mtime_nsec;
 	uint32_t first_extent, nextents;
 	uint64_t vm_flags;           /* enum ckpt_vm_flags */
+	/* version 11: the region's own NUMA memory policy (mbind; OpenBLAS
+	 * binds its buffers), as the thread record's: 0 for none */
+	uint32_t mempolicy;
+	uint32_t pad_mempolicy;
+	uint64_t mempolicy_nodes;
 };
 
 #include "ckpt_format_extents.h" /* the extent record, compression */
@@ -297,7 +302,7 @@ _Static_assert(sizeof(struct ckpt_header) <= CKPT_HEADER_SIZE, "header fits its 
 _Static_assert(sizeof(struct ckpt_header) % 8 == 0, "header is 8-byte sized");
 _Static_assert(sizeof(struct ckpt_link) == 24, "link record size is part of the format");
 _Static_assert(sizeof(struct ckpt_thread) == 440, "thread record size is part of the format");
-_Static_assert(sizeof(struct ckpt_region) == 96, "region record size is part of the format");
+_Static_assert(sizeof(struct ckpt_region) == 112, "region record size is part of the format");
 _Static_assert(sizeof(struct ckpt_extent) == 48, "extent record size is part of the format");
 _Static_assert(sizeof(struct ckpt_member) == 72, "member record size is part of the format");
 _Static_assert(sizeof(struct ckpt_fd) == 272, "fd record size is part of the format");

@@ -73,6 +73,13 @@ struct ckpt_thread {
 };
 #define CKPT_MEMPOLICY_MODE_MAX 6 /* MPOL_WEIGHTED_INTERLEAVE (Linux 6.9) */
 #define CKPT_MEMPOLICY_FLAGS 0xe000u /* MPOL_F_STATIC_NODES, RELATIVE_NODES, NUMA_BALANCING */
+/* A thread's or region's policy as capture writes it: a known mode, and
+ * nodes only where the mode names some. */
+static inline int ckpt_mempolicy_valid(uint32_t mode, uint32_t pad, uint64_t nodes)
+{
+	uint32_t base = mode & ~CKPT_MEMPOLICY_FLAGS;
+	return base <= CKPT_MEMPOLICY_MODE_MAX && !pad && (base || !nodes);
+}
 #define CKPT_SCHED_RESET_ON_FORK 0x40000000u
 #define CKPT_SCHED_DEADLINE 6u /* refused at checkpoint: sched_setattr needs root and admission */
 /* No CPU at all: capture could not read the mask (more than 1024 CPUs), or a corrupt image. */

@@ -120,7 +120,7 @@ static int capture_member(struct capture *c, struct tree_control *t, uint64_t *s
 	if (capture_fds(c))
 		return -1;
 	refresh_file_offsets(c);
-	if (capture_process(c) || capture_regions(c) || refuse_region_mempolicies(c) || capture_vmflags(c) ||
+	if (capture_process(c) || capture_regions(c) || capture_region_mempolicies(c) || capture_vmflags(c) ||
 	    check_unreadable(c))
 		return -1;
 	untrack_unstable_regions(c);

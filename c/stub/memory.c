@@ -125,6 +125,7 @@ static void map_region(const struct ckpt_region *r)
 	}
 	if (m < 0 || (uint64_t)m != r->start)
 		die("cannot map a memory region at its saved address", m < 0 ? m : 0);
+	restore_region_mempolicy(r); /* before its data loads: the pages land by it */
 }
 
 static void protect_region(const struct ckpt_region *r)

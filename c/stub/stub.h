@@ -180,9 +180,10 @@ void restore_scheduling(const struct ckpt_thread *t);
 /* credentials.c: each thread's ids, capabilities and securebits, the
  * dumpable flag: tried in a child in phase 1, set by each thread last. */
 void check_credentials(const struct ckpt_header *hdr, const char *tables);
-/* mempolicy.c: each thread's NUMA memory policy, tried in phase 1. */
+/* mempolicy.c: each thread's and region's NUMA memory policy, tried in phase 1. */
 void check_mempolicies(const struct ckpt_header *hdr, const char *tables);
 void restore_mempolicy(const struct ckpt_thread *t);
+void restore_region_mempolicy(const struct ckpt_region *r);
 /* limits.c: soft and hard resource limits: hard ones above the restart's
  * raised in phase 1 (or refused), all set once the threads exist. */
 void check_limits(const struct ckpt_header *hdr);

@@ -170,7 +170,8 @@ static void check_regions(const struct ckpt_header *h, const char *t)
 			bad("memory regions overlap or are out of order (corrupt image)");
 		if (r[i].kind < CKPT_REGION_ANON || r[i].kind > CKPT_REGION_KIND_MAX || r[i].path_str >= h->strings_size ||
 		    !region_fields_ok(&r[i]) ||
-		    r[i].vm_flags >= (uint64_t)CKPT_VM_NORESERVE << 1)
+		    r[i].vm_flags >= (uint64_t)CKPT_VM_NORESERVE << 1 ||
+		    !ckpt_mempolicy_valid(r[i].mempolicy, r[i].pad_mempolicy, r[i].mempolicy_nodes))
 			bad("memory region record is invalid (corrupt image)");
 		for (int k = 0; k < CKPT_NSPECIAL; k++)
 			if (h->special_start[k] < r[i].end && h->special_end[k] > r[i].start)
@@ -284,8 +285,7 @@ static void check_threads(const struct ckpt_header *h, const char *t)
 			bad("thread's credentials are invalid (corrupt image)");
 		if (th[i].comm[sizeof th[i].comm - 1])
 			bad("thread's name is not NUL-terminated (corrupt image)");
-		if ((th[i].mempolicy & ~CKPT_MEMPOLICY_FLAGS) > CKPT_MEMPOLICY_MODE_MAX || th[i].pad_mempolicy ||
-		    (!(th[i].mempolicy & ~CKPT_MEMPOLICY_FLAGS) && th[i].mempolicy_nodes))
+		if (!ckpt_mempolicy_valid(th[i].mempolicy, th[i].pad_mempolicy, th[i].mempolicy_nodes))
 			bad("thread's memory policy is invalid (corrupt image)");
 	}
 	if (!region_with(h, t, h->restart_info_addr, sizeof(struct ckpt_restart_info), PROT_WRITE))

@@ -58,15 +58,15 @@ export function credentialsText(threads: readonly Thread[]): string {
 const MEMPOLICY_MODES = ["default", "preferred", "bind", "interleave", "local", "preferred-many", "weighted-interleave"];
 const MEMPOLICY_FLAGS: [number, string][] = [[0x8000, "static-nodes"], [0x4000, "relative-nodes"], [0x2000, "numa-balancing"]];
 
-/** A thread's NUMA memory policy as --json shows it: the mode by its MPOL_ name, its flags, its nodes. */
-export function mempolicyFacts(t: Thread) {
+/** A thread's or region's NUMA memory policy as --json shows it: the mode by its MPOL_ name, its flags, its nodes. */
+export function mempolicyFacts(t: { mempolicy: number; mempolicyNodes: bigint }) {
 	const nodes: number[] = [];
 	for (let n = 0; n < 64; n++) if ((t.mempolicyNodes >> BigInt(n)) & 1n) nodes.push(n);
 	return { mode: MEMPOLICY_MODES[t.mempolicy & ~CKPT_MEMPOLICY_FLAGS] ?? "?", flags: MEMPOLICY_FLAGS.filter(([b]) => t.mempolicy & b).map(([, n]) => n), nodes };
 }
 
-/** The same in words ("interleave on 0-1"); "" for the default. */
-export function mempolicyText(t: Thread): string {
+/** The same in words ("interleave on 0,1"); "" for the default. */
+export function mempolicyText(t: { mempolicy: number; mempolicyNodes: bigint }): string {
 	const p = mempolicyFacts(t);
 	return p.mode === "default" ? "" : [p.mode, ...p.flags].join(" ") + (p.nodes.length ? ` on ${p.nodes.join(",")}` : "");
 }

@@ -213,7 +213,7 @@ export const HEADER = layout("ckpt_header", HEADER_STRUCT_SIZE, {
 	header_crc: f(3900, "u32"),
 });
 
-export const REGION = layout("ckpt_region", 96, {
+export const REGION = layout("ckpt_region", 112, {
 	start: f(0, "u64"),
 	end: f(8, "u64"),
 	kind: f(16, "u32"),
@@ -229,6 +229,8 @@ export const REGION = layout("ckpt_region", 96, {
 	first_extent: f(80, "u32"),
 	nextents: f(84, "u32"),
 	vm_flags: f(88, "u64"),
+	// version 11: the region's own NUMA memory policy (mbind), as the thread record's; 0 for none
+	mempolicy: f(96, "u32"), pad_mempolicy: f(100, "u32"), mempolicy_nodes: f(104, "u64"),
 });
 
 export const EXTENT = layout("ckpt_extent", 48, {

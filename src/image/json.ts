@@ -40,6 +40,7 @@ export function infoJson(image: Image, processes: TreeProcess[] = treeProcesses(
 			threadStack: (r.flags & CKPT_REGION_THREAD_STACK) !== 0,
 			unreadable: (r.flags & CKPT_REGION_UNREAD) !== 0,
 			vmFlags: vmFlagNames(r),
+			memoryPolicy: mempolicyFacts(r),
 			stored: s,
 			extents: r.extents.map((e) => ({ start: hex(e.start), size: e.len, storage: EXTENT_KINDS.of(e.kind)!.json })),
 		};

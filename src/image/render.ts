@@ -146,7 +146,7 @@ export function renderInfo(image: Image, nowMs: number, processes: TreeProcess[]
 			const flags = vmFlagNames(r);
 			const name = [regionName(r), r.flags & CKPT_REGION_UNREAD ? "(no read permission)" : "",
 				...NAMED_EXTENTS.map((k) => (s[k.json] ? `(${k.text}: ${bytes(s[k.json]!)})` : "")),
-				flags.length ? `[${flags.join(" ")}]` : ""].filter(Boolean).join(" ");
+				flags.length ? `[${flags.join(" ")}]` : "", mempolicyText(r) ? `[mbind ${mempolicyText(r)}]` : ""].filter(Boolean).join(" ");
 			const size = (n: number) => (n === 0 ? "-" : bytes(n));
 			return [`${hex(r.start)}-${hex(r.end)}`, perms(r), bytes(r.end - r.start), REGION_KINDS.of(r.kind)?.text ?? "?",
 				...COLUMN_EXTENTS.map((k) => size(s[k.json]!)), name];

@@ -46,6 +46,12 @@ function schedulingValid(t: Thread): boolean {
 		realtime === (t.schedPriority !== 0) && t.ioprio >>> 13 <= 3;
 }
 
+/** As ckpt_mempolicy_valid (c/ckpt_format_thread.h): a known mode, and nodes only where the mode names some. */
+export function mempolicyValid(mode: number, pad: number, nodes: bigint): boolean {
+	const base = mode & ~CKPT_MEMPOLICY_FLAGS;
+	return base <= CKPT_MEMPOLICY_MODE_MAX && pad === 0 && (base !== 0 || nodes === 0n);
+}
+
 /** As the stub's check_threads: effective within permitted, ambient within permitted and inheritable, known securebits. */
 function credsValid({ creds: c }: Thread): boolean {
 	return (c.effective & ~c.permitted) === 0n && (c.ambient & ~(c.permitted & c.inheritable)) === 0n &&
@@ -73,9 +79,7 @@ export function checkRestorePoints(fail: (why: string) => never, h: Header, thre
 		if (!schedulingValid(t)) fail(`thread ${i}: its scheduling is invalid (corrupt image)`);
 		if (!credsValid(t)) fail(`thread ${i}: its credentials are invalid (corrupt image)`);
 		if (!t.nameTerminated) fail(`thread ${i}: its name is not NUL-terminated (corrupt image)`);
-		const mode = t.mempolicy & ~CKPT_MEMPOLICY_FLAGS;
-		if (mode > CKPT_MEMPOLICY_MODE_MAX || t.padMempolicy !== 0 || (mode === 0 && t.mempolicyNodes !== 0n))
-			fail(`thread ${i}: its memory policy is invalid (corrupt image)`);
+		if (!mempolicyValid(t.mempolicy, t.padMempolicy, t.mempolicyNodes)) fail(`thread ${i}: its memory policy is invalid (corrupt image)`);
 	});
 	if (!inRestoredMemory(regions, h.restartInfoAddr, BigInt(RESTART_INFO.size), PROT_WRITE))
 		fail("libckpt's restart block is not in restored memory (corrupt image)");

@@ -17,7 +17,7 @@ import {
 import { isThreadCpuClock, validTime } from "./clocks.ts";
 import { decodeTermios, USER_SPACE_END } from "./header.ts";
 import { allBits, EXTENT_KINDS, FD_KINDS, LOCK_KINDS, REGION_FLAGS, REGION_KINDS, VM_FLAGS } from "./kinds.ts";
-import { checkRestorePoints, tidWord } from "./restore-points.ts";
+import { checkRestorePoints, mempolicyValid, tidWord } from "./restore-points.ts";
 import { decodeInotifyWatches } from "./inotify.ts";
 import { decodeMembers, firstHolderProblem, reopenProblem } from "./tree.ts";
 import { regionRecordProblem } from "./sysv-shm.ts";
@@ -96,6 +96,8 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		if ((r.u32("flags") & ~REGION_FLAG_BITS) !== 0) bad("unknown flags");
 		const vmFlags = r.u64("vm_flags");
 		if ((vmFlags & ~VM_FLAG_BITS) !== 0n) bad(`unknown VM flags 0x${vmFlags.toString(16)}`);
+		const mempolicy = r.u32("mempolicy"), mempolicyNodes = r.u64("mempolicy_nodes");
+		if (!mempolicyValid(mempolicy, r.u32("pad_mempolicy"), mempolicyNodes)) bad("invalid memory policy");
 		const first = r.u32("first_extent");
 		const n = r.u32("nextents");
 		if (first !== nextExtent) bad(`extents not grouped in order (first ${first}, expected ${nextExtent})`);
@@ -175,6 +177,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 			mtimeNsec: r.i64("mtime_nsec"),
 			extents,
 			vmFlags: Number(vmFlags),
+			mempolicy, mempolicyNodes,
 		};
 		const problem = regionRecordProblem(region);
 		if (problem) bad(problem);

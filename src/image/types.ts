@@ -201,6 +201,8 @@ export interface Region {
 	mtimeNsec: bigint;
 	extents: Extent[]; // exactly tiling [start, end), in order
 	vmFlags: number; // CKPT_VM_* bits: madvise/mlock/mseal state, may-write of shared files
+	mempolicy: number; // version 11: its own NUMA policy (mbind), as Thread's; 0 for none
+	mempolicyNodes: bigint;
 }
 
 export interface Fd {

@@ -38,7 +38,7 @@ test("threads, regions with their storage, kernel mappings, files, totals", () =
 		memoryPolicy: { mode: "default", flags: [], nodes: [] } }]);
 	expect(doc.regions[0]).toEqual({
 		start: "0x400000", end: "0x402000", size: 8192, perms: "r-xp", kind: "file", name: "/usr/bin/demo", fileOffset: 0, sysvSegment: null,
-		threadStack: false, unreadable: false, vmFlags: [], stored: { data: 4096, zero: 0, file: 4096, guard: 0, older: 0 },
+		threadStack: false, unreadable: false, vmFlags: [], memoryPolicy: { mode: "default", flags: [], nodes: [] }, stored: { data: 4096, zero: 0, file: 4096, guard: 0, older: 0 },
 		extents: [{ start: "0x400000", size: 4096, storage: "file" }, { start: "0x401000", size: 4096, storage: "data" }],
 	});
 	expect(doc.regions[1]).toMatchObject({ name: "[heap]", kind: "anon", fileOffset: null, stored: { data: 8192, zero: 12288, file: 0 } });
