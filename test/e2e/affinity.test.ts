@@ -68,7 +68,7 @@ test("a program launched under taskset -c 1 and restarted without taskset is on 
   expect(threads.map((t) => t.cpus)).toEqual([[1], [1], [1]]);
   const info = await runToEnd([CKPT, "info"], { cwd: dir });
   expect(info.stdout).toMatch(/^ +TID +NAME +RIP +RSP +FS_BASE +CPUS$/m);
-  expect(info.stdout).toMatch(new RegExp(`^ +${threads[0]!.tid} +0x[0-9a-f]+ +0x[0-9a-f]+ +0x[0-9a-f]+ +1$`, "m"));
+  expect(info.stdout).toMatch(new RegExp(`^ +${threads[0]!.tid} +\\S+ +0x[0-9a-f]+ +0x[0-9a-f]+ +0x[0-9a-f]+ +1$`, "m"));
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.stderr).toBe("");
   expect(checks(rest.stdout)).toEqual(["PASS thread a on CPUs 1 (was 1)", "PASS thread b on CPUs 1 (was 1)", "PASS thread main on CPUs 1 (was 1)"]);
