@@ -99,7 +99,7 @@ test("`ckpt info` lists every thread with its registers of interest", async () =
   const info = await runToEnd([CKPT, "info"], { cwd: dir });
   expect(info.code).toBe(0);
   expect(info.stdout).toContain("threads (6):");
-  const rows = info.stdout.split("\n").filter((l) => /^\s+\d+\s+0x[0-9a-f]+\s+0x[0-9a-f]+\s+0x[0-9a-f]+\s+[\d,-]+$/.test(l));
+  const rows = info.stdout.split("\n").filter((l) => /^\s+\d+\s+\S+\s+0x[0-9a-f]+\s+0x[0-9a-f]+\s+0x[0-9a-f]+\s+[\d,-]+$/.test(l));
   expect(rows.length).toBe(6);
   expect(rows[0]!.trim().split(/\s+/)[0]).toBe(String(run.pid)); // the leader first
 }, 60000);
