@@ -151,7 +151,7 @@ describe("info --json", () => {
     expect(doc.threads.length).toBe(4);
     expect(doc.threads[0].tid).toBe(p.pid);
     expect(human.stdout).toContain(`threads (4):`);
-    for (const t of doc.threads) expect(human.stdout).toMatch(new RegExp(`${t.tid}\\s+${t.rip}\\s+${t.rsp}\\s+${t.fsBase}`));
+    for (const t of doc.threads) expect(human.stdout).toMatch(new RegExp(`${t.tid}\\s+${t.name}\\s+${t.rip}\\s+${t.rsp}\\s+${t.fsBase}`));
     expect(human.stdout).toContain(`memory (${doc.regions.length} regions`);
     let prevEnd = 0n;
     for (const r of doc.regions) {
