@@ -99,6 +99,17 @@ static void check_groups(const struct ckpt_process_state *p, const char *strings
 		       "; they cannot be set without privileges: restart from a session with the same groups");
 }
 
+/* Writes `text` and a newline into a /proc file of ours; the error, or >= 0. */
+static long write_proc_line(const char *path, struct line *text)
+{
+	line_str(text, "\n");
+	long fd = sys_openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC, 0);
+	long rc = fd < 0 ? fd : sys_write((int)fd, text->buf, text->len);
+	if (fd >= 0)
+		sys_close((int)fd);
+	return rc;
+}
+
 static void set_oom_score_adj(int32_t want)
 {
 	int64_t now = proc_number("/proc/self/oom_score_adj");
@@ -106,11 +117,7 @@ static void set_oom_score_adj(int32_t want)
 		return;
 	struct line text = {.len = 0};
 	line_i64(&text, want);
-	line_str(&text, "\n");
-	long fd = sys_openat(AT_FDCWD, "/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC, 0);
-	long rc = fd < 0 ? fd : sys_write((int)fd, text.buf, text.len);
-	if (fd >= 0)
-		sys_close((int)fd);
+	long rc = write_proc_line("/proc/self/oom_score_adj", &text);
 	if (rc >= 0)
 		return;
 	struct line a, b;
@@ -129,11 +136,7 @@ static void set_coredump_filter(uint32_t filter)
 {
 	struct line text = {.len = 0};
 	line_hex(&text, filter);
-	line_str(&text, "\n");
-	long fd = sys_openat(AT_FDCWD, "/proc/self/coredump_filter", O_WRONLY | O_CLOEXEC, 0);
-	long rc = fd < 0 ? fd : sys_write((int)fd, text.buf, text.len);
-	if (fd >= 0)
-		sys_close((int)fd);
+	long rc = write_proc_line("/proc/self/coredump_filter", &text);
 	if (rc < 0)
 		die("cannot set the coredump filter again (/proc/self/coredump_filter)", rc);
 }
