@@ -1,17 +1,18 @@
 /*
- * Namespaces and the root directory: a restart puts the program in the restart's own (and in a
- * pid namespace, with an unprivileged restart a user namespace too, of
- * ckpt's making). It cannot make again a namespace the program entered or
- * created: its network devices and addresses, mounts, hostname, time
- * offsets, user ids. Those ckpt was launched in belong to the environment,
- * like the cgroup and the launch's seccomp filters; a program found in any
- * other refuses the checkpoint, naming it, and runs on. As with seccomp
- * (seccomp.c), the first libckpt of a launch notes them, and the note goes
- * on through every exec in place (CKPT_NAMESPACES): `unshare -n PROGRAM`
- * and sandboxes make the namespace and then exec the program. After a
- * restart the restart's own are the environment. The *_for_children links
- * count too: unshare(CLONE_NEWPID) without a fork changes only them.
- * Raw calls and module state only: the handler runs this after a restart.
+ * Namespaces and the root directory: a restart puts the program in the
+ * restart's own (and in a pid namespace, with an unprivileged restart a
+ * user namespace too, of ckpt's making). It cannot make again a namespace
+ * the program entered or created: its network devices and addresses,
+ * mounts, hostname, time offsets, user ids. Those ckpt was launched in
+ * belong to the environment, like the cgroup and the launch's seccomp
+ * filters; a program found in any other refuses the checkpoint, naming
+ * it, and runs on. As with seccomp (seccomp.c), the first libckpt of a
+ * launch notes them, and the note goes on through every exec in place
+ * (CKPT_NAMESPACES): `unshare -n PROGRAM` and sandboxes make the namespace
+ * and then exec the program. After a restart the restart's own are the
+ * environment. The *_for_children links count too: unshare(CLONE_NEWPID)
+ * without a fork changes only them. Raw calls and module state only: the
+ * handler runs this after a restart.
  */
 #include <fcntl.h>
 #include <stdlib.h>
