@@ -39,14 +39,14 @@ static inline void creds_read_sets(struct ckpt_creds *c)
 {
 	c->cap_bounding = c->cap_ambient = 0;
 	for (int cap = 0; cap < CKPT_CAP_MAX; cap++) {
-		long in = SYS5(__NR_prctl, PR_CAPBSET_READ, cap, 0, 0, 0);
+		long in = sys_prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
 		if (in < 0)
 			break;
 		c->cap_bounding |= (uint64_t)(in > 0) << cap;
 	}
 	uint64_t may_be_ambient = c->cap_permitted & c->cap_inheritable;
 	for (int cap = 0; may_be_ambient >> cap; cap++)
-		if (may_be_ambient >> cap & 1 && SYS5(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0) > 0)
+		if (may_be_ambient >> cap & 1 && sys_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0) > 0)
 			c->cap_ambient |= 1ull << cap;
 }
 
@@ -58,7 +58,7 @@ static inline long creds_read(struct ckpt_creds *c)
 	SYS3(__NR_getresgid, &c->gid[0], &c->gid[1], &c->gid[2]);
 	c->uid[3] = (uint32_t)SYS1(__NR_setfsuid, -1);
 	c->gid[3] = (uint32_t)SYS1(__NR_setfsgid, -1);
-	c->securebits = (uint32_t)SYS5(__NR_prctl, PR_GET_SECUREBITS, 0, 0, 0, 0);
+	c->securebits = (uint32_t)sys_prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
 	c->pad = 0;
 	long err = creds_read_caps(c);
 	creds_read_sets(c);

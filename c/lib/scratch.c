@@ -24,8 +24,8 @@ static char *carve(char **p, uint64_t bytes)
  * not open its own pagemap, mem, fd/ or environ. It is dumpable while the
  * checkpoint looks at it, and as it was again once done; the image records
  * the program's value. (2, "suidsafe", comes only from an id change and
- * could not be set back: left as it is.) This opens nothing to its own user that the image,
- * its user's file, does not hold anyway. */
+ * could not be set back: left as it is.) This opens nothing to its own
+ * user that the image, its user's file, does not hold anyway. */
 static void lift_dumpable(struct capture *c)
 {
 	c->dumpable = (uint32_t)sys_prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);

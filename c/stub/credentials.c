@@ -35,8 +35,8 @@ static long set_securebits(const struct ckpt_creds *now, uint32_t bits)
 	if (bits == now->securebits)
 		return 0;
 	if ((bits ^ now->securebits) == CKPT_SECBIT_KEEP_CAPS) /* needs no right */
-		return SYS5(__NR_prctl, PR_SET_KEEPCAPS, !!(bits & CKPT_SECBIT_KEEP_CAPS), 0, 0, 0);
-	return SYS5(__NR_prctl, PR_SET_SECUREBITS, bits, 0, 0, 0);
+		return sys_prctl(PR_SET_KEEPCAPS, !!(bits & CKPT_SECBIT_KEEP_CAPS), 0, 0, 0);
+	return sys_prctl(PR_SET_SECUREBITS, bits, 0, 0, 0);
 }
 
 /* setresuid also sets the filesystem id to the effective one; setfsuid
@@ -64,16 +64,16 @@ static long set_capabilities(const struct ckpt_creds *c, uint64_t ambient_now, c
 		{(uint32_t)c->cap_effective, (uint32_t)c->cap_permitted, (uint32_t)c->cap_inheritable},
 		{(uint32_t)(c->cap_effective >> 32), (uint32_t)(c->cap_permitted >> 32), (uint32_t)(c->cap_inheritable >> 32)},
 	};
-	long err = SYS2(__NR_capset, &head, d);
+	long err = sys_capset(&head, d);
 	if (err < 0)
 		return *step = "capset", err;
 	if (!ambient_now && !c->cap_ambient)
 		return 0;
-	if ((err = SYS5(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)) < 0)
+	if ((err = sys_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)) < 0)
 		return *step = "clearing the ambient set", err;
 	for (int cap = 0; c->cap_ambient >> cap; cap++)
 		if ((c->cap_ambient >> cap & 1) &&
-		    (err = SYS5(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0)) < 0)
+		    (err = sys_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0)) < 0)
 			return *step = "raising an ambient capability", err;
 	return 0;
 }
@@ -91,7 +91,7 @@ static long set_creds(const struct ckpt_creds *want, const char **step)
 	long err = 0;
 	for (int cap = 0; cap < CKPT_CAP_MAX; cap++)
 		if ((now.cap_bounding & ~want->cap_bounding) >> cap & 1 &&
-		    (err = SYS5(__NR_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0)) < 0)
+		    (err = sys_prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)) < 0)
 			return *step = "dropping from the bounding set (CAP_SETPCAP)", err;
 	int ids_change = !creds_ids_equal(&now, want);
 	uint32_t keep = ids_change && !(want->securebits & SECBIT_KEEP_CAPS_LOCKED) ? CKPT_SECBIT_KEEP_CAPS : 0;
@@ -99,7 +99,7 @@ static long set_creds(const struct ckpt_creds *want, const char **step)
 		return *step = "securebits (CAP_SETPCAP)", err;
 	if (ids_change && (err = set_ids(want, step)) < 0)
 		return err;
-	if ((keep & ~want->securebits) && (err = SYS5(__NR_prctl, PR_SET_KEEPCAPS, 0, 0, 0, 0)) < 0)
+	if ((keep & ~want->securebits) && (err = sys_prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0)) < 0)
 		return *step = "clearing SECBIT_KEEP_CAPS", err;
 	return set_capabilities(want, now.cap_ambient, step);
 }
@@ -110,8 +110,8 @@ static long set_creds(const struct ckpt_creds *want, const char **step)
 static long set_dumpable(uint32_t dumpable)
 {
 	if (dumpable < 2)
-		return SYS5(__NR_prctl, PR_SET_DUMPABLE, dumpable, 0, 0, 0);
-	return SYS5(__NR_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0) == 2 ? 0 : -22 /* EINVAL */;
+		return sys_prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
+	return sys_prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 2 ? 0 : -22 /* EINVAL */;
 }
 
 void restore_credentials(const struct ckpt_thread *t)

@@ -34,18 +34,21 @@ export class Fields<K extends string> {
 	u64(k: K, i = 0): bigint { return this.view.getBigUint64(this.at(k, "u64", i), true); }
 	i64(k: K, i = 0): bigint { return this.view.getBigInt64(this.at(k, "i64", i), true); }
 
+	/** A char[N] member's N bytes. */
+	private charBytes(k: K): Uint8Array {
+		return new Uint8Array(this.view.buffer, this.view.byteOffset + this.at(k, "char", 0), this.layout.fields[k].count);
+	}
+
 	/** A char[N] member as text, up to its first NUL (or all N bytes). */
 	chars(k: K): string {
-		const start = this.at(k, "char", 0);
-		const bytes = new Uint8Array(this.view.buffer, this.view.byteOffset + start, this.layout.fields[k].count);
+		const bytes = this.charBytes(k);
 		const nul = bytes.indexOf(0);
 		return utf8.decode(nul < 0 ? bytes : bytes.subarray(0, nul));
 	}
 
 	/** Whether a char[N] member holds a NUL, as the C side's strings must. */
 	terminated(k: K): boolean {
-		const start = this.at(k, "char", 0);
-		return new Uint8Array(this.view.buffer, this.view.byteOffset + start, this.layout.fields[k].count).includes(0);
+		return this.charBytes(k).includes(0);
 	}
 
 	/** Element `i` of a struct-typed member (a nested struct or an array of them). */
