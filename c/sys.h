@@ -283,6 +283,12 @@ static inline long sys_flock(int fd, int op) { return SYS2(__NR_flock, fd, op); 
 static inline long sys_getpid(void) { return SYS0(__NR_getpid); }
 static inline long sys_gettid(void) { return SYS0(__NR_gettid); }
 static inline long sys_getppid(void) { return SYS0(__NR_getppid); }
+/* ssize_t process_vm_readv(pid, local_iov, liovcnt, remote_iov, riovcnt, flags):
+ * a read of our own memory that fails instead of faulting (execute-only text). */
+static inline long sys_process_vm_readv(int pid, const void *local, unsigned long nl, const void *remote, unsigned long nr)
+{
+	return SYS6(__NR_process_vm_readv, pid, local, nl, remote, nr, 0);
+}
 /* pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru); */
 static inline long sys_wait4(int pid, int *status, int options) { return SYS4(__NR_wait4, pid, status, options, 0); }
 /* long clone3(struct clone_args *args, size_t size): here only fork-like, with no stack of its own */

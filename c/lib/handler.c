@@ -41,6 +41,7 @@
  */
 #include <signal.h>
 #include "ckpt_lib.h"
+#include "interrupted_waits.h"
 #include "mempolicy.h"
 #include "seccomp.h"
 #include "namespaces.h"
@@ -133,6 +134,7 @@ static void member_handler(int sig, siginfo_t *info, void *uc)
 	if (tree_request(info)) {
 		if (tree_member_checkpoint(info, uc) == 1)
 			after_restart(1);
+		note_interrupted_wait(uc);
 		return;
 	}
 	if (!trigger_request(info)) {
@@ -145,6 +147,8 @@ static void member_handler(int sig, siginfo_t *info, void *uc)
 	}
 }
 
+static void take_checkpoint(int request, siginfo_t *info, void *uc);
+
 static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 {
 	if (sys_getpid() != ckpt_config.pid) {
@@ -156,6 +160,12 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 		run_program_handler(sig, info, uc);
 		return;
 	}
+	take_checkpoint(request, info, uc);
+	note_interrupted_wait(uc); /* after a --continue, a refusal or a restart alike */
+}
+
+static void take_checkpoint(int request, siginfo_t *info, void *uc)
+{
 	if (coordinator_begin())
 		return;
 	/* A periodic request (--interval) while the last one's image is still

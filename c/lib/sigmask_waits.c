@@ -16,7 +16,9 @@
  * is cleared; only the reason differs.
  *
  * The real functions are the libc's (RTLD_NEXT), found on first use: they
- * stay cancellation points and keep their time conversions.
+ * stay cancellation points and keep their time conversions. Each is called
+ * again, for the time left, when a checkpoint's signal alone ended it
+ * (interrupted_waits.c).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -27,6 +29,7 @@
 #include <sys/select.h>
 #include <sys/signalfd.h>
 #include "ckpt_lib.h"
+#include "interrupted_waits.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -41,30 +44,42 @@ static const sigset_t *without_stop(const sigset_t *set, sigset_t *copy)
 	return copy;
 }
 
-#define REAL(name) \
-	static __typeof__(name) *real; \
-	if (!real) \
-		real = (__typeof__(name) *)dlsym(RTLD_NEXT, #name)
-
 EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *t, const sigset_t *mask)
 {
 	REAL(pselect);
 	sigset_t copy;
-	return real(n, r, w, e, t, without_stop(mask, &copy));
+	struct wait wt;
+	wait_begin(&wt, t ? CLOCK_MONOTONIC : NO_TIMEOUT);
+	struct timespec left;
+	int got;
+	for (const struct timespec *now = t; (got = real(n, r, w, e, now, without_stop(mask, &copy))) < 0 && CUT_BY_CHECKPOINT(&wt);)
+		now = wait_time_left(&wt, t, &left);
+	return got;
 }
 
 EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *mask)
 {
 	REAL(ppoll);
 	sigset_t copy;
-	return real(fds, n, t, without_stop(mask, &copy));
+	struct wait w;
+	wait_begin(&w, t ? CLOCK_MONOTONIC : NO_TIMEOUT);
+	struct timespec left;
+	int r;
+	for (const struct timespec *now = t; (r = real(fds, n, now, without_stop(mask, &copy))) < 0 && CUT_BY_CHECKPOINT(&w);)
+		now = wait_time_left(&w, t, &left);
+	return r;
 }
 
 EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int timeout, const sigset_t *mask)
 {
 	REAL(epoll_pwait);
 	sigset_t copy;
-	return real(ep, ev, max, timeout, without_stop(mask, &copy));
+	struct wait w;
+	wait_begin(&w, timeout > 0 ? CLOCK_MONOTONIC : NO_TIMEOUT);
+	int r;
+	for (int ms = timeout; (r = real(ep, ev, max, ms, without_stop(mask, &copy))) < 0 && CUT_BY_CHECKPOINT(&w);)
+		ms = wait_ms_left(&w, timeout);
+	return r;
 }
 
 EXPORT int epoll_pwait2(int ep, struct epoll_event *ev, int max, const struct timespec *t, const sigset_t *mask)
@@ -75,14 +90,25 @@ EXPORT int epoll_pwait2(int ep, struct epoll_event *ev, int max, const struct ti
 		return -1;
 	}
 	sigset_t copy;
-	return real(ep, ev, max, t, without_stop(mask, &copy));
+	struct wait w;
+	wait_begin(&w, t ? CLOCK_MONOTONIC : NO_TIMEOUT);
+	struct timespec left;
+	int r;
+	for (const struct timespec *now = t; (r = real(ep, ev, max, now, without_stop(mask, &copy))) < 0 && CUT_BY_CHECKPOINT(&w);)
+		now = wait_time_left(&w, t, &left);
+	return r;
 }
 
 EXPORT int sigsuspend(const sigset_t *mask)
 {
 	REAL(sigsuspend);
 	sigset_t copy;
-	return real(without_stop(mask, &copy));
+	struct wait w;
+	wait_begin(&w, NO_TIMEOUT);
+	int r;
+	while ((r = real(without_stop(mask, &copy))) < 0 && CUT_BY_CHECKPOINT(&w))
+		;
+	return r;
 }
 
 EXPORT int sigwait(const sigset_t *set, int *sig)
@@ -96,14 +122,25 @@ EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 {
 	REAL(sigwaitinfo);
 	sigset_t copy;
-	return real(without_stop(set, &copy), info);
+	struct wait w;
+	wait_begin(&w, NO_TIMEOUT);
+	int r;
+	while ((r = real(without_stop(set, &copy), info)) < 0 && CUT_BY_CHECKPOINT(&w))
+		;
+	return r;
 }
 
 EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *t)
 {
 	REAL(sigtimedwait);
 	sigset_t copy;
-	return real(without_stop(set, &copy), info, t);
+	struct wait w;
+	wait_begin(&w, t ? CLOCK_MONOTONIC : NO_TIMEOUT);
+	struct timespec left;
+	int r;
+	for (const struct timespec *now = t; (r = real(without_stop(set, &copy), info, now)) < 0 && CUT_BY_CHECKPOINT(&w);)
+		now = wait_time_left(&w, t, &left);
+	return r;
 }
 
 EXPORT int signalfd(int fd, const sigset_t *mask, int flags)

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <linux/futex.h>
 #include "ckpt_lib.h"
+#include "interrupted_waits.h"
 #include "../sys.h"
 
 #define FUTEX_WAIT_P (FUTEX_WAIT | FUTEX_PRIVATE_FLAG)
@@ -78,8 +79,12 @@ __attribute__((noinline)) static void leave_stub_and_wait(int32_t release)
 static void thread_stop_handler(int sig, siginfo_t *info, void *uc)
 {
 	(void)sig;
-	if (!__atomic_load_n(&ckpt_sync.busy, __ATOMIC_ACQUIRE) || info->si_pid != sys_getpid())
-		return; /* not ours, or late: the checkpoint is over */
+	if (info->si_pid != sys_getpid())
+		return; /* not ours */
+	if (!__atomic_load_n(&ckpt_sync.busy, __ATOMIC_ACQUIRE)) {
+		note_interrupted_wait(uc); /* late: the checkpoint is over, but its signal ended a call */
+		return;
+	}
 	int32_t release = __atomic_load_n(&ckpt_sync.release, __ATOMIC_ACQUIRE);
 	int32_t slot = __atomic_fetch_add(&ckpt_sync.next_slot, 1, __ATOMIC_ACQ_REL);
 	struct ckpt_thread *t = &ckpt_sync.threads[slot];
@@ -89,6 +94,7 @@ static void thread_stop_handler(int sig, siginfo_t *info, void *uc)
 		leave_stub_and_wait(release);
 	else
 		arrive_and_wait(release);
+	note_interrupted_wait(uc);
 }
 
 int install_thread_stop_handler(void)
