@@ -4,7 +4,7 @@
  * its initial environment block. Only files the same user may read without
  * ptrace rights are used.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { DEFAULT_SIGNAL } from "./signals.ts";
 import { envValue, NOT_STARTED, parseStatus, type Status } from "../protocol/status.ts";
 import {
@@ -65,8 +65,38 @@ export type StatusRead =
  * its pid inside the namespace a restart put it in (c/stub/pid_namespace.c).
  */
 function innermostPid(pid: number): number {
+	return namespacePids(pid)?.at(-1) ?? pid;
+}
+
+/** `pid`'s NSpid entries, ours first, or null when it is gone. */
+function namespacePids(pid: number): number[] | null {
 	const m = procFile(pid, "status")?.toString("latin1").match(/^NSpid:\s*([\d\s]+)$/m);
-	return m ? Number(m[1]!.trim().split(/\s+/).pop()) : pid;
+	return m ? m[1]!.trim().split(/\s+/).map(Number) : null;
+}
+
+/** The inode link of `pid`'s pid namespace, or null (gone, or not ours to read). */
+function pidNamespace(pid: number): string | null {
+	try {
+		return readlinkSync(`/proc/${pid}/ns/pid`);
+	} catch {
+		return null;
+	}
+}
+
+/**
+ * The pid here of the process that `program`'s pid namespace calls `inner`
+ * (a pid libckpt wrote in the status line is the program's own view, and
+ * after a restart into a namespace that is not ours), or null when no such
+ * process exists any more.
+ */
+export function pidSeenHere(program: number, inner: number): number | null {
+	if ((namespacePids(program)?.length ?? 1) <= 1) return inner;
+	const ns = pidNamespace(program);
+	for (const entry of readdirSync("/proc")) {
+		const pid = Number(entry);
+		if (Number.isInteger(pid) && pid > 0 && innermostPid(pid) === inner && ns !== null && pidNamespace(pid) === ns) return pid;
+	}
+	return null;
 }
 
 /**

@@ -24,7 +24,7 @@ import { ImageError, readImage } from "../image/read.ts";
 import { strerror } from "../process/libc.ts";
 import { sigqueue } from "../process/process-calls.ts";
 import {
-	checkpointSignal, commandLine, daemonStatus, hasEnded, inheritedRoot, launchedToContinue, processUid, programBehind, readStatus, type StatusRead,
+	checkpointSignal, commandLine, daemonStatus, hasEnded, inheritedRoot, launchedToContinue, pidSeenHere, processUid, programBehind, readStatus, type StatusRead,
 } from "../process/proc.ts";
 import { backgroundWriter, type Status } from "./status.ts";
 
@@ -191,10 +191,11 @@ export async function requestCheckpoint(typed: number, opts: CheckpointOptions, 
 			if (s.state === CKPT_STATE_FAILED && s.seq > seq0) throw new RuntimeError(`checkpoint of ${pid} failed: ${s.message || "no reason given"}; the program continues`);
 			// Ours completed and another one is under way already (a --continue program).
 			if (s.count > count0) return done(false);
-			const writer = s.seq > seq0 ? backgroundWriter(s) : null;
-			if (writer !== null && hasEnded(writer)) {
+			const inner = s.seq > seq0 ? backgroundWriter(s) : null;
+			const writer = inner === null ? null : pidSeenHere(pid, inner);
+			if (inner !== null && (writer === null || hasEnded(writer))) {
 				if (imageWrittenSince(image, sentAtMs)) return done(false);
-				throw new RuntimeError(`checkpoint of ${pid} failed: its background writer (process ${writer}) ended without completing the image (its stderr says why); the program continues`);
+				throw new RuntimeError(`checkpoint of ${pid} failed: its background writer (process ${writer ?? inner}) ended without completing the image (its stderr says why); the program continues`);
 			}
 		} else if (read.kind === "gone") {
 			if (imageWrittenSince(image, sentAtMs)) return done(true);

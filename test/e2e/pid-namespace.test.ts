@@ -94,7 +94,7 @@ test("a death by signal is the restart's, and so is a plain exit status", async 
   expect(ended.code).toBe(42);
 }, 60000);
 
-test("restart, ckpt checkpoint by the supervisor's pid, restart, kill -USR2 to it, restart: the output continues", async () => {
+test("restart, ckpt checkpoint --continue then plain by the supervisor's pid, restart, kill -USR2 to it, restart: the output continues", async () => {
   const program = [demo("threads-count"), "2", "40"];
   const reference = runToEnd(program, { cwd: dir });
   let out = "";
@@ -104,6 +104,11 @@ test("restart, ckpt checkpoint by the supervisor's pid, restart, kill -USR2 to i
 
   const second = ckpt(["restart"], { cwd: dir });
   await second.waitFor((o) => lines(out + o) >= 8);
+  // Its background writer's pid in the status line is the namespace's own:
+  // the request must find that process from out here (pidSeenHere).
+  const kept = await runToEnd([CKPT, "checkpoint", "--continue", "--timeout", "20", String(second.pid)], { cwd: dir });
+  expect({ code: kept.code, stderr: kept.stderr }).toEqual({ code: 0, stderr: "" });
+  expect(kept.stdout).toMatch(/^checkpoint of \d+ written to .*; it continues\n$/);
   const asked = await runToEnd([CKPT, "checkpoint", String(second.pid)], { cwd: dir });
   expect(asked.code).toBe(0);
   expect(asked.stdout).toMatch(/^checkpoint of \d+ written to .*; it stopped with exit status 85\n$/);
