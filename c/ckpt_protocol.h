@@ -88,7 +88,9 @@
 #define CKPT_STATE_FAILED "failed"
 
 /* TEXT while a --continue checkpoint's background writer runs: this prefix
- * and its pid. Its end is the image's end: it cannot update this line. */
+ * and its pid as the program's pid namespace numbers it (after a restart
+ * into one, not the reader's). Its end is the image's end: it cannot
+ * update this line. */
 #define CKPT_STATUS_WRITER "writer "
 /* TEXT of a standing warning (the program took the trigger signal), which
  * `ckpt checkpoint` repeats: a full-screen program hid it when printed. */
