@@ -35,6 +35,43 @@ int wait_ms_left(const struct wait *w, int timeout_ms);
 /* Into `left`; returns `left`, or NULL for a NULL `total`. */
 const struct timespec *wait_time_left(const struct wait *w, const struct timespec *total, struct timespec *left);
 
+/* The value of `call`, made again while a checkpoint alone ended it: once
+ * for an untimed wait; with `ms` (which `call` passes as its timeout) the
+ * part of `timeout` left; with `now` the part of `*total` left (a NULL
+ * `total`: no timeout). Statement expressions: the wrapper's own frame is
+ * the one CUT_BY_CHECKPOINT looks below. */
+#define WAIT_UNTIMED(call) \
+	({ \
+		struct wait w_; \
+		wait_begin(&w_, NO_TIMEOUT); \
+		__typeof__(call) r_; \
+		while ((r_ = (call)) < 0 && CUT_BY_CHECKPOINT(&w_)) \
+			; \
+		r_; \
+	})
+#define WAIT_MS(timeout, ms, call) \
+	({ \
+		const int timeout_ = (timeout); \
+		int ms = timeout_; \
+		struct wait w_; \
+		wait_begin(&w_, timeout_ > 0 ? CLOCK_MONOTONIC : NO_TIMEOUT); \
+		__typeof__(call) r_; \
+		while ((r_ = (call)) < 0 && CUT_BY_CHECKPOINT(&w_)) \
+			ms = wait_ms_left(&w_, timeout_); \
+		r_; \
+	})
+#define WAIT_TIMESPEC(total, now, call) \
+	({ \
+		const struct timespec *total_ = (total), *now = total_; \
+		struct wait w_; \
+		wait_begin(&w_, total_ ? CLOCK_MONOTONIC : NO_TIMEOUT); \
+		struct timespec left_; \
+		__typeof__(call) r_; \
+		while ((r_ = (call)) < 0 && CUT_BY_CHECKPOINT(&w_)) \
+			now = wait_time_left(&w_, total_, &left_); \
+		r_; \
+	})
+
 /* The libc's own `name`, found behind libckpt on first use. */
 #define REAL(name) \
 	static __typeof__(name) *real; \

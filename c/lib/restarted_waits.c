@@ -24,12 +24,7 @@
 EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
 	REAL(poll);
-	struct wait w;
-	wait_begin(&w, timeout > 0 ? CLOCK_MONOTONIC : NO_TIMEOUT);
-	int r;
-	for (int ms = timeout; (r = real(fds, n, ms)) < 0 && CUT_BY_CHECKPOINT(&w);)
-		ms = wait_ms_left(&w, timeout);
-	return r;
+	return WAIT_MS(timeout, ms, real(fds, n, ms));
 }
 
 /* Linux writes the time left into `t` as it returns, EINTR too, and leaves
@@ -37,47 +32,28 @@ EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 EXPORT int select(int n, fd_set *r, fd_set *wr, fd_set *e, struct timeval *t)
 {
 	REAL(select);
-	struct wait w;
-	wait_begin(&w, NO_TIMEOUT);
-	int got;
-	while ((got = real(n, r, wr, e, t)) < 0 && CUT_BY_CHECKPOINT(&w))
-		;
-	return got;
+	return WAIT_UNTIMED(real(n, r, wr, e, t));
 }
 
 EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int timeout)
 {
 	REAL(epoll_wait);
-	struct wait w;
-	wait_begin(&w, timeout > 0 ? CLOCK_MONOTONIC : NO_TIMEOUT);
-	int r;
-	for (int ms = timeout; (r = real(ep, ev, max, ms)) < 0 && CUT_BY_CHECKPOINT(&w);)
-		ms = wait_ms_left(&w, timeout);
-	return r;
+	return WAIT_MS(timeout, ms, real(ep, ev, max, ms));
 }
 
 EXPORT int pause(void)
 {
 	REAL(pause);
-	struct wait w;
-	wait_begin(&w, NO_TIMEOUT);
-	int r;
-	while ((r = real()) < 0 && CUT_BY_CHECKPOINT(&w))
-		;
-	return r;
+	return WAIT_UNTIMED(real());
 }
 
 EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 {
 	REAL(nanosleep);
-	struct wait w;
-	wait_begin(&w, CLOCK_MONOTONIC);
-	/* `rem` may be `req` itself (sleep's is): the time left is from a copy. */
-	struct timespec total = req ? *req : (struct timespec){0, 0}, left;
-	int r;
-	for (const struct timespec *t = req; (r = real(t, rem)) < 0 && CUT_BY_CHECKPOINT(&w);)
-		t = wait_time_left(&w, &total, &left);
-	return r;
+	/* `rem` may be `req` itself (sleep's is): the time left is from a copy.
+	 * A NULL `req` still goes to the libc, for its EFAULT. */
+	struct timespec total = req ? *req : (struct timespec){0, 0};
+	return WAIT_TIMESPEC(req ? &total : NULL, t, real(t, rem));
 }
 
 /* It returns the error instead of setting errno. An absolute deadline is

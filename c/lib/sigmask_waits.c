@@ -48,38 +48,21 @@ EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec
 {
 	REAL(pselect);
 	sigset_t copy;
-	struct wait wt;
-	wait_begin(&wt, t ? CLOCK_MONOTONIC : NO_TIMEOUT);
-	struct timespec left;
-	int got;
-	for (const struct timespec *now = t; (got = real(n, r, w, e, now, without_stop(mask, &copy))) < 0 && CUT_BY_CHECKPOINT(&wt);)
-		now = wait_time_left(&wt, t, &left);
-	return got;
+	return WAIT_TIMESPEC(t, now, real(n, r, w, e, now, without_stop(mask, &copy)));
 }
 
 EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *mask)
 {
 	REAL(ppoll);
 	sigset_t copy;
-	struct wait w;
-	wait_begin(&w, t ? CLOCK_MONOTONIC : NO_TIMEOUT);
-	struct timespec left;
-	int r;
-	for (const struct timespec *now = t; (r = real(fds, n, now, without_stop(mask, &copy))) < 0 && CUT_BY_CHECKPOINT(&w);)
-		now = wait_time_left(&w, t, &left);
-	return r;
+	return WAIT_TIMESPEC(t, now, real(fds, n, now, without_stop(mask, &copy)));
 }
 
 EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int timeout, const sigset_t *mask)
 {
 	REAL(epoll_pwait);
 	sigset_t copy;
-	struct wait w;
-	wait_begin(&w, timeout > 0 ? CLOCK_MONOTONIC : NO_TIMEOUT);
-	int r;
-	for (int ms = timeout; (r = real(ep, ev, max, ms, without_stop(mask, &copy))) < 0 && CUT_BY_CHECKPOINT(&w);)
-		ms = wait_ms_left(&w, timeout);
-	return r;
+	return WAIT_MS(timeout, ms, real(ep, ev, max, ms, without_stop(mask, &copy)));
 }
 
 EXPORT int epoll_pwait2(int ep, struct epoll_event *ev, int max, const struct timespec *t, const sigset_t *mask)
@@ -90,25 +73,14 @@ EXPORT int epoll_pwait2(int ep, struct epoll_event *ev, int max, const struct ti
 		return -1;
 	}
 	sigset_t copy;
-	struct wait w;
-	wait_begin(&w, t ? CLOCK_MONOTONIC : NO_TIMEOUT);
-	struct timespec left;
-	int r;
-	for (const struct timespec *now = t; (r = real(ep, ev, max, now, without_stop(mask, &copy))) < 0 && CUT_BY_CHECKPOINT(&w);)
-		now = wait_time_left(&w, t, &left);
-	return r;
+	return WAIT_TIMESPEC(t, now, real(ep, ev, max, now, without_stop(mask, &copy)));
 }
 
 EXPORT int sigsuspend(const sigset_t *mask)
 {
 	REAL(sigsuspend);
 	sigset_t copy;
-	struct wait w;
-	wait_begin(&w, NO_TIMEOUT);
-	int r;
-	while ((r = real(without_stop(mask, &copy))) < 0 && CUT_BY_CHECKPOINT(&w))
-		;
-	return r;
+	return WAIT_UNTIMED(real(without_stop(mask, &copy)));
 }
 
 EXPORT int sigwait(const sigset_t *set, int *sig)
@@ -122,25 +94,14 @@ EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 {
 	REAL(sigwaitinfo);
 	sigset_t copy;
-	struct wait w;
-	wait_begin(&w, NO_TIMEOUT);
-	int r;
-	while ((r = real(without_stop(set, &copy), info)) < 0 && CUT_BY_CHECKPOINT(&w))
-		;
-	return r;
+	return WAIT_UNTIMED(real(without_stop(set, &copy), info));
 }
 
 EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *t)
 {
 	REAL(sigtimedwait);
 	sigset_t copy;
-	struct wait w;
-	wait_begin(&w, t ? CLOCK_MONOTONIC : NO_TIMEOUT);
-	struct timespec left;
-	int r;
-	for (const struct timespec *now = t; (r = real(without_stop(set, &copy), info, now)) < 0 && CUT_BY_CHECKPOINT(&w);)
-		now = wait_time_left(&w, t, &left);
-	return r;
+	return WAIT_TIMESPEC(t, now, real(without_stop(set, &copy), info, now));
 }
 
 EXPORT int signalfd(int fd, const sigset_t *mask, int flags)

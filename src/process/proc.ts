@@ -92,9 +92,10 @@ function pidNamespace(pid: number): string | null {
 export function pidSeenHere(program: number, inner: number): number | null {
 	if ((namespacePids(program)?.length ?? 1) <= 1) return inner;
 	const ns = pidNamespace(program);
+	if (ns === null) return null;
 	for (const entry of readdirSync("/proc")) {
 		const pid = Number(entry);
-		if (Number.isInteger(pid) && pid > 0 && innermostPid(pid) === inner && ns !== null && pidNamespace(pid) === ns) return pid;
+		if (Number.isInteger(pid) && pid > 0 && innermostPid(pid) === inner && pidNamespace(pid) === ns) return pid;
 	}
 	return null;
 }

@@ -171,6 +171,8 @@ export async function requestCheckpoint(typed: number, opts: CheckpointOptions, 
 
 	const deadline = started + opts.timeoutMs;
 	let unmanagedReads = 0;
+	// The background writer's pid as the status line gives it, and here: found once (a scan of /proc in a namespace).
+	let writerSeen: { inner: number; here: number | null } | undefined;
 	for (let polls = 0; ; polls++) {
 		// Most checkpoints take milliseconds: look often at first, then every 10 ms.
 		await Bun.sleep(polls < 100 ? 1 : 10);
@@ -192,7 +194,8 @@ export async function requestCheckpoint(typed: number, opts: CheckpointOptions, 
 			// Ours completed and another one is under way already (a --continue program).
 			if (s.count > count0) return done(false);
 			const inner = s.seq > seq0 ? backgroundWriter(s) : null;
-			const writer = inner === null ? null : pidSeenHere(pid, inner);
+			if (inner !== null && writerSeen?.inner !== inner) writerSeen = { inner, here: pidSeenHere(pid, inner) };
+			const writer = inner === null ? null : writerSeen!.here;
 			if (inner !== null && (writer === null || hasEnded(writer))) {
 				if (imageWrittenSince(image, sentAtMs)) return done(false);
 				throw new RuntimeError(`checkpoint of ${pid} failed: its background writer (process ${writer ?? inner}) ended without completing the image (its stderr says why); the program continues`);
