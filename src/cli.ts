@@ -7,6 +7,7 @@
 import type { CAC } from "cac";
 import pkg from "../package.json" with { type: "json" };
 import { type Split, splitArgv } from "./cli/argv.ts";
+import { flagsForCac, plainFlags, type PlainCommand } from "./cli/options.ts";
 import { CancelledError, EXIT_CANCELLED, NotFoundError, RefusedError, ShownError, UsageError } from "./cli/errors.ts";
 
 const USAGE_TEXT = `  $ ckpt [run] [OPTIONS] PROGRAM [ARGS...]   (ckpt's options go before PROGRAM, or end them with --)
@@ -33,8 +34,8 @@ function exitCodeFor(e: unknown): number {
 
 type CommandModule = {
 	define(cli: CAC, split: Split): void;
-	/** The command typed with no option at all, which needs no option parser. */
-	withoutOptions?(split: Split): unknown;
+	/** A command whose options are one table (cli/options.ts): run without cac when the line holds only those. */
+	plain?: PlainCommand;
 };
 
 /**
@@ -58,15 +59,16 @@ function needsAllCommands(split: Split): boolean {
 }
 
 /**
- * `ckpt PROGRAM [ARGS...]` and `ckpt restart [IMAGE]`, as typed most often,
- * give cac nothing to parse, and loading and building it is over a
- * millisecond of every start: such a command runs without it.
+ * The command to run without cac, when the line is only the command's own
+ * options (cli/options.ts): `ckpt PROGRAM [ARGS...]`, `ckpt restart --lazy`
+ * as typed most often. Loading and building cac is 4-6 ms of every start.
  */
-async function withoutOptions(split: Split): Promise<(() => unknown) | undefined> {
-	if (split.command === "none" || split.cacArgs.length > 2 || split.cacArgs.some((a) => a.startsWith("-"))) return undefined;
+async function withoutCac(split: Split): Promise<(() => unknown) | undefined> {
+	if (split.command === "none") return undefined;
 	const load = COMMANDS.find(([names]) => names.includes(split.command))?.[1];
-	const module = load && (await load());
-	return module?.withoutOptions && (() => module.withoutOptions!(split));
+	const plain = load && (await load()).plain;
+	const args = plain && plainFlags(split, plain.options, plain.maxPositionals);
+	return args && (() => plain.run(split, args));
 }
 
 async function buildCli(split: Split) {
@@ -74,7 +76,8 @@ async function buildCli(split: Split) {
 	const cli = cac("ckpt");
 	const all = needsAllCommands(split);
 	const wanted = COMMANDS.filter(([names]) => all || names.includes(split.command));
-	for (const module of await Promise.all(wanted.map(([, load]) => load()))) module.define(cli, split);
+	const modules = await Promise.all(wanted.map(([, load]) => load()));
+	for (const module of modules) module.define(cli, split);
 	// Only help shows it; loading it pulls in the image format's tables.
 	const { exitStatusHelp } = all ? await import("./cli/exit-status.ts") : { exitStatusHelp: () => "" };
 	cli.help((sections) => {
@@ -91,17 +94,19 @@ async function buildCli(split: Split) {
 	});
 	cli.version(pkg.version);
 	cli.outputVersion = () => console.log(`ckpt ${pkg.version}`);
-	return cli;
+	// The typed command's table: its flags are the ones to spell for cac (cli/options.ts).
+	const typed = modules.filter((_, i) => wanted[i]![0].includes(split.command));
+	return { cli, tables: typed.flatMap((m) => m.plain?.options ?? []) };
 }
 
 async function main(args: string[]): Promise<number> {
 	const split = splitArgv(args);
-	const plain = await withoutOptions(split);
+	const plain = await withoutCac(split);
 	if (plain) {
 		await plain();
 		return 0;
 	}
-	const cli = await buildCli(split);
+	const { cli, tables } = await buildCli(split);
 	if (split.command === "none") {
 		// node:tty alone costs ~3 ms of start-up: load it only on this path.
 		const { isatty } = await import("node:tty");
@@ -118,9 +123,11 @@ async function main(args: string[]): Promise<number> {
 		return 2;
 	}
 	// cac sees argv[0] and argv[1] as node and script; our part follows.
-	const parsed = cli.parse(["ckpt", "ckpt", ...split.cacArgs], { run: false });
+	const parsed = cli.parse(["ckpt", "ckpt", ...flagsForCac(split.cacArgs, tables)], { run: false });
 	if (parsed.options.help || (parsed.options.version && !cli.matchedCommandName)) return 0;
 	const command = cli.matchedCommand;
+	// cac leaves what follows `--` out of the positionals: `ckpt info -- -odd.dat` names an image all the same.
+	cli.args = [...parsed.args, ...((parsed.options["--"] as string[] | undefined) ?? [])];
 	if (!command) throw new UsageError(`unknown command (see 'ckpt --help')`);
 	try {
 		// cac's own checks throw its (unexported) CACError; make them usage errors.
@@ -128,7 +135,7 @@ async function main(args: string[]): Promise<number> {
 		command.checkOptionValue();
 		command.checkRequiredArgs();
 		const takes = command.args.some((a) => a.variadic) ? Infinity : command.args.length;
-		if (parsed.args.length > takes) throw new Error(`unexpected argument '${parsed.args[takes]}'`);
+		if (cli.args.length > takes) throw new Error(`unexpected argument '${cli.args[takes]}'`);
 	} catch (e) {
 		throw new UsageError(`${(e as Error).message} (see 'ckpt ${command.name ? `${command.name} ` : ""}--help')`);
 	}

@@ -10,6 +10,7 @@
  */
 import type { CAC } from "cac";
 import type { Split } from "../cli/argv.ts";
+import { addOptions, type OptionSpec, type PlainCommand } from "../cli/options.ts";
 import { extractAsset, STUB_NAME } from "../process/assets.ts";
 import { execInPlace } from "../process/exec.ts";
 import { imagePath } from "../protocol/image-name.ts";
@@ -22,32 +23,60 @@ import { type PeriodicSettings, periodicSettings } from "../cli/periodic.ts";
 import { startWatcher } from "../process/watcher.ts";
 import { checkCompressAvailable } from "../cli/compress.ts";
 
+/** What --lazy means, for restart and run-or-restart alike. */
+export const LAZY_HELP =
+	"Run the program at once and load its memory on first touch and in the background (needs a userfaultfd that serves the kernel's faults; otherwise says so and restarts eagerly)";
+
+/** What --ignore-affinity means, for restart and run-or-restart alike. */
+export const IGNORE_AFFINITY_HELP =
+	"Run every thread on the CPUs this restart is given instead of the CPUs each was bound to (without it: each thread's saved affinity, or a refusal when this restart may not use one of its CPUs)";
+
+/** What --new-pid means, for restart and run-or-restart alike. */
+export const NEW_PID_HELP =
+	"Restore in this process, outside any new pid namespace: the program gets the pid the shell sees and its threads new tids (without it: their old ones, in a pid namespace, behind a supervisor)";
+
+/** restart's options, for cac and for the line read without it (cli/options.ts). */
+const OPTIONS: readonly OptionSpec[] = [
+	{ raw: "--image <path>", help: "Where later checkpoints go (default: IMAGE itself)" },
+	{ raw: "--interval <duration>", help: "Also checkpoint every DURATION (500ms, 90s, 10m, 1h) in the background; not kept from the first run" },
+	{ raw: "--keep <n>", help: "With --interval: keep the newest N checkpoints, the image and IMAGE.1 ... IMAGE.(N-1) (default: 1)" },
+	{ raw: "--compress", help: "Compress the memory in later images (LZ4); without it, the first run's choice holds" },
+	{ raw: "--new-pid", help: NEW_PID_HELP },
+	{ raw: "--lazy", help: LAZY_HELP },
+	{ raw: "--ignore-affinity", help: IGNORE_AFFINITY_HELP },
+];
+
+/** The flags restart takes, as cac and plainFlags name them. */
+interface RestartFlags {
+	compress?: boolean;
+	newPid?: boolean;
+	lazy?: boolean;
+	ignoreAffinity?: boolean;
+}
+
 export function define(cli: CAC, split: Split): void {
-	cli.command("restart [image]", "Resume a checkpointed program from IMAGE (default: $CKPT_IMAGE or ./myckpt.dat)")
-		.option("--image <path>", "Where later checkpoints go (default: IMAGE itself)")
-		.option("--interval <duration>", "Also checkpoint every DURATION (500ms, 90s, 10m, 1h) in the background; not kept from the first run")
-		.option("--keep <n>", "With --interval: keep the newest N checkpoints, the image and IMAGE.1 ... IMAGE.(N-1) (default: 1)")
-		.option("--compress", "Compress the memory in later images (LZ4); without it, the first run's choice holds")
-		.option("--new-pid", NEW_PID_HELP)
-		.option("--lazy", LAZY_HELP)
-		.option("--ignore-affinity", IGNORE_AFFINITY_HELP)
+	addOptions(cli.command("restart [image]", "Resume a checkpointed program from IMAGE (default: $CKPT_IMAGE or ./myckpt.dat)"), OPTIONS)
 		.example("  $ ckpt restart                      # resume ./myckpt.dat")
 		.example("  $ ckpt restart run1.dat --image run2.dat")
 		.example("  $ ckpt restart --interval 10m       # resume, and checkpoint every 10 minutes again")
-		.action((image: string | undefined, opts: { compress?: boolean; newPid?: boolean; lazy?: boolean; ignoreAffinity?: boolean }) =>
-			restart(image, {
-				nextImage: split.values.image,
-				periodic: periodicSettings(split.values),
-				compress: opts.compress === true,
-				newPid: opts.newPid === true,
-				lazy: opts.lazy === true,
-				ignoreAffinity: opts.ignoreAffinity === true,
-			}));
+		.action((image: string | undefined, flags: RestartFlags) => restartAsTyped(split, image, flags));
 }
 
-/** `ckpt restart [IMAGE]` with no option (cli.ts skips cac for it): cacArgs is ["restart", IMAGE?]. */
-export function withoutOptions(split: Split): Promise<never> {
-	return restart(split.cacArgs[1]);
+export const plain: PlainCommand = {
+	options: OPTIONS,
+	maxPositionals: 1,
+	run: (split, args) => restartAsTyped(split, args.positionals[0], args.flags),
+};
+
+function restartAsTyped(split: Split, image: string | undefined, flags: RestartFlags): Promise<never> {
+	return restart(image, {
+		nextImage: split.values.image,
+		periodic: periodicSettings(split.values),
+		compress: flags.compress === true,
+		newPid: flags.newPid === true,
+		lazy: flags.lazy === true,
+		ignoreAffinity: flags.ignoreAffinity === true,
+	});
 }
 
 export interface RestartOptions {
@@ -66,18 +95,6 @@ export interface RestartOptions {
 	/** --ignore-affinity: every thread on this restart's CPUs, not the saved ones (c/stub/affinity.c). */
 	ignoreAffinity?: boolean;
 }
-
-/** What --lazy means, for restart and run-or-restart alike. */
-export const LAZY_HELP =
-	"Run the program at once and load its memory on first touch and in the background (needs a userfaultfd that serves the kernel's faults; otherwise says so and restarts eagerly)";
-
-/** What --ignore-affinity means, for restart and run-or-restart alike. */
-export const IGNORE_AFFINITY_HELP =
-	"Run every thread on the CPUs this restart is given instead of the CPUs each was bound to (without it: each thread's saved affinity, or a refusal when this restart may not use one of its CPUs)";
-
-/** What --new-pid means, for restart and run-or-restart alike. */
-export const NEW_PID_HELP =
-	"Restore in this process, outside any new pid namespace: the program gets the pid the shell sees and its threads new tids (without it: their old ones, in a pid namespace, behind a supervisor)";
 
 /** Restore image `name` (default: $CKPT_IMAGE, else ./myckpt.dat) in place of this process. */
 export async function restart(name: string | undefined, opts: RestartOptions = {}): Promise<never> {

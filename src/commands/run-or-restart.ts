@@ -9,6 +9,7 @@
  */
 import type { CAC } from "cac";
 import type { Split } from "../cli/argv.ts";
+import { addOptions, type OptionSpec, type PlainCommand } from "../cli/options.ts";
 import { UsageError } from "../cli/errors.ts";
 import { imagePath } from "../protocol/image-name.ts";
 import { statPath } from "../process/file-calls.ts";
@@ -18,26 +19,35 @@ import { IGNORE_AFFINITY_HELP, LAZY_HELP, NEW_PID_HELP, restart } from "./restar
 import { run, type RunOptions } from "./run.ts";
 import { CKPT_EXIT_CHECKPOINTED } from "../protocol/protocol.ts";
 
+/** run-or-restart's options, for cac and for the line read without it (cli/options.ts). */
+const OPTIONS: readonly OptionSpec[] = [
+	{ raw: "--image <path>", help: "The image to restart from if it exists, and where checkpoints go (default: $CKPT_IMAGE or ./myckpt.dat)" },
+	{ raw: "--continue", help: "Fresh start only: keep running after each checkpoint (a restart keeps the first run's settings)" },
+	{ raw: "--signal <sig>", help: "Fresh start only: the checkpoint signal (default: USR2)" },
+	{ raw: "--drop-unsupported-fds", help: "Fresh start only: drop, with a warning, open files that cannot be restored" },
+	{ raw: "--interval <duration>", help: "Both: also checkpoint every DURATION (500ms, 90s, 10m, 1h) in the background" },
+	{ raw: "--compress", help: "Both: compress the memory in the images written from now on (LZ4)" },
+	{ raw: "--keep <n>", help: "Both, with --interval: keep the newest N checkpoints, the image and IMAGE.1 ... IMAGE.(N-1) (default: 1)" },
+	{ raw: "--new-pid", help: `Restart only: ${NEW_PID_HELP}` },
+	{ raw: "--lazy", help: `Restart only: ${LAZY_HELP}` },
+	{ raw: "--ignore-affinity", help: `Restart only: ${IGNORE_AFFINITY_HELP}` },
+];
+
+type RunOrRestartOptions = RunOptions & { newPid?: boolean; lazy?: boolean; ignoreAffinity?: boolean };
+
 export function define(cli: CAC, split: Split): void {
-	cli.command("run-or-restart [...program]", "Restart from the image if it exists, else run PROGRAM with checkpointing (for batch jobs that are requeued)")
-		.usage("run-or-restart [OPTIONS] PROGRAM [ARGS...]   (options go before PROGRAM)")
-		.option("--image <path>", "The image to restart from if it exists, and where checkpoints go (default: $CKPT_IMAGE or ./myckpt.dat)")
-		.option("--continue", "Fresh start only: keep running after each checkpoint (a restart keeps the first run's settings)")
-		.option("--signal <sig>", "Fresh start only: the checkpoint signal (default: USR2)")
-		.option("--drop-unsupported-fds", "Fresh start only: drop, with a warning, open files that cannot be restored")
-		.option("--interval <duration>", "Both: also checkpoint every DURATION (500ms, 90s, 10m, 1h) in the background")
-		.option("--compress", "Both: compress the memory in the images written from now on (LZ4)")
-		.option("--keep <n>", "Both, with --interval: keep the newest N checkpoints, the image and IMAGE.1 ... IMAGE.(N-1) (default: 1)")
-		.option("--new-pid", `Restart only: ${NEW_PID_HELP}`)
-		.option("--lazy", `Restart only: ${LAZY_HELP}`)
-		.option("--ignore-affinity", `Restart only: ${IGNORE_AFFINITY_HELP}`)
+	addOptions(cli.command("run-or-restart [...program]", "Restart from the image if it exists, else run PROGRAM with checkpointing (for batch jobs that are requeued)")
+		.usage("run-or-restart [OPTIONS] PROGRAM [ARGS...]   (options go before PROGRAM)"), OPTIONS)
 		.example("  $ ckpt run-or-restart --image ckpt-$SLURM_JOB_ID.dat ./simulation --steps 1000")
 		.example(`  # first run: starts ./simulation; after a checkpoint (exit ${CKPT_EXIT_CHECKPOINTED}) and a requeue: resumes it`)
 		.example("  $ ckpt run-or-restart --interval 10m ./simulation   # a node failure loses at most about 10 minutes")
-		.action((_: unknown, opts: RunOptions & { newPid?: boolean; lazy?: boolean; ignoreAffinity?: boolean }) => runOrRestart(split, opts));
+		.action((_: unknown, opts: RunOrRestartOptions) => runOrRestart(split, opts));
 }
 
-export function runOrRestart(split: Split, opts: RunOptions & { newPid?: boolean; lazy?: boolean; ignoreAffinity?: boolean }): Promise<never> {
+/** PROGRAM and its arguments are split off before options are read (argv.ts): no positionals. */
+export const plain: PlainCommand = { options: OPTIONS, maxPositionals: 0, run: (split, args) => runOrRestart(split, args.flags) };
+
+export function runOrRestart(split: Split, opts: RunOrRestartOptions): Promise<never> {
 	// PROGRAM is required even when restarting, so the job line is the same every time.
 	if (split.program === undefined) throw new UsageError("missing PROGRAM to run (see 'ckpt run-or-restart --help')");
 	// A typo in --signal must fail on the first run, not only once restarts are over.

@@ -4,6 +4,7 @@
  */
 import type { CAC } from "cac";
 import { nearestCommand, type Split } from "../cli/argv.ts";
+import { addOptions, type OptionSpec, type PlainCommand } from "../cli/options.ts";
 import { extractLibFor } from "../process/assets.ts";
 import { NotFoundError, RefusedError, UsageError } from "../cli/errors.ts";
 import { execInPlace } from "../process/exec.ts";
@@ -24,21 +25,25 @@ export interface RunOptions {
 	compress?: boolean;
 }
 
+/** run's options, for cac and for the line read without it (cli/options.ts). */
+const OPTIONS: readonly OptionSpec[] = [
+	{ raw: "--image <path>", help: "Where checkpoints are written (default: $CKPT_IMAGE or ./myckpt.dat)" },
+	{ raw: "--continue", help: `Keep running after each checkpoint (default: exit with status ${CKPT_EXIT_CHECKPOINTED})` },
+	{ raw: "--signal <sig>", help: "Signal that triggers a checkpoint, by name or number (default: USR2)" },
+	{ raw: "--drop-unsupported-fds", help: "Drop, with a warning, open files that cannot be restored instead of failing the checkpoint" },
+	{ raw: "--interval <duration>", help: "Also checkpoint every DURATION (500ms, 90s, 10m, 1h) in the background; the program never stops for it" },
+	{ raw: "--compress", help: "Compress the memory in images (LZ4, on every core): smaller images for slow or shared file systems" },
+	{ raw: "--keep <n>", help: "With --interval: keep the newest N checkpoints, the image and IMAGE.1 ... IMAGE.(N-1) (default: 1)" },
+];
+
 /** Register `run` and the default command (the same thing without the word `run`). */
 export function define(cli: CAC, split: Split): void {
 	const action = (_: unknown, opts: RunOptions) => run(split, opts);
 	for (const name of ["[...program]", "run [...program]"]) {
-		cli.command(name, name === "run [...program]"
+		addOptions(cli.command(name, name === "run [...program]"
 			? "Same, for a PROGRAM named like a command (ckpt run info)"
 			: "Run PROGRAM with checkpointing enabled (the default command)")
-			.usage("[run] [OPTIONS] PROGRAM [ARGS...]   (options go before PROGRAM)")
-			.option("--image <path>", "Where checkpoints are written (default: $CKPT_IMAGE or ./myckpt.dat)")
-			.option("--continue", `Keep running after each checkpoint (default: exit with status ${CKPT_EXIT_CHECKPOINTED})`)
-			.option("--signal <sig>", "Signal that triggers a checkpoint, by name or number (default: USR2)")
-			.option("--drop-unsupported-fds", "Drop, with a warning, open files that cannot be restored instead of failing the checkpoint")
-			.option("--interval <duration>", "Also checkpoint every DURATION (500ms, 90s, 10m, 1h) in the background; the program never stops for it")
-			.option("--compress", "Compress the memory in images (LZ4, on every core): smaller images for slow or shared file systems")
-			.option("--keep <n>", "With --interval: keep the newest N checkpoints, the image and IMAGE.1 ... IMAGE.(N-1) (default: 1)")
+			.usage("[run] [OPTIONS] PROGRAM [ARGS...]   (options go before PROGRAM)"), OPTIONS)
 			.example("  $ ckpt ./simulation --steps 1000 &")
 			.example(`  $ kill -USR2 $!        # checkpoint; the program exits with status ${CKPT_EXIT_CHECKPOINTED}`)
 			.example("  $ ckpt restart         # resume from ./myckpt.dat")
@@ -47,10 +52,8 @@ export function define(cli: CAC, split: Split): void {
 	}
 }
 
-/** `ckpt PROGRAM [ARGS...]` with no ckpt option (cli.ts skips cac for it). */
-export function withoutOptions(split: Split): Promise<never> {
-	return run(split, {});
-}
+/** PROGRAM and its arguments are split off before options are read (argv.ts): no positionals. */
+export const plain: PlainCommand = { options: OPTIONS, maxPositionals: 0, run: (split, args) => run(split, args.flags) };
 
 /**
  * The program's file; for `ckpt restrat`, when no such program exists, the

@@ -60,6 +60,14 @@ test("image errors exit 1", () => {
 	expectOneLineError(ckpt(["info", "junk.dat"]), 1, /^ckpt: junk\.dat: not a ckpt image \(bad magic\)$/m);
 	expectOneLineError(ckpt(["restart", "junk.dat"]), 1, /bad magic/);
 	expectOneLineError(ckpt(["restart"]), 1, new RegExp(`^ckpt: cannot restart ${join(dir, "myckpt.dat")}: No such file or directory$`, "m"));
+	// A flag before the image: read without cac, and by cac (one positional too many sends the line there).
+	for (const flag of ["--new-pid", "--ignore-affinity", "--lazy"]) {
+		expectOneLineError(ckpt(["restart", flag, "junk.dat"]), 1, /bad magic/);
+		expectOneLineError(ckpt(["restart", flag, "junk.dat", "extra"]), 2, /unexpected argument 'extra'/);
+	}
+	// After `--`, still the image (cac keeps those apart): once, `restart -- junk.dat` restarted ./myckpt.dat.
+	expectOneLineError(ckpt(["restart", "--", "junk.dat"]), 1, /junk\.dat: not a ckpt image \(bad magic\)/);
+	expectOneLineError(ckpt(["info", "--", "junk.dat"]), 1, /bad magic/);
 });
 
 test("programs that cannot run under ckpt are refused before anything runs", () => {
