@@ -12,7 +12,7 @@ import type { CAC } from "cac";
 import type { Split } from "../cli/argv.ts";
 import { addOptions, type OptionSpec, type PlainCommand } from "../cli/options.ts";
 import { extractAsset, STUB_NAME } from "../process/assets.ts";
-import { execInPlace } from "../process/exec.ts";
+import { execStub } from "../process/exec.ts";
 import { imagePath } from "../protocol/image-name.ts";
 import { resolvePath } from "../process/paths.ts";
 import {
@@ -118,5 +118,5 @@ export async function restart(name: string | undefined, opts: RestartOptions = {
 	else delete env[CKPT_ENV_LAZY];
 	if (opts.ignoreAffinity) env[CKPT_ENV_IGNORE_AFFINITY] = CKPT_ENV_FLAG_ON;
 	else delete env[CKPT_ENV_IGNORE_AFFINITY];
-	return execInPlace(stub, argv, env);
+	return execStub(stub, argv, env);
 }

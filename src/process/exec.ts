@@ -100,9 +100,12 @@ function passInheritedFds(): void {
 	for (const fd of fds) if (fd >= 4 && !own.includes(fd)) clearCloseOnExec(fd);
 }
 
-/** Put back the process state Bun changed, as far as it is known. */
-export function undoRuntimeChanges(): void {
-	passInheritedFds();
+/**
+ * Put back the process state Bun changed, as far as it is known; the
+ * descriptors it made close-on-exec only when `passFds`.
+ */
+function undoRuntimeChanges(passFds: boolean): void {
+	if (passFds) passInheritedFds();
 	resetSignal(SIGPIPE);
 	resetSignal(SIGXFSZ);
 	// Programs expect blocking stdio; a parent that meant otherwise is vanishingly rare.
@@ -132,7 +135,23 @@ export function execInPlace(
 	env: Record<string, string | undefined>,
 	holdSignal?: number,
 ): never {
-	undoRuntimeChanges();
+	undoRuntimeChanges(true);
+	return execAsIs(path, argv, env, holdSignal);
+}
+
+/**
+ * Become the restore stub (same pid), Bun's changes undone but for the
+ * descriptors: the stub closes every one above 2 that it does not restore
+ * (c/stub/fd_place.c), so what a caller passes there never reaches a
+ * restored program, and passing it on would only cost `ckpt restart` its
+ * listing of /proc/self/fd (about a millisecond).
+ */
+export function execStub(path: string, argv: string[], env: Record<string, string | undefined>): never {
+	undoRuntimeChanges(false);
+	return execAsIs(path, argv, env);
+}
+
+function execAsIs(path: string, argv: string[], env: Record<string, string | undefined>, holdSignal?: number): never {
 	const finalEnv = { ...env };
 	delete finalEnv[CKPT_ENV_SIGNAL_BLOCKED];
 	const weBlocked = holdSignal !== undefined && !blockSignal(holdSignal);
