@@ -136,11 +136,12 @@ async function compileCli() {
   // would also load .env and bunfig.toml from the working directory, into
   // the environment the program inherits: never wanted.
   const flags = ["--compile", "--bytecode", "--minify", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig"];
-  // The cache directory name of the embedded files, so ckpt need not hash
-  // them at each start. Imported here: assets.ts needs the C parts built.
+  // Each embedded file's size and sha256, so ckpt checks its cached copies
+  // without reading the embedded bytes at each start. Imported here:
+  // assets.ts needs the C parts built.
   const { embeddedAssets } = await import("../src/process/assets.ts");
-  const { assetsHash } = await import("../src/process/cache.ts");
-  flags.push("--define", `CKPT_ASSETS_HASH=${JSON.stringify(assetsHash(await embeddedAssets()))}`);
+  const digests = Object.fromEntries((await embeddedAssets()).map((s) => [s.name, { size: s.size, digest: s.digest }]));
+  flags.push("--define", `CKPT_ASSET_DIGESTS=${JSON.stringify(digests)}`);
   flags.push("--define", `CKPT_HAVE_LZ4=${haveLz4}`);
   await $`${process.execPath} build ${flags} ${join(root, "src/cli.ts")} --outfile ${join(root, "dist/ckpt")}`.quiet();
 }

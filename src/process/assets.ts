@@ -14,16 +14,17 @@
 import libPath from "../../build/libckpt.so" with { type: "file" };
 import muslLibPath from "../../build/libckpt-musl.so" with { type: "file" };
 import stubPath from "../../build/ckpt-restore" with { type: "file" };
-import { type AssetSource, assetsHash, ensureAssets } from "./cache.ts";
+import { type AssetSource, assetSource, ensureAssets } from "./cache.ts";
 import { CKPT_LIB_FILE, CKPT_LIB_MUSL_FILE, CKPT_STUB_FILE } from "../protocol/protocol.ts";
 import type { Libc } from "./elf.ts";
 
 /**
- * assetsHash() of the embedded files, computed by scripts/build.ts and
- * defined at compile time: hashing 400 KB on every start costs more than
- * half a millisecond. Undefined when running from source (tests).
+ * Each embedded file's size and sha256, computed by scripts/build.ts and
+ * defined at compile time: a start checks its cached copies against them
+ * and never reads the embedded bytes unless it must write a copy. Undefined
+ * when running from source (tests), where they are computed.
  */
-declare const CKPT_ASSETS_HASH: string | undefined;
+declare const CKPT_ASSET_DIGESTS: Record<string, { size: number; digest: string }> | undefined;
 
 export const LIB_NAME = CKPT_LIB_FILE;
 export const MUSL_LIB_NAME = CKPT_LIB_MUSL_FILE;
@@ -41,22 +42,28 @@ export function hasMuslLib(): boolean {
 	return Bun.file(EMBEDDED[MUSL_LIB_NAME].path).size > 0;
 }
 
+/** Every embedded file this build has. */
+function allNames(): AssetName[] {
+	return hasMuslLib() ? [LIB_NAME, MUSL_LIB_NAME, STUB_NAME] : [LIB_NAME, STUB_NAME];
+}
+
 /**
- * The embedded bytes of `names` (default: every one this build has), as
+ * The embedded files `names` (default: every one this build has), as
  * cache.ts sources. Bun.file, not node:fs, whose first load costs about a
  * millisecond.
  */
-export async function embeddedAssets(names?: AssetName[]): Promise<AssetSource[]> {
-	const wanted = names ?? (hasMuslLib() ? [LIB_NAME, MUSL_LIB_NAME, STUB_NAME] : [LIB_NAME, STUB_NAME]);
-	return Promise.all(wanted.map(async (name) => ({ name, mode: EMBEDDED[name].mode, bytes: await Bun.file(EMBEDDED[name].path).bytes() })));
+export async function embeddedAssets(names: AssetName[] = allNames()): Promise<AssetSource[]> {
+	if (typeof CKPT_ASSET_DIGESTS === "object") {
+		const built = CKPT_ASSET_DIGESTS;
+		return names.map((name) => ({ name, mode: EMBEDDED[name].mode, ...built[name]!, bytes: () => Bun.file(EMBEDDED[name].path).bytes() }));
+	}
+	return Promise.all(names.map(async (name) => assetSource(name, await Bun.file(EMBEDDED[name].path).bytes(), EMBEDDED[name].mode)));
 }
 
 /** The absolute paths of helper files `names`, extracted together and freshly verified. */
 async function extractAssets(names: AssetName[]): Promise<Record<string, string>> {
-	// From source the hash needs every embedded file; a build knows it and reads only `names`.
-	const built = typeof CKPT_ASSETS_HASH === "string";
-	const sources = await embeddedAssets(built ? names : undefined);
-	return ensureAssets(sources, undefined, names, built ? CKPT_ASSETS_HASH : assetsHash(sources));
+	// The directory is named by every embedded file; only `names` are checked and written.
+	return ensureAssets(await embeddedAssets(), undefined, names);
 }
 
 /** The absolute path of one extracted, freshly verified helper file. */

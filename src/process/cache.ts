@@ -10,8 +10,9 @@
  * write there could make every program run under ckpt load their code. Each
  * file is written to a temporary name, fsync'd, given its mode, then renamed
  * into place, so a crash never leaves a half-written library. Before every
- * use each file a command needs is compared again with the embedded bytes; a
- * missing, altered or wrongly-moded file is rewritten, never used.
+ * use each file a command needs is hashed again and checked against the
+ * sha256 of the embedded bytes; a missing, altered or wrongly-moded file is
+ * rewritten, never used.
  *
  * Every start goes through here, so the file calls are file-calls.ts's, not
  * node:fs (see there).
@@ -26,18 +27,30 @@ import { parentDir, resolvePath } from "./paths.ts";
 
 export interface AssetSource {
 	name: string; // file name inside the cache directory
-	bytes: Uint8Array;
 	mode: number; // 0o755 for the stub, 0o644 for the library
+	size: number;
+	/** sha256 of the bytes, hex: what a cached copy must hash to. */
+	digest: string;
+	/** The bytes, read only when the file must be written. */
+	bytes(): Uint8Array | Promise<Uint8Array>;
 }
 
 /**
- * The cache subdirectory name: first 16 hex digits of a sha256 over all
- * sources. Bun's native hasher, not node:crypto: loading that module alone
- * costs several milliseconds of every ckpt start.
+ * A source for `bytes`, its digest computed here. Bun's native hasher, not
+ * node:crypto: loading that module alone costs several milliseconds.
  */
-export function assetsHash(sources: readonly AssetSource[]): string {
+export function assetSource(name: string, bytes: Uint8Array, mode: number): AssetSource {
+	return { name, mode, size: bytes.length, digest: sha256(bytes), bytes: () => bytes };
+}
+
+function sha256(bytes: Uint8Array): string {
+	return new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
+}
+
+/** The cache subdirectory name: first 16 hex digits of a sha256 over every source's name, size and digest. */
+export function assetsHash(sources: readonly Pick<AssetSource, "name" | "size" | "digest">[]): string {
 	const h = new Bun.CryptoHasher("sha256");
-	for (const s of sources) h.update(`${s.name}\0${s.bytes.length}\0`).update(s.bytes);
+	for (const s of sources) h.update(`${s.name}\0${s.size}\0${s.digest}\0`);
 	return h.digest("hex").slice(0, 16);
 }
 
@@ -66,12 +79,12 @@ class Unusable extends Error {}
  * to cacheRootCandidates() of this process; the first usable one wins.
  * Throws RuntimeError if a directory is not private to us, or none is usable.
  */
-export function ensureAssets(
+export async function ensureAssets(
 	sources: readonly AssetSource[],
 	roots: readonly string[] = cacheRootCandidates(process.env, process.getuid!()),
 	wanted: readonly string[] = sources.map((s) => s.name),
 	hash: string = assetsHash(sources),
-): Record<string, string> {
+): Promise<Record<string, string>> {
 	const tried: string[] = [];
 	for (const root of roots) {
 		try {
@@ -79,7 +92,7 @@ export function ensureAssets(
 			privateDir(root);
 			privateDir(dir);
 			const paths: Record<string, string> = {};
-			for (const s of sources) if (wanted.includes(s.name)) paths[s.name] = ensureFile(dir, s);
+			for (const s of sources) if (wanted.includes(s.name)) paths[s.name] = await ensureFile(dir, s);
 			return paths;
 		} catch (e) {
 			if (!(e instanceof Unusable)) throw e;
@@ -118,12 +131,14 @@ function makeDirectories(dir: string): void {
 }
 
 /** `dir/name` with exactly `s.bytes` and `s.mode`, rewritten if it is anything else. */
-function ensureFile(dir: string, s: AssetSource): string {
+async function ensureFile(dir: string, s: AssetSource): Promise<string> {
 	const target = resolvePath(dir, s.name);
 	if (isIntact(target, s)) return target;
+	const bytes = await s.bytes();
+	if (bytes.length !== s.size || sha256(bytes) !== s.digest) throw new RuntimeError(`ckpt's embedded ${s.name} is damaged (reinstall ckpt)`);
 	const tmp = resolvePath(dir, `.${s.name}.${process.pid}.${crypto.getRandomValues(new Uint32Array(2)).join("")}.tmp`);
 	try {
-		writeNewFile(tmp, s.bytes, s.mode);
+		writeNewFile(tmp, bytes, s.mode);
 		renamePath(tmp, target);
 		syncDirectory(dir);
 	} catch (e) {
@@ -137,36 +152,33 @@ function ensureFile(dir: string, s: AssetSource): string {
 function isIntact(path: string, s: AssetSource): boolean {
 	const st = statPath(path, false);
 	if (!st || !isRegular(st) || st.uid !== process.getuid!() || (st.mode & 0o7777) !== s.mode) return false;
-	if (st.size !== s.bytes.length) return false;
+	if (st.size !== s.size) return false;
 	try {
-		return hasBytes(path, s.bytes);
+		return fileDigest(path) === s.digest;
 	} catch {
 		return false;
 	}
 }
 
-const COMPARE_CHUNK = 64 << 10;
+const READ_CHUNK = 64 << 10;
 
 /**
- * Whether the file at `path` holds exactly `expected`. A byte comparison
- * (the embedded bytes are the reference) is ten times cheaper than hashing
- * both sides, and reading through one small buffer saves the page faults
- * of a whole-file one: this runs on every start.
+ * sha256 of the file at `path`. Checked against the digest the build
+ * recorded, a cached file is verified without reading the embedded copy,
+ * which costs more than the hashing (1.6 ms for the stub, against 0.5);
+ * one small buffer saves the page faults of a whole-file one. This runs on
+ * every start.
  */
-function hasBytes(path: string, expected: Uint8Array): boolean {
-	const want = Buffer.from(expected.buffer, expected.byteOffset, expected.length);
-	const chunk = Buffer.allocUnsafe(COMPARE_CHUNK);
+function fileDigest(path: string): string {
+	const h = new Bun.CryptoHasher("sha256");
+	const chunk = new Uint8Array(READ_CHUNK);
 	const fd = openRead(path);
 	try {
-		for (let at = 0; ; ) {
-			const n = preadInto(fd, chunk, at);
-			if (n === 0) return at === want.length;
-			if (at + n > want.length || !chunk.subarray(0, n).equals(want.subarray(at, at + n))) return false;
-			at += n;
-		}
+		for (let at = 0, n: number; (n = preadInto(fd, chunk, at)) > 0; at += n) h.update(chunk.subarray(0, n));
 	} finally {
 		closeFd(fd);
 	}
+	return h.digest("hex");
 }
 
 function errText(e: unknown): string {

@@ -73,7 +73,7 @@ test("the helper files are extracted, byte for byte, under the hash of the embed
   expect(readdirSync(join(cache, "ckpt"))).toEqual([assetsHash(assets)]);
   // Running needs no restore stub; both libraries when the build has musl's (an exec may switch libc).
   expect(readdirSync(hashDir).sort()).toEqual(assets.length === 3 ? ["libckpt-musl.so", "libckpt.so"] : ["libckpt.so"]);
-  expect(readFileSync(join(hashDir, "libckpt.so")).equals(assets[0]!.bytes)).toBe(true);
+  expect(readFileSync(join(hashDir, "libckpt.so")).equals(await assets[0]!.bytes())).toBe(true);
 });
 
 // Bun raises the soft limit before our code runs; the parent's limit is
