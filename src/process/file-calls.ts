@@ -81,6 +81,17 @@ export function statPath(path: string, follow = true): FileStat | null {
 	};
 }
 
+/**
+ * Whether `path` carries file capabilities (a `security.capability`
+ * attribute, as setcap writes): for a caller without them the loader runs
+ * it in secure mode and ignores LD_PRELOAD, as for a setuid program. The
+ * rule libckpt applies to the programs a program execs
+ * (c/lib/exec_target.c): the attribute's presence.
+ */
+export function hasFileCapabilities(path: string): boolean {
+	return Number(libc().getxattr(ptr(cstr(path)), ptr(cstr("security.capability")), null, 0n)) > 0;
+}
+
 export const X_OK = 1;
 
 /** access(2): whether the real user may `mode` the file. */

@@ -39,6 +39,7 @@ function open() {
 		syscall: { args: ["i64", "i32", "ptr", "ptr", "i32"], returns: "i64" },
 		getdents64: { args: ["i32", "ptr", "u64"], returns: "i64" },
 		readlink: { args: ["ptr", "ptr", "u64"], returns: "i64" },
+		getxattr: { args: ["ptr", "ptr", "ptr", "u64"], returns: "i64" },
 	}).symbols;
 }
 

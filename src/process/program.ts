@@ -10,7 +10,7 @@ import {
 	programHeaderRange, PT_INTERP,
 } from "./elf.ts";
 import { NotFoundError, RefusedError } from "../cli/errors.ts";
-import { accessible, type FileStat, isDirectory, isRegular, readRange, statPath, X_OK } from "./file-calls.ts";
+import { accessible, type FileStat, hasFileCapabilities, isDirectory, isRegular, readRange, statPath, X_OK } from "./file-calls.ts";
 import { resolvePath } from "./paths.ts";
 
 /** glibc's execvp search path when PATH is unset. */
@@ -84,6 +84,8 @@ function elfProblem(file: string, st: FileStat, head: Uint8Array): Problem | Run
 	const setgid = (st.mode & 0o2010) === 0o2010;
 	if ((st.mode & 0o4000) !== 0 || setgid)
 		return { reason: `is ${setgid ? "setgid" : "setuid"}; the dynamic loader ignores LD_PRELOAD for such programs, so ckpt cannot work` };
+	if (hasFileCapabilities(file))
+		return { reason: "has file capabilities (getcap shows them); the dynamic loader ignores LD_PRELOAD for such programs, so ckpt cannot work" };
 	const h = parseElfHeader(head);
 	if (typeof h === "string") return { reason: h };
 	const range = programHeaderRange(h);

@@ -291,6 +291,15 @@ function helloCopy(name: string, mode: number): string {
   return path;
 }
 
+/** `path` given cap_net_raw, permitted and effective, as `setcap cap_net_raw+ep` would (needs root). */
+function withCapabilities(path: string): string {
+  // struct vfs_cap_data, revision 2: magic | effective, then permitted and inheritable, low and high words.
+  const set = `import os, struct; os.setxattr(${JSON.stringify(path)}, "security.capability", struct.pack("<5I", 0x02000001, 1 << 13, 0, 0, 0))`;
+  const r = Bun.spawnSync(["python3", "-c", set]);
+  if (r.exitCode !== 0) throw new Error(`cannot give ${path} file capabilities (this test needs root): ${r.stderr.toString().trim()}`);
+  return path;
+}
+
 function script(name: string, interpreter: string): string {
   const path = join(dir, name);
   writeFileSync(path, `#!${interpreter}\necho ran > ${join(dir, "ran")}\n`);
@@ -313,6 +322,10 @@ const refused: [string, () => Promise<string[]> | string[], number, RegExp][] = 
   ["a script whose interpreter is missing", () => [script("s.sh", join(dir, "no-such-interpreter"))], 126,
     /bad interpreter .*no-such-interpreter: no such file/],
   ["a script whose interpreter is setuid", () => [script("s.sh", helloCopy("hello", 0o4755))], 126, /bad interpreter.*setuid/],
+  // As ping is shipped: run by an ordinary user, it never loaded libckpt and kill -USR2 did nothing, silently.
+  ["a program with file capabilities", () => [withCapabilities(helloCopy("hello", 0o755))], 126, /has file capabilities/],
+  ["a script whose interpreter has file capabilities", () => [script("s.sh", withCapabilities(helloCopy("hello", 0o755)))], 126,
+    /bad interpreter.*has file capabilities/],
 ];
 
 for (const [what, program, code, why] of refused)
