@@ -24,6 +24,7 @@
 #include "seccomp.h"
 #include "namespaces.h"
 #include "tree.h"
+#include "interrupted_waits.h"
 #include "../sys.h"
 
 static int note_inherited(int fd, void *ctx)
@@ -153,6 +154,8 @@ static void release_held_trigger(void)
 __attribute__((constructor)) static void ckpt_init(void)
 {
 	exec_resolve();
+	restarted_waits_resolve();
+	sigmask_waits_resolve();
 	if (!getenv(CKPT_ENV_IMAGE))
 		return; /* not launched by ckpt: stay inert */
 	char *pid = getenv(CKPT_ENV_PID);

@@ -21,6 +21,14 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
+#define RESTARTED_WAITS(X) X(poll) X(select) X(epoll_wait) X(pause) X(nanosleep) X(clock_nanosleep)
+RESTARTED_WAITS(REAL_POINTER)
+
+void restarted_waits_resolve(void)
+{
+	RESTARTED_WAITS(RESOLVE)
+}
+
 EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
 	REAL(poll);

@@ -15,8 +15,9 @@
  * ends with EINTR, as any handled signal ends it). So in both cases the bit
  * is cleared; only the reason differs.
  *
- * The real functions are the libc's (RTLD_NEXT), found on first use: they
- * stay cancellation points and keep their time conversions. Each is called
+ * The real functions are the libc's (RTLD_NEXT), found by the constructor
+ * (interrupted_waits.h, REAL): they stay cancellation points and keep
+ * their time conversions. Each is called
  * again, for the time left, when a checkpoint's signal alone ended it
  * (interrupted_waits.c).
  */
@@ -32,6 +33,19 @@
 #include "interrupted_waits.h"
 
 #define EXPORT __attribute__((visibility("default")))
+
+/* Declared here too: musl's headers before 1.2.5 have none, and it is
+ * defined below all the same (a glibc program may call it). */
+int epoll_pwait2(int ep, struct epoll_event *ev, int max, const struct timespec *t, const sigset_t *mask);
+
+#define SIGMASK_WAITS(X) \
+	X(pselect) X(ppoll) X(epoll_pwait) X(epoll_pwait2) X(sigsuspend) X(sigwait) X(sigwaitinfo) X(sigtimedwait) X(signalfd)
+SIGMASK_WAITS(REAL_POINTER)
+
+void sigmask_waits_resolve(void)
+{
+	SIGMASK_WAITS(RESOLVE)
+}
 
 /* A copy of `set` without the stop signal, or `set` itself when libckpt is
  * inert (not launched by ckpt) or there is none. */
