@@ -303,6 +303,8 @@ void launch_pid_moved(int pid);
 void exec_resolve(void);
 void exec_remember(const char *const *names, unsigned n);
 void exec_remember_entry(const char *entry); /* "CKPT_...=...", the caller's; replaces its name's */
+/* fork_hold.c: the libc's fork variants behind its wrappers, looked up by the constructor. */
+void fork_hold_resolve(void);
 /* exec_target.c: whether an LD_PRELOAD entry is either build of libckpt;
  * the libc (enum ckpt_libc) whose loader would run a program, 0 when none
  * or unknown: by path, by open descriptor, or searched as execvp does. */

@@ -7,14 +7,12 @@
  * serves: nothing to wait for.
  *
  * The libc's own behind ours: glibc exports it as __fork too, called
- * directly, so a fork from a signal handler (async-signal-safe in glibc)
- * never goes through dlsym; musl exports only `fork`, found with
- * RTLD_NEXT. The libc's other ways to a fork, which fork inside the libc
- * past this wrapper (`_Fork`, `daemon`, `forkpty`), wait the same way
- * before calling the libc's own, found with RTLD_NEXT on the first call
- * (dlsym is not async-signal-safe: a `_Fork` from a signal handler that
- * is the program's first is the one case left; limits in
- * docs/lazy-restart.md).
+ * directly; musl exports only `fork`, found with RTLD_NEXT. The libc's
+ * other ways to a fork, which fork inside the libc past this wrapper
+ * (`_Fork`, `daemon`, `forkpty`), wait the same way before calling the
+ * libc's own, found with RTLD_NEXT. Every lookup is the constructor's
+ * (fork_hold_resolve): dlsym is not async-signal-safe, and fork and
+ * `_Fork` are, so a program may first call one in a signal handler.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -23,16 +21,39 @@
 #include <unistd.h>
 #include "ckpt_lib.h"
 
+static void *real_Fork, *real_daemon, *real_forkpty;
+#ifndef __GLIBC__
+static void *real_fork;
+#endif
+
+void fork_hold_resolve(void)
+{
+#ifndef __GLIBC__
+	real_fork = dlsym(RTLD_NEXT, "fork");
+#endif
+	real_Fork = dlsym(RTLD_NEXT, "_Fork");
+	real_daemon = dlsym(RTLD_NEXT, "daemon");
+	real_forkpty = dlsym(RTLD_NEXT, "forkpty");
+}
+
+/* The libc's own `name`, the next definition after this library's: the
+ * constructor's lookup, or one now for a call made before it ran (from
+ * another library's constructor). */
+static void *next_definition(void **cache, const char *name)
+{
+	void *f = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
+	if (!f)
+		__atomic_store_n(cache, f = dlsym(RTLD_NEXT, name), __ATOMIC_RELEASE);
+	return f;
+}
+
 #ifdef __GLIBC__
 extern pid_t __fork(void);
 #define libc_fork __fork
 #else
 static pid_t libc_fork(void)
 {
-	static pid_t (*real)(void);
-	if (!real)
-		real = (pid_t (*)(void))dlsym(RTLD_NEXT, "fork");
-	return real();
+	return ((pid_t (*)(void))next_definition(&real_fork, "fork"))();
 }
 #endif
 
@@ -55,19 +76,9 @@ __attribute__((visibility("default"))) pid_t fork(void)
 	return libc_fork();
 }
 
-/* The libc's own `name`, the next definition after this library's. */
-static void *next_definition(void **cache, const char *name)
-{
-	void *f = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
-	if (!f)
-		__atomic_store_n(cache, f = dlsym(RTLD_NEXT, name), __ATOMIC_RELEASE);
-	return f;
-}
-
 __attribute__((visibility("default"))) pid_t _Fork(void)
 {
-	static void *real;
-	pid_t (*libc)(void) = (pid_t (*)(void))next_definition(&real, "_Fork");
+	pid_t (*libc)(void) = (pid_t (*)(void))next_definition(&real_Fork, "_Fork");
 	if (fork_held((const void *)libc))
 		return -1;
 	return libc();
@@ -75,8 +86,7 @@ __attribute__((visibility("default"))) pid_t _Fork(void)
 
 __attribute__((visibility("default"))) int daemon(int nochdir, int noclose)
 {
-	static void *real;
-	int (*libc)(int, int) = (int (*)(int, int))next_definition(&real, "daemon");
+	int (*libc)(int, int) = (int (*)(int, int))next_definition(&real_daemon, "daemon");
 	if (fork_held((const void *)libc))
 		return -1;
 	return libc(nochdir, noclose);
@@ -85,9 +95,8 @@ __attribute__((visibility("default"))) int daemon(int nochdir, int noclose)
 __attribute__((visibility("default"))) pid_t forkpty(int *master, char *name, const struct termios *termp,
 						    const struct winsize *winp)
 {
-	static void *real;
 	pid_t (*libc)(int *, char *, const struct termios *, const struct winsize *) =
-		(pid_t (*)(int *, char *, const struct termios *, const struct winsize *))next_definition(&real, "forkpty");
+		(pid_t (*)(int *, char *, const struct termios *, const struct winsize *))next_definition(&real_forkpty, "forkpty");
 	if (fork_held((const void *)libc))
 		return -1;
 	return libc(master, name, termp, winp);

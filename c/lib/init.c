@@ -154,6 +154,7 @@ static void release_held_trigger(void)
 __attribute__((constructor)) static void ckpt_init(void)
 {
 	exec_resolve();
+	fork_hold_resolve();
 	restarted_waits_resolve();
 	sigmask_waits_resolve();
 	if (!getenv(CKPT_ENV_IMAGE))
