@@ -57,11 +57,6 @@ extern struct thread_sync ckpt_sync;
 /* Filled by the stub at a restart (arena, new pid, next image path), read
  * by the handler as it resumes; the image records its address. */
 extern struct ckpt_restart_info ckpt_restart_info;
-/* lazy_wait.c: after `ckpt restart --lazy`, wait (bounded) until the page
- * server has loaded all memory: 0, or -1 when it has not in time. */
-void lazy_after_restart(int lazy);
-int lazy_wait(void);
-
 /* A capture in progress: the tables of the image being built, in a private
  * scratch mapping (never malloc: we may have interrupted malloc itself). */
 struct capture {
@@ -303,8 +298,6 @@ void launch_pid_moved(int pid);
 void exec_resolve(void);
 void exec_remember(const char *const *names, unsigned n);
 void exec_remember_entry(const char *entry); /* "CKPT_...=...", the caller's; replaces its name's */
-/* fork_hold.c: the libc's fork variants behind its wrappers, looked up by the constructor. */
-void fork_hold_resolve(void);
 /* exec_target.c: whether an LD_PRELOAD entry is either build of libckpt;
  * the libc (enum ckpt_libc) whose loader would run a program, 0 when none
  * or unknown: by path, by open descriptor, or searched as execvp does. */

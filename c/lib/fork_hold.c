@@ -20,6 +20,7 @@
 #include <pty.h>
 #include <unistd.h>
 #include "ckpt_lib.h"
+#include "lazy.h"
 
 static void *real_Fork, *real_daemon, *real_forkpty;
 #ifndef __GLIBC__

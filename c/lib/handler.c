@@ -42,6 +42,7 @@
 #include <signal.h>
 #include "ckpt_lib.h"
 #include "interrupted_waits.h"
+#include "lazy.h"
 #include "mempolicy.h"
 #include "seccomp.h"
 #include "namespaces.h"

@@ -25,6 +25,7 @@
 #include "namespaces.h"
 #include "tree.h"
 #include "interrupted_waits.h"
+#include "lazy.h"
 #include "../sys.h"
 
 static int note_inherited(int fd, void *ctx)

@@ -19,6 +19,7 @@
  */
 #include <fcntl.h>
 #include "ckpt_lib.h"
+#include "lazy.h"
 #include "../sys.h"
 
 #define LAZY_POLL_MS 5
