@@ -10,42 +10,30 @@
  * directly; musl exports only `fork`, found with RTLD_NEXT. The libc's
  * other ways to a fork, which fork inside the libc past this wrapper
  * (`_Fork`, `daemon`, `forkpty`), wait the same way before calling the
- * libc's own, found with RTLD_NEXT. Every lookup is the constructor's
- * (fork_hold_resolve): dlsym is not async-signal-safe, and fork and
- * `_Fork` are, so a program may first call one in a signal handler.
+ * libc's own, found with RTLD_NEXT by the constructor
+ * (fork_hold_resolve, libc_next.h): fork and `_Fork` are
+ * async-signal-safe, dlsym is not.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <pty.h>
 #include <unistd.h>
 #include "ckpt_lib.h"
 #include "lazy.h"
+#include "libc_next.h"
 
-static void *real_Fork, *real_daemon, *real_forkpty;
+#define FORK_VARIANTS(X) X(_Fork) X(daemon) X(forkpty)
+FORK_VARIANTS(REAL_POINTER)
 #ifndef __GLIBC__
-static void *real_fork;
+REAL_POINTER(fork)
 #endif
 
 void fork_hold_resolve(void)
 {
 #ifndef __GLIBC__
-	real_fork = dlsym(RTLD_NEXT, "fork");
+	RESOLVE(fork)
 #endif
-	real_Fork = dlsym(RTLD_NEXT, "_Fork");
-	real_daemon = dlsym(RTLD_NEXT, "daemon");
-	real_forkpty = dlsym(RTLD_NEXT, "forkpty");
-}
-
-/* The libc's own `name`, the next definition after this library's: the
- * constructor's lookup, or one now for a call made before it ran (from
- * another library's constructor). */
-static void *next_definition(void **cache, const char *name)
-{
-	void *f = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
-	if (!f)
-		__atomic_store_n(cache, f = dlsym(RTLD_NEXT, name), __ATOMIC_RELEASE);
-	return f;
+	FORK_VARIANTS(RESOLVE)
 }
 
 #ifdef __GLIBC__
@@ -54,7 +42,8 @@ extern pid_t __fork(void);
 #else
 static pid_t libc_fork(void)
 {
-	return ((pid_t (*)(void))next_definition(&real_fork, "fork"))();
+	REAL(fork);
+	return real();
 }
 #endif
 
@@ -79,26 +68,25 @@ __attribute__((visibility("default"))) pid_t fork(void)
 
 __attribute__((visibility("default"))) pid_t _Fork(void)
 {
-	pid_t (*libc)(void) = (pid_t (*)(void))next_definition(&real_Fork, "_Fork");
-	if (fork_held((const void *)libc))
+	REAL(_Fork);
+	if (fork_held((const void *)real))
 		return -1;
-	return libc();
+	return real();
 }
 
 __attribute__((visibility("default"))) int daemon(int nochdir, int noclose)
 {
-	int (*libc)(int, int) = (int (*)(int, int))next_definition(&real_daemon, "daemon");
-	if (fork_held((const void *)libc))
+	REAL(daemon);
+	if (fork_held((const void *)real))
 		return -1;
-	return libc(nochdir, noclose);
+	return real(nochdir, noclose);
 }
 
 __attribute__((visibility("default"))) pid_t forkpty(int *master, char *name, const struct termios *termp,
 						    const struct winsize *winp)
 {
-	pid_t (*libc)(int *, char *, const struct termios *, const struct winsize *) =
-		(pid_t (*)(int *, char *, const struct termios *, const struct winsize *))next_definition(&real_forkpty, "forkpty");
-	if (fork_held((const void *)libc))
+	REAL(forkpty);
+	if (fork_held((const void *)real))
 		return -1;
-	return libc(master, name, termp, winp);
+	return real(master, name, termp, winp);
 }

@@ -72,18 +72,6 @@ const struct timespec *wait_time_left(const struct wait *w, const struct timespe
 		r_; \
 	})
 
-/* The libc's own `name`, behind libckpt: `real_<name>`, declared by
- * REAL_POINTER and set by RESOLVE in its file's resolve function, which
- * the constructor calls (init.c). dlsym is not async-signal-safe, and
- * pause, sigsuspend, ppoll, pselect, poll, select and nanosleep are: a
- * program may make its first such call in a signal handler. A call made
- * before the constructor has run (from another library's constructor)
- * looks it up then. */
-#define REAL_POINTER(name) static __typeof__(name) *real_##name;
-#define RESOLVE(name) real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name);
-#define REAL(name) \
-	__typeof__(name) *real = real_##name ? real_##name : (__typeof__(name) *)dlsym(RTLD_NEXT, #name)
-
 /* The constructor's lookups of the two files' real calls. */
 void restarted_waits_resolve(void);
 void sigmask_waits_resolve(void);

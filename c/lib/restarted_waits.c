@@ -10,7 +10,6 @@
  * wrapper reaches.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -18,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "interrupted_waits.h"
+#include "libc_next.h"
 
 #define EXPORT __attribute__((visibility("default")))
 

@@ -16,13 +16,12 @@
  * is cleared; only the reason differs.
  *
  * The real functions are the libc's (RTLD_NEXT), found by the constructor
- * (interrupted_waits.h, REAL): they stay cancellation points and keep
+ * (libc_next.h, REAL): they stay cancellation points and keep
  * their time conversions. Each is called
  * again, for the time left, when a checkpoint's signal alone ended it
  * (interrupted_waits.c).
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,6 +30,7 @@
 #include <sys/signalfd.h>
 #include "ckpt_lib.h"
 #include "interrupted_waits.h"
+#include "libc_next.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
