@@ -46,8 +46,8 @@ const OPTIONS: readonly OptionSpec[] = [
 	{ raw: "--ignore-affinity", help: IGNORE_AFFINITY_HELP },
 ];
 
-/** The flags restart takes, as cac and plainFlags name them. */
-interface RestartFlags {
+/** The flags restart takes, as cac and plainFlags name them (run-or-restart's too). */
+export interface RestartFlags {
 	compress?: boolean;
 	newPid?: boolean;
 	lazy?: boolean;
@@ -69,14 +69,17 @@ export const plain: PlainCommand = {
 };
 
 function restartAsTyped(split: Split, image: string | undefined, flags: RestartFlags): Promise<never> {
-	return restart(image, {
-		nextImage: split.values.image,
-		periodic: periodicSettings(split.values),
+	return restart(image, { nextImage: split.values.image, periodic: periodicSettings(split.values), ...flagOptions(flags) });
+}
+
+/** The restart options `flags` set, each exactly true or false. */
+export function flagOptions(flags: RestartFlags): Pick<RestartOptions, "compress" | "newPid" | "lazy" | "ignoreAffinity"> {
+	return {
 		compress: flags.compress === true,
 		newPid: flags.newPid === true,
 		lazy: flags.lazy === true,
 		ignoreAffinity: flags.ignoreAffinity === true,
-	});
+	};
 }
 
 export interface RestartOptions {

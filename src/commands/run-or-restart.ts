@@ -15,7 +15,7 @@ import { imagePath } from "../protocol/image-name.ts";
 import { statPath } from "../process/file-calls.ts";
 import { parseSignal } from "../process/signals.ts";
 import { periodicSettings } from "../cli/periodic.ts";
-import { IGNORE_AFFINITY_HELP, LAZY_HELP, NEW_PID_HELP, restart } from "./restart.ts";
+import { flagOptions, IGNORE_AFFINITY_HELP, LAZY_HELP, NEW_PID_HELP, restart, type RestartFlags } from "./restart.ts";
 import { run, type RunOptions } from "./run.ts";
 import { CKPT_EXIT_CHECKPOINTED } from "../protocol/protocol.ts";
 
@@ -33,7 +33,7 @@ const OPTIONS: readonly OptionSpec[] = [
 	{ raw: "--ignore-affinity", help: `Restart only: ${IGNORE_AFFINITY_HELP}` },
 ];
 
-type RunOrRestartOptions = RunOptions & { newPid?: boolean; lazy?: boolean; ignoreAffinity?: boolean };
+type RunOrRestartOptions = RunOptions & RestartFlags;
 
 export function define(cli: CAC, split: Split): void {
 	addOptions(cli.command("run-or-restart [...program]", "Restart from the image if it exists, else run PROGRAM with checkpointing (for batch jobs that are requeued)")
@@ -60,9 +60,6 @@ export function runOrRestart(split: Split, opts: RunOrRestartOptions): Promise<n
 	return restart(image, {
 		refusalNote: `not starting ${split.program} afresh over an existing image: remove ${image} to start over`,
 		periodic,
-		compress: opts.compress === true,
-		newPid: opts.newPid === true,
-		lazy: opts.lazy === true,
-		ignoreAffinity: opts.ignoreAffinity === true,
+		...flagOptions(opts),
 	});
 }
