@@ -12,15 +12,15 @@
  *      loaded whole (lazy_copy.c), then the page is zeroed if it is still
  *      empty (a hole, or released since), and its thread woken. An event
  *      (release, move) is recorded before any fault read with it is
- *      answered. With nothing to answer, and once the program has gone
- *      QUIET_US without a first touch, the next extent still to load, in
- *      file order, is loaded in the background: while a program starts
- *      (its first touches come every few hundred microseconds) an extent
+ *      answered. With nothing to answer, the next extent still to load,
+ *      in file order, is loaded in the background: the small ones at
+ *      once (what a program touches first), the large ones only once the
+ *      program is quiet (quiet_wait_ms): while a program starts (its
+ *      first touches come every few hundred microseconds) a large extent
  *      loaded meanwhile would make each touch wait behind it, and take a
  *      core from the program on a small machine (2 cores here: 17.5 ms to
  *      the first output of a 1 GiB program, 11-13 without background
- *      loading). The start of the server counts as a touch, as the stub
- *      is still restoring the program then.
+ *      loading).
  *   3. When every extent is loaded and every fault answered, close the
  *      userfaultfd (the kernel unregisters the program's regions, which
  *      is how libckpt learns loading has ended) and exit. The program's
@@ -198,7 +198,8 @@ __attribute__((noreturn)) void serve_pages(int userfaultfd, int program)
 			break;
 		struct { int fd; short events, revents; } p[2] = {{uffd, POLLIN, 0}, {program, POLLIN, 0}};
 		int gated = longest != SMALL_EXTENT;
-		sys_poll(p, 2, next < n ? (gated ? quiet_wait_ms(start, last_touch) : 0) : 10 /* ms: a fault waiting for an event's read */);
+		int wait_ms = next >= n ? 10 /* a fault waiting for an event's read */ : gated ? quiet_wait_ms(start, last_touch) : 0;
+		sys_poll(p, 2, wait_ms);
 		if (p[1].revents)
 			sys_exit_group(0); /* the program ended */
 		read_messages();
