@@ -8,7 +8,8 @@
  * waits on us. pagemap shows that bit (PM_UFFD_WP, bit 57) in the scan
  * capture_regions.c makes anyway, so a page is unchanged exactly when it is
  * present or swapped with the bit still set (in a private file mapping:
- * present; see unchanged_stretch). A page nobody protected never
+ * present; see unchanged_stretch) and the helper that protected it again
+ * before the stop did not note it (early_protect.c). A page nobody protected never
  * has it: a region mapped, moved (mremap drops the registration and the
  * bits) or faulted in again since (MADV_DONTNEED, then a read maps the
  * zero page unprotected) is written whole. Verified on 6.18, unprivileged
@@ -18,7 +19,8 @@
  *
  * Turned on by the first periodic checkpoint (--interval), or by the second
  * background checkpoint of a run, and protected again at each background
- * checkpoint after it, while every thread is stopped
+ * checkpoint after it: most pages by a helper while the program runs
+ * (early_protect.c), the rest while every thread is stopped
  * and before the writer's copy is made, so
  * "unchanged" means unchanged since that copy. Regions written while the
  * capture itself runs (every thread's stack, TLS and rseq area, libckpt's
@@ -48,6 +50,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include "ckpt_lib.h"
+#include "early_protect.h"
 #include "../sys.h"
 #include "page_kind.h"
 #include "pagemap_scan.h"
@@ -119,7 +122,19 @@ void tracking_begin(struct capture *c)
 		return;
 	}
 	c->incremental = 1;
-	c->parent_id = protected_since;
+	c->parent_id = c->early_taken ? c->early_parent : protected_since;
+}
+
+int tracking_dates_from_image(void)
+{
+	return protected_since && tracking_owner == (int)sys_getpid() && still_ours();
+}
+
+uint64_t tracking_suspend(void)
+{
+	uint64_t since = protected_since;
+	protected_since = 0;
+	return since;
 }
 
 /* Each thread's TCB and rseq area, which the kernel rewrites (rseq's cpu
@@ -174,7 +189,9 @@ uint64_t unchanged_stretch(const struct capture *c, uint64_t pagemap_entry, uint
 	*unchanged = 0;
 	if ((private_file_page && !(pagemap_entry & PM_PRESENT)) || !c->incremental || !(pagemap_entry & PM_UFFD_WP))
 		return end;
-	*unchanged = !near_thread_state(c, addr);
+	int written_early;
+	end = early_written_stretch(c->early, c->nearly, addr, end, &written_early);
+	*unchanged = !written_early && !near_thread_state(c, addr);
 	return next_thread_state_edge(c, addr, end);
 }
 

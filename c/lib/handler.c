@@ -20,7 +20,10 @@
  *      checkpoint before any heavy work), dispositions, timers, limits, the
  *      mm layout, then the memory map split into extents; with --continue,
  *      pages unchanged since the last copy are marked (dirty_tracking.c)
- *      and, once captured, protected again for the next one.
+ *      and, once captured, protected again for the next one. Most of
+ *      that protecting is done before the stop, while the program runs:
+ *      the first request of an incremental checkpoint only starts a
+ *      helper, whose own request then takes it (early_protect.c).
  *   4. ckpt_save_context() marks the point a restart resumes at. It returns
  *      0 now, and 1 in the restored process, where we skip to step 7.
  *   5. Writer: the image goes to disk atomically (image_writer.c).
@@ -41,6 +44,7 @@
  */
 #include <signal.h>
 #include "ckpt_lib.h"
+#include "early_protect.h"
 #include "interrupted_waits.h"
 #include "lazy.h"
 #include "mempolicy.h"
@@ -93,6 +97,7 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 {
 	if (scratch_open(c))
 		return -1;
+	early_protect_settle(c);
 	if (lazy_wait()) /* before anything stops (lazy_wait.c) */
 		return capture_fail(c, "memory is still loading from the image of a lazy restart (`ckpt restart --lazy`); "
 				       "try again once it has", 0);
@@ -156,7 +161,11 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 		member_handler(sig, info, uc);
 		return;
 	}
-	int request = trigger_request(info);
+	int request = early_protect_request(info);
+	if (request < 0)
+		return; /* the helper's request, served by one in between */
+	if (!request)
+		request = trigger_request(info);
 	if (!request) {
 		run_program_handler(sig, info, uc);
 		return;
@@ -178,6 +187,11 @@ static void take_checkpoint(int request, siginfo_t *info, void *uc)
 	if (request == 3)
 		ckpt_config.keep = requested_keep(info);
 	int keep_running = ckpt_config.keep_running || request >= 2;
+	/* Incremental: the written pages are protected again while the program runs (early_protect.c). */
+	if (keep_running && early_protect_start(request >= 2 ? request : 2, info)) {
+		coordinator_release();
+		return;
+	}
 	uint64_t stop_signal = 1ull << (CKPT_THREAD_SIGNAL - 1);
 	sys_rt_sigprocmask(SIG_BLOCK, &stop_signal, 0);
 	struct capture c = {.periodic = request == 3};

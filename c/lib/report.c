@@ -3,6 +3,7 @@
  * Periodic checkpoints (--interval) say only failures: a line each period
  * would bury the program's own output. */
 #include "ckpt_lib.h"
+#include "early_protect.h"
 #include "../crc32c.h"
 
 /* The last periodic failure reported, by failure_kind(), 0 after a
@@ -90,7 +91,13 @@ void report_checkpoint(const struct capture *c, int ok, uint64_t size, uint64_t 
 static void pages_written(struct line *l, const struct capture *c)
 {
 	if (c->hdr->nlinks) {
-		line_str(l, ", incremental: pages written since the last one, the rest read from ");
+		line_str(l, ", incremental: pages written since the last one");
+		if (c->early_taken) { /* the helper's share (early_protect.c) */
+			line_str(l, " (");
+			line_u64(l, early_written_pages(c));
+			line_str(l, " found while the program ran)");
+		}
+		line_str(l, ", the rest read from ");
 		line_u64(l, c->hdr->nlinks);
 		line_str(l, c->hdr->nlinks == 1 ? " older image" : " older images");
 	} else if (c->hdr->tracking == CKPT_TRACKING_UNAVAILABLE) {

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include "ckpt_lib.h"
+#include "early_protect.h"
 #include "../sys.h"
 
 #define MiB (1ull << 20)
@@ -39,10 +40,10 @@ int scratch_open(struct capture *c)
 		       extents = 64 * MiB, fds = 1 * MiB, timers = 1 * MiB, signals = 1 * MiB, locks = 1 * MiB, watches = 1 * MiB, inotify = 1 * MiB,
 		       strings = 8 * MiB, members = CKPT_MAX_MEMBERS * sizeof(struct ckpt_member),
 		       pipes = 8 * MiB + 4 * CKPT_CONTENT_MAX, /* and deleted files' and memfds' bytes */
-		       text = 16 * MiB, bounce = 256 * MiB, srcs = 16 * MiB, writer = WRITER_AREA,
+		       text = 16 * MiB, bounce = 256 * MiB, srcs = 16 * MiB, early = EARLY_TABLE_BYTES, writer = WRITER_AREA,
 		       compress = compressed_stream_area();
 	uint64_t total = header + threads + tids + regions + extents + fds + timers + signals + locks + watches + inotify + strings + members + pipes + text + bounce +
-			 srcs +
+			 srcs + early +
 			 writer + compress;
 	long m = sys_mmap(0, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m < 0)
@@ -85,6 +86,7 @@ int scratch_open(struct capture *c)
 	c->extent_src = (uint64_t *)carve(&p, srcs);
 	if (c->max_extents > srcs / sizeof(uint64_t))
 		c->max_extents = srcs / sizeof(uint64_t);
+	c->early = (struct page_region *)carve(&p, early);
 	c->writer_area = carve(&p, writer);
 	c->compress_area = carve(&p, compress);
 	c->hdr->codec = ckpt_config.compress ? CKPT_CODEC_LZ4 : CKPT_CODEC_NONE;

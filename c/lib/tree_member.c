@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include "ckpt_lib.h"
+#include "early_protect.h"
 #include "mempolicy.h"
 #include "namespaces.h"
 #include "tree.h"
@@ -115,6 +116,7 @@ static int capture_member(struct capture *c, struct tree_control *t, uint64_t *s
 	c->member_path = path.buf;
 	c->tree = t;
 	c->periodic = (int)t->periodic;
+	early_protect_settle(c); /* a table inherited from the root, never this member's own */
 	if (t->background)
 		tracking_begin(c); /* before capture_fds: it may close an inherited userfaultfd */
 	if (capture_fds(c))

@@ -1,0 +1,174 @@
+/*
+ * Protecting the written pages again before the program stops, for an
+ * incremental image (dirty_tracking.c says what the bits mean).
+ *
+ * Why: at an incremental checkpoint every page written since the last one
+ * must be write-protected again, and in this VM each protected page costs
+ * 2.5-4 µs of page-table work: 10-17 ms for 16 MiB of scattered pages, the
+ * largest part of the pause (docs/performance.md). PAGEMAP_SCAN with
+ * PM_SCAN_WP_MATCHING reports the written pages and protects them
+ * atomically, page by page under the page-table lock, so it may run while
+ * the program does; only what it finds must be remembered.
+ *
+ * How: a background request that would make an incremental image does not
+ * stop the program. The handler starts a helper thread (clone_worker.S: a
+ * raw thread, every signal blocked, on a stack of its own) and returns.
+ * The helper scans the whole address space once: each page written since
+ * the last image is protected again, and its run noted in a table (the
+ * "early" runs); then it queues the request again (EARLY_SIGVAL) and
+ * exits. That second request is the checkpoint itself: the capture takes
+ * a page as unchanged only if its bit is set and it is in no early run.
+ * So:
+ *   - a page written before the helper reached it is in an early run: data;
+ *   - a page written after is unprotected again at the capture: data;
+ *   - a page the helper could not protect or note (the table full, a
+ *     swapped page, a range it did not reach) is still unprotected: data.
+ * Every miss is a page stored, never one taken as unchanged. The capture
+ * then protects what was written since the helper's scan, a short list.
+ *
+ * The helper's table lives only until the next capture of this process,
+ * which copies it to scratch and unmaps it before the memory map is read
+ * (it never reaches an image). Until that capture has protected the pages
+ * again, the bits alone no longer say what changed since the last image:
+ * tracking_suspend() forgets that image, so a capture that fails, stops
+ * the program or writes in the foreground leaves the next image full. The
+ * same holds when the helper failed, or in a forked child, which inherits
+ * the table but not the helper.
+ *
+ * The helper is visible while it runs (tens of milliseconds): as a thread
+ * in /proc/self/task, and as a mapping. It takes no signal, and no lock the
+ * program knows of.
+ */
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include "ckpt_lib.h"
+#include "early_protect.h"
+#include "pagemap_scan.h"
+#include "../sys.h"
+
+#define EARLY_SIGVAL 0x636b7065 /* "ckpe": the helper's request, libckpt's own */
+#define STACK_BYTES (64u << 10)
+#define AREA_BYTES (EARLY_TABLE_BYTES + STACK_BYTES)
+#define USER_END 0x7ffffffff000ull /* 47-bit user space; memory above is never protected here, so stored */
+
+enum { IDLE, SCANNING, READY, LOST };
+
+static int32_t state;         /* enum above; the helper sets READY or LOST */
+static int32_t helper_tid;    /* the kernel clears it, with a futex wake, as the helper exits */
+static int owner;             /* the pid that started the helper: a forked child's copy is not its own */
+static char *area;            /* the table, then the helper's stack */
+static uint32_t nruns;        /* runs in the table */
+static uint64_t request_value; /* sival of the request the helper queues */
+
+/* Protects again every page of our registered memory written since the
+ * last protect, noting its run: present, not the file's page (as
+ * dirty_tracking.c's match_for asks of a private file mapping; in
+ * anonymous memory that leaves out swapped pages, which the capture
+ * stores). A range not registered with our userfaultfd is skipped by the
+ * kernel (no PM_SCAN_CHECK_WPASYNC). 0, or -1: the table cannot be trusted. */
+static int scan_written(int pagemap)
+{
+	struct page_region *runs = (struct page_region *)area;
+	const uint64_t cap = EARLY_TABLE_BYTES / sizeof *runs;
+	for (uint64_t at = CKPT_LOWEST_ADDRESS; at < USER_END && nruns < cap;) {
+		struct pm_scan_arg scan = {
+			.size = sizeof scan, .flags = PM_SCAN_WP_MATCHING, .start = at, .end = USER_END,
+			.vec = (uint64_t)(runs + nruns), .vec_len = cap - nruns,
+			.category_mask = PAGE_IS_WRITTEN | PAGE_IS_PRESENT | PAGE_IS_FILE,
+			.category_inverted = PAGE_IS_FILE, .return_mask = PAGE_IS_WRITTEN,
+		};
+		long n = sys_ioctl(pagemap, PAGEMAP_SCAN, &scan);
+		if (n < 0)
+			return -1; /* pages of this call may be protected and not noted */
+		nruns += (uint32_t)n;
+		if (scan.walk_end <= at)
+			break;
+		at = scan.walk_end;
+	}
+	return 0;
+}
+
+static void helper_main(void *unused)
+{
+	(void)unused;
+	const uint64_t all = ~0ull;
+	sys_rt_sigprocmask(SIG_SETMASK, &all, 0);
+	long pagemap = sys_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
+	int done = pagemap >= 0 && scan_written((int)pagemap) == 0;
+	if (pagemap >= 0)
+		sys_close((int)pagemap);
+	__atomic_store_n(&state, done ? READY : LOST, __ATOMIC_RELEASE);
+	siginfo_t info = {.si_signo = ckpt_config.signal, .si_code = SI_QUEUE};
+	info.si_pid = (int)sys_getpid();
+	info.si_uid = (uint32_t)sys_getuid();
+	info.si_value.sival_ptr = (void *)(uintptr_t)request_value;
+	/* Refused (the queue of pending signals full): the next request finds the table ready. */
+	sys_rt_sigqueueinfo((int)sys_getpid(), ckpt_config.signal, &info);
+}
+
+int early_protect_start(int request, const siginfo_t *info)
+{
+	if (state != IDLE || !tracking_dates_from_image())
+		return 0;
+	long m = sys_mmap(0, AREA_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m < 0)
+		return 0;
+	area = (char *)m;
+	nruns = 0;
+	owner = (int)sys_getpid();
+	request_value = EARLY_SIGVAL | (request == 3 ? (uint64_t)requested_keep(info) << CKPT_REQUEST_KEEP_SHIFT : 0);
+	state = SCANNING;
+	if (clone_worker(area + AREA_BYTES, &helper_tid, helper_main, 0) < 0) {
+		sys_munmap(area, AREA_BYTES);
+		area = 0;
+		state = IDLE;
+		return 0;
+	}
+	return 1;
+}
+
+int early_protect_request(const siginfo_t *info)
+{
+	if (info->si_code != SI_QUEUE || info->si_value.sival_int != EARLY_SIGVAL || info->si_pid != (int)sys_getpid())
+		return 0;
+	if (state == IDLE)
+		return -1; /* a request in between took the checkpoint already */
+	return requested_keep(info) ? 3 : 2;
+}
+
+static void wait_helper_gone(void)
+{
+	for (int32_t tid; (tid = __atomic_load_n(&helper_tid, __ATOMIC_ACQUIRE)) != 0;)
+		sys_futex(&helper_tid, FUTEX_WAIT, (uint32_t)tid, 0); /* not _PRIVATE: the kernel's clear wakes so */
+}
+
+void early_protect_settle(struct capture *c)
+{
+	c->early_taken = 0;
+	c->nearly = 0;
+	if (state == IDLE)
+		return;
+	int own = owner == (int)sys_getpid();
+	if (own)
+		wait_helper_gone();
+	uint64_t parent = tracking_suspend();
+	if (own && __atomic_load_n(&state, __ATOMIC_ACQUIRE) == READY) {
+		__builtin_memcpy(c->early, area, (uint64_t)nruns * sizeof(struct page_region));
+		c->nearly = nruns;
+		c->early_taken = 1;
+		c->early_parent = parent;
+	}
+	sys_munmap(area, AREA_BYTES);
+	area = 0;
+	state = IDLE;
+}
+
+uint64_t early_written_pages(const struct capture *c)
+{
+	uint64_t pages = 0;
+	for (uint32_t i = 0; i < c->nearly; i++)
+		pages += (c->early[i].end - c->early[i].start) / CKPT_PAGE_SIZE;
+	return pages;
+}

@@ -1,0 +1,58 @@
+/* early_protect.c: the written pages protected again while the program
+ * runs, before an incremental capture stops it. */
+#ifndef CKPT_EARLY_PROTECT_H
+#define CKPT_EARLY_PROTECT_H
+
+#include <signal.h>
+#include <stdint.h>
+#include "pagemap_scan.h"
+
+struct capture;
+
+/* The helper's table of runs, and its copy in scratch. */
+#define EARLY_TABLE_BYTES (1u << 20) /* 43,690 runs; a larger scan stops there, the rest is stored */
+
+/* For a background request (2, or 3: periodic) that would make an
+ * incremental image: starts the helper and returns 1; the handler then
+ * returns at once, and the helper's own request takes the checkpoint.
+ * 0: take it now, as before. */
+int early_protect_start(int request, const siginfo_t *info);
+
+/* The helper's request: the request to take (2 or 3), -1 when one in
+ * between took it already, 0 when info is not the helper's. */
+int early_protect_request(const siginfo_t *info);
+
+/* At the start of every capture, before the memory map is read: waits for
+ * the helper, takes its runs into scratch (c->early) and unmaps its table. */
+void early_protect_settle(struct capture *c);
+
+/* From addr, up to end, a stretch that is wholly inside one of the n
+ * sorted early runs (*written 1) or wholly outside every one (*written 0);
+ * returns its end. Inline: dirty_tracking.c asks, and early_protect.c
+ * calls dirty_tracking.c. */
+static inline uint64_t early_written_stretch(const struct page_region *runs, uint32_t n, uint64_t addr, uint64_t end,
+					     int *written)
+{
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) { /* the first run that ends after addr */
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (runs[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*written = lo < n && runs[lo].start <= addr;
+	uint64_t edge = lo == n ? end : *written ? runs[lo].end : runs[lo].start;
+	return edge < end ? edge : end;
+}
+
+/* How many pages the early runs hold, for the writer's line. */
+uint64_t early_written_pages(const struct capture *c);
+
+/* dirty_tracking.c, for the above. Whether a background capture now would
+ * be incremental (tracking on, ours, dating from an image); and the image
+ * the bits date from, forgotten until the next protect. */
+int tracking_dates_from_image(void);
+uint64_t tracking_suspend(void);
+
+#endif

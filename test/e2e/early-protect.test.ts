@@ -1,0 +1,51 @@
+// Incremental checkpoints protect the written pages again while the program
+// runs (c/lib/early_protect.c): the first request only starts a helper
+// thread, whose own request takes the checkpoint. Here three threads
+// rewrite their memory without pause while checkpoint after checkpoint is
+// taken, so pages are written before the helper reaches them, between its
+// scan and the stop, and during the capture; the program checks every page
+// of every thread from inside after the restart.
+import { expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { ckpt, CKPT, eachTestInTempDir, fixture, type Running, runToEnd, until } from "./harness.ts";
+
+let dir: string;
+const running: Running[] = [];
+eachTestInTempDir((d) => (dir = d), running);
+
+const textLines = (out: string) => out.split("\n").slice(0, -1);
+
+/** Whether a background writer of `exe` is still at work. */
+function writerRunning(exe: string): boolean {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8") === "ckpt-writer\n" && readFileSync(`/proc/${entry}/cmdline`, "utf8").startsWith(exe))
+        return true;
+    } catch {}
+  }
+  return false;
+}
+
+test("threads rewriting their memory through five --continue checkpoints: the incremental ones find the written pages while the program runs, and every page of every thread comes back as written", async () => {
+  const exe = fixture("interval-threads");
+  const run = ckpt(["--continue", exe], { cwd: dir });
+  running.push(run);
+  await run.waitFor((o) => o.includes("ready"));
+  for (let n = 1; n <= 5; n++) {
+    process.kill(run.pid, "SIGUSR2");
+    await until(() => run.stderr.split("checkpoint written").length > n, () => `checkpoint ${n}: ${run.stderr}`);
+  }
+  // The first is full and the second turns tracking on; the other three are incremental, each with pages found early.
+  const found = [...run.stderr.matchAll(/pages written since the last one \((\d+) found while the program ran\)/g)].map((m) => Number(m[1]));
+  expect({ found: found.length, stderr: run.stderr }).toEqual({ found: 3, stderr: run.stderr });
+  for (const pages of found) expect(pages).toBeGreaterThan(0);
+  run.proc.kill("SIGKILL");
+  await run.done;
+  await until(() => !writerRunning(exe), () => "the last writer to finish");
+
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  const checks = textLines(rest.stdout).filter((l) => /^(PASS|FAIL) /.test(l));
+  expect({ fails: checks.filter((l) => l.startsWith("FAIL")), count: checks.length }).toEqual({ fails: [], count: 3 });
+  expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
+}, 60000);
