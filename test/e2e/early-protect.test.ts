@@ -6,26 +6,14 @@
 // scan and the stop, and during the capture; the program checks every page
 // of every thread from inside after the restart.
 import { expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import { ckpt, CKPT, eachTestInTempDir, fixture, type Running, runToEnd, until } from "./harness.ts";
+import { writersOf } from "./periodic.ts";
 
 let dir: string;
 const running: Running[] = [];
 eachTestInTempDir((d) => (dir = d), running);
 
 const textLines = (out: string) => out.split("\n").slice(0, -1);
-
-/** Whether a background writer of `exe` is still at work. */
-function writerRunning(exe: string): boolean {
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, "utf8") === "ckpt-writer\n" && readFileSync(`/proc/${entry}/cmdline`, "utf8").startsWith(exe))
-        return true;
-    } catch {}
-  }
-  return false;
-}
 
 test("threads rewriting their memory through five --continue checkpoints: the incremental ones find the written pages while the program runs, and every page of every thread comes back as written", async () => {
   const exe = fixture("interval-threads");
@@ -42,7 +30,7 @@ test("threads rewriting their memory through five --continue checkpoints: the in
   for (const pages of found) expect(pages).toBeGreaterThan(0);
   run.proc.kill("SIGKILL");
   await run.done;
-  await until(() => !writerRunning(exe), () => "the last writer to finish");
+  await until(() => writersOf(exe).length === 0, () => "the last writer to finish");
 
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   const checks = textLines(rest.stdout).filter((l) => /^(PASS|FAIL) /.test(l));

@@ -9,7 +9,7 @@ import { expect, test } from "bun:test";
 import { readdirSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ckpt, CKPT, demo, eachTestInTempDir, fixture, ROOT, type Running, runToEnd, until } from "./harness.ts";
-import { inode } from "./periodic.ts";
+import { inode, writersOf } from "./periodic.ts";
 import { CKPT_CHAIN_MAX, CKPT_CODEC_LZ4, CKPT_COMPRESS_BLOCK, CKPT_DATA_EXTENT_MAX, CKPT_EXTENT_DATA, CKPT_EXTENT_PARENT, EXTENT, HEADER, LINK } from "../../src/image/format.ts";
 import { ImageError, readImage } from "../../src/image/read.ts";
 import type { Extent } from "../../src/image/types.ts";
@@ -58,19 +58,8 @@ async function chainOfAtLeast(args: string[], links: number, exe: string): Promi
   }, () => `an image reading from ${links} older ones, saw ${JSON.stringify(facts)}`, 30000);
   r.proc.kill("SIGKILL");
   await r.done;
-  await until(() => !writerRunning(exe), () => "the last writer to finish");
+  await until(() => writersOf(exe).length === 0, () => "the last writer to finish");
   return chainOf("myckpt.dat")!;
-}
-
-function writerRunning(exe: string): boolean {
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, "utf8") === "ckpt-writer\n" && readFileSync(`/proc/${entry}/cmdline`, "utf8").startsWith(exe))
-        return true;
-    } catch {}
-  }
-  return false;
 }
 
 /** The file in `dir` whose image id is `id`. */
@@ -265,7 +254,7 @@ test(`every ${CKPT_CHAIN_MAX}th image is full again, and the files no kept image
   }, () => `chain lengths seen: ${lengths.join(" ")}`, 45000);
   r.proc.kill("SIGKILL");
   await r.done;
-  await until(() => !writerRunning(ticker), () => "the last writer to finish");
+  await until(() => writersOf(ticker).length === 0, () => "the last writer to finish");
   expect(Math.max(...lengths)).toBe(CKPT_CHAIN_MAX - 1);
   // Only the files the newest image and its chain need are left.
   const facts = chainOf("myckpt.dat")!;
