@@ -96,7 +96,8 @@ struct capture {
 	int periodic;             /* asked for by --interval's watcher: quiet when it works */
 	int incremental;          /* pages unchanged since parent_id's copy may be PARENT extents */
 	uint64_t parent_id;       /* the image_id tracking dates from (dirty_tracking.c) */
-	struct page_region *early; uint32_t nearly; int early_taken; uint64_t early_parent; /* early_protect.c */
+	struct page_region *early, *early_sum_runs; uint32_t *early_sums; uint32_t nearly, nearly_sum_runs; /* early_protect.c */
+	int early_taken; uint64_t early_parent;
 	/* Process trees (tree.h): the root's member table and control area; a
 	 * member's control area and its image's file name. */
 	struct ckpt_member *members;

@@ -46,11 +46,13 @@
 #include "ckpt_lib.h"
 #include "early_protect.h"
 #include "pagemap_scan.h"
+#include "../crc32c.h"
 #include "../sys.h"
 
 #define EARLY_SIGVAL 0x636b7065 /* "ckpe": the helper's request, libckpt's own */
 #define STACK_BYTES (64u << 10)
-#define AREA_BYTES (EARLY_TABLE_BYTES + STACK_BYTES)
+#define BOUNCE_BYTES (64u << 10) /* the helper reads pages through it, never in place */
+#define AREA_BYTES (EARLY_TABLE_BYTES + EARLY_SUMS_BYTES + BOUNCE_BYTES + STACK_BYTES)
 #define USER_END 0x7ffffffff000ull /* 47-bit user space; memory above is never protected here, so stored */
 
 enum { IDLE, SCANNING, READY, LOST };
@@ -60,6 +62,7 @@ static int32_t helper_tid;    /* the kernel clears it, with a futex wake, as the
 static int owner;             /* the pid that started the helper: a forked child's copy is not its own */
 static char *area;            /* the table, then the helper's stack */
 static uint32_t nruns;        /* runs in the table */
+static uint32_t nsum_runs, nsums; /* unchanged runs and their pages' checksums */
 static uint64_t request_value; /* sival of the request the helper queues */
 
 /* Protects again every page of our registered memory written since the
@@ -90,6 +93,73 @@ static int scan_written(int pagemap)
 	return 0;
 }
 
+/* The sums area: EARLY_SUM_RUNS runs, then one CRC32C a page. */
+static struct page_region *sum_runs(void) { return (struct page_region *)(area + EARLY_TABLE_BYTES); }
+static uint32_t *sums(void) { return (uint32_t *)(area + EARLY_TABLE_BYTES + EARLY_SUM_RUNS_BYTES); }
+
+/* Checksums one run's pages into sums(), read through the bounce buffer
+ * with process_vm_readv: the program may unmap them meanwhile, and a
+ * fault here would end it. Returns the pages done (fewer: the rest of
+ * the run went away, or the sums are full). */
+static uint64_t checksum_run(uint64_t start, uint64_t end)
+{
+	char *bounce = area + EARLY_TABLE_BYTES + EARLY_SUMS_BYTES;
+	const uint64_t cap = (EARLY_SUMS_BYTES - EARLY_SUM_RUNS_BYTES) / sizeof(uint32_t);
+	uint64_t done = 0;
+	for (uint64_t at = start; at < end && nsums < cap;) {
+		uint64_t len = end - at < BOUNCE_BYTES ? end - at : BOUNCE_BYTES;
+		if ((cap - nsums) * CKPT_PAGE_SIZE < len)
+			len = (cap - nsums) * CKPT_PAGE_SIZE;
+		struct { void *base; uint64_t len; } local = {bounce, len}, remote = {(void *)at, len};
+		long n = sys_process_vm_readv((int)sys_getpid(), &local, 1, &remote, 1);
+		if (n <= 0)
+			break;
+		for (long off = 0; off + CKPT_PAGE_SIZE <= n; off += CKPT_PAGE_SIZE, done++)
+			sums()[nsums++] = crc32c_update(0, bounce + off, CKPT_PAGE_SIZE);
+		if ((uint64_t)n < len)
+			break;
+		at += len;
+	}
+	return done;
+}
+
+/* Each page still protected (present, not written since the last image:
+ * the capture's PARENT candidates) with the CRC32C of its bytes, so the
+ * writer need not read them (docs/performance.md, "Round 4": a child
+ * reading every page of its copy costs a second for 1 GiB in this VM).
+ * A page written after it was summed loses its bit and is stored, so a
+ * sum the capture uses is of the bytes it takes as unchanged. Each run's
+ * categories word becomes the index of its first page's sum. */
+static void checksum_unchanged(int pagemap)
+{
+	struct page_region *runs = sum_runs();
+	for (uint64_t at = CKPT_LOWEST_ADDRESS; at < USER_END && nsum_runs < EARLY_SUM_RUNS;) {
+		struct pm_scan_arg scan = {
+			.size = sizeof scan, .start = at, .end = USER_END, .vec = (uint64_t)(runs + nsum_runs),
+			.vec_len = EARLY_SUM_RUNS - nsum_runs, .category_mask = PAGE_IS_WRITTEN | PAGE_IS_PRESENT,
+			.category_inverted = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_PRESENT,
+		};
+		long n = sys_ioctl(pagemap, PAGEMAP_SCAN, &scan);
+		if (n <= 0)
+			return;
+		for (long i = 0; i < n; i++) {
+			struct page_region *r = &runs[nsum_runs];
+			uint64_t first = nsums, pages = checksum_run(runs[nsum_runs].start, runs[nsum_runs].end);
+			if (!pages)
+				return; /* what has no sum is read by the writer, as before */
+			r->categories = first;
+			nsum_runs++;
+			if (r->start + pages * CKPT_PAGE_SIZE < r->end) {
+				r->end = r->start + pages * CKPT_PAGE_SIZE;
+				return;
+			}
+		}
+		if (scan.walk_end <= at)
+			return;
+		at = scan.walk_end;
+	}
+}
+
 static void helper_main(void *unused)
 {
 	(void)unused;
@@ -97,6 +167,8 @@ static void helper_main(void *unused)
 	sys_rt_sigprocmask(SIG_SETMASK, &all, 0);
 	long pagemap = sys_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
 	int done = pagemap >= 0 && scan_written((int)pagemap) == 0;
+	if (done)
+		checksum_unchanged((int)pagemap);
 	if (pagemap >= 0)
 		sys_close((int)pagemap);
 	__atomic_store_n(&state, done ? READY : LOST, __ATOMIC_RELEASE);
@@ -116,7 +188,7 @@ int early_protect_start(int request, const siginfo_t *info)
 	if (m < 0)
 		return 0;
 	area = (char *)m;
-	nruns = 0;
+	nruns = nsum_runs = nsums = 0;
 	owner = (int)sys_getpid();
 	request_value = EARLY_SIGVAL | (request == 3 ? (uint64_t)requested_keep(info) << CKPT_REQUEST_KEEP_SHIFT : 0);
 	state = SCANNING;
@@ -147,7 +219,7 @@ static void wait_helper_gone(void)
 void early_protect_settle(struct capture *c)
 {
 	c->early_taken = 0;
-	c->nearly = 0;
+	c->nearly = c->nearly_sum_runs = 0;
 	if (state == IDLE)
 		return;
 	int own = owner == (int)sys_getpid();
@@ -157,6 +229,9 @@ void early_protect_settle(struct capture *c)
 	if (own && __atomic_load_n(&state, __ATOMIC_ACQUIRE) == READY) {
 		__builtin_memcpy(c->early, area, (uint64_t)nruns * sizeof(struct page_region));
 		c->nearly = nruns;
+		__builtin_memcpy(c->early_sum_runs, sum_runs(), (uint64_t)nsum_runs * sizeof(struct page_region));
+		__builtin_memcpy(c->early_sums, sums(), (uint64_t)nsums * sizeof(uint32_t));
+		c->nearly_sum_runs = nsum_runs;
 		c->early_taken = 1;
 		c->early_parent = parent;
 	}
@@ -171,4 +246,45 @@ uint64_t early_written_pages(const struct capture *c)
 	for (uint32_t i = 0; i < c->nearly; i++)
 		pages += (c->early[i].end - c->early[i].start) / CKPT_PAGE_SIZE;
 	return pages;
+}
+
+/* Multiplying a CRC32C by x^(8 * 4096) modulo its polynomial: the CRC of
+ * A followed by page B is shift(crc(A)) ^ crc(B) (with this CRC's
+ * inverted start and end, which cancel). Column i is the shift of bit i,
+ * found by running a page of zeros through the checksum from that state. */
+static uint32_t shift_columns[32];
+
+static uint32_t shift_by_page(uint32_t v)
+{
+	if (!shift_columns[0]) {
+		static const char zeros[CKPT_PAGE_SIZE];
+		for (int i = 0; i < 32; i++)
+			shift_columns[i] = ~crc32c_update(~(1u << i), zeros, sizeof zeros);
+	}
+	uint32_t r = 0;
+	for (int i = 0; i < 32; i++)
+		if (v >> i & 1)
+			r ^= shift_columns[i];
+	return r;
+}
+
+int early_unchanged_crc(const struct capture *c, uint64_t start, uint64_t len, uint32_t *crc)
+{
+	const struct page_region *runs = c->early_sum_runs;
+	uint32_t lo = 0, hi = c->nearly_sum_runs;
+	while (lo < hi) { /* the first run that ends after start */
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (runs[mid].end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == c->nearly_sum_runs || runs[lo].start > start || runs[lo].end < start + len || !len)
+		return 0;
+	const uint32_t *page = c->early_sums + runs[lo].categories + (start - runs[lo].start) / CKPT_PAGE_SIZE;
+	uint32_t sum = page[0];
+	for (uint64_t i = 1; i < len / CKPT_PAGE_SIZE; i++)
+		sum = shift_by_page(sum) ^ page[i];
+	*crc = sum;
+	return 1;
 }

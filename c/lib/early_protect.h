@@ -11,6 +11,11 @@ struct capture;
 
 /* The helper's table of runs, and its copy in scratch. */
 #define EARLY_TABLE_BYTES (1u << 20) /* 43,690 runs; a larger scan stops there, the rest is stored */
+/* The unchanged pages' checksums: runs, then a CRC32C a page (16 GiB of
+ * pages); past it the writer reads the pages, as before. */
+#define EARLY_SUM_RUNS_BYTES (1u << 20) /* 43,690 runs */
+#define EARLY_SUM_RUNS (EARLY_SUM_RUNS_BYTES / 24u)
+#define EARLY_SUMS_BYTES (EARLY_SUM_RUNS_BYTES + (16u << 20)) /* page-aligned, as scratch's parts must be */
 
 /* For a background request (2, or 3: periodic) that would make an
  * incremental image: starts the helper and returns 1; the handler then
@@ -45,6 +50,10 @@ static inline uint64_t early_written_stretch(const struct page_region *runs, uin
 	uint64_t edge = lo == n ? end : *written ? runs[lo].end : runs[lo].start;
 	return edge < end ? edge : end;
 }
+
+/* In the writer: the CRC32C of the unchanged pages [start, start + len)
+ * from the helper's sums, and 1; 0 when it has none for all of them. */
+int early_unchanged_crc(const struct capture *c, uint64_t start, uint64_t len, uint32_t *crc);
 
 /* How many pages the early runs hold, for the writer's line. */
 uint64_t early_written_pages(const struct capture *c);

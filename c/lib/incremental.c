@@ -34,6 +34,7 @@
 #include "ckpt_lib.h"
 #include "extent_rebuild.h"
 #include "../crc32c.h"
+#include "early_protect.h"
 #include "../sys.h"
 
 struct parent_image {
@@ -90,14 +91,15 @@ static int read_parent(const struct capture *c, struct parent_image *p)
  * (DATA or PARENT): x becomes a PARENT extent reading them, or stays DATA
  * when the parent stored nothing there (a block of zeros). A compressed
  * block is named whole, with where the extent starts in it. */
-static void point_into(struct ckpt_extent *x, const struct ckpt_extent *pe)
+static void point_into(const struct capture *c, struct ckpt_extent *x, const struct ckpt_extent *pe)
 {
 	if (pe->kind == CKPT_EXTENT_DATA && pe->stored_len == 0)
 		return; /* zeros: stored again as nothing (compressed_stream.c) */
 	uint64_t into = x->start - pe->start;
 	x->kind = CKPT_EXTENT_PARENT;
 	x->link = pe->kind == CKPT_EXTENT_DATA ? 0 : pe->link + 1;
-	x->crc = crc32c_update(0, (const void *)x->start, x->len);
+	if (!early_unchanged_crc(c, x->start, x->len, &x->crc)) /* summed while the program ran, else read here */
+		x->crc = crc32c_update(0, (const void *)x->start, x->len);
 	if (ckpt_extent_compressed(pe)) { /* its own block, or a part of an older one */
 		int part = ckpt_extent_in_block(pe);
 		x->data_offset = pe->data_offset, x->stored_len = pe->stored_len;
@@ -110,7 +112,8 @@ static void point_into(struct ckpt_extent *x, const struct ckpt_extent *pe)
 }
 
 /* One PARENT run of the capture, cut along the parent's extents from *pi. */
-static void cut_run(struct extent_rebuild *o, const struct parent_image *p, uint32_t *pi, uint64_t start, uint64_t end)
+static void cut_run(const struct capture *c, struct extent_rebuild *o, const struct parent_image *p, uint32_t *pi, uint64_t start,
+		    uint64_t end)
 {
 	for (uint64_t at = start; at < end;) {
 		while (*pi < p->hdr.nextents && p->extents[*pi].start + p->extents[*pi].len <= at)
@@ -124,7 +127,7 @@ static void cut_run(struct extent_rebuild *o, const struct parent_image *p, uint
 			uint64_t to = pe->start + pe->len < end ? pe->start + pe->len : end;
 			x.len = to - at;
 			if (pe->kind == CKPT_EXTENT_DATA || pe->kind == CKPT_EXTENT_PARENT)
-				point_into(&x, pe);
+				point_into(c, &x, pe);
 		}
 		rebuild_emit(o, x, 0);
 		at += x.len;
@@ -142,7 +145,7 @@ static void cut_region(void *ctx, struct extent_rebuild *o, const struct capture
 	for (uint32_t k = r->first_extent; k < r->first_extent + r->nextents; k++) {
 		const struct ckpt_extent *x = &c->extents[k];
 		if (x->kind == CKPT_EXTENT_PARENT)
-			cut_run(o, pc->p, &pc->pi, x->start, x->start + x->len);
+			cut_run(c, o, pc->p, &pc->pi, x->start, x->start + x->len);
 		else
 			rebuild_emit(o, *x, c->extent_src[k]);
 	}

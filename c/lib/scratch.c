@@ -40,7 +40,7 @@ int scratch_open(struct capture *c)
 		       extents = 64 * MiB, fds = 1 * MiB, timers = 1 * MiB, signals = 1 * MiB, locks = 1 * MiB, watches = 1 * MiB, inotify = 1 * MiB,
 		       strings = 8 * MiB, members = CKPT_MAX_MEMBERS * sizeof(struct ckpt_member),
 		       pipes = 8 * MiB + 4 * CKPT_CONTENT_MAX, /* and deleted files' and memfds' bytes */
-		       text = 16 * MiB, bounce = 256 * MiB, srcs = 16 * MiB, early = EARLY_TABLE_BYTES, writer = WRITER_AREA,
+		       text = 16 * MiB, bounce = 256 * MiB, srcs = 16 * MiB, early = EARLY_TABLE_BYTES + EARLY_SUMS_BYTES, writer = WRITER_AREA,
 		       compress = compressed_stream_area();
 	uint64_t total = header + threads + tids + regions + extents + fds + timers + signals + locks + watches + inotify + strings + members + pipes + text + bounce +
 			 srcs + early +
@@ -86,7 +86,9 @@ int scratch_open(struct capture *c)
 	c->extent_src = (uint64_t *)carve(&p, srcs);
 	if (c->max_extents > srcs / sizeof(uint64_t))
 		c->max_extents = srcs / sizeof(uint64_t);
-	c->early = (struct page_region *)carve(&p, early);
+	c->early = (struct page_region *)carve(&p, EARLY_TABLE_BYTES);
+	c->early_sum_runs = (struct page_region *)carve(&p, EARLY_SUM_RUNS_BYTES);
+	c->early_sums = (uint32_t *)carve(&p, EARLY_SUMS_BYTES - EARLY_SUM_RUNS_BYTES);
 	c->writer_area = carve(&p, writer);
 	c->compress_area = carve(&p, compress);
 	c->hdr->codec = ckpt_config.compress ? CKPT_CODEC_LZ4 : CKPT_CODEC_NONE;
