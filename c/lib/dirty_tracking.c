@@ -26,9 +26,11 @@
  * capture itself runs (every thread's stack, TLS and rseq area, libckpt's
  * own statics) are never taken as unchanged: a page of theirs written
  * between the scan and the copy would otherwise be missed. Were anything
- * else missed, the PARENT extent's checksum, taken from the new copy, would
- * not match the older image's bytes and the restart would refuse: never a
- * silent difference.
+ * else missed, the PARENT extent's checksum, taken from the new copy (or,
+ * for most pages, summed by early_protect.c's helper shortly before the
+ * stop), would not match the older image's bytes and the restart would
+ * refuse: never a silent difference, but for a miss in the moments
+ * between the helper's sum and the stop.
  *
  * The descriptor sits high (near the soft RLIMIT_NOFILE), close-on-exec,
  * and capture_fds.c leaves it out of the image. A program that closes it

@@ -26,6 +26,10 @@
  * Every miss is a page stored, never one taken as unchanged. The capture
  * then protects what was written since the helper's scan, a short list.
  *
+ * The helper also sums every page still protected (checksum_unchanged),
+ * so the writer need not read the unchanged pages of its copy for their
+ * PARENT checksums (incremental.c, early_unchanged_crc).
+ *
  * The helper's table lives only until the next capture of this process,
  * which copies it to scratch and unmaps it before the memory map is read
  * (it never reaches an image). Until that capture has protected the pages
