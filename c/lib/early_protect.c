@@ -275,14 +275,7 @@ static uint32_t shift_by_page(uint32_t v)
 int early_unchanged_crc(const struct capture *c, uint64_t start, uint64_t len, uint32_t *crc)
 {
 	const struct page_region *runs = c->early_sum_runs;
-	uint32_t lo = 0, hi = c->nearly_sum_runs;
-	while (lo < hi) { /* the first run that ends after start */
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (runs[mid].end <= start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	uint32_t lo = early_run_ending_after(runs, c->nearly_sum_runs, start);
 	if (lo == c->nearly_sum_runs || runs[lo].start > start || runs[lo].end < start + len || !len)
 		return 0;
 	const uint32_t *page = c->early_sums + runs[lo].categories + (start - runs[lo].start) / CKPT_PAGE_SIZE;

@@ -35,17 +35,24 @@ void early_protect_settle(struct capture *c);
  * sorted early runs (*written 1) or wholly outside every one (*written 0);
  * returns its end. Inline: dirty_tracking.c asks, and early_protect.c
  * calls dirty_tracking.c. */
-static inline uint64_t early_written_stretch(const struct page_region *runs, uint32_t n, uint64_t addr, uint64_t end,
-					     int *written)
+/* The first of n sorted runs that ends after addr (n if none does). */
+static inline uint32_t early_run_ending_after(const struct page_region *runs, uint32_t n, uint64_t addr)
 {
 	uint32_t lo = 0, hi = n;
-	while (lo < hi) { /* the first run that ends after addr */
+	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		if (runs[mid].end <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+static inline uint64_t early_written_stretch(const struct page_region *runs, uint32_t n, uint64_t addr, uint64_t end,
+					     int *written)
+{
+	uint32_t lo = early_run_ending_after(runs, n, addr);
 	*written = lo < n && runs[lo].start <= addr;
 	uint64_t edge = lo == n ? end : *written ? runs[lo].end : runs[lo].start;
 	return edge < end ? edge : end;
