@@ -64,7 +64,7 @@ enum { IDLE, SCANNING, READY, LOST };
 static int32_t state;         /* enum above; the helper sets READY or LOST */
 static int32_t helper_tid;    /* the kernel clears it, with a futex wake, as the helper exits */
 static int owner;             /* the pid that started the helper: a forked child's copy is not its own */
-static char *area;            /* the table, then the helper's stack */
+static char *area;            /* the table, the sums, the bounce buffer, the helper's stack */
 static uint32_t nruns;        /* runs in the table */
 static uint32_t nsum_runs, nsums; /* unchanged runs and their pages' checksums */
 static uint64_t request_value; /* sival of the request the helper queues */

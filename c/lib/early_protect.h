@@ -17,8 +17,9 @@ struct capture;
 #define EARLY_SUM_RUNS (EARLY_SUM_RUNS_BYTES / 24u)
 #define EARLY_SUMS_BYTES (EARLY_SUM_RUNS_BYTES + (16u << 20)) /* page-aligned, as scratch's parts must be */
 
-/* For a background request (2, or 3: periodic) that would make an
- * incremental image: starts the helper and returns 1; the handler then
+/* For a background request (3: periodic, whose --keep the helper's own
+ * request carries on) that would make an incremental image: starts the
+ * helper and returns 1; the handler then
  * returns at once, and the helper's own request takes the checkpoint.
  * 0: take it now, as before. */
 int early_protect_start(int request, const siginfo_t *info);

@@ -188,7 +188,7 @@ static void take_checkpoint(int request, siginfo_t *info, void *uc)
 		ckpt_config.keep = requested_keep(info);
 	int keep_running = ckpt_config.keep_running || request >= 2;
 	/* Incremental: the written pages are protected again while the program runs (early_protect.c). */
-	if (keep_running && early_protect_start(request >= 2 ? request : 2, info)) {
+	if (keep_running && early_protect_start(request, info)) {
 		coordinator_release();
 		return;
 	}
