@@ -254,22 +254,33 @@ uint64_t early_written_pages(const struct capture *c)
 
 /* Multiplying a CRC32C by x^(8 * 4096) modulo its polynomial: the CRC of
  * A followed by page B is shift(crc(A)) ^ crc(B) (with this CRC's
- * inverted start and end, which cancel). Column i is the shift of bit i,
- * found by running a page of zeros through the checksum from that state. */
-static uint32_t shift_columns[32];
+ * inverted start and end, which cancel). The shift is linear, so a table
+ * a byte of the value wide gives it in four lookups; each entry is the
+ * XOR of the columns of its bits, column i being the shift of bit i, found
+ * by running a page of zeros through the checksum from that state. Four
+ * lookups instead of 32 tested bits: a 1 GiB image combines a quarter of
+ * a million sums. */
+static uint32_t shift_table[4][256];
+
+static void fill_shift_table(void)
+{
+	static const char zeros[CKPT_PAGE_SIZE];
+	uint32_t column[32];
+	for (int i = 0; i < 32; i++)
+		column[i] = ~crc32c_update(~(1u << i), zeros, sizeof zeros);
+	for (int byte = 0; byte < 4; byte++)
+		for (uint32_t v = 0; v < 256; v++) {
+			uint32_t r = 0;
+			for (int bit = 0; bit < 8; bit++)
+				if (v >> bit & 1)
+					r ^= column[byte * 8 + bit];
+			shift_table[byte][v] = r;
+		}
+}
 
 static uint32_t shift_by_page(uint32_t v)
 {
-	if (!shift_columns[0]) {
-		static const char zeros[CKPT_PAGE_SIZE];
-		for (int i = 0; i < 32; i++)
-			shift_columns[i] = ~crc32c_update(~(1u << i), zeros, sizeof zeros);
-	}
-	uint32_t r = 0;
-	for (int i = 0; i < 32; i++)
-		if (v >> i & 1)
-			r ^= shift_columns[i];
-	return r;
+	return shift_table[0][v & 255] ^ shift_table[1][v >> 8 & 255] ^ shift_table[2][v >> 16 & 255] ^ shift_table[3][v >> 24];
 }
 
 int early_unchanged_crc(const struct capture *c, uint64_t start, uint64_t len, uint32_t *crc)
@@ -278,6 +289,8 @@ int early_unchanged_crc(const struct capture *c, uint64_t start, uint64_t len, u
 	uint32_t lo = early_run_ending_after(runs, c->nearly_sum_runs, start);
 	if (lo == c->nearly_sum_runs || runs[lo].start > start || runs[lo].end < start + len || !len)
 		return 0;
+	if (!shift_table[0][1])
+		fill_shift_table();
 	const uint32_t *page = c->early_sums + runs[lo].categories + (start - runs[lo].start) / CKPT_PAGE_SIZE;
 	uint32_t sum = page[0];
 	for (uint64_t i = 1; i < len / CKPT_PAGE_SIZE; i++)
