@@ -38,6 +38,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include "ckpt_lib.h"
+#include "shared_writer.h"
 #include "tree.h"
 #include "../sys.h"
 
@@ -52,43 +53,6 @@ static long plain_clone(void)
 	return SYS5(__NR_clone, 0 /* no CLONE_* flags, exit signal 0 */, 0, 0, 0, 0);
 }
 
-/* Copies DATA extents of regions the child will not see as they are
- * (their VmFlags come from capture_vmflags.c). */
-static int copy_unforkable(struct capture *c)
-{
-	uint64_t bounced = 0;
-	for (uint32_t i = 0; i < c->nregions; i++) {
-		const struct ckpt_region *r = &c->regions[i];
-		if (!(r->vm_flags & (CKPT_VM_DONTFORK | CKPT_VM_WIPEONFORK)))
-			continue;
-		for (uint32_t k = r->first_extent; k < r->first_extent + r->nextents; k++) {
-			const struct ckpt_extent *x = &c->extents[k];
-			if (x->kind != CKPT_EXTENT_DATA)
-				continue;
-			if (bounced + x->len > c->bounce_cap)
-				return capture_fail(c, "too much MADV_DONTFORK/WIPEONFORK memory to copy", 0);
-			long err = 0;
-			if (!(r->flags & CKPT_REGION_UNREAD))
-				__builtin_memcpy(c->bounce + bounced, (const void *)x->start, x->len);
-			else
-				err = read_unreadable(c, c->bounce + bounced, x->start, x->len);
-			if (err) {
-				c->error.len = 0;
-				line_str(&c->error, "cannot read region ");
-				line_range(&c->error, r->start, r->end);
-				line_str(&c->error, " (MADV_DONTFORK or WIPEONFORK, no read permission) through /proc/self/mem: ");
-				line_str(&c->error, errno_text(err));
-				return -1;
-			}
-			c->extent_src[k] = (uint64_t)(c->bounce + bounced);
-			bounced += x->len;
-		}
-	}
-	/* The writer opens its own: this one would read the running program. */
-	close_unreadable(c);
-	return 0;
-}
-
 static int last_writer; /* pid of the latest background writer, 0 after a restart */
 
 /* Two writers must never race for the same image name: a new checkpoint,
@@ -96,16 +60,15 @@ static int last_writer; /* pid of the latest background writer, 0 after a restar
  * not our child (init reaps it), so wait on a pidfd. */
 void wait_for_previous_writer(void)
 {
-	if (!last_writer)
-		return;
-	long fd = sys_pidfd_open(last_writer);
+	long fd = last_writer ? sys_pidfd_open(last_writer) : -1;
 	last_writer = 0;
-	if (fd < 0)
-		return; /* already gone */
-	struct { int fd; short events, revents; } p = {(int)fd, 1 /* POLLIN: it exited */, 0};
-	while (sys_poll(&p, 1, -1) == -4 /* EINTR */)
-		;
-	sys_close((int)fd);
+	if (fd >= 0) { /* else already gone */
+		struct { int fd; short events, revents; } p = {(int)fd, 1 /* POLLIN: it exited */, 0};
+		while (sys_poll(&p, 1, -1) == -4 /* EINTR */)
+			;
+		sys_close((int)fd);
+	}
+	shared_scratch_reclaim();
 }
 
 /* Whether the previous background writer is still at work, without
@@ -127,6 +90,7 @@ int previous_writer_running(void)
 void forget_previous_writer(void)
 {
 	last_writer = 0;
+	shared_scratch_forget();
 }
 
 int previous_writer(void)
@@ -159,6 +123,7 @@ struct first_child {
 	int32_t writer; /* written by the first child, in our memory */
 	int beside;     /* the program is a child subreaper: see the top */
 	int32_t step;   /* futex word, beside a subreaper: WRITER_MADE, then MAY_EXIT */
+	struct shared_writer *shared; /* a writer sharing the program's memory (shared_writer.c), else a copy */
 };
 
 enum { WRITER_MADE = 1, MAY_EXIT = 2 };
@@ -179,7 +144,7 @@ static void writer_main(struct first_child *a)
 static void first_child_main(void *arg)
 {
 	struct first_child *a = arg;
-	long w = plain_clone();
+	long w = a->shared ? start_shared_writer(a->shared) : plain_clone();
 	if (w == 0)
 		writer_main(a);
 	a->writer = (int32_t)w;
@@ -231,7 +196,8 @@ static long run_first_child(char *stack_top, struct first_child *a)
 /* Returns the writer's pid, or -1 (with c->error set when it matters). */
 int start_background_writer(struct capture *c, uint64_t started_ns)
 {
-	if (copy_unforkable(c))
+	struct shared_writer *shared;
+	if (prepare_shared_write(c, started_ns, &shared) || (!shared && bounce_data(c, 0) < 0))
 		return -1;
 	long page = sys_mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (page < 0)
@@ -241,11 +207,13 @@ int start_background_writer(struct capture *c, uint64_t started_ns)
 		sys_munmap((void *)page, 4096);
 		return -1;
 	}
-	struct first_child a = {c, (struct handoff *)page, started_ns, monotonic_ns() - started_ns, -1, 0, 0};
+	struct first_child a = {c, (struct handoff *)page, started_ns, monotonic_ns() - started_ns, -1, 0, 0, shared};
 	long mid = run_first_child((char *)stack + FIRST_CHILD_STACK, &a);
 	int pid = mid > 0 ? a.writer : -1;
 	struct handoff *h = (struct handoff *)page;
 	h->pause_ns = monotonic_ns() - started_ns;
+	if (shared && pid > 0)
+		shared_scratch_handed(c, h->pause_ns);
 	__atomic_store_n(&h->ready, 1, __ATOMIC_RELEASE);
 	sys_futex(&h->ready, FUTEX_WAKE, 1, 0); /* not _PRIVATE: the writer is another process */
 	sys_munmap((void *)stack, FIRST_CHILD_STACK);

@@ -29,6 +29,7 @@
 #include "../kinds/mem_kinds.h"
 #include "page_kind.h"
 #include "pagemap_scan.h"
+#include "warm_bounce.h"
 
 #define PAGEMAP_CHUNK 65536 /* entries per read: 256 MiB of address space */
 /* What page_kind() and unchanged_stretch() read. "File" only where it
@@ -249,25 +250,42 @@ static int add_piece(struct region_scan *s, const struct maps_entry *e)
 	return 0;
 }
 
-/* The scratch mapping is left out, but it is anonymous memory like the
- * program's, so the kernel may have merged it with a neighbour into one
- * line of maps: keep what lies on either side of it. */
-static int add_region(struct region_scan *s, const struct maps_entry *e)
+/* ckpt's own mappings are left out: scratch, and the warm bounce area
+ * (warm_bounce.c). Each is anonymous memory like the program's, so the
+ * kernel may have merged it with a neighbour into one line of maps: keep
+ * what lies on either side of it. */
+static void own_mapping(const struct capture *c, int which, uint64_t *lo, uint64_t *hi)
 {
-	uint64_t lo = (uint64_t)s->c->scratch, hi = lo + s->c->scratch_len;
-	if (record_special(s->c, e))
-		return 0;
-	if (s->c->tree && e->start == (uint64_t)s->c->tree)
-		return 0; /* a tree's control area (tree_control.h): ckpt's, not the program's */
-	if (e->end <= lo || e->start >= hi)
+	if (which == 0)
+		*lo = (uint64_t)c->scratch, *hi = *lo + c->scratch_len;
+	else
+		warm_bounce_range(lo, hi);
+}
+
+static int add_outside(struct region_scan *s, const struct maps_entry *e, int which)
+{
+	if (which == 2)
 		return add_piece(s, e);
+	uint64_t lo, hi;
+	own_mapping(s->c, which, &lo, &hi);
+	if (e->end <= lo || e->start >= hi)
+		return add_outside(s, e, which + 1);
 	struct maps_entry below = *e, above = *e;
 	below.end = lo;
 	above.start = hi;
 	above.offset += hi - e->start;
-	if (below.start < below.end && add_piece(s, &below))
+	if (below.start < below.end && add_outside(s, &below, which + 1))
 		return -1;
-	return above.start < above.end ? add_piece(s, &above) : 0;
+	return above.start < above.end ? add_outside(s, &above, which + 1) : 0;
+}
+
+static int add_region(struct region_scan *s, const struct maps_entry *e)
+{
+	if (record_special(s->c, e))
+		return 0;
+	if (s->c->tree && e->start == (uint64_t)s->c->tree)
+		return 0; /* a tree's control area (tree_control.h): ckpt's, not the program's */
+	return add_outside(s, e, 0);
 }
 
 int capture_regions(struct capture *c)

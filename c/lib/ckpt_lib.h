@@ -109,6 +109,7 @@ struct capture {
 	/* A member's previous image, which an incremental one reads from
 	 * (else the image path's: the root's and a single process's). */
 	const char *parent_path;
+	char *shared_area; int memory_live, scratch_handed; /* shared_writer.c */
 };
 
 /* The image writer's staging ring (image_writer.c): RING_SLOTS slots of
@@ -192,7 +193,8 @@ int is_tracking_fd(int fd);
 const char *tracking_unavailable_reason(void);
 /* incremental.c: in the writer, PARENT extents pointed at the older images
  * that hold their bytes (or stored, when the parent is not the one). */
-void resolve_incremental(struct capture *c);
+int resolve_incremental(struct capture *c); /* -1 only when memory is live (shared_writer.c) */
+int parent_usable(const struct capture *c); /* its header: the one tracking dates from, room in the chain */
 /* zero_pages.c: DATA pages of zeros become HOLEs, before the layout. */
 void store_zero_pages_as_holes(struct capture *c);
 /* Writes the image; `then_exit`: the caller exits right after a success,

@@ -50,6 +50,7 @@
 #include "ckpt_lib.h"
 #include "early_protect.h"
 #include "pagemap_scan.h"
+#include "warm_bounce.h"
 #include "../crc32c.h"
 #include "../sys.h"
 
@@ -164,6 +165,21 @@ static void checksum_unchanged(int pagemap)
 	}
 }
 
+/* The pages the pause will copy for a writer beside the program are
+ * about those found written: their bounce pages are touched now, not in
+ * the pause (warm_bounce.c), with a margin for pages written until the
+ * stop. */
+static void warm_for_written(void)
+{
+	const struct page_region *runs = (const struct page_region *)area;
+	uint64_t bytes = 0;
+	for (uint32_t i = 0; i < nruns; i++)
+		bytes += runs[i].end - runs[i].start;
+	bytes += bytes / 4 + (1u << 20);
+	if (bytes <= WARM_BOUNCE_BYTES)
+		warm_bounce_touch(bytes);
+}
+
 static void helper_main(void *unused)
 {
 	(void)unused;
@@ -171,8 +187,10 @@ static void helper_main(void *unused)
 	sys_rt_sigprocmask(SIG_SETMASK, &all, 0);
 	long pagemap = sys_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
 	int done = pagemap >= 0 && scan_written((int)pagemap) == 0;
-	if (done)
+	if (done) {
 		checksum_unchanged((int)pagemap);
+		warm_for_written();
+	}
 	if (pagemap >= 0)
 		sys_close((int)pagemap);
 	__atomic_store_n(&state, done ? READY : LOST, __ATOMIC_RELEASE);
@@ -283,15 +301,22 @@ static uint32_t shift_by_page(uint32_t v)
 	return shift_table[0][v & 255] ^ shift_table[1][v >> 8 & 255] ^ shift_table[2][v >> 16 & 255] ^ shift_table[3][v >> 24];
 }
 
-int early_unchanged_crc(const struct capture *c, uint64_t start, uint64_t len, uint32_t *crc)
+const uint32_t *early_page_sums(const struct capture *c, uint64_t start, uint64_t len)
 {
 	const struct page_region *runs = c->early_sum_runs;
 	uint32_t lo = early_run_ending_after(runs, c->nearly_sum_runs, start);
 	if (lo == c->nearly_sum_runs || runs[lo].start > start || runs[lo].end < start + len || !len)
 		return 0;
+	return c->early_sums + runs[lo].categories + (start - runs[lo].start) / CKPT_PAGE_SIZE;
+}
+
+int early_unchanged_crc(const struct capture *c, uint64_t start, uint64_t len, uint32_t *crc)
+{
+	const uint32_t *page = early_page_sums(c, start, len);
+	if (!page)
+		return 0;
 	if (!shift_table[0][1])
 		fill_shift_table();
-	const uint32_t *page = c->early_sums + runs[lo].categories + (start - runs[lo].start) / CKPT_PAGE_SIZE;
 	uint32_t sum = page[0];
 	for (uint64_t i = 1; i < len / CKPT_PAGE_SIZE; i++)
 		sum = shift_by_page(sum) ^ page[i];

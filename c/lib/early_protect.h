@@ -62,6 +62,9 @@ static inline uint64_t early_written_stretch(const struct page_region *runs, uin
 /* In the writer: the CRC32C of the unchanged pages [start, start + len)
  * from the helper's sums, and 1; 0 when it has none for all of them. */
 int early_unchanged_crc(const struct capture *c, uint64_t start, uint64_t len, uint32_t *crc);
+/* The helper's sums of the pages of [start, start + len), one a page, or
+ * 0 when it has none for all of them. */
+const uint32_t *early_page_sums(const struct capture *c, uint64_t start, uint64_t len);
 
 /* How many pages the early runs hold, for the writer's line. */
 uint64_t early_written_pages(const struct capture *c);

@@ -49,6 +49,7 @@
 #include "lazy.h"
 #include "mempolicy.h"
 #include "seccomp.h"
+#include "shared_writer.h"
 #include "namespaces.h"
 #include "../kinds/mem_kinds.h"
 #include "tree.h"
@@ -184,6 +185,8 @@ static void take_checkpoint(int request, siginfo_t *info, void *uc)
 		coordinator_release();
 		return;
 	}
+	if (shared_scratch_out()) /* its scratch must be gone before anything reads the memory map */
+		wait_for_previous_writer();
 	if (request == 3)
 		ckpt_config.keep = requested_keep(info);
 	int keep_running = ckpt_config.keep_running || request >= 2;
@@ -205,8 +208,10 @@ static void take_checkpoint(int request, siginfo_t *info, void *uc)
 		return;
 	}
 	tree_end(&c, rc == 0, !keep_running);
-	const uint64_t memory_bytes = memory_in_pages(&c); /* the tables go with the scratch */
+	const uint64_t memory_bytes = writer > 0 ? 0 : memory_in_pages(&c); /* the tables go with the scratch */
 	scratch_close(&c);
+	if (c.scratch_handed) /* nothing here reads it any more */
+		shared_scratch_let_go();
 	if (rc == 0 && writer > 0) {
 		struct line w = {.len = 0};
 		line_str(&w, CKPT_STATUS_WRITER);

@@ -185,7 +185,10 @@ int image_write(struct capture *c, uint64_t *size, int then_exit)
 	struct image_target t = {0};
 	if (image_target_open(c, &t))
 		return -1;
-	resolve_incremental(c);
+	if (resolve_incremental(c)) {
+		image_target_abandon(&t);
+		return -1;
+	}
 	store_zero_pages_as_holes(c);
 	layout(c);
 	long err = write_data(c, (int)t.fd);

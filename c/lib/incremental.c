@@ -20,6 +20,14 @@
  * A chain is CKPT_CHAIN_MAX images at most; the image after that is full
  * (the rule that keeps restarts and kept files bounded).
  *
+ * Written beside the running program (shared_writer.c, memory_live), the
+ * writer never reads the program's memory but to copy a piece the parent
+ * holds no bytes for (its holes, a file's pages, LZ4's blocks of zeros):
+ * through process_vm_readv, each page checked against the helper's sum
+ * of it, taken before the stop. A page changed since fails the
+ * checkpoint; so does a parent it can no longer read, rather than
+ * storing everything from memory that moves on.
+ *
  * A compressed parent (--compress) keeps its data in LZ4 blocks of up to
  * CKPT_COMPRESS_BLOCK, packed with no alignment. An extent inside one
  * names the whole block (its offset, stored length, pages and checksum)
@@ -51,9 +59,9 @@ static void store_everything(struct capture *c)
 	c->hdr->nlinks = 0;
 }
 
-/* The image at the image path, if it is the copy tracking started from
- * and its header and tables are intact; 0, or -1 for a full image. */
-static int read_parent(const struct capture *c, struct parent_image *p)
+/* The parent's file, open, its header read and checked: it is the copy
+ * tracking started from, and the chain may grow by one; or -1. */
+static long open_parent(const struct capture *c, struct ckpt_header *h)
 {
 	const char *path = c->parent_path ? c->parent_path : ckpt_config.image_path;
 	long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
@@ -61,8 +69,7 @@ static int read_parent(const struct capture *c, struct parent_image *p)
 		return -1;
 	static char page[CKPT_HEADER_SIZE]; /* the writer's own copy of it */
 	int rc = sys_pread_full((int)fd, page, CKPT_HEADER_SIZE, 0) < 0 ? -1 : 0;
-	__builtin_memcpy(&p->hdr, page, sizeof p->hdr);
-	const struct ckpt_header *h = &p->hdr;
+	__builtin_memcpy(h, page, sizeof *h);
 	uint32_t want = h->header_crc;
 	((struct ckpt_header *)page)->header_crc = 0;
 	if (rc || !str_eq(h->magic, CKPT_MAGIC) || h->version != CKPT_VERSION || h->image_id != c->parent_id ||
@@ -71,13 +78,33 @@ static int read_parent(const struct capture *c, struct parent_image *p)
 		sys_close((int)fd);
 		return -1;
 	}
+	return fd;
+}
+
+int parent_usable(const struct capture *c)
+{
+	struct ckpt_header h;
+	long fd = open_parent(c, &h);
+	if (fd >= 0)
+		sys_close((int)fd);
+	return fd >= 0;
+}
+
+/* The image at the image path, if it is the copy tracking started from
+ * and its header and tables are intact; 0, or -1 for a full image. */
+static int read_parent(const struct capture *c, struct parent_image *p)
+{
+	long fd = open_parent(c, &p->hdr);
+	if (fd < 0)
+		return -1;
+	const struct ckpt_header *h = &p->hdr;
 	long m = sys_mmap(0, h->tables_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m < 0) {
 		sys_close((int)fd);
 		return -1;
 	}
 	p->tables = (char *)m;
-	rc = sys_pread_full((int)fd, p->tables, h->tables_size, (long)h->tables_offset) < 0 ? -1 : 0;
+	int rc = sys_pread_full((int)fd, p->tables, h->tables_size, (long)h->tables_offset) < 0 ? -1 : 0;
 	sys_close((int)fd);
 	if (rc || crc32c_update(0, p->tables, h->tables_size) != h->tables_crc) {
 		sys_munmap(p->tables, h->tables_size);
@@ -95,10 +122,14 @@ static void point_into(const struct capture *c, struct ckpt_extent *x, const str
 {
 	if (pe->kind == CKPT_EXTENT_DATA && pe->stored_len == 0)
 		return; /* zeros: stored again as nothing (compressed_stream.c) */
+	if (c->memory_live && !early_page_sums(c, x->start, x->len))
+		return; /* stays DATA, and its copy fails: no sum to check it by */
 	uint64_t into = x->start - pe->start;
 	x->kind = CKPT_EXTENT_PARENT;
 	x->link = pe->kind == CKPT_EXTENT_DATA ? 0 : pe->link + 1;
-	if (!early_unchanged_crc(c, x->start, x->len, &x->crc)) /* summed while the program ran, else read here */
+	/* Summed while the program ran, else read here: never when memory is
+	 * live, whose PARENT runs were all summed (shared_writer.c). */
+	if (!early_unchanged_crc(c, x->start, x->len, &x->crc))
 		x->crc = crc32c_update(0, (const void *)x->start, x->len);
 	if (ckpt_extent_compressed(pe)) { /* its own block, or a part of an older one */
 		int part = ckpt_extent_in_block(pe);
@@ -111,14 +142,42 @@ static void point_into(const struct capture *c, struct ckpt_extent *x, const str
 	}
 }
 
-/* One PARENT run of the capture, cut along the parent's extents from *pi. */
-static void cut_run(const struct capture *c, struct extent_rebuild *o, const struct parent_image *p, uint32_t *pi, uint64_t start,
-		    uint64_t end)
+struct parent_cut {
+	const struct parent_image *p;
+	uint32_t pi;         /* the first parent extent not yet behind the cut */
+	uint64_t copied;     /* bytes of c->bounce used by live copies */
+	uint64_t changed_at; /* a live copy that failed: its address, or 1 */
+};
+
+/* A piece stored again while memory is live: copied to the bounce area,
+ * each page checked against the helper's sum; its source, or 0. */
+static uint64_t copy_checked(const struct capture *c, struct parent_cut *pc, uint64_t at, uint64_t len)
 {
-	for (uint64_t at = start; at < end;) {
-		while (*pi < p->hdr.nextents && p->extents[*pi].start + p->extents[*pi].len <= at)
-			(*pi)++;
-		const struct ckpt_extent *pe = *pi < p->hdr.nextents ? &p->extents[*pi] : 0;
+	const uint32_t *sums = early_page_sums(c, at, len);
+	char *to = c->bounce + pc->copied;
+	struct { void *base; uint64_t len; } local = {to, len}, remote = {(void *)at, len};
+	if (!sums || pc->copied + len > c->bounce_cap ||
+	    sys_process_vm_readv((int)sys_getpid(), &local, 1, &remote, 1) != (long)len) {
+		pc->changed_at = 1;
+		return 0;
+	}
+	for (uint64_t off = 0; off < len; off += CKPT_PAGE_SIZE)
+		if (crc32c_update(0, to + off, CKPT_PAGE_SIZE) != sums[off / CKPT_PAGE_SIZE]) {
+			pc->changed_at = at + off;
+			return 0;
+		}
+	pc->copied += len;
+	return (uint64_t)to;
+}
+
+/* One PARENT run of the capture, cut along the parent's extents from pi. */
+static void cut_run(const struct capture *c, struct extent_rebuild *o, struct parent_cut *pc, uint64_t start, uint64_t end)
+{
+	const struct parent_image *p = pc->p;
+	for (uint64_t at = start; at < end && !pc->changed_at;) {
+		while (pc->pi < p->hdr.nextents && p->extents[pc->pi].start + p->extents[pc->pi].len <= at)
+			pc->pi++;
+		const struct ckpt_extent *pe = pc->pi < p->hdr.nextents ? &p->extents[pc->pi] : 0;
 		struct ckpt_extent x = {.start = at, .kind = CKPT_EXTENT_DATA};
 		if (!pe || pe->start > at) { /* the parent had nothing here */
 			uint64_t to = pe && pe->start < end ? pe->start : end;
@@ -129,15 +188,11 @@ static void cut_run(const struct capture *c, struct extent_rebuild *o, const str
 			if (pe->kind == CKPT_EXTENT_DATA || pe->kind == CKPT_EXTENT_PARENT)
 				point_into(c, &x, pe);
 		}
-		rebuild_emit(o, x, 0);
+		uint64_t src = x.kind == CKPT_EXTENT_DATA && c->memory_live ? copy_checked(c, pc, x.start, x.len) : 0;
+		rebuild_emit(o, x, src);
 		at += x.len;
 	}
 }
-
-struct parent_cut {
-	const struct parent_image *p;
-	uint32_t pi; /* the first parent extent not yet behind the cut */
-};
 
 static void cut_region(void *ctx, struct extent_rebuild *o, const struct capture *c, const struct ckpt_region *r)
 {
@@ -145,7 +200,7 @@ static void cut_region(void *ctx, struct extent_rebuild *o, const struct capture
 	for (uint32_t k = r->first_extent; k < r->first_extent + r->nextents; k++) {
 		const struct ckpt_extent *x = &c->extents[k];
 		if (x->kind == CKPT_EXTENT_PARENT)
-			cut_run(c, o, pc->p, &pc->pi, x->start, x->start + x->len);
+			cut_run(c, o, pc, x->start, x->start + x->len);
 		else
 			rebuild_emit(o, *x, c->extent_src[k]);
 	}
@@ -162,25 +217,45 @@ static void link_to(struct capture *c, const struct parent_image *p)
 	h->nlinks = p->hdr.nlinks + 1;
 }
 
-void resolve_incremental(struct capture *c)
+/* What may not happen while memory is live: reading it all again. */
+static int cannot_resolve(struct capture *c, const char *why)
+{
+	if (!c->memory_live) {
+		store_everything(c);
+		return 0;
+	}
+	c->error.len = 0;
+	line_str(&c->error, why);
+	return -1;
+}
+
+int resolve_incremental(struct capture *c)
 {
 	uint32_t runs = 0;
 	for (uint32_t k = 0; k < c->nextents; k++)
 		runs += c->extents[k].kind == CKPT_EXTENT_PARENT;
 	struct parent_image p;
-	if (!runs || read_parent(c, &p)) {
-		store_everything(c);
-		return;
-	}
+	if (!runs)
+		return 0;
+	if (read_parent(c, &p))
+		return cannot_resolve(c, "the image this one builds on changed or went away while it was written");
 	/* Each cut adds at most one piece per parent extent it crosses. */
 	struct extent_rebuild o;
 	if (rebuild_begin(c, (uint64_t)c->nextents + 2ull * p.hdr.nextents + runs, &o)) {
 		sys_munmap(p.tables, p.hdr.tables_size);
-		store_everything(c);
-		return;
+		return cannot_resolve(c, "no memory to resolve the chain of images");
 	}
 	struct parent_cut pc = {.p = &p};
 	rebuild_regions(c, &o, cut_region, &pc);
 	link_to(c, &p);
 	sys_munmap(p.tables, p.hdr.tables_size);
+	if (!pc.changed_at)
+		return 0;
+	c->error.len = 0;
+	if (pc.changed_at == 1)
+		return capture_fail(c, "the writer could not copy a page the image needed", 0);
+	line_str(&c->error, "a page the image needed changed before the writer could copy it (");
+	line_hex(&c->error, pc.changed_at);
+	line_str(&c->error, ")");
+	return -1;
 }

@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include "ckpt_lib.h"
 #include "early_protect.h"
+#include "shared_writer.h" /* SHARED_WRITER_AREA */
 #include "../sys.h"
 
 #define MiB (1ull << 20)
@@ -40,11 +41,11 @@ int scratch_open(struct capture *c)
 		       extents = 64 * MiB, fds = 1 * MiB, timers = 1 * MiB, signals = 1 * MiB, locks = 1 * MiB, watches = 1 * MiB, inotify = 1 * MiB,
 		       strings = 8 * MiB, members = CKPT_MAX_MEMBERS * sizeof(struct ckpt_member),
 		       pipes = 8 * MiB + 4 * CKPT_CONTENT_MAX, /* and deleted files' and memfds' bytes */
-		       text = 16 * MiB, bounce = 256 * MiB, srcs = 16 * MiB, early = EARLY_TABLE_BYTES + EARLY_SUMS_BYTES, writer = WRITER_AREA,
+		       text = 16 * MiB, bounce = 256 * MiB, srcs = 16 * MiB, early = EARLY_TABLE_BYTES + EARLY_SUMS_BYTES, writer = WRITER_AREA, shared = SHARED_WRITER_AREA,
 		       compress = compressed_stream_area();
 	uint64_t total = header + threads + tids + regions + extents + fds + timers + signals + locks + watches + inotify + strings + members + pipes + text + bounce +
 			 srcs + early +
-			 writer + compress;
+			 writer + shared + compress;
 	long m = sys_mmap(0, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m < 0)
 		return capture_fail(c, "cannot map scratch memory", m);
@@ -90,6 +91,7 @@ int scratch_open(struct capture *c)
 	c->early_sum_runs = (struct page_region *)carve(&p, EARLY_SUM_RUNS_BYTES);
 	c->early_sums = (uint32_t *)carve(&p, EARLY_SUMS_BYTES - EARLY_SUM_RUNS_BYTES);
 	c->writer_area = carve(&p, writer);
+	c->shared_area = carve(&p, shared);
 	c->compress_area = carve(&p, compress);
 	c->hdr->codec = ckpt_config.compress ? CKPT_CODEC_LZ4 : CKPT_CODEC_NONE;
 	c->text_cap = text;
@@ -105,7 +107,7 @@ void scratch_close(struct capture *c)
 	close_unreadable(c);
 	if (c->pipe_scratch[0] >= 0)
 		sys_close(c->pipe_scratch[0]), sys_close(c->pipe_scratch[1]);
-	if (c->scratch)
+	if (c->scratch && !c->scratch_handed) /* a writer beside the program unmaps it (shared_writer.c) */
 		sys_munmap(c->scratch, c->scratch_len);
 	c->scratch = 0;
 }

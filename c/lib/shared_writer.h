@@ -1,0 +1,49 @@
+/* shared_writer.c: an incremental image written beside the running
+ * program by a process sharing its memory, with no fork. */
+#ifndef CKPT_SHARED_WRITER_H
+#define CKPT_SHARED_WRITER_H
+
+#include <stdint.h>
+#include "warm_bounce.h"
+
+struct capture;
+
+/* At most this many bytes of pages are copied in the pause; more, and the
+ * forked writer reads them from its copy instead. */
+#define SHARED_DATA_MAX WARM_BOUNCE_BYTES
+/* Scratch's part for it: the writer's copy of the capture, its %fs block
+ * and its stack. */
+#define SHARED_WRITER_AREA (1u << 20)
+
+/* Copies the DATA extents the writer will not read in place to c->bounce
+ * (extent_src): of MADV_DONTFORK and WIPEONFORK regions (a forked copy
+ * does not see them as they are), or with `every`, all of them. The bytes
+ * copied, or -1 with c->error set. */
+long bounce_data(struct capture *c, int every);
+
+/* In the pause, with the program stopped: if the image can be written
+ * beside the program, copies the pages it stores and sets *w to the
+ * writer's start, in scratch; else *w is 0 and a forked writer writes it.
+ * 0, or -1 with c->error set. */
+struct shared_writer;
+int prepare_shared_write(struct capture *c, uint64_t started_ns, struct shared_writer **w);
+
+/* Starts the writer (from the first child, as background_writer.c does);
+ * its pid or -errno. */
+long start_shared_writer(struct shared_writer *w);
+/* In the program once the writer exists: scratch is the writer's now. */
+void shared_scratch_handed(struct capture *c, uint64_t pause_ns);
+/* Once the program no longer reads scratch (scratch_close): the writer
+ * may report and unmap it. */
+void shared_scratch_let_go(void);
+/* Whether a shared writer's scratch may still be mapped: the next capture
+ * waits for the writer first, so that the scratch is not in its image. */
+int shared_scratch_out(void);
+
+/* After the writer is gone: unmaps scratch if the writer could not (it
+ * was killed), in the process that started it only. */
+void shared_scratch_reclaim(void);
+/* After a restart, or in a forked child: that scratch is not ours. */
+void shared_scratch_forget(void);
+
+#endif
