@@ -227,8 +227,10 @@ int early_protect_request(const siginfo_t *info)
 {
 	if (info->si_code != SI_QUEUE || info->si_value.sival_int != EARLY_SIGVAL || info->si_pid != (int)sys_getpid())
 		return 0;
-	if (state == IDLE)
-		return -1; /* a request in between took the checkpoint already */
+	/* Found stale (a request in between took the checkpoint already), it
+	 * is still served: a request sent while it was pending was merged into
+	 * it (a pending signal of the first 31 is not queued twice), and would
+	 * otherwise be lost. The cost is a checkpoint nobody asked for. */
 	return requested_keep(info) ? 3 : 2;
 }
 

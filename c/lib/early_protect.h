@@ -24,8 +24,9 @@ struct capture;
  * 0: take it now, as before. */
 int early_protect_start(int request, const siginfo_t *info);
 
-/* The helper's request: the request to take (2 or 3), -1 when one in
- * between took it already, 0 when info is not the helper's. */
+/* The helper's request: the request to take (2 or 3), even when one in
+ * between took it already (it may hold another, merged into it); 0 when
+ * info is not the helper's. */
 int early_protect_request(const siginfo_t *info);
 
 /* At the start of every capture, before the memory map is read: waits for

@@ -163,8 +163,6 @@ static void checkpoint_handler(int sig, siginfo_t *info, void *uc)
 		return;
 	}
 	int request = early_protect_request(info);
-	if (request < 0)
-		return; /* the helper's request, served by one in between */
 	if (!request)
 		request = trigger_request(info);
 	if (!request) {

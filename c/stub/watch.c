@@ -120,6 +120,8 @@ __attribute__((noreturn)) static void watch_loop(int pid, int pidfd, uint64_t pe
 		int target = watched_program(pid), trigger = sig;
 		if (!trigger) {
 			trigger = watched_trigger_signal(target);
+			if (trigger == -3 /* ESRCH: the program behind it has just ended */)
+				continue;
 			if (trigger < 0)
 				give_up(pid, "cannot read its checkpoint signal in its environment", trigger);
 		}
