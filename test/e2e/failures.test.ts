@@ -365,12 +365,14 @@ test("a storm of 100 requests with --continue: the program never corrupts itself
   await run.waitFor((o) => o.includes("step 0"), 60000);
   const kept: string[] = [];
   for (let i = 0; i < 100; i++) {
+    // Counted before the request: an incremental image can be durable
+    // within the sleep below, and its line must count as the new one.
+    const written = count(run.stdout, /checkpoint written/m);
     process.kill(run.pid, "SIGUSR2");
     await Bun.sleep(5 + (i % 7) * 3);
     // Every 25th, wait until an image is complete and keep a copy of it,
     // with the older images an incremental one reads from (myckpt.dat.N).
     if (i % 25 === 24) {
-      const written = count(run.stdout, /checkpoint written/m);
       await run.waitFor((o) => count(o, /checkpoint written/m) > written);
       // A later request's writer may be moving them up meanwhile: copy again
       // until the copy is a whole chain (the stub's --verify finds it).
