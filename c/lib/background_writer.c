@@ -38,6 +38,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include "ckpt_lib.h"
+#include "bounce_copy.h"
 #include "shared_writer.h"
 #include "tree.h"
 #include "../sys.h"

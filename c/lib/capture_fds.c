@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include "ckpt_lib.h"
+#include "smaps_walk.h"
 #include "tree.h"
 #include "../kinds/fd_kinds.h"
 #include "../sys.h"
@@ -226,8 +227,8 @@ static void sort_fds(struct capture *c)
 
 static int add_listed_fd(int fd, void *c)
 {
-	if (is_tracking_fd(fd))
-		return 0; /* libckpt's own userfaultfd (dirty_tracking.c): not the program's */
+	if (is_tracking_fd(fd) || fd == smaps_walk_fd(((struct capture *)c)->smaps))
+		return 0; /* libckpt's own: its userfaultfd (dirty_tracking.c), the smaps it reads (smaps_walk.c) */
 	return add_fd(c, fd) ? 1 : 0; /* 1: stop, c->error says why */
 }
 

@@ -49,8 +49,18 @@ static int capture_mm(struct capture *c)
 	mm->arg_end = stat_field(c->text, len, 49);
 	mm->env_start = stat_field(c->text, len, 50);
 	mm->env_end = stat_field(c->text, len, 51);
-	mm->brk = (uint64_t)sys_brk(0); /* the live value: stat's can lag */
+	capture_brk(c);
 	return 0;
+}
+
+/* The live value (stat's can lag). brk takes the memory map's lock for
+ * writing even to only ask, so it waits out a walk of smaps in progress:
+ * the handler asks before it starts one (smaps_walk.c), the program being
+ * stopped, and this asks only if nobody has. */
+void capture_brk(struct capture *c)
+{
+	if (!c->hdr->mm.brk)
+		c->hdr->mm.brk = (uint64_t)sys_brk(0);
 }
 
 static int capture_names(struct capture *c)

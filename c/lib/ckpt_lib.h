@@ -86,8 +86,8 @@ struct capture {
 	uint64_t *extent_src;     /* per extent: where to write it from, if not its address */
 	char *writer_area;        /* WRITER_AREA bytes: the writer's staging ring and its state */
 	char *compress_area;      /* compressed_stream_area() bytes: --compress's buffers and helper stacks */
-	char *text;               /* a buffer for /proc files and pagemap */
-	uint64_t text_cap;
+	char *text; uint64_t text_cap; /* a buffer for /proc files and pagemap */
+	struct smaps_walk *smaps; /* the VmFlags, read beside the capture (smaps_walk.c) */
 	void *scratch; uint64_t scratch_len; /* the whole scratch mapping, excluded from the image */
 	int pipe_scratch[2];      /* for tee-ing pipe contents; excluded */
 	uint32_t dumpable; int dumpable_lifted; /* the program's PR_GET_DUMPABLE; lifted to 1 until scratch_close */
@@ -141,6 +141,7 @@ struct ckpt_thread *own_slot(struct capture *c);
 void wait_threads_out_of_stub(void);
 int install_thread_stop_handler(void);
 int capture_process(struct capture *c);
+void capture_brk(struct capture *c); /* asked before smaps_walk_begin, which brk would wait out */
 int capture_process_state(struct capture *c);
 int refuse_unrestorable(struct capture *c);
 /* capture_unrestorable.c: run by each thread as it captures itself. */

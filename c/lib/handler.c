@@ -44,6 +44,7 @@
  */
 #include <signal.h>
 #include "ckpt_lib.h"
+#include "smaps_walk.h"
 #include "early_protect.h"
 #include "interrupted_waits.h"
 #include "lazy.h"
@@ -109,8 +110,11 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 	int background = keep_running && !mem_shared_object_mapped(c);
 	if (background) /* a stop ends the program: nothing to track for */
 		tracking_begin(c);
-	if (stop_other_threads(c, uc) || capture_pending_signals(c) || tree_begin(c, background) || capture_fds(c) ||
-	    tree_capture_members(c))
+	if (stop_other_threads(c, uc))
+		return -1;
+	capture_brk(c); /* then smaps, on another core until capture_vmflags (smaps_walk.c) */
+	smaps_walk_begin(c->smaps);
+	if (capture_pending_signals(c) || tree_begin(c, background) || capture_fds(c) || tree_capture_members(c))
 		return -1;
 	if (!c->periodic) /* a line into the log file every period says nothing */
 		announce_if_stderr_is_a_file();

@@ -38,6 +38,7 @@
 #include <sys/prctl.h>
 #include "ckpt_lib.h"
 #include "early_protect.h"
+#include "bounce_copy.h"
 #include "shared_writer.h"
 #include "warm_bounce.h"
 #include "../sys.h"
@@ -57,41 +58,6 @@ static uint64_t handed_len;
 static int handed_owner; /* a forked child inherits these, not the scratch */
 static int32_t released; /* set by the writer once it unmapped scratch */
 static struct { int32_t ready; uint64_t pause_ns; } handoff;
-
-long bounce_data(struct capture *c, int every)
-{
-	uint64_t bounced = 0;
-	for (uint32_t i = 0; i < c->nregions; i++) {
-		const struct ckpt_region *r = &c->regions[i];
-		if (!every && !(r->vm_flags & (CKPT_VM_DONTFORK | CKPT_VM_WIPEONFORK)))
-			continue;
-		for (uint32_t k = r->first_extent; k < r->first_extent + r->nextents; k++) {
-			const struct ckpt_extent *x = &c->extents[k];
-			if (x->kind != CKPT_EXTENT_DATA || c->extent_src[k])
-				continue;
-			if (bounced + x->len > c->bounce_cap)
-				return capture_fail(c, "too much MADV_DONTFORK/WIPEONFORK memory to copy", 0);
-			long err = 0;
-			if (!(r->flags & CKPT_REGION_UNREAD))
-				__builtin_memcpy(c->bounce + bounced, (const void *)x->start, x->len);
-			else
-				err = read_unreadable(c, c->bounce + bounced, x->start, x->len);
-			if (err) {
-				c->error.len = 0;
-				line_str(&c->error, "cannot read region ");
-				line_range(&c->error, r->start, r->end);
-				line_str(&c->error, " (MADV_DONTFORK or WIPEONFORK, no read permission) through /proc/self/mem: ");
-				line_str(&c->error, errno_text(err));
-				return -1;
-			}
-			c->extent_src[k] = (uint64_t)(c->bounce + bounced);
-			bounced += x->len;
-		}
-	}
-	/* A writer opens its own: this one would read the running program. */
-	close_unreadable(c);
-	return (long)bounced;
-}
 
 static int summed(const struct capture *c, const struct ckpt_extent *x)
 {

@@ -15,12 +15,6 @@ struct capture;
  * and its stack. */
 #define SHARED_WRITER_AREA (1u << 20)
 
-/* Copies the DATA extents the writer will not read in place to c->bounce
- * (extent_src): of MADV_DONTFORK and WIPEONFORK regions (a forked copy
- * does not see them as they are), or with `every`, all of them. The bytes
- * copied, or -1 with c->error set. */
-long bounce_data(struct capture *c, int every);
-
 /* In the pause, with the program stopped: if the image can be written
  * beside the program, copies the pages it stores and sets *w to the
  * writer's start, in scratch; else *w is 0 and a forked writer writes it.

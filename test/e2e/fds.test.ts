@@ -194,3 +194,42 @@ test("a log file (> log 2>&1) holds no fragment of ckpt's report after the resta
   const got = await logAcrossRestart(program, 8);
   expect(got.filter((l) => !l.startsWith("ckpt: "))).toEqual(textLines(reference.stdout));
 }, 60000);
+
+/**
+ * The "fds …" lines own-traces printed, pipes and sockets told apart by kind
+ * only (a restart makes new ones), without the userfaultfd dirty tracking
+ * keeps open high up while the program runs on (dirty_tracking.c; never in
+ * an image).
+ */
+const fdLists = (out: string) =>
+  textLines(out)
+    .filter((l) => l.startsWith("fds"))
+    .map((l) => l.replace(/ \d+=anon_inode:\[userfaultfd\]/, "").replace(/(pipe|socket):\[\d+\]/g, "$1"));
+
+test("checkpoints leave none of ckpt's descriptors in the program, running on or restarted (the smaps read beside the capture)", async () => {
+  const run = ckpt(["--continue", fixture("own-traces")], { cwd: dir });
+  try {
+    await run.waitFor((o) => o.includes("tick 1"));
+    // Full, full with tracking on, then incremental: each capture reads smaps on a thread of its own.
+    for (let n = 1; n <= 3; n++) {
+      process.kill(run.pid, "SIGUSR2");
+      await until(() => run.stderr.split("checkpoint written").length - 1 >= n, () => run.stderr);
+    }
+    const ticks = (o: string) => o.split("tick ").length - 1;
+    const seen = ticks(run.stdout);
+    await until(() => ticks(run.stdout) >= seen + 2, () => run.stdout);
+  } finally {
+    run.proc.kill("SIGKILL");
+    await run.done;
+  }
+  const before = [...new Set(fdLists(run.stdout))];
+  expect(before).toHaveLength(1);
+  const rest = spawn([CKPT, "restart"], { cwd: dir });
+  try {
+    await until(() => fdLists(rest.stdout).length >= 1 && rest.stdout.includes("tick"), () => rest.stdout + rest.stderr);
+  } finally {
+    rest.proc.kill("SIGKILL");
+    await rest.done;
+  }
+  expect(fdLists(rest.stdout)).toEqual(before);
+}, 60000);
