@@ -119,6 +119,8 @@ static struct shared_writer *writer_start(const struct capture *c, uint64_t boun
 int prepare_shared_write(struct capture *c, uint64_t started_ns, struct shared_writer **w)
 {
 	*w = 0;
+	if (c->early_taken) /* an incremental pause: says whether the next one will want the area */
+		warm_bounce_wanted(!c->hdr->nmembers && !c->dumpable_lifted);
 	/* The parent's header is read here too: a chain at its longest, or a
 	 * parent that is not the one (a failed write), makes a full image. */
 	if (c->hdr->nmembers || c->dumpable_lifted || !c->early_taken ||

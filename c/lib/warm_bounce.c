@@ -28,6 +28,7 @@
 
 static char *area;
 static int owner; /* a forked child has the pointer but not the mapping */
+static int unwanted; /* the last incremental pause could not use it */
 
 char *warm_bounce(void)
 {
@@ -48,7 +49,7 @@ char *warm_bounce(void)
  * that, the next 0.8 ms). */
 void warm_bounce_touch(uint64_t bytes)
 {
-	volatile char *a = warm_bounce();
+	volatile char *a = unwanted ? 0 : warm_bounce();
 	if (!a)
 		return;
 	if (bytes > WARM_BOUNCE_BYTES)
@@ -56,6 +57,16 @@ void warm_bounce_touch(uint64_t bytes)
 	sys_madvise((void *)a, bytes, MADV_POPULATE_WRITE);
 	for (uint64_t at = 0; at < bytes; at += 4096)
 		a[at] = 0;
+}
+
+/* A tree's root or a program that is not dumpable has its incremental
+ * images written by a fork: nothing is copied here, and what the helper
+ * warmed would stay resident for nothing. Given back once, as it turns. */
+void warm_bounce_wanted(int wanted)
+{
+	if (!wanted && !unwanted && area && owner == (int)sys_getpid())
+		sys_madvise(area, WARM_BOUNCE_BYTES, MADV_DONTNEED);
+	unwanted = !wanted;
 }
 
 void warm_bounce_range(uint64_t *lo, uint64_t *hi)

@@ -12,6 +12,9 @@
 char *warm_bounce(void);
 /* Touches its first `bytes`, off the pause (early_protect.c's helper). */
 void warm_bounce_touch(uint64_t bytes);
+/* Whether the pause may copy into it (shared_writer.c, every incremental
+ * pause): while not, the helper does not touch it, and its pages go back. */
+void warm_bounce_wanted(int wanted);
 /* Where it is, to leave out of the image; [0, 0) if nowhere. */
 void warm_bounce_range(uint64_t *lo, uint64_t *hi);
 /* After a restart: the image never held it. */

@@ -7,7 +7,8 @@
 // program runs on, the scratch it left is unmapped before the next capture,
 // which is full),
 // and from a program killed while its image is written (the writer holds
-// the memory and finishes). Each restart checks every page from inside.
+// the memory and finishes). Each restart checks every page from inside. A
+// program whose images are forked keeps no warm copy area resident.
 // Skipped, with the reason printed, where strace is missing or cannot
 // attach.
 import { expect, test } from "bun:test";
@@ -116,4 +117,27 @@ test("the program killed while its incremental image is written: the writer keep
   await traced.done;
   expect(run.stderr.split("checkpoint written").at(-1)).toContain("incremental");
   await expectEveryPageBack();
+}, 60000);
+
+/** Resident kB of each 64 MiB private anonymous mapping: the warm copy area is one (c/lib/warm_bounce.c). */
+function warmAreaRss(pid: number): number[] {
+  const entries = readFileSync(`/proc/${pid}/smaps`, "latin1").split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/);
+  return entries
+    .filter((e) => /^\S+ rw-p 00000000 00:00 0 /.test(e) && /\nSize:\s+65536 kB/.test(e))
+    .map((e) => Number(e.match(/\nRss:\s+(\d+) kB/)?.[1] ?? NaN));
+}
+
+const isRoot = process.getuid?.() === 0; // a non-dumpable program's /proc/PID/smaps is root's
+if (!isRoot) console.warn("shared-writer.test.ts: the non-dumpable case reads the program's smaps, which needs root; skipped");
+test.skipIf(!isRoot)("a program that is not dumpable has its incremental images forked, and keeps no warm copy area resident for them", async () => {
+  const run = ckpt(["--continue", fixture("undumpable"), "after-checkpoint", "400"], { cwd: dir });
+  running.push(run);
+  await run.waitFor((o) => o.includes("tick 1"));
+  await checkpoint(run, 1);
+  await run.waitFor((o) => o.includes("undumpable"));
+  for (let n = 2; n <= 5; n++) await checkpoint(run, n);
+  expect(run.stderr).toContain("incremental");
+  // The first incremental pause finds it cannot copy (the program is not
+  // dumpable) and gives the helper's warmed pages back; later helpers warm none.
+  expect(warmAreaRss(run.pid).filter((kb) => kb > 0)).toEqual([]);
 }, 60000);
