@@ -198,7 +198,7 @@ static long run_first_child(char *stack_top, struct first_child *a)
 int start_background_writer(struct capture *c, uint64_t started_ns)
 {
 	struct shared_writer *shared;
-	if (prepare_shared_write(c, started_ns, &shared) || (!shared && bounce_data(c, 0) < 0))
+	if (prepare_shared_write(c, started_ns, &shared) || (!shared && bounce_data(c, 0, 0) < 0))
 		return -1;
 	long page = sys_mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (page < 0)

@@ -114,13 +114,13 @@ static int start_half(struct half *h)
 	return tid > 0;
 }
 
-long bounce_data(struct capture *c, int every)
+long bounce_data(struct capture *c, int every, int alone)
 {
 	long bounced = place(c, every);
 	if (bounced < 0)
 		return -1;
 	struct half h = {.c = c, .hi = (uint64_t)bounced / 2};
-	int split = (uint64_t)bounced >= SPLIT_MIN && start_half(&h);
+	int split = !alone && (uint64_t)bounced >= SPLIT_MIN && start_half(&h);
 	copy_readable(c, split ? h.hi : 0, (uint64_t)bounced);
 	for (int32_t tid; split && (tid = __atomic_load_n(&h.tid, __ATOMIC_ACQUIRE)) != 0;)
 		sys_futex(&h.tid, FUTEX_WAIT, (uint32_t)tid, 0); /* not _PRIVATE: the kernel's clear wakes so */

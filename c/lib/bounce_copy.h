@@ -8,7 +8,8 @@ struct capture;
 /* Copies the DATA extents the writer will not read in place to c->bounce
  * (extent_src): of MADV_DONTFORK and WIPEONFORK regions (a forked copy
  * does not see them as they are), or with `every`, all of them. The bytes
- * copied, or -1 with c->error set. */
-long bounce_data(struct capture *c, int every);
+ * copied, or -1 with c->error set. `alone`: on this thread only, the
+ * other core being busy. */
+long bounce_data(struct capture *c, int every, int alone);
 
 #endif

@@ -119,8 +119,11 @@ static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, 
 	if (!c->periodic) /* a line into the log file every period says nothing */
 		announce_if_stderr_is_a_file();
 	refresh_file_offsets(c);
-	if (capture_process(c) || capture_regions(c) || capture_region_mempolicies(c) || capture_vmflags(c) ||
-	    check_unreadable(c))
+	if (capture_process(c) || capture_regions(c) || capture_region_mempolicies(c))
+		return -1;
+	if (background) /* while smaps is walked (shared_writer.h) */
+		shared_copy_ahead(c);
+	if (capture_vmflags(c) || check_unreadable(c))
 		return -1;
 	untrack_unstable_regions(c);
 	if (ckpt_save_context(&own_slot(c)->resume))

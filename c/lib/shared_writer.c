@@ -116,25 +116,74 @@ static struct shared_writer *writer_start(const struct capture *c, uint64_t boun
 	return s;
 }
 
+/* The conditions that do not wait for the regions' flags: one process,
+ * dumpable, the helper's runs taken, at most SHARED_DATA_MAX to copy
+ * (`copied` already), and a parent whose header is the one tracking dates
+ * from (a chain at its longest, or a parent that is not the one, after a
+ * failed write, makes a full image). */
+static int can_share(const struct capture *c, uint64_t copied, int read_parent)
+{
+	return !c->hdr->nmembers && !c->dumpable_lifted && c->early_taken &&
+	       copied + unsummed_parent_bytes(c) + bytes_to_copy(c) <= SHARED_DATA_MAX &&
+	       (!read_parent || parent_usable(c));
+}
+
+/* Copies made ahead, while smaps is walked (shared_copy_ahead): for which
+ * image, how many bytes of the warm area, and the bounce area they
+ * replaced, to undo them if the image is forked after all. */
+static struct { uint64_t image_id, bytes; char *bounce; uint64_t cap; } ahead;
+
+static void undo_ahead(struct capture *c)
+{
+	for (uint32_t k = 0; k < c->nextents; k++)
+		c->extent_src[k] = 0; /* each pointed into the warm area: nothing else placed one yet */
+	c->bounce = ahead.bounce, c->bounce_cap = ahead.cap;
+	ahead.image_id = 0;
+}
+
+void shared_copy_ahead(struct capture *c)
+{
+	ahead.image_id = 0;
+	char *warm;
+	if (!can_share(c, 0, 1) || !(warm = warm_bounce()))
+		return;
+	store_unsummed(c);
+	ahead.bounce = c->bounce, ahead.cap = c->bounce_cap;
+	c->bounce = warm, c->bounce_cap = WARM_BOUNCE_BYTES;
+	ahead.image_id = c->hdr->image_id;
+	long n = bounce_data(c, 1, 1 /* alone: the other core walks smaps */);
+	if (n < 0) {
+		undo_ahead(c);
+		c->error.len = 0; /* the pause tries again, and says why if it fails */
+		return;
+	}
+	ahead.bytes = (uint64_t)n;
+}
+
 int prepare_shared_write(struct capture *c, uint64_t started_ns, struct shared_writer **w)
 {
 	*w = 0;
 	if (c->early_taken) /* an incremental pause: says whether the next one will want the area */
 		warm_bounce_wanted(!c->hdr->nmembers && !c->dumpable_lifted);
-	/* The parent's header is read here too: a chain at its longest, or a
-	 * parent that is not the one (a failed write), makes a full image. */
-	if (c->hdr->nmembers || c->dumpable_lifted || !c->early_taken ||
-	    unsummed_parent_bytes(c) + bytes_to_copy(c) > SHARED_DATA_MAX || !parent_usable(c))
+	int made_ahead = ahead.image_id && ahead.image_id == c->hdr->image_id;
+	uint64_t copied = made_ahead ? ahead.bytes : 0;
+	if (!can_share(c, copied, !made_ahead)) {
+		if (made_ahead)
+			undo_ahead(c);
 		return 0;
+	}
 	char *warm = warm_bounce();
 	if (!warm)
 		return 0;
 	store_unsummed(c);
+	/* After the flags, what untrack_unstable_regions made DATA, if any. */
+	c->bounce = warm + copied, c->bounce_cap = WARM_BOUNCE_BYTES - copied;
+	long bounced = bounce_data(c, 1, 0);
 	c->bounce = warm, c->bounce_cap = WARM_BOUNCE_BYTES;
-	long bounced = bounce_data(c, 1);
+	ahead.image_id = 0;
 	if (bounced < 0)
 		return -1;
-	*w = writer_start(c, (uint64_t)bounced, started_ns);
+	*w = writer_start(c, copied + (uint64_t)bounced, started_ns);
 	return 0;
 }
 

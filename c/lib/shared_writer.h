@@ -20,6 +20,14 @@ struct capture;
  * writer's start, in scratch; else *w is 0 and a forked writer writes it.
  * 0, or -1 with c->error set. */
 struct shared_writer;
+/* Earlier in the pause, before the regions' flags are known (smaps is
+ * still being walked on the other core): if the image looks like one to
+ * write beside the program, copies its pages now, on this core. The
+ * flags can only add pages (untrack_unstable_regions), which
+ * prepare_shared_write copies after these; if they make the image a
+ * forked one after all, it undoes the copies. Never fails: a copy that
+ * cannot be made here is left to prepare_shared_write. */
+void shared_copy_ahead(struct capture *c);
 int prepare_shared_write(struct capture *c, uint64_t started_ns, struct shared_writer **w);
 
 /* Starts the writer (from the first child, as background_writer.c does);

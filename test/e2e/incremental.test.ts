@@ -83,6 +83,35 @@ test("mmap, munmap, mremap, MADV_DONTNEED, kernel writes and short-lived threads
   expectRewritesRestored(rest);
 }, 60000);
 
+test("80 MiB made MADV_DONTFORK once tracked: the pages copied ahead in the pause are given up, the images forked, and every page checks out after the restart", async () => {
+  // Its pages read as unchanged until the regions' flags are known, so the
+  // pause copies the rest ahead for a writer beside the program; the flags
+  // make them stored again, more than that writer may copy: forked.
+  const exe = fixture("incremental-memory");
+  const r = ckpt(["--continue", exe, "dontfork"], { cwd: dir });
+  running.push(r);
+  await r.waitFor((o) => o.includes("ready"));
+  const written = () => r.stderr.split("checkpoint written").length - 1;
+  const checkpoint = async (n: number) => {
+    process.kill(r.pid, "SIGUSR2");
+    await until(() => written() >= n, () => `checkpoint ${n}: ${r.stderr}`);
+  };
+  await checkpoint(1);
+  await checkpoint(2); // tracking on
+  process.kill(r.pid, "SIGUSR1");
+  await r.waitFor((o) => o.includes("dontfork set"));
+  for (let n = 3; n <= 5; n++) await checkpoint(n);
+  const lines = r.stderr.split("\n").filter((l) => l.includes("checkpoint written"));
+  expect(lines.slice(2).map((l) => /incremental/.test(l))).toEqual([true, true, true]);
+  r.proc.kill("SIGKILL");
+  await r.done;
+  await until(() => writersOf(exe).length === 0, () => "the last writer to finish");
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  const checks = textLines(rest.stdout).filter((l) => /^(PASS|FAIL) /.test(l));
+  expect(checks.at(-1)).toBe("PASS the region made MADV_DONTFORK, written once, holds its bytes");
+  expectRewritesRestored({ ...rest, stdout: rest.stdout.replace(/^PASS the region made MADV_DONTFORK.*\n/m, "") });
+}, 60000);
+
 test("a private file mapping read, written and dropped between periods: only its written pages are stored, in every image of the chain, and every page checks out after the restart", async () => {
   const exe = fixture("incremental-file-private");
   const data = join(dir, "mapped.bin");
