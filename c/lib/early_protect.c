@@ -31,8 +31,8 @@
  * PARENT checksums (incremental.c, early_unchanged_crc).
  *
  * The helper's table lives only until the next capture of this process,
- * which copies it to scratch and unmaps it before the memory map is read
- * (it never reaches an image). Until that capture has protected the pages
+ * which moves it into scratch and unmaps the rest before the memory map
+ * is read (it never reaches an image). Until that capture has protected the pages
  * again, the bits alone no longer say what changed since the last image:
  * tracking_suspend() forgets that image, so a capture that fails, stops
  * the program or writes in the foreground leaves the next image full. The

@@ -30,7 +30,8 @@ int early_protect_start(int request, const siginfo_t *info);
 int early_protect_request(const siginfo_t *info);
 
 /* At the start of every capture, before the memory map is read: waits for
- * the helper, takes its runs into scratch (c->early) and unmaps its table. */
+ * the helper, moves its runs and sums into scratch (c->early; copies them
+ * if the move fails) and unmaps the rest of its mapping. */
 void early_protect_settle(struct capture *c);
 
 /* From addr, up to end, a stretch that is wholly inside one of the n
