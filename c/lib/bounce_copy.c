@@ -13,11 +13,10 @@
  * without read permission are read through /proc/self/mem, by this
  * thread only: that descriptor's errors are reported from here.
  */
-#include <linux/futex.h>
-#include <signal.h>
 #include "ckpt_lib.h"
 #include "bounce_copy.h"
 #include "shared_writer.h" /* SHARED_WRITER_AREA */
+#include "worker.h"
 #include "../sys.h"
 
 #define SPLIT_MIN (4u << 20) /* below it, starting a thread costs more than it saves */
@@ -106,12 +105,7 @@ static void copy_first_half(void *arg)
  * runs. */
 static int start_half(struct half *h)
 {
-	const uint64_t all = ~0ull;
-	uint64_t old;
-	sys_rt_sigprocmask(SIG_SETMASK, &all, &old); /* the worker's mask from its first instruction */
-	long tid = clone_worker(h->c->shared_area + SHARED_WRITER_AREA, &h->tid, copy_first_half, h);
-	sys_rt_sigprocmask(SIG_SETMASK, &old, 0);
-	return tid > 0;
+	return start_worker(h->c->shared_area + SHARED_WRITER_AREA, &h->tid, copy_first_half, h) > 0;
 }
 
 long bounce_data(struct capture *c, int every, int alone)
@@ -122,8 +116,8 @@ long bounce_data(struct capture *c, int every, int alone)
 	struct half h = {.c = c, .hi = (uint64_t)bounced / 2};
 	int split = !alone && (uint64_t)bounced >= SPLIT_MIN && start_half(&h);
 	copy_readable(c, split ? h.hi : 0, (uint64_t)bounced);
-	for (int32_t tid; split && (tid = __atomic_load_n(&h.tid, __ATOMIC_ACQUIRE)) != 0;)
-		sys_futex(&h.tid, FUTEX_WAIT, (uint32_t)tid, 0); /* not _PRIVATE: the kernel's clear wakes so */
+	if (split)
+		wait_worker_gone(&h.tid);
 	int rc = copy_unreadable(c, (uint64_t)bounced);
 	/* A writer opens its own: this one would read the running program. */
 	close_unreadable(c);

@@ -118,11 +118,9 @@ struct capture {
 #define RING_SLOTS 4
 #define WRITER_AREA ((64u << 10) + (2u << 20) + RING_SLOTS * RING_SLOT)
 
-/* compressed_stream.c: --compress's writer (the data of a codec image);
- * clone_worker.S: the raw thread it compresses on besides its own. */
+/* compressed_stream.c: --compress's writer (the data of a codec image). */
 uint64_t compressed_stream_area(void);
 long write_compressed_stream(struct capture *c, int fd, uint64_t *end);
-long clone_worker(void *stack_top, int32_t *tid_word, void (*fn)(void *), void *arg);
 
 /* Each returns 0, or -1 after describing the failure in c->error. */
 int scratch_open(struct capture *c);

@@ -40,6 +40,7 @@
 #include "all_zero.h"
 #include "ckpt_lib.h"
 #include "direct_io.h"
+#include "worker.h"
 #include "../crc32c.h"
 #include "../sys.h"
 
@@ -282,11 +283,8 @@ long write_compressed_stream(struct capture *c, int fd, uint64_t *end)
 		__atomic_store_n(&p->filed, c->nextents, __ATOMIC_RELEASE);
 		futex_wake(&p->filed);
 	}
-	for (int i = 1; i <= helpers; i++) {
-		int32_t tid;
-		while ((tid = __atomic_load_n(&p->workers[i].tid, __ATOMIC_ACQUIRE)) != 0)
-			futex_wait(&p->workers[i].tid, tid);
-	}
+	for (int i = 1; i <= helpers; i++)
+		wait_worker_gone(&p->workers[i].tid);
 	if (err && p->err_addr) {
 		c->error.len = 0;
 		line_str(&c->error, "cannot read memory with no read permission at ");

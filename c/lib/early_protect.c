@@ -44,13 +44,13 @@
  * program knows of.
  */
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include "ckpt_lib.h"
 #include "early_protect.h"
 #include "pagemap_scan.h"
 #include "warm_bounce.h"
+#include "worker.h"
 #include "../crc32c.h"
 #include "../sys.h"
 
@@ -187,8 +187,6 @@ static void warm_for_written(void)
 static void helper_main(void *unused)
 {
 	(void)unused;
-	const uint64_t all = ~0ull;
-	sys_rt_sigprocmask(SIG_SETMASK, &all, 0);
 	long pagemap = sys_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
 	int done = pagemap >= 0 && scan_written((int)pagemap) == 0;
 	if (done) {
@@ -218,7 +216,7 @@ int early_protect_start(int request, const siginfo_t *info)
 	owner = (int)sys_getpid();
 	request_value = EARLY_SIGVAL | (request == 3 ? (uint64_t)requested_keep(info) << CKPT_REQUEST_KEEP_SHIFT : 0);
 	state = SCANNING;
-	if (clone_worker(area + AREA_BYTES, &helper_tid, helper_main, 0) < 0) {
+	if (start_worker(area + AREA_BYTES, &helper_tid, helper_main, 0) < 0) {
 		sys_munmap(area, AREA_BYTES);
 		area = 0;
 		state = IDLE;
@@ -236,12 +234,6 @@ int early_protect_request(const siginfo_t *info)
 	 * it (a pending signal of the first 31 is not queued twice), and would
 	 * otherwise be lost. The cost is a checkpoint nobody asked for. */
 	return requested_keep(info) ? 3 : 2;
-}
-
-static void wait_helper_gone(void)
-{
-	for (int32_t tid; (tid = __atomic_load_n(&helper_tid, __ATOMIC_ACQUIRE)) != 0;)
-		sys_futex(&helper_tid, FUTEX_WAIT, (uint32_t)tid, 0); /* not _PRIVATE: the kernel's clear wakes so */
 }
 
 /* The table and the sums move into scratch by their page tables, not
@@ -266,7 +258,7 @@ void early_protect_settle(struct capture *c)
 		return;
 	int own = owner == (int)sys_getpid();
 	if (own)
-		wait_helper_gone();
+		wait_worker_gone(&helper_tid);
 	uint64_t parent = tracking_suspend();
 	uint64_t moved = 0;
 	if (own && __atomic_load_n(&state, __ATOMIC_ACQUIRE) == READY) {

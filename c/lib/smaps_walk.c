@@ -12,8 +12,7 @@
  * Both only read the memory map (the mmap lock taken shared).
  *
  * The worker is ckpt's: it starts after the thread list was taken, with
- * every signal blocked from its first instruction (the caller blocks them
- * around the clone), lives in scratch (its stack, its window, its table)
+ * every signal blocked from its first instruction (worker.c), lives in scratch (its stack, its window, its table)
  * and is gone before capture_vmflags returns or scratch is unmapped. The
  * descriptor it reads is opened before it starts and closed after it is
  * gone, so it holds one number throughout, which the listing of the
@@ -22,10 +21,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/futex.h>
-#include <signal.h>
 #include "ckpt_lib.h"
 #include "smaps_walk.h"
+#include "worker.h"
 #include "../maps.h"
 #include "../str.h"
 #include "../sys.h"
@@ -126,13 +124,9 @@ void smaps_walk_begin(struct smaps_walk *w)
 	w->fd = (int)sys_openat(AT_FDCWD, "/proc/self/smaps", O_RDONLY | O_CLOEXEC, 0);
 	if (w->fd < 0)
 		return; /* the join tries again, and says why */
-	const uint64_t all = ~0ull;
-	uint64_t old;
-	sys_rt_sigprocmask(SIG_SETMASK, &all, &old); /* the worker's mask from its first instruction */
 	w->state = RUNNING;
-	if (clone_worker(w->stack_top, &w->tid, worker, w) < 0)
+	if (start_worker(w->stack_top, &w->tid, worker, w) < 0)
 		w->state = IDLE;
-	sys_rt_sigprocmask(SIG_SETMASK, &old, 0);
 }
 
 int smaps_walk_fd(const struct smaps_walk *w)
@@ -142,8 +136,7 @@ int smaps_walk_fd(const struct smaps_walk *w)
 
 void smaps_walk_end(struct smaps_walk *w)
 {
-	for (int32_t tid; (tid = __atomic_load_n(&w->tid, __ATOMIC_ACQUIRE)) != 0;)
-		sys_futex(&w->tid, FUTEX_WAIT, (uint32_t)tid, 0); /* not _PRIVATE: the kernel's clear wakes so */
+	wait_worker_gone(&w->tid);
 	w->state = DONE;
 	if (w->fd >= 0)
 		sys_close(w->fd);
