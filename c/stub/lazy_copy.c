@@ -131,6 +131,16 @@ uint32_t lazy_next_to_load(uint32_t from, uint64_t longest)
 	return from;
 }
 
+/* Extent k still to load, right after k - 1 in memory, which is not
+ * (loaded, or a hole): what a program reading its memory in order reaches
+ * next. */
+int lazy_continues_loaded(uint32_t k)
+{
+	const struct ckpt_extent *e = restart.extents;
+	return k > 0 && k < restart.hdr->nextents && state[k] == TO_LOAD && state[k - 1] != TO_LOAD &&
+	       e[k - 1].start + e[k - 1].len == e[k].start;
+}
+
 /* Regions are sorted and apart (validate.c), each one's extents in order. */
 int lazy_extent_at(uint64_t addr)
 {

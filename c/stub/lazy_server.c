@@ -83,12 +83,45 @@ static void leave_the_program(int program)
 	sys_munmap((void *)arena_end, USER_TOP - arena_end);
 }
 
+/* A program reading its memory in order (a fault in an extent right
+ * after a loaded one) is read ahead of, ungated, up to STREAM_AHEAD
+ * extents past its latest such fault: its next extent loads on the
+ * server's core while it works through this one, instead of each fault
+ * waiting for a whole extent (bench/lazy.ts: ×1.42 of an eager restart,
+ * all memory read, before). The window keeps a program that stopped from
+ * having its memory loaded ahead of the quiet wait for long. */
+#define STREAM_AHEAD 64
+static uint32_t stream_next, stream_end;
+
+static void note_fault_in(uint32_t k)
+{
+	if (!lazy_continues_loaded(k))
+		return;
+	if (stream_next <= k || stream_next >= stream_end)
+		stream_next = k + 1;
+	stream_end = k + 1 + STREAM_AHEAD;
+}
+
+/* One extent of the stream loaded (or skipped); the stream ends at one
+ * that does not follow on in memory. */
+static void read_ahead(void)
+{
+	if (!lazy_continues_loaded(stream_next)) {
+		stream_end = 0;
+		return;
+	}
+	if (lazy_load_extent(stream_next, 1) == 0)
+		stream_next++;
+}
+
 /* 0 once answered, -EAGAIN to try again after the next read. */
 static long answer_fault(uint64_t addr)
 {
 	int released;
 	uint64_t was = lazy_original_address(addr, &released);
 	int k = released ? -1 : lazy_extent_at(was);
+	if (k >= 0)
+		note_fault_in((uint32_t)k);
 	if (k >= 0 && lazy_load_extent((uint32_t)k, 0) == -EAGAIN)
 		return -EAGAIN;
 	struct uffdio_zeropage z = {.range = {addr, CKPT_PAGE_SIZE}, .mode = 0};
@@ -197,8 +230,8 @@ __attribute__((noreturn)) void serve_pages(int userfaultfd, int program)
 		if (next >= n && !nfaults)
 			break;
 		struct { int fd; short events, revents; } p[2] = {{uffd, POLLIN, 0}, {program, POLLIN, 0}};
-		int gated = longest != SMALL_EXTENT;
-		int wait_ms = next >= n ? 10 /* a fault waiting for an event's read */ : gated ? quiet_wait_ms(start, last_touch) : 0;
+		int gated = longest != SMALL_EXTENT, streaming = stream_next < stream_end;
+		int wait_ms = streaming ? 0 : next >= n ? 10 /* a fault waiting for an event's read */ : gated ? quiet_wait_ms(start, last_touch) : 0;
 		sys_poll(p, 2, wait_ms);
 		if (p[1].revents)
 			sys_exit_group(0); /* the program ended */
@@ -206,6 +239,8 @@ __attribute__((noreturn)) void serve_pages(int userfaultfd, int program)
 		if (nfaults)
 			last_touch = monotonic_us();
 		answer_faults();
+		if (streaming && !nfaults)
+			read_ahead();
 		next = lazy_next_to_load(next, longest);
 		if (next < n && (!gated || quiet_wait_ms(start, last_touch) == 0) && lazy_load_extent(next, 1) == 0)
 			next = lazy_next_to_load(next + 1, longest);

@@ -302,6 +302,7 @@ void lazy_copy_init(int uffd, int program_pidfd);
 int lazy_extent_at(uint64_t addr);  /* a lazy extent still to load holding addr, or -1 */
 /* The next extent still to load, from `from` on, no longer than `longest`; nextents when none. */
 uint32_t lazy_next_to_load(uint32_t from, uint64_t longest);
+int lazy_continues_loaded(uint32_t k);
 /* 0; -EAGAIN: the program's memory map is changing (read the events
  * first); -EINTR, `background` only: a fault waits (the read so far kept). */
 long lazy_load_extent(uint32_t k, int background);
