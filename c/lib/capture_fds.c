@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include "ckpt_lib.h"
+#include "tracking_fds.h"
 #include "smaps_walk.h"
 #include "tree.h"
 #include "../kinds/fd_kinds.h"

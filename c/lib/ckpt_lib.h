@@ -188,7 +188,6 @@ uint64_t unchanged_stretch(const struct capture *c, uint64_t pagemap_entry, uint
 void untrack_unstable_regions(struct capture *c);
 void tracking_protect(struct capture *c);
 void tracking_forget(void);
-int is_tracking_fd(int fd);
 const char *tracking_unavailable_reason(void);
 /* incremental.c: in the writer, PARENT extents pointed at the older images
  * that hold their bytes (or stored, when the parent is not the one). */

@@ -32,10 +32,9 @@
  * refuse: never a silent difference, but for a miss in the moments
  * between the helper's sum and the stop.
  *
- * The descriptor sits high (near the soft RLIMIT_NOFILE), close-on-exec,
- * and capture_fds.c leaves it out of the image. A program that closes it
- * (close_range, closefrom) just loses tracking: the next capture sees the
- * number is no userfaultfd of ours and writes a full image. A forked child
+ * The descriptor, and a pagemap one beside it, sit high and out of the
+ * image (tracking_fds.c). A program that closes either just loses
+ * tracking: the next image is full. A forked child
  * (a tree's member) inherits the descriptor, but a userfaultfd acts on the
  * memory of the process that made it: the child's first background
  * capture closes it and the child's tracking starts on a new one.
@@ -53,6 +52,7 @@
 #include <sys/mman.h>
 #include "ckpt_lib.h"
 #include "early_protect.h"
+#include "tracking_fds.h"
 #include "../sys.h"
 #include "page_kind.h"
 #include "pagemap_scan.h"
@@ -74,34 +74,15 @@ struct uffdio_range { uint64_t start, len; };
 struct uffdio_register { struct uffdio_range range; uint64_t mode, ioctls; };
 struct uffdio_writeprotect { struct uffdio_range range; uint64_t mode; };
 
-static int tracking_fd = -1;       /* our userfaultfd, or -1 */
 static int tracking_owner;         /* the pid that made it: a forked child inherits both */
 static uint64_t protected_since;   /* image_id of the capture the bits date from */
 static const char *unavailable;    /* why tracking cannot be had here, once known */
 
-int is_tracking_fd(int fd)
-{
-	return fd >= 0 && fd == tracking_fd;
-}
-
 /* A restart brings none of it back: the descriptor is not in the image. */
 void tracking_forget(void)
 {
-	tracking_fd = -1;
+	tracking_fds_forget();
 	protected_since = 0;
-}
-
-static int still_ours(void)
-{
-	if (tracking_fd < 0)
-		return 0;
-	struct line path = self_fd_path(tracking_fd);
-	char target[64];
-	long n = sys_readlinkat(AT_FDCWD, path.buf, target, sizeof target - 1);
-	if (n < 0)
-		return 0;
-	target[n] = 0;
-	return str_eq(target, "anon_inode:[userfaultfd]");
 }
 
 /* At the start of a background capture: whether pagemap's uffd-wp bits
@@ -109,27 +90,24 @@ static int still_ours(void)
 void tracking_begin(struct capture *c)
 {
 	c->incremental = 0;
-	if (tracking_fd >= 0 && tracking_owner != (int)sys_getpid()) {
+	if (tracking_uffd() >= 0 && tracking_owner != (int)sys_getpid()) {
 		/* A child of the process that made it (a tree's member): that
 		 * userfaultfd acts on the parent's memory, and protecting through
 		 * it would hide the parent's writes from its next image. Ours to
 		 * close, if the number still holds one; the child starts afresh. */
-		if (still_ours())
-			sys_close(tracking_fd);
+		tracking_fds_drop();
 		tracking_forget();
 	}
 	c->hdr->tracking = unavailable ? CKPT_TRACKING_UNAVAILABLE : CKPT_TRACKING_WRITE_PROTECT;
-	if (!still_ours()) {
-		tracking_fd = -1; /* the number may be the program's now: never close it */
+	if (!tracking_fds_still_ours())
 		return;
-	}
 	c->incremental = 1;
 	c->parent_id = c->early_taken ? c->early_parent : protected_since;
 }
 
 int tracking_dates_from_image(void)
 {
-	return protected_since && tracking_owner == (int)sys_getpid() && still_ours();
+	return protected_since && tracking_owner == (int)sys_getpid() && tracking_fds_still_ours();
 }
 
 uint64_t tracking_suspend(void)
@@ -211,7 +189,7 @@ static int written_by_capture(const struct capture *c, const struct ckpt_region 
 			return 1;
 	}
 	return holds(r, (uint64_t)&ckpt_config) || holds(r, (uint64_t)&ckpt_sync) ||
-	       holds(r, (uint64_t)&ckpt_restart_info) || holds(r, (uint64_t)&tracking_fd);
+	       holds(r, (uint64_t)&ckpt_restart_info) || holds(r, (uint64_t)&protected_since) || holds(r, (uint64_t)tracking_fds_statics());
 }
 
 /* Private memory read directly by the writer: what can be tracked. */
@@ -251,17 +229,8 @@ static int open_tracking(void)
 		unavailable = "this kernel has no asynchronous userfaultfd write-protect (Linux 6.7+)";
 		return -1;
 	}
-	/* High and out of the way: programs count up from 3. */
-	struct { uint64_t cur, max; } nofile;
-	long high = 0;
-	if (SYS4(__NR_prlimit64, 0, 7 /* RLIMIT_NOFILE */, 0, &nofile) == 0 && nofile.cur > 256 && nofile.cur < (1u << 20))
-		high = sys_fcntl((int)fd, F_DUPFD_CLOEXEC, (long)nofile.cur - 64);
-	sys_close((int)fd);
-	if (high <= 0) {
-		unavailable = "no free descriptor high enough for the userfaultfd";
+	if (tracking_fds_take((int)fd, &unavailable) < 0)
 		return -1;
-	}
-	tracking_fd = (int)high;
 	tracking_owner = (int)sys_getpid();
 	return 0;
 }
@@ -326,7 +295,7 @@ static int protect_written(int pagemap, const struct ckpt_region *r, struct foun
 static void register_and_protect(int pagemap, const struct ckpt_region *r, struct found_runs found)
 {
 	struct uffdio_register reg = {.range = {r->start, r->end - r->start}, .mode = UFFDIO_REGISTER_MODE_WP};
-	if (sys_ioctl(tracking_fd, UFFDIO_REGISTER, &reg) < 0)
+	if (sys_ioctl(tracking_uffd(), UFFDIO_REGISTER, &reg) < 0)
 		return;
 	if (r->kind == CKPT_REGION_FILE_PRIVATE) {
 		if (pagemap >= 0)
@@ -334,7 +303,7 @@ static void register_and_protect(int pagemap, const struct ckpt_region *r, struc
 		return;
 	}
 	struct uffdio_writeprotect wp = {.range = {r->start, r->end - r->start}, .mode = UFFDIO_WRITEPROTECT_MODE_WP};
-	sys_ioctl(tracking_fd, UFFDIO_WRITEPROTECT, &wp);
+	sys_ioctl(tracking_uffd(), UFFDIO_WRITEPROTECT, &wp);
 }
 
 /* After the capture, every thread still stopped, before the writer's copy:
@@ -344,23 +313,21 @@ static void register_and_protect(int pagemap, const struct ckpt_region *r, struc
 void tracking_protect(struct capture *c)
 {
 	static uint32_t background_captures; /* restored with the program: counts across restarts */
-	if (tracking_fd < 0 && !c->periodic && background_captures++ == 0) { /* see the top of this file */
+	if (tracking_uffd() < 0 && !c->periodic && background_captures++ == 0) { /* see the top of this file */
 		c->hdr->tracking = CKPT_TRACKING_NONE;
 		return;
 	}
-	if (unavailable || (tracking_fd < 0 && open_tracking() < 0)) {
+	if (unavailable || (tracking_uffd() < 0 && open_tracking() < 0)) {
 		c->hdr->tracking = CKPT_TRACKING_UNAVAILABLE;
 		return;
 	}
-	long pagemap = sys_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
+	int pagemap = tracking_pagemap();
 	struct found_runs found = {(struct page_region *)c->text, c->text_cap / sizeof(struct page_region)};
 	for (uint32_t i = 0; i < c->nregions; i++) {
 		const struct ckpt_region *r = &c->regions[i];
 		if (trackable(c, r) && (pagemap < 0 || protect_written((int)pagemap, r, found) < 0))
 			register_and_protect((int)pagemap, r, found);
 	}
-	if (pagemap >= 0)
-		sys_close((int)pagemap);
 	protected_since = c->hdr->image_id;
 }
 

@@ -48,6 +48,7 @@
 #include <sys/mman.h>
 #include "ckpt_lib.h"
 #include "early_protect.h"
+#include "tracking_fds.h"
 #include "pagemap_scan.h"
 #include "warm_bounce.h"
 #include "worker.h"
@@ -187,14 +188,14 @@ static void warm_for_written(void)
 static void helper_main(void *unused)
 {
 	(void)unused;
-	long pagemap = sys_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
-	int done = pagemap >= 0 && scan_written((int)pagemap) == 0;
+	/* Opened high during a capture: one opened here would take the lowest
+	 * free number while the program runs (tracking_fds.c). */
+	int pagemap = tracking_pagemap();
+	int done = pagemap >= 0 && scan_written(pagemap) == 0;
 	if (done) {
-		checksum_unchanged((int)pagemap);
+		checksum_unchanged(pagemap);
 		warm_for_written();
 	}
-	if (pagemap >= 0)
-		sys_close((int)pagemap);
 	__atomic_store_n(&state, done ? READY : LOST, __ATOMIC_RELEASE);
 	siginfo_t info = {.si_signo = ckpt_config.signal, .si_code = SI_QUEUE};
 	info.si_pid = (int)sys_getpid();
