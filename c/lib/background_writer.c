@@ -54,6 +54,42 @@ static long plain_clone(void)
 	return SYS5(__NR_clone, 0 /* no CLONE_* flags, exit signal 0 */, 0, 0, 0, 0);
 }
 
+/* What the coordinator tells the writer once the program can run again,
+ * and what the writer leaves for the program's next checkpoint: a writer
+ * killed (the OOM killer, SIGKILL) says nothing itself, and its exit
+ * status reaches no one (init reaps it, or, on some machines, never). So
+ * the page stays mapped, MADV_DONTFORK (a child of the program's has
+ * none), until that writer is gone; then, if it never finished, the
+ * program's next checkpoint says so (report_writer_killed). */
+struct handoff {
+	int32_t ready;    /* futex word: 1 once pause_ns is set */
+	int32_t finished; /* set by the writer once image_write has returned, either way */
+	uint64_t pause_ns;
+	int32_t writer, periodic;
+	char image[CKPT_PATH_MAX];
+};
+#define HANDOFF_BYTES ((sizeof(struct handoff) + 4095) & ~4095ul)
+
+static struct handoff *watched; /* the latest writer's, until it is gone */
+static int watched_owner;       /* the pid that mapped it: a forked child has no such page */
+
+/* Once the latest writer is gone: its page read and unmapped. */
+static void settle_watched(void)
+{
+	struct handoff *h = watched;
+	watched = 0;
+	if (!h || watched_owner != (int)sys_getpid())
+		return;
+	if (!__atomic_load_n(&h->finished, __ATOMIC_ACQUIRE))
+		report_writer_killed(h->image, h->writer, h->periodic);
+	sys_munmap(h, HANDOFF_BYTES);
+}
+
+int writer_watched(void)
+{
+	return watched && watched_owner == (int)sys_getpid();
+}
+
 static int last_writer; /* pid of the latest background writer, 0 after a restart */
 
 /* Two writers must never race for the same image name: a new checkpoint,
@@ -69,6 +105,7 @@ void wait_for_previous_writer(void)
 			;
 		sys_close((int)fd);
 	}
+	settle_watched();
 	shared_scratch_reclaim();
 }
 
@@ -80,17 +117,19 @@ int previous_writer_running(void)
 	if (!last_writer)
 		return 0;
 	long fd = sys_pidfd_open(last_writer);
-	if (fd < 0)
-		return 0;
 	struct { int fd; short events, revents; } p = {(int)fd, 1 /* POLLIN: it exited */, 0};
-	long ready = sys_poll(&p, 1, 0);
-	sys_close((int)fd);
+	long ready = fd < 0 ? 1 : sys_poll(&p, 1, 0);
+	if (fd >= 0)
+		sys_close((int)fd);
+	if (ready)
+		settle_watched();
 	return ready == 0;
 }
 
 void forget_previous_writer(void)
 {
 	last_writer = 0;
+	watched = 0; /* unmapped before any capture (take_checkpoint): not in the image */
 	shared_scratch_forget();
 }
 
@@ -99,12 +138,6 @@ int previous_writer(void)
 	return last_writer;
 }
 
-/* What the coordinator tells the writer once the program can run again. */
-struct handoff {
-	int32_t ready; /* futex word: 1 once pause_ns is set */
-	uint32_t unused;
-	uint64_t pause_ns;
-};
 
 /* The pause the coordinator measured, or, if it never says (it cannot be
  * stopped in between but for SIGKILL), the part before the fork. */
@@ -134,6 +167,7 @@ static void writer_main(struct first_child *a)
 	sys_prctl(PR_SET_NAME, (unsigned long)"ckpt-writer", 0, 0, 0);
 	uint64_t size = 0;
 	int rc = image_write(a->c, &size, 1);
+	__atomic_store_n(&a->handoff->finished, 1, __ATOMIC_RELEASE);
 	if (rc && a->c->hdr->nmembers)
 		drop_captured_member_files(a->c); /* the tree's commit failed: its members' files are of no checkpoint */
 	report_background(a->c, rc == 0, size, program_pause(a->handoff, a->before_fork_ns), a->started_ns);
@@ -145,7 +179,7 @@ static void writer_main(struct first_child *a)
 static void first_child_main(void *arg)
 {
 	struct first_child *a = arg;
-	long w = a->shared ? start_shared_writer(a->shared) : plain_clone();
+	long w = a->shared ? start_shared_writer(a->shared, &a->handoff->finished) : plain_clone();
 	if (w == 0)
 		writer_main(a);
 	a->writer = (int32_t)w;
@@ -200,25 +234,32 @@ int start_background_writer(struct capture *c, uint64_t started_ns)
 	struct shared_writer *shared;
 	if (prepare_shared_write(c, started_ns, &shared) || (!shared && bounce_data(c, 0, 0) < 0))
 		return -1;
-	long page = sys_mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	long page = sys_mmap(0, HANDOFF_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (page < 0)
 		return -1;
 	long stack = sys_mmap(0, FIRST_CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (stack < 0) {
-		sys_munmap((void *)page, 4096);
+		sys_munmap((void *)page, HANDOFF_BYTES);
 		return -1;
 	}
-	struct first_child a = {c, (struct handoff *)page, started_ns, monotonic_ns() - started_ns, -1, 0, 0, shared};
+	struct handoff *h = (struct handoff *)page;
+	h->periodic = c->periodic;
+	str_copy(h->image, sizeof h->image, ckpt_config.image_path);
+	struct first_child a = {c, h, started_ns, monotonic_ns() - started_ns, -1, 0, 0, shared};
 	long mid = run_first_child((char *)stack + FIRST_CHILD_STACK, &a);
 	int pid = mid > 0 ? a.writer : -1;
-	struct handoff *h = (struct handoff *)page;
+	h->writer = pid;
 	h->pause_ns = monotonic_ns() - started_ns;
 	if (shared && pid > 0)
 		shared_scratch_handed(c, h->pause_ns);
 	__atomic_store_n(&h->ready, 1, __ATOMIC_RELEASE);
 	sys_futex(&h->ready, FUTEX_WAKE, 1, 0); /* not _PRIVATE: the writer is another process */
 	sys_munmap((void *)stack, FIRST_CHILD_STACK);
-	sys_munmap((void *)page, 4096);
+	if (pid > 0 && sys_madvise(h, HANDOFF_BYTES, MADV_DONTFORK) == 0) {
+		watched = h, watched_owner = (int)sys_getpid();
+	} else {
+		sys_munmap(h, HANDOFF_BYTES);
+	}
 	if (pid > 0)
 		last_writer = pid;
 	return pid > 0 ? pid : -1;

@@ -349,6 +349,7 @@ void wait_for_previous_writer(void);
 void forget_previous_writer(void);
 int previous_writer(void); /* its pid, or 0 */
 int previous_writer_running(void);
+int writer_watched(void); /* its page is still mapped: wait for it before the memory map is read */
 
 /* image_id.c: a fresh image_id. */
 uint64_t new_image_id(void);
@@ -370,6 +371,7 @@ int tree_member_checkpoint(const siginfo_t *info, const void *uc);
 void announce_if_stderr_is_a_file(void);
 void report_checkpoint(const struct capture *c, int ok, uint64_t size, uint64_t ns, int keep_running);
 void report_background(const struct capture *c, int ok, uint64_t size, uint64_t pause_ns, uint64_t started_ns);
+void report_writer_killed(const char *image, int writer, int periodic);
 void report_capture_handed_over(const struct capture *c); /* to a background writer */
 
 /* clock.c: `clock`'s time in nanoseconds (0: CLOCK_REALTIME, 1: CLOCK_MONOTONIC). */

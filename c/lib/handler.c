@@ -190,7 +190,8 @@ static void take_checkpoint(int request, siginfo_t *info, void *uc)
 		coordinator_release();
 		return;
 	}
-	if (shared_scratch_out()) /* its scratch must be gone before anything reads the memory map */
+	/* Its scratch, and its handoff page, must be gone before anything reads the memory map. */
+	if (shared_scratch_out() || writer_watched())
 		wait_for_previous_writer();
 	if (request == 3)
 		ckpt_config.keep = requested_keep(info);

@@ -130,3 +130,22 @@ void report_background(const struct capture *c, int ok, uint64_t size, uint64_t 
 	line_str(&l, "); continuing");
 	say(&l);
 }
+
+/* At the program's next checkpoint, a background writer that ended before
+ * its image was complete: killed, since every other end is its own line
+ * (background_writer.c, struct handoff). The image it would have replaced
+ * was never touched: images are linked in whole or not at all. */
+void report_writer_killed(const char *image, int writer, int periodic)
+{
+	struct line l = {.len = 0};
+	line_str(&l, periodic ? "ckpt: periodic checkpoint failed: " : "ckpt: checkpoint failed: ");
+	line_str(&l, "its writer (pid ");
+	line_u64(&l, (uint64_t)writer);
+	line_str(&l, ") was killed before the image was complete (SIGKILL, or the OOM killer); ");
+	line_str(&l, image);
+	line_str(&l, " is as it was before that checkpoint");
+	line_str(&l, periodic ? "; the program continues, and the next period tries again" : "; the program continues");
+	say(&l);
+	if (periodic)
+		last_periodic_failure = 0;
+}

@@ -50,6 +50,7 @@ struct shared_writer {
 	uint64_t started_ns;
 	int program_pid;
 	uint64_t tcb[8];    /* the %fs block: self pointers at 0 and 0x10, the canary at 0x28 */
+	int32_t *finished;  /* set once image_write returns (background_writer.c, struct handoff) */
 };
 
 /* The program's side, in libckpt's data, which the writer sees too. */
@@ -216,6 +217,7 @@ static void shared_writer_main(void *arg)
 	sys_prctl(PR_SET_NAME, (unsigned long)"ckpt-writer", 0, 0, 0);
 	uint64_t size = 0, pause_ns;
 	int rc = image_write(&s->c, &size, 1);
+	__atomic_store_n(s->finished, 1, __ATOMIC_RELEASE);
 	int scratch_may_go = wait_let_go(s, &pause_ns);
 	report_background(&s->c, rc == 0, size, pause_ns, s->started_ns);
 	if (rc == 0) /* image_write leaves it to an exit, which this is not for the memory */
@@ -225,8 +227,9 @@ static void shared_writer_main(void *arg)
 	sys_exit_group(rc == 0 ? 0 : 1);
 }
 
-long start_shared_writer(struct shared_writer *w)
+long start_shared_writer(struct shared_writer *w, int32_t *finished)
 {
+	w->finished = finished;
 	return clone_vm_on_stack((char *)w + SHARED_WRITER_AREA, shared_writer_main, w);
 }
 

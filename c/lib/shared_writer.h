@@ -32,7 +32,7 @@ int prepare_shared_write(struct capture *c, uint64_t started_ns, struct shared_w
 
 /* Starts the writer (from the first child, as background_writer.c does);
  * its pid or -errno. */
-long start_shared_writer(struct shared_writer *w);
+long start_shared_writer(struct shared_writer *w, int32_t *finished); /* *finished set once image_write returns */
 /* In the program once the writer exists: scratch is the writer's now. */
 void shared_scratch_handed(struct capture *c, uint64_t pause_ns);
 /* Once the program no longer reads scratch (scratch_close): the writer

@@ -87,7 +87,7 @@ test("the incremental images' writers share the program's memory (clone with CLO
   await expectEveryPageBack();
 }, 60000);
 
-test("a writer beside the program killed before its image is durable: the program runs on, the scratch it left is gone before the next capture, which is full", async () => {
+test("a writer beside the program killed before its image is durable: the program runs on, the scratch it left is gone before the next capture, which is full and says the writer was killed", async () => {
   const held = await incrementalHeldAtFsync(3000000);
   if (!held) return;
   const { run, traced } = held;
@@ -100,6 +100,9 @@ test("a writer beside the program killed before its image is durable: the progra
   expect(hugeMappings(run.pid).length).toBe(1); // its scratch, left to the program
   await checkpoint(run, 3);
   expect({ huge: hugeMappings(run.pid), written: written(run) }).toEqual({ huge: [], written: 3 });
+  // The killed writer said nothing; the program's next checkpoint says it, once.
+  const killed = `checkpoint failed: its writer (pid ${writers[0]}) was killed before the image was complete`;
+  expect(run.stderr.split(killed).length - 1).toBe(1);
   expect(run.stderr.split("checkpoint written").at(-1)).toContain("every page");
   run.proc.kill("SIGKILL");
   await run.done;
