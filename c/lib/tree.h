@@ -27,6 +27,10 @@ int tree_list(struct capture *c);
  * notices), or refuses it (-1) when its trigger is no longer blocked, or
  * still is `span_ns` after `since_ns` with no libckpt. */
 int tree_await_libckpt(struct capture *c, int pid, uint64_t since_ns, uint64_t span_ns);
+/* tree_exits.c: a process whose first thread is a zombie, once every
+ * thread of it has ended (f re-read): 0; 1 once it is gone (reaped); -1
+ * (c->error) when its other threads run on. */
+int tree_settle_exit(struct capture *c, struct proc_facts *f);
 
 /* tree_checks.c, on the final listing with every member stopped: groups
  * and sessions the restart could not make, processes outside the tree in

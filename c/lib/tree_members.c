@@ -236,7 +236,12 @@ static int orphan(int pid, void *ctx)
 	    !of_this_tree(pid, s->root, s->root_started))
 		return 0;
 	struct proc_facts f;
-	if (proc_facts(c, pid, &f) || f.state == 'Z' || f.ppid == s->root || is_member(c, f.ppid) ||
+	if (proc_facts(c, pid, &f))
+		return 0;
+	int settled = tree_settle_exit(c, &f); /* an exit on its way waited out */
+	if (settled)
+		return settled < 0 ? (s->failed = 1) : 0;
+	if (f.state == 'Z' || f.ppid == s->root || is_member(c, f.ppid) ||
 	    of_this_tree(f.ppid, s->root, s->root_started))
 		return 0; /* gone, or about to be reaped by init; or its parent's listing takes it */
 	if (str_eq(f.comm, "ckpt-writer"))
@@ -319,6 +324,11 @@ int tree_list(struct capture *c)
 				struct proc_facts f;
 				if (proc_facts(c, k.pids[i], &f))
 					continue; /* gone and reaped since: not in the tree any more */
+				int settled = tree_settle_exit(c, &f);
+				if (settled < 0)
+					return -1;
+				if (settled)
+					continue;
 				if (k.overflow || c->nmembers + 1 >= CKPT_MAX_MEMBERS) {
 					return -too_many(c);
 				}

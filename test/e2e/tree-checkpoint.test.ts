@@ -133,6 +133,15 @@ test("a stopped child is refused by pid and name", async () => {
   }
 }, 60000);
 
+test("a child whose main thread ended while another counts on (pthread_exit in main) is refused by pid and name, never saved as exited", async () => {
+  writeFileSync(join(dir, "myckpt.dat"), earlier);
+  const run = start(["mainexit", "1000"]);
+  const [c1] = await children(run);
+  await until(() => processState(c1) === "Z", show(run)); // its first thread: a zombie
+  await refused(run, c1, /its first thread has ended while its other threads run on \(pthread_exit in main\)/);
+  expect(counts(run.stdout, "c1").length).toBeGreaterThan(3); // its count goes on
+}, 60000);
+
 const staticChild = muslFixture("count", "static");
 test.skipIf(!staticChild)("a static child (no libckpt) is refused by pid and name", async () => {
   writeFileSync(join(dir, "myckpt.dat"), earlier);
