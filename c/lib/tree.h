@@ -1,5 +1,6 @@
 /* Process trees in libckpt (docs/process-trees.md): the root's side
- * (tree.c, tree_members.c, tree_checks.c), a member's (tree_member.c) and
+ * (tree.c, tree_members.c, tree_facts.c, tree_exits.c, tree_checks.c), a
+ * member's (tree_member.c) and
  * the descriptors between them (tree_fds.c). */
 #ifndef CKPT_TREE_H
 #define CKPT_TREE_H
@@ -15,10 +16,11 @@ struct proc_facts {
 	char comm[16];
 };
 
-/* tree_members.c */
+/* tree_facts.c */
 int proc_facts(struct capture *c, int pid, struct proc_facts *f);
 void name_process(struct line *l, int pid, const char *comm);
 int process_gone(int pid);
+/* tree_members.c */
 /* Every process below the root into c->members, in tree order; refuses
  * (-1, c->error) a member that cannot be checkpointed. */
 int tree_list(struct capture *c);
