@@ -196,7 +196,9 @@ test.skipIf(!canMount)("read-only image directory: the checkpoint fails, the ear
   }
 }, 60000);
 
-test.skipIf(!canMount)("disk full: the checkpoint fails, the earlier image keeps its bytes, no temporary file is left", async () => {
+// --compress writes through a thread of its own (compressed_stream.c): its failure must reach the line too.
+for (const compress of [[], ["--compress"]])
+test.skipIf(!canMount)(`disk full${compress.length ? " with --compress" : ""}: the checkpoint fails, the earlier image keeps its bytes, no temporary file is left`, async () => {
   const small = join(dir, "small");
   const unmount = mountTmpfs(small, "size=1m");
   try {
@@ -204,7 +206,7 @@ test.skipIf(!canMount)("disk full: the checkpoint fails, the earlier image keeps
     const before = earlierImage(image);
     const program = [fixture("heap-pattern"), "8", "6"]; // an image of 8 MiB and more
     const reference = runToEnd(program, { cwd: dir });
-    const { run, code } = await failedCheckpoint(["--image", image], program, 1);
+    const { run, code } = await failedCheckpoint(["--image", image, ...compress], program, 1);
     expect(code).toBe(0);
     expectOneFailureLine(run.stderr, /No space left on device/);
     expect(run.stdout).toBe((await reference).stdout);
