@@ -138,7 +138,6 @@ int previous_writer(void)
 	return last_writer;
 }
 
-
 /* The pause the coordinator measured, or, if it never says (it cannot be
  * stopped in between but for SIGKILL), the part before the fork. */
 static uint64_t program_pause(struct handoff *h, uint64_t before_fork_ns)
