@@ -23,18 +23,18 @@
  *   does not shrink is stored as it is (stored_len == len).
  * - Blocks have no alignment, so they are put side by side in a staging
  *   buffer, written out 2 MiB at a time at aligned offsets with O_DIRECT,
- *   and the last piece padded with zeros to a whole page.
- * - The writes are made by a thread of their own (the stager), from STAGES
- *   buffers in turn, so the filing thread compresses while the disk
- *   writes: it spent a third of its time waiting in pwrite, and --compress
- *   took x1.77 of a plain checkpoint (docs/performance.md, "Compression
- *   writes on a thread of its own"). The stager mostly sleeps in the
- *   device's wait, so two cores still compress. Through the page
+ *   and the last piece padded with zeros to a whole page. Through the page
  *   cache instead, each 2 MiB pwrite took 4.5 ms here (1.2 s of a 1.9 s
  *   checkpoint of 1 GiB): this VM pays dearly for fresh page-cache pages.
  *   Where the file system refuses O_DIRECT, the pieces go through the page
  *   cache and their writeback starts at once (sync_file_range), so the
  *   final fsync finds little left.
+ * - The writes are made by a thread of their own (the stager), from STAGES
+ *   buffers in turn, so the filing thread compresses while the disk
+ *   writes: it spent a third of its time waiting in pwrite, and --compress
+ *   took x1.77 of a plain checkpoint (docs/performance.md, "Compression
+ *   writes on a thread of its own"). The stager mostly sleeps in the
+ *   device's wait, so two cores still compress.
  *
  * The file was sized for the uncompressed data first (stored_len never
  * exceeds len), so no write extends it; image_writer.c moves what follows
@@ -240,7 +240,8 @@ static void stager(void *arg)
 			futex_wait((int32_t *)&p->posted, (int32_t)posted);
 		}
 		if (!p->write_err)
-			p->write_err = write_at(p->fd, &p->direct, p->stage[n % STAGES].b, STAGE, p->stage_at[n % STAGES]);
+			__atomic_store_n(&p->write_err, write_at(p->fd, &p->direct, p->stage[n % STAGES].b, STAGE, p->stage_at[n % STAGES]),
+					 __ATOMIC_RELAXED);
 		__atomic_store_n(&p->written, n + 1, __ATOMIC_RELEASE);
 		futex_wake(&p->written);
 	}
