@@ -276,15 +276,7 @@ const char *fdinfo_field(const char *s, const char *end, const char *key, unsign
  * long to record; and the last wd `fd` handed out (0: none seen). */
 int inotify_recorded(int fd, int wd, const char **path, uint32_t *add_flags);
 int32_t inotify_last_wd(int fd);
-/* proc_stat.c: field n (1-based, n >= 3) of a /proc/PID/stat text, as a
- * number (0 if absent), and its state letter (field 3; '?' if absent). */
-uint64_t stat_field(const char *text, long len, int n);
-char stat_state(const char *text, long len);
-/* /proc/PID/stat read into a caller's buffer, field n of it (0 if unreadable), and
- * whether `pid` is an ancestor of this process (PPid walked up). */
-long read_proc_stat(int pid, char *text, long size);
-uint64_t proc_stat_field(int pid, int n);
-int is_ancestor(int pid);
+#include "proc_stat.h"
 
 /* Setjmp-like: returns 0 when saving, 1 when the stub resumes here after a
  * restart (jump_to_resume_point in c/stub/jumps.S). */

@@ -36,6 +36,22 @@ char stat_state(const char *text, long len)
 	return p && p[0] == ' ' ? p[1] : '?';
 }
 
+int state_ended(char state)
+{
+	return state == 'Z' || state == 'X';
+}
+
+int task_ended(struct capture *c, const char *task_dir, int tid)
+{
+	struct line p = {.len = 0};
+	line_str(&p, task_dir);
+	line_str(&p, "/");
+	line_u64(&p, (uint64_t)tid);
+	line_str(&p, "/stat");
+	long len = read_proc_file(c, p.buf);
+	return len <= 0 /* gone */ || state_ended(stat_state(c->text, len));
+}
+
 /* /proc/PID/stat into `text` (NUL-terminated), without a capture's buffer:
  * the constructor and the exec wrappers read it too. Its length, or <= 0. */
 long read_proc_stat(int pid, char *text, long size)

@@ -109,15 +109,7 @@ struct task_list {
 
 static int zombie(struct capture *c, int tid)
 {
-	struct line p = {.len = 0};
-	line_str(&p, "/proc/self/task/");
-	line_u64(&p, (uint64_t)tid);
-	line_str(&p, "/stat");
-	long len = read_proc_file(c, p.buf);
-	if (len <= 0)
-		return 1; /* gone */
-	char state = stat_state(c->text, len);
-	return state == 'Z' || state == 'X';
+	return task_ended(c, "/proc/self/task", tid);
 }
 
 static int listed(const struct task_list *l, int tid)

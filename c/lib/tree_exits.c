@@ -12,7 +12,6 @@
  *    live program that a restart would make again as an exited one. It is
  *    refused by pid and name once its threads have not ended for a second.
  */
-#include <fcntl.h>
 #include "ckpt_lib.h"
 #include "tree.h"
 #include "../sys.h"
@@ -20,34 +19,23 @@
 #define EXIT_WAIT_NS 1000000000ull
 
 struct task_scan {
-	int pid;
+	struct capture *c;
+	struct line dir; /* /proc/PID/task */
 	int alive;
 };
 
 static int task_alive(int tid, void *ctx)
 {
 	struct task_scan *s = ctx;
-	struct line path = proc_path((uint64_t)s->pid, "task/");
-	line_u64(&path, (uint64_t)tid);
-	line_str(&path, "/stat");
-	char text[512];
-	long fd = sys_openat(AT_FDCWD, path.buf, O_RDONLY | O_CLOEXEC, 0);
-	long len = fd >= 0 ? sys_read((int)fd, text, sizeof text - 1) : -1;
-	if (fd >= 0)
-		sys_close((int)fd);
-	if (len <= 0)
-		return 0; /* that thread is gone */
-	char state = stat_state(text, len);
-	s->alive = state != 'Z' && state != 'X';
+	s->alive = !task_ended(s->c, s->dir.buf, tid);
 	return s->alive;
 }
 
 /* Whether a thread of `pid` has not ended yet. */
-static int threads_alive(int pid)
+static int threads_alive(struct capture *c, int pid)
 {
-	struct task_scan s = {pid, 0};
-	struct line dir = proc_path((uint64_t)pid, "task");
-	for_each_numbered_entry(dir.buf, task_alive, &s);
+	struct task_scan s = {c, proc_path((uint64_t)pid, "task"), 0};
+	for_each_numbered_entry(s.dir.buf, task_alive, &s);
 	return s.alive;
 }
 
@@ -56,7 +44,7 @@ int tree_settle_exit(struct capture *c, struct proc_facts *f)
 	if (f->state != 'Z')
 		return 0;
 	uint64_t since = monotonic_ns();
-	while (threads_alive(f->pid)) {
+	while (threads_alive(c, f->pid)) {
 		if (monotonic_ns() - since > EXIT_WAIT_NS) {
 			c->error.len = 0;
 			name_process(&c->error, f->pid, f->comm);

@@ -40,7 +40,7 @@ int process_gone(int pid)
 	if (len <= 0)
 		return 1;
 	char s = stat_state(text, len);
-	return s == 'Z' || s == 'X';
+	return state_ended(s);
 }
 
 /* "process PID (comm)" */
