@@ -81,7 +81,11 @@ int drop_or_fail(struct capture *c, int fd, const char *target, const char *why)
 		c->error = l;
 		return -1;
 	}
-	if (!warned_before(c, fd))
+	/* A member's launch fd is one the root still holds (tree_launch_fd):
+	 * the root's own capture drops it too and says so, once. Said again by
+	 * every member, a periodic checkpoint of a build repeated it for each
+	 * new compiler process. */
+	if (!warned_before(c, fd) && !(inherited && c->member_path))
 		say(&l);
 	return 0;
 }
