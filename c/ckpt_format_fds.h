@@ -50,6 +50,12 @@ enum ckpt_sock_state {
 
 /* sock_flags: boolean options set again at restart (the first two on any
  * socket, the others on TCP and UDP ones). */
+/* A FILE record's kind_flags (version 12): the file, in a temporary
+ * directory, has its bytes in the image (content_offset, content_len: its
+ * size, content_crc; mode: its permission bits), and a restart that finds
+ * its path gone makes it again from them (c/kinds/fd_file.c). */
+#define CKPT_FILE_KEPT 1u
+
 #define CKPT_SOCK_PASSCRED 1u
 #define CKPT_SOCK_REUSEADDR 2u
 #define CKPT_SOCK_REUSEPORT 4u
@@ -87,7 +93,8 @@ struct ckpt_fd {
 				      * INOTIFY: the last wd it handed out (the next is one more) */
 	uint64_t sigmask;            /* SIGNALFD: the signals it takes (bit n-1: signal n) */
 	int32_t clock;               /* TIMERFD: its clockid */
-	uint32_t kind_flags;         /* EVENTFD: EFD_SEMAPHORE; TIMERFD: TFD_TIMER_ABSTIME */
+	uint32_t kind_flags;         /* EVENTFD: EFD_SEMAPHORE; TIMERFD: TFD_TIMER_ABSTIME;
+				      * FILE (version 12): CKPT_FILE_KEPT */
 	int64_t interval_sec, interval_nsec;   /* TIMERFD: it_interval */
 	int64_t remaining_sec, remaining_nsec; /* TIMERFD: time to the next expiry (of an
 						* absolute CLOCK_REALTIME one: its time); both 0: disarmed */

@@ -74,6 +74,15 @@ static inline size_t str_copy(char *dst, size_t cap, const char *src)
 	return n;
 }
 
+/* The directory part of `path` ("/a/b/name" -> "/a/b", "/name" -> "/"). */
+static inline void str_dir_of(char *dir, size_t cap, const char *path)
+{
+	size_t n = str_copy(dir, cap, path);
+	while (n > 1 && dir[n - 1] != '/')
+		n--;
+	dir[n > 1 ? n - 1 : 1] = 0;
+}
+
 /* A bounded text buffer for one-line messages: appends never overflow, they
  * truncate. */
 struct line {

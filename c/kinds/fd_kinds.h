@@ -54,7 +54,7 @@ static inline const char *fd_stores_nothing(const struct ckpt_fd *f)
 
 /* Record checks: 0 when the record makes sense for its kind, else the
  * refusal. `h` is the image's header, already checked. */
-const char *fd_file_record_problem(const struct ckpt_fd *f);
+const char *fd_file_record_problem(const struct ckpt_fd *f, const struct ckpt_header *h);
 const char *fd_proc_record_problem(const struct ckpt_fd *f);
 const char *fd_inherit_record_problem(const struct ckpt_fd *f);
 const char *fd_tty_record_problem(const struct ckpt_fd *f);
@@ -154,6 +154,17 @@ uint32_t fd_unlinked_kind(const char *target);
 /* fd_unlinked.c, once dups, reopens and a tree's sharing are known: the
  * bytes of each file, stored once, by the record that holds it. */
 int store_unlinked_contents(struct capture *c);
+/* fd_unlinked.c: r->content_len bytes of r's file into the stored bytes
+ * (c->pipe_data; the caller checked there is room), read through a fresh
+ * read-only open, so that the fd's offset stays put: 0, -errno when it
+ * cannot be opened, 1 when the file is shorter. */
+long fd_contents_copy(struct capture *c, struct ckpt_fd *r);
+/* fd_file.c, once dups and a tree's sharing are known: the bytes of each
+ * file in a temporary directory, kept while there is room; never fails. */
+void keep_temp_files(struct capture *c);
+/* fd_file.c, as offsets are read again after ckpt's own lines went out
+ * (refresh_file_offsets): a kept file that has grown since is not kept. */
+void fd_file_recheck_kept(struct ckpt_fd *r);
 /* fd_proc.c: whether readlink's `target` is a /proc or /sys file. */
 int is_proc_path(const char *target);
 /* fd_pipe.c: keeps pipes and FIFOs whose both ends the process (or the
@@ -189,7 +200,10 @@ int path_leads_to(const char *path, const struct stat *want);
 void fd_file_check_world(const struct ckpt_fd *f, const char *path);
 /* Restore: open, place at f->fd (fd_place.c). Kinds restored per pipe take
  * the whole table and act at the first record of each pipe. */
-void fd_file_restore(const struct ckpt_fd *f, const char *path);
+void fd_file_restore(const struct ckpt_fd *f, const char *path, int image_fd);
+/* fd_file.c: a kept file (CKPT_FILE_KEPT) whose path is gone made again
+ * from its bytes in `image_fd`; nothing for any other. */
+void fd_file_remake(const struct ckpt_fd *f, const char *path, int image_fd);
 /* fd_file.c: the file opened again as the record says, at a high number
  * (for a description a tree's processes share: c/stub/tree_shared.c). */
 int fd_file_reopen(const struct ckpt_fd *f, const char *path);

@@ -169,10 +169,7 @@ static int reopenable(int fd, const struct ckpt_fd *r, struct line *why)
 static int tmpfile_possible(const char *path, struct line *why)
 {
 	char dir[CKPT_PATH_MAX];
-	size_t n = str_copy(dir, sizeof dir, path);
-	while (n > 1 && dir[n - 1] != '/')
-		n--;
-	dir[n > 1 ? n - 1 : 1] = 0;
+	str_dir_of(dir, sizeof dir, path);
 	long t = sys_openat(AT_FDCWD, dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (t >= 0) {
 		sys_close((int)t);
@@ -185,22 +182,18 @@ static int tmpfile_possible(const char *path, struct line *why)
 	return refuse(why, ")");
 }
 
-/* The file's bytes, read through a fresh read-only open of the fd: its own
- * offset stays put, and a write-only fd can still be read. */
-static int copy_contents(struct capture *c, struct ckpt_fd *r)
+long fd_contents_copy(struct capture *c, struct ckpt_fd *r)
 {
-	if (c->pipe_data_size + r->content_len > c->pipe_data_cap)
-		return capture_fail(c, "deleted files and memfds hold more than ckpt stores in one image", 0);
 	struct line p = self_fd_path(r->fd);
 	long rd = sys_openat(AT_FDCWD, p.buf, O_RDONLY | O_CLOEXEC, 0);
 	if (rd < 0)
-		return capture_fail_path(c, "cannot read the deleted file or memfd on ", p.buf, rd);
+		return rd;
 	char *to = c->pipe_data + c->pipe_data_size;
 	for (uint64_t got = 0; got < r->content_len;) {
 		long k = sys_pread((int)rd, to + got, r->content_len - got, (long)got);
 		if (k <= 0) {
 			sys_close((int)rd);
-			return capture_fail_path(c, "a deleted file or memfd changed size while being read: ", p.buf, 0);
+			return 1;
 		}
 		got += (uint64_t)k;
 	}
@@ -208,6 +201,17 @@ static int copy_contents(struct capture *c, struct ckpt_fd *r)
 	r->content_offset = c->pipe_data_size; /* relative; the writer makes it absolute */
 	c->pipe_data_size += r->content_len;
 	return 0;
+}
+
+static int copy_contents(struct capture *c, struct ckpt_fd *r)
+{
+	if (c->pipe_data_size + r->content_len > c->pipe_data_cap)
+		return capture_fail(c, "deleted files and memfds hold more than ckpt stores in one image", 0);
+	long err = fd_contents_copy(c, r);
+	struct line p = self_fd_path(r->fd);
+	if (err < 0)
+		return capture_fail_path(c, "cannot read the deleted file or memfd on ", p.buf, err);
+	return err ? capture_fail_path(c, "a deleted file or memfd changed size while being read: ", p.buf, 0) : 0;
 }
 
 int store_unlinked_contents(struct capture *c)
@@ -280,10 +284,7 @@ int fd_unlinked_capture(struct capture *c, int fd, struct ckpt_fd *r, const char
 static int tmpfile_in_dir_of(const char *path, unsigned mode)
 {
 	char dir[CKPT_PATH_MAX];
-	size_t n = str_copy(dir, sizeof dir, path);
-	while (n > 1 && dir[n - 1] != '/')
-		n--;
-	dir[n > 1 ? n - 1 : 1] = 0;
+	str_dir_of(dir, sizeof dir, path);
 	long fd = sys_openat(AT_FDCWD, dir, O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
 	if (fd < 0)
 		die_path("cannot recreate the deleted file, in", dir, fd);

@@ -197,6 +197,7 @@ void refresh_file_offsets(struct capture *c)
 		if (fd_kind_has_own_file(c->fds[i].kind)) {
 			long off = sys_lseek(c->fds[i].fd, 0, SEEK_CUR);
 			c->fds[i].offset = off > 0 ? (uint64_t)off : 0;
+			fd_file_recheck_kept(&c->fds[i]);
 		}
 }
 
@@ -246,5 +247,8 @@ int capture_fds(struct capture *c)
 		return -1;
 	/* The world audit runs here, with the descriptors, so that everything a
 	 * restart would refuse fails the checkpoint before any heavy work. */
-	return resolve_pipes(c) || resolve_unix_sockets(c) || capture_locks(c) || capture_epoll_watches(c) ? -1 : audit_world(c);
+	if (resolve_pipes(c) || resolve_unix_sockets(c) || capture_locks(c) || capture_epoll_watches(c))
+		return -1;
+	keep_temp_files(c); /* last: what must be stored (pipes' bytes) has the room first */
+	return audit_world(c);
 }

@@ -26,7 +26,7 @@ void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int
 		switch (f->kind) {
 		case CKPT_FD_FILE:
 		case CKPT_FD_PROC: /* reopened by path as a file is */
-			fd_file_restore(f, string_at(strings, f->path_str));
+			fd_file_restore(f, string_at(strings, f->path_str), image_fd);
 			break;
 		case CKPT_FD_TTY:
 			fd_tty_restore(f, string_at(strings, f->path_str));

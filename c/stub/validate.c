@@ -189,7 +189,7 @@ static const char *fd_kind_problem(const struct ckpt_fd *f, const struct ckpt_he
 {
 	switch (f->kind) {
 	case CKPT_FD_FILE:
-		return fd_file_record_problem(f);
+		return fd_file_record_problem(f, h);
 	case CKPT_FD_PROC:
 		return fd_proc_record_problem(f);
 	case CKPT_FD_INHERIT:

@@ -6,7 +6,7 @@
  * Pure: image in, plain object out.
  */
 import { inotifyFacts } from "./inotify.ts";
-import { CKPT_FD_EPOLL, CKPT_FD_INOTIFY, CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_UNIX_SOCKET, CKPT_FD_INET_SOCKET, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD } from "./format.ts";
+import { CKPT_FD_EPOLL, CKPT_FD_FILE, CKPT_FD_INOTIFY, CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_UNIX_SOCKET, CKPT_FD_INET_SOCKET, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD } from "./format.ts";
 import { socketFacts } from "./sockets.ts";
 import { sysvSegment } from "./sysv-shm.ts";
 import { eventfdFacts, signalfdSignals, timerfdFacts } from "./event-fds.ts";
@@ -15,7 +15,7 @@ import {
 	vmFlagNames, schedulingFacts, credentialFacts, mempolicyFacts,
 } from "./facts.ts";
 import { clockName } from "./clocks.ts";
-import { CODEC_NAMES, epollEventNames, EXTENT_KINDS, FD_KINDS, LIBC_NAMES, REGION_KINDS, TRACKING_NAMES } from "./kinds.ts";
+import { CODEC_NAMES, epollEventNames, EXTENT_KINDS, FD_KINDS, keptFile, LIBC_NAMES, REGION_KINDS, TRACKING_NAMES } from "./kinds.ts";
 import { terminalModes } from "./terminal-modes.ts";
 import { treeJson, treeProcesses, type TreeProcess } from "./tree-info.ts";
 import type { Image } from "./types.ts";
@@ -101,7 +101,7 @@ export function infoJson(image: Image, processes: TreeProcess[] = treeProcesses(
 				path: f.path,
 				offset: kind.offset ? Number(f.offset) : null,
 				unreadBytes: kind.unread ? f.pipeLen : null,
-				storedBytes: kind.stored && f.sharesWith === null && f.reopens === null && !f.firstHolder ? f.contentLen : null,
+				storedBytes: kind.stored && (f.kind !== CKPT_FD_FILE || keptFile(f)) && f.sharesWith === null && f.reopens === null && !f.firstHolder ? f.contentLen : null,
 				sameFileAs: f.sharesWith,
 				sharedWith: f.reopens === null ? f.firstHolder : null,
 				opensAgain: f.reopens === null ? null : { pid: f.firstHolder?.pid ?? null, fd: f.reopens },

@@ -10,7 +10,7 @@
 import { CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL,
 	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_EXTENT_PARENT, CKPT_TRACKING_NONE,
 	CKPT_TRACKING_UNAVAILABLE, CKPT_TRACKING_WRITE_PROTECT, CKPT_FD_DELETED, CKPT_FD_EPOLL, CKPT_FD_EVENTFD,
-	CKPT_FD_FIFO, CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_INOTIFY, CKPT_FD_MEMFD, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_PROC,
+	CKPT_FD_FIFO, CKPT_FD_FILE, CKPT_FILE_KEPT, CKPT_FD_INHERIT, CKPT_FD_INOTIFY, CKPT_FD_MEMFD, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_PROC,
 	CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_TTY, CKPT_FD_UNIX_SOCKET, CKPT_FD_INET_SOCKET, CKPT_LOCK_FLOCK, CKPT_LOCK_LEASE, CKPT_LOCK_OFD, CKPT_LOCK_POSIX, CKPT_REGION_ANON,
 	CKPT_REGION_FILE_PRIVATE, CKPT_REGION_FILE_SHARED, CKPT_REGION_HEAP, CKPT_REGION_SHARED_ANON, CKPT_REGION_SHM_REMOVED, CKPT_REGION_SYSV_SHM,
 	CKPT_REGION_STACK, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_VM_ACCOUNT, CKPT_VM_DONTDUMP,
@@ -48,7 +48,7 @@ function kindTable<K extends Kind>(rows: K[]): KindTable<K> {
 export interface FdKind extends Kind {
 	readonly offset: boolean; // its file position is restored (OFFSET, `offset`)
 	readonly unread: boolean; // unread pipe bytes are stored with it (`unreadBytes`)
-	readonly stored: boolean; // the file's contents are stored in the image (`storedBytes`); no other kind may have any
+	readonly stored: boolean; // the file's contents may be stored in the image (`storedBytes`; a file only when kept); no other kind may have any
 	readonly terminal: boolean; // its terminal modes are saved and set again (`terminalModes`)
 	readonly lockable: boolean; // a restored open file: locks on it are taken again; no other kind may hold any
 	readonly byPath: boolean; // reopened or recreated by its path: it must have one
@@ -68,6 +68,21 @@ const fdKind = (value: number, text: string, json: string, has: Partial<Omit<FdK
 	sharedInTree: never, pathText: (f) => f.path, ...has,
 });
 
+/** A file in a temporary directory whose bytes the image keeps (CKPT_FILE_KEPT). */
+export const keptFile = (f: Fd) => f.kind === CKPT_FD_FILE && (f.kindFlags & CKPT_FILE_KEPT) !== 0;
+
+/**
+ * A file's record beyond its path (c/kinds/fd_file.c, fd_file_record_problem):
+ * stored bytes only on a kept one (CKPT_FILE_KEPT, a file in a temporary
+ * directory), all of the file, on an open file of its own.
+ */
+function fileProblem(f: Fd): string | undefined {
+	if ((f.kindFlags & ~CKPT_FILE_KEPT) !== 0) return "file flags out of range";
+	if ((f.kindFlags & CKPT_FILE_KEPT) === 0) return f.contentLen > 0 ? "stored contents on a file that is not kept" : undefined;
+	if (BigInt(f.contentLen) !== f.size || f.sharesWith !== null || f.firstHolder !== null || f.mode > 0o7777)
+		return "a kept file's record does not hold the whole file, or is not its own open file";
+}
+
 /** Bytes of a deleted file or memfd stored, the fd it is restored as one with, or the fd whose file it opens again. */
 const storedText = (f: Fd) =>
 	f.sharesWith !== null ? `as fd ${f.sharesWith}`
@@ -76,7 +91,10 @@ const storedText = (f: Fd) =>
 
 export const FD_KINDS = kindTable([
 	// sharedInTree: made once by a tree's restart for every process that holds it (docs/process-trees.md, "Descriptors between members").
-	fdKind(CKPT_FD_FILE, "file", "file", { offset: true, lockable: true, byPath: true, ownFile: true, sharedInTree: always }),
+	fdKind(CKPT_FD_FILE, "file", "file", {
+		offset: true, stored: true, lockable: true, byPath: true, ownFile: true, sharedInTree: always, problem: fileProblem,
+		pathText: (f) => (keptFile(f) ? `${f.path} (${bytes(f.contentLen)} kept: made again if gone)` : f.path),
+	}),
 	fdKind(CKPT_FD_PIPE_READ, "pipe read", "pipe-read", {
 		unread: true, sharedInTree: always, pathText: (f) => `${f.path || "pipe"} (${bytes(f.pipeLen)} unread)`,
 	}),

@@ -204,7 +204,7 @@ export function renderInfo(image: Image, nowMs: number, processes: TreeProcess[]
 		["memory data", `${bytes(dataBytes)} stored of ${bytes(memBytes)} mapped`
 			+ (h.codec === CKPT_CODEC_NONE ? "" : `, compressed (${CODEC_NAMES[h.codec]}) to ${bytes(compressedBytes)}`)],
 		["pipe data", bytes(pipeBytes)],
-		...(fileBytes > 0 ? [["file data", `${bytes(fileBytes)} (deleted files and memfds)`]] : []),
+		...(fileBytes > 0 ? [["file data", `${bytes(fileBytes)} (deleted files, memfds, kept temporary files)`]] : []),
 	], [], ""));
 	return out.join("\n");
 }

@@ -49,6 +49,41 @@ static void pipe_bytes(uint32_t kind, const char *(*problem)(const struct ckpt_f
 	check(problem(&f, &h), FD_CONTENTS_OUTSIDE, "stored file contents");
 }
 
+/* A file keeps bytes only when kept (CKPT_FILE_KEPT): all of it, in the
+ * data area, on its own open file; otherwise it stores nothing. */
+static void kept_file(void)
+{
+	struct ckpt_fd f = rec(CKPT_FD_FILE);
+	check(fd_file_record_problem(&f, &h), 0, "a plain file");
+	f.path_str = 0;
+	check(fd_file_record_problem(&f, &h), FD_RECORD_INVALID, "a file without a path");
+	f = rec(CKPT_FD_FILE);
+	f.content_len = 1;
+	check(fd_file_record_problem(&f, &h), FD_CONTENTS_OUTSIDE, "stored contents on a file not kept");
+	f.content_len = 0, f.pipe_len = 1;
+	check(fd_file_record_problem(&f, &h), FD_PIPE_BYTES_OUTSIDE, "pipe bytes on a file");
+	f = rec(CKPT_FD_FILE);
+	f.kind_flags = CKPT_FILE_KEPT, f.size = 4096, f.content_len = 4096, f.content_offset = 20480, f.mode = 0600;
+	check(fd_file_record_problem(&f, &h), 0, "a kept file, its bytes in the data area");
+	f.content_offset = 4096;
+	check(fd_file_record_problem(&f, &h), FD_CONTENTS_OUTSIDE, "a kept file's bytes in the tables");
+	f.content_offset = 65000;
+	check(fd_file_record_problem(&f, &h), FD_CONTENTS_OUTSIDE, "a kept file's bytes past the end");
+	f.content_offset = 20480, f.content_len = 100;
+	check(fd_file_record_problem(&f, &h), FD_RECORD_INVALID, "a kept file's bytes not the whole file");
+	f.content_len = 4096, f.shares_with = 1;
+	check(fd_file_record_problem(&f, &h), FD_RECORD_INVALID, "a kept file that is a dup");
+	f.shares_with = 0, f.share_pid = 7;
+	check(fd_file_record_problem(&f, &h), FD_RECORD_INVALID, "a kept file held first by another process");
+	f.share_pid = 0, f.mode = 010000;
+	check(fd_file_record_problem(&f, &h), FD_RECORD_INVALID, "a kept file's mode beyond the permission bits");
+	f.mode = 0600, f.kind_flags = 2;
+	check(fd_file_record_problem(&f, &h), FD_RECORD_INVALID, "a file flag that does not exist");
+	f = rec(CKPT_FD_FILE);
+	f.kind_flags = CKPT_FILE_KEPT, f.size = 0;
+	check(fd_file_record_problem(&f, &h), 0, "a kept empty file");
+}
+
 static void unlinked(uint32_t kind)
 {
 	struct ckpt_fd f = rec(kind);
@@ -193,7 +228,7 @@ static void inet_sockets(void)
 
 int main(void)
 {
-	stores_nothing(CKPT_FD_FILE, fd_file_record_problem, 1);
+	kept_file();
 	stores_nothing(CKPT_FD_PROC, fd_proc_record_problem, 1);
 	stores_nothing(CKPT_FD_INHERIT, fd_inherit_record_problem, 0);
 	stores_nothing(CKPT_FD_TTY, fd_tty_record_problem, 0);

@@ -8,9 +8,10 @@ import {
   statSync, writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { bytes } from "../../src/cli/text.ts";
 import { HEADER } from "../../src/image/format.ts";
 import { reseal } from "../fuzz/mutate.ts";
-import { checkpointRun, ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, ROOT, runToEnd, spawn, tempDir } from "./harness.ts";
+import { checkpointRun, ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lastingDir, lines, ROOT, runToEnd, spawn, tempDir } from "./harness.ts";
 
 let dir: string;
 eachTestInTempDir((d) => (dir = d));
@@ -219,7 +220,30 @@ test("a modified executable's refusal gives both mtimes, to the nanosecond, in U
 }, 30000);
 
 test("restart refuses an image whose open file shrank below its offset or vanished, and restores it once it is back", async () => {
-  const log = join(dir, "run.log");
+  const lasting = lastingDir(); // not a temporary directory's file, whose bytes the image would keep (below)
+  try {
+    await refusesShrunkOrVanished(join(lasting.dir, "run.log"));
+  } finally {
+    lasting.cleanup();
+  }
+}, 30000);
+
+test("a small file open in a temporary directory that vanished after the checkpoint is made again from the image: the program reads back its whole log", async () => {
+  const log = join(dir, "run.log"); // under /tmp
+  expect((await checkpointRun([fixture("pipe-self"), log], { cwd: dir, afterLines: 4 })).code).toBe(EXIT_CHECKPOINTED);
+  const kept = readFileSync(log);
+  expect(kept.length).toBeGreaterThan(0);
+  const mode = statSync(log).mode & 0o7777;
+  const info = await ckptRun(["info"]);
+  expect(info.stdout).toContain(`${log} (${bytes(kept.length)} kept: made again if gone)`);
+  rmSync(log);
+  const back = await ckptRun(["restart"]);
+  expect({ code: back.code, stderr: back.stderr }).toEqual({ code: 0, stderr: "" });
+  expect(back.stdout).toContain("pipe ok, log ok");
+  expect(statSync(log).mode & 0o7777).toBe(mode);
+}, 30000);
+
+async function refusesShrunkOrVanished(log: string) {
   expect((await checkpointRun([fixture("pipe-self"), log], { cwd: dir, afterLines: 4 })).code).toBe(EXIT_CHECKPOINTED);
   const kept = readFileSync(log);
   expect(kept.length).toBeGreaterThan(0);
@@ -233,7 +257,7 @@ test("restart refuses an image whose open file shrank below its offset or vanish
   const back = await ckptRun(["restart"]);
   expect({ code: back.code, stderr: back.stderr }).toEqual({ code: 0, stderr: "" });
   expect(back.stdout).toContain("pipe ok, log ok");
-}, 30000);
+}
 
 test("restart refuses an image taken under another vDSO layout, naming both sizes and kernels", async () => {
   const img = new Uint8Array(good);

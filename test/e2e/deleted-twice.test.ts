@@ -31,7 +31,7 @@ test("a deleted file opened twice (O_RDWR, O_WRONLY|O_APPEND) with a dup, and a 
   expect(info.stdout).toMatch(/^ +5 +deleted +O_RDWR +2 +\S+\/par\.tmp \(deleted, as fd 3\)$/m);
   expect(info.stdout).toMatch(/^ +7 +memfd +O_RDONLY +3 +memfd:twice \(another open of fd 6\)$/m);
   // Stored once each: the file's 10 bytes and the memfd's 11.
-  expect(info.stdout).toMatch(/^file data +21 B \(deleted files and memfds\)$/m);
+  expect(info.stdout).toMatch(/^file data +21 B \(deleted files, memfds, kept temporary files\)$/m);
   const json = JSON.parse((await runToEnd([CKPT, "info", "--json"], { cwd: dir })).stdout);
   expect(json.files.find((f: { fd: number }) => f.fd === 4)).toMatchObject({ storedBytes: null, opensAgain: { pid: null, fd: 3 } });
 

@@ -5,7 +5,7 @@
 import { expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FD, HEADER, LOCK } from "../../src/image/format.ts";
+import { CKPT_FILE_KEPT, FD, HEADER, LOCK } from "../../src/image/format.ts";
 import { reseal } from "../fuzz/mutate.ts";
 import { checkpointRun, ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, runToEnd } from "./harness.ts";
 
@@ -187,7 +187,17 @@ test("corrupt lock and stored-file records (checksums resealed): ckpt info and t
   const cases: [string, (v: DataView) => void, RegExp, string][] = [
     ["a lock of an unknown kind", (v) => v.setUint32(lock0 + LOCK.fields.kind.off, 7, true), /lock 0 on fd 3: unknown kind 7 \(corrupt image\)$/, "lock record is invalid (corrupt image)"],
     ["a flock with a byte range", (v) => v.setBigUint64(lock0 + LOCK.fields.len.off, 5n, true), /lock 0 on fd 3: a whole-file lock with a range \(corrupt image\)$/, "lock record is invalid (corrupt image)"],
-    ["stored contents on a plain file", (v) => v.setBigUint64(fd3 + FD.fields.content_len.off, 9n, true), /fd 3: stored contents on a kind that has none \(corrupt image\)$/, "stored file contents lie outside the image (corrupt image)"],
+    // Its bytes inside the data area, but the file not kept (CKPT_FILE_KEPT): a plain file stores none.
+    ["stored contents on a file not kept", (v) => {
+      v.setUint32(fd3 + FD.fields.kind_flags.off, 0, true);
+      v.setBigUint64(fd3 + FD.fields.content_offset.off, v.getBigUint64(HEADER.fields.data_offset.off, true), true);
+      v.setBigUint64(fd3 + FD.fields.content_len.off, 9n, true);
+    }, /fd 3: stored contents on a file that is not kept \(corrupt image\)$/, "stored file contents lie outside the image (corrupt image)"],
+    ["a kept file's bytes not the whole file", (v) => {
+      v.setUint32(fd3 + FD.fields.kind_flags.off, CKPT_FILE_KEPT, true);
+      v.setBigUint64(fd3 + FD.fields.content_offset.off, v.getBigUint64(HEADER.fields.data_offset.off, true), true);
+      v.setBigUint64(fd3 + FD.fields.content_len.off, v.getBigUint64(fd3 + FD.fields.size.off, true) + 1n, true);
+    }, /fd 3: a kept file's record does not hold the whole file, or is not its own open file \(corrupt image\)$/, "descriptor record is invalid (corrupt image)"],
   ];
   for (const [what, edit, infoWhy, stubWhy] of cases) {
     const bad = good.slice();

@@ -1,7 +1,7 @@
 // End-to-end helpers: spawn the real dist/ckpt against the demos and the
 // test fixtures in a fresh temporary directory, with a deadline on
 // everything so a hang fails the test instead of blocking the run.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -58,6 +58,19 @@ export function tempDir(label = "ckpt-e2e-"): { dir: string; cleanup: () => void
     rmSync(straceLog(dir), { force: true });
   };
   return { dir, cleanup };
+}
+
+/**
+ * A directory outside the temporary directories (under build/), for files
+ * a test means as the program's lasting files: a checkpoint keeps the bytes
+ * of a small file open in /tmp, /var/tmp or /dev/shm, and a restart makes
+ * it again if it is gone (c/kinds/fd_file.c); one here is only reopened.
+ */
+export function lastingDir(): { dir: string; cleanup: () => void } {
+  const under = join(ROOT, "build", "test-lasting");
+  mkdirSync(under, { recursive: true });
+  const dir = mkdtempSync(join(under, "d-"));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Where strace() writes its log for `dir`: beside it, not in it (the image directory). */

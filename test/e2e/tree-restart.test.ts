@@ -10,7 +10,7 @@
 import { expect, test } from "bun:test";
 import { chmodSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkpointRun, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, ROOT, runToEnd, spawn, until } from "./harness.ts";
+import { checkpointRun, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lastingDir, ROOT, runToEnd, spawn, until } from "./harness.ts";
 import { CKPT_ENV_NAMESPACE, CKPT_NAMESPACE_TEST_UNAVAILABLE } from "../../src/protocol/protocol.ts";
 import { processesIn } from "./tree-runs.ts";
 
@@ -144,7 +144,30 @@ test("a missing, corrupt, swapped or group-writable member image refuses the res
 }, 120000);
 
 test("members refused once the tree exists (their open file is gone) end the whole restart in one line naming one; nothing runs", async () => {
+  const lasting = lastingDir(); // a file in /tmp would be made again from the images (below)
+  try {
+    await membersRefused(join(lasting.dir, "held.txt"));
+  } finally {
+    lasting.cleanup();
+  }
+}, 90000);
+
+test("members' own opens of a small file in a temporary directory, gone since the checkpoint: made again once, the tree runs to its end", async () => {
   const held = join(dir, "held.txt");
+  writeFileSync(held, "kept open by children 1 and 2\n");
+  const run = spawn(["setsid", CKPT, fixture("tree-pipes"), String(ROUNDS), held], { cwd: dir });
+  await run.waitFor((o) => o.includes("tick 3\n"));
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  rmSync(held);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(ticksOf(run.stdout + rest.stdout)).toEqual(allRounds);
+  expect(rest.code).toBe(7);
+  expect(readFileSync(held, "utf8")).toBe("kept open by children 1 and 2\n");
+}, 90000);
+
+async function membersRefused(held: string) {
   writeFileSync(held, "kept open by children 1 and 2\n");
   const run = spawn(["setsid", CKPT, fixture("tree-pipes"), String(ROUNDS), held], { cwd: dir });
   await run.waitFor((o) => o.includes("tick 3\n"));
@@ -157,7 +180,7 @@ test("members refused once the tree exists (their open file is gone) end the who
   expect(rest.stderr).toBe("");
   expect(ticksOf(run.stdout + rest.stdout)).toEqual(allRounds);
   expect(rest.code).toBe(7);
-}, 90000);
+}
 
 test("as an unprivileged user (a user namespace too), the tree comes back the same", async () => {
   chmodSync(dir, 0o777);
