@@ -297,6 +297,17 @@ test("an inherited descriptor that cannot be restored is warned about once, not 
   expect(run.stderr).toMatch(/^ckpt: warning: fd 3 \(a pipe to another process\) cannot be restored; it will be closed after a restart\n$/);
 }, 60000);
 
+test("a tree whose new processes inherit that descriptor (a shell running a sleep each round): still one warning, the root's", async () => {
+  const launch = 'exec 3<<EOF\nsome input\nEOF\nexec "$0" "$@"';
+  const rounds = "i=0; while [ $i -lt 40 ]; do sleep 0.1; i=$((i+1)); done; echo done";
+  const run = spawn(["/bin/sh", "-c", launch, CKPT, "--interval", PERIOD, "/bin/sh", "-c", rounds], { cwd: dir });
+  running.push(run);
+  await commits(join(dir, "myckpt.dat"), 3);
+  expect(await run.exit()).toBe(0);
+  expect(run.stdout).toBe("done\n");
+  expect(run.stderr).toMatch(/^ckpt: warning: fd 3 \(a pipe to another process\) cannot be restored; it will be closed after a restart\n$/);
+}, 60000);
+
 test("bad --interval and --keep values: one line, exit 2, nothing runs", async () => {
   const cases: [string[], RegExp][] = [
     [["--interval", "5x", "true"], /--interval '5x': give a number and a unit/],
