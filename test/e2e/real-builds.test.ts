@@ -199,10 +199,13 @@ test("gcc linking with gold, checkpointed (kill -USR2) while gold writes its out
 }, 180000);
 
 // A long build's checkpoints are periodic, and the build may die after one.
-// gcc's driver deletes each temporary .s once `as` has read it, so an image
-// holding cc1 mid-write is refused at restart once its file is gone ("fd 3:
-// /tmp/ccXXXX.s no longer exists"); with -pipe, cc1 writes into a pipe to `as`
-// and there is no such file: the restart from the last image finishes exactly.
+// gcc's driver deletes each temporary .s once `as` has read it. An image
+// holding cc1 mid-write (or `as` mid-read) keeps the file's bytes and makes it
+// again (c/kinds/fd_file.c), but one taken between the two, when only the
+// driver knows the name and nobody has the file open, does not have it, and
+// that compile fails after the restart ("can't open /tmp/ccXXXX.s"); with
+// -pipe, cc1 writes into a pipe to `as` and there is no such file: the restart
+// from the last image finishes exactly.
 test("make -j2 with gcc -pipe under --interval, killed (SIGKILL, the whole tree) after a periodic image: the restart from that image builds every object and the binary byte-identical to an uninterrupted build's", async () => {
   need("make", "make"), need("cc", "gcc");
   const flags = "CFLAGS=-O2 -frandom-seed=fixed -pipe";
