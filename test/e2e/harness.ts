@@ -1,8 +1,8 @@
 // End-to-end helpers: spawn the real dist/ckpt against the demos and the
 // test fixtures in a fresh temporary directory, with a deadline on
 // everything so a hang fails the test instead of blocking the run.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { afterEach, beforeEach } from "bun:test";
@@ -67,9 +67,11 @@ export function tempDir(label = "ckpt-e2e-"): { dir: string; cleanup: () => void
  * it again if it is gone (c/kinds/fd_file.c); one here is only reopened.
  */
 export function lastingDir(): { dir: string; cleanup: () => void } {
-  const under = join(ROOT, "build", "test-lasting");
-  mkdirSync(under, { recursive: true });
-  const dir = mkdtempSync(join(under, "d-"));
+  const temporary = (p: string) => ["/tmp/", "/var/tmp/", "/dev/shm/"].some((t) => `${p}/`.startsWith(t));
+  // A clone of the repository may itself live in /tmp (as CI's may).
+  const under = [join(ROOT, "build"), join(homedir(), ".cache")].map((d) => (mkdirSync(d, { recursive: true }), realpathSync(d))).find((d) => !temporary(d));
+  if (!under) throw new Error(`no directory outside /tmp, /var/tmp and /dev/shm for a test's lasting files: ${ROOT}/build and ${homedir()}/.cache are both in one`);
+  const dir = mkdtempSync(join(under, "ckpt-test-lasting-"));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
