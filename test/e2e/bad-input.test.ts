@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { bytes } from "../../src/cli/text.ts";
 import { HEADER } from "../../src/image/format.ts";
 import { reseal } from "../fuzz/mutate.ts";
-import { checkpointRun, ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lastingDir, lines, ROOT, runToEnd, spawn, tempDir } from "./harness.ts";
+import { checkpointRun, ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, inLastingDir, lines, ROOT, runToEnd, spawn, tempDir } from "./harness.ts";
 
 let dir: string;
 eachTestInTempDir((d) => (dir = d));
@@ -220,12 +220,8 @@ test("a modified executable's refusal gives both mtimes, to the nanosecond, in U
 }, 30000);
 
 test("restart refuses an image whose open file shrank below its offset or vanished, and restores it once it is back", async () => {
-  const lasting = lastingDir(); // not a temporary directory's file, whose bytes the image would keep (below)
-  try {
-    await refusesShrunkOrVanished(join(lasting.dir, "run.log"));
-  } finally {
-    lasting.cleanup();
-  }
+  // Not in /tmp, whose small files the image keeps and the restart makes again (below).
+  await inLastingDir((lasting) => refusesShrunkOrVanished(join(lasting, "run.log")));
 }, 30000);
 
 test("a small file open in a temporary directory that vanished after the checkpoint is made again from the image: the program reads back its whole log", async () => {

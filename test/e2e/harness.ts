@@ -66,7 +66,16 @@ export function tempDir(label = "ckpt-e2e-"): { dir: string; cleanup: () => void
  * of a small file open in /tmp, /var/tmp or /dev/shm, and a restart makes
  * it again if it is gone (c/kinds/fd_file.c); one here is only reopened.
  */
-export function lastingDir(): { dir: string; cleanup: () => void } {
+export async function inLastingDir<T>(use: (dir: string) => Promise<T>): Promise<T> {
+  const lasting = lastingDir();
+  try {
+    return await use(lasting.dir);
+  } finally {
+    lasting.cleanup();
+  }
+}
+
+function lastingDir(): { dir: string; cleanup: () => void } {
   const temporary = (p: string) => ["/tmp/", "/var/tmp/", "/dev/shm/"].some((t) => `${p}/`.startsWith(t));
   // A clone of the repository may itself live in /tmp (as CI's may).
   const under = [join(ROOT, "build"), join(homedir(), ".cache")].map((d) => (mkdirSync(d, { recursive: true }), realpathSync(d))).find((d) => !temporary(d));

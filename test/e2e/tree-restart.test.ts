@@ -10,7 +10,7 @@
 import { expect, test } from "bun:test";
 import { chmodSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkpointRun, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lastingDir, ROOT, runToEnd, spawn, until } from "./harness.ts";
+import { checkpointRun, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, inLastingDir, ROOT, runToEnd, spawn, until } from "./harness.ts";
 import { CKPT_ENV_NAMESPACE, CKPT_NAMESPACE_TEST_UNAVAILABLE } from "../../src/protocol/protocol.ts";
 import { processesIn } from "./tree-runs.ts";
 
@@ -143,44 +143,43 @@ test("a missing, corrupt, swapped or group-writable member image refuses the res
   expect(rest.code).toBe(7);
 }, 120000);
 
+const HELD = "kept open by children 1 and 2\n";
+
+/** The tree checkpointed at tick 3 with `held` open in both children, then `held` removed. */
+async function checkpointedHolding(held: string) {
+  writeFileSync(held, HELD);
+  const run = spawn(["setsid", CKPT, fixture("tree-pipes"), String(ROUNDS), held], { cwd: dir });
+  await run.waitFor((o) => o.includes("tick 3\n"));
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  rmSync(held);
+  return run;
+}
+
+async function restartsToItsEnd(before: string) {
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.stderr).toBe("");
+  expect(ticksOf(before + rest.stdout)).toEqual(allRounds);
+  expect(rest.code).toBe(7);
+}
+
 test("members refused once the tree exists (their open file is gone) end the whole restart in one line naming one; nothing runs", async () => {
-  const lasting = lastingDir(); // a file in /tmp would be made again from the images (below)
-  try {
-    await membersRefused(join(lasting.dir, "held.txt"));
-  } finally {
-    lasting.cleanup();
-  }
+  // Not in /tmp, whose small files the images keep and the restart makes again (below).
+  await inLastingDir(async (lasting) => {
+    const held = join(lasting, "held.txt");
+    const run = await checkpointedHolding(held);
+    await expectRefused([], new RegExp(`^ckpt: cannot restart .*: member image ${IMAGE.replace(".", "\\.")}\\.[0-9a-f]{16}\\.\\d+ of pid \\d+: fd \\d+: ${held} no longer exists\n$`));
+    writeFileSync(held, HELD);
+    await restartsToItsEnd(run.stdout);
+  });
 }, 90000);
 
 test("members' own opens of a small file in a temporary directory, gone since the checkpoint: made again once, the tree runs to its end", async () => {
   const held = join(dir, "held.txt");
-  writeFileSync(held, "kept open by children 1 and 2\n");
-  const run = spawn(["setsid", CKPT, fixture("tree-pipes"), String(ROUNDS), held], { cwd: dir });
-  await run.waitFor((o) => o.includes("tick 3\n"));
-  process.kill(run.pid, "SIGUSR2");
-  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
-  rmSync(held);
-  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
-  expect(rest.stderr).toBe("");
-  expect(ticksOf(run.stdout + rest.stdout)).toEqual(allRounds);
-  expect(rest.code).toBe(7);
-  expect(readFileSync(held, "utf8")).toBe("kept open by children 1 and 2\n");
+  const run = await checkpointedHolding(held);
+  await restartsToItsEnd(run.stdout);
+  expect(readFileSync(held, "utf8")).toBe(HELD);
 }, 90000);
-
-async function membersRefused(held: string) {
-  writeFileSync(held, "kept open by children 1 and 2\n");
-  const run = spawn(["setsid", CKPT, fixture("tree-pipes"), String(ROUNDS), held], { cwd: dir });
-  await run.waitFor((o) => o.includes("tick 3\n"));
-  process.kill(run.pid, "SIGUSR2");
-  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
-  rmSync(held);
-  await expectRefused([], new RegExp(`^ckpt: cannot restart .*: member image ${IMAGE.replace(".", "\\.")}\\.[0-9a-f]{16}\\.\\d+ of pid \\d+: fd \\d+: ${held} no longer exists\n$`));
-  writeFileSync(held, "kept open by children 1 and 2\n");
-  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
-  expect(rest.stderr).toBe("");
-  expect(ticksOf(run.stdout + rest.stdout)).toEqual(allRounds);
-  expect(rest.code).toBe(7);
-}
 
 test("as an unprivileged user (a user namespace too), the tree comes back the same", async () => {
   chmodSync(dir, 0o777);
