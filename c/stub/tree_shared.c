@@ -135,12 +135,13 @@ static int make_description(const struct ckpt_fd *first, uint32_t holder, const 
 	case CKPT_FD_INHERIT: /* the restart's own 0-2, as the root has them now */
 		fd = sys_fcntl(first->fd, F_DUPFD_CLOEXEC, 0);
 		break;
-	case CKPT_FD_FILE: { /* a kept file gone: made again from its first holder's image */
-		int image = image_of(holder);
-		fd_file_remake(first, name, image);
-		done_with_image(holder, image);
+	case CKPT_FD_FILE:
+		if (first->kind_flags & CKPT_FILE_KEPT) { /* gone: made again from its first holder's image */
+			int image = image_of(holder);
+			fd_file_remake(first, name, image);
+			done_with_image(holder, image);
+		}
 		return fd_file_reopen(first, name);
-	}
 	case CKPT_FD_EVENTFD: /* its counter, once */
 		return fd_eventfd_make(first);
 	case CKPT_FD_SIGNALFD:
