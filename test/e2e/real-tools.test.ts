@@ -4,7 +4,7 @@
 // behind (its output, a database, an archive) must be an uninterrupted run's.
 // A missing tool fails, naming its package.
 import { expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, lines, need, type Running, runToEnd, until } from "./harness.ts";
 
@@ -37,6 +37,31 @@ function cpuTicks(pid: number, comm: string): number {
   }
   return 0;
 }
+
+// One open file of /tmp (the test's directory) inherited by two children
+// that write to it: a description the tree's processes share, made once by
+// the restart's root from its first holder's record and image, and made
+// again from its kept bytes since it was deleted (c/kinds/fd_file.c).
+test("python3 children writing through the file object they inherited, the file deleted after the checkpoint: made again once, every line there at the end", async () => {
+  const program = [
+    "import os, time", "f = open('log.txt', 'w', buffering=1)", "kids = []",
+    "for k in range(2):", "    pid = os.fork()",
+    "    if pid == 0:", "        for i in range(40): f.write(f'child {k} line {i}\\n'); time.sleep(0.03)", "        os._exit(0)",
+    "    kids.append(pid)",
+    "print('ready', flush=True)", "for p in kids: os.waitpid(p, 0)", "f.close()",
+    "lines = open('log.txt').read().splitlines()",
+    "print('lines', len(lines), 'ok' if sorted(lines) == sorted(f'child {k} line {i}' for k in range(2) for i in range(40)) else 'BAD')",
+  ].join("\n");
+  const run = ckpt([need("python3", "python3"), "-c", program], { cwd: dir });
+  running.push(run);
+  const log = join(dir, "log.txt");
+  await until(() => run.stdout.includes("ready") && size(log) > 200, () => `not ready; stdout ${run.stdout} stderr ${run.stderr}`);
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  rmSync(log);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect({ code: rest.code, stderr: rest.stderr, stdout: rest.stdout }).toEqual({ code: 0, stderr: "", stdout: "lines 80 ok\n" });
+}, 60000);
 
 const size = (path: string) => (existsSync(path) ? statSync(path).size : 0);
 
