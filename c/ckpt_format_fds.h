@@ -48,14 +48,14 @@ enum ckpt_sock_state {
 };
 #define CKPT_SOCK_STATE_MAX CKPT_SOCK_CONNECTED
 
-/* sock_flags: boolean options set again at restart (the first two on any
- * socket, the others on TCP and UDP ones). */
 /* A FILE record's kind_flags (version 12): the file, in a temporary
  * directory, has its bytes in the image (content_offset, content_len: its
  * size, content_crc; mode: its permission bits), and a restart that finds
  * its path gone makes it again from them (c/kinds/fd_file.c). */
 #define CKPT_FILE_KEPT 1u
 
+/* sock_flags: boolean options set again at restart (the first two on any
+ * socket, the others on TCP and UDP ones). */
 #define CKPT_SOCK_PASSCRED 1u
 #define CKPT_SOCK_REUSEADDR 2u
 #define CKPT_SOCK_REUSEPORT 4u

@@ -25,7 +25,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include "fd_kinds.h"
-#include "../range.h"
 #include "../sys.h"
 #ifdef CKPT_LIB
 #include "../lib/ckpt_lib.h"
@@ -44,10 +43,7 @@ const char *fd_file_record_problem(const struct ckpt_fd *f, const struct ckpt_he
 		return FD_PIPE_BYTES_OUTSIDE;
 	if (f->content_len != f->size || f->shares_with || f->share_pid || f->mode > 07777)
 		return FD_RECORD_INVALID;
-	return f->content_len && (!within(f->content_offset, f->content_len, h->file_size) ||
-				  f->content_offset < h->data_offset)
-		       ? FD_CONTENTS_OUTSIDE
-		       : 0;
+	return f->content_len && fd_contents_outside(f, h) ? FD_CONTENTS_OUTSIDE : 0;
 }
 
 #ifdef CKPT_LIB

@@ -15,6 +15,7 @@
 #define CKPT_FD_KINDS_H
 
 #include "../ckpt_format.h"
+#include "../range.h"
 
 /* The validation's refusals about descriptor records, one text each. */
 #define FD_RECORD_INVALID "descriptor record is invalid (corrupt image)"
@@ -50,6 +51,13 @@ static inline int fd_kind_has_own_file(uint32_t kind)
 static inline const char *fd_stores_nothing(const struct ckpt_fd *f)
 {
 	return f->content_len ? FD_CONTENTS_OUTSIDE : f->pipe_len ? FD_PIPE_BYTES_OUTSIDE : 0;
+}
+
+/* A record's stored file bytes (content_len of them) that do not lie
+ * wholly in the image's data area. */
+static inline int fd_contents_outside(const struct ckpt_fd *f, const struct ckpt_header *h)
+{
+	return !within(f->content_offset, f->content_len, h->file_size) || f->content_offset < h->data_offset;
 }
 
 /* Record checks: 0 when the record makes sense for its kind, else the

@@ -34,7 +34,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include "fd_kinds.h"
-#include "../range.h"
 #ifdef CKPT_LIB
 #include "../lib/ckpt_lib.h"
 #include "../maps.h"
@@ -48,8 +47,7 @@ const char *fd_unlinked_record_problem(const struct ckpt_fd *f, const struct ckp
 {
 	if (f->kind == CKPT_FD_DELETED && !f->path_str)
 		return FD_RECORD_INVALID; /* a memfd's name may be empty */
-	if (f->content_len && (f->shares_with || f->reopens || !within(f->content_offset, f->content_len, h->file_size) ||
-			       f->content_offset < h->data_offset))
+	if (f->content_len && (f->shares_with || f->reopens || fd_contents_outside(f, h)))
 		return FD_CONTENTS_OUTSIDE;
 	return f->pipe_len ? FD_PIPE_BYTES_OUTSIDE : 0;
 }
@@ -208,10 +206,12 @@ static int copy_contents(struct capture *c, struct ckpt_fd *r)
 	if (c->pipe_data_size + r->content_len > c->pipe_data_cap)
 		return capture_fail(c, "deleted files and memfds hold more than ckpt stores in one image", 0);
 	long err = fd_contents_copy(c, r);
+	if (!err)
+		return 0;
 	struct line p = self_fd_path(r->fd);
 	if (err < 0)
 		return capture_fail_path(c, "cannot read the deleted file or memfd on ", p.buf, err);
-	return err ? capture_fail_path(c, "a deleted file or memfd changed size while being read: ", p.buf, 0) : 0;
+	return capture_fail_path(c, "a deleted file or memfd changed size while being read: ", p.buf, 0);
 }
 
 int store_unlinked_contents(struct capture *c)
