@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ckpt, CKPT, demo, eachTestInTempDir, fixture, lines, need, type Running, runToEnd, spawn, strace, until } from "./harness.ts";
-import { commits, inode, writersOf } from "./periodic.ts";
+import { commits, inode, writersOf, writersWhere } from "./periodic.ts";
 import { hasEnded } from "../../src/process/proc.ts";
 
 let dir: string;
@@ -331,24 +331,13 @@ test("python3 rounds, each through a NamedTemporaryFile, under --interval, SIGKI
   await Bun.sleep(Math.floor(Math.random() * 600));
   first.proc.kill("SIGKILL");
   await first.done;
-  await until(() => writersWith(script).length === 0, () => "a writer still at work after the SIGKILL to finish");
+  await until(() => writersWhere((argv) => argv.includes(script)).length === 0, () => "a writer still at work after the SIGKILL to finish");
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
   const resumed = textLines(rest.stdout);
   expect(resumed.length).toBeGreaterThan(0);
   expect(resumed).toEqual(reference.slice(reference.length - resumed.length));
 }, 60000);
-
-/** Background writers (comm ckpt-writer) of a program whose arguments hold `arg`. */
-function writersWith(arg: string): number[] {
-  return readdirSync("/proc").filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, "latin1") === "ckpt-writer\n" && readFileSync(`/proc/${pid}/cmdline`, "latin1").includes(arg) && !hasEnded(pid);
-    } catch {
-      return false;
-    }
-  });
-}
 
 test("bad --interval and --keep values: one line, exit 2, nothing runs", async () => {
   const cases: [string[], RegExp][] = [

@@ -28,12 +28,17 @@ export async function commits(path: string, count: number): Promise<void> {
 
 /** Live `ckpt-writer` processes (background writers) forked from a program run from `exe`. */
 export function writersOf(exe: string): number[] {
+  return writersWhere((argv) => argv[0] === exe);
+}
+
+/** Live `ckpt-writer` processes whose program's arguments (the writer's cmdline) pass `match`. */
+export function writersWhere(match: (argv: string[]) => boolean): number[] {
   const found: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (readFileSync(`/proc/${entry}/comm`, "latin1") !== "ckpt-writer\n") continue;
-      if (readFileSync(`/proc/${entry}/cmdline`, "latin1").split("\0")[0] !== exe || hasEnded(Number(entry))) continue;
+      if (!match(readFileSync(`/proc/${entry}/cmdline`, "latin1").split("\0")) || hasEnded(Number(entry))) continue;
     } catch {
       continue;
     }
