@@ -126,6 +126,7 @@ long write_compressed_stream(struct capture *c, int fd, uint64_t *end);
 int scratch_open(struct capture *c);
 void scratch_close(struct capture *c);
 uint32_t capture_string(struct capture *c, const char *s, size_t len);
+int refuse_under_valgrind(struct capture *c); /* valgrind.c */
 int capture_fail(struct capture *c, const char *what, long err);
 int capture_fail_path(struct capture *c, const char *what, const char *path, long err);
 
@@ -297,6 +298,8 @@ void exec_remember_entry(const char *entry); /* "CKPT_...=...", the caller's; re
  * or unknown: by path, by open descriptor, or searched as execvp does. */
 int ckpt_preload_entry(const char *entry, size_t len);
 #define EXEC_SECURE 0x100u /* added to the libc: set-user-ID, set-group-ID or capabilities */
+#define EXEC_STATIC 0x200u /* instead of a libc: an ELF program with no loader (statically linked) */
+#define EXEC_LIBC(x) ((x) & 0xffu) /* the libc alone, without the two flags */
 uint32_t exec_libc_of_path(const char *path);
 uint32_t exec_libc_of_fd(int fd);
 uint32_t exec_libc_of_search(const char *file);
@@ -324,8 +327,8 @@ int trigger_request(const siginfo_t *info);
 uint32_t requested_keep(const siginfo_t *info);
 void run_program_handler(int sig, siginfo_t *info, void *uc);
 /* trigger_warning.c: "the program <what> signal N, the checkpoint trigger;
- * <consequence>", once. */
-void warn_trigger_once(const char *what, const char *consequence);
+ * <consequence>", once for a handler or SIG_IGN (`ignored`), once for a block. */
+void trigger_taken_warning(int ignored);
 void trigger_blocked_warning(void);
 
 /* exit_detached.c */

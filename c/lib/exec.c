@@ -100,7 +100,7 @@ void exec_remember(const char *const *names, unsigned n)
  * in one line rather than started without ckpt or stopped by its loader. */
 static const char *preload_for(uint32_t libc, const char *what)
 {
-	libc &= ~EXEC_SECURE;
+	libc = EXEC_LIBC(libc);
 	if (!libc || libc == CKPT_LIBC_OWN)
 		return self;
 	if (other[0] && sys_faccessat2(AT_FDCWD, other, 4 /* R_OK */, 0) == 0)
@@ -128,7 +128,7 @@ static int in_tree(void)
 static int hold_trigger(uint32_t libc)
 {
 	int sig = ckpt_config.signal;
-	if (!libc || (libc & EXEC_SECURE) || sig < 1 || sig > CKPT_SIGNAL_MAX)
+	if (!EXEC_LIBC(libc) || (libc & EXEC_SECURE) || sig < 1 || sig > CKPT_SIGNAL_MAX)
 		return 0;
 	uint64_t bit = 1ull << (sig - 1), old = 0;
 	if (sys_rt_sigprocmask(SIG_BLOCK, &bit, &old) < 0)
@@ -142,6 +142,25 @@ static void release_trigger(int held)
 		return;
 	uint64_t bit = 1ull << (ckpt_config.signal - 1);
 	sys_rt_sigprocmask(SIG_UNBLOCK, &bit, 0);
+}
+
+/* The launched program execs, in its place, a static one (a script that
+ * ends in `exec ./static-tool`, valgrind's launcher its tool): nothing
+ * loads libckpt into it, so from then on the trigger signal has no handler
+ * and would end it, as `kill -USR2` ends any program without one. Said
+ * as it happens; a member's static program is named by the refusal
+ * of the tree's checkpoint instead. */
+static void warn_static_in_place(uint32_t libc, const char *what)
+{
+	if (!(libc & EXEC_STATIC) || (int)sys_getpid() != ckpt_config.pid)
+		return;
+	struct line l = {.len = 0};
+	line_str(&l, "ckpt: ");
+	line_str(&l, CKPT_STATUS_WARNING);
+	line_str(&l, what);
+	line_str(&l, " is statically linked, so ckpt cannot be loaded into it: the program cannot be checkpointed "
+		     "while it runs, and a checkpoint signal may end it");
+	say(&l);
 }
 
 /* How many entries envp has, and the length of its LD_PRELOAD value. */
@@ -223,6 +242,7 @@ __attribute__((visibility("default"))) int execve(const char *path, char *const 
 	if (!in_tree())
 		return fail(SYS3(__NR_execve, path, argv, envp));
 	WITH_CKPT(envp, exec_libc_of_path(path), path);
+	warn_static_in_place(libc_, path);
 	long rc = SYS3(__NR_execve, path, argv, env_);
 	release_trigger(held_);
 	return fail(rc);
@@ -238,6 +258,7 @@ __attribute__((visibility("default"))) int fexecve(int fd, char *const argv[], c
 	if (!in_tree())
 		return fail(SYS5(__NR_execveat, fd, "", argv, envp, AT_EMPTY_PATH));
 	WITH_CKPT(envp, exec_libc_of_fd(fd), "a program by descriptor");
+	warn_static_in_place(libc_, "the program by descriptor");
 	long rc = SYS5(__NR_execveat, fd, "", argv, env_, AT_EMPTY_PATH);
 	release_trigger(held_);
 	return fail(rc);
@@ -250,6 +271,7 @@ __attribute__((visibility("default"))) int execvpe(const char *file, char *const
 	if (!in_tree())
 		return real_execvpe(file, argv, envp);
 	WITH_CKPT(envp, exec_libc_of_search(file), file);
+	warn_static_in_place(libc_, file);
 	int rc = real_execvpe(file, argv, env_);
 	int err = errno;
 	release_trigger(held_);
@@ -323,7 +345,7 @@ static int spawn_with_ckpt(spawn_fn real, uint32_t libc, pid_t *pid, const char 
 		posix_spawnattr_getflags(attr, &flags);
 	posix_spawnattr_t own;
 	int held = 0, sig = ckpt_config.signal;
-	if (attr && (flags & POSIX_SPAWN_SETSIGMASK) && libc && !(libc & EXEC_SECURE) && sig >= 1 && sig <= CKPT_SIGNAL_MAX) {
+	if (attr && (flags & POSIX_SPAWN_SETSIGMASK) && EXEC_LIBC(libc) && !(libc & EXEC_SECURE) && sig >= 1 && sig <= CKPT_SIGNAL_MAX) {
 		sigset_t mask;
 		__builtin_memcpy(&own, attr, sizeof own); /* a plain struct in glibc and musl */
 		posix_spawnattr_getsigmask(&own, &mask);

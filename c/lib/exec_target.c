@@ -46,6 +46,10 @@ static uint32_t libc_of_file(const char *path, int depth)
 	if (fd < 0)
 		return 0;
 	uint32_t libc = libc_of_open((int)fd, depth);
+	/* The loader run as a program (`ld-linux-x86-64.so.2 ./prog`) has no
+	 * loader of its own, yet honours LD_PRELOAD for the program it loads. */
+	if (libc & EXEC_STATIC && loader_libc(path))
+		libc = (libc & EXEC_SECURE) | loader_libc(path);
 	sys_close((int)fd);
 	return libc;
 }
@@ -75,8 +79,9 @@ static int runs_secure(int fd)
 
 static uint32_t libc_of_elf_or_script(int fd, int depth);
 
-/* The libc whose loader runs the open file: 0 for a static program, an
- * unknown loader, or anything unreadable (the exec then keeps ours); with
+/* The libc whose loader runs the open file: EXEC_STATIC for an ELF
+ * program without one, 0 for an unknown loader or anything unreadable
+ * (the exec then keeps ours); with
  * EXEC_SECURE added for a set-user-ID program (exec.c does not hold the
  * trigger blocked for a program that may not load libckpt). */
 static uint32_t libc_of_open(int fd, int depth)
@@ -108,7 +113,7 @@ static uint32_t libc_of_elf_or_script(int fd, int depth)
 		uint64_t len = ph.filesz < sizeof interp - 1 ? ph.filesz : sizeof interp - 1;
 		return sys_pread(fd, interp, len, (long)ph.offset) == (long)len ? loader_libc(interp) : 0;
 	}
-	return 0;
+	return EXEC_STATIC;
 }
 
 uint32_t exec_libc_of_path(const char *path)

@@ -97,7 +97,7 @@ static void after_restart(int member)
 static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, int keep_running, int *writer,
 			     uint64_t started)
 {
-	if (scratch_open(c))
+	if (refuse_under_valgrind(c) || scratch_open(c))
 		return -1;
 	early_protect_settle(c);
 	if (lazy_wait()) /* before anything stops (lazy_wait.c) */

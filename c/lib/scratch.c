@@ -110,7 +110,8 @@ void scratch_close(struct capture *c)
 		sys_prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	c->dumpable_lifted = 0;
 	close_unreadable(c);
-	if (c->pipe_scratch[0] >= 0)
+	/* Set only once scratch is mapped: before that they are 0, the program's stdin and stdout. */
+	if (c->scratch && c->pipe_scratch[0] >= 0)
 		sys_close(c->pipe_scratch[0]), sys_close(c->pipe_scratch[1]);
 	if (c->scratch)
 		smaps_walk_end(c->smaps); /* its worker's stack is there */

@@ -33,8 +33,7 @@ __attribute__((visibility("default"))) int sigaction(int sig, const struct sigac
 		program_action = *act;
 		program_has_action = act->sa_handler != SIG_DFL;
 		if (program_has_action)
-			warn_trigger_once(act->sa_handler == SIG_IGN ? "ignores" : "installed its own handler for",
-					  "a plain signal now goes to the program, and `ckpt checkpoint PID` still checkpoints");
+			trigger_taken_warning(act->sa_handler == SIG_IGN);
 	}
 	return 0;
 }

@@ -76,7 +76,7 @@ static int between_programs(struct capture *c, int pid)
 		return 0;
 	path = proc_path((uint64_t)pid, "exe");
 	uint32_t libc = exec_libc_of_path(path.buf);
-	return libc && !(libc & EXEC_SECURE);
+	return EXEC_LIBC(libc) && !(libc & EXEC_SECURE);
 }
 
 static const char without_ckpt[] = " runs without ckpt (a static or setuid program, or one started by system(), "

@@ -1,19 +1,24 @@
 /*
- * The warning that the program took the checkpoint trigger for itself,
- * said once however it did so: by installing a handler or ignoring it
- * (sigaction.c), or by blocking it (sigmask.c).
+ * The warnings that the program took the checkpoint trigger for itself:
+ * by installing a handler or ignoring it (sigaction.c), so a plain signal
+ * never checkpoints, or by blocking it (sigmask.c), so a checkpoint waits.
+ * Each is said once. They are two: PostgreSQL's postmaster blocks every
+ * signal first and installs its own SIGUSR2 handler after, and with one
+ * warning for both its user read that `kill -USR2` would wait, while it
+ * went to the postmaster for good.
  */
 #include "ckpt_lib.h"
 #include "../sys.h"
 
+enum { BLOCKED = 1, TAKEN = 2 };
 static int warned, warned_pid;
 
-/* Once per process: the program took the trigger signal for itself. */
-void warn_trigger_once(const char *what, const char *consequence)
+/* Once per process and way: the program took the trigger signal for itself. */
+static void warn_trigger_once(int way, const char *what, const char *consequence)
 {
-	if (warned)
+	if (warned & way)
 		return;
-	warned = 1;
+	warned |= way;
 	struct line l = {.len = 0};
 	line_str(&l, "ckpt: ");
 	line_str(&l, CKPT_STATUS_WARNING);
@@ -26,8 +31,10 @@ void warn_trigger_once(const char *what, const char *consequence)
 	line_str(&l, " (relaunch with --signal to pick a free one)");
 	say(&l);
 	/* A full-screen program (vim) draws over that line at once: the status
-	 * line keeps it for `ckpt checkpoint`, and the exit repeats it. */
-	status_note(l.buf + 6 /* without "ckpt: " */);
+	 * line keeps it for `ckpt checkpoint`, and the exit repeats it. It
+	 * holds one: the handler's, which matters more than a block, once said. */
+	if (way == TAKEN || !(warned & TAKEN))
+		status_note(l.buf + 6 /* without "ckpt: " */);
 	warned_pid = (int)sys_getpid();
 }
 
@@ -36,7 +43,7 @@ void warn_trigger_once(const char *what, const char *consequence)
 __attribute__((destructor)) static void remind_at_exit(void)
 {
 	int pid = (int)sys_getpid();
-	if (!warned || (pid != warned_pid && pid != ckpt_restart_info.new_pid))
+	if (!(warned & TAKEN) || (pid != warned_pid && pid != ckpt_restart_info.new_pid))
 		return;
 	struct line l = {.len = 0};
 	line_str(&l, "ckpt: note: this program took signal ");
@@ -48,5 +55,11 @@ __attribute__((destructor)) static void remind_at_exit(void)
 
 void trigger_blocked_warning(void)
 {
-	warn_trigger_once("blocks", "a checkpoint waits until a thread unblocks it");
+	warn_trigger_once(BLOCKED, "blocks", "a checkpoint waits until a thread unblocks it");
+}
+
+void trigger_taken_warning(int ignored)
+{
+	warn_trigger_once(TAKEN, ignored ? "ignores" : "installed its own handler for",
+			  "a plain signal now goes to the program, and `ckpt checkpoint PID` still checkpoints");
 }

@@ -6,7 +6,7 @@
  * interpreter (followed through `#!/usr/bin/env NAME` too).
  */
 import {
-	envTarget, fileKind, interpreterRange, type Libc, loaderLibc, parseElfHeader, parseProgramHeaders, parseShebang,
+	envTarget, fileKind, interpreterRange, isDynamic, type Libc, loaderLibc, parseElfHeader, parseProgramHeaders, parseShebang,
 	programHeaderRange, PT_INTERP,
 } from "./elf.ts";
 import { NotFoundError, RefusedError } from "../cli/errors.ts";
@@ -102,6 +102,22 @@ function elfProblem(file: string, st: FileStat, head: Uint8Array): Problem | Run
 	if (!libc)
 		return { reason: `its loader ${loader} is neither glibc's nor musl's; ckpt preloads itself through one of those, so it needs a program linked with glibc or musl` };
 	return { libc };
+}
+
+/**
+ * Whether `file` (a /proc/PID/exe) is an ELF program without a loader,
+ * which nothing preloads libckpt into; false when it cannot be read. A
+ * loader run as a program (`ld-linux-x86-64.so.2 ./prog`) has none of its
+ * own either, but loads libckpt: `name`, the link's target, tells it.
+ */
+export function staticallyLinked(file: string, name: string): boolean {
+	if (loaderLibc(name)) return false;
+	const head = readRange(file, 0, 4096);
+	if (!head || fileKind(head) !== "elf") return false;
+	const h = parseElfHeader(head);
+	if (typeof h === "string") return false;
+	const bytes = bytesOf(file, head, programHeaderRange(h));
+	return bytes !== null && !isDynamic(parseProgramHeaders(h, bytes));
 }
 
 /** `range` of `file`, from the bytes already read when they hold it. */

@@ -17,15 +17,16 @@
  *      that process is gone, a new image means success likewise.
  *   4. A deadline turns anything else into an error instead of a hang.
  */
-import { statSync } from "node:fs";
+import { readlinkSync, statSync } from "node:fs";
 import { RuntimeError } from "../cli/errors.ts";
-import { CKPT_REQUEST_CONTINUE_SIGVAL, CKPT_REQUEST_SIGVAL, CKPT_STATE_FAILED, CKPT_STATE_STOPPED, CKPT_STATE_WRITTEN, CKPT_STATUS_WARNING } from "./protocol.ts";
+import { CKPT_REQUEST_CONTINUE_SIGVAL, CKPT_REQUEST_SIGVAL, CKPT_STATE_FAILED, CKPT_STATE_STOPPED, CKPT_STATE_WRITTEN, CKPT_STATUS_WARNING, CKPT_STUB_FILE } from "./protocol.ts";
 import { ImageError, readImage } from "../image/read.ts";
 import { strerror } from "../process/libc.ts";
 import { sigqueue } from "../process/process-calls.ts";
 import {
 	checkpointSignal, commandLine, daemonStatus, hasEnded, inheritedRoot, launchedToContinue, pidSeenHere, processUid, programBehind, readStatus, type StatusRead,
 } from "../process/proc.ts";
+import { staticallyLinked } from "../process/program.ts";
 import { backgroundWriter, type Status } from "./status.ts";
 
 /**
@@ -105,7 +106,30 @@ export function checkTarget(pid: number, uid: number): Extract<StatusRead, { kin
 		if (daemon) return { kind: "status", status: daemon };
 		throw new RuntimeError(notManaged(pid));
 	}
+	const unloaded = read.kind === "status" ? unloadedProgram(pid) : null;
+	if (unloaded) throw new RuntimeError(unloaded);
 	return read;
+}
+
+/**
+ * Why a request to `pid` must not be sent, or null: it runs a static
+ * program now (exec'd in its place after the launch, c/lib/exec.c warns
+ * then), where the trigger has no handler and would end it; or valgrind's
+ * tool, whose guest has libckpt but whose status line libckpt cannot
+ * update (the guest's environment is a copy), so no answer would come. A
+ * restarted program's exe is ckpt's restore stub, static too, and fine.
+ */
+function unloadedProgram(pid: number): string | null {
+	let exe: string;
+	try {
+		exe = readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, "");
+	} catch {
+		return null; // not ours to read: judged by its answer
+	}
+	if (exe.endsWith(`/${CKPT_STUB_FILE}`) || !staticallyLinked(`/proc/${pid}/exe`, exe)) return null;
+	if (exe.includes("/valgrind/"))
+		return `${describe(pid)} runs under valgrind (${exe}), whose process ckpt cannot capture; checkpoint the program without valgrind. No signal was sent`;
+	return `${describe(pid)} now runs ${exe}, a statically linked program ckpt cannot be loaded into: it cannot be checkpointed, and the checkpoint signal would end it. No signal was sent`;
 }
 
 /**

@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, type Running, runToEnd, spawn, tempDir } from "./harness.ts";
+import { ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, muslFixture, need, type Running, runToEnd, spawn, tempDir, until } from "./harness.ts";
 
 let dir: string;
 eachTestInTempDir((d) => (dir = d));
@@ -175,3 +175,38 @@ test.skipIf(noPython)("after a restart (a new pid) the program still passes chec
   const out = run.stdout + second.stdout + third.stdout;
   expect(out).toBe(Array.from({ length: 30 }, (_, i) => `py ${i}\n`).join("") + straight);
 }, 60000);
+
+// Nothing loads libckpt into a static program exec'd in the launched pid's
+// place, so the trigger has no handler there: ckpt says so at the exec,
+// and `ckpt checkpoint` sends nothing rather than end the program.
+const staticCount = muslFixture("count", "static");
+test.skipIf(!staticCount)("a script that execs a static program in its place: warned at the exec, `ckpt checkpoint` refused without a signal, the program runs to its end", async () => {
+  const run = ckpt(["/bin/sh", "-c", `exec ${staticCount} 150`], { cwd: dir });
+  await run.waitFor((o) => lines(o) >= 5);
+  const r = await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(new RegExp(`^ckpt: process ${run.pid} \\(count-musl-static\\) now runs ${staticCount}, a statically linked program ckpt cannot be loaded into: .*No signal was sent\\n$`));
+  expect(await run.exit()).toBe(0);
+  expect(lines(run.stdout)).toBe(151);
+  expect(run.stdout).toStartWith("0 7\n1 15\n");
+  expect(run.stdout).toEndWith("\ndone, heap intact\n");
+  expect(run.stderr).toBe(`ckpt: warning: ${staticCount} is statically linked, so ckpt cannot be loaded into it: the program cannot be checkpointed while it runs, and a checkpoint signal may end it\n`);
+}, 60000);
+
+// valgrind's launcher execs its tool (static), which runs the program on a
+// synthetic CPU with LD_PRELOAD passed on: libckpt's handler runs in the
+// guest, where the process, its maps and threads are valgrind's. Both ways
+// of asking are refused, and the program runs on to its end.
+test("a program under valgrind: kill -USR2 and `ckpt checkpoint` each refused in one line, the program runs on to an uninterrupted run's output", async () => {
+  const valgrind = need("valgrind", "valgrind");
+  const run = ckpt([valgrind, "-q", "--vgdb=no", demo("ticker"), String(N)], { cwd: dir });
+  await run.waitFor((o) => lines(o) >= 3);
+  process.kill(run.pid, "SIGUSR2");
+  await until(() => run.stderr.includes("checkpoint failed"), () => run.stderr);
+  const r = await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/^ckpt: process \d+ \(valgrind\.bin\) runs under valgrind \(.*memcheck-amd64-linux\), whose process ckpt cannot capture; .*No signal was sent\n$/);
+  expect(await run.exit()).toBe(0);
+  expect(run.stdout).toBe(straight);
+  expect(run.stderr).toMatch(/^ckpt: warning: \S*memcheck-amd64-linux is statically linked, so ckpt cannot be loaded into it: [^\n]*\nckpt: checkpoint failed: the program runs under valgrind, [^\n]*; the program continues\n$/);
+}, 90000);

@@ -70,3 +70,31 @@ test("the advice is where a full-screen program's user sees it: status line, `ck
   expect(rest.code).toBe(0);
   expect(rest.stderr.trim().split("\n").at(-1)).toMatch(/^ckpt: note: this program took signal 12/);
 }, 60000);
+
+// PostgreSQL's postmaster blocks every signal at start, then installs its
+// own SIGUSR2 handler: a single warning (the block's) told its user that a
+// checkpoint would wait, while `kill -USR2` went to the postmaster for good.
+test("a program that blocks the trigger, then takes it with a handler of its own: both warnings, in that order; a plain signal reaches its handler, `ckpt checkpoint` checkpoints", async () => {
+  const program = [
+    "import signal, sys, time",
+    "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2])",
+    "signal.signal(signal.SIGUSR2, lambda *_: print('handler ran', flush=True))",
+    "signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGUSR2])",
+    "for i in range(40):",
+    "    print('step', i, flush=True)",
+    "    time.sleep(0.05)",
+  ].join("\n");
+  const run = ckpt(["/usr/bin/python3", "-c", program], { cwd: dir });
+  await run.waitFor((o) => lines(o) >= 3);
+  process.kill(run.pid, "SIGUSR2");
+  await run.waitFor((o) => o.includes("handler ran"));
+  expect((await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir })).code).toBe(0);
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  const warnings = run.stderr.split("\n").filter((l) => l.startsWith("ckpt: warning:"));
+  expect(warnings).toHaveLength(2);
+  expect(warnings[0]).toMatch(/^ckpt: warning: the program blocks signal 12, the checkpoint trigger; a checkpoint waits/);
+  expect(warnings[1]).toMatch(/^ckpt: warning: the program installed its own handler for signal 12, the checkpoint trigger; a plain signal now goes to the program/);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.code).toBe(0);
+  expect(rest.stdout).toContain("step 39\n");
+}, 60000);

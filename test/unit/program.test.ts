@@ -4,7 +4,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NotFoundError, RefusedError } from "../../src/cli/errors.ts";
-import { checkProgram, resolveProgram } from "../../src/process/program.ts";
+import { checkProgram, resolveProgram, staticallyLinked } from "../../src/process/program.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ckpt-program-"));
 const bin = join(dir, "bin");
@@ -118,4 +118,14 @@ test.skipIf(!haveStatic)("static programs, directly or as interpreters, are refu
 		expect(e).toBeInstanceOf(RefusedError);
 		expect(e?.message).toMatch(/statically linked/);
 	}
+});
+
+test.skipIf(!haveStatic)("a running program's exe: static only without a loader and when it is no loader run by name; a script or a missing file is not", () => {
+	expect(staticallyLinked(join(dir, "static"), join(dir, "static"))).toBe(true);
+	expect(staticallyLinked(join(dir, "dynamic"), join(dir, "dynamic"))).toBe(false);
+	expect(staticallyLinked(join(dir, "static-interp.sh"), join(dir, "static-interp.sh"))).toBe(false);
+	expect(staticallyLinked(join(dir, "missing"), join(dir, "missing"))).toBe(false);
+	// glibc's loader has no loader of its own, yet `ld-linux-x86-64.so.2 ./prog` preloads libckpt.
+	expect(staticallyLinked("/lib64/ld-linux-x86-64.so.2", "/lib64/ld-linux-x86-64.so.2")).toBe(false);
+	expect(staticallyLinked(join(dir, "static"), "/lib64/ld-linux-x86-64.so.2")).toBe(false);
 });
