@@ -43,12 +43,13 @@
 #include <stdint.h>
 
 #define CKPT_MAGIC "CKPTIMG\0"
-#define CKPT_VERSION 12 /* 7: SYSV_SHM regions; 8: reopens (a deleted file or memfd opened twice), each thread's CPU affinity;
+#define CKPT_VERSION 13 /* 7: SYSV_SHM regions; 8: reopens (a deleted file or memfd opened twice), each thread's CPU affinity;
                           9: PARENT extents inside older images' compressed blocks;
                           10: each thread's parent-death signal and scheduling, the personality, MDWE;
                           11: each thread's credentials, name and memory policy, each region's memory policy, the dumpable flag,
                           the coredump filter;
-                          12: a file in a temporary directory with its bytes kept (CKPT_FILE_KEPT) */
+                          12: a file in a temporary directory with its bytes kept (CKPT_FILE_KEPT);
+                          13: each thread's time-stamp counter mode and machine-check kill policy */
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -302,7 +303,7 @@ struct ckpt_region {
 _Static_assert(sizeof(struct ckpt_header) <= CKPT_HEADER_SIZE, "header fits its page");
 _Static_assert(sizeof(struct ckpt_header) % 8 == 0, "header is 8-byte sized");
 _Static_assert(sizeof(struct ckpt_link) == 24, "link record size is part of the format");
-_Static_assert(sizeof(struct ckpt_thread) == 440, "thread record size is part of the format");
+_Static_assert(sizeof(struct ckpt_thread) == 448, "thread record size is part of the format");
 _Static_assert(sizeof(struct ckpt_region) == 112, "region record size is part of the format");
 _Static_assert(sizeof(struct ckpt_extent) == 48, "extent record size is part of the format");
 _Static_assert(sizeof(struct ckpt_member) == 72, "member record size is part of the format");

@@ -70,7 +70,15 @@ struct ckpt_thread {
 	uint32_t mempolicy;          /* get_mempolicy's mode | MPOL_F_* mode flags; CKPT_UNKNOWN: nodes above 63 */
 	uint32_t pad_mempolicy;
 	uint64_t mempolicy_nodes;    /* bit n: node n */
+	/* version 13: what the thread set with prctl for itself; the stub sets
+	 * both again (c/stub/scheduling.c) */
+	uint32_t tsc_mode;           /* PR_GET_TSC: CKPT_TSC_ENABLE, or CKPT_TSC_SIGSEGV (rdtsc faults: rr's recordings) */
+	uint32_t mce_kill;           /* PR_MCE_KILL_GET: CKPT_MCE_KILL_LATE, _EARLY or _DEFAULT */
 };
+#define CKPT_TSC_ENABLE 1u    /* PR_TSC_ENABLE */
+#define CKPT_TSC_SIGSEGV 2u   /* PR_TSC_SIGSEGV */
+#define CKPT_MCE_KILL_LATE 0u /* PR_MCE_KILL_LATE; PR_MCE_KILL_EARLY 1 */
+#define CKPT_MCE_KILL_DEFAULT 2u
 #define CKPT_MEMPOLICY_MODE_MAX 6 /* MPOL_WEIGHTED_INTERLEAVE (Linux 6.9) */
 #define CKPT_MEMPOLICY_FLAGS 0xe000u /* MPOL_F_STATIC_NODES, RELATIVE_NODES, NUMA_BALANCING */
 /* A thread's or region's policy as capture writes it: a known mode, and

@@ -68,6 +68,18 @@ static void capture_scheduling(struct ckpt_thread *t)
 	t->timer_slack_ns = (uint64_t)sys_prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
 }
 
+/* Two more of the thread's own, which clone copies: whether rdtsc faults
+ * (rr turns it off in the programs it records), and the machine-check kill
+ * policy. A kernel that answers neither gets the defaults. */
+static void capture_prctl_modes(struct ckpt_thread *t)
+{
+	int tsc = 0;
+	t->tsc_mode = sys_prctl(PR_GET_TSC, (unsigned long)&tsc, 0, 0, 0) == 0 && tsc == PR_TSC_SIGSEGV ? CKPT_TSC_SIGSEGV
+												     : CKPT_TSC_ENABLE;
+	long mce = sys_prctl(PR_MCE_KILL_GET, 0, 0, 0, 0);
+	t->mce_kill = mce >= 0 && mce <= (long)CKPT_MCE_KILL_DEFAULT ? (uint32_t)mce : CKPT_MCE_KILL_DEFAULT;
+}
+
 void capture_thread(struct ckpt_thread *t, const void *ucontext)
 {
 	const ucontext_t *uc = ucontext;
@@ -95,6 +107,7 @@ void capture_thread(struct ckpt_thread *t, const void *ucontext)
 	sys_prctl(PR_GET_PDEATHSIG, (unsigned long)&pdeath, 0, 0, 0);
 	t->pdeath_signal = (uint32_t)pdeath;
 	capture_scheduling(t);
+	capture_prctl_modes(t);
 	creds_read(&t->creds); /* capget of the calling thread cannot fail */
 	sys_prctl(PR_GET_NAME, (unsigned long)t->comm, 0, 0, 0);
 	capture_thread_mempolicy(t);

@@ -64,7 +64,7 @@ const struct timespec *wait_time_left(const struct wait *w, const struct timespe
 	({ \
 		const struct timespec *total_ = (total), *now = total_; \
 		struct wait w_; \
-		wait_begin(&w_, total_ ? CLOCK_MONOTONIC : NO_TIMEOUT); \
+		wait_begin(&w_, total_ && (total_->tv_sec || total_->tv_nsec) ? CLOCK_MONOTONIC : NO_TIMEOUT); \
 		struct timespec left_; \
 		__typeof__(call) r_; \
 		while ((r_ = (call)) < 0 && CUT_BY_CHECKPOINT(&w_)) \

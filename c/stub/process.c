@@ -84,6 +84,18 @@ static void fill_restart_info(void)
 	ri->magic = CKPT_RESTART_INFO_MAGIC;
 }
 
+/* Both set whatever they were: the restart's own may differ from the
+ * default. Nothing in the stub reads the time-stamp counter after this. */
+static void restore_prctl_modes(const struct ckpt_thread *t)
+{
+	long err = sys_prctl(PR_SET_TSC, t->tsc_mode, 0, 0, 0);
+	if (err >= 0)
+		err = t->mce_kill == CKPT_MCE_KILL_DEFAULT ? sys_prctl(PR_MCE_KILL, PR_MCE_KILL_CLEAR, 0, 0, 0)
+							     : sys_prctl(PR_MCE_KILL, PR_MCE_KILL_SET, t->mce_kill, 0, 0);
+	if (err < 0)
+		die("cannot set a thread's time-stamp counter mode or machine-check policy again", err);
+}
+
 /* State of one thread the kernel holds, set by the thread itself. The fs
  * base and tid address of cloned threads come from clone() itself. */
 static void restore_thread_state(const struct ckpt_thread *t)
@@ -107,6 +119,7 @@ static void restore_thread_state(const struct ckpt_thread *t)
 	if (err < 0)
 		die("cannot set a thread's parent-death signal again", err);
 	restore_scheduling(t);
+	restore_prctl_modes(t);
 	sys_prctl(PR_SET_NAME, (unsigned long)t->comm, 0, 0, 0); /* its own: a clone takes its creator's */
 	restore_mempolicy(t);
 	sys_rt_sigprocmask(2 /* SIG_SETMASK */, &t->handler_sigmask, 0);

@@ -274,6 +274,8 @@ static void check_threads(const struct ckpt_header *h, const char *t)
 			bad("thread state points outside restored memory (corrupt image)");
 		if (th[i].pdeath_signal > 64)
 			bad("thread's parent-death signal is not a signal (corrupt image)");
+		if ((th[i].tsc_mode != CKPT_TSC_ENABLE && th[i].tsc_mode != CKPT_TSC_SIGSEGV) || th[i].mce_kill > CKPT_MCE_KILL_DEFAULT)
+			bad("thread's time-stamp counter mode or machine-check policy is invalid (corrupt image)");
 		uint32_t policy = th[i].sched_policy & ~CKPT_SCHED_RESET_ON_FORK;
 		int realtime = policy == 1 || policy == 2; /* FIFO, RR: 1 to 99; the others 0 */
 		if (th[i].nice < -20 || th[i].nice > 19 || policy > 5 || policy == 4 || th[i].sched_priority > 99 ||

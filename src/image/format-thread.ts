@@ -12,6 +12,10 @@ export const CKPT_SCHED_DEADLINE = 6;
 export const CKPT_SECUREBITS_KNOWN = 0xfff; // up to SECBIT_EXEC_DENY_INTERACTIVE_LOCKED (Linux 6.14)
 export const CKPT_MEMPOLICY_MODE_MAX = 6; // MPOL_WEIGHTED_INTERLEAVE (Linux 6.9)
 export const CKPT_MEMPOLICY_FLAGS = 0xe000; // MPOL_F_STATIC_NODES, RELATIVE_NODES, NUMA_BALANCING
+export const CKPT_TSC_ENABLE = 1;
+export const CKPT_TSC_SIGSEGV = 2;
+export const CKPT_MCE_KILL_LATE = 0;
+export const CKPT_MCE_KILL_DEFAULT = 2;
 export const CKPT_LIBC_GLIBC = 1;
 export const CKPT_LIBC_MUSL = 2;
 export const CKPT_LIBC_MAX = CKPT_LIBC_MUSL;
@@ -19,7 +23,7 @@ export const CKPT_MUSL_TID_OFFSET = 48;
 
 export const THREAD_C_CONSTANTS: Readonly<Record<string, number>> = {
 	CKPT_AFFINITY_BYTES, CKPT_THREAD_COORDINATOR, CKPT_SCHED_RESET_ON_FORK, CKPT_SCHED_DEADLINE, CKPT_SECUREBITS_KNOWN,
-	CKPT_MEMPOLICY_MODE_MAX, CKPT_MEMPOLICY_FLAGS,
+	CKPT_MEMPOLICY_MODE_MAX, CKPT_MEMPOLICY_FLAGS, CKPT_TSC_ENABLE, CKPT_TSC_SIGSEGV, CKPT_MCE_KILL_LATE, CKPT_MCE_KILL_DEFAULT,
 	CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL, CKPT_LIBC_MAX, CKPT_MUSL_TID_OFFSET,
 };
 
@@ -39,7 +43,7 @@ export const CREDS = layout("ckpt_creds", 80, {
 	pad: f(76, "u32"),
 });
 
-export const THREAD = layout("ckpt_thread", 440, {
+export const THREAD = layout("ckpt_thread", 448, {
 	tid: f(0, "i32"),
 	flags: f(4, "u32"),
 	fs_base: f(8, "u64"),
@@ -64,4 +68,6 @@ export const THREAD = layout("ckpt_thread", 440, {
 	comm: f(408, "char", 16), // version 11: PR_GET_NAME, NUL-terminated
 	// version 11, its NUMA memory policy: get_mempolicy's mode | CKPT_MEMPOLICY_FLAGS, bit n of the nodes node n
 	mempolicy: f(424, "u32"), pad_mempolicy: f(428, "u32"), mempolicy_nodes: f(432, "u64"),
+	// version 13, set with prctl: PR_GET_TSC (CKPT_TSC_*), PR_MCE_KILL_GET (CKPT_MCE_KILL_*)
+	tsc_mode: f(440, "u32"), mce_kill: f(444, "u32"),
 });

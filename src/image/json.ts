@@ -6,7 +6,7 @@
  * Pure: image in, plain object out.
  */
 import { inotifyFacts } from "./inotify.ts";
-import { CKPT_FD_EPOLL, CKPT_FD_FILE, CKPT_FD_INOTIFY, CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_UNIX_SOCKET, CKPT_FD_INET_SOCKET, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD } from "./format.ts";
+import { CKPT_FD_EPOLL, CKPT_FD_FILE, CKPT_FD_INOTIFY, CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_UNIX_SOCKET, CKPT_FD_INET_SOCKET, CKPT_REGION_THREAD_STACK, CKPT_REGION_UNREAD, CKPT_TSC_SIGSEGV } from "./format.ts";
 import { socketFacts } from "./sockets.ts";
 import { sysvSegment } from "./sysv-shm.ts";
 import { eventfdFacts, signalfdSignals, timerfdFacts } from "./event-fds.ts";
@@ -15,7 +15,7 @@ import {
 	vmFlagNames, schedulingFacts, credentialFacts, mempolicyFacts,
 } from "./facts.ts";
 import { clockName } from "./clocks.ts";
-import { CODEC_NAMES, epollEventNames, EXTENT_KINDS, FD_KINDS, keptFile, LIBC_NAMES, REGION_KINDS, TRACKING_NAMES } from "./kinds.ts";
+import { CODEC_NAMES, epollEventNames, EXTENT_KINDS, FD_KINDS, keptFile, LIBC_NAMES, MCE_KILL_POLICIES, REGION_KINDS, TRACKING_NAMES } from "./kinds.ts";
 import { terminalModes } from "./terminal-modes.ts";
 import { treeJson, treeProcesses, type TreeProcess } from "./tree-info.ts";
 import type { Image } from "./types.ts";
@@ -87,6 +87,7 @@ export function infoJson(image: Image, processes: TreeProcess[] = treeProcesses(
 		threads: image.threads.map((t) => ({
 			tid: t.tid, name: t.name, rip: hex(t.userRip), rsp: hex(t.userRsp), fsBase: hex(t.fsBase), cpus: t.cpus, parentDeathSignal: t.pdeathSignal || null,
 			scheduling: schedulingFacts(t), credentials: credentialFacts(t), memoryPolicy: mempolicyFacts(t),
+			rdtscFaults: t.tscMode === CKPT_TSC_SIGSEGV, machineCheckKill: MCE_KILL_POLICIES[t.mceKill] ?? "?",
 		})),
 		regions,
 		kernelMappings: h.specials.map((s) => (s.start === 0n && s.end === 0n

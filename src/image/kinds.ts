@@ -7,7 +7,7 @@
  * one row here (and its C module). test/unit/kinds.test.ts holds every
  * enum member of the C header to a row and every JSON name to the docs.
  */
-import { CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL,
+import { CKPT_LIBC_GLIBC, CKPT_LIBC_MUSL, CKPT_MCE_KILL_DEFAULT, CKPT_MCE_KILL_LATE,
 	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_EXTENT_PARENT, CKPT_TRACKING_NONE,
 	CKPT_TRACKING_UNAVAILABLE, CKPT_TRACKING_WRITE_PROTECT, CKPT_FD_DELETED, CKPT_FD_EPOLL, CKPT_FD_EVENTFD,
 	CKPT_FD_FIFO, CKPT_FD_FILE, CKPT_FILE_KEPT, CKPT_FD_INHERIT, CKPT_FD_INOTIFY, CKPT_FD_MEMFD, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_PROC,
@@ -221,6 +221,9 @@ export const MEMBER_KINDS = kindTable<Kind>([
 
 /** The C library the program ran with (enum ckpt_libc): its name in `ckpt info` and --json. */
 export const LIBC_NAMES: Readonly<Record<number, string>> = { [CKPT_LIBC_GLIBC]: "glibc", [CKPT_LIBC_MUSL]: "musl" };
+
+/** A thread's machine-check kill policy (version 13), by PR_MCE_KILL_GET's answer. */
+export const MCE_KILL_POLICIES: Readonly<Record<number, string>> = { [CKPT_MCE_KILL_LATE]: "late", 1: "early", [CKPT_MCE_KILL_DEFAULT]: "default" };
 
 /** How DATA extents are stored (the header's codec, version 5): one row per codec. */
 export const CODEC_NAMES: Readonly<Record<number, string>> = { [CKPT_CODEC_NONE]: "none", [CKPT_CODEC_LZ4]: "lz4" };

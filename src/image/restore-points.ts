@@ -6,7 +6,7 @@
  * restore stub refuses an image otherwise (c/stub/validate.c: check_specials,
  * check_threads), so this reader does too: both refuse the same images.
  */
-import { CKPT_LIBC_MUSL, CKPT_MUSL_TID_OFFSET, CKPT_PAGE_SIZE, CKPT_MEMPOLICY_FLAGS, CKPT_MEMPOLICY_MODE_MAX, CKPT_SCHED_RESET_ON_FORK, CKPT_SECUREBITS_KNOWN, RESTART_INFO } from "./format.ts";
+import { CKPT_LIBC_MUSL, CKPT_MCE_KILL_DEFAULT, CKPT_MUSL_TID_OFFSET, CKPT_TSC_ENABLE, CKPT_TSC_SIGSEGV, CKPT_PAGE_SIZE, CKPT_MEMPOLICY_FLAGS, CKPT_MEMPOLICY_MODE_MAX, CKPT_SCHED_RESET_ON_FORK, CKPT_SECUREBITS_KNOWN, RESTART_INFO } from "./format.ts";
 import { USER_SPACE_END } from "./header.ts";
 import type { Header, Region, Thread } from "./types.ts";
 
@@ -76,6 +76,8 @@ export function checkRestorePoints(fail: (why: string) => never, h: Header, thre
 			(t.rseqAddr !== 0n && (!inRestoredMemory(regions, t.rseqAddr, BigInt(t.rseqLen), PROT_WRITE) || t.rseqAddr % 32n !== 0n || t.rseqLen < 32)))
 			fail(`thread ${i}: its state points outside restored memory (corrupt image)`);
 		if (t.pdeathSignal > 64) fail(`thread ${i}: its parent-death signal is not a signal (corrupt image)`);
+		if ((t.tscMode !== CKPT_TSC_ENABLE && t.tscMode !== CKPT_TSC_SIGSEGV) || t.mceKill > CKPT_MCE_KILL_DEFAULT)
+			fail(`thread ${i}: its time-stamp counter mode or machine-check policy is invalid (corrupt image)`);
 		if (!schedulingValid(t)) fail(`thread ${i}: its scheduling is invalid (corrupt image)`);
 		if (!credsValid(t)) fail(`thread ${i}: its credentials are invalid (corrupt image)`);
 		if (!t.nameTerminated) fail(`thread ${i}: its name is not NUL-terminated (corrupt image)`);

@@ -40,6 +40,7 @@ export function decodeThread(t: Fields<keyof typeof THREAD.fields>): Thread {
 		name: t.chars("comm"),
 		nameTerminated: t.terminated("comm"),
 		mempolicy: t.u32("mempolicy"), padMempolicy: t.u32("pad_mempolicy"), mempolicyNodes: t.u64("mempolicy_nodes"),
+		tscMode: t.u32("tsc_mode"), mceKill: t.u32("mce_kill"),
 	};
 }
 

@@ -148,6 +148,8 @@ export interface Thread {
 	mempolicy: number; // version 11: NUMA policy, get_mempolicy's mode | CKPT_MEMPOLICY_FLAGS; 0 the default
 	padMempolicy: number;
 	mempolicyNodes: bigint; // bit n: node n
+	tscMode: number; // version 13: CKPT_TSC_ENABLE, or CKPT_TSC_SIGSEGV (rdtsc faults)
+	mceKill: number; // version 13: PR_MCE_KILL_GET, CKPT_MCE_KILL_LATE (0), EARLY (1) or DEFAULT (2)
 }
 
 /** A thread's credentials: ids real, effective, saved, filesystem; capability sets as bit masks. */

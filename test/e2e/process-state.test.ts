@@ -53,11 +53,11 @@ function hasCapability(bit: number): boolean {
 
 const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find(existsSync);
 
-test("umask, THP disable, no-new-privs, subreaper, oom_score_adj, membarrier, rseq, altstacks, parent-death signals and thread names come back", async () => {
+test("umask, THP disable, no-new-privs, subreaper, oom_score_adj, membarrier, rseq, altstacks, parent-death signals, thread names, rdtsc faulting and machine-check policies come back", async () => {
 	const first = await checkpoint([CKPT, PROGRAM]);
 	const before = settings(first.stdout, "before");
 	expect(before).toBe("umask=027 thp_disable=1 no_new_privs=1 child_subreaper=1 oom_score_adj=789 membarrier=0x10 pdeath_signal=28 " +
-		"nice=5 policy=3 ioprio=0x6000 timer_slack=123456 personality=0x40000 mdwe=1 coredump_filter=0x1");
+		"nice=5 policy=3 ioprio=0x6000 timer_slack=123456 personality=0x40000 mdwe=1 coredump_filter=0x1 tsc=1 mce_kill=1");
 	expect(first.stdout).toContain("main altstack: same area, SS_ONSTACK");
 	expect(first.stdout).toContain("thread altstack: same area, SS_ONSTACK");
 
@@ -69,6 +69,7 @@ test("umask, THP disable, no-new-privs, subreaper, oom_score_adj, membarrier, rs
 		{ nice: 5, policy: "batch", priority: 0, resetOnFork: false, ioClass: "idle", ioLevel: 0, timerSlackNs: 123456 },
 		{ nice: 7, policy: "idle", priority: 0, resetOnFork: false, ioClass: "best-effort", ioLevel: 6, timerSlackNs: 2000000 },
 	]);
+	expect(doc.threads.map((t: { rdtscFaults: boolean; machineCheckKill: string }) => [t.rdtscFaults, t.machineCheckKill])).toEqual([[false, "early"], [true, "late"]]);
 	const p = doc.process;
 	expect(p).toMatchObject({ umask: "0027", personality: 0x40000, mdwe: 1, coredumpFilter: 1, thpDisable: 1, noNewPrivs: true, childSubreaper: true, oomScoreAdj: 789,
 		membarrier: ["private-expedited"] });
@@ -76,7 +77,7 @@ test("umask, THP disable, no-new-privs, subreaper, oom_score_adj, membarrier, rs
 	const second = await restart();
 	expect(second.stderr).toBe("");
 	expect(settings(second.stdout, "after")).toBe(before!);
-	for (const name of ["umask", "thp_disable", "no_new_privs", "child_subreaper", "oom_score_adj", "membarrier", "pdeath_signal", "nice", "policy", "ioprio", "timer_slack", "personality", "mdwe", "coredump_filter"])
+	for (const name of ["umask", "thp_disable", "no_new_privs", "child_subreaper", "oom_score_adj", "membarrier", "pdeath_signal", "nice", "policy", "ioprio", "timer_slack", "personality", "mdwe", "coredump_filter", "tsc", "mce_kill"])
 		expect(second.stdout).toContain(`same ${name}\n`);
 	// Registered again by the kernel, at the same area: cpu_id tracks this
 	// run's CPU and a second registration is refused as a duplicate.
@@ -89,6 +90,8 @@ test("umask, THP disable, no-new-privs, subreaper, oom_score_adj, membarrier, rs
 	expect(second.stdout).toContain("thread pdeath_signal: 17\n");
 	expect(second.stdout).toContain("thread scheduling: nice=7 policy=5 ioprio=0x4006 timer_slack=2000000\n");
 	expect(second.stdout).toContain("thread name: ps-worker\n"); // its own, not the main thread's
+	// Its own again: rdtsc faults (as in a program rr records), machine checks kill late.
+	expect(second.stdout).toContain("thread prctl modes: tsc=2 mce_kill=0\n");
 	expect(second.stdout).toEndWith("PASS\n");
 	expect(second.code).toBe(0);
 }, 60000);
@@ -99,7 +102,7 @@ test("settings the program never made do not leak in from the restart", async ()
 		"nice", "-n", "3", "setarch", "-R"];
 	const second = await restart(restartWith);
 	expect(second.stderr).toBe("");
-	for (const name of ["umask", "oom_score_adj", "nice", "personality", "coredump_filter"]) expect(second.stdout).toContain(`same ${name}\n`);
+	for (const name of ["umask", "oom_score_adj", "nice", "personality", "coredump_filter", "tsc", "mce_kill"]) expect(second.stdout).toContain(`same ${name}\n`);
 	expect(second.stdout).toEndWith("PASS\n");
 }, 60000);
 

@@ -8,7 +8,7 @@ import { crc32c } from "../../src/image/crc32c.ts";
 import {
 	CKPT_ARCH_X86_64, CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_HOLE, CKPT_EXTENT_PARENT, CKPT_TRACKING_WRITE_PROTECT, LINK, CKPT_FD_FILE, CKPT_FD_INET_SOCKET, CKPT_FD_INHERIT, CKPT_FD_UNIX_SOCKET, CKPT_SOCK_UNBOUND,
 	CKPT_FD_PIPE_READ, CKPT_HEADER_SIZE, CKPT_MAGIC, CKPT_PAGE_SIZE, CKPT_REGION_ANON,
-	CKPT_LIBC_GLIBC, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_STACK, CKPT_VERSION, EXTENT, FD, HEADER, HEADER_STRUCT_SIZE,
+	CKPT_LIBC_GLIBC, CKPT_MCE_KILL_DEFAULT, CKPT_TSC_ENABLE, CKPT_REGION_FILE_PRIVATE, CKPT_REGION_STACK, CKPT_VERSION, EXTENT, FD, HEADER, HEADER_STRUCT_SIZE,
 	type Layout, PROCESS_STATE, REGION, RESUME_CTX, THREAD, MEMBER, CKPT_MEMBER_LIVE,
 } from "../../src/image/format.ts";
 
@@ -212,6 +212,8 @@ export function buildImage(spec: ImageSpec = defaultSpec()): Uint8Array {
 		w.set(THREAD, b, "user_rsp", 0x7ffd00001000n);
 		w.set(THREAD, b, "affinity", i === 0 ? 0x0f : 0x02); // the leader on CPUs 0-3, the others pinned to CPU 1
 		w.set(THREAD, b, "affinity", 0x01, 1); // and CPU 8
+		w.set(THREAD, b, "tsc_mode", CKPT_TSC_ENABLE);
+		w.set(THREAD, b, "mce_kill", CKPT_MCE_KILL_DEFAULT);
 		// Where libckpt's handler resumes: code and stack the image restores.
 		w.set(RESUME_CTX, b + THREAD.fields.resume.off, "rip", 0x401000n);
 		w.set(RESUME_CTX, b + THREAD.fields.resume.off, "rsp", 0x7ffd00001000n);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import {
 	CKPT_CODEC_LZ4, CKPT_CODEC_MAX,
 	CKPT_EXTENT_DATA, CKPT_EXTENT_FILE, CKPT_EXTENT_GUARD, CKPT_EXTENT_HOLE, CKPT_EXTENT_PARENT, CKPT_FD_PIPE_READ, CKPT_HEADER_SIZE,
-	CKPT_VERSION, EXTENT, FD, HEADER, REGION,
+	CKPT_VERSION, EXTENT, FD, HEADER, REGION, THREAD,
 } from "../../src/image/format.ts";
 import { ImageError, readImage, verifyData } from "../../src/image/read.ts";
 import { buildImage, defaultSpec, poke, recordOffset, seal } from "./image-builder.ts";
@@ -133,6 +133,19 @@ describe("readImage refuses", () => {
 		expect(failure(poke(img.slice(), HEADER, 0, "fds_off", 3))).toMatch(/^fd table .* does not fit/);
 		expect(failure(poke(img.slice(), HEADER, 0, "regions_off", 0))).toMatch(/^region table/);
 		expect(failure(poke(img.slice(), HEADER, 0, "nthreads", 0))).toBe("image has no threads (corrupt image)");
+	});
+
+	test("a thread's rdtsc mode or machine-check policy outside what prctl gives", () => {
+		const img = buildImage();
+		const t0 = recordOffset(img, "threads", 0);
+		const thread = (field: string, v: number) => failure(poke(img.slice(), THREAD, t0, field, v));
+		const bad = "thread 0: its time-stamp counter mode or machine-check policy is invalid (corrupt image)";
+		expect(thread("tsc_mode", 0)).toBe(bad);
+		expect(thread("tsc_mode", 3)).toBe(bad);
+		expect(thread("mce_kill", 3)).toBe(bad);
+		const accepted = (field: string, v: number) => readImage(write(poke(img.slice(), THREAD, t0, field, v))).threads[0];
+		expect(accepted("tsc_mode", 2)?.tscMode).toBe(2); // PR_TSC_SIGSEGV
+		expect(accepted("mce_kill", 1)?.mceKill).toBe(1); // PR_MCE_KILL_EARLY
 	});
 
 	test("unterminated or out-of-range strings", () => {

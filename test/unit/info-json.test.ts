@@ -35,7 +35,7 @@ test("threads, regions with their storage, kernel mappings, files, totals", () =
 		scheduling: { nice: 0, policy: "other", priority: 0, resetOnFork: false, ioClass: "none", ioLevel: 0, timerSlackNs: 0 },
 		credentials: { uids: { real: 0, effective: 0, saved: 0, filesystem: 0 }, gids: { real: 0, effective: 0, saved: 0, filesystem: 0 },
 			capabilities: { effective: "0x0", permitted: "0x0", inheritable: "0x0", bounding: "0x0", ambient: "0x0" }, securebits: 0 },
-		memoryPolicy: { mode: "default", flags: [], nodes: [] } }]);
+		memoryPolicy: { mode: "default", flags: [], nodes: [] }, rdtscFaults: false, machineCheckKill: "default" }]);
 	expect(doc.regions[0]).toEqual({
 		start: "0x400000", end: "0x402000", size: 8192, perms: "r-xp", kind: "file", name: "/usr/bin/demo", fileOffset: 0, sysvSegment: null,
 		threadStack: false, unreadable: false, vmFlags: [], memoryPolicy: { mode: "default", flags: [], nodes: [] }, stored: { data: 4096, zero: 0, file: 4096, guard: 0, older: 0 },
