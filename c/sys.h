@@ -244,6 +244,12 @@ static inline int usable_cpus(void)
 }
 /* int fstatfs(int fd, struct statfs *buf); */
 static inline long sys_fstatfs(int fd, void *buf) { return SYS2(__NR_fstatfs, fd, buf); }
+/* The file system an open file lives on (its f_type: HUGETLBFS_MAGIC...), 0 when unknown. */
+static inline long fd_fs_magic(int fd)
+{
+	struct { long f_type, f_bsize; uint64_t rest[14]; } fs;
+	return sys_fstatfs(fd, &fs) == 0 ? fs.f_type : 0;
+}
 /* int memfd_create(const char *name, unsigned int flags); */
 static inline long sys_memfd_create(const char *name, unsigned flags) { return SYS2(__NR_memfd_create, name, flags); }
 /* SysV shared memory (c/kinds/mem_sysv.c, c/stub/sysv_shm.c): shmget(2),

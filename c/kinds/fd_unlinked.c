@@ -77,11 +77,6 @@ const char *fd_unlinked_reopens_problem(const struct ckpt_header *h, const char 
 #ifdef CKPT_LIB
 #define HUGETLBFS_MAGIC 0x958458f6
 
-struct statfs_raw {
-	long f_type, f_bsize;
-	uint64_t rest[14];
-};
-
 uint32_t fd_unlinked_kind(const char *target)
 {
 	return str_starts(target, "/memfd:") ? CKPT_FD_MEMFD : CKPT_FD_DELETED;
@@ -239,8 +234,7 @@ static int keep_unlinked(struct capture *c, int fd, struct ckpt_fd *r, const cha
 	long off = sys_lseek(fd, 0, SEEK_CUR);
 	r->offset = off > 0 ? (uint64_t)off : 0;
 	if (memfd) {
-		struct statfs_raw fs;
-		if (sys_fstatfs(fd, &fs) == 0 && fs.f_type == HUGETLBFS_MAGIC)
+		if (fd_fs_magic(fd) == HUGETLBFS_MAGIC)
 			return refuse(why, "a hugetlbfs memfd (MFD_HUGETLB), which is not restored");
 		long seals = sys_fcntl(fd, F_GET_SEALS, 0);
 		r->seals = seals > 0 ? (uint32_t)seals : 0;

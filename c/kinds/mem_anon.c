@@ -45,7 +45,9 @@ int mem_anon_refuse_lost_sharing(struct capture *c, const struct maps_entry *e, 
 {
 	if (maps_is(e, "/dev/zero") || maps_is(e, "/[aio]") /* refused by name elsewhere */)
 		return 0;
-	if (c->tree && e->deleted && !str_starts(path, "/SYSV"))
+	/* memfd_secret: in a tree it would come back as plain shared memory, readable by all. */
+	int secret = maps_is(e, "/secretmem");
+	if (c->tree && e->deleted && !str_starts(path, "/SYSV") && !secret)
 		return 0;
 	c->error.len = 0;
 	line_str(&c->error, "shared mapping ");
@@ -53,7 +55,8 @@ int mem_anon_refuse_lost_sharing(struct capture *c, const struct maps_entry *e, 
 	line_str(&c->error, " of ");
 	line_str(&c->error, path);
 	line_str(&c->error, e->deleted ? " (deleted)" : " (replaced since it was mapped)");
-	line_str(&c->error, " cannot be restored: the sharing with other mappings of it would be lost");
+	line_str(&c->error, secret ? " cannot be restored: it is a memfd_secret area, whose memory not even the kernel may read for ckpt"
+				   : " cannot be restored: the sharing with other mappings of it would be lost");
 	return -1;
 }
 

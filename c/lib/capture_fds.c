@@ -49,6 +49,24 @@ static const char *socket_family_text(int fd)
 	}
 }
 
+#define MQUEUE_MAGIC 0x19800202
+#define SECRETMEM_MAGIC 0x5345434d
+
+/* Files of a file system no kind restores: they look like regular files,
+ * by a path (/ckptq) or a deleted name (/secretmem), but reopening that
+ * path would open something else, or nothing. */
+static const char *special_file_text(int fd)
+{
+	switch (fd_fs_magic(fd)) {
+	case MQUEUE_MAGIC:
+		return "a POSIX message queue (mq_open), which ckpt does not restore";
+	case SECRETMEM_MAGIC:
+		return "a memfd_secret area, whose memory not even the kernel may read for ckpt";
+	default:
+		return 0;
+	}
+}
+
 static int is_tty(int fd)
 {
 	struct termios t;
@@ -77,6 +95,8 @@ static uint32_t kind_of(int fd, const struct stat *st, const char *target, uint3
 		return CKPT_FD_INHERIT;
 	if (S_ISCHR(st->st_mode) && is_tty(fd))
 		return CKPT_FD_TTY;
+	if (S_ISREG(st->st_mode) && special_file_text(fd))
+		return 0;
 	if (S_ISREG(st->st_mode) && target[0] == '/' && str_ends(target, " (deleted)"))
 		return fd_unlinked_kind(target);
 	if (reopenable && S_ISFIFO(st->st_mode))
@@ -170,7 +190,9 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 	default:
 		if (str_eq(target, "anon_inode:[pidfd]"))
 			return refuse_pidfd(c, fd, target);
-		return drop_or_fail(c, fd, target, S_ISSOCK(st.st_mode) ? socket_family_text(fd) : "");
+		if (S_ISSOCK(st.st_mode))
+			return drop_or_fail(c, fd, target, socket_family_text(fd));
+		return drop_or_fail(c, fd, target, S_ISREG(st.st_mode) && special_file_text(fd) ? special_file_text(fd) : "");
 	}
 }
 

@@ -172,6 +172,7 @@ const AUDIT: Record<string, Refusal[]> = {
     { text: "parent-death signal again", sites: 1, about: "kernel" },
     { text: "personality again", sites: 1, about: "kernel" }, // tried in phase 1 (process_state.c)
     { text: "memory-deny-write-execute again", sites: 1, about: "kernel" }, // the kernel has it: phase 1
+    { text: "machine-check policy again", sites: 1, about: "kernel" }, // PR_SET_TSC and PR_MCE_KILL need no right
   ],
 };
 
