@@ -52,11 +52,20 @@ static const char *socket_family_text(int fd)
 #define MQUEUE_MAGIC 0x19800202
 #define SECRETMEM_MAGIC 0x5345434d
 
-/* Files of a file system no kind restores: they look like regular files,
- * by a path (/ckptq) or a deleted name (/secretmem), but reopening that
- * path would open something else, or nothing. */
-static const char *special_file_text(int fd)
+/* Files no kind restores though they look like files. A message queue or
+ * secret memory has a path (/ckptq) or a deleted name (/secretmem), but
+ * reopening it would open something else, or nothing. A directory with an
+ * owner for signals has a dnotify watch (fcntl F_NOTIFY sets the owner;
+ * nothing shows the watch itself, so it cannot be set again), or had one,
+ * or an explicit F_SETOWN: no directory needs one otherwise. */
+static const char *special_file_text(int fd, const struct stat *st)
 {
+	if (S_ISDIR(st->st_mode))
+		return sys_fcntl(fd, F_GETOWN, 0) != 0 ? "a directory with a signal owner, which a dnotify watch (fcntl F_NOTIFY) "
+							 "sets; no kernel interface shows the watch, so it cannot be restored"
+						       : 0;
+	if (!S_ISREG(st->st_mode))
+		return 0;
 	switch (fd_fs_magic(fd)) {
 	case MQUEUE_MAGIC:
 		return "a POSIX message queue (mq_open), which ckpt does not restore";
@@ -95,7 +104,7 @@ static uint32_t kind_of(int fd, const struct stat *st, const char *target, uint3
 		return CKPT_FD_INHERIT;
 	if (S_ISCHR(st->st_mode) && is_tty(fd))
 		return CKPT_FD_TTY;
-	if (S_ISREG(st->st_mode) && special_file_text(fd))
+	if (special_file_text(fd, st))
 		return 0;
 	if (S_ISREG(st->st_mode) && target[0] == '/' && str_ends(target, " (deleted)"))
 		return fd_unlinked_kind(target);
@@ -192,7 +201,8 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 			return refuse_pidfd(c, fd, target);
 		if (S_ISSOCK(st.st_mode))
 			return drop_or_fail(c, fd, target, socket_family_text(fd));
-		return drop_or_fail(c, fd, target, S_ISREG(st.st_mode) && special_file_text(fd) ? special_file_text(fd) : "");
+		const char *special = special_file_text(fd, &st);
+		return drop_or_fail(c, fd, target, special ? special : "");
 	}
 }
 

@@ -265,9 +265,11 @@ test("while the program runs between incremental checkpoints, every open still g
 for (const [what, said] of [
   ["mq", /^ckpt: checkpoint failed: fd 3 \(\/ckpt-test-\d+: a POSIX message queue \(mq_open\), which ckpt does not restore\) was opened by the program [^\n]*; the program continues\n$/],
   ["secret", /^ckpt: checkpoint failed: fd 3 \(\/secretmem \(deleted\): a memfd_secret area, whose memory not even the kernel may read for ckpt\) was opened by the program [^\n]*; the program continues\n$/],
+  ["dnotify", /^ckpt: checkpoint failed: fd 3 \(\/[^\n]*: a directory with a signal owner, which a dnotify watch \(fcntl F_NOTIFY\) sets; [^\n]*; the program continues\n$/],
   ["secret-mapped", /^ckpt: checkpoint failed: shared mapping 0x[0-9a-f]+-0x[0-9a-f]+ of \/secretmem \(deleted\) cannot be restored: it is a memfd_secret area, [^\n]*; the program continues\n$/],
 ] as const) {
-  test(`${what === "mq" ? "a POSIX message queue" : what === "secret" ? "a memfd_secret fd" : "a memfd_secret mapping whose fd is closed"}: the checkpoint is refused naming it, and it still works after`, async () => {
+  const named = { mq: "a POSIX message queue", dnotify: "a directory watched with dnotify (fcntl F_NOTIFY)", secret: "a memfd_secret fd", "secret-mapped": "a memfd_secret mapping whose fd is closed" }[what];
+  test(`${named}: the checkpoint is refused naming it, and it still works after`, async () => {
     const run = ckpt([fixture("special-files"), what], { cwd: dir });
     await run.waitFor((o) => o.includes("step 2\n") || o.includes("unavailable"));
     if (run.stdout.includes("unavailable")) {
@@ -278,7 +280,8 @@ for (const [what, said] of [
     await until(() => run.stderr.includes("checkpoint failed"), () => `no report; stderr ${JSON.stringify(run.stderr)}`);
     expect(await run.exit()).toBe(0);
     expect(run.stderr).toMatch(said);
-    expect(run.stdout).toEndWith(what === "mq" ? "step 11\nmq: hello (6 bytes, priority 1)\n" : "step 11\nsecret: kept secret\n");
+    const works = { mq: "mq: hello (6 bytes, priority 1)", dnotify: "dnotify: told", secret: "secret: kept secret", "secret-mapped": "secret: kept secret" }[what];
+    expect(run.stdout).toEndWith(`step 11\n${works}\n`);
     expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
   }, 60000);
 }
