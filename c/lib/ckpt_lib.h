@@ -294,8 +294,9 @@ void exec_resolve(void);
 void exec_remember(const char *const *names, unsigned n);
 void exec_remember_entry(const char *entry); /* "CKPT_...=...", the caller's; replaces its name's */
 /* exec_target.c: whether an LD_PRELOAD entry is either build of libckpt;
- * the libc (enum ckpt_libc) whose loader would run a program, 0 when none
- * or unknown: by path, by open descriptor, or searched as execvp does. */
+ * the libc (enum ckpt_libc) whose loader would run a program, EXEC_STATIC
+ * when it has none, 0 when unknown: by path, by open descriptor, or
+ * searched as execvp does. */
 int ckpt_preload_entry(const char *entry, size_t len);
 #define EXEC_SECURE 0x100u /* added to the libc: set-user-ID, set-group-ID or capabilities */
 #define EXEC_STATIC 0x200u /* instead of a libc: an ELF program with no loader (statically linked) */
