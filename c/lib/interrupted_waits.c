@@ -94,23 +94,16 @@ void note_interrupted_wait(const void *ucontext)
 	__atomic_store_n(&notes[tid % NOTES].seq, seq, __ATOMIC_RELEASE);
 }
 
-/* By system call, not the vDSO: the vDSO reads the CPU's time-stamp
- * counter, and a program that disabled it for itself (prctl PR_SET_TSC
- * PR_TSC_SIGSEGV, as rr does in the programs it records) gets SIGSEGV
- * from a read it never made: its nanosleep reads no clock. */
-static uint64_t clock_ns(clockid_t clock)
-{
-	struct { int64_t sec, nsec; } ts = {0, 0};
-	sys_clock_gettime(clock, &ts);
-	return (uint64_t)ts.sec * 1000000000 + (uint64_t)ts.nsec;
-}
-
 void wait_begin(struct wait *w, clockid_t clock)
 {
 	w->notes_before = __atomic_load_n(&notes_made, __ATOMIC_ACQUIRE);
 	w->saved_errno = errno;
 	w->clock = clock;
-	w->start_ns = clock != NO_TIMEOUT ? clock_ns(clock) : 0; /* no clock read for an untimed call */
+	/* now_ns reads by system call, not the vDSO: the vDSO reads the CPU's
+	 * time-stamp counter, and a program that disabled it for itself (prctl
+	 * PR_SET_TSC PR_TSC_SIGSEGV, as rr does) got SIGSEGV from a read it never
+	 * made: its nanosleep reads no clock. None at all for an untimed call. */
+	w->start_ns = clock != NO_TIMEOUT ? now_ns(clock) : 0;
 }
 
 int wait_cut_by_checkpoint(struct wait *w, const void *frame)
@@ -131,7 +124,7 @@ int wait_cut_by_checkpoint(struct wait *w, const void *frame)
 static int64_t waited_ns(const struct wait *w)
 {
 	/* A restart on another boot may put the clock anywhere: never negative. */
-	int64_t d = (int64_t)(clock_ns(w->clock) - w->start_ns);
+	int64_t d = (int64_t)(now_ns(w->clock) - w->start_ns);
 	return d < 0 ? 0 : d;
 }
 
