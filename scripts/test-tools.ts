@@ -44,6 +44,7 @@ const required: [command: string, debianPackage: string, why: string][] = [
   ["javac", "openjdk-17-jdk-headless", "builds checkpointed (test/e2e/real-builds.test.ts)"],
   ["parallel", "parallel", "GNU parallel's jobs checkpointed (test/e2e/real-compute.test.ts)"],
   ["valgrind", "valgrind", "a program under valgrind, refused (test/e2e/exec-chain.test.ts)"],
+  ["go", "golang-go", "a Go program checkpointed (test/e2e/go.test.ts)"],
 ];
 const missing = required.filter(([command]) => !Bun.which(command));
 // Not a command: the LZ4 archive and header the build links (scripts/c-sources.ts).

@@ -32,6 +32,7 @@ extern struct ckpt_config ckpt_config; /* state.c, like the other two */
 
 /* The signal that stops the other threads (see threads.c for the choice). */
 #define CKPT_THREAD_SIGNAL 64
+#define CKPT_STOP_SIGVAL 0x636b7073 /* "ckps": the stop signal's value, libckpt's own */
 
 /* Shared between the coordinator and the threads it stops; futex words. */
 struct thread_sync {

@@ -1,38 +1,55 @@
 /*
- * The program and the checkpoint trigger. If the program installs its own
- * handler for the trigger signal, it would silently replace ours and
- * checkpoints would stop working. So sigaction() and signal() are
- * interposed for that one signal: the program's handler is recorded, not
- * installed, and reported back to it as if it were; ours stays. A plain
- * signal then goes to the program's handler (its use of the signal keeps
- * working), and a request from `ckpt checkpoint PID`, which arrives through
- * sigqueue with CKPT_REQUEST_SIGVAL, takes a checkpoint. We say so once on
- * stderr, with the way out: --signal. Every other signal goes straight to
- * the libc's own (libc_variant.c).
+ * The program and the two signals libckpt keeps: the checkpoint trigger
+ * and the stop signal (CKPT_THREAD_SIGNAL, threads.c). A handler the
+ * program installed for either would silently replace ours, and
+ * checkpoints would stop working (for the stop signal: hang, then fail).
+ * So sigaction() and signal() are interposed for those two: the program's
+ * action is recorded, not installed, and reported back to it as if it
+ * were; ours stays. A signal that is not libckpt's own then gets the
+ * program's action (its handler, ignored, or the default: for the stop
+ * signal, the end of the process), so its use of the signal keeps working;
+ * a request from `ckpt checkpoint PID`, which arrives through sigqueue
+ * with CKPT_REQUEST_SIGVAL, takes a checkpoint. A handler for the trigger
+ * is said once on stderr, with the way out: --signal.
+ *
+ * Answering success for the stop signal, not EINVAL as glibc does for its
+ * own 32 and 33, matters: Go's runtime installs a handler for every signal
+ * and, on EINVAL, installs it again by raw system call, where nothing can
+ * see it. Every other signal goes straight to the libc's own
+ * (libc_variant.c).
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <signal.h>
+#include <ucontext.h>
 #include "ckpt_lib.h"
 #include "../sys.h"
 
-static struct sigaction program_action; /* zero: SIG_DFL */
-static int program_has_action;
+/* The program's action for one of the kept signals; zero: SIG_DFL. */
+struct program_action {
+	struct sigaction action;
+	int set; /* a handler or SIG_IGN */
+};
+
+static struct program_action trigger_action, stop_action;
+
+static struct program_action *kept(int sig)
+{
+	if (!ckpt_config.signal)
+		return 0;
+	return sig == ckpt_config.signal ? &trigger_action : sig == CKPT_THREAD_SIGNAL ? &stop_action : 0;
+}
 
 __attribute__((visibility("default"))) int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
-	if (!ckpt_config.signal || (sig != ckpt_config.signal && sig != CKPT_THREAD_SIGNAL))
+	struct program_action *p = kept(sig);
+	if (!p)
 		return libc_sigaction(sig, act, old);
-	if (sig == CKPT_THREAD_SIGNAL) {
-		errno = EINVAL; /* reserved, like the libc's own (glibc 32-33, musl 32-34) */
-		return -1;
-	}
 	if (old)
-		*old = program_action;
+		*old = p->action;
 	if (act) {
-		program_action = *act;
-		program_has_action = act->sa_handler != SIG_DFL;
-		if (program_has_action)
+		p->action = *act;
+		p->set = act->sa_handler != SIG_DFL;
+		if (p->set && p == &trigger_action)
 			trigger_taken_warning(act->sa_handler == SIG_IGN);
 	}
 	return 0;
@@ -73,7 +90,7 @@ int trigger_request(const siginfo_t *info)
 		return requested_keep(info) ? 3 : 2;
 	if (info->si_code == SI_QUEUE && info->si_value.sival_int == CKPT_REQUEST_SIGVAL)
 		return 1;
-	return program_has_action ? 0 : 1;
+	return trigger_action.set ? 0 : 1;
 }
 
 /* --keep, carried by a periodic request above the request value
@@ -84,20 +101,45 @@ uint32_t requested_keep(const siginfo_t *info)
 	return keep > CKPT_KEEP_MAX ? CKPT_KEEP_MAX : (uint32_t)keep;
 }
 
-/* Runs the program's own handler for a plain trigger signal, as the kernel
- * would have (its mask added for the call; SA_RESETHAND honoured). */
+/* The default action of the stop signal, which only the program sent: the
+ * end of the process, by that signal, as without libckpt. */
+static void end_by_signal(int sig)
+{
+	struct sigaction dfl = {0};
+	dfl.sa_handler = SIG_DFL;
+	libc_sigaction(sig, &dfl, 0);
+	uint64_t bit = 1ull << (sig - 1);
+	sys_rt_sigprocmask(SIG_UNBLOCK, &bit, 0);
+	sys_tgkill((int)sys_getpid(), (int)sys_gettid(), sig);
+}
+
+/* Gives a kept signal that is not libckpt's own to the program's action, as
+ * the kernel would have (its mask added for the call; SA_RESETHAND
+ * honoured). The trigger's default is a checkpoint, decided before this. */
 void run_program_handler(int sig, siginfo_t *info, void *uc)
 {
-	struct sigaction a = program_action;
+	struct program_action *p = kept(sig);
+	if (!p)
+		return;
+	struct sigaction a = p->action;
+	if (a.sa_handler == SIG_DFL && p == &stop_action)
+		end_by_signal(sig);
 	if (a.sa_handler == SIG_IGN || a.sa_handler == SIG_DFL)
 		return;
 	if (a.sa_flags & SA_RESETHAND)
-		program_action.sa_handler = SIG_DFL, program_has_action = 0;
-	sigset_t old;
-	pthread_sigmask(SIG_SETMASK, &a.sa_mask, &old);
+		p->action.sa_handler = SIG_DFL, p->set = 0;
+	/* Set directly: through pthread_sigmask, the signal's own bit would
+	 * read as the program blocking the trigger. The stop signal and the
+	 * libc's own stay deliverable, as sigmask.c keeps them. */
+	uint64_t during, handler_mask, old;
+	__builtin_memcpy(&during, &((ucontext_t *)uc)->uc_sigmask, sizeof during); /* the mask it came in */
+	__builtin_memcpy(&handler_mask, &a.sa_mask, sizeof handler_mask);
+	during |= handler_mask | (a.sa_flags & SA_NODEFER ? 0 : 1ull << (sig - 1));
+	during &= ~((1ull << 31) | (1ull << 32) | (1ull << (CKPT_THREAD_SIGNAL - 1)));
+	sys_rt_sigprocmask(SIG_SETMASK, &during, &old);
 	if (a.sa_flags & SA_SIGINFO)
 		a.sa_sigaction(sig, info, uc);
 	else
 		a.sa_handler(sig);
-	pthread_sigmask(SIG_SETMASK, &old, 0);
+	sys_rt_sigprocmask(SIG_SETMASK, &old, 0);
 }

@@ -12,7 +12,8 @@
  * The internal signal is SIGRTMAX (64): glibc keeps 32 and 33 for itself,
  * programs allocate real-time signals from SIGRTMIN upwards, and libckpt
  * keeps the program from blocking it (sigmask.c), so a thread that blocks
- * the trigger signal still stops.
+ * the trigger signal still stops. It goes with a value (send_stop); one
+ * without is the program's, and gets the program's action (sigaction.c).
  */
 #include <signal.h>
 #include <linux/futex.h>
@@ -76,11 +77,28 @@ __attribute__((noinline)) static void leave_stub_and_wait(int32_t release)
 	wait_while_equal(&ckpt_sync.release, release);
 }
 
+/* Queued with a value, so the handler tells it from a signal 64 the
+ * program sent (sigaction.c); a process may queue any si_code < 0 to itself. */
+static long send_stop(int pid, int tid)
+{
+	siginfo_t info = {.si_signo = CKPT_THREAD_SIGNAL, .si_code = SI_QUEUE};
+	info.si_pid = pid;
+	info.si_uid = (uint32_t)sys_getuid();
+	info.si_value.sival_int = CKPT_STOP_SIGVAL;
+	return sys_rt_tgsigqueueinfo(pid, tid, CKPT_THREAD_SIGNAL, &info);
+}
+
+static int ours(const siginfo_t *info)
+{
+	return info->si_code == SI_QUEUE && info->si_value.sival_int == CKPT_STOP_SIGVAL && info->si_pid == (int)sys_getpid();
+}
+
 static void thread_stop_handler(int sig, siginfo_t *info, void *uc)
 {
-	(void)sig;
-	if (info->si_pid != sys_getpid())
-		return; /* not ours */
+	if (!ours(info)) {
+		run_program_handler(sig, info, uc);
+		return;
+	}
 	if (!__atomic_load_n(&ckpt_sync.busy, __ATOMIC_ACQUIRE)) {
 		note_interrupted_wait(uc); /* late: the checkpoint is over, but its signal ended a call */
 		return;
@@ -126,16 +144,31 @@ struct signalling {
 	int pid, self, added;
 };
 
+/* A handler the program set for the stop signal by raw system call (past
+ * sigaction.c) would take it, and the checkpoint would wait in vain: said
+ * at once, before any thread is signalled. */
+static int stop_handler_ours(struct capture *c)
+{
+	struct { uint64_t handler, flags, restorer, mask; } act = {0, 0, 0, 0};
+	if (sys_rt_sigaction(CKPT_THREAD_SIGNAL, 0, &act) == 0 && act.handler == (uint64_t)(uintptr_t)thread_stop_handler)
+		return 1;
+	c->error.len = 0;
+	line_str(&c->error, "the program replaced ckpt's handler for signal 64 by a system call of its own, so its threads cannot be stopped");
+	return 0;
+}
+
 static int signal_if_new(int tid, void *ctx)
 {
 	struct signalling *s = ctx;
 	if (tid == s->self || listed(s->sent, tid) || zombie(s->c, tid))
 		return 0;
+	if (s->sent->n == 0 && !stop_handler_ours(s->c))
+		return 1; /* stop; c->error says why */
 	if (s->sent->n >= s->sent->cap) {
 		capture_fail(s->c, "too many threads", 0);
 		return 1; /* stop; c->error says why */
 	}
-	if (sys_tgkill(s->pid, tid, CKPT_THREAD_SIGNAL) == 0)
+	if (send_stop(s->pid, tid) == 0)
 		s->sent->tids[s->sent->n++] = tid, s->added++;
 	return 0;
 }

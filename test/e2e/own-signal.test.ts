@@ -4,7 +4,7 @@
 // avoids it.
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, runToEnd } from "./harness.ts";
+import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, runToEnd, spawn } from "./harness.ts";
 
 let dir: string;
 eachTestInTempDir((d) => (dir = d));
@@ -97,4 +97,50 @@ test("a program that blocks the trigger, then takes it with a handler of its own
   const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
   expect(rest.code).toBe(0);
   expect(rest.stdout).toContain("step 39\n");
+}, 60000);
+
+// Signal 64 (SIGRTMAX) stops the threads for a checkpoint, but it is the
+// program's as well: sigaction answered EINVAL for it, and one the program
+// sent itself was dropped where it should have ended the program.
+test("signal 64 is the program's too: its handler runs before and after a restart, with no warning; unhandled it ends the program, as without ckpt", async () => {
+  const program = [
+    "import os, signal, time",
+    "seen = []",
+    "print('old action', signal.signal(64, lambda s, f: seen.append(s)), flush=True)",
+    "for i in range(60):",
+    "    print('step', i, 'seen', len(seen), flush=True)",
+    "    time.sleep(0.05)",
+  ].join("\n");
+  const run = ckpt(["/usr/bin/python3", "-c", program], { cwd: dir });
+  await run.waitFor((o) => o.includes("step 1 "));
+  expect(run.stdout).toContain(`old action ${0}\n`); // SIG_DFL, as without ckpt
+  process.kill(run.pid, 64);
+  await run.waitFor((o) => o.includes("seen 1\n"));
+  process.kill(run.pid, "SIGUSR2"); // the trigger, still ckpt's
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  expect(run.stderr).not.toContain("warning: the program");
+  const rest = spawn([CKPT, "restart"], { cwd: dir });
+  await rest.waitFor((o) => lines(o) >= 2);
+  process.kill(rest.pid, 64);
+  await rest.waitFor((o) => o.includes("seen 2\n"));
+  expect(await rest.exit()).toBe(0);
+
+  const unhandled = "import os; os.kill(os.getpid(), 64); print('survived')";
+  const plain = Bun.spawnSync(["/usr/bin/python3", "-c", unhandled], { cwd: dir });
+  const under = Bun.spawnSync([CKPT, "/usr/bin/python3", "-c", unhandled], { cwd: dir });
+  expect(plain.signalCode as unknown).toBe(64);
+  expect(under.signalCode as unknown).toBe(plain.signalCode as unknown);
+  expect(under.stdout.toString()).toBe("");
+}, 60000);
+
+test("a handler for signal 64 set by raw system call, in a program with threads: the checkpoint is refused at once, naming it, and the program runs on", async () => {
+  const run = ckpt([fixture("raw-stop-handler")], { cwd: dir });
+  await run.waitFor((o) => o.includes("step 1 "));
+  expect(run.stdout).toContain("raw handler: yes\n");
+  const request = await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir });
+  expect(request.code).toBe(1);
+  expect(request.stderr.trim()).toMatch(/failed: the program replaced ckpt's handler for signal 64 by a system call of its own, so its threads cannot be stopped; the program continues$/);
+  process.kill(run.pid, 64);
+  expect(await run.exit()).toBe(0);
+  expect(run.stdout).toContain("step 29 seen 1\n");
 }, 60000);
