@@ -45,6 +45,7 @@ const required: [command: string, debianPackage: string, why: string][] = [
   ["parallel", "parallel", "GNU parallel's jobs checkpointed (test/e2e/real-compute.test.ts)"],
   ["valgrind", "valgrind", "a program under valgrind, refused (test/e2e/exec-chain.test.ts)"],
   ["go", "golang-go", "a Go program checkpointed (test/e2e/go.test.ts)"],
+  ["ruby", "ruby", "Ruby, which takes SIGUSR2 for itself (test/e2e/own-signal.test.ts)"],
 ];
 const missing = required.filter(([command]) => !Bun.which(command));
 // Not a command: the LZ4 archive and header the build links (scripts/c-sources.ts).

@@ -27,7 +27,8 @@
 /* The program's action for one of the kept signals; zero: SIG_DFL. */
 struct program_action {
 	struct sigaction action;
-	int set; /* a handler or SIG_IGN */
+	int set;   /* a handler or SIG_IGN */
+	int reset; /* SIG_DFL, put back after an action of the program's own */
 };
 
 static struct program_action trigger_action, stop_action;
@@ -47,6 +48,7 @@ __attribute__((visibility("default"))) int sigaction(int sig, const struct sigac
 	if (old)
 		*old = p->action;
 	if (act) {
+		p->reset = act->sa_handler == SIG_DFL && (p->set || p->reset);
 		p->action = *act;
 		p->set = act->sa_handler != SIG_DFL;
 		if (p->set && p == &trigger_action)
@@ -90,7 +92,14 @@ int trigger_request(const siginfo_t *info)
 		return requested_keep(info) ? 3 : 2;
 	if (info->si_code == SI_QUEUE && info->si_value.sival_int == CKPT_REQUEST_SIGVAL)
 		return 1;
-	return trigger_action.set ? 0 : 1;
+	if (trigger_action.set)
+		return 0;
+	/* Sent to itself by a program that put the default back after a handler
+	 * of its own: its way to end by the signal (Ruby's, for a signal it
+	 * does not trap), which a checkpoint of its last moments would not be. */
+	if (trigger_action.reset && info->si_pid == (int)sys_getpid() && (info->si_code == SI_TKILL || info->si_code == SI_USER))
+		return 0;
+	return 1;
 }
 
 /* --keep, carried by a periodic request above the request value
@@ -101,8 +110,8 @@ uint32_t requested_keep(const siginfo_t *info)
 	return keep > CKPT_KEEP_MAX ? CKPT_KEEP_MAX : (uint32_t)keep;
 }
 
-/* The default action of the stop signal, which only the program sent: the
- * end of the process, by that signal, as without libckpt. */
+/* The default action of a kept signal that is the program's: the end of
+ * the process, by that signal, as without libckpt. */
 static void end_by_signal(int sig)
 {
 	struct sigaction dfl = {0};
@@ -115,14 +124,15 @@ static void end_by_signal(int sig)
 
 /* Gives a kept signal that is not libckpt's own to the program's action, as
  * the kernel would have (its mask added for the call; SA_RESETHAND
- * honoured). The trigger's default is a checkpoint, decided before this. */
+ * honoured). The trigger's default comes here only as trigger_request
+ * decided: sent to itself after a reset. */
 void run_program_handler(int sig, siginfo_t *info, void *uc)
 {
 	struct program_action *p = kept(sig);
 	if (!p)
 		return;
 	struct sigaction a = p->action;
-	if (a.sa_handler == SIG_DFL && p == &stop_action)
+	if (a.sa_handler == SIG_DFL)
 		end_by_signal(sig);
 	if (a.sa_handler == SIG_IGN || a.sa_handler == SIG_DFL)
 		return;

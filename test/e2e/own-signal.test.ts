@@ -3,8 +3,9 @@
 // `ckpt checkpoint PID`; ckpt says once what happened and that --signal
 // avoids it.
 import { expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, runToEnd, spawn } from "./harness.ts";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ckpt, CKPT, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, lines, need, runToEnd, spawn } from "./harness.ts";
 
 let dir: string;
 eachTestInTempDir((d) => (dir = d));
@@ -143,4 +144,68 @@ test("a handler for signal 64 set by raw system call, in a program with threads:
   process.kill(run.pid, 64);
   expect(await run.exit()).toBe(0);
   expect(run.stdout).toContain("step 29 seen 1\n");
+}, 60000);
+
+// Ruby installs a handler for SIGUSR2 at start; untrapped, the handler puts
+// the default back and sends the signal to the process again, to end by
+// it. That second signal was taken as a checkpoint request: the image held
+// Ruby's last moments, and its restart exited 1 with nothing printed.
+test("a program that puts the default back and sends the trigger to itself ends by it, as without ckpt; a plain request from outside still checkpoints", async () => {
+  const program = [
+    "import os, signal, sys, time",
+    "signal.signal(signal.SIGUSR2, lambda *_: None)",
+    "signal.signal(signal.SIGUSR2, signal.SIG_DFL)",
+    "print('ready', flush=True)",
+    "sys.stdin.readline()",
+    "os.kill(os.getpid(), signal.SIGUSR2)",
+    "print('survived', flush=True)",
+  ].join("\n");
+  const plain = Bun.spawnSync(["/usr/bin/python3", "-c", program], { cwd: dir, stdin: new TextEncoder().encode("\n") });
+  expect(plain.signalCode as unknown).toBe("SIGUSR2");
+  const under = ckpt(["/usr/bin/python3", "-c", program], { cwd: dir, stdin: "pipe" });
+  await under.waitFor((o) => o.includes("ready"));
+  under.proc.stdin!.write("\n");
+  under.proc.stdin!.flush();
+  await under.exit();
+  expect(under.proc.signalCode as unknown).toBe("SIGUSR2");
+  expect(under.stdout).not.toContain("survived");
+  expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+
+  const request = ckpt(["/usr/bin/python3", "-c", program], { cwd: dir, stdin: "pipe" });
+  await request.waitFor((o) => o.includes("ready"));
+  process.kill(request.pid, "SIGUSR2"); // from outside: a checkpoint, as ever
+  expect(await request.exit()).toBe(EXIT_CHECKPOINTED);
+}, 60000);
+
+test("ruby: kill -USR2 ends it as without ckpt (Ruby's own handler), `ckpt checkpoint` checkpoints its threads and fiber, and the restart prints what an uninterrupted run prints", async () => {
+  const ruby = need("ruby", "ruby");
+  const script = [
+    "require 'digest'",
+    "q = Queue.new",
+    "ths = 3.times.map { |t| Thread.new { s = 0; 40.times { |i| s = Digest::SHA256.hexdigest(\"#{s}#{t}#{i}\" * 2000); sleep 0.05 }; q << [t, s] } }",
+    "puts 'started'; $stdout.flush",
+    "res = 3.times.map { q.pop }.sort",
+    "puts res.map { |t, s| \"#{t} #{s[0, 16]}\" }",
+    "f = Fiber.new { x = 0; loop { Fiber.yield x += 1 } }",
+    "5.times { f.resume }",
+    "puts \"fiber #{f.resume}\"",
+  ].join("\n");
+  const reference = await runToEnd([ruby, "-e", script], { cwd: dir });
+  expect(reference.code).toBe(0);
+
+  const killed = ckpt([ruby, "-e", script], { cwd: dir });
+  await killed.waitFor((o) => o.includes("started"));
+  process.kill(killed.pid, "SIGUSR2");
+  await killed.exit();
+  expect(killed.proc.signalCode as unknown).toBe("SIGUSR2");
+  expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+
+  const run = ckpt([ruby, "-e", script], { cwd: dir });
+  await run.waitFor((o) => o.includes("started"));
+  await Bun.sleep(500);
+  expect((await runToEnd([CKPT, "checkpoint", String(run.pid)], { cwd: dir })).code).toBe(0);
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(rest.code).toBe(0);
+  expect(run.stdout + rest.stdout).toBe(reference.stdout);
 }, 60000);
