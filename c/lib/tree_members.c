@@ -129,6 +129,49 @@ static int refuse_traced(struct capture *c, const struct proc_facts *f, int trac
 	return -1;
 }
 
+/* The "Uid:" or "Gid:" line of /proc/PID/status (real, effective, saved,
+ * file system; pid 0: this process's), read into c->text; its length, 0
+ * if not found. */
+static long id_line(struct capture *c, int pid, const char *key, const char **line)
+{
+	struct line path = pid ? proc_path((uint64_t)pid, "status") : (struct line){.len = 0};
+	if (!pid)
+		line_str(&path, "/proc/self/status");
+	long len = read_proc_file(c, path.buf);
+	for (long i = 0; i < len; i++)
+		if ((i == 0 || c->text[i - 1] == '\n') && str_starts(c->text + i, key)) {
+			long end = i;
+			while (end < len && c->text[end] != '\n')
+				end++;
+			*line = c->text + i;
+			return end - i;
+		}
+	return 0;
+}
+
+static int same_line(struct capture *c, int pid, const char *key)
+{
+	char own[96];
+	const char *line;
+	long n = id_line(c, 0, key, &line);
+	if (n <= 0 || n >= (long)sizeof own)
+		return 1; /* unreadable: the request itself will say */
+	__builtin_memcpy(own, line, (unsigned long)n);
+	long m = id_line(c, pid, key, &line);
+	return m <= 0 || (m == n && __builtin_memcmp(own, line, (unsigned long)n) == 0);
+}
+
+/* A member that took other user or group ids (nginx's workers, started as
+ * root, become nobody) can no longer reach the root's files in /proc, so
+ * it could never answer; nor could a restart, which makes every member
+ * from the root's process, give it back ids it may not set. Said at once. */
+static int other_credentials(struct capture *c, const struct proc_facts *f)
+{
+	if (same_line(c, f->pid, "Uid:") && same_line(c, f->pid, "Gid:"))
+		return 0;
+	return refuse(c, f, " runs under other user or group ids than the program ckpt launched: such a member is not checkpointed");
+}
+
 /* A member that cannot take part, whatever else the tree holds. One
  * between an exec and its new program's libckpt (no libckpt in its maps
  * yet, the trigger held blocked, a dynamic program) takes part: tree.c
@@ -144,7 +187,7 @@ static int refuse_member(struct capture *c, const struct proc_facts *f)
 	}
 	if (!runs_libckpt(c, f->pid) && !between_programs(c, f->pid))
 		return refuse(c, f, without_ckpt);
-	return 0;
+	return other_credentials(c, f);
 }
 
 static struct ckpt_member member_of(const struct proc_facts *f)

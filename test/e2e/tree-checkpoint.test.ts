@@ -133,6 +133,30 @@ test("a stopped child is refused by pid and name", async () => {
   }
 }, 60000);
 
+// nginx started as root runs its workers as nobody: they could not reach
+// the root's /proc files to answer, and the checkpoint waited 10 s to
+// blame a blocked signal.
+test.skipIf(process.getuid!() !== 0)("a child that became another user (setgid, setuid) is refused at once by pid and name", async () => {
+  const program = [
+    "import os, time",
+    "child = os.fork()",
+    "if child == 0:",
+    "    os.setgid(65534); os.setuid(65534)",
+    "    time.sleep(60); os._exit(0)",
+    "print('child', child, flush=True)",
+    "for i in range(600):",
+    "    print('p', i, flush=True); time.sleep(0.05)",
+  ].join("\n");
+  writeFileSync(join(dir, "myckpt.dat"), earlier);
+  const run = ckpt(["--continue", "/usr/bin/python3", "-c", program], { cwd: dir });
+  running.push(run);
+  await run.waitFor((o) => /^p 2$/m.test(o));
+  const child = Number(/^child (\d+)$/m.exec(run.stdout)![1]);
+  await until(() => readFileSync(`/proc/${child}/status`, "utf8").includes("Uid:\t65534"), show(run));
+  await refused(run, child, /runs under other user or group ids than the program ckpt launched/);
+  process.kill(child, "SIGKILL");
+}, 60000);
+
 test("a child whose main thread ended while another counts on (pthread_exit in main) is refused by pid and name, never saved as exited", async () => {
   writeFileSync(join(dir, "myckpt.dat"), earlier);
   const run = start(["mainexit", "1000"]);
