@@ -43,13 +43,14 @@
 #include <stdint.h>
 
 #define CKPT_MAGIC "CKPTIMG\0"
-#define CKPT_VERSION 13 /* 7: SYSV_SHM regions; 8: reopens (a deleted file or memfd opened twice), each thread's CPU affinity;
+#define CKPT_VERSION 14 /* 7: SYSV_SHM regions; 8: reopens (a deleted file or memfd opened twice), each thread's CPU affinity;
                           9: PARENT extents inside older images' compressed blocks;
                           10: each thread's parent-death signal and scheduling, the personality, MDWE;
                           11: each thread's credentials, name and memory policy, each region's memory policy, the dumpable flag,
                           the coredump filter;
                           12: a file in a temporary directory with its bytes kept (CKPT_FILE_KEPT);
-                          13: each thread's time-stamp counter mode and machine-check kill policy */
+                          13: each thread's time-stamp counter mode and machine-check kill policy;
+                          14: an O_ASYNC descriptor's owner and signal */
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096
@@ -307,7 +308,7 @@ _Static_assert(sizeof(struct ckpt_thread) == 448, "thread record size is part of
 _Static_assert(sizeof(struct ckpt_region) == 112, "region record size is part of the format");
 _Static_assert(sizeof(struct ckpt_extent) == 48, "extent record size is part of the format");
 _Static_assert(sizeof(struct ckpt_member) == 72, "member record size is part of the format");
-_Static_assert(sizeof(struct ckpt_fd) == 272, "fd record size is part of the format");
+_Static_assert(sizeof(struct ckpt_fd) == 280, "fd record size is part of the format");
 _Static_assert(sizeof(struct ckpt_lock) == 32, "lock record size is part of the format");
 _Static_assert(sizeof(struct ckpt_inotify_watch) == 40, "inotify watch record size is part of the format");
 _Static_assert(sizeof(struct ckpt_termios) == 40 && sizeof(struct ckpt_process_state) == 56, "termios, process state sizes");

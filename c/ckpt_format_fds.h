@@ -122,6 +122,21 @@ struct ckpt_fd {
 	 * once and gives it to every holder. 0, 0: held by no earlier member.
 	 * With reopens (version 8): not the description, the deleted file. */
 	int32_t share_pid, share_fd;
+	/* version 14: signal-driven I/O, O_ASYNC in open_flags (c/kinds/fd_async.c):
+	 * whom its signal goes to, and which signal. 0, 0 without O_ASYNC. */
+	uint32_t async_owner;        /* enum ckpt_async_owner */
+	int32_t async_signal;        /* F_GETSIG: 0 is SIGIO */
+};
+
+/* Whom an O_ASYNC descriptor's signal goes to, as the restart can name it
+ * again (a pid of the tree keeps its number there; one thread does not). */
+enum ckpt_async_owner {
+	CKPT_ASYNC_NONE = 0,   /* no O_ASYNC */
+	CKPT_ASYNC_NOBODY = 1, /* O_ASYNC with no owner: no signal is sent */
+	CKPT_ASYNC_SELF = 2,   /* this process */
+	CKPT_ASYNC_GROUP = 3,  /* this process's group */
+	CKPT_ASYNC_ROOT = 4,   /* the root of its tree (another process) */
+	CKPT_ASYNC_OWNER_MAX = 4,
 };
 
 /* One entry of an epoll's interest list (/proc/self/fdinfo: tfd, events,

@@ -167,6 +167,8 @@ static inline long sys_membarrier(int cmd, unsigned flags) { return SYS3(__NR_me
 static inline long sys_umask(unsigned mask) { return SYS1(__NR_umask, mask); }
 /* int getgroups(int size, gid_t list[]); */
 static inline long sys_getgroups(int size, uint32_t *list) { return SYS2(__NR_getgroups, size, list); }
+/* int setgroups(size_t size, const gid_t *list); */
+static inline long sys_setgroups(long size, const uint32_t *list) { return SYS2(__NR_setgroups, size, list); }
 /* long futex(u32 *uaddr, int op, u32 val, const struct timespec *timeout, u32 *uaddr2, u32 val3); */
 static inline long sys_futex(void *addr, int op, uint32_t val, const void *timeout) { return SYS4(__NR_futex, addr, op, val, timeout); }
 /* int tgkill(pid_t tgid, pid_t tid, int sig); */

@@ -46,6 +46,7 @@ const required: [command: string, debianPackage: string, why: string][] = [
   ["valgrind", "valgrind", "a program under valgrind, refused (test/e2e/exec-chain.test.ts)"],
   ["go", "golang-go", "a Go program checkpointed (test/e2e/go.test.ts)"],
   ["ruby", "ruby", "Ruby, which takes SIGUSR2 for itself (test/e2e/own-signal.test.ts)"],
+  ["/usr/sbin/nginx", "nginx-light", "nginx's master and workers on O_ASYNC socket pairs (test/e2e/async-io.test.ts)"],
 ];
 const missing = required.filter(([command]) => !Bun.which(command));
 // Not a command: the LZ4 archive and header the build links (scripts/c-sources.ts).

@@ -99,6 +99,8 @@ const char *fd_unlinked_reopens_problem(const struct ckpt_header *h, const char 
 /* fd_epoll.c: every epoll watch record, against the fd table. */
 const char *fd_epoll_watches_problem(const struct ckpt_header *h, const char *tables);
 const char *fd_inotify_record_problem(const struct ckpt_fd *f);
+/* fd_async.c: any record's O_ASYNC owner and signal. */
+const char *fd_async_record_problem(const struct ckpt_fd *f);
 /* fd_inotify.c: every inotify watch record, against the fd table. */
 const char *fd_inotify_watches_problem(const struct ckpt_header *h, const char *tables);
 
@@ -201,6 +203,9 @@ int fd_inotify_capture(struct capture *c, int fd, struct ckpt_fd *r, const char 
 int fd_path_audit(struct capture *c, const struct ckpt_fd *r);
 /* fd_file.c: whether `path` leads to the very file `want` (device, inode). */
 int path_leads_to(const char *path, const struct stat *want);
+/* fd_async.c: an O_ASYNC descriptor's owner and signal into r, or -1 with
+ * `why` (signal-driven I/O the restart could not aim again). */
+int fd_async_capture(int fd, struct ckpt_fd *r, const char **why);
 #endif
 
 #ifdef CKPT_STUB
@@ -254,6 +259,9 @@ void fd_inet_socket_restore(const struct ckpt_fd *f, const char *name, int image
 void fd_inet_socket_connect(const struct ckpt_fd *fds, uint32_t n, const char *strings);
 /* fd_tty.c, phase 2: the saved modes of TTY fds, once nothing can fail. */
 void fd_tty_restore_modes(const struct ckpt_fd *fds, uint32_t n);
+/* fd_async.c, once every fd is back: O_ASYNC descriptors aimed again (at
+ * the tree's root: the header's tree_root_pid, kept by a tree's restart). */
+void fd_async_restore(const struct ckpt_fd *fds, uint32_t n, int32_t tree_root_pid);
 /* fd_timerfd.c, phase 2: arm every timerfd with its time left, as late as
  * the POSIX timers are, so the time spent stopped does not count. */
 void fd_timerfd_arm(const struct ckpt_fd *fds, uint32_t n);

@@ -149,8 +149,8 @@ static int classify(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 	r->fd = fd;
 	r->open_flags = (uint32_t)sys_fcntl(fd, F_GETFL, 0);
 	r->fd_flags = (uint32_t)sys_fcntl(fd, F_GETFD, 0);
-	if ((r->open_flags & O_ASYNC) && !lease_async(fd)) {
-		const char *why = "signal-driven I/O (O_ASYNC), whose owner and signal are not kept";
+	const char *why = "signal-driven I/O (O_ASYNC) on the terminal or pipe the program was given";
+	if ((r->open_flags & O_ASYNC) && !lease_async(fd) && (fd <= 2 || fd_async_capture(fd, r, &why) < 0)) {
 		if (fd > 2)
 			return drop_or_fail(c, fd, target, why);
 		/* Never dropped: a program without its stdin/stdout/stderr is worse off than one that runs on. */

@@ -8,7 +8,7 @@
 #include "stub.h"
 #include "../kinds/fd_kinds.h"
 
-void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int image_fd)
+void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int image_fd, int32_t tree_root_pid)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		const struct ckpt_fd *f = &fds[i];
@@ -73,4 +73,5 @@ void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int
 	}
 	fd_unix_socket_connect(fds, n, strings);
 	fd_inet_socket_connect(fds, n, strings);
+	fd_async_restore(fds, n, tree_root_pid);
 }

@@ -2,7 +2,7 @@
  * Phase 1: the process-wide settings of struct ckpt_process_state. What an
  * unprivileged restart cannot set (login uid, supplementary groups, a
  * no-new-privs flag it already has) must still match, or the restart is
- * refused saying "was X, is now Y". The rest is set here, before teardown,
+ * refused saying "was X, is now Y"; a privileged one sets the groups. The rest is set here, before teardown,
  * so a setting the kernel refuses (oom_score_adj below the restart's
  * floor) is a clean refusal too; whatever was set dies with this process
  * if a later check refuses. The cgroup is not checked: a batch system puts
@@ -71,6 +71,29 @@ static void check_loginuid(const struct ckpt_process_state *p)
 		       "; only a privileged process can change it: restart from a session of the same login");
 }
 
+/* A privileged restart (CAP_SETGID where the program will run: not in a
+ * user namespace of its own) sets the image's list, "4,24,27", in `list`'s
+ * room; 1 when it did. nginx's workers started by root take root's
+ * groups (initgroups), which a root shell's restart need not have. */
+static int set_groups(const char *text, uint32_t *list)
+{
+	long n = 0;
+	for (const char *s = text; *s && n < CKPT_MAX_GROUPS; n++) {
+		int ok;
+		int64_t v = decimal_at(s, &ok);
+		if (!ok || v < 0 || v > 0xfffffffe)
+			return 0;
+		list[n] = (uint32_t)v;
+		while (*s >= '0' && *s <= '9')
+			s++;
+		if (*s == ',')
+			s++;
+		else if (*s)
+			return 0;
+	}
+	return sys_setgroups(n, list) == 0;
+}
+
 /* The buffers are mapped, not static: the stub's bss is copied into the
  * arena at every restart. */
 static void check_groups(const struct ckpt_process_state *p, const char *strings)
@@ -91,7 +114,7 @@ static void check_groups(const struct ckpt_process_state *p, const char *strings
 		list[i] = list[i] == own ? own : (uint32_t)overflow;
 	groups_text(unmapped, list, n);
 	const char *before = string_at(strings, p->groups_str);
-	if (str_eq(before, now) || str_eq(before, unmapped)) {
+	if (str_eq(before, now) || str_eq(before, unmapped) || set_groups(before, list)) {
 		sys_munmap((void *)mem, size);
 		return;
 	}

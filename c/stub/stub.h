@@ -196,7 +196,7 @@ void check_identity(const struct ckpt_header *hdr, const char *tables);
 int64_t proc_number(const char *path); /* the number in a small /proc file, or CKPT_UNKNOWN */
 void check_locked_memory(const struct ckpt_header *hdr, const char *tables);
 /* fds.c: every descriptor, each by its kind's module (c/kinds/). */
-void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int image_fd);
+void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int image_fd, int32_t tree_root_pid);
 /* fd_place.c, for the kinds' modules: an fd moved above every restored
  * number (dies with `what` on failure), put at its place, given its status
  * flags (both, or only those in `settable`). */

@@ -236,7 +236,7 @@ static void check_fds(const struct ckpt_header *h, const char *t)
 		int known = f[i].kind >= CKPT_FD_FILE && f[i].kind <= CKPT_FD_KIND_MAX;
 		if (!known || f[i].path_str >= h->strings_size)
 			bad(FD_RECORD_INVALID);
-		const char *why = fd_kind_problem(&f[i], h);
+		const char *why = fd_kind_problem(&f[i], h) ?: fd_async_record_problem(&f[i]);
 		if (why || fd_share_impossible(&f[i], h))
 			bad(why ? why : "descriptor sharing between processes is inconsistent (corrupt image)");
 	}

@@ -142,6 +142,9 @@ export function bytesInImage(stored: Record<string, number>): number {
 	return n;
 }
 
+/** Whom an O_ASYNC descriptor's signal goes to, by CKPT_ASYNC_* value. */
+const ASYNC_OWNERS = ["", "nobody", "itself", "its group", "the tree's root"];
+
 /** F_GETFL / F_GETFD bits as "O_WRONLY|O_APPEND|cloexec". */
 export function fdFlags(f: Fd): string {
 	const acc = ["O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE?"][f.openFlags & 3]!;
@@ -150,6 +153,7 @@ export function fdFlags(f: Fd): string {
 		[0o1000000, "O_NOATIME"], [0o10000000, "O_PATH"], [0o4010000, "O_SYNC"],
 	];
 	const parts = [acc, ...names.filter(([bit]) => (f.openFlags & bit) === bit).map(([, n]) => n)];
+	if (f.async) parts.push(`O_ASYNC(${f.async.signal === 0 ? "SIGIO" : `signal ${f.async.signal}`} to ${ASYNC_OWNERS[f.async.owner]})`);
 	if (f.fdFlags & 1) parts.push("cloexec");
 	return parts.join("|");
 }

@@ -24,7 +24,7 @@ export * from "./format-thread.ts";
 import { CREDS, RESUME_CTX, THREAD, THREAD_C_CONSTANTS } from "./format-thread.ts";
 
 export const CKPT_MAGIC = "CKPTIMG\0";
-export const CKPT_VERSION = 13;
+export const CKPT_VERSION = 14;
 export const CKPT_ARCH_X86_64 = 62;
 export const CKPT_PAGE_SIZE = 4096;
 export const CKPT_HEADER_SIZE = 4096;
@@ -244,7 +244,7 @@ export const EXTENT = layout("ckpt_extent", 48, {
 	block_pages: f(40, "u16"), block_page: f(42, "u16"), block_crc: f(44, "u32"),
 });
 
-export const FD = layout("ckpt_fd", 272, {
+export const FD = layout("ckpt_fd", 280, {
 	fd: f(0, "i32"),
 	kind: f(4, "u32"),
 	open_flags: f(8, "u32"),
@@ -291,6 +291,7 @@ export const FD = layout("ckpt_fd", 272, {
 	peer_str: f(256, "u32"),
 	sock_family: f(260, "u32"),
 	share_pid: f(264, "i32"), share_fd: f(268, "i32"), // version 6, process trees
+	async_owner: f(272, "u32"), async_signal: f(276, "i32"), // version 14: O_ASYNC's owner and signal
 });
 
 export const EPOLL_WATCH = layout("ckpt_epoll_watch", 24, {

@@ -12,8 +12,10 @@ import {
 	CKPT_CODEC_NONE, CKPT_COMPRESS_BLOCK, CKPT_LOWEST_ADDRESS, CKPT_MAX_FD,
 	CKPT_FD_DELETED, CKPT_FD_EPOLL, CKPT_FD_INET_SOCKET, CKPT_FD_MEMFD, CKPT_FD_UNIX_SOCKET, CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EPOLL_WATCH, EXTENT, FD, INOTIFY_WATCH, LOCK, REGION, SIGNAL, TERMIOS,
 	THREAD, TIMER, MEMBER,
-	CKPT_EXTENT_PARENT, CKPT_HEADER_SIZE,
+	CKPT_EXTENT_PARENT, CKPT_HEADER_SIZE, CKPT_ASYNC_NONE, CKPT_ASYNC_OWNER_MAX,
 } from "./format.ts";
+
+const O_ASYNC = 0o20000;
 import { isThreadCpuClock, validTime } from "./clocks.ts";
 import { decodeTermios, USER_SPACE_END } from "./header.ts";
 import { allBits, EXTENT_KINDS, FD_KINDS, LOCK_KINDS, REGION_FLAGS, REGION_KINDS, VM_FLAGS } from "./kinds.ts";
@@ -217,6 +219,11 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		if (reopens > 0 && ((kind !== CKPT_FD_DELETED && kind !== CKPT_FD_MEMFD) || sharesWith > 0 || contentLen > 0n))
 			bad(`opens again the file on fd ${reopens - 1}, which it cannot`);
 		if (byPath && f.u32("path_str") === 0) bad("reopened by path, but has none");
+		// What c/kinds/fd_async.c's record check also refuses.
+		const asyncOwner = f.u32("async_owner"), asyncSignal = f.i32("async_signal");
+		if (asyncOwner > CKPT_ASYNC_OWNER_MAX || asyncSignal < 0 || asyncSignal > 64)
+			bad("an O_ASYNC owner or signal that is not one");
+		if (asyncOwner !== CKPT_ASYNC_NONE && !(f.u32("open_flags") & O_ASYNC)) bad("an O_ASYNC owner on a descriptor without O_ASYNC");
 		if (pipeLen > 0 && (!fdKind.unread || BigInt(pipeLen) > f.u64("size")))
 			bad("pipe contents on a kind that has none, or beyond the pipe's size");
 		const record: Fd = {
@@ -256,6 +263,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 				sndtimeoUsec: f.i64("sndtimeo_usec"), peerStr: f.u32("peer_str"), peer: str(f.u32("peer_str"), () => ""), family: f.u32("sock_family"),
 			} : null,
 			firstHolder: f.i32("share_pid") !== 0 || f.i32("share_fd") !== 0 ? { pid: f.i32("share_pid"), fd: f.i32("share_fd") } : null,
+			async: asyncOwner !== CKPT_ASYNC_NONE ? { owner: asyncOwner, signal: asyncSignal } : null,
 		};
 		const problem = fdKind.problem?.(record) ?? firstHolderProblem(record, h) ?? reopenProblem(record, fds);
 		if (problem) bad(problem);

@@ -242,6 +242,8 @@ export interface Fd {
 	socket: UnixSocket | null; // CKPT_FD_UNIX_SOCKET (sockets.ts); null for the others
 	// version 6: the same open file description as this earlier process of the tree's fd; null: held by none before it
 	firstHolder: { pid: number; fd: number } | null;
+	/** Version 14, O_ASYNC: whom its signal goes to (CKPT_ASYNC_*) and which signal (0: SIGIO); null without. */
+	async: { owner: number; signal: number } | null;
 }
 
 /** A Unix socket's state (struct ckpt_fd, version 4); its address is the fd's path. */

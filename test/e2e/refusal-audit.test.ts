@@ -82,6 +82,10 @@ const AUDIT: Record<string, Refusal[]> = {
   "kinds/fd_eventfd.c": [
     { text: '"cannot create an eventfd"', sites: 1, about: "kernel" },
   ],
+  "kinds/fd_async.c": [
+    // the owner is this process, its group or the tree's root, all there by now
+    { text: "signal-driven I/O (O_ASYNC) again", sites: 1, about: "kernel" },
+  ],
   "kinds/fd_signalfd.c": [
     { text: '"cannot create a signalfd"', sites: 1, about: "kernel" },
   ],

@@ -7,6 +7,7 @@ import {
 	CKPT_VERSION, EXTENT, FD, HEADER, REGION, THREAD,
 } from "../../src/image/format.ts";
 import { ImageError, readImage, verifyData } from "../../src/image/read.ts";
+import { fdFlags } from "../../src/image/facts.ts";
 import { buildImage, defaultSpec, poke, recordOffset, seal } from "./image-builder.ts";
 import { imageFiles } from "./image-files.ts";
 
@@ -146,6 +147,19 @@ describe("readImage refuses", () => {
 		const accepted = (field: string, v: number) => readImage(write(poke(img.slice(), THREAD, t0, field, v))).threads[0];
 		expect(accepted("tsc_mode", 2)?.tscMode).toBe(2); // PR_TSC_SIGSEGV
 		expect(accepted("mce_kill", 1)?.mceKill).toBe(1); // PR_MCE_KILL_EARLY
+	});
+
+	test("an O_ASYNC owner or signal that is not one, or an owner without O_ASYNC (format 14)", () => {
+		const img = buildImage();
+		const f3 = recordOffset(img, "fds", 1);
+		const asyncOn = poke(img.slice(), FD, f3, "open_flags", 0o20002); // O_RDWR|O_ASYNC
+		expect(failure(poke(asyncOn.slice(), FD, f3, "async_owner", 5))).toMatch(/^fd 3: an O_ASYNC owner or signal that is not one/);
+		expect(failure(poke(poke(asyncOn.slice(), FD, f3, "async_owner", 2), FD, f3, "async_signal", 65))).toMatch(/^fd 3: an O_ASYNC owner or signal/);
+		expect(failure(poke(img.slice(), FD, f3, "async_owner", 2))).toMatch(/^fd 3: an O_ASYNC owner on a descriptor without O_ASYNC/);
+		const aimed = readImage(write(poke(poke(asyncOn.slice(), FD, f3, "async_owner", 2), FD, f3, "async_signal", 40))).fds[1]!;
+		expect(aimed.async).toEqual({ owner: 2, signal: 40 });
+		expect(fdFlags(aimed)).toBe("O_RDWR|O_ASYNC(signal 40 to itself)");
+		expect(readImage(write(img.slice())).fds[1]!.async).toBeNull();
 	});
 
 	test("unterminated or out-of-range strings", () => {
