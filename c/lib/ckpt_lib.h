@@ -332,6 +332,7 @@ void run_program_handler(int sig, siginfo_t *info, void *uc);
  * <consequence>", once for a handler or SIG_IGN (`ignored`), once for a block. */
 void trigger_taken_warning(int ignored);
 void trigger_blocked_warning(void);
+void trigger_warning_pid_moved(int from, int to);
 
 /* exit_detached.c */
 /* The bytes of memory the image holds the contents of. */

@@ -69,8 +69,10 @@ static void after_restart(int member)
 	str_copy(ckpt_config.image_path, sizeof ckpt_config.image_path, ri->image_path);
 	if (ri->compress) /* `restart --compress`; without it the first run's choice holds */
 		ckpt_config.compress = CKPT_BUILT_WITH_LZ4;
-	if (!member) /* a member keeps the root's pid: the tree comes back at its old pids */
+	if (!member) { /* a member keeps the root's pid: the tree comes back at its old pids */
+		trigger_warning_pid_moved(ckpt_config.pid, ri->new_pid);
 		launch_pid_moved(ri->new_pid);
+	}
 	/* Only 0-2 came from outside this time (none, to a daemon); everything else is the program's. */
 	for (int i = 0; i < 64; i++)
 		ckpt_config.inherited_fds[i] = 0;

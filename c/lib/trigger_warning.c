@@ -43,7 +43,7 @@ static void warn_trigger_once(int way, const char *what, const char *consequence
 __attribute__((destructor)) static void remind_at_exit(void)
 {
 	int pid = (int)sys_getpid();
-	if (!(warned & TAKEN) || (pid != warned_pid && pid != ckpt_restart_info.new_pid))
+	if (!(warned & TAKEN) || pid != warned_pid)
 		return;
 	struct line l = {.len = 0};
 	line_str(&l, "ckpt: note: this program took signal ");
@@ -51,6 +51,15 @@ __attribute__((destructor)) static void remind_at_exit(void)
 	line_str(&l, ", the checkpoint trigger, for itself: a plain signal reached the program, not ckpt; "
 		     "use `ckpt checkpoint PID`, or relaunch with --signal to pick a free one");
 	say(&l);
+}
+
+/* A restart without a pid namespace gave the root a new pid: the process
+ * that was warned is still the one to remind. A tree's members keep
+ * theirs, so a worker the warned parent forked stays silent at exit. */
+void trigger_warning_pid_moved(int from, int to)
+{
+	if (warned_pid == from)
+		warned_pid = to;
 }
 
 void trigger_blocked_warning(void)
