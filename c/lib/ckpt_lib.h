@@ -23,6 +23,7 @@ struct ckpt_config {
 	int launcher_blocked_signal; /* the launcher blocked it around exec */
 	uint64_t inherited_fds[64]; /* bitmap of fds 0..4095 open at launch */
 	uint64_t stderr_dev, stderr_ino; /* fd 2 as launched, so we never write elsewhere */
+	int stderr_ours_at_capture; /* fd 2 was still that stderr when the last capture began */
 	uint64_t sigs_pending_at_entry; /* so we only consume signals we caused */
 	int daemon_root;          /* a process the exited launch left running, root of its own checkpoint (daemon_root.c) */
 	int seccomp_base;         /* seccomp filters at launch (CKPT_SECCOMP), then at the last restart; -1 unknown */
@@ -390,6 +391,8 @@ void terminal_after_restart(void);
 /* say.c: one line to the launch-time stderr, never harming the program. */
 void say(const struct line *l);
 void record_stderr_identity(uint64_t *dev, uint64_t *ino);
+int stderr_is_ours(void);
+void stderr_after_restart(void);
 
 /* Swallows a SIGPIPE/SIGXFSZ our own write raised (see say.c). */
 void consume_own_signal(int sig);

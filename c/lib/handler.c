@@ -77,7 +77,7 @@ static void after_restart(int member)
 	for (int i = 0; i < 64; i++)
 		ckpt_config.inherited_fds[i] = 0;
 	ckpt_config.inherited_fds[0] = ckpt_config.daemon_root ? 0 : 7;
-	record_stderr_identity(&ckpt_config.stderr_dev, &ckpt_config.stderr_ino);
+	stderr_after_restart();
 	seccomp_note_base(seccomp_level()); /* the restart's own: the program's never come back */
 	namespaces_note_current();        /* the restart's own: the environment's now */
 	if (!member && !ckpt_config.daemon_root) /* a daemon has no terminal to follow */
@@ -99,6 +99,7 @@ static void after_restart(int member)
 static int capture_and_write(struct capture *c, const void *uc, uint64_t *size, int keep_running, int *writer,
 			     uint64_t started)
 {
+	ckpt_config.stderr_ours_at_capture = stderr_is_ours(); /* kept in the image, read at restart */
 	if (refuse_under_valgrind(c) || scratch_open(c))
 		return -1;
 	early_protect_settle(c);

@@ -36,10 +36,27 @@ int stderr_is_regular_file(void)
 	return sys_fstat(2, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-void say(const struct line *l)
+/* Whether fd 2 is still the stderr ckpt was given, the one say() writes to. */
+int stderr_is_ours(void)
 {
 	struct stat st;
-	if (sys_fstat(2, &st) < 0 || st.st_dev != ckpt_config.stderr_dev || st.st_ino != ckpt_config.stderr_ino)
+	return sys_fstat(2, &st) == 0 && st.st_dev == ckpt_config.stderr_dev && st.st_ino == ckpt_config.stderr_ino;
+}
+
+/* After a restart, fd 2 is the restart's stderr only if it was ours at the
+ * checkpoint (then the image says "inherited"); otherwise it is the
+ * program's own file again, which a line of ours would corrupt. */
+void stderr_after_restart(void)
+{
+	if (ckpt_config.stderr_ours_at_capture)
+		record_stderr_identity(&ckpt_config.stderr_dev, &ckpt_config.stderr_ino);
+	else
+		ckpt_config.stderr_dev = ckpt_config.stderr_ino = ~0ull; /* no file has it */
+}
+
+void say(const struct line *l)
+{
+	if (!stderr_is_ours())
 		return;
 	struct line out = {.len = 0};
 	line_str(&out, l->buf);

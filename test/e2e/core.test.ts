@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkpointRun, ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, runToEnd } from "./harness.ts";
+import { checkpointRun, ckpt, CKPT, demo, eachTestInTempDir, EXIT_CHECKPOINTED, fixture, runToEnd, spawn } from "./harness.ts";
 
 let dir: string;
 eachTestInTempDir((d) => (dir = d));
@@ -96,4 +96,32 @@ test("images are private (0600) and the stop message names path, size and time",
   const st = statSync(join(dir, "myckpt.dat"));
   expect(st.mode & 0o777).toBe(0o600);
   expect(first.stderr).toMatch(/checkpoint written to .*myckpt\.dat \(\d+(\.\d)? KiB in [\d.]+ ms\); stopping with exit status 85/);
+}, 60000);
+
+// A program that closed its stderr and opened a data file got fd 2: ckpt
+// kept its lines out of it before a restart, but after one it took fd 2
+// for the restart's stderr, and a second checkpoint's "taking a
+// checkpoint" line landed in the program's data.
+test("a program whose fd 2 is its own data file: no line of ckpt's ever lands in it, after a restart and a second checkpoint either", async () => {
+  const program = [
+    "import os, time",
+    "os.close(2)",
+    "f = open('data.txt', 'w')",
+    "assert f.fileno() == 2",
+    "for i in range(60):",
+    "    f.write(f'line {i}\\n'); f.flush()",
+    "    print('step', i, flush=True)",
+    "    time.sleep(0.05)",
+  ].join("\n");
+  const run = ckpt(["/usr/bin/python3", "-c", program], { cwd: dir });
+  await run.waitFor((o) => o.includes("step 3\n"));
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  const rest = spawn([CKPT, "restart"], { cwd: dir });
+  await rest.waitFor((o) => o.includes("\n") && o.split("\n").length > 3);
+  process.kill(rest.pid, "SIGUSR2");
+  expect(await rest.exit()).toBe(EXIT_CHECKPOINTED);
+  const last = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(last.code).toBe(0);
+  expect(readFileSync(join(dir, "data.txt"), "utf8")).toBe(Array.from({ length: 60 }, (_, i) => `line ${i}\n`).join(""));
 }, 60000);
