@@ -156,7 +156,9 @@ const REPLS: Repl[] = [
   { cmd: "perl", pkg: "perl", args: "-d -e 'my $z = 5; $z++; print $z'", set: "n", check: 'p "got " . ($z * 2)', history: false, prompt: /DB<1> ?$/m },
 ];
 
-const gotValue = (screen: string) => /^got (\S+)$/m.exec(screen)?.[1];
+// At a line's start, or after a prompt: a check line typed before the REPL
+// printed its next prompt (tclsh echoes no prompt first) puts the answer there.
+const gotValue = (screen: string) => /(?:^|\s)got (\S+)$/m.exec(screen)?.[1];
 
 for (const repl of REPLS) {
   const what = repl.history ? "a variable and readline's history come" : "a variable comes";
