@@ -161,21 +161,31 @@ static int capture_watches(struct capture *c, int32_t epfd)
 
 /* Once every fd is classified and the pipes resolved: a watch must name a
  * descriptor that is kept. A dup of an epoll shows the same list; it is
- * restored as that same epoll (shares_with), so its list is read once. */
+ * restored as that same epoll (shares_with), so its list is read once.
+ * So is an epoll an earlier process of the tree holds (share_pid, set by
+ * tree_share_fds before this runs): that holder's image has the list and
+ * its restart registers it; here the list may name fds this process
+ * closed (Redis's save child closes the listeners it inherited). */
 int capture_epoll_watches(struct capture *c)
 {
 	c->nwatches = 0;
 	for (uint32_t i = 0; i < c->nfds; i++)
-		if (c->fds[i].kind == CKPT_FD_EPOLL && !c->fds[i].shares_with && capture_watches(c, c->fds[i].fd))
+		if (c->fds[i].kind == CKPT_FD_EPOLL && !c->fds[i].shares_with && !c->fds[i].share_pid &&
+		    capture_watches(c, c->fds[i].fd))
 			return -1;
 	return 0;
 }
 #endif
 
 #ifdef CKPT_STUB
+int fd_epoll_make(void)
+{
+	return to_high(sys_epoll_create1(EPOLL_CLOEXEC), "cannot create an epoll", 0);
+}
+
 void fd_epoll_restore(const struct ckpt_fd *f)
 {
-	int fd = to_high(sys_epoll_create1(EPOLL_CLOEXEC), "cannot create an epoll", 0);
+	int fd = fd_epoll_make();
 	place(fd, f); /* close-on-exec as the program had it */
 	sys_close(fd);
 }

@@ -109,10 +109,12 @@ const char *fd_inotify_watches_problem(const struct ckpt_header *h, const char *
  * "Descriptors between members"): the restart's root makes it once, before
  * it forks, from its first holder's record with the kind's own restore
  * code (c/stub/tree_shared.c), and every holder takes a dup. A kind whose
- * record alone does not describe the description stays out: an epoll's
- * and an inotify's watches are tables of their holder's image, keyed by
- * its fd numbers, and a terminal, /proc file or FIFO is restored through
- * more than its record. A deleted file or memfd is its record and its
+ * record alone does not describe the description stays out: an inotify's
+ * watches are a table of its holder's image, keyed by its fd numbers, and
+ * a terminal, /proc file or FIFO is restored through more than its
+ * record. An epoll is in, made empty: its interest list is its first
+ * holder's (every holder sees the same one), registered by that holder
+ * alone, through its own fds, as without a tree. A deleted file or memfd is its record and its
  * bytes in the first holder's image, which the root reads (tcl's
  * `open "|cmd"` and Python's subprocess with a TemporaryFile give a child
  * a stderr or stdout they share so); a memfd's seals are in its record,
@@ -131,6 +133,8 @@ static inline int fd_shared_in_tree(const struct ckpt_fd *f)
 	case CKPT_FD_DELETED: /* made and named again once, its offset the holders' one */
 	case CKPT_FD_MEMFD:   /* made once with its name and seals (a shared mapping of
 			       * it beside a descriptor is refused: tree_shared_memory.c) */
+	case CKPT_FD_EPOLL:   /* made once, empty; its first holder's image holds the
+			       * interest list, which that holder registers (fd_epoll.c) */
 		return 1;
 	case CKPT_FD_UNIX_SOCKET: /* a pair by its ends' inodes (fd_unix_socket.c); */
 	case CKPT_FD_INET_SOCKET: /* else unbound, bound, listening, a datagram socket
@@ -233,6 +237,7 @@ int fd_unlinked_reopen(const struct ckpt_fd *f, int file_fd);
  * placed: what fd_<kind>_restore places, and what a tree's root makes
  * once for every holder of a shared one (c/stub/tree_shared.c). */
 int fd_eventfd_make(const struct ckpt_fd *f);
+int fd_epoll_make(void);
 int fd_signalfd_make(const struct ckpt_fd *f);
 int fd_timerfd_make(const struct ckpt_fd *f);
 int fd_unix_socket_make(const struct ckpt_fd *f, const char *name);

@@ -144,6 +144,8 @@ static int make_description(const struct ckpt_fd *first, uint32_t holder, const 
 		return fd_file_reopen(first, name);
 	case CKPT_FD_EVENTFD: /* its counter, once */
 		return fd_eventfd_make(first);
+	case CKPT_FD_EPOLL: /* empty: its first holder registers the list in phase 1 */
+		return fd_epoll_make();
 	case CKPT_FD_SIGNALFD:
 		return fd_signalfd_make(first);
 	case CKPT_FD_TIMERFD: /* unarmed: its first holder arms it in phase 2 */

@@ -119,8 +119,11 @@ export const FD_KINDS = kindTable([
 	fdKind(CKPT_FD_EVENTFD, "eventfd", "eventfd", { ownFile: true, sharedInTree: always, problem: eventfdProblem, pathText: eventfdText }),
 	fdKind(CKPT_FD_SIGNALFD, "signalfd", "signalfd", { ownFile: true, sharedInTree: always, pathText: signalfdText }),
 	fdKind(CKPT_FD_TIMERFD, "timerfd", "timerfd", { ownFile: true, sharedInTree: always, problem: timerfdProblem, pathText: timerfdText }),
-	// An epoll's (and an inotify's) watches name fds of the process that added them: never shared between processes.
-	fdKind(CKPT_FD_EPOLL, "epoll", "epoll", { ownFile: true, pathText: (f) => (f.sharesWith === null ? watchesText(f.watches) : `as fd ${f.sharesWith}`) }),
+	// An epoll shared in a tree is made once, empty; its first holder's image holds the watches and registers them.
+	fdKind(CKPT_FD_EPOLL, "epoll", "epoll", {
+		ownFile: true, sharedInTree: always,
+		pathText: (f) => (f.sharesWith !== null ? `as fd ${f.sharesWith}` : f.firstHolder ? "its watches in its first holder's image" : watchesText(f.watches)),
+	}),
 	// Created again in its state (sockets.ts); the unread bytes are the receiving end's.
 	fdKind(CKPT_FD_UNIX_SOCKET, "unix socket", "unix-socket", {
 		unread: true, ownFile: true, sharedInTree: socketSharedInTree, problem: unixSocketProblem, pathText: (f) => (f.sharesWith === null ? unixSocketText(f) : `as fd ${f.sharesWith}`),
