@@ -5,7 +5,7 @@
  */
 import { expect, test } from "bun:test";
 import {
-	CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_EVENTFD, CKPT_FD_EPOLL, CKPT_FD_INET_SOCKET,
+	CKPT_FD_FILE, CKPT_FD_INHERIT, CKPT_FD_PIPE_READ, CKPT_FD_PIPE_WRITE, CKPT_FD_EVENTFD, CKPT_FD_EPOLL, CKPT_FD_INOTIFY, CKPT_FD_INET_SOCKET,
 	CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_UNIX_SOCKET, CKPT_MAX_MEMBERS, CKPT_MEMBER_LIVE, CKPT_MEMBER_ZOMBIE, CKPT_SOCK_BOUND,
 	CKPT_SOCK_CONNECTED, CKPT_SOCK_LISTEN, CKPT_SOCK_PAIR, CKPT_SOCK_PEER_CLOSED, CKPT_SOCK_UNBOUND, HEADER, MEMBER,
 } from "../../src/image/format.ts";
@@ -137,12 +137,13 @@ test("an fd's first holder in the tree: another process, a kind a tree may share
 	expect(refused([4000, 70000])).toBe("fd 3: shares an open file with pid 4000 fd 70000, which it cannot (corrupt image)");
 	// its own pid: a dup within one process is shares_with, not this
 	expect(refused([4242, 5])).toBe("fd 3: shares an open file with pid 4242 fd 5, which it cannot (corrupt image)");
-	// kinds a tree's restart makes once from the first holder's record; an epoll's watches name its holder's fds
-	for (const kind of [CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD]) {
+	// kinds a tree's restart makes once from the first holder's record (an epoll empty, its watches
+	// in the first holder's image); an inotify's watches name its holder's fds
+	for (const kind of [CKPT_FD_EVENTFD, CKPT_FD_SIGNALFD, CKPT_FD_TIMERFD, CKPT_FD_EPOLL]) {
 		spec.fds = fds([4000, 7], kind);
 		expect(readImage(write(buildImage(spec))).fds[1]!.firstHolder).toEqual({ pid: 4000, fd: 7 });
 	}
-	expect(refused([4000, 5], CKPT_FD_EPOLL)).toBe("fd 3: shares an open file with pid 4000 fd 5, which it cannot (corrupt image)");
+	expect(refused([4000, 5], CKPT_FD_INOTIFY)).toBe("fd 3: shares an open file with pid 4000 fd 5, which it cannot (corrupt image)");
 	// sockets by state: a connection that comes back closed by its peer is no one socket for several processes
 	const socket = (kind: number, state: number) => FD_KINDS.of(kind)!.sharedInTree({ kind, socket: { state } } as Fd);
 	for (const kind of [CKPT_FD_INET_SOCKET, CKPT_FD_UNIX_SOCKET]) {
