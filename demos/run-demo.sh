@@ -6,6 +6,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 ckpt="$root/dist/ckpt"
 work=$(mktemp -d)
 cd "$work"
+# Into a file (`npm run demo > log`), the counter's stdout would be that
+# file, which a restart reopens at the counter's own offset: its lines would
+# land over what this script wrote meanwhile. Through a pipe, both keep order.
+if [ -f /proc/self/fd/1 ]; then exec > >(cat); fi
 
 echo "\$ ckpt counting-test 1 &      # counts 1..10, one a second"
 "$ckpt" "$root/build/demos/counting-test" 1 &
