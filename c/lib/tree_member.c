@@ -156,6 +156,7 @@ int tree_member_checkpoint(const siginfo_t *info, const void *uc)
 	uint64_t stop_signal = 1ull << (CKPT_THREAD_SIGNAL - 1);
 	sys_rt_sigprocmask(SIG_BLOCK, &stop_signal, 0);
 	sys_rt_sigpending(&ckpt_config.sigs_pending_at_entry);
+	ckpt_config.stderr_ours_at_capture = stderr_is_ours(); /* kept in the image, read at restart (say.c) */
 	struct capture c = {.pipe_scratch = {-1, -1}};
 	uint64_t size = 0;
 	int rc = -1;
