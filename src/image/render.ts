@@ -70,7 +70,7 @@ function processSettings(image: Image): string[][] {
 		["oom_score_adj", String(p.oomScoreAdj)],
 		["membarrier", mb === null ? "unknown (kernel before 6.3)" : mb.length ? mb.join(", ") : "none"],
 		["login uid", `${p.loginuid === null ? "unset" : p.loginuid} (must match at restart)`],
-		["groups", `${image.groups.length ? image.groups.join(",") : "none"} (must match at restart)`],
+		["groups", `${image.groups.length ? image.groups.join(",") : "none"} (must match at restart, or be settable: CAP_SETGID)`],
 		["cgroup", `${image.cgroup.trim().split("\n").join("; ") || "unknown"} (not carried: the restart's own applies)`],
 	];
 }

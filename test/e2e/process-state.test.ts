@@ -177,21 +177,32 @@ test("an rseq area the program registered itself refuses the checkpoint by threa
 	expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
 }, 60000);
 
-test("different supplementary groups refuse the restart before teardown, naming both lists", async () => {
+test("different supplementary groups: a restart without CAP_SETGID refuses before teardown, naming both lists; one with it sets them", async () => {
 	if (!SETPRIV || !hasCapability(6 /* CAP_SETGID */)) {
 		console.log("skipped: needs setpriv and CAP_SETGID to launch with other groups");
 		return;
 	}
 	await checkpoint([SETPRIV, "--groups", "4,24", CKPT, PROGRAM]);
-	const refused = await restart([SETPRIV, "--clear-groups"]);
+	// root without CAP_SETGID: neither inheritable nor in the bounding set, so gone at exec
+	const refused = await restart([SETPRIV, "--clear-groups", "--inh-caps=-setgid", "--bounding-set=-setgid"]);
 	expect(refused.code).toBe(1);
 	expect(refused.stderr).toBe(`ckpt: cannot restart ${join(dir, "myckpt.dat")}: the supplementary group list was 4,24, ` +
 		"is now none; they cannot be set without privileges: restart from a session with the same groups\n");
 	expect(refused.stdout).toBe("");
 	const info = Bun.spawnSync([CKPT, "info"], { cwd: dir }).stdout.toString();
-	expect(info).toMatch(/groups\s+4,24 \(must match at restart\)/);
+	expect(info).toMatch(/groups\s+4,24 \(must match at restart, or be settable: CAP_SETGID\)/);
 	const second = await restart([SETPRIV, "--groups", "4,24"]);
 	expect(second.stdout).toEndWith("PASS\n");
+	// privileged, from a session with none: the restart gives the program its 4,24, seen from inside
+	const groups = "import os, sys\nprint('groups', sorted(os.getgroups()), flush=True)\nsys.stdin.readline()\nprint('groups', sorted(os.getgroups()), flush=True)";
+	const run = spawn([SETPRIV, "--groups", "4,24", CKPT, "/usr/bin/python3", "-c", groups], { cwd: dir, stdin: "pipe" });
+	await run.waitFor((o) => o.includes("groups"));
+	process.kill(run.pid, "SIGUSR2");
+	expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+	expect(run.stdout).toBe("groups [4, 24]\n");
+	const set = await restart([SETPRIV, "--clear-groups"]);
+	expect(set.stderr).toBe("");
+	expect(set.stdout).toBe("groups [4, 24]\n");
 }, 60000);
 
 test("a different login uid refuses the restart before teardown", async () => {

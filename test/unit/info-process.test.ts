@@ -42,7 +42,7 @@ test("every setting is shown, with what must match and what is not carried", () 
 		"  oom_score_adj           -17",
 		"  membarrier              global-expedited, private-expedited",
 		"  login uid               unset (must match at restart)",
-		"  groups                  none (must match at restart)",
+		"  groups                  none (must match at restart, or be settable: CAP_SETGID)",
 		"  cgroup                  unknown (not carried: the restart's own applies)",
 	].join("\n"));
 	expect(infoJson(image).process).toEqual({ umask: "0027", personality: 0, mdwe: 0, dumpable: 0, coredumpFilter: 0, thpDisable: 3, noNewPrivs: true, childSubreaper: true,
