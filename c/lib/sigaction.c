@@ -137,7 +137,7 @@ void run_program_handler(int sig, siginfo_t *info, void *uc)
 	if (a.sa_handler == SIG_IGN || a.sa_handler == SIG_DFL)
 		return;
 	if (a.sa_flags & SA_RESETHAND)
-		p->action.sa_handler = SIG_DFL, p->set = 0;
+		p->action.sa_handler = SIG_DFL, p->set = 0, p->reset = 1;
 	/* Set directly: through pthread_sigmask, the signal's own bit would
 	 * read as the program blocking the trigger. The stop signal and the
 	 * libc's own stay deliverable, as sigmask.c keeps them. */

@@ -171,6 +171,12 @@ test("a program that puts the default back and sends the trigger to itself ends 
   expect(under.stdout).not.toContain("survived");
   expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
 
+  // the same with SA_RESETHAND: the kernel's reset, not the program's call
+  const resethand = Bun.spawnSync([CKPT, fixture("resethand-usr2")], { cwd: dir });
+  expect(resethand.signalCode as unknown).toBe("SIGUSR2");
+  expect(resethand.stdout.toString()).toBe("handled once\n");
+  expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+
   const request = ckpt(["/usr/bin/python3", "-c", program], { cwd: dir, stdin: "pipe" });
   await request.waitFor((o) => o.includes("ready"));
   process.kill(request.pid, "SIGUSR2"); // from outside: a checkpoint, as ever
