@@ -82,6 +82,21 @@ static int between_programs(struct capture *c, int pid)
 static const char without_ckpt[] = " runs without ckpt (a static or setuid program, or one started by system(), "
 				   "popen() or a raw execve): checkpoint when it has ended";
 
+/* Whether libckpt is loaded in `pid` but inert: no handler for the trigger
+ * (SigCgt:) and the trigger not held blocked (SigBlk:, a constructor
+ * still under way). A program started after the launched one had exited
+ * leaves it so (init.c): the tmux server a client left behind forks its
+ * panes' programs then. The request would end such a process. */
+static int inert_libckpt(struct capture *c, int pid)
+{
+	struct line path = proc_path((uint64_t)pid, "status");
+	uint64_t caught = 0, blocked = 0, bit = 1ull << (ckpt_config.signal - 1);
+	if (restarted_by_ckpt(pid) || read_proc_file(c, path.buf) <= 0 || fdinfo_number(c->text, "SigCgt:\t", 16, &caught) != 0 ||
+	    fdinfo_number(c->text, "SigBlk:\t", 16, &blocked) != 0)
+		return 0; /* unreadable: the request itself will say */
+	return !(caught & bit) && !(blocked & bit);
+}
+
 int tree_await_libckpt(struct capture *c, int pid, uint64_t since_ns, uint64_t span_ns)
 {
 	struct proc_facts f = {.pid = pid};
@@ -187,6 +202,9 @@ static int refuse_member(struct capture *c, const struct proc_facts *f)
 	}
 	if (!runs_libckpt(c, f->pid) && !between_programs(c, f->pid))
 		return refuse(c, f, without_ckpt);
+	if (inert_libckpt(c, f->pid))
+		return refuse(c, f, " was started after the program ckpt launched had exited, so ckpt stays out of it: "
+				    "checkpoint when it has ended");
 	return other_credentials(c, f);
 }
 

@@ -129,6 +129,36 @@ test("a daemon with a child: checkpointed with it as a tree, restarted, the chil
   expect(readFileSync(`/proc/${restoredChild}/status`, "utf8")).toMatch(new RegExp(`^NSpid:\\s+${restoredChild}\\s+${child}$`, "m"));
 }, 60000);
 
+// The tmux server a client leaves behind execs its panes' programs after
+// the launch exited, so libckpt stays inert in them: no handler. The
+// daemon's request then ended them with the signal's default action.
+test("a daemon that execs a program after the launch exited: its checkpoint is refused naming that process, which runs on", async () => {
+  const program = [
+    "import os, sys, time",
+    "if os.fork(): sys.exit(0)",
+    "os.setsid()",
+    "null = os.open('/dev/null', os.O_RDWR)",
+    "for fd in (0, 1, 2): os.dup2(null, fd)",
+    "time.sleep(0.5)",
+    "child = os.fork()",
+    "if child == 0: os.execv('/bin/sleep', ['sleep', '60'])",
+    "open('pids', 'w').write(f'{os.getpid()} {child}')",
+    "while True: time.sleep(0.1)",
+  ].join("\n");
+  const launch = await runToEnd([CKPT, "/usr/bin/python3", "-c", program], { cwd: dir });
+  expect(launch.code).toBe(0);
+  await until(() => existsSync(join(dir, "pids")), () => "no pids file");
+  const [daemon, child] = readFileSync(join(dir, "pids"), "utf8").split(" ").map(Number) as [number, number];
+  leftRunning.push(child, daemon);
+  const request = await runToEnd([CKPT, "checkpoint", String(daemon)], { cwd: dir });
+  expect(request.code).toBe(1);
+  expect(request.stderr).toContain(`process ${child} (sleep) was started after the program ckpt launched had exited, so ckpt stays out of it`);
+  expect(request.stderr.trim()).toEndWith("the program continues");
+  await Bun.sleep(200);
+  expect(alive(child)).toBe(true);
+  expect(alive(daemon)).toBe(true);
+}, 60000);
+
 test("two daemons left running by one launch: a checkpoint of either is refused naming the other (both would write the one image), and both count on", async () => {
   const [a, b] = [join(dir, "a"), join(dir, "b")];
   mkdirSync(a), mkdirSync(b);
