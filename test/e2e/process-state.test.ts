@@ -196,7 +196,7 @@ test("different supplementary groups: a restart without CAP_SETGID refuses befor
 	// privileged, from a session with none: the restart gives the program its 4,24, seen from inside
 	const groups = "import os, sys\nprint('groups', sorted(os.getgroups()), flush=True)\nsys.stdin.readline()\nprint('groups', sorted(os.getgroups()), flush=True)";
 	const run = spawn([SETPRIV, "--groups", "4,24", CKPT, "/usr/bin/python3", "-c", groups], { cwd: dir, stdin: "pipe" });
-	await run.waitFor((o) => o.includes("groups"));
+	await run.waitFor((o) => o.endsWith("]\n")); // the whole line: print writes its parts one by one
 	process.kill(run.pid, "SIGUSR2");
 	expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
 	expect(run.stdout).toBe("groups [4, 24]\n");
