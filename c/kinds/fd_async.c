@@ -30,7 +30,7 @@
 
 const char *fd_async_record_problem(const struct ckpt_fd *f)
 {
-	if (f->async_owner > CKPT_ASYNC_OWNER_MAX || f->async_signal < 0 || f->async_signal > 64)
+	if (f->async_owner > CKPT_ASYNC_OWNER_MAX || f->async_signal < 0 || f->async_signal > CKPT_MAX_SIGNALS)
 		return "an O_ASYNC owner or signal that is not one (corrupt image)";
 	if (f->async_owner != CKPT_ASYNC_NONE && !(f->open_flags & O_ASYNC))
 		return "an O_ASYNC owner on a descriptor without O_ASYNC (corrupt image)";
@@ -88,11 +88,9 @@ static void set_async(const struct ckpt_fd *f, int32_t tree_root_pid)
 	long err = sys_fcntl(f->fd, F_SETOWN_EX, (long)&owner);
 	if (err >= 0)
 		err = sys_fcntl(f->fd, F_SETSIG, f->async_signal);
-	long now = err >= 0 ? sys_fcntl(f->fd, F_GETFL, 0) : err;
-	if (now >= 0)
-		err = sys_fcntl(f->fd, F_SETFL, now | O_ASYNC);
-	if (err < 0 || now < 0)
-		die("cannot set a descriptor's signal-driven I/O (O_ASYNC) again", err < 0 ? err : now);
+	if (err < 0)
+		die("cannot set a descriptor's signal-driven I/O (O_ASYNC) again", err);
+	set_some_status_flags(f, O_ASYNC); /* on, from the record's open flags */
 }
 
 void fd_async_restore(const struct ckpt_fd *fds, uint32_t n, int32_t tree_root_pid)

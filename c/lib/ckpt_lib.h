@@ -325,18 +325,18 @@ int install_handler(int sig, void (*fn)(int, siginfo_t *, void *), int but);
 /* handler.c: the checkpoint handler, for the trigger signal. */
 int install_checkpoint_handler(void);
 
-/* sigaction.c: the program's own use of the trigger signal. */
+/* sigaction.c: the program's use of the trigger and stop signals; sigmask.c: never_blocked. */
 int trigger_request(const siginfo_t *info);
 uint32_t requested_keep(const siginfo_t *info);
 void run_program_handler(int sig, siginfo_t *info, void *uc);
+uint64_t never_blocked(void);
 /* trigger_warning.c: "the program <what> signal N, the checkpoint trigger;
  * <consequence>", once for a handler or SIG_IGN (`ignored`), once for a block. */
 void trigger_taken_warning(int ignored);
 void trigger_blocked_warning(void);
 void trigger_warning_pid_moved(int from, int to);
 
-/* exit_detached.c */
-/* The bytes of memory the image holds the contents of. */
+/* exit_detached.c; memory_in_pages: the bytes of memory the image holds the contents of. */
 uint64_t memory_in_pages(const struct capture *c);
 __attribute__((noreturn)) void exit_leaving_teardown(int status, uint64_t memory_bytes);
 

@@ -62,7 +62,7 @@ static int program_signal_waiting(uint64_t mask)
 	sys_rt_sigpending(&pending);
 	pending &= ~mask & ~(1ull << (CKPT_THREAD_SIGNAL - 1));
 	for (int sig = 1; pending; sig++, pending >>= 1) {
-		struct { uint64_t handler, flags, restorer, mask; } act = {0, 0, 0, 0};
+		struct ckpt_sigaction act = {0, 0, 0, 0};
 		if ((pending & 1) && sys_rt_sigaction(sig, 0, &act) == 0 && act.handler > (uint64_t)SIG_IGN)
 			return 1;
 	}

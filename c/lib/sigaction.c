@@ -139,13 +139,12 @@ void run_program_handler(int sig, siginfo_t *info, void *uc)
 	if (a.sa_flags & SA_RESETHAND)
 		p->action.sa_handler = SIG_DFL, p->set = 0, p->reset = 1;
 	/* Set directly: through pthread_sigmask, the signal's own bit would
-	 * read as the program blocking the trigger. The stop signal and the
-	 * libc's own stay deliverable, as sigmask.c keeps them. */
+	 * read as the program blocking the trigger. */
 	uint64_t during, handler_mask, old;
 	__builtin_memcpy(&during, &((ucontext_t *)uc)->uc_sigmask, sizeof during); /* the mask it came in */
 	__builtin_memcpy(&handler_mask, &a.sa_mask, sizeof handler_mask);
 	during |= handler_mask | (a.sa_flags & SA_NODEFER ? 0 : 1ull << (sig - 1));
-	during &= ~((1ull << 31) | (1ull << 32) | (1ull << (CKPT_THREAD_SIGNAL - 1)));
+	during &= ~never_blocked();
 	sys_rt_sigprocmask(SIG_SETMASK, &during, &old);
 	if (a.sa_flags & SA_SIGINFO)
 		a.sa_sigaction(sig, info, uc);

@@ -11,6 +11,13 @@
 #include "ckpt_lib.h"
 #include "../sys.h"
 
+/* The signals no mask of the program's holds: the libc's own 32 and 33,
+ * and the stop signal once ckpt is active in this process. */
+uint64_t never_blocked(void)
+{
+	return (1ull << 31) | (1ull << 32) | (ckpt_config.signal ? 1ull << (CKPT_THREAD_SIGNAL - 1) : 0);
+}
+
 __attribute__((visibility("default"))) int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
 	uint64_t want;
@@ -18,11 +25,11 @@ __attribute__((visibility("default"))) int pthread_sigmask(int how, const sigset
 	if (set) {
 		__builtin_memcpy(&want, set, sizeof want);
 		if (how == SIG_BLOCK || how == SIG_SETMASK) {
-			want &= ~((1ull << 31) | (1ull << 32) | (ckpt_config.signal ? 1ull << (CKPT_THREAD_SIGNAL - 1) : 0));
+			want &= ~never_blocked();
 			/* Blocking everything for a moment (around fork, in dash or
-			 * posix_spawn) is routine; naming the trigger is deliberate. */
-			int everything = (~want & ~((1ull << 31) | (1ull << 32) | (1ull << (CKPT_THREAD_SIGNAL - 1)) |
-						    (1ull << 8) | (1ull << 18))) == 0;
+			 * posix_spawn) is routine; naming the trigger is deliberate.
+			 * (Only asked with ckpt active, so the stop signal is in.) */
+			int everything = (~want & ~(never_blocked() | (1ull << 8) | (1ull << 18))) == 0;
 			if (ckpt_config.signal && (want >> (ckpt_config.signal - 1) & 1) && !everything)
 				trigger_blocked_warning();
 		}

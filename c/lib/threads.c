@@ -149,7 +149,7 @@ struct signalling {
  * at once, before any thread is signalled. */
 static int stop_handler_ours(struct capture *c)
 {
-	struct { uint64_t handler, flags, restorer, mask; } act = {0, 0, 0, 0};
+	struct ckpt_sigaction act = {0, 0, 0, 0};
 	if (sys_rt_sigaction(CKPT_THREAD_SIGNAL, 0, &act) == 0 && act.handler == (uint64_t)(uintptr_t)thread_stop_handler)
 		return 1;
 	c->error.len = 0;

@@ -82,21 +82,6 @@ static int between_programs(struct capture *c, int pid)
 static const char without_ckpt[] = " runs without ckpt (a static or setuid program, or one started by system(), "
 				   "popen() or a raw execve): checkpoint when it has ended";
 
-/* Whether libckpt is loaded in `pid` but inert: no handler for the trigger
- * (SigCgt:) and the trigger not held blocked (SigBlk:, a constructor
- * still under way). A program started after the launched one had exited
- * leaves it so (init.c): the tmux server a client left behind forks its
- * panes' programs then. The request would end such a process. */
-static int inert_libckpt(struct capture *c, int pid)
-{
-	struct line path = proc_path((uint64_t)pid, "status");
-	uint64_t caught = 0, blocked = 0, bit = 1ull << (ckpt_config.signal - 1);
-	if (restarted_by_ckpt(pid) || read_proc_file(c, path.buf) <= 0 || fdinfo_number(c->text, "SigCgt:\t", 16, &caught) != 0 ||
-	    fdinfo_number(c->text, "SigBlk:\t", 16, &blocked) != 0)
-		return 0; /* unreadable: the request itself will say */
-	return !(caught & bit) && !(blocked & bit);
-}
-
 int tree_await_libckpt(struct capture *c, int pid, uint64_t since_ns, uint64_t span_ns)
 {
 	struct proc_facts f = {.pid = pid};
@@ -144,47 +129,59 @@ static int refuse_traced(struct capture *c, const struct proc_facts *f, int trac
 	return -1;
 }
 
-/* The "Uid:" or "Gid:" line of /proc/PID/status (real, effective, saved,
- * file system; pid 0: this process's), read into c->text; its length, 0
- * if not found. */
-static long id_line(struct capture *c, int pid, const char *key, const char **line)
+/* The rest of a "Key:\tvalue" line of a status text, into `out` of `size`
+ * bytes; "" when there is none or it is too long to compare (then nothing
+ * is refused). */
+static void status_value(const char *text, const char *key, char *out, uint32_t size)
 {
-	struct line path = pid ? proc_path((uint64_t)pid, "status") : (struct line){.len = 0};
-	if (!pid)
-		line_str(&path, "/proc/self/status");
-	long len = read_proc_file(c, path.buf);
-	for (long i = 0; i < len; i++)
-		if ((i == 0 || c->text[i - 1] == '\n') && str_starts(c->text + i, key)) {
-			long end = i;
-			while (end < len && c->text[end] != '\n')
-				end++;
-			*line = c->text + i;
-			return end - i;
+	const char *at = line_value(text, key);
+	uint32_t n = 0;
+	for (; at && at[n] && at[n] != '\n'; n++) {
+		if (n + 1 == size) {
+			n = 0;
+			break;
 		}
-	return 0;
+		out[n] = at[n];
+	}
+	out[n] = 0;
 }
 
-static int same_line(struct capture *c, int pid, const char *key)
-{
-	char own[96];
-	const char *line;
-	long n = id_line(c, 0, key, &line);
-	if (n <= 0 || n >= (long)sizeof own)
-		return 1; /* unreadable: the request itself will say */
-	__builtin_memcpy(own, line, (unsigned long)n);
-	long m = id_line(c, pid, key, &line);
-	return m <= 0 || (m == n && __builtin_memcmp(own, line, (unsigned long)n) == 0);
-}
+static const char inert_text[] = " was started after the program ckpt launched had exited, so ckpt stays out of it: "
+				 "checkpoint when it has ended";
+static const char other_ids_text[] = " runs under other user or group ids than the program ckpt launched: "
+				     "such a member is not checkpointed";
 
-/* A member that took other user or group ids (nginx's workers, started as
- * root, become nobody) can no longer reach the root's files in /proc, so
- * it could never answer; nor could a restart, which makes every member
- * from the root's process, give it back ids it may not set. Said at once. */
-static int other_credentials(struct capture *c, const struct proc_facts *f)
+/* What a live member's /proc/PID/status says against asking it, or 0:
+ *  - libckpt loaded but inert: no handler for the trigger (SigCgt:) and
+ *    the trigger not held blocked (SigBlk:, a constructor under way). A
+ *    program started after the launched one had exited leaves it so
+ *    (init.c): the tmux server a client left behind forks its panes'
+ *    programs then. The request would end such a process;
+ *  - other user or group ids than this process's (Uid:, Gid:: real,
+ *    effective, saved, file system): nginx's workers, started as root,
+ *    become nobody, and can no longer reach the root's files in /proc to
+ *    answer; nor could a restart, which makes every member from the
+ *    root's process, give back ids it may not set.
+ * One read of each status; unreadable, the request itself will say. */
+static const char *status_refusal(struct capture *c, int pid)
 {
-	if (same_line(c, f->pid, "Uid:") && same_line(c, f->pid, "Gid:"))
+	char uid[96], gid[96], now[96]; /* room for four ids of ten digits */
+	if (read_proc_file(c, "/proc/self/status") <= 0)
 		return 0;
-	return refuse(c, f, " runs under other user or group ids than the program ckpt launched: such a member is not checkpointed");
+	status_value(c->text, "Uid:", uid, sizeof uid);
+	status_value(c->text, "Gid:", gid, sizeof gid);
+	struct line path = proc_path((uint64_t)pid, "status");
+	if (read_proc_file(c, path.buf) <= 0)
+		return 0;
+	uint64_t caught = 0, blocked = 0, bit = 1ull << (ckpt_config.signal - 1);
+	if (!restarted_by_ckpt(pid) && fdinfo_number(c->text, "SigCgt:\t", 16, &caught) == 0 &&
+	    fdinfo_number(c->text, "SigBlk:\t", 16, &blocked) == 0 && !(caught & bit) && !(blocked & bit))
+		return inert_text;
+	status_value(c->text, "Uid:", now, sizeof now);
+	if (uid[0] && now[0] && !str_eq(uid, now))
+		return other_ids_text;
+	status_value(c->text, "Gid:", now, sizeof now);
+	return gid[0] && now[0] && !str_eq(gid, now) ? other_ids_text : 0;
 }
 
 /* A member that cannot take part, whatever else the tree holds. One
@@ -202,10 +199,8 @@ static int refuse_member(struct capture *c, const struct proc_facts *f)
 	}
 	if (!runs_libckpt(c, f->pid) && !between_programs(c, f->pid))
 		return refuse(c, f, without_ckpt);
-	if (inert_libckpt(c, f->pid))
-		return refuse(c, f, " was started after the program ckpt launched had exited, so ckpt stays out of it: "
-				    "checkpoint when it has ended");
-	return other_credentials(c, f);
+	const char *why = status_refusal(c, f->pid);
+	return why ? refuse(c, f, why) : 0;
 }
 
 static struct ckpt_member member_of(const struct proc_facts *f)

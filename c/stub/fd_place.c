@@ -93,8 +93,9 @@ void refill_from_image(int image_fd, uint64_t at, uint64_t len, uint32_t crc, in
 		die_path("checksum mismatch in the stored contents of a", what, 0);
 }
 
-/* Of the status flags, only O_NONBLOCK and O_APPEND can be set here
- * (O_DIRECT goes with pipe2 or open, O_ASYNC is refused at checkpoint);
+/* Of the status flags, only O_NONBLOCK and O_APPEND are set with the
+ * descriptor (O_DIRECT goes with pipe2 or open; O_ASYNC comes last, once
+ * its owner and signal are: fd_async.c);
  * `settable` says which of them are the program's to set (fd_inherit.c
  * leaves O_APPEND alone). */
 void set_some_status_flags(const struct ckpt_fd *f, unsigned settable)

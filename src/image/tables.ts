@@ -12,7 +12,7 @@ import {
 	CKPT_CODEC_NONE, CKPT_COMPRESS_BLOCK, CKPT_LOWEST_ADDRESS, CKPT_MAX_FD,
 	CKPT_FD_DELETED, CKPT_FD_EPOLL, CKPT_FD_INET_SOCKET, CKPT_FD_MEMFD, CKPT_FD_UNIX_SOCKET, CKPT_PAGE_SIZE, CKPT_SIGNAL_PROCESS, EPOLL_WATCH, EXTENT, FD, INOTIFY_WATCH, LOCK, REGION, SIGNAL, TERMIOS,
 	THREAD, TIMER, MEMBER,
-	CKPT_EXTENT_PARENT, CKPT_HEADER_SIZE, CKPT_ASYNC_NONE, CKPT_ASYNC_OWNER_MAX,
+	CKPT_EXTENT_PARENT, CKPT_HEADER_SIZE, CKPT_ASYNC_NONE, CKPT_ASYNC_OWNER_MAX, CKPT_MAX_SIGNALS,
 } from "./format.ts";
 
 const O_ASYNC = 0o20000;
@@ -221,7 +221,7 @@ export function decodeTables(name: string, h: Header, tables: Uint8Array): Table
 		if (byPath && f.u32("path_str") === 0) bad("reopened by path, but has none");
 		// What c/kinds/fd_async.c's record check also refuses.
 		const asyncOwner = f.u32("async_owner"), asyncSignal = f.i32("async_signal");
-		if (asyncOwner > CKPT_ASYNC_OWNER_MAX || asyncSignal < 0 || asyncSignal > 64)
+		if (asyncOwner > CKPT_ASYNC_OWNER_MAX || asyncSignal < 0 || asyncSignal > CKPT_MAX_SIGNALS)
 			bad("an O_ASYNC owner or signal that is not one");
 		if (asyncOwner !== CKPT_ASYNC_NONE && !(f.u32("open_flags") & O_ASYNC)) bad("an O_ASYNC owner on a descriptor without O_ASYNC");
 		if (pipeLen > 0 && (!fdKind.unread || BigInt(pipeLen) > f.u64("size")))
