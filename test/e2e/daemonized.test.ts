@@ -147,7 +147,8 @@ test("a daemon that execs a program after the launch exited: its checkpoint is r
   ].join("\n");
   const launch = await runToEnd([CKPT, "/usr/bin/python3", "-c", program], { cwd: dir });
   expect(launch.code).toBe(0);
-  await until(() => existsSync(join(dir, "pids")), () => "no pids file");
+  // the whole line: the file exists a moment before Python's write lands in it
+  await until(() => existsSync(join(dir, "pids")) && /^\d+ \d+$/.test(readFileSync(join(dir, "pids"), "utf8")), () => "no pids file");
   const [daemon, child] = readFileSync(join(dir, "pids"), "utf8").split(" ").map(Number) as [number, number];
   leftRunning.push(child, daemon);
   const request = await runToEnd([CKPT, "checkpoint", String(daemon)], { cwd: dir });
