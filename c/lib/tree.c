@@ -90,7 +90,7 @@ static int ask(struct capture *c, const struct ckpt_member *m, uint64_t since)
 	struct tree_control *t = c->tree;
 	/* Before the request: a program that came without libckpt after all
 	 * could unblock the trigger and die of its default action. */
-	if (tree_await_libckpt(c, m->pid, since, ANSWER_DEADLINE_NS))
+	if (tree_await_libckpt(c, m->pid, m->ppid, since, ANSWER_DEADLINE_NS))
 		return -1;
 	struct tree_slot *s = tree_slot_at(t, t->nslots);
 	*s = (struct tree_slot){.pid = m->pid, .state = SLOT_ASKED};

@@ -24,11 +24,12 @@ int process_gone(int pid);
 /* Every process below the root into c->members, in tree order; refuses
  * (-1, c->error) a member that cannot be checkpointed. */
 int tree_list(struct capture *c);
-/* A member listed between an exec and its new program's libckpt: waits
- * until libckpt is in its maps (0; also once it is gone: the request
- * notices), or refuses it (-1) when its trigger is no longer blocked, or
- * still is `span_ns` after `since_ns` with no libckpt. */
-int tree_await_libckpt(struct capture *c, int pid, uint64_t since_ns, uint64_t span_ns);
+/* A member listed between a vfork and its exec, or between an exec and
+ * its new program's libckpt: waits until it no longer shares its parent
+ * PPID's memory and libckpt is in its maps (0; also once it is gone: the
+ * request notices), or refuses it (-1) when its trigger is no longer
+ * blocked, or it is still waited for `span_ns` after `since_ns`. */
+int tree_await_libckpt(struct capture *c, int pid, int ppid, uint64_t since_ns, uint64_t span_ns);
 /* tree_exits.c: a process whose first thread is a zombie, once every
  * thread of it has ended (f re-read): 0; 1 once it is gone (reaped); -1
  * (c->error) when its other threads run on. */

@@ -82,17 +82,35 @@ static int between_programs(struct capture *c, int pid)
 static const char without_ckpt[] = " runs without ckpt (a static or setuid program, or one started by system(), "
 				   "popen() or a raw execve): checkpoint when it has ended";
 
-int tree_await_libckpt(struct capture *c, int pid, uint64_t since_ns, uint64_t span_ns)
+/* Whether PID still shares its parent's memory: a vfork child before its
+ * exec (libiberty's pex, so every gcc driver, vforks to run cc1 and as).
+ * Asked then, it would run the handler in its parent's memory while the
+ * parent, held in vfork until the exec, could not answer: both wait out
+ * the deadline. kcmp needs only what reading its /proc files needs;
+ * without it (an old kernel), nothing is waited for, as before. */
+static int shares_parent_memory(int pid, int ppid)
+{
+	return sys_kcmp(pid, ppid, 1 /* KCMP_VM */, 0, 0) == 0;
+}
+
+int tree_await_libckpt(struct capture *c, int pid, int ppid, uint64_t since_ns, uint64_t span_ns)
 {
 	struct proc_facts f = {.pid = pid};
 	for (;;) {
-		if (runs_libckpt(c, pid))
+		int vforked = shares_parent_memory(pid, ppid);
+		if (!vforked && runs_libckpt(c, pid))
 			return 0;
 		if (proc_facts(c, pid, &f) || f.state == 'Z') /* the request then says it exited */
 			return 0;
-		if (!between_programs(c, pid))
+		if (!vforked && !between_programs(c, pid))
 			return refuse(c, &f, without_ckpt);
 		if (monotonic_ns() - since_ns > span_ns) {
+			if (vforked) {
+				refuse(c, &f, " still shares its parent's memory (vfork, or clone with CLONE_VM) after ");
+				line_u64(&c->error, span_ns / 1000000000);
+				line_str(&c->error, " s: checkpoint when it has exec'd or ended");
+				return -1;
+			}
 			refuse(c, &f, " holds the checkpoint signal blocked and had not loaded ckpt after ");
 			line_u64(&c->error, span_ns / 1000000000);
 			line_str(&c->error, " s (started without ckpt's LD_PRELOAD by a raw execve, or by a loader "
