@@ -106,8 +106,10 @@ async function buildPrograms(dir: string, outDir: string) {
 const ownFlags = (src: string) => readFileSync(src, "utf8").match(/^\/\/ build-flags: (.+)$/m)?.[1]?.trim().split(/\s+/) ?? [];
 
 const mtime = (path: string) => statSync(path).mtimeMs;
+// A musl twin most often just includes the glibc fixture of its name: that file counts too.
+const includedTwin = (src: string) => (src.endsWith(MUSL_SUFFIX) ? [src.slice(0, -MUSL_SUFFIX.length) + ".c"].filter(existsSync) : []);
 const isStale = (target: string, src: string, dir: string) =>
-  !existsSync(target) || mtime(target) < Math.max(mtime(src), ...sources(dir, [".h"]).map(mtime));
+  !existsSync(target) || mtime(target) < Math.max(mtime(src), ...includedTwin(src).map(mtime), ...sources(dir, [".h"]).map(mtime));
 
 // The programs of `dir` named NAME.musl.c, with musl-gcc, into
 // build/<outDir>/: NAME-musl (dynamically linked, musl's loader) and

@@ -285,8 +285,7 @@ int32_t inotify_last_wd(int fd);
  * restart (jump_to_resume_point in c/stub/jumps.S). */
 int ckpt_save_context(struct ckpt_resume_ctx *ctx);
 
-/* launch_pid.c: where CKPT_PID's text is (the constructor finds it), and
- * a restart's new pid, written there and into ckpt_config. */
+/* launch_pid.c: where CKPT_PID's text is, and a restart's new pid. */
 void launch_pid_text(char *text);
 void launch_pid_moved(int pid);
 
@@ -295,6 +294,7 @@ void launch_pid_moved(int pid);
 void exec_resolve(void);
 void exec_remember(const char *const *names, unsigned n);
 void exec_remember_entry(const char *entry); /* "CKPT_...=...", the caller's; replaces its name's */
+int exec_in_tree(void); /* the root or a member: execs and spawns carry ckpt on */
 /* exec_target.c: whether an LD_PRELOAD entry is either build of libckpt;
  * the libc (enum ckpt_libc) whose loader would run a program, EXEC_STATIC
  * when it has none, 0 when unknown: by path, by open descriptor, or

@@ -19,9 +19,10 @@
  * two programs waits for the new handler instead of killing the process;
  * only when the next program's loader is one libckpt loads into: a static
  * or set-user-ID program would keep it blocked, unlike without ckpt.
- * What this cannot see: a raw execve system call, or glibc's system() and
- * popen() (posix_spawn called inside the libc); the next program then runs
- * without ckpt, and a checkpoint is refused while it runs.
+ * What this cannot see: a raw execve system call; the next program then
+ * runs without ckpt, and a checkpoint is refused while it runs. system()
+ * and popen(), whose posix_spawn is called inside the libc, are done
+ * again through ours (shell_commands.c).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -119,6 +120,11 @@ static const char *preload_for(uint32_t libc, const char *what)
 static int in_tree(void)
 {
 	return self[0] && ckpt_config.pid;
+}
+
+int exec_in_tree(void)
+{
+	return in_tree();
 }
 
 /* Blocks the trigger for the exec when the next program will load libckpt

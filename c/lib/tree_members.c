@@ -79,8 +79,8 @@ static int between_programs(struct capture *c, int pid)
 	return EXEC_LIBC(libc) && !(libc & EXEC_SECURE);
 }
 
-static const char without_ckpt[] = " runs without ckpt (a static or setuid program, or one started by system(), "
-				   "popen() or a raw execve): checkpoint when it has ended";
+static const char without_ckpt[] = " runs without ckpt (a static or setuid program, or one started by a raw "
+				   "execve): checkpoint when it has ended";
 
 /* Whether PID still shares its parent's memory: a vfork child before its
  * exec (libiberty's pex, so every gcc driver, vforks to run cc1 and as).
