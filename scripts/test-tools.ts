@@ -27,6 +27,7 @@ const required: [command: string, debianPackage: string, why: string][] = [
   ["sqlite3", "sqlite3", "batch tools checkpointed (test/e2e/real-tools.test.ts)"],
   ["xz", "xz-utils", "batch tools checkpointed (test/e2e/real-tools.test.ts)"],
   ["zstd", "zstd", "batch tools checkpointed (test/e2e/real-tools.test.ts)"],
+  ["rsync", "rsync", "batch tools checkpointed (test/e2e/real-tools.test.ts)"],
   ["bc", "bc", "batch tools checkpointed (test/e2e/real-tools.test.ts)"],
   ["tclsh", "tcl", "batch tools checkpointed (test/e2e/real-tools.test.ts)"],
   ["ssh-agent", "openssh-client", "agents and daemons checkpointed (test/e2e/real-daemons.test.ts)"],

@@ -1,7 +1,9 @@
 #define _GNU_SOURCE
 /*
  * CKPT_FD_FILE: a regular file, directory or device (not a terminal),
- * reopened at restart by the path /proc/self/fd shows, at its offset. The
+ * reopened at restart by the path /proc/self/fd shows, at its offset; or
+ * an O_PATH fd to one of those or to a symbolic link itself (O_NOFOLLOW,
+ * kept in its flags), reopened so: rsync and find hold directories so. The
  * checkpoint refuses a path that no longer leads to the open file (a
  * directory deleted under it, a mount shadowing it: the restart would
  * fail, or worse, reopen another file) or that the program may no longer
@@ -61,8 +63,8 @@ int fd_file_capture(struct capture *c, int fd, struct ckpt_fd *r, const char *ta
 	r->offset = off > 0 ? (uint64_t)off : 0;
 	r->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
 	r->path_str = capture_string(c, target, str_len(target));
-	if (S_ISREG(st->st_mode) && in_temp_dir(target) && st->st_nlink == 1 && st->st_uid == sys_geteuid() &&
-	    r->size <= TEMP_KEEP_MAX) /* its bytes: keep_temp_files, once sharing is known */
+	if (S_ISREG(st->st_mode) && !(r->open_flags & O_PATH) && in_temp_dir(target) && st->st_nlink == 1 &&
+	    st->st_uid == sys_geteuid() && r->size <= TEMP_KEEP_MAX) /* its bytes: keep_temp_files, once sharing is known */
 		r->kind_flags = CKPT_FILE_KEPT, r->content_len = r->size, r->mode = st->st_mode & 07777;
 	return 1;
 }
@@ -99,7 +101,8 @@ void keep_temp_files(struct capture *c)
 int path_leads_to(const char *path, const struct stat *want)
 {
 	struct stat st;
-	return sys_fstatat(AT_FDCWD, path, &st, 0) == 0 && st.st_dev == want->st_dev && st.st_ino == want->st_ino;
+	int link = S_ISLNK(want->st_mode) ? AT_SYMLINK_NOFOLLOW : 0; /* an O_PATH fd's link itself */
+	return sys_fstatat(AT_FDCWD, path, &st, link) == 0 && st.st_dev == want->st_dev && st.st_ino == want->st_ino;
 }
 
 /* The rights open() needs for the fd's access mode, for faccessat. */
@@ -130,8 +133,10 @@ int fd_path_audit(struct capture *c, const struct ckpt_fd *r)
 	if (!path_leads_to(path, &st))
 		return fd_refusal(c, r, path, "that path no longer leads to the open file (shadowed by a mount, or out "
 					      "of reach), so a restart could not reopen it");
-	/* With the effective ids, as open() checks them. */
-	long err = sys_faccessat2(AT_FDCWD, path, access_mode(r->open_flags), AT_EACCESS);
+	/* With the effective ids, as open() checks them; O_PATH needs no
+	 * right to the file itself, only the search of its directories that
+	 * path_leads_to's stat has just made. */
+	long err = r->open_flags & O_PATH ? 0 : sys_faccessat2(AT_FDCWD, path, access_mode(r->open_flags), AT_EACCESS);
 	if (err == -13 /* EACCES */ || err == -1 /* EPERM */ || err == -30 /* EROFS */)
 		return fd_refusal(c, r, path, (r->open_flags & O_ACCMODE) == O_RDONLY
 						      ? "the program may no longer open it for reading, so a restart could not reopen it"
@@ -157,7 +162,8 @@ void fd_file_check_world(const struct ckpt_fd *f, const char *path)
 	line_u64(&why, (uint64_t)f->fd);
 	line_str(&why, ": ");
 	line_str(&why, path);
-	if (sys_fstatat(AT_FDCWD, path, &st, 0) < 0) {
+	int link = (f->open_flags & (O_PATH | O_NOFOLLOW)) == (O_PATH | O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0;
+	if (sys_fstatat(AT_FDCWD, path, &st, link) < 0) {
 		if (f->kind_flags & CKPT_FILE_KEPT && dir_of_exists(path))
 			return; /* made again (fd_file_remake) */
 		line_str(&why, " no longer exists");

@@ -52,6 +52,15 @@ static const char *socket_family_text(int fd)
 #define MQUEUE_MAGIC 0x19800202
 #define SECRETMEM_MAGIC 0x5345434d
 
+/* Whether a directory fd has an owner for signals. F_GETOWN cannot tell:
+ * its answer for a process group is negative, as is its EBADF for an
+ * O_PATH fd (rsync's and find's), which can have no owner. */
+static int directory_has_owner(int fd)
+{
+	struct f_owner_ex owner = {0, 0};
+	return sys_fcntl(fd, F_GETOWN_EX, (long)&owner) == 0 && owner.pid != 0;
+}
+
 /* Files no kind restores though they look like files. A message queue or
  * secret memory has a path (/ckptq) or a deleted name (/secretmem), but
  * reopening it would open something else, or nothing. A directory with an
@@ -61,9 +70,9 @@ static const char *socket_family_text(int fd)
 static const char *special_file_text(int fd, const struct stat *st)
 {
 	if (S_ISDIR(st->st_mode))
-		return sys_fcntl(fd, F_GETOWN, 0) != 0 ? "a directory with a signal owner, which a dnotify watch (fcntl F_NOTIFY) "
-							 "sets; no kernel interface shows the watch, so it cannot be restored"
-						       : 0;
+		return directory_has_owner(fd) ? "a directory with a signal owner, which a dnotify watch (fcntl F_NOTIFY) "
+						 "sets; no kernel interface shows the watch, so it cannot be restored"
+					       : 0;
 	if (!S_ISREG(st->st_mode))
 		return 0;
 	switch (fd_fs_magic(fd)) {
@@ -113,6 +122,8 @@ static uint32_t kind_of(int fd, const struct stat *st, const char *target, uint3
 	if (reopenable && is_proc_path(target) && (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)))
 		return CKPT_FD_PROC;
 	if (reopenable && (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode) || (S_ISCHR(st->st_mode) && !is_tty(fd))))
+		return CKPT_FD_FILE;
+	if (reopenable && S_ISLNK(st->st_mode) && (open_flags & O_PATH)) /* the link itself, O_PATH | O_NOFOLLOW */
 		return CKPT_FD_FILE;
 	if (S_ISFIFO(st->st_mode) && str_starts(target, "pipe:"))
 		return (open_flags & O_ACCMODE) == O_RDONLY ? CKPT_FD_PIPE_READ : CKPT_FD_PIPE_WRITE;

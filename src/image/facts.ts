@@ -150,7 +150,7 @@ export function fdFlags(f: Fd): string {
 	const acc = ["O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE?"][f.openFlags & 3]!;
 	const names: [number, string][] = [
 		[0o2000, "O_APPEND"], [0o4000, "O_NONBLOCK"], [0o10000, "O_DSYNC"], [0o40000, "O_DIRECT"],
-		[0o1000000, "O_NOATIME"], [0o10000000, "O_PATH"], [0o4010000, "O_SYNC"],
+		[0o400000, "O_NOFOLLOW"], [0o1000000, "O_NOATIME"], [0o10000000, "O_PATH"], [0o4010000, "O_SYNC"],
 	];
 	const parts = [acc, ...names.filter(([bit]) => (f.openFlags & bit) === bit).map(([, n]) => n)];
 	if (f.async) parts.push(`O_ASYNC(${f.async.signal === 0 ? "SIGIO" : `signal ${f.async.signal}`} to ${ASYNC_OWNERS[f.async.owner]})`);

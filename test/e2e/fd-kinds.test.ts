@@ -215,3 +215,17 @@ test("corrupt lock and stored-file records (checksums resealed): ckpt info and t
     expect({ what, rest }).toEqual({ what, rest: { code: 1, stdout: "", stderr: `ckpt: cannot restart ${path}: ${stubWhy}\n` } });
   }
 }, 60000);
+
+// rsync holds its source directory O_PATH: its owner read by F_GETOWN was
+// that call's EBADF, taken for a dnotify watch, and the checkpoint refused.
+test("O_PATH fds to a directory, a file and a symbolic link itself come back O_PATH, each used from inside after restart", async () => {
+  const first = await checkpointRun([fixture("path-fds"), "20"], { cwd: dir, afterLines: 3 });
+  expect(first.code).toBe(EXIT_CHECKPOINTED);
+  expect(first.stderr).toStartWith("ckpt: checkpoint written to ");
+  const info = (await runToEnd([CKPT, "info"], { cwd: dir })).stdout;
+  expect(info).toMatch(/^\s+3\s+file\s+O_RDONLY\|O_PATH\s.*\/d$/m);
+  expect(info).toMatch(/^\s+5\s+file\s+O_RDONLY\|O_NOFOLLOW\|O_PATH\s.*\/link$/m);
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
+  expect(textLines(rest.stdout).slice(-2)).toEqual(["O_PATH kept, inside inside-data", "file size 10, link itself -> f, fchdir into d"]);
+}, 30000);

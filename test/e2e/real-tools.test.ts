@@ -1,5 +1,5 @@
-// Batch tools nobody here wrote (sqlite3, xz, zstd, sort, tar | gzip, bc,
-// perl, node, tclsh, python3's subprocess), tried as a new user would: each is checkpointed mid-work
+// Batch tools nobody here wrote (sqlite3, xz, zstd, sort, tar | gzip, rsync,
+// bc, perl, node, tclsh, python3's subprocess), tried as a new user would: each is checkpointed mid-work
 // (by SIGUSR2 or by `ckpt checkpoint PID`), restarted, and what it leaves
 // behind (its output, a database, an archive) must be an uninterrupted run's.
 // A missing tool fails, naming its package.
@@ -72,13 +72,13 @@ type How = "kill -USR2" | "ckpt checkpoint";
  * `ready(run)`, checkpoints it `how`, restarts it there and waits for its end.
  * Returns both directories and the checkpointed run's output, both parts joined.
  */
-async function acrossRestart(cmd: string[], how: How, ready: (run: Running, where: string) => boolean) {
+async function acrossRestart(cmd: string[], how: How, ready: (run: Running, where: string) => boolean, ckptArgs: string[] = []) {
   const ref = join(dir, "ref"), where = join(dir, "run");
   mkdirSync(ref), mkdirSync(where);
   const reference = await runToEnd(cmd, { cwd: ref });
   expect(reference.stderr).toBe("");
   expect(reference.code).toBe(0);
-  const run = ckpt(cmd, { cwd: where });
+  const run = ckpt([...ckptArgs, ...cmd], { cwd: where });
   running.push(run);
   await until(() => ready(run, where) || run.proc.exitCode !== null, () => `not ready; stdout ${run.stdout} stderr ${run.stderr}`);
   expect(run.proc.exitCode).toBeNull(); // still at work: the checkpoint is mid-run
@@ -181,6 +181,22 @@ test("tar c dir | gzip > file (a process tree), checkpointed mid-archive: tar t 
   const restarted = await listing(r.where);
   expect(restarted.stdout.split("\n").filter((l) => l.includes("tree/f"))).toHaveLength(40);
   expect(restarted.stdout).toBe((await listing(r.ref)).stdout);
+}, 60000);
+
+// rsync's sender, generator and receiver: three processes over socket
+// pairs, the sender holding its source directory O_PATH (once refused as a
+// dnotify watch). SIGUSR1 and SIGUSR2 are its own: the trigger is another.
+test("rsync -a of 40 files at a bandwidth limit, checkpointed mid-copy: every file arrives whole, as in an uninterrupted copy", async () => {
+  const rsync = need("rsync", "rsync");
+  mkdirSync(join(dir, "src"));
+  for (let f = 0; f < 40; f++)
+    writeFileSync(join(dir, "src", `f${f}`), Array.from({ length: 90000 }, (_, i) => `${f}:${(i * 7919 + f) % 100003}`).join("\n"));
+  const r = await acrossRestart([rsync, "-a", "--bwlimit=20000", "../src/", "dst/"], "ckpt checkpoint",
+    (_run, where) => existsSync(join(where, "dst")) && readdirSync(join(where, "dst")).length >= 5, ["--signal", "SIGRTMIN+3"]);
+  const files = (where: string) => readdirSync(join(where, "dst")).sort();
+  expect(files(r.where)).toHaveLength(40);
+  expect(files(r.where)).toEqual(files(r.ref));
+  for (const f of files(r.where)) expect(readFileSync(join(r.where, "dst", f), "utf8")).toBe(readFileSync(join(dir, "src", f), "utf8"));
 }, 60000);
 
 test("bc -l computing pi to 2000 digits, checkpointed mid-computation: the same digits", async () => {
