@@ -43,14 +43,15 @@
 #include <stdint.h>
 
 #define CKPT_MAGIC "CKPTIMG\0"
-#define CKPT_VERSION 14 /* 7: SYSV_SHM regions; 8: reopens (a deleted file or memfd opened twice), each thread's CPU affinity;
+#define CKPT_VERSION 15 /* 7: SYSV_SHM regions; 8: reopens (a deleted file or memfd opened twice), each thread's CPU affinity;
                           9: PARENT extents inside older images' compressed blocks;
                           10: each thread's parent-death signal and scheduling, the personality, MDWE;
                           11: each thread's credentials, name and memory policy, each region's memory policy, the dumpable flag,
                           the coredump filter;
                           12: a file in a temporary directory with its bytes kept (CKPT_FILE_KEPT);
                           13: each thread's time-stamp counter mode and machine-check kill policy;
-                          14: an O_ASYNC descriptor's owner and signal */
+                          14: an O_ASYNC descriptor's owner and signal;
+                          15: a Unix socket pair with a name at one end (accepted from a listener) */
 #define CKPT_ARCH_X86_64 62 /* EM_X86_64 */
 #define CKPT_PAGE_SIZE 4096
 #define CKPT_HEADER_SIZE 4096

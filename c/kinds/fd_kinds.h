@@ -257,6 +257,15 @@ void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, c
  * ends' first holders' records a and b (in images image_a, image_b) say:
  * options, each end's unread bytes (sent through the other), shutdown. */
 void fd_unix_socket_fill_pair(const int sv[2], const struct ckpt_fd *a, int image_a, const struct ckpt_fd *b, int image_b);
+/* "/path" or "@abstract" into a sockaddr_un: its length, 0 if too long. */
+struct sockaddr_un;
+uint32_t fd_unix_address(const char *name, struct sockaddr_un *a);
+/* fd_unix_named.c: the connected pair sv of records a and b, one of which
+ * has a name (accepted from a listener at that address): made through
+ * `listener` when this process has it back already, else through one
+ * bound there for the moment. */
+void fd_unix_named_pair(const struct ckpt_fd *a, const char *a_name, const struct ckpt_fd *b, const char *b_name,
+			int listener, int sv[2]);
 /* fd_unix_socket.c, once every fd is back: datagram sockets connected again. */
 void fd_unix_socket_connect(const struct ckpt_fd *fds, uint32_t n, const char *strings);
 void fd_inet_socket_restore(const struct ckpt_fd *f, const char *name, int image_fd);

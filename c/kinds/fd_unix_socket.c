@@ -24,9 +24,12 @@
  * The peer comes from NETLINK_SOCK_DIAG (c/lib/sock_diag.c): the kernel's
  * own pointer, by inode, so the pairing is exact. The unread bytes are
  * peeked (c/lib/socket_queue.c) without being consumed.
+ * - a pair with a name, one end accepted from a listener at an address,
+ *   the other the unnamed client that connected (fd_unix_named.c), in
+ *   one process or two of the tree: made again through that address.
  * Refused by name: a named stream connected to a socket outside the
- * process, a connection not yet accepted or a listener with some waiting, a named
- * connection (accepted from a listener), file descriptors or credentials
+ * process, a connection not yet accepted or a listener with some waiting,
+ * a connection between two named ends, file descriptors or credentials
  * in flight, out-of-band data, a relative path, a path removed or
  * replaced since the bind, options ckpt does not set again (the list is
  * in ARCHITECTURE.md, "Unix sockets").
@@ -148,7 +151,11 @@ int fd_unix_socket_capture(struct capture *c, int fd, struct ckpt_fd *r, const c
 		return refuse(c, r, "", "", "has an abstract name with a NUL byte inside, which ckpt cannot keep");
 	if (name[0] && name[0] != '@' && name[0] != '/')
 		return refuse(c, r, "bound to ", name, "is bound to a relative path, which ckpt does not bind again yet");
-	if (u.has_vfs && !path_is_its_own(name, &u))
+	/* Only a socket bound again by its file needs the file its own: a
+	 * connection's name (an accepted one's is its listener's) is made
+	 * through a listener bound there (fd_unix_named.c). */
+	int connection = u.type != SOCK_DGRAM && u.state == 1 /* TCP_ESTABLISHED */;
+	if (u.has_vfs && !connection && !path_is_its_own(name, &u))
 		return refuse(c, r, "bound to ", name, "no longer has that path (the socket file was removed or replaced), "
 						      "so a restart could not bind it there as it is");
 	r->path_str = capture_string(c, name, str_len(name));
@@ -169,22 +176,6 @@ int fd_unix_socket_capture(struct capture *c, int fd, struct ckpt_fd *r, const c
 
 
 #ifdef CKPT_STUB
-/* "/path" or "@abstract" into a sockaddr_un: its length, 0 if too long. */
-static uint32_t unix_address(const char *name, struct sockaddr_un *a)
-{
-	size_t n = str_len(name);
-	if (n >= sizeof a->sun_path)
-		return 0;
-	a->sun_family = AF_UNIX;
-	for (size_t i = 0; i < n; i++)
-		a->sun_path[i] = name[i];
-	if (name[0] == '@')
-		a->sun_path[0] = 0; /* abstract: the name is what follows the NUL, no terminator */
-	else
-		a->sun_path[n++] = 0;
-	return (uint32_t)(__builtin_offsetof(struct sockaddr_un, sun_path) + n);
-}
-
 /* Phase 1, before anything is restored: the address a socket is bound to
  * again must be free. A path may hold the old socket file, which nothing
  * listens on any more (connect() is refused): restore_socket replaces it. */
@@ -192,9 +183,9 @@ void fd_unix_socket_check_world(const struct ckpt_fd *f, const char *name)
 {
 	struct sockaddr_un a;
 	struct stat st;
-	if (!name[0] || f->sock_state == CKPT_SOCK_PAIR || f->sock_state == CKPT_SOCK_PEER_CLOSED)
-		return;
-	uint32_t len = unix_address(name, &a);
+	if (!name[0] || f->sock_state == CKPT_SOCK_PEER_CLOSED)
+		return; /* a pair's end with a name is bound there for a moment (fd_unix_named.c) */
+	uint32_t len = fd_unix_address(name, &a);
 	long probe = sys_socket(AF_UNIX, (int)f->sock_type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (!len || probe < 0)
 		die_socket("cannot make a socket to test its address", f, name, probe < 0 ? probe : 0);
@@ -290,6 +281,16 @@ void fd_unix_socket_fill_pair(const int sv[2], const struct ckpt_fd *a, int imag
 	peek_from(sv[1], b);
 }
 
+/* The fd of a listener at `name` among the records restored before i, or -1. */
+static int listener_made(const struct ckpt_fd *fds, uint32_t i, const char *name, const char *strings)
+{
+	for (uint32_t k = 0; k < i; k++)
+		if (fds[k].kind == CKPT_FD_UNIX_SOCKET && fds[k].sock_state == CKPT_SOCK_LISTEN &&
+		    str_eq(string_at(strings, fds[k].path_str), name))
+			return fds[k].fd;
+	return -1;
+}
+
 void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings, int image_fd)
 {
 	const struct ckpt_fd *f = &fds[i];
@@ -299,10 +300,15 @@ void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, c
 		if (j < i)
 			return; /* restored with its peer */
 		int sv[2];
-		long err = sys_socketpair(AF_UNIX, type, 0, sv);
-		if (err < 0)
-			die_socket("cannot create a socket pair", f, "", err);
-		sv[0] = to_high(sv[0], "cannot create a socket pair", 0), sv[1] = to_high(sv[1], "cannot create a socket pair", 0);
+		const char *name = string_at(strings, f->path_str), *peer_name = j < n ? string_at(strings, fds[j].path_str) : "";
+		if (j < n && (name[0] || peer_name[0])) {
+			fd_unix_named_pair(f, name, &fds[j], peer_name, listener_made(fds, i, name[0] ? name : peer_name, strings), sv);
+		} else {
+			long err = sys_socketpair(AF_UNIX, type, 0, sv);
+			if (err < 0)
+				die_socket("cannot create a socket pair", f, "", err);
+			sv[0] = to_high(sv[0], "cannot create a socket pair", 0), sv[1] = to_high(sv[1], "cannot create a socket pair", 0);
+		}
 		set_socket_options(sv[0], f);
 		if (j < n)
 			set_socket_options(sv[1], &fds[j]), refill(image_fd, &fds[j], sv[0]);
@@ -328,7 +334,7 @@ int fd_unix_socket_make(const struct ckpt_fd *f, const char *name)
 	set_socket_options(s, f);
 	if (name[0]) {
 		struct sockaddr_un a;
-		uint32_t len = unix_address(name, &a);
+		uint32_t len = fd_unix_address(name, &a);
 		struct stat st;
 		/* check_world found only a socket file nothing listens on here */
 		if (name[0] == '/' && sys_fstatat(AT_FDCWD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode))
@@ -355,7 +361,7 @@ void fd_unix_socket_connect(const struct ckpt_fd *fds, uint32_t n, const char *s
 			continue; /* a description another process had first: its first holder connects it */
 		const char *peer = string_at(strings, f->peer_str);
 		struct sockaddr_un a;
-		uint32_t len = unix_address(peer, &a);
+		uint32_t len = fd_unix_address(peer, &a);
 		long err = len ? sys_connect(f->fd, &a, len) : -36;
 		if (err < 0)
 			die_socket("cannot connect it again to its peer", f, peer, err);

@@ -142,6 +142,15 @@ static struct ckpt_fd *record_of(struct capture *c, uint64_t sock_id)
 	return 0;
 }
 
+/* Whether a pair's names can be made again (fd_unix_named.c): none, or
+ * one end's alone (accepted from a listener) of a stream or seqpacket
+ * pair. Its own end's peer_str (the peer's name) is kept for `ckpt info`. */
+static int pair_name_kept(const struct capture *c, const struct ckpt_fd *r, int peer_named)
+{
+	int named = c->strings[r->path_str] != 0;
+	return !(named && peer_named) && (!(named || peer_named) || r->sock_type != SOCK_DGRAM);
+}
+
 /* A connected socket is a pair when its peer is here and connected back:
  * 0 kept, 1 dropped (one inherited at launch, or --drop-unsupported-fds),
  * -1 refused. */
@@ -150,11 +159,10 @@ static int pair_up(struct capture *c, struct ckpt_fd *r)
 	struct ckpt_fd *p = record_of(c, r->peer_id);
 	const char *peer = c->strings + r->peer_str;
 	if (p && p->peer_id == r->sock_id && (p->sock_state == CKPT_SOCK_CONNECTED || p->sock_state == CKPT_SOCK_PAIR)) {
-		if (c->strings[r->path_str] || c->strings[p->path_str])
-			return queue_refusal(c, r, "is a connection through a named socket (accepted from a listener, or "
-						   "between bound sockets), which ckpt does not restore yet");
+		if (!pair_name_kept(c, r, c->strings[p->path_str] != 0))
+			return queue_refusal(c, r, "is a connection with a name at both ends (a client bound before it "
+						   "connected), or a named datagram pair, which ckpt does not restore yet");
 		r->sock_state = p->sock_state = CKPT_SOCK_PAIR;
-		r->peer_str = p->peer_str = 0;
 		return 0;
 	}
 	/* A connection to another process cannot be kept without it: like TCP,
@@ -165,10 +173,10 @@ static int pair_up(struct capture *c, struct ckpt_fd *r)
 	/* Its peer in another member of the tree: a pair (socketpair before a
 	 * fork), made once by the restart's root for every holder of either
 	 * end (c/stub/tree_shared.c); peer_id names the other end's record in
-	 * the holder's image. Unnamed ends only, as within one process. */
+	 * the holder's image. Names as within one process (pair_name_kept). */
 	int holder = p ? 0 : tree_holds_socket(c, r->peer_id);
-	if (holder && !c->strings[r->path_str] && !peer[0]) {
-		r->sock_state = CKPT_SOCK_PAIR, r->peer_str = 0;
+	if (holder && pair_name_kept(c, r, peer[0] != 0)) {
+		r->sock_state = CKPT_SOCK_PAIR;
 		return 0;
 	}
 	int dgram_to_address = r->sock_type != SOCK_STREAM && r->sock_type != SOCK_SEQPACKET && peer[0];
@@ -180,7 +188,8 @@ static int pair_up(struct capture *c, struct ckpt_fd *r)
 		struct line why = {.len = 0};
 		line_str(&why, holder ? "is connected to a socket of " : "is shared with ");
 		name_process(&why, f.pid, f.comm);
-		line_str(&why, holder ? " through a name (bound, or accepted from a listener), which ckpt does not restore yet"
+		line_str(&why, holder ? " with a name at both ends (a client bound before it connected), or is a named "
+					"datagram pair, which ckpt does not restore yet"
 				      : " and connected outside the tree, which a restart could not keep");
 		return queue_refusal(c, r, why.buf);
 	}

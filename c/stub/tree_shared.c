@@ -289,6 +289,13 @@ static const struct ckpt_fd *first_socket(uint64_t id, uint32_t *proc)
 	die("a socket pair between the tree's processes misses an end (corrupt image)", 0);
 }
 
+/* Record f's own address (path_str) in process p's strings. */
+static const char *string_of(uint32_t p, const struct ckpt_fd *f)
+{
+	const struct tree_process *t = &tree.proc[p];
+	return string_at(t->tables + t->hdr->strings_off, f->path_str);
+}
+
 /* Whether a process other than `proc` holds either end of f's pair. */
 static int pair_between_processes(uint32_t proc, const struct ckpt_fd *pair)
 {
@@ -314,10 +321,17 @@ static void park_socket_pairs(int *next)
 				continue;
 			uint32_t pa, pb;
 			const struct ckpt_fd *a = first_socket(f[i].sock_id, &pa), *b = first_socket(f[i].peer_id, &pb);
+			const char *a_name = string_of(pa, a), *b_name = string_of(pb, b);
 			int sv[2];
-			long err = sys_socketpair(1 /* AF_UNIX */, (int)a->sock_type | O_CLOEXEC | O_NONBLOCK /* = SOCK_CLOEXEC, SOCK_NONBLOCK */, 0, sv);
-			if (err < 0)
-				die("cannot create a socket pair between the tree's processes", err);
+			if (a_name[0] || b_name[0]) { /* before any listener is back: none holds the address */
+				judge_member(tree.proc[a_name[0] ? pa : pb].member, tree.root_strings);
+				fd_unix_socket_check_world(a_name[0] ? a : b, a_name[0] ? a_name : b_name);
+				fd_unix_named_pair(a, a_name, b, b_name, -1, sv);
+			} else {
+				long err = sys_socketpair(1 /* AF_UNIX */, (int)a->sock_type | O_CLOEXEC | O_NONBLOCK /* = SOCK_CLOEXEC, SOCK_NONBLOCK */, 0, sv);
+				if (err < 0)
+					die("cannot create a socket pair between the tree's processes", err);
+			}
 			int ia = image_of(pa), ib = image_of(pb);
 			fd_unix_socket_fill_pair(sv, a, ia, b, ib);
 			done_with_image(pa, ia), done_with_image(pb, ib);
@@ -342,9 +356,9 @@ int park_shared(int base)
 		die("cannot allocate memory for the tree's shared descriptors", m);
 	parked = (void *)m;
 	int next = base;
+	park_socket_pairs(&next); /* first: a pair with a name is made through a listener bound there for a moment */
 	park_descriptions(&next);
 	park_pipes(&next);
-	park_socket_pairs(&next);
 	return next;
 }
 

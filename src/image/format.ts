@@ -24,7 +24,7 @@ export * from "./format-thread.ts";
 import { CREDS, RESUME_CTX, THREAD, THREAD_C_CONSTANTS } from "./format-thread.ts";
 
 export const CKPT_MAGIC = "CKPTIMG\0";
-export const CKPT_VERSION = 14;
+export const CKPT_VERSION = 15;
 export const CKPT_ARCH_X86_64 = 62;
 export const CKPT_PAGE_SIZE = 4096;
 export const CKPT_HEADER_SIZE = 4096;

@@ -25,6 +25,8 @@ export function unixSocketProblem(f: Fd): string | undefined {
 		(s.state === CKPT_SOCK_LISTEN && s.type === SOCK_DGRAM) || (f.pipeLen > 0 && !queue) ||
 		s.rcvtimeoUsec < 0n || s.sndtimeoUsec < 0n || s.peekOff < -1)
 		return "socket state out of range";
+	if (s.state === CKPT_SOCK_PAIR && (f.path !== "" || s.peer !== "") && ((f.path !== "" && s.peer !== "") || s.type === SOCK_DGRAM))
+		return "a socket pair named at both ends, or a named datagram pair";
 	return undefined;
 }
 
@@ -73,7 +75,7 @@ export function socketFacts(f: Fd) {
 		state: STATES[s.state] ?? String(s.state),
 		address: inet ? inetAddressText(f.path) : f.path,
 		// a Unix connection to another process keeps its peer's path; one whose peer had closed has none
-		peer: s.state === CKPT_SOCK_CONNECTED || (s.state === CKPT_SOCK_PEER_CLOSED && s.peer !== "") ? (inet ? inetAddressText(s.peer) : s.peer) : null,
+		peer: s.state === CKPT_SOCK_CONNECTED || ((s.state === CKPT_SOCK_PEER_CLOSED || s.state === CKPT_SOCK_PAIR) && s.peer !== "") ? (inet ? inetAddressText(s.peer) : s.peer) : null,
 		backlog: s.state === CKPT_SOCK_LISTEN ? s.backlog : null,
 		shutdown: [...(s.shutdown & 1 ? ["read"] : []), ...(s.shutdown & 2 ? ["write"] : [])],
 		rcvbuf: s.rcvbuf,
@@ -110,7 +112,10 @@ export function unixSocketText(f: Fd): string {
 	const unread = f.pipeLen > 0 ? ` (${bytes(f.pipeLen)} unread)` : "";
 	const shut = s.shutdown ? `, shut ${s.shutdown === 3 ? "both ways" : s.shutdown === 1 ? "for reading" : "for writing"}` : "";
 	switch (s.state) {
-		case CKPT_SOCK_PAIR: return `${type} pair${shut}${unread}`;
+		case CKPT_SOCK_PAIR: {
+			const named = f.path ? ` accepted at ${f.path}` : s.peer ? ` connected to ${s.peer}` : "";
+			return `${type} pair${named}${shut}${unread}`;
+		}
 		case CKPT_SOCK_PEER_CLOSED: return s.peer ? `${type} to ${s.peer}, closed by the peer at restart${unread}` : `${type}, closed by its peer${unread}`;
 		case CKPT_SOCK_LISTEN: return `${type} listening at ${f.path} (backlog ${s.backlog})`;
 		case CKPT_SOCK_CONNECTED: return `${type}${f.path ? ` at ${f.path}` : ""} connected to ${s.peer}`;

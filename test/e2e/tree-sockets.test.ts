@@ -237,3 +237,20 @@ for (const [mode, what, line] of REFUSED) {
     expect(memberFiles()).toEqual([]);
   }, 60000);
 }
+
+// The manager's clients (the program and its pool's workers) reach its
+// server process through connections accepted from a named Unix listener:
+// refused before, as a connection "through a name".
+test("Python: a multiprocessing.Manager dict filled by a ProcessPoolExecutor, checkpointed mid-run: every round's sum as uninterrupted", async () => {
+  const script = [join(ROOT, "test", "fixtures", "tree-manager.py"), "24"];
+  const whole = await runToEnd(["python3", ...script], { cwd: dir });
+  expect(whole.code).toBe(0);
+  const run = start([CKPT, "python3", ...script]);
+  await run.waitFor((o) => o.includes("round 8:"));
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  expect(run.stderr).not.toContain("failed");
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
+  expect(run.stdout + rest.stdout).toBe(whole.stdout);
+}, 90000);

@@ -263,3 +263,32 @@ test.skipIf(noPython)("Python asyncio with sleeps and a queue, checkpointed mid-
   expect(rest.code).toBe(0);
   expect(first.stdout + rest.stdout).toBe(reference.stdout);
 }, 60000);
+
+// A connection accepted from a listener, both ends kept: the accepted
+// end's name is the listener's path, which a socketpair cannot give, so it
+// is made again through that path (c/kinds/fd_unix_named.c). Restarted
+// twice: the second checkpoint is of a restarted program, whose accepted
+// end's socket file is no longer its listener's.
+for (const mode of ["one process", "client in a child"] as const) {
+  test(`a connection accepted from a listener, ${mode}: names, unread bytes and a round trip checked from inside after two restarts, the listener still accepting`, async () => {
+    const args = [fixture("named-unix-pair"), ...(mode === "one process" ? [] : ["fork"]), "30"];
+    const first = await checkpointRun(args, { cwd: dir, afterLines: 3 });
+    expect(first.code).toBe(EXIT_CHECKPOINTED);
+    const info = (await runToEnd([CKPT, "info"], { cwd: dir })).stdout;
+    expect(info).toContain(`unix stream pair accepted at ${join(dir, "listen.sock")} (9 B unread)`);
+    if (mode === "one process") expect(info).toContain(`unix stream pair connected to ${join(dir, "listen.sock")} (9 B unread)`);
+    const second = ckpt(["restart"], { cwd: dir });
+    await second.waitFor((o) => o.split("\n").length > 4);
+    process.kill(second.pid, "SIGUSR2");
+    expect(await second.exit()).toBe(EXIT_CHECKPOINTED);
+    const third = await runToEnd([CKPT, "restart"], { cwd: dir });
+    expect({ code: third.code, stderr: third.stderr }).toEqual({ code: 0, stderr: "" });
+    const all = first.stdout + second.stdout + third.stdout;
+    expect(all.match(/^step \d+$/gm)).toEqual(Array.from({ length: 30 }, (_, i) => `step ${i}`));
+    expect(all.split("\n").filter((l) => !l.startsWith("step "))).toEqual(mode === "one process"
+      ? ["client: own unnamed, peer path, unread 'to-client', sent, heard ''", "server: own path, peer unnamed, unread 'to-server', sent, heard 'ping'",
+        "client heard 'pong'", "listener accepts", ""]
+      : ["client: own unnamed, peer path, unread 'to-client', sent, heard 'pong'", "server: own path, peer unnamed, read 'ping', answered; client exit 0",
+        "listener accepts", ""]);
+  }, 60000);
+}
