@@ -62,6 +62,9 @@ enum ckpt_sock_state {
 #define CKPT_SOCK_V6ONLY 8u   /* IPV6_V6ONLY */
 #define CKPT_SOCK_NODELAY 16u /* TCP_NODELAY */
 #define CKPT_SOCK_KEEPALIVE 32u
+/* Unix, version 15: a socket file was at a connection's name (path_str)
+ * at checkpoint, so the one its restart makes there stays (fd_unix_named.c). */
+#define CKPT_SOCK_NAME_FILE 64u
 
 struct ckpt_fd {
 	int32_t fd;

@@ -9,11 +9,18 @@
  * the pair is made as it was first made: a client connects to a listener
  * bound at that address and the listener accepts it. The listener is the
  * restored one when this process has made it already; else one bound
- * there for the moment, closed at once, its socket file removed, so the
- * program's own listener binds there afresh when its turn comes
+ * there for the moment and closed at once. Its socket file stays where
+ * the checkpoint saw one (CKPT_SOCK_NAME_FILE): the program's own
+ * listener, if it has one, binds there afresh when its turn comes
  * (fd_unix_socket_make), as over any socket file nothing listens on.
  *
- * Only one end may have a name: the client's is unnamed. Two named ends
+ * An end with a name whose peer is gone or outside the process (a
+ * server's connection from a client elsewhere, or a client bound before
+ * it connected to a server elsewhere) is made the same way, its client
+ * closed once the unread bytes are back: it reads them, then EOF, as an
+ * unnamed one does (fd_unix_socket.c), keeping its own name.
+ *
+ * Only one end of a pair may have a name: the client's is unnamed. Two named ends
  * (a client bound before it connected) are refused at checkpoint
  * (c/lib/socket_queue.c). The accepted end's socket file is then not its
  * listener's any more, which only matters to a socket bound again by
@@ -69,7 +76,8 @@ void fd_unix_named_pair(const struct ckpt_fd *a, const char *a_name, const struc
 	if (listener < 0) {
 		struct stat st;
 		sys_close(l);
-		if (ino && sys_fstatat(AT_FDCWD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == ino)
+		if (ino && !(named->sock_flags & CKPT_SOCK_NAME_FILE) &&
+		    sys_fstatat(AT_FDCWD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == ino)
 			sys_unlinkat(AT_FDCWD, name, 0);
 	}
 	sv[a_named ? 0 : 1] = accepted;

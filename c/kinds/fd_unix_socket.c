@@ -53,7 +53,7 @@ const char *fd_unix_socket_record_problem(const struct ckpt_fd *f, const struct 
 	int dgram = f->sock_type == SOCK_DGRAM || f->sock_type == SOCK_SEQPACKET;
 	int queue = f->sock_state == CKPT_SOCK_PAIR || f->sock_state == CKPT_SOCK_PEER_CLOSED;
 	if ((!dgram && f->sock_type != SOCK_STREAM) || f->sock_state < CKPT_SOCK_UNBOUND ||
-	    f->sock_state > CKPT_SOCK_STATE_MAX || f->shutdown > 3 || (f->sock_flags & ~3u) || f->sock_family != 1 /* AF_UNIX */ ||
+	    f->sock_state > CKPT_SOCK_STATE_MAX || f->shutdown > 3 || (f->sock_flags & ~(3u | CKPT_SOCK_NAME_FILE)) || f->sock_family != 1 /* AF_UNIX */ ||
 	    f->peer_str >= h->strings_size ||
 	    (f->sock_state == CKPT_SOCK_CONNECTED && (!dgram || !f->peer_str)) ||
 	    (f->sock_state == CKPT_SOCK_LISTEN && f->sock_type == SOCK_DGRAM) || (f->pipe_len && !queue) ||
@@ -122,8 +122,11 @@ static int classify_state(struct capture *c, int fd, struct ckpt_fd *r, const st
 		r->sock_state = CKPT_SOCK_LISTEN, r->backlog = u->wqueue;
 	} else if (connected && u->peer_ino) {
 		r->sock_state = CKPT_SOCK_CONNECTED, r->peer_id = u->peer_ino; /* paired in resolve_unix_sockets */
+	} else if (connected && dgram && name[0]) {
+		return refuse(c, r, "bound to ", name, "is a datagram socket whose connected peer is gone, which a restart "
+						      "could not make again with its name");
 	} else if (connected && (dgram || u->shutdown == 3)) {
-		r->sock_state = CKPT_SOCK_PEER_CLOSED; /* a closed peer has no inode left */
+		r->sock_state = CKPT_SOCK_PEER_CLOSED; /* a closed peer has no inode left; a stream's name is kept (fd_unix_named.c) */
 	} else if (connected) {
 		return refuse(c, r, "at ", name, "is connected to a listener that has not accepted it yet; checkpoint once it has");
 	} else if (dgram || u->state == 7 /* TCP_CLOSE */) {
@@ -159,6 +162,9 @@ int fd_unix_socket_capture(struct capture *c, int fd, struct ckpt_fd *r, const c
 		return refuse(c, r, "bound to ", name, "no longer has that path (the socket file was removed or replaced), "
 						      "so a restart could not bind it there as it is");
 	r->path_str = capture_string(c, name, str_len(name));
+	struct stat file;
+	if (connection && name[0] == '/' && sys_fstatat(AT_FDCWD, name, &file, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(file.st_mode))
+		r->sock_flags |= CKPT_SOCK_NAME_FILE;
 	const char *why = socket_options(fd, r);
 	if (why)
 		return refuse(c, r, "at ", name, why);
@@ -183,8 +189,8 @@ void fd_unix_socket_check_world(const struct ckpt_fd *f, const char *name)
 {
 	struct sockaddr_un a;
 	struct stat st;
-	if (!name[0] || f->sock_state == CKPT_SOCK_PEER_CLOSED)
-		return; /* a pair's end with a name is bound there for a moment (fd_unix_named.c) */
+	if (!name[0])
+		return; /* a connection's end with a name is bound there for a moment (fd_unix_named.c) */
 	uint32_t len = fd_unix_address(name, &a);
 	long probe = sys_socket(AF_UNIX, (int)f->sock_type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (!len || probe < 0)
@@ -303,6 +309,8 @@ void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, c
 		const char *name = string_at(strings, f->path_str), *peer_name = j < n ? string_at(strings, fds[j].path_str) : "";
 		if (j < n && (name[0] || peer_name[0])) {
 			fd_unix_named_pair(f, name, &fds[j], peer_name, listener_made(fds, i, name[0] ? name : peer_name, strings), sv);
+		} else if (name[0] && f->sock_type != SOCK_DGRAM) { /* its peer gone: a client, closed once its bytes are back */
+			fd_unix_named_pair(f, name, f, "", listener_made(fds, i, name, strings), sv);
 		} else {
 			long err = sys_socketpair(AF_UNIX, type, 0, sv);
 			if (err < 0)

@@ -167,9 +167,10 @@ static int pair_up(struct capture *c, struct ckpt_fd *r)
 	}
 	/* A connection to another process cannot be kept without it: like TCP,
 	 * it comes back closed by its peer (its unread bytes, then EOF), and
-	 * peer_str keeps the peer's address for `ckpt info`. An unnamed end
-	 * only: a named one (accepted from our listener) would lose its name
-	 * in the socketpair that stands in for it. Inherited ones are dropped. */
+	 * peer_str keeps the peer's address for `ckpt info`. A stream or
+	 * seqpacket end with a name (accepted from our listener) keeps it
+	 * (fd_unix_named.c); a named datagram one is refused. Inherited ones
+	 * are dropped. */
 	/* Its peer in another member of the tree: a pair (socketpair before a
 	 * fork), made once by the restart's root for every holder of either
 	 * end (c/stub/tree_shared.c); peer_id names the other end's record in
@@ -193,7 +194,8 @@ static int pair_up(struct capture *c, struct ckpt_fd *r)
 				      : " and connected outside the tree, which a restart could not keep");
 		return queue_refusal(c, r, why.buf);
 	}
-	if (!p && !c->strings[r->path_str] && !inherited_at_launch(r->fd)) {
+	int named = c->strings[r->path_str] != 0; /* then made through its name (fd_unix_named.c) */
+	if (!p && (!named || r->sock_type != SOCK_DGRAM) && !inherited_at_launch(r->fd)) {
 		r->sock_state = CKPT_SOCK_PEER_CLOSED, r->peer_id = 0;
 		return 0;
 	}
@@ -201,8 +203,8 @@ static int pair_up(struct capture *c, struct ckpt_fd *r)
 	line_str(&why, "a Unix socket connected to ");
 	line_str(&why, peer[0] ? peer : "an unnamed socket");
 	line_str(&why, p ? ", which is not connected back" : ", a socket outside the process");
-	if (!p && c->strings[r->path_str])
-		line_str(&why, ", and its own end has a name (bound, or accepted from a listener) that a restart could not give the socketpair standing in for it");
+	if (!p && named && !inherited_at_launch(r->fd))
+		line_str(&why, ", and it is a datagram socket with a name of its own, which a restart could not give the socketpair standing in for it");
 	line_str(&target, "socket:[");
 	line_u64(&target, r->sock_id);
 	line_str(&target, "]");

@@ -7,7 +7,7 @@
  */
 import {
 	CKPT_SOCK_CONNECTED, CKPT_SOCK_KEEPALIVE, CKPT_SOCK_LISTEN, CKPT_SOCK_NODELAY, CKPT_SOCK_PAIR, CKPT_SOCK_PASSCRED,
-	CKPT_SOCK_PEER_CLOSED, CKPT_SOCK_REUSEADDR, CKPT_SOCK_REUSEPORT, CKPT_SOCK_STATE_MAX, CKPT_SOCK_UNBOUND, CKPT_SOCK_V6ONLY,
+	CKPT_SOCK_NAME_FILE, CKPT_SOCK_PEER_CLOSED, CKPT_SOCK_REUSEADDR, CKPT_SOCK_REUSEPORT, CKPT_SOCK_STATE_MAX, CKPT_SOCK_UNBOUND, CKPT_SOCK_V6ONLY,
 } from "./format.ts";
 import { bytes } from "../cli/text.ts";
 import type { Fd } from "./types.ts";
@@ -21,7 +21,7 @@ export function unixSocketProblem(f: Fd): string | undefined {
 	const dgram = s.type === SOCK_DGRAM || s.type === SOCK_SEQPACKET;
 	const queue = s.state === CKPT_SOCK_PAIR || s.state === CKPT_SOCK_PEER_CLOSED;
 	if ((!dgram && s.type !== SOCK_STREAM) || s.state < CKPT_SOCK_UNBOUND || s.state > CKPT_SOCK_STATE_MAX || s.shutdown > 3 ||
-		(s.flags & ~3) !== 0 || s.family !== 1 || (s.state === CKPT_SOCK_CONNECTED && (!dgram || s.peerStr === 0)) ||
+		(s.flags & ~(3 | CKPT_SOCK_NAME_FILE)) !== 0 || s.family !== 1 || (s.state === CKPT_SOCK_CONNECTED && (!dgram || s.peerStr === 0)) ||
 		(s.state === CKPT_SOCK_LISTEN && s.type === SOCK_DGRAM) || (f.pipeLen > 0 && !queue) ||
 		s.rcvtimeoUsec < 0n || s.sndtimeoUsec < 0n || s.peekOff < -1)
 		return "socket state out of range";
@@ -116,7 +116,10 @@ export function unixSocketText(f: Fd): string {
 			const named = f.path ? ` accepted at ${f.path}` : s.peer ? ` connected to ${s.peer}` : "";
 			return `${type} pair${named}${shut}${unread}`;
 		}
-		case CKPT_SOCK_PEER_CLOSED: return s.peer ? `${type} to ${s.peer}, closed by the peer at restart${unread}` : `${type}, closed by its peer${unread}`;
+		case CKPT_SOCK_PEER_CLOSED: {
+			const at = f.path ? ` at ${f.path}` : ""; // its own name: accepted from a listener, or bound
+			return s.peer ? `${type}${at} to ${s.peer}, closed by the peer at restart${unread}` : `${type}${at}, closed by its peer${unread}`;
+		}
 		case CKPT_SOCK_LISTEN: return `${type} listening at ${f.path} (backlog ${s.backlog})`;
 		case CKPT_SOCK_CONNECTED: return `${type}${f.path ? ` at ${f.path}` : ""} connected to ${s.peer}`;
 		default: return f.path ? `${type} bound to ${f.path}${shut}` : `${type} unbound`;

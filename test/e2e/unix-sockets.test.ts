@@ -6,7 +6,7 @@
 // by fd, and the program runs on.
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
+import { createConnection, createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { checkpointRun, CKPT, ckpt, EXIT_CHECKPOINTED, fixture, killStillRunning, runToEnd, spawn, tempDir } from "./harness.ts";
 
@@ -147,21 +147,21 @@ test("a client of a server outside the process comes back closed by its peer: it
   expect(received.join("")).toBe("sent before\n");
 }, 60000);
 
-test("a bound stream connected to a listener outside the process: the checkpoint fails naming the peer's path; the program runs on", async () => {
+// A bound client's name is its own (bind) and the server is outside: it
+// comes back as a closed connection, made through its name
+// (c/kinds/fd_unix_named.c), so getsockname and its socket file stay.
+test("a bound stream connected to a listener outside the process comes back closed by its peer, its name and socket file kept", async () => {
   const path = join(dir, "outside.sock");
   await listenAt(path);
   const run = ckpt([fixture("unix-sockets"), "connect", path], { cwd: dir });
   await run.waitFor((o) => o.includes("ready\n"));
   process.kill(run.pid, "SIGUSR2");
-  expect(await run.exit()).toBe(0);
-  expect(run.stderr).toMatch(
-    new RegExp(
-      `^ckpt: checkpoint failed: fd 3 \\(socket:\\[\\d+\\]: a Unix socket connected to ${path}, a socket outside the process, and its own end has a name \\(bound, or accepted from a listener\\) that a restart could not give the socketpair standing in for it\\) ` +
-        "was opened by the program and cannot be restored; --drop-unsupported-fds closes such fds at restart instead; the program continues\\n$",
-    ),
-  );
-  expect(run.stdout).toBe("ready\nstill running\n");
-  expect(existsSync(join(dir, "myckpt.dat"))).toBe(false);
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  const info = (await runToEnd([CKPT, "info"], { cwd: dir })).stdout;
+  expect(info).toMatch(new RegExp(`^ +3 +unix socket .* unix stream at ${path}.client to ${path}, closed by the peer at restart$`, "m"));
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
+  expect(rest.stdout).toBe("PASS getsockname: its own path still\nPASS then EOF: closed by its peer\nPASS a write fails with EPIPE\nPASS its socket file is still there\n");
 }, 60000);
 
 test("a descriptor in flight (SCM_RIGHTS): the checkpoint fails naming the socket; the program runs on", async () => {
@@ -284,7 +284,7 @@ for (const mode of ["one process", "client in a child"] as const) {
     const third = await runToEnd([CKPT, "restart"], { cwd: dir });
     expect({ code: third.code, stderr: third.stderr }).toEqual({ code: 0, stderr: "" });
     const all = first.stdout + second.stdout + third.stdout;
-    expect(all.match(/^step \d+$/gm)).toEqual(Array.from({ length: 30 }, (_, i) => `step ${i}`));
+    expect([...(all.match(/^step \d+$/gm) ?? [])]).toEqual(Array.from({ length: 30 }, (_, i) => `step ${i}`));
     expect(all.split("\n").filter((l) => !l.startsWith("step "))).toEqual(mode === "one process"
       ? ["client: own unnamed, peer path, unread 'to-client', sent, heard ''", "server: own path, peer unnamed, unread 'to-server', sent, heard 'ping'",
         "client heard 'pong'", "listener accepts", ""]
@@ -292,3 +292,32 @@ for (const mode of ["one process", "client in a child"] as const) {
         "listener accepts", ""]);
   }, 60000);
 }
+
+// A Unix-socket server whose client is another program: the accepted end
+// comes back as a closed connection, named by its listener's path, as a
+// TCP server's connection from outside comes back closed.
+test("a server's connection accepted from a client outside the process comes back closed by its peer, keeping its name; the listener greets a new client", async () => {
+  const path = join(dir, "listen.sock");
+  const run = ckpt([fixture("named-unix-pair"), "serve", "20"], { cwd: dir });
+  await run.waitFor((o) => o.includes("listening\n"));
+  const client = createConnection(path);
+  client.on("error", () => {});
+  await new Promise<void>((ok) => client.on("connect", ok));
+  client.write("from-outside");
+  await run.waitFor((o) => o.includes("step 2\n"));
+  process.kill(run.pid, "SIGUSR2");
+  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+  client.destroy();
+  const info = (await runToEnd([CKPT, "info"], { cwd: dir })).stdout;
+  expect(info).toMatch(new RegExp(`^ +4 +unix socket .* unix stream at ${path}, closed by its peer \\(12 B unread\\)$`, "m"));
+  const rest = ckpt(["restart"], { cwd: dir });
+  await rest.waitFor((o) => o.includes("server: "));
+  const again = createConnection(path);
+  const greeting = await new Promise<string>((ok) => again.on("data", (d) => ok(d.toString())));
+  again.destroy();
+  expect(greeting).toBe("hello again\n");
+  expect(await rest.exit()).toBe(0);
+  expect(rest.stderr).toBe("");
+  expect(rest.stdout.split("\n").filter((l) => !l.startsWith("step "))).toEqual(
+    ["server: own path, unread 'from-outside', then EOF, EPIPE", "listener greets a new client", ""]);
+}, 60000);
