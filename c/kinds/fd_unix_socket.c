@@ -287,14 +287,32 @@ void fd_unix_socket_fill_pair(const int sv[2], const struct ckpt_fd *a, int imag
 	peek_from(sv[1], b);
 }
 
-/* The fd of a listener at `name` among the records restored before i, or -1. */
-static int listener_made(const struct ckpt_fd *fds, uint32_t i, const char *name, const char *strings)
+/* The index of a listener record at `name` in this table, other than i, or -1. */
+static int listener_index(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *name, const char *strings)
 {
-	for (uint32_t k = 0; k < i; k++)
-		if (fds[k].kind == CKPT_FD_UNIX_SOCKET && fds[k].sock_state == CKPT_SOCK_LISTEN &&
+	for (uint32_t k = 0; name[0] && k < n; k++)
+		if (k != i && fds[k].kind == CKPT_FD_UNIX_SOCKET && fds[k].sock_state == CKPT_SOCK_LISTEN &&
 		    str_eq(string_at(strings, fds[k].path_str), name))
-			return fds[k].fd;
+			return (int)k;
 	return -1;
+}
+
+int fd_unix_listener_of(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings)
+{
+	const struct ckpt_fd *f = &fds[i];
+	if (f->sock_state != CKPT_SOCK_PAIR && f->sock_state != CKPT_SOCK_PEER_CLOSED)
+		return -1;
+	return listener_index(fds, n, i, string_at(strings, f->path_str), strings);
+}
+
+/* The fd of this process's listener at `name` if it is back already:
+ * restored before record i, or made by a tree's root for every holder. */
+static int listener_made(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *name, const char *strings)
+{
+	int k = listener_index(fds, n, i, name, strings);
+	if (k < 0)
+		return -1;
+	return (uint32_t)k < i ? fds[k].fd : tree_parked_fd(&fds[k]);
 }
 
 void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings, int image_fd)
@@ -308,9 +326,9 @@ void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, c
 		int sv[2];
 		const char *name = string_at(strings, f->path_str), *peer_name = j < n ? string_at(strings, fds[j].path_str) : "";
 		if (j < n && (name[0] || peer_name[0])) {
-			fd_unix_named_pair(f, name, &fds[j], peer_name, listener_made(fds, i, name[0] ? name : peer_name, strings), sv);
+			fd_unix_named_pair(f, name, &fds[j], peer_name, listener_made(fds, n, i, name[0] ? name : peer_name, strings), sv);
 		} else if (name[0] && f->sock_type != SOCK_DGRAM) { /* its peer gone: a client, closed once its bytes are back */
-			fd_unix_named_pair(f, name, f, "", listener_made(fds, i, name, strings), sv);
+			fd_unix_named_pair(f, name, f, "", listener_made(fds, n, i, name, strings), sv);
 		} else {
 			long err = sys_socketpair(AF_UNIX, type, 0, sv);
 			if (err < 0)

@@ -27,7 +27,7 @@ static void check_open_files(const struct ckpt_header *h, const char *t)
 			fd_file_check_world(&f[i], string_at(strings, f[i].path_str));
 			break;
 		case CKPT_FD_UNIX_SOCKET: /* one the tree's root made (bound) was checked there */
-			if (tree_parked_fd(&f[i]) < 0)
+			if (tree_parked_fd(&f[i]) < 0 && fd_unix_listener_of(f, h->nfds, i, strings) < 0)
 				fd_unix_socket_check_world(&f[i], string_at(strings, f[i].path_str));
 			break;
 		default:
