@@ -252,11 +252,13 @@ void fd_inotify_restore(const struct ckpt_fd *f);
 void fd_inotify_check_world(const struct ckpt_header *h, const char *tables);
 void fd_inotify_drain(const struct ckpt_fd *fds, uint32_t n);
 void fd_unix_socket_check_world(const struct ckpt_fd *f, const char *name);
-/* fd_unix_socket.c: for a connection's end with a name, the index of a
- * listener at that name in the same table (its check covers the name, and
- * the end is made through it), or -1. */
+/* fd_unix_socket.c: for a pair or peer-closed end, the index of a
+ * listener at its name, or its pair's named end's, in the same table (its
+ * check covers the name, and the pair is made through it), or -1. */
 int fd_unix_listener_of(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings);
-void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings, int image_fd);
+/* `listener`: the fd of the listener a named end is made through, when
+ * this process has it back already (c/stub/fds.c), else -1. */
+void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings, int image_fd, int listener);
 /* fd_unix_socket.c, for the root of a tree: the pair sv made again as its
  * ends' first holders' records a and b (in images image_a, image_b) say:
  * options, each end's unread bytes (sent through the other), shutdown. */

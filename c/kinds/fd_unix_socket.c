@@ -302,20 +302,12 @@ int fd_unix_listener_of(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const
 	const struct ckpt_fd *f = &fds[i];
 	if (f->sock_state != CKPT_SOCK_PAIR && f->sock_state != CKPT_SOCK_PEER_CLOSED)
 		return -1;
-	return listener_index(fds, n, i, string_at(strings, f->path_str), strings);
+	uint32_t j = f->sock_state == CKPT_SOCK_PAIR ? peer_index(fds, n, f) : n;
+	const char *name = string_at(strings, f->path_str);
+	return listener_index(fds, n, i, name[0] || j >= n ? name : string_at(strings, fds[j].path_str), strings);
 }
 
-/* The fd of this process's listener at `name` if it is back already:
- * restored before record i, or made by a tree's root for every holder. */
-static int listener_made(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *name, const char *strings)
-{
-	int k = listener_index(fds, n, i, name, strings);
-	if (k < 0)
-		return -1;
-	return (uint32_t)k < i ? fds[k].fd : tree_parked_fd(&fds[k]);
-}
-
-void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings, int image_fd)
+void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, const char *strings, int image_fd, int listener)
 {
 	const struct ckpt_fd *f = &fds[i];
 	int type = (int)f->sock_type | SOCK_CLOEXEC | SOCK_NONBLOCK; /* each fd gets its own flags once placed */
@@ -326,9 +318,9 @@ void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, c
 		int sv[2];
 		const char *name = string_at(strings, f->path_str), *peer_name = j < n ? string_at(strings, fds[j].path_str) : "";
 		if (j < n && (name[0] || peer_name[0])) {
-			fd_unix_named_pair(f, name, &fds[j], peer_name, listener_made(fds, n, i, name[0] ? name : peer_name, strings), sv);
+			fd_unix_named_pair(f, name, &fds[j], peer_name, listener, sv);
 		} else if (name[0] && f->sock_type != SOCK_DGRAM) { /* its peer gone: a client, closed once its bytes are back */
-			fd_unix_named_pair(f, name, f, "", listener_made(fds, n, i, name, strings), sv);
+			fd_unix_named_pair(f, name, f, "", listener, sv);
 		} else {
 			long err = sys_socketpair(AF_UNIX, type, 0, sv);
 			if (err < 0)

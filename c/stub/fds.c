@@ -63,9 +63,13 @@ void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int
 		case CKPT_FD_TIMERFD:
 			fd_timerfd_restore(f); /* armed in phase 2 (process.c) */
 			break;
-		case CKPT_FD_UNIX_SOCKET:
-			fd_unix_socket_restore(fds, n, i, strings, image_fd);
+		case CKPT_FD_UNIX_SOCKET: {
+			/* a listener for a named pair: placed already, or made by a tree's root */
+			int k = fd_unix_listener_of(fds, n, i, strings);
+			int listener = k < 0 ? -1 : (uint32_t)k < i ? fds[k].fd : tree_parked_fd(&fds[k]);
+			fd_unix_socket_restore(fds, n, i, strings, image_fd, listener);
 			break;
+		}
 		case CKPT_FD_INET_SOCKET: /* bound here, in phase 1: a taken address refuses cleanly */
 			fd_inet_socket_restore(f, string_at(strings, f->path_str), image_fd);
 			break;
