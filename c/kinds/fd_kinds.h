@@ -263,6 +263,9 @@ void fd_unix_socket_restore(const struct ckpt_fd *fds, uint32_t n, uint32_t i, c
  * ends' first holders' records a and b (in images image_a, image_b) say:
  * options, each end's unread bytes (sent through the other), shutdown. */
 void fd_unix_socket_fill_pair(const int sv[2], const struct ckpt_fd *a, int image_a, const struct ckpt_fd *b, int image_b);
+/* fd_unix_socket.c, likewise for a connection end `s` whose peer is gone:
+ * its unread bytes sent through `client`, which is then closed. */
+void fd_unix_socket_fill_closed(int s, int client, const struct ckpt_fd *f, int image_fd);
 /* "/path" or "@abstract" into a sockaddr_un: its length, 0 if too long. */
 struct sockaddr_un;
 uint32_t fd_unix_address(const char *name, struct sockaddr_un *a);

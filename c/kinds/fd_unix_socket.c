@@ -274,6 +274,15 @@ static uint32_t peer_index(const struct ckpt_fd *fds, uint32_t n, const struct c
 	return j;
 }
 
+void fd_unix_socket_fill_closed(int s, int client, const struct ckpt_fd *f, int image_fd)
+{
+	set_socket_options(s, f);
+	refill(image_fd, f, client);
+	sys_close(client); /* the peer that was gone */
+	shut(s, f);
+	peek_from(s, f);
+}
+
 void fd_unix_socket_fill_pair(const int sv[2], const struct ckpt_fd *a, int image_a, const struct ckpt_fd *b, int image_b)
 {
 	set_socket_options(sv[0], a);

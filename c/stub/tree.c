@@ -133,7 +133,10 @@ void restore_tree(struct ckpt_header *hdr, char **tables)
 		return;
 	int base = highest_fd() + 1;
 	sys_close_range((unsigned)base, ~0u); /* whatever the restart passed up there */
-	int next = park_shared_memory(park_shared(base));
+	tree_parking_begin();
+	int next = base;
+	park_socket_pairs(&next); /* first: a connection with a name is made through a listener bound there for a moment */
+	next = park_shared_memory(park_shared(next));
 	next = make_barrier_pipes(next);
 	int terminal = namespace_terminal_fd();
 	if (terminal >= 0) {

@@ -47,13 +47,29 @@ void judge_member(const struct ckpt_member *m, const char *root_strings);
 /* The process group `pgid` of the image is after the restart: the root's
  * own group (it leads one, as the launch made it) for the root's group. */
 int32_t group_after_restart(int32_t pgid);
-/* tree_shared.c, in the root before any member exists: every description
- * more than one process holds and every pipe between processes, parked at
- * `base` and up; returns the first number past them. */
-int park_shared(int base);
+/* tree_shared.c, in the root before any member exists: room for what is
+ * parked (tree_parking_begin, first); every description more than one
+ * process holds and every pipe between processes, parked from `next` on;
+ * returns the first number past them. */
+void tree_parking_begin(void);
+int park_shared(int next);
 void close_parked(void);
 /* Moves `fd` to the next parked number (*next, advanced past it). */
 int park_fd(int fd, int *next);
+/* Parks `fd` for every record of socket or pipe `id` of `kind`; whether one is. */
+void tree_park_by_id(uint64_t id, uint32_t kind, int fd, int *next);
+int tree_parked_by_id(uint64_t id, uint32_t kind);
+/* Process p's records (n of them), and its image opened for its stored
+ * bytes (done_with_image closes it unless it is the root's). */
+const struct ckpt_fd *tree_fds_of(uint32_t proc, uint32_t *n);
+int tree_image_of(uint32_t p);
+void tree_done_with_image(uint32_t p, int fd);
+/* A Unix socket pair's end; a Unix connection end whose peer is gone. */
+int tree_is_pair(const struct ckpt_fd *f);
+int tree_is_closed_connection(const struct ckpt_fd *f);
+/* tree_sockets.c, in the root first of all (before any listener is back):
+ * socket pairs between processes and connection ends with a name, parked. */
+void park_socket_pairs(int *next);
 /* tree_memory.c, in the root before any member exists: one memfd per
  * object more than one region maps shared (in any processes), parked from `next` on;
  * returns the first number past them. */

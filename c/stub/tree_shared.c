@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include "tree.h"
 #include "../kinds/fd_kinds.h"
 #include "../sys.h"
@@ -31,7 +32,7 @@ struct parked {
 static struct parked *parked;
 static uint32_t nparked;
 
-static const struct ckpt_fd *fds_of(uint32_t proc, uint32_t *n)
+const struct ckpt_fd *tree_fds_of(uint32_t proc, uint32_t *n)
 {
 	const struct tree_process *p = &tree.proc[proc];
 	*n = p->hdr ? p->hdr->nfds : 0;
@@ -43,16 +44,23 @@ static int is_pipe(uint32_t kind)
 	return kind == CKPT_FD_PIPE_READ || kind == CKPT_FD_PIPE_WRITE;
 }
 
-static int is_pair(const struct ckpt_fd *f)
+int tree_is_pair(const struct ckpt_fd *f)
 {
 	return f->kind == CKPT_FD_UNIX_SOCKET && f->sock_state == CKPT_SOCK_PAIR;
+}
+
+/* A Unix connection end whose peer is gone: parked by its inode when it
+ * has a name (park_socket_pairs), else made by its holder. */
+int tree_is_closed_connection(const struct ckpt_fd *f)
+{
+	return f->kind == CKPT_FD_UNIX_SOCKET && f->sock_state == CKPT_SOCK_PEER_CLOSED;
 }
 
 /* Records parked by an id of their own (a pipe's pipe_id, a pair end's
  * inode), not by their first holder: every record of that id takes it. */
 static int by_id(const struct ckpt_fd *f)
 {
-	return is_pipe(f->kind) || is_pair(f);
+	return is_pipe(f->kind) || tree_is_pair(f) || tree_is_closed_connection(f);
 }
 
 static uint64_t id_of(const struct ckpt_fd *f)
@@ -99,7 +107,7 @@ static const struct ckpt_fd *record_of(int32_t pid, int32_t fd, uint32_t *proc)
 	for (*proc = 0; *proc < tree.n && tree.proc[*proc].pid != pid; (*proc)++)
 		;
 	uint32_t n;
-	const struct ckpt_fd *f = fds_of(*proc, &n);
+	const struct ckpt_fd *f = tree_fds_of(*proc, &n);
 	for (uint32_t i = 0; i < n; i++)
 		if (f[i].fd == fd)
 			return &f[i];
@@ -107,7 +115,7 @@ static const struct ckpt_fd *record_of(int32_t pid, int32_t fd, uint32_t *proc)
 }
 
 /* Process p's image, open for reading its stored bytes (the root's own is open). */
-static int image_of(uint32_t p)
+int tree_image_of(uint32_t p)
 {
 	if (!p)
 		return restart.image_fd;
@@ -119,7 +127,7 @@ static int image_of(uint32_t p)
 	return (int)fd;
 }
 
-static void done_with_image(uint32_t p, int fd)
+void tree_done_with_image(uint32_t p, int fd)
 {
 	if (p)
 		sys_close(fd);
@@ -137,9 +145,9 @@ static int make_description(const struct ckpt_fd *first, uint32_t holder, const 
 		break;
 	case CKPT_FD_FILE:
 		if (first->kind_flags & CKPT_FILE_KEPT) { /* gone: made again from its first holder's image */
-			int image = image_of(holder);
+			int image = tree_image_of(holder);
 			fd_file_remake(first, name, image);
-			done_with_image(holder, image);
+			tree_done_with_image(holder, image);
 		}
 		return fd_file_reopen(first, name);
 	case CKPT_FD_EVENTFD: /* its counter, once */
@@ -152,9 +160,9 @@ static int make_description(const struct ckpt_fd *first, uint32_t holder, const 
 		return fd_timerfd_make(first);
 	case CKPT_FD_DELETED: /* its bytes, from its first holder's image, once */
 	case CKPT_FD_MEMFD: {
-		int image = image_of(holder);
+		int image = tree_image_of(holder);
 		int made = fd_unlinked_make(first, name, image);
-		done_with_image(holder, image);
+		tree_done_with_image(holder, image);
 		return made;
 	}
 	case CKPT_FD_UNIX_SOCKET: /* bound and listening here, before any member checks its world */
@@ -199,7 +207,7 @@ static void park_descriptions(int *next)
 {
 	for (uint32_t p = 0; p < tree.n; p++) {
 		uint32_t n;
-		const struct ckpt_fd *f = fds_of(p, &n);
+		const struct ckpt_fd *f = tree_fds_of(p, &n);
 		for (uint32_t i = 0; i < n; i++)
 			if (f[i].share_pid && !by_id(&f[i]))
 				parked_description(f[i].share_pid, f[i].share_fd, f[i].kind, next);
@@ -212,7 +220,7 @@ static int pipe_between_processes(uint32_t proc, uint64_t pipe_id)
 {
 	for (uint32_t p = 0; p < tree.n; p++) {
 		uint32_t n;
-		const struct ckpt_fd *f = fds_of(p, &n);
+		const struct ckpt_fd *f = tree_fds_of(p, &n);
 		for (uint32_t i = 0; p != proc && i < n; i++)
 			if (is_pipe(f[i].kind) && f[i].pipe_id == pipe_id)
 				return 1;
@@ -226,13 +234,13 @@ static void refill_pipe(uint64_t pipe_id, int wr)
 {
 	for (uint32_t p = 0; p < tree.n; p++) {
 		uint32_t n;
-		const struct ckpt_fd *f = fds_of(p, &n);
+		const struct ckpt_fd *f = tree_fds_of(p, &n);
 		for (uint32_t i = 0; i < n; i++) {
 			if (f[i].kind != CKPT_FD_PIPE_READ || f[i].pipe_id != pipe_id || !f[i].pipe_len)
 				continue;
-			int image = image_of(p);
+			int image = tree_image_of(p);
 			refill_from_image(image, f[i].pipe_data_offset, f[i].pipe_len, f[i].pipe_crc, wr, 0, "pipe");
-			done_with_image(p, image);
+			tree_done_with_image(p, image);
 			return;
 		}
 	}
@@ -244,7 +252,7 @@ static unsigned packet_mode(uint64_t pipe_id)
 	unsigned direct = 0;
 	for (uint32_t p = 0; p < tree.n; p++) {
 		uint32_t n;
-		const struct ckpt_fd *f = fds_of(p, &n);
+		const struct ckpt_fd *f = tree_fds_of(p, &n);
 		for (uint32_t i = 0; i < n; i++)
 			if (f[i].kind == CKPT_FD_PIPE_WRITE && f[i].pipe_id == pipe_id)
 				direct |= f[i].open_flags & O_DIRECT;
@@ -256,7 +264,7 @@ static void park_pipes(int *next)
 {
 	for (uint32_t p = 0; p < tree.n; p++) {
 		uint32_t n;
-		const struct ckpt_fd *f = fds_of(p, &n);
+		const struct ckpt_fd *f = tree_fds_of(p, &n);
 		for (uint32_t i = 0; i < n; i++) {
 			if (!is_pipe(f[i].kind) || find(0, 0, f[i].pipe_id, CKPT_FD_PIPE_READ, 1) ||
 			    !pipe_between_processes(p, f[i].pipe_id))
@@ -276,90 +284,35 @@ static void park_pipes(int *next)
 	}
 }
 
-/* The first record in tree order of socket `id` (either end of a pair), and its process. */
-static const struct ckpt_fd *first_socket(uint64_t id, uint32_t *proc)
-{
-	for (*proc = 0; *proc < tree.n; (*proc)++) {
-		uint32_t n;
-		const struct ckpt_fd *f = fds_of(*proc, &n);
-		for (uint32_t i = 0; i < n; i++)
-			if (is_pair(&f[i]) && f[i].sock_id == id)
-				return &f[i];
-	}
-	die("a socket pair between the tree's processes misses an end (corrupt image)", 0);
-}
-
-/* Record f's own address (path_str) in process p's strings. */
-static const char *string_of(uint32_t p, const struct ckpt_fd *f)
-{
-	const struct tree_process *t = &tree.proc[p];
-	return string_at(t->tables + t->hdr->strings_off, f->path_str);
-}
-
-/* Whether a process other than `proc` holds either end of f's pair. */
-static int pair_between_processes(uint32_t proc, const struct ckpt_fd *pair)
-{
-	for (uint32_t p = 0; p < tree.n; p++) {
-		uint32_t n;
-		const struct ckpt_fd *f = fds_of(p, &n);
-		for (uint32_t i = 0; p != proc && i < n; i++)
-			if (is_pair(&f[i]) && (f[i].sock_id == pair->sock_id || f[i].sock_id == pair->peer_id))
-				return 1;
-	}
-	return 0;
-}
-
-/* One socketpair per pair with ends in more than one process, each end as
- * its first holder's record says (its unread bytes from that image). */
-static void park_socket_pairs(int *next)
-{
-	for (uint32_t p = 0; p < tree.n; p++) {
-		uint32_t n;
-		const struct ckpt_fd *f = fds_of(p, &n);
-		for (uint32_t i = 0; i < n; i++) {
-			if (!is_pair(&f[i]) || find(0, 0, f[i].sock_id, CKPT_FD_UNIX_SOCKET, 1) || !pair_between_processes(p, &f[i]))
-				continue;
-			uint32_t pa, pb;
-			const struct ckpt_fd *a = first_socket(f[i].sock_id, &pa), *b = first_socket(f[i].peer_id, &pb);
-			const char *a_name = string_of(pa, a), *b_name = string_of(pb, b);
-			int sv[2];
-			if (a_name[0] || b_name[0]) { /* before any listener is back: none holds the address */
-				judge_member(tree.proc[a_name[0] ? pa : pb].member, tree.root_strings);
-				fd_unix_socket_check_world(a_name[0] ? a : b, a_name[0] ? a_name : b_name);
-				fd_unix_named_pair(a, a_name, b, b_name, -1, sv);
-			} else {
-				long err = sys_socketpair(1 /* AF_UNIX */, (int)a->sock_type | O_CLOEXEC | O_NONBLOCK /* = SOCK_CLOEXEC, SOCK_NONBLOCK */, 0, sv);
-				if (err < 0)
-					die("cannot create a socket pair between the tree's processes", err);
-			}
-			int ia = image_of(pa), ib = image_of(pb);
-			fd_unix_socket_fill_pair(sv, a, ia, b, ib);
-			done_with_image(pa, ia), done_with_image(pb, ib);
-			parked[nparked++] = (struct parked){.pipe_id = a->sock_id, .kind = CKPT_FD_UNIX_SOCKET, .by_id = 1,
-							    .at = park_fd(sv[0], next)};
-			parked[nparked++] = (struct parked){.pipe_id = b->sock_id, .kind = CKPT_FD_UNIX_SOCKET, .by_id = 1,
-							    .at = park_fd(sv[1], next)};
-		}
-	}
-}
-
-int park_shared(int base)
+void tree_parking_begin(void)
 {
 	uint64_t records = 0;
 	for (uint32_t p = 0; p < tree.n; p++) {
 		uint32_t n;
-		fds_of(p, &n);
+		tree_fds_of(p, &n);
 		records += n;
 	}
 	long m = sys_mmap(0, (2 * records + 1) * sizeof *parked, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m < 0)
 		die("cannot allocate memory for the tree's shared descriptors", m);
 	parked = (void *)m;
-	int next = base;
-	park_socket_pairs(&next); /* first: a pair with a name is made through a listener bound there for a moment */
+}
+
+int park_shared(int next)
+{
 	park_descriptions(&next);
 	park_pipes(&next);
 	return next;
+}
+
+void tree_park_by_id(uint64_t id, uint32_t kind, int fd, int *next)
+{
+	parked[nparked++] = (struct parked){.pipe_id = id, .kind = kind, .by_id = 1, .at = park_fd(fd, next)};
+}
+
+int tree_parked_by_id(uint64_t id, uint32_t kind)
+{
+	return find(0, 0, id, kind, 1) != 0;
 }
 
 int tree_parked_fd(const struct ckpt_fd *f)

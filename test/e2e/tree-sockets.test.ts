@@ -257,29 +257,31 @@ test("Python: a multiprocessing.Manager dict filled by a ProcessPoolExecutor, ch
 
 // Each worker's connection is from a client outside the tree and named by
 // the listener's path: it comes back closed by its peer, still named, made
-// through the listener the root makes for both workers.
-test("a pre-fork Unix-socket server whose workers hold connections from outside clients: after the restart each reads EOF, keeps its name, and serves a new client", async () => {
-  const script = join(ROOT, "test", "fixtures", "tree-unix-prefork.py");
-  const run = start([CKPT, "python3", script]);
-  await run.waitFor((o) => o.includes("ready\n"));
-  const path = join(dir, "prefork.sock");
-  const clients = [0, 1].map(() => createConnection(path).on("error", () => {}));
-  for (const c of clients) c.write("hello");
-  await run.waitFor((o) => (o.match(/: hello at/g) ?? []).length === 2);
-  process.kill(run.pid, "SIGUSR2");
-  expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
-  for (const c of clients) c.destroy();
-  const rest = start([CKPT, "restart"]);
-  await rest.waitFor((o) => (o.match(/then b''/g) ?? []).length === 2);
-  const served: string[] = [];
-  for (let i = 0; i < 2; i++) {
-    const again = createConnection(path);
-    served.push(await new Promise<string>((ok) => again.on("data", (d) => ok(d.toString()))));
-    again.destroy();
-  }
-  expect(await rest.exit()).toBe(0);
-  expect(rest.stderr).toBe("");
-  expect(served.sort()).toEqual(["worker 0 serves again\n", "worker 1 serves again\n"]);
-  expect((run.stdout + rest.stdout).split("\n").sort()).toEqual(
-    ["", "done", "ready", "worker 0: hello at the listener", "worker 0: then b''", "worker 1: hello at the listener", "worker 1: then b''"]);
-}, 60000);
+// by the root before any listener is back. In the forking server only the
+// parent holds the listener, which it makes itself as the children start.
+for (const [kind, script, who] of [["pre-fork", "tree-unix-prefork.py", "worker"], ["forking", "tree-unix-forking.py", "child"]] as const) {
+  test(`a ${kind} Unix-socket server whose processes hold connections from outside clients: after the restart each reads EOF, keeps its name, and the server serves new clients`, async () => {
+    const run = start([CKPT, "python3", join(ROOT, "test", "fixtures", script)]);
+    await run.waitFor((o) => o.includes("ready\n"));
+    const path = join(dir, kind === "pre-fork" ? "prefork.sock" : "forking.sock");
+    const clients = [0, 1].map(() => createConnection(path).on("error", () => {}));
+    for (const c of clients) c.write("hello");
+    await run.waitFor((o) => (o.match(/: hello at/g) ?? []).length === 2);
+    process.kill(run.pid, "SIGUSR2");
+    expect(await run.exit()).toBe(EXIT_CHECKPOINTED);
+    for (const c of clients) c.destroy();
+    const rest = start([CKPT, "restart"]);
+    await rest.waitFor((o) => (o.match(/then b''/g) ?? []).length === 2);
+    const served: string[] = [];
+    for (let i = 0; i < (kind === "pre-fork" ? 2 : 1); i++) {
+      const again = createConnection(path);
+      served.push(await new Promise<string>((ok) => again.on("data", (d) => ok(d.toString()))));
+      again.destroy();
+    }
+    expect(await rest.exit()).toBe(0);
+    expect(rest.stderr).toBe("");
+    expect(served.sort()).toEqual(kind === "pre-fork" ? ["worker 0 serves again\n", "worker 1 serves again\n"] : ["the parent serves again\n"]);
+    expect((run.stdout + rest.stdout).split("\n").sort()).toEqual(
+      ["", "done", "ready", `${who} 0: hello at the listener`, `${who} 0: then b''`, `${who} 1: hello at the listener`, `${who} 1: then b''`].sort());
+  }, 60000);
+}
