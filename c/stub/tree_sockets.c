@@ -65,8 +65,7 @@ static void park_closed_connection(uint32_t p, const struct ckpt_fd *f, int *nex
  * its first holder's record says (its unread bytes from that image); and
  * every connection end with a name, pair or not, in any process: each is
  * made through a listener at its name, so before any listener is back
- * (a member's own restored at once would hold the name, and a race
- * between members decide). */
+ * (a member's own, restored beside the others, could hold the name). */
 void park_socket_pairs(int *next)
 {
 	for (uint32_t p = 0; p < tree.n; p++) {
@@ -100,5 +99,6 @@ void park_socket_pairs(int *next)
 			tree_park_by_id(b->sock_id, CKPT_FD_UNIX_SOCKET, sv[1], next);
 		}
 	}
+	judge_member(0, 0);
 }
 
