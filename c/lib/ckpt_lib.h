@@ -98,7 +98,7 @@ struct capture {
 	int periodic;             /* asked for by --interval's watcher: quiet when it works */
 	int incremental;          /* pages unchanged since parent_id's copy may be PARENT extents */
 	uint64_t parent_id;       /* the image_id tracking dates from (dirty_tracking.c) */
-	struct page_region *early, *early_sum_runs; uint32_t *early_sums; uint32_t nearly, nearly_sum_runs; /* early_protect.c */
+	struct page_region *early, *early_sum_runs, *stale; uint32_t *early_sums; uint32_t nearly, nearly_sum_runs, nstale; /* early_*.c */
 	int early_taken; uint64_t early_parent;
 	/* Process trees (tree.h): the root's member table and control area; a
 	 * member's control area and its image's file name. */
@@ -186,7 +186,7 @@ void close_unreadable(struct capture *c);
  * unchanged_stretch per run of pages, untrack_unstable_regions after
  * capture_vmflags, tracking_protect once captured, before the copy. */
 void tracking_begin(struct capture *c);
-uint64_t unchanged_stretch(const struct capture *c, uint64_t pagemap_entry, uint64_t addr, uint64_t end,
+uint64_t unchanged_stretch(struct capture *c, uint64_t pagemap_entry, uint64_t addr, uint64_t end,
 			   int private_file_page, int *unchanged);
 void untrack_unstable_regions(struct capture *c);
 void tracking_protect(struct capture *c);

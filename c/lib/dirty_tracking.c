@@ -51,6 +51,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include "ckpt_lib.h"
+#include "early_copy.h"
 #include "early_protect.h"
 #include "tracking_fds.h"
 #include "../sys.h"
@@ -162,17 +163,24 @@ static uint64_t next_thread_state_edge(const struct capture *c, uint64_t addr, u
  * taken as unchanged (a swapped one is stored again, which is exact).
  * Pages of one pagemap word are alike but near a thread's TLS or rseq
  * area, so a run is answered in stretches, not a call per page: for a
- * 1 GiB heap, a few calls instead of 262,144. */
-uint64_t unchanged_stretch(const struct capture *c, uint64_t pagemap_entry, uint64_t addr, uint64_t end,
+ * 1 GiB heap, a few calls instead of 262,144. A page of an early run
+ * that is not as protected as an unchanged one would be is stale: its
+ * early copy is not trusted (early_copy.c). */
+uint64_t unchanged_stretch(struct capture *c, uint64_t pagemap_entry, uint64_t addr, uint64_t end,
 			   int private_file_page, int *unchanged)
 {
 	*unchanged = 0;
-	if ((private_file_page && !(pagemap_entry & PM_PRESENT)) || !c->incremental || !(pagemap_entry & PM_UFFD_WP))
+	if (!c->incremental)
 		return end;
 	int written_early;
 	end = early_written_stretch(c->early, c->nearly, addr, end, &written_early);
-	*unchanged = !written_early && !near_thread_state(c, addr);
-	return next_thread_state_edge(c, addr, end);
+	int protected_now = (pagemap_entry & PM_UFFD_WP) && !(private_file_page && !(pagemap_entry & PM_PRESENT));
+	int near = near_thread_state(c, addr);
+	end = next_thread_state_edge(c, addr, end);
+	if (written_early && (!protected_now || near))
+		early_copy_stale(c, addr, end);
+	*unchanged = protected_now && !written_early && !near;
+	return end;
 }
 
 static int holds(const struct ckpt_region *r, uint64_t addr)
@@ -192,14 +200,17 @@ static int written_by_capture(const struct capture *c, const struct ckpt_region 
 	       holds(r, (uint64_t)&ckpt_restart_info) || holds(r, (uint64_t)&protected_since) || holds(r, (uint64_t)tracking_fds_statics());
 }
 
-/* Private memory read directly by the writer: what can be tracked. */
-static int trackable(const struct capture *c, const struct ckpt_region *r)
+int tracked_bits_hold(const struct capture *c, const struct ckpt_region *r)
 {
 	if (r->kind != CKPT_REGION_ANON && r->kind != CKPT_REGION_FILE_PRIVATE)
 		return 0;
-	if ((r->flags & CKPT_REGION_UNREAD) || (r->vm_flags & (CKPT_VM_DONTFORK | CKPT_VM_WIPEONFORK)))
-		return 0;
-	return !written_by_capture(c, r);
+	return !(r->flags & CKPT_REGION_UNREAD) && !written_by_capture(c, r);
+}
+
+/* Private memory read directly by the writer: what can be tracked. */
+static int trackable(const struct capture *c, const struct ckpt_region *r)
+{
+	return tracked_bits_hold(c, r) && !(r->vm_flags & (CKPT_VM_DONTFORK | CKPT_VM_WIPEONFORK));
 }
 
 /* After capture_vmflags: pages of regions that cannot be trusted as

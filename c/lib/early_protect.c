@@ -28,7 +28,8 @@
  *
  * The helper also sums every page still protected (checksum_unchanged),
  * so the writer need not read the unchanged pages of its copy for their
- * PARENT checksums (incremental.c, early_unchanged_crc).
+ * PARENT checksums (incremental.c, early_unchanged_crc), and copies the
+ * pages it found written, so the pause need not (early_copy.c).
  *
  * The helper's table lives only until the next capture of this process,
  * which moves it into scratch and unmaps the rest before the memory map
@@ -47,10 +48,10 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include "ckpt_lib.h"
+#include "early_copy.h"
 #include "early_protect.h"
 #include "tracking_fds.h"
 #include "pagemap_scan.h"
-#include "warm_bounce.h"
 #include "worker.h"
 #include "../crc32c.h"
 #include "../sys.h"
@@ -170,21 +171,6 @@ static void checksum_unchanged(int pagemap)
 	}
 }
 
-/* The pages the pause will copy for a writer beside the program are
- * about those found written: their bounce pages are touched now, not in
- * the pause (warm_bounce.c), with a margin for pages written until the
- * stop. */
-static void warm_for_written(void)
-{
-	const struct page_region *runs = (const struct page_region *)area;
-	uint64_t bytes = 0;
-	for (uint32_t i = 0; i < nruns; i++)
-		bytes += runs[i].end - runs[i].start;
-	bytes += bytes / 4 + (1u << 20);
-	if (bytes <= WARM_BOUNCE_BYTES)
-		warm_bounce_touch(bytes);
-}
-
 static void helper_main(void *unused)
 {
 	(void)unused;
@@ -194,7 +180,7 @@ static void helper_main(void *unused)
 	int done = pagemap >= 0 && scan_written(pagemap) == 0;
 	if (done) {
 		checksum_unchanged(pagemap);
-		warm_for_written();
+		early_copy_runs((struct page_region *)area, nruns);
 	}
 	__atomic_store_n(&state, done ? READY : LOST, __ATOMIC_RELEASE);
 	siginfo_t info = {.si_signo = ckpt_config.signal, .si_code = SI_QUEUE};

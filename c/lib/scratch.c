@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include "ckpt_lib.h"
+#include "early_copy.h"
 #include "early_protect.h"
 #include "shared_writer.h" /* SHARED_WRITER_AREA */
 #include "smaps_walk.h"
@@ -43,10 +44,10 @@ int scratch_open(struct capture *c)
 		       strings = 8 * MiB, members = CKPT_MAX_MEMBERS * sizeof(struct ckpt_member),
 		       pipes = 8 * MiB + 4 * CKPT_CONTENT_MAX, /* and deleted files' and memfds' bytes */
 		       text = 16 * MiB, bounce = 256 * MiB, srcs = 16 * MiB, early = EARLY_TABLE_BYTES + EARLY_SUMS_BYTES, writer = WRITER_AREA, shared = SHARED_WRITER_AREA,
-		       smaps = SMAPS_WALK_AREA, compress = compressed_stream_area();
+		       smaps = SMAPS_WALK_AREA, compress = compressed_stream_area(), stale = EARLY_STALE_BYTES;
 	uint64_t total = header + threads + tids + regions + extents + fds + timers + signals + locks + watches + inotify + strings + members + pipes + text + bounce +
 			 srcs + early +
-			 writer + shared + smaps + compress;
+			 writer + shared + smaps + compress + stale;
 	long m = sys_mmap(0, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m < 0)
 		return capture_fail(c, "cannot map scratch memory", m);
@@ -92,6 +93,7 @@ int scratch_open(struct capture *c)
 	c->shared_area = carve(&p, shared);
 	c->smaps = smaps_walk_place(carve(&p, smaps));
 	c->compress_area = carve(&p, compress);
+	c->stale = (struct page_region *)carve(&p, stale);
 	/* Last: early_protect.c moves its tables here whole (mremap), and a
 	 * mapping moved into the middle of scratch made the next walk of
 	 * smaps 4-5 ms slower here; at either end it costs nothing. */

@@ -5,9 +5,10 @@
  * copies the program's page tables while the program is paused: 7-50 ms
  * for 1 GiB here, more than the capture itself (docs/performance.md). An
  * incremental image stores only the pages written since the last one,
- * and the helper summed the rest while the program ran (early_protect.c).
- * So the pause copies those few pages to scratch (the bounce area),
- * resolves the chain against the parent there and then, and hands the
+ * and the helper summed the rest while the program ran (early_protect.c)
+ * and copied the written ones (early_copy.c). So the pause copies to the
+ * warm area only the pages written again since and those the helper did
+ * not copy, resolves the chain against the parent there and then, and hands the
  * rest to a process that shares the program's memory (CLONE_VM) and reads
  * only scratch: no page table is copied.
  *
@@ -37,6 +38,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include "ckpt_lib.h"
+#include "early_copy.h"
 #include "early_protect.h"
 #include "bounce_copy.h"
 #include "shared_writer.h"
@@ -150,7 +152,8 @@ void shared_copy_ahead(struct capture *c)
 		return;
 	store_unsummed(c);
 	ahead.bounce = c->bounce, ahead.cap = c->bounce_cap;
-	c->bounce = warm, c->bounce_cap = WARM_BOUNCE_BYTES;
+	uint64_t early = early_copy_use(c, warm); /* most pages, copied before the stop */
+	c->bounce = warm + early, c->bounce_cap = WARM_BOUNCE_BYTES - early;
 	ahead.image_id = c->hdr->image_id;
 	long n = bounce_data(c, 1, 1 /* alone: the other core walks smaps */);
 	if (n < 0) {
@@ -158,7 +161,7 @@ void shared_copy_ahead(struct capture *c)
 		c->error.len = 0; /* the pause tries again, and says why if it fails */
 		return;
 	}
-	ahead.bytes = (uint64_t)n;
+	ahead.bytes = early + (uint64_t)n;
 }
 
 int prepare_shared_write(struct capture *c, uint64_t started_ns, struct shared_writer **w)

@@ -22,7 +22,8 @@ struct capture;
 struct shared_writer;
 /* Earlier in the pause, before the regions' flags are known (smaps is
  * still being walked on the other core): if the image looks like one to
- * write beside the program, copies its pages now, on this core. The
+ * write beside the program, takes the helper's early copies of its pages
+ * where they hold (early_copy.c) and copies the others now, on this core. The
  * flags can only add pages (untrack_unstable_regions), which
  * prepare_shared_write copies after these; if they make the image a
  * forked one after all, it undoes the copies. Never fails: a copy that

@@ -10,8 +10,11 @@
 
 /* The area, mapped on first use; 0 if it cannot be. */
 char *warm_bounce(void);
-/* Touches its first `bytes`, off the pause (early_protect.c's helper). */
-void warm_bounce_touch(uint64_t bytes);
+/* The area, unless the pause would not copy into it (warm_bounce_wanted). */
+char *warm_bounce_if_wanted(void);
+/* Touches the pages of [from, to), off the pause (early_copy.c, in the
+ * helper). */
+void warm_bounce_touch(uint64_t from, uint64_t to);
 /* Whether the pause may copy into it (shared_writer.c, every incremental
  * pause): while not, the helper does not touch it, and its pages go back. */
 void warm_bounce_wanted(int wanted);
