@@ -54,10 +54,13 @@ static uint32_t gather(const struct page_region *runs, uint32_t i, uint32_t n, u
 
 void early_copy_runs(struct page_region *runs, uint32_t n)
 {
-	for (uint32_t i = 0; i < n; i++)
+	uint64_t found = 0;
+	for (uint32_t i = 0; i < n; i++) {
 		runs[i].categories = 0;
+		found += runs[i].end - runs[i].start;
+	}
 	char *warm = warm_bounce_if_wanted();
-	if (!warm)
+	if (!warm || found > WARM_BOUNCE_BYTES) /* more than a pause may copy: the image will be forked */
 		return;
 	struct iovec local[BATCH], remote[BATCH];
 	uint64_t used = 0;
