@@ -82,6 +82,7 @@ void build_arena(const char *tables, uint64_t vdso_ehdr)
 	uint64_t base = map_arena(len);
 
 	char *t = (char *)(base + code);
+	populate_for_writing((void *)base, code + tab); /* the copies below: one call, not a fault a page */
 	copy(t, h, sizeof *h);
 	copy(t + sizeof *h, tables, h->tables_size);
 	const char *nt = t + sizeof *h;
