@@ -17,7 +17,7 @@ import { $ } from "bun";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { collect, gapWindowAround } from "./collect.ts";
-import { spread } from "./stats.ts";
+import { inTurn, spread } from "./stats.ts";
 import { now } from "./timing.ts";
 
 const root = join(import.meta.dir, "..");
@@ -125,12 +125,13 @@ async function cache(state: "cold" | "warm") {
     if (state === "cold") await $`dd if=${join(work, f)} iflag=nocache count=0 status=none`; // posix_fadvise DONTNEED, no root needed
     else await $`cat ${join(work, f)} > /dev/null`;
 }
+const ROUNDS = Number(process.env.BENCH_INCREMENTAL_ROUNDS ?? 4); // even: each restart goes first as often
 const full = `${image}.9`; // the chain's first, full image, nine commits back
 type Timing = { ms: number; cpuMs: number };
 const runs: Record<"cold" | "warm", { chain: Timing[]; full: Timing[] }> = { cold: { chain: [], full: [] }, warm: { chain: [], full: [] } };
-for (let i = 0; i < 3; i++)
+for (let i = 0; i < ROUNDS; i++)
   for (const state of ["cold", "warm"] as const)
-    for (const [which, name] of [["chain", image], ["full", full]] as const) {
+    for (const [which, name] of inTurn(i, [["chain", image], ["full", full]] as const)) {
       await cache(state);
       runs[state][which].push(await restart(name));
     }
@@ -149,7 +150,7 @@ const overhead = passes.first_pass_after_checkpoint_ms! / passes.without_trackin
 console.log(`write pass over the heap: ${passes.without_tracking_ms!.toFixed(1)} ms untracked, ${passes.first_pass_after_checkpoint_ms!.toFixed(1)} ms as the first after a checkpoint (+${(overhead * 100).toFixed(1)} %, every page faulting once), ${passes.later_pass_ms!.toFixed(1)} ms after that`);
 for (const state of ["cold", "warm"] as const) {
   const r = restarts[state];
-  console.log(`restart, images ${state === "cold" ? "out of" : "in"} the page cache: ${r.chain_of_10_ms.toFixed(0)} ms from the 10th image of a chain, ${r.full_ms.toFixed(0)} ms from the full image (x${(r.chain_of_10_ms / r.full_ms).toFixed(2)}); CPU ${r.chain_of_10_cpu_ms.toFixed(0)} against ${r.full_cpu_ms.toFixed(0)} ms (x${(r.chain_of_10_cpu_ms / r.full_cpu_ms).toFixed(2)}); medians of 3`);
+  console.log(`restart, images ${state === "cold" ? "out of" : "in"} the page cache: ${r.chain_of_10_ms.toFixed(0)} ms from the 10th image of a chain, ${r.full_ms.toFixed(0)} ms from the full image (x${(r.chain_of_10_ms / r.full_ms).toFixed(2)}); CPU ${r.chain_of_10_cpu_ms.toFixed(0)} against ${r.full_cpu_ms.toFixed(0)} ms (x${(r.chain_of_10_cpu_ms / r.full_cpu_ms).toFixed(2)}); medians of ${ROUNDS}, each first in half of them`);
 }
 const machine = { cpus: navigator.hardwareConcurrency, kernel: (await $`uname -r`.text()).trim(), load: readFileSync("/proc/loadavg", "utf8").trim(), date: new Date().toISOString() };
 const results = COMPRESS ? "incremental-compress-results.json" : "incremental-results.json";

@@ -7,12 +7,13 @@
 // each line: the first is what --lazy is for, the second what a first
 // touch of the heap waits for, the third what it costs in all. The image is in the page cache for both (the
 // checkpoint just wrote it, and every round reads it). Every figure is the
-// median of BENCH_REPEAT rounds with its range. Not a test: no thresholds.
+// median of BENCH_REPEAT rounds with its range, eager and lazy taking turns
+// to go first (inTurn). Not a test: no thresholds.
 import { $ } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { collect } from "./collect.ts";
-import { showSpread, spread } from "./stats.ts";
+import { inTurn, showSpread, spread } from "./stats.ts";
 import { now } from "./timing.ts";
 
 const root = join(import.meta.dir, "..");
@@ -51,10 +52,8 @@ async function restartRound(lazy: boolean): Promise<[number, number, number]> {
 try {
   await checkpointWorkload();
   const rounds: Record<"eager" | "lazy", [number, number, number][]> = { eager: [], lazy: [] };
-  for (let i = 0; i < REPEAT; i++) {
-    rounds.eager.push(await restartRound(false));
-    rounds.lazy.push(await restartRound(true));
-  }
+  for (let i = 0; i < REPEAT; i++)
+    for (const mode of inTurn(i, ["eager", "lazy"] as const)) rounds[mode].push(await restartRound(mode === "lazy"));
   console.log(`restart of a ${MIB} MiB heap, median of ${REPEAT} (range)`);
   console.log("         to first output (ms)   to a first touch of the heap (ms)   to all memory touched (ms)");
   for (const mode of ["eager", "lazy"] as const) {

@@ -19,6 +19,17 @@ export function spread(xs: number[]): Spread | undefined {
   return { median, min: s[0]!, max: s.at(-1)!, n: s.length };
 }
 
+/**
+ * The two things a round compares, the first going first in even rounds
+ * and second in odd ones. In this VM the second of two 1 GiB restarts in a
+ * row got memory the first had just freed, which the host still backed,
+ * and ran up to a third faster (docs/performance.md, "Which restart goes
+ * first"): a fixed order measured the order.
+ */
+export function inTurn<T>(round: number, pair: readonly [T, T]): [T, T] {
+  return round % 2 ? [pair[1], pair[0]] : [pair[0], pair[1]];
+}
+
 /** "12.3 (10.1-15.2)" in the unit `scale` turns the value into, with `digits` decimals; "-" when nothing was measured. */
 export function showSpread(s: Spread | undefined, scale = 1, digits = 1): string {
   if (!s) return "-";

@@ -5,7 +5,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gapWindow, showSpread, spread, statusBytes } from "../../bench/stats.ts";
+import { gapWindow, inTurn, showSpread, spread, statusBytes } from "../../bench/stats.ts";
 
 const root = join(import.meta.dir, "..", "..");
 
@@ -89,4 +89,13 @@ test("the workload's window: it measures while spinning and prints its longest g
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("inTurn puts each of a pair first in every other round", () => {
+  expect([0, 1, 2, 3].map((r) => inTurn(r, ["chain", "full"] as const))).toEqual([
+    ["chain", "full"],
+    ["full", "chain"],
+    ["chain", "full"],
+    ["full", "chain"],
+  ]);
 });
