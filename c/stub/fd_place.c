@@ -23,6 +23,15 @@ int to_high(long fd, const char *what, const char *path)
 	return (int)hi;
 }
 
+/* to_high for a descriptor the restart can do without: 0 when it cannot be
+ * placed (closed), never a refusal. */
+int to_high_or_close(long fd)
+{
+	long hi = sys_fcntl((int)fd, F_DUPFD_CLOEXEC, high_base);
+	sys_close((int)fd);
+	return hi < 0 ? 0 : (int)hi;
+}
+
 void place(int from, const struct ckpt_fd *f)
 {
 	long err = sys_dup3(from, f->fd, (f->fd_flags & FD_CLOEXEC) ? O_CLOEXEC : 0);

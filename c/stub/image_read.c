@@ -22,7 +22,17 @@ void die_unreadable(const struct ckpt_extent *e, long err)
 
 void read_extent_bytes(const struct ckpt_extent *e, void *to, uint64_t len, uint64_t done)
 {
-	long err = sys_pread_full(extent_fd(e), to, len, (long)(e->data_offset + done));
+	uint64_t at = e->data_offset + done;
+	int direct = direct_fd(e);
+	if (direct && !(((uint64_t)to | len | at) & (CKPT_PAGE_SIZE - 1))) {
+		long err = sys_pread_full(direct, to, len, (long)at);
+		if (!err || !direct_read_refused(err)) {
+			if (err < 0)
+				die_unreadable(e, err);
+			return;
+		}
+	}
+	long err = sys_pread_full(extent_fd(e), to, len, (long)at);
 	if (err < 0)
 		die_unreadable(e, err);
 }

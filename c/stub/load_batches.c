@@ -101,17 +101,26 @@ static uint32_t source_of(const struct ckpt_extent *e)
 struct stretch {
 	const struct ckpt_extent *first; /* says which file, for the messages */
 	uint64_t from, to;               /* its bytes in that file */
+	uint64_t offsets;                /* every extent's data_offset or'ed: page-aligned if its low bits are 0 */
 	int n;                           /* iovecs used */
 };
 
 /* All of a stretch, however many reads the kernel makes of it (the iovecs
- * are scratch: a short read moves them on). */
+ * are scratch: a short read moves them on), past the page cache where it
+ * may (direct_read.c): extents and holes are then whole pages. */
 static void read_stretch(const struct stretch *s, struct iovec *iov)
 {
 	int n = s->n;
 	uint64_t at = s->from;
+	int fd = (s->offsets & (CKPT_PAGE_SIZE - 1)) ? 0 : direct_fd(s->first);
+	if (!fd)
+		fd = extent_fd(s->first);
 	while (n > 0) {
-		long got = SYS5(__NR_preadv, extent_fd(s->first), iov, n, at, 0);
+		long got = SYS5(__NR_preadv, fd, iov, n, at, 0);
+		if (got < 0 && fd != extent_fd(s->first) && direct_read_refused(got)) {
+			fd = extent_fd(s->first);
+			continue;
+		}
 		if (got <= 0)
 			die_unreadable(s->first, got < 0 ? got : -5 /* EIO: the file ends first */);
 		at += (uint64_t)got;
@@ -136,7 +145,8 @@ static void read_source(uint32_t first, uint32_t end, uint32_t source, struct ba
 			s.n = 0;
 		}
 		if (!s.n)
-			s.first = e, s.from = s.to = e->data_offset;
+			s.first = e, s.from = s.to = e->data_offset, s.offsets = 0;
+		s.offsets |= e->data_offset;
 		if (e->data_offset > s.to)
 			scratch->iov[s.n++] = (struct iovec){scratch->hole, e->data_offset - s.to};
 		scratch->iov[s.n++] = (struct iovec){(void *)e->start, e->len};

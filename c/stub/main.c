@@ -132,6 +132,7 @@ __attribute__((noreturn)) void stub_main(uint64_t *sp)
 	int fd = move_image_fd_high(restart.image_fd, fds, hdr.nfds);
 	restart.image_fd = fd;
 	open_chain(&hdr, 1, own_member_image());
+	open_direct_reads(&hdr);
 	restore_fds(fds, hdr.nfds, tables + hdr.strings_off, fd, hdr.tree_root_pid);
 	restore_inotify_watches((const void *)(tables + hdr.inotify_off), hdr.ninotify, fds, hdr.nfds,
 				tables + hdr.strings_off);

@@ -198,6 +198,7 @@ __attribute__((noreturn)) void resume_threads(void)
 	sys_close(restart.image_fd);
 	for (uint32_t i = 0; i < restart.hdr->nlinks; i++)
 		sys_close(restart.link_fd[i]);
+	close_direct_reads();
 	clone_threads();
 	restore_timers();
 	fd_timerfd_arm(restart.fds, restart.hdr->nfds);

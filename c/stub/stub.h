@@ -24,6 +24,7 @@ struct stub_args {
 	const struct ckpt_signal *signals;
 	int image_fd;
 	int link_fd[CKPT_LINKS_MAX];     /* the older images PARENT extents read from (chain.c) */
+	int direct_fd[1 + CKPT_LINKS_MAX]; /* the image, then each link, opened O_DIRECT; 0: none (direct_read.c) */
 	int err_fd;                      /* the restart's stderr, for our own messages */
 	int mem_fd;                      /* /proc/self/mem while loading, or -1 (uncharged.c) */
 	uint64_t arena_start, arena_len;
@@ -201,6 +202,12 @@ void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int
  * number (dies with `what` on failure), put at its place, given its status
  * flags (both, or only those in `settable`). */
 int to_high(long fd, const char *what, const char *path);
+int to_high_or_close(long fd);
+/* direct_read.c */
+void open_direct_reads(const struct ckpt_header *h);
+void close_direct_reads(void);
+int direct_fd(const struct ckpt_extent *e);
+int direct_read_refused(long err);
 void place(int from, const struct ckpt_fd *f);
 void set_status_flags(const struct ckpt_fd *f);
 void set_some_status_flags(const struct ckpt_fd *f, unsigned settable);

@@ -9,7 +9,7 @@ import { expect, test } from "bun:test";
 import { readdirSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ckpt, CKPT, demo, eachTestInTempDir, fixture, ROOT, type Running, runToEnd, until } from "./harness.ts";
-import { inode, writersOf } from "./periodic.ts";
+import { chainFacts, fileWithImageId, growChain, inode, writersOf } from "./periodic.ts";
 import { CKPT_CHAIN_MAX, CKPT_CODEC_LZ4, CKPT_COMPRESS_BLOCK, CKPT_DATA_EXTENT_MAX, CKPT_EXTENT_DATA, CKPT_EXTENT_PARENT, EXTENT, HEADER, LINK } from "../../src/image/format.ts";
 import { ImageError, readImage } from "../../src/image/read.ts";
 import type { Extent } from "../../src/image/types.ts";
@@ -34,39 +34,9 @@ function expectRewritesRestored(rest: { stdout: string; stderr: string; code: nu
   expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
 }
 
-interface ChainFacts { imageId: string; tracking: string; chain: { imageId: string; size: number }[] }
-
-/** `ckpt info --json`'s incremental facts of an image, or undefined while it is unreadable. */
-function chainOf(path: string): ChainFacts | undefined {
-  const r = Bun.spawnSync([CKPT, "info", "--json", path], { cwd: dir });
-  return r.exitCode === 0 ? JSON.parse(r.stdout.toString()).incremental : undefined;
-}
-
-/** Runs `args` with periodic checkpoints until an image reads from at least `links` older ones, then SIGKILLs it. */
-async function chainOfAtLeast(args: string[], links: number, exe: string): Promise<ChainFacts> {
-  const r = ckpt(["--interval", "200ms", "--keep", "1", ...args], { cwd: dir });
-  running.push(r);
-  let facts: ChainFacts | undefined;
-  let seen = 0;
-  await until(() => {
-    const ino = inode(join(dir, "myckpt.dat"));
-    if (ino && ino !== seen) {
-      seen = ino;
-      facts = chainOf("myckpt.dat");
-    }
-    return (facts?.chain.length ?? 0) >= links;
-  }, () => `an image reading from ${links} older ones, saw ${JSON.stringify(facts)}`, 30000);
-  r.proc.kill("SIGKILL");
-  await r.done;
-  await until(() => writersOf(exe).length === 0, () => "the last writer to finish");
-  return chainOf("myckpt.dat")!;
-}
-
-/** The file in `dir` whose image id is `id`. */
-function fileWithId(id: string): string {
-  for (const name of readdirSync(dir)) if (chainOf(name)?.imageId === id) return name;
-  throw new Error(`no file holds image ${id}`);
-}
+const chainOf = (path: string) => chainFacts(dir, path);
+const chainOfAtLeast = (args: string[], links: number, exe: string) => growChain(dir, running, args, links, exe);
+const fileWithId = (id: string) => fileWithImageId(dir, id);
 
 test("mmap, munmap, mremap, MADV_DONTNEED, kernel writes and short-lived threads between periods: every page checks out after the restart", async () => {
   const exe = fixture("incremental-memory");

@@ -1,10 +1,11 @@
 /**
- * What the tests of periodic checkpoints share (interval, incremental and
- * tree-periodic): when a commit happened, and which background writers
- * are still at work.
+ * What the tests of periodic checkpoints share (interval, incremental,
+ * direct-read and tree-periodic): when a commit happened, which background
+ * writers are still at work, and chains of incremental images.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { until } from "./harness.ts";
+import { join } from "node:path";
+import { ckpt, CKPT, type Running, until } from "./harness.ts";
 import { hasEnded } from "../../src/process/proc.ts";
 
 /** The inode at `path`, or 0: each commit renames a new file over the image. */
@@ -45,4 +46,38 @@ export function writersWhere(match: (argv: string[]) => boolean): number[] {
     found.push(Number(entry));
   }
   return found;
+}
+
+export interface ChainFacts { imageId: string; tracking: string; chain: { imageId: string; size: number }[] }
+
+/** `ckpt info --json`'s incremental facts of the image at `path` (in `dir`), or undefined while it is unreadable. */
+export function chainFacts(dir: string, path: string): ChainFacts | undefined {
+  const r = Bun.spawnSync([CKPT, "info", "--json", path], { cwd: dir });
+  return r.exitCode === 0 ? JSON.parse(r.stdout.toString()).incremental : undefined;
+}
+
+/** Runs `args` in `dir` with periodic checkpoints until an image reads from at least `links` older ones, then SIGKILLs it. */
+export async function growChain(dir: string, running: Running[], args: string[], links: number, exe: string): Promise<ChainFacts> {
+  const r = ckpt(["--interval", "200ms", "--keep", "1", ...args], { cwd: dir });
+  running.push(r);
+  let facts: ChainFacts | undefined;
+  let seen = 0;
+  await until(() => {
+    const ino = inode(join(dir, "myckpt.dat"));
+    if (ino && ino !== seen) {
+      seen = ino;
+      facts = chainFacts(dir, "myckpt.dat");
+    }
+    return (facts?.chain.length ?? 0) >= links;
+  }, () => `an image reading from ${links} older ones, saw ${JSON.stringify(facts)}`, 30000);
+  r.proc.kill("SIGKILL");
+  await r.done;
+  await until(() => writersOf(exe).length === 0, () => "the last writer to finish");
+  return chainFacts(dir, "myckpt.dat")!;
+}
+
+/** The file in `dir` whose image id is `id`. */
+export function fileWithImageId(dir: string, id: string): string {
+  for (const name of readdirSync(dir)) if (chainFacts(dir, name)?.imageId === id) return name;
+  throw new Error(`no file holds image ${id}`);
 }
