@@ -1,7 +1,9 @@
 /*
- * Memory contents read past the page cache (O_DIRECT), when the image's
- * data is not in it: after a checkpoint (ckpt writes images with
- * O_DIRECT), a reboot, or on another node.
+ * Which descriptor an extent's bytes are read through: the image's own or
+ * its link's (through the page cache), or a second one opened O_DIRECT,
+ * past the page cache, when the image's data is not in it: after a
+ * checkpoint (ckpt writes images with O_DIRECT), a reboot, or on another
+ * node.
  *
  * Why: through the page cache, every byte is read into a page-cache page
  * and then copied into the program's memory. In this VM that copy was
@@ -75,17 +77,31 @@ void close_direct_reads(void)
 			sys_close(restart.direct_fd[i]);
 }
 
-int direct_fd(const struct ckpt_extent *e)
+/* Through the page cache: the image's own, or the older image a PARENT
+ * extent names. */
+int extent_fd(const struct ckpt_extent *e)
 {
-	if (__atomic_load_n(&direct_refused, __ATOMIC_RELAXED))
-		return 0;
-	return restart.direct_fd[e->kind == CKPT_EXTENT_PARENT ? 1 + e->link : 0];
+	return e->kind == CKPT_EXTENT_PARENT ? restart.link_fd[e->link] : restart.image_fd;
 }
 
-int direct_read_refused(long err)
+/* The descriptor to read e's file through: past the cache when it may and
+ * the read is whole pages (`bits`: the read's addresses, lengths and
+ * offsets or'ed together), else through the cache. */
+int loader_fd(const struct ckpt_extent *e, uint64_t bits)
 {
-	if (err != -22 /* EINVAL */)
-		return 0;
+	int direct = restart.direct_fd[e->kind == CKPT_EXTENT_PARENT ? 1 + e->link : 0];
+	if (!direct || (bits & (CKPT_PAGE_SIZE - 1)) || __atomic_load_n(&direct_refused, __ATOMIC_RELAXED))
+		return extent_fd(e);
+	return direct;
+}
+
+/* After a failed read through `fd`: the descriptor to make it again through
+ * when the file system refused a direct read (EINVAL; no direct read is
+ * tried again), or -1 when the failure is the read's own. */
+int retry_through_cache(const struct ckpt_extent *e, int fd, long err)
+{
+	if (err != -22 /* EINVAL */ || fd == extent_fd(e))
+		return -1;
 	__atomic_store_n(&direct_refused, 1, __ATOMIC_RELAXED);
-	return 1;
+	return extent_fd(e);
 }

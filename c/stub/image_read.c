@@ -8,11 +8,6 @@
 #include "stub.h"
 #include "../sys.h"
 
-int extent_fd(const struct ckpt_extent *e)
-{
-	return e->kind == CKPT_EXTENT_PARENT ? restart.link_fd[e->link] : restart.image_fd;
-}
-
 void die_unreadable(const struct ckpt_extent *e, long err)
 {
 	die(e->kind == CKPT_EXTENT_PARENT ? "cannot read memory contents from an older image of the chain"
@@ -23,16 +18,10 @@ void die_unreadable(const struct ckpt_extent *e, long err)
 void read_extent_bytes(const struct ckpt_extent *e, void *to, uint64_t len, uint64_t done)
 {
 	uint64_t at = e->data_offset + done;
-	int direct = direct_fd(e);
-	if (direct && !(((uint64_t)to | len | at) & (CKPT_PAGE_SIZE - 1))) {
-		long err = sys_pread_full(direct, to, len, (long)at);
-		if (!err || !direct_read_refused(err)) {
-			if (err < 0)
-				die_unreadable(e, err);
-			return;
-		}
-	}
-	long err = sys_pread_full(extent_fd(e), to, len, (long)at);
+	int fd = loader_fd(e, (uint64_t)to | len | at);
+	long err = sys_pread_full(fd, to, len, (long)at);
+	if (err < 0 && (fd = retry_through_cache(e, fd, err)) >= 0)
+		err = sys_pread_full(fd, to, len, (long)at);
 	if (err < 0)
 		die_unreadable(e, err);
 }

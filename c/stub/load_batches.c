@@ -101,7 +101,7 @@ static uint32_t source_of(const struct ckpt_extent *e)
 struct stretch {
 	const struct ckpt_extent *first; /* says which file, for the messages */
 	uint64_t from, to;               /* its bytes in that file */
-	uint64_t offsets;                /* every extent's data_offset or'ed: page-aligned if its low bits are 0 */
+	uint64_t offsets;                /* every extent's data_offset or'ed, for loader_fd */
 	int n;                           /* iovecs used */
 };
 
@@ -112,13 +112,11 @@ static void read_stretch(const struct stretch *s, struct iovec *iov)
 {
 	int n = s->n;
 	uint64_t at = s->from;
-	int fd = (s->offsets & (CKPT_PAGE_SIZE - 1)) ? 0 : direct_fd(s->first);
-	if (!fd)
-		fd = extent_fd(s->first);
+	int fd = loader_fd(s->first, s->offsets), again;
 	while (n > 0) {
 		long got = SYS5(__NR_preadv, fd, iov, n, at, 0);
-		if (got < 0 && fd != extent_fd(s->first) && direct_read_refused(got)) {
-			fd = extent_fd(s->first);
+		if (got < 0 && (again = retry_through_cache(s->first, fd, got)) >= 0) {
+			fd = again;
 			continue;
 		}
 		if (got <= 0)

@@ -203,11 +203,13 @@ void restore_fds(const struct ckpt_fd *fds, uint32_t n, const char *strings, int
  * flags (both, or only those in `settable`). */
 int to_high(long fd, const char *what, const char *path);
 int to_high_or_close(long fd);
-/* direct_read.c */
+/* direct_read.c: the descriptor an extent's bytes are read from through
+ * the page cache (extent_fd), or past it where it may (loader_fd). */
+int extent_fd(const struct ckpt_extent *e);
 void open_direct_reads(const struct ckpt_header *h);
 void close_direct_reads(void);
-int direct_fd(const struct ckpt_extent *e);
-int direct_read_refused(long err);
+int loader_fd(const struct ckpt_extent *e, uint64_t bits);
+int retry_through_cache(const struct ckpt_extent *e, int fd, long err);
 void place(int from, const struct ckpt_fd *f);
 void set_status_flags(const struct ckpt_fd *f);
 void set_some_status_flags(const struct ckpt_fd *f, unsigned settable);
@@ -274,12 +276,10 @@ void use_inflate_tls(void);
 /* image_read.c: `len` bytes of extent e from `done` on into `to` (from the
  * older image a PARENT one names); a short read ends the restore. */
 void read_extent_bytes(const struct ckpt_extent *e, void *to, uint64_t len, uint64_t done);
-/* The descriptor an extent's bytes are read from, and the refusal when
- * they cannot be (err: a negative errno). */
-int extent_fd(const struct ckpt_extent *e);
 /* Pages of [to, to + len), about to be written whole, made in one call
  * rather than a fault each (image_read.c). */
 void populate_for_writing(void *to, uint64_t len);
+/* The refusal when an extent's bytes cannot be read (err: a negative errno; image_read.c). */
 __attribute__((noreturn)) void die_unreadable(const struct ckpt_extent *e, long err);
 /* load_batches.c: loaders claim extents [first, end) in turn: a batch of
  * small plain ones (is_batch), read with few preadv calls into place and
