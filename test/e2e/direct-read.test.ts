@@ -25,12 +25,27 @@ async function cache(state: "out" | "in") {
     else readFileSync(join(dir, f));
 }
 
-/** `ckpt restart` under strace: its result and how many files the stub opened O_DIRECT. */
+/**
+ * `ckpt restart` under strace: its result, how many files the stub opened
+ * O_DIRECT, and how many reads it made through them (each is moved high
+ * with F_DUPFD_CLOEXEC right after its open: the number reads use).
+ */
 async function restartTraced() {
-  const log = join(dir, "restart.openat");
-  const rest = await runToEnd([need("strace", "strace"), "-f", "-qq", "-e", "trace=openat", "-o", log, CKPT, "restart"], { cwd: dir });
-  const direct = readFileSync(log, "utf8").split("\n").filter((l) => /"\/proc\/self\/fd\/\d+", O_RDONLY\|O_DIRECT/.test(l) && !/= -/.test(l));
-  return { ...rest, stdout: rest.stdout.split("\n")[0], directOpens: direct.length };
+  const log = join(dir, "restart.trace");
+  const trace = ["-f", "-qq", "-e", "trace=openat,fcntl,pread64,preadv", "-o", log];
+  const rest = await runToEnd([need("strace", "strace"), ...trace, CKPT, "restart"], { cwd: dir });
+  const calls = readFileSync(log, "utf8").split("\n");
+  let opens = 0;
+  let pending: string | undefined;
+  const direct = new Set<string>();
+  for (const call of calls) {
+    const opened = /"\/proc\/self\/fd\/\d+", O_RDONLY\|O_DIRECT\|O_CLOEXEC\)\s+=\s+(\d+)$/.exec(call);
+    const moved = /fcntl\((\d+), F_DUPFD_CLOEXEC, \d+\)\s+=\s+(\d+)$/.exec(call);
+    if (opened) opens++, (pending = opened[1]);
+    else if (moved && moved[1] === pending) direct.add(moved[2]!), (pending = undefined);
+  }
+  const directReads = calls.filter((l) => [...l.matchAll(/(?:pread64|preadv)\((\d+),/g)].some((m) => direct.has(m[1]!))).length;
+  return { ...rest, stdout: rest.stdout.split("\n")[0], directOpens: opens, directReads };
 }
 
 test("a chain out of the page cache is read past it, every image O_DIRECT; read into the cache, through it; both restore every page", async () => {
@@ -41,11 +56,13 @@ test("a chain out of the page cache is read past it, every image O_DIRECT; read 
   const cold = await restartTraced();
   expect({ code: cold.code, stderr: cold.stderr, first: cold.stdout }).toEqual({ code: 0, stderr: "", first: PASS });
   expect(cold.directOpens).toBe(1 + facts.chain.length);
+  expect(cold.directReads).toBeGreaterThan(0);
 
   await cache("in");
   const warm = await restartTraced();
   expect({ code: warm.code, stderr: warm.stderr, first: warm.stdout }).toEqual({ code: 0, stderr: "", first: PASS });
   expect(warm.directOpens).toBe(0);
+  expect(warm.directReads).toBe(0);
 }, 90000);
 
 test("a byte flipped in an older image's data, out of the page cache, is refused while loading before the program runs", async () => {
@@ -66,6 +83,7 @@ test("a byte flipped in an older image's data, out of the page cache, is refused
   await cache("out");
   const refused = await restartTraced();
   expect(refused.directOpens).toBe(1 + facts.chain.length);
+  expect(refused.directReads).toBeGreaterThan(0);
   expect({ code: refused.code, stdout: refused.stdout, stderr: refused.stderr }).toEqual({
     code: 1, stdout: "", stderr: `ckpt: cannot restart ${join(dir, "myckpt.dat")}: memory contents checksum mismatch (corrupt image)\n`,
   });
