@@ -7,6 +7,14 @@
 
 #include "ckpt_lib.h"
 
+/* Whether a page of zeros in r may come back as a HOLE, a fresh page that
+ * reads as zeros: private anonymous memory read at its own address (a
+ * file mapping's HOLE would show the file). */
+static inline int region_zeros_may_be_holes(const struct ckpt_region *r)
+{
+	return (r->kind == CKPT_REGION_ANON || r->kind == CKPT_REGION_STACK) && !(r->flags & CKPT_REGION_UNREAD);
+}
+
 struct extent_rebuild {
 	struct ckpt_extent *out;
 	uint64_t *out_src;     /* per piece: where to write it from (extent_src) */

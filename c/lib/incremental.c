@@ -20,13 +20,18 @@
  * A chain is CKPT_CHAIN_MAX images at most; the image after that is full
  * (the rule that keeps restarts and kept files bounded).
  *
- * Written beside the running program (shared_writer.c, memory_live), the
- * writer never reads the program's memory but to copy a piece the parent
- * holds no bytes for (its holes, a file's pages, LZ4's blocks of zeros):
- * through process_vm_readv, each page checked against the helper's sum
- * of it, taken before the stop. A page changed since fails the
- * checkpoint; so does a parent it can no longer read, rather than
- * storing everything from memory that moves on.
+ * Where the parent held zeros (a HOLE, most often a page of zeros the
+ * writer found: zero_pages.c; or LZ4's block of zeros), an unchanged
+ * piece whose pages the helper summed as zeros is a HOLE again, in the
+ * regions where a HOLE reads as zeros. Written beside the running program
+ * (shared_writer.c, memory_live), the writer then never reads the
+ * program's memory but to copy a piece the parent holds no bytes for
+ * otherwise (a file's pages): through process_vm_readv, each page checked
+ * against the helper's sum of it, taken before the stop. A page changed
+ * since fails the checkpoint; so does a parent it can no longer read,
+ * rather than storing everything from memory that moves on. Copying the
+ * zeros too failed a period whenever the program first wrote such a page
+ * (a heap or stack page it reached) in the moments after the stop.
  *
  * A compressed parent (--compress) keeps its data in LZ4 blocks of up to
  * CKPT_COMPRESS_BLOCK, packed with no alignment. An extent inside one
@@ -144,6 +149,7 @@ static void point_into(const struct capture *c, struct ckpt_extent *x, const str
 
 struct parent_cut {
 	const struct parent_image *p;
+	int holes_allowed;   /* the region being cut: region_zeros_may_be_holes */
 	uint32_t pi;         /* the first parent extent not yet behind the cut */
 	uint64_t copied;     /* bytes of c->bounce used by live copies */
 	uint64_t changed_at; /* a live copy that failed: its address, or 1 */
@@ -170,6 +176,30 @@ static uint64_t copy_checked(const struct capture *c, struct parent_cut *pc, uin
 	return (uint64_t)to;
 }
 
+/* Whether the parent held [pe's part of] a piece as zeros: a HOLE, or a
+ * compressed block of zeros stored as nothing. */
+static int parent_held_zeros(const struct ckpt_extent *pe)
+{
+	return pe->kind == CKPT_EXTENT_HOLE || (pe->kind == CKPT_EXTENT_DATA && pe->stored_len == 0);
+}
+
+/* Whether the helper summed every page of [at, at + len) as a page of
+ * zeros, shortly before the stop (early_protect.c). */
+static int summed_as_zeros(const struct capture *c, uint64_t at, uint64_t len)
+{
+	static char zero_page[CKPT_PAGE_SIZE];
+	static uint32_t zero_sum;
+	const uint32_t *sums = early_page_sums(c, at, len);
+	if (!sums)
+		return 0;
+	if (!zero_sum)
+		zero_sum = crc32c_update(0, zero_page, CKPT_PAGE_SIZE);
+	for (uint64_t off = 0; off < len; off += CKPT_PAGE_SIZE)
+		if (sums[off / CKPT_PAGE_SIZE] != zero_sum)
+			return 0;
+	return 1;
+}
+
 /* One PARENT run of the capture, cut along the parent's extents from pi. */
 static void cut_run(const struct capture *c, struct extent_rebuild *o, struct parent_cut *pc, uint64_t start, uint64_t end)
 {
@@ -187,6 +217,12 @@ static void cut_run(const struct capture *c, struct extent_rebuild *o, struct pa
 			x.len = to - at;
 			if (pe->kind == CKPT_EXTENT_DATA || pe->kind == CKPT_EXTENT_PARENT)
 				point_into(c, &x, pe);
+			/* Zeros then, unchanged since: zeros now, never read again
+			 * from memory the program may be writing (a page of a
+			 * heap or stack it reached after the stop). */
+			if (x.kind != CKPT_EXTENT_PARENT && parent_held_zeros(pe) && pc->holes_allowed &&
+			    summed_as_zeros(c, x.start, x.len))
+				x = (struct ckpt_extent){.start = x.start, .len = x.len, .kind = CKPT_EXTENT_HOLE};
 		}
 		uint64_t src = x.kind == CKPT_EXTENT_DATA && c->memory_live ? copy_checked(c, pc, x.start, x.len) : 0;
 		rebuild_emit(o, x, src);
@@ -197,6 +233,7 @@ static void cut_run(const struct capture *c, struct extent_rebuild *o, struct pa
 static void cut_region(void *ctx, struct extent_rebuild *o, const struct capture *c, const struct ckpt_region *r)
 {
 	struct parent_cut *pc = ctx;
+	pc->holes_allowed = region_zeros_may_be_holes(r);
 	for (uint32_t k = r->first_extent; k < r->first_extent + r->nextents; k++) {
 		const struct ckpt_extent *x = &c->extents[k];
 		if (x->kind == CKPT_EXTENT_PARENT)

@@ -36,7 +36,7 @@ struct zero_runs {
 
 static int eligible(const struct capture *c, const struct ckpt_region *r)
 {
-	if ((r->kind != CKPT_REGION_ANON && r->kind != CKPT_REGION_STACK) || (r->flags & CKPT_REGION_UNREAD))
+	if (!region_zeros_may_be_holes(r))
 		return 0;
 	for (uint32_t k = r->first_extent; k < r->first_extent + r->nextents; k++)
 		if (c->extents[k].kind == CKPT_EXTENT_DATA && !c->extent_src[k])

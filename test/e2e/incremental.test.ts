@@ -53,6 +53,18 @@ test("mmap, munmap, mremap, MADV_DONTNEED, kernel writes and short-lived threads
   expectRewritesRestored(rest);
 }, 60000);
 
+// The older image keeps those zeros as a HOLE, or compressed as an empty block.
+test.each([[[]], [["--compress"]]])("a heap of zeros written page by page, a page every few hundred microseconds (options %p): every period commits, though the program writes pages it kept as zeros right after each stop, and every page checks out after the restart", async (options: string[]) => {
+  const exe = fixture("zero-frontier");
+  const facts = await chainOfAtLeast([...options, exe], 4, exe);
+  expect(facts.stderr).toBe("");
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(textLines(rest.stdout).filter((l) => /^(PASS|FAIL) /.test(l))).toEqual([
+    "PASS every page behind the frontier holds its pattern, every page ahead of it zeros",
+  ]);
+  expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
+}, 60000);
+
 test("80 MiB made MADV_DONTFORK once tracked: the pages copied ahead in the pause are given up, the images forked, and every page checks out after the restart", async () => {
   // Its pages read as unchanged until the regions' flags are known, so the
   // pause copies the rest ahead for a writer beside the program; the flags

@@ -56,8 +56,12 @@ export function chainFacts(dir: string, path: string): ChainFacts | undefined {
   return r.exitCode === 0 ? JSON.parse(r.stdout.toString()).incremental : undefined;
 }
 
-/** Runs `args` in `dir` with periodic checkpoints until an image reads from at least `links` older ones, then SIGKILLs it. */
-export async function growChain(dir: string, running: Running[], args: string[], links: number, exe: string): Promise<ChainFacts> {
+/**
+ * Runs `args` in `dir` with periodic checkpoints until an image reads from
+ * at least `links` older ones, then SIGKILLs it; the newest image's facts,
+ * and what the run wrote to stderr.
+ */
+export async function growChain(dir: string, running: Running[], args: string[], links: number, exe: string): Promise<ChainFacts & { stderr: string }> {
   const r = ckpt(["--interval", "200ms", "--keep", "1", ...args], { cwd: dir });
   running.push(r);
   let facts: ChainFacts | undefined;
@@ -73,7 +77,7 @@ export async function growChain(dir: string, running: Running[], args: string[],
   r.proc.kill("SIGKILL");
   await r.done;
   await until(() => writersOf(exe).length === 0, () => "the last writer to finish");
-  return chainFacts(dir, "myckpt.dat")!;
+  return { ...chainFacts(dir, "myckpt.dat")!, stderr: r.stderr };
 }
 
 /** The file in `dir` whose image id is `id`. */
