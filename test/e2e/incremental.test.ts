@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFil
 import { join } from "node:path";
 import { ckpt, CKPT, demo, eachTestInTempDir, fixture, ROOT, type Running, runToEnd, until } from "./harness.ts";
 import { chainFacts, fileWithImageId, growChain, inode, writersOf } from "./periodic.ts";
-import { CKPT_CHAIN_MAX, CKPT_CODEC_LZ4, CKPT_COMPRESS_BLOCK, CKPT_DATA_EXTENT_MAX, CKPT_EXTENT_DATA, CKPT_EXTENT_PARENT, EXTENT, HEADER, LINK } from "../../src/image/format.ts";
+import { CKPT_CHAIN_MAX, CKPT_CODEC_LZ4, CKPT_COMPRESS_BLOCK, CKPT_DATA_EXTENT_MAX, CKPT_EXTENT_DATA, CKPT_EXTENT_HOLE, CKPT_EXTENT_PARENT, EXTENT, HEADER, LINK } from "../../src/image/format.ts";
 import { ImageError, readImage } from "../../src/image/read.ts";
 import type { Extent } from "../../src/image/types.ts";
 import { imageRefusal } from "../../src/image/verdict.ts";
@@ -62,6 +62,26 @@ test.each([[[]], [["--compress"]]])("a heap of zeros written page by page, a pag
   expect(textLines(rest.stdout).filter((l) => /^(PASS|FAIL) /.test(l))).toEqual([
     "PASS every page behind the frontier holds its pattern, every page ahead of it zeros",
   ]);
+  expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
+}, 60000);
+
+test("pages a program never touched stay HOLEs in every image of a chain, tracking or not, and read as zeros after the restart", async () => {
+  const exe = fixture("sparse-touch");
+  const facts = await chainOfAtLeast([exe], 3, exe);
+  expect(facts.stderr).toBe("");
+  const heap = BigInt(facts.stdout.match(/^heap (0x[0-9a-f]+)$/m)![1]!);
+  for (const file of ["myckpt.dat", ...facts.chain.map((link) => fileWithId(link.imageId))]) {
+    const region = readImage(join(dir, file)).regions.find((r) => r.start <= heap && heap < r.end)!;
+    const pages: Record<string, number> = {};
+    for (const e of region.extents) {
+      const kind = e.kind === CKPT_EXTENT_HOLE ? "hole" : e.kind === CKPT_EXTENT_DATA || e.kind === CKPT_EXTENT_PARENT ? "stored" : String(e.kind);
+      pages[kind] = (pages[kind] ?? 0) + e.len / 4096;
+    }
+    // Its own region (MADV_NOHUGEPAGE keeps it apart): 256 pages touched of 4096.
+    expect({ file, start: region.start, pages }).toEqual({ file, start: heap, pages: { stored: 256, hole: 4096 - 256 } });
+  }
+  const rest = await runToEnd([CKPT, "restart"], { cwd: dir });
+  expect(textLines(rest.stdout).filter((l) => /^(PASS|FAIL) /.test(l))).toEqual(["PASS every touched page holds its pattern, every other page zeros"]);
   expect({ code: rest.code, stderr: rest.stderr }).toEqual({ code: 0, stderr: "" });
 }, 60000);
 

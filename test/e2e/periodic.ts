@@ -59,9 +59,9 @@ export function chainFacts(dir: string, path: string): ChainFacts | undefined {
 /**
  * Runs `args` in `dir` with periodic checkpoints until an image reads from
  * at least `links` older ones, then SIGKILLs it; the newest image's facts,
- * and what the run wrote to stderr.
+ * and what the run wrote.
  */
-export async function growChain(dir: string, running: Running[], args: string[], links: number, exe: string): Promise<ChainFacts & { stderr: string }> {
+export async function growChain(dir: string, running: Running[], args: string[], links: number, exe: string): Promise<ChainFacts & { stdout: string; stderr: string }> {
   const r = ckpt(["--interval", "200ms", "--keep", "1", ...args], { cwd: dir });
   running.push(r);
   let facts: ChainFacts | undefined;
@@ -77,7 +77,7 @@ export async function growChain(dir: string, running: Running[], args: string[],
   r.proc.kill("SIGKILL");
   await r.done;
   await until(() => writersOf(exe).length === 0, () => "the last writer to finish");
-  return { ...chainFacts(dir, "myckpt.dat")!, stderr: r.stderr };
+  return { ...chainFacts(dir, "myckpt.dat")!, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The file in `dir` whose image id is `id`. */
