@@ -273,10 +273,11 @@ static void match_for(const struct ckpt_region *r, struct pm_scan_arg *scan)
 
 /* Where a protecting scan reports what it matched: only its walk matters,
  * but without a vector the kernel takes a fast path that protects every
- * page, holes too (a uffd-wp marker each, as above). The capture's text buffer is free once captured: its 16 MiB
- * hold far more runs than any scan finds, so one call walks a region. A
- * vector of 256 runs took 16 calls for 4096 scattered pages here, 26 ms
- * against 10, each call paying again for its TLB flush. */
+ * page, holes too (a uffd-wp marker each, as above). The capture's text
+ * buffer is free once captured: its 16 MiB hold far more runs than any
+ * scan finds, so one call walks a region. A vector of 256 runs took 16
+ * calls for 4096 scattered pages here, 26 ms against 10, each call paying
+ * again for its TLB flush. */
 struct found_runs {
 	struct page_region *vec;
 	uint64_t len;
