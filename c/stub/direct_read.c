@@ -63,11 +63,23 @@ static int reopen_direct(int fd, uint64_t data_offset)
 	return d < 0 ? 0 : to_high_or_close(d);
 }
 
+/* Where an older image's data starts, from its header (checked by
+ * chain.c on this descriptor); past the header if unreadable. Its tables
+ * come before: the chain check has just read them into the page cache,
+ * and in a small image they would make the file look cached. */
+static uint64_t link_data_offset(int fd)
+{
+	uint64_t at;
+	if (sys_pread_full(fd, &at, sizeof at, (long)__builtin_offsetof(struct ckpt_header, data_offset)) < 0)
+		return CKPT_HEADER_SIZE;
+	return at;
+}
+
 void open_direct_reads(const struct ckpt_header *h)
 {
 	restart.direct_fd[0] = reopen_direct(restart.image_fd, h->data_offset);
 	for (uint32_t i = 0; i < h->nlinks; i++)
-		restart.direct_fd[1 + i] = reopen_direct(restart.link_fd[i], CKPT_HEADER_SIZE);
+		restart.direct_fd[1 + i] = reopen_direct(restart.link_fd[i], link_data_offset(restart.link_fd[i]));
 }
 
 void close_direct_reads(void)
